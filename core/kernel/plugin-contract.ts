@@ -1,0 +1,118 @@
+/**
+ * The plugin contract: what a plugin declares (its manifest) and what it gets (one context).
+ * A plugin's `register(ctx)` only declares (commands, capabilities, event subscriptions); all I/O
+ * happens in `start`, within a timeout. A start that throws or times out is rolled back: every
+ * command, capability, subscription, timer and metric the plugin registered is removed, its
+ * `stop` is called to release what it opened, and the other plugins keep running.
+ */
+import type { Static, TObject } from '@sinclair/typebox';
+import type { DependencyContainer } from 'tsyringe';
+import type { Logger } from '../logger.js';
+import type { AccessPolicy } from '../access/access-policy.js';
+import type { CommandSpec } from '../services/commands.js';
+import type { ScopedEventBus } from '../services/event-bus.js';
+import type { ScopedScheduler } from '../services/scheduler.js';
+import type { ScopedCapabilities } from './capabilities.js';
+import type { StateStore } from '../state/index.js';
+import type { MetricDefinition, MetricKind, MetricSnapshot, Reading, ReadingStatus } from '../contracts/telemetry.js';
+import type { HostModel } from '../host/index.js';
+import type { CoreConfig } from '../config/core-schema.js';
+
+/** Health a plugin reports. */
+export interface PluginHealth {
+  readonly status: 'ok' | 'degraded' | 'failed';
+  /** One line an operator reads in `vpmctl status`. */
+  readonly detail?: string;
+  /** Per-target health (BMCs, PDUs, channels): a failing peer degrades one target, not the agent. */
+  readonly targets?: Readonly<Record<string, { readonly status: 'ok' | 'degraded' | 'failed'; readonly detail?: string }>>;
+}
+
+/** What `register` returns: the plugin's lifecycle. */
+export interface PluginInstance {
+  /** Opens sockets, starts pollers. `signal` aborts when the start timeout expires. */
+  start(signal: AbortSignal): void | Promise<void>;
+  /** Releases everything; must tolerate a partial start (it is also called on rollback). */
+  stop(): void | Promise<void>;
+  /** Current health; when absent the kernel uses what the plugin last reported through `ctx.health`. */
+  health?(): PluginHealth | Promise<PluginHealth>;
+}
+
+/** The telemetry store as a plugin sees it: metrics it defines are owned by it. */
+export interface ScopedTelemetry {
+  define(def: MetricDefinition): void;
+  record(id: string, value: number | null, opts?: { status?: ReadingStatus; timestamp?: number }): Reading;
+  latest(id: string): Reading | undefined;
+  history(id: string, opts?: { since?: number; limit?: number }): Reading[];
+  get(id: string): MetricSnapshot;
+  list(filter?: { kind?: MetricKind; plugin?: string; target?: string; prefix?: string }): MetricSnapshot[];
+}
+
+/** Core settings every plugin may read (never secrets). */
+export interface CoreSettings {
+  readonly libvirt: CoreConfig['libvirt'];
+  readonly hostRoot: string;
+  readonly simulated: boolean;
+  readonly stateDir: string;
+}
+
+/** The one object a plugin gets. Everything it registers through it is removed when it stops. */
+export interface PluginContext<C = unknown> {
+  readonly name: string;
+  /** A pino child logger bound to `{ plugin: name }`. */
+  readonly log: Logger;
+  /** The plugin's config section, validated against its schema, defaults applied, deep-frozen. */
+  readonly config: Readonly<C>;
+  readonly core: CoreSettings;
+  readonly host: HostModel;
+  readonly events: ScopedEventBus;
+  readonly access: AccessPolicy;
+  readonly commands: { register<S extends TObject, R>(spec: CommandSpec<S, R>): void };
+  readonly scheduler: ScopedScheduler;
+  readonly capabilities: ScopedCapabilities;
+  /** The plugin's own state namespace (`state.dir/plugins/<name>/`). */
+  readonly state: StateStore;
+  readonly telemetry: ScopedTelemetry;
+  /** Push-style health, for plugins without a `health()` method. */
+  readonly health: { report(health: PluginHealth): void };
+  /** The plugin's own tsyringe child container; the context is registered under {@link TOKENS}. */
+  readonly container: DependencyContainer;
+}
+
+/** A plugin's manifest: the default export of its entry module. */
+export interface PluginManifest<S extends TObject = TObject> {
+  /** Lower-case letters, digits and dashes; also the config section name `plugins.<name>`. */
+  readonly name: string;
+  /** The plugin's own semver version. */
+  readonly version: string;
+  readonly description: string;
+  /** The semver range of core API versions it works with, e.g. `^1.0.0`. */
+  readonly coreApi: string;
+  /** TypeBox schema of its config section (without the reserved `enabled` and `module`). */
+  readonly config: S;
+  /** Capability ids it provides (`host-sleep@1`). */
+  readonly provides?: readonly string[];
+  /** Capability ids it cannot run without: their providers start first. */
+  readonly requires?: readonly string[];
+  /** Capability ids it uses when present: their providers, if enabled, start first. */
+  readonly optional?: readonly string[];
+  /** Declares commands and capabilities; returns the lifecycle. No I/O here. */
+  register(ctx: PluginContext<Static<S>>): PluginInstance | Promise<PluginInstance>;
+}
+
+/** Identity-typed helper that infers the config type from the schema. */
+export function definePlugin<S extends TObject>(manifest: PluginManifest<S>): PluginManifest<S> {
+  return manifest;
+}
+
+/** Injection tokens under which a plugin's container holds its context and services. */
+export const TOKENS = Object.freeze({
+  context: Symbol.for('vpmd.context'),
+  log: Symbol.for('vpmd.log'),
+  config: Symbol.for('vpmd.config'),
+  host: Symbol.for('vpmd.host'),
+  events: Symbol.for('vpmd.events'),
+  scheduler: Symbol.for('vpmd.scheduler'),
+  state: Symbol.for('vpmd.state'),
+  telemetry: Symbol.for('vpmd.telemetry'),
+  access: Symbol.for('vpmd.access'),
+});

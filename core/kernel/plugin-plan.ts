@@ -1,0 +1,107 @@
+/**
+ * Planning: before anything starts, check every manifest, every plugin's config section and the
+ * dependency graph, and compute the start order. `vpmd check-config` runs exactly this, so a
+ * file that passes the check is one the agent accepts.
+ */
+import type { TObject } from '@sinclair/typebox';
+import { VpmdError } from '../errors.js';
+import { RESERVED_PLUGIN_KEYS, type CoreConfig } from '../config/core-schema.js';
+import { schemaErrors } from '../config/schema-errors.js';
+import type { ConfigProblem } from '../config/load-config.js';
+import { validateManifest } from './manifest.js';
+import { orderPlugins } from './plugin-order.js';
+import type { PluginManifest } from './plugin-contract.js';
+
+/** A plugin offered to the kernel: a (not yet checked) manifest and where it came from. */
+export interface PluginSource {
+  readonly manifest: unknown;
+  /** `built-in`, a file path or an npm package name. */
+  readonly origin: string;
+}
+
+/** One plugin after planning. */
+export interface PlannedPlugin {
+  readonly manifest: PluginManifest;
+  readonly origin: string;
+  /** False when its section is absent or says `enabled: false`. */
+  readonly enabled: boolean;
+  /** Validated section without reserved keys, defaults applied (frozen when the context is built). */
+  readonly config: Record<string, unknown>;
+}
+
+/** The outcome of planning. */
+export interface PluginPlan {
+  /** Enabled plugins in start order, then disabled ones. */
+  readonly plugins: readonly PlannedPlugin[];
+  /** Every problem; the agent refuses to start when there is any. */
+  readonly problems: readonly ConfigProblem[];
+}
+
+function problemOf(e: unknown, path: string): ConfigProblem {
+  const err = e instanceof VpmdError ? e : new VpmdError('E_INTERNAL', String(e));
+  return { path, message: `${err.message} [${err.code}]` };
+}
+
+/**
+ * Plans the plugins. A built-in plugin runs when its section `plugins.<name>` exists and does not
+ * say `enabled: false`; an external one when its section names a `module`.
+ */
+export function planPlugins(sources: readonly PluginSource[], config: CoreConfig): PluginPlan {
+  const problems: ConfigProblem[] = [];
+  const manifests: { m: PluginManifest; origin: string }[] = [];
+  for (const src of sources) {
+    try {
+      const m = validateManifest(src.manifest, src.origin);
+      const dup = manifests.find((x) => x.m.name === m.name);
+      if (dup) {
+        problems.push({ path: `plugins.${m.name}`, message: `two plugins are named ${m.name} (${dup.origin} and ${src.origin}) [E_PLUGIN_DUPLICATE]` });
+        continue;
+      }
+      manifests.push({ m, origin: src.origin });
+    } catch (e) {
+      problems.push(problemOf(e, src.origin === 'built-in' ? 'plugins' : `plugins (${src.origin})`));
+    }
+  }
+  const known = new Set(manifests.map((x) => x.m.name));
+  for (const name of Object.keys(config.plugins)) {
+    if (!known.has(name) && config.plugins[name]?.module === undefined) {
+      const builtins = manifests.filter((x) => x.origin === 'built-in').map((x) => x.m.name);
+      problems.push({
+        path: `plugins.${name}`,
+        message: `unknown plugin '${name}' (built-in: ${builtins.join(', ') || 'none'}; set 'module' to load an external plugin)`,
+      });
+    }
+  }
+  const planned: PlannedPlugin[] = [];
+  for (const { m, origin } of manifests) {
+    const section = config.plugins[m.name];
+    const enabled = section !== undefined && section.enabled !== false;
+    const own: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(section ?? {})) if (!RESERVED_PLUGIN_KEYS.includes(k)) own[k] = v;
+    // Strict about unknown keys: a typo in a plugin section must not be silently ignored.
+    const schema: TObject = m.config.additionalProperties === undefined ? ({ ...m.config, additionalProperties: false } as TObject) : m.config;
+    if (enabled || section !== undefined) {
+      for (const e of schemaErrors(schema, own, `plugins.${m.name}`)) problems.push(e);
+    }
+    planned.push({ manifest: m, origin, enabled, config: own });
+  }
+  const enabled = planned.filter((p) => p.enabled);
+  const disabledProviders = new Map<string, string>();
+  for (const p of planned.filter((x) => !x.enabled)) for (const id of p.manifest.provides ?? []) disabledProviders.set(id, p.manifest.name);
+  const { order, problems: orderProblems } = orderPlugins(
+    enabled.map((p) => ({
+      name: p.manifest.name,
+      provides: p.manifest.provides ?? [],
+      requires: p.manifest.requires ?? [],
+      optional: p.manifest.optional ?? [],
+    })),
+    disabledProviders,
+  );
+  for (const e of orderProblems) {
+    const plugin = typeof e.details.plugin === 'string' ? e.details.plugin : undefined;
+    problems.push(problemOf(e, plugin ? `plugins.${plugin}` : 'plugins'));
+  }
+  const byName = new Map(planned.map((p) => [p.manifest.name, p]));
+  const ordered = order.map((n) => byName.get(n) as PlannedPlugin);
+  return { plugins: [...ordered, ...planned.filter((p) => !order.includes(p.manifest.name))], problems };
+}
