@@ -64,8 +64,11 @@ export const ERROR_CATALOGUE = {
   E_STATE_CORRUPT: { category: 'internal', summary: 'persisted state cannot be parsed' },
   E_STATE_SCHEMA: { category: 'unsupported', summary: 'persisted state has a schema version this code cannot migrate' },
   E_STATE_WRITE: { category: 'unavailable', summary: 'state cannot be written' },
+  E_STATE_READ: { category: 'unavailable', summary: 'state file exists but cannot be read' },
   // telemetry
   E_TELEMETRY_UNKNOWN: { category: 'not-found', summary: 'no such metric' },
+  E_TELEMETRY_DUPLICATE: { category: 'conflict', summary: 'metric id already defined by another plugin' },
+  E_TELEMETRY_INVALID: { category: 'invalid', summary: 'metric definition or reading is invalid' },
   // host model
   E_HOST_NOT_FOUND: { category: 'not-found', summary: 'host file or object does not exist' },
   E_HOST_INVALID: { category: 'invalid', summary: 'kernel rejected the value (EINVAL)' },

@@ -226,7 +226,7 @@ export class StateStore {
   /**
    * Reads `key`, migrating older schema versions with `spec.migrate`.
    * @returns the data, or undefined when the key was never written (or was deleted).
-   * @throws VpmdError E_STATE_CORRUPT (unreadable, unparseable or not matching the schema),
+   * @throws VpmdError E_STATE_READ (unreadable), E_STATE_CORRUPT (unparseable or not matching the schema),
    *   E_STATE_SCHEMA (newer version, or older without a working migration).
    */
   async read<T>(key: string, spec: StateSpec<T>): Promise<T | undefined> {
@@ -300,7 +300,7 @@ export class StateStore {
       const errno = errnoOf(e);
       if (errno === 'ENOENT') return undefined;
       throw new VpmdError(
-        'E_STATE_CORRUPT',
+        'E_STATE_READ',
         `state file ${file} cannot be read (${errno}): ${e instanceof Error ? e.message : String(e)}`,
         { file, errno, problem: 'unreadable' },
         { cause: e },

@@ -35,7 +35,7 @@ const UNITS: ReadonlySet<string> = new Set<MetricUnit>(['W', 'J', 'Cel', 'RPM', 
 const THRESHOLD_ORDER = ['lowerCritical', 'lowerWarning', 'upperWarning', 'upperCritical'] as const;
 
 function invalid(id: string, owner: string, problem: string): VpmdError {
-  return new VpmdError('E_INTERNAL', `invalid definition of metric ${JSON.stringify(id)} by ${owner}: ${problem}`, {
+  return new VpmdError('E_TELEMETRY_INVALID', `invalid definition of metric ${JSON.stringify(id)} by ${owner}: ${problem}`, {
     metric: id,
     owner,
     problem,
@@ -48,8 +48,8 @@ function isNonEmptyString(v: unknown): v is string {
 
 /**
  * Checks a definition before the store accepts it. Definitions come from plugin code (or its
- * configuration), so a bad one is reported to that plugin as E_INTERNAL with the problem.
- * @throws VpmdError E_INTERNAL naming the metric, the owner and what is wrong.
+ * configuration), so a bad one is reported to that plugin as E_TELEMETRY_INVALID with the problem.
+ * @throws VpmdError E_TELEMETRY_INVALID naming the metric, the owner and what is wrong.
  */
 export function validateMetricDefinition(def: MetricDefinition, owner: string): void {
   const id = def.id;

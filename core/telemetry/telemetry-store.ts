@@ -91,7 +91,7 @@ function freezeDefinition(def: MetricDefinition): MetricDefinition {
 
 /** A misuse by the calling code (a plugin bug), not a condition of the outside world. */
 function callerError(message: string, details: Record<string, string | number>): VpmdError {
-  return new VpmdError('E_INTERNAL', message, details);
+  return new VpmdError('E_TELEMETRY_INVALID', message, details);
 }
 
 /** In-memory telemetry: definitions, latest readings and bounded histories by metric id. */
@@ -119,7 +119,7 @@ export class TelemetryStore {
   /**
    * Declares a metric for `owner` (a plugin name, or `core`). Redefining a metric with the same
    * owner replaces its definition and keeps its readings.
-   * @throws VpmdError E_CAPABILITY_DUPLICATE when another owner defined the id;
+   * @throws VpmdError E_TELEMETRY_DUPLICATE when another owner defined the id;
    *   E_INTERNAL when the definition is invalid (bad id, unit not matching the kind,
    *   thresholds out of order, empty source fields).
    */
@@ -128,7 +128,7 @@ export class TelemetryStore {
     const existing = this.#metrics.get(def.id);
     if (existing && existing.owner !== owner) {
       throw new VpmdError(
-        'E_CAPABILITY_DUPLICATE',
+        'E_TELEMETRY_DUPLICATE',
         `metric ${def.id} is already defined by ${existing.owner}; ${owner} cannot define it too (choose another id)`,
         { metric: def.id, owner: existing.owner, requestedBy: owner },
       );

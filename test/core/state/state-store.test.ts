@@ -135,9 +135,9 @@ describe('StateStore read errors', () => {
     expect(await readFile(file, 'utf8')).toBe(original);
   });
 
-  it('reports an unreadable file as E_STATE_CORRUPT with its errno', async () => {
+  it('reports an unreadable file as E_STATE_READ with its errno', async () => {
     await mkdir(join(root, 'counter.json'));
-    const error = await expectError(new StateStore(root).read('counter', counterSpec), 'E_STATE_CORRUPT');
+    const error = await expectError(new StateStore(root).read('counter', counterSpec), 'E_STATE_READ');
     expect(error.details).toMatchObject({ file: join(root, 'counter.json'), errno: 'EISDIR' });
   });
 

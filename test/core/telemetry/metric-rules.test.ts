@@ -53,10 +53,10 @@ describe('validateMetricDefinition', () => {
     ['a non-finite threshold', { thresholds: { upperCritical: Number.POSITIVE_INFINITY } }, /finite number/],
     ['thresholds out of order', { thresholds: { upperWarning: 90, upperCritical: 80 } }, /upperCritical \(80\) is below upperWarning \(90\)/],
     ['a lower bound above an upper one', { thresholds: { lowerWarning: 50, upperWarning: 40 } }, /below lowerWarning/],
-  ])('rejects %s with E_INTERNAL naming the metric', (_what, change, problem) => {
+  ])('rejects %s with E_TELEMETRY_INVALID naming the metric', (_what, change, problem) => {
     const def = { ...base, ...change } as MetricDefinition;
     expect(() => validateMetricDefinition(def, 'core')).toThrow(
-      expect.objectContaining({ code: 'E_INTERNAL', message: expect.stringMatching(problem) }),
+      expect.objectContaining({ code: 'E_TELEMETRY_INVALID', message: expect.stringMatching(problem) }),
     );
     expect(() => validateMetricDefinition(def, 'core')).toThrow(def.id);
   });

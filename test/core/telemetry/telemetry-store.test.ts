@@ -83,7 +83,7 @@ describe('TelemetryStore recording', () => {
   it.each([Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY])('rejects the value %s', (value) => {
     const { store, events } = setup();
     store.define(cpuTemp, 'core');
-    expectCode(() => store.record(cpuTemp.id, value), 'E_INTERNAL', 'finite number or null');
+    expectCode(() => store.record(cpuTemp.id, value), 'E_TELEMETRY_INVALID', 'finite number or null');
     expect(store.latest(cpuTemp.id)).toBeUndefined();
     expect(events).toEqual([]);
   });
@@ -91,9 +91,9 @@ describe('TelemetryStore recording', () => {
   it('rejects a null value with a status other than unavailable, an unknown status and a bad timestamp', () => {
     const { store } = setup();
     store.define(cpuTemp, 'core');
-    expectCode(() => store.record(cpuTemp.id, null, { status: 'ok' }), 'E_INTERNAL', 'null value');
-    expectCode(() => store.record(cpuTemp.id, 1, { status: 'fine' as 'ok' }), 'E_INTERNAL', 'unknown status');
-    expectCode(() => store.record(cpuTemp.id, 1, { timestamp: Number.NaN }), 'E_INTERNAL', 'timestamp');
+    expectCode(() => store.record(cpuTemp.id, null, { status: 'ok' }), 'E_TELEMETRY_INVALID', 'null value');
+    expectCode(() => store.record(cpuTemp.id, 1, { status: 'fine' as 'ok' }), 'E_TELEMETRY_INVALID', 'unknown status');
+    expectCode(() => store.record(cpuTemp.id, 1, { timestamp: Number.NaN }), 'E_TELEMETRY_INVALID', 'timestamp');
     expect(store.history(cpuTemp.id)).toEqual([]);
   });
 });
@@ -169,7 +169,7 @@ describe('TelemetryStore history', () => {
     expect(times({ since: 1000, limit: 3 })).toEqual([1300, 1400, 1500]);
     expect(times({ since: 2000 })).toEqual([]);
     expect(times({ limit: 0 })).toEqual([]);
-    expectCode(() => store.history(pduPower.id, { limit: -1 }), 'E_INTERNAL', 'limit');
+    expectCode(() => store.history(pduPower.id, { limit: -1 }), 'E_TELEMETRY_INVALID', 'limit');
   });
 
   it('returns a copy that does not change with later readings', () => {
@@ -182,7 +182,7 @@ describe('TelemetryStore history', () => {
   });
 
   it('rejects an invalid history size', () => {
-    expectCode(() => new TelemetryStore({ historySize: 0 }), 'E_INTERNAL', 'historySize');
+    expectCode(() => new TelemetryStore({ historySize: 0 }), 'E_TELEMETRY_INVALID', 'historySize');
   });
 });
 
@@ -190,7 +190,7 @@ describe('TelemetryStore definitions and listing', () => {
   it('refuses a metric id already owned by another plugin', () => {
     const { store } = setup();
     store.define(bmcFan, 'ipmi');
-    expectCode(() => store.define(bmcFan, 'snmp'), 'E_CAPABILITY_DUPLICATE', 'already defined by ipmi');
+    expectCode(() => store.define(bmcFan, 'snmp'), 'E_TELEMETRY_DUPLICATE', 'already defined by ipmi');
     expect(store.get(bmcFan.id).source.plugin).toBe('ipmi');
   });
 
