@@ -97,6 +97,30 @@ export interface PluginManifest<S extends TObject = TObject> {
   readonly optional?: readonly string[];
   /** Declares commands and capabilities; returns the lifecycle. No I/O here. */
   register(ctx: PluginContext<Static<S>>): PluginInstance | Promise<PluginInstance>;
+  /** How `vpmd --demo` runs this plugin on a simulated host; plugins without it stay off in the demo. */
+  demo?(env: DemoEnvironment): Promise<DemoSetup> | DemoSetup;
+}
+
+/** What a plugin's demo hook is told about the demo. */
+export interface DemoEnvironment {
+  /** The demo's private temporary directory. */
+  readonly dir: string;
+  /** The management address (127.0.0.1). */
+  readonly address: string;
+  /** A free TCP or UDP port on the address. */
+  freePort(kind: 'tcp' | 'udp'): Promise<number>;
+  /** A random password for generated demo credentials. */
+  password(): string;
+}
+
+/** What a plugin's demo hook returns. */
+export interface DemoSetup {
+  /** The plugin's config section. */
+  readonly config: Record<string, unknown>;
+  /** Lines the demo banner prints (how to reach the plugin, generated credentials). */
+  readonly notes?: readonly string[];
+  /** Commands run once after start, as the control-socket owner (e.g. creating a demo account). */
+  readonly commands?: ReadonlyArray<{ readonly argv: readonly string[]; readonly stdin?: readonly string[] }>;
 }
 
 /** Identity-typed helper that infers the config type from the schema. */

@@ -1,0 +1,146 @@
+/**
+ * The composition root of the agent: builds the core services from a checked configuration,
+ * plans and starts the plugins, opens the control socket, and stops everything in reverse.
+ * Nothing here is a module singleton: two agents can run in one process (the tests do).
+ */
+import 'reflect-metadata';
+import { container as rootContainer } from 'tsyringe';
+import type { Logger } from './logger.js';
+import { VpmdError } from './errors.js';
+import type { CoreConfig } from './config/core-schema.js';
+import { assertNoProblems, type ConfigProblem } from './config/load-config.js';
+import { AccessPolicy } from './access/access-policy.js';
+import { AuditLog } from './services/audit-log.js';
+import { CommandRegistry } from './services/commands.js';
+import { EventBus } from './services/event-bus.js';
+import { Scheduler } from './services/scheduler.js';
+import { CapabilityRegistry } from './kernel/capabilities.js';
+import { Kernel, type PluginStatus } from './kernel/kernel.js';
+import { planPlugins, type PluginSource } from './kernel/plugin-plan.js';
+import { loadExternalPlugins } from './kernel/plugin-loader.js';
+import type { CoreServices } from './kernel/plugin-context.js';
+import { StateStore } from './state/index.js';
+import { TelemetryStore } from './telemetry/index.js';
+import { ControlServer } from './control/control-server.js';
+import { openHost, type OpenedHost } from './host-runtime.js';
+import { registerCoreCommands } from './commands/index.js';
+
+/** What the agent needs to be built. */
+export interface AgentOptions {
+  readonly config: CoreConfig;
+  /** The configuration file (external plugin paths are relative to it). */
+  readonly configFile: string;
+  /** Built-in plugins. */
+  readonly builtins: readonly PluginSource[];
+  readonly log: Logger;
+}
+
+/** Checks a configuration completely (core, external modules, plugin sections, dependencies). */
+export async function checkConfiguration(
+  config: CoreConfig,
+  configFile: string,
+  builtins: readonly PluginSource[],
+): Promise<{ problems: ConfigProblem[]; sources: PluginSource[] }> {
+  const ext = await loadExternalPlugins(config, configFile);
+  const sources = [...builtins, ...ext.sources];
+  const plan = planPlugins(sources, config);
+  return { problems: [...ext.problems, ...plan.problems], sources };
+}
+
+/** A running vpmd agent. */
+export class Agent {
+  private kernel: Kernel | undefined;
+  private control: ControlServer | undefined;
+  private host: OpenedHost | undefined;
+  private services: CoreServices | undefined;
+  private audit: AuditLog | undefined;
+  private stopping: Promise<void> | undefined;
+  readonly startedAt = new Date();
+
+  constructor(private readonly opts: AgentOptions) {}
+
+  /**
+   * Starts the agent. A plugin that fails is contained (see `status`); a core failure (bad
+   * config, unusable socket or state directory) throws and leaves nothing running.
+   */
+  async start(): Promise<void> {
+    const { config, log } = this.opts;
+    const { problems, sources } = await checkConfiguration(config, this.opts.configFile, this.opts.builtins);
+    assertNoProblems(this.opts.configFile, problems);
+    const plan = planPlugins(sources, config);
+
+    const bus = new EventBus(log);
+    const audit = new AuditLog(config.state.dir, log.child({ component: 'audit' }));
+    await audit.load();
+    this.audit = audit;
+    bus.on('core', 'audit.v1', (e) => audit.record(e));
+    const access = new AccessPolicy({
+      ...(config.management.address !== undefined ? { address: config.management.address } : {}),
+      ...(config.management.interface !== undefined ? { interface: config.management.interface } : {}),
+      allow: config.management.allow,
+      audit: (e) => bus.emit('audit.v1', e),
+    });
+    const scheduler = new Scheduler(log.child({ component: 'scheduler' }));
+    const telemetry = new TelemetryStore({
+      onStatusChange: (e) => bus.emit('telemetry.status.v1', e),
+      // A failing subscriber must not fail the poller that recorded the reading.
+      onListenerError: (err, metric) => log.error({ err, metric }, 'telemetry listener failed'),
+    });
+    const host = await openHost(config.host, scheduler, telemetry, log.child({ component: 'host' }));
+    this.host = host;
+    const services: CoreServices = {
+      log,
+      bus,
+      scheduler,
+      commands: new CommandRegistry(access),
+      access,
+      capabilities: new CapabilityRegistry(),
+      telemetry,
+      state: new StateStore(config.state.dir),
+      host: host.model,
+      container: rootContainer.createChildContainer(),
+      core: { libvirt: config.libvirt, hostRoot: config.host.root, simulated: config.host.simulated, stateDir: config.state.dir },
+    };
+    this.services = services;
+    const kernel = new Kernel(services, plan.plugins, {
+      startMs: config.kernel.startTimeout * 1000,
+      stopMs: config.kernel.stopTimeout * 1000,
+    });
+    this.kernel = kernel;
+    registerCoreCommands(services, { status: () => this.status(), audit, startedAt: this.startedAt, simulated: host.simulated, hostRoot: config.host.root });
+    const control = new ControlServer(config.control.socket, services.commands, log.child({ component: 'control' }));
+    try {
+      await control.start();
+    } catch (e) {
+      await host.close();
+      scheduler.cancelOwner('core');
+      throw e;
+    }
+    this.control = control;
+    await kernel.start();
+    const st = await kernel.status();
+    log.info(
+      { plugins: st.map((p) => ({ name: p.name, state: p.state })) },
+      `vpmd started: ${st.filter((p) => p.state === 'running').length} plugin(s) running, ${st.filter((p) => p.state === 'failed').length} failed`,
+    );
+  }
+
+  /** Plugin states and health. */
+  async status(): Promise<PluginStatus[]> {
+    if (!this.kernel) throw new VpmdError('E_INTERNAL', 'agent not started');
+    return this.kernel.status();
+  }
+
+  /** Stops plugins in reverse order, then the core. Idempotent. */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      await this.control?.stop();
+      await this.kernel?.stop();
+      this.services?.scheduler.cancelOwner('core');
+      await this.host?.close();
+      await this.audit?.flush();
+      this.opts.log.info('vpmd stopped');
+    })();
+    return this.stopping;
+  }
+}

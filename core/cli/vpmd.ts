@@ -1,0 +1,106 @@
+#!/usr/bin/env node
+/**
+ * vpmd: the agent. `vpmd --config FILE` runs it; `vpmd --demo` runs it on a freshly generated
+ * simulated host; `vpmd check-config FILE` validates a configuration.
+ */
+import { parseArgs } from 'node:util';
+import { resolve } from 'node:path';
+import { EXIT_CODES, exitCodeFor, toVpmdError } from '../errors.js';
+import { readConfigFile, formatProblems } from '../config/load-config.js';
+import { checkConfiguration } from '../agent.js';
+import { BUILTIN_PLUGINS } from '../../plugins/index.js';
+import { VPMD_VERSION } from '../version.js';
+import { runAgentUntilSignal } from './run-agent.js';
+import { runDemo } from './demo.js';
+
+const USAGE = `Usage: vpmd --config FILE               run the agent
+       vpmd --demo [--profile NAME] [--dir DIR]
+                                        run the agent on a generated simulated host
+       vpmd check-config FILE           validate a configuration file (exit 0 valid, 1 problems)
+       vpmd --list-profiles             list the simulated host profiles
+       vpmd --version | --help
+
+Logs are JSON lines on standard error (the demo writes them to DIR/vpmd.log).
+`;
+
+async function checkConfig(file: string): Promise<number> {
+  const parsed = await readConfigFile(file);
+  const { problems } = await checkConfiguration(parsed.config, file, BUILTIN_PLUGINS);
+  const all = [...parsed.problems, ...problems.map((p) => ({ ...p, ...(p.line === undefined && parsed.lineOf(p.path) !== undefined ? { line: parsed.lineOf(p.path) } : {}) }))];
+  if (all.length > 0) {
+    process.stderr.write(`${formatProblems(file, all)}\n${file}: ${all.length} problem(s)\n`);
+    return 1;
+  }
+  process.stdout.write(`${file}: valid\n`);
+  return 0;
+}
+
+async function main(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        config: { type: 'string', short: 'c' },
+        demo: { type: 'boolean' },
+        profile: { type: 'string' },
+        dir: { type: 'string' },
+        'list-profiles': { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean', short: 'V' },
+      },
+    });
+  } catch (e) {
+    process.stderr.write(`vpmd: ${(e as Error).message}\n\n${USAGE}`);
+    return EXIT_CODES.usage;
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  if (values.version) {
+    process.stdout.write(`vpmd ${VPMD_VERSION}\n`);
+    return 0;
+  }
+  if (values['list-profiles']) {
+    const { SIM_PROFILES } = await import('../sim/index.js');
+    for (const p of SIM_PROFILES) process.stdout.write(`${p.name.padEnd(26)} ${p.description}\n`);
+    return 0;
+  }
+  if (positionals[0] === 'check-config') {
+    if (positionals.length !== 2) {
+      process.stderr.write(`vpmd: check-config takes one FILE\n\n${USAGE}`);
+      return EXIT_CODES.usage;
+    }
+    return checkConfig(positionals[1] as string);
+  }
+  if (positionals.length > 0) {
+    process.stderr.write(`vpmd: unknown command '${positionals[0]}'\n\n${USAGE}`);
+    return EXIT_CODES.usage;
+  }
+  if (values.demo) return runDemo({ ...(values.profile ? { profile: values.profile } : {}), ...(values.dir ? { dir: values.dir } : {}) });
+  if (!values.config) {
+    process.stderr.write(`vpmd: give --config FILE (or --demo)\n\n${USAGE}`);
+    return EXIT_CODES.usage;
+  }
+  const file = resolve(values.config);
+  const cfg = await readConfigFile(file);
+  if (cfg.problems.length > 0) {
+    process.stderr.write(`${formatProblems(file, cfg.problems)}\n`);
+    return EXIT_CODES.invalid;
+  }
+  return runAgentUntilSignal(cfg.config, file, BUILTIN_PLUGINS);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e: unknown) => {
+    const err = toVpmdError(e);
+    process.stderr.write(`vpmd: ${err.message}\n`);
+    process.exitCode = exitCodeFor(err);
+  },
+);

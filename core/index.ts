@@ -1,0 +1,43 @@
+/**
+ * vpmd's public API for plugin authors: the plugin contract, the helpers to declare commands and
+ * capabilities, the error catalogue, contracts (events, telemetry), formatting helpers, and
+ * TypeBox (re-exported so a plugin's schemas use the same instance as the core).
+ */
+export { Type, type Static, type TObject, type TSchema } from '@sinclair/typebox';
+export {
+  definePlugin,
+  TOKENS,
+  type PluginManifest,
+  type PluginContext,
+  type PluginInstance,
+  type PluginHealth,
+  type ScopedTelemetry,
+  type CoreSettings,
+  type DemoEnvironment,
+  type DemoSetup,
+} from './kernel/plugin-contract.js';
+export { CORE_API_VERSION } from './kernel/manifest.js';
+export { defineCapability, type CapabilityToken, type ScopedCapabilities } from './kernel/capabilities.js';
+export { defineCommand, type CommandSpec, type Invocation, type StdinField, type CommandInfo } from './services/commands.js';
+export type { ScopedEventBus, EventListener } from './services/event-bus.js';
+export type { ScopedScheduler, TaskHandle, EveryOptions } from './services/scheduler.js';
+export { formatTable, formatKeyValues, formatHuman, type Column } from './services/format.js';
+export { StringEnum, Port } from './config/schema-helpers.js';
+export {
+  VpmdError,
+  isVpmdError,
+  toVpmdError,
+  ERROR_CATALOGUE,
+  EXIT_CODES,
+  exitCodeFor,
+  type ErrorCode,
+  type ErrorCategory,
+  type ErrorDetails,
+} from './errors.js';
+export { PRIVILEGES, ROLES, ROLE_PRIVILEGES, roleHas, type Privilege, type Role, type Principal, type Origin } from './access/privileges.js';
+export type { AccessPolicy } from './access/access-policy.js';
+export type { VpmdEventMap, VpmdEventName, PluginState } from './contracts/events.js';
+export type * from './contracts/telemetry.js';
+export type { Logger } from './logger.js';
+export type { StateStore, StateSpec } from './state/index.js';
+export type * from './host/index.js';

@@ -1,0 +1,9 @@
+/**
+ * The built-in plugins, in the order they are offered to the kernel (the kernel reorders them by
+ * their capabilities). This file is the composition root's list: plugins never import it or
+ * each other. Each plugin's issue adds its manifest here when the plugin exists.
+ */
+import type { PluginSource } from '../core/kernel/plugin-plan.js';
+
+/** Built-in plugin manifests. */
+export const BUILTIN_PLUGINS: readonly PluginSource[] = [];
