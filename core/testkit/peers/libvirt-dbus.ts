@@ -32,6 +32,8 @@ export interface LibvirtDbusOptions {
 export interface LibvirtDbusPeer {
   /** Pid (and process group) of libvirt-dbus. */
   readonly pid: number;
+  /** The temp directory used as XDG runtime/config/cache home; removed by stop(). */
+  readonly dir: string;
   /** Object path of the Test driver's "test" domain. */
   readonly testDomainPath: string;
   /** Stops libvirt-dbus and removes its temp directory. */
@@ -94,6 +96,7 @@ export async function startLibvirtDbus(bus: BusAddress, opts: LibvirtDbusOptions
     let detach: () => void = () => undefined;
     const peer: LibvirtDbusPeer = {
       pid: running.pid,
+      dir,
       testDomainPath,
       stop: () => {
         stopping ??= (async () => {

@@ -70,6 +70,8 @@ export interface LogindMockOptions {
 export interface LogindMock {
   /** Pid (and process group) of the python process. */
   readonly pid: number;
+  /** The temp directory holding the mock's call log; removed by stop(). */
+  readonly dir: string;
   /** The answers currently configured. */
   readonly props: Readonly<LogindProps>;
   /** Adds SuspendWithFlags, HibernateWithFlags, HybridSleepWithFlags, SuspendThenHibernateWithFlags `(t)`. */
@@ -125,7 +127,7 @@ class RunningLogindMock implements LogindMock {
   constructor(
     private readonly proc: PeerProcess,
     private readonly client: BusClient,
-    private readonly dir: string,
+    readonly dir: string,
     props: LogindProps,
     private readonly callTimeoutMs: number,
   ) {

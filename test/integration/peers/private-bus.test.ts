@@ -58,7 +58,7 @@ describe('PrivateBus.stop', () => {
     await bus.stop();
 
     for (const pid of [logind.pid, libvirt.pid, bus.pid]) expectNoProcess(pid);
-    expect(existsSync(bus.dir)).toBe(false);
+    for (const dir of [bus.dir, logind.dir, libvirt.dir]) expect(existsSync(dir)).toBe(false);
     await expect(bus.stop()).resolves.toBeUndefined(); // idempotent
   });
 });
