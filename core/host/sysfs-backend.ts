@@ -34,6 +34,8 @@ export function sortNaturally(names: Iterable<string>): string[] {
   return [...names].sort(naturalCompare);
 }
 
+const CLEAN_PATH = /^(?!\.{1,2}(?:\/|$))[^/\0]+(?:\/(?!\.{1,2}(?:\/|$))[^/\0]+)*$/;
+
 /**
  * Normalises a backend path to a root-relative form without `.` segments or duplicate slashes.
  * A leading `/` is accepted (the path is still relative to the backend's root).
@@ -41,6 +43,8 @@ export function sortNaturally(names: Iterable<string>): string[] {
  * @throws VpmdError E_HOST_INVALID when the path contains `..` (it could escape the root) or NUL.
  */
 export function normalizeBackendPath(path: string): string {
+  // Fast path for the common, already-clean form (`sys/devices/...`): no scanning needed.
+  if (CLEAN_PATH.test(path)) return path;
   if (path.includes('\0')) {
     throw new VpmdError('E_HOST_INVALID', `Host path ${JSON.stringify(path)} contains a NUL byte`, { path });
   }

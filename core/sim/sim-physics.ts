@@ -1,0 +1,153 @@
+/**
+ * The simulated host's dynamics: which frequency each policy runs at, how much power each RAPL
+ * domain draws, and how energy counters, temperatures and idle statistics evolve over time.
+ *
+ * Model (deliberately simple, but with the shapes a power manager reacts to):
+ * - frequency follows the governor: performance → max, powersave → min (load-driven with EPP
+ *   for setpolicy drivers), userspace → setspeed, ondemand/schedutil/conservative →
+ *   min + load·(max − min), resolved to the frequency table when there is one; turbo off caps
+ *   at the nominal frequency;
+ * - package power = idle + (max − idle) · mean over its CPUs of activity · (f / fmax)², where an
+ *   idle CPU's activity is the idle power of its deepest enabled C-state (POLL = 1, C6 ≈ 0);
+ * - temperature is a first-order lag toward ambient + R·P with time constant τ (exact
+ *   exponential step, so any step size gives the same result);
+ * - RAPL counters advance by P·dt and wrap at max_energy_range_uj.
+ */
+import { SIM_MAX_ENERGY_RANGE_UJ, raplZones } from './build-platform-tree.js';
+import { cpufreqMode, simPolicyDir, SIM_CPUFREQ_DIR } from './build-cpufreq-tree.js';
+import { SIM_CPU_DIR } from './build-cpu-tree.js';
+import { allCpus, placement, type SimCpufreqMode, type SimProfile } from './sim-profile.js';
+import type { SimState } from './sim-state.js';
+import type { SimTree } from './sim-tree.js';
+
+/** Power of every domain at one instant, W, and each CPU's frequency, kHz. */
+export interface SimPower {
+  readonly packageW: readonly number[];
+  readonly dramW: readonly number[];
+  readonly coreW: readonly number[];
+  readonly cpuKHz: readonly number[];
+}
+
+/** Load curve exponent per EPP: lower ramps up faster. */
+const EPP_RAMP: Readonly<Record<string, number>> = { performance: 0.5, balance_performance: 1, balance_power: 1.5, power: 2.5 };
+
+function intFile(tree: SimTree, path: string): number | undefined {
+  const v = tree.files.get(path);
+  return v === undefined || !/^\d+$/.test(v.trim()) ? undefined : Number(v);
+}
+
+/** The current cpufreq mode (from the status file, else the profile's initial mode). */
+export function currentMode(tree: SimTree, p: SimProfile): SimCpufreqMode | null {
+  const driver = p.cpufreq.statusDriver;
+  const status = driver === undefined ? undefined : tree.files.get(`${SIM_CPU_DIR}/${driver}/status`);
+  return cpufreqMode(p, status ?? p.cpufreq.initialMode);
+}
+
+/** True when turbo frequencies are allowed. */
+export function turboEnabled(tree: SimTree, p: SimProfile): boolean {
+  if (p.cpufreq.turbo === 'boost') return tree.files.get(`${SIM_CPUFREQ_DIR}/boost`) === '1';
+  if (p.cpufreq.turbo === 'no_turbo') return tree.files.get(`${SIM_CPU_DIR}/intel_pstate/no_turbo`) === '0';
+  return false;
+}
+
+/** Kernel RELATION_L: the lowest table entry at or above `target` within [lo, hi]. */
+export function resolveToTable(table: readonly number[] | undefined, target: number, lo: number, hi: number): number {
+  const usable = (table ?? []).filter((f) => f >= lo && f <= hi);
+  if (usable.length === 0) return target;
+  const above = usable.filter((f) => f >= target);
+  return above.length > 0 ? Math.min(...above) : Math.max(...usable);
+}
+
+/** The frequency (kHz) a policy runs at now; undefined when the policy does not exist. */
+export function policyFrequencyKHz(tree: SimTree, p: SimProfile, state: SimState, id: number, mode = currentMode(tree, p)): number | undefined {
+  const dir = simPolicyDir(id);
+  const governor = tree.files.get(`${dir}/scaling_governor`);
+  const min = intFile(tree, `${dir}/scaling_min_freq`);
+  const max = intFile(tree, `${dir}/scaling_max_freq`);
+  if (mode === null || governor === undefined || min === undefined || max === undefined) return undefined;
+  const hi = turboEnabled(tree, p) ? max : Math.min(max, p.cpufreq.nominalKHz);
+  const lo = Math.min(min, hi);
+  const load = state.loads[id] ?? 0;
+  let f: number;
+  if (governor === 'performance') f = hi;
+  else if (governor === 'powersave') {
+    const ramp = EPP_RAMP[tree.files.get(`${dir}/energy_performance_preference`) ?? 'balance_performance'] ?? 1;
+    f = mode.setpolicy ? lo + (hi - lo) * load ** ramp : lo;
+  } else if (governor === 'userspace') f = Math.min(hi, Math.max(lo, intFile(tree, `${dir}/scaling_setspeed`) ?? lo));
+  else f = lo + (hi - lo) * load;
+  return resolveToTable(p.cpufreq.table, Math.round(f), lo, hi);
+}
+
+/** Idle power fraction of a CPU: that of its deepest enabled idle state (1 = it polls). */
+export function idlePowerOf(tree: SimTree, p: SimProfile, cpu: number): number {
+  let factor = 1;
+  p.cpuidle.states.forEach((s, k) => {
+    if (tree.files.get(`${SIM_CPU_DIR}/cpu${cpu}/cpuidle/state${k}/disable`) === '0') factor = s.idlePower;
+  });
+  return factor;
+}
+
+/** Computes every domain's power from the current settings and loads. */
+export function computePower(tree: SimTree, p: SimProfile, state: SimState): SimPower {
+  const mode = currentMode(tree, p);
+  const pw = p.power;
+  const perPackage = p.coresPerPackage * p.threadsPerCore;
+  const dyn = new Array<number>(p.packages).fill(0);
+  const load = new Array<number>(p.packages).fill(0);
+  const cpuKHz = allCpus(p).map((cpu) => {
+    const f = policyFrequencyKHz(tree, p, state, cpu, mode) ?? p.cpufreq.nominalKHz;
+    const pkg = placement(p, cpu).package;
+    const l = state.loads[cpu] ?? 0;
+    const activity = l + (1 - l) * idlePowerOf(tree, p, cpu);
+    dyn[pkg] = (dyn[pkg] ?? 0) + activity * (f / p.cpufreq.maxKHz) ** 2;
+    load[pkg] = (load[pkg] ?? 0) + l;
+    return f;
+  });
+  const packageW = dyn.map((d) => pw.packageIdleW + (pw.packageMaxW - pw.packageIdleW) * (d / perPackage));
+  const dramW = load.map((l) => (pw.dramIdleW ?? 0) + ((pw.dramMaxW ?? 0) - (pw.dramIdleW ?? 0)) * (l / perPackage));
+  const coreW = packageW.map((w) => 0.85 * (w - pw.packageIdleW) + 0.1 * pw.packageIdleW);
+  return { packageW, dramW, coreW, cpuKHz };
+}
+
+/** Indices of a CPU's enabled idle states, shallowest first. */
+function enabledStates(tree: SimTree, p: SimProfile, cpu: number): number[] {
+  return p.cpuidle.states
+    .map((_, k) => k)
+    .filter((k) => tree.files.get(`${SIM_CPU_DIR}/cpu${cpu}/cpuidle/state${k}/disable`) === '0');
+}
+
+/** Temperature after `dtS` seconds at constant power (exact first-order step). */
+export function lagTemperature(p: SimProfile, tempC: number, powerW: number, dtS: number): number {
+  const target = p.power.ambientC + p.power.thermalResistance * powerW;
+  return target + (tempC - target) * Math.exp(-dtS / p.power.thermalTimeConstantS);
+}
+
+/**
+ * Advances energy counters, temperatures and idle statistics by `dtMs` at constant `power`.
+ * Idle time goes 80 % to the deepest enabled state and 20 % to the shallowest non-polling one.
+ */
+export function advanceDynamics(tree: SimTree, p: SimProfile, state: SimState, power: SimPower, dtMs: number): void {
+  if (dtMs <= 0) return;
+  const dtS = dtMs / 1000;
+  for (const zone of raplZones(p)) {
+    const watts = (zone.kind === 'package' ? power.packageW : zone.kind === 'dram' ? power.dramW : power.coreW)[zone.package] ?? 0;
+    state.energyUj[zone.id] = ((state.energyUj[zone.id] ?? 0) + watts * dtS * 1e6) % SIM_MAX_ENERGY_RANGE_UJ;
+  }
+  state.packageTempC = state.packageTempC.map((t, pkg) => lagTemperature(p, t, power.packageW[pkg] ?? 0, dtS));
+  for (const cpu of allCpus(p)) {
+    const enabled = enabledStates(tree, p, cpu);
+    const deepest = enabled[enabled.length - 1];
+    if (deepest === undefined) continue;
+    const shallow = enabled.find((k) => (p.cpuidle.states[k]?.idlePower ?? 1) < 1) ?? deepest;
+    const idleS = (1 - (state.loads[cpu] ?? 0)) * dtS;
+    const shares: Array<[number, number, number]> =
+      shallow === deepest ? [[deepest, 1, 150]] : [[deepest, 0.8, 100], [shallow, 0.2, 2000]];
+    const usage = state.idleUsage[cpu];
+    const time = state.idleTimeUs[cpu];
+    if (usage === undefined || time === undefined) continue;
+    for (const [k, share, entriesPerS] of shares) {
+      usage[k] = (usage[k] ?? 0) + idleS * share * entriesPerS;
+      time[k] = (time[k] ?? 0) + idleS * share * 1e6;
+    }
+  }
+}

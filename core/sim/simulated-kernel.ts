@@ -1,0 +1,276 @@
+/**
+ * The simulated kernel: a {@link SysfsBackend} over a generated tree that behaves like Linux
+ * where plain files cannot (EINVAL, EBUSY, EACCES, clamping, counters that advance and wrap).
+ *
+ * Files:
+ * - the tree is loaded into memory when the kernel opens (`openSimulatedHost`); every accepted
+ *   write is applied in memory and written through to its file, so `cat` on the tree shows
+ *   current settings and a new kernel opened on the same directory (an agent restart) sees
+ *   them; changes made to the files behind an open kernel's back are not seen;
+ * - dynamic files (scaling_cur_freq, energy_uj, temperatures, fans, platform power, cpuidle
+ *   usage/time, RTC since_epoch) are computed on every read; `sync()` writes them to disk
+ *   together with the marker's state;
+ * - errors are the same coded errors as {@link RealSysfs}: ENOENT for missing files, EISDIR /
+ *   ENOTDIR (E_HOST_IO) for the wrong kind, EACCES for read-only attributes, and EINVAL/EBUSY
+ *   as described in `kernel-cpufreq-writes.ts` and `kernel-platform-writes.ts`. A rejected
+ *   write changes nothing.
+ *
+ * Time: the dynamics integrate up to `now() + advanced`, where `now` is injectable (default
+ * `Date.now`) and {@link SimulatedKernel.advance} moves simulated time forward. A clock that
+ * goes backwards integrates nothing.
+ */
+import { join } from 'node:path';
+import { hostFileError } from '../host/host-errors.js';
+import { normalizeBackendPath, sortNaturally, type SysfsBackend } from '../host/sysfs-backend.js';
+import { CPUFREQ_WRITE_RULES } from './kernel-cpufreq-writes.js';
+import { PLATFORM_WRITE_RULES, parseChoice, pendingAlarm } from './kernel-platform-writes.js';
+import type { WriteContext, WriteRule } from './kernel-write-context.js';
+import { SimDiskWriter, loadTree } from './sim-disk.js';
+import { advanceDynamics, computePower, lagTemperature, type SimPower } from './sim-physics.js';
+import { allCpus, type SimProfile } from './sim-profile.js';
+import { dynamicPaths, dynamicValue, mayBeDynamic, type SensorContext } from './sim-sensors.js';
+import { readMarker, writeMarker, type SimMarker, type SimSleepRecord, type SimState } from './sim-state.js';
+import type { SimTree } from './sim-tree.js';
+
+const RULES = [...CPUFREQ_WRITE_RULES, ...PLATFORM_WRITE_RULES];
+const RTC_ALARM = 'sys/class/rtc/rtc0/wakealarm';
+
+/** Options of {@link openSimulatedHost}. */
+export interface OpenSimulatedHostOptions {
+  /** Clock in epoch ms (default `Date.now`). Tests pass a fixed clock and use `advance()`. */
+  readonly now?: () => number;
+}
+
+/** A simulated Linux kernel over a generated tree. */
+export class SimulatedKernel implements SysfsBackend {
+  readonly root: string;
+  readonly profile: SimProfile;
+  private readonly tree: SimTree;
+  private readonly marker: SimMarker;
+  private readonly state: SimState;
+  private readonly disk: SimDiskWriter;
+  private readonly clock: () => number;
+  private advancedMs = 0;
+  private powerCache: SimPower | undefined;
+  /** Symlink resolution cache; cleared when the tree's structure changes. */
+  private readonly resolved = new Map<string, string>();
+
+  private constructor(root: string, tree: SimTree, marker: SimMarker, profile: SimProfile, clock: () => number) {
+    this.root = root;
+    this.tree = tree;
+    this.marker = marker;
+    this.state = marker.state;
+    this.profile = profile;
+    this.clock = clock;
+    this.disk = new SimDiskWriter(root);
+    if (this.state.clockMs > this.nowMs()) this.state.clockMs = this.nowMs();
+  }
+
+  /** Opens the simulated host in `dir` (see {@link openSimulatedHost}). */
+  static async open(dir: string, options: OpenSimulatedHostOptions = {}): Promise<SimulatedKernel> {
+    const { marker, profile } = await readMarker(dir);
+    const tree = await loadTree(dir);
+    return new SimulatedKernel(dir, tree, marker, profile, options.now ?? Date.now);
+  }
+
+  /** Simulated time, epoch ms. */
+  nowMs(): number {
+    return this.clock() + this.advancedMs;
+  }
+
+  /** Moves simulated time forward by `ms`, integrating energy, temperature and idle statistics. */
+  advance(ms: number): void {
+    if (!Number.isFinite(ms) || ms < 0) throw hostFileError({ op: 'write', file: this.root, errno: 'EINVAL', value: String(ms), hint: 'advance() takes a non-negative number of ms' });
+    this.advancedMs += ms;
+    this.tick();
+  }
+
+  /**
+   * Sets the load (0..1) of some CPUs or of all of them; it drives frequency (for load-following
+   * governors), power, temperature and idle time from now on.
+   */
+  setLoad(cpus: readonly number[] | 'all', fraction: number): void {
+    const list = cpus === 'all' ? allCpus(this.profile) : cpus;
+    const bad = list.find((c) => !Number.isInteger(c) || c < 0 || c >= this.state.loads.length);
+    if (!(fraction >= 0 && fraction <= 1) || bad !== undefined) {
+      throw hostFileError({
+        op: 'write',
+        file: this.root,
+        errno: 'EINVAL',
+        value: `${String(fraction)} on ${cpus === 'all' ? 'all' : cpus.join(',')}`,
+        hint: `load must be 0..1 on CPUs 0-${this.state.loads.length - 1}`,
+      });
+    }
+    this.tick();
+    for (const cpu of list) this.state.loads[cpu] = fraction;
+    this.powerCache = undefined;
+  }
+
+  /** Current load per CPU. */
+  loads(): readonly number[] {
+    return [...this.state.loads];
+  }
+
+  /** Current power of every domain (W) and frequency of every CPU (kHz). */
+  power(): SimPower {
+    this.powerCache ??= computePower(this.tree, this.profile, this.state);
+    return this.powerCache;
+  }
+
+  /** Recorded suspends (writes to `/sys/power/state`). */
+  sleepLog(): readonly SimSleepRecord[] {
+    return [...this.state.sleepLog];
+  }
+
+  private tick(): void {
+    const now = this.nowMs();
+    const dt = now - this.state.clockMs;
+    if (dt > 0) advanceDynamics(this.tree, this.profile, this.state, this.power(), dt);
+    this.state.clockMs = now;
+  }
+
+  /** The root-relative path, its symlink-free form, and the absolute path named in errors. */
+  private locate(path: string): { resolved: string; file: string } {
+    const rel = normalizeBackendPath(path);
+    const file = rel === '' ? this.root : join(this.root, rel);
+    let resolved = this.resolved.get(rel);
+    if (resolved === undefined) {
+      resolved = this.tree.resolve(rel);
+      this.resolved.set(rel, resolved);
+    }
+    return { resolved, file };
+  }
+
+  private sensorContext(): SensorContext {
+    return { tree: this.tree, profile: this.profile, state: this.state, power: this.power(), nowMs: this.nowMs() };
+  }
+
+  /** @inheritDoc */
+  async read(path: string): Promise<string> {
+    const { resolved, file } = this.locate(path);
+    const kind = this.tree.kind(resolved);
+    if (kind === undefined) throw hostFileError({ op: 'read', file, errno: 'ENOENT' });
+    if (kind === 'dir') throw hostFileError({ op: 'read', file, errno: 'EISDIR' });
+    if (mayBeDynamic(resolved)) {
+      this.tick();
+      const value = dynamicValue(resolved, this.sensorContext());
+      if (value !== undefined) return value;
+    }
+    return this.tree.files.get(resolved) ?? '';
+  }
+
+  /** @inheritDoc */
+  async write(path: string, value: string): Promise<void> {
+    const { resolved, file } = this.locate(path);
+    const kind = this.tree.kind(resolved);
+    if (kind === undefined) throw hostFileError({ op: 'write', file, errno: 'ENOENT', value });
+    if (kind === 'dir') throw hostFileError({ op: 'write', file, errno: 'EISDIR', value });
+    this.tick();
+    let rule: { apply: WriteRule['apply']; match: RegExpExecArray } | undefined;
+    for (const r of RULES) {
+      const match = r.pattern.exec(resolved);
+      if (match !== null) {
+        rule = { apply: r.apply, match };
+        break;
+      }
+    }
+    if (rule === undefined) throw hostFileError({ op: 'write', file, errno: 'EACCES', value, hint: 'read-only attribute' });
+    const changed = new Map<string, string>();
+    const restructured: string[] = [];
+    const ctx: WriteContext = {
+      tree: this.tree,
+      profile: this.profile,
+      state: this.state,
+      nowMs: () => this.nowMs(),
+      reject: (errno, hint) => {
+        throw hostFileError({ op: 'write', file, errno, value, hint });
+      },
+      set: (p, v) => void changed.set(p, v),
+      restructure: (paths) => void restructured.push(...paths),
+      sleep: (state) => this.suspend(state, ctx),
+    };
+    // Validate against a snapshot of the state: a rejected write must change nothing.
+    const before = JSON.stringify(this.state);
+    try {
+      rule.apply(ctx, rule.match, value.endsWith('\n') ? value.slice(0, -1) : value);
+    } catch (e) {
+      Object.assign(this.state, JSON.parse(before) as SimState);
+      throw e;
+    }
+    for (const [p, v] of changed) this.tree.file(p, v);
+    this.powerCache = undefined;
+    const writes = [...changed].map(([p, v]) => this.disk.writeFile(p, v));
+    if (restructured.length > 0) {
+      this.resolved.clear();
+      writes.push(...restructured.map((p) => this.disk.remove(p)), this.disk.writeSubtrees(this.tree, restructured));
+    }
+    writes.push(this.saveMarker());
+    await Promise.all(writes);
+  }
+
+  /** @inheritDoc */
+  async list(dir: string): Promise<string[]> {
+    const { resolved, file } = this.locate(dir);
+    const kind = this.tree.kind(resolved);
+    if (kind === undefined) throw hostFileError({ op: 'list', file, errno: 'ENOENT' });
+    if (kind === 'file') throw hostFileError({ op: 'list', file, errno: 'ENOTDIR' });
+    return sortNaturally(this.tree.dirs.get(resolved) ?? []);
+  }
+
+  /** @inheritDoc */
+  async exists(path: string): Promise<boolean> {
+    const { resolved } = this.locate(path);
+    return this.tree.kind(resolved) !== undefined;
+  }
+
+  /** Writes the dynamic values (frequency, energy, temperatures, idle statistics) and the marker to disk. */
+  async sync(): Promise<void> {
+    this.tick();
+    const ctx = this.sensorContext();
+    const writes = dynamicPaths(this.tree, this.profile).map((path) => {
+      const value = dynamicValue(path, ctx);
+      if (value === undefined) return Promise.resolve();
+      this.tree.file(path, value);
+      return this.disk.writeFile(path, value);
+    });
+    await Promise.all([...writes, this.saveMarker()]);
+  }
+
+  /** Resolves when every change made so far is on disk. */
+  flush(): Promise<void> {
+    return this.disk.flush();
+  }
+
+  private saveMarker(): Promise<void> {
+    const snapshot: SimMarker = { ...this.marker, state: JSON.parse(JSON.stringify(this.state)) as SimState };
+    return this.disk.run(() => writeMarker(this.root, snapshot));
+  }
+
+  /**
+   * The host sleeps: it resumes at the pending RTC alarm (which is consumed), or at once. While
+   * asleep the packages draw no power and cool toward ambient; counters stand still.
+   */
+  private suspend(state: string, ctx: WriteContext): void {
+    const at = this.nowMs();
+    const alarm = pendingAlarm({ tree: this.tree, nowMs: () => at });
+    const mode = state === 'mem' ? parseChoice(this.tree.files.get('sys/power/mem_sleep')).selected : state === 'disk' ? parseChoice(this.tree.files.get('sys/power/disk')).selected : undefined;
+    const wokeAt = alarm === undefined ? at : alarm * 1000;
+    const dtS = (wokeAt - at) / 1000;
+    this.state.packageTempC = this.state.packageTempC.map((t) => lagTemperature(this.profile, t, 0, dtS));
+    this.advancedMs += wokeAt - at;
+    this.state.clockMs = wokeAt;
+    if (alarm !== undefined) ctx.set(RTC_ALARM, '');
+    const record: SimSleepRecord = { state, ...(mode === undefined ? {} : { mode }), atMs: at, wokeAtMs: wokeAt, wakeSource: alarm === undefined ? 'none' : 'rtc' };
+    this.state.sleepLog.push(record);
+  }
+}
+
+/**
+ * Opens a simulated host generated by `generateSimulatedHost`: reads the marker (profile and
+ * state) and the tree. Settings written by an earlier kernel on the same directory persist.
+ *
+ * @throws VpmdError E_HOST_NOT_FOUND when `dir` is not a simulated host; E_HOST_PARSE for a bad marker.
+ */
+export function openSimulatedHost(dir: string, options: OpenSimulatedHostOptions = {}): Promise<SimulatedKernel> {
+  return SimulatedKernel.open(dir, options);
+}
