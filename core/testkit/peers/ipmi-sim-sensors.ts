@@ -126,6 +126,14 @@ export const DEFAULT_SIM_SEL: readonly SimSelEntry[] = [
 
 const THRESHOLD_ORDER = ['unr', 'uc', 'unc', 'lnr', 'lc', 'lnc'] as const;
 
+/**
+ * The address every simulated BMC has for its LAN clients. ipmi_sim hands a LAN request to the
+ * controller owning that LAN channel whatever its rsAddr, so each BMC answers as 0x20, like a
+ * real one. SDRs name 0x20 as sensor owner: FreeIPMI bridges over IPMB to any other owner and
+ * then reads nothing.
+ */
+export const BMC_ADDRESS = 0x20;
+
 /** Formats a byte the way ipmi_sim's command parser wants it (C syntax). */
 export function hex(n: number): string {
   return `0x${n.toString(16).padStart(2, '0')}`;
@@ -248,19 +256,25 @@ function common(s: SimSensorSpec, owner: number): string[] {
   ];
 }
 
-/** sdrcomp input describing `sensors` as owned by the controller at IPMB address `owner`. */
-export function renderSdrSource(sensors: readonly SimSensorSpec[], owner: number): string {
-  const records = sensors.map((s) => (s.kind === 'analog' ? analogSdr(s, owner) : discreteSdr(s, owner)));
-  return `# SDRs of the simulated BMC at ${hex(owner)}, written by vpmd's test kit\n${records.map((r) => r.join('\n')).join('\n\n')}\n`;
+/** sdrcomp input describing `sensors` as owned by the BMC ({@link BMC_ADDRESS}). */
+export function renderSdrSource(sensors: readonly SimSensorSpec[]): string {
+  const records = sensors.map((s) => (s.kind === 'analog' ? analogSdr(s, BMC_ADDRESS) : discreteSdr(s, BMC_ADDRESS)));
+  return `# SDRs of a simulated BMC, written by vpmd's test kit\n${records.map((r) => r.join('\n')).join('\n\n')}\n`;
 }
 
-/** Emulator commands that create `sensors` (after their SDRs exist) and set their readings. */
+/**
+ * Emulator commands that create `sensors` on the controller at `mc` and set their readings.
+ * Scanning is switched on explicitly: ipmi_sim initialises a sensor from an SDR only when the
+ * SDR's owner is the controller's own address, and ours all say {@link BMC_ADDRESS}.
+ */
 export function renderSensorCommands(sensors: readonly SimSensorSpec[], mc: number): string[] {
+  const noEvents = Array<string>(4).fill('0'.repeat(15)).join(' ');
   const lines: string[] = [];
   for (const s of sensors) {
     const id = `${hex(mc)} 0 ${s.number}`;
     if (s.kind === 'analog') {
       lines.push(`sensor_add ${id} ${hex(SIM_SENSOR_TYPES[s.type])} 0x01`);
+      lines.push(`sensor_set_event_support ${id} enable scanning per-state ${noEvents}`);
       const t = s.thresholds ?? {};
       if (THRESHOLD_ORDER.some((k) => t[k] !== undefined)) {
         const enabled = THRESHOLD_ORDER.map((k) => (t[k] === undefined ? '0' : '1')).join('');
@@ -270,6 +284,7 @@ export function renderSensorCommands(sensors: readonly SimSensorSpec[], mc: numb
       lines.push(`sensor_set_value ${id} ${s.raw} 0`);
     } else {
       lines.push(`sensor_add ${id} ${hex(SIM_SENSOR_TYPES[s.type])} ${hex(s.eventReadingType)}`);
+      lines.push(`sensor_set_event_support ${id} enable scanning per-state ${noEvents}`);
       for (const offset of s.asserted ?? []) lines.push(`sensor_set_bit ${id} ${offset} 1 0`);
     }
   }
@@ -278,9 +293,9 @@ export function renderSensorCommands(sensors: readonly SimSensorSpec[], mc: numb
 
 /** Emulator commands that add `entries` to the SEL of the controller at `mc`. */
 export function renderSelCommands(entries: readonly SimSelEntry[], mc: number): string[] {
-  // sel_add takes 13 bytes: 4 (timestamp, replaced by ipmi_sim), generator id, generator
-  // channel/LUN, EvM revision 0x04, sensor type, sensor number, event type, event data 1-3.
+  // sel_add takes 13 bytes: 4 (timestamp, replaced by ipmi_sim), generator id (the BMC),
+  // generator channel/LUN, EvM revision 0x04, sensor type, sensor number, event type, data 1-3.
   return entries.map((e) =>
-    ['sel_add', hex(mc), '0x02', '0', '0', '0', '0', hex(mc), '0x00', '0x04', hex(e.sensorType), hex(e.sensorNumber), hex(e.eventType), ...e.data.map(hex)].join(' '),
+    ['sel_add', hex(mc), '0x02', '0', '0', '0', '0', hex(BMC_ADDRESS), '0x00', '0x04', hex(e.sensorType), hex(e.sensorNumber), hex(e.eventType), ...e.data.map(hex)].join(' '),
   );
 }

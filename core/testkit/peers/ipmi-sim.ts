@@ -5,7 +5,7 @@
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { freeTcpPorts, freeUdpPorts } from './free-ports.js';
 import { CHASSIS_SCRIPT, DEFAULT_SIM_USERS, checkConfigPath, checkUsers, ipmbOf, renderEmu, renderLanConf, type SimBmcLayout, type SimUser } from './ipmi-sim-files.js';
@@ -88,18 +88,6 @@ function checkOptions(opts: IpmiSimOptions, bmcs: number): void {
   if (opts.power !== undefined && opts.power !== 0 && opts.power !== 1) throw peerOptionsError(PEER, 'power', opts.power, '0 or 1');
 }
 
-/** Runs up to `limit` of `tasks` at a time (sdrcomp per BMC: do not fork hundreds at once). */
-async function inBatches(tasks: readonly (() => Promise<void>)[], limit: number): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < tasks.length) {
-      const task = tasks[next++];
-      if (task !== undefined) await task();
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, tasks.length) }, worker));
-}
-
 function compileSdr(sdrcomp: string, source: string, output: string): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     execFile(sdrcomp, ['-o', output, source], { timeout: 15_000 }, (err, stdout, stderr) => {
@@ -147,8 +135,13 @@ export async function startIpmiSim(opts: IpmiSimOptions = {}): Promise<IpmiSimPe
     await chmod(chassisScript, 0o755);
     await mkdir(join(dir, 'power'));
     const guidPrefix = randomBytes(8).toString('hex');
+    // Every BMC has the same SDRs (owner 0x20, see BMC_ADDRESS): compile once, copy per BMC.
+    // They go into the persisted repository because sensors must find their SDRs when added.
+    const sdrSource = join(dir, 'sdr.txt');
+    const sdrCompiled = join(dir, 'sdr.main');
+    await writeFile(sdrSource, renderSdrSource(sensors));
+    await compileSdr(sdrcomp, sdrSource, sdrCompiled);
     const layouts: SimBmcLayout[][] = [];
-    const compiles: (() => Promise<void>)[] = [];
     for (let p = 0; p < processCount; p++) {
       const name = `sim${p}`;
       const procDir = join(dir, name);
@@ -160,16 +153,12 @@ export async function startIpmiSim(opts: IpmiSimOptions = {}): Promise<IpmiSimPe
         const bmc: SimBmcLayout = { index, ipmb: ipmbOf(n), port: ports[index] ?? 0, powerFile: join(dir, 'power', `bmc${index}`) };
         bmcs.push(bmc);
         await writeFile(bmc.powerFile, `${opts.power ?? 1}\n`);
-        // SDRs must exist before the sensors are added: compile them into the persisted repository.
-        const source = join(procDir, `sdr-${hex(bmc.ipmb)}.txt`);
-        await writeFile(source, renderSdrSource(sensors, bmc.ipmb));
-        compiles.push(() => compileSdr(sdrcomp, source, join(stateDir, `sdr.${bmc.ipmb.toString(16).padStart(2, '0')}.main`)));
+        await copyFile(sdrCompiled, join(stateDir, `sdr.${bmc.ipmb.toString(16).padStart(2, '0')}.main`));
       }
       layouts.push(bmcs);
       await writeFile(join(procDir, 'lan.conf'), renderLanConf(name, bmcs, users, chassisScript, consolePorts[p] ?? 0, guidPrefix));
       await writeFile(join(procDir, 'bmc.emu'), renderEmu(bmcs, sensors, sel));
     }
-    await inBatches(compiles, 4);
     for (const [p, bmcs] of layouts.entries()) {
       const procDir = join(dir, `sim${p}`);
       const proc = await PeerProcess.spawn({

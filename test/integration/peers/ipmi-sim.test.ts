@@ -1,6 +1,12 @@
+import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runIpmitool, startIpmiSim, type IpmiSimPeer, type IpmiSimTarget } from '../../../core/testkit/peers/index.js';
+import { requireProgram } from '../../../core/testkit/peers/program-lookup.js';
 import { expectNoProcess } from './process-state.js';
 
 /** `ipmitool sdr list` as name -> "value | status". */
@@ -45,6 +51,22 @@ describe('startIpmiSim with 3 BMCs and the default sensors', () => {
       expect(sdr.get('12V Rail')).toBe('11.97 Volts | ok');
       expect(sdr.get('Pwr Consumption')).toBe('220 Watts | ok');
       expect(sdr.get('PSU1 Status')).toBe('0x01 | ok');
+    }
+  });
+
+  it('answers FreeIPMI ipmi-sensors on every port too (sensors are read from each BMC, not bridged)', async () => {
+    const ipmiSensors = await requireProgram('freeipmi', 'ipmi-sensors', 'freeipmi-tools');
+    const cache = await mkdtemp(join(tmpdir(), 'vpmd-sdr-cache-'));
+    try {
+      const hosts = sim.targets.map((t) => `127.0.0.1:${t.port}`).join(',');
+      const args = ['-D', 'LAN_2_0', '-h', hosts, '-u', 'admin', '-p', 'password', '-l', 'ADMIN', '-I', '3', '-W', 'opensesspriv', `--sdr-cache-directory=${cache}`];
+      const { stdout } = await promisify(execFile)(ipmiSensors, args, { timeout: 20_000 });
+      for (const t of sim.targets) {
+        expect(stdout).toMatch(new RegExp(`^127\\.0\\.0\\.1:${t.port}: 1\\s+\\| Inlet Temp\\s+\\| Temperature\\s+\\| 24\\.00 `, 'm'));
+        expect(stdout).toMatch(new RegExp(`^127\\.0\\.0\\.1:${t.port}: 2\\s+\\| Fan 1\\s+\\| Fan\\s+\\| 4800\\.00 `, 'm'));
+      }
+    } finally {
+      await rm(cache, { recursive: true, force: true });
     }
   });
 
