@@ -130,35 +130,7 @@ export async function startIpmiSim(opts: IpmiSimOptions = {}): Promise<IpmiSimPe
     const ports = opts.basePort === undefined ? await freeUdpPorts(count) : Array.from({ length: count }, (_, i) => (opts.basePort ?? 0) + i);
     const processCount = Math.ceil(count / MAX_BMCS_PER_PROCESS);
     const consolePorts = await freeTcpPorts(processCount);
-    const chassisScript = join(dir, 'chassis-control.sh');
-    await writeFile(chassisScript, CHASSIS_SCRIPT);
-    await chmod(chassisScript, 0o755);
-    await mkdir(join(dir, 'power'));
-    const guidPrefix = randomBytes(8).toString('hex');
-    // Every BMC has the same SDRs (owner 0x20, see BMC_ADDRESS): compile once, copy per BMC.
-    // They go into the persisted repository because sensors must find their SDRs when added.
-    const sdrSource = join(dir, 'sdr.txt');
-    const sdrCompiled = join(dir, 'sdr.main');
-    await writeFile(sdrSource, renderSdrSource(sensors));
-    await compileSdr(sdrcomp, sdrSource, sdrCompiled);
-    const layouts: SimBmcLayout[][] = [];
-    for (let p = 0; p < processCount; p++) {
-      const name = `sim${p}`;
-      const procDir = join(dir, name);
-      const stateDir = join(procDir, 'state', 'ipmi_sim', name);
-      await mkdir(stateDir, { recursive: true });
-      const bmcs: SimBmcLayout[] = [];
-      for (let n = 0; n < MAX_BMCS_PER_PROCESS && p * MAX_BMCS_PER_PROCESS + n < count; n++) {
-        const index = p * MAX_BMCS_PER_PROCESS + n;
-        const bmc: SimBmcLayout = { index, ipmb: ipmbOf(n), port: ports[index] ?? 0, powerFile: join(dir, 'power', `bmc${index}`) };
-        bmcs.push(bmc);
-        await writeFile(bmc.powerFile, `${opts.power ?? 1}\n`);
-        await copyFile(sdrCompiled, join(stateDir, `sdr.${bmc.ipmb.toString(16).padStart(2, '0')}.main`));
-      }
-      layouts.push(bmcs);
-      await writeFile(join(procDir, 'lan.conf'), renderLanConf(name, bmcs, users, chassisScript, consolePorts[p] ?? 0, guidPrefix));
-      await writeFile(join(procDir, 'bmc.emu'), renderEmu(bmcs, sensors, sel));
-    }
+    const layouts = await writeConfiguration(dir, { count, ports, consolePorts, users, sensors, sel, power: opts.power ?? 1, sdrcomp });
     for (const [p, bmcs] of layouts.entries()) {
       const procDir = join(dir, `sim${p}`);
       const proc = await PeerProcess.spawn({
@@ -185,16 +157,59 @@ export async function startIpmiSim(opts: IpmiSimOptions = {}): Promise<IpmiSimPe
   }
 }
 
+/** What {@link writeConfiguration} writes. */
+interface SimPlan {
+  readonly count: number;
+  readonly ports: readonly number[];
+  readonly consolePorts: readonly number[];
+  readonly users: readonly SimUser[];
+  readonly sensors: readonly SimSensorSpec[];
+  readonly sel: readonly SimSelEntry[];
+  readonly power: 0 | 1;
+  readonly sdrcomp: string;
+}
+
+/**
+ * Writes the chassis script, the power files and, per process `simP`, lan.conf, bmc.emu and the
+ * compiled SDRs of each controller. Returns the BMCs of each process.
+ */
+async function writeConfiguration(dir: string, plan: SimPlan): Promise<SimBmcLayout[][]> {
+  const chassisScript = join(dir, 'chassis-control.sh');
+  await writeFile(chassisScript, CHASSIS_SCRIPT);
+  await chmod(chassisScript, 0o755);
+  await mkdir(join(dir, 'power'));
+  // Every BMC has the same SDRs (owner 0x20, see BMC_ADDRESS): compile once, copy per BMC.
+  // They go into the persisted repository because sensors must find their SDRs when added.
+  const sdrSource = join(dir, 'sdr.txt');
+  const sdrCompiled = join(dir, 'sdr.main');
+  await writeFile(sdrSource, renderSdrSource(plan.sensors));
+  await compileSdr(plan.sdrcomp, sdrSource, sdrCompiled);
+  const guidPrefix = randomBytes(8).toString('hex');
+  const layouts: SimBmcLayout[][] = [];
+  for (let p = 0; p * MAX_BMCS_PER_PROCESS < plan.count; p++) {
+    const name = `sim${p}`;
+    const stateDir = join(dir, name, 'state', 'ipmi_sim', name);
+    await mkdir(stateDir, { recursive: true });
+    const bmcs: SimBmcLayout[] = [];
+    for (let n = 0; n < MAX_BMCS_PER_PROCESS && p * MAX_BMCS_PER_PROCESS + n < plan.count; n++) {
+      const index = p * MAX_BMCS_PER_PROCESS + n;
+      const bmc: SimBmcLayout = { index, ipmb: ipmbOf(n), port: plan.ports[index] ?? 0, powerFile: join(dir, 'power', `bmc${index}`) };
+      bmcs.push(bmc);
+      await writeFile(bmc.powerFile, `${plan.power}\n`);
+      await copyFile(sdrCompiled, join(stateDir, `sdr.${bmc.ipmb.toString(16).padStart(2, '0')}.main`));
+    }
+    layouts.push(bmcs);
+    await writeFile(join(dir, name, 'lan.conf'), renderLanConf(name, bmcs, plan.users, chassisScript, plan.consolePorts[p] ?? 0, guidPrefix));
+    await writeFile(join(dir, name, 'bmc.emu'), renderEmu(bmcs, plan.sensors, plan.sel));
+  }
+  return layouts;
+}
+
 async function awaitReady(p: SimProcess, targets: readonly IpmiSimTarget[], timeoutMs: number): Promise<void> {
   const started = Date.now();
   const check = (): void => p.proc.assertRunning('starting');
   const output = (): string => p.proc.output();
-  await awaitPresence(
-    p.bmcs.map((b) => b.port),
-    timeoutMs,
-    check,
-    output,
-  );
+  await awaitPresence(p.bmcs.map((b) => b.port), timeoutMs, check, output);
   const ends = [p.bmcs[0], p.bmcs[p.bmcs.length - 1]].filter((b, i, all): b is SimBmcLayout => b !== undefined && all.indexOf(b) === i);
   for (const bmc of ends) {
     const target = targets[bmc.index];

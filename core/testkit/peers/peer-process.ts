@@ -63,7 +63,6 @@ export class PeerProcess {
   /** The peer's pid, which is also its process-group id. */
   readonly pid: number;
   readonly peer: string;
-  private readonly child: ChildProcess;
   private tail = '';
   private stdoutHead = '';
   private exitInfo: PeerExit | undefined;
@@ -72,7 +71,6 @@ export class PeerProcess {
 
   private constructor(peer: string, child: ChildProcess, pid: number) {
     this.peer = peer;
-    this.child = child;
     this.pid = pid;
     this.exited = new Promise<PeerExit>((resolve) => {
       child.once('exit', (code, signal) => {
