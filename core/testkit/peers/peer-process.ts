@@ -10,6 +10,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { onProcessEnd } from './exit-hooks.js';
+import type { VpmdError } from '../../errors.js';
 import { peerFailedError, describe } from './peer-errors.js';
 import { withTimeout } from './wait.js';
 
@@ -101,15 +102,16 @@ export class PeerProcess {
       ? [SETPRIV, ['--pdeathsig', 'SIGKILL', '--', opts.program, ...opts.args]]
       : [opts.program, [...opts.args]];
     const child = spawn(command, args, { detached: true, env, cwd: opts.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-    await new Promise<void>((resolve, reject) => {
-      child.once('spawn', resolve);
-      child.once('error', (err) =>
-        reject(peerFailedError(opts.peer, `cannot execute ${opts.program}: ${describe(err)}`, { program: opts.program }, '', err)),
-      );
-    });
-    if (child.pid === undefined) throw peerFailedError(opts.peer, `no pid after starting ${opts.program}`, { program: opts.program });
+    const failed = (err: unknown): VpmdError =>
+      peerFailedError(opts.peer, `cannot execute ${opts.program}: ${describe(err)}`, { program: opts.program }, '', err);
+    if (child.pid === undefined) throw failed(await new Promise<unknown>((resolve) => child.once('error', resolve)));
+    // Listeners go on before any await, so no exit or output is missed.
     const proc = new PeerProcess(opts.peer, child, child.pid);
     live.add(proc);
+    await new Promise<void>((resolve, reject) => {
+      child.once('spawn', resolve);
+      child.once('error', (err) => reject(failed(err)));
+    });
     return proc;
   }
 

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { createSocket } from 'node:dgram';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -144,6 +145,21 @@ describe('startIpmiSim options', () => {
       expect((await sdrList(target(sim, 99))).get('Inlet Temp')).toBe('24 degrees C | ok');
     } finally {
       await sim.stop();
+    }
+  });
+
+  it('fails at once, quoting ipmi_sim, when its port is taken', async () => {
+    const socket = createSocket('udp4');
+    await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+    try {
+      const started = Date.now();
+      await expect(startIpmiSim({ basePort: socket.address().port })).rejects.toMatchObject({
+        code: 'E_INTERNAL',
+        message: expect.stringMatching(/ipmi_sim: exited \(exit code 1\) while starting[\s\S]*Unable to bind to LAN port: Address already in use/),
+      });
+      expect(Date.now() - started).toBeLessThan(5_000);
+    } finally {
+      socket.close();
     }
   });
 
