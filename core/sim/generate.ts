@@ -79,11 +79,18 @@ export interface TemporarySimulatedHost {
   dispose(): Promise<void>;
 }
 
+/** Options of {@link createTemporarySimulatedHost}. */
+export interface TemporarySimulatedHostOptions extends Omit<GenerateSimulatedHostOptions, 'now'>, OpenSimulatedHostOptions {
+  /**
+   * Directory to create the host in (default: the OS temporary directory). A tmpfs such as
+   * `/dev/shm` makes generating a 64-CPU host (about 6000 files) several times faster.
+   */
+  readonly parent?: string;
+}
+
 /** Generates and opens a simulated host in a new temporary directory (tests, demos). */
-export async function createTemporarySimulatedHost(
-  options: Omit<GenerateSimulatedHostOptions, 'now'> & OpenSimulatedHostOptions,
-): Promise<TemporarySimulatedHost> {
-  const dir = await mkdtemp(join(tmpdir(), 'vpmd-sim-'));
+export async function createTemporarySimulatedHost(options: TemporarySimulatedHostOptions): Promise<TemporarySimulatedHost> {
+  const dir = await mkdtemp(join(options.parent ?? tmpdir(), 'vpmd-sim-'));
   const clock = options.now;
   await generateSimulatedHost(dir, { profile: options.profile, seed: options.seed ?? 1, ...(clock === undefined ? {} : { now: clock() }) });
   const kernel = await openSimulatedHost(dir, clock === undefined ? {} : { now: clock });

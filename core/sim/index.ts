@@ -16,5 +16,6 @@ export {
   createTemporarySimulatedHost,
   type GenerateSimulatedHostOptions,
   type TemporarySimulatedHost,
+  type TemporarySimulatedHostOptions,
 } from './generate.js';
 export { SimulatedKernel, openSimulatedHost, type OpenSimulatedHostOptions } from './simulated-kernel.js';

@@ -97,14 +97,21 @@ export class SimDiskWriter {
 
   /** Writes the part of `tree` under the given paths (files, directories and links). */
   writeSubtrees(tree: SimTree, paths: readonly string[]): Promise<void> {
-    return this.run(async () => {
-      const sub = new SimTree();
-      const inside = (p: string): boolean => paths.some((root) => p === root || p.startsWith(`${root}/`));
-      for (const d of tree.dirs.keys()) if (inside(d)) sub.dir(d);
-      for (const [p, v] of tree.files) if (inside(p)) sub.file(p, v);
-      for (const [p, t] of tree.links) if (inside(p)) sub.link(p, t);
-      await writeTree(this.root, sub);
-    });
+    const sub = new SimTree();
+    const copy = (path: string): void => {
+      const file = tree.files.get(path);
+      const link = tree.links.get(path);
+      const children = tree.dirs.get(path);
+      if (file !== undefined) sub.file(path, file);
+      else if (link !== undefined) sub.link(path, link);
+      else if (children !== undefined) {
+        sub.dir(path);
+        for (const child of children) copy(`${path}/${child}`);
+      }
+    };
+    // Copied now: the tree may change again before the queue reaches this write.
+    for (const path of paths) copy(path);
+    return this.run(() => writeTree(this.root, sub));
   }
 
   /** Resolves when every queued change is on disk. */
