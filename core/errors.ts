@@ -78,6 +78,10 @@ export const ERROR_CATALOGUE = {
   E_HOST_PARSE: { category: 'internal', summary: 'kernel file content not understood' },
   E_HOST_VERIFY: { category: 'internal', summary: 'value read back differs from the value written' },
   E_HOST_UNSUPPORTED: { category: 'unsupported', summary: 'host lacks this feature' },
+  // test kit peers
+  E_PEER_MISSING: { category: 'unavailable', summary: 'a test peer program is not installed' },
+  E_PEER_FAILED: { category: 'unavailable', summary: 'a test peer exited, refused to start or answered with an error' },
+  E_PEER_OPTIONS: { category: 'invalid', summary: 'options passed to a test peer are invalid' },
   // generic
   E_TIMEOUT: { category: 'timeout', summary: 'operation timed out' },
   E_INTERNAL: { category: 'internal', summary: 'internal error' },

@@ -1,25 +1,21 @@
 /**
- * The errors the peer kit throws. All of them go through this file so the codes can move to
- * dedicated catalogue entries in one place (the catalogue has no peer-specific codes yet).
+ * The errors the peer kit throws, all made here so each kind of failure has one code.
  */
 import { VpmdError, type ErrorCode, type ErrorDetails } from '../../errors.js';
 
 /** The script that installs every peer program; named in every "program missing" error. */
 export const SETUP_PEERS_SCRIPT = 'scripts/setup-peers.sh';
 
-/**
- * Which catalogue code each kind of peer failure uses. Interim choices: the nearest existing
- * codes, until the catalogue gains E_PEER_MISSING / E_PEER_FAILED / E_PEER_OPTIONS.
- */
+/** Which catalogue code each kind of peer failure uses. */
 const PEER_CODES = {
   /** A program or module a peer needs is not installed. */
-  missing: 'E_HOST_UNSUPPORTED',
+  missing: 'E_PEER_MISSING',
   /** A peer exited, refused to start, or answered with an error. */
-  failed: 'E_INTERNAL',
+  failed: 'E_PEER_FAILED',
   /** A peer did not become ready, or a call to it did not answer, within its bound. */
   timeout: 'E_TIMEOUT',
   /** The options passed to a start function are invalid. */
-  options: 'E_COMMAND_USAGE',
+  options: 'E_PEER_OPTIONS',
 } as const satisfies Record<string, ErrorCode>;
 
 /** Error for a program or Python module that is not installed. */

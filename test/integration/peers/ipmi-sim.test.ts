@@ -154,7 +154,7 @@ describe('startIpmiSim options', () => {
     try {
       const started = Date.now();
       await expect(startIpmiSim({ basePort: socket.address().port })).rejects.toMatchObject({
-        code: 'E_INTERNAL',
+        code: 'E_PEER_FAILED',
         message: expect.stringMatching(/ipmi_sim: exited \(exit code 1\) while starting[\s\S]*Unable to bind to LAN port: Address already in use/),
       });
       expect(Date.now() - started).toBeLessThan(5_000);
@@ -166,8 +166,8 @@ describe('startIpmiSim options', () => {
   it('rejects an all-caps sensor name and a privileged base port before starting anything', async () => {
     await expect(
       startIpmiSim({ sensors: [{ kind: 'analog', number: 1, name: 'CPU TEMP', type: 'Temperature', unit: 'degrees_C', m: 1, raw: 1 }] }),
-    ).rejects.toMatchObject({ code: 'E_COMMAND_USAGE', message: expect.stringContaining('sensors[0].name') });
-    await expect(startIpmiSim({ basePort: 623 })).rejects.toMatchObject({ code: 'E_COMMAND_USAGE', message: expect.stringContaining('basePort') });
+    ).rejects.toMatchObject({ code: 'E_PEER_OPTIONS', message: expect.stringContaining('sensors[0].name') });
+    await expect(startIpmiSim({ basePort: 623 })).rejects.toMatchObject({ code: 'E_PEER_OPTIONS', message: expect.stringContaining('basePort') });
   });
 });
 

@@ -102,7 +102,7 @@ describe('startLogindMock', () => {
 
   it('rejects answers other than na, yes, no and challenge before starting anything', async () => {
     await expect(startLogindMock(bus, { CanSuspend: 'maybe' as 'yes' })).rejects.toMatchObject({
-      code: 'E_COMMAND_USAGE',
+      code: 'E_PEER_OPTIONS',
       message: expect.stringContaining('CanSuspend'),
     });
   });

@@ -77,7 +77,7 @@ describe('peers outlive no test process', () => {
 describe('a missing peer program', () => {
   it('fails with the package name and the setup script, not a bare ENOENT', async () => {
     await expect(requireProgram('ipmi_sim', 'vpmd-no-such-program', 'openipmi')).rejects.toMatchObject({
-      code: 'E_HOST_UNSUPPORTED',
+      code: 'E_PEER_MISSING',
       message: expect.stringContaining(`run ${SETUP_PEERS_SCRIPT}`),
       details: { package: 'openipmi', setup: SETUP_PEERS_SCRIPT },
     });
@@ -86,8 +86,8 @@ describe('a missing peer program', () => {
   it('makes startIpmiSim and startPrivateBus fail with that message when PATH lacks the programs', async () => {
     const run = await runChild('absent', { ...process.env, PATH: '/nonexistent' });
     expect(run.report.errors).toEqual([
-      { code: 'E_HOST_UNSUPPORTED', message: expect.stringMatching(/ipmi_sim is not installed \(Debian package openipmi\); run scripts\/setup-peers\.sh/) },
-      { code: 'E_HOST_UNSUPPORTED', message: expect.stringMatching(/dbus-daemon is not installed \(Debian package dbus\); run scripts\/setup-peers\.sh/) },
+      { code: 'E_PEER_MISSING', message: expect.stringMatching(/ipmi_sim is not installed \(Debian package openipmi\); run scripts\/setup-peers\.sh/) },
+      { code: 'E_PEER_MISSING', message: expect.stringMatching(/dbus-daemon is not installed \(Debian package dbus\); run scripts\/setup-peers\.sh/) },
     ]);
   });
 });

@@ -1,0 +1,8 @@
+/**
+ * The vpmd test kit, exported to plugin authors as `vpmd/testkit`: boot a real agent with your
+ * plugin on a simulated host, and start real peers (a private D-Bus with python-dbusmock's
+ * logind, libvirt-dbus with its Test driver, ipmi_sim BMCs) on demand.
+ */
+export * from './boot-agent.js';
+export * from './peers/index.js';
+export { generateSimulatedHost, openSimulatedHost, SIM_PROFILES } from '../sim/index.js';
