@@ -52,7 +52,7 @@ export interface ContextHandle {
 export function createPluginContext(
   s: CoreServices,
   manifest: PluginManifest,
-  config: unknown,
+  config: Record<string, unknown>,
   onHealth: (h: PluginHealth) => void,
 ): ContextHandle {
   const name = manifest.name;
@@ -80,7 +80,7 @@ export function createPluginContext(
   };
   const container = s.container.createChildContainer();
   const log = s.log.child({ plugin: name });
-  const ctx: PluginContext = Object.freeze({
+  const ctx: PluginContext = {
     name,
     log,
     config: deepFreeze(config),
@@ -122,7 +122,8 @@ export function createPluginContext(
     telemetry,
     health: { report: onHealth },
     container,
-  });
+  };
+  Object.freeze(ctx);
   container.register(TOKENS.context, { useValue: ctx });
   container.register(TOKENS.log, { useValue: log });
   container.register(TOKENS.config, { useValue: ctx.config });

@@ -56,7 +56,7 @@ export interface CoreSettings {
 }
 
 /** The one object a plugin gets. Everything it registers through it is removed when it stops. */
-export interface PluginContext<C = unknown> {
+export interface PluginContext<C = Record<string, unknown>> {
   readonly name: string;
   /** A pino child logger bound to `{ plugin: name }`. */
   readonly log: Logger;

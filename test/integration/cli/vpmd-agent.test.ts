@@ -1,0 +1,151 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ensureBuilt, ROOT, runCli, startCli, VPMCTL, VPMD } from '../../support/built-cli.js';
+import { generateSimulatedHost } from '../../../core/sim/index.js';
+
+let dir: string;
+let socket: string;
+let configFile: string;
+let agent: ReturnType<typeof startCli>;
+const ctl = (args: string[], stdin?: string) => runCli(VPMCTL, ['--socket', socket, ...args], stdin === undefined ? {} : { stdin });
+
+beforeAll(async () => {
+  ensureBuilt();
+  dir = await mkdtemp(join(tmpdir(), 'vpmd-cli-'));
+  await generateSimulatedHost(join(dir, 'host'), { profile: 'intel-acpi-cpufreq-8' });
+  socket = join(dir, 'run', 'control.sock');
+  configFile = join(dir, 'vpmd.yaml');
+  const example = join(ROOT, 'dist/examples/plugins/energy-report/index.js');
+  await writeFile(
+    configFile,
+    [
+      'host:',
+      `  root: ${join(dir, 'host')}`,
+      '  simulated: true',
+      '  sampleInterval: 0.2',
+      'control:',
+      `  socket: ${socket}`,
+      'state:',
+      `  dir: ${join(dir, 'state')}`,
+      'management:',
+      '  address: 127.0.0.1',
+      'plugins:',
+      '  energy-report:',
+      `    module: ${example}`,
+      '    budgetWatts: 1000',
+      '    interval: 0.2',
+    ].join('\n'),
+  );
+  agent = startCli(VPMD, ['--config', configFile]);
+  await agent.waitFor(/vpmd started/);
+}, 60_000);
+
+afterAll(async () => {
+  if (agent.child.exitCode === null) agent.child.kill('SIGKILL');
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('vpmd and vpmctl, as operators run them', () => {
+  it('creates the control socket mode 0600', async () => {
+    expect((await stat(socket)).mode & 0o777).toBe(0o600);
+  });
+
+  it('vpmctl status lists plugins with state and health, in human and JSON form', async () => {
+    const human = await ctl(['status']);
+    expect(human.code).toBe(0);
+    expect(human.stdout).toMatch(/Host:\s+simulated/);
+    expect(human.stdout).toMatch(/energy-report\s+1\.0\.0\s+running/);
+    const json = await ctl(['--json', 'status']);
+    const st = JSON.parse(json.stdout) as { plugins: { name: string; state: string; health?: { status: string } }[] };
+    expect(st.plugins).toEqual([expect.objectContaining({ name: 'energy-report', state: 'running' })]);
+  });
+
+  it('changes the simulated kernel files through host commands and reports kernel refusals', async () => {
+    const ok = await ctl(['host', 'set-governor', '0', 'userspace']);
+    expect(ok.code).toBe(0);
+    const gov = join(dir, 'host/sys/devices/system/cpu/cpufreq/policy0/scaling_governor');
+    expect((await readFile(gov, 'utf8')).trim()).toBe('userspace');
+    const bad = await ctl(['host', 'set-governor', '0', 'turbo-boost']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/turbo-boost/);
+    expect(bad.stderr).toMatch(/userspace/); // names the governors that are offered
+    expect((await readFile(gov, 'utf8')).trim()).toBe('userspace');
+  });
+
+  it('serves host telemetry and the external plugin’s command', async () => {
+    await new Promise((r) => setTimeout(r, 700));
+    const t = JSON.parse((await ctl(['--json', 'telemetry', 'list', '--kind', 'power'])).stdout) as { id: string; value: number | null }[];
+    const pkg = t.find((m) => m.id.startsWith('host/rapl/') && m.id.includes('package'));
+    expect(pkg?.value).toBeGreaterThan(0);
+    const r = await ctl(['energy', 'report']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/Energy:\s+\d+ J/);
+  });
+
+  it('exits with codes that mean something', async () => {
+    expect((await ctl(['no-such-command'])).code).toBe(4);
+    const usage = await ctl(['host', 'cpufreq', 'seven']);
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toContain('policy');
+    const json = await ctl(['--json', 'no-such-command']);
+    expect(JSON.parse(json.stdout).error.code).toBe('E_COMMAND_UNKNOWN');
+    const nowhere = await runCli(VPMCTL, ['--socket', join(dir, 'nope.sock'), 'status']);
+    expect(nowhere.code).toBe(9);
+    expect(nowhere.stderr).toContain('the agent is not running');
+    expect((await runCli(VPMCTL, ['--bogus'])).code).toBe(2);
+  });
+
+  it('vpmctl shell runs commands from a pipe', async () => {
+    const r = await ctl(['shell'], 'version\nhost cpufreq 0\nquit\n');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/vpmd \d+\.\d+\.\d+/);
+    expect(r.stdout).toMatch(/acpi-cpufreq/);
+  });
+
+  it('records privileged actions in the audit log', async () => {
+    const r = await ctl(['--json', 'audit']);
+    const entries = JSON.parse(r.stdout) as { action: string; outcome: string }[];
+    expect(entries).toEqual(expect.arrayContaining([expect.objectContaining({ action: 'host set-governor', outcome: 'ok' }), expect.objectContaining({ action: 'host set-governor', outcome: 'failed' })]));
+  });
+
+  it('refuses to start a second agent on the same socket', async () => {
+    const second = await runCli(VPMD, ['--config', configFile]);
+    expect(second.code).toBe(5);
+    expect(second.stderr).toContain('another agent is listening');
+  });
+
+  it('stops cleanly on SIGTERM and removes its socket', async () => {
+    agent.child.kill('SIGTERM');
+    expect(await agent.exited).toBe(0);
+    await expect(stat(socket)).rejects.toThrow(/ENOENT/);
+    expect(agent.output()).toMatch(/plugin energy-report started/);
+    expect(agent.output()).toMatch(/vpmd stopped/);
+  });
+});
+
+describe('vpmd check-config', () => {
+  it('accepts the shipped example and reports every problem with path and line', async () => {
+    const ok = await runCli(VPMD, ['check-config', join(ROOT, 'config/vpmd.example.yaml')]);
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toContain('valid');
+    const f = join(dir, 'bad.yaml');
+    await writeFile(f, ['management:', '  address: 10.0.0.1', '  allow: [10.0.0.0/40]', 'plugins:', '  ipmy: {}', 'kernel:', '  startTimeout: 0'].join('\n'));
+    const bad = await runCli(VPMD, ['check-config', f]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain(`${f}:7: kernel.startTimeout: must be 0.1-600`);
+    expect(bad.stderr).toContain(`${f}:3: management.allow[0]: '10.0.0.0/40' is not a CIDR`);
+    expect(bad.stderr).toContain("plugins.ipmy: unknown plugin 'ipmy'");
+    expect(bad.stderr).toContain('3 problem(s)');
+  });
+
+  it('checks an external plugin’s manifest and section as the agent would', async () => {
+    const f = join(dir, 'ext.yaml');
+    await writeFile(f, ['plugins:', '  energy-report:', `    module: ${join(ROOT, 'dist/examples/plugins/energy-report/index.js')}`, '    budgetWatts: -5', '  ghost:', '    module: ./nowhere.js'].join('\n'));
+    const r = await runCli(VPMD, ['check-config', f]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('plugins.energy-report.budgetWatts: must be 1-100000');
+    expect(r.stderr).toContain("plugins.ghost.module: cannot load plugin module './nowhere.js'");
+  });
+});
