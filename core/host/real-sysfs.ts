@@ -31,14 +31,18 @@ export class RealSysfs implements SysfsBackend {
     this.root = resolve(root);
   }
 
-  /** Absolute path of a root-relative path (after validation). */
+  /**
+   * Absolute path of a root-relative path (after validation).
+   *
+   * @throws VpmdError E_HOST_INVALID for a path containing `..` or NUL.
+   */
   resolvePath(path: string): string {
     const rel = normalizeBackendPath(path);
     return rel === '' ? this.root : resolve(this.root, rel);
   }
 
   /** @inheritDoc */
-  read(path: string): Promise<string> {
+  async read(path: string): Promise<string> {
     const file = this.resolvePath(path);
     // The callback API is several times faster than fs/promises for many small files, which
     // matters when a 64-CPU host's cpufreq tree is read in one batch.
@@ -51,7 +55,7 @@ export class RealSysfs implements SysfsBackend {
   }
 
   /** @inheritDoc */
-  write(path: string, value: string): Promise<void> {
+  async write(path: string, value: string): Promise<void> {
     const file = this.resolvePath(path);
     // No O_CREAT: a write to a missing attribute fails with ENOENT as it does in sysfs instead
     // of creating a regular file. O_TRUNC matters only for plain-file trees (sysfs ignores it).
@@ -73,7 +77,7 @@ export class RealSysfs implements SysfsBackend {
   }
 
   /** @inheritDoc */
-  list(dir: string): Promise<string[]> {
+  async list(dir: string): Promise<string[]> {
     const file = this.resolvePath(dir);
     return new Promise((ok, fail) => {
       readdir(file, (err, names) => {
@@ -84,7 +88,7 @@ export class RealSysfs implements SysfsBackend {
   }
 
   /** @inheritDoc */
-  exists(path: string): Promise<boolean> {
+  async exists(path: string): Promise<boolean> {
     const file = this.resolvePath(path);
     return new Promise((ok, fail) => {
       stat(file, (err) => {
