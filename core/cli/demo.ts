@@ -4,7 +4,7 @@
  * plus the example external plugin. Generated credentials are printed once and never stored in
  * clear. The demo goes through the same configuration check as a real run.
  */
-import { mkdtemp, mkdir, writeFile } from 'node:fs/promises';
+import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { createSocket } from 'node:dgram';
 import { tmpdir } from 'node:os';
@@ -101,7 +101,7 @@ export async function runDemo(opts: { profile?: string; dir?: string }): Promise
   assertNoProblems(demo.configFile, parsed.problems);
   const socket = parsed.config.control.socket;
   const logFile = join(demo.dir, 'vpmd.log');
-  return runAgentUntilSignal(parsed.config, demo.configFile, BUILTIN_PLUGINS, {
+  const code = await runAgentUntilSignal(parsed.config, demo.configFile, BUILTIN_PLUGINS, {
     logFile,
     onStarted: async (agent) => {
       const { ControlClient } = await import('../control/control-client.js');
@@ -117,7 +117,7 @@ export async function runDemo(opts: { profile?: string; dir?: string }): Promise
       const p = SIM_PROFILES.find((x) => x.name === demo.profile);
       const lines = [
         `vpmd demo: simulated host '${demo.profile}'${p ? ` (${p.description})` : ''}`,
-        `  directory  ${demo.dir}`,
+        `  directory  ${demo.dir}${opts.dir ? '' : '   (removed when the agent stops; --dir DIR keeps it)'}`,
         `  config     ${demo.configFile}   (vpmd check-config ${demo.configFile})`,
         `  logs       ${logFile}`,
         `  plugins    ${status.map((s) => `${s.name} ${s.state}`).join(', ') || 'none'}`,
@@ -137,4 +137,7 @@ export async function runDemo(opts: { profile?: string; dir?: string }): Promise
       process.stdout.write(`${lines.join('\n')}\n`);
     },
   });
+  // A temporary demo leaves nothing behind; one in a directory the user chose is kept.
+  if (!opts.dir) await rm(demo.dir, { recursive: true, force: true });
+  return code;
 }

@@ -34,6 +34,6 @@ export async function runAgentUntilSignal(
   await agent.start();
   await opts.onStarted?.(agent);
   await done;
-  log.flush();
+  await new Promise<void>((resolve) => log.flush(() => resolve()));
   return 0;
 }

@@ -45,7 +45,11 @@ export function registerAgentCommands(reg: CommandRegistry, facts: AgentFacts): 
         if (rows.length === 0) return `no command matches '${(a.command ?? []).join(' ')}'`;
         if (rows.length === 1 && a.command?.length) {
           const c = rows[0]!;
-          const params = c.params.map((p) => `  ${p.positional ? p.name.toUpperCase() : `--${p.name}`}${p.required ? '' : ' (optional)'}  ${p.description}${p.choices ? ` [${p.choices.join('|')}]` : ''}`);
+          const label = (p: (typeof c.params)[number]): string => (p.positional ? p.name.toUpperCase() : `--${p.name}`);
+          const w = Math.max(0, ...c.params.map((p) => label(p).length));
+          const params = c.params.map(
+            (p) => `  ${label(p).padEnd(w)}  ${p.description}${p.choices ? ` (${p.choices.join(', ')})` : ''}${p.required ? '' : ' [optional]'}`,
+          );
           return [`Usage: ${c.usage}`, '', `  ${c.summary}`, `  Needs the ${c.privilege} privilege.`, ...(params.length ? ['', 'Arguments:', ...params] : [])].join('\n');
         }
         const w = Math.max(...rows.map((r) => r.name.length));

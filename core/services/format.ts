@@ -27,7 +27,7 @@ export function formatTable<T>(rows: readonly T[], columns: readonly Column<T>[]
       .join('   ')
       .trimEnd();
   const header = line(columns.map((c) => c.header));
-  const rule = '-'.repeat(header.length);
+  const rule = '-'.repeat(header.length + 1);
   return [` ${header}`, rule, ...cells.map((r) => ` ${line(r)}`)].join('\n');
 }
 

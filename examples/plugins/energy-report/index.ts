@@ -35,7 +35,8 @@ export default definePlugin({
 
     /** Sum of the RAPL package power readings (W), or null when the host has none. */
     const hostWatts = (): number | null => {
-      const pkgs = ctx.telemetry.list({ kind: 'power', target: 'host', prefix: 'host/rapl/' }).filter((m) => m.id.includes('package'));
+      // Package domains only: their sub-domains (core, dram) are already inside or beside them.
+      const pkgs = ctx.telemetry.list({ kind: 'power', target: 'host', prefix: 'host/rapl/' }).filter((m) => /^host\/rapl\/package-\d+\/power$/.test(m.id));
       const values = pkgs.map((m) => m.latest?.value).filter((v): v is number => typeof v === 'number');
       return values.length ? values.reduce((a, b) => a + b, 0) : null;
     };
