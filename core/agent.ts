@@ -11,7 +11,8 @@ import type { CoreConfig } from './config/core-schema.js';
 import { assertNoProblems, type ConfigProblem } from './config/load-config.js';
 import { AccessPolicy } from './access/access-policy.js';
 import { AuditLog } from './services/audit-log.js';
-import { CommandRegistry } from './services/commands.js';
+import { CommandRegistry, type CommandOutcome } from './services/commands.js';
+import type { Principal } from './access/privileges.js';
 import { EventBus } from './services/event-bus.js';
 import { Scheduler } from './services/scheduler.js';
 import { CapabilityRegistry } from './kernel/capabilities.js';
@@ -129,6 +130,15 @@ export class Agent {
   async status(): Promise<PluginStatus[]> {
     if (!this.kernel) throw new VpmdError('E_INTERNAL', 'agent not started');
     return this.kernel.status();
+  }
+
+  /**
+   * Runs a registered command as `principal`, with the same privilege check and audit as every
+   * surface (for embedders and tests; operators use the control socket).
+   */
+  async runCommand(argv: readonly string[], principal: Principal, stdin?: readonly string[]): Promise<CommandOutcome> {
+    if (!this.services) throw new VpmdError('E_INTERNAL', 'agent not started');
+    return this.services.commands.run(argv, { principal, progress: () => {}, signal: new AbortController().signal }, stdin);
   }
 
   /** Stops plugins in reverse order, then the core. Idempotent. */

@@ -107,3 +107,14 @@ describe('command registry', () => {
     expect(reg.list().map((c) => c.name)).toEqual(['account add']);
   });
 });
+
+describe('shell completion', () => {
+  it('completes command words from the agent’s registry', async () => {
+    const { completeLine } = await import('../../../core/cli/shell.js');
+    const names = ['host summary', 'host cpufreq', 'host set-governor', 'help', 'status'];
+    expect(completeLine('ho', names)).toEqual([['host '], 'ho']);
+    expect(completeLine('host ', names)).toEqual([['cpufreq ', 'set-governor ', 'summary '], '']);
+    expect(completeLine('host s', names)).toEqual([['set-governor ', 'summary '], 's']);
+    expect(completeLine('q', names)).toEqual([['quit '], 'q']);
+  });
+});
