@@ -221,7 +221,8 @@ export async function setEpp(backend: SysfsBackend, id: number, value: string | 
   if (policy.governor === 'performance' && eppNumber(text) !== 0) {
     throw new VpmdError(
       'E_HOST_BUSY',
-      `EPP ${JSON.stringify(text)} cannot be set on policy${id} while its governor is performance (the kernel pins EPP to performance): set the governor to powersave first`,
+      `EPP ${JSON.stringify(text)} cannot be set on policy${id} while its governor is performance ` +
+        '(the kernel pins EPP to performance): set the governor to powersave first',
       { policy: id, value: text, governor: policy.governor },
     );
   }

@@ -80,6 +80,8 @@ function raplProbes(host: HostModel, domains: readonly RaplDomain[]): Probe[] {
       try {
         raw = await host.rapl.energyUj(domain.id);
       } catch {
+        // An unreadable counter (root-only since 5.10, or gone) is a gap in this series, not
+        // a failure of the whole sample.
         raw = undefined;
       }
       const s = raw === undefined ? undefined : counter.update(raw, at);
@@ -102,7 +104,13 @@ function raplProbes(host: HostModel, domains: readonly RaplDomain[]): Probe[] {
 function zoneProbes(zones: readonly ThermalZone[]): Probe[] {
   const keys = uniqueKeys(zones, (z) => z.type);
   return zones.map((zone, i) => ({
-    definition: define(`host/thermal/${keys[i] ?? zone.id}`, `Thermal zone ${zone.type} (${zone.id})`, 'temperature', 'Cel', `sys/class/thermal/${zone.id}/temp`),
+    definition: define(
+      `host/thermal/${keys[i] ?? zone.id}`,
+      `Thermal zone ${zone.type} (${zone.id})`,
+      'temperature',
+      'Cel',
+      `sys/class/thermal/${zone.id}/temp`,
+    ),
     read: (snap: Snapshot) => snap.zones.get(zone.id)?.tempC ?? null,
   }));
 }
@@ -138,6 +146,7 @@ function frequencyProbes(host: HostModel, policyIds: readonly number[]): Probe[]
     return {
       definition: define(`host/cpufreq/policy${id}/frequency`, `cpufreq policy${id} current frequency`, 'frequency', 'Hz', file),
       read: async () => {
+        // A policy that vanished (driver switched off) reads as a gap.
         const kHz = await readOptionalInt(host.backend, file).catch(() => undefined);
         return kHz === undefined ? null : kHz * 1000;
       },

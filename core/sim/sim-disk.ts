@@ -75,6 +75,7 @@ export async function loadTree(root: string): Promise<SimTree> {
 export class SimDiskWriter {
   private tail: Promise<void> = Promise.resolve();
 
+  /** @param root Directory of the simulated tree. */
   constructor(private readonly root: string) {}
 
   /** Runs `op` after every change queued before it. */

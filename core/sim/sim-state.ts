@@ -103,6 +103,11 @@ function markerError(file: string, why: string): VpmdError {
   return new VpmdError('E_HOST_PARSE', `Simulated host marker ${file} is invalid: ${why}`, { file });
 }
 
+function finiteEntries(v: unknown): Record<string, number> {
+  if (typeof v !== 'object' || v === null) return {};
+  return Object.fromEntries(Object.entries(v).filter((e): e is [string, number] => typeof e[1] === 'number' && Number.isFinite(e[1])));
+}
+
 function numberArray(v: unknown, length: number): v is number[] {
   return Array.isArray(v) && v.length === length && v.every((x) => typeof x === 'number' && Number.isFinite(x));
 }
@@ -142,7 +147,7 @@ export async function readMarker(dir: string): Promise<{ marker: SimMarker; prof
   const state: SimState = {
     clockMs: typeof s.clockMs === 'number' ? s.clockMs : fresh.clockMs,
     loads: numberArray(s.loads, cpus) ? s.loads : fresh.loads,
-    energyUj: { ...fresh.energyUj, ...(typeof s.energyUj === 'object' && s.energyUj !== null ? (s.energyUj as Record<string, number>) : {}) },
+    energyUj: { ...fresh.energyUj, ...finiteEntries(s.energyUj) },
     packageTempC: numberArray(s.packageTempC, profile.packages) ? s.packageTempC : fresh.packageTempC,
     idleUsage: rowsOk(s.idleUsage) ? s.idleUsage : fresh.idleUsage,
     idleTimeUs: rowsOk(s.idleTimeUs) ? s.idleTimeUs : fresh.idleTimeUs,

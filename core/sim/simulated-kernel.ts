@@ -19,7 +19,8 @@
  * `Date.now`) and {@link SimulatedKernel.advance} moves simulated time forward. A clock that
  * goes backwards integrates nothing.
  */
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { VpmdError } from '../errors.js';
 import { hostFileError } from '../host/host-errors.js';
 import { normalizeBackendPath, sortNaturally, type SysfsBackend } from '../host/sysfs-backend.js';
 import { CPUFREQ_WRITE_RULES } from './kernel-cpufreq-writes.js';
@@ -43,7 +44,9 @@ export interface OpenSimulatedHostOptions {
 
 /** A simulated Linux kernel over a generated tree. */
 export class SimulatedKernel implements SysfsBackend {
+  /** Directory holding the simulated tree. */
   readonly root: string;
+  /** The profile the tree was generated from. */
   readonly profile: SimProfile;
   private readonly tree: SimTree;
   private readonly marker: SimMarker;
@@ -68,9 +71,10 @@ export class SimulatedKernel implements SysfsBackend {
 
   /** Opens the simulated host in `dir` (see {@link openSimulatedHost}). */
   static async open(dir: string, options: OpenSimulatedHostOptions = {}): Promise<SimulatedKernel> {
-    const { marker, profile } = await readMarker(dir);
-    const tree = await loadTree(dir);
-    return new SimulatedKernel(dir, tree, marker, profile, options.now ?? Date.now);
+    const root = resolve(dir);
+    const { marker, profile } = await readMarker(root);
+    const tree = await loadTree(root);
+    return new SimulatedKernel(root, tree, marker, profile, options.now ?? Date.now);
   }
 
   /** Simulated time, epoch ms. */
@@ -80,7 +84,9 @@ export class SimulatedKernel implements SysfsBackend {
 
   /** Moves simulated time forward by `ms`, integrating energy, temperature and idle statistics. */
   advance(ms: number): void {
-    if (!Number.isFinite(ms) || ms < 0) throw hostFileError({ op: 'write', file: this.root, errno: 'EINVAL', value: String(ms), hint: 'advance() takes a non-negative number of ms' });
+    if (!Number.isFinite(ms) || ms < 0) {
+      throw new VpmdError('E_HOST_INVALID', `advance() takes a non-negative number of milliseconds, got ${ms}`, { ms });
+    }
     this.advancedMs += ms;
     this.tick();
   }
@@ -88,18 +94,18 @@ export class SimulatedKernel implements SysfsBackend {
   /**
    * Sets the load (0..1) of some CPUs or of all of them; it drives frequency (for load-following
    * governors), power, temperature and idle time from now on.
+   *
+   * @throws VpmdError E_HOST_INVALID for a load outside 0..1 or an unknown CPU.
    */
   setLoad(cpus: readonly number[] | 'all', fraction: number): void {
     const list = cpus === 'all' ? allCpus(this.profile) : cpus;
     const bad = list.find((c) => !Number.isInteger(c) || c < 0 || c >= this.state.loads.length);
     if (!(fraction >= 0 && fraction <= 1) || bad !== undefined) {
-      throw hostFileError({
-        op: 'write',
-        file: this.root,
-        errno: 'EINVAL',
-        value: `${String(fraction)} on ${cpus === 'all' ? 'all' : cpus.join(',')}`,
-        hint: `load must be 0..1 on CPUs 0-${this.state.loads.length - 1}`,
-      });
+      throw new VpmdError(
+        'E_HOST_INVALID',
+        `setLoad() takes a load in 0..1 and CPUs in 0-${this.state.loads.length - 1}, got ${fraction} on ${cpus === 'all' ? 'all' : cpus.join(',')}`,
+        { load: fraction, cpus: cpus === 'all' ? 'all' : cpus.join(',') },
+      );
     }
     this.tick();
     for (const cpu of list) this.state.loads[cpu] = fraction;
@@ -253,14 +259,21 @@ export class SimulatedKernel implements SysfsBackend {
   private suspend(state: string, ctx: WriteContext): void {
     const at = this.nowMs();
     const alarm = pendingAlarm({ tree: this.tree, nowMs: () => at });
-    const mode = state === 'mem' ? parseChoice(this.tree.files.get('sys/power/mem_sleep')).selected : state === 'disk' ? parseChoice(this.tree.files.get('sys/power/disk')).selected : undefined;
+    const modeFile = state === 'mem' ? 'sys/power/mem_sleep' : state === 'disk' ? 'sys/power/disk' : undefined;
+    const mode = modeFile === undefined ? undefined : parseChoice(this.tree.files.get(modeFile)).selected;
     const wokeAt = alarm === undefined ? at : alarm * 1000;
     const dtS = (wokeAt - at) / 1000;
     this.state.packageTempC = this.state.packageTempC.map((t) => lagTemperature(this.profile, t, 0, dtS));
     this.advancedMs += wokeAt - at;
     this.state.clockMs = wokeAt;
     if (alarm !== undefined) ctx.set(RTC_ALARM, '');
-    const record: SimSleepRecord = { state, ...(mode === undefined ? {} : { mode }), atMs: at, wokeAtMs: wokeAt, wakeSource: alarm === undefined ? 'none' : 'rtc' };
+    const record: SimSleepRecord = {
+      state,
+      ...(mode === undefined ? {} : { mode }),
+      atMs: at,
+      wokeAtMs: wokeAt,
+      wakeSource: alarm === undefined ? 'none' : 'rtc',
+    };
     this.state.sleepLog.push(record);
   }
 }
