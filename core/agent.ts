@@ -3,25 +3,18 @@
  * plans and starts the plugins, opens the control socket, and stops everything in reverse.
  * Nothing here is a module singleton: two agents can run in one process (the tests do).
  */
-import 'reflect-metadata';
-import { container as rootContainer } from 'tsyringe';
 import type { Logger } from './logger.js';
 import { VpmdError } from './errors.js';
 import type { CoreConfig } from './config/core-schema.js';
 import { assertNoProblems, type ConfigProblem } from './config/load-config.js';
-import { AccessPolicy } from './access/access-policy.js';
 import { AuditLog } from './services/audit-log.js';
-import { CommandRegistry, type CommandOutcome } from './services/commands.js';
+import type { CommandOutcome } from './services/commands.js';
+import { createServices, withHost } from './core-services.js';
 import type { Principal } from './access/privileges.js';
-import { EventBus } from './services/event-bus.js';
-import { Scheduler } from './services/scheduler.js';
-import { CapabilityRegistry } from './kernel/capabilities.js';
 import { Kernel, type PluginStatus } from './kernel/kernel.js';
 import { planPlugins, type PluginSource } from './kernel/plugin-plan.js';
 import { loadExternalPlugins } from './kernel/plugin-loader.js';
 import type { CoreServices } from './kernel/plugin-context.js';
-import { StateStore } from './state/index.js';
-import { TelemetryStore } from './telemetry/index.js';
 import { ControlServer } from './control/control-server.js';
 import { openHost, type OpenedHost } from './host-runtime.js';
 import { registerCoreCommands } from './commands/index.js';
@@ -70,38 +63,15 @@ export class Agent {
     assertNoProblems(this.opts.configFile, problems);
     const plan = planPlugins(sources, config);
 
-    const bus = new EventBus(log);
+    const parts = createServices(config, log);
+    const { bus, scheduler, telemetry } = parts;
     const audit = new AuditLog(config.state.dir, log.child({ component: 'audit' }));
     await audit.load();
     this.audit = audit;
     bus.on('core', 'audit.v1', (e) => audit.record(e));
-    const access = new AccessPolicy({
-      ...(config.management.address !== undefined ? { address: config.management.address } : {}),
-      ...(config.management.interface !== undefined ? { interface: config.management.interface } : {}),
-      allow: config.management.allow,
-      audit: (e) => bus.emit('audit.v1', e),
-    });
-    const scheduler = new Scheduler(log.child({ component: 'scheduler' }));
-    const telemetry = new TelemetryStore({
-      onStatusChange: (e) => bus.emit('telemetry.status.v1', e),
-      // A failing subscriber must not fail the poller that recorded the reading.
-      onListenerError: (err, metric) => log.error({ err, metric }, 'telemetry listener failed'),
-    });
     const host = await openHost(config.host, scheduler, telemetry, log.child({ component: 'host' }));
     this.host = host;
-    const services: CoreServices = {
-      log,
-      bus,
-      scheduler,
-      commands: new CommandRegistry(access),
-      access,
-      capabilities: new CapabilityRegistry(),
-      telemetry,
-      state: new StateStore(config.state.dir),
-      host: host.model,
-      container: rootContainer.createChildContainer(),
-      core: { libvirt: config.libvirt, hostRoot: config.host.root, simulated: config.host.simulated, stateDir: config.state.dir },
-    };
+    const services = withHost(parts, host.model);
     this.services = services;
     const kernel = new Kernel(services, plan.plugins, {
       startMs: config.kernel.startTimeout * 1000,
