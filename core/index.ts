@@ -41,3 +41,6 @@ export type * from './contracts/telemetry.js';
 export type { Logger } from './logger.js';
 export type { StateStore, StateSpec } from './state/index.js';
 export type * from './host/index.js';
+export * from './contracts/host-sleep.js';
+export * from './contracts/guest-channels.js';
+export * from './contracts/bmc.js';
