@@ -51,7 +51,7 @@ export interface SuspendOutcome {
 export type HostPowerState = 'on' | 'suspending' | 'suspended' | 'resuming';
 
 /** The host-sleep capability. */
-export interface HostSleep {
+export interface HostSleepControl {
   support(): Promise<SleepSupport>;
   rediscover(): Promise<SleepSupport>;
   state(): HostPowerState;
@@ -59,8 +59,8 @@ export interface HostSleep {
   suspend(req: SuspendRequest, by: Principal): Promise<SuspendOutcome>;
 }
 
-/** Token of {@link HostSleep}. */
-export const HOST_SLEEP = defineCapability<HostSleep>('host-sleep@1');
+/** Token of {@link HostSleepControl}. */
+export const HOST_SLEEP = defineCapability<HostSleepControl>('host-sleep@1');
 
 /** The capabilities documents (libvirt XML and vpmd's power document). */
 export interface CapabilitiesDocuments {
