@@ -1,0 +1,157 @@
+/**
+ * The logind client against a real private dbus-daemon and python-dbusmock's logind template:
+ * Can* answers, *WithFlags with fallback, Inhibit with fd passing, PrepareForSleep, and the
+ * bounded behaviour when logind is absent, slow or frozen.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startLogindMock, startPrivateBus, LOGIND_BUS_NAME, LOGIND_MANAGER_IFACE, LOGIND_PATH } from '../../../core/testkit/peers/index.js';
+import type { BusClient, LogindAnswer, LogindMock, PrivateBus } from '../../../core/testkit/peers/index.js';
+import { LogindClient } from '../../../plugins/libvirt-caps/logind-client.js';
+import { LOGIND_VERBS } from '../../../plugins/libvirt-caps/logind-interface.js';
+
+let bus: PrivateBus;
+let logind: LogindMock;
+let probe: BusClient;
+let client: LogindClient;
+
+beforeAll(async () => {
+  bus = await startPrivateBus();
+  logind = await startLogindMock(bus);
+  probe = await bus.connect();
+  client = await LogindClient.connect({ busAddress: bus.address, timeoutMs: 2_000 });
+});
+afterAll(async () => {
+  client?.close();
+  probe?.close();
+  await bus?.stop();
+});
+
+const ANSWERS: readonly LogindAnswer[] = ['yes', 'no', 'challenge', 'na'];
+
+describe('Can* answers', () => {
+  // A Latin square: each verb gets each of the four answers once, in four rounds.
+  for (let round = 0; round < ANSWERS.length; round++) {
+    const props = Object.fromEntries(LOGIND_VERBS.map((v, i) => [`Can${v}`, ANSWERS[(i + round) % ANSWERS.length] as LogindAnswer]));
+    it(`reads ${JSON.stringify(props)}`, async () => {
+      await logind.setProps(props);
+      for (const verb of LOGIND_VERBS) expect(await client.can(verb)).toBe(props[`Can${verb}`]);
+    });
+  }
+});
+
+describe('sleep verbs', () => {
+  it('calls SuspendWithFlags with the flags when logind has it', async () => {
+    await logind.addSleepWithFlags();
+    await logind.clearCalls();
+    expect(await client.sleep('Suspend', 1n)).toBe('WithFlags');
+    expect((await logind.calls('SuspendWithFlags')).map((c) => c.args)).toEqual([[1n]]);
+    expect(await logind.calls('Suspend')).toEqual([]);
+  });
+
+  it('falls back to the plain method with interactive=false on an older logind', async () => {
+    const b2 = await startPrivateBus();
+    try {
+      const old = await startLogindMock(b2); // the 0.28 template: no *WithFlags
+      const c2 = await LogindClient.connect({ busAddress: b2.address, timeoutMs: 2_000 });
+      try {
+        expect(await c2.sleep('Hibernate')).toBe('plain');
+        expect((await old.calls('Hibernate')).map((c) => c.args)).toEqual([[false]]);
+      } finally {
+        c2.close();
+      }
+    } finally {
+      await b2.stop();
+    }
+  });
+});
+
+describe('Inhibit and PrepareForSleep', () => {
+  const inhibitors = async (): Promise<unknown[][]> => {
+    const [rows] = await probe.call({ destination: LOGIND_BUS_NAME, path: LOGIND_PATH, interface: LOGIND_MANAGER_IFACE, member: 'ListInhibitors' });
+    return rows as unknown[][];
+  };
+
+  it('receives the delay lock as a file descriptor and releases it by closing it', async () => {
+    const lock = await client.inhibit('sleep', 'vpmd', 'test lock', 'delay');
+    expect(lock.fd).toBeGreaterThan(2);
+    expect((await inhibitors()).map((r) => r.slice(0, 4))).toContainEqual(['sleep', 'vpmd', 'test lock', 'delay']);
+    lock.release();
+    lock.release(); // idempotent
+    await expect.poll(async () => (await inhibitors()).length, { timeout: 3_000 }).toBe(0);
+  });
+
+  it('delivers PrepareForSleep true then false', async () => {
+    const seen: boolean[] = [];
+    const off = client.onPrepareForSleep((s) => seen.push(s));
+    await logind.emitPrepareForSleep(true);
+    await logind.emitPrepareForSleep(false);
+    await expect.poll(() => seen, { timeout: 3_000 }).toEqual([true, false]);
+    off();
+  });
+});
+
+describe('absent, slow and frozen logind', () => {
+  it('reports a bus without logind as unavailable at once', async () => {
+    const empty = await startPrivateBus();
+    try {
+      const c = await LogindClient.connect({ busAddress: empty.address, timeoutMs: 2_000 });
+      try {
+        const err = await c.can('Suspend').catch((e: unknown) => e);
+        expect(err).toMatchObject({ code: 'E_LIBVIRT_CAPS_LOGIND_UNAVAILABLE', details: { dbusError: 'org.freedesktop.DBus.Error.ServiceUnknown' } });
+      } finally {
+        c.close();
+      }
+    } finally {
+      await empty.stop();
+    }
+  });
+
+  it('reports a missing bus socket as unavailable, naming the address', async () => {
+    const address = `unix:path=${bus.dir}/no-such-socket`;
+    const err = await LogindClient.connect({ busAddress: address, timeoutMs: 2_000 }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'E_LIBVIRT_CAPS_LOGIND_UNAVAILABLE' });
+    expect((err as Error).message).toContain(address);
+  });
+
+  it('honours DBUS_SYSTEM_BUS_ADDRESS when no address is given', async () => {
+    const saved = process.env.DBUS_SYSTEM_BUS_ADDRESS;
+    process.env.DBUS_SYSTEM_BUS_ADDRESS = bus.address;
+    try {
+      const c = await LogindClient.connect({ timeoutMs: 2_000 });
+      expect(c.address).toBe(bus.address);
+      await logind.setProps({ CanSuspend: 'challenge' });
+      expect(await c.can('Suspend')).toBe('challenge');
+      c.close();
+    } finally {
+      if (saved === undefined) delete process.env.DBUS_SYSTEM_BUS_ADDRESS;
+      else process.env.DBUS_SYSTEM_BUS_ADDRESS = saved;
+    }
+  });
+
+  it('times out on a slow method with a clear error and keeps working afterwards', async () => {
+    const fast = await LogindClient.connect({ busAddress: bus.address, timeoutMs: 300 });
+    try {
+      await logind.setDelay('CanHibernate', 1_500);
+      const err = await fast.can('Hibernate').catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: 'E_LIBVIRT_CAPS_LOGIND_TIMEOUT', details: { call: 'CanHibernate', timeoutMs: 300 } });
+      await logind.setDelay('CanHibernate', 0);
+      await logind.setProps({ CanHibernate: 'yes' });
+      expect(await fast.can('Hibernate')).toBe('yes');
+    } finally {
+      fast.close();
+    }
+  });
+
+  it('times out on a frozen logind instead of hanging', async () => {
+    const fast = await LogindClient.connect({ busAddress: bus.address, timeoutMs: 300 });
+    logind.freeze();
+    try {
+      const err = await fast.can('Suspend').catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: 'E_LIBVIRT_CAPS_LOGIND_TIMEOUT' });
+      expect((err as Error).message).toMatch(/within 300 ms/);
+    } finally {
+      logind.thaw();
+      fast.close();
+    }
+  });
+});
