@@ -1,0 +1,238 @@
+/**
+ * Encoding and decoding of the VM power channel's structs (layout in `packet-layout.ts`).
+ * Decoding never trusts what follows the NUL of `vm_name` (DPDK guests leave junk there) and
+ * reads the `bool` fields as C does (any non-zero byte is true).
+ */
+import {
+  CAPS_LIST_OFFSETS as C,
+  CAPS_LIST_SIZE,
+  FREQ_LIST_OFFSETS as F,
+  FREQ_LIST_SIZE,
+  HOURS_PER_DAY,
+  MAX_VCPU_PER_VM,
+  MAX_VFS,
+  REQUEST_OFFSETS as R,
+  REQUEST_SIZE,
+  Reply,
+  VM_MAX_NAME_SZ,
+} from './packet-layout.js';
+
+/** A decoded `struct rte_power_channel_packet`. */
+export interface PowerPacket {
+  /** vCPU (core_type 0) or pCPU (core_type 1) number; u64 on the wire. */
+  readonly resourceId: bigint;
+  readonly unit: number;
+  readonly command: number;
+  /** `vm_name` up to its first NUL (at most 32 bytes), decoded as UTF-8. */
+  readonly vmName: string;
+  /** False when the 32 bytes of `vm_name` hold no NUL (a C reader would overrun). */
+  readonly vmNameTerminated: boolean;
+  readonly vfid: readonly bigint[];
+  readonly nbMacToMonitor: number;
+  readonly trafficPolicy: { readonly minPacketThresh: number; readonly avgMaxPacketThresh: number; readonly maxMaxPacketThresh: number };
+  readonly vcpuToControl: readonly number[];
+  readonly numVcpu: number;
+  readonly busyHours: readonly number[];
+  readonly quietHours: readonly number[];
+  readonly hoursToUseTrafficProfile: readonly number[];
+  /** True for a physical core (core_type 1). */
+  readonly corePhysical: boolean;
+  readonly workload: number;
+  readonly policyToUse: number;
+  readonly turboEnabled: boolean;
+}
+
+/** Fields of a request to encode; absent fields are zero. */
+export type PowerPacketInit = Partial<Omit<PowerPacket, 'vmNameTerminated'>>;
+
+function readName(buf: Buffer, offset: number): { name: string; terminated: boolean } {
+  const field = buf.subarray(offset, offset + VM_MAX_NAME_SZ);
+  const nul = field.indexOf(0);
+  return { name: field.subarray(0, nul === -1 ? VM_MAX_NAME_SZ : nul).toString('utf8'), terminated: nul !== -1 };
+}
+
+function writeName(buf: Buffer, offset: number, name: string): void {
+  const bytes = Buffer.from(name, 'utf8');
+  // Keep room for the terminating NUL, as the C string must fit in char[32].
+  bytes.copy(buf, offset, 0, Math.min(bytes.length, VM_MAX_NAME_SZ - 1));
+}
+
+function i32s(buf: Buffer, offset: number, n: number): number[] {
+  return Array.from({ length: n }, (_, i) => buf.readInt32LE(offset + 4 * i));
+}
+
+function expectSize(buf: Buffer, size: number, what: string): void {
+  if (buf.length !== size) throw new RangeError(`${what} must be ${size} bytes, got ${buf.length}`);
+}
+
+/** Decodes one 464-byte request. @throws RangeError when `buf` is not exactly 464 bytes. */
+export function decodeRequest(buf: Buffer): PowerPacket {
+  expectSize(buf, REQUEST_SIZE, 'a power channel request');
+  const name = readName(buf, R.vm_name);
+  return {
+    resourceId: buf.readBigUInt64LE(R.resource_id),
+    unit: buf.readUInt32LE(R.unit),
+    command: buf.readUInt32LE(R.command),
+    vmName: name.name,
+    vmNameTerminated: name.terminated,
+    vfid: Array.from({ length: MAX_VFS }, (_, i) => buf.readBigUInt64LE(R.vfid + 8 * i)),
+    nbMacToMonitor: buf.readInt32LE(R.nb_mac_to_monitor),
+    trafficPolicy: {
+      minPacketThresh: buf.readUInt32LE(R.traffic_policy),
+      avgMaxPacketThresh: buf.readUInt32LE(R.traffic_policy + 4),
+      maxMaxPacketThresh: buf.readUInt32LE(R.traffic_policy + 8),
+    },
+    vcpuToControl: [...buf.subarray(R.vcpu_to_control, R.vcpu_to_control + MAX_VCPU_PER_VM)],
+    numVcpu: buf.readUInt8(R.num_vcpu),
+    busyHours: i32s(buf, R.busy_hours, HOURS_PER_DAY),
+    quietHours: i32s(buf, R.quiet_hours, HOURS_PER_DAY),
+    hoursToUseTrafficProfile: i32s(buf, R.hours_to_use_traffic_profile, HOURS_PER_DAY),
+    corePhysical: buf.readUInt8(R.core_type) !== 0,
+    workload: buf.readUInt32LE(R.workload),
+    policyToUse: buf.readUInt32LE(R.policy_to_use),
+    turboEnabled: buf.readUInt8(R.t_boost_status) !== 0,
+  };
+}
+
+/** Encodes a request (what a DPDK guest sends); padding bytes are zero. */
+export function encodeRequest(p: PowerPacketInit): Buffer {
+  const buf = Buffer.alloc(REQUEST_SIZE);
+  buf.writeBigUInt64LE(p.resourceId ?? 0n, R.resource_id);
+  buf.writeUInt32LE(p.unit ?? 0, R.unit);
+  buf.writeUInt32LE(p.command ?? 0, R.command);
+  writeName(buf, R.vm_name, p.vmName ?? '');
+  (p.vfid ?? []).slice(0, MAX_VFS).forEach((v, i) => buf.writeBigUInt64LE(v, R.vfid + 8 * i));
+  buf.writeInt32LE(p.nbMacToMonitor ?? 0, R.nb_mac_to_monitor);
+  buf.writeUInt32LE(p.trafficPolicy?.minPacketThresh ?? 0, R.traffic_policy);
+  buf.writeUInt32LE(p.trafficPolicy?.avgMaxPacketThresh ?? 0, R.traffic_policy + 4);
+  buf.writeUInt32LE(p.trafficPolicy?.maxMaxPacketThresh ?? 0, R.traffic_policy + 8);
+  (p.vcpuToControl ?? []).slice(0, MAX_VCPU_PER_VM).forEach((v, i) => buf.writeUInt8(v, R.vcpu_to_control + i));
+  buf.writeUInt8(p.numVcpu ?? 0, R.num_vcpu);
+  const hours = (list: readonly number[] | undefined, offset: number): void =>
+    (list ?? []).slice(0, HOURS_PER_DAY).forEach((v, i) => buf.writeInt32LE(v, offset + 4 * i));
+  hours(p.busyHours, R.busy_hours);
+  hours(p.quietHours, R.quiet_hours);
+  hours(p.hoursToUseTrafficProfile, R.hours_to_use_traffic_profile);
+  buf.writeUInt8(p.corePhysical ? 1 : 0, R.core_type);
+  buf.writeUInt32LE(p.workload ?? 0, R.workload);
+  buf.writeUInt32LE(p.policyToUse ?? 0, R.policy_to_use);
+  buf.writeUInt8(p.turboEnabled ? 1 : 0, R.t_boost_status);
+  return buf;
+}
+
+/**
+ * The ACK/NACK reply: the received 464 bytes echoed with `command` replaced, as DPDK's host does
+ * (the guest matches its own request).
+ */
+export function encodeAck(received: Buffer, ack: boolean): Buffer {
+  expectSize(received, REQUEST_SIZE, 'an echoed request');
+  const out = Buffer.from(received);
+  out.writeUInt32LE(ack ? Reply.ACK : Reply.NACK, R.command);
+  return out;
+}
+
+/** Contents of a FREQ_LIST reply. */
+export interface FreqListReply {
+  readonly resourceId: bigint;
+  readonly unit: number;
+  readonly vmName: string;
+  /** kHz per vCPU (up to 8). */
+  readonly freqList: readonly number[];
+  readonly numVcpu: number;
+}
+
+/** Contents of a CAPS_LIST reply. */
+export interface CapsListReply {
+  readonly resourceId: bigint;
+  readonly unit: number;
+  readonly vmName: string;
+  /** Turbo available (1) per vCPU. */
+  readonly turbo: readonly number[];
+  /** Priority core (1) per vCPU. */
+  readonly priority: readonly number[];
+  readonly numVcpu: number;
+}
+
+function writeHead(buf: Buffer, resourceId: bigint, unit: number, command: number, vmName: string): void {
+  buf.writeBigUInt64LE(resourceId, 0);
+  buf.writeUInt32LE(unit, 8);
+  buf.writeUInt32LE(command, 12);
+  writeName(buf, 16, vmName);
+}
+
+/** Encodes an 88-byte FREQ_LIST reply. */
+export function encodeFreqList(r: FreqListReply): Buffer {
+  const buf = Buffer.alloc(FREQ_LIST_SIZE);
+  writeHead(buf, r.resourceId, r.unit, Reply.FREQ_LIST, r.vmName);
+  r.freqList.slice(0, MAX_VCPU_PER_VM).forEach((f, i) => buf.writeUInt32LE(f, F.freq_list + 4 * i));
+  buf.writeUInt8(r.numVcpu, F.num_vcpu);
+  return buf;
+}
+
+/** Encodes a 184-byte CAPS_LIST reply. */
+export function encodeCapsList(r: CapsListReply): Buffer {
+  const buf = Buffer.alloc(CAPS_LIST_SIZE);
+  writeHead(buf, r.resourceId, r.unit, Reply.CAPS_LIST, r.vmName);
+  r.turbo.slice(0, MAX_VCPU_PER_VM).forEach((v, i) => buf.writeBigUInt64LE(BigInt(v), C.turbo + 8 * i));
+  r.priority.slice(0, MAX_VCPU_PER_VM).forEach((v, i) => buf.writeBigUInt64LE(BigInt(v), C.priority + 8 * i));
+  buf.writeUInt8(r.numVcpu, C.num_vcpu);
+  return buf;
+}
+
+/** Decodes an 88-byte FREQ_LIST reply (for guests, tests and the benchmark). */
+export function decodeFreqList(buf: Buffer): FreqListReply & { readonly command: number } {
+  expectSize(buf, FREQ_LIST_SIZE, 'a FREQ_LIST reply');
+  return {
+    resourceId: buf.readBigUInt64LE(0),
+    unit: buf.readUInt32LE(8),
+    command: buf.readUInt32LE(12),
+    vmName: readName(buf, 16).name,
+    freqList: Array.from({ length: MAX_VCPU_PER_VM }, (_, i) => buf.readUInt32LE(F.freq_list + 4 * i)),
+    numVcpu: buf.readUInt8(F.num_vcpu),
+  };
+}
+
+/** Decodes a 184-byte CAPS_LIST reply. */
+export function decodeCapsList(buf: Buffer): CapsListReply & { readonly command: number } {
+  expectSize(buf, CAPS_LIST_SIZE, 'a CAPS_LIST reply');
+  return {
+    resourceId: buf.readBigUInt64LE(0),
+    unit: buf.readUInt32LE(8),
+    command: buf.readUInt32LE(12),
+    vmName: readName(buf, 16).name,
+    turbo: Array.from({ length: MAX_VCPU_PER_VM }, (_, i) => Number(buf.readBigUInt64LE(C.turbo + 8 * i))),
+    priority: Array.from({ length: MAX_VCPU_PER_VM }, (_, i) => Number(buf.readBigUInt64LE(C.priority + 8 * i))),
+    numVcpu: buf.readUInt8(C.num_vcpu),
+  };
+}
+
+/**
+ * Reassembles fixed-size frames from a byte stream: a read may carry part of a message or
+ * several at once. The stock DPDK host closes the channel on a partial read; this keeps the
+ * remainder for the next read instead.
+ */
+export class FrameReader {
+  private pending: Buffer = Buffer.alloc(0);
+
+  constructor(private readonly size: number) {}
+
+  /** Bytes held while waiting for the rest of a frame. */
+  get buffered(): number {
+    return this.pending.length;
+  }
+
+  /** Adds a chunk; returns every frame it completes, in order (each a copy of exactly `size` bytes). */
+  push(chunk: Buffer): Buffer[] {
+    const data = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
+    const frames: Buffer[] = [];
+    let off = 0;
+    for (; off + this.size <= data.length; off += this.size) frames.push(Buffer.from(data.subarray(off, off + this.size)));
+    this.pending = off === data.length ? Buffer.alloc(0) : Buffer.from(data.subarray(off));
+    return frames;
+  }
+
+  /** Drops a partial frame (after a reconnect the stream starts afresh). */
+  reset(): void {
+    this.pending = Buffer.alloc(0);
+  }
+}
