@@ -37,6 +37,16 @@ export interface VpmdEventMap {
     timestamp: number;
     requestedBy?: string;
   };
+  /** Host sleep-state discovery gave a different result (libvirt-caps: on start, resume or request). */
+  'host.sleep.v1': {
+    /** Targets supported now. */
+    supported: Array<'mem' | 'disk' | 'hybrid' | 'suspend-then-hibernate'>;
+    /** Targets whose support changed since the previous discovery (all supported ones on the first). */
+    changed: Array<'mem' | 'disk' | 'hybrid' | 'suspend-then-hibernate'>;
+    reason: 'start' | 'resume' | 'request';
+    logindProblem?: string;
+    timestamp: number;
+  };
   /** A hardware event log entry arrived (IPMI SEL and similar). */
   'hw.log.v1': {
     source: string;

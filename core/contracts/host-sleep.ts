@@ -19,6 +19,26 @@ export interface SleepTargetSupport {
   readonly logind: LogindAnswer;
   /** The kernel's own view, e.g. `mem offered, mem_sleep [s2idle] only: not S3`. */
   readonly kernel: string;
+  /** Whether `/sys/power` offers what this target needs (informative: `supported` follows logind, as libvirt). */
+  readonly kernelOffers?: boolean;
+}
+
+/** A bracketed kernel choice list (`s2idle [deep]`). */
+export interface KernelSleepChoice {
+  readonly options: readonly string[];
+  readonly selected?: string;
+}
+
+/** The kernel's own view of system sleep (`/sys/power/{state,mem_sleep,disk}`). */
+export interface KernelSleepView {
+  readonly states: readonly string[];
+  readonly memSleep?: KernelSleepChoice;
+  readonly disk?: KernelSleepChoice;
+  /** `mem` offered with `deep` among the mem_sleep modes. */
+  readonly s3: boolean;
+  /** `disk` offered. */
+  readonly s4: boolean;
+  readonly s2idle: boolean;
 }
 
 /** The outcome of discovery. */
@@ -28,6 +48,8 @@ export interface SleepSupport {
   readonly discoveredAt: number;
   /** Set when logind was missing or did not answer in time. */
   readonly logindProblem?: string;
+  /** The kernel's view the per-target `kernel` texts were derived from. */
+  readonly kernel?: KernelSleepView;
 }
 
 /** A suspend request. */

@@ -17,6 +17,7 @@ const DECLARED: Record<VpmdEventName, true> = {
   'telemetry.status.v1': true,
   'audit.v1': true,
   'host.power.v1': true,
+  'host.sleep.v1': true,
   'hw.log.v1': true,
 };
 
