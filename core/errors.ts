@@ -106,6 +106,15 @@ export const ERROR_CATALOGUE = {
   E_REDFISH_ACCOUNT_EXISTS: { category: 'conflict', summary: 'a Redfish account with this user name exists' },
   E_REDFISH_ACCOUNT_UNKNOWN: { category: 'not-found', summary: 'no such Redfish account' },
   E_REDFISH_PASSWORD: { category: 'invalid', summary: 'Redfish password does not meet the password policy' },
+  // ipmi plugin
+  E_IPMI_AUTH: { category: 'denied', summary: 'BMC rejected the login (user, password or KG)' },
+  E_IPMI_CIPHER: { category: 'unsupported', summary: 'no cipher suite at or above the configured floor is offered by the BMC' },
+  E_IPMI_SESSION: { category: 'unavailable', summary: 'BMC cannot open or keep an IPMI session (out of sessions, closed, restarted)' },
+  E_IPMI_PROTOCOL: { category: 'unavailable', summary: 'BMC answered with a malformed or unexpected packet' },
+  E_IPMI_COMMAND: { category: 'unavailable', summary: 'BMC answered an IPMI command with an error completion code' },
+  E_IPMI_TIMEOUT: { category: 'timeout', summary: 'BMC did not answer within the retransmit bound' },
+  E_IPMI_TARGET: { category: 'not-found', summary: 'no such IPMI target' },
+  E_IPMI_CONFIG: { category: 'invalid', summary: 'IPMI target configuration is invalid' },
   // generic
   E_TIMEOUT: { category: 'timeout', summary: 'operation timed out' },
   E_INTERNAL: { category: 'internal', summary: 'internal error' },

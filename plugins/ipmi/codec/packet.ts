@@ -1,0 +1,122 @@
+/**
+ * RMCP/ASF framing of IPMI 1.5 (sessionless, for Get Channel Authentication Capabilities and
+ * Get Channel Cipher Suites) and IPMI 2.0 / RMCP+ packets with integrity and confidentiality.
+ */
+import { VpmdError } from '../../../core/index.js';
+import type { CipherSuite } from './cipher-suites.js';
+import { authCodeLength, decryptPayload, encryptPayload, integrityCode, sameBytes } from './crypto.js';
+
+/** RMCP header: version 6, reserved, sequence FF (no RMCP ack), class 7 (IPMI). */
+export const RMCP_HEADER = Buffer.from([0x06, 0x00, 0xff, 0x07]);
+
+/** RMCP+ payload types. */
+export const PAYLOAD = {
+  ipmi: 0x00,
+  openSessionRequest: 0x10,
+  openSessionResponse: 0x11,
+  rakp1: 0x12,
+  rakp2: 0x13,
+  rakp3: 0x14,
+  rakp4: 0x15,
+} as const;
+
+/** Keys and algorithms of an active session; absent before the session is up. */
+export interface PacketSecurity {
+  readonly suite: CipherSuite;
+  readonly k1: Buffer;
+  readonly k2: Buffer;
+}
+
+/** Wraps an IPMI message in an IPMI 1.5 packet with auth type none (outside a session). */
+export function encodeV15(message: Uint8Array): Buffer {
+  const head = Buffer.alloc(14);
+  RMCP_HEADER.copy(head, 0);
+  head[4] = 0x00; // auth type none; sequence and session id stay 0
+  head[13] = message.length;
+  return Buffer.concat([head, message]);
+}
+
+/** Builds an RMCP+ packet; with `security` the payload is encrypted and/or authenticated. */
+export function encodeV20(payloadType: number, sessionId: number, seq: number, payload: Uint8Array, security?: PacketSecurity): Buffer {
+  const encrypt = security !== undefined && security.suite.conf !== 'none';
+  const authenticate = security !== undefined && security.suite.integrity !== 'none';
+  const body = encrypt ? encryptPayload(security.k2, payload) : Buffer.from(payload);
+  const head = Buffer.alloc(16);
+  RMCP_HEADER.copy(head, 0);
+  head[4] = 0x06;
+  head[5] = (payloadType & 0x3f) | (encrypt ? 0x80 : 0) | (authenticate ? 0x40 : 0);
+  head.writeUInt32LE(sessionId >>> 0, 6);
+  head.writeUInt32LE(seq >>> 0, 10);
+  head.writeUInt16LE(body.length, 14);
+  if (!authenticate) return Buffer.concat([head, body]);
+  // Integrity pad: AuthType .. NextHeader must be a multiple of 4 bytes.
+  const spanLen = 12 + body.length + 2;
+  const pad = (4 - (spanLen % 4)) % 4;
+  const trailer = Buffer.alloc(pad + 2, 0xff);
+  trailer[pad] = pad;
+  trailer[pad + 1] = 0x07;
+  const signed = Buffer.concat([head, body, trailer]);
+  return Buffer.concat([signed, integrityCode(security.suite.integrity, security.k1, signed.subarray(4))]);
+}
+
+/** A decoded inbound packet. */
+export type DecodedPacket =
+  | { readonly kind: 'v15'; readonly sessionId: number; readonly seq: number; readonly message: Buffer }
+  | {
+      readonly kind: 'v20';
+      readonly payloadType: number;
+      readonly encrypted: boolean;
+      readonly authenticated: boolean;
+      readonly sessionId: number;
+      readonly seq: number;
+      readonly payload: Buffer;
+    };
+
+function malformed(what: string, length: number): VpmdError {
+  return new VpmdError('E_IPMI_PROTOCOL', `malformed RMCP packet: ${what}`, { length });
+}
+
+/**
+ * Decodes a datagram. With `security`, an authenticated packet's HMAC is checked and an
+ * encrypted payload decrypted; a packet that should be protected but is not is rejected.
+ * @throws E_IPMI_PROTOCOL for anything that is not a well-formed, correctly signed packet
+ */
+export function decodePacket(buf: Buffer, security?: PacketSecurity): DecodedPacket {
+  if (buf.length < 5 || buf[0] !== 0x06 || buf[3] !== 0x07) throw malformed('not an RMCP IPMI-class datagram', buf.length);
+  const authType = buf[4] ?? 0;
+  if (authType !== 0x06) {
+    // IPMI 1.5: auth type, seq(4), session id(4), [auth code(16) when auth type != 0], length(1)
+    const codeLen = authType === 0 ? 0 : 16;
+    const lenAt = 13 + codeLen;
+    if (buf.length < lenAt + 1) throw malformed('IPMI 1.5 header truncated', buf.length);
+    const len = buf[lenAt] ?? 0;
+    if (buf.length < lenAt + 1 + len) throw malformed('IPMI 1.5 message truncated', buf.length);
+    return { kind: 'v15', seq: buf.readUInt32LE(5), sessionId: buf.readUInt32LE(9), message: buf.subarray(lenAt + 1, lenAt + 1 + len) };
+  }
+  if (buf.length < 16) throw malformed('RMCP+ header truncated', buf.length);
+  const typeByte = buf[5] ?? 0;
+  const encrypted = (typeByte & 0x80) !== 0;
+  const authenticated = (typeByte & 0x40) !== 0;
+  const payloadType = typeByte & 0x3f;
+  const sessionId = buf.readUInt32LE(6);
+  const seq = buf.readUInt32LE(10);
+  const len = buf.readUInt16LE(14);
+  if (buf.length < 16 + len) throw malformed(`payload length ${len} exceeds the datagram`, buf.length);
+  let payload = buf.subarray(16, 16 + len);
+  if (security !== undefined && sessionId !== 0) {
+    if (security.suite.integrity !== 'none') {
+      if (!authenticated) throw malformed('unauthenticated packet inside an authenticated session', buf.length);
+      const codeLen = authCodeLength(security.suite.integrity);
+      if (buf.length < 16 + len + 2 + codeLen) throw malformed('integrity trailer truncated', buf.length);
+      const signedEnd = buf.length - codeLen;
+      if (buf[signedEnd - 1] !== 0x07) throw malformed('next header is not 0x07', buf.length);
+      const expected = integrityCode(security.suite.integrity, security.k1, buf.subarray(4, signedEnd));
+      if (!sameBytes(expected, buf.subarray(signedEnd))) throw new VpmdError('E_IPMI_PROTOCOL', 'packet integrity check failed (HMAC mismatch)', { sessionId });
+    }
+    if (security.suite.conf !== 'none') {
+      if (!encrypted) throw malformed('plain-text payload inside an encrypted session', buf.length);
+      payload = decryptPayload(security.k2, payload);
+    }
+  }
+  return { kind: 'v20', payloadType, encrypted, authenticated, sessionId, seq, payload };
+}

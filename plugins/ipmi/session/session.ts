@@ -1,0 +1,356 @@
+/**
+ * One RMCP+ session with one BMC: channel capabilities, cipher suite negotiation, RAKP login,
+ * privilege, then requests with rqSeq management, bounded retransmits, replay checks, and an
+ * always-attempted Close Session.
+ */
+import { randomBytes } from 'node:crypto';
+import { VpmdError } from '../../../core/index.js';
+import { chooseSuites, parseCipherSuiteRecords, type CipherFloor, type CipherSuite } from '../codec/cipher-suites.js';
+import { completionText, decodeResponse, encodeRequest, type IpmiResponse } from '../codec/message.js';
+import { PAYLOAD, decodePacket, encodeV15, encodeV20, type PacketSecurity } from '../codec/packet.js';
+import { PRIVILEGE, decodeOpenSession, decodeRakp2, encodeOpenSession, encodeRakp1, encodeRakp3, sessionKeys, verifyRakp2, verifyRakp4, type PrivilegeName, type RakpContext } from '../codec/rakp.js';
+import { ReplayWindow } from './replay-window.js';
+import type { UdpEndpoint } from './udp-endpoint.js';
+
+/** How to reach and log in to one BMC. Secrets live only here, never in logs or errors. */
+export interface SessionTarget {
+  readonly name: string;
+  readonly host: string;
+  readonly port: number;
+  readonly username: string;
+  readonly password: string;
+  /** BMC key (KG); the password is used when absent. */
+  readonly kg?: Buffer;
+  readonly privilege: PrivilegeName;
+  readonly cipherFloor: CipherFloor;
+  /** Force one cipher suite instead of negotiating. */
+  readonly cipherSuite?: number;
+}
+
+/** Retransmit policy. */
+export interface SessionTiming {
+  /** Wait per attempt, ms. */
+  readonly timeoutMs: number;
+  /** Retransmissions after the first attempt. */
+  readonly retries: number;
+}
+
+interface Pending {
+  readonly match: (p: { payloadType: number; body: Buffer }) => boolean;
+  readonly build: () => Buffer;
+  resolve(body: Buffer): void;
+  reject(e: Error): void;
+  timer: NodeJS.Timeout | undefined;
+  attempts: number;
+  readonly what: string;
+}
+
+const MAX_IN_FLIGHT = 8;
+
+/** Counters a test or `vpmctl ipmi targets` can show. */
+export interface SessionStats {
+  sent: number;
+  retransmits: number;
+  dropped: number;
+}
+
+/** An IPMI 2.0 session. Create with {@link IpmiSession.open}. */
+export class IpmiSession {
+  private security: PacketSecurity | undefined;
+  private bmcSid = 0;
+  private consoleSid = 0;
+  private outSeq = 0;
+  private nextRqSeq = 1;
+  private readonly pending = new Set<Pending>();
+  private readonly inFlightRqSeq = new Set<number>();
+  private readonly waiters: Array<() => void> = [];
+  private readonly replay = new ReplayWindow();
+  private readonly unregister: () => void;
+  private closed = false;
+  /** Negotiated suite, once open. */
+  suite: CipherSuite | undefined;
+  /** Time of the last answered request (keepalive). */
+  lastActivity = Date.now();
+  readonly stats: SessionStats = { sent: 0, retransmits: 0, dropped: 0 };
+
+  private constructor(
+    private readonly endpoint: UdpEndpoint,
+    readonly target: SessionTarget,
+    private readonly timing: SessionTiming,
+  ) {
+    this.unregister = endpoint.register(target.host, target.port, (msg) => this.onDatagram(msg));
+  }
+
+  /**
+   * Logs in: auth capabilities, cipher suites, Open Session, RAKP 1-4, Set Session Privilege.
+   * @throws E_IPMI_AUTH (details.check: user | password | kg | privilege), E_IPMI_CIPHER,
+   *   E_IPMI_SESSION (no free session), E_IPMI_TIMEOUT, E_IPMI_PROTOCOL
+   */
+  static async open(endpoint: UdpEndpoint, target: SessionTarget, timing: SessionTiming): Promise<IpmiSession> {
+    const s = new IpmiSession(endpoint, target, timing);
+    try {
+      await s.login();
+      return s;
+    } catch (e) {
+      await s.close();
+      throw e;
+    }
+  }
+
+  private async login(): Promise<void> {
+    const caps = await this.sessionless(0x06, 0x38, [0x8e, PRIVILEGE[this.target.privilege]]);
+    if (((caps[1] ?? 0) & 0x80) === 0 || ((caps[3] ?? 0) & 0x02) === 0) {
+      throw new VpmdError('E_IPMI_SESSION', `BMC ${this.target.name} does not offer IPMI 2.0 (RMCP+) on this channel`, { target: this.target.name });
+    }
+    const offered = await this.cipherSuites();
+    const candidates = chooseSuites(offered, this.target.cipherFloor, this.target.cipherSuite);
+    if (candidates.length === 0) {
+      throw new VpmdError(
+        'E_IPMI_CIPHER',
+        `BMC ${this.target.name} offers cipher suites [${offered?.join(', ') ?? 'unknown'}]; none meets the floor '${this.target.cipherFloor}'` +
+          (this.target.cipherSuite !== undefined ? ` with suite ${this.target.cipherSuite} pinned` : '') +
+          " (suites without integrity and confidentiality need cipherFloor 'integrity' or 'none' for this target)",
+        { target: this.target.name, floor: this.target.cipherFloor },
+      );
+    }
+    let last: unknown;
+    for (const suite of candidates) {
+      try {
+        await this.rakp(suite);
+        this.suite = suite;
+        break;
+      } catch (e) {
+        last = e;
+        // Only a refused suite moves on to the next one; a wrong password stays wrong.
+        if (!(e instanceof VpmdError && e.code === 'E_IPMI_CIPHER' && offered === undefined)) throw e;
+      }
+    }
+    if (this.suite === undefined) throw last;
+    const priv = PRIVILEGE[this.target.privilege];
+    if (priv > PRIVILEGE.user) await this.call(0x06, 0x3b, [priv]);
+  }
+
+  /** Get Channel Cipher Suites; undefined when the BMC does not implement it. */
+  private async cipherSuites(): Promise<number[] | undefined> {
+    const records: number[] = [];
+    for (let index = 0; index < 64; index++) {
+      let data: Buffer;
+      try {
+        data = await this.sessionless(0x06, 0x54, [0x0e, 0x00, 0x80 | index]);
+      } catch (e) {
+        if (e instanceof VpmdError && e.code === 'E_IPMI_COMMAND') return undefined;
+        throw e;
+      }
+      records.push(...data.subarray(1));
+      if (data.length < 17) break;
+    }
+    return parseCipherSuiteRecords(Buffer.from(records));
+  }
+
+  private async rakp(suite: CipherSuite): Promise<void> {
+    this.consoleSid = randomBytes(4).readUInt32LE(0) || 1;
+    const tag = randomBytes(1)[0] ?? 0;
+    const open = decodeOpenSession(
+      await this.exchange(`Open Session (suite ${suite.id})`, PAYLOAD.openSessionRequest, encodeOpenSession(tag, this.consoleSid, suite, PRIVILEGE[this.target.privilege]), PAYLOAD.openSessionResponse, tag),
+    );
+    this.bmcSid = open.bmcSid;
+    const password = Buffer.from(this.target.password, 'utf8');
+    const ctx: RakpContext = {
+      suite,
+      consoleSid: this.consoleSid,
+      bmcSid: open.bmcSid,
+      consoleRandom: randomBytes(16),
+      role: PRIVILEGE[this.target.privilege] | 0x10,
+      username: Buffer.from(this.target.username, 'utf8'),
+      password,
+      kg: this.target.kg ?? password,
+    };
+    const r2 = decodeRakp2(await this.exchange('RAKP 1', PAYLOAD.rakp1, encodeRakp1(tag, ctx), PAYLOAD.rakp2, tag));
+    verifyRakp2(ctx, r2);
+    const keys = sessionKeys(ctx, r2.bmcRandom);
+    const r4 = await this.exchange('RAKP 3', PAYLOAD.rakp3, encodeRakp3(tag, ctx, r2.bmcRandom), PAYLOAD.rakp4, tag);
+    verifyRakp4(ctx, keys.sik, r2.bmcGuid, r4);
+    this.security = { suite, k1: keys.k1, k2: keys.k2 };
+  }
+
+  /** Sends a request and returns the response data; a non-zero completion code throws. */
+  async call(netFn: number, cmd: number, data: readonly number[] | Uint8Array = [], rsLun = 0): Promise<Buffer> {
+    const r = await this.request(netFn, cmd, data, rsLun);
+    if (r.cc !== 0) throw commandError(this.target.name, netFn, cmd, r.cc);
+    return r.data;
+  }
+
+  /** Sends a request inside the session; resolves with the response, whatever its completion code. */
+  async request(netFn: number, cmd: number, data: readonly number[] | Uint8Array = [], rsLun = 0): Promise<IpmiResponse> {
+    if (this.closed) throw new VpmdError('E_IPMI_SESSION', `session with ${this.target.name} is closed`, { target: this.target.name });
+    const rqSeq = await this.takeRqSeq();
+    try {
+      const message = encodeRequest({ netFn, cmd, data, rqSeq, rsLun });
+      const body = await this.send(
+        `command 0x${netFn.toString(16)}/0x${cmd.toString(16)}`,
+        () => encodeV20(PAYLOAD.ipmi, this.bmcSid, this.nextOutSeq(), message, this.security),
+        (p) => p.payloadType === PAYLOAD.ipmi && matches(p.body, netFn, cmd, rqSeq),
+      );
+      this.lastActivity = Date.now();
+      return decodeResponse(body);
+    } finally {
+      this.releaseRqSeq(rqSeq);
+    }
+  }
+
+  /** A sessionless IPMI 1.5 request (before login). */
+  private async sessionless(netFn: number, cmd: number, data: readonly number[]): Promise<Buffer> {
+    const rqSeq = await this.takeRqSeq();
+    try {
+      const message = encodeRequest({ netFn, cmd, data, rqSeq });
+      const body = await this.send(`command 0x${netFn.toString(16)}/0x${cmd.toString(16)}`, () => encodeV15(message), (p) => p.payloadType === -1 && matches(p.body, netFn, cmd, rqSeq));
+      const r = decodeResponse(body);
+      if (r.cc !== 0) throw commandError(this.target.name, netFn, cmd, r.cc);
+      return r.data;
+    } finally {
+      this.releaseRqSeq(rqSeq);
+    }
+  }
+
+  private exchange(what: string, type: number, payload: Buffer, replyType: number, tag: number): Promise<Buffer> {
+    return this.send(what, () => encodeV20(type, 0, 0, payload), (p) => p.payloadType === replyType && p.body[0] === tag);
+  }
+
+  private nextOutSeq(): number {
+    this.outSeq = (this.outSeq + 1) >>> 0 || 1;
+    return this.outSeq;
+  }
+
+  private send(what: string, build: () => Buffer, match: Pending['match']): Promise<Buffer> {
+    return new Promise<Buffer>((resolve, reject) => {
+      const p: Pending = {
+        match,
+        build,
+        what,
+        attempts: 0,
+        timer: undefined,
+        resolve: (b) => {
+          this.settle(p);
+          resolve(b);
+        },
+        reject: (e) => {
+          this.settle(p);
+          reject(e);
+        },
+      };
+      this.pending.add(p);
+      this.transmit(p);
+    });
+  }
+
+  private transmit(p: Pending): void {
+    p.attempts++;
+    if (p.attempts > 1) this.stats.retransmits++;
+    this.stats.sent++;
+    this.endpoint.send(this.target.host, this.target.port, p.build());
+    p.timer = setTimeout(() => {
+      if (p.attempts > this.timing.retries) {
+        p.reject(
+          new VpmdError('E_IPMI_TIMEOUT', `BMC ${this.target.name} (${this.target.host}:${this.target.port}) did not answer ${p.what} after ${p.attempts} attempts of ${this.timing.timeoutMs} ms`, {
+            target: this.target.name,
+            attempts: p.attempts,
+          }),
+        );
+      } else this.transmit(p);
+    }, this.timing.timeoutMs);
+  }
+
+  private settle(p: Pending): void {
+    if (p.timer !== undefined) clearTimeout(p.timer);
+    this.pending.delete(p);
+  }
+
+  /** Routes one datagram; anything malformed, forged, replayed or unexpected is dropped. */
+  private onDatagram(msg: Buffer): void {
+    let payloadType: number;
+    let body: Buffer;
+    try {
+      const d = decodePacket(msg, this.security);
+      if (d.kind === 'v15') {
+        payloadType = -1;
+        body = d.message;
+      } else {
+        if (this.security !== undefined && d.payloadType === PAYLOAD.ipmi) {
+          if (d.sessionId !== this.consoleSid || !this.replay.accept(d.seq)) throw new Error('foreign or replayed');
+        }
+        payloadType = d.payloadType;
+        body = d.payload;
+      }
+    } catch {
+      this.stats.dropped++;
+      return;
+    }
+    for (const p of this.pending) {
+      if (p.match({ payloadType, body })) {
+        p.resolve(body);
+        return;
+      }
+    }
+    this.stats.dropped++;
+  }
+
+  private async takeRqSeq(): Promise<number> {
+    while (this.inFlightRqSeq.size >= MAX_IN_FLIGHT) await new Promise<void>((r) => this.waiters.push(r));
+    let seq = this.nextRqSeq;
+    while (this.inFlightRqSeq.has(seq)) seq = (seq + 1) & 0x3f;
+    this.nextRqSeq = (seq + 1) & 0x3f;
+    this.inFlightRqSeq.add(seq);
+    return seq;
+  }
+
+  private releaseRqSeq(seq: number): void {
+    this.inFlightRqSeq.delete(seq);
+    this.waiters.shift()?.();
+  }
+
+  /** True while the session can carry requests. */
+  get isOpen(): boolean {
+    return !this.closed && this.security !== undefined;
+  }
+
+  /** The BMC's session id (what `ipmitool session info` lists). */
+  get bmcSessionId(): number {
+    return this.bmcSid;
+  }
+
+  /**
+   * Sends Close Session (once, bounded) when a session exists, then fails every pending request
+   * and releases the socket route. Never throws: a dead BMC must not block a stop.
+   */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    if (this.security !== undefined) {
+      const sid = Buffer.alloc(4);
+      sid.writeUInt32LE(this.bmcSid >>> 0, 0);
+      try {
+        await this.request(0x06, 0x3c, sid);
+      } catch {
+        // The BMC is gone or already dropped the session: nothing left to release there.
+      }
+    }
+    this.closed = true;
+    for (const p of [...this.pending]) p.reject(new VpmdError('E_IPMI_SESSION', `session with ${this.target.name} closed`, { target: this.target.name }));
+    for (const w of this.waiters.splice(0)) w();
+    this.unregister();
+  }
+}
+
+function matches(body: Buffer, netFn: number, cmd: number, rqSeq: number): boolean {
+  return body.length >= 7 && (body[1] ?? 0) >> 2 === (netFn | 1) && (body[4] ?? 0) >> 2 === rqSeq && body[5] === cmd;
+}
+
+/** The error for a non-zero completion code. */
+export function commandError(target: string, netFn: number, cmd: number, cc: number): VpmdError {
+  return new VpmdError('E_IPMI_COMMAND', `BMC ${target}: command 0x${netFn.toString(16).padStart(2, '0')}/0x${cmd.toString(16).padStart(2, '0')} failed: ${completionText(cc)}`, {
+    target,
+    netFn,
+    cmd,
+    completionCode: cc,
+  });
+}
+
