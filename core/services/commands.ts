@@ -75,7 +75,8 @@ interface Entry {
   readonly spec: CommandSpec;
 }
 
-const NAME = /^[a-z][a-z0-9-]*( [a-z][a-z0-9-]*)*$/;
+// Underscores are allowed so that ecosystem command names survive as-is (DPDK's vm_power_manager: add_vm, show_vm).
+const NAME = /^[a-z][a-z0-9_-]*( [a-z][a-z0-9_-]*)*$/;
 
 /** The agent-wide command registry. */
 export class CommandRegistry {
