@@ -1,0 +1,79 @@
+/**
+ * Get Sensor Reading (04h/2Dh) and the reading as an operator sees it: value in units, status
+ * from the BMC's threshold comparison bits, discrete states with their names, "unavailable".
+ */
+import type { ReadingStatus } from '../../../core/index.js';
+import type { IpmiSession } from '../session/session.js';
+import { convertReading } from './sdr-record.js';
+import { convertThresholds, type CachedSensor } from './sdr-repository.js';
+import { discreteStateText, sensorTypeName } from './sensor-text.js';
+
+/** ipmitool's short status: ok, nc (non-critical), cr (critical), nr (non-recoverable), ns (no reading). */
+export type IpmiStatus = 'ok' | 'nc' | 'cr' | 'nr' | 'ns';
+
+/** One sensor's reading. */
+export interface SensorReading {
+  readonly name: string;
+  readonly number: number;
+  readonly type: string;
+  /** Converted value; for a discrete sensor the asserted state bits; null when unavailable. */
+  readonly value: number | null;
+  /** Unit name as ipmitool prints it (`degrees C`, `Volts`), `discrete` for discrete sensors. */
+  readonly unit: string;
+  readonly status: ReadingStatus;
+  readonly ipmiStatus: IpmiStatus;
+  readonly discrete: boolean;
+  /** Names of asserted states (discrete sensors). */
+  readonly states: readonly string[];
+  /** Thresholds converted to the sensor's unit (threshold sensors). */
+  readonly thresholds: Readonly<Partial<Record<'lnr' | 'lc' | 'lnc' | 'unc' | 'uc' | 'unr', number>>>;
+}
+
+/** Status of a threshold sensor from byte 3 of Get Sensor Reading. */
+export function thresholdStatus(bits: number): { status: ReadingStatus; ipmi: IpmiStatus } {
+  if (bits & 0x24) return { status: 'critical', ipmi: 'nr' };
+  if (bits & 0x12) return { status: 'critical', ipmi: 'cr' };
+  if (bits & 0x09) return { status: 'warning', ipmi: 'nc' };
+  return { status: 'ok', ipmi: 'ok' };
+}
+
+/** Turns a Get Sensor Reading response (or its completion code) into a reading. */
+export function interpretReading(sensor: CachedSensor, cc: number, data: Buffer): SensorReading {
+  const rec = sensor.record;
+  const analog = rec.conversion !== undefined && rec.eventReadingType === 0x01;
+  const base = {
+    name: rec.name,
+    number: rec.number,
+    type: sensorTypeName(rec.sensorType),
+    unit: analog ? (rec.percentage ? '%' : rec.unit) : 'discrete',
+    discrete: !analog,
+    thresholds: analog ? convertThresholds(rec, sensor.thresholds) : {},
+  };
+  const flags = data[1] ?? 0;
+  // No answer, "reading unavailable" (bit 5) or scanning disabled (bit 6 clear): no value.
+  if (cc !== 0 || data.length < 2 || (flags & 0x20) !== 0 || (flags & 0x40) === 0) {
+    return { ...base, value: null, status: 'unavailable', ipmiStatus: 'ns', states: [] };
+  }
+  if (analog && rec.conversion !== undefined) {
+    const value = convertReading(data[0] ?? 0, rec.conversion);
+    const st = thresholdStatus(data[2] ?? 0);
+    return { ...base, value, status: value === null ? 'unavailable' : st.status, ipmiStatus: value === null ? 'ns' : st.ipmi, states: [] };
+  }
+  const bits = (data[2] ?? 0) | (((data[3] ?? 0) & 0x7f) << 8);
+  const states: string[] = [];
+  for (let i = 0; i < 15; i++) {
+    if (bits & (1 << i)) states.push(discreteStateText(rec.eventReadingType, rec.sensorType, i) ?? `State ${i} asserted`);
+  }
+  return { ...base, value: bits, status: 'ok', ipmiStatus: 'ok', states };
+}
+
+/** Reads one sensor. A failed or refused reading is returned as unavailable, never thrown. */
+export async function readSensor(s: IpmiSession, sensor: CachedSensor): Promise<SensorReading> {
+  const r = await s.request(0x04, 0x2d, [sensor.record.number], sensor.record.ownerLun);
+  return interpretReading(sensor, r.cc, r.data);
+}
+
+/** Reads every sensor, several in flight at once on the one session (bounded by the session). */
+export async function readSensors(s: IpmiSession, sensors: readonly CachedSensor[]): Promise<SensorReading[]> {
+  return Promise.all(sensors.map((x) => readSensor(s, x)));
+}
