@@ -115,6 +115,15 @@ export const ERROR_CATALOGUE = {
   E_IPMI_TIMEOUT: { category: 'timeout', summary: 'BMC did not answer within the retransmit bound' },
   E_IPMI_TARGET: { category: 'not-found', summary: 'no such IPMI target' },
   E_IPMI_CONFIG: { category: 'invalid', summary: 'IPMI target configuration is invalid' },
+  // snmp plugin
+  E_SNMP_CONFIG: { category: 'invalid', summary: 'SNMP configuration is invalid' },
+  E_SNMP_LISTEN: { category: 'unavailable', summary: 'SNMP agent UDP port cannot be opened' },
+  E_SNMP_USER: { category: 'invalid', summary: 'SNMP user name or passphrase is invalid' },
+  E_SNMP_USER_UNKNOWN: { category: 'not-found', summary: 'no such SNMP user' },
+  E_SNMP_TARGET_UNKNOWN: { category: 'not-found', summary: 'no such SNMP poller target' },
+  E_SNMP_REQUEST: { category: 'unavailable', summary: 'SNMP request to a device failed' },
+  E_SNMP_TIMEOUT: { category: 'timeout', summary: 'SNMP device did not answer in time' },
+  E_SNMP_OUTLET: { category: 'invalid', summary: 'outlet number or action is invalid for this target' },
   // generic
   E_TIMEOUT: { category: 'timeout', summary: 'operation timed out' },
   E_INTERNAL: { category: 'internal', summary: 'internal error' },

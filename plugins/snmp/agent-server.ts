@@ -1,0 +1,204 @@
+/**
+ * The SNMP agent's UDP listener and PDU dispatch (RFC 3416): Get, GetNext, GetBulk and Set,
+ * served from the sorted {@link MibIndex}. GetBulk walks consecutive positions of the index, so
+ * a repetition costs O(1) after one binary search. Datagrams from outside the management
+ * allow-list are dropped before any parsing.
+ */
+import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import type { Logger, Principal } from 'vpmd';
+import { TAG } from './ber.js';
+import { ERR, V, compareOid, encPdu, encVarbind, oidText, type Pdu, type Varbind } from './pdu.js';
+import type { IndexedEntry, MibCache, MibIndex } from './mib-index.js';
+import type { SecureRequest, UsmEngine } from './usm-engine.js';
+
+/** What the server needs. */
+export interface AgentServerOptions {
+  readonly engine: UsmEngine;
+  readonly mib: MibCache;
+  readonly address: string;
+  readonly port: number;
+  readonly allowed: (address: string) => boolean;
+  readonly log: Logger;
+  /** Records a SET in the audit trail. */
+  readonly audit: (principal: Principal, action: string, outcome: 'ok' | 'denied' | 'failed', detail?: string) => void;
+}
+
+/** Room left in a response for the message and PDU headers around the varbinds. */
+const HEADROOM = 250;
+/** Upper bound on GetBulk max-repetitions, whatever the manager asks. */
+const MAX_REPETITIONS = 2000;
+
+/** The agent's UDP endpoint. */
+export class AgentServer {
+  private socket: Socket | undefined;
+  /** Datagrams dropped because the sender is outside management.allow. */
+  refused = 0;
+
+  constructor(private readonly o: AgentServerOptions) {}
+
+  /** Binds the socket. @returns the bound address and port. */
+  async start(): Promise<{ address: string; port: number }> {
+    const family = this.o.address.includes(':') ? 'udp6' : 'udp4';
+    const socket = createSocket({ type: family, reuseAddr: false });
+    this.socket = socket;
+    await new Promise<void>((resolve, reject) => {
+      socket.once('error', reject);
+      socket.bind(this.o.port, this.o.address, () => {
+        socket.off('error', reject);
+        resolve();
+      });
+    });
+    socket.on('error', (e) => this.o.log.warn({ err: e.message }, 'snmp agent socket error'));
+    socket.on('message', (buf, rinfo) => {
+      this.onMessage(buf, rinfo).catch((e: unknown) => this.o.log.error({ err: e instanceof Error ? e.message : String(e) }, 'snmp request failed'));
+    });
+    const a = socket.address();
+    return { address: a.address, port: a.port };
+  }
+
+  /** Closes the socket. */
+  async stop(): Promise<void> {
+    const s = this.socket;
+    this.socket = undefined;
+    if (s) await new Promise<void>((resolve) => s.close(() => resolve()));
+  }
+
+  private async onMessage(buf: Buffer, rinfo: RemoteInfo): Promise<void> {
+    if (!this.o.allowed(rinfo.address)) {
+      this.refused++;
+      this.o.log.debug({ address: rinfo.address }, 'snmp datagram from outside management.allow dropped');
+      return;
+    }
+    const r = this.o.engine.process(buf);
+    if (r.kind === 'drop') {
+      this.o.log.debug({ address: rinfo.address, reason: r.reason }, 'snmp message dropped');
+      return;
+    }
+    if (r.kind === 'report') {
+      this.o.log.debug({ address: rinfo.address, report: r.stat }, 'snmp report');
+      if (r.reply) this.send(r.reply, rinfo);
+      return;
+    }
+    const reply = await this.dispatch(r.request, rinfo.address);
+    if (reply) this.send(reply, rinfo);
+  }
+
+  private send(buf: Buffer, rinfo: RemoteInfo): void {
+    this.socket?.send(buf, rinfo.port, rinfo.address);
+  }
+
+  /** Answers one authenticated request; null for PDU types an agent does not answer. */
+  async dispatch(req: SecureRequest, address: string): Promise<Buffer | null> {
+    const pdu = req.pdu;
+    const index = await this.o.mib.index();
+    let vbs: Buffer[];
+    switch (pdu.type) {
+      case TAG.GetRequest:
+        vbs = pdu.varbinds.map((vb) => this.get(index, vb));
+        break;
+      case TAG.GetNextRequest:
+        vbs = pdu.varbinds.map((vb) => this.getNext(index, vb));
+        break;
+      case TAG.GetBulkRequest:
+        return req.respond(this.getBulk(index, pdu, req.maxSize));
+      case TAG.SetRequest:
+        return req.respond(await this.set(index, req, address));
+      default:
+        return null;
+    }
+    return req.respond(this.fit(pdu, vbs, req.maxSize));
+  }
+
+  private fit(pdu: Pdu, vbs: Buffer[], maxSize: number): Buffer {
+    const size = vbs.reduce((n, b) => n + b.length, 0);
+    if (size + HEADROOM > maxSize) return encPdu(TAG.Response, pdu.requestId, ERR.tooBig, 0, []);
+    return encPdu(TAG.Response, pdu.requestId, ERR.noError, 0, vbs);
+  }
+
+  private get(index: MibIndex, vb: Varbind): Buffer {
+    const e = index.get(vb.oid);
+    if (e) return encVarbind(e.encodedOid, e.value);
+    return encVarbind(vb.oid, index.isUnderObject(vb.oid) ? V.noSuchInstance() : V.noSuchObject());
+  }
+
+  private getNext(index: MibIndex, vb: Varbind): Buffer {
+    const e = index.next(vb.oid);
+    return e ? encVarbind(e.encodedOid, e.value) : encVarbind(vb.oid, V.endOfMibView());
+  }
+
+  private getBulk(index: MibIndex, pdu: Pdu, maxSize: number): Buffer {
+    const n = pdu.varbinds.length;
+    const nonRep = Math.min(Math.max(pdu.errorStatus, 0), n);
+    const reps = Math.min(Math.max(pdu.errorIndex, 0), MAX_REPETITIONS);
+    const out: Buffer[] = [];
+    let size = HEADROOM;
+    for (let i = 0; i < nonRep; i++) {
+      const b = this.getNext(index, pdu.varbinds[i] as Varbind);
+      size += b.length;
+      out.push(b);
+    }
+    if (size > maxSize) return encPdu(TAG.Response, pdu.requestId, ERR.tooBig, 0, []);
+    const repeaters = pdu.varbinds.slice(nonRep);
+    const pos = repeaters.map((vb) => index.nextPosition(vb.oid));
+    const last = repeaters.map((vb) => vb.oid);
+    const entries = index.entries;
+    // RFC 3416 4.2.3: stop early once the response is full (never tooBig for repetitions).
+    outer: for (let r = 0; r < reps && repeaters.length > 0; r++) {
+      let allEnd = true;
+      for (let j = 0; j < repeaters.length; j++) {
+        const p = pos[j] as number;
+        const e: IndexedEntry | undefined = entries[p];
+        const b = e ? encVarbind(e.encodedOid, e.value) : encVarbind(last[j] as readonly number[], V.endOfMibView());
+        if (size + b.length > maxSize) break outer;
+        size += b.length;
+        out.push(b);
+        if (e) {
+          allEnd = false;
+          last[j] = e.oid;
+          pos[j] = p + 1;
+        }
+      }
+      if (allEnd) break;
+    }
+    return encPdu(TAG.Response, pdu.requestId, ERR.noError, 0, out);
+  }
+
+  private async set(index: MibIndex, req: SecureRequest, address: string): Promise<Buffer> {
+    const pdu = req.pdu;
+    const echo = pdu.varbinds.map((vb) => encVarbind(vb.oid, vb.value));
+    const fail = (status: number, i: number): Buffer => encPdu(TAG.Response, pdu.requestId, status, i + 1, echo);
+    const principal: Principal = { name: req.user.name, role: req.user.access === 'rw' ? 'Operator' : 'ReadOnly', origin: 'snmp', address };
+    const action = `snmp set ${pdu.varbinds.map((vb) => oidText(vb.oid)).join(' ')}`;
+    if (req.user.access !== 'rw') {
+      this.o.audit(principal, action, 'denied', 'read-only SNMP user');
+      return fail(ERR.noAccess, 0);
+    }
+    const targets: { entry: IndexedEntry; vb: Varbind; i: number }[] = [];
+    for (const [i, vb] of pdu.varbinds.entries()) {
+      const entry = index.get(vb.oid);
+      if (!entry) return fail(index.isUnderObject(vb.oid) ? ERR.noCreation : ERR.notWritable, i);
+      if (!entry.write) return fail(ERR.notWritable, i);
+      const status = entry.write.check(vb.value);
+      if (status !== ERR.noError) return fail(status, i);
+      targets.push({ entry, vb, i });
+    }
+    // Applied in OID order, so parameters (e.g. the wake time) precede the action that uses them.
+    targets.sort((a, b) => compareOid(a.vb.oid, b.vb.oid));
+    for (const t of targets) {
+      const i = t.i;
+      try {
+        await t.entry.write?.commit(t.vb.value, principal);
+      } catch (e) {
+        const msg = e instanceof Error ? e.message : String(e);
+        this.o.log.warn({ oid: oidText(t.vb.oid), user: req.user.name, err: msg }, 'snmp set failed');
+        this.o.audit(principal, action, 'failed', msg);
+        this.o.mib.invalidate();
+        const denied = (e as { code?: string }).code === 'E_ACCESS_DENIED';
+        return fail(denied ? ERR.noAccess : ERR.commitFailed, i);
+      }
+    }
+    this.o.audit(principal, action, 'ok');
+    this.o.mib.invalidate();
+    return encPdu(TAG.Response, pdu.requestId, ERR.noError, 0, echo);
+  }
+}

@@ -1,0 +1,86 @@
+/** The `plugins.snmp` config section. */
+import { Type, Port, StringEnum, type Static } from 'vpmd';
+
+const Auth = StringEnum(['sha224', 'sha256', 'sha384', 'sha512'] as const, { description: 'USM authentication protocol (HMAC-SHA-2)' });
+const Priv = StringEnum(['aes', 'aes256'] as const, { description: 'USM privacy protocol (AES-128 CFB or AES-256 CFB)' });
+
+/** A USM user with passphrases (agent users, notification and poller credentials). */
+export const UsmUserSchema = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 32 }),
+    auth: Auth,
+    priv: Priv,
+    authPassphrase: Type.String({ minLength: 8, description: 'authentication passphrase (at least 8 characters)' }),
+    privPassphrase: Type.String({ minLength: 8, description: 'privacy passphrase (at least 8 characters)' }),
+  },
+  { additionalProperties: false },
+);
+
+const AgentUser = Type.Object(
+  { ...UsmUserSchema.properties, access: StringEnum(['ro', 'rw'] as const, { default: 'ro', description: 'ro: GET only; rw: SET too (Operator)' }) },
+  { additionalProperties: false },
+);
+
+const Manager = Type.Object(
+  {
+    name: Type.String({ minLength: 1 }),
+    address: Type.String({ minLength: 1, description: 'manager host or IP address' }),
+    port: Port({ default: 162 }),
+    inform: Type.Boolean({ default: false, description: 'send acknowledged informs instead of traps' }),
+    user: UsmUserSchema,
+    engineId: Type.Optional(Type.String({ pattern: '^[0-9a-fA-F]{10,64}$', description: "the manager's engine ID (informs only; discovered when absent)" })),
+  },
+  { additionalProperties: false },
+);
+
+const Target = Type.Object(
+  {
+    name: Type.String({ pattern: '^[a-z0-9][a-z0-9-]*$', description: 'target name (metric ids snmp/NAME/...)' }),
+    address: Type.String({ minLength: 1 }),
+    port: Port({ default: 161 }),
+    user: UsmUserSchema,
+    profile: StringEnum(['generic', 'apc-rpdu2', 'custom'] as const, { default: 'generic' }),
+    outlets: Type.Integer({ minimum: 0, maximum: 96, default: 0, description: 'outlets to poll (apc-rpdu2)' }),
+    oids: Type.Array(
+      Type.Object(
+        {
+          oid: Type.String({ pattern: '^\\.?\\d+(\\.\\d+)+$' }),
+          metric: Type.String({ pattern: '^[a-z0-9][a-z0-9-]*(/[a-z0-9][a-z0-9-]*)*$', description: 'metric id suffix under snmp/TARGET/' }),
+          kind: StringEnum(['power', 'energy', 'temperature', 'fan', 'voltage', 'current', 'frequency', 'utilization', 'other'] as const),
+          unit: StringEnum(['W', 'J', 'Cel', 'RPM', 'V', 'A', 'Hz', '%', 'count', 'unspecified'] as const),
+          scale: Type.Number({ default: 1, description: 'multiplier from the raw value to the unit' }),
+        },
+        { additionalProperties: false },
+      ),
+      { default: [], description: 'custom OID map (any profile)' },
+    ),
+    interval: Type.Number({ minimum: 1, maximum: 86400, default: 30, description: 'seconds between polls' }),
+    timeout: Type.Number({ minimum: 0.1, maximum: 60, default: 2, description: 'seconds per request' }),
+    retries: Type.Integer({ minimum: 0, maximum: 10, default: 1 }),
+    maxBackoff: Type.Number({ minimum: 1, maximum: 86400, default: 300, description: 'longest delay between polls of a failing target, seconds' }),
+  },
+  { additionalProperties: false },
+);
+
+/** Schema of `plugins.snmp`. */
+export const SnmpConfigSchema = Type.Object(
+  {
+    port: Port({ default: 161, description: 'agent UDP port (on management.address)' }),
+    engineId: Type.Optional(Type.String({ pattern: '^[0-9a-fA-F]{10,64}$', description: 'fixed engine ID (hex); generated and persisted when absent' })),
+    minSecurityLevel: StringEnum(['authPriv', 'authNoPriv'] as const, { default: 'authPriv', description: 'lowest accepted USM level; noAuthNoPriv and v1/v2c are never served' }),
+    cacheSeconds: Type.Number({ minimum: 0, maximum: 60, default: 1, description: 'how long one MIB snapshot serves requests' }),
+    sysContact: Type.String({ default: '' }),
+    sysLocation: Type.String({ default: '' }),
+    users: Type.Array(AgentUser, { default: [] }),
+    managers: Type.Array(Manager, { default: [], description: 'notification receivers' }),
+    targets: Type.Array(Target, { default: [], description: 'PDUs and other SNMPv3 devices to poll' }),
+  },
+  { additionalProperties: false },
+);
+
+/** The validated section. */
+export type SnmpConfig = Static<typeof SnmpConfigSchema>;
+/** A poller target. */
+export type TargetConfig = SnmpConfig['targets'][number];
+/** A notification receiver. */
+export type ManagerConfig = SnmpConfig['managers'][number];

@@ -1,0 +1,95 @@
+/** Helpers for the SNMP plugin tests: free UDP ports and the net-snmp command-line tools. */
+import { execFile } from 'node:child_process';
+import { createSocket } from 'node:dgram';
+import { mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** A private persistent directory for the tools (they write engine boots and caches there). */
+const PERSIST = mkdtempSync(join(tmpdir(), 'vpmd-snmp-tools-'));
+mkdirSync(join(PERSIST, 'cert_indexes'));
+
+/** The directory holding VPMD-MIB.txt. */
+export const MIB_DIR = fileURLToPath(new URL('../../../plugins/snmp/mibs', import.meta.url));
+
+/** A free UDP port on 127.0.0.1. */
+export async function freeUdpPort(): Promise<number> {
+  const s = createSocket('udp4');
+  await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
+  const port = s.address().port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+/** Result of a tool run. */
+export interface ToolResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly ms: number;
+}
+
+/** Runs a net-snmp tool (no config files read from the user's home, no MIBs unless asked). */
+export function tool(cmd: string, args: readonly string[], env: Record<string, string> = {}): Promise<ToolResult> {
+  const t0 = Date.now();
+  return new Promise((resolve) => {
+    execFile(cmd, [...args], { timeout: 20_000, env: { PATH: process.env.PATH ?? '', MIBS: '', SNMPCONFPATH: '/nonexistent', HOME: '/nonexistent', SNMP_PERSISTENT_DIR: PERSIST, ...env } }, (err, stdout, stderr) => {
+      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
+      resolve({ code, stdout, stderr, ms: Date.now() - t0 });
+    });
+  });
+}
+
+/** Arguments of an authPriv SHA-256/AES request for `user`. */
+export function v3(user: string, authPass: string, privPass: string, opts: { auth?: string; priv?: string; level?: string } = {}): string[] {
+  return ['-v3', '-l', opts.level ?? 'authPriv', '-u', user, '-a', opts.auth ?? 'SHA-256', '-A', authPass, '-x', opts.priv ?? 'AES', '-X', privPass, '-t', '1', '-r', '0', '-On'];
+}
+
+/** A UDP relay between a tool and the agent that records what the tool sent (for replays). */
+export class Relay {
+  readonly sent: Buffer[] = [];
+  private readonly sock = createSocket('udp4');
+  private client: { address: string; port: number } | undefined;
+  port = 0;
+
+  constructor(private readonly agentPort: number) {}
+
+  /** Binds the relay. */
+  async start(): Promise<void> {
+    await new Promise<void>((r) => this.sock.bind(0, '127.0.0.1', () => r()));
+    this.port = this.sock.address().port;
+    this.sock.on('message', (buf, rinfo) => {
+      if (rinfo.port === this.agentPort) {
+        if (this.client) this.sock.send(buf, this.client.port, this.client.address);
+        return;
+      }
+      this.client = { address: rinfo.address, port: rinfo.port };
+      this.sent.push(Buffer.from(buf));
+      this.sock.send(buf, this.agentPort, '127.0.0.1');
+    });
+  }
+
+  /** Closes the relay. */
+  close(): void {
+    this.sock.close();
+  }
+}
+
+/** Sends one datagram to the agent and returns the first reply, or null after `ms`. */
+export async function exchange(port: number, buf: Buffer, ms = 1000): Promise<Buffer | null> {
+  const s = createSocket('udp4');
+  await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
+  try {
+    return await new Promise<Buffer | null>((resolve) => {
+      const timer = setTimeout(() => resolve(null), ms);
+      s.once('message', (b) => {
+        clearTimeout(timer);
+        resolve(b);
+      });
+      s.send(buf, port, '127.0.0.1');
+    });
+  } finally {
+    s.close();
+  }
+}

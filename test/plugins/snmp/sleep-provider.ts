@@ -1,0 +1,41 @@
+/**
+ * A minimal host-sleep@1 provider for the SNMP tests. The real provider (libvirt-caps) is built
+ * in parallel; this one honours the contract (support, state, suspend with a privilege check)
+ * and records requests so the tests can see what an SNMP SET asked for. It never suspends.
+ */
+import { HOST_SLEEP, Type, VpmdError, definePlugin, type HostPowerState, type SuspendRequest } from 'vpmd';
+
+/** Requests the provider received. */
+export const suspendRequests: { req: SuspendRequest; by: string }[] = [];
+
+export default definePlugin({
+  name: 'test-sleep',
+  version: '1.0.0',
+  description: 'test host-sleep provider',
+  coreApi: '^1.0.0',
+  config: Type.Object({}),
+  provides: ['host-sleep@1'],
+  register(ctx) {
+    let state: HostPowerState = 'on';
+    const support = {
+      targets: [
+        { target: 'mem' as const, supported: true, logind: 'yes' as const, kernel: 'mem_sleep [deep]' },
+        { target: 'disk' as const, supported: false, logind: 'na' as const, kernel: 'no swap' },
+      ],
+      discoveredAt: Date.now(),
+    };
+    ctx.capabilities.provide(HOST_SLEEP, {
+      support: async () => support,
+      rediscover: async () => support,
+      state: () => state,
+      suspend: async (req, by) => {
+        ctx.access.require(by, 'ConfigureComponents', 'suspend');
+        if (req.target === 'disk') throw new VpmdError('E_HOST_UNSUPPORTED', 'disk not supported');
+        suspendRequests.push({ req, by: by.name });
+        state = 'suspended';
+        return { target: req.target, steps: ['test'], dryRun: false };
+      },
+    });
+    return { start() {}, stop() {} };
+  },
+});
