@@ -46,6 +46,13 @@ const REFUSED_ERRORS = new Set([
 ]);
 const UNKNOWN_METHOD = 'org.freedesktop.DBus.Error.UnknownMethod';
 
+const SOCKET_ERRNO: Readonly<Record<string, string>> = {
+  ENOENT: ': no socket at that path',
+  ECONNREFUSED: ': nothing listens on it',
+  EACCES: ': permission denied',
+  EPERM: ': permission denied',
+};
+
 /** The D-Bus error name of `e`, when it is a DBusError. */
 function dbusErrorName(e: unknown): string | undefined {
   return e instanceof dbus.DBusError ? e.type : undefined;
@@ -55,7 +62,10 @@ function dbusErrorName(e: unknown): string | undefined {
 function mapError(what: string, address: string, e: unknown): VpmdError {
   if (e instanceof VpmdError) return e;
   const name = dbusErrorName(e);
-  const text = e instanceof Error ? e.message : String(e);
+  const raw = e instanceof Error ? e.message : String(e);
+  // usocket reports errno plus its source line ("ENOENT, USocket socket '../src/uwrap.cc:525'").
+  const errno = /\b(ENOENT|ECONNREFUSED|EACCES|EPERM|ECONNRESET|EPIPE)\b/.exec(raw)?.[1];
+  const text = errno === undefined ? raw : `cannot connect to the bus socket (${errno}${SOCKET_ERRNO[errno] ?? ''})`;
   if (name === undefined || UNAVAILABLE_ERRORS.has(name)) {
     return new VpmdError('E_LIBVIRT_CAPS_LOGIND_UNAVAILABLE', `logind ${what}: systemd-logind is not available on ${address}: ${text}`, {
       call: what,
