@@ -106,15 +106,6 @@ export const ERROR_CATALOGUE = {
   E_REDFISH_ACCOUNT_EXISTS: { category: 'conflict', summary: 'a Redfish account with this user name exists' },
   E_REDFISH_ACCOUNT_UNKNOWN: { category: 'not-found', summary: 'no such Redfish account' },
   E_REDFISH_PASSWORD: { category: 'invalid', summary: 'Redfish password does not meet the password policy' },
-  // ipmi plugin
-  E_IPMI_AUTH: { category: 'denied', summary: 'BMC rejected the login (user, password or KG)' },
-  E_IPMI_CIPHER: { category: 'unsupported', summary: 'no cipher suite at or above the configured floor is offered by the BMC' },
-  E_IPMI_SESSION: { category: 'unavailable', summary: 'BMC cannot open or keep an IPMI session (out of sessions, closed, restarted)' },
-  E_IPMI_PROTOCOL: { category: 'unavailable', summary: 'BMC answered with a malformed or unexpected packet' },
-  E_IPMI_COMMAND: { category: 'unavailable', summary: 'BMC answered an IPMI command with an error completion code' },
-  E_IPMI_TIMEOUT: { category: 'timeout', summary: 'BMC did not answer within the retransmit bound' },
-  E_IPMI_TARGET: { category: 'not-found', summary: 'no such IPMI target' },
-  E_IPMI_CONFIG: { category: 'invalid', summary: 'IPMI target configuration is invalid' },
   // snmp plugin
   E_SNMP_CONFIG: { category: 'invalid', summary: 'SNMP configuration is invalid' },
   E_SNMP_LISTEN: { category: 'unavailable', summary: 'SNMP agent UDP port cannot be opened' },
@@ -124,6 +115,15 @@ export const ERROR_CATALOGUE = {
   E_SNMP_REQUEST: { category: 'unavailable', summary: 'SNMP request to a device failed' },
   E_SNMP_TIMEOUT: { category: 'timeout', summary: 'SNMP device did not answer in time' },
   E_SNMP_OUTLET: { category: 'invalid', summary: 'outlet number or action is invalid for this target' },
+  // virtio-channels (DPDK VM power channels)
+  E_VC_VM_NOT_FOUND: { category: 'not-found', summary: 'no such VM (not added, or unknown to libvirt)' },
+  E_VC_VM_EXISTS: { category: 'conflict', summary: 'VM already added' },
+  E_VC_CHANNEL: { category: 'invalid', summary: 'power channel number or list is invalid' },
+  E_VC_CHANNEL_LIMIT: { category: 'invalid', summary: 'too many power channels for a VM or the host' },
+  E_VC_BOUNDS: { category: 'invalid', summary: 'frequency bounds are invalid' },
+  E_VC_PCPU: { category: 'invalid', summary: 'physical or virtual CPU number is out of range' },
+  E_VC_LIBVIRT: { category: 'unavailable', summary: 'libvirt-dbus is unreachable or refused the call' },
+  E_VC_SCALE: { category: 'unsupported', summary: 'the core cannot be scaled that way' },
   // generic
   E_TIMEOUT: { category: 'timeout', summary: 'operation timed out' },
   E_INTERNAL: { category: 'internal', summary: 'internal error' },

@@ -1,0 +1,350 @@
+/**
+ * The plugin's state and operations: VMs and their channels (links to QEMU's sockets), the
+ * vCPU map from libvirt (refreshed periodically and on domain events, unlike DPDK which reads it
+ * once), host bounds, and persistence of everything an operator set.
+ */
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { VpmdError, type HostModel, type Logger, type PcpuBounds, type StateStore } from '../../core/index.js';
+import { ChannelLink, type Backoff } from './channel/channel-link.js';
+import type { LibvirtMapper } from './mapping/libvirt-mapper.js';
+import { Actuator } from './power/actuator.js';
+import { PowerControl } from './power/power-control.js';
+import type { Bounds } from './power/precedence.js';
+import { handleFrame, type HandlerDeps, type RateLimit } from './request-handler.js';
+import {
+  MAX_CHANNELS_PER_VM,
+  REGISTRY_SPEC,
+  checkBounds,
+  checkVmName,
+  newVm,
+  vmToState,
+  type ChannelRecord,
+  type VmRecord,
+} from './vm-registry.js';
+
+/** Settings of the service (from the plugin config). */
+export interface ServiceOptions {
+  readonly dir: string;
+  readonly backoff: Backoff;
+  readonly rate: RateLimit;
+  readonly maxAffinity: number;
+  readonly maxChannels: number;
+}
+
+/** The name of the hidden record holding operator requests (`set_cpu_freq`). */
+export const OPERATOR = '(operator)';
+
+/** VMs, channels, mapping and actuation. */
+export class ChannelService {
+  readonly vms = new Map<string, VmRecord>();
+  readonly actuator: Actuator;
+  readonly control: PowerControl;
+  readonly deps: HandlerDeps;
+  private readonly links = new Map<string, ChannelLink>();
+  private readonly pcpuBoundsMap = new Map<number, Bounds>();
+  private foreign = new Map<number, number>();
+  private readonly operator: VmRecord;
+  private saving: Promise<void> = Promise.resolve();
+  private stopped = false;
+
+  constructor(
+    private readonly opts: ServiceOptions,
+    private readonly host: HostModel,
+    private readonly state: StateStore,
+    readonly mapper: LibvirtMapper | undefined,
+    private readonly log: Logger,
+  ) {
+    this.actuator = new Actuator(host, log, () => this.persist());
+    this.operator = newVm(OPERATOR, Date.now(), Infinity);
+    const world = {
+      vms: () => [...this.vms.values(), this.operator],
+      foreignOn: (pcpu: number) => this.foreign.get(pcpu) ?? 0,
+      pcpuBounds: (pcpu: number) => this.pcpuBoundsMap.get(pcpu) ?? {},
+    };
+    this.control = new PowerControl(host, this.actuator, world, opts.maxAffinity, log);
+    this.deps = {
+      control: this.control,
+      rate: opts.rate,
+      log,
+      now: () => Date.now(),
+      turboAvailable: async (pcpu) => (await this.actuator.ladderFor(pcpu)).hasTurbo && (await host.cpufreq.turbo()).enabled === true,
+      policyChanged: () => void this.persist(),
+    };
+  }
+
+  /** Loads persisted state and config seeds, connects the channels, reads the vCPU map. */
+  async start(seed: { vms: ReadonlyArray<{ name: string; channels?: string; query?: boolean; minKHz?: number; maxKHz?: number; pins?: number[] }>; pcpuBounds: readonly PcpuBounds[] }): Promise<void> {
+    const saved = await this.state.read('registry', REGISTRY_SPEC);
+    if (saved) {
+      this.actuator.adoptSaved(saved.saved);
+      for (const b of saved.pcpuBounds) this.pcpuBoundsMap.set(b.pcpu, { minKHz: b.minKHz, maxKHz: b.maxKHz });
+      for (const s of saved.vms) {
+        const vm = newVm(s.name, Date.now(), this.opts.rate.burst);
+        vm.query = s.query;
+        vm.bounds = { ...s.bounds };
+        vm.pins = [...s.pins];
+        if (s.policy) vm.policy = s.policy;
+        this.vms.set(vm.name, vm);
+        for (const c of s.channels) this.addChannel(vm, c.num, c.path, c.enabled);
+      }
+    }
+    for (const b of seed.pcpuBounds) if (!this.pcpuBoundsMap.has(b.pcpu)) this.pcpuBoundsMap.set(b.pcpu, { minKHz: b.minKHz, maxKHz: b.maxKHz });
+    for (const s of seed.vms) {
+      if (this.vms.has(s.name)) continue;
+      const vm = newVm(s.name, Date.now(), this.opts.rate.burst);
+      vm.query = s.query ?? false;
+      vm.bounds = { ...(s.minKHz !== undefined ? { minKHz: s.minKHz } : {}), ...(s.maxKHz !== undefined ? { maxKHz: s.maxKHz } : {}) };
+      vm.pins = [...(s.pins ?? [])];
+      this.vms.set(vm.name, vm);
+      if (s.channels !== undefined) await this.addChannels(vm.name, s.channels === 'all' ? 'all' : s.channels.split(',').map(Number));
+    }
+    try {
+      await this.refreshMapping();
+    } catch (e) {
+      // libvirt down degrades the mapping (host-side pins still work), not the plugin.
+      this.log.warn({ err: e instanceof Error ? e.message : String(e) }, 'cannot read the vCPU map from libvirt-dbus; using host-side pins until it answers');
+    }
+    // Settings from a previous run whose VMs are gone: give the cores back.
+    await this.control.reapply();
+    await this.persist();
+  }
+
+  /** Stops every link and restores every cpufreq policy vpmd changed. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await Promise.all([...this.links.values()].map((l) => l.stop()));
+    this.links.clear();
+    const failed = await this.actuator.restoreAll();
+    if (failed > 0) this.log.warn({ failed }, 'some cpufreq policies could not be restored');
+    await this.persist();
+    await this.saving;
+  }
+
+  /** Saves what survives a restart (serialised, atomic through the state store). */
+  persist(): Promise<void> {
+    const data = {
+      vms: [...this.vms.values()].map(vmToState),
+      pcpuBounds: [...this.pcpuBoundsMap].map(([pcpu, b]) => ({ pcpu, ...b })),
+      saved: this.actuator.savedPolicies().map((s) => ({ ...s })),
+    };
+    this.saving = this.saving.then(() => this.state.write('registry', REGISTRY_SPEC, data)).catch((e: unknown) => {
+      this.log.error({ err: e instanceof Error ? e.message : String(e) }, 'cannot save virtio-channels state');
+    });
+    return this.saving;
+  }
+
+  /** The VM named `name`. @throws E_VC_VM_NOT_FOUND */
+  vm(name: string): VmRecord {
+    const vm = this.vms.get(name);
+    if (!vm) {
+      throw new VpmdError('E_VC_VM_NOT_FOUND', `VM '${name}' has not been added (add_vm ${name}); known: ${[...this.vms.keys()].join(', ') || 'none'}`, { vm: name });
+    }
+    return vm;
+  }
+
+  private totalChannels(): number {
+    let n = 0;
+    for (const vm of this.vms.values()) n += vm.channels.size;
+    return n;
+  }
+
+  private addChannel(vm: VmRecord, num: number, path: string, enabled: boolean): ChannelRecord {
+    const ch: ChannelRecord = { num, path, enabled, connected: false, processing: false, counters: { accepted: 0, clamped: 0, limited: 0, refused: 0 } };
+    vm.channels.set(num, ch);
+    const link = new ChannelLink(path, this.opts.backoff, {
+      frame: (f) => handleFrame(this.deps, vm, ch, f),
+      state: (up) => {
+        ch.connected = up;
+      },
+    }, this.log.child({ vm: vm.name, channel: num }));
+    this.links.set(`${vm.name}/${num}`, link);
+    if (!this.stopped) link.start();
+    return ch;
+  }
+
+  /** Adds a VM (it need not be running). @throws E_VC_VM_EXISTS, E_COMMAND_USAGE */
+  async addVm(name: string): Promise<VmRecord> {
+    checkVmName(name);
+    if (this.vms.has(name)) throw new VpmdError('E_VC_VM_EXISTS', `Unable to add VM '${name}': it is already added`, { vm: name });
+    const vm = newVm(name, Date.now(), this.opts.rate.burst);
+    this.vms.set(name, vm);
+    await this.refreshMapping().catch(() => undefined);
+    await this.persist();
+    return vm;
+  }
+
+  /** Removes a VM: its channels close and the cores it scaled get their settings back. */
+  async rmVm(name: string): Promise<void> {
+    const vm = this.vm(name);
+    for (const num of vm.channels.keys()) {
+      const key = `${name}/${num}`;
+      await this.links.get(key)?.stop();
+      this.links.delete(key);
+    }
+    this.vms.delete(name);
+    vm.requests.clear();
+    await this.control.reapply();
+    await this.refreshMapping().catch(() => undefined);
+    await this.persist();
+  }
+
+  /** Finds `VM.N` sockets in the channel directory and in the domain's live XML. */
+  async discover(name: string): Promise<Array<{ num: number; path: string }>> {
+    const found = new Map<number, string>();
+    const re = new RegExp(`^${name.replace(/[.]/g, '\\.')}\\.(\\d+)$`);
+    try {
+      for (const entry of await readdir(this.opts.dir)) {
+        const m = re.exec(entry);
+        if (m) found.set(Number(m[1]), join(this.opts.dir, entry));
+      }
+    } catch (e) {
+      this.log.debug({ dir: this.opts.dir, err: String(e) }, 'channel directory not readable');
+    }
+    if (this.mapper) {
+      for (const c of await this.mapper.channelPaths(name).catch(() => [])) if (!found.has(c.num)) found.set(c.num, c.path);
+    }
+    return [...found].map(([num, path]) => ({ num, path })).sort((a, b) => a.num - b.num);
+  }
+
+  /**
+   * Adds channels to a VM: `all` (every `VM.N` found) or numbers (`DIR/VM.N`, connected when
+   * QEMU creates them). @returns the channel numbers added.
+   * @throws E_VC_VM_NOT_FOUND, E_VC_CHANNEL_LIMIT
+   */
+  async addChannels(name: string, list: readonly number[] | 'all'): Promise<number[]> {
+    const vm = this.vm(name);
+    const wanted = list === 'all' ? await this.discover(name) : list.map((num) => ({ num, path: join(this.opts.dir, `${name}.${num}`) }));
+    const fresh = wanted.filter((w) => !vm.channels.has(w.num));
+    if (vm.channels.size + fresh.length > MAX_CHANNELS_PER_VM) {
+      throw new VpmdError('E_VC_CHANNEL_LIMIT', `VM '${name}' would have ${vm.channels.size + fresh.length} channels; at most ${MAX_CHANNELS_PER_VM} per VM`, { vm: name });
+    }
+    if (this.totalChannels() + fresh.length > this.opts.maxChannels) {
+      throw new VpmdError('E_VC_CHANNEL_LIMIT', `the host would have more than ${this.opts.maxChannels} channels (plugins.virtio-channels.maxChannels)`, { vm: name });
+    }
+    for (const w of fresh) this.addChannel(vm, w.num, w.path, true);
+    await this.persist();
+    return fresh.map((w) => w.num);
+  }
+
+  /** Enables or disables channels; returns how many changed state. @throws E_VC_VM_NOT_FOUND, E_VC_CHANNEL */
+  async setChannelStatus(name: string, list: readonly number[] | 'all', enabled: boolean): Promise<number> {
+    const vm = this.vm(name);
+    const nums = list === 'all' ? [...vm.channels.keys()] : list;
+    const missing = nums.filter((n) => !vm.channels.has(n));
+    if (missing.length > 0) {
+      throw new VpmdError('E_VC_CHANNEL', `VM '${name}' has no channel ${missing.join(', ')} (channels: ${[...vm.channels.keys()].join(', ') || 'none'})`, { vm: name });
+    }
+    let n = 0;
+    for (const num of nums) {
+      const ch = vm.channels.get(num) as ChannelRecord;
+      ch.enabled = enabled;
+      n++;
+    }
+    await this.persist();
+    return n;
+  }
+
+  /** Enables or disables guest queries for a VM. */
+  async setQuery(name: string, enabled: boolean): Promise<void> {
+    this.vm(name).query = enabled;
+    await this.persist();
+  }
+
+  /** Sets a VM's bounds and re-applies at once. @throws E_VC_VM_NOT_FOUND, E_VC_BOUNDS */
+  async setVmBounds(name: string, b: Bounds): Promise<void> {
+    checkBounds(`bounds of VM '${name}'`, b);
+    const vm = this.vm(name);
+    vm.bounds = { ...b };
+    await this.control.reapply();
+    await this.persist();
+  }
+
+  /** Sets one pCPU's bounds and re-applies at once. @throws E_VC_PCPU, E_VC_BOUNDS */
+  async setPcpuBounds(b: PcpuBounds): Promise<void> {
+    checkBounds(`bounds of pCPU ${b.pcpu}`, b);
+    await this.control.checkPcpu(b.pcpu);
+    if (b.minKHz === undefined && b.maxKHz === undefined) this.pcpuBoundsMap.delete(b.pcpu);
+    else this.pcpuBoundsMap.set(b.pcpu, { minKHz: b.minKHz, maxKHz: b.maxKHz });
+    await this.control.reapply();
+    await this.persist();
+  }
+
+  /** Every pCPU bound. */
+  pcpuBounds(): PcpuBounds[] {
+    return [...this.pcpuBoundsMap].map(([pcpu, b]) => ({ pcpu, ...b })).sort((a, b) => a.pcpu - b.pcpu);
+  }
+
+  /** Pins a vCPU (libvirt when it knows the VM, else a host-side pin) and re-applies. */
+  async setPcpu(name: string, vcpu: number, pcpu: number): Promise<'libvirt' | 'host'> {
+    const vm = this.vm(name);
+    await this.control.checkPcpu(pcpu);
+    if (!Number.isInteger(vcpu) || vcpu < 0 || vcpu > 4095) throw new VpmdError('E_VC_PCPU', `vCPU ${vcpu} is out of range`, { vcpu });
+    let via: 'libvirt' | 'host' = 'host';
+    if (this.mapper && (await this.mapper.domainPath(name)) !== undefined) {
+      const known = vm.vcpuMap?.length ?? 0;
+      if (vcpu >= known) throw new VpmdError('E_VC_PCPU', `VM '${name}' has ${known} vCPUs; vCPU ${vcpu} does not exist`, { vcpu });
+      const { online } = await this.host.topology();
+      await this.mapper.pinVcpu(name, vcpu, pcpu, Math.max(...online) + 1);
+      via = 'libvirt';
+    } else {
+      while (vm.pins.length <= vcpu) vm.pins.push(null);
+      vm.pins[vcpu] = pcpu;
+    }
+    const before = new Set(this.control.pcpusOf(vm, vcpu) ?? []);
+    await this.refreshMapping();
+    await this.control.reapply([...before, pcpu]);
+    await this.persist();
+    return via;
+  }
+
+  /** Operator scaling of a pCPU (`set_cpu_freq`), under the same precedence policy. */
+  async operatorScale(pcpu: number, unit: number): Promise<void> {
+    await this.control.checkPcpu(pcpu);
+    while (this.operator.pins.length <= pcpu) this.operator.pins.push(null);
+    this.operator.pins[pcpu] = pcpu;
+    const r = await this.control.request(this.operator, pcpu, unit);
+    if (!r.ok) throw new VpmdError('E_VC_SCALE', r.reason ?? 'refused', { pcpu });
+  }
+
+  /**
+   * Reads every domain's pins from libvirt; VMs vpmd manages get their map, other running
+   * domains count as foreign occupants of their pCPUs. Re-applies when something changed.
+   */
+  async refreshMapping(): Promise<boolean> {
+    if (!this.mapper || this.stopped) return false;
+    const all = await this.mapper.allPins();
+    const foreign = new Map<number, number>();
+    let changed = false;
+    const seen = new Set<string>();
+    for (const d of all) {
+      const vm = this.vms.get(d.name);
+      if (!vm) {
+        if (d.active) for (const p of new Set(d.vcpus.flat())) foreign.set(p, (foreign.get(p) ?? 0) + 1);
+        continue;
+      }
+      seen.add(d.name);
+      const map = d.vcpus.map((v) => [...v]);
+      if (JSON.stringify(map) !== JSON.stringify(vm.vcpuMap) || vm.active !== d.active) changed = true;
+      if (d.active && !vm.active) for (const num of vm.channels.keys()) this.links.get(`${vm.name}/${num}`)?.kick();
+      vm.vcpuMap = map;
+      vm.active = d.active;
+    }
+    for (const vm of this.vms.values()) {
+      if (!seen.has(vm.name) && vm.vcpuMap) {
+        vm.vcpuMap = undefined;
+        vm.active = false;
+        changed = true;
+      }
+    }
+    if (JSON.stringify([...foreign]) !== JSON.stringify([...this.foreign])) changed = true;
+    this.foreign = foreign;
+    if (changed) await this.control.reapply();
+    return changed;
+  }
+
+  /** Handles a frame as if it came from a channel (the JSON interface). */
+  handle(vm: VmRecord, frame: Buffer): Promise<Buffer | undefined> {
+    return handleFrame(this.deps, vm, undefined, frame);
+  }
+}

@@ -1,0 +1,132 @@
+/**
+ * One power channel: a connection to the unix stream socket QEMU listens on for a virtio-serial
+ * port (`DIR/VM.N`). ECONNREFUSED or ENOENT means the VM is not running; the link retries with
+ * exponential backoff (with jitter, so hundreds of channels do not reconnect in lockstep) and
+ * reconnects by itself when QEMU closes the socket because the VM stopped. Messages are
+ * reassembled by size and handled one at a time, in order; replies are written in order.
+ */
+import { connect, type Socket } from 'node:net';
+import type { Logger } from '../../../core/index.js';
+import { FrameReader } from '../protocol/packet-codec.js';
+import { REQUEST_SIZE } from '../protocol/packet-layout.js';
+
+/** Reconnection backoff bounds. */
+export interface Backoff {
+  readonly minMs: number;
+  readonly maxMs: number;
+}
+
+/** What a link reports to its owner. */
+export interface LinkHandler {
+  /** Handles one complete 464-byte request; returns the reply bytes, if any. */
+  frame(frame: Buffer): Promise<Buffer | undefined>;
+  /** The connection came up or went down. */
+  state(connected: boolean): void;
+}
+
+/** A self-reconnecting channel connection. */
+export class ChannelLink {
+  private socket: Socket | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private delay: number;
+  private stopped = false;
+  private readonly reader = new FrameReader(REQUEST_SIZE);
+  private chain: Promise<void> = Promise.resolve();
+  /** Connection attempts that failed, for show output and tests. */
+  failures = 0;
+  /** Times the link came up. */
+  connects = 0;
+
+  constructor(
+    readonly path: string,
+    private readonly backoff: Backoff,
+    private readonly handler: LinkHandler,
+    private readonly log: Logger,
+  ) {
+    this.delay = backoff.minMs;
+  }
+
+  /** True while connected. */
+  get connected(): boolean {
+    return this.socket !== undefined && !this.socket.connecting && !this.socket.destroyed;
+  }
+
+  /** Starts connecting (idempotent). */
+  start(): void {
+    this.stopped = false;
+    if (!this.socket && !this.timer) this.attempt();
+  }
+
+  /** Connects now instead of waiting for the backoff (a VM was just seen starting). */
+  kick(): void {
+    if (this.stopped || this.socket) return;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.delay = this.backoff.minMs;
+    this.attempt();
+  }
+
+  private attempt(): void {
+    this.timer = undefined;
+    if (this.stopped) return;
+    const s = connect(this.path);
+    this.socket = s;
+    let up = false;
+    s.on('connect', () => {
+      up = true;
+      this.connects++;
+      this.delay = this.backoff.minMs;
+      this.reader.reset();
+      this.log.info({ path: this.path }, 'power channel connected');
+      this.handler.state(true);
+    });
+    s.on('data', (chunk: Buffer) => {
+      for (const frame of this.reader.push(chunk)) {
+        this.chain = this.chain.then(async () => {
+          try {
+            const reply = await this.handler.frame(frame);
+            if (reply && !s.destroyed) s.write(reply);
+          } catch (e) {
+            this.log.error({ path: this.path, err: e instanceof Error ? e.message : String(e) }, 'power channel message handling failed');
+          }
+        });
+      }
+    });
+    s.on('error', (e: NodeJS.ErrnoException) => {
+      if (!up) {
+        this.failures++;
+        if (this.failures === 1 || this.failures % 100 === 0) this.log.debug({ path: this.path, code: e.code }, 'power channel not reachable (VM not running?)');
+      } else this.log.warn({ path: this.path, err: e.message }, 'power channel error');
+    });
+    s.on('close', () => {
+      if (this.socket === s) this.socket = undefined;
+      if (up) {
+        this.log.info({ path: this.path, partialBytes: this.reader.buffered }, 'power channel closed (VM stopped?)');
+        this.handler.state(false);
+      }
+      this.reader.reset();
+      this.schedule(up);
+    });
+    // QEMU ends the stream when the VM stops: close our side too instead of spinning on EOF.
+    s.on('end', () => s.destroy());
+  }
+
+  private schedule(wasUp: boolean): void {
+    if (this.stopped || this.timer) return;
+    const base = wasUp ? this.backoff.minMs : this.delay;
+    if (!wasUp) this.delay = Math.min(this.backoff.maxMs, this.delay * 2);
+    const wait = Math.round(base * (0.75 + Math.random() * 0.5));
+    this.timer = setTimeout(() => this.attempt(), wait);
+    this.timer.unref();
+  }
+
+  /** Disconnects and stops reconnecting; waits for the message in progress. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.socket?.destroy();
+    this.socket = undefined;
+    await this.chain.catch(() => undefined);
+  }
+}

@@ -1,0 +1,202 @@
+/**
+ * virtio-channels: the host side of DPDK's VM power channel. Unmodified DPDK guests
+ * (librte_power in its KVM_VM environment) ask over virtio-serial for the physical core behind
+ * a vCPU to be scaled; vpmd maps vCPUs to pCPUs through libvirt-dbus, applies the request
+ * through the core host model under a host precedence policy (bounds, shared cores, rate
+ * limits), and answers on the wire exactly as DPDK's `vm_power_manager` does. See
+ * docs/virtio-channels.md.
+ */
+import { join } from 'node:path';
+import { GUEST_CHANNELS, Type, definePlugin, type GuestChannels, type PluginHealth } from '../../core/index.js';
+import { ChannelService } from './channel-service.js';
+import { registerCommands } from './commands.js';
+import { JsonFifos } from './json-fifo.js';
+import { LibvirtMapper } from './mapping/libvirt-mapper.js';
+import { applyPolicy } from './request-handler.js';
+import { VM_NAME_PATTERN } from './vm-registry.js';
+
+const kHz = (what: string) => Type.Optional(Type.Integer({ minimum: 1, description: `${what} in kHz` }));
+
+const ConfigSchema = Type.Object({
+  dir: Type.String({ minLength: 1, default: '/tmp/powermonitor', description: 'directory of the QEMU channel sockets VM.N (and the JSON FIFOs)' }),
+  libvirt: Type.Boolean({ default: true, description: 'read vCPU pins and channel paths from libvirt-dbus (core libvirt.bus/driver)' }),
+  refreshInterval: Type.Number({ minimum: 0.1, maximum: 3600, default: 5, description: 'seconds between vCPU map refreshes (domain events refresh at once)' }),
+  policyInterval: Type.Number({ minimum: 0.1, maximum: 3600, default: 1, description: 'seconds between re-evaluations of guest policies (TIME)' }),
+  maxAffinity: Type.Integer({ minimum: 1, maximum: 4096, default: 4, description: 'a vCPU allowed on more pCPUs than this is not scaled (pin it)' }),
+  maxChannels: Type.Integer({ minimum: 1, maximum: 8192, default: 1024, description: 'channels on the whole host' }),
+  rateLimit: Type.Object(
+    {
+      perSecond: Type.Number({ minimum: 0.1, maximum: 1_000_000, default: 200, description: 'sustained requests per second per VM' }),
+      burst: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 50, description: 'requests a VM may send at once' }),
+    },
+    { default: {}, additionalProperties: false },
+  ),
+  reconnect: Type.Object(
+    {
+      minMs: Type.Integer({ minimum: 10, maximum: 60_000, default: 200 }),
+      maxMs: Type.Integer({ minimum: 10, maximum: 600_000, default: 5_000 }),
+    },
+    { default: {}, additionalProperties: false },
+  ),
+  vms: Type.Array(
+    Type.Object(
+      {
+        name: Type.String({ pattern: VM_NAME_PATTERN.source }),
+        channels: Type.Optional(Type.String({ pattern: '^(all|\\d+(,\\d+)*)$', description: "'all' or channel numbers '0,1,2'" })),
+        query: Type.Optional(Type.Boolean()),
+        minKHz: kHz('lowest frequency the VM may ask for'),
+        maxKHz: kHz('highest frequency the VM may ask for'),
+        pins: Type.Optional(Type.Array(Type.Integer({ minimum: 0 }), { description: 'host-side pCPU per vCPU when libvirt does not know the VM' })),
+      },
+      { additionalProperties: false },
+    ),
+    { default: [], description: 'VMs added at start (persisted changes win)' },
+  ),
+  pcpuBounds: Type.Array(
+    Type.Object({ pcpu: Type.Integer({ minimum: 0 }), minKHz: kHz('lowest frequency'), maxKHz: kHz('highest frequency') }, { additionalProperties: false }),
+    { default: [] },
+  ),
+  fifos: Type.Array(Type.Integer({ minimum: 0, maximum: 127 }), { default: [], description: 'JSON FIFOs DIR/fifoN to create' }),
+});
+
+export default definePlugin({
+  name: 'virtio-channels',
+  version: '1.0.0',
+  description: "Host side of DPDK's VM power channel: guests scale their pCPUs within host bounds",
+  coreApi: '^1.0.0',
+  config: ConfigSchema,
+  provides: [GUEST_CHANNELS.id],
+
+  register(ctx) {
+    const cfg = ctx.config;
+    let svc: ChannelService | undefined;
+    let fifos: JsonFifos | undefined;
+    const service = (): ChannelService => {
+      if (!svc) throw new Error('virtio-channels is not started');
+      return svc;
+    };
+    registerCommands(ctx, service);
+
+    const api: GuestChannels = {
+      stats: () =>
+        [...(svc?.vms.values() ?? [])].map((vm) => ({
+          vm: vm.name,
+          channels: vm.channels.size,
+          connected: [...vm.channels.values()].filter((c) => c.connected).length,
+          ...vm.counters,
+        })),
+      frequencies: async () => {
+        const s = service();
+        const pcpus = new Set<number>(s.control.managedPcpus());
+        const vmsOn = new Map<number, string[]>();
+        for (const vm of s.vms.values()) {
+          const n = Math.max(vm.vcpuMap?.length ?? 0, vm.pins.length);
+          for (let v = 0; v < n; v++) {
+            for (const p of s.control.pcpusOf(vm, v) ?? []) {
+              pcpus.add(p);
+              vmsOn.set(p, [...new Set([...(vmsOn.get(p) ?? []), vm.name])]);
+            }
+          }
+        }
+        return Promise.all(
+          [...pcpus].sort((a, b) => a - b).map(async (pcpu) => {
+            const managed = s.control.managedPcpus().includes(pcpu);
+            return {
+              pcpu,
+              ...(managed ? { requestedKHz: await s.control.targetOf(pcpu) } : {}),
+              appliedKHz: await s.control.currentKHz(pcpu),
+              vms: vmsOn.get(pcpu) ?? [],
+            };
+          }),
+        );
+      },
+      bounds: () => svc?.pcpuBounds() ?? [],
+      setBounds: async (bounds, by) => {
+        ctx.access.require(by, 'ConfigureComponents', `set guest frequency bounds of pCPU ${bounds.pcpu}`);
+        await service().setPcpuBounds(bounds);
+        ctx.access.audit(by, `set guest frequency bounds of pCPU ${bounds.pcpu}`, 'ok', `min ${bounds.minKHz ?? '-'} max ${bounds.maxKHz ?? '-'} kHz`);
+      },
+    };
+    ctx.capabilities.provide(GUEST_CHANNELS, api);
+
+    return {
+      async start() {
+        const mapper = cfg.libvirt ? new LibvirtMapper(ctx.core.libvirt, ctx.log) : undefined;
+        svc = new ChannelService(
+          {
+            dir: cfg.dir,
+            backoff: { minMs: cfg.reconnect.minMs, maxMs: Math.max(cfg.reconnect.minMs, cfg.reconnect.maxMs) },
+            rate: cfg.rateLimit,
+            maxAffinity: cfg.maxAffinity,
+            maxChannels: cfg.maxChannels,
+          },
+          ctx.host,
+          ctx.state,
+          mapper,
+          ctx.log,
+        );
+        const s = svc;
+        await s.start({ vms: cfg.vms, pcpuBounds: cfg.pcpuBounds });
+        if (mapper) {
+          let pending = false;
+          mapper.onChange(() => {
+            if (pending) return;
+            pending = true;
+            setTimeout(() => {
+              pending = false;
+              void s.refreshMapping().catch((e: unknown) => ctx.log.debug({ err: String(e) }, 'vCPU map refresh failed'));
+            }, 50).unref();
+          });
+          ctx.scheduler.every('mapping', cfg.refreshInterval * 1000, () =>
+            s.refreshMapping().catch((e: unknown) => ctx.log.debug({ err: String(e) }, 'vCPU map refresh failed')),
+          );
+        }
+        ctx.scheduler.every('policies', cfg.policyInterval * 1000, async () => {
+          for (const vm of s.vms.values()) await applyPolicy(s.deps, vm).catch(() => 0);
+        });
+        if (cfg.fifos.length > 0) {
+          fifos = new JsonFifos(cfg.dir, cfg.fifos, s, ctx.log);
+          await fifos.start();
+        }
+      },
+      async stop() {
+        await fifos?.stop();
+        await svc?.stop();
+        svc?.mapper?.close();
+      },
+      health(): PluginHealth {
+        if (!svc) return { status: 'degraded', detail: 'not started' };
+        const targets: Record<string, { status: 'ok' | 'degraded'; detail: string }> = {};
+        for (const vm of svc.vms.values()) {
+          const up = [...vm.channels.values()].filter((c) => c.connected).length;
+          targets[`vm:${vm.name}`] = { status: 'ok', detail: `${up}/${vm.channels.size} channels connected` };
+        }
+        const libvirtError = svc.mapper?.error;
+        return libvirtError
+          ? { status: 'degraded', detail: `libvirt-dbus: ${libvirtError}; host-side pins only`, targets }
+          : { status: 'ok', detail: `${svc.vms.size} VMs`, targets };
+      },
+    };
+  },
+
+  demo(env) {
+    const dir = join(env.dir, 'powermonitor');
+    return {
+      config: {
+        dir,
+        libvirt: false,
+        vms: [
+          { name: 'vm1', channels: '0,1', query: true, pins: [2, 3] },
+          { name: 'vm2', channels: '0', pins: [3], maxKHz: 3_000_000 },
+        ],
+        fifos: [0],
+      },
+      notes: [
+        `virtio-channels: VMs vm1 (vCPUs on pCPUs 2,3) and vm2 (pCPU 3, max 3 GHz); channel sockets in ${dir}`,
+        '  vpmctl show_vm vm1 ; vpmctl set_cpu_freq 2 down ; vpmctl show_cpu_freq 2',
+        `  a DPDK guest: socat PTY,link=/dev/virtio-ports/virtio.serial.port.poweragent.0,raw,echo=0 UNIX-LISTEN:${dir}/vm1.0`,
+        `  JSON: echo '{"instruction":{"name":"vm1","command":"power","unit":"SCALE_DOWN","resource_id":0}}' > ${dir}/fifo0 ; cat ${dir}/fifo0.reply`,
+      ],
+    };
+  },
+});

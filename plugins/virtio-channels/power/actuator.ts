@@ -1,0 +1,147 @@
+/**
+ * Drives cpufreq policies through the core host model, and only through it: the `userspace`
+ * governor and `scaling_setspeed`, or a min = max window under `performance`. The first touch of
+ * a policy saves its governor and limits; `restore` puts them back (on stop and when no VM uses
+ * the policy any more). Writes are idempotent: a policy already in the wanted state is not
+ * written again.
+ */
+import { VpmdError, type HostModel, type Logger } from '../../../core/index.js';
+import { ladderOf, type FrequencyLadder } from './frequency-ladder.js';
+
+/** A policy's settings before vpmd touched it. */
+export interface SavedPolicy {
+  readonly policy: number;
+  readonly governor: string;
+  readonly minKHz: number;
+  readonly maxKHz: number;
+}
+
+interface Applied {
+  readonly governor: string;
+  readonly kHz: number;
+}
+
+/** Outcome of {@link Actuator.apply}. */
+export interface ApplyResult {
+  /** Frequency in effect (kHz). */
+  readonly kHz: number;
+  /** Number of sysfs writes made (0 when the policy was already there). */
+  readonly writes: number;
+}
+
+/** Applies pCPU frequencies; one instance per plugin. */
+export class Actuator {
+  private readonly ladders = new Map<number, FrequencyLadder>();
+  private readonly policyOfCpu = new Map<number, number>();
+  private readonly applied = new Map<number, Applied>();
+  private readonly saved = new Map<number, SavedPolicy>();
+  /** Total sysfs writes made, for stats and the idempotence test. */
+  writes = 0;
+
+  constructor(
+    private readonly host: HostModel,
+    private readonly log: Logger,
+    private readonly onSaved: (saved: readonly SavedPolicy[]) => Promise<void>,
+  ) {}
+
+  /** Originals restored from state after a crash: they stay the originals. */
+  adoptSaved(list: readonly SavedPolicy[]): void {
+    for (const s of list) this.saved.set(s.policy, s);
+  }
+
+  /** Policies currently held (saved originals). */
+  savedPolicies(): SavedPolicy[] {
+    return [...this.saved.values()];
+  }
+
+  /** The policy id governing `cpu` (cached: the topology does not change at run time). */
+  async policyOf(cpu: number): Promise<number> {
+    const known = this.policyOfCpu.get(cpu);
+    if (known !== undefined) return known;
+    const p = await this.host.cpufreq.policyForCpu(cpu);
+    for (const c of p.relatedCpus) this.policyOfCpu.set(c, p.id);
+    return p.id;
+  }
+
+  /** The ladder of the policy governing `cpu`. @throws VpmdError from the host model, or E_HOST_UNSUPPORTED. */
+  async ladderFor(cpu: number): Promise<FrequencyLadder> {
+    const id = await this.policyOf(cpu);
+    const known = this.ladders.get(id);
+    if (known) return known;
+    const l = ladderOf(await this.host.cpufreq.policy(id));
+    if ('error' in l) throw new VpmdError('E_HOST_UNSUPPORTED', l.error, { policy: id });
+    this.ladders.set(id, l);
+    return l;
+  }
+
+  /** CPUs sharing the policy of `cpu` (related_cpus). */
+  cpusOfPolicy(policy: number): number[] {
+    return [...this.policyOfCpu].filter(([, p]) => p === policy).map(([c]) => c);
+  }
+
+  /** The frequency last applied to a policy, if vpmd drives it. */
+  appliedKHz(policy: number): number | undefined {
+    return this.applied.get(policy)?.kHz;
+  }
+
+  /** Sets a policy to `kHz` (a ladder step). */
+  async apply(policy: number, kHz: number): Promise<ApplyResult> {
+    const l = this.ladders.get(policy);
+    if (!l) throw new Error(`internal: ladder of policy${policy} not loaded`);
+    const governor = l.mode === 'setspeed' ? 'userspace' : 'performance';
+    const prev = this.applied.get(policy);
+    if (prev && prev.governor === governor && prev.kHz === kHz) return { kHz, writes: 0 };
+    let writes = 0;
+    const current = await this.host.cpufreq.policy(policy);
+    if (!this.saved.has(policy)) {
+      this.saved.set(policy, { policy, governor: current.governor, minKHz: current.scalingMinKHz, maxKHz: current.scalingMaxKHz });
+      await this.onSaved(this.savedPolicies());
+    }
+    if (current.governor !== governor) {
+      await this.host.cpufreq.setGovernor(policy, governor);
+      writes++;
+    }
+    let effective = kHz;
+    if (l.mode === 'setspeed') {
+      // The whole hardware range, so that setspeed is not clamped by limits someone else set.
+      if (current.scalingMinKHz !== current.cpuinfoMinKHz || current.scalingMaxKHz !== current.cpuinfoMaxKHz) {
+        await this.host.cpufreq.setLimits(policy, { minKHz: current.cpuinfoMinKHz, maxKHz: current.cpuinfoMaxKHz });
+        writes++;
+      }
+      effective = (await this.host.cpufreq.setSpeed(policy, kHz)).kHz;
+      writes++;
+    } else {
+      effective = (await this.host.cpufreq.setLimits(policy, { minKHz: kHz, maxKHz: kHz })).maxKHz;
+      writes++;
+    }
+    this.writes += writes;
+    this.applied.set(policy, { governor, kHz: effective });
+    return { kHz: effective, writes };
+  }
+
+  /** Restores a policy's saved governor and limits; forgets it. */
+  async restore(policy: number): Promise<void> {
+    const s = this.saved.get(policy);
+    this.applied.delete(policy);
+    if (!s) return;
+    try {
+      const current = await this.host.cpufreq.policy(policy);
+      if (current.governor !== s.governor) await this.host.cpufreq.setGovernor(policy, s.governor);
+      if (current.scalingMinKHz !== s.minKHz || current.scalingMaxKHz !== s.maxKHz) {
+        await this.host.cpufreq.setLimits(policy, { minKHz: s.minKHz, maxKHz: s.maxKHz });
+      }
+      this.saved.delete(policy);
+      await this.onSaved(this.savedPolicies());
+    } catch (e) {
+      this.log.warn({ policy, err: e instanceof Error ? e.message : String(e) }, 'cannot restore the original cpufreq settings');
+      throw e;
+    }
+  }
+
+  /** Restores every saved policy; reports failures but tries them all. */
+  async restoreAll(): Promise<number> {
+    let failed = 0;
+    for (const id of [...this.saved.keys()]) await this.restore(id).catch(() => failed++);
+    return failed;
+  }
+}
