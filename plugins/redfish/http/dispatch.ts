@@ -1,0 +1,235 @@
+/**
+ * The request pipeline every Redfish URI goes through, in the order DSP0266 implies:
+ * OData-Version (412) → `$` query options (501) → route (404) → method (405 + Allow) →
+ * authentication (401 + WWW-Authenticate) → PasswordChangeRequired (403) → privileges from the
+ * DMTF table (403) → body (400 MalformedJSON) → If-Match (412) → handler. Replies carry
+ * OData-Version, Cache-Control, ETag, `Link: rel=describedby` and Allow.
+ */
+import { createHash } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Principal } from '../../../core/index.js';
+import type { ServiceDeps } from '../config.js';
+import { allowsNoAuth, describe, requiredPrivileges, satisfies } from '../auth/privilege-check.js';
+import { allowedMethods, type Reply, type Resource, type Route, type RouteRequest, type Router } from './router.js';
+import { RedfishError, baseMessage, fail, toRedfishError } from './redfish-error.js';
+
+/** A finished response, ready for the transport. */
+export interface Outcome {
+  readonly status: number;
+  readonly headers: Record<string, string>;
+  readonly body?: string;
+  readonly stream?: Reply['stream'];
+}
+
+/** The incoming request as the transport hands it over. */
+export interface Incoming {
+  readonly method: string;
+  readonly url: string;
+  readonly headers: IncomingHttpHeaders;
+  readonly address: string;
+  readonly rawBody: string | undefined;
+}
+
+const JSON_TYPE = 'application/json; charset=utf-8';
+const BASE_HEADERS = { 'OData-Version': '4.0', 'Cache-Control': 'no-store', 'X-Frame-Options': 'DENY' } as const;
+
+/** The ETag of a resource body. */
+export function etagOf(body: unknown): string {
+  return `"${createHash('sha256').update(JSON.stringify(body)).digest('base64url').slice(0, 22)}"`;
+}
+
+/** `Link` header for a resource: its JSON schema, by the namespace of `@odata.type`. */
+function describedBy(body: Resource): string | undefined {
+  const t = body['@odata.type'];
+  if (typeof t !== 'string') return undefined;
+  const ns = /^#([A-Za-z0-9]+)\./.exec(t)?.[1];
+  return ns ? `</redfish/v1/JsonSchemas/${ns}>; rel=describedby` : undefined;
+}
+
+/** Renders a RedfishError as an outcome. */
+export function errorOutcome(e: RedfishError, extra: Record<string, string> = {}): Outcome {
+  return {
+    status: e.status,
+    headers: { ...BASE_HEADERS, 'Content-Type': JSON_TYPE, ...extra, ...e.headers },
+    body: JSON.stringify(e.body()),
+  };
+}
+
+function jsonOutcome(status: number, body: Resource, headers: Record<string, string>, head: boolean): Outcome {
+  const link = describedBy(body);
+  return {
+    status,
+    headers: { ...BASE_HEADERS, 'Content-Type': JSON_TYPE, ETag: etagOf(body), ...(link ? { Link: link } : {}), ...headers },
+    ...(head ? {} : { body: JSON.stringify(body) }),
+  };
+}
+
+function parseQuery(url: string): { path: string; query: URLSearchParams } {
+  const q = url.indexOf('?');
+  const path = q < 0 ? url : url.slice(0, q);
+  return { path: path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path, query: new URLSearchParams(q < 0 ? '' : url.slice(q + 1)) };
+}
+
+function parseBody(raw: string | undefined): Record<string, unknown> {
+  if (raw === undefined || raw.trim() === '') return {};
+  let v: unknown;
+  try {
+    v = JSON.parse(raw);
+  } catch {
+    throw fail(400, 'MalformedJSON');
+  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw fail(400, 'MalformedJSON');
+  return v as Record<string, unknown>;
+}
+
+/** The request pipeline. */
+export class Dispatcher {
+  constructor(
+    private readonly deps: ServiceDeps,
+    private readonly router: Router,
+  ) {}
+
+  /** Handles one request; never throws. */
+  async handle(inc: Incoming): Promise<Outcome> {
+    try {
+      return await this.run(inc);
+    } catch (e) {
+      const err = toRedfishError(e);
+      if (err.status >= 500) this.deps.ctx.log.error({ err: e, method: inc.method, url: inc.url }, 'redfish request failed');
+      return errorOutcome(err);
+    }
+  }
+
+  private async run(inc: Incoming): Promise<Outcome> {
+    const method = inc.method.toUpperCase();
+    const ov = inc.headers['odata-version'];
+    if (ov !== undefined && ov !== '4.0') throw fail(412, 'HeaderInvalid', [`OData-Version: ${String(ov)}`]);
+    const { path, query } = parseQuery(inc.url);
+    for (const key of query.keys()) if (key.startsWith('$')) throw fail(501, 'QueryNotSupported');
+
+    let match = this.router.match(path);
+    // POST to a collection's /Members is POST to the collection.
+    if (!match && method === 'POST' && path.endsWith('/Members')) match = this.router.match(path.slice(0, -'/Members'.length));
+    const auth = await this.authenticate(inc, match?.route, method);
+    if (!match) {
+      if (!auth.principal) throw this.unauthorized();
+      throw fail(404, 'ResourceMissingAtURI', [path]);
+    }
+    const { route, params } = match;
+    const allow = allowedMethods(route);
+    if (!allow.includes(method)) {
+      if (!auth.principal && !auth.open) throw this.unauthorized();
+      throw new RedfishError(405, [baseMessage('OperationNotAllowed')], { Allow: allow.join(', ') });
+    }
+    if (!auth.open && !auth.principal) throw this.unauthorized();
+    const body = method === 'POST' || method === 'PATCH' ? parseBody(inc.rawBody) : {};
+    const req: RouteRequest = {
+      method,
+      path,
+      params,
+      headers: inc.headers,
+      address: inc.address,
+      body,
+      ...(auth.principal ? { principal: auth.principal } : {}),
+      ...(auth.sessionId !== undefined ? { sessionId: auth.sessionId } : {}),
+    };
+    if (auth.principal && !auth.open) this.authorize(route, req, auth.principal, auth.mustChangePassword);
+    const headers = { Allow: allow.join(', ') };
+    if (route.stream && method === 'HEAD') return { status: 200, headers: { ...BASE_HEADERS, ...headers, 'Content-Type': 'text/event-stream' } };
+    if (route.stream && method === 'GET') return this.toOutcome(route.stream(req), headers);
+    if ((method === 'GET' || method === 'HEAD') && route.text) {
+      const doc = await route.text(req);
+      return { status: 200, headers: { ...BASE_HEADERS, ...headers, 'Content-Type': doc.contentType }, ...(method === 'HEAD' ? {} : { body: doc.body }) };
+    }
+    if (method === 'GET' || method === 'HEAD') {
+      const res = await (route.get as NonNullable<Route['get']>)(req);
+      const inm = inc.headers['if-none-match'];
+      if (inm !== undefined && inm === etagOf(res)) return { status: 304, headers: { ...BASE_HEADERS, ETag: etagOf(res), ...headers } };
+      return jsonOutcome(200, res, headers, method === 'HEAD');
+    }
+    if ((method === 'PATCH' || method === 'DELETE') && inc.headers['if-match'] !== undefined && route.get) {
+      const current = etagOf(await route.get(req));
+      const wanted = String(inc.headers['if-match']).split(',').map((s) => s.trim());
+      if (!wanted.includes('*') && !wanted.includes(current)) throw fail(412, 'PreconditionFailed');
+    }
+    const handler = method === 'PATCH' ? route.patch : method === 'POST' ? route.post : route.delete;
+    const out = await (handler as (r: RouteRequest) => Promise<Resource | Reply> | Resource | Reply)(req);
+    if (auth.principal) this.deps.ctx.access.audit(auth.principal, `redfish ${method} ${path}`, 'ok');
+    return this.toOutcome(out, headers);
+  }
+
+  private toOutcome(out: Resource | Reply, headers: Record<string, string>): Outcome {
+    if (!isReply(out)) return jsonOutcome(200, out, headers, false);
+    if (out.stream) return { status: out.status, headers: { ...BASE_HEADERS, ...out.headers }, stream: out.stream };
+    if (out.body === undefined) return { status: out.status, headers: { ...BASE_HEADERS, ...headers, ...out.headers } };
+    if (typeof out.body === 'string') return { status: out.status, headers: { ...BASE_HEADERS, ...headers, ...out.headers }, body: out.body };
+    return jsonOutcome(out.status, out.body, { ...headers, ...out.headers }, false);
+  }
+
+  private unauthorized(): RedfishError {
+    return new RedfishError(401, [baseMessage('NoValidSession')], { 'WWW-Authenticate': 'Basic realm="vpmd Redfish", charset="UTF-8"' });
+  }
+
+  private authorize(route: Route, req: RouteRequest, principal: Principal, mustChange: boolean): void {
+    const owner = route.owner?.(req);
+    if (mustChange) {
+      // Until the password is changed: own account GET, own Password PATCH, own session logout.
+      const keys = Object.keys(req.body);
+      const ownAccount = route.entity === 'ManagerAccount' && owner === principal.name;
+      const ok =
+        (ownAccount && (req.method === 'GET' || req.method === 'HEAD')) ||
+        (ownAccount && req.method === 'PATCH' && keys.length > 0 && keys.every((k) => k === 'Password')) ||
+        (route.entity === 'Session' && req.method === 'DELETE' && owner === principal.name);
+      if (!ok) throw fail(403, 'PasswordChangeRequired', [`/redfish/v1/AccountService/Accounts/${this.deps.accounts.find(principal.name)?.id ?? ''}`]);
+    }
+    const alternatives = requiredPrivileges(route.entity, req.method, req.method === 'PATCH' ? Object.keys(req.body) : []);
+    if (satisfies(principal, alternatives, owner)) return;
+    this.deps.ctx.access.audit(principal, `redfish ${req.method} ${req.path}`, 'denied', `needs ${describe(alternatives)}`);
+    throw fail(403, 'InsufficientPrivilege');
+  }
+
+  private async authenticate(
+    inc: Incoming,
+    route: Route | undefined,
+    method: string,
+  ): Promise<{ principal?: Principal; sessionId?: string; open: boolean; mustChangePassword: boolean }> {
+    const open = route !== undefined && (route.noAuth?.includes(method) === true || allowsNoAuth(requiredPrivilegesSafe(route.entity, method)));
+    const token = inc.headers['x-auth-token'];
+    const basic = inc.headers.authorization;
+    if (typeof token === 'string') {
+      const s = this.deps.sessions.touch(token);
+      const a = s && this.deps.accounts.find(s.userName);
+      if (!s || !a || !a.enabled) {
+        if (open) return { open, mustChangePassword: false };
+        throw this.unauthorized();
+      }
+      return { principal: { name: a.userName, role: a.role, origin: 'redfish', address: inc.address }, sessionId: s.id, open, mustChangePassword: a.passwordChangeRequired };
+    }
+    if (typeof basic === 'string' && /^basic /i.test(basic)) {
+      const decoded = Buffer.from(basic.slice(6).trim(), 'base64').toString('utf8');
+      const colon = decoded.indexOf(':');
+      const user = colon < 0 ? decoded : decoded.slice(0, colon);
+      const r = colon < 0 ? undefined : await this.deps.accounts.login(user, decoded.slice(colon + 1));
+      if (!r?.ok) {
+        this.deps.ctx.access.audit({ name: user || '(none)', role: 'ReadOnly', origin: 'redfish', address: inc.address }, 'redfish basic login', 'denied', r ? r.reason : 'malformed');
+        if (open) return { open, mustChangePassword: false };
+        throw this.unauthorized();
+      }
+      const a = r.account;
+      return { principal: { name: a.userName, role: a.role, origin: 'redfish', address: inc.address }, open, mustChangePassword: a.passwordChangeRequired };
+    }
+    return { open, mustChangePassword: false };
+  }
+}
+
+function requiredPrivilegesSafe(entity: string, method: string): ReturnType<typeof requiredPrivileges> {
+  try {
+    return requiredPrivileges(entity, method);
+  } catch {
+    return [];
+  }
+}
+
+function isReply(v: Resource | Reply): v is Reply {
+  return typeof (v as Reply).status === 'number' && ('body' in v || 'headers' in v || 'stream' in v) && !('@odata.id' in v);
+}

@@ -1,0 +1,95 @@
+/**
+ * The Redfish plugin: a DMTF Redfish service over HTTPS for the host vpmd manages (systems,
+ * processors, chassis telemetry, the manager and its audit log, accounts, sessions, events).
+ * It uses host sleep, the capabilities documents, guest channels and BMCs when a running
+ * plugin provides them, looked up at request time, and says so in the payloads when not.
+ */
+import { join } from 'node:path';
+import { definePlugin, CAPABILITIES_DOCUMENTS, GUEST_CHANNELS, HOST_SLEEP, BMCS, type PluginHealth } from '../../core/index.js';
+import { RedfishConfigSchema, type ServiceDeps } from './config.js';
+import { AccountStore } from './auth/accounts.js';
+import { SessionStore } from './auth/sessions.js';
+import { registerAccountCommands } from './commands.js';
+import { Dispatcher } from './http/dispatch.js';
+import { Router } from './http/router.js';
+import { listenHttps, type HttpsListener } from './http/server.js';
+import { loadTls } from './http/tls.js';
+import { accountRoutes } from './resources/accounts.js';
+import { chassisRoutes } from './resources/chassis.js';
+import { managerRoutes, AuditTrail } from './resources/managers.js';
+import { serviceRootRoutes } from './resources/service-root.js';
+import { systemRoutes } from './resources/systems.js';
+import { EventHub } from './events/event-hub.js';
+import { eventRoutes } from './events/event-routes.js';
+
+export default definePlugin({
+  name: 'redfish',
+  version: '1.0.0',
+  description: 'DMTF Redfish service over HTTPS: host, processors, chassis telemetry, accounts, sessions and events',
+  coreApi: '^1.0.0',
+  config: RedfishConfigSchema,
+  optional: [HOST_SLEEP.id, CAPABILITIES_DOCUMENTS.id, GUEST_CHANNELS.id, BMCS.id],
+
+  register(ctx) {
+    const accounts = new AccountStore(ctx.state);
+    const sessions = new SessionStore(() => accounts.settings.sessionTimeout, ctx.config.sessionLimit);
+    let listener: HttpsListener | undefined;
+    let health: PluginHealth = { status: 'ok', detail: 'starting' };
+    const deps: ServiceDeps = { ctx, accounts, sessions, port: () => listener?.port ?? ctx.config.port };
+    const audit = new AuditTrail(join(ctx.core.stateDir, 'audit.jsonl'));
+    const events = new EventHub(ctx);
+    ctx.events.on('audit.v1', (e) => audit.add(e));
+    registerAccountCommands(ctx, accounts, sessions);
+
+    const router = new Router();
+    router.add(
+      ...serviceRootRoutes(),
+      ...accountRoutes(deps),
+      ...systemRoutes(deps),
+      ...chassisRoutes(deps),
+      ...managerRoutes(deps, audit),
+      ...eventRoutes(deps, events),
+    );
+    const dispatcher = new Dispatcher(deps, router);
+
+    return {
+      async start() {
+        await accounts.load();
+        await audit.load();
+        await events.start();
+        const tls = await loadTls({
+          ...(ctx.config.tlsCert !== undefined ? { certFile: ctx.config.tlsCert } : {}),
+          ...(ctx.config.tlsKey !== undefined ? { keyFile: ctx.config.tlsKey } : {}),
+          dir: join(ctx.core.stateDir, 'plugins', 'redfish', 'tls'),
+          address: ctx.access.bindAddress(),
+        });
+        listener = await listenHttps({ ctx, tls, dispatcher, bodyLimit: ctx.config.bodyLimit });
+        ctx.scheduler.every('expire-sessions', 30_000, () => sessions.expire());
+        ctx.log.info({ address: listener.address, port: listener.port, certificate: tls.source }, 'redfish service listening');
+        const n = accounts.list().length;
+        health = { status: 'ok', detail: `https://${listener.address}:${listener.port}/redfish/v1/ (${n} account(s)${n === 0 ? ': create one with vpmctl account add' : ''})` };
+      },
+      async stop() {
+        await events.stop();
+        await listener?.close();
+        listener = undefined;
+      },
+      health: () => health,
+    };
+  },
+
+  async demo(env) {
+    const port = await env.freePort('tcp');
+    const password = env.password();
+    const url = `https://${env.address}:${port}/redfish/v1/`;
+    return {
+      config: { port },
+      commands: [{ argv: ['account', 'add', 'admin', '--role', 'Administrator'], stdin: [password] }],
+      notes: [
+        `Redfish: ${url} (self-signed certificate)`,
+        `  account admin / ${password} (Administrator)`,
+        `  curl -k -u admin:'${password}' ${url}Systems/host`,
+      ],
+    };
+  },
+});

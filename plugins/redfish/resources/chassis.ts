@@ -1,0 +1,206 @@
+/**
+ * `Chassis/{id}`: one chassis for the host and one per other telemetry target (a BMC the IPMI
+ * plugin polls), each with Sensors, PowerSubsystem, ThermalSubsystem (ThermalMetrics) and
+ * EnvironmentMetrics built from the telemetry store at request time, so new metrics appear
+ * without a restart.
+ */
+import { BMCS, type MetricKind, type MetricSnapshot } from '../../../core/index.js';
+import type { ServiceDeps } from '../config.js';
+import type { Route, RouteRequest } from '../http/router.js';
+import { notFound } from './service-root.js';
+import { collection, link, odataType, status, toId } from './types.js';
+
+const C = '/redfish/v1/Chassis';
+
+/** Redfish ReadingType and UCUM units per telemetry kind (kinds without one are not served). */
+const READING: Partial<Record<MetricKind, { type: string; units: string }>> = {
+  power: { type: 'Power', units: 'W' },
+  energy: { type: 'EnergyJoules', units: 'J' },
+  temperature: { type: 'Temperature', units: 'Cel' },
+  fan: { type: 'Rotational', units: 'RPM' },
+  voltage: { type: 'Voltage', units: 'V' },
+  current: { type: 'Current', units: 'A' },
+  frequency: { type: 'Frequency', units: 'Hz' },
+  utilization: { type: 'Percent', units: '%' },
+};
+
+const HEALTH = { ok: 'OK', warning: 'Warning', critical: 'Critical' } as const;
+
+function sensorStatus(m: MetricSnapshot): Record<string, string> {
+  const s = m.latest?.status;
+  if (!s || s === 'unavailable' || m.latest?.value === null) return { State: 'UnavailableOffline' };
+  return { State: 'Enabled', Health: HEALTH[s] };
+}
+
+/** Routes of the chassis and their telemetry. */
+export function chassisRoutes(deps: ServiceDeps): Route[] {
+  const { ctx } = deps;
+  const hostId = ctx.config.systemId;
+  const chassisIdOf = (target: string): string => (target === 'host' ? hostId : toId(`bmc-${target}`));
+  /** Chassis ids with their telemetry target. */
+  const chassisList = (): Map<string, string> => {
+    const out = new Map<string, string>([[hostId, 'host']]);
+    for (const m of ctx.telemetry.list()) out.set(chassisIdOf(m.source.target), m.source.target);
+    for (const t of ctx.capabilities.find(BMCS)?.targets() ?? []) out.set(chassisIdOf(t.name), t.name);
+    return out;
+  };
+  const targetOf = (req: RouteRequest): string => {
+    const t = chassisList().get(req.params.ch ?? '');
+    if (t === undefined) throw notFound('Chassis', req.params.ch ?? '');
+    return t;
+  };
+  const sensorsOf = (target: string): MetricSnapshot[] => ctx.telemetry.list({ target }).filter((m) => READING[m.kind] !== undefined);
+  const sensorUri = (ch: string, m: MetricSnapshot): string => `${C}/${ch}/Sensors/${toId(m.id)}`;
+  const sum = (ms: MetricSnapshot[]): number | null => {
+    const v = ms.map((m) => m.latest?.value).filter((x): x is number => typeof x === 'number');
+    return v.length ? v.reduce((a, b) => a + b, 0) : null;
+  };
+  /** Package-level power/energy (RAPL sub-domains are inside their package: not summed twice). */
+  const topLevel = (ms: MetricSnapshot[], kind: MetricKind): MetricSnapshot[] =>
+    ms.filter((m) => m.kind === kind && (!m.id.startsWith('host/rapl/') || /^host\/rapl\/package-\d+\//.test(m.id)));
+
+  const sensorBody = (ch: string, m: MetricSnapshot): Record<string, unknown> => {
+    const r = READING[m.kind] as { type: string; units: string };
+    const t = m.thresholds ?? {};
+    const th: Record<string, { Reading: number }> = {};
+    if (t.upperWarning !== undefined) th.UpperCaution = { Reading: t.upperWarning };
+    if (t.upperCritical !== undefined) th.UpperCritical = { Reading: t.upperCritical };
+    if (t.lowerWarning !== undefined) th.LowerCaution = { Reading: t.lowerWarning };
+    if (t.lowerCritical !== undefined) th.LowerCritical = { Reading: t.lowerCritical };
+    return {
+      '@odata.id': sensorUri(ch, m),
+      '@odata.type': odataType('Sensor'),
+      Id: toId(m.id),
+      Name: m.name,
+      ReadingType: r.type,
+      ReadingUnits: r.units,
+      Reading: m.latest?.value ?? null,
+      ...(m.latest ? { ReadingTime: new Date(m.latest.timestamp).toISOString() } : {}),
+      ...(Object.keys(th).length ? { Thresholds: th } : {}),
+      Status: sensorStatus(m),
+      Oem: { Vpmd: { MetricId: m.id, SourcePlugin: m.source.plugin, SourceSensor: m.source.sensor } },
+    };
+  };
+
+  return [
+    {
+      pattern: C,
+      entity: 'ChassisCollection',
+      get: () => collection('ChassisCollection', C, 'Chassis', [...chassisList().keys()].map((id) => `${C}/${id}`)),
+    },
+    {
+      pattern: `${C}/{ch}`,
+      entity: 'Chassis',
+      get: (req) => {
+        const target = targetOf(req);
+        const ch = req.params.ch as string;
+        const bmc = ctx.capabilities.find(BMCS)?.targets().find((b) => b.name === target);
+        const health = bmc && bmc.state !== 'ok' ? 'Warning' : 'OK';
+        return {
+          '@odata.id': `${C}/${ch}`,
+          '@odata.type': odataType('Chassis'),
+          Id: ch,
+          Name: target === 'host' ? 'Host chassis' : `Chassis of BMC ${target}`,
+          ChassisType: 'RackMount',
+          ...(bmc?.power ? { PowerState: bmc.power === 'on' ? 'On' : 'Off' } : target === 'host' ? { PowerState: 'On' } : {}),
+          Status: status(health),
+          Sensors: link(`${C}/${ch}/Sensors`),
+          PowerSubsystem: link(`${C}/${ch}/PowerSubsystem`),
+          ThermalSubsystem: link(`${C}/${ch}/ThermalSubsystem`),
+          EnvironmentMetrics: link(`${C}/${ch}/EnvironmentMetrics`),
+          Links: {
+            ...(target === 'host' ? { ComputerSystems: [link(`/redfish/v1/Systems/${hostId}`)] } : {}),
+            ManagedBy: [link('/redfish/v1/Managers/vpmd')],
+          },
+        };
+      },
+    },
+    {
+      pattern: `${C}/{ch}/Sensors`,
+      entity: 'SensorCollection',
+      get: (req) => {
+        const target = targetOf(req);
+        const ch = req.params.ch as string;
+        return collection('SensorCollection', `${C}/${ch}/Sensors`, 'Sensors', sensorsOf(target).map((m) => sensorUri(ch, m)));
+      },
+    },
+    {
+      pattern: `${C}/{ch}/Sensors/{sensor}`,
+      entity: 'Sensor',
+      get: (req) => {
+        const target = targetOf(req);
+        const m = sensorsOf(target).find((x) => toId(x.id) === req.params.sensor);
+        if (!m) throw notFound('Sensor', req.params.sensor ?? '');
+        return sensorBody(req.params.ch as string, m);
+      },
+    },
+    {
+      pattern: `${C}/{ch}/PowerSubsystem`,
+      entity: 'PowerSubsystem',
+      get: (req) => {
+        targetOf(req);
+        return {
+          '@odata.id': `${C}/${req.params.ch}/PowerSubsystem`,
+          '@odata.type': odataType('PowerSubsystem'),
+          Id: 'PowerSubsystem',
+          Name: 'Power subsystem',
+          Description: 'Power readings are in Sensors and EnvironmentMetrics; vpmd does not see power supplies of this chassis',
+          Status: status('OK'),
+        };
+      },
+    },
+    {
+      pattern: `${C}/{ch}/ThermalSubsystem`,
+      entity: 'ThermalSubsystem',
+      get: (req) => {
+        targetOf(req);
+        return {
+          '@odata.id': `${C}/${req.params.ch}/ThermalSubsystem`,
+          '@odata.type': odataType('ThermalSubsystem'),
+          Id: 'ThermalSubsystem',
+          Name: 'Thermal subsystem',
+          ThermalMetrics: link(`${C}/${req.params.ch}/ThermalSubsystem/ThermalMetrics`),
+          Status: status('OK'),
+        };
+      },
+    },
+    {
+      pattern: `${C}/{ch}/ThermalSubsystem/ThermalMetrics`,
+      entity: 'ThermalMetrics',
+      get: (req) => {
+        const target = targetOf(req);
+        const ch = req.params.ch as string;
+        const temps = sensorsOf(target).filter((m) => m.kind === 'temperature');
+        return {
+          '@odata.id': `${C}/${ch}/ThermalSubsystem/ThermalMetrics`,
+          '@odata.type': odataType('ThermalMetrics'),
+          Id: 'ThermalMetrics',
+          Name: 'Temperatures',
+          TemperatureReadingsCelsius: temps.map((m) => ({ DataSourceUri: sensorUri(ch, m), DeviceName: m.name, Reading: m.latest?.value ?? null })),
+        };
+      },
+    },
+    {
+      pattern: `${C}/{ch}/EnvironmentMetrics`,
+      entity: 'EnvironmentMetrics',
+      get: (req) => {
+        const target = targetOf(req);
+        const ch = req.params.ch as string;
+        const ms = sensorsOf(target);
+        const temps = ms.filter((m) => m.kind === 'temperature' && typeof m.latest?.value === 'number');
+        const hottest = temps.sort((a, b) => (b.latest?.value as number) - (a.latest?.value as number))[0];
+        const watts = sum(topLevel(ms, 'power'));
+        const joules = sum(topLevel(ms, 'energy'));
+        return {
+          '@odata.id': `${C}/${ch}/EnvironmentMetrics`,
+          '@odata.type': odataType('EnvironmentMetrics'),
+          Id: 'EnvironmentMetrics',
+          Name: 'Chassis environment',
+          ...(watts !== null ? { PowerWatts: { Reading: Math.round(watts * 1000) / 1000 } } : {}),
+          ...(joules !== null ? { EnergykWh: { Reading: joules / 3.6e6 } } : {}),
+          ...(hottest ? { TemperatureCelsius: { Reading: hottest.latest?.value ?? null, DataSourceUri: sensorUri(ch, hottest) } } : {}),
+        };
+      },
+    },
+  ];
+}

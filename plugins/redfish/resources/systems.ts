@@ -1,0 +1,240 @@
+/**
+ * `Systems/{id}`: the host itself. PowerState comes from the host-sleep provider when one runs;
+ * Processors (one per package) show current and allowed frequencies from cpufreq, and a PATCH
+ * of `OperatingSpeedRangeMHz` sets the cpufreq limits of the package and, when guest channels
+ * run, the bounds guests may ask for. `Reset` offers only what this host can do here and now.
+ */
+import { hostname } from 'node:os';
+import { HOST_SLEEP, GUEST_CHANNELS, CAPABILITIES_DOCUMENTS, VpmdError, type CpufreqPolicy, type HostTopology } from '../../../core/index.js';
+import type { ServiceDeps } from '../config.js';
+import { RedfishError, baseMessage, fail } from '../http/redfish-error.js';
+import type { Reply, Route, RouteRequest } from '../http/router.js';
+import { checkBody } from './patch.js';
+import { notFound } from './service-root.js';
+import { collection, link, odataType, status } from './types.js';
+
+/** A reset type this service can offer, with why it is or is not available now. */
+interface ResetOffer {
+  readonly type: string;
+  readonly available: boolean;
+  readonly why: string;
+}
+
+/** What the host can do now, and why not otherwise. */
+async function resetOffers(deps: ServiceDeps): Promise<ResetOffer[]> {
+  const sleep = deps.ctx.capabilities.find(HOST_SLEEP);
+  let suspend: ResetOffer;
+  if (!sleep) suspend = { type: 'Suspend', available: false, why: 'no host-sleep provider is running (enable the libvirt-caps plugin)' };
+  else {
+    const mem = (await sleep.support()).targets.find((t) => t.target === 'mem');
+    suspend = mem?.supported
+      ? { type: 'Suspend', available: true, why: 'suspend to RAM through logind' }
+      : { type: 'Suspend', available: false, why: `suspend to RAM not supported here: ${mem ? `logind ${mem.logind}, ${mem.kernel}` : 'no mem target'}` };
+  }
+  return [
+    { type: 'On', available: true, why: 'vpmd runs on the host, so the host is on (no-op)' },
+    suspend,
+    { type: 'GracefulShutdown', available: false, why: 'no host power-off capability in vpmd (contracts offer sleep only)' },
+    { type: 'GracefulRestart', available: false, why: 'no host reboot capability in vpmd' },
+    { type: 'ForceRestart', available: false, why: 'no host reboot capability in vpmd' },
+    { type: 'Resume', available: false, why: 'a suspended host cannot run vpmd to resume itself (wake it through its BMC or the RTC alarm)' },
+  ];
+}
+
+function packages(topo: HostTopology): number[] {
+  return [...new Set(topo.cpus.filter((c) => c.online).map((c) => c.packageId ?? 0))].sort((a, b) => a - b);
+}
+
+function packageCpus(topo: HostTopology, pkg: number): number[] {
+  return topo.cpus.filter((c) => c.online && (c.packageId ?? 0) === pkg).map((c) => c.cpu);
+}
+
+/** Routes of the ComputerSystem, its processors and its Reset action. */
+export function systemRoutes(deps: ServiceDeps): Route[] {
+  const { ctx } = deps;
+  const id = ctx.config.systemId;
+  const base = `/redfish/v1/Systems/${id}`;
+  const checkId = (req: RouteRequest): void => {
+    if (req.params.sys !== id) throw notFound('ComputerSystem', req.params.sys ?? '');
+  };
+  const powerState = (): string => {
+    const s = ctx.capabilities.find(HOST_SLEEP)?.state() ?? 'on';
+    return { on: 'On', suspending: 'PoweringOff', suspended: 'Paused', resuming: 'PoweringOn' }[s];
+  };
+  const policiesOf = async (pkg: number, topo: HostTopology): Promise<CpufreqPolicy[]> => {
+    const cpus = new Set(packageCpus(topo, pkg));
+    return (await ctx.host.cpufreq.policies()).filter((p) => p.affectedCpus.some((c) => cpus.has(c)));
+  };
+  const processorBody = async (pkg: number): Promise<Record<string, unknown>> => {
+    const topo = await ctx.host.topology();
+    if (!packages(topo).includes(pkg)) throw notFound('Processor', `CPU${pkg}`);
+    const cpus = packageCpus(topo, pkg);
+    const pols = await policiesOf(pkg, topo);
+    const mhz = (khz: number): number => Math.round(khz / 1000);
+    const cur = pols.map((p) => p.scalingCurKHz).filter((v): v is number => v !== undefined);
+    const cores = new Set(topo.cpus.filter((c) => cpus.includes(c.cpu)).map((c) => c.coreId ?? c.cpu)).size;
+    return {
+      '@odata.id': `${base}/Processors/CPU${pkg}`,
+      '@odata.type': odataType('Processor'),
+      Id: `CPU${pkg}`,
+      Name: `Processor package ${pkg}`,
+      ProcessorType: 'CPU',
+      Socket: `CPU${pkg}`,
+      ...(topo.identity.vendor ? { Manufacturer: topo.identity.vendor } : {}),
+      ...(topo.identity.modelName ? { Model: topo.identity.modelName } : {}),
+      TotalCores: cores,
+      TotalThreads: cpus.length,
+      ...(pols.length
+        ? {
+            MaxSpeedMHz: mhz(Math.max(...pols.map((p) => p.cpuinfoMaxKHz))),
+            ...(cur.length ? { OperatingSpeedMHz: mhz(cur.reduce((a, b) => a + b, 0) / cur.length) } : {}),
+            OperatingSpeedRangeMHz: {
+              AllowableMin: mhz(Math.min(...pols.map((p) => p.cpuinfoMinKHz))),
+              AllowableMax: mhz(Math.max(...pols.map((p) => p.cpuinfoMaxKHz))),
+              SettingMin: mhz(Math.min(...pols.map((p) => p.scalingMinKHz))),
+              SettingMax: mhz(Math.max(...pols.map((p) => p.scalingMaxKHz))),
+            },
+          }
+        : {}),
+      Status: status('OK'),
+    };
+  };
+  const pkgOf = (req: RouteRequest): number => {
+    const m = /^CPU(\d+)$/.exec(req.params.proc ?? '');
+    if (!m) throw notFound('Processor', req.params.proc ?? '');
+    return Number(m[1]);
+  };
+  const systemBody = async (): Promise<Record<string, unknown>> => {
+    const topo = await ctx.host.topology();
+    const docs = ctx.capabilities.find(CAPABILITIES_DOCUMENTS);
+    return {
+      '@odata.id': base,
+      '@odata.type': odataType('ComputerSystem'),
+      Id: id,
+      Name: 'KVM host',
+      SystemType: 'Physical',
+      HostName: hostname(),
+      PowerState: powerState(),
+      Status: status('OK'),
+      ProcessorSummary: {
+        Count: packages(topo).length,
+        CoreCount: topo.cores,
+        LogicalProcessorCount: topo.online.length,
+        ...(topo.identity.modelName ? { Model: topo.identity.modelName } : {}),
+        ThreadingEnabled: topo.threadsPerCore > 1,
+      },
+      ...(topo.memTotalKiB !== undefined ? { MemorySummary: { TotalSystemMemoryGiB: Math.round((topo.memTotalKiB / 1048576) * 100) / 100 } } : {}),
+      Processors: link(`${base}/Processors`),
+      Links: { Chassis: [link(`/redfish/v1/Chassis/${id}`)], ManagedBy: [link('/redfish/v1/Managers/vpmd')] },
+      Actions: {
+        '#ComputerSystem.Reset': { target: `${base}/Actions/ComputerSystem.Reset`, '@Redfish.ActionInfo': `${base}/ResetActionInfo` },
+      },
+      Oem: {
+        Vpmd: {
+          LibvirtCapabilities: docs
+            ? { Available: true, Uri: `${base}/Oem/Vpmd/LibvirtCapabilities` }
+            : { Available: false, Reason: 'no capabilities-documents provider is running (enable the libvirt-caps plugin)' },
+          GuestChannels: ctx.capabilities.find(GUEST_CHANNELS)
+            ? 'running: OperatingSpeedRangeMHz also bounds guest frequency requests'
+            : 'not running: OperatingSpeedRangeMHz sets cpufreq limits only',
+        },
+      },
+    };
+  };
+  const setRange = async (pkg: number, min: number, max: number, req: RouteRequest): Promise<void> => {
+    const topo = await ctx.host.topology();
+    for (const p of await policiesOf(pkg, topo)) await ctx.host.cpufreq.setLimits(p.id, { minKHz: min * 1000, maxKHz: max * 1000 });
+    const guests = ctx.capabilities.find(GUEST_CHANNELS);
+    if (guests && req.principal) {
+      for (const pcpu of packageCpus(topo, pkg)) await guests.setBounds({ pcpu, minKHz: min * 1000, maxKHz: max * 1000 }, req.principal);
+    }
+  };
+
+  return [
+    {
+      pattern: '/redfish/v1/Systems',
+      entity: 'ComputerSystemCollection',
+      get: () => collection('ComputerSystemCollection', '/redfish/v1/Systems', 'Computer systems', [base]),
+    },
+    { pattern: '/redfish/v1/Systems/{sys}', entity: 'ComputerSystem', get: (req) => (checkId(req), systemBody()) },
+    {
+      pattern: '/redfish/v1/Systems/{sys}/Processors',
+      entity: 'ProcessorCollection',
+      get: async (req) => {
+        checkId(req);
+        const pk = packages(await ctx.host.topology());
+        return collection('ProcessorCollection', `${base}/Processors`, 'Processors', pk.map((p) => `${base}/Processors/CPU${p}`));
+      },
+    },
+    {
+      pattern: '/redfish/v1/Systems/{sys}/Processors/{proc}',
+      entity: 'Processor',
+      get: (req) => (checkId(req), processorBody(pkgOf(req))),
+      patch: async (req) => {
+        checkId(req);
+        const pkg = pkgOf(req);
+        const cur = await processorBody(pkg);
+        const range = cur.OperatingSpeedRangeMHz as { AllowableMin: number; AllowableMax: number; SettingMin: number; SettingMax: number } | undefined;
+        if (!range) throw fail(400, 'PropertyNotWritable', ['OperatingSpeedRangeMHz'], 'OperatingSpeedRangeMHz');
+        const lim = { type: 'integer', min: range.AllowableMin, max: range.AllowableMax } as const;
+        checkBody(req.body, { OperatingSpeedRangeMHz: { type: 'object', fields: { SettingMin: lim, SettingMax: lim } } }, cur);
+        const want = req.body.OperatingSpeedRangeMHz as { SettingMin?: number; SettingMax?: number };
+        const min = want.SettingMin ?? range.SettingMin;
+        const max = want.SettingMax ?? range.SettingMax;
+        if (min > max) throw new RedfishError(400, [baseMessage('PropertyValueConflict', ['OperatingSpeedRangeMHz/SettingMin', 'OperatingSpeedRangeMHz/SettingMax'], 'OperatingSpeedRangeMHz/SettingMin')]);
+        await setRange(pkg, min, max, req);
+        return processorBody(pkg);
+      },
+    },
+    {
+      pattern: '/redfish/v1/Systems/{sys}/ResetActionInfo',
+      entity: 'ActionInfo',
+      get: async (req) => {
+        checkId(req);
+        const offers = await resetOffers(deps);
+        return {
+          '@odata.id': `${base}/ResetActionInfo`,
+          '@odata.type': odataType('ActionInfo'),
+          Id: 'ResetActionInfo',
+          Name: 'Reset action parameters',
+          Description: offers.map((o) => `${o.type}: ${o.available ? 'offered' : 'not offered'} (${o.why})`).join('; '),
+          Parameters: [{ Name: 'ResetType', Required: true, DataType: 'String', AllowableValues: offers.filter((o) => o.available).map((o) => o.type) }],
+        };
+      },
+    },
+    {
+      pattern: '/redfish/v1/Systems/{sys}/Actions/ComputerSystem.Reset',
+      entity: 'ComputerSystem',
+      post: async (req): Promise<Reply> => {
+        checkId(req);
+        const unknown = Object.keys(req.body).filter((k) => k !== 'ResetType');
+        if (unknown.length) throw new RedfishError(400, unknown.map((k) => baseMessage('ActionParameterUnknown', ['ComputerSystem.Reset', k])));
+        const rt = req.body.ResetType;
+        if (rt === undefined) throw fail(400, 'ActionParameterMissing', ['ComputerSystem.Reset', 'ResetType']);
+        const offers = await resetOffers(deps);
+        const offer = offers.find((o) => o.type === rt && o.available);
+        if (typeof rt !== 'string' || !offer) {
+          const known = offers.find((o) => o.type === rt);
+          const e = baseMessage('ActionParameterValueNotInList', [JSON.stringify(rt), 'ResetType', 'ComputerSystem.Reset']);
+          throw new RedfishError(400, [known ? { ...e, Message: `${e.Message} ${known.type} is not offered: ${known.why}.` } : e]);
+        }
+        if (rt === 'Suspend') {
+          const sleep = ctx.capabilities.find(HOST_SLEEP);
+          if (!sleep || !req.principal) throw new VpmdError('E_CAPABILITY_MISSING', 'host-sleep provider went away');
+          await sleep.suspend({ target: 'mem' }, req.principal);
+        }
+        return { status: 204, headers: {} };
+      },
+    },
+    {
+      pattern: '/redfish/v1/Systems/{sys}/Oem/Vpmd/LibvirtCapabilities',
+      entity: 'ComputerSystem',
+      text: async (req) => {
+        checkId(req);
+        const docs = ctx.capabilities.find(CAPABILITIES_DOCUMENTS);
+        if (!docs) throw new VpmdError('E_CAPABILITY_MISSING', 'no capabilities-documents provider is running (enable the libvirt-caps plugin)');
+        return { contentType: 'application/xml', body: await docs.libvirtXml() };
+      },
+    },
+  ];
+}

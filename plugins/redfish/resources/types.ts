@@ -1,0 +1,84 @@
+/**
+ * The Redfish types this service emits, each at the newest version of DSP8010 2025.4. The list
+ * drives `@odata.type`, the `$metadata` references, the JsonSchemas collection and the tests'
+ * schema validation, so a type added here is served and checked everywhere at once.
+ */
+
+/** Versioned namespaces by type name. */
+export const TYPE_VERSIONS = {
+  ServiceRoot: 'v1_20_0',
+  ComputerSystem: 'v1_27_0',
+  Processor: 'v1_22_0',
+  ActionInfo: 'v1_5_0',
+  Chassis: 'v1_28_0',
+  PowerSubsystem: 'v1_1_3',
+  ThermalSubsystem: 'v1_5_0',
+  ThermalMetrics: 'v1_3_2',
+  Sensor: 'v1_12_0',
+  EnvironmentMetrics: 'v1_5_0',
+  Manager: 'v1_24_0',
+  ManagerNetworkProtocol: 'v1_12_0',
+  LogService: 'v1_9_0',
+  LogEntry: 'v1_21_0',
+  AccountService: 'v1_18_1',
+  ManagerAccount: 'v1_14_1',
+  Role: 'v1_3_3',
+  SessionService: 'v1_2_0',
+  Session: 'v1_8_0',
+  EventService: 'v1_12_0',
+  EventDestination: 'v1_16_0',
+  JsonSchemaFile: 'v1_1_5',
+  Message: 'v1_3_0',
+  Event: 'v1_13_0',
+} as const;
+
+/** A type this service emits. */
+export type TypeName = keyof typeof TYPE_VERSIONS;
+
+/** Collections this service emits (unversioned). */
+export const COLLECTIONS = [
+  'ComputerSystemCollection',
+  'ProcessorCollection',
+  'ChassisCollection',
+  'SensorCollection',
+  'ManagerCollection',
+  'LogServiceCollection',
+  'LogEntryCollection',
+  'ManagerAccountCollection',
+  'RoleCollection',
+  'SessionCollection',
+  'EventDestinationCollection',
+  'JsonSchemaFileCollection',
+] as const;
+
+/** `#ComputerSystem.v1_27_0.ComputerSystem` */
+export function odataType(t: TypeName): string {
+  return `#${t}.${TYPE_VERSIONS[t]}.${t}`;
+}
+
+/** A collection resource body. */
+export function collection(type: (typeof COLLECTIONS)[number], id: string, name: string, members: readonly string[], extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    '@odata.id': id,
+    '@odata.type': `#${type}.${type}`,
+    Name: name,
+    Members: members.map((m) => ({ '@odata.id': m })),
+    'Members@odata.count': members.length,
+    ...extra,
+  };
+}
+
+/** `{ "@odata.id": uri }` */
+export function link(uri: string): { '@odata.id': string } {
+  return { '@odata.id': uri };
+}
+
+/** The Redfish `Status` of a health state. */
+export function status(health: 'OK' | 'Warning' | 'Critical', state: 'Enabled' | 'Absent' | 'UnavailableOffline' | 'Disabled' = 'Enabled'): { State: string; Health: string } {
+  return { State: state, Health: health };
+}
+
+/** Turns any text into a Redfish Id segment (letters, digits, `_`, `-`, `.`). */
+export function toId(text: string): string {
+  return text.replace(/[^A-Za-z0-9_.-]+/g, '_');
+}

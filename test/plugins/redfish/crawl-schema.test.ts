@@ -1,0 +1,97 @@
+/**
+ * Walks the whole Redfish tree from the service root, following every `@odata.id`, as the DMTF
+ * Service Validator does, and validates every payload (and the error bodies, and the bodies of
+ * POST/PATCH replies) against the DMTF JSON schema of its `@odata.type` with ajv.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { RedfishSchemas } from '../../../plugins/redfish/tools/schema-validator.js';
+import { TYPE_VERSIONS } from '../../../plugins/redfish/resources/types.js';
+import { bootRedfish, type RedfishHarness } from './support.js';
+
+const schemas = new RedfishSchemas(join(__dirname, '../../../plugins/redfish/dmtf/json-schema'));
+let h: RedfishHarness;
+let token: string;
+const visited = new Map<string, Record<string, unknown>>();
+
+function links(v: unknown, out: Set<string>): void {
+  if (Array.isArray(v)) v.forEach((x) => links(x, out));
+  else if (v && typeof v === 'object') {
+    for (const [k, x] of Object.entries(v)) {
+      if ((k === '@odata.id' || k === '@Redfish.ActionInfo') && typeof x === 'string') out.add(x);
+      else links(x, out);
+    }
+  }
+}
+
+beforeAll(async () => {
+  h = await bootRedfish();
+  await h.addAccount('admin', 'Administrator', 'Admin-pass-1');
+  await h.addAccount('viewer', 'ReadOnly', 'Viewer-pass-1');
+  token = await h.login('admin', 'Admin-pass-1');
+  await h.login('viewer', 'Viewer-pass-1'); // a second session to crawl
+  // A subscription and the audit entries make those collections non-empty.
+  const sub = await h.rf('POST', '/redfish/v1/EventService/Subscriptions', { token, body: { Destination: 'https://127.0.0.1:9/events', Protocol: 'Redfish', Context: 'crawl' } });
+  expect(sub.status).toBe(201);
+  const queue = ['/redfish/v1/'];
+  while (queue.length) {
+    const uri = queue.shift() as string;
+    if (visited.has(uri)) continue;
+    const r = await h.rf('GET', uri, { token });
+    expect(r.status, `GET ${uri}: ${r.text}`).toBe(200);
+    visited.set(uri, r.json as Record<string, unknown>);
+    const next = new Set<string>();
+    links(r.json, next);
+    for (const n of next) if (!visited.has(n) && !n.includes('#')) queue.push(n);
+  }
+}, 120_000);
+
+afterAll(async () => {
+  await h?.stop();
+});
+
+describe('redfish tree', () => {
+  it('reaches every kind of resource the service emits from the service root', () => {
+    const types = new Set([...visited.values()].map((b) => String(b['@odata.type']).split('.')[0]?.slice(1)));
+    for (const t of Object.keys(TYPE_VERSIONS).filter((t) => !['Message', 'Event'].includes(t))) expect(types, `type ${t} not reached`).toContain(t);
+    expect(visited.size).toBeGreaterThan(40);
+  });
+
+  it('gives every resource @odata.id (its own URI), @odata.type, Id and Name, and collections a matching count', () => {
+    for (const [uri, body] of visited) {
+      const id = uri === '/redfish/v1/' ? '/redfish/v1/' : uri;
+      expect(body['@odata.id'], uri).toBe(id);
+      expect(typeof body['@odata.type'], uri).toBe('string');
+      expect(typeof body.Name, uri).toBe('string');
+      if (String(body['@odata.type']).includes('Collection.')) expect(body['Members@odata.count'], uri).toBe((body.Members as unknown[]).length);
+      else expect(typeof body.Id, uri).toBe('string');
+    }
+  });
+
+  it('validates every crawled payload against the DMTF JSON schema of its @odata.type', () => {
+    const problems: string[] = [];
+    for (const [uri, body] of visited) for (const p of schemas.check(body)) problems.push(`${uri}: ${p}`);
+    expect(problems).toEqual([]);
+  });
+
+  it('validates error bodies against redfish-error and their messages against Message', async () => {
+    const errors = [
+      await h.rf('GET', '/redfish/v1/Systems/nope', { token }),
+      await h.rf('PATCH', '/redfish/v1/AccountService', { token, body: { Bogus: 1, AccountLockoutThreshold: 'x' } }),
+      await h.rf('GET', '/redfish/v1/Systems'),
+    ];
+    const v = schemas.validator('#redfish-error.v1_0_2.RedfishError');
+    for (const e of errors) {
+      expect(v(e.json), JSON.stringify(v.errors)).toBe(true);
+      for (const m of e.json.error['@Message.ExtendedInfo']) expect(schemas.check(m)).toEqual([]);
+    }
+  });
+
+  it('validates the bodies of POST and PATCH replies', async () => {
+    const created = await h.rf('POST', '/redfish/v1/AccountService/Accounts', { token, body: { UserName: 'op2', Password: 'Operator-pass-2', RoleId: 'Operator' } });
+    expect(created.status).toBe(201);
+    const patched = await h.rf('PATCH', '/redfish/v1/SessionService', { token, body: { SessionTimeout: 600 } });
+    const session = await h.rf('POST', '/redfish/v1/SessionService/Sessions', { body: { UserName: 'op2', Password: 'Operator-pass-2' } });
+    for (const r of [created, patched, session]) expect(schemas.check(r.json)).toEqual([]);
+  });
+});

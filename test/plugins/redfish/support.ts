@@ -1,0 +1,98 @@
+/**
+ * Test helpers for the Redfish plugin: boot the real agent with it on a free port, and an HTTPS
+ * client that trusts the service's own generated certificate (so TLS is verified, not skipped).
+ */
+import { readFile } from 'node:fs/promises';
+import { request, Agent as HttpsAgent } from 'node:https';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { bootAgent, type BootedAgent } from '../../../core/testkit/index.js';
+import redfish from '../../../plugins/redfish/index.js';
+import type { PluginManifest } from '../../../core/index.js';
+
+/** A free TCP port on 127.0.0.1. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      const port = typeof a === 'object' && a ? a.port : 0;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** A response as the tests see it. */
+export interface RfResponse {
+  readonly status: number;
+  readonly headers: Record<string, string | string[] | undefined>;
+  readonly text: string;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  readonly json: any;
+}
+
+/** Request options. */
+export interface RfOptions {
+  readonly body?: unknown;
+  readonly raw?: string;
+  readonly token?: string;
+  readonly basic?: [string, string];
+  readonly headers?: Record<string, string>;
+}
+
+/** A booted agent with the Redfish service and a client for it. */
+export interface RedfishHarness {
+  readonly agent: BootedAgent;
+  readonly port: number;
+  readonly ca: string;
+  rf(method: string, path: string, opts?: RfOptions): Promise<RfResponse>;
+  /** Creates an account through vpmctl and returns a session token for it. */
+  login(user: string, password: string): Promise<string>;
+  addAccount(user: string, role: string, password: string, extra?: string[]): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Boots the agent with the Redfish plugin (and optionally other plugins). */
+export async function bootRedfish(opts: { sections?: Record<string, unknown>; plugins?: PluginManifest[] } = {}): Promise<RedfishHarness> {
+  const port = await freePort();
+  const agent = await bootAgent({ plugins: [redfish as unknown as PluginManifest, ...(opts.plugins ?? [])], sections: { redfish: { port, ...opts.sections } }, startTimeout: 30 });
+  const ca = await readFile(join(agent.dir, 'state', 'plugins', 'redfish', 'tls', 'cert.pem'), 'utf8');
+  const httpsAgent = new HttpsAgent({ ca, keepAlive: false });
+  const rf = (method: string, path: string, o: RfOptions = {}): Promise<RfResponse> =>
+    new Promise((resolve, reject) => {
+      const headers: Record<string, string> = { ...o.headers };
+      const payload = o.raw ?? (o.body !== undefined ? JSON.stringify(o.body) : undefined);
+      if (payload !== undefined) {
+        headers['Content-Type'] ??= 'application/json';
+        headers['Content-Length'] = String(Buffer.byteLength(payload));
+      }
+      if (o.token) headers['X-Auth-Token'] = o.token;
+      if (o.basic) headers.Authorization = `Basic ${Buffer.from(`${o.basic[0]}:${o.basic[1]}`).toString('base64')}`;
+      const req = request({ host: '127.0.0.1', port, method, path, headers, agent: httpsAgent }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let json: unknown;
+          try {
+            json = text ? JSON.parse(text) : undefined;
+          } catch {
+            json = undefined;
+          }
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json });
+        });
+      });
+      req.on('error', reject);
+      req.end(payload);
+    });
+  const addAccount = async (user: string, role: string, password: string, extra: string[] = []): Promise<void> => {
+    await agent.json(['account', 'add', user, '--role', role, ...extra], [password]);
+  };
+  const login = async (user: string, password: string): Promise<string> => {
+    const r = await rf('POST', '/redfish/v1/SessionService/Sessions', { body: { UserName: user, Password: password } });
+    if (r.status !== 201) throw new Error(`login ${user}: ${r.status} ${r.text}`);
+    return r.headers['x-auth-token'] as string;
+  };
+  return { agent, port, ca, rf, login, addAccount, stop: () => agent.stop() };
+}
