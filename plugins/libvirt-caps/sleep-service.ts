@@ -223,10 +223,25 @@ export class SleepService {
     if (this.op === undefined) return;
     this.op.record = { ...this.op.record, resumedAt: now };
     this.setPower('resuming', this.op.record.external === true ? undefined : this.op.record.target, this.op.principal);
+    await this.clearOwnAlarm(this.op.record.wakeAlarm);
     await this.takeLock();
     await this.discover('resume').catch((err: unknown) => this.ctx.log.warn({ err }, 'discovery after resume failed'));
     this.ctx.access.audit(this.op.principal, 'host resume', 'ok', `host came back at ${new Date(now).toISOString()}`);
     await this.finish('resumed');
+  }
+
+  /**
+   * Woken by something else (Wake-on-LAN, power button) before the alarm fired: a pending alarm
+   * of ours would wake the host at a time nobody expects any more, so it goes.
+   */
+  private async clearOwnAlarm(alarm: number | undefined): Promise<void> {
+    if (alarm === undefined) return;
+    try {
+      const rtc = await this.ctx.host.rtc.read(this.opts.rtcDevice);
+      if (rtc.wakeAlarm === alarm) await this.ctx.host.rtc.clearWakeAlarm(this.opts.rtcDevice);
+    } catch (err) {
+      this.ctx.log.warn({ err, alarm }, 'could not clear the pending wake alarm after resume');
+    }
   }
 
   private async finish(state: 'resumed' | 'failed', detail?: string): Promise<void> {
