@@ -57,18 +57,18 @@ export class ProcessorLoad {
       cpus.set(Number(m[1]), { busy: total - idle, total });
     }
     this.samples.push({ at: now, cpus });
-    // Keep the oldest sample that is still within a minute, plus everything newer.
-    while (this.samples.length > 2 && now - (this.samples[1]?.at ?? now) >= 60_000) this.samples.shift();
+    // Keep samples from the last minute (always at least two, so a slow scheduler still averages).
+    while (this.samples.length > 2 && now - (this.samples[0]?.at ?? now) > 60_000) this.samples.shift();
   }
 
-  /** Load per CPU (0..100), or an empty map before two samples exist. */
+  /** Load per CPU (0..100): over the sampled minute, or since boot while only one sample exists. */
   loads(): Map<number, number> {
     const out = new Map<number, number>();
-    const first = this.samples[0];
     const last = this.samples[this.samples.length - 1];
-    if (!first || !last || first === last) return out;
+    if (!last) return out;
+    const first = this.samples.length > 1 ? this.samples[0] : undefined;
     for (const [cpu, b] of last.cpus) {
-      const a = first.cpus.get(cpu);
+      const a = first ? first.cpus.get(cpu) : { busy: 0, total: 0 };
       if (!a) continue;
       const dt = b.total - a.total;
       out.set(cpu, dt > 0 ? Math.round((100 * (b.busy - a.busy)) / dt) : 0);

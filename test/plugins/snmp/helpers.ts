@@ -93,3 +93,28 @@ export async function exchange(port: number, buf: Buffer, ms = 1000): Promise<Bu
     s.close();
   }
 }
+
+/** One line of `snmpwalk -On` output. */
+export interface WalkRow {
+  readonly type: string;
+  readonly value: string;
+}
+
+/** Parses `snmpwalk -On -Oe -Ot`-style output into OID → typed value (quotes stripped). */
+export function parseWalk(stdout: string): Map<string, WalkRow> {
+  const out = new Map<string, WalkRow>();
+  for (const line of stdout.split('\n')) {
+    const m = /^\.?([\d.]+) = (?:([A-Za-z0-9-]+): )?(.*)$/.exec(line);
+    if (!m) continue;
+    out.set(m[1] as string, { type: m[2] ?? '', value: (m[3] ?? '').replace(/^"(.*)"$/, '$1') });
+  }
+  return out;
+}
+
+/** Rows of `walk` under `prefix` whose OID is `prefix.col.index`, as index → value, for one column. */
+export function column(walk: Map<string, WalkRow>, prefix: string, col: number): Map<string, WalkRow> {
+  const out = new Map<string, WalkRow>();
+  const p = `${prefix}.${col}.`;
+  for (const [oid, row] of walk) if (oid.startsWith(p)) out.set(oid.slice(p.length), row);
+  return out;
+}
