@@ -2,7 +2,7 @@
  * vpmctl commands with the names and human output of DPDK's `vm_power_manager` CLI (prompt
  * `vmpower>`), so operators' scripts keep working: add_vm, rm_vm, add_channels,
  * set_channel_status, set_query, show_vm, set_pcpu, show_cpu_freq, set_cpu_freq. vpmd's own
- * additions: set_vm_bounds, set_pcpu_bounds, show_channel_stats. `--json` gives the result.
+ * additions: set_vm_bounds, set_pcpu_bounds, show_bounds, show_channel_stats. `--json` gives the result.
  */
 import { StringEnum, Type, VpmdError, defineCommand, type PluginContext } from '../../core/index.js';
 import type { ChannelService } from './channel-service.js';
@@ -163,6 +163,19 @@ export function registerCommands(ctx: PluginContext, svc: () => ChannelService):
       return { pcpu, minKHz: min ?? null, maxKHz: max ?? null };
     },
     human: (r) => `Bounds of pCPU ${r.pcpu}: min ${r.minKHz ?? '-'} kHz, max ${r.maxKHz ?? '-'} kHz`,
+  }));
+
+  reg(defineCommand({
+    name: 'show_bounds', summary: 'Host bounds on guest requests, per VM and per pCPU (kHz)', privilege: 'Login',
+    args: Type.Object({}),
+    handler: () => {
+      const s = svc();
+      return [
+        ...[...s.vms.values()].filter((vm) => vm.bounds.minKHz !== undefined || vm.bounds.maxKHz !== undefined)
+          .map((vm) => ({ scope: `vm ${vm.name}`, minKHz: vm.bounds.minKHz ?? null, maxKHz: vm.bounds.maxKHz ?? null })),
+        ...s.pcpuBounds().map((b) => ({ scope: `pcpu ${b.pcpu}`, minKHz: b.minKHz ?? null, maxKHz: b.maxKHz ?? null })),
+      ];
+    },
   }));
 
   reg(defineCommand({

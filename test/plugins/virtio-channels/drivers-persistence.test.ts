@@ -1,0 +1,113 @@
+/**
+ * Actuation on every kind of cpufreq driver of the simulated hosts (window under performance for
+ * intel_pstate and amd-pstate-epp, userspace setspeed without a table for cppc), turbo refused
+ * where the hardware has none, originals restored when the agent stops, and the operator's
+ * settings surviving a restart.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { bootAgent, type BootedAgent } from '../../../core/testkit/index.js';
+import plugin from '../../../plugins/virtio-channels/index.js';
+import { cpufreq } from './support/sim-files.js';
+
+const dirs: string[] = [];
+async function tempDir(): Promise<string> {
+  const d = await mkdtemp(join(tmpdir(), 'vpmd-vc-drv-'));
+  dirs.push(d);
+  return d;
+}
+afterAll(async () => {
+  for (const d of dirs) await rm(d, { recursive: true, force: true });
+});
+
+/** Stops the agent but keeps its host tree to inspect; returns the tree. */
+async function stopKeepingHost(a: BootedAgent): Promise<void> {
+  await a.agent.stop();
+}
+
+describe('actuation per driver', () => {
+  it('intel_pstate (active, HWP): performance governor and a min = max window; turbo above base_frequency', async () => {
+    const a = await bootAgent({ plugins: [plugin], profile: 'intel-pstate-hwp-32', sections: { 'virtio-channels': { dir: await tempDir(), libvirt: false } } });
+    try {
+      expect((await a.run(['set_cpu_freq', '1', 'min'])).type).toBe('result');
+      expect(await cpufreq(a.hostRoot, 1, 'scaling_governor')).toBe('performance');
+      expect([await cpufreq(a.hostRoot, 1, 'scaling_min_freq'), await cpufreq(a.hostRoot, 1, 'scaling_max_freq')]).toEqual(['800000', '800000']);
+      await a.run(['set_cpu_freq', '1', 'max']);
+      expect(await cpufreq(a.hostRoot, 1, 'scaling_max_freq')).toBe('2100000');
+      await a.run(['set_cpu_freq', '1', 'enable_turbo']);
+      await a.run(['set_cpu_freq', '1', 'max']);
+      expect(await cpufreq(a.hostRoot, 1, 'scaling_max_freq')).toBe('3000000');
+      await a.run(['set_cpu_freq', '1', 'down']);
+      expect(await cpufreq(a.hostRoot, 1, 'scaling_max_freq')).toBe('2900000');
+    } finally {
+      await stopKeepingHost(a);
+    }
+    // Stopping gave the policy back exactly as it was.
+    expect(await cpufreq(a.hostRoot, 1, 'scaling_governor')).toBe('powersave');
+    expect([await cpufreq(a.hostRoot, 1, 'scaling_min_freq'), await cpufreq(a.hostRoot, 1, 'scaling_max_freq')]).toEqual(['800000', '3000000']);
+    await rm(a.dir, { recursive: true, force: true });
+  });
+
+  it('cppc_cpufreq: userspace setspeed in 100 MHz steps; turbo requests refused (no turbo)', async () => {
+    const a = await bootAgent({ plugins: [plugin], profile: 'arm-cppc-8', sections: { 'virtio-channels': { dir: await tempDir(), libvirt: false } } });
+    try {
+      await a.run(['set_cpu_freq', '1', 'max']);
+      await a.run(['set_cpu_freq', '1', 'down']);
+      expect(await cpufreq(a.hostRoot, 1, 'scaling_governor')).toBe('userspace');
+      expect(await cpufreq(a.hostRoot, 1, 'scaling_setspeed')).toBe('2900000');
+      const turbo = await a.run(['set_cpu_freq', '1', 'enable_turbo']);
+      expect(turbo.type === 'error' && turbo.error.message).toMatch(/^Error scaling core\(1\) 'enable_turbo': pCPU 1 has no turbo frequencies/);
+      expect(await cpufreq(a.hostRoot, 1, 'scaling_setspeed')).toBe('2900000');
+    } finally {
+      await a.stop();
+    }
+  });
+
+  it('amd-pstate-epp: a window under performance', async () => {
+    const a = await bootAgent({ plugins: [plugin], profile: 'amd-pstate-epp-64', sections: { 'virtio-channels': { dir: await tempDir(), libvirt: false } } });
+    try {
+      await a.run(['set_cpu_freq', '3', 'min']);
+      await a.run(['set_cpu_freq', '3', 'up']);
+      expect(await cpufreq(a.hostRoot, 3, 'scaling_governor')).toBe('performance');
+      expect([await cpufreq(a.hostRoot, 3, 'scaling_min_freq'), await cpufreq(a.hostRoot, 3, 'scaling_max_freq')]).toEqual(['500000', '500000']);
+    } finally {
+      await a.stop();
+    }
+  });
+});
+
+describe('persistence', () => {
+  it('keeps VMs, channels, statuses, query permission, bounds and pins across a restart', async () => {
+    const state = await tempDir();
+    const dir = await tempDir();
+    const section = { 'virtio-channels': { dir, libvirt: false } };
+    const a = await bootAgent({ plugins: [plugin], sections: section, core: { state: { dir: state } } });
+    try {
+      for (const argv of [
+        ['add_vm', 'vmp'], ['add_channels', 'vmp', '0,1'], ['set_channel_status', 'vmp', '1', 'disabled'], ['set_query', 'vmp', 'enable'],
+        ['set_vm_bounds', 'vmp', '--max', '3000000'], ['set_pcpu', 'vmp', '0', '4'], ['set_pcpu_bounds', '4', '--min', '1600000'],
+      ]) {
+        const r = await a.run(argv);
+        expect(r.type, `${argv.join(' ')}: ${JSON.stringify(r)}`).toBe('result');
+      }
+    } finally {
+      await a.stop();
+    }
+    const b = await bootAgent({ plugins: [plugin], sections: section, core: { state: { dir: state } } });
+    try {
+      const vm = await b.json<{ query: boolean; bounds: object; channels: Array<{ num: number; status: string }>; vcpus: Array<{ pcpus: number[] }> }>(['show_vm', 'vmp']);
+      expect(vm.query).toBe(true);
+      expect(vm.bounds).toEqual({ maxKHz: 3000000 });
+      expect(vm.channels.map((c) => [c.num, c.status])).toEqual([[0, 'DISCONNECTED'], [1, 'DISABLED']]);
+      expect(vm.vcpus.map((v) => v.pcpus)).toEqual([[4]]);
+      expect(await b.json(['show_bounds'])).toEqual([
+        { scope: 'vm vmp', minKHz: null, maxKHz: 3000000 },
+        { scope: 'pcpu 4', minKHz: 1600000, maxKHz: null },
+      ]);
+    } finally {
+      await b.stop();
+    }
+  });
+});
