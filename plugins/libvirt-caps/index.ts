@@ -88,12 +88,17 @@ export default definePlugin({
   },
 
   // The demo has no logind: discovery reports the simulated kernel's view with logind marked
-  // unavailable (health degraded), and the documents still build from the simulated host.
-  demo: () => ({
-    config: { busAddress: 'unix:path=/nonexistent/vpmd-demo-no-system-bus', logindTimeout: 1 },
+  // unavailable (health degraded), and the documents still build from the simulated host and
+  // are kept in files in the demo directory.
+  demo: (env) => ({
+    config: {
+      busAddress: 'unix:path=/nonexistent/vpmd-demo-has-no-system-bus',
+      logindTimeout: 1,
+      documents: { libvirtFile: `${env.dir}/capabilities.xml`, powerFile: `${env.dir}/power-capabilities.json` },
+    },
     notes: [
-      'libvirt-caps: vpmctl capabilities | capabilities --power | sleep states | suspend mem --dry-run',
-      '  (no systemd-logind in the demo: sleep states show the kernel view, logind unavailable)',
+      'libvirt-caps: vpmctl capabilities | capabilities --power | sleep states | suspend mem --dry-run | wake MAC',
+      `  no systemd-logind in the demo: sleep states show the kernel view, logind unavailable; documents in ${env.dir}/capabilities.xml and power-capabilities.json`,
     ],
   }),
 });
