@@ -107,9 +107,9 @@ export class Dispatcher {
     const { path, query } = parseQuery(inc.url);
     for (const key of query.keys()) if (key.startsWith('$')) throw fail(501, 'QueryNotSupported');
 
-    let match = this.router.match(path);
     // POST to a collection's /Members is POST to the collection.
-    if (!match && method === 'POST' && path.endsWith('/Members')) match = this.router.match(path.slice(0, -'/Members'.length));
+    const collection = method === 'POST' && path.endsWith('/Members') ? this.router.match(path.slice(0, -'/Members'.length)) : undefined;
+    const match = collection?.route.post ? collection : this.router.match(path);
     const auth = await this.authenticate(inc, match?.route, method);
     if (!match) {
       if (!auth.principal) throw this.unauthorized();

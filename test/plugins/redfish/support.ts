@@ -54,9 +54,9 @@ export interface RedfishHarness {
 }
 
 /** Boots the agent with the Redfish plugin (and optionally other plugins). */
-export async function bootRedfish(opts: { sections?: Record<string, unknown>; plugins?: PluginManifest[] } = {}): Promise<RedfishHarness> {
+export async function bootRedfish(opts: { sections?: Record<string, unknown>; plugins?: PluginManifest[]; core?: Record<string, unknown> } = {}): Promise<RedfishHarness> {
   const port = await freePort();
-  const agent = await bootAgent({ plugins: [redfish as unknown as PluginManifest, ...(opts.plugins ?? [])], sections: { redfish: { port, ...opts.sections } }, startTimeout: 30 });
+  const agent = await bootAgent({ plugins: [redfish as unknown as PluginManifest, ...(opts.plugins ?? [])], sections: { redfish: { port, ...opts.sections } }, startTimeout: 30, ...(opts.core ? { core: opts.core } : {}) });
   const ca = await readFile(join(agent.dir, 'state', 'plugins', 'redfish', 'tls', 'cert.pem'), 'utf8');
   const httpsAgent = new HttpsAgent({ ca, keepAlive: false });
   const rf = (method: string, path: string, o: RfOptions = {}): Promise<RfResponse> =>
