@@ -5,8 +5,9 @@
  */
 import type { PluginSource } from '../core/kernel/plugin-plan.js';
 import libvirtCaps from './libvirt-caps/index.js';
+import ipmi from './ipmi/index.js';
 import redfish from './redfish/index.js';
 import virtioChannels from './virtio-channels/index.js';
 
 /** Built-in plugin manifests. */
-export const BUILTIN_PLUGINS: readonly PluginSource[] = [{ manifest: libvirtCaps, origin: 'builtin' }, { manifest: redfish, origin: 'builtin' }, { manifest: virtioChannels, origin: 'builtin' }];
+export const BUILTIN_PLUGINS: readonly PluginSource[] = [{ manifest: libvirtCaps, origin: 'builtin' }, { manifest: ipmi, origin: 'builtin' }, { manifest: redfish, origin: 'builtin' }, { manifest: virtioChannels, origin: 'builtin' }];

@@ -67,6 +67,8 @@ export class IpmiSession {
   private readonly replay = new ReplayWindow();
   private readonly unregister: () => void;
   private closed = false;
+  /** While closing: at most one retransmit, so a dead BMC cannot hold up a stop for long. */
+  private closing = false;
   /** Negotiated suite, once open. */
   suite: CipherSuite | undefined;
   /** Time of the last answered request (keepalive). */
@@ -249,7 +251,7 @@ export class IpmiSession {
     this.stats.sent++;
     this.endpoint.send(this.target.host, this.target.port, p.build());
     p.timer = setTimeout(() => {
-      if (p.attempts > this.timing.retries) {
+      if (p.attempts > (this.closing ? Math.min(1, this.timing.retries) : this.timing.retries)) {
         p.reject(
           new VpmdError('E_IPMI_TIMEOUT', `BMC ${this.target.name} (${this.target.host}:${this.target.port}) did not answer ${p.what} after ${p.attempts} attempts of ${this.timing.timeoutMs} ms`, {
             target: this.target.name,
@@ -310,7 +312,7 @@ export class IpmiSession {
 
   /** True while the session can carry requests. */
   get isOpen(): boolean {
-    return !this.closed && this.security !== undefined;
+    return !this.closed && !this.closing && this.security !== undefined;
   }
 
   /** The BMC's session id (what `ipmitool session info` lists). */
@@ -323,7 +325,8 @@ export class IpmiSession {
    * and releases the socket route. Never throws: a dead BMC must not block a stop.
    */
   async close(): Promise<void> {
-    if (this.closed) return;
+    if (this.closed || this.closing) return;
+    this.closing = true;
     if (this.security !== undefined) {
       const sid = Buffer.alloc(4);
       sid.writeUInt32LE(this.bmcSid >>> 0, 0);

@@ -1,0 +1,197 @@
+/**
+ * The BMC poller: every configured target on a jittered schedule, at most `concurrency` polls
+ * at once, over one UDP socket bound to the management address. Readings go to the telemetry
+ * store, new SEL entries become `hw.log.v1` events, chassis power is tracked per target.
+ */
+import { Type, type Logger, type ScopedEventBus, type ScopedTelemetry, type StateStore } from '../../../core/index.js';
+import { readSel, selInfo, type SelEntry } from '../commands/sel.js';
+import type { IpmiConfig, ResolvedTarget } from '../config.js';
+import { UdpEndpoint } from '../session/udp-endpoint.js';
+import { TargetPoller, unknownTarget } from './target-poller.js';
+import { pickPowerSensor, sensorMetric, sensorMetricId, systemPowerMetricId, toStoredUnit } from './telemetry-map.js';
+
+const SelMarks = Type.Record(Type.String(), Type.Object({ erase: Type.Number(), add: Type.Number(), lastId: Type.Number() }));
+const SEL_SPEC = { version: 1, schema: SelMarks } as const;
+
+/** What the poller needs from the plugin context. */
+export interface PollerDeps {
+  readonly log: Logger;
+  readonly telemetry: ScopedTelemetry;
+  readonly events: ScopedEventBus;
+  readonly state: StateStore;
+}
+
+/** Outcome of one sweep (`vpmctl ipmi poll`). */
+export interface SweepResult {
+  readonly targets: number;
+  readonly successes: number;
+  readonly failures: number;
+  readonly skipped: number;
+  readonly durationMs: number;
+  readonly errors: ReadonlyArray<{ readonly target: string; readonly error: string }>;
+}
+
+/** Bounded concurrency. */
+class Limiter {
+  private active = 0;
+  private readonly queue: Array<() => void> = [];
+  constructor(private readonly max: number) {}
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.active >= this.max) await new Promise<void>((r) => this.queue.push(r));
+    this.active++;
+    try {
+      return await fn();
+    } finally {
+      this.active--;
+      this.queue.shift()?.();
+    }
+  }
+}
+
+/** The poller of every target. */
+export class Poller {
+  readonly targets = new Map<string, TargetPoller>();
+  private readonly limiter: Limiter;
+  private readonly defined = new Set<string>();
+  private selMarks: Record<string, { erase: number; add: number; lastId: number }> = {};
+
+  private constructor(
+    private readonly cfg: IpmiConfig,
+    private readonly deps: PollerDeps,
+    readonly endpoint: UdpEndpoint,
+    targets: readonly ResolvedTarget[],
+  ) {
+    this.limiter = new Limiter(cfg.concurrency);
+    const timing = { timeoutMs: cfg.timeout * 1000, retries: cfg.retries };
+    const backoff = { minMs: cfg.backoffMin * 1000, maxMs: cfg.backoffMax * 1000 };
+    for (const t of targets) this.targets.set(t.name, new TargetPoller(t, endpoint, timing, backoff));
+  }
+
+  /** Opens the socket on `bindAddress` and loads the SEL marks. */
+  static async open(cfg: IpmiConfig, deps: PollerDeps, targets: readonly ResolvedTarget[], bindAddress: string): Promise<Poller> {
+    const endpoint = await UdpEndpoint.open(bindAddress);
+    const p = new Poller(cfg, deps, endpoint, targets);
+    p.selMarks = { ...((await deps.state.read('sel-marks', SEL_SPEC)) ?? {}) };
+    return p;
+  }
+
+  /** The poller of `name`. @throws E_IPMI_TARGET */
+  target(name: string): TargetPoller {
+    const t = this.targets.get(name);
+    if (t === undefined) throw unknownTarget(name, [...this.targets.keys()]);
+    return t;
+  }
+
+  /**
+   * Polls one target (bounded by the concurrency limit). A target in backoff is skipped unless
+   * `force`. Returns false on failure; never throws.
+   */
+  async poll(name: string, force = false): Promise<'ok' | 'failed' | 'skipped'> {
+    const tp = this.target(name);
+    if (!force && tp.inBackoff()) return 'skipped';
+    return this.limiter.run(async () => {
+      try {
+        const r = await tp.poll();
+        this.record(tp.target.name, r.readings, r.systemPower);
+        if (this.cfg.sel) await this.pollSel(tp);
+        return 'ok';
+      } catch (e) {
+        this.markUnavailable(tp.target.name);
+        this.deps.log.warn({ target: name, code: tp.lastError?.code, retryInMs: Math.max(0, tp.retryAt - Date.now()) }, `IPMI poll of ${name} failed: ${tp.lastError?.message ?? String(e)}`);
+        return 'failed';
+      }
+    });
+  }
+
+  /** Polls every target now (forced), reporting counts and duration. */
+  async sweep(): Promise<SweepResult> {
+    const started = performance.now();
+    const names = [...this.targets.keys()];
+    const outcomes = await Promise.all(names.map((n) => this.poll(n, true)));
+    const errors = names.flatMap((n, i) => (outcomes[i] === 'failed' ? [{ target: n, error: this.targets.get(n)?.lastError?.message ?? 'failed' }] : []));
+    return {
+      targets: names.length,
+      successes: outcomes.filter((o) => o === 'ok').length,
+      failures: errors.length,
+      skipped: outcomes.filter((o) => o === 'skipped').length,
+      durationMs: Math.round(performance.now() - started),
+      errors,
+    };
+  }
+
+  private define(id: string, fn: () => Parameters<ScopedTelemetry['define']>[0]): void {
+    if (this.defined.has(id)) return;
+    this.deps.telemetry.define(fn());
+    this.defined.add(id);
+  }
+
+  private record(target: string, readings: Parameters<typeof pickPowerSensor>[0], systemPower: { watts: number; source: string } | undefined): void {
+    for (const r of readings) {
+      const id = sensorMetricId(target, r);
+      this.define(id, () => sensorMetric(target, r));
+      const value = r.value === null ? null : r.discrete ? r.value : toStoredUnit(r.unit, r.value);
+      this.deps.telemetry.record(id, value, { status: r.status });
+    }
+    const fallback = pickPowerSensor(readings);
+    const power = systemPower ?? (fallback?.value != null ? { watts: fallback.value, source: fallback.name } : undefined);
+    if (power !== undefined) {
+      const id = systemPowerMetricId(target);
+      this.define(id, () => ({ id, name: `${target} system input power`, kind: 'power', unit: 'W', source: { plugin: 'ipmi', target, sensor: power.source === 'dcmi' ? 'dcmi' : power.source } }));
+      this.deps.telemetry.record(id, power.watts);
+    }
+  }
+
+  /** A failed target's metrics read "unavailable" instead of the last value. */
+  private markUnavailable(target: string): void {
+    for (const m of this.deps.telemetry.list({ plugin: 'ipmi', target })) {
+      if (m.latest !== undefined && m.latest.value !== null) this.deps.telemetry.record(m.id, null, { status: 'unavailable' });
+    }
+  }
+
+  /** Emits new SEL entries (by record id since the last erase) as hw.log.v1 events. */
+  private async pollSel(tp: TargetPoller): Promise<void> {
+    const name = tp.target.name;
+    const mark = this.selMarks[name];
+    const info = await tp.withSession((s) => selInfo(s));
+    if (mark !== undefined && mark.add === info.addTimestamp && mark.erase === info.eraseTimestamp) return;
+    const fresh = mark === undefined || mark.erase !== info.eraseTimestamp;
+    const entries: SelEntry[] = info.entries === 0 ? [] : await tp.withSession((s) => readSel(s));
+    const lastId = fresh ? -1 : (mark?.lastId ?? -1);
+    let highest = fresh ? -1 : lastId;
+    for (const e of entries) {
+      if (e.id <= lastId) continue;
+      highest = Math.max(highest, e.id);
+      this.deps.events.emit('hw.log.v1', {
+        source: `ipmi/${name}`,
+        id: `${name}:${info.eraseTimestamp}:${e.id}`,
+        timestamp: e.timestamp * 1000,
+        severity: e.severity,
+        message: `${e.sensorType} #0x${e.sensorNumber.toString(16).padStart(2, '0')} | ${e.description} | ${e.direction}`,
+      });
+    }
+    this.selMarks[name] = { erase: info.eraseTimestamp, add: info.addTimestamp, lastId: highest };
+    await this.deps.state.write('sel-marks', SEL_SPEC, this.selMarks);
+  }
+
+  /** Sends a cheap request on sessions idle for `keepalive` seconds. */
+  async keepalive(): Promise<void> {
+    const limitMs = this.cfg.keepalive * 1000;
+    await Promise.all(
+      [...this.targets.values()].map(async (tp) => {
+        const idle = tp.idleMs();
+        if (idle === undefined || idle < limitMs) return;
+        try {
+          await tp.withSession((s) => s.call(0x06, 0x01));
+        } catch {
+          // withSession marked the target and closed the session; the next poll reopens it
+        }
+      }),
+    );
+  }
+
+  /** Closes every session (Close Session on each BMC) and the socket. */
+  async close(): Promise<void> {
+    await Promise.all([...this.targets.values()].map((t) => t.close()));
+    await this.endpoint.close();
+  }
+}

@@ -1,0 +1,193 @@
+/**
+ * One BMC as the poller keeps it: an open session, the SDR cache, the last readings, chassis
+ * power, and its health with backoff. A failure degrades this target only; the session is then
+ * closed (never leaked) and reopened after an exponential, jittered backoff.
+ */
+import { VpmdError, toVpmdError, type BmcTarget } from '../../../core/index.js';
+import { chassisStatus, dcmiPower } from '../commands/chassis.js';
+import { loadSensors, type SdrCache } from '../commands/sdr-repository.js';
+import { readSensors, type SensorReading } from '../commands/sensors.js';
+import type { ResolvedTarget } from '../config.js';
+import { IpmiSession, type SessionTiming } from '../session/session.js';
+import type { UdpEndpoint } from '../session/udp-endpoint.js';
+
+/** Backoff bounds in ms. */
+export interface Backoff {
+  readonly minMs: number;
+  readonly maxMs: number;
+}
+
+/** What one poll found. */
+export interface PollResult {
+  readonly readings: readonly SensorReading[];
+  readonly power: 'on' | 'off';
+  /** Whole-system input power and where it came from. */
+  readonly systemPower?: { readonly watts: number; readonly source: string };
+  readonly sdrFromCache: boolean;
+}
+
+/** Per-target poll state. */
+export class TargetPoller {
+  private session: IpmiSession | undefined;
+  private opening: Promise<IpmiSession> | undefined;
+  private readonly closing = new Set<Promise<void>>();
+  sdr: SdrCache | undefined;
+  state: BmcTarget['state'] = 'unknown';
+  detail: string | undefined;
+  lastPoll: number | undefined;
+  lastError: VpmdError | undefined;
+  power: 'on' | 'off' | undefined;
+  failures = 0;
+  retryAt = 0;
+  polls = 0;
+  private dcmi: 'unknown' | 'yes' | 'no' = 'unknown';
+
+  constructor(
+    readonly target: ResolvedTarget,
+    private readonly endpoint: UdpEndpoint,
+    private readonly timing: SessionTiming,
+    private readonly backoff: Backoff,
+    private readonly random: () => number = Math.random,
+  ) {}
+
+  /** The open session, opening one if needed (one login at a time per target). */
+  async ensureSession(): Promise<IpmiSession> {
+    if (this.session?.isOpen) return this.session;
+    this.opening ??= IpmiSession.open(this.endpoint, this.target, this.timing).finally(() => {
+      this.opening = undefined;
+    });
+    const s = await this.opening;
+    this.session = s;
+    return s;
+  }
+
+  /** True while the target waits out its backoff. */
+  inBackoff(now = Date.now()): boolean {
+    return now < this.retryAt;
+  }
+
+  /**
+   * Runs `fn` on the session. A transport, session or login error closes the session and marks
+   * the target; a command the BMC refused (completion code) leaves both as they are.
+   */
+  async withSession<T>(fn: (s: IpmiSession) => Promise<T>): Promise<T> {
+    try {
+      return await fn(await this.ensureSession());
+    } catch (e) {
+      if (!(e instanceof VpmdError && e.code === 'E_IPMI_COMMAND')) this.fail(e);
+      throw toVpmdError(e);
+    }
+  }
+
+  /** One poll: SDR (cached), every sensor, chassis power, DCMI or power-sensor fallback. */
+  async poll(): Promise<PollResult> {
+    this.polls++;
+    const result = await this.withSession(async (s) => {
+      try {
+        return await this.pollOn(s);
+      } catch (e) {
+        if (e instanceof VpmdError && e.code === 'E_IPMI_COMMAND') this.fail(e); // a poll that cannot read is a failed poll
+        throw e;
+      }
+    });
+    this.succeed(result.power);
+    return result;
+  }
+
+  private async pollOn(s: IpmiSession): Promise<PollResult> {
+    {
+      const { cache, fromCache } = await loadSensors(s, this.sdr);
+      this.sdr = cache;
+      const [readings, chassis] = await Promise.all([readSensors(s, cache.sensors), chassisStatus(s)]);
+      let systemPower: PollResult['systemPower'];
+      if (this.dcmi !== 'no') {
+        const p = await dcmiPower(s);
+        this.dcmi = p === undefined ? 'no' : 'yes';
+        if (p !== undefined) systemPower = { watts: p.current, source: 'dcmi' };
+      }
+      return { readings, power: chassis.power, sdrFromCache: fromCache, ...(systemPower !== undefined ? { systemPower } : {}) };
+    }
+  }
+
+  /** Records a success. */
+  succeed(power?: 'on' | 'off'): void {
+    this.state = 'ok';
+    this.detail = undefined;
+    this.lastError = undefined;
+    this.failures = 0;
+    this.retryAt = 0;
+    this.lastPoll = Date.now();
+    if (power !== undefined) this.power = power;
+  }
+
+  /** Records a failure: closes the session, sets state and the next retry time. */
+  fail(e: unknown): void {
+    const err = toVpmdError(e);
+    this.lastError = err;
+    this.failures++;
+    this.lastPoll = Date.now();
+    // Wrong credentials or a refused cipher need an operator: 'failed'; the rest is transient.
+    this.state = err.code === 'E_IPMI_AUTH' || err.code === 'E_IPMI_CIPHER' || err.code === 'E_IPMI_CONFIG' ? 'failed' : 'degraded';
+    this.detail = err.message;
+    const base = Math.min(this.backoff.maxMs, this.backoff.minMs * 2 ** Math.min(this.failures - 1, 20));
+    this.retryAt = Date.now() + base * (0.75 + this.random() * 0.5);
+    if (err.code !== 'E_IPMI_COMMAND') this.dropSession();
+  }
+
+  /** Closes the session in the background; {@link close} waits for it. */
+  dropSession(): void {
+    const s = this.session;
+    this.session = undefined;
+    // The SDR cache is kept: its key is checked again on the next poll.
+    if (s === undefined) return;
+    const p = s.close().finally(() => this.closing.delete(p));
+    this.closing.add(p);
+  }
+
+  /** Session counters (sent, retransmits, dropped) of the open session. */
+  sessionStats(): { sent: number; retransmits: number; dropped: number } | undefined {
+    return this.session === undefined ? undefined : { ...this.session.stats };
+  }
+
+  /** True when a session is open. */
+  get hasSession(): boolean {
+    return this.session?.isOpen === true;
+  }
+
+  /** Idle time of the open session in ms, or undefined. */
+  idleMs(now = Date.now()): number | undefined {
+    return this.session?.isOpen ? now - this.session.lastActivity : undefined;
+  }
+
+  /** Closes the session (Close Session sent) and waits for any closing in flight. */
+  async close(): Promise<void> {
+    const opening = this.opening;
+    if (opening !== undefined) {
+      try {
+        this.session = await opening;
+      } catch {
+        // the login failed: nothing to close
+      }
+    }
+    this.dropSession();
+    await Promise.all([...this.closing]);
+  }
+
+  /** The target as the BMC capability lists it. */
+  describe(): BmcTarget {
+    return {
+      name: this.target.name,
+      host: this.target.host,
+      port: this.target.port,
+      state: this.state,
+      ...(this.power !== undefined ? { power: this.power } : {}),
+      ...(this.lastPoll !== undefined ? { lastPoll: this.lastPoll } : {}),
+      ...(this.detail !== undefined ? { detail: this.detail } : {}),
+    };
+  }
+}
+
+/** Error for an unknown target name. */
+export function unknownTarget(name: string, known: readonly string[]): VpmdError {
+  return new VpmdError('E_IPMI_TARGET', `no IPMI target named '${name}' (configured: ${known.length ? known.join(', ') : 'none'})`, { target: name });
+}

@@ -1,0 +1,168 @@
+/**
+ * The ipmi plugin in a real agent polling three ipmi_sim BMCs: telemetry, SEL events, chassis
+ * power, vpmctl commands, privileges, and sessions closed on stop.
+ */
+import { chmod, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bootAgent, runIpmitool, startIpmiSim, type BootedAgent, type IpmiSimPeer } from 'vpmd/testkit';
+import { definePlugin, Type, type MetricSnapshot, type VpmdEventMap } from '../../../core/index.js';
+import ipmi from '../../../plugins/ipmi/index.js';
+import { openSessions } from './support/reference-tools.js';
+
+/** Records hw.log.v1 events as any consumer plugin would see them. */
+const seen: VpmdEventMap['hw.log.v1'][] = [];
+const recorder = definePlugin({
+  name: 'hw-log-recorder',
+  version: '1.0.0',
+  description: 'test consumer of hw.log.v1',
+  coreApi: '^1.0.0',
+  config: Type.Object({}),
+  register(ctx) {
+    ctx.events.on('hw.log.v1', (e) => void seen.push(e));
+    return { start() {}, stop() {} };
+  },
+});
+
+let sim: IpmiSimPeer;
+let booted: BootedAgent;
+let pwFile: string;
+
+beforeAll(async () => {
+  sim = await startIpmiSim({ bmcs: 3 });
+  pwFile = join(sim.dir, 'bmc1.password');
+  await writeFile(pwFile, `${sim.targets[1]?.password}\n`);
+  await chmod(pwFile, 0o600);
+  const targets = sim.targets.map((t, i) => ({
+    name: t.name,
+    host: t.host,
+    port: t.port,
+    username: t.username,
+    ...(i === 1 ? { passwordFile: pwFile } : { password: t.password }),
+    interval: 3600,
+  }));
+  booted = await bootAgent({ plugins: [ipmi, recorder], sections: { ipmi: { targets } } });
+});
+afterAll(async () => {
+  await booted?.stop();
+  await sim?.stop();
+});
+
+interface Sweep {
+  targets: number;
+  successes: number;
+  failures: number;
+}
+
+describe('polling', () => {
+  it('polls every target and reports the sweep', async () => {
+    const r = await booted.json<Sweep>(['ipmi', 'poll']);
+    expect(r).toMatchObject({ targets: 3, successes: 3, failures: 0 });
+  });
+
+  it('records every reading in the telemetry store with unit, status, thresholds and source', async () => {
+    const metric = (id: string): Promise<MetricSnapshot> => booted.json<MetricSnapshot>(['telemetry', 'show', id]);
+    expect(await metric('ipmi/bmc1/1-inlet-temp')).toMatchObject({
+      kind: 'temperature',
+      unit: 'Cel',
+      source: { plugin: 'ipmi', target: 'bmc1', sensor: 'Inlet Temp' },
+      thresholds: { lowerCritical: 3, lowerWarning: 5, upperWarning: 38, upperCritical: 42 },
+      latest: { value: 24, status: 'ok' },
+    });
+    expect(await metric('ipmi/bmc2/3-12v-rail')).toMatchObject({ kind: 'voltage', unit: 'V', latest: { value: 11.97 } });
+    expect(await metric('ipmi/bmc0/2-fan-1')).toMatchObject({ kind: 'fan', unit: 'RPM', latest: { value: 4800 }, thresholds: { lowerCritical: 600, lowerWarning: 800 } });
+    expect(await metric('ipmi/bmc0/5-psu1-status')).toMatchObject({ kind: 'other', unit: 'count', latest: { value: 1, status: 'ok' } });
+    // ipmi_sim has no DCMI: system power falls back to the power sensor.
+    expect(await metric('ipmi/bmc0/system-power')).toMatchObject({ kind: 'power', unit: 'W', source: { sensor: 'Pwr Consumption' }, latest: { value: 220 } });
+    const all = await booted.json<Array<{ source: { plugin: string } }>>(['telemetry', 'list']);
+    expect(all.filter((m) => m.source.plugin === 'ipmi')).toHaveLength(3 * 6);
+  });
+
+  it('follows a sensor change on the next poll', async () => {
+    await sim.setSensor(2, 1, 43);
+    await booted.json(['ipmi', 'poll']);
+    const inlet = await booted.json<MetricSnapshot>(['telemetry', 'show', 'ipmi/bmc2/1-inlet-temp']);
+    expect(inlet.latest).toMatchObject({ value: 43, status: 'critical' });
+    await sim.setSensor(2, 1, 24);
+  });
+
+  it('turns SEL entries into hw.log.v1 events once', async () => {
+    const forBmc0 = seen.filter((e) => e.source === 'ipmi/bmc0');
+    expect(forBmc0.map((e) => [e.severity, e.message])).toEqual([
+      ['warning', 'Temperature #0x01 | Upper Non-critical going high | Asserted'],
+      ['critical', 'Fan #0x02 | Lower Critical going low | Asserted'],
+      ['info', 'Power Supply #0x05 | Presence detected | Asserted'],
+    ]);
+    expect(seen).toHaveLength(9); // two polls so far, no duplicates
+  });
+});
+
+describe('vpmctl ipmi', () => {
+  it('sensors: JSON objects with name, value, unit, status; human output like ipmitool sdr list', async () => {
+    const rows = await booted.json<Array<{ name: string; value: number | null; unit: string; status: string }>>(['ipmi', 'sensors', 'bmc0']);
+    expect(rows[0]).toMatchObject({ name: 'Inlet Temp', value: 24, unit: 'degrees C', status: 'ok' });
+    expect(rows.find((r) => r.name === 'PSU1 Status')).toMatchObject({ unit: 'discrete', status: 'ok', states: ['Presence detected'] });
+    const human = await booted.run(['ipmi', 'sensors', 'bmc0']);
+    if (human.type !== 'result') throw new Error(human.error.message);
+    const ref = (await runIpmitool(sim.targets[0] ?? { host: '', port: 0, username: '', password: '' }, ['sdr', 'list'])).stdout.split('\n').filter((l) => l.includes('|'));
+    const ours = human.human.split('\n');
+    // Analog rows match ipmitool character for character (discrete rows name the state).
+    for (let i = 0; i < 4; i++) expect(ours[i]).toBe(ref[i]?.trimEnd());
+  });
+
+  it('chassis: status and power control, checked on the BMC', async () => {
+    const off = await booted.run(['ipmi', 'chassis', 'bmc2', 'off']);
+    expect(off.type === 'result' && off.human).toBe('Chassis Power Control: Down/Off');
+    expect(await sim.powerState(2)).toBe(0);
+    const status = await booted.run(['ipmi', 'chassis', 'bmc2', 'status']);
+    expect(status.type === 'result' && status.human).toMatch(/^System Power\s+: off$/m);
+    const targets = await booted.json<Array<{ name: string; power: string; state: string }>>(['ipmi', 'targets']);
+    expect(targets.find((t) => t.name === 'bmc2')).toMatchObject({ power: 'off', state: 'ok' });
+    await booted.run(['ipmi', 'chassis', 'bmc2', 'on']);
+    expect(await sim.powerState(2)).toBe(1);
+  });
+
+  it('refuses chassis control and SEL clearing to a read-only principal, audited, BMC untouched', async () => {
+    const ro = { name: 'viewer', role: 'ReadOnly', origin: 'control-socket' } as const;
+    await expect(booted.agent.runCommand(['ipmi', 'chassis', 'bmc0', 'off'], ro)).rejects.toMatchObject({ code: 'E_ACCESS_DENIED' });
+    await expect(booted.agent.runCommand(['ipmi', 'sel', 'bmc0', '--clear'], ro)).rejects.toMatchObject({ code: 'E_ACCESS_DENIED' });
+    expect(await sim.powerState(0)).toBe(1);
+    const status = await booted.agent.runCommand(['ipmi', 'chassis', 'bmc0', 'status'], ro);
+    expect(status.human).toMatch(/System Power\s+: on/);
+  });
+
+  it('sel: lists like ipmitool, clears on request', async () => {
+    const list = await booted.run(['ipmi', 'sel', 'bmc1']);
+    const ref = (await runIpmitool(sim.targets[1] ?? { host: '', port: 0, username: '', password: '' }, ['sel', 'list'])).stdout.split('\n').filter((l) => l.includes('|'));
+    expect(ref).toHaveLength(3);
+    // ipmitool's own table spells one state with a trailing blank ("Lower Critical going low ").
+    const norm = (l: string): string => l.trimEnd().replace(/ +\|/g, ' |');
+    expect(list.type === 'result' && list.human.split('\n').map(norm)).toEqual(ref.map(norm));
+    expect(list.type === 'result' && list.human.split('\n')[0]).toMatch(/^ {3}1 \| {2}Pre-Init {2}\|\d{10}\| Temperature/);
+    await booted.run(['ipmi', 'sel', 'bmc1', '--clear']);
+    const after = await booted.run(['ipmi', 'sel', 'bmc1']);
+    expect(after.type === 'result' && after.human).toBe('SEL has no entries');
+  });
+
+  it('names an unknown target', async () => {
+    const r = await booted.run(['ipmi', 'sensors', 'nope']);
+    expect(r.type === 'error' && r.error).toMatchObject({ code: 'E_IPMI_TARGET', message: expect.stringContaining('bmc0, bmc1, bmc2') });
+  });
+
+  it('targets: state, power and last poll per target, one open session each', async () => {
+    const rows = await booted.json<Array<{ name: string; state: string; lastPoll: number; hasSession: boolean }>>(['ipmi', 'targets']);
+    expect(rows.map((r) => [r.name, r.state, r.hasSession])).toEqual([
+      ['bmc0', 'ok', true],
+      ['bmc1', 'ok', true],
+      ['bmc2', 'ok', true],
+    ]);
+    for (const t of sim.targets) expect(await openSessions(t)).toBe(1);
+  });
+});
+
+describe('stop', () => {
+  it('closes every session on the BMCs', async () => {
+    await booted.stop();
+    for (const t of sim.targets) expect(await openSessions(t)).toBe(0);
+  });
+});

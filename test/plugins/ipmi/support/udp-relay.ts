@@ -1,0 +1,74 @@
+/**
+ * A UDP relay between the poller and one BMC that drops, delays or adds datagrams: packet loss,
+ * a slow network and garbage on the wire, with the real BMC behind it.
+ */
+import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+
+/** What the relay does to traffic. */
+export interface RelayFaults {
+  /** Drop this fraction of datagrams in each direction (deterministic: every 1/rate-th). */
+  dropEvery?: number;
+  /** Delay each datagram by this many ms. */
+  delayMs?: number;
+  /** Send this many garbage datagrams to the client before each real answer. */
+  garbageBefore?: number;
+  /** Answer each datagram twice (a duplicated, replayed packet). */
+  duplicate?: boolean;
+}
+
+/** A running relay. */
+export interface UdpRelay {
+  readonly port: number;
+  faults: RelayFaults;
+  readonly counts: { forwarded: number; dropped: number; garbage: number };
+  close(): Promise<void>;
+}
+
+/** Starts a relay on 127.0.0.1 towards `bmcPort`. */
+export async function startRelay(bmcPort: number, faults: RelayFaults = {}): Promise<UdpRelay> {
+  const front: Socket = createSocket('udp4');
+  const back: Socket = createSocket('udp4');
+  let client: RemoteInfo | undefined;
+  let n = 0;
+  const counts = { forwarded: 0, dropped: 0, garbage: 0 };
+  const relay: UdpRelay = {
+    port: 0,
+    faults,
+    counts,
+    close: async () => {
+      await Promise.all([new Promise<void>((r) => front.close(() => r())), new Promise<void>((r) => back.close(() => r()))]);
+    },
+  };
+  const pass = (send: () => void): void => {
+    n++;
+    const f = relay.faults;
+    if (f.dropEvery !== undefined && n % f.dropEvery === 0) {
+      counts.dropped++;
+      return;
+    }
+    counts.forwarded++;
+    if (f.delayMs) setTimeout(send, f.delayMs);
+    else send();
+  };
+  front.on('message', (msg, rinfo) => {
+    client = rinfo;
+    pass(() => back.send(msg, bmcPort, '127.0.0.1'));
+  });
+  back.on('message', (msg) => {
+    const c = client;
+    if (c === undefined) return;
+    for (let i = 0; i < (relay.faults.garbageBefore ?? 0); i++) {
+      counts.garbage++;
+      const junk = i % 3 === 0 ? Buffer.from([0x06, 0x00, 0xff, 0x07, 0x06, 0xc0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 0xff, 0xff]) : i % 3 === 1 ? Buffer.from(msg.map((b, j) => (j > 20 ? b ^ 0x5a : b))) : Buffer.from('garbage datagram');
+      front.send(junk, c.port, c.address);
+    }
+    pass(() => {
+      front.send(msg, c.port, c.address);
+      if (relay.faults.duplicate) front.send(msg, c.port, c.address);
+    });
+  });
+  await new Promise<void>((r) => front.bind(0, '127.0.0.1', () => r()));
+  await new Promise<void>((r) => back.bind(0, '127.0.0.1', () => r()));
+  Object.assign(relay, { port: front.address().port });
+  return relay;
+}
