@@ -141,12 +141,31 @@ export function systemRoutes(deps: ServiceDeps): Route[] {
       },
     };
   };
+  /**
+   * Sets the guest bounds first and the cpufreq limits second; when either step fails, what was
+   * already changed is put back, so a refused PATCH changes nothing.
+   */
   const setRange = async (pkg: number, min: number, max: number, req: RouteRequest): Promise<void> => {
     const topo = await ctx.host.topology();
-    for (const p of await policiesOf(pkg, topo)) await ctx.host.cpufreq.setLimits(p.id, { minKHz: min * 1000, maxKHz: max * 1000 });
-    const guests = ctx.capabilities.find(GUEST_CHANNELS);
-    if (guests && req.principal) {
-      for (const pcpu of packageCpus(topo, pkg)) await guests.setBounds({ pcpu, minKHz: min * 1000, maxKHz: max * 1000 }, req.principal);
+    const pols = await policiesOf(pkg, topo);
+    const guests = req.principal ? ctx.capabilities.find(GUEST_CHANNELS) : undefined;
+    const by = req.principal as NonNullable<RouteRequest['principal']>;
+    const previous = guests?.bounds() ?? [];
+    const bounded: number[] = [];
+    const applied: CpufreqPolicy[] = [];
+    try {
+      for (const pcpu of guests ? packageCpus(topo, pkg) : []) {
+        await guests?.setBounds({ pcpu, minKHz: min * 1000, maxKHz: max * 1000 }, by);
+        bounded.push(pcpu);
+      }
+      for (const p of pols) {
+        await ctx.host.cpufreq.setLimits(p.id, { minKHz: min * 1000, maxKHz: max * 1000 });
+        applied.push(p);
+      }
+    } catch (e) {
+      for (const p of applied) await ctx.host.cpufreq.setLimits(p.id, { minKHz: p.scalingMinKHz, maxKHz: p.scalingMaxKHz }).catch(() => undefined);
+      for (const pcpu of bounded) await guests?.setBounds(previous.find((b) => b.pcpu === pcpu) ?? { pcpu }, by).catch(() => undefined);
+      throw e;
     }
   };
 

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { bootAgent, type BootedAgent } from '../../../core/testkit/index.js';
 import redfish from '../../../plugins/redfish/index.js';
 import type { PluginManifest } from '../../../core/index.js';
+import type { SimProfileName } from '../../../core/sim/index.js';
 
 /** A free TCP port on 127.0.0.1. */
 export function freePort(): Promise<number> {
@@ -54,9 +55,11 @@ export interface RedfishHarness {
 }
 
 /** Boots the agent with the Redfish plugin (and optionally other plugins). */
-export async function bootRedfish(opts: { sections?: Record<string, unknown>; plugins?: PluginManifest[]; core?: Record<string, unknown> } = {}): Promise<RedfishHarness> {
+export async function bootRedfish(
+  opts: { sections?: Record<string, unknown>; plugins?: PluginManifest[]; core?: Record<string, unknown>; extraSections?: Record<string, Record<string, unknown>>; profile?: SimProfileName } = {},
+): Promise<RedfishHarness> {
   const port = await freePort();
-  const agent = await bootAgent({ plugins: [redfish as unknown as PluginManifest, ...(opts.plugins ?? [])], sections: { redfish: { port, ...opts.sections } }, startTimeout: 30, ...(opts.core ? { core: opts.core } : {}) });
+  const agent = await bootAgent({ plugins: [redfish as unknown as PluginManifest, ...(opts.plugins ?? [])], sections: { ...opts.extraSections, redfish: { port, ...opts.sections } }, startTimeout: 30, ...(opts.profile ? { profile: opts.profile } : {}), ...(opts.core && Object.keys(opts.core).length ? { core: opts.core } : {}) });
   const ca = await readFile(join(agent.dir, 'state', 'plugins', 'redfish', 'tls', 'cert.pem'), 'utf8');
   const httpsAgent = new HttpsAgent({ ca, keepAlive: false });
   const rf = (method: string, path: string, o: RfOptions = {}): Promise<RfResponse> =>
@@ -95,4 +98,59 @@ export async function bootRedfish(opts: { sections?: Record<string, unknown>; pl
     return r.headers['x-auth-token'] as string;
   };
   return { agent, port, ca, rf, login, addAccount, stop: () => agent.stop() };
+}
+
+/** An open SSE stream: collects `data:` events as parsed JSON. */
+export interface SseStream {
+  readonly events: Array<{ id: string; data: Record<string, unknown> }>;
+  readonly status: number;
+  readonly contentType: string;
+  /** Resolves with the first event matching `pred` (rejects after `ms`). */
+  waitFor(pred: (data: Record<string, unknown>) => boolean, ms?: number): Promise<Record<string, unknown>>;
+  close(): void;
+}
+
+/** Opens the SSE stream of the EventService with a session token. */
+export function openSse(h: RedfishHarness, token: string): Promise<SseStream> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port: h.port, path: '/redfish/v1/EventService/SSE', headers: { 'X-Auth-Token': token }, ca: h.ca }, (res) => {
+      const events: SseStream['events'] = [];
+      const waiters: Array<() => void> = [];
+      let buf = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        buf += chunk;
+        let i: number;
+        while ((i = buf.indexOf('\n\n')) >= 0) {
+          const block = buf.slice(0, i);
+          buf = buf.slice(i + 2);
+          const id = /^id: (.*)$/m.exec(block)?.[1];
+          const data = /^data: (.*)$/m.exec(block)?.[1];
+          if (id !== undefined && data !== undefined) events.push({ id, data: JSON.parse(data) as Record<string, unknown> });
+        }
+        waiters.forEach((w) => w());
+      });
+      resolve({
+        events,
+        status: res.statusCode ?? 0,
+        contentType: String(res.headers['content-type']),
+        waitFor: (pred, ms = 10_000) =>
+          new Promise((ok, ko) => {
+            const check = (): boolean => {
+              const hit = events.find((e) => pred(e.data));
+              if (hit) ok(hit.data);
+              return hit !== undefined;
+            };
+            if (check()) return;
+            const t = setTimeout(() => ko(new Error(`no matching SSE event in ${ms} ms; got ${JSON.stringify(events.map((e) => e.data))}`)), ms);
+            waiters.push(() => {
+              if (check()) clearTimeout(t);
+            });
+          }),
+        close: () => req.destroy(),
+      });
+    });
+    req.on('error', (e) => (e.message.includes('socket hang up') ? undefined : reject(e)));
+    req.end();
+  });
 }
