@@ -21,6 +21,12 @@ interface Applied {
   readonly kHz: number;
 }
 
+/** Pending and in-flight writes of one policy. */
+interface Slot {
+  want?: number;
+  running?: Promise<void>;
+}
+
 /** Outcome of {@link Actuator.apply}. */
 export interface ApplyResult {
   /** Frequency in effect (kHz). */
@@ -35,6 +41,7 @@ export class Actuator {
   private readonly policyOfCpu = new Map<number, number>();
   private readonly applied = new Map<number, Applied>();
   private readonly saved = new Map<number, SavedPolicy>();
+  private readonly slots = new Map<number, Slot>();
   /** Total sysfs writes made, for stats and the idempotence test. */
   writes = 0;
 
@@ -84,14 +91,42 @@ export class Actuator {
     return this.applied.get(policy)?.kHz;
   }
 
-  /** Sets a policy to `kHz` (a ladder step). */
+  /**
+   * Sets a policy to `kHz` (a ladder step). Writes to one policy are serialised and coalesced:
+   * requests arriving while a write is in flight only update the wanted frequency, and the
+   * latest one is written next (a flood costs at most one write in flight per policy).
+   */
   async apply(policy: number, kHz: number): Promise<ApplyResult> {
+    const before = this.writes;
+    let slot = this.slots.get(policy);
+    if (!slot) {
+      slot = {};
+      this.slots.set(policy, slot);
+    }
+    slot.want = kHz;
+    while (slot.want !== undefined) {
+      slot.running ??= this.drain(policy, slot).finally(() => {
+        (slot as Slot).running = undefined;
+      });
+      await slot.running;
+    }
+    return { kHz: this.applied.get(policy)?.kHz ?? kHz, writes: this.writes - before };
+  }
+
+  private async drain(policy: number, slot: Slot): Promise<void> {
+    while (slot.want !== undefined) {
+      const kHz = slot.want;
+      slot.want = undefined;
+      await this.write(policy, kHz);
+    }
+  }
+
+  private async write(policy: number, kHz: number): Promise<void> {
     const l = this.ladders.get(policy);
     if (!l) throw new Error(`internal: ladder of policy${policy} not loaded`);
     const governor = l.mode === 'setspeed' ? 'userspace' : 'performance';
     const prev = this.applied.get(policy);
-    if (prev && prev.governor === governor && prev.kHz === kHz) return { kHz, writes: 0 };
-    let writes = 0;
+    if (prev && prev.governor === governor && prev.kHz === kHz) return;
     const current = await this.host.cpufreq.policy(policy);
     if (!this.saved.has(policy)) {
       this.saved.set(policy, { policy, governor: current.governor, minKHz: current.scalingMinKHz, maxKHz: current.scalingMaxKHz });
@@ -99,28 +134,26 @@ export class Actuator {
     }
     if (current.governor !== governor) {
       await this.host.cpufreq.setGovernor(policy, governor);
-      writes++;
+      this.writes++;
     }
-    let effective = kHz;
+    let effective: number;
     if (l.mode === 'setspeed') {
       // The whole hardware range, so that setspeed is not clamped by limits someone else set.
       if (current.scalingMinKHz !== current.cpuinfoMinKHz || current.scalingMaxKHz !== current.cpuinfoMaxKHz) {
         await this.host.cpufreq.setLimits(policy, { minKHz: current.cpuinfoMinKHz, maxKHz: current.cpuinfoMaxKHz });
-        writes++;
+        this.writes++;
       }
       effective = (await this.host.cpufreq.setSpeed(policy, kHz)).kHz;
-      writes++;
     } else {
       effective = (await this.host.cpufreq.setLimits(policy, { minKHz: kHz, maxKHz: kHz })).maxKHz;
-      writes++;
     }
-    this.writes += writes;
+    this.writes++;
     this.applied.set(policy, { governor, kHz: effective });
-    return { kHz: effective, writes };
   }
 
   /** Restores a policy's saved governor and limits; forgets it. */
   async restore(policy: number): Promise<void> {
+    await this.slots.get(policy)?.running?.catch(() => undefined);
     const s = this.saved.get(policy);
     this.applied.delete(policy);
     if (!s) return;
