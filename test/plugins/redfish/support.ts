@@ -60,7 +60,8 @@ export async function bootRedfish(
 ): Promise<RedfishHarness> {
   const port = await freePort();
   const agent = await bootAgent({ plugins: [redfish as unknown as PluginManifest, ...(opts.plugins ?? [])], sections: { ...opts.extraSections, redfish: { port, ...opts.sections } }, startTimeout: 30, ...(opts.profile ? { profile: opts.profile } : {}), ...(opts.core && Object.keys(opts.core).length ? { core: opts.core } : {}) });
-  const ca = await readFile(join(agent.dir, 'state', 'plugins', 'redfish', 'tls', 'cert.pem'), 'utf8');
+  const stateDir = (opts.core?.state as { dir?: string } | undefined)?.dir ?? join(agent.dir, 'state');
+  const ca = await readFile(join(stateDir, 'plugins', 'redfish', 'tls', 'cert.pem'), 'utf8');
   const httpsAgent = new HttpsAgent({ ca, keepAlive: false });
   const rf = (method: string, path: string, o: RfOptions = {}): Promise<RfResponse> =>
     new Promise((resolve, reject) => {

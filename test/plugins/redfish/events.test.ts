@@ -1,0 +1,155 @@
+/**
+ * EventService: SSE streams listed as EventDestinations while open, subscriptions to HTTPS
+ * destinations only, persisted across a restart of the service, delivered to a real HTTPS
+ * server (trusting its CA through plugins.redfish.eventCa) and retried with back-off after a
+ * failure; threshold crossings and hardware log entries become ResourceEvent messages.
+ */
+import { createServer, type Server } from 'node:https';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Type, definePlugin, defineCommand, StringEnum, type PluginManifest } from '../../../core/index.js';
+import { loadTls } from '../../../plugins/redfish/http/tls.js';
+import { RedfishSchemas } from '../../../plugins/redfish/tools/schema-validator.js';
+import { bootRedfish, openSse, type RedfishHarness } from './support.js';
+
+/** Emits vpmd events on the real event bus, as the core and the IPMI plugin do. */
+const emitter = definePlugin({
+  name: 'event-emitter',
+  version: '1.0.0',
+  description: 'test: emits events on command',
+  coreApi: '^1.0.0',
+  config: Type.Object({}),
+  register(ctx) {
+    ctx.commands.register(
+      defineCommand({
+        name: 'emit status',
+        summary: 'emit telemetry.status.v1',
+        privilege: 'ConfigureManager',
+        args: Type.Object({ metric: Type.String(), to: StringEnum(['ok', 'warning', 'critical'] as const) }),
+        positional: ['metric', 'to'],
+        handler: (a) => ctx.events.emit('telemetry.status.v1', { metric: a.metric, from: 'ok', to: a.to, value: 99, timestamp: Date.now() }),
+      }),
+    );
+    ctx.commands.register(
+      defineCommand({
+        name: 'emit sel',
+        summary: 'emit hw.log.v1',
+        privilege: 'ConfigureManager',
+        args: Type.Object({ source: Type.String(), message: Type.String() }),
+        positional: ['source', 'message'],
+        handler: (a) => ctx.events.emit('hw.log.v1', { source: a.source, id: '0x0042', timestamp: Date.now(), severity: 'critical', message: a.message }),
+      }),
+    );
+    return { start() {}, stop() {} };
+  },
+});
+
+const schemas = new RedfishSchemas(join(__dirname, '../../../plugins/redfish/dmtf/json-schema'));
+let dir: string;
+let receiver: Server;
+let receiverPort = 0;
+const received: Array<Record<string, unknown>> = [];
+let failNext = 0;
+let h: RedfishHarness;
+let admin: string;
+const ES = '/redfish/v1/EventService';
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'rf-events-'));
+  const tls = await loadTls({ dir, address: '127.0.0.1' });
+  receiver = createServer({ cert: tls.cert, key: tls.key }, (req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => {
+      if (failNext > 0) {
+        failNext--;
+        res.writeHead(503).end();
+        return;
+      }
+      received.push(JSON.parse(body) as Record<string, unknown>);
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+  receiverPort = (receiver.address() as { port: number }).port;
+  h = await bootRedfish({ plugins: [emitter as unknown as PluginManifest], sections: { eventCa: join(dir, 'cert.pem') } });
+  await h.addAccount('admin', 'Administrator', 'Admin-pass-1');
+  admin = await h.login('admin', 'Admin-pass-1');
+}, 60_000);
+
+afterAll(async () => {
+  await h?.stop();
+  receiver?.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+const until = async (pred: () => boolean, ms = 15_000): Promise<void> => {
+  const end = Date.now() + ms;
+  while (!pred()) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+};
+
+describe('redfish events', () => {
+  it('refuses subscriptions without https destinations or with another Protocol', async () => {
+    const http = await h.rf('POST', `${ES}/Subscriptions`, { token: admin, body: { Destination: 'http://127.0.0.1/x', Protocol: 'Redfish' } });
+    expect(http.status).toBe(400);
+    expect(http.json.error['@Message.ExtendedInfo'][0].Message).toMatch(/must be an https:\/\/ URL/);
+    const proto = await h.rf('POST', `${ES}/Subscriptions`, { token: admin, body: { Destination: 'https://127.0.0.1/x', Protocol: 'SNMPv2c' } });
+    expect(proto.json.error['@Message.ExtendedInfo'][0].MessageId).toBe('Base.1.22.1.PropertyValueNotInList');
+    const missing = await h.rf('POST', `${ES}/Subscriptions`, { token: admin, body: { Protocol: 'Redfish' } });
+    expect(missing.json.error['@Message.ExtendedInfo'][0].MessageId).toBe('Base.1.22.1.CreateFailedMissingReqProperties');
+    expect((await h.rf('GET', `${ES}/Subscriptions`, { token: admin })).json['Members@odata.count']).toBe(0);
+  });
+
+  it('lists an open SSE stream as an EventDestination and removes it when the client goes away', async () => {
+    const sse = await openSse(h, admin);
+    const list = await h.rf('GET', `${ES}/Subscriptions`, { token: admin });
+    expect(list.json['Members@odata.count']).toBe(1);
+    const dest = await h.rf('GET', list.json.Members[0]['@odata.id'], { token: admin });
+    expect(dest.json.SubscriptionType).toBe('SSE');
+    expect(schemas.check(dest.json)).toEqual([]);
+    sse.close();
+    let count = 1;
+    const end = Date.now() + 10_000;
+    while (count !== 0 && Date.now() < end) count = (await h.rf('GET', `${ES}/Subscriptions`, { token: admin })).json['Members@odata.count'];
+    expect(count).toBe(0);
+  });
+
+  it('delivers threshold crossings and SEL entries to SSE and to a subscription, retrying after a failure', async () => {
+    const sub = await h.rf('POST', `${ES}/Subscriptions`, { token: admin, body: { Destination: `https://127.0.0.1:${receiverPort}/events`, Protocol: 'Redfish', Context: 'ctx-1' } });
+    expect(sub.status).toBe(201);
+    expect(sub.headers.location).toBe(sub.json['@odata.id']);
+    expect((await h.rf('PATCH', ES, { token: admin, body: { DeliveryRetryIntervalSeconds: 1 } })).status).toBe(200);
+    const sse = await openSse(h, admin);
+    try {
+      failNext = 1;
+      await h.agent.json(['emit', 'status', 'host/thermal/x86_pkg_temp', 'critical']);
+      const ev = await sse.waitFor((d) => JSON.stringify(d).includes('ResourceStatusChangedCritical'));
+      const rec = (ev.Events as Array<Record<string, unknown>>)[0];
+      expect(rec).toMatchObject({ MessageArgs: ['/redfish/v1/Chassis/host/Sensors/host_thermal_x86_pkg_temp', 'Critical'], OriginOfCondition: { '@odata.id': '/redfish/v1/Chassis/host/Sensors/host_thermal_x86_pkg_temp' } });
+      expect(schemas.check(ev)).toEqual([]);
+      await until(() => received.length >= 1);
+      expect(received[0]).toMatchObject({ Context: 'ctx-1', Events: [{ MessageId: 'ResourceEvent.1.4.3.ResourceStatusChangedCritical' }] });
+      expect(failNext).toBe(0); // the first attempt was refused: this came from a retry
+
+      await h.agent.json(['emit', 'sel', 'bmc1', 'Processor IERR']);
+      await until(() => received.length >= 2);
+      expect(received[1]).toMatchObject({ Events: [{ MessageId: 'ResourceEvent.1.4.3.ResourceErrorsDetected', MessageArgs: ['bmc1', 'Processor IERR'], MessageSeverity: 'Critical' }] });
+      expect(schemas.check(received[1] as Record<string, unknown>)).toEqual([]);
+      const ids = sse.events.map((e) => e.id);
+      expect(new Set(ids).size).toBe(ids.length);
+    } finally {
+      sse.close();
+    }
+  });
+
+  it('persists subscriptions and retry settings in the plugin state', async () => {
+    const state = JSON.parse(await readFile(join(h.agent.dir, 'state', 'plugins', 'redfish', 'subscriptions.json'), 'utf8'));
+    expect(state.data.subscriptions).toEqual([expect.objectContaining({ destination: `https://127.0.0.1:${receiverPort}/events`, context: 'ctx-1', owner: 'admin' })]);
+    expect(state.data.retryIntervalSeconds).toBe(1);
+  });
+});
