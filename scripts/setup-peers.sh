@@ -17,6 +17,7 @@ PACKAGES=(
   libvirt-daemon libvirt-clients libvirt-dbus libvirt0
   python3-dbusmock dbus libxml2-utils socat
   libdpdk-dev build-essential pkg-config
+  nginx-light
 )
 
 # peer label | package whose version is reported | program (or check) proving it is usable
@@ -38,6 +39,7 @@ PEERS=(
   "librte_power|libdpdk-dev|pc:libdpdk"
   "cc|build-essential|cc"
   "pkg-config|pkg-config|pkg-config"
+  "nginx|nginx-light|nginx"
 )
 
 check_only=false
