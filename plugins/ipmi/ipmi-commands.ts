@@ -4,7 +4,6 @@
  */
 import { StringEnum, Type, defineCommand, formatTable, type ChassisAction, type PluginContext, type Principal } from '../../core/index.js';
 import { chassisControl, chassisStatus } from './commands/chassis.js';
-import { loadSensors } from './commands/sdr-repository.js';
 import { clearSel, readSel } from './commands/sel.js';
 import { readSensors } from './commands/sensors.js';
 import { CHASSIS_DONE, formatChassis, formatSel, formatSensors } from './ipmi-format.js';
@@ -26,11 +25,7 @@ export function registerCommands(ctx: CommandContext, poller: () => Poller): voi
       positional: ['target'],
       handler: async ({ target: name }) => {
         const tp = poller().target(name);
-        return tp.withSession(async (s) => {
-          const { cache } = await loadSensors(s, tp.sdr);
-          tp.sdr = cache;
-          return readSensors(s, cache.sensors);
-        });
+        return tp.withSession(async (s) => readSensors(s, (await tp.loadSdr(s)).cache.sensors));
       },
       human: (r) => formatSensors(r),
     }),

@@ -41,6 +41,7 @@ export class TargetPoller {
   retryAt = 0;
   polls = 0;
   private dcmi: 'unknown' | 'yes' | 'no' = 'unknown';
+  private sdrLoad: Promise<{ cache: SdrCache; fromCache: boolean }> | undefined;
 
   constructor(
     readonly target: ResolvedTarget,
@@ -53,12 +54,31 @@ export class TargetPoller {
   /** The open session, opening one if needed (one login at a time per target). */
   async ensureSession(): Promise<IpmiSession> {
     if (this.session?.isOpen) return this.session;
-    this.opening ??= IpmiSession.open(this.endpoint, this.target, this.timing).finally(() => {
-      this.opening = undefined;
-    });
+    // The previous session must be closed (Close Session sent, route released) before a new login.
+    this.opening ??= Promise.all([...this.closing])
+      .then(() => IpmiSession.open(this.endpoint, this.target, this.timing))
+      .finally(() => {
+        this.opening = undefined;
+      });
     const s = await this.opening;
     this.session = s;
     return s;
+  }
+
+  /**
+   * The sensor records, from the cache when the repository is unchanged. One load at a time per
+   * target: two concurrent reads would cancel each other's SDR reservations.
+   */
+  loadSdr(s: IpmiSession): Promise<{ cache: SdrCache; fromCache: boolean }> {
+    this.sdrLoad ??= loadSensors(s, this.sdr)
+      .then((r) => {
+        this.sdr = r.cache;
+        return r;
+      })
+      .finally(() => {
+        this.sdrLoad = undefined;
+      });
+    return this.sdrLoad;
   }
 
   /** True while the target waits out its backoff. */
@@ -96,8 +116,7 @@ export class TargetPoller {
 
   private async pollOn(s: IpmiSession): Promise<PollResult> {
     {
-      const { cache, fromCache } = await loadSensors(s, this.sdr);
-      this.sdr = cache;
+      const { cache, fromCache } = await this.loadSdr(s);
       const [readings, chassis] = await Promise.all([readSensors(s, cache.sensors), chassisStatus(s)]);
       let systemPower: PollResult['systemPower'];
       if (this.dcmi !== 'no') {
@@ -129,7 +148,8 @@ export class TargetPoller {
     // Wrong credentials or a refused cipher need an operator: 'failed'; the rest is transient.
     this.state = err.code === 'E_IPMI_AUTH' || err.code === 'E_IPMI_CIPHER' || err.code === 'E_IPMI_CONFIG' ? 'failed' : 'degraded';
     this.detail = err.message;
-    const base = Math.min(this.backoff.maxMs, this.backoff.minMs * 2 ** Math.min(this.failures - 1, 20));
+    // Repeated wrong logins lock accounts on many BMCs and leave half-open sessions: wait longest.
+    const base = this.state === 'failed' ? this.backoff.maxMs : Math.min(this.backoff.maxMs, this.backoff.minMs * 2 ** Math.min(this.failures - 1, 20));
     this.retryAt = Date.now() + base * (0.75 + this.random() * 0.5);
     if (err.code !== 'E_IPMI_COMMAND') this.dropSession();
   }

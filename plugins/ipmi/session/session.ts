@@ -42,6 +42,7 @@ interface Pending {
   reject(e: Error): void;
   timer: NodeJS.Timeout | undefined;
   attempts: number;
+  firstSent: number;
   readonly what: string;
 }
 
@@ -67,6 +68,8 @@ export class IpmiSession {
   private readonly replay = new ReplayWindow();
   private readonly unregister: () => void;
   private closed = false;
+  /** Current per-attempt wait (ms), see {@link adapt}. */
+  private rto: number;
   /** While closing: at most one retransmit, so a dead BMC cannot hold up a stop for long. */
   private closing = false;
   /** Negotiated suite, once open. */
@@ -80,6 +83,7 @@ export class IpmiSession {
     readonly target: SessionTarget,
     private readonly timing: SessionTiming,
   ) {
+    this.rto = timing.timeoutMs;
     this.unregister = endpoint.register(target.host, target.port, (msg) => this.onDatagram(msg));
   }
 
@@ -170,7 +174,15 @@ export class IpmiSession {
     const r2 = decodeRakp2(await this.exchange('RAKP 1', PAYLOAD.rakp1, encodeRakp1(tag, ctx), PAYLOAD.rakp2, tag));
     verifyRakp2(ctx, r2);
     const keys = sessionKeys(ctx, r2.bmcRandom);
-    const r4 = await this.exchange('RAKP 3', PAYLOAD.rakp3, encodeRakp3(tag, ctx, r2.bmcRandom), PAYLOAD.rakp4, tag);
+    let r4: Buffer;
+    try {
+      r4 = await this.exchange('RAKP 3', PAYLOAD.rakp3, encodeRakp3(tag, ctx, r2.bmcRandom), PAYLOAD.rakp4, tag);
+    } catch (e) {
+      // RAKP 4 lost: the BMC may hold an active session it will not open twice. With the keys
+      // both sides derived, close() can still send Close Session instead of leaking the slot.
+      this.security = { suite, k1: keys.k1, k2: keys.k2 };
+      throw e;
+    }
     verifyRakp4(ctx, keys.sik, r2.bmcGuid, r4);
     this.security = { suite, k1: keys.k1, k2: keys.k2 };
   }
@@ -230,9 +242,11 @@ export class IpmiSession {
         build,
         what,
         attempts: 0,
+        firstSent: performance.now(),
         timer: undefined,
         resolve: (b) => {
           this.settle(p);
+          this.adapt(p);
           resolve(b);
         },
         reject: (e) => {
@@ -253,13 +267,26 @@ export class IpmiSession {
     p.timer = setTimeout(() => {
       if (p.attempts > (this.closing ? Math.min(1, this.timing.retries) : this.timing.retries)) {
         p.reject(
-          new VpmdError('E_IPMI_TIMEOUT', `BMC ${this.target.name} (${this.target.host}:${this.target.port}) did not answer ${p.what} after ${p.attempts} attempts of ${this.timing.timeoutMs} ms`, {
+          new VpmdError('E_IPMI_TIMEOUT', `BMC ${this.target.name} (${this.target.host}:${this.target.port}) did not answer ${p.what} after ${p.attempts} attempts (${Math.round(performance.now() - p.firstSent)} ms)`, {
             target: this.target.name,
             attempts: p.attempts,
           }),
         );
       } else this.transmit(p);
-    }, this.timing.timeoutMs);
+    }, this.rto);
+  }
+
+  /**
+   * Adapts the per-attempt wait to the link: an answer that came only after a retransmit raises
+   * it towards the observed delay (a slow link otherwise makes every request run twice, and
+   * non-idempotent ones such as Reserve SDR cancel each other); clean answers let it decay.
+   * Bounded by 4x the configured timeout, so a request still fails within a known time.
+   */
+  private adapt(p: Pending): void {
+    const base = this.timing.timeoutMs;
+    const elapsed = performance.now() - p.firstSent;
+    if (p.attempts > 1) this.rto = Math.min(base * 4, Math.max(this.rto, elapsed * 1.5));
+    else if (elapsed * 2 < this.rto) this.rto = Math.max(base, this.rto * 0.9);
   }
 
   private settle(p: Pending): void {
@@ -283,6 +310,8 @@ export class IpmiSession {
         payloadType = d.payloadType;
         body = d.payload;
       }
+      // A message with bad checksums is line noise, not an answer: drop it before matching.
+      if (payloadType === PAYLOAD.ipmi || payloadType === -1) decodeResponse(body);
     } catch {
       this.stats.dropped++;
       return;

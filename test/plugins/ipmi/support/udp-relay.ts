@@ -30,12 +30,14 @@ export async function startRelay(bmcPort: number, faults: RelayFaults = {}): Pro
   const back: Socket = createSocket('udp4');
   let client: RemoteInfo | undefined;
   let n = 0;
+  let closed = false;
   const counts = { forwarded: 0, dropped: 0, garbage: 0 };
   const relay: UdpRelay = {
     port: 0,
     faults,
     counts,
     close: async () => {
+      closed = true;
       await Promise.all([new Promise<void>((r) => front.close(() => r())), new Promise<void>((r) => back.close(() => r()))]);
     },
   };
@@ -47,8 +49,11 @@ export async function startRelay(bmcPort: number, faults: RelayFaults = {}): Pro
       return;
     }
     counts.forwarded++;
-    if (f.delayMs) setTimeout(send, f.delayMs);
-    else send();
+    const guarded = (): void => {
+      if (!closed) send(); // a delayed datagram may come due after the relay closed
+    };
+    if (f.delayMs) setTimeout(guarded, f.delayMs);
+    else guarded();
   };
   front.on('message', (msg, rinfo) => {
     client = rinfo;
@@ -56,7 +61,7 @@ export async function startRelay(bmcPort: number, faults: RelayFaults = {}): Pro
   });
   back.on('message', (msg) => {
     const c = client;
-    if (c === undefined) return;
+    if (c === undefined || closed) return;
     for (let i = 0; i < (relay.faults.garbageBefore ?? 0); i++) {
       counts.garbage++;
       const junk = i % 3 === 0 ? Buffer.from([0x06, 0x00, 0xff, 0x07, 0x06, 0xc0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 0xff, 0xff]) : i % 3 === 1 ? Buffer.from(msg.map((b, j) => (j > 20 ? b ^ 0x5a : b))) : Buffer.from('garbage datagram');
