@@ -77,7 +77,10 @@ export class ChannelService {
   async start(seed: { vms: ReadonlyArray<{ name: string; channels?: string; query?: boolean; minKHz?: number; maxKHz?: number; pins?: number[] }>; pcpuBounds: readonly PcpuBounds[] }): Promise<void> {
     const saved = await this.state.read('registry', REGISTRY_SPEC);
     if (saved) {
+      // Originals saved by a run that did not stop cleanly: requests died with it, so give back.
       this.actuator.adoptSaved(saved.saved);
+      const failed = await this.actuator.restoreAll();
+      if (saved.saved.length > 0) this.log.info({ policies: saved.saved.length, failed }, 'restored cpufreq settings left by a previous run');
       for (const b of saved.pcpuBounds) this.pcpuBoundsMap.set(b.pcpu, { minKHz: b.minKHz, maxKHz: b.maxKHz });
       for (const s of saved.vms) {
         const vm = newVm(s.name, Date.now(), this.opts.rate.burst);

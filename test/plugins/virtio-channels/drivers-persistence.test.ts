@@ -4,7 +4,7 @@
  * where the hardware has none, originals restored when the agent stops, and the operator's
  * settings surviving a restart.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -22,7 +22,7 @@ afterAll(async () => {
   for (const d of dirs) await rm(d, { recursive: true, force: true });
 });
 
-/** Stops the agent but keeps its host tree to inspect; returns the tree. */
+/** Stops the agent but keeps its host tree to inspect. */
 async function stopKeepingHost(a: BootedAgent): Promise<void> {
   await a.agent.stop();
 }
@@ -108,6 +108,31 @@ describe('persistence', () => {
       ]);
     } finally {
       await b.stop();
+    }
+  });
+});
+
+describe('after a crash', () => {
+  it('gives back the cpufreq settings a previous run left behind', async () => {
+    const state = await tempDir();
+    const dir = await tempDir();
+    const section = { 'virtio-channels': { dir, libvirt: false } };
+    const a = await bootAgent({ plugins: [plugin], sections: section, core: { state: { dir: state } } });
+    await a.run(['set_cpu_freq', '2', 'min']);
+    expect(await cpufreq(a.hostRoot, 2, 'scaling_governor')).toBe('userspace');
+    // Keep the state as a killed agent would leave it, then let the tree keep the changed governor.
+    const crashed = await tempDir();
+    await cp(state, crashed, { recursive: true });
+    await a.agent.stop();
+    const policy = join(a.hostRoot, 'sys/devices/system/cpu/cpufreq/policy2');
+    await writeFile(join(policy, 'scaling_governor'), 'userspace\n');
+    await writeFile(join(policy, 'scaling_setspeed'), '1200000\n');
+    const b = await bootAgent({ plugins: [plugin], sections: section, core: { state: { dir: crashed }, host: { root: a.hostRoot, simulated: true, sampleInterval: 1 } } });
+    try {
+      expect(await cpufreq(a.hostRoot, 2, 'scaling_governor')).toBe('schedutil');
+    } finally {
+      await b.stop();
+      await rm(a.dir, { recursive: true, force: true });
     }
   });
 });
