@@ -33,9 +33,14 @@ export interface Incoming {
 const JSON_TYPE = 'application/json; charset=utf-8';
 const BASE_HEADERS = { 'OData-Version': '4.0', 'Cache-Control': 'no-store', 'X-Frame-Options': 'DENY' } as const;
 
+/** The ETag of a serialized resource body. */
+function etagOfText(text: string): string {
+  return `"${createHash('sha1').update(text).digest('base64url')}"`;
+}
+
 /** The ETag of a resource body. */
 export function etagOf(body: unknown): string {
-  return `"${createHash('sha256').update(JSON.stringify(body)).digest('base64url').slice(0, 22)}"`;
+  return etagOfText(JSON.stringify(body));
 }
 
 /** `Link` header for a resource: its JSON schema, by the namespace of `@odata.type`. */
@@ -57,10 +62,11 @@ export function errorOutcome(e: RedfishError, extra: Record<string, string> = {}
 
 function jsonOutcome(status: number, body: Resource, headers: Record<string, string>, head: boolean): Outcome {
   const link = describedBy(body);
+  const text = JSON.stringify(body);
   return {
     status,
-    headers: { ...BASE_HEADERS, 'Content-Type': JSON_TYPE, ETag: etagOf(body), ...(link ? { Link: link } : {}), ...headers },
-    ...(head ? {} : { body: JSON.stringify(body) }),
+    headers: { ...BASE_HEADERS, 'Content-Type': JSON_TYPE, ETag: etagOfText(text), ...(link ? { Link: link } : {}), ...headers },
+    ...(head ? {} : { body: text }),
   };
 }
 
@@ -143,9 +149,10 @@ export class Dispatcher {
     }
     if (method === 'GET' || method === 'HEAD') {
       const res = await (route.get as NonNullable<Route['get']>)(req);
+      const out = jsonOutcome(200, res, headers, method === 'HEAD');
       const inm = inc.headers['if-none-match'];
-      if (inm !== undefined && inm === etagOf(res)) return { status: 304, headers: { ...BASE_HEADERS, ETag: etagOf(res), ...headers } };
-      return jsonOutcome(200, res, headers, method === 'HEAD');
+      if (inm !== undefined && inm === out.headers.ETag) return { status: 304, headers: { ...BASE_HEADERS, ETag: inm, ...headers } };
+      return out;
     }
     if ((method === 'PATCH' || method === 'DELETE') && inc.headers['if-match'] !== undefined && route.get) {
       const current = etagOf(await route.get(req));

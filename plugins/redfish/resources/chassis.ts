@@ -50,6 +50,22 @@ export function chassisRoutes(deps: ServiceDeps): Route[] {
     return t;
   };
   const sensorsOf = (target: string): MetricSnapshot[] => ctx.telemetry.list({ target }).filter((m) => READING[m.kind] !== undefined);
+  // Redfish sensor id -> metric id, rebuilt when an id is not found (metrics come and go).
+  let ids = new Map<string, string>();
+  const sensorById = (sensorId: string): MetricSnapshot | undefined => {
+    let metric = ids.get(sensorId);
+    if (metric === undefined) {
+      ids = new Map(ctx.telemetry.list().map((m) => [toId(m.id), m.id]));
+      metric = ids.get(sensorId);
+    }
+    if (metric === undefined) return undefined;
+    try {
+      return ctx.telemetry.get(metric);
+    } catch {
+      ids.delete(sensorId);
+      return undefined;
+    }
+  };
   const sensorUri = (ch: string, m: MetricSnapshot): string => `${C}/${ch}/Sensors/${toId(m.id)}`;
   const sum = (ms: MetricSnapshot[]): number | null => {
     const v = ms.map((m) => m.latest?.value).filter((x): x is number => typeof x === 'number');
@@ -128,9 +144,11 @@ export function chassisRoutes(deps: ServiceDeps): Route[] {
       pattern: `${C}/{ch}/Sensors/{sensor}`,
       entity: 'Sensor',
       get: (req) => {
-        const target = targetOf(req);
-        const m = sensorsOf(target).find((x) => toId(x.id) === req.params.sensor);
-        if (!m) throw notFound('Sensor', req.params.sensor ?? '');
+        const m = sensorById(req.params.sensor ?? '');
+        if (!m || chassisIdOf(m.source.target) !== req.params.ch || READING[m.kind] === undefined) {
+          targetOf(req); // an unknown chassis is a Chassis 404, not a Sensor one
+          throw notFound('Sensor', req.params.sensor ?? '');
+        }
         return sensorBody(req.params.ch as string, m);
       },
     },

@@ -13,6 +13,8 @@ import { checkBody } from './patch.js';
 import { notFound } from './service-root.js';
 import { collection, link, odataType, status } from './types.js';
 
+const TOPOLOGY_TTL_MS = 5000;
+
 /** A reset type this service can offer, with why it is or is not available now. */
 interface ResetOffer {
   readonly type: string;
@@ -57,6 +59,18 @@ export function systemRoutes(deps: ServiceDeps): Route[] {
   const checkId = (req: RouteRequest): void => {
     if (req.params.sys !== id) throw notFound('ComputerSystem', req.params.sys ?? '');
   };
+  // Topology changes only with CPU hotplug: read it at most every few seconds, not per request.
+  let topoCache: { at: number; value: Promise<HostTopology> } | undefined;
+  const topology = (): Promise<HostTopology> => {
+    const now = Date.now();
+    if (!topoCache || now - topoCache.at > TOPOLOGY_TTL_MS) {
+      const value = ctx.host.topology();
+      topoCache = { at: now, value };
+      value.catch(() => (topoCache = undefined));
+    }
+    return topoCache.value;
+  };
+  const host = hostname();
   const powerState = (): string => {
     const s = ctx.capabilities.find(HOST_SLEEP)?.state() ?? 'on';
     return { on: 'On', suspending: 'PoweringOff', suspended: 'Paused', resuming: 'PoweringOn' }[s];
@@ -66,7 +80,7 @@ export function systemRoutes(deps: ServiceDeps): Route[] {
     return (await ctx.host.cpufreq.policies()).filter((p) => p.affectedCpus.some((c) => cpus.has(c)));
   };
   const processorBody = async (pkg: number): Promise<Record<string, unknown>> => {
-    const topo = await ctx.host.topology();
+    const topo = await topology();
     if (!packages(topo).includes(pkg)) throw notFound('Processor', `CPU${pkg}`);
     const cpus = packageCpus(topo, pkg);
     const pols = await policiesOf(pkg, topo);
@@ -105,7 +119,7 @@ export function systemRoutes(deps: ServiceDeps): Route[] {
     return Number(m[1]);
   };
   const systemBody = async (): Promise<Record<string, unknown>> => {
-    const topo = await ctx.host.topology();
+    const topo = await topology();
     const docs = ctx.capabilities.find(CAPABILITIES_DOCUMENTS);
     return {
       '@odata.id': base,
@@ -113,7 +127,7 @@ export function systemRoutes(deps: ServiceDeps): Route[] {
       Id: id,
       Name: 'KVM host',
       SystemType: 'Physical',
-      HostName: hostname(),
+      HostName: host,
       PowerState: powerState(),
       Status: status('OK'),
       ProcessorSummary: {
@@ -146,7 +160,7 @@ export function systemRoutes(deps: ServiceDeps): Route[] {
    * already changed is put back, so a refused PATCH changes nothing.
    */
   const setRange = async (pkg: number, min: number, max: number, req: RouteRequest): Promise<void> => {
-    const topo = await ctx.host.topology();
+    const topo = await topology();
     const pols = await policiesOf(pkg, topo);
     const guests = req.principal ? ctx.capabilities.find(GUEST_CHANNELS) : undefined;
     const by = req.principal as NonNullable<RouteRequest['principal']>;
@@ -181,7 +195,7 @@ export function systemRoutes(deps: ServiceDeps): Route[] {
       entity: 'ProcessorCollection',
       get: async (req) => {
         checkId(req);
-        const pk = packages(await ctx.host.topology());
+        const pk = packages(await topology());
         return collection('ProcessorCollection', `${base}/Processors`, 'Processors', pk.map((p) => `${base}/Processors/CPU${p}`));
       },
     },
