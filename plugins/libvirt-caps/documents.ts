@@ -36,11 +36,13 @@ export class Documents implements CapabilitiesDocuments {
     return this.uuid;
   }
 
+  /** The libvirt capabilities XML (host part), valid against libvirt 9.0's capability.rng. */
   async libvirtXml(): Promise<string> {
     const [facts, support] = await Promise.all([readLibvirtFacts(this.ctx.host, await this.hostUuid()), this.support()]);
     return buildLibvirtCapabilities(facts, support);
   }
 
+  /** vpmd's power document (see power-capabilities.schema.json). */
   async powerDocument(): Promise<PowerDocument> {
     const [uuid, support] = await Promise.all([this.hostUuid(), this.support()]);
     return buildPowerDocument(this.ctx.host, uuid.uuid, support, this.wol);

@@ -62,8 +62,11 @@ export default definePlugin({
     ctx.capabilities.provide(CAPABILITIES_DOCUMENTS, docs);
     registerCommands(ctx, service, docs);
 
-    const writeDocs = async (): Promise<void> => {
-      await docs.writeFiles().catch((err: unknown) => ctx.log.error({ err }, 'could not write the capabilities documents'));
+    // One write at a time; stop waits for the last one so nothing writes after the plugin stopped.
+    let writing: Promise<void> = Promise.resolve();
+    const writeDocs = (): Promise<void> => {
+      writing = writing.then(() => docs.writeFiles().then(() => undefined)).catch((err: unknown) => ctx.log.error({ err }, 'could not write the capabilities documents'));
+      return writing;
     };
 
     return {
@@ -75,8 +78,9 @@ export default definePlugin({
           ctx.scheduler.every('documents', c.documents.interval * 1000, writeDocs);
         }
       },
-      stop() {
-        service.stop();
+      async stop() {
+        await service.stop();
+        await writing;
       },
       async health(): Promise<PluginHealth> {
         const s = await service.support();

@@ -110,6 +110,7 @@ type ManagerProxy = dbus.ClientInterface & Record<string, (...args: unknown[]) =
 /** A connection to logind. Create with {@link LogindClient.connect}; {@link close} when done. */
 export class LogindClient {
   private closed = false;
+  private broken = false;
   private readonly prepareListeners = new Set<(start: boolean) => void>();
 
   private constructor(
@@ -118,6 +119,11 @@ export class LogindClient {
     readonly address: string,
     private readonly timeoutMs: number,
   ) {
+    // A dead bus (dbus-daemon gone, socket closed) only shows as 'error' events: remember it so
+    // the owner reconnects instead of waiting out a timeout on every call.
+    bus.on('error', () => {
+      this.broken = true;
+    });
     manager.on('PrepareForSleep', (start: unknown) => {
       for (const fn of [...this.prepareListeners]) fn(start === true);
     });
@@ -147,6 +153,11 @@ export class LogindClient {
     } finally {
       failed.catch(() => undefined);
     }
+  }
+
+  /** False once the connection failed or was closed: make a new client. */
+  get usable(): boolean {
+    return !this.closed && !this.broken;
   }
 
   /** logind's Can* answer for a verb ("na", "yes", "no", "challenge"). */

@@ -45,6 +45,8 @@ export class SleepService {
   private unsubscribe: (() => void) | undefined;
   private readonly changeListeners = new Set<(s: SleepSupport) => void>();
   private stopped = false;
+  /** PrepareForSleep and timeout handling, one at a time and in signal order. */
+  private chain: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly ctx: PluginContext,
@@ -58,9 +60,11 @@ export class SleepService {
   }
 
   /** Releases the lock and the connection. */
-  stop(): void {
+  async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.prepareTimer);
+    // Let a transition being recorded finish its state write before the store goes away.
+    await this.chain;
     this.lock?.release();
     this.lock = undefined;
     this.unsubscribe?.();
@@ -101,6 +105,7 @@ export class SleepService {
 
   /** Runs discovery; emits `host.sleep.v1` when the result changed. */
   async discover(reason: DiscoveryReason): Promise<SleepSupport> {
+    if (this.client !== undefined && !this.client.usable) this.dropClient('the D-Bus connection failed');
     if (this.client === undefined && reason !== 'start') await this.connect();
     const client = this.client;
     const next = await discoverSleep(this.ctx.host.sleep, client === undefined ? undefined : (verb) => client.can(verb), this.logindProblem);
@@ -182,7 +187,7 @@ export class SleepService {
       done.push(form === 'WithFlags' ? `logind ${VERB_OF[target]}WithFlags(${this.opts.sleepFlags}) accepted` : `logind ${VERB_OF[target]}(false) accepted (no WithFlags method)`);
       this.op.record = { ...this.op.record, state: 'accepted' };
       await this.persist();
-      this.prepareTimer = setTimeout(() => void this.prepareTimedOut(), this.opts.prepareTimeoutMs);
+      this.prepareTimer = setTimeout(() => this.enqueue(() => this.prepareTimedOut(), 'suspend timeout handling failed'), this.opts.prepareTimeoutMs);
       return { target, ...(wake === undefined ? {} : { wakeAlarm: wake }), steps: done, dryRun: false };
     } catch (e) {
       if (alarmSet) await this.ctx.host.rtc.clearWakeAlarm(this.opts.rtcDevice).catch((err: unknown) => this.ctx.log.error({ err }, 'could not clear the wake alarm after a failed suspend'));
@@ -269,12 +274,26 @@ export class SleepService {
       this.client = client;
       this.logindProblem = undefined;
       this.unsubscribe = client.onPrepareForSleep((start) => {
-        this.onPrepareForSleep(start).catch((err: unknown) => this.ctx.log.error({ err, start }, 'PrepareForSleep handling failed'));
+        this.enqueue(() => this.onPrepareForSleep(start), `PrepareForSleep(${start}) handling failed`);
       });
     } catch (e) {
       this.logindProblem = e instanceof Error ? e.message : String(e);
       this.ctx.log.warn({ problem: this.logindProblem }, 'systemd-logind is not available');
     }
+  }
+
+  private enqueue(fn: () => Promise<void>, what: string): void {
+    this.chain = this.chain.then(fn).catch((err: unknown) => this.ctx.log.error({ err }, what));
+  }
+
+  private dropClient(why: string): void {
+    this.ctx.log.warn({ why }, 'dropping the logind connection; the next discovery reconnects');
+    this.lock?.release();
+    this.lock = undefined;
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
+    this.client?.close();
+    this.client = undefined;
   }
 
   /** Holds a delay lock so a suspend by anyone waits until vpmd has persisted its state. */

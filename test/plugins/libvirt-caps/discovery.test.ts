@@ -111,6 +111,26 @@ describe('without a usable logind', () => {
     }
   });
 
+  it('reports a bus that went away instead of hanging, and stays degraded but running', async () => {
+    const bus = await startPrivateBus();
+    await startLogindMock(bus);
+    const agent = await bootAgent({ plugins: [plugin], sections: { 'libvirt-caps': { busAddress: bus.address, logindTimeout: 1 } } });
+    try {
+      expect((await agent.json<SleepSupport>(['sleep', 'states'])).logindProblem).toBeUndefined();
+      await bus.stop();
+      // The first refresh may still wait out one call timeout on the dead connection; the next
+      // one reconnects and fails at once on the missing socket.
+      await agent.run(['sleep', 'states', '--refresh']);
+      const s = await agent.json<SleepSupport>(['sleep', 'states', '--refresh']);
+      expect(s.logindProblem).toMatch(/logind connect: .* cannot connect to the bus socket \(ENOENT: no socket at that path\)/);
+      expect(s.targets.every((t) => !t.supported)).toBe(true);
+      expect((await agent.status()).find((p) => p.name === 'libvirt-caps')).toMatchObject({ state: 'running', health: { status: 'degraded' } });
+    } finally {
+      await agent.stop();
+      await bus.stop();
+    }
+  });
+
   it('bounds a slow logind: the agent starts and reports the timeout', async () => {
     const bus = await startPrivateBus();
     const logind = await startLogindMock(bus);
