@@ -6,6 +6,7 @@
  * limits), and answers on the wire exactly as DPDK's `vm_power_manager` does. See
  * docs/virtio-channels.md.
  */
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GUEST_CHANNELS, Type, definePlugin, type GuestChannels, type PluginHealth } from '../../core/index.js';
 import { ChannelService } from './channel-service.js';
@@ -136,6 +137,8 @@ export default definePlugin({
           ctx.log,
         );
         const s = svc;
+        // QEMU creates the sockets here (libvirt's qemu user needs write access; see the docs).
+        await mkdir(cfg.dir, { recursive: true, mode: 0o755 });
         await s.start({ vms: cfg.vms, pcpuBounds: cfg.pcpuBounds });
         if (mapper) {
           let pending = false;
@@ -171,10 +174,11 @@ export default definePlugin({
           const up = [...vm.channels.values()].filter((c) => c.connected).length;
           targets[`vm:${vm.name}`] = { status: 'ok', detail: `${up}/${vm.channels.size} channels connected` };
         }
+        for (const [n, why] of fifos?.failed ?? []) targets[`fifo${n}`] = { status: 'degraded', detail: why };
         const libvirtError = svc.mapper?.error;
-        return libvirtError
-          ? { status: 'degraded', detail: `libvirt-dbus: ${libvirtError}; host-side pins only`, targets }
-          : { status: 'ok', detail: `${svc.vms.size} VMs`, targets };
+        if (libvirtError) return { status: 'degraded', detail: `libvirt-dbus: ${libvirtError}; host-side pins only`, targets };
+        if (fifos && fifos.failed.size > 0) return { status: 'degraded', detail: `${fifos.failed.size} JSON FIFO(s) unusable`, targets };
+        return { status: 'ok', detail: `${svc.vms.size} VMs`, targets };
       },
     };
   },
@@ -195,7 +199,7 @@ export default definePlugin({
         `virtio-channels: VMs vm1 (vCPUs on pCPUs 2,3) and vm2 (pCPU 3, max 3 GHz); channel sockets in ${dir}`,
         '  vpmctl show_vm vm1 ; vpmctl set_cpu_freq 2 down ; vpmctl show_cpu_freq 2',
         `  a DPDK guest: socat PTY,link=/dev/virtio-ports/virtio.serial.port.poweragent.0,raw,echo=0 UNIX-LISTEN:${dir}/vm1.0`,
-        `  JSON: echo '{"instruction":{"name":"vm1","command":"power","unit":"SCALE_DOWN","resource_id":0}}' > ${dir}/fifo0 ; cat ${dir}/fifo0.reply`,
+        `  JSON: echo '{"instruction":{"name":"vm1","command":"power","unit":"SCALE_DOWN","resource_id":2}}' > ${dir}/fifo0 ; cat ${dir}/fifo0.reply`,
       ],
     };
   },

@@ -131,9 +131,24 @@ export class JsonFifos {
     private readonly log: Logger,
   ) {}
 
-  /** Creates (mkfifo 0600) and opens every FIFO. */
+  /** FIFOs that could not be opened, with why (for health). */
+  readonly failed = new Map<number, string>();
+
+  /** Creates (mkfifo 0600) and opens every FIFO; one that fails is reported, the others work. */
   async start(): Promise<void> {
     for (const n of this.numbers) {
+      try {
+        await this.openFifo(n);
+      } catch (e) {
+        const why = e instanceof Error ? e.message.split('\n')[0] ?? e.message : String(e);
+        this.failed.set(n, why);
+        this.log.error({ fifo: n, err: why }, 'JSON FIFO cannot be opened');
+      }
+    }
+  }
+
+  private async openFifo(n: number): Promise<void> {
+    {
       const path = join(this.dir, `fifo${n}`);
       const isFifo = await stat(path).then((s) => s.isFIFO(), () => undefined);
       if (isFifo === false) await rm(path, { force: true });
