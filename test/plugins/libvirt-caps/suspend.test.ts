@@ -142,6 +142,27 @@ describe('refusals change nothing', () => {
     }
   });
 
+  it('maps a polkit refusal to a denied error and clears the alarm', async () => {
+    // What logind answers an unauthorised caller; set through dbusmock's own control interface.
+    await probe.call({
+      destination: LOGIND_BUS_NAME,
+      path: LOGIND_PATH,
+      interface: 'org.freedesktop.DBus.Mock',
+      member: 'AddMethod',
+      signature: 'sssss',
+      body: [LOGIND_MANAGER_IFACE, 'SuspendWithFlags', 't', '', "raise dbus.exceptions.DBusException('Access denied', name='org.freedesktop.DBus.Error.AccessDenied')"],
+    });
+    try {
+      const err = await fail(['suspend', 'mem', '--wake-after', '300']);
+      expect(err.code).toBe('E_LIBVIRT_CAPS_LOGIND_REFUSED');
+      expect(err.message).toMatch(/refused by systemd-logind \(org\.freedesktop\.DBus\.Error\.AccessDenied\)/);
+      expect((await rtc()).wakeAlarm).toBeUndefined();
+      expect((await status()).state).toBe('on');
+    } finally {
+      await logind.addSleepWithFlags();
+    }
+  });
+
   it('gives up when logind accepted but PrepareForSleep never comes, and clears the alarm', async () => {
     await agent.json(['suspend', 'disk', '--wake-after', '600']);
     expect((await rtc()).wakeAlarm).toBeDefined();
