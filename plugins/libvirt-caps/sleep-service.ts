@@ -134,14 +134,7 @@ export class SleepService {
    * caller's: the command registry or the capability wrapper.
    */
   async suspend(req: SuspendRequest, by: Principal): Promise<SuspendOutcome> {
-    if (this.op !== undefined) {
-      const r = this.op.record;
-      throw new VpmdError('E_LIBVIRT_CAPS_SUSPEND_BUSY', `Suspend operation already in progress (${r.target} requested by ${r.requestedBy} at ${new Date(r.requestedAt).toISOString()}, host ${this.power})`, {
-        target: r.target,
-        requestedBy: r.requestedBy,
-        state: this.power,
-      });
-    }
+    this.assertIdle();
     const wake = resolveWakeTime(req, this.opts.minWakeSeconds, Date.now());
     const support = await this.support();
     const entry = support.targets.find((t) => t.target === req.target);
@@ -166,9 +159,23 @@ export class SleepService {
     return this.run(req.target, wake, by, steps);
   }
 
+  /** @throws E_LIBVIRT_CAPS_SUSPEND_BUSY while an operation is in flight. */
+  private assertIdle(): void {
+    if (this.op === undefined) return;
+    const r = this.op.record;
+    throw new VpmdError('E_LIBVIRT_CAPS_SUSPEND_BUSY', `Suspend operation already in progress (${r.target} requested by ${r.requestedBy} at ${new Date(r.requestedAt).toISOString()}, host ${this.power})`, {
+      target: r.target,
+      requestedBy: r.requestedBy,
+      state: this.power,
+    });
+  }
+
   private async run(target: SleepTarget, wake: number | undefined, by: Principal, planned: readonly string[]): Promise<SuspendOutcome> {
+    // Checked again with no await before claiming the slot: two requests may have passed the first check.
+    this.assertIdle();
     const record: SleepOperation = { target, requestedBy: who(by), requestedAt: Date.now(), state: 'requested', ...(wake === undefined ? {} : { wakeAlarm: wake }) };
-    this.op = { record, principal: by };
+    const op = { record, principal: by };
+    this.op = op;
     this.setPower('suspending', target, by);
     const done: string[] = [];
     let alarmSet = false;
@@ -185,13 +192,16 @@ export class SleepService {
       await this.persist();
       const form = await client.sleep(VERB_OF[target], this.opts.sleepFlags);
       done.push(form === 'WithFlags' ? `logind ${VERB_OF[target]}WithFlags(${this.opts.sleepFlags}) accepted` : `logind ${VERB_OF[target]}(false) accepted (no WithFlags method)`);
-      this.op.record = { ...this.op.record, state: 'accepted' };
-      await this.persist();
-      this.prepareTimer = setTimeout(() => this.enqueue(() => this.prepareTimedOut(), 'suspend timeout handling failed'), this.opts.prepareTimeoutMs);
+      // PrepareForSleep(true) may already have been handled (it can overtake this continuation).
+      if (this.op === op && op.record.state === 'requested') {
+        op.record = { ...op.record, state: 'accepted' };
+        await this.persist();
+        this.prepareTimer = setTimeout(() => this.enqueue(() => this.prepareTimedOut(), 'suspend timeout handling failed'), this.opts.prepareTimeoutMs);
+      }
       return { target, ...(wake === undefined ? {} : { wakeAlarm: wake }), steps: done, dryRun: false };
     } catch (e) {
       if (alarmSet) await this.ctx.host.rtc.clearWakeAlarm(this.opts.rtcDevice).catch((err: unknown) => this.ctx.log.error({ err }, 'could not clear the wake alarm after a failed suspend'));
-      await this.finish('failed', e instanceof Error ? e.message : String(e));
+      if (this.op === op) await this.finish('failed', e instanceof Error ? e.message : String(e));
       this.ctx.log.warn({ err: e, planned }, 'suspend failed before the host went down; nothing is left armed');
       throw e;
     }

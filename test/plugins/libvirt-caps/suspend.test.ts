@@ -103,6 +103,17 @@ describe('a full suspend and resume', () => {
     expect(actions).toEqual(expect.arrayContaining(['suspend:ok', 'suspend:failed', 'host suspend:ok', 'host resume:ok']));
   });
 
+  it('lets exactly one of two simultaneous requests through', async () => {
+    const [a, b] = await Promise.all([agent.run(['suspend', 'mem']), agent.run(['suspend', 'mem'])]);
+    const codes = [a, b].map((r) => (r?.type === 'error' ? r.error.code : 'ok')).sort();
+    expect(codes).toEqual(['E_LIBVIRT_CAPS_SUSPEND_BUSY', 'ok']);
+    expect(await logind.calls('SuspendWithFlags')).toHaveLength(1);
+    await logind.emitPrepareForSleep(true);
+    await logind.emitPrepareForSleep(false);
+    await expect.poll(async () => (await status()).last?.state, { timeout: 5_000 }).toBe('resumed');
+    expect((await status()).state).toBe('on');
+  });
+
   it('survives a restart of the record: sleep status reads it from the state store', async () => {
     const human = await agent.run(['sleep', 'status']);
     expect(human.type === 'result' ? human.human : '').toMatch(/Last operation:\s+mem by .*: resumed/);
