@@ -10,8 +10,8 @@
  * - Unknown commands: logged with the channel, NACK.
  */
 import type { Logger } from '../../core/index.js';
-import { decodeRequest, encodeAck, encodeCapsList, encodeFreqList, type PowerPacket } from './protocol/packet-codec.js';
-import { COMMAND_NAMES, Command, MAX_VCPU_PER_VM, Policy, POLICY_NAMES, UNIT_NAMES, Workload } from './protocol/packet-layout.js';
+import { decodeRequest, encodeAck, encodeCapsList, encodeFreqList, peekRequest, type PacketHeader, type PowerPacket } from './protocol/packet-codec.js';
+import { COMMAND_NAMES, Command, MAX_VCPU_PER_VM, Policy, POLICY_NAMES, REQUEST_OFFSETS, UNIT_NAMES, Workload } from './protocol/packet-layout.js';
 import type { Level, PowerControl } from './power/power-control.js';
 import type { ChannelRecord, Counters, GuestPolicy, VmRecord } from './vm-registry.js';
 
@@ -83,7 +83,7 @@ function toPolicy(p: PowerPacket): GuestPolicy {
   };
 }
 
-function vcpuOf(deps: HandlerDeps, vm: VmRecord, p: PowerPacket): number | string {
+function vcpuOf(deps: HandlerDeps, vm: VmRecord, p: PacketHeader): number | string {
   if (p.resourceId > 4096n) return `resource_id ${p.resourceId} is out of range`;
   const id = Number(p.resourceId);
   if (!p.corePhysical) return id;
@@ -96,7 +96,7 @@ function vcpuOf(deps: HandlerDeps, vm: VmRecord, p: PowerPacket): number | strin
   return `pCPU ${id} is not pinned to a vCPU of VM '${vm.name}'`;
 }
 
-async function answerQuery(deps: HandlerDeps, vm: VmRecord, p: PowerPacket): Promise<Buffer> {
+async function answerQuery(deps: HandlerDeps, vm: VmRecord, p: PacketHeader): Promise<Buffer> {
   const nv = Math.min(MAX_VCPU_PER_VM, Math.max(vm.vcpuMap?.length ?? 0, vm.pins.length));
   const pcpus = Array.from({ length: nv }, (_, v) => deps.control.pcpusOf(vm, v)?.[0]);
   const head = { resourceId: p.resourceId, unit: p.unit, vmName: vm.name, numVcpu: nv };
@@ -115,7 +115,7 @@ async function answerQuery(deps: HandlerDeps, vm: VmRecord, p: PowerPacket): Pro
 /** Handles one 464-byte frame from a channel of `vm`; returns the reply, if any. */
 export async function handleFrame(deps: HandlerDeps, vm: VmRecord, ch: ChannelRecord | undefined, frame: Buffer): Promise<Buffer | undefined> {
   if (ch && !ch.enabled) return undefined; // DPDK reads and drops a disabled channel's messages.
-  const p = decodeRequest(frame);
+  const p = peekRequest(frame);
   const where = { vm: vm.name, channel: ch?.num, command: COMMAND_NAMES[p.command] ?? p.command };
   const refuse = (reason: string, reply: boolean): Buffer | undefined => {
     count(vm, ch, 'refused');
@@ -146,11 +146,12 @@ export async function handleFrame(deps: HandlerDeps, vm: VmRecord, ch: ChannelRe
           count(vm, ch, 'limited');
           return encodeAck(frame, false);
         }
-        if (p.policyToUse !== Policy.WORKLOAD && p.policyToUse !== Policy.TIME) {
-          const name = POLICY_NAMES[p.policyToUse] ?? `policy ${p.policyToUse}`;
+        const policyToUse = frame.readUInt32LE(REQUEST_OFFSETS.policy_to_use);
+        if (policyToUse !== Policy.WORKLOAD && policyToUse !== Policy.TIME) {
+          const name = POLICY_NAMES[policyToUse] ?? `policy ${policyToUse}`;
           return refuse(`${name} policies need NIC or branch-miss counters this host does not provide; only WORKLOAD and TIME are supported`, true);
         }
-        const policy = toPolicy(p);
+        const policy = toPolicy(decodeRequest(frame));
         if (policy.vcpus.length === 0) return refuse('the policy names no vCPU (num_vcpu is 0)', true);
         vm.policy = policy;
         deps.policyChanged(vm);

@@ -73,13 +73,15 @@ export class PowerControl {
       if (vcpus.length === 0) continue;
       const asked = vcpus.map((v) => vm.requests.get(v));
       const requestKHz = asked.some((r) => r === undefined) ? undefined : Math.max(...(asked as number[]));
-      claims.push({ vm: vm.name, ...(requestKHz === undefined ? {} : { requestKHz }), bounds: vm.bounds, turbo: vcpus.some((v) => vm.turbo.has(v)) });
+      claims.push({
+        vm: vm.name,
+        ...(requestKHz === undefined ? {} : { requestKHz }),
+        bounds: vm.bounds,
+        turbo: vcpus.some((v) => vm.turbo.has(v)),
+        asked: asked.some((r) => r !== undefined),
+      });
     }
     return claims;
-  }
-
-  private hasRequest(pcpu: number): boolean {
-    return this.claimsOn(pcpu).some((c) => c.requestKHz !== undefined);
   }
 
   /** What a pCPU runs at now (kHz): vpmd's target when it drives the pCPU, else the policy's current frequency. */
@@ -181,21 +183,24 @@ export class PowerControl {
       const policy = await this.actuator.policyOf(p);
       byPolicy.set(policy, [...(byPolicy.get(policy) ?? []), p]);
     }
-    for (const [policy] of byPolicy) {
-      await this.actuator.ladderFor((byPolicy.get(policy) as number[])[0] as number);
+    for (const [policy, some] of byPolicy) {
+      const l = await this.actuator.ladderFor(some[0] as number);
       const cpus = this.actuator.cpusOfPolicy(policy);
-      const asked = cpus.filter((c) => this.hasRequest(c));
+      // One pass over the VMs per CPU: claims decide both whether anyone asks and the target.
+      const claims = cpus.map((c) => ({ cpu: c, claims: this.claimsOn(c) }));
+      const asked = claims.filter((x) => x.claims.some((c) => c.asked === true));
       if (asked.length === 0) {
         for (const c of cpus) this.managed.delete(c);
         await this.actuator.restore(policy);
         continue;
       }
       let target = 0;
-      for (const c of cpus) {
-        if (!this.hasRequest(c) && this.claimsOn(c).length === 0 && this.world.foreignOn(c) === 0) continue;
-        target = Math.max(target, await this.targetOf(c));
+      for (const x of claims) {
+        const foreign = this.world.foreignOn(x.cpu);
+        if (x.claims.length === 0 && foreign === 0) continue;
+        target = Math.max(target, resolvePcpu(l, x.claims, this.world.pcpuBounds(x.cpu), foreign));
       }
-      for (const c of asked) this.managed.add(c);
+      for (const x of asked) this.managed.add(x.cpu);
       const r = await this.actuator.apply(policy, target);
       if (r.writes > 0) this.log.debug({ policy, kHz: r.kHz, writes: r.writes }, 'pCPU frequency applied');
     }

@@ -23,6 +23,8 @@ export interface PcpuClaim {
   readonly requestKHz?: number;
   readonly bounds: Bounds;
   readonly turbo: boolean;
+  /** True when some vCPU of the VM on this pCPU asked (even if another did not). */
+  readonly asked?: boolean;
 }
 
 /** A request after the precedence policy. */

@@ -94,6 +94,23 @@ export function decodeRequest(buf: Buffer): PowerPacket {
   };
 }
 
+/** The fields every message uses, read without decoding the policy arrays (the hot path). */
+export type PacketHeader = Pick<PowerPacket, 'resourceId' | 'unit' | 'command' | 'vmName' | 'vmNameTerminated' | 'corePhysical'>;
+
+/** Decodes the header fields of a 464-byte request. @throws RangeError for a wrong size. */
+export function peekRequest(buf: Buffer): PacketHeader {
+  expectSize(buf, REQUEST_SIZE, 'a power channel request');
+  const name = readName(buf, R.vm_name);
+  return {
+    resourceId: buf.readBigUInt64LE(R.resource_id),
+    unit: buf.readUInt32LE(R.unit),
+    command: buf.readUInt32LE(R.command),
+    vmName: name.name,
+    vmNameTerminated: name.terminated,
+    corePhysical: buf.readUInt8(R.core_type) !== 0,
+  };
+}
+
 /** Encodes a request (what a DPDK guest sends); padding bytes are zero. */
 export function encodeRequest(p: PowerPacketInit): Buffer {
   const buf = Buffer.alloc(REQUEST_SIZE);

@@ -18,7 +18,7 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'vpmd-vc-lim-'));
   agent = await bootAgent({
     plugins: [plugin],
-    sections: { 'virtio-channels': { dir, libvirt: false, maxChannels: 200, reconnect: { minMs: 20, maxMs: 200 }, policyInterval: 0.2, vms: [{ name: 'big', pins: [1] }, { name: 'timed', pins: [4, 5] }] } },
+    sections: { 'virtio-channels': { dir, libvirt: false, maxChannels: 200, reconnect: { minMs: 20, maxMs: 200 }, policyInterval: 0.2, vms: [{ name: 'big', pins: [1] }, { name: 'timed', pins: [4, 5] }, { name: 'pair', pins: [6, 6] }] } },
   });
 });
 afterAll(async () => {
@@ -74,5 +74,22 @@ describe('TIME policy', () => {
     s.send(encodeRequest({ command: Command.PKT_POLICY_REMOVE }));
     await eventually(async () => (await cpufreq(agent.hostRoot, 5, 'scaling_governor')) === 'schedutil', 'pCPU 5 restored');
     expect(await s.pending()).toBe(0);
+  });
+});
+
+describe('two vCPUs of one VM on one pCPU', () => {
+  it('keeps the pCPU at the nominal maximum until both vCPUs ask for less', async () => {
+    const s = await QemuSocket.listen(join(dir, 'pair.0'));
+    sockets.push(s);
+    await agent.run(['add_channels', 'pair', '0']);
+    await s.connected();
+    const min = (vcpu: number): Buffer => encodeRequest({ resourceId: BigInt(vcpu), unit: 4, command: Command.CPU_POWER });
+    s.send(min(0));
+    expect((await s.read(REQUEST_SIZE)).readUInt32LE(12)).toBe(1);
+    expect(await cpufreq(agent.hostRoot, 6, 'scaling_governor')).toBe('userspace');
+    expect(await cpufreq(agent.hostRoot, 6, 'scaling_setspeed')).toBe('3800000');
+    s.send(min(1));
+    expect((await s.read(REQUEST_SIZE)).readUInt32LE(12)).toBe(1);
+    expect(await cpufreq(agent.hostRoot, 6, 'scaling_setspeed')).toBe('1200000');
   });
 });
