@@ -37,6 +37,9 @@ export const IpmiConfigSchema = Type.Object(
     backoffMin: Type.Number({ minimum: 0.1, maximum: 3600, default: 5, description: 'seconds before the first retry of a failing target' }),
     backoffMax: Type.Number({ minimum: 1, maximum: 86400, default: 300, description: 'longest wait between retries of a failing target' }),
     sel: Type.Boolean({ default: true, description: 'turn new SEL entries into hw.log.v1 events' }),
+    sdrCheck: Type.Number({ minimum: 0, maximum: 86400, default: 60, description: 'seconds between checks of the SDR repository timestamps (0: every poll)' }),
+    chassisInterval: Type.Number({ minimum: 0, maximum: 86400, default: 0, description: 'seconds between chassis power reads (0: every poll)' }),
+    maxInFlight: Type.Integer({ minimum: 1, maximum: 4096, default: 256, description: 'requests outstanding on the UDP socket at once, all targets together' }),
   },
   { additionalProperties: false },
 );

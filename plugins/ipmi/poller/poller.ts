@@ -64,12 +64,13 @@ export class Poller {
     this.limiter = new Limiter(cfg.concurrency);
     const timing = { timeoutMs: cfg.timeout * 1000, retries: cfg.retries };
     const backoff = { minMs: cfg.backoffMin * 1000, maxMs: cfg.backoffMax * 1000 };
-    for (const t of targets) this.targets.set(t.name, new TargetPoller(t, endpoint, timing, backoff));
+    const schedule = { sdrCheckMs: cfg.sdrCheck * 1000, chassisMs: cfg.chassisInterval * 1000 };
+    for (const t of targets) this.targets.set(t.name, new TargetPoller(t, endpoint, timing, backoff, schedule));
   }
 
   /** Opens the socket on `bindAddress` and loads the SEL marks. */
   static async open(cfg: IpmiConfig, deps: PollerDeps, targets: readonly ResolvedTarget[], bindAddress: string): Promise<Poller> {
-    const endpoint = await UdpEndpoint.open(bindAddress);
+    const endpoint = await UdpEndpoint.open(bindAddress, cfg.maxInFlight);
     const p = new Poller(cfg, deps, endpoint, targets);
     p.selMarks = { ...((await deps.state.read('sel-marks', SEL_SPEC)) ?? {}) };
     return p;

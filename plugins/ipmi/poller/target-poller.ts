@@ -17,6 +17,12 @@ export interface Backoff {
   readonly maxMs: number;
 }
 
+/** How often a warm poll re-reads what rarely changes (ms; 0 = every poll). */
+export interface PollSchedule {
+  readonly sdrCheckMs: number;
+  readonly chassisMs: number;
+}
+
 /** What one poll found. */
 export interface PollResult {
   readonly readings: readonly SensorReading[];
@@ -41,6 +47,8 @@ export class TargetPoller {
   retryAt = 0;
   polls = 0;
   private dcmi: 'unknown' | 'yes' | 'no' = 'unknown';
+  private sdrCheckedAt = 0;
+  private chassisReadAt = 0;
   private sdrLoad: Promise<{ cache: SdrCache; fromCache: boolean }> | undefined;
 
   constructor(
@@ -48,6 +56,7 @@ export class TargetPoller {
     private readonly endpoint: UdpEndpoint,
     private readonly timing: SessionTiming,
     private readonly backoff: Backoff,
+    private readonly schedule: PollSchedule = { sdrCheckMs: 0, chassisMs: 0 },
     private readonly random: () => number = Math.random,
   ) {}
 
@@ -115,17 +124,23 @@ export class TargetPoller {
   }
 
   private async pollOn(s: IpmiSession): Promise<PollResult> {
-    {
-      const { cache, fromCache } = await this.loadSdr(s);
-      const [readings, chassis] = await Promise.all([readSensors(s, cache.sensors), chassisStatus(s)]);
-      let systemPower: PollResult['systemPower'];
-      if (this.dcmi !== 'no') {
-        const p = await dcmiPower(s);
-        this.dcmi = p === undefined ? 'no' : 'yes';
-        if (p !== undefined) systemPower = { watts: p.current, source: 'dcmi' };
-      }
-      return { readings, power: chassis.power, sdrFromCache: fromCache, ...(systemPower !== undefined ? { systemPower } : {}) };
+    const now = Date.now();
+    // A warm poll sends only the readings: the repository timestamps are re-checked every
+    // sdrCheckMs (and right after a reading went unavailable), chassis power every chassisMs.
+    const checkSdr = this.sdr === undefined || now - this.sdrCheckedAt >= this.schedule.sdrCheckMs;
+    const { cache, fromCache } = checkSdr ? await this.loadSdr(s) : { cache: this.sdr as SdrCache, fromCache: true };
+    if (checkSdr) this.sdrCheckedAt = now;
+    const readChassis = this.power === undefined || now - this.chassisReadAt >= this.schedule.chassisMs;
+    const [readings, chassis] = await Promise.all([readSensors(s, cache.sensors), readChassis ? chassisStatus(s) : Promise.resolve(undefined)]);
+    if (chassis !== undefined) this.chassisReadAt = now;
+    if (readings.some((r) => r.status === 'unavailable')) this.sdrCheckedAt = 0;
+    let systemPower: PollResult['systemPower'];
+    if (this.dcmi !== 'no') {
+      const p = await dcmiPower(s);
+      this.dcmi = p === undefined ? 'no' : 'yes';
+      if (p !== undefined) systemPower = { watts: p.current, source: 'dcmi' };
     }
+    return { readings, power: chassis?.power ?? this.power ?? 'off', sdrFromCache: fromCache, ...(systemPower !== undefined ? { systemPower } : {}) };
   }
 
   /** Records a success. */

@@ -235,7 +235,13 @@ export class IpmiSession {
     return this.outSeq;
   }
 
-  private send(what: string, build: () => Buffer, match: Pending['match']): Promise<Buffer> {
+  private async send(what: string, build: () => Buffer, match: Pending['match']): Promise<Buffer> {
+    await this.endpoint.acquire();
+    let released = false;
+    const release = (): void => {
+      if (!released) this.endpoint.release();
+      released = true;
+    };
     return new Promise<Buffer>((resolve, reject) => {
       const p: Pending = {
         match,
@@ -246,11 +252,13 @@ export class IpmiSession {
         timer: undefined,
         resolve: (b) => {
           this.settle(p);
+          release();
           this.adapt(p);
           resolve(b);
         },
         reject: (e) => {
           this.settle(p);
+          release();
           reject(e);
         },
       };

@@ -14,8 +14,13 @@ export class UdpEndpoint {
   private readonly handlers = new Map<string, DatagramHandler>();
   /** Datagrams from addresses no session is registered for. */
   strayDatagrams = 0;
+  private inFlight = 0;
+  private readonly waiting: Array<() => void> = [];
 
-  private constructor(private readonly socket: Socket) {
+  private constructor(
+    private readonly socket: Socket,
+    private readonly maxInFlight: number,
+  ) {
     socket.on('message', (msg, rinfo) => {
       const h = this.handlers.get(`${rinfo.address}:${rinfo.port}`);
       if (h === undefined) this.strayDatagrams++;
@@ -30,13 +35,13 @@ export class UdpEndpoint {
    * Opens a socket bound to `address` (port chosen by the kernel).
    * @throws E_IPMI_CONFIG when the address cannot be bound
    */
-  static async open(address: string): Promise<UdpEndpoint> {
+  static async open(address: string, maxInFlight = 256): Promise<UdpEndpoint> {
     const socket = createSocket({ type: address.includes(':') ? 'udp6' : 'udp4', recvBufferSize: 4 * 1024 * 1024 });
     await new Promise<void>((resolve, reject) => {
       socket.once('error', (e) => reject(new VpmdError('E_IPMI_CONFIG', `cannot bind the IPMI UDP socket to ${address}: ${e.message}`, { address }, { cause: e })));
       socket.bind({ address, port: 0 }, () => resolve());
     });
-    return new UdpEndpoint(socket);
+    return new UdpEndpoint(socket, maxInFlight);
   }
 
   /** Local address and port. */
@@ -53,6 +58,21 @@ export class UdpEndpoint {
     return () => {
       if (this.handlers.get(key) === handler) this.handlers.delete(key);
     };
+  }
+
+  /**
+   * Waits for a request slot. Bounding the requests outstanding across all sessions keeps the
+   * answers within the socket's receive buffer: an overflow would cost a retransmit timeout.
+   */
+  async acquire(): Promise<void> {
+    if (this.inFlight >= this.maxInFlight) await new Promise<void>((r) => this.waiting.push(r));
+    this.inFlight++;
+  }
+
+  /** Returns a request slot. */
+  release(): void {
+    this.inFlight--;
+    this.waiting.shift()?.();
   }
 
   /** Sends one datagram; send errors surface as a missing answer (retransmit bound). */
