@@ -28,9 +28,30 @@ export interface NodeExtras {
   readonly hugePages: readonly NodePages[];
 }
 
+/** x86 `/proc/cpuinfo` facts libvirt shows that the host model does not parse. */
+export interface CpuinfoExtras {
+  /** `microcode : 0xf4` as a number. */
+  readonly microcode?: number;
+  /** `address sizes : 46 bits physical, ...`. */
+  readonly physBits?: number;
+}
+
+/** Reads {@link CpuinfoExtras} from the first processor block. */
+export function parseCpuinfoExtras(text: string): CpuinfoExtras {
+  const block = text.split(/\n\s*\n/)[0] ?? '';
+  const micro = /^microcode\s*:\s*(0x[0-9a-f]+|\d+)\s*$/im.exec(block)?.[1];
+  const bits = /^address sizes\s*:\s*(\d+) bits physical/im.exec(block)?.[1];
+  const microcode = micro === undefined ? undefined : Number(micro);
+  return {
+    ...(microcode !== undefined && Number.isSafeInteger(microcode) && microcode > 0 ? { microcode } : {}),
+    ...(bits === undefined ? {} : { physBits: Number(bits) }),
+  };
+}
+
 /** Everything the libvirt document is built from. */
 export interface LibvirtHostFacts {
   readonly uuid: string;
+  readonly cpuinfo: CpuinfoExtras;
   readonly uuidSource: UuidSource;
   readonly topology: HostTopology;
   readonly nodes: readonly NodeExtras[];
@@ -104,5 +125,6 @@ export async function readLibvirtFacts(host: HostModel, uuid: { uuid: string; so
     const zeros = [...globalZero].filter((s) => !have.has(s)).map((sizeKiB) => ({ sizeKiB, count: 0 }));
     return { ...n, hugePages: [...n.hugePages, ...zeros].sort((a, b) => a.sizeKiB - b.sizeKiB) };
   });
-  return { uuid: uuid.uuid, uuidSource: uuid.source, topology, nodes: filled, iommu };
+  const cpuinfo = parseCpuinfoExtras((await readOptional(host.backend, 'proc/cpuinfo')) ?? '');
+  return { uuid: uuid.uuid, uuidSource: uuid.source, cpuinfo, topology, nodes: filled, iommu };
 }

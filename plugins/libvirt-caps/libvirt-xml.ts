@@ -65,18 +65,21 @@ export function cpuTopology(t: HostTopology): { sockets: number; dies: number; c
   return { sockets, dies, cores, threads };
 }
 
-function cpuXml(t: HostTopology): string[] {
+function cpuXml(t: HostTopology, extras: LibvirtHostFacts['cpuinfo']): string[] {
   const id = t.identity;
   const lines = ['    <cpu>', `      <arch>${t.arch}</arch>`];
   const model = libvirtModel(id);
   if (model !== undefined) lines.push(`      <model>${xmlEscape(model)}</model>`);
   const vendor = id.vendor === undefined ? undefined : (X86_VENDOR[id.vendor] ?? id.vendor);
   if (vendor !== undefined) lines.push(`      <vendor>${xmlEscape(vendor)}</vendor>`);
+  if (t.arch === 'x86_64' && extras.microcode !== undefined) lines.push(`      <microcode version='${extras.microcode}'/>`);
   if (t.arch === 'x86_64' && id.family !== undefined && id.family > 0 && id.model !== undefined && id.stepping !== undefined) {
     lines.push(`      <signature${attrs([['family', id.family], ['model', id.model], ['stepping', id.stepping]])}/>`);
   }
   const topo = cpuTopology(t);
   lines.push(`      <topology${attrs([['sockets', topo.sockets], ['dies', topo.dies], ['cores', topo.cores], ['threads', topo.threads]])}/>`);
+  // libvirt reports the host's physical address width as mode 'emulate' with its bits.
+  if (extras.physBits !== undefined) lines.push(`      <maxphysaddr mode='emulate' bits='${extras.physBits}'/>`);
   for (const size of [4, ...t.hugePageSizesKiB]) lines.push(`      <pages unit='KiB' size='${size}'/>`);
   lines.push('    </cpu>');
   return lines;
@@ -153,7 +156,7 @@ export function buildLibvirtCapabilities(f: LibvirtHostFacts, support: SleepSupp
     '',
     '  <host>',
     `    <uuid>${f.uuid}</uuid>`,
-    ...cpuXml(f.topology),
+    ...cpuXml(f.topology, f.cpuinfo),
     ...powerXml(support),
     `    <iommu support='${f.iommu ? 'yes' : 'no'}'/>`,
     ...topologyXml(f),

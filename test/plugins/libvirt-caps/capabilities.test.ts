@@ -134,6 +134,9 @@ describe('structure and schema files', () => {
     expect([...xml.matchAll(/<bank id='\d+' level='3' type='both' size='\d+' unit='(KiB|MiB)' cpus='[\d,-]+'\/>/g)].length).toBe(2);
     expect(xml).toContain('<vendor>Intel</vendor>');
     expect(xml).toContain('<model>Skylake-Server</model>');
+    // From /proc/cpuinfo: microcode 0xf4, 46 physical address bits.
+    expect(xml).toContain("<microcode version='244'/>");
+    expect(xml).toContain("<maxphysaddr mode='emulate' bits='46'/>");
   });
 
   it('uses an oracle that rejects what libvirt 9.0 rejects (cpu attributes not all together, a dotted feature name)', async () => {
