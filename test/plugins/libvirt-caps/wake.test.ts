@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BMCS, Type, VpmdError, definePlugin, type BmcTarget } from '../../../core/index.js';
 import { bootAgent, type BootedAgent } from '../../../core/testkit/index.js';
 import { runIpmitool, startIpmiSim, type IpmiSimPeer } from '../../../core/testkit/peers/index.js';
+import ipmiPlugin from '../../../plugins/ipmi/index.js';
 import plugin from '../../../plugins/libvirt-caps/index.js';
 import { magicPacket, parseMac } from '../../../plugins/libvirt-caps/wake.js';
 
@@ -112,5 +113,30 @@ describe('IPMI through the BMCS capability', () => {
     const r = await agent.run(['wake', 'nosuchhost']);
     expect(r.type === 'error' ? r.error.code : r.type).toBe('E_LIBVIRT_CAPS_WAKE_TARGET');
     expect(r.type === 'error' ? r.error.message : '').toContain(sim.targets.map((t) => t.name).join(', '));
+  });
+});
+
+describe('IPMI through the real ipmi plugin', () => {
+  let sim: IpmiSimPeer;
+  let agent: BootedAgent;
+  beforeAll(async () => {
+    sim = await startIpmiSim({ bmcs: 1, power: 0 });
+    const targets = sim.targets.map((t) => ({ name: t.name, host: t.host, port: t.port, username: t.username, password: t.password, interval: 3600 }));
+    agent = await bootAgent({
+      plugins: [ipmiPlugin, plugin],
+      sections: { ipmi: { targets }, 'libvirt-caps': { busAddress: 'unix:path=/nonexistent/bus', logindTimeout: 0.5 } },
+    });
+  }, 60_000);
+  afterAll(async () => {
+    await agent?.stop();
+    await sim?.stop();
+  });
+
+  it('finds bmcs@1 at call time and powers the host on through it', async () => {
+    const name = sim.targets[0]?.name as string;
+    const r = await agent.json<{ method: string; target: string }>(['wake', name]);
+    expect(r).toMatchObject({ method: 'ipmi', target: name });
+    await expect.poll(() => sim.powerState(0), { timeout: 5_000 }).toBe(1);
+    expect(await sim.chassisLog(0)).toContain('power 1');
   });
 });
