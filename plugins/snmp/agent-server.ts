@@ -8,7 +8,7 @@ import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import type { Logger, Principal } from 'vpmd';
 import { TAG } from './ber.js';
 import { ERR, V, compareOid, encPdu, encVarbind, oidText, type Pdu, type Varbind } from './pdu.js';
-import type { IndexedEntry, MibCache, MibIndex } from './mib-index.js';
+import { encodedVarbind, type IndexedEntry, type MibCache, type MibIndex } from './mib-index.js';
 import type { SecureRequest, UsmEngine } from './usm-engine.js';
 
 /** What the server needs. */
@@ -117,13 +117,13 @@ export class AgentServer {
 
   private get(index: MibIndex, vb: Varbind): Buffer {
     const e = index.get(vb.oid);
-    if (e) return encVarbind(e.encodedOid, e.value);
+    if (e) return encodedVarbind(e);
     return encVarbind(vb.oid, index.isUnderObject(vb.oid) ? V.noSuchInstance() : V.noSuchObject());
   }
 
   private getNext(index: MibIndex, vb: Varbind): Buffer {
     const e = index.next(vb.oid);
-    return e ? encVarbind(e.encodedOid, e.value) : encVarbind(vb.oid, V.endOfMibView());
+    return e ? encodedVarbind(e) : encVarbind(vb.oid, V.endOfMibView());
   }
 
   private getBulk(index: MibIndex, pdu: Pdu, maxSize: number): Buffer {
@@ -148,7 +148,7 @@ export class AgentServer {
       for (let j = 0; j < repeaters.length; j++) {
         const p = pos[j] as number;
         const e: IndexedEntry | undefined = entries[p];
-        const b = e ? encVarbind(e.encodedOid, e.value) : encVarbind(last[j] as readonly number[], V.endOfMibView());
+        const b = e ? encodedVarbind(e) : encVarbind(last[j] as readonly number[], V.endOfMibView());
         if (size + b.length > maxSize) break outer;
         size += b.length;
         out.push(b);

@@ -4,8 +4,7 @@
  * which re-sorts a node's children on every GetNext (quadratic walks): here a walk of n OIDs
  * costs n log n, and the index is rebuilt at most once per cache period, not per request.
  */
-import { encOid } from './ber.js';
-import { compareOid, oidText, type SnmpValue } from './pdu.js';
+import { compareOid, encVarbind, oidText, type SnmpValue } from './pdu.js';
 import type { Principal } from 'vpmd';
 
 /** How a writable instance takes a SET: `check` first for every varbind, then `commit`. */
@@ -33,26 +32,31 @@ export interface MibSource {
   entries(): readonly MibEntry[] | Promise<readonly MibEntry[]>;
 }
 
-/** An indexed entry with its OID pre-encoded. */
+/** An indexed entry; its encoded varbind is computed on first use and kept for the snapshot. */
 export interface IndexedEntry extends MibEntry {
-  readonly encodedOid: Buffer;
+  varbind?: Buffer;
 }
 
-/** An immutable, sorted snapshot of the MIB. */
+/** The encoded varbind of an entry (memoised: a walk encodes each instance once per snapshot). */
+export function encodedVarbind(e: IndexedEntry): Buffer {
+  e.varbind ??= encVarbind(e.oid, e.value);
+  return e.varbind;
+}
+
+/** An immutable, sorted snapshot of the MIB. Lookups are binary searches: no per-OID strings. */
 export class MibIndex {
-  private readonly byOid = new Map<string, IndexedEntry>();
   private readonly objects = new Set<string>();
   readonly entries: readonly IndexedEntry[];
 
   constructor(entries: readonly MibEntry[], objects: ReadonlyArray<readonly number[]>) {
-    const list = entries.map((e) => ({ ...e, encodedOid: encOid(e.oid) }));
-    list.sort((a, b) => compareOid(a.oid, b.oid));
+    // Sources emit column by column in index order, so this sort mostly merges sorted runs.
+    const list = [...entries].sort((a, b) => compareOid(a.oid, b.oid));
     const unique: IndexedEntry[] = [];
+    let prev: MibEntry | undefined;
     for (const e of list) {
-      const key = oidText(e.oid);
-      if (this.byOid.has(key)) continue; // first source wins on a duplicate instance
-      this.byOid.set(key, e);
-      unique.push(e);
+      if (prev && compareOid(prev.oid, e.oid) === 0) continue; // first source wins on a duplicate instance
+      unique.push({ oid: e.oid, value: e.value, ...(e.write ? { write: e.write } : {}) });
+      prev = e;
     }
     this.entries = unique;
     for (const o of objects) this.objects.add(oidText(o));
@@ -65,13 +69,26 @@ export class MibIndex {
 
   /** The instance at exactly `oid`. */
   get(oid: readonly number[]): IndexedEntry | undefined {
-    return this.byOid.get(oidText(oid));
+    const e = this.entries[this.lowerBound(oid)];
+    return e && compareOid(e.oid, oid) === 0 ? e : undefined;
   }
 
   /** True when `oid` is an instance of a known object (so a miss is noSuchInstance, not noSuchObject). */
   isUnderObject(oid: readonly number[]): boolean {
     for (let n = oid.length - 1; n >= 1; n--) if (this.objects.has(oidText(oid.slice(0, n)))) return true;
     return false;
+  }
+
+  /** Position of the first instance at or after `oid`. */
+  private lowerBound(oid: readonly number[]): number {
+    let lo = 0;
+    let hi = this.entries.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (compareOid((this.entries[mid] as IndexedEntry).oid, oid) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
   }
 
   /** Position of the first instance strictly after `oid`. */

@@ -6,7 +6,7 @@
  * indexes from the persisted allocation (targets from 100, sensors from 10000).
  */
 import { Type, type MetricKind, type MetricSnapshot, type StateStore } from 'vpmd';
-import { V } from '../pdu.js';
+import { V, type SnmpValue } from '../pdu.js';
 import type { MibEntry, MibSource } from '../mib-index.js';
 
 const Alloc = Type.Object({ indexes: Type.Record(Type.String(), Type.Integer({ minimum: 1 })) });
@@ -63,6 +63,8 @@ export function sensorValue(value: number, scale: number, precision: number): nu
 /** Persisted entPhysicalIndex allocation. */
 export class EntityIndexes {
   private indexes: Record<string, number> = {};
+  private used = new Set<number>();
+  private nextFree = { target: 100, metric: 10000 };
   private dirty = false;
 
   constructor(private readonly state: StateStore) {}
@@ -70,16 +72,18 @@ export class EntityIndexes {
   /** Loads the allocation. */
   async load(): Promise<void> {
     this.indexes = { ...((await this.state.read('entities', ALLOC_SPEC))?.indexes ?? {}) };
+    this.used = new Set(Object.values(this.indexes));
   }
 
   /** The index for `key` (`metric:ID` or `target:NAME`), allocating a new one when unseen. */
   indexOf(key: string): number {
     const known = this.indexes[key];
     if (known !== undefined) return known;
-    const base = key.startsWith('target:') ? 100 : 10000;
-    const used = new Set(Object.values(this.indexes));
-    let i = base;
-    while (used.has(i)) i++;
+    const kind = key.startsWith('target:') ? 'target' : 'metric';
+    let i = this.nextFree[kind];
+    while (this.used.has(i)) i++;
+    this.nextFree[kind] = i + 1;
+    this.used.add(i);
     this.indexes[key] = i;
     this.dirty = true;
     return i;
@@ -132,23 +136,23 @@ export function entPhysicalSource(inp: EntityInputs): MibSource {
     name: 'ENTITY-MIB',
     objects: [2, 3, 4, 5, 6, 7, 11, 12, 13, 16].map(col),
     async entries(): Promise<MibEntry[]> {
-      const rows = await physicalEntities(inp);
+      const rows = (await physicalEntities(inp)).sort((a, b) => a.index - b.index);
       await inp.indexes.flush();
+      // Column by column, rows in index order: the index build then sorts an already sorted list.
+      const columns: [number, (r: PhysicalEntity) => SnmpValue][] = [
+        [2, (r) => V.str(r.descr)],
+        [3, () => V.oid([0, 0])],
+        [4, (r) => V.int(r.containedIn)],
+        [5, (r) => V.int(r.cls)],
+        [6, (r) => V.int(r.relPos)],
+        [7, (r) => V.str(r.name)],
+        [11, () => V.str('')],
+        [12, (r) => V.str(r.mfgName ?? '')],
+        [13, (r) => V.str(r.modelName ?? '')],
+        [16, () => V.int(2)],
+      ];
       const out: MibEntry[] = [];
-      for (const r of rows) {
-        out.push(
-          { oid: [...col(2), r.index], value: V.str(r.descr) },
-          { oid: [...col(3), r.index], value: V.oid([0, 0]) },
-          { oid: [...col(4), r.index], value: V.int(r.containedIn) },
-          { oid: [...col(5), r.index], value: V.int(r.cls) },
-          { oid: [...col(6), r.index], value: V.int(r.relPos) },
-          { oid: [...col(7), r.index], value: V.str(r.name) },
-          { oid: [...col(11), r.index], value: V.str('') },
-          { oid: [...col(12), r.index], value: V.str(r.mfgName ?? '') },
-          { oid: [...col(13), r.index], value: V.str(r.modelName ?? '') },
-          { oid: [...col(16), r.index], value: V.int(2) },
-        );
-      }
+      for (const [n, f] of columns) for (const r of rows) out.push({ oid: [...col(n), r.index], value: f(r) });
       return out;
     },
   };
@@ -161,23 +165,26 @@ export function entSensorSource(inp: EntityInputs): MibSource {
     name: 'ENTITY-SENSOR-MIB',
     objects: [1, 2, 3, 4, 5, 6, 7, 8].map(col),
     entries(): MibEntry[] {
-      const out: MibEntry[] = [];
-      for (const m of inp.metrics()) {
-        const i = inp.indexes.indexOf(`metric:${m.id}`);
+      const rows = inp.metrics().map((m) => {
         const enc = sensorEncoding(m.kind, m.unit);
         const r = m.latest;
         const ok = r !== undefined && r.value !== null && r.status !== 'unavailable';
-        out.push(
-          { oid: [...col(1), i], value: V.int(enc.type) },
-          { oid: [...col(2), i], value: V.int(enc.scale) },
-          { oid: [...col(3), i], value: V.int(enc.precision) },
-          { oid: [...col(4), i], value: V.int(ok && r?.value != null ? sensorValue(r.value, enc.scale, enc.precision) : 0) },
-          { oid: [...col(5), i], value: V.int(ok ? 1 : 2) },
-          { oid: [...col(6), i], value: V.str(enc.units) },
-          { oid: [...col(7), i], value: V.ticks(r ? inp.ticksAt(r.timestamp) : 0) },
-          { oid: [...col(8), i], value: V.gauge(0) },
-        );
-      }
+        return { i: inp.indexes.indexOf(`metric:${m.id}`), enc, r, ok, value: ok && r?.value != null ? sensorValue(r.value, enc.scale, enc.precision) : 0 };
+      });
+      rows.sort((a, b) => a.i - b.i);
+      type Row = (typeof rows)[number];
+      const columns: [number, (x: Row) => SnmpValue][] = [
+        [1, (x) => V.int(x.enc.type)],
+        [2, (x) => V.int(x.enc.scale)],
+        [3, (x) => V.int(x.enc.precision)],
+        [4, (x) => V.int(x.value)],
+        [5, (x) => V.int(x.ok ? 1 : 2)],
+        [6, (x) => V.str(x.enc.units)],
+        [7, (x) => V.ticks(x.r ? inp.ticksAt(x.r.timestamp) : 0)],
+        [8, () => V.gauge(0)],
+      ];
+      const out: MibEntry[] = [];
+      for (const [n, f] of columns) for (const x of rows) out.push({ oid: [...col(n), x.i], value: f(x) });
       return out;
     },
   };
