@@ -12,7 +12,7 @@
  * and ACKs without mapping or actuation, i.e. the transport and codec cost alone. Ratios are
  * vpmd / baseline. A paced run checks the issue's goal: 5,000 requests/s over 64 channels.
  *
- *   npm run bench:virtio-channels [-- --seconds 2]
+ *   npm run bench:virtio-channels [-- --seconds 2] [-- --vms 64]
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
@@ -23,7 +23,13 @@ import plugin from '../../plugins/virtio-channels/index.js';
 import { FrameReader, decodeRequest, encodeAck, encodeRequest } from '../../plugins/virtio-channels/protocol/packet-codec.js';
 import { Command, REQUEST_SIZE, Unit } from '../../plugins/virtio-channels/protocol/packet-layout.js';
 
-const SECONDS = Number(process.argv[process.argv.indexOf('--seconds') + 1]) || 2;
+const arg = (name: string): string | undefined => {
+  const i = process.argv.indexOf(name);
+  return i === -1 ? undefined : process.argv[i + 1];
+};
+const SECONDS = Number(arg('--seconds')) || 2;
+/** `--vms 8` runs one scenario only. */
+const VM_COUNTS = arg('--vms') ? [Number(arg('--vms'))] : [1, 8, 64];
 const CHANNELS_PER_VM = 8;
 
 /** One QEMU-side socket with the host connected to it. */
@@ -189,7 +195,7 @@ async function scenario(vms: number): Promise<Record<string, unknown>> {
 }
 
 const results = [];
-for (const vms of [1, 8, 64]) results.push(await scenario(vms));
+for (const vms of VM_COUNTS) results.push(await scenario(vms));
 const paced5000 = results.find((r) => 'paced5000' in r)?.paced5000 as { steady: Result; changing: Result } | undefined;
 process.stdout.write(
   `${JSON.stringify(

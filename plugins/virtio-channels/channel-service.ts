@@ -92,6 +92,7 @@ export class ChannelService {
         for (const c of s.channels) this.addChannel(vm, c.num, c.path, c.enabled);
       }
     }
+    this.control.invalidate();
     for (const b of seed.pcpuBounds) if (!this.pcpuBoundsMap.has(b.pcpu)) this.pcpuBoundsMap.set(b.pcpu, { minKHz: b.minKHz, maxKHz: b.maxKHz });
     for (const s of seed.vms) {
       if (this.vms.has(s.name)) continue;
@@ -102,6 +103,7 @@ export class ChannelService {
       this.vms.set(vm.name, vm);
       if (s.channels !== undefined) await this.addChannels(vm.name, s.channels === 'all' ? 'all' : s.channels.split(',').map(Number));
     }
+    this.control.invalidate();
     try {
       await this.refreshMapping();
     } catch (e) {
@@ -172,6 +174,7 @@ export class ChannelService {
     if (this.vms.has(name)) throw new VpmdError('E_VC_VM_EXISTS', `Unable to add VM '${name}': it is already added`, { vm: name });
     const vm = newVm(name, Date.now(), this.opts.rate.burst);
     this.vms.set(name, vm);
+    this.control.invalidate();
     await this.refreshMapping().catch(() => undefined);
     await this.persist();
     return vm;
@@ -186,6 +189,7 @@ export class ChannelService {
       this.links.delete(key);
     }
     this.vms.delete(name);
+    this.control.invalidate();
     vm.requests.clear();
     await this.control.reapply();
     await this.refreshMapping().catch(() => undefined);
@@ -293,6 +297,7 @@ export class ChannelService {
     } else {
       while (vm.pins.length <= vcpu) vm.pins.push(null);
       vm.pins[vcpu] = pcpu;
+      this.control.invalidate();
     }
     const before = new Set(this.control.pcpusOf(vm, vcpu) ?? []);
     await this.refreshMapping();
@@ -305,7 +310,10 @@ export class ChannelService {
   async operatorScale(pcpu: number, unit: number): Promise<void> {
     await this.control.checkPcpu(pcpu);
     while (this.operator.pins.length <= pcpu) this.operator.pins.push(null);
-    this.operator.pins[pcpu] = pcpu;
+    if (this.operator.pins[pcpu] !== pcpu) {
+      this.operator.pins[pcpu] = pcpu;
+      this.control.invalidate();
+    }
     const r = await this.control.request(this.operator, pcpu, unit);
     if (!r.ok) throw new VpmdError('E_VC_SCALE', r.reason ?? 'refused', { pcpu });
   }
@@ -342,7 +350,10 @@ export class ChannelService {
     }
     if (JSON.stringify([...foreign]) !== JSON.stringify([...this.foreign])) changed = true;
     this.foreign = foreign;
-    if (changed) await this.control.reapply();
+    if (changed) {
+      this.control.invalidate();
+      await this.control.reapply();
+    }
     return changed;
   }
 

@@ -64,24 +64,44 @@ export class PowerControl {
     return pcpus;
   }
 
+  /**
+   * Which vCPUs of which VM may run on each pCPU. Rebuilt lazily after {@link invalidate}, which
+   * the owner calls whenever VMs, pins or the libvirt map change; requests change far more
+   * often and are read live.
+   */
+  private occupancy: Map<number, Array<{ vm: VmRecord; vcpus: number[] }>> | undefined;
+
+  /** Forgets the occupancy index (VMs added or removed, pins or vCPU map changed). */
+  invalidate(): void {
+    this.occupancy = undefined;
+  }
+
+  private occupants(pcpu: number): ReadonlyArray<{ vm: VmRecord; vcpus: number[] }> {
+    if (!this.occupancy) {
+      const occ = new Map<number, Array<{ vm: VmRecord; vcpus: number[] }>>();
+      for (const vm of this.world.vms()) {
+        const byCpu = new Map<number, number[]>();
+        const n = Math.max(vm.vcpuMap?.length ?? 0, vm.pins.length);
+        for (let v = 0; v < n; v++) for (const p of this.pcpusOf(vm, v) ?? []) byCpu.set(p, [...(byCpu.get(p) ?? []), v]);
+        for (const [p, vcpus] of byCpu) occ.set(p, [...(occ.get(p) ?? []), { vm, vcpus }]);
+      }
+      this.occupancy = occ;
+    }
+    return this.occupancy.get(pcpu) ?? [];
+  }
+
   private claimsOn(pcpu: number): PcpuClaim[] {
-    const claims: PcpuClaim[] = [];
-    for (const vm of this.world.vms()) {
-      const vcpus: number[] = [];
-      const n = Math.max(vm.vcpuMap?.length ?? 0, vm.pins.length);
-      for (let v = 0; v < n; v++) if (this.pcpusOf(vm, v)?.includes(pcpu)) vcpus.push(v);
-      if (vcpus.length === 0) continue;
+    return this.occupants(pcpu).map(({ vm, vcpus }) => {
       const asked = vcpus.map((v) => vm.requests.get(v));
       const requestKHz = asked.some((r) => r === undefined) ? undefined : Math.max(...(asked as number[]));
-      claims.push({
+      return {
         vm: vm.name,
         ...(requestKHz === undefined ? {} : { requestKHz }),
         bounds: vm.bounds,
         turbo: vcpus.some((v) => vm.turbo.has(v)),
         asked: asked.some((r) => r !== undefined),
-      });
-    }
-    return claims;
+      };
+    });
   }
 
   /** What a pCPU runs at now (kHz): vpmd's target when it drives the pCPU, else the policy's current frequency. */
