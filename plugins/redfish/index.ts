@@ -17,6 +17,7 @@ import { loadTls } from './http/tls.js';
 import { accountRoutes } from './resources/accounts.js';
 import { chassisRoutes } from './resources/chassis.js';
 import { managerRoutes, AuditTrail } from './resources/managers.js';
+import { HardwareLog, hardwareLogRoutes } from './resources/hardware-log.js';
 import { serviceRootRoutes } from './resources/service-root.js';
 import { systemRoutes } from './resources/systems.js';
 import { EventHub } from './events/event-hub.js';
@@ -37,8 +38,11 @@ export default definePlugin({
     let health: PluginHealth = { status: 'ok', detail: 'starting' };
     const deps: ServiceDeps = { ctx, accounts, sessions, port: () => listener?.port ?? ctx.config.port };
     const audit = new AuditTrail(join(ctx.core.stateDir, 'audit.jsonl'));
+    const hardwareLog = new HardwareLog();
     const events = new EventHub(ctx);
     ctx.events.on('audit.v1', (e) => audit.add(e));
+    ctx.events.on('hw.log.v1', (e) => hardwareLog.add(e));
+    sessions.onEnd((s) => events.closeStreamsOf(s.id));
     registerAccountCommands(ctx, accounts, sessions);
 
     const router = new Router();
@@ -48,6 +52,7 @@ export default definePlugin({
       ...systemRoutes(deps),
       ...chassisRoutes(deps),
       ...managerRoutes(deps, audit),
+      ...hardwareLogRoutes(hardwareLog),
       ...eventRoutes(deps, events),
     );
     const dispatcher = new Dispatcher(deps, router);

@@ -23,6 +23,7 @@ function digest(token: string): string {
 export class SessionStore {
   private readonly byDigest = new Map<string, Session>();
   private readonly byId = new Map<string, { session: Session; digest: string }>();
+  private readonly enders: Array<(s: Session) => void> = [];
 
   constructor(
     private readonly timeoutSeconds: () => number,
@@ -66,12 +67,18 @@ export class SessionStore {
     return [...this.byId.values()].map((e) => e.session);
   }
 
+  /** Calls `fn` whenever a session ends (logout, expiry, account change). */
+  onEnd(fn: (s: Session) => void): void {
+    this.enders.push(fn);
+  }
+
   /** Closes a session; true when it existed. */
   remove(id: string): boolean {
     const e = this.byId.get(id);
     if (!e) return false;
     this.byId.delete(id);
     this.byDigest.delete(e.digest);
+    for (const fn of this.enders) fn(e.session);
     return true;
   }
 

@@ -31,6 +31,8 @@ export type Subscription = Static<typeof Sub>;
 export interface SseClient {
   readonly id: string;
   readonly owner: string;
+  /** The session the stream was opened on (closed with it); none with Basic authentication. */
+  readonly sessionId?: string;
   readonly res: ServerResponse;
 }
 
@@ -104,12 +106,17 @@ export class EventHub {
   }
 
   /** Attaches an SSE stream; it is removed when the client goes away. */
-  openStream(owner: string, res: ServerResponse): SseClient {
-    const c = { id: `SSE-${randomUUID()}`, owner, res };
+  openStream(owner: string, res: ServerResponse, sessionId?: string): SseClient {
+    const c = { id: `SSE-${randomUUID()}`, owner, res, ...(sessionId !== undefined ? { sessionId } : {}) };
     this.sse.set(c.id, c);
     res.on('close', () => this.sse.delete(c.id));
     res.write(': vpmd Redfish event stream\n\n');
     return c;
+  }
+
+  /** Closes the streams opened on a session that ended, so a logout also ends its events. */
+  closeStreamsOf(sessionId: string): void {
+    for (const c of [...this.sse.values()]) if (c.sessionId === sessionId) c.res.end();
   }
 
   /** Sends records to every stream and subscription. */

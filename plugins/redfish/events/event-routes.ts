@@ -125,7 +125,7 @@ export function eventRoutes(deps: ServiceDeps, hub: EventHub): Route[] {
       stream: (req) => ({
         status: 200,
         headers: { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache', Connection: 'keep-alive' },
-        stream: (res) => void hub.openStream(req.principal?.name ?? '', res),
+        stream: (res) => void hub.openStream(req.principal?.name ?? '', res, req.sessionId),
       }),
     },
   ];

@@ -109,7 +109,7 @@ export function managerRoutes(deps: ServiceDeps, audit: AuditTrail): Route[] {
     {
       pattern: '/redfish/v1/Managers/vpmd/LogServices',
       entity: 'LogServiceCollection',
-      get: () => collection('LogServiceCollection', `${M}/LogServices`, 'Log services', [LOG]),
+      get: () => collection('LogServiceCollection', `${M}/LogServices`, 'Log services', [LOG, `${M}/LogServices/HardwareLog`]),
     },
     {
       pattern: '/redfish/v1/Managers/vpmd/LogServices/{log}',

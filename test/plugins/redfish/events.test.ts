@@ -42,6 +42,24 @@ const emitter = definePlugin({
         handler: (a) => ctx.events.emit('hw.log.v1', { source: a.source, id: '0x0042', timestamp: Date.now(), severity: 'critical', message: a.message }),
       }),
     );
+    ctx.commands.register(
+      defineCommand({
+        name: 'emit reading',
+        summary: 'define a BMC temperature metric and record a reading, as the IPMI poller does',
+        privilege: 'ConfigureManager',
+        args: Type.Object({ value: Type.Number() }),
+        positional: ['value'],
+        handler: (a) => {
+          const id = 'event-emitter/bmc1/inlet-temp';
+          try {
+            ctx.telemetry.get(id);
+          } catch {
+            ctx.telemetry.define({ id, name: 'BMC bmc1 Inlet Temp', kind: 'temperature', unit: 'Cel', source: { plugin: 'event-emitter', target: 'bmc1', sensor: 'Inlet Temp' }, thresholds: { upperWarning: 35, upperCritical: 40 } });
+          }
+          return ctx.telemetry.record(id, a.value);
+        },
+      }),
+    );
     return { start() {}, stop() {} };
   },
 });
@@ -145,6 +163,38 @@ describe('redfish events', () => {
     } finally {
       sse.close();
     }
+  });
+
+  it('keeps SEL entries in the HardwareLog service', async () => {
+    const list = await h.rf('GET', '/redfish/v1/Managers/vpmd/LogServices/HardwareLog/Entries', { token: admin });
+    expect(list.json['Members@odata.count']).toBe(1);
+    const e = await h.rf('GET', list.json.Members[0]['@odata.id'], { token: admin });
+    expect(e.json).toMatchObject({ Severity: 'Critical', Message: 'bmc1: Processor IERR' });
+    expect(schemas.check(e.json)).toEqual([]);
+  });
+
+  it('serves metrics of another telemetry target (a BMC) as a chassis of its own, with thresholds and health', async () => {
+    await h.agent.json(['emit', 'reading', '37.5']);
+    const chassis = await h.rf('GET', '/redfish/v1/Chassis', { token: admin });
+    expect(chassis.json.Members).toContainEqual({ '@odata.id': '/redfish/v1/Chassis/bmc-bmc1' });
+    const sensor = await h.rf('GET', '/redfish/v1/Chassis/bmc-bmc1/Sensors/event-emitter_bmc1_inlet-temp', { token: admin });
+    expect(sensor.json).toMatchObject({ Reading: 37.5, ReadingType: 'Temperature', ReadingUnits: 'Cel', Thresholds: { UpperCaution: { Reading: 35 }, UpperCritical: { Reading: 40 } }, Status: { State: 'Enabled', Health: 'Warning' } });
+    expect(schemas.check(sensor.json)).toEqual([]);
+    const env = await h.rf('GET', '/redfish/v1/Chassis/bmc-bmc1/EnvironmentMetrics', { token: admin });
+    expect(env.json.TemperatureCelsius).toEqual({ Reading: 37.5, DataSourceUri: sensor.json['@odata.id'] });
+    // The host chassis does not list it.
+    const hostSensors = await h.rf('GET', '/redfish/v1/Chassis/host/Sensors', { token: admin });
+    expect(JSON.stringify(hostSensors.json)).not.toContain('bmc1');
+    expect((await h.rf('GET', '/redfish/v1/Chassis/host/Sensors/event-emitter_bmc1_inlet-temp', { token: admin })).status).toBe(404);
+  });
+
+  it('ends an SSE stream when its session logs out', async () => {
+    const login = await h.rf('POST', '/redfish/v1/SessionService/Sessions', { body: { UserName: 'admin', Password: 'Admin-pass-1' } });
+    const token = login.headers['x-auth-token'] as string;
+    const sse = await openSse(h, token);
+    const ended = new Promise<void>((resolve) => sse.onEnd(resolve));
+    expect((await h.rf('DELETE', String(login.headers.location), { token })).status).toBe(204);
+    await ended;
   });
 
   it('persists subscriptions and retry settings in the plugin state', async () => {

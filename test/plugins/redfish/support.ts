@@ -108,6 +108,8 @@ export interface SseStream {
   readonly contentType: string;
   /** Resolves with the first event matching `pred` (rejects after `ms`). */
   waitFor(pred: (data: Record<string, unknown>) => boolean, ms?: number): Promise<Record<string, unknown>>;
+  /** Calls `fn` when the server ends the stream. */
+  onEnd(fn: () => void): void;
   close(): void;
 }
 
@@ -148,6 +150,10 @@ export function openSse(h: RedfishHarness, token: string): Promise<SseStream> {
               if (check()) clearTimeout(t);
             });
           }),
+        onEnd: (fn) => {
+          if (res.complete) fn();
+          else res.on('end', fn);
+        },
         close: () => req.destroy(),
       });
     });

@@ -1,0 +1,79 @@
+/**
+ * `Managers/vpmd/LogServices/HardwareLog`: hardware event log entries (IPMI SEL and similar,
+ * `hw.log.v1` events from the IPMI plugin) kept in memory while the service runs, newest 1000.
+ * The source plugin owns the durable copy (the BMC's SEL); this is the Redfish view of it.
+ */
+import type { VpmdEventMap } from '../../../core/index.js';
+import type { Route } from '../http/router.js';
+import { notFound } from './service-root.js';
+import { collection, link, odataType, status } from './types.js';
+
+type HwEntry = VpmdEventMap['hw.log.v1'] & { n: number };
+
+const LOG = '/redfish/v1/Managers/vpmd/LogServices/HardwareLog';
+const SEVERITY = { info: 'OK', warning: 'Warning', critical: 'Critical' } as const;
+
+/** The in-memory hardware log. */
+export class HardwareLog {
+  private entries: HwEntry[] = [];
+  private next = 1;
+
+  constructor(private readonly keep = 1000) {}
+
+  add(e: VpmdEventMap['hw.log.v1']): void {
+    this.entries.push({ ...e, n: this.next++ });
+    if (this.entries.length > this.keep) this.entries.splice(0, this.entries.length - this.keep);
+  }
+
+  list(): readonly HwEntry[] {
+    return this.entries;
+  }
+}
+
+/** Routes of the hardware log service. */
+export function hardwareLogRoutes(log: HardwareLog): Route[] {
+  return [
+    {
+      pattern: LOG,
+      entity: 'LogService',
+      get: () => ({
+        '@odata.id': LOG,
+        '@odata.type': odataType('LogService'),
+        Id: 'HardwareLog',
+        Name: 'Hardware event log',
+        Description: 'Hardware log entries (IPMI SEL of the polled BMCs) received since the service started',
+        ServiceEnabled: true,
+        OverWritePolicy: 'WrapsWhenFull',
+        MaxNumberOfRecords: 1000,
+        LogEntryType: 'Multiple',
+        Entries: link(`${LOG}/Entries`),
+        Status: status('OK'),
+      }),
+    },
+    {
+      pattern: `${LOG}/Entries`,
+      entity: 'LogEntryCollection',
+      get: () => collection('LogEntryCollection', `${LOG}/Entries`, 'Hardware log entries', log.list().map((e) => `${LOG}/Entries/${e.n}`)),
+    },
+    {
+      pattern: `${LOG}/Entries/{n}`,
+      entity: 'LogEntry',
+      get: (req) => {
+        const e = log.list().find((x) => String(x.n) === req.params.n);
+        if (!e) throw notFound('LogEntry', req.params.n ?? '');
+        return {
+          '@odata.id': `${LOG}/Entries/${e.n}`,
+          '@odata.type': odataType('LogEntry'),
+          Id: String(e.n),
+          Name: `Hardware log entry ${e.n}`,
+          EntryType: 'Oem',
+          OemRecordFormat: 'vpmd hw.log',
+          Severity: SEVERITY[e.severity],
+          Created: new Date(e.timestamp).toISOString(),
+          Message: `${e.source}: ${e.message}`,
+          Oem: { Vpmd: { Source: e.source, SourceId: e.id } },
+        };
+      },
+    },
+  ];
+}
