@@ -4,13 +4,15 @@
  * re-pin made behind vpmd's back, unpinned vCPUs refused, and a libvirt domain vpmd does not
  * manage protecting the pCPUs it runs on.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   LIBVIRT_BUS_NAME,
+  LIBVIRT_CONNECT_IFACE,
   LIBVIRT_DOMAIN_IFACE,
+  LIBVIRT_TEST_PATH,
   bootAgent,
   startLibvirtDbus,
   startPrivateBus,
@@ -122,6 +124,36 @@ describe('mapping through libvirt-dbus (Test driver)', () => {
       expect(await cpufreq(agent.hostRoot, 4, 'scaling_setspeed')).toBe('3800000');
     } finally {
       await other.close();
+    }
+  });
+});
+
+describe('channels from the live domain XML', () => {
+  it('finds a started domain’s power channel sockets outside the channel directory, with its pins', async () => {
+    const elsewhere = join(dir, 'qemu-elsewhere');
+    await mkdir(elsewhere);
+    const sock = join(elsewhere, 'dpdk1.power.0');
+    const xml = `<domain type='test'><name>dpdk1</name><memory>1048576</memory><vcpu>2</vcpu>
+      <cputune><vcpupin vcpu='0' cpuset='2'/><vcpupin vcpu='1' cpuset='3'/></cputune>
+      <os><type>hvm</type></os><devices>
+      <channel type='unix'><source mode='bind' path='${sock}'/><target type='virtio' name='virtio.serial.port.poweragent.0'/></channel>
+      <channel type='unix'><source mode='bind' path='${join(elsewhere, 'agent')}'/><target type='virtio' name='org.qemu.guest_agent.0'/></channel>
+      </devices></domain>`;
+    const [path] = await client.call({ destination: LIBVIRT_BUS_NAME, path: LIBVIRT_TEST_PATH, interface: LIBVIRT_CONNECT_IFACE, member: 'DomainCreateXML', signature: 'su', body: [xml, 0] });
+    expect(typeof path).toBe('string');
+    const q = await QemuSocket.listen(sock);
+    try {
+      await agent.run(['add_vm', 'dpdk1']);
+      const r = await agent.run(['add_channels', 'dpdk1', 'all']);
+      expect(r.type === 'result' && r.human).toBe("Added 1 channels for VM 'dpdk1'");
+      await q.connected();
+      const vm = await agent.json<ShowVm & { channels: Array<{ path: string }> }>(['show_vm', 'dpdk1']);
+      expect(vm.channels.map((c) => c.path)).toEqual([sock]);
+      expect(vm.vcpus.map((v) => v.pcpus)).toEqual([[2], [3]]);
+      expect(await ask(q, power(1, Unit.SCALE_MIN))).toBe(1);
+      expect(await cpufreq(agent.hostRoot, 3, 'scaling_setspeed')).toBe('1200000');
+    } finally {
+      await q.close();
     }
   });
 });
