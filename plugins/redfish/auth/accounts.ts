@@ -47,6 +47,8 @@ export class AccountStore {
     settings: { lockoutThreshold: 5, lockoutDuration: 300, lockoutCounterResetAfter: 300, sessionTimeout: 1800 },
   };
 
+  private decoy: Promise<Account['password']> | undefined;
+
   constructor(
     private readonly state: StateStore,
     private readonly now: () => number = Date.now,
@@ -175,7 +177,12 @@ export class AccountStore {
    */
   async login(userName: string, password: string): Promise<LoginResult> {
     const a = this.data.accounts.find((x) => x.userName === userName);
-    if (!a) return { ok: false, reason: 'unknown' };
+    if (!a) {
+      // Same work as for a real account, so response time does not reveal which names exist.
+      this.decoy ??= hashPassword('decoy password, never matches');
+      await verifyPassword(password, await this.decoy);
+      return { ok: false, reason: 'unknown' };
+    }
     if (this.isLocked(a)) return { ok: false, reason: 'locked' };
     const good = await verifyPassword(password, a.password);
     const cur = this.find(a.id) ?? a;
