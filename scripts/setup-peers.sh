@@ -13,7 +13,7 @@ export DEBIAN_FRONTEND=noninteractive
 export PATH="${PATH}:/usr/local/sbin:/usr/sbin:/sbin"
 
 PACKAGES=(
-  openipmi ipmitool freeipmi-tools snmp snmpd smitools
+  openipmi ipmitool freeipmi-tools snmp snmpd snmptrapd smitools
   libvirt-daemon libvirt-clients libvirt-dbus libvirt0
   python3-dbusmock dbus libxml2-utils socat
   libdpdk-dev build-essential pkg-config
@@ -28,6 +28,7 @@ PEERS=(
   "freeipmi|freeipmi-tools|ipmi-sensors"
   "snmpd|snmpd|snmpd"
   "net-snmp-tools|snmp|snmpbulkwalk"
+  "snmptrapd|snmptrapd|snmptrapd"
   "smilint|smitools|smilint"
   "dbus-daemon|dbus|dbus-daemon"
   "dbusmock|python3-dbusmock|py:dbusmock"
