@@ -5,7 +5,7 @@
  */
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { VpmdError, type HostModel, type Logger, type PcpuBounds, type StateStore } from '../../core/index.js';
+import { VpmdError, type AccessPolicy, type HostModel, type Logger, type PcpuBounds, type Role, type StateStore } from '../../core/index.js';
 import { ChannelLink, type Backoff } from './channel/channel-link.js';
 import type { LibvirtMapper } from './mapping/libvirt-mapper.js';
 import { Actuator } from './power/actuator.js';
@@ -54,6 +54,7 @@ export class ChannelService {
     private readonly state: StateStore,
     readonly mapper: LibvirtMapper | undefined,
     private readonly log: Logger,
+    access: AccessPolicy,
   ) {
     this.actuator = new Actuator(host, log, () => this.persist());
     this.operator = newVm(OPERATOR, Date.now(), Infinity);
@@ -67,6 +68,7 @@ export class ChannelService {
       control: this.control,
       rate: opts.rate,
       log,
+      access,
       now: () => Date.now(),
       turboAvailable: async (pcpu) => (await this.actuator.ladderFor(pcpu)).hasTurbo && (await host.cpufreq.turbo()).enabled === true,
       policyChanged: () => void this.persist(),
@@ -74,7 +76,7 @@ export class ChannelService {
   }
 
   /** Loads persisted state and config seeds, connects the channels, reads the vCPU map. */
-  async start(seed: { vms: ReadonlyArray<{ name: string; channels?: string; query?: boolean; minKHz?: number; maxKHz?: number; pins?: number[] }>; pcpuBounds: readonly PcpuBounds[] }): Promise<void> {
+  async start(seed: { vms: ReadonlyArray<{ name: string; channels?: string; query?: boolean; minKHz?: number; maxKHz?: number; pins?: number[]; role?: Role }>; pcpuBounds: readonly PcpuBounds[] }): Promise<void> {
     const saved = await this.state.read('registry', REGISTRY_SPEC);
     if (saved) {
       // Originals saved by a run that did not stop cleanly: requests died with it, so give back.
@@ -88,6 +90,7 @@ export class ChannelService {
         vm.bounds = { ...s.bounds };
         vm.pins = [...s.pins];
         if (s.policy) vm.policy = s.policy;
+        if (s.role) vm.role = s.role;
         this.vms.set(vm.name, vm);
         for (const c of s.channels) this.addChannel(vm, c.num, c.path, c.enabled);
       }
@@ -100,6 +103,7 @@ export class ChannelService {
       vm.query = s.query ?? false;
       vm.bounds = { ...(s.minKHz !== undefined ? { minKHz: s.minKHz } : {}), ...(s.maxKHz !== undefined ? { maxKHz: s.maxKHz } : {}) };
       vm.pins = [...(s.pins ?? [])];
+      vm.role = s.role ?? 'Operator';
       this.vms.set(vm.name, vm);
       if (s.channels !== undefined) await this.addChannels(vm.name, s.channels === 'all' ? 'all' : s.channels.split(',').map(Number));
     }
@@ -255,6 +259,12 @@ export class ChannelService {
   /** Enables or disables guest queries for a VM. */
   async setQuery(name: string, enabled: boolean): Promise<void> {
     this.vm(name).query = enabled;
+    await this.persist();
+  }
+
+  /** Sets the role a VM's guests act with. */
+  async setRole(name: string, role: Role): Promise<void> {
+    this.vm(name).role = role;
     await this.persist();
   }
 

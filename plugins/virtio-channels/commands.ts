@@ -2,7 +2,7 @@
  * vpmctl commands with the names and human output of DPDK's `vm_power_manager` CLI (prompt
  * `vmpower>`), so operators' scripts keep working: add_vm, rm_vm, add_channels,
  * set_channel_status, set_query, show_vm, set_pcpu, show_cpu_freq, set_cpu_freq. vpmd's own
- * additions: set_vm_bounds, set_pcpu_bounds, show_bounds, show_channel_stats. `--json` gives the result.
+ * additions: set_vm_bounds, set_pcpu_bounds, set_vm_role, show_bounds, show_channel_stats. `--json` gives the result.
  */
 import { StringEnum, Type, VpmdError, defineCommand, type PluginContext } from '../../core/index.js';
 import type { ChannelService } from './channel-service.js';
@@ -95,6 +95,7 @@ export function registerCommands(ctx: PluginContext, svc: () => ChannelService):
         vm: vm.name,
         status: vm.active || [...vm.channels.values()].some((c) => c.connected) ? 'ACTIVE' : 'INACTIVE',
         query: vm.query,
+        role: vm.role,
         bounds: vm.bounds,
         channels: [...vm.channels.values()].sort((a, b) => a.num - b.num).map((c) => ({ num: c.num, path: c.path, status: channelStatus(c), ...c.counters })),
         vcpus: Array.from({ length: nv }, (_, v) => ({ vcpu: v, pcpus: s.control.pcpusOf(vm, v) ?? [] })),
@@ -163,6 +164,16 @@ export function registerCommands(ctx: PluginContext, svc: () => ChannelService):
       return { pcpu, minKHz: min ?? null, maxKHz: max ?? null };
     },
     human: (r) => `Bounds of pCPU ${r.pcpu}: min ${r.minKHz ?? '-'} kHz, max ${r.maxKHz ?? '-'} kHz`,
+  }));
+
+  reg(defineCommand({
+    name: 'set_vm_role', summary: "Role a VM's guests act with (ReadOnly: queries only; Operator: may scale)", privilege: 'ConfigureComponents',
+    args: Type.Object({ vm: vmArg, role: StringEnum(['Administrator', 'Operator', 'ReadOnly'] as const) }), positional: ['vm', 'role'],
+    handler: async ({ vm, role }) => {
+      await svc().setRole(vm, role);
+      return { vm, role };
+    },
+    human: (r) => `Guests of VM '${r.vm}' act as ${r.role}`,
   }));
 
   reg(defineCommand({

@@ -8,7 +8,7 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { GUEST_CHANNELS, Type, definePlugin, type GuestChannels, type PluginHealth } from '../../core/index.js';
+import { GUEST_CHANNELS, StringEnum, Type, definePlugin, type GuestChannels, type PluginHealth } from '../../core/index.js';
 import { ChannelService } from './channel-service.js';
 import { registerCommands } from './commands.js';
 import { JsonFifos } from './json-fifo.js';
@@ -48,6 +48,7 @@ const ConfigSchema = Type.Object({
         minKHz: kHz('lowest frequency the VM may ask for'),
         maxKHz: kHz('highest frequency the VM may ask for'),
         pins: Type.Optional(Type.Array(Type.Integer({ minimum: 0 }), { description: 'host-side pCPU per vCPU when libvirt does not know the VM' })),
+        role: Type.Optional(StringEnum(['Administrator', 'Operator', 'ReadOnly'] as const, { description: "role of the VM's guests: ReadOnly may only query (default Operator)" })),
       },
       { additionalProperties: false },
     ),
@@ -135,6 +136,7 @@ export default definePlugin({
           ctx.state,
           mapper,
           ctx.log,
+          ctx.access,
         );
         const s = svc;
         // QEMU creates the sockets here (libvirt's qemu user needs write access; see the docs).

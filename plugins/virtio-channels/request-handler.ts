@@ -9,7 +9,7 @@
  *   and only about the VM owning the channel (`vm_name` empty or naming it).
  * - Unknown commands: logged with the channel, NACK.
  */
-import type { Logger } from '../../core/index.js';
+import type { AccessPolicy, Logger, Principal, Privilege } from '../../core/index.js';
 import { decodeRequest, encodeAck, encodeCapsList, encodeFreqList, peekRequest, type PacketHeader, type PowerPacket } from './protocol/packet-codec.js';
 import { COMMAND_NAMES, Command, MAX_VCPU_PER_VM, Policy, POLICY_NAMES, REQUEST_OFFSETS, UNIT_NAMES, Workload } from './protocol/packet-layout.js';
 import type { Level, PowerControl } from './power/power-control.js';
@@ -26,6 +26,7 @@ export interface HandlerDeps {
   readonly control: PowerControl;
   readonly rate: RateLimit;
   readonly log: Logger;
+  readonly access: AccessPolicy;
   now(): number;
   /** Host turbo available to guests (for CAPS_LIST). */
   turboAvailable(pcpu: number): Promise<boolean>;
@@ -38,6 +39,21 @@ type Outcome = keyof Counters;
 function count(vm: VmRecord, ch: ChannelRecord | undefined, what: Outcome): void {
   vm.counters[what]++;
   if (ch) ch.counters[what]++;
+}
+
+/** The principal a VM's guests act as. */
+export function guestPrincipal(vm: VmRecord): Principal {
+  return { name: `vm:${vm.name}`, role: vm.role, origin: 'guest-channel' };
+}
+
+/** Why the VM's role forbids an action, or undefined when allowed (refusals are audited). */
+function denied(deps: HandlerDeps, vm: VmRecord, privilege: Privilege, action: string): string | undefined {
+  try {
+    deps.access.require(guestPrincipal(vm), privilege, action);
+    return undefined;
+  } catch (e) {
+    return e instanceof Error ? e.message : String(e);
+  }
 }
 
 /** Takes a token from the VM's bucket; false when the VM is over its rate. */
@@ -132,6 +148,8 @@ export async function handleFrame(deps: HandlerDeps, vm: VmRecord, ch: ChannelRe
           count(vm, ch, 'limited');
           return encodeAck(frame, false);
         }
+        const no = denied(deps, vm, 'ConfigureComponents', 'guest CPU_POWER');
+        if (no) return refuse(no, true);
         const vcpu = vcpuOf(deps, vm, p);
         if (typeof vcpu === 'string') return refuse(vcpu, true);
         const r = await deps.control.request(vm, vcpu, p.unit);
@@ -146,6 +164,8 @@ export async function handleFrame(deps: HandlerDeps, vm: VmRecord, ch: ChannelRe
           count(vm, ch, 'limited');
           return encodeAck(frame, false);
         }
+        const no = denied(deps, vm, 'ConfigureComponents', 'guest PKT_POLICY');
+        if (no) return refuse(no, true);
         const policyToUse = frame.readUInt32LE(REQUEST_OFFSETS.policy_to_use);
         if (policyToUse !== Policy.WORKLOAD && policyToUse !== Policy.TIME) {
           const name = POLICY_NAMES[policyToUse] ?? `policy ${policyToUse}`;
@@ -177,6 +197,8 @@ export async function handleFrame(deps: HandlerDeps, vm: VmRecord, ch: ChannelRe
       case Command.QUERY_CAPS: {
         if (!vm.query) return refuse(`queries are disabled for VM '${vm.name}' (set_query ${vm.name} enable)`, false);
         if (p.vmName !== '' && p.vmName !== vm.name) return refuse(`query names VM '${p.vmName}' but the channel belongs to '${vm.name}'`, false);
+        const no = denied(deps, vm, 'Login', 'guest query');
+        if (no) return refuse(no, false);
         count(vm, ch, 'accepted');
         return await answerQuery(deps, vm, p);
       }

@@ -3,7 +3,7 @@
  * each is enabled, query permission, bounds, host-side pins and policies. Live facts (the
  * vCPU map from libvirt, connection state, requests, counters) are rebuilt after a restart.
  */
-import { Type, VpmdError, type Static } from '../../core/index.js';
+import { Type, VpmdError, type Role, type Static } from '../../core/index.js';
 
 /** DPDK's per-VM channel limit (its docs); channel numbers are lcores. */
 export const MAX_CHANNELS_PER_VM = 64;
@@ -51,6 +51,7 @@ const VmStateSchema = Type.Object({
   bounds: BoundsSchema,
   pins: Type.Array(Type.Union([Type.Integer({ minimum: 0 }), Type.Null()])),
   policy: Type.Optional(PolicySchema),
+  role: Type.Optional(Type.Union([Type.Literal('Administrator'), Type.Literal('Operator'), Type.Literal('ReadOnly')])),
 });
 
 /** The persisted state of the plugin. */
@@ -100,6 +101,8 @@ export interface VmRecord {
   /** vCPUs for which the guest enabled turbo. */
   readonly turbo: Set<number>;
   policy?: GuestPolicy;
+  /** The role its guests act with: scaling needs ConfigureComponents, queries Login. */
+  role: Role;
   readonly counters: Counters;
   /** Token bucket of the rate limiter. */
   tokens: number;
@@ -140,6 +143,7 @@ export function newVm(name: string, now: number, burst: number): VmRecord {
     active: false,
     requests: new Map(),
     turbo: new Set(),
+    role: 'Operator',
     counters: zeroCounters(),
     tokens: burst,
     refilledAt: now,
@@ -155,6 +159,7 @@ export function vmToState(vm: VmRecord): RegistryState['vms'][number] {
     bounds: { ...vm.bounds },
     pins: [...vm.pins],
     ...(vm.policy ? { policy: vm.policy } : {}),
+    role: vm.role,
   };
 }
 

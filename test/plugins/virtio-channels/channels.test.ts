@@ -207,6 +207,19 @@ describe('guest requests on the simulated acpi-cpufreq host', () => {
     expect((await agent.json<ShowVm>(['show_vm', 'vm1'])).channels[0]?.status).toBe('CONNECTED');
   });
 
+  it('lets a ReadOnly VM query but not scale, and audits the refusal', async () => {
+    expect((await agent.run(['set_vm_role', 'vm1', 'ReadOnly'])).type).toBe('result');
+    const before = await cpufreq(agent.hostRoot, 2, 'scaling_setspeed');
+    expect(await ask(ch0, power(0, Unit.SCALE_MIN))).toBe(2);
+    expect(await cpufreq(agent.hostRoot, 2, 'scaling_setspeed')).toBe(before);
+    ch0.send(encodeRequest({ command: Command.QUERY_FREQ, vmName: 'vm1' }));
+    expect(decodeFreqList(await ch0.read(FREQ_LIST_SIZE)).command).toBe(3);
+    const audit = await agent.json<Array<{ principal: string; origin: string; action: string; outcome: string }>>(['audit']);
+    expect(audit).toContainEqual(expect.objectContaining({ principal: 'vm:vm1', origin: 'guest-channel', action: 'guest CPU_POWER', outcome: 'denied' }));
+    await agent.run(['set_vm_role', 'vm1', 'Operator']);
+    expect(await ask(ch0, power(0, Unit.SCALE_MIN))).toBe(1);
+  });
+
   it('gives clear errors for bad operator input', async () => {
     const bad = await agent.run(['add_vm', 'bad name!']);
     expect(bad.type === 'error' && bad.error.code).toBe('E_COMMAND_USAGE');

@@ -88,6 +88,7 @@ describe('persistence', () => {
       for (const argv of [
         ['add_vm', 'vmp'], ['add_channels', 'vmp', '0,1'], ['set_channel_status', 'vmp', '1', 'disabled'], ['set_query', 'vmp', 'enable'],
         ['set_vm_bounds', 'vmp', '--max', '3000000'], ['set_pcpu', 'vmp', '0', '4'], ['set_pcpu_bounds', '4', '--min', '1600000'],
+        ['set_vm_role', 'vmp', 'ReadOnly'],
       ]) {
         const r = await a.run(argv);
         expect(r.type, `${argv.join(' ')}: ${JSON.stringify(r)}`).toBe('result');
@@ -97,8 +98,9 @@ describe('persistence', () => {
     }
     const b = await bootAgent({ plugins: [plugin], sections: section, core: { state: { dir: state } } });
     try {
-      const vm = await b.json<{ query: boolean; bounds: object; channels: Array<{ num: number; status: string }>; vcpus: Array<{ pcpus: number[] }> }>(['show_vm', 'vmp']);
+      const vm = await b.json<{ query: boolean; role: string; bounds: object; channels: Array<{ num: number; status: string }>; vcpus: Array<{ pcpus: number[] }> }>(['show_vm', 'vmp']);
       expect(vm.query).toBe(true);
+      expect(vm.role).toBe('ReadOnly');
       expect(vm.bounds).toEqual({ maxKHz: 3000000 });
       expect(vm.channels.map((c) => [c.num, c.status])).toEqual([[0, 'DISCONNECTED'], [1, 'DISABLED']]);
       expect(vm.vcpus.map((v) => v.pcpus)).toEqual([[4]]);
