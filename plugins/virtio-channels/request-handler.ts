@@ -36,6 +36,9 @@ export interface HandlerDeps {
 
 type Outcome = keyof Counters;
 
+/** When each VM was last warned about, for log throttling. */
+const lastWarn = new WeakMap<VmRecord, number>();
+
 function count(vm: VmRecord, ch: ChannelRecord | undefined, what: Outcome): void {
   vm.counters[what]++;
   if (ch) ch.counters[what]++;
@@ -133,21 +136,27 @@ export async function handleFrame(deps: HandlerDeps, vm: VmRecord, ch: ChannelRe
   if (ch && !ch.enabled) return undefined; // DPDK reads and drops a disabled channel's messages.
   const p = peekRequest(frame);
   const where = { vm: vm.name, channel: ch?.num, command: COMMAND_NAMES[p.command] ?? p.command };
+  const isQuery = p.command >= Command.QUERY_FREQ_LIST && p.command <= Command.QUERY_CAPS;
   const refuse = (reason: string, reply: boolean): Buffer | undefined => {
     count(vm, ch, 'refused');
-    deps.log.warn({ ...where, reason }, 'guest power request refused');
+    // At most one warning per VM per second: a misbehaving guest must not flood the log.
+    const now = deps.now();
+    if (now - (lastWarn.get(vm) ?? 0) >= 1000) {
+      lastWarn.set(vm, now);
+      deps.log.warn({ ...where, reason, refused: vm.counters.refused }, 'guest power request refused');
+    } else deps.log.debug({ ...where, reason }, 'guest power request refused');
     return reply ? encodeAck(frame, false) : undefined;
   };
+  if (p.command === Command.CPU_POWER_CONNECT) return undefined;
+  // Every other message costs a token, queries and garbage included.
+  if (!takeToken(vm, deps.rate, deps.now())) {
+    count(vm, ch, 'limited');
+    return isQuery || p.command === Command.PKT_POLICY_REMOVE ? undefined : encodeAck(frame, false);
+  }
   if (ch) ch.processing = true;
   try {
     switch (p.command) {
-      case Command.CPU_POWER_CONNECT:
-        return undefined;
       case Command.CPU_POWER: {
-        if (!takeToken(vm, deps.rate, deps.now())) {
-          count(vm, ch, 'limited');
-          return encodeAck(frame, false);
-        }
         const no = denied(deps, vm, 'ConfigureComponents', 'guest CPU_POWER');
         if (no) return refuse(no, true);
         const vcpu = vcpuOf(deps, vm, p);
@@ -160,10 +169,6 @@ export async function handleFrame(deps: HandlerDeps, vm: VmRecord, ch: ChannelRe
         return encodeAck(frame, true);
       }
       case Command.PKT_POLICY: {
-        if (!takeToken(vm, deps.rate, deps.now())) {
-          count(vm, ch, 'limited');
-          return encodeAck(frame, false);
-        }
         const no = denied(deps, vm, 'ConfigureComponents', 'guest PKT_POLICY');
         if (no) return refuse(no, true);
         const policyToUse = frame.readUInt32LE(REQUEST_OFFSETS.policy_to_use);
