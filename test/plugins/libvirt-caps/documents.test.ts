@@ -51,8 +51,12 @@ describe('document files', () => {
     await logind.setProps({ CanHibernate: 'yes' });
     await agent.run(['sleep', 'states', '--refresh']);
     await expect.poll(async () => (await readFile(xmlFile(), 'utf8')).includes('<suspend_disk/>'), { timeout: 5_000 }).toBe(true);
-    const power = JSON.parse(await readFile(jsonFile(), 'utf8')) as { sleep: { targets: Array<{ target: string; supported: boolean }> } };
-    expect(power.sleep.targets.find((t) => t.target === 'disk')?.supported).toBe(true);
+    // The power file is written right after the XML file.
+    const diskSupported = async (): Promise<boolean | undefined> => {
+      const power = JSON.parse(await readFile(jsonFile(), 'utf8')) as { sleep: { targets: Array<{ target: string; supported: boolean }> } };
+      return power.sleep.targets.find((t) => t.target === 'disk')?.supported;
+    };
+    await expect.poll(diskSupported, { timeout: 5_000 }).toBe(true);
   });
 });
 
