@@ -175,19 +175,8 @@ export class Poller {
   }
 
   /** Sends a cheap request on sessions idle for `keepalive` seconds. */
-  async keepalive(): Promise<void> {
-    const limitMs = this.cfg.keepalive * 1000;
-    await Promise.all(
-      [...this.targets.values()].map(async (tp) => {
-        const idle = tp.idleMs();
-        if (idle === undefined || idle < limitMs) return;
-        try {
-          await tp.withSession((s) => s.call(0x06, 0x01));
-        } catch {
-          // withSession marked the target and closed the session; the next poll reopens it
-        }
-      }),
-    );
+  async keepalive(now = Date.now()): Promise<void> {
+    await Promise.all([...this.targets.values()].map((tp) => tp.keepalive(this.cfg.keepalive * 1000, now)));
   }
 
   /** Closes every session (Close Session on each BMC) and the socket. */

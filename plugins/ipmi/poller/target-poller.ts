@@ -194,6 +194,21 @@ export class TargetPoller {
     return this.session?.isOpen ? now - this.session.lastActivity : undefined;
   }
 
+  /**
+   * Keeps an idle session alive with Get Device ID (BMCs drop sessions idle for 30-60 s).
+   * Returns true when one was sent and answered. A failure closes the session like any other.
+   */
+  async keepalive(limitMs: number, now = Date.now()): Promise<boolean> {
+    const idle = this.idleMs(now);
+    if (idle === undefined || idle < limitMs) return false;
+    try {
+      await this.withSession((s) => s.call(0x06, 0x01));
+      return true;
+    } catch {
+      return false; // withSession marked the target and closed the session; the next poll reopens it
+    }
+  }
+
   /** Closes the session (Close Session sent) and waits for any closing in flight. */
   async close(): Promise<void> {
     const opening = this.opening;
