@@ -65,10 +65,12 @@ export class AccountStore {
   }
 
   /** Every account. */
+  /** Every account, in creation order. */
   list(): readonly Account[] {
     return this.data.accounts;
   }
 
+  /** Lockout and session-timeout settings. */
   get settings(): AccountSettings {
     return this.data.settings;
   }

@@ -40,8 +40,9 @@ export async function verifyPassword(password: string, stored: PasswordHash): Pr
   return key.length === expected.length && timingSafeEqual(key, expected);
 }
 
-/** Password policy: length bounds (Redfish MinPasswordLength / MaxPasswordLength). */
+/** Shortest password accepted (AccountService MinPasswordLength). */
 export const PASSWORD_MIN = 8;
+/** Longest password accepted (AccountService MaxPasswordLength). */
 export const PASSWORD_MAX = 128;
 
 /** Returns why `password` is refused, or undefined when it is acceptable. */

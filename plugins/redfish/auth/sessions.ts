@@ -57,11 +57,13 @@ export class SessionStore {
     return s;
   }
 
+  /** A live session by id. */
   get(id: string): Session | undefined {
     this.expire();
     return this.byId.get(id)?.session;
   }
 
+  /** Every live session. */
   list(): Session[] {
     this.expire();
     return [...this.byId.values()].map((e) => e.session);

@@ -56,6 +56,7 @@ export class EventHub {
     ctx.events.on('hw.log.v1', (e) => this.onHwLog(e));
   }
 
+  /** Loads persisted subscriptions and the destination CA. */
   async start(): Promise<void> {
     this.stopped = false;
     const saved = await this.ctx.state.read('subscriptions', SPEC);
@@ -63,29 +64,35 @@ export class EventHub {
     if (this.ctx.config.eventCa !== undefined) this.ca = await readFile(this.ctx.config.eventCa, 'utf8');
   }
 
+  /** Ends every SSE stream; pending retries stop with the scheduler. */
   async stop(): Promise<void> {
     this.stopped = true;
     for (const c of this.sse.values()) c.res.end();
     this.sse.clear();
   }
 
+  /** Delivery retry settings. */
   get settings(): { retryAttempts: number; retryIntervalSeconds: number } {
     return { retryAttempts: this.data.retryAttempts, retryIntervalSeconds: this.data.retryIntervalSeconds };
   }
 
+  /** Updates and persists the delivery retry settings. */
   async setSettings(p: { retryAttempts?: number; retryIntervalSeconds?: number }): Promise<void> {
     this.data = { ...this.data, ...p };
     await this.ctx.state.write('subscriptions', SPEC, this.data);
   }
 
+  /** Persisted subscriptions. */
   subscriptions(): readonly Subscription[] {
     return this.data.subscriptions;
   }
 
+  /** Open SSE streams. */
   streams(): readonly SseClient[] {
     return [...this.sse.values()];
   }
 
+  /** Adds and persists a subscription. */
   async subscribe(s: Omit<Subscription, 'id'>): Promise<Subscription> {
     const sub = { ...s, id: randomUUID() };
     this.data = { ...this.data, subscriptions: [...this.data.subscriptions, sub] };
@@ -93,11 +100,13 @@ export class EventHub {
     return sub;
   }
 
+  /** Changes a subscription's Context. */
   async update(id: string, context: string): Promise<void> {
     this.data = { ...this.data, subscriptions: this.data.subscriptions.map((s) => (s.id === id ? { ...s, context } : s)) };
     await this.ctx.state.write('subscriptions', SPEC, this.data);
   }
 
+  /** Removes a subscription; false when there was none. */
   async unsubscribe(id: string): Promise<boolean> {
     const before = this.data.subscriptions.length;
     this.data = { ...this.data, subscriptions: this.data.subscriptions.filter((s) => s.id !== id) };

@@ -61,6 +61,7 @@ interface Compiled {
 export class Router {
   private readonly routes: Compiled[] = [];
 
+  /** Registers routes. */
   add(...routes: Route[]): void {
     for (const route of routes) this.routes.push({ route, parts: route.pattern.split('/').filter(Boolean) });
   }

@@ -15,16 +15,18 @@ const SEVERITY = { info: 'OK', warning: 'Warning', critical: 'Critical' } as con
 
 /** The in-memory hardware log. */
 export class HardwareLog {
-  private entries: HwEntry[] = [];
+  private readonly entries: HwEntry[] = [];
   private next = 1;
 
   constructor(private readonly keep = 1000) {}
 
+  /** Appends an entry (the oldest go beyond `keep`). */
   add(e: VpmdEventMap['hw.log.v1']): void {
     this.entries.push({ ...e, n: this.next++ });
     if (this.entries.length > this.keep) this.entries.splice(0, this.entries.length - this.keep);
   }
 
+  /** Entries, oldest first. */
   list(): readonly HwEntry[] {
     return this.entries;
   }

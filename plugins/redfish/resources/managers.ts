@@ -16,7 +16,7 @@ type AuditEntry = VpmdEventMap['audit.v1'];
 
 /** The audit entries the AuditLog service serves (newest `keep`), numbered from 1. */
 export class AuditTrail {
-  private entries: Array<AuditEntry & { n: number }> = [];
+  private readonly entries: Array<AuditEntry & { n: number }> = [];
   private next = 1;
 
   constructor(
@@ -37,18 +37,17 @@ export class AuditTrail {
     }
   }
 
+  /** Appends an entry (the oldest go beyond `keep`). */
   add(e: AuditEntry): void {
     this.entries.push({ ...e, n: this.next++ });
     if (this.entries.length > this.keep) this.entries.splice(0, this.entries.length - this.keep);
   }
 
+  /** Entries, oldest first. */
   list(): ReadonlyArray<AuditEntry & { n: number }> {
     return this.entries;
   }
 
-  clear(): void {
-    this.entries = [];
-  }
 }
 
 const M = '/redfish/v1/Managers/vpmd';

@@ -62,7 +62,7 @@ export async function bootRedfish(
   const agent = await bootAgent({ plugins: [redfish as unknown as PluginManifest, ...(opts.plugins ?? [])], sections: { ...opts.extraSections, redfish: { port, ...opts.sections } }, startTimeout: 30, ...(opts.profile ? { profile: opts.profile } : {}), ...(opts.core && Object.keys(opts.core).length ? { core: opts.core } : {}) });
   const stateDir = (opts.core?.state as { dir?: string } | undefined)?.dir ?? join(agent.dir, 'state');
   const ca = await readFile(join(stateDir, 'plugins', 'redfish', 'tls', 'cert.pem'), 'utf8');
-  const httpsAgent = new HttpsAgent({ ca, keepAlive: false });
+  const httpsAgent = new HttpsAgent({ ca, keepAlive: true, maxSockets: 4 });
   const rf = (method: string, path: string, o: RfOptions = {}): Promise<RfResponse> =>
     new Promise((resolve, reject) => {
       const headers: Record<string, string> = { ...o.headers };
@@ -98,7 +98,11 @@ export async function bootRedfish(
     if (r.status !== 201) throw new Error(`login ${user}: ${r.status} ${r.text}`);
     return r.headers['x-auth-token'] as string;
   };
-  return { agent, port, ca, rf, login, addAccount, stop: () => agent.stop() };
+  const stop = async (): Promise<void> => {
+    httpsAgent.destroy();
+    await agent.stop();
+  };
+  return { agent, port, ca, rf, login, addAccount, stop };
 }
 
 /** An open SSE stream: collects `data:` events as parsed JSON. */
