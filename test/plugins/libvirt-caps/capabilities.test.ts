@@ -154,6 +154,28 @@ describe('structure and schema files', () => {
     expect(JSON.parse(await readFile(file, 'utf8'))).toEqual(JSON.parse(JSON.stringify(POWER_DOCUMENT_SCHEMA)));
   });
 
+  it('carries the richer power facts an operator looks for (HWP host)', async () => {
+    interface Doc {
+      cpufreq: { drivers: string[]; driverStatus?: string; hardwareMaxKHz?: number; policies: Array<{ epp?: string; availableEpp?: string[]; baseKHz?: number }> };
+      turbo: { supported: boolean; mechanism: string };
+      cstates: { states: Array<{ name: string; latencyUs: number }> };
+      rapl: Array<{ name: string; constraints: unknown[] }>;
+      sleep: { kernel: { memSleep?: { selected?: string } } };
+      wake: { rtc?: { device: string; name: string }; wakeOnLan: { port: number } };
+    }
+    const { power } = await agent.json<{ power: Doc }>(['capabilities', '--power']);
+    expect(power.cpufreq.drivers).toEqual(['intel_pstate']);
+    expect(power.cpufreq.driverStatus).toBe('intel_pstate active');
+    expect(power.cpufreq.policies[0]?.availableEpp).toContain('balance_power');
+    expect(power.cpufreq.policies[0]?.baseKHz).toBeGreaterThan(0);
+    expect(power.turbo.supported).toBe(true);
+    expect(power.cstates.states.map((c) => c.name)).toContain('C6');
+    expect(power.cstates.states.find((c) => c.name === 'C6')?.latencyUs).toBeGreaterThan(0);
+    expect(power.rapl.map((d) => d.name)).toEqual(expect.arrayContaining(['package-0', 'package-1']));
+    expect(power.sleep.kernel.memSleep?.selected).toBe('deep');
+    expect(power.wake).toMatchObject({ rtc: { device: 'rtc0', name: 'rtc_cmos' }, wakeOnLan: { port: 9 } });
+  });
+
   it('rejects a power document with an unknown field or a wrong type (the schema is not a rubber stamp)', async () => {
     const { power } = await agent.json<{ power: Record<string, unknown> }>(['capabilities', '--power']);
     expect(validatePower({ ...power, extra: 1 })).toBe(false);
