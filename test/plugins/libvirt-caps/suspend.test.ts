@@ -3,6 +3,7 @@
  * the simulated host: RTC alarm written and read back, delay inhibitor, *WithFlags and the
  * fallback, PrepareForSleep recorded, in-flight refusal, bad wake times, rollback, privileges.
  */
+import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { bootAgent, type BootedAgent } from '../../../core/testkit/index.js';
 import { LOGIND_BUS_NAME, LOGIND_MANAGER_IFACE, LOGIND_PATH, startLogindMock, startPrivateBus } from '../../../core/testkit/peers/index.js';
@@ -114,9 +115,26 @@ describe('a full suspend and resume', () => {
     expect((await status()).state).toBe('on');
   });
 
-  it('survives a restart of the record: sleep status reads it from the state store', async () => {
-    const human = await agent.run(['sleep', 'status']);
-    expect(human.type === 'result' ? human.human : '').toMatch(/Last operation:\s+mem by .*: resumed/);
+  it.each([
+    ['disk', 'HibernateWithFlags'],
+    ['suspend-then-hibernate', 'SuspendThenHibernateWithFlags'],
+  ] as const)('suspend %s calls %s', async (target, method) => {
+    await agent.json(['suspend', target]);
+    expect((await logind.calls(method)).map((c) => c.args)).toEqual([[1n]]);
+    await logind.emitPrepareForSleep(true);
+    await logind.emitPrepareForSleep(false);
+    await expect.poll(async () => (await status()).last, { timeout: 5_000 }).toMatchObject({ target, state: 'resumed' });
+  });
+
+  it('keeps the record across a restart: a new agent on the same state directory reports it', async () => {
+    const again = await bootAgent({ plugins: [plugin], sections: { 'libvirt-caps': { busAddress: bus.address } }, core: { state: { dir: join(agent.dir, 'state') } } });
+    try {
+      const human = await again.run(['sleep', 'status']);
+      expect(human.type === 'result' ? human.human : '').toMatch(/Last operation:\s+suspend-then-hibernate by .*: resumed/);
+      expect(human.type === 'result' ? human.human : '').toMatch(/State:\s+on/);
+    } finally {
+      await again.stop();
+    }
   });
 });
 
