@@ -43,7 +43,7 @@ export function tool(cmd: string, args: readonly string[], env: Record<string, s
 
 /** Arguments of an authPriv SHA-256/AES request for `user`. */
 export function v3(user: string, authPass: string, privPass: string, opts: { auth?: string; priv?: string; level?: string } = {}): string[] {
-  return ['-v3', '-l', opts.level ?? 'authPriv', '-u', user, '-a', opts.auth ?? 'SHA-256', '-A', authPass, '-x', opts.priv ?? 'AES', '-X', privPass, '-t', '1', '-r', '0', '-On'];
+  return ['-v3', '-l', opts.level ?? 'authPriv', '-u', user, '-a', opts.auth ?? 'SHA-256', '-A', authPass, '-x', opts.priv ?? 'AES', '-X', privPass, '-t', '3', '-r', '0', '-On'];
 }
 
 /** A UDP relay between a tool and the agent that records what the tool sent (for replays). */
