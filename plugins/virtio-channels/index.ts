@@ -8,7 +8,7 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { GUEST_CHANNELS, StringEnum, Type, definePlugin, type GuestChannels, type PluginHealth } from '../../core/index.js';
+import { GUEST_CHANNELS, StringEnum, Type, VpmdError, definePlugin, type GuestChannels, type PluginHealth } from '../../core/index.js';
 import { ChannelService } from './channel-service.js';
 import { registerCommands } from './commands.js';
 import { JsonFifos } from './json-fifo.js';
@@ -74,7 +74,7 @@ export default definePlugin({
     let svc: ChannelService | undefined;
     let fifos: JsonFifos | undefined;
     const service = (): ChannelService => {
-      if (!svc) throw new Error('virtio-channels is not started');
+      if (!svc) throw new VpmdError('E_PLUGIN_STOPPED', 'virtio-channels is not running (not started yet, or stopped)');
       return svc;
     };
     registerCommands(ctx, service);
