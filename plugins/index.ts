@@ -8,6 +8,7 @@ import libvirtCaps from './libvirt-caps/index.js';
 import ipmi from './ipmi/index.js';
 import redfish from './redfish/index.js';
 import virtioChannels from './virtio-channels/index.js';
+import snmp from './snmp/index.js';
 
 /** Built-in plugin manifests. */
-export const BUILTIN_PLUGINS: readonly PluginSource[] = [{ manifest: libvirtCaps, origin: 'builtin' }, { manifest: ipmi, origin: 'builtin' }, { manifest: redfish, origin: 'builtin' }, { manifest: virtioChannels, origin: 'builtin' }];
+export const BUILTIN_PLUGINS: readonly PluginSource[] = [{ manifest: libvirtCaps, origin: 'builtin' }, { manifest: ipmi, origin: 'builtin' }, { manifest: redfish, origin: 'builtin' }, { manifest: virtioChannels, origin: 'builtin' }, { manifest: snmp, origin: 'builtin' }];

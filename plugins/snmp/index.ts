@@ -2,6 +2,9 @@
  * The SNMP plugin: an SNMPv3 agent (authPriv, USM per RFC 3414, standard power MIBs and
  * VPMD-MIB) and a poller for PDUs and other SNMPv3 devices. See docs/snmp.md.
  */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Type, definePlugin, defineCommand, formatKeyValues, formatTable, StringEnum, type PluginHealth } from 'vpmd';
 import { SnmpConfigSchema } from './config.js';
 import { SnmpAgent } from './snmp-agent.js';
@@ -144,11 +147,17 @@ export default definePlugin({
       commands: [{ argv: ['snmp', 'user', 'add', 'demo', '--auth', 'sha256', '--priv', 'aes', '--access', 'rw'], stdin: [authPass, privPass] }],
       notes: [
         `SNMPv3 agent on udp ${env.address}:${port}, user 'demo' (rw), SHA-256/AES; passphrases shown once:`,
-        `  snmpwalk -v3 -l authPriv -u demo -a SHA-256 -A '${authPass}' -x AES -X '${privPass}' -M +${process.cwd()}/plugins/snmp/mibs -m +VPMD-MIB ${env.address}:${port} 1.3.6.1`,
+        `  snmpwalk -v3 -l authPriv -u demo -a SHA-256 -A '${authPass}' -x AES -X '${privPass}' -M +${mibDir()}:${mibDir()}/ietf -m +VPMD-MIB ${env.address}:${port} 1.3.6.1`,
       ],
     };
   },
 });
+
+/** Where VPMD-MIB.txt is: beside this module in the source tree, or the repo's copy when run from dist/. */
+function mibDir(): string {
+  const here = fileURLToPath(new URL('./mibs', import.meta.url));
+  return existsSync(join(here, 'VPMD-MIB.txt')) ? here : fileURLToPath(new URL('../../../plugins/snmp/mibs', import.meta.url));
+}
 
 function usage(name: string, auth: AuthProtocol, priv: PrivProtocol, f: { address: string; port: number } | undefined): string {
   const where = f ? `${f.address}:${f.port}` : 'HOST:PORT';
