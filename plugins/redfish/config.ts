@@ -11,6 +11,14 @@ export const RedfishConfigSchema = Type.Object({
   sessionLimit: Type.Integer({ minimum: 1, maximum: 1024, default: 64, description: 'open sessions at most' }),
   bodyLimit: Type.Integer({ minimum: 1024, maximum: 1048576, default: 65536, description: 'largest request body in bytes' }),
   eventCa: Type.Optional(Type.String({ minLength: 1, description: 'PEM CA bundle trusted for event destinations (default: the system CAs)' })),
+  hostPower: Type.Object(
+    {
+      logind: Type.Boolean({ default: true, description: 'offer GracefulShutdown/GracefulRestart through systemd-logind PowerOff/Reboot (when logind says yes)' }),
+      busAddress: Type.Optional(Type.String({ minLength: 1, description: 'D-Bus address of logind (default: DBUS_SYSTEM_BUS_ADDRESS, else the system bus)' })),
+      timeout: Type.Number({ minimum: 0.1, maximum: 60, default: 5, description: 'seconds for each logind call' }),
+    },
+    { default: {}, additionalProperties: false },
+  ),
   systemId: Type.String({ pattern: '^[A-Za-z0-9_-]{1,32}$', default: 'host', description: 'Id of the host under /redfish/v1/Systems and /Chassis' }),
 });
 

@@ -10,6 +10,7 @@ import type { ServiceDeps } from '../config.js';
 import { RedfishError, baseMessage, fail } from '../http/redfish-error.js';
 import type { Reply, Route, RouteRequest } from '../http/router.js';
 import { checkBody } from './patch.js';
+import { LogindPower, type PowerAnswer } from '../host/logind-power.js';
 import { notFound } from './service-root.js';
 import { collection, link, odataType, status } from './types.js';
 
@@ -22,8 +23,20 @@ interface ResetOffer {
   readonly why: string;
 }
 
+/** logind's power answers, asked at most every few seconds. */
+type PowerProbe = () => Promise<PowerAnswer | undefined>;
+
+function logindOffer(type: string, answer: PowerAnswer | undefined, key: 'powerOff' | 'reboot', verb: string): ResetOffer {
+  if (!answer) return { type, available: false, why: 'plugins.redfish.hostPower.logind is false' };
+  if (answer.problem) return { type, available: false, why: `systemd-logind unavailable: ${answer.problem}` };
+  const v = answer[key];
+  return v === 'yes'
+    ? { type, available: true, why: `systemd-logind ${verb}` }
+    : { type, available: false, why: `systemd-logind answers Can${verb}=${v}${v === 'challenge' ? ' (needs interactive authorization)' : ''}` };
+}
+
 /** What the host can do now, and why not otherwise. */
-async function resetOffers(deps: ServiceDeps): Promise<ResetOffer[]> {
+async function resetOffers(deps: ServiceDeps, probe: PowerProbe): Promise<ResetOffer[]> {
   const sleep = deps.ctx.capabilities.find(HOST_SLEEP);
   let suspend: ResetOffer;
   if (!sleep) suspend = { type: 'Suspend', available: false, why: 'no host-sleep provider is running (enable the libvirt-caps plugin)' };
@@ -33,12 +46,13 @@ async function resetOffers(deps: ServiceDeps): Promise<ResetOffer[]> {
       ? { type: 'Suspend', available: true, why: 'suspend to RAM through logind' }
       : { type: 'Suspend', available: false, why: `suspend to RAM not supported here: ${mem ? `logind ${mem.logind}, ${mem.kernel}` : 'no mem target'}` };
   }
+  const power = await probe();
   return [
     { type: 'On', available: true, why: 'vpmd runs on the host, so the host is on (no-op)' },
     suspend,
-    { type: 'GracefulShutdown', available: false, why: 'no host power-off capability in vpmd (contracts offer sleep only)' },
-    { type: 'GracefulRestart', available: false, why: 'no host reboot capability in vpmd' },
-    { type: 'ForceRestart', available: false, why: 'no host reboot capability in vpmd' },
+    logindOffer('GracefulShutdown', power, 'powerOff', 'PowerOff'),
+    logindOffer('GracefulRestart', power, 'reboot', 'Reboot'),
+    { type: 'ForceRestart', available: false, why: 'logind only reboots in an orderly way; force a restart through the BMC' },
     { type: 'Resume', available: false, why: 'a suspended host cannot run vpmd to resume itself (wake it through its BMC or the RTC alarm)' },
   ];
 }
@@ -55,6 +69,14 @@ function packageCpus(topo: HostTopology, pkg: number): number[] {
 export function systemRoutes(deps: ServiceDeps): Route[] {
   const { ctx } = deps;
   const id = ctx.config.systemId;
+  const hp = ctx.config.hostPower;
+  const logind = hp.logind ? new LogindPower({ ...(hp.busAddress !== undefined ? { busAddress: hp.busAddress } : {}), timeoutMs: Math.round(hp.timeout * 1000) }) : undefined;
+  let probed: { at: number; answer: Promise<PowerAnswer> } | undefined;
+  const probe: PowerProbe = async () => {
+    if (!logind) return undefined;
+    if (!probed || Date.now() - probed.at > TOPOLOGY_TTL_MS) probed = { at: Date.now(), answer: logind.can() };
+    return probed.answer;
+  };
   const base = `/redfish/v1/Systems/${id}`;
   const checkId = (req: RouteRequest): void => {
     if (req.params.sys !== id) throw notFound('ComputerSystem', req.params.sys ?? '');
@@ -224,7 +246,7 @@ export function systemRoutes(deps: ServiceDeps): Route[] {
       entity: 'ActionInfo',
       get: async (req) => {
         checkId(req);
-        const offers = await resetOffers(deps);
+        const offers = await resetOffers(deps, probe);
         return {
           '@odata.id': `${base}/ResetActionInfo`,
           '@odata.type': odataType('ActionInfo'),
@@ -244,7 +266,7 @@ export function systemRoutes(deps: ServiceDeps): Route[] {
         if (unknown.length) throw new RedfishError(400, unknown.map((k) => baseMessage('ActionParameterUnknown', ['ComputerSystem.Reset', k])));
         const rt = req.body.ResetType;
         if (rt === undefined) throw fail(400, 'ActionParameterMissing', ['ComputerSystem.Reset', 'ResetType']);
-        const offers = await resetOffers(deps);
+        const offers = await resetOffers(deps, probe);
         const offer = offers.find((o) => o.type === rt && o.available);
         if (typeof rt !== 'string' || !offer) {
           const known = offers.find((o) => o.type === rt);
@@ -255,6 +277,10 @@ export function systemRoutes(deps: ServiceDeps): Route[] {
           const sleep = ctx.capabilities.find(HOST_SLEEP);
           if (!sleep || !req.principal) throw new VpmdError('E_CAPABILITY_MISSING', 'host-sleep provider went away');
           await sleep.suspend({ target: 'mem' }, req.principal);
+        } else if ((rt === 'GracefulShutdown' || rt === 'GracefulRestart') && logind) {
+          probed = undefined;
+          await (rt === 'GracefulShutdown' ? logind.powerOff() : logind.reboot());
+          if (rt === 'GracefulShutdown') ctx.events.emit('host.power.v1', { state: 'off', timestamp: Date.now(), requestedBy: `${req.principal?.name ?? '?'}@redfish` });
         }
         return { status: 204, headers: {} };
       },

@@ -72,7 +72,7 @@ describe('redfish tree', () => {
     const problems: string[] = [];
     for (const [uri, body] of visited) for (const p of schemas.check(body)) problems.push(`${uri}: ${p}`);
     expect(problems).toEqual([]);
-  });
+  }, 180_000);
 
   it('validates error bodies against redfish-error and their messages against Message', async () => {
     const errors = [

@@ -9,7 +9,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startLogindMock, startPrivateBus, type LogindMock, type PrivateBus } from '../../../core/testkit/peers/index.js';
+import { LOGIND_BUS_NAME, LOGIND_MANAGER_IFACE, LOGIND_PATH, startLogindMock, startPrivateBus, type LogindMock, type PrivateBus } from '../../../core/testkit/peers/index.js';
 import type { PluginManifest } from '../../../core/index.js';
 import libvirtCaps from '../../../plugins/libvirt-caps/index.js';
 import virtioChannels from '../../../plugins/virtio-channels/index.js';
@@ -23,7 +23,7 @@ describe('without host-sleep, capabilities-documents or guest-channels providers
   let h: RedfishHarness;
   let admin: string;
   beforeAll(async () => {
-    h = await bootRedfish();
+    h = await bootRedfish({ sections: { hostPower: { busAddress: 'unix:path=/nonexistent/vpmd-test-bus', timeout: 2 } } });
     await h.addAccount('admin', 'Administrator', 'Admin-pass-1');
     admin = await h.login('admin', 'Admin-pass-1');
   });
@@ -35,6 +35,8 @@ describe('without host-sleep, capabilities-documents or guest-channels providers
     const info = await h.rf('GET', `${S}/ResetActionInfo`, { token: admin });
     expect(info.json.Parameters[0].AllowableValues).toEqual(['On']);
     expect(info.json.Description).toMatch(/Suspend: not offered \(no host-sleep provider is running/);
+    expect(info.json.Description).toMatch(/GracefulShutdown: not offered \(systemd-logind unavailable: logind CanPowerOff\/CanReboot on unix:path=\/nonexistent/);
+    expect(ids(await h.rf('POST', `${S}/Actions/ComputerSystem.Reset`, { token: admin, body: { ResetType: 'GracefulShutdown' } }))).toEqual(['Base.1.22.1.ActionParameterValueNotInList']);
     const r = await h.rf('POST', `${S}/Actions/ComputerSystem.Reset`, { token: admin, body: { ResetType: 'Suspend' } });
     expect(r.status).toBe(400);
     expect(ids(r)).toEqual(['Base.1.22.1.ActionParameterValueNotInList']);
@@ -89,10 +91,14 @@ describe('with libvirt-caps over logind and virtio-channels', () => {
   beforeAll(async () => {
     bus = await startPrivateBus();
     logind = await startLogindMock(bus, { CanSuspend: 'yes' });
+    // The test kit's helper sets the sleep answers only; CanReboot is redefined through dbusmock itself.
+    const probe = await bus.connect();
+    await probe.call({ destination: LOGIND_BUS_NAME, path: LOGIND_PATH, interface: 'org.freedesktop.DBus.Mock', member: 'AddMethod', signature: 'sssss', body: [LOGIND_MANAGER_IFACE, 'CanReboot', '', 's', 'ret = "challenge"'] });
+    probe.close();
     dir = await mkdtemp(join(tmpdir(), 'rf-vc-'));
     h = await bootRedfish({
       plugins: [libvirtCaps as unknown as PluginManifest, virtioChannels as unknown as PluginManifest],
-      sections: {},
+      sections: { hostPower: { busAddress: bus.address } },
       core: {},
       extraSections: { 'libvirt-caps': { busAddress: bus.address }, 'virtio-channels': { dir, libvirt: false } },
       profile: 'intel-pstate-hwp-32',
@@ -119,7 +125,8 @@ describe('with libvirt-caps over logind and virtio-channels', () => {
 
   it('offers Suspend, refuses it to ReadOnly, and suspends through logind for an Operator with the event on SSE', async () => {
     const info = await h.rf('GET', `${S}/ResetActionInfo`, { token: ro });
-    expect(info.json.Parameters[0].AllowableValues).toEqual(['On', 'Suspend']);
+    expect(info.json.Parameters[0].AllowableValues).toEqual(['On', 'Suspend', 'GracefulShutdown']);
+    expect(info.json.Description).toMatch(/GracefulRestart: not offered \(systemd-logind answers CanReboot=challenge/);
     const sse = await openSse(h, ro);
     expect(sse.status).toBe(200);
     expect(sse.contentType).toBe('text/event-stream');
@@ -134,6 +141,24 @@ describe('with libvirt-caps over logind and virtio-channels', () => {
       expect((await h.rf('GET', S, { token: ro })).json.PowerState).toBe('PoweringOff');
       const ev = await sse.waitFor((d) => JSON.stringify(d).includes('ResourcePoweringOff'));
       expect(ev).toMatchObject({ '@odata.type': '#Event.v1_13_0.Event', Events: [{ MessageId: 'ResourceEvent.1.4.3.ResourcePoweringOff', OriginOfCondition: { '@odata.id': S } }] });
+    } finally {
+      sse.close();
+    }
+  });
+
+  it('powers the host off through logind PowerOff for GracefulShutdown, with the event on SSE', async () => {
+    const sse = await openSse(h, ro);
+    try {
+      await logind.clearCalls();
+      expect((await h.rf('POST', `${S}/Actions/ComputerSystem.Reset`, { token: ro, body: { ResetType: 'GracefulShutdown' } })).status).toBe(403);
+      const r = await h.rf('POST', `${S}/Actions/ComputerSystem.Reset`, { token: oper, body: { ResetType: 'GracefulShutdown' } });
+      expect(r.status, r.text).toBe(204);
+      expect((await logind.calls()).filter((c) => c.method === 'PowerOff').map((c) => c.args)).toEqual([[false]]);
+      await sse.waitFor((d) => JSON.stringify(d).includes('ResourcePoweredOff'));
+      const refused = await h.rf('POST', `${S}/Actions/ComputerSystem.Reset`, { token: oper, body: { ResetType: 'GracefulRestart' } });
+      expect(refused.status).toBe(400);
+      expect(refused.json.error['@Message.ExtendedInfo'][0].Message).toMatch(/CanReboot=challenge/);
+      expect((await logind.calls()).filter((c) => c.method === 'Reboot')).toEqual([]);
     } finally {
       sse.close();
     }

@@ -63,7 +63,17 @@ export async function bootRedfish(
   const stateDir = (opts.core?.state as { dir?: string } | undefined)?.dir ?? join(agent.dir, 'state');
   const ca = await readFile(join(stateDir, 'plugins', 'redfish', 'tls', 'cert.pem'), 'utf8');
   const httpsAgent = new HttpsAgent({ ca, keepAlive: true, maxSockets: 4 });
-  const rf = (method: string, path: string, o: RfOptions = {}): Promise<RfResponse> =>
+  // A kept-alive socket the server closed meanwhile fails with ECONNRESET on reuse: the
+  // request is sent again once on a fresh socket (the pattern Node's http docs recommend).
+  const rf = async (method: string, path: string, o: RfOptions = {}): Promise<RfResponse> => {
+    try {
+      return await rfOnce(method, path, o);
+    } catch (e) {
+      if ((e as { reused?: boolean }).reused) return rfOnce(method, path, o);
+      throw e;
+    }
+  };
+  const rfOnce = (method: string, path: string, o: RfOptions = {}): Promise<RfResponse> =>
     new Promise((resolve, reject) => {
       const headers: Record<string, string> = { ...o.headers };
       const payload = o.raw ?? (o.body !== undefined ? JSON.stringify(o.body) : undefined);
@@ -87,7 +97,7 @@ export async function bootRedfish(
           resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json });
         });
       });
-      req.on('error', reject);
+      req.on('error', (e: NodeJS.ErrnoException) => reject(Object.assign(e, { reused: req.reusedSocket && (e.code === 'ECONNRESET' || e.code === 'EPIPE') })));
       req.end(payload);
     });
   const addAccount = async (user: string, role: string, password: string, extra: string[] = []): Promise<void> => {
