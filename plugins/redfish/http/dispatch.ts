@@ -88,6 +88,14 @@ function parseBody(raw: string | undefined): Record<string, unknown> {
   return v as Record<string, unknown>;
 }
 
+/** Who a request comes from, and whether its route needs nobody. */
+interface Authenticated {
+  readonly principal?: Principal;
+  readonly sessionId?: string;
+  readonly open: boolean;
+  readonly mustChangePassword: boolean;
+}
+
 /** The request pipeline. */
 export class Dispatcher {
   constructor(
@@ -128,6 +136,24 @@ export class Dispatcher {
       throw new RedfishError(405, [baseMessage('OperationNotAllowed')], { Allow: allow.join(', ') });
     }
     if (!auth.open && !auth.principal) throw this.unauthorized();
+    try {
+      return await this.serve(inc, method, path, route, params, auth, allow);
+    } catch (e) {
+      // Refusals on an existing resource still tell the client which methods it has.
+      const err = toRedfishError(e);
+      throw new RedfishError(err.status, err.messages, { Allow: allow.join(', '), ...err.headers });
+    }
+  }
+
+  private async serve(
+    inc: Incoming,
+    method: string,
+    path: string,
+    route: Route,
+    params: Record<string, string>,
+    auth: Authenticated,
+    allow: string[],
+  ): Promise<Outcome> {
     const body = method === 'POST' || method === 'PATCH' ? parseBody(inc.rawBody) : {};
     const req: RouteRequest = {
       method,
@@ -195,11 +221,7 @@ export class Dispatcher {
     throw fail(403, 'InsufficientPrivilege');
   }
 
-  private async authenticate(
-    inc: Incoming,
-    route: Route | undefined,
-    method: string,
-  ): Promise<{ principal?: Principal; sessionId?: string; open: boolean; mustChangePassword: boolean }> {
+  private async authenticate(inc: Incoming, route: Route | undefined, method: string): Promise<Authenticated> {
     const open = route !== undefined && (route.noAuth?.includes(method) === true || allowsNoAuth(requiredPrivilegesSafe(route.entity, method)));
     const token = inc.headers['x-auth-token'];
     const basic = inc.headers.authorization;
