@@ -12,6 +12,7 @@ import type { SnmpConfig } from './config.js';
 import { EntityIndexes, entPhysicalSource, entSensorSource, type EntityInputs } from './mibs/entities.js';
 import { ProcessorLoad, eoPowerSource, hostResourcesSource, systemSource } from './mibs/standard.js';
 import { VPMD_AGENT_ID, VpmdMib } from './mibs/vpmd-mib.js';
+import { HostEnergy, eoEnergySource } from './mibs/energy.js';
 
 /** The running agent's public facts (for `vpmctl snmp status` and the notifier). */
 export interface AgentFacts {
@@ -34,6 +35,7 @@ export class SnmpAgent {
   private readonly load: ProcessorLoad;
   private mib: MibCache | undefined;
   private readonly startedAt = Date.now();
+  private readonly energy = new HostEnergy();
   /** The last host power state seen on host.power.v1 (when there is no host-sleep provider). */
   hostPower: { state: HostPowerState | 'off'; target?: SleepTarget; reason: string } = { state: 'on', reason: '' };
 
@@ -144,6 +146,7 @@ export class SnmpAgent {
           return sleep ? { ...this.hostPower, state: sleep.state() } : this.hostPower;
         },
       }),
+      eoEnergySource({ metrics, indexOf: (id) => indexes.indexOf(`metric:${id}`), uptimeTicks: () => this.uptimeTicks() }, this.energy),
       vpmd.source(),
       (this.engine as UsmEngine).source(),
     ];

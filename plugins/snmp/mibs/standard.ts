@@ -133,12 +133,12 @@ export function eoPowerSource(inp: PowerInputs): MibSource {
       for (const r of rows) {
         out.push(
           { oid: [...col(1), r.index], value: V.int(r.watts * 10) }, // eoPower in deciwatts
-          { oid: [...col(2), r.index], value: V.int(0) },
+          { oid: [...col(2), r.index], value: V.gauge(0) }, // nameplate unknown (Unsigned32)
           { oid: [...col(3), r.index], value: V.int(-1) }, // UnitMultiplier deci
           { oid: [...col(4), r.index], value: V.int(0) },
           { oid: [...col(5), r.index], value: V.int(r.caliber) },
           { oid: [...col(6), r.index], value: V.int(3) }, // unknown current type
-          { oid: [...col(7), r.index], value: V.int(r.origin) },
+          { oid: [...col(7), r.index], value: V.int(r.origin) }, // eoPowerMeasurementLocal: true(1) / false(2)
           { oid: [...col(8), r.index], value: V.int(r.state) },
           { oid: [...col(9), r.index], value: V.int(r.state) },
           { oid: [...col(10), r.index], value: V.str(r.reason) },
