@@ -94,7 +94,10 @@ export class Poller {
       try {
         const r = await tp.poll();
         this.record(tp.target.name, r.readings, r.systemPower);
-        if (this.cfg.sel) await this.pollSel(tp);
+        if (this.cfg.sel) {
+          // A BMC without a usable SEL still has good readings: log, do not fail the poll.
+          await this.pollSel(tp).catch((e: unknown) => this.deps.log.warn({ target: name, err: (e as Error).message }, `SEL of ${name} not read`));
+        }
         return 'ok';
       } catch (e) {
         this.markUnavailable(tp.target.name);
@@ -165,7 +168,8 @@ export class Poller {
       this.deps.events.emit('hw.log.v1', {
         source: `ipmi/${name}`,
         id: `${name}:${info.eraseTimestamp}:${e.id}`,
-        timestamp: e.timestamp * 1000,
+        // Pre-Init timestamps count from BMC start, not the epoch: use the time we saw it.
+        timestamp: e.timestamp >= 0x20000000 ? e.timestamp * 1000 : Date.now(),
         severity: e.severity,
         message: `${e.sensorType} #0x${e.sensorNumber.toString(16).padStart(2, '0')} | ${e.description} | ${e.direction}`,
       });

@@ -48,6 +48,7 @@ export class TargetPoller {
   polls = 0;
   private dcmi: 'unknown' | 'yes' | 'no' = 'unknown';
   private sdrCheckedAt = 0;
+  private stopped = false;
   private chassisReadAt = 0;
   private sdrLoad: Promise<{ cache: SdrCache; fromCache: boolean }> | undefined;
 
@@ -62,6 +63,7 @@ export class TargetPoller {
 
   /** The open session, opening one if needed (one login at a time per target). */
   async ensureSession(): Promise<IpmiSession> {
+    if (this.stopped) throw new VpmdError('E_IPMI_SESSION', `the poller of ${this.target.name} is stopped`, { target: this.target.name });
     if (this.session?.isOpen) return this.session;
     // The previous session must be closed (Close Session sent, route released) before a new login.
     this.opening ??= Promise.all([...this.closing])
@@ -211,6 +213,7 @@ export class TargetPoller {
 
   /** Closes the session (Close Session sent) and waits for any closing in flight. */
   async close(): Promise<void> {
+    this.stopped = true;
     const opening = this.opening;
     if (opening !== undefined) {
       try {
