@@ -7,7 +7,8 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PLUGIN_DIR, renderAll } from '../../../plugins/redfish/tools/generate-tables.js';
-import { closure, rootFiles } from '../../../plugins/redfish/tools/vendor-schemas.js';
+import { closure, csdlFiles, rootFiles } from '../../../plugins/redfish/tools/vendor-schemas.js';
+import { metadataXml } from '../../../plugins/redfish/resources/service-root.js';
 import { RedfishSchemas } from '../../../plugins/redfish/tools/schema-validator.js';
 import { PRIVILEGE_TABLE } from '../../../plugins/redfish/generated/privilege-table.js';
 
@@ -31,6 +32,17 @@ describe('generated tables', () => {
   it('vendors exactly the JSON schema closure of the emitted types', () => {
     const dir = join(PLUGIN_DIR, 'dmtf/json-schema');
     expect(readdirSync(dir).sort()).toEqual(closure(dir, rootFiles()));
+  });
+
+  it('vendors exactly the CSDL that $metadata references, and each holds the namespaces it includes', () => {
+    const dir = join(PLUGIN_DIR, 'dmtf/csdl');
+    expect(readdirSync(dir).sort()).toEqual(csdlFiles());
+    const refs = [...metadataXml().matchAll(/<edmx:Reference Uri="http:\/\/redfish\.dmtf\.org\/schemas\/v1\/([^"]+)">([\s\S]*?)<\/edmx:Reference>/g)];
+    expect(refs.length).toBeGreaterThan(30);
+    for (const [, file, body] of refs) {
+      const csdl = readFileSync(join(dir, file as string), 'utf8');
+      for (const [, ns] of (body as string).matchAll(/Namespace="([^"]+)"/g)) expect(csdl, `${file} ${ns}`).toMatch(new RegExp(`<Schema xmlns="http://docs\\.oasis-open\\.org/odata/ns/edm"\\s+Namespace="${(ns as string).replace(/\./g, '\\.')}"`));
+    }
   });
 
   it('the schema validator rejects a payload that breaks its schema', () => {
