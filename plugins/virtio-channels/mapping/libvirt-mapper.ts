@@ -16,6 +16,8 @@ const CALL_TIMEOUT_MS = 3_000;
 /** virDomainModificationImpact: LIVE | CONFIG, as DPDK's set_pcpu uses. */
 const AFFECT_LIVE_CONFIG = 3;
 const CHANNEL_PREFIX = 'virtio.serial.port.poweragent.';
+/** How long an unreachable bus is not retried. */
+const DOWN_MS = 5_000;
 
 /** Pin info of one domain: for each vCPU, the pCPUs it may run on. */
 export interface DomainPins {
@@ -53,28 +55,52 @@ export class LibvirtMapper {
     this.listeners.push(fn);
   }
 
-  private connection(): MessageBus {
-    if (this.bus) return this.bus;
-    const bus = this.settings.bus === 'system' ? systemBus() : sessionBus();
-    bus.on('error', (e: unknown) => {
-      this.lastError = e instanceof Error ? e.message : String(e);
-      this.bus = undefined;
-    });
-    bus.on('message', (msg: Message) => {
-      if (msg.type !== MessageType.SIGNAL) return;
-      if ((msg.interface === CONNECT && msg.member === 'DomainEvent') || (msg.interface === DOMAIN && msg.member === 'Tunable')) {
-        for (const fn of this.listeners) fn();
-      }
-    });
-    this.bus = bus;
-    for (const rule of [`type='signal',interface='${CONNECT}',member='DomainEvent'`, `type='signal',interface='${DOMAIN}',member='Tunable'`]) {
-      void this.raw('org.freedesktop.DBus', '/org/freedesktop/DBus', 'org.freedesktop.DBus', 'AddMatch', 's', [rule]).catch(() => undefined);
+  private connecting: Promise<MessageBus> | undefined;
+  private downUntil = 0;
+
+  /**
+   * The bus connection, established once (bounded). A failed connection is remembered for a
+   * few seconds so calls fail fast instead of each waiting for a timeout.
+   */
+  private connection(): Promise<MessageBus> {
+    if (Date.now() < this.downUntil) {
+      return Promise.reject(new VpmdError('E_VC_LIBVIRT', `libvirt-dbus (${this.settings.bus} bus) is unreachable: ${this.lastError ?? 'connection failed'}`));
     }
-    return bus;
+    this.connecting ??= new Promise<MessageBus>((resolve, reject) => {
+      const bus = this.settings.bus === 'system' ? systemBus() : sessionBus();
+      const fail = (why: string): void => {
+        this.lastError = why;
+        this.downUntil = Date.now() + DOWN_MS;
+        this.connecting = undefined;
+        this.bus = undefined;
+        bus.disconnect();
+        reject(new VpmdError('E_VC_LIBVIRT', `libvirt-dbus (${this.settings.bus} bus) is unreachable: ${why}`));
+      };
+      const timer = setTimeout(() => fail(`no connection within ${CALL_TIMEOUT_MS} ms`), CALL_TIMEOUT_MS);
+      bus.on('error', (e: unknown) => {
+        clearTimeout(timer);
+        fail(e instanceof Error ? e.message : String(e));
+      });
+      bus.on('connect', () => {
+        clearTimeout(timer);
+        this.bus = bus;
+        for (const rule of [`type='signal',interface='${CONNECT}',member='DomainEvent'`, `type='signal',interface='${DOMAIN}',member='Tunable'`]) {
+          void this.raw('org.freedesktop.DBus', '/org/freedesktop/DBus', 'org.freedesktop.DBus', 'AddMatch', 's', [rule]).catch(() => undefined);
+        }
+        resolve(bus);
+      });
+      bus.on('message', (msg: Message) => {
+        if (msg.type !== MessageType.SIGNAL) return;
+        if ((msg.interface === CONNECT && msg.member === 'DomainEvent') || (msg.interface === DOMAIN && msg.member === 'Tunable')) {
+          for (const fn of this.listeners) fn();
+        }
+      });
+    });
+    return this.connecting;
   }
 
   private async raw(destination: string, path: string, iface: string, member: string, signature: string, body: unknown[]): Promise<unknown[]> {
-    const bus = this.connection();
+    const bus = await this.connection();
     const msg = new Message({ destination, path, interface: iface, member, signature, body });
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, rej) => {
@@ -86,14 +112,15 @@ export class LibvirtMapper {
       return reply === null ? [] : (reply.body as unknown[]);
     } catch (e) {
       if (e instanceof VpmdError) {
-        this.lastError = e.message;
+        if (e.code === 'E_TIMEOUT') this.lastError = `${iface}.${member} did not answer within ${CALL_TIMEOUT_MS} ms`;
         throw e;
       }
       const text = (e as { text?: string }).text ?? (e instanceof Error ? e.message : String(e));
       const type = (e as { type?: string }).type;
-      this.lastError = `${iface}.${member}: ${type ? `${type}: ` : ''}${text}`;
+      const why = `${iface}.${member}: ${type ? `${type}: ` : ''}${text}`;
       const notFound = type === 'org.libvirt.Error' && /not found|no domain/i.test(text);
-      throw new VpmdError(notFound ? 'E_VC_VM_NOT_FOUND' : 'E_VC_LIBVIRT', `libvirt-dbus (${this.settings.bus} bus, ${this.path}): ${this.lastError}`, {
+      if (!notFound) this.lastError = why;
+      throw new VpmdError(notFound ? 'E_VC_VM_NOT_FOUND' : 'E_VC_LIBVIRT', `libvirt-dbus (${this.settings.bus} bus, ${this.path}): ${why}`, {
         member,
       });
     } finally {
@@ -177,6 +204,7 @@ export class LibvirtMapper {
   close(): void {
     this.bus?.disconnect();
     this.bus = undefined;
+    this.connecting = undefined;
     this.listeners = [];
   }
 }

@@ -138,3 +138,29 @@ describe('after a crash', () => {
     }
   });
 });
+
+describe('libvirt-dbus unreachable', () => {
+  it('runs degraded with host-side pins, and says why set_pcpu cannot pin', async () => {
+    const saved = process.env.DBUS_SYSTEM_BUS_ADDRESS;
+    process.env.DBUS_SYSTEM_BUS_ADDRESS = `unix:path=${join(await tempDir(), 'no-bus')}`;
+    const a = await bootAgent({
+      plugins: [plugin],
+      core: { libvirt: { bus: 'system', driver: 'QEMU' } },
+      sections: { 'virtio-channels': { dir: await tempDir(), vms: [{ name: 'solo', pins: [2] }] } },
+    });
+    try {
+      const st = (await a.status()).find((p) => p.name === 'virtio-channels');
+      expect(st?.state).toBe('running');
+      expect(st?.health).toMatchObject({ status: 'degraded', detail: expect.stringMatching(/^libvirt-dbus: .*host-side pins only$/) });
+      const vm = await a.json<{ vcpus: Array<{ pcpus: number[] }> }>(['show_vm', 'solo']);
+      expect(vm.vcpus).toEqual([{ vcpu: 0, pcpus: [2] }]);
+      const pin = await a.run(['set_pcpu', 'solo', '0', '3']);
+      expect(pin.type === 'error' && pin.error.code).toBe('E_VC_LIBVIRT');
+      expect(pin.type === 'error' && pin.error.message).toMatch(/libvirt-dbus \(system bus\) is unreachable/);
+    } finally {
+      await a.stop();
+      if (saved === undefined) delete process.env.DBUS_SYSTEM_BUS_ADDRESS;
+      else process.env.DBUS_SYSTEM_BUS_ADDRESS = saved;
+    }
+  });
+});
