@@ -66,6 +66,11 @@ const Target = Type.Object(
 export const SnmpConfigSchema = Type.Object(
   {
     port: Port({ default: 161, description: 'agent UDP port (on management.address)' }),
+    mode: StringEnum(['agent', 'agentx', 'both'] as const, {
+      default: 'agent',
+      description: 'agent: our own SNMPv3 agent; agentx: only a subagent of the system snmpd (its users and views apply); both',
+    }),
+    agentxSocket: Type.String({ default: '/var/agentx/master', description: "the master's AgentX socket: a unix path or tcp:HOST:PORT" }),
     engineId: Type.Optional(Type.String({ pattern: '^[0-9a-fA-F]{10,64}$', description: 'fixed engine ID (hex); generated and persisted when absent' })),
     minSecurityLevel: StringEnum(['authPriv', 'authNoPriv'] as const, { default: 'authPriv', description: 'lowest accepted USM level; noAuthNoPriv and v1/v2c are never served' }),
     cacheSeconds: Type.Number({ minimum: 0, maximum: 60, default: 1, description: 'how long one MIB snapshot serves requests' }),

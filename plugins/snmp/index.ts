@@ -44,7 +44,8 @@ export default definePlugin({
         human: (r) =>
           'address' in r
             ? formatKeyValues([
-                ['Listening', `udp ${r.address}:${r.port}`],
+                ['Listening', r.port ? `udp ${r.address}:${r.port}` : 'no (AgentX subagent only)'],
+                ['AgentX', r.agentx],
                 ['Engine ID', `0x${r.engineId}`],
                 ['Engine boots', String(r.boots)],
                 ['Engine time', `${r.time} s`],

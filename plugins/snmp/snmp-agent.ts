@@ -11,13 +11,15 @@ import { UsmEngine } from './usm-engine.js';
 import type { SnmpConfig } from './config.js';
 import { EntityIndexes, entPhysicalSource, entSensorSource, type EntityInputs } from './mibs/entities.js';
 import { ProcessorLoad, eoPowerSource, hostResourcesSource, systemSource } from './mibs/standard.js';
-import { VPMD_AGENT_ID, VpmdMib } from './mibs/vpmd-mib.js';
+import { VPMD, VPMD_AGENT_ID, VpmdMib } from './mibs/vpmd-mib.js';
+import { AgentxSubagent } from './agentx.js';
 import { HostEnergy, eoEnergySource } from './mibs/energy.js';
 
 /** The running agent's public facts (for `vpmctl snmp status` and the notifier). */
 export interface AgentFacts {
   readonly address: string;
   readonly port: number;
+  readonly agentx: string;
   readonly engineId: string;
   readonly boots: number;
   readonly time: number;
@@ -31,6 +33,7 @@ export class SnmpAgent {
   users: UserStore | undefined;
   engine: UsmEngine | undefined;
   private server: AgentServer | undefined;
+  private subagent: AgentxSubagent | undefined;
   private bound: { address: string; port: number } | undefined;
   private readonly load: ProcessorLoad;
   private mib: MibCache | undefined;
@@ -62,6 +65,17 @@ export class SnmpAgent {
     ctx.scheduler.every('cpu-load', 5000, () => this.load.sample());
     const sources = this.sources(indexes);
     this.mib = new MibCache(() => sources, ctx.config.cacheSeconds * 1000, (name, e) => ctx.log.warn({ source: name, err: e instanceof Error ? e.message : String(e) }, 'MIB source failed'));
+    if (ctx.config.mode !== 'agent') {
+      this.subagent = new AgentxSubagent({
+        socket: ctx.config.agentxSocket,
+        mib: this.mib,
+        roots: [[1, 3, 6, 1, 2, 1, 47, 1, 1, 1], [1, 3, 6, 1, 2, 1, 99, 1, 1], [1, 3, 6, 1, 2, 1, 229, 1], VPMD],
+        uptimeTicks: () => this.uptimeTicks(),
+        log: ctx.log,
+      });
+      this.subagent.start();
+    }
+    if (ctx.config.mode === 'agentx') return;
     const address = ctx.access.bindAddress();
     this.server = new AgentServer({
       engine: this.engine,
@@ -85,14 +99,17 @@ export class SnmpAgent {
 
   /** Closes the socket. */
   async stop(): Promise<void> {
+    this.subagent?.stop();
     await this.server?.stop();
   }
 
   /** Facts for status. */
   async facts(): Promise<AgentFacts | undefined> {
-    if (!this.engine || !this.bound || !this.users || !this.mib) return undefined;
+    if (!this.engine || !this.users || !this.mib) return undefined;
     return {
-      ...this.bound,
+      address: this.bound?.address ?? '-',
+      port: this.bound?.port ?? 0,
+      agentx: this.subagent ? (this.subagent.registered ? `registered with ${this.ctx.config.agentxSocket}` : `connecting to ${this.ctx.config.agentxSocket}`) : 'off',
       engineId: this.engine.engineId.toString('hex'),
       boots: this.engine.boots,
       time: this.engine.time(),

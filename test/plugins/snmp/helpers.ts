@@ -1,5 +1,5 @@
 /** Helpers for the SNMP plugin tests: free UDP ports and the net-snmp command-line tools. */
-import { execFile } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -117,4 +117,12 @@ export function column(walk: Map<string, WalkRow>, prefix: string, col: number):
   const p = `${prefix}.${col}.`;
   for (const [oid, row] of walk) if (oid.startsWith(p)) out.set(oid.slice(p.length), row);
   return out;
+}
+
+/** Stops a peer we started and waits for it to exit (it writes its persistent files on the way out). */
+export async function stopPeer(proc: ChildProcess | undefined): Promise<void> {
+  if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
+  const exited = new Promise<void>((r) => proc.once('exit', () => r()));
+  proc.kill('SIGTERM');
+  await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
 }

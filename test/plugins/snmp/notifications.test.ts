@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootAgent, type BootedAgent } from 'vpmd/testkit';
 import snmp from '../../../plugins/snmp/index.js';
 import events from './event-source.js';
-import { freeUdpPort } from './helpers.js';
+import { freeUdpPort, stopPeer } from './helpers.js';
 
 const ENGINE_ID = '8001869f05aabbccddeeff0011223344';
 const TRAP_USER = { name: 'trapper', auth: 'sha256', priv: 'aes', authPassphrase: 'trap-auth-pass', privPassphrase: 'trap-priv-pass' };
@@ -70,7 +70,7 @@ describe('snmp notifications to snmptrapd', () => {
   });
   afterAll(async () => {
     await agent?.stop();
-    trapd?.kill('SIGTERM');
+    await stopPeer(trapd);
     await rm(dir, { recursive: true, force: true });
   });
 

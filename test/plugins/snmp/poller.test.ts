@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootAgent, type BootedAgent } from 'vpmd/testkit';
 import snmp from '../../../plugins/snmp/index.js';
-import { freeUdpPort, tool, v3 } from './helpers.js';
+import { freeUdpPort, tool, v3, stopPeer } from './helpers.js';
 
 const PASS = fileURLToPath(new URL('./fixtures/fake-pdu-pass.py', import.meta.url));
 const R = '1.3.6.1.4.1.318.1.1.26';
@@ -94,7 +94,7 @@ describe('snmp poller against a private snmpd', () => {
   });
   afterAll(async () => {
     await agent?.stop();
-    snmpd?.kill('SIGTERM');
+    await stopPeer(snmpd);
     await rm(dir, { recursive: true, force: true });
   });
 
