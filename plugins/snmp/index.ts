@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Type, definePlugin, defineCommand, formatKeyValues, formatTable, StringEnum, type PluginHealth } from 'vpmd';
+import { VpmdError, Type, definePlugin, defineCommand, formatKeyValues, formatTable, StringEnum, type PluginHealth } from 'vpmd';
 import { SnmpConfigSchema } from './config.js';
 import { SnmpAgent } from './snmp-agent.js';
 import { toolName, type AuthProtocol, type PrivProtocol } from './usm-crypto.js';
@@ -76,7 +76,7 @@ export default definePlugin({
           { name: 'privPassphrase', prompt: 'Privacy passphrase: ', secret: true },
         ],
         handler: async (a) => {
-          if (!agent.users) throw new Error('the SNMP agent is not running');
+          if (!agent.users) throw new VpmdError('E_SNMP_LISTEN', 'the SNMP agent is not running (see vpmctl status)');
           const u = await agent.users.add({ name: a.name, auth: a.auth, priv: a.priv, access: a.access, authPassphrase: a.authPassphrase, privPassphrase: a.privPassphrase });
           return { ...u, usage: usage(u.name, u.auth, u.priv, await agent.facts()) };
         },
@@ -110,7 +110,7 @@ export default definePlugin({
         args: Type.Object({ name: Type.String() }),
         positional: ['name'],
         handler: async (a) => {
-          if (!agent.users) throw new Error('the SNMP agent is not running');
+          if (!agent.users) throw new VpmdError('E_SNMP_LISTEN', 'the SNMP agent is not running (see vpmctl status)');
           await agent.users.remove(a.name);
           return `SNMP user ${a.name} deleted`;
         },

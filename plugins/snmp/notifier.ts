@@ -74,6 +74,7 @@ interface RemoteEngine {
 export class Notifier {
   private socket: Socket | undefined;
   private readonly remotes = new Map<string, RemoteEngine>();
+  private readonly keys = new Map<string, LocalizedUser>();
   private readonly waiting = new Map<number, (reply: Buffer) => void>();
   private msgId = Math.floor(Math.random() * 1e9);
   /** Notifications sent (and informs acknowledged) per manager, for status. */
@@ -208,13 +209,19 @@ export class Notifier {
   }
 
   private localUser(m: ManagerConfig, engineId: Buffer): LocalizedUser {
-    return {
+    // Localising hashes a megabyte per key: once per manager and engine, not per notification.
+    const key = `${m.name}/${engineId.toString('hex')}`;
+    const cached = this.keys.get(key);
+    if (cached) return cached;
+    const user: LocalizedUser = {
       name: m.user.name,
       auth: m.user.auth,
       priv: m.user.priv,
       authKey: localizeKey(m.user.auth, m.user.authPassphrase, engineId),
       privKey: localizeKey(m.user.auth, m.user.privPassphrase, engineId),
     };
+    this.keys.set(key, user);
+    return user;
   }
 
   private isAck(reply: Buffer, reqId: number, remote: RemoteEngine): boolean {

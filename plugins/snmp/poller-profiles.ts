@@ -25,16 +25,27 @@ export interface PolledReading {
   readonly oid: string;
 }
 
+/** ENERGY-OBJECT-MIB eoPowerEntry. */
 export const EO_POWER_ENTRY = '1.3.6.1.2.1.229.1.2.1';
+/** POWER-ATTRIBUTES-MIB eoACPwrAttributesEntry. */
 export const EO_AC_ENTRY = '1.3.6.1.2.1.230.1.1.1';
+/** ENTITY-SENSOR-MIB entPhySensorEntry. */
 export const ENT_SENSOR_ENTRY = '1.3.6.1.2.1.99.1.1.1';
+/** APC PowerNet rPDU2 subtree. */
 export const RPDU2 = '1.3.6.1.4.1.318.1.1.26';
+/** rPDU2DeviceStatusPower (hundredths of kW). */
 export const RPDU2_DEVICE_POWER = `${RPDU2}.4.3.1.5`;
+/** rPDU2DeviceStatusEnergy (tenths of kWh). */
 export const RPDU2_DEVICE_ENERGY = `${RPDU2}.4.3.1.9`;
+/** rPDU2OutletSwitchedStatusState (off 1, on 2). */
 export const RPDU2_OUTLET_STATE = `${RPDU2}.9.2.3.1.5`;
+/** rPDU2OutletSwitchedControlCommand (immediateOn 1, immediateOff 2, immediateReboot 3). */
 export const RPDU2_OUTLET_COMMAND = `${RPDU2}.9.2.4.1.5`;
+/** rPDU2OutletMeteredStatusCurrent (tenths of A). */
 export const RPDU2_OUTLET_CURRENT = `${RPDU2}.9.4.3.1.6`;
+/** rPDU2OutletMeteredStatusPower (W). */
 export const RPDU2_OUTLET_POWER = `${RPDU2}.9.4.3.1.7`;
+/** rPDU2OutletMeteredStatusEnergy (tenths of kWh). */
 export const RPDU2_OUTLET_ENERGY = `${RPDU2}.9.4.3.1.11`;
 /** rPDU2OutletSwitchedControlCommand values. */
 export const OUTLET_COMMAND = { on: 1, off: 2, reboot: 3 } as const;

@@ -125,7 +125,8 @@ export class UsmEngine {
     }
     const user = this.opts.users().get(sp.userName);
     if (!user) return this.report(m, 'unknownUserNames', plainReqId(), null);
-    const wantsPriv = user.priv !== undefined || this.opts.minLevel === 'authPriv';
+    // Users always have privacy keys; authNoPriv is accepted only when minSecurityLevel allows it.
+    const wantsPriv = this.opts.minLevel === 'authPriv';
     if (!(m.flags & FLAG.auth) || (wantsPriv && !(m.flags & FLAG.priv))) return this.report(m, 'unsupportedSecLevels', plainReqId(), null);
     if (!this.authentic(m, user)) return this.report(m, 'wrongDigests', plainReqId(), null);
     // From here on the message is authentic: a not-in-time-window report is authenticated, so the

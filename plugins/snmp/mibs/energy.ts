@@ -9,8 +9,11 @@ import { V } from '../pdu.js';
 import type { MibEntry, MibSource } from '../mib-index.js';
 import { HOST_INDEX } from './entities.js';
 
+/** eoMeterCapabilitiesEntry. */
 export const EO_METER_ENTRY = [1, 3, 6, 1, 2, 1, 229, 1, 1, 1];
+/** eoEnergyParametersEntry. */
 export const EO_ENERGY_PARAMS_ENTRY = [1, 3, 6, 1, 2, 1, 229, 1, 4, 1];
+/** eoEnergyEntry. */
 export const EO_ENERGY_ENTRY = [1, 3, 6, 1, 2, 1, 229, 1, 5, 1];
 /** The host's eoEnergyParametersIndex. */
 export const HOST_ENERGY_PARAMS = 1;

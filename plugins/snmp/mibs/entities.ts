@@ -12,9 +12,13 @@ import type { MibEntry, MibSource } from '../mib-index.js';
 const Alloc = Type.Object({ indexes: Type.Record(Type.String(), Type.Integer({ minimum: 1 })) });
 const ALLOC_SPEC = { version: 1, schema: Alloc } as const;
 
+/** ENTITY-MIB entPhysicalEntry. */
 export const ENT_PHYSICAL_ENTRY = [1, 3, 6, 1, 2, 1, 47, 1, 1, 1, 1];
+/** ENTITY-SENSOR-MIB entPhySensorEntry. */
 export const ENT_SENSOR_ENTRY = [1, 3, 6, 1, 2, 1, 99, 1, 1, 1];
+/** entPhysicalIndex of the host chassis. */
 export const HOST_INDEX = 1;
+/** entPhysicalIndex of CPU n is this plus n. */
 export const CPU_INDEX_BASE = 1000;
 
 /** entPhysicalClass values. */

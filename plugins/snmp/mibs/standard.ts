@@ -9,9 +9,13 @@ import { V } from '../pdu.js';
 import type { MibEntry, MibSource } from '../mib-index.js';
 import { HOST_INDEX } from './entities.js';
 
+/** SNMPv2-MIB system group. */
 export const SYSTEM = [1, 3, 6, 1, 2, 1, 1];
+/** HOST-RESOURCES-MIB hrSystemUptime. */
 export const HR_SYSTEM_UPTIME = [1, 3, 6, 1, 2, 1, 25, 1, 1];
+/** HOST-RESOURCES-MIB hrProcessorEntry. */
 export const HR_PROCESSOR_ENTRY = [1, 3, 6, 1, 2, 1, 25, 3, 3, 1];
+/** ENERGY-OBJECT-MIB eoPowerEntry. */
 export const EO_POWER_ENTRY = [1, 3, 6, 1, 2, 1, 229, 1, 2, 1];
 /** hrDeviceIndex of CPU n, as Net-SNMP numbers processors (768 * 256 + n). */
 export const HR_CPU_BASE = 196608;

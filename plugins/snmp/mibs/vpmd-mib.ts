@@ -9,13 +9,21 @@ import { TAG } from '../ber.js';
 import { ERR, V, type SnmpValue } from '../pdu.js';
 import type { MibEntry, MibSource, Writable } from '../mib-index.js';
 
+/** vpmdMIB: enterprises.99999. */
 export const VPMD = [1, 3, 6, 1, 4, 1, 99999];
+/** vpmdAgent, our sysObjectID. */
 export const VPMD_AGENT_ID = [...VPMD, 6, 1];
+/** vpmdSleep group. */
 export const VPMD_SLEEP = [...VPMD, 1, 1];
+/** vpmdSleepTargetEntry. */
 export const VPMD_SLEEP_ENTRY = [...VPMD_SLEEP, 1, 1];
+/** vpmdCpuFreqEntry. */
 export const VPMD_CPU_ENTRY = [...VPMD, 1, 2, 1, 1];
+/** vpmdGuestEntry. */
 export const VPMD_GUEST_ENTRY = [...VPMD, 1, 3, 1, 1];
+/** Objects carried in notifications. */
 export const VPMD_NOTIF_OBJECTS = [...VPMD, 1, 4];
+/** vpmdNotifications (trap OIDs are this plus n). */
 export const VPMD_NOTIFICATIONS = [...VPMD, 0];
 
 /** Sleep targets in MIB order (vpmdSleepTargetIndex / vpmdSuspendTarget values). */

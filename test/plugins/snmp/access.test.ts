@@ -39,3 +39,21 @@ describe('snmp agent network access', () => {
     expect(del.type === 'error' && del.error.message).toMatch(/defined in the configuration file/);
   });
 });
+
+describe('snmp agent minSecurityLevel', () => {
+  it('accepts authNoPriv only when lowered to it, and never noAuthNoPriv', async () => {
+    const port = await freeUdpPort();
+    const agent = await bootAgent({
+      plugins: [snmp],
+      sections: { snmp: { port, minSecurityLevel: 'authNoPriv', users: [{ name: 'mon', auth: 'sha384', priv: 'aes', authPassphrase: 'mon-auth-pass', privPassphrase: 'mon-priv-pass' }] } },
+    });
+    try {
+      const authOnly = await tool('snmpget', [...v3('mon', 'mon-auth-pass', 'mon-priv-pass', { level: 'authNoPriv', auth: 'SHA-384' }), `127.0.0.1:${port}`, '1.3.6.1.2.1.1.5.0']);
+      expect(authOnly.stdout).toContain('STRING:');
+      const noAuth = await tool('snmpget', ['-v3', '-l', 'noAuthNoPriv', '-u', 'mon', '-t', '2', '-r', '0', `127.0.0.1:${port}`, '1.3.6.1.2.1.1.5.0']);
+      expect(noAuth.stderr).toMatch(/Unsupported security level/i);
+    } finally {
+      await agent.stop();
+    }
+  });
+});
