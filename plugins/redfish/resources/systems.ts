@@ -23,11 +23,11 @@ interface ResetOffer {
   readonly why: string;
 }
 
-/** logind's power answers, asked at most every few seconds. */
-type PowerProbe = () => Promise<PowerAnswer | undefined>;
+/** logind's power answers (asked at most every few seconds), or why logind is not used. */
+type PowerProbe = () => Promise<PowerAnswer | string>;
 
-function logindOffer(type: string, answer: PowerAnswer | undefined, key: 'powerOff' | 'reboot', verb: string): ResetOffer {
-  if (!answer) return { type, available: false, why: 'plugins.redfish.hostPower.logind is false' };
+function logindOffer(type: string, answer: PowerAnswer | string, key: 'powerOff' | 'reboot', verb: string): ResetOffer {
+  if (typeof answer === 'string') return { type, available: false, why: answer };
   if (answer.problem) return { type, available: false, why: `systemd-logind unavailable: ${answer.problem}` };
   const v = answer[key];
   return v === 'yes'
@@ -70,10 +70,14 @@ export function systemRoutes(deps: ServiceDeps): Route[] {
   const { ctx } = deps;
   const id = ctx.config.systemId;
   const hp = ctx.config.hostPower;
-  const logind = hp.logind ? new LogindPower({ ...(hp.busAddress !== undefined ? { busAddress: hp.busAddress } : {}), timeoutMs: Math.round(hp.timeout * 1000) }) : undefined;
+  // On a simulated host the machine's own logind is never asked: powering off the real machine
+  // from a demo or a test would be a nasty surprise. An explicit busAddress (a test bus) is used.
+  const useLogind = hp.logind && (!ctx.core.simulated || hp.busAddress !== undefined);
+  const logind = useLogind ? new LogindPower({ ...(hp.busAddress !== undefined ? { busAddress: hp.busAddress } : {}), timeoutMs: Math.round(hp.timeout * 1000) }) : undefined;
+  const noLogind = hp.logind ? 'simulated host: the system logind is not used (set plugins.redfish.hostPower.busAddress to use one)' : 'plugins.redfish.hostPower.logind is false';
   let probed: { at: number; answer: Promise<PowerAnswer> } | undefined;
   const probe: PowerProbe = async () => {
-    if (!logind) return undefined;
+    if (!logind) return noLogind;
     if (!probed || Date.now() - probed.at > TOPOLOGY_TTL_MS) probed = { at: Date.now(), answer: logind.can() };
     return probed.answer;
   };

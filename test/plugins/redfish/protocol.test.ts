@@ -150,6 +150,12 @@ describe('redfish protocol', () => {
     expect(outcome).toMatch(/^error /);
   });
 
+  it('never asks the logind of the machine to power off or reboot when the host is simulated', async () => {
+    const info = await h.rf('GET', '/redfish/v1/Systems/host/ResetActionInfo', { token });
+    expect(info.json.Parameters[0].AllowableValues).not.toContain('GracefulShutdown');
+    expect(info.json.Description).toMatch(/GracefulShutdown: not offered \(simulated host: the system logind is not used/);
+  });
+
   it('keeps the generated key mode 0600 in the state directory', async () => {
     const s = await stat(join(h.agent.dir, 'state', 'plugins', 'redfish', 'tls', 'key.pem'));
     expect(s.mode & 0o777).toBe(0o600);
