@@ -6,21 +6,28 @@ import { chmod, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootAgent, runIpmitool, startIpmiSim, type BootedAgent, type IpmiSimPeer } from 'vpmd/testkit';
-import { definePlugin, Type, type MetricSnapshot, type VpmdEventMap } from '../../../core/index.js';
+import { BMCS, definePlugin, Type, type Bmcs, type MetricSnapshot, type VpmdEventMap } from '../../../core/index.js';
 import ipmi from '../../../plugins/ipmi/index.js';
 import { openSessions } from './support/reference-tools.js';
 
-/** Records hw.log.v1 events as any consumer plugin would see them. */
+/** Records hw.log.v1 events and holds the BMC capability, as any consumer plugin would. */
 const seen: VpmdEventMap['hw.log.v1'][] = [];
+let bmcs: Bmcs | undefined;
 const recorder = definePlugin({
   name: 'hw-log-recorder',
   version: '1.0.0',
   description: 'test consumer of hw.log.v1',
   coreApi: '^1.0.0',
   config: Type.Object({}),
+  optional: [BMCS.id],
   register(ctx) {
     ctx.events.on('hw.log.v1', (e) => void seen.push(e));
-    return { start() {}, stop() {} };
+    return {
+      start() {
+        bmcs = ctx.capabilities.find(BMCS);
+      },
+      stop() {},
+    };
   },
 });
 
@@ -157,6 +164,26 @@ describe('vpmctl ipmi', () => {
       ['bmc2', 'ok', true],
     ]);
     for (const t of sim.targets) expect(await openSessions(t)).toBe(1);
+  });
+});
+
+describe('BMC capability (bmcs@1)', () => {
+  it('lists the targets with state and power, and controls chassis power with a privilege check', async () => {
+    if (bmcs === undefined) throw new Error('bmcs@1 not provided');
+    expect(bmcs.targets().map((t) => [t.name, t.state, t.power])).toEqual([
+      ['bmc0', 'ok', 'on'],
+      ['bmc1', 'ok', 'on'],
+      ['bmc2', 'ok', 'on'],
+    ]);
+    const viewer = { name: 'viewer', role: 'ReadOnly', origin: 'redfish' } as const;
+    const admin = { name: 'admin', role: 'Administrator', origin: 'redfish' } as const;
+    await expect(bmcs.chassis('bmc1', 'off', viewer)).rejects.toMatchObject({ code: 'E_ACCESS_DENIED' });
+    await expect(bmcs.chassis('nope', 'off', admin)).rejects.toMatchObject({ code: 'E_IPMI_TARGET' });
+    await bmcs.chassis('bmc1', 'off', admin);
+    expect(await sim.powerState(1)).toBe(0);
+    expect(bmcs.targets().find((t) => t.name === 'bmc1')?.power).toBe('off');
+    await bmcs.chassis('bmc1', 'on', admin);
+    expect(await sim.powerState(1)).toBe(1);
   });
 });
 
