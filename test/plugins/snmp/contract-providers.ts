@@ -1,0 +1,33 @@
+/**
+ * Minimal guest-channels@1 and bmcs@1 providers for the SNMP tests, honouring the contracts
+ * (the real providers, virtio-channels and ipmi, are tested in their own suites). Fixed data,
+ * so the MIB rows built from them can be checked exactly.
+ */
+import { BMCS, GUEST_CHANNELS, Type, definePlugin } from 'vpmd';
+
+export const GUEST_STATS = [
+  { vm: 'web-2', channels: 2, connected: 1, accepted: 40, clamped: 3, limited: 1, refused: 0 },
+  { vm: 'dpdk-1', channels: 4, connected: 4, accepted: 1200, clamped: 17, limited: 5, refused: 2 },
+];
+
+export default definePlugin({
+  name: 'test-providers',
+  version: '1.0.0',
+  description: 'guest-channels and bmcs providers for the SNMP tests',
+  coreApi: '^1.0.0',
+  config: Type.Object({}),
+  provides: ['guest-channels@1', 'bmcs@1'],
+  register(ctx) {
+    ctx.capabilities.provide(GUEST_CHANNELS, {
+      stats: () => GUEST_STATS,
+      frequencies: async () => [{ pcpu: 2, requestedKHz: 2_400_000, appliedKHz: 2_200_000, vms: ['dpdk-1', 'web-2'] }],
+      bounds: () => [{ pcpu: 2, minKHz: 1_000_000, maxKHz: 2_200_000 }],
+      setBounds: async () => undefined,
+    });
+    ctx.capabilities.provide(BMCS, {
+      targets: () => [{ name: 'node7-bmc', host: '10.0.0.7', port: 623, state: 'ok' }],
+      chassis: async () => undefined,
+    });
+    return { start() {}, stop() {} };
+  },
+});
