@@ -281,13 +281,15 @@ export class IpmiSession {
           }),
         );
       } else this.transmit(p);
-    }, this.rto);
+    }, this.waitMs);
   }
 
   /**
    * Adapts the per-attempt wait to the link: an answer that came only after a retransmit raises
    * it towards the observed delay (a slow link otherwise makes every request run twice, and
    * non-idempotent ones such as Reserve SDR cancel each other); clean answers let it decay.
+   * The endpoint keeps the same estimate for all sessions, since they share the network and
+   * often the BMC host, so a congested path slows every session's retransmits at once.
    * Bounded by 4x the configured timeout, so a request still fails within a known time.
    */
   private adapt(p: Pending): void {
@@ -295,6 +297,12 @@ export class IpmiSession {
     const elapsed = performance.now() - p.firstSent;
     if (p.attempts > 1) this.rto = Math.min(base * 4, Math.max(this.rto, elapsed * 1.5));
     else if (elapsed * 2 < this.rto) this.rto = Math.max(base, this.rto * 0.9);
+    this.endpoint.observe(elapsed, p.attempts > 1, base);
+  }
+
+  /** The wait before the next attempt. */
+  private get waitMs(): number {
+    return Math.max(this.rto, this.endpoint.rtoFor(this.timing.timeoutMs));
   }
 
   private settle(p: Pending): void {

@@ -15,6 +15,8 @@ export class UdpEndpoint {
   /** Datagrams from addresses no session is registered for. */
   strayDatagrams = 0;
   private inFlight = 0;
+  /** Shared retransmit wait estimate (ms), 0 until a late answer was seen. */
+  private sharedRto = 0;
   private readonly waiting: Array<() => void> = [];
 
   private constructor(
@@ -67,6 +69,20 @@ export class UdpEndpoint {
   async acquire(): Promise<void> {
     if (this.inFlight >= this.maxInFlight) await new Promise<void>((r) => this.waiting.push(r));
     this.inFlight++;
+  }
+
+  /**
+   * Records how long an answer took. A late one (after a retransmit) raises the shared wait to
+   * 1.5x its delay; prompt ones let it decay. Capped at 4x `baseMs`.
+   */
+  observe(elapsedMs: number, retransmitted: boolean, baseMs: number): void {
+    if (retransmitted) this.sharedRto = Math.min(baseMs * 4, Math.max(this.sharedRto, elapsedMs * 1.5));
+    else if (elapsedMs * 2 < this.sharedRto) this.sharedRto *= 0.99;
+  }
+
+  /** The shared retransmit wait for a session whose configured wait is `baseMs`. */
+  rtoFor(baseMs: number): number {
+    return Math.min(baseMs * 4, Math.max(baseMs, this.sharedRto));
   }
 
   /** Returns a request slot. */
