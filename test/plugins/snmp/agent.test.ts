@@ -104,12 +104,16 @@ describe('snmp agent (SNMPv3 USM) with net-snmp tools', () => {
     const r = await tool('snmpset', [...v3('reader', AUTH, PRIV), target, SUSPEND_TARGET, 'i', '1']);
     expect(r.stderr).toMatch(/noAccess/);
     expect(suspendRequests).toHaveLength(0);
+    const audit = await agent.json<{ principal: string; origin: string; address?: string; outcome: string; action: string }[]>(['audit', '--limit', '50']);
+    expect(audit).toContainEqual(expect.objectContaining({ principal: 'reader', origin: 'snmp', address: '127.0.0.1', outcome: 'denied', action: `snmp set ${SUSPEND_TARGET}` }));
   });
 
   it('lets a read-write user suspend with a wake time in one SET', async () => {
     const r = await tool('snmpset', [...v3('writer', RW_AUTH, RW_PRIV, { auth: 'SHA-512', priv: 'AES-256' }), target, SUSPEND_ACTION, 'i', '2', SUSPEND_TARGET, 'i', '1', SUSPEND_WAKE, 'u', '600']);
     expect(r.stderr).toBe('');
     expect(suspendRequests).toEqual([{ req: { target: 'mem', wakeAfterSeconds: 600 }, by: 'writer' }]);
+    const audit = await agent.json<{ principal: string; origin: string; outcome: string; action: string }[]>(['audit', '--limit', '50']);
+    expect(audit).toContainEqual(expect.objectContaining({ principal: 'writer', origin: 'snmp', outcome: 'ok', action: `snmp set ${SUSPEND_ACTION} ${SUSPEND_TARGET} ${SUSPEND_WAKE}` }));
     const state = await tool('snmpget', [...v3('reader', AUTH, PRIV), target, '1.3.6.1.4.1.99999.1.1.2.0']);
     expect(state.stdout).toContain('INTEGER: 3'); // suspended
   });
