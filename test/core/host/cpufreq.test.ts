@@ -52,14 +52,12 @@ describe('reading policies', () => {
     expect(err.message).toContain('policy0');
   });
 
-  it('reads all 64 amd-pstate-epp policies in one batch within a few ms', async () => {
+  it('reads all 64 amd-pstate-epp policies in one batch, one per CPU', async () => {
     const { host } = await open('amd-pstate-epp-64');
-    await host.cpufreq.policies(); // warm-up
-    const started = performance.now();
     const policies = await host.cpufreq.policies();
-    const ms = performance.now() - started;
     expect(policies.map((p) => p.driver)).toEqual(new Array(64).fill('amd-pstate-epp'));
-    expect(ms).toBeLessThan(50); // typically 3-8 ms on a 2-core VM; generous for loaded CI
+    expect(policies.map((p) => p.id)).toEqual([...Array(64).keys()]);
+    expect(policies.flatMap((p) => p.affectedCpus)).toEqual([...Array(64).keys()]);
   });
 
   it('has no policies when the driver is off', async () => {
