@@ -29,6 +29,18 @@ export interface SensorReading {
   readonly thresholds: Readonly<Partial<Record<'lnr' | 'lc' | 'lnc' | 'unc' | 'uc' | 'unr', number>>>;
 }
 
+const THRESHOLDS = new WeakMap<CachedSensor, SensorReading['thresholds']>();
+
+/** Thresholds in the sensor's unit, converted once per cached record (a sweep reads thousands). */
+function convertedThresholds(sensor: CachedSensor): SensorReading['thresholds'] {
+  let t = THRESHOLDS.get(sensor);
+  if (t === undefined) {
+    t = Object.freeze(convertThresholds(sensor.record, sensor.thresholds));
+    THRESHOLDS.set(sensor, t);
+  }
+  return t;
+}
+
 /** Status of a threshold sensor from byte 3 of Get Sensor Reading. */
 export function thresholdStatus(bits: number): { status: ReadingStatus; ipmi: IpmiStatus } {
   if (bits & 0x24) return { status: 'critical', ipmi: 'nr' };
@@ -47,7 +59,7 @@ export function interpretReading(sensor: CachedSensor, cc: number, data: Buffer)
     type: sensorTypeName(rec.sensorType),
     unit: analog ? (rec.percentage ? '%' : rec.unit) : 'discrete',
     discrete: !analog,
-    thresholds: analog ? convertThresholds(rec, sensor.thresholds) : {},
+    thresholds: analog ? convertedThresholds(sensor) : {},
   };
   const flags = data[1] ?? 0;
   // No answer, "reading unavailable" (bit 5) or scanning disabled (bit 6 clear): no value.

@@ -53,6 +53,7 @@ export class Poller {
   readonly targets = new Map<string, TargetPoller>();
   private readonly limiter: Limiter;
   private readonly defined = new Set<string>();
+  private readonly metricIds = new Map<string, string>();
   private selMarks: Record<string, { erase: number; add: number; lastId: number }> = {};
 
   private constructor(
@@ -131,7 +132,12 @@ export class Poller {
 
   private record(target: string, readings: Parameters<typeof pickPowerSensor>[0], systemPower: { watts: number; source: string } | undefined): void {
     for (const r of readings) {
-      const id = sensorMetricId(target, r);
+      const key = `${target}\u0000${r.number}\u0000${r.name}`;
+      let id = this.metricIds.get(key);
+      if (id === undefined) {
+        id = sensorMetricId(target, r);
+        this.metricIds.set(key, id);
+      }
       this.define(id, () => sensorMetric(target, r));
       const value = r.value === null ? null : r.discrete ? r.value : toStoredUnit(r.unit, r.value);
       this.deps.telemetry.record(id, value, { status: r.status });
