@@ -9,6 +9,7 @@ import { IpmiConfigSchema, checkTargets, resolveTarget } from './config.js';
 import { chassis, registerCommands } from './ipmi-commands.js';
 import { Poller } from './poller/poller.js';
 
+/** The ipmi plugin's manifest. */
 export default definePlugin({
   name: 'ipmi',
   version: '1.0.0',

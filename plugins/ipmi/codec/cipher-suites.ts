@@ -20,7 +20,9 @@ export interface CipherSuite {
 
 /** Algorithm numbers on the wire (Open Session payload, Get Channel Cipher Suites). */
 export const AUTH_CODES: Readonly<Record<AuthAlg, number>> = { none: 0, 'hmac-sha1': 1, 'hmac-sha256': 3 };
+/** Integrity algorithm numbers on the wire. */
 export const INTEGRITY_CODES: Readonly<Record<IntegrityAlg, number>> = { none: 0, 'hmac-sha1-96': 1, 'hmac-sha256-128': 4 };
+/** Confidentiality algorithm numbers on the wire. */
 export const CONF_CODES: Readonly<Record<ConfAlg, number>> = { none: 0, 'aes-cbc-128': 1 };
 
 /** The suites this client speaks, by id. */

@@ -4,8 +4,9 @@
  */
 import { VpmdError } from '../../../core/index.js';
 
-/** rsAddr of the BMC and rqAddr of a remote console (software id 0x81). */
+/** rsAddr of the BMC. */
 export const BMC_ADDR = 0x20;
+/** rqAddr of a remote console (software id 0x81). */
 export const CONSOLE_ADDR = 0x81;
 
 /** Two's-complement checksum: the byte that makes the sum of `bytes` and itself zero mod 256. */
