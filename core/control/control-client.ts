@@ -5,7 +5,7 @@
 import { createConnection, type Socket } from 'node:net';
 import { VpmdError, type ErrorCode } from '../errors.js';
 import type { CommandInfo } from '../services/commands.js';
-import { lineSplitter, toJsonLine, type ControlReply } from './protocol.js';
+import { lineSplitter, MAX_REPLY_BYTES, toJsonLine, type ControlReply } from './protocol.js';
 
 /** The final reply to a `run`. */
 export type RunReply = Extract<ControlReply, { type: 'result' } | { type: 'error' }>;
@@ -22,6 +22,7 @@ export class ControlClient {
       lineSplitter(
         (line) => this.dispatch(line),
         () => this.failAll(new VpmdError('E_CONTROL_PROTOCOL', 'agent reply line too long')),
+        MAX_REPLY_BYTES,
       ),
     );
     sock.on('close', () => this.failAll(new VpmdError('E_CONTROL_CONNECT', 'the agent closed the control connection')));

@@ -7,8 +7,11 @@
 import type { ErrorCategory, ErrorCode, ErrorDetails } from '../errors.js';
 import type { CommandInfo, StdinField } from '../services/commands.js';
 
-/** Longest line either side accepts, in bytes. */
+/** Longest request line the agent accepts, in bytes: requests are small, and a client must not make the agent buffer without limit. */
 export const MAX_LINE_BYTES = 1 << 20;
+
+/** Longest reply line vpmctl accepts, in bytes: replies can be large (thousands of metrics). */
+export const MAX_REPLY_BYTES = 256 << 20;
 
 /** Requests from vpmctl. */
 export type ControlRequest =
@@ -40,21 +43,30 @@ export function toJsonLine(value: unknown): string {
 
 /**
  * Splits a byte stream into lines. Calls `onLine` per complete line and `onOverflow` once when a
- * line exceeds {@link MAX_LINE_BYTES} (the caller then drops the connection).
+ * line exceeds `maxBytes` (the caller then drops the connection). Chunks are kept until a newline
+ * arrives, so a long line costs one join, not one string copy per chunk.
  */
-export function lineSplitter(onLine: (line: string) => void, onOverflow: () => void): (chunk: Buffer) => void {
-  let buf = '';
+export function lineSplitter(onLine: (line: string) => void, onOverflow: () => void, maxBytes = MAX_LINE_BYTES): (chunk: Buffer) => void {
+  let parts: Buffer[] = [];
+  let pending = 0;
   let dead = false;
   return (chunk) => {
     if (dead) return;
-    buf += chunk.toString('utf8');
+    let start = 0;
     let nl: number;
-    while ((nl = buf.indexOf('\n')) >= 0) {
-      const line = buf.slice(0, nl);
-      buf = buf.slice(nl + 1);
+    while ((nl = chunk.indexOf(0x0a, start)) >= 0) {
+      parts.push(chunk.subarray(start, nl));
+      const line = Buffer.concat(parts).toString('utf8');
+      parts = [];
+      pending = 0;
+      start = nl + 1;
       if (line.trim() !== '') onLine(line);
     }
-    if (Buffer.byteLength(buf) > MAX_LINE_BYTES) {
+    if (start < chunk.length) {
+      parts.push(chunk.subarray(start));
+      pending += chunk.length - start;
+    }
+    if (pending > maxBytes) {
       dead = true;
       onOverflow();
     }

@@ -122,7 +122,8 @@ export function checkVmName(name: string): void {
 
 /** Checks a bounds pair. @throws E_VC_BOUNDS */
 export function checkBounds(what: string, b: { minKHz?: number; maxKHz?: number }): void {
-  for (const [k, v] of Object.entries(b)) {
+  // Only the two limits: callers pass whole bounds records, whose other keys (pcpu 0) are not kHz.
+  for (const [k, v] of [['minKHz', b.minKHz], ['maxKHz', b.maxKHz]] as const) {
     if (v !== undefined && (!Number.isSafeInteger(v) || v <= 0)) {
       throw new VpmdError('E_VC_BOUNDS', `${what}: ${k} must be a positive integer in kHz, got ${String(v)}`, { [k]: String(v) });
     }

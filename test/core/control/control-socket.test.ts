@@ -109,6 +109,21 @@ describe('control socket', () => {
     await s.stop();
   });
 
+  it('delivers replies far larger than the request limit (thousands of metrics)', async () => {
+    reg.register(
+      'core',
+      defineCommand({ name: 'big', summary: 'a large result', privilege: 'Login', args: Type.Object({}), handler: () => 'x'.repeat(3 * MAX_LINE_BYTES) }),
+    );
+    const path = join(dir, 'c.sock');
+    const s = new ControlServer(path, reg, log);
+    await s.start();
+    const c = await ControlClient.connect(path);
+    const r = await c.run(['big']);
+    expect(r.type === 'result' && (r.result as string).length).toBe(3 * MAX_LINE_BYTES);
+    c.close();
+    await s.stop();
+  });
+
   it('tells the operator when no agent is running', async () => {
     await expect(ControlClient.connect(join(dir, 'none.sock'))).rejects.toMatchObject({
       code: 'E_CONTROL_CONNECT',

@@ -117,4 +117,12 @@ describe('guest-channels capability', () => {
     expect(r.freqs.find((f) => f.pcpu === 2)).toMatchObject({ appliedKHz: 2000000, vms: ['vm1'] });
     expect(await cpufreq(agent.hostRoot, 2, 'scaling_setspeed')).toBe('2000000');
   });
+
+  it('accepts bounds for pCPU 0 (the pCPU number is not a frequency)', async () => {
+    const r = await agent.json<{ bounds: unknown }>(['gc', 'bound', '0', '2500000', 'Operator']);
+    expect(r.bounds).toEqual([
+      { pcpu: 0, maxKHz: 2500000 },
+      { pcpu: 2, maxKHz: 2000000 },
+    ]);
+  });
 });
