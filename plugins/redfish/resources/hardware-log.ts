@@ -6,7 +6,7 @@
 import type { VpmdEventMap } from '../../../core/index.js';
 import type { Route } from '../http/router.js';
 import { notFound } from './service-root.js';
-import { collection, link, odataType, status } from './types.js';
+import { collection, logService, odataType } from './types.js';
 
 type HwEntry = VpmdEventMap['hw.log.v1'] & { n: number };
 
@@ -38,19 +38,7 @@ export function hardwareLogRoutes(log: HardwareLog): Route[] {
     {
       pattern: LOG,
       entity: 'LogService',
-      get: () => ({
-        '@odata.id': LOG,
-        '@odata.type': odataType('LogService'),
-        Id: 'HardwareLog',
-        Name: 'Hardware event log',
-        Description: 'Hardware log entries (IPMI SEL of the polled BMCs) received since the service started',
-        ServiceEnabled: true,
-        OverWritePolicy: 'WrapsWhenFull',
-        MaxNumberOfRecords: 1000,
-        LogEntryType: 'Multiple',
-        Entries: link(`${LOG}/Entries`),
-        Status: status('OK'),
-      }),
+      get: () => logService(LOG, 'HardwareLog', 'Hardware event log', 'Hardware log entries (IPMI SEL of the polled BMCs) received since the service started'),
     },
     {
       pattern: `${LOG}/Entries`,

@@ -10,7 +10,7 @@ import { CORE_API_VERSION } from '../../../core/index.js';
 import type { ServiceDeps } from '../config.js';
 import type { Route } from '../http/router.js';
 import { notFound } from './service-root.js';
-import { collection, link, odataType, status } from './types.js';
+import { collection, link, logService, odataType, status } from './types.js';
 
 type AuditEntry = VpmdEventMap['audit.v1'];
 
@@ -115,19 +115,7 @@ export function managerRoutes(deps: ServiceDeps, audit: AuditTrail): Route[] {
       entity: 'LogService',
       get: (req) => {
         if (req.params.log !== 'AuditLog') throw notFound('LogService', req.params.log ?? '');
-        return {
-          '@odata.id': LOG,
-          '@odata.type': odataType('LogService'),
-          Id: 'AuditLog',
-          Name: 'vpmd audit log',
-          Description: 'Privileged actions and refusals on every surface (vpmctl, Redfish, SNMP, guest channels)',
-          ServiceEnabled: true,
-          OverWritePolicy: 'WrapsWhenFull',
-          MaxNumberOfRecords: 1000,
-          LogEntryType: 'Multiple',
-          Entries: link(`${LOG}/Entries`),
-          Status: status('OK'),
-        };
+        return logService(LOG, 'AuditLog', 'vpmd audit log', 'Privileged actions and refusals on every surface (vpmctl, Redfish, SNMP, guest channels)');
       },
     },
     {

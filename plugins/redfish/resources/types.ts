@@ -82,3 +82,20 @@ export function status(health: 'OK' | 'Warning' | 'Critical', state: 'Enabled' |
 export function toId(text: string): string {
   return text.replace(/[^A-Za-z0-9_.-]+/g, '_');
 }
+
+/** A LogService resource at `uri` holding up to 1,000 entries that wrap (the audit and hardware logs). */
+export function logService(uri: string, id: string, name: string, description: string): Record<string, unknown> {
+  return {
+    '@odata.id': uri,
+    '@odata.type': odataType('LogService'),
+    Id: id,
+    Name: name,
+    Description: description,
+    ServiceEnabled: true,
+    OverWritePolicy: 'WrapsWhenFull',
+    MaxNumberOfRecords: 1000,
+    LogEntryType: 'Multiple',
+    Entries: link(`${uri}/Entries`),
+    Status: status('OK'),
+  };
+}

@@ -65,35 +65,6 @@ function expectSize(buf: Buffer, size: number, what: string): void {
   if (buf.length !== size) throw new RangeError(`${what} must be ${size} bytes, got ${buf.length}`);
 }
 
-/** Decodes one 464-byte request. @throws RangeError when `buf` is not exactly 464 bytes. */
-export function decodeRequest(buf: Buffer): PowerPacket {
-  expectSize(buf, REQUEST_SIZE, 'a power channel request');
-  const name = readName(buf, R.vm_name);
-  return {
-    resourceId: buf.readBigUInt64LE(R.resource_id),
-    unit: buf.readUInt32LE(R.unit),
-    command: buf.readUInt32LE(R.command),
-    vmName: name.name,
-    vmNameTerminated: name.terminated,
-    vfid: Array.from({ length: MAX_VFS }, (_, i) => buf.readBigUInt64LE(R.vfid + 8 * i)),
-    nbMacToMonitor: buf.readInt32LE(R.nb_mac_to_monitor),
-    trafficPolicy: {
-      minPacketThresh: buf.readUInt32LE(R.traffic_policy),
-      avgMaxPacketThresh: buf.readUInt32LE(R.traffic_policy + 4),
-      maxMaxPacketThresh: buf.readUInt32LE(R.traffic_policy + 8),
-    },
-    vcpuToControl: [...buf.subarray(R.vcpu_to_control, R.vcpu_to_control + MAX_VCPU_PER_VM)],
-    numVcpu: buf.readUInt8(R.num_vcpu),
-    busyHours: i32s(buf, R.busy_hours, HOURS_PER_DAY),
-    quietHours: i32s(buf, R.quiet_hours, HOURS_PER_DAY),
-    hoursToUseTrafficProfile: i32s(buf, R.hours_to_use_traffic_profile, HOURS_PER_DAY),
-    corePhysical: buf.readUInt8(R.core_type) !== 0,
-    workload: buf.readUInt32LE(R.workload),
-    policyToUse: buf.readUInt32LE(R.policy_to_use),
-    turboEnabled: buf.readUInt8(R.t_boost_status) !== 0,
-  };
-}
-
 /** The fields every message uses, read without decoding the policy arrays (the hot path). */
 export type PacketHeader = Pick<PowerPacket, 'resourceId' | 'unit' | 'command' | 'vmName' | 'vmNameTerminated' | 'corePhysical'>;
 
@@ -110,6 +81,30 @@ export function peekRequest(buf: Buffer): PacketHeader {
     corePhysical: buf.readUInt8(R.core_type) !== 0,
   };
 }
+
+/** Decodes one 464-byte request. @throws RangeError when `buf` is not exactly 464 bytes. */
+export function decodeRequest(buf: Buffer): PowerPacket {
+  const header = peekRequest(buf);
+  return {
+    ...header,
+    vfid: Array.from({ length: MAX_VFS }, (_, i) => buf.readBigUInt64LE(R.vfid + 8 * i)),
+    nbMacToMonitor: buf.readInt32LE(R.nb_mac_to_monitor),
+    trafficPolicy: {
+      minPacketThresh: buf.readUInt32LE(R.traffic_policy),
+      avgMaxPacketThresh: buf.readUInt32LE(R.traffic_policy + 4),
+      maxMaxPacketThresh: buf.readUInt32LE(R.traffic_policy + 8),
+    },
+    vcpuToControl: [...buf.subarray(R.vcpu_to_control, R.vcpu_to_control + MAX_VCPU_PER_VM)],
+    numVcpu: buf.readUInt8(R.num_vcpu),
+    busyHours: i32s(buf, R.busy_hours, HOURS_PER_DAY),
+    quietHours: i32s(buf, R.quiet_hours, HOURS_PER_DAY),
+    hoursToUseTrafficProfile: i32s(buf, R.hours_to_use_traffic_profile, HOURS_PER_DAY),
+    workload: buf.readUInt32LE(R.workload),
+    policyToUse: buf.readUInt32LE(R.policy_to_use),
+    turboEnabled: buf.readUInt8(R.t_boost_status) !== 0,
+  };
+}
+
 
 /** Encodes a request (what a DPDK guest sends); padding bytes are zero. */
 export function encodeRequest(p: PowerPacketInit): Buffer {
