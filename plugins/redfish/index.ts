@@ -35,7 +35,7 @@ export default definePlugin({
     const accounts = new AccountStore(ctx.state);
     const sessions = new SessionStore(() => accounts.settings.sessionTimeout, ctx.config.sessionLimit);
     let listener: HttpsListener | undefined;
-    let health: PluginHealth = { status: 'ok', detail: 'starting' };
+    const notListening: PluginHealth = { status: 'degraded', detail: 'not listening' };
     const deps: ServiceDeps = { ctx, accounts, sessions, port: () => listener?.port ?? ctx.config.port };
     const audit = new AuditTrail(join(ctx.core.stateDir, 'audit.jsonl'));
     const hardwareLog = new HardwareLog();
@@ -71,15 +71,18 @@ export default definePlugin({
         listener = await listenHttps({ ctx, tls, dispatcher, bodyLimit: ctx.config.bodyLimit });
         ctx.scheduler.every('expire-sessions', 30_000, () => sessions.expire());
         ctx.log.info({ address: listener.address, port: listener.port, certificate: tls.source }, 'redfish service listening');
-        const n = accounts.list().length;
-        health = { status: 'ok', detail: `https://${listener.address}:${listener.port}/redfish/v1/ (${n} account(s)${n === 0 ? ': create one with vpmctl account add' : ''})` };
       },
       async stop() {
         await events.stop();
         await listener?.close();
         listener = undefined;
       },
-      health: () => health,
+      // Computed when asked, so the account count is current (accounts change at run time).
+      health: () => {
+        if (!listener) return notListening;
+        const n = accounts.list().length;
+        return { status: 'ok', detail: `https://${listener.address}:${listener.port}/redfish/v1/ (${n} account(s)${n === 0 ? ': create one with vpmctl account add' : ''})` };
+      },
     };
   },
 

@@ -28,8 +28,11 @@ const ids = (r: { json: { error: { '@Message.ExtendedInfo': Array<{ MessageId: s
 describe('redfish accounts', () => {
   it('has no account until one is made, then vpmctl account add/list work with the password from stdin', async () => {
     expect(await h.agent.json(['account', 'list'])).toEqual([]);
+    const redfishHealth = async (): Promise<string | undefined> => (await h.agent.status()).find((p) => p.name === 'redfish')?.health?.detail;
+    expect(await redfishHealth()).toContain('(0 account(s): create one with vpmctl account add)');
     expect((await h.rf('POST', SS, { body: { UserName: 'admin', Password: 'whatever-1' } })).status).toBe(401);
     await h.addAccount('admin', 'Administrator', 'Admin-pass-1');
+    expect(await redfishHealth()).toContain('(1 account(s))');
     const list = await h.agent.json<Array<{ user: string; role: string }>>(['account', 'list']);
     expect(list.map((a) => [a.user, a.role])).toEqual([['admin', 'Administrator']]);
     const human = await h.agent.run(['account', 'list']);
