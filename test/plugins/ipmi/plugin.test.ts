@@ -2,23 +2,21 @@
  * The ipmi plugin in a real agent polling three ipmi_sim BMCs: telemetry, SEL events, chassis
  * power, vpmctl commands, privileges, and sessions closed on stop.
  */
+import { testPlugin } from '../../../core/testkit/index.js';
 import { chmod, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootAgent, runIpmitool, startIpmiSim, type BootedAgent, type IpmiSimPeer } from 'vpmd/testkit';
-import { BMCS, definePlugin, Type, type Bmcs, type MetricSnapshot, type VpmdEventMap } from '../../../core/index.js';
+import { BMCS, type Bmcs, type MetricSnapshot, type VpmdEventMap } from '../../../core/index.js';
 import ipmi from '../../../plugins/ipmi/index.js';
 import { openSessions } from './support/reference-tools.js';
 
 /** Records hw.log.v1 events and holds the BMC capability, as any consumer plugin would. */
 const seen: VpmdEventMap['hw.log.v1'][] = [];
 let bmcs: Bmcs | undefined;
-const recorder = definePlugin({
+const recorder = testPlugin({
   name: 'hw-log-recorder',
-  version: '1.0.0',
   description: 'test consumer of hw.log.v1',
-  coreApi: '^1.0.0',
-  config: Type.Object({}),
   optional: [BMCS.id],
   register(ctx) {
     ctx.events.on('hw.log.v1', (e) => void seen.push(e));

@@ -2,24 +2,22 @@
  * What survives an agent restart: the SEL entries already turned into events are not emitted
  * again (marks in the plugin's state), and the new agent closes its sessions like the first.
  */
+import { testPlugin } from '../../../core/testkit/index.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { bootAgent, startIpmiSim, type IpmiSimPeer, type IpmiSimTarget } from 'vpmd/testkit';
-import { definePlugin, Type, type VpmdEventMap } from '../../../core/index.js';
+import { type VpmdEventMap } from '../../../core/index.js';
 import ipmi from '../../../plugins/ipmi/index.js';
 import { openSessions } from './support/reference-tools.js';
 
 let sim: IpmiSimPeer;
 let stateDir: string;
 const seen: VpmdEventMap['hw.log.v1'][] = [];
-const recorder = definePlugin({
+const recorder = testPlugin({
   name: 'hw-log-recorder',
-  version: '1.0.0',
   description: 'test consumer of hw.log.v1',
-  coreApi: '^1.0.0',
-  config: Type.Object({}),
   register(ctx) {
     ctx.events.on('hw.log.v1', (e) => void seen.push(e));
     return { start() {}, stop() {} };

@@ -2,7 +2,8 @@
  * A test-only plugin that plays "another plugin" (Redfish, SNMP): it records the events
  * libvirt-caps emits and calls the HOST_SLEEP capability as a principal of its choosing.
  */
-import { HOST_SLEEP, Type, defineCommand, definePlugin, StringEnum, type VpmdEventMap } from '../../../core/index.js';
+import { testPlugin } from '../../../core/testkit/index.js';
+import { HOST_SLEEP, Type, defineCommand, StringEnum, type VpmdEventMap } from '../../../core/index.js';
 
 /** Events the observer saw, in order. */
 export interface Seen {
@@ -11,12 +12,9 @@ export interface Seen {
 }
 
 /** A listener with no capability needs, so it starts before libvirt-caps and sees its start event. */
-export const earlyListener = definePlugin({
+export const earlyListener = testPlugin({
   name: 'caps-early-listener',
-  version: '1.0.0',
   description: 'test listener starting first',
-  coreApi: '^1.0.0',
-  config: Type.Object({}),
   register(ctx) {
     const seen: VpmdEventMap['host.sleep.v1'][] = [];
     ctx.events.on('host.sleep.v1', (e) => void seen.push(e));
@@ -25,12 +23,9 @@ export const earlyListener = definePlugin({
   },
 });
 
-export default definePlugin({
+export default testPlugin({
   name: 'caps-observer',
-  version: '1.0.0',
   description: 'test observer of libvirt-caps',
-  coreApi: '^1.0.0',
-  config: Type.Object({}),
   optional: ['host-sleep@1'],
   register(ctx) {
     const seen: Seen = { sleep: [], power: [] };

@@ -3,9 +3,10 @@
  * chassis power-on through the BMCS capability, provided here by a test plugin that drives
  * real BMCs (ipmi_sim) with ipmitool, as the ipmi plugin does over its own stack.
  */
+import { testPlugin } from '../../../core/testkit/index.js';
 import { createSocket, type Socket } from 'node:dgram';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BMCS, Type, VpmdError, definePlugin, type BmcTarget } from '../../../core/index.js';
+import { BMCS, VpmdError, type BmcTarget } from '../../../core/index.js';
 import { bootAgent, type BootedAgent } from '../../../core/testkit/index.js';
 import { runIpmitool, startIpmiSim, type IpmiSimPeer } from '../../../core/testkit/peers/index.js';
 import ipmiPlugin from '../../../plugins/ipmi/index.js';
@@ -74,12 +75,9 @@ describe('IPMI through the BMCS capability', () => {
     sim = await startIpmiSim({ bmcs: 2, power: 0 });
     const targets = sim.targets;
     // Stands in for the ipmi plugin: the same contract, chassis control through real ipmitool.
-    const provider = definePlugin({
+    const provider = testPlugin({
       name: 'test-bmcs',
-      version: '1.0.0',
       description: 'BMCS over ipmitool for tests',
-      coreApi: '^1.0.0',
-      config: Type.Object({}),
       provides: ['bmcs@1'],
       register(ctx) {
         ctx.capabilities.provide(BMCS, {

@@ -4,23 +4,21 @@
  * server (trusting its CA through plugins.redfish.eventCa) and retried with back-off after a
  * failure; threshold crossings and hardware log entries become ResourceEvent messages.
  */
+import { testPlugin } from '../../../core/testkit/index.js';
 import { createServer, type Server } from 'node:https';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Type, definePlugin, defineCommand, StringEnum, type PluginManifest } from '../../../core/index.js';
+import { Type, defineCommand, StringEnum, type PluginManifest } from '../../../core/index.js';
 import { loadTls } from '../../../plugins/redfish/http/tls.js';
 import { RedfishSchemas } from '../../../plugins/redfish/tools/schema-validator.js';
 import { bootRedfish, openSse, type RedfishHarness } from './support.js';
 
 /** Emits vpmd events on the real event bus, as the core and the IPMI plugin do. */
-const emitter = definePlugin({
+const emitter = testPlugin({
   name: 'event-emitter',
-  version: '1.0.0',
   description: 'test: emits events on command',
-  coreApi: '^1.0.0',
-  config: Type.Object({}),
   register(ctx) {
     ctx.commands.register(
       defineCommand({

@@ -3,19 +3,17 @@
  * (the real providers, virtio-channels and ipmi, are tested in their own suites). Fixed data,
  * so the MIB rows built from them can be checked exactly.
  */
-import { BMCS, GUEST_CHANNELS, Type, definePlugin } from 'vpmd';
+import { testPlugin } from 'vpmd/testkit';
+import { BMCS, GUEST_CHANNELS } from 'vpmd';
 
 export const GUEST_STATS = [
   { vm: 'web-2', channels: 2, connected: 1, accepted: 40, clamped: 3, limited: 1, refused: 0 },
   { vm: 'dpdk-1', channels: 4, connected: 4, accepted: 1200, clamped: 17, limited: 5, refused: 2 },
 ];
 
-export default definePlugin({
+export default testPlugin({
   name: 'test-providers',
-  version: '1.0.0',
   description: 'guest-channels and bmcs providers for the SNMP tests',
-  coreApi: '^1.0.0',
-  config: Type.Object({}),
   provides: ['guest-channels@1', 'bmcs@1'],
   register(ctx) {
     ctx.capabilities.provide(GUEST_CHANNELS, {

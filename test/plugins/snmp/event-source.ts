@@ -2,14 +2,12 @@
  * A test plugin that emits the events the SNMP notifier listens to, on command: what the
  * telemetry store, libvirt-caps and ipmi emit in a full agent.
  */
-import { Type, definePlugin, defineCommand, StringEnum } from 'vpmd';
+import { testPlugin } from 'vpmd/testkit';
+import { Type, defineCommand, StringEnum } from 'vpmd';
 
-export default definePlugin({
+export default testPlugin({
   name: 'test-events',
-  version: '1.0.0',
   description: 'emits notification-worthy events for the SNMP tests',
-  coreApi: '^1.0.0',
-  config: Type.Object({}),
   register(ctx) {
     ctx.commands.register(
       defineCommand({

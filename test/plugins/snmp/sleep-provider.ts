@@ -3,17 +3,15 @@
  * in parallel; this one honours the contract (support, state, suspend with a privilege check)
  * and records requests so the tests can see what an SNMP SET asked for. It never suspends.
  */
-import { HOST_SLEEP, Type, VpmdError, definePlugin, type HostPowerState, type SuspendRequest } from 'vpmd';
+import { testPlugin } from 'vpmd/testkit';
+import { HOST_SLEEP, VpmdError, type HostPowerState, type SuspendRequest } from 'vpmd';
 
 /** Requests the provider received. */
 export const suspendRequests: { req: SuspendRequest; by: string }[] = [];
 
-export default definePlugin({
+export default testPlugin({
   name: 'test-sleep',
-  version: '1.0.0',
   description: 'test host-sleep provider',
-  coreApi: '^1.0.0',
-  config: Type.Object({}),
   provides: ['host-sleep@1'],
   register(ctx) {
     let state: HostPowerState = 'on';

@@ -2,23 +2,21 @@
  * The JSON FIFO interface (DPDK's keys, replies a client can read in DIR/fifoN.reply) and the
  * guest-channels capability as another plugin consumes it.
  */
+import { testPlugin } from '../../../core/testkit/index.js';
 import { appendFile, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GUEST_CHANNELS, Type, defineCommand, definePlugin } from '../../../core/index.js';
+import { GUEST_CHANNELS, Type, defineCommand } from '../../../core/index.js';
 import { bootAgent, type BootedAgent } from '../../../core/testkit/index.js';
 import plugin from '../../../plugins/virtio-channels/index.js';
 import { BraceSplitter } from '../../../plugins/virtio-channels/json-fifo.js';
 import { cpufreq, eventually } from './support/sim-files.js';
 
 /** A consumer of guest-channels@1, as SNMP or Redfish would be. */
-const consumer = definePlugin({
+const consumer = testPlugin({
   name: 'gc-consumer',
-  version: '1.0.0',
   description: 'test consumer of guest-channels',
-  coreApi: '^1.0.0',
-  config: Type.Object({}),
   requires: [GUEST_CHANNELS.id],
   register(ctx) {
     ctx.commands.register(defineCommand({
