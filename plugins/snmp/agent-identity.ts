@@ -8,7 +8,9 @@
 import { randomBytes } from 'node:crypto';
 import { Type, VpmdError, type StateStore } from 'vpmd';
 import { localizeKey, type AuthProtocol, type PrivProtocol } from './usm-crypto.js';
-import type { AgentUser } from './usm-engine.js';
+import type { AgentUser, KeyedUser, SecurityLevel } from './usm-engine.js';
+import type { AgentUserConfig } from './config.js';
+import { authPrivUser, weakUser } from './weak-users.js';
 
 /** vpmd's private enterprise number as used in the engine ID and VPMD-MIB (see docs/snmp.md). */
 export const ENTERPRISE = 99999;
@@ -31,9 +33,12 @@ const USERS_SPEC = { version: 1, schema: Type.Object({ users: Type.Array(StoredU
 /** A stored user as listed (no keys). */
 export interface UserInfo {
   readonly name: string;
-  readonly auth: AuthProtocol;
-  readonly priv: PrivProtocol;
+  /** Absent for a noAuthNoPriv user. */
+  readonly auth?: AuthProtocol;
+  /** Absent for authNoPriv and noAuthNoPriv users. */
+  readonly priv?: PrivProtocol;
   readonly access: 'ro' | 'rw';
+  readonly level: SecurityLevel;
   readonly source: 'config' | 'state';
 }
 
@@ -89,7 +94,7 @@ export class UserStore {
   constructor(
     private readonly state: StateStore,
     private readonly engineId: Buffer,
-    private readonly configUsers: readonly ConfigUser[],
+    private readonly configUsers: readonly AgentUserConfig[],
     private readonly warn: (msg: string, name: string) => void,
   ) {}
 
@@ -97,10 +102,10 @@ export class UserStore {
   async load(): Promise<void> {
     const users = new Map<string, AgentUser>();
     const info = new Map<string, UserInfo>();
-    for (const u of this.configUsers) {
-      checkUserInput(u.name, u.authPassphrase, u.privPassphrase);
-      users.set(u.name, this.localize(u));
-      info.set(u.name, { name: u.name, auth: u.auth, priv: u.priv, access: u.access, source: 'config' });
+    for (const c of this.configUsers) {
+      const u = weakUser(c, this.engineId) ?? this.localize(authPrivUser(c));
+      users.set(u.name, u);
+      info.set(u.name, { name: u.name, ...('auth' in u ? { auth: u.auth } : {}), ...('priv' in u && u.priv ? { priv: u.priv } : {}), access: u.access, level: u.level ?? 'authPriv', source: 'config' });
     }
     const stored = (await this.state.read('users', USERS_SPEC))?.users ?? [];
     const hex = this.engineId.toString('hex');
@@ -111,7 +116,7 @@ export class UserStore {
         continue;
       }
       users.set(s.name, { name: s.name, auth: s.auth, priv: s.priv, access: s.access, authKey: Buffer.from(s.authKey, 'hex'), privKey: Buffer.from(s.privKey, 'hex') });
-      info.set(s.name, { name: s.name, auth: s.auth, priv: s.priv, access: s.access, source: 'state' });
+      info.set(s.name, { name: s.name, auth: s.auth, priv: s.priv, access: s.access, level: 'authPriv', source: 'state' });
     }
     this.users = users;
     this.info = info;
@@ -165,7 +170,7 @@ export class UserStore {
     await this.load();
   }
 
-  private localize(u: ConfigUser): AgentUser {
+  private localize(u: ConfigUser): KeyedUser {
     return {
       name: u.name,
       auth: u.auth,

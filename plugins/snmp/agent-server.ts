@@ -10,6 +10,9 @@ import { TAG } from './ber.js';
 import { ERR, V, compareOid, encPdu, encVarbind, oidText, type Pdu, type Varbind } from './pdu.js';
 import { encodedVarbind, type IndexedEntry, type MibCache, type MibIndex } from './mib-index.js';
 import type { SecureRequest, UsmEngine } from './usm-engine.js';
+import { VERSION, buildCommunityMessage, parseCommunityMessage, type CommunityTable } from './community.js';
+import { messageVersion } from './v3-message.js';
+import { V1_ERR, v1Response } from './v1-requests.js';
 
 /** What the server needs. */
 export interface AgentServerOptions {
@@ -21,6 +24,8 @@ export interface AgentServerOptions {
   readonly log: Logger;
   /** Records a SET in the audit trail. */
   readonly audit: (principal: Principal, action: string, outcome: 'ok' | 'denied' | 'failed', detail?: string) => void;
+  /** SNMPv1/v2c communities (read-only); absent or empty: SNMPv3 only. */
+  readonly communities?: CommunityTable;
 }
 
 /** Room left in a response for the message and PDU headers around the varbinds. */
@@ -69,6 +74,15 @@ export class AgentServer {
       this.o.log.debug({ address: rinfo.address }, 'snmp datagram from outside management.allow dropped');
       return;
     }
+    if (this.o.communities?.size) {
+      let version = -1;
+      try {
+        version = messageVersion(buf);
+      } catch {
+        // malformed: the engine counts it below
+      }
+      if ((version === VERSION.v1 || version === VERSION.v2c) && this.o.communities.serves(version)) return this.onCommunityMessage(buf, rinfo, version);
+    }
     const r = this.o.engine.process(buf);
     if (r.kind === 'drop') {
       this.o.log.debug({ address: rinfo.address, reason: r.reason }, 'snmp message dropped');
@@ -81,6 +95,50 @@ export class AgentServer {
     }
     const reply = await this.dispatch(r.request, rinfo.address);
     if (reply) this.send(reply, rinfo);
+  }
+
+  /** A v1/v2c message: known community from an allowed source, then read-only dispatch. */
+  private async onCommunityMessage(buf: Buffer, rinfo: RemoteInfo, version: number): Promise<void> {
+    const table = this.o.communities as CommunityTable;
+    let msg;
+    try {
+      msg = parseCommunityMessage(buf);
+    } catch (e) {
+      this.o.engine.stats.parseErrors++;
+      this.o.log.debug({ address: rinfo.address, err: e instanceof Error ? e.message : String(e) }, 'malformed SNMPv1/v2c message dropped');
+      return;
+    }
+    const name = table.match(version, msg.community, rinfo.address);
+    if (name === null) {
+      this.o.log.debug({ address: rinfo.address, version: version === VERSION.v1 ? '1' : '2c' }, 'SNMP message with a bad community dropped');
+      return;
+    }
+    const label = version === VERSION.v1 ? 'SNMPv1' : 'SNMPv2c';
+    const maxSize = 65507 - msg.community.length - 16;
+    const respond = (pdu: Buffer): Buffer => buildCommunityMessage(version, msg.community, pdu);
+    const user = { name: `community:${name}`, access: 'ro' as const };
+    if (version === VERSION.v1) {
+      const pdu = msg.pdu;
+      if (pdu.type === TAG.SetRequest) {
+        // As snmpd answers a v1 SET to an rocommunity (RFC 2576 4.4 maps noAccess to noSuchName).
+        this.deny(user.name, rinfo.address, pdu.varbinds, `${label} community: read-only`);
+        const echo = pdu.varbinds.map((vb) => encVarbind(vb.oid, vb.value));
+        this.send(respond(encPdu(TAG.Response, pdu.requestId, V1_ERR.noSuchName, 1, echo)), rinfo);
+        return;
+      }
+      const reply = v1Response(await this.o.mib.index(), pdu, maxSize);
+      if (reply) this.send(respond(reply), rinfo);
+      return;
+    }
+    const reply = await this.dispatch({ user, pdu: msg.pdu, maxSize, readOnly: `${label} community: read-only`, respond }, rinfo.address);
+    if (reply) this.send(reply, rinfo);
+  }
+
+  /** Audits a refused SET (and counts it when it came with a community). */
+  private deny(name: string, address: string, varbinds: readonly Varbind[], detail: string): void {
+    if (name.startsWith('community:') && this.o.communities) this.o.communities.badCommunityUses++;
+    const principal: Principal = { name, role: 'ReadOnly', origin: 'snmp', address };
+    this.o.audit(principal, `snmp set ${varbinds.map((vb) => oidText(vb.oid)).join(' ')}`, 'denied', detail);
   }
 
   private send(buf: Buffer, rinfo: RemoteInfo): void {
@@ -169,8 +227,8 @@ export class AgentServer {
     const fail = (status: number, i: number): Buffer => encPdu(TAG.Response, pdu.requestId, status, i + 1, echo);
     const principal: Principal = { name: req.user.name, role: req.user.access === 'rw' ? 'Operator' : 'ReadOnly', origin: 'snmp', address };
     const action = `snmp set ${pdu.varbinds.map((vb) => oidText(vb.oid)).join(' ')}`;
-    if (req.user.access !== 'rw') {
-      this.o.audit(principal, action, 'denied', 'read-only SNMP user');
+    if (req.readOnly || req.user.access !== 'rw') {
+      this.deny(req.user.name, address, pdu.varbinds, req.readOnly ?? 'read-only SNMP user');
       return fail(ERR.noAccess, 0);
     }
     const targets: { entry: IndexedEntry; vb: Varbind; i: number }[] = [];

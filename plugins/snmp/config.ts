@@ -16,8 +16,51 @@ export const UsmUserSchema = Type.Object(
   { additionalProperties: false },
 );
 
+const Level = StringEnum(['authPriv', 'authNoPriv', 'noAuthNoPriv'] as const, {
+  default: 'authPriv',
+  description: "the user's security level; authNoPriv and noAuthNoPriv users are weaker, explicitly enabled, and always read-only",
+});
+const P = UsmUserSchema.properties;
+/** A schema no string matches, whose description makes the error read "must be left out for ...". */
+const absent = (level: string): object => ({ pattern: '^(?!)', description: `left out for a ${level} user` });
 const AgentUser = Type.Object(
-  { ...UsmUserSchema.properties, access: StringEnum(['ro', 'rw'] as const, { default: 'ro', description: 'ro: GET only; rw: SET too (Operator)' }) },
+  {
+    name: P.name,
+    securityLevel: Level,
+    auth: Type.Optional(P.auth),
+    priv: Type.Optional(P.priv),
+    authPassphrase: Type.Optional(P.authPassphrase),
+    privPassphrase: Type.Optional(P.privPassphrase),
+    access: StringEnum(['ro', 'rw'] as const, { default: 'ro', description: 'ro: GET only; rw: SET too (Operator; authPriv users only)' }),
+  },
+  {
+    additionalProperties: false,
+    // Which keys a level needs: authPriv all four, authNoPriv the authentication pair, noAuthNoPriv none.
+    allOf: [
+      { if: { properties: { securityLevel: { const: 'authPriv' } } }, then: { required: ['auth', 'priv', 'authPassphrase', 'privPassphrase'] } },
+      {
+        if: { properties: { securityLevel: { const: 'authNoPriv' } }, required: ['securityLevel'] },
+        then: { required: ['auth', 'authPassphrase'], properties: { priv: absent('authNoPriv'), privPassphrase: absent('authNoPriv') } },
+      },
+      {
+        if: { properties: { securityLevel: { const: 'noAuthNoPriv' } }, required: ['securityLevel'] },
+        then: { properties: Object.fromEntries(['auth', 'priv', 'authPassphrase', 'privPassphrase'].map((k) => [k, absent('noAuthNoPriv')])) },
+      },
+    ],
+  },
+);
+
+const Community = Type.Object(
+  {
+    name: Type.String({ pattern: '^[a-z0-9][a-z0-9-]*$', description: 'a name for logs and the audit trail (the community itself is never logged)' }),
+    community: Type.Optional(Type.String({ minLength: 1, maxLength: 255, description: 'the community string (or communityFile)' })),
+    communityFile: Type.Optional(Type.String({ minLength: 1, description: 'a file whose first line is the community (or community)' })),
+    versions: Type.Array(StringEnum(['v1', 'v2c'] as const), { minItems: 1, uniqueItems: true, default: ['v2c'], description: 'protocol versions served to this community' }),
+    sources: Type.Array(Type.String({ pattern: '^[0-9A-Fa-f:.]+(/\\d{1,3})?$', description: 'a CIDR (e.g. 10.0.0.0/24, fd00::/64)' }), {
+      default: [],
+      description: 'source CIDRs allowed to use it, inside management.allow (empty: all of management.allow)',
+    }),
+  },
   { additionalProperties: false },
 );
 
@@ -72,11 +115,15 @@ export const SnmpConfigSchema = Type.Object(
     }),
     agentxSocket: Type.String({ default: '/var/agentx/master', description: "the master's AgentX socket: a unix path or tcp:HOST:PORT" }),
     engineId: Type.Optional(Type.String({ pattern: '^[0-9a-fA-F]{10,64}$', description: 'fixed engine ID (hex); generated and persisted when absent' })),
-    minSecurityLevel: StringEnum(['authPriv', 'authNoPriv'] as const, { default: 'authPriv', description: 'lowest accepted USM level; noAuthNoPriv and v1/v2c are never served' }),
+    minSecurityLevel: StringEnum(['authPriv', 'authNoPriv'] as const, { default: 'authPriv', description: 'lowest level accepted from authPriv users (authNoPriv messages are read-only); weaker users and communities are separate' }),
     cacheSeconds: Type.Number({ minimum: 0, maximum: 60, default: 1, description: 'how long one MIB snapshot serves requests' }),
     sysContact: Type.String({ default: '' }),
     sysLocation: Type.String({ default: '' }),
     users: Type.Array(AgentUser, { default: [] }),
+    communities: Type.Array(Community, {
+      default: [],
+      description: 'SNMPv1/v2c communities, read-only; none by default (SNMPv3 only). Exactly one of community or communityFile each',
+    }),
     managers: Type.Array(Manager, { default: [], description: 'notification receivers' }),
     targets: Type.Array(Target, { default: [], description: 'PDUs and other SNMPv3 devices to poll' }),
   },
@@ -87,5 +134,9 @@ export const SnmpConfigSchema = Type.Object(
 export type SnmpConfig = Static<typeof SnmpConfigSchema>;
 /** A poller target. */
 export type TargetConfig = SnmpConfig['targets'][number];
+/** An agent user as configured. */
+export type AgentUserConfig = SnmpConfig['users'][number];
+/** An SNMPv1/v2c community as configured. */
+export type CommunityConfig = SnmpConfig['communities'][number];
 /** A notification receiver. */
 export type ManagerConfig = SnmpConfig['managers'][number];

@@ -78,7 +78,7 @@ export default definePlugin({
         handler: async (a) => {
           if (!agent.users) throw new VpmdError('E_SNMP_LISTEN', 'the SNMP agent is not running (see vpmctl status)');
           const u = await agent.users.add({ name: a.name, auth: a.auth, priv: a.priv, access: a.access, authPassphrase: a.authPassphrase, privPassphrase: a.privPassphrase });
-          return { ...u, usage: usage(u.name, u.auth, u.priv, await agent.facts()) };
+          return { ...u, auth: a.auth, priv: a.priv, usage: usage(u.name, a.auth, a.priv, await agent.facts()) };
         },
         human: (r) => `SNMP user ${r.name} added (${toolName(r.auth)}/${toolName(r.priv)}, ${r.access})\n${r.usage}`,
       }),
@@ -94,8 +94,9 @@ export default definePlugin({
         human: (rows) =>
           formatTable(rows, [
             { header: 'User', value: (u) => u.name },
-            { header: 'Auth', value: (u) => toolName(u.auth) },
-            { header: 'Priv', value: (u) => toolName(u.priv) },
+            { header: 'Auth', value: (u) => (u.auth ? toolName(u.auth) : '-') },
+            { header: 'Priv', value: (u) => (u.priv ? toolName(u.priv) : '-') },
+            { header: 'Level', value: (u) => u.level },
             { header: 'Access', value: (u) => u.access },
             { header: 'Source', value: (u) => u.source },
           ]),

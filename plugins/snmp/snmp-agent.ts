@@ -14,6 +14,8 @@ import { ProcessorLoad, eoPowerSource, hostResourcesSource, systemSource } from 
 import { VPMD, VPMD_AGENT_ID, VpmdMib } from './mibs/vpmd-mib.js';
 import { AgentxSubagent } from './agentx.js';
 import { HostEnergy, eoEnergySource } from './mibs/energy.js';
+import { loadCommunities, type CommunityTable } from './community.js';
+import { warnWeakModes } from './weak-modes.js';
 
 /** The running agent's public facts (for `vpmctl snmp status` and the notifier). */
 export interface AgentFacts {
@@ -37,6 +39,7 @@ export class SnmpAgent {
   private bound: { address: string; port: number } | undefined;
   private readonly load: ProcessorLoad;
   private mib: MibCache | undefined;
+  private communities: CommunityTable | undefined;
   private readonly startedAt = Date.now();
   private readonly energy = new HostEnergy();
   /** The last host power state seen on host.power.v1 (when there is no host-sleep provider). */
@@ -77,7 +80,10 @@ export class SnmpAgent {
     }
     if (ctx.config.mode === 'agentx') return;
     const address = ctx.access.bindAddress();
+    this.communities = await loadCommunities(ctx.config.communities, (msg, detail) => ctx.log.warn(detail, msg));
+    warnWeakModes(ctx);
     this.server = new AgentServer({
+      communities: this.communities,
       engine: this.engine,
       mib: this.mib,
       address,
@@ -115,7 +121,11 @@ export class SnmpAgent {
       time: this.engine.time(),
       users: this.users.list().length,
       objects: (await this.mib.index()).size,
-      stats: { ...this.engine.stats, refusedAddresses: this.server?.refused ?? 0 },
+      stats: {
+        ...this.engine.stats,
+        refusedAddresses: this.server?.refused ?? 0,
+        ...(this.communities?.size ? { badCommunityNames: this.communities.badCommunityNames, badCommunityUses: this.communities.badCommunityUses } : {}),
+      },
     };
   }
 

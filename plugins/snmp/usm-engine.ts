@@ -15,10 +15,20 @@ import { FLAG, buildV3, openScopedPdu, parseV3, scopedPdu, type LocalizedUser, t
 import { SaltCounter, computeMac, decryptScopedPdu } from './usm-crypto.js';
 import type { MibEntry, MibSource } from './mib-index.js';
 
-/** A USM user of the agent, with keys localised to our engine ID. */
-export interface AgentUser extends LocalizedUser {
-  readonly access: 'ro' | 'rw';
-}
+/** USM security levels, weakest first. */
+export type SecurityLevel = 'noAuthNoPriv' | 'authNoPriv' | 'authPriv';
+
+/**
+ * A USM user of the agent, with keys localised to our engine ID. `level` is the user's own
+ * security level: authPriv users may be lowered to authNoPriv by minSecurityLevel; users marked
+ * authNoPriv (no privacy key) or noAuthNoPriv (no keys at all) in config are always read-only.
+ */
+export type AgentUser =
+  | (LocalizedUser & { readonly access: 'ro' | 'rw'; readonly level?: 'authPriv' | 'authNoPriv' })
+  | { readonly name: string; readonly access: 'ro'; readonly level: 'noAuthNoPriv' };
+
+/** An authenticating user (one with keys). */
+export type KeyedUser = Extract<AgentUser, LocalizedUser>;
 
 /** usmStats counters (1.3.6.1.6.3.15.1.1.N.0) and the message-processing counters we keep. */
 export const USM_STATS = Object.freeze({
@@ -50,8 +60,10 @@ export interface UsmEngineOptions {
 
 /** A request that passed security: what the dispatcher answers. */
 export interface SecureRequest {
-  readonly user: AgentUser;
+  readonly user: { readonly name: string; readonly access: 'ro' | 'rw' };
   readonly pdu: Pdu;
+  /** Set when the request may only read whatever the user's access (why, for the audit trail). */
+  readonly readOnly?: string;
   readonly maxSize: number;
   /** Builds the response message around an encoded Response PDU. */
   respond(pdu: Buffer): Buffer;
@@ -123,10 +135,16 @@ export class UsmEngine {
       // Discovery (RFC 3414 4): the manager learns our engine ID, boots and time from this report.
       return this.report(m, 'unknownEngineIDs', plainReqId(), null);
     }
-    const user = this.opts.users().get(sp.userName);
-    if (!user) return this.report(m, 'unknownUserNames', plainReqId(), null);
-    // Users always have privacy keys; authNoPriv is accepted only when minSecurityLevel allows it.
-    const wantsPriv = this.opts.minLevel === 'authPriv';
+    const found = this.opts.users().get(sp.userName);
+    if (!found) return this.report(m, 'unknownUserNames', plainReqId(), null);
+    // A user without keys (explicitly marked noAuthNoPriv) speaks noAuthNoPriv only; it is never authenticated.
+    if (found.level === 'noAuthNoPriv') {
+      if (m.flags & FLAG.auth) return this.report(m, 'unsupportedSecLevels', plainReqId(), null);
+      return this.accept(m, m.data, found, 'noAuthNoPriv user: read-only');
+    }
+    const user: KeyedUser = found;
+    // authPriv users get authNoPriv only when minSecurityLevel allows it; authNoPriv users have no privacy key.
+    const wantsPriv = this.opts.minLevel === 'authPriv' && user.level !== 'authNoPriv';
     if (!(m.flags & FLAG.auth) || (wantsPriv && !(m.flags & FLAG.priv))) return this.report(m, 'unsupportedSecLevels', plainReqId(), null);
     if (!this.authentic(m, user)) return this.report(m, 'wrongDigests', plainReqId(), null);
     // From here on the message is authentic: a not-in-time-window report is authenticated, so the
@@ -141,6 +159,11 @@ export class UsmEngine {
         return this.report(m, 'decryptionErrors', 0, null);
       }
     }
+    return this.accept(m, plain, user, m.flags & FLAG.priv ? undefined : 'authNoPriv message: read-only');
+  }
+
+  /** Decodes the (authentic, decrypted) scoped PDU and wraps it as a request. */
+  private accept(m: V3Message, plain: Buffer, user: AgentUser, readOnly: string | undefined): Incoming {
     let pdu: Pdu;
     let contextName: string;
     try {
@@ -153,8 +176,8 @@ export class UsmEngine {
       this.stats.parseErrors++;
       return { kind: 'drop', reason: `malformed scoped PDU: ${e instanceof BerError ? e.message : String(e)}` };
     }
-    if (contextName !== '') return this.report(m, 'unknownContexts', pdu.requestId, user);
-    if (pdu.type === TAG.SetRequest && this.isReplay(m)) {
+    if (contextName !== '') return this.report(m, 'unknownContexts', pdu.requestId, 'authKey' in user ? user : null);
+    if (pdu.type === TAG.SetRequest && m.flags & FLAG.auth && this.isReplay(m)) {
       this.stats.replays++;
       return { kind: 'drop', reason: `replayed SET from user ${user.name} dropped` };
     }
@@ -165,6 +188,7 @@ export class UsmEngine {
         user,
         pdu,
         maxSize,
+        ...(readOnly ? { readOnly } : {}),
         respond: (encodedPdu) =>
           buildV3({
             msgId: m.msgId,
@@ -172,7 +196,8 @@ export class UsmEngine {
             engineId: this.opts.engineId,
             boots: this.opts.boots,
             time: this.time(),
-            user,
+            user: 'authKey' in user ? user : null,
+            userName: user.name,
             scopedPdu: scopedPdu(this.opts.engineId, '', encodedPdu),
             salts: this.salts,
           }),
@@ -204,7 +229,7 @@ export class UsmEngine {
     }
   }
 
-  private authentic(m: V3Message, user: AgentUser): boolean {
+  private authentic(m: V3Message, user: KeyedUser): boolean {
     const given = m.security.authParams;
     const copy = Buffer.from(m.raw);
     copy.fill(0, m.authAt.start, m.authAt.end);
@@ -227,7 +252,7 @@ export class UsmEngine {
     return false;
   }
 
-  private report(m: V3Message, stat: UsmStat | 'unknownContexts', requestId: number, user: AgentUser | null): Incoming {
+  private report(m: V3Message, stat: UsmStat | 'unknownContexts', requestId: number, user: KeyedUser | null): Incoming {
     this.stats[stat]++;
     if (!(m.flags & FLAG.reportable)) return { kind: 'report', reply: null, stat };
     const oid = stat === 'unknownContexts' ? UNKNOWN_CONTEXTS_OID : [...USM_STATS_OID, USM_STATS[stat], 0];

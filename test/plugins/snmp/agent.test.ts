@@ -94,10 +94,16 @@ describe('snmp agent (SNMPv3 USM) with net-snmp tools', () => {
     expect(r.stdout).toBe('');
   });
 
-  it('refuses SNMPv2c and SNMPv1 (no answer)', async () => {
-    const r = await tool('snmpget', ['-v2c', '-c', 'public', '-t', '1', '-r', '0', target, SYS_DESCR]);
-    expect(r.stderr).toMatch(/Timeout/);
-    expect(r.stdout).toBe('');
+  it('refuses SNMPv2c and SNMPv1 when no community is configured (no answer)', async () => {
+    for (const args of [
+      ['snmpget', '-v2c'],
+      ['snmpbulkwalk', '-v2c'],
+      ['snmpget', '-v1'],
+    ] as const) {
+      const r = await tool(args[0], [args[1], '-c', 'public', '-t', '1', '-r', '0', target, SYS_DESCR]);
+      expect(r.stderr).toMatch(/Timeout/);
+      expect(r.stdout).toBe('');
+    }
   });
 
   it('lets a read-only user GET but not SET', async () => {

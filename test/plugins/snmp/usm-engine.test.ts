@@ -8,12 +8,12 @@ import { TAG, encOid } from '../../../plugins/snmp/ber.js';
 import { ProcessorLoad } from '../../../plugins/snmp/mibs/standard.js';
 import { decPdu, encPdu, encVarbind, V } from '../../../plugins/snmp/pdu.js';
 import { localizeKey } from '../../../plugins/snmp/usm-crypto.js';
-import { UsmEngine, type AgentUser } from '../../../plugins/snmp/usm-engine.js';
+import { UsmEngine, type KeyedUser } from '../../../plugins/snmp/usm-engine.js';
 import { FLAG, buildV3, openScopedPdu, parseV3, scopedPdu } from '../../../plugins/snmp/v3-message.js';
 import type { SysfsBackend } from 'vpmd';
 
 const ENGINE = Buffer.from('800186 9f05 0102030405060708090a0b0c'.replace(/ /g, ''), 'hex');
-const user: AgentUser = {
+const user: KeyedUser = {
   name: 'ops',
   auth: 'sha256',
   priv: 'aes',
@@ -26,7 +26,7 @@ function engineAt(clock: { t: number }): UsmEngine {
   return new UsmEngine({ engineId: ENGINE, boots: 7, startedAt: 0, users: () => new Map([['ops', user]]), minLevel: 'authPriv', now: () => clock.t });
 }
 
-function getRequest(boots: number, time: number, engineId = ENGINE, u: AgentUser = user): Buffer {
+function getRequest(boots: number, time: number, engineId = ENGINE, u: KeyedUser = user): Buffer {
   const pdu = encPdu(TAG.GetRequest, 42, 0, 0, [encVarbind([1, 3, 6, 1, 2, 1, 1, 1, 0], V.null())]);
   return buildV3({ msgId: 9, flags: FLAG.auth | FLAG.priv | FLAG.reportable, engineId, boots, time, user: u, scopedPdu: scopedPdu(engineId, '', pdu) });
 }
