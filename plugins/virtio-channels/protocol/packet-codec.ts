@@ -172,6 +172,11 @@ function writeHead(buf: Buffer, resourceId: bigint, unit: number, command: numbe
   writeName(buf, 16, vmName);
 }
 
+/** Reads the 48-byte head the two reply structs share (the twin of {@link writeHead}). */
+function readHead(buf: Buffer): { resourceId: bigint; unit: number; command: number; vmName: string } {
+  return { resourceId: buf.readBigUInt64LE(0), unit: buf.readUInt32LE(8), command: buf.readUInt32LE(12), vmName: readName(buf, 16).name };
+}
+
 /** Encodes an 88-byte FREQ_LIST reply. */
 export function encodeFreqList(r: FreqListReply): Buffer {
   const buf = Buffer.alloc(FREQ_LIST_SIZE);
@@ -195,10 +200,7 @@ export function encodeCapsList(r: CapsListReply): Buffer {
 export function decodeFreqList(buf: Buffer): FreqListReply & { readonly command: number } {
   expectSize(buf, FREQ_LIST_SIZE, 'a FREQ_LIST reply');
   return {
-    resourceId: buf.readBigUInt64LE(0),
-    unit: buf.readUInt32LE(8),
-    command: buf.readUInt32LE(12),
-    vmName: readName(buf, 16).name,
+    ...readHead(buf),
     freqList: Array.from({ length: MAX_VCPU_PER_VM }, (_, i) => buf.readUInt32LE(F.freq_list + 4 * i)),
     numVcpu: buf.readUInt8(F.num_vcpu),
   };
@@ -208,10 +210,7 @@ export function decodeFreqList(buf: Buffer): FreqListReply & { readonly command:
 export function decodeCapsList(buf: Buffer): CapsListReply & { readonly command: number } {
   expectSize(buf, CAPS_LIST_SIZE, 'a CAPS_LIST reply');
   return {
-    resourceId: buf.readBigUInt64LE(0),
-    unit: buf.readUInt32LE(8),
-    command: buf.readUInt32LE(12),
-    vmName: readName(buf, 16).name,
+    ...readHead(buf),
     turbo: Array.from({ length: MAX_VCPU_PER_VM }, (_, i) => Number(buf.readBigUInt64LE(C.turbo + 8 * i))),
     priority: Array.from({ length: MAX_VCPU_PER_VM }, (_, i) => Number(buf.readBigUInt64LE(C.priority + 8 * i))),
     numVcpu: buf.readUInt8(C.num_vcpu),
