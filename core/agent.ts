@@ -84,7 +84,6 @@ export class Agent {
       await control.start();
     } catch (e) {
       await host.close();
-      scheduler.cancelOwner('core');
       throw e;
     }
     this.control = control;
@@ -116,7 +115,6 @@ export class Agent {
     this.stopping ??= (async () => {
       await this.control?.stop();
       await this.kernel?.stop();
-      this.services?.scheduler.cancelOwner('core');
       await this.host?.close();
       await this.audit?.flush();
       this.opts.log.info('vpmd stopped');

@@ -5,7 +5,7 @@
  */
 import type { Logger } from './logger.js';
 import type { CoreConfig } from './config/core-schema.js';
-import type { Scheduler } from './services/scheduler.js';
+import type { Scheduler, TaskHandle } from './services/scheduler.js';
 import type { TelemetryStore } from './telemetry/index.js';
 import { createHostModel, createHostTelemetry, RealSysfs, type HostModel } from './host/index.js';
 import { openSimulatedHost } from './sim/index.js';
@@ -32,15 +32,6 @@ export async function openHost(
 ): Promise<OpenedHost> {
   const sim = cfg.simulated ? await openSimulatedHost(cfg.root) : undefined;
   const model = createHostModel(sim ?? new RealSysfs(cfg.root));
-  if (sim) {
-    let load = 0.3;
-    sim.setLoad('all', load);
-    scheduler.every('core', 'sim-clock', 1000, async () => {
-      load = wander(load, random);
-      sim.setLoad('all', load);
-      await sim.sync();
-    });
-  }
   const host = createHostTelemetry(model);
   const defs = await host.definitions();
   for (const d of defs) telemetry.define(d, 'core');
@@ -49,12 +40,24 @@ export async function openHost(
     for (const v of await host.sample()) telemetry.record(v.id, v.value);
   };
   await sample();
-  scheduler.every('core', 'host-telemetry', cfg.sampleInterval * 1000, sample);
+  // The host's own tasks, cancelled by close(): other core-owned tasks are not the host's to end.
+  const tasks: TaskHandle[] = [scheduler.every('core', 'host-telemetry', cfg.sampleInterval * 1000, sample)];
+  if (sim) {
+    let load = 0.3;
+    sim.setLoad('all', load);
+    tasks.push(
+      scheduler.every('core', 'sim-clock', 1000, async () => {
+        load = wander(load, random);
+        sim.setLoad('all', load);
+        await sim.sync();
+      }),
+    );
+  }
   return {
     model,
     simulated: cfg.simulated,
     close: async () => {
-      scheduler.cancelOwner('core');
+      for (const t of tasks) t.cancel();
       await sim?.sync();
     },
   };
