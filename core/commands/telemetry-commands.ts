@@ -4,7 +4,7 @@ import { defineCommand, type CommandRegistry } from '../services/commands.js';
 import { formatKeyValues, formatTable } from '../services/format.js';
 import { StringEnum } from '../config/schema-helpers.js';
 import type { TelemetryStore } from '../telemetry/index.js';
-import type { MetricSnapshot, Reading } from '../contracts/telemetry.js';
+import type { MetricSnapshot } from '../contracts/telemetry.js';
 
 const KINDS = ['power', 'energy', 'temperature', 'fan', 'voltage', 'current', 'frequency', 'utilization', 'other'] as const;
 
@@ -17,7 +17,7 @@ export function formatReading(value: number | null, unit: string): string {
   return `${Number.isInteger(value) ? value : value.toFixed(2)} ${unit}`;
 }
 
-const age = (r: Reading | undefined): string => (r ? `${((Date.now() - r.timestamp) / 1000).toFixed(1)}s` : '-');
+const age = (timestamp: number | null): string => (timestamp === null ? '-' : `${((Date.now() - timestamp) / 1000).toFixed(1)}s`);
 
 /** Registers `telemetry list` and `telemetry show`. */
 export function registerTelemetryCommands(reg: CommandRegistry, store: TelemetryStore): void {
@@ -49,7 +49,7 @@ export function registerTelemetryCommands(reg: CommandRegistry, store: Telemetry
               { header: 'Metric', value: (r) => r.id },
               { header: 'Reading', value: (r) => formatReading(r.value, r.unit), align: 'right' },
               { header: 'Status', value: (r) => r.status },
-              { header: 'Age', value: (r) => age(r.timestamp === null ? undefined : { value: r.value, status: r.status, timestamp: r.timestamp }), align: 'right' },
+              { header: 'Age', value: (r) => age(r.timestamp), align: 'right' },
             ]),
     }),
   );

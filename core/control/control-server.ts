@@ -10,7 +10,7 @@ import { userInfo } from 'node:os';
 import type { Logger } from '../logger.js';
 import { VpmdError, isVpmdError, toVpmdError } from '../errors.js';
 import type { Principal } from '../access/privileges.js';
-import type { CommandRegistry, StdinField } from '../services/commands.js';
+import type { CommandRegistry } from '../services/commands.js';
 import { lineSplitter, toJsonLine, type ControlReply, type ControlRequest } from './protocol.js';
 
 function parseRequest(line: string): ControlRequest {
@@ -120,9 +120,11 @@ export class ControlServer {
 
   private async handle(line: string, send: (r: ControlReply) => void, signal: AbortSignal): Promise<void> {
     let id = -1;
+    let argv: readonly string[] | undefined;
     try {
       const req = parseRequest(line);
       id = req.id;
+      if (req.type === 'run') argv = req.argv;
       if (req.type === 'commands') {
         send({ id, type: 'commands', commands: this.commands.list(this.principal) });
         return;
@@ -132,17 +134,9 @@ export class ControlServer {
     } catch (e) {
       const err = toVpmdError(e);
       if (err.category === 'internal') this.log.error({ err: e }, 'control command failed');
-      const stdin = isVpmdError(e, 'E_COMMAND_STDIN') ? this.stdinFields(line) : undefined;
+      // The run's own command says what to read: resolve it again rather than re-parse the line.
+      const stdin = isVpmdError(e, 'E_COMMAND_STDIN') && argv ? [...this.commands.resolve(argv).info.stdin] : undefined;
       send({ id, type: 'error', error: { ...err.toJSON(), ...(stdin ? { stdin } : {}) } });
-    }
-  }
-
-  private stdinFields(line: string): StdinField[] | undefined {
-    try {
-      const argv = (JSON.parse(line) as { argv: string[] }).argv;
-      return [...this.commands.resolve(argv).info.stdin];
-    } catch {
-      return undefined;
     }
   }
 }
