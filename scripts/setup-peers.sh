@@ -17,7 +17,7 @@ PACKAGES=(
   libvirt-daemon libvirt-clients libvirt-dbus libvirt0
   python3-dbusmock dbus libxml2-utils socat
   libdpdk-dev build-essential pkg-config
-  nginx-light
+  nginx-light wrk
 )
 
 # peer label | package whose version is reported | program (or check) proving it is usable
@@ -41,6 +41,7 @@ PEERS=(
   "cc|build-essential|cc"
   "pkg-config|pkg-config|pkg-config"
   "nginx|nginx-light|nginx"
+  "wrk|wrk|wrk"
 )
 
 check_only=false

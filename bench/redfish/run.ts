@@ -1,21 +1,25 @@
 /**
  * Redfish benchmark: GET of a Sensor and of the ComputerSystem with a session token over TLS
- * keep-alive (autocannon, 64 connections), against nginx serving the same JSON bodies over TLS
- * with the same certificate on loopback, measured in the same run. Prints one JSON summary:
- * requests/s, p50/p99 latency, the ratios to nginx, the goals (>= 30% of nginx's requests/s,
- * p99 < 10 ms) and memory (the agent's RSS and heap, nginx's RSS).
+ * keep-alive, 64 connections, driven by wrk (C, one thread, so the client costs the two shared
+ * CPUs as little as possible). Three servers, measured one after the other in the same run with
+ * the same certificate and the same bytes:
+ *  - the agent (its own process, booted on the simulated host);
+ *  - `nodeFloor`, a bare node:https server replaying the agent's bytes and headers: the ceiling
+ *    for any Node service on this machine;
+ *  - nginx (1 worker) serving the same JSON files: the issue's baseline.
+ * Prints one JSON summary: requests/s, p50/p99, ratios, the goals (>= 30% of nginx's requests/s,
+ * p99 < 10 ms) and each server's RSS.
  *
- * Usage: npm run bench:redfish [-- --duration 10 --connections 64]
- * Needs nginx (scripts/setup-peers.sh installs nginx-light). autocannon runs in a child
- * process so it does not share the agent's event loop.
+ * Usage: npm run bench:redfish [-- --duration 10 --connections 64 --threads 1]
+ * Needs nginx and wrk (scripts/setup-peers.sh installs both).
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
-import { createRequire } from 'node:module';
-import { bootRedfish, freePort } from '../../test/plugins/redfish/support.js';
+import { freePort } from '../../test/plugins/redfish/support.js';
+import type { AgentInfo } from './agent-process.js';
 
 const run = promisify(execFile);
 const args = process.argv.slice(2);
@@ -25,7 +29,7 @@ const opt = (name: string, dflt: number): number => {
 };
 const DURATION = opt('duration', 10);
 const CONNECTIONS = opt('connections', 64);
-const autocannonBin = createRequire(import.meta.url).resolve('autocannon/autocannon.js');
+const THREADS = opt('threads', 1);
 
 interface Load {
   readonly rps: number;
@@ -35,11 +39,27 @@ interface Load {
   readonly non2xx: number;
 }
 
-async function load(url: string, headers: Record<string, string>, seconds: number): Promise<Load> {
-  const h = Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}=${v}`]);
-  const { stdout } = await run(process.execPath, [autocannonBin, '--json', '-c', String(CONNECTIONS), '-d', String(seconds), ...h, url], { maxBuffer: 64 * 1024 * 1024 });
-  const r = JSON.parse(stdout) as { requests: { average: number }; latency: { p50: number; p99: number }; errors: number; non2xx: number };
-  return { rps: Math.round(r.requests.average), p50ms: r.latency.p50, p99ms: r.latency.p99, errors: r.errors, non2xx: r.non2xx };
+/** wrk's Lua hook: print the summary as one JSON line (wrk's own output is for humans). */
+const WRK_REPORT = `done = function(s, lat, req)
+  local e = s.errors
+  io.write(string.format('{"requests":%d,"us":%d,"p50":%d,"p99":%d,"errors":%d,"non2xx":%d}\\n',
+    s.requests, s.duration, lat:percentile(50), lat:percentile(99), e.connect + e.read + e.write + e.timeout, e.status))
+end`;
+
+/**
+ * Closed-loop load with wrk (C, one thread): it costs the shared CPUs far less than a Node client,
+ * so the numbers measure the servers rather than the load generator.
+ */
+async function load(url: string, headers: Record<string, string>, seconds: number, script: string): Promise<Load> {
+  const h = Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`]);
+  const { stdout } = await run('wrk', ['-t', String(THREADS), '-c', String(CONNECTIONS), '-d', `${seconds}s`, '-s', script, ...h, url], { maxBuffer: 1024 * 1024 }).catch((e: Error) => {
+    throw new Error(`wrk failed (install it: bash scripts/setup-peers.sh): ${e.message}`);
+  });
+  const line = stdout.split('\n').find((l) => l.startsWith('{"requests"'));
+  if (!line) throw new Error(`wrk printed no summary:\n${stdout}`);
+  const r = JSON.parse(line) as { requests: number; us: number; p50: number; p99: number; errors: number; non2xx: number };
+  const ms = (us: number): number => Math.round(us / 10) / 100;
+  return { rps: Math.round(r.requests / (r.us / 1e6)), p50ms: ms(r.p50), p99ms: ms(r.p99), errors: r.errors, non2xx: r.non2xx };
 }
 
 async function rssOf(pid: number): Promise<number> {
@@ -92,56 +112,87 @@ http {
   return nginx;
 }
 
+/** Starts a TypeScript entry in a child process and returns it with the first line it prints. */
+async function child(entry: string, args: string[]): Promise<{ proc: ChildProcess; line: string }> {
+  const proc = spawn(process.execPath, ['--import', 'tsx', new URL(entry, import.meta.url).pathname, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const line = await new Promise<string>((resolve, reject) => {
+    let buf = '';
+    proc.stdout?.on('data', (d: Buffer) => {
+      buf += d.toString();
+      const nl = buf.indexOf('\n');
+      if (nl >= 0) resolve(buf.slice(0, nl));
+    });
+    proc.once('exit', (code) => reject(new Error(`${entry} exited with ${code} before it was ready`)));
+  });
+  proc.removeAllListeners('exit');
+  return { proc, line };
+}
+
+const stopChild = (p: ChildProcess | undefined): Promise<void> =>
+  new Promise((resolve) => {
+    if (!p || p.exitCode !== null) return resolve();
+    p.once('exit', () => resolve());
+    p.stdin?.end();
+    setTimeout(() => p.kill('SIGKILL'), 10_000).unref();
+  });
+
+const ratioOf = (a: Load, b: Load): number => Math.round((a.rps / Math.max(1, b.rps)) * 1000) / 1000;
+
 async function main(): Promise<void> {
-  const h = await bootRedfish({ core: { log: { level: 'error' } } });
   const dir = await mkdtemp(join(tmpdir(), 'vpmd-bench-redfish-'));
+  let agent: ChildProcess | undefined;
+  let floor: ChildProcess | undefined;
   let nginx: ChildProcess | undefined;
   try {
-    await h.addAccount('bench', 'ReadOnly', 'Bench-pass-1234');
-    const token = await h.login('bench', 'Bench-pass-1234');
-    const sensors = await h.rf('GET', '/redfish/v1/Chassis/host/Sensors', { token });
-    const sensorUri = String(sensors.json.Members.find((m: { '@odata.id': string }) => m['@odata.id'].includes('rapl')) ?.['@odata.id'] ?? sensors.json.Members[0]['@odata.id']);
-    const systemUri = '/redfish/v1/Systems/host';
-    const files = {
-      [sensorUri]: (await h.rf('GET', sensorUri, { token })).text,
-      [systemUri]: (await h.rf('GET', systemUri, { token })).text,
-    };
-    const tlsDir = join(h.agent.dir, 'state', 'plugins', 'redfish', 'tls');
+    const a = await child('./agent-process.ts', []);
+    agent = a.proc;
+    const info = JSON.parse(a.line) as AgentInfo;
+    const cert = join(info.tlsDir, 'cert.pem');
+    const key = join(info.tlsDir, 'key.pem');
+    const byUri = Object.fromEntries(Object.values(info.resources).map((r) => [r.uri, r]));
+    await writeFile(join(dir, 'files.json'), JSON.stringify(byUri));
+    const f = await child('./node-floor.ts', [cert, key, join(dir, 'files.json')]);
+    floor = f.proc;
     const nginxPort = await freePort();
-    nginx = await startNginx(dir, nginxPort, join(tlsDir, 'cert.pem'), join(tlsDir, 'key.pem'), files);
-    const rf = `https://127.0.0.1:${h.port}`;
-    const ng = `https://127.0.0.1:${nginxPort}`;
-    const auth = { 'X-Auth-Token': token };
-    await load(`${rf}${systemUri}`, auth, 2); // warm-up (JIT, TLS session setup)
-    await load(`${ng}${systemUri}`, {}, 2);
-    const result: Record<string, { redfish: Load; nginx: Load; rpsRatio: number }> = {};
-    for (const [name, uri] of [['sensor', sensorUri], ['system', systemUri]] as const) {
-      const redfish = await load(`${rf}${uri}`, auth, DURATION);
-      const base = await load(`${ng}${uri}`, {}, DURATION);
-      result[name] = { redfish, nginx: base, rpsRatio: Math.round((redfish.rps / Math.max(1, base.rps)) * 1000) / 1000 };
+    nginx = await startNginx(dir, nginxPort, cert, key, Object.fromEntries(Object.values(info.resources).map((r) => [r.uri, r.body])));
+    const servers = {
+      redfish: { base: `https://127.0.0.1:${info.port}`, headers: { 'X-Auth-Token': info.token } },
+      nodeFloor: { base: `https://127.0.0.1:${f.line.trim()}`, headers: {} },
+      nginx: { base: `https://127.0.0.1:${nginxPort}`, headers: {} },
+    };
+    const script = join(dir, 'report.lua');
+    await writeFile(script, WRK_REPORT);
+    for (const s of Object.values(servers)) await load(`${s.base}${info.resources.system.uri}`, s.headers, 2, script); // warm-up (JIT, TLS)
+    const results: Record<string, Record<string, unknown>> = {};
+    for (const [name, res] of Object.entries(info.resources)) {
+      const redfish = await load(`${servers.redfish.base}${res.uri}`, servers.redfish.headers, DURATION, script);
+      const nodeFloor = await load(`${servers.nodeFloor.base}${res.uri}`, {}, DURATION, script);
+      const base = await load(`${servers.nginx.base}${res.uri}`, {}, DURATION, script);
+      results[name] = { uri: res.uri, bytes: Buffer.byteLength(res.body), redfish, nodeFloor, nginx: base, ratios: { redfishOverNginx: ratioOf(redfish, base), redfishOverNodeFloor: ratioOf(redfish, nodeFloor), nodeFloorOverNginx: ratioOf(nodeFloor, base) } };
     }
-    const mem = process.memoryUsage();
+    const all = Object.values(results) as { redfish: Load; ratios: { redfishOverNginx: number } }[];
+    const { loadavg, cpus } = await import('node:os');
     const summary = {
       benchmark: 'redfish',
-      connections: CONNECTIONS,
-      durationSeconds: DURATION,
-      uris: { sensor: sensorUri, system: systemUri },
-      results: result,
+      machine: { cpus: cpus().length, loadavg1: Math.round((loadavg()[0] ?? 0) * 100) / 100 },
+      client: `wrk -t${THREADS} -c${CONNECTIONS} -d${DURATION}s, keep-alive, TLS, session token`,
+      results,
       goals: {
-        rpsAtLeast30PercentOfNginx: Object.values(result).every((r) => r.rpsRatio >= 0.3),
-        p99Below10ms: Object.values(result).every((r) => r.redfish.p99ms < 10),
+        rpsAtLeast30PercentOfNginx: all.every((r) => r.ratios.redfishOverNginx >= 0.3),
+        p99Below10ms: all.every((r) => r.redfish.p99ms < 10),
       },
       memory: {
-        agentRssMB: Math.round(mem.rss / 1048576),
-        agentHeapUsedMB: Math.round(mem.heapUsed / 1048576),
+        agentRssMB: agent.pid ? Math.round(await rssOf(agent.pid)) : null,
+        nodeFloorRssMB: floor.pid ? Math.round(await rssOf(floor.pid)) : null,
         nginxRssMB: nginx.pid ? Math.round(await rssOf(nginx.pid)) : null,
       },
-      notes: 'agent and nginx each on one process (nginx: 1 worker, master_process off); autocannon in a child process; same certificate (P-256)',
+      notes:
+        'each server is one process on one thread (nginx: 1 worker, master_process off); the agent process includes the tsx loader; nodeFloor is a bare node:https server sending the same bytes and headers, the ceiling for any Node service on this machine; same certificate (P-256) for all',
     };
     process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
   } finally {
     nginx?.kill('SIGTERM');
-    await h.stop();
+    await Promise.all([stopChild(agent), stopChild(floor)]);
     await rm(dir, { recursive: true, force: true });
   }
 }

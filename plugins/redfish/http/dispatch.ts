@@ -33,9 +33,18 @@ export interface Incoming {
 const JSON_TYPE = 'application/json; charset=utf-8';
 const BASE_HEADERS = { 'OData-Version': '4.0', 'Cache-Control': 'no-store', 'X-Frame-Options': 'DENY' } as const;
 
+/** The last bodies hashed, by their text: a polled resource that did not change is not hashed again. */
+const recentEtags = new Map<string, string>();
+const RECENT_ETAGS = 256;
+
 /** The ETag of a serialized resource body. */
 function etagOfText(text: string): string {
-  return `"${createHash('sha1').update(text).digest('base64url')}"`;
+  const known = recentEtags.get(text);
+  if (known !== undefined) return known;
+  const etag = `"${createHash('sha1').update(text).digest('base64url')}"`;
+  if (recentEtags.size >= RECENT_ETAGS) recentEtags.delete(recentEtags.keys().next().value as string);
+  recentEtags.set(text, etag);
+  return etag;
 }
 
 /** The ETag of a resource body. */

@@ -57,13 +57,21 @@ interface Compiled {
   readonly parts: readonly string[];
 }
 
+type Match = { route: Route; params: Record<string, string> };
+
+/** How many matched paths are remembered (a management client polls the same few URIs). */
+const MATCH_CACHE_SIZE = 2048;
+
 /** Routes matched by path. */
 export class Router {
   private readonly routes: Compiled[] = [];
+  /** path -> match (or null), valid until the next add(); oldest entry evicted first. */
+  private readonly cache = new Map<string, Match | null>();
 
   /** Registers routes. */
   add(...routes: Route[]): void {
     for (const route of routes) this.routes.push({ route, parts: route.pattern.split('/').filter(Boolean) });
+    this.cache.clear();
   }
 
   /** Every registered route. */
@@ -71,8 +79,20 @@ export class Router {
     return this.routes.map((c) => c.route);
   }
 
-  /** The route for `path` with its parameters; literal routes win over templates. */
-  match(path: string): { route: Route; params: Record<string, string> } | undefined {
+  /**
+   * The route for `path` with its parameters; literal routes win over templates. Callers get a
+   * shared result: they must not modify it.
+   */
+  match(path: string): Match | undefined {
+    const hit = this.cache.get(path);
+    if (hit !== undefined) return hit ?? undefined;
+    const found = this.search(path);
+    if (this.cache.size >= MATCH_CACHE_SIZE) this.cache.delete(this.cache.keys().next().value as string);
+    this.cache.set(path, found ?? null);
+    return found;
+  }
+
+  private search(path: string): Match | undefined {
     const segs = path.split('/').filter(Boolean);
     let best: { route: Route; params: Record<string, string>; literals: number } | undefined;
     for (const c of this.routes) {

@@ -1,10 +1,16 @@
 /**
- * The HTTPS transport: fastify over TLS only (there is no plain-HTTP listener), bound to the
- * management address. Peers outside the allow-list are dropped at TCP accept, before any TLS
- * handshake. Every `/redfish` URI goes to the {@link Dispatcher}; anything else is a Redfish 404.
+ * The HTTPS transport: Node's own `https` server (TLS only: there is no plain-HTTP listener),
+ * bound to the management address. Peers outside the allow-list are dropped at TCP accept, before
+ * any TLS handshake. Every `/redfish` URI goes to the {@link Dispatcher}; anything else is a
+ * Redfish 404.
+ *
+ * Why no framework: the dispatcher already does routing, authentication and errors for every
+ * URI, so a framework only added per-request work in front of it. What it used to provide is
+ * here: the body limit (413), 503 while closing, the keep-alive timeout, and Node's header and
+ * request timeouts against slow clients.
  */
-import Fastify, { type FastifyInstance } from 'fastify';
-import type { TLSSocket } from 'node:tls';
+import { createServer, type Server } from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { VpmdError } from '../../../core/index.js';
 import type { RedfishContext } from '../config.js';
@@ -19,7 +25,48 @@ export interface HttpsListener {
   close(): Promise<void>;
 }
 
-const METHODS = ['GET', 'HEAD', 'POST', 'PATCH', 'PUT', 'DELETE', 'OPTIONS'] as const;
+const METHODS = new Set(['GET', 'HEAD', 'POST', 'PATCH', 'PUT', 'DELETE', 'OPTIONS']);
+
+/** Writes an outcome; a body-less reply still says its length (except where HTTP forbids it). */
+function send(res: ServerResponse, out: Outcome): void {
+  if (out.stream) {
+    res.writeHead(out.status, out.headers);
+    out.stream(res);
+    return;
+  }
+  const headers: Record<string, string | number> = { ...out.headers };
+  if (out.body !== undefined) headers['Content-Length'] = Buffer.byteLength(out.body);
+  else if (out.status >= 200 && out.status !== 204 && out.status !== 304 && res.req.method !== 'HEAD') headers['Content-Length'] = 0;
+  res.writeHead(out.status, headers);
+  res.end(out.body);
+}
+
+/**
+ * Reads the request body as UTF-8 text, refusing more than `limit` bytes (by Content-Length up
+ * front, or while streaming). Resolves `undefined` for a body-less request, `aborted` when the
+ * client went away mid-body.
+ */
+function readBody(req: IncomingMessage, limit: number): Promise<string | undefined | 'too-large' | 'aborted'> {
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > limit) return Promise.resolve('too-large');
+  if (declared === 0 && req.headers['transfer-encoding'] === undefined) return Promise.resolve(undefined);
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > limit) {
+        req.removeAllListeners('data');
+        req.resume();
+        resolve('too-large');
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => resolve(size > limit ? 'too-large' : Buffer.concat(chunks).toString('utf8')));
+    req.on('error', () => resolve('aborted'));
+  });
+}
 
 /** Opens the HTTPS listener. @throws VpmdError E_REDFISH_LISTEN naming the address and port. */
 export async function listenHttps(opts: {
@@ -27,19 +74,46 @@ export async function listenHttps(opts: {
   tls: TlsMaterial;
   dispatcher: Dispatcher;
   bodyLimit: number;
-}): Promise<HttpsListener & { app: FastifyInstance }> {
-  const { ctx, dispatcher } = opts;
+}): Promise<HttpsListener> {
+  const { ctx, dispatcher, bodyLimit } = opts;
   const address = ctx.access.bindAddress();
-  const app = Fastify({
-    https: { cert: opts.tls.cert, key: opts.tls.key, minVersion: 'TLSv1.2' },
-    bodyLimit: opts.bodyLimit,
-    logger: false,
-    keepAliveTimeout: 30_000,
-    return503OnClosing: true,
-    exposeHeadRoutes: false,
-  });
   const sockets = new Set<Socket>();
-  app.server.on('connection', (socket: Socket) => {
+  let closing = false;
+
+  const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    const url = req.url ?? '/';
+    const method = req.method ?? 'GET';
+    if (closing) {
+      res.shouldKeepAlive = false;
+      send(res, errorOutcome(fail(503, 'ServiceTemporarilyUnavailable', ['1'])));
+      return;
+    }
+    const isRedfish = url === '/redfish' || url.startsWith('/redfish/') || url.startsWith('/redfish?');
+    if (!isRedfish || !METHODS.has(method)) {
+      send(res, errorOutcome(fail(404, 'ResourceMissingAtURI', [url.split('?')[0] ?? ''])));
+      return;
+    }
+    void readBody(req, bodyLimit)
+      .then((rawBody) => {
+        if (rawBody === 'too-large') {
+          res.shouldKeepAlive = false;
+          return errorOutcome(fail(413, 'PayloadTooLarge'));
+        }
+        if (rawBody === 'aborted') return undefined;
+        return dispatcher.handle({ method, url, headers: req.headers, address: req.socket.remoteAddress ?? '', rawBody });
+      })
+      .then((out) => {
+        if (out) send(res, out);
+        else res.destroy();
+      })
+      .catch((e: unknown) => {
+        ctx.log.error({ err: e, method, url }, 'redfish: cannot send the reply');
+        res.destroy();
+      });
+  };
+
+  const server: Server = createServer({ cert: opts.tls.cert, key: opts.tls.key, minVersion: 'TLSv1.2', keepAliveTimeout: 30_000, noDelay: true }, onRequest);
+  server.on('connection', (socket: Socket) => {
     if (!ctx.access.isAddressAllowed(socket.remoteAddress)) {
       ctx.log.warn({ address: socket.remoteAddress }, 'redfish: connection refused (not in management.allow)');
       socket.destroy();
@@ -48,58 +122,31 @@ export async function listenHttps(opts: {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
   });
-  app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'string', bodyLimit: opts.bodyLimit }, (_req, body, done) => done(null, body));
-
-  const send = (reply: import('fastify').FastifyReply, out: Outcome): void => {
-    if (out.stream) {
-      reply.hijack();
-      reply.raw.writeHead(out.status, out.headers);
-      out.stream(reply.raw);
-      return;
-    }
-    void reply.code(out.status).headers(out.headers).send(out.body);
-  };
-  const handler = async (req: import('fastify').FastifyRequest, reply: import('fastify').FastifyReply): Promise<void> => {
-    const out = await dispatcher.handle({
-      method: req.method,
-      url: req.url,
-      headers: req.headers,
-      address: (req.raw.socket as TLSSocket).remoteAddress ?? '',
-      rawBody: typeof req.body === 'string' ? req.body : undefined,
-    });
-    send(reply, out);
-  };
-  app.route({ method: [...METHODS], url: '/redfish', handler });
-  app.route({ method: [...METHODS], url: '/redfish/*', handler });
-  app.setNotFoundHandler((req, reply) => send(reply, errorOutcome(fail(404, 'ResourceMissingAtURI', [req.url.split('?')[0] ?? '']))));
-  app.setErrorHandler((err: { statusCode?: number; code?: string }, _req, reply) => {
-    const e =
-      err.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
-        ? fail(413, 'PayloadTooLarge')
-        : (err.statusCode ?? 500) < 500
-          ? fail(400, 'MalformedJSON')
-          : fail(500, 'InternalError');
-    send(reply, errorOutcome(e));
-  });
   try {
-    await app.listen({ host: address, port: ctx.config.port });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ host: address, port: ctx.config.port }, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
   } catch (e) {
-    await app.close().catch(() => undefined);
+    server.close();
     throw new VpmdError('E_REDFISH_LISTEN', `redfish: cannot listen on https://${address}:${ctx.config.port}: ${(e as Error).message}`, {
       address,
       port: ctx.config.port,
     });
   }
-  const info = app.server.address();
+  const info = server.address();
   const port = typeof info === 'object' && info ? info.port : ctx.config.port;
   return {
-    app,
     port,
     address,
     close: async () => {
+      closing = true;
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       for (const s of sockets) s.destroy();
-      await app.close();
+      await closed;
     },
   };
 }

@@ -1,0 +1,38 @@
+/**
+ * The agent side of the Redfish benchmark, in its own process so that its CPU, event loop and
+ * memory are its own: boots the agent with the Redfish service on the simulated host, creates a
+ * ReadOnly account, logs in, and prints one JSON line (port, token, the benchmarked URIs with
+ * their bodies and headers, the certificate directory). Runs until stdin closes.
+ */
+import { join } from 'node:path';
+import { bootRedfish } from '../../test/plugins/redfish/support.js';
+
+/** What the parent reads from the first line of stdout. */
+export interface AgentInfo {
+  readonly port: number;
+  readonly token: string;
+  readonly tlsDir: string;
+  readonly resources: Record<'sensor' | 'system', { uri: string; body: string; headers: Record<string, string> }>;
+}
+
+const h = await bootRedfish({ core: { log: { level: 'error' } } });
+await h.addAccount('bench', 'ReadOnly', 'Bench-pass-1234');
+const token = await h.login('bench', 'Bench-pass-1234');
+const sensors = await h.rf('GET', '/redfish/v1/Chassis/host/Sensors', { token });
+const members = sensors.json.Members as { '@odata.id': string }[];
+const sensorUri = (members.find((m) => m['@odata.id'].includes('rapl')) ?? members[0])?.['@odata.id'];
+if (!sensorUri) throw new Error('the simulated host has no sensors');
+const fetchOne = async (uri: string): Promise<{ uri: string; body: string; headers: Record<string, string> }> => {
+  const r = await h.rf('GET', uri, { token });
+  const keep = ['odata-version', 'cache-control', 'x-frame-options', 'content-type', 'etag', 'link', 'allow'];
+  return { uri, body: r.text, headers: Object.fromEntries(keep.filter((k) => r.headers[k] !== undefined).map((k) => [k, String(r.headers[k])])) };
+};
+const info: AgentInfo = {
+  port: h.port,
+  token,
+  tlsDir: join(h.agent.dir, 'state', 'plugins', 'redfish', 'tls'),
+  resources: { sensor: await fetchOne(sensorUri), system: await fetchOne('/redfish/v1/Systems/host') },
+};
+process.stdout.write(`${JSON.stringify(info)}\n`);
+process.stdin.resume();
+process.stdin.on('end', () => void h.stop().then(() => process.exit(0)));
