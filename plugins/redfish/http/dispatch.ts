@@ -79,10 +79,12 @@ function jsonOutcome(status: number, body: Resource, headers: Record<string, str
   };
 }
 
+const NO_QUERY = new URLSearchParams();
+
 function parseQuery(url: string): { path: string; query: URLSearchParams } {
   const q = url.indexOf('?');
   const path = q < 0 ? url : url.slice(0, q);
-  return { path: path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path, query: new URLSearchParams(q < 0 ? '' : url.slice(q + 1)) };
+  return { path: path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path, query: q < 0 ? NO_QUERY : new URLSearchParams(url.slice(q + 1)) };
 }
 
 function parseBody(raw: string | undefined): Record<string, unknown> {
@@ -140,17 +142,18 @@ export class Dispatcher {
     }
     const { route, params } = match;
     const allow = allowedMethods(route);
+    const allowHeader = allow.join(', ');
     if (!allow.includes(method)) {
       if (!auth.principal && !auth.open) throw this.unauthorized();
-      throw new RedfishError(405, [baseMessage('OperationNotAllowed')], { Allow: allow.join(', ') });
+      throw new RedfishError(405, [baseMessage('OperationNotAllowed')], { Allow: allowHeader });
     }
     if (!auth.open && !auth.principal) throw this.unauthorized();
     try {
-      return await this.serve(inc, method, path, route, params, auth, allow);
+      return await this.serve(inc, method, path, route, params, auth, allowHeader);
     } catch (e) {
       // Refusals on an existing resource still tell the client which methods it has.
       const err = toRedfishError(e);
-      throw new RedfishError(err.status, err.messages, { Allow: allow.join(', '), ...err.headers });
+      throw new RedfishError(err.status, err.messages, { Allow: allowHeader, ...err.headers });
     }
   }
 
@@ -161,7 +164,7 @@ export class Dispatcher {
     route: Route,
     params: Record<string, string>,
     auth: Authenticated,
-    allow: string[],
+    allow: string,
   ): Promise<Outcome> {
     const body = method === 'POST' || method === 'PATCH' ? parseBody(inc.rawBody) : {};
     const req: RouteRequest = {
@@ -175,7 +178,7 @@ export class Dispatcher {
       ...(auth.sessionId !== undefined ? { sessionId: auth.sessionId } : {}),
     };
     if (auth.principal && !auth.open) this.authorize(route, req, auth.principal, auth.mustChangePassword);
-    const headers = { Allow: allow.join(', ') };
+    const headers = { Allow: allow };
     if (route.stream && method === 'HEAD') return { status: 200, headers: { ...BASE_HEADERS, ...headers, 'Content-Type': 'text/event-stream' } };
     if (route.stream && method === 'GET') return this.toOutcome(route.stream(req), headers);
     if ((method === 'GET' || method === 'HEAD') && route.text) {

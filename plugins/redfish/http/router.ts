@@ -113,12 +113,17 @@ export class Router {
   }
 }
 
-/** The methods a route allows, for `Allow` and 405. */
-export function allowedMethods(route: Route): string[] {
+const allowed = new WeakMap<Route, readonly string[]>();
+
+/** The methods a route allows, for `Allow` and 405 (computed once per route). */
+export function allowedMethods(route: Route): readonly string[] {
+  const known = allowed.get(route);
+  if (known) return known;
   const m: string[] = [];
   if (route.get || route.text || route.stream) m.push('GET', 'HEAD');
   if (route.post) m.push('POST');
   if (route.patch) m.push('PATCH');
   if (route.delete) m.push('DELETE');
+  allowed.set(route, m);
   return m;
 }

@@ -34,7 +34,8 @@ function send(res: ServerResponse, out: Outcome): void {
     out.stream(res);
     return;
   }
-  const headers: Record<string, string | number> = { ...out.headers };
+  // Outcomes are built per request, so their header object can take the length.
+  const headers = out.headers as Record<string, string | number>;
   if (out.body !== undefined) headers['Content-Length'] = Buffer.byteLength(out.body);
   else if (out.status >= 200 && out.status !== 204 && out.status !== 304 && res.req.method !== 'HEAD') headers['Content-Length'] = 0;
   res.writeHead(out.status, headers);
