@@ -1,0 +1,323 @@
+/**
+ * vpmd against DPDK's stock host (`vm_power_mgr` from Debian's `dpdk-doc`, see
+ * `stock-host.ts`), in one run, with the same guest worker on the same kind of sockets: 8 VMs
+ * with 8 channels each (64 channels), closed loop in `changing` and `steady` mode, then paced at
+ * 5,000 requests/s. Both hosts scale the same simulated acpi-cpufreq files as plain files (no
+ * simulated-kernel write queue), with the same vCPU pins; vpmd reads them through its real-sysfs
+ * backend, the stock host through librte_power. Ratios are vpmd / stock.
+ *
+ * Before and after the load, a probe channel checks that each host really acts: SCALE_MIN and
+ * SCALE_MAX on one vCPU must be ACKed and must change the pCPU's `scaling_setspeed` as the host
+ * documents. A host that does not reply or does not actuate fails the run: ratios over a host
+ * doing nothing would mean nothing.
+ *
+ *   flock /tmp/vpmd-bench.lock npx tsx bench/channels/stock-compare.ts [--seconds 2] [--rate 5000]
+ *
+ * Needs `scripts/build-dpdk-host.sh` (run automatically; it installs dpdk-doc and libvirt-dev
+ * with apt when missing) and `unshare` with the right to mount (root, or user namespaces).
+ */
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createServer, type Socket } from 'node:net';
+import { cpus as osCpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { bootAgent } from '../../core/testkit/index.js';
+import plugin from '../../plugins/virtio-channels/index.js';
+import { encodeRequest } from '../../plugins/virtio-channels/protocol/packet-codec.js';
+import { Command, Reply, REQUEST_SIZE, Unit } from '../../plugins/virtio-channels/protocol/packet-layout.js';
+import type { GuestCommand, GuestEvent, Mode, RunResult } from '../virtio-channels/guest-load.js';
+import { buildStockHost, makeCpuTree, startStockHost, usableCpus, STOCK_PROFILE } from './stock-host.js';
+
+const arg = (name: string): string | undefined => {
+  const i = process.argv.indexOf(name);
+  return i === -1 ? undefined : process.argv[i + 1];
+};
+const SECONDS = Number(arg('--seconds')) || 2;
+const RATE = Number(arg('--rate')) || 5000;
+const VMS = 8;
+const CHANNELS_PER_VM = 8;
+const PROBE_VM = 'probe';
+const round = (x: number): number => Math.round(x * 1000) / 1000;
+
+/** The worker playing every guest (bench/virtio-channels/guest-load.ts). */
+class Guests {
+  private readonly events: GuestEvent[] = [];
+  private wake: (() => void) | undefined;
+
+  private constructor(private readonly worker: Worker) {
+    worker.on('message', (e: GuestEvent) => {
+      this.events.push(e);
+      this.wake?.();
+    });
+  }
+
+  static async start(paths: string[]): Promise<Guests> {
+    // Workers do not inherit tsx's loader: register it, then load the TypeScript entry.
+    const entry = new URL('../virtio-channels/guest-load.ts', import.meta.url).href;
+    const boot = `import('tsx/esm/api').then((t) => { t.register(); return import(${JSON.stringify(entry)}); })`;
+    const g = new Guests(new Worker(boot, { eval: true, workerData: { paths, perVm: CHANNELS_PER_VM } }));
+    await g.next('listening');
+    return g;
+  }
+
+  private async next<K extends GuestEvent['kind']>(kind: K, timeoutMs = 60_000): Promise<Extract<GuestEvent, { kind: K }>> {
+    const end = Date.now() + timeoutMs;
+    for (;;) {
+      const i = this.events.findIndex((e) => e.kind === kind);
+      if (i !== -1) return this.events.splice(i, 1)[0] as Extract<GuestEvent, { kind: K }>;
+      if (Date.now() > end) throw new Error(`guest worker: no '${kind}' within ${timeoutMs} ms`);
+      await new Promise<void>((res) => {
+        this.wake = res;
+        setTimeout(res, 100);
+      });
+    }
+  }
+
+  connected(): Promise<unknown> {
+    return this.next('connected');
+  }
+
+  async run(mode: Mode, seconds: number, rate?: number): Promise<RunResult> {
+    this.worker.postMessage({ kind: 'run', mode, seconds, ...(rate === undefined ? {} : { rate }) } satisfies GuestCommand);
+    return (await this.next('result', seconds * 1000 + 120_000)).result;
+  }
+
+  async close(): Promise<void> {
+    this.worker.postMessage({ kind: 'close' } satisfies GuestCommand);
+    await new Promise((r) => this.worker.once('exit', r));
+  }
+}
+
+/** One guest channel driven from this thread, to check replies and actuation one by one. */
+class Probe {
+  private peer: Socket | undefined;
+  private rx = Buffer.alloc(0);
+  private readonly server = createServer((s) => {
+    this.peer = s;
+    s.on('data', (d: Buffer) => (this.rx = Buffer.concat([this.rx, d])));
+  });
+
+  static async listen(path: string): Promise<Probe> {
+    const p = new Probe();
+    await new Promise<void>((res) => p.server.listen(path, res));
+    return p;
+  }
+
+  /** Sends one CPU_POWER request for vCPU 0; resolves with the reply's command (1 ACK, 2 NACK). */
+  async request(unit: number, timeoutMs = 5_000): Promise<number> {
+    const end = Date.now() + timeoutMs;
+    while (!this.peer) {
+      if (Date.now() > end) throw new Error('probe: the host never connected to the probe channel');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    this.rx = Buffer.alloc(0);
+    this.peer.write(encodeRequest({ resourceId: 0n, unit, command: Command.CPU_POWER }));
+    while (this.rx.length < REQUEST_SIZE) {
+      if (Date.now() > end) throw new Error(`probe: no reply to unit ${unit} within ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    return this.rx.readUInt32LE(12);
+  }
+
+  close(): void {
+    this.peer?.destroy();
+    this.server.close();
+  }
+}
+
+interface Frequencies {
+  readonly min: number;
+  readonly turbo: number;
+  readonly nominal: number;
+}
+
+async function frequencies(policyDir: string): Promise<Frequencies> {
+  const list = (await readFile(join(policyDir, 'scaling_available_frequencies'), 'utf8')).trim().split(/\s+/).map(Number);
+  return { turbo: list[0] ?? NaN, nominal: list[1] ?? NaN, min: list[list.length - 1] ?? NaN };
+}
+
+/**
+ * SCALE_MIN then SCALE_MAX on the probe's vCPU 0; each must be ACKed and leave the pCPU's
+ * setspeed at the expected value (they differ: see the callers).
+ */
+/** What the probe saw: the replies, the setspeed after each, and the governor. */
+interface Actuation {
+  readonly minReply: string;
+  readonly afterMin: number;
+  readonly maxReply: string;
+  readonly afterMax: number;
+  readonly governor: string;
+}
+
+async function checkActuation(probe: Probe, policyDir: string, expect: { afterMin: number; afterMax: number }): Promise<Actuation> {
+  const setspeed = async (): Promise<number> => Number((await readFile(join(policyDir, 'scaling_setspeed'), 'utf8')).trim());
+  const governor = async (): Promise<string> => (await readFile(join(policyDir, 'scaling_governor'), 'utf8')).trim();
+  const settle = async (want: number): Promise<number> => {
+    // vpmd writes after it replies; give the write a moment before reading the file.
+    const end = Date.now() + 2_000;
+    let got = await setspeed();
+    while (got !== want && Date.now() < end) {
+      await new Promise((r) => setTimeout(r, 10));
+      got = await setspeed();
+    }
+    return got;
+  };
+  const minReply = await probe.request(Unit.SCALE_MIN);
+  const afterMin = await settle(expect.afterMin);
+  const maxReply = await probe.request(Unit.SCALE_MAX);
+  const afterMax = await settle(expect.afterMax);
+  const name = (c: number): string => (c === Reply.ACK ? 'ACK' : c === Reply.NACK ? 'NACK' : `command ${c}`);
+  const result = { minReply: name(minReply), afterMin, maxReply: name(maxReply), afterMax, governor: await governor() };
+  if (minReply !== Reply.ACK || maxReply !== Reply.ACK || afterMin !== expect.afterMin || afterMax !== expect.afterMax || result.governor !== 'userspace') {
+    throw new Error(`the host did not reply or actuate as expected on ${policyDir}: ${JSON.stringify({ ...result, expected: expect })}`);
+  }
+  return result;
+}
+
+interface Measured {
+  readonly changing: RunResult;
+  readonly steady: RunResult;
+  readonly paced: { readonly steady: RunResult; readonly changing: RunResult };
+  readonly benchProcessCpuPerSecond: number;
+}
+
+/** The four runs every host gets, in the same order. */
+async function measure(guests: Guests): Promise<Measured> {
+  const t0 = performance.now();
+  const c0 = process.cpuUsage();
+  const changing = await guests.run('changing', SECONDS);
+  const steady = await guests.run('steady', SECONDS);
+  const paced = { steady: await guests.run('steady', SECONDS, RATE), changing: await guests.run('changing', SECONDS, RATE) };
+  const c = process.cpuUsage(c0);
+  return { changing, steady, paced, benchProcessCpuPerSecond: round((c.user + c.system) / 1000 / (performance.now() - t0)) };
+}
+
+/** One host's numbers, and the probe's evidence that it replied and actuated. */
+interface HostResult extends Measured {
+  readonly actuation: { readonly pCpu: number; readonly before: Actuation; readonly after: Actuation; readonly governorAfterQuit?: string };
+  /** CPU seconds per second the stock host process used during the load (stock only). */
+  readonly stockHostCpuPerSecond?: number;
+}
+
+interface Setup {
+  readonly work: string;
+  readonly chan: string;
+  readonly names: string[];
+  readonly cpus: number;
+  readonly pin: (vm: number, vcpu: number) => number;
+}
+
+function channelPaths(s: Setup): string[] {
+  return s.names.flatMap((n) => Array.from({ length: CHANNELS_PER_VM }, (_, c) => join(s.chan, `${n}.${c}`)));
+}
+
+async function runStock(s: Setup, binary: string): Promise<HostResult> {
+  const { cpuTree } = await makeCpuTree(join(s.work, 'stock'), s.cpus);
+  const guests = await Guests.start(channelPaths(s));
+  const probe = await Probe.listen(join(s.chan, `${PROBE_VM}.0`));
+  try {
+    const host = await startStockHost({ dir: s.chan, vmNames: [...s.names, PROBE_VM], channelsPerVm: CHANNELS_PER_VM, pin: s.pin, cpuTree, binary });
+    try {
+      const wrong = s.names.filter((n) => host.channels[n] !== CHANNELS_PER_VM);
+      if (wrong.length > 0 || host.channels[PROBE_VM] !== 1) throw new Error(`stock host added ${JSON.stringify(host.channels)} channels`);
+      await guests.connected();
+      const policy = join(cpuTree, 'cpufreq', `policy${s.pin(s.names.length, 0)}`);
+      const f = await frequencies(policy);
+      // librte_power on acpi-cpufreq: SCALE_MAX goes to the turbo step (turbo is on at init).
+      const expect = { afterMin: f.min, afterMax: f.turbo };
+      const before = await checkActuation(probe, policy, expect);
+      const cpu0 = await host.cpuSeconds();
+      const t0 = performance.now();
+      const m = await measure(guests);
+      const stockCpu = ((await host.cpuSeconds()) - cpu0) / ((performance.now() - t0) / 1000);
+      const after = await checkActuation(probe, policy, expect);
+      await host.stop();
+      const restored = (await readFile(join(policy, 'scaling_governor'), 'utf8')).trim();
+      return { ...m, stockHostCpuPerSecond: round(stockCpu), actuation: { pCpu: s.pin(s.names.length, 0), before, after, governorAfterQuit: restored } };
+    } finally {
+      await host.stop();
+    }
+  } finally {
+    probe.close();
+    await guests.close();
+  }
+}
+
+async function runVpmd(s: Setup): Promise<HostResult> {
+  const { hostRoot } = await makeCpuTree(join(s.work, 'vpmd'), s.cpus);
+  const guests = await Guests.start(channelPaths(s));
+  const probe = await Probe.listen(join(s.chan, `${PROBE_VM}.0`));
+  try {
+    const vms = [...s.names, PROBE_VM].map((name, i) => ({ name, channels: 'all', pins: Array.from({ length: CHANNELS_PER_VM }, (_, v) => s.pin(i, v)) }));
+    const agent = await bootAgent({
+      plugins: [plugin],
+      startTimeout: 60,
+      // The same plain files the stock host writes, through vpmd's real-sysfs backend.
+      core: { host: { root: hostRoot, simulated: false, sampleInterval: 1 } },
+      sections: { 'virtio-channels': { dir: s.chan, libvirt: false, rateLimit: { perSecond: 1_000_000, burst: 1_000_000 }, maxChannels: 8192, vms } },
+    });
+    try {
+      await guests.connected();
+      const policy = join(hostRoot, 'sys/devices/system/cpu/cpufreq', `policy${s.pin(s.names.length, 0)}`);
+      const f = await frequencies(policy);
+      // Every other VM may run on this pCPU and counts as asking for the nominal maximum until
+      // it asks (a guest never slows another VM down), so the probe's SCALE_MIN leaves it there.
+      const expect = { afterMin: f.nominal, afterMax: f.nominal };
+      const before = await checkActuation(probe, policy, expect);
+      const m = await measure(guests);
+      const after = await checkActuation(probe, policy, expect);
+      return { ...m, actuation: { pCpu: s.pin(s.names.length, 0), before, after } };
+    } finally {
+      await agent.stop();
+    }
+  } finally {
+    probe.close();
+    await guests.close();
+  }
+}
+
+const ratio = (a: RunResult, b: RunResult) => ({ throughput: round(a.perSecond / b.perSecond), p50: round(a.p50ms / b.p50ms), p99: round(a.p99ms / b.p99ms) });
+
+const binary = await buildStockHost();
+const cpus = await usableCpus();
+const load0 = round(loadavg()[0] ?? 0);
+const work = await mkdtemp(join(tmpdir(), 'vpmd-stock-cmp-'));
+try {
+  const names = Array.from({ length: VMS }, (_, i) => `vm${i}`);
+  const setup = (sub: string): Setup => ({ work, chan: join(work, sub), names, cpus, pin: (vm, vcpu) => (vm + vcpu) % cpus });
+  await mkdir(join(work, 'chan-stock'));
+  await mkdir(join(work, 'chan-vpmd'));
+  const stock = await runStock(setup('chan-stock'), binary);
+  const vpmd = await runVpmd(setup('chan-vpmd'));
+  const summary = {
+    bench: 'channels-vs-dpdk-stock-host',
+    stockHost: { what: "DPDK's examples/vm_power_manager from dpdk-doc, libvirt URI patch only", binary },
+    host: `simulated ${STOCK_PROFILE} cut to ${cpus} CPUs (plain files; both hosts write scaling_setspeed under the userspace governor)`,
+    machine: { cpus: osCpus().length, loadavg1Before: load0, loadavg1After: round(loadavg()[0] ?? 0) },
+    channels: VMS * CHANNELS_PER_VM,
+    vms: VMS,
+    secondsPerRun: SECONDS,
+    pacedRate: RATE,
+    stock,
+    vpmd,
+    ratios: {
+      changing: ratio(vpmd.changing, stock.changing),
+      steady: ratio(vpmd.steady, stock.steady),
+      pacedSteady: ratio(vpmd.paced.steady, stock.paced.steady),
+      pacedChanging: ratio(vpmd.paced.changing, stock.paced.changing),
+    },
+    goal: {
+      target: 'vpmd closed-loop throughput >= the stock host in both modes',
+      met: vpmd.changing.perSecond >= stock.changing.perSecond && vpmd.steady.perSecond >= stock.steady.perSecond,
+    },
+    notes: [
+      'ratios are vpmd / stock: throughput above 1 and latency below 1 favour vpmd',
+      "the stock host's channel monitor sleeps 1 ms (busy-waiting) after every epoll round, so it answers at most once per channel per round",
+      'vCPUs of every VM share the pCPUs: the stock host steps the core on every request; vpmd runs the core at the highest request of the VMs on it, so changing mode writes less',
+      'benchProcessCpuPerSecond covers the guest worker in both runs and vpmd as well in the vpmd run',
+    ],
+  };
+  process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+} finally {
+  await rm(work, { recursive: true, force: true });
+}
