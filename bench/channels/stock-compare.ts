@@ -17,22 +17,24 @@
  * with apt when missing) and `unshare` with the right to mount (root, or user namespaces).
  */
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
-import { createServer, type Socket } from 'node:net';
+import { connect, createServer, type Socket } from 'node:net';
 import { cpus as osCpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { bootAgent } from '../../core/testkit/index.js';
 import plugin from '../../plugins/virtio-channels/index.js';
-import { encodeRequest } from '../../plugins/virtio-channels/protocol/packet-codec.js';
+import { FrameReader, decodeRequest, encodeAck, encodeRequest } from '../../plugins/virtio-channels/protocol/packet-codec.js';
 import { Command, Reply, REQUEST_SIZE, Unit } from '../../plugins/virtio-channels/protocol/packet-layout.js';
 import type { GuestCommand, GuestEvent, Mode, RunResult } from '../virtio-channels/guest-load.js';
-import { buildStockHost, makeCpuTree, startStockHost, usableCpus, STOCK_PROFILE } from './stock-host.js';
+import { buildStockHost, cpuSecondsOf, makeCpuTree, startStockHost, usableCpus, STOCK_PROFILE } from './stock-host.js';
 
 const arg = (name: string): string | undefined => {
   const i = process.argv.indexOf(name);
   return i === -1 ? undefined : process.argv[i + 1];
 };
 const SECONDS = Number(arg('--seconds')) || 2;
+/** Rounds alternate which host goes first; the summary holds the medians. */
+const ROUNDS = Math.max(1, Number(arg('--rounds')) || 1);
 const RATE = Number(arg('--rate')) || 5000;
 const VMS = 8;
 const CHANNELS_PER_VM = 8;
@@ -43,21 +45,32 @@ const round = (x: number): number => Math.round(x * 1000) / 1000;
 class Guests {
   private readonly events: GuestEvent[] = [];
   private wake: (() => void) | undefined;
+  /** The worker's thread id, so its CPU time can be told apart from the host's. */
+  private tid: number | undefined;
 
   private constructor(private readonly worker: Worker) {
-    worker.on('message', (e: GuestEvent) => {
-      this.events.push(e);
+    worker.on('message', (e: GuestEvent | { kind: 'thread'; tid: number }) => {
+      if (e.kind === 'thread') this.tid = e.tid;
+      else this.events.push(e);
       this.wake?.();
     });
   }
 
   static async start(paths: string[]): Promise<Guests> {
-    // Workers do not inherit tsx's loader: register it, then load the TypeScript entry.
+    // Workers do not inherit tsx's loader: register it, then load the TypeScript entry. The
+    // boot code first reports the worker's thread id (from /proc/thread-self).
     const entry = new URL('../virtio-channels/guest-load.ts', import.meta.url).href;
-    const boot = `import('tsx/esm/api').then((t) => { t.register(); return import(${JSON.stringify(entry)}); })`;
+    const boot = `require('node:worker_threads').parentPort.postMessage({ kind: 'thread', tid: Number(require('node:fs').readlinkSync('/proc/thread-self').split('/').pop()) });
+import('tsx/esm/api').then((t) => { t.register(); return import(${JSON.stringify(entry)}); })`;
     const g = new Guests(new Worker(boot, { eval: true, workerData: { paths, perVm: CHANNELS_PER_VM } }));
     await g.next('listening');
     return g;
+  }
+
+  /** CPU seconds the guest worker thread has used. */
+  cpuSeconds(): Promise<number> {
+    if (this.tid === undefined) throw new Error('guest worker: its thread id never arrived');
+    return cpuSecondsOf(`/proc/self/task/${this.tid}/stat`);
   }
 
   private async next<K extends GuestEvent['kind']>(kind: K, timeoutMs = 60_000): Promise<Extract<GuestEvent, { kind: K }>> {
@@ -125,21 +138,11 @@ class Probe {
   }
 }
 
-interface Frequencies {
-  readonly min: number;
-  readonly turbo: number;
-  readonly nominal: number;
-}
-
-async function frequencies(policyDir: string): Promise<Frequencies> {
+async function frequencies(policyDir: string): Promise<{ min: number; turbo: number; nominal: number }> {
   const list = (await readFile(join(policyDir, 'scaling_available_frequencies'), 'utf8')).trim().split(/\s+/).map(Number);
   return { turbo: list[0] ?? NaN, nominal: list[1] ?? NaN, min: list[list.length - 1] ?? NaN };
 }
 
-/**
- * SCALE_MIN then SCALE_MAX on the probe's vCPU 0; each must be ACKed and leave the pCPU's
- * setspeed at the expected value (they differ: see the callers).
- */
 /** What the probe saw: the replies, the setspeed after each, and the governor. */
 interface Actuation {
   readonly minReply: string;
@@ -149,6 +152,10 @@ interface Actuation {
   readonly governor: string;
 }
 
+/**
+ * SCALE_MIN then SCALE_MAX on the probe's vCPU 0; each must be ACKed and leave the pCPU's
+ * setspeed at the expected value (the hosts differ: see the callers), under `userspace`.
+ */
 async function checkActuation(probe: Probe, policyDir: string, expect: { afterMin: number; afterMax: number }): Promise<Actuation> {
   const setspeed = async (): Promise<number> => Number((await readFile(join(policyDir, 'scaling_setspeed'), 'utf8')).trim());
   const governor = async (): Promise<string> => (await readFile(join(policyDir, 'scaling_governor'), 'utf8')).trim();
@@ -174,29 +181,47 @@ async function checkActuation(probe: Probe, policyDir: string, expect: { afterMi
   return result;
 }
 
-interface Measured {
-  readonly changing: RunResult;
-  readonly steady: RunResult;
-  readonly paced: { readonly steady: RunResult; readonly changing: RunResult };
-  readonly benchProcessCpuPerSecond: number;
+/** A run, with the CPU the host and the guest worker used per second of it. */
+interface CpuRun extends RunResult {
+  readonly hostCpuPerSecond: number;
+  readonly guestCpuPerSecond: number;
+  /** Replies per CPU second of the host: its efficiency, whatever it does while idle. */
+  readonly perHostCpuSecond: number;
 }
 
-/** The four runs every host gets, in the same order. */
-async function measure(guests: Guests): Promise<Measured> {
-  const t0 = performance.now();
-  const c0 = process.cpuUsage();
-  const changing = await guests.run('changing', SECONDS);
-  const steady = await guests.run('steady', SECONDS);
-  const paced = { steady: await guests.run('steady', SECONDS, RATE), changing: await guests.run('changing', SECONDS, RATE) };
-  const c = process.cpuUsage(c0);
-  return { changing, steady, paced, benchProcessCpuPerSecond: round((c.user + c.system) / 1000 / (performance.now() - t0)) };
+const RUNS = ['changing', 'steady', 'pacedSteady', 'pacedChanging'] as const;
+type RunName = (typeof RUNS)[number];
+
+/** Closed loop in both modes, then paced at RATE; and the host's CPU use while idle. */
+type Measured = Record<RunName, CpuRun> & { readonly idleCpuPerSecond: number };
+
+/** The four runs every host gets, in the same order; `hostCpu` reads the host's CPU seconds. */
+async function measure(guests: Guests, hostCpu: () => Promise<number>): Promise<Measured> {
+  const i0 = [await hostCpu(), performance.now()] as const;
+  await new Promise((r) => setTimeout(r, 1_000));
+  const idleCpuPerSecond = round(((await hostCpu()) - i0[0]) / ((performance.now() - i0[1]) / 1000));
+  const one = async (mode: Mode, rate?: number): Promise<CpuRun> => {
+    const [h0, g0, t0] = [await hostCpu(), await guests.cpuSeconds(), performance.now()];
+    const r = await guests.run(mode, SECONDS, rate);
+    const s = (performance.now() - t0) / 1000;
+    const host = ((await hostCpu()) - h0) / s;
+    return { ...r, hostCpuPerSecond: round(host), guestCpuPerSecond: round(((await guests.cpuSeconds()) - g0) / s), perHostCpuSecond: Math.round(r.perSecond / host) };
+  };
+  const changing = await one('changing');
+  const steady = await one('steady');
+  return { idleCpuPerSecond, changing, steady, pacedSteady: await one('steady', RATE), pacedChanging: await one('changing', RATE) };
 }
 
 /** One host's numbers, and the probe's evidence that it replied and actuated. */
 interface HostResult extends Measured {
-  readonly actuation: { readonly pCpu: number; readonly before: Actuation; readonly after: Actuation; readonly governorAfterQuit?: string };
-  /** CPU seconds per second the stock host process used during the load (stock only). */
-  readonly stockHostCpuPerSecond?: number;
+  /** Absent for the Node floor, which does not actuate. */
+  readonly actuation?: { readonly pCpu: number; readonly before: Actuation; readonly after: Actuation; readonly governorAfterQuit?: string };
+}
+
+/** A Node host's CPU seconds: the whole process (its loop, libuv's pool, GC) but the guest worker. */
+async function processCpuButGuests(guests: Guests): Promise<number> {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6 - (await guests.cpuSeconds());
 }
 
 interface Setup {
@@ -212,7 +237,7 @@ function channelPaths(s: Setup): string[] {
 }
 
 async function runStock(s: Setup, binary: string): Promise<HostResult> {
-  const { cpuTree } = await makeCpuTree(join(s.work, 'stock'), s.cpus);
+  const { cpuTree } = await makeCpuTree(join(s.work, 'stock-tree'), s.cpus);
   const guests = await Guests.start(channelPaths(s));
   const probe = await Probe.listen(join(s.chan, `${PROBE_VM}.0`));
   try {
@@ -226,14 +251,11 @@ async function runStock(s: Setup, binary: string): Promise<HostResult> {
       // librte_power on acpi-cpufreq: SCALE_MAX goes to the turbo step (turbo is on at init).
       const expect = { afterMin: f.min, afterMax: f.turbo };
       const before = await checkActuation(probe, policy, expect);
-      const cpu0 = await host.cpuSeconds();
-      const t0 = performance.now();
-      const m = await measure(guests);
-      const stockCpu = ((await host.cpuSeconds()) - cpu0) / ((performance.now() - t0) / 1000);
+      const m = await measure(guests, () => host.cpuSeconds());
       const after = await checkActuation(probe, policy, expect);
       await host.stop();
       const restored = (await readFile(join(policy, 'scaling_governor'), 'utf8')).trim();
-      return { ...m, stockHostCpuPerSecond: round(stockCpu), actuation: { pCpu: s.pin(s.names.length, 0), before, after, governorAfterQuit: restored } };
+      return { ...m, actuation: { pCpu: s.pin(s.names.length, 0), before, after, governorAfterQuit: restored } };
     } finally {
       await host.stop();
     }
@@ -244,7 +266,7 @@ async function runStock(s: Setup, binary: string): Promise<HostResult> {
 }
 
 async function runVpmd(s: Setup): Promise<HostResult> {
-  const { hostRoot } = await makeCpuTree(join(s.work, 'vpmd'), s.cpus);
+  const { hostRoot } = await makeCpuTree(join(s.work, 'vpmd-tree'), s.cpus);
   const guests = await Guests.start(channelPaths(s));
   const probe = await Probe.listen(join(s.chan, `${PROBE_VM}.0`));
   try {
@@ -264,7 +286,7 @@ async function runVpmd(s: Setup): Promise<HostResult> {
       // it asks (a guest never slows another VM down), so the probe's SCALE_MIN leaves it there.
       const expect = { afterMin: f.nominal, afterMax: f.nominal };
       const before = await checkActuation(probe, policy, expect);
-      const m = await measure(guests);
+      const m = await measure(guests, () => processCpuButGuests(guests));
       const after = await checkActuation(probe, policy, expect);
       return { ...m, actuation: { pCpu: s.pin(s.names.length, 0), before, after } };
     } finally {
@@ -276,7 +298,55 @@ async function runVpmd(s: Setup): Promise<HostResult> {
   }
 }
 
-const ratio = (a: RunResult, b: RunResult) => ({ throughput: round(a.perSecond / b.perSecond), p50: round(a.p50ms / b.p50ms), p99: round(a.p99ms / b.p99ms) });
+/**
+ * The Node floor, as in bench/virtio-channels: connect, reassemble, decode, ACK; no mapping, no
+ * actuation. It shows what any Node host pays for the transport on this machine.
+ */
+async function runFloor(s: Setup): Promise<HostResult> {
+  const guests = await Guests.start(channelPaths(s));
+  const socks = channelPaths(s).map((p) => {
+    const sock = connect(p);
+    const reader = new FrameReader(REQUEST_SIZE);
+    sock.on('data', (d: Buffer) => {
+      for (const f of reader.push(d)) {
+        decodeRequest(f);
+        sock.write(encodeAck(f, true));
+      }
+    });
+    return sock;
+  });
+  try {
+    await guests.connected();
+    return await measure(guests, () => processCpuButGuests(guests));
+  } finally {
+    for (const sock of socks) sock.destroy();
+    await guests.close();
+  }
+}
+
+const ratio = (a: CpuRun, b: CpuRun) => ({
+  throughput: round(a.perSecond / b.perSecond),
+  p50: round(a.p50ms / b.p50ms),
+  p99: round(a.p99ms / b.p99ms),
+  perHostCpuSecond: round(a.perHostCpuSecond / b.perHostCpuSecond),
+});
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? (s[m] ?? NaN) : round(((s[m - 1] ?? NaN) + (s[m] ?? NaN)) / 2);
+}
+
+/** Field-by-field medians of one host's rounds. */
+function medians(rs: HostResult[]): Measured {
+  const run = (n: RunName): CpuRun => {
+    const f = (k: keyof CpuRun): number => median(rs.map((r) => r[n][k]));
+    const n0 = (k: keyof CpuRun): number => Math.round(f(k));
+    return { requests: n0('requests'), perSecond: n0('perSecond'), p50ms: f('p50ms'), p99ms: f('p99ms'), hostCpuPerSecond: f('hostCpuPerSecond'), guestCpuPerSecond: f('guestCpuPerSecond'), perHostCpuSecond: n0('perHostCpuSecond') };
+  };
+  const [changing, steady, pacedSteady, pacedChanging] = RUNS.map(run) as [CpuRun, CpuRun, CpuRun, CpuRun];
+  return { idleCpuPerSecond: median(rs.map((r) => r.idleCpuPerSecond)), changing, steady, pacedSteady, pacedChanging };
+}
 
 const binary = await buildStockHost();
 const cpus = await usableCpus();
@@ -284,11 +354,29 @@ const load0 = round(loadavg()[0] ?? 0);
 const work = await mkdtemp(join(tmpdir(), 'vpmd-stock-cmp-'));
 try {
   const names = Array.from({ length: VMS }, (_, i) => `vm${i}`);
-  const setup = (sub: string): Setup => ({ work, chan: join(work, sub), names, cpus, pin: (vm, vcpu) => (vm + vcpu) % cpus });
-  await mkdir(join(work, 'chan-stock'));
-  await mkdir(join(work, 'chan-vpmd'));
-  const stock = await runStock(setup('chan-stock'), binary);
-  const vpmd = await runVpmd(setup('chan-vpmd'));
+  const setup = async (round: number, host: string): Promise<Setup> => {
+    const chan = join(work, `r${round}`, `chan-${host}`);
+    await mkdir(chan, { recursive: true });
+    return { work: join(work, `r${round}`), chan, names, cpus, pin: (vm, vcpu) => (vm + vcpu) % cpus };
+  };
+  const stockRounds: HostResult[] = [];
+  const vpmdRounds: HostResult[] = [];
+  const floorRounds: HostResult[] = [];
+  const rounds = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    const load = round(loadavg()[0] ?? 0);
+    const stockFirst = r % 2 === 0;
+    if (stockFirst) stockRounds.push(await runStock(await setup(r, 'stock'), binary));
+    vpmdRounds.push(await runVpmd(await setup(r, 'vpmd')));
+    if (!stockFirst) stockRounds.push(await runStock(await setup(r, 'stock'), binary));
+    floorRounds.push(await runFloor(await setup(r, 'floor')));
+    const brief = (h: HostResult) => Object.fromEntries(RUNS.map((n) => [n, [h[n].perSecond, h[n].p50ms, h[n].p99ms]]));
+    const at = (hs: HostResult[]): HostResult => hs[r] as HostResult;
+    rounds.push({ first: stockFirst ? 'stock' : 'vpmd', loadavg1: load, stock: brief(at(stockRounds)), vpmd: brief(at(vpmdRounds)), nodeFloor: brief(at(floorRounds)) });
+  }
+  const stock = medians(stockRounds);
+  const vpmd = medians(vpmdRounds);
+  const floor = medians(floorRounds);
   const summary = {
     bench: 'channels-vs-dpdk-stock-host',
     stockHost: { what: "DPDK's examples/vm_power_manager from dpdk-doc, libvirt URI patch only", binary },
@@ -298,23 +386,24 @@ try {
     vms: VMS,
     secondsPerRun: SECONDS,
     pacedRate: RATE,
-    stock,
-    vpmd,
-    ratios: {
-      changing: ratio(vpmd.changing, stock.changing),
-      steady: ratio(vpmd.steady, stock.steady),
-      pacedSteady: ratio(vpmd.paced.steady, stock.paced.steady),
-      pacedChanging: ratio(vpmd.paced.changing, stock.paced.changing),
-    },
+    rounds: ROUNDS,
+    stock: { ...stock, actuation: stockRounds.map((r) => r.actuation) },
+    vpmd: { ...vpmd, actuation: vpmdRounds.map((r) => r.actuation) },
+    nodeFloor: floor,
+    ratios: Object.fromEntries(RUNS.map((n) => [n, ratio(vpmd[n], stock[n])])),
+    floorRatios: Object.fromEntries(RUNS.map((n) => [n, ratio(floor[n], stock[n])])),
     goal: {
-      target: 'vpmd closed-loop throughput >= the stock host in both modes',
+      target: 'vpmd closed-loop throughput >= the stock host in both modes (medians)',
       met: vpmd.changing.perSecond >= stock.changing.perSecond && vpmd.steady.perSecond >= stock.steady.perSecond,
     },
+    perRound: rounds,
     notes: [
-      'ratios are vpmd / stock: throughput above 1 and latency below 1 favour vpmd',
-      "the stock host's channel monitor sleeps 1 ms (busy-waiting) after every epoll round, so it answers at most once per channel per round",
+      'ratios are vpmd / stock: throughput above 1 and latency below 1 favour vpmd; stock and vpmd hold medians over the rounds',
+      'perRound: [requests/s, p50 ms, p99 ms] per run',
+      'nodeFloor: a bare Node host on the same worker (reassemble, decode, ACK; no mapping, no actuation), run after both hosts in each round; floorRatios = floor / stock',
+      "the stock host's channel monitor busy-waits 1 ms after every epoll round, so it answers at most once per channel per round and uses a CPU even when idle",
       'vCPUs of every VM share the pCPUs: the stock host steps the core on every request; vpmd runs the core at the highest request of the VMs on it, so changing mode writes less',
-      'benchProcessCpuPerSecond covers the guest worker in both runs and vpmd as well in the vpmd run',
+      "hostCpuPerSecond: the stock host's process, or vpmd's process minus the guest worker thread; perHostCpuSecond = replies per host CPU second",
     ],
   };
   process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);

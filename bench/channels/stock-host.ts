@@ -151,7 +151,8 @@ export function testDriverXml(cpus: number, vmNames: readonly string[], vcpus: n
 }
 
 /**
- * Inside the private mount namespace: bind the CPU tree, cover /tmp with a tmpfs (the socket
+ * Inside the private mount namespace: bind the CPU tree, cover /var/run with a tmpfs (EAL makes
+ * its runtime directory there even with --no-shconf), cover /tmp with a tmpfs (the socket
  * directory stays reachable through the working directory, taken before), bind it at
  * /tmp/powermonitor, write the Test driver XML there, then exec the stock host.
  */
@@ -160,6 +161,7 @@ dir=$1 cpu=$2 xml=$3 bin=$4
 shift 4
 mount --make-rprivate /
 mount --bind "$cpu" /sys/devices/system/cpu
+mount -t tmpfs -o mode=0755 vpmd-stock-run /var/run
 node=$(cat "$xml")
 cd "$dir"
 mount -t tmpfs -o mode=1777 vpmd-stock-tmp /tmp
@@ -197,6 +199,11 @@ class Cli {
       this.exited = true;
       this.wake?.();
     });
+    child.on('error', (e) => {
+      this.buffer += `\ncannot run unshare: ${e.message}`;
+      this.exited = true;
+      this.wake?.();
+    });
   }
 
   /** Everything printed so far that no command consumed (for error messages). */
@@ -229,8 +236,12 @@ class Cli {
   }
 }
 
-async function cpuSecondsOf(pid: number): Promise<number> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+/**
+ * CPU seconds (user + system) from a /proc `stat` file: `/proc/PID/stat` for a process,
+ * `/proc/self/task/TID/stat` for one thread.
+ */
+export async function cpuSecondsOf(statFile: string): Promise<number> {
+  const stat = await readFile(statFile, 'utf8');
   // Fields after the parenthesised command name: utime and stime are the 12th and 13th.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   const ticks = Number(fields[11]) + Number(fields[12]);
@@ -279,7 +290,7 @@ export async function startStockHost(options: StockHostOptions): Promise<StockHo
     pid,
     channels,
     command: (line) => cli.command(line),
-    cpuSeconds: () => cpuSecondsOf(pid),
+    cpuSeconds: () => cpuSecondsOf(`/proc/${pid}/stat`),
     stop: async () => {
       if (cli.exited) return;
       const gone = new Promise((r) => child.once('exit', r));
