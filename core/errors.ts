@@ -107,6 +107,7 @@ export const ERROR_CATALOGUE = {
   E_REDFISH_ACCOUNT_UNKNOWN: { category: 'not-found', summary: 'no such Redfish account' },
   E_REDFISH_PASSWORD: { category: 'invalid', summary: 'Redfish password does not meet the password policy' },
   E_REDFISH_LOGIND: { category: 'unavailable', summary: 'systemd-logind refused or did not answer a host power-off or reboot' },
+  E_REDFISH_SYSTEMD: { category: 'unavailable', summary: 'the systemd manager refused or did not answer a forced host reboot' },
   // snmp plugin
   E_SNMP_CONFIG: { category: 'invalid', summary: 'SNMP configuration is invalid' },
   E_SNMP_LISTEN: { category: 'unavailable', summary: 'SNMP agent UDP port cannot be opened' },

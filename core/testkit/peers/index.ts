@@ -1,7 +1,7 @@
 /**
- * Real peers for integration tests: a private D-Bus with a mocked logind and libvirt-dbus, and
- * simulated BMCs (ipmi_sim). Install the programs with scripts/setup-peers.sh; see
- * docs/testing-peers.md for usage and quirks.
+ * Real peers for integration tests: a private D-Bus with a mocked logind, a mocked systemd
+ * manager and libvirt-dbus, and simulated BMCs (ipmi_sim). Install the programs with
+ * scripts/setup-peers.sh; see docs/testing-peers.md for usage and quirks.
  */
 export { SETUP_PEERS_SCRIPT } from './peer-errors.js';
 export { BusClient, DEFAULT_CALL_TIMEOUT_MS, plainValue, type BusCallSpec, type ReceivedSignal, type SignalMatch } from './bus-client.js';
@@ -20,6 +20,16 @@ export {
   type LogindProps,
   type LogindSleepVerb,
 } from './logind-mock.js';
+export {
+  SYSTEMD_BUS_NAME,
+  SYSTEMD_MANAGER_IFACE,
+  SYSTEMD_PATH,
+  startSystemdMock,
+  type SystemdCall,
+  type SystemdMock,
+  type SystemdMockOptions,
+  type SystemdRebootBehaviour,
+} from './systemd-mock.js';
 export {
   LIBVIRT_BUS_NAME,
   LIBVIRT_CONNECT_IFACE,

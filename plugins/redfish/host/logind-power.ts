@@ -2,11 +2,11 @@
  * Host power-off and reboot through systemd-logind (`PowerOff`/`Reboot`, asked first with
  * `CanPowerOff`/`CanReboot`), for ComputerSystem.Reset GracefulShutdown and GracefulRestart.
  * No core contract offers these yet (host-sleep covers sleep only), so the service talks to
- * logind itself. Every call is bounded (dbus-next has no timeout of its own) and uses a
- * connection of its own, closed afterwards: a missing or frozen logind costs one bounded call.
+ * logind itself. Every call is bounded and uses a connection of its own (see bounded-bus.ts):
+ * a missing or frozen logind costs one bounded call.
  */
-import dbus from 'dbus-next';
 import { VpmdError } from '../../../core/index.js';
+import { BusExchangeError, onBus, systemBusAddress } from './bounded-bus.js';
 
 const NAME = 'org.freedesktop.login1';
 const OBJECT = '/org/freedesktop/login1';
@@ -21,9 +21,6 @@ const INTROSPECTION = `<!DOCTYPE node PUBLIC "-//freedesktop//DTD D-BUS Object I
     <method name="CanReboot"><arg name="result" type="s" direction="out"/></method>
   </interface>
 </node>`;
-
-/** The default system bus when DBUS_SYSTEM_BUS_ADDRESS is unset. */
-const SYSTEM_BUS = 'unix:path=/var/run/dbus/system_bus_socket';
 
 /** What logind answers to Can*(), or why it could not be asked. */
 export interface PowerAnswer {
@@ -45,28 +42,18 @@ export class LogindPower {
   private readonly address: string;
 
   constructor(private readonly opts: { busAddress?: string; timeoutMs: number }) {
-    this.address = opts.busAddress ?? process.env.DBUS_SYSTEM_BUS_ADDRESS ?? SYSTEM_BUS;
+    this.address = systemBusAddress(opts.busAddress);
   }
 
   private async withManager<T>(what: string, fn: (m: ManagerProxy) => Promise<T>): Promise<T> {
-    const bus = dbus.sessionBus({ busAddress: this.address });
-    let timer: NodeJS.Timeout | undefined;
-    const failed = new Promise<never>((_ok, ko) => {
-      bus.on('error', (e: Error) => ko(e));
-      timer = setTimeout(() => ko(new Error(`no answer within ${this.opts.timeoutMs} ms`)), this.opts.timeoutMs);
-    });
-    failed.catch(() => undefined);
     try {
-      const obj = await Promise.race([bus.getProxyObject(NAME, OBJECT, INTROSPECTION), failed]);
-      const m = obj.getInterface(MANAGER) as unknown as ManagerProxy;
-      return await Promise.race([fn(m), failed]);
+      return await onBus(this.address, this.opts.timeoutMs, async (bus) => {
+        const obj = await bus.getProxyObject(NAME, OBJECT, INTROSPECTION);
+        return fn(obj.getInterface(MANAGER) as unknown as ManagerProxy);
+      });
     } catch (e) {
-      const name = e instanceof dbus.DBusError ? e.type : undefined;
-      const text = e instanceof Error ? e.message : String(e);
-      throw new VpmdError('E_REDFISH_LOGIND', `logind ${what} on ${this.address}: ${name ? `${name}: ` : ''}${text}`, { call: what, bus: this.address });
-    } finally {
-      clearTimeout(timer);
-      bus.disconnect();
+      const text = e instanceof BusExchangeError ? e.describe() : String(e);
+      throw new VpmdError('E_REDFISH_LOGIND', `logind ${what} on ${this.address}: ${text}`, { call: what, bus: this.address });
     }
   }
 

@@ -5,12 +5,13 @@
  * run, the bounds guests may ask for. `Reset` offers only what this host can do here and now.
  */
 import { hostname } from 'node:os';
-import { HOST_SLEEP, GUEST_CHANNELS, CAPABILITIES_DOCUMENTS, VpmdError, type CpufreqPolicy, type HostTopology } from '../../../core/index.js';
+import { HOST_SLEEP, GUEST_CHANNELS, CAPABILITIES_DOCUMENTS, VpmdError, type CpufreqPolicy, type HostTopology, type Principal } from '../../../core/index.js';
 import type { ServiceDeps } from '../config.js';
 import { RedfishError, baseMessage, fail } from '../http/redfish-error.js';
 import type { Reply, Route, RouteRequest } from '../http/router.js';
 import { checkBody } from './patch.js';
 import { LogindPower, type PowerAnswer } from '../host/logind-power.js';
+import { SystemdPower, type SystemdAnswer } from '../host/systemd-power.js';
 import { notFound } from './service-root.js';
 import { collection, link, odataType, status } from './types.js';
 
@@ -23,8 +24,27 @@ interface ResetOffer {
   readonly why: string;
 }
 
-/** logind's power answers (asked at most every few seconds), or why logind is not used. */
-type PowerProbe = () => Promise<PowerAnswer | string>;
+/** What logind and the systemd manager answer (each asked at most every few seconds). */
+interface PowerProbes {
+  /** logind's Can* answers, or why logind is not used. */
+  readonly logind: () => Promise<PowerAnswer | string>;
+  /** Whether the systemd manager can force a reboot, or why not. */
+  readonly systemd: () => Promise<SystemdAnswer>;
+}
+
+/** An answer loaded at most every TOPOLOGY_TTL_MS; forget() drops it (after a reset request). */
+function cachedAnswer<T>(load: () => Promise<T>): { get(): Promise<T>; forget(): void } {
+  let cached: { at: number; answer: Promise<T> } | undefined;
+  return {
+    get: () => {
+      if (!cached || Date.now() - cached.at > TOPOLOGY_TTL_MS) cached = { at: Date.now(), answer: load() };
+      return cached.answer;
+    },
+    forget: () => {
+      cached = undefined;
+    },
+  };
+}
 
 function logindOffer(type: string, answer: PowerAnswer | string, key: 'powerOff' | 'reboot', verb: string): ResetOffer {
   if (typeof answer === 'string') return { type, available: false, why: answer };
@@ -35,8 +55,14 @@ function logindOffer(type: string, answer: PowerAnswer | string, key: 'powerOff'
     : { type, available: false, why: `systemd-logind answers Can${verb}=${v}${v === 'challenge' ? ' (needs interactive authorization)' : ''}` };
 }
 
+function systemdOffer(answer: SystemdAnswer): ResetOffer {
+  return answer.reboot
+    ? { type: 'ForceRestart', available: true, why: 'systemd manager Reboot(), as systemctl reboot --force: services are not stopped in order' }
+    : { type: 'ForceRestart', available: false, why: answer.why };
+}
+
 /** What the host can do now, and why not otherwise. */
-async function resetOffers(deps: ServiceDeps, probe: PowerProbe): Promise<ResetOffer[]> {
+async function resetOffers(deps: ServiceDeps, probes: PowerProbes): Promise<ResetOffer[]> {
   const sleep = deps.ctx.capabilities.find(HOST_SLEEP);
   let suspend: ResetOffer;
   if (!sleep) suspend = { type: 'Suspend', available: false, why: 'no host-sleep provider is running (enable the libvirt-caps plugin)' };
@@ -46,13 +72,13 @@ async function resetOffers(deps: ServiceDeps, probe: PowerProbe): Promise<ResetO
       ? { type: 'Suspend', available: true, why: 'suspend to RAM through logind' }
       : { type: 'Suspend', available: false, why: `suspend to RAM not supported here: ${mem ? `logind ${mem.logind}, ${mem.kernel}` : 'no mem target'}` };
   }
-  const power = await probe();
+  const [power, manager] = await Promise.all([probes.logind(), probes.systemd()]);
   return [
     { type: 'On', available: true, why: 'vpmd runs on the host, so the host is on (no-op)' },
     suspend,
     logindOffer('GracefulShutdown', power, 'powerOff', 'PowerOff'),
     logindOffer('GracefulRestart', power, 'reboot', 'Reboot'),
-    { type: 'ForceRestart', available: false, why: 'logind only reboots in an orderly way; force a restart through the BMC' },
+    systemdOffer(manager),
     { type: 'Resume', available: false, why: 'a suspended host cannot run vpmd to resume itself (wake it through its BMC or the RTC alarm)' },
   ];
 }
@@ -70,16 +96,30 @@ export function systemRoutes(deps: ServiceDeps): Route[] {
   const { ctx } = deps;
   const id = ctx.config.systemId;
   const hp = ctx.config.hostPower;
-  // On a simulated host the machine's own logind is never asked: powering off the real machine
-  // from a demo or a test would be a nasty surprise. An explicit busAddress (a test bus) is used.
-  const useLogind = hp.logind && (!ctx.core.simulated || hp.busAddress !== undefined);
-  const logind = useLogind ? new LogindPower({ ...(hp.busAddress !== undefined ? { busAddress: hp.busAddress } : {}), timeoutMs: Math.round(hp.timeout * 1000) }) : undefined;
-  const noLogind = hp.logind ? 'simulated host: the system logind is not used (set plugins.redfish.hostPower.busAddress to use one)' : 'plugins.redfish.hostPower.logind is false';
-  let probed: { at: number; answer: Promise<PowerAnswer> } | undefined;
-  const probe: PowerProbe = async () => {
-    if (!logind) return noLogind;
-    if (!probed || Date.now() - probed.at > TOPOLOGY_TTL_MS) probed = { at: Date.now(), answer: logind.can() };
-    return probed.answer;
+  // On a simulated host the machine's own logind and systemd are never asked: powering off or
+  // rebooting the real machine from a demo or a test would be a nasty surprise. An explicit
+  // busAddress (a test bus) is used.
+  const realBusOk = !ctx.core.simulated || hp.busAddress !== undefined;
+  const busOpts = { ...(hp.busAddress !== undefined ? { busAddress: hp.busAddress } : {}), timeoutMs: Math.round(hp.timeout * 1000) };
+  const logind = hp.logind && realBusOk ? new LogindPower(busOpts) : undefined;
+  const systemd = hp.systemd && realBusOk ? new SystemdPower(busOpts) : undefined;
+  const notUsed = (key: 'logind' | 'systemd', what: string): string =>
+    hp[key] ? `simulated host: the system ${what} is not used (set plugins.redfish.hostPower.busAddress to use one)` : `plugins.redfish.hostPower.${key} is false`;
+  const logindAnswer = cachedAnswer<PowerAnswer | string>(() => (logind ? logind.can() : Promise.resolve(notUsed('logind', 'logind'))));
+  const systemdAnswer = cachedAnswer<SystemdAnswer>(() => (systemd ? systemd.probe() : Promise.resolve({ reboot: false, why: notUsed('systemd', 'systemd manager') })));
+  const probes: PowerProbes = { logind: logindAnswer.get, systemd: systemdAnswer.get };
+  /** Every outcome is audited here: the dispatcher records only successful requests. */
+  const forceRestart = async (manager: SystemdPower, by: Principal): Promise<void> => {
+    systemdAnswer.forget();
+    logindAnswer.forget();
+    const action = 'redfish ComputerSystem.Reset ForceRestart (systemd Manager.Reboot)';
+    try {
+      await manager.forceReboot();
+    } catch (e) {
+      ctx.access.audit(by, action, 'failed', e instanceof Error ? e.message : String(e));
+      throw e;
+    }
+    ctx.access.audit(by, action, 'ok', `accepted by the systemd manager on ${manager.address}`);
   };
   const base = `/redfish/v1/Systems/${id}`;
   const checkId = (req: RouteRequest): void => {
@@ -250,7 +290,7 @@ export function systemRoutes(deps: ServiceDeps): Route[] {
       entity: 'ActionInfo',
       get: async (req) => {
         checkId(req);
-        const offers = await resetOffers(deps, probe);
+        const offers = await resetOffers(deps, probes);
         return {
           '@odata.id': `${base}/ResetActionInfo`,
           '@odata.type': odataType('ActionInfo'),
@@ -270,7 +310,7 @@ export function systemRoutes(deps: ServiceDeps): Route[] {
         if (unknown.length) throw new RedfishError(400, unknown.map((k) => baseMessage('ActionParameterUnknown', ['ComputerSystem.Reset', k])));
         const rt = req.body.ResetType;
         if (rt === undefined) throw fail(400, 'ActionParameterMissing', ['ComputerSystem.Reset', 'ResetType']);
-        const offers = await resetOffers(deps, probe);
+        const offers = await resetOffers(deps, probes);
         const offer = offers.find((o) => o.type === rt && o.available);
         if (typeof rt !== 'string' || !offer) {
           const known = offers.find((o) => o.type === rt);
@@ -281,8 +321,11 @@ export function systemRoutes(deps: ServiceDeps): Route[] {
           const sleep = ctx.capabilities.find(HOST_SLEEP);
           if (!sleep || !req.principal) throw new VpmdError('E_CAPABILITY_MISSING', 'host-sleep provider went away');
           await sleep.suspend({ target: 'mem' }, req.principal);
+        } else if (rt === 'ForceRestart') {
+          if (!systemd || !req.principal) throw new VpmdError('E_INTERNAL', 'ForceRestart was offered without a systemd manager');
+          await forceRestart(systemd, req.principal);
         } else if ((rt === 'GracefulShutdown' || rt === 'GracefulRestart') && logind) {
-          probed = undefined;
+          logindAnswer.forget();
           await (rt === 'GracefulShutdown' ? logind.powerOff() : logind.reboot());
           if (rt === 'GracefulShutdown') ctx.events.emit('host.power.v1', { state: 'off', timestamp: Date.now(), requestedBy: `${req.principal?.name ?? '?'}@redfish` });
         }

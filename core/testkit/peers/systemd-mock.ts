@@ -1,0 +1,187 @@
+/**
+ * A mocked systemd manager (python-dbusmock's systemd template) owning org.freedesktop.systemd1
+ * on a private bus. The 0.28 template has units and jobs but no Reboot(); this helper adds it
+ * through the mock's control interface (org.freedesktop.DBus.Mock.AddMethod), answering or
+ * failing as the test asks, and reads the calls back with GetCalls / GetMethodCalls.
+ */
+import { Variant } from 'dbus-next';
+import { join } from 'node:path';
+import { BusClient } from './bus-client.js';
+import { peerOptionsError } from './peer-errors.js';
+import { PeerProcess } from './peer-process.js';
+import { createWorkDir, removeWorkDir } from './peer-workdir.js';
+import { assertBusAddress, attachToBus, type BusAddress } from './private-bus.js';
+import { DEBIAN_PYTHON, requirePythonModule } from './program-lookup.js';
+import { pollUntil } from './wait.js';
+
+const PEER = 'systemd-mock';
+
+/** The manager's well-known name. */
+export const SYSTEMD_BUS_NAME = 'org.freedesktop.systemd1';
+/** The manager object path. */
+export const SYSTEMD_PATH = '/org/freedesktop/systemd1';
+/** The manager interface. */
+export const SYSTEMD_MANAGER_IFACE = 'org.freedesktop.systemd1.Manager';
+const MOCK_IFACE = 'org.freedesktop.DBus.Mock';
+/** A D-Bus error name: two or more dot-separated elements (it ends up in python code). */
+const ERROR_NAME = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$/;
+
+/** How the added Reboot() behaves. */
+export interface SystemdRebootBehaviour {
+  /** Fail every call with this D-Bus error (e.g. org.freedesktop.DBus.Error.AccessDenied). */
+  readonly error?: { readonly name: string; readonly message: string };
+  /** Sleep this long before answering or failing (the mock is single-threaded meanwhile). */
+  readonly delayMs?: number;
+}
+
+/** One call the mock recorded. */
+export interface SystemdCall {
+  readonly method: string;
+  readonly args: readonly unknown[];
+  /** Seconds since the epoch, as the mock logged it. */
+  readonly timestamp: number;
+}
+
+/** Options for {@link startSystemdMock}. */
+export interface SystemdMockOptions {
+  /** Bound for the mock to answer; default 15 s (python start-up is slow on CI). */
+  readonly startTimeoutMs?: number;
+  /** Bound for each control call (AddMethod, GetCalls, ...); default 5 s. */
+  readonly callTimeoutMs?: number;
+}
+
+/** A running systemd manager mock. */
+export interface SystemdMock {
+  /** Pid (and process group) of the python process. */
+  readonly pid: number;
+  /** The temp directory holding the mock's call log; removed by stop(). */
+  readonly dir: string;
+  /** (Re)defines Manager.Reboot() with no arguments: answers at once, or as `behaviour` says. */
+  addReboot(behaviour?: SystemdRebootBehaviour): Promise<void>;
+  /** Calls recorded since start or the last clearCalls(), optionally of one method only. */
+  calls(method?: string): Promise<SystemdCall[]>;
+  /** Forgets the recorded calls. */
+  clearCalls(): Promise<void>;
+  /** Stops the mock and removes its temp directory. */
+  stop(): Promise<void>;
+}
+
+function rebootCode(b: SystemdRebootBehaviour): string {
+  const lines: string[] = [];
+  if (b.delayMs !== undefined) {
+    if (!Number.isFinite(b.delayMs) || b.delayMs < 0) throw peerOptionsError(PEER, 'delayMs', b.delayMs, 'a finite number >= 0');
+    lines.push('import time', `time.sleep(${(b.delayMs / 1000).toFixed(3)})`);
+  }
+  if (b.error !== undefined) {
+    if (!ERROR_NAME.test(b.error.name)) throw peerOptionsError(PEER, 'error.name', b.error.name, 'a D-Bus error name such as org.freedesktop.DBus.Error.AccessDenied');
+    // A JSON string is a valid python string literal: the message cannot break out of it.
+    lines.push('import dbus', `raise dbus.exceptions.DBusException(${JSON.stringify(b.error.message)}, name='${b.error.name}')`);
+  }
+  return lines.join('\n');
+}
+
+class RunningSystemdMock implements SystemdMock {
+  readonly pid: number;
+  private stopping: Promise<void> | undefined;
+  private detach: () => void = () => undefined;
+
+  constructor(
+    private readonly proc: PeerProcess,
+    private readonly client: BusClient,
+    readonly dir: string,
+    private readonly callTimeoutMs: number,
+  ) {
+    this.pid = proc.pid;
+  }
+
+  attach(bus: BusAddress): void {
+    this.detach = attachToBus(bus, this);
+  }
+
+  async addReboot(behaviour: SystemdRebootBehaviour = {}): Promise<void> {
+    await this.mock('AddMethod', 'sssss', [SYSTEMD_MANAGER_IFACE, 'Reboot', '', '', rebootCode(behaviour)]);
+  }
+
+  async calls(method?: string): Promise<SystemdCall[]> {
+    if (method === undefined) {
+      const [rows] = await this.mock('GetCalls');
+      return (rows as [bigint, string, unknown[]][]).map(([ts, name, args]) => ({ method: name, args: plainArgs(args), timestamp: Number(ts) }));
+    }
+    const [rows] = await this.mock('GetMethodCalls', 's', [method]);
+    return (rows as [bigint, unknown[]][]).map(([ts, args]) => ({ method, args: plainArgs(args), timestamp: Number(ts) }));
+  }
+
+  async clearCalls(): Promise<void> {
+    await this.mock('ClearCalls');
+  }
+
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      this.detach();
+      this.client.close();
+      await this.proc.stop();
+      await removeWorkDir(this.dir);
+    })();
+    return this.stopping;
+  }
+
+  private mock(member: string, signature?: string, body?: unknown[]): Promise<unknown[]> {
+    return this.client.call({
+      destination: SYSTEMD_BUS_NAME,
+      path: SYSTEMD_PATH,
+      interface: MOCK_IFACE,
+      member,
+      ...(signature === undefined ? {} : { signature, body: body ?? [] }),
+      timeoutMs: this.callTimeoutMs,
+    });
+  }
+}
+
+function plainArgs(args: unknown[]): unknown[] {
+  return args.map((a) => (a instanceof Variant ? (a.value as unknown) : a));
+}
+
+/**
+ * Starts `/usr/bin/python3 -m dbusmock --system --template systemd` on `bus` (as its "system
+ * bus") and waits until the manager's Version property answers. Reboot() is not there until
+ * {@link SystemdMock.addReboot}.
+ * @throws VpmdError: python3-dbusmock missing (names scripts/setup-peers.sh), mock exited, or
+ *   not ready in time
+ */
+export async function startSystemdMock(bus: BusAddress, opts: SystemdMockOptions = {}): Promise<SystemdMock> {
+  const address = assertBusAddress(PEER, bus);
+  await requirePythonModule(PEER, 'dbusmock', 'python3-dbusmock');
+  const dir = await createWorkDir(PEER);
+  let proc: PeerProcess | undefined;
+  let client: BusClient | undefined;
+  try {
+    proc = await PeerProcess.spawn({
+      peer: PEER,
+      program: DEBIAN_PYTHON,
+      args: ['-m', 'dbusmock', '--system', '--template', 'systemd', '-l', join(dir, 'calls.log')],
+      // Both variables point at the private bus: nothing may reach the real system bus.
+      env: { DBUS_SYSTEM_BUS_ADDRESS: address, DBUS_SESSION_BUS_ADDRESS: address, DBUS_STARTER_ADDRESS: undefined, PYTHONDONTWRITEBYTECODE: '1' },
+    });
+    const running = proc;
+    const connected = await BusClient.connect(address);
+    client = connected;
+    await pollUntil({
+      peer: PEER,
+      what: `${SYSTEMD_BUS_NAME} to answer Get(Version) on ${address}`,
+      timeoutMs: opts.startTimeoutMs ?? 15_000,
+      intervalMs: 50,
+      check: () => running.assertRunning('starting'),
+      output: () => running.output(),
+      probe: async () => String(await connected.getProperty(SYSTEMD_BUS_NAME, SYSTEMD_PATH, SYSTEMD_MANAGER_IFACE, 'Version', 1_000)),
+    });
+    const mock = new RunningSystemdMock(running, connected, dir, opts.callTimeoutMs ?? 5_000);
+    await mock.clearCalls();
+    mock.attach(bus);
+    return mock;
+  } catch (e) {
+    client?.close();
+    await proc?.stop();
+    await removeWorkDir(dir);
+    throw e;
+  }
+}

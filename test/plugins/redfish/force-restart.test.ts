@@ -1,0 +1,214 @@
+/**
+ * ComputerSystem.Reset ForceRestart through the systemd manager's Reboot(), against a real
+ * dbus-daemon with python-dbusmock's systemd template (Reboot added through Mock.AddMethod) next
+ * to its logind template: offered only when the manager is reachable and has Reboot(), called
+ * exactly once per request of an Operator or Administrator, refused to ReadOnly, and a failing
+ * or silent Reboot() answered with an error and recorded as failed in the audit log.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startLogindMock, startPrivateBus, startSystemdMock, type LogindMock, type PrivateBus, type SystemdMock } from '../../../core/testkit/peers/index.js';
+import { declaresReboot } from '../../../plugins/redfish/host/systemd-power.js';
+import { bootRedfish, type RedfishHarness } from './support.js';
+
+const S = '/redfish/v1/Systems/host';
+const RESET = `${S}/Actions/ComputerSystem.Reset`;
+const ACTION = 'redfish ComputerSystem.Reset ForceRestart (systemd Manager.Reboot)';
+const RESUME_WHY = /Resume: not offered \(a suspended host cannot run vpmd to resume itself/;
+
+type ErrorBody = { json: { error: { '@Message.ExtendedInfo': Array<{ MessageId: string; Message: string }> } } };
+const ids = (r: ErrorBody): string[] => r.json.error['@Message.ExtendedInfo'].map((m) => m.MessageId);
+const messages = (r: ErrorBody): string => r.json.error['@Message.ExtendedInfo'].map((m) => m.Message).join(' | ');
+
+interface AuditRow {
+  readonly principal: string;
+  readonly action: string;
+  readonly outcome: string;
+  readonly detail?: string;
+}
+
+describe('declaresReboot (introspection of the manager object)', () => {
+  const manager = (methods: string): string =>
+    `<node><interface name="org.freedesktop.DBus.Peer"><method name="Ping"/></interface>
+     <interface name="org.freedesktop.systemd1.Manager">${methods}</interface></node>`;
+
+  it('finds Reboot() as systemd writes it, with annotations and without input arguments', () => {
+    const systemdStyle = manager(`<method name="PowerOff">\n</method>\n<method name="Reboot">\n<annotation name="org.freedesktop.systemd1.Privileged" value="true"/>\n</method>`);
+    expect(declaresReboot(systemdStyle)).toBe(true);
+    expect(declaresReboot(manager(`<method name='Reboot'/>`))).toBe(true);
+  });
+
+  it('refuses a Reboot on another interface, one that takes arguments, or a similar name', () => {
+    expect(declaresReboot(`<node><interface name="org.freedesktop.login1.Manager"><method name="Reboot"/></interface></node>`)).toBe(false);
+    expect(declaresReboot(manager(`<method name="Reboot"><arg name="interactive" type="b"/></method>`))).toBe(false);
+    expect(declaresReboot(manager(`<method name="Reboot"><arg name="i" type="b" direction="in"/></method>`))).toBe(false);
+    expect(declaresReboot(manager(`<method name="RebootWithFlags"><arg type="t" direction="in"/></method>`))).toBe(false);
+    expect(declaresReboot(manager(`<method name="SoftReboot"/>`))).toBe(false);
+    expect(declaresReboot('')).toBe(false);
+  });
+});
+
+/** A bus with logind's mock and, optionally, the systemd manager's; the agent uses that bus. */
+async function setUp(withSystemd: 'none' | 'template' | 'reboot'): Promise<{ bus: PrivateBus; logind: LogindMock; systemd?: SystemdMock; h: RedfishHarness }> {
+  const bus = await startPrivateBus();
+  try {
+    const logind = await startLogindMock(bus);
+    const systemd = withSystemd === 'none' ? undefined : await startSystemdMock(bus);
+    if (withSystemd === 'reboot') await systemd?.addReboot();
+    const h = await bootRedfish({ sections: { hostPower: { busAddress: bus.address, timeout: 1 } } });
+    return { bus, logind, h, ...(systemd ? { systemd } : {}) };
+  } catch (e) {
+    await bus.stop();
+    throw e;
+  }
+}
+
+describe('without a systemd manager on the bus', () => {
+  let env: Awaited<ReturnType<typeof setUp>>;
+  let admin: string;
+  beforeAll(async () => {
+    env = await setUp('none');
+    await env.h.addAccount('admin', 'Administrator', 'Admin-pass-1');
+    admin = await env.h.login('admin', 'Admin-pass-1');
+  }, 60_000);
+  afterAll(async () => {
+    await env?.h.stop();
+    await env?.bus.stop();
+  });
+
+  it('does not offer ForceRestart, says why, and refuses it without touching logind', async () => {
+    const info = await env.h.rf('GET', `${S}/ResetActionInfo`, { token: admin });
+    expect(info.json.Parameters[0].AllowableValues).toEqual(['On', 'GracefulShutdown', 'GracefulRestart']);
+    expect(info.json.Description).toMatch(/ForceRestart: not offered \(systemd manager unavailable: systemd Introspect on unix:path=.*org\.freedesktop\.DBus\.Error\.ServiceUnknown: .*nothing owns org\.freedesktop\.systemd1 on this bus\)/);
+    expect(info.json.Description).toMatch(RESUME_WHY);
+    const r = await env.h.rf('POST', RESET, { token: admin, body: { ResetType: 'ForceRestart' } });
+    expect(r.status).toBe(400);
+    expect(ids(r)).toEqual(['Base.1.22.1.ActionParameterValueNotInList']);
+    expect(messages(r)).toMatch(/ForceRestart is not offered: systemd manager unavailable/);
+    // logind was asked what it allows (CanPowerOff/CanReboot), never to act.
+    expect((await env.logind.calls()).filter((c) => !c.method.startsWith('Can'))).toEqual([]);
+  });
+});
+
+describe('with the systemd template, which has no Reboot()', () => {
+  let env: Awaited<ReturnType<typeof setUp>>;
+  let admin: string;
+  beforeAll(async () => {
+    env = await setUp('template');
+    await env.h.addAccount('admin', 'Administrator', 'Admin-pass-1');
+    admin = await env.h.login('admin', 'Admin-pass-1');
+  }, 60_000);
+  afterAll(async () => {
+    await env?.h.stop();
+    await env?.bus.stop();
+  });
+
+  it('does not offer ForceRestart and names the missing method', async () => {
+    const info = await env.h.rf('GET', `${S}/ResetActionInfo`, { token: admin });
+    expect(info.json.Parameters[0].AllowableValues).not.toContain('ForceRestart');
+    expect(info.json.Description).toMatch(/ForceRestart: not offered \(the systemd manager on unix:path=\S+ has no org\.freedesktop\.systemd1\.Manager\.Reboot\(\)\)/);
+    expect((await env.h.rf('POST', RESET, { token: admin, body: { ResetType: 'ForceRestart' } })).status).toBe(400);
+    expect(await env.systemd?.calls()).toEqual([]);
+  });
+});
+
+describe('with the systemd manager and its Reboot()', () => {
+  let env: Awaited<ReturnType<typeof setUp>>;
+  let systemd: SystemdMock;
+  let admin: string;
+  let oper: string;
+  let ro: string;
+  const audit = async (): Promise<AuditRow[]> => (await env.h.agent.json<AuditRow[]>(['audit', '--limit', '50'])).filter((e) => e.action === ACTION);
+  beforeAll(async () => {
+    env = await setUp('reboot');
+    systemd = env.systemd as SystemdMock;
+    await env.h.addAccount('admin', 'Administrator', 'Admin-pass-1');
+    await env.h.addAccount('oper', 'Operator', 'Operator-pass-1');
+    await env.h.addAccount('ro', 'ReadOnly', 'Readonly-pass-1');
+    [admin, oper, ro] = [await env.h.login('admin', 'Admin-pass-1'), await env.h.login('oper', 'Operator-pass-1'), await env.h.login('ro', 'Readonly-pass-1')];
+  }, 60_000);
+  afterAll(async () => {
+    await env?.h.stop();
+    await env?.bus.stop();
+  });
+
+  it('offers ForceRestart in ActionInfo next to the logind resets, still not Resume', async () => {
+    const info = await env.h.rf('GET', `${S}/ResetActionInfo`, { token: ro });
+    expect(info.status).toBe(200);
+    expect(info.json.Parameters[0].AllowableValues).toEqual(['On', 'GracefulShutdown', 'GracefulRestart', 'ForceRestart']);
+    expect(info.json.Description).toMatch(/ForceRestart: offered \(systemd manager Reboot\(\), as systemctl reboot --force: services are not stopped in order\)/);
+    expect(info.json.Description).toMatch(RESUME_WHY);
+    // Probing introspects; it never calls a mocked method.
+    expect(await systemd.calls()).toEqual([]);
+  });
+
+  it('refuses ForceRestart to ReadOnly: 403, no call, the refusal audited', async () => {
+    await systemd.clearCalls();
+    const r = await env.h.rf('POST', RESET, { token: ro, body: { ResetType: 'ForceRestart' } });
+    expect(r.status).toBe(403);
+    expect(ids(r)).toEqual(['Base.1.22.1.InsufficientPrivilege']);
+    expect(await systemd.calls()).toEqual([]);
+    const denied = (await env.h.agent.json<AuditRow[]>(['audit', '--limit', '5'])).filter((e) => e.principal === 'ro' && e.outcome === 'denied');
+    expect(denied.map((e) => e.action)).toEqual([`redfish POST ${RESET}`]);
+    expect(denied[0]?.detail).toMatch(/ConfigureComponents/);
+  });
+
+  it('calls Reboot() exactly once for each POST by an Operator and by an Administrator, never logind, and audits it', async () => {
+    for (const [who, token] of [['oper', oper], ['admin', admin]] as const) {
+      await systemd.clearCalls();
+      await env.logind.clearCalls();
+      const r = await env.h.rf('POST', RESET, { token, body: { ResetType: 'ForceRestart' } });
+      expect(r.status, r.text).toBe(204);
+      expect((await systemd.calls()).map((c) => [c.method, c.args])).toEqual([['Reboot', []]]);
+      expect(await systemd.calls('Reboot')).toHaveLength(1);
+      expect((await env.logind.calls()).filter((c) => c.method === 'Reboot' || c.method === 'PowerOff')).toEqual([]);
+      expect((await audit()).at(-1)).toMatchObject({ principal: who, outcome: 'ok', detail: expect.stringMatching(/^accepted by the systemd manager on unix:path=/) });
+    }
+    expect((await audit()).map((e) => `${e.principal} ${e.outcome}`)).toEqual(['oper ok', 'admin ok']);
+  });
+
+  it('answers a Reboot() that fails with a 503 naming the D-Bus error, and audits the failure', async () => {
+    const cases = [
+      { name: 'org.freedesktop.DBus.Error.AccessDenied', hint: 'vpmd needs to run as root or with CAP_SYS_BOOT' },
+      { name: 'org.freedesktop.DBus.Error.UnknownMethod', hint: 'this systemd has no Manager.Reboot()' },
+    ];
+    try {
+      for (const c of cases) {
+        await systemd.addReboot({ error: { name: c.name, message: `mocked ${c.name.split('.').at(-1)}` } });
+        await systemd.clearCalls();
+        const r = await env.h.rf('POST', RESET, { token: oper, body: { ResetType: 'ForceRestart' } });
+        expect(r.status, r.text).toBe(503);
+        expect(ids(r)).toEqual(['Base.1.22.1.GeneralError', 'Base.1.22.1.ServiceTemporarilyUnavailable']);
+        const text = `E_REDFISH_SYSTEMD: systemd Manager.Reboot on ${env.bus.address}: ${c.name}: mocked ${c.name.split('.').at(-1)} (${c.hint})`;
+        expect(r.json.error['@Message.ExtendedInfo'][0].Message).toBe(text);
+        expect(await systemd.calls('Reboot')).toHaveLength(1);
+        expect((await audit()).at(-1)).toEqual(expect.objectContaining({ principal: 'oper', outcome: 'failed', detail: text.replace('E_REDFISH_SYSTEMD: ', '') }));
+      }
+      // What a Redfish client reads in the manager's audit log.
+      const entries = await env.h.rf('GET', '/redfish/v1/Managers/vpmd/LogServices/AuditLog/Entries', { token: admin });
+      const failures: string[] = [];
+      for (const m of entries.json.Members as Array<{ '@odata.id': string }>) {
+        const e = await env.h.rf('GET', m['@odata.id'], { token: admin });
+        if (String(e.json.Message).includes(`${ACTION}: failed`)) failures.push(`${e.json.Severity} ${e.json.Message}`);
+      }
+      expect(failures).toHaveLength(2);
+      expect(failures[1]).toMatch(/^Warning oper \(redfish from \S+\): redfish ComputerSystem\.Reset ForceRestart \(systemd Manager\.Reboot\): failed \(.*UnknownMethod/);
+    } finally {
+      await systemd.addReboot();
+    }
+  });
+
+  it('answers a Reboot() that does not answer in time with a 503 saying the reboot may still happen', async () => {
+    try {
+      await systemd.addReboot({ delayMs: 2500 });
+      await systemd.clearCalls();
+      const r = await env.h.rf('POST', RESET, { token: admin, body: { ResetType: 'ForceRestart' } });
+      expect(r.status, r.text).toBe(503);
+      expect(messages(r)).toMatch(/E_REDFISH_SYSTEMD: systemd Manager\.Reboot on unix:path=\S+: no answer within 1000 ms \(the reboot may still happen\)/);
+      expect((await audit()).at(-1)).toMatchObject({ principal: 'admin', outcome: 'failed', detail: expect.stringMatching(/no answer within 1000 ms/) });
+      // The mock answers once its delay is over: the call did reach it, once.
+      expect(await systemd.calls('Reboot')).toHaveLength(1);
+    } finally {
+      await systemd.addReboot();
+    }
+  });
+});
