@@ -2,8 +2,12 @@
  * IPMI benchmark (`npm run bench:ipmi`): a warm full sensor sweep of 100 and 1,000 ipmi_sim BMCs
  * by vpmd's poller against FreeIPMI `ipmi-sensors --fanout` on the same BMCs in the same run,
  * ipmitool for scale, sessions left open after 10 sweeps, CPU and memory. Prints one JSON
- * summary with ratios. Sizes: IPMI_BENCH_SIZES=100,1000 (default).
+ * summary with ratios. Sizes: IPMI_BENCH_SIZES=100,1000 (default). IPMI_BENCH_ONLY=vpmd skips the
+ * baselines (no ratios); IPMI_BENCH_PROFILE=<file.cpuprofile> writes a CPU profile of vpmd's
+ * warm sweeps only (the agent runs in this process).
  */
+import { writeFile } from 'node:fs/promises';
+import { Session } from 'node:inspector/promises';
 import ipmi from '../../plugins/ipmi/index.js';
 import { bootAgent, startIpmiSim, type IpmiSimPeer, type IpmiSimTarget } from '../../core/testkit/index.js';
 import { countSessions, freeIpmiFanout, ipmitoolSample } from './baselines.js';
@@ -20,6 +24,25 @@ const median = (xs: readonly number[]): number => {
 };
 const r1 = (x: number): number => Math.round(x * 10) / 10;
 const log = (msg: string): void => void process.stderr.write(`bench:ipmi ${msg}\n`);
+
+const PROFILE = process.env.IPMI_BENCH_PROFILE;
+const ONLY_VPMD = process.env.IPMI_BENCH_ONLY === 'vpmd';
+
+async function startProfiler(): Promise<Session> {
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.setSamplingInterval', { interval: 200 });
+  await session.post('Profiler.start');
+  return session;
+}
+
+async function stopProfiler(session: Session, file: string): Promise<void> {
+  const { profile } = await session.post('Profiler.stop');
+  await writeFile(file, JSON.stringify(profile));
+  session.disconnect();
+  log(`CPU profile of the warm sweeps: ${file}`);
+}
 
 interface Sweep {
   targets: number;
@@ -54,6 +77,7 @@ async function vpmdSweeps(targets: readonly IpmiSimTarget[]): Promise<Record<str
     const coldMs = performance.now() - t0;
     const coldCpu = process.cpuUsage(c0);
     const warm: { wallMs: number; cpuMs: number; sweep: Sweep }[] = [];
+    const profiler = PROFILE === undefined ? undefined : await startProfiler();
     for (let i = 0; i < WARM_SWEEPS; i++) {
       const c = process.cpuUsage();
       const t = performance.now();
@@ -61,6 +85,7 @@ async function vpmdSweeps(targets: readonly IpmiSimTarget[]): Promise<Record<str
       const cpu = process.cpuUsage(c);
       warm.push({ wallMs: performance.now() - t, cpuMs: (cpu.user + cpu.system) / 1000, sweep });
     }
+    if (profiler !== undefined && PROFILE !== undefined) await stopProfiler(profiler, `${PROFILE.replace(/\.cpuprofile$/, '')}-${targets.length}.cpuprofile`);
     // Per target: the whole list of 6,000 metrics exceeds the control channel's 1 MiB line.
     const metricsOf = async (name: string): Promise<number> => (await booted.json<unknown[]>(['telemetry', 'list', '--target', name])).length;
     const metricsPerBmc = [await metricsOf(targets[0]?.name ?? ''), await metricsOf(targets[targets.length - 1]?.name ?? '')];
@@ -103,6 +128,10 @@ async function benchSize(n: number): Promise<Record<string, unknown>> {
   log(`starting ${n} ipmi_sim BMC(s)`);
   const sim: IpmiSimPeer = await startIpmiSim({ bmcs: n, sel: false, startTimeoutMs: 180_000 });
   try {
+    if (ONLY_VPMD) {
+      log(`vpmd only: cold sweep + ${WARM_SWEEPS} warm sweeps`);
+      return { bmcs: n, vpmd: await vpmdSweeps(sim.targets) };
+    }
     log(`FreeIPMI ipmi-sensors --fanout=${FANOUT}: cold + ${FREEIPMI_WARM_RUNS} warm`);
     const fi = await freeIpmiFanout(sim.targets, FANOUT, FREEIPMI_WARM_RUNS);
     const sampleN = Math.min(n, 32);
