@@ -40,7 +40,7 @@ export interface IpmiResponse {
 
 /** Encodes `rsAddr | netFn/rsLUN | chk1 | rqAddr | rqSeq/rqLUN | cmd | data | chk2`. */
 export function encodeRequest(req: IpmiRequest): Buffer {
-  const data = Buffer.from(req.data ?? []);
+  const data = req.data ?? [];
   const out = Buffer.alloc(7 + data.length);
   out[0] = BMC_ADDR;
   out[1] = ((req.netFn & 0x3f) << 2) | ((req.rsLun ?? 0) & 0x03);
@@ -48,7 +48,7 @@ export function encodeRequest(req: IpmiRequest): Buffer {
   out[3] = CONSOLE_ADDR;
   out[4] = (req.rqSeq & 0x3f) << 2;
   out[5] = req.cmd & 0xff;
-  data.copy(out, 6);
+  out.set(data, 6);
   out[out.length - 1] = checksum(out, 3, out.length - 1);
   return out;
 }

@@ -4,7 +4,7 @@
  */
 import { VpmdError } from '../../../core/index.js';
 import type { CipherSuite } from './cipher-suites.js';
-import { authCodeLength, decryptPayload, encryptPayload, integrityCode, sameBytes } from './crypto.js';
+import { AesCbc128, authCodeLength, decryptPayload, encryptPayload, encryptedLength, integrityCode, sameBytes } from './crypto.js';
 
 /** RMCP header: version 6, reserved, sequence FF (no RMCP ack), class 7 (IPMI). */
 export const RMCP_HEADER = Buffer.from([0x06, 0x00, 0xff, 0x07]);
@@ -25,6 +25,13 @@ export interface PacketSecurity {
   readonly suite: CipherSuite;
   readonly k1: Buffer;
   readonly k2: Buffer;
+  /** The session's long-lived AES contexts (see {@link sessionSecurity}); one per packet otherwise. */
+  readonly aes?: AesCbc128;
+}
+
+/** The security of an established session, with its AES contexts made once. */
+export function sessionSecurity(suite: CipherSuite, k1: Buffer, k2: Buffer): PacketSecurity {
+  return suite.conf === 'none' ? { suite, k1, k2 } : { suite, k1, k2, aes: new AesCbc128(k2) };
 }
 
 /** Wraps an IPMI message in an IPMI 1.5 packet with auth type none (outside a session). */
@@ -40,23 +47,28 @@ export function encodeV15(message: Uint8Array): Buffer {
 export function encodeV20(payloadType: number, sessionId: number, seq: number, payload: Uint8Array, security?: PacketSecurity): Buffer {
   const encrypt = security !== undefined && security.suite.conf !== 'none';
   const authenticate = security !== undefined && security.suite.integrity !== 'none';
-  const body = encrypt ? encryptPayload(security.k2, payload) : Buffer.from(payload);
-  const head = Buffer.alloc(16);
-  RMCP_HEADER.copy(head, 0);
-  head[4] = 0x06;
-  head[5] = (payloadType & 0x3f) | (encrypt ? 0x80 : 0) | (authenticate ? 0x40 : 0);
-  head.writeUInt32LE(sessionId >>> 0, 6);
-  head.writeUInt32LE(seq >>> 0, 10);
-  head.writeUInt16LE(body.length, 14);
-  if (!authenticate) return Buffer.concat([head, body]);
+  const bodyLen = encrypt ? encryptedLength(payload.length) : payload.length;
   // Integrity pad: AuthType .. NextHeader must be a multiple of 4 bytes.
-  const spanLen = 12 + body.length + 2;
-  const pad = (4 - (spanLen % 4)) % 4;
-  const trailer = Buffer.alloc(pad + 2, 0xff);
-  trailer[pad] = pad;
-  trailer[pad + 1] = 0x07;
-  const signed = Buffer.concat([head, body, trailer]);
-  return Buffer.concat([signed, integrityCode(security.suite.integrity, security.k1, signed.subarray(4))]);
+  const pad = authenticate ? (4 - ((12 + bodyLen + 2) % 4)) % 4 : 0;
+  const codeLen = authenticate ? authCodeLength(security.suite.integrity) : 0;
+  const signedEnd = 16 + bodyLen + (authenticate ? pad + 2 : 0);
+  // One buffer per packet: header, body, trailer and auth code are written in place.
+  const out = Buffer.allocUnsafe(signedEnd + codeLen);
+  RMCP_HEADER.copy(out, 0);
+  out[4] = 0x06;
+  out[5] = (payloadType & 0x3f) | (encrypt ? 0x80 : 0) | (authenticate ? 0x40 : 0);
+  out.writeUInt32LE(sessionId >>> 0, 6);
+  out.writeUInt32LE(seq >>> 0, 10);
+  out.writeUInt16LE(bodyLen, 14);
+  if (!encrypt) out.set(payload, 16);
+  else if (security.aes !== undefined) security.aes.encryptInto(payload, out, 16);
+  else encryptPayload(security.k2, payload).copy(out, 16);
+  if (!authenticate) return out;
+  out.fill(0xff, 16 + bodyLen, 16 + bodyLen + pad);
+  out[signedEnd - 2] = pad;
+  out[signedEnd - 1] = 0x07;
+  integrityCode(security.suite.integrity, security.k1, out.subarray(4, signedEnd)).copy(out, signedEnd);
+  return out;
 }
 
 /** A decoded inbound packet. */
@@ -115,7 +127,7 @@ export function decodePacket(buf: Buffer, security?: PacketSecurity): DecodedPac
     }
     if (security.suite.conf !== 'none') {
       if (!encrypted) throw malformed('plain-text payload inside an encrypted session', buf.length);
-      payload = decryptPayload(security.k2, payload);
+      payload = security.aes !== undefined ? security.aes.decrypt(payload) : decryptPayload(security.k2, payload);
     }
   }
   return { kind: 'v20', payloadType, encrypted, authenticated, sessionId, seq, payload };

@@ -1,9 +1,9 @@
 import { createDecipheriv } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { CIPHER_SUITES, chooseSuites, parseCipherSuiteRecords, type CipherSuite } from '../../../plugins/ipmi/codec/cipher-suites.js';
-import { decryptPayload, encryptPayload } from '../../../plugins/ipmi/codec/crypto.js';
+import { AesCbc128, decryptPayload, encryptPayload } from '../../../plugins/ipmi/codec/crypto.js';
 import { checksum, decodeResponse, encodeRequest } from '../../../plugins/ipmi/codec/message.js';
-import { PAYLOAD, decodePacket, encodeV15, encodeV20 } from '../../../plugins/ipmi/codec/packet.js';
+import { PAYLOAD, decodePacket, encodeV15, encodeV20, sessionSecurity } from '../../../plugins/ipmi/codec/packet.js';
 import { encodeOpenSession, encodeRakp1, encodeRakp3, rakp2Code, rakp4Code, rakpStatusError, sessionKeys, verifyRakp2, verifyRakp4, type RakpContext } from '../../../plugins/ipmi/codec/rakp.js';
 import { ReplayWindow } from '../../../plugins/ipmi/session/replay-window.js';
 import { hmac, sha1, sha256 } from './support/reference-hmac.js';
@@ -75,6 +75,26 @@ describe('AES-CBC-128 confidentiality with IPMI padding', () => {
     tampered[tampered.length - 17] = (tampered[tampered.length - 17] ?? 0) ^ 0x40; // flips a plaintext bit of the last block's pad
     expect(() => decryptPayload(key, tampered)).toThrow(/pad/);
     expect(() => decryptPayload(key, enc.subarray(0, 20))).toThrow(/whole AES blocks/);
+  });
+
+  it('the session context (CBC chained on one AES-ECB context) gives the same bytes for every length, across packets', () => {
+    const aes = new AesCbc128(key);
+    for (let len = 0; len <= 50; len++) {
+      const payload = Buffer.from(Array.from({ length: len }, (_, i) => (i * 37 + len) & 0xff));
+      const enc = aes.encrypt(payload, iv);
+      expect(enc).toEqual(encryptPayload(key, payload, iv));
+      expect(rawDecrypt(enc).subarray(0, len)).toEqual(payload);
+      expect(aes.decrypt(enc)).toEqual(payload);
+      // Random IVs: a new IV per packet, and the reference decrypts it.
+      const a = aes.encrypt(payload);
+      const b = aes.encrypt(payload);
+      expect(a.subarray(0, 16).equals(b.subarray(0, 16))).toBe(false);
+      expect(decryptPayload(key, a)).toEqual(payload);
+    }
+    const tampered = Buffer.from(aes.encrypt(Buffer.alloc(7, 1), iv));
+    tampered[tampered.length - 17] = (tampered[tampered.length - 17] ?? 0) ^ 0x40;
+    expect(() => aes.decrypt(tampered)).toThrow(/pad/);
+    expect(() => aes.decrypt(tampered.subarray(0, 20))).toThrow(/whole AES blocks/);
   });
 });
 
@@ -159,6 +179,16 @@ describe.each([
     expect(() => decodePacket(tampered, sec)).toThrow(/integrity/);
     const plain = encodeV20(PAYLOAD.ipmi, 0x02000f00, 8, msg);
     expect(() => decodePacket(plain, sec)).toThrow(/unauthenticated/);
+    // The session's prepared contexts frame and read the same packets as the plain keys.
+    const prepared = sessionSecurity(suite(id), keys.k1, keys.k2);
+    const viaPrepared = encodeV20(PAYLOAD.ipmi, 0x02000f00, 9, msg, prepared);
+    expect(viaPrepared.length).toBe(pkt.length);
+    expect(viaPrepared.subarray(viaPrepared.length - icvLen)).toEqual(hmac(hash, keys.k1, viaPrepared.subarray(4, viaPrepared.length - icvLen)).subarray(0, icvLen));
+    const readBack = decodePacket(viaPrepared, sec);
+    expect(readBack.kind === 'v20' && readBack.payload).toEqual(msg);
+    const readPrepared = decodePacket(pkt, prepared);
+    expect(readPrepared.kind === 'v20' && readPrepared.payload).toEqual(msg);
+    expect(() => decodePacket(tampered, prepared)).toThrow(/integrity/);
   });
 });
 
@@ -205,5 +235,15 @@ describe('inbound sequence (replay) window', () => {
     expect(w.accept(68)).toBe(false); // 32 behind the highest: outside the window
     expect(w.accept(69)).toBe(true); // 31 behind, never seen
     expect(w.accept(69)).toBe(false);
+    // The oldest slot of the window (31 behind) and numbers near 2^32.
+    const top = 0xffffff00;
+    const high = new ReplayWindow();
+    expect([top, top - 31, top - 31, top - 30].map((s) => high.accept(s))).toEqual([true, true, false, true]);
+    expect(high.accept(top + 1)).toBe(true); // now top - 31 is 32 behind ...
+    expect(high.accept(top - 31)).toBe(false);
+    expect(high.accept(top - 30)).toBe(false); // ... and top - 30 is still remembered
+    expect(high.accept(0xfffffffe)).toBe(true); // a jump past the window forgets everything older
+    expect(high.accept(top + 1)).toBe(false);
+    expect(high.accept(0xfffffffe - 31)).toBe(true);
   });
 });
