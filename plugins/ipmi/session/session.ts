@@ -7,9 +7,10 @@ import { randomBytes } from 'node:crypto';
 import { VpmdError } from '../../../core/index.js';
 import { chooseSuites, parseCipherSuiteRecords, type CipherFloor, type CipherSuite } from '../codec/cipher-suites.js';
 import { completionText, decodeResponse, encodeRequest, type IpmiResponse } from '../codec/message.js';
-import { PAYLOAD, decodePacket, encodeV15, encodeV20, type PacketSecurity } from '../codec/packet.js';
+import { PAYLOAD, decodePacket, encodeV15, encodeV20, sessionSecurity, type PacketSecurity } from '../codec/packet.js';
 import { PRIVILEGE, decodeOpenSession, decodeRakp2, encodeOpenSession, encodeRakp1, encodeRakp3, sessionKeys, verifyRakp2, verifyRakp4, type PrivilegeName, type RakpContext } from '../codec/rakp.js';
 import { ReplayWindow } from './replay-window.js';
+import { RequestTable, type Pending } from './request-table.js';
 import type { UdpEndpoint } from './udp-endpoint.js';
 
 /** How to reach and log in to one BMC. Secrets live only here, never in logs or errors. */
@@ -35,19 +36,6 @@ export interface SessionTiming {
   readonly retries: number;
 }
 
-interface Pending {
-  readonly match: (p: { payloadType: number; body: Buffer }) => boolean;
-  readonly build: () => Buffer;
-  resolve(body: Buffer): void;
-  reject(e: Error): void;
-  timer: NodeJS.Timeout | undefined;
-  attempts: number;
-  firstSent: number;
-  readonly what: string;
-}
-
-const MAX_IN_FLIGHT = 8;
-
 /** Counters a test or `vpmctl ipmi targets` can show. */
 export interface SessionStats {
   sent: number;
@@ -55,16 +43,17 @@ export interface SessionStats {
   dropped: number;
 }
 
+/** Payload type standing for a sessionless IPMI 1.5 message. */
+const V15 = -1;
+const NO_DATA = new Uint8Array(0);
+
 /** An IPMI 2.0 session. Create with {@link IpmiSession.open}. */
 export class IpmiSession {
   private security: PacketSecurity | undefined;
   private bmcSid = 0;
   private consoleSid = 0;
   private outSeq = 0;
-  private nextRqSeq = 1;
-  private readonly pending = new Set<Pending>();
-  private readonly inFlightRqSeq = new Set<number>();
-  private readonly waiters: Array<() => void> = [];
+  private readonly requests = new RequestTable();
   private readonly replay = new ReplayWindow();
   private readonly unregister: () => void;
   private closed = false;
@@ -180,54 +169,67 @@ export class IpmiSession {
     } catch (e) {
       // RAKP 4 lost: the BMC may hold an active session it will not open twice. With the keys
       // both sides derived, close() can still send Close Session instead of leaking the slot.
-      this.security = { suite, k1: keys.k1, k2: keys.k2 };
+      this.security = sessionSecurity(suite, keys.k1, keys.k2);
       throw e;
     }
     verifyRakp4(ctx, keys.sik, r2.bmcGuid, r4);
-    this.security = { suite, k1: keys.k1, k2: keys.k2 };
+    this.security = sessionSecurity(suite, keys.k1, keys.k2);
   }
 
   /** Sends a request and returns the response data; a non-zero completion code throws. */
-  async call(netFn: number, cmd: number, data: readonly number[] | Uint8Array = [], rsLun = 0): Promise<Buffer> {
+  async call(netFn: number, cmd: number, data: readonly number[] | Uint8Array = NO_DATA, rsLun = 0): Promise<Buffer> {
     const r = await this.request(netFn, cmd, data, rsLun);
     if (r.cc !== 0) throw commandError(this.target.name, netFn, cmd, r.cc);
     return r.data;
   }
 
   /** Sends a request inside the session; resolves with the response, whatever its completion code. */
-  async request(netFn: number, cmd: number, data: readonly number[] | Uint8Array = [], rsLun = 0): Promise<IpmiResponse> {
-    if (this.closed) throw new VpmdError('E_IPMI_SESSION', `session with ${this.target.name} is closed`, { target: this.target.name });
-    const rqSeq = await this.takeRqSeq();
-    try {
-      const message = encodeRequest({ netFn, cmd, data, rqSeq, rsLun });
-      const body = await this.send(
-        `command 0x${netFn.toString(16)}/0x${cmd.toString(16)}`,
-        () => encodeV20(PAYLOAD.ipmi, this.bmcSid, this.nextOutSeq(), message, this.security),
-        (p) => p.payloadType === PAYLOAD.ipmi && matches(p.body, netFn, cmd, rqSeq),
-      );
-      this.lastActivity = Date.now();
-      return decodeResponse(body);
-    } finally {
-      this.releaseRqSeq(rqSeq);
-    }
+  request(netFn: number, cmd: number, data: readonly number[] | Uint8Array = NO_DATA, rsLun = 0): Promise<IpmiResponse> {
+    if (this.closed) return Promise.reject(this.closedError());
+    // The common case, a free rqSeq and a free socket slot, starts without waiting a tick.
+    const seq = this.requests.tryTake();
+    if (seq >= 0 && this.endpoint.tryAcquire()) return this.start(PAYLOAD.ipmi, seq, netFn, cmd, data, rsLun);
+    return this.queued(seq, PAYLOAD.ipmi, netFn, cmd, data, rsLun);
   }
 
   /** A sessionless IPMI 1.5 request (before login). */
   private async sessionless(netFn: number, cmd: number, data: readonly number[]): Promise<Buffer> {
-    const rqSeq = await this.takeRqSeq();
-    try {
-      const message = encodeRequest({ netFn, cmd, data, rqSeq });
-      const body = await this.send(`command 0x${netFn.toString(16)}/0x${cmd.toString(16)}`, () => encodeV15(message), (p) => p.payloadType === -1 && matches(p.body, netFn, cmd, rqSeq));
-      const r = decodeResponse(body);
-      if (r.cc !== 0) throw commandError(this.target.name, netFn, cmd, r.cc);
-      return r.data;
-    } finally {
-      this.releaseRqSeq(rqSeq);
-    }
+    const r = await this.queued(-1, V15, netFn, cmd, data, 0);
+    if (r.cc !== 0) throw commandError(this.target.name, netFn, cmd, r.cc);
+    return r.data;
   }
 
-  private exchange(what: string, type: number, payload: Buffer, replyType: number, tag: number): Promise<Buffer> {
-    return this.send(what, () => encodeV20(type, 0, 0, payload), (p) => p.payloadType === replyType && p.body[0] === tag);
+  /** Waits for an rqSeq (unless `seq` is one already) and a socket slot, then sends. */
+  private async queued(seq: number, payloadType: number, netFn: number, cmd: number, data: readonly number[] | Uint8Array, rsLun: number): Promise<IpmiResponse> {
+    const rqSeq = seq >= 0 ? seq : await this.requests.take();
+    if (rqSeq < 0) throw this.closedError();
+    await this.endpoint.acquire();
+    if (this.closed) {
+      this.endpoint.release();
+      this.requests.release(rqSeq);
+      throw this.closedError();
+    }
+    return this.start(payloadType, rqSeq, netFn, cmd, data, rsLun);
+  }
+
+  /** Sends an IPMI request holding `rqSeq` and a socket slot; both are returned on settling. */
+  private start(payloadType: number, rqSeq: number, netFn: number, cmd: number, data: readonly number[] | Uint8Array, rsLun: number): Promise<IpmiResponse> {
+    const message = encodeRequest({ netFn, cmd, data, rqSeq, rsLun });
+    return new Promise<IpmiResponse>((resolve, reject) => {
+      const p: Pending<IpmiResponse> = { payloadType, replyType: payloadType, message, rqSeq, netFn, cmd, tag: 0, label: '', resolve, reject, timer: undefined, attempts: 0, firstSent: performance.now() };
+      this.requests.track(p);
+      this.transmit(p);
+    });
+  }
+
+  /** A login message (Open Session, RAKP 1/3) answered by `replyType` carrying `tag`. */
+  private async exchange(label: string, payloadType: number, payload: Buffer, replyType: number, tag: number): Promise<Buffer> {
+    await this.endpoint.acquire();
+    return new Promise<Buffer>((resolve, reject) => {
+      const p: Pending<Buffer> = { payloadType, replyType, message: payload, rqSeq: -1, netFn: 0, cmd: 0, tag, label, resolve, reject, timer: undefined, attempts: 0, firstSent: performance.now() };
+      this.requests.exchanges.add(p);
+      this.transmit(p);
+    });
   }
 
   private nextOutSeq(): number {
@@ -235,53 +237,41 @@ export class IpmiSession {
     return this.outSeq;
   }
 
-  private async send(what: string, build: () => Buffer, match: Pending['match']): Promise<Buffer> {
-    await this.endpoint.acquire();
-    let released = false;
-    const release = (): void => {
-      if (!released) this.endpoint.release();
-      released = true;
-    };
-    return new Promise<Buffer>((resolve, reject) => {
-      const p: Pending = {
-        match,
-        build,
-        what,
-        attempts: 0,
-        firstSent: performance.now(),
-        timer: undefined,
-        resolve: (b) => {
-          this.settle(p);
-          release();
-          this.adapt(p);
-          resolve(b);
-        },
-        reject: (e) => {
-          this.settle(p);
-          release();
-          reject(e);
-        },
-      };
-      this.pending.add(p);
-      this.transmit(p);
-    });
+  /** The datagram of one attempt: in-session requests get a new session sequence number each time. */
+  private frame(p: Pending<unknown>): Buffer {
+    if (p.payloadType === V15) return encodeV15(p.message);
+    if (p.payloadType === PAYLOAD.ipmi) return encodeV20(PAYLOAD.ipmi, this.bmcSid, this.nextOutSeq(), p.message, this.security);
+    return encodeV20(p.payloadType, 0, 0, p.message);
   }
 
-  private transmit(p: Pending): void {
+  private transmit(p: Pending<unknown>): void {
     p.attempts++;
     if (p.attempts > 1) this.stats.retransmits++;
     this.stats.sent++;
-    this.endpoint.send(this.target.host, this.target.port, p.build());
-    p.timer = setTimeout(() => {
-      if (p.attempts > (this.closing ? Math.min(1, this.timing.retries) : this.timing.retries)) {
-        p.reject(
-          new VpmdError('E_IPMI_TIMEOUT', `BMC ${this.target.name} (${this.target.host}:${this.target.port}) did not answer ${p.what} after ${p.attempts} attempts (${Math.round(performance.now() - p.firstSent)} ms)`, {
-            target: this.target.name,
-            attempts: p.attempts,
-          }),
-        );
-      } else this.transmit(p);
-    }, this.waitMs);
+    this.endpoint.send(this.target.host, this.target.port, this.frame(p));
+    // A static handler with arguments: no closure per attempt.
+    p.timer = setTimeout(IpmiSession.expired, this.waitMs, this, p);
+  }
+
+  private static expired(s: IpmiSession, p: Pending<unknown>): void {
+    if (p.attempts > (s.closing ? Math.min(1, s.timing.retries) : s.timing.retries)) {
+      s.finish(p);
+      const what = p.rqSeq >= 0 ? `command 0x${p.netFn.toString(16)}/0x${p.cmd.toString(16)}` : p.label;
+      p.reject(
+        new VpmdError('E_IPMI_TIMEOUT', `BMC ${s.target.name} (${s.target.host}:${s.target.port}) did not answer ${what} after ${p.attempts} attempts (${Math.round(performance.now() - p.firstSent)} ms)`, {
+          target: s.target.name,
+          attempts: p.attempts,
+        }),
+      );
+    } else s.transmit(p);
+  }
+
+  /** Stops tracking `p` and returns its rqSeq and socket slot. Called once per request. */
+  private finish(p: Pending<unknown>): void {
+    if (p.timer !== undefined) clearTimeout(p.timer);
+    if (p.rqSeq >= 0) this.requests.release(p.rqSeq);
+    else this.requests.exchanges.delete(p as Pending<Buffer>);
+    this.endpoint.release();
   }
 
   /**
@@ -292,7 +282,7 @@ export class IpmiSession {
    * often the BMC host, so a congested path slows every session's retransmits at once.
    * Bounded by 4x the configured timeout, so a request still fails within a known time.
    */
-  private adapt(p: Pending): void {
+  private adapt(p: Pending<unknown>): void {
     const base = this.timing.timeoutMs;
     const elapsed = performance.now() - p.firstSent;
     if (p.attempts > 1) this.rto = Math.min(base * 4, Math.max(this.rto, elapsed * 1.5));
@@ -305,19 +295,15 @@ export class IpmiSession {
     return Math.max(this.rto, this.endpoint.rtoFor(this.timing.timeoutMs));
   }
 
-  private settle(p: Pending): void {
-    if (p.timer !== undefined) clearTimeout(p.timer);
-    this.pending.delete(p);
-  }
-
   /** Routes one datagram; anything malformed, forged, replayed or unexpected is dropped. */
   private onDatagram(msg: Buffer): void {
     let payloadType: number;
     let body: Buffer;
+    let response: IpmiResponse | undefined;
     try {
       const d = decodePacket(msg, this.security);
       if (d.kind === 'v15') {
-        payloadType = -1;
+        payloadType = V15;
         body = d.message;
       } else {
         if (this.security !== undefined && d.payloadType === PAYLOAD.ipmi) {
@@ -327,32 +313,35 @@ export class IpmiSession {
         body = d.payload;
       }
       // A message with bad checksums is line noise, not an answer: drop it before matching.
-      if (payloadType === PAYLOAD.ipmi || payloadType === -1) decodeResponse(body);
+      if (payloadType === PAYLOAD.ipmi || payloadType === V15) response = decodeResponse(body);
     } catch {
       this.stats.dropped++;
       return;
     }
-    for (const p of this.pending) {
-      if (p.match({ payloadType, body })) {
-        p.resolve(body);
+    if (response !== undefined) {
+      const p = this.requests.lookup(response.rqSeq);
+      if (p !== undefined && p.replyType === payloadType && (p.netFn | 1) === response.netFn && p.cmd === response.cmd) {
+        this.finish(p);
+        this.adapt(p);
+        if (payloadType === PAYLOAD.ipmi) this.lastActivity = Date.now();
+        p.resolve(response);
         return;
+      }
+    } else {
+      for (const p of this.requests.exchanges) {
+        if (p.replyType === payloadType && body[0] === p.tag) {
+          this.finish(p);
+          this.adapt(p);
+          p.resolve(body);
+          return;
+        }
       }
     }
     this.stats.dropped++;
   }
 
-  private async takeRqSeq(): Promise<number> {
-    while (this.inFlightRqSeq.size >= MAX_IN_FLIGHT) await new Promise<void>((r) => this.waiters.push(r));
-    let seq = this.nextRqSeq;
-    while (this.inFlightRqSeq.has(seq)) seq = (seq + 1) & 0x3f;
-    this.nextRqSeq = (seq + 1) & 0x3f;
-    this.inFlightRqSeq.add(seq);
-    return seq;
-  }
-
-  private releaseRqSeq(seq: number): void {
-    this.inFlightRqSeq.delete(seq);
-    this.waiters.shift()?.();
+  private closedError(): VpmdError {
+    return new VpmdError('E_IPMI_SESSION', `session with ${this.target.name} is closed`, { target: this.target.name });
   }
 
   /** True while the session can carry requests. */
@@ -382,14 +371,14 @@ export class IpmiSession {
       }
     }
     this.closed = true;
-    for (const p of [...this.pending]) p.reject(new VpmdError('E_IPMI_SESSION', `session with ${this.target.name} closed`, { target: this.target.name }));
-    for (const w of this.waiters.splice(0)) w();
+    const closed = new VpmdError('E_IPMI_SESSION', `session with ${this.target.name} closed`, { target: this.target.name });
+    for (const p of this.requests.all()) {
+      this.finish(p);
+      p.reject(closed);
+    }
+    this.requests.abandonWaiters();
     this.unregister();
   }
-}
-
-function matches(body: Buffer, netFn: number, cmd: number, rqSeq: number): boolean {
-  return body.length >= 7 && (body[1] ?? 0) >> 2 === (netFn | 1) && (body[4] ?? 0) >> 2 === rqSeq && body[5] === cmd;
 }
 
 /** The error for a non-zero completion code. */

@@ -4,14 +4,28 @@
  * BMCs cost one file descriptor; datagrams from anyone else are counted and dropped.
  */
 import { createSocket, type Socket } from 'node:dgram';
+import { lookup as dnsLookup, type LookupOneOptions } from 'node:dns';
+import { isIP } from 'node:net';
 import { VpmdError } from '../../../core/index.js';
 
 /** Receives the datagrams of one BMC. */
 export type DatagramHandler = (msg: Buffer) => void;
 
 /** A bound UDP socket with per-peer routing. */
+/**
+ * dgram resolves the destination of every send through dns.lookup, which answers an address
+ * literal only on the next tick: a deferred callback per datagram. BMCs are configured by
+ * address, so answer those at once and leave names to the resolver.
+ */
+function literalFirstLookup(host: string, opts: LookupOneOptions | number, cb: (err: NodeJS.ErrnoException | null, address: string, family: number) => void): void {
+  const family = isIP(host);
+  if (family !== 0) cb(null, host, family);
+  else dnsLookup(host, typeof opts === 'number' ? { family: opts } : opts, cb);
+}
+
 export class UdpEndpoint {
-  private readonly handlers = new Map<string, DatagramHandler>();
+  /** Handlers by source address, then port: no string is built per datagram. */
+  private readonly handlers = new Map<string, Map<number, DatagramHandler>>();
   /** Datagrams from addresses no session is registered for. */
   strayDatagrams = 0;
   private inFlight = 0;
@@ -24,7 +38,7 @@ export class UdpEndpoint {
     private readonly maxInFlight: number,
   ) {
     socket.on('message', (msg, rinfo) => {
-      const h = this.handlers.get(`${rinfo.address}:${rinfo.port}`);
+      const h = this.handlers.get(rinfo.address)?.get(rinfo.port);
       if (h === undefined) this.strayDatagrams++;
       else h(msg);
     });
@@ -38,7 +52,7 @@ export class UdpEndpoint {
    * @throws E_IPMI_CONFIG when the address cannot be bound
    */
   static async open(address: string, maxInFlight = 256): Promise<UdpEndpoint> {
-    const socket = createSocket({ type: address.includes(':') ? 'udp6' : 'udp4', recvBufferSize: 4 * 1024 * 1024 });
+    const socket = createSocket({ type: address.includes(':') ? 'udp6' : 'udp4', recvBufferSize: 4 * 1024 * 1024, lookup: literalFirstLookup });
     await new Promise<void>((resolve, reject) => {
       socket.once('error', (e) => reject(new VpmdError('E_IPMI_CONFIG', `cannot bind the IPMI UDP socket to ${address}: ${e.message}`, { address }, { cause: e })));
       socket.bind({ address, port: 0 }, () => resolve());
@@ -54,11 +68,15 @@ export class UdpEndpoint {
 
   /** Routes datagrams from `host:port` to `handler`; returns the unregister function. */
   register(host: string, port: number, handler: DatagramHandler): () => void {
-    const key = `${host}:${port}`;
-    if (this.handlers.has(key)) throw new VpmdError('E_IPMI_CONFIG', `two sessions for the same BMC address ${key}`, { address: key });
-    this.handlers.set(key, handler);
+    let ports = this.handlers.get(host);
+    if (ports?.has(port)) throw new VpmdError('E_IPMI_CONFIG', `two sessions for the same BMC address ${host}:${port}`, { address: `${host}:${port}` });
+    if (ports === undefined) this.handlers.set(host, (ports = new Map()));
+    ports.set(port, handler);
     return () => {
-      if (this.handlers.get(key) === handler) this.handlers.delete(key);
+      const current = this.handlers.get(host);
+      if (current?.get(port) !== handler) return;
+      current.delete(port);
+      if (current.size === 0) this.handlers.delete(host);
     };
   }
 
@@ -67,8 +85,14 @@ export class UdpEndpoint {
    * answers within the socket's receive buffer: an overflow would cost a retransmit timeout.
    */
   async acquire(): Promise<void> {
-    if (this.inFlight >= this.maxInFlight) await new Promise<void>((r) => this.waiting.push(r));
+    if (!this.tryAcquire()) await new Promise<void>((r) => this.waiting.push(r));
+  }
+
+  /** Takes a request slot when one is free and nobody waits for one; otherwise use {@link acquire}. */
+  tryAcquire(): boolean {
+    if (this.inFlight >= this.maxInFlight || this.waiting.length > 0) return false;
     this.inFlight++;
+    return true;
   }
 
   /**
@@ -85,15 +109,20 @@ export class UdpEndpoint {
     return Math.min(baseMs * 4, Math.max(baseMs, this.sharedRto));
   }
 
-  /** Returns a request slot. */
+  /** Returns a request slot; it passes straight to the longest waiter, if any. */
   release(): void {
-    this.inFlight--;
-    this.waiting.shift()?.();
+    const next = this.waiting.shift();
+    if (next !== undefined) next();
+    else this.inFlight--;
   }
 
-  /** Sends one datagram; send errors surface as a missing answer (retransmit bound). */
+  /**
+   * Sends one datagram; send errors surface as a missing answer (retransmit bound). No callback:
+   * dgram then sends without a completion round trip into JavaScript, and an error becomes a
+   * socket 'error' event, ignored above.
+   */
   send(host: string, port: number, data: Buffer): void {
-    this.socket.send(data, port, host, () => undefined);
+    this.socket.send(data, port, host);
   }
 
   /** Closes the socket. */
