@@ -29,16 +29,36 @@ export interface SensorReading {
   readonly thresholds: Readonly<Partial<Record<'lnr' | 'lc' | 'lnc' | 'unc' | 'uc' | 'unr', number>>>;
 }
 
-const THRESHOLDS = new WeakMap<CachedSensor, SensorReading['thresholds']>();
+/** What a reading takes from its record, worked out once per cached record (a sweep reads thousands). */
+interface SensorView {
+  readonly name: string;
+  readonly number: number;
+  readonly type: string;
+  readonly unit: string;
+  readonly analog: boolean;
+  readonly thresholds: SensorReading['thresholds'];
+}
 
-/** Thresholds in the sensor's unit, converted once per cached record (a sweep reads thousands). */
-function convertedThresholds(sensor: CachedSensor): SensorReading['thresholds'] {
-  let t = THRESHOLDS.get(sensor);
-  if (t === undefined) {
-    t = Object.freeze(convertThresholds(sensor.record, sensor.thresholds));
-    THRESHOLDS.set(sensor, t);
+const VIEWS = new WeakMap<CachedSensor, SensorView>();
+const NO_STATES: readonly string[] = Object.freeze([]);
+const NO_THRESHOLDS: SensorReading['thresholds'] = Object.freeze({});
+
+function viewOf(sensor: CachedSensor): SensorView {
+  let v = VIEWS.get(sensor);
+  if (v === undefined) {
+    const rec = sensor.record;
+    const analog = rec.conversion !== undefined && rec.eventReadingType === 0x01;
+    v = {
+      name: rec.name,
+      number: rec.number,
+      type: sensorTypeName(rec.sensorType),
+      unit: analog ? (rec.percentage ? '%' : rec.unit) : 'discrete',
+      analog,
+      thresholds: analog ? Object.freeze(convertThresholds(rec, sensor.thresholds)) : NO_THRESHOLDS,
+    };
+    VIEWS.set(sensor, v);
   }
-  return t;
+  return v;
 }
 
 /** Status of a threshold sensor from byte 3 of Get Sensor Reading. */
@@ -51,32 +71,37 @@ export function thresholdStatus(bits: number): { status: ReadingStatus; ipmi: Ip
 
 /** Turns a Get Sensor Reading response (or its completion code) into a reading. */
 export function interpretReading(sensor: CachedSensor, cc: number, data: Buffer): SensorReading {
-  const rec = sensor.record;
-  const analog = rec.conversion !== undefined && rec.eventReadingType === 0x01;
-  const base = {
-    name: rec.name,
-    number: rec.number,
-    type: sensorTypeName(rec.sensorType),
-    unit: analog ? (rec.percentage ? '%' : rec.unit) : 'discrete',
-    discrete: !analog,
-    thresholds: analog ? convertedThresholds(sensor) : {},
-  };
+  const v = viewOf(sensor);
   const flags = data[1] ?? 0;
+  let value: number | null = null;
+  let status: ReadingStatus = 'unavailable';
+  let ipmiStatus: IpmiStatus = 'ns';
+  let states = NO_STATES;
   // No answer, "reading unavailable" (bit 5) or scanning disabled (bit 6 clear): no value.
-  if (cc !== 0 || data.length < 2 || (flags & 0x20) !== 0 || (flags & 0x40) === 0) {
-    return { ...base, value: null, status: 'unavailable', ipmiStatus: 'ns', states: [] };
+  const readable = cc === 0 && data.length >= 2 && (flags & 0x20) === 0 && (flags & 0x40) !== 0;
+  const conversion = sensor.record.conversion;
+  if (readable && v.analog && conversion !== undefined) {
+    value = convertReading(data[0] ?? 0, conversion);
+    if (value !== null) {
+      const bits = data[2] ?? 0;
+      // As thresholdStatus(), without an object per reading.
+      status = bits & 0x36 ? 'critical' : bits & 0x09 ? 'warning' : 'ok';
+      ipmiStatus = bits & 0x24 ? 'nr' : bits & 0x12 ? 'cr' : bits & 0x09 ? 'nc' : 'ok';
+    }
+  } else if (readable) {
+    const bits = (data[2] ?? 0) | (((data[3] ?? 0) & 0x7f) << 8);
+    if (bits !== 0) {
+      const names: string[] = [];
+      for (let i = 0; i < 15; i++) {
+        if (bits & (1 << i)) names.push(discreteStateText(sensor.record.eventReadingType, sensor.record.sensorType, i) ?? `State ${i} asserted`);
+      }
+      states = names;
+    }
+    value = bits;
+    status = 'ok';
+    ipmiStatus = 'ok';
   }
-  if (analog && rec.conversion !== undefined) {
-    const value = convertReading(data[0] ?? 0, rec.conversion);
-    const st = thresholdStatus(data[2] ?? 0);
-    return { ...base, value, status: value === null ? 'unavailable' : st.status, ipmiStatus: value === null ? 'ns' : st.ipmi, states: [] };
-  }
-  const bits = (data[2] ?? 0) | (((data[3] ?? 0) & 0x7f) << 8);
-  const states: string[] = [];
-  for (let i = 0; i < 15; i++) {
-    if (bits & (1 << i)) states.push(discreteStateText(rec.eventReadingType, rec.sensorType, i) ?? `State ${i} asserted`);
-  }
-  return { ...base, value: bits, status: 'ok', ipmiStatus: 'ok', states };
+  return { name: v.name, number: v.number, type: v.type, unit: v.unit, discrete: !v.analog, thresholds: v.thresholds, value, status, ipmiStatus, states };
 }
 
 /** Reads one sensor. A failed or refused reading is returned as unavailable, never thrown. */

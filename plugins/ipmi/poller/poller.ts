@@ -53,7 +53,8 @@ export class Poller {
   readonly targets = new Map<string, TargetPoller>();
   private readonly limiter: Limiter;
   private readonly defined = new Set<string>();
-  private readonly metricIds = new Map<string, string>();
+  /** Metric id by target, sensor number and name: found without building a key per reading. */
+  private readonly metricIds = new Map<string, Map<number, Map<string, string>>>();
   private selMarks: Record<string, { erase: number; add: number; lastId: number }> = {};
 
   private constructor(
@@ -131,14 +132,17 @@ export class Poller {
   }
 
   private record(target: string, readings: Parameters<typeof pickPowerSensor>[0], systemPower: { watts: number; source: string } | undefined): void {
+    let byNumber = this.metricIds.get(target);
+    if (byNumber === undefined) this.metricIds.set(target, (byNumber = new Map()));
     for (const r of readings) {
-      const key = `${target}\u0000${r.number}\u0000${r.name}`;
-      let id = this.metricIds.get(key);
+      let byName = byNumber.get(r.number);
+      if (byName === undefined) byNumber.set(r.number, (byName = new Map()));
+      let id = byName.get(r.name);
       if (id === undefined) {
         id = sensorMetricId(target, r);
-        this.metricIds.set(key, id);
+        this.define(id, () => sensorMetric(target, r));
+        byName.set(r.name, id);
       }
-      this.define(id, () => sensorMetric(target, r));
       const value = r.value === null ? null : r.discrete ? r.value : toStoredUnit(r.unit, r.value);
       this.deps.telemetry.record(id, value, { status: r.status });
     }
