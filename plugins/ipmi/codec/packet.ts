@@ -5,6 +5,7 @@
 import { VpmdError } from '../../../core/index.js';
 import type { CipherSuite } from './cipher-suites.js';
 import { AesCbc128, authCodeLength, decryptPayload, encryptPayload, encryptedLength, integrityCode, sameBytes } from './crypto.js';
+import { HmacSha1 } from './hmac-sha1.js';
 
 /** RMCP header: version 6, reserved, sequence FF (no RMCP ack), class 7 (IPMI). */
 export const RMCP_HEADER = Buffer.from([0x06, 0x00, 0xff, 0x07]);
@@ -27,12 +28,23 @@ export interface PacketSecurity {
   readonly k2: Buffer;
   /** The session's long-lived AES contexts (see {@link sessionSecurity}); one per packet otherwise. */
   readonly aes?: AesCbc128;
+  /** HMAC-SHA1 under K1 with its pads hashed once (suites with HMAC-SHA1-96 integrity). */
+  readonly sha1?: HmacSha1;
 }
 
-/** The security of an established session, with its AES contexts made once. */
+/** The security of an established session, with its AES and HMAC-SHA1 key schedules made once. */
 export function sessionSecurity(suite: CipherSuite, k1: Buffer, k2: Buffer): PacketSecurity {
-  return suite.conf === 'none' ? { suite, k1, k2 } : { suite, k1, k2, aes: new AesCbc128(k2) };
+  return {
+    suite,
+    k1,
+    k2,
+    ...(suite.conf !== 'none' ? { aes: new AesCbc128(k2) } : {}),
+    ...(suite.integrity === 'hmac-sha1-96' ? { sha1: new HmacSha1(k1) } : {}),
+  };
 }
+
+/** Scratch for the expected auth code of an inbound packet (decoding is synchronous). */
+const EXPECTED_CODE = Buffer.alloc(32);
 
 /** Wraps an IPMI message in an IPMI 1.5 packet with auth type none (outside a session). */
 export function encodeV15(message: Uint8Array): Buffer {
@@ -67,7 +79,8 @@ export function encodeV20(payloadType: number, sessionId: number, seq: number, p
   out.fill(0xff, 16 + bodyLen, 16 + bodyLen + pad);
   out[signedEnd - 2] = pad;
   out[signedEnd - 1] = 0x07;
-  integrityCode(security.suite.integrity, security.k1, out.subarray(4, signedEnd)).copy(out, signedEnd);
+  if (security.sha1 !== undefined) security.sha1.macInto(out.subarray(4, signedEnd), out, signedEnd, codeLen);
+  else integrityCode(security.suite.integrity, security.k1, out.subarray(4, signedEnd)).copy(out, signedEnd);
   return out;
 }
 
@@ -122,7 +135,11 @@ export function decodePacket(buf: Buffer, security?: PacketSecurity): DecodedPac
       if (buf.length < 16 + len + 2 + codeLen) throw malformed('integrity trailer truncated', buf.length);
       const signedEnd = buf.length - codeLen;
       if (buf[signedEnd - 1] !== 0x07) throw malformed('next header is not 0x07', buf.length);
-      const expected = integrityCode(security.suite.integrity, security.k1, buf.subarray(4, signedEnd));
+      let expected: Buffer;
+      if (security.sha1 !== undefined) {
+        security.sha1.macInto(buf.subarray(4, signedEnd), EXPECTED_CODE, 0, codeLen);
+        expected = EXPECTED_CODE.subarray(0, codeLen);
+      } else expected = integrityCode(security.suite.integrity, security.k1, buf.subarray(4, signedEnd));
       if (!sameBytes(expected, buf.subarray(signedEnd))) throw new VpmdError('E_IPMI_PROTOCOL', 'packet integrity check failed (HMAC mismatch)', { sessionId });
     }
     if (security.suite.conf !== 'none') {

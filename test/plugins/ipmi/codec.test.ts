@@ -1,7 +1,8 @@
-import { createDecipheriv } from 'node:crypto';
+import { createDecipheriv, createHmac, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { CIPHER_SUITES, chooseSuites, parseCipherSuiteRecords, type CipherSuite } from '../../../plugins/ipmi/codec/cipher-suites.js';
 import { AesCbc128, decryptPayload, encryptPayload } from '../../../plugins/ipmi/codec/crypto.js';
+import { HmacSha1 } from '../../../plugins/ipmi/codec/hmac-sha1.js';
 import { checksum, decodeResponse, encodeRequest } from '../../../plugins/ipmi/codec/message.js';
 import { PAYLOAD, decodePacket, encodeV15, encodeV20, sessionSecurity } from '../../../plugins/ipmi/codec/packet.js';
 import { encodeOpenSession, encodeRakp1, encodeRakp3, rakp2Code, rakp4Code, rakpStatusError, sessionKeys, verifyRakp2, verifyRakp4, type RakpContext } from '../../../plugins/ipmi/codec/rakp.js';
@@ -20,6 +21,26 @@ describe('reference HMAC used for the known answers', () => {
     const data = Buffer.from('what do ya want for nothing?');
     expect(hmac(sha1, Buffer.from('Jefe'), data).toString('hex')).toBe('effcdf6ae5eb2fa2d27416d5f184df9c259a7c79');
     expect(hmac(sha256, Buffer.from('Jefe'), data).toString('hex')).toBe('5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843');
+  });
+});
+
+describe('HMAC-SHA1 with precomputed pads (integrity trailers)', () => {
+  it('matches RFC 2202 test cases 1, 2, 6 and createHmac for every length around the block boundaries', () => {
+    expect(new HmacSha1(Buffer.alloc(20, 0x0b)).mac(Buffer.from('Hi There')).toString('hex')).toBe('b617318655057264e28bc0b6fb378c8ef146be00');
+    expect(new HmacSha1(Buffer.from('Jefe')).mac(Buffer.from('what do ya want for nothing?')).toString('hex')).toBe('effcdf6ae5eb2fa2d27416d5f184df9c259a7c79');
+    // Test case 6: a key longer than the block is hashed first.
+    expect(new HmacSha1(Buffer.alloc(80, 0xaa)).mac(Buffer.from('Test Using Larger Than Block-Size Key - Hash Key First')).toString('hex')).toBe('aa4ae5e15272d00e95705637ce8a3b55ed402112');
+    for (const keyLen of [1, 20, 64, 65]) {
+      const key = randomBytes(keyLen);
+      const h = new HmacSha1(key);
+      for (let len = 0; len <= 200; len++) {
+        const data = randomBytes(len);
+        expect(h.mac(data)).toEqual(createHmac('sha1', key).update(data).digest());
+      }
+    }
+    const out = Buffer.alloc(16, 0xee);
+    new HmacSha1(Buffer.from('Jefe')).macInto(Buffer.from('what do ya want for nothing?'), out, 2, 12);
+    expect(out.toString('hex')).toBe('eeeeeffcdf6ae5eb2fa2d27416d5eeee');
   });
 });
 
