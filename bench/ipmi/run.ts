@@ -76,20 +76,24 @@ async function vpmdSweeps(targets: readonly IpmiSimTarget[]): Promise<Record<str
     const cold = await booted.json<Sweep>(['ipmi', 'poll']);
     const coldMs = performance.now() - t0;
     const coldCpu = process.cpuUsage(c0);
-    const warm: { wallMs: number; cpuMs: number; sweep: Sweep }[] = [];
+    type Row = { hasSession: boolean; session: { sent: number; retransmits: number; dropped: number } | null };
+    const sentSoFar = async (): Promise<number> => (await booted.json<Row[]>(['ipmi', 'targets'])).reduce((a, r) => a + (r.session?.sent ?? 0), 0);
+    const sentBeforeWarm = await sentSoFar();
+    const warm: { wallMs: number; cpuMs: number; sysMs: number; sweep: Sweep }[] = [];
     const profiler = PROFILE === undefined ? undefined : await startProfiler();
     for (let i = 0; i < WARM_SWEEPS; i++) {
       const c = process.cpuUsage();
       const t = performance.now();
       const sweep = await booted.json<Sweep>(['ipmi', 'poll']);
       const cpu = process.cpuUsage(c);
-      warm.push({ wallMs: performance.now() - t, cpuMs: (cpu.user + cpu.system) / 1000, sweep });
+      warm.push({ wallMs: performance.now() - t, cpuMs: (cpu.user + cpu.system) / 1000, sysMs: cpu.system / 1000, sweep });
     }
     if (profiler !== undefined && PROFILE !== undefined) await stopProfiler(profiler, `${PROFILE.replace(/\.cpuprofile$/, '')}-${targets.length}.cpuprofile`);
     // Per target: the whole list of 6,000 metrics exceeds the control channel's 1 MiB line.
     const metricsOf = async (name: string): Promise<number> => (await booted.json<unknown[]>(['telemetry', 'list', '--target', name])).length;
     const metricsPerBmc = [await metricsOf(targets[0]?.name ?? ''), await metricsOf(targets[targets.length - 1]?.name ?? '')];
-    const rows = await booted.json<Array<{ hasSession: boolean; session: { retransmits: number; dropped: number } | null }>>(['ipmi', 'targets']);
+    const requestsPerWarmSweep = ((await sentSoFar()) - sentBeforeWarm) / WARM_SWEEPS;
+    const rows = await booted.json<Row[]>(['ipmi', 'targets']);
     const mem = process.memoryUsage();
     // Sessions on the BMCs while the agent runs: each should hold exactly ours.
     const sample = targets.length <= 100 ? targets : targets.filter((_, i) => i % 10 === 0);
@@ -104,6 +108,9 @@ async function vpmdSweeps(targets: readonly IpmiSimTarget[]): Promise<Record<str
         minWallMs: r1(Math.min(...warm.map((w) => w.wallMs))),
         maxWallMs: r1(Math.max(...warm.map((w) => w.wallMs))),
         medianCpuMs: r1(median(warm.map((w) => w.cpuMs))),
+        medianSystemCpuMs: r1(median(warm.map((w) => w.sysMs))),
+        requestsPerSweep: r1(requestsPerWarmSweep),
+        cpuUsPerRequest: r1((median(warm.map((w) => w.cpuMs)) * 1000) / requestsPerWarmSweep),
         failures: warm.reduce((a, w) => a + w.sweep.failures, 0),
         sweeps: warm.length,
       },

@@ -112,5 +112,7 @@ export async function readSensor(s: IpmiSession, sensor: CachedSensor): Promise<
 
 /** Reads every sensor, several in flight at once on the one session (bounded by the session). */
 export async function readSensors(s: IpmiSession, sensors: readonly CachedSensor[]): Promise<SensorReading[]> {
-  return Promise.all(sensors.map((x) => readSensor(s, x)));
+  // The requests directly, not one async readSensor() each: a sweep of 1,000 BMCs makes thousands.
+  const answers = await Promise.all(sensors.map((x) => s.request(0x04, 0x2d, [x.record.number], x.record.ownerLun)));
+  return answers.map((r, i) => interpretReading(sensors[i] as CachedSensor, r.cc, r.data));
 }
