@@ -41,7 +41,8 @@ export interface IpmiResponse {
 /** Encodes `rsAddr | netFn/rsLUN | chk1 | rqAddr | rqSeq/rqLUN | cmd | data | chk2`. */
 export function encodeRequest(req: IpmiRequest): Buffer {
   const data = req.data ?? [];
-  const out = Buffer.alloc(7 + data.length);
+  // Every byte is written below; allocUnsafe takes a slice of Node's pool, not an ArrayBuffer per message.
+  const out = Buffer.allocUnsafe(7 + data.length);
   out[0] = BMC_ADDR;
   out[1] = ((req.netFn & 0x3f) << 2) | ((req.rsLun ?? 0) & 0x03);
   out[2] = checksum(out, 0, 2);

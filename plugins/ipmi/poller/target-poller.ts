@@ -102,10 +102,15 @@ export class TargetPoller {
    * the target; a command the BMC refused (completion code) leaves both as they are.
    */
   async withSession<T>(fn: (s: IpmiSession) => Promise<T>): Promise<T> {
+    let s: IpmiSession | undefined;
     try {
-      return await fn(await this.ensureSession());
+      s = await this.ensureSession();
+      return await fn(s);
     } catch (e) {
-      if (!(e instanceof VpmdError && e.code === 'E_IPMI_COMMAND')) this.fail(e);
+      // A request failed only because another one already failed this session and closed it:
+      // that failure is recorded, with its cause; "session closed" would hide it.
+      const superseded = s !== undefined && s !== this.session && e instanceof VpmdError && e.code === 'E_IPMI_SESSION';
+      if (!superseded && !(e instanceof VpmdError && e.code === 'E_IPMI_COMMAND')) this.fail(e);
       throw toVpmdError(e);
     }
   }

@@ -5,55 +5,32 @@
  */
 import { randomBytes } from 'node:crypto';
 import { VpmdError } from '../../../core/index.js';
-import { chooseSuites, parseCipherSuiteRecords, type CipherFloor, type CipherSuite } from '../codec/cipher-suites.js';
-import { completionText, decodeResponse, encodeRequest, type IpmiResponse } from '../codec/message.js';
+import { chooseSuites, parseCipherSuiteRecords, type CipherSuite } from '../codec/cipher-suites.js';
+import { decodeResponse, encodeRequest, type IpmiResponse } from '../codec/message.js';
 import { PAYLOAD, decodePacket, encodeV15, encodeV20, sessionSecurity, type PacketSecurity } from '../codec/packet.js';
-import { PRIVILEGE, decodeOpenSession, decodeRakp2, encodeOpenSession, encodeRakp1, encodeRakp3, sessionKeys, verifyRakp2, verifyRakp4, type PrivilegeName, type RakpContext } from '../codec/rakp.js';
+import { PRIVILEGE, decodeOpenSession, decodeRakp2, encodeOpenSession, encodeRakp1, encodeRakp3, sessionKeys, verifyRakp2, verifyRakp4, type RakpContext } from '../codec/rakp.js';
 import { ReplayWindow } from './replay-window.js';
+import { commandError, type SessionStats, type SessionTarget, type SessionTiming } from './session-target.js';
 import { RequestTable, type Pending } from './request-table.js';
-import type { UdpEndpoint } from './udp-endpoint.js';
+import type { SlotWaiter, UdpEndpoint } from './udp-endpoint.js';
 
-/** How to reach and log in to one BMC. Secrets live only here, never in logs or errors. */
-export interface SessionTarget {
-  readonly name: string;
-  readonly host: string;
-  readonly port: number;
-  readonly username: string;
-  readonly password: string;
-  /** BMC key (KG); the password is used when absent. */
-  readonly kg?: Buffer;
-  readonly privilege: PrivilegeName;
-  readonly cipherFloor: CipherFloor;
-  /** Force one cipher suite instead of negotiating. */
-  readonly cipherSuite?: number;
-}
-
-/** Retransmit policy. */
-export interface SessionTiming {
-  /** Wait per attempt, ms. */
-  readonly timeoutMs: number;
-  /** Retransmissions after the first attempt. */
-  readonly retries: number;
-}
-
-/** Counters a test or `vpmctl ipmi targets` can show. */
-export interface SessionStats {
-  sent: number;
-  retransmits: number;
-  dropped: number;
-}
+export { commandError, type SessionStats, type SessionTarget, type SessionTiming } from './session-target.js';
 
 /** Payload type standing for a sessionless IPMI 1.5 message. */
 const V15 = -1;
 const NO_DATA = new Uint8Array(0);
 
 /** An IPMI 2.0 session. Create with {@link IpmiSession.open}. */
-export class IpmiSession {
+export class IpmiSession implements SlotWaiter {
   private security: PacketSecurity | undefined;
   private bmcSid = 0;
   private consoleSid = 0;
   private outSeq = 0;
   private readonly requests = new RequestTable();
+  /** Requests waiting for an rqSeq, oldest first. */
+  private readonly awaitingSeq: Array<Pending<IpmiResponse>> = [];
+  /** Requests holding an rqSeq and waiting for a socket slot; each has one entry in the endpoint's line. */
+  private readonly awaitingSlot: Array<Pending<IpmiResponse>> = [];
   private readonly replay = new ReplayWindow();
   private readonly unregister: () => void;
   private closed = false;
@@ -185,48 +162,63 @@ export class IpmiSession {
 
   /** Sends a request inside the session; resolves with the response, whatever its completion code. */
   request(netFn: number, cmd: number, data: readonly number[] | Uint8Array = NO_DATA, rsLun = 0): Promise<IpmiResponse> {
-    if (this.closed) return Promise.reject(this.closedError());
-    // The common case, a free rqSeq and a free socket slot, starts without waiting a tick.
-    const seq = this.requests.tryTake();
-    if (seq >= 0 && this.endpoint.tryAcquire()) return this.start(PAYLOAD.ipmi, seq, netFn, cmd, data, rsLun);
-    return this.queued(seq, PAYLOAD.ipmi, netFn, cmd, data, rsLun);
+    if (this.closed || this.closing) return Promise.reject(this.closedError());
+    return this.submit(PAYLOAD.ipmi, netFn, cmd, data, rsLun);
   }
 
   /** A sessionless IPMI 1.5 request (before login). */
   private async sessionless(netFn: number, cmd: number, data: readonly number[]): Promise<Buffer> {
-    const r = await this.queued(-1, V15, netFn, cmd, data, 0);
+    const r = await this.submit(V15, netFn, cmd, data, 0);
     if (r.cc !== 0) throw commandError(this.target.name, netFn, cmd, r.cc);
     return r.data;
   }
 
-  /** Waits for an rqSeq (unless `seq` is one already) and a socket slot, then sends. */
-  private async queued(seq: number, payloadType: number, netFn: number, cmd: number, data: readonly number[] | Uint8Array, rsLun: number): Promise<IpmiResponse> {
-    const rqSeq = seq >= 0 ? seq : await this.requests.take();
-    if (rqSeq < 0) throw this.closedError();
-    await this.endpoint.acquire();
-    if (this.closed) {
-      this.endpoint.release();
-      this.requests.release(rqSeq);
-      throw this.closedError();
-    }
-    return this.start(payloadType, rqSeq, netFn, cmd, data, rsLun);
+  /**
+   * Queues an IPMI request; it is sent once it has an rqSeq and a socket slot. Waiting is kept
+   * in plain queues, not a suspended function per request: a sweep queues thousands.
+   */
+  private submit(payloadType: number, netFn: number, cmd: number, data: readonly number[] | Uint8Array, rsLun: number): Promise<IpmiResponse> {
+    return new Promise<IpmiResponse>((resolve, reject) => {
+      this.awaitingSeq.push({ payloadType, replyType: payloadType, netFn, cmd, data, rsLun, rqSeq: -1, message: undefined, tag: 0, label: '', resolve, reject, timer: undefined, attempts: 0, firstSent: 0 });
+      this.pump();
+    });
   }
 
-  /** Sends an IPMI request holding `rqSeq` and a socket slot; both are returned on settling. */
-  private start(payloadType: number, rqSeq: number, netFn: number, cmd: number, data: readonly number[] | Uint8Array, rsLun: number): Promise<IpmiResponse> {
-    const message = encodeRequest({ netFn, cmd, data, rqSeq, rsLun });
-    return new Promise<IpmiResponse>((resolve, reject) => {
-      const p: Pending<IpmiResponse> = { payloadType, replyType: payloadType, message, rqSeq, netFn, cmd, tag: 0, label: '', resolve, reject, timer: undefined, attempts: 0, firstSent: performance.now() };
-      this.requests.track(p);
-      this.transmit(p);
-    });
+  /** Moves queued requests on, in order, as rqSeqs and socket slots free up. */
+  private pump(): void {
+    while (!this.closed && this.awaitingSeq.length > 0) {
+      const rqSeq = this.requests.tryTake();
+      if (rqSeq < 0) return;
+      const p = this.awaitingSeq.shift() as Pending<IpmiResponse>;
+      p.rqSeq = rqSeq;
+      if (this.awaitingSlot.length === 0 && this.endpoint.tryAcquire()) this.launch(p);
+      else {
+        this.awaitingSlot.push(p);
+        this.endpoint.enqueue(this);
+      }
+    }
+  }
+
+  /** The endpoint gave this session a slot: the longest-waiting request takes it. */
+  slotGranted(): void {
+    const p = this.awaitingSlot.shift();
+    if (p === undefined) this.endpoint.release(); // its request was failed by close()
+    else this.launch(p);
+  }
+
+  /** Sends a request holding its rqSeq and a socket slot; both are returned by {@link finish}. */
+  private launch(p: Pending<IpmiResponse>): void {
+    p.message = encodeRequest({ netFn: p.netFn, cmd: p.cmd, data: p.data, rqSeq: p.rqSeq, rsLun: p.rsLun });
+    p.firstSent = performance.now();
+    this.requests.track(p);
+    this.transmit(p);
   }
 
   /** A login message (Open Session, RAKP 1/3) answered by `replyType` carrying `tag`. */
   private async exchange(label: string, payloadType: number, payload: Buffer, replyType: number, tag: number): Promise<Buffer> {
     await this.endpoint.acquire();
     return new Promise<Buffer>((resolve, reject) => {
-      const p: Pending<Buffer> = { payloadType, replyType, message: payload, rqSeq: -1, netFn: 0, cmd: 0, tag, label, resolve, reject, timer: undefined, attempts: 0, firstSent: performance.now() };
+      const p: Pending<Buffer> = { payloadType, replyType, netFn: 0, cmd: 0, data: NO_DATA, rsLun: 0, rqSeq: -1, message: payload, tag, label, resolve, reject, timer: undefined, attempts: 0, firstSent: performance.now() };
       this.requests.exchanges.add(p);
       this.transmit(p);
     });
@@ -239,9 +231,10 @@ export class IpmiSession {
 
   /** The datagram of one attempt: in-session requests get a new session sequence number each time. */
   private frame(p: Pending<unknown>): Buffer {
-    if (p.payloadType === V15) return encodeV15(p.message);
-    if (p.payloadType === PAYLOAD.ipmi) return encodeV20(PAYLOAD.ipmi, this.bmcSid, this.nextOutSeq(), p.message, this.security);
-    return encodeV20(p.payloadType, 0, 0, p.message);
+    const message = p.message ?? NO_DATA;
+    if (p.payloadType === V15) return encodeV15(message);
+    if (p.payloadType === PAYLOAD.ipmi) return encodeV20(PAYLOAD.ipmi, this.bmcSid, this.nextOutSeq(), message, this.security);
+    return encodeV20(p.payloadType, 0, 0, message);
   }
 
   private transmit(p: Pending<unknown>): void {
@@ -266,12 +259,13 @@ export class IpmiSession {
     } else s.transmit(p);
   }
 
-  /** Stops tracking `p` and returns its rqSeq and socket slot. Called once per request. */
+  /** Stops tracking a sent request and returns its rqSeq and socket slot. Called once per request. */
   private finish(p: Pending<unknown>): void {
     if (p.timer !== undefined) clearTimeout(p.timer);
     if (p.rqSeq >= 0) this.requests.release(p.rqSeq);
     else this.requests.exchanges.delete(p as Pending<Buffer>);
     this.endpoint.release();
+    this.pump();
   }
 
   /**
@@ -361,33 +355,33 @@ export class IpmiSession {
   async close(): Promise<void> {
     if (this.closed || this.closing) return;
     this.closing = true;
+    const closed = new VpmdError('E_IPMI_SESSION', `session with ${this.target.name} closed`, { target: this.target.name });
+    // Requests not sent yet never will be: Close Session goes next.
+    this.abandonQueued(closed);
     if (this.security !== undefined) {
       const sid = Buffer.alloc(4);
       sid.writeUInt32LE(this.bmcSid >>> 0, 0);
       try {
-        await this.request(0x06, 0x3c, sid);
+        await this.submit(PAYLOAD.ipmi, 0x06, 0x3c, sid, 0);
       } catch {
         // The BMC is gone or already dropped the session: nothing left to release there.
       }
     }
     this.closed = true;
-    const closed = new VpmdError('E_IPMI_SESSION', `session with ${this.target.name} closed`, { target: this.target.name });
-    for (const p of this.requests.all()) {
+    for (const p of this.requests.inFlight()) {
       this.finish(p);
       p.reject(closed);
     }
-    this.requests.abandonWaiters();
     this.unregister();
   }
-}
 
-/** The error for a non-zero completion code. */
-export function commandError(target: string, netFn: number, cmd: number, cc: number): VpmdError {
-  return new VpmdError('E_IPMI_COMMAND', `BMC ${target}: command 0x${netFn.toString(16).padStart(2, '0')}/0x${cmd.toString(16).padStart(2, '0')} failed: ${completionText(cc)}`, {
-    target,
-    netFn,
-    cmd,
-    completionCode: cc,
-  });
-}
+  /** Fails the requests still waiting for an rqSeq or a socket slot. */
+  private abandonQueued(e: VpmdError): void {
+    for (const p of this.awaitingSlot.splice(0)) {
+      this.requests.release(p.rqSeq); // its place in the endpoint's line returns the slot when granted
+      p.reject(e);
+    }
+    for (const p of this.awaitingSeq.splice(0)) p.reject(e);
+  }
 
+}

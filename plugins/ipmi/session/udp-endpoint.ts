@@ -11,6 +11,11 @@ import { VpmdError } from '../../../core/index.js';
 /** Receives the datagrams of one BMC. */
 export type DatagramHandler = (msg: Buffer) => void;
 
+/** Waits in line for a request slot; {@link UdpEndpoint.release} hands it one. */
+export interface SlotWaiter {
+  slotGranted(): void;
+}
+
 /** A bound UDP socket with per-peer routing. */
 /**
  * dgram resolves the destination of every send through dns.lookup, which answers an address
@@ -31,7 +36,7 @@ export class UdpEndpoint {
   private inFlight = 0;
   /** Shared retransmit wait estimate (ms), 0 until a late answer was seen. */
   private sharedRto = 0;
-  private readonly waiting: Array<() => void> = [];
+  private readonly waiting: SlotWaiter[] = [];
 
   private constructor(
     private readonly socket: Socket,
@@ -85,14 +90,22 @@ export class UdpEndpoint {
    * answers within the socket's receive buffer: an overflow would cost a retransmit timeout.
    */
   async acquire(): Promise<void> {
-    if (!this.tryAcquire()) await new Promise<void>((r) => this.waiting.push(r));
+    if (!this.tryAcquire()) await new Promise<void>((r) => this.waiting.push({ slotGranted: r }));
   }
 
-  /** Takes a request slot when one is free and nobody waits for one; otherwise use {@link acquire}. */
+  /** Takes a request slot when one is free and nobody waits for one; otherwise use {@link acquire} or {@link enqueue}. */
   tryAcquire(): boolean {
     if (this.inFlight >= this.maxInFlight || this.waiting.length > 0) return false;
     this.inFlight++;
     return true;
+  }
+
+  /**
+   * Lines `waiter` up for a slot without a promise (a sweep queues thousands of requests);
+   * its `slotGranted` then owns one slot and must {@link release} it.
+   */
+  enqueue(waiter: SlotWaiter): void {
+    this.waiting.push(waiter);
   }
 
   /**
@@ -112,7 +125,7 @@ export class UdpEndpoint {
   /** Returns a request slot; it passes straight to the longest waiter, if any. */
   release(): void {
     const next = this.waiting.shift();
-    if (next !== undefined) next();
+    if (next !== undefined) next.slotGranted();
     else this.inFlight--;
   }
 

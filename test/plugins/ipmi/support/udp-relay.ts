@@ -16,6 +16,13 @@ export interface RelayFaults {
   duplicate?: boolean;
 }
 
+/** Requests that crossed a relay (or several sharing one tally) and have no answer yet. */
+export interface OutstandingTally {
+  outstanding: number;
+  /** The most outstanding at once. */
+  max: number;
+}
+
 /** A running relay. */
 export interface UdpRelay {
   readonly port: number;
@@ -25,7 +32,7 @@ export interface UdpRelay {
 }
 
 /** Starts a relay on 127.0.0.1 towards `bmcPort`. */
-export async function startRelay(bmcPort: number, faults: RelayFaults = {}): Promise<UdpRelay> {
+export async function startRelay(bmcPort: number, faults: RelayFaults = {}, tally?: OutstandingTally): Promise<UdpRelay> {
   const front: Socket = createSocket('udp4');
   const back: Socket = createSocket('udp4');
   let client: RemoteInfo | undefined;
@@ -57,9 +64,11 @@ export async function startRelay(bmcPort: number, faults: RelayFaults = {}): Pro
   };
   front.on('message', (msg, rinfo) => {
     client = rinfo;
+    if (tally !== undefined) tally.max = Math.max(tally.max, ++tally.outstanding);
     pass(() => back.send(msg, bmcPort, '127.0.0.1'));
   });
   back.on('message', (msg) => {
+    if (tally !== undefined) tally.outstanding--;
     const c = client;
     if (c === undefined || closed) return;
     for (let i = 0; i < (relay.faults.garbageBefore ?? 0); i++) {

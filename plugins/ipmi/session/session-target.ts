@@ -1,0 +1,49 @@
+/**
+ * What a session is given (target, retransmit policy), what it counts, and the error for a
+ * refused command: shared by the session and the commands built on it.
+ */
+import { VpmdError } from '../../../core/index.js';
+import type { CipherFloor } from '../codec/cipher-suites.js';
+import { completionText } from '../codec/message.js';
+import type { PrivilegeName } from '../codec/rakp.js';
+
+/** How to reach and log in to one BMC. Secrets live only here, never in logs or errors. */
+export interface SessionTarget {
+  readonly name: string;
+  readonly host: string;
+  readonly port: number;
+  readonly username: string;
+  readonly password: string;
+  /** BMC key (KG); the password is used when absent. */
+  readonly kg?: Buffer;
+  readonly privilege: PrivilegeName;
+  readonly cipherFloor: CipherFloor;
+  /** Force one cipher suite instead of negotiating. */
+  readonly cipherSuite?: number;
+}
+
+/** Retransmit policy. */
+export interface SessionTiming {
+  /** Wait per attempt, ms. */
+  readonly timeoutMs: number;
+  /** Retransmissions after the first attempt. */
+  readonly retries: number;
+}
+
+/** Counters a test or `vpmctl ipmi targets` can show. */
+export interface SessionStats {
+  sent: number;
+  retransmits: number;
+  dropped: number;
+}
+
+/** The error for a non-zero completion code. */
+export function commandError(target: string, netFn: number, cmd: number, cc: number): VpmdError {
+  return new VpmdError('E_IPMI_COMMAND', `BMC ${target}: command 0x${netFn.toString(16).padStart(2, '0')}/0x${cmd.toString(16).padStart(2, '0')} failed: ${completionText(cc)}`, {
+    target,
+    netFn,
+    cmd,
+    completionCode: cc,
+  });
+}
+
