@@ -24,6 +24,15 @@ export interface SdrCache {
   /** `count:add:erase`: changes whenever a record is added or the repository erased. */
   readonly key: string;
   readonly sensors: readonly CachedSensor[];
+  /** Each sensor's record as read from the BMC, index for index (what is kept on disk). */
+  readonly raw: readonly Buffer[];
+}
+
+/** What reading the repository cost: checks of its timestamps, full reads, Get SDR requests. */
+export interface SdrCounters {
+  checks: number;
+  fullReads: number;
+  getSdr: number;
 }
 
 /** A sensor record plus thresholds read from the BMC (Get Sensor Thresholds) when it has them. */
@@ -44,71 +53,104 @@ export function cacheKey(info: RepositoryInfo): string {
   return `${info.count}:${info.addTimestamp}:${info.eraseTimestamp}`;
 }
 
-async function reserve(s: IpmiSession): Promise<number> {
-  const d = await s.call(NETFN_STORAGE, 0x22);
-  return d.readUInt16LE(0);
+const LOST = 0xc5;
+const TOO_MANY_BYTES = new Set([0xca, 0xc7, 0xc8]);
+
+/**
+ * Reads records of one repository with one reservation shared by the reads in flight. When the
+ * BMC cancels it (0xC5: someone changed or reserved the repository), the first read to notice
+ * reserves again and the others reuse that. 0xCA ("cannot return that many bytes") halves the
+ * chunk size for every later read.
+ */
+class RepositoryReader {
+  private reservation: Promise<number>;
+  /** The reservation once granted; undefined while a Reserve is under way. */
+  private granted: number | undefined;
+
+  constructor(
+    private readonly s: IpmiSession,
+    private size: number,
+    private readonly counters: SdrCounters | undefined,
+  ) {
+    this.reservation = this.reserve();
+  }
+
+  private reserve(): Promise<number> {
+    this.granted = undefined;
+    return this.s.call(NETFN_STORAGE, 0x22).then((d) => (this.granted = d.readUInt16LE(0)));
+  }
+
+  /** One Get SDR read (at most 5 reservations lost); returns next record id, then the bytes. */
+  async part(id: number, offset: number, count: number): Promise<Buffer> {
+    for (let lost = 0; ; lost++) {
+      const res = await this.reservation;
+      if (this.counters !== undefined) this.counters.getSdr++;
+      const r = await this.s.request(NETFN_STORAGE, 0x23, [res & 0xff, res >> 8, id & 0xff, id >> 8, offset, count]);
+      if (r.cc === 0) return r.data;
+      if (r.cc === LOST && lost < 5) {
+        // Checked at once: the reads in flight fail together and must share one new reservation.
+        if (this.granted === res) this.reservation = this.reserve();
+        continue;
+      }
+      throw commandError(this.s.target.name, NETFN_STORAGE, 0x23, r.cc);
+    }
+  }
+
+  /** The whole record after its 5-byte `header`, its body read in chunks at once. */
+  async body(id: number, header: Buffer): Promise<Buffer> {
+    const total = 5 + (header[4] ?? 0);
+    const out = Buffer.alloc(total);
+    header.copy(out, 0);
+    const chunks: Array<Promise<void>> = [];
+    for (let offset = 5; offset < total; offset += this.size) chunks.push(this.chunk(id, out, offset, Math.min(this.size, total - offset)));
+    await Promise.all(chunks);
+    return out;
+  }
+
+  /** Fills `out[offset .. offset+want]`, in smaller reads after 0xCA. */
+  private async chunk(id: number, out: Buffer, offset: number, want: number): Promise<void> {
+    const end = offset + want;
+    while (offset < end) {
+      const count = Math.min(this.size, end - offset);
+      let data: Buffer;
+      try {
+        data = await this.part(id, offset, count);
+      } catch (e) {
+        const cc = e instanceof VpmdError ? e.details.completionCode : undefined;
+        if (typeof cc !== 'number' || !TOO_MANY_BYTES.has(cc) || count <= 4) throw e;
+        this.size = Math.min(this.size, Math.max(4, count >> 1));
+        continue;
+      }
+      const got = data.subarray(2, 2 + Math.min(count, end - offset));
+      if (got.length === 0) throw new VpmdError('E_IPMI_PROTOCOL', `SDR ${id} read returned no data at offset ${offset}`, { target: this.s.target.name, record: id });
+      got.copy(out, offset);
+      offset += got.length;
+    }
+  }
 }
 
-/** Reads every record's raw bytes. `chunk` is the first body chunk size tried. */
-export async function readRecords(s: IpmiSession, expected: number, chunk = 32): Promise<Buffer[]> {
-  const records: Buffer[] = [];
-  let reservation = await reserve(s);
+/**
+ * Reads every record's raw bytes. The chain of record headers is walked one after another (each
+ * names the next record) while each record's body is read in parallel chunks, so a repository
+ * costs about one round trip per record. `chunk` is the first body chunk size tried.
+ */
+export async function readRecords(s: IpmiSession, expected: number, chunk = 32, counters?: SdrCounters): Promise<Buffer[]> {
+  const reader = new RepositoryReader(s, chunk, counters);
+  const records: Array<Promise<Buffer>> = [];
   let id = 0;
-  let size = chunk;
   const seen = new Set<number>();
   const limit = Math.max(expected, 0) + 64;
   while (id !== 0xffff) {
     if (seen.has(id) || records.length > limit) throw new VpmdError('E_IPMI_PROTOCOL', `SDR repository of ${s.target.name} loops at record ${id}`, { target: s.target.name, record: id });
     seen.add(id);
-    let lost = 0;
-    for (;;) {
-      try {
-        const { next, record, size: used } = await readRecord(s, reservation, id, size);
-        size = used;
-        records.push(record);
-        id = next;
-        break;
-      } catch (e) {
-        if (e instanceof VpmdError && e.code === 'E_IPMI_COMMAND' && e.details.completionCode === 0xc5 && lost++ < 5) {
-          reservation = await reserve(s); // someone changed the repository or reserved it: start the record again
-          continue;
-        }
-        throw e;
-      }
-    }
+    const head = await reader.part(id, 0, 5);
+    if (head.length < 7) throw new VpmdError('E_IPMI_PROTOCOL', `SDR ${id} header is truncated`, { target: s.target.name, record: id });
+    const body = reader.body(id, head.subarray(2, 7));
+    body.catch(() => undefined); // awaited below with the others; a failure must not go unhandled meanwhile
+    records.push(body);
+    id = head.readUInt16LE(0);
   }
-  return records;
-}
-
-async function getSdr(s: IpmiSession, reservation: number, id: number, offset: number, count: number): Promise<{ cc: number; data: Buffer }> {
-  const r = await s.request(NETFN_STORAGE, 0x23, [reservation & 0xff, reservation >> 8, id & 0xff, id >> 8, offset, count]);
-  return { cc: r.cc, data: r.data };
-}
-
-async function readRecord(s: IpmiSession, reservation: number, id: number, size: number): Promise<{ next: number; record: Buffer; size: number }> {
-  const head = await getSdr(s, reservation, id, 0, 5);
-  if (head.cc !== 0) throw commandError(s.target.name, NETFN_STORAGE, 0x23, head.cc);
-  if (head.data.length < 7) throw new VpmdError('E_IPMI_PROTOCOL', `SDR ${id} header is truncated`, { target: s.target.name, record: id });
-  const next = head.data.readUInt16LE(0);
-  const header = head.data.subarray(2, 7);
-  const length = header[4] ?? 0;
-  const parts: Buffer[] = [header];
-  let offset = 5;
-  while (offset < 5 + length) {
-    const want = Math.min(size, 5 + length - offset);
-    const r = await getSdr(s, reservation, id, offset, want);
-    if (r.cc === 0xca || r.cc === 0xc7 || r.cc === 0xc8) {
-      if (size <= 4) throw commandError(s.target.name, NETFN_STORAGE, 0x23, r.cc);
-      size = Math.max(4, size >> 1); // the BMC cannot return that many bytes: ask for fewer
-      continue;
-    }
-    if (r.cc !== 0) throw commandError(s.target.name, NETFN_STORAGE, 0x23, r.cc);
-    const got = r.data.subarray(2);
-    if (got.length === 0) throw new VpmdError('E_IPMI_PROTOCOL', `SDR ${id} read returned no data at offset ${offset}`, { target: s.target.name, record: id });
-    parts.push(got);
-    offset += got.length;
-  }
-  return { next, record: Buffer.concat(parts).subarray(0, 5 + length), size };
+  return Promise.all(records);
 }
 
 /** Get Sensor Thresholds: raw bytes of the readable thresholds, or undefined when refused. */
@@ -129,19 +171,41 @@ async function sensorThresholds(s: IpmiSession, rec: SensorRecord): Promise<RawT
  * otherwise read in full. Records owned by another controller than the BMC are skipped (they
  * would need IPMB bridging).
  */
-export async function loadSensors(s: IpmiSession, cached: SdrCache | undefined): Promise<{ cache: SdrCache; fromCache: boolean }> {
+export async function loadSensors(s: IpmiSession, cached: SdrCache | undefined, counters?: SdrCounters): Promise<{ cache: SdrCache; fromCache: boolean }> {
   const info = await repositoryInfo(s);
+  if (counters !== undefined) counters.checks++;
   const key = cacheKey(info);
   if (cached !== undefined && cached.key === key) return { cache: cached, fromCache: true };
-  const raw = await readRecords(s, info.count);
-  const sensors: CachedSensor[] = [];
-  for (const bytes of raw) {
+  if (counters !== undefined) counters.fullReads++;
+  const raw: Buffer[] = [];
+  const records: SensorRecord[] = [];
+  for (const bytes of await readRecords(s, info.count, 32, counters)) {
     const record = parseSensorRecord(bytes);
     if (record === undefined || record.ownerId !== 0x20) continue;
-    const thresholds = record.eventReadingType === 0x01 && record.conversion !== undefined ? ((await sensorThresholds(s, record)) ?? record.thresholds) : record.thresholds;
-    sensors.push({ record, thresholds });
+    raw.push(bytes);
+    records.push(record);
   }
-  return { cache: { key, sensors }, fromCache: false };
+  // Thresholds of all analog sensors at once (bounded by the session's requests in flight).
+  const sensors = await Promise.all(
+    records.map(async (record): Promise<CachedSensor> => ({
+      record,
+      thresholds: record.eventReadingType === 0x01 && record.conversion !== undefined ? ((await sensorThresholds(s, record)) ?? record.thresholds) : record.thresholds,
+    })),
+  );
+  return { cache: { key, sensors, raw }, fromCache: false };
+}
+
+/** A cache from records' raw bytes and their thresholds (as read, or as kept on disk); unparsable records are left out. */
+export function restoreCache(key: string, raw: readonly Buffer[], thresholds: readonly RawThresholds[]): SdrCache {
+  const sensors: CachedSensor[] = [];
+  const kept: Buffer[] = [];
+  raw.forEach((bytes, i) => {
+    const record = parseSensorRecord(bytes);
+    if (record === undefined) return;
+    sensors.push({ record, thresholds: thresholds[i] ?? record.thresholds });
+    kept.push(bytes);
+  });
+  return { key, sensors, raw: kept };
 }
 
 /** Converts raw thresholds with the record's conversion. */

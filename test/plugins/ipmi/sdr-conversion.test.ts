@@ -132,7 +132,12 @@ describe('chunked Get SDR', () => {
     const log: string[] = [];
     let reservation = 1;
     let loseOnce = true;
+    let inFlight = 0;
     const request = async (netFn: number, cmd: number, data: readonly number[] | Uint8Array = []): Promise<{ cc: number; data: Buffer }> => {
+      inFlight++;
+      log.push(`in flight ${inFlight}`);
+      await new Promise((r) => setImmediate(r)); // answers come later, as over the network
+      inFlight--;
       const d = Buffer.from(data);
       if (cmd === 0x22) {
         reservation++;
@@ -171,5 +176,13 @@ describe('chunked Get SDR', () => {
     expect(log).toContain('0xCA at 32');
     expect(log).toContain('0xCA at 16');
     expect(log.filter((l) => l === 'reserve').length).toBe(2);
+  });
+
+  it('reads the bodies of records while walking the chain of headers, and they come back in order', async () => {
+    const recs = Array.from({ length: 6 }, (_, i) => fullRecord({ id: i, number: i + 1, m: i + 1, name: `Sensor number ${i}` }));
+    const { session, log } = scripted(recs, 64);
+    expect(await readRecords(session, 6, 16)).toEqual(recs);
+    // One header at a time, but several reads (bodies and the next header) in flight at once.
+    expect(Math.max(...log.filter((l) => l.startsWith('in flight')).map((l) => Number(l.split(' ')[2])))).toBeGreaterThan(2);
   });
 });
