@@ -5,13 +5,14 @@
  */
 import { randomBytes } from 'node:crypto';
 import { VpmdError } from '../../../core/index.js';
-import { chooseSuites, parseCipherSuiteRecords, type CipherSuite } from '../codec/cipher-suites.js';
+import { chooseSuites, type CipherSuite } from '../codec/cipher-suites.js';
 import { decodeResponse, encodeRequest, type IpmiResponse } from '../codec/message.js';
 import { PAYLOAD, decodePacket, encodeV15, encodeV20, sessionSecurity, type PacketSecurity } from '../codec/packet.js';
 import { PRIVILEGE, decodeOpenSession, decodeRakp2, encodeOpenSession, encodeRakp1, encodeRakp3, sessionKeys, verifyRakp2, verifyRakp4, type RakpContext } from '../codec/rakp.js';
 import { ReplayWindow } from './replay-window.js';
 import { commandError, type SessionStats, type SessionTarget, type SessionTiming } from './session-target.js';
 import { RequestTable, type Pending } from './request-table.js';
+import { listCipherSuites, noAcceptableSuite } from './suite-negotiation.js';
 import type { SlotWaiter, UdpEndpoint } from './udp-endpoint.js';
 
 export { commandError, type SessionStats, type SessionTarget, type SessionTiming } from './session-target.js';
@@ -58,10 +59,10 @@ export class IpmiSession implements SlotWaiter {
    * @throws E_IPMI_AUTH (details.check: user | password | kg | privilege), E_IPMI_CIPHER,
    *   E_IPMI_SESSION (no free session), E_IPMI_TIMEOUT, E_IPMI_PROTOCOL
    */
-  static async open(endpoint: UdpEndpoint, target: SessionTarget, timing: SessionTiming): Promise<IpmiSession> {
+  static async open(endpoint: UdpEndpoint, target: SessionTarget, timing: SessionTiming, suiteHint?: number): Promise<IpmiSession> {
     const s = new IpmiSession(endpoint, target, timing);
     try {
-      await s.login();
+      await s.login(suiteHint);
       return s;
     } catch (e) {
       await s.close();
@@ -69,54 +70,55 @@ export class IpmiSession implements SlotWaiter {
     }
   }
 
-  private async login(): Promise<void> {
+  /**
+   * A pinned suite, or `suiteHint` (the suite this BMC took last time) when it meets the floor,
+   * goes straight to Open Session; the BMC's list of suites is read only when that is refused,
+   * to choose another or to say why none fits. That saves a login several round trips.
+   */
+  private async login(suiteHint: number | undefined): Promise<void> {
     const caps = await this.sessionless(0x06, 0x38, [0x8e, PRIVILEGE[this.target.privilege]]);
     if (((caps[1] ?? 0) & 0x80) === 0 || ((caps[3] ?? 0) & 0x02) === 0) {
       throw new VpmdError('E_IPMI_SESSION', `BMC ${this.target.name} does not offer IPMI 2.0 (RMCP+) on this channel`, { target: this.target.name });
     }
-    const offered = await this.cipherSuites();
-    const candidates = chooseSuites(offered, this.target.cipherFloor, this.target.cipherSuite);
+    const wanted = this.target.cipherSuite ?? suiteHint;
+    const direct = wanted === undefined ? undefined : chooseSuites(undefined, this.target.cipherFloor, wanted)[0];
+    let refusal: VpmdError | undefined;
+    if (direct !== undefined) {
+      try {
+        await this.rakp(direct);
+        this.suite = direct;
+      } catch (e) {
+        if (!(e instanceof VpmdError && e.code === 'E_IPMI_CIPHER')) throw e;
+        refusal = e;
+      }
+    }
+    if (this.suite === undefined) await this.negotiate(direct?.id, refusal);
+    const priv = PRIVILEGE[this.target.privilege];
+    if (priv > PRIVILEGE.user) await this.call(0x06, 0x3b, [priv]);
+  }
+
+  /** Chooses from the BMC's list the strongest suite that meets the floor, other than `refused`. */
+  private async negotiate(refused: number | undefined, refusal: VpmdError | undefined): Promise<void> {
+    const offered = await listCipherSuites((index) => this.sessionless(0x06, 0x54, [0x0e, 0x00, 0x80 | index]));
+    const candidates = chooseSuites(offered, this.target.cipherFloor, this.target.cipherSuite).filter((c) => c.id !== refused);
     if (candidates.length === 0) {
-      throw new VpmdError(
-        'E_IPMI_CIPHER',
-        `BMC ${this.target.name} offers cipher suites [${offered?.join(', ') ?? 'unknown'}]; none meets the floor '${this.target.cipherFloor}'` +
-          (this.target.cipherSuite !== undefined ? ` with suite ${this.target.cipherSuite} pinned` : '') +
-          " (suites without integrity and confidentiality need cipherFloor 'integrity' or 'none' for this target)",
-        { target: this.target.name, floor: this.target.cipherFloor },
-      );
+      // The BMC lists the suite it just refused: its refusal says more than the list.
+      if (refusal !== undefined && (offered === undefined || offered.includes(refused ?? -1))) throw refusal;
+      throw noAcceptableSuite(this.target, offered);
     }
     let last: unknown;
     for (const suite of candidates) {
       try {
         await this.rakp(suite);
         this.suite = suite;
-        break;
+        return;
       } catch (e) {
         last = e;
         // Only a refused suite moves on to the next one; a wrong password stays wrong.
         if (!(e instanceof VpmdError && e.code === 'E_IPMI_CIPHER' && offered === undefined)) throw e;
       }
     }
-    if (this.suite === undefined) throw last;
-    const priv = PRIVILEGE[this.target.privilege];
-    if (priv > PRIVILEGE.user) await this.call(0x06, 0x3b, [priv]);
-  }
-
-  /** Get Channel Cipher Suites; undefined when the BMC does not implement it. */
-  private async cipherSuites(): Promise<number[] | undefined> {
-    const records: number[] = [];
-    for (let index = 0; index < 64; index++) {
-      let data: Buffer;
-      try {
-        data = await this.sessionless(0x06, 0x54, [0x0e, 0x00, 0x80 | index]);
-      } catch (e) {
-        if (e instanceof VpmdError && e.code === 'E_IPMI_COMMAND') return undefined;
-        throw e;
-      }
-      records.push(...data.subarray(1));
-      if (data.length < 17) break;
-    }
-    return parseCipherSuiteRecords(Buffer.from(records));
+    throw last;
   }
 
   private async rakp(suite: CipherSuite): Promise<void> {

@@ -61,6 +61,25 @@ describe('cipher suite 17', () => {
     await expect(IpmiSession.open(endpoint, target(plain, { username: 'nobody' }), timing)).rejects.toMatchObject({ code: 'E_IPMI_AUTH', details: { check: 'user' } });
   });
 
+  it('tries a remembered suite first; when the BMC refuses it, lists its suites and takes 17', async () => {
+    const direct = await IpmiSession.open(endpoint, target(plain), timing, 17);
+    // Get Channel Authentication Capabilities, Open Session, RAKP 1 and 3, Set Session
+    // Privilege: no suite listing.
+    expect(direct.stats.sent).toBe(5);
+    await direct.close();
+    const stale = await IpmiSession.open(endpoint, target(plain), timing, 3);
+    expect(stale.suite?.id).toBe(17);
+    // ... plus the refused Open Session (suite 3) and Get Channel Cipher Suites.
+    expect(stale.stats.sent).toBe(7);
+    expect(plain.open.size).toBe(1);
+    await stale.close();
+    // A hint below the floor is not tried at all.
+    const floored = await IpmiSession.open(endpoint, target(plain), timing, 1);
+    expect(floored.stats.sent).toBe(6);
+    await floored.close();
+    expect(plain.open.size).toBe(0);
+  });
+
   it('refuses a BMC whose only suite is below a pinned choice', async () => {
     await expect(IpmiSession.open(endpoint, target(plain, { cipherSuite: 3 }), timing)).rejects.toMatchObject({ code: 'E_IPMI_CIPHER', message: expect.stringMatching(/offers cipher suites \[17\]/) });
   });
