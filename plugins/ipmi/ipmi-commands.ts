@@ -97,7 +97,17 @@ export function registerCommands(ctx: CommandContext, poller: () => Poller): voi
       summary: 'Configured BMCs with their state, power and last poll',
       privilege: 'Login',
       args: Type.Object({}),
-      handler: () => [...poller().targets.values()].map((t) => ({ ...t.describe(), hasSession: t.hasSession, failures: t.failures, code: t.lastError?.code ?? null, session: t.sessionStats() ?? null })),
+      handler: () =>
+        [...poller().targets.values()].map((t) => ({
+          ...t.describe(),
+          hasSession: t.hasSession,
+          failures: t.failures,
+          code: t.lastError?.code ?? null,
+          session: t.sessionStats() ?? null,
+          cipherSuite: t.suiteHint ?? null,
+          // The SDR cache: its key, and how often the repository was checked and read in full.
+          sdr: { key: t.sdr?.key ?? null, sensors: t.sdr?.sensors.length ?? 0, ...t.sdrCounters },
+        })),
       human: (rows) =>
         formatTable(rows, [
           { header: 'Name', value: (r) => r.name },

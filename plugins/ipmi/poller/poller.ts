@@ -7,6 +7,7 @@ import { Type, type Logger, type ScopedEventBus, type ScopedTelemetry, type Stat
 import { readSel, selInfo, type SelEntry } from '../commands/sel.js';
 import type { IpmiConfig, ResolvedTarget } from '../config.js';
 import { UdpEndpoint } from '../session/udp-endpoint.js';
+import { BmcMemory } from './bmc-memory.js';
 import { TargetPoller, unknownTarget } from './target-poller.js';
 import { pickPowerSensor, sensorMetric, sensorMetricId, systemPowerMetricId, toStoredUnit } from './telemetry-map.js';
 
@@ -62,18 +63,25 @@ export class Poller {
     private readonly deps: PollerDeps,
     readonly endpoint: UdpEndpoint,
     targets: readonly ResolvedTarget[],
+    private readonly memory: BmcMemory,
   ) {
     this.limiter = new Limiter(cfg.concurrency);
     const timing = { timeoutMs: cfg.timeout * 1000, retries: cfg.retries };
     const backoff = { minMs: cfg.backoffMin * 1000, maxMs: cfg.backoffMax * 1000 };
     const schedule = { sdrCheckMs: cfg.sdrCheck * 1000, chassisMs: cfg.chassisInterval * 1000 };
-    for (const t of targets) this.targets.set(t.name, new TargetPoller(t, endpoint, timing, backoff, schedule));
+    for (const t of targets) {
+      const tp = new TargetPoller(t, endpoint, timing, backoff, schedule);
+      memory.restore(tp);
+      tp.onLearned = () => memory.remember(tp);
+      this.targets.set(t.name, tp);
+    }
   }
 
-  /** Opens the socket on `bindAddress` and loads the SEL marks. */
+  /** Opens the socket on `bindAddress` and loads the SEL marks and what is remembered of each BMC. */
   static async open(cfg: IpmiConfig, deps: PollerDeps, targets: readonly ResolvedTarget[], bindAddress: string): Promise<Poller> {
+    const memory = await BmcMemory.open(deps.state, deps.log, targets.map((t) => t.name));
     const endpoint = await UdpEndpoint.open(bindAddress, cfg.maxInFlight);
-    const p = new Poller(cfg, deps, endpoint, targets);
+    const p = new Poller(cfg, deps, endpoint, targets, memory);
     p.selMarks = { ...((await deps.state.read('sel-marks', SEL_SPEC)) ?? {}) };
     return p;
   }
@@ -197,5 +205,6 @@ export class Poller {
   async close(): Promise<void> {
     await Promise.all([...this.targets.values()].map((t) => t.close()));
     await this.endpoint.close();
+    await this.memory.flush();
   }
 }

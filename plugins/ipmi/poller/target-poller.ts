@@ -5,7 +5,7 @@
  */
 import { VpmdError, toVpmdError, type BmcTarget } from '../../../core/index.js';
 import { chassisStatus, dcmiPower } from '../commands/chassis.js';
-import { loadSensors, type SdrCache } from '../commands/sdr-repository.js';
+import { loadSensors, type SdrCache, type SdrCounters } from '../commands/sdr-repository.js';
 import { readSensors, type SensorReading } from '../commands/sensors.js';
 import type { ResolvedTarget } from '../config.js';
 import { IpmiSession, type SessionTiming } from '../session/session.js';
@@ -51,6 +51,12 @@ export class TargetPoller {
   private stopped = false;
   private chassisReadAt = 0;
   private sdrLoad: Promise<{ cache: SdrCache; fromCache: boolean }> | undefined;
+  /** The cipher suite this BMC accepted last (tried first at the next login). */
+  suiteHint: number | undefined;
+  /** Checks of the SDR repository timestamps, full reads of it, Get SDR requests. */
+  readonly sdrCounters: SdrCounters = { checks: 0, fullReads: 0, getSdr: 0 };
+  /** Called when what is worth keeping across a restart changed: the SDR cache or the suite. */
+  onLearned: (() => void) | undefined;
 
   constructor(
     readonly target: ResolvedTarget,
@@ -67,7 +73,15 @@ export class TargetPoller {
     if (this.session?.isOpen) return this.session;
     // The previous session must be closed (Close Session sent, route released) before a new login.
     this.opening ??= Promise.all([...this.closing])
-      .then(() => IpmiSession.open(this.endpoint, this.target, this.timing))
+      .then(() => IpmiSession.open(this.endpoint, this.target, this.timing, this.suiteHint))
+      .then((opened) => {
+        const suite = opened.suite?.id;
+        if (suite !== this.suiteHint) {
+          this.suiteHint = suite;
+          this.onLearned?.();
+        }
+        return opened;
+      })
       .finally(() => {
         this.opening = undefined;
       });
@@ -81,9 +95,10 @@ export class TargetPoller {
    * target: two concurrent reads would cancel each other's SDR reservations.
    */
   loadSdr(s: IpmiSession): Promise<{ cache: SdrCache; fromCache: boolean }> {
-    this.sdrLoad ??= loadSensors(s, this.sdr)
+    this.sdrLoad ??= loadSensors(s, this.sdr, this.sdrCounters)
       .then((r) => {
         this.sdr = r.cache;
+        if (!r.fromCache) this.onLearned?.();
         return r;
       })
       .finally(() => {
