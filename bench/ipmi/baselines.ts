@@ -36,23 +36,38 @@ export function timed(program: string, args: readonly string[], timeoutMs: numbe
   });
 }
 
-/** FreeIPMI over every target at once: a cold run fills the SDR cache, then `warmRuns` warm runs. */
-export async function freeIpmiFanout(targets: readonly IpmiSimTarget[], fanout: number, warmRuns: number): Promise<{ cold: ChildCost; warm: ChildCost[]; readingsPerRun: number }> {
-  const cache = await mkdtemp(join(tmpdir(), 'vpmd-bench-freeipmi-'));
-  try {
+/** FreeIPMI `ipmi-sensors` over every target at once, with its SDR cache in a temporary directory. */
+export class FreeIpmiFanout {
+  private constructor(
+    private readonly cache: string,
+    private readonly args: readonly string[],
+  ) {}
+
+  /** Prepares runs against `targets` (all with the first target's credentials). */
+  static async create(targets: readonly IpmiSimTarget[], fanout: number): Promise<FreeIpmiFanout> {
     const first = targets[0];
     if (first === undefined) throw new Error('no targets');
+    const cache = await mkdtemp(join(tmpdir(), 'vpmd-bench-freeipmi-'));
     const args = [
       '-D', 'LAN_2_0', '-h', targets.map((t) => `${t.host}:${t.port}`).join(','), '-u', first.username, '-p', first.password, '-l', 'ADMIN', '-I', '3',
       '-W', 'opensesspriv', `--sdr-cache-directory=${cache}`, `--fanout=${fanout}`, '--comma-separated-output', '--no-header-output', '--always-prefix',
     ];
-    const cold = await timed('ipmi-sensors', args, 600_000);
-    const warm: ChildCost[] = [];
-    for (let i = 0; i < warmRuns; i++) warm.push(await timed('ipmi-sensors', args, 600_000));
-    const readingsPerRun = (warm[0] ?? cold).stdout.split('\n').filter((l) => /,(-?[\d.]+|N\/A),/.test(l)).length;
-    return { cold, warm, readingsPerRun };
-  } finally {
-    await rm(cache, { recursive: true, force: true });
+    return new FreeIpmiFanout(cache, args);
+  }
+
+  /** One run: cold the first time (it fills the SDR cache), warm after. */
+  run(): Promise<ChildCost> {
+    return timed('ipmi-sensors', this.args, 600_000);
+  }
+
+  /** Sensor readings in a run's output. */
+  static readings(c: ChildCost): number {
+    return c.stdout.split('\n').filter((l) => /,(-?[\d.]+|N\/A),/.test(l)).length;
+  }
+
+  /** Removes the SDR cache. */
+  async close(): Promise<void> {
+    await rm(this.cache, { recursive: true, force: true });
   }
 }
 

@@ -39,6 +39,7 @@ export const IpmiConfigSchema = Type.Object(
     sel: Type.Boolean({ default: true, description: 'turn new SEL entries into hw.log.v1 events' }),
     sdrCheck: Type.Number({ minimum: 0, maximum: 86400, default: 60, description: 'seconds between checks of the SDR repository timestamps (0: every poll)' }),
     chassisInterval: Type.Number({ minimum: 0, maximum: 86400, default: 0, description: 'seconds between chassis power reads (0: every poll)' }),
+    chassis: Type.Boolean({ default: true, description: 'read chassis power with the polls; false leaves it to the ipmi chassis commands (power stays unknown until one runs)' }),
     maxInFlight: Type.Integer({ minimum: 1, maximum: 4096, default: 256, description: 'requests outstanding on the UDP socket at once, all targets together' }),
   },
   { additionalProperties: false },

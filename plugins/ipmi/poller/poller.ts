@@ -68,7 +68,7 @@ export class Poller {
     this.limiter = new Limiter(cfg.concurrency);
     const timing = { timeoutMs: cfg.timeout * 1000, retries: cfg.retries };
     const backoff = { minMs: cfg.backoffMin * 1000, maxMs: cfg.backoffMax * 1000 };
-    const schedule = { sdrCheckMs: cfg.sdrCheck * 1000, chassisMs: cfg.chassisInterval * 1000 };
+    const schedule = { sdrCheckMs: cfg.sdrCheck * 1000, chassisMs: cfg.chassisInterval * 1000, chassis: cfg.chassis };
     for (const t of targets) {
       const tp = new TargetPoller(t, endpoint, timing, backoff, schedule);
       memory.restore(tp);

@@ -21,12 +21,15 @@ export interface Backoff {
 export interface PollSchedule {
   readonly sdrCheckMs: number;
   readonly chassisMs: number;
+  /** False: polls never read chassis power (only the chassis commands do). Default true. */
+  readonly chassis?: boolean;
 }
 
 /** What one poll found. */
 export interface PollResult {
   readonly readings: readonly SensorReading[];
-  readonly power: 'on' | 'off';
+  /** Chassis power as last read; undefined when it was never read. */
+  readonly power: 'on' | 'off' | undefined;
   /** Whole-system input power and where it came from. */
   readonly systemPower?: { readonly watts: number; readonly source: string };
   readonly sdrFromCache: boolean;
@@ -152,7 +155,7 @@ export class TargetPoller {
     const checkSdr = this.sdr === undefined || now - this.sdrCheckedAt >= this.schedule.sdrCheckMs;
     const { cache, fromCache } = checkSdr ? await this.loadSdr(s) : { cache: this.sdr as SdrCache, fromCache: true };
     if (checkSdr) this.sdrCheckedAt = now;
-    const readChassis = this.power === undefined || now - this.chassisReadAt >= this.schedule.chassisMs;
+    const readChassis = this.schedule.chassis !== false && (this.power === undefined || now - this.chassisReadAt >= this.schedule.chassisMs);
     const [readings, chassis] = await Promise.all([readSensors(s, cache.sensors), readChassis ? chassisStatus(s) : Promise.resolve(undefined)]);
     if (chassis !== undefined) this.chassisReadAt = now;
     if (readings.some((r) => r.status === 'unavailable')) this.sdrCheckedAt = 0;
@@ -162,7 +165,7 @@ export class TargetPoller {
       this.dcmi = p === undefined ? 'no' : 'yes';
       if (p !== undefined) systemPower = { watts: p.current, source: 'dcmi' };
     }
-    return { readings, power: chassis?.power ?? this.power ?? 'off', sdrFromCache: fromCache, ...(systemPower !== undefined ? { systemPower } : {}) };
+    return { readings, power: chassis?.power ?? this.power, sdrFromCache: fromCache, ...(systemPower !== undefined ? { systemPower } : {}) };
   }
 
   /** Records a success. */

@@ -90,6 +90,32 @@ describe('keepalive and backoff on a real BMC', () => {
     expect(await openSessions(target)).toBe(0);
   });
 
+  it('reads chassis power with the first poll, then every chassisMs; with chassis off, never', async () => {
+    // One socket holds one session per BMC: the second poller gets its own.
+    const second = await UdpEndpoint.open('127.0.0.1');
+    const make = (chassis: boolean, ep: UdpEndpoint): TargetPoller =>
+      new TargetPoller({ ...target, privilege: 'operator', cipherFloor: 'confidentiality', intervalMs: 30_000 }, ep, { timeoutMs: 500, retries: 1 }, { minMs: 100, maxMs: 1000 }, { sdrCheckMs: 60_000, chassisMs: 60_000, chassis });
+    const on = make(true, endpoint);
+    const off = make(false, second);
+    try {
+      expect((await on.poll()).power).toBe('on');
+      expect((await off.poll()).power).toBeUndefined();
+      expect(off.describe().power).toBeUndefined();
+      // The same poll minus one Get Chassis Status.
+      expect(off.sessionStats()?.sent).toBe((on.sessionStats()?.sent ?? 0) - 1);
+      const [a, b] = [on.sessionStats()?.sent ?? 0, off.sessionStats()?.sent ?? 0];
+      await on.poll();
+      await off.poll();
+      // Warm polls: the five readings only (chassis not due for 60 s).
+      expect([(on.sessionStats()?.sent ?? 0) - a, (off.sessionStats()?.sent ?? 0) - b]).toEqual([5, 5]);
+    } finally {
+      await on.close();
+      await off.close();
+      await second.close();
+    }
+    expect(await openSessions(target)).toBe(0);
+  });
+
   it('backs off exponentially with jitter, bounded, and resets on success', async () => {
     const tp = new TargetPoller({ ...target, port: 9, privilege: 'operator', cipherFloor: 'confidentiality', intervalMs: 30_000 }, endpoint, { timeoutMs: 50, retries: 0 }, { minMs: 1000, maxMs: 4000 }, undefined, () => 0.5);
     const waits: number[] = [];
