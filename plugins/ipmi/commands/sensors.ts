@@ -37,6 +37,11 @@ interface SensorView {
   readonly unit: string;
   readonly analog: boolean;
   readonly thresholds: SensorReading['thresholds'];
+  /**
+   * Converted values by raw byte, filled as raw values are seen: converting costs a
+   * toPrecision round trip (~250 ns), and a sensor reports only a few distinct raw values.
+   */
+  readonly values: Map<number, number | null>;
 }
 
 const VIEWS = new WeakMap<CachedSensor, SensorView>();
@@ -55,6 +60,7 @@ function viewOf(sensor: CachedSensor): SensorView {
       unit: analog ? (rec.percentage ? '%' : rec.unit) : 'discrete',
       analog,
       thresholds: analog ? Object.freeze(convertThresholds(rec, sensor.thresholds)) : NO_THRESHOLDS,
+      values: new Map(),
     };
     VIEWS.set(sensor, v);
   }
@@ -81,7 +87,13 @@ export function interpretReading(sensor: CachedSensor, cc: number, data: Buffer)
   const readable = cc === 0 && data.length >= 2 && (flags & 0x20) === 0 && (flags & 0x40) !== 0;
   const conversion = sensor.record.conversion;
   if (readable && v.analog && conversion !== undefined) {
-    value = convertReading(data[0] ?? 0, conversion);
+    const raw = data[0] ?? 0;
+    const known = v.values.get(raw);
+    if (known !== undefined) value = known;
+    else {
+      value = convertReading(raw, conversion);
+      if (v.values.size < 256) v.values.set(raw, value);
+    }
     if (value !== null) {
       const bits = data[2] ?? 0;
       // As thresholdStatus(), without an object per reading.

@@ -8,7 +8,9 @@ import { readSel, selInfo, type SelEntry } from '../commands/sel.js';
 import type { IpmiConfig, ResolvedTarget } from '../config.js';
 import { UdpEndpoint } from '../session/udp-endpoint.js';
 import { BmcMemory } from './bmc-memory.js';
-import { TargetPoller, unknownTarget } from './target-poller.js';
+import type { SdrCache } from '../commands/sdr-repository.js';
+import type { SensorReading } from '../commands/sensors.js';
+import { TargetPoller, unknownTarget, type PollResult } from './target-poller.js';
 import { pickPowerSensor, sensorMetric, sensorMetricId, systemPowerMetricId, toStoredUnit } from './telemetry-map.js';
 
 const SelMarks = Type.Record(Type.String(), Type.Object({ erase: Type.Number(), add: Type.Number(), lastId: Type.Number() }));
@@ -30,6 +32,13 @@ export interface SweepResult {
   readonly skipped: number;
   readonly durationMs: number;
   readonly errors: ReadonlyArray<{ readonly target: string; readonly error: string }>;
+}
+
+/** Metric ids of a target's sensors, index for index with its readings, and the sensor standing for system power (-1: none). */
+interface MetricPlan {
+  readonly cache: SdrCache;
+  readonly ids: readonly string[];
+  readonly power: number;
 }
 
 /** Bounded concurrency. */
@@ -54,8 +63,8 @@ export class Poller {
   readonly targets = new Map<string, TargetPoller>();
   private readonly limiter: Limiter;
   private readonly defined = new Set<string>();
-  /** Metric id by target, sensor number and name: found without building a key per reading. */
-  private readonly metricIds = new Map<string, Map<number, Map<string, string>>>();
+  /** Per target, how its readings become metrics, worked out once per SDR cache. */
+  private readonly plans = new Map<string, MetricPlan>();
   private selMarks: Record<string, { erase: number; add: number; lastId: number }> = {};
 
   private constructor(
@@ -103,7 +112,7 @@ export class Poller {
     return this.limiter.run(async () => {
       try {
         const r = await tp.poll();
-        this.record(tp.target.name, r.readings, r.systemPower);
+        this.record(tp.target.name, r);
         if (this.cfg.sel) {
           // A BMC without a usable SEL still has good readings: log, do not fail the poll.
           await this.pollSel(tp).catch((e: unknown) => this.deps.log.warn({ target: name, err: (e as Error).message }, `SEL of ${name} not read`));
@@ -139,28 +148,36 @@ export class Poller {
     this.defined.add(id);
   }
 
-  private record(target: string, readings: Parameters<typeof pickPowerSensor>[0], systemPower: { watts: number; source: string } | undefined): void {
-    let byNumber = this.metricIds.get(target);
-    if (byNumber === undefined) this.metricIds.set(target, (byNumber = new Map()));
-    for (const r of readings) {
-      let byName = byNumber.get(r.number);
-      if (byName === undefined) byNumber.set(r.number, (byName = new Map()));
-      let id = byName.get(r.name);
-      if (id === undefined) {
-        id = sensorMetricId(target, r);
-        this.define(id, () => sensorMetric(target, r));
-        byName.set(r.name, id);
-      }
-      const value = r.value === null ? null : r.discrete ? r.value : toStoredUnit(r.unit, r.value);
-      this.deps.telemetry.record(id, value, { status: r.status });
+  private record(target: string, r: PollResult): void {
+    let plan = this.plans.get(target);
+    if (plan?.cache !== r.cache) {
+      plan = this.plan(target, r.cache, r.readings);
+      this.plans.set(target, plan);
     }
-    const fallback = pickPowerSensor(readings);
-    const power = systemPower ?? (fallback?.value != null ? { watts: fallback.value, source: fallback.name } : undefined);
+    const readings = r.readings;
+    for (let i = 0; i < readings.length; i++) {
+      const x = readings[i] as SensorReading;
+      const value = x.value === null ? null : x.discrete ? x.value : toStoredUnit(x.unit, x.value);
+      this.deps.telemetry.record(plan.ids[i] as string, value, { status: x.status });
+    }
+    const fallback = readings[plan.power];
+    const power = r.systemPower ?? (fallback?.value != null ? { watts: fallback.value, source: fallback.name } : undefined);
     if (power !== undefined) {
       const id = systemPowerMetricId(target);
       this.define(id, () => ({ id, name: `${target} system input power`, kind: 'power', unit: 'W', source: { plugin: 'ipmi', target, sensor: power.source === 'dcmi' ? 'dcmi' : power.source } }));
       this.deps.telemetry.record(id, power.watts);
     }
+  }
+
+  /** Defines the metrics of `readings` (the sensors of `cache`) and picks the fallback power sensor. */
+  private plan(target: string, cache: SdrCache, readings: readonly SensorReading[]): MetricPlan {
+    const ids = readings.map((x) => {
+      const id = sensorMetricId(target, x);
+      this.define(id, () => sensorMetric(target, x));
+      return id;
+    });
+    const power = pickPowerSensor(readings);
+    return { cache, ids, power: power === undefined ? -1 : readings.indexOf(power) };
   }
 
   /** A failed target's metrics read "unavailable" instead of the last value. */

@@ -33,6 +33,8 @@ export interface PollResult {
   /** Whole-system input power and where it came from. */
   readonly systemPower?: { readonly watts: number; readonly source: string };
   readonly sdrFromCache: boolean;
+  /** The SDR cache the readings follow, sensor for sensor. */
+  readonly cache: SdrCache;
 }
 
 /** Per-target poll state. */
@@ -165,7 +167,7 @@ export class TargetPoller {
       this.dcmi = p === undefined ? 'no' : 'yes';
       if (p !== undefined) systemPower = { watts: p.current, source: 'dcmi' };
     }
-    return { readings, power: chassis?.power ?? this.power, sdrFromCache: fromCache, ...(systemPower !== undefined ? { systemPower } : {}) };
+    return { readings, power: chassis?.power ?? this.power, sdrFromCache: fromCache, cache, ...(systemPower !== undefined ? { systemPower } : {}) };
   }
 
   /** Records a success. */
