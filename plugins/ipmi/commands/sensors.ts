@@ -4,7 +4,7 @@
  */
 import type { ReadingStatus } from '../../../core/index.js';
 import type { IpmiSession } from '../session/session.js';
-import { convertReading } from './sdr-record.js';
+import { convertReading, type Conversion } from './sdr-record.js';
 import { convertThresholds, type CachedSensor } from './sdr-repository.js';
 import { discreteStateText, sensorTypeName } from './sensor-text.js';
 
@@ -29,7 +29,10 @@ export interface SensorReading {
   readonly thresholds: Readonly<Partial<Record<'lnr' | 'lc' | 'lnc' | 'unc' | 'uc' | 'unr', number>>>;
 }
 
-/** What a reading takes from its record, worked out once per cached record (a sweep reads thousands). */
+/**
+ * What a reading takes from its record, worked out once per cached record: a sweep of 1,000
+ * BMCs reads thousands, and each should touch as little memory as it can.
+ */
 interface SensorView {
   readonly name: string;
   readonly number: number;
@@ -37,32 +40,53 @@ interface SensorView {
   readonly unit: string;
   readonly analog: boolean;
   readonly thresholds: SensorReading['thresholds'];
+  readonly conversion: Conversion | undefined;
+  readonly eventReadingType: number;
+  readonly sensorType: number;
+  /** Get Sensor Reading's request data and LUN. */
+  readonly request: Uint8Array;
+  readonly lun: number;
   /**
    * Converted values by raw byte, filled as raw values are seen: converting costs a
    * toPrecision round trip (~250 ns), and a sensor reports only a few distinct raw values.
    */
   readonly values: Map<number, number | null>;
+  /** Names of the asserted states by state bits (discrete sensors), filled likewise. */
+  readonly states: Map<number, readonly string[]>;
 }
 
-const VIEWS = new WeakMap<CachedSensor, SensorView>();
 const NO_STATES: readonly string[] = Object.freeze([]);
 const NO_THRESHOLDS: SensorReading['thresholds'] = Object.freeze({});
+/** Views of a cache's sensors, index for index: one lookup per poll, not per reading. */
+const VIEWS = new WeakMap<readonly CachedSensor[], readonly SensorView[]>();
+/** Views of single sensors ({@link interpretReading} outside a poll). */
+const SINGLE = new WeakMap<CachedSensor, SensorView>();
 
-function viewOf(sensor: CachedSensor): SensorView {
-  let v = VIEWS.get(sensor);
+function makeView(sensor: CachedSensor): SensorView {
+  const rec = sensor.record;
+  const analog = rec.conversion !== undefined && rec.eventReadingType === 0x01;
+  return {
+    name: rec.name,
+    number: rec.number,
+    type: sensorTypeName(rec.sensorType),
+    unit: analog ? (rec.percentage ? '%' : rec.unit) : 'discrete',
+    analog,
+    thresholds: analog ? Object.freeze(convertThresholds(rec, sensor.thresholds)) : NO_THRESHOLDS,
+    conversion: rec.conversion,
+    eventReadingType: rec.eventReadingType,
+    sensorType: rec.sensorType,
+    request: Uint8Array.of(rec.number),
+    lun: rec.ownerLun,
+    values: new Map(),
+    states: new Map(),
+  };
+}
+
+function viewsOf(sensors: readonly CachedSensor[]): readonly SensorView[] {
+  let v = VIEWS.get(sensors);
   if (v === undefined) {
-    const rec = sensor.record;
-    const analog = rec.conversion !== undefined && rec.eventReadingType === 0x01;
-    v = {
-      name: rec.name,
-      number: rec.number,
-      type: sensorTypeName(rec.sensorType),
-      unit: analog ? (rec.percentage ? '%' : rec.unit) : 'discrete',
-      analog,
-      thresholds: analog ? Object.freeze(convertThresholds(rec, sensor.thresholds)) : NO_THRESHOLDS,
-      values: new Map(),
-    };
-    VIEWS.set(sensor, v);
+    v = sensors.map(makeView);
+    VIEWS.set(sensors, v);
   }
   return v;
 }
@@ -77,7 +101,12 @@ export function thresholdStatus(bits: number): { status: ReadingStatus; ipmi: Ip
 
 /** Turns a Get Sensor Reading response (or its completion code) into a reading. */
 export function interpretReading(sensor: CachedSensor, cc: number, data: Buffer): SensorReading {
-  const v = viewOf(sensor);
+  let v = SINGLE.get(sensor);
+  if (v === undefined) SINGLE.set(sensor, (v = makeView(sensor)));
+  return interpret(v, cc, data);
+}
+
+function interpret(v: SensorView, cc: number, data: Buffer): SensorReading {
   const flags = data[1] ?? 0;
   let value: number | null = null;
   let status: ReadingStatus = 'unavailable';
@@ -85,13 +114,12 @@ export function interpretReading(sensor: CachedSensor, cc: number, data: Buffer)
   let states = NO_STATES;
   // No answer, "reading unavailable" (bit 5) or scanning disabled (bit 6 clear): no value.
   const readable = cc === 0 && data.length >= 2 && (flags & 0x20) === 0 && (flags & 0x40) !== 0;
-  const conversion = sensor.record.conversion;
-  if (readable && v.analog && conversion !== undefined) {
+  if (readable && v.analog && v.conversion !== undefined) {
     const raw = data[0] ?? 0;
     const known = v.values.get(raw);
     if (known !== undefined) value = known;
     else {
-      value = convertReading(raw, conversion);
+      value = convertReading(raw, v.conversion);
       if (v.values.size < 256) v.values.set(raw, value);
     }
     if (value !== null) {
@@ -102,18 +130,22 @@ export function interpretReading(sensor: CachedSensor, cc: number, data: Buffer)
     }
   } else if (readable) {
     const bits = (data[2] ?? 0) | (((data[3] ?? 0) & 0x7f) << 8);
-    if (bits !== 0) {
-      const names: string[] = [];
-      for (let i = 0; i < 15; i++) {
-        if (bits & (1 << i)) names.push(discreteStateText(sensor.record.eventReadingType, sensor.record.sensorType, i) ?? `State ${i} asserted`);
-      }
-      states = names;
-    }
+    if (bits !== 0) states = v.states.get(bits) ?? stateNames(v, bits);
     value = bits;
     status = 'ok';
     ipmiStatus = 'ok';
   }
   return { name: v.name, number: v.number, type: v.type, unit: v.unit, discrete: !v.analog, thresholds: v.thresholds, value, status, ipmiStatus, states };
+}
+
+function stateNames(v: SensorView, bits: number): readonly string[] {
+  const names: string[] = [];
+  for (let i = 0; i < 15; i++) {
+    if (bits & (1 << i)) names.push(discreteStateText(v.eventReadingType, v.sensorType, i) ?? `State ${i} asserted`);
+  }
+  const frozen = Object.freeze(names);
+  if (v.states.size < 64) v.states.set(bits, frozen);
+  return frozen;
 }
 
 /** Reads one sensor. A failed or refused reading is returned as unavailable, never thrown. */
@@ -124,7 +156,8 @@ export async function readSensor(s: IpmiSession, sensor: CachedSensor): Promise<
 
 /** Reads every sensor, several in flight at once on the one session (bounded by the session). */
 export async function readSensors(s: IpmiSession, sensors: readonly CachedSensor[]): Promise<SensorReading[]> {
+  const views = viewsOf(sensors);
   // The requests directly, not one async readSensor() each: a sweep of 1,000 BMCs makes thousands.
-  const answers = await Promise.all(sensors.map((x) => s.request(0x04, 0x2d, [x.record.number], x.record.ownerLun)));
-  return answers.map((r, i) => interpretReading(sensors[i] as CachedSensor, r.cc, r.data));
+  const answers = await Promise.all(views.map((v) => s.request(0x04, 0x2d, v.request, v.lun)));
+  return answers.map((r, i) => interpret(views[i] as SensorView, r.cc, r.data));
 }
