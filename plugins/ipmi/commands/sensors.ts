@@ -3,7 +3,7 @@
  * from the BMC's threshold comparison bits, discrete states with their names, "unavailable".
  */
 import type { ReadingStatus } from '../../../core/index.js';
-import type { IpmiSession } from '../session/session.js';
+import type { IpmiSession, RequestSpec } from '../session/session.js';
 import { convertReading, type Conversion } from './sdr-record.js';
 import { convertThresholds, type CachedSensor } from './sdr-repository.js';
 import { discreteStateText, sensorTypeName } from './sensor-text.js';
@@ -43,9 +43,8 @@ interface SensorView {
   readonly conversion: Conversion | undefined;
   readonly eventReadingType: number;
   readonly sensorType: number;
-  /** Get Sensor Reading's request data and LUN. */
-  readonly request: Uint8Array;
-  readonly lun: number;
+  /** Its Get Sensor Reading request. */
+  readonly request: RequestSpec;
   /**
    * Converted values by raw byte, filled as raw values are seen: converting costs a
    * toPrecision round trip (~250 ns), and a sensor reports only a few distinct raw values.
@@ -57,8 +56,8 @@ interface SensorView {
 
 const NO_STATES: readonly string[] = Object.freeze([]);
 const NO_THRESHOLDS: SensorReading['thresholds'] = Object.freeze({});
-/** Views of a cache's sensors, index for index: one lookup per poll, not per reading. */
-const VIEWS = new WeakMap<readonly CachedSensor[], readonly SensorView[]>();
+/** Views of a cache's sensors and their requests, index for index: one lookup per poll, not per reading. */
+const VIEWS = new WeakMap<readonly CachedSensor[], { readonly views: readonly SensorView[]; readonly requests: readonly RequestSpec[] }>();
 /** Views of single sensors ({@link interpretReading} outside a poll). */
 const SINGLE = new WeakMap<CachedSensor, SensorView>();
 
@@ -75,17 +74,17 @@ function makeView(sensor: CachedSensor): SensorView {
     conversion: rec.conversion,
     eventReadingType: rec.eventReadingType,
     sensorType: rec.sensorType,
-    request: Uint8Array.of(rec.number),
-    lun: rec.ownerLun,
+    request: { netFn: 0x04, cmd: 0x2d, data: Uint8Array.of(rec.number), rsLun: rec.ownerLun },
     values: new Map(),
     states: new Map(),
   };
 }
 
-function viewsOf(sensors: readonly CachedSensor[]): readonly SensorView[] {
+function viewsOf(sensors: readonly CachedSensor[]): { readonly views: readonly SensorView[]; readonly requests: readonly RequestSpec[] } {
   let v = VIEWS.get(sensors);
   if (v === undefined) {
-    v = sensors.map(makeView);
+    const views = sensors.map(makeView);
+    v = { views, requests: views.map((x) => x.request) };
     VIEWS.set(sensors, v);
   }
   return v;
@@ -156,8 +155,8 @@ export async function readSensor(s: IpmiSession, sensor: CachedSensor): Promise<
 
 /** Reads every sensor, several in flight at once on the one session (bounded by the session). */
 export async function readSensors(s: IpmiSession, sensors: readonly CachedSensor[]): Promise<SensorReading[]> {
-  const views = viewsOf(sensors);
-  // The requests directly, not one async readSensor() each: a sweep of 1,000 BMCs makes thousands.
-  const answers = await Promise.all(views.map((v) => s.request(0x04, 0x2d, v.request, v.lun)));
+  const { views, requests } = viewsOf(sensors);
+  // One batch, not one promise per reading: a sweep of 1,000 BMCs makes thousands.
+  const answers = await s.requestAll(requests);
   return answers.map((r, i) => interpret(views[i] as SensorView, r.cc, r.data));
 }

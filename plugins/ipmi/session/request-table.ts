@@ -8,6 +8,54 @@ import type { IpmiResponse } from '../codec/message.js';
 /** Requests one session keeps outstanding at most. */
 export const MAX_IN_FLIGHT = 8;
 
+/** Where answers go: one sink per request, or one per batch of requests (one promise for all). */
+export interface AnswerSink<T> {
+  answered(index: number, answer: T): void;
+  failed(e: Error): void;
+}
+
+/** The sink of a single request. */
+export class OneAnswer<T> implements AnswerSink<T> {
+  constructor(
+    private readonly resolve: (answer: T) => void,
+    private readonly reject: (e: Error) => void,
+  ) {}
+  answered(_index: number, answer: T): void {
+    this.resolve(answer);
+  }
+  failed(e: Error): void {
+    this.reject(e);
+  }
+}
+
+/** The sink of a batch: all answers in order, or the first failure (like Promise.all). */
+export class AllAnswers<T> implements AnswerSink<T> {
+  private readonly answers: T[];
+  private left: number;
+  private settled = false;
+  constructor(
+    count: number,
+    private readonly resolve: (answers: T[]) => void,
+    private readonly reject: (e: Error) => void,
+  ) {
+    this.answers = new Array<T>(count);
+    this.left = count;
+  }
+  answered(index: number, answer: T): void {
+    if (this.settled) return;
+    this.answers[index] = answer;
+    if (--this.left === 0) {
+      this.settled = true;
+      this.resolve(this.answers);
+    }
+  }
+  failed(e: Error): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.reject(e);
+  }
+}
+
 /** A request from submission to its answer. */
 export interface Pending<T> {
   /** RMCP+ payload type sent (-1: a sessionless IPMI 1.5 message). */
@@ -26,11 +74,24 @@ export interface Pending<T> {
   readonly tag: number;
   /** Name of a login exchange for errors (IPMI requests are named by netFn/cmd). */
   readonly label: string;
-  resolve(answer: T): void;
-  reject(e: Error): void;
+  readonly sink: AnswerSink<T>;
+  /** Position in the sink's batch. */
+  readonly index: number;
   timer: NodeJS.Timeout | undefined;
   attempts: number;
   firstSent: number;
+}
+
+const NONE = new Uint8Array(0);
+
+/** A new IPMI request (payload type `PAYLOAD.ipmi` or -1 for IPMI 1.5), answer number `index` of `sink`. */
+export function ipmiRequest(payloadType: number, netFn: number, cmd: number, data: readonly number[] | Uint8Array, rsLun: number, sink: AnswerSink<IpmiResponse>, index: number): Pending<IpmiResponse> {
+  return { payloadType, replyType: payloadType, netFn, cmd, data, rsLun, rqSeq: -1, message: undefined, tag: 0, label: '', sink, index, timer: undefined, attempts: 0, firstSent: 0 };
+}
+
+/** A new login exchange: `payload` of `payloadType`, answered by `replyType` carrying `tag`. */
+export function loginExchange(label: string, payloadType: number, payload: Buffer, replyType: number, tag: number, sink: AnswerSink<Buffer>): Pending<Buffer> {
+  return { payloadType, replyType, netFn: 0, cmd: 0, data: NONE, rsLun: 0, rqSeq: -1, message: payload, tag, label, sink, index: 0, timer: undefined, attempts: 0, firstSent: performance.now() };
 }
 
 /** rqSeq allocation and the outstanding requests of one session. */

@@ -30,6 +30,15 @@ export interface SessionTiming {
   readonly retries: number;
 }
 
+/** One IPMI request of a batch (`IpmiSession.requestAll`). */
+export interface RequestSpec {
+  readonly netFn: number;
+  readonly cmd: number;
+  readonly data: readonly number[] | Uint8Array;
+  /** LUN at the responder (sensor owner LUN). */
+  readonly rsLun: number;
+}
+
 /** Counters a test or `vpmctl ipmi targets` can show. */
 export interface SessionStats {
   sent: number;

@@ -10,12 +10,12 @@ import { decodeResponse, encodeRequest, type IpmiResponse } from '../codec/messa
 import { PAYLOAD, decodePacket, encodeV15, encodeV20, sessionSecurity, type PacketSecurity } from '../codec/packet.js';
 import { PRIVILEGE, decodeOpenSession, decodeRakp2, encodeOpenSession, encodeRakp1, encodeRakp3, sessionKeys, verifyRakp2, verifyRakp4, type RakpContext } from '../codec/rakp.js';
 import { ReplayWindow } from './replay-window.js';
-import { commandError, type SessionStats, type SessionTarget, type SessionTiming } from './session-target.js';
-import { RequestTable, type Pending } from './request-table.js';
+import { commandError, type RequestSpec, type SessionStats, type SessionTarget, type SessionTiming } from './session-target.js';
+import { AllAnswers, OneAnswer, RequestTable, ipmiRequest, loginExchange, type Pending } from './request-table.js';
 import { listCipherSuites, noAcceptableSuite } from './suite-negotiation.js';
 import type { SlotWaiter, UdpEndpoint } from './udp-endpoint.js';
 
-export { commandError, type SessionStats, type SessionTarget, type SessionTiming } from './session-target.js';
+export { commandError, type RequestSpec, type SessionStats, type SessionTarget, type SessionTiming } from './session-target.js';
 
 /** Payload type standing for a sessionless IPMI 1.5 message. */
 const V15 = -1;
@@ -181,7 +181,22 @@ export class IpmiSession implements SlotWaiter {
    */
   private submit(payloadType: number, netFn: number, cmd: number, data: readonly number[] | Uint8Array, rsLun: number): Promise<IpmiResponse> {
     return new Promise<IpmiResponse>((resolve, reject) => {
-      this.awaitingSeq.push({ payloadType, replyType: payloadType, netFn, cmd, data, rsLun, rqSeq: -1, message: undefined, tag: 0, label: '', resolve, reject, timer: undefined, attempts: 0, firstSent: 0 });
+      this.awaitingSeq.push(ipmiRequest(payloadType, netFn, cmd, data, rsLun, new OneAnswer(resolve, reject), 0));
+      this.pump();
+    });
+  }
+
+  /**
+   * Sends several requests together; resolves with their responses in order, whatever their
+   * completion codes, or rejects with the first failure. One promise for the lot: a sweep of
+   * 1,000 BMCs would otherwise make one per reading.
+   */
+  requestAll(requests: readonly RequestSpec[]): Promise<IpmiResponse[]> {
+    if (this.closed || this.closing) return Promise.reject(this.closedError());
+    if (requests.length === 0) return Promise.resolve([]);
+    return new Promise<IpmiResponse[]>((resolve, reject) => {
+      const sink = new AllAnswers<IpmiResponse>(requests.length, resolve, reject);
+      requests.forEach((r, i) => this.awaitingSeq.push(ipmiRequest(PAYLOAD.ipmi, r.netFn, r.cmd, r.data, r.rsLun, sink, i)));
       this.pump();
     });
   }
@@ -220,23 +235,19 @@ export class IpmiSession implements SlotWaiter {
   private async exchange(label: string, payloadType: number, payload: Buffer, replyType: number, tag: number): Promise<Buffer> {
     await this.endpoint.acquire();
     return new Promise<Buffer>((resolve, reject) => {
-      const p: Pending<Buffer> = { payloadType, replyType, netFn: 0, cmd: 0, data: NO_DATA, rsLun: 0, rqSeq: -1, message: payload, tag, label, resolve, reject, timer: undefined, attempts: 0, firstSent: performance.now() };
+      const p = loginExchange(label, payloadType, payload, replyType, tag, new OneAnswer(resolve, reject));
       this.requests.exchanges.add(p);
       this.transmit(p);
     });
   }
 
-  private nextOutSeq(): number {
-    this.outSeq = (this.outSeq + 1) >>> 0 || 1;
-    return this.outSeq;
-  }
-
-  /** The datagram of one attempt: in-session requests get a new session sequence number each time. */
+  /** The datagram of one attempt: in-session requests get a new session sequence number (never 0) each time. */
   private frame(p: Pending<unknown>): Buffer {
     const message = p.message ?? NO_DATA;
     if (p.payloadType === V15) return encodeV15(message);
-    if (p.payloadType === PAYLOAD.ipmi) return encodeV20(PAYLOAD.ipmi, this.bmcSid, this.nextOutSeq(), message, this.security);
-    return encodeV20(p.payloadType, 0, 0, message);
+    if (p.payloadType !== PAYLOAD.ipmi) return encodeV20(p.payloadType, 0, 0, message);
+    this.outSeq = (this.outSeq + 1) >>> 0 || 1;
+    return encodeV20(PAYLOAD.ipmi, this.bmcSid, this.outSeq, message, this.security);
   }
 
   private transmit(p: Pending<unknown>): void {
@@ -252,7 +263,7 @@ export class IpmiSession implements SlotWaiter {
     if (p.attempts > (s.closing ? Math.min(1, s.timing.retries) : s.timing.retries)) {
       s.finish(p);
       const what = p.rqSeq >= 0 ? `command 0x${p.netFn.toString(16)}/0x${p.cmd.toString(16)}` : p.label;
-      p.reject(
+      p.sink.failed(
         new VpmdError('E_IPMI_TIMEOUT', `BMC ${s.target.name} (${s.target.host}:${s.target.port}) did not answer ${what} after ${p.attempts} attempts (${Math.round(performance.now() - p.firstSent)} ms)`, {
           target: s.target.name,
           attempts: p.attempts,
@@ -320,7 +331,7 @@ export class IpmiSession implements SlotWaiter {
         this.finish(p);
         this.adapt(p);
         if (payloadType === PAYLOAD.ipmi) this.lastActivity = Date.now();
-        p.resolve(response);
+        p.sink.answered(p.index, response);
         return;
       }
     } else {
@@ -328,7 +339,7 @@ export class IpmiSession implements SlotWaiter {
         if (p.replyType === payloadType && body[0] === p.tag) {
           this.finish(p);
           this.adapt(p);
-          p.resolve(body);
+          p.sink.answered(p.index, body);
           return;
         }
       }
@@ -372,7 +383,7 @@ export class IpmiSession implements SlotWaiter {
     this.closed = true;
     for (const p of this.requests.inFlight()) {
       this.finish(p);
-      p.reject(closed);
+      p.sink.failed(closed);
     }
     this.unregister();
   }
@@ -381,9 +392,9 @@ export class IpmiSession implements SlotWaiter {
   private abandonQueued(e: VpmdError): void {
     for (const p of this.awaitingSlot.splice(0)) {
       this.requests.release(p.rqSeq); // its place in the endpoint's line returns the slot when granted
-      p.reject(e);
+      p.sink.failed(e);
     }
-    for (const p of this.awaitingSeq.splice(0)) p.reject(e);
+    for (const p of this.awaitingSeq.splice(0)) p.sink.failed(e);
   }
 
 }

@@ -15,7 +15,7 @@ let sim: IpmiSimPeer;
 const relays: UdpRelay[] = [];
 const endpoints: UdpEndpoint[] = [];
 const tally: OutstandingTally = { outstanding: 0, max: 0 };
-const timing = { timeoutMs: 2000, retries: 1 };
+const timing = { timeoutMs: 300, retries: 1 };
 
 const t = (i: number): IpmiSimTarget => sim.targets[i] as IpmiSimTarget;
 async function viaRelay(ep: UdpEndpoint, i: number): Promise<IpmiSession> {
@@ -42,7 +42,7 @@ describe('request bounds', () => {
     const ep = await UdpEndpoint.open('127.0.0.1', 2);
     endpoints.push(ep);
     const [a, b] = [await viaRelay(ep, 0), await viaRelay(ep, 1)];
-    tally.max = 0;
+    Object.assign(tally, { outstanding: 0, max: 0 });
     const [ra, rb] = await Promise.all([Promise.all(readMany(a, 25)), Promise.all(readMany(b, 25))]);
     expect(ra).toEqual(expected(25));
     expect(rb).toEqual(expected(25));
@@ -55,10 +55,29 @@ describe('request bounds', () => {
     const ep = await UdpEndpoint.open('127.0.0.1', 256);
     endpoints.push(ep);
     const s = await viaRelay(ep, 0);
-    tally.max = 0;
+    Object.assign(tally, { outstanding: 0, max: 0 });
     expect(await Promise.all(readMany(s, 40))).toEqual(expected(40));
     expect(tally.max).toBe(8);
     await s.close();
+  });
+
+  it('a batch answers in order, each with its completion code, or fails as a whole with the first error', async () => {
+    const ep = await UdpEndpoint.open('127.0.0.1', 4);
+    endpoints.push(ep);
+    const s = await viaRelay(ep, 0);
+    // Sensors 1..5 exist; 0x7f does not (ipmi_sim answers 0xCC); 20 requests, more than one session holds at once.
+    const numbers = Array.from({ length: 20 }, (_, k) => (k % 7 === 6 ? 0x7f : (k % 5) + 1));
+    const answers = await s.requestAll(numbers.map((n) => ({ netFn: 0x04, cmd: 0x2d, data: [n], rsLun: 0 })));
+    expect(answers.map((r) => r.cc !== 0)).toEqual(numbers.map((n) => n === 0x7f));
+    expect(answers.filter((_, k) => numbers[k] === 1).map((r) => r.data[0])).toEqual([24, 24, 24, 24]);
+    expect(await s.requestAll([])).toEqual([]);
+    // The relay now drops everything: the batch fails once, with the timeout.
+    const relay = relays[relays.length - 1] as UdpRelay;
+    relay.faults = { dropEvery: 1 };
+    await expect(s.requestAll(numbers.slice(0, 6).map((n) => ({ netFn: 0x04, cmd: 0x2d, data: [n], rsLun: 0 })))).rejects.toMatchObject({ code: 'E_IPMI_TIMEOUT' });
+    relay.faults = {};
+    await s.close();
+    Object.assign(tally, { outstanding: 0, max: 0 }); // the dropped requests never had answers
   });
 
   it('closing a session with queued requests fails them, releases every slot, and closes the BMC session', async () => {
@@ -74,7 +93,7 @@ describe('request bounds', () => {
     expect(settled.filter((x) => 'e' in x).length).toBeGreaterThan(0);
     expect(await Promise.all(others)).toEqual(expected(10));
     // Both socket slots are free again: the other session gets its answers at full width.
-    tally.max = 0;
+    Object.assign(tally, { outstanding: 0, max: 0 });
     expect(await Promise.all(readMany(b, 6))).toEqual(expected(6));
     expect(tally.max).toBe(2);
     await expect(a.request(0x06, 0x01)).rejects.toMatchObject({ code: 'E_IPMI_SESSION' });
