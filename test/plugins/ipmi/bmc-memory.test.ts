@@ -32,7 +32,9 @@ const boot = (): Promise<BootedAgent> =>
     core: { state: { dir: stateDir } },
     sections: {
       ipmi: {
-        interval: 3600,
+        // The longest interval: the scheduled first poll (jittered over it) must not overlap the
+        // test's own, whose request counts are checked.
+        interval: 86400,
         sel: false,
         targets: [same, changing].map((p, i) => ({ name: i === 0 ? 'same' : 'changing', host: t(p).host, port: t(p).port, username: t(p).username, password: t(p).password })),
       },
