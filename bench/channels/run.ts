@@ -15,7 +15,7 @@
  * cost alone. Ratios are vpmd / baseline. A paced run checks the issue's goal: 5,000
  * requests/s over 64 channels.
  *
- *   npm run bench:virtio-channels [-- --seconds 2] [-- --vms 64]
+ *   npm run bench:channels [-- --seconds 2] [-- --vms 64]   (alias: bench:virtio-channels)
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { connect } from 'node:net';
