@@ -58,8 +58,8 @@ export class SimulatedKernel implements SysfsBackend {
   private readonly clock: () => number;
   private advancedMs = 0;
   private powerCache: SimPower | undefined;
-  /** Symlink resolution cache; cleared when the tree's structure changes. */
-  private readonly resolved = new Map<string, string>();
+  /** Symlink resolution cache by the path callers use; cleared when the tree's structure changes. */
+  private readonly resolved = new Map<string, { readonly resolved: string; readonly file: string }>();
 
   private constructor(root: string, tree: SimTree, marker: SimMarker, profile: SimProfile, clock: () => number) {
     this.root = root;
@@ -138,16 +138,15 @@ export class SimulatedKernel implements SysfsBackend {
     this.state.clockMs = now;
   }
 
-  /** The root-relative path, its symlink-free form, and the absolute path named in errors. */
+  /** The symlink-free root-relative path, and the absolute path named in errors (cached per path asked). */
   private locate(path: string): { resolved: string; file: string } {
-    const rel = normalizeBackendPath(path);
-    const file = rel === '' ? this.root : join(this.root, rel);
-    let resolved = this.resolved.get(rel);
-    if (resolved === undefined) {
-      resolved = this.tree.resolve(rel);
-      this.resolved.set(rel, resolved);
+    let found = this.resolved.get(path);
+    if (found === undefined) {
+      const rel = normalizeBackendPath(path);
+      found = { resolved: this.tree.resolve(rel), file: rel === '' ? this.root : join(this.root, rel) };
+      this.resolved.set(path, found);
     }
-    return { resolved, file };
+    return found;
   }
 
   private sensorContext(): SensorContext {
