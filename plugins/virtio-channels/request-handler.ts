@@ -44,15 +44,24 @@ function count(vm: VmRecord, ch: ChannelRecord | undefined, what: Outcome): void
   if (ch) ch.counters[what]++;
 }
 
+/** Principals by VM, rebuilt when the VM's role changes (checked on every request). */
+const principals = new WeakMap<VmRecord, Principal>();
+
 /** The principal a VM's guests act as. */
 export function guestPrincipal(vm: VmRecord): Principal {
-  return { name: `vm:${vm.name}`, role: vm.role, origin: 'guest-channel' };
+  const known = principals.get(vm);
+  if (known?.role === vm.role) return known;
+  const p: Principal = { name: `vm:${vm.name}`, role: vm.role, origin: 'guest-channel' };
+  principals.set(vm, p);
+  return p;
 }
 
 /** Why the VM's role forbids an action, or undefined when allowed (refusals are audited). */
 function denied(deps: HandlerDeps, vm: VmRecord, privilege: Privilege, action: string): string | undefined {
+  const principal = guestPrincipal(vm);
+  if (deps.access.can(principal, privilege)) return undefined;
   try {
-    deps.access.require(guestPrincipal(vm), privilege, action);
+    deps.access.require(principal, privilege, action);
     return undefined;
   } catch (e) {
     return e instanceof Error ? e.message : String(e);
@@ -135,7 +144,8 @@ async function answerQuery(deps: HandlerDeps, vm: VmRecord, p: PacketHeader): Pr
 export async function handleFrame(deps: HandlerDeps, vm: VmRecord, ch: ChannelRecord | undefined, frame: Buffer): Promise<Buffer | undefined> {
   if (ch && !ch.enabled) return undefined; // DPDK reads and drops a disabled channel's messages.
   const p = peekRequest(frame);
-  const where = { vm: vm.name, channel: ch?.num, command: COMMAND_NAMES[p.command] ?? p.command };
+  // Built only for a log line: most requests log nothing.
+  const where = (): Record<string, unknown> => ({ vm: vm.name, channel: ch?.num, command: COMMAND_NAMES[p.command] ?? p.command });
   const isQuery = p.command >= Command.QUERY_FREQ_LIST && p.command <= Command.QUERY_CAPS;
   const refuse = (reason: string, reply: boolean): Buffer | undefined => {
     count(vm, ch, 'refused');
@@ -143,8 +153,8 @@ export async function handleFrame(deps: HandlerDeps, vm: VmRecord, ch: ChannelRe
     const now = deps.now();
     if (now - (lastWarn.get(vm) ?? 0) >= 1000) {
       lastWarn.set(vm, now);
-      deps.log.warn({ ...where, reason, refused: vm.counters.refused }, 'guest power request refused');
-    } else deps.log.debug({ ...where, reason }, 'guest power request refused');
+      deps.log.warn({ ...where(), reason, refused: vm.counters.refused }, 'guest power request refused');
+    } else if (deps.log.isLevelEnabled('debug')) deps.log.debug({ ...where(), reason }, 'guest power request refused');
     return reply ? encodeAck(frame, false) : undefined;
   };
   if (p.command === Command.CPU_POWER_CONNECT) return undefined;
@@ -165,7 +175,7 @@ export async function handleFrame(deps: HandlerDeps, vm: VmRecord, ch: ChannelRe
         if (!r.ok) return refuse(r.reason ?? 'refused', true);
         count(vm, ch, 'accepted');
         if (r.clamped) count(vm, ch, 'clamped');
-        deps.log.debug({ ...where, vcpu, unit: UNIT_NAMES[p.unit] }, 'guest power request applied');
+        if (deps.log.isLevelEnabled('debug')) deps.log.debug({ ...where(), vcpu, unit: UNIT_NAMES[p.unit] }, 'guest power request applied');
         return encodeAck(frame, true);
       }
       case Command.PKT_POLICY: {
