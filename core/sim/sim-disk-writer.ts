@@ -19,7 +19,7 @@ import { SIM_MARKER } from './sim-state.js';
 import { SimTree } from './sim-tree.js';
 
 /** Files written per slice of a bulk write. */
-export const BULK_SLICE = 64;
+export const BULK_SLICE = 16;
 
 /** Persists a simulated tree's changes (see the module comment). */
 export class SimDiskWriter {
