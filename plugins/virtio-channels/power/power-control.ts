@@ -32,6 +32,12 @@ export interface PowerWorld {
 
 const NO_BOUNDS: Bounds = Object.freeze({});
 
+/** `[pcpu]` for host-side pins, one frozen array per pCPU (looked up on every request). */
+const pinArrays: Array<readonly number[]> = [];
+function pinned(pcpu: number): readonly number[] {
+  return (pinArrays[pcpu] ??= Object.freeze([pcpu]));
+}
+
 /** A level a host-side policy asks for. */
 export type Level = 'max' | 'medium' | 'min';
 
@@ -48,16 +54,16 @@ export class PowerControl {
     private readonly log: Logger,
   ) {}
 
-  /** The pCPUs a VM's vCPU may run on (live libvirt map, else host-side pins). */
-  pcpusOf(vm: VmRecord, vcpu: number): number[] | undefined {
+  /** The pCPUs a VM's vCPU may run on (live libvirt map, else host-side pins). Do not modify. */
+  pcpusOf(vm: VmRecord, vcpu: number): readonly number[] | undefined {
     const live = vm.vcpuMap?.[vcpu];
     if (live && live.length > 0) return live;
     const pin = vm.pins[vcpu];
-    return pin === undefined || pin === null ? undefined : [pin];
+    return pin === undefined || pin === null ? undefined : pinned(pin);
   }
 
   /** Why a vCPU cannot be scaled, or its pCPUs. */
-  targetsOf(vm: VmRecord, vcpu: number): number[] | string {
+  targetsOf(vm: VmRecord, vcpu: number): readonly number[] | string {
     const pcpus = this.pcpusOf(vm, vcpu);
     if (!pcpus) return `vCPU ${vcpu} of VM '${vm.name}' has no known pCPU (not in libvirt's map; pin it with set_pcpu)`;
     if (pcpus.length > this.maxAffinity) {
