@@ -6,8 +6,8 @@
  * - the tree is loaded into memory when the kernel opens (`openSimulatedHost`); every accepted
  *   write is applied in memory and written through to its file before the write returns, so
  *   `cat` on the tree shows current settings and a new kernel opened on the same directory (an
- *   agent restart) sees them; the marker (the simulator's state) follows at the end of the
- *   event-loop turn (`flush()` waits for it); changes made to the files behind an open kernel's
+ *   agent restart) sees them; the marker (the simulator's state) follows within 50 ms
+ *   (`flush()` writes it at once); changes made to the files behind an open kernel's
  *   back are not seen;
  * - dynamic files (scaling_cur_freq, energy_uj, temperatures, fans, platform power, cpuidle
  *   usage/time, RTC since_epoch) are computed on every read; `sync()` writes them to disk

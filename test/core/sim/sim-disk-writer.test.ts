@@ -1,9 +1,9 @@
-/** The simulated kernel's write-through: files in place at once, the marker once per turn. */
+/** The simulated kernel's write-through: files in place at once, the marker once per window. */
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { BULK_SLICE, SimDiskWriter } from '../../../core/sim/sim-disk-writer.js';
+import { BULK_SLICE, MARKER_DELAY_MS, SimDiskWriter } from '../../../core/sim/sim-disk-writer.js';
 import { SIM_MARKER } from '../../../core/sim/sim-state.js';
 import { createTemporarySimulatedHost } from '../../../core/sim/index.js';
 import { policyFile, SIM_PARENT, T0 } from './sim-fixture.js';
@@ -29,7 +29,7 @@ describe('SimDiskWriter', () => {
     expect(await cat('d/f')).toBe('');
   });
 
-  it('writes the marker once per event-loop turn, with the state as it is then', async () => {
+  it('writes the marker once per window, with the state as it is then, and at once on flush', async () => {
     let state = 0;
     let written = 0;
     const w = new SimDiskWriter(root, () => {
@@ -37,12 +37,18 @@ describe('SimDiskWriter', () => {
       return JSON.stringify({ state });
     });
     for (state = 1; state <= 50; state++) w.saveMarker();
+    expect(written).toBe(0);
     await w.flush();
     expect(written).toBe(1);
     expect(JSON.parse(await cat(SIM_MARKER))).toEqual({ state: 51 });
-    w.saveMarker();
     await w.flush();
+    expect(written).toBe(1);
+    state = 52;
+    w.saveMarker();
+    w.saveMarker();
+    await new Promise((r) => setTimeout(r, MARKER_DELAY_MS + 50));
     expect(written).toBe(2);
+    expect(JSON.parse(await cat(SIM_MARKER))).toEqual({ state: 52 });
   });
 
   it('reports a failed marker write at the next flush, once', async () => {
