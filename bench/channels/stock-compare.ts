@@ -23,9 +23,9 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { bootAgent } from '../../core/testkit/index.js';
 import plugin from '../../plugins/virtio-channels/index.js';
-import { FrameReader, decodeRequest, encodeAck, encodeRequest } from '../../plugins/virtio-channels/protocol/packet-codec.js';
+import { FrameReader, encodeAck, encodeRequest, peekRequest } from '../../plugins/virtio-channels/protocol/packet-codec.js';
 import { Command, Reply, REQUEST_SIZE, Unit } from '../../plugins/virtio-channels/protocol/packet-layout.js';
-import type { GuestCommand, GuestEvent, Mode, RunResult } from '../virtio-channels/guest-load.js';
+import type { GuestCommand, GuestEvent, Mode, RunResult } from './guest-load.js';
 import { buildStockHost, cpuSecondsOf, makeCpuTree, startStockHost, usableCpus, STOCK_PROFILE } from './stock-host.js';
 
 const arg = (name: string): string | undefined => {
@@ -41,7 +41,7 @@ const CHANNELS_PER_VM = 8;
 const PROBE_VM = 'probe';
 const round = (x: number): number => Math.round(x * 1000) / 1000;
 
-/** The worker playing every guest (bench/virtio-channels/guest-load.ts). */
+/** The worker playing every guest (guest-load.ts). */
 class Guests {
   private readonly events: GuestEvent[] = [];
   private wake: (() => void) | undefined;
@@ -59,7 +59,7 @@ class Guests {
   static async start(paths: string[]): Promise<Guests> {
     // Workers do not inherit tsx's loader: register it, then load the TypeScript entry. The
     // boot code first reports the worker's thread id (from /proc/thread-self).
-    const entry = new URL('../virtio-channels/guest-load.ts', import.meta.url).href;
+    const entry = new URL('./guest-load.ts', import.meta.url).href;
     const boot = `require('node:worker_threads').parentPort.postMessage({ kind: 'thread', tid: Number(require('node:fs').readlinkSync('/proc/thread-self').split('/').pop()) });
 import('tsx/esm/api').then((t) => { t.register(); return import(${JSON.stringify(entry)}); })`;
     const g = new Guests(new Worker(boot, { eval: true, workerData: { paths, perVm: CHANNELS_PER_VM } }));
@@ -299,7 +299,7 @@ async function runVpmd(s: Setup): Promise<HostResult> {
 }
 
 /**
- * The Node floor, as in bench/virtio-channels: connect, reassemble, decode, ACK; no mapping, no
+ * The Node floor, as in bench/channels/run.ts: connect, reassemble, read the header, ACK; no mapping, no
  * actuation. It shows what any Node host pays for the transport on this machine.
  */
 async function runFloor(s: Setup): Promise<HostResult> {
@@ -309,7 +309,7 @@ async function runFloor(s: Setup): Promise<HostResult> {
     const reader = new FrameReader(REQUEST_SIZE);
     sock.on('data', (d: Buffer) => {
       for (const f of reader.push(d)) {
-        decodeRequest(f);
+        peekRequest(f);
         sock.write(encodeAck(f, true));
       }
     });
@@ -340,9 +340,10 @@ function median(xs: number[]): number {
 /** Field-by-field medians of one host's rounds. */
 function medians(rs: HostResult[]): Measured {
   const run = (n: RunName): CpuRun => {
-    const f = (k: keyof CpuRun): number => median(rs.map((r) => r[n][k]));
-    const n0 = (k: keyof CpuRun): number => Math.round(f(k));
-    return { requests: n0('requests'), perSecond: n0('perSecond'), p50ms: f('p50ms'), p99ms: f('p99ms'), hostCpuPerSecond: f('hostCpuPerSecond'), guestCpuPerSecond: f('guestCpuPerSecond'), perHostCpuSecond: n0('perHostCpuSecond') };
+    type Field = Exclude<keyof CpuRun, 'targetPerSecond'>;
+    const f = (k: Field): number => median(rs.map((r) => r[n][k]));
+    const n0 = (k: Field): number => Math.round(f(k));
+    return { requests: n0('requests'), perSecond: n0('perSecond'), p50ms: f('p50ms'), p99ms: f('p99ms'), p999ms: f('p999ms'), maxMs: f('maxMs'), hostCpuPerSecond: f('hostCpuPerSecond'), guestCpuPerSecond: f('guestCpuPerSecond'), perHostCpuSecond: n0('perHostCpuSecond') };
   };
   const [changing, steady, pacedSteady, pacedChanging] = RUNS.map(run) as [CpuRun, CpuRun, CpuRun, CpuRun];
   return { idleCpuPerSecond: median(rs.map((r) => r.idleCpuPerSecond)), changing, steady, pacedSteady, pacedChanging };
@@ -400,7 +401,7 @@ try {
     notes: [
       'ratios are vpmd / stock: throughput above 1 and latency below 1 favour vpmd; stock and vpmd hold medians over the rounds',
       'perRound: [requests/s, p50 ms, p99 ms] per run',
-      'nodeFloor: a bare Node host on the same worker (reassemble, decode, ACK; no mapping, no actuation), run after both hosts in each round; floorRatios = floor / stock',
+      'nodeFloor: a bare Node host on the same worker (reassemble, read the header, ACK; no mapping, no actuation), run after both hosts in each round; floorRatios = floor / stock',
       "the stock host's channel monitor busy-waits 1 ms after every epoll round, so it answers at most once per channel per round and uses a CPU even when idle",
       'vCPUs of every VM share the pCPUs: the stock host steps the core on every request; vpmd runs the core at the highest request of the VMs on it, so changing mode writes less',
       "hostCpuPerSecond: the stock host's process, or vpmd's process minus the guest worker thread; perHostCpuSecond = replies per host CPU second",

@@ -16,7 +16,7 @@
 import { SIM_MAX_ENERGY_RANGE_UJ, raplZones } from './build-platform-tree.js';
 import { cpufreqMode, simPolicyDir, SIM_CPUFREQ_DIR } from './build-cpufreq-tree.js';
 import { SIM_CPU_DIR } from './build-cpu-tree.js';
-import { allCpus, placement, type SimCpufreqMode, type SimProfile } from './sim-profile.js';
+import { cpuCount, placement, type SimCpufreqMode, type SimProfile } from './sim-profile.js';
 import type { SimState } from './sim-state.js';
 import type { SimTree } from './sim-tree.js';
 
@@ -27,6 +27,50 @@ export interface SimPower {
   readonly coreW: readonly number[];
   readonly cpuKHz: readonly number[];
 }
+
+// The dynamics run on every simulated write and dynamic read: paths are built once per policy
+// and CPU, and the loops below allocate nothing but their results.
+
+/** Files of one policy the dynamics read. */
+interface PolicyFiles {
+  readonly governor: string;
+  readonly min: string;
+  readonly max: string;
+  readonly setspeed: string;
+  readonly epp: string;
+}
+
+const policyFileCache = new Map<number, PolicyFiles>();
+
+function policyFiles(id: number): PolicyFiles {
+  let f = policyFileCache.get(id);
+  if (f === undefined) {
+    const dir = simPolicyDir(id);
+    f = {
+      governor: `${dir}/scaling_governor`,
+      min: `${dir}/scaling_min_freq`,
+      max: `${dir}/scaling_max_freq`,
+      setspeed: `${dir}/scaling_setspeed`,
+      epp: `${dir}/energy_performance_preference`,
+    };
+    policyFileCache.set(id, f);
+  }
+  return f;
+}
+
+const idleDisableCache = new Map<number, string[]>();
+
+/** `cpuN/cpuidle/stateK/disable`, built once per CPU and state. */
+function idleDisableFile(cpu: number, state: number): string {
+  let files = idleDisableCache.get(cpu);
+  if (files === undefined) {
+    files = [];
+    idleDisableCache.set(cpu, files);
+  }
+  return (files[state] ??= `${SIM_CPU_DIR}/cpu${cpu}/cpuidle/state${state}/disable`);
+}
+
+const zoneCache = new WeakMap<SimProfile, ReturnType<typeof raplZones>>();
 
 /** Load curve exponent per EPP: lower ramps up faster. */
 const EPP_RAMP: Readonly<Record<string, number>> = { performance: 0.5, balance_performance: 1, balance_power: 1.5, power: 2.5 };
@@ -52,18 +96,23 @@ export function turboEnabled(tree: SimTree, p: SimProfile): boolean {
 
 /** Kernel RELATION_L: the lowest table entry at or above `target` within [lo, hi]. */
 export function resolveToTable(table: readonly number[] | undefined, target: number, lo: number, hi: number): number {
-  const usable = (table ?? []).filter((f) => f >= lo && f <= hi);
-  if (usable.length === 0) return target;
-  const above = usable.filter((f) => f >= target);
-  return above.length > 0 ? Math.min(...above) : Math.max(...usable);
+  let lowestAbove = Infinity;
+  let highest = -Infinity;
+  for (const f of table ?? []) {
+    if (f < lo || f > hi) continue;
+    if (f >= target && f < lowestAbove) lowestAbove = f;
+    if (f > highest) highest = f;
+  }
+  if (highest === -Infinity) return target;
+  return lowestAbove !== Infinity ? lowestAbove : highest;
 }
 
 /** The frequency (kHz) a policy runs at now; undefined when the policy does not exist. */
 export function policyFrequencyKHz(tree: SimTree, p: SimProfile, state: SimState, id: number, mode = currentMode(tree, p)): number | undefined {
-  const dir = simPolicyDir(id);
-  const governor = tree.files.get(`${dir}/scaling_governor`);
-  const min = intFile(tree, `${dir}/scaling_min_freq`);
-  const max = intFile(tree, `${dir}/scaling_max_freq`);
+  const files = policyFiles(id);
+  const governor = tree.files.get(files.governor);
+  const min = intFile(tree, files.min);
+  const max = intFile(tree, files.max);
   if (mode === null || governor === undefined || min === undefined || max === undefined) return undefined;
   const hi = turboEnabled(tree, p) ? max : Math.min(max, p.cpufreq.nominalKHz);
   const lo = Math.min(min, hi);
@@ -71,9 +120,9 @@ export function policyFrequencyKHz(tree: SimTree, p: SimProfile, state: SimState
   let f: number;
   if (governor === 'performance') f = hi;
   else if (governor === 'powersave') {
-    const ramp = EPP_RAMP[tree.files.get(`${dir}/energy_performance_preference`) ?? 'balance_performance'] ?? 1;
+    const ramp = EPP_RAMP[tree.files.get(files.epp) ?? 'balance_performance'] ?? 1;
     f = mode.setpolicy ? lo + (hi - lo) * load ** ramp : lo;
-  } else if (governor === 'userspace') f = Math.min(hi, Math.max(lo, intFile(tree, `${dir}/scaling_setspeed`) ?? lo));
+  } else if (governor === 'userspace') f = Math.min(hi, Math.max(lo, intFile(tree, files.setspeed) ?? lo));
   else f = lo + (hi - lo) * load;
   return resolveToTable(p.cpufreq.table, Math.round(f), lo, hi);
 }
@@ -81,9 +130,10 @@ export function policyFrequencyKHz(tree: SimTree, p: SimProfile, state: SimState
 /** Idle power fraction of a CPU: that of its deepest enabled idle state (1 = it polls). */
 export function idlePowerOf(tree: SimTree, p: SimProfile, cpu: number): number {
   let factor = 1;
-  p.cpuidle.states.forEach((s, k) => {
-    if (tree.files.get(`${SIM_CPU_DIR}/cpu${cpu}/cpuidle/state${k}/disable`) === '0') factor = s.idlePower;
-  });
+  const states = p.cpuidle.states;
+  for (let k = 0; k < states.length; k++) {
+    if (tree.files.get(idleDisableFile(cpu, k)) === '0') factor = (states[k] as { idlePower: number }).idlePower;
+  }
   return factor;
 }
 
@@ -94,26 +144,21 @@ export function computePower(tree: SimTree, p: SimProfile, state: SimState): Sim
   const perPackage = p.coresPerPackage * p.threadsPerCore;
   const dyn = new Array<number>(p.packages).fill(0);
   const load = new Array<number>(p.packages).fill(0);
-  const cpuKHz = allCpus(p).map((cpu) => {
+  const cpus = cpuCount(p);
+  const cpuKHz = new Array<number>(cpus);
+  for (let cpu = 0; cpu < cpus; cpu++) {
     const f = policyFrequencyKHz(tree, p, state, cpu, mode) ?? p.cpufreq.nominalKHz;
     const pkg = placement(p, cpu).package;
     const l = state.loads[cpu] ?? 0;
     const activity = l + (1 - l) * idlePowerOf(tree, p, cpu);
     dyn[pkg] = (dyn[pkg] ?? 0) + activity * (f / p.cpufreq.maxKHz) ** 2;
     load[pkg] = (load[pkg] ?? 0) + l;
-    return f;
-  });
+    cpuKHz[cpu] = f;
+  }
   const packageW = dyn.map((d) => pw.packageIdleW + (pw.packageMaxW - pw.packageIdleW) * (d / perPackage));
   const dramW = load.map((l) => (pw.dramIdleW ?? 0) + ((pw.dramMaxW ?? 0) - (pw.dramIdleW ?? 0)) * (l / perPackage));
   const coreW = packageW.map((w) => 0.85 * (w - pw.packageIdleW) + 0.1 * pw.packageIdleW);
   return { packageW, dramW, coreW, cpuKHz };
-}
-
-/** Indices of a CPU's enabled idle states, shallowest first. */
-function enabledStates(tree: SimTree, p: SimProfile, cpu: number): number[] {
-  return p.cpuidle.states
-    .map((_, k) => k)
-    .filter((k) => tree.files.get(`${SIM_CPU_DIR}/cpu${cpu}/cpuidle/state${k}/disable`) === '0');
 }
 
 /** Temperature after `dtS` seconds at constant power (exact first-order step). */
@@ -129,25 +174,42 @@ export function lagTemperature(p: SimProfile, tempC: number, powerW: number, dtS
 export function advanceDynamics(tree: SimTree, p: SimProfile, state: SimState, power: SimPower, dtMs: number): void {
   if (dtMs <= 0) return;
   const dtS = dtMs / 1000;
-  for (const zone of raplZones(p)) {
+  let zones = zoneCache.get(p);
+  if (zones === undefined) {
+    zones = raplZones(p);
+    zoneCache.set(p, zones);
+  }
+  for (const zone of zones) {
     const watts = (zone.kind === 'package' ? power.packageW : zone.kind === 'dram' ? power.dramW : power.coreW)[zone.package] ?? 0;
     state.energyUj[zone.id] = ((state.energyUj[zone.id] ?? 0) + watts * dtS * 1e6) % SIM_MAX_ENERGY_RANGE_UJ;
   }
-  state.packageTempC = state.packageTempC.map((t, pkg) => lagTemperature(p, t, power.packageW[pkg] ?? 0, dtS));
-  for (const cpu of allCpus(p)) {
-    const enabled = enabledStates(tree, p, cpu);
-    const deepest = enabled[enabled.length - 1];
-    if (deepest === undefined) continue;
-    const shallow = enabled.find((k) => (p.cpuidle.states[k]?.idlePower ?? 1) < 1) ?? deepest;
-    const idleS = (1 - (state.loads[cpu] ?? 0)) * dtS;
-    const shares: Array<[number, number, number]> =
-      shallow === deepest ? [[deepest, 1, 150]] : [[deepest, 0.8, 100], [shallow, 0.2, 2000]];
+  const temps = state.packageTempC;
+  for (let pkg = 0; pkg < temps.length; pkg++) temps[pkg] = lagTemperature(p, temps[pkg] as number, power.packageW[pkg] ?? 0, dtS);
+  const states = p.cpuidle.states;
+  const cpus = cpuCount(p);
+  for (let cpu = 0; cpu < cpus; cpu++) {
+    // The deepest enabled state, and the shallowest enabled one that does not poll.
+    let deepest = -1;
+    let shallow = -1;
+    for (let k = 0; k < states.length; k++) {
+      if (tree.files.get(idleDisableFile(cpu, k)) !== '0') continue;
+      deepest = k;
+      if (shallow === -1 && (states[k]?.idlePower ?? 1) < 1) shallow = k;
+    }
+    if (deepest === -1) continue;
+    if (shallow === -1) shallow = deepest;
     const usage = state.idleUsage[cpu];
     const time = state.idleTimeUs[cpu];
     if (usage === undefined || time === undefined) continue;
-    for (const [k, share, entriesPerS] of shares) {
+    const idleS = (1 - (state.loads[cpu] ?? 0)) * dtS;
+    const credit = (k: number, share: number, entriesPerS: number): void => {
       usage[k] = (usage[k] ?? 0) + idleS * share * entriesPerS;
       time[k] = (time[k] ?? 0) + idleS * share * 1e6;
+    };
+    if (shallow === deepest) credit(deepest, 1, 150);
+    else {
+      credit(deepest, 0.8, 100);
+      credit(shallow, 0.2, 2000);
     }
   }
 }

@@ -158,10 +158,15 @@ export async function readMarker(dir: string): Promise<{ marker: SimMarker; prof
   return { marker: { format: SIM_MARKER_FORMAT, profile: profile.name, description: profile.description, seed, generatedAtMs, state }, profile };
 }
 
-/** Writes a marker: indented for operators, with number arrays kept on one line. */
-export async function writeMarker(dir: string, marker: SimMarker): Promise<void> {
+/** A marker as JSON (without the final newline): indented for operators, number arrays on one line. */
+export function markerText(marker: SimMarker): string {
   const text = JSON.stringify(marker, null, 2).replace(/\[\s*(-?[\d.e+-]+(?:,\s*-?[\d.e+-]+)*)\s*\]/g, (_, body: string) =>
     `[${body.split(/,\s*/).join(', ')}]`,
   );
-  await writeFile(join(dir, SIM_MARKER), `${text}\n`);
+  return text;
+}
+
+/** Writes a marker (see {@link markerText}). */
+export async function writeMarker(dir: string, marker: SimMarker): Promise<void> {
+  await writeFile(join(dir, SIM_MARKER), `${markerText(marker)}\n`);
 }

@@ -4,9 +4,11 @@
  *
  * Files:
  * - the tree is loaded into memory when the kernel opens (`openSimulatedHost`); every accepted
- *   write is applied in memory and written through to its file, so `cat` on the tree shows
- *   current settings and a new kernel opened on the same directory (an agent restart) sees
- *   them; changes made to the files behind an open kernel's back are not seen;
+ *   write is applied in memory and written through to its file before the write returns, so
+ *   `cat` on the tree shows current settings and a new kernel opened on the same directory (an
+ *   agent restart) sees them; the marker (the simulator's state) follows within 50 ms
+ *   (`flush()` writes it at once); changes made to the files behind an open kernel's
+ *   back are not seen;
  * - dynamic files (scaling_cur_freq, energy_uj, temperatures, fans, platform power, cpuidle
  *   usage/time, RTC since_epoch) are computed on every read; `sync()` writes them to disk
  *   together with the marker's state;
@@ -26,11 +28,12 @@ import { normalizeBackendPath, sortNaturally, type SysfsBackend } from '../host/
 import { CPUFREQ_WRITE_RULES } from './kernel-cpufreq-writes.js';
 import { PLATFORM_WRITE_RULES, parseChoice, pendingAlarm } from './kernel-platform-writes.js';
 import type { WriteContext, WriteRule } from './kernel-write-context.js';
-import { SimDiskWriter, loadTree } from './sim-disk.js';
+import { loadTree } from './sim-disk.js';
+import { SimDiskWriter } from './sim-disk-writer.js';
 import { advanceDynamics, computePower, lagTemperature, type SimPower } from './sim-physics.js';
 import { allCpus, type SimProfile } from './sim-profile.js';
 import { dynamicPaths, dynamicValue, mayBeDynamic, type SensorContext } from './sim-sensors.js';
-import { readMarker, writeMarker, type SimMarker, type SimSleepRecord, type SimState } from './sim-state.js';
+import { markerText, readMarker, type SimMarker, type SimSleepRecord, type SimState } from './sim-state.js';
 import type { SimTree } from './sim-tree.js';
 
 const RULES = [...CPUFREQ_WRITE_RULES, ...PLATFORM_WRITE_RULES];
@@ -55,8 +58,8 @@ export class SimulatedKernel implements SysfsBackend {
   private readonly clock: () => number;
   private advancedMs = 0;
   private powerCache: SimPower | undefined;
-  /** Symlink resolution cache; cleared when the tree's structure changes. */
-  private readonly resolved = new Map<string, string>();
+  /** Symlink resolution cache by the path callers use; cleared when the tree's structure changes. */
+  private readonly resolved = new Map<string, { readonly resolved: string; readonly file: string }>();
 
   private constructor(root: string, tree: SimTree, marker: SimMarker, profile: SimProfile, clock: () => number) {
     this.root = root;
@@ -65,7 +68,7 @@ export class SimulatedKernel implements SysfsBackend {
     this.state = marker.state;
     this.profile = profile;
     this.clock = clock;
-    this.disk = new SimDiskWriter(root);
+    this.disk = new SimDiskWriter(root, () => markerText({ ...this.marker, state: this.state }));
     if (this.state.clockMs > this.nowMs()) this.state.clockMs = this.nowMs();
   }
 
@@ -135,16 +138,15 @@ export class SimulatedKernel implements SysfsBackend {
     this.state.clockMs = now;
   }
 
-  /** The root-relative path, its symlink-free form, and the absolute path named in errors. */
+  /** The symlink-free root-relative path, and the absolute path named in errors (cached per path asked). */
   private locate(path: string): { resolved: string; file: string } {
-    const rel = normalizeBackendPath(path);
-    const file = rel === '' ? this.root : join(this.root, rel);
-    let resolved = this.resolved.get(rel);
-    if (resolved === undefined) {
-      resolved = this.tree.resolve(rel);
-      this.resolved.set(rel, resolved);
+    let found = this.resolved.get(path);
+    if (found === undefined) {
+      const rel = normalizeBackendPath(path);
+      found = { resolved: this.tree.resolve(rel), file: rel === '' ? this.root : join(this.root, rel) };
+      this.resolved.set(path, found);
     }
-    return { resolved, file };
+    return found;
   }
 
   private sensorContext(): SensorContext {
@@ -205,13 +207,14 @@ export class SimulatedKernel implements SysfsBackend {
     }
     for (const [p, v] of changed) this.tree.file(p, v);
     this.powerCache = undefined;
-    const writes = [...changed].map(([p, v]) => this.disk.writeFile(p, v));
+    // Written through before the write returns, so that `cat` shows it (see sim-disk-writer.ts).
+    for (const [p, v] of changed) this.disk.writeFile(p, v);
     if (restructured.length > 0) {
       this.resolved.clear();
-      writes.push(...restructured.map((p) => this.disk.remove(p)), this.disk.writeSubtrees(this.tree, restructured));
+      for (const p of restructured) this.disk.remove(p);
+      this.disk.writeSubtrees(this.tree, restructured);
     }
-    writes.push(this.saveMarker());
-    await Promise.all(writes);
+    this.disk.saveMarker();
   }
 
   /** @inheritDoc */
@@ -233,23 +236,20 @@ export class SimulatedKernel implements SysfsBackend {
   async sync(): Promise<void> {
     this.tick();
     const ctx = this.sensorContext();
-    const writes = dynamicPaths(this.tree, this.profile).map((path) => {
+    const paths = dynamicPaths(this.tree, this.profile);
+    for (const path of paths) {
       const value = dynamicValue(path, ctx);
-      if (value === undefined) return Promise.resolve();
-      this.tree.file(path, value);
-      return this.disk.writeFile(path, value);
-    });
-    await Promise.all([...writes, this.saveMarker()]);
+      if (value !== undefined) this.tree.file(path, value);
+    }
+    // The tree's value when each slice is written: a kernel write in between may be newer.
+    await this.disk.writeMany(paths, (path) => this.tree.files.get(path));
+    this.disk.saveMarker();
+    await this.disk.flush();
   }
 
-  /** Resolves when every change made so far is on disk. */
+  /** Resolves when every change made so far is on disk. @throws the failure of a deferred write */
   flush(): Promise<void> {
     return this.disk.flush();
-  }
-
-  private saveMarker(): Promise<void> {
-    const snapshot: SimMarker = { ...this.marker, state: JSON.parse(JSON.stringify(this.state)) as SimState };
-    return this.disk.run(() => writeMarker(this.root, snapshot));
   }
 
   /**

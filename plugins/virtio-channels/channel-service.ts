@@ -46,6 +46,8 @@ export class ChannelService {
   private foreign = new Map<number, number>();
   private readonly operator: VmRecord;
   private saving: Promise<void> = Promise.resolve();
+  /** The save waiting for the one in progress, which later requests join. */
+  private queuedSave: Promise<void> | undefined;
   private stopped = false;
 
   constructor(
@@ -130,17 +132,27 @@ export class ChannelService {
     await this.saving;
   }
 
-  /** Saves what survives a restart (serialised, atomic through the state store). */
+  /**
+   * Saves what survives a restart (atomic through the state store). Saves are serialised and
+   * coalesced: a save asked for while another one waits to start joins it, and the data is taken
+   * when the write starts, so a burst (a guest touching eight policies at once) costs two writes.
+   */
   persist(): Promise<void> {
-    const data = {
-      vms: [...this.vms.values()].map(vmToState),
-      pcpuBounds: [...this.pcpuBoundsMap].map(([pcpu, b]) => ({ pcpu, ...b })),
-      saved: this.actuator.savedPolicies().map((s) => ({ ...s })),
-    };
-    this.saving = this.saving.then(() => this.state.write('registry', REGISTRY_SPEC, data)).catch((e: unknown) => {
+    if (this.queuedSave) return this.queuedSave;
+    const save = this.saving.then(() => {
+      this.queuedSave = undefined;
+      const data = {
+        vms: [...this.vms.values()].map(vmToState),
+        pcpuBounds: [...this.pcpuBoundsMap].map(([pcpu, b]) => ({ pcpu, ...b })),
+        saved: this.actuator.savedPolicies().map((s) => ({ ...s })),
+      };
+      return this.state.write('registry', REGISTRY_SPEC, data);
+    }).catch((e: unknown) => {
       this.log.error({ err: e instanceof Error ? e.message : String(e) }, 'cannot save virtio-channels state');
     });
-    return this.saving;
+    this.queuedSave = save;
+    this.saving = save;
+    return save;
   }
 
   /** The VM named `name`. @throws E_VC_VM_NOT_FOUND */

@@ -44,15 +44,24 @@ function count(vm: VmRecord, ch: ChannelRecord | undefined, what: Outcome): void
   if (ch) ch.counters[what]++;
 }
 
+/** Principals by VM, rebuilt when the VM's role changes (checked on every request). */
+const principals = new WeakMap<VmRecord, Principal>();
+
 /** The principal a VM's guests act as. */
 export function guestPrincipal(vm: VmRecord): Principal {
-  return { name: `vm:${vm.name}`, role: vm.role, origin: 'guest-channel' };
+  const known = principals.get(vm);
+  if (known?.role === vm.role) return known;
+  const p: Principal = { name: `vm:${vm.name}`, role: vm.role, origin: 'guest-channel' };
+  principals.set(vm, p);
+  return p;
 }
 
 /** Why the VM's role forbids an action, or undefined when allowed (refusals are audited). */
 function denied(deps: HandlerDeps, vm: VmRecord, privilege: Privilege, action: string): string | undefined {
+  const principal = guestPrincipal(vm);
+  if (deps.access.can(principal, privilege)) return undefined;
   try {
-    deps.access.require(guestPrincipal(vm), privilege, action);
+    deps.access.require(principal, privilege, action);
     return undefined;
   } catch (e) {
     return e instanceof Error ? e.message : String(e);
@@ -131,22 +140,33 @@ async function answerQuery(deps: HandlerDeps, vm: VmRecord, p: PacketHeader): Pr
   return encodeCapsList({ ...head, turbo, priority: pcpus.map(() => 0) });
 }
 
+/** A frame being refused, and where it came from (for the log line). */
+interface Refused {
+  readonly deps: HandlerDeps;
+  readonly vm: VmRecord;
+  readonly ch: ChannelRecord | undefined;
+  readonly p: PacketHeader;
+  readonly frame: Buffer;
+}
+
+/** Counts and logs a refusal; returns the NACK when the protocol has one. */
+function refuse({ deps, vm, ch, p, frame }: Refused, reason: string, reply: boolean): Buffer | undefined {
+  count(vm, ch, 'refused');
+  const where = { vm: vm.name, channel: ch?.num, command: COMMAND_NAMES[p.command] ?? p.command, reason };
+  // At most one warning per VM per second: a misbehaving guest must not flood the log.
+  const now = deps.now();
+  if (now - (lastWarn.get(vm) ?? 0) >= 1000) {
+    lastWarn.set(vm, now);
+    deps.log.warn({ ...where, refused: vm.counters.refused }, 'guest power request refused');
+  } else if (deps.log.isLevelEnabled('debug')) deps.log.debug(where, 'guest power request refused');
+  return reply ? encodeAck(frame, false) : undefined;
+}
+
 /** Handles one 464-byte frame from a channel of `vm`; returns the reply, if any. */
 export async function handleFrame(deps: HandlerDeps, vm: VmRecord, ch: ChannelRecord | undefined, frame: Buffer): Promise<Buffer | undefined> {
   if (ch && !ch.enabled) return undefined; // DPDK reads and drops a disabled channel's messages.
   const p = peekRequest(frame);
-  const where = { vm: vm.name, channel: ch?.num, command: COMMAND_NAMES[p.command] ?? p.command };
   const isQuery = p.command >= Command.QUERY_FREQ_LIST && p.command <= Command.QUERY_CAPS;
-  const refuse = (reason: string, reply: boolean): Buffer | undefined => {
-    count(vm, ch, 'refused');
-    // At most one warning per VM per second: a misbehaving guest must not flood the log.
-    const now = deps.now();
-    if (now - (lastWarn.get(vm) ?? 0) >= 1000) {
-      lastWarn.set(vm, now);
-      deps.log.warn({ ...where, reason, refused: vm.counters.refused }, 'guest power request refused');
-    } else deps.log.debug({ ...where, reason }, 'guest power request refused');
-    return reply ? encodeAck(frame, false) : undefined;
-  };
   if (p.command === Command.CPU_POWER_CONNECT) return undefined;
   // Every other message costs a token, queries and garbage included.
   if (!takeToken(vm, deps.rate, deps.now())) {
@@ -158,26 +178,28 @@ export async function handleFrame(deps: HandlerDeps, vm: VmRecord, ch: ChannelRe
     switch (p.command) {
       case Command.CPU_POWER: {
         const no = denied(deps, vm, 'ConfigureComponents', 'guest CPU_POWER');
-        if (no) return refuse(no, true);
+        if (no) return refuse({ deps, vm, ch, p, frame }, no, true);
         const vcpu = vcpuOf(deps, vm, p);
-        if (typeof vcpu === 'string') return refuse(vcpu, true);
+        if (typeof vcpu === 'string') return refuse({ deps, vm, ch, p, frame }, vcpu, true);
         const r = await deps.control.request(vm, vcpu, p.unit);
-        if (!r.ok) return refuse(r.reason ?? 'refused', true);
+        if (!r.ok) return refuse({ deps, vm, ch, p, frame }, r.reason ?? 'refused', true);
         count(vm, ch, 'accepted');
         if (r.clamped) count(vm, ch, 'clamped');
-        deps.log.debug({ ...where, vcpu, unit: UNIT_NAMES[p.unit] }, 'guest power request applied');
+        if (deps.log.isLevelEnabled('debug')) {
+          deps.log.debug({ vm: vm.name, channel: ch?.num, command: 'CPU_POWER', vcpu, unit: UNIT_NAMES[p.unit] }, 'guest power request applied');
+        }
         return encodeAck(frame, true);
       }
       case Command.PKT_POLICY: {
         const no = denied(deps, vm, 'ConfigureComponents', 'guest PKT_POLICY');
-        if (no) return refuse(no, true);
+        if (no) return refuse({ deps, vm, ch, p, frame }, no, true);
         const policyToUse = frame.readUInt32LE(REQUEST_OFFSETS.policy_to_use);
         if (policyToUse !== Policy.WORKLOAD && policyToUse !== Policy.TIME) {
           const name = POLICY_NAMES[policyToUse] ?? `policy ${policyToUse}`;
-          return refuse(`${name} policies need NIC or branch-miss counters this host does not provide; only WORKLOAD and TIME are supported`, true);
+          return refuse({ deps, vm, ch, p, frame }, `${name} policies need NIC or branch-miss counters this host does not provide; only WORKLOAD and TIME are supported`, true);
         }
         const policy = toPolicy(decodeRequest(frame));
-        if (policy.vcpus.length === 0) return refuse('the policy names no vCPU (num_vcpu is 0)', true);
+        if (policy.vcpus.length === 0) return refuse({ deps, vm, ch, p, frame }, 'the policy names no vCPU (num_vcpu is 0)', true);
         vm.policy = policy;
         deps.policyChanged(vm);
         count(vm, ch, 'accepted');
@@ -200,18 +222,18 @@ export async function handleFrame(deps: HandlerDeps, vm: VmRecord, ch: ChannelRe
       case Command.QUERY_FREQ:
       case Command.QUERY_CAPS_LIST:
       case Command.QUERY_CAPS: {
-        if (!vm.query) return refuse(`queries are disabled for VM '${vm.name}' (set_query ${vm.name} enable)`, false);
-        if (p.vmName !== '' && p.vmName !== vm.name) return refuse(`query names VM '${p.vmName}' but the channel belongs to '${vm.name}'`, false);
+        if (!vm.query) return refuse({ deps, vm, ch, p, frame }, `queries are disabled for VM '${vm.name}' (set_query ${vm.name} enable)`, false);
+        if (p.vmName !== '' && p.vmName !== vm.name) return refuse({ deps, vm, ch, p, frame }, `query names VM '${p.vmName}' but the channel belongs to '${vm.name}'`, false);
         const no = denied(deps, vm, 'Login', 'guest query');
-        if (no) return refuse(no, false);
+        if (no) return refuse({ deps, vm, ch, p, frame }, no, false);
         count(vm, ch, 'accepted');
         return await answerQuery(deps, vm, p);
       }
       default:
-        return refuse(`unknown command ${p.command}`, true);
+        return refuse({ deps, vm, ch, p, frame }, `unknown command ${p.command}`, true);
     }
   } catch (e) {
-    return refuse(`failed: ${e instanceof Error ? e.message : String(e)}`, p.command === Command.CPU_POWER || p.command === Command.PKT_POLICY);
+    return refuse({ deps, vm, ch, p, frame }, `failed: ${e instanceof Error ? e.message : String(e)}`, p.command === Command.CPU_POWER || p.command === Command.PKT_POLICY);
   } finally {
     if (ch) ch.processing = false;
   }

@@ -18,6 +18,9 @@ export interface SavedPolicy {
 
 interface Applied {
   readonly governor: string;
+  /** The ladder step asked for. */
+  readonly target: number;
+  /** What the kernel settled on (kHz). */
   readonly kHz: number;
 }
 
@@ -39,6 +42,7 @@ export interface ApplyResult {
 export class Actuator {
   private readonly ladders = new Map<number, FrequencyLadder>();
   private readonly policyOfCpu = new Map<number, number>();
+  private readonly cpusOf = new Map<number, number[]>();
   private readonly applied = new Map<number, Applied>();
   private readonly saved = new Map<number, SavedPolicy>();
   private readonly slots = new Map<number, Slot>();
@@ -67,7 +71,18 @@ export class Actuator {
     if (known !== undefined) return known;
     const p = await this.host.cpufreq.policyForCpu(cpu);
     for (const c of p.relatedCpus) this.policyOfCpu.set(c, p.id);
+    this.cpusOf.set(p.id, [...this.policyOfCpu].filter(([, id]) => id === p.id).map(([c]) => c));
     return p.id;
+  }
+
+  /** The policy of `cpu` when already known (no await on the per-request path). */
+  knownPolicyOf(cpu: number): number | undefined {
+    return this.policyOfCpu.get(cpu);
+  }
+
+  /** The ladder of a policy when already loaded. */
+  knownLadder(policy: number): FrequencyLadder | undefined {
+    return this.ladders.get(policy);
   }
 
   /** The ladder of the policy governing `cpu`. @throws VpmdError from the host model, or E_HOST_UNSUPPORTED. */
@@ -81,14 +96,20 @@ export class Actuator {
     return l;
   }
 
-  /** CPUs sharing the policy of `cpu` (related_cpus). */
-  cpusOfPolicy(policy: number): number[] {
-    return [...this.policyOfCpu].filter(([, p]) => p === policy).map(([c]) => c);
+  /** CPUs sharing a policy (related_cpus), once {@link policyOf} has seen it. */
+  cpusOfPolicy(policy: number): readonly number[] {
+    return this.cpusOf.get(policy) ?? [];
   }
 
   /** The frequency last applied to a policy, if vpmd drives it. */
   appliedKHz(policy: number): number | undefined {
     return this.applied.get(policy)?.kHz;
+  }
+
+  /** True when the policy is at `kHz` already and no write is pending: nothing to do. */
+  isSettled(policy: number, kHz: number): boolean {
+    const slot = this.slots.get(policy);
+    return this.applied.get(policy)?.target === kHz && slot?.running === undefined && slot?.want === undefined;
   }
 
   /**
@@ -126,7 +147,8 @@ export class Actuator {
     if (!l) throw new Error(`internal: ladder of policy${policy} not loaded`);
     const governor = l.mode === 'setspeed' ? 'userspace' : 'performance';
     const prev = this.applied.get(policy);
-    if (prev && prev.governor === governor && prev.kHz === kHz) return;
+    if (prev && prev.governor === governor && prev.target === kHz) return;
+    if (prev && l.mode === 'setspeed' && (await this.retarget(policy, kHz))) return;
     const current = await this.host.cpufreq.policy(policy);
     if (!this.saved.has(policy)) {
       this.saved.set(policy, { policy, governor: current.governor, minKHz: current.scalingMinKHz, maxKHz: current.scalingMaxKHz });
@@ -148,7 +170,27 @@ export class Actuator {
       effective = (await this.host.cpufreq.setLimits(policy, { minKHz: kHz, maxKHz: kHz })).maxKHz;
     }
     this.writes++;
-    this.applied.set(policy, { governor, kHz: effective });
+    this.applied.set(policy, { governor, target: kHz, kHz: effective });
+  }
+
+  /**
+   * The per-request write on a policy vpmd already drives with `userspace`: setspeed alone,
+   * without re-reading the policy first (setSpeed checks the governor itself). False when
+   * someone else changed the policy (governor switched, limits narrowed): the caller then takes
+   * the full path, which puts the governor and the limits back.
+   */
+  private async retarget(policy: number, kHz: number): Promise<boolean> {
+    let effective: number;
+    try {
+      effective = (await this.host.cpufreq.setSpeed(policy, kHz)).kHz;
+    } catch (e) {
+      if (e instanceof VpmdError && (e.code === 'E_HOST_INVALID' || e.code === 'E_HOST_VERIFY')) return false;
+      throw e;
+    }
+    this.writes++;
+    if (effective !== kHz) return false;
+    this.applied.set(policy, { governor: 'userspace', target: kHz, kHz: effective });
+    return true;
   }
 
   /** Restores a policy's saved governor and limits; forgets it. */

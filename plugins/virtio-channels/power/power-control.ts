@@ -11,7 +11,7 @@
 import { VpmdError, type HostModel, type Logger } from '../../../core/index.js';
 import type { Actuator } from './actuator.js';
 import { middleStep, snapDown, stepDown, stepUp, type FrequencyLadder } from './frequency-ladder.js';
-import { effectiveRequest, resolvePcpu, type Bounds, type PcpuClaim } from './precedence.js';
+import { effectiveKHz, resolvePcpu, type Bounds, type PcpuOccupant } from './precedence.js';
 import { Unit } from '../protocol/packet-layout.js';
 import type { VmRecord } from '../vm-registry.js';
 
@@ -30,6 +30,14 @@ export interface PowerWorld {
   pcpuBounds(pcpu: number): Bounds;
 }
 
+const NO_BOUNDS: Bounds = Object.freeze({});
+
+/** `[pcpu]` for host-side pins, one frozen array per pCPU (looked up on every request). */
+const pinArrays: Array<readonly number[]> = [];
+function pinned(pcpu: number): readonly number[] {
+  return (pinArrays[pcpu] ??= Object.freeze([pcpu]));
+}
+
 /** A level a host-side policy asks for. */
 export type Level = 'max' | 'medium' | 'min';
 
@@ -46,16 +54,16 @@ export class PowerControl {
     private readonly log: Logger,
   ) {}
 
-  /** The pCPUs a VM's vCPU may run on (live libvirt map, else host-side pins). */
-  pcpusOf(vm: VmRecord, vcpu: number): number[] | undefined {
+  /** The pCPUs a VM's vCPU may run on (live libvirt map, else host-side pins). Do not modify. */
+  pcpusOf(vm: VmRecord, vcpu: number): readonly number[] | undefined {
     const live = vm.vcpuMap?.[vcpu];
     if (live && live.length > 0) return live;
     const pin = vm.pins[vcpu];
-    return pin === undefined || pin === null ? undefined : [pin];
+    return pin === undefined || pin === null ? undefined : pinned(pin);
   }
 
   /** Why a vCPU cannot be scaled, or its pCPUs. */
-  targetsOf(vm: VmRecord, vcpu: number): number[] | string {
+  targetsOf(vm: VmRecord, vcpu: number): readonly number[] | string {
     const pcpus = this.pcpusOf(vm, vcpu);
     if (!pcpus) return `vCPU ${vcpu} of VM '${vm.name}' has no known pCPU (not in libvirt's map; pin it with set_pcpu)`;
     if (pcpus.length > this.maxAffinity) {
@@ -69,16 +77,16 @@ export class PowerControl {
    * the owner calls whenever VMs, pins or the libvirt map change; requests change far more
    * often and are read live.
    */
-  private occupancy: Map<number, Array<{ vm: VmRecord; vcpus: number[] }>> | undefined;
+  private occupancy: Map<number, PcpuOccupant[]> | undefined;
 
   /** Forgets the occupancy index (VMs added or removed, pins or vCPU map changed). */
   invalidate(): void {
     this.occupancy = undefined;
   }
 
-  private occupants(pcpu: number): ReadonlyArray<{ vm: VmRecord; vcpus: number[] }> {
+  private occupants(pcpu: number): readonly PcpuOccupant[] {
     if (!this.occupancy) {
-      const occ = new Map<number, Array<{ vm: VmRecord; vcpus: number[] }>>();
+      const occ = new Map<number, PcpuOccupant[]>();
       for (const vm of this.world.vms()) {
         const byCpu = new Map<number, number[]>();
         const n = Math.max(vm.vcpuMap?.length ?? 0, vm.pins.length);
@@ -90,20 +98,6 @@ export class PowerControl {
     return this.occupancy.get(pcpu) ?? [];
   }
 
-  private claimsOn(pcpu: number): PcpuClaim[] {
-    return this.occupants(pcpu).map(({ vm, vcpus }) => {
-      const asked = vcpus.map((v) => vm.requests.get(v));
-      const requestKHz = asked.some((r) => r === undefined) ? undefined : Math.max(...(asked as number[]));
-      return {
-        vm: vm.name,
-        ...(requestKHz === undefined ? {} : { requestKHz }),
-        bounds: vm.bounds,
-        turbo: vcpus.some((v) => vm.turbo.has(v)),
-        asked: asked.some((r) => r !== undefined),
-      };
-    });
-  }
-
   /** What a pCPU runs at now (kHz): vpmd's target when it drives the pCPU, else the policy's current frequency. */
   async currentKHz(pcpu: number): Promise<number> {
     const policy = await this.actuator.policyOf(pcpu);
@@ -113,15 +107,20 @@ export class PowerControl {
   /** The target of one pCPU under the precedence policy. */
   async targetOf(pcpu: number): Promise<number> {
     const l = await this.actuator.ladderFor(pcpu);
-    return resolvePcpu(l, this.claimsOn(pcpu), this.world.pcpuBounds(pcpu), this.world.foreignOn(pcpu));
+    return resolvePcpu(l, this.occupants(pcpu), this.world.pcpuBounds(pcpu), this.world.foreignOn(pcpu)).kHz;
   }
 
-  private async baseline(vm: VmRecord, vcpu: number, l: FrequencyLadder, pcpu: number): Promise<number> {
+  /** The ladder of the policy of `pcpu`; synchronous once loaded (the per-request path). */
+  private ladder(pcpu: number): FrequencyLadder | Promise<FrequencyLadder> {
+    const policy = this.actuator.knownPolicyOf(pcpu);
+    return (policy === undefined ? undefined : this.actuator.knownLadder(policy)) ?? this.actuator.ladderFor(pcpu);
+  }
+
+  /** Where a request steps from: the vCPU's own request, else what the pCPU runs at. */
+  private baseline(vm: VmRecord, vcpu: number, l: FrequencyLadder, pcpu: number): number | Promise<number> {
     const own = vm.requests.get(vcpu);
-    if (own !== undefined) {
-      return effectiveRequest(l, own, vm.bounds, this.world.pcpuBounds(pcpu), vm.turbo.has(vcpu)).kHz;
-    }
-    return snapDown(l, await this.currentKHz(pcpu));
+    if (own !== undefined) return effectiveKHz(l, own, vm.bounds, this.world.pcpuBounds(pcpu), vm.turbo.has(vcpu));
+    return this.currentKHz(pcpu).then((kHz) => snapDown(l, kHz));
   }
 
   /**
@@ -132,9 +131,11 @@ export class PowerControl {
     const pcpus = this.targetsOf(vm, vcpu);
     if (typeof pcpus === 'string') return { ok: false, clamped: false, reason: pcpus };
     const first = pcpus[0] as number;
-    const l = await this.actuator.ladderFor(first);
+    const ladder = this.ladder(first);
+    const l = ladder instanceof Promise ? await ladder : ladder;
     const bounds = this.world.pcpuBounds(first);
-    const current = await this.baseline(vm, vcpu, l, first);
+    const base = this.baseline(vm, vcpu, l, first);
+    const current = base instanceof Promise ? await base : base;
     let raw: number;
     switch (unit) {
       case Unit.SCALE_UP:
@@ -167,8 +168,8 @@ export class PowerControl {
     }
     vm.requests.set(vcpu, raw);
     // Clamped means the host's bounds moved the request, not that the ladder ended.
-    const bounded = effectiveRequest(l, raw, vm.bounds, bounds, vm.turbo.has(vcpu)).kHz;
-    const free = effectiveRequest(l, raw, {}, {}, vm.turbo.has(vcpu)).kHz;
+    const bounded = effectiveKHz(l, raw, vm.bounds, bounds, vm.turbo.has(vcpu));
+    const free = effectiveKHz(l, raw, NO_BOUNDS, NO_BOUNDS, vm.turbo.has(vcpu));
     await this.reapply(pcpus);
     return { ok: true, clamped: bounded !== free };
   }
@@ -182,8 +183,8 @@ export class PowerControl {
     if (vm.requests.get(vcpu) === raw) return { ok: true, clamped: false };
     vm.requests.set(vcpu, raw);
     await this.reapply(pcpus);
-    const bounded = effectiveRequest(l, raw, vm.bounds, this.world.pcpuBounds(pcpus[0] as number), false).kHz;
-    return { ok: true, clamped: bounded !== effectiveRequest(l, raw, {}, {}, false).kHz };
+    const bounded = effectiveKHz(l, raw, vm.bounds, this.world.pcpuBounds(pcpus[0] as number), false);
+    return { ok: true, clamped: bounded !== effectiveKHz(l, raw, NO_BOUNDS, NO_BOUNDS, false) };
   }
 
   /**
@@ -191,6 +192,12 @@ export class PowerControl {
    * about). Policies no request concerns any more are restored.
    */
   async reapply(pcpus?: readonly number[]): Promise<void> {
+    if (pcpus?.length === 1) {
+      // The per-request case: one pCPU, its policy known; no grouping.
+      const pcpu = pcpus[0] as number;
+      await this.reapplyPolicy(this.actuator.knownPolicyOf(pcpu) ?? (await this.actuator.policyOf(pcpu)), pcpu);
+      return;
+    }
     const wanted = new Set<number>(pcpus ?? []);
     if (!pcpus) {
       for (const p of this.managed) wanted.add(p);
@@ -198,32 +205,40 @@ export class PowerControl {
         for (const v of vm.requests.keys()) for (const p of this.pcpusOf(vm, v) ?? []) wanted.add(p);
       }
     }
-    const byPolicy = new Map<number, number[]>();
+    const byPolicy = new Map<number, number>();
     for (const p of wanted) {
       const policy = await this.actuator.policyOf(p);
-      byPolicy.set(policy, [...(byPolicy.get(policy) ?? []), p]);
+      if (!byPolicy.has(policy)) byPolicy.set(policy, p);
     }
-    for (const [policy, some] of byPolicy) {
-      const l = await this.actuator.ladderFor(some[0] as number);
-      const cpus = this.actuator.cpusOfPolicy(policy);
-      // One pass over the VMs per CPU: claims decide both whether anyone asks and the target.
-      const claims = cpus.map((c) => ({ cpu: c, claims: this.claimsOn(c) }));
-      const asked = claims.filter((x) => x.claims.some((c) => c.asked === true));
-      if (asked.length === 0) {
-        for (const c of cpus) this.managed.delete(c);
-        await this.actuator.restore(policy);
-        continue;
+    for (const [policy, pcpu] of byPolicy) await this.reapplyPolicy(policy, pcpu);
+  }
+
+  /** Resolves one cpufreq policy (`pcpu` is one of its CPUs) and applies or restores it. */
+  private async reapplyPolicy(policy: number, pcpu: number): Promise<void> {
+    const ladder = this.ladder(pcpu);
+    const l = ladder instanceof Promise ? await ladder : ladder;
+    const cpus = this.actuator.cpusOfPolicy(policy);
+    let target = 0;
+    let asked = false;
+    for (const c of cpus) {
+      const occupants = this.occupants(c);
+      const foreign = this.world.foreignOn(c);
+      if (occupants.length === 0 && foreign === 0) continue;
+      const r = resolvePcpu(l, occupants, this.world.pcpuBounds(c), foreign);
+      if (r.asked) {
+        asked = true;
+        this.managed.add(c);
       }
-      let target = 0;
-      for (const x of claims) {
-        const foreign = this.world.foreignOn(x.cpu);
-        if (x.claims.length === 0 && foreign === 0) continue;
-        target = Math.max(target, resolvePcpu(l, x.claims, this.world.pcpuBounds(x.cpu), foreign));
-      }
-      for (const x of asked) this.managed.add(x.cpu);
-      const r = await this.actuator.apply(policy, target);
-      if (r.writes > 0) this.log.debug({ policy, kHz: r.kHz, writes: r.writes }, 'pCPU frequency applied');
+      if (r.kHz > target) target = r.kHz;
     }
+    if (!asked) {
+      for (const c of cpus) this.managed.delete(c);
+      await this.actuator.restore(policy);
+      return;
+    }
+    if (this.actuator.isSettled(policy, target)) return;
+    const r = await this.actuator.apply(policy, target);
+    if (r.writes > 0 && this.log.isLevelEnabled('debug')) this.log.debug({ policy, kHz: r.kHz, writes: r.writes }, 'pCPU frequency applied');
   }
 
   /** pCPUs vpmd drives now. */

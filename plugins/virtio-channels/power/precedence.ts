@@ -16,15 +16,26 @@ export interface Bounds {
   readonly maxKHz?: number;
 }
 
-/** One VM's stake in a pCPU. */
-export interface PcpuClaim {
-  readonly vm: string;
-  /** The guest's raw request in kHz; undefined when it has not asked (counts as nominal max). */
-  readonly requestKHz?: number;
+/** What the precedence policy reads of a VM (a `VmRecord` fits). */
+export interface Claimant {
+  /** The guest's raw requests per vCPU (kHz); a vCPU without one has not asked. */
+  readonly requests: ReadonlyMap<number, number>;
+  /** vCPUs whose guest enabled turbo. */
+  readonly turbo: ReadonlySet<number>;
   readonly bounds: Bounds;
-  readonly turbo: boolean;
-  /** True when some vCPU of the VM on this pCPU asked (even if another did not). */
-  readonly asked?: boolean;
+}
+
+/** One VM's stake in a pCPU: the VM and its vCPUs that may run there. */
+export interface PcpuOccupant {
+  readonly vm: Claimant;
+  readonly vcpus: readonly number[];
+}
+
+/** What a pCPU runs at under the precedence policy. */
+export interface PcpuResolution {
+  readonly kHz: number;
+  /** True when some VM on the pCPU has asked (else nobody needs vpmd to drive it). */
+  readonly asked: boolean;
 }
 
 /** A request after the precedence policy. */
@@ -34,36 +45,62 @@ export interface EffectiveRequest {
   readonly clamped: boolean;
 }
 
-/** The allowed window of one VM on one pCPU. */
-export function window(l: FrequencyLadder, vm: Bounds, pcpu: Bounds, turbo: boolean): { lo: number; hi: number } {
-  const ceiling = turbo ? l.maxKHz : l.nominalMaxKHz;
-  const hi = Math.min(ceiling, vm.maxKHz ?? Infinity, pcpu.maxKHz ?? Infinity);
-  const lo = Math.max(l.minKHz, vm.minKHz ?? 0, pcpu.minKHz ?? 0);
+/** The top of the window a VM may ask for on a pCPU. */
+function windowHigh(l: FrequencyLadder, vm: Bounds, pcpu: Bounds, turbo: boolean): number {
+  return Math.min(turbo ? l.maxKHz : l.nominalMaxKHz, vm.maxKHz ?? Infinity, pcpu.maxKHz ?? Infinity);
+}
+
+/** The bottom of that window. */
+function windowLow(l: FrequencyLadder, vm: Bounds, pcpu: Bounds, hi: number): number {
   // Conflicting bounds: the upper one wins (it protects power and thermal budgets).
-  return { lo: Math.min(lo, hi), hi };
+  return Math.min(Math.max(l.minKHz, vm.minKHz ?? 0, pcpu.minKHz ?? 0), hi);
+}
+
+/** Clamps and snaps one request; returns the step in kHz (runs per request: no allocation). */
+export function effectiveKHz(l: FrequencyLadder, rawKHz: number, vm: Bounds, pcpu: Bounds, turbo: boolean): number {
+  const hi = windowHigh(l, vm, pcpu, turbo);
+  const lo = windowLow(l, vm, pcpu, hi);
+  const kHz = snapDown(l, Math.min(Math.max(rawKHz, lo), hi));
+  if (kHz < lo) {
+    const up = snapUp(l, lo);
+    if (up <= hi) return up;
+  }
+  return kHz;
 }
 
 /** Clamps and snaps one request. */
 export function effectiveRequest(l: FrequencyLadder, rawKHz: number, vm: Bounds, pcpu: Bounds, turbo: boolean): EffectiveRequest {
-  const { lo, hi } = window(l, vm, pcpu, turbo);
-  let kHz = snapDown(l, Math.min(Math.max(rawKHz, lo), hi));
-  if (kHz < lo) {
-    const up = snapUp(l, lo);
-    if (up <= hi) kHz = up;
-  }
+  const kHz = effectiveKHz(l, rawKHz, vm, pcpu, turbo);
   return { kHz, clamped: kHz !== rawKHz };
 }
 
+const NO_BOUNDS: Bounds = Object.freeze({});
+
 /**
- * The frequency a pCPU runs at: the highest effective request of the VMs on it, where VMs
- * that did not ask and `foreign` domains count as the nominal maximum (within the pCPU bounds).
+ * The frequency a pCPU runs at: the highest effective request of the VMs on it. A VM counts as
+ * asking for the nominal maximum (within the pCPU bounds) until every one of its vCPUs there
+ * has asked, and so do `foreign` domains. Runs on every guest request, so it loops instead of
+ * building claim lists.
  */
-export function resolvePcpu(l: FrequencyLadder, claims: readonly PcpuClaim[], pcpu: Bounds, foreign: number): number {
-  const nominal = effectiveRequest(l, l.nominalMaxKHz, {}, pcpu, false).kHz;
+export function resolvePcpu(l: FrequencyLadder, occupants: readonly PcpuOccupant[], pcpu: Bounds, foreign: number): PcpuResolution {
+  const nominal = effectiveKHz(l, l.nominalMaxKHz, NO_BOUNDS, pcpu, false);
   let target = foreign > 0 ? nominal : 0;
-  for (const c of claims) {
-    const kHz = c.requestKHz === undefined ? nominal : effectiveRequest(l, c.requestKHz, c.bounds, pcpu, c.turbo).kHz;
-    target = Math.max(target, kHz);
+  let asked = false;
+  for (const { vm, vcpus } of occupants) {
+    let request = 0;
+    let everyVcpuAsked = true;
+    let turbo = false;
+    for (const v of vcpus) {
+      const r = vm.requests.get(v);
+      if (r === undefined) everyVcpuAsked = false;
+      else {
+        asked = true;
+        if (r > request) request = r;
+      }
+      if (vm.turbo.has(v)) turbo = true;
+    }
+    const kHz = everyVcpuAsked && vcpus.length > 0 ? effectiveKHz(l, request, vm.bounds, pcpu, turbo) : nominal;
+    if (kHz > target) target = kHz;
   }
-  return target === 0 ? nominal : target;
+  return { kHz: target === 0 ? nominal : target, asked };
 }

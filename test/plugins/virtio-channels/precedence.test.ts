@@ -54,12 +54,47 @@ describe('precedence', () => {
     expect(effectiveRequest(l, 3_801_000, {}, {}, true)).toEqual({ kHz: 3_801_000, clamped: false });
   });
 
+  const vm = (requests: Record<number, number>, turbo: number[] = [], bounds = {}) => ({
+    requests: new Map(Object.entries(requests).map(([v, kHz]) => [Number(v), kHz])),
+    turbo: new Set(turbo),
+    bounds,
+  });
+
   it('runs a shared pCPU at the highest request; silent VMs and foreign domains count as nominal max', () => {
-    const a = { vm: 'a', requestKHz: 1_200_000, bounds: {}, turbo: false };
-    const b = { vm: 'b', requestKHz: 2_000_000, bounds: {}, turbo: false };
-    expect(resolvePcpu(l, [a, b], {}, 0)).toBe(2_000_000);
-    expect(resolvePcpu(l, [a, { vm: 'c', bounds: {}, turbo: false }], {}, 0)).toBe(3_800_000);
-    expect(resolvePcpu(l, [a], {}, 1)).toBe(3_800_000);
-    expect(resolvePcpu(l, [a], { maxKHz: 2_000_000 }, 1)).toBe(2_000_000);
+    const a = { vm: vm({ 0: 1_200_000 }), vcpus: [0] };
+    const b = { vm: vm({ 1: 2_000_000 }), vcpus: [1] };
+    const silent = { vm: vm({}), vcpus: [0] };
+    expect(resolvePcpu(l, [a, b], {}, 0)).toEqual({ kHz: 2_000_000, asked: true });
+    expect(resolvePcpu(l, [a, silent], {}, 0)).toEqual({ kHz: 3_800_000, asked: true });
+    expect(resolvePcpu(l, [a], {}, 1)).toEqual({ kHz: 3_800_000, asked: true });
+    expect(resolvePcpu(l, [a], { maxKHz: 2_000_000 }, 1)).toEqual({ kHz: 2_000_000, asked: true });
+    expect(resolvePcpu(l, [silent], {}, 0)).toEqual({ kHz: 3_800_000, asked: false });
+  });
+
+  it('takes a VM at nominal max until all its vCPUs on the pCPU asked, then at its highest request', () => {
+    const half = { vm: vm({ 0: 1_200_000 }), vcpus: [0, 1] };
+    expect(resolvePcpu(l, [half], {}, 0)).toEqual({ kHz: 3_800_000, asked: true });
+    const both = { vm: vm({ 0: 1_200_000, 1: 2_000_000 }), vcpus: [0, 1] };
+    expect(resolvePcpu(l, [both], {}, 0).kHz).toBe(2_000_000);
+  });
+
+  it('uses turbo steps only for a VM that enabled turbo on a vCPU there, within its bounds', () => {
+    expect(resolvePcpu(l, [{ vm: vm({ 0: 3_801_000 }), vcpus: [0] }], {}, 0).kHz).toBe(3_800_000);
+    expect(resolvePcpu(l, [{ vm: vm({ 0: 3_801_000 }, [0]), vcpus: [0] }], {}, 0).kHz).toBe(3_801_000);
+    expect(resolvePcpu(l, [{ vm: vm({ 0: 3_801_000 }, [0], { maxKHz: 3_000_000 }), vcpus: [0] }], {}, 0).kHz).toBe(3_000_000);
+  });
+
+  it('agrees with effectiveRequest for a single asking VM under every bound combination', () => {
+    const bounds = [{}, { minKHz: 1_900_000 }, { maxKHz: 2_500_000 }, { minKHz: 3_000_000, maxKHz: 2_000_000 }];
+    for (const raw of [1_200_000, 2_000_000, 3_000_000, 3_800_000, 3_801_000]) {
+      for (const vb of bounds) {
+        for (const pb of bounds) {
+          for (const turbo of [false, true]) {
+            const expected = effectiveRequest(l, raw, vb, pb, turbo).kHz;
+            expect(resolvePcpu(l, [{ vm: vm({ 0: raw }, turbo ? [0] : [], vb), vcpus: [0] }], pb, 0).kHz).toBe(expected);
+          }
+        }
+      }
+    }
   });
 });
