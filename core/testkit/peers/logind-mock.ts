@@ -6,6 +6,7 @@
 import { Variant } from 'dbus-next';
 import { join } from 'node:path';
 import { BusClient } from './bus-client.js';
+import { readMockCalls, type MockCall } from './dbusmock-calls.js';
 import { peerOptionsError } from './peer-errors.js';
 import { PeerProcess } from './peer-process.js';
 import { createWorkDir, removeWorkDir } from './peer-workdir.js';
@@ -50,13 +51,8 @@ const VERBS: readonly LogindSleepVerb[] = ['Suspend', 'Hibernate', 'HybridSleep'
 /** Manager methods whose behaviour the helper can change (answer or delay). */
 export type LogindMethod = keyof LogindProps | LogindSleepVerb | `${LogindSleepVerb}WithFlags`;
 
-/** One call the mock recorded. Arguments as decoded: `t` flags arrive as BigInt. */
-export interface LogindCall {
-  readonly method: string;
-  readonly args: readonly unknown[];
-  /** Seconds since the epoch, as the mock logged it. */
-  readonly timestamp: number;
-}
+/** One call the mock recorded. */
+export type LogindCall = MockCall;
 
 /** Options for {@link startLogindMock}. */
 export interface LogindMockOptions {
@@ -152,12 +148,7 @@ class RunningLogindMock implements LogindMock {
   }
 
   async calls(method?: string): Promise<LogindCall[]> {
-    if (method === undefined) {
-      const [rows] = await this.mock('GetCalls');
-      return (rows as [bigint, string, unknown[]][]).map(([ts, name, args]) => ({ method: name, args: plainArgs(args), timestamp: Number(ts) }));
-    }
-    const [rows] = await this.mock('GetMethodCalls', 's', [method]);
-    return (rows as [bigint, unknown[]][]).map(([ts, args]) => ({ method, args: plainArgs(args), timestamp: Number(ts) }));
+    return readMockCalls((member, signature, body) => this.mock(member, signature, body), method);
   }
 
   async clearCalls(): Promise<void> {
@@ -215,10 +206,6 @@ class RunningLogindMock implements LogindMock {
       timeoutMs: this.callTimeoutMs,
     });
   }
-}
-
-function plainArgs(args: unknown[]): unknown[] {
-  return args.map((a) => (a instanceof Variant ? (a.value as unknown) : a));
 }
 
 /**

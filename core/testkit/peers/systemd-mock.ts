@@ -4,9 +4,9 @@
  * through the mock's control interface (org.freedesktop.DBus.Mock.AddMethod), answering or
  * failing as the test asks, and reads the calls back with GetCalls / GetMethodCalls.
  */
-import { Variant } from 'dbus-next';
 import { join } from 'node:path';
 import { BusClient } from './bus-client.js';
+import { readMockCalls, type MockCall } from './dbusmock-calls.js';
 import { peerOptionsError } from './peer-errors.js';
 import { PeerProcess } from './peer-process.js';
 import { createWorkDir, removeWorkDir } from './peer-workdir.js';
@@ -35,12 +35,7 @@ export interface SystemdRebootBehaviour {
 }
 
 /** One call the mock recorded. */
-export interface SystemdCall {
-  readonly method: string;
-  readonly args: readonly unknown[];
-  /** Seconds since the epoch, as the mock logged it. */
-  readonly timestamp: number;
-}
+export type SystemdCall = MockCall;
 
 /** Options for {@link startSystemdMock}. */
 export interface SystemdMockOptions {
@@ -103,12 +98,7 @@ class RunningSystemdMock implements SystemdMock {
   }
 
   async calls(method?: string): Promise<SystemdCall[]> {
-    if (method === undefined) {
-      const [rows] = await this.mock('GetCalls');
-      return (rows as [bigint, string, unknown[]][]).map(([ts, name, args]) => ({ method: name, args: plainArgs(args), timestamp: Number(ts) }));
-    }
-    const [rows] = await this.mock('GetMethodCalls', 's', [method]);
-    return (rows as [bigint, unknown[]][]).map(([ts, args]) => ({ method, args: plainArgs(args), timestamp: Number(ts) }));
+    return readMockCalls((member, signature, body) => this.mock(member, signature, body), method);
   }
 
   async clearCalls(): Promise<void> {
@@ -135,10 +125,6 @@ class RunningSystemdMock implements SystemdMock {
       timeoutMs: this.callTimeoutMs,
     });
   }
-}
-
-function plainArgs(args: unknown[]): unknown[] {
-  return args.map((a) => (a instanceof Variant ? (a.value as unknown) : a));
 }
 
 /**
