@@ -27,19 +27,59 @@ export interface HttpsListener {
 
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PATCH', 'PUT', 'DELETE', 'OPTIONS']);
 
-/** Writes an outcome; a body-less reply still says its length (except where HTTP forbids it). */
+/**
+ * Writes an outcome; a body-less reply still says its length (except where HTTP forbids it).
+ * Outcomes may be shared between requests (the response cache), so their headers are copied,
+ * not changed, when the length must be added.
+ */
 function send(res: ServerResponse, out: Outcome): void {
+  if (res.destroyed) return;
   if (out.stream) {
     res.writeHead(out.status, out.headers);
     out.stream(res);
     return;
   }
-  // Outcomes are built per request, so their header object can take the length.
-  const headers = out.headers as Record<string, string | number>;
-  if (out.body !== undefined) headers['Content-Length'] = Buffer.byteLength(out.body);
-  else if (out.status >= 200 && out.status !== 204 && out.status !== 304 && res.req.method !== 'HEAD') headers['Content-Length'] = 0;
+  let headers = out.headers;
+  if (headers['Content-Length'] === undefined) {
+    if (out.body !== undefined) headers = { ...headers, 'Content-Length': String(Buffer.byteLength(out.body)) };
+    else if (out.status >= 200 && out.status !== 204 && out.status !== 304 && res.req.method !== 'HEAD') headers = { ...headers, 'Content-Length': '0' };
+  }
   res.writeHead(out.status, headers);
   res.end(out.body);
+}
+
+/**
+ * Replies finished during one event-loop turn, written together when the turn's I/O is done
+ * (`setImmediate` runs right after the poll phase). Each write to a client that is asleep wakes
+ * it (a cross-CPU wake-up: on a VM an interrupt and an exit, tens of microseconds); written in
+ * one burst, a client reading many connections wakes once and finds them all. A reply waits at
+ * most for the rest of the turn's requests: the turn that read a request is the one that answers it.
+ */
+class ReplyBurst {
+  private readonly queue: Array<{ res: ServerResponse; out: Outcome }> = [];
+  private readonly flush = (): void => {
+    // Sent in arrival order; a reply added while flushing (none today) waits for the next turn.
+    const n = this.queue.length;
+    for (let i = 0; i < n; i++) {
+      const r = this.queue[i] as { res: ServerResponse; out: Outcome };
+      try {
+        send(r.res, r.out);
+      } catch (e) {
+        this.failed(r.res, e);
+      }
+    }
+    this.queue.splice(0, n);
+    if (this.queue.length > 0) setImmediate(this.flush);
+  };
+
+  /** @param failed called when a reply cannot be written (the others still are). */
+  constructor(private readonly failed: (res: ServerResponse, e: unknown) => void) {}
+
+  /** Queues a reply for the end of this turn. */
+  add(res: ServerResponse, out: Outcome): void {
+    if (this.queue.length === 0) setImmediate(this.flush);
+    this.queue.push({ res, out });
+  }
 }
 
 /**
@@ -80,6 +120,10 @@ export async function listenHttps(opts: {
   const address = ctx.access.bindAddress();
   const sockets = new Set<Socket>();
   let closing = false;
+  const burst = new ReplyBurst((res, e) => {
+    ctx.log.error({ err: e, method: res.req.method, url: res.req.url }, 'redfish: cannot send the reply');
+    res.destroy();
+  });
 
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     const url = req.url ?? '/';
@@ -104,7 +148,7 @@ export async function listenHttps(opts: {
         return dispatcher.handle({ method, url, headers: req.headers, address: req.socket.remoteAddress ?? '', rawBody });
       })
       .then((out) => {
-        if (out) send(res, out);
+        if (out) burst.add(res, out);
         else res.destroy();
       })
       .catch((e: unknown) => {
