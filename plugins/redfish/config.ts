@@ -20,6 +20,13 @@ export const RedfishConfigSchema = Type.Object({
     },
     { default: {}, additionalProperties: false },
   ),
+  responseCacheMs: Type.Integer({
+    minimum: 0,
+    maximum: 10_000,
+    default: 250,
+    description:
+      'how long a GET reply of the host, processor and chassis resources may be served again (ms); any write through Redfish or core event serves fresh data at once; 0: build every reply',
+  }),
   systemId: Type.String({ pattern: '^[A-Za-z0-9_-]{1,32}$', default: 'host', description: 'Id of the host under /redfish/v1/Systems and /Chassis' }),
 });
 

@@ -5,12 +5,13 @@
  * plugin provides them, looked up at request time, and says so in the payloads when not.
  */
 import { join } from 'node:path';
-import { definePlugin, CAPABILITIES_DOCUMENTS, GUEST_CHANNELS, HOST_SLEEP, BMCS, type PluginHealth } from '../../core/index.js';
+import { definePlugin, CAPABILITIES_DOCUMENTS, GUEST_CHANNELS, HOST_SLEEP, BMCS, type PluginHealth, type VpmdEventName } from '../../core/index.js';
 import { RedfishConfigSchema, type ServiceDeps } from './config.js';
 import { AccountStore } from './auth/accounts.js';
 import { SessionStore } from './auth/sessions.js';
 import { registerAccountCommands } from './commands.js';
 import { Dispatcher } from './http/dispatch.js';
+import { ResponseCache } from './http/response-cache.js';
 import { Router } from './http/router.js';
 import { listenHttps, type HttpsListener } from './http/server.js';
 import { loadTls } from './http/tls.js';
@@ -22,6 +23,19 @@ import { serviceRootRoutes } from './resources/service-root.js';
 import { systemRoutes } from './resources/systems.js';
 import { EventHub } from './events/event-hub.js';
 import { eventRoutes } from './events/event-routes.js';
+
+/**
+ * Core events after which no cached reply is served (see `http/response-cache.ts`): all of them,
+ * as a record so that a newly declared event does not compile until it is listed here.
+ */
+const CHANGE_EVENTS: Record<VpmdEventName, true> = {
+  'plugin.state.v1': true,
+  'telemetry.status.v1': true,
+  'audit.v1': true,
+  'host.power.v1': true,
+  'host.sleep.v1': true,
+  'hw.log.v1': true,
+};
 
 export default definePlugin({
   name: 'redfish',
@@ -55,7 +69,11 @@ export default definePlugin({
       ...hardwareLogRoutes(hardwareLog),
       ...eventRoutes(deps, events),
     );
-    const dispatcher = new Dispatcher(deps, router);
+    const cache = new ResponseCache(ctx.config.responseCacheMs);
+    // Every change the core announces may show in a shared resource (power state, providers coming
+    // and going, telemetry status, new log entries): cached replies are retired at once.
+    for (const name of Object.keys(CHANGE_EVENTS) as VpmdEventName[]) ctx.events.on(name, () => cache.invalidate());
+    const dispatcher = new Dispatcher(deps, router, cache);
 
     return {
       async start() {

@@ -3,7 +3,8 @@
  * OData-Version (412) → `$` query options (501) → route (404) → method (405 + Allow) →
  * authentication (401 + WWW-Authenticate) → PasswordChangeRequired (403) → privileges from the
  * DMTF table (403) → body (400 MalformedJSON) → If-Match (412) → handler. Replies carry
- * OData-Version, Cache-Control, ETag, `Link: rel=describedby` and Allow.
+ * OData-Version, Cache-Control, ETag, `Link: rel=describedby` and Allow. GET replies of shared
+ * resources come from the {@link ResponseCache} when current; any other method retires it.
  */
 import { createHash } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
@@ -12,11 +13,12 @@ import type { ServiceDeps } from '../config.js';
 import { allowsNoAuth, describe, requiredPrivileges, satisfies } from '../auth/privilege-check.js';
 import { allowedMethods, type Reply, type Resource, type Route, type RouteRequest, type Router } from './router.js';
 import { RedfishError, baseMessage, fail, toRedfishError } from './redfish-error.js';
+import { ResponseCache } from './response-cache.js';
 
-/** A finished response, ready for the transport. */
+/** A finished response, ready for the transport; shared between requests, so never modified. */
 export interface Outcome {
   readonly status: number;
-  readonly headers: Record<string, string>;
+  readonly headers: Readonly<Record<string, string>>;
   readonly body?: string;
   readonly stream?: Reply['stream'];
 }
@@ -62,20 +64,22 @@ function describedBy(body: Resource): string | undefined {
 
 /** Renders a RedfishError as an outcome. */
 export function errorOutcome(e: RedfishError, extra: Record<string, string> = {}): Outcome {
+  const body = JSON.stringify(e.body());
   return {
     status: e.status,
-    headers: { ...BASE_HEADERS, 'Content-Type': JSON_TYPE, ...extra, ...e.headers },
-    body: JSON.stringify(e.body()),
+    headers: { ...BASE_HEADERS, 'Content-Type': JSON_TYPE, ...extra, ...e.headers, 'Content-Length': String(Buffer.byteLength(body)) },
+    body,
   };
 }
 
-function jsonOutcome(status: number, body: Resource, headers: Record<string, string>, head: boolean): Outcome {
+function jsonOutcome(status: number, body: Resource, headers: Record<string, string>): Outcome {
   const link = describedBy(body);
   const text = JSON.stringify(body);
   return {
     status,
-    headers: { ...BASE_HEADERS, 'Content-Type': JSON_TYPE, ETag: etagOfText(text), ...(link ? { Link: link } : {}), ...headers },
-    ...(head ? {} : { body: text }),
+    // The length is the body's also for HEAD, as HTTP wants.
+    headers: { ...BASE_HEADERS, 'Content-Type': JSON_TYPE, ETag: etagOfText(text), ...(link ? { Link: link } : {}), ...headers, 'Content-Length': String(Buffer.byteLength(text)) },
+    body: text,
   };
 }
 
@@ -109,9 +113,14 @@ interface Authenticated {
 
 /** The request pipeline. */
 export class Dispatcher {
+  /**
+   * @param cache replies of routes marked `shared`; the default keeps nothing. The dispatcher
+   *   retires it after every request that may change something (any method but GET and HEAD).
+   */
   constructor(
     private readonly deps: ServiceDeps,
     private readonly router: Router,
+    private readonly cache: ResponseCache = new ResponseCache(0),
   ) {}
 
   /** Handles one request; never throws. */
@@ -154,6 +163,10 @@ export class Dispatcher {
       // Refusals on an existing resource still tell the client which methods it has.
       const err = toRedfishError(e);
       throw new RedfishError(err.status, err.messages, { Allow: allowHeader, ...err.headers });
+    } finally {
+      // After the handler, even a failed one (it may have changed part of the state): a GET that
+      // started meanwhile read the old state, and its reply must not be kept.
+      if (method !== 'GET' && method !== 'HEAD') this.cache.invalidate();
     }
   }
 
@@ -186,11 +199,10 @@ export class Dispatcher {
       return { status: 200, headers: { ...BASE_HEADERS, ...headers, 'Content-Type': doc.contentType }, ...(method === 'HEAD' ? {} : { body: doc.body }) };
     }
     if (method === 'GET' || method === 'HEAD') {
-      const res = await (route.get as NonNullable<Route['get']>)(req);
-      const out = jsonOutcome(200, res, headers, method === 'HEAD');
+      const out = await this.read(route, req, headers);
       const inm = inc.headers['if-none-match'];
       if (inm !== undefined && inm === out.headers.ETag) return { status: 304, headers: { ...BASE_HEADERS, ETag: inm, ...headers } };
-      return out;
+      return method === 'HEAD' ? { status: out.status, headers: out.headers } : out;
     }
     if ((method === 'PATCH' || method === 'DELETE') && inc.headers['if-match'] !== undefined && route.get) {
       const current = etagOf(await route.get(req));
@@ -203,12 +215,25 @@ export class Dispatcher {
     return this.toOutcome(out, headers);
   }
 
+  /** The GET reply of a JSON resource: from the cache when the route is shared and it is current. */
+  private async read(route: Route, req: RouteRequest, headers: Record<string, string>): Promise<Outcome> {
+    const shared = route.shared === true && this.cache.enabled;
+    if (shared) {
+      const hit = this.cache.get(req.path);
+      if (hit) return hit;
+    }
+    const stamp = shared ? this.cache.begin() : undefined;
+    const out = jsonOutcome(200, await (route.get as NonNullable<Route['get']>)(req), headers);
+    if (stamp) this.cache.put(req.path, out, stamp);
+    return out;
+  }
+
   private toOutcome(out: Resource | Reply, headers: Record<string, string>): Outcome {
-    if (!isReply(out)) return jsonOutcome(200, out, headers, false);
+    if (!isReply(out)) return jsonOutcome(200, out, headers);
     if (out.stream) return { status: out.status, headers: { ...BASE_HEADERS, ...out.headers }, stream: out.stream };
     if (out.body === undefined) return { status: out.status, headers: { ...BASE_HEADERS, ...headers, ...out.headers } };
     if (typeof out.body === 'string') return { status: out.status, headers: { ...BASE_HEADERS, ...headers, ...out.headers }, body: out.body };
-    return jsonOutcome(out.status, out.body, { ...headers, ...out.headers }, false);
+    return jsonOutcome(out.status, out.body, { ...headers, ...out.headers });
   }
 
   private unauthorized(): RedfishError {

@@ -40,6 +40,12 @@ export interface Route {
   readonly entity: string;
   /** Methods that need no authentication (only Sessions POST has one). */
   readonly noAuth?: readonly string[];
+  /**
+   * The GET body is the same for every reader and changes only with host state: its reply may
+   * be served from the response cache (see `response-cache.ts`). Not for bodies that depend
+   * on who asks (sessions, accounts) or that must be exact to the moment (logs).
+   */
+  readonly shared?: boolean;
   /** The account owning this resource: ConfigureSelf applies only to its owner. */
   owner?(req: RouteRequest): string | undefined;
   get?(req: RouteRequest): Promise<Resource> | Resource;

@@ -101,12 +101,12 @@ export function chassisRoutes(deps: ServiceDeps): Route[] {
   return [
     {
       pattern: C,
-      entity: 'ChassisCollection',
+      entity: 'ChassisCollection', shared: true,
       get: () => collection('ChassisCollection', C, 'Chassis', [...chassisList().keys()].map((id) => `${C}/${id}`)),
     },
     {
       pattern: `${C}/{ch}`,
-      entity: 'Chassis',
+      entity: 'Chassis', shared: true,
       get: (req) => {
         const target = targetOf(req);
         const ch = req.params.ch as string;
@@ -133,7 +133,7 @@ export function chassisRoutes(deps: ServiceDeps): Route[] {
     },
     {
       pattern: `${C}/{ch}/Sensors`,
-      entity: 'SensorCollection',
+      entity: 'SensorCollection', shared: true,
       get: (req) => {
         const target = targetOf(req);
         const ch = req.params.ch as string;
@@ -142,7 +142,7 @@ export function chassisRoutes(deps: ServiceDeps): Route[] {
     },
     {
       pattern: `${C}/{ch}/Sensors/{sensor}`,
-      entity: 'Sensor',
+      entity: 'Sensor', shared: true,
       get: (req) => {
         const m = sensorById(req.params.sensor ?? '');
         if (!m || chassisIdOf(m.source.target) !== req.params.ch || READING[m.kind] === undefined) {
@@ -154,7 +154,7 @@ export function chassisRoutes(deps: ServiceDeps): Route[] {
     },
     {
       pattern: `${C}/{ch}/PowerSubsystem`,
-      entity: 'PowerSubsystem',
+      entity: 'PowerSubsystem', shared: true,
       get: (req) => {
         targetOf(req);
         return {
@@ -169,7 +169,7 @@ export function chassisRoutes(deps: ServiceDeps): Route[] {
     },
     {
       pattern: `${C}/{ch}/ThermalSubsystem`,
-      entity: 'ThermalSubsystem',
+      entity: 'ThermalSubsystem', shared: true,
       get: (req) => {
         targetOf(req);
         return {
@@ -184,7 +184,7 @@ export function chassisRoutes(deps: ServiceDeps): Route[] {
     },
     {
       pattern: `${C}/{ch}/ThermalSubsystem/ThermalMetrics`,
-      entity: 'ThermalMetrics',
+      entity: 'ThermalMetrics', shared: true,
       get: (req) => {
         const target = targetOf(req);
         const ch = req.params.ch as string;
@@ -200,7 +200,7 @@ export function chassisRoutes(deps: ServiceDeps): Route[] {
     },
     {
       pattern: `${C}/{ch}/EnvironmentMetrics`,
-      entity: 'EnvironmentMetrics',
+      entity: 'EnvironmentMetrics', shared: true,
       get: (req) => {
         const target = targetOf(req);
         const ch = req.params.ch as string;

@@ -252,13 +252,13 @@ export function systemRoutes(deps: ServiceDeps): Route[] {
   return [
     {
       pattern: '/redfish/v1/Systems',
-      entity: 'ComputerSystemCollection',
+      entity: 'ComputerSystemCollection', shared: true,
       get: () => collection('ComputerSystemCollection', '/redfish/v1/Systems', 'Computer systems', [base]),
     },
-    { pattern: '/redfish/v1/Systems/{sys}', entity: 'ComputerSystem', get: (req) => (checkId(req), systemBody()) },
+    { pattern: '/redfish/v1/Systems/{sys}', entity: 'ComputerSystem', shared: true, get: (req) => (checkId(req), systemBody()) },
     {
       pattern: '/redfish/v1/Systems/{sys}/Processors',
-      entity: 'ProcessorCollection',
+      entity: 'ProcessorCollection', shared: true,
       get: async (req) => {
         checkId(req);
         const pk = packages(await topology());
@@ -267,7 +267,7 @@ export function systemRoutes(deps: ServiceDeps): Route[] {
     },
     {
       pattern: '/redfish/v1/Systems/{sys}/Processors/{proc}',
-      entity: 'Processor',
+      entity: 'Processor', shared: true,
       get: (req) => (checkId(req), processorBody(pkgOf(req))),
       patch: async (req) => {
         checkId(req);
@@ -287,7 +287,7 @@ export function systemRoutes(deps: ServiceDeps): Route[] {
     },
     {
       pattern: '/redfish/v1/Systems/{sys}/ResetActionInfo',
-      entity: 'ActionInfo',
+      entity: 'ActionInfo', shared: true,
       get: async (req) => {
         checkId(req);
         const offers = await resetOffers(deps, probes);
