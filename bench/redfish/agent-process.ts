@@ -3,6 +3,8 @@
  * memory are its own: boots the agent with the Redfish service on the simulated host, creates a
  * ReadOnly account, logs in, and prints one JSON line (port, token, the benchmarked URIs with
  * their bodies and headers, the certificate directory). Runs until stdin closes.
+ *
+ * Usage: agent-process.ts [--response-cache-ms N] (default: the plugin's default).
  */
 import { join } from 'node:path';
 import { bootRedfish } from '../../test/plugins/redfish/support.js';
@@ -15,7 +17,9 @@ export interface AgentInfo {
   readonly resources: Record<'sensor' | 'system', { uri: string; body: string; headers: Record<string, string> }>;
 }
 
-const h = await bootRedfish({ core: { log: { level: 'error' } } });
+const i = process.argv.indexOf('--response-cache-ms');
+const cacheMs = i >= 0 ? Number(process.argv[i + 1]) : undefined;
+const h = await bootRedfish({ core: { log: { level: 'error' } }, ...(cacheMs !== undefined ? { sections: { responseCacheMs: cacheMs } } : {}) });
 await h.addAccount('bench', 'ReadOnly', 'Bench-pass-1234');
 const token = await h.login('bench', 'Bench-pass-1234');
 const sensors = await h.rf('GET', '/redfish/v1/Chassis/host/Sensors', { token });

@@ -1,9 +1,11 @@
 /**
  * Redfish benchmark: GET of a Sensor and of the ComputerSystem with a session token over TLS
  * keep-alive, 64 connections, driven by wrk (C, one thread, so the client costs the two shared
- * CPUs as little as possible). Three servers, measured one after the other in the same run with
+ * CPUs as little as possible). Four servers, measured one after the other in the same run with
  * the same certificate and the same bytes:
- *  - the agent (its own process, booted on the simulated host);
+ *  - the agent (its own process, booted on the simulated host), as configured by default;
+ *  - `redfishUncached`: the same with `responseCacheMs: 0`, so every reply is built: the worst
+ *    case of a resource that changes between every two requests;
  *  - `nodeFloor`, a bare node:https server replaying the agent's bytes and headers: the ceiling
  *    for any Node service on this machine;
  *  - nginx (1 worker) serving the same JSON files: the issue's baseline.
@@ -141,12 +143,16 @@ const ratioOf = (a: Load, b: Load): number => Math.round((a.rps / Math.max(1, b.
 async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'vpmd-bench-redfish-'));
   let agent: ChildProcess | undefined;
+  let uncachedAgent: ChildProcess | undefined;
   let floor: ChildProcess | undefined;
   let nginx: ChildProcess | undefined;
   try {
     const a = await child('./agent-process.ts', []);
     agent = a.proc;
     const info = JSON.parse(a.line) as AgentInfo;
+    const u = await child('./agent-process.ts', ['--response-cache-ms', '0']);
+    uncachedAgent = u.proc;
+    const uncached = JSON.parse(u.line) as AgentInfo;
     const cert = join(info.tlsDir, 'cert.pem');
     const key = join(info.tlsDir, 'key.pem');
     const byUri = Object.fromEntries(Object.values(info.resources).map((r) => [r.uri, r]));
@@ -157,6 +163,7 @@ async function main(): Promise<void> {
     nginx = await startNginx(dir, nginxPort, cert, key, Object.fromEntries(Object.values(info.resources).map((r) => [r.uri, r.body])));
     const servers = {
       redfish: { base: `https://127.0.0.1:${info.port}`, headers: { 'X-Auth-Token': info.token } },
+      redfishUncached: { base: `https://127.0.0.1:${uncached.port}`, headers: { 'X-Auth-Token': uncached.token } },
       nodeFloor: { base: `https://127.0.0.1:${f.line.trim()}`, headers: {} },
       nginx: { base: `https://127.0.0.1:${nginxPort}`, headers: {} },
     };
@@ -166,9 +173,18 @@ async function main(): Promise<void> {
     const results: Record<string, Record<string, unknown>> = {};
     for (const [name, res] of Object.entries(info.resources)) {
       const redfish = await load(`${servers.redfish.base}${res.uri}`, servers.redfish.headers, DURATION, script);
+      const redfishUncached = await load(`${servers.redfishUncached.base}${res.uri}`, servers.redfishUncached.headers, DURATION, script);
       const nodeFloor = await load(`${servers.nodeFloor.base}${res.uri}`, {}, DURATION, script);
       const base = await load(`${servers.nginx.base}${res.uri}`, {}, DURATION, script);
-      results[name] = { uri: res.uri, bytes: Buffer.byteLength(res.body), redfish, nodeFloor, nginx: base, ratios: { redfishOverNginx: ratioOf(redfish, base), redfishOverNodeFloor: ratioOf(redfish, nodeFloor), nodeFloorOverNginx: ratioOf(nodeFloor, base) } };
+      results[name] = {
+        uri: res.uri,
+        bytes: Buffer.byteLength(res.body),
+        redfish,
+        redfishUncached,
+        nodeFloor,
+        nginx: base,
+        ratios: { redfishOverNginx: ratioOf(redfish, base), redfishUncachedOverNginx: ratioOf(redfishUncached, base), redfishOverNodeFloor: ratioOf(redfish, nodeFloor), nodeFloorOverNginx: ratioOf(nodeFloor, base) },
+      };
     }
     const all = Object.values(results) as { redfish: Load; ratios: { redfishOverNginx: number } }[];
     const { loadavg, cpus } = await import('node:os');
@@ -187,12 +203,12 @@ async function main(): Promise<void> {
         nginxRssMB: nginx.pid ? Math.round(await rssOf(nginx.pid)) : null,
       },
       notes:
-        'each server is one process on one thread (nginx: 1 worker, master_process off); the agent process includes the tsx loader; nodeFloor is a bare node:https server sending the same bytes and headers, the ceiling for any Node service on this machine; same certificate (P-256) for all',
+        'each server is one process on one thread (nginx: 1 worker, master_process off); the goals are judged on the default configuration (redfish), redfishUncached builds every reply; the agent and nodeFloor both run under the tsx loader, so agentRssMB - nodeFloorRssMB is what the service itself holds; nodeFloor is a bare node:https server sending the same bytes and headers (replies of one event-loop turn written together, as the agent does), the ceiling for any Node service on this machine; same certificate (P-256) for all',
     };
     process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
   } finally {
     nginx?.kill('SIGTERM');
-    await Promise.all([stopChild(agent), stopChild(floor)]);
+    await Promise.all([stopChild(agent), stopChild(uncachedAgent), stopChild(floor)]);
     await rm(dir, { recursive: true, force: true });
   }
 }
