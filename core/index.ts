@@ -20,6 +20,7 @@ export { CORE_API_VERSION } from './kernel/manifest.js';
 export { defineCapability, type CapabilityToken, type ScopedCapabilities } from './kernel/capabilities.js';
 export { defineCommand, type CommandSpec, type Invocation, type StdinField, type CommandInfo } from './services/commands.js';
 export type { ScopedEventBus, EventListener } from './services/event-bus.js';
+export { EVENT_NAMES } from './services/event-bus.js';
 export type { ScopedScheduler, TaskHandle, EveryOptions } from './services/scheduler.js';
 export { formatTable, formatKeyValues, formatHuman, type Column } from './services/format.js';
 export { StringEnum, Port } from './config/schema-helpers.js';

@@ -8,7 +8,7 @@ import { CAPABILITY_ID } from './capabilities.js';
 import type { PluginManifest } from './plugin-contract.js';
 
 /** The version of the plugin API this core offers. Bump the major on breaking contract changes. */
-export const CORE_API_VERSION = '1.0.0';
+export const CORE_API_VERSION = '1.1.0';
 
 /** Plugin names: also config section names and log bindings. */
 export const PLUGIN_NAME = /^[a-z][a-z0-9-]*$/;

@@ -21,6 +21,9 @@ const DECLARED: Record<VpmdEventName, true> = {
   'hw.log.v1': true,
 };
 
+/** Every declared event type, for subscribers that react to any change (a cache, a relay). */
+export const EVENT_NAMES: readonly VpmdEventName[] = Object.freeze(Object.keys(DECLARED) as VpmdEventName[]);
+
 /** Returns true when `name` is a declared event type. */
 export function isEventName(name: string): name is VpmdEventName {
   return Object.prototype.hasOwnProperty.call(DECLARED, name);

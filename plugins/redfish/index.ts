@@ -5,7 +5,7 @@
  * plugin provides them, looked up at request time, and says so in the payloads when not.
  */
 import { join } from 'node:path';
-import { definePlugin, CAPABILITIES_DOCUMENTS, GUEST_CHANNELS, HOST_SLEEP, BMCS, type PluginHealth, type VpmdEventName } from '../../core/index.js';
+import { definePlugin, CAPABILITIES_DOCUMENTS, GUEST_CHANNELS, HOST_SLEEP, BMCS, type PluginHealth, EVENT_NAMES } from '../../core/index.js';
 import { RedfishConfigSchema, type ServiceDeps } from './config.js';
 import { AccountStore } from './auth/accounts.js';
 import { SessionStore } from './auth/sessions.js';
@@ -24,24 +24,11 @@ import { systemRoutes } from './resources/systems.js';
 import { EventHub } from './events/event-hub.js';
 import { eventRoutes } from './events/event-routes.js';
 
-/**
- * Core events after which no cached reply is served (see `http/response-cache.ts`): all of them,
- * as a record so that a newly declared event does not compile until it is listed here.
- */
-const CHANGE_EVENTS: Record<VpmdEventName, true> = {
-  'plugin.state.v1': true,
-  'telemetry.status.v1': true,
-  'audit.v1': true,
-  'host.power.v1': true,
-  'host.sleep.v1': true,
-  'hw.log.v1': true,
-};
-
 export default definePlugin({
   name: 'redfish',
   version: '1.0.0',
   description: 'DMTF Redfish service over HTTPS: host, processors, chassis telemetry, accounts, sessions and events',
-  coreApi: '^1.0.0',
+  coreApi: '^1.1.0',
   config: RedfishConfigSchema,
   optional: [HOST_SLEEP.id, CAPABILITIES_DOCUMENTS.id, GUEST_CHANNELS.id, BMCS.id],
 
@@ -71,8 +58,9 @@ export default definePlugin({
     );
     const cache = new ResponseCache(ctx.config.responseCacheMs);
     // Every change the core announces may show in a shared resource (power state, providers coming
-    // and going, telemetry status, new log entries): cached replies are retired at once.
-    for (const name of Object.keys(CHANGE_EVENTS) as VpmdEventName[]) ctx.events.on(name, () => cache.invalidate());
+    // and going, telemetry status, new log entries): cached replies are retired at once. All
+    // events, so one declared later is covered too.
+    for (const name of EVENT_NAMES) ctx.events.on(name, () => cache.invalidate());
     const dispatcher = new Dispatcher(deps, router, cache);
 
     return {
