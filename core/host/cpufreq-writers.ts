@@ -4,7 +4,7 @@
  * back: a difference that the kernel's documented clamping does not explain is E_HOST_VERIFY.
  */
 import { VpmdError } from '../errors.js';
-import { policyPath, requirePolicy, type CpufreqPolicy } from './cpufreq.js';
+import { policyPath, requirePolicy, requireSpeedControls, type CpufreqPolicy } from './cpufreq.js';
 import type { SysfsBackend } from './sysfs-backend.js';
 import { fullPath, readInt } from './sysfs-read.js';
 
@@ -46,7 +46,7 @@ function verifyError(backend: SysfsBackend, file: string, wrote: string, readBac
   });
 }
 
-function requireKHz(name: string, value: number, policy: CpufreqPolicy): void {
+function requireKHz(name: string, value: number, policy: Pick<CpufreqPolicy, 'id' | 'cpuinfoMinKHz' | 'cpuinfoMaxKHz'>): void {
   if (!Number.isSafeInteger(value) || value <= 0) {
     throw new VpmdError(
       'E_HOST_INVALID',
@@ -161,7 +161,7 @@ export function expectedSetspeed(policy: Pick<CpufreqPolicy, 'scalingMinKHz' | '
  *   not the request clamped to the limits (and resolved to a table entry or P-state step).
  */
 export async function setSpeed(backend: SysfsBackend, id: number, kHz: number): Promise<SpeedResult> {
-  const policy = await requirePolicy(backend, id);
+  const policy = await requireSpeedControls(backend, id);
   requireKHz('kHz', kHz, policy);
   if (policy.setspeed === undefined) {
     throw new VpmdError('E_HOST_UNSUPPORTED', `policy${id} (driver ${policy.driver}) has no scaling_setspeed`, { policy: id });
