@@ -20,13 +20,11 @@
  *   npm run bench:channels [-- --seconds 2] [-- --vms 8] [-- --rounds 3]   (alias: bench:virtio-channels)
  */
 import { mkdtemp, rm } from 'node:fs/promises';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bootAgent } from '../../core/testkit/index.js';
 import plugin from '../../plugins/virtio-channels/index.js';
-import { FrameReader, encodeAck, peekRequest } from '../../plugins/virtio-channels/protocol/packet-codec.js';
-import { REQUEST_SIZE } from '../../plugins/virtio-channels/protocol/packet-layout.js';
+import { startBareHost } from './bare-host.js';
 import { Guests, type GuestRun } from './guests.js';
 
 const arg = (name: string): string | undefined => {
@@ -40,22 +38,6 @@ const CHANNELS_PER_VM = 8;
 /** Paced rounds (baseline, steady, changing in turn) at 8 VMs. */
 const PACED_ROUNDS = Number(arg('--rounds')) || 3;
 const round = (x: number): number => Math.round(x * 1000) / 1000;
-
-/** The baseline host: connect, reassemble, read the header (what vpmd reads of a CPU_POWER request), ACK. */
-function bareHost(paths: string[]): () => void {
-  const socks = paths.map((p) => {
-    const s = connect(p);
-    const r = new FrameReader(REQUEST_SIZE);
-    s.on('data', (d: Buffer) => {
-      for (const f of r.push(d)) {
-        peekRequest(f);
-        s.write(encodeAck(f, true));
-      }
-    });
-    return s;
-  });
-  return () => socks.forEach((s) => s.destroy());
-}
 
 const ratio = (r: GuestRun, base: GuestRun) => ({
   throughput: round(r.perSecond / base.perSecond),
@@ -97,7 +79,7 @@ async function scenario(vms: number): Promise<Record<string, unknown>> {
   // Both hosts stay up for the whole scenario (idle when not measured), so that paced rounds can
   // alternate baseline and vpmd: load from elsewhere on the machine then hits both alike.
   const baseGuests = await Guests.start(basePaths, { perVm: CHANNELS_PER_VM });
-  const stopBare = bareHost(basePaths);
+  const stopBare = startBareHost(basePaths);
   const guests = await Guests.start(paths, { perVm: CHANNELS_PER_VM });
   let agent: Awaited<ReturnType<typeof bootAgent>> | undefined;
   try {

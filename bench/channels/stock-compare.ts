@@ -17,13 +17,14 @@
  * with apt when missing) and `unshare` with the right to mount (root, or user namespaces).
  */
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
-import { connect, createServer, type Socket } from 'node:net';
+import { createServer, type Socket } from 'node:net';
 import { cpus as osCpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bootAgent } from '../../core/testkit/index.js';
 import plugin from '../../plugins/virtio-channels/index.js';
-import { FrameReader, encodeAck, encodeRequest, peekRequest } from '../../plugins/virtio-channels/protocol/packet-codec.js';
+import { encodeRequest } from '../../plugins/virtio-channels/protocol/packet-codec.js';
 import { Command, Reply, REQUEST_SIZE, Unit } from '../../plugins/virtio-channels/protocol/packet-layout.js';
+import { startBareHost } from './bare-host.js';
 import type { Mode, RunResult } from './guest-load.js';
 import { Guests } from './guests.js';
 import { buildStockHost, makeCpuTree, startStockHost, usableCpus, STOCK_PROFILE } from './stock-host.js';
@@ -241,27 +242,18 @@ async function runVpmd(s: Setup): Promise<HostResult> {
 }
 
 /**
- * The Node floor, as in bench/channels/run.ts: connect, reassemble, read the header, ACK; no mapping, no
- * actuation. It shows what any Node host pays for the transport on this machine.
+ * The Node floor, the same bare host as bench:channels' baseline (bare-host.ts): connect,
+ * reassemble, read the header, ACK; no mapping, no actuation. It shows what any Node host pays
+ * for the transport on this machine.
  */
 async function runFloor(s: Setup): Promise<HostResult> {
   const guests = await Guests.start(channelPaths(s), GUEST_OPTIONS);
-  const socks = channelPaths(s).map((p) => {
-    const sock = connect(p);
-    const reader = new FrameReader(REQUEST_SIZE);
-    sock.on('data', (d: Buffer) => {
-      for (const f of reader.push(d)) {
-        peekRequest(f);
-        sock.write(encodeAck(f, true));
-      }
-    });
-    return sock;
-  });
+  const stopBare = startBareHost(channelPaths(s));
   try {
     await guests.connected();
     return await measure(guests, () => processCpuButGuests(guests));
   } finally {
-    for (const sock of socks) sock.destroy();
+    stopBare();
     await guests.close();
   }
 }
