@@ -20,15 +20,12 @@
  *   npm run bench:channels [-- --seconds 2] [-- --vms 8] [-- --rounds 3]   (alias: bench:virtio-channels)
  */
 import { mkdtemp, rm } from 'node:fs/promises';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Worker } from 'node:worker_threads';
 import { bootAgent } from '../../core/testkit/index.js';
 import plugin from '../../plugins/virtio-channels/index.js';
-import { FrameReader, encodeAck, peekRequest } from '../../plugins/virtio-channels/protocol/packet-codec.js';
-import { REQUEST_SIZE } from '../../plugins/virtio-channels/protocol/packet-layout.js';
-import type { GuestCommand, GuestEvent, Mode, RunResult } from './guest-load.js';
+import { startBareHost } from './bare-host.js';
+import { Guests, type GuestRun } from './guests.js';
 
 const arg = (name: string): string | undefined => {
   const i = process.argv.indexOf(name);
@@ -42,82 +39,7 @@ const CHANNELS_PER_VM = 8;
 const PACED_ROUNDS = Number(arg('--rounds')) || 3;
 const round = (x: number): number => Math.round(x * 1000) / 1000;
 
-/** The worker playing every guest. */
-class Guests {
-  private readonly events: GuestEvent[] = [];
-  private wake: (() => void) | undefined;
-
-  private constructor(private readonly worker: Worker) {
-    worker.on('message', (e: GuestEvent) => {
-      this.events.push(e);
-      this.wake?.();
-    });
-  }
-
-  static async start(paths: string[]): Promise<Guests> {
-    // Workers do not inherit tsx's loader: register it, then load the TypeScript entry.
-    const entry = new URL('./guest-load.ts', import.meta.url).href;
-    const boot = `import('tsx/esm/api').then((t) => { t.register(); return import(${JSON.stringify(entry)}); })`;
-    const worker = new Worker(boot, { eval: true, workerData: { paths, perVm: CHANNELS_PER_VM } });
-    const g = new Guests(worker);
-    await g.next('listening');
-    return g;
-  }
-
-  private async next<K extends GuestEvent['kind']>(kind: K, timeoutMs = 60_000): Promise<Extract<GuestEvent, { kind: K }>> {
-    const end = Date.now() + timeoutMs;
-    for (;;) {
-      const i = this.events.findIndex((e) => e.kind === kind);
-      if (i !== -1) return this.events.splice(i, 1)[0] as Extract<GuestEvent, { kind: K }>;
-      if (Date.now() > end) throw new Error(`guest worker: no '${kind}' within ${timeoutMs} ms`);
-      await new Promise<void>((res) => {
-        this.wake = res;
-        setTimeout(res, 100);
-      });
-    }
-  }
-
-  connected(): Promise<unknown> {
-    return this.next('connected');
-  }
-
-  /**
-   * One run. `cpuUsPerRequest` is the whole process's CPU time (host, guests, background tasks)
-   * per answered request: unlike latency, it hardly moves with load from elsewhere, and the
-   * guests' share is the same for the baseline and for vpmd.
-   */
-  async run(mode: Mode, seconds: number, rate?: number): Promise<RunResult & { readonly cpuUsPerRequest: number }> {
-    const cpu0 = process.cpuUsage();
-    this.worker.postMessage({ kind: 'run', mode, seconds, ...(rate === undefined ? {} : { rate }) } satisfies GuestCommand);
-    const result = (await this.next('result', seconds * 1000 + 120_000)).result;
-    const cpu = process.cpuUsage(cpu0);
-    return { ...result, cpuUsPerRequest: round((cpu.user + cpu.system) / result.requests) };
-  }
-
-  async close(): Promise<void> {
-    this.worker.postMessage({ kind: 'close' } satisfies GuestCommand);
-    await new Promise((r) => this.worker.once('exit', r));
-  }
-}
-
-/** The baseline host: connect, reassemble, read the header (what vpmd reads of a CPU_POWER request), ACK. */
-function bareHost(paths: string[]): () => void {
-  const socks = paths.map((p) => {
-    const s = connect(p);
-    const r = new FrameReader(REQUEST_SIZE);
-    s.on('data', (d: Buffer) => {
-      for (const f of r.push(d)) {
-        peekRequest(f);
-        s.write(encodeAck(f, true));
-      }
-    });
-    return s;
-  });
-  return () => socks.forEach((s) => s.destroy());
-}
-
-type Measured = Awaited<ReturnType<Guests['run']>>;
-const ratio = (r: Measured, base: Measured) => ({
+const ratio = (r: GuestRun, base: GuestRun) => ({
   throughput: round(r.perSecond / base.perSecond),
   p50: round(r.p50ms / base.p50ms),
   p99: round(r.p99ms / base.p99ms),
@@ -137,7 +59,7 @@ const WARMUP_SECONDS = 0.5;
 type Side = 'baseline' | 'steady' | 'changing';
 
 /** Median and worst of the paced rounds of one side, and every round. */
-function pacedSummary(rounds: ReadonlyArray<Record<Side, Measured>>, side: Side) {
+function pacedSummary(rounds: ReadonlyArray<Record<Side, GuestRun>>, side: Side) {
   const runs = rounds.map((r) => r[side]);
   return {
     p50ms: median(runs.map((r) => r.p50ms)),
@@ -156,9 +78,9 @@ async function scenario(vms: number): Promise<Record<string, unknown>> {
   const basePaths = paths.map((p) => `${p}.base`);
   // Both hosts stay up for the whole scenario (idle when not measured), so that paced rounds can
   // alternate baseline and vpmd: load from elsewhere on the machine then hits both alike.
-  const baseGuests = await Guests.start(basePaths);
-  const stopBare = bareHost(basePaths);
-  const guests = await Guests.start(paths);
+  const baseGuests = await Guests.start(basePaths, { perVm: CHANNELS_PER_VM });
+  const stopBare = startBareHost(basePaths);
+  const guests = await Guests.start(paths, { perVm: CHANNELS_PER_VM });
   let agent: Awaited<ReturnType<typeof bootAgent>> | undefined;
   try {
     await baseGuests.connected();
@@ -183,7 +105,7 @@ async function scenario(vms: number): Promise<Record<string, unknown>> {
     const steady = await guests.run('steady', SECONDS);
     const ratios = { changing: ratio(changing, base), steady: ratio(steady, base) };
     if (!paced) return { vms, channels: paths.length, baseline: base, changing, steady, ratios };
-    const rounds: Array<Record<Side, Measured>> = [];
+    const rounds: Array<Record<Side, GuestRun>> = [];
     for (let i = 0; i < PACED_ROUNDS; i++) {
       const baseline = await baseGuests.run('changing', SECONDS, PACED_RATE);
       rounds.push({ baseline, steady: await guests.run('steady', SECONDS, PACED_RATE), changing: await guests.run('changing', SECONDS, PACED_RATE) });

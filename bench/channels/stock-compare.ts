@@ -17,16 +17,17 @@
  * with apt when missing) and `unshare` with the right to mount (root, or user namespaces).
  */
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
-import { connect, createServer, type Socket } from 'node:net';
+import { createServer, type Socket } from 'node:net';
 import { cpus as osCpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Worker } from 'node:worker_threads';
 import { bootAgent } from '../../core/testkit/index.js';
 import plugin from '../../plugins/virtio-channels/index.js';
-import { FrameReader, encodeAck, encodeRequest, peekRequest } from '../../plugins/virtio-channels/protocol/packet-codec.js';
+import { encodeRequest } from '../../plugins/virtio-channels/protocol/packet-codec.js';
 import { Command, Reply, REQUEST_SIZE, Unit } from '../../plugins/virtio-channels/protocol/packet-layout.js';
-import type { GuestCommand, GuestEvent, Mode, RunResult } from './guest-load.js';
-import { buildStockHost, cpuSecondsOf, makeCpuTree, startStockHost, usableCpus, STOCK_PROFILE } from './stock-host.js';
+import { startBareHost } from './bare-host.js';
+import type { Mode, RunResult } from './guest-load.js';
+import { Guests } from './guests.js';
+import { buildStockHost, makeCpuTree, startStockHost, usableCpus, STOCK_PROFILE } from './stock-host.js';
 
 const arg = (name: string): string | undefined => {
   const i = process.argv.indexOf(name);
@@ -39,67 +40,9 @@ const RATE = Number(arg('--rate')) || 5000;
 const VMS = 8;
 const CHANNELS_PER_VM = 8;
 const PROBE_VM = 'probe';
+/** The worker's own CPU time is measured, so that a Node host's share can be told apart. */
+const GUEST_OPTIONS = { perVm: CHANNELS_PER_VM, threadCpu: true } as const;
 const round = (x: number): number => Math.round(x * 1000) / 1000;
-
-/** The worker playing every guest (guest-load.ts). */
-class Guests {
-  private readonly events: GuestEvent[] = [];
-  private wake: (() => void) | undefined;
-  /** The worker's thread id, so its CPU time can be told apart from the host's. */
-  private tid: number | undefined;
-
-  private constructor(private readonly worker: Worker) {
-    worker.on('message', (e: GuestEvent | { kind: 'thread'; tid: number }) => {
-      if (e.kind === 'thread') this.tid = e.tid;
-      else this.events.push(e);
-      this.wake?.();
-    });
-  }
-
-  static async start(paths: string[]): Promise<Guests> {
-    // Workers do not inherit tsx's loader: register it, then load the TypeScript entry. The
-    // boot code first reports the worker's thread id (from /proc/thread-self).
-    const entry = new URL('./guest-load.ts', import.meta.url).href;
-    const boot = `require('node:worker_threads').parentPort.postMessage({ kind: 'thread', tid: Number(require('node:fs').readlinkSync('/proc/thread-self').split('/').pop()) });
-import('tsx/esm/api').then((t) => { t.register(); return import(${JSON.stringify(entry)}); })`;
-    const g = new Guests(new Worker(boot, { eval: true, workerData: { paths, perVm: CHANNELS_PER_VM } }));
-    await g.next('listening');
-    return g;
-  }
-
-  /** CPU seconds the guest worker thread has used. */
-  cpuSeconds(): Promise<number> {
-    if (this.tid === undefined) throw new Error('guest worker: its thread id never arrived');
-    return cpuSecondsOf(`/proc/self/task/${this.tid}/stat`);
-  }
-
-  private async next<K extends GuestEvent['kind']>(kind: K, timeoutMs = 60_000): Promise<Extract<GuestEvent, { kind: K }>> {
-    const end = Date.now() + timeoutMs;
-    for (;;) {
-      const i = this.events.findIndex((e) => e.kind === kind);
-      if (i !== -1) return this.events.splice(i, 1)[0] as Extract<GuestEvent, { kind: K }>;
-      if (Date.now() > end) throw new Error(`guest worker: no '${kind}' within ${timeoutMs} ms`);
-      await new Promise<void>((res) => {
-        this.wake = res;
-        setTimeout(res, 100);
-      });
-    }
-  }
-
-  connected(): Promise<unknown> {
-    return this.next('connected');
-  }
-
-  async run(mode: Mode, seconds: number, rate?: number): Promise<RunResult> {
-    this.worker.postMessage({ kind: 'run', mode, seconds, ...(rate === undefined ? {} : { rate }) } satisfies GuestCommand);
-    return (await this.next('result', seconds * 1000 + 120_000)).result;
-  }
-
-  async close(): Promise<void> {
-    this.worker.postMessage({ kind: 'close' } satisfies GuestCommand);
-    await new Promise((r) => this.worker.once('exit', r));
-  }
-}
 
 /** One guest channel driven from this thread, to check replies and actuation one by one. */
 class Probe {
@@ -201,11 +144,11 @@ async function measure(guests: Guests, hostCpu: () => Promise<number>): Promise<
   await new Promise((r) => setTimeout(r, 1_000));
   const idleCpuPerSecond = round(((await hostCpu()) - i0[0]) / ((performance.now() - i0[1]) / 1000));
   const one = async (mode: Mode, rate?: number): Promise<CpuRun> => {
-    const [h0, g0, t0] = [await hostCpu(), await guests.cpuSeconds(), performance.now()];
+    const [h0, g0, t0] = [await hostCpu(), await guests.threadCpuSeconds(), performance.now()];
     const r = await guests.run(mode, SECONDS, rate);
     const s = (performance.now() - t0) / 1000;
     const host = ((await hostCpu()) - h0) / s;
-    return { ...r, hostCpuPerSecond: round(host), guestCpuPerSecond: round(((await guests.cpuSeconds()) - g0) / s), perHostCpuSecond: Math.round(r.perSecond / host) };
+    return { ...r, hostCpuPerSecond: round(host), guestCpuPerSecond: round(((await guests.threadCpuSeconds()) - g0) / s), perHostCpuSecond: Math.round(r.perSecond / host) };
   };
   const changing = await one('changing');
   const steady = await one('steady');
@@ -221,7 +164,7 @@ interface HostResult extends Measured {
 /** A Node host's CPU seconds: the whole process (its loop, libuv's pool, GC) but the guest worker. */
 async function processCpuButGuests(guests: Guests): Promise<number> {
   const u = process.cpuUsage();
-  return (u.user + u.system) / 1e6 - (await guests.cpuSeconds());
+  return (u.user + u.system) / 1e6 - (await guests.threadCpuSeconds());
 }
 
 interface Setup {
@@ -238,7 +181,7 @@ function channelPaths(s: Setup): string[] {
 
 async function runStock(s: Setup, binary: string): Promise<HostResult> {
   const { cpuTree } = await makeCpuTree(join(s.work, 'stock-tree'), s.cpus);
-  const guests = await Guests.start(channelPaths(s));
+  const guests = await Guests.start(channelPaths(s), GUEST_OPTIONS);
   const probe = await Probe.listen(join(s.chan, `${PROBE_VM}.0`));
   try {
     const host = await startStockHost({ dir: s.chan, vmNames: [...s.names, PROBE_VM], channelsPerVm: CHANNELS_PER_VM, pin: s.pin, cpuTree, binary });
@@ -267,7 +210,7 @@ async function runStock(s: Setup, binary: string): Promise<HostResult> {
 
 async function runVpmd(s: Setup): Promise<HostResult> {
   const { hostRoot } = await makeCpuTree(join(s.work, 'vpmd-tree'), s.cpus);
-  const guests = await Guests.start(channelPaths(s));
+  const guests = await Guests.start(channelPaths(s), GUEST_OPTIONS);
   const probe = await Probe.listen(join(s.chan, `${PROBE_VM}.0`));
   try {
     const vms = [...s.names, PROBE_VM].map((name, i) => ({ name, channels: 'all', pins: Array.from({ length: CHANNELS_PER_VM }, (_, v) => s.pin(i, v)) }));
@@ -299,27 +242,18 @@ async function runVpmd(s: Setup): Promise<HostResult> {
 }
 
 /**
- * The Node floor, as in bench/channels/run.ts: connect, reassemble, read the header, ACK; no mapping, no
- * actuation. It shows what any Node host pays for the transport on this machine.
+ * The Node floor, the same bare host as bench:channels' baseline (bare-host.ts): connect,
+ * reassemble, read the header, ACK; no mapping, no actuation. It shows what any Node host pays
+ * for the transport on this machine.
  */
 async function runFloor(s: Setup): Promise<HostResult> {
-  const guests = await Guests.start(channelPaths(s));
-  const socks = channelPaths(s).map((p) => {
-    const sock = connect(p);
-    const reader = new FrameReader(REQUEST_SIZE);
-    sock.on('data', (d: Buffer) => {
-      for (const f of reader.push(d)) {
-        peekRequest(f);
-        sock.write(encodeAck(f, true));
-      }
-    });
-    return sock;
-  });
+  const guests = await Guests.start(channelPaths(s), GUEST_OPTIONS);
+  const stopBare = startBareHost(channelPaths(s));
   try {
     await guests.connected();
     return await measure(guests, () => processCpuButGuests(guests));
   } finally {
-    for (const sock of socks) sock.destroy();
+    stopBare();
     await guests.close();
   }
 }

@@ -4,15 +4,10 @@
  * helper adds both through the mock's control interface (org.freedesktop.DBus.Mock).
  */
 import { Variant } from 'dbus-next';
-import { join } from 'node:path';
-import { BusClient } from './bus-client.js';
-import { readMockCalls, type MockCall } from './dbusmock-calls.js';
+import type { MockCall } from './dbusmock-calls.js';
+import { DbusmockPeer, startDbusmockTemplate, type DbusmockTemplate, type StartedDbusmock } from './dbusmock-peer.js';
 import { peerOptionsError } from './peer-errors.js';
-import { PeerProcess } from './peer-process.js';
-import { createWorkDir, removeWorkDir } from './peer-workdir.js';
-import { assertBusAddress, attachToBus, type BusAddress } from './private-bus.js';
-import { DEBIAN_PYTHON, requirePythonModule } from './program-lookup.js';
-import { pollUntil } from './wait.js';
+import type { BusAddress } from './private-bus.js';
 
 const PEER = 'logind-mock';
 
@@ -22,7 +17,6 @@ export const LOGIND_BUS_NAME = 'org.freedesktop.login1';
 export const LOGIND_PATH = '/org/freedesktop/login1';
 /** The manager interface. */
 export const LOGIND_MANAGER_IFACE = 'org.freedesktop.login1.Manager';
-const MOCK_IFACE = 'org.freedesktop.DBus.Mock';
 
 /** What logind's Can* methods answer. */
 export type LogindAnswer = 'na' | 'yes' | 'no' | 'challenge';
@@ -113,26 +107,13 @@ const METHODS: readonly LogindMethod[] = [
   ...VERBS.map((v) => `${v}WithFlags` as const),
 ];
 
-class RunningLogindMock implements LogindMock {
-  readonly pid: number;
+class RunningLogindMock extends DbusmockPeer implements LogindMock {
   private current: LogindProps;
   private readonly delays = new Map<LogindMethod, number>();
-  private stopping: Promise<void> | undefined;
-  private detach: () => void = () => undefined;
 
-  constructor(
-    private readonly proc: PeerProcess,
-    private readonly client: BusClient,
-    readonly dir: string,
-    props: LogindProps,
-    private readonly callTimeoutMs: number,
-  ) {
-    this.pid = proc.pid;
+  constructor(started: StartedDbusmock, props: LogindProps) {
+    super(started);
     this.current = props;
-  }
-
-  attach(bus: BusAddress): void {
-    this.detach = attachToBus(bus, this);
   }
 
   get props(): Readonly<LogindProps> {
@@ -145,14 +126,6 @@ class RunningLogindMock implements LogindMock {
 
   async emitPrepareForSleep(start: boolean): Promise<void> {
     await this.mock('EmitSignal', 'sssav', [LOGIND_MANAGER_IFACE, 'PrepareForSleep', 'b', [new Variant('b', start)]]);
-  }
-
-  async calls(method?: string): Promise<LogindCall[]> {
-    return readMockCalls((member, signature, body) => this.mock(member, signature, body), method);
-  }
-
-  async clearCalls(): Promise<void> {
-    await this.mock('ClearCalls');
   }
 
   async setProps(props: Partial<LogindProps>): Promise<void> {
@@ -176,16 +149,6 @@ class RunningLogindMock implements LogindMock {
     this.proc.resume();
   }
 
-  stop(): Promise<void> {
-    this.stopping ??= (async () => {
-      this.detach();
-      this.client.close();
-      await this.proc.stop();
-      await removeWorkDir(this.dir);
-    })();
-    return this.stopping;
-  }
-
   /** (Re)defines `method` with its configured answer and delay through Mock.AddMethod. */
   private async define(method: LogindMethod): Promise<void> {
     const { inSig, outSig } = signatureOf(method);
@@ -194,17 +157,6 @@ class RunningLogindMock implements LogindMock {
     if (delayMs > 0) lines.push('import time', `time.sleep(${(delayMs / 1000).toFixed(3)})`);
     if (method.startsWith('Can')) lines.push(`ret = '${this.current[method as keyof LogindProps]}'`);
     await this.mock('AddMethod', 'sssss', [LOGIND_MANAGER_IFACE, method, inSig, outSig, lines.join('\n')]);
-  }
-
-  private mock(member: string, signature?: string, body?: unknown[]): Promise<unknown[]> {
-    return this.client.call({
-      destination: LOGIND_BUS_NAME,
-      path: LOGIND_PATH,
-      interface: MOCK_IFACE,
-      member,
-      ...(signature === undefined ? {} : { signature, body: body ?? [] }),
-      timeoutMs: this.callTimeoutMs,
-    });
   }
 }
 
@@ -216,45 +168,22 @@ class RunningLogindMock implements LogindMock {
  *   mock exited, or not ready in time
  */
 export async function startLogindMock(bus: BusAddress, props: Partial<LogindProps> = {}, opts: LogindMockOptions = {}): Promise<LogindMock> {
-  const address = assertBusAddress(PEER, bus);
   checkProps(props);
-  await requirePythonModule(PEER, 'dbusmock', 'python3-dbusmock');
   const full: LogindProps = { ...DEFAULT_LOGIND_PROPS, ...props };
-  const dir = await createWorkDir(PEER);
-  let proc: PeerProcess | undefined;
-  let client: BusClient | undefined;
-  try {
-    proc = await PeerProcess.spawn({
-      peer: PEER,
-      program: DEBIAN_PYTHON,
-      args: ['-m', 'dbusmock', '--system', '--template', 'logind', '-l', join(dir, 'calls.log'), '-p', JSON.stringify(full)],
-      // Both variables point at the private bus: nothing may reach the real system bus.
-      env: { DBUS_SYSTEM_BUS_ADDRESS: address, DBUS_SESSION_BUS_ADDRESS: address, DBUS_STARTER_ADDRESS: undefined, PYTHONDONTWRITEBYTECODE: '1' },
-    });
-    const running = proc;
-    const connected = await BusClient.connect(address);
-    client = connected;
-    await pollUntil({
-      peer: PEER,
-      what: `${LOGIND_BUS_NAME} to answer CanSuspend on ${address}`,
-      timeoutMs: opts.startTimeoutMs ?? 15_000,
-      intervalMs: 50,
-      check: () => running.assertRunning('starting'),
-      output: () => running.output(),
-      probe: async () => {
-        const [answer] = await connected.call({ destination: LOGIND_BUS_NAME, path: LOGIND_PATH, interface: LOGIND_MANAGER_IFACE, member: 'CanSuspend', timeoutMs: 1_000 });
-        return answer as string;
-      },
-    });
-    // The readiness probe itself was recorded; start with an empty call log.
-    const mock = new RunningLogindMock(running, connected, dir, full, opts.callTimeoutMs ?? 5_000);
-    await mock.clearCalls();
-    mock.attach(bus);
-    return mock;
-  } catch (e) {
-    client?.close();
-    await proc?.stop();
-    await removeWorkDir(dir);
-    throw e;
-  }
+  const template: DbusmockTemplate = {
+    peer: PEER,
+    template: 'logind',
+    busName: LOGIND_BUS_NAME,
+    path: LOGIND_PATH,
+    // The template takes the Can* answers as parameters, so they hold from the first call on.
+    parameters: full,
+    readyWhat: 'answer CanSuspend',
+    probe: async (client) => {
+      const [answer] = await client.call({ destination: LOGIND_BUS_NAME, path: LOGIND_PATH, interface: LOGIND_MANAGER_IFACE, member: 'CanSuspend', timeoutMs: 1_000 });
+      return answer as string;
+    },
+    startTimeoutMs: opts.startTimeoutMs,
+    callTimeoutMs: opts.callTimeoutMs,
+  };
+  return startDbusmockTemplate(bus, template, (started) => new RunningLogindMock(started, full));
 }

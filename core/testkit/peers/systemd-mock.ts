@@ -4,15 +4,10 @@
  * through the mock's control interface (org.freedesktop.DBus.Mock.AddMethod), answering or
  * failing as the test asks, and reads the calls back with GetCalls / GetMethodCalls.
  */
-import { join } from 'node:path';
-import { BusClient } from './bus-client.js';
-import { readMockCalls, type MockCall } from './dbusmock-calls.js';
+import type { MockCall } from './dbusmock-calls.js';
+import { DbusmockPeer, startDbusmockTemplate, type DbusmockTemplate } from './dbusmock-peer.js';
 import { peerOptionsError } from './peer-errors.js';
-import { PeerProcess } from './peer-process.js';
-import { createWorkDir, removeWorkDir } from './peer-workdir.js';
-import { assertBusAddress, attachToBus, type BusAddress } from './private-bus.js';
-import { DEBIAN_PYTHON, requirePythonModule } from './program-lookup.js';
-import { pollUntil } from './wait.js';
+import type { BusAddress } from './private-bus.js';
 
 const PEER = 'systemd-mock';
 
@@ -22,7 +17,6 @@ export const SYSTEMD_BUS_NAME = 'org.freedesktop.systemd1';
 export const SYSTEMD_PATH = '/org/freedesktop/systemd1';
 /** The manager interface. */
 export const SYSTEMD_MANAGER_IFACE = 'org.freedesktop.systemd1.Manager';
-const MOCK_IFACE = 'org.freedesktop.DBus.Mock';
 /** A D-Bus error name: two or more dot-separated elements (it ends up in python code). */
 const ERROR_NAME = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$/;
 
@@ -75,55 +69,9 @@ function rebootCode(b: SystemdRebootBehaviour): string {
   return lines.join('\n');
 }
 
-class RunningSystemdMock implements SystemdMock {
-  readonly pid: number;
-  private stopping: Promise<void> | undefined;
-  private detach: () => void = () => undefined;
-
-  constructor(
-    private readonly proc: PeerProcess,
-    private readonly client: BusClient,
-    readonly dir: string,
-    private readonly callTimeoutMs: number,
-  ) {
-    this.pid = proc.pid;
-  }
-
-  attach(bus: BusAddress): void {
-    this.detach = attachToBus(bus, this);
-  }
-
+class RunningSystemdMock extends DbusmockPeer implements SystemdMock {
   async addReboot(behaviour: SystemdRebootBehaviour = {}): Promise<void> {
     await this.mock('AddMethod', 'sssss', [SYSTEMD_MANAGER_IFACE, 'Reboot', '', '', rebootCode(behaviour)]);
-  }
-
-  async calls(method?: string): Promise<SystemdCall[]> {
-    return readMockCalls((member, signature, body) => this.mock(member, signature, body), method);
-  }
-
-  async clearCalls(): Promise<void> {
-    await this.mock('ClearCalls');
-  }
-
-  stop(): Promise<void> {
-    this.stopping ??= (async () => {
-      this.detach();
-      this.client.close();
-      await this.proc.stop();
-      await removeWorkDir(this.dir);
-    })();
-    return this.stopping;
-  }
-
-  private mock(member: string, signature?: string, body?: unknown[]): Promise<unknown[]> {
-    return this.client.call({
-      destination: SYSTEMD_BUS_NAME,
-      path: SYSTEMD_PATH,
-      interface: MOCK_IFACE,
-      member,
-      ...(signature === undefined ? {} : { signature, body: body ?? [] }),
-      timeoutMs: this.callTimeoutMs,
-    });
   }
 }
 
@@ -135,39 +83,15 @@ class RunningSystemdMock implements SystemdMock {
  *   not ready in time
  */
 export async function startSystemdMock(bus: BusAddress, opts: SystemdMockOptions = {}): Promise<SystemdMock> {
-  const address = assertBusAddress(PEER, bus);
-  await requirePythonModule(PEER, 'dbusmock', 'python3-dbusmock');
-  const dir = await createWorkDir(PEER);
-  let proc: PeerProcess | undefined;
-  let client: BusClient | undefined;
-  try {
-    proc = await PeerProcess.spawn({
-      peer: PEER,
-      program: DEBIAN_PYTHON,
-      args: ['-m', 'dbusmock', '--system', '--template', 'systemd', '-l', join(dir, 'calls.log')],
-      // Both variables point at the private bus: nothing may reach the real system bus.
-      env: { DBUS_SYSTEM_BUS_ADDRESS: address, DBUS_SESSION_BUS_ADDRESS: address, DBUS_STARTER_ADDRESS: undefined, PYTHONDONTWRITEBYTECODE: '1' },
-    });
-    const running = proc;
-    const connected = await BusClient.connect(address);
-    client = connected;
-    await pollUntil({
-      peer: PEER,
-      what: `${SYSTEMD_BUS_NAME} to answer Get(Version) on ${address}`,
-      timeoutMs: opts.startTimeoutMs ?? 15_000,
-      intervalMs: 50,
-      check: () => running.assertRunning('starting'),
-      output: () => running.output(),
-      probe: async () => String(await connected.getProperty(SYSTEMD_BUS_NAME, SYSTEMD_PATH, SYSTEMD_MANAGER_IFACE, 'Version', 1_000)),
-    });
-    const mock = new RunningSystemdMock(running, connected, dir, opts.callTimeoutMs ?? 5_000);
-    await mock.clearCalls();
-    mock.attach(bus);
-    return mock;
-  } catch (e) {
-    client?.close();
-    await proc?.stop();
-    await removeWorkDir(dir);
-    throw e;
-  }
+  const template: DbusmockTemplate = {
+    peer: PEER,
+    template: 'systemd',
+    busName: SYSTEMD_BUS_NAME,
+    path: SYSTEMD_PATH,
+    readyWhat: 'answer Get(Version)',
+    probe: async (client) => String(await client.getProperty(SYSTEMD_BUS_NAME, SYSTEMD_PATH, SYSTEMD_MANAGER_IFACE, 'Version', 1_000)),
+    startTimeoutMs: opts.startTimeoutMs,
+    callTimeoutMs: opts.callTimeoutMs,
+  };
+  return startDbusmockTemplate(bus, template, (started) => new RunningSystemdMock(started));
 }
