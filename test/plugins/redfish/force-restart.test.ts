@@ -3,11 +3,13 @@
  * dbus-daemon with python-dbusmock's systemd template (Reboot added through Mock.AddMethod) next
  * to its logind template: offered only when the manager is reachable and has Reboot(), called
  * exactly once per request of an Operator or Administrator, refused to ReadOnly, and a failing
- * or silent Reboot() answered with an error and recorded as failed in the audit log.
+ * or silent Reboot() answered with an error and recorded as failed in the audit log. On a
+ * simulated host without busAddress, the system bus (here DBUS_SYSTEM_BUS_ADDRESS pointing at
+ * the mocks) is never used.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLogindMock, startPrivateBus, startSystemdMock, type LogindMock, type PrivateBus, type SystemdMock } from '../../../core/testkit/peers/index.js';
-import { declaresReboot } from '../../../plugins/redfish/host/systemd-power.js';
+import { SystemdPower, declaresReboot } from '../../../plugins/redfish/host/systemd-power.js';
 import { bootRedfish, type RedfishHarness } from './support.js';
 
 const S = '/redfish/v1/Systems/host';
@@ -210,5 +212,57 @@ describe('with the systemd manager and its Reboot()', () => {
     } finally {
       await systemd.addReboot();
     }
+  });
+});
+
+describe('on a simulated host without busAddress, with DBUS_SYSTEM_BUS_ADDRESS naming a manager that has Reboot()', () => {
+  const NOT_USED = (what: string): string => `simulated host: the system ${what} is not used (set plugins.redfish.hostPower.busAddress to use one)`;
+  const escape = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const saved = process.env.DBUS_SYSTEM_BUS_ADDRESS;
+  let bus: PrivateBus;
+  let logind: LogindMock;
+  let systemd: SystemdMock;
+  let h: RedfishHarness;
+  let admin: string;
+  beforeAll(async () => {
+    bus = await startPrivateBus();
+    logind = await startLogindMock(bus);
+    systemd = await startSystemdMock(bus);
+    await systemd.addReboot();
+    // What the agent would take for the system bus if the simulated-host rule were broken.
+    process.env.DBUS_SYSTEM_BUS_ADDRESS = bus.address;
+    h = await bootRedfish({ sections: { hostPower: { timeout: 1 } } });
+    await h.addAccount('admin', 'Administrator', 'Admin-pass-1');
+    admin = await h.login('admin', 'Admin-pass-1');
+  }, 60_000);
+  afterAll(async () => {
+    if (saved === undefined) delete process.env.DBUS_SYSTEM_BUS_ADDRESS;
+    else process.env.DBUS_SYSTEM_BUS_ADDRESS = saved;
+    await h?.stop();
+    await bus?.stop();
+  });
+
+  it('the manager on that bus would be offered: the negative below is not vacuous', async () => {
+    expect(await new SystemdPower({ timeoutMs: 1000 }).probe()).toEqual({ reboot: true });
+    expect(await systemd.calls()).toEqual([]);
+  });
+
+  it('offers neither ForceRestart nor the logind types, says why, refuses ForceRestart, and never calls the bus', async () => {
+    const info = await h.rf('GET', `${S}/ResetActionInfo`, { token: admin });
+    expect(info.status).toBe(200);
+    expect(info.json.Parameters[0].AllowableValues).toEqual(['On']);
+    expect(info.json.Description).toContain(`ForceRestart: not offered (${NOT_USED('systemd manager')})`);
+    expect(info.json.Description).toContain(`GracefulShutdown: not offered (${NOT_USED('logind')})`);
+    expect(info.json.Description).toContain(`GracefulRestart: not offered (${NOT_USED('logind')})`);
+    for (const type of ['ForceRestart', 'GracefulRestart']) {
+      const r = await h.rf('POST', RESET, { token: admin, body: { ResetType: type } });
+      expect(r.status, r.text).toBe(400);
+      expect(ids(r)).toEqual(['Base.1.22.1.ActionParameterValueNotInList']);
+      expect(messages(r)).toMatch(new RegExp(`${type} is not offered: ${escape(NOT_USED(type === 'ForceRestart' ? 'systemd manager' : 'logind'))}\\.$`));
+    }
+    expect(await systemd.calls('Reboot')).toEqual([]);
+    expect(await systemd.calls()).toEqual([]);
+    // Not even asked what it allows.
+    expect(await logind.calls()).toEqual([]);
   });
 });
