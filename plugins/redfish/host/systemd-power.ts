@@ -4,6 +4,12 @@
  * are not stopped in order; systemd kills every process, syncs and unmounts the file systems,
  * then reboots. logind has no such call (its Reboot is the orderly one). Same rules as
  * LogindPower: every exchange is bounded and uses a connection of its own (bounded-bus.ts).
+ *
+ * Who may call Reboot() on the host's system bus: root only. systemd's bus policy
+ * (org.freedesktop.systemd1.conf) lets only user root send it. The manager's own check
+ * (SD_BUS_VTABLE_CAPABILITY(CAP_SYS_BOOT)) cannot see a caller's capabilities over
+ * dbus-daemon or dbus-broker, so sd-bus falls back to comparing the caller's uid with its own
+ * (0). CAP_SYS_BOOT is thus neither needed by root nor enough for another user.
  */
 import { Message } from 'dbus-next';
 import { VpmdError } from '../../../core/index.js';
@@ -19,7 +25,7 @@ export type SystemdAnswer = { readonly reboot: true } | { readonly reboot: false
 
 /** Hints an operator can act on, by `call failure` (`*`: any call; `timeout`: no answer). */
 const HINTS: Readonly<Record<string, string>> = {
-  'Manager.Reboot org.freedesktop.DBus.Error.AccessDenied': 'vpmd needs to run as root or with CAP_SYS_BOOT',
+  'Manager.Reboot org.freedesktop.DBus.Error.AccessDenied': 'the system bus and systemd take Reboot() only from root; CAP_SYS_BOOT alone is not enough',
   'Manager.Reboot org.freedesktop.DBus.Error.UnknownMethod': 'this systemd has no Manager.Reboot()',
   // A Reboot that timed out may have been accepted all the same: say so rather than guess.
   'Manager.Reboot timeout': 'the reboot may still happen',
@@ -44,13 +50,41 @@ export function declaresReboot(xml: string): boolean {
   return args.every((a) => /\sdirection\s*=\s*["']out["']/.test(a));
 }
 
+/** Options of {@link SystemdPower}. */
+export interface SystemdPowerOptions {
+  /**
+   * Where the manager is. Unset: the host's own system bus (DBUS_SYSTEM_BUS_ADDRESS, else the
+   * system bus socket), which takes Reboot() only from root, so the probe checks vpmd's
+   * effective uid first. Set: the manager may be elsewhere (a test bus, a container's bus, a
+   * proxy) with a policy vpmd cannot see from here, so only the Reboot() call itself tells.
+   */
+  readonly busAddress?: string;
+  /** Bound of each exchange. */
+  readonly timeoutMs: number;
+  /** vpmd's effective uid (default process.geteuid; injectable for tests); only without busAddress. */
+  readonly effectiveUid?: () => number | undefined;
+}
+
+/** Why ForceRestart is not offered on the host's own bus to a vpmd running as `uid`. */
+export function notRootReason(uid: number): string {
+  return `vpmd runs as uid ${uid}, not root, and the system bus takes the systemd manager's Reboot() only from root (its D-Bus policy refuses other users, even with CAP_SYS_BOOT): run vpmd as root`;
+}
+
 /** The systemd manager's forced reboot. */
 export class SystemdPower {
   /** The bus this instance talks to. */
   readonly address: string;
 
-  constructor(private readonly opts: { busAddress?: string; timeoutMs: number }) {
+  constructor(private readonly opts: SystemdPowerOptions) {
     this.address = systemBusAddress(opts.busAddress);
+  }
+
+  /** Why vpmd itself may not call Reboot() on the host's own bus, or undefined. */
+  private callerProblem(): string | undefined {
+    if (this.opts.busAddress !== undefined) return undefined;
+    const uid = this.opts.effectiveUid ? this.opts.effectiveUid() : process.geteuid?.();
+    if (uid === undefined) return 'cannot tell the effective uid of vpmd on this platform';
+    return uid === 0 ? undefined : notRootReason(uid);
   }
 
   private async call(member: string, iface: string): Promise<unknown[]> {
@@ -60,8 +94,13 @@ export class SystemdPower {
     });
   }
 
-  /** Whether the manager is reachable here and declares Reboot(); never throws. */
+  /**
+   * Whether the manager is reachable here and declares Reboot(), and (on the host's own system
+   * bus) vpmd runs as root, checked first without any bus traffic; never throws.
+   */
   async probe(): Promise<SystemdAnswer> {
+    const refused = this.callerProblem();
+    if (refused !== undefined) return { reboot: false, why: refused };
     try {
       const [xml] = await this.call('Introspect', INTROSPECTABLE);
       if (typeof xml === 'string' && declaresReboot(xml)) return { reboot: true };

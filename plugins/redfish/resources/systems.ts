@@ -98,7 +98,9 @@ export function systemRoutes(deps: ServiceDeps): Route[] {
   const hp = ctx.config.hostPower;
   // On a simulated host the machine's own logind and systemd are never asked: powering off or
   // rebooting the real machine from a demo or a test would be a nasty surprise. An explicit
-  // busAddress (a test bus) is used.
+  // busAddress (a test bus) is used. Without busAddress on a real host, SystemdPower also
+  // checks that vpmd runs as root, as that bus requires of a Reboot() caller; with one, the
+  // manager may be elsewhere and only the call tells (see SystemdPowerOptions).
   const realBusOk = !ctx.core.simulated || hp.busAddress !== undefined;
   const busOpts = { ...(hp.busAddress !== undefined ? { busAddress: hp.busAddress } : {}), timeoutMs: Math.round(hp.timeout * 1000) };
   const logind = hp.logind && realBusOk ? new LogindPower(busOpts) : undefined;

@@ -3,11 +3,14 @@
  * dbus-daemon with python-dbusmock's systemd template (Reboot added through Mock.AddMethod) next
  * to its logind template: offered only when the manager is reachable and has Reboot(), called
  * exactly once per request of an Operator or Administrator, refused to ReadOnly, and a failing
- * or silent Reboot() answered with an error and recorded as failed in the audit log.
+ * or silent Reboot() answered with an error and recorded as failed in the audit log. On a
+ * simulated host without busAddress, the system bus (here DBUS_SYSTEM_BUS_ADDRESS pointing at
+ * the mocks) is never used. On the host's own bus, the probe first checks that vpmd runs as
+ * root (effective uid injected), which that bus requires of a Reboot() caller.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLogindMock, startPrivateBus, startSystemdMock, type LogindMock, type PrivateBus, type SystemdMock } from '../../../core/testkit/peers/index.js';
-import { declaresReboot } from '../../../plugins/redfish/host/systemd-power.js';
+import { SystemdPower, declaresReboot, notRootReason } from '../../../plugins/redfish/host/systemd-power.js';
 import { bootRedfish, type RedfishHarness } from './support.js';
 
 const S = '/redfish/v1/Systems/host';
@@ -168,7 +171,7 @@ describe('with the systemd manager and its Reboot()', () => {
 
   it('answers a Reboot() that fails with a 503 naming the D-Bus error, and audits the failure', async () => {
     const cases = [
-      { name: 'org.freedesktop.DBus.Error.AccessDenied', hint: 'vpmd needs to run as root or with CAP_SYS_BOOT' },
+      { name: 'org.freedesktop.DBus.Error.AccessDenied', hint: 'the system bus and systemd take Reboot() only from root; CAP_SYS_BOOT alone is not enough' },
       { name: 'org.freedesktop.DBus.Error.UnknownMethod', hint: 'this systemd has no Manager.Reboot()' },
     ];
     try {
@@ -210,5 +213,84 @@ describe('with the systemd manager and its Reboot()', () => {
     } finally {
       await systemd.addReboot();
     }
+  });
+});
+
+describe('with DBUS_SYSTEM_BUS_ADDRESS (the host bus as vpmd sees it) naming a manager that has Reboot()', () => {
+  const NOT_USED = (what: string): string => `simulated host: the system ${what} is not used (set plugins.redfish.hostPower.busAddress to use one)`;
+  const escape = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const saved = process.env.DBUS_SYSTEM_BUS_ADDRESS;
+  let bus: PrivateBus;
+  let logind: LogindMock;
+  let systemd: SystemdMock;
+  let h: RedfishHarness;
+  let admin: string;
+  beforeAll(async () => {
+    bus = await startPrivateBus();
+    logind = await startLogindMock(bus);
+    systemd = await startSystemdMock(bus);
+    await systemd.addReboot();
+    // What the agent would take for the system bus if the simulated-host rule were broken.
+    process.env.DBUS_SYSTEM_BUS_ADDRESS = bus.address;
+    h = await bootRedfish({ sections: { hostPower: { timeout: 1 } } });
+    await h.addAccount('admin', 'Administrator', 'Admin-pass-1');
+    admin = await h.login('admin', 'Admin-pass-1');
+  }, 60_000);
+  afterAll(async () => {
+    if (saved === undefined) delete process.env.DBUS_SYSTEM_BUS_ADDRESS;
+    else process.env.DBUS_SYSTEM_BUS_ADDRESS = saved;
+    await h?.stop();
+    await bus?.stop();
+  });
+
+  const hostBus = (uid: () => number | undefined, busAddress?: string): SystemdPower =>
+    new SystemdPower({ timeoutMs: 1000, effectiveUid: uid, ...(busAddress !== undefined ? { busAddress } : {}) });
+
+  it('without busAddress, offers Reboot() only to a vpmd running as root, and never calls it to find out', async () => {
+    expect(await hostBus(() => 0).probe()).toEqual({ reboot: true });
+    expect(await hostBus(() => 998).probe()).toEqual({ reboot: false, why: notRootReason(998) });
+    expect(notRootReason(998)).toBe(
+      "vpmd runs as uid 998, not root, and the system bus takes the systemd manager's Reboot() only from root (its D-Bus policy refuses other users, even with CAP_SYS_BOOT): run vpmd as root",
+    );
+    expect(await hostBus(() => undefined).probe()).toEqual({ reboot: false, why: 'cannot tell the effective uid of vpmd on this platform' });
+    // Without an injected uid it is this process's own.
+    const own = process.geteuid?.();
+    expect(await new SystemdPower({ timeoutMs: 1000 }).probe()).toEqual(own === 0 ? { reboot: true } : { reboot: false, why: notRootReason(own ?? -1) });
+    expect(await systemd.calls()).toEqual([]);
+  });
+
+  it('checks the uid before the bus: a non-root vpmd gets that reason even when no manager answers', async () => {
+    process.env.DBUS_SYSTEM_BUS_ADDRESS = `unix:path=${bus.address.replace(/^unix:path=/, '').replace(/,.*$/, '')}.absent`;
+    try {
+      expect(await hostBus(() => 998).probe()).toEqual({ reboot: false, why: notRootReason(998) });
+      expect(await hostBus(() => 0).probe()).toEqual({ reboot: false, why: expect.stringMatching(/^systemd manager unavailable: systemd Introspect on unix:path=\S+\.absent: /) });
+    } finally {
+      process.env.DBUS_SYSTEM_BUS_ADDRESS = bus.address;
+    }
+  });
+
+  it('with an explicit busAddress, does not look at the uid: that manager may be elsewhere', async () => {
+    let asked = 0;
+    expect(await hostBus(() => (asked++, 998), bus.address).probe()).toEqual({ reboot: true });
+    expect(asked).toBe(0);
+  });
+
+  it('on a simulated host (no busAddress), offers neither ForceRestart nor the logind types, says why, refuses ForceRestart, and never calls the bus', async () => {
+    const info = await h.rf('GET', `${S}/ResetActionInfo`, { token: admin });
+    expect(info.status).toBe(200);
+    expect(info.json.Parameters[0].AllowableValues).toEqual(['On']);
+    expect(info.json.Description).toContain(`ForceRestart: not offered (${NOT_USED('systemd manager')})`);
+    expect(info.json.Description).toContain(`GracefulShutdown: not offered (${NOT_USED('logind')})`);
+    expect(info.json.Description).toContain(`GracefulRestart: not offered (${NOT_USED('logind')})`);
+    for (const type of ['ForceRestart', 'GracefulRestart']) {
+      const r = await h.rf('POST', RESET, { token: admin, body: { ResetType: type } });
+      expect(r.status, r.text).toBe(400);
+      expect(ids(r)).toEqual(['Base.1.22.1.ActionParameterValueNotInList']);
+      expect(messages(r)).toMatch(new RegExp(`${type} is not offered: ${escape(NOT_USED(type === 'ForceRestart' ? 'systemd manager' : 'logind'))}\\.$`));
+    }
+    expect(await systemd.calls('Reboot')).toEqual([]);
+    expect(await systemd.calls()).toEqual([]);
+    // Not even asked what it allows.
+    expect(await logind.calls()).toEqual([]);
   });
 });
