@@ -3,7 +3,7 @@
  * one, and read-only like snmpd's `rocommunity`. A message with an unknown community, a version
  * the community is not enabled for, or from a source outside its CIDRs is dropped silently and
  * counted (snmpInBadCommunityNames), as snmpd does. Communities are compared in constant time and
- * never logged.
+ * never logged. A community with a `view` reads only its subtrees (snmpd's `rocommunity -V`).
  */
 import { timingSafeEqual } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
