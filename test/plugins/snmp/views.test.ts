@@ -95,7 +95,8 @@ describe('snmp views on communities and users', () => {
         },
       },
     });
-    // The power table fills once telemetry has sampled: wait for it so both walks see the same rows.
+    // The power table has rows once telemetry has sampled (normally before boot returns): make sure,
+    // since every expectation below is the unlimited walk taken here, filtered.
     for (let i = 0; i < 50; i++) {
       const t = await walkOids('snmpbulkwalk', [...community('all-secret'), EO_POWER_TABLE]);
       if (t.oids.length > 0) break;
