@@ -11,6 +11,7 @@ import { localizeKey, type AuthProtocol, type PrivProtocol } from './usm-crypto.
 import type { AgentUser, KeyedUser, SecurityLevel } from './usm-engine.js';
 import type { AgentUserConfig } from './config.js';
 import { authPrivUser, weakUser } from './weak-users.js';
+import { MibView } from './mib-view.js';
 
 /** vpmd's private enterprise number as used in the engine ID and VPMD-MIB (see docs/snmp.md). */
 export const ENTERPRISE = 99999;
@@ -40,6 +41,8 @@ export interface UserInfo {
   readonly access: 'ro' | 'rw';
   readonly level: SecurityLevel;
   readonly source: 'config' | 'state';
+  /** The configured view ('+OID' included, '-OID' excluded); absent: the whole MIB. */
+  readonly view?: string;
 }
 
 /** A user from config. */
@@ -98,14 +101,17 @@ export class UserStore {
     private readonly warn: (msg: string, name: string) => void,
   ) {}
 
-  /** Loads config and stored users (keys localised once here, not per request). */
+  /** Loads config and stored users (keys localised, views compiled once here, not per request). @throws VpmdError E_SNMP_USER, E_SNMP_CONFIG (a bad view). */
   async load(): Promise<void> {
     const users = new Map<string, AgentUser>();
     const info = new Map<string, UserInfo>();
-    for (const c of this.configUsers) {
+    for (const [i, c] of this.configUsers.entries()) {
       const u = weakUser(c, this.engineId) ?? this.localize(authPrivUser(c));
-      users.set(u.name, u);
-      info.set(u.name, { name: u.name, ...('auth' in u ? { auth: u.auth } : {}), ...('priv' in u && u.priv ? { priv: u.priv } : {}), access: u.access, level: u.level ?? 'authPriv', source: 'config' });
+      // Compiled once here: the per-request check is then a binary search over a few ranges.
+      const view = c.view ? MibView.compile(c.view, `plugins.snmp.users[${i}].view`) : undefined;
+      users.set(u.name, view ? { ...u, view } : u);
+      const keys = { ...('auth' in u ? { auth: u.auth } : {}), ...('priv' in u && u.priv ? { priv: u.priv } : {}) };
+      info.set(u.name, { name: u.name, ...keys, access: u.access, level: u.level ?? 'authPriv', source: 'config', ...(view ? { view: view.summary } : {}) });
     }
     const stored = (await this.state.read('users', USERS_SPEC))?.users ?? [];
     const hex = this.engineId.toString('hex');

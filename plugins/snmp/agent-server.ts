@@ -2,13 +2,15 @@
  * The SNMP agent's UDP listener and PDU dispatch (RFC 3416): Get, GetNext, GetBulk and Set,
  * served from the sorted {@link MibIndex}. GetBulk walks consecutive positions of the index, so
  * a repetition costs O(1) after one binary search. Datagrams from outside the management
- * allow-list are dropped before any parsing.
+ * allow-list are dropped before any parsing. A community or user with a {@link MibView} sees
+ * only its subtrees: Get answers noSuchObject outside them, walks skip them, a SET is noAccess.
  */
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import type { Logger, Principal } from 'vpmd';
 import { TAG } from './ber.js';
 import { ERR, V, compareOid, encPdu, encVarbind, oidText, type Pdu, type Varbind } from './pdu.js';
 import { encodedVarbind, type IndexedEntry, type MibCache, type MibIndex } from './mib-index.js';
+import { nextVisiblePosition, type MibView } from './mib-view.js';
 import type { SecureRequest, UsmEngine } from './usm-engine.js';
 import { VERSION, buildCommunityMessage, parseCommunityMessage, type CommunityTable } from './community.js';
 import { messageVersion } from './v3-message.js';
@@ -108,15 +110,15 @@ export class AgentServer {
       this.o.log.debug({ address: rinfo.address, err: e instanceof Error ? e.message : String(e) }, 'malformed SNMPv1/v2c message dropped');
       return;
     }
-    const name = table.match(version, msg.community, rinfo.address);
-    if (name === null) {
+    const matched = table.match(version, msg.community, rinfo.address);
+    if (matched === null) {
       this.o.log.debug({ address: rinfo.address, version: version === VERSION.v1 ? '1' : '2c' }, 'SNMP message with a bad community dropped');
       return;
     }
     const label = version === VERSION.v1 ? 'SNMPv1' : 'SNMPv2c';
     const maxSize = 65507 - msg.community.length - 16;
     const respond = (pdu: Buffer): Buffer => buildCommunityMessage(version, msg.community, pdu);
-    const user = { name: `community:${name}`, access: 'ro' as const };
+    const user = { name: `community:${matched.name}`, access: 'ro' as const, ...(matched.view ? { view: matched.view } : {}) };
     if (version === VERSION.v1) {
       const pdu = msg.pdu;
       if (pdu.type === TAG.SetRequest) {
@@ -126,7 +128,7 @@ export class AgentServer {
         this.send(respond(encPdu(TAG.Response, pdu.requestId, V1_ERR.noSuchName, 1, echo)), rinfo);
         return;
       }
-      const reply = v1Response(await this.o.mib.index(), pdu, maxSize);
+      const reply = v1Response(await this.o.mib.index(), pdu, maxSize, matched.view);
       if (reply) this.send(respond(reply), rinfo);
       return;
     }
@@ -149,16 +151,17 @@ export class AgentServer {
   async dispatch(req: SecureRequest, address: string): Promise<Buffer | null> {
     const pdu = req.pdu;
     const index = await this.o.mib.index();
+    const view = req.user.view;
     let vbs: Buffer[];
     switch (pdu.type) {
       case TAG.GetRequest:
-        vbs = pdu.varbinds.map((vb) => this.get(index, vb));
+        vbs = pdu.varbinds.map((vb) => this.get(index, view, vb));
         break;
       case TAG.GetNextRequest:
-        vbs = pdu.varbinds.map((vb) => this.getNext(index, vb));
+        vbs = pdu.varbinds.map((vb) => this.getNext(index, view, vb));
         break;
       case TAG.GetBulkRequest:
-        return req.respond(this.getBulk(index, pdu, req.maxSize));
+        return req.respond(this.getBulk(index, view, pdu, req.maxSize));
       case TAG.SetRequest:
         return req.respond(await this.set(index, req, address));
       default:
@@ -173,31 +176,33 @@ export class AgentServer {
     return encPdu(TAG.Response, pdu.requestId, ERR.noError, 0, vbs);
   }
 
-  private get(index: MibIndex, vb: Varbind): Buffer {
+  private get(index: MibIndex, view: MibView | undefined, vb: Varbind): Buffer {
+    // As snmpd and RFC 3416 4.2.1: a name outside the view is noSuchObject, whatever exists there.
+    if (view && !view.contains(vb.oid)) return encVarbind(vb.oid, V.noSuchObject());
     const e = index.get(vb.oid);
     if (e) return encodedVarbind(e);
     return encVarbind(vb.oid, index.isUnderObject(vb.oid) ? V.noSuchInstance() : V.noSuchObject());
   }
 
-  private getNext(index: MibIndex, vb: Varbind): Buffer {
-    const e = index.next(vb.oid);
+  private getNext(index: MibIndex, view: MibView | undefined, vb: Varbind): Buffer {
+    const e = index.entries[nextVisiblePosition(index, view, vb.oid)];
     return e ? encodedVarbind(e) : encVarbind(vb.oid, V.endOfMibView());
   }
 
-  private getBulk(index: MibIndex, pdu: Pdu, maxSize: number): Buffer {
+  private getBulk(index: MibIndex, view: MibView | undefined, pdu: Pdu, maxSize: number): Buffer {
     const n = pdu.varbinds.length;
     const nonRep = Math.min(Math.max(pdu.errorStatus, 0), n);
     const reps = Math.min(Math.max(pdu.errorIndex, 0), MAX_REPETITIONS);
     const out: Buffer[] = [];
     let size = HEADROOM;
     for (let i = 0; i < nonRep; i++) {
-      const b = this.getNext(index, pdu.varbinds[i] as Varbind);
+      const b = this.getNext(index, view, pdu.varbinds[i] as Varbind);
       size += b.length;
       out.push(b);
     }
     if (size > maxSize) return encPdu(TAG.Response, pdu.requestId, ERR.tooBig, 0, []);
     const repeaters = pdu.varbinds.slice(nonRep);
-    const pos = repeaters.map((vb) => index.nextPosition(vb.oid));
+    const pos = repeaters.map((vb) => nextVisiblePosition(index, view, vb.oid));
     const last = repeaters.map((vb) => vb.oid);
     const entries = index.entries;
     // RFC 3416 4.2.3: stop early once the response is full (never tooBig for repetitions).
@@ -213,7 +218,7 @@ export class AgentServer {
         if (e) {
           allEnd = false;
           last[j] = e.oid;
-          pos[j] = p + 1;
+          pos[j] = view ? view.firstVisible(index, p + 1) : p + 1;
         }
       }
       if (allEnd) break;
@@ -230,6 +235,13 @@ export class AgentServer {
     if (req.readOnly || req.user.access !== 'rw') {
       this.deny(req.user.name, address, pdu.varbinds, req.readOnly ?? 'read-only SNMP user');
       return fail(ERR.noAccess, 0);
+    }
+    // Every varbind's view first, as snmpd does: noAccess names the first hidden one (RFC 3416 4.2.5).
+    const view = req.user.view;
+    const hidden = view ? pdu.varbinds.findIndex((vb) => !view.contains(vb.oid)) : -1;
+    if (hidden >= 0) {
+      this.o.audit(principal, action, 'denied', `${oidText((pdu.varbinds[hidden] as Varbind).oid)} is outside the view of ${req.user.name}`);
+      return fail(ERR.noAccess, hidden);
     }
     const targets: { entry: IndexedEntry; vb: Varbind; i: number }[] = [];
     for (const [i, vb] of pdu.varbinds.entries()) {

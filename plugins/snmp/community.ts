@@ -3,7 +3,7 @@
  * one, and read-only like snmpd's `rocommunity`. A message with an unknown community, a version
  * the community is not enabled for, or from a source outside its CIDRs is dropped silently and
  * counted (snmpInBadCommunityNames), as snmpd does. Communities are compared in constant time and
- * never logged.
+ * never logged. A community with a `view` reads only its subtrees (snmpd's `rocommunity -V`).
  */
 import { timingSafeEqual } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
@@ -12,6 +12,7 @@ import { VpmdError } from 'vpmd';
 import { BerReader, TAG, encInt, encString, tlv } from './ber.js';
 import { decPdu, type Pdu } from './pdu.js';
 import type { CommunityConfig } from './config.js';
+import { MibView } from './mib-view.js';
 
 /** SNMP message versions on the wire. */
 export const VERSION = Object.freeze({ v1: 0, v2c: 1 });
@@ -22,6 +23,14 @@ interface Community {
   readonly secret: Buffer;
   readonly versions: ReadonlySet<number>;
   readonly sources: BlockList | null;
+  /** What it may read; absent: the whole MIB. */
+  readonly view?: MibView;
+}
+
+/** A community that matched a message: its name and view. */
+export interface MatchedCommunity {
+  readonly name: string;
+  readonly view?: MibView;
 }
 
 /** A v1/v2c message. */
@@ -85,7 +94,8 @@ export async function loadCommunities(list: readonly CommunityConfig[], warn: (m
         sources.addSubnet(p.address, p.prefix, p.family);
       }
     }
-    out.push({ name: c.name, secret, versions: new Set(c.versions.map((v) => VERSION[v])), sources });
+    const view = c.view ? MibView.compile(c.view, `${where}.view`) : undefined;
+    out.push({ name: c.name, secret, versions: new Set(c.versions.map((v) => VERSION[v])), sources, ...(view ? { view } : {}) });
   }
   return new CommunityTable(out);
 }
@@ -109,13 +119,13 @@ export class CommunityTable {
     return this.list.length;
   }
 
-  /** The community's name when it may use `version` from `address`; null (counted) otherwise. */
-  match(version: number, community: Buffer, address: string): string | null {
+  /** The community when it may use `version` from `address`; null (counted) otherwise. */
+  match(version: number, community: Buffer, address: string): MatchedCommunity | null {
     const a = address.replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/i, '$1');
     const family = isIP(a) === 6 ? 'ipv6' : 'ipv4';
     for (const c of this.list) {
       if (c.secret.length !== community.length || !timingSafeEqual(c.secret, community)) continue;
-      if (c.versions.has(version) && (!c.sources || c.sources.check(a, family))) return c.name;
+      if (c.versions.has(version) && (!c.sources || c.sources.check(a, family))) return c;
     }
     this.badCommunityNames++;
     return null;

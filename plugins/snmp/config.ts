@@ -16,6 +16,20 @@ export const UsmUserSchema = Type.Object(
   { additionalProperties: false },
 );
 
+/** A dotted numeric OID subtree of a view (checked further when the view is compiled). */
+const SubtreeOid = Type.String({ pattern: '^\\.?\\d+(\\.\\d+)*$', description: 'a dotted numeric OID such as 1.3.6.1.2.1.1 (no MIB names)' });
+/** A MIB view, like snmpd's `view NAME included|excluded OID` lines (no masks). */
+const View = Type.Object(
+  {
+    include: Type.Array(SubtreeOid, { minItems: 1, description: 'subtrees that are readable (snmpd: view NAME included OID)' }),
+    exclude: Type.Array(SubtreeOid, { default: [], description: 'subtrees inside an included one that are hidden again (snmpd: view NAME excluded OID)' }),
+  },
+  {
+    additionalProperties: false,
+    description: 'restricts reads (and SETs) to these subtrees; the longest matching subtree decides. Absent: the whole MIB',
+  },
+);
+
 const Level = StringEnum(['authPriv', 'authNoPriv', 'noAuthNoPriv'] as const, {
   default: 'authPriv',
   description: "the user's security level; authNoPriv and noAuthNoPriv users are weaker, explicitly enabled, and always read-only",
@@ -32,6 +46,7 @@ const AgentUser = Type.Object(
     authPassphrase: Type.Optional(P.authPassphrase),
     privPassphrase: Type.Optional(P.privPassphrase),
     access: StringEnum(['ro', 'rw'] as const, { default: 'ro', description: 'ro: GET only; rw: SET too (Operator; authPriv users only)' }),
+    view: Type.Optional(View),
   },
   {
     additionalProperties: false,
@@ -60,6 +75,7 @@ const Community = Type.Object(
       default: [],
       description: 'source CIDRs allowed to use it, inside management.allow (empty: all of management.allow)',
     }),
+    view: Type.Optional(View),
   },
   { additionalProperties: false },
 );

@@ -99,6 +99,7 @@ export default definePlugin({
             { header: 'Level', value: (u) => u.level },
             { header: 'Access', value: (u) => u.access },
             { header: 'Source', value: (u) => u.source },
+            { header: 'View', value: (u) => u.view ?? 'all' },
           ]),
       }),
     );

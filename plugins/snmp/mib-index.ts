@@ -69,7 +69,7 @@ export class MibIndex {
 
   /** The instance at exactly `oid`. */
   get(oid: readonly number[]): IndexedEntry | undefined {
-    const e = this.entries[this.lowerBound(oid)];
+    const e = this.entries[this.position(oid)];
     return e && compareOid(e.oid, oid) === 0 ? e : undefined;
   }
 
@@ -79,8 +79,8 @@ export class MibIndex {
     return false;
   }
 
-  /** Position of the first instance at or after `oid`. */
-  private lowerBound(oid: readonly number[]): number {
+  /** Position of the first instance at or after `oid` (size when there is none). */
+  position(oid: readonly number[]): number {
     let lo = 0;
     let hi = this.entries.length;
     while (lo < hi) {

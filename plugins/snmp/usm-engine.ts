@@ -14,6 +14,7 @@ import { decPdu, encPdu, encVarbind, V, type Pdu } from './pdu.js';
 import { FLAG, buildV3, openScopedPdu, parseV3, scopedPdu, type LocalizedUser, type V3Message } from './v3-message.js';
 import { SaltCounter, computeMac, decryptScopedPdu } from './usm-crypto.js';
 import type { MibEntry, MibSource } from './mib-index.js';
+import type { MibView } from './mib-view.js';
 
 /** USM security levels, weakest first. */
 export type SecurityLevel = 'noAuthNoPriv' | 'authNoPriv' | 'authPriv';
@@ -22,10 +23,11 @@ export type SecurityLevel = 'noAuthNoPriv' | 'authNoPriv' | 'authPriv';
  * A USM user of the agent, with keys localised to our engine ID. `level` is the user's own
  * security level: authPriv users may be lowered to authNoPriv by minSecurityLevel; users marked
  * authNoPriv (no privacy key) or noAuthNoPriv (no keys at all) in config are always read-only.
+ * `view`, when set, limits what the user may read and SET (absent: the whole MIB).
  */
 export type AgentUser =
-  | (LocalizedUser & { readonly access: 'ro' | 'rw'; readonly level?: 'authPriv' | 'authNoPriv' })
-  | { readonly name: string; readonly access: 'ro'; readonly level: 'noAuthNoPriv' };
+  | (LocalizedUser & { readonly access: 'ro' | 'rw'; readonly level?: 'authPriv' | 'authNoPriv'; readonly view?: MibView })
+  | { readonly name: string; readonly access: 'ro'; readonly level: 'noAuthNoPriv'; readonly view?: MibView };
 
 /** An authenticating user (one with keys). */
 export type KeyedUser = Extract<AgentUser, LocalizedUser>;
@@ -60,7 +62,7 @@ export interface UsmEngineOptions {
 
 /** A request that passed security: what the dispatcher answers. */
 export interface SecureRequest {
-  readonly user: { readonly name: string; readonly access: 'ro' | 'rw' };
+  readonly user: { readonly name: string; readonly access: 'ro' | 'rw'; readonly view?: MibView };
   readonly pdu: Pdu;
   /** Set when the request may only read whatever the user's access (why, for the audit trail). */
   readonly readOnly?: string;
