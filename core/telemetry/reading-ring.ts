@@ -182,18 +182,19 @@ export class ReadingRing {
     return min;
   }
 
-  /** Copies the readings, oldest first from slot 0, into a new buffer of the given layout. */
+  /**
+   * Copies the readings, oldest first from slot 0, into a new buffer of the given layout. Reads
+   * the old buffer directly (no temporary arrays): this runs at every doubling.
+   */
   #relayout(length: number, wideValues: boolean, wideTimes: boolean, base: number): void {
-    const size = this.#size;
-    const values = new Float64Array(size);
-    const times = new Float64Array(size);
-    const codes = new Uint8Array(size);
-    for (let k = 0; k < size; k++) {
-      const slot = this.#slotOf(k);
-      values[k] = this.#wideValues ? this.#view.getFloat64(slot * 8, true) : this.#view.getFloat32(slot * 4, true);
-      times[k] = this.#timeAt(slot);
-      codes[k] = this.#view.getUint8(this.#statusAt + slot);
-    }
+    const from = this.#view;
+    const fromWideValues = this.#wideValues;
+    const fromWideTimes = this.#wideTimes;
+    const fromTimesAt = this.#timesAt;
+    const fromStatusAt = this.#statusAt;
+    const fromBase = this.#base;
+    const fromStart = this.#start;
+    const fromLength = this.#length;
     const valueBytes = wideValues ? 8 : 4;
     const timeBytes = wideTimes ? 8 : 4;
     this.#view = new DataView(new ArrayBuffer(length * (valueBytes + timeBytes + 1)));
@@ -204,7 +205,12 @@ export class ReadingRing {
     this.#statusAt = length * (valueBytes + timeBytes);
     this.#base = base;
     this.#start = 0;
-    for (let k = 0; k < size; k++) this.#write(k, values[k] as number, times[k] as number, codes[k] as number);
+    for (let k = 0; k < this.#size; k++) {
+      const slot = fromStart + k < fromLength ? fromStart + k : fromStart + k - fromLength;
+      const value = fromWideValues ? from.getFloat64(slot * 8, true) : from.getFloat32(slot * 4, true);
+      const time = fromWideTimes ? from.getFloat64(fromTimesAt + slot * 8, true) : fromBase + from.getUint32(fromTimesAt + slot * 4, true);
+      this.#write(k, value, time, from.getUint8(fromStatusAt + slot));
+    }
   }
 }
 
