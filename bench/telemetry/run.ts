@@ -40,6 +40,7 @@ interface Measured {
   readonly rssMB: number;
   readonly bytesPerReading: number | null;
   readonly fillNsPerRecord: number | null;
+  readonly fillCpuNsPerRecord: number | null;
   readonly steadyNsPerRecord: number | null;
   readonly latestNs: number | null;
   readonly historyFullUs: number | null;
@@ -81,6 +82,7 @@ for (const [name, s] of Object.entries(scenarios)) {
     totalMemory_baselineOverGrowing: ratio(base.totalMB, grow.totalMB),
     rss_baselineOverColumns: ratio(base.rssMB, cols.rssMB),
     fillRecord_columnsOverBaseline: ratio(cols.fillNsPerRecord, base.fillNsPerRecord),
+    fillRecordCpu_columnsOverBaseline: ratio(cols.fillCpuNsPerRecord, base.fillCpuNsPerRecord),
     steadyRecord_columnsOverBaseline: ratio(cols.steadyNsPerRecord, base.steadyNsPerRecord),
     latest_columnsOverBaseline: ratio(cols.latestNs, base.latestNs),
     historyFull_columnsOverBaseline: ratio(cols.historyFullUs, base.historyFullUs),
@@ -96,7 +98,7 @@ console.log(
       node: process.version,
       loadavgBefore: loadBefore,
       loadavgAfter: loadavg().map((x) => Math.round(x * 100) / 100),
-      units: 'MB = 1e6 bytes, deltas over an empty process after a full GC; total = heap + external (ArrayBuffers); ns/us per call',
+      units: 'MB = 1e6 bytes, deltas over an empty process after a full GC; total = heap + external (ArrayBuffers); ns/us per call: wall time, fastest of 5 rounds except fill (one pass; fillCpu = process CPU time, all threads)',
       scenarios,
       ratios,
     },
