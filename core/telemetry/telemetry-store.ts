@@ -106,7 +106,7 @@ export class TelemetryStore {
   /** Replaced, never mutated, so a notification loop is unaffected by (un)subscribing. */
   #listeners: readonly ReadingListener[] = [];
 
-  /** @throws VpmdError E_INTERNAL when `historySize` is not an integer >= 1. */
+  /** @throws VpmdError E_TELEMETRY_INVALID when `historySize` is not an integer >= 1. */
   constructor(opts: TelemetryStoreOptions = {}) {
     const historySize = opts.historySize ?? DEFAULT_HISTORY_SIZE;
     if (!Number.isInteger(historySize) || historySize < 1) {
@@ -122,7 +122,7 @@ export class TelemetryStore {
    * Declares a metric for `owner` (a plugin name, or `core`). Redefining a metric with the same
    * owner replaces its definition and keeps its readings.
    * @throws VpmdError E_TELEMETRY_DUPLICATE when another owner defined the id;
-   *   E_INTERNAL when the definition is invalid (bad id, unit not matching the kind,
+   *   E_TELEMETRY_INVALID when the definition is invalid (bad id, unit not matching the kind,
    *   thresholds out of order, empty source fields).
    */
   define(def: MetricDefinition, owner: string): void {
@@ -150,7 +150,7 @@ export class TelemetryStore {
   /**
    * Records a reading. A null value means the reading is unavailable.
    * @returns the stored (frozen) reading.
-   * @throws VpmdError E_TELEMETRY_UNKNOWN for an undefined metric; E_INTERNAL for a
+   * @throws VpmdError E_TELEMETRY_UNKNOWN for an undefined metric; E_TELEMETRY_INVALID for a
    *   non-finite value, a non-finite timestamp, an unknown status, or a null value with a
    *   status other than `unavailable`; E_INTERNAL after storing when a listener threw and no
    *   `onListenerError` was given.
@@ -188,8 +188,8 @@ export class TelemetryStore {
    * Readings of a metric, oldest first (in recording order), at most `historySize` of them.
    * Each call builds new frozen objects (history is stored as columns), except the newest,
    * which is the object {@link latest} returns.
-   * @throws VpmdError E_TELEMETRY_UNKNOWN for an undefined metric; E_INTERNAL when `limit` is
-   *   not an integer >= 0.
+   * @throws VpmdError E_TELEMETRY_UNKNOWN for an undefined metric; E_TELEMETRY_INVALID when
+   *   `limit` is not an integer >= 0.
    */
   history(id: string, query: HistoryQuery = {}): Reading[] {
     const entry = this.#entry(id);
