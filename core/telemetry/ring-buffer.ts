@@ -1,6 +1,7 @@
 /**
- * A fixed-capacity ring buffer: pushing is O(1) and, once full, overwrites the oldest item
- * instead of shifting an array. Telemetry histories receive thousands of readings per second.
+ * A bounded ring buffer: pushing is O(1) and, once full, overwrites the oldest item instead of
+ * shifting an array. Slots are added as items arrive, not preallocated, so many rings that hold
+ * few items stay small. (Telemetry histories use the column-wise ReadingRing instead.)
  */
 import { VpmdError } from '../errors.js';
 
@@ -8,7 +9,7 @@ import { VpmdError } from '../errors.js';
 export class RingBuffer<T> {
   /** Maximum number of items kept. */
   readonly capacity: number;
-  readonly #slots: Array<T | undefined>;
+  #slots: T[] = [];
   /** Index of the oldest item. */
   #start = 0;
   #size = 0;
@@ -22,7 +23,6 @@ export class RingBuffer<T> {
       throw new VpmdError('E_INTERNAL', `ring buffer capacity must be an integer >= 1, got ${capacity}`, { capacity });
     }
     this.capacity = capacity;
-    this.#slots = new Array<T | undefined>(capacity).fill(undefined);
   }
 
   /** Number of items held (at most {@link capacity}). */
@@ -33,8 +33,11 @@ export class RingBuffer<T> {
   /** Appends `item`, dropping the oldest one when full. */
   push(item: T): void {
     if (this.#size < this.capacity) {
-      this.#slots[(this.#start + this.#size) % this.capacity] = item;
+      // Nothing wraps before the ring is full, so the oldest item is still at slot 0.
+      this.#slots.push(item);
       this.#size++;
+      // The array grew by ~1.5x steps: keep exactly `capacity` slots from now on.
+      if (this.#size === this.capacity) this.#slots = this.#slots.slice();
     } else {
       this.#slots[this.#start] = item;
       this.#start = (this.#start + 1) % this.capacity;

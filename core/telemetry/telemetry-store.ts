@@ -1,8 +1,10 @@
 /**
  * The telemetry store: every metric's definition (unit, source, thresholds), its latest
  * reading and a bounded history. Pollers record into it; Redfish, SNMP and vpmctl read from it.
- * Recording is O(1) (a ring buffer per metric) because pollers feed thousands of readings per
- * second; status changes (threshold crossings) are reported once per change, not per reading.
+ * Recording is O(1) (a ring per metric) because pollers feed thousands of readings per second;
+ * each ring stores its readings as columns and grows with them (reading-ring.ts), so 30,000
+ * metrics cost memory in proportion to the readings held. Status changes (threshold crossings)
+ * are reported once per change, not per reading.
  */
 import { VpmdError } from '../errors.js';
 import type { VpmdEventMap } from '../contracts/events.js';
@@ -14,7 +16,7 @@ import type {
   ReadingStatus,
 } from '../contracts/telemetry.js';
 import { deriveStatus, validateMetricDefinition } from './metric-rules.js';
-import { RingBuffer } from './ring-buffer.js';
+import { ReadingRing } from './reading-ring.js';
 
 /** Readings kept per metric unless configured otherwise (an hour at one reading per 10 s). */
 export const DEFAULT_HISTORY_SIZE = 360;
@@ -73,7 +75,7 @@ export interface MetricFilter {
 interface MetricEntry {
   definition: MetricDefinition;
   owner: string;
-  readonly history: RingBuffer<Reading>;
+  readonly history: ReadingRing;
   status: ReadingStatus | 'none';
 }
 
@@ -104,7 +106,7 @@ export class TelemetryStore {
   /** Replaced, never mutated, so a notification loop is unaffected by (un)subscribing. */
   #listeners: readonly ReadingListener[] = [];
 
-  /** @throws VpmdError E_INTERNAL when `historySize` is not an integer >= 1. */
+  /** @throws VpmdError E_TELEMETRY_INVALID when `historySize` is not an integer >= 1. */
   constructor(opts: TelemetryStoreOptions = {}) {
     const historySize = opts.historySize ?? DEFAULT_HISTORY_SIZE;
     if (!Number.isInteger(historySize) || historySize < 1) {
@@ -120,7 +122,7 @@ export class TelemetryStore {
    * Declares a metric for `owner` (a plugin name, or `core`). Redefining a metric with the same
    * owner replaces its definition and keeps its readings.
    * @throws VpmdError E_TELEMETRY_DUPLICATE when another owner defined the id;
-   *   E_INTERNAL when the definition is invalid (bad id, unit not matching the kind,
+   *   E_TELEMETRY_INVALID when the definition is invalid (bad id, unit not matching the kind,
    *   thresholds out of order, empty source fields).
    */
   define(def: MetricDefinition, owner: string): void {
@@ -140,7 +142,7 @@ export class TelemetryStore {
     this.#metrics.set(def.id, {
       definition: freezeDefinition(def),
       owner,
-      history: new RingBuffer<Reading>(this.#historySize),
+      history: new ReadingRing(this.#historySize),
       status: 'none',
     });
   }
@@ -148,7 +150,7 @@ export class TelemetryStore {
   /**
    * Records a reading. A null value means the reading is unavailable.
    * @returns the stored (frozen) reading.
-   * @throws VpmdError E_TELEMETRY_UNKNOWN for an undefined metric; E_INTERNAL for a
+   * @throws VpmdError E_TELEMETRY_UNKNOWN for an undefined metric; E_TELEMETRY_INVALID for a
    *   non-finite value, a non-finite timestamp, an unknown status, or a null value with a
    *   status other than `unavailable`; E_INTERNAL after storing when a listener threw and no
    *   `onListenerError` was given.
@@ -184,8 +186,10 @@ export class TelemetryStore {
 
   /**
    * Readings of a metric, oldest first (in recording order), at most `historySize` of them.
-   * @throws VpmdError E_TELEMETRY_UNKNOWN for an undefined metric; E_INTERNAL when `limit` is
-   *   not an integer >= 0.
+   * Each call builds new frozen objects (history is stored as columns), except the newest,
+   * which is the object {@link latest} returns.
+   * @throws VpmdError E_TELEMETRY_UNKNOWN for an undefined metric; E_TELEMETRY_INVALID when
+   *   `limit` is not an integer >= 0.
    */
   history(id: string, query: HistoryQuery = {}): Reading[] {
     const entry = this.#entry(id);
@@ -194,14 +198,7 @@ export class TelemetryStore {
       throw callerError(`metric ${id}: history limit must be an integer >= 0, got ${limit}`, { metric: id });
     }
     if (since === undefined && limit === undefined) return entry.history.toArray();
-    // Walk back from the newest so that a small limit touches only a few readings.
-    const picked: Reading[] = [];
-    const max = limit ?? Number.POSITIVE_INFINITY;
-    for (const reading of entry.history.newestFirst()) {
-      if (picked.length >= max) break;
-      if (since === undefined || reading.timestamp >= since) picked.push(reading);
-    }
-    return picked.reverse();
+    return entry.history.recent(since, limit ?? Number.POSITIVE_INFINITY);
   }
 
   /**

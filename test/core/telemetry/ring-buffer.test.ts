@@ -22,6 +22,20 @@ describe('RingBuffer', () => {
     expect(ring.newest()).toBe(8);
   });
 
+  it('matches a sliced array at every step while it fills, becomes full and wraps', () => {
+    const ring = new RingBuffer<number>(37);
+    const all: number[] = [];
+    for (let i = 0; i < 120; i++) {
+      ring.push(i);
+      all.push(i);
+      const expected = all.slice(-37);
+      expect(ring.toArray()).toEqual(expected);
+      expect([...ring.newestFirst()]).toEqual([...expected].reverse());
+      expect(ring.newest()).toBe(i);
+      expect(ring.size).toBe(expected.length);
+    }
+  });
+
   it('works with a capacity of one', () => {
     const ring = new RingBuffer<string>(1);
     ring.push('a');

@@ -29,6 +29,8 @@ const pduPower: MetricDefinition = {
   source: { plugin: 'snmp', target: 'pdu-a', sensor: '1.3.6.1.4.1.318.1.1.26.9.4.3.1.7.3' },
 };
 
+const T_BASE = 1_700_000_000_000;
+
 /** A store with a manual clock and a record of its status-change events. */
 function setup(opts: TelemetryStoreOptions = {}): { store: TelemetryStore; events: TelemetryStatusChange[]; clock: { t: number } } {
   const clock = { t: 1_000 };
@@ -170,6 +172,36 @@ describe('TelemetryStore history', () => {
     expect(times({ since: 2000 })).toEqual([]);
     expect(times({ limit: 0 })).toEqual([]);
     expectCode(() => store.history(pduPower.id, { limit: -1 }), 'E_TELEMETRY_INVALID', 'limit');
+  });
+
+  it('answers since and limit after wrap-arounds, with unavailable readings and statuses kept', () => {
+    const { store } = setup({ historySize: 12 });
+    store.define(cpuTemp, 'core');
+    const expected: Array<{ value: number | null; status: string; timestamp: number }> = [];
+    for (let t = 1; t <= 60; t++) {
+      const value = t % 5 === 0 ? null : 70 + (t % 30) + 0.25; // crosses 80 (warning) and 95 (critical)
+      expected.push(store.record(cpuTemp.id, value, { timestamp: t * 1_000 }));
+    }
+    const kept = expected.slice(-12);
+    expect(store.history(cpuTemp.id)).toEqual(kept);
+    expect(new Set(kept.map((r) => r.status))).toEqual(new Set(['warning', 'critical', 'unavailable']));
+    expect(store.history(cpuTemp.id, { since: 55_000 })).toEqual(kept.slice(-6));
+    expect(store.history(cpuTemp.id, { since: 50_000, limit: 4 })).toEqual(kept.slice(-4));
+    expect(store.history(cpuTemp.id, { limit: 100 })).toEqual(kept);
+    expect(store.latest(cpuTemp.id)).toBe(expected.at(-1));
+    expect(store.history(cpuTemp.id, { limit: 1 })[0]).toBe(expected.at(-1));
+  });
+
+  it('holds a history of warning and critical readings through the ring growth', () => {
+    const { store } = setup({ historySize: 100 });
+    store.define(cpuTemp, 'core');
+    const values = Array.from({ length: 100 }, (_, i) => 60 + i * 0.4); // ok up to 80, warning to 95, critical past it
+    for (const [i, v] of values.entries()) store.record(cpuTemp.id, v, { timestamp: T_BASE + i });
+    const history = store.history(cpuTemp.id);
+    expect(history.map((r) => r.value)).toEqual(values);
+    expect(history.map((r) => r.timestamp)).toEqual(values.map((_, i) => T_BASE + i));
+    expect(history.filter((r) => r.status === 'warning')).toHaveLength(values.filter((v) => v > 80 && v <= 95).length);
+    expect(history.filter((r) => r.status === 'critical')).toHaveLength(values.filter((v) => v > 95).length);
   });
 
   it('returns a copy that does not change with later readings', () => {
