@@ -3,7 +3,7 @@
  * ring-buffer.ts as they were before the history rings became columns (commit 33aaf24), one
  * frozen object per reading in a ring preallocated to historySize. Only changes: renamed
  * (BaselineTelemetryStore, PreallocatedRing), imports pointed at core/, and a `ring` option so
- * the bench can also run it with the current growing core RingBuffer (objects, no columns).
+ * the bench can also run it with the growing RingBuffer of growing-ring.ts (objects, no columns).
  */
 import { VpmdError } from '../../core/errors.js';
 import type { VpmdEventMap } from '../../core/contracts/events.js';

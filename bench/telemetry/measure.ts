@@ -5,7 +5,8 @@
  * Usage: node --expose-gc --import tsx bench/telemetry/measure.ts baseline|growing|columns M N
  */
 import type { MetricDefinition, MetricKind, MetricUnit, Reading } from '../../core/contracts/telemetry.js';
-import { RingBuffer, TelemetryStore } from '../../core/telemetry/index.js';
+import { TelemetryStore } from '../../core/telemetry/index.js';
+import { RingBuffer } from './growing-ring.js';
 import { BaselineTelemetryStore } from './baseline-store.js';
 
 /** What the bench uses of a store; the baseline and the current one both have it. */

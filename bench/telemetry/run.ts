@@ -2,7 +2,7 @@
  * bench:telemetry — memory and cost of the core telemetry store's histories, in one run:
  *   baseline  the store as it was (bench/telemetry/baseline-store.ts: one frozen object per
  *             reading, each metric's 360-slot ring preallocated),
- *   growing   the same store with the core RingBuffer, whose slots are added as readings come
+ *   growing   the same store with a RingBuffer (growing-ring.ts, the core ring before the columns), whose slots are added as readings come
  *             (objects still; this isolates the "start small" idea),
  *   columns   the current TelemetryStore (columns in one ArrayBuffer per ring, grown by doubling).
  * For each, M metrics (default 30,000: 1,000 BMCs x 30 sensors) are defined and filled with N

@@ -11,4 +11,3 @@ export {
 } from './telemetry-store.js';
 export { METRIC_ID_MAX_LENGTH, METRIC_ID_PATTERN, UNIT_OF_KIND, deriveStatus, validateMetricDefinition } from './metric-rules.js';
 export { ReadingRing } from './reading-ring.js';
-export { RingBuffer } from './ring-buffer.js';

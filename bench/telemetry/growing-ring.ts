@@ -1,9 +1,10 @@
 /**
  * A bounded ring buffer: pushing is O(1) and, once full, overwrites the oldest item instead of
  * shifting an array. Slots are added as items arrive, not preallocated, so many rings that hold
- * few items stay small. (Telemetry histories use the column-wise ReadingRing instead.)
+ * few items stay small. The core's history ring before it became column-wise (ReadingRing): the
+ * benchmark's `growing` variant, to measure "start small" on its own.
  */
-import { VpmdError } from '../errors.js';
+import { VpmdError } from '../../core/errors.js';
 
 /** Bounded FIFO history that keeps the newest `capacity` items. */
 export class RingBuffer<T> {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RingBuffer } from '../../../core/telemetry/index.js';
+import { RingBuffer } from '../../bench/telemetry/growing-ring.js';
 
 describe('RingBuffer', () => {
   it('keeps items oldest first until full', () => {
