@@ -5,6 +5,9 @@ import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { expect } from 'vitest';
+import { bootAgent } from 'vpmd/testkit';
+import snmp from '../../../plugins/snmp/index.js';
 
 /** A private persistent directory for the tools (they write engine boots and caches there). */
 const PERSIST = mkdtempSync(join(tmpdir(), 'vpmd-snmp-tools-'));
@@ -125,4 +128,19 @@ export async function stopPeer(proc: ChildProcess | undefined): Promise<void> {
   const exited = new Promise<void>((r) => proc.once('exit', () => r()));
   proc.kill('SIGTERM');
   await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+}
+
+/**
+ * Boots an agent with only the SNMP plugin and `section`, expects the plugin to fail to start,
+ * and returns its error as `CODE: message`.
+ */
+export async function startError(section: Record<string, unknown>): Promise<string> {
+  const agent = await bootAgent({ plugins: [snmp], sections: { snmp: { port: await freeUdpPort(), ...section } } });
+  try {
+    const s = (await agent.status()).find((p) => p.name === 'snmp');
+    expect(s?.state).toBe('failed');
+    return `${s?.error?.code ?? ''}: ${s?.error?.message ?? ''}`;
+  } finally {
+    await agent.stop();
+  }
 }

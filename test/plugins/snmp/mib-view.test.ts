@@ -7,18 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { MibView } from '../../../plugins/snmp/mib-view.js';
 import { MibIndex } from '../../../plugins/snmp/mib-index.js';
 import { V } from '../../../plugins/snmp/pdu.js';
-
-/** mulberry32: a small seeded generator, so a failure is reproducible. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// mulberry32, the simulated host's generator: seeded, so a failure is reproducible.
+import { seededRandom as rng } from '../../../core/sim/sim-state.js';
 
 const ROOT = [1, 3, 6];
 

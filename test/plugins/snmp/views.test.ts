@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootAgent, type BootedAgent } from 'vpmd/testkit';
 import snmp from '../../../plugins/snmp/index.js';
 import sleepProvider from './sleep-provider.js';
-import { freeUdpPort, tool, v3 } from './helpers.js';
+import { startError, freeUdpPort, tool, v3 } from './helpers.js';
 
 const QUICK = ['-t', '2', '-r', '1', '-On'];
 const SYSTEM = '1.3.6.1.2.1.1';
@@ -207,16 +207,6 @@ describe('snmp views on communities and users', () => {
 });
 
 describe('snmp view configuration errors', () => {
-  const startError = async (section: Record<string, unknown>): Promise<string> => {
-    const agent = await bootAgent({ plugins: [snmp], sections: { snmp: { port: await freeUdpPort(), ...section } } });
-    try {
-      const s = (await agent.status()).find((p) => p.name === 'snmp');
-      expect(s?.state).toBe('failed');
-      return `${s?.error?.code ?? ''}: ${s?.error?.message ?? ''}`;
-    } finally {
-      await agent.stop();
-    }
-  };
   const withView = (view: unknown): Record<string, unknown> => ({ communities: [{ name: 'c', community: 'c-secret', view }] });
 
   it('rejects in the configuration an OID that is not dotted numeric, an empty include and unknown keys, naming where', async () => {

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootAgent, type BootedAgent } from 'vpmd/testkit';
 import snmp from '../../../plugins/snmp/index.js';
 import sleepProvider, { suspendRequests } from './sleep-provider.js';
-import { freeUdpPort, parseWalk, tool } from './helpers.js';
+import { startError, freeUdpPort, parseWalk, tool } from './helpers.js';
 
 const SYS_DESCR = '1.3.6.1.2.1.1.1.0';
 const SUSPEND_TARGET = '1.3.6.1.4.1.99999.1.1.3.0';
@@ -131,16 +131,6 @@ describe('snmp agent weaker modes, explicitly enabled', () => {
 });
 
 describe('snmp weaker-mode configuration errors', () => {
-  const startError = async (section: Record<string, unknown>): Promise<string> => {
-    const agent = await bootAgent({ plugins: [snmp], sections: { snmp: { port: await freeUdpPort(), ...section } } });
-    try {
-      const s = (await agent.status()).find((p) => p.name === 'snmp');
-      expect(s?.state).toBe('failed');
-      return `${s?.error?.code ?? ''}: ${s?.error?.message ?? ''}`;
-    } finally {
-      await agent.stop();
-    }
-  };
 
   it('fails the plugin start with a specific error for a community without a secret, or one from a missing file', async () => {
     expect(await startError({ communities: [{ name: 'x', versions: ['v2c'] }] })).toBe(
