@@ -51,39 +51,53 @@ describe('declaresReboot (introspection of the manager object)', () => {
 });
 
 /** A bus with logind's mock and, optionally, the systemd manager's; the agent uses that bus. */
-async function setUp(withSystemd: 'none' | 'template' | 'reboot'): Promise<{ bus: PrivateBus; logind: LogindMock; systemd?: SystemdMock; h: RedfishHarness }> {
+interface Env {
+  readonly bus: PrivateBus;
+  readonly logind: LogindMock;
+  readonly systemd?: SystemdMock;
+  readonly h: RedfishHarness;
+  /** A session token of the `admin` Administrator account. */
+  readonly admin: string;
+}
+
+async function setUp(withSystemd: 'none' | 'template' | 'reboot'): Promise<Env> {
   const bus = await startPrivateBus();
   try {
     const logind = await startLogindMock(bus);
     const systemd = withSystemd === 'none' ? undefined : await startSystemdMock(bus);
     if (withSystemd === 'reboot') await systemd?.addReboot();
     const h = await bootRedfish({ sections: { hostPower: { busAddress: bus.address, timeout: 1 } } });
-    return { bus, logind, h, ...(systemd ? { systemd } : {}) };
+    await h.addAccount('admin', 'Administrator', 'Admin-pass-1');
+    const admin = await h.login('admin', 'Admin-pass-1');
+    return { bus, logind, h, admin, ...(systemd ? { systemd } : {}) };
   } catch (e) {
     await bus.stop();
     throw e;
   }
 }
 
-describe('without a systemd manager on the bus', () => {
-  let env: Awaited<ReturnType<typeof setUp>>;
-  let admin: string;
+/** The describe block's environment: set up before its tests, stopped after them. */
+function useEnv(withSystemd: 'none' | 'template' | 'reboot'): Env {
+  const env = {} as { -readonly [K in keyof Env]: Env[K] };
   beforeAll(async () => {
-    env = await setUp('none');
-    await env.h.addAccount('admin', 'Administrator', 'Admin-pass-1');
-    admin = await env.h.login('admin', 'Admin-pass-1');
+    Object.assign(env, await setUp(withSystemd));
   }, 60_000);
   afterAll(async () => {
-    await env?.h.stop();
-    await env?.bus.stop();
+    await env.h?.stop();
+    await env.bus?.stop();
   });
+  return env;
+}
+
+describe('without a systemd manager on the bus', () => {
+  const env = useEnv('none');
 
   it('does not offer ForceRestart, says why, and refuses it without touching logind', async () => {
-    const info = await env.h.rf('GET', `${S}/ResetActionInfo`, { token: admin });
+    const info = await env.h.rf('GET', `${S}/ResetActionInfo`, { token: env.admin });
     expect(info.json.Parameters[0].AllowableValues).toEqual(['On', 'GracefulShutdown', 'GracefulRestart']);
     expect(info.json.Description).toMatch(/ForceRestart: not offered \(systemd manager unavailable: systemd Introspect on unix:path=.*org\.freedesktop\.DBus\.Error\.ServiceUnknown: .*nothing owns org\.freedesktop\.systemd1 on this bus\)/);
     expect(info.json.Description).toMatch(RESUME_WHY);
-    const r = await env.h.rf('POST', RESET, { token: admin, body: { ResetType: 'ForceRestart' } });
+    const r = await env.h.rf('POST', RESET, { token: env.admin, body: { ResetType: 'ForceRestart' } });
     expect(r.status).toBe(400);
     expect(ids(r)).toEqual(['Base.1.22.1.ActionParameterValueNotInList']);
     expect(messages(r)).toMatch(/ForceRestart is not offered: systemd manager unavailable/);
@@ -93,46 +107,31 @@ describe('without a systemd manager on the bus', () => {
 });
 
 describe('with the systemd template, which has no Reboot()', () => {
-  let env: Awaited<ReturnType<typeof setUp>>;
-  let admin: string;
-  beforeAll(async () => {
-    env = await setUp('template');
-    await env.h.addAccount('admin', 'Administrator', 'Admin-pass-1');
-    admin = await env.h.login('admin', 'Admin-pass-1');
-  }, 60_000);
-  afterAll(async () => {
-    await env?.h.stop();
-    await env?.bus.stop();
-  });
+  const env = useEnv('template');
 
   it('does not offer ForceRestart and names the missing method', async () => {
-    const info = await env.h.rf('GET', `${S}/ResetActionInfo`, { token: admin });
+    const info = await env.h.rf('GET', `${S}/ResetActionInfo`, { token: env.admin });
     expect(info.json.Parameters[0].AllowableValues).not.toContain('ForceRestart');
     expect(info.json.Description).toMatch(/ForceRestart: not offered \(the systemd manager on unix:path=\S+ has no org\.freedesktop\.systemd1\.Manager\.Reboot\(\)\)/);
-    expect((await env.h.rf('POST', RESET, { token: admin, body: { ResetType: 'ForceRestart' } })).status).toBe(400);
+    expect((await env.h.rf('POST', RESET, { token: env.admin, body: { ResetType: 'ForceRestart' } })).status).toBe(400);
     expect(await env.systemd?.calls()).toEqual([]);
   });
 });
 
 describe('with the systemd manager and its Reboot()', () => {
-  let env: Awaited<ReturnType<typeof setUp>>;
+  const env = useEnv('reboot');
   let systemd: SystemdMock;
   let admin: string;
   let oper: string;
   let ro: string;
   const audit = async (): Promise<AuditRow[]> => (await env.h.agent.json<AuditRow[]>(['audit', '--limit', '50'])).filter((e) => e.action === ACTION);
   beforeAll(async () => {
-    env = await setUp('reboot');
     systemd = env.systemd as SystemdMock;
-    await env.h.addAccount('admin', 'Administrator', 'Admin-pass-1');
+    admin = env.admin;
     await env.h.addAccount('oper', 'Operator', 'Operator-pass-1');
     await env.h.addAccount('ro', 'ReadOnly', 'Readonly-pass-1');
-    [admin, oper, ro] = [await env.h.login('admin', 'Admin-pass-1'), await env.h.login('oper', 'Operator-pass-1'), await env.h.login('ro', 'Readonly-pass-1')];
+    [oper, ro] = [await env.h.login('oper', 'Operator-pass-1'), await env.h.login('ro', 'Readonly-pass-1')];
   }, 60_000);
-  afterAll(async () => {
-    await env?.h.stop();
-    await env?.bus.stop();
-  });
 
   it('offers ForceRestart in ActionInfo next to the logind resets, still not Resume', async () => {
     const info = await env.h.rf('GET', `${S}/ResetActionInfo`, { token: ro });
