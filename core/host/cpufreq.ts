@@ -73,36 +73,12 @@ function parseSetspeed(backend: SysfsBackend, path: string, text: string | undef
 /** Reads one policy; the required files are those every cpufreq driver provides. */
 export async function readPolicy(backend: SysfsBackend, id: number): Promise<CpufreqPolicy> {
   const p = policyPath(id);
-  const [
-    affectedCpus,
-    relatedCpus,
-    driver,
-    governor,
-    availableGovernors,
-    cpuinfoMinKHz,
-    cpuinfoMaxKHz,
-    scalingMinKHz,
-    scalingMaxKHz,
-    scalingCurKHz,
-    availableFrequencies,
-    setspeedText,
-    epp,
-    availableEpp,
-    baseFrequencyKHz,
-    transitionLatencyNs,
-  ] = await Promise.all([
+  const [speed, affectedCpus, relatedCpus, availableGovernors, scalingCurKHz, epp, availableEpp, baseFrequencyKHz, transitionLatencyNs] = await Promise.all([
+    readSpeedControls(backend, id),
     readList(backend, `${p}/affected_cpus`),
     readList(backend, `${p}/related_cpus`),
-    backend.read(`${p}/scaling_driver`),
-    backend.read(`${p}/scaling_governor`),
     readOptionalWords(backend, `${p}/scaling_available_governors`),
-    readInt(backend, `${p}/cpuinfo_min_freq`),
-    readInt(backend, `${p}/cpuinfo_max_freq`),
-    readInt(backend, `${p}/scaling_min_freq`),
-    readInt(backend, `${p}/scaling_max_freq`),
     readOptionalInt(backend, `${p}/scaling_cur_freq`),
-    readOptionalWords(backend, `${p}/scaling_available_frequencies`),
-    readOptional(backend, `${p}/scaling_setspeed`),
     readOptional(backend, `${p}/energy_performance_preference`),
     readOptionalWords(backend, `${p}/energy_performance_available_preferences`),
     readOptionalInt(backend, `${p}/base_frequency`),
@@ -113,18 +89,16 @@ export async function readPolicy(backend: SysfsBackend, id: number): Promise<Cpu
     path: p,
     affectedCpus,
     relatedCpus,
-    driver: driver.trim(),
-    governor: governor.trim(),
-    availableGovernors: availableGovernors ?? [governor.trim()],
-    cpuinfoMinKHz,
-    cpuinfoMaxKHz,
-    scalingMinKHz,
-    scalingMaxKHz,
+    driver: speed.driver,
+    governor: speed.governor,
+    availableGovernors: availableGovernors ?? [speed.governor],
+    cpuinfoMinKHz: speed.cpuinfoMinKHz,
+    cpuinfoMaxKHz: speed.cpuinfoMaxKHz,
+    scalingMinKHz: speed.scalingMinKHz,
+    scalingMaxKHz: speed.scalingMaxKHz,
     scalingCurKHz,
-    availableFrequenciesKHz: availableFrequencies?.map((f) =>
-      parseIntStrict(backend, `${p}/scaling_available_frequencies`, f),
-    ),
-    setspeed: parseSetspeed(backend, `${p}/scaling_setspeed`, setspeedText),
+    availableFrequenciesKHz: speed.availableFrequenciesKHz,
+    setspeed: speed.setspeed,
     epp: epp?.trim(),
     availableEpp,
     baseFrequencyKHz,
@@ -188,6 +162,11 @@ export type SpeedControls = Pick<
  */
 export async function requireSpeedControls(backend: SysfsBackend, id: number): Promise<SpeedControls> {
   await requirePolicyExists(backend, id);
+  return readSpeedControls(backend, id);
+}
+
+/** The files of {@link SpeedControls}, also the core of {@link readPolicy}. */
+async function readSpeedControls(backend: SysfsBackend, id: number): Promise<SpeedControls> {
   const p = policyPath(id);
   const [driver, governor, cpuinfoMinKHz, cpuinfoMaxKHz, scalingMinKHz, scalingMaxKHz, availableFrequencies, setspeedText] = await Promise.all([
     backend.read(`${p}/scaling_driver`),
