@@ -13,13 +13,10 @@ import type { ServiceDeps } from '../config.js';
 import { allowsNoAuth, describe, requiredPrivileges, satisfies } from '../auth/privilege-check.js';
 import { allowedMethods, type Reply, type Resource, type Route, type RouteRequest, type Router } from './router.js';
 import { RedfishError, baseMessage, fail, toRedfishError } from './redfish-error.js';
-import { ResponseCache } from './response-cache.js';
+import { ResponseCache, type CachedReply } from './response-cache.js';
 
 /** A finished response, ready for the transport; shared between requests, so never modified. */
-export interface Outcome {
-  readonly status: number;
-  readonly headers: Readonly<Record<string, string>>;
-  readonly body?: string;
+export interface Outcome extends CachedReply {
   readonly stream?: Reply['stream'];
 }
 

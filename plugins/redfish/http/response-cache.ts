@@ -25,10 +25,8 @@ export interface CacheStamp {
   readonly at: number;
 }
 
-interface Entry {
+interface Entry extends CacheStamp {
   readonly reply: CachedReply;
-  readonly generation: number;
-  readonly at: number;
 }
 
 /** Default number of URIs kept (the host's resources and sensors, with room to spare). */
@@ -83,6 +81,6 @@ export class ResponseCache {
     if (!this.enabled || since.generation !== this.generation) return;
     this.entries.delete(path);
     if (this.entries.size >= this.size) this.entries.delete(this.entries.keys().next().value as string);
-    this.entries.set(path, { reply, generation: since.generation, at: since.at });
+    this.entries.set(path, { ...since, reply });
   }
 }
