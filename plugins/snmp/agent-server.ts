@@ -10,7 +10,7 @@ import type { Logger, Principal } from 'vpmd';
 import { TAG } from './ber.js';
 import { ERR, V, compareOid, encPdu, encVarbind, oidText, type Pdu, type Varbind } from './pdu.js';
 import { encodedVarbind, type IndexedEntry, type MibCache, type MibIndex } from './mib-index.js';
-import { nextVisiblePosition, type MibView } from './mib-view.js';
+import { nextVisiblePosition, visibleFrom, type MibView } from './mib-view.js';
 import type { SecureRequest, UsmEngine } from './usm-engine.js';
 import { VERSION, buildCommunityMessage, parseCommunityMessage, type CommunityTable } from './community.js';
 import { messageVersion } from './v3-message.js';
@@ -218,7 +218,7 @@ export class AgentServer {
         if (e) {
           allEnd = false;
           last[j] = e.oid;
-          pos[j] = view ? view.firstVisible(index, p + 1) : p + 1;
+          pos[j] = visibleFrom(index, view, p + 1);
         }
       }
       if (allEnd) break;

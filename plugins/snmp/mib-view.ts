@@ -150,8 +150,12 @@ export class MibView {
   }
 }
 
+/** Position of the first instance at or after position `pos` that `view` shows (any, without a view). */
+export function visibleFrom(index: MibIndex, view: MibView | undefined, pos: number): number {
+  return view ? view.firstVisible(index, pos) : pos;
+}
+
 /** Position of the first instance after `oid` that `view` shows (all instances without a view). */
 export function nextVisiblePosition(index: MibIndex, view: MibView | undefined, oid: readonly number[]): number {
-  const p = index.nextPosition(oid);
-  return view ? view.firstVisible(index, p) : p;
+  return visibleFrom(index, view, index.nextPosition(oid));
 }

@@ -8,7 +8,7 @@
 import { TAG } from './ber.js';
 import { ERR, encPdu, type Pdu } from './pdu.js';
 import { encodedVarbind, type IndexedEntry, type MibIndex } from './mib-index.js';
-import { nextVisiblePosition, type MibView } from './mib-view.js';
+import { nextVisiblePosition, visibleFrom, type MibView } from './mib-view.js';
 
 /** SNMPv1 error-status values beyond the shared ones. */
 export const V1_ERR = Object.freeze({ noSuchName: 2 });
@@ -26,7 +26,7 @@ export function v1Response(index: MibIndex, pdu: Pdu, maxSize: number, view?: Mi
     if (pdu.type === TAG.GetRequest) e = view && !view.contains(vb.oid) ? undefined : index.get(vb.oid);
     else {
       let p = nextVisiblePosition(index, view, vb.oid);
-      while (index.entries[p] !== undefined && !usable(index.entries[p])) p = view ? view.firstVisible(index, p + 1) : p + 1;
+      while (index.entries[p] !== undefined && !usable(index.entries[p])) p = visibleFrom(index, view, p + 1);
       e = index.entries[p];
     }
     if (!usable(e)) return encPdu(TAG.Response, pdu.requestId, V1_ERR.noSuchName, i + 1, pdu.varbinds.map((v) => encodedVarbind({ oid: v.oid, value: v.value })));
