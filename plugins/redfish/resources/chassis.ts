@@ -101,12 +101,14 @@ export function chassisRoutes(deps: ServiceDeps): Route[] {
   return [
     {
       pattern: C,
-      entity: 'ChassisCollection', shared: true,
+      entity: 'ChassisCollection',
+      shared: true,
       get: () => collection('ChassisCollection', C, 'Chassis', [...chassisList().keys()].map((id) => `${C}/${id}`)),
     },
     {
       pattern: `${C}/{ch}`,
-      entity: 'Chassis', shared: true,
+      entity: 'Chassis',
+      shared: true,
       get: (req) => {
         const target = targetOf(req);
         const ch = req.params.ch as string;
@@ -133,7 +135,8 @@ export function chassisRoutes(deps: ServiceDeps): Route[] {
     },
     {
       pattern: `${C}/{ch}/Sensors`,
-      entity: 'SensorCollection', shared: true,
+      entity: 'SensorCollection',
+      shared: true,
       get: (req) => {
         const target = targetOf(req);
         const ch = req.params.ch as string;
@@ -142,7 +145,8 @@ export function chassisRoutes(deps: ServiceDeps): Route[] {
     },
     {
       pattern: `${C}/{ch}/Sensors/{sensor}`,
-      entity: 'Sensor', shared: true,
+      entity: 'Sensor',
+      shared: true,
       get: (req) => {
         const m = sensorById(req.params.sensor ?? '');
         if (!m || chassisIdOf(m.source.target) !== req.params.ch || READING[m.kind] === undefined) {
@@ -154,7 +158,8 @@ export function chassisRoutes(deps: ServiceDeps): Route[] {
     },
     {
       pattern: `${C}/{ch}/PowerSubsystem`,
-      entity: 'PowerSubsystem', shared: true,
+      entity: 'PowerSubsystem',
+      shared: true,
       get: (req) => {
         targetOf(req);
         return {
@@ -169,7 +174,8 @@ export function chassisRoutes(deps: ServiceDeps): Route[] {
     },
     {
       pattern: `${C}/{ch}/ThermalSubsystem`,
-      entity: 'ThermalSubsystem', shared: true,
+      entity: 'ThermalSubsystem',
+      shared: true,
       get: (req) => {
         targetOf(req);
         return {
@@ -184,7 +190,8 @@ export function chassisRoutes(deps: ServiceDeps): Route[] {
     },
     {
       pattern: `${C}/{ch}/ThermalSubsystem/ThermalMetrics`,
-      entity: 'ThermalMetrics', shared: true,
+      entity: 'ThermalMetrics',
+      shared: true,
       get: (req) => {
         const target = targetOf(req);
         const ch = req.params.ch as string;
@@ -200,7 +207,8 @@ export function chassisRoutes(deps: ServiceDeps): Route[] {
     },
     {
       pattern: `${C}/{ch}/EnvironmentMetrics`,
-      entity: 'EnvironmentMetrics', shared: true,
+      entity: 'EnvironmentMetrics',
+      shared: true,
       get: (req) => {
         const target = targetOf(req);
         const ch = req.params.ch as string;

@@ -254,13 +254,15 @@ export function systemRoutes(deps: ServiceDeps): Route[] {
   return [
     {
       pattern: '/redfish/v1/Systems',
-      entity: 'ComputerSystemCollection', shared: true,
+      entity: 'ComputerSystemCollection',
+      shared: true,
       get: () => collection('ComputerSystemCollection', '/redfish/v1/Systems', 'Computer systems', [base]),
     },
     { pattern: '/redfish/v1/Systems/{sys}', entity: 'ComputerSystem', shared: true, get: (req) => (checkId(req), systemBody()) },
     {
       pattern: '/redfish/v1/Systems/{sys}/Processors',
-      entity: 'ProcessorCollection', shared: true,
+      entity: 'ProcessorCollection',
+      shared: true,
       get: async (req) => {
         checkId(req);
         const pk = packages(await topology());
@@ -269,7 +271,8 @@ export function systemRoutes(deps: ServiceDeps): Route[] {
     },
     {
       pattern: '/redfish/v1/Systems/{sys}/Processors/{proc}',
-      entity: 'Processor', shared: true,
+      entity: 'Processor',
+      shared: true,
       get: (req) => (checkId(req), processorBody(pkgOf(req))),
       patch: async (req) => {
         checkId(req);
@@ -289,7 +292,8 @@ export function systemRoutes(deps: ServiceDeps): Route[] {
     },
     {
       pattern: '/redfish/v1/Systems/{sys}/ResetActionInfo',
-      entity: 'ActionInfo', shared: true,
+      entity: 'ActionInfo',
+      shared: true,
       get: async (req) => {
         checkId(req);
         const offers = await resetOffers(deps, probes);
