@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 export default defineConfig({
   resolve: {
     alias: {
-      'vpmd/testkit': fileURLToPath(new URL('./core/testkit/index.ts', import.meta.url)),
+      'vpmd/testkit': fileURLToPath(new URL('./testkit/index.ts', import.meta.url)),
       vpmd: fileURLToPath(new URL('./core/index.ts', import.meta.url)),
     },
   },

@@ -45,3 +45,8 @@ export type * from './host/index.js';
 export * from './contracts/host-sleep.js';
 export * from './contracts/guest-channels.js';
 export * from './contracts/bmc.js';
+/** Helpers for plugins that read facts under the host root (through the host's sysfs backend). */
+export { formatCpuList, parseCpuList } from './host/cpu-ranges.js';
+export { readOptional, readOptionalInt, readOptionalWords, listOptional, splitWords } from './host/sysfs-read.js';
+/** Writes a file atomically (temp file, fsync, rename), as the state store does. */
+export { writeFileAtomic } from './state/atomic-file.js';

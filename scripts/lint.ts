@@ -1,7 +1,12 @@
 /**
- * Project lint: plugins never import each other. Every import or re-export specifier in
- * `plugins/<a>/**` (static, dynamic, `export ... from`) that resolves into `plugins/<b>/` fails,
- * and so does an import of `plugins/index` from a plugin. Run by `npm test`.
+ * Project lint: the house's doors. Run by `npm test` before ESLint.
+ * - A plugin (`plugins/<name>/**`) or an example plugin (`examples/plugins/<name>/**`) imports
+ *   only its own files, `vpmd` (the public API), Node's built-ins and npm packages: never
+ *   another plugin, the built-in plugin list, a deep path into core (`../../core/host/…`) or a
+ *   `vpmd/<subpath>`.
+ * - `core/` is a library: it imports nothing above it (`app/`, `plugins/`, `testkit/`, …).
+ * - `testkit/` (exported as `vpmd/testkit`) imports core and itself, never `app/` or a plugin.
+ * Every import form counts: static, dynamic, `export … from`, side-effect and `require`.
  * Usage: tsx scripts/lint.ts [ROOT]   (exit 1 with one line per violation)
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -15,11 +20,18 @@ export interface Violation {
   readonly message: string;
 }
 
-const SPEC = /(?:import|export)\s[^'"]*?from\s*['"]([^'"]+)['"]|import\s*\(\s*['"]([^'"]+)['"]\s*\)|import\s+['"]([^'"]+)['"]|require\(\s*['"]([^'"]+)['"]\s*\)/g;
+const SPEC =
+  /(?:import|export)\s[^'"]*?from\s*['"]([^'"]+)['"]|import\s*\(\s*['"]([^'"]+)['"]\s*\)|import\s+['"]([^'"]+)['"]|require\(\s*['"]([^'"]+)['"]\s*\)/g;
 
 function walk(dir: string): string[] {
+  let entries: string[];
+  try {
+    entries = readdirSync(dir);
+  } catch {
+    return [];
+  }
   const out: string[] = [];
-  for (const e of readdirSync(dir)) {
+  for (const e of entries) {
     if (e === 'node_modules' || e === 'dist') continue;
     const p = join(dir, e);
     if (statSync(p).isDirectory()) out.push(...walk(p));
@@ -28,48 +40,99 @@ function walk(dir: string): string[] {
   return out;
 }
 
-/** Finds plugin-to-plugin imports under `root/plugins`. */
-export function findCrossPluginImports(root: string): Violation[] {
-  const pluginsDir = resolve(root, 'plugins');
-  let names: string[];
+function subdirs(dir: string): string[] {
   try {
-    names = readdirSync(pluginsDir).filter((n) => statSync(join(pluginsDir, n)).isDirectory());
+    return readdirSync(dir).filter((n) => statSync(join(dir, n)).isDirectory());
   } catch {
     return [];
   }
+}
+
+interface ImportSite {
+  readonly file: string;
+  readonly line: number;
+  readonly specifier: string;
+}
+
+function importsOf(file: string): ImportSite[] {
+  const text = readFileSync(file, 'utf8');
+  const out: ImportSite[] = [];
+  for (const m of text.matchAll(SPEC)) {
+    const specifier = m[1] ?? m[2] ?? m[3] ?? m[4];
+    if (specifier === undefined) continue;
+    out.push({ file, line: text.slice(0, m.index).split('\n').length, specifier });
+  }
+  return out;
+}
+
+/** Top-level folder (relative to root) a relative specifier resolves into, and the path itself. */
+function target(root: string, site: ImportSite): string {
+  return relative(root, resolve(dirname(site.file), site.specifier)).split(sep).join('/');
+}
+
+function describeTarget(rel: string): string {
+  if (/^app\/builtin-plugins(\.[a-z]+)?$/.test(rel)) return 'the built-in plugin list';
+  const [top, second] = rel.split('/');
+  if (top === 'plugins' && second !== undefined) return `plugin '${second}'`;
+  if (top === 'core') return `core's internals (${rel})`;
+  return rel;
+}
+
+/** A plugin's files: own folder, `vpmd`, built-ins and packages only. */
+function checkPlugin(root: string, kind: string, name: string, pluginDir: string): Violation[] {
   const out: Violation[] = [];
-  for (const name of names) {
-    for (const file of walk(join(pluginsDir, name))) {
-      const text = readFileSync(file, 'utf8');
-      for (const m of text.matchAll(SPEC)) {
-        const spec = m[1] ?? m[2] ?? m[3] ?? m[4];
-        if (!spec || !spec.startsWith('.')) continue;
-        const target = resolve(dirname(file), spec);
-        const rel = relative(pluginsDir, target);
-        if (rel.startsWith('..')) continue; // into core/ or elsewhere: allowed
-        const other = rel.split(sep)[0] ?? '';
-        if (other === name) continue;
-        const line = text.slice(0, m.index).split('\n').length;
-        const what = /^index(\.[a-z]+)?$/.test(other) ? 'the built-in plugin list' : `plugin '${other}'`;
-        out.push({
-          file: relative(root, file),
-          line,
-          specifier: spec,
-          message: `plugin '${name}' imports ${what}: plugins meet through core capabilities and events, never each other's code`,
-        });
-      }
+  const own = relative(root, pluginDir).split(sep).join('/');
+  for (const file of walk(pluginDir)) {
+    for (const site of importsOf(file)) {
+      const spec = site.specifier;
+      let why: string | undefined;
+      if (spec.startsWith('.')) {
+        const rel = target(root, site);
+        if (rel === own || rel.startsWith(`${own}/`)) continue;
+        why = `imports ${describeTarget(rel)}: a plugin imports only 'vpmd' and its own files; plugins meet through core capabilities and events`;
+      } else if (spec.startsWith('vpmd/')) {
+        why = `imports '${spec}': a plugin imports only 'vpmd' (export what plugins need from core/index.ts)`;
+      } else continue;
+      out.push({ file: relative(root, file), line: site.line, specifier: spec, message: `${kind} '${name}' ${why}` });
     }
   }
   return out;
 }
 
+/** Files under `folder` whose relative imports leave it for one of `forbidden` top-level folders. */
+function checkLayer(root: string, folder: string, forbidden: readonly string[], what: string): Violation[] {
+  const out: Violation[] = [];
+  for (const file of walk(join(root, folder))) {
+    for (const site of importsOf(file)) {
+      if (!site.specifier.startsWith('.')) continue;
+      const rel = target(root, site);
+      const top = rel.split('/')[0] ?? '';
+      if (!forbidden.includes(top)) continue;
+      out.push({ file: relative(root, file), line: site.line, specifier: site.specifier, message: `${what} imports ${describeTarget(rel)}` });
+    }
+  }
+  return out;
+}
+
+/** Every violation of the house's import rules under `root`, sorted by file and line. */
+export function findForbiddenImports(root: string): Violation[] {
+  const out: Violation[] = [];
+  for (const name of subdirs(join(root, 'plugins'))) out.push(...checkPlugin(root, 'plugin', name, join(root, 'plugins', name)));
+  for (const name of subdirs(join(root, 'examples', 'plugins'))) {
+    out.push(...checkPlugin(root, 'example plugin', name, join(root, 'examples', 'plugins', name)));
+  }
+  out.push(...checkLayer(root, 'core', ['app', 'plugins', 'testkit', 'examples', 'test', 'bench', 'scripts'], 'core (a library: it imports nothing above it)'));
+  out.push(...checkLayer(root, 'testkit', ['app', 'plugins', 'examples', 'test', 'bench', 'scripts'], 'the test kit (core and itself only)'));
+  return out.sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line);
+}
+
 const isMain = process.argv[1] !== undefined && resolve(process.argv[1]) === resolve(new URL(import.meta.url).pathname);
 if (isMain) {
   const root = resolve(process.argv[2] ?? '.');
-  const v = findCrossPluginImports(root);
+  const v = findForbiddenImports(root);
   for (const x of v) process.stderr.write(`${x.file}:${x.line}: '${x.specifier}': ${x.message}\n`);
   if (v.length > 0) {
     process.stderr.write(`lint: ${v.length} forbidden import(s)\n`);
     process.exitCode = 1;
-  } else process.stdout.write('lint: no plugin imports another plugin\n');
+  } else process.stdout.write('lint: plugins import only vpmd; core and the test kit import nothing above them\n');
 }

@@ -3,7 +3,7 @@
  * read from files, cross-field checks). Errors name the target and the field.
  */
 import { readFile, stat } from 'node:fs/promises';
-import { Port, StringEnum, Type, VpmdError, type Static } from '../../core/index.js';
+import { Port, StringEnum, Type, VpmdError, type Static } from 'vpmd';
 import type { SessionTarget } from './session/session.js';
 
 const TargetSchema = Type.Object(

@@ -4,7 +4,7 @@
  * `ipmi`, target = BMC name), turns new SEL entries into `hw.log.v1` events, tracks chassis
  * power per target, and adds `vpmctl ipmi sensors|sel|chassis|poll|targets`.
  */
-import { BMCS, VpmdError, definePlugin, type Bmcs, type PluginHealth } from '../../core/index.js';
+import { BMCS, VpmdError, definePlugin, type Bmcs, type PluginHealth } from 'vpmd';
 import { IpmiConfigSchema, checkTargets, resolveTarget } from './config.js';
 import { chassis, registerCommands } from './ipmi-commands.js';
 import { Poller } from './poller/poller.js';

@@ -2,7 +2,7 @@
  * `vpmctl ipmi ...`: sensors, sel, chassis, poll, targets. Reading needs Login; chassis control
  * and clearing the SEL need ConfigureComponents (checked and audited per action).
  */
-import { StringEnum, Type, defineCommand, formatTable, type ChassisAction, type PluginContext, type Principal } from '../../core/index.js';
+import { StringEnum, Type, defineCommand, formatTable, type ChassisAction, type PluginContext, type Principal } from 'vpmd';
 import { chassisControl, chassisStatus } from './commands/chassis.js';
 import { clearSel, readSel } from './commands/sel.js';
 import { readSensors } from './commands/sensors.js';

@@ -2,7 +2,7 @@
  * vpmctl commands of the plugin: `capabilities`, `sleep states`, `sleep status`, `suspend`,
  * `wake`. Human output follows virsh (`capabilities` prints the XML as `virsh capabilities`).
  */
-import { BMCS, StringEnum, Type, defineCommand, formatKeyValues, formatTable, type PluginContext, type SleepSupport } from '../../core/index.js';
+import { BMCS, StringEnum, Type, defineCommand, formatKeyValues, formatTable, type PluginContext, type SleepSupport } from 'vpmd';
 import type { LibvirtCapsSettings } from './config.js';
 import type { Documents } from './documents.js';
 import type { SleepService } from './sleep-service.js';

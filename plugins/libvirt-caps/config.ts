@@ -1,7 +1,7 @@
 /**
  * The `plugins.libvirt-caps` config section.
  */
-import { Type, type Static } from '../../core/index.js';
+import { Type, type Static } from 'vpmd';
 
 /** Schema of the section. */
 export const LibvirtCapsConfig = Type.Object({

@@ -4,8 +4,7 @@
  * content changed (a scheduler watching mtime sees real changes only).
  */
 import { readFile } from 'node:fs/promises';
-import type { CapabilitiesDocuments, PluginContext, SleepSupport } from '../../core/index.js';
-import { writeFileAtomic } from '../../core/state/index.js';
+import { type CapabilitiesDocuments, type PluginContext, type SleepSupport, writeFileAtomic } from 'vpmd';
 import { readLibvirtFacts, resolveHostUuid, type UuidSource } from './host-facts.js';
 import { buildLibvirtCapabilities } from './libvirt-xml.js';
 import { buildPowerDocument, type WakeOnLanSettings } from './power-document.js';

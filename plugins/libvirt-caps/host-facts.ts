@@ -4,8 +4,7 @@
  * the host model's backend, so they come from the simulated tree in tests and the demo.
  */
 import { randomUUID } from 'node:crypto';
-import { Type, type HostModel, type HostTopology, type StateStore } from '../../core/index.js';
-import { listOptional, readOptional, splitWords } from '../../core/host/index.js';
+import { Type, type HostModel, type HostTopology, type StateStore, listOptional, readOptional, splitWords } from 'vpmd';
 
 const NODE_DIR = 'sys/devices/system/node';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;

@@ -6,7 +6,7 @@
  * Provides `host-sleep@1` (HostSleepControl) and `capabilities-documents@1`; uses `bmcs@1`
  * when a plugin provides it. See docs/libvirt-caps.md.
  */
-import { CAPABILITIES_DOCUMENTS, HOST_SLEEP, definePlugin, type HostSleepControl, type PluginHealth } from '../../core/index.js';
+import { CAPABILITIES_DOCUMENTS, HOST_SLEEP, definePlugin, type HostSleepControl, type PluginHealth } from 'vpmd';
 import { registerCommands } from './commands.js';
 import { LibvirtCapsConfig } from './config.js';
 import { Documents } from './documents.js';

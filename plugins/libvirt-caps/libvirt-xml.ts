@@ -3,9 +3,7 @@
  * (`virsh capabilities`), from the host model's facts. Only elements the 9.0 schema
  * (`capability.rng`) allows appear; richer power facts go to vpmd's power document.
  */
-import type { SleepSupport, SleepTarget } from '../../core/index.js';
-import { formatCpuList } from '../../core/host/index.js';
-import type { CpuCache, CpuIdentity, CpuPlacement, HostTopology } from '../../core/index.js';
+import { type SleepSupport, type SleepTarget, formatCpuList, type CpuCache, type CpuIdentity, type CpuPlacement, type HostTopology } from 'vpmd';
 import type { LibvirtHostFacts } from './host-facts.js';
 
 /** The libvirt element of each target that has one (suspend-then-hibernate has none). */

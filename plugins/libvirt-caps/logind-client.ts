@@ -6,8 +6,7 @@
  */
 import { closeSync } from 'node:fs';
 import dbus from 'dbus-next';
-import { VpmdError } from '../../core/index.js';
-import type { LogindAnswer } from '../../core/index.js';
+import { VpmdError, type LogindAnswer } from 'vpmd';
 import { LOGIND_INTROSPECTION, LOGIND_MANAGER, LOGIND_NAME, LOGIND_OBJECT, type LogindVerb } from './logind-interface.js';
 
 /** The default system bus when DBUS_SYSTEM_BUS_ADDRESS is unset (as dbus-next and libdbus). */

@@ -5,7 +5,7 @@
  * consumers outside vpmd (a test keeps the two identical).
  */
 import type { TProperties } from '@sinclair/typebox';
-import { Type, type Static } from '../../core/index.js';
+import { Type, type Static } from 'vpmd';
 
 const Obj = <P extends TProperties>(props: P, description?: string) =>
   Type.Object(props, { additionalProperties: false, ...(description === undefined ? {} : { description }) });

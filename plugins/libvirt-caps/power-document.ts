@@ -3,9 +3,7 @@
  * It holds capabilities and settings, never live readings (current frequency, energy counters,
  * a pending alarm), so it changes only when the host's power configuration does.
  */
-import type { HostModel, HostTopology, SleepSupport } from '../../core/index.js';
-import { formatCpuList, readOptional } from '../../core/host/index.js';
-import { isVpmdError } from '../../core/index.js';
+import { type HostModel, type HostTopology, type SleepSupport, formatCpuList, readOptional, isVpmdError } from 'vpmd';
 import type { PowerDocument } from './power-document-schema.js';
 
 /** What the document says about Wake-on-LAN (from the plugin's config). */

@@ -3,8 +3,7 @@
  * suspend-then-hibernate the host supports, decided as libvirt decides (logind's Can* answer
  * "yes" or "challenge"), with the kernel's own view beside it so an operator sees why.
  */
-import type { HostSleep } from '../../core/index.js';
-import type { KernelSleepView, LogindAnswer, SleepSupport, SleepTarget, SleepTargetSupport } from '../../core/index.js';
+import type { HostSleep, KernelSleepView, LogindAnswer, SleepSupport, SleepTarget, SleepTargetSupport } from 'vpmd';
 import type { LogindVerb } from './logind-interface.js';
 
 /** Every sleep target, in the order documents list them. */

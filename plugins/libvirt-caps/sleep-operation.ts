@@ -2,7 +2,7 @@
  * The persisted record of the last suspend operation (`state.dir/plugins/libvirt-caps/`), so
  * `vpmctl sleep status` still tells when the host went down and came back after a restart.
  */
-import { Type, type Static } from '../../core/index.js';
+import { Type, type Static } from 'vpmd';
 
 const Target = Type.Union([Type.Literal('mem'), Type.Literal('disk'), Type.Literal('hybrid'), Type.Literal('suspend-then-hibernate')]);
 

@@ -3,8 +3,7 @@
  * inhibitor and the suspend operation in flight. It follows PrepareForSleep to record when the
  * host really went down and came back, whoever asked logind for it.
  */
-import { VpmdError, type HostPowerState, type PluginContext, type Principal, type SleepSupport, type SleepTarget } from '../../core/index.js';
-import type { SuspendOutcome, SuspendRequest } from '../../core/index.js';
+import { VpmdError, type HostPowerState, type PluginContext, type Principal, type SleepSupport, type SleepTarget, type SuspendOutcome, type SuspendRequest } from 'vpmd';
 import { LogindClient, type InhibitorLock } from './logind-client.js';
 import { changedTargets, discoverSleep, LIBVIRT_NAME, resultKey, supportedTargets, VERB_OF } from './sleep-discovery.js';
 import { OPERATION_SPEC, type SleepOperation } from './sleep-operation.js';

@@ -7,7 +7,7 @@
  * stop, and for hibernation the image is written (tens of seconds on a large host). An alarm
  * that fires before the host is down is lost, and the host then sleeps until someone wakes it.
  */
-import { VpmdError, type SuspendRequest } from '../../core/index.js';
+import { VpmdError, type SuspendRequest } from 'vpmd';
 
 /** Parses `--wake-at`: epoch seconds, or an ISO 8601 time with a zone; returns ms since epoch. */
 export function parseWakeAt(text: string): number {

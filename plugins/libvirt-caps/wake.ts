@@ -5,7 +5,7 @@
  */
 import { createSocket } from 'node:dgram';
 import { isIP } from 'node:net';
-import { VpmdError, type Bmcs, type Principal } from '../../core/index.js';
+import { VpmdError, type Bmcs, type Principal } from 'vpmd';
 
 /** Parses `aa:bb:cc:dd:ee:ff`, `aa-bb-cc-dd-ee-ff` or `aabb.ccdd.eeff`; undefined when not a MAC. */
 export function parseMac(text: string): Buffer | undefined {

@@ -2,7 +2,7 @@
  * `vpmctl account ...`: Redfish accounts from the command line. Passwords come from standard
  * input only (never argv). Deleting an account or changing its role ends its sessions.
  */
-import { StringEnum, Type, defineCommand, formatTable, ROLES } from '../../core/index.js';
+import { StringEnum, Type, defineCommand, formatTable, ROLES } from 'vpmd';
 import type { RedfishContext } from './config.js';
 import type { Account, AccountStore } from './auth/accounts.js';
 import type { SessionStore } from './auth/sessions.js';

@@ -1,5 +1,5 @@
 /** The `plugins.redfish` config section and the objects the service shares between its parts. */
-import { Port, Type, type PluginContext, type Static } from '../../core/index.js';
+import { Port, Type, type PluginContext, type Static } from 'vpmd';
 import type { AccountStore } from './auth/accounts.js';
 import type { SessionStore } from './auth/sessions.js';
 

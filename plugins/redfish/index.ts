@@ -5,7 +5,7 @@
  * plugin provides them, looked up at request time, and says so in the payloads when not.
  */
 import { join } from 'node:path';
-import { definePlugin, CAPABILITIES_DOCUMENTS, GUEST_CHANNELS, HOST_SLEEP, BMCS, type PluginHealth, EVENT_NAMES } from '../../core/index.js';
+import { definePlugin, CAPABILITIES_DOCUMENTS, GUEST_CHANNELS, HOST_SLEEP, BMCS, type PluginHealth, EVENT_NAMES } from 'vpmd';
 import { RedfishConfigSchema, type ServiceDeps } from './config.js';
 import { AccountStore } from './auth/accounts.js';
 import { SessionStore } from './auth/sessions.js';

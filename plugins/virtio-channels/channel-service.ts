@@ -5,7 +5,7 @@
  */
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { VpmdError, type AccessPolicy, type HostModel, type Logger, type PcpuBounds, type Role, type StateStore } from '../../core/index.js';
+import { VpmdError, type AccessPolicy, type HostModel, type Logger, type PcpuBounds, type Role, type StateStore } from 'vpmd';
 import { ChannelLink, type Backoff } from './channel/channel-link.js';
 import type { LibvirtMapper } from './mapping/libvirt-mapper.js';
 import { Actuator } from './power/actuator.js';

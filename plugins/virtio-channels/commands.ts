@@ -4,7 +4,7 @@
  * set_channel_status, set_query, show_vm, set_pcpu, show_cpu_freq, set_cpu_freq. vpmd's own
  * additions: set_vm_bounds, set_pcpu_bounds, set_vm_role, show_bounds, show_channel_stats. `--json` gives the result.
  */
-import { StringEnum, Type, VpmdError, defineCommand, type PluginContext } from '../../core/index.js';
+import { StringEnum, Type, VpmdError, defineCommand, type PluginContext } from 'vpmd';
 import type { ChannelService } from './channel-service.js';
 import { Unit } from './protocol/packet-layout.js';
 import { channelStatus, parseChannelList } from './vm-registry.js';

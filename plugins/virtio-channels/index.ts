@@ -8,7 +8,7 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { GUEST_CHANNELS, StringEnum, Type, VpmdError, definePlugin, type GuestChannels, type PluginHealth } from '../../core/index.js';
+import { GUEST_CHANNELS, StringEnum, Type, VpmdError, definePlugin, type GuestChannels, type PluginHealth } from 'vpmd';
 import { ChannelService } from './channel-service.js';
 import { registerCommands } from './commands.js';
 import { JsonFifos } from './json-fifo.js';

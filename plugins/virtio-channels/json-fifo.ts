@@ -12,7 +12,7 @@ import { appendFile, open, rm, stat, truncate, type FileHandle } from 'node:fs/p
 import { Socket } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import type { Logger } from '../../core/index.js';
+import type { Logger } from 'vpmd';
 import type { ChannelService } from './channel-service.js';
 import { encodeRequest, type PowerPacketInit } from './protocol/packet-codec.js';
 import { Command, Policy, Reply, Unit, Workload } from './protocol/packet-layout.js';

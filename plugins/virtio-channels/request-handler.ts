@@ -9,7 +9,7 @@
  *   and only about the VM owning the channel (`vm_name` empty or naming it).
  * - Unknown commands: logged with the channel, NACK.
  */
-import type { AccessPolicy, Logger, Principal, Privilege } from '../../core/index.js';
+import type { AccessPolicy, Logger, Principal, Privilege } from 'vpmd';
 import { decodeRequest, encodeAck, encodeCapsList, encodeFreqList, peekRequest, type PacketHeader, type PowerPacket } from './protocol/packet-codec.js';
 import { COMMAND_NAMES, Command, MAX_VCPU_PER_VM, Policy, POLICY_NAMES, REQUEST_OFFSETS, UNIT_NAMES, Workload } from './protocol/packet-layout.js';
 import type { Level, PowerControl } from './power/power-control.js';

@@ -3,7 +3,7 @@
  * each is enabled, query permission, bounds, host-side pins and policies. Live facts (the
  * vCPU map from libvirt, connection state, requests, counters) are rebuilt after a restart.
  */
-import { Type, VpmdError, type Role, type Static } from '../../core/index.js';
+import { Type, VpmdError, type Role, type Static } from 'vpmd';
 
 /** DPDK's per-VM channel limit (its docs); channel numbers are lcores. */
 export const MAX_CHANNELS_PER_VM = 64;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import energyReport from '../../examples/plugins/energy-report/index.js';
-import { bootAgent } from '../../core/testkit/index.js';
+import { bootAgent } from '../../testkit/index.js';
 
 describe('example plugin energy-report (through the test kit)', () => {
   it('integrates host power, exposes its metric and keeps its total across a restart', async () => {

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { findCrossPluginImports } from '../../scripts/lint.js';
+import { findForbiddenImports } from '../../scripts/lint.js';
 
 let dir: string | undefined;
 afterEach(async () => {
@@ -18,26 +18,59 @@ async function tree(files: Record<string, string>): Promise<string> {
   return dir;
 }
 
-describe('lint: plugins never import each other', () => {
-  it('flags static, dynamic and re-export imports into another plugin, with file and line', async () => {
+describe('lint: the house has one door', () => {
+  it('flags imports into another plugin or the built-in list, in every import form, with file and line', async () => {
     const root = await tree({
-      'plugins/redfish/index.ts': "import { x } from '../../core/index.js';\nimport { y } from './routes.js';\n",
-      'plugins/redfish/routes.ts': "\nimport { bmc } from '../ipmi/session.js';\nexport * from '../snmp/mib.js';\nconst m = await import('../libvirt-caps/index.js');\n",
+      'plugins/redfish/index.ts': "import { x } from 'vpmd';\nimport { y } from './routes.js';\nimport { readFile } from 'node:fs';\n",
+      'plugins/redfish/routes.ts':
+        "\nimport { bmc } from '../ipmi/session.js';\nexport * from '../snmp/mib.js';\nconst m = await import('../libvirt-caps/index.js');\n",
       'plugins/ipmi/session.ts': 'export const bmc = 1;\n',
       'plugins/snmp/mib.ts': 'export const mib = 1;\n',
-      'plugins/libvirt-caps/index.ts': "import { BUILTIN_PLUGINS } from '../index.js';\n",
+      'plugins/libvirt-caps/index.ts': "import { BUILTIN_PLUGINS } from '../../app/builtin-plugins.js';\n",
     });
-    const v = findCrossPluginImports(root);
+    const v = findForbiddenImports(root);
     expect(v.map((x) => `${x.file}:${x.line} ${x.specifier}`)).toEqual([
-      'plugins/libvirt-caps/index.ts:1 ../index.js',
+      'plugins/libvirt-caps/index.ts:1 ../../app/builtin-plugins.js',
       'plugins/redfish/routes.ts:2 ../ipmi/session.js',
       'plugins/redfish/routes.ts:3 ../snmp/mib.js',
       'plugins/redfish/routes.ts:4 ../libvirt-caps/index.js',
     ]);
+    expect(v[0]?.message).toContain('the built-in plugin list');
     expect(v[1]?.message).toContain("plugin 'redfish' imports plugin 'ipmi'");
   });
 
+  it("refuses a plugin's or an example's deep import of core and any vpmd/<subpath>", async () => {
+    const root = await tree({
+      'plugins/libvirt-caps/host-facts.ts': "import { readOptional } from '../../core/host/index.js';\nimport { Type } from 'vpmd';\n",
+      'plugins/libvirt-caps/docs.ts': "import { writeFileAtomic } from 'vpmd/state';\n",
+      'examples/plugins/energy-report/index.ts': "import { definePlugin } from '../../../core/index.js';\n",
+    });
+    const v = findForbiddenImports(root);
+    expect(v.map((x) => `${x.file}:${x.line} ${x.specifier}`)).toEqual([
+      'examples/plugins/energy-report/index.ts:1 ../../../core/index.js',
+      'plugins/libvirt-caps/docs.ts:1 vpmd/state',
+      'plugins/libvirt-caps/host-facts.ts:1 ../../core/host/index.js',
+    ]);
+    expect(v[0]?.message).toContain("example plugin 'energy-report'");
+    expect(v[2]?.message).toContain("core's internals (core/host/index.js)");
+  });
+
+  it('refuses core importing anything above it and the test kit importing app or a plugin', async () => {
+    const root = await tree({
+      'core/agent.ts': "import { BUILTIN_PLUGINS } from '../app/builtin-plugins.js';\nimport { x } from './kernel/kernel.js';\n",
+      'core/sim/index.ts': "export { bootAgent } from '../../testkit/boot-agent.js';\n",
+      'testkit/boot-agent.ts': "import { Agent } from '../core/agent.js';\nimport ipmi from '../plugins/ipmi/index.js';\n",
+    });
+    const v = findForbiddenImports(root);
+    expect(v.map((x) => `${x.file}:${x.line} ${x.specifier}`)).toEqual([
+      'core/agent.ts:1 ../app/builtin-plugins.js',
+      'core/sim/index.ts:1 ../../testkit/boot-agent.js',
+      'testkit/boot-agent.ts:2 ../plugins/ipmi/index.js',
+    ]);
+    expect(v[0]?.message).toContain('core (a library');
+  });
+
   it('passes the real tree', () => {
-    expect(findCrossPluginImports(join(new URL('../..', import.meta.url).pathname))).toEqual([]);
+    expect(findForbiddenImports(join(new URL('../..', import.meta.url).pathname))).toEqual([]);
   });
 });

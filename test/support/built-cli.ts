@@ -1,5 +1,5 @@
 /**
- * The compiled CLIs, as users run them. Integration tests spawn `node dist/core/cli/vpmd.js`;
+ * The compiled CLIs, as users run them. Integration tests spawn `node dist/app/vpmd.js`;
  * `npm test` builds first, and `ensureBuilt` rebuilds when any source is newer than the build,
  * so `npx vitest run` alone never tests stale code.
  */
@@ -9,8 +9,8 @@ import { join, resolve } from 'node:path';
 
 /** Repository root. */
 export const ROOT = resolve(new URL('../..', import.meta.url).pathname);
-export const VPMD = join(ROOT, 'dist/core/cli/vpmd.js');
-export const VPMCTL = join(ROOT, 'dist/core/cli/vpmctl.js');
+export const VPMD = join(ROOT, 'dist/app/vpmd.js');
+export const VPMCTL = join(ROOT, 'dist/app/vpmctl.js');
 
 function newest(dir: string): number {
   let t = 0;

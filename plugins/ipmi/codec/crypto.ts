@@ -4,7 +4,7 @@
  * not PKCS#7).
  */
 import { createCipheriv, createDecipheriv, createHmac, randomBytes, randomFillSync, timingSafeEqual, type Cipher, type Decipher } from 'node:crypto';
-import { VpmdError } from '../../../core/index.js';
+import { VpmdError } from 'vpmd';
 import type { AuthAlg, IntegrityAlg } from './cipher-suites.js';
 
 /** HMAC with the RAKP algorithm of a suite. */

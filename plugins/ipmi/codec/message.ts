@@ -2,7 +2,7 @@
  * IPMI messages (the payload inside RMCP/RMCP+): request encoding and response decoding with
  * the two 8-bit two's-complement checksums (IPMI v2.0 section 13.8).
  */
-import { VpmdError } from '../../../core/index.js';
+import { VpmdError } from 'vpmd';
 
 /** rsAddr of the BMC. */
 export const BMC_ADDR = 0x20;

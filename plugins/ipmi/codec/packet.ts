@@ -2,7 +2,7 @@
  * RMCP/ASF framing of IPMI 1.5 (sessionless, for Get Channel Authentication Capabilities and
  * Get Channel Cipher Suites) and IPMI 2.0 / RMCP+ packets with integrity and confidentiality.
  */
-import { VpmdError } from '../../../core/index.js';
+import { VpmdError } from 'vpmd';
 import type { CipherSuite } from './cipher-suites.js';
 import { AesCbc128, authCodeLength, decryptPayload, encryptPayload, encryptedLength, integrityCode, sameBytes } from './crypto.js';
 import { HmacSha1 } from './hmac-sha1.js';

@@ -3,7 +3,7 @@
  * RAKP messages 1-4, with the key-exchange codes each side computes. Pure functions: the
  * session module does the I/O, tests feed fixed vectors.
  */
-import { VpmdError } from '../../../core/index.js';
+import { VpmdError } from 'vpmd';
 import { AUTH_CODES, CONF_CODES, INTEGRITY_CODES, type CipherSuite } from './cipher-suites.js';
 import { deriveKeys, rakp4Length, rakpHmac, sameBytes, type SessionKeys } from './crypto.js';
 

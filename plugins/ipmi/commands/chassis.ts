@@ -1,7 +1,7 @@
 /**
  * Get Device ID, Get Chassis Status, Chassis Control and DCMI Get Power Reading.
  */
-import { VpmdError, type ChassisAction } from '../../../core/index.js';
+import { VpmdError, type ChassisAction } from 'vpmd';
 import type { IpmiSession } from '../session/session.js';
 
 /** Get Device ID, as `ipmitool mc info` shows it. */

@@ -3,7 +3,7 @@
  * "fewer bytes" and 0xC5 "reservation lost" handling) and caching it by the repository's
  * add/erase timestamps. Only read commands are sent: nothing here writes to the BMC.
  */
-import { VpmdError } from '../../../core/index.js';
+import { VpmdError } from 'vpmd';
 import type { IpmiSession } from '../session/session.js';
 import { commandError } from '../session/session.js';
 import { convertReading, parseSensorRecord, type RawThresholds, type SensorRecord } from './sdr-record.js';

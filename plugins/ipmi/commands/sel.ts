@@ -2,7 +2,7 @@
  * System Event Log: Get SEL Info, Reserve SEL, Get SEL Entry, Clear SEL (initiate, then poll
  * the erasure status), and decoding of 16-byte records into ipmitool-style text.
  */
-import { VpmdError } from '../../../core/index.js';
+import { VpmdError } from 'vpmd';
 import type { IpmiSession } from '../session/session.js';
 import { discreteStateText, eventSeverity, sensorTypeName } from './sensor-text.js';
 

@@ -2,7 +2,7 @@
  * Get Sensor Reading (04h/2Dh) and the reading as an operator sees it: value in units, status
  * from the BMC's threshold comparison bits, discrete states with their names, "unavailable".
  */
-import type { ReadingStatus } from '../../../core/index.js';
+import type { ReadingStatus } from 'vpmd';
 import type { IpmiSession, RequestSpec } from '../session/session.js';
 import { convertReading, type Conversion } from './sdr-record.js';
 import { convertThresholds, type CachedSensor } from './sdr-repository.js';

@@ -6,7 +6,7 @@
  * reading the repository again, and logs in without listing cipher suites. An entry belongs to
  * a target name and address: a target moved to another BMC starts afresh.
  */
-import { Type, type Logger, type Static, type StateStore } from '../../../core/index.js';
+import { Type, type Logger, type Static, type StateStore } from 'vpmd';
 import { restoreCache } from '../commands/sdr-repository.js';
 import type { TargetPoller } from './target-poller.js';
 

@@ -3,7 +3,7 @@
  * at once, over one UDP socket bound to the management address. Readings go to the telemetry
  * store, new SEL entries become `hw.log.v1` events, chassis power is tracked per target.
  */
-import { Type, type Logger, type ScopedEventBus, type ScopedTelemetry, type StateStore } from '../../../core/index.js';
+import { Type, type Logger, type ScopedEventBus, type ScopedTelemetry, type StateStore } from 'vpmd';
 import { readSel, selInfo, type SelEntry } from '../commands/sel.js';
 import type { IpmiConfig, ResolvedTarget } from '../config.js';
 import { UdpEndpoint } from '../session/udp-endpoint.js';

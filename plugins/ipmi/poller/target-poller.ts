@@ -3,7 +3,7 @@
  * power, and its health with backoff. A failure degrades this target only; the session is then
  * closed (never leaked) and reopened after an exponential, jittered backoff.
  */
-import { VpmdError, toVpmdError, type BmcTarget } from '../../../core/index.js';
+import { VpmdError, toVpmdError, type BmcTarget } from 'vpmd';
 import { chassisStatus, dcmiPower } from '../commands/chassis.js';
 import { loadSensors, type SdrCache, type SdrCounters } from '../commands/sdr-repository.js';
 import { readSensors, type SensorReading } from '../commands/sensors.js';

@@ -2,7 +2,7 @@
  * How IPMI sensors become telemetry metrics: ids, kinds and units (°F and K converted to °C),
  * thresholds, and the system power metric (DCMI or the best power sensor).
  */
-import type { MetricDefinition, MetricKind, MetricUnit, Thresholds } from '../../../core/index.js';
+import type { MetricDefinition, MetricKind, MetricUnit, Thresholds } from 'vpmd';
 import type { SensorReading } from '../commands/sensors.js';
 
 /** Metric id of a sensor. */

@@ -2,7 +2,7 @@
  * What a session is given (target, retransmit policy), what it counts, and the error for a
  * refused command: shared by the session and the commands built on it.
  */
-import { VpmdError } from '../../../core/index.js';
+import { VpmdError } from 'vpmd';
 import type { CipherFloor } from '../codec/cipher-suites.js';
 import { completionText } from '../codec/message.js';
 import type { PrivilegeName } from '../codec/rakp.js';

@@ -4,7 +4,7 @@
  * always-attempted Close Session.
  */
 import { randomBytes } from 'node:crypto';
-import { VpmdError } from '../../../core/index.js';
+import { VpmdError } from 'vpmd';
 import { chooseSuites, type CipherSuite } from '../codec/cipher-suites.js';
 import { decodeResponse, encodeRequest, type IpmiResponse } from '../codec/message.js';
 import { PAYLOAD, decodePacket, encodeV15, encodeV20, sessionSecurity, type PacketSecurity } from '../codec/packet.js';

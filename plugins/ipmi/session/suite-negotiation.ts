@@ -2,7 +2,7 @@
  * Reading a BMC's cipher suites (Get Channel Cipher Suites, "list algorithms by cipher suite")
  * and the error when none of them is acceptable.
  */
-import { VpmdError } from '../../../core/index.js';
+import { VpmdError } from 'vpmd';
 import { parseCipherSuiteRecords } from '../codec/cipher-suites.js';
 import type { SessionTarget } from './session-target.js';
 

@@ -6,7 +6,7 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { lookup as dnsLookup, type LookupOneOptions } from 'node:dns';
 import { isIP } from 'node:net';
-import { VpmdError } from '../../../core/index.js';
+import { VpmdError } from 'vpmd';
 
 /** Receives the datagrams of one BMC. */
 export type DatagramHandler = (msg: Buffer) => void;

@@ -4,7 +4,7 @@
  * counter behind lockout. The account-service settings (lockout, session timeout) live beside
  * them. Every change is written atomically before it is acknowledged.
  */
-import { Type, VpmdError, type Role, type StateStore, type Static } from '../../../core/index.js';
+import { Type, VpmdError, type Role, type StateStore, type Static } from 'vpmd';
 import { hashPassword, passwordProblem, verifyPassword } from './password.js';
 
 const Hash = Type.Object({ alg: Type.Literal('scrypt'), N: Type.Integer(), r: Type.Integer(), p: Type.Integer(), salt: Type.String(), hash: Type.String() });

@@ -4,8 +4,7 @@
  * session, subscription). PATCH bodies touching only a property override's targets (a
  * ManagerAccount's own Password) use that override's map.
  */
-import type { Principal, Privilege } from '../../../core/index.js';
-import { roleHas } from '../../../core/index.js';
+import { type Principal, type Privilege, roleHas } from 'vpmd';
 import { PRIVILEGE_TABLE } from '../generated/privilege-table.js';
 import type { PrivilegeAlternatives, RegistryMethod } from './privilege-types.js';
 

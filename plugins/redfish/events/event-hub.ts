@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { request } from 'node:https';
 import type { ServerResponse } from 'node:http';
-import { Type, type Static, type VpmdEventMap } from '../../../core/index.js';
+import { Type, type Static, type VpmdEventMap } from 'vpmd';
 import type { RedfishContext } from '../config.js';
 import { eventMessage } from '../http/redfish-error.js';
 import { odataType, toId } from '../resources/types.js';

@@ -5,7 +5,7 @@
  * logind itself. Every call is bounded and uses a connection of its own (see bounded-bus.ts):
  * a missing or frozen logind costs one bounded call.
  */
-import { VpmdError } from '../../../core/index.js';
+import { VpmdError } from 'vpmd';
 import { BusExchangeError, onBus, systemBusAddress } from './bounded-bus.js';
 
 const NAME = 'org.freedesktop.login1';

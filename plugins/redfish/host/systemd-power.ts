@@ -12,7 +12,7 @@
  * (0). CAP_SYS_BOOT is thus neither needed by root nor enough for another user.
  */
 import { Message } from 'dbus-next';
-import { VpmdError } from '../../../core/index.js';
+import { VpmdError } from 'vpmd';
 import { BusExchangeError, onBus, systemBusAddress } from './bounded-bus.js';
 
 const NAME = 'org.freedesktop.systemd1';

@@ -8,7 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import type { Principal } from '../../../core/index.js';
+import type { Principal } from 'vpmd';
 import type { ServiceDeps } from '../config.js';
 import { allowsNoAuth, describe, requiredPrivileges, satisfies } from '../auth/privilege-check.js';
 import { allowedMethods, type Reply, type Resource, type Route, type RouteRequest, type Router } from './router.js';

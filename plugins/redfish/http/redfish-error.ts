@@ -4,7 +4,7 @@
  * Every refusal of the service goes through {@link RedfishError}.
  */
 import { MESSAGE_REGISTRIES } from '../generated/message-registries.js';
-import { isVpmdError } from '../../../core/index.js';
+import { isVpmdError } from 'vpmd';
 
 /** The Base registry prefix with its version, e.g. `Base.1.22.1`. */
 export const BASE = 'Base.1.22.1';

@@ -4,7 +4,7 @@
  * methods a route has make its `Allow` header and its 405s.
  */
 import type { IncomingHttpHeaders } from 'node:http';
-import type { Principal } from '../../../core/index.js';
+import type { Principal } from 'vpmd';
 
 /** A JSON resource body. */
 export type Resource = Record<string, unknown>;

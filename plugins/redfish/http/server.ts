@@ -12,7 +12,7 @@
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { VpmdError } from '../../../core/index.js';
+import { VpmdError } from 'vpmd';
 import type { RedfishContext } from '../config.js';
 import { errorOutcome, type Dispatcher, type Outcome } from './dispatch.js';
 import { fail } from './redfish-error.js';

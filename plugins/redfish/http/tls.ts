@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import { chmod, mkdir, readFile, rename, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { VpmdError } from '../../../core/index.js';
+import { VpmdError } from 'vpmd';
 
 const run = promisify(execFile);
 

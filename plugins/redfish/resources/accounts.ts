@@ -3,7 +3,7 @@
  * (login, logout, timeout). Roles are DMTF's predefined ones and cannot be changed; an account
  * has exactly one. Passwords are write-only (`Password` reads as null).
  */
-import { ROLES, ROLE_PRIVILEGES, isVpmdError, type Role } from '../../../core/index.js';
+import { ROLES, ROLE_PRIVILEGES, isVpmdError, type Role } from 'vpmd';
 import type { ServiceDeps } from '../config.js';
 import type { Account } from '../auth/accounts.js';
 import { PASSWORD_MAX, PASSWORD_MIN } from '../auth/password.js';

@@ -4,7 +4,7 @@
  * EnvironmentMetrics built from the telemetry store at request time, so new metrics appear
  * without a restart.
  */
-import { BMCS, type MetricKind, type MetricSnapshot } from '../../../core/index.js';
+import { BMCS, type MetricKind, type MetricSnapshot } from 'vpmd';
 import type { ServiceDeps } from '../config.js';
 import type { Route, RouteRequest } from '../http/router.js';
 import { notFound } from './service-root.js';

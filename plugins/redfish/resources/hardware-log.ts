@@ -3,7 +3,7 @@
  * `hw.log.v1` events from the IPMI plugin) kept in memory while the service runs, newest 1000.
  * The source plugin owns the durable copy (the BMC's SEL); this is the Redfish view of it.
  */
-import type { VpmdEventMap } from '../../../core/index.js';
+import type { VpmdEventMap } from 'vpmd';
 import type { Route } from '../http/router.js';
 import { notFound } from './service-root.js';
 import { collection, logService, odataType } from './types.js';

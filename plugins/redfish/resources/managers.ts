@@ -5,8 +5,7 @@
  * and kept current from `audit.v1` events, so no core API is needed to serve it.
  */
 import { readFile } from 'node:fs/promises';
-import type { VpmdEventMap } from '../../../core/index.js';
-import { CORE_API_VERSION } from '../../../core/index.js';
+import { type VpmdEventMap, CORE_API_VERSION } from 'vpmd';
 import type { ServiceDeps } from '../config.js';
 import type { Route } from '../http/router.js';
 import { notFound } from './service-root.js';

@@ -6,7 +6,7 @@
  * reassembled by size and handled one at a time, in order; replies are written in order.
  */
 import { connect, type Socket } from 'node:net';
-import type { Logger } from '../../../core/index.js';
+import type { Logger } from 'vpmd';
 import { FrameReader } from '../protocol/packet-codec.js';
 import { REQUEST_SIZE } from '../protocol/packet-layout.js';
 

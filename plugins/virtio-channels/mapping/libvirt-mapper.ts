@@ -7,7 +7,7 @@
  * Every call is bounded: dbus-next has no timeout of its own.
  */
 import { Message, MessageType, sessionBus, systemBus, type MessageBus } from 'dbus-next';
-import { VpmdError, type CoreSettings, type Logger } from '../../../core/index.js';
+import { VpmdError, type CoreSettings, type Logger } from 'vpmd';
 
 const DEST = 'org.libvirt';
 const CONNECT = 'org.libvirt.Connect';

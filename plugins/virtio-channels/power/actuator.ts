@@ -5,7 +5,7 @@
  * the policy any more). Writes are idempotent: a policy already in the wanted state is not
  * written again.
  */
-import { VpmdError, type HostModel, type Logger } from '../../../core/index.js';
+import { VpmdError, type HostModel, type Logger } from 'vpmd';
 import { ladderOf, type FrequencyLadder } from './frequency-ladder.js';
 
 /** A policy's settings before vpmd touched it. */

@@ -4,7 +4,7 @@
  * second, as DPDK decides); drivers without a table get 100 MHz steps between the hardware
  * limits, with turbo above `base_frequency` where HWP reports it.
  */
-import type { CpufreqPolicy } from '../../../core/index.js';
+import type { CpufreqPolicy } from 'vpmd';
 
 /** How a policy is actuated. */
 export type ActuationMode =

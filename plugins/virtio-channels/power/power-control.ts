@@ -8,7 +8,7 @@
  * them (it may run on any); a wider one (an unpinned vCPU) is refused, since scaling it would
  * scale most of the host. Every VM that may run on a pCPU protects it, pinned or not.
  */
-import { VpmdError, type HostModel, type Logger } from '../../../core/index.js';
+import { VpmdError, type HostModel, type Logger } from 'vpmd';
 import type { Actuator } from './actuator.js';
 import { middleStep, snapDown, stepDown, stepUp, type FrequencyLadder } from './frequency-ladder.js';
 import { effectiveKHz, resolvePcpu, type Bounds, type PcpuOccupant } from './precedence.js';

@@ -110,7 +110,7 @@ describe('command registry', () => {
 
 describe('shell completion', () => {
   it('completes command words from the agent’s registry', async () => {
-    const { completeLine } = await import('../../../core/cli/shell.js');
+    const { completeLine } = await import('../../../app/shell.js');
     const names = ['host summary', 'host cpufreq', 'host set-governor', 'help', 'status'];
     expect(completeLine('ho', names)).toEqual([['host '], 'ho']);
     expect(completeLine('host ', names)).toEqual([['cpufreq ', 'set-governor ', 'summary '], '']);

@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
 import { ensureBuilt, runCli, startCli, VPMCTL, VPMD } from '../../support/built-cli.js';
 import { SIM_PROFILES } from '../../../core/sim/index.js';
-import { bootAgent } from '../../../core/testkit/index.js';
+import { bootAgent } from '../../../testkit/index.js';
 
 beforeAll(() => ensureBuilt(), 120_000);
 

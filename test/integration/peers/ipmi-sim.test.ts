@@ -6,8 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runIpmitool, startIpmiSim, type IpmiSimPeer, type IpmiSimTarget } from '../../../core/testkit/peers/index.js';
-import { requireProgram } from '../../../core/testkit/peers/program-lookup.js';
+import { runIpmitool, startIpmiSim, type IpmiSimPeer, type IpmiSimTarget } from '../../../testkit/peers/index.js';
+import { requireProgram } from '../../../testkit/peers/program-lookup.js';
 import { expectNoProcess } from './process-state.js';
 
 /** `ipmitool sdr list` as name -> "value | status". */

@@ -9,7 +9,7 @@ import {
   type BusClient,
   type LibvirtDbusPeer,
   type PrivateBus,
-} from '../../../core/testkit/peers/index.js';
+} from '../../../testkit/peers/index.js';
 import { expectNoProcess } from './process-state.js';
 
 describe('startLibvirtDbus', () => {

@@ -9,7 +9,7 @@ import {
   type LogindMock,
   type PrivateBus,
   type ReceivedSignal,
-} from '../../../core/testkit/peers/index.js';
+} from '../../../testkit/peers/index.js';
 import { expectNoProcess } from './process-state.js';
 
 describe('startLogindMock', () => {

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startLibvirtDbus, startLogindMock, startPrivateBus, type BusClient, type PrivateBus } from '../../../core/testkit/peers/index.js';
+import { startLibvirtDbus, startLogindMock, startPrivateBus, type BusClient, type PrivateBus } from '../../../testkit/peers/index.js';
 import { expectNoProcess } from './process-state.js';
 
 const DBUS = { destination: 'org.freedesktop.DBus', path: '/org/freedesktop/DBus', interface: 'org.freedesktop.DBus' } as const;

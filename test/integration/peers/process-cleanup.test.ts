@@ -3,8 +3,8 @@ import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { SETUP_PEERS_SCRIPT } from '../../../core/testkit/peers/index.js';
-import { requireProgram } from '../../../core/testkit/peers/program-lookup.js';
+import { SETUP_PEERS_SCRIPT } from '../../../testkit/peers/index.js';
+import { requireProgram } from '../../../testkit/peers/program-lookup.js';
 import { isRunning } from './process-state.js';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/peer-child.ts', import.meta.url));

@@ -2,7 +2,7 @@
  * The ipmi plugin in a real agent polling three ipmi_sim BMCs: telemetry, SEL events, chassis
  * power, vpmctl commands, privileges, and sessions closed on stop.
  */
-import { testPlugin } from '../../../core/testkit/index.js';
+import { testPlugin } from '../../../testkit/index.js';
 import { chmod, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -2,7 +2,7 @@
  * What survives an agent restart: the SEL entries already turned into events are not emitted
  * again (marks in the plugin's state), and the new agent closes its sessions like the first.
  */
-import { testPlugin } from '../../../core/testkit/index.js';
+import { testPlugin } from '../../../testkit/index.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

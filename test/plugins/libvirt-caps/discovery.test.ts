@@ -4,8 +4,8 @@
  * host.sleep.v1 event only when the result changes, and an absent or slow logind.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bootAgent, type BootedAgent } from '../../../core/testkit/index.js';
-import { startLogindMock, startPrivateBus, type LogindAnswer, type LogindMock, type PrivateBus } from '../../../core/testkit/peers/index.js';
+import { bootAgent, type BootedAgent } from '../../../testkit/index.js';
+import { startLogindMock, startPrivateBus, type LogindAnswer, type LogindMock, type PrivateBus } from '../../../testkit/peers/index.js';
 import type { SleepSupport } from '../../../core/index.js';
 import plugin from '../../../plugins/libvirt-caps/index.js';
 import observer, { earlyListener, type Seen } from './observer-plugin.js';

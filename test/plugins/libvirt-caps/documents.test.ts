@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHostModel, RealSysfs } from '../../../core/host/index.js';
 import { StateStore } from '../../../core/state/index.js';
-import { bootAgent, type BootedAgent } from '../../../core/testkit/index.js';
-import { startLogindMock, startPrivateBus, type LogindMock, type PrivateBus } from '../../../core/testkit/peers/index.js';
+import { bootAgent, type BootedAgent } from '../../../testkit/index.js';
+import { startLogindMock, startPrivateBus, type LogindMock, type PrivateBus } from '../../../testkit/peers/index.js';
 import plugin from '../../../plugins/libvirt-caps/index.js';
 import { resolveHostUuid } from '../../../plugins/libvirt-caps/host-facts.js';
 

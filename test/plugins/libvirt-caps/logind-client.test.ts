@@ -4,8 +4,8 @@
  * bounded behaviour when logind is absent, slow or frozen.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startLogindMock, startPrivateBus, LOGIND_BUS_NAME, LOGIND_MANAGER_IFACE, LOGIND_PATH } from '../../../core/testkit/peers/index.js';
-import type { BusClient, LogindAnswer, LogindMock, PrivateBus } from '../../../core/testkit/peers/index.js';
+import { startLogindMock, startPrivateBus, LOGIND_BUS_NAME, LOGIND_MANAGER_IFACE, LOGIND_PATH } from '../../../testkit/peers/index.js';
+import type { BusClient, LogindAnswer, LogindMock, PrivateBus } from '../../../testkit/peers/index.js';
 import { LogindClient } from '../../../plugins/libvirt-caps/logind-client.js';
 import { LOGIND_VERBS } from '../../../plugins/libvirt-caps/logind-interface.js';
 

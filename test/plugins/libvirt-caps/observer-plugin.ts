@@ -2,7 +2,7 @@
  * A test-only plugin that plays "another plugin" (Redfish, SNMP): it records the events
  * libvirt-caps emits and calls the HOST_SLEEP capability as a principal of its choosing.
  */
-import { testPlugin } from '../../../core/testkit/index.js';
+import { testPlugin } from '../../../testkit/index.js';
 import { HOST_SLEEP, Type, defineCommand, StringEnum, type VpmdEventMap } from '../../../core/index.js';
 
 /** Events the observer saw, in order. */

@@ -5,9 +5,9 @@
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { bootAgent, type BootedAgent } from '../../../core/testkit/index.js';
-import { LOGIND_BUS_NAME, LOGIND_MANAGER_IFACE, LOGIND_PATH, startLogindMock, startPrivateBus } from '../../../core/testkit/peers/index.js';
-import type { BusClient, LogindMock, PrivateBus } from '../../../core/testkit/peers/index.js';
+import { bootAgent, type BootedAgent } from '../../../testkit/index.js';
+import { LOGIND_BUS_NAME, LOGIND_MANAGER_IFACE, LOGIND_PATH, startLogindMock, startPrivateBus } from '../../../testkit/peers/index.js';
+import type { BusClient, LogindMock, PrivateBus } from '../../../testkit/peers/index.js';
 import type { RtcState, SuspendOutcome } from '../../../core/index.js';
 import plugin from '../../../plugins/libvirt-caps/index.js';
 import observer, { type Seen } from './observer-plugin.js';

@@ -3,12 +3,12 @@
  * chassis power-on through the BMCS capability, provided here by a test plugin that drives
  * real BMCs (ipmi_sim) with ipmitool, as the ipmi plugin does over its own stack.
  */
-import { testPlugin } from '../../../core/testkit/index.js';
+import { testPlugin } from '../../../testkit/index.js';
 import { createSocket, type Socket } from 'node:dgram';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BMCS, VpmdError, type BmcTarget } from '../../../core/index.js';
-import { bootAgent, type BootedAgent } from '../../../core/testkit/index.js';
-import { runIpmitool, startIpmiSim, type IpmiSimPeer } from '../../../core/testkit/peers/index.js';
+import { bootAgent, type BootedAgent } from '../../../testkit/index.js';
+import { runIpmitool, startIpmiSim, type IpmiSimPeer } from '../../../testkit/peers/index.js';
 import ipmiPlugin from '../../../plugins/ipmi/index.js';
 import plugin from '../../../plugins/libvirt-caps/index.js';
 import { magicPacket, parseMac } from '../../../plugins/libvirt-caps/wake.js';

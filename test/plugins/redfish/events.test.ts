@@ -4,7 +4,7 @@
  * server (trusting its CA through plugins.redfish.eventCa) and retried with back-off after a
  * failure; threshold crossings and hardware log entries become ResourceEvent messages.
  */
-import { testPlugin } from '../../../core/testkit/index.js';
+import { testPlugin } from '../../../testkit/index.js';
 import { createServer, type Server } from 'node:https';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

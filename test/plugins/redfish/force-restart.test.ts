@@ -9,7 +9,7 @@
  * root (effective uid injected), which that bus requires of a Reboot() caller.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startLogindMock, startPrivateBus, startSystemdMock, type LogindMock, type PrivateBus, type SystemdMock } from '../../../core/testkit/peers/index.js';
+import { startLogindMock, startPrivateBus, startSystemdMock, type LogindMock, type PrivateBus, type SystemdMock } from '../../../testkit/peers/index.js';
 import { SystemdPower, declaresReboot, notRootReason } from '../../../plugins/redfish/host/systemd-power.js';
 import { bootRedfish, type RedfishHarness } from './support.js';
 

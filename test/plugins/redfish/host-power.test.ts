@@ -9,7 +9,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LOGIND_BUS_NAME, LOGIND_MANAGER_IFACE, LOGIND_PATH, startLogindMock, startPrivateBus, type LogindMock, type PrivateBus } from '../../../core/testkit/peers/index.js';
+import { LOGIND_BUS_NAME, LOGIND_MANAGER_IFACE, LOGIND_PATH, startLogindMock, startPrivateBus, type LogindMock, type PrivateBus } from '../../../testkit/peers/index.js';
 import type { PluginManifest } from '../../../core/index.js';
 import libvirtCaps from '../../../plugins/libvirt-caps/index.js';
 import virtioChannels from '../../../plugins/virtio-channels/index.js';

@@ -7,7 +7,7 @@
 import { connect } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Type, defineCommand, type PluginManifest } from '../../../core/index.js';
-import { testPlugin } from '../../../core/testkit/index.js';
+import { testPlugin } from '../../../testkit/index.js';
 import { ResponseCache } from '../../../plugins/redfish/http/response-cache.js';
 import { bootRedfish, type RedfishHarness } from './support.js';
 

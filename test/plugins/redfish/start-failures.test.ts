@@ -4,7 +4,7 @@
  */
 import { createServer } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
-import { bootAgent, type BootedAgent } from '../../../core/testkit/index.js';
+import { bootAgent, type BootedAgent } from '../../../testkit/index.js';
 import type { PluginManifest } from '../../../core/index.js';
 import redfish from '../../../plugins/redfish/index.js';
 import { freePort } from './support.js';

@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { request, Agent as HttpsAgent } from 'node:https';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { bootAgent, type BootedAgent } from '../../../core/testkit/index.js';
+import { bootAgent, type BootedAgent } from '../../../testkit/index.js';
 import redfish from '../../../plugins/redfish/index.js';
 import type { PluginManifest } from '../../../core/index.js';
 import type { SimProfileName } from '../../../core/sim/index.js';

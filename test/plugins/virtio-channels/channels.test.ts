@@ -7,7 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bootAgent, type BootedAgent } from '../../../core/testkit/index.js';
+import { bootAgent, type BootedAgent } from '../../../testkit/index.js';
 import plugin from '../../../plugins/virtio-channels/index.js';
 import { decodeFreqList, encodeRequest } from '../../../plugins/virtio-channels/protocol/packet-codec.js';
 import { Command, FREQ_LIST_SIZE, Policy, REQUEST_SIZE, Unit, Workload } from '../../../plugins/virtio-channels/protocol/packet-layout.js';

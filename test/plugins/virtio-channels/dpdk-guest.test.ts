@@ -8,7 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bootAgent, type BootedAgent } from '../../../core/testkit/index.js';
+import { bootAgent, type BootedAgent } from '../../../testkit/index.js';
 import plugin from '../../../plugins/virtio-channels/index.js';
 import { buildC } from './support/build-c.js';
 import { runDpdkGuest } from './support/dpdk-guest.js';

@@ -2,13 +2,13 @@
  * The JSON FIFO interface (DPDK's keys, replies a client can read in DIR/fifoN.reply) and the
  * guest-channels capability as another plugin consumes it.
  */
-import { testPlugin } from '../../../core/testkit/index.js';
+import { testPlugin } from '../../../testkit/index.js';
 import { appendFile, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GUEST_CHANNELS, Type, defineCommand } from '../../../core/index.js';
-import { bootAgent, type BootedAgent } from '../../../core/testkit/index.js';
+import { bootAgent, type BootedAgent } from '../../../testkit/index.js';
 import plugin from '../../../plugins/virtio-channels/index.js';
 import { BraceSplitter } from '../../../plugins/virtio-channels/json-fifo.js';
 import { cpufreq, eventually } from './support/sim-files.js';

@@ -20,7 +20,7 @@ import {
   type BusClient,
   type LibvirtDbusPeer,
   type PrivateBus,
-} from '../../../core/testkit/index.js';
+} from '../../../testkit/index.js';
 import plugin from '../../../plugins/virtio-channels/index.js';
 import { encodeRequest } from '../../../plugins/virtio-channels/protocol/packet-codec.js';
 import { Command, REQUEST_SIZE, Unit } from '../../../plugins/virtio-channels/protocol/packet-layout.js';

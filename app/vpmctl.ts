@@ -4,8 +4,8 @@
  * command the agent has registered; `vpmctl shell` opens an interactive prompt.
  */
 import { parseArgs } from 'node:util';
-import { EXIT_CODES, exitCodeFor, toVpmdError } from '../errors.js';
-import { ControlClient } from '../control/control-client.js';
+import { EXIT_CODES, exitCodeFor, toVpmdError } from '../core/errors.js';
+import { ControlClient } from '../core/control/control-client.js';
 import { runAndPrint } from './vpmctl-run.js';
 import { runShell } from './shell.js';
 
@@ -48,7 +48,7 @@ async function main(argv: string[]): Promise<number> {
     return EXIT_CODES.usage;
   }
   if (values.version) {
-    const { VPMD_VERSION } = await import('../version.js');
+    const { VPMD_VERSION } = await import('../core/version.js');
     process.stdout.write(`vpmctl ${VPMD_VERSION}\n`);
     return EXIT_CODES.ok;
   }

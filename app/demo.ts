@@ -12,11 +12,11 @@ import { join, relative, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
-import { readConfigFile, assertNoProblems } from '../config/load-config.js';
-import { BUILTIN_PLUGINS } from '../../plugins/index.js';
-import type { DemoEnvironment, DemoSetup, PluginManifest } from '../kernel/plugin-contract.js';
-import { generateSimulatedHost, SIM_PROFILES } from '../sim/index.js';
-import { VpmdError } from '../errors.js';
+import { readConfigFile, assertNoProblems } from '../core/config/load-config.js';
+import { BUILTIN_PLUGINS } from './builtin-plugins.js';
+import type { DemoEnvironment, DemoSetup, PluginManifest } from '../core/kernel/plugin-contract.js';
+import { generateSimulatedHost, SIM_PROFILES } from '../core/sim/index.js';
+import { VpmdError } from '../core/errors.js';
 import { runAgentUntilSignal } from './run-agent.js';
 
 /** The profile the demo uses unless told otherwise. */
@@ -43,9 +43,9 @@ export function freePort(kind: 'tcp' | 'udp', address = '127.0.0.1'): Promise<nu
   });
 }
 
-/** Where the compiled example plugin lives, relative to this file (dist/core/cli). */
+/** Where the compiled example plugin lives, relative to this file (dist/app). */
 function examplePluginPath(): string {
-  return resolve(fileURLToPath(new URL('../../examples/plugins/energy-report/index.js', import.meta.url)));
+  return resolve(fileURLToPath(new URL('../examples/plugins/energy-report/index.js', import.meta.url)));
 }
 
 /** Builds the demo: tree, config file, plugin setups. Exported for tests. */
@@ -104,7 +104,7 @@ export async function runDemo(opts: { profile?: string; dir?: string }): Promise
   const code = await runAgentUntilSignal(parsed.config, demo.configFile, BUILTIN_PLUGINS, {
     logFile,
     onStarted: async (agent) => {
-      const { ControlClient } = await import('../control/control-client.js');
+      const { ControlClient } = await import('../core/control/control-client.js');
       for (const [name, setup] of demo.setups) {
         for (const c of setup.commands ?? []) {
           const client = await ControlClient.connect(socket);
@@ -130,7 +130,7 @@ export async function runDemo(opts: { profile?: string; dir?: string }): Promise
         '  vpmctl host cpufreq           per-policy frequencies and governors',
         '  vpmctl telemetry list         power, energy and temperature readings',
         '  vpmctl shell                  interactive prompt with completion',
-        `  (from the source tree: node dist/core/cli/vpmctl.js --socket ${socket} status)`,
+        `  (from the source tree: node dist/app/vpmctl.js --socket ${socket} status)`,
         '',
         'Ctrl-C stops the agent.',
       ];

@@ -5,5 +5,5 @@
  */
 export * from './boot-agent.js';
 export * from './peers/index.js';
-export { generateSimulatedHost, openSimulatedHost, SIM_PROFILES } from '../sim/index.js';
+export { generateSimulatedHost, openSimulatedHost, SIM_PROFILES } from '../core/sim/index.js';
 export * from './test-plugin.js';

@@ -7,14 +7,14 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { Agent } from '../agent.js';
-import { createLogger } from '../logger.js';
-import { parseConfigText, assertNoProblems } from '../config/load-config.js';
-import { ControlClient, type RunReply } from '../control/control-client.js';
-import type { PluginManifest } from '../kernel/plugin-contract.js';
-import type { PluginSource } from '../kernel/plugin-plan.js';
-import type { PluginStatus } from '../kernel/kernel.js';
-import { generateSimulatedHost, type SimProfileName } from '../sim/index.js';
+import { Agent } from '../core/agent.js';
+import { createLogger } from '../core/logger.js';
+import { parseConfigText, assertNoProblems } from '../core/config/load-config.js';
+import { ControlClient, type RunReply } from '../core/control/control-client.js';
+import type { PluginManifest } from '../core/kernel/plugin-contract.js';
+import type { PluginSource } from '../core/kernel/plugin-plan.js';
+import type { PluginStatus } from '../core/kernel/kernel.js';
+import { generateSimulatedHost, type SimProfileName } from '../core/sim/index.js';
 
 /** Options of {@link bootAgent}. */
 export interface BootOptions {

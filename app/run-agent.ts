@@ -2,10 +2,10 @@
  * Running the agent in the foreground until SIGTERM or SIGINT: stop plugins in reverse order
  * within their timeouts, then exit 0. A second signal exits at once.
  */
-import { Agent } from '../agent.js';
-import { createLogger, type Logger } from '../logger.js';
-import type { CoreConfig } from '../config/core-schema.js';
-import type { PluginSource } from '../kernel/plugin-plan.js';
+import { Agent } from '../core/agent.js';
+import { createLogger, type Logger } from '../core/logger.js';
+import type { CoreConfig } from '../core/config/core-schema.js';
+import type { PluginSource } from '../core/kernel/plugin-plan.js';
 import { pino } from 'pino';
 
 /** Starts an agent and wires signals; resolves when it has stopped. */

@@ -7,8 +7,8 @@ import { createInterface, type Interface } from 'node:readline';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import type { ControlClient } from '../control/control-client.js';
-import type { CommandInfo } from '../services/commands.js';
+import type { ControlClient } from '../core/control/control-client.js';
+import type { CommandInfo } from '../core/services/commands.js';
 import { splitWords } from './argv-words.js';
 import { runAndPrint } from './vpmctl-run.js';
 

@@ -3,7 +3,7 @@
  * terminal, or one per line from a pipe (`printf 'pw\n' | vpmctl account add alice`).
  */
 import { createInterface } from 'node:readline';
-import type { StdinField } from '../services/commands.js';
+import type { StdinField } from '../core/services/commands.js';
 
 /** Reads every line of a non-terminal stdin. */
 async function readPipedLines(): Promise<string[]> {

@@ -1,7 +1,7 @@
 /**
  * The errors the peer kit throws, all made here so each kind of failure has one code.
  */
-import { VpmdError, type ErrorCode, type ErrorDetails } from '../../errors.js';
+import { VpmdError, type ErrorCode, type ErrorDetails } from '../../core/errors.js';
 
 /** The script that installs every peer program; named in every "program missing" error. */
 export const SETUP_PEERS_SCRIPT = 'scripts/setup-peers.sh';

@@ -3,7 +3,7 @@
  * config section and the current core API, so tests state only what matters to them.
  */
 import { Type, type TObject } from '@sinclair/typebox';
-import { definePlugin, type PluginManifest } from '../kernel/plugin-contract.js';
+import { definePlugin, type PluginManifest } from '../core/kernel/plugin-contract.js';
 
 /** What a test plugin states: its name, what it is for, and its lifecycle. */
 export type TestPluginSpec = Pick<PluginManifest<TObject>, 'name' | 'description' | 'register'> &

@@ -3,9 +3,9 @@
  * stdout (or JSON with --json), progress on stderr, errors on stderr (JSON on stdout with --json),
  * and an exit code that says what kind of failure happened (see EXIT_CODES).
  */
-import { EXIT_CODES, VpmdError, exitCodeFor, type ErrorCode } from '../errors.js';
-import { toJsonLine } from '../control/protocol.js';
-import type { ControlClient, RunReply } from '../control/control-client.js';
+import { EXIT_CODES, VpmdError, exitCodeFor, type ErrorCode } from '../core/errors.js';
+import { toJsonLine } from '../core/control/protocol.js';
+import type { ControlClient, RunReply } from '../core/control/control-client.js';
 import { readStdinFields } from './read-input.js';
 
 /** Where output goes (replaceable in tests and in the shell). */

@@ -5,11 +5,11 @@
  */
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
-import { EXIT_CODES, exitCodeFor, toVpmdError } from '../errors.js';
-import { readConfigFile, formatProblems } from '../config/load-config.js';
-import { checkConfiguration } from '../agent.js';
-import { BUILTIN_PLUGINS } from '../../plugins/index.js';
-import { VPMD_VERSION } from '../version.js';
+import { EXIT_CODES, exitCodeFor, toVpmdError } from '../core/errors.js';
+import { readConfigFile, formatProblems } from '../core/config/load-config.js';
+import { checkConfiguration } from '../core/agent.js';
+import { BUILTIN_PLUGINS } from './builtin-plugins.js';
+import { VPMD_VERSION } from '../core/version.js';
 import { runAgentUntilSignal } from './run-agent.js';
 import { runDemo } from './demo.js';
 
@@ -65,7 +65,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (values['list-profiles']) {
-    const { SIM_PROFILES } = await import('../sim/index.js');
+    const { SIM_PROFILES } = await import('../core/sim/index.js');
     for (const p of SIM_PROFILES) process.stdout.write(`${p.name.padEnd(26)} ${p.description}\n`);
     return 0;
   }

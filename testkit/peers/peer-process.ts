@@ -10,7 +10,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { onProcessEnd } from './exit-hooks.js';
-import type { VpmdError } from '../../errors.js';
+import type { VpmdError } from '../../core/errors.js';
 import { peerFailedError, describe } from './peer-errors.js';
 import { withTimeout } from './wait.js';
 

@@ -1,0 +1,20 @@
+/**
+ * The built-in plugins, in the order they are offered to the kernel (the kernel reorders them by
+ * their capabilities). This file is the composition root's list: nothing in core/ or plugins/
+ * imports it.
+ */
+import type { PluginSource } from '../core/kernel/plugin-plan.js';
+import libvirtCaps from '../plugins/libvirt-caps/index.js';
+import ipmi from '../plugins/ipmi/index.js';
+import redfish from '../plugins/redfish/index.js';
+import virtioChannels from '../plugins/virtio-channels/index.js';
+import snmp from '../plugins/snmp/index.js';
+
+/** Built-in plugin manifests. */
+export const BUILTIN_PLUGINS: readonly PluginSource[] = [
+  { manifest: libvirtCaps, origin: 'builtin' },
+  { manifest: ipmi, origin: 'builtin' },
+  { manifest: redfish, origin: 'builtin' },
+  { manifest: virtioChannels, origin: 'builtin' },
+  { manifest: snmp, origin: 'builtin' },
+];
