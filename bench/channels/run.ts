@@ -22,7 +22,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { bootAgent } from '../../core/testkit/index.js';
+import { bootAgent } from '../../testkit/index.js';
 import plugin from '../../plugins/virtio-channels/index.js';
 import { startBareHost } from './bare-host.js';
 import { Guests, type GuestRun } from './guests.js';

@@ -20,7 +20,7 @@ import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer, type Socket } from 'node:net';
 import { cpus as osCpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { bootAgent } from '../../core/testkit/index.js';
+import { bootAgent } from '../../testkit/index.js';
 import plugin from '../../plugins/virtio-channels/index.js';
 import { encodeRequest } from '../../plugins/virtio-channels/protocol/packet-codec.js';
 import { Command, Reply, REQUEST_SIZE, Unit } from '../../plugins/virtio-channels/protocol/packet-layout.js';

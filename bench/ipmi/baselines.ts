@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { IpmiSimTarget } from '../../core/testkit/index.js';
+import type { IpmiSimTarget } from '../../testkit/index.js';
 
 /** Wall time, CPU and peak RSS of one child run. */
 export interface ChildCost {

@@ -16,7 +16,7 @@ import { Session } from 'node:inspector/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ipmi from '../../plugins/ipmi/index.js';
-import { bootAgent, startIpmiSim, type BootedAgent, type IpmiSimPeer, type IpmiSimTarget } from '../../core/testkit/index.js';
+import { bootAgent, startIpmiSim, type BootedAgent, type IpmiSimPeer, type IpmiSimTarget } from '../../testkit/index.js';
 import { FreeIpmiFanout, countSessions, ipmitoolSample, type ChildCost } from './baselines.js';
 
 /** Parallelism for both: FreeIPMI's largest --fanout, and vpmd's concurrency and in-flight bound. */
