@@ -57,7 +57,10 @@ export async function prepareDemo(opts: { profile?: string; dir?: string }): Pro
 }> {
   const profile = opts.profile ?? DEFAULT_DEMO_PROFILE;
   if (!SIM_PROFILES.some((p) => p.name === profile)) {
-    throw new VpmdError('E_COMMAND_USAGE', `--profile: unknown profile '${profile}' (profiles: ${SIM_PROFILES.map((p) => p.name).join(', ')})`);
+    throw new VpmdError(
+      'E_COMMAND_USAGE',
+      `--profile: unknown profile '${profile}' (profiles: ${SIM_PROFILES.map((p) => p.name).join(', ')})`,
+    );
   }
   const dir = opts.dir ? resolve(opts.dir) : await mkdtemp(join(tmpdir(), 'vpmd-demo-'));
   await mkdir(dir, { recursive: true, mode: 0o700 });
@@ -110,7 +113,8 @@ export async function runDemo(opts: { profile?: string; dir?: string }): Promise
           const client = await ControlClient.connect(socket);
           const r = await client.run(c.argv, c.stdin ? { stdin: c.stdin } : {});
           client.close();
-          if (r.type === 'error') process.stderr.write(`demo: ${name}: '${c.argv.join(' ')}' failed: ${r.error.message}\n`);
+          if (r.type === 'error')
+            process.stderr.write(`demo: ${name}: '${c.argv.join(' ')}' failed: ${r.error.message}\n`);
         }
       }
       const status = await agent.status();

@@ -40,7 +40,10 @@ function loadHistory(file: string): string[] {
 }
 
 /** Runs the interactive shell until EOF or `quit`; returns the exit code of the last command. */
-export async function runShell(client: ControlClient, opts: { json: boolean; socket: string; historyFile?: string }): Promise<number> {
+export async function runShell(
+  client: ControlClient,
+  opts: { json: boolean; socket: string; historyFile?: string },
+): Promise<number> {
   let names: string[] = (await client.commands()).map((c: CommandInfo) => c.name);
   const historyFile = opts.historyFile ?? join(homedir(), '.vpmctl_history');
   const rl: Interface = createInterface({
@@ -51,7 +54,8 @@ export async function runShell(client: ControlClient, opts: { json: boolean; soc
     historySize: HISTORY_MAX,
     completer: (line: string) => completeLine(line, names),
   });
-  if (process.stdin.isTTY) process.stdout.write(`vpmctl shell on ${opts.socket}: 'help' lists commands, TAB completes, 'quit' leaves.\n`);
+  if (process.stdin.isTTY)
+    process.stdout.write(`vpmctl shell on ${opts.socket}: 'help' lists commands, TAB completes, 'quit' leaves.\n`);
   let last = 0;
   rl.prompt();
   for await (const line of rl) {

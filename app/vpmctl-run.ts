@@ -29,7 +29,12 @@ export async function runAndPrint(
   const o = opts.output ?? processOutput;
   const onProgress = (m: string): void => o.err(`${m}\n`);
   let reply: RunReply = await client.run(argv, { onProgress });
-  if (reply.type === 'error' && reply.error.code === 'E_COMMAND_STDIN' && reply.error.stdin && reply.error.stdin.length > 0) {
+  if (
+    reply.type === 'error' &&
+    reply.error.code === 'E_COMMAND_STDIN' &&
+    reply.error.stdin &&
+    reply.error.stdin.length > 0
+  ) {
     const lines = await (opts.readInput ?? readStdinFields)(reply.error.stdin);
     reply = await client.run(argv, { stdin: lines, onProgress });
   }

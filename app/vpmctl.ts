@@ -28,7 +28,9 @@ Exit codes: 0 ok, 1 internal error, 2 invalid arguments, 3 not permitted, 4 not 
 
 async function main(argv: string[]): Promise<number> {
   // Options stop at the first word that is not one: the rest belongs to the command.
-  const firstWord = argv.findIndex((a, i) => !a.startsWith('-') && !(i > 0 && /^(-s|--socket)$/.test(argv[i - 1] ?? '')));
+  const firstWord = argv.findIndex(
+    (a, i) => !a.startsWith('-') && !(i > 0 && /^(-s|--socket)$/.test(argv[i - 1] ?? '')),
+  );
   const own = firstWord < 0 ? argv : argv.slice(0, firstWord);
   const rest = firstWord < 0 ? [] : argv.slice(firstWord);
   let values: { socket?: string; json?: boolean; help?: boolean; version?: boolean };

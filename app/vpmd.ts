@@ -26,7 +26,13 @@ Logs are JSON lines on standard error (the demo writes them to DIR/vpmd.log).
 async function checkConfig(file: string): Promise<number> {
   const parsed = await readConfigFile(file);
   const { problems } = await checkConfiguration(parsed.config, file, BUILTIN_PLUGINS);
-  const all = [...parsed.problems, ...problems.map((p) => ({ ...p, ...(p.line === undefined && parsed.lineOf(p.path) !== undefined ? { line: parsed.lineOf(p.path) } : {}) }))];
+  const all = [
+    ...parsed.problems,
+    ...problems.map((p) => ({
+      ...p,
+      ...(p.line === undefined && parsed.lineOf(p.path) !== undefined ? { line: parsed.lineOf(p.path) } : {}),
+    })),
+  ];
   if (all.length > 0) {
     process.stderr.write(`${formatProblems(file, all)}\n${file}: ${all.length} problem(s)\n`);
     return 1;
@@ -80,7 +86,11 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`vpmd: unknown command '${positionals[0]}'\n\n${USAGE}`);
     return EXIT_CODES.usage;
   }
-  if (values.demo) return runDemo({ ...(values.profile ? { profile: values.profile } : {}), ...(values.dir ? { dir: values.dir } : {}) });
+  if (values.demo)
+    return runDemo({
+      ...(values.profile ? { profile: values.profile } : {}),
+      ...(values.dir ? { dir: values.dir } : {}),
+    });
   if (!values.config) {
     process.stderr.write(`vpmd: give --config FILE (or --demo)\n\n${USAGE}`);
     return EXIT_CODES.usage;

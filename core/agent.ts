@@ -78,7 +78,13 @@ export class Agent {
       stopMs: config.kernel.stopTimeout * 1000,
     });
     this.kernel = kernel;
-    registerCoreCommands(services, { status: () => this.status(), audit, startedAt: this.startedAt, simulated: host.simulated, hostRoot: config.host.root });
+    registerCoreCommands(services, {
+      status: () => this.status(),
+      audit,
+      startedAt: this.startedAt,
+      simulated: host.simulated,
+      hostRoot: config.host.root,
+    });
     const control = new ControlServer(config.control.socket, services.commands, log.child({ component: 'control' }));
     try {
       await control.start();
@@ -107,7 +113,11 @@ export class Agent {
    */
   async runCommand(argv: readonly string[], principal: Principal, stdin?: readonly string[]): Promise<CommandOutcome> {
     if (!this.services) throw new VpmdError('E_INTERNAL', 'agent not started');
-    return this.services.commands.run(argv, { principal, progress: () => {}, signal: new AbortController().signal }, stdin);
+    return this.services.commands.run(
+      argv,
+      { principal, progress: () => {}, signal: new AbortController().signal },
+      stdin,
+    );
   }
 
   /** Stops plugins in reverse order, then the core. Idempotent. */

@@ -42,7 +42,12 @@ export function createServices(config: CoreConfig, log: Logger): ServicesWithout
     capabilities: new CapabilityRegistry(),
     state: new StateStore(config.state.dir),
     container: rootContainer.createChildContainer(),
-    core: { libvirt: config.libvirt, hostRoot: config.host.root, simulated: config.host.simulated, stateDir: config.state.dir },
+    core: {
+      libvirt: config.libvirt,
+      hostRoot: config.host.root,
+      simulated: config.host.simulated,
+      stateDir: config.state.dir,
+    },
   };
 }
 

@@ -34,7 +34,10 @@ export const ERROR_CATALOGUE = {
   // plugin kernel
   E_PLUGIN_MANIFEST: { category: 'invalid', summary: 'plugin manifest is invalid' },
   E_PLUGIN_DUPLICATE: { category: 'invalid', summary: 'two plugins have the same name' },
-  E_PLUGIN_API_VERSION: { category: 'unsupported', summary: 'plugin needs a core API version this core does not offer' },
+  E_PLUGIN_API_VERSION: {
+    category: 'unsupported',
+    summary: 'plugin needs a core API version this core does not offer',
+  },
   E_PLUGIN_DEPENDENCY: { category: 'unavailable', summary: 'a capability a plugin requires has no provider' },
   E_PLUGIN_CYCLE: { category: 'invalid', summary: 'plugins require each other in a cycle' },
   E_PLUGIN_CONFIG: { category: 'invalid', summary: 'plugin configuration section is invalid' },
@@ -83,18 +86,33 @@ export const ERROR_CATALOGUE = {
   E_PEER_FAILED: { category: 'unavailable', summary: 'a test peer exited, refused to start or answered with an error' },
   E_PEER_OPTIONS: { category: 'invalid', summary: 'options passed to a test peer are invalid' },
   // libvirt-caps plugin (host sleep, capabilities documents, suspend, wake)
-  E_LIBVIRT_CAPS_LOGIND_UNAVAILABLE: { category: 'unavailable', summary: 'systemd-logind is not reachable on the system bus' },
+  E_LIBVIRT_CAPS_LOGIND_UNAVAILABLE: {
+    category: 'unavailable',
+    summary: 'systemd-logind is not reachable on the system bus',
+  },
   E_LIBVIRT_CAPS_LOGIND_TIMEOUT: { category: 'timeout', summary: 'systemd-logind did not answer in time' },
-  E_LIBVIRT_CAPS_LOGIND_REFUSED: { category: 'denied', summary: 'systemd-logind refused the request (polkit or inhibitor)' },
+  E_LIBVIRT_CAPS_LOGIND_REFUSED: {
+    category: 'denied',
+    summary: 'systemd-logind refused the request (polkit or inhibitor)',
+  },
   E_LIBVIRT_CAPS_LOGIND_FAILED: { category: 'unavailable', summary: 'systemd-logind answered with an error' },
   E_LIBVIRT_CAPS_SLEEP_UNSUPPORTED: { category: 'unsupported', summary: 'the host does not support this sleep state' },
   E_LIBVIRT_CAPS_SUSPEND_BUSY: { category: 'conflict', summary: 'a suspend operation is already in progress' },
   E_LIBVIRT_CAPS_WAKE_TIME: { category: 'invalid', summary: 'wake time is in the past, too soon or malformed' },
-  E_LIBVIRT_CAPS_WAKE_TARGET: { category: 'not-found', summary: 'wake target is neither a MAC address nor a known BMC' },
+  E_LIBVIRT_CAPS_WAKE_TARGET: {
+    category: 'not-found',
+    summary: 'wake target is neither a MAC address nor a known BMC',
+  },
   // ipmi plugin
   E_IPMI_AUTH: { category: 'denied', summary: 'BMC rejected the login (user, password or KG)' },
-  E_IPMI_CIPHER: { category: 'unsupported', summary: 'no cipher suite at or above the configured floor is offered by the BMC' },
-  E_IPMI_SESSION: { category: 'unavailable', summary: 'BMC cannot open or keep an IPMI session (out of sessions, closed, restarted)' },
+  E_IPMI_CIPHER: {
+    category: 'unsupported',
+    summary: 'no cipher suite at or above the configured floor is offered by the BMC',
+  },
+  E_IPMI_SESSION: {
+    category: 'unavailable',
+    summary: 'BMC cannot open or keep an IPMI session (out of sessions, closed, restarted)',
+  },
   E_IPMI_PROTOCOL: { category: 'unavailable', summary: 'BMC answered with a malformed or unexpected packet' },
   E_IPMI_COMMAND: { category: 'unavailable', summary: 'BMC answered an IPMI command with an error completion code' },
   E_IPMI_TIMEOUT: { category: 'timeout', summary: 'BMC did not answer within the retransmit bound' },
@@ -106,8 +124,14 @@ export const ERROR_CATALOGUE = {
   E_REDFISH_ACCOUNT_EXISTS: { category: 'conflict', summary: 'a Redfish account with this user name exists' },
   E_REDFISH_ACCOUNT_UNKNOWN: { category: 'not-found', summary: 'no such Redfish account' },
   E_REDFISH_PASSWORD: { category: 'invalid', summary: 'Redfish password does not meet the password policy' },
-  E_REDFISH_LOGIND: { category: 'unavailable', summary: 'systemd-logind refused or did not answer a host power-off or reboot' },
-  E_REDFISH_SYSTEMD: { category: 'unavailable', summary: 'the systemd manager refused or did not answer a forced host reboot' },
+  E_REDFISH_LOGIND: {
+    category: 'unavailable',
+    summary: 'systemd-logind refused or did not answer a host power-off or reboot',
+  },
+  E_REDFISH_SYSTEMD: {
+    category: 'unavailable',
+    summary: 'the systemd manager refused or did not answer a forced host reboot',
+  },
   // snmp plugin
   E_SNMP_CONFIG: { category: 'invalid', summary: 'SNMP configuration is invalid' },
   E_SNMP_LISTEN: { category: 'unavailable', summary: 'SNMP agent UDP port cannot be opened' },

@@ -18,7 +18,13 @@ export {
 } from './kernel/plugin-contract.js';
 export { CORE_API_VERSION } from './kernel/manifest.js';
 export { defineCapability, type CapabilityToken, type ScopedCapabilities } from './kernel/capabilities.js';
-export { defineCommand, type CommandSpec, type Invocation, type StdinField, type CommandInfo } from './services/commands.js';
+export {
+  defineCommand,
+  type CommandSpec,
+  type Invocation,
+  type StdinField,
+  type CommandInfo,
+} from './services/commands.js';
 export type { ScopedEventBus, EventListener } from './services/event-bus.js';
 export { EVENT_NAMES } from './services/event-bus.js';
 export type { ScopedScheduler, TaskHandle, EveryOptions } from './services/scheduler.js';
@@ -35,7 +41,16 @@ export {
   type ErrorCategory,
   type ErrorDetails,
 } from './errors.js';
-export { PRIVILEGES, ROLES, ROLE_PRIVILEGES, roleHas, type Privilege, type Role, type Principal, type Origin } from './access/privileges.js';
+export {
+  PRIVILEGES,
+  ROLES,
+  ROLE_PRIVILEGES,
+  roleHas,
+  type Privilege,
+  type Role,
+  type Principal,
+  type Origin,
+} from './access/privileges.js';
 export type { AccessPolicy } from './access/access-policy.js';
 export type { VpmdEventMap, VpmdEventName, PluginState } from './contracts/events.js';
 export type * from './contracts/telemetry.js';

@@ -67,7 +67,9 @@ function importsOf(file: string): ImportSite[] {
 
 /** Top-level folder (relative to root) a relative specifier resolves into, and the path itself. */
 function target(root: string, site: ImportSite): string {
-  return relative(root, resolve(dirname(site.file), site.specifier)).split(sep).join('/');
+  return relative(root, resolve(dirname(site.file), site.specifier))
+    .split(sep)
+    .join('/');
 }
 
 function describeTarget(rel: string): string {
@@ -108,7 +110,12 @@ function checkLayer(root: string, folder: string, forbidden: readonly string[], 
       const rel = target(root, site);
       const top = rel.split('/')[0] ?? '';
       if (!forbidden.includes(top)) continue;
-      out.push({ file: relative(root, file), line: site.line, specifier: site.specifier, message: `${what} imports ${describeTarget(rel)}` });
+      out.push({
+        file: relative(root, file),
+        line: site.line,
+        specifier: site.specifier,
+        message: `${what} imports ${describeTarget(rel)}`,
+      });
     }
   }
   return out;
@@ -117,12 +124,27 @@ function checkLayer(root: string, folder: string, forbidden: readonly string[], 
 /** Every violation of the house's import rules under `root`, sorted by file and line. */
 export function findForbiddenImports(root: string): Violation[] {
   const out: Violation[] = [];
-  for (const name of subdirs(join(root, 'plugins'))) out.push(...checkPlugin(root, 'plugin', name, join(root, 'plugins', name)));
+  for (const name of subdirs(join(root, 'plugins')))
+    out.push(...checkPlugin(root, 'plugin', name, join(root, 'plugins', name)));
   for (const name of subdirs(join(root, 'examples', 'plugins'))) {
     out.push(...checkPlugin(root, 'example plugin', name, join(root, 'examples', 'plugins', name)));
   }
-  out.push(...checkLayer(root, 'core', ['app', 'plugins', 'testkit', 'examples', 'test', 'bench', 'scripts'], 'core (a library: it imports nothing above it)'));
-  out.push(...checkLayer(root, 'testkit', ['app', 'plugins', 'examples', 'test', 'bench', 'scripts'], 'the test kit (core and itself only)'));
+  out.push(
+    ...checkLayer(
+      root,
+      'core',
+      ['app', 'plugins', 'testkit', 'examples', 'test', 'bench', 'scripts'],
+      'core (a library: it imports nothing above it)',
+    ),
+  );
+  out.push(
+    ...checkLayer(
+      root,
+      'testkit',
+      ['app', 'plugins', 'examples', 'test', 'bench', 'scripts'],
+      'the test kit (core and itself only)',
+    ),
+  );
   return out.sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line);
 }
 

@@ -43,7 +43,10 @@ export type GuestCommand =
   | { readonly kind: 'close' };
 
 /** Messages to the main thread. */
-export type GuestEvent = { readonly kind: 'listening' } | { readonly kind: 'connected' } | { readonly kind: 'result'; readonly result: RunResult };
+export type GuestEvent =
+  | { readonly kind: 'listening' }
+  | { readonly kind: 'connected' }
+  | { readonly kind: 'result'; readonly result: RunResult };
 
 interface Chan {
   readonly server: Server;
@@ -63,7 +66,9 @@ const port = parentPort;
 if (!port) throw new Error('guest-load runs as a worker thread');
 
 /** The run in progress: where replies go and what the closed loop does next. */
-let current: { readonly lat: number[]; readonly closed: boolean; sending: boolean; outstanding: number; drained?: () => void } | undefined;
+let current:
+  | { readonly lat: number[]; readonly closed: boolean; sending: boolean; outstanding: number; drained?: () => void }
+  | undefined;
 
 function send(c: Chan): void {
   const frame = c.frames[c.n++ % c.frames.length] as Buffer;
@@ -104,7 +109,8 @@ const chans: Chan[] = await Promise.all(
 port.postMessage({ kind: 'listening' } satisfies GuestEvent);
 
 const round = (x: number): number => Math.round(x * 1000) / 1000;
-const pct = (sorted: Float64Array, p: number): number => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+const pct = (sorted: Float64Array, p: number): number =>
+  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 
 function framesFor(mode: Mode, vcpu: number): Buffer[] {
   const frame = (unit: number): Buffer => encodeRequest({ resourceId: BigInt(vcpu), unit, command: Command.CPU_POWER });
@@ -134,7 +140,9 @@ async function run(mode: Mode, seconds: number, rate?: number): Promise<RunResul
     c.n = i; // half the channels start with SCALE_UP, half with SCALE_DOWN
     c.frames = framesFor(mode, i % perVm);
   });
-  const run = { lat: [] as number[], closed: rate === undefined, sending: true, outstanding: 0 } as NonNullable<typeof current>;
+  const run = { lat: [] as number[], closed: rate === undefined, sending: true, outstanding: 0 } as NonNullable<
+    typeof current
+  >;
   current = run;
   if (rate === undefined) {
     for (const c of chans) send(c);
@@ -168,5 +176,7 @@ port.on('message', (msg: GuestCommand) => {
     port.close();
     return;
   }
-  void run(msg.mode, msg.seconds, msg.rate).then((result) => port.postMessage({ kind: 'result', result } satisfies GuestEvent));
+  void run(msg.mode, msg.seconds, msg.rate).then((result) =>
+    port.postMessage({ kind: 'result', result } satisfies GuestEvent),
+  );
 });

@@ -72,7 +72,12 @@ export class Guests {
   /** One run: closed loop, or paced at `rate` requests/s. */
   async run(mode: Mode, seconds: number, rate?: number): Promise<GuestRun> {
     const cpu0 = process.cpuUsage();
-    this.worker.postMessage({ kind: 'run', mode, seconds, ...(rate === undefined ? {} : { rate }) } satisfies GuestCommand);
+    this.worker.postMessage({
+      kind: 'run',
+      mode,
+      seconds,
+      ...(rate === undefined ? {} : { rate }),
+    } satisfies GuestCommand);
     const result = (await this.next('result', seconds * 1000 + 120_000)).result;
     const cpu = process.cpuUsage(cpu0);
     return { ...result, cpuUsPerRequest: round((cpu.user + cpu.system) / result.requests) };
@@ -83,7 +88,8 @@ export class Guests {
    * @throws Error when started without `threadCpu`, or the thread id never arrived
    */
   threadCpuSeconds(): Promise<number> {
-    if (this.tid === undefined) throw new Error('guest worker: its thread id never arrived (start with threadCpu: true)');
+    if (this.tid === undefined)
+      throw new Error('guest worker: its thread id never arrived (start with threadCpu: true)');
     return cpuSecondsOf(`/proc/self/task/${this.tid}/stat`);
   }
 
@@ -93,7 +99,10 @@ export class Guests {
     await new Promise((r) => this.worker.once('exit', r));
   }
 
-  private async next<K extends GuestEvent['kind']>(kind: K, timeoutMs = 60_000): Promise<Extract<GuestEvent, { kind: K }>> {
+  private async next<K extends GuestEvent['kind']>(
+    kind: K,
+    timeoutMs = 60_000,
+  ): Promise<Extract<GuestEvent, { kind: K }>> {
     const end = Date.now() + timeoutMs;
     for (;;) {
       const i = this.events.findIndex((e) => e.kind === kind);

@@ -47,7 +47,9 @@ const ratio = (r: GuestRun, base: GuestRun) => ({
 });
 const median = (xs: readonly number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? (s[(s.length - 1) / 2] as number) : round(((s[s.length / 2 - 1] as number) + (s[s.length / 2] as number)) / 2);
+  return s.length % 2
+    ? (s[(s.length - 1) / 2] as number)
+    : round(((s[s.length / 2 - 1] as number) + (s[s.length / 2] as number)) / 2);
 };
 
 /** The goal: 5,000 requests/s over 64 channels (8 VMs x 8), measured at 8 VMs only. */
@@ -93,7 +95,11 @@ async function scenario(vms: number): Promise<Record<string, unknown>> {
           libvirt: false,
           rateLimit: { perSecond: 1_000_000, burst: 1_000_000 },
           maxChannels: 8192,
-          vms: names.map((name, i) => ({ name, channels: 'all', pins: Array.from({ length: CHANNELS_PER_VM }, (_, v) => (i + v) % 8) })),
+          vms: names.map((name, i) => ({
+            name,
+            channels: 'all',
+            pins: Array.from({ length: CHANNELS_PER_VM }, (_, v) => (i + v) % 8),
+          })),
         },
       },
     });
@@ -108,9 +114,17 @@ async function scenario(vms: number): Promise<Record<string, unknown>> {
     const rounds: Array<Record<Side, GuestRun>> = [];
     for (let i = 0; i < PACED_ROUNDS; i++) {
       const baseline = await baseGuests.run('changing', SECONDS, PACED_RATE);
-      rounds.push({ baseline, steady: await guests.run('steady', SECONDS, PACED_RATE), changing: await guests.run('changing', SECONDS, PACED_RATE) });
+      rounds.push({
+        baseline,
+        steady: await guests.run('steady', SECONDS, PACED_RATE),
+        changing: await guests.run('changing', SECONDS, PACED_RATE),
+      });
     }
-    const summary = { baseline: pacedSummary(rounds, 'baseline'), steady: pacedSummary(rounds, 'steady'), changing: pacedSummary(rounds, 'changing') };
+    const summary = {
+      baseline: pacedSummary(rounds, 'baseline'),
+      steady: pacedSummary(rounds, 'steady'),
+      changing: pacedSummary(rounds, 'changing'),
+    };
     const pacedRatio = (side: 'steady' | 'changing') => ({
       p50: round(summary[side].p50ms / summary.baseline.p50ms),
       p99: round(summary[side].p99ms / summary.baseline.p99ms),
@@ -147,14 +161,27 @@ process.stdout.write(
       host: 'simulated intel-acpi-cpufreq-8 (acpi-cpufreq, userspace + scaling_setspeed)',
       machine: { cpus: cpus().length, loadavg1Before: loadBefore, loadavg1After: round(loadavg()[0] ?? 0) },
       secondsPerRun: SECONDS,
-      baseline: 'bare host on the same kind of sockets, same process: reassemble, read the header, ACK (no mapping, no actuation)',
+      baseline:
+        'bare host on the same kind of sockets, same process: reassemble, read the header, ACK (no mapping, no actuation)',
       results,
       goal: paced
         ? {
             target: 'p99 < 1 ms at 5000 req/s over 64 channels, in every paced round',
-            floor: { p99ms: paced.baseline.p99ms, p99msWorst: paced.baseline.p99msWorst, note: 'the bare host at the same rate: the transport alone on this machine' },
-            steady: { p99ms: paced.steady.p99ms, p99msWorst: paced.steady.p99msWorst, met: paced.steady.p99msWorst < 1 },
-            changing: { p99ms: paced.changing.p99ms, p99msWorst: paced.changing.p99msWorst, met: paced.changing.p99msWorst < 1 },
+            floor: {
+              p99ms: paced.baseline.p99ms,
+              p99msWorst: paced.baseline.p99msWorst,
+              note: 'the bare host at the same rate: the transport alone on this machine',
+            },
+            steady: {
+              p99ms: paced.steady.p99ms,
+              p99msWorst: paced.steady.p99msWorst,
+              met: paced.steady.p99msWorst < 1,
+            },
+            changing: {
+              p99ms: paced.changing.p99ms,
+              p99msWorst: paced.changing.p99msWorst,
+              met: paced.changing.p99msWorst < 1,
+            },
           }
         : undefined,
       note: 'changing: every request moves a frequency (a cpufreq write through the host model and the simulated kernel); steady: the same state is re-requested, which measures vpmd own path',

@@ -82,7 +82,10 @@ class Probe {
 }
 
 async function frequencies(policyDir: string): Promise<{ min: number; turbo: number; nominal: number }> {
-  const list = (await readFile(join(policyDir, 'scaling_available_frequencies'), 'utf8')).trim().split(/\s+/).map(Number);
+  const list = (await readFile(join(policyDir, 'scaling_available_frequencies'), 'utf8'))
+    .trim()
+    .split(/\s+/)
+    .map(Number);
   return { turbo: list[0] ?? NaN, nominal: list[1] ?? NaN, min: list[list.length - 1] ?? NaN };
 }
 
@@ -99,8 +102,13 @@ interface Actuation {
  * SCALE_MIN then SCALE_MAX on the probe's vCPU 0; each must be ACKed and leave the pCPU's
  * setspeed at the expected value (the hosts differ: see the callers), under `userspace`.
  */
-async function checkActuation(probe: Probe, policyDir: string, expect: { afterMin: number; afterMax: number }): Promise<Actuation> {
-  const setspeed = async (): Promise<number> => Number((await readFile(join(policyDir, 'scaling_setspeed'), 'utf8')).trim());
+async function checkActuation(
+  probe: Probe,
+  policyDir: string,
+  expect: { afterMin: number; afterMax: number },
+): Promise<Actuation> {
+  const setspeed = async (): Promise<number> =>
+    Number((await readFile(join(policyDir, 'scaling_setspeed'), 'utf8')).trim());
   const governor = async (): Promise<string> => (await readFile(join(policyDir, 'scaling_governor'), 'utf8')).trim();
   const settle = async (want: number): Promise<number> => {
     // vpmd writes after it replies; give the write a moment before reading the file.
@@ -118,8 +126,16 @@ async function checkActuation(probe: Probe, policyDir: string, expect: { afterMi
   const afterMax = await settle(expect.afterMax);
   const name = (c: number): string => (c === Reply.ACK ? 'ACK' : c === Reply.NACK ? 'NACK' : `command ${c}`);
   const result = { minReply: name(minReply), afterMin, maxReply: name(maxReply), afterMax, governor: await governor() };
-  if (minReply !== Reply.ACK || maxReply !== Reply.ACK || afterMin !== expect.afterMin || afterMax !== expect.afterMax || result.governor !== 'userspace') {
-    throw new Error(`the host did not reply or actuate as expected on ${policyDir}: ${JSON.stringify({ ...result, expected: expect })}`);
+  if (
+    minReply !== Reply.ACK ||
+    maxReply !== Reply.ACK ||
+    afterMin !== expect.afterMin ||
+    afterMax !== expect.afterMax ||
+    result.governor !== 'userspace'
+  ) {
+    throw new Error(
+      `the host did not reply or actuate as expected on ${policyDir}: ${JSON.stringify({ ...result, expected: expect })}`,
+    );
   }
   return result;
 }
@@ -148,17 +164,33 @@ async function measure(guests: Guests, hostCpu: () => Promise<number>): Promise<
     const r = await guests.run(mode, SECONDS, rate);
     const s = (performance.now() - t0) / 1000;
     const host = ((await hostCpu()) - h0) / s;
-    return { ...r, hostCpuPerSecond: round(host), guestCpuPerSecond: round(((await guests.threadCpuSeconds()) - g0) / s), perHostCpuSecond: Math.round(r.perSecond / host) };
+    return {
+      ...r,
+      hostCpuPerSecond: round(host),
+      guestCpuPerSecond: round(((await guests.threadCpuSeconds()) - g0) / s),
+      perHostCpuSecond: Math.round(r.perSecond / host),
+    };
   };
   const changing = await one('changing');
   const steady = await one('steady');
-  return { idleCpuPerSecond, changing, steady, pacedSteady: await one('steady', RATE), pacedChanging: await one('changing', RATE) };
+  return {
+    idleCpuPerSecond,
+    changing,
+    steady,
+    pacedSteady: await one('steady', RATE),
+    pacedChanging: await one('changing', RATE),
+  };
 }
 
 /** One host's numbers, and the probe's evidence that it replied and actuated. */
 interface HostResult extends Measured {
   /** Absent for the Node floor, which does not actuate. */
-  readonly actuation?: { readonly pCpu: number; readonly before: Actuation; readonly after: Actuation; readonly governorAfterQuit?: string };
+  readonly actuation?: {
+    readonly pCpu: number;
+    readonly before: Actuation;
+    readonly after: Actuation;
+    readonly governorAfterQuit?: string;
+  };
 }
 
 /** A Node host's CPU seconds: the whole process (its loop, libuv's pool, GC) but the guest worker. */
@@ -184,10 +216,18 @@ async function runStock(s: Setup, binary: string): Promise<HostResult> {
   const guests = await Guests.start(channelPaths(s), GUEST_OPTIONS);
   const probe = await Probe.listen(join(s.chan, `${PROBE_VM}.0`));
   try {
-    const host = await startStockHost({ dir: s.chan, vmNames: [...s.names, PROBE_VM], channelsPerVm: CHANNELS_PER_VM, pin: s.pin, cpuTree, binary });
+    const host = await startStockHost({
+      dir: s.chan,
+      vmNames: [...s.names, PROBE_VM],
+      channelsPerVm: CHANNELS_PER_VM,
+      pin: s.pin,
+      cpuTree,
+      binary,
+    });
     try {
       const wrong = s.names.filter((n) => host.channels[n] !== CHANNELS_PER_VM);
-      if (wrong.length > 0 || host.channels[PROBE_VM] !== 1) throw new Error(`stock host added ${JSON.stringify(host.channels)} channels`);
+      if (wrong.length > 0 || host.channels[PROBE_VM] !== 1)
+        throw new Error(`stock host added ${JSON.stringify(host.channels)} channels`);
       await guests.connected();
       const policy = join(cpuTree, 'cpufreq', `policy${s.pin(s.names.length, 0)}`);
       const f = await frequencies(policy);
@@ -213,13 +253,25 @@ async function runVpmd(s: Setup): Promise<HostResult> {
   const guests = await Guests.start(channelPaths(s), GUEST_OPTIONS);
   const probe = await Probe.listen(join(s.chan, `${PROBE_VM}.0`));
   try {
-    const vms = [...s.names, PROBE_VM].map((name, i) => ({ name, channels: 'all', pins: Array.from({ length: CHANNELS_PER_VM }, (_, v) => s.pin(i, v)) }));
+    const vms = [...s.names, PROBE_VM].map((name, i) => ({
+      name,
+      channels: 'all',
+      pins: Array.from({ length: CHANNELS_PER_VM }, (_, v) => s.pin(i, v)),
+    }));
     const agent = await bootAgent({
       plugins: [plugin],
       startTimeout: 60,
       // The same plain files the stock host writes, through vpmd's real-sysfs backend.
       core: { host: { root: hostRoot, simulated: false, sampleInterval: 1 } },
-      sections: { 'virtio-channels': { dir: s.chan, libvirt: false, rateLimit: { perSecond: 1_000_000, burst: 1_000_000 }, maxChannels: 8192, vms } },
+      sections: {
+        'virtio-channels': {
+          dir: s.chan,
+          libvirt: false,
+          rateLimit: { perSecond: 1_000_000, burst: 1_000_000 },
+          maxChannels: 8192,
+          vms,
+        },
+      },
     });
     try {
       await guests.connected();
@@ -277,7 +329,17 @@ function medians(rs: HostResult[]): Measured {
     type Field = Exclude<keyof CpuRun, 'targetPerSecond'>;
     const f = (k: Field): number => median(rs.map((r) => r[n][k]));
     const n0 = (k: Field): number => Math.round(f(k));
-    return { requests: n0('requests'), perSecond: n0('perSecond'), p50ms: f('p50ms'), p99ms: f('p99ms'), p999ms: f('p999ms'), maxMs: f('maxMs'), hostCpuPerSecond: f('hostCpuPerSecond'), guestCpuPerSecond: f('guestCpuPerSecond'), perHostCpuSecond: n0('perHostCpuSecond') };
+    return {
+      requests: n0('requests'),
+      perSecond: n0('perSecond'),
+      p50ms: f('p50ms'),
+      p99ms: f('p99ms'),
+      p999ms: f('p999ms'),
+      maxMs: f('maxMs'),
+      hostCpuPerSecond: f('hostCpuPerSecond'),
+      guestCpuPerSecond: f('guestCpuPerSecond'),
+      perHostCpuSecond: n0('perHostCpuSecond'),
+    };
   };
   const [changing, steady, pacedSteady, pacedChanging] = RUNS.map(run) as [CpuRun, CpuRun, CpuRun, CpuRun];
   return { idleCpuPerSecond: median(rs.map((r) => r.idleCpuPerSecond)), changing, steady, pacedSteady, pacedChanging };
@@ -307,7 +369,13 @@ try {
     floorRounds.push(await runFloor(await setup(r, 'floor')));
     const brief = (h: HostResult) => Object.fromEntries(RUNS.map((n) => [n, [h[n].perSecond, h[n].p50ms, h[n].p99ms]]));
     const at = (hs: HostResult[]): HostResult => hs[r] as HostResult;
-    rounds.push({ first: stockFirst ? 'stock' : 'vpmd', loadavg1: load, stock: brief(at(stockRounds)), vpmd: brief(at(vpmdRounds)), nodeFloor: brief(at(floorRounds)) });
+    rounds.push({
+      first: stockFirst ? 'stock' : 'vpmd',
+      loadavg1: load,
+      stock: brief(at(stockRounds)),
+      vpmd: brief(at(vpmdRounds)),
+      nodeFloor: brief(at(floorRounds)),
+    });
   }
   const stock = medians(stockRounds);
   const vpmd = medians(vpmdRounds);

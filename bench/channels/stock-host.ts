@@ -86,7 +86,9 @@ export async function buildStockHost(): Promise<string> {
   const bin = out.trim().split('\n').pop() ?? '';
   if (code !== 0 || !bin.startsWith('/')) {
     const tail = err.trim().split('\n').slice(-8).join('\n');
-    throw new Error(`DPDK's stock host is not available: ${BUILD_SCRIPT} exited with ${code}. Run it by hand (it needs apt and root to install dpdk-doc and libvirt-dev). Its last output:\n${tail}`);
+    throw new Error(
+      `DPDK's stock host is not available: ${BUILD_SCRIPT} exited with ${code}. Run it by hand (it needs apt and root to install dpdk-doc and libvirt-dev). Its last output:\n${tail}`,
+    );
   }
   return bin;
 }
@@ -106,7 +108,10 @@ export async function usableCpus(): Promise<number> {
   }
   let n = 0;
   while (n < PROFILE_CPUS && allowed.has(n)) n++;
-  if (n === 0) throw new Error(`this process may not run on CPU 0 (Cpus_allowed_list ${list}); DPDK's lcore layout here needs CPUs 0..N-1`);
+  if (n === 0)
+    throw new Error(
+      `this process may not run on CPU 0 (Cpus_allowed_list ${list}); DPDK's lcore layout here needs CPUs 0..N-1`,
+    );
   return n;
 }
 
@@ -141,7 +146,12 @@ export async function makeCpuTree(dir: string, cpus: number): Promise<{ hostRoot
 }
 
 /** libvirt Test driver node: the VMs, running, with `channelsPerVm` vCPUs pinned one CPU each. */
-export function testDriverXml(cpus: number, vmNames: readonly string[], vcpus: number, pin: (vm: number, vcpu: number) => number): string {
+export function testDriverXml(
+  cpus: number,
+  vmNames: readonly string[],
+  vcpus: number,
+  pin: (vm: number, vcpu: number) => number,
+): string {
   const domains = vmNames.map((name, i) => {
     const pins = Array.from({ length: vcpus }, (_, v) => `<vcpupin vcpu='${v}' cpuset='${pin(i, v)}'/>`).join('');
     return `  <domain type='test'><name>${name}</name><memory>1048576</memory><vcpu placement='static'>${vcpus}</vcpu><cputune>${pins}</cputune><os><type>hvm</type></os></domain>`;
@@ -221,8 +231,12 @@ class Cli {
         this.buffer = this.buffer.slice(i + PROMPT.length);
         return text;
       }
-      if (this.exited) throw new Error(`DPDK's stock host exited during ${what}; it printed:\n${this.buffer.slice(-4000)}`);
-      if (Date.now() > end) throw new Error(`DPDK's stock host: no prompt within ${this.timeoutMs} ms during ${what}; it printed:\n${this.buffer.slice(-4000)}`);
+      if (this.exited)
+        throw new Error(`DPDK's stock host exited during ${what}; it printed:\n${this.buffer.slice(-4000)}`);
+      if (Date.now() > end)
+        throw new Error(
+          `DPDK's stock host: no prompt within ${this.timeoutMs} ms during ${what}; it printed:\n${this.buffer.slice(-4000)}`,
+        );
       await new Promise<void>((res) => {
         this.wake = res;
         setTimeout(res, 50);
@@ -261,7 +275,18 @@ export async function startStockHost(options: StockHostOptions): Promise<StockHo
   await writeFile(xml, testDriverXml(cpus, options.vmNames, options.channelsPerVm, options.pin));
   // Root may unshare the mount namespace directly; others need a user namespace for it.
   const unshare = process.getuid?.() === 0 ? ['-m'] : ['-r', '-m'];
-  const args = [...unshare, 'sh', '-c', NAMESPACE_SCRIPT, 'vpmd-stock-ns', options.dir, options.cpuTree, xml, options.binary, ...ealArgs(cpus)];
+  const args = [
+    ...unshare,
+    'sh',
+    '-c',
+    NAMESPACE_SCRIPT,
+    'vpmd-stock-ns',
+    options.dir,
+    options.cpuTree,
+    xml,
+    options.binary,
+    ...ealArgs(cpus),
+  ];
   const child = spawn('unshare', args, { stdio: ['pipe', 'pipe', 'pipe'] });
   const cli = new Cli(child, options.timeoutMs ?? 30_000);
   const kill = async (): Promise<void> => {

@@ -19,20 +19,30 @@ export interface ChildCost {
 }
 
 /** Runs `program args` under /usr/bin/time. */
-export function timed(program: string, args: readonly string[], timeoutMs: number, env: NodeJS.ProcessEnv = process.env): Promise<ChildCost> {
+export function timed(
+  program: string,
+  args: readonly string[],
+  timeoutMs: number,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<ChildCost> {
   const started = performance.now();
   return new Promise((resolve) => {
-    execFile('/usr/bin/time', ['-f', '@@TIME %U %S %M', program, ...args], { timeout: timeoutMs, maxBuffer: 256 * 1024 * 1024, env }, (err, stdout, stderr) => {
-      const wallMs = performance.now() - started;
-      const m = /@@TIME ([\d.]+) ([\d.]+) (\d+)/.exec(stderr);
-      resolve({
-        wallMs,
-        cpuMs: m ? (Number(m[1]) + Number(m[2])) * 1000 : NaN,
-        maxRssMB: m ? Number(m[3]) / 1024 : NaN,
-        ok: err === null,
-        stdout,
-      });
-    });
+    execFile(
+      '/usr/bin/time',
+      ['-f', '@@TIME %U %S %M', program, ...args],
+      { timeout: timeoutMs, maxBuffer: 256 * 1024 * 1024, env },
+      (err, stdout, stderr) => {
+        const wallMs = performance.now() - started;
+        const m = /@@TIME ([\d.]+) ([\d.]+) (\d+)/.exec(stderr);
+        resolve({
+          wallMs,
+          cpuMs: m ? (Number(m[1]) + Number(m[2])) * 1000 : NaN,
+          maxRssMB: m ? Number(m[3]) / 1024 : NaN,
+          ok: err === null,
+          stdout,
+        });
+      },
+    );
   });
 }
 
@@ -49,8 +59,25 @@ export class FreeIpmiFanout {
     if (first === undefined) throw new Error('no targets');
     const cache = await mkdtemp(join(tmpdir(), 'vpmd-bench-freeipmi-'));
     const args = [
-      '-D', 'LAN_2_0', '-h', targets.map((t) => `${t.host}:${t.port}`).join(','), '-u', first.username, '-p', first.password, '-l', 'ADMIN', '-I', '3',
-      '-W', 'opensesspriv', `--sdr-cache-directory=${cache}`, `--fanout=${fanout}`, '--comma-separated-output', '--no-header-output', '--always-prefix',
+      '-D',
+      'LAN_2_0',
+      '-h',
+      targets.map((t) => `${t.host}:${t.port}`).join(','),
+      '-u',
+      first.username,
+      '-p',
+      first.password,
+      '-l',
+      'ADMIN',
+      '-I',
+      '3',
+      '-W',
+      'opensesspriv',
+      `--sdr-cache-directory=${cache}`,
+      `--fanout=${fanout}`,
+      '--comma-separated-output',
+      '--no-header-output',
+      '--always-prefix',
     ];
     return new FreeIpmiFanout(cache, args);
   }
@@ -72,7 +99,10 @@ export class FreeIpmiFanout {
 }
 
 /** ipmitool `sdr list` on a sample of targets, `parallel` at a time; cost per poll. */
-export async function ipmitoolSample(targets: readonly IpmiSimTarget[], parallel: number): Promise<{ polls: number; wallMs: number; cpuMs: number; failures: number }> {
+export async function ipmitoolSample(
+  targets: readonly IpmiSimTarget[],
+  parallel: number,
+): Promise<{ polls: number; wallMs: number; cpuMs: number; failures: number }> {
   const started = performance.now();
   let cpuMs = 0;
   let failures = 0;
@@ -81,7 +111,12 @@ export async function ipmitoolSample(targets: readonly IpmiSimTarget[], parallel
     for (;;) {
       const t = targets[next++];
       if (t === undefined) return;
-      const r = await timed('ipmitool', ['-I', 'lanplus', '-H', t.host, '-p', String(t.port), '-U', t.username, '-E', '-C', '3', 'sdr', 'list'], 30_000, { ...process.env, IPMI_PASSWORD: t.password });
+      const r = await timed(
+        'ipmitool',
+        ['-I', 'lanplus', '-H', t.host, '-p', String(t.port), '-U', t.username, '-E', '-C', '3', 'sdr', 'list'],
+        30_000,
+        { ...process.env, IPMI_PASSWORD: t.password },
+      );
       cpuMs += r.cpuMs;
       if (!r.ok) failures++;
     }
@@ -99,7 +134,27 @@ export async function countSessions(targets: readonly IpmiSimTarget[], parallel:
       const i = next++;
       const t = targets[i];
       if (t === undefined) return;
-      const r = await timed('ipmitool', ['-I', 'lanplus', '-H', t.host, '-p', String(t.port), '-U', t.username, '-E', '-C', '3', 'session', 'info', 'active'], 30_000, { ...process.env, IPMI_PASSWORD: t.password });
+      const r = await timed(
+        'ipmitool',
+        [
+          '-I',
+          'lanplus',
+          '-H',
+          t.host,
+          '-p',
+          String(t.port),
+          '-U',
+          t.username,
+          '-E',
+          '-C',
+          '3',
+          'session',
+          'info',
+          'active',
+        ],
+        30_000,
+        { ...process.env, IPMI_PASSWORD: t.password },
+      );
       const m = /active sessions\s*:\s*(\d+)/.exec(r.stdout);
       out[i] = m?.[1] === undefined ? -1 : Number(m[1]) - 1;
     }

@@ -16,7 +16,13 @@ import { Session } from 'node:inspector/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ipmi from '../../plugins/ipmi/index.js';
-import { bootAgent, startIpmiSim, type BootedAgent, type IpmiSimPeer, type IpmiSimTarget } from '../../testkit/index.js';
+import {
+  bootAgent,
+  startIpmiSim,
+  type BootedAgent,
+  type IpmiSimPeer,
+  type IpmiSimTarget,
+} from '../../testkit/index.js';
 import { FreeIpmiFanout, countSessions, ipmitoolSample, type ChildCost } from './baselines.js';
 
 /** Parallelism for both: FreeIPMI's largest --fanout, and vpmd's concurrency and in-flight bound. */
@@ -88,7 +94,14 @@ function bootVpmd(targets: readonly IpmiSimTarget[], stateDir: string): Promise<
         // script for every Get Chassis Status: 3.6 ms of its CPU each, 9x a warm FreeIPMI poll.)
         chassis: false,
         // FreeIPMI is told suite 3 (-I 3): so is vpmd, which then lists no suites either.
-        targets: targets.map((t) => ({ name: t.name, host: t.host, port: t.port, username: t.username, password: t.password, cipherSuite: 3 })),
+        targets: targets.map((t) => ({
+          name: t.name,
+          host: t.host,
+          port: t.port,
+          username: t.username,
+          password: t.password,
+          cipherSuite: 3,
+        })),
       },
     },
   });
@@ -100,10 +113,16 @@ async function sweep(booted: BootedAgent): Promise<Timed> {
   const t = performance.now();
   const result = await booted.json<Sweep>(['ipmi', 'poll']);
   const cpu = process.cpuUsage(c);
-  return { wallMs: performance.now() - t, cpuMs: (cpu.user + cpu.system) / 1000, sysMs: cpu.system / 1000, sweep: result };
+  return {
+    wallMs: performance.now() - t,
+    cpuMs: (cpu.user + cpu.system) / 1000,
+    sysMs: cpu.system / 1000,
+    sweep: result,
+  };
 }
 
-const sentSoFar = async (booted: BootedAgent): Promise<number> => (await booted.json<Row[]>(['ipmi', 'targets'])).reduce((a, r) => a + (r.session?.sent ?? 0), 0);
+const sentSoFar = async (booted: BootedAgent): Promise<number> =>
+  (await booted.json<Row[]>(['ipmi', 'targets'])).reduce((a, r) => a + (r.session?.sent ?? 0), 0);
 
 async function benchSize(n: number): Promise<Record<string, unknown>> {
   const loadAtStart = load();
@@ -113,11 +132,16 @@ async function benchSize(n: number): Promise<Record<string, unknown>> {
   const fi = ONLY_VPMD ? undefined : await FreeIpmiFanout.create(sim.targets, FANOUT);
   try {
     const sampleN = Math.min(n, 32);
-    const it = ONLY_VPMD ? undefined : (log(`ipmitool sdr list on ${sampleN} BMC(s), 8 in parallel`), await ipmitoolSample(sim.targets.slice(0, sampleN), 8));
+    const it = ONLY_VPMD
+      ? undefined
+      : (log(`ipmitool sdr list on ${sampleN} BMC(s), 8 in parallel`),
+        await ipmitoolSample(sim.targets.slice(0, sampleN), 8));
     if (fi !== undefined) log(`FreeIPMI ipmi-sensors --fanout=${FANOUT}: cold run`);
     const fiCold = await fi?.run();
 
-    log(`vpmd: cold sweep, then ${WARM_SWEEPS} warm sweeps${fi ? `, FreeIPMI's ${FREEIPMI_WARM_RUNS} warm runs in between` : ''}`);
+    log(
+      `vpmd: cold sweep, then ${WARM_SWEEPS} warm sweeps${fi ? `, FreeIPMI's ${FREEIPMI_WARM_RUNS} warm runs in between` : ''}`,
+    );
     const rssBefore = process.memoryUsage().rss;
     const booted = await bootVpmd(sim.targets, stateDir);
     let after: number[] = [];
@@ -138,8 +162,12 @@ async function benchSize(n: number): Promise<Record<string, unknown>> {
       await stopProfiler(profiler, n, 'warm');
       const requestsPerWarmSweep = ((await sentSoFar(booted)) - coldRequests) / WARM_SWEEPS;
       // Per target: the whole list of 6,000 metrics exceeds the control channel's 1 MiB line.
-      const metricsOf = async (name: string): Promise<number> => (await booted.json<unknown[]>(['telemetry', 'list', '--target', name])).length;
-      const metricsPerBmc = [await metricsOf(sim.targets[0]?.name ?? ''), await metricsOf(sim.targets[n - 1]?.name ?? '')];
+      const metricsOf = async (name: string): Promise<number> =>
+        (await booted.json<unknown[]>(['telemetry', 'list', '--target', name])).length;
+      const metricsPerBmc = [
+        await metricsOf(sim.targets[0]?.name ?? ''),
+        await metricsOf(sim.targets[n - 1]?.name ?? ''),
+      ];
       const rows = await booted.json<Row[]>(['ipmi', 'targets']);
       const mem = process.memoryUsage();
       // Sessions on the BMCs while the agent runs: each should hold exactly ours.
@@ -150,7 +178,13 @@ async function benchSize(n: number): Promise<Record<string, unknown>> {
       after = await countSessions(sample, 8);
       const cpuMedian = median(warm.map((w) => w.cpuMs));
       Object.assign(vp, {
-        cold: { wallMs: r1(cold.wallMs), cpuMs: r1(cold.cpuMs), requestsPerBmc: r1(coldRequests / n), successes: cold.sweep.successes, failures: cold.sweep.failures },
+        cold: {
+          wallMs: r1(cold.wallMs),
+          cpuMs: r1(cold.cpuMs),
+          requestsPerBmc: r1(coldRequests / n),
+          successes: cold.sweep.successes,
+          failures: cold.sweep.failures,
+        },
         warm: {
           medianWallMs: r1(median(warm.map((w) => w.wallMs))),
           minWallMs: r1(Math.min(...warm.map((w) => w.wallMs))),
@@ -163,7 +197,11 @@ async function benchSize(n: number): Promise<Record<string, unknown>> {
           sweeps: warm.length,
         },
         metricsOfFirstAndLastBmc: metricsPerBmc,
-        memory: { rssMB: r1(mem.rss / 2 ** 20), rssGrowthMB: r1((mem.rss - rssBefore) / 2 ** 20), heapUsedMB: r1(mem.heapUsed / 2 ** 20) },
+        memory: {
+          rssMB: r1(mem.rss / 2 ** 20),
+          rssGrowthMB: r1((mem.rss - rssBefore) / 2 ** 20),
+          heapUsedMB: r1(mem.heapUsed / 2 ** 20),
+        },
         sessions: {
           sampledBmcs: sample.length,
           heldByPoller: rows.filter((r) => r.hasSession).length,
@@ -196,7 +234,8 @@ async function benchSize(n: number): Promise<Record<string, unknown>> {
 
     const vpWarm = median(warm.map((w) => w.wallMs));
     const vpCpu = median(warm.map((w) => w.cpuMs));
-    if (fi === undefined || fiCold === undefined || it === undefined) return { bmcs: n, loadAverage: { start: loadAtStart, end: load() }, vpmd: vp };
+    if (fi === undefined || fiCold === undefined || it === undefined)
+      return { bmcs: n, loadAverage: { start: loadAtStart, end: load() }, vpmd: vp };
     const fiWarmMs = median(fiWarm.map((w) => w.wallMs));
     const fiCpu = median(fiWarm.map((w) => w.cpuMs));
     // Each FreeIPMI run against the vpmd sweep right after it: the same moment's machine load.
@@ -220,7 +259,14 @@ async function benchSize(n: number): Promise<Record<string, unknown>> {
         },
         readingsPerRun: FreeIpmiFanout.readings(fiWarm[0] ?? fiCold),
       },
-      ipmitool: { sampledPolls: it.polls, parallel: 8, perPollWallMs: r1(it.wallMs / it.polls), perPollCpuMs: r1(it.cpuMs / it.polls), failures: it.failures, estimatedSweepMs: r1(itSweepEstimate) },
+      ipmitool: {
+        sampledPolls: it.polls,
+        parallel: 8,
+        perPollWallMs: r1(it.wallMs / it.polls),
+        perPollCpuMs: r1(it.cpuMs / it.polls),
+        failures: it.failures,
+        estimatedSweepMs: r1(itSweepEstimate),
+      },
       ratios: {
         freeipmiWarmOverVpmdWarm: r1(fiWarmMs / vpWarm),
         pairedWarmRatios: paired.map(r1),
@@ -237,14 +283,18 @@ async function benchSize(n: number): Promise<Record<string, unknown>> {
   }
 }
 
-const sizes = (process.env.IPMI_BENCH_SIZES ?? '100,1000').split(',').map(Number).filter((x) => Number.isInteger(x) && x > 0);
+const sizes = (process.env.IPMI_BENCH_SIZES ?? '100,1000')
+  .split(',')
+  .map(Number)
+  .filter((x) => Number.isInteger(x) && x > 0);
 const runs: Record<string, unknown>[] = [];
 for (const n of sizes) runs.push(await benchSize(n));
 process.stdout.write(
   `${JSON.stringify(
     {
       bench: 'ipmi',
-      sweep: 'every sensor of every BMC (vpmd: open sessions, cached SDRs, sdrCheck 60 s; FreeIPMI: warm SDR cache, fresh logins); both told cipher suite 3',
+      sweep:
+        'every sensor of every BMC (vpmd: open sessions, cached SDRs, sdrCheck 60 s; FreeIPMI: warm SDR cache, fresh logins); both told cipher suite 3',
       goal: 'warm sweep >= 3x faster than FreeIPMI warm fanout; 0 sessions leaked',
       runs,
     },

@@ -45,12 +45,16 @@ async function profile(name: SimProfileName): Promise<Record<string, unknown>> {
   const support = await discoverSleep(host.sleep, undefined, 'bench: no logind');
   const topologyMs = await time(() => host.topology());
   const xmlMs = await time(async () => buildLibvirtCapabilities(await readLibvirtFacts(host, uuid), support));
-  const powerMs = await time(() => buildPowerDocument(host, uuid.uuid, support, { port: 9, broadcast: '255.255.255.255' }));
+  const powerMs = await time(() =>
+    buildPowerDocument(host, uuid.uuid, support, { port: 9, broadcast: '255.255.255.255' }),
+  );
   const xml = buildLibvirtCapabilities(await readLibvirtFacts(host, uuid), support);
   const file = join(dir, `${name}.xml`);
   writeFileSync(file, xml);
   const t0 = process.hrtime.bigint();
-  execFileSync('xmllint', ['--noout', '--relaxng', '/usr/share/libvirt/schemas/capability.rng', file], { stdio: 'ignore' });
+  execFileSync('xmllint', ['--noout', '--relaxng', '/usr/share/libvirt/schemas/capability.rng', file], {
+    stdio: 'ignore',
+  });
   const xmllintMs = Math.round((Number(process.hrtime.bigint() - t0) / 1e6) * 100) / 100;
   return {
     profile: name,

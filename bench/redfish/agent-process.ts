@@ -19,7 +19,10 @@ export interface AgentInfo {
 
 const i = process.argv.indexOf('--response-cache-ms');
 const cacheMs = i >= 0 ? Number(process.argv[i + 1]) : undefined;
-const h = await bootRedfish({ core: { log: { level: 'error' } }, ...(cacheMs !== undefined ? { sections: { responseCacheMs: cacheMs } } : {}) });
+const h = await bootRedfish({
+  core: { log: { level: 'error' } },
+  ...(cacheMs !== undefined ? { sections: { responseCacheMs: cacheMs } } : {}),
+});
 await h.addAccount('bench', 'ReadOnly', 'Bench-pass-1234');
 const token = await h.login('bench', 'Bench-pass-1234');
 const sensors = await h.rf('GET', '/redfish/v1/Chassis/host/Sensors', { token });
@@ -29,7 +32,11 @@ if (!sensorUri) throw new Error('the simulated host has no sensors');
 const fetchOne = async (uri: string): Promise<{ uri: string; body: string; headers: Record<string, string> }> => {
   const r = await h.rf('GET', uri, { token });
   const keep = ['odata-version', 'cache-control', 'x-frame-options', 'content-type', 'etag', 'link', 'allow'];
-  return { uri, body: r.text, headers: Object.fromEntries(keep.filter((k) => r.headers[k] !== undefined).map((k) => [k, String(r.headers[k])])) };
+  return {
+    uri,
+    body: r.text,
+    headers: Object.fromEntries(keep.filter((k) => r.headers[k] !== undefined).map((k) => [k, String(r.headers[k])])),
+  };
 };
 const info: AgentInfo = {
   port: h.port,

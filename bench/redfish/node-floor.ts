@@ -12,17 +12,34 @@ import { createServer } from 'node:https';
 
 const [certFile, keyFile, filesJson] = process.argv.slice(2);
 if (!certFile || !keyFile || !filesJson) throw new Error('usage: node-floor.ts CERT KEY FILES_JSON');
-const files = JSON.parse(readFileSync(filesJson, 'utf8')) as Record<string, { body: string; headers: Record<string, string> }>;
-const replies = new Map(Object.entries(files).map(([uri, f]) => [uri, { headers: { ...f.headers, 'Content-Length': String(Buffer.byteLength(f.body)) }, body: f.body }]));
+const files = JSON.parse(readFileSync(filesJson, 'utf8')) as Record<
+  string,
+  { body: string; headers: Record<string, string> }
+>;
+const replies = new Map(
+  Object.entries(files).map(([uri, f]) => [
+    uri,
+    { headers: { ...f.headers, 'Content-Length': String(Buffer.byteLength(f.body)) }, body: f.body },
+  ]),
+);
 const burst: Array<() => void> = [];
 const flush = (): void => {
   for (const write of burst.splice(0)) write();
 };
-const server = createServer({ cert: readFileSync(certFile), key: readFileSync(keyFile), minVersion: 'TLSv1.2', keepAliveTimeout: 30_000, noDelay: true }, (req, res) => {
-  const f = replies.get(req.url ?? '');
-  if (burst.length === 0) setImmediate(flush);
-  burst.push(f ? () => res.writeHead(200, f.headers).end(f.body) : () => res.writeHead(404).end());
-});
+const server = createServer(
+  {
+    cert: readFileSync(certFile),
+    key: readFileSync(keyFile),
+    minVersion: 'TLSv1.2',
+    keepAliveTimeout: 30_000,
+    noDelay: true,
+  },
+  (req, res) => {
+    const f = replies.get(req.url ?? '');
+    if (burst.length === 0) setImmediate(flush);
+    burst.push(f ? () => res.writeHead(200, f.headers).end(f.body) : () => res.writeHead(404).end());
+  },
+);
 server.listen(0, '127.0.0.1', () => {
   const a = server.address();
   process.stdout.write(`${typeof a === 'object' && a ? a.port : 0}\n`);

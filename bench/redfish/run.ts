@@ -54,14 +54,31 @@ end`;
  */
 async function load(url: string, headers: Record<string, string>, seconds: number, script: string): Promise<Load> {
   const h = Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`]);
-  const { stdout } = await run('wrk', ['-t', String(THREADS), '-c', String(CONNECTIONS), '-d', `${seconds}s`, '-s', script, ...h, url], { maxBuffer: 1024 * 1024 }).catch((e: Error) => {
+  const { stdout } = await run(
+    'wrk',
+    ['-t', String(THREADS), '-c', String(CONNECTIONS), '-d', `${seconds}s`, '-s', script, ...h, url],
+    { maxBuffer: 1024 * 1024 },
+  ).catch((e: Error) => {
     throw new Error(`wrk failed (install it: bash scripts/setup-peers.sh): ${e.message}`);
   });
   const line = stdout.split('\n').find((l) => l.startsWith('{"requests"'));
   if (!line) throw new Error(`wrk printed no summary:\n${stdout}`);
-  const r = JSON.parse(line) as { requests: number; us: number; p50: number; p99: number; errors: number; non2xx: number };
+  const r = JSON.parse(line) as {
+    requests: number;
+    us: number;
+    p50: number;
+    p99: number;
+    errors: number;
+    non2xx: number;
+  };
   const ms = (us: number): number => Math.round(us / 10) / 100;
-  return { rps: Math.round(r.requests / (r.us / 1e6)), p50ms: ms(r.p50), p99ms: ms(r.p99), errors: r.errors, non2xx: r.non2xx };
+  return {
+    rps: Math.round(r.requests / (r.us / 1e6)),
+    p50ms: ms(r.p50),
+    p99ms: ms(r.p99),
+    errors: r.errors,
+    non2xx: r.non2xx,
+  };
 }
 
 async function rssOf(pid: number): Promise<number> {
@@ -69,7 +86,13 @@ async function rssOf(pid: number): Promise<number> {
   return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
 }
 
-async function startNginx(dir: string, port: number, cert: string, key: string, files: Record<string, string>): Promise<ChildProcess> {
+async function startNginx(
+  dir: string,
+  port: number,
+  cert: string,
+  key: string,
+  files: Record<string, string>,
+): Promise<ChildProcess> {
   const root = join(dir, 'www');
   for (const [uri, body] of Object.entries(files)) {
     await mkdir(join(root, dirname(uri)), { recursive: true });
@@ -106,7 +129,9 @@ http {
   await writeFile(join(dir, 'nginx.conf'), conf);
   const nginx = spawn('nginx', ['-c', join(dir, 'nginx.conf'), '-p', dir], { stdio: ['ignore', 'ignore', 'pipe'] });
   await new Promise<void>((resolve, reject) => {
-    nginx.once('error', (e) => reject(new Error(`nginx cannot start (install it: bash scripts/setup-peers.sh): ${e.message}`)));
+    nginx.once('error', (e) =>
+      reject(new Error(`nginx cannot start (install it: bash scripts/setup-peers.sh): ${e.message}`)),
+    );
     nginx.once('exit', (code) => reject(new Error(`nginx exited with ${code}: see ${dir}/error.log`)));
     setTimeout(resolve, 500);
   });
@@ -116,7 +141,9 @@ http {
 
 /** Starts a TypeScript entry in a child process and returns it with the first line it prints. */
 async function child(entry: string, args: string[]): Promise<{ proc: ChildProcess; line: string }> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', new URL(entry, import.meta.url).pathname, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const proc = spawn(process.execPath, ['--import', 'tsx', new URL(entry, import.meta.url).pathname, ...args], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
   const line = await new Promise<string>((resolve, reject) => {
     let buf = '';
     proc.stdout?.on('data', (d: Buffer) => {
@@ -160,7 +187,13 @@ async function main(): Promise<void> {
     const f = await child('./node-floor.ts', [cert, key, join(dir, 'files.json')]);
     floor = f.proc;
     const nginxPort = await freePort();
-    nginx = await startNginx(dir, nginxPort, cert, key, Object.fromEntries(Object.values(info.resources).map((r) => [r.uri, r.body])));
+    nginx = await startNginx(
+      dir,
+      nginxPort,
+      cert,
+      key,
+      Object.fromEntries(Object.values(info.resources).map((r) => [r.uri, r.body])),
+    );
     const servers = {
       redfish: { base: `https://127.0.0.1:${info.port}`, headers: { 'X-Auth-Token': info.token } },
       redfishUncached: { base: `https://127.0.0.1:${uncached.port}`, headers: { 'X-Auth-Token': uncached.token } },
@@ -173,7 +206,12 @@ async function main(): Promise<void> {
     const results: Record<string, Record<string, unknown>> = {};
     for (const [name, res] of Object.entries(info.resources)) {
       const redfish = await load(`${servers.redfish.base}${res.uri}`, servers.redfish.headers, DURATION, script);
-      const redfishUncached = await load(`${servers.redfishUncached.base}${res.uri}`, servers.redfishUncached.headers, DURATION, script);
+      const redfishUncached = await load(
+        `${servers.redfishUncached.base}${res.uri}`,
+        servers.redfishUncached.headers,
+        DURATION,
+        script,
+      );
       const nodeFloor = await load(`${servers.nodeFloor.base}${res.uri}`, {}, DURATION, script);
       const base = await load(`${servers.nginx.base}${res.uri}`, {}, DURATION, script);
       results[name] = {
@@ -183,7 +221,12 @@ async function main(): Promise<void> {
         redfishUncached,
         nodeFloor,
         nginx: base,
-        ratios: { redfishOverNginx: ratioOf(redfish, base), redfishUncachedOverNginx: ratioOf(redfishUncached, base), redfishOverNodeFloor: ratioOf(redfish, nodeFloor), nodeFloorOverNginx: ratioOf(nodeFloor, base) },
+        ratios: {
+          redfishOverNginx: ratioOf(redfish, base),
+          redfishUncachedOverNginx: ratioOf(redfishUncached, base),
+          redfishOverNodeFloor: ratioOf(redfish, nodeFloor),
+          nodeFloorOverNginx: ratioOf(nodeFloor, base),
+        },
       };
     }
     const all = Object.values(results) as { redfish: Load; ratios: { redfishOverNginx: number } }[];
@@ -214,6 +257,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((e: unknown) => {
-  process.stderr.write(`bench:redfish failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
+  process.stderr.write(`bench:redfish failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
   process.exit(1);
 });

@@ -26,7 +26,13 @@ const runsArg = process.argv.indexOf('--runs');
 const RUNS = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 7;
 const dir = mkdtempSync(join(tmpdir(), 'vpmd-bench-snmp-'));
 mkdirSync(join(dir, 'tools', 'cert_indexes'), { recursive: true });
-const toolEnv = { PATH: process.env.PATH ?? '', MIBS: '', HOME: dir, SNMPCONFPATH: '/nonexistent', SNMP_PERSISTENT_DIR: join(dir, 'tools') };
+const toolEnv = {
+  PATH: process.env.PATH ?? '',
+  MIBS: '',
+  HOME: dir,
+  SNMPCONFPATH: '/nonexistent',
+  SNMP_PERSISTENT_DIR: join(dir, 'tools'),
+};
 
 async function freePort(): Promise<number> {
   const s = createSocket('udp4');
@@ -38,7 +44,29 @@ async function freePort(): Promise<number> {
 
 /** One snmpbulkwalk; returns wall ms and the number of OIDs returned. */
 function walk(port: number): Promise<{ ms: number; oids: number }> {
-  const args = ['-v3', '-l', 'authPriv', '-u', 'bench', '-a', 'SHA-256', '-A', AUTH, '-x', 'AES', '-X', PRIV, '-On', '-Cr50', '-t', '5', '-r', '0', `127.0.0.1:${port}`, '1.3.6.1'];
+  const args = [
+    '-v3',
+    '-l',
+    'authPriv',
+    '-u',
+    'bench',
+    '-a',
+    'SHA-256',
+    '-A',
+    AUTH,
+    '-x',
+    'AES',
+    '-X',
+    PRIV,
+    '-On',
+    '-Cr50',
+    '-t',
+    '5',
+    '-r',
+    '0',
+    `127.0.0.1:${port}`,
+    '1.3.6.1',
+  ];
   const t0 = process.hrtime.bigint();
   return new Promise((resolve, reject) => {
     execFile('snmpbulkwalk', args, { env: toolEnv, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
@@ -75,16 +103,35 @@ async function startSnmpd(): Promise<{ port: number; proc: ChildProcess }> {
   const d = join(dir, 'snmpd');
   mkdirSync(join(d, 'persist'), { recursive: true });
   // A view of about 1,200 instances (the count depends on the machine; ours is sized to match).
-  const view = ['.1.3.6.1.2.1.1', '.1.3.6.1.2.1.2', '.1.3.6.1.2.1.4', '.1.3.6.1.2.1.31', '.1.3.6.1.2.1.25.2', '.1.3.6.1.2.1.25.3', '.1.3.6.1.4.1.2021', '.1.3.6.1.6.3'];
+  const view = [
+    '.1.3.6.1.2.1.1',
+    '.1.3.6.1.2.1.2',
+    '.1.3.6.1.2.1.4',
+    '.1.3.6.1.2.1.31',
+    '.1.3.6.1.2.1.25.2',
+    '.1.3.6.1.2.1.25.3',
+    '.1.3.6.1.4.1.2021',
+    '.1.3.6.1.6.3',
+  ];
   writeFileSync(
     join(d, 'snmpd.conf'),
-    [`agentAddress udp:127.0.0.1:${port}`, `createUser bench SHA-256 ${AUTH} AES ${PRIV}`, ...view.map((v) => `view benchv included ${v}`), 'rouser bench priv -V benchv', ''].join('\n'),
+    [
+      `agentAddress udp:127.0.0.1:${port}`,
+      `createUser bench SHA-256 ${AUTH} AES ${PRIV}`,
+      ...view.map((v) => `view benchv included ${v}`),
+      'rouser bench priv -V benchv',
+      '',
+    ].join('\n'),
   );
   // No logging: -Lo writes a line per request and would block on a full pipe.
-  const proc = spawn('snmpd', ['-f', '-Lf', '/dev/null', '-C', '-c', join(d, 'snmpd.conf'), '-p', join(d, 'snmpd.pid')], {
-    env: { ...toolEnv, SNMP_PERSISTENT_DIR: join(d, 'persist') },
-    stdio: 'ignore',
-  });
+  const proc = spawn(
+    'snmpd',
+    ['-f', '-Lf', '/dev/null', '-C', '-c', join(d, 'snmpd.conf'), '-p', join(d, 'snmpd.pid')],
+    {
+      env: { ...toolEnv, SNMP_PERSISTENT_DIR: join(d, 'persist') },
+      stdio: 'ignore',
+    },
+  );
   for (let i = 0; i < 50; i++) {
     await new Promise((r) => setTimeout(r, 100));
     try {
@@ -100,8 +147,31 @@ async function startSnmpd(): Promise<{ port: number; proc: ChildProcess }> {
 
 function walkOnce(port: number): Promise<void> {
   return new Promise((resolve, reject) =>
-    execFile('snmpget', ['-v3', '-l', 'authPriv', '-u', 'bench', '-a', 'SHA-256', '-A', AUTH, '-x', 'AES', '-X', PRIV, '-t', '0.3', '-r', '0', `127.0.0.1:${port}`, '1.3.6.1.2.1.1.1.0'], { env: toolEnv }, (e) =>
-      e ? reject(e) : resolve(),
+    execFile(
+      'snmpget',
+      [
+        '-v3',
+        '-l',
+        'authPriv',
+        '-u',
+        'bench',
+        '-a',
+        'SHA-256',
+        '-A',
+        AUTH,
+        '-x',
+        'AES',
+        '-X',
+        PRIV,
+        '-t',
+        '0.3',
+        '-r',
+        '0',
+        `127.0.0.1:${port}`,
+        '1.3.6.1.2.1.1.1.0',
+      ],
+      { env: toolEnv },
+      (e) => (e ? reject(e) : resolve()),
     ),
   );
 }
@@ -121,16 +191,48 @@ function metrics(n: number): MetricSnapshot[] {
 
 async function startOurs(oids: number): Promise<{ port: number; server: AgentServer }> {
   const engineId = generateEngineId();
-  const user = { name: 'bench', auth: 'sha256' as const, priv: 'aes' as const, access: 'ro' as const, authKey: localizeKey('sha256', AUTH, engineId), privKey: localizeKey('sha256', PRIV, engineId) };
-  const engine = new UsmEngine({ engineId, boots: 1, startedAt: Date.now(), users: () => new Map([['bench', user]]), minLevel: 'authPriv' });
+  const user = {
+    name: 'bench',
+    auth: 'sha256' as const,
+    priv: 'aes' as const,
+    access: 'ro' as const,
+    authKey: localizeKey('sha256', AUTH, engineId),
+    privKey: localizeKey('sha256', PRIV, engineId),
+  };
+  const engine = new UsmEngine({
+    engineId,
+    boots: 1,
+    startedAt: Date.now(),
+    users: () => new Map([['bench', user]]),
+    minLevel: 'authPriv',
+  });
   const state = new StateStore(mkdtempSync(join(dir, 'state-')));
   const indexes = new EntityIndexes(state);
   const list = metrics(Math.round(oids / 18));
-  const inputs = { hostName: 'bench', cpus: async () => [], metrics: () => list, targets: () => [], indexes, ticksAt: () => 0 };
+  const inputs = {
+    hostName: 'bench',
+    cpus: async () => [],
+    metrics: () => list,
+    targets: () => [],
+    indexes,
+    ticksAt: () => 0,
+  };
   const sources = [entPhysicalSource(inputs), entSensorSource(inputs)];
-  const mib = new MibCache(() => sources, 1000, () => undefined);
+  const mib = new MibCache(
+    () => sources,
+    1000,
+    () => undefined,
+  );
   const port = await freePort();
-  const server = new AgentServer({ engine, mib, address: '127.0.0.1', port, allowed: () => true, log: pino({ level: 'silent' }), audit: () => undefined });
+  const server = new AgentServer({
+    engine,
+    mib,
+    address: '127.0.0.1',
+    port,
+    allowed: () => true,
+    log: pino({ level: 'silent' }),
+    audit: () => undefined,
+  });
   await server.start();
   return { port, server };
 }
@@ -140,7 +242,10 @@ async function main(): Promise<void> {
   try {
     const probe = await walk(snmpd.port);
     const ours1 = await startOurs(probe.oids);
-    const [base, small] = (await measure(snmpd.port, ours1.port)) as [ReturnType<typeof summary>, ReturnType<typeof summary>];
+    const [base, small] = (await measure(snmpd.port, ours1.port)) as [
+      ReturnType<typeof summary>,
+      ReturnType<typeof summary>,
+    ];
     await ours1.server.stop();
     const ours10 = await startOurs(10_000);
     const [mid] = (await measure(ours10.port)) as [ReturnType<typeof summary>];

@@ -35,7 +35,8 @@ const now = (): number => clock.t;
 
 function makeStore(): StoreUnderTest {
   if (variant === 'baseline') return new BaselineTelemetryStore({ now });
-  if (variant === 'growing') return new BaselineTelemetryStore({ now, ring: (capacity) => new RingBuffer<Reading>(capacity) });
+  if (variant === 'growing')
+    return new BaselineTelemetryStore({ now, ring: (capacity) => new RingBuffer<Reading>(capacity) });
   if (variant === 'columns') return new TelemetryStore({ now });
   throw new Error(`unknown variant ${JSON.stringify(variant)}: baseline, growing or columns`);
 }
@@ -138,7 +139,10 @@ if (READINGS > 0) {
   const latest = perCall(1_000_000, (i) => store.latest(ids[(i * 7919) % METRICS] as string)?.timestamp ?? 0);
   const full = perCall(2_000, (i) => store.history(ids[(i * 7919) % METRICS] as string).length);
   const limit10 = perCall(50_000, (i) => store.history(ids[(i * 7919) % METRICS] as string, { limit: 10 }).length);
-  const since = perCall(50_000, (i) => store.history(ids[(i * 7919) % METRICS] as string, { since: lastSweep - 6 * SWEEP_MS }).length);
+  const since = perCall(
+    50_000,
+    (i) => store.history(ids[(i * 7919) % METRICS] as string, { since: lastSweep - 6 * SWEEP_MS }).length,
+  );
   latestNs = round(latest.ns);
   historyFullUs = round(full.ns / 1000, 2);
   historyLimit10Us = round(limit10.ns / 1000, 3);

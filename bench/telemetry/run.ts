@@ -49,7 +49,16 @@ interface Measured {
 }
 
 function measure(variant: string, readings: number): Promise<Measured> {
-  const args = ['--expose-gc', '--max-old-space-size=4096', '--import', 'tsx', CHILD, variant, String(METRICS), String(readings)];
+  const args = [
+    '--expose-gc',
+    '--max-old-space-size=4096',
+    '--import',
+    'tsx',
+    CHILD,
+    variant,
+    String(METRICS),
+    String(readings),
+  ];
   const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
@@ -62,7 +71,8 @@ function measure(variant: string, readings: number): Promise<Measured> {
   });
 }
 
-const ratio = (a: number | null, b: number | null): number | null => (a === null || b === null || b === 0 ? null : Math.round((a / b) * 100) / 100);
+const ratio = (a: number | null, b: number | null): number | null =>
+  a === null || b === null || b === 0 ? null : Math.round((a / b) * 100) / 100;
 
 const loadBefore = loadavg().map((x) => Math.round(x * 100) / 100);
 const scenarios: Record<string, Record<string, Measured>> = {};
@@ -98,7 +108,8 @@ console.log(
       node: process.version,
       loadavgBefore: loadBefore,
       loadavgAfter: loadavg().map((x) => Math.round(x * 100) / 100),
-      units: 'MB = 1e6 bytes, deltas over an empty process after a full GC; total = heap + external (ArrayBuffers); ns/us per call: wall time, fastest of 5 rounds except fill (one pass; fillCpu = process CPU time, all threads)',
+      units:
+        'MB = 1e6 bytes, deltas over an empty process after a full GC; total = heap + external (ArrayBuffers); ns/us per call: wall time, fastest of 5 rounds except fill (one pass; fillCpu = process CPU time, all threads)',
       scenarios,
       ratios,
     },

@@ -51,10 +51,14 @@ export class AccessPolicy {
   /** @throws VpmdError E_ACCESS_ADDRESS when `address` is outside the allow-list. */
   checkAddress(address: string | undefined, surface: string): void {
     if (!this.isAddressAllowed(address)) {
-      throw new VpmdError('E_ACCESS_ADDRESS', `${surface}: connection from ${address ?? 'an unknown address'} refused (not in management.allow)`, {
-        address: address ?? null,
-        surface,
-      });
+      throw new VpmdError(
+        'E_ACCESS_ADDRESS',
+        `${surface}: connection from ${address ?? 'an unknown address'} refused (not in management.allow)`,
+        {
+          address: address ?? null,
+          surface,
+        },
+      );
     }
   }
 

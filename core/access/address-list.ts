@@ -38,9 +38,13 @@ export class AddressAllowList {
     cidrs.forEach((c, i) => {
       const p = parseCidr(c);
       if (!p) {
-        throw new VpmdError('E_CONFIG_INVALID', `management.allow[${i}]: '${c}' is not a CIDR (e.g. 10.0.0.0/24, fd00::/64)`, {
-          path: `management.allow[${i}]`,
-        });
+        throw new VpmdError(
+          'E_CONFIG_INVALID',
+          `management.allow[${i}]: '${c}' is not a CIDR (e.g. 10.0.0.0/24, fd00::/64)`,
+          {
+            path: `management.allow[${i}]`,
+          },
+        );
       }
       this.list.addSubnet(p.address, p.prefix, p.family);
     });
@@ -75,9 +79,13 @@ export function resolveBindAddress(
   const infos = interfaces[opts.interface];
   if (!infos || infos.length === 0) {
     const known = Object.keys(interfaces).join(', ');
-    throw new VpmdError('E_ACCESS_BIND', `management.interface: no interface '${opts.interface}' (this host has: ${known})`, {
-      interface: opts.interface,
-    });
+    throw new VpmdError(
+      'E_ACCESS_BIND',
+      `management.interface: no interface '${opts.interface}' (this host has: ${known})`,
+      {
+        interface: opts.interface,
+      },
+    );
   }
   const v4 = infos.find((i) => i.family === 'IPv4');
   const v6 = infos.find((i) => i.family === 'IPv6' && !i.address.toLowerCase().startsWith('fe80'));

@@ -24,7 +24,13 @@ export const ROLES: readonly Role[] = ['Administrator', 'Operator', 'ReadOnly'];
 
 /** The privileges each role grants (DMTF's fixed assignment; immutable). */
 export const ROLE_PRIVILEGES: Readonly<Record<Role, readonly Privilege[]>> = Object.freeze({
-  Administrator: Object.freeze(['Login', 'ConfigureManager', 'ConfigureUsers', 'ConfigureSelf', 'ConfigureComponents'] as const),
+  Administrator: Object.freeze([
+    'Login',
+    'ConfigureManager',
+    'ConfigureUsers',
+    'ConfigureSelf',
+    'ConfigureComponents',
+  ] as const),
   Operator: Object.freeze(['Login', 'ConfigureSelf', 'ConfigureComponents'] as const),
   ReadOnly: Object.freeze(['Login', 'ConfigureSelf'] as const),
 });

@@ -39,7 +39,13 @@ export function registerAgentCommands(reg: CommandRegistry, facts: AgentFacts): 
         const all = reg.list(inv.principal);
         const want = (a.command ?? []).join(' ');
         const shown = want ? all.filter((c) => c.name === want || c.name.startsWith(`${want} `)) : all;
-        return shown.map((c) => ({ name: c.name, usage: c.usage, summary: c.summary, privilege: c.privilege, params: c.params }));
+        return shown.map((c) => ({
+          name: c.name,
+          usage: c.usage,
+          summary: c.summary,
+          privilege: c.privilege,
+          params: c.params,
+        }));
       },
       human: (rows, a) => {
         if (rows.length === 0) return `no command matches '${(a.command ?? []).join(' ')}'`;
@@ -48,9 +54,16 @@ export function registerAgentCommands(reg: CommandRegistry, facts: AgentFacts): 
           const label = (p: (typeof c.params)[number]): string => (p.positional ? p.name.toUpperCase() : `--${p.name}`);
           const w = Math.max(0, ...c.params.map((p) => label(p).length));
           const params = c.params.map(
-            (p) => `  ${label(p).padEnd(w)}  ${p.description}${p.choices ? ` (${p.choices.join(', ')})` : ''}${p.required ? '' : ' [optional]'}`,
+            (p) =>
+              `  ${label(p).padEnd(w)}  ${p.description}${p.choices ? ` (${p.choices.join(', ')})` : ''}${p.required ? '' : ' [optional]'}`,
           );
-          return [`Usage: ${c.usage}`, '', `  ${c.summary}`, `  Needs the ${c.privilege} privilege.`, ...(params.length ? ['', 'Arguments:', ...params] : [])].join('\n');
+          return [
+            `Usage: ${c.usage}`,
+            '',
+            `  ${c.summary}`,
+            `  Needs the ${c.privilege} privilege.`,
+            ...(params.length ? ['', 'Arguments:', ...params] : []),
+          ].join('\n');
         }
         const w = Math.max(...rows.map((r) => r.name.length));
         return rows.map((r) => `  ${r.name.padEnd(w)}   ${r.summary}`).join('\n');
@@ -108,7 +121,9 @@ export function registerAgentCommands(reg: CommandRegistry, facts: AgentFacts): 
       name: 'audit',
       summary: 'Recent privileged actions and refusals (who, from where, what, outcome)',
       privilege: 'ConfigureManager',
-      args: Type.Object({ limit: Type.Integer({ minimum: 1, maximum: 1000, default: 20, description: 'how many entries' }) }),
+      args: Type.Object({
+        limit: Type.Integer({ minimum: 1, maximum: 1000, default: 20, description: 'how many entries' }),
+      }),
       handler: (a) => facts.audit.list(a.limit),
       human: (rows) =>
         rows.length === 0

@@ -80,10 +80,19 @@ export function registerHostCommands(reg: CommandRegistry, host: HostModel): voi
           ['Memory', r.memTotalKiB === null ? 'unknown' : `${Math.round(r.memTotalKiB / 1024)} MiB`],
           ['Frequency driver', r.cpufreqDriver ?? 'none (no cpufreq)'],
           ['Governors', r.governors.join(' ') || '-'],
-          ['Frequency range', r.frequencyRangeKHz ? `${mhz(r.frequencyRangeKHz[0])}-${mhz(r.frequencyRangeKHz[1])} MHz` : '-'],
-          ['Turbo', r.turbo.supported ? `${r.turbo.enabled ? 'enabled' : 'disabled'} (${r.turbo.mechanism})` : 'not available'],
+          [
+            'Frequency range',
+            r.frequencyRangeKHz ? `${mhz(r.frequencyRangeKHz[0])}-${mhz(r.frequencyRangeKHz[1])} MHz` : '-',
+          ],
+          [
+            'Turbo',
+            r.turbo.supported ? `${r.turbo.enabled ? 'enabled' : 'disabled'} (${r.turbo.mechanism})` : 'not available',
+          ],
           ['Sleep states', r.sleep ? r.sleep.states.join(' ') || 'none' : 'unknown'],
-          ['Suspend to RAM', r.sleep ? (r.sleep.s3 ? 'S3 (mem_sleep deep)' : r.sleep.s2idle ? 's2idle only (not S3)' : 'no') : 'unknown'],
+          [
+            'Suspend to RAM',
+            r.sleep ? (r.sleep.s3 ? 'S3 (mem_sleep deep)' : r.sleep.s2idle ? 's2idle only (not S3)' : 'no') : 'unknown',
+          ],
           ['Hibernate', r.sleep ? (r.sleep.s4 ? `S4 (disk mode ${r.sleep.disk?.selected ?? '?'})` : 'no') : 'unknown'],
           ['Idle driver', r.cpuidleDriver ?? 'none'],
         ]),
@@ -107,7 +116,10 @@ export function registerHostCommands(reg: CommandRegistry, host: HostModel): voi
       name: 'host set-governor',
       summary: 'Set the cpufreq governor of a policy (or all)',
       privilege: 'ConfigureComponents',
-      args: Type.Object({ policy: POLICY, governor: Type.String({ minLength: 1, description: 'one of the policy’s available governors' }) }),
+      args: Type.Object({
+        policy: POLICY,
+        governor: Type.String({ minLength: 1, description: 'one of the policy’s available governors' }),
+      }),
       positional: ['policy', 'governor'],
       handler: async (a) => {
         const targets = await selectPolicies(host, a.policy);

@@ -6,7 +6,17 @@ import { StringEnum } from '../config/schema-helpers.js';
 import type { TelemetryStore } from '../telemetry/index.js';
 import type { MetricSnapshot } from '../contracts/telemetry.js';
 
-const KINDS = ['power', 'energy', 'temperature', 'fan', 'voltage', 'current', 'frequency', 'utilization', 'other'] as const;
+const KINDS = [
+  'power',
+  'energy',
+  'temperature',
+  'fan',
+  'voltage',
+  'current',
+  'frequency',
+  'utilization',
+  'other',
+] as const;
 
 /** A value with its unit as an operator reads it (Hz shown as MHz). */
 export function formatReading(value: number | null, unit: string): string {
@@ -17,7 +27,8 @@ export function formatReading(value: number | null, unit: string): string {
   return `${Number.isInteger(value) ? value : value.toFixed(2)} ${unit}`;
 }
 
-const age = (timestamp: number | null): string => (timestamp === null ? '-' : `${((Date.now() - timestamp) / 1000).toFixed(1)}s`);
+const age = (timestamp: number | null): string =>
+  timestamp === null ? '-' : `${((Date.now() - timestamp) / 1000).toFixed(1)}s`;
 
 /** Registers `telemetry list` and `telemetry show`. */
 export function registerTelemetryCommands(reg: CommandRegistry, store: TelemetryStore): void {
@@ -32,16 +43,18 @@ export function registerTelemetryCommands(reg: CommandRegistry, store: Telemetry
         target: Type.Optional(Type.String({ description: 'only metrics of this target (host, a BMC, a PDU)' })),
       }),
       handler: (a) =>
-        store.list({ ...(a.kind ? { kind: a.kind } : {}), ...(a.target ? { target: a.target } : {}) }).map((m: MetricSnapshot) => ({
-          id: m.id,
-          name: m.name,
-          kind: m.kind,
-          unit: m.unit,
-          value: m.latest?.value ?? null,
-          status: m.latest?.status ?? 'unavailable',
-          timestamp: m.latest?.timestamp ?? null,
-          source: m.source,
-        })),
+        store
+          .list({ ...(a.kind ? { kind: a.kind } : {}), ...(a.target ? { target: a.target } : {}) })
+          .map((m: MetricSnapshot) => ({
+            id: m.id,
+            name: m.name,
+            kind: m.kind,
+            unit: m.unit,
+            value: m.latest?.value ?? null,
+            status: m.latest?.status ?? 'unavailable',
+            timestamp: m.latest?.timestamp ?? null,
+            source: m.source,
+          })),
       human: (rows) =>
         rows.length === 0
           ? 'No metrics.'
@@ -73,7 +86,14 @@ export function registerTelemetryCommands(reg: CommandRegistry, store: Telemetry
             ['Kind', `${m.kind} (${m.unit})`],
             ['Source', `${m.source.plugin}: ${m.source.target} / ${m.source.sensor}`],
             ['Reading', m.latest ? `${formatReading(m.latest.value, m.unit)} (${m.latest.status})` : 'none yet'],
-            ['Thresholds', m.thresholds ? Object.entries(m.thresholds).map(([k, v]) => `${k} ${v}`).join(', ') : 'none'],
+            [
+              'Thresholds',
+              m.thresholds
+                ? Object.entries(m.thresholds)
+                    .map(([k, v]) => `${k} ${v}`)
+                    .join(', ')
+                : 'none',
+            ],
           ]),
           ...(m.history.length
             ? [

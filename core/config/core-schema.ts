@@ -26,8 +26,16 @@ export const CoreConfigSchema = Type.Object(
     host: Type.Object(
       {
         root: PathString('directory under which sys/, proc/ and dev/ are read', '/'),
-        simulated: Type.Boolean({ default: false, description: 'host.root is a tree made by the simulated-host generator' }),
-        sampleInterval: Type.Number({ minimum: 0.1, maximum: 3600, default: 5, description: 'seconds between host telemetry samples' }),
+        simulated: Type.Boolean({
+          default: false,
+          description: 'host.root is a tree made by the simulated-host generator',
+        }),
+        sampleInterval: Type.Number({
+          minimum: 0.1,
+          maximum: 3600,
+          default: 5,
+          description: 'seconds between host telemetry samples',
+        }),
       },
       { additionalProperties: false, default: {} },
     ),
@@ -42,7 +50,9 @@ export const CoreConfigSchema = Type.Object(
     management: Type.Object(
       {
         address: Type.Optional(Type.String({ minLength: 1, description: 'address every network listener binds to' })),
-        interface: Type.Optional(Type.String({ minLength: 1, description: 'interface whose address listeners bind to' })),
+        interface: Type.Optional(
+          Type.String({ minLength: 1, description: 'interface whose address listeners bind to' }),
+        ),
         allow: Type.Array(Type.String({ minLength: 1 }), {
           default: ['127.0.0.0/8', '::1/128'],
           description: 'CIDRs allowed to connect; everything else is refused',
@@ -53,18 +63,35 @@ export const CoreConfigSchema = Type.Object(
     libvirt: Type.Object(
       {
         bus: StringEnum(['system', 'session'] as const, { default: 'system' }),
-        driver: Type.String({ minLength: 1, pattern: '^[A-Za-z][A-Za-z0-9]*$', default: 'QEMU', description: 'a libvirt-dbus driver name such as QEMU or Test' }),
+        driver: Type.String({
+          minLength: 1,
+          pattern: '^[A-Za-z][A-Za-z0-9]*$',
+          default: 'QEMU',
+          description: 'a libvirt-dbus driver name such as QEMU or Test',
+        }),
       },
       { additionalProperties: false, default: {} },
     ),
     log: Type.Object(
-      { level: StringEnum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, { default: 'info' }) },
+      {
+        level: StringEnum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, { default: 'info' }),
+      },
       { additionalProperties: false, default: {} },
     ),
     kernel: Type.Object(
       {
-        startTimeout: Type.Number({ minimum: 0.1, maximum: 600, default: 30, description: 'seconds a plugin may take to start' }),
-        stopTimeout: Type.Number({ minimum: 0.1, maximum: 600, default: 10, description: 'seconds a plugin may take to stop' }),
+        startTimeout: Type.Number({
+          minimum: 0.1,
+          maximum: 600,
+          default: 30,
+          description: 'seconds a plugin may take to start',
+        }),
+        stopTimeout: Type.Number({
+          minimum: 0.1,
+          maximum: 600,
+          default: 10,
+          description: 'seconds a plugin may take to stop',
+        }),
       },
       { additionalProperties: false, default: {} },
     ),

@@ -55,7 +55,9 @@ function makeLineOf(doc: Document, lc: LineCounter): (path: string) => number | 
 function semanticProblems(cfg: CoreConfig): ConfigProblem[] {
   const out: ConfigProblem[] = [];
   // Runs even when the schema found problems elsewhere, so guard every shape it relies on.
-  const m = (typeof cfg.management === 'object' && cfg.management !== null ? cfg.management : { allow: [] }) as CoreConfig['management'];
+  const m = (
+    typeof cfg.management === 'object' && cfg.management !== null ? cfg.management : { allow: [] }
+  ) as CoreConfig['management'];
   if (typeof m.address === 'string' && isIP(m.address) === 0) {
     out.push({ path: 'management.address', message: `'${m.address}' is not an IPv4 or IPv6 address` });
   }
@@ -63,7 +65,8 @@ function semanticProblems(cfg: CoreConfig): ConfigProblem[] {
     out.push({ path: 'management', message: 'set management.address or management.interface, not both' });
   }
   (Array.isArray(m.allow) ? m.allow : []).forEach((c, i) => {
-    if (typeof c === 'string' && !parseCidr(c)) out.push({ path: `management.allow[${i}]`, message: `'${c}' is not a CIDR (e.g. 10.0.0.0/24, fd00::/64)` });
+    if (typeof c === 'string' && !parseCidr(c))
+      out.push({ path: `management.allow[${i}]`, message: `'${c}' is not a CIDR (e.g. 10.0.0.0/24, fd00::/64)` });
   });
   for (const name of Object.keys(typeof cfg.plugins === 'object' && cfg.plugins !== null ? cfg.plugins : {})) {
     if (!/^[a-z][a-z0-9-]*$/.test(name)) {
@@ -83,12 +86,19 @@ export function parseConfigText(text: string, file = '<config>'): ParsedConfig {
   const lineOf = makeLineOf(doc, lc);
   const problems: ConfigProblem[] = [];
   for (const e of doc.errors) {
-    problems.push({ path: '', message: `YAML: ${e.message.split('\n')[0] ?? e.message}`, line: lc.linePos(e.pos[0]).line });
+    problems.push({
+      path: '',
+      message: `YAML: ${e.message.split('\n')[0] ?? e.message}`,
+      line: lc.linePos(e.pos[0]).line,
+    });
   }
   let raw: unknown = problems.length > 0 ? {} : doc.toJS({ maxAliasCount: 100 });
   if (raw === null || raw === undefined) raw = {};
   if (typeof raw !== 'object' || Array.isArray(raw)) {
-    problems.push({ path: '', message: 'the configuration must be a mapping of keys (host, control, state, management, plugins, ...)' });
+    problems.push({
+      path: '',
+      message: 'the configuration must be a mapping of keys (host, control, state, management, plugins, ...)',
+    });
     raw = {};
   }
   const errs = schemaErrors(CoreConfigSchema, raw);
@@ -113,7 +123,12 @@ export async function readConfigFile(file: string): Promise<ParsedConfig> {
     text = await readFile(file, 'utf8');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code ?? 'EIO';
-    throw new VpmdError('E_CONFIG_READ', `${file}: cannot read configuration (${code})`, { file, errno: code }, { cause: e });
+    throw new VpmdError(
+      'E_CONFIG_READ',
+      `${file}: cannot read configuration (${code})`,
+      { file, errno: code },
+      { cause: e },
+    );
   }
   return parseConfigText(text, file);
 }
@@ -128,9 +143,13 @@ export function formatProblems(file: string, problems: readonly ConfigProblem[])
 /** Throws E_CONFIG_INVALID listing every problem, if there are any. */
 export function assertNoProblems(file: string, problems: readonly ConfigProblem[]): void {
   if (problems.length > 0) {
-    throw new VpmdError('E_CONFIG_INVALID', `${file}: ${problems.length} problem(s) in the configuration\n${formatProblems(file, problems)}`, {
-      file,
-      problems: problems.map((p) => `${p.path}: ${p.message}`),
-    });
+    throw new VpmdError(
+      'E_CONFIG_INVALID',
+      `${file}: ${problems.length} problem(s) in the configuration\n${formatProblems(file, problems)}`,
+      {
+        file,
+        problems: problems.map((p) => `${p.path}: ${p.message}`),
+      },
+    );
   }
 }

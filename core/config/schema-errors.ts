@@ -11,8 +11,8 @@ import * as addFormatsModule from 'ajv-formats';
 // ajv-formats is CommonJS with `exports.default`; under NodeNext the callable sits at `.default`.
 type AddFormats = (ajv: Ajv) => Ajv;
 const addFormats: AddFormats =
-  ((addFormatsModule as unknown as { default: { default?: AddFormats } }).default.default ??
-    (addFormatsModule as unknown as { default: AddFormats }).default);
+  (addFormatsModule as unknown as { default: { default?: AddFormats } }).default.default ??
+  (addFormatsModule as unknown as { default: AddFormats }).default;
 
 /** One validation problem. */
 export interface SchemaError {
@@ -55,7 +55,8 @@ function describe(e: ErrorObject): string {
     }
     case 'minimum':
     case 'maximum':
-      if (typeof ps.minimum === 'number' && typeof ps.maximum === 'number') return `must be ${ps.minimum}-${ps.maximum}`;
+      if (typeof ps.minimum === 'number' && typeof ps.maximum === 'number')
+        return `must be ${ps.minimum}-${ps.maximum}`;
       return e.keyword === 'minimum' ? `must be >= ${String(ps.minimum)}` : `must be <= ${String(ps.maximum)}`;
     case 'exclusiveMinimum':
       return `must be > ${String(ps.exclusiveMinimum)}`;
@@ -102,7 +103,16 @@ export function schemaErrors(schema: TSchema, value: unknown, basePath = ''): Sc
   // Branch errors of an anyOf/oneOf are noise once the combinator itself is reported.
   const combinators = errors.filter((e) => e.keyword === 'anyOf' || e.keyword === 'oneOf').map((e) => e.schemaPath);
   for (const e of errors) {
-    if (combinators.some((c) => e.schemaPath !== c && e.schemaPath.startsWith(c.replace(/\/(anyOf|oneOf)$/, '')) && e.keyword !== 'anyOf' && e.keyword !== 'oneOf')) continue;
+    if (
+      combinators.some(
+        (c) =>
+          e.schemaPath !== c &&
+          e.schemaPath.startsWith(c.replace(/\/(anyOf|oneOf)$/, '')) &&
+          e.keyword !== 'anyOf' &&
+          e.keyword !== 'oneOf',
+      )
+    )
+      continue;
     const path = joinPath(basePath, e.instancePath);
     if (e.keyword === 'required') {
       const prop = (e.params as { missingProperty: string }).missingProperty;
@@ -110,7 +120,10 @@ export function schemaErrors(schema: TSchema, value: unknown, basePath = ''): Sc
     } else if (e.keyword === 'additionalProperties') {
       const prop = (e.params as { additionalProperty: string }).additionalProperty;
       const allowed = Object.keys(((e.parentSchema ?? {}) as { properties?: object }).properties ?? {});
-      push(path === '' ? prop : `${path}.${prop}`, `unknown key${allowed.length ? ` (allowed: ${allowed.join(', ')})` : ''}`);
+      push(
+        path === '' ? prop : `${path}.${prop}`,
+        `unknown key${allowed.length ? ` (allowed: ${allowed.join(', ')})` : ''}`,
+      );
     } else if (e.keyword === 'anyOf' || e.keyword === 'oneOf') {
       const ps = (e.parentSchema ?? {}) as { description?: unknown };
       push(path, typeof ps.description === 'string' ? `must be ${ps.description}` : 'does not match any allowed form');

@@ -6,15 +6,7 @@
 
 /** What a metric measures. */
 export type MetricKind =
-  | 'power'
-  | 'energy'
-  | 'temperature'
-  | 'fan'
-  | 'voltage'
-  | 'current'
-  | 'frequency'
-  | 'utilization'
-  | 'other';
+  'power' | 'energy' | 'temperature' | 'fan' | 'voltage' | 'current' | 'frequency' | 'utilization' | 'other';
 
 /** Units in which values are stored (SI-ish, as Redfish and ENTITY-SENSOR-MIB expect). */
 export type MetricUnit = 'W' | 'J' | 'Cel' | 'RPM' | 'V' | 'A' | 'Hz' | '%' | 'count' | 'unspecified';

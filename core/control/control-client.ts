@@ -51,13 +51,21 @@ export class ControlClient {
             : e.code === 'EACCES'
               ? 'permission denied (the control socket is mode 0600: run as its owner, normally root)'
               : e.message;
-        reject(new VpmdError('E_CONTROL_CONNECT', `cannot connect to ${path}: ${why}`, { socket: path, errno: e.code ?? 'EIO' }));
+        reject(
+          new VpmdError('E_CONTROL_CONNECT', `cannot connect to ${path}: ${why}`, {
+            socket: path,
+            errno: e.code ?? 'EIO',
+          }),
+        );
       });
     });
   }
 
   /** Runs a command; `onProgress` sees progress lines as they come. */
-  run(argv: readonly string[], opts: { stdin?: readonly string[]; onProgress?: (m: string) => void } = {}): Promise<RunReply> {
+  run(
+    argv: readonly string[],
+    opts: { stdin?: readonly string[]; onProgress?: (m: string) => void } = {},
+  ): Promise<RunReply> {
     return new Promise((resolve, reject) => {
       if (this.closedError) return reject(this.closedError);
       const id = this.nextId++;
@@ -101,7 +109,8 @@ export class ControlClient {
     } catch {
       return this.failAll(new VpmdError('E_CONTROL_PROTOCOL', 'agent sent a line that is not JSON'));
     }
-    if (r.id === -1 && r.type === 'error') return this.failAll(new VpmdError(r.error.code as ErrorCode, r.error.message));
+    if (r.id === -1 && r.type === 'error')
+      return this.failAll(new VpmdError(r.error.code as ErrorCode, r.error.message));
     this.waiting.get(r.id)?.onReply(r);
   }
 

@@ -21,10 +21,12 @@ function parseRequest(line: string): ControlRequest {
     throw new VpmdError('E_CONTROL_PROTOCOL', 'control request is not JSON');
   }
   const r = v as Partial<Record<string, unknown>>;
-  if (typeof v !== 'object' || v === null || typeof r.id !== 'number') throw new VpmdError('E_CONTROL_PROTOCOL', 'control request needs a numeric id');
+  if (typeof v !== 'object' || v === null || typeof r.id !== 'number')
+    throw new VpmdError('E_CONTROL_PROTOCOL', 'control request needs a numeric id');
   if (r.type === 'commands') return { id: r.id, type: 'commands' };
   if (r.type === 'run' && Array.isArray(r.argv) && r.argv.every((a) => typeof a === 'string')) {
-    const stdin = Array.isArray(r.stdin) && r.stdin.every((a) => typeof a === 'string') ? (r.stdin as string[]) : undefined;
+    const stdin =
+      Array.isArray(r.stdin) && r.stdin.every((a) => typeof a === 'string') ? (r.stdin as string[]) : undefined;
     return { id: r.id, type: 'run', argv: r.argv as string[], ...(stdin ? { stdin } : {}) };
   }
   throw new VpmdError('E_CONTROL_PROTOCOL', "control request type must be 'run' (with argv: string[]) or 'commands'");
@@ -61,8 +63,12 @@ export class ControlServer {
     await mkdir(dirname(this.path), { recursive: true, mode: 0o700 });
     const existing = await lstat(this.path).catch(() => undefined);
     if (existing) {
-      if (!existing.isSocket()) throw new VpmdError('E_CONTROL_SOCKET', `${this.path} exists and is not a socket; refusing to replace it`, { path: this.path });
-      if (await probe(this.path)) throw new VpmdError('E_CONTROL_SOCKET', `another agent is listening on ${this.path}`, { path: this.path });
+      if (!existing.isSocket())
+        throw new VpmdError('E_CONTROL_SOCKET', `${this.path} exists and is not a socket; refusing to replace it`, {
+          path: this.path,
+        });
+      if (await probe(this.path))
+        throw new VpmdError('E_CONTROL_SOCKET', `another agent is listening on ${this.path}`, { path: this.path });
       await unlink(this.path);
     }
     const server = createServer((sock) => this.accept(sock));
@@ -77,7 +83,12 @@ export class ControlServer {
         });
       });
     } catch (e) {
-      throw new VpmdError('E_CONTROL_SOCKET', `cannot listen on ${this.path}: ${(e as Error).message}`, { path: this.path }, { cause: e });
+      throw new VpmdError(
+        'E_CONTROL_SOCKET',
+        `cannot listen on ${this.path}: ${(e as Error).message}`,
+        { path: this.path },
+        { cause: e },
+      );
     } finally {
       process.umask(old);
     }
@@ -106,7 +117,11 @@ export class ControlServer {
       lineSplitter(
         (line) => void this.handle(line, send, ac.signal),
         () => {
-          send({ id: -1, type: 'error', error: { ...new VpmdError('E_CONTROL_PROTOCOL', 'control request line too long').toJSON() } });
+          send({
+            id: -1,
+            type: 'error',
+            error: { ...new VpmdError('E_CONTROL_PROTOCOL', 'control request line too long').toJSON() },
+          });
           sock.destroy();
         },
       ),
@@ -129,7 +144,11 @@ export class ControlServer {
         send({ id, type: 'commands', commands: this.commands.list(this.principal) });
         return;
       }
-      const out = await this.commands.run(req.argv, { principal: this.principal, signal, progress: (message) => send({ id, type: 'progress', message }) }, req.stdin);
+      const out = await this.commands.run(
+        req.argv,
+        { principal: this.principal, signal, progress: (message) => send({ id, type: 'progress', message }) },
+        req.stdin,
+      );
       send({ id, type: 'result', result: out.result, human: out.human });
     } catch (e) {
       const err = toVpmdError(e);

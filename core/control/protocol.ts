@@ -46,7 +46,11 @@ export function toJsonLine(value: unknown): string {
  * line exceeds `maxBytes` (the caller then drops the connection). Chunks are kept until a newline
  * arrives, so a long line costs one join, not one string copy per chunk.
  */
-export function lineSplitter(onLine: (line: string) => void, onOverflow: () => void, maxBytes = MAX_LINE_BYTES): (chunk: Buffer) => void {
+export function lineSplitter(
+  onLine: (line: string) => void,
+  onOverflow: () => void,
+  maxBytes = MAX_LINE_BYTES,
+): (chunk: Buffer) => void {
   let parts: Buffer[] = [];
   let pending = 0;
   let dead = false;

@@ -39,14 +39,22 @@ export const EPP_VALUES: Readonly<Record<string, number>> = {
 
 function verifyError(backend: SysfsBackend, file: string, wrote: string, readBack: string, why: string): VpmdError {
   const full = fullPath(backend, file);
-  return new VpmdError('E_HOST_VERIFY', `Wrote ${JSON.stringify(wrote)} to ${full} but read back ${JSON.stringify(readBack)}: ${why}`, {
-    file: full,
-    value: wrote,
-    readBack,
-  });
+  return new VpmdError(
+    'E_HOST_VERIFY',
+    `Wrote ${JSON.stringify(wrote)} to ${full} but read back ${JSON.stringify(readBack)}: ${why}`,
+    {
+      file: full,
+      value: wrote,
+      readBack,
+    },
+  );
 }
 
-function requireKHz(name: string, value: number, policy: Pick<CpufreqPolicy, 'id' | 'cpuinfoMinKHz' | 'cpuinfoMaxKHz'>): void {
+function requireKHz(
+  name: string,
+  value: number,
+  policy: Pick<CpufreqPolicy, 'id' | 'cpuinfoMinKHz' | 'cpuinfoMaxKHz'>,
+): void {
   if (!Number.isSafeInteger(value) || value <= 0) {
     throw new VpmdError(
       'E_HOST_INVALID',
@@ -129,15 +137,25 @@ export async function setLimits(
   if (maxKHz !== undefined) {
     const expected = clamp(maxKHz, hwMin, hwMax);
     if (effMax !== expected) {
-      throw verifyError(backend, `${p}/scaling_max_freq`, String(maxKHz), String(effMax),
-        `expected ${expected} (the request clamped to ${hwMin}-${hwMax}); another constraint may cap the policy`);
+      throw verifyError(
+        backend,
+        `${p}/scaling_max_freq`,
+        String(maxKHz),
+        String(effMax),
+        `expected ${expected} (the request clamped to ${hwMin}-${hwMax}); another constraint may cap the policy`,
+      );
     }
   }
   if (minKHz !== undefined) {
     const expected = Math.min(clamp(minKHz, hwMin, hwMax), effMax);
     if (effMin !== expected) {
-      throw verifyError(backend, `${p}/scaling_min_freq`, String(minKHz), String(effMin),
-        `expected ${expected} (the request clamped to ${hwMin}-${hwMax} and to the maximum ${effMax})`);
+      throw verifyError(
+        backend,
+        `${p}/scaling_min_freq`,
+        String(minKHz),
+        String(effMin),
+        `expected ${expected} (the request clamped to ${hwMin}-${hwMax} and to the maximum ${effMax})`,
+      );
     }
   }
   const clamped = (minKHz !== undefined && effMin !== minKHz) || (maxKHz !== undefined && effMax !== maxKHz);
@@ -145,9 +163,14 @@ export async function setLimits(
 }
 
 /** The frequency a driver settles on for a userspace target (kernel RELATION_L semantics). */
-export function expectedSetspeed(policy: Pick<CpufreqPolicy, 'scalingMinKHz' | 'scalingMaxKHz' | 'availableFrequenciesKHz'>, kHz: number): number {
+export function expectedSetspeed(
+  policy: Pick<CpufreqPolicy, 'scalingMinKHz' | 'scalingMaxKHz' | 'availableFrequenciesKHz'>,
+  kHz: number,
+): number {
   const target = clamp(kHz, policy.scalingMinKHz, policy.scalingMaxKHz);
-  const table = (policy.availableFrequenciesKHz ?? []).filter((f) => f >= policy.scalingMinKHz && f <= policy.scalingMaxKHz);
+  const table = (policy.availableFrequenciesKHz ?? []).filter(
+    (f) => f >= policy.scalingMinKHz && f <= policy.scalingMaxKHz,
+  );
   if (table.length === 0) return target;
   const atOrAbove = table.filter((f) => f >= target);
   return atOrAbove.length > 0 ? Math.min(...atOrAbove) : Math.max(...table);
@@ -164,7 +187,9 @@ export async function setSpeed(backend: SysfsBackend, id: number, kHz: number): 
   const policy = await requireSpeedControls(backend, id);
   requireKHz('kHz', kHz, policy);
   if (policy.setspeed === undefined) {
-    throw new VpmdError('E_HOST_UNSUPPORTED', `policy${id} (driver ${policy.driver}) has no scaling_setspeed`, { policy: id });
+    throw new VpmdError('E_HOST_UNSUPPORTED', `policy${id} (driver ${policy.driver}) has no scaling_setspeed`, {
+      policy: id,
+    });
   }
   if (policy.governor !== 'userspace') {
     throw new VpmdError(
@@ -180,8 +205,13 @@ export async function setSpeed(backend: SysfsBackend, id: number, kHz: number): 
   const tolerance = policy.availableFrequenciesKHz === undefined ? SETSPEED_ROUNDING_KHZ : 0;
   const inLimits = effective >= policy.scalingMinKHz && effective <= policy.scalingMaxKHz;
   if (!inLimits || Math.abs(effective - expected) > tolerance) {
-    throw verifyError(backend, file, String(kHz), String(effective),
-      `expected ${expected} (the request within the limits ${policy.scalingMinKHz}-${policy.scalingMaxKHz})`);
+    throw verifyError(
+      backend,
+      file,
+      String(kHz),
+      String(effective),
+      `expected ${expected} (the request within the limits ${policy.scalingMinKHz}-${policy.scalingMaxKHz})`,
+    );
   }
   return { kHz: effective, clamped: effective !== kHz };
 }
@@ -205,9 +235,13 @@ export async function setEpp(backend: SysfsBackend, id: number, value: string | 
   const policy = await requirePolicy(backend, id);
   const text = String(value);
   if (policy.epp === undefined) {
-    throw new VpmdError('E_HOST_UNSUPPORTED', `policy${id} (driver ${policy.driver}) has no energy_performance_preference`, {
-      policy: id,
-    });
+    throw new VpmdError(
+      'E_HOST_UNSUPPORTED',
+      `policy${id} (driver ${policy.driver}) has no energy_performance_preference`,
+      {
+        policy: id,
+      },
+    );
   }
   const available = policy.availableEpp ?? Object.keys(EPP_VALUES);
   const numeric = /^\d+$/.test(text) ? Number(text) : undefined;
@@ -229,6 +263,9 @@ export async function setEpp(backend: SysfsBackend, id: number, value: string | 
   const file = `${policyPath(id)}/energy_performance_preference`;
   await backend.write(file, text);
   const readBack = (await backend.read(file)).trim();
-  const matches = text === 'default' ? eppNumber(readBack) !== undefined : eppNumber(readBack) === eppNumber(text) || readBack === text;
+  const matches =
+    text === 'default'
+      ? eppNumber(readBack) !== undefined
+      : eppNumber(readBack) === eppNumber(text) || readBack === text;
   if (!matches) throw verifyError(backend, file, text, readBack, 'the preference did not change');
 }

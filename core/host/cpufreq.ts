@@ -65,7 +65,11 @@ async function readList(backend: SysfsBackend, path: string): Promise<number[]> 
   return parseCpuList(await backend.read(path), { source: fullPath(backend, path) });
 }
 
-function parseSetspeed(backend: SysfsBackend, path: string, text: string | undefined): number | 'unsupported' | undefined {
+function parseSetspeed(
+  backend: SysfsBackend,
+  path: string,
+  text: string | undefined,
+): number | 'unsupported' | undefined {
   if (text === undefined) return undefined;
   return text.trim() === '<unsupported>' ? 'unsupported' : parseIntStrict(backend, path, text);
 }
@@ -73,7 +77,17 @@ function parseSetspeed(backend: SysfsBackend, path: string, text: string | undef
 /** Reads one policy; the required files are those every cpufreq driver provides. */
 export async function readPolicy(backend: SysfsBackend, id: number): Promise<CpufreqPolicy> {
   const p = policyPath(id);
-  const [speed, affectedCpus, relatedCpus, availableGovernors, scalingCurKHz, epp, availableEpp, baseFrequencyKHz, transitionLatencyNs] = await Promise.all([
+  const [
+    speed,
+    affectedCpus,
+    relatedCpus,
+    availableGovernors,
+    scalingCurKHz,
+    epp,
+    availableEpp,
+    baseFrequencyKHz,
+    transitionLatencyNs,
+  ] = await Promise.all([
     readSpeedControls(backend, id),
     readList(backend, `${p}/affected_cpus`),
     readList(backend, `${p}/related_cpus`),
@@ -150,7 +164,15 @@ export async function requirePolicy(backend: SysfsBackend, id: number): Promise<
 /** What a speed write needs of a policy (see {@link requireSpeedControls}). */
 export type SpeedControls = Pick<
   CpufreqPolicy,
-  'id' | 'driver' | 'governor' | 'cpuinfoMinKHz' | 'cpuinfoMaxKHz' | 'scalingMinKHz' | 'scalingMaxKHz' | 'availableFrequenciesKHz' | 'setspeed'
+  | 'id'
+  | 'driver'
+  | 'governor'
+  | 'cpuinfoMinKHz'
+  | 'cpuinfoMaxKHz'
+  | 'scalingMinKHz'
+  | 'scalingMaxKHz'
+  | 'availableFrequenciesKHz'
+  | 'setspeed'
 >;
 
 /**
@@ -168,7 +190,16 @@ export async function requireSpeedControls(backend: SysfsBackend, id: number): P
 /** The files of {@link SpeedControls}, also the core of {@link readPolicy}. */
 async function readSpeedControls(backend: SysfsBackend, id: number): Promise<SpeedControls> {
   const p = policyPath(id);
-  const [driver, governor, cpuinfoMinKHz, cpuinfoMaxKHz, scalingMinKHz, scalingMaxKHz, availableFrequencies, setspeedText] = await Promise.all([
+  const [
+    driver,
+    governor,
+    cpuinfoMinKHz,
+    cpuinfoMaxKHz,
+    scalingMinKHz,
+    scalingMaxKHz,
+    availableFrequencies,
+    setspeedText,
+  ] = await Promise.all([
     backend.read(`${p}/scaling_driver`),
     backend.read(`${p}/scaling_governor`),
     readInt(backend, `${p}/cpuinfo_min_freq`),
@@ -186,7 +217,9 @@ async function readSpeedControls(backend: SysfsBackend, id: number): Promise<Spe
     cpuinfoMaxKHz,
     scalingMinKHz,
     scalingMaxKHz,
-    availableFrequenciesKHz: availableFrequencies?.map((f) => parseIntStrict(backend, `${p}/scaling_available_frequencies`, f)),
+    availableFrequenciesKHz: availableFrequencies?.map((f) =>
+      parseIntStrict(backend, `${p}/scaling_available_frequencies`, f),
+    ),
     setspeed: parseSetspeed(backend, `${p}/scaling_setspeed`, setspeedText),
   };
 }

@@ -69,7 +69,16 @@ export async function readCpuIdleStates(backend: SysfsBackend, cpu: number): Pro
         readInt(backend, `${base}/usage`),
         readInt(backend, `${base}/time`),
       ]);
-      return { index, name: name.trim(), desc: (desc ?? '').trim(), latencyUs, residencyUs, disabled: disable !== 0, usage, timeUs };
+      return {
+        index,
+        name: name.trim(),
+        desc: (desc ?? '').trim(),
+        latencyUs,
+        residencyUs,
+        disabled: disable !== 0,
+        usage,
+        timeUs,
+      };
     }),
   );
 }

@@ -47,9 +47,22 @@ const HWMON_KINDS = [
   { field: 'fans', prefix: 'fan', kind: 'fan', unit: 'RPM', noun: 'fan speed' },
   { field: 'powers', prefix: 'power', kind: 'power', unit: 'W', noun: 'power' },
   { field: 'voltages', prefix: 'in', kind: 'voltage', unit: 'V', noun: 'voltage' },
-] as const satisfies ReadonlyArray<{ field: keyof HwmonChip; prefix: string; kind: MetricKind; unit: MetricUnit; noun: string }>;
+] as const satisfies ReadonlyArray<{
+  field: keyof HwmonChip;
+  prefix: string;
+  kind: MetricKind;
+  unit: MetricUnit;
+  noun: string;
+}>;
 
-function define(id: string, name: string, kind: MetricKind, unit: MetricUnit, sensor: string, thresholds?: Thresholds): MetricDefinition {
+function define(
+  id: string,
+  name: string,
+  kind: MetricKind,
+  unit: MetricUnit,
+  sensor: string,
+  thresholds?: Thresholds,
+): MetricDefinition {
   const def = { id, name, kind, unit, source: { plugin: 'core', target: 'host', sensor } };
   return thresholds === undefined || Object.keys(thresholds).length === 0 ? def : { ...def, thresholds };
 }
@@ -133,7 +146,8 @@ function hwmonProbes(chips: readonly HwmonChip[]): Probe[] {
             `sys/class/hwmon/${chip.id}/${channelName}_input`,
             thresholds,
           ),
-          read: (snap: Snapshot) => snap.chips.get(chip.id)?.[k.field].find((c) => c.index === channel.index)?.value ?? null,
+          read: (snap: Snapshot) =>
+            snap.chips.get(chip.id)?.[k.field].find((c) => c.index === channel.index)?.value ?? null,
         };
       }),
     ),
@@ -144,7 +158,13 @@ function frequencyProbes(host: HostModel, policyIds: readonly number[]): Probe[]
   return policyIds.map((id) => {
     const file = `${policyPath(id)}/scaling_cur_freq`;
     return {
-      definition: define(`host/cpufreq/policy${id}/frequency`, `cpufreq policy${id} current frequency`, 'frequency', 'Hz', file),
+      definition: define(
+        `host/cpufreq/policy${id}/frequency`,
+        `cpufreq policy${id} current frequency`,
+        'frequency',
+        'Hz',
+        file,
+      ),
       read: async () => {
         // A policy that vanished (driver switched off) reads as a gap.
         const kHz = await readOptionalInt(host.backend, file).catch(() => undefined);
@@ -170,7 +190,10 @@ export function createHostTelemetry(host: HostModel, options: HostTelemetryOptio
         ...raplProbes(host, domains),
         ...zoneProbes(zones),
         ...hwmonProbes(chips),
-        ...frequencyProbes(host, policies.map((p) => p.id)),
+        ...frequencyProbes(
+          host,
+          policies.map((p) => p.id),
+        ),
       ];
     })();
     // A failed discovery is retried on the next call instead of being cached forever.

@@ -60,7 +60,11 @@ async function readEnergyIfReadable(backend: SysfsBackend, id: string): Promise<
   }
 }
 
-async function readConstraints(backend: SysfsBackend, base: string, files: readonly string[]): Promise<RaplConstraint[]> {
+async function readConstraints(
+  backend: SysfsBackend,
+  base: string,
+  files: readonly string[],
+): Promise<RaplConstraint[]> {
   const indices = files
     .map((f) => /^constraint_(\d+)_name$/.exec(f)?.[1])
     .filter((i): i is string => i !== undefined)
@@ -121,13 +125,22 @@ export async function readRaplDomains(backend: SysfsBackend): Promise<RaplDomain
  * @throws VpmdError E_HOST_INVALID for a non-positive limit; E_HOST_NOT_FOUND for an unknown
  *   zone or constraint; E_HOST_VERIFY when the limit read back differs.
  */
-export async function setPowerLimit(backend: SysfsBackend, id: string, constraint: number, limitUw: number): Promise<void> {
+export async function setPowerLimit(
+  backend: SysfsBackend,
+  id: string,
+  constraint: number,
+  limitUw: number,
+): Promise<void> {
   if (!Number.isSafeInteger(limitUw) || limitUw <= 0) {
-    throw new VpmdError('E_HOST_INVALID', `Power limit for ${id} constraint ${constraint} must be a positive integer in µW, got ${limitUw}`, {
-      zone: id,
-      constraint,
-      limitUw,
-    });
+    throw new VpmdError(
+      'E_HOST_INVALID',
+      `Power limit for ${id} constraint ${constraint} must be a positive integer in µW, got ${limitUw}`,
+      {
+        zone: id,
+        constraint,
+        limitUw,
+      },
+    );
   }
   const file = `${POWERCAP_DIR}/${id}/constraint_${constraint}_power_limit_uw`;
   await backend.write(file, String(limitUw));

@@ -34,10 +34,18 @@ export async function readRtc(backend: SysfsBackend, device = DEFAULT_RTC): Prom
   const dir = rtcDir(device);
   const name = await readOptional(backend, `${dir}/name`);
   if (name === undefined) {
-    throw new VpmdError('E_HOST_UNSUPPORTED', `This host has no RTC ${device} (${fullPath(backend, dir)} is missing)`, { device });
+    throw new VpmdError('E_HOST_UNSUPPORTED', `This host has no RTC ${device} (${fullPath(backend, dir)} is missing)`, {
+      device,
+    });
   }
-  const [since, alarm] = await Promise.all([readOptional(backend, `${dir}/since_epoch`), readOptional(backend, `${dir}/wakealarm`)]);
-  const state: { device: string; name: string; sinceEpoch?: number; wakeAlarm?: number } = { device, name: name.trim() };
+  const [since, alarm] = await Promise.all([
+    readOptional(backend, `${dir}/since_epoch`),
+    readOptional(backend, `${dir}/wakealarm`),
+  ]);
+  const state: { device: string; name: string; sinceEpoch?: number; wakeAlarm?: number } = {
+    device,
+    name: name.trim(),
+  };
   if (since !== undefined) state.sinceEpoch = parseIntStrict(backend, `${dir}/since_epoch`, since);
   if (alarm !== undefined && alarm.trim() !== '') state.wakeAlarm = parseIntStrict(backend, `${dir}/wakealarm`, alarm);
   return state;
@@ -50,7 +58,11 @@ export async function readRtc(backend: SysfsBackend, device = DEFAULT_RTC): Prom
  * @throws VpmdError E_HOST_INVALID for a time not after the RTC's current time;
  *   E_HOST_UNSUPPORTED without the RTC; E_HOST_VERIFY when the alarm read back differs.
  */
-export async function setWakeAlarm(backend: SysfsBackend, epochSeconds: number, device = DEFAULT_RTC): Promise<RtcState> {
+export async function setWakeAlarm(
+  backend: SysfsBackend,
+  epochSeconds: number,
+  device = DEFAULT_RTC,
+): Promise<RtcState> {
   const state = await readRtc(backend, device);
   if (!Number.isSafeInteger(epochSeconds) || epochSeconds <= (state.sinceEpoch ?? 0)) {
     throw new VpmdError(
@@ -65,10 +77,14 @@ export async function setWakeAlarm(backend: SysfsBackend, epochSeconds: number, 
   const text = (await backend.read(file)).trim();
   const readBack = text === '' ? undefined : parseIntStrict(backend, file, text);
   if (readBack !== epochSeconds) {
-    throw new VpmdError('E_HOST_VERIFY', `Wrote ${epochSeconds} to ${fullPath(backend, file)} but read back ${readBack ?? 'nothing'}`, {
-      file: fullPath(backend, file),
-      value: String(epochSeconds),
-    });
+    throw new VpmdError(
+      'E_HOST_VERIFY',
+      `Wrote ${epochSeconds} to ${fullPath(backend, file)} but read back ${readBack ?? 'nothing'}`,
+      {
+        file: fullPath(backend, file),
+        value: String(epochSeconds),
+      },
+    );
   }
   return { ...state, wakeAlarm: epochSeconds };
 }
@@ -84,9 +100,13 @@ export async function clearWakeAlarm(backend: SysfsBackend, device = DEFAULT_RTC
   await backend.write(file, '0');
   const after = await readRtc(backend, device);
   if (after.wakeAlarm !== undefined) {
-    throw new VpmdError('E_HOST_VERIFY', `Wrote 0 to ${fullPath(backend, file)} but the alarm ${after.wakeAlarm} is still set`, {
-      file: fullPath(backend, file),
-      value: '0',
-    });
+    throw new VpmdError(
+      'E_HOST_VERIFY',
+      `Wrote 0 to ${fullPath(backend, file)} but the alarm ${after.wakeAlarm} is still set`,
+      {
+        file: fullPath(backend, file),
+        value: '0',
+      },
+    );
   }
 }

@@ -68,7 +68,9 @@ export async function readSleepStates(backend: SysfsBackend): Promise<SleepState
 async function selectChoice(backend: SysfsBackend, file: string, value: string): Promise<SleepChoice> {
   const text = await readOptional(backend, file);
   if (text === undefined) {
-    throw new VpmdError('E_HOST_UNSUPPORTED', `${fullPath(backend, file)} does not exist on this host`, { file: fullPath(backend, file) });
+    throw new VpmdError('E_HOST_UNSUPPORTED', `${fullPath(backend, file)} does not exist on this host`, {
+      file: fullPath(backend, file),
+    });
   }
   const choice = parseSleepChoice(text);
   if (!choice.options.includes(value)) {
@@ -81,10 +83,14 @@ async function selectChoice(backend: SysfsBackend, file: string, value: string):
   await backend.write(file, value);
   const after = parseSleepChoice(await backend.read(file));
   if (after.selected !== value) {
-    throw new VpmdError('E_HOST_VERIFY', `Wrote ${value} to ${fullPath(backend, file)} but ${after.selected ?? 'nothing'} is selected`, {
-      file: fullPath(backend, file),
-      value,
-    });
+    throw new VpmdError(
+      'E_HOST_VERIFY',
+      `Wrote ${value} to ${fullPath(backend, file)} but ${after.selected ?? 'nothing'} is selected`,
+      {
+        file: fullPath(backend, file),
+        value,
+      },
+    );
   }
   return after;
 }

@@ -50,11 +50,9 @@ export function normalizeBackendPath(path: string): string {
   }
   const segments = path.split('/').filter((s) => s !== '' && s !== '.');
   if (segments.includes('..')) {
-    throw new VpmdError(
-      'E_HOST_INVALID',
-      `Host path "${path}" contains "..": paths must stay inside the host root`,
-      { path },
-    );
+    throw new VpmdError('E_HOST_INVALID', `Host path "${path}" contains "..": paths must stay inside the host root`, {
+      path,
+    });
   }
   return segments.join('/');
 }

@@ -127,7 +127,15 @@ export async function readHwmonChips(backend: SysfsBackend): Promise<HwmonChip[]
       const [temps, fans, powers, voltages] = await Promise.all(
         CHANNEL_KINDS.map((k) => readChannels(backend, base, files, k.prefix, k.factor)),
       );
-      return { id, index, name: (name ?? id).trim(), temps: temps ?? [], fans: fans ?? [], powers: powers ?? [], voltages: voltages ?? [] };
+      return {
+        id,
+        index,
+        name: (name ?? id).trim(),
+        temps: temps ?? [],
+        fans: fans ?? [],
+        powers: powers ?? [],
+        voltages: voltages ?? [],
+      };
     }),
   );
 }

@@ -29,7 +29,12 @@ const BOOST = `${CPUFREQ_DIR}/boost`;
 export async function readTurbo(backend: SysfsBackend): Promise<TurboState> {
   const noTurbo = await readOptional(backend, NO_TURBO);
   if (noTurbo !== undefined) {
-    return { supported: true, mechanism: 'intel_pstate-no_turbo', enabled: parseIntStrict(backend, NO_TURBO, noTurbo) === 0, file: NO_TURBO };
+    return {
+      supported: true,
+      mechanism: 'intel_pstate-no_turbo',
+      enabled: parseIntStrict(backend, NO_TURBO, noTurbo) === 0,
+      file: NO_TURBO,
+    };
   }
   const boost = await readOptional(backend, BOOST);
   if (boost !== undefined) {
@@ -58,10 +63,14 @@ export async function setTurbo(backend: SysfsBackend, enabled: boolean): Promise
   const after = await readTurbo(backend);
   if (after.enabled !== enabled) {
     const file = fullPath(backend, state.file);
-    throw new VpmdError('E_HOST_VERIFY', `Wrote ${value} to ${file} but turbo is still ${after.enabled === true ? 'on' : 'off'}`, {
-      file,
-      value,
-    });
+    throw new VpmdError(
+      'E_HOST_VERIFY',
+      `Wrote ${value} to ${file} but turbo is still ${after.enabled === true ? 'on' : 'off'}`,
+      {
+        file,
+        value,
+      },
+    );
   }
   return after;
 }
@@ -77,8 +86,16 @@ export interface DriverStatus {
 }
 
 const STATUS_FILES = [
-  { driver: 'intel_pstate', file: 'sys/devices/system/cpu/intel_pstate/status', accepted: ['active', 'passive', 'off'] },
-  { driver: 'amd_pstate', file: 'sys/devices/system/cpu/amd_pstate/status', accepted: ['active', 'passive', 'guided', 'disable'] },
+  {
+    driver: 'intel_pstate',
+    file: 'sys/devices/system/cpu/intel_pstate/status',
+    accepted: ['active', 'passive', 'off'],
+  },
+  {
+    driver: 'amd_pstate',
+    file: 'sys/devices/system/cpu/amd_pstate/status',
+    accepted: ['active', 'passive', 'guided', 'disable'],
+  },
 ] as const;
 
 /** Reads the P-state driver status, or undefined when neither intel_pstate nor amd_pstate exists. */
@@ -100,7 +117,9 @@ export async function readDriverStatus(backend: SysfsBackend): Promise<DriverSta
 export async function setDriverStatus(backend: SysfsBackend, status: string): Promise<DriverStatus> {
   const current = await readDriverStatus(backend);
   if (current === undefined) {
-    throw new VpmdError('E_HOST_UNSUPPORTED', 'This host has neither intel_pstate/status nor amd_pstate/status', { status });
+    throw new VpmdError('E_HOST_UNSUPPORTED', 'This host has neither intel_pstate/status nor amd_pstate/status', {
+      status,
+    });
   }
   if (!current.accepted.includes(status)) {
     throw new VpmdError(
@@ -113,7 +132,10 @@ export async function setDriverStatus(backend: SysfsBackend, status: string): Pr
   const after = await readDriverStatus(backend);
   if (after?.status !== status) {
     const file = fullPath(backend, current.file);
-    throw new VpmdError('E_HOST_VERIFY', `Wrote ${status} to ${file} but read back ${after?.status ?? 'nothing'}`, { file, value: status });
+    throw new VpmdError('E_HOST_VERIFY', `Wrote ${status} to ${file} but read back ${after?.status ?? 'nothing'}`, {
+      file,
+      value: status,
+    });
   }
   return after;
 }

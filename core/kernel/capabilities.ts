@@ -31,7 +31,10 @@ export class CapabilityRegistry {
   provide(owner: string, id: string, impl: unknown): void {
     const prev = this.providers.get(id);
     if (prev) {
-      throw new VpmdError('E_CAPABILITY_DUPLICATE', `capability ${id} is already provided by ${prev.owner}`, { capability: id, owner: prev.owner });
+      throw new VpmdError('E_CAPABILITY_DUPLICATE', `capability ${id} is already provided by ${prev.owner}`, {
+        capability: id,
+        owner: prev.owner,
+      });
     }
     this.providers.set(id, { owner, impl });
   }
@@ -76,25 +79,34 @@ export function scopeCapabilities(
   declared: { provides: readonly string[]; requires: readonly string[]; optional: readonly string[] },
 ): ScopedCapabilities {
   const undeclared = (id: string, list: string): VpmdError =>
-    new VpmdError('E_CAPABILITY_UNDECLARED', `plugin ${owner}: capability ${id} is not listed in its manifest's ${list}`, {
-      plugin: owner,
-      capability: id,
-    });
+    new VpmdError(
+      'E_CAPABILITY_UNDECLARED',
+      `plugin ${owner}: capability ${id} is not listed in its manifest's ${list}`,
+      {
+        plugin: owner,
+        capability: id,
+      },
+    );
   return {
     provide(token, impl) {
       if (!declared.provides.includes(token.id)) throw undeclared(token.id, 'provides');
       registry.provide(owner, token.id, impl);
     },
     get<T>(token: CapabilityToken<T>): T {
-      if (!declared.requires.includes(token.id) && !declared.optional.includes(token.id)) throw undeclared(token.id, 'requires');
+      if (!declared.requires.includes(token.id) && !declared.optional.includes(token.id))
+        throw undeclared(token.id, 'requires');
       const impl = registry.get(token.id);
       if (impl === undefined) {
-        throw new VpmdError('E_CAPABILITY_MISSING', `plugin ${owner}: no running plugin provides ${token.id}`, { plugin: owner, capability: token.id });
+        throw new VpmdError('E_CAPABILITY_MISSING', `plugin ${owner}: no running plugin provides ${token.id}`, {
+          plugin: owner,
+          capability: token.id,
+        });
       }
       return impl as T;
     },
     find<T>(token: CapabilityToken<T>): T | undefined {
-      if (!declared.requires.includes(token.id) && !declared.optional.includes(token.id)) throw undeclared(token.id, 'optional');
+      if (!declared.requires.includes(token.id) && !declared.optional.includes(token.id))
+        throw undeclared(token.id, 'optional');
       return registry.get(token.id) as T | undefined;
     },
   };

@@ -39,7 +39,11 @@ interface Slot {
 }
 
 /** Runs `fn` with a deadline; the signal aborts when the deadline passes. */
-async function withTimeout<T>(ms: number, onTimeout: () => VpmdError, fn: (signal: AbortSignal) => T | Promise<T>): Promise<T> {
+async function withTimeout<T>(
+  ms: number,
+  onTimeout: () => VpmdError,
+  fn: (signal: AbortSignal) => T | Promise<T>,
+): Promise<T> {
   const ac = new AbortController();
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
@@ -75,10 +79,17 @@ export class Kernel {
       if (slot.state !== 'pending') continue;
       const missing = this.failedDependency(slot);
       if (missing) {
-        this.fail(slot, new VpmdError('E_PLUGIN_DEPENDENCY', `plugin ${slot.plan.manifest.name} not started: it requires ${missing.capability}, whose provider ${missing.provider} failed`, {
-          plugin: slot.plan.manifest.name,
-          capability: missing.capability,
-        }));
+        this.fail(
+          slot,
+          new VpmdError(
+            'E_PLUGIN_DEPENDENCY',
+            `plugin ${slot.plan.manifest.name} not started: it requires ${missing.capability}, whose provider ${missing.provider} failed`,
+            {
+              plugin: slot.plan.manifest.name,
+              capability: missing.capability,
+            },
+          ),
+        );
         continue;
       }
       await this.startOne(slot);
@@ -108,12 +119,20 @@ export class Kernel {
     const from = slot.state;
     slot.state = to;
     slot.since = Date.now();
-    this.s.bus.emit('plugin.state.v1', { plugin: slot.plan.manifest.name, from, to, ...(error ? { error: error.message } : {}) });
+    this.s.bus.emit('plugin.state.v1', {
+      plugin: slot.plan.manifest.name,
+      from,
+      to,
+      ...(error ? { error: error.message } : {}),
+    });
   }
 
   private fail(slot: Slot, err: VpmdError): void {
     slot.error = err;
-    this.s.log.error({ plugin: slot.plan.manifest.name, code: err.code, err }, `plugin ${slot.plan.manifest.name} failed: ${err.message}`);
+    this.s.log.error(
+      { plugin: slot.plan.manifest.name, code: err.code, err },
+      `plugin ${slot.plan.manifest.name} failed: ${err.message}`,
+    );
     this.transition(slot, 'failed', err);
   }
 
@@ -124,24 +143,42 @@ export class Kernel {
     try {
       await withTimeout(
         this.timeouts.startMs,
-        () => new VpmdError('E_PLUGIN_START_TIMEOUT', `plugin ${m.name} did not start within ${this.timeouts.startMs} ms`, { plugin: m.name }),
+        () =>
+          new VpmdError('E_PLUGIN_START_TIMEOUT', `plugin ${m.name} did not start within ${this.timeouts.startMs} ms`, {
+            plugin: m.name,
+          }),
         async (signal) => {
           slot.handle = createPluginContext(this.s, m, slot.plan.config, (h) => (slot.pushed = h));
           slot.instance = await m.register(slot.handle.ctx);
           if (!slot.instance || typeof slot.instance.start !== 'function' || typeof slot.instance.stop !== 'function') {
-            throw new VpmdError('E_PLUGIN_MANIFEST', `plugin ${m.name}: register() must return { start, stop, health? }`, { plugin: m.name });
+            throw new VpmdError(
+              'E_PLUGIN_MANIFEST',
+              `plugin ${m.name}: register() must return { start, stop, health? }`,
+              { plugin: m.name },
+            );
           }
           await slot.instance.start(signal);
           const missing = (m.provides ?? []).filter((id) => this.s.capabilities.providerOf(id) !== m.name);
           if (missing.length > 0) {
-            throw new VpmdError('E_PLUGIN_START', `plugin ${m.name} declares ${missing.join(', ')} under provides but did not provide it`, { plugin: m.name });
+            throw new VpmdError(
+              'E_PLUGIN_START',
+              `plugin ${m.name} declares ${missing.join(', ')} under provides but did not provide it`,
+              { plugin: m.name },
+            );
           }
         },
       );
     } catch (e) {
       const err = toVpmdError(e);
       const wrapped =
-        err.code === 'E_INTERNAL' ? new VpmdError('E_PLUGIN_START', `plugin ${m.name} failed to start: ${err.message}`, { plugin: m.name }, { cause: e }) : err;
+        err.code === 'E_INTERNAL'
+          ? new VpmdError(
+              'E_PLUGIN_START',
+              `plugin ${m.name} failed to start: ${err.message}`,
+              { plugin: m.name },
+              { cause: e },
+            )
+          : err;
       await this.rollback(slot);
       this.fail(slot, wrapped);
       return;
@@ -157,7 +194,11 @@ export class Kernel {
     slot.handle?.close();
     if (slot.instance) {
       try {
-        await withTimeout(this.timeouts.stopMs, () => new VpmdError('E_PLUGIN_STOP_TIMEOUT', `plugin ${name}: stop during rollback timed out`), () => slot.instance?.stop());
+        await withTimeout(
+          this.timeouts.stopMs,
+          () => new VpmdError('E_PLUGIN_STOP_TIMEOUT', `plugin ${name}: stop during rollback timed out`),
+          () => slot.instance?.stop(),
+        );
       } catch (e) {
         this.s.log.warn({ plugin: name, err: e }, 'stop during rollback failed');
       }
@@ -173,7 +214,10 @@ export class Kernel {
     try {
       await withTimeout(
         this.timeouts.stopMs,
-        () => new VpmdError('E_PLUGIN_STOP_TIMEOUT', `plugin ${name} did not stop within ${this.timeouts.stopMs} ms`, { plugin: name }),
+        () =>
+          new VpmdError('E_PLUGIN_STOP_TIMEOUT', `plugin ${name} did not stop within ${this.timeouts.stopMs} ms`, {
+            plugin: name,
+          }),
         () => slot.instance?.stop(),
       );
     } catch (e) {
@@ -199,7 +243,11 @@ export class Kernel {
     if (slot.instance?.health) {
       const healthMs = this.timeouts.healthMs ?? 2000;
       try {
-        health = await withTimeout(healthMs, () => new VpmdError('E_TIMEOUT', `health check did not answer within ${healthMs} ms`), () => slot.instance!.health!());
+        health = await withTimeout(
+          healthMs,
+          () => new VpmdError('E_TIMEOUT', `health check did not answer within ${healthMs} ms`),
+          () => slot.instance!.health!(),
+        );
       } catch (e) {
         health = { status: 'degraded', detail: toVpmdError(e).message };
       }

@@ -23,20 +23,27 @@ function isRecord(v: unknown): v is Record<string, unknown> {
  */
 export function validateManifest(value: unknown, origin: string): PluginManifest {
   if (!isRecord(value)) {
-    throw new VpmdError('E_PLUGIN_MANIFEST', `plugin from ${origin}: the module's default export must be a manifest object (see docs/plugins.md)`, {
-      origin,
-    });
+    throw new VpmdError(
+      'E_PLUGIN_MANIFEST',
+      `plugin from ${origin}: the module's default export must be a manifest object (see docs/plugins.md)`,
+      {
+        origin,
+      },
+    );
   }
   const name = typeof value.name === 'string' && PLUGIN_NAME.test(value.name) ? value.name : undefined;
   const who = name ?? `from ${origin}`;
   const problems: string[] = [];
-  if (name === undefined) problems.push(`name: must be lower-case letters, digits and dashes, got ${JSON.stringify(value.name)}`);
+  if (name === undefined)
+    problems.push(`name: must be lower-case letters, digits and dashes, got ${JSON.stringify(value.name)}`);
   if (typeof value.version !== 'string' || semver.valid(value.version) === null) {
     problems.push(`version: must be a semver version such as 1.2.0, got ${JSON.stringify(value.version)}`);
   }
-  if (typeof value.description !== 'string' || value.description.trim() === '') problems.push('description: must be a non-empty string');
+  if (typeof value.description !== 'string' || value.description.trim() === '')
+    problems.push('description: must be a non-empty string');
   const range = typeof value.coreApi === 'string' ? semver.validRange(value.coreApi) : null;
-  if (range === null) problems.push(`coreApi: must be a semver range such as ^1.0.0, got ${JSON.stringify(value.coreApi)}`);
+  if (range === null)
+    problems.push(`coreApi: must be a semver range such as ^1.0.0, got ${JSON.stringify(value.coreApi)}`);
   if (!isRecord(value.config) || value.config.type !== 'object') {
     problems.push('config: must be an object schema (TypeBox Type.Object or JSON Schema with type "object")');
   }
@@ -48,12 +55,18 @@ export function validateManifest(value: unknown, origin: string): PluginManifest
       continue;
     }
     v.forEach((id, i) => {
-      if (typeof id !== 'string' || !CAPABILITY_ID.test(id)) problems.push(`${list}[${i}]: ${JSON.stringify(id)} is not a capability id like name@1`);
+      if (typeof id !== 'string' || !CAPABILITY_ID.test(id))
+        problems.push(`${list}[${i}]: ${JSON.stringify(id)} is not a capability id like name@1`);
     });
   }
-  if (typeof value.register !== 'function') problems.push('register: must be a function (ctx) => { start, stop, health? }');
+  if (typeof value.register !== 'function')
+    problems.push('register: must be a function (ctx) => { start, stop, health? }');
   if (problems.length > 0) {
-    throw new VpmdError('E_PLUGIN_MANIFEST', `plugin ${who}: invalid manifest: ${problems.join('; ')}`, { plugin: who, origin, problems });
+    throw new VpmdError('E_PLUGIN_MANIFEST', `plugin ${who}: invalid manifest: ${problems.join('; ')}`, {
+      plugin: who,
+      origin,
+      problems,
+    });
   }
   const m = value as unknown as PluginManifest;
   if (!semver.satisfies(CORE_API_VERSION, m.coreApi)) {

@@ -15,7 +15,14 @@ import { scopeCapabilities, type CapabilityRegistry } from './capabilities.js';
 import type { StateStore } from '../state/index.js';
 import type { TelemetryStore } from '../telemetry/index.js';
 import type { HostModel } from '../host/index.js';
-import { TOKENS, type CoreSettings, type PluginContext, type PluginHealth, type PluginManifest, type ScopedTelemetry } from './plugin-contract.js';
+import {
+  TOKENS,
+  type CoreSettings,
+  type PluginContext,
+  type PluginHealth,
+  type PluginManifest,
+  type ScopedTelemetry,
+} from './plugin-contract.js';
 
 /** The agent-wide services a context is cut from. */
 export interface CoreServices {
@@ -58,7 +65,8 @@ export function createPluginContext(
   const name = manifest.name;
   let live = true;
   const guard = (what: string): void => {
-    if (!live) throw new VpmdError('E_PLUGIN_STOPPED', `plugin ${name}: ${what} after the plugin stopped`, { plugin: name });
+    if (!live)
+      throw new VpmdError('E_PLUGIN_STOPPED', `plugin ${name}: ${what} after the plugin stopped`, { plugin: name });
   };
   const events = scopeEventBus(s.bus, name);
   const scheduler = scopeScheduler(s.scheduler, name);

@@ -24,7 +24,9 @@ export interface PluginHealth {
   /** One line an operator reads in `vpmctl status`. */
   readonly detail?: string;
   /** Per-target health (BMCs, PDUs, channels): a failing peer degrades one target, not the agent. */
-  readonly targets?: Readonly<Record<string, { readonly status: 'ok' | 'degraded' | 'failed'; readonly detail?: string }>>;
+  readonly targets?: Readonly<
+    Record<string, { readonly status: 'ok' | 'degraded' | 'failed'; readonly detail?: string }>
+  >;
 }
 
 /** What `register` returns: the plugin's lifecycle. */

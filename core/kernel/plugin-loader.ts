@@ -23,14 +23,21 @@ export async function importPluginModule(spec: string, configFile: string): Prom
   const base = dirname(resolve(configFile));
   let url: string;
   try {
-    url = isPath(spec) ? pathToFileURL(resolve(base, spec)).href : pathToFileURL(createRequire(resolve(base, 'noop.js')).resolve(spec)).href;
+    url = isPath(spec)
+      ? pathToFileURL(resolve(base, spec)).href
+      : pathToFileURL(createRequire(resolve(base, 'noop.js')).resolve(spec)).href;
   } catch (e) {
     // Packages that only export an `import` condition are not visible to require.resolve:
     // fall back to resolving them from vpmd's own location.
     try {
       url = import.meta.resolve(spec);
     } catch {
-      throw new VpmdError('E_PLUGIN_LOAD', `cannot find plugin module '${spec}' (looked relative to ${base} and in installed packages)`, { module: spec }, { cause: e });
+      throw new VpmdError(
+        'E_PLUGIN_LOAD',
+        `cannot find plugin module '${spec}' (looked relative to ${base} and in installed packages)`,
+        { module: spec },
+        { cause: e },
+      );
     }
   }
   let mod: Record<string, unknown>;
@@ -56,7 +63,10 @@ export async function loadExternalPlugins(
       const src = await importPluginModule(section.module, configFile);
       const declared = (src.manifest as { name?: unknown } | undefined)?.name;
       if (declared !== undefined && declared !== name) {
-        problems.push({ path: `plugins.${name}.module`, message: `'${section.module}' is the plugin '${String(declared)}', not '${name}': name the section after the plugin` });
+        problems.push({
+          path: `plugins.${name}.module`,
+          message: `'${section.module}' is the plugin '${String(declared)}', not '${name}': name the section after the plugin`,
+        });
         continue;
       }
       sources.push(src);

@@ -28,7 +28,12 @@ export function orderPlugins(
     for (const id of n.provides) {
       const prev = provider.get(id);
       if (prev !== undefined) {
-        problems.push(new VpmdError('E_CAPABILITY_DUPLICATE', `plugins ${prev} and ${n.name} both provide ${id}; disable one`, { capability: id, plugin: n.name }));
+        problems.push(
+          new VpmdError('E_CAPABILITY_DUPLICATE', `plugins ${prev} and ${n.name} both provide ${id}; disable one`, {
+            capability: id,
+            plugin: n.name,
+          }),
+        );
       } else provider.set(id, n.name);
     }
   }
@@ -40,7 +45,12 @@ export function orderPlugins(
       if (p === undefined) {
         const off = disabledProviders.get(id);
         const hint = off ? ` (plugin ${off} provides it but is disabled)` : ' (no installed plugin provides it)';
-        problems.push(new VpmdError('E_PLUGIN_DEPENDENCY', `plugin ${n.name} requires ${id}${hint}`, { plugin: n.name, capability: id }));
+        problems.push(
+          new VpmdError('E_PLUGIN_DEPENDENCY', `plugin ${n.name} requires ${id}${hint}`, {
+            plugin: n.name,
+            capability: id,
+          }),
+        );
         broken.add(n.name);
       } else if (p !== n.name) deps.get(n.name)?.add(p);
     }
@@ -60,7 +70,9 @@ export function orderPlugins(
   }
   if (order.length < nodes.length) {
     const left = nodes.filter((n) => !done.has(n.name)).map((n) => n.name);
-    problems.push(new VpmdError('E_PLUGIN_CYCLE', `plugins require each other in a cycle: ${left.join(', ')}`, { plugins: left }));
+    problems.push(
+      new VpmdError('E_PLUGIN_CYCLE', `plugins require each other in a cycle: ${left.join(', ')}`, { plugins: left }),
+    );
   }
   return { order: order.filter((n) => !broken.has(n)), problems };
 }

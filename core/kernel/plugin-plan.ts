@@ -54,7 +54,10 @@ export function planPlugins(sources: readonly PluginSource[], config: CoreConfig
       const m = validateManifest(src.manifest, src.origin);
       const dup = manifests.find((x) => x.m.name === m.name);
       if (dup) {
-        problems.push({ path: `plugins.${m.name}`, message: `two plugins are named ${m.name} (${dup.origin} and ${src.origin}) [E_PLUGIN_DUPLICATE]` });
+        problems.push({
+          path: `plugins.${m.name}`,
+          message: `two plugins are named ${m.name} (${dup.origin} and ${src.origin}) [E_PLUGIN_DUPLICATE]`,
+        });
         continue;
       }
       manifests.push({ m, origin: src.origin });
@@ -79,7 +82,10 @@ export function planPlugins(sources: readonly PluginSource[], config: CoreConfig
     const own: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(section ?? {})) if (!RESERVED_PLUGIN_KEYS.includes(k)) own[k] = v;
     // Strict about unknown keys: a typo in a plugin section must not be silently ignored.
-    const schema: TObject = m.config.additionalProperties === undefined ? ({ ...m.config, additionalProperties: false } as TObject) : m.config;
+    const schema: TObject =
+      m.config.additionalProperties === undefined
+        ? ({ ...m.config, additionalProperties: false } as TObject)
+        : m.config;
     if (enabled || section !== undefined) {
       for (const e of schemaErrors(schema, own, `plugins.${m.name}`)) problems.push(e);
     }
@@ -87,7 +93,8 @@ export function planPlugins(sources: readonly PluginSource[], config: CoreConfig
   }
   const enabled = planned.filter((p) => p.enabled);
   const disabledProviders = new Map<string, string>();
-  for (const p of planned.filter((x) => !x.enabled)) for (const id of p.manifest.provides ?? []) disabledProviders.set(id, p.manifest.name);
+  for (const p of planned.filter((x) => !x.enabled))
+    for (const id of p.manifest.provides ?? []) disabledProviders.set(id, p.manifest.name);
   const { order, problems: orderProblems } = orderPlugins(
     enabled.map((p) => ({
       name: p.manifest.name,

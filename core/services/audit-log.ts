@@ -42,7 +42,9 @@ export class AuditLog {
   /** Records an entry (in memory now, on disk in order). */
   record(entry: AuditEntry): void {
     this.remember(entry);
-    this.writing = this.writing.then(() => this.append(entry)).catch((e: unknown) => this.log.error({ err: e, file: this.file }, 'audit write failed'));
+    this.writing = this.writing
+      .then(() => this.append(entry))
+      .catch((e: unknown) => this.log.error({ err: e, file: this.file }, 'audit write failed'));
   }
 
   /** The newest `limit` entries, oldest first. */

@@ -53,16 +53,22 @@ function coerce(p: ParamInfo, token: string, command: string): string | number |
   if (p.type === 'integer' || p.type === 'number') {
     const n = Number(token);
     if (token.trim() === '' || !Number.isFinite(n) || (p.type === 'integer' && !Number.isInteger(n))) {
-      throw new VpmdError('E_COMMAND_USAGE', `${command}: ${p.name}: '${token}' is not ${p.type === 'integer' ? 'an integer' : 'a number'}`, {
-        param: p.name,
-      });
+      throw new VpmdError(
+        'E_COMMAND_USAGE',
+        `${command}: ${p.name}: '${token}' is not ${p.type === 'integer' ? 'an integer' : 'a number'}`,
+        {
+          param: p.name,
+        },
+      );
     }
     return n;
   }
   if (p.type === 'boolean') {
     if (token === 'true') return true;
     if (token === 'false') return false;
-    throw new VpmdError('E_COMMAND_USAGE', `${command}: --${p.name}: '${token}' is not true or false`, { param: p.name });
+    throw new VpmdError('E_COMMAND_USAGE', `${command}: --${p.name}: '${token}' is not true or false`, {
+      param: p.name,
+    });
   }
   return token;
 }
@@ -105,9 +111,13 @@ export function parseCommandArgs(
     const p = byName.get(name);
     if (!p || p.positional) {
       const options = params.filter((q) => !q.positional).map((q) => `--${q.name}`);
-      throw new VpmdError('E_COMMAND_USAGE', `${command}: unknown option --${name}${options.length ? ` (options: ${options.join(', ')})` : ' (this command takes no options)'}`, {
-        option: name,
-      });
+      throw new VpmdError(
+        'E_COMMAND_USAGE',
+        `${command}: unknown option --${name}${options.length ? ` (options: ${options.join(', ')})` : ' (this command takes no options)'}`,
+        {
+          option: name,
+        },
+      );
     }
     let value: string | undefined = eq < 0 ? undefined : tok.slice(eq + 1);
     if (p.type === 'boolean' && value === undefined) {
@@ -116,7 +126,8 @@ export function parseCommandArgs(
     }
     if (value === undefined) {
       value = argv[++i];
-      if (value === undefined) throw new VpmdError('E_COMMAND_USAGE', `${command}: --${name} needs a value`, { option: name });
+      if (value === undefined)
+        throw new VpmdError('E_COMMAND_USAGE', `${command}: --${name} needs a value`, { option: name });
     }
     if (p.type === 'array') {
       const prev = (out[p.name] as (string | number)[] | undefined) ?? [];
@@ -130,7 +141,8 @@ export function parseCommandArgs(
     const last = idx === posParams.length - 1;
     if (p.type === 'array' && last) {
       const rest = positionals.slice(idx);
-      if (rest.length > 0) out[p.name] = rest.map((t) => coerce(itemType(schema, p.name), t, command)) as string[] | number[];
+      if (rest.length > 0)
+        out[p.name] = rest.map((t) => coerce(itemType(schema, p.name), t, command)) as string[] | number[];
       return;
     }
     const tok = positionals[idx];
@@ -139,7 +151,11 @@ export function parseCommandArgs(
   const lastPos = posParams[posParams.length - 1];
   const maxPos = lastPos?.type === 'array' ? Infinity : posParams.length;
   if (positionals.length > maxPos) {
-    throw new VpmdError('E_COMMAND_USAGE', `${command}: unexpected argument '${positionals[maxPos] ?? ''}' (usage: ${usageLine(command, params)})`, {});
+    throw new VpmdError(
+      'E_COMMAND_USAGE',
+      `${command}: unexpected argument '${positionals[maxPos] ?? ''}' (usage: ${usageLine(command, params)})`,
+      {},
+    );
   }
   for (const [k, v] of Object.entries(extra)) out[k] = v;
   const errors = schemaErrors(schema, out);

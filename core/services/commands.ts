@@ -86,7 +86,11 @@ export class CommandRegistry {
 
   /** Registers `spec` on behalf of `owner`. @throws E_COMMAND_DUPLICATE, E_INTERNAL on a bad name. */
   register<S extends TObject, R>(owner: string, spec: CommandSpec<S, R>): void {
-    if (!NAME.test(spec.name)) throw new VpmdError('E_INTERNAL', `command name '${spec.name}' must be lower-case words separated by single spaces`);
+    if (!NAME.test(spec.name))
+      throw new VpmdError(
+        'E_INTERNAL',
+        `command name '${spec.name}' must be lower-case words separated by single spaces`,
+      );
     const prev = this.entries.get(spec.name);
     if (prev) {
       throw new VpmdError('E_COMMAND_DUPLICATE', `command '${spec.name}' is already registered by ${prev.owner}`, {
@@ -124,7 +128,10 @@ export class CommandRegistry {
       const e = this.entries.get(argv.slice(0, n).join(' '));
       if (e) return { info: this.info(e), rest: argv.slice(n) };
     }
-    const typed = argv.filter((a) => !a.startsWith('-')).slice(0, 2).join(' ');
+    const typed = argv
+      .filter((a) => !a.startsWith('-'))
+      .slice(0, 2)
+      .join(' ');
     const near = [...this.entries.keys()].filter((k) => k.startsWith(argv[0] ?? '\0'));
     throw new VpmdError(
       'E_COMMAND_UNKNOWN',
@@ -146,13 +153,24 @@ export class CommandRegistry {
     const extra: Record<string, string> = {};
     if (stdin.length > 0) {
       if (!stdinLines || stdinLines.length < stdin.length) {
-        throw new VpmdError('E_COMMAND_STDIN', `${info.name}: expects ${stdin.map((f) => f.name).join(', ')} on standard input, one per line`, {
-          fields: stdin.map((f) => f.name),
-        });
+        throw new VpmdError(
+          'E_COMMAND_STDIN',
+          `${info.name}: expects ${stdin.map((f) => f.name).join(', ')} on standard input, one per line`,
+          {
+            fields: stdin.map((f) => f.name),
+          },
+        );
       }
       stdin.forEach((f, i) => (extra[f.name] = stdinLines[i] as string));
     }
-    const args = parseCommandArgs(info.name, spec.args, spec.positional ?? [], rest, extra, stdin.map((f) => f.name));
+    const args = parseCommandArgs(
+      info.name,
+      spec.args,
+      spec.positional ?? [],
+      rest,
+      extra,
+      stdin.map((f) => f.name),
+    );
     // Read-only commands (Login) are not audited: the trail is for actions that change things.
     const audited = spec.privilege !== 'Login';
     try {

@@ -43,7 +43,8 @@ export class EventBus {
 
   /** Subscribes `fn` on behalf of `owner`; returns an unsubscribe function. */
   on<K extends VpmdEventName>(owner: string, name: K, fn: EventListener<K>): () => void {
-    if (!isEventName(name)) throw new VpmdError('E_EVENT_UNKNOWN', `event type '${String(name)}' is not declared`, { event: String(name) });
+    if (!isEventName(name))
+      throw new VpmdError('E_EVENT_UNKNOWN', `event type '${String(name)}' is not declared`, { event: String(name) });
     const sub: Subscription = { name, owner, fn: fn as Subscription['fn'] };
     this.subs.add(sub);
     return () => this.subs.delete(sub);
@@ -51,7 +52,8 @@ export class EventBus {
 
   /** Delivers `payload` to every subscriber of `name`, synchronously in subscription order. */
   emit<K extends VpmdEventName>(name: K, payload: VpmdEventMap[K]): void {
-    if (!isEventName(name)) throw new VpmdError('E_EVENT_UNKNOWN', `event type '${String(name)}' is not declared`, { event: String(name) });
+    if (!isEventName(name))
+      throw new VpmdError('E_EVENT_UNKNOWN', `event type '${String(name)}' is not declared`, { event: String(name) });
     for (const sub of [...this.subs]) {
       if (sub.name !== name) continue;
       try {

@@ -78,10 +78,13 @@ export class Scheduler {
   after(owner: string, name: string, delayMs: number, fn: () => unknown): TaskHandle {
     const task: Task = { name, owner, intervalMs: 0, runs: 0, failures: 0, skipped: 0, running: false };
     this.tasks.add(task);
-    task.timer = setTimeout(() => {
-      this.tasks.delete(task);
-      this.tick(task, fn);
-    }, Math.max(0, delayMs));
+    task.timer = setTimeout(
+      () => {
+        this.tasks.delete(task);
+        this.tick(task, fn);
+      },
+      Math.max(0, delayMs),
+    );
     task.timer.unref?.();
     return { name, cancel: () => this.cancel(task) };
   }
@@ -137,7 +140,11 @@ export class Scheduler {
     };
     try {
       const r = fn();
-      if (r instanceof Promise) r.then(() => done(), (e: unknown) => done(e ?? new Error('rejected')));
+      if (r instanceof Promise)
+        r.then(
+          () => done(),
+          (e: unknown) => done(e ?? new Error('rejected')),
+        );
       else done();
     } catch (e) {
       done(e);

@@ -165,7 +165,14 @@ function buildProc(t: SimTree, p: SimProfile): void {
 /** Adds the CPU, NUMA, huge page and `/proc` parts of a profile to a tree. */
 export function buildCpuTree(t: SimTree, p: SimProfile): void {
   const list = formatCpuList(allCpus(p));
-  t.filesIn(SIM_CPU_DIR, { online: list, possible: list, present: list, offline: '', isolated: '', kernel_max: cpuCount(p) > 64 ? 8191 : 511 });
+  t.filesIn(SIM_CPU_DIR, {
+    online: list,
+    possible: list,
+    present: list,
+    offline: '',
+    isolated: '',
+    kernel_max: cpuCount(p) > 64 ? 8191 : 511,
+  });
   t.filesIn(`${SIM_CPU_DIR}/cpuidle`, {
     current_driver: p.cpuidle.driver,
     current_governor: p.cpuidle.governor,

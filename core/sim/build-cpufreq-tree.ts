@@ -62,7 +62,10 @@ export function buildPolicies(t: SimTree, p: SimProfile, mode: SimCpufreqMode | 
     if (f.table !== undefined) t.file(`${dir}/scaling_available_frequencies`, f.table.join(' '));
     if (mode.epp) {
       t.file(`${dir}/energy_performance_available_preferences`, SIM_EPP_CHOICES.join(' '));
-      t.file(`${dir}/energy_performance_preference`, mode.defaultGovernor === 'performance' ? 'performance' : SIM_EPP_DEFAULT);
+      t.file(
+        `${dir}/energy_performance_preference`,
+        mode.defaultGovernor === 'performance' ? 'performance' : SIM_EPP_DEFAULT,
+      );
     }
     if (mode.baseFrequency && f.baseKHz !== undefined) t.file(`${dir}/base_frequency`, f.baseKHz);
     if (mode.driver.startsWith('amd-pstate')) {

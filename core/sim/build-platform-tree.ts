@@ -42,7 +42,9 @@ export function raplZones(p: SimProfile): SimRaplZone[] {
   if (rapl === undefined) return [];
   return Array.from({ length: p.packages }, (_, pkg) => [
     { id: `${rapl.prefix}:${pkg}`, name: `package-${pkg}`, package: pkg, kind: 'package' as const },
-    ...(rapl.subdomain === undefined ? [] : [{ id: `${rapl.prefix}:${pkg}:0`, name: rapl.subdomain, package: pkg, kind: rapl.subdomain }]),
+    ...(rapl.subdomain === undefined
+      ? []
+      : [{ id: `${rapl.prefix}:${pkg}:0`, name: rapl.subdomain, package: pkg, kind: rapl.subdomain }]),
   ]).flat();
 }
 
@@ -60,7 +62,8 @@ export function thermalZones(p: SimProfile): SimThermalZone[] {
 export function hwmonChips(p: SimProfile): SimHwmonChip[] {
   const chips: SimHwmonChip[] = [];
   const cpuChip = p.platform.cpuHwmon;
-  if (cpuChip !== undefined) for (let pkg = 0; pkg < p.packages; pkg++) chips.push({ index: chips.length, name: cpuChip, package: pkg });
+  if (cpuChip !== undefined)
+    for (let pkg = 0; pkg < p.packages; pkg++) chips.push({ index: chips.length, name: cpuChip, package: pkg });
   for (const name of p.platform.boardHwmon) chips.push({ index: chips.length, name });
   return chips;
 }
@@ -102,7 +105,12 @@ function buildRapl(t: SimTree, p: SimProfile): void {
 
 function buildThermal(t: SimTree, p: SimProfile): void {
   for (const zone of thermalZones(p)) {
-    t.filesIn(`sys/class/thermal/thermal_zone${zone.index}`, { type: zone.type, temp: 0, mode: 'enabled', policy: 'step_wise' });
+    t.filesIn(`sys/class/thermal/thermal_zone${zone.index}`, {
+      type: zone.type,
+      temp: 0,
+      mode: 'enabled',
+      policy: 'step_wise',
+    });
   }
 }
 
@@ -112,15 +120,29 @@ function buildHwmon(t: SimTree, p: SimProfile): void {
     t.file(`${dir}/name`, chip.name);
     if (chip.name === 'coretemp') {
       const channel = (k: number, label: string): void => {
-        t.filesIn(dir, { [`temp${k}_label`]: label, [`temp${k}_input`]: 0, [`temp${k}_max`]: 84_000, [`temp${k}_crit`]: 100_000, [`temp${k}_crit_alarm`]: 0 });
+        t.filesIn(dir, {
+          [`temp${k}_label`]: label,
+          [`temp${k}_input`]: 0,
+          [`temp${k}_max`]: 84_000,
+          [`temp${k}_crit`]: 100_000,
+          [`temp${k}_crit_alarm`]: 0,
+        });
       };
       channel(1, `Package id ${chip.package ?? 0}`);
       for (let core = 0; core < p.coresPerPackage; core++) channel(core + 2, `Core ${core}`);
     } else if (chip.name === 'k10temp') {
       t.filesIn(dir, { temp1_label: 'Tctl', temp1_input: 0 });
-      for (let ccd = 0; ccd < ccdCount(p); ccd++) t.filesIn(dir, { [`temp${ccd + 3}_label`]: `Tccd${ccd + 1}`, [`temp${ccd + 3}_input`]: 0 });
+      for (let ccd = 0; ccd < ccdCount(p); ccd++)
+        t.filesIn(dir, { [`temp${ccd + 3}_label`]: `Tccd${ccd + 1}`, [`temp${ccd + 3}_input`]: 0 });
     } else if (chip.name === 'nct6775') {
-      t.filesIn(dir, { temp1_label: 'SYSTIN', temp1_input: 0, fan1_input: 0, fan2_input: 0, in0_input: 0, fan1_min: 300 });
+      t.filesIn(dir, {
+        temp1_label: 'SYSTIN',
+        temp1_input: 0,
+        fan1_input: 0,
+        fan2_input: 0,
+        in0_input: 0,
+        fan1_min: 300,
+      });
     } else {
       t.filesIn(dir, { power1_input: 0, power1_average_interval: 1000 });
     }
@@ -132,7 +154,13 @@ function buildSleepAndRtc(t: SimTree, p: SimProfile): void {
   t.filesIn('sys/power', { state: sleep.state, wakeup_count: 0, pm_async: 1 });
   if (sleep.memSleep !== undefined) t.file('sys/power/mem_sleep', sleep.memSleep);
   if (sleep.disk !== undefined) t.file('sys/power/disk', sleep.disk);
-  t.filesIn('sys/class/rtc/rtc0', { name: p.platform.rtcName, wakealarm: '', since_epoch: 0, hctosys: 1, max_user_freq: 64 });
+  t.filesIn('sys/class/rtc/rtc0', {
+    name: p.platform.rtcName,
+    wakealarm: '',
+    since_epoch: 0,
+    hctosys: 1,
+    max_user_freq: 64,
+  });
 }
 
 /** Adds RAPL, thermal, hwmon, sleep, RTC and `/dev` to a tree. */

@@ -42,7 +42,14 @@ export function buildSimulatedTree(options: GenerateSimulatedHostOptions): { tre
     const value = dynamicValue(path, ctx);
     if (value !== undefined) tree.file(path, value);
   }
-  const marker: SimMarker = { format: SIM_MARKER_FORMAT, profile: profile.name, description: profile.description, seed, generatedAtMs: now, state };
+  const marker: SimMarker = {
+    format: SIM_MARKER_FORMAT,
+    profile: profile.name,
+    description: profile.description,
+    seed,
+    generatedAtMs: now,
+    state,
+  };
   return { tree, marker };
 }
 
@@ -59,11 +66,17 @@ export async function generateSimulatedHost(dir: string, options: GenerateSimula
   const entries = await readdir(root).catch(() => [] as string[]);
   if (entries.length > 0) {
     if (!entries.includes(SIM_MARKER)) {
-      throw new VpmdError('E_HOST_INVALID', `Refusing to generate a simulated host in ${root}: the directory is not empty and holds no ${SIM_MARKER}`, {
-        dir: root,
-      });
+      throw new VpmdError(
+        'E_HOST_INVALID',
+        `Refusing to generate a simulated host in ${root}: the directory is not empty and holds no ${SIM_MARKER}`,
+        {
+          dir: root,
+        },
+      );
     }
-    await Promise.all(['sys', 'proc', 'dev', SIM_MARKER].map((e) => rm(join(root, e), { recursive: true, force: true })));
+    await Promise.all(
+      ['sys', 'proc', 'dev', SIM_MARKER].map((e) => rm(join(root, e), { recursive: true, force: true })),
+    );
   }
   await mkdir(root, { recursive: true });
   await writeTree(root, tree);
@@ -80,7 +93,8 @@ export interface TemporarySimulatedHost {
 }
 
 /** Options of {@link createTemporarySimulatedHost}. */
-export interface TemporarySimulatedHostOptions extends Omit<GenerateSimulatedHostOptions, 'now'>, OpenSimulatedHostOptions {
+export interface TemporarySimulatedHostOptions
+  extends Omit<GenerateSimulatedHostOptions, 'now'>, OpenSimulatedHostOptions {
   /**
    * Directory to create the host in (default: the OS temporary directory). A tmpfs such as
    * `/dev/shm` makes generating a 64-CPU host (about 6000 files) several times faster.
@@ -89,10 +103,16 @@ export interface TemporarySimulatedHostOptions extends Omit<GenerateSimulatedHos
 }
 
 /** Generates and opens a simulated host in a new temporary directory (tests, demos). */
-export async function createTemporarySimulatedHost(options: TemporarySimulatedHostOptions): Promise<TemporarySimulatedHost> {
+export async function createTemporarySimulatedHost(
+  options: TemporarySimulatedHostOptions,
+): Promise<TemporarySimulatedHost> {
   const dir = await mkdtemp(join(options.parent ?? tmpdir(), 'vpmd-sim-'));
   const clock = options.now;
-  await generateSimulatedHost(dir, { profile: options.profile, seed: options.seed ?? 1, ...(clock === undefined ? {} : { now: clock() }) });
+  await generateSimulatedHost(dir, {
+    profile: options.profile,
+    seed: options.seed ?? 1,
+    ...(clock === undefined ? {} : { now: clock() }),
+  });
   const kernel = await openSimulatedHost(dir, clock === undefined ? {} : { now: clock });
   return {
     dir,

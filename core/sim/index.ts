@@ -3,10 +3,28 @@
  * simulated kernel that reproduces the kernel behaviours plain files cannot (EINVAL, EBUSY,
  * EACCES, clamping, counters that advance and wrap, thermal inertia).
  */
-export type { SimProfile, SimProfileName, SimCpufreqMode, SimCpufreqSpec, SimIdleState, SimCache, SimPowerSpec, SimPlatformSpec, SimCpuIdentity, SimPlacement } from './sim-profile.js';
+export type {
+  SimProfile,
+  SimProfileName,
+  SimCpufreqMode,
+  SimCpufreqSpec,
+  SimIdleState,
+  SimCache,
+  SimPowerSpec,
+  SimPlatformSpec,
+  SimCpuIdentity,
+  SimPlacement,
+} from './sim-profile.js';
 export { cpuCount, allCpus, placement, threadSiblings } from './sim-profile.js';
 export { SIM_PROFILES, getSimProfile, type SimProfileInfo } from './sim-profiles.js';
-export { SIM_MARKER, SIM_MARKER_FORMAT, type SimMarker, type SimState, type SimSleepRecord, type SimFreqRequest } from './sim-state.js';
+export {
+  SIM_MARKER,
+  SIM_MARKER_FORMAT,
+  type SimMarker,
+  type SimState,
+  type SimSleepRecord,
+  type SimFreqRequest,
+} from './sim-state.js';
 export { SIM_MAX_ENERGY_RANGE_UJ, raplZones, thermalZones, hwmonChips } from './build-platform-tree.js';
 export type { SimRaplZone, SimThermalZone, SimHwmonChip } from './build-platform-tree.js';
 export type { SimPower } from './sim-physics.js';

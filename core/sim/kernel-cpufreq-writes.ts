@@ -30,7 +30,12 @@ import { parseBool01, parseUnsigned, words, type WriteContext, type WriteRule } 
 import { currentMode, policyFrequencyKHz, resolveToTable } from './sim-physics.js';
 import { allCpus } from './sim-profile.js';
 
-const EPP_NAMES: Readonly<Record<number, string>> = { 0: 'performance', 128: 'balance_performance', 192: 'balance_power', 255: 'power' };
+const EPP_NAMES: Readonly<Record<number, string>> = {
+  0: 'performance',
+  128: 'balance_performance',
+  192: 'balance_power',
+  255: 'power',
+};
 
 function intOf(ctx: WriteContext, path: string): number {
   return Number(ctx.tree.files.get(path) ?? '0');
@@ -45,7 +50,8 @@ function writeGovernor(ctx: WriteContext, id: number, value: string): void {
   if (old === governor) return;
   const current = policyFrequencyKHz(ctx.tree, ctx.profile, ctx.state, id);
   ctx.set(`${dir}/scaling_governor`, governor);
-  if (governor === 'userspace') ctx.set(`${dir}/scaling_setspeed`, String(current ?? intOf(ctx, `${dir}/scaling_min_freq`)));
+  if (governor === 'userspace')
+    ctx.set(`${dir}/scaling_setspeed`, String(current ?? intOf(ctx, `${dir}/scaling_min_freq`)));
   else if (old === 'userspace') ctx.set(`${dir}/scaling_setspeed`, SETSPEED_UNSUPPORTED);
   const eppFile = `${dir}/energy_performance_preference`;
   const epp = ctx.tree.files.get(eppFile);
@@ -81,7 +87,11 @@ function writeLimit(ctx: WriteContext, id: number, which: 'min' | 'max', value: 
 function writeSetspeed(ctx: WriteContext, id: number, value: string): void {
   const dir = simPolicyDir(id);
   const governor = ctx.tree.files.get(`${dir}/scaling_governor`);
-  if (governor !== 'userspace') ctx.reject('EINVAL', `scaling_setspeed is writable only under the userspace governor (current: ${governor ?? 'none'})`);
+  if (governor !== 'userspace')
+    ctx.reject(
+      'EINVAL',
+      `scaling_setspeed is writable only under the userspace governor (current: ${governor ?? 'none'})`,
+    );
   const target = parseUnsigned(ctx, value, 'a frequency in kHz');
   const min = intOf(ctx, `${dir}/scaling_min_freq`);
   const max = intOf(ctx, `${dir}/scaling_max_freq`);
@@ -101,7 +111,8 @@ function writeEpp(ctx: WriteContext, id: number, value: string): void {
     if (n > 255) ctx.reject('EINVAL', 'a numeric EPP must be 0-255');
     resolved = EPP_NAMES[n] ?? String(n);
   } else {
-    if (!choices.includes(v)) ctx.reject('EINVAL', `expected one of ${choices.join(' ')}${mode?.numericEpp === true ? ' or 0-255' : ''}`);
+    if (!choices.includes(v))
+      ctx.reject('EINVAL', `expected one of ${choices.join(' ')}${mode?.numericEpp === true ? ' or 0-255' : ''}`);
     resolved = v === 'default' ? SIM_EPP_DEFAULT : v;
   }
   if (ctx.tree.files.get(`${dir}/scaling_governor`) === 'performance' && resolved !== 'performance') {

@@ -36,7 +36,10 @@ function writeChoice(ctx: WriteContext, path: string, value: string): void {
 }
 
 /** The pending alarm in epoch seconds, undefined when none is (or it already fired). */
-export function pendingAlarm(ctx: Pick<WriteContext, 'tree' | 'nowMs'>, path = 'sys/class/rtc/rtc0/wakealarm'): number | undefined {
+export function pendingAlarm(
+  ctx: Pick<WriteContext, 'tree' | 'nowMs'>,
+  path = 'sys/class/rtc/rtc0/wakealarm',
+): number | undefined {
   const text = ctx.tree.files.get(path) ?? '';
   const alarm = text === '' ? undefined : Number(text);
   return alarm !== undefined && alarm > Math.floor(ctx.nowMs() / 1000) ? alarm : undefined;
@@ -79,10 +82,16 @@ export const PLATFORM_WRITE_RULES: readonly WriteRule[] = [
     },
   },
   {
-    pattern: new RegExp(`^${SIM_POWERCAP_DIR}/[\\w-]+(?::\\d+)*/(constraint_\\d+_(?:power_limit_uw|time_window_us)|enabled)$`),
+    pattern: new RegExp(
+      `^${SIM_POWERCAP_DIR}/[\\w-]+(?::\\d+)*/(constraint_\\d+_(?:power_limit_uw|time_window_us)|enabled)$`,
+    ),
     apply(ctx, m, value) {
       if (m[1] === 'enabled') ctx.set(m[0], parseBool01(ctx, value));
-      else ctx.set(m[0], String(parseUnsigned(ctx, value, m[1]?.endsWith('_uw') === true ? 'a power in µW' : 'a time in µs')));
+      else
+        ctx.set(
+          m[0],
+          String(parseUnsigned(ctx, value, m[1]?.endsWith('_uw') === true ? 'a power in µW' : 'a time in µs')),
+        );
     },
   },
   {

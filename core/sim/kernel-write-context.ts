@@ -37,7 +37,8 @@ export function words(text: string | undefined): string[] {
 /** Parses an unsigned decimal as the kernel's kstrtouint does, or rejects with EINVAL. */
 export function parseUnsigned(ctx: WriteContext, value: string, what: string): number {
   const v = value.trim();
-  if (!/^\d+$/.test(v) || !Number.isSafeInteger(Number(v))) ctx.reject('EINVAL', `expected ${what} (a non-negative integer)`);
+  if (!/^\d+$/.test(v) || !Number.isSafeInteger(Number(v)))
+    ctx.reject('EINVAL', `expected ${what} (a non-negative integer)`);
   return Number(v);
 }
 

@@ -2,7 +2,19 @@
  * Moves a {@link SimTree} to and from disk. Files are written with a trailing newline, as the
  * kernel prints them, so `cat` on the tree looks like sysfs; directory symlinks stay symlinks.
  */
-import { closeSync, constants, ftruncateSync, mkdirSync, openSync, readFile as readFileCb, rmSync, symlinkSync, writeFile as writeFileCb, writeFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  ftruncateSync,
+  mkdirSync,
+  openSync,
+  readFile as readFileCb,
+  rmSync,
+  symlinkSync,
+  writeFile as writeFileCb,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { mkdir, readdir, readlink, rm, symlink } from 'node:fs/promises';
 import { dirname, join, posix } from 'node:path';
 import { SIM_MARKER } from './sim-state.js';
@@ -50,7 +62,9 @@ export function diskContent(value: string): string {
 
 /** Writes a whole tree under `root` (which may exist). */
 export async function writeTree(root: string, tree: SimTree): Promise<void> {
-  const leafDirs = [...tree.dirs.keys()].filter((d) => ![...(tree.dirs.get(d) ?? [])].some((c) => tree.dirs.has(d === '' ? c : `${d}/${c}`)));
+  const leafDirs = [...tree.dirs.keys()].filter(
+    (d) => ![...(tree.dirs.get(d) ?? [])].some((c) => tree.dirs.has(d === '' ? c : `${d}/${c}`)),
+  );
   await inBatches(leafDirs, (d) => mkdir(join(root, d), { recursive: true }).then(() => undefined));
   await inBatches([...tree.files], ([path, value]) => writeFile(join(root, path), diskContent(value)));
   await inBatches([...tree.links], async ([path, target]) => {

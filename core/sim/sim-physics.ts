@@ -73,7 +73,12 @@ function idleDisableFile(cpu: number, state: number): string {
 const zoneCache = new WeakMap<SimProfile, ReturnType<typeof raplZones>>();
 
 /** Load curve exponent per EPP: lower ramps up faster. */
-const EPP_RAMP: Readonly<Record<string, number>> = { performance: 0.5, balance_performance: 1, balance_power: 1.5, power: 2.5 };
+const EPP_RAMP: Readonly<Record<string, number>> = {
+  performance: 0.5,
+  balance_performance: 1,
+  balance_power: 1.5,
+  power: 2.5,
+};
 
 function intFile(tree: SimTree, path: string): number | undefined {
   const v = tree.files.get(path);
@@ -108,7 +113,13 @@ export function resolveToTable(table: readonly number[] | undefined, target: num
 }
 
 /** The frequency (kHz) a policy runs at now; undefined when the policy does not exist. */
-export function policyFrequencyKHz(tree: SimTree, p: SimProfile, state: SimState, id: number, mode = currentMode(tree, p)): number | undefined {
+export function policyFrequencyKHz(
+  tree: SimTree,
+  p: SimProfile,
+  state: SimState,
+  id: number,
+  mode = currentMode(tree, p),
+): number | undefined {
   const files = policyFiles(id);
   const governor = tree.files.get(files.governor);
   const min = intFile(tree, files.min);
@@ -180,11 +191,13 @@ export function advanceDynamics(tree: SimTree, p: SimProfile, state: SimState, p
     zoneCache.set(p, zones);
   }
   for (const zone of zones) {
-    const watts = (zone.kind === 'package' ? power.packageW : zone.kind === 'dram' ? power.dramW : power.coreW)[zone.package] ?? 0;
+    const watts =
+      (zone.kind === 'package' ? power.packageW : zone.kind === 'dram' ? power.dramW : power.coreW)[zone.package] ?? 0;
     state.energyUj[zone.id] = ((state.energyUj[zone.id] ?? 0) + watts * dtS * 1e6) % SIM_MAX_ENERGY_RANGE_UJ;
   }
   const temps = state.packageTempC;
-  for (let pkg = 0; pkg < temps.length; pkg++) temps[pkg] = lagTemperature(p, temps[pkg] as number, power.packageW[pkg] ?? 0, dtS);
+  for (let pkg = 0; pkg < temps.length; pkg++)
+    temps[pkg] = lagTemperature(p, temps[pkg] as number, power.packageW[pkg] ?? 0, dtS);
   const states = p.cpuidle.states;
   const cpus = cpuCount(p);
   for (let cpu = 0; cpu < cpus; cpu++) {

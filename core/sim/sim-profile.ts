@@ -6,11 +6,7 @@
 
 /** Names of the built-in profiles. */
 export type SimProfileName =
-  | 'intel-acpi-cpufreq-8'
-  | 'intel-cpufreq-passive-16'
-  | 'intel-pstate-hwp-32'
-  | 'amd-pstate-epp-64'
-  | 'arm-cppc-8';
+  'intel-acpi-cpufreq-8' | 'intel-cpufreq-passive-16' | 'intel-pstate-hwp-32' | 'amd-pstate-epp-64' | 'arm-cppc-8';
 
 /** One operating mode of the cpufreq driver (intel_pstate and amd_pstate have several). */
 export interface SimCpufreqMode {

@@ -63,16 +63,24 @@ function pstateActive(hwp: boolean): SimCpufreqMode {
 }
 
 const ACPI_TABLE = [
-  3801000, 3800000, 3600000, 3400000, 3200000, 3000000, 2800000, 2600000, 2400000, 2200000, 2000000, 1800000,
-  1600000, 1400000, 1200000,
+  3801000, 3800000, 3600000, 3400000, 3200000, 3000000, 2800000, 2600000, 2400000, 2200000, 2000000, 1800000, 1600000,
+  1400000, 1200000,
 ];
 
 const PROFILES: readonly SimProfile[] = [
   {
     name: 'intel-acpi-cpufreq-8',
-    description: 'Intel Xeon E-2174G, 4 cores / 8 threads, acpi-cpufreq with a frequency table and cpufreq/boost, S3 and S4',
+    description:
+      'Intel Xeon E-2174G, 4 cores / 8 threads, acpi-cpufreq with a frequency table and cpufreq/boost, S3 and S4',
     arch: 'x86_64',
-    identity: { vendor: 'GenuineIntel', modelName: 'Intel(R) Xeon(R) E-2174G CPU @ 3.80GHz', family: 6, model: 158, stepping: 10, flags: X86_FLAGS },
+    identity: {
+      vendor: 'GenuineIntel',
+      modelName: 'Intel(R) Xeon(R) E-2174G CPU @ 3.80GHz',
+      family: 6,
+      model: 158,
+      stepping: 10,
+      flags: X86_FLAGS,
+    },
     packages: 1,
     coresPerPackage: 4,
     threadsPerCore: 2,
@@ -95,22 +103,44 @@ const PROFILES: readonly SimProfile[] = [
       { level: 2, type: 'Unified', sizeKiB: 256, coresPerInstance: 1 },
       { level: 3, type: 'Unified', sizeKiB: 8192, coresPerInstance: 4 },
     ],
-    power: { packageIdleW: 6, packageMaxW: 80, dramIdleW: 1.5, dramMaxW: 5, ambientC: 30, thermalResistance: 0.6, thermalTimeConstantS: 20, tdpW: 71 },
+    power: {
+      packageIdleW: 6,
+      packageMaxW: 80,
+      dramIdleW: 1.5,
+      dramMaxW: 5,
+      ambientC: 30,
+      thermalResistance: 0.6,
+      thermalTimeConstantS: 20,
+      tdpW: 71,
+    },
     platform: {
       rapl: { prefix: 'intel-rapl', subdomain: 'dram' },
       zones: ['acpitz', 'x86_pkg_temp'],
       cpuHwmon: 'coretemp',
       boardHwmon: ['nct6775'],
-      sleep: { state: 'freeze mem disk', memSleep: 's2idle [deep]', disk: '[platform] shutdown reboot suspend test_resume' },
+      sleep: {
+        state: 'freeze mem disk',
+        memSleep: 's2idle [deep]',
+        disk: '[platform] shutdown reboot suspend test_resume',
+      },
       rtcName: 'rtc_cmos',
-      cmdline: 'BOOT_IMAGE=/boot/vmlinuz-6.1.0-18-amd64 root=UUID=6f1c0e52-2d8a-4e0b-9a5e-2d1b1c7f3a10 ro quiet intel_pstate=disable',
+      cmdline:
+        'BOOT_IMAGE=/boot/vmlinuz-6.1.0-18-amd64 root=UUID=6f1c0e52-2d8a-4e0b-9a5e-2d1b1c7f3a10 ro quiet intel_pstate=disable',
     },
   },
   {
     name: 'intel-cpufreq-passive-16',
-    description: 'Intel Xeon E5-2667 v4, 8 cores / 16 threads, intel_pstate passive (intel_cpufreq, no HWP), intel_pstate/no_turbo',
+    description:
+      'Intel Xeon E5-2667 v4, 8 cores / 16 threads, intel_pstate passive (intel_cpufreq, no HWP), intel_pstate/no_turbo',
     arch: 'x86_64',
-    identity: { vendor: 'GenuineIntel', modelName: 'Intel(R) Xeon(R) CPU E5-2667 v4 @ 3.20GHz', family: 6, model: 79, stepping: 1, flags: X86_FLAGS },
+    identity: {
+      vendor: 'GenuineIntel',
+      modelName: 'Intel(R) Xeon(R) CPU E5-2667 v4 @ 3.20GHz',
+      family: 6,
+      model: 79,
+      stepping: 1,
+      flags: X86_FLAGS,
+    },
     packages: 1,
     coresPerPackage: 8,
     threadsPerCore: 2,
@@ -133,20 +163,35 @@ const PROFILES: readonly SimProfile[] = [
       { level: 2, type: 'Unified', sizeKiB: 256, coresPerInstance: 1 },
       { level: 3, type: 'Unified', sizeKiB: 25_600, coresPerInstance: 8 },
     ],
-    power: { packageIdleW: 20, packageMaxW: 135, dramIdleW: 4, dramMaxW: 15, ambientC: 28, thermalResistance: 0.35, thermalTimeConstantS: 30, tdpW: 135 },
+    power: {
+      packageIdleW: 20,
+      packageMaxW: 135,
+      dramIdleW: 4,
+      dramMaxW: 15,
+      ambientC: 28,
+      thermalResistance: 0.35,
+      thermalTimeConstantS: 30,
+      tdpW: 135,
+    },
     platform: {
       rapl: { prefix: 'intel-rapl', subdomain: 'dram' },
       zones: ['acpitz', 'x86_pkg_temp'],
       cpuHwmon: 'coretemp',
       boardHwmon: [],
-      sleep: { state: 'freeze mem disk', memSleep: 's2idle [deep]', disk: '[platform] shutdown reboot suspend test_resume' },
+      sleep: {
+        state: 'freeze mem disk',
+        memSleep: 's2idle [deep]',
+        disk: '[platform] shutdown reboot suspend test_resume',
+      },
       rtcName: 'rtc_cmos',
-      cmdline: 'BOOT_IMAGE=/boot/vmlinuz-6.1.0-18-amd64 root=/dev/mapper/vg0-root ro intel_pstate=passive intel_idle.max_cstate=3',
+      cmdline:
+        'BOOT_IMAGE=/boot/vmlinuz-6.1.0-18-amd64 root=/dev/mapper/vg0-root ro intel_pstate=passive intel_idle.max_cstate=3',
     },
   },
   {
     name: 'intel-pstate-hwp-32',
-    description: 'Two Intel Xeon Silver 4110, 2 x 8 cores x 2 threads, 2 NUMA nodes, intel_pstate active with HWP and EPP',
+    description:
+      'Two Intel Xeon Silver 4110, 2 x 8 cores x 2 threads, 2 NUMA nodes, intel_pstate active with HWP and EPP',
     arch: 'x86_64',
     identity: {
       vendor: 'GenuineIntel',
@@ -184,22 +229,34 @@ const PROFILES: readonly SimProfile[] = [
       { level: 3, type: 'Unified', sizeKiB: 11_264, coresPerInstance: 8 },
     ],
     power: {
-      packageIdleW: 18, packageMaxW: 85, dramIdleW: 5, dramMaxW: 20, platformW: 70,
-      ambientC: 25, thermalResistance: 0.5, thermalTimeConstantS: 30, tdpW: 85,
+      packageIdleW: 18,
+      packageMaxW: 85,
+      dramIdleW: 5,
+      dramMaxW: 20,
+      platformW: 70,
+      ambientC: 25,
+      thermalResistance: 0.5,
+      thermalTimeConstantS: 30,
+      tdpW: 85,
     },
     platform: {
       rapl: { prefix: 'intel-rapl', subdomain: 'dram' },
       zones: ['acpitz', 'x86_pkg_temp'],
       cpuHwmon: 'coretemp',
       boardHwmon: ['power_meter'],
-      sleep: { state: 'freeze mem disk', memSleep: 's2idle [deep]', disk: '[platform] shutdown reboot suspend test_resume' },
+      sleep: {
+        state: 'freeze mem disk',
+        memSleep: 's2idle [deep]',
+        disk: '[platform] shutdown reboot suspend test_resume',
+      },
       rtcName: 'rtc_cmos',
       cmdline: 'BOOT_IMAGE=/vmlinuz-6.1.0-18-amd64 root=/dev/sda2 ro hugepagesz=1G hugepages=16 default_hugepagesz=1G',
     },
   },
   {
     name: 'amd-pstate-epp-64',
-    description: 'Two AMD EPYC 9124, 2 x 16 cores x 2 threads, 2 NUMA nodes, amd-pstate-epp with EPP and cpufreq/boost, amd-rapl',
+    description:
+      'Two AMD EPYC 9124, 2 x 16 cores x 2 threads, 2 NUMA nodes, amd-pstate-epp with EPP and cpufreq/boost, amd-rapl',
     arch: 'x86_64',
     identity: {
       vendor: 'AuthenticAMD',
@@ -207,7 +264,12 @@ const PROFILES: readonly SimProfile[] = [
       family: 25,
       model: 17,
       stepping: 1,
-      flags: [...X86_FLAGS.filter((f) => !['vmx', 'smx', 'ept', 'vpid', 'flexpriority', 'tpr_shadow', 'vnmi'].includes(f)), 'svm', 'cppc', 'amd_ppin'],
+      flags: [
+        ...X86_FLAGS.filter((f) => !['vmx', 'smx', 'ept', 'vpid', 'flexpriority', 'tpr_shadow', 'vnmi'].includes(f)),
+        'svm',
+        'cppc',
+        'amd_ppin',
+      ],
     },
     packages: 2,
     coresPerPackage: 16,
@@ -236,20 +298,33 @@ const PROFILES: readonly SimProfile[] = [
       { level: 2, type: 'Unified', sizeKiB: 1024, coresPerInstance: 1 },
       { level: 3, type: 'Unified', sizeKiB: 16_384, coresPerInstance: 4 },
     ],
-    power: { packageIdleW: 30, packageMaxW: 200, ambientC: 25, thermalResistance: 0.25, thermalTimeConstantS: 40, tdpW: 200 },
+    power: {
+      packageIdleW: 30,
+      packageMaxW: 200,
+      ambientC: 25,
+      thermalResistance: 0.25,
+      thermalTimeConstantS: 40,
+      tdpW: 200,
+    },
     platform: {
       rapl: { prefix: 'amd-rapl', subdomain: 'core' },
       zones: [],
       cpuHwmon: 'k10temp',
       boardHwmon: [],
-      sleep: { state: 'freeze mem disk', memSleep: '[s2idle] deep', disk: '[platform] shutdown reboot suspend test_resume' },
+      sleep: {
+        state: 'freeze mem disk',
+        memSleep: '[s2idle] deep',
+        disk: '[platform] shutdown reboot suspend test_resume',
+      },
       rtcName: 'rtc_cmos',
-      cmdline: 'BOOT_IMAGE=/boot/vmlinuz-6.6.13 root=UUID=0b9e3c6e-8f3c-4d59-9d0c-0f7d2b2c4b11 ro amd_pstate=active iommu=pt',
+      cmdline:
+        'BOOT_IMAGE=/boot/vmlinuz-6.6.13 root=UUID=0b9e3c6e-8f3c-4d59-9d0c-0f7d2b2c4b11 ro amd_pstate=active iommu=pt',
     },
   },
   {
     name: 'arm-cppc-8',
-    description: 'Arm Neoverse-N1, 8 cores, cppc_cpufreq, aarch64; no RAPL, no turbo, no S3 (s2idle only), no hibernation',
+    description:
+      'Arm Neoverse-N1, 8 cores, cppc_cpufreq, aarch64; no RAPL, no turbo, no S3 (s2idle only), no hibernation',
     arch: 'aarch64',
     identity: {
       vendor: 'ARM',
@@ -257,7 +332,10 @@ const PROFILES: readonly SimProfile[] = [
       family: 8,
       model: 0xd0c,
       stepping: 1,
-      flags: 'fp asimd evtstrm aes pmull sha1 sha2 crc32 atomics fphp asimdhp cpuid asimdrdm lrcpc dcpop asimddp ssbs'.split(' '),
+      flags:
+        'fp asimd evtstrm aes pmull sha1 sha2 crc32 atomics fphp asimdhp cpuid asimdrdm lrcpc dcpop asimddp ssbs'.split(
+          ' ',
+        ),
       armImplementer: '0x41',
       armPart: '0xd0c',
     },
@@ -282,13 +360,21 @@ const PROFILES: readonly SimProfile[] = [
       { level: 2, type: 'Unified', sizeKiB: 1024, coresPerInstance: 1 },
       { level: 3, type: 'Unified', sizeKiB: 32_768, coresPerInstance: 8 },
     ],
-    power: { packageIdleW: 5, packageMaxW: 40, ambientC: 30, thermalResistance: 0.8, thermalTimeConstantS: 15, tdpW: 40 },
+    power: {
+      packageIdleW: 5,
+      packageMaxW: 40,
+      ambientC: 30,
+      thermalResistance: 0.8,
+      thermalTimeConstantS: 15,
+      tdpW: 40,
+    },
     platform: {
       zones: ['cpu-thermal'],
       boardHwmon: [],
       sleep: { state: 'freeze mem', memSleep: '[s2idle]' },
       rtcName: 'rtc-efi',
-      cmdline: 'BOOT_IMAGE=/boot/vmlinuz-6.1.0-18-arm64 root=UUID=a3c7d7a8-55f1-4f41-a8a4-7d0a6b1e2f00 ro console=ttyAMA0',
+      cmdline:
+        'BOOT_IMAGE=/boot/vmlinuz-6.1.0-18-arm64 root=UUID=a3c7d7a8-55f1-4f41-a8a4-7d0a6b1e2f00 ro console=ttyAMA0',
     },
   },
 ];
@@ -300,7 +386,10 @@ export interface SimProfileInfo {
 }
 
 /** The built-in profiles, for listings (`vpmd --list-profiles`). */
-export const SIM_PROFILES: readonly SimProfileInfo[] = PROFILES.map((p) => ({ name: p.name, description: p.description }));
+export const SIM_PROFILES: readonly SimProfileInfo[] = PROFILES.map((p) => ({
+  name: p.name,
+  description: p.description,
+}));
 
 /**
  * The full definition of a built-in profile.
@@ -310,10 +399,14 @@ export const SIM_PROFILES: readonly SimProfileInfo[] = PROFILES.map((p) => ({ na
 export function getSimProfile(name: string): SimProfile {
   const profile = PROFILES.find((p) => p.name === name);
   if (profile === undefined) {
-    throw new VpmdError('E_HOST_INVALID', `Unknown simulated host profile ${JSON.stringify(name)}; profiles: ${PROFILES.map((p) => p.name).join(', ')}`, {
-      profile: name,
-      known: PROFILES.map((p) => p.name),
-    });
+    throw new VpmdError(
+      'E_HOST_INVALID',
+      `Unknown simulated host profile ${JSON.stringify(name)}; profiles: ${PROFILES.map((p) => p.name).join(', ')}`,
+      {
+        profile: name,
+        known: PROFILES.map((p) => p.name),
+      },
+    );
   }
   return profile;
 }

@@ -64,7 +64,16 @@ function hwmonValue(ctx: SensorContext, chipIndex: number, kind: string, channel
   if (chip.name === 'coretemp' && kind === 'temp') {
     if (channel === 1) return milli(t, 1);
     const core = channel - 2;
-    return milli(t - 1 + 4 * loadOf(ctx, cpusWhere(p, (o) => o.package === pkg && o.core === core)), 1);
+    return milli(
+      t -
+        1 +
+        4 *
+          loadOf(
+            ctx,
+            cpusWhere(p, (o) => o.package === pkg && o.core === core),
+          ),
+      1,
+    );
   }
   if (chip.name === 'k10temp' && kind === 'temp') {
     if (channel === 1) return milli(t, 0.125);
@@ -80,7 +89,10 @@ function hwmonValue(ctx: SensorContext, chipIndex: number, kind: string, channel
     if (kind === 'in') return Math.round(650 + (550 * Math.max(...ctx.power.cpuKHz)) / p.cpufreq.maxKHz);
   }
   if (chip.name === 'power_meter' && kind === 'power') {
-    const total = (p.power.platformW ?? 0) + ctx.power.packageW.reduce((a, b) => a + b, 0) + ctx.power.dramW.reduce((a, b) => a + b, 0);
+    const total =
+      (p.power.platformW ?? 0) +
+      ctx.power.packageW.reduce((a, b) => a + b, 0) +
+      ctx.power.dramW.reduce((a, b) => a + b, 0);
     return Math.round(total * 1e6);
   }
   return undefined;
@@ -136,7 +148,9 @@ export function dynamicPaths(tree: SimTree, p: SimProfile): string[] {
   const paths: string[] = [];
   for (const cpu of allCpus(p)) {
     paths.push(`${SIM_CPUFREQ_DIR}/policy${cpu}/scaling_cur_freq`);
-    p.cpuidle.states.forEach((_, k) => paths.push(`${SIM_CPU_DIR}/cpu${cpu}/cpuidle/state${k}/usage`, `${SIM_CPU_DIR}/cpu${cpu}/cpuidle/state${k}/time`));
+    p.cpuidle.states.forEach((_, k) =>
+      paths.push(`${SIM_CPU_DIR}/cpu${cpu}/cpuidle/state${k}/usage`, `${SIM_CPU_DIR}/cpu${cpu}/cpuidle/state${k}/time`),
+    );
   }
   for (const dir of tree.dirs.get(SIM_POWERCAP_DIR) ?? []) paths.push(`${SIM_POWERCAP_DIR}/${dir}/energy_uj`);
   for (const zone of thermalZones(p)) paths.push(`sys/class/thermal/thermal_zone${zone.index}/temp`);

@@ -105,7 +105,9 @@ function markerError(file: string, why: string): VpmdError {
 
 function finiteEntries(v: unknown): Record<string, number> {
   if (typeof v !== 'object' || v === null) return {};
-  return Object.fromEntries(Object.entries(v).filter((e): e is [string, number] => typeof e[1] === 'number' && Number.isFinite(e[1])));
+  return Object.fromEntries(
+    Object.entries(v).filter((e): e is [string, number] => typeof e[1] === 'number' && Number.isFinite(e[1])),
+  );
 }
 
 function numberArray(v: unknown, length: number): v is number[] {
@@ -125,7 +127,12 @@ export async function readMarker(dir: string): Promise<{ marker: SimMarker; prof
   try {
     text = await readFile(file, 'utf8');
   } catch (e) {
-    throw new VpmdError('E_HOST_NOT_FOUND', `${dir} is not a simulated host: ${file} cannot be read`, { file }, { cause: e });
+    throw new VpmdError(
+      'E_HOST_NOT_FOUND',
+      `${dir} is not a simulated host: ${file} cannot be read`,
+      { file },
+      { cause: e },
+    );
   }
   let raw: unknown;
   try {
@@ -135,15 +142,19 @@ export async function readMarker(dir: string): Promise<{ marker: SimMarker; prof
   }
   if (typeof raw !== 'object' || raw === null) throw markerError(file, 'not an object');
   const m = raw as Record<string, unknown>;
-  if (m.format !== SIM_MARKER_FORMAT) throw markerError(file, `format must be ${SIM_MARKER_FORMAT}, got ${JSON.stringify(m.format)}`);
+  if (m.format !== SIM_MARKER_FORMAT)
+    throw markerError(file, `format must be ${SIM_MARKER_FORMAT}, got ${JSON.stringify(m.format)}`);
   if (typeof m.profile !== 'string') throw markerError(file, 'profile missing');
   const profile = getSimProfile(m.profile);
   const seed = typeof m.seed === 'number' ? m.seed : 1;
   const generatedAtMs = typeof m.generatedAtMs === 'number' ? m.generatedAtMs : Date.now();
   const fresh = initialState(profile, seed, generatedAtMs);
-  const s = (typeof m.state === 'object' && m.state !== null ? m.state : {}) as Partial<Record<keyof SimState, unknown>>;
+  const s = (typeof m.state === 'object' && m.state !== null ? m.state : {}) as Partial<
+    Record<keyof SimState, unknown>
+  >;
   const cpus = fresh.loads.length;
-  const rowsOk = (v: unknown): v is number[][] => Array.isArray(v) && v.length === cpus && v.every((r) => numberArray(r, profile.cpuidle.states.length));
+  const rowsOk = (v: unknown): v is number[][] =>
+    Array.isArray(v) && v.length === cpus && v.every((r) => numberArray(r, profile.cpuidle.states.length));
   const state: SimState = {
     clockMs: typeof s.clockMs === 'number' ? s.clockMs : fresh.clockMs,
     loads: numberArray(s.loads, cpus) ? s.loads : fresh.loads,
@@ -151,17 +162,31 @@ export async function readMarker(dir: string): Promise<{ marker: SimMarker; prof
     packageTempC: numberArray(s.packageTempC, profile.packages) ? s.packageTempC : fresh.packageTempC,
     idleUsage: rowsOk(s.idleUsage) ? s.idleUsage : fresh.idleUsage,
     idleTimeUs: rowsOk(s.idleTimeUs) ? s.idleTimeUs : fresh.idleTimeUs,
-    freqRequests: typeof s.freqRequests === 'object' && s.freqRequests !== null ? (s.freqRequests as Record<string, SimFreqRequest>) : {},
+    freqRequests:
+      typeof s.freqRequests === 'object' && s.freqRequests !== null
+        ? (s.freqRequests as Record<string, SimFreqRequest>)
+        : {},
     eppSaved: typeof s.eppSaved === 'object' && s.eppSaved !== null ? (s.eppSaved as Record<string, string>) : {},
     sleepLog: Array.isArray(s.sleepLog) ? (s.sleepLog as SimSleepRecord[]) : [],
   };
-  return { marker: { format: SIM_MARKER_FORMAT, profile: profile.name, description: profile.description, seed, generatedAtMs, state }, profile };
+  return {
+    marker: {
+      format: SIM_MARKER_FORMAT,
+      profile: profile.name,
+      description: profile.description,
+      seed,
+      generatedAtMs,
+      state,
+    },
+    profile,
+  };
 }
 
 /** A marker as JSON (without the final newline): indented for operators, number arrays on one line. */
 export function markerText(marker: SimMarker): string {
-  const text = JSON.stringify(marker, null, 2).replace(/\[\s*(-?[\d.e+-]+(?:,\s*-?[\d.e+-]+)*)\s*\]/g, (_, body: string) =>
-    `[${body.split(/,\s*/).join(', ')}]`,
+  const text = JSON.stringify(marker, null, 2).replace(
+    /\[\s*(-?[\d.e+-]+(?:,\s*-?[\d.e+-]+)*)\s*\]/g,
+    (_, body: string) => `[${body.split(/,\s*/).join(', ')}]`,
   );
   return text;
 }

@@ -182,7 +182,8 @@ export class SimulatedKernel implements SysfsBackend {
         break;
       }
     }
-    if (rule === undefined) throw hostFileError({ op: 'write', file, errno: 'EACCES', value, hint: 'read-only attribute' });
+    if (rule === undefined)
+      throw hostFileError({ op: 'write', file, errno: 'EACCES', value, hint: 'read-only attribute' });
     const changed = new Map<string, string>();
     const restructured: string[] = [];
     const ctx: WriteContext = {

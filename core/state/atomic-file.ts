@@ -33,11 +33,16 @@ export function errnoOf(e: unknown): string {
 function writeError(file: string, step: string, e: unknown): VpmdError {
   const errno = errnoOf(e);
   const reason = e instanceof Error ? e.message : String(e);
-  return new VpmdError('E_STATE_WRITE', `cannot update state at ${file}: ${step} failed (${errno}): ${reason}`, {
-    file,
-    step,
-    errno,
-  }, { cause: e });
+  return new VpmdError(
+    'E_STATE_WRITE',
+    `cannot update state at ${file}: ${step} failed (${errno}): ${reason}`,
+    {
+      file,
+      step,
+      errno,
+    },
+    { cause: e },
+  );
 }
 
 /**

@@ -119,7 +119,8 @@ function decode<T>(file: string, text: string, spec: StateSpec<T>): T {
   }
   if (version === spec.version) {
     const result = check(spec, data, file);
-    if (!result.ok) throw corrupt(file, `data does not match schema version ${version}: ${summarizeProblems(result.problems)}`);
+    if (!result.ok)
+      throw corrupt(file, `data does not match schema version ${version}: ${summarizeProblems(result.problems)}`);
     return data as T;
   }
   return migrateData(file, version, data, spec);
@@ -178,10 +179,17 @@ function encodeData<T>(file: string, spec: StateSpec<T>, value: T): string {
     json = JSON.stringify(value) as string | undefined; // undefined for `undefined` and functions
   } catch (e) {
     const reason = e instanceof Error ? e.message : String(e);
-    throw new VpmdError('E_INTERNAL', `refusing to write state file ${file}: value is not JSON-serializable: ${reason}`, { file }, { cause: e });
+    throw new VpmdError(
+      'E_INTERNAL',
+      `refusing to write state file ${file}: value is not JSON-serializable: ${reason}`,
+      { file },
+      { cause: e },
+    );
   }
   if (json === undefined) {
-    throw new VpmdError('E_INTERNAL', `refusing to write state file ${file}: value has no JSON form (undefined)`, { file });
+    throw new VpmdError('E_INTERNAL', `refusing to write state file ${file}: value has no JSON form (undefined)`, {
+      file,
+    });
   }
   return json;
 }

@@ -9,5 +9,11 @@ export {
   type TelemetryStatusChange,
   type TelemetryStoreOptions,
 } from './telemetry-store.js';
-export { METRIC_ID_MAX_LENGTH, METRIC_ID_PATTERN, UNIT_OF_KIND, deriveStatus, validateMetricDefinition } from './metric-rules.js';
+export {
+  METRIC_ID_MAX_LENGTH,
+  METRIC_ID_PATTERN,
+  UNIT_OF_KIND,
+  deriveStatus,
+  validateMetricDefinition,
+} from './metric-rules.js';
 export { ReadingRing } from './reading-ring.js';

@@ -3,13 +3,7 @@
  * by its kind, ordered thresholds) and how a reading's status follows from its thresholds.
  */
 import { VpmdError } from '../errors.js';
-import type {
-  MetricDefinition,
-  MetricKind,
-  MetricUnit,
-  ReadingStatus,
-  Thresholds,
-} from '../contracts/telemetry.js';
+import type { MetricDefinition, MetricKind, MetricUnit, ReadingStatus, Thresholds } from '../contracts/telemetry.js';
 
 /** Metric ids: path-like, e.g. `host/rapl/package-0/power` or `bmc1/sensor/CPU_Temp`. */
 export const METRIC_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:/-]*$/;
@@ -29,17 +23,32 @@ export const UNIT_OF_KIND: Readonly<Record<Exclude<MetricKind, 'other'>, MetricU
   utilization: '%',
 };
 
-const UNITS: ReadonlySet<string> = new Set<MetricUnit>(['W', 'J', 'Cel', 'RPM', 'V', 'A', 'Hz', '%', 'count', 'unspecified']);
+const UNITS: ReadonlySet<string> = new Set<MetricUnit>([
+  'W',
+  'J',
+  'Cel',
+  'RPM',
+  'V',
+  'A',
+  'Hz',
+  '%',
+  'count',
+  'unspecified',
+]);
 
 /** Threshold names from the lowest bound to the highest: they must be non-decreasing. */
 const THRESHOLD_ORDER = ['lowerCritical', 'lowerWarning', 'upperWarning', 'upperCritical'] as const;
 
 function invalid(id: string, owner: string, problem: string): VpmdError {
-  return new VpmdError('E_TELEMETRY_INVALID', `invalid definition of metric ${JSON.stringify(id)} by ${owner}: ${problem}`, {
-    metric: id,
-    owner,
-    problem,
-  });
+  return new VpmdError(
+    'E_TELEMETRY_INVALID',
+    `invalid definition of metric ${JSON.stringify(id)} by ${owner}: ${problem}`,
+    {
+      metric: id,
+      owner,
+      problem,
+    },
+  );
 }
 
 function isNonEmptyString(v: unknown): v is string {
@@ -55,7 +64,11 @@ export function validateMetricDefinition(def: MetricDefinition, owner: string): 
   const id = def.id;
   if (!isNonEmptyString(owner)) throw invalid(String(id), String(owner), 'owner must be a non-empty plugin name');
   if (typeof id !== 'string' || id.length > METRIC_ID_MAX_LENGTH || !METRIC_ID_PATTERN.test(id)) {
-    throw invalid(String(id), owner, `id must match ${METRIC_ID_PATTERN.source}, at most ${METRIC_ID_MAX_LENGTH} characters`);
+    throw invalid(
+      String(id),
+      owner,
+      `id must match ${METRIC_ID_PATTERN.source}, at most ${METRIC_ID_MAX_LENGTH} characters`,
+    );
   }
   if (!isNonEmptyString(def.name)) throw invalid(id, owner, 'name must be a non-empty string');
   if (!UNITS.has(def.unit)) throw invalid(id, owner, `unknown unit ${JSON.stringify(def.unit)}`);
@@ -63,7 +76,11 @@ export function validateMetricDefinition(def: MetricDefinition, owner: string): 
     const expected = UNIT_OF_KIND[def.kind] as MetricUnit | undefined;
     if (expected === undefined) throw invalid(id, owner, `unknown kind ${JSON.stringify(def.kind)}`);
     if (def.unit !== expected) {
-      throw invalid(id, owner, `a ${def.kind} metric is stored in ${expected}, not ${def.unit} (use kind "other" for anything else)`);
+      throw invalid(
+        id,
+        owner,
+        `a ${def.kind} metric is stored in ${expected}, not ${def.unit} (use kind "other" for anything else)`,
+      );
     }
   }
   const source = def.source as Partial<MetricDefinition['source']> | undefined;
@@ -83,8 +100,12 @@ function validateThresholds(id: string, owner: string, thresholds: Thresholds | 
       throw invalid(id, owner, `threshold ${name} must be a finite number, got ${String(value)}`);
     }
     if (previous && value < previous.value) {
-      throw invalid(id, owner, `threshold ${name} (${value}) is below ${previous.name} (${previous.value}); ` +
-        `required order: ${THRESHOLD_ORDER.join(' <= ')}`);
+      throw invalid(
+        id,
+        owner,
+        `threshold ${name} (${value}) is below ${previous.name} (${previous.value}); ` +
+          `required order: ${THRESHOLD_ORDER.join(' <= ')}`,
+      );
     }
     previous = { name, value };
   }
@@ -100,7 +121,10 @@ export function deriveStatus(value: number | null, thresholds: Thresholds | unde
   if (value === null) return 'unavailable';
   if (thresholds === undefined) return 'ok';
   const { lowerCritical, lowerWarning, upperWarning, upperCritical } = thresholds;
-  if ((upperCritical !== undefined && value > upperCritical) || (lowerCritical !== undefined && value < lowerCritical)) {
+  if (
+    (upperCritical !== undefined && value > upperCritical) ||
+    (lowerCritical !== undefined && value < lowerCritical)
+  ) {
     return 'critical';
   }
   if ((upperWarning !== undefined && value > upperWarning) || (lowerWarning !== undefined && value < lowerWarning)) {

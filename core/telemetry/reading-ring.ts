@@ -132,7 +132,9 @@ export class ReadingRing {
   }
 
   #timeAt(slot: number): number {
-    return this.#wideTimes ? this.#view.getFloat64(this.#timesAt + slot * 8, true) : this.#base + this.#view.getUint32(this.#timesAt + slot * 4, true);
+    return this.#wideTimes
+      ? this.#view.getFloat64(this.#timesAt + slot * 8, true)
+      : this.#base + this.#view.getUint32(this.#timesAt + slot * 4, true);
   }
 
   #write(slot: number, value: number, timestamp: number, code: number): void {
@@ -148,7 +150,8 @@ export class ReadingRing {
   #makeRoomFor(reading: Reading): void {
     const { value, timestamp } = reading;
     let length = this.#length;
-    if (this.#size === length && length < this.capacity) length = Math.min(this.capacity, Math.max(FIRST_LENGTH, length * 2));
+    if (this.#size === length && length < this.capacity)
+      length = Math.min(this.capacity, Math.max(FIRST_LENGTH, length * 2));
     const wideValues = this.#wideValues || (value !== null && Math.fround(value) !== value);
     let wideTimes = this.#wideTimes;
     let base = this.#base;
@@ -160,7 +163,12 @@ export class ReadingRing {
         base = this.#base;
       }
     }
-    if (length !== this.#length || wideValues !== this.#wideValues || wideTimes !== this.#wideTimes || base !== this.#base) {
+    if (
+      length !== this.#length ||
+      wideValues !== this.#wideValues ||
+      wideTimes !== this.#wideTimes ||
+      base !== this.#base
+    ) {
       this.#relayout(length, wideValues, wideTimes, base);
     }
   }
@@ -208,7 +216,9 @@ export class ReadingRing {
     for (let k = 0; k < this.#size; k++) {
       const slot = fromStart + k < fromLength ? fromStart + k : fromStart + k - fromLength;
       const value = fromWideValues ? from.getFloat64(slot * 8, true) : from.getFloat32(slot * 4, true);
-      const time = fromWideTimes ? from.getFloat64(fromTimesAt + slot * 8, true) : fromBase + from.getUint32(fromTimesAt + slot * 4, true);
+      const time = fromWideTimes
+        ? from.getFloat64(fromTimesAt + slot * 8, true)
+        : fromBase + from.getUint32(fromTimesAt + slot * 4, true);
       this.#write(k, value, time, from.getUint8(fromStatusAt + slot));
     }
   }

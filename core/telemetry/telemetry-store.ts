@@ -8,13 +8,7 @@
  */
 import { VpmdError } from '../errors.js';
 import type { VpmdEventMap } from '../contracts/events.js';
-import type {
-  MetricDefinition,
-  MetricKind,
-  MetricSnapshot,
-  Reading,
-  ReadingStatus,
-} from '../contracts/telemetry.js';
+import type { MetricDefinition, MetricKind, MetricSnapshot, Reading, ReadingStatus } from '../contracts/telemetry.js';
 import { deriveStatus, validateMetricDefinition } from './metric-rules.js';
 import { ReadingRing } from './reading-ring.js';
 
@@ -158,13 +152,18 @@ export class TelemetryStore {
   record(id: string, value: number | null, opts: RecordOptions = {}): Reading {
     const entry = this.#entry(id);
     if (value !== null && (typeof value !== 'number' || !Number.isFinite(value))) {
-      throw callerError(`metric ${id}: value must be a finite number or null (unavailable), got ${String(value)}`, { metric: id });
+      throw callerError(`metric ${id}: value must be a finite number or null (unavailable), got ${String(value)}`, {
+        metric: id,
+      });
     }
     const timestamp = opts.timestamp ?? this.#now();
     if (typeof timestamp !== 'number' || !Number.isFinite(timestamp)) {
-      throw callerError(`metric ${id}: timestamp must be finite milliseconds since the epoch, got ${String(timestamp)}`, {
-        metric: id,
-      });
+      throw callerError(
+        `metric ${id}: timestamp must be finite milliseconds since the epoch, got ${String(timestamp)}`,
+        {
+          metric: id,
+        },
+      );
     }
     const status = this.#statusOf(id, value, opts.status, entry.definition);
     const reading: Reading = Object.freeze({ value, status, timestamp });
@@ -258,7 +257,13 @@ export class TelemetryStore {
     let failure: { error: unknown } | undefined;
     if (from !== reading.status && this.#onStatusChange) {
       try {
-        this.#onStatusChange({ metric: id, from, to: reading.status, value: reading.value, timestamp: reading.timestamp });
+        this.#onStatusChange({
+          metric: id,
+          from,
+          to: reading.status,
+          value: reading.value,
+          timestamp: reading.timestamp,
+        });
       } catch (error) {
         failure = this.#listenerFailed(error, id, failure);
       }
@@ -291,9 +296,13 @@ export class TelemetryStore {
   #entry(id: string): MetricEntry {
     const entry = this.#metrics.get(id);
     if (!entry) {
-      throw new VpmdError('E_TELEMETRY_UNKNOWN', `no metric ${JSON.stringify(id)} is defined (list metrics to see the ids)`, {
-        metric: String(id),
-      });
+      throw new VpmdError(
+        'E_TELEMETRY_UNKNOWN',
+        `no metric ${JSON.stringify(id)} is defined (list metrics to see the ids)`,
+        {
+          metric: String(id),
+        },
+      );
     }
     return entry;
   }
@@ -301,9 +310,12 @@ export class TelemetryStore {
   #statusOf(id: string, value: number | null, given: ReadingStatus | undefined, def: MetricDefinition): ReadingStatus {
     if (given === undefined) return deriveStatus(value, def.thresholds);
     if (!READING_STATUSES.has(given)) {
-      throw callerError(`metric ${id}: unknown status ${JSON.stringify(given)}; allowed: ${[...READING_STATUSES].join(', ')}`, {
-        metric: id,
-      });
+      throw callerError(
+        `metric ${id}: unknown status ${JSON.stringify(given)}; allowed: ${[...READING_STATUSES].join(', ')}`,
+        {
+          metric: id,
+        },
+      );
     }
     if (value === null && given !== 'unavailable') {
       throw callerError(`metric ${id}: a null value is unavailable, it cannot have status ${given}`, { metric: id });

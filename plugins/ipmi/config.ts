@@ -8,19 +8,53 @@ import type { SessionTarget } from './session/session.js';
 
 const TargetSchema = Type.Object(
   {
-    name: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$', description: 'target name, used in commands and as telemetry target' }),
+    name: Type.String({
+      pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$',
+      description: 'target name, used in commands and as telemetry target',
+    }),
     host: Type.String({ minLength: 1, description: 'BMC address on the management network' }),
     port: Type.Optional(Port({ description: 'RMCP+ UDP port (default 623)' })),
     username: Type.String({ minLength: 1, maxLength: 16, description: 'IPMI user name (at most 16 bytes)' }),
-    password: Type.Optional(Type.String({ minLength: 1, maxLength: 20, description: 'IPMI password; prefer passwordFile' })),
-    passwordFile: Type.Optional(Type.String({ minLength: 1, description: 'file holding the password (first line); must not be readable by others' })),
-    kgFile: Type.Optional(Type.String({ minLength: 1, description: 'file holding the BMC key KG in hex (when the BMC has one)' })),
-    privilege: Type.Optional(StringEnum(['user', 'operator', 'administrator'], { description: "session privilege: 'user' reads only; chassis control needs 'operator' (default)" })),
-    cipherFloor: Type.Optional(
-      StringEnum(['confidentiality', 'integrity', 'none'], { description: "weakest cipher suite accepted: 'confidentiality' (default: suites 17, 3), 'integrity' (adds 16, 2), 'none' (plain text)" }),
+    password: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 20, description: 'IPMI password; prefer passwordFile' }),
     ),
-    cipherSuite: Type.Optional(Type.Union([Type.Literal(0), Type.Literal(1), Type.Literal(2), Type.Literal(3), Type.Literal(15), Type.Literal(16), Type.Literal(17)], { description: 'pin one cipher suite instead of negotiating' })),
-    interval: Type.Optional(Type.Number({ minimum: 1, maximum: 86400, description: 'seconds between polls (default: the section interval)' })),
+    passwordFile: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description: 'file holding the password (first line); must not be readable by others',
+      }),
+    ),
+    kgFile: Type.Optional(
+      Type.String({ minLength: 1, description: 'file holding the BMC key KG in hex (when the BMC has one)' }),
+    ),
+    privilege: Type.Optional(
+      StringEnum(['user', 'operator', 'administrator'], {
+        description: "session privilege: 'user' reads only; chassis control needs 'operator' (default)",
+      }),
+    ),
+    cipherFloor: Type.Optional(
+      StringEnum(['confidentiality', 'integrity', 'none'], {
+        description:
+          "weakest cipher suite accepted: 'confidentiality' (default: suites 17, 3), 'integrity' (adds 16, 2), 'none' (plain text)",
+      }),
+    ),
+    cipherSuite: Type.Optional(
+      Type.Union(
+        [
+          Type.Literal(0),
+          Type.Literal(1),
+          Type.Literal(2),
+          Type.Literal(3),
+          Type.Literal(15),
+          Type.Literal(16),
+          Type.Literal(17),
+        ],
+        { description: 'pin one cipher suite instead of negotiating' },
+      ),
+    ),
+    interval: Type.Optional(
+      Type.Number({ minimum: 1, maximum: 86400, description: 'seconds between polls (default: the section interval)' }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -29,18 +63,67 @@ const TargetSchema = Type.Object(
 export const IpmiConfigSchema = Type.Object(
   {
     targets: Type.Array(TargetSchema, { default: [], maxItems: 10000, description: 'BMCs to poll' }),
-    interval: Type.Number({ minimum: 1, maximum: 86400, default: 30, description: 'default seconds between polls of a target' }),
-    concurrency: Type.Integer({ minimum: 1, maximum: 4096, default: 64, description: 'targets polled at the same time' }),
-    timeout: Type.Number({ minimum: 0.05, maximum: 30, default: 1, description: 'seconds to wait for an answer before retransmitting' }),
+    interval: Type.Number({
+      minimum: 1,
+      maximum: 86400,
+      default: 30,
+      description: 'default seconds between polls of a target',
+    }),
+    concurrency: Type.Integer({
+      minimum: 1,
+      maximum: 4096,
+      default: 64,
+      description: 'targets polled at the same time',
+    }),
+    timeout: Type.Number({
+      minimum: 0.05,
+      maximum: 30,
+      default: 1,
+      description: 'seconds to wait for an answer before retransmitting',
+    }),
     retries: Type.Integer({ minimum: 0, maximum: 10, default: 2, description: 'retransmissions of a request' }),
-    keepalive: Type.Number({ minimum: 5, maximum: 3600, default: 25, description: 'seconds of idleness after which a session is kept alive' }),
-    backoffMin: Type.Number({ minimum: 0.1, maximum: 3600, default: 5, description: 'seconds before the first retry of a failing target' }),
-    backoffMax: Type.Number({ minimum: 1, maximum: 86400, default: 300, description: 'longest wait between retries of a failing target' }),
+    keepalive: Type.Number({
+      minimum: 5,
+      maximum: 3600,
+      default: 25,
+      description: 'seconds of idleness after which a session is kept alive',
+    }),
+    backoffMin: Type.Number({
+      minimum: 0.1,
+      maximum: 3600,
+      default: 5,
+      description: 'seconds before the first retry of a failing target',
+    }),
+    backoffMax: Type.Number({
+      minimum: 1,
+      maximum: 86400,
+      default: 300,
+      description: 'longest wait between retries of a failing target',
+    }),
     sel: Type.Boolean({ default: true, description: 'turn new SEL entries into hw.log.v1 events' }),
-    sdrCheck: Type.Number({ minimum: 0, maximum: 86400, default: 60, description: 'seconds between checks of the SDR repository timestamps (0: every poll)' }),
-    chassisInterval: Type.Number({ minimum: 0, maximum: 86400, default: 0, description: 'seconds between chassis power reads (0: every poll)' }),
-    chassis: Type.Boolean({ default: true, description: 'read chassis power with the polls; false leaves it to the ipmi chassis commands (power stays unknown until one runs)' }),
-    maxInFlight: Type.Integer({ minimum: 1, maximum: 4096, default: 256, description: 'requests outstanding on the UDP socket at once, all targets together' }),
+    sdrCheck: Type.Number({
+      minimum: 0,
+      maximum: 86400,
+      default: 60,
+      description: 'seconds between checks of the SDR repository timestamps (0: every poll)',
+    }),
+    chassisInterval: Type.Number({
+      minimum: 0,
+      maximum: 86400,
+      default: 0,
+      description: 'seconds between chassis power reads (0: every poll)',
+    }),
+    chassis: Type.Boolean({
+      default: true,
+      description:
+        'read chassis power with the polls; false leaves it to the ipmi chassis commands (power stays unknown until one runs)',
+    }),
+    maxInFlight: Type.Integer({
+      minimum: 1,
+      maximum: 4096,
+      default: 256,
+      description: 'requests outstanding on the UDP socket at once, all targets together',
+    }),
   },
   { additionalProperties: false },
 );
@@ -73,14 +156,24 @@ export function checkTargets(cfg: IpmiConfig): void {
     const addr = `${t.host}:${t.port ?? 623}`;
     if (addresses.has(addr)) throw configError(t.name, 'host', `another target polls the same BMC ${addr}`);
     addresses.add(addr);
-    if ((t.password === undefined) === (t.passwordFile === undefined)) throw configError(t.name, 'password', 'give exactly one of password and passwordFile');
+    if ((t.password === undefined) === (t.passwordFile === undefined))
+      throw configError(t.name, 'password', 'give exactly one of password and passwordFile');
     const floor = t.cipherFloor ?? 'confidentiality';
     if (t.cipherSuite !== undefined && floor !== 'none') {
-      const weak = floor === 'confidentiality' ? ![3, 17].includes(t.cipherSuite) : ![2, 3, 16, 17].includes(t.cipherSuite);
-      if (weak) throw configError(t.name, 'cipherSuite', `suite ${t.cipherSuite} is below cipherFloor '${floor}'; lower the floor for this target to allow it`);
+      const weak =
+        floor === 'confidentiality' ? ![3, 17].includes(t.cipherSuite) : ![2, 3, 16, 17].includes(t.cipherSuite);
+      if (weak)
+        throw configError(
+          t.name,
+          'cipherSuite',
+          `suite ${t.cipherSuite} is below cipherFloor '${floor}'; lower the floor for this target to allow it`,
+        );
     }
   }
-  if (cfg.backoffMax < cfg.backoffMin) throw new VpmdError('E_IPMI_CONFIG', 'plugins.ipmi.backoffMax must not be below backoffMin', { field: 'backoffMax' });
+  if (cfg.backoffMax < cfg.backoffMin)
+    throw new VpmdError('E_IPMI_CONFIG', 'plugins.ipmi.backoffMax must not be below backoffMin', {
+      field: 'backoffMax',
+    });
 }
 
 async function secretFile(target: string, field: string, path: string): Promise<string> {
@@ -101,7 +194,8 @@ async function secretFile(target: string, field: string, path: string): Promise<
 /** Reads secret files and applies defaults. @throws E_IPMI_CONFIG */
 export async function resolveTarget(cfg: IpmiConfig, t: TargetConfig): Promise<ResolvedTarget> {
   const password = t.password ?? (await secretFile(t.name, 'passwordFile', t.passwordFile ?? ''));
-  if (Buffer.byteLength(password) > 20) throw configError(t.name, 'passwordFile', 'an IPMI 2.0 password has at most 20 bytes');
+  if (Buffer.byteLength(password) > 20)
+    throw configError(t.name, 'passwordFile', 'an IPMI 2.0 password has at most 20 bytes');
   let kg: Buffer | undefined;
   if (t.kgFile !== undefined) {
     const hex = await secretFile(t.name, 'kgFile', t.kgFile);

@@ -36,7 +36,12 @@ export default definePlugin({
     return {
       async start() {
         const targets = await Promise.all(ctx.config.targets.map((t) => resolveTarget(ctx.config, t)));
-        poller = await Poller.open(ctx.config, { log: ctx.log, telemetry: ctx.telemetry, events: ctx.events, state: ctx.state }, targets, ctx.access.bindAddress());
+        poller = await Poller.open(
+          ctx.config,
+          { log: ctx.log, telemetry: ctx.telemetry, events: ctx.events, state: ctx.state },
+          targets,
+          ctx.access.bindAddress(),
+        );
         const p = poller;
         for (const t of targets) {
           ctx.scheduler.every(`poll ${t.name}`, t.intervalMs, () => p.poll(t.name), { jitter: 1, runNow: true });
@@ -53,12 +58,26 @@ export default definePlugin({
         if (poller === undefined) return { status: 'ok', detail: 'not started' };
         const all = [...poller.targets.values()];
         const targets = Object.fromEntries(
-          all.map((t) => [t.target.name, { status: t.state === 'ok' || t.state === 'unknown' ? ('ok' as const) : t.state === 'failed' ? ('failed' as const) : ('degraded' as const), ...(t.detail ? { detail: t.detail } : {}) }]),
+          all.map((t) => [
+            t.target.name,
+            {
+              status:
+                t.state === 'ok' || t.state === 'unknown'
+                  ? ('ok' as const)
+                  : t.state === 'failed'
+                    ? ('failed' as const)
+                    : ('degraded' as const),
+              ...(t.detail ? { detail: t.detail } : {}),
+            },
+          ]),
         );
         const bad = all.filter((t) => t.state === 'degraded' || t.state === 'failed');
         return {
           status: bad.length ? 'degraded' : 'ok',
-          detail: all.length === 0 ? 'no targets configured' : `${all.length - bad.length} of ${all.length} BMC(s) ok${bad.length ? `; failing: ${bad.map((t) => t.target.name).join(', ')}` : ''}`,
+          detail:
+            all.length === 0
+              ? 'no targets configured'
+              : `${all.length - bad.length} of ${all.length} BMC(s) ok${bad.length ? `; failing: ${bad.map((t) => t.target.name).join(', ')}` : ''}`,
           targets,
         };
       },
@@ -70,7 +89,9 @@ export default definePlugin({
     // something to leave running on a user's machine. Targets are configured by the operator.
     return {
       config: { targets: [] },
-      notes: ['ipmi       no BMC in the demo (plugins.ipmi.targets is empty); see docs/ipmi.md to poll an ipmi_sim or a real BMC'],
+      notes: [
+        'ipmi       no BMC in the demo (plugins.ipmi.targets is empty); see docs/ipmi.md to poll an ipmi_sim or a real BMC',
+      ],
     };
   },
 });

@@ -2,7 +2,15 @@
  * `vpmctl ipmi ...`: sensors, sel, chassis, poll, targets. Reading needs Login; chassis control
  * and clearing the SEL need ConfigureComponents (checked and audited per action).
  */
-import { StringEnum, Type, defineCommand, formatTable, type ChassisAction, type PluginContext, type Principal } from 'vpmd';
+import {
+  StringEnum,
+  Type,
+  defineCommand,
+  formatTable,
+  type ChassisAction,
+  type PluginContext,
+  type Principal,
+} from 'vpmd';
 import { chassisControl, chassisStatus } from './commands/chassis.js';
 import { clearSel, readSel } from './commands/sel.js';
 import { readSensors } from './commands/sensors.js';
@@ -36,7 +44,10 @@ export function registerCommands(ctx: CommandContext, poller: () => Poller): voi
       name: 'ipmi sel',
       summary: 'List (or with --clear, erase) the System Event Log of a BMC',
       privilege: 'Login',
-      args: Type.Object({ target, clear: Type.Optional(Type.Boolean({ description: 'erase the SEL (needs ConfigureComponents)' })) }),
+      args: Type.Object({
+        target,
+        clear: Type.Optional(Type.Boolean({ description: 'erase the SEL (needs ConfigureComponents)' })),
+      }),
       positional: ['target'],
       handler: async ({ target: name, clear }, inv) => {
         const tp = poller().target(name);
@@ -63,7 +74,12 @@ export function registerCommands(ctx: CommandContext, poller: () => Poller): voi
       name: 'ipmi chassis',
       summary: 'Chassis power status or control: status | on | off | cycle | reset | soft',
       privilege: 'Login',
-      args: Type.Object({ target, action: StringEnum(['status', 'on', 'off', 'cycle', 'reset', 'soft'], { description: 'status, or a power action' }) }),
+      args: Type.Object({
+        target,
+        action: StringEnum(['status', 'on', 'off', 'cycle', 'reset', 'soft'], {
+          description: 'status, or a power action',
+        }),
+      }),
       positional: ['target', 'action'],
       handler: async ({ target: name, action }, inv) => {
         const tp = poller().target(name);
@@ -75,7 +91,8 @@ export function registerCommands(ctx: CommandContext, poller: () => Poller): voi
         await chassis(ctx, poller(), name, action, inv.principal);
         return { target: name, action };
       },
-      human: (r) => ('status' in r && r.status !== undefined ? formatChassis(r.status) : (CHASSIS_DONE[r.action] ?? r.action)),
+      human: (r) =>
+        'status' in r && r.status !== undefined ? formatChassis(r.status) : (CHASSIS_DONE[r.action] ?? r.action),
     }),
   );
 
@@ -87,7 +104,10 @@ export function registerCommands(ctx: CommandContext, poller: () => Poller): voi
       args: Type.Object({}),
       handler: () => poller().sweep(),
       human: (r) =>
-        [`Polled ${r.targets} target(s) in ${r.durationMs} ms: ${r.successes} ok, ${r.failures} failed`, ...r.errors.map((e) => `  ${e.target}: ${e.error}`)].join('\n'),
+        [
+          `Polled ${r.targets} target(s) in ${r.durationMs} ms: ${r.successes} ok, ${r.failures} failed`,
+          ...r.errors.map((e) => `  ${e.target}: ${e.error}`),
+        ].join('\n'),
     }),
   );
 
@@ -114,7 +134,10 @@ export function registerCommands(ctx: CommandContext, poller: () => Poller): voi
           { header: 'Address', value: (r) => `${r.host}:${r.port}` },
           { header: 'State', value: (r) => r.state },
           { header: 'Power', value: (r) => r.power ?? '-' },
-          { header: 'Last poll', value: (r) => (r.lastPoll === undefined ? 'never' : new Date(r.lastPoll).toISOString()) },
+          {
+            header: 'Last poll',
+            value: (r) => (r.lastPoll === undefined ? 'never' : new Date(r.lastPoll).toISOString()),
+          },
           { header: 'Detail', value: (r) => r.detail ?? '' },
         ]),
     }),
@@ -122,7 +145,13 @@ export function registerCommands(ctx: CommandContext, poller: () => Poller): voi
 }
 
 /** Chassis control with privilege check and audit; shared by the command and the BMC capability. */
-export async function chassis(ctx: CommandContext, poller: Poller, name: string, action: ChassisAction, principal: Principal): Promise<void> {
+export async function chassis(
+  ctx: CommandContext,
+  poller: Poller,
+  name: string,
+  action: ChassisAction,
+  principal: Principal,
+): Promise<void> {
   const what = `ipmi chassis ${name} ${action}`;
   ctx.access.require(principal, 'ConfigureComponents', what);
   const tp = poller.target(name);

@@ -30,7 +30,10 @@ export function formatSelTime(ts: number): string {
 export function formatSel(entries: readonly SelEntry[]): string {
   if (entries.length === 0) return 'SEL has no entries';
   return entries
-    .map((e) => `${e.id.toString(16).padStart(4)} | ${formatSelTime(e.timestamp)} ${e.sensorType} #0x${e.sensorNumber.toString(16).padStart(2, '0')} | ${e.description} | ${e.direction}`)
+    .map(
+      (e) =>
+        `${e.id.toString(16).padStart(4)} | ${formatSelTime(e.timestamp)} ${e.sensorType} #0x${e.sensorNumber.toString(16).padStart(2, '0')} | ${e.description} | ${e.direction}`,
+    )
     .join('\n');
 }
 

@@ -37,7 +37,10 @@ export class Documents implements CapabilitiesDocuments {
 
   /** The libvirt capabilities XML (host part), valid against libvirt 9.0's capability.rng. */
   async libvirtXml(): Promise<string> {
-    const [facts, support] = await Promise.all([readLibvirtFacts(this.ctx.host, await this.hostUuid()), this.support()]);
+    const [facts, support] = await Promise.all([
+      readLibvirtFacts(this.ctx.host, await this.hostUuid()),
+      this.support(),
+    ]);
     return buildLibvirtCapabilities(facts, support);
   }
 
@@ -50,8 +53,13 @@ export class Documents implements CapabilitiesDocuments {
   /** Writes each configured file whose content changed; returns the files written. */
   async writeFiles(): Promise<string[]> {
     const out: string[] = [];
-    if (this.files.libvirt !== undefined && (await this.writeIfChanged(this.files.libvirt, await this.libvirtXml()))) out.push(this.files.libvirt);
-    if (this.files.power !== undefined && (await this.writeIfChanged(this.files.power, `${JSON.stringify(await this.powerDocument(), null, 2)}\n`))) out.push(this.files.power);
+    if (this.files.libvirt !== undefined && (await this.writeIfChanged(this.files.libvirt, await this.libvirtXml())))
+      out.push(this.files.libvirt);
+    if (
+      this.files.power !== undefined &&
+      (await this.writeIfChanged(this.files.power, `${JSON.stringify(await this.powerDocument(), null, 2)}\n`))
+    )
+      out.push(this.files.power);
     return out;
   }
 

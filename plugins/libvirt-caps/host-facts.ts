@@ -78,7 +78,11 @@ function machineIdUuid(text: string | undefined): string | undefined {
  * The host UUID, stable across restarts: configured, else SMBIOS `product_uuid` (what libvirt
  * uses), else `/etc/machine-id`, else one generated once and kept in the plugin's state.
  */
-export async function resolveHostUuid(host: HostModel, state: StateStore, configured?: string): Promise<{ uuid: string; source: UuidSource }> {
+export async function resolveHostUuid(
+  host: HostModel,
+  state: StateStore,
+  configured?: string,
+): Promise<{ uuid: string; source: UuidSource }> {
   const fromConfig = usableUuid(configured);
   if (fromConfig !== undefined) return { uuid: fromConfig, source: 'config' };
   const smbios = usableUuid(await readOptional(host.backend, 'sys/class/dmi/id/product_uuid').catch(() => undefined));
@@ -95,7 +99,10 @@ export async function resolveHostUuid(host: HostModel, state: StateStore, config
 async function readNodeExtras(host: HostModel, id: number, nodeIds: readonly number[]): Promise<NodeExtras> {
   const dir = `${NODE_DIR}/node${id}`;
   const row = splitWords((await readOptional(host.backend, `${dir}/distance`)) ?? '').map(Number);
-  const distances = row.length === nodeIds.length && row.every(Number.isInteger) ? nodeIds.map((n, i) => ({ id: n, value: row[i] as number })) : [];
+  const distances =
+    row.length === nodeIds.length && row.every(Number.isInteger)
+      ? nodeIds.map((n, i) => ({ id: n, value: row[i] as number }))
+      : [];
   const hugePages: NodePages[] = [];
   for (const entry of await listOptional(host.backend, `${dir}/hugepages`)) {
     const m = /^hugepages-(\d+)kB$/.exec(entry);
@@ -107,7 +114,10 @@ async function readNodeExtras(host: HostModel, id: number, nodeIds: readonly num
 }
 
 /** Reads every fact the libvirt document needs. */
-export async function readLibvirtFacts(host: HostModel, uuid: { uuid: string; source: UuidSource }): Promise<LibvirtHostFacts> {
+export async function readLibvirtFacts(
+  host: HostModel,
+  uuid: { uuid: string; source: UuidSource },
+): Promise<LibvirtHostFacts> {
   const topology = await host.topology();
   const nodeIds = topology.numaNodes.map((n) => n.id);
   const nodes = await Promise.all(nodeIds.map((id) => readNodeExtras(host, id, nodeIds)));

@@ -15,7 +15,8 @@ import { SleepService } from './sleep-service.js';
 export default definePlugin({
   name: 'libvirt-caps',
   version: '1.0.0',
-  description: 'Host sleep states via logind, libvirt capabilities XML, suspend with RTC wake-up, Wake-on-LAN and IPMI wake',
+  description:
+    'Host sleep states via logind, libvirt capabilities XML, suspend with RTC wake-up, Wake-on-LAN and IPMI wake',
   coreApi: '^1.0.0',
   config: LibvirtCapsConfig,
   provides: ['host-sleep@1', 'capabilities-documents@1'],
@@ -65,7 +66,9 @@ export default definePlugin({
     // One write at a time; stop waits for the last one so nothing writes after the plugin stopped.
     let writing: Promise<void> = Promise.resolve();
     const writeDocs = (): Promise<void> => {
-      writing = writing.then(() => docs.writeFiles().then(() => undefined)).catch((err: unknown) => ctx.log.error({ err }, 'could not write the capabilities documents'));
+      writing = writing
+        .then(() => docs.writeFiles().then(() => undefined))
+        .catch((err: unknown) => ctx.log.error({ err }, 'could not write the capabilities documents'));
       return writing;
     };
 
@@ -84,7 +87,8 @@ export default definePlugin({
       },
       async health(): Promise<PluginHealth> {
         const s = await service.support();
-        if (s.logindProblem !== undefined) return { status: 'degraded', detail: `logind unavailable, no sleep state offered: ${s.logindProblem}` };
+        if (s.logindProblem !== undefined)
+          return { status: 'degraded', detail: `logind unavailable, no sleep state offered: ${s.logindProblem}` };
         const offered = s.targets.filter((t) => t.supported).map((t) => t.target);
         return { status: 'ok', detail: `host ${service.state()}; sleep states: ${offered.join(', ') || 'none'}` };
       },

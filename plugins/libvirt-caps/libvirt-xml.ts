@@ -3,20 +3,42 @@
  * (`virsh capabilities`), from the host model's facts. Only elements the 9.0 schema
  * (`capability.rng`) allows appear; richer power facts go to vpmd's power document.
  */
-import { type SleepSupport, type SleepTarget, formatCpuList, type CpuCache, type CpuIdentity, type CpuPlacement, type HostTopology } from 'vpmd';
+import {
+  type SleepSupport,
+  type SleepTarget,
+  formatCpuList,
+  type CpuCache,
+  type CpuIdentity,
+  type CpuPlacement,
+  type HostTopology,
+} from 'vpmd';
 import type { LibvirtHostFacts } from './host-facts.js';
 
 /** The libvirt element of each target that has one (suspend-then-hibernate has none). */
-const PM_ELEMENT: Partial<Record<SleepTarget, string>> = { mem: 'suspend_mem', disk: 'suspend_disk', hybrid: 'suspend_hybrid' };
+const PM_ELEMENT: Partial<Record<SleepTarget, string>> = {
+  mem: 'suspend_mem',
+  disk: 'suspend_disk',
+  hybrid: 'suspend_hybrid',
+};
 
 /** libvirt's vendor names (cpu_map `*_vendors.xml`). */
-const X86_VENDOR: Readonly<Record<string, string>> = { GenuineIntel: 'Intel', AuthenticAMD: 'AMD', HygonGenuine: 'Hygon' };
+const X86_VENDOR: Readonly<Record<string, string>> = {
+  GenuineIntel: 'Intel',
+  AuthenticAMD: 'AMD',
+  HygonGenuine: 'Hygon',
+};
 
 /**
  * libvirt cpu_map base models for common server parts, by `vendor/family/model[/minStepping]`.
  * Only parts we can name with confidence; others get no `<model>` ("where known").
  */
-const KNOWN_MODELS: ReadonlyArray<{ vendor: string; family: number; model: number; minStepping?: number; name: string }> = [
+const KNOWN_MODELS: ReadonlyArray<{
+  vendor: string;
+  family: number;
+  model: number;
+  minStepping?: number;
+  name: string;
+}> = [
   { vendor: 'GenuineIntel', family: 6, model: 79, name: 'Broadwell' },
   { vendor: 'GenuineIntel', family: 6, model: 85, minStepping: 5, name: 'Cascadelake-Server' },
   { vendor: 'GenuineIntel', family: 6, model: 85, name: 'Skylake-Server' },
@@ -34,7 +56,12 @@ const KNOWN_MODELS: ReadonlyArray<{ vendor: string; family: number; model: numbe
 
 /** Escapes text and attribute values. */
 export function xmlEscape(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;');
+  return text
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;')
+    .replace(/'/g, '&apos;');
 }
 
 function attrs(pairs: ReadonlyArray<readonly [string, string | number]>): string {
@@ -70,12 +97,32 @@ function cpuXml(t: HostTopology, extras: LibvirtHostFacts['cpuinfo']): string[] 
   if (model !== undefined) lines.push(`      <model>${xmlEscape(model)}</model>`);
   const vendor = id.vendor === undefined ? undefined : (X86_VENDOR[id.vendor] ?? id.vendor);
   if (vendor !== undefined) lines.push(`      <vendor>${xmlEscape(vendor)}</vendor>`);
-  if (t.arch === 'x86_64' && extras.microcode !== undefined) lines.push(`      <microcode version='${extras.microcode}'/>`);
-  if (t.arch === 'x86_64' && id.family !== undefined && id.family > 0 && id.model !== undefined && id.stepping !== undefined) {
-    lines.push(`      <signature${attrs([['family', id.family], ['model', id.model], ['stepping', id.stepping]])}/>`);
+  if (t.arch === 'x86_64' && extras.microcode !== undefined)
+    lines.push(`      <microcode version='${extras.microcode}'/>`);
+  if (
+    t.arch === 'x86_64' &&
+    id.family !== undefined &&
+    id.family > 0 &&
+    id.model !== undefined &&
+    id.stepping !== undefined
+  ) {
+    lines.push(
+      `      <signature${attrs([
+        ['family', id.family],
+        ['model', id.model],
+        ['stepping', id.stepping],
+      ])}/>`,
+    );
   }
   const topo = cpuTopology(t);
-  lines.push(`      <topology${attrs([['sockets', topo.sockets], ['dies', topo.dies], ['cores', topo.cores], ['threads', topo.threads]])}/>`);
+  lines.push(
+    `      <topology${attrs([
+      ['sockets', topo.sockets],
+      ['dies', topo.dies],
+      ['cores', topo.cores],
+      ['threads', topo.threads],
+    ])}/>`,
+  );
   // libvirt reports the host's physical address width as mode 'emulate' with its bits.
   if (extras.physBits !== undefined) lines.push(`      <maxphysaddr mode='emulate' bits='${extras.physBits}'/>`);
   for (const size of [4, ...t.hugePageSizesKiB]) lines.push(`      <pages unit='KiB' size='${size}'/>`);
@@ -84,13 +131,20 @@ function cpuXml(t: HostTopology, extras: LibvirtHostFacts['cpuinfo']): string[] 
 }
 
 function powerXml(support: SleepSupport | undefined): string[] {
-  const elements = (support?.targets ?? []).filter((t) => t.supported).flatMap((t) => (PM_ELEMENT[t.target] === undefined ? [] : [PM_ELEMENT[t.target] as string]));
+  const elements = (support?.targets ?? [])
+    .filter((t) => t.supported)
+    .flatMap((t) => (PM_ELEMENT[t.target] === undefined ? [] : [PM_ELEMENT[t.target] as string]));
   if (elements.length === 0) return ['    <power_management/>'];
   return ['    <power_management>', ...elements.map((e) => `      <${e}/>`), '    </power_management>'];
 }
 
 function placementXml(c: CpuPlacement): string {
-  const full = c.online && c.packageId !== undefined && c.dieId !== undefined && c.coreId !== undefined && c.threadSiblings !== undefined;
+  const full =
+    c.online &&
+    c.packageId !== undefined &&
+    c.dieId !== undefined &&
+    c.coreId !== undefined &&
+    c.threadSiblings !== undefined;
   if (!full) return `            <cpu id='${c.cpu}'/>`;
   return `            <cpu${attrs([
     ['id', c.cpu],
@@ -113,11 +167,17 @@ function topologyXml(f: LibvirtHostFacts): string[] {
       lines.push(`          <memory unit='KiB'>${cell.memTotalKiB}</memory>`);
       const huge = extras?.hugePages ?? [];
       const hugeKiB = huge.reduce((sum, p) => sum + p.sizeKiB * p.count, 0);
-      lines.push(`          <pages unit='KiB' size='4'>${Math.max(0, Math.floor((cell.memTotalKiB - hugeKiB) / 4))}</pages>`);
+      lines.push(
+        `          <pages unit='KiB' size='4'>${Math.max(0, Math.floor((cell.memTotalKiB - hugeKiB) / 4))}</pages>`,
+      );
       for (const p of huge) lines.push(`          <pages unit='KiB' size='${p.sizeKiB}'>${p.count}</pages>`);
     }
     if (extras !== undefined && extras.distances.length > 0) {
-      lines.push('          <distances>', ...extras.distances.map((d) => `            <sibling id='${d.id}' value='${d.value}'/>`), '          </distances>');
+      lines.push(
+        '          <distances>',
+        ...extras.distances.map((d) => `            <sibling id='${d.id}' value='${d.value}'/>`),
+        '          </distances>',
+      );
     }
     const cpus = t.cpus.filter((c) => cell.cpus.includes(c.cpu));
     lines.push(`          <cpus num='${cpus.length}'>`, ...cpus.map(placementXml), '          </cpus>');
@@ -136,12 +196,23 @@ function scaledSize(kib: number): { size: number; unit: string } {
 
 function cacheXml(caches: readonly CpuCache[]): string[] {
   // libvirt reports level 3 and up: the levels resctrl can allocate.
-  const banks = caches.filter((c) => c.level >= 3 && c.sizeKiB !== undefined && Number.isInteger(c.sizeKiB) && CACHE_TYPE[c.type] !== undefined);
+  const banks = caches.filter(
+    (c) => c.level >= 3 && c.sizeKiB !== undefined && Number.isInteger(c.sizeKiB) && CACHE_TYPE[c.type] !== undefined,
+  );
   if (banks.length === 0) return [];
   const lines = ['    <cache>'];
   banks.forEach((c, i) => {
     const { size, unit } = scaledSize(c.sizeKiB as number);
-    lines.push(`      <bank${attrs([['id', c.id ?? i], ['level', c.level], ['type', CACHE_TYPE[c.type] as string], ['size', size], ['unit', unit], ['cpus', formatCpuList(c.sharedCpus)]])}/>`);
+    lines.push(
+      `      <bank${attrs([
+        ['id', c.id ?? i],
+        ['level', c.level],
+        ['type', CACHE_TYPE[c.type] as string],
+        ['size', size],
+        ['unit', unit],
+        ['cpus', formatCpuList(c.sharedCpus)],
+      ])}/>`,
+    );
   });
   lines.push('    </cache>');
   return lines;

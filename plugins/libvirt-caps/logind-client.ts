@@ -7,7 +7,13 @@
 import { closeSync } from 'node:fs';
 import dbus from 'dbus-next';
 import { VpmdError, type LogindAnswer } from 'vpmd';
-import { LOGIND_INTROSPECTION, LOGIND_MANAGER, LOGIND_NAME, LOGIND_OBJECT, type LogindVerb } from './logind-interface.js';
+import {
+  LOGIND_INTROSPECTION,
+  LOGIND_MANAGER,
+  LOGIND_NAME,
+  LOGIND_OBJECT,
+  type LogindVerb,
+} from './logind-interface.js';
 
 /** The default system bus when DBUS_SYSTEM_BUS_ADDRESS is unset (as dbus-next and libdbus). */
 export const DEFAULT_SYSTEM_BUS = 'unix:path=/var/run/dbus/system_bus_socket';
@@ -66,16 +72,27 @@ function mapError(what: string, address: string, e: unknown): VpmdError {
   const errno = /\b(ENOENT|ECONNREFUSED|EACCES|EPERM|ECONNRESET|EPIPE)\b/.exec(raw)?.[1];
   const text = errno === undefined ? raw : `cannot connect to the bus socket (${errno}${SOCKET_ERRNO[errno] ?? ''})`;
   if (name === undefined || UNAVAILABLE_ERRORS.has(name)) {
-    return new VpmdError('E_LIBVIRT_CAPS_LOGIND_UNAVAILABLE', `logind ${what}: systemd-logind is not available on ${address}: ${text}`, {
-      call: what,
-      bus: address,
-      ...(name === undefined ? {} : { dbusError: name }),
-    });
+    return new VpmdError(
+      'E_LIBVIRT_CAPS_LOGIND_UNAVAILABLE',
+      `logind ${what}: systemd-logind is not available on ${address}: ${text}`,
+      {
+        call: what,
+        bus: address,
+        ...(name === undefined ? {} : { dbusError: name }),
+      },
+    );
   }
   if (REFUSED_ERRORS.has(name)) {
-    return new VpmdError('E_LIBVIRT_CAPS_LOGIND_REFUSED', `logind ${what}: refused by systemd-logind (${name}): ${text}`, { call: what, dbusError: name });
+    return new VpmdError(
+      'E_LIBVIRT_CAPS_LOGIND_REFUSED',
+      `logind ${what}: refused by systemd-logind (${name}): ${text}`,
+      { call: what, dbusError: name },
+    );
   }
-  return new VpmdError('E_LIBVIRT_CAPS_LOGIND_FAILED', `logind ${what}: ${name}: ${text}`, { call: what, dbusError: name });
+  return new VpmdError('E_LIBVIRT_CAPS_LOGIND_FAILED', `logind ${what}: ${name}: ${text}`, {
+    call: what,
+    dbusError: name,
+  });
 }
 
 /** Runs `p` within `ms`, or fails with E_LIBVIRT_CAPS_LOGIND_TIMEOUT naming the call. */
@@ -85,11 +102,15 @@ async function bounded<T>(what: string, ms: number, address: string, p: Promise<
     timer = setTimeout(
       () =>
         reject(
-          new VpmdError('E_LIBVIRT_CAPS_LOGIND_TIMEOUT', `logind ${what}: no answer from systemd-logind on ${address} within ${ms} ms`, {
-            call: what,
-            bus: address,
-            timeoutMs: ms,
-          }),
+          new VpmdError(
+            'E_LIBVIRT_CAPS_LOGIND_TIMEOUT',
+            `logind ${what}: no answer from systemd-logind on ${address} within ${ms} ms`,
+            {
+              call: what,
+              bus: address,
+              timeoutMs: ms,
+            },
+          ),
         ),
       ms,
     );
@@ -137,13 +158,21 @@ export class LogindClient {
     // dbus-next's systemBus() ignores a busAddress option; sessionBus() is the same client with
     // the address we resolved (DBUS_SYSTEM_BUS_ADDRESS first, as libdbus does).
     // negotiateUnixFd is honoured by the runtime but missing from dbus-next's typings.
-    const options: dbus.SessionBusOptions & { negotiateUnixFd: boolean } = { busAddress: address, negotiateUnixFd: true };
+    const options: dbus.SessionBusOptions & { negotiateUnixFd: boolean } = {
+      busAddress: address,
+      negotiateUnixFd: true,
+    };
     const bus = dbus.sessionBus(options);
     // A bus that fails later (socket closed) must not crash the agent: calls then fail or time out.
     const failed = new Promise<never>((_, reject) => bus.once('error', (e: unknown) => reject(e)));
     bus.on('error', () => undefined);
     try {
-      const obj = await bounded('connect', opts.timeoutMs, address, Promise.race([bus.getProxyObject(LOGIND_NAME, LOGIND_OBJECT, LOGIND_INTROSPECTION), failed]));
+      const obj = await bounded(
+        'connect',
+        opts.timeoutMs,
+        address,
+        Promise.race([bus.getProxyObject(LOGIND_NAME, LOGIND_OBJECT, LOGIND_INTROSPECTION), failed]),
+      );
       const manager = obj.getInterface(LOGIND_MANAGER) as ManagerProxy;
       return new LogindClient(bus, manager, address, opts.timeoutMs);
     } catch (e) {
@@ -163,9 +192,13 @@ export class LogindClient {
   async can(verb: LogindVerb): Promise<LogindAnswer> {
     const answer = await this.call<string>(`Can${verb}`);
     if (answer === 'yes' || answer === 'no' || answer === 'challenge' || answer === 'na') return answer;
-    throw new VpmdError('E_LIBVIRT_CAPS_LOGIND_FAILED', `logind Can${verb}: unexpected answer ${JSON.stringify(answer)} (expected na, yes, no or challenge)`, {
-      call: `Can${verb}`,
-    });
+    throw new VpmdError(
+      'E_LIBVIRT_CAPS_LOGIND_FAILED',
+      `logind Can${verb}: unexpected answer ${JSON.stringify(answer)} (expected na, yes, no or challenge)`,
+      {
+        call: `Can${verb}`,
+      },
+    );
   }
 
   /**
@@ -190,7 +223,11 @@ export class LogindClient {
   async inhibit(what: string, who: string, why: string, mode: 'block' | 'delay'): Promise<InhibitorLock> {
     const fd = await this.call<number>('Inhibit', what, who, why, mode);
     if (typeof fd !== 'number' || !Number.isInteger(fd) || fd < 0) {
-      throw new VpmdError('E_LIBVIRT_CAPS_LOGIND_FAILED', `logind Inhibit: no file descriptor received (got ${String(fd)}); is usocket built?`, { call: 'Inhibit' });
+      throw new VpmdError(
+        'E_LIBVIRT_CAPS_LOGIND_FAILED',
+        `logind Inhibit: no file descriptor received (got ${String(fd)}); is usocket built?`,
+        { call: 'Inhibit' },
+      );
     }
     let open = true;
     return {
@@ -224,9 +261,15 @@ export class LogindClient {
   }
 
   private call<T = unknown>(member: string, ...args: unknown[]): Promise<T> {
-    if (this.closed) return Promise.reject(new VpmdError('E_LIBVIRT_CAPS_LOGIND_UNAVAILABLE', `logind ${member}: the logind connection is closed`, { call: member }));
+    if (this.closed)
+      return Promise.reject(
+        new VpmdError('E_LIBVIRT_CAPS_LOGIND_UNAVAILABLE', `logind ${member}: the logind connection is closed`, {
+          call: member,
+        }),
+      );
     const method = this.manager[member];
-    if (method === undefined) throw new VpmdError('E_INTERNAL', `logind ${member}: not in the static introspection data`);
+    if (method === undefined)
+      throw new VpmdError('E_INTERNAL', `logind ${member}: not in the static introspection data`);
     return bounded(member, this.timeoutMs, this.address, method.apply(this.manager, args) as Promise<T>);
   }
 }

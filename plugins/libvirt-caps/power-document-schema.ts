@@ -9,8 +9,14 @@ import { Type, type Static } from 'vpmd';
 
 const Obj = <P extends TProperties>(props: P, description?: string) =>
   Type.Object(props, { additionalProperties: false, ...(description === undefined ? {} : { description }) });
-const Int = (description?: string) => Type.Integer({ minimum: 0, ...(description === undefined ? {} : { description }) });
-const Target = Type.Union([Type.Literal('mem'), Type.Literal('disk'), Type.Literal('hybrid'), Type.Literal('suspend-then-hibernate')]);
+const Int = (description?: string) =>
+  Type.Integer({ minimum: 0, ...(description === undefined ? {} : { description }) });
+const Target = Type.Union([
+  Type.Literal('mem'),
+  Type.Literal('disk'),
+  Type.Literal('hybrid'),
+  Type.Literal('suspend-then-hibernate'),
+]);
 const Choice = Obj({ options: Type.Array(Type.String()), selected: Type.Optional(Type.String()) });
 
 /** The schema. */
@@ -77,7 +83,9 @@ export const POWER_DOCUMENT_SCHEMA = Type.Object(
     cstates: Obj({
       driver: Type.Optional(Type.String()),
       governor: Type.Optional(Type.String()),
-      states: Type.Array(Obj({ name: Type.String(), desc: Type.String(), latencyUs: Int(), residencyUs: Int() }), { description: 'idle states of CPU 0' }),
+      states: Type.Array(Obj({ name: Type.String(), desc: Type.String(), latencyUs: Int(), residencyUs: Int() }), {
+        description: 'idle states of CPU 0',
+      }),
     }),
     rapl: Type.Array(
       Obj({
@@ -86,16 +94,29 @@ export const POWER_DOCUMENT_SCHEMA = Type.Object(
         parent: Type.Optional(Type.String()),
         maxEnergyRangeUj: Int(),
         constraints: Type.Array(
-          Obj({ name: Type.String(), powerLimitUw: Type.Optional(Int()), timeWindowUs: Type.Optional(Int()), maxPowerUw: Type.Optional(Int()) }),
+          Obj({
+            name: Type.String(),
+            powerLimitUw: Type.Optional(Int()),
+            timeWindowUs: Type.Optional(Int()),
+            maxPowerUw: Type.Optional(Int()),
+          }),
         ),
       }),
     ),
     wake: Obj({
       rtc: Type.Optional(Obj({ device: Type.String(), name: Type.String() })),
       wakeOnLan: Obj({ port: Type.Integer({ minimum: 1, maximum: 65535 }), broadcast: Type.String() }),
-      sources: Type.Array(Obj({ device: Type.String(), sleepState: Type.String(), enabled: Type.Boolean(), sysfs: Type.Optional(Type.String()) }), {
-        description: '/proc/acpi/wakeup',
-      }),
+      sources: Type.Array(
+        Obj({
+          device: Type.String(),
+          sleepState: Type.String(),
+          enabled: Type.Boolean(),
+          sysfs: Type.Optional(Type.String()),
+        }),
+        {
+          description: '/proc/acpi/wakeup',
+        },
+      ),
     }),
   },
   {

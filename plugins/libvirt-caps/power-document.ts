@@ -18,7 +18,12 @@ export function parseAcpiWakeup(text: string): PowerDocument['wake']['sources'] 
   for (const line of text.split('\n').slice(1)) {
     const m = /^(\S+)\s+(S\d)\s+\*(enabled|disabled)(?:\s+(\S+))?/.exec(line.trim());
     if (m === null) continue;
-    rows.push({ device: m[1] as string, sleepState: m[2] as string, enabled: m[3] === 'enabled', ...(m[4] === undefined ? {} : { sysfs: m[4] }) });
+    rows.push({
+      device: m[1] as string,
+      sleepState: m[2] as string,
+      enabled: m[3] === 'enabled',
+      ...(m[4] === undefined ? {} : { sysfs: m[4] }),
+    });
   }
   return rows;
 }
@@ -36,12 +41,35 @@ async function optional<T>(fn: () => Promise<T>, fallback: T): Promise<T> {
 function sleepPart(support: SleepSupport): PowerDocument['sleep'] {
   const kernel = support.kernel ?? { states: [], s3: false, s4: false, s2idle: false };
   return {
-    targets: support.targets.map((t) => ({ target: t.target, supported: t.supported, logind: t.logind, kernel: t.kernel, kernelOffers: t.kernelOffers ?? false })),
-    logind: { available: support.logindProblem === undefined, ...(support.logindProblem === undefined ? {} : { problem: support.logindProblem }) },
+    targets: support.targets.map((t) => ({
+      target: t.target,
+      supported: t.supported,
+      logind: t.logind,
+      kernel: t.kernel,
+      kernelOffers: t.kernelOffers ?? false,
+    })),
+    logind: {
+      available: support.logindProblem === undefined,
+      ...(support.logindProblem === undefined ? {} : { problem: support.logindProblem }),
+    },
     kernel: {
       states: [...kernel.states],
-      ...(kernel.memSleep === undefined ? {} : { memSleep: { options: [...kernel.memSleep.options], ...(kernel.memSleep.selected === undefined ? {} : { selected: kernel.memSleep.selected }) } }),
-      ...(kernel.disk === undefined ? {} : { disk: { options: [...kernel.disk.options], ...(kernel.disk.selected === undefined ? {} : { selected: kernel.disk.selected }) } }),
+      ...(kernel.memSleep === undefined
+        ? {}
+        : {
+            memSleep: {
+              options: [...kernel.memSleep.options],
+              ...(kernel.memSleep.selected === undefined ? {} : { selected: kernel.memSleep.selected }),
+            },
+          }),
+      ...(kernel.disk === undefined
+        ? {}
+        : {
+            disk: {
+              options: [...kernel.disk.options],
+              ...(kernel.disk.selected === undefined ? {} : { selected: kernel.disk.selected }),
+            },
+          }),
       s3: kernel.s3,
       s4: kernel.s4,
       s2idle: kernel.s2idle,
@@ -89,7 +117,12 @@ async function cstatesPart(host: HostModel, topology: HostTopology): Promise<Pow
 }
 
 /** Builds the document. */
-export async function buildPowerDocument(host: HostModel, uuid: string, support: SleepSupport, wol: WakeOnLanSettings): Promise<PowerDocument> {
+export async function buildPowerDocument(
+  host: HostModel,
+  uuid: string,
+  support: SleepSupport,
+  wol: WakeOnLanSettings,
+): Promise<PowerDocument> {
   const topology = await host.topology();
   const [cpufreq, turbo, cstates, rapl, rtc, acpiWakeup] = await Promise.all([
     cpufreqPart(host),
@@ -112,7 +145,11 @@ export async function buildPowerDocument(host: HostModel, uuid: string, support:
     },
     sleep: sleepPart(support),
     cpufreq,
-    turbo: { supported: turbo.supported, mechanism: turbo.mechanism, ...(turbo.enabled === undefined ? {} : { enabled: turbo.enabled }) },
+    turbo: {
+      supported: turbo.supported,
+      mechanism: turbo.mechanism,
+      ...(turbo.enabled === undefined ? {} : { enabled: turbo.enabled }),
+    },
     cstates,
     rapl: rapl.map((d) => ({
       id: d.id,

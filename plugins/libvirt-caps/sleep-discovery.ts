@@ -43,15 +43,23 @@ export function kernelVerdict(target: SleepTarget, k: KernelSleepView): { text: 
     if (k.memSleep === undefined) return { text: `${state}; no mem_sleep (pre-4.10 kernel: mem is S3)`, offers: true };
     const sel = k.memSleep.selected;
     if (!k.memSleep.options.includes('deep')) {
-      return { text: `mem offered, ${choiceText('mem_sleep', k.memSleep)} only: not S3 (suspend-to-idle)`, offers: false };
+      return {
+        text: `mem offered, ${choiceText('mem_sleep', k.memSleep)} only: not S3 (suspend-to-idle)`,
+        offers: false,
+      };
     }
     if (sel !== 'deep') {
-      return { text: `mem offered, ${choiceText('mem_sleep', k.memSleep)}: S3 available but ${sel ?? 'nothing'} is selected, so mem suspends to ${sel ?? 'an unknown mode'}`, offers: true };
+      return {
+        text: `mem offered, ${choiceText('mem_sleep', k.memSleep)}: S3 available but ${sel ?? 'nothing'} is selected, so mem suspends to ${sel ?? 'an unknown mode'}`,
+        offers: true,
+      };
     }
     return { text: `mem offered, ${choiceText('mem_sleep', k.memSleep)}: S3`, offers: true };
   };
   const diskText = (): { text: string; offers: boolean } =>
-    disk ? { text: `disk offered, ${choiceText('disk', k.disk)}: S4`, offers: true } : { text: `${state}: disk not offered`, offers: false };
+    disk
+      ? { text: `disk offered, ${choiceText('disk', k.disk)}: S4`, offers: true }
+      : { text: `${state}: disk not offered`, offers: false };
   switch (target) {
     case 'mem':
       return memText();
@@ -62,7 +70,10 @@ export function kernelVerdict(target: SleepTarget, k: KernelSleepView): { text: 
       if (!d.offers) return d;
       const suspendMode = k.disk === undefined || k.disk.options.includes('suspend');
       const m = memText();
-      return { text: `${d.text}; ${m.text}${suspendMode ? '' : '; disk has no suspend mode'}`, offers: m.offers && suspendMode };
+      return {
+        text: `${d.text}; ${m.text}${suspendMode ? '' : '; disk has no suspend mode'}`,
+        offers: m.offers && suspendMode,
+      };
     }
     case 'suspend-then-hibernate': {
       const m = memText();
@@ -90,7 +101,12 @@ export async function readKernelView(sleep: HostSleep): Promise<KernelSleepView>
  * `logindProblem`). The first logind failure stops further questions: a missing or frozen logind
  * costs one timeout, not four.
  */
-export async function discoverSleep(sleep: HostSleep, ask: CanAsker | undefined, logindProblem: string | undefined, now = Date.now): Promise<SleepSupport> {
+export async function discoverSleep(
+  sleep: HostSleep,
+  ask: CanAsker | undefined,
+  logindProblem: string | undefined,
+  now = Date.now,
+): Promise<SleepSupport> {
   const kernel = await readKernelView(sleep);
   let problem = logindProblem;
   const targets: SleepTargetSupport[] = [];
@@ -104,7 +120,13 @@ export async function discoverSleep(sleep: HostSleep, ask: CanAsker | undefined,
       }
     }
     const verdict = kernelVerdict(target, kernel);
-    targets.push({ target, supported: answer === 'yes' || answer === 'challenge', logind: answer, kernel: verdict.text, kernelOffers: verdict.offers });
+    targets.push({
+      target,
+      supported: answer === 'yes' || answer === 'challenge',
+      logind: answer,
+      kernel: verdict.text,
+      kernelOffers: verdict.offers,
+    });
   }
   return { targets, discoveredAt: now(), ...(problem === undefined ? {} : { logindProblem: problem }), kernel };
 }
@@ -116,7 +138,9 @@ export function supportedTargets(s: SleepSupport | undefined): SleepTarget[] {
 
 /** A key that differs exactly when two discoveries differ in what an operator would notice. */
 export function resultKey(s: SleepSupport): string {
-  const parts = s.targets.map((t) => `${t.target}:${t.supported ? 1 : 0}:${t.logind}:${t.kernelOffers === true ? 1 : 0}`);
+  const parts = s.targets.map(
+    (t) => `${t.target}:${t.supported ? 1 : 0}:${t.logind}:${t.kernelOffers === true ? 1 : 0}`,
+  );
   return `${parts.join(',')}|logind:${s.logindProblem === undefined ? 'ok' : 'problem'}`;
 }
 

@@ -4,7 +4,12 @@
  */
 import { Type, type Static } from 'vpmd';
 
-const Target = Type.Union([Type.Literal('mem'), Type.Literal('disk'), Type.Literal('hybrid'), Type.Literal('suspend-then-hibernate')]);
+const Target = Type.Union([
+  Type.Literal('mem'),
+  Type.Literal('disk'),
+  Type.Literal('hybrid'),
+  Type.Literal('suspend-then-hibernate'),
+]);
 
 /** Schema of the record. */
 export const SleepOperationSchema = Type.Object(
@@ -14,7 +19,13 @@ export const SleepOperationSchema = Type.Object(
     requestedBy: Type.String(),
     requestedAt: Type.Integer({ minimum: 0 }),
     /** requested -> accepted (logind took it) -> suspended (PrepareForSleep true) -> resumed; or failed. */
-    state: Type.Union([Type.Literal('requested'), Type.Literal('accepted'), Type.Literal('suspended'), Type.Literal('resumed'), Type.Literal('failed')]),
+    state: Type.Union([
+      Type.Literal('requested'),
+      Type.Literal('accepted'),
+      Type.Literal('suspended'),
+      Type.Literal('resumed'),
+      Type.Literal('failed'),
+    ]),
     wakeAlarm: Type.Optional(Type.Integer({ minimum: 0 })),
     wentDownAt: Type.Optional(Type.Integer({ minimum: 0 })),
     resumedAt: Type.Optional(Type.Integer({ minimum: 0 })),

@@ -3,9 +3,25 @@
  * inhibitor and the suspend operation in flight. It follows PrepareForSleep to record when the
  * host really went down and came back, whoever asked logind for it.
  */
-import { VpmdError, type HostPowerState, type PluginContext, type Principal, type SleepSupport, type SleepTarget, type SuspendOutcome, type SuspendRequest } from 'vpmd';
+import {
+  VpmdError,
+  type HostPowerState,
+  type PluginContext,
+  type Principal,
+  type SleepSupport,
+  type SleepTarget,
+  type SuspendOutcome,
+  type SuspendRequest,
+} from 'vpmd';
 import { LogindClient, type InhibitorLock } from './logind-client.js';
-import { changedTargets, discoverSleep, LIBVIRT_NAME, resultKey, supportedTargets, VERB_OF } from './sleep-discovery.js';
+import {
+  changedTargets,
+  discoverSleep,
+  LIBVIRT_NAME,
+  resultKey,
+  supportedTargets,
+  VERB_OF,
+} from './sleep-discovery.js';
 import { OPERATION_SPEC, type SleepOperation } from './sleep-operation.js';
 import { resolveWakeTime } from './wake-time.js';
 
@@ -107,9 +123,16 @@ export class SleepService {
     if (this.client !== undefined && !this.client.usable) this.dropClient('the D-Bus connection failed');
     if (this.client === undefined && reason !== 'start') await this.connect();
     const client = this.client;
-    const next = await discoverSleep(this.ctx.host.sleep, client === undefined ? undefined : (verb) => client.can(verb), this.logindProblem);
+    const next = await discoverSleep(
+      this.ctx.host.sleep,
+      client === undefined ? undefined : (verb) => client.can(verb),
+      this.logindProblem,
+    );
     if (next.logindProblem !== undefined && next.logindProblem !== this.current?.logindProblem) {
-      this.ctx.log.warn({ problem: next.logindProblem }, 'logind unavailable: no sleep state is offered (the kernel view is still reported)');
+      this.ctx.log.warn(
+        { problem: next.logindProblem },
+        'logind unavailable: no sleep state is offered (the kernel view is still reported)',
+      );
     }
     const before = this.current;
     this.current = next;
@@ -139,22 +162,37 @@ export class SleepService {
     const entry = support.targets.find((t) => t.target === req.target);
     if (entry === undefined || !entry.supported) {
       if (support.logindProblem !== undefined) {
-        throw new VpmdError('E_LIBVIRT_CAPS_LOGIND_UNAVAILABLE', `${LIBVIRT_NAME[req.target]} needs systemd-logind, which is unavailable: ${support.logindProblem}`, { target: req.target });
+        throw new VpmdError(
+          'E_LIBVIRT_CAPS_LOGIND_UNAVAILABLE',
+          `${LIBVIRT_NAME[req.target]} needs systemd-logind, which is unavailable: ${support.logindProblem}`,
+          { target: req.target },
+        );
       }
-      throw new VpmdError('E_LIBVIRT_CAPS_SLEEP_UNSUPPORTED', `${LIBVIRT_NAME[req.target]} is not supported by this host: logind Can${VERB_OF[req.target]} answers ${entry?.logind ?? 'nothing'}; kernel: ${entry?.kernel ?? 'unknown'}`, {
-        target: req.target,
-        logind: entry?.logind ?? 'unavailable',
-      });
+      throw new VpmdError(
+        'E_LIBVIRT_CAPS_SLEEP_UNSUPPORTED',
+        `${LIBVIRT_NAME[req.target]} is not supported by this host: logind Can${VERB_OF[req.target]} answers ${entry?.logind ?? 'nothing'}; kernel: ${entry?.kernel ?? 'unknown'}`,
+        {
+          target: req.target,
+          logind: entry?.logind ?? 'unavailable',
+        },
+      );
     }
     const verb = VERB_OF[req.target];
     const flagged = `${verb}WithFlags(${this.opts.sleepFlags})`;
     const steps = [
-      ...(wake === undefined ? [] : [`set the ${this.opts.rtcDevice} wake alarm to ${new Date(wake * 1000).toISOString()} (clear, write ${wake}, read back)`]),
-      this.lock === undefined ? 'take a logind delay inhibitor (sleep)' : 'keep the logind delay inhibitor already held',
+      ...(wake === undefined
+        ? []
+        : [
+            `set the ${this.opts.rtcDevice} wake alarm to ${new Date(wake * 1000).toISOString()} (clear, write ${wake}, read back)`,
+          ]),
+      this.lock === undefined
+        ? 'take a logind delay inhibitor (sleep)'
+        : 'keep the logind delay inhibitor already held',
       `call logind ${flagged} (${verb}(false) on a logind without it)`,
       'on PrepareForSleep(true): persist the operation, release the inhibitor; on PrepareForSleep(false): record the resume',
     ];
-    if (req.dryRun === true) return { target: req.target, ...(wake === undefined ? {} : { wakeAlarm: wake }), steps, dryRun: true };
+    if (req.dryRun === true)
+      return { target: req.target, ...(wake === undefined ? {} : { wakeAlarm: wake }), steps, dryRun: true };
     return this.run(req.target, wake, by, steps);
   }
 
@@ -162,17 +200,32 @@ export class SleepService {
   private assertIdle(): void {
     if (this.op === undefined) return;
     const r = this.op.record;
-    throw new VpmdError('E_LIBVIRT_CAPS_SUSPEND_BUSY', `Suspend operation already in progress (${r.target} requested by ${r.requestedBy} at ${new Date(r.requestedAt).toISOString()}, host ${this.power})`, {
-      target: r.target,
-      requestedBy: r.requestedBy,
-      state: this.power,
-    });
+    throw new VpmdError(
+      'E_LIBVIRT_CAPS_SUSPEND_BUSY',
+      `Suspend operation already in progress (${r.target} requested by ${r.requestedBy} at ${new Date(r.requestedAt).toISOString()}, host ${this.power})`,
+      {
+        target: r.target,
+        requestedBy: r.requestedBy,
+        state: this.power,
+      },
+    );
   }
 
-  private async run(target: SleepTarget, wake: number | undefined, by: Principal, planned: readonly string[]): Promise<SuspendOutcome> {
+  private async run(
+    target: SleepTarget,
+    wake: number | undefined,
+    by: Principal,
+    planned: readonly string[],
+  ): Promise<SuspendOutcome> {
     // Checked again with no await before claiming the slot: two requests may have passed the first check.
     this.assertIdle();
-    const record: SleepOperation = { target, requestedBy: who(by), requestedAt: Date.now(), state: 'requested', ...(wake === undefined ? {} : { wakeAlarm: wake }) };
+    const record: SleepOperation = {
+      target,
+      requestedBy: who(by),
+      requestedAt: Date.now(),
+      state: 'requested',
+      ...(wake === undefined ? {} : { wakeAlarm: wake }),
+    };
     const op = { record, principal: by };
     this.op = op;
     this.setPower('suspending', target, by);
@@ -185,21 +238,38 @@ export class SleepService {
         done.push(`${rtc.device} wake alarm set to ${rtc.wakeAlarm ?? wake} and read back`);
       }
       const client = this.client;
-      if (client === undefined) throw new VpmdError('E_LIBVIRT_CAPS_LOGIND_UNAVAILABLE', `systemd-logind is unavailable: ${this.logindProblem ?? 'not connected'}`);
-      if (this.lock === undefined) this.lock = await client.inhibit('sleep', 'vpmd', 'vpmd records the suspend before the host sleeps', 'delay');
+      if (client === undefined)
+        throw new VpmdError(
+          'E_LIBVIRT_CAPS_LOGIND_UNAVAILABLE',
+          `systemd-logind is unavailable: ${this.logindProblem ?? 'not connected'}`,
+        );
+      if (this.lock === undefined)
+        this.lock = await client.inhibit('sleep', 'vpmd', 'vpmd records the suspend before the host sleeps', 'delay');
       done.push(`delay inhibitor held (fd ${this.lock.fd})`);
       await this.persist();
       const form = await client.sleep(VERB_OF[target], this.opts.sleepFlags);
-      done.push(form === 'WithFlags' ? `logind ${VERB_OF[target]}WithFlags(${this.opts.sleepFlags}) accepted` : `logind ${VERB_OF[target]}(false) accepted (no WithFlags method)`);
+      done.push(
+        form === 'WithFlags'
+          ? `logind ${VERB_OF[target]}WithFlags(${this.opts.sleepFlags}) accepted`
+          : `logind ${VERB_OF[target]}(false) accepted (no WithFlags method)`,
+      );
       // PrepareForSleep(true) may already have been handled (it can overtake this continuation).
       if (this.op === op && op.record.state === 'requested') {
         op.record = { ...op.record, state: 'accepted' };
         await this.persist();
-        this.prepareTimer = setTimeout(() => this.enqueue(() => this.prepareTimedOut(), 'suspend timeout handling failed'), this.opts.prepareTimeoutMs);
+        this.prepareTimer = setTimeout(
+          () => this.enqueue(() => this.prepareTimedOut(), 'suspend timeout handling failed'),
+          this.opts.prepareTimeoutMs,
+        );
       }
       return { target, ...(wake === undefined ? {} : { wakeAlarm: wake }), steps: done, dryRun: false };
     } catch (e) {
-      if (alarmSet) await this.ctx.host.rtc.clearWakeAlarm(this.opts.rtcDevice).catch((err: unknown) => this.ctx.log.error({ err }, 'could not clear the wake alarm after a failed suspend'));
+      if (alarmSet)
+        await this.ctx.host.rtc
+          .clearWakeAlarm(this.opts.rtcDevice)
+          .catch((err: unknown) =>
+            this.ctx.log.error({ err }, 'could not clear the wake alarm after a failed suspend'),
+          );
       if (this.op === op) await this.finish('failed', e instanceof Error ? e.message : String(e));
       this.ctx.log.warn({ err: e, planned }, 'suspend failed before the host went down; nothing is left armed');
       throw e;
@@ -210,7 +280,8 @@ export class SleepService {
   private async prepareTimedOut(): Promise<void> {
     if (this.op === undefined || this.op.record.state !== 'accepted') return;
     const detail = `no PrepareForSleep within ${this.opts.prepareTimeoutMs} ms after logind accepted the request`;
-    if (this.op.record.wakeAlarm !== undefined) await this.ctx.host.rtc.clearWakeAlarm(this.opts.rtcDevice).catch(() => undefined);
+    if (this.op.record.wakeAlarm !== undefined)
+      await this.ctx.host.rtc.clearWakeAlarm(this.opts.rtcDevice).catch(() => undefined);
     this.ctx.access.audit(this.op.principal, 'host suspend', 'failed', detail);
     await this.finish('failed', detail);
   }
@@ -221,7 +292,10 @@ export class SleepService {
     if (start) {
       clearTimeout(this.prepareTimer);
       // Someone else asked logind: record it all the same.
-      this.op ??= { record: { target: 'mem', requestedBy: who(EXTERNAL), requestedAt: now, state: 'accepted', external: true }, principal: EXTERNAL };
+      this.op ??= {
+        record: { target: 'mem', requestedBy: who(EXTERNAL), requestedAt: now, state: 'accepted', external: true },
+        principal: EXTERNAL,
+      };
       this.op.record = { ...this.op.record, state: 'suspended', wentDownAt: now };
       try {
         await this.persist();
@@ -230,8 +304,17 @@ export class SleepService {
         this.lock?.release();
         this.lock = undefined;
       }
-      this.setPower('suspended', this.op.record.external === true ? undefined : this.op.record.target, this.op.principal);
-      this.ctx.access.audit(this.op.principal, 'host suspend', 'ok', `host went down at ${new Date(now).toISOString()}`);
+      this.setPower(
+        'suspended',
+        this.op.record.external === true ? undefined : this.op.record.target,
+        this.op.principal,
+      );
+      this.ctx.access.audit(
+        this.op.principal,
+        'host suspend',
+        'ok',
+        `host went down at ${new Date(now).toISOString()}`,
+      );
       return;
     }
     if (this.op === undefined) return;
@@ -270,7 +353,12 @@ export class SleepService {
 
   private setPower(state: HostPowerState, target: SleepTarget | undefined, by: Principal): void {
     this.power = state;
-    this.ctx.events.emit('host.power.v1', { state, ...(target === undefined ? {} : { target }), timestamp: Date.now(), requestedBy: who(by) });
+    this.ctx.events.emit('host.power.v1', {
+      state,
+      ...(target === undefined ? {} : { target }),
+      timestamp: Date.now(),
+      requestedBy: who(by),
+    });
   }
 
   private async persist(): Promise<void> {
@@ -279,7 +367,10 @@ export class SleepService {
 
   private async connect(): Promise<void> {
     try {
-      const client = await LogindClient.connect({ timeoutMs: this.opts.logindTimeoutMs, ...(this.opts.busAddress === undefined ? {} : { busAddress: this.opts.busAddress }) });
+      const client = await LogindClient.connect({
+        timeoutMs: this.opts.logindTimeoutMs,
+        ...(this.opts.busAddress === undefined ? {} : { busAddress: this.opts.busAddress }),
+      });
       this.client = client;
       this.logindProblem = undefined;
       this.unsubscribe = client.onPrepareForSleep((start) => {
@@ -309,7 +400,12 @@ export class SleepService {
   private async takeLock(): Promise<void> {
     if (this.lock !== undefined || this.client === undefined) return;
     try {
-      this.lock = await this.client.inhibit('sleep', 'vpmd', 'vpmd records the suspend before the host sleeps', 'delay');
+      this.lock = await this.client.inhibit(
+        'sleep',
+        'vpmd',
+        'vpmd records the suspend before the host sleeps',
+        'delay',
+      );
     } catch (e) {
       this.ctx.log.warn({ err: e }, 'could not take the logind delay inhibitor; suspends are recorded after the fact');
     }

@@ -18,9 +18,13 @@ export function parseWakeAt(text: string): number {
     const ms = Date.parse(t);
     if (Number.isFinite(ms)) return ms;
   }
-  throw new VpmdError('E_LIBVIRT_CAPS_WAKE_TIME', `--wake-at ${JSON.stringify(text)}: expected epoch seconds or an ISO 8601 time with a zone, e.g. 2026-11-21T23:00:00Z`, {
-    value: text,
-  });
+  throw new VpmdError(
+    'E_LIBVIRT_CAPS_WAKE_TIME',
+    `--wake-at ${JSON.stringify(text)}: expected epoch seconds or an ISO 8601 time with a zone, e.g. 2026-11-21T23:00:00Z`,
+    {
+      value: text,
+    },
+  );
 }
 
 /**
@@ -35,28 +39,45 @@ export function resolveWakeTime(req: SuspendRequest, minWakeSeconds: number, now
   if (req.wakeAfterSeconds !== undefined) {
     const s = req.wakeAfterSeconds;
     if (!Number.isInteger(s) || s <= 0) {
-      throw new VpmdError('E_LIBVIRT_CAPS_WAKE_TIME', `--wake-after ${s}: must be a whole number of seconds greater than 0`, { wakeAfterSeconds: s });
+      throw new VpmdError(
+        'E_LIBVIRT_CAPS_WAKE_TIME',
+        `--wake-after ${s}: must be a whole number of seconds greater than 0`,
+        { wakeAfterSeconds: s },
+      );
     }
     if (s < minWakeSeconds) {
-      throw new VpmdError('E_LIBVIRT_CAPS_WAKE_TIME', `Suspend duration is too short, must be at least ${minWakeSeconds} seconds (--wake-after ${s})`, {
-        wakeAfterSeconds: s,
-        minimum: minWakeSeconds,
-      });
+      throw new VpmdError(
+        'E_LIBVIRT_CAPS_WAKE_TIME',
+        `Suspend duration is too short, must be at least ${minWakeSeconds} seconds (--wake-after ${s})`,
+        {
+          wakeAfterSeconds: s,
+          minimum: minWakeSeconds,
+        },
+      );
     }
     return Math.ceil(nowMs / 1000) + s;
   }
   if (req.wakeAt !== undefined) {
     const at = req.wakeAt;
-    if (!Number.isFinite(at)) throw new VpmdError('E_LIBVIRT_CAPS_WAKE_TIME', `wake time ${at} is not a time`, { wakeAt: String(at) });
+    if (!Number.isFinite(at))
+      throw new VpmdError('E_LIBVIRT_CAPS_WAKE_TIME', `wake time ${at} is not a time`, { wakeAt: String(at) });
     const iso = new Date(at).toISOString();
     if (at <= nowMs) {
-      throw new VpmdError('E_LIBVIRT_CAPS_WAKE_TIME', `wake time ${iso} is in the past (now ${new Date(nowMs).toISOString()})`, { wakeAt: iso });
+      throw new VpmdError(
+        'E_LIBVIRT_CAPS_WAKE_TIME',
+        `wake time ${iso} is in the past (now ${new Date(nowMs).toISOString()})`,
+        { wakeAt: iso },
+      );
     }
     if (at - nowMs < minWakeSeconds * 1000) {
-      throw new VpmdError('E_LIBVIRT_CAPS_WAKE_TIME', `wake time ${iso} is only ${Math.floor((at - nowMs) / 1000)} s ahead; it must be at least ${minWakeSeconds} seconds from now`, {
-        wakeAt: iso,
-        minimum: minWakeSeconds,
-      });
+      throw new VpmdError(
+        'E_LIBVIRT_CAPS_WAKE_TIME',
+        `wake time ${iso} is only ${Math.floor((at - nowMs) / 1000)} s ahead; it must be at least ${minWakeSeconds} seconds from now`,
+        {
+          wakeAt: iso,
+          minimum: minWakeSeconds,
+        },
+      );
     }
     return Math.ceil(at / 1000);
   }

@@ -10,7 +10,11 @@ import { VpmdError, type Bmcs, type Principal } from 'vpmd';
 /** Parses `aa:bb:cc:dd:ee:ff`, `aa-bb-cc-dd-ee-ff` or `aabb.ccdd.eeff`; undefined when not a MAC. */
 export function parseMac(text: string): Buffer | undefined {
   const t = text.trim().toLowerCase();
-  const hex = /^([0-9a-f]{2}[:-]){5}[0-9a-f]{2}$/.test(t) ? t.replace(/[:-]/g, '') : /^[0-9a-f]{4}\.[0-9a-f]{4}\.[0-9a-f]{4}$/.test(t) ? t.replace(/\./g, '') : undefined;
+  const hex = /^([0-9a-f]{2}[:-]){5}[0-9a-f]{2}$/.test(t)
+    ? t.replace(/[:-]/g, '')
+    : /^[0-9a-f]{4}\.[0-9a-f]{4}\.[0-9a-f]{4}$/.test(t)
+      ? t.replace(/\./g, '')
+      : undefined;
   if (hex === undefined) return undefined;
   const mac = Buffer.from(hex, 'hex');
   // Multicast/broadcast addresses (low bit of the first octet) are never a NIC's own.
@@ -42,7 +46,10 @@ export interface WolDestination {
  * @throws VpmdError E_COMMAND_USAGE for a bad address; E_HOST_IO when the send fails.
  */
 export async function sendMagicPacket(mac: Buffer, dest: WolDestination): Promise<number> {
-  if (isIP(dest.address) !== 4) throw new VpmdError('E_COMMAND_USAGE', `--broadcast ${dest.address}: Wake-on-LAN needs an IPv4 address`, { broadcast: dest.address });
+  if (isIP(dest.address) !== 4)
+    throw new VpmdError('E_COMMAND_USAGE', `--broadcast ${dest.address}: Wake-on-LAN needs an IPv4 address`, {
+      broadcast: dest.address,
+    });
   const packet = magicPacket(mac);
   const socket = createSocket('udp4');
   try {
@@ -51,13 +58,19 @@ export async function sendMagicPacket(mac: Buffer, dest: WolDestination): Promis
       socket.bind({ address: dest.bindAddress, port: 0 }, () => resolve());
     });
     socket.setBroadcast(true);
-    await new Promise<void>((resolve, reject) => socket.send(packet, dest.port, dest.address, (err) => (err ? reject(err) : resolve())));
+    await new Promise<void>((resolve, reject) =>
+      socket.send(packet, dest.port, dest.address, (err) => (err ? reject(err) : resolve())),
+    );
     return packet.length;
   } catch (e) {
-    throw new VpmdError('E_HOST_IO', `Wake-on-LAN to ${dest.address}:${dest.port} from ${dest.bindAddress} failed: ${e instanceof Error ? e.message : String(e)}`, {
-      broadcast: dest.address,
-      port: dest.port,
-    });
+    throw new VpmdError(
+      'E_HOST_IO',
+      `Wake-on-LAN to ${dest.address}:${dest.port} from ${dest.bindAddress} failed: ${e instanceof Error ? e.message : String(e)}`,
+      {
+        broadcast: dest.address,
+        port: dest.port,
+      },
+    );
   } finally {
     socket.close();
   }
@@ -85,10 +98,14 @@ export async function wakeThroughBmc(bmcs: Bmcs | undefined, target: string, by:
   const known = bmcs.targets();
   const bmc = known.find((b) => b.name === target);
   if (bmc === undefined) {
-    throw new VpmdError('E_LIBVIRT_CAPS_WAKE_TARGET', `wake ${target}: not a MAC address nor a known BMC (BMCs: ${known.map((b) => b.name).join(', ') || 'none configured'})`, {
-      target,
-      known: known.map((b) => b.name),
-    });
+    throw new VpmdError(
+      'E_LIBVIRT_CAPS_WAKE_TARGET',
+      `wake ${target}: not a MAC address nor a known BMC (BMCs: ${known.map((b) => b.name).join(', ') || 'none configured'})`,
+      {
+        target,
+        known: known.map((b) => b.name),
+      },
+    );
   }
   await bmcs.chassis(bmc.name, 'on', by);
   return { method: 'ipmi', target: bmc.name, detail: `chassis power on sent to ${bmc.host}:${bmc.port}` };

@@ -17,7 +17,14 @@ interface AccountView {
 }
 
 function view(store: AccountStore, a: Account): AccountView {
-  return { id: a.id, user: a.userName, role: a.role, enabled: a.enabled, locked: store.isLocked(a), passwordChangeRequired: a.passwordChangeRequired };
+  return {
+    id: a.id,
+    user: a.userName,
+    role: a.role,
+    enabled: a.enabled,
+    locked: store.isLocked(a),
+    passwordChangeRequired: a.passwordChangeRequired,
+  };
 }
 
 const User = Type.String({ description: 'account user name' });
@@ -34,12 +41,16 @@ export function registerAccountCommands(ctx: RedfishContext, accounts: AccountSt
         user: User,
         role: RoleArg,
         password: Type.String({ description: 'read from standard input' }),
-        'password-change-required': Type.Optional(Type.Boolean({ description: 'the user must change the password at first login' })),
+        'password-change-required': Type.Optional(
+          Type.Boolean({ description: 'the user must change the password at first login' }),
+        ),
       }),
       positional: ['user'],
       stdin: [{ name: 'password', prompt: 'Password: ', secret: true }],
       handler: async (args, inv) => {
-        const a = await accounts.add(args.user, args.password, args.role, { passwordChangeRequired: args['password-change-required'] ?? false });
+        const a = await accounts.add(args.user, args.password, args.role, {
+          passwordChangeRequired: args['password-change-required'] ?? false,
+        });
         ctx.access.audit(inv.principal, `account add ${a.userName} (${a.role})`, 'ok');
         return view(accounts, a);
       },

@@ -6,17 +6,51 @@ import type { SessionStore } from './auth/sessions.js';
 /** Schema of `plugins.redfish`. */
 export const RedfishConfigSchema = Type.Object({
   port: Port({ default: 443, description: 'HTTPS port on the management address' }),
-  tlsCert: Type.Optional(Type.String({ minLength: 1, description: 'PEM certificate file; with tlsKey. Default: self-signed, generated once into the state directory' })),
+  tlsCert: Type.Optional(
+    Type.String({
+      minLength: 1,
+      description: 'PEM certificate file; with tlsKey. Default: self-signed, generated once into the state directory',
+    }),
+  ),
   tlsKey: Type.Optional(Type.String({ minLength: 1, description: 'PEM private key file (keep it mode 0600)' })),
   sessionLimit: Type.Integer({ minimum: 1, maximum: 1024, default: 64, description: 'open sessions at most' }),
-  bodyLimit: Type.Integer({ minimum: 1024, maximum: 1048576, default: 65536, description: 'largest request body in bytes' }),
-  eventCa: Type.Optional(Type.String({ minLength: 1, description: 'PEM CA bundle trusted for event destinations (default: the system CAs)' })),
+  bodyLimit: Type.Integer({
+    minimum: 1024,
+    maximum: 1048576,
+    default: 65536,
+    description: 'largest request body in bytes',
+  }),
+  eventCa: Type.Optional(
+    Type.String({
+      minLength: 1,
+      description: 'PEM CA bundle trusted for event destinations (default: the system CAs)',
+    }),
+  ),
   hostPower: Type.Object(
     {
-      logind: Type.Boolean({ default: true, description: 'offer GracefulShutdown/GracefulRestart through systemd-logind PowerOff/Reboot (when logind says yes)' }),
-      systemd: Type.Boolean({ default: true, description: 'offer ForceRestart through the systemd manager Reboot() (systemctl reboot --force: services are not stopped in order), when the manager has it' }),
-      busAddress: Type.Optional(Type.String({ minLength: 1, description: 'D-Bus address of logind and the systemd manager (default: DBUS_SYSTEM_BUS_ADDRESS, else the system bus)' })),
-      timeout: Type.Number({ minimum: 0.1, maximum: 60, default: 5, description: 'seconds for each logind or systemd call' }),
+      logind: Type.Boolean({
+        default: true,
+        description:
+          'offer GracefulShutdown/GracefulRestart through systemd-logind PowerOff/Reboot (when logind says yes)',
+      }),
+      systemd: Type.Boolean({
+        default: true,
+        description:
+          'offer ForceRestart through the systemd manager Reboot() (systemctl reboot --force: services are not stopped in order), when the manager has it',
+      }),
+      busAddress: Type.Optional(
+        Type.String({
+          minLength: 1,
+          description:
+            'D-Bus address of logind and the systemd manager (default: DBUS_SYSTEM_BUS_ADDRESS, else the system bus)',
+        }),
+      ),
+      timeout: Type.Number({
+        minimum: 0.1,
+        maximum: 60,
+        default: 5,
+        description: 'seconds for each logind or systemd call',
+      }),
     },
     { default: {}, additionalProperties: false },
   ),
@@ -27,7 +61,11 @@ export const RedfishConfigSchema = Type.Object({
     description:
       'how long a GET reply of the host, processor and chassis resources may be served again (ms); any write through Redfish or core event serves fresh data at once; 0: build every reply',
   }),
-  systemId: Type.String({ pattern: '^[A-Za-z0-9_-]{1,32}$', default: 'host', description: 'Id of the host under /redfish/v1/Systems and /Chassis' }),
+  systemId: Type.String({
+    pattern: '^[A-Za-z0-9_-]{1,32}$',
+    default: 'host',
+    description: 'Id of the host under /redfish/v1/Systems and /Chassis',
+  }),
 });
 
 /** The validated section. */

@@ -5,7 +5,15 @@
  * plugin provides them, looked up at request time, and says so in the payloads when not.
  */
 import { join } from 'node:path';
-import { definePlugin, CAPABILITIES_DOCUMENTS, GUEST_CHANNELS, HOST_SLEEP, BMCS, type PluginHealth, EVENT_NAMES } from 'vpmd';
+import {
+  definePlugin,
+  CAPABILITIES_DOCUMENTS,
+  GUEST_CHANNELS,
+  HOST_SLEEP,
+  BMCS,
+  type PluginHealth,
+  EVENT_NAMES,
+} from 'vpmd';
 import { RedfishConfigSchema, type ServiceDeps } from './config.js';
 import { AccountStore } from './auth/accounts.js';
 import { SessionStore } from './auth/sessions.js';
@@ -76,7 +84,10 @@ export default definePlugin({
         });
         listener = await listenHttps({ ctx, tls, dispatcher, bodyLimit: ctx.config.bodyLimit });
         ctx.scheduler.every('expire-sessions', 30_000, () => sessions.expire());
-        ctx.log.info({ address: listener.address, port: listener.port, certificate: tls.source }, 'redfish service listening');
+        ctx.log.info(
+          { address: listener.address, port: listener.port, certificate: tls.source },
+          'redfish service listening',
+        );
       },
       async stop() {
         await events.stop();
@@ -87,7 +98,10 @@ export default definePlugin({
       health: () => {
         if (!listener) return notListening;
         const n = accounts.list().length;
-        return { status: 'ok', detail: `https://${listener.address}:${listener.port}/redfish/v1/ (${n} account(s)${n === 0 ? ': create one with vpmctl account add' : ''})` };
+        return {
+          status: 'ok',
+          detail: `https://${listener.address}:${listener.port}/redfish/v1/ (${n} account(s)${n === 0 ? ': create one with vpmctl account add' : ''})`,
+        };
       },
     };
   },

@@ -16,7 +16,10 @@ import { MibView } from './mib-view.js';
 /** vpmd's private enterprise number as used in the engine ID and VPMD-MIB (see docs/snmp.md). */
 export const ENTERPRISE = 99999;
 
-const Engine = Type.Object({ engineId: Type.String({ pattern: '^[0-9a-f]{10,64}$' }), boots: Type.Integer({ minimum: 0 }) });
+const Engine = Type.Object({
+  engineId: Type.String({ pattern: '^[0-9a-f]{10,64}$' }),
+  boots: Type.Integer({ minimum: 0 }),
+});
 const ENGINE_SPEC = { version: 1, schema: Engine } as const;
 
 const StoredUser = Type.Object({
@@ -79,13 +82,22 @@ export async function bootEngine(state: StateStore, configured?: string): Promis
 /** Checks a user name and passphrase as snmpd would. @throws VpmdError E_SNMP_USER. */
 export function checkUserInput(name: string, authPassphrase: string, privPassphrase: string): void {
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$/.test(name)) {
-    throw new VpmdError('E_SNMP_USER', `SNMP user name '${name}' is invalid: 1 to 32 letters, digits, '.', '_' or '-', starting with a letter or digit`, { name });
+    throw new VpmdError(
+      'E_SNMP_USER',
+      `SNMP user name '${name}' is invalid: 1 to 32 letters, digits, '.', '_' or '-', starting with a letter or digit`,
+      { name },
+    );
   }
   for (const [what, p] of [
     ['authentication', authPassphrase],
     ['privacy', privPassphrase],
   ] as const) {
-    if (p.length < 8) throw new VpmdError('E_SNMP_USER', `SNMP user '${name}': the ${what} passphrase must be at least 8 characters (RFC 3414), got ${p.length}`, { name });
+    if (p.length < 8)
+      throw new VpmdError(
+        'E_SNMP_USER',
+        `SNMP user '${name}': the ${what} passphrase must be at least 8 characters (RFC 3414), got ${p.length}`,
+        { name },
+      );
   }
 }
 
@@ -111,7 +123,14 @@ export class UserStore {
       const view = c.view ? MibView.compile(c.view, `plugins.snmp.users[${i}].view`) : undefined;
       users.set(u.name, view ? { ...u, view } : u);
       const keys = { ...('auth' in u ? { auth: u.auth } : {}), ...('priv' in u && u.priv ? { priv: u.priv } : {}) };
-      info.set(u.name, { name: u.name, ...keys, access: u.access, level: u.level ?? 'authPriv', source: 'config', ...(view ? { view: view.summary } : {}) });
+      info.set(u.name, {
+        name: u.name,
+        ...keys,
+        access: u.access,
+        level: u.level ?? 'authPriv',
+        source: 'config',
+        ...(view ? { view: view.summary } : {}),
+      });
     }
     const stored = (await this.state.read('users', USERS_SPEC))?.users ?? [];
     const hex = this.engineId.toString('hex');
@@ -121,8 +140,22 @@ export class UserStore {
         this.warn('stored SNMP user has keys for another engine ID; add it again', s.name);
         continue;
       }
-      users.set(s.name, { name: s.name, auth: s.auth, priv: s.priv, access: s.access, authKey: Buffer.from(s.authKey, 'hex'), privKey: Buffer.from(s.privKey, 'hex') });
-      info.set(s.name, { name: s.name, auth: s.auth, priv: s.priv, access: s.access, level: 'authPriv', source: 'state' });
+      users.set(s.name, {
+        name: s.name,
+        auth: s.auth,
+        priv: s.priv,
+        access: s.access,
+        authKey: Buffer.from(s.authKey, 'hex'),
+        privKey: Buffer.from(s.privKey, 'hex'),
+      });
+      info.set(s.name, {
+        name: s.name,
+        auth: s.auth,
+        priv: s.priv,
+        access: s.access,
+        level: 'authPriv',
+        source: 'state',
+      });
     }
     this.users = users;
     this.info = info;
@@ -145,7 +178,11 @@ export class UserStore {
   async add(u: ConfigUser): Promise<UserInfo> {
     checkUserInput(u.name, u.authPassphrase, u.privPassphrase);
     if (this.info.get(u.name)?.source === 'config') {
-      throw new VpmdError('E_SNMP_USER', `SNMP user '${u.name}' is defined in the configuration file; change it there`, { name: u.name });
+      throw new VpmdError(
+        'E_SNMP_USER',
+        `SNMP user '${u.name}' is defined in the configuration file; change it there`,
+        { name: u.name },
+      );
     }
     const local = this.localize(u);
     await this.state.update('users', USERS_SPEC, (old) => ({
@@ -170,9 +207,15 @@ export class UserStore {
   /** Deletes a stored user. @throws VpmdError E_SNMP_USER_UNKNOWN, E_SNMP_USER (config user). */
   async remove(name: string): Promise<void> {
     const i = this.info.get(name);
-    if (!i) throw new VpmdError('E_SNMP_USER_UNKNOWN', `no SNMP user '${name}' (see 'vpmctl snmp user list')`, { name });
-    if (i.source === 'config') throw new VpmdError('E_SNMP_USER', `SNMP user '${name}' is defined in the configuration file; remove it there`, { name });
-    await this.state.update('users', USERS_SPEC, (old) => ({ users: (old?.users ?? []).filter((x) => x.name !== name) }));
+    if (!i)
+      throw new VpmdError('E_SNMP_USER_UNKNOWN', `no SNMP user '${name}' (see 'vpmctl snmp user list')`, { name });
+    if (i.source === 'config')
+      throw new VpmdError('E_SNMP_USER', `SNMP user '${name}' is defined in the configuration file; remove it there`, {
+        name,
+      });
+    await this.state.update('users', USERS_SPEC, (old) => ({
+      users: (old?.users ?? []).filter((x) => x.name !== name),
+    }));
     await this.load();
   }
 

@@ -57,7 +57,9 @@ export class AgentServer {
     });
     socket.on('error', (e) => this.o.log.warn({ err: e.message }, 'snmp agent socket error'));
     socket.on('message', (buf, rinfo) => {
-      this.onMessage(buf, rinfo).catch((e: unknown) => this.o.log.error({ err: e instanceof Error ? e.message : String(e) }, 'snmp request failed'));
+      this.onMessage(buf, rinfo).catch((e: unknown) =>
+        this.o.log.error({ err: e instanceof Error ? e.message : String(e) }, 'snmp request failed'),
+      );
     });
     const a = socket.address();
     return { address: a.address, port: a.port };
@@ -83,7 +85,8 @@ export class AgentServer {
       } catch {
         // malformed: the engine counts it below
       }
-      if ((version === VERSION.v1 || version === VERSION.v2c) && this.o.communities.serves(version)) return this.onCommunityMessage(buf, rinfo, version);
+      if ((version === VERSION.v1 || version === VERSION.v2c) && this.o.communities.serves(version))
+        return this.onCommunityMessage(buf, rinfo, version);
     }
     const r = this.o.engine.process(buf);
     if (r.kind === 'drop') {
@@ -107,18 +110,28 @@ export class AgentServer {
       msg = parseCommunityMessage(buf);
     } catch (e) {
       this.o.engine.stats.parseErrors++;
-      this.o.log.debug({ address: rinfo.address, err: e instanceof Error ? e.message : String(e) }, 'malformed SNMPv1/v2c message dropped');
+      this.o.log.debug(
+        { address: rinfo.address, err: e instanceof Error ? e.message : String(e) },
+        'malformed SNMPv1/v2c message dropped',
+      );
       return;
     }
     const matched = table.match(version, msg.community, rinfo.address);
     if (matched === null) {
-      this.o.log.debug({ address: rinfo.address, version: version === VERSION.v1 ? '1' : '2c' }, 'SNMP message with a bad community dropped');
+      this.o.log.debug(
+        { address: rinfo.address, version: version === VERSION.v1 ? '1' : '2c' },
+        'SNMP message with a bad community dropped',
+      );
       return;
     }
     const label = version === VERSION.v1 ? 'SNMPv1' : 'SNMPv2c';
     const maxSize = 65507 - msg.community.length - 16;
     const respond = (pdu: Buffer): Buffer => buildCommunityMessage(version, msg.community, pdu);
-    const user = { name: `community:${matched.name}`, access: 'ro' as const, ...(matched.view ? { view: matched.view } : {}) };
+    const user = {
+      name: `community:${matched.name}`,
+      access: 'ro' as const,
+      ...(matched.view ? { view: matched.view } : {}),
+    };
     if (version === VERSION.v1) {
       const pdu = msg.pdu;
       if (pdu.type === TAG.SetRequest) {
@@ -132,7 +145,10 @@ export class AgentServer {
       if (reply) this.send(respond(reply), rinfo);
       return;
     }
-    const reply = await this.dispatch({ user, pdu: msg.pdu, maxSize, readOnly: `${label} community: read-only`, respond }, rinfo.address);
+    const reply = await this.dispatch(
+      { user, pdu: msg.pdu, maxSize, readOnly: `${label} community: read-only`, respond },
+      rinfo.address,
+    );
     if (reply) this.send(reply, rinfo);
   }
 
@@ -230,7 +246,12 @@ export class AgentServer {
     const pdu = req.pdu;
     const echo = pdu.varbinds.map((vb) => encVarbind(vb.oid, vb.value));
     const fail = (status: number, i: number): Buffer => encPdu(TAG.Response, pdu.requestId, status, i + 1, echo);
-    const principal: Principal = { name: req.user.name, role: req.user.access === 'rw' ? 'Operator' : 'ReadOnly', origin: 'snmp', address };
+    const principal: Principal = {
+      name: req.user.name,
+      role: req.user.access === 'rw' ? 'Operator' : 'ReadOnly',
+      origin: 'snmp',
+      address,
+    };
     const action = `snmp set ${pdu.varbinds.map((vb) => oidText(vb.oid)).join(' ')}`;
     if (req.readOnly || req.user.access !== 'rw') {
       this.deny(req.user.name, address, pdu.varbinds, req.readOnly ?? 'read-only SNMP user');
@@ -240,7 +261,12 @@ export class AgentServer {
     const view = req.user.view;
     const hidden = view ? pdu.varbinds.findIndex((vb) => !view.contains(vb.oid)) : -1;
     if (hidden >= 0) {
-      this.o.audit(principal, action, 'denied', `${oidText((pdu.varbinds[hidden] as Varbind).oid)} is outside the view of ${req.user.name}`);
+      this.o.audit(
+        principal,
+        action,
+        'denied',
+        `${oidText((pdu.varbinds[hidden] as Varbind).oid)} is outside the view of ${req.user.name}`,
+      );
       return fail(ERR.noAccess, hidden);
     }
     const targets: { entry: IndexedEntry; vb: Varbind; i: number }[] = [];

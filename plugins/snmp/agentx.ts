@@ -10,7 +10,19 @@ import { compareOid, type SnmpValue } from './pdu.js';
 import { TAG } from './ber.js';
 import type { MibCache, MibIndex } from './mib-index.js';
 
-const PDU = { open: 1, close: 2, register: 3, get: 5, getNext: 6, getBulk: 7, testSet: 8, commitSet: 9, undoSet: 10, cleanupSet: 11, response: 18 } as const;
+const PDU = {
+  open: 1,
+  close: 2,
+  register: 3,
+  get: 5,
+  getNext: 6,
+  getBulk: 7,
+  testSet: 8,
+  commitSet: 9,
+  undoSet: 10,
+  cleanupSet: 11,
+  response: 18,
+} as const;
 const FLAG_NETWORK_ORDER = 0x10;
 const FLAG_NON_DEFAULT_CONTEXT = 0x08;
 const ERR_NOT_WRITABLE = 17;
@@ -132,7 +144,16 @@ export class AgentxSubagent {
     const m = /^tcp:([^:]+):(\d+)$/.exec(this.o.socket);
     const sock = m ? connect(Number(m[2]), m[1] as string) : connect(this.o.socket);
     this.sock = sock;
-    sock.on('connect', () => this.send(PDU.open, Buffer.concat([Buffer.from([30, 0, 0, 0]), axOid([1, 3, 6, 1, 4, 1, 99999, 6, 1]), axString(Buffer.from('vpmd'))])));
+    sock.on('connect', () =>
+      this.send(
+        PDU.open,
+        Buffer.concat([
+          Buffer.from([30, 0, 0, 0]),
+          axOid([1, 3, 6, 1, 4, 1, 99999, 6, 1]),
+          axString(Buffer.from('vpmd')),
+        ]),
+      ),
+    );
     sock.on('data', (d) => this.onData(d));
     sock.on('error', (e) => this.o.log.warn({ socket: this.o.socket, err: e.message }, 'agentx master unreachable'));
     sock.on('close', () => {
@@ -172,7 +193,9 @@ export class AgentxSubagent {
       if (this.buf.length < 20 + len) return;
       const pdu = this.buf.subarray(0, 20 + len);
       this.buf = this.buf.subarray(20 + len);
-      this.handle(pdu, be).catch((e: unknown) => this.o.log.warn({ err: e instanceof Error ? e.message : String(e) }, 'agentx request failed'));
+      this.handle(pdu, be).catch((e: unknown) =>
+        this.o.log.warn({ err: e instanceof Error ? e.message : String(e) }, 'agentx request failed'),
+      );
     }
   }
 
@@ -188,7 +211,9 @@ export class AgentxSubagent {
       if (!this.session) {
         this.session = ids.session;
         if (err !== 0) this.o.log.warn({ error: err }, 'agentx master refused our Open');
-        else for (const root of this.o.roots) this.send(PDU.register, Buffer.concat([Buffer.from([30, 127, 0, 0]), axOid(root)]));
+        else
+          for (const root of this.o.roots)
+            this.send(PDU.register, Buffer.concat([Buffer.from([30, 127, 0, 0]), axOid(root)]));
         return;
       }
       if (err !== 0) this.o.log.warn({ error: err }, 'agentx master refused a registration');
@@ -203,7 +228,12 @@ export class AgentxSubagent {
         const { oid } = r.oid();
         r.oid();
         const e = index.get(oid);
-        vbs.push(axVarbind(oid, e ? e.value : { tag: index.isUnderObject(oid) ? TAG.NoSuchInstance : TAG.NoSuchObject, value: null }));
+        vbs.push(
+          axVarbind(
+            oid,
+            e ? e.value : { tag: index.isUnderObject(oid) ? TAG.NoSuchInstance : TAG.NoSuchObject, value: null },
+          ),
+        );
       }
     } else if (type === PDU.getNext) {
       while (r.pos < pdu.length) vbs.push(this.next(index, r.oid(), r.oid().oid));
@@ -230,7 +260,11 @@ export class AgentxSubagent {
     this.respond(ids, 0, 0, vbs);
   }
 
-  private nextEntry(index: MibIndex, start: { oid: number[]; include: boolean }, end: number[]): { oid: readonly number[]; value: SnmpValue } | undefined {
+  private nextEntry(
+    index: MibIndex,
+    start: { oid: number[]; include: boolean },
+    end: number[],
+  ): { oid: readonly number[]; value: SnmpValue } | undefined {
     const exact = start.include ? index.get(start.oid) : undefined;
     const e = exact ?? index.next(start.oid);
     if (!e || (end.length > 0 && compareOid(e.oid, end) >= 0)) return undefined;
@@ -242,7 +276,12 @@ export class AgentxSubagent {
     return e ? axVarbind(e.oid, e.value) : axVarbind(start.oid, { tag: TAG.EndOfMibView, value: null });
   }
 
-  private respond(ids: { session: number; transaction: number; packet: number }, error: number, errIndex: number, vbs: Buffer[]): void {
+  private respond(
+    ids: { session: number; transaction: number; packet: number },
+    error: number,
+    errIndex: number,
+    vbs: Buffer[],
+  ): void {
     const head = Buffer.alloc(8);
     head.writeUInt32BE(this.o.uptimeTicks() >>> 0, 0);
     head.writeUInt16BE(error, 4);

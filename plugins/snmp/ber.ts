@@ -129,7 +129,8 @@ export class BerReader {
     const at = this.pos;
     if (at + 2 > this.limit) throw new BerError(`truncated TLV at byte ${at}`);
     const tag = this.buf[at] as number;
-    if (expect !== undefined && tag !== expect) throw new BerError(`expected tag 0x${expect.toString(16)} at byte ${at}, found 0x${tag.toString(16)}`);
+    if (expect !== undefined && tag !== expect)
+      throw new BerError(`expected tag 0x${expect.toString(16)} at byte ${at}, found 0x${tag.toString(16)}`);
     let len = this.buf[at + 1] as number;
     let p = at + 2;
     if (len & 0x80) {

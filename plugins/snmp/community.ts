@@ -58,34 +58,56 @@ function parseSource(text: string, where: string): { address: string; prefix: nu
   const v = isIP(addr);
   const prefix = bits === undefined ? (v === 4 ? 32 : 128) : Number(bits);
   if (v === 0 || !Number.isInteger(prefix) || prefix > (v === 4 ? 32 : 128)) {
-    throw new VpmdError('E_SNMP_CONFIG', `${where}: '${text}' is not a CIDR (e.g. 10.0.0.0/24, fd00::/64)`, { path: where });
+    throw new VpmdError('E_SNMP_CONFIG', `${where}: '${text}' is not a CIDR (e.g. 10.0.0.0/24, fd00::/64)`, {
+      path: where,
+    });
   }
   return { address: addr, prefix, family: v === 4 ? 'ipv4' : 'ipv6' };
 }
 
-async function readCommunityFile(file: string, where: string, warn: (msg: string, detail: object) => void): Promise<string> {
+async function readCommunityFile(
+  file: string,
+  where: string,
+  warn: (msg: string, detail: object) => void,
+): Promise<string> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
     if ((await stat(file)).mode & 0o004) warn('SNMP community file is world-readable', { path: where, file });
   } catch (e) {
-    throw new VpmdError('E_SNMP_CONFIG', `${where}: cannot read community file ${file} (${(e as NodeJS.ErrnoException).code ?? 'EIO'})`, { path: where, file });
+    throw new VpmdError(
+      'E_SNMP_CONFIG',
+      `${where}: cannot read community file ${file} (${(e as NodeJS.ErrnoException).code ?? 'EIO'})`,
+      { path: where, file },
+    );
   }
   const first = (text.split('\n')[0] ?? '').trim();
-  if (first === '' || first.length > 255) throw new VpmdError('E_SNMP_CONFIG', `${where}: the first line of ${file} must be a community of 1 to 255 characters`, { path: where, file });
+  if (first === '' || first.length > 255)
+    throw new VpmdError(
+      'E_SNMP_CONFIG',
+      `${where}: the first line of ${file} must be a community of 1 to 255 characters`,
+      { path: where, file },
+    );
   return first;
 }
 
 /** Loads the configured communities. @throws VpmdError E_SNMP_CONFIG naming the bad entry. */
-export async function loadCommunities(list: readonly CommunityConfig[], warn: (msg: string, detail: object) => void): Promise<CommunityTable> {
+export async function loadCommunities(
+  list: readonly CommunityConfig[],
+  warn: (msg: string, detail: object) => void,
+): Promise<CommunityTable> {
   const out: Community[] = [];
   for (const [i, c] of list.entries()) {
     const where = `plugins.snmp.communities[${i}]`;
     if ((c.community === undefined) === (c.communityFile === undefined)) {
       throw new VpmdError('E_SNMP_CONFIG', `${where}: set exactly one of community or communityFile`, { path: where });
     }
-    if (out.some((o) => o.name === c.name)) throw new VpmdError('E_SNMP_CONFIG', `${where}.name: '${c.name}' is used twice`, { path: `${where}.name` });
-    const secret = Buffer.from(c.community ?? (await readCommunityFile(c.communityFile as string, `${where}.communityFile`, warn)), 'utf8');
+    if (out.some((o) => o.name === c.name))
+      throw new VpmdError('E_SNMP_CONFIG', `${where}.name: '${c.name}' is used twice`, { path: `${where}.name` });
+    const secret = Buffer.from(
+      c.community ?? (await readCommunityFile(c.communityFile as string, `${where}.communityFile`, warn)),
+      'utf8',
+    );
     let sources: BlockList | null = null;
     if (c.sources.length > 0) {
       sources = new BlockList();
@@ -95,7 +117,13 @@ export async function loadCommunities(list: readonly CommunityConfig[], warn: (m
       }
     }
     const view = c.view ? MibView.compile(c.view, `${where}.view`) : undefined;
-    out.push({ name: c.name, secret, versions: new Set(c.versions.map((v) => VERSION[v])), sources, ...(view ? { view } : {}) });
+    out.push({
+      name: c.name,
+      secret,
+      versions: new Set(c.versions.map((v) => VERSION[v])),
+      sources,
+      ...(view ? { view } : {}),
+    });
   }
   return new CommunityTable(out);
 }

@@ -1,8 +1,12 @@
 /** The `plugins.snmp` config section. */
 import { Type, Port, StringEnum, type Static } from 'vpmd';
 
-const Auth = StringEnum(['sha224', 'sha256', 'sha384', 'sha512'] as const, { description: 'USM authentication protocol (HMAC-SHA-2)' });
-const Priv = StringEnum(['aes', 'aes256'] as const, { description: 'USM privacy protocol (AES-128 CFB or AES-256 CFB)' });
+const Auth = StringEnum(['sha224', 'sha256', 'sha384', 'sha512'] as const, {
+  description: 'USM authentication protocol (HMAC-SHA-2)',
+});
+const Priv = StringEnum(['aes', 'aes256'] as const, {
+  description: 'USM privacy protocol (AES-128 CFB or AES-256 CFB)',
+});
 
 /** A USM user with passphrases (agent users, notification and poller credentials). */
 export const UsmUserSchema = Type.Object(
@@ -17,22 +21,33 @@ export const UsmUserSchema = Type.Object(
 );
 
 /** A dotted numeric OID subtree of a view (checked further when the view is compiled). */
-const SubtreeOid = Type.String({ pattern: '^\\.?\\d+(\\.\\d+)*$', description: 'a dotted numeric OID such as 1.3.6.1.2.1.1 (no MIB names)' });
+const SubtreeOid = Type.String({
+  pattern: '^\\.?\\d+(\\.\\d+)*$',
+  description: 'a dotted numeric OID such as 1.3.6.1.2.1.1 (no MIB names)',
+});
 /** A MIB view, like snmpd's `view NAME included|excluded OID` lines (no masks). */
 const View = Type.Object(
   {
-    include: Type.Array(SubtreeOid, { minItems: 1, description: 'subtrees that are readable (snmpd: view NAME included OID)' }),
-    exclude: Type.Array(SubtreeOid, { default: [], description: 'subtrees inside an included one that are hidden again (snmpd: view NAME excluded OID)' }),
+    include: Type.Array(SubtreeOid, {
+      minItems: 1,
+      description: 'subtrees that are readable (snmpd: view NAME included OID)',
+    }),
+    exclude: Type.Array(SubtreeOid, {
+      default: [],
+      description: 'subtrees inside an included one that are hidden again (snmpd: view NAME excluded OID)',
+    }),
   },
   {
     additionalProperties: false,
-    description: 'restricts reads (and SETs) to these subtrees; the longest matching subtree decides. Absent: the whole MIB',
+    description:
+      'restricts reads (and SETs) to these subtrees; the longest matching subtree decides. Absent: the whole MIB',
   },
 );
 
 const Level = StringEnum(['authPriv', 'authNoPriv', 'noAuthNoPriv'] as const, {
   default: 'authPriv',
-  description: "the user's security level; authNoPriv and noAuthNoPriv users are weaker, explicitly enabled, and always read-only",
+  description:
+    "the user's security level; authNoPriv and noAuthNoPriv users are weaker, explicitly enabled, and always read-only",
 });
 const P = UsmUserSchema.properties;
 /** A schema no string matches, whose description makes the error read "must be left out for ...". */
@@ -45,21 +60,34 @@ const AgentUser = Type.Object(
     priv: Type.Optional(P.priv),
     authPassphrase: Type.Optional(P.authPassphrase),
     privPassphrase: Type.Optional(P.privPassphrase),
-    access: StringEnum(['ro', 'rw'] as const, { default: 'ro', description: 'ro: GET only; rw: SET too (Operator; authPriv users only)' }),
+    access: StringEnum(['ro', 'rw'] as const, {
+      default: 'ro',
+      description: 'ro: GET only; rw: SET too (Operator; authPriv users only)',
+    }),
     view: Type.Optional(View),
   },
   {
     additionalProperties: false,
     // Which keys a level needs: authPriv all four, authNoPriv the authentication pair, noAuthNoPriv none.
     allOf: [
-      { if: { properties: { securityLevel: { const: 'authPriv' } } }, then: { required: ['auth', 'priv', 'authPassphrase', 'privPassphrase'] } },
+      {
+        if: { properties: { securityLevel: { const: 'authPriv' } } },
+        then: { required: ['auth', 'priv', 'authPassphrase', 'privPassphrase'] },
+      },
       {
         if: { properties: { securityLevel: { const: 'authNoPriv' } }, required: ['securityLevel'] },
-        then: { required: ['auth', 'authPassphrase'], properties: { priv: absent('authNoPriv'), privPassphrase: absent('authNoPriv') } },
+        then: {
+          required: ['auth', 'authPassphrase'],
+          properties: { priv: absent('authNoPriv'), privPassphrase: absent('authNoPriv') },
+        },
       },
       {
         if: { properties: { securityLevel: { const: 'noAuthNoPriv' } }, required: ['securityLevel'] },
-        then: { properties: Object.fromEntries(['auth', 'priv', 'authPassphrase', 'privPassphrase'].map((k) => [k, absent('noAuthNoPriv')])) },
+        then: {
+          properties: Object.fromEntries(
+            ['auth', 'priv', 'authPassphrase', 'privPassphrase'].map((k) => [k, absent('noAuthNoPriv')]),
+          ),
+        },
       },
     ],
   },
@@ -67,14 +95,29 @@ const AgentUser = Type.Object(
 
 const Community = Type.Object(
   {
-    name: Type.String({ pattern: '^[a-z0-9][a-z0-9-]*$', description: 'a name for logs and the audit trail (the community itself is never logged)' }),
-    community: Type.Optional(Type.String({ minLength: 1, maxLength: 255, description: 'the community string (or communityFile)' })),
-    communityFile: Type.Optional(Type.String({ minLength: 1, description: 'a file whose first line is the community (or community)' })),
-    versions: Type.Array(StringEnum(['v1', 'v2c'] as const), { minItems: 1, uniqueItems: true, default: ['v2c'], description: 'protocol versions served to this community' }),
-    sources: Type.Array(Type.String({ pattern: '^[0-9A-Fa-f:.]+(/\\d{1,3})?$', description: 'a CIDR (e.g. 10.0.0.0/24, fd00::/64)' }), {
-      default: [],
-      description: 'source CIDRs allowed to use it, inside management.allow (empty: all of management.allow)',
+    name: Type.String({
+      pattern: '^[a-z0-9][a-z0-9-]*$',
+      description: 'a name for logs and the audit trail (the community itself is never logged)',
     }),
+    community: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 255, description: 'the community string (or communityFile)' }),
+    ),
+    communityFile: Type.Optional(
+      Type.String({ minLength: 1, description: 'a file whose first line is the community (or community)' }),
+    ),
+    versions: Type.Array(StringEnum(['v1', 'v2c'] as const), {
+      minItems: 1,
+      uniqueItems: true,
+      default: ['v2c'],
+      description: 'protocol versions served to this community',
+    }),
+    sources: Type.Array(
+      Type.String({ pattern: '^[0-9A-Fa-f:.]+(/\\d{1,3})?$', description: 'a CIDR (e.g. 10.0.0.0/24, fd00::/64)' }),
+      {
+        default: [],
+        description: 'source CIDRs allowed to use it, inside management.allow (empty: all of management.allow)',
+      },
+    ),
     view: Type.Optional(View),
   },
   { additionalProperties: false },
@@ -87,7 +130,12 @@ const Manager = Type.Object(
     port: Port({ default: 162 }),
     inform: Type.Boolean({ default: false, description: 'send acknowledged informs instead of traps' }),
     user: UsmUserSchema,
-    engineId: Type.Optional(Type.String({ pattern: '^[0-9a-fA-F]{10,64}$', description: "the manager's engine ID (informs only; discovered when absent)" })),
+    engineId: Type.Optional(
+      Type.String({
+        pattern: '^[0-9a-fA-F]{10,64}$',
+        description: "the manager's engine ID (informs only; discovered when absent)",
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -104,8 +152,21 @@ const Target = Type.Object(
       Type.Object(
         {
           oid: Type.String({ pattern: '^\\.?\\d+(\\.\\d+)+$' }),
-          metric: Type.String({ pattern: '^[a-z0-9][a-z0-9-]*(/[a-z0-9][a-z0-9-]*)*$', description: 'metric id suffix under snmp/TARGET/' }),
-          kind: StringEnum(['power', 'energy', 'temperature', 'fan', 'voltage', 'current', 'frequency', 'utilization', 'other'] as const),
+          metric: Type.String({
+            pattern: '^[a-z0-9][a-z0-9-]*(/[a-z0-9][a-z0-9-]*)*$',
+            description: 'metric id suffix under snmp/TARGET/',
+          }),
+          kind: StringEnum([
+            'power',
+            'energy',
+            'temperature',
+            'fan',
+            'voltage',
+            'current',
+            'frequency',
+            'utilization',
+            'other',
+          ] as const),
           unit: StringEnum(['W', 'J', 'Cel', 'RPM', 'V', 'A', 'Hz', '%', 'count', 'unspecified'] as const),
           scale: Type.Number({ default: 1, description: 'multiplier from the raw value to the unit' }),
         },
@@ -116,7 +177,12 @@ const Target = Type.Object(
     interval: Type.Number({ minimum: 1, maximum: 86400, default: 30, description: 'seconds between polls' }),
     timeout: Type.Number({ minimum: 0.1, maximum: 60, default: 2, description: 'seconds per request' }),
     retries: Type.Integer({ minimum: 0, maximum: 10, default: 1 }),
-    maxBackoff: Type.Number({ minimum: 1, maximum: 86400, default: 300, description: 'longest delay between polls of a failing target, seconds' }),
+    maxBackoff: Type.Number({
+      minimum: 1,
+      maximum: 86400,
+      default: 300,
+      description: 'longest delay between polls of a failing target, seconds',
+    }),
   },
   { additionalProperties: false },
 );
@@ -127,18 +193,37 @@ export const SnmpConfigSchema = Type.Object(
     port: Port({ default: 161, description: 'agent UDP port (on management.address)' }),
     mode: StringEnum(['agent', 'agentx', 'both'] as const, {
       default: 'agent',
-      description: 'agent: our own SNMPv3 agent; agentx: only a subagent of the system snmpd (its users and views apply); both',
+      description:
+        'agent: our own SNMPv3 agent; agentx: only a subagent of the system snmpd (its users and views apply); both',
     }),
-    agentxSocket: Type.String({ default: '/var/agentx/master', description: "the master's AgentX socket: a unix path or tcp:HOST:PORT" }),
-    engineId: Type.Optional(Type.String({ pattern: '^[0-9a-fA-F]{10,64}$', description: 'fixed engine ID (hex); generated and persisted when absent' })),
-    minSecurityLevel: StringEnum(['authPriv', 'authNoPriv'] as const, { default: 'authPriv', description: 'lowest level accepted from authPriv users (authNoPriv messages are read-only); weaker users and communities are separate' }),
-    cacheSeconds: Type.Number({ minimum: 0, maximum: 60, default: 1, description: 'how long one MIB snapshot serves requests' }),
+    agentxSocket: Type.String({
+      default: '/var/agentx/master',
+      description: "the master's AgentX socket: a unix path or tcp:HOST:PORT",
+    }),
+    engineId: Type.Optional(
+      Type.String({
+        pattern: '^[0-9a-fA-F]{10,64}$',
+        description: 'fixed engine ID (hex); generated and persisted when absent',
+      }),
+    ),
+    minSecurityLevel: StringEnum(['authPriv', 'authNoPriv'] as const, {
+      default: 'authPriv',
+      description:
+        'lowest level accepted from authPriv users (authNoPriv messages are read-only); weaker users and communities are separate',
+    }),
+    cacheSeconds: Type.Number({
+      minimum: 0,
+      maximum: 60,
+      default: 1,
+      description: 'how long one MIB snapshot serves requests',
+    }),
     sysContact: Type.String({ default: '' }),
     sysLocation: Type.String({ default: '' }),
     users: Type.Array(AgentUser, { default: [] }),
     communities: Type.Array(Community, {
       default: [],
-      description: 'SNMPv1/v2c communities, read-only; none by default (SNMPv3 only). Exactly one of community or communityFile each',
+      description:
+        'SNMPv1/v2c communities, read-only; none by default (SNMPv3 only). Exactly one of community or communityFile each',
     }),
     managers: Type.Array(Manager, { default: [], description: 'notification receivers' }),
     targets: Type.Array(Target, { default: [], description: 'PDUs and other SNMPv3 devices to poll' }),

@@ -5,7 +5,16 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { VpmdError, Type, definePlugin, defineCommand, formatKeyValues, formatTable, StringEnum, type PluginHealth } from 'vpmd';
+import {
+  VpmdError,
+  Type,
+  definePlugin,
+  defineCommand,
+  formatKeyValues,
+  formatTable,
+  StringEnum,
+  type PluginHealth,
+} from 'vpmd';
 import { SnmpConfigSchema } from './config.js';
 import { SnmpAgent } from './snmp-agent.js';
 import { toolName, type AuthProtocol, type PrivProtocol } from './usm-crypto.js';
@@ -27,7 +36,11 @@ export default definePlugin({
     let health: PluginHealth = { status: 'ok', detail: 'starting' };
 
     ctx.events.on('host.power.v1', (e) => {
-      agent.hostPower = { state: e.state, ...(e.target ? { target: e.target } : {}), reason: e.requestedBy ? `requested by ${e.requestedBy}` : '' };
+      agent.hostPower = {
+        state: e.state,
+        ...(e.target ? { target: e.target } : {}),
+        reason: e.requestedBy ? `requested by ${e.requestedBy}` : '',
+      };
     });
 
     ctx.commands.register(
@@ -64,7 +77,10 @@ export default definePlugin({
         privilege: 'ConfigureUsers',
         args: Type.Object({
           name: Type.String({ description: 'user name' }),
-          auth: StringEnum(['sha224', 'sha256', 'sha384', 'sha512'] as const, { default: 'sha256', description: 'authentication protocol' }),
+          auth: StringEnum(['sha224', 'sha256', 'sha384', 'sha512'] as const, {
+            default: 'sha256',
+            description: 'authentication protocol',
+          }),
           priv: StringEnum(['aes', 'aes256'] as const, { default: 'aes', description: 'privacy protocol' }),
           access: StringEnum(['ro', 'rw'] as const, { default: 'ro', description: 'ro: GET only; rw: SET too' }),
           authPassphrase: Type.String(),
@@ -77,7 +93,14 @@ export default definePlugin({
         ],
         handler: async (a) => {
           if (!agent.users) throw new VpmdError('E_SNMP_LISTEN', 'the SNMP agent is not running (see vpmctl status)');
-          const u = await agent.users.add({ name: a.name, auth: a.auth, priv: a.priv, access: a.access, authPassphrase: a.authPassphrase, privPassphrase: a.privPassphrase });
+          const u = await agent.users.add({
+            name: a.name,
+            auth: a.auth,
+            priv: a.priv,
+            access: a.access,
+            authPassphrase: a.authPassphrase,
+            privPassphrase: a.privPassphrase,
+          });
           return { ...u, auth: a.auth, priv: a.priv, usage: usage(u.name, a.auth, a.priv, await agent.facts()) };
         },
         human: (r) => `SNMP user ${r.name} added (${toolName(r.auth)}/${toolName(r.priv)}, ${r.access})\n${r.usage}`,
@@ -136,7 +159,11 @@ export default definePlugin({
       health: () => {
         const targets = poller.health();
         const bad = Object.values(targets).filter((t) => t.status !== 'ok').length;
-        return { ...health, ...(bad ? { status: 'degraded', detail: `${bad} poller target(s) failing` } : {}), targets };
+        return {
+          ...health,
+          ...(bad ? { status: 'degraded', detail: `${bad} poller target(s) failing` } : {}),
+          targets,
+        };
       },
     };
   },
@@ -147,7 +174,12 @@ export default definePlugin({
     const privPass = env.password();
     return {
       config: { port },
-      commands: [{ argv: ['snmp', 'user', 'add', 'demo', '--auth', 'sha256', '--priv', 'aes', '--access', 'rw'], stdin: [authPass, privPass] }],
+      commands: [
+        {
+          argv: ['snmp', 'user', 'add', 'demo', '--auth', 'sha256', '--priv', 'aes', '--access', 'rw'],
+          stdin: [authPass, privPass],
+        },
+      ],
       notes: [
         `SNMPv3 agent on udp ${env.address}:${port}, user 'demo' (rw), SHA-256/AES; passphrases shown once:`,
         `  snmpwalk -v3 -l authPriv -u demo -a SHA-256 -A '${authPass}' -x AES -X '${privPass}' -M +${mibDir()}:${mibDir()}/ietf -m +VPMD-MIB ${env.address}:${port} 1.3.6.1`,
@@ -159,10 +191,17 @@ export default definePlugin({
 /** Where VPMD-MIB.txt is: beside this module in the source tree, or the repo's copy when run from dist/. */
 function mibDir(): string {
   const here = fileURLToPath(new URL('./mibs', import.meta.url));
-  return existsSync(join(here, 'VPMD-MIB.txt')) ? here : fileURLToPath(new URL('../../../plugins/snmp/mibs', import.meta.url));
+  return existsSync(join(here, 'VPMD-MIB.txt'))
+    ? here
+    : fileURLToPath(new URL('../../../plugins/snmp/mibs', import.meta.url));
 }
 
-function usage(name: string, auth: AuthProtocol, priv: PrivProtocol, f: { address: string; port: number } | undefined): string {
+function usage(
+  name: string,
+  auth: AuthProtocol,
+  priv: PrivProtocol,
+  f: { address: string; port: number } | undefined,
+): string {
   const where = f ? `${f.address}:${f.port}` : 'HOST:PORT';
   return `snmpwalk -v3 -l authPriv -u ${name} -a ${toolName(auth)} -A AUTHPASS -x ${toolName(priv)} -X PRIVPASS ${where} 1.3.6.1.2.1.1`;
 }

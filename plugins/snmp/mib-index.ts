@@ -150,7 +150,10 @@ export class MibCache {
         }
       }),
     );
-    const index = new MibIndex(lists.flat(), sources.flatMap((s) => s.objects));
+    const index = new MibIndex(
+      lists.flat(),
+      sources.flatMap((s) => s.objects),
+    );
     this.current = { index, at: this.now() };
     return index;
   }

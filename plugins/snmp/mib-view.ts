@@ -29,11 +29,24 @@ interface Rule {
 
 function parseArcs(text: string, where: string): number[] {
   const t = text.startsWith('.') ? text.slice(1) : text;
-  if (!/^\d+(\.\d+)*$/.test(t)) throw new VpmdError('E_SNMP_CONFIG', `${where}: '${text}' is not a dotted numeric OID (e.g. 1.3.6.1.2.1.1; names are not accepted)`, { path: where });
+  if (!/^\d+(\.\d+)*$/.test(t))
+    throw new VpmdError(
+      'E_SNMP_CONFIG',
+      `${where}: '${text}' is not a dotted numeric OID (e.g. 1.3.6.1.2.1.1; names are not accepted)`,
+      { path: where },
+    );
   const arcs = t.split('.').map(Number);
-  if (arcs.length > MAX_ARCS) throw new VpmdError('E_SNMP_CONFIG', `${where}: '${text}' has ${arcs.length} arcs; an OID has at most ${MAX_ARCS}`, { path: where });
+  if (arcs.length > MAX_ARCS)
+    throw new VpmdError(
+      'E_SNMP_CONFIG',
+      `${where}: '${text}' has ${arcs.length} arcs; an OID has at most ${MAX_ARCS}`,
+      { path: where },
+    );
   const big = arcs.findIndex((a) => a > MAX_ARC);
-  if (big >= 0) throw new VpmdError('E_SNMP_CONFIG', `${where}: arc ${big + 1} of '${text}' is larger than ${MAX_ARC}`, { path: where });
+  if (big >= 0)
+    throw new VpmdError('E_SNMP_CONFIG', `${where}: arc ${big + 1} of '${text}' is larger than ${MAX_ARC}`, {
+      path: where,
+    });
   return arcs;
 }
 
@@ -75,20 +88,29 @@ export class MibView {
         const prefix = parseArcs(text, at);
         const key = oidText(prefix);
         const before = seen.get(key);
-        if (before !== undefined) throw new VpmdError('E_SNMP_CONFIG', `${at}: subtree ${key} is already listed at ${before}`, { path: at });
+        if (before !== undefined)
+          throw new VpmdError('E_SNMP_CONFIG', `${at}: subtree ${key} is already listed at ${before}`, { path: at });
         seen.set(key, at);
         rules.push({ prefix, included: kind === 'include' });
       }
     }
-    if (!rules.some((r) => r.included)) throw new VpmdError('E_SNMP_CONFIG', `${where}.include: list at least one subtree`, { path: `${where}.include` });
+    if (!rules.some((r) => r.included))
+      throw new VpmdError('E_SNMP_CONFIG', `${where}.include: list at least one subtree`, { path: `${where}.include` });
     for (const [i, text] of (config.exclude ?? []).entries()) {
       const prefix = parseArcs(text, `${where}.exclude[${i}]`);
       if (!rules.some((r) => r.included && r.prefix.length < prefix.length && isPrefix(r.prefix, prefix))) {
         const at = `${where}.exclude[${i}]`;
-        throw new VpmdError('E_SNMP_CONFIG', `${at}: ${oidText(prefix)} is inside no included subtree, so excluding it changes nothing`, { path: at });
+        throw new VpmdError(
+          'E_SNMP_CONFIG',
+          `${at}: ${oidText(prefix)} is inside no included subtree, so excluding it changes nothing`,
+          { path: at },
+        );
       }
     }
-    return MibView.fromRules(rules, [...config.include.map((s) => `+${s}`), ...(config.exclude ?? []).map((s) => `-${s}`)].join(' '));
+    return MibView.fromRules(
+      rules,
+      [...config.include.map((s) => `+${s}`), ...(config.exclude ?? []).map((s) => `-${s}`)].join(' '),
+    );
   }
 
   /** Builds the visible ranges: between two consecutive rule boundaries the longest match is constant. */

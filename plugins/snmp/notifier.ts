@@ -39,14 +39,20 @@ export function thresholdNotification(e: VpmdEventMap['telemetry.status.v1'], un
     varbinds: [
       { oid: [...VPMD_NOTIF_OBJECTS, 1, 0], value: V.str(e.metric) },
       { oid: [...VPMD_NOTIF_OBJECTS, 2, 0], value: V.int(STATUS_VALUE[e.to]) },
-      { oid: [...VPMD_NOTIF_OBJECTS, 3, 0], value: V.str(e.value === null ? 'unavailable' : `${e.value} ${unit}`.trim()) },
+      {
+        oid: [...VPMD_NOTIF_OBJECTS, 3, 0],
+        value: V.str(e.value === null ? 'unavailable' : `${e.value} ${unit}`.trim()),
+      },
     ],
   };
 }
 
 /** The VPMD-MIB notification for a host power change. */
 export function powerNotification(e: VpmdEventMap['host.power.v1']): Notification {
-  return { trap: 2, varbinds: [{ oid: [...VPMD_SLEEP, 2, 0], value: V.int(e.state === 'off' ? 5 : POWER_STATE_VALUE[e.state]) }] };
+  return {
+    trap: 2,
+    varbinds: [{ oid: [...VPMD_SLEEP, 2, 0], value: V.int(e.state === 'off' ? 5 : POWER_STATE_VALUE[e.state]) }],
+  };
 }
 
 /** The VPMD-MIB notification for a hardware event log entry. */
@@ -120,7 +126,10 @@ export class Notifier {
     for (const m of this.ctx.config.managers) {
       this.send(m, n).catch((e: unknown) => {
         this.count(m.name, 'failed');
-        this.ctx.log.warn({ manager: m.name, err: e instanceof Error ? e.message : String(e) }, 'snmp notification failed');
+        this.ctx.log.warn(
+          { manager: m.name, err: e instanceof Error ? e.message : String(e) },
+          'snmp notification failed',
+        );
       });
     }
   }
@@ -230,7 +239,15 @@ export class Notifier {
       let plain = msg.data;
       if (msg.flags & FLAG.priv) {
         if (!remote.user.priv || !remote.user.privKey) return false;
-        plain = decryptScopedPdu(remote.user.priv, remote.user.auth, remote.user.privKey, msg.security.boots, msg.security.time, msg.security.privParams, msg.data);
+        plain = decryptScopedPdu(
+          remote.user.priv,
+          remote.user.auth,
+          remote.user.privKey,
+          msg.security.boots,
+          msg.security.time,
+          msg.security.privParams,
+          msg.data,
+        );
       }
       const pdu = decPdu(openScopedPdu(plain).pdu);
       if (pdu.type === TAG.Report) {

@@ -3,7 +3,21 @@
  * type so a MIB provider states exactly what goes on the wire (Gauge32 vs Integer32 matters to
  * managers that graph counters).
  */
-import { BerError, BerReader, TAG, decInt, decOid, decUnsigned, encEmpty, encInt, encOid, encString, encUnsigned, tlv, type Tlv } from './ber.js';
+import {
+  BerError,
+  BerReader,
+  TAG,
+  decInt,
+  decOid,
+  decUnsigned,
+  encEmpty,
+  encInt,
+  encOid,
+  encString,
+  encUnsigned,
+  tlv,
+  type Tlv,
+} from './ber.js';
 
 /** A typed SNMP value. */
 export type SnmpValue =
@@ -13,11 +27,17 @@ export type SnmpValue =
   | { readonly tag: typeof TAG.IpAddress; readonly value: string }
   | { readonly tag: typeof TAG.Counter32 | typeof TAG.Gauge32 | typeof TAG.TimeTicks; readonly value: number }
   | { readonly tag: typeof TAG.Counter64; readonly value: bigint }
-  | { readonly tag: typeof TAG.Null | typeof TAG.NoSuchObject | typeof TAG.NoSuchInstance | typeof TAG.EndOfMibView; readonly value: null };
+  | {
+      readonly tag: typeof TAG.Null | typeof TAG.NoSuchObject | typeof TAG.NoSuchInstance | typeof TAG.EndOfMibView;
+      readonly value: null;
+    };
 
 /** Value constructors. */
 export const V = Object.freeze({
-  int: (value: number): SnmpValue => ({ tag: TAG.Integer, value: Math.max(-2147483648, Math.min(2147483647, Math.round(value))) }),
+  int: (value: number): SnmpValue => ({
+    tag: TAG.Integer,
+    value: Math.max(-2147483648, Math.min(2147483647, Math.round(value))),
+  }),
   str: (value: string | Buffer): SnmpValue => ({ tag: TAG.OctetString, value }),
   oid: (value: readonly number[]): SnmpValue => ({ tag: TAG.Oid, value }),
   gauge: (value: number): SnmpValue => ({ tag: TAG.Gauge32, value: clampU32(value) }),
@@ -123,7 +143,13 @@ export function encVarbind(oid: readonly number[] | Buffer, value: SnmpValue): B
 }
 
 /** Encodes a PDU whose varbinds are already encoded. */
-export function encPdu(type: number, requestId: number, errorStatus: number, errorIndex: number, encodedVarbinds: readonly Buffer[]): Buffer {
+export function encPdu(
+  type: number,
+  requestId: number,
+  errorStatus: number,
+  errorIndex: number,
+  encodedVarbinds: readonly Buffer[],
+): Buffer {
   return tlv(type, [encInt(requestId), encInt(errorStatus), encInt(errorIndex), tlv(TAG.Sequence, encodedVarbinds)]);
 }
 
@@ -158,7 +184,8 @@ export function decValue(buf: Buffer, t: Tlv): SnmpValue {
 /** Decodes a PDU at the reader's position. */
 export function decPdu(r: BerReader): Pdu {
   const head = r.next();
-  if ((head.tag & 0xe0) !== 0xa0) throw new BerError(`expected a PDU at byte ${head.at}, found tag 0x${head.tag.toString(16)}`);
+  if ((head.tag & 0xe0) !== 0xa0)
+    throw new BerError(`expected a PDU at byte ${head.at}, found tag 0x${head.tag.toString(16)}`);
   const p = new BerReader(r.buf, head.start, head.end);
   const requestId = p.int();
   const errorStatus = p.int();

@@ -91,7 +91,14 @@ export function genericReadings(vbs: readonly DeviceVarbind[]): PolledReading[] 
   for (const [index, vb] of eo.get(1) ?? []) {
     const raw = num(vb);
     const mult = num(eo.get(3)?.get(index)) ?? 0;
-    out.push({ metric: `eo/${index}/power`, name: `energy object ${index} power`, kind: 'power', unit: 'W', value: raw === null ? null : raw * 10 ** mult, oid: vb.oid });
+    out.push({
+      metric: `eo/${index}/power`,
+      name: `energy object ${index} power`,
+      kind: 'power',
+      unit: 'W',
+      value: raw === null ? null : raw * 10 ** mult,
+      oid: vb.oid,
+    });
   }
   const ac = table(vbs, EO_AC_ENTRY);
   const acCols: [number, string, MetricKind, MetricUnit, (v: number, m: number) => number][] = [
@@ -104,7 +111,14 @@ export function genericReadings(vbs: readonly DeviceVarbind[]): PolledReading[] 
     for (const [index, vb] of ac.get(col) ?? []) {
       const raw = num(vb);
       const mult = num(ac.get(5)?.get(index)) ?? 0;
-      out.push({ metric: `ac/${index}/${name}`, name: `AC ${name} ${index}`, kind, unit, value: raw === null ? null : conv(raw, mult), oid: vb.oid });
+      out.push({
+        metric: `ac/${index}/${name}`,
+        name: `AC ${name} ${index}`,
+        kind,
+        unit,
+        value: raw === null ? null : conv(raw, mult),
+        oid: vb.oid,
+      });
     }
   }
   const s = table(vbs, ENT_SENSOR_ENTRY);
@@ -127,17 +141,59 @@ export function rpdu2Readings(vbs: readonly DeviceVarbind[], outlets: number): P
   const out: PolledReading[] = [];
   const power = num(by.get(`${RPDU2_DEVICE_POWER}.1`));
   const energy = num(by.get(`${RPDU2_DEVICE_ENERGY}.1`));
-  out.push({ metric: 'power', name: 'PDU power', kind: 'power', unit: 'W', value: power === null ? null : power * 10, oid: `${RPDU2_DEVICE_POWER}.1` });
-  out.push({ metric: 'energy', name: 'PDU energy', kind: 'energy', unit: 'J', value: energy === null ? null : energy * KWH_TENTH_J, oid: `${RPDU2_DEVICE_ENERGY}.1` });
+  out.push({
+    metric: 'power',
+    name: 'PDU power',
+    kind: 'power',
+    unit: 'W',
+    value: power === null ? null : power * 10,
+    oid: `${RPDU2_DEVICE_POWER}.1`,
+  });
+  out.push({
+    metric: 'energy',
+    name: 'PDU energy',
+    kind: 'energy',
+    unit: 'J',
+    value: energy === null ? null : energy * KWH_TENTH_J,
+    oid: `${RPDU2_DEVICE_ENERGY}.1`,
+  });
   for (let n = 1; n <= outlets; n++) {
     const state = num(by.get(`${RPDU2_OUTLET_STATE}.${n}`));
     const cur = num(by.get(`${RPDU2_OUTLET_CURRENT}.${n}`));
     const pw = num(by.get(`${RPDU2_OUTLET_POWER}.${n}`));
     const en = num(by.get(`${RPDU2_OUTLET_ENERGY}.${n}`));
-    out.push({ metric: `outlet/${n}/state`, name: `outlet ${n} on (1) or off (0)`, kind: 'other', unit: 'unspecified', value: state === null ? null : state === 2 ? 1 : 0, oid: `${RPDU2_OUTLET_STATE}.${n}` });
-    out.push({ metric: `outlet/${n}/current`, name: `outlet ${n} current`, kind: 'current', unit: 'A', value: cur === null ? null : cur / 10, oid: `${RPDU2_OUTLET_CURRENT}.${n}` });
-    out.push({ metric: `outlet/${n}/power`, name: `outlet ${n} power`, kind: 'power', unit: 'W', value: pw, oid: `${RPDU2_OUTLET_POWER}.${n}` });
-    out.push({ metric: `outlet/${n}/energy`, name: `outlet ${n} energy`, kind: 'energy', unit: 'J', value: en === null ? null : en * KWH_TENTH_J, oid: `${RPDU2_OUTLET_ENERGY}.${n}` });
+    out.push({
+      metric: `outlet/${n}/state`,
+      name: `outlet ${n} on (1) or off (0)`,
+      kind: 'other',
+      unit: 'unspecified',
+      value: state === null ? null : state === 2 ? 1 : 0,
+      oid: `${RPDU2_OUTLET_STATE}.${n}`,
+    });
+    out.push({
+      metric: `outlet/${n}/current`,
+      name: `outlet ${n} current`,
+      kind: 'current',
+      unit: 'A',
+      value: cur === null ? null : cur / 10,
+      oid: `${RPDU2_OUTLET_CURRENT}.${n}`,
+    });
+    out.push({
+      metric: `outlet/${n}/power`,
+      name: `outlet ${n} power`,
+      kind: 'power',
+      unit: 'W',
+      value: pw,
+      oid: `${RPDU2_OUTLET_POWER}.${n}`,
+    });
+    out.push({
+      metric: `outlet/${n}/energy`,
+      name: `outlet ${n} energy`,
+      kind: 'energy',
+      unit: 'J',
+      value: en === null ? null : en * KWH_TENTH_J,
+      oid: `${RPDU2_OUTLET_ENERGY}.${n}`,
+    });
   }
   return out;
 }
@@ -145,7 +201,13 @@ export function rpdu2Readings(vbs: readonly DeviceVarbind[], outlets: number): P
 /** The OIDs GET for an rPDU2 target. */
 export function rpdu2Oids(outlets: number): string[] {
   const oids = [`${RPDU2_DEVICE_POWER}.1`, `${RPDU2_DEVICE_ENERGY}.1`];
-  for (let n = 1; n <= outlets; n++) oids.push(`${RPDU2_OUTLET_STATE}.${n}`, `${RPDU2_OUTLET_CURRENT}.${n}`, `${RPDU2_OUTLET_POWER}.${n}`, `${RPDU2_OUTLET_ENERGY}.${n}`);
+  for (let n = 1; n <= outlets; n++)
+    oids.push(
+      `${RPDU2_OUTLET_STATE}.${n}`,
+      `${RPDU2_OUTLET_CURRENT}.${n}`,
+      `${RPDU2_OUTLET_POWER}.${n}`,
+      `${RPDU2_OUTLET_ENERGY}.${n}`,
+    );
   return oids;
 }
 
@@ -155,6 +217,13 @@ export function customReadings(t: TargetConfig, vbs: readonly DeviceVarbind[]): 
   return t.oids.map((o) => {
     const oid = o.oid.replace(/^\./, '');
     const raw = num(by.get(oid));
-    return { metric: o.metric, name: `${t.name} ${o.metric}`, kind: o.kind, unit: o.unit, value: raw === null ? null : raw * o.scale, oid };
+    return {
+      metric: o.metric,
+      name: `${t.name} ${o.metric}`,
+      kind: o.kind,
+      unit: o.unit,
+      value: raw === null ? null : raw * o.scale,
+      oid,
+    };
   });
 }

@@ -47,7 +47,15 @@ export class Poller {
     this.stopped = false;
     for (const t of this.ctx.config.targets) {
       this.clients.set(t.name, new SnmpClient(t));
-      this.states.set(t.name, { name: t.name, address: `${t.address}:${t.port}`, profile: t.profile, status: 'unknown', failures: 0, readings: 0, nextPollSeconds: 0 });
+      this.states.set(t.name, {
+        name: t.name,
+        address: `${t.address}:${t.port}`,
+        profile: t.profile,
+        status: 'unknown',
+        failures: 0,
+        readings: 0,
+        nextPollSeconds: 0,
+      });
       this.ctx.scheduler.after(`poll-${t.name}`, 0, () => this.loop(t));
     }
   }
@@ -98,7 +106,8 @@ export class Poller {
       s.status = s.failures >= 3 ? 'failed' : 'degraded';
       s.lastError = e instanceof Error ? e.message : String(e);
       this.ctx.log.warn({ target: t.name, failures: s.failures, err: s.lastError }, 'snmp poll failed');
-      for (const id of this.defined) if (id.startsWith(`snmp/${t.name}/`)) this.ctx.telemetry.record(id, null, { status: 'unavailable' });
+      for (const id of this.defined)
+        if (id.startsWith(`snmp/${t.name}/`)) this.ctx.telemetry.record(id, null, { status: 'unavailable' });
     }
     s.lastPoll = new Date().toISOString();
     // Back off exponentially while the target fails, up to maxBackoff.
@@ -118,11 +127,18 @@ export class Poller {
     } else if (t.profile === 'apc-rpdu2') {
       readings = rpdu2Readings(await client.get(rpdu2Oids(t.outlets)), t.outlets);
     }
-    if (t.oids.length > 0) readings.push(...customReadings(t, await client.get(t.oids.map((o) => o.oid.replace(/^\./, '')))));
+    if (t.oids.length > 0)
+      readings.push(...customReadings(t, await client.get(t.oids.map((o) => o.oid.replace(/^\./, '')))));
     for (const r of readings) {
       const id = `snmp/${t.name}/${r.metric}`;
       if (!this.defined.has(id)) {
-        this.ctx.telemetry.define({ id, name: `${t.name} ${r.name}`, kind: r.kind, unit: r.unit, source: { plugin: 'snmp', target: t.name, sensor: r.oid } });
+        this.ctx.telemetry.define({
+          id,
+          name: `${t.name} ${r.name}`,
+          kind: r.kind,
+          unit: r.unit,
+          source: { plugin: 'snmp', target: t.name, sensor: r.oid },
+        });
         this.defined.add(id);
       }
       this.ctx.telemetry.record(id, r.value, r.value === null ? { status: 'unavailable' } : {});
@@ -160,14 +176,19 @@ export function registerPollerCommands(ctx: PluginContext<SnmpConfig>, poller: P
       name: 'snmp walk',
       summary: 'Walk a subtree of an SNMP target (like snmpbulkwalk)',
       privilege: 'Login',
-      args: Type.Object({ target: Type.String({ description: 'target name' }), oid: Type.String({ description: 'numeric OID, e.g. 1.3.6.1.2.1.1' }) }),
+      args: Type.Object({
+        target: Type.String({ description: 'target name' }),
+        oid: Type.String({ description: 'numeric OID, e.g. 1.3.6.1.2.1.1' }),
+      }),
       positional: ['target', 'oid'],
       handler: async (a) => {
         let oid: string;
         try {
           oid = parseOid(a.oid).join('.');
         } catch (e) {
-          throw new VpmdError('E_COMMAND_USAGE', `snmp walk: ${e instanceof Error ? e.message : String(e)}`, { oid: a.oid });
+          throw new VpmdError('E_COMMAND_USAGE', `snmp walk: ${e instanceof Error ? e.message : String(e)}`, {
+            oid: a.oid,
+          });
         }
         const { client } = poller.client(a.target);
         return (await client.walk(oid, 10_000)).map((vb) => ({ oid: vb.oid, value: valueText(vb.value) }));
@@ -190,10 +211,18 @@ export function registerPollerCommands(ctx: PluginContext<SnmpConfig>, poller: P
       handler: async (a, inv) => {
         const { target, client } = poller.client(a.target);
         if (target.profile !== 'apc-rpdu2') {
-          throw new VpmdError('E_SNMP_OUTLET', `target '${a.target}' has profile ${target.profile}; outlet control needs profile apc-rpdu2`, { target: a.target });
+          throw new VpmdError(
+            'E_SNMP_OUTLET',
+            `target '${a.target}' has profile ${target.profile}; outlet control needs profile apc-rpdu2`,
+            { target: a.target },
+          );
         }
         if (target.outlets > 0 && a.outlet > target.outlets) {
-          throw new VpmdError('E_SNMP_OUTLET', `target '${a.target}' has outlets 1-${target.outlets}; got ${a.outlet}`, { target: a.target, outlet: a.outlet });
+          throw new VpmdError(
+            'E_SNMP_OUTLET',
+            `target '${a.target}' has outlets 1-${target.outlets}; got ${a.outlet}`,
+            { target: a.target, outlet: a.outlet },
+          );
         }
         await client.setInt(`${RPDU2_OUTLET_COMMAND}.${a.outlet}`, OUTLET_COMMAND[a.action]);
         ctx.access.audit(inv.principal, `snmp outlet ${a.target} ${a.outlet} ${a.action}`, 'ok');

@@ -3,7 +3,15 @@
  * sources over telemetry, the host model and the optional capabilities, and the UDP server.
  */
 import { hostname } from 'node:os';
-import { BMCS, GUEST_CHANNELS, HOST_SLEEP, VpmdError, type HostPowerState, type PluginContext, type SleepTarget } from 'vpmd';
+import {
+  BMCS,
+  GUEST_CHANNELS,
+  HOST_SLEEP,
+  VpmdError,
+  type HostPowerState,
+  type PluginContext,
+  type SleepTarget,
+} from 'vpmd';
 import { AgentServer } from './agent-server.js';
 import { UserStore, bootEngine } from './agent-identity.js';
 import { MibCache, type MibSource } from './mib-index.js';
@@ -61,13 +69,23 @@ export class SnmpAgent {
     this.users = new UserStore(ctx.state, engineId, ctx.config.users, (msg, name) => ctx.log.warn({ user: name }, msg));
     await this.users.load();
     const users = this.users;
-    this.engine = new UsmEngine({ engineId, boots, startedAt: Date.now(), users: () => users.byName(), minLevel: ctx.config.minSecurityLevel });
+    this.engine = new UsmEngine({
+      engineId,
+      boots,
+      startedAt: Date.now(),
+      users: () => users.byName(),
+      minLevel: ctx.config.minSecurityLevel,
+    });
     const indexes = new EntityIndexes(ctx.state);
     await indexes.load();
     await this.load.sample();
     ctx.scheduler.every('cpu-load', 5000, () => this.load.sample());
     const sources = this.sources(indexes);
-    this.mib = new MibCache(() => sources, ctx.config.cacheSeconds * 1000, (name, e) => ctx.log.warn({ source: name, err: e instanceof Error ? e.message : String(e) }, 'MIB source failed'));
+    this.mib = new MibCache(
+      () => sources,
+      ctx.config.cacheSeconds * 1000,
+      (name, e) => ctx.log.warn({ source: name, err: e instanceof Error ? e.message : String(e) }, 'MIB source failed'),
+    );
     if (ctx.config.mode !== 'agent') {
       this.subagent = new AgentxSubagent({
         socket: ctx.config.agentxSocket,
@@ -95,12 +113,25 @@ export class SnmpAgent {
     try {
       this.bound = await this.server.start();
     } catch (e) {
-      throw new VpmdError('E_SNMP_LISTEN', `snmp agent cannot listen on udp ${address}:${ctx.config.port}: ${e instanceof Error ? e.message : String(e)}`, {
-        address,
-        port: ctx.config.port,
-      });
+      throw new VpmdError(
+        'E_SNMP_LISTEN',
+        `snmp agent cannot listen on udp ${address}:${ctx.config.port}: ${e instanceof Error ? e.message : String(e)}`,
+        {
+          address,
+          port: ctx.config.port,
+        },
+      );
     }
-    ctx.log.info({ address: this.bound.address, port: this.bound.port, engineId: engineId.toString('hex'), boots, users: users.list().length }, 'snmp agent listening');
+    ctx.log.info(
+      {
+        address: this.bound.address,
+        port: this.bound.port,
+        engineId: engineId.toString('hex'),
+        boots,
+        users: users.list().length,
+      },
+      'snmp agent listening',
+    );
   }
 
   /** Closes the socket. */
@@ -115,7 +146,11 @@ export class SnmpAgent {
     return {
       address: this.bound?.address ?? '-',
       port: this.bound?.port ?? 0,
-      agentx: this.subagent ? (this.subagent.registered ? `registered with ${this.ctx.config.agentxSocket}` : `connecting to ${this.ctx.config.agentxSocket}`) : 'off',
+      agentx: this.subagent
+        ? this.subagent.registered
+          ? `registered with ${this.ctx.config.agentxSocket}`
+          : `connecting to ${this.ctx.config.agentxSocket}`
+        : 'off',
       engineId: this.engine.engineId.toString('hex'),
       boots: this.engine.boots,
       time: this.engine.time(),
@@ -124,14 +159,20 @@ export class SnmpAgent {
       stats: {
         ...this.engine.stats,
         refusedAddresses: this.server?.refused ?? 0,
-        ...(this.communities?.size ? { badCommunityNames: this.communities.badCommunityNames, badCommunityUses: this.communities.badCommunityUses } : {}),
+        ...(this.communities?.size
+          ? {
+              badCommunityNames: this.communities.badCommunityNames,
+              badCommunityUses: this.communities.badCommunityUses,
+            }
+          : {}),
       },
     };
   }
 
   private sources(indexes: EntityIndexes): MibSource[] {
     const ctx = this.ctx;
-    const metrics = (): ReturnType<typeof ctx.telemetry.list> => ctx.telemetry.list().sort((a, b) => a.id.localeCompare(b.id));
+    const metrics = (): ReturnType<typeof ctx.telemetry.list> =>
+      ctx.telemetry.list().sort((a, b) => a.id.localeCompare(b.id));
     const inputs: EntityInputs = {
       hostName: hostname(),
       cpus: async () => {
@@ -140,8 +181,14 @@ export class SnmpAgent {
       },
       metrics,
       targets: () => [
-        ...(ctx.capabilities.find(BMCS)?.targets() ?? []).map((b) => ({ name: b.name, descr: `BMC ${b.name} (${b.host}:${b.port})` })),
-        ...ctx.config.targets.map((t) => ({ name: t.name, descr: `SNMP device ${t.name} (${t.address}:${t.port}, ${t.profile})` })),
+        ...(ctx.capabilities.find(BMCS)?.targets() ?? []).map((b) => ({
+          name: b.name,
+          descr: `BMC ${b.name} (${b.host}:${b.port})`,
+        })),
+        ...ctx.config.targets.map((t) => ({
+          name: t.name,
+          descr: `SNMP device ${t.name} (${t.address}:${t.port}, ${t.profile})`,
+        })),
       ],
       indexes,
       ticksAt: (ms) => Math.max(0, Math.floor((ms - this.startedAt) / 10)),
@@ -173,7 +220,10 @@ export class SnmpAgent {
           return sleep ? { ...this.hostPower, state: sleep.state() } : this.hostPower;
         },
       }),
-      eoEnergySource({ metrics, indexOf: (id) => indexes.indexOf(`metric:${id}`), uptimeTicks: () => this.uptimeTicks() }, this.energy),
+      eoEnergySource(
+        { metrics, indexOf: (id) => indexes.indexOf(`metric:${id}`), uptimeTicks: () => this.uptimeTicks() },
+        this.energy,
+      ),
       vpmd.source(),
       (this.engine as UsmEngine).source(),
     ];

@@ -18,7 +18,12 @@ interface NsVarbind {
 interface NsSession {
   get(oids: string[], cb: (err: Error | null, vbs: NsVarbind[]) => void): void;
   set(vbs: NsVarbind[], cb: (err: Error | null, vbs: NsVarbind[]) => void): void;
-  subtree(oid: string, maxRepetitions: number, feed: (vbs: NsVarbind[]) => boolean | void, done: (err: Error | null) => void): void;
+  subtree(
+    oid: string,
+    maxRepetitions: number,
+    feed: (vbs: NsVarbind[]) => boolean | void,
+    done: (err: Error | null) => void,
+  ): void;
   close(): void;
   on(event: 'error', cb: (e: Error) => void): void;
 }
@@ -57,7 +62,10 @@ function toValue(vb: NsVarbind): SnmpValue {
     case TAG.TimeTicks:
       return { tag: vb.type, value: Number(v) };
     case TAG.Counter64:
-      return { tag: TAG.Counter64, value: Buffer.isBuffer(v) ? BigInt(`0x${v.toString('hex') || '0'}`) : BigInt(Number(v)) };
+      return {
+        tag: TAG.Counter64,
+        value: Buffer.isBuffer(v) ? BigInt(`0x${v.toString('hex') || '0'}`) : BigInt(Number(v)),
+      };
     case TAG.NoSuchObject:
     case TAG.NoSuchInstance:
     case TAG.EndOfMibView:
@@ -93,7 +101,13 @@ export class SnmpClient {
         privProtocol: u.priv === 'aes' ? ns.PrivProtocols.aes : ns.PrivProtocols.aes256b,
         privKey: u.privPassphrase,
       },
-      { port: this.t.port, version: ns.Version3, timeout: Math.round(this.t.timeout * 1000), retries: this.t.retries, backoff: 1.5 },
+      {
+        port: this.t.port,
+        version: ns.Version3,
+        timeout: Math.round(this.t.timeout * 1000),
+        retries: this.t.retries,
+        backoff: 1.5,
+      },
     );
     session.on('error', () => this.close());
     this.session = session;
@@ -113,9 +127,13 @@ export class SnmpClient {
   private fail(e: Error, what: string): VpmdError {
     // The session stays open: a timeout concerns one request, and others may share the session.
     const timedOut = e.name === 'RequestTimedOutError' || /timed out/i.test(e.message);
-    return new VpmdError(timedOut ? 'E_SNMP_TIMEOUT' : 'E_SNMP_REQUEST', `${this.t.name} (${this.t.address}:${this.t.port}): ${what}: ${e.message}`, {
-      target: this.t.name,
-    });
+    return new VpmdError(
+      timedOut ? 'E_SNMP_TIMEOUT' : 'E_SNMP_REQUEST',
+      `${this.t.name} (${this.t.address}:${this.t.port}): ${what}: ${e.message}`,
+      {
+        target: this.t.name,
+      },
+    );
   }
 
   /** GET of `oids`. */
@@ -150,7 +168,12 @@ export class SnmpClient {
       this.open().set([{ oid, type: TAG.Integer, value }], (err, vbs) => {
         if (err) return reject(this.fail(err, `set ${oid}`));
         const bad = vbs.find((vb) => ns.isVarbindError(vb));
-        if (bad) return reject(new VpmdError('E_SNMP_REQUEST', `${this.t.name}: set ${oid} refused: ${ns.varbindError(bad)}`, { target: this.t.name }));
+        if (bad)
+          return reject(
+            new VpmdError('E_SNMP_REQUEST', `${this.t.name}: set ${oid} refused: ${ns.varbindError(bad)}`, {
+              target: this.t.name,
+            }),
+          );
         resolve();
       });
     });

@@ -29,7 +29,9 @@ export function macLength(p: AuthProtocol): number {
 
 /** The net-snmp command-line name of a protocol (`-a SHA-256`, `-x AES-256`). */
 export function toolName(p: AuthProtocol | PrivProtocol): string {
-  return { sha224: 'SHA-224', sha256: 'SHA-256', sha384: 'SHA-384', sha512: 'SHA-512', aes: 'AES', aes256: 'AES-256' }[p];
+  return { sha224: 'SHA-224', sha256: 'SHA-256', sha384: 'SHA-384', sha512: 'SHA-512', aes: 'AES', aes256: 'AES-256' }[
+    p
+  ];
 }
 
 /** RFC 3414 A.2 password-to-key (1 MiB of the repeated passphrase), then localised to `engineId`. */
@@ -39,7 +41,9 @@ export function localizeKey(p: AuthProtocol, passphrase: string, engineId: Buffe
   const h = createHash(AUTH[p].hash);
   h.update(Buffer.alloc(1024 * 1024, pw));
   const ku = h.digest();
-  return createHash(AUTH[p].hash).update(Buffer.concat([ku, engineId, ku])).digest();
+  return createHash(AUTH[p].hash)
+    .update(Buffer.concat([ku, engineId, ku]))
+    .digest();
 }
 
 /** HMAC over the whole message (with the authentication parameters zeroed), truncated. */

@@ -26,7 +26,11 @@ export type SecurityLevel = 'noAuthNoPriv' | 'authNoPriv' | 'authPriv';
  * `view`, when set, limits what the user may read and SET (absent: the whole MIB).
  */
 export type AgentUser =
-  | (LocalizedUser & { readonly access: 'ro' | 'rw'; readonly level?: 'authPriv' | 'authNoPriv'; readonly view?: MibView })
+  | (LocalizedUser & {
+      readonly access: 'ro' | 'rw';
+      readonly level?: 'authPriv' | 'authNoPriv';
+      readonly view?: MibView;
+    })
   | { readonly name: string; readonly access: 'ro'; readonly level: 'noAuthNoPriv'; readonly view?: MibView };
 
 /** An authenticating user (one with keys). */
@@ -72,11 +76,17 @@ export interface SecureRequest {
 }
 
 /** The outcome of processing one datagram. */
-export type Incoming = { kind: 'drop'; reason: string } | { kind: 'report'; reply: Buffer | null; stat: UsmStat | 'unknownContexts' } | { kind: 'request'; request: SecureRequest };
+export type Incoming =
+  | { kind: 'drop'; reason: string }
+  | { kind: 'report'; reply: Buffer | null; stat: UsmStat | 'unknownContexts' }
+  | { kind: 'request'; request: SecureRequest };
 
 /** SNMPv3 message processing and USM for an authoritative engine. */
 export class UsmEngine {
-  readonly stats: Record<UsmStat | 'unknownContexts' | 'invalidMsgs' | 'parseErrors' | 'badVersions' | 'replays', number> = {
+  readonly stats: Record<
+    UsmStat | 'unknownContexts' | 'invalidMsgs' | 'parseErrors' | 'badVersions' | 'replays',
+    number
+  > = {
     unsupportedSecLevels: 0,
     notInTimeWindows: 0,
     unknownUserNames: 0,
@@ -119,7 +129,10 @@ export class UsmEngine {
       const version = new BerReader(buf).enter(TAG.Sequence).int();
       if (version !== 3) {
         this.stats.badVersions++;
-        return { kind: 'drop', reason: `SNMP version ${version === 0 ? 1 : version === 1 ? '2c' : version} refused: this agent speaks SNMPv3 only` };
+        return {
+          kind: 'drop',
+          reason: `SNMP version ${version === 0 ? 1 : version === 1 ? '2c' : version} refused: this agent speaks SNMPv3 only`,
+        };
       }
       m = parseV3(buf);
     } catch (e) {
@@ -147,7 +160,8 @@ export class UsmEngine {
     const user: KeyedUser = found;
     // authPriv users get authNoPriv only when minSecurityLevel allows it; authNoPriv users have no privacy key.
     const wantsPriv = this.opts.minLevel === 'authPriv' && user.level !== 'authNoPriv';
-    if (!(m.flags & FLAG.auth) || (wantsPriv && !(m.flags & FLAG.priv))) return this.report(m, 'unsupportedSecLevels', plainReqId(), null);
+    if (!(m.flags & FLAG.auth) || (wantsPriv && !(m.flags & FLAG.priv)))
+      return this.report(m, 'unsupportedSecLevels', plainReqId(), null);
     if (!this.authentic(m, user)) return this.report(m, 'wrongDigests', plainReqId(), null);
     // From here on the message is authentic: a not-in-time-window report is authenticated, so the
     // manager may trust the boots and time in it and resynchronise (RFC 3414 3.2 step 7b).
@@ -212,13 +226,18 @@ export class UsmEngine {
     const engine = [1, 3, 6, 1, 6, 3, 10, 2, 1];
     return {
       name: 'snmp-engine',
-      objects: [1, 2, 3, 4].map((n) => [...engine, n]).concat(Object.values(USM_STATS).map((n) => [...USM_STATS_OID, n])),
+      objects: [1, 2, 3, 4]
+        .map((n) => [...engine, n])
+        .concat(Object.values(USM_STATS).map((n) => [...USM_STATS_OID, n])),
       entries: (): MibEntry[] => [
         { oid: [...engine, 1, 0], value: V.str(this.opts.engineId) },
         { oid: [...engine, 2, 0], value: V.int(this.opts.boots) },
         { oid: [...engine, 3, 0], value: V.int(this.time()) },
         { oid: [...engine, 4, 0], value: V.int(65507) },
-        ...Object.entries(USM_STATS).map(([k, n]) => ({ oid: [...USM_STATS_OID, n, 0], value: V.counter32(this.stats[k as UsmStat]) })),
+        ...Object.entries(USM_STATS).map(([k, n]) => ({
+          oid: [...USM_STATS_OID, n, 0],
+          value: V.counter32(this.stats[k as UsmStat]),
+        })),
       ],
     };
   }
@@ -274,4 +293,3 @@ export class UsmEngine {
     return { kind: 'report', reply, stat };
   }
 }
-

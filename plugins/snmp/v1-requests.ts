@@ -29,7 +29,14 @@ export function v1Response(index: MibIndex, pdu: Pdu, maxSize: number, view?: Mi
       while (index.entries[p] !== undefined && !usable(index.entries[p])) p = visibleFrom(index, view, p + 1);
       e = index.entries[p];
     }
-    if (!usable(e)) return encPdu(TAG.Response, pdu.requestId, V1_ERR.noSuchName, i + 1, pdu.varbinds.map((v) => encodedVarbind({ oid: v.oid, value: v.value })));
+    if (!usable(e))
+      return encPdu(
+        TAG.Response,
+        pdu.requestId,
+        V1_ERR.noSuchName,
+        i + 1,
+        pdu.varbinds.map((v) => encodedVarbind({ oid: v.oid, value: v.value })),
+      );
     out.push(encodedVarbind(e));
   }
   const size = out.reduce((n, b) => n + b.length, 0);

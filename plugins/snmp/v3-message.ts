@@ -4,7 +4,14 @@
  * message with the HMAC filled in after encoding.
  */
 import { BerError, BerReader, TAG, encInt, encString, lengthBytes, tlv } from './ber.js';
-import { SaltCounter, computeMac, encryptScopedPdu, macLength, type AuthProtocol, type PrivProtocol } from './usm-crypto.js';
+import {
+  SaltCounter,
+  computeMac,
+  encryptScopedPdu,
+  macLength,
+  type AuthProtocol,
+  type PrivProtocol,
+} from './usm-crypto.js';
 
 /** msgFlags bits. */
 export const FLAG = Object.freeze({ auth: 1, priv: 2, reportable: 4 });
@@ -58,7 +65,8 @@ export function parseV3(buf: Buffer): V3Message {
   const privParams = sp.octets();
   const dataTlv = msg.next();
   const flags = flagsOctets[0] as number;
-  if (flags & FLAG.priv ? dataTlv.tag !== TAG.OctetString : dataTlv.tag !== TAG.Sequence) throw new BerError('msgData does not match the privacy flag');
+  if (flags & FLAG.priv ? dataTlv.tag !== TAG.OctetString : dataTlv.tag !== TAG.Sequence)
+    throw new BerError('msgData does not match the privacy flag');
   return {
     msgId,
     maxSize,
@@ -131,7 +139,12 @@ export function buildV3(o: BuildOptions): Buffer {
   const spSeq = tlv(TAG.Sequence, [...head, authTlv, encString(privParams)]);
   const spOctets = encString(spSeq);
   const version = encInt(3);
-  const global = tlv(TAG.Sequence, [encInt(o.msgId), encInt(o.maxSize ?? 65507), encString(Buffer.from([flags])), encInt(3)]);
+  const global = tlv(TAG.Sequence, [
+    encInt(o.msgId),
+    encInt(o.maxSize ?? 65507),
+    encString(Buffer.from([flags])),
+    encInt(3),
+  ]);
   const body = [version, global, spOctets, data];
   const bodyLen = body.reduce((n, b) => n + b.length, 0);
   const msg = Buffer.concat([Buffer.from([TAG.Sequence]), lengthBytes(bodyLen), ...body]);
@@ -140,7 +153,13 @@ export function buildV3(o: BuildOptions): Buffer {
     // Offset of the MAC's content: message header, version, global data, the octet-string
     // wrapper, the security sequence header, the fields before it, and its own header.
     const at =
-      headerLength(bodyLen) + version.length + global.length + headerLength(spSeq.length) + headerLengthOfSeq(spSeq) + headLen + headerLength(macLen);
+      headerLength(bodyLen) +
+      version.length +
+      global.length +
+      headerLength(spSeq.length) +
+      headerLengthOfSeq(spSeq) +
+      headLen +
+      headerLength(macLen);
     computeMac(o.user.auth, o.user.authKey, msg).copy(msg, at);
   }
   return msg;

@@ -10,7 +10,8 @@ export function warnWeakModes(ctx: PluginContext<SnmpConfig>): void {
   if (c.minSecurityLevel !== 'authPriv') weak.push(`minSecurityLevel ${c.minSecurityLevel}`);
   const users = weakUserNames(c.users);
   if (users.length > 0) weak.push(`users ${users.join(', ')}`);
-  if (c.communities.length > 0) weak.push(`communities ${c.communities.map((x) => `${x.name} (${x.versions.join('/')})`).join(', ')}`);
+  if (c.communities.length > 0)
+    weak.push(`communities ${c.communities.map((x) => `${x.name} (${x.versions.join('/')})`).join(', ')}`);
   if (weak.length === 0) return;
   // Those without a view read the whole MIB (the default, as snmpd's rocommunity without -V).
   const unviewed = [

@@ -21,21 +21,40 @@ export function weakUser(c: AgentUserConfig, engineId: Buffer): AgentUser | unde
     return { name: c.name, access: 'ro', level: 'noAuthNoPriv' };
   }
   if (!c.auth || c.authPassphrase === undefined) {
-    throw new VpmdError('E_SNMP_USER', `SNMP user '${c.name}' (authNoPriv) needs auth and authPassphrase`, { name: c.name });
+    throw new VpmdError('E_SNMP_USER', `SNMP user '${c.name}' (authNoPriv) needs auth and authPassphrase`, {
+      name: c.name,
+    });
   }
   checkUserInput(c.name, c.authPassphrase, 'x'.repeat(8));
-  return { name: c.name, access: 'ro', level: 'authNoPriv', auth: c.auth, authKey: localizeKey(c.auth, c.authPassphrase, engineId) };
+  return {
+    name: c.name,
+    access: 'ro',
+    level: 'authNoPriv',
+    auth: c.auth,
+    authKey: localizeKey(c.auth, c.authPassphrase, engineId),
+  };
 }
 
 /** A config entry as an authPriv user. @throws VpmdError E_SNMP_USER naming a missing key. */
 export function authPrivUser(c: AgentUserConfig): ConfigUser {
   const missing = (['auth', 'priv', 'authPassphrase', 'privPassphrase'] as const).filter((k) => c[k] === undefined);
   if (missing.length > 0 || !c.auth || !c.priv || c.authPassphrase === undefined || c.privPassphrase === undefined) {
-    throw new VpmdError('E_SNMP_USER', `SNMP user '${c.name}' (authPriv) needs ${missing.join(', ')}; or mark it securityLevel: authNoPriv | noAuthNoPriv (read-only)`, {
-      name: c.name,
-    });
+    throw new VpmdError(
+      'E_SNMP_USER',
+      `SNMP user '${c.name}' (authPriv) needs ${missing.join(', ')}; or mark it securityLevel: authNoPriv | noAuthNoPriv (read-only)`,
+      {
+        name: c.name,
+      },
+    );
   }
-  return { name: c.name, auth: c.auth, priv: c.priv, access: c.access, authPassphrase: c.authPassphrase, privPassphrase: c.privPassphrase };
+  return {
+    name: c.name,
+    auth: c.auth,
+    priv: c.priv,
+    access: c.access,
+    authPassphrase: c.authPassphrase,
+    privPassphrase: c.privPassphrase,
+  };
 }
 
 /** Names of the configured users below authPriv (for the start-up warning). */

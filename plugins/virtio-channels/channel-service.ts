@@ -5,7 +5,15 @@
  */
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { VpmdError, type AccessPolicy, type HostModel, type Logger, type PcpuBounds, type Role, type StateStore } from 'vpmd';
+import {
+  VpmdError,
+  type AccessPolicy,
+  type HostModel,
+  type Logger,
+  type PcpuBounds,
+  type Role,
+  type StateStore,
+} from 'vpmd';
 import { ChannelLink, type Backoff } from './channel/channel-link.js';
 import type { LibvirtMapper } from './mapping/libvirt-mapper.js';
 import { Actuator } from './power/actuator.js';
@@ -72,19 +80,32 @@ export class ChannelService {
       log,
       access,
       now: () => Date.now(),
-      turboAvailable: async (pcpu) => (await this.actuator.ladderFor(pcpu)).hasTurbo && (await host.cpufreq.turbo()).enabled === true,
+      turboAvailable: async (pcpu) =>
+        (await this.actuator.ladderFor(pcpu)).hasTurbo && (await host.cpufreq.turbo()).enabled === true,
       policyChanged: () => void this.persist(),
     };
   }
 
   /** Loads persisted state and config seeds, connects the channels, reads the vCPU map. */
-  async start(seed: { vms: ReadonlyArray<{ name: string; channels?: string; query?: boolean; minKHz?: number; maxKHz?: number; pins?: number[]; role?: Role }>; pcpuBounds: readonly PcpuBounds[] }): Promise<void> {
+  async start(seed: {
+    vms: ReadonlyArray<{
+      name: string;
+      channels?: string;
+      query?: boolean;
+      minKHz?: number;
+      maxKHz?: number;
+      pins?: number[];
+      role?: Role;
+    }>;
+    pcpuBounds: readonly PcpuBounds[];
+  }): Promise<void> {
     const saved = await this.state.read('registry', REGISTRY_SPEC);
     if (saved) {
       // Originals saved by a run that did not stop cleanly: requests died with it, so give back.
       this.actuator.adoptSaved(saved.saved);
       const failed = await this.actuator.restoreAll();
-      if (saved.saved.length > 0) this.log.info({ policies: saved.saved.length, failed }, 'restored cpufreq settings left by a previous run');
+      if (saved.saved.length > 0)
+        this.log.info({ policies: saved.saved.length, failed }, 'restored cpufreq settings left by a previous run');
       for (const b of saved.pcpuBounds) this.pcpuBoundsMap.set(b.pcpu, { minKHz: b.minKHz, maxKHz: b.maxKHz });
       for (const s of saved.vms) {
         const vm = newVm(s.name, Date.now(), this.opts.rate.burst);
@@ -98,23 +119,31 @@ export class ChannelService {
       }
     }
     this.control.invalidate();
-    for (const b of seed.pcpuBounds) if (!this.pcpuBoundsMap.has(b.pcpu)) this.pcpuBoundsMap.set(b.pcpu, { minKHz: b.minKHz, maxKHz: b.maxKHz });
+    for (const b of seed.pcpuBounds)
+      if (!this.pcpuBoundsMap.has(b.pcpu)) this.pcpuBoundsMap.set(b.pcpu, { minKHz: b.minKHz, maxKHz: b.maxKHz });
     for (const s of seed.vms) {
       if (this.vms.has(s.name)) continue;
       const vm = newVm(s.name, Date.now(), this.opts.rate.burst);
       vm.query = s.query ?? false;
-      vm.bounds = { ...(s.minKHz !== undefined ? { minKHz: s.minKHz } : {}), ...(s.maxKHz !== undefined ? { maxKHz: s.maxKHz } : {}) };
+      vm.bounds = {
+        ...(s.minKHz !== undefined ? { minKHz: s.minKHz } : {}),
+        ...(s.maxKHz !== undefined ? { maxKHz: s.maxKHz } : {}),
+      };
       vm.pins = [...(s.pins ?? [])];
       vm.role = s.role ?? 'Operator';
       this.vms.set(vm.name, vm);
-      if (s.channels !== undefined) await this.addChannels(vm.name, s.channels === 'all' ? 'all' : s.channels.split(',').map(Number));
+      if (s.channels !== undefined)
+        await this.addChannels(vm.name, s.channels === 'all' ? 'all' : s.channels.split(',').map(Number));
     }
     this.control.invalidate();
     try {
       await this.refreshMapping();
     } catch (e) {
       // libvirt down degrades the mapping (host-side pins still work), not the plugin.
-      this.log.warn({ err: e instanceof Error ? e.message : String(e) }, 'cannot read the vCPU map from libvirt-dbus; using host-side pins until it answers');
+      this.log.warn(
+        { err: e instanceof Error ? e.message : String(e) },
+        'cannot read the vCPU map from libvirt-dbus; using host-side pins until it answers',
+      );
     }
     // Settings from a previous run whose VMs are gone: give the cores back.
     await this.control.reapply();
@@ -139,17 +168,19 @@ export class ChannelService {
    */
   persist(): Promise<void> {
     if (this.queuedSave) return this.queuedSave;
-    const save = this.saving.then(() => {
-      this.queuedSave = undefined;
-      const data = {
-        vms: [...this.vms.values()].map(vmToState),
-        pcpuBounds: [...this.pcpuBoundsMap].map(([pcpu, b]) => ({ pcpu, ...b })),
-        saved: this.actuator.savedPolicies().map((s) => ({ ...s })),
-      };
-      return this.state.write('registry', REGISTRY_SPEC, data);
-    }).catch((e: unknown) => {
-      this.log.error({ err: e instanceof Error ? e.message : String(e) }, 'cannot save virtio-channels state');
-    });
+    const save = this.saving
+      .then(() => {
+        this.queuedSave = undefined;
+        const data = {
+          vms: [...this.vms.values()].map(vmToState),
+          pcpuBounds: [...this.pcpuBoundsMap].map(([pcpu, b]) => ({ pcpu, ...b })),
+          saved: this.actuator.savedPolicies().map((s) => ({ ...s })),
+        };
+        return this.state.write('registry', REGISTRY_SPEC, data);
+      })
+      .catch((e: unknown) => {
+        this.log.error({ err: e instanceof Error ? e.message : String(e) }, 'cannot save virtio-channels state');
+      });
     this.queuedSave = save;
     this.saving = save;
     return save;
@@ -159,7 +190,11 @@ export class ChannelService {
   vm(name: string): VmRecord {
     const vm = this.vms.get(name);
     if (!vm) {
-      throw new VpmdError('E_VC_VM_NOT_FOUND', `VM '${name}' has not been added (add_vm ${name}); known: ${[...this.vms.keys()].join(', ') || 'none'}`, { vm: name });
+      throw new VpmdError(
+        'E_VC_VM_NOT_FOUND',
+        `VM '${name}' has not been added (add_vm ${name}); known: ${[...this.vms.keys()].join(', ') || 'none'}`,
+        { vm: name },
+      );
     }
     return vm;
   }
@@ -171,14 +206,26 @@ export class ChannelService {
   }
 
   private addChannel(vm: VmRecord, num: number, path: string, enabled: boolean): ChannelRecord {
-    const ch: ChannelRecord = { num, path, enabled, connected: false, processing: false, counters: { accepted: 0, clamped: 0, limited: 0, refused: 0 } };
+    const ch: ChannelRecord = {
+      num,
+      path,
+      enabled,
+      connected: false,
+      processing: false,
+      counters: { accepted: 0, clamped: 0, limited: 0, refused: 0 },
+    };
     vm.channels.set(num, ch);
-    const link = new ChannelLink(path, this.opts.backoff, {
-      frame: (f) => handleFrame(this.deps, vm, ch, f),
-      state: (up) => {
-        ch.connected = up;
+    const link = new ChannelLink(
+      path,
+      this.opts.backoff,
+      {
+        frame: (f) => handleFrame(this.deps, vm, ch, f),
+        state: (up) => {
+          ch.connected = up;
+        },
       },
-    }, this.log.child({ vm: vm.name, channel: num }));
+      this.log.child({ vm: vm.name, channel: num }),
+    );
     this.links.set(`${vm.name}/${num}`, link);
     if (!this.stopped) link.start();
     return ch;
@@ -187,7 +234,8 @@ export class ChannelService {
   /** Adds a VM (it need not be running). @throws E_VC_VM_EXISTS, E_COMMAND_USAGE */
   async addVm(name: string): Promise<VmRecord> {
     checkVmName(name);
-    if (this.vms.has(name)) throw new VpmdError('E_VC_VM_EXISTS', `Unable to add VM '${name}': it is already added`, { vm: name });
+    if (this.vms.has(name))
+      throw new VpmdError('E_VC_VM_EXISTS', `Unable to add VM '${name}': it is already added`, { vm: name });
     const vm = newVm(name, Date.now(), this.opts.rate.burst);
     this.vms.set(name, vm);
     this.control.invalidate();
@@ -225,7 +273,8 @@ export class ChannelService {
       this.log.debug({ dir: this.opts.dir, err: String(e) }, 'channel directory not readable');
     }
     if (this.mapper) {
-      for (const c of await this.mapper.channelPaths(name).catch(() => [])) if (!found.has(c.num)) found.set(c.num, c.path);
+      for (const c of await this.mapper.channelPaths(name).catch(() => []))
+        if (!found.has(c.num)) found.set(c.num, c.path);
     }
     return [...found].map(([num, path]) => ({ num, path })).sort((a, b) => a.num - b.num);
   }
@@ -237,13 +286,24 @@ export class ChannelService {
    */
   async addChannels(name: string, list: readonly number[] | 'all'): Promise<number[]> {
     const vm = this.vm(name);
-    const wanted = list === 'all' ? await this.discover(name) : list.map((num) => ({ num, path: join(this.opts.dir, `${name}.${num}`) }));
+    const wanted =
+      list === 'all'
+        ? await this.discover(name)
+        : list.map((num) => ({ num, path: join(this.opts.dir, `${name}.${num}`) }));
     const fresh = wanted.filter((w) => !vm.channels.has(w.num));
     if (vm.channels.size + fresh.length > MAX_CHANNELS_PER_VM) {
-      throw new VpmdError('E_VC_CHANNEL_LIMIT', `VM '${name}' would have ${vm.channels.size + fresh.length} channels; at most ${MAX_CHANNELS_PER_VM} per VM`, { vm: name });
+      throw new VpmdError(
+        'E_VC_CHANNEL_LIMIT',
+        `VM '${name}' would have ${vm.channels.size + fresh.length} channels; at most ${MAX_CHANNELS_PER_VM} per VM`,
+        { vm: name },
+      );
     }
     if (this.totalChannels() + fresh.length > this.opts.maxChannels) {
-      throw new VpmdError('E_VC_CHANNEL_LIMIT', `the host would have more than ${this.opts.maxChannels} channels (plugins.virtio-channels.maxChannels)`, { vm: name });
+      throw new VpmdError(
+        'E_VC_CHANNEL_LIMIT',
+        `the host would have more than ${this.opts.maxChannels} channels (plugins.virtio-channels.maxChannels)`,
+        { vm: name },
+      );
     }
     for (const w of fresh) this.addChannel(vm, w.num, w.path, true);
     await this.persist();
@@ -256,7 +316,11 @@ export class ChannelService {
     const nums = list === 'all' ? [...vm.channels.keys()] : list;
     const missing = nums.filter((n) => !vm.channels.has(n));
     if (missing.length > 0) {
-      throw new VpmdError('E_VC_CHANNEL', `VM '${name}' has no channel ${missing.join(', ')} (channels: ${[...vm.channels.keys()].join(', ') || 'none'})`, { vm: name });
+      throw new VpmdError(
+        'E_VC_CHANNEL',
+        `VM '${name}' has no channel ${missing.join(', ')} (channels: ${[...vm.channels.keys()].join(', ') || 'none'})`,
+        { vm: name },
+      );
     }
     let n = 0;
     for (const num of nums) {
@@ -308,11 +372,13 @@ export class ChannelService {
   async setPcpu(name: string, vcpu: number, pcpu: number): Promise<'libvirt' | 'host'> {
     const vm = this.vm(name);
     await this.control.checkPcpu(pcpu);
-    if (!Number.isInteger(vcpu) || vcpu < 0 || vcpu > 4095) throw new VpmdError('E_VC_PCPU', `vCPU ${vcpu} is out of range`, { vcpu });
+    if (!Number.isInteger(vcpu) || vcpu < 0 || vcpu > 4095)
+      throw new VpmdError('E_VC_PCPU', `vCPU ${vcpu} is out of range`, { vcpu });
     let via: 'libvirt' | 'host' = 'host';
     if (this.mapper && (await this.mapper.domainPath(name)) !== undefined) {
       const known = vm.vcpuMap?.length ?? 0;
-      if (vcpu >= known) throw new VpmdError('E_VC_PCPU', `VM '${name}' has ${known} vCPUs; vCPU ${vcpu} does not exist`, { vcpu });
+      if (vcpu >= known)
+        throw new VpmdError('E_VC_PCPU', `VM '${name}' has ${known} vCPUs; vCPU ${vcpu} does not exist`, { vcpu });
       const { online } = await this.host.topology();
       await this.mapper.pinVcpu(name, vcpu, pcpu, Math.max(...online) + 1);
       via = 'libvirt';

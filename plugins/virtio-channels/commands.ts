@@ -26,176 +26,278 @@ const khz = (what: string) => Type.Optional(Type.Integer({ minimum: 1, descripti
 export function registerCommands(ctx: PluginContext, svc: () => ChannelService): void {
   const reg = ctx.commands.register.bind(ctx.commands);
 
-  reg(defineCommand({
-    name: 'add_vm', summary: 'Add a VM whose guests may scale their cores (it need not be running)', privilege: 'ConfigureComponents',
-    args: Type.Object({ vm: vmArg }), positional: ['vm'],
-    handler: async ({ vm }) => {
-      await svc().addVm(vm);
-      return { vm, added: true };
-    },
-    human: () => '',
-  }));
+  reg(
+    defineCommand({
+      name: 'add_vm',
+      summary: 'Add a VM whose guests may scale their cores (it need not be running)',
+      privilege: 'ConfigureComponents',
+      args: Type.Object({ vm: vmArg }),
+      positional: ['vm'],
+      handler: async ({ vm }) => {
+        await svc().addVm(vm);
+        return { vm, added: true };
+      },
+      human: () => '',
+    }),
+  );
 
-  reg(defineCommand({
-    name: 'rm_vm', summary: "Remove a VM: close its channels and restore the cores it scaled", privilege: 'ConfigureComponents',
-    args: Type.Object({ vm: vmArg }), positional: ['vm'],
-    handler: async ({ vm }) => {
-      try {
-        await svc().rmVm(vm);
-      } catch (e) {
-        if (e instanceof VpmdError && e.code === 'E_VC_VM_NOT_FOUND') throw new VpmdError(e.code, `Unable to remove VM '${vm}': ${e.message}`, e.details);
-        throw e;
-      }
-      return { vm, removed: true };
-    },
-    human: () => '',
-  }));
+  reg(
+    defineCommand({
+      name: 'rm_vm',
+      summary: 'Remove a VM: close its channels and restore the cores it scaled',
+      privilege: 'ConfigureComponents',
+      args: Type.Object({ vm: vmArg }),
+      positional: ['vm'],
+      handler: async ({ vm }) => {
+        try {
+          await svc().rmVm(vm);
+        } catch (e) {
+          if (e instanceof VpmdError && e.code === 'E_VC_VM_NOT_FOUND')
+            throw new VpmdError(e.code, `Unable to remove VM '${vm}': ${e.message}`, e.details);
+          throw e;
+        }
+        return { vm, removed: true };
+      },
+      human: () => '',
+    }),
+  );
 
-  reg(defineCommand({
-    name: 'add_channels', summary: "Add power channels to a VM ('all' scans the channel directory for VM.N)", privilege: 'ConfigureComponents',
-    args: Type.Object({ vm: vmArg, channels: listArg }), positional: ['vm', 'channels'],
-    handler: async ({ vm, channels }) => {
-      const list = parseChannelList(channels);
-      const added = await svc().addChannels(vm, list);
-      return { vm, all: list === 'all', added };
-    },
-    human: (r) =>
-      r.all
-        ? `Added ${r.added.length} channels for VM '${r.vm}'`
-        : [...r.added.map((n, i) => `[${i}]: Adding channel ${n}`), `Enabled ${r.added.length} channels for '${r.vm}'`].join('\n'),
-  }));
+  reg(
+    defineCommand({
+      name: 'add_channels',
+      summary: "Add power channels to a VM ('all' scans the channel directory for VM.N)",
+      privilege: 'ConfigureComponents',
+      args: Type.Object({ vm: vmArg, channels: listArg }),
+      positional: ['vm', 'channels'],
+      handler: async ({ vm, channels }) => {
+        const list = parseChannelList(channels);
+        const added = await svc().addChannels(vm, list);
+        return { vm, all: list === 'all', added };
+      },
+      human: (r) =>
+        r.all
+          ? `Added ${r.added.length} channels for VM '${r.vm}'`
+          : [
+              ...r.added.map((n, i) => `[${i}]: Adding channel ${n}`),
+              `Enabled ${r.added.length} channels for '${r.vm}'`,
+            ].join('\n'),
+    }),
+  );
 
-  reg(defineCommand({
-    name: 'set_channel_status', summary: 'Enable or disable power channels of a VM', privilege: 'ConfigureComponents',
-    args: Type.Object({ vm: vmArg, channels: listArg, status: StringEnum(['enabled', 'disabled'] as const) }),
-    positional: ['vm', 'channels', 'status'],
-    handler: async ({ vm, channels, status }) => ({ vm, updated: await svc().setChannelStatus(vm, parseChannelList(channels), status === 'enabled') }),
-    human: (r) => `Updated status of ${r.updated} channels for VM '${r.vm}'`,
-  }));
+  reg(
+    defineCommand({
+      name: 'set_channel_status',
+      summary: 'Enable or disable power channels of a VM',
+      privilege: 'ConfigureComponents',
+      args: Type.Object({ vm: vmArg, channels: listArg, status: StringEnum(['enabled', 'disabled'] as const) }),
+      positional: ['vm', 'channels', 'status'],
+      handler: async ({ vm, channels, status }) => ({
+        vm,
+        updated: await svc().setChannelStatus(vm, parseChannelList(channels), status === 'enabled'),
+      }),
+      human: (r) => `Updated status of ${r.updated} channels for VM '${r.vm}'`,
+    }),
+  );
 
-  reg(defineCommand({
-    name: 'set_query', summary: "Allow or forbid a VM's guests to query frequencies and capabilities", privilege: 'ConfigureComponents',
-    args: Type.Object({ vm: vmArg, mode: StringEnum(['enable', 'disable'] as const) }), positional: ['vm', 'mode'],
-    handler: async ({ vm, mode }) => {
-      await svc().setQuery(vm, mode === 'enable');
-      return { vm, query: mode === 'enable' };
-    },
-    human: () => '',
-  }));
+  reg(
+    defineCommand({
+      name: 'set_query',
+      summary: "Allow or forbid a VM's guests to query frequencies and capabilities",
+      privilege: 'ConfigureComponents',
+      args: Type.Object({ vm: vmArg, mode: StringEnum(['enable', 'disable'] as const) }),
+      positional: ['vm', 'mode'],
+      handler: async ({ vm, mode }) => {
+        await svc().setQuery(vm, mode === 'enable');
+        return { vm, query: mode === 'enable' };
+      },
+      human: () => '',
+    }),
+  );
 
-  reg(defineCommand({
-    name: 'show_vm', summary: "A VM's state, channels and vCPU to pCPU map", privilege: 'Login',
-    args: Type.Object({ vm: vmArg }), positional: ['vm'],
-    handler: async ({ vm: name }) => {
-      const s = svc();
-      await s.refreshMapping().catch(() => undefined);
-      const vm = s.vm(name);
-      const nv = Math.max(vm.vcpuMap?.length ?? 0, vm.pins.length);
-      return {
-        vm: vm.name,
-        status: vm.active || [...vm.channels.values()].some((c) => c.connected) ? 'ACTIVE' : 'INACTIVE',
-        query: vm.query,
-        role: vm.role,
-        bounds: vm.bounds,
-        channels: [...vm.channels.values()].sort((a, b) => a.num - b.num).map((c) => ({ num: c.num, path: c.path, status: channelStatus(c), ...c.counters })),
-        vcpus: Array.from({ length: nv }, (_, v) => ({ vcpu: v, pcpus: s.control.pcpusOf(vm, v) ?? [] })),
-        counters: { ...vm.counters },
-        policy: vm.policy?.type ?? null,
-      };
-    },
-    human: (r) =>
-      [
-        `VM: '${r.vm}', status = ${r.status}`,
-        `Channels ${r.channels.length}`,
-        ...r.channels.map((c) => `  [${c.num}]: ${c.path}, status = ${c.status}`),
-        `Virtual CPU(s): ${r.vcpus.length}`,
-        // DPDK prints the highest pCPU of the affinity; vpmd scales them all (see docs).
-        ...r.vcpus.map((v) => `  [${v.vcpu}]: Physical CPU ${v.pcpus.length ? Math.max(...v.pcpus) : -1}`),
-      ].join('\n'),
-  }));
+  reg(
+    defineCommand({
+      name: 'show_vm',
+      summary: "A VM's state, channels and vCPU to pCPU map",
+      privilege: 'Login',
+      args: Type.Object({ vm: vmArg }),
+      positional: ['vm'],
+      handler: async ({ vm: name }) => {
+        const s = svc();
+        await s.refreshMapping().catch(() => undefined);
+        const vm = s.vm(name);
+        const nv = Math.max(vm.vcpuMap?.length ?? 0, vm.pins.length);
+        return {
+          vm: vm.name,
+          status: vm.active || [...vm.channels.values()].some((c) => c.connected) ? 'ACTIVE' : 'INACTIVE',
+          query: vm.query,
+          role: vm.role,
+          bounds: vm.bounds,
+          channels: [...vm.channels.values()]
+            .sort((a, b) => a.num - b.num)
+            .map((c) => ({ num: c.num, path: c.path, status: channelStatus(c), ...c.counters })),
+          vcpus: Array.from({ length: nv }, (_, v) => ({ vcpu: v, pcpus: s.control.pcpusOf(vm, v) ?? [] })),
+          counters: { ...vm.counters },
+          policy: vm.policy?.type ?? null,
+        };
+      },
+      human: (r) =>
+        [
+          `VM: '${r.vm}', status = ${r.status}`,
+          `Channels ${r.channels.length}`,
+          ...r.channels.map((c) => `  [${c.num}]: ${c.path}, status = ${c.status}`),
+          `Virtual CPU(s): ${r.vcpus.length}`,
+          // DPDK prints the highest pCPU of the affinity; vpmd scales them all (see docs).
+          ...r.vcpus.map((v) => `  [${v.vcpu}]: Physical CPU ${v.pcpus.length ? Math.max(...v.pcpus) : -1}`),
+        ].join('\n'),
+    }),
+  );
 
-  reg(defineCommand({
-    name: 'set_pcpu', summary: 'Pin a vCPU of a VM to a pCPU (libvirt PinVcpu; host-side pin when libvirt does not know the VM)', privilege: 'ConfigureComponents',
-    args: Type.Object({ vm: vmArg, vcpu: Type.Integer({ minimum: 0 }), pcpu: Type.Integer({ minimum: 0 }) }), positional: ['vm', 'vcpu', 'pcpu'],
-    handler: async ({ vm, vcpu, pcpu }) => ({ vm, vcpu, pcpu, via: await svc().setPcpu(vm, vcpu, pcpu) }),
-    human: (r) => `Pinned vCPU(${r.vcpu}) to pCPU core ${r.pcpu}`,
-  }));
+  reg(
+    defineCommand({
+      name: 'set_pcpu',
+      summary: 'Pin a vCPU of a VM to a pCPU (libvirt PinVcpu; host-side pin when libvirt does not know the VM)',
+      privilege: 'ConfigureComponents',
+      args: Type.Object({ vm: vmArg, vcpu: Type.Integer({ minimum: 0 }), pcpu: Type.Integer({ minimum: 0 }) }),
+      positional: ['vm', 'vcpu', 'pcpu'],
+      handler: async ({ vm, vcpu, pcpu }) => ({ vm, vcpu, pcpu, via: await svc().setPcpu(vm, vcpu, pcpu) }),
+      human: (r) => `Pinned vCPU(${r.vcpu}) to pCPU core ${r.pcpu}`,
+    }),
+  );
 
-  reg(defineCommand({
-    name: 'show_cpu_freq', summary: 'Current frequency of a pCPU (kHz)', privilege: 'Login',
-    args: Type.Object({ core: Type.Integer({ minimum: 0 }) }), positional: ['core'],
-    handler: async ({ core }) => {
-      await svc().control.checkPcpu(core);
-      return { core, kHz: await svc().control.currentKHz(core) };
-    },
-    human: (r) => `Core ${r.core} frequency: ${r.kHz}`,
-  }));
+  reg(
+    defineCommand({
+      name: 'show_cpu_freq',
+      summary: 'Current frequency of a pCPU (kHz)',
+      privilege: 'Login',
+      args: Type.Object({ core: Type.Integer({ minimum: 0 }) }),
+      positional: ['core'],
+      handler: async ({ core }) => {
+        await svc().control.checkPcpu(core);
+        return { core, kHz: await svc().control.currentKHz(core) };
+      },
+      human: (r) => `Core ${r.core} frequency: ${r.kHz}`,
+    }),
+  );
 
-  reg(defineCommand({
-    name: 'set_cpu_freq', summary: 'Scale a pCPU as the operator (same host bounds and sharing rules as guests)', privilege: 'ConfigureComponents',
-    args: Type.Object({ core: Type.Integer({ minimum: 0 }), action: StringEnum(Object.keys(SCALE) as [string, ...string[]]) }), positional: ['core', 'action'],
-    handler: async ({ core, action }) => {
-      try {
-        await svc().operatorScale(core, SCALE[action] as number);
-      } catch (e) {
-        const err = e instanceof VpmdError ? e : new VpmdError('E_VC_SCALE', String(e));
-        throw new VpmdError(err.code, `Error scaling core(${core}) '${action}': ${err.message}`, err.details);
-      }
-      return { core, action, kHz: await svc().control.currentKHz(core) };
-    },
-    human: () => '',
-  }));
+  reg(
+    defineCommand({
+      name: 'set_cpu_freq',
+      summary: 'Scale a pCPU as the operator (same host bounds and sharing rules as guests)',
+      privilege: 'ConfigureComponents',
+      args: Type.Object({
+        core: Type.Integer({ minimum: 0 }),
+        action: StringEnum(Object.keys(SCALE) as [string, ...string[]]),
+      }),
+      positional: ['core', 'action'],
+      handler: async ({ core, action }) => {
+        try {
+          await svc().operatorScale(core, SCALE[action] as number);
+        } catch (e) {
+          const err = e instanceof VpmdError ? e : new VpmdError('E_VC_SCALE', String(e));
+          throw new VpmdError(err.code, `Error scaling core(${core}) '${action}': ${err.message}`, err.details);
+        }
+        return { core, action, kHz: await svc().control.currentKHz(core) };
+      },
+      human: () => '',
+    }),
+  );
 
-  reg(defineCommand({
-    name: 'set_vm_bounds', summary: "Bound what a VM's guests may ask for (kHz); applied at once", privilege: 'ConfigureComponents',
-    args: Type.Object({ vm: vmArg, min: khz('lowest frequency'), max: khz('highest frequency') }), positional: ['vm'],
-    handler: async ({ vm, min, max }) => {
-      await svc().setVmBounds(vm, { ...(min !== undefined ? { minKHz: min } : {}), ...(max !== undefined ? { maxKHz: max } : {}) });
-      return { vm, minKHz: min ?? null, maxKHz: max ?? null };
-    },
-    human: (r) => `Bounds of VM '${r.vm}': min ${r.minKHz ?? '-'} kHz, max ${r.maxKHz ?? '-'} kHz`,
-  }));
+  reg(
+    defineCommand({
+      name: 'set_vm_bounds',
+      summary: "Bound what a VM's guests may ask for (kHz); applied at once",
+      privilege: 'ConfigureComponents',
+      args: Type.Object({ vm: vmArg, min: khz('lowest frequency'), max: khz('highest frequency') }),
+      positional: ['vm'],
+      handler: async ({ vm, min, max }) => {
+        await svc().setVmBounds(vm, {
+          ...(min !== undefined ? { minKHz: min } : {}),
+          ...(max !== undefined ? { maxKHz: max } : {}),
+        });
+        return { vm, minKHz: min ?? null, maxKHz: max ?? null };
+      },
+      human: (r) => `Bounds of VM '${r.vm}': min ${r.minKHz ?? '-'} kHz, max ${r.maxKHz ?? '-'} kHz`,
+    }),
+  );
 
-  reg(defineCommand({
-    name: 'set_pcpu_bounds', summary: 'Bound the frequency guests may ask for on a pCPU (kHz); applied at once', privilege: 'ConfigureComponents',
-    args: Type.Object({ pcpu: Type.Integer({ minimum: 0 }), min: khz('lowest frequency'), max: khz('highest frequency') }), positional: ['pcpu'],
-    handler: async ({ pcpu, min, max }) => {
-      await svc().setPcpuBounds({ pcpu, ...(min !== undefined ? { minKHz: min } : {}), ...(max !== undefined ? { maxKHz: max } : {}) });
-      return { pcpu, minKHz: min ?? null, maxKHz: max ?? null };
-    },
-    human: (r) => `Bounds of pCPU ${r.pcpu}: min ${r.minKHz ?? '-'} kHz, max ${r.maxKHz ?? '-'} kHz`,
-  }));
+  reg(
+    defineCommand({
+      name: 'set_pcpu_bounds',
+      summary: 'Bound the frequency guests may ask for on a pCPU (kHz); applied at once',
+      privilege: 'ConfigureComponents',
+      args: Type.Object({
+        pcpu: Type.Integer({ minimum: 0 }),
+        min: khz('lowest frequency'),
+        max: khz('highest frequency'),
+      }),
+      positional: ['pcpu'],
+      handler: async ({ pcpu, min, max }) => {
+        await svc().setPcpuBounds({
+          pcpu,
+          ...(min !== undefined ? { minKHz: min } : {}),
+          ...(max !== undefined ? { maxKHz: max } : {}),
+        });
+        return { pcpu, minKHz: min ?? null, maxKHz: max ?? null };
+      },
+      human: (r) => `Bounds of pCPU ${r.pcpu}: min ${r.minKHz ?? '-'} kHz, max ${r.maxKHz ?? '-'} kHz`,
+    }),
+  );
 
-  reg(defineCommand({
-    name: 'set_vm_role', summary: "Role a VM's guests act with (ReadOnly: queries only; Operator: may scale)", privilege: 'ConfigureComponents',
-    args: Type.Object({ vm: vmArg, role: StringEnum(['Administrator', 'Operator', 'ReadOnly'] as const) }), positional: ['vm', 'role'],
-    handler: async ({ vm, role }) => {
-      await svc().setRole(vm, role);
-      return { vm, role };
-    },
-    human: (r) => `Guests of VM '${r.vm}' act as ${r.role}`,
-  }));
+  reg(
+    defineCommand({
+      name: 'set_vm_role',
+      summary: "Role a VM's guests act with (ReadOnly: queries only; Operator: may scale)",
+      privilege: 'ConfigureComponents',
+      args: Type.Object({ vm: vmArg, role: StringEnum(['Administrator', 'Operator', 'ReadOnly'] as const) }),
+      positional: ['vm', 'role'],
+      handler: async ({ vm, role }) => {
+        await svc().setRole(vm, role);
+        return { vm, role };
+      },
+      human: (r) => `Guests of VM '${r.vm}' act as ${r.role}`,
+    }),
+  );
 
-  reg(defineCommand({
-    name: 'show_bounds', summary: 'Host bounds on guest requests, per VM and per pCPU (kHz)', privilege: 'Login',
-    args: Type.Object({}),
-    handler: () => {
-      const s = svc();
-      return [
-        ...[...s.vms.values()].filter((vm) => vm.bounds.minKHz !== undefined || vm.bounds.maxKHz !== undefined)
-          .map((vm) => ({ scope: `vm ${vm.name}`, minKHz: vm.bounds.minKHz ?? null, maxKHz: vm.bounds.maxKHz ?? null })),
-        ...s.pcpuBounds().map((b) => ({ scope: `pcpu ${b.pcpu}`, minKHz: b.minKHz ?? null, maxKHz: b.maxKHz ?? null })),
-      ];
-    },
-  }));
+  reg(
+    defineCommand({
+      name: 'show_bounds',
+      summary: 'Host bounds on guest requests, per VM and per pCPU (kHz)',
+      privilege: 'Login',
+      args: Type.Object({}),
+      handler: () => {
+        const s = svc();
+        return [
+          ...[...s.vms.values()]
+            .filter((vm) => vm.bounds.minKHz !== undefined || vm.bounds.maxKHz !== undefined)
+            .map((vm) => ({
+              scope: `vm ${vm.name}`,
+              minKHz: vm.bounds.minKHz ?? null,
+              maxKHz: vm.bounds.maxKHz ?? null,
+            })),
+          ...s
+            .pcpuBounds()
+            .map((b) => ({ scope: `pcpu ${b.pcpu}`, minKHz: b.minKHz ?? null, maxKHz: b.maxKHz ?? null })),
+        ];
+      },
+    }),
+  );
 
-  reg(defineCommand({
-    name: 'show_channel_stats', summary: 'Guest request counters per VM and channel (accepted, clamped, limited, refused)', privilege: 'Login',
-    args: Type.Object({}),
-    handler: () =>
-      [...svc().vms.values()].flatMap((vm) => [
-        { vm: vm.name, channel: 'all', ...vm.counters },
-        ...[...vm.channels.values()].map((c) => ({ vm: vm.name, channel: String(c.num), status: channelStatus(c), ...c.counters })),
-      ]),
-  }));
+  reg(
+    defineCommand({
+      name: 'show_channel_stats',
+      summary: 'Guest request counters per VM and channel (accepted, clamped, limited, refused)',
+      privilege: 'Login',
+      args: Type.Object({}),
+      handler: () =>
+        [...svc().vms.values()].flatMap((vm) => [
+          { vm: vm.name, channel: 'all', ...vm.counters },
+          ...[...vm.channels.values()].map((c) => ({
+            vm: vm.name,
+            channel: String(c.num),
+            status: channelStatus(c),
+            ...c.counters,
+          })),
+        ]),
+    }),
+  );
 }

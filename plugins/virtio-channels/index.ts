@@ -19,16 +19,48 @@ import { VM_NAME_PATTERN } from './vm-registry.js';
 const kHz = (what: string) => Type.Optional(Type.Integer({ minimum: 1, description: `${what} in kHz` }));
 
 const ConfigSchema = Type.Object({
-  dir: Type.String({ minLength: 1, default: '/tmp/powermonitor', description: 'directory of the QEMU channel sockets VM.N (and the JSON FIFOs)' }),
-  libvirt: Type.Boolean({ default: true, description: 'read vCPU pins and channel paths from libvirt-dbus (core libvirt.bus/driver)' }),
-  refreshInterval: Type.Number({ minimum: 0.1, maximum: 3600, default: 5, description: 'seconds between vCPU map refreshes (domain events refresh at once)' }),
-  policyInterval: Type.Number({ minimum: 0.1, maximum: 3600, default: 1, description: 'seconds between re-evaluations of guest policies (TIME)' }),
-  maxAffinity: Type.Integer({ minimum: 1, maximum: 4096, default: 4, description: 'a vCPU allowed on more pCPUs than this is not scaled (pin it)' }),
+  dir: Type.String({
+    minLength: 1,
+    default: '/tmp/powermonitor',
+    description: 'directory of the QEMU channel sockets VM.N (and the JSON FIFOs)',
+  }),
+  libvirt: Type.Boolean({
+    default: true,
+    description: 'read vCPU pins and channel paths from libvirt-dbus (core libvirt.bus/driver)',
+  }),
+  refreshInterval: Type.Number({
+    minimum: 0.1,
+    maximum: 3600,
+    default: 5,
+    description: 'seconds between vCPU map refreshes (domain events refresh at once)',
+  }),
+  policyInterval: Type.Number({
+    minimum: 0.1,
+    maximum: 3600,
+    default: 1,
+    description: 'seconds between re-evaluations of guest policies (TIME)',
+  }),
+  maxAffinity: Type.Integer({
+    minimum: 1,
+    maximum: 4096,
+    default: 4,
+    description: 'a vCPU allowed on more pCPUs than this is not scaled (pin it)',
+  }),
   maxChannels: Type.Integer({ minimum: 1, maximum: 8192, default: 1024, description: 'channels on the whole host' }),
   rateLimit: Type.Object(
     {
-      perSecond: Type.Number({ minimum: 0.1, maximum: 1_000_000, default: 200, description: 'sustained requests per second per VM' }),
-      burst: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 50, description: 'requests a VM may send at once' }),
+      perSecond: Type.Number({
+        minimum: 0.1,
+        maximum: 1_000_000,
+        default: 200,
+        description: 'sustained requests per second per VM',
+      }),
+      burst: Type.Integer({
+        minimum: 1,
+        maximum: 1_000_000,
+        default: 50,
+        description: 'requests a VM may send at once',
+      }),
     },
     { default: {}, additionalProperties: false },
   ),
@@ -43,22 +75,38 @@ const ConfigSchema = Type.Object({
     Type.Object(
       {
         name: Type.String({ pattern: VM_NAME_PATTERN.source }),
-        channels: Type.Optional(Type.String({ pattern: '^(all|\\d+(,\\d+)*)$', description: "'all' or channel numbers '0,1,2'" })),
+        channels: Type.Optional(
+          Type.String({ pattern: '^(all|\\d+(,\\d+)*)$', description: "'all' or channel numbers '0,1,2'" }),
+        ),
         query: Type.Optional(Type.Boolean()),
         minKHz: kHz('lowest frequency the VM may ask for'),
         maxKHz: kHz('highest frequency the VM may ask for'),
-        pins: Type.Optional(Type.Array(Type.Integer({ minimum: 0 }), { description: 'host-side pCPU per vCPU when libvirt does not know the VM' })),
-        role: Type.Optional(StringEnum(['Administrator', 'Operator', 'ReadOnly'] as const, { description: "role of the VM's guests: ReadOnly may only query (default Operator)" })),
+        pins: Type.Optional(
+          Type.Array(Type.Integer({ minimum: 0 }), {
+            description: 'host-side pCPU per vCPU when libvirt does not know the VM',
+          }),
+        ),
+        role: Type.Optional(
+          StringEnum(['Administrator', 'Operator', 'ReadOnly'] as const, {
+            description: "role of the VM's guests: ReadOnly may only query (default Operator)",
+          }),
+        ),
       },
       { additionalProperties: false },
     ),
     { default: [], description: 'VMs added at start (persisted changes win)' },
   ),
   pcpuBounds: Type.Array(
-    Type.Object({ pcpu: Type.Integer({ minimum: 0 }), minKHz: kHz('lowest frequency'), maxKHz: kHz('highest frequency') }, { additionalProperties: false }),
+    Type.Object(
+      { pcpu: Type.Integer({ minimum: 0 }), minKHz: kHz('lowest frequency'), maxKHz: kHz('highest frequency') },
+      { additionalProperties: false },
+    ),
     { default: [] },
   ),
-  fifos: Type.Array(Type.Integer({ minimum: 0, maximum: 127 }), { default: [], description: 'JSON FIFOs DIR/fifoN to create' }),
+  fifos: Type.Array(Type.Integer({ minimum: 0, maximum: 127 }), {
+    default: [],
+    description: 'JSON FIFOs DIR/fifoN to create',
+  }),
 });
 
 export default definePlugin({
@@ -101,22 +149,29 @@ export default definePlugin({
           }
         }
         return Promise.all(
-          [...pcpus].sort((a, b) => a - b).map(async (pcpu) => {
-            const managed = s.control.managedPcpus().includes(pcpu);
-            return {
-              pcpu,
-              ...(managed ? { requestedKHz: await s.control.targetOf(pcpu) } : {}),
-              appliedKHz: await s.control.currentKHz(pcpu),
-              vms: vmsOn.get(pcpu) ?? [],
-            };
-          }),
+          [...pcpus]
+            .sort((a, b) => a - b)
+            .map(async (pcpu) => {
+              const managed = s.control.managedPcpus().includes(pcpu);
+              return {
+                pcpu,
+                ...(managed ? { requestedKHz: await s.control.targetOf(pcpu) } : {}),
+                appliedKHz: await s.control.currentKHz(pcpu),
+                vms: vmsOn.get(pcpu) ?? [],
+              };
+            }),
         );
       },
       bounds: () => svc?.pcpuBounds() ?? [],
       setBounds: async (bounds, by) => {
         ctx.access.require(by, 'ConfigureComponents', `set guest frequency bounds of pCPU ${bounds.pcpu}`);
         await service().setPcpuBounds(bounds);
-        ctx.access.audit(by, `set guest frequency bounds of pCPU ${bounds.pcpu}`, 'ok', `min ${bounds.minKHz ?? '-'} max ${bounds.maxKHz ?? '-'} kHz`);
+        ctx.access.audit(
+          by,
+          `set guest frequency bounds of pCPU ${bounds.pcpu}`,
+          'ok',
+          `min ${bounds.minKHz ?? '-'} max ${bounds.maxKHz ?? '-'} kHz`,
+        );
       },
     };
     ctx.capabilities.provide(GUEST_CHANNELS, api);
@@ -149,7 +204,9 @@ export default definePlugin({
             pending = true;
             setTimeout(() => {
               pending = false;
-              void s.refreshMapping().catch((e: unknown) => ctx.log.debug({ err: String(e) }, 'vCPU map refresh failed'));
+              void s
+                .refreshMapping()
+                .catch((e: unknown) => ctx.log.debug({ err: String(e) }, 'vCPU map refresh failed'));
             }, 50).unref();
           });
           ctx.scheduler.every('mapping', cfg.refreshInterval * 1000, () =>
@@ -178,8 +235,10 @@ export default definePlugin({
         }
         for (const [n, why] of fifos?.failed ?? []) targets[`fifo${n}`] = { status: 'degraded', detail: why };
         const libvirtError = svc.mapper?.error;
-        if (libvirtError) return { status: 'degraded', detail: `libvirt-dbus: ${libvirtError}; host-side pins only`, targets };
-        if (fifos && fifos.failed.size > 0) return { status: 'degraded', detail: `${fifos.failed.size} JSON FIFO(s) unusable`, targets };
+        if (libvirtError)
+          return { status: 'degraded', detail: `libvirt-dbus: ${libvirtError}; host-side pins only`, targets };
+        if (fifos && fifos.failed.size > 0)
+          return { status: 'degraded', detail: `${fifos.failed.size} JSON FIFO(s) unusable`, targets };
         return { status: 'ok', detail: `${svc.vms.size} VMs`, targets };
       },
     };

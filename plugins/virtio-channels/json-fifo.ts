@@ -64,12 +64,18 @@ const UNITS: Readonly<Record<string, number>> = {
   ENABLE_TURBO: Unit.ENABLE_TURBO,
   DISABLE_TURBO: Unit.DISABLE_TURBO,
 };
-const POLICIES: Readonly<Record<string, number>> = { TRAFFIC: Policy.TRAFFIC, TIME: Policy.TIME, WORKLOAD: Policy.WORKLOAD, BRANCH_RATIO: Policy.BRANCH_RATIO };
+const POLICIES: Readonly<Record<string, number>> = {
+  TRAFFIC: Policy.TRAFFIC,
+  TIME: Policy.TIME,
+  WORKLOAD: Policy.WORKLOAD,
+  BRANCH_RATIO: Policy.BRANCH_RATIO,
+};
 const WORKLOADS: Readonly<Record<string, number>> = { HIGH: Workload.HIGH, MEDIUM: Workload.MEDIUM, LOW: Workload.LOW };
 
 function ints(v: unknown, what: string): number[] {
   if (v === undefined) return [];
-  if (!Array.isArray(v) || !v.every((x) => Number.isInteger(x))) throw new Error(`"${what}" must be an array of integers`);
+  if (!Array.isArray(v) || !v.every((x) => Number.isInteger(x)))
+    throw new Error(`"${what}" must be an array of integers`);
   return v as number[];
 }
 
@@ -84,7 +90,8 @@ export function jsonToPacket(obj: unknown): { vm: string; packet: PowerPacketIni
   const o = obj as Record<string, unknown>;
   const kind = 'instruction' in o ? 'instruction' : 'policy' in o ? 'policy' : undefined;
   const body = kind ? (o[kind] as Record<string, unknown> | undefined) : undefined;
-  if (!kind || typeof body !== 'object' || body === null) throw new Error('expected {"instruction":{...}} or {"policy":{...}}');
+  if (!kind || typeof body !== 'object' || body === null)
+    throw new Error('expected {"instruction":{...}} or {"policy":{...}}');
   const vm = body.name;
   if (typeof vm !== 'string' || vm === '') throw new Error(`"${kind}.name" (the VM) is required`);
   const command = body.command;
@@ -93,13 +100,19 @@ export function jsonToPacket(obj: unknown): { vm: string; packet: PowerPacketIni
     const unit = UNITS[String(body.unit)];
     if (unit === undefined) throw new Error(`"instruction.unit" must be one of ${Object.keys(UNITS).join(' ')}`);
     const res = body.resource_id;
-    if (!Number.isInteger(res) || (res as number) < 0) throw new Error('"instruction.resource_id" must be a physical core number');
-    return { vm, packet: { command: Command.CPU_POWER, unit, resourceId: BigInt(res as number), corePhysical: true, vmName: vm } };
+    if (!Number.isInteger(res) || (res as number) < 0)
+      throw new Error('"instruction.resource_id" must be a physical core number');
+    return {
+      vm,
+      packet: { command: Command.CPU_POWER, unit, resourceId: BigInt(res as number), corePhysical: true, vmName: vm },
+    };
   }
   if (command === 'destroy') return { vm, packet: { command: Command.PKT_POLICY_REMOVE, vmName: vm } };
-  if (command !== 'create') throw new Error(`"policy.command" must be "create" or "destroy", got ${JSON.stringify(command)}`);
+  if (command !== 'create')
+    throw new Error(`"policy.command" must be "create" or "destroy", got ${JSON.stringify(command)}`);
   const policyToUse = POLICIES[String(body.policy_type)];
-  if (policyToUse === undefined) throw new Error(`"policy.policy_type" must be one of ${Object.keys(POLICIES).join(' ')}`);
+  if (policyToUse === undefined)
+    throw new Error(`"policy.policy_type" must be one of ${Object.keys(POLICIES).join(' ')}`);
   const workload = body.workload === undefined ? Workload.HIGH : WORKLOADS[String(body.workload)];
   if (workload === undefined) throw new Error('"policy.workload" must be HIGH, MEDIUM or LOW');
   const cores = ints(body.core_list, 'policy.core_list');
@@ -140,7 +153,7 @@ export class JsonFifos {
       try {
         await this.openFifo(n);
       } catch (e) {
-        const why = e instanceof Error ? e.message.split('\n')[0] ?? e.message : String(e);
+        const why = e instanceof Error ? (e.message.split('\n')[0] ?? e.message) : String(e);
         this.failed.set(n, why);
         this.log.error({ fifo: n, err: why }, 'JSON FIFO cannot be opened');
       }
@@ -150,7 +163,10 @@ export class JsonFifos {
   private async openFifo(n: number): Promise<void> {
     {
       const path = join(this.dir, `fifo${n}`);
-      const isFifo = await stat(path).then((s) => s.isFIFO(), () => undefined);
+      const isFifo = await stat(path).then(
+        (s) => s.isFIFO(),
+        () => undefined,
+      );
       if (isFifo === false) await rm(path, { force: true });
       if (isFifo !== true) await promisify(execFile)('mkfifo', ['-m', '0600', path]);
       // O_RDWR keeps the FIFO open when writers come and go (no EOF), O_NONBLOCK for libuv.
@@ -177,13 +193,20 @@ export class JsonFifos {
       const vm = this.svc.vm(name);
       const reply = await this.svc.handle(vm, encodeRequest(packet));
       const cmd = reply?.readUInt32LE(12);
-      line = { seq, ok: cmd === undefined || cmd === Reply.ACK, reply: cmd === Reply.ACK ? 'ACK' : cmd === Reply.NACK ? 'NACK' : null };
+      line = {
+        seq,
+        ok: cmd === undefined || cmd === Reply.ACK,
+        reply: cmd === Reply.ACK ? 'ACK' : cmd === Reply.NACK ? 'NACK' : null,
+      };
     } catch (e) {
       line = { seq, ok: false, reply: null, error: e instanceof Error ? e.message : String(e) };
       this.log.warn({ fifo, error: line.error }, 'JSON FIFO message refused');
     }
     try {
-      const size = await stat(replyFile).then((s) => s.size, () => 0);
+      const size = await stat(replyFile).then(
+        (s) => s.size,
+        () => 0,
+      );
       if (size > MAX_REPLY_BYTES) await truncate(replyFile, 0);
       await appendFile(replyFile, `${JSON.stringify(line)}\n`, { mode: 0o600 });
     } catch (e) {

@@ -10,8 +10,25 @@
  * - Unknown commands: logged with the channel, NACK.
  */
 import type { AccessPolicy, Logger, Principal, Privilege } from 'vpmd';
-import { decodeRequest, encodeAck, encodeCapsList, encodeFreqList, peekRequest, type PacketHeader, type PowerPacket } from './protocol/packet-codec.js';
-import { COMMAND_NAMES, Command, MAX_VCPU_PER_VM, Policy, POLICY_NAMES, REQUEST_OFFSETS, UNIT_NAMES, Workload } from './protocol/packet-layout.js';
+import {
+  decodeRequest,
+  encodeAck,
+  encodeCapsList,
+  encodeFreqList,
+  peekRequest,
+  type PacketHeader,
+  type PowerPacket,
+} from './protocol/packet-codec.js';
+import {
+  COMMAND_NAMES,
+  Command,
+  MAX_VCPU_PER_VM,
+  Policy,
+  POLICY_NAMES,
+  REQUEST_OFFSETS,
+  UNIT_NAMES,
+  Workload,
+} from './protocol/packet-layout.js';
 import type { Level, PowerControl } from './power/power-control.js';
 import type { ChannelRecord, Counters, GuestPolicy, VmRecord } from './vm-registry.js';
 
@@ -80,7 +97,8 @@ export function takeToken(vm: VmRecord, rate: RateLimit, now: number): boolean {
 
 /** The level a policy asks for now, or undefined when it leaves the vCPU alone. */
 export function policyLevel(policy: GuestPolicy, hour: number): Level | undefined {
-  if (policy.type === 'WORKLOAD') return policy.workload === Workload.HIGH ? 'max' : policy.workload === Workload.MEDIUM ? 'medium' : 'min';
+  if (policy.type === 'WORKLOAD')
+    return policy.workload === Workload.HIGH ? 'max' : policy.workload === Workload.MEDIUM ? 'medium' : 'min';
   if (policy.busyHours.includes(hour)) return 'max';
   if (policy.quietHours.includes(hour)) return 'min';
   return undefined;
@@ -101,7 +119,8 @@ export async function applyPolicy(deps: HandlerDeps, vm: VmRecord): Promise<numb
 }
 
 function toPolicy(p: PowerPacket): GuestPolicy {
-  const hours = (list: readonly number[]): number[] => [...new Set(list.filter((h) => h >= 0 && h <= 23))].sort((a, b) => a - b);
+  const hours = (list: readonly number[]): number[] =>
+    [...new Set(list.filter((h) => h >= 0 && h <= 23))].sort((a, b) => a - b);
   return {
     type: p.policyToUse === Policy.TIME ? 'TIME' : 'WORKLOAD',
     vcpus: [...new Set(p.vcpuToControl.slice(0, Math.min(p.numVcpu, MAX_VCPU_PER_VM)))],
@@ -131,12 +150,18 @@ async function answerQuery(deps: HandlerDeps, vm: VmRecord, p: PacketHeader): Pr
   if (p.command === Command.QUERY_FREQ_LIST || p.command === Command.QUERY_FREQ) {
     const only = p.command === Command.QUERY_FREQ ? Number(p.resourceId) : undefined;
     const freqList = await Promise.all(
-      pcpus.map(async (pc, v) => (pc === undefined || (only !== undefined && v !== only) ? 0 : deps.control.currentKHz(pc))),
+      pcpus.map(async (pc, v) =>
+        pc === undefined || (only !== undefined && v !== only) ? 0 : deps.control.currentKHz(pc),
+      ),
     );
     return encodeFreqList({ ...head, freqList });
   }
   const only = p.command === Command.QUERY_CAPS ? Number(p.resourceId) : undefined;
-  const turbo = await Promise.all(pcpus.map(async (pc, v) => (pc === undefined || (only !== undefined && v !== only) ? 0 : (await deps.turboAvailable(pc)) ? 1 : 0)));
+  const turbo = await Promise.all(
+    pcpus.map(async (pc, v) =>
+      pc === undefined || (only !== undefined && v !== only) ? 0 : (await deps.turboAvailable(pc)) ? 1 : 0,
+    ),
+  );
   return encodeCapsList({ ...head, turbo, priority: pcpus.map(() => 0) });
 }
 
@@ -163,7 +188,12 @@ function refuse({ deps, vm, ch, p, frame }: Refused, reason: string, reply: bool
 }
 
 /** Handles one 464-byte frame from a channel of `vm`; returns the reply, if any. */
-export async function handleFrame(deps: HandlerDeps, vm: VmRecord, ch: ChannelRecord | undefined, frame: Buffer): Promise<Buffer | undefined> {
+export async function handleFrame(
+  deps: HandlerDeps,
+  vm: VmRecord,
+  ch: ChannelRecord | undefined,
+  frame: Buffer,
+): Promise<Buffer | undefined> {
   if (ch && !ch.enabled) return undefined; // DPDK reads and drops a disabled channel's messages.
   const p = peekRequest(frame);
   const isQuery = p.command >= Command.QUERY_FREQ_LIST && p.command <= Command.QUERY_CAPS;
@@ -186,7 +216,10 @@ export async function handleFrame(deps: HandlerDeps, vm: VmRecord, ch: ChannelRe
         count(vm, ch, 'accepted');
         if (r.clamped) count(vm, ch, 'clamped');
         if (deps.log.isLevelEnabled('debug')) {
-          deps.log.debug({ vm: vm.name, channel: ch?.num, command: 'CPU_POWER', vcpu, unit: UNIT_NAMES[p.unit] }, 'guest power request applied');
+          deps.log.debug(
+            { vm: vm.name, channel: ch?.num, command: 'CPU_POWER', vcpu, unit: UNIT_NAMES[p.unit] },
+            'guest power request applied',
+          );
         }
         return encodeAck(frame, true);
       }
@@ -196,15 +229,25 @@ export async function handleFrame(deps: HandlerDeps, vm: VmRecord, ch: ChannelRe
         const policyToUse = frame.readUInt32LE(REQUEST_OFFSETS.policy_to_use);
         if (policyToUse !== Policy.WORKLOAD && policyToUse !== Policy.TIME) {
           const name = POLICY_NAMES[policyToUse] ?? `policy ${policyToUse}`;
-          return refuse({ deps, vm, ch, p, frame }, `${name} policies need NIC or branch-miss counters this host does not provide; only WORKLOAD and TIME are supported`, true);
+          return refuse(
+            { deps, vm, ch, p, frame },
+            `${name} policies need NIC or branch-miss counters this host does not provide; only WORKLOAD and TIME are supported`,
+            true,
+          );
         }
         const policy = toPolicy(decodeRequest(frame));
-        if (policy.vcpus.length === 0) return refuse({ deps, vm, ch, p, frame }, 'the policy names no vCPU (num_vcpu is 0)', true);
+        if (policy.vcpus.length === 0)
+          return refuse({ deps, vm, ch, p, frame }, 'the policy names no vCPU (num_vcpu is 0)', true);
         vm.policy = policy;
         deps.policyChanged(vm);
         count(vm, ch, 'accepted');
         // ACK first, as DPDK: the policy is applied after the reply is queued.
-        setImmediate(() => void applyPolicy(deps, vm).catch((e: unknown) => deps.log.warn({ vm: vm.name, err: String(e) }, 'policy apply failed')));
+        setImmediate(
+          () =>
+            void applyPolicy(deps, vm).catch((e: unknown) =>
+              deps.log.warn({ vm: vm.name, err: String(e) }, 'policy apply failed'),
+            ),
+        );
         return encodeAck(frame, true);
       }
       case Command.PKT_POLICY_REMOVE: {
@@ -222,8 +265,18 @@ export async function handleFrame(deps: HandlerDeps, vm: VmRecord, ch: ChannelRe
       case Command.QUERY_FREQ:
       case Command.QUERY_CAPS_LIST:
       case Command.QUERY_CAPS: {
-        if (!vm.query) return refuse({ deps, vm, ch, p, frame }, `queries are disabled for VM '${vm.name}' (set_query ${vm.name} enable)`, false);
-        if (p.vmName !== '' && p.vmName !== vm.name) return refuse({ deps, vm, ch, p, frame }, `query names VM '${p.vmName}' but the channel belongs to '${vm.name}'`, false);
+        if (!vm.query)
+          return refuse(
+            { deps, vm, ch, p, frame },
+            `queries are disabled for VM '${vm.name}' (set_query ${vm.name} enable)`,
+            false,
+          );
+        if (p.vmName !== '' && p.vmName !== vm.name)
+          return refuse(
+            { deps, vm, ch, p, frame },
+            `query names VM '${p.vmName}' but the channel belongs to '${vm.name}'`,
+            false,
+          );
         const no = denied(deps, vm, 'Login', 'guest query');
         if (no) return refuse({ deps, vm, ch, p, frame }, no, false);
         count(vm, ch, 'accepted');
@@ -233,7 +286,11 @@ export async function handleFrame(deps: HandlerDeps, vm: VmRecord, ch: ChannelRe
         return refuse({ deps, vm, ch, p, frame }, `unknown command ${p.command}`, true);
     }
   } catch (e) {
-    return refuse({ deps, vm, ch, p, frame }, `failed: ${e instanceof Error ? e.message : String(e)}`, p.command === Command.CPU_POWER || p.command === Command.PKT_POLICY);
+    return refuse(
+      { deps, vm, ch, p, frame },
+      `failed: ${e instanceof Error ? e.message : String(e)}`,
+      p.command === Command.CPU_POWER || p.command === Command.PKT_POLICY,
+    );
   } finally {
     if (ch) ch.processing = false;
   }

@@ -46,7 +46,9 @@ export type GuestPolicy = Static<typeof PolicySchema>;
 
 const VmStateSchema = Type.Object({
   name: Type.String(),
-  channels: Type.Array(Type.Object({ num: Type.Integer({ minimum: 0 }), path: Type.String(), enabled: Type.Boolean() })),
+  channels: Type.Array(
+    Type.Object({ num: Type.Integer({ minimum: 0 }), path: Type.String(), enabled: Type.Boolean() }),
+  ),
   query: Type.Boolean(),
   bounds: BoundsSchema,
   pins: Type.Array(Type.Union([Type.Integer({ minimum: 0 }), Type.Null()])),
@@ -59,8 +61,16 @@ export const REGISTRY_SPEC = {
   version: 1,
   schema: Type.Object({
     vms: Type.Array(VmStateSchema),
-    pcpuBounds: Type.Array(Type.Object({ pcpu: Type.Integer({ minimum: 0 }), minKHz: Type.Optional(Type.Integer()), maxKHz: Type.Optional(Type.Integer()) })),
-    saved: Type.Array(Type.Object({ policy: Type.Integer(), governor: Type.String(), minKHz: Type.Integer(), maxKHz: Type.Integer() })),
+    pcpuBounds: Type.Array(
+      Type.Object({
+        pcpu: Type.Integer({ minimum: 0 }),
+        minKHz: Type.Optional(Type.Integer()),
+        maxKHz: Type.Optional(Type.Integer()),
+      }),
+    ),
+    saved: Type.Array(
+      Type.Object({ policy: Type.Integer(), governor: Type.String(), minKHz: Type.Integer(), maxKHz: Type.Integer() }),
+    ),
   }),
 } as const;
 
@@ -123,13 +133,21 @@ export function checkVmName(name: string): void {
 /** Checks a bounds pair. @throws E_VC_BOUNDS */
 export function checkBounds(what: string, b: { minKHz?: number; maxKHz?: number }): void {
   // Only the two limits: callers pass whole bounds records, whose other keys (pcpu 0) are not kHz.
-  for (const [k, v] of [['minKHz', b.minKHz], ['maxKHz', b.maxKHz]] as const) {
+  for (const [k, v] of [
+    ['minKHz', b.minKHz],
+    ['maxKHz', b.maxKHz],
+  ] as const) {
     if (v !== undefined && (!Number.isSafeInteger(v) || v <= 0)) {
-      throw new VpmdError('E_VC_BOUNDS', `${what}: ${k} must be a positive integer in kHz, got ${String(v)}`, { [k]: String(v) });
+      throw new VpmdError('E_VC_BOUNDS', `${what}: ${k} must be a positive integer in kHz, got ${String(v)}`, {
+        [k]: String(v),
+      });
     }
   }
   if (b.minKHz !== undefined && b.maxKHz !== undefined && b.minKHz > b.maxKHz) {
-    throw new VpmdError('E_VC_BOUNDS', `${what}: minKHz ${b.minKHz} is above maxKHz ${b.maxKHz}`, { minKHz: b.minKHz, maxKHz: b.maxKHz });
+    throw new VpmdError('E_VC_BOUNDS', `${what}: minKHz ${b.minKHz} is above maxKHz ${b.maxKHz}`, {
+      minKHz: b.minKHz,
+      maxKHz: b.maxKHz,
+    });
   }
 }
 
@@ -155,7 +173,9 @@ export function newVm(name: string, now: number, burst: number): VmRecord {
 export function vmToState(vm: VmRecord): RegistryState['vms'][number] {
   return {
     name: vm.name,
-    channels: [...vm.channels.values()].sort((a, b) => a.num - b.num).map((c) => ({ num: c.num, path: c.path, enabled: c.enabled })),
+    channels: [...vm.channels.values()]
+      .sort((a, b) => a.num - b.num)
+      .map((c) => ({ num: c.num, path: c.path, enabled: c.enabled })),
     query: vm.query,
     bounds: { ...vm.bounds },
     pins: [...vm.pins],

@@ -34,7 +34,8 @@ describe('logger', () => {
       'configured',
     );
     const text = lines.join('');
-    for (const secret of ['hunter2', 'p4ss', 'k3y', 'authpass123', 'privpass123', 'tok-123', 'public']) expect(text).not.toContain(secret);
+    for (const secret of ['hunter2', 'p4ss', 'k3y', 'authpass123', 'privpass123', 'tok-123', 'public'])
+      expect(text).not.toContain(secret);
     expect(text).toContain('[redacted]');
     expect(text).toContain('bmc1');
   });

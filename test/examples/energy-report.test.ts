@@ -12,8 +12,15 @@ describe('example plugin energy-report (through the test kit)', () => {
     expect(r1.joules).toBeGreaterThan(0);
     // above a 1 W budget: degraded, with the reason
     const st = await first.status();
-    expect(st[0]?.health).toMatchObject({ status: 'degraded', detail: expect.stringContaining('exceeds the 1 W budget') });
-    const metric = await first.json<{ id: string; unit: string; latest: { value: number } }>(['telemetry', 'show', 'energy-report/host/energy']);
+    expect(st[0]?.health).toMatchObject({
+      status: 'degraded',
+      detail: expect.stringContaining('exceeds the 1 W budget'),
+    });
+    const metric = await first.json<{ id: string; unit: string; latest: { value: number } }>([
+      'telemetry',
+      'show',
+      'energy-report/host/energy',
+    ]);
     expect(metric.unit).toBe('J');
     await first.agent.stop();
     // a second agent on the same state directory continues from the saved total
@@ -21,7 +28,12 @@ describe('example plugin energy-report (through the test kit)', () => {
     const { createLogger } = await import('../../core/logger.js');
     const { readConfigFile } = await import('../../core/config/load-config.js');
     const parsed = await readConfigFile(first.configFile);
-    const again = new Agent({ config: parsed.config, configFile: first.configFile, builtins: [{ manifest: energyReport, origin: 'testkit' }], log: createLogger({ level: 'silent' }) });
+    const again = new Agent({
+      config: parsed.config,
+      configFile: first.configFile,
+      builtins: [{ manifest: energyReport, origin: 'testkit' }],
+      log: createLogger({ level: 'silent' }),
+    });
     await again.start();
     try {
       const { ControlClient } = await import('../../core/control/control-client.js');
@@ -41,11 +53,15 @@ describe('example plugin energy-report (through the test kit)', () => {
     try {
       expect(await agent.json(['energy', 'reset'])).toBe('energy total reset');
       // the same privilege check every surface (Redfish, SNMP) goes through
-      await expect(agent.agent.runCommand(['energy', 'reset'], { name: 'viewer', role: 'ReadOnly', origin: 'redfish' })).rejects.toMatchObject({
+      await expect(
+        agent.agent.runCommand(['energy', 'reset'], { name: 'viewer', role: 'ReadOnly', origin: 'redfish' }),
+      ).rejects.toMatchObject({
         code: 'E_ACCESS_DENIED',
         message: "energy reset: 'viewer' (role ReadOnly) lacks the ConfigureComponents privilege",
       });
-      expect((await agent.agent.runCommand(['energy', 'reset'], { name: 'op', role: 'Operator', origin: 'redfish' })).human).toBe('energy total reset');
+      expect(
+        (await agent.agent.runCommand(['energy', 'reset'], { name: 'op', role: 'Operator', origin: 'redfish' })).human,
+      ).toBe('energy total reset');
     } finally {
       await agent.stop();
     }

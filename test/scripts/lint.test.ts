@@ -21,7 +21,8 @@ async function tree(files: Record<string, string>): Promise<string> {
 describe('lint: the house has one door', () => {
   it('flags imports into another plugin or the built-in list, in every import form, with file and line', async () => {
     const root = await tree({
-      'plugins/redfish/index.ts': "import { x } from 'vpmd';\nimport { y } from './routes.js';\nimport { readFile } from 'node:fs';\n",
+      'plugins/redfish/index.ts':
+        "import { x } from 'vpmd';\nimport { y } from './routes.js';\nimport { readFile } from 'node:fs';\n",
       'plugins/redfish/routes.ts':
         "\nimport { bmc } from '../ipmi/session.js';\nexport * from '../snmp/mib.js';\nconst m = await import('../libvirt-caps/index.js');\n",
       'plugins/ipmi/session.ts': 'export const bmc = 1;\n',
@@ -41,7 +42,8 @@ describe('lint: the house has one door', () => {
 
   it("refuses a plugin's or an example's deep import of core and any vpmd/<subpath>", async () => {
     const root = await tree({
-      'plugins/libvirt-caps/host-facts.ts': "import { readOptional } from '../../core/host/index.js';\nimport { Type } from 'vpmd';\n",
+      'plugins/libvirt-caps/host-facts.ts':
+        "import { readOptional } from '../../core/host/index.js';\nimport { Type } from 'vpmd';\n",
       'plugins/libvirt-caps/docs.ts': "import { writeFileAtomic } from 'vpmd/state';\n",
       'examples/plugins/energy-report/index.ts': "import { definePlugin } from '../../../core/index.js';\n",
     });
@@ -57,9 +59,11 @@ describe('lint: the house has one door', () => {
 
   it('refuses core importing anything above it and the test kit importing app or a plugin', async () => {
     const root = await tree({
-      'core/agent.ts': "import { BUILTIN_PLUGINS } from '../app/builtin-plugins.js';\nimport { x } from './kernel/kernel.js';\n",
+      'core/agent.ts':
+        "import { BUILTIN_PLUGINS } from '../app/builtin-plugins.js';\nimport { x } from './kernel/kernel.js';\n",
       'core/sim/index.ts': "export { bootAgent } from '../../testkit/boot-agent.js';\n",
-      'testkit/boot-agent.ts': "import { Agent } from '../core/agent.js';\nimport ipmi from '../plugins/ipmi/index.js';\n",
+      'testkit/boot-agent.ts':
+        "import { Agent } from '../core/agent.js';\nimport ipmi from '../plugins/ipmi/index.js';\n",
     });
     const v = findForbiddenImports(root);
     expect(v.map((x) => `${x.file}:${x.line} ${x.specifier}`)).toEqual([

@@ -39,16 +39,27 @@ export interface CliResult {
 }
 
 /** Runs `node FILE args` with optional stdin; resolves when it exits (bounded by `timeoutMs`). */
-export function runCli(file: string, args: readonly string[], opts: { stdin?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<CliResult> {
+export function runCli(
+  file: string,
+  args: readonly string[],
+  opts: { stdin?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): Promise<CliResult> {
   return new Promise((res, rej) => {
-    const child = spawn(process.execPath, [file, ...args], { env: { ...process.env, ...opts.env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [file, ...args], {
+      env: { ...process.env, ...opts.env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      rej(new Error(`${file} ${args.join(' ')} did not finish within ${opts.timeoutMs ?? 20000} ms\nstdout: ${stdout}\nstderr: ${stderr}`));
+      rej(
+        new Error(
+          `${file} ${args.join(' ')} did not finish within ${opts.timeoutMs ?? 20000} ms\nstdout: ${stdout}\nstderr: ${stderr}`,
+        ),
+      );
     }, opts.timeoutMs ?? 20000);
     child.on('exit', (code) => {
       clearTimeout(timer);
@@ -59,7 +70,10 @@ export function runCli(file: string, args: readonly string[], opts: { stdin?: st
 }
 
 /** Starts a long-running CLI; `waitFor` resolves when stdout or stderr matches. */
-export function startCli(file: string, args: readonly string[]): {
+export function startCli(
+  file: string,
+  args: readonly string[],
+): {
   child: ChildProcess;
   output(): string;
   waitFor(re: RegExp, timeoutMs?: number): Promise<string>;
@@ -89,7 +103,10 @@ export function startCli(file: string, args: readonly string[]): {
             res(m[0]);
           }
         };
-        const timer = setTimeout(() => rej(new Error(`timed out waiting for ${re}; output so far:\n${out}`)), timeoutMs);
+        const timer = setTimeout(
+          () => rej(new Error(`timed out waiting for ${re}; output so far:\n${out}`)),
+          timeoutMs,
+        );
         waiters.push(check);
         check();
       }),

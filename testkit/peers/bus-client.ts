@@ -87,7 +87,9 @@ export class BusClient {
     const client = new BusClient(address, bus);
     const ready = new Promise<void>((resolve, reject) => {
       bus.once('connect', () => resolve());
-      bus.once('error', (err: unknown) => reject(peerFailedError('dbus', `cannot connect to ${address}: ${describe(err)}`, { address }, '', err)));
+      bus.once('error', (err: unknown) =>
+        reject(peerFailedError('dbus', `cannot connect to ${address}: ${describe(err)}`, { address }, '', err)),
+      );
     });
     try {
       await withTimeout('dbus', `connect to ${address}`, timeoutMs, ready);
@@ -118,10 +120,22 @@ export class BusClient {
       return reply === null ? [] : (reply.body as unknown[]);
     } catch (e) {
       if (isDbusError(e)) {
-        throw peerFailedError('dbus', `${what} failed: ${e.type}: ${e.text}`, { dbusError: e.type, destination: spec.destination }, '', e);
+        throw peerFailedError(
+          'dbus',
+          `${what} failed: ${e.type}: ${e.text}`,
+          { dbusError: e.type, destination: spec.destination },
+          '',
+          e,
+        );
       }
       if (this.lastError !== undefined) {
-        throw peerFailedError('dbus', `${what}: connection failed: ${describe(this.lastError)}`, { address: this.address }, '', e);
+        throw peerFailedError(
+          'dbus',
+          `${what}: connection failed: ${describe(this.lastError)}`,
+          { address: this.address },
+          '',
+          e,
+        );
       }
       throw e;
     }
@@ -142,7 +156,13 @@ export class BusClient {
   }
 
   /** Reads one property (org.freedesktop.DBus.Properties.Get), variant unwrapped. */
-  async getProperty(destination: string, path: string, iface: string, name: string, timeoutMs?: number): Promise<unknown> {
+  async getProperty(
+    destination: string,
+    path: string,
+    iface: string,
+    name: string,
+    timeoutMs?: number,
+  ): Promise<unknown> {
     const [value] = await this.call({
       destination,
       path,
@@ -166,7 +186,13 @@ export class BusClient {
     const onMessage = (msg: Message): void => {
       if (msg.type !== MessageType.SIGNAL || msg.interface !== match.interface || msg.member !== match.member) return;
       if (match.path !== undefined && msg.path !== match.path) return;
-      listener({ path: msg.path, interface: msg.interface, member: msg.member, sender: msg.sender, body: msg.body as unknown[] });
+      listener({
+        path: msg.path,
+        interface: msg.interface,
+        member: msg.member,
+        sender: msg.sender,
+        body: msg.body as unknown[],
+      });
     };
     this.bus.on('message', onMessage);
     try {
@@ -189,6 +215,13 @@ export class BusClient {
   }
 
   private async callBus(member: string, arg: string): Promise<void> {
-    await this.call({ destination: DBUS_NAME, path: DBUS_PATH, interface: DBUS_NAME, member, signature: 's', body: [arg] });
+    await this.call({
+      destination: DBUS_NAME,
+      path: DBUS_PATH,
+      interface: DBUS_NAME,
+      member,
+      signature: 's',
+      body: [arg],
+    });
   }
 }

@@ -23,8 +23,16 @@ function plainArgs(args: unknown[]): unknown[] {
 export async function readMockCalls(mock: MockControl, method?: string): Promise<MockCall[]> {
   if (method === undefined) {
     const [rows] = await mock('GetCalls');
-    return (rows as [bigint, string, unknown[]][]).map(([ts, name, args]) => ({ method: name, args: plainArgs(args), timestamp: Number(ts) }));
+    return (rows as [bigint, string, unknown[]][]).map(([ts, name, args]) => ({
+      method: name,
+      args: plainArgs(args),
+      timestamp: Number(ts),
+    }));
   }
   const [rows] = await mock('GetMethodCalls', 's', [method]);
-  return (rows as [bigint, unknown[]][]).map(([ts, args]) => ({ method, args: plainArgs(args), timestamp: Number(ts) }));
+  return (rows as [bigint, unknown[]][]).map(([ts, args]) => ({
+    method,
+    args: plainArgs(args),
+    timestamp: Number(ts),
+  }));
 }

@@ -115,7 +115,11 @@ export class DbusmockPeer {
  * @throws VpmdError: python3-dbusmock missing (names scripts/setup-peers.sh), mock exited, or
  *   not ready in time
  */
-export async function startDbusmockTemplate<M extends DbusmockPeer>(bus: BusAddress, spec: DbusmockTemplate, create: (started: StartedDbusmock) => M): Promise<M> {
+export async function startDbusmockTemplate<M extends DbusmockPeer>(
+  bus: BusAddress,
+  spec: DbusmockTemplate,
+  create: (started: StartedDbusmock) => M,
+): Promise<M> {
   const { peer } = spec;
   const address = assertBusAddress(peer, bus);
   await requirePythonModule(peer, 'dbusmock', 'python3-dbusmock');
@@ -129,7 +133,12 @@ export async function startDbusmockTemplate<M extends DbusmockPeer>(bus: BusAddr
       program: DEBIAN_PYTHON,
       args: ['-m', 'dbusmock', '--system', '--template', spec.template, '-l', join(dir, 'calls.log'), ...parameters],
       // Both variables point at the private bus: nothing may reach the real system bus.
-      env: { DBUS_SYSTEM_BUS_ADDRESS: address, DBUS_SESSION_BUS_ADDRESS: address, DBUS_STARTER_ADDRESS: undefined, PYTHONDONTWRITEBYTECODE: '1' },
+      env: {
+        DBUS_SYSTEM_BUS_ADDRESS: address,
+        DBUS_SESSION_BUS_ADDRESS: address,
+        DBUS_STARTER_ADDRESS: undefined,
+        PYTHONDONTWRITEBYTECODE: '1',
+      },
     });
     const running = proc;
     const connected = await BusClient.connect(address);
@@ -143,7 +152,14 @@ export async function startDbusmockTemplate<M extends DbusmockPeer>(bus: BusAddr
       output: () => running.output(),
       probe: () => spec.probe(connected),
     });
-    const mock = create({ proc: running, client: connected, dir, busName: spec.busName, path: spec.path, callTimeoutMs: spec.callTimeoutMs ?? 5_000 });
+    const mock = create({
+      proc: running,
+      client: connected,
+      dir,
+      busName: spec.busName,
+      path: spec.path,
+      callTimeoutMs: spec.callTimeoutMs ?? 5_000,
+    });
     // The readiness probe itself was recorded; start with an empty call log.
     await mock.clearCalls();
     mock.attach(bus);

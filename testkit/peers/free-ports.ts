@@ -44,7 +44,8 @@ export async function freeTcpPorts(count: number): Promise<number[]> {
     for (let i = 0; i < count; i++) servers.push(await listenTcp());
     return servers.map((s) => {
       const address = s.address();
-      if (address === null || typeof address === 'string') throw peerFailedError('free-ports', 'a TCP listener on 127.0.0.1:0 reported no port');
+      if (address === null || typeof address === 'string')
+        throw peerFailedError('free-ports', 'a TCP listener on 127.0.0.1:0 reported no port');
       return address.port;
     });
   } finally {

@@ -4,7 +4,14 @@
  * scripts/setup-peers.sh; see docs/testing-peers.md for usage and quirks.
  */
 export { SETUP_PEERS_SCRIPT } from './peer-errors.js';
-export { BusClient, DEFAULT_CALL_TIMEOUT_MS, plainValue, type BusCallSpec, type ReceivedSignal, type SignalMatch } from './bus-client.js';
+export {
+  BusClient,
+  DEFAULT_CALL_TIMEOUT_MS,
+  plainValue,
+  type BusCallSpec,
+  type ReceivedSignal,
+  type SignalMatch,
+} from './bus-client.js';
 export { startPrivateBus, type BusAddress, type PrivateBus, type PrivateBusOptions } from './private-bus.js';
 export {
   DEFAULT_LOGIND_PROPS,
@@ -39,7 +46,14 @@ export {
   type LibvirtDbusOptions,
   type LibvirtDbusPeer,
 } from './libvirt-dbus.js';
-export { MAX_BMCS_PER_PROCESS, MAX_SIM_BMCS, startIpmiSim, type IpmiSimOptions, type IpmiSimPeer, type IpmiSimTarget } from './ipmi-sim.js';
+export {
+  MAX_BMCS_PER_PROCESS,
+  MAX_SIM_BMCS,
+  startIpmiSim,
+  type IpmiSimOptions,
+  type IpmiSimPeer,
+  type IpmiSimTarget,
+} from './ipmi-sim.js';
 export { DEFAULT_SIM_USERS, type SimPrivilege, type SimUser } from './ipmi-sim-files.js';
 export {
   DEFAULT_SIM_SEL,

@@ -5,7 +5,13 @@
  * file the test can read.
  */
 import { peerOptionsError } from './peer-errors.js';
-import { hex, renderSelCommands, renderSensorCommands, type SimSelEntry, type SimSensorSpec } from './ipmi-sim-sensors.js';
+import {
+  hex,
+  renderSelCommands,
+  renderSensorCommands,
+  type SimSelEntry,
+  type SimSensorSpec,
+} from './ipmi-sim-sensors.js';
 
 const PEER = 'ipmi_sim';
 
@@ -58,15 +64,22 @@ export function checkUsers(users: readonly SimUser[]): void {
       throw peerOptionsError(PEER, `users[${i}].name`, u.name, '1-16 characters from A-Z a-z 0-9 . _ @ + = : , % -');
     }
     if (typeof u.password !== 'string' || u.password.length > 20 || !SAFE_TEXT.test(u.password)) {
-      throw peerOptionsError(PEER, `users[${i}].password`, '(hidden)', '1-20 characters from A-Z a-z 0-9 . _ @ + = : , % -');
+      throw peerOptionsError(
+        PEER,
+        `users[${i}].password`,
+        '(hidden)',
+        '1-20 characters from A-Z a-z 0-9 . _ @ + = : , % -',
+      );
     }
-    if (!privileges.includes(u.privilege)) throw peerOptionsError(PEER, `users[${i}].privilege`, u.privilege, privileges.join(', '));
+    if (!privileges.includes(u.privilege))
+      throw peerOptionsError(PEER, `users[${i}].privilege`, u.privilege, privileges.join(', '));
   });
 }
 
 /** Paths inside lan.conf are quoted without escapes: refuse spaces and quotes. */
 export function checkConfigPath(path: string): void {
-  if (!/^[^\s"\\]+$/.test(path)) throw peerOptionsError(PEER, 'TMPDIR', path, 'a temp directory path without spaces, quotes or backslashes');
+  if (!/^[^\s"\\]+$/.test(path))
+    throw peerOptionsError(PEER, 'TMPDIR', path, 'a temp directory path without spaces, quotes or backslashes');
 }
 
 /**
@@ -74,7 +87,14 @@ export function checkConfigPath(path: string): void {
  * @param name - the process's name; its state lives in STATE/ipmi_sim/NAME
  * @param guidPrefix - 16 hex digits shared by the run; each BMC appends its index
  */
-export function renderLanConf(name: string, bmcs: readonly SimBmcLayout[], users: readonly SimUser[], chassisScript: string, consolePort: number, guidPrefix: string): string {
+export function renderLanConf(
+  name: string,
+  bmcs: readonly SimBmcLayout[],
+  users: readonly SimUser[],
+  chassisScript: string,
+  consolePort: number,
+  guidPrefix: string,
+): string {
   const lines = [`# ipmi_sim LAN configuration written by vpmd's test kit`, `name "${name}"`, ''];
   for (const bmc of bmcs) {
     lines.push(
@@ -103,7 +123,11 @@ export function renderLanConf(name: string, bmcs: readonly SimBmcLayout[], users
  * before mc_add: ipmi_sim loads persisted SDRs (our compiled sdr.NN.main) only for the
  * controller that is the BMC at the moment it is added.
  */
-export function renderEmu(bmcs: readonly SimBmcLayout[], sensors: readonly SimSensorSpec[], sel: readonly SimSelEntry[]): string {
+export function renderEmu(
+  bmcs: readonly SimBmcLayout[],
+  sensors: readonly SimSensorSpec[],
+  sel: readonly SimSelEntry[],
+): string {
   const lines = [`# ipmi_sim emulator commands written by vpmd's test kit`];
   for (const bmc of bmcs) {
     const mc = hex(bmc.ipmb);

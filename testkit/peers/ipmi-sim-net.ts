@@ -22,7 +22,12 @@ const PRESENCE_PING = Buffer.from('0600ff06000011be80010000', 'hex');
  * @param check - called between rounds; throw to give up (e.g. ipmi_sim exited)
  * @throws VpmdError (timeout) listing the ports still silent
  */
-export function awaitPresence(ports: readonly number[], timeoutMs: number, check: () => void, output: () => string): Promise<void> {
+export function awaitPresence(
+  ports: readonly number[],
+  timeoutMs: number,
+  check: () => void,
+  output: () => string,
+): Promise<void> {
   const pending = new Set(ports);
   const socket = createSocket('udp4');
   return new Promise<void>((resolve, reject) => {
@@ -50,7 +55,14 @@ export function awaitPresence(ports: readonly number[], timeoutMs: number, check
       if (pending.size === 0) return;
       if (Date.now() >= deadline) {
         const silent = [...pending].slice(0, 10).join(', ');
-        finish(peerTimeoutError(PEER, `presence pong from UDP ${silent}${pending.size > 10 ? ' ...' : ''}`, timeoutMs, output()));
+        finish(
+          peerTimeoutError(
+            PEER,
+            `presence pong from UDP ${silent}${pending.size > 10 ? ' ...' : ''}`,
+            timeoutMs,
+            output(),
+          ),
+        );
         return;
       }
       for (const port of pending) socket.send(PRESENCE_PING, port, '127.0.0.1');
@@ -72,17 +84,25 @@ export function consoleCommand(port: number, command: string, timeoutMs = 3_000)
     const socket = connect(port, '127.0.0.1');
     let text = '';
     let sent = false;
-    const timer = setTimeout(() => done(peerTimeoutError(PEER, `console command "${command}"`, timeoutMs, text)), timeoutMs);
+    const timer = setTimeout(
+      () => done(peerTimeoutError(PEER, `console command "${command}"`, timeoutMs, text)),
+      timeoutMs,
+    );
     const done = (err: unknown, out?: string): void => {
       clearTimeout(timer);
       socket.destroy();
       if (err !== undefined) reject(err);
       else resolve(out ?? '');
     };
-    socket.on('error', (err) => done(peerFailedError(PEER, `console on 127.0.0.1:${port}: ${describe(err)}`, { port }, '', err)));
+    socket.on('error', (err) =>
+      done(peerFailedError(PEER, `console on 127.0.0.1:${port}: ${describe(err)}`, { port }, '', err)),
+    );
     socket.on('data', (chunk: Buffer) => {
       // Keep printable ASCII and newlines; telnet IAC sequences are bytes >= 0xf0 plus options.
-      text += chunk.toString('latin1').replace(/\xff[\xfb-\xfe]./gs, '').replace(/[^\x20-\x7e\n]/g, '');
+      text += chunk
+        .toString('latin1')
+        .replace(/\xff[\xfb-\xfe]./gs, '')
+        .replace(/[^\x20-\x7e\n]/g, '');
       if (!sent && text.endsWith('> ')) {
         sent = true;
         text = '';
@@ -91,7 +111,8 @@ export function consoleCommand(port: number, command: string, timeoutMs = 3_000)
       }
       if (sent && text.endsWith('\n> ')) {
         const out = text.slice(0, -2).replace(command, '').trim();
-        if (out.includes('**')) done(peerFailedError(PEER, `console command "${command}" failed: ${out}`, { port, command }));
+        if (out.includes('**'))
+          done(peerFailedError(PEER, `console command "${command}" failed: ${out}`, { port, command }));
         else done(undefined, out);
       }
     });
@@ -117,17 +138,51 @@ export interface IpmitoolResult {
  * IPMI_PASSWORD, cipher suite 3) with one quick retry per request.
  * @throws VpmdError: ipmitool missing (names scripts/setup-peers.sh), or a non-zero exit with its stderr
  */
-export async function runIpmitool(target: IpmitoolTarget, args: readonly string[], timeoutMs = 10_000): Promise<IpmitoolResult> {
+export async function runIpmitool(
+  target: IpmitoolTarget,
+  args: readonly string[],
+  timeoutMs = 10_000,
+): Promise<IpmitoolResult> {
   const program = await requireProgram('ipmitool', 'ipmitool', 'ipmitool');
-  const argv = ['-I', 'lanplus', '-H', target.host, '-p', String(target.port), '-U', target.username, '-E', '-C', '3', '-N', '1', '-R', '2', ...args];
+  const argv = [
+    '-I',
+    'lanplus',
+    '-H',
+    target.host,
+    '-p',
+    String(target.port),
+    '-U',
+    target.username,
+    '-E',
+    '-C',
+    '3',
+    '-N',
+    '1',
+    '-R',
+    '2',
+    ...args,
+  ];
   return new Promise<IpmitoolResult>((resolve, reject) => {
-    execFile(program, argv, { timeout: timeoutMs, env: { ...process.env, IPMI_PASSWORD: target.password } }, (err, stdout, stderr) => {
-      if (err === null) {
-        resolve({ stdout, stderr });
-        return;
-      }
-      const what = `ipmitool ${args.join(' ')} against ${target.host}:${target.port}`;
-      reject(peerFailedError('ipmitool', `${what} failed: ${describe(err)}`, { port: target.port, command: args.join(' ') }, `${stderr}${stdout}`, err));
-    });
+    execFile(
+      program,
+      argv,
+      { timeout: timeoutMs, env: { ...process.env, IPMI_PASSWORD: target.password } },
+      (err, stdout, stderr) => {
+        if (err === null) {
+          resolve({ stdout, stderr });
+          return;
+        }
+        const what = `ipmitool ${args.join(' ')} against ${target.host}:${target.port}`;
+        reject(
+          peerFailedError(
+            'ipmitool',
+            `${what} failed: ${describe(err)}`,
+            { port: target.port, command: args.join(' ') },
+            `${stderr}${stdout}`,
+            err,
+          ),
+        );
+      },
+    );
   });
 }

@@ -30,7 +30,18 @@ export const SIM_SENSOR_TYPES = {
 export type SimSensorType = keyof typeof SIM_SENSOR_TYPES;
 
 /** Base units (IPMI table 43-15), by sdrcomp's names. */
-export type SimSensorUnit = 'unspecified' | 'degrees_C' | 'degrees_F' | 'degrees_K' | 'Volts' | 'Amps' | 'Watts' | 'Joules' | 'CFM' | 'RPM' | 'Hz';
+export type SimSensorUnit =
+  | 'unspecified'
+  | 'degrees_C'
+  | 'degrees_F'
+  | 'degrees_K'
+  | 'Volts'
+  | 'Amps'
+  | 'Watts'
+  | 'Joules'
+  | 'CFM'
+  | 'RPM'
+  | 'Hz';
 
 /** Entity ids (IPMI table 43-13), by sdrcomp's names. */
 export type SimEntity =
@@ -110,11 +121,60 @@ export interface SimSelEntry {
  * R=-2), input power (W, M=4) and a discrete power-supply status, with thresholds.
  */
 export const DEFAULT_SIM_SENSORS: readonly SimSensorSpec[] = [
-  { kind: 'analog', number: 1, name: 'Inlet Temp', type: 'Temperature', unit: 'degrees_C', entity: 'external_environment', m: 1, raw: 24, thresholds: { lnc: 5, lc: 3, unc: 38, uc: 42, unr: 45 } },
-  { kind: 'analog', number: 2, name: 'Fan 1', type: 'Fan', unit: 'RPM', entity: 'fan_cooling_device', m: 50, raw: 96, thresholds: { lnc: 16, lc: 12 } },
-  { kind: 'analog', number: 3, name: '12V Rail', type: 'Voltage', unit: 'Volts', entity: 'power_supply', m: 7, rExp: -2, raw: 171, thresholds: { lc: 154, uc: 189 } },
-  { kind: 'analog', number: 4, name: 'Pwr Consumption', type: 'Current', unit: 'Watts', entity: 'power_supply', m: 4, raw: 55, thresholds: { unc: 175, uc: 200 } },
-  { kind: 'discrete', number: 5, name: 'PSU1 Status', type: 'Power_Supply', entity: 'power_supply', eventReadingType: 0x6f, asserted: [0] },
+  {
+    kind: 'analog',
+    number: 1,
+    name: 'Inlet Temp',
+    type: 'Temperature',
+    unit: 'degrees_C',
+    entity: 'external_environment',
+    m: 1,
+    raw: 24,
+    thresholds: { lnc: 5, lc: 3, unc: 38, uc: 42, unr: 45 },
+  },
+  {
+    kind: 'analog',
+    number: 2,
+    name: 'Fan 1',
+    type: 'Fan',
+    unit: 'RPM',
+    entity: 'fan_cooling_device',
+    m: 50,
+    raw: 96,
+    thresholds: { lnc: 16, lc: 12 },
+  },
+  {
+    kind: 'analog',
+    number: 3,
+    name: '12V Rail',
+    type: 'Voltage',
+    unit: 'Volts',
+    entity: 'power_supply',
+    m: 7,
+    rExp: -2,
+    raw: 171,
+    thresholds: { lc: 154, uc: 189 },
+  },
+  {
+    kind: 'analog',
+    number: 4,
+    name: 'Pwr Consumption',
+    type: 'Current',
+    unit: 'Watts',
+    entity: 'power_supply',
+    m: 4,
+    raw: 55,
+    thresholds: { unc: 175, uc: 200 },
+  },
+  {
+    kind: 'discrete',
+    number: 5,
+    name: 'PSU1 Status',
+    type: 'Power_Supply',
+    entity: 'power_supply',
+    eventReadingType: 0x6f,
+    asserted: [0],
+  },
 ];
 
 /** The default SEL: inlet temperature upper non-critical, fan lower critical, PSU presence. */
@@ -155,12 +215,24 @@ export function checkSensors(sensors: readonly SimSensorSpec[]): void {
   sensors.forEach((s, i) => {
     const at = `sensors[${i}]`;
     checkInt(`${at}.number`, s.number, 1, 254);
-    if (seen.has(s.number)) throw peerOptionsError(PEER, `${at}.number`, s.number, 'a sensor number not used by another sensor');
+    if (seen.has(s.number))
+      throw peerOptionsError(PEER, `${at}.number`, s.number, 'a sensor number not used by another sensor');
     seen.add(s.number);
-    if (typeof s.name !== 'string' || !/^[\x20-\x7e]{1,16}$/.test(s.name) || /["\\]/.test(s.name) || !/[a-z]/.test(s.name)) {
-      throw peerOptionsError(PEER, `${at}.name`, s.name, '1-16 printable ASCII characters without " or \\, at least one lower-case');
+    if (
+      typeof s.name !== 'string' ||
+      !/^[\x20-\x7e]{1,16}$/.test(s.name) ||
+      /["\\]/.test(s.name) ||
+      !/[a-z]/.test(s.name)
+    ) {
+      throw peerOptionsError(
+        PEER,
+        `${at}.name`,
+        s.name,
+        '1-16 printable ASCII characters without " or \\, at least one lower-case',
+      );
     }
-    if (!(s.type in SIM_SENSOR_TYPES)) throw peerOptionsError(PEER, `${at}.type`, s.type, Object.keys(SIM_SENSOR_TYPES).join(', '));
+    if (!(s.type in SIM_SENSOR_TYPES))
+      throw peerOptionsError(PEER, `${at}.type`, s.type, Object.keys(SIM_SENSOR_TYPES).join(', '));
     if (s.kind === 'analog') {
       checkInt(`${at}.m`, s.m, -512, 511);
       checkInt(`${at}.b`, s.b ?? 0, -512, 511);
@@ -296,6 +368,21 @@ export function renderSelCommands(entries: readonly SimSelEntry[], mc: number): 
   // sel_add takes 13 bytes: 4 (timestamp, replaced by ipmi_sim), generator id (the BMC),
   // generator channel/LUN, EvM revision 0x04, sensor type, sensor number, event type, data 1-3.
   return entries.map((e) =>
-    ['sel_add', hex(mc), '0x02', '0', '0', '0', '0', hex(BMC_ADDRESS), '0x00', '0x04', hex(e.sensorType), hex(e.sensorNumber), hex(e.eventType), ...e.data.map(hex)].join(' '),
+    [
+      'sel_add',
+      hex(mc),
+      '0x02',
+      '0',
+      '0',
+      '0',
+      '0',
+      hex(BMC_ADDRESS),
+      '0x00',
+      '0x04',
+      hex(e.sensorType),
+      hex(e.sensorNumber),
+      hex(e.eventType),
+      ...e.data.map(hex),
+    ].join(' '),
   );
 }

@@ -8,9 +8,28 @@ import { randomBytes } from 'node:crypto';
 import { chmod, copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { freeTcpPorts, freeUdpPorts } from './free-ports.js';
-import { CHASSIS_SCRIPT, DEFAULT_SIM_USERS, checkConfigPath, checkUsers, ipmbOf, renderEmu, renderLanConf, type SimBmcLayout, type SimUser } from './ipmi-sim-files.js';
+import {
+  CHASSIS_SCRIPT,
+  DEFAULT_SIM_USERS,
+  checkConfigPath,
+  checkUsers,
+  ipmbOf,
+  renderEmu,
+  renderLanConf,
+  type SimBmcLayout,
+  type SimUser,
+} from './ipmi-sim-files.js';
 import { awaitPresence, consoleCommand, runIpmitool } from './ipmi-sim-net.js';
-import { DEFAULT_SIM_SEL, DEFAULT_SIM_SENSORS, checkSel, checkSensors, hex, renderSdrSource, type SimSelEntry, type SimSensorSpec } from './ipmi-sim-sensors.js';
+import {
+  DEFAULT_SIM_SEL,
+  DEFAULT_SIM_SENSORS,
+  checkSel,
+  checkSensors,
+  hex,
+  renderSdrSource,
+  type SimSelEntry,
+  type SimSensorSpec,
+} from './ipmi-sim-sensors.js';
 import { describe, peerFailedError, peerOptionsError } from './peer-errors.js';
 import { PeerProcess } from './peer-process.js';
 import { createWorkDir, removeWorkDir } from './peer-workdir.js';
@@ -80,19 +99,30 @@ interface SimProcess {
 }
 
 function checkOptions(opts: IpmiSimOptions, bmcs: number): void {
-  if (!Number.isInteger(bmcs) || bmcs < 1 || bmcs > MAX_SIM_BMCS) throw peerOptionsError(PEER, 'bmcs', bmcs, `an integer from 1 to ${MAX_SIM_BMCS}`);
+  if (!Number.isInteger(bmcs) || bmcs < 1 || bmcs > MAX_SIM_BMCS)
+    throw peerOptionsError(PEER, 'bmcs', bmcs, `an integer from 1 to ${MAX_SIM_BMCS}`);
   const base = opts.basePort;
   if (base !== undefined && (!Number.isInteger(base) || base < 1024 || base + bmcs - 1 > 65535)) {
     throw peerOptionsError(PEER, 'basePort', base, `an integer from 1024 to ${65536 - bmcs} (no privileged ports)`);
   }
-  if (opts.power !== undefined && opts.power !== 0 && opts.power !== 1) throw peerOptionsError(PEER, 'power', opts.power, '0 or 1');
+  if (opts.power !== undefined && opts.power !== 0 && opts.power !== 1)
+    throw peerOptionsError(PEER, 'power', opts.power, '0 or 1');
 }
 
 function compileSdr(sdrcomp: string, source: string, output: string): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     execFile(sdrcomp, ['-o', output, source], { timeout: 15_000 }, (err, stdout, stderr) => {
       if (err === null) resolve();
-      else reject(peerFailedError('sdrcomp', `cannot compile ${source}: ${describe(err)}`, { source }, `${stderr}${stdout}`, err));
+      else
+        reject(
+          peerFailedError(
+            'sdrcomp',
+            `cannot compile ${source}: ${describe(err)}`,
+            { source },
+            `${stderr}${stdout}`,
+            err,
+          ),
+        );
     });
   });
 }
@@ -127,10 +157,22 @@ export async function startIpmiSim(opts: IpmiSimOptions = {}): Promise<IpmiSimPe
   };
   try {
     checkConfigPath(dir);
-    const ports = opts.basePort === undefined ? await freeUdpPorts(count) : Array.from({ length: count }, (_, i) => (opts.basePort ?? 0) + i);
+    const ports =
+      opts.basePort === undefined
+        ? await freeUdpPorts(count)
+        : Array.from({ length: count }, (_, i) => (opts.basePort ?? 0) + i);
     const processCount = Math.ceil(count / MAX_BMCS_PER_PROCESS);
     const consolePorts = await freeTcpPorts(processCount);
-    const layouts = await writeConfiguration(dir, { count, ports, consolePorts, users, sensors, sel, power: opts.power ?? 1, sdrcomp });
+    const layouts = await writeConfiguration(dir, {
+      count,
+      ports,
+      consolePorts,
+      users,
+      sensors,
+      sel,
+      power: opts.power ?? 1,
+      sdrcomp,
+    });
     for (const [p, bmcs] of layouts.entries()) {
       const procDir = join(dir, `sim${p}`);
       const proc = await PeerProcess.spawn({
@@ -193,13 +235,21 @@ async function writeConfiguration(dir: string, plan: SimPlan): Promise<SimBmcLay
     const bmcs: SimBmcLayout[] = [];
     for (let n = 0; n < MAX_BMCS_PER_PROCESS && p * MAX_BMCS_PER_PROCESS + n < plan.count; n++) {
       const index = p * MAX_BMCS_PER_PROCESS + n;
-      const bmc: SimBmcLayout = { index, ipmb: ipmbOf(n), port: plan.ports[index] ?? 0, powerFile: join(dir, 'power', `bmc${index}`) };
+      const bmc: SimBmcLayout = {
+        index,
+        ipmb: ipmbOf(n),
+        port: plan.ports[index] ?? 0,
+        powerFile: join(dir, 'power', `bmc${index}`),
+      };
       bmcs.push(bmc);
       await writeFile(bmc.powerFile, `${plan.power}\n`);
       await copyFile(sdrCompiled, join(stateDir, `sdr.${bmc.ipmb.toString(16).padStart(2, '0')}.main`));
     }
     layouts.push(bmcs);
-    await writeFile(join(dir, name, 'lan.conf'), renderLanConf(name, bmcs, plan.users, chassisScript, plan.consolePorts[p] ?? 0, guidPrefix));
+    await writeFile(
+      join(dir, name, 'lan.conf'),
+      renderLanConf(name, bmcs, plan.users, chassisScript, plan.consolePorts[p] ?? 0, guidPrefix),
+    );
     await writeFile(join(dir, name, 'bmc.emu'), renderEmu(bmcs, plan.sensors, plan.sel));
   }
   return layouts;
@@ -209,8 +259,15 @@ async function awaitReady(p: SimProcess, targets: readonly IpmiSimTarget[], time
   const started = Date.now();
   const check = (): void => p.proc.assertRunning('starting');
   const output = (): string => p.proc.output();
-  await awaitPresence(p.bmcs.map((b) => b.port), timeoutMs, check, output);
-  const ends = [p.bmcs[0], p.bmcs[p.bmcs.length - 1]].filter((b, i, all): b is SimBmcLayout => b !== undefined && all.indexOf(b) === i);
+  await awaitPresence(
+    p.bmcs.map((b) => b.port),
+    timeoutMs,
+    check,
+    output,
+  );
+  const ends = [p.bmcs[0], p.bmcs[p.bmcs.length - 1]].filter(
+    (b, i, all): b is SimBmcLayout => b !== undefined && all.indexOf(b) === i,
+  );
   for (const bmc of ends) {
     const target = targets[bmc.index];
     if (target === undefined) continue;
@@ -226,7 +283,12 @@ async function awaitReady(p: SimProcess, targets: readonly IpmiSimTarget[], time
   }
 }
 
-function makePeer(dir: string, processes: readonly SimProcess[], targets: readonly IpmiSimTarget[], stopAll: () => Promise<void>): IpmiSimPeer {
+function makePeer(
+  dir: string,
+  processes: readonly SimProcess[],
+  targets: readonly IpmiSimTarget[],
+  stopAll: () => Promise<void>,
+): IpmiSimPeer {
   const bmcAt = (index: number): { bmc: SimBmcLayout; process: SimProcess } => {
     for (const process of processes) {
       const bmc = process.bmcs.find((b) => b.index === index);
@@ -258,8 +320,10 @@ function makePeer(dir: string, processes: readonly SimProcess[], targets: readon
     },
     setSensor: async (index, sensorNumber, raw) => {
       const { bmc, process } = bmcAt(index);
-      if (!Number.isInteger(raw) || raw < 0 || raw > 255) throw peerOptionsError(PEER, 'raw', raw, 'an integer from 0 to 255');
-      if (!Number.isInteger(sensorNumber) || sensorNumber < 1 || sensorNumber > 254) throw peerOptionsError(PEER, 'sensorNumber', sensorNumber, 'an integer from 1 to 254');
+      if (!Number.isInteger(raw) || raw < 0 || raw > 255)
+        throw peerOptionsError(PEER, 'raw', raw, 'an integer from 0 to 255');
+      if (!Number.isInteger(sensorNumber) || sensorNumber < 1 || sensorNumber > 254)
+        throw peerOptionsError(PEER, 'sensorNumber', sensorNumber, 'an integer from 1 to 254');
       await consoleCommand(process.consolePort, `sensor_set_value ${hex(bmc.ipmb)} 0 ${sensorNumber} ${raw} 0`);
     },
     stop: () => {

@@ -89,7 +89,8 @@ export interface LogindMock {
 
 function checkProps(props: Partial<LogindProps>): void {
   for (const [key, value] of Object.entries(props)) {
-    if (!(key in DEFAULT_LOGIND_PROPS)) throw peerOptionsError(PEER, key, value, Object.keys(DEFAULT_LOGIND_PROPS).join(', '));
+    if (!(key in DEFAULT_LOGIND_PROPS))
+      throw peerOptionsError(PEER, key, value, Object.keys(DEFAULT_LOGIND_PROPS).join(', '));
     // The values end up inside python code (the template's and ours): accept only the four words.
     if (!ANSWERS.includes(value as LogindAnswer)) throw peerOptionsError(PEER, key, value, ANSWERS.join(', '));
   }
@@ -136,7 +137,8 @@ class RunningLogindMock extends DbusmockPeer implements LogindMock {
 
   async setDelay(method: LogindMethod, delayMs: number): Promise<void> {
     if (!METHODS.includes(method)) throw peerOptionsError(PEER, 'method', method, METHODS.join(', '));
-    if (!Number.isFinite(delayMs) || delayMs < 0) throw peerOptionsError(PEER, 'delayMs', delayMs, 'a finite number >= 0');
+    if (!Number.isFinite(delayMs) || delayMs < 0)
+      throw peerOptionsError(PEER, 'delayMs', delayMs, 'a finite number >= 0');
     this.delays.set(method, delayMs);
     await this.define(method);
   }
@@ -167,7 +169,11 @@ class RunningLogindMock extends DbusmockPeer implements LogindMock {
  * @throws VpmdError: python3-dbusmock missing (names scripts/setup-peers.sh), invalid props,
  *   mock exited, or not ready in time
  */
-export async function startLogindMock(bus: BusAddress, props: Partial<LogindProps> = {}, opts: LogindMockOptions = {}): Promise<LogindMock> {
+export async function startLogindMock(
+  bus: BusAddress,
+  props: Partial<LogindProps> = {},
+  opts: LogindMockOptions = {},
+): Promise<LogindMock> {
   checkProps(props);
   const full: LogindProps = { ...DEFAULT_LOGIND_PROPS, ...props };
   const template: DbusmockTemplate = {
@@ -179,7 +185,13 @@ export async function startLogindMock(bus: BusAddress, props: Partial<LogindProp
     parameters: full,
     readyWhat: 'answer CanSuspend',
     probe: async (client) => {
-      const [answer] = await client.call({ destination: LOGIND_BUS_NAME, path: LOGIND_PATH, interface: LOGIND_MANAGER_IFACE, member: 'CanSuspend', timeoutMs: 1_000 });
+      const [answer] = await client.call({
+        destination: LOGIND_BUS_NAME,
+        path: LOGIND_PATH,
+        interface: LOGIND_MANAGER_IFACE,
+        member: 'CanSuspend',
+        timeoutMs: 1_000,
+      });
       return answer as string;
     },
     startTimeoutMs: opts.startTimeoutMs,

@@ -28,13 +28,28 @@ export function peerMissingError(peer: string, what: string, debianPackage: stri
 }
 
 /** Error for a peer that exited or failed; `output` is the tail of its stderr/stdout. */
-export function peerFailedError(peer: string, message: string, details: ErrorDetails = {}, output = '', cause?: unknown): VpmdError {
-  const text = output.trim() === '' ? `${peer}: ${message}` : `${peer}: ${message}\n--- last output of ${peer} ---\n${output.trimEnd()}`;
+export function peerFailedError(
+  peer: string,
+  message: string,
+  details: ErrorDetails = {},
+  output = '',
+  cause?: unknown,
+): VpmdError {
+  const text =
+    output.trim() === ''
+      ? `${peer}: ${message}`
+      : `${peer}: ${message}\n--- last output of ${peer} ---\n${output.trimEnd()}`;
   return new VpmdError(PEER_CODES.failed, text, { peer, ...details }, cause === undefined ? undefined : { cause });
 }
 
 /** Error for a peer that did not become ready or answer within `timeoutMs`. */
-export function peerTimeoutError(peer: string, what: string, timeoutMs: number, output = '', lastError?: unknown): VpmdError {
+export function peerTimeoutError(
+  peer: string,
+  what: string,
+  timeoutMs: number,
+  output = '',
+  lastError?: unknown,
+): VpmdError {
   const reason = lastError === undefined ? '' : ` (last attempt: ${describe(lastError)})`;
   const tail = output.trim() === '' ? '' : `\n--- last output of ${peer} ---\n${output.trimEnd()}`;
   return new VpmdError(

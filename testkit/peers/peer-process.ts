@@ -81,7 +81,8 @@ export class PeerProcess {
       });
     });
     child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
-      if (this.stdoutHead.length < STDOUT_HEAD_CHARS) this.stdoutHead += chunk.slice(0, STDOUT_HEAD_CHARS - this.stdoutHead.length);
+      if (this.stdoutHead.length < STDOUT_HEAD_CHARS)
+        this.stdoutHead += chunk.slice(0, STDOUT_HEAD_CHARS - this.stdoutHead.length);
       this.append(chunk);
     });
     child.stderr?.setEncoding('utf8').on('data', (chunk: string) => this.append(chunk));
@@ -103,7 +104,13 @@ export class PeerProcess {
       : [opts.program, [...opts.args]];
     const child = spawn(command, args, { detached: true, env, cwd: opts.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     const failed = (err: unknown): VpmdError =>
-      peerFailedError(opts.peer, `cannot execute ${opts.program}: ${describe(err)}`, { program: opts.program }, '', err);
+      peerFailedError(
+        opts.peer,
+        `cannot execute ${opts.program}: ${describe(err)}`,
+        { program: opts.program },
+        '',
+        err,
+      );
     if (child.pid === undefined) throw failed(await new Promise<unknown>((resolve) => child.once('error', resolve)));
     // Listeners go on before any await, so no exit or output is missed.
     const proc = new PeerProcess(opts.peer, child, child.pid);
@@ -138,7 +145,12 @@ export class PeerProcess {
     const exit = this.exitInfo;
     if (exit === undefined) return;
     const how = exit.signal === null ? `exit code ${String(exit.code)}` : `signal ${exit.signal}`;
-    throw peerFailedError(this.peer, `exited (${how}) while ${while_}`, { pid: this.pid, exitCode: exit.code, signal: exit.signal }, this.output());
+    throw peerFailedError(
+      this.peer,
+      `exited (${how}) while ${while_}`,
+      { pid: this.pid, exitCode: exit.code, signal: exit.signal },
+      this.output(),
+    );
   }
 
   /** Freezes the whole group (SIGSTOP): the peer stops answering until {@link resume}. */
@@ -168,7 +180,12 @@ export class PeerProcess {
       if (!(await this.waitExit(graceMs))) {
         killGroup(this.pid, 'SIGKILL');
         if (!(await this.waitExit(5_000))) {
-          throw peerFailedError(this.peer, `pid ${this.pid} did not exit after SIGKILL`, { pid: this.pid }, this.output());
+          throw peerFailedError(
+            this.peer,
+            `pid ${this.pid} did not exit after SIGKILL`,
+            { pid: this.pid },
+            this.output(),
+          );
         }
       }
     }

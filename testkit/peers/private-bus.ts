@@ -89,7 +89,12 @@ export async function startPrivateBus(opts: PrivateBusOptions = {}): Promise<Pri
   let proc: PeerProcess | undefined;
   try {
     if (socketPath.length > MAX_SOCKET_PATH) {
-      throw peerOptionsError(PEER, 'TMPDIR', dir, `a temp directory whose socket path stays under ${MAX_SOCKET_PATH} characters`);
+      throw peerOptionsError(
+        PEER,
+        'TMPDIR',
+        dir,
+        `a temp directory whose socket path stays under ${MAX_SOCKET_PATH} characters`,
+      );
     }
     const configPath = join(dir, 'bus.conf');
     await writeFile(configPath, busConfig(socketPath));
@@ -108,7 +113,9 @@ export async function startPrivateBus(opts: PrivateBusOptions = {}): Promise<Pri
       output: () => running.output(),
       probe: () => {
         const line = running.stdoutStart().split('\n')[0] ?? '';
-        return Promise.resolve(running.stdoutStart().includes('\n') && line.startsWith('unix:') ? line.trim() : undefined);
+        return Promise.resolve(
+          running.stdoutStart().includes('\n') && line.startsWith('unix:') ? line.trim() : undefined,
+        );
       },
     });
     await pollUntil({
@@ -121,7 +128,13 @@ export async function startPrivateBus(opts: PrivateBusOptions = {}): Promise<Pri
       probe: async () => {
         const client = await BusClient.connect(address, 1_000);
         try {
-          await client.call({ destination: 'org.freedesktop.DBus', path: '/org/freedesktop/DBus', interface: 'org.freedesktop.DBus', member: 'GetId', timeoutMs: 1_000 });
+          await client.call({
+            destination: 'org.freedesktop.DBus',
+            path: '/org/freedesktop/DBus',
+            interface: 'org.freedesktop.DBus',
+            member: 'GetId',
+            timeoutMs: 1_000,
+          });
           return true;
         } finally {
           client.close();

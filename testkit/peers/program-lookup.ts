@@ -41,7 +41,9 @@ export async function requireProgram(peer: string, program: string, debianPackag
   if (cached !== undefined) return cached;
   const candidates = isAbsolute(program)
     ? [program]
-    : [...(process.env['PATH'] ?? '').split(delimiter).filter((d) => d !== ''), ...SBIN_DIRS].map((dir) => join(dir, program));
+    : [...(process.env['PATH'] ?? '').split(delimiter).filter((d) => d !== ''), ...SBIN_DIRS].map((dir) =>
+        join(dir, program),
+      );
   for (const candidate of candidates) {
     if (await isExecutable(candidate)) {
       resolved.set(program, candidate);

@@ -58,13 +58,23 @@ export interface SystemdMock {
 function rebootCode(b: SystemdRebootBehaviour): string {
   const lines: string[] = [];
   if (b.delayMs !== undefined) {
-    if (!Number.isFinite(b.delayMs) || b.delayMs < 0) throw peerOptionsError(PEER, 'delayMs', b.delayMs, 'a finite number >= 0');
+    if (!Number.isFinite(b.delayMs) || b.delayMs < 0)
+      throw peerOptionsError(PEER, 'delayMs', b.delayMs, 'a finite number >= 0');
     lines.push('import time', `time.sleep(${(b.delayMs / 1000).toFixed(3)})`);
   }
   if (b.error !== undefined) {
-    if (!ERROR_NAME.test(b.error.name)) throw peerOptionsError(PEER, 'error.name', b.error.name, 'a D-Bus error name such as org.freedesktop.DBus.Error.AccessDenied');
+    if (!ERROR_NAME.test(b.error.name))
+      throw peerOptionsError(
+        PEER,
+        'error.name',
+        b.error.name,
+        'a D-Bus error name such as org.freedesktop.DBus.Error.AccessDenied',
+      );
     // A JSON string is a valid python string literal: the message cannot break out of it.
-    lines.push('import dbus', `raise dbus.exceptions.DBusException(${JSON.stringify(b.error.message)}, name='${b.error.name}')`);
+    lines.push(
+      'import dbus',
+      `raise dbus.exceptions.DBusException(${JSON.stringify(b.error.message)}, name='${b.error.name}')`,
+    );
   }
   return lines.join('\n');
 }
@@ -89,7 +99,8 @@ export async function startSystemdMock(bus: BusAddress, opts: SystemdMockOptions
     busName: SYSTEMD_BUS_NAME,
     path: SYSTEMD_PATH,
     readyWhat: 'answer Get(Version)',
-    probe: async (client) => String(await client.getProperty(SYSTEMD_BUS_NAME, SYSTEMD_PATH, SYSTEMD_MANAGER_IFACE, 'Version', 1_000)),
+    probe: async (client) =>
+      String(await client.getProperty(SYSTEMD_BUS_NAME, SYSTEMD_PATH, SYSTEMD_MANAGER_IFACE, 'Version', 1_000)),
     startTimeoutMs: opts.startTimeoutMs,
     callTimeoutMs: opts.callTimeoutMs,
   };

@@ -13,7 +13,13 @@ export function sleep(ms: number): Promise<void> {
  * @param what - what is being waited for, e.g. "call org.libvirt.Connect.ListDomains"
  * @param output - called on timeout for the peer's recent output, appended to the error
  */
-export function withTimeout<T>(peer: string, what: string, timeoutMs: number, promise: Promise<T>, output?: () => string): Promise<T> {
+export function withTimeout<T>(
+  peer: string,
+  what: string,
+  timeoutMs: number,
+  promise: Promise<T>,
+  output?: () => string,
+): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const timer = setTimeout(() => reject(peerTimeoutError(peer, what, timeoutMs, output?.() ?? '')), timeoutMs);
     promise.then(
@@ -63,7 +69,8 @@ export async function pollUntil<T>(opts: PollOptions<T>): Promise<T> {
       lastError = e;
     }
     opts.check?.();
-    if (Date.now() >= deadline) throw peerTimeoutError(opts.peer, opts.what, opts.timeoutMs, opts.output?.() ?? '', lastError);
+    if (Date.now() >= deadline)
+      throw peerTimeoutError(opts.peer, opts.what, opts.timeoutMs, opts.output?.() ?? '', lastError);
     await sleep(Math.min(opts.intervalMs, Math.max(0, deadline - Date.now())));
   }
 }

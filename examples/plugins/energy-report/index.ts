@@ -36,7 +36,9 @@ export default definePlugin({
     /** Sum of the RAPL package power readings (W), or null when the host has none. */
     const hostWatts = (): number | null => {
       // Package domains only: their sub-domains (core, dram) are already inside or beside them.
-      const pkgs = ctx.telemetry.list({ kind: 'power', target: 'host', prefix: 'host/rapl/' }).filter((m) => /^host\/rapl\/package-\d+\/power$/.test(m.id));
+      const pkgs = ctx.telemetry
+        .list({ kind: 'power', target: 'host', prefix: 'host/rapl/' })
+        .filter((m) => /^host\/rapl\/package-\d+\/power$/.test(m.id));
       const values = pkgs.map((m) => m.latest?.value).filter((v): v is number => typeof v === 'number');
       return values.length ? values.reduce((a, b) => a + b, 0) : null;
     };
@@ -47,7 +49,13 @@ export default definePlugin({
         summary: 'Host energy since the report was started, and the power budget',
         privilege: 'Login',
         args: Type.Object({}),
-        handler: () => ({ joules: Math.round(joules), kWh: joules / 3.6e6, since, watts: lastWatts, budgetWatts: ctx.config.budgetWatts }),
+        handler: () => ({
+          joules: Math.round(joules),
+          kWh: joules / 3.6e6,
+          since,
+          watts: lastWatts,
+          budgetWatts: ctx.config.budgetWatts,
+        }),
         human: (r) =>
           formatKeyValues([
             ['Energy', `${r.joules} J (${r.kWh.toFixed(6)} kWh)`],
@@ -95,7 +103,10 @@ export default definePlugin({
           ctx.telemetry.record(metricId, joules);
           const over = w > ctx.config.budgetWatts;
           health = over
-            ? { status: 'degraded', detail: `host power ${w.toFixed(1)} W exceeds the ${ctx.config.budgetWatts} W budget` }
+            ? {
+                status: 'degraded',
+                detail: `host power ${w.toFixed(1)} W exceeds the ${ctx.config.budgetWatts} W budget`,
+              }
             : { status: 'ok', detail: `${w.toFixed(1)} W of ${ctx.config.budgetWatts} W` };
           await ctx.state.write('totals', TOTALS_SPEC, { joules, since });
         });

@@ -21,7 +21,11 @@ export interface CipherSuite {
 /** Algorithm numbers on the wire (Open Session payload, Get Channel Cipher Suites). */
 export const AUTH_CODES: Readonly<Record<AuthAlg, number>> = { none: 0, 'hmac-sha1': 1, 'hmac-sha256': 3 };
 /** Integrity algorithm numbers on the wire. */
-export const INTEGRITY_CODES: Readonly<Record<IntegrityAlg, number>> = { none: 0, 'hmac-sha1-96': 1, 'hmac-sha256-128': 4 };
+export const INTEGRITY_CODES: Readonly<Record<IntegrityAlg, number>> = {
+  none: 0,
+  'hmac-sha1-96': 1,
+  'hmac-sha256-128': 4,
+};
 /** Confidentiality algorithm numbers on the wire. */
 export const CONF_CODES: Readonly<Record<ConfAlg, number>> = { none: 0, 'aes-cbc-128': 1 };
 
@@ -57,11 +61,18 @@ export function meetsFloor(suite: CipherSuite, floor: CipherFloor): boolean {
  * from Get Channel Cipher Suites (undefined when the BMC does not implement it: then 17 and 3
  * are tried in that order by the caller). `pinned` forces one suite.
  */
-export function chooseSuites(offered: readonly number[] | undefined, floor: CipherFloor, pinned?: number): CipherSuite[] {
+export function chooseSuites(
+  offered: readonly number[] | undefined,
+  floor: CipherFloor,
+  pinned?: number,
+): CipherSuite[] {
   const ids = pinned !== undefined ? [pinned] : SUITE_PREFERENCE;
   return ids
     .map((id) => CIPHER_SUITES[id])
-    .filter((s): s is CipherSuite => s !== undefined && meetsFloor(s, floor) && (offered === undefined || offered.includes(s.id)));
+    .filter(
+      (s): s is CipherSuite =>
+        s !== undefined && meetsFloor(s, floor) && (offered === undefined || offered.includes(s.id)),
+    );
 }
 
 /**

@@ -3,14 +3,25 @@
  * HMAC integrity trailers and AES-CBC-128 confidentiality with IPMI's own padding (1, 2 .. N, N;
  * not PKCS#7).
  */
-import { createCipheriv, createDecipheriv, createHmac, randomBytes, randomFillSync, timingSafeEqual, type Cipher, type Decipher } from 'node:crypto';
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHmac,
+  randomBytes,
+  randomFillSync,
+  timingSafeEqual,
+  type Cipher,
+  type Decipher,
+} from 'node:crypto';
 import { VpmdError } from 'vpmd';
 import type { AuthAlg, IntegrityAlg } from './cipher-suites.js';
 
 /** HMAC with the RAKP algorithm of a suite. */
 export function rakpHmac(alg: AuthAlg, key: Uint8Array, data: Uint8Array): Buffer {
   if (alg === 'none') return Buffer.alloc(0);
-  return createHmac(alg === 'hmac-sha1' ? 'sha1' : 'sha256', key).update(data).digest();
+  return createHmac(alg === 'hmac-sha1' ? 'sha1' : 'sha256', key)
+    .update(data)
+    .digest();
 }
 
 /** Length of the RAKP4 integrity check value: 12 (SHA-1-96), 16 (SHA-256-128), 0 (none). */
@@ -46,7 +57,9 @@ export function authCodeLength(alg: IntegrityAlg): number {
 /** The truncated HMAC of a packet's AuthType..NextHeader span. */
 export function integrityCode(alg: IntegrityAlg, k1: Uint8Array, span: Uint8Array): Buffer {
   if (alg === 'none') return Buffer.alloc(0);
-  const full = createHmac(alg === 'hmac-sha1-96' ? 'sha1' : 'sha256', k1).update(span).digest();
+  const full = createHmac(alg === 'hmac-sha1-96' ? 'sha1' : 'sha256', k1)
+    .update(span)
+    .digest();
   return full.subarray(0, authCodeLength(alg));
 }
 
@@ -67,7 +80,11 @@ export function encryptPayload(k2: Uint8Array, payload: Uint8Array, iv: Buffer =
  */
 export function decryptPayload(k2: Uint8Array, data: Uint8Array): Buffer {
   if (data.length < 32 || data.length % 16 !== 0) {
-    throw new VpmdError('E_IPMI_PROTOCOL', `encrypted payload of ${data.length} bytes is not an IV plus whole AES blocks`, { length: data.length });
+    throw new VpmdError(
+      'E_IPMI_PROTOCOL',
+      `encrypted payload of ${data.length} bytes is not an IV plus whole AES blocks`,
+      { length: data.length },
+    );
   }
   const decipher = createDecipheriv('aes-128-cbc', k2.subarray(0, 16), data.subarray(0, 16)).setAutoPadding(false);
   return stripPad(Buffer.concat([decipher.update(data.subarray(16)), decipher.final()]));
@@ -146,7 +163,11 @@ export class AesCbc128 {
    */
   decrypt(data: Uint8Array): Buffer {
     if (data.length < 32 || data.length % 16 !== 0) {
-      throw new VpmdError('E_IPMI_PROTOCOL', `encrypted payload of ${data.length} bytes is not an IV plus whole AES blocks`, { length: data.length });
+      throw new VpmdError(
+        'E_IPMI_PROTOCOL',
+        `encrypted payload of ${data.length} bytes is not an IV plus whole AES blocks`,
+        { length: data.length },
+      );
     }
     // ECB-decrypt every block at once, then XOR each with the previous ciphertext block (or IV).
     const plain = this.ecbInverse.update(data.subarray(16));
@@ -157,9 +178,11 @@ export class AesCbc128 {
 
 function stripPad(plain: Buffer): Buffer {
   const n = plain[plain.length - 1] ?? 0;
-  if (n > 15 || n + 1 > plain.length) throw new VpmdError('E_IPMI_PROTOCOL', `confidentiality pad length ${n} is invalid`, { pad: n });
+  if (n > 15 || n + 1 > plain.length)
+    throw new VpmdError('E_IPMI_PROTOCOL', `confidentiality pad length ${n} is invalid`, { pad: n });
   for (let i = 1; i <= n; i++) {
-    if (plain[plain.length - 1 - n + i - 1] !== i) throw new VpmdError('E_IPMI_PROTOCOL', 'confidentiality pad bytes are not 1, 2 .. N', {});
+    if (plain[plain.length - 1 - n + i - 1] !== i)
+      throw new VpmdError('E_IPMI_PROTOCOL', 'confidentiality pad bytes are not 1, 2 .. N', {});
   }
   return plain.subarray(0, plain.length - 1 - n);
 }

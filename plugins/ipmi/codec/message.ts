@@ -59,9 +59,13 @@ export function encodeRequest(req: IpmiRequest): Buffer {
  * @throws E_IPMI_PROTOCOL when the message is short or a checksum is wrong
  */
 export function decodeResponse(msg: Buffer): IpmiResponse {
-  if (msg.length < 8) throw new VpmdError('E_IPMI_PROTOCOL', `IPMI response of ${msg.length} bytes is shorter than the 8-byte minimum`, { length: msg.length });
+  if (msg.length < 8)
+    throw new VpmdError('E_IPMI_PROTOCOL', `IPMI response of ${msg.length} bytes is shorter than the 8-byte minimum`, {
+      length: msg.length,
+    });
   if (checksum(msg, 0, 3) !== 0) throw new VpmdError('E_IPMI_PROTOCOL', 'IPMI response header checksum is wrong', {});
-  if (checksum(msg, 3, msg.length) !== 0) throw new VpmdError('E_IPMI_PROTOCOL', 'IPMI response data checksum is wrong', {});
+  if (checksum(msg, 3, msg.length) !== 0)
+    throw new VpmdError('E_IPMI_PROTOCOL', 'IPMI response data checksum is wrong', {});
   return {
     netFn: (msg[1] ?? 0) >> 2,
     rqSeq: (msg[4] ?? 0) >> 2,

@@ -4,7 +4,15 @@
  */
 import { VpmdError } from 'vpmd';
 import type { CipherSuite } from './cipher-suites.js';
-import { AesCbc128, authCodeLength, decryptPayload, encryptPayload, encryptedLength, integrityCode, sameBytes } from './crypto.js';
+import {
+  AesCbc128,
+  authCodeLength,
+  decryptPayload,
+  encryptPayload,
+  encryptedLength,
+  integrityCode,
+  sameBytes,
+} from './crypto.js';
 import { HmacSha1 } from './hmac-sha1.js';
 
 /** RMCP header: version 6, reserved, sequence FF (no RMCP ack), class 7 (IPMI). */
@@ -56,7 +64,13 @@ export function encodeV15(message: Uint8Array): Buffer {
 }
 
 /** Builds an RMCP+ packet; with `security` the payload is encrypted and/or authenticated. */
-export function encodeV20(payloadType: number, sessionId: number, seq: number, payload: Uint8Array, security?: PacketSecurity): Buffer {
+export function encodeV20(
+  payloadType: number,
+  sessionId: number,
+  seq: number,
+  payload: Uint8Array,
+  security?: PacketSecurity,
+): Buffer {
   const encrypt = security !== undefined && security.suite.conf !== 'none';
   const authenticate = security !== undefined && security.suite.integrity !== 'none';
   const bodyLen = encrypt ? encryptedLength(payload.length) : payload.length;
@@ -107,7 +121,8 @@ function malformed(what: string, length: number): VpmdError {
  * @throws E_IPMI_PROTOCOL for anything that is not a well-formed, correctly signed packet
  */
 export function decodePacket(buf: Buffer, security?: PacketSecurity): DecodedPacket {
-  if (buf.length < 5 || buf[0] !== 0x06 || buf[3] !== 0x07) throw malformed('not an RMCP IPMI-class datagram', buf.length);
+  if (buf.length < 5 || buf[0] !== 0x06 || buf[3] !== 0x07)
+    throw malformed('not an RMCP IPMI-class datagram', buf.length);
   const authType = buf[4] ?? 0;
   if (authType !== 0x06) {
     // IPMI 1.5: auth type, seq(4), session id(4), [auth code(16) when auth type != 0], length(1)
@@ -116,7 +131,12 @@ export function decodePacket(buf: Buffer, security?: PacketSecurity): DecodedPac
     if (buf.length < lenAt + 1) throw malformed('IPMI 1.5 header truncated', buf.length);
     const len = buf[lenAt] ?? 0;
     if (buf.length < lenAt + 1 + len) throw malformed('IPMI 1.5 message truncated', buf.length);
-    return { kind: 'v15', seq: buf.readUInt32LE(5), sessionId: buf.readUInt32LE(9), message: buf.subarray(lenAt + 1, lenAt + 1 + len) };
+    return {
+      kind: 'v15',
+      seq: buf.readUInt32LE(5),
+      sessionId: buf.readUInt32LE(9),
+      message: buf.subarray(lenAt + 1, lenAt + 1 + len),
+    };
   }
   if (buf.length < 16) throw malformed('RMCP+ header truncated', buf.length);
   const typeByte = buf[5] ?? 0;
@@ -140,7 +160,8 @@ export function decodePacket(buf: Buffer, security?: PacketSecurity): DecodedPac
         security.sha1.macInto(buf.subarray(4, signedEnd), EXPECTED_CODE, 0, codeLen);
         expected = EXPECTED_CODE.subarray(0, codeLen);
       } else expected = integrityCode(security.suite.integrity, security.k1, buf.subarray(4, signedEnd));
-      if (!sameBytes(expected, buf.subarray(signedEnd))) throw new VpmdError('E_IPMI_PROTOCOL', 'packet integrity check failed (HMAC mismatch)', { sessionId });
+      if (!sameBytes(expected, buf.subarray(signedEnd)))
+        throw new VpmdError('E_IPMI_PROTOCOL', 'packet integrity check failed (HMAC mismatch)', { sessionId });
     }
     if (security.suite.conf !== 'none') {
       if (!encrypted) throw malformed('plain-text payload inside an encrypted session', buf.length);

@@ -46,7 +46,11 @@ export function encodeOpenSession(tag: number, consoleSid: number, suite: Cipher
   out.writeUInt32LE(consoleSid >>> 0, 4);
   return Buffer.concat([
     out,
-    Buffer.from([...algRecord(0, AUTH_CODES[suite.auth]), ...algRecord(1, INTEGRITY_CODES[suite.integrity]), ...algRecord(2, CONF_CODES[suite.conf])]),
+    Buffer.from([
+      ...algRecord(0, AUTH_CODES[suite.auth]),
+      ...algRecord(1, INTEGRITY_CODES[suite.integrity]),
+      ...algRecord(2, CONF_CODES[suite.conf]),
+    ]),
   ]);
 }
 
@@ -61,17 +65,38 @@ export interface OpenSessionResult {
 /** Names a non-zero RAKP status. */
 export function rakpStatusError(step: string, status: number): VpmdError {
   const text = RAKP_STATUS[status] ?? `status 0x${status.toString(16)}`;
-  if (status === 0x01 || status === 0x0b) return new VpmdError('E_IPMI_SESSION', `${step}: BMC has no free session (${text})`, { step, status });
-  if (status === 0x0d || status === 0x0c) return new VpmdError('E_IPMI_AUTH', `${step}: BMC does not know this user name (${text})`, { step, status, check: 'user' });
-  if (status === 0x09 || status === 0x0a) return new VpmdError('E_IPMI_AUTH', `${step}: privilege level refused (${text})`, { step, status, check: 'privilege' });
-  if (status === 0x0f) return new VpmdError('E_IPMI_AUTH', `${step}: BMC rejected our key exchange code: wrong password (${text})`, { step, status, check: 'password' });
-  if (status >= 0x04 && status <= 0x07) return new VpmdError('E_IPMI_CIPHER', `${step}: BMC refused the cipher suite (${text})`, { step, status });
-  if (status === 0x10 || status === 0x11) return new VpmdError('E_IPMI_CIPHER', `${step}: BMC refused the cipher suite (${text})`, { step, status });
+  if (status === 0x01 || status === 0x0b)
+    return new VpmdError('E_IPMI_SESSION', `${step}: BMC has no free session (${text})`, { step, status });
+  if (status === 0x0d || status === 0x0c)
+    return new VpmdError('E_IPMI_AUTH', `${step}: BMC does not know this user name (${text})`, {
+      step,
+      status,
+      check: 'user',
+    });
+  if (status === 0x09 || status === 0x0a)
+    return new VpmdError('E_IPMI_AUTH', `${step}: privilege level refused (${text})`, {
+      step,
+      status,
+      check: 'privilege',
+    });
+  if (status === 0x0f)
+    return new VpmdError('E_IPMI_AUTH', `${step}: BMC rejected our key exchange code: wrong password (${text})`, {
+      step,
+      status,
+      check: 'password',
+    });
+  if (status >= 0x04 && status <= 0x07)
+    return new VpmdError('E_IPMI_CIPHER', `${step}: BMC refused the cipher suite (${text})`, { step, status });
+  if (status === 0x10 || status === 0x11)
+    return new VpmdError('E_IPMI_CIPHER', `${step}: BMC refused the cipher suite (${text})`, { step, status });
   return new VpmdError('E_IPMI_SESSION', `${step} failed: ${text}`, { step, status });
 }
 
 function need(buf: Buffer, n: number, what: string): void {
-  if (buf.length < n) throw new VpmdError('E_IPMI_PROTOCOL', `${what} of ${buf.length} bytes is shorter than ${n}`, { length: buf.length });
+  if (buf.length < n)
+    throw new VpmdError('E_IPMI_PROTOCOL', `${what} of ${buf.length} bytes is shorter than ${n}`, {
+      length: buf.length,
+    });
 }
 
 /** Decodes an Open Session Response. @throws per status, E_IPMI_PROTOCOL when short */
@@ -130,18 +155,34 @@ export function decodeRakp2(p: Buffer): Rakp2 {
 
 /** RAKP2 code: HMAC(password, SIDm | SIDc | Rm | Rc | GUIDc | role | ulen | user). */
 export function rakp2Code(c: RakpContext, r2: Pick<Rakp2, 'bmcRandom' | 'bmcGuid'>): Buffer {
-  const input = Buffer.concat([u32(c.consoleSid), u32(c.bmcSid), c.consoleRandom, r2.bmcRandom, r2.bmcGuid, Buffer.from([c.role, c.username.length]), c.username]);
+  const input = Buffer.concat([
+    u32(c.consoleSid),
+    u32(c.bmcSid),
+    c.consoleRandom,
+    r2.bmcRandom,
+    r2.bmcGuid,
+    Buffer.from([c.role, c.username.length]),
+    c.username,
+  ]);
   return rakpHmac(c.suite.auth, c.password, input);
 }
 
 /** Session keys: SIK = HMAC(KG, Rm | Rc | role | ulen | user). */
 export function sessionKeys(c: RakpContext, bmcRandom: Buffer): SessionKeys {
-  return deriveKeys(c.suite.auth, c.kg, Buffer.concat([c.consoleRandom, bmcRandom, Buffer.from([c.role, c.username.length]), c.username]));
+  return deriveKeys(
+    c.suite.auth,
+    c.kg,
+    Buffer.concat([c.consoleRandom, bmcRandom, Buffer.from([c.role, c.username.length]), c.username]),
+  );
 }
 
 /** RAKP message 3 with HMAC(password, Rc | SIDm | role | ulen | user). */
 export function encodeRakp3(tag: number, c: RakpContext, bmcRandom: Buffer): Buffer {
-  const code = rakpHmac(c.suite.auth, c.password, Buffer.concat([bmcRandom, u32(c.consoleSid), Buffer.from([c.role, c.username.length]), c.username]));
+  const code = rakpHmac(
+    c.suite.auth,
+    c.password,
+    Buffer.concat([bmcRandom, u32(c.consoleSid), Buffer.from([c.role, c.username.length]), c.username]),
+  );
   const head = Buffer.alloc(8);
   head[0] = tag;
   head.writeUInt32LE(c.bmcSid >>> 0, 4);
@@ -150,7 +191,10 @@ export function encodeRakp3(tag: number, c: RakpContext, bmcRandom: Buffer): Buf
 
 /** RAKP4 integrity check value: HMAC(SIK, Rm | SIDc | GUIDc), truncated. */
 export function rakp4Code(c: RakpContext, sik: Buffer, bmcGuid: Buffer): Buffer {
-  return rakpHmac(c.suite.auth, sik, Buffer.concat([c.consoleRandom, u32(c.bmcSid), bmcGuid])).subarray(0, rakp4Length(c.suite.auth));
+  return rakpHmac(c.suite.auth, sik, Buffer.concat([c.consoleRandom, u32(c.bmcSid), bmcGuid])).subarray(
+    0,
+    rakp4Length(c.suite.auth),
+  );
 }
 
 /**
@@ -160,7 +204,10 @@ export function rakp4Code(c: RakpContext, sik: Buffer, bmcGuid: Buffer): Buffer 
 export function verifyRakp2(c: RakpContext, r2: Rakp2): void {
   if (c.suite.auth === 'none') return;
   if (!sameBytes(rakp2Code(c, r2), r2.authCode)) {
-    throw new VpmdError('E_IPMI_AUTH', 'RAKP 2 key exchange code does not match: wrong password for this user', { step: 'RAKP 2', check: 'password' });
+    throw new VpmdError('E_IPMI_AUTH', 'RAKP 2 key exchange code does not match: wrong password for this user', {
+      step: 'RAKP 2',
+      check: 'password',
+    });
   }
 }
 
@@ -175,6 +222,9 @@ export function verifyRakp4(c: RakpContext, sik: Buffer, bmcGuid: Buffer, p: Buf
   need(p, 8, 'RAKP 4');
   if (c.suite.auth === 'none') return;
   if (!sameBytes(rakp4Code(c, sik, bmcGuid), p.subarray(8))) {
-    throw new VpmdError('E_IPMI_AUTH', 'RAKP 4 integrity check value does not match: wrong KG (BMC key) for this BMC', { step: 'RAKP 4', check: 'kg' });
+    throw new VpmdError('E_IPMI_AUTH', 'RAKP 4 integrity check value does not match: wrong KG (BMC key) for this BMC', {
+      step: 'RAKP 4',
+      check: 'kg',
+    });
   }
 }

@@ -17,7 +17,10 @@ export interface DeviceId {
 /** Reads Get Device ID. */
 export async function deviceId(s: IpmiSession): Promise<DeviceId> {
   const d = await s.call(0x06, 0x01);
-  if (d.length < 11) throw new VpmdError('E_IPMI_PROTOCOL', `Get Device ID answer of ${d.length} bytes is too short`, { target: s.target.name });
+  if (d.length < 11)
+    throw new VpmdError('E_IPMI_PROTOCOL', `Get Device ID answer of ${d.length} bytes is too short`, {
+      target: s.target.name,
+    });
   const at = (i: number): number => d[i] ?? 0;
   const minor = at(3);
   return {
@@ -53,7 +56,10 @@ const LAST_EVENTS: readonly [number, string][] = [
 /** Reads Get Chassis Status. */
 export async function chassisStatus(s: IpmiSession): Promise<ChassisStatus> {
   const d = await s.call(0x00, 0x01);
-  if (d.length < 3) throw new VpmdError('E_IPMI_PROTOCOL', `Get Chassis Status answer of ${d.length} bytes is too short`, { target: s.target.name });
+  if (d.length < 3)
+    throw new VpmdError('E_IPMI_PROTOCOL', `Get Chassis Status answer of ${d.length} bytes is too short`, {
+      target: s.target.name,
+    });
   const cur = d[0] ?? 0;
   const last = d[1] ?? 0;
   return {
@@ -69,7 +75,13 @@ export async function chassisStatus(s: IpmiSession): Promise<ChassisStatus> {
 }
 
 /** Chassis Control codes (IPMI v2.0 table 28-4). */
-export const CHASSIS_CONTROL: Readonly<Record<ChassisAction, number>> = { off: 0x00, on: 0x01, cycle: 0x02, reset: 0x03, soft: 0x05 };
+export const CHASSIS_CONTROL: Readonly<Record<ChassisAction, number>> = {
+  off: 0x00,
+  on: 0x01,
+  cycle: 0x02,
+  reset: 0x03,
+  soft: 0x05,
+};
 
 /** Sends Chassis Control (needs an OPERATOR session). */
 export async function chassisControl(s: IpmiSession, action: ChassisAction): Promise<void> {

@@ -68,7 +68,10 @@ export function decodeIdString(typeLen: number, bytes: Uint8Array): string {
   if (type === 3) return Buffer.from(b).toString('latin1').replace(/\0+$/, '');
   if (type === 1) {
     const bcd = '0123456789 -.:,_';
-    return [...b].map((x) => (bcd[x >> 4] ?? '') + (bcd[x & 0x0f] ?? '')).join('').trimEnd();
+    return [...b]
+      .map((x) => (bcd[x >> 4] ?? '') + (bcd[x & 0x0f] ?? ''))
+      .join('')
+      .trimEnd();
   }
   if (type === 2) {
     // 6-bit packed: four characters in three bytes, LS bits first; 0x20 + code.
@@ -116,7 +119,8 @@ export function parseSensorRecord(rec: Uint8Array): SensorRecord | undefined {
   }
   if (rec.length < 48) return undefined;
   const formatBits = units1 >> 6;
-  const format: AnalogFormat = (['unsigned', 'ones-complement', 'twos-complement', 'none'] as const)[formatBits] ?? 'none';
+  const format: AnalogFormat =
+    (['unsigned', 'ones-complement', 'twos-complement', 'none'] as const)[formatBits] ?? 'none';
   const conversion: Conversion = {
     m: signed(at(24) | ((at(25) & 0xc0) << 2), 10),
     b: signed(at(26) | ((at(27) & 0xc0) << 2), 10),

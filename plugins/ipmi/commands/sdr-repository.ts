@@ -44,8 +44,16 @@ export interface CachedSensor {
 /** Reads Get SDR Repository Info. */
 export async function repositoryInfo(s: IpmiSession): Promise<RepositoryInfo> {
   const d = await s.call(NETFN_STORAGE, 0x20);
-  if (d.length < 13) throw new VpmdError('E_IPMI_PROTOCOL', `SDR repository info of ${d.length} bytes is too short`, { target: s.target.name });
-  return { version: d[0] ?? 0, count: d.readUInt16LE(1), addTimestamp: d.readUInt32LE(5), eraseTimestamp: d.readUInt32LE(9) };
+  if (d.length < 13)
+    throw new VpmdError('E_IPMI_PROTOCOL', `SDR repository info of ${d.length} bytes is too short`, {
+      target: s.target.name,
+    });
+  return {
+    version: d[0] ?? 0,
+    count: d.readUInt16LE(1),
+    addTimestamp: d.readUInt32LE(5),
+    eraseTimestamp: d.readUInt32LE(9),
+  };
 }
 
 /** Cache key of a repository. */
@@ -102,7 +110,8 @@ class RepositoryReader {
     const out = Buffer.alloc(total);
     header.copy(out, 0);
     const chunks: Array<Promise<void>> = [];
-    for (let offset = 5; offset < total; offset += this.size) chunks.push(this.chunk(id, out, offset, Math.min(this.size, total - offset)));
+    for (let offset = 5; offset < total; offset += this.size)
+      chunks.push(this.chunk(id, out, offset, Math.min(this.size, total - offset)));
     await Promise.all(chunks);
     return out;
   }
@@ -122,7 +131,11 @@ class RepositoryReader {
         continue;
       }
       const got = data.subarray(2, 2 + Math.min(count, end - offset));
-      if (got.length === 0) throw new VpmdError('E_IPMI_PROTOCOL', `SDR ${id} read returned no data at offset ${offset}`, { target: this.s.target.name, record: id });
+      if (got.length === 0)
+        throw new VpmdError('E_IPMI_PROTOCOL', `SDR ${id} read returned no data at offset ${offset}`, {
+          target: this.s.target.name,
+          record: id,
+        });
       got.copy(out, offset);
       offset += got.length;
     }
@@ -134,17 +147,27 @@ class RepositoryReader {
  * names the next record) while each record's body is read in parallel chunks, so a repository
  * costs about one round trip per record. `chunk` is the first body chunk size tried.
  */
-export async function readRecords(s: IpmiSession, expected: number, chunk = 32, counters?: SdrCounters): Promise<Buffer[]> {
+export async function readRecords(
+  s: IpmiSession,
+  expected: number,
+  chunk = 32,
+  counters?: SdrCounters,
+): Promise<Buffer[]> {
   const reader = new RepositoryReader(s, chunk, counters);
   const records: Array<Promise<Buffer>> = [];
   let id = 0;
   const seen = new Set<number>();
   const limit = Math.max(expected, 0) + 64;
   while (id !== 0xffff) {
-    if (seen.has(id) || records.length > limit) throw new VpmdError('E_IPMI_PROTOCOL', `SDR repository of ${s.target.name} loops at record ${id}`, { target: s.target.name, record: id });
+    if (seen.has(id) || records.length > limit)
+      throw new VpmdError('E_IPMI_PROTOCOL', `SDR repository of ${s.target.name} loops at record ${id}`, {
+        target: s.target.name,
+        record: id,
+      });
     seen.add(id);
     const head = await reader.part(id, 0, 5);
-    if (head.length < 7) throw new VpmdError('E_IPMI_PROTOCOL', `SDR ${id} header is truncated`, { target: s.target.name, record: id });
+    if (head.length < 7)
+      throw new VpmdError('E_IPMI_PROTOCOL', `SDR ${id} header is truncated`, { target: s.target.name, record: id });
     const body = reader.body(id, head.subarray(2, 7));
     body.catch(() => undefined); // awaited below with the others; a failure must not go unhandled meanwhile
     records.push(body);
@@ -171,7 +194,11 @@ async function sensorThresholds(s: IpmiSession, rec: SensorRecord): Promise<RawT
  * otherwise read in full. Records owned by another controller than the BMC are skipped (they
  * would need IPMB bridging).
  */
-export async function loadSensors(s: IpmiSession, cached: SdrCache | undefined, counters?: SdrCounters): Promise<{ cache: SdrCache; fromCache: boolean }> {
+export async function loadSensors(
+  s: IpmiSession,
+  cached: SdrCache | undefined,
+  counters?: SdrCounters,
+): Promise<{ cache: SdrCache; fromCache: boolean }> {
   const info = await repositoryInfo(s);
   if (counters !== undefined) counters.checks++;
   const key = cacheKey(info);
@@ -189,7 +216,10 @@ export async function loadSensors(s: IpmiSession, cached: SdrCache | undefined, 
   const sensors = await Promise.all(
     records.map(async (record): Promise<CachedSensor> => ({
       record,
-      thresholds: record.eventReadingType === 0x01 && record.conversion !== undefined ? ((await sensorThresholds(s, record)) ?? record.thresholds) : record.thresholds,
+      thresholds:
+        record.eventReadingType === 0x01 && record.conversion !== undefined
+          ? ((await sensorThresholds(s, record)) ?? record.thresholds)
+          : record.thresholds,
     })),
   );
   return { cache: { key, sensors, raw }, fromCache: false };

@@ -57,7 +57,10 @@ interface SensorView {
 const NO_STATES: readonly string[] = Object.freeze([]);
 const NO_THRESHOLDS: SensorReading['thresholds'] = Object.freeze({});
 /** Views of a cache's sensors and their requests, index for index: one lookup per poll, not per reading. */
-const VIEWS = new WeakMap<readonly CachedSensor[], { readonly views: readonly SensorView[]; readonly requests: readonly RequestSpec[] }>();
+const VIEWS = new WeakMap<
+  readonly CachedSensor[],
+  { readonly views: readonly SensorView[]; readonly requests: readonly RequestSpec[] }
+>();
 /** Views of single sensors ({@link interpretReading} outside a poll). */
 const SINGLE = new WeakMap<CachedSensor, SensorView>();
 
@@ -80,7 +83,10 @@ function makeView(sensor: CachedSensor): SensorView {
   };
 }
 
-function viewsOf(sensors: readonly CachedSensor[]): { readonly views: readonly SensorView[]; readonly requests: readonly RequestSpec[] } {
+function viewsOf(sensors: readonly CachedSensor[]): {
+  readonly views: readonly SensorView[];
+  readonly requests: readonly RequestSpec[];
+} {
   let v = VIEWS.get(sensors);
   if (v === undefined) {
     const views = sensors.map(makeView);
@@ -134,7 +140,18 @@ function interpret(v: SensorView, cc: number, data: Buffer): SensorReading {
     status = 'ok';
     ipmiStatus = 'ok';
   }
-  return { name: v.name, number: v.number, type: v.type, unit: v.unit, discrete: !v.analog, thresholds: v.thresholds, value, status, ipmiStatus, states };
+  return {
+    name: v.name,
+    number: v.number,
+    type: v.type,
+    unit: v.unit,
+    discrete: !v.analog,
+    thresholds: v.thresholds,
+    value,
+    status,
+    ipmiStatus,
+    states,
+  };
 }
 
 function stateNames(v: SensorView, bits: number): readonly string[] {

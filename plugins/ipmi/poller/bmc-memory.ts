@@ -12,7 +12,14 @@ import type { TargetPoller } from './target-poller.js';
 
 const Byte = Type.Integer({ minimum: 0, maximum: 255 });
 const Thresholds = Type.Object(
-  { lnr: Type.Optional(Byte), lc: Type.Optional(Byte), lnc: Type.Optional(Byte), unc: Type.Optional(Byte), uc: Type.Optional(Byte), unr: Type.Optional(Byte) },
+  {
+    lnr: Type.Optional(Byte),
+    lc: Type.Optional(Byte),
+    lnc: Type.Optional(Byte),
+    unc: Type.Optional(Byte),
+    uc: Type.Optional(Byte),
+    unr: Type.Optional(Byte),
+  },
   { additionalProperties: false },
 );
 const Entry = Type.Object(
@@ -25,9 +32,15 @@ const Entry = Type.Object(
         {
           /** `count:add:erase` of the repository the records were read from. */
           key: Type.String({ minLength: 1, maxLength: 64 }),
-          records: Type.Array(Type.Object({ bytes: Type.String({ pattern: '^(?:[0-9a-f]{2})+$', maxLength: 1024 }), thresholds: Thresholds }, { additionalProperties: false }), {
-            maxItems: 4096,
-          }),
+          records: Type.Array(
+            Type.Object(
+              { bytes: Type.String({ pattern: '^(?:[0-9a-f]{2})+$', maxLength: 1024 }), thresholds: Thresholds },
+              { additionalProperties: false },
+            ),
+            {
+              maxItems: 4096,
+            },
+          ),
         },
         { additionalProperties: false },
       ),
@@ -62,7 +75,10 @@ export class BmcMemory {
     try {
       stored = (await state.read(KEY, SPEC)) ?? {};
     } catch (e) {
-      log.warn({ err: (e as Error).message }, 'IPMI BMC memory (SDR caches, cipher suites) unreadable: every BMC is read afresh');
+      log.warn(
+        { err: (e as Error).message },
+        'IPMI BMC memory (SDR caches, cipher suites) unreadable: every BMC is read afresh',
+      );
     }
     const entries: Record<string, Static<typeof Entry>> = {};
     for (const name of targets) {
@@ -94,7 +110,17 @@ export class BmcMemory {
       host: t.host,
       port: t.port,
       ...(tp.suiteHint !== undefined ? { suite: tp.suiteHint } : {}),
-      ...(sdr !== undefined ? { sdr: { key: sdr.key, records: sdr.raw.map((bytes, i) => ({ bytes: bytes.toString('hex'), thresholds: { ...sdr.sensors[i]?.thresholds } })) } } : {}),
+      ...(sdr !== undefined
+        ? {
+            sdr: {
+              key: sdr.key,
+              records: sdr.raw.map((bytes, i) => ({
+                bytes: bytes.toString('hex'),
+                thresholds: { ...sdr.sensors[i]?.thresholds },
+              })),
+            },
+          }
+        : {}),
     };
     this.timer ??= setTimeout(() => void this.write(), WRITE_DELAY_MS).unref();
   }
@@ -105,7 +131,12 @@ export class BmcMemory {
     const snapshot = { ...this.entries };
     this.writing = this.writing
       .then(() => this.state.write(KEY, SPEC, snapshot))
-      .catch((e: unknown) => this.log.warn({ err: (e as Error).message }, 'IPMI BMC memory not saved: the next start reads the SDR repositories again'));
+      .catch((e: unknown) =>
+        this.log.warn(
+          { err: (e as Error).message },
+          'IPMI BMC memory not saved: the next start reads the SDR repositories again',
+        ),
+      );
     return this.writing;
   }
 

@@ -13,7 +13,10 @@ import type { SensorReading } from '../commands/sensors.js';
 import { TargetPoller, unknownTarget, type PollResult } from './target-poller.js';
 import { pickPowerSensor, sensorMetric, sensorMetricId, systemPowerMetricId, toStoredUnit } from './telemetry-map.js';
 
-const SelMarks = Type.Record(Type.String(), Type.Object({ erase: Type.Number(), add: Type.Number(), lastId: Type.Number() }));
+const SelMarks = Type.Record(
+  Type.String(),
+  Type.Object({ erase: Type.Number(), add: Type.Number(), lastId: Type.Number() }),
+);
 const SEL_SPEC = { version: 1, schema: SelMarks } as const;
 
 /** What the poller needs from the plugin context. */
@@ -87,8 +90,17 @@ export class Poller {
   }
 
   /** Opens the socket on `bindAddress` and loads the SEL marks and what is remembered of each BMC. */
-  static async open(cfg: IpmiConfig, deps: PollerDeps, targets: readonly ResolvedTarget[], bindAddress: string): Promise<Poller> {
-    const memory = await BmcMemory.open(deps.state, deps.log, targets.map((t) => t.name));
+  static async open(
+    cfg: IpmiConfig,
+    deps: PollerDeps,
+    targets: readonly ResolvedTarget[],
+    bindAddress: string,
+  ): Promise<Poller> {
+    const memory = await BmcMemory.open(
+      deps.state,
+      deps.log,
+      targets.map((t) => t.name),
+    );
     const endpoint = await UdpEndpoint.open(bindAddress, cfg.maxInFlight);
     const p = new Poller(cfg, deps, endpoint, targets, memory);
     p.selMarks = { ...((await deps.state.read('sel-marks', SEL_SPEC)) ?? {}) };
@@ -115,12 +127,17 @@ export class Poller {
         this.record(tp.target.name, r);
         if (this.cfg.sel) {
           // A BMC without a usable SEL still has good readings: log, do not fail the poll.
-          await this.pollSel(tp).catch((e: unknown) => this.deps.log.warn({ target: name, err: (e as Error).message }, `SEL of ${name} not read`));
+          await this.pollSel(tp).catch((e: unknown) =>
+            this.deps.log.warn({ target: name, err: (e as Error).message }, `SEL of ${name} not read`),
+          );
         }
         return 'ok';
       } catch (e) {
         this.markUnavailable(tp.target.name);
-        this.deps.log.warn({ target: name, code: tp.lastError?.code, retryInMs: Math.max(0, tp.retryAt - Date.now()) }, `IPMI poll of ${name} failed: ${tp.lastError?.message ?? String(e)}`);
+        this.deps.log.warn(
+          { target: name, code: tp.lastError?.code, retryInMs: Math.max(0, tp.retryAt - Date.now()) },
+          `IPMI poll of ${name} failed: ${tp.lastError?.message ?? String(e)}`,
+        );
         return 'failed';
       }
     });
@@ -131,7 +148,9 @@ export class Poller {
     const started = performance.now();
     const names = [...this.targets.keys()];
     const outcomes = await Promise.all(names.map((n) => this.poll(n, true)));
-    const errors = names.flatMap((n, i) => (outcomes[i] === 'failed' ? [{ target: n, error: this.targets.get(n)?.lastError?.message ?? 'failed' }] : []));
+    const errors = names.flatMap((n, i) =>
+      outcomes[i] === 'failed' ? [{ target: n, error: this.targets.get(n)?.lastError?.message ?? 'failed' }] : [],
+    );
     return {
       targets: names.length,
       successes: outcomes.filter((o) => o === 'ok').length,
@@ -161,10 +180,17 @@ export class Poller {
       this.deps.telemetry.record(plan.ids[i] as string, value, { status: x.status });
     }
     const fallback = readings[plan.power];
-    const power = r.systemPower ?? (fallback?.value != null ? { watts: fallback.value, source: fallback.name } : undefined);
+    const power =
+      r.systemPower ?? (fallback?.value != null ? { watts: fallback.value, source: fallback.name } : undefined);
     if (power !== undefined) {
       const id = systemPowerMetricId(target);
-      this.define(id, () => ({ id, name: `${target} system input power`, kind: 'power', unit: 'W', source: { plugin: 'ipmi', target, sensor: power.source === 'dcmi' ? 'dcmi' : power.source } }));
+      this.define(id, () => ({
+        id,
+        name: `${target} system input power`,
+        kind: 'power',
+        unit: 'W',
+        source: { plugin: 'ipmi', target, sensor: power.source === 'dcmi' ? 'dcmi' : power.source },
+      }));
       this.deps.telemetry.record(id, power.watts);
     }
   }
@@ -183,7 +209,8 @@ export class Poller {
   /** A failed target's metrics read "unavailable" instead of the last value. */
   private markUnavailable(target: string): void {
     for (const m of this.deps.telemetry.list({ plugin: 'ipmi', target })) {
-      if (m.latest !== undefined && m.latest.value !== null) this.deps.telemetry.record(m.id, null, { status: 'unavailable' });
+      if (m.latest !== undefined && m.latest.value !== null)
+        this.deps.telemetry.record(m.id, null, { status: 'unavailable' });
     }
   }
 

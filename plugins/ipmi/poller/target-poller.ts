@@ -74,7 +74,10 @@ export class TargetPoller {
 
   /** The open session, opening one if needed (one login at a time per target). */
   async ensureSession(): Promise<IpmiSession> {
-    if (this.stopped) throw new VpmdError('E_IPMI_SESSION', `the poller of ${this.target.name} is stopped`, { target: this.target.name });
+    if (this.stopped)
+      throw new VpmdError('E_IPMI_SESSION', `the poller of ${this.target.name} is stopped`, {
+        target: this.target.name,
+      });
     if (this.session?.isOpen) return this.session;
     // The previous session must be closed (Close Session sent, route released) before a new login.
     this.opening ??= Promise.all([...this.closing])
@@ -157,8 +160,13 @@ export class TargetPoller {
     const checkSdr = this.sdr === undefined || now - this.sdrCheckedAt >= this.schedule.sdrCheckMs;
     const { cache, fromCache } = checkSdr ? await this.loadSdr(s) : { cache: this.sdr as SdrCache, fromCache: true };
     if (checkSdr) this.sdrCheckedAt = now;
-    const readChassis = this.schedule.chassis !== false && (this.power === undefined || now - this.chassisReadAt >= this.schedule.chassisMs);
-    const [readings, chassis] = await Promise.all([readSensors(s, cache.sensors), readChassis ? chassisStatus(s) : Promise.resolve(undefined)]);
+    const readChassis =
+      this.schedule.chassis !== false &&
+      (this.power === undefined || now - this.chassisReadAt >= this.schedule.chassisMs);
+    const [readings, chassis] = await Promise.all([
+      readSensors(s, cache.sensors),
+      readChassis ? chassisStatus(s) : Promise.resolve(undefined),
+    ]);
     if (chassis !== undefined) this.chassisReadAt = now;
     if (readings.some((r) => r.status === 'unavailable')) this.sdrCheckedAt = 0;
     let systemPower: PollResult['systemPower'];
@@ -167,7 +175,13 @@ export class TargetPoller {
       this.dcmi = p === undefined ? 'no' : 'yes';
       if (p !== undefined) systemPower = { watts: p.current, source: 'dcmi' };
     }
-    return { readings, power: chassis?.power ?? this.power, sdrFromCache: fromCache, cache, ...(systemPower !== undefined ? { systemPower } : {}) };
+    return {
+      readings,
+      power: chassis?.power ?? this.power,
+      sdrFromCache: fromCache,
+      cache,
+      ...(systemPower !== undefined ? { systemPower } : {}),
+    };
   }
 
   /** Records a success. */
@@ -188,10 +202,16 @@ export class TargetPoller {
     this.failures++;
     this.lastPoll = Date.now();
     // Wrong credentials or a refused cipher need an operator: 'failed'; the rest is transient.
-    this.state = err.code === 'E_IPMI_AUTH' || err.code === 'E_IPMI_CIPHER' || err.code === 'E_IPMI_CONFIG' ? 'failed' : 'degraded';
+    this.state =
+      err.code === 'E_IPMI_AUTH' || err.code === 'E_IPMI_CIPHER' || err.code === 'E_IPMI_CONFIG'
+        ? 'failed'
+        : 'degraded';
     this.detail = err.message;
     // Repeated wrong logins lock accounts on many BMCs and leave half-open sessions: wait longest.
-    const base = this.state === 'failed' ? this.backoff.maxMs : Math.min(this.backoff.maxMs, this.backoff.minMs * 2 ** Math.min(this.failures - 1, 20));
+    const base =
+      this.state === 'failed'
+        ? this.backoff.maxMs
+        : Math.min(this.backoff.maxMs, this.backoff.minMs * 2 ** Math.min(this.failures - 1, 20));
     this.retryAt = Date.now() + base * (0.75 + this.random() * 0.5);
     if (err.code !== 'E_IPMI_COMMAND') this.dropSession();
   }
@@ -267,5 +287,9 @@ export class TargetPoller {
 
 /** Error for an unknown target name. */
 export function unknownTarget(name: string, known: readonly string[]): VpmdError {
-  return new VpmdError('E_IPMI_TARGET', `no IPMI target named '${name}' (configured: ${known.length ? known.join(', ') : 'none'})`, { target: name });
+  return new VpmdError(
+    'E_IPMI_TARGET',
+    `no IPMI target named '${name}' (configured: ${known.length ? known.join(', ') : 'none'})`,
+    { target: name },
+  );
 }

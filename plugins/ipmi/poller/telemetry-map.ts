@@ -7,7 +7,11 @@ import type { SensorReading } from '../commands/sensors.js';
 
 /** Metric id of a sensor. */
 export function sensorMetricId(target: string, r: Pick<SensorReading, 'number' | 'name'>): string {
-  const slug = r.name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '') || 'sensor';
+  const slug =
+    r.name
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '-')
+      .replace(/^-|-$/g, '') || 'sensor';
   return `ipmi/${target}/${r.number}-${slug}`;
 }
 
@@ -39,10 +43,17 @@ export function toStoredUnit(unit: string, v: number): number {
 function thresholds(r: SensorReading): Thresholds | undefined {
   const t = r.thresholds;
   const pick = (...vals: (number | undefined)[]): number | undefined => vals.find((v) => v !== undefined);
-  const raw = { lowerCritical: pick(t.lc, t.lnr), lowerWarning: t.lnc, upperWarning: t.unc, upperCritical: pick(t.uc, t.unr) };
+  const raw = {
+    lowerCritical: pick(t.lc, t.lnr),
+    lowerWarning: t.lnc,
+    upperWarning: t.unc,
+    upperCritical: pick(t.uc, t.unr),
+  };
   const out: Record<string, number> = {};
   for (const [k, v] of Object.entries(raw)) if (v !== undefined) out[k] = toStoredUnit(r.unit, v);
-  const ordered = ['lowerCritical', 'lowerWarning', 'upperWarning', 'upperCritical'].map((k) => out[k]).filter((v): v is number => v !== undefined);
+  const ordered = ['lowerCritical', 'lowerWarning', 'upperWarning', 'upperCritical']
+    .map((k) => out[k])
+    .filter((v): v is number => v !== undefined);
   // A sensor with a negative M lists its bounds reversed; the store wants them ordered.
   if (ordered.some((v, i) => i > 0 && v < (ordered[i - 1] ?? v))) return undefined;
   return Object.keys(out).length ? out : undefined;
@@ -50,7 +61,9 @@ function thresholds(r: SensorReading): Thresholds | undefined {
 
 /** The metric definition of a sensor. */
 export function sensorMetric(target: string, r: SensorReading): MetricDefinition {
-  const [kind, unit] = r.discrete ? (['other', 'count'] as const) : (BY_UNIT[r.unit] ?? (['other', 'unspecified'] as const));
+  const [kind, unit] = r.discrete
+    ? (['other', 'count'] as const)
+    : (BY_UNIT[r.unit] ?? (['other', 'unspecified'] as const));
   const th = r.discrete ? undefined : thresholds(r);
   return {
     id: sensorMetricId(target, r),

@@ -85,18 +85,67 @@ export interface Pending<T> {
 const NONE = new Uint8Array(0);
 
 /** A new IPMI request (payload type `PAYLOAD.ipmi` or -1 for IPMI 1.5), answer number `index` of `sink`. */
-export function ipmiRequest(payloadType: number, netFn: number, cmd: number, data: readonly number[] | Uint8Array, rsLun: number, sink: AnswerSink<IpmiResponse>, index: number): Pending<IpmiResponse> {
-  return { payloadType, replyType: payloadType, netFn, cmd, data, rsLun, rqSeq: -1, message: undefined, tag: 0, label: '', sink, index, timer: undefined, attempts: 0, firstSent: 0 };
+export function ipmiRequest(
+  payloadType: number,
+  netFn: number,
+  cmd: number,
+  data: readonly number[] | Uint8Array,
+  rsLun: number,
+  sink: AnswerSink<IpmiResponse>,
+  index: number,
+): Pending<IpmiResponse> {
+  return {
+    payloadType,
+    replyType: payloadType,
+    netFn,
+    cmd,
+    data,
+    rsLun,
+    rqSeq: -1,
+    message: undefined,
+    tag: 0,
+    label: '',
+    sink,
+    index,
+    timer: undefined,
+    attempts: 0,
+    firstSent: 0,
+  };
 }
 
 /** A new login exchange: `payload` of `payloadType`, answered by `replyType` carrying `tag`. */
-export function loginExchange(label: string, payloadType: number, payload: Buffer, replyType: number, tag: number, sink: AnswerSink<Buffer>): Pending<Buffer> {
-  return { payloadType, replyType, netFn: 0, cmd: 0, data: NONE, rsLun: 0, rqSeq: -1, message: payload, tag, label, sink, index: 0, timer: undefined, attempts: 0, firstSent: performance.now() };
+export function loginExchange(
+  label: string,
+  payloadType: number,
+  payload: Buffer,
+  replyType: number,
+  tag: number,
+  sink: AnswerSink<Buffer>,
+): Pending<Buffer> {
+  return {
+    payloadType,
+    replyType,
+    netFn: 0,
+    cmd: 0,
+    data: NONE,
+    rsLun: 0,
+    rqSeq: -1,
+    message: payload,
+    tag,
+    label,
+    sink,
+    index: 0,
+    timer: undefined,
+    attempts: 0,
+    firstSent: performance.now(),
+  };
 }
 
 /** rqSeq allocation and the outstanding requests of one session. */
 export class RequestTable {
-  private readonly bySeq: Array<Pending<IpmiResponse> | undefined> = new Array<Pending<IpmiResponse> | undefined>(64).fill(undefined);
+  private readonly bySeq: Array<Pending<IpmiResponse> | undefined> = new Array<Pending<IpmiResponse> | undefined>(
+    64,
+  ).fill(undefined);
   private readonly taken = new Uint8Array(64);
   private takenCount = 0;
   private nextSeq = 1;

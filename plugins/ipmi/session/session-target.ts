@@ -48,11 +48,14 @@ export interface SessionStats {
 
 /** The error for a non-zero completion code. */
 export function commandError(target: string, netFn: number, cmd: number, cc: number): VpmdError {
-  return new VpmdError('E_IPMI_COMMAND', `BMC ${target}: command 0x${netFn.toString(16).padStart(2, '0')}/0x${cmd.toString(16).padStart(2, '0')} failed: ${completionText(cc)}`, {
-    target,
-    netFn,
-    cmd,
-    completionCode: cc,
-  });
+  return new VpmdError(
+    'E_IPMI_COMMAND',
+    `BMC ${target}: command 0x${netFn.toString(16).padStart(2, '0')}/0x${cmd.toString(16).padStart(2, '0')} failed: ${completionText(cc)}`,
+    {
+      target,
+      netFn,
+      cmd,
+      completionCode: cc,
+    },
+  );
 }
-

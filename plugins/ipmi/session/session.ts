@@ -8,14 +8,37 @@ import { VpmdError } from 'vpmd';
 import { chooseSuites, type CipherSuite } from '../codec/cipher-suites.js';
 import { decodeResponse, encodeRequest, type IpmiResponse } from '../codec/message.js';
 import { PAYLOAD, decodePacket, encodeV15, encodeV20, sessionSecurity, type PacketSecurity } from '../codec/packet.js';
-import { PRIVILEGE, decodeOpenSession, decodeRakp2, encodeOpenSession, encodeRakp1, encodeRakp3, sessionKeys, verifyRakp2, verifyRakp4, type RakpContext } from '../codec/rakp.js';
+import {
+  PRIVILEGE,
+  decodeOpenSession,
+  decodeRakp2,
+  encodeOpenSession,
+  encodeRakp1,
+  encodeRakp3,
+  sessionKeys,
+  verifyRakp2,
+  verifyRakp4,
+  type RakpContext,
+} from '../codec/rakp.js';
 import { ReplayWindow } from './replay-window.js';
-import { commandError, type RequestSpec, type SessionStats, type SessionTarget, type SessionTiming } from './session-target.js';
+import {
+  commandError,
+  type RequestSpec,
+  type SessionStats,
+  type SessionTarget,
+  type SessionTiming,
+} from './session-target.js';
 import { AllAnswers, OneAnswer, RequestTable, ipmiRequest, loginExchange, type Pending } from './request-table.js';
 import { listCipherSuites, noAcceptableSuite } from './suite-negotiation.js';
 import type { SlotWaiter, UdpEndpoint } from './udp-endpoint.js';
 
-export { commandError, type RequestSpec, type SessionStats, type SessionTarget, type SessionTiming } from './session-target.js';
+export {
+  commandError,
+  type RequestSpec,
+  type SessionStats,
+  type SessionTarget,
+  type SessionTiming,
+} from './session-target.js';
 
 /** Payload type standing for a sessionless IPMI 1.5 message. */
 const V15 = -1;
@@ -59,7 +82,12 @@ export class IpmiSession implements SlotWaiter {
    * @throws E_IPMI_AUTH (details.check: user | password | kg | privilege), E_IPMI_CIPHER,
    *   E_IPMI_SESSION (no free session), E_IPMI_TIMEOUT, E_IPMI_PROTOCOL
    */
-  static async open(endpoint: UdpEndpoint, target: SessionTarget, timing: SessionTiming, suiteHint?: number): Promise<IpmiSession> {
+  static async open(
+    endpoint: UdpEndpoint,
+    target: SessionTarget,
+    timing: SessionTiming,
+    suiteHint?: number,
+  ): Promise<IpmiSession> {
     const s = new IpmiSession(endpoint, target, timing);
     try {
       await s.login(suiteHint);
@@ -78,7 +106,9 @@ export class IpmiSession implements SlotWaiter {
   private async login(suiteHint: number | undefined): Promise<void> {
     const caps = await this.sessionless(0x06, 0x38, [0x8e, PRIVILEGE[this.target.privilege]]);
     if (((caps[1] ?? 0) & 0x80) === 0 || ((caps[3] ?? 0) & 0x02) === 0) {
-      throw new VpmdError('E_IPMI_SESSION', `BMC ${this.target.name} does not offer IPMI 2.0 (RMCP+) on this channel`, { target: this.target.name });
+      throw new VpmdError('E_IPMI_SESSION', `BMC ${this.target.name} does not offer IPMI 2.0 (RMCP+) on this channel`, {
+        target: this.target.name,
+      });
     }
     const wanted = this.target.cipherSuite ?? suiteHint;
     const direct = wanted === undefined ? undefined : chooseSuites(undefined, this.target.cipherFloor, wanted)[0];
@@ -100,7 +130,9 @@ export class IpmiSession implements SlotWaiter {
   /** Chooses from the BMC's list the strongest suite that meets the floor, other than `refused`. */
   private async negotiate(refused: number | undefined, refusal: VpmdError | undefined): Promise<void> {
     const offered = await listCipherSuites((index) => this.sessionless(0x06, 0x54, [0x0e, 0x00, 0x80 | index]));
-    const candidates = chooseSuites(offered, this.target.cipherFloor, this.target.cipherSuite).filter((c) => c.id !== refused);
+    const candidates = chooseSuites(offered, this.target.cipherFloor, this.target.cipherSuite).filter(
+      (c) => c.id !== refused,
+    );
     if (candidates.length === 0) {
       // The BMC lists the suite it just refused: its refusal says more than the list.
       if (refusal !== undefined && (offered === undefined || offered.includes(refused ?? -1))) throw refusal;
@@ -125,7 +157,13 @@ export class IpmiSession implements SlotWaiter {
     this.consoleSid = randomBytes(4).readUInt32LE(0) || 1;
     const tag = randomBytes(1)[0] ?? 0;
     const open = decodeOpenSession(
-      await this.exchange(`Open Session (suite ${suite.id})`, PAYLOAD.openSessionRequest, encodeOpenSession(tag, this.consoleSid, suite, PRIVILEGE[this.target.privilege]), PAYLOAD.openSessionResponse, tag),
+      await this.exchange(
+        `Open Session (suite ${suite.id})`,
+        PAYLOAD.openSessionRequest,
+        encodeOpenSession(tag, this.consoleSid, suite, PRIVILEGE[this.target.privilege]),
+        PAYLOAD.openSessionResponse,
+        tag,
+      ),
     );
     this.bmcSid = open.bmcSid;
     const password = Buffer.from(this.target.password, 'utf8');
@@ -163,7 +201,12 @@ export class IpmiSession implements SlotWaiter {
   }
 
   /** Sends a request inside the session; resolves with the response, whatever its completion code. */
-  request(netFn: number, cmd: number, data: readonly number[] | Uint8Array = NO_DATA, rsLun = 0): Promise<IpmiResponse> {
+  request(
+    netFn: number,
+    cmd: number,
+    data: readonly number[] | Uint8Array = NO_DATA,
+    rsLun = 0,
+  ): Promise<IpmiResponse> {
     if (this.closed || this.closing) return Promise.reject(this.closedError());
     return this.submit(PAYLOAD.ipmi, netFn, cmd, data, rsLun);
   }
@@ -179,7 +222,13 @@ export class IpmiSession implements SlotWaiter {
    * Queues an IPMI request; it is sent once it has an rqSeq and a socket slot. Waiting is kept
    * in plain queues, not a suspended function per request: a sweep queues thousands.
    */
-  private submit(payloadType: number, netFn: number, cmd: number, data: readonly number[] | Uint8Array, rsLun: number): Promise<IpmiResponse> {
+  private submit(
+    payloadType: number,
+    netFn: number,
+    cmd: number,
+    data: readonly number[] | Uint8Array,
+    rsLun: number,
+  ): Promise<IpmiResponse> {
     return new Promise<IpmiResponse>((resolve, reject) => {
       this.awaitingSeq.push(ipmiRequest(payloadType, netFn, cmd, data, rsLun, new OneAnswer(resolve, reject), 0));
       this.pump();
@@ -196,7 +245,9 @@ export class IpmiSession implements SlotWaiter {
     if (requests.length === 0) return Promise.resolve([]);
     return new Promise<IpmiResponse[]>((resolve, reject) => {
       const sink = new AllAnswers<IpmiResponse>(requests.length, resolve, reject);
-      requests.forEach((r, i) => this.awaitingSeq.push(ipmiRequest(PAYLOAD.ipmi, r.netFn, r.cmd, r.data, r.rsLun, sink, i)));
+      requests.forEach((r, i) =>
+        this.awaitingSeq.push(ipmiRequest(PAYLOAD.ipmi, r.netFn, r.cmd, r.data, r.rsLun, sink, i)),
+      );
       this.pump();
     });
   }
@@ -219,7 +270,8 @@ export class IpmiSession implements SlotWaiter {
   /** The endpoint gave this session a slot: the longest-waiting request takes it. */
   slotGranted(): void {
     const p = this.awaitingSlot.shift();
-    if (p === undefined) this.endpoint.release(); // its request was failed by close()
+    if (p === undefined)
+      this.endpoint.release(); // its request was failed by close()
     else this.launch(p);
   }
 
@@ -232,7 +284,13 @@ export class IpmiSession implements SlotWaiter {
   }
 
   /** A login message (Open Session, RAKP 1/3) answered by `replyType` carrying `tag`. */
-  private async exchange(label: string, payloadType: number, payload: Buffer, replyType: number, tag: number): Promise<Buffer> {
+  private async exchange(
+    label: string,
+    payloadType: number,
+    payload: Buffer,
+    replyType: number,
+    tag: number,
+  ): Promise<Buffer> {
     await this.endpoint.acquire();
     return new Promise<Buffer>((resolve, reject) => {
       const p = loginExchange(label, payloadType, payload, replyType, tag, new OneAnswer(resolve, reject));
@@ -264,10 +322,14 @@ export class IpmiSession implements SlotWaiter {
       s.finish(p);
       const what = p.rqSeq >= 0 ? `command 0x${p.netFn.toString(16)}/0x${p.cmd.toString(16)}` : p.label;
       p.sink.failed(
-        new VpmdError('E_IPMI_TIMEOUT', `BMC ${s.target.name} (${s.target.host}:${s.target.port}) did not answer ${what} after ${p.attempts} attempts (${Math.round(performance.now() - p.firstSent)} ms)`, {
-          target: s.target.name,
-          attempts: p.attempts,
-        }),
+        new VpmdError(
+          'E_IPMI_TIMEOUT',
+          `BMC ${s.target.name} (${s.target.host}:${s.target.port}) did not answer ${what} after ${p.attempts} attempts (${Math.round(performance.now() - p.firstSent)} ms)`,
+          {
+            target: s.target.name,
+            attempts: p.attempts,
+          },
+        ),
       );
     } else s.transmit(p);
   }
@@ -327,7 +389,12 @@ export class IpmiSession implements SlotWaiter {
     }
     if (response !== undefined) {
       const p = this.requests.lookup(response.rqSeq);
-      if (p !== undefined && p.replyType === payloadType && (p.netFn | 1) === response.netFn && p.cmd === response.cmd) {
+      if (
+        p !== undefined &&
+        p.replyType === payloadType &&
+        (p.netFn | 1) === response.netFn &&
+        p.cmd === response.cmd
+      ) {
         this.finish(p);
         this.adapt(p);
         if (payloadType === PAYLOAD.ipmi) this.lastActivity = Date.now();
@@ -368,7 +435,9 @@ export class IpmiSession implements SlotWaiter {
   async close(): Promise<void> {
     if (this.closed || this.closing) return;
     this.closing = true;
-    const closed = new VpmdError('E_IPMI_SESSION', `session with ${this.target.name} closed`, { target: this.target.name });
+    const closed = new VpmdError('E_IPMI_SESSION', `session with ${this.target.name} closed`, {
+      target: this.target.name,
+    });
     // Requests not sent yet never will be: Close Session goes next.
     this.abandonQueued(closed);
     if (this.security !== undefined) {
@@ -396,5 +465,4 @@ export class IpmiSession implements SlotWaiter {
     }
     for (const p of this.awaitingSeq.splice(0)) p.sink.failed(e);
   }
-
 }

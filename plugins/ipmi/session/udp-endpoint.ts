@@ -22,7 +22,11 @@ export interface SlotWaiter {
  * literal only on the next tick: a deferred callback per datagram. BMCs are configured by
  * address, so answer those at once and leave names to the resolver.
  */
-function literalFirstLookup(host: string, opts: LookupOneOptions | number, cb: (err: NodeJS.ErrnoException | null, address: string, family: number) => void): void {
+function literalFirstLookup(
+  host: string,
+  opts: LookupOneOptions | number,
+  cb: (err: NodeJS.ErrnoException | null, address: string, family: number) => void,
+): void {
   const family = isIP(host);
   if (family !== 0) cb(null, host, family);
   else dnsLookup(host, typeof opts === 'number' ? { family: opts } : opts, cb);
@@ -57,9 +61,22 @@ export class UdpEndpoint {
    * @throws E_IPMI_CONFIG when the address cannot be bound
    */
   static async open(address: string, maxInFlight = 256): Promise<UdpEndpoint> {
-    const socket = createSocket({ type: address.includes(':') ? 'udp6' : 'udp4', recvBufferSize: 4 * 1024 * 1024, lookup: literalFirstLookup });
+    const socket = createSocket({
+      type: address.includes(':') ? 'udp6' : 'udp4',
+      recvBufferSize: 4 * 1024 * 1024,
+      lookup: literalFirstLookup,
+    });
     await new Promise<void>((resolve, reject) => {
-      socket.once('error', (e) => reject(new VpmdError('E_IPMI_CONFIG', `cannot bind the IPMI UDP socket to ${address}: ${e.message}`, { address }, { cause: e })));
+      socket.once('error', (e) =>
+        reject(
+          new VpmdError(
+            'E_IPMI_CONFIG',
+            `cannot bind the IPMI UDP socket to ${address}: ${e.message}`,
+            { address },
+            { cause: e },
+          ),
+        ),
+      );
       socket.bind({ address, port: 0 }, () => resolve());
     });
     return new UdpEndpoint(socket, maxInFlight);
@@ -74,7 +91,10 @@ export class UdpEndpoint {
   /** Routes datagrams from `host:port` to `handler`; returns the unregister function. */
   register(host: string, port: number, handler: DatagramHandler): () => void {
     let ports = this.handlers.get(host);
-    if (ports?.has(port)) throw new VpmdError('E_IPMI_CONFIG', `two sessions for the same BMC address ${host}:${port}`, { address: `${host}:${port}` });
+    if (ports?.has(port))
+      throw new VpmdError('E_IPMI_CONFIG', `two sessions for the same BMC address ${host}:${port}`, {
+        address: `${host}:${port}`,
+      });
     if (ports === undefined) this.handlers.set(host, (ports = new Map()));
     ports.set(port, handler);
     return () => {

@@ -7,7 +7,14 @@
 import { Type, VpmdError, type Role, type StateStore, type Static } from 'vpmd';
 import { hashPassword, passwordProblem, verifyPassword } from './password.js';
 
-const Hash = Type.Object({ alg: Type.Literal('scrypt'), N: Type.Integer(), r: Type.Integer(), p: Type.Integer(), salt: Type.String(), hash: Type.String() });
+const Hash = Type.Object({
+  alg: Type.Literal('scrypt'),
+  N: Type.Integer(),
+  r: Type.Integer(),
+  p: Type.Integer(),
+  salt: Type.String(),
+  hash: Type.String(),
+});
 const AccountSchema = Type.Object({
   id: Type.String(),
   userName: Type.String(),
@@ -25,7 +32,11 @@ const SettingsSchema = Type.Object({
   lockoutCounterResetAfter: Type.Integer({ minimum: 0 }),
   sessionTimeout: Type.Integer({ minimum: 30, maximum: 86400 }),
 });
-const Stored = Type.Object({ nextId: Type.Integer({ minimum: 1 }), accounts: Type.Array(AccountSchema), settings: SettingsSchema });
+const Stored = Type.Object({
+  nextId: Type.Integer({ minimum: 1 }),
+  accounts: Type.Array(AccountSchema),
+  settings: SettingsSchema,
+});
 const SPEC = { version: 1, schema: Stored } as const;
 
 /** One account as stored. */
@@ -34,7 +45,8 @@ export type Account = Static<typeof AccountSchema>;
 export type AccountSettings = Static<typeof SettingsSchema>;
 
 /** Outcome of a password check. */
-export type LoginResult = { ok: true; account: Account } | { ok: false; reason: 'unknown' | 'bad-password' | 'locked' | 'disabled' };
+export type LoginResult =
+  { ok: true; account: Account } | { ok: false; reason: 'unknown' | 'bad-password' | 'locked' | 'disabled' };
 
 /** Allowed user names: letters, digits and `._-`, starting with a letter or digit. */
 export const USER_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$/;
@@ -85,7 +97,9 @@ export class AccountStore {
     const a = this.find(name);
     if (!a) {
       const known = this.data.accounts.map((x) => x.userName).join(', ') || 'none';
-      throw new VpmdError('E_REDFISH_ACCOUNT_UNKNOWN', `no Redfish account '${name}' (accounts: ${known})`, { account: name });
+      throw new VpmdError('E_REDFISH_ACCOUNT_UNKNOWN', `no Redfish account '${name}' (accounts: ${known})`, {
+        account: name,
+      });
     }
     return a;
   }
@@ -94,13 +108,24 @@ export class AccountStore {
    * Creates an account.
    * @throws E_COMMAND_USAGE (bad user name), E_REDFISH_PASSWORD, E_REDFISH_ACCOUNT_EXISTS.
    */
-  async add(userName: string, password: string, role: Role, opts: { passwordChangeRequired?: boolean; enabled?: boolean } = {}): Promise<Account> {
+  async add(
+    userName: string,
+    password: string,
+    role: Role,
+    opts: { passwordChangeRequired?: boolean; enabled?: boolean } = {},
+  ): Promise<Account> {
     if (!USER_NAME.test(userName)) {
-      throw new VpmdError('E_COMMAND_USAGE', `user name '${userName}' is invalid: 1-32 letters, digits, '.', '_' or '-', starting with a letter or digit`, { userName });
+      throw new VpmdError(
+        'E_COMMAND_USAGE',
+        `user name '${userName}' is invalid: 1-32 letters, digits, '.', '_' or '-', starting with a letter or digit`,
+        { userName },
+      );
     }
     const problem = passwordProblem(password);
-    if (problem) throw new VpmdError('E_REDFISH_PASSWORD', `password for '${userName}' refused: ${problem}`, { userName });
-    if (this.find(userName)) throw new VpmdError('E_REDFISH_ACCOUNT_EXISTS', `a Redfish account '${userName}' already exists`, { userName });
+    if (problem)
+      throw new VpmdError('E_REDFISH_PASSWORD', `password for '${userName}' refused: ${problem}`, { userName });
+    if (this.find(userName))
+      throw new VpmdError('E_REDFISH_ACCOUNT_EXISTS', `a Redfish account '${userName}' already exists`, { userName });
     const account: Account = {
       id: String(this.data.nextId),
       userName,
@@ -117,15 +142,34 @@ export class AccountStore {
   }
 
   /** Replaces fields of an account (the password is hashed here). */
-  async update(name: string, patch: { role?: Role; enabled?: boolean; locked?: boolean; password?: string; passwordChangeRequired?: boolean; userName?: string }): Promise<Account> {
+  async update(
+    name: string,
+    patch: {
+      role?: Role;
+      enabled?: boolean;
+      locked?: boolean;
+      password?: string;
+      passwordChangeRequired?: boolean;
+      userName?: string;
+    },
+  ): Promise<Account> {
     const cur = this.require(name);
     if (patch.password !== undefined) {
       const problem = passwordProblem(patch.password);
-      if (problem) throw new VpmdError('E_REDFISH_PASSWORD', `password for '${cur.userName}' refused: ${problem}`, { userName: cur.userName });
+      if (problem)
+        throw new VpmdError('E_REDFISH_PASSWORD', `password for '${cur.userName}' refused: ${problem}`, {
+          userName: cur.userName,
+        });
     }
     if (patch.userName !== undefined && patch.userName !== cur.userName) {
-      if (!USER_NAME.test(patch.userName)) throw new VpmdError('E_COMMAND_USAGE', `user name '${patch.userName}' is invalid`, { userName: patch.userName });
-      if (this.find(patch.userName)) throw new VpmdError('E_REDFISH_ACCOUNT_EXISTS', `a Redfish account '${patch.userName}' already exists`, { userName: patch.userName });
+      if (!USER_NAME.test(patch.userName))
+        throw new VpmdError('E_COMMAND_USAGE', `user name '${patch.userName}' is invalid`, {
+          userName: patch.userName,
+        });
+      if (this.find(patch.userName))
+        throw new VpmdError('E_REDFISH_ACCOUNT_EXISTS', `a Redfish account '${patch.userName}' already exists`, {
+          userName: patch.userName,
+        });
     }
     const next: Account = {
       ...cur,
@@ -133,7 +177,9 @@ export class AccountStore {
       ...(patch.enabled !== undefined ? { enabled: patch.enabled } : {}),
       ...(patch.userName !== undefined ? { userName: patch.userName } : {}),
       ...(patch.locked === false ? { locked: false, failures: [], lockedAt: undefined } : {}),
-      ...(patch.password !== undefined ? { password: await hashPassword(patch.password), passwordChangeRequired: false } : {}),
+      ...(patch.password !== undefined
+        ? { password: await hashPassword(patch.password), passwordChangeRequired: false }
+        : {}),
       ...(patch.passwordChangeRequired !== undefined ? { passwordChangeRequired: patch.passwordChangeRequired } : {}),
     };
     if (next.lockedAt === undefined) delete next.lockedAt;
@@ -198,7 +244,10 @@ export class AccountStore {
     }
     const { lockoutThreshold, lockoutCounterResetAfter } = this.data.settings;
     const t = this.now();
-    const recent = [...cur.failures.filter((f) => lockoutCounterResetAfter === 0 || t - f < lockoutCounterResetAfter * 1000), t].slice(-64);
+    const recent = [
+      ...cur.failures.filter((f) => lockoutCounterResetAfter === 0 || t - f < lockoutCounterResetAfter * 1000),
+      t,
+    ].slice(-64);
     const lock = lockoutThreshold > 0 && recent.length >= lockoutThreshold;
     this.replace({ ...cur, failures: recent, ...(lock ? { locked: true, lockedAt: t } : {}) });
     await this.save();

@@ -9,7 +9,11 @@ import { PRIVILEGE_TABLE } from '../generated/privilege-table.js';
 import type { PrivilegeAlternatives, RegistryMethod } from './privilege-types.js';
 
 /** The alternatives for an operation, honouring property overrides. */
-export function requiredPrivileges(entity: string, method: string, patchKeys: readonly string[] = []): PrivilegeAlternatives {
+export function requiredPrivileges(
+  entity: string,
+  method: string,
+  patchKeys: readonly string[] = [],
+): PrivilegeAlternatives {
   const row = PRIVILEGE_TABLE[entity];
   if (!row) throw new Error(`entity ${entity} is not in the privilege registry`);
   const m = method as RegistryMethod;
@@ -30,7 +34,11 @@ export function allowsNoAuth(alternatives: PrivilegeAlternatives): boolean {
 }
 
 /** True when `principal` satisfies one alternative (ConfigureSelf only when it owns the resource). */
-export function satisfies(principal: Principal, alternatives: PrivilegeAlternatives, owner: string | undefined): boolean {
+export function satisfies(
+  principal: Principal,
+  alternatives: PrivilegeAlternatives,
+  owner: string | undefined,
+): boolean {
   return alternatives.some((alt) =>
     alt.every((p) => {
       if (p === 'NoAuth') return true;

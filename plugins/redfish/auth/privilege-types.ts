@@ -10,5 +10,8 @@ export type PrivilegeAlternatives = ReadonlyArray<readonly string[]>;
 export interface PrivilegeEntry {
   readonly operations: Partial<Record<RegistryMethod, PrivilegeAlternatives>>;
   /** Properties whose writes need other privileges (e.g. a ManagerAccount's own Password). */
-  readonly propertyOverrides?: ReadonlyArray<{ readonly targets: readonly string[]; readonly operations: Partial<Record<RegistryMethod, PrivilegeAlternatives>> }>;
+  readonly propertyOverrides?: ReadonlyArray<{
+    readonly targets: readonly string[];
+    readonly operations: Partial<Record<RegistryMethod, PrivilegeAlternatives>>;
+  }>;
 }

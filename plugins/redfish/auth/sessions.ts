@@ -37,7 +37,14 @@ export class SessionStore {
     if (this.byId.size >= this.limit) return undefined;
     const token = randomBytes(32).toString('base64url');
     const t = this.now();
-    const session: Session = { id: randomUUID(), userName, createdAt: t, lastUsed: t, address, ...(context !== undefined ? { context } : {}) };
+    const session: Session = {
+      id: randomUUID(),
+      userName,
+      createdAt: t,
+      lastUsed: t,
+      address,
+      ...(context !== undefined ? { context } : {}),
+    };
     const d = digest(token);
     this.byDigest.set(d, session);
     this.byId.set(session.id, { session, digest: d });

@@ -21,7 +21,11 @@ const Sub = Type.Object({
   owner: Type.String(),
   registryPrefixes: Type.Optional(Type.Array(Type.String())),
 });
-const Stored = Type.Object({ subscriptions: Type.Array(Sub), retryAttempts: Type.Integer({ minimum: 0 }), retryIntervalSeconds: Type.Integer({ minimum: 1 }) });
+const Stored = Type.Object({
+  subscriptions: Type.Array(Sub),
+  retryAttempts: Type.Integer({ minimum: 0 }),
+  retryIntervalSeconds: Type.Integer({ minimum: 1 }),
+});
 const SPEC = { version: 1, schema: Stored } as const;
 
 /** A persisted subscription. */
@@ -102,7 +106,10 @@ export class EventHub {
 
   /** Changes a subscription's Context. */
   async update(id: string, context: string): Promise<void> {
-    this.data = { ...this.data, subscriptions: this.data.subscriptions.map((s) => (s.id === id ? { ...s, context } : s)) };
+    this.data = {
+      ...this.data,
+      subscriptions: this.data.subscriptions.map((s) => (s.id === id ? { ...s, context } : s)),
+    };
     await this.ctx.state.write('subscriptions', SPEC, this.data);
   }
 
@@ -143,7 +150,12 @@ export class EventHub {
     for (const s of this.data.subscriptions) {
       const prefixes = s.registryPrefixes;
       const wanted = records.filter((r) => !prefixes?.length || prefixes.some((p) => r.MessageId.startsWith(`${p}.`)));
-      if (wanted.length) this.deliver(s, JSON.stringify({ ...payload(s.context), Events: wanted.map((r, i) => ({ ...r, MemberId: String(i) })) }), 0);
+      if (wanted.length)
+        this.deliver(
+          s,
+          JSON.stringify({ ...payload(s.context), Events: wanted.map((r, i) => ({ ...r, MemberId: String(i) })) }),
+          0,
+        );
     }
   }
 
@@ -154,11 +166,16 @@ export class EventHub {
         if (this.stopped) return;
         if (attempt >= this.data.retryAttempts) {
           this.failures++;
-          this.ctx.log.warn({ subscription: s.id, destination: s.destination, err: (e as Error).message }, 'redfish event dropped after retries');
+          this.ctx.log.warn(
+            { subscription: s.id, destination: s.destination, err: (e as Error).message },
+            'redfish event dropped after retries',
+          );
           return;
         }
         const delay = this.data.retryIntervalSeconds * 1000 * 2 ** attempt;
-        this.ctx.scheduler.after(`event-retry-${s.id}-${randomUUID()}`, delay, () => this.deliver(s, body, attempt + 1));
+        this.ctx.scheduler.after(`event-retry-${s.id}-${randomUUID()}`, delay, () =>
+          this.deliver(s, body, attempt + 1),
+        );
       },
     );
   }
@@ -167,7 +184,12 @@ export class EventHub {
     return new Promise((resolve, reject) => {
       const req = request(
         destination,
-        { method: 'POST', headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) }, timeout: 10_000, ...(this.ca ? { ca: this.ca } : {}) },
+        {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) },
+          timeout: 10_000,
+          ...(this.ca ? { ca: this.ca } : {}),
+        },
         (res) => {
           res.resume();
           const ok = (res.statusCode ?? 500) < 300;
@@ -180,7 +202,13 @@ export class EventHub {
     });
   }
 
-  private record(id: Parameters<typeof eventMessage>[0], args: string[], origin: string, timestamp: number, severity?: string): EventRecord {
+  private record(
+    id: Parameters<typeof eventMessage>[0],
+    args: string[],
+    origin: string,
+    timestamp: number,
+    severity?: string,
+  ): EventRecord {
     const m = eventMessage(id, args);
     return {
       EventType: 'Alert',
@@ -194,7 +222,15 @@ export class EventHub {
 
   private onPower(e: VpmdEventMap['host.power.v1']): void {
     const uri = `/redfish/v1/Systems/${this.ctx.config.systemId}`;
-    const id = ({ on: 'ResourcePoweredOn', suspending: 'ResourcePoweringOff', suspended: 'ResourcePaused', resuming: 'ResourcePoweringOn', off: 'ResourcePoweredOff' } as const)[e.state];
+    const id = (
+      {
+        on: 'ResourcePoweredOn',
+        suspending: 'ResourcePoweringOff',
+        suspended: 'ResourcePaused',
+        resuming: 'ResourcePoweringOn',
+        off: 'ResourcePoweredOff',
+      } as const
+    )[e.state];
     this.publish([this.record(id, [uri], uri, e.timestamp)]);
   }
 
@@ -208,7 +244,13 @@ export class EventHub {
     }
     const ch = target === 'host' ? this.ctx.config.systemId : toId(`bmc-${target}`);
     const uri = `/redfish/v1/Chassis/${ch}/Sensors/${toId(e.metric)}`;
-    const id = ({ ok: 'ResourceStatusChangedOK', warning: 'ResourceStatusChangedWarning', critical: 'ResourceStatusChangedCritical' } as const)[e.to];
+    const id = (
+      {
+        ok: 'ResourceStatusChangedOK',
+        warning: 'ResourceStatusChangedWarning',
+        critical: 'ResourceStatusChangedCritical',
+      } as const
+    )[e.to];
     const health = { ok: 'OK', warning: 'Warning', critical: 'Critical' }[e.to];
     this.publish([this.record(id, [uri, health], uri, e.timestamp)]);
   }

@@ -74,11 +74,20 @@ export function eventRoutes(deps: ServiceDeps, hub: EventHub): Route[] {
       entity: 'EventService',
       get: serviceBody,
       patch: async (req) => {
-        checkBody(req.body, { DeliveryRetryAttempts: { type: 'integer', min: 0, max: 10 }, DeliveryRetryIntervalSeconds: { type: 'integer', min: 1, max: 3600 } }, serviceBody());
+        checkBody(
+          req.body,
+          {
+            DeliveryRetryAttempts: { type: 'integer', min: 0, max: 10 },
+            DeliveryRetryIntervalSeconds: { type: 'integer', min: 1, max: 3600 },
+          },
+          serviceBody(),
+        );
         const b = req.body as { DeliveryRetryAttempts?: number; DeliveryRetryIntervalSeconds?: number };
         await hub.setSettings({
           ...(b.DeliveryRetryAttempts !== undefined ? { retryAttempts: b.DeliveryRetryAttempts } : {}),
-          ...(b.DeliveryRetryIntervalSeconds !== undefined ? { retryIntervalSeconds: b.DeliveryRetryIntervalSeconds } : {}),
+          ...(b.DeliveryRetryIntervalSeconds !== undefined
+            ? { retryIntervalSeconds: b.DeliveryRetryIntervalSeconds }
+            : {}),
         });
         return serviceBody();
       },
@@ -87,15 +96,31 @@ export function eventRoutes(deps: ServiceDeps, hub: EventHub): Route[] {
       pattern: `${ES}/Subscriptions`,
       entity: 'EventDestinationCollection',
       get: () =>
-        collection('EventDestinationCollection', `${ES}/Subscriptions`, 'Event subscriptions', [...hub.subscriptions().map((s) => s.id), ...hub.streams().map((c) => c.id)].map((id) => `${ES}/Subscriptions/${id}`)),
+        collection(
+          'EventDestinationCollection',
+          `${ES}/Subscriptions`,
+          'Event subscriptions',
+          [...hub.subscriptions().map((s) => s.id), ...hub.streams().map((c) => c.id)].map(
+            (id) => `${ES}/Subscriptions/${id}`,
+          ),
+        ),
       post: async (req): Promise<Reply> => {
         checkBody(req.body, { ...SUB_FIELDS, RegistryPrefixes: { type: 'string' } }, {}, ['Destination', 'Protocol']);
         const b = req.body as { Destination: string; Context?: string; RegistryPrefixes?: unknown };
         if (!httpsUrl(b.Destination)) {
-          throw new RedfishError(400, [{ ...baseMessage('PropertyValueFormatError', [b.Destination, 'Destination'], 'Destination'), Message: `Destination '${b.Destination}' must be an https:// URL (plain HTTP and credentials in URLs are refused).` }]);
+          throw new RedfishError(400, [
+            {
+              ...baseMessage('PropertyValueFormatError', [b.Destination, 'Destination'], 'Destination'),
+              Message: `Destination '${b.Destination}' must be an https:// URL (plain HTTP and credentials in URLs are refused).`,
+            },
+          ]);
         }
         if (hub.subscriptions().length >= MAX_SUBSCRIPTIONS) throw fail(400, 'CreateLimitReachedForResource');
-        const sub = await hub.subscribe({ destination: b.Destination, owner: req.principal?.name ?? '', ...(b.Context !== undefined ? { context: b.Context } : {}) });
+        const sub = await hub.subscribe({
+          destination: b.Destination,
+          owner: req.principal?.name ?? '',
+          ...(b.Context !== undefined ? { context: b.Context } : {}),
+        });
         return { status: 201, body: destinationBody(sub.id), headers: { Location: `${ES}/Subscriptions/${sub.id}` } };
       },
     },
@@ -107,7 +132,8 @@ export function eventRoutes(deps: ServiceDeps, hub: EventHub): Route[] {
       patch: async (req) => {
         const cur = destinationBody(req.params.id ?? '');
         checkBody(req.body, { Context: { type: 'string', maxLength: 256 } }, cur);
-        if (!hub.subscriptions().some((s) => s.id === req.params.id)) throw fail(400, 'PropertyNotWritable', ['Context'], 'Context');
+        if (!hub.subscriptions().some((s) => s.id === req.params.id))
+          throw fail(400, 'PropertyNotWritable', ['Context'], 'Context');
         await hub.update(req.params.id ?? '', req.body.Context as string);
         return destinationBody(req.params.id ?? '');
       },

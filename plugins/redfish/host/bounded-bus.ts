@@ -36,7 +36,11 @@ export class BusExchangeError extends Error {
  * Connects to `address`, runs `exchange` and disconnects; fails after `timeoutMs`.
  * @throws BusExchangeError for an error reply, a broken connection or the timeout
  */
-export async function onBus<T>(address: string, timeoutMs: number, exchange: (bus: MessageBus) => Promise<T>): Promise<T> {
+export async function onBus<T>(
+  address: string,
+  timeoutMs: number,
+  exchange: (bus: MessageBus) => Promise<T>,
+): Promise<T> {
   const bus = dbus.sessionBus({ busAddress: address });
   let timer: NodeJS.Timeout | undefined;
   const failed = new Promise<never>((_ok, ko) => {

@@ -53,14 +53,20 @@ export class LogindPower {
       });
     } catch (e) {
       const text = e instanceof BusExchangeError ? e.describe() : String(e);
-      throw new VpmdError('E_REDFISH_LOGIND', `logind ${what} on ${this.address}: ${text}`, { call: what, bus: this.address });
+      throw new VpmdError('E_REDFISH_LOGIND', `logind ${what} on ${this.address}: ${text}`, {
+        call: what,
+        bus: this.address,
+      });
     }
   }
 
   /** What logind allows now ("yes", "challenge", "no", "na"), or why it could not be asked. */
   async can(): Promise<PowerAnswer> {
     try {
-      return await this.withManager('CanPowerOff/CanReboot', async (m) => ({ powerOff: await m.CanPowerOff(), reboot: await m.CanReboot() }));
+      return await this.withManager('CanPowerOff/CanReboot', async (m) => ({
+        powerOff: await m.CanPowerOff(),
+        reboot: await m.CanReboot(),
+      }));
     } catch (e) {
       return { powerOff: 'unavailable', reboot: 'unavailable', problem: (e as Error).message };
     }

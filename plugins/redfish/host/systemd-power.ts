@@ -25,7 +25,8 @@ export type SystemdAnswer = { readonly reboot: true } | { readonly reboot: false
 
 /** Hints an operator can act on, by `call failure` (`*`: any call; `timeout`: no answer). */
 const HINTS: Readonly<Record<string, string>> = {
-  'Manager.Reboot org.freedesktop.DBus.Error.AccessDenied': 'the system bus and systemd take Reboot() only from root; CAP_SYS_BOOT alone is not enough',
+  'Manager.Reboot org.freedesktop.DBus.Error.AccessDenied':
+    'the system bus and systemd take Reboot() only from root; CAP_SYS_BOOT alone is not enough',
   'Manager.Reboot org.freedesktop.DBus.Error.UnknownMethod': 'this systemd has no Manager.Reboot()',
   // A Reboot that timed out may have been accepted all the same: say so rather than guess.
   'Manager.Reboot timeout': 'the reboot may still happen',
@@ -33,7 +34,8 @@ const HINTS: Readonly<Record<string, string>> = {
 };
 
 /** Regex source for ` name="value"` (either quote) inside a start tag. */
-const attrPattern = (name: string, value: string): string => `\\s${name}\\s*=\\s*["']${value.replace(/\./g, '\\.')}["']`;
+const attrPattern = (name: string, value: string): string =>
+  `\\s${name}\\s*=\\s*["']${value.replace(/\./g, '\\.')}["']`;
 
 /**
  * True when the introspection XML of the manager object declares `Reboot` on the manager

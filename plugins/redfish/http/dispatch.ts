@@ -64,7 +64,13 @@ export function errorOutcome(e: RedfishError, extra: Record<string, string> = {}
   const body = JSON.stringify(e.body());
   return {
     status: e.status,
-    headers: { ...BASE_HEADERS, 'Content-Type': JSON_TYPE, ...extra, ...e.headers, 'Content-Length': String(Buffer.byteLength(body)) },
+    headers: {
+      ...BASE_HEADERS,
+      'Content-Type': JSON_TYPE,
+      ...extra,
+      ...e.headers,
+      'Content-Length': String(Buffer.byteLength(body)),
+    },
     body,
   };
 }
@@ -75,7 +81,14 @@ function jsonOutcome(status: number, body: Resource, headers: Record<string, str
   return {
     status,
     // The length is the body's also for HEAD, as HTTP wants.
-    headers: { ...BASE_HEADERS, 'Content-Type': JSON_TYPE, ETag: etagOfText(text), ...(link ? { Link: link } : {}), ...headers, 'Content-Length': String(Buffer.byteLength(text)) },
+    headers: {
+      ...BASE_HEADERS,
+      'Content-Type': JSON_TYPE,
+      ETag: etagOfText(text),
+      ...(link ? { Link: link } : {}),
+      ...headers,
+      'Content-Length': String(Buffer.byteLength(text)),
+    },
     body: text,
   };
 }
@@ -85,7 +98,10 @@ const NO_QUERY = new URLSearchParams();
 function parseQuery(url: string): { path: string; query: URLSearchParams } {
   const q = url.indexOf('?');
   const path = q < 0 ? url : url.slice(0, q);
-  return { path: path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path, query: q < 0 ? NO_QUERY : new URLSearchParams(url.slice(q + 1)) };
+  return {
+    path: path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path,
+    query: q < 0 ? NO_QUERY : new URLSearchParams(url.slice(q + 1)),
+  };
 }
 
 function parseBody(raw: string | undefined): Record<string, unknown> {
@@ -126,7 +142,8 @@ export class Dispatcher {
       return await this.run(inc);
     } catch (e) {
       const err = toRedfishError(e);
-      if (err.status >= 500) this.deps.ctx.log.error({ err: e, method: inc.method, url: inc.url }, 'redfish request failed');
+      if (err.status >= 500)
+        this.deps.ctx.log.error({ err: e, method: inc.method, url: inc.url }, 'redfish request failed');
       return errorOutcome(err);
     }
   }
@@ -139,7 +156,8 @@ export class Dispatcher {
     for (const key of query.keys()) if (key.startsWith('$')) throw fail(501, 'QueryNotSupported');
 
     // POST to a collection's /Members is POST to the collection.
-    const collection = method === 'POST' && path.endsWith('/Members') ? this.router.match(path.slice(0, -'/Members'.length)) : undefined;
+    const collection =
+      method === 'POST' && path.endsWith('/Members') ? this.router.match(path.slice(0, -'/Members'.length)) : undefined;
     const match = collection?.route.post ? collection : this.router.match(path);
     const auth = await this.authenticate(inc, match?.route, method);
     if (!match) {
@@ -189,21 +207,29 @@ export class Dispatcher {
     };
     if (auth.principal && !auth.open) this.authorize(route, req, auth.principal, auth.mustChangePassword);
     const headers = { Allow: allow };
-    if (route.stream && method === 'HEAD') return { status: 200, headers: { ...BASE_HEADERS, ...headers, 'Content-Type': 'text/event-stream' } };
+    if (route.stream && method === 'HEAD')
+      return { status: 200, headers: { ...BASE_HEADERS, ...headers, 'Content-Type': 'text/event-stream' } };
     if (route.stream && method === 'GET') return this.toOutcome(route.stream(req), headers);
     if ((method === 'GET' || method === 'HEAD') && route.text) {
       const doc = await route.text(req);
-      return { status: 200, headers: { ...BASE_HEADERS, ...headers, 'Content-Type': doc.contentType }, ...(method === 'HEAD' ? {} : { body: doc.body }) };
+      return {
+        status: 200,
+        headers: { ...BASE_HEADERS, ...headers, 'Content-Type': doc.contentType },
+        ...(method === 'HEAD' ? {} : { body: doc.body }),
+      };
     }
     if (method === 'GET' || method === 'HEAD') {
       const out = await this.read(route, req, headers);
       const inm = inc.headers['if-none-match'];
-      if (inm !== undefined && inm === out.headers.ETag) return { status: 304, headers: { ...BASE_HEADERS, ETag: inm, ...headers } };
+      if (inm !== undefined && inm === out.headers.ETag)
+        return { status: 304, headers: { ...BASE_HEADERS, ETag: inm, ...headers } };
       return method === 'HEAD' ? { status: out.status, headers: out.headers } : out;
     }
     if ((method === 'PATCH' || method === 'DELETE') && inc.headers['if-match'] !== undefined && route.get) {
       const current = etagOf(await route.get(req));
-      const wanted = String(inc.headers['if-match']).split(',').map((s) => s.trim());
+      const wanted = String(inc.headers['if-match'])
+        .split(',')
+        .map((s) => s.trim());
       if (!wanted.includes('*') && !wanted.includes(current)) throw fail(412, 'PreconditionFailed');
     }
     const handler = method === 'PATCH' ? route.patch : method === 'POST' ? route.post : route.delete;
@@ -229,12 +255,15 @@ export class Dispatcher {
     if (!isReply(out)) return jsonOutcome(200, out, headers);
     if (out.stream) return { status: out.status, headers: { ...BASE_HEADERS, ...out.headers }, stream: out.stream };
     if (out.body === undefined) return { status: out.status, headers: { ...BASE_HEADERS, ...headers, ...out.headers } };
-    if (typeof out.body === 'string') return { status: out.status, headers: { ...BASE_HEADERS, ...headers, ...out.headers }, body: out.body };
+    if (typeof out.body === 'string')
+      return { status: out.status, headers: { ...BASE_HEADERS, ...headers, ...out.headers }, body: out.body };
     return jsonOutcome(out.status, out.body, { ...headers, ...out.headers });
   }
 
   private unauthorized(): RedfishError {
-    return new RedfishError(401, [baseMessage('NoValidSession')], { 'WWW-Authenticate': 'Basic realm="vpmd Redfish", charset="UTF-8"' });
+    return new RedfishError(401, [baseMessage('NoValidSession')], {
+      'WWW-Authenticate': 'Basic realm="vpmd Redfish", charset="UTF-8"',
+    });
   }
 
   private authorize(route: Route, req: RouteRequest, principal: Principal, mustChange: boolean): void {
@@ -247,16 +276,30 @@ export class Dispatcher {
         (ownAccount && (req.method === 'GET' || req.method === 'HEAD')) ||
         (ownAccount && req.method === 'PATCH' && keys.length > 0 && keys.every((k) => k === 'Password')) ||
         (route.entity === 'Session' && req.method === 'DELETE' && owner === principal.name);
-      if (!ok) throw fail(403, 'PasswordChangeRequired', [`/redfish/v1/AccountService/Accounts/${this.deps.accounts.find(principal.name)?.id ?? ''}`]);
+      if (!ok)
+        throw fail(403, 'PasswordChangeRequired', [
+          `/redfish/v1/AccountService/Accounts/${this.deps.accounts.find(principal.name)?.id ?? ''}`,
+        ]);
     }
-    const alternatives = requiredPrivileges(route.entity, req.method, req.method === 'PATCH' ? Object.keys(req.body) : []);
+    const alternatives = requiredPrivileges(
+      route.entity,
+      req.method,
+      req.method === 'PATCH' ? Object.keys(req.body) : [],
+    );
     if (satisfies(principal, alternatives, owner)) return;
-    this.deps.ctx.access.audit(principal, `redfish ${req.method} ${req.path}`, 'denied', `needs ${describe(alternatives)}`);
+    this.deps.ctx.access.audit(
+      principal,
+      `redfish ${req.method} ${req.path}`,
+      'denied',
+      `needs ${describe(alternatives)}`,
+    );
     throw fail(403, 'InsufficientPrivilege');
   }
 
   private async authenticate(inc: Incoming, route: Route | undefined, method: string): Promise<Authenticated> {
-    const open = route !== undefined && (route.noAuth?.includes(method) === true || allowsNoAuth(requiredPrivilegesSafe(route.entity, method)));
+    const open =
+      route !== undefined &&
+      (route.noAuth?.includes(method) === true || allowsNoAuth(requiredPrivilegesSafe(route.entity, method)));
     const token = inc.headers['x-auth-token'];
     const basic = inc.headers.authorization;
     if (typeof token === 'string') {
@@ -266,7 +309,12 @@ export class Dispatcher {
         if (open) return { open, mustChangePassword: false };
         throw this.unauthorized();
       }
-      return { principal: { name: a.userName, role: a.role, origin: 'redfish', address: inc.address }, sessionId: s.id, open, mustChangePassword: a.passwordChangeRequired };
+      return {
+        principal: { name: a.userName, role: a.role, origin: 'redfish', address: inc.address },
+        sessionId: s.id,
+        open,
+        mustChangePassword: a.passwordChangeRequired,
+      };
     }
     if (typeof basic === 'string' && /^basic /i.test(basic)) {
       const decoded = Buffer.from(basic.slice(6).trim(), 'base64').toString('utf8');
@@ -274,12 +322,21 @@ export class Dispatcher {
       const user = colon < 0 ? decoded : decoded.slice(0, colon);
       const r = colon < 0 ? undefined : await this.deps.accounts.login(user, decoded.slice(colon + 1));
       if (!r?.ok) {
-        this.deps.ctx.access.audit({ name: user || '(none)', role: 'ReadOnly', origin: 'redfish', address: inc.address }, 'redfish basic login', 'denied', r ? r.reason : 'malformed');
+        this.deps.ctx.access.audit(
+          { name: user || '(none)', role: 'ReadOnly', origin: 'redfish', address: inc.address },
+          'redfish basic login',
+          'denied',
+          r ? r.reason : 'malformed',
+        );
         if (open) return { open, mustChangePassword: false };
         throw this.unauthorized();
       }
       const a = r.account;
-      return { principal: { name: a.userName, role: a.role, origin: 'redfish', address: inc.address }, open, mustChangePassword: a.passwordChangeRequired };
+      return {
+        principal: { name: a.userName, role: a.role, origin: 'redfish', address: inc.address },
+        open,
+        mustChangePassword: a.passwordChangeRequired,
+      };
     }
     return { open, mustChangePassword: false };
   }
@@ -294,5 +351,7 @@ function requiredPrivilegesSafe(entity: string, method: string): ReturnType<type
 }
 
 function isReply(v: Resource | Reply): v is Reply {
-  return typeof (v as Reply).status === 'number' && ('body' in v || 'headers' in v || 'stream' in v) && !('@odata.id' in v);
+  return (
+    typeof (v as Reply).status === 'number' && ('body' in v || 'headers' in v || 'stream' in v) && !('@odata.id' in v)
+  );
 }

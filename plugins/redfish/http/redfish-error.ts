@@ -45,10 +45,18 @@ export function baseMessage(id: BaseId, args: readonly (string | number)[] = [],
 }
 
 /** Builds a message of the ResourceEvent registry (for events). */
-export function eventMessage(id: EventId, args: readonly (string | number)[] = []): { MessageId: string; Message: string; MessageArgs: string[]; MessageSeverity: string } {
+export function eventMessage(
+  id: EventId,
+  args: readonly (string | number)[] = [],
+): { MessageId: string; Message: string; MessageArgs: string[]; MessageSeverity: string } {
   const spec = MESSAGE_REGISTRIES[RESOURCE_EVENT][id];
   const a = args.map(String);
-  return { MessageId: `${RESOURCE_EVENT}.${id}`, Message: fill(spec.message, a), MessageArgs: a, MessageSeverity: spec.severity };
+  return {
+    MessageId: `${RESOURCE_EVENT}.${id}`,
+    Message: fill(spec.message, a),
+    MessageArgs: a,
+    MessageSeverity: spec.severity,
+  };
 }
 
 /** A refusal with its HTTP status and Base messages. */
@@ -77,7 +85,12 @@ export class RedfishError extends Error {
 }
 
 /** Shorthand: a RedfishError with one Base message. */
-export function fail(status: number, id: BaseId, args: readonly (string | number)[] = [], related?: string): RedfishError {
+export function fail(
+  status: number,
+  id: BaseId,
+  args: readonly (string | number)[] = [],
+  related?: string,
+): RedfishError {
   return new RedfishError(status, [baseMessage(id, args, related)]);
 }
 
@@ -101,7 +114,12 @@ export function toRedfishError(e: unknown): RedfishError {
   if (e instanceof RedfishError) return e;
   if (isVpmdError(e)) {
     const [status, id] = CATEGORY_STATUS[e.category] ?? [500, 'InternalError'];
-    const base = id === 'ServiceTemporarilyUnavailable' ? baseMessage(id, ['30']) : id === 'ActionNotSupported' ? baseMessage(id, [e.message]) : baseMessage(id);
+    const base =
+      id === 'ServiceTemporarilyUnavailable'
+        ? baseMessage(id, ['30'])
+        : id === 'ActionNotSupported'
+          ? baseMessage(id, [e.message])
+          : baseMessage(id);
     const detail: ExtendedInfo = { ...baseMessage('GeneralError'), Message: `${e.code}: ${e.message}` };
     return new RedfishError(status, [detail, base]);
   }

@@ -42,7 +42,8 @@ function send(res: ServerResponse, out: Outcome): void {
   let headers = out.headers;
   if (headers['Content-Length'] === undefined) {
     if (out.body !== undefined) headers = { ...headers, 'Content-Length': String(Buffer.byteLength(out.body)) };
-    else if (out.status >= 200 && out.status !== 204 && out.status !== 304 && res.req.method !== 'HEAD') headers = { ...headers, 'Content-Length': '0' };
+    else if (out.status >= 200 && out.status !== 204 && out.status !== 304 && res.req.method !== 'HEAD')
+      headers = { ...headers, 'Content-Length': '0' };
   }
   res.writeHead(out.status, headers);
   res.end(out.body);
@@ -145,7 +146,13 @@ export async function listenHttps(opts: {
           return errorOutcome(fail(413, 'PayloadTooLarge'));
         }
         if (rawBody === 'aborted') return undefined;
-        return dispatcher.handle({ method, url, headers: req.headers, address: req.socket.remoteAddress ?? '', rawBody });
+        return dispatcher.handle({
+          method,
+          url,
+          headers: req.headers,
+          address: req.socket.remoteAddress ?? '',
+          rawBody,
+        });
       })
       .then((out) => {
         if (out) burst.add(res, out);
@@ -157,7 +164,10 @@ export async function listenHttps(opts: {
       });
   };
 
-  const server: Server = createServer({ cert: opts.tls.cert, key: opts.tls.key, minVersion: 'TLSv1.2', keepAliveTimeout: 30_000, noDelay: true }, onRequest);
+  const server: Server = createServer(
+    { cert: opts.tls.cert, key: opts.tls.key, minVersion: 'TLSv1.2', keepAliveTimeout: 30_000, noDelay: true },
+    onRequest,
+  );
   server.on('connection', (socket: Socket) => {
     if (!ctx.access.isAddressAllowed(socket.remoteAddress)) {
       ctx.log.warn({ address: socket.remoteAddress }, 'redfish: connection refused (not in management.allow)');
@@ -177,10 +187,14 @@ export async function listenHttps(opts: {
     });
   } catch (e) {
     server.close();
-    throw new VpmdError('E_REDFISH_LISTEN', `redfish: cannot listen on https://${address}:${ctx.config.port}: ${(e as Error).message}`, {
-      address,
-      port: ctx.config.port,
-    });
+    throw new VpmdError(
+      'E_REDFISH_LISTEN',
+      `redfish: cannot listen on https://${address}:${ctx.config.port}: ${(e as Error).message}`,
+      {
+        address,
+        port: ctx.config.port,
+      },
+    );
   }
   const info = server.address();
   const port = typeof info === 'object' && info ? info.port : ctx.config.port;

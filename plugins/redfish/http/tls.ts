@@ -28,7 +28,11 @@ async function readPem(file: string, what: string, key: string): Promise<string>
   try {
     return await readFile(file, 'utf8');
   } catch (e) {
-    throw new VpmdError('E_REDFISH_TLS', `plugins.redfish.${key}: cannot read the ${what} ${file}: ${(e as Error).message}`, { file });
+    throw new VpmdError(
+      'E_REDFISH_TLS',
+      `plugins.redfish.${key}: cannot read the ${what} ${file}: ${(e as Error).message}`,
+      { file },
+    );
   }
 }
 
@@ -36,12 +40,25 @@ async function readPem(file: string, what: string, key: string): Promise<string>
  * Loads the configured certificate, or the one generated earlier in `dir`, or generates one.
  * @throws VpmdError E_REDFISH_TLS naming the file or the openssl failure.
  */
-export async function loadTls(opts: { certFile?: string; keyFile?: string; dir: string; address: string }): Promise<TlsMaterial> {
+export async function loadTls(opts: {
+  certFile?: string;
+  keyFile?: string;
+  dir: string;
+  address: string;
+}): Promise<TlsMaterial> {
   if (opts.certFile !== undefined || opts.keyFile !== undefined) {
     if (opts.certFile === undefined || opts.keyFile === undefined) {
-      throw new VpmdError('E_REDFISH_TLS', 'plugins.redfish: set both tlsCert and tlsKey, or neither (a self-signed certificate is then generated)');
+      throw new VpmdError(
+        'E_REDFISH_TLS',
+        'plugins.redfish: set both tlsCert and tlsKey, or neither (a self-signed certificate is then generated)',
+      );
     }
-    return { cert: await readPem(opts.certFile, 'certificate', 'tlsCert'), key: await readPem(opts.keyFile, 'key', 'tlsKey'), source: 'config', certFile: opts.certFile };
+    return {
+      cert: await readPem(opts.certFile, 'certificate', 'tlsCert'),
+      key: await readPem(opts.keyFile, 'key', 'tlsKey'),
+      source: 'config',
+      certFile: opts.certFile,
+    };
   }
   const certFile = join(opts.dir, 'cert.pem');
   const keyFile = join(opts.dir, 'key.pem');
@@ -54,16 +71,42 @@ export async function loadTls(opts: { certFile?: string; keyFile?: string; dir: 
   const tmpCert = `${certFile}.tmp`;
   const san = /^[0-9.]+$|:/.test(opts.address) ? `IP:${opts.address}` : `DNS:${opts.address}`;
   try {
-    await run('openssl', [
-      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '825',
-      '-subj', '/CN=vpmd Redfish service', '-addext', `subjectAltName=${san},DNS:localhost`,
-      '-keyout', tmpKey, '-out', tmpCert,
-    ], { timeout: 20_000 });
+    await run(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-days',
+        '825',
+        '-subj',
+        '/CN=vpmd Redfish service',
+        '-addext',
+        `subjectAltName=${san},DNS:localhost`,
+        '-keyout',
+        tmpKey,
+        '-out',
+        tmpCert,
+      ],
+      { timeout: 20_000 },
+    );
   } catch (e) {
-    throw new VpmdError('E_REDFISH_TLS', `cannot generate a self-signed certificate with openssl (install it, or set plugins.redfish.tlsCert/tlsKey): ${(e as Error).message}`);
+    throw new VpmdError(
+      'E_REDFISH_TLS',
+      `cannot generate a self-signed certificate with openssl (install it, or set plugins.redfish.tlsCert/tlsKey): ${(e as Error).message}`,
+    );
   }
   await chmod(tmpKey, 0o600);
   await rename(tmpKey, keyFile);
   await rename(tmpCert, certFile);
-  return { cert: await readFile(certFile, 'utf8'), key: await readFile(keyFile, 'utf8'), source: 'generated', certFile };
+  return {
+    cert: await readFile(certFile, 'utf8'),
+    key: await readFile(keyFile, 'utf8'),
+    source: 'generated',
+    certFile,
+  };
 }

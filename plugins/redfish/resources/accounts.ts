@@ -27,8 +27,12 @@ const ACCOUNT_FIELDS: Record<string, FieldCheck> = {
 
 /** Maps a store refusal (bad password, duplicate name) to a 400 naming the property. */
 function storeError(e: unknown, property: string): unknown {
-  if (isVpmdError(e, 'E_REDFISH_PASSWORD')) return new RedfishError(400, [{ ...baseMessage('PropertyValueFormatError', ['(hidden)', 'Password'], 'Password'), Message: e.message }]);
-  if (isVpmdError(e, 'E_REDFISH_ACCOUNT_EXISTS')) return fail(409, 'ResourceAlreadyExists', ['ManagerAccount', 'UserName', property]);
+  if (isVpmdError(e, 'E_REDFISH_PASSWORD'))
+    return new RedfishError(400, [
+      { ...baseMessage('PropertyValueFormatError', ['(hidden)', 'Password'], 'Password'), Message: e.message },
+    ]);
+  if (isVpmdError(e, 'E_REDFISH_ACCOUNT_EXISTS'))
+    return fail(409, 'ResourceAlreadyExists', ['ManagerAccount', 'UserName', property]);
   return e;
 }
 
@@ -105,12 +109,26 @@ export function accountRoutes(deps: ServiceDeps): Route[] {
       get: serviceBody,
       patch: async (req) => {
         const limit: FieldCheck = { type: 'integer', min: 0, max: 86400 };
-        checkBody(req.body, { AccountLockoutThreshold: { type: 'integer', min: 0, max: 1000 }, AccountLockoutDuration: limit, AccountLockoutCounterResetAfter: limit }, serviceBody());
-        const b = req.body as { AccountLockoutThreshold?: number; AccountLockoutDuration?: number; AccountLockoutCounterResetAfter?: number };
+        checkBody(
+          req.body,
+          {
+            AccountLockoutThreshold: { type: 'integer', min: 0, max: 1000 },
+            AccountLockoutDuration: limit,
+            AccountLockoutCounterResetAfter: limit,
+          },
+          serviceBody(),
+        );
+        const b = req.body as {
+          AccountLockoutThreshold?: number;
+          AccountLockoutDuration?: number;
+          AccountLockoutCounterResetAfter?: number;
+        };
         await accounts.setSettings({
           ...(b.AccountLockoutThreshold !== undefined ? { lockoutThreshold: b.AccountLockoutThreshold } : {}),
           ...(b.AccountLockoutDuration !== undefined ? { lockoutDuration: b.AccountLockoutDuration } : {}),
-          ...(b.AccountLockoutCounterResetAfter !== undefined ? { lockoutCounterResetAfter: b.AccountLockoutCounterResetAfter } : {}),
+          ...(b.AccountLockoutCounterResetAfter !== undefined
+            ? { lockoutCounterResetAfter: b.AccountLockoutCounterResetAfter }
+            : {}),
         });
         return serviceBody();
       },
@@ -118,10 +136,22 @@ export function accountRoutes(deps: ServiceDeps): Route[] {
     {
       pattern: `${AS}/Accounts`,
       entity: 'ManagerAccountCollection',
-      get: () => collection('ManagerAccountCollection', `${AS}/Accounts`, 'Accounts', accounts.list().map((a) => `${AS}/Accounts/${a.id}`)),
+      get: () =>
+        collection(
+          'ManagerAccountCollection',
+          `${AS}/Accounts`,
+          'Accounts',
+          accounts.list().map((a) => `${AS}/Accounts/${a.id}`),
+        ),
       post: async (req): Promise<Reply> => {
         checkBody(req.body, ACCOUNT_FIELDS, {}, ['UserName', 'Password', 'RoleId']);
-        const b = req.body as { UserName: string; Password: string; RoleId: Role; Enabled?: boolean; PasswordChangeRequired?: boolean };
+        const b = req.body as {
+          UserName: string;
+          Password: string;
+          RoleId: Role;
+          Enabled?: boolean;
+          PasswordChangeRequired?: boolean;
+        };
         const a = await accounts
           .add(b.UserName, b.Password, b.RoleId, {
             ...(b.Enabled !== undefined ? { enabled: b.Enabled } : {}),
@@ -140,7 +170,14 @@ export function accountRoutes(deps: ServiceDeps): Route[] {
       patch: async (req) => {
         const a = account(req);
         checkBody(req.body, ACCOUNT_FIELDS, accountBody(a));
-        const b = req.body as { UserName?: string; Password?: string; RoleId?: Role; Enabled?: boolean; Locked?: boolean; PasswordChangeRequired?: boolean };
+        const b = req.body as {
+          UserName?: string;
+          Password?: string;
+          RoleId?: Role;
+          Enabled?: boolean;
+          Locked?: boolean;
+          PasswordChangeRequired?: boolean;
+        };
         if (b.Locked === true) throw fail(400, 'PropertyValueNotInList', ['true', 'Locked'], 'Locked');
         const next = await accounts
           .update(a.id, {
@@ -166,7 +203,13 @@ export function accountRoutes(deps: ServiceDeps): Route[] {
     {
       pattern: `${AS}/Roles`,
       entity: 'RoleCollection',
-      get: () => collection('RoleCollection', `${AS}/Roles`, 'Roles', ROLES.map((r) => `${AS}/Roles/${r}`)),
+      get: () =>
+        collection(
+          'RoleCollection',
+          `${AS}/Roles`,
+          'Roles',
+          ROLES.map((r) => `${AS}/Roles/${r}`),
+        ),
     },
     {
       pattern: `${AS}/Roles/{id}`,
@@ -203,13 +246,32 @@ export function accountRoutes(deps: ServiceDeps): Route[] {
       get: (req) => {
         const all = req.principal && deps.ctx.access.can(req.principal, 'ConfigureManager');
         const mine = sessions.list().filter((s) => all || s.userName === req.principal?.name);
-        return collection('SessionCollection', `${SS}/Sessions`, 'Sessions', mine.map((s) => `${SS}/Sessions/${s.id}`));
+        return collection(
+          'SessionCollection',
+          `${SS}/Sessions`,
+          'Sessions',
+          mine.map((s) => `${SS}/Sessions/${s.id}`),
+        );
       },
       post: async (req): Promise<Reply> => {
-        checkBody(req.body, { UserName: { type: 'string', maxLength: 64 }, Password: { type: 'string', maxLength: 1024 }, Context: { type: 'string', maxLength: 256 } }, {}, ['UserName', 'Password']);
+        checkBody(
+          req.body,
+          {
+            UserName: { type: 'string', maxLength: 64 },
+            Password: { type: 'string', maxLength: 1024 },
+            Context: { type: 'string', maxLength: 256 },
+          },
+          {},
+          ['UserName', 'Password'],
+        );
         const b = req.body as { UserName: string; Password: string; Context?: string };
         const r = await accounts.login(b.UserName, b.Password);
-        const who = { name: b.UserName, role: r.ok ? r.account.role : ('ReadOnly' as const), origin: 'redfish' as const, address: req.address };
+        const who = {
+          name: b.UserName,
+          role: r.ok ? r.account.role : ('ReadOnly' as const),
+          origin: 'redfish' as const,
+          address: req.address,
+        };
         if (!r.ok) {
           deps.ctx.access.audit(who, 'redfish session login', 'denied', r.reason);
           throw new RedfishError(401, [baseMessage('NoValidSession')]);
@@ -219,7 +281,9 @@ export function accountRoutes(deps: ServiceDeps): Route[] {
         deps.ctx.access.audit(who, 'redfish session login', 'ok');
         const uri = `${SS}/Sessions/${created.session.id}`;
         const body = sessionBody(created.session.id);
-        const info = r.account.passwordChangeRequired ? { '@Message.ExtendedInfo': [baseMessage('PasswordChangeRequired', [`${AS}/Accounts/${r.account.id}`])] } : {};
+        const info = r.account.passwordChangeRequired
+          ? { '@Message.ExtendedInfo': [baseMessage('PasswordChangeRequired', [`${AS}/Accounts/${r.account.id}`])] }
+          : {};
         return { status: 201, body: { ...body, ...info }, headers: { Location: uri, 'X-Auth-Token': created.token } };
       },
     },

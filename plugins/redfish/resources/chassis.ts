@@ -49,7 +49,8 @@ export function chassisRoutes(deps: ServiceDeps): Route[] {
     if (t === undefined) throw notFound('Chassis', req.params.ch ?? '');
     return t;
   };
-  const sensorsOf = (target: string): MetricSnapshot[] => ctx.telemetry.list({ target }).filter((m) => READING[m.kind] !== undefined);
+  const sensorsOf = (target: string): MetricSnapshot[] =>
+    ctx.telemetry.list({ target }).filter((m) => READING[m.kind] !== undefined);
   // Redfish sensor id -> metric id, rebuilt when an id is not found (metrics come and go).
   let ids = new Map<string, string>();
   const sensorById = (sensorId: string): MetricSnapshot | undefined => {
@@ -103,7 +104,13 @@ export function chassisRoutes(deps: ServiceDeps): Route[] {
       pattern: C,
       entity: 'ChassisCollection',
       shared: true,
-      get: () => collection('ChassisCollection', C, 'Chassis', [...chassisList().keys()].map((id) => `${C}/${id}`)),
+      get: () =>
+        collection(
+          'ChassisCollection',
+          C,
+          'Chassis',
+          [...chassisList().keys()].map((id) => `${C}/${id}`),
+        ),
     },
     {
       pattern: `${C}/{ch}`,
@@ -112,7 +119,10 @@ export function chassisRoutes(deps: ServiceDeps): Route[] {
       get: (req) => {
         const target = targetOf(req);
         const ch = req.params.ch as string;
-        const bmc = ctx.capabilities.find(BMCS)?.targets().find((b) => b.name === target);
+        const bmc = ctx.capabilities
+          .find(BMCS)
+          ?.targets()
+          .find((b) => b.name === target);
         const health = bmc && bmc.state !== 'ok' ? 'Warning' : 'OK';
         return {
           '@odata.id': `${C}/${ch}`,
@@ -120,7 +130,11 @@ export function chassisRoutes(deps: ServiceDeps): Route[] {
           Id: ch,
           Name: target === 'host' ? 'Host chassis' : `Chassis of BMC ${target}`,
           ChassisType: 'RackMount',
-          ...(bmc?.power ? { PowerState: bmc.power === 'on' ? 'On' : 'Off' } : target === 'host' ? { PowerState: 'On' } : {}),
+          ...(bmc?.power
+            ? { PowerState: bmc.power === 'on' ? 'On' : 'Off' }
+            : target === 'host'
+              ? { PowerState: 'On' }
+              : {}),
           Status: status(health),
           Sensors: link(`${C}/${ch}/Sensors`),
           PowerSubsystem: link(`${C}/${ch}/PowerSubsystem`),
@@ -140,7 +154,12 @@ export function chassisRoutes(deps: ServiceDeps): Route[] {
       get: (req) => {
         const target = targetOf(req);
         const ch = req.params.ch as string;
-        return collection('SensorCollection', `${C}/${ch}/Sensors`, 'Sensors', sensorsOf(target).map((m) => sensorUri(ch, m)));
+        return collection(
+          'SensorCollection',
+          `${C}/${ch}/Sensors`,
+          'Sensors',
+          sensorsOf(target).map((m) => sensorUri(ch, m)),
+        );
       },
     },
     {
@@ -167,7 +186,8 @@ export function chassisRoutes(deps: ServiceDeps): Route[] {
           '@odata.type': odataType('PowerSubsystem'),
           Id: 'PowerSubsystem',
           Name: 'Power subsystem',
-          Description: 'Power readings are in Sensors and EnvironmentMetrics; vpmd does not see power supplies of this chassis',
+          Description:
+            'Power readings are in Sensors and EnvironmentMetrics; vpmd does not see power supplies of this chassis',
           Status: status('OK'),
         };
       },
@@ -201,7 +221,11 @@ export function chassisRoutes(deps: ServiceDeps): Route[] {
           '@odata.type': odataType('ThermalMetrics'),
           Id: 'ThermalMetrics',
           Name: 'Temperatures',
-          TemperatureReadingsCelsius: temps.map((m) => ({ DataSourceUri: sensorUri(ch, m), DeviceName: m.name, Reading: m.latest?.value ?? null })),
+          TemperatureReadingsCelsius: temps.map((m) => ({
+            DataSourceUri: sensorUri(ch, m),
+            DeviceName: m.name,
+            Reading: m.latest?.value ?? null,
+          })),
         };
       },
     },
@@ -224,7 +248,9 @@ export function chassisRoutes(deps: ServiceDeps): Route[] {
           Name: 'Chassis environment',
           ...(watts !== null ? { PowerWatts: { Reading: Math.round(watts * 1000) / 1000 } } : {}),
           ...(joules !== null ? { EnergykWh: { Reading: joules / 3.6e6 } } : {}),
-          ...(hottest ? { TemperatureCelsius: { Reading: hottest.latest?.value ?? null, DataSourceUri: sensorUri(ch, hottest) } } : {}),
+          ...(hottest
+            ? { TemperatureCelsius: { Reading: hottest.latest?.value ?? null, DataSourceUri: sensorUri(ch, hottest) } }
+            : {}),
         };
       },
     },

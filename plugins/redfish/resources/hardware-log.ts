@@ -38,12 +38,24 @@ export function hardwareLogRoutes(log: HardwareLog): Route[] {
     {
       pattern: LOG,
       entity: 'LogService',
-      get: () => logService(LOG, 'HardwareLog', 'Hardware event log', 'Hardware log entries (IPMI SEL of the polled BMCs) received since the service started'),
+      get: () =>
+        logService(
+          LOG,
+          'HardwareLog',
+          'Hardware event log',
+          'Hardware log entries (IPMI SEL of the polled BMCs) received since the service started',
+        ),
     },
     {
       pattern: `${LOG}/Entries`,
       entity: 'LogEntryCollection',
-      get: () => collection('LogEntryCollection', `${LOG}/Entries`, 'Hardware log entries', log.list().map((e) => `${LOG}/Entries/${e.n}`)),
+      get: () =>
+        collection(
+          'LogEntryCollection',
+          `${LOG}/Entries`,
+          'Hardware log entries',
+          log.list().map((e) => `${LOG}/Entries/${e.n}`),
+        ),
     },
     {
       pattern: `${LOG}/Entries/{n}`,

@@ -46,7 +46,6 @@ export class AuditTrail {
   list(): ReadonlyArray<AuditEntry & { n: number }> {
     return this.entries;
   }
-
 }
 
 const M = '/redfish/v1/Managers/vpmd';
@@ -67,7 +66,11 @@ export function managerRoutes(deps: ServiceDeps, audit: AuditTrail): Route[] {
     Message: `${e.principal} (${e.origin}${e.address ? ` from ${e.address}` : ''}): ${e.action}: ${e.outcome}${e.detail ? ` (${e.detail})` : ''}`,
   });
   return [
-    { pattern: '/redfish/v1/Managers', entity: 'ManagerCollection', get: () => collection('ManagerCollection', '/redfish/v1/Managers', 'Managers', [M]) },
+    {
+      pattern: '/redfish/v1/Managers',
+      entity: 'ManagerCollection',
+      get: () => collection('ManagerCollection', '/redfish/v1/Managers', 'Managers', [M]),
+    },
     {
       pattern: '/redfish/v1/Managers/{mgr}',
       entity: 'Manager',
@@ -98,7 +101,8 @@ export function managerRoutes(deps: ServiceDeps, audit: AuditTrail): Route[] {
         '@odata.type': odataType('ManagerNetworkProtocol'),
         Id: 'NetworkProtocol',
         Name: 'Network protocols of the Redfish service',
-        Description: 'What this Redfish service listens on; the SNMP agent and other plugins report their own listeners in vpmctl status',
+        Description:
+          'What this Redfish service listens on; the SNMP agent and other plugins report their own listeners in vpmctl status',
         HTTPS: { ProtocolEnabled: true, Port: deps.port() },
         HTTP: { ProtocolEnabled: false },
         Status: status('OK'),
@@ -107,20 +111,32 @@ export function managerRoutes(deps: ServiceDeps, audit: AuditTrail): Route[] {
     {
       pattern: '/redfish/v1/Managers/vpmd/LogServices',
       entity: 'LogServiceCollection',
-      get: () => collection('LogServiceCollection', `${M}/LogServices`, 'Log services', [LOG, `${M}/LogServices/HardwareLog`]),
+      get: () =>
+        collection('LogServiceCollection', `${M}/LogServices`, 'Log services', [LOG, `${M}/LogServices/HardwareLog`]),
     },
     {
       pattern: '/redfish/v1/Managers/vpmd/LogServices/{log}',
       entity: 'LogService',
       get: (req) => {
         if (req.params.log !== 'AuditLog') throw notFound('LogService', req.params.log ?? '');
-        return logService(LOG, 'AuditLog', 'vpmd audit log', 'Privileged actions and refusals on every surface (vpmctl, Redfish, SNMP, guest channels)');
+        return logService(
+          LOG,
+          'AuditLog',
+          'vpmd audit log',
+          'Privileged actions and refusals on every surface (vpmctl, Redfish, SNMP, guest channels)',
+        );
       },
     },
     {
       pattern: '/redfish/v1/Managers/vpmd/LogServices/AuditLog/Entries',
       entity: 'LogEntryCollection',
-      get: () => collection('LogEntryCollection', `${LOG}/Entries`, 'Audit entries', audit.list().map((e) => `${LOG}/Entries/${e.n}`)),
+      get: () =>
+        collection(
+          'LogEntryCollection',
+          `${LOG}/Entries`,
+          'Audit entries',
+          audit.list().map((e) => `${LOG}/Entries/${e.n}`),
+        ),
     },
     {
       pattern: '/redfish/v1/Managers/vpmd/LogServices/AuditLog/Entries/{n}',

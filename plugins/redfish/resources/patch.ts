@@ -8,7 +8,12 @@ import { RedfishError, baseMessage, type ExtendedInfo } from '../http/redfish-er
 
 /** How one writable property is checked. */
 export type FieldCheck =
-  | { readonly type: 'string'; readonly values?: readonly string[]; readonly pattern?: RegExp; readonly maxLength?: number }
+  | {
+      readonly type: 'string';
+      readonly values?: readonly string[];
+      readonly pattern?: RegExp;
+      readonly maxLength?: number;
+    }
   | { readonly type: 'boolean' }
   | { readonly type: 'integer'; readonly min?: number; readonly max?: number }
   | { readonly type: 'object'; readonly fields: Readonly<Record<string, FieldCheck>> };
@@ -18,7 +23,8 @@ function checkValue(path: string, v: unknown, c: FieldCheck, problems: ExtendedI
   switch (c.type) {
     case 'string':
       if (typeof v !== 'string') return void problems.push(baseMessage('PropertyValueTypeError', [shown, path], path));
-      if (c.values && !c.values.includes(v)) return void problems.push(baseMessage('PropertyValueNotInList', [v, path], path));
+      if (c.values && !c.values.includes(v))
+        return void problems.push(baseMessage('PropertyValueNotInList', [v, path], path));
       if ((c.pattern && !c.pattern.test(v)) || (c.maxLength !== undefined && v.length > c.maxLength)) {
         problems.push(baseMessage('PropertyValueFormatError', [v, path], path));
       }
@@ -27,16 +33,25 @@ function checkValue(path: string, v: unknown, c: FieldCheck, problems: ExtendedI
       if (typeof v !== 'boolean') problems.push(baseMessage('PropertyValueTypeError', [shown, path], path));
       return;
     case 'integer':
-      if (typeof v !== 'number' || !Number.isInteger(v)) return void problems.push(baseMessage('PropertyValueTypeError', [shown, path], path));
-      if ((c.min !== undefined && v < c.min) || (c.max !== undefined && v > c.max)) problems.push(baseMessage('PropertyValueOutOfRange', [shown, path], path));
+      if (typeof v !== 'number' || !Number.isInteger(v))
+        return void problems.push(baseMessage('PropertyValueTypeError', [shown, path], path));
+      if ((c.min !== undefined && v < c.min) || (c.max !== undefined && v > c.max))
+        problems.push(baseMessage('PropertyValueOutOfRange', [shown, path], path));
       return;
     case 'object':
-      if (typeof v !== 'object' || v === null || Array.isArray(v)) return void problems.push(baseMessage('PropertyValueTypeError', [shown, path], path));
+      if (typeof v !== 'object' || v === null || Array.isArray(v))
+        return void problems.push(baseMessage('PropertyValueTypeError', [shown, path], path));
       checkFields(path, v as Record<string, unknown>, c.fields, {}, problems);
   }
 }
 
-function checkFields(prefix: string, body: Record<string, unknown>, fields: Readonly<Record<string, FieldCheck>>, current: Record<string, unknown>, problems: ExtendedInfo[]): void {
+function checkFields(
+  prefix: string,
+  body: Record<string, unknown>,
+  fields: Readonly<Record<string, FieldCheck>>,
+  current: Record<string, unknown>,
+  problems: ExtendedInfo[],
+): void {
   for (const [k, v] of Object.entries(body)) {
     const path = prefix ? `${prefix}/${k}` : k;
     if (k.includes('@odata.') && prefix === '') continue; // annotations echoed back by clients
@@ -52,11 +67,17 @@ function checkFields(prefix: string, body: Record<string, unknown>, fields: Read
  * its other properties are read-only rather than unknown).
  * @throws RedfishError 400 with one extended-info entry per problem.
  */
-export function checkBody(body: Record<string, unknown>, fields: Readonly<Record<string, FieldCheck>>, current: Record<string, unknown> = {}, required: readonly string[] = []): void {
+export function checkBody(
+  body: Record<string, unknown>,
+  fields: Readonly<Record<string, FieldCheck>>,
+  current: Record<string, unknown> = {},
+  required: readonly string[] = [],
+): void {
   const problems: ExtendedInfo[] = [];
   const missing = required.filter((r) => !(r in body));
   if (missing.length) problems.push(baseMessage('CreateFailedMissingReqProperties', [missing.join(', ')]));
   checkFields('', body, fields, current, problems);
-  if (Object.keys(body).filter((k) => !k.includes('@odata.')).length === 0 && required.length === 0) problems.push(baseMessage('EmptyJSON'));
+  if (Object.keys(body).filter((k) => !k.includes('@odata.')).length === 0 && required.length === 0)
+    problems.push(baseMessage('EmptyJSON'));
   if (problems.length) throw new RedfishError(400, problems);
 }

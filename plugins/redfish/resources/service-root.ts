@@ -95,7 +95,10 @@ export function serviceRootRoutes(uuid: string = randomUUID()): Route[] {
       noAuth: open,
       get: () => ({
         '@odata.context': `${V1}/$metadata`,
-        value: [{ name: 'Service', kind: 'Singleton', url: `${V1}/` }, ...Object.entries(CHILDREN).map(([name, url]) => ({ name, kind: 'Singleton', url }))],
+        value: [
+          { name: 'Service', kind: 'Singleton', url: `${V1}/` },
+          ...Object.entries(CHILDREN).map(([name, url]) => ({ name, kind: 'Singleton', url })),
+        ],
       }),
     },
     {
@@ -107,7 +110,13 @@ export function serviceRootRoutes(uuid: string = randomUUID()): Route[] {
     {
       pattern: `${V1}/JsonSchemas`,
       entity: 'JsonSchemaFileCollection',
-      get: () => collection('JsonSchemaFileCollection', `${V1}/JsonSchemas`, 'JSON schemas', schemaNames().map((t) => `${V1}/JsonSchemas/${t}`)),
+      get: () =>
+        collection(
+          'JsonSchemaFileCollection',
+          `${V1}/JsonSchemas`,
+          'JSON schemas',
+          schemaNames().map((t) => `${V1}/JsonSchemas/${t}`),
+        ),
     },
     {
       pattern: `${V1}/JsonSchemas/{id}`,

@@ -5,7 +5,15 @@
  * run, the bounds guests may ask for. `Reset` offers only what this host can do here and now.
  */
 import { hostname } from 'node:os';
-import { HOST_SLEEP, GUEST_CHANNELS, CAPABILITIES_DOCUMENTS, VpmdError, type CpufreqPolicy, type HostTopology, type Principal } from 'vpmd';
+import {
+  HOST_SLEEP,
+  GUEST_CHANNELS,
+  CAPABILITIES_DOCUMENTS,
+  VpmdError,
+  type CpufreqPolicy,
+  type HostTopology,
+  type Principal,
+} from 'vpmd';
 import type { ServiceDeps } from '../config.js';
 import { RedfishError, baseMessage, fail } from '../http/redfish-error.js';
 import type { Reply, Route, RouteRequest } from '../http/router.js';
@@ -52,12 +60,20 @@ function logindOffer(type: string, answer: PowerAnswer | string, key: 'powerOff'
   const v = answer[key];
   return v === 'yes'
     ? { type, available: true, why: `systemd-logind ${verb}` }
-    : { type, available: false, why: `systemd-logind answers Can${verb}=${v}${v === 'challenge' ? ' (needs interactive authorization)' : ''}` };
+    : {
+        type,
+        available: false,
+        why: `systemd-logind answers Can${verb}=${v}${v === 'challenge' ? ' (needs interactive authorization)' : ''}`,
+      };
 }
 
 function systemdOffer(answer: SystemdAnswer): ResetOffer {
   return answer.reboot
-    ? { type: 'ForceRestart', available: true, why: 'systemd manager Reboot(), as systemctl reboot --force: services are not stopped in order' }
+    ? {
+        type: 'ForceRestart',
+        available: true,
+        why: 'systemd manager Reboot(), as systemctl reboot --force: services are not stopped in order',
+      }
     : { type: 'ForceRestart', available: false, why: answer.why };
 }
 
@@ -65,12 +81,21 @@ function systemdOffer(answer: SystemdAnswer): ResetOffer {
 async function resetOffers(deps: ServiceDeps, probes: PowerProbes): Promise<ResetOffer[]> {
   const sleep = deps.ctx.capabilities.find(HOST_SLEEP);
   let suspend: ResetOffer;
-  if (!sleep) suspend = { type: 'Suspend', available: false, why: 'no host-sleep provider is running (enable the libvirt-caps plugin)' };
+  if (!sleep)
+    suspend = {
+      type: 'Suspend',
+      available: false,
+      why: 'no host-sleep provider is running (enable the libvirt-caps plugin)',
+    };
   else {
     const mem = (await sleep.support()).targets.find((t) => t.target === 'mem');
     suspend = mem?.supported
       ? { type: 'Suspend', available: true, why: 'suspend to RAM through logind' }
-      : { type: 'Suspend', available: false, why: `suspend to RAM not supported here: ${mem ? `logind ${mem.logind}, ${mem.kernel}` : 'no mem target'}` };
+      : {
+          type: 'Suspend',
+          available: false,
+          why: `suspend to RAM not supported here: ${mem ? `logind ${mem.logind}, ${mem.kernel}` : 'no mem target'}`,
+        };
   }
   const [power, manager] = await Promise.all([probes.logind(), probes.systemd()]);
   return [
@@ -79,7 +104,11 @@ async function resetOffers(deps: ServiceDeps, probes: PowerProbes): Promise<Rese
     logindOffer('GracefulShutdown', power, 'powerOff', 'PowerOff'),
     logindOffer('GracefulRestart', power, 'reboot', 'Reboot'),
     systemdOffer(manager),
-    { type: 'Resume', available: false, why: 'a suspended host cannot run vpmd to resume itself (wake it through its BMC or the RTC alarm)' },
+    {
+      type: 'Resume',
+      available: false,
+      why: 'a suspended host cannot run vpmd to resume itself (wake it through its BMC or the RTC alarm)',
+    },
   ];
 }
 
@@ -102,13 +131,22 @@ export function systemRoutes(deps: ServiceDeps): Route[] {
   // checks that vpmd runs as root, as that bus requires of a Reboot() caller; with one, the
   // manager may be elsewhere and only the call tells (see SystemdPowerOptions).
   const realBusOk = !ctx.core.simulated || hp.busAddress !== undefined;
-  const busOpts = { ...(hp.busAddress !== undefined ? { busAddress: hp.busAddress } : {}), timeoutMs: Math.round(hp.timeout * 1000) };
+  const busOpts = {
+    ...(hp.busAddress !== undefined ? { busAddress: hp.busAddress } : {}),
+    timeoutMs: Math.round(hp.timeout * 1000),
+  };
   const logind = hp.logind && realBusOk ? new LogindPower(busOpts) : undefined;
   const systemd = hp.systemd && realBusOk ? new SystemdPower(busOpts) : undefined;
   const notUsed = (key: 'logind' | 'systemd', what: string): string =>
-    hp[key] ? `simulated host: the system ${what} is not used (set plugins.redfish.hostPower.busAddress to use one)` : `plugins.redfish.hostPower.${key} is false`;
-  const logindAnswer = cachedAnswer<PowerAnswer | string>(() => (logind ? logind.can() : Promise.resolve(notUsed('logind', 'logind'))));
-  const systemdAnswer = cachedAnswer<SystemdAnswer>(() => (systemd ? systemd.probe() : Promise.resolve({ reboot: false, why: notUsed('systemd', 'systemd manager') })));
+    hp[key]
+      ? `simulated host: the system ${what} is not used (set plugins.redfish.hostPower.busAddress to use one)`
+      : `plugins.redfish.hostPower.${key} is false`;
+  const logindAnswer = cachedAnswer<PowerAnswer | string>(() =>
+    logind ? logind.can() : Promise.resolve(notUsed('logind', 'logind')),
+  );
+  const systemdAnswer = cachedAnswer<SystemdAnswer>(() =>
+    systemd ? systemd.probe() : Promise.resolve({ reboot: false, why: notUsed('systemd', 'systemd manager') }),
+  );
   const probes: PowerProbes = { logind: logindAnswer.get, systemd: systemdAnswer.get };
   /** Every outcome is audited here: the dispatcher records only successful requests. */
   const forceRestart = async (manager: SystemdPower, by: Principal): Promise<void> => {
@@ -205,17 +243,25 @@ export function systemRoutes(deps: ServiceDeps): Route[] {
         ...(topo.identity.modelName ? { Model: topo.identity.modelName } : {}),
         ThreadingEnabled: topo.threadsPerCore > 1,
       },
-      ...(topo.memTotalKiB !== undefined ? { MemorySummary: { TotalSystemMemoryGiB: Math.round((topo.memTotalKiB / 1048576) * 100) / 100 } } : {}),
+      ...(topo.memTotalKiB !== undefined
+        ? { MemorySummary: { TotalSystemMemoryGiB: Math.round((topo.memTotalKiB / 1048576) * 100) / 100 } }
+        : {}),
       Processors: link(`${base}/Processors`),
       Links: { Chassis: [link(`/redfish/v1/Chassis/${id}`)], ManagedBy: [link('/redfish/v1/Managers/vpmd')] },
       Actions: {
-        '#ComputerSystem.Reset': { target: `${base}/Actions/ComputerSystem.Reset`, '@Redfish.ActionInfo': `${base}/ResetActionInfo` },
+        '#ComputerSystem.Reset': {
+          target: `${base}/Actions/ComputerSystem.Reset`,
+          '@Redfish.ActionInfo': `${base}/ResetActionInfo`,
+        },
       },
       Oem: {
         Vpmd: {
           LibvirtCapabilities: docs
             ? { Available: true, Uri: `${base}/Oem/Vpmd/LibvirtCapabilities` }
-            : { Available: false, Reason: 'no capabilities-documents provider is running (enable the libvirt-caps plugin)' },
+            : {
+                Available: false,
+                Reason: 'no capabilities-documents provider is running (enable the libvirt-caps plugin)',
+              },
           GuestChannels: ctx.capabilities.find(GUEST_CHANNELS)
             ? 'running: OperatingSpeedRangeMHz also bounds guest frequency requests'
             : 'not running: OperatingSpeedRangeMHz sets cpufreq limits only',
@@ -245,8 +291,12 @@ export function systemRoutes(deps: ServiceDeps): Route[] {
         applied.push(p);
       }
     } catch (e) {
-      for (const p of applied) await ctx.host.cpufreq.setLimits(p.id, { minKHz: p.scalingMinKHz, maxKHz: p.scalingMaxKHz }).catch(() => undefined);
-      for (const pcpu of bounded) await guests?.setBounds(previous.find((b) => b.pcpu === pcpu) ?? { pcpu }, by).catch(() => undefined);
+      for (const p of applied)
+        await ctx.host.cpufreq
+          .setLimits(p.id, { minKHz: p.scalingMinKHz, maxKHz: p.scalingMaxKHz })
+          .catch(() => undefined);
+      for (const pcpu of bounded)
+        await guests?.setBounds(previous.find((b) => b.pcpu === pcpu) ?? { pcpu }, by).catch(() => undefined);
       throw e;
     }
   };
@@ -258,7 +308,12 @@ export function systemRoutes(deps: ServiceDeps): Route[] {
       shared: true,
       get: () => collection('ComputerSystemCollection', '/redfish/v1/Systems', 'Computer systems', [base]),
     },
-    { pattern: '/redfish/v1/Systems/{sys}', entity: 'ComputerSystem', shared: true, get: (req) => (checkId(req), systemBody()) },
+    {
+      pattern: '/redfish/v1/Systems/{sys}',
+      entity: 'ComputerSystem',
+      shared: true,
+      get: (req) => (checkId(req), systemBody()),
+    },
     {
       pattern: '/redfish/v1/Systems/{sys}/Processors',
       entity: 'ProcessorCollection',
@@ -266,7 +321,12 @@ export function systemRoutes(deps: ServiceDeps): Route[] {
       get: async (req) => {
         checkId(req);
         const pk = packages(await topology());
-        return collection('ProcessorCollection', `${base}/Processors`, 'Processors', pk.map((p) => `${base}/Processors/CPU${p}`));
+        return collection(
+          'ProcessorCollection',
+          `${base}/Processors`,
+          'Processors',
+          pk.map((p) => `${base}/Processors/CPU${p}`),
+        );
       },
     },
     {
@@ -278,14 +338,26 @@ export function systemRoutes(deps: ServiceDeps): Route[] {
         checkId(req);
         const pkg = pkgOf(req);
         const cur = await processorBody(pkg);
-        const range = cur.OperatingSpeedRangeMHz as { AllowableMin: number; AllowableMax: number; SettingMin: number; SettingMax: number } | undefined;
+        const range = cur.OperatingSpeedRangeMHz as
+          { AllowableMin: number; AllowableMax: number; SettingMin: number; SettingMax: number } | undefined;
         if (!range) throw fail(400, 'PropertyNotWritable', ['OperatingSpeedRangeMHz'], 'OperatingSpeedRangeMHz');
         const lim = { type: 'integer', min: range.AllowableMin, max: range.AllowableMax } as const;
-        checkBody(req.body, { OperatingSpeedRangeMHz: { type: 'object', fields: { SettingMin: lim, SettingMax: lim } } }, cur);
+        checkBody(
+          req.body,
+          { OperatingSpeedRangeMHz: { type: 'object', fields: { SettingMin: lim, SettingMax: lim } } },
+          cur,
+        );
         const want = req.body.OperatingSpeedRangeMHz as { SettingMin?: number; SettingMax?: number };
         const min = want.SettingMin ?? range.SettingMin;
         const max = want.SettingMax ?? range.SettingMax;
-        if (min > max) throw new RedfishError(400, [baseMessage('PropertyValueConflict', ['OperatingSpeedRangeMHz/SettingMin', 'OperatingSpeedRangeMHz/SettingMax'], 'OperatingSpeedRangeMHz/SettingMin')]);
+        if (min > max)
+          throw new RedfishError(400, [
+            baseMessage(
+              'PropertyValueConflict',
+              ['OperatingSpeedRangeMHz/SettingMin', 'OperatingSpeedRangeMHz/SettingMax'],
+              'OperatingSpeedRangeMHz/SettingMin',
+            ),
+          ]);
         await setRange(pkg, min, max, req);
         return processorBody(pkg);
       },
@@ -303,7 +375,14 @@ export function systemRoutes(deps: ServiceDeps): Route[] {
           Id: 'ResetActionInfo',
           Name: 'Reset action parameters',
           Description: offers.map((o) => `${o.type}: ${o.available ? 'offered' : 'not offered'} (${o.why})`).join('; '),
-          Parameters: [{ Name: 'ResetType', Required: true, DataType: 'String', AllowableValues: offers.filter((o) => o.available).map((o) => o.type) }],
+          Parameters: [
+            {
+              Name: 'ResetType',
+              Required: true,
+              DataType: 'String',
+              AllowableValues: offers.filter((o) => o.available).map((o) => o.type),
+            },
+          ],
         };
       },
     },
@@ -313,27 +392,43 @@ export function systemRoutes(deps: ServiceDeps): Route[] {
       post: async (req): Promise<Reply> => {
         checkId(req);
         const unknown = Object.keys(req.body).filter((k) => k !== 'ResetType');
-        if (unknown.length) throw new RedfishError(400, unknown.map((k) => baseMessage('ActionParameterUnknown', ['ComputerSystem.Reset', k])));
+        if (unknown.length)
+          throw new RedfishError(
+            400,
+            unknown.map((k) => baseMessage('ActionParameterUnknown', ['ComputerSystem.Reset', k])),
+          );
         const rt = req.body.ResetType;
         if (rt === undefined) throw fail(400, 'ActionParameterMissing', ['ComputerSystem.Reset', 'ResetType']);
         const offers = await resetOffers(deps, probes);
         const offer = offers.find((o) => o.type === rt && o.available);
         if (typeof rt !== 'string' || !offer) {
           const known = offers.find((o) => o.type === rt);
-          const e = baseMessage('ActionParameterValueNotInList', [JSON.stringify(rt), 'ResetType', 'ComputerSystem.Reset']);
-          throw new RedfishError(400, [known ? { ...e, Message: `${e.Message} ${known.type} is not offered: ${known.why}.` } : e]);
+          const e = baseMessage('ActionParameterValueNotInList', [
+            JSON.stringify(rt),
+            'ResetType',
+            'ComputerSystem.Reset',
+          ]);
+          throw new RedfishError(400, [
+            known ? { ...e, Message: `${e.Message} ${known.type} is not offered: ${known.why}.` } : e,
+          ]);
         }
         if (rt === 'Suspend') {
           const sleep = ctx.capabilities.find(HOST_SLEEP);
           if (!sleep || !req.principal) throw new VpmdError('E_CAPABILITY_MISSING', 'host-sleep provider went away');
           await sleep.suspend({ target: 'mem' }, req.principal);
         } else if (rt === 'ForceRestart') {
-          if (!systemd || !req.principal) throw new VpmdError('E_INTERNAL', 'ForceRestart was offered without a systemd manager');
+          if (!systemd || !req.principal)
+            throw new VpmdError('E_INTERNAL', 'ForceRestart was offered without a systemd manager');
           await forceRestart(systemd, req.principal);
         } else if ((rt === 'GracefulShutdown' || rt === 'GracefulRestart') && logind) {
           logindAnswer.forget();
           await (rt === 'GracefulShutdown' ? logind.powerOff() : logind.reboot());
-          if (rt === 'GracefulShutdown') ctx.events.emit('host.power.v1', { state: 'off', timestamp: Date.now(), requestedBy: `${req.principal?.name ?? '?'}@redfish` });
+          if (rt === 'GracefulShutdown')
+            ctx.events.emit('host.power.v1', {
+              state: 'off',
+              timestamp: Date.now(),
+              requestedBy: `${req.principal?.name ?? '?'}@redfish`,
+            });
         }
         return { status: 204, headers: {} };
       },
@@ -344,7 +439,11 @@ export function systemRoutes(deps: ServiceDeps): Route[] {
       text: async (req) => {
         checkId(req);
         const docs = ctx.capabilities.find(CAPABILITIES_DOCUMENTS);
-        if (!docs) throw new VpmdError('E_CAPABILITY_MISSING', 'no capabilities-documents provider is running (enable the libvirt-caps plugin)');
+        if (!docs)
+          throw new VpmdError(
+            'E_CAPABILITY_MISSING',
+            'no capabilities-documents provider is running (enable the libvirt-caps plugin)',
+          );
         return { contentType: 'application/xml', body: await docs.libvirtXml() };
       },
     },

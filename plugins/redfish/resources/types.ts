@@ -57,7 +57,13 @@ export function odataType(t: TypeName): string {
 }
 
 /** A collection resource body. */
-export function collection(type: (typeof COLLECTIONS)[number], id: string, name: string, members: readonly string[], extra: Record<string, unknown> = {}): Record<string, unknown> {
+export function collection(
+  type: (typeof COLLECTIONS)[number],
+  id: string,
+  name: string,
+  members: readonly string[],
+  extra: Record<string, unknown> = {},
+): Record<string, unknown> {
   return {
     '@odata.id': id,
     '@odata.type': `#${type}.${type}`,
@@ -74,7 +80,10 @@ export function link(uri: string): { '@odata.id': string } {
 }
 
 /** The Redfish `Status` of a health state. */
-export function status(health: 'OK' | 'Warning' | 'Critical', state: 'Enabled' | 'Absent' | 'UnavailableOffline' | 'Disabled' = 'Enabled'): { State: string; Health: string } {
+export function status(
+  health: 'OK' | 'Warning' | 'Critical',
+  state: 'Enabled' | 'Absent' | 'UnavailableOffline' | 'Disabled' = 'Enabled',
+): { State: string; Health: string } {
   return { State: state, Health: health };
 }
 

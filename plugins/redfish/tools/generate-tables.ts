@@ -30,7 +30,9 @@ function readJson(file: string): Record<string, unknown> {
 }
 
 function operationMap(map: RegistryMapping['OperationMap']): string {
-  const parts = METHODS.filter((m) => map[m]).map((m) => `${m}: ${JSON.stringify((map[m] ?? []).map((alt) => alt.Privilege))}`);
+  const parts = METHODS.filter((m) => map[m]).map(
+    (m) => `${m}: ${JSON.stringify((map[m] ?? []).map((alt) => alt.Privilege))}`,
+  );
   return `{ ${parts.join(', ')} }`;
 }
 
@@ -40,7 +42,9 @@ export function renderPrivilegeTable(dir = PLUGIN_DIR): string {
   const reg = readJson(join(dir, 'dmtf', 'registries', file));
   const mappings = reg.Mappings as RegistryMapping[];
   const lines = mappings.map((m) => {
-    const overrides = (m.PropertyOverrides ?? []).map((o) => `{ targets: ${JSON.stringify(o.Targets)}, operations: ${operationMap(o.OperationMap)} }`);
+    const overrides = (m.PropertyOverrides ?? []).map(
+      (o) => `{ targets: ${JSON.stringify(o.Targets)}, operations: ${operationMap(o.OperationMap)} }`,
+    );
     const extra = overrides.length ? `, propertyOverrides: [${overrides.join(', ')}]` : '';
     return `  ${JSON.stringify(m.Entity)}: { operations: ${operationMap(m.OperationMap)}${extra} },`;
   });
@@ -66,10 +70,15 @@ export function renderMessages(dir = PLUGIN_DIR): string {
   for (const file of REGISTRIES) {
     const reg = readJson(join(dir, 'dmtf', 'registries', file));
     const prefix = `${String(reg.RegistryPrefix)}.${String(reg.RegistryVersion)}`;
-    const messages = reg.Messages as Record<string, { Message: string; MessageSeverity: string; NumberOfArgs: number; Resolution: string }>;
+    const messages = reg.Messages as Record<
+      string,
+      { Message: string; MessageSeverity: string; NumberOfArgs: number; Resolution: string }
+    >;
     out.push(`  ${JSON.stringify(prefix)}: {`);
     for (const [id, m] of Object.entries(messages)) {
-      out.push(`    ${id}: { message: ${JSON.stringify(m.Message)}, severity: ${JSON.stringify(m.MessageSeverity)}, args: ${m.NumberOfArgs}, resolution: ${JSON.stringify(m.Resolution)} },`);
+      out.push(
+        `    ${id}: { message: ${JSON.stringify(m.Message)}, severity: ${JSON.stringify(m.MessageSeverity)}, args: ${m.NumberOfArgs}, resolution: ${JSON.stringify(m.Resolution)} },`,
+      );
     }
     out.push('  },');
   }

@@ -24,7 +24,9 @@ export function referencedUrls(text: string): string[] {
 
 /** The files of the v1 folder a file's `$ref`s name. */
 export function referencedFiles(text: string): string[] {
-  return referencedUrls(text).filter((u) => u.startsWith(URL_PREFIX)).map((u) => u.slice(URL_PREFIX.length));
+  return referencedUrls(text)
+    .filter((u) => u.startsWith(URL_PREFIX))
+    .map((u) => u.slice(URL_PREFIX.length));
 }
 
 /** The JSON schema file of an `@odata.type`: `#Ns.v1_2_3.T` → `Ns.v1_2_3.json`, `#NsCollection.NsCollection` → `NsCollection.json`. */
@@ -55,7 +57,10 @@ export class RedfishSchemas {
     }
     for (const file of this.stubbed) {
       // `file` is a full URL here
-      this.ajv.addSchema({ definitions: new Proxy({}, { get: (_t, k) => (typeof k === 'string' ? {} : undefined) }) }, file);
+      this.ajv.addSchema(
+        { definitions: new Proxy({}, { get: (_t, k) => (typeof k === 'string' ? {} : undefined) }) },
+        file,
+      );
     }
   }
 
@@ -76,6 +81,8 @@ export class RedfishSchemas {
     if (typeof t !== 'string') return ['payload has no @odata.type'];
     const v = this.validator(t);
     if (v(payload)) return [];
-    return (v.errors ?? []).map((e: ErrorObject) => `${e.instancePath || '/'} ${e.message ?? ''} ${JSON.stringify(e.params)}`);
+    return (v.errors ?? []).map(
+      (e: ErrorObject) => `${e.instancePath || '/'} ${e.message ?? ''} ${JSON.stringify(e.params)}`,
+    );
   }
 }

@@ -39,7 +39,9 @@ export function closure(source: string, roots: readonly string[]): string[] {
 
 /** The CSDL files `$metadata` references. */
 export function csdlFiles(): string[] {
-  return [...metadataXml().matchAll(/<edmx:Reference Uri="http:\/\/redfish\.dmtf\.org\/schemas\/v1\/([^"]+)"/g)].map((m) => m[1] as string).sort();
+  return [...metadataXml().matchAll(/<edmx:Reference Uri="http:\/\/redfish\.dmtf\.org\/schemas\/v1\/([^"]+)"/g)]
+    .map((m) => m[1] as string)
+    .sort();
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {

@@ -65,7 +65,8 @@ export function eoEnergySource(inp: EnergyInputs, energy: HostEnergy): MibSource
       const joules = energy.consumedJ(metrics);
       const out: MibEntry[] = [{ oid: [...meter(1), HOST_INDEX], value: V.str(meterBits(true, joules !== null)) }];
       const powerIdx = metrics.filter((m) => m.kind === 'power').map((m) => inp.indexOf(m.id));
-      for (const i of [...new Set(powerIdx)].sort((a, b) => a - b)) out.push({ oid: [...meter(1), i], value: V.str(meterBits(true, false)) });
+      for (const i of [...new Set(powerIdx)].sort((a, b) => a - b))
+        out.push({ oid: [...meter(1), i], value: V.str(meterBits(true, false)) });
       if (joules === null) return out;
       const p = (n: number): number[] => [...params(n), HOST_INDEX, HOST_ENERGY_PARAMS];
       out.push(

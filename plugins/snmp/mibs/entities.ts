@@ -37,7 +37,10 @@ export interface PhysicalEntity {
 }
 
 /** How a metric kind is served in entPhySensorTable: type, scale (9 = units), precision. */
-export function sensorEncoding(kind: MetricKind, unit: string): { type: number; scale: number; precision: number; units: string } {
+export function sensorEncoding(
+  kind: MetricKind,
+  unit: string,
+): { type: number; scale: number; precision: number; units: string } {
   switch (kind) {
     case 'power':
       return { type: 6, scale: 9, precision: 1, units: 'W' };
@@ -115,9 +118,25 @@ export interface EntityInputs {
 
 /** Every entity row, in index order. */
 export async function physicalEntities(inp: EntityInputs): Promise<PhysicalEntity[]> {
-  const rows: PhysicalEntity[] = [{ index: HOST_INDEX, descr: `KVM host ${inp.hostName}`, containedIn: 0, cls: ENT_CLASS.chassis, name: inp.hostName, relPos: -1 }];
+  const rows: PhysicalEntity[] = [
+    {
+      index: HOST_INDEX,
+      descr: `KVM host ${inp.hostName}`,
+      containedIn: 0,
+      cls: ENT_CLASS.chassis,
+      name: inp.hostName,
+      relPos: -1,
+    },
+  ];
   for (const c of await inp.cpus()) {
-    rows.push({ index: CPU_INDEX_BASE + c.cpu, descr: c.model, containedIn: HOST_INDEX, cls: ENT_CLASS.cpu, name: `cpu${c.cpu}`, relPos: c.cpu });
+    rows.push({
+      index: CPU_INDEX_BASE + c.cpu,
+      descr: c.model,
+      containedIn: HOST_INDEX,
+      cls: ENT_CLASS.cpu,
+      name: `cpu${c.cpu}`,
+      relPos: c.cpu,
+    });
   }
   const targetIndex = new Map<string, number>([['host', HOST_INDEX]]);
   for (const t of inp.targets()) {
@@ -128,7 +147,14 @@ export async function physicalEntities(inp: EntityInputs): Promise<PhysicalEntit
   for (const m of inp.metrics()) {
     const index = inp.indexes.indexOf(`metric:${m.id}`);
     const parent = targetIndex.get(m.source.target) ?? HOST_INDEX;
-    rows.push({ index, descr: m.name, containedIn: parent, cls: /psu|power supply/i.test(m.name) ? ENT_CLASS.powerSupply : ENT_CLASS.sensor, name: m.id, relPos: -1 });
+    rows.push({
+      index,
+      descr: m.name,
+      containedIn: parent,
+      cls: /psu|power supply/i.test(m.name) ? ENT_CLASS.powerSupply : ENT_CLASS.sensor,
+      name: m.id,
+      relPos: -1,
+    });
   }
   return rows;
 }
@@ -173,7 +199,13 @@ export function entSensorSource(inp: EntityInputs): MibSource {
         const enc = sensorEncoding(m.kind, m.unit);
         const r = m.latest;
         const ok = r !== undefined && r.value !== null && r.status !== 'unavailable';
-        return { i: inp.indexes.indexOf(`metric:${m.id}`), enc, r, ok, value: ok && r?.value != null ? sensorValue(r.value, enc.scale, enc.precision) : 0 };
+        return {
+          i: inp.indexes.indexOf(`metric:${m.id}`),
+          enc,
+          r,
+          ok,
+          value: ok && r?.value != null ? sensorValue(r.value, enc.scale, enc.precision) : 0,
+        };
       });
       rows.sort((a, b) => a.i - b.i);
       type Row = (typeof rows)[number];

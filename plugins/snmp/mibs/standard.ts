@@ -21,7 +21,14 @@ export const EO_POWER_ENTRY = [1, 3, 6, 1, 2, 1, 229, 1, 2, 1];
 export const HR_CPU_BASE = 196608;
 
 /** SNMPv2-MIB system group. */
-export function systemSource(o: { descr: string; objectId: readonly number[]; contact: string; name: string; location: string; uptimeTicks: () => number }): MibSource {
+export function systemSource(o: {
+  descr: string;
+  objectId: readonly number[];
+  contact: string;
+  name: string;
+  location: string;
+  uptimeTicks: () => number;
+}): MibSource {
   return {
     name: 'SNMPv2-MIB',
     objects: [1, 2, 3, 4, 5, 6, 7].map((n) => [...SYSTEM, n]),
@@ -127,11 +134,25 @@ export function eoPowerSource(inp: PowerInputs): MibSource {
       const hs = inp.hostState();
       const hostState = dmtfPowerState(hs.state, hs.target);
       const rows: { index: number; watts: number; caliber: number; origin: number; state: number; reason: string }[] = [
-        { index: HOST_INDEX, watts: hostW, caliber: pkgs.length ? 4 : 1, origin: 1, state: hostState, reason: hs.reason },
+        {
+          index: HOST_INDEX,
+          watts: hostW,
+          caliber: pkgs.length ? 4 : 1,
+          origin: 1,
+          state: hostState,
+          reason: hs.reason,
+        },
       ];
       for (const m of power) {
         const v = m.latest?.value;
-        rows.push({ index: inp.indexOf(m.id), watts: v ?? 0, caliber: v == null ? 1 : m.source.target === 'host' ? 4 : 3, origin: m.source.target === 'host' ? 1 : 2, state: 513, reason: '' });
+        rows.push({
+          index: inp.indexOf(m.id),
+          watts: v ?? 0,
+          caliber: v == null ? 1 : m.source.target === 'host' ? 4 : 3,
+          origin: m.source.target === 'host' ? 1 : 2,
+          state: 513,
+          reason: '',
+        });
       }
       const out: MibEntry[] = [];
       for (const r of rows) {

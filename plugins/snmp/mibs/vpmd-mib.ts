@@ -4,7 +4,15 @@
  * frequency with the host's policy bounds (cpufreq + guest-channels capability), and per-VM
  * guest channel statistics. A subtree whose capability is absent serves nothing.
  */
-import { VpmdError, type GuestChannels, type HostModel, type HostSleepControl, type Principal, type SleepTarget, type SuspendOutcome } from 'vpmd';
+import {
+  VpmdError,
+  type GuestChannels,
+  type HostModel,
+  type HostSleepControl,
+  type Principal,
+  type SleepTarget,
+  type SuspendOutcome,
+} from 'vpmd';
 import { TAG } from '../ber.js';
 import { ERR, V, type SnmpValue } from '../pdu.js';
 import type { MibEntry, MibSource, Writable } from '../mib-index.js';
@@ -43,14 +51,20 @@ export interface VpmdInputs {
 
 function uintWritable(max: number, commit: (v: number, by: Principal) => Promise<void>): Writable {
   return {
-    check: (v: SnmpValue) => (v.tag !== TAG.Gauge32 && v.tag !== TAG.Integer ? ERR.wrongType : v.value < 0 || v.value > max ? ERR.wrongValue : ERR.noError),
+    check: (v: SnmpValue) =>
+      v.tag !== TAG.Gauge32 && v.tag !== TAG.Integer
+        ? ERR.wrongType
+        : v.value < 0 || v.value > max
+          ? ERR.wrongValue
+          : ERR.noError,
     commit: (v, by) => commit(Number(v.value), by),
   };
 }
 
 function enumWritable(allowed: readonly number[], commit: (v: number, by: Principal) => Promise<void>): Writable {
   return {
-    check: (v: SnmpValue) => (v.tag !== TAG.Integer ? ERR.wrongType : allowed.includes(v.value) ? ERR.noError : ERR.wrongValue),
+    check: (v: SnmpValue) =>
+      v.tag !== TAG.Integer ? ERR.wrongType : allowed.includes(v.value) ? ERR.noError : ERR.wrongValue,
     commit: (v, by) => commit(Number(v.value), by),
   };
 }
@@ -93,9 +107,21 @@ export class VpmdMib {
     }
     out.push(
       { oid: [...VPMD_SLEEP, 2, 0], value: V.int(POWER_STATE_VALUE[sleep.state()]) },
-      { oid: [...VPMD_SLEEP, 3, 0], value: V.int(this.target), write: enumWritable([1, 2, 3, 4], async (v) => void (this.target = v)) },
-      { oid: [...VPMD_SLEEP, 4, 0], value: V.gauge(this.wakeAfter), write: uintWritable(31_536_000, async (v) => void (this.wakeAfter = v)) },
-      { oid: [...VPMD_SLEEP, 5, 0], value: V.int(1), write: enumWritable([1, 2], (v, by) => (v === 2 ? this.suspend(sleep, by) : Promise.resolve())) },
+      {
+        oid: [...VPMD_SLEEP, 3, 0],
+        value: V.int(this.target),
+        write: enumWritable([1, 2, 3, 4], async (v) => void (this.target = v)),
+      },
+      {
+        oid: [...VPMD_SLEEP, 4, 0],
+        value: V.gauge(this.wakeAfter),
+        write: uintWritable(31_536_000, async (v) => void (this.wakeAfter = v)),
+      },
+      {
+        oid: [...VPMD_SLEEP, 5, 0],
+        value: V.int(1),
+        write: enumWritable([1, 2], (v, by) => (v === 2 ? this.suspend(sleep, by) : Promise.resolve())),
+      },
       { oid: [...VPMD_SLEEP, 6, 0], value: V.str(this.lastResult) },
     );
     return out;
@@ -115,11 +141,16 @@ export class VpmdMib {
         throw e;
       },
     );
-    const early = await Promise.race([run.then(() => undefined), new Promise<'pending'>((r) => setTimeout(() => r('pending'), this.inp.suspendAckMs))]).catch((e: unknown) => {
+    const early = await Promise.race([
+      run.then(() => undefined),
+      new Promise<'pending'>((r) => setTimeout(() => r('pending'), this.inp.suspendAckMs)),
+    ]).catch((e: unknown) => {
       throw e instanceof VpmdError ? e : new VpmdError('E_INTERNAL', String(e));
     });
     if (early === 'pending') {
-      run.catch((e: unknown) => this.inp.log('suspend requested over SNMP failed', { err: e instanceof Error ? e.message : String(e) }));
+      run.catch((e: unknown) =>
+        this.inp.log('suspend requested over SNMP failed', { err: e instanceof Error ? e.message : String(e) }),
+      );
     }
   }
 

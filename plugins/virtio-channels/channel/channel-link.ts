@@ -87,7 +87,10 @@ export class ChannelLink {
             const reply = await this.handler.frame(frame);
             if (reply && !s.destroyed) s.write(reply);
           } catch (e) {
-            this.log.error({ path: this.path, err: e instanceof Error ? e.message : String(e) }, 'power channel message handling failed');
+            this.log.error(
+              { path: this.path, err: e instanceof Error ? e.message : String(e) },
+              'power channel message handling failed',
+            );
           }
         });
       }
@@ -95,7 +98,8 @@ export class ChannelLink {
     s.on('error', (e: NodeJS.ErrnoException) => {
       if (!up) {
         this.failures++;
-        if (this.failures === 1 || this.failures % 100 === 0) this.log.debug({ path: this.path, code: e.code }, 'power channel not reachable (VM not running?)');
+        if (this.failures === 1 || this.failures % 100 === 0)
+          this.log.debug({ path: this.path, code: e.code }, 'power channel not reachable (VM not running?)');
       } else this.log.warn({ path: this.path, err: e.message }, 'power channel error');
     });
     s.on('close', () => {

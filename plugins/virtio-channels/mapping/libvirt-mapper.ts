@@ -64,7 +64,12 @@ export class LibvirtMapper {
    */
   private connection(): Promise<MessageBus> {
     if (Date.now() < this.downUntil) {
-      return Promise.reject(new VpmdError('E_VC_LIBVIRT', `libvirt-dbus (${this.settings.bus} bus) is unreachable: ${this.lastError ?? 'connection failed'}`));
+      return Promise.reject(
+        new VpmdError(
+          'E_VC_LIBVIRT',
+          `libvirt-dbus (${this.settings.bus} bus) is unreachable: ${this.lastError ?? 'connection failed'}`,
+        ),
+      );
     }
     this.connecting ??= new Promise<MessageBus>((resolve, reject) => {
       const bus = this.settings.bus === 'system' ? systemBus() : sessionBus();
@@ -84,14 +89,22 @@ export class LibvirtMapper {
       bus.on('connect', () => {
         clearTimeout(timer);
         this.bus = bus;
-        for (const rule of [`type='signal',interface='${CONNECT}',member='DomainEvent'`, `type='signal',interface='${DOMAIN}',member='Tunable'`]) {
-          void this.raw('org.freedesktop.DBus', '/org/freedesktop/DBus', 'org.freedesktop.DBus', 'AddMatch', 's', [rule]).catch(() => undefined);
+        for (const rule of [
+          `type='signal',interface='${CONNECT}',member='DomainEvent'`,
+          `type='signal',interface='${DOMAIN}',member='Tunable'`,
+        ]) {
+          void this.raw('org.freedesktop.DBus', '/org/freedesktop/DBus', 'org.freedesktop.DBus', 'AddMatch', 's', [
+            rule,
+          ]).catch(() => undefined);
         }
         resolve(bus);
       });
       bus.on('message', (msg: Message) => {
         if (msg.type !== MessageType.SIGNAL) return;
-        if ((msg.interface === CONNECT && msg.member === 'DomainEvent') || (msg.interface === DOMAIN && msg.member === 'Tunable')) {
+        if (
+          (msg.interface === CONNECT && msg.member === 'DomainEvent') ||
+          (msg.interface === DOMAIN && msg.member === 'Tunable')
+        ) {
           for (const fn of this.listeners) fn();
         }
       });
@@ -99,12 +112,25 @@ export class LibvirtMapper {
     return this.connecting;
   }
 
-  private async raw(destination: string, path: string, iface: string, member: string, signature: string, body: unknown[]): Promise<unknown[]> {
+  private async raw(
+    destination: string,
+    path: string,
+    iface: string,
+    member: string,
+    signature: string,
+    body: unknown[],
+  ): Promise<unknown[]> {
     const bus = await this.connection();
     const msg = new Message({ destination, path, interface: iface, member, signature, body });
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, rej) => {
-      timer = setTimeout(() => rej(new VpmdError('E_TIMEOUT', `libvirt-dbus: ${iface}.${member} did not answer within ${CALL_TIMEOUT_MS} ms`)), CALL_TIMEOUT_MS);
+      timer = setTimeout(
+        () =>
+          rej(
+            new VpmdError('E_TIMEOUT', `libvirt-dbus: ${iface}.${member} did not answer within ${CALL_TIMEOUT_MS} ms`),
+          ),
+        CALL_TIMEOUT_MS,
+      );
     });
     try {
       const reply = await Promise.race([bus.call(msg), timeout]);
@@ -120,9 +146,13 @@ export class LibvirtMapper {
       const why = `${iface}.${member}: ${type ? `${type}: ` : ''}${text}`;
       const notFound = type === 'org.libvirt.Error' && /not found|no domain/i.test(text);
       if (!notFound) this.lastError = why;
-      throw new VpmdError(notFound ? 'E_VC_VM_NOT_FOUND' : 'E_VC_LIBVIRT', `libvirt-dbus (${this.settings.bus} bus, ${this.path}): ${why}`, {
-        member,
-      });
+      throw new VpmdError(
+        notFound ? 'E_VC_VM_NOT_FOUND' : 'E_VC_LIBVIRT',
+        `libvirt-dbus (${this.settings.bus} bus, ${this.path}): ${why}`,
+        {
+          member,
+        },
+      );
     } finally {
       clearTimeout(timer);
     }
@@ -149,7 +179,8 @@ export class LibvirtMapper {
       this.call(path, 'org.freedesktop.DBus.Properties', 'Get', 'ss', [DOMAIN, 'Active']),
       this.call(path, DOMAIN, 'GetVcpuPinInfo', 'u', [0]),
     ]);
-    const value = (v: unknown): unknown => (v !== null && typeof v === 'object' && 'value' in v ? (v as { value: unknown }).value : v);
+    const value = (v: unknown): unknown =>
+      v !== null && typeof v === 'object' && 'value' in v ? (v as { value: unknown }).value : v;
     return { name: String(value(name)), active: value(active) === true, vcpus: pinsFromMask(masks) };
   }
 
@@ -178,7 +209,10 @@ export class LibvirtMapper {
       await this.call(path, DOMAIN, 'PinVcpu', 'uabu', [vcpu, map, AFFECT_LIVE_CONFIG]);
     } catch (e) {
       if (!(e instanceof VpmdError) || e.code !== 'E_VC_LIBVIRT') throw e;
-      this.log.debug({ vm: name, err: e.message }, 'PinVcpu with LIVE|CONFIG refused; retrying with the current state only');
+      this.log.debug(
+        { vm: name, err: e.message },
+        'PinVcpu with LIVE|CONFIG refused; retrying with the current state only',
+      );
       await this.call(path, DOMAIN, 'PinVcpu', 'uabu', [vcpu, map, 0]);
     }
   }

@@ -71,7 +71,10 @@ export class Actuator {
     if (known !== undefined) return known;
     const p = await this.host.cpufreq.policyForCpu(cpu);
     for (const c of p.relatedCpus) this.policyOfCpu.set(c, p.id);
-    this.cpusOf.set(p.id, [...this.policyOfCpu].filter(([, id]) => id === p.id).map(([c]) => c));
+    this.cpusOf.set(
+      p.id,
+      [...this.policyOfCpu].filter(([, id]) => id === p.id).map(([c]) => c),
+    );
     return p.id;
   }
 
@@ -151,7 +154,12 @@ export class Actuator {
     if (prev && l.mode === 'setspeed' && (await this.retarget(policy, kHz))) return;
     const current = await this.host.cpufreq.policy(policy);
     if (!this.saved.has(policy)) {
-      this.saved.set(policy, { policy, governor: current.governor, minKHz: current.scalingMinKHz, maxKHz: current.scalingMaxKHz });
+      this.saved.set(policy, {
+        policy,
+        governor: current.governor,
+        minKHz: current.scalingMinKHz,
+        maxKHz: current.scalingMaxKHz,
+      });
       await this.onSaved(this.savedPolicies());
     }
     if (current.governor !== governor) {
@@ -208,7 +216,10 @@ export class Actuator {
       this.saved.delete(policy);
       await this.onSaved(this.savedPolicies());
     } catch (e) {
-      this.log.warn({ policy, err: e instanceof Error ? e.message : String(e) }, 'cannot restore the original cpufreq settings');
+      this.log.warn(
+        { policy, err: e instanceof Error ? e.message : String(e) },
+        'cannot restore the original cpufreq settings',
+      );
       throw e;
     }
   }

@@ -36,9 +36,15 @@ export const SYNTH_STEP_KHZ = 100_000;
 /** Builds the ladder of a policy, or explains why the policy cannot be driven. */
 export function ladderOf(p: CpufreqPolicy): FrequencyLadder | { readonly error: string } {
   const hasSetspeed = p.setspeed !== undefined && p.availableGovernors.includes('userspace');
-  const mode: ActuationMode | undefined = hasSetspeed ? 'setspeed' : p.availableGovernors.includes('performance') ? 'window' : undefined;
+  const mode: ActuationMode | undefined = hasSetspeed
+    ? 'setspeed'
+    : p.availableGovernors.includes('performance')
+      ? 'window'
+      : undefined;
   if (mode === undefined) {
-    return { error: `policy${p.id} (driver ${p.driver}) offers neither the userspace nor the performance governor (${p.availableGovernors.join(' ')})` };
+    return {
+      error: `policy${p.id} (driver ${p.driver}) offers neither the userspace nor the performance governor (${p.availableGovernors.join(' ')})`,
+    };
   }
   let steps: number[];
   let nominalMaxKHz: number;
@@ -52,13 +58,28 @@ export function ladderOf(p: CpufreqPolicy): FrequencyLadder | { readonly error: 
     const set = new Set<number>();
     for (let f = p.cpuinfoMinKHz; f < p.cpuinfoMaxKHz; f += SYNTH_STEP_KHZ) set.add(f);
     set.add(p.cpuinfoMaxKHz);
-    if (p.baseFrequencyKHz !== undefined && p.baseFrequencyKHz > p.cpuinfoMinKHz && p.baseFrequencyKHz < p.cpuinfoMaxKHz) set.add(p.baseFrequencyKHz);
+    if (
+      p.baseFrequencyKHz !== undefined &&
+      p.baseFrequencyKHz > p.cpuinfoMinKHz &&
+      p.baseFrequencyKHz < p.cpuinfoMaxKHz
+    )
+      set.add(p.baseFrequencyKHz);
     steps = [...set].sort((a, b) => a - b);
-    nominalMaxKHz = p.baseFrequencyKHz !== undefined && p.baseFrequencyKHz < p.cpuinfoMaxKHz ? p.baseFrequencyKHz : p.cpuinfoMaxKHz;
+    nominalMaxKHz =
+      p.baseFrequencyKHz !== undefined && p.baseFrequencyKHz < p.cpuinfoMaxKHz ? p.baseFrequencyKHz : p.cpuinfoMaxKHz;
   }
   const minKHz = steps[0] as number;
   const maxKHz = steps[steps.length - 1] as number;
-  return { policy: p.id, driver: p.driver, mode, steps, nominalMaxKHz, minKHz, maxKHz, hasTurbo: maxKHz > nominalMaxKHz };
+  return {
+    policy: p.id,
+    driver: p.driver,
+    mode,
+    steps,
+    nominalMaxKHz,
+    minKHz,
+    maxKHz,
+    hasTurbo: maxKHz > nominalMaxKHz,
+  };
 }
 
 /** The step above `kHz` (capped at `ceiling`), or `kHz` snapped when already at the top. */

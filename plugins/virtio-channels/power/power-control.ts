@@ -90,7 +90,8 @@ export class PowerControl {
       for (const vm of this.world.vms()) {
         const byCpu = new Map<number, number[]>();
         const n = Math.max(vm.vcpuMap?.length ?? 0, vm.pins.length);
-        for (let v = 0; v < n; v++) for (const p of this.pcpusOf(vm, v) ?? []) byCpu.set(p, [...(byCpu.get(p) ?? []), v]);
+        for (let v = 0; v < n; v++)
+          for (const p of this.pcpusOf(vm, v) ?? []) byCpu.set(p, [...(byCpu.get(p) ?? []), v]);
         for (const [p, vcpus] of byCpu) occ.set(p, [...(occ.get(p) ?? []), { vm, vcpus }]);
       }
       this.occupancy = occ;
@@ -152,8 +153,10 @@ export class PowerControl {
         break;
       case Unit.ENABLE_TURBO: {
         const t = await this.host.cpufreq.turbo();
-        if (!l.hasTurbo || !t.supported) return { ok: false, clamped: false, reason: `pCPU ${first} has no turbo frequencies` };
-        if (t.enabled === false) return { ok: false, clamped: false, reason: 'turbo is switched off host-wide; guests cannot switch it on' };
+        if (!l.hasTurbo || !t.supported)
+          return { ok: false, clamped: false, reason: `pCPU ${first} has no turbo frequencies` };
+        if (t.enabled === false)
+          return { ok: false, clamped: false, reason: 'turbo is switched off host-wide; guests cannot switch it on' };
         vm.turbo.add(vcpu);
         // As DPDK: a core at its nominal maximum moves up to turbo at once.
         raw = current >= l.nominalMaxKHz ? l.maxKHz : current;
@@ -238,7 +241,8 @@ export class PowerControl {
     }
     if (this.actuator.isSettled(policy, target)) return;
     const r = await this.actuator.apply(policy, target);
-    if (r.writes > 0 && this.log.isLevelEnabled('debug')) this.log.debug({ policy, kHz: r.kHz, writes: r.writes }, 'pCPU frequency applied');
+    if (r.writes > 0 && this.log.isLevelEnabled('debug'))
+      this.log.debug({ policy, kHz: r.kHz, writes: r.writes }, 'pCPU frequency applied');
   }
 
   /** pCPUs vpmd drives now. */
@@ -259,7 +263,11 @@ export class PowerControl {
   async checkPcpu(pcpu: number): Promise<void> {
     const { online } = await this.host.topology();
     if (!Number.isInteger(pcpu) || pcpu < 0 || !online.includes(pcpu)) {
-      throw new VpmdError('E_VC_PCPU', `pCPU ${pcpu} is not an online CPU of this host (online: 0-${Math.max(...online)})`, { pcpu });
+      throw new VpmdError(
+        'E_VC_PCPU',
+        `pCPU ${pcpu} is not an online CPU of this host (online: 0-${Math.max(...online)})`,
+        { pcpu },
+      );
     }
   }
 }

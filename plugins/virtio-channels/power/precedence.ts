@@ -69,7 +69,13 @@ export function effectiveKHz(l: FrequencyLadder, rawKHz: number, vm: Bounds, pcp
 }
 
 /** Clamps and snaps one request. */
-export function effectiveRequest(l: FrequencyLadder, rawKHz: number, vm: Bounds, pcpu: Bounds, turbo: boolean): EffectiveRequest {
+export function effectiveRequest(
+  l: FrequencyLadder,
+  rawKHz: number,
+  vm: Bounds,
+  pcpu: Bounds,
+  turbo: boolean,
+): EffectiveRequest {
   const kHz = effectiveKHz(l, rawKHz, vm, pcpu, turbo);
   return { kHz, clamped: kHz !== rawKHz };
 }
@@ -82,7 +88,12 @@ const NO_BOUNDS: Bounds = Object.freeze({});
  * has asked, and so do `foreign` domains. Runs on every guest request, so it loops instead of
  * building claim lists.
  */
-export function resolvePcpu(l: FrequencyLadder, occupants: readonly PcpuOccupant[], pcpu: Bounds, foreign: number): PcpuResolution {
+export function resolvePcpu(
+  l: FrequencyLadder,
+  occupants: readonly PcpuOccupant[],
+  pcpu: Bounds,
+  foreign: number,
+): PcpuResolution {
   const nominal = effectiveKHz(l, l.nominalMaxKHz, NO_BOUNDS, pcpu, false);
   let target = foreign > 0 ? nominal : 0;
   let asked = false;

@@ -29,7 +29,11 @@ export interface PowerPacket {
   readonly vmNameTerminated: boolean;
   readonly vfid: readonly bigint[];
   readonly nbMacToMonitor: number;
-  readonly trafficPolicy: { readonly minPacketThresh: number; readonly avgMaxPacketThresh: number; readonly maxMaxPacketThresh: number };
+  readonly trafficPolicy: {
+    readonly minPacketThresh: number;
+    readonly avgMaxPacketThresh: number;
+    readonly maxMaxPacketThresh: number;
+  };
   readonly vcpuToControl: readonly number[];
   readonly numVcpu: number;
   readonly busyHours: readonly number[];
@@ -66,7 +70,10 @@ function expectSize(buf: Buffer, size: number, what: string): void {
 }
 
 /** The fields every message uses, read without decoding the policy arrays (the hot path). */
-export type PacketHeader = Pick<PowerPacket, 'resourceId' | 'unit' | 'command' | 'vmName' | 'vmNameTerminated' | 'corePhysical'>;
+export type PacketHeader = Pick<
+  PowerPacket,
+  'resourceId' | 'unit' | 'command' | 'vmName' | 'vmNameTerminated' | 'corePhysical'
+>;
 
 /** Decodes the header fields of a 464-byte request. @throws RangeError for a wrong size. */
 export function peekRequest(buf: Buffer): PacketHeader {
@@ -104,7 +111,6 @@ export function decodeRequest(buf: Buffer): PowerPacket {
     turboEnabled: buf.readUInt8(R.t_boost_status) !== 0,
   };
 }
-
 
 /** Encodes a request (what a DPDK guest sends); padding bytes are zero. */
 export function encodeRequest(p: PowerPacketInit): Buffer {
@@ -174,7 +180,12 @@ function writeHead(buf: Buffer, resourceId: bigint, unit: number, command: numbe
 
 /** Reads the 48-byte head the two reply structs share (the twin of {@link writeHead}). */
 function readHead(buf: Buffer): { resourceId: bigint; unit: number; command: number; vmName: string } {
-  return { resourceId: buf.readBigUInt64LE(0), unit: buf.readUInt32LE(8), command: buf.readUInt32LE(12), vmName: readName(buf, 16).name };
+  return {
+    resourceId: buf.readBigUInt64LE(0),
+    unit: buf.readUInt32LE(8),
+    command: buf.readUInt32LE(12),
+    vmName: readName(buf, 16).name,
+  };
 }
 
 /** Encodes an 88-byte FREQ_LIST reply. */
@@ -237,7 +248,8 @@ export class FrameReader {
     const data = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
     const frames: Buffer[] = [];
     let off = 0;
-    for (; off + this.size <= data.length; off += this.size) frames.push(Buffer.from(data.subarray(off, off + this.size)));
+    for (; off + this.size <= data.length; off += this.size)
+      frames.push(Buffer.from(data.subarray(off, off + this.size)));
     this.pending = off === data.length ? Buffer.alloc(0) : Buffer.from(data.subarray(off));
     return frames;
   }

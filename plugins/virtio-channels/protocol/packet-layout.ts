@@ -43,7 +43,14 @@ export const REQUEST_OFFSETS = Object.freeze({
 });
 
 /** Byte offsets of the FREQ_LIST reply. */
-export const FREQ_LIST_OFFSETS = Object.freeze({ resource_id: 0, unit: 8, command: 12, vm_name: 16, freq_list: 48, num_vcpu: 80 });
+export const FREQ_LIST_OFFSETS = Object.freeze({
+  resource_id: 0,
+  unit: 8,
+  command: 12,
+  vm_name: 16,
+  freq_list: 48,
+  num_vcpu: 80,
+});
 
 /** Byte offsets of the CAPS_LIST reply. */
 export const CAPS_LIST_OFFSETS = Object.freeze({
@@ -110,4 +117,9 @@ export const Workload = Object.freeze({ HIGH: 0, MEDIUM: 1, LOW: 2 });
 export const Policy = Object.freeze({ TRAFFIC: 0, TIME: 1, WORKLOAD: 2, BRANCH_RATIO: 3 });
 
 /** Names of the policies, by value. */
-export const POLICY_NAMES: Readonly<Record<number, string>> = Object.freeze({ 0: 'TRAFFIC', 1: 'TIME', 2: 'WORKLOAD', 3: 'BRANCH_RATIO' });
+export const POLICY_NAMES: Readonly<Record<number, string>> = Object.freeze({
+  0: 'TRAFFIC',
+  1: 'TIME',
+  2: 'WORKLOAD',
+  3: 'BRANCH_RATIO',
+});

@@ -14,7 +14,9 @@ describe('management allow-list', () => {
     expect(p.isAddressAllowed('10.0.1.1')).toBe(false);
     expect(p.isAddressAllowed('127.0.0.1')).toBe(false);
     expect(p.isAddressAllowed(undefined)).toBe(false);
-    expect(() => p.checkAddress('192.0.2.1', 'redfish')).toThrow('redfish: connection from 192.0.2.1 refused (not in management.allow)');
+    expect(() => p.checkAddress('192.0.2.1', 'redfish')).toThrow(
+      'redfish: connection from 192.0.2.1 refused (not in management.allow)',
+    );
   });
   it('rejects malformed CIDRs', () => {
     expect(parseCidr('10.0.0.0/33')).toBeNull();
@@ -27,10 +29,34 @@ describe('management allow-list', () => {
 
 describe('management bind address', () => {
   const ifs = {
-    lo: [{ address: '127.0.0.1', family: 'IPv4', netmask: '255.0.0.0', mac: '00:00:00:00:00:00', internal: true, cidr: '127.0.0.1/8' }],
+    lo: [
+      {
+        address: '127.0.0.1',
+        family: 'IPv4',
+        netmask: '255.0.0.0',
+        mac: '00:00:00:00:00:00',
+        internal: true,
+        cidr: '127.0.0.1/8',
+      },
+    ],
     mgmt0: [
-      { address: 'fe80::1', family: 'IPv6', netmask: 'ffff:ffff:ffff:ffff::', mac: '52:54:00:00:00:01', internal: false, cidr: 'fe80::1/64', scopeid: 2 },
-      { address: '10.0.0.5', family: 'IPv4', netmask: '255.255.255.0', mac: '52:54:00:00:00:01', internal: false, cidr: '10.0.0.5/24' },
+      {
+        address: 'fe80::1',
+        family: 'IPv6',
+        netmask: 'ffff:ffff:ffff:ffff::',
+        mac: '52:54:00:00:00:01',
+        internal: false,
+        cidr: 'fe80::1/64',
+        scopeid: 2,
+      },
+      {
+        address: '10.0.0.5',
+        family: 'IPv4',
+        netmask: '255.255.255.0',
+        mac: '52:54:00:00:00:01',
+        internal: false,
+        cidr: '10.0.0.5/24',
+      },
     ],
   } as NodeJS.Dict<import('node:os').NetworkInterfaceInfo[]>;
   it('resolves an interface name to its IPv4 address', () => {
@@ -38,7 +64,9 @@ describe('management bind address', () => {
   });
   it('refuses to guess when nothing is configured, and names a missing interface', () => {
     expect(() => resolveBindAddress({}, ifs)).toThrow(/listeners never bind to all interfaces/);
-    expect(() => resolveBindAddress({ interface: 'eth9' }, ifs)).toThrow("management.interface: no interface 'eth9' (this host has: lo, mgmt0)");
+    expect(() => resolveBindAddress({ interface: 'eth9' }, ifs)).toThrow(
+      "management.interface: no interface 'eth9' (this host has: lo, mgmt0)",
+    );
   });
 });
 

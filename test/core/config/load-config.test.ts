@@ -15,7 +15,15 @@ describe('configuration file', () => {
   });
 
   it('reports every problem with its path and line', () => {
-    const text = ['host:', '  rot: /srv/host', 'management:', '  address: 10.0.0.300', '  allow: [10.0.0.0/24, bogus]', 'libvirt:', '  bus: sesion'].join('\n');
+    const text = [
+      'host:',
+      '  rot: /srv/host',
+      'management:',
+      '  address: 10.0.0.300',
+      '  allow: [10.0.0.0/24, bogus]',
+      'libvirt:',
+      '  bus: sesion',
+    ].join('\n');
     const p = parseConfigText(text, 'vpmd.yaml');
     expect(formatProblems('vpmd.yaml', p.problems).split('\n')).toEqual([
       'vpmd.yaml:2: host.rot: unknown key (allowed: root, simulated, sampleInterval)',

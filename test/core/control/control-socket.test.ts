@@ -61,7 +61,10 @@ describe('control socket', () => {
     const path = join(dir, 'c.sock');
     const first = new ControlServer(path, reg, log);
     await first.start();
-    await expect(new ControlServer(path, reg, log).start()).rejects.toMatchObject({ code: 'E_CONTROL_SOCKET', message: expect.stringContaining('another agent') });
+    await expect(new ControlServer(path, reg, log).start()).rejects.toMatchObject({
+      code: 'E_CONTROL_SOCKET',
+      message: expect.stringContaining('another agent'),
+    });
     await first.stop();
     // a stale socket left by a killed agent: a bound-then-closed server without unlink
     const stale = createServer();
@@ -72,7 +75,9 @@ describe('control socket', () => {
     await second.stop();
     const file = join(dir, 'not-a-socket');
     await writeFile(file, 'precious');
-    await expect(new ControlServer(file, reg, log).start()).rejects.toMatchObject({ message: expect.stringContaining('is not a socket') });
+    await expect(new ControlServer(file, reg, log).start()).rejects.toMatchObject({
+      message: expect.stringContaining('is not a socket'),
+    });
   });
 
   it('runs commands with progress, BigInt-safe results, and stdin requests', async () => {
@@ -85,9 +90,15 @@ describe('control socket', () => {
     expect(progress).toEqual(['step 1/3', 'step 2/3', 'step 3/3']);
     expect(r).toMatchObject({ type: 'result', result: { counted: 3, big: '18446744073709551616' } });
     const need = await c.run(['secret', 'echo']);
-    expect(need).toMatchObject({ type: 'error', error: { code: 'E_COMMAND_STDIN', stdin: [{ name: 'secret', secret: true }] } });
+    expect(need).toMatchObject({
+      type: 'error',
+      error: { code: 'E_COMMAND_STDIN', stdin: [{ name: 'secret', secret: true }] },
+    });
     expect(await c.run(['secret', 'echo'], { stdin: ['hunter22'] })).toMatchObject({ type: 'result', result: 8 });
-    expect(await c.run(['nope'])).toMatchObject({ type: 'error', error: { code: 'E_COMMAND_UNKNOWN', category: 'not-found' } });
+    expect(await c.run(['nope'])).toMatchObject({
+      type: 'error',
+      error: { code: 'E_COMMAND_UNKNOWN', category: 'not-found' },
+    });
     expect((await c.commands()).map((x) => x.name)).toEqual(['secret echo', 'slow count']);
     c.close();
     await s.stop();
@@ -112,7 +123,13 @@ describe('control socket', () => {
   it('delivers replies far larger than the request limit (thousands of metrics)', async () => {
     reg.register(
       'core',
-      defineCommand({ name: 'big', summary: 'a large result', privilege: 'Login', args: Type.Object({}), handler: () => 'x'.repeat(3 * MAX_LINE_BYTES) }),
+      defineCommand({
+        name: 'big',
+        summary: 'a large result',
+        privilege: 'Login',
+        args: Type.Object({}),
+        handler: () => 'x'.repeat(3 * MAX_LINE_BYTES),
+      }),
     );
     const path = join(dir, 'c.sock');
     const s = new ControlServer(path, reg, log);

@@ -37,7 +37,9 @@ describe('parseCpuList', () => {
   });
 
   it('uses E_HOST_INVALID for user input when asked', () => {
-    expect(failure(() => parseCpuList('all', { code: 'E_HOST_INVALID', source: 'pools.web.cpus' })).code).toBe('E_HOST_INVALID');
+    expect(failure(() => parseCpuList('all', { code: 'E_HOST_INVALID', source: 'pools.web.cpus' })).code).toBe(
+      'E_HOST_INVALID',
+    );
   });
 });
 

@@ -33,7 +33,10 @@ describe('reading policies', () => {
       scalingMinKHz: 1_200_000,
       scalingMaxKHz: 3_801_000,
       scalingCurKHz: 1_200_000,
-      availableFrequenciesKHz: [3801000, 3800000, 3600000, 3400000, 3200000, 3000000, 2800000, 2600000, 2400000, 2200000, 2000000, 1800000, 1600000, 1400000, 1200000],
+      availableFrequenciesKHz: [
+        3801000, 3800000, 3600000, 3400000, 3200000, 3000000, 2800000, 2600000, 2400000, 2200000, 2000000, 1800000,
+        1600000, 1400000, 1200000,
+      ],
       setspeed: 'unsupported',
       epp: undefined,
       availableEpp: undefined,
@@ -45,7 +48,15 @@ describe('reading policies', () => {
   it('reads HWP fields on intel_pstate and finds the policy of a CPU', async () => {
     const { host } = await open('intel-pstate-hwp-32');
     const p = await host.cpufreq.policyForCpu(20);
-    expect(p).toMatchObject({ id: 20, driver: 'intel_pstate', governor: 'powersave', availableGovernors: ['performance', 'powersave'], epp: 'balance_performance', baseFrequencyKHz: 2_100_000, availableFrequenciesKHz: undefined });
+    expect(p).toMatchObject({
+      id: 20,
+      driver: 'intel_pstate',
+      governor: 'powersave',
+      availableGovernors: ['performance', 'powersave'],
+      epp: 'balance_performance',
+      baseFrequencyKHz: 2_100_000,
+      availableFrequenciesKHz: undefined,
+    });
     expect(p.availableEpp).toEqual(['default', 'performance', 'balance_performance', 'balance_power', 'power']);
     await expectCode(host.cpufreq.policyForCpu(99), 'E_HOST_NOT_FOUND');
     const err = await expectCode(host.cpufreq.policy(64), 'E_HOST_NOT_FOUND');
@@ -88,25 +99,43 @@ describe('setGovernor', () => {
 describe('setLimits', () => {
   it('returns the effective limits, unclamped', async () => {
     const { host } = await open('intel-acpi-cpufreq-8');
-    expect(await host.cpufreq.setLimits(0, { minKHz: 1_600_000, maxKHz: 3_000_000 })).toEqual({ minKHz: 1_600_000, maxKHz: 3_000_000, clamped: false });
+    expect(await host.cpufreq.setLimits(0, { minKHz: 1_600_000, maxKHz: 3_000_000 })).toEqual({
+      minKHz: 1_600_000,
+      maxKHz: 3_000_000,
+      clamped: false,
+    });
   });
 
   it('reports clamping into the hardware range', async () => {
     const { host } = await open('intel-acpi-cpufreq-8');
-    expect(await host.cpufreq.setLimits(1, { minKHz: 500_000, maxKHz: 5_000_000 })).toEqual({ minKHz: 1_200_000, maxKHz: 3_801_000, clamped: true });
+    expect(await host.cpufreq.setLimits(1, { minKHz: 500_000, maxKHz: 5_000_000 })).toEqual({
+      minKHz: 1_200_000,
+      maxKHz: 3_801_000,
+      clamped: true,
+    });
   });
 
   it('orders writes so that raising and lowering both limits works', async () => {
     const { host } = await open('intel-cpufreq-passive-16');
     await host.cpufreq.setLimits(0, { minKHz: 1_200_000, maxKHz: 1_500_000 });
-    expect(await host.cpufreq.setLimits(0, { minKHz: 3_000_000, maxKHz: 3_400_000 })).toMatchObject({ minKHz: 3_000_000, maxKHz: 3_400_000 });
-    expect(await host.cpufreq.setLimits(0, { minKHz: 1_300_000, maxKHz: 1_400_000 })).toMatchObject({ minKHz: 1_300_000, maxKHz: 1_400_000 });
+    expect(await host.cpufreq.setLimits(0, { minKHz: 3_000_000, maxKHz: 3_400_000 })).toMatchObject({
+      minKHz: 3_000_000,
+      maxKHz: 3_400_000,
+    });
+    expect(await host.cpufreq.setLimits(0, { minKHz: 1_300_000, maxKHz: 1_400_000 })).toMatchObject({
+      minKHz: 1_300_000,
+      maxKHz: 1_400_000,
+    });
   });
 
   it('clamps the minimum to a lowered maximum', async () => {
     const { host } = await open('intel-cpufreq-passive-16');
     await host.cpufreq.setLimits(3, { minKHz: 3_000_000 });
-    expect(await host.cpufreq.setLimits(3, { maxKHz: 2_000_000 })).toEqual({ minKHz: 2_000_000, maxKHz: 2_000_000, clamped: false });
+    expect(await host.cpufreq.setLimits(3, { maxKHz: 2_000_000 })).toEqual({
+      minKHz: 2_000_000,
+      maxKHz: 2_000_000,
+      clamped: false,
+    });
   });
 
   it('refuses invalid requests before writing', async () => {
@@ -174,7 +203,13 @@ describe('verification', () => {
   it('reports E_HOST_VERIFY when the kernel silently ignores a write', async () => {
     const { kernel } = await open('intel-acpi-cpufreq-8');
     // A backend whose writes succeed without effect, as with firmware-locked settings.
-    const deaf: SysfsBackend = { root: kernel.root, read: (p) => kernel.read(p), list: (d) => kernel.list(d), exists: (p) => kernel.exists(p), write: async () => undefined };
+    const deaf: SysfsBackend = {
+      root: kernel.root,
+      read: (p) => kernel.read(p),
+      list: (d) => kernel.list(d),
+      exists: (p) => kernel.exists(p),
+      write: async () => undefined,
+    };
     const host = createHostModel(deaf);
     const err = await expectCode(host.cpufreq.setGovernor(0, 'powersave'), 'E_HOST_VERIFY');
     expect(err.details).toMatchObject({ value: 'powersave', readBack: 'schedutil' });

@@ -25,7 +25,10 @@ describe('cpuidle', () => {
 
   it('reads several CPUs in one batch', async () => {
     const all = await intel.host.cpuidle.statesOf([0, 15]);
-    expect(all.map((c) => [c.cpu, c.states.length])).toEqual([[0, 4], [15, 4]]);
+    expect(all.map((c) => [c.cpu, c.states.length])).toEqual([
+      [0, 4],
+      [15, 4],
+    ]);
     expect((await arm.host.cpuidle.states(7)).map((s) => s.name)).toEqual(['WFI', 'cpu-sleep']);
     expect(await arm.host.cpuidle.info()).toEqual({ driver: 'psci_idle', governor: 'menu' });
   });

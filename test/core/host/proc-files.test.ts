@@ -47,7 +47,13 @@ describe('parseCpuinfo', () => {
     const info = parseCpuinfo(ARM);
     expect(info.arch).toBe('aarch64');
     expect(info.processors).toBe(2);
-    expect(info.identity).toMatchObject({ vendor: 'Ampere', family: 8, model: 0xac3, stepping: 1, flags: ['fp', 'asimd', 'evtstrm'] });
+    expect(info.identity).toMatchObject({
+      vendor: 'Ampere',
+      family: 8,
+      model: 0xac3,
+      stepping: 1,
+      flags: ['fp', 'asimd', 'evtstrm'],
+    });
   });
 
   it('returns an empty identity for an unknown layout', () => {
@@ -63,7 +69,9 @@ describe('other /proc parsers', () => {
   });
 
   it('parses the kernel command line with bare flags and quoted values', () => {
-    const params = parseCmdline('BOOT_IMAGE=/vmlinuz ro quiet intel_idle.max_cstate=1 dyndbg="file x.c +p" isolcpus=2-3\n');
+    const params = parseCmdline(
+      'BOOT_IMAGE=/vmlinuz ro quiet intel_idle.max_cstate=1 dyndbg="file x.c +p" isolcpus=2-3\n',
+    );
     expect(params.get('ro')).toBe(true);
     expect(params.get('intel_idle.max_cstate')).toBe('1');
     expect(params.get('dyndbg')).toBe('file x.c +p');

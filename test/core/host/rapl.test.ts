@@ -13,7 +13,13 @@ afterAll(() => sim.dispose());
 describe('RAPL', () => {
   it('reads domains with parent links, raw counters and constraints', async () => {
     const [pkg, dram] = await sim.host.rapl.domains();
-    expect(pkg).toMatchObject({ id: 'intel-rapl:0', name: 'package-0', key: 'package-0', path: 'sys/class/powercap/intel-rapl:0', enabled: true });
+    expect(pkg).toMatchObject({
+      id: 'intel-rapl:0',
+      name: 'package-0',
+      key: 'package-0',
+      path: 'sys/class/powercap/intel-rapl:0',
+      enabled: true,
+    });
     expect(pkg?.parent).toBeUndefined();
     expect(pkg?.constraints).toEqual([
       { index: 0, name: 'long_term', powerLimitUw: 71_000_000, timeWindowUs: 27_983_872, maxPowerUw: 71_000_000 },
@@ -36,7 +42,10 @@ describe('RAPL', () => {
       },
     };
     const domains = await createHostModel(unprivileged).rapl.domains();
-    expect(domains.map((d) => [d.key, d.energyUj])).toEqual([['package-0', undefined], ['package-0/dram', undefined]]);
+    expect(domains.map((d) => [d.key, d.energyUj])).toEqual([
+      ['package-0', undefined],
+      ['package-0/dram', undefined],
+    ]);
   });
 
   it('sets a power limit and verifies it', async () => {

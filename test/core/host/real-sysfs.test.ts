@@ -13,7 +13,8 @@ let fs: RealSysfs;
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'vpmd-realsysfs-'));
   await mkdir(join(root, 'sys/devices/system/cpu/cpufreq/policy0'), { recursive: true });
-  for (const name of ['policy10', 'policy2', 'policy1']) await mkdir(join(root, `sys/devices/system/cpu/cpufreq/${name}`));
+  for (const name of ['policy10', 'policy2', 'policy1'])
+    await mkdir(join(root, `sys/devices/system/cpu/cpufreq/${name}`));
   await writeFile(join(root, 'sys/devices/system/cpu/online'), '0-3\n');
   await writeFile(join(root, 'sys/devices/system/cpu/cpufreq/policy0/scaling_governor'), 'schedutil\n');
   await symlink('cpufreq/policy0', join(root, 'sys/devices/system/cpu/cpu0-link'));
@@ -30,7 +31,9 @@ describe('RealSysfs', () => {
 
   it('writes the value as given, replacing the old content', async () => {
     await fs.write('sys/devices/system/cpu/cpufreq/policy0/scaling_governor', 'powersave');
-    expect(await readFile(join(root, 'sys/devices/system/cpu/cpufreq/policy0/scaling_governor'), 'utf8')).toBe('powersave');
+    expect(await readFile(join(root, 'sys/devices/system/cpu/cpufreq/policy0/scaling_governor'), 'utf8')).toBe(
+      'powersave',
+    );
   });
 
   it('lists naturally and answers exists', async () => {
@@ -42,9 +45,15 @@ describe('RealSysfs', () => {
 
   it('maps ENOENT to E_HOST_NOT_FOUND and never creates a missing attribute', async () => {
     const file = join(root, 'sys/devices/system/cpu/cpufreq/policy0/scaling_max_freq');
-    const read = await expectCode(fs.read('sys/devices/system/cpu/cpufreq/policy0/scaling_max_freq'), 'E_HOST_NOT_FOUND');
+    const read = await expectCode(
+      fs.read('sys/devices/system/cpu/cpufreq/policy0/scaling_max_freq'),
+      'E_HOST_NOT_FOUND',
+    );
     expect(read.details).toEqual({ file, errno: 'ENOENT' });
-    const write = await expectCode(fs.write('sys/devices/system/cpu/cpufreq/policy0/scaling_max_freq', '2000000'), 'E_HOST_NOT_FOUND');
+    const write = await expectCode(
+      fs.write('sys/devices/system/cpu/cpufreq/policy0/scaling_max_freq', '2000000'),
+      'E_HOST_NOT_FOUND',
+    );
     expect(write.details).toEqual({ file, errno: 'ENOENT', value: '2000000' });
     expect(write.message).toContain(file);
     expect(write.message).toContain('"2000000"');
@@ -54,7 +63,11 @@ describe('RealSysfs', () => {
 
   it('maps a directory written as a file to E_HOST_IO with errno EISDIR', async () => {
     const err = await expectCode(fs.write('sys/devices/system/cpu/cpufreq/policy1', '1'), 'E_HOST_IO');
-    expect(err.details).toMatchObject({ errno: 'EISDIR', value: '1', file: join(root, 'sys/devices/system/cpu/cpufreq/policy1') });
+    expect(err.details).toMatchObject({
+      errno: 'EISDIR',
+      value: '1',
+      file: join(root, 'sys/devices/system/cpu/cpufreq/policy1'),
+    });
     expect((await expectCode(fs.read('sys/devices/system/cpu'), 'E_HOST_IO')).details.errno).toBe('EISDIR');
     expect((await expectCode(fs.list('sys/devices/system/cpu/online'), 'E_HOST_IO')).details.errno).toBe('ENOTDIR');
   });

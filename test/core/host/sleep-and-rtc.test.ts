@@ -39,7 +39,12 @@ describe('sleep states', () => {
 
   it('sees no S3 with mem but only s2idle, and nothing on an empty state file (a VM)', async () => {
     sim = await simHost('arm-cppc-8');
-    expect(await sim.host.sleep.states()).toMatchObject({ states: ['freeze', 'mem'], s3: false, s4: false, s2idle: true });
+    expect(await sim.host.sleep.states()).toMatchObject({
+      states: ['freeze', 'mem'],
+      s3: false,
+      s4: false,
+      s2idle: true,
+    });
     await expectCode(sim.host.sleep.setDiskMode('platform'), 'E_HOST_UNSUPPORTED');
     await rm(join(sim.dir, 'sys/power/mem_sleep'));
     await rm(join(sim.dir, 'sys/power/state'));

@@ -7,17 +7,65 @@ import type { HostTopology } from '../../../core/host/index.js';
 import type { SimProfileName } from '../../../core/sim/index.js';
 import { expectCode, simHost, type SimFixture } from '../sim/sim-fixture.js';
 
-const EXPECTED: Record<SimProfileName, { cpus: number; packages: number; cores: number; threads: number; nodes: string[]; l3: number; arch: string; vendor: string }> = {
-  'intel-acpi-cpufreq-8': { cpus: 8, packages: 1, cores: 4, threads: 2, nodes: ['0-7'], l3: 1, arch: 'x86_64', vendor: 'GenuineIntel' },
-  'intel-cpufreq-passive-16': { cpus: 16, packages: 1, cores: 8, threads: 2, nodes: ['0-15'], l3: 1, arch: 'x86_64', vendor: 'GenuineIntel' },
-  'intel-pstate-hwp-32': { cpus: 32, packages: 2, cores: 16, threads: 2, nodes: ['0-7,16-23', '8-15,24-31'], l3: 2, arch: 'x86_64', vendor: 'GenuineIntel' },
-  'amd-pstate-epp-64': { cpus: 64, packages: 2, cores: 32, threads: 2, nodes: ['0-15,32-47', '16-31,48-63'], l3: 8, arch: 'x86_64', vendor: 'AuthenticAMD' },
+const EXPECTED: Record<
+  SimProfileName,
+  {
+    cpus: number;
+    packages: number;
+    cores: number;
+    threads: number;
+    nodes: string[];
+    l3: number;
+    arch: string;
+    vendor: string;
+  }
+> = {
+  'intel-acpi-cpufreq-8': {
+    cpus: 8,
+    packages: 1,
+    cores: 4,
+    threads: 2,
+    nodes: ['0-7'],
+    l3: 1,
+    arch: 'x86_64',
+    vendor: 'GenuineIntel',
+  },
+  'intel-cpufreq-passive-16': {
+    cpus: 16,
+    packages: 1,
+    cores: 8,
+    threads: 2,
+    nodes: ['0-15'],
+    l3: 1,
+    arch: 'x86_64',
+    vendor: 'GenuineIntel',
+  },
+  'intel-pstate-hwp-32': {
+    cpus: 32,
+    packages: 2,
+    cores: 16,
+    threads: 2,
+    nodes: ['0-7,16-23', '8-15,24-31'],
+    l3: 2,
+    arch: 'x86_64',
+    vendor: 'GenuineIntel',
+  },
+  'amd-pstate-epp-64': {
+    cpus: 64,
+    packages: 2,
+    cores: 32,
+    threads: 2,
+    nodes: ['0-15,32-47', '16-31,48-63'],
+    l3: 8,
+    arch: 'x86_64',
+    vendor: 'AuthenticAMD',
+  },
   'arm-cppc-8': { cpus: 8, packages: 1, cores: 8, threads: 1, nodes: ['0-7'], l3: 1, arch: 'aarch64', vendor: 'ARM' },
 };
 
 const ranges = (cpus: readonly number[]): string => {
   const out: string[] = [];
-  for (let i = 0; i < cpus.length; ) {
+  for (let i = 0; i < cpus.length;) {
     let j = i;
     while (j + 1 < cpus.length && cpus[j + 1] === (cpus[j] ?? 0) + 1) j++;
     out.push(i === j ? `${cpus[i]}` : `${cpus[i]}-${cpus[j]}`);
@@ -75,15 +123,38 @@ describe('topology details', () => {
 
   it('reports hyperthread siblings, package, core and die of a CPU', async () => {
     const topo = await sim.host.topology();
-    expect(topo.cpus[17]).toEqual({ cpu: 17, online: true, packageId: 0, dieId: 0, coreId: 1, threadSiblings: [1, 17], numaNode: 0 });
+    expect(topo.cpus[17]).toEqual({
+      cpu: 17,
+      online: true,
+      packageId: 0,
+      dieId: 0,
+      coreId: 1,
+      threadSiblings: [1, 17],
+      numaNode: 0,
+    });
     expect(topo.cpus[9]).toMatchObject({ packageId: 1, coreId: 1, threadSiblings: [9, 25], numaNode: 1 });
-    expect(topo.identity).toMatchObject({ modelName: 'Intel(R) Xeon(R) Silver 4110 CPU @ 2.10GHz', family: 6, model: 85, stepping: 4 });
+    expect(topo.identity).toMatchObject({
+      modelName: 'Intel(R) Xeon(R) Silver 4110 CPU @ 2.10GHz',
+      family: 6,
+      model: 85,
+      stepping: 4,
+    });
     expect(topo.identity.flags).toContain('hwp_epp');
     expect((await sim.host.cmdlineParams()).get('hugepagesz')).toBe('1G');
   });
 
   it('degrades to undefined when optional files are missing (RealSysfs over a sparse copy)', async () => {
-    for (const p of ['proc/cpuinfo', 'proc/meminfo', 'proc/sys/kernel/arch', 'sys/devices/system/node', 'sys/kernel/mm/hugepages', 'sys/devices/system/cpu/cpu3/topology', 'sys/devices/system/cpu/cpu3/cache', 'sys/devices/system/cpu/present', 'sys/devices/system/cpu/possible']) {
+    for (const p of [
+      'proc/cpuinfo',
+      'proc/meminfo',
+      'proc/sys/kernel/arch',
+      'sys/devices/system/node',
+      'sys/kernel/mm/hugepages',
+      'sys/devices/system/cpu/cpu3/topology',
+      'sys/devices/system/cpu/cpu3/cache',
+      'sys/devices/system/cpu/present',
+      'sys/devices/system/cpu/possible',
+    ]) {
       await rm(join(sim.dir, p), { recursive: true, force: true });
     }
     const topo = await createHostModel(new RealSysfs(sim.dir)).topology();
@@ -93,7 +164,14 @@ describe('topology details', () => {
     expect(topo.numaNodes).toEqual([]);
     expect(topo.hugePageSizesKiB).toEqual([]);
     expect(topo.present).toHaveLength(32);
-    expect(topo.cpus[3]).toEqual({ cpu: 3, online: true, packageId: undefined, dieId: undefined, coreId: undefined, threadSiblings: undefined });
+    expect(topo.cpus[3]).toEqual({
+      cpu: 3,
+      online: true,
+      packageId: undefined,
+      dieId: undefined,
+      coreId: undefined,
+      threadSiblings: undefined,
+    });
     expect(topo.caches.filter((c) => c.level === 3)).toHaveLength(2);
   });
 

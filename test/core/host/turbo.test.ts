@@ -19,7 +19,10 @@ describe('turbo', () => {
 
   it('writes intel_pstate/no_turbo inverted (1 = off)', async () => {
     sim = await simHost('intel-cpufreq-passive-16');
-    expect(await sim.host.cpufreq.setTurbo(false)).toMatchObject({ mechanism: 'intel_pstate-no_turbo', enabled: false });
+    expect(await sim.host.cpufreq.setTurbo(false)).toMatchObject({
+      mechanism: 'intel_pstate-no_turbo',
+      enabled: false,
+    });
     expect(await sim.disk('sys/devices/system/cpu/intel_pstate/no_turbo')).toBe('1');
     sim.kernel.setLoad([0], 1);
     await sim.host.cpufreq.setGovernor(0, 'performance');
@@ -41,7 +44,12 @@ describe('driver status', () => {
     await sim.host.cpufreq.setGovernor(0, 'userspace');
     await sim.host.cpufreq.setLimits(0, { maxKHz: 2_000_000 });
     await sim.host.cpufreq.setDriverStatus('active');
-    expect(await sim.host.cpufreq.policy(0)).toMatchObject({ driver: 'intel_pstate', governor: 'powersave', scalingMaxKHz: 3_600_000, epp: undefined });
+    expect(await sim.host.cpufreq.policy(0)).toMatchObject({
+      driver: 'intel_pstate',
+      governor: 'powersave',
+      scalingMaxKHz: 3_600_000,
+      epp: undefined,
+    });
     const err = await expectCode(sim.host.cpufreq.setDriverStatus('guided'), 'E_HOST_INVALID');
     expect(err.message).toContain('active passive off');
     expect(await sim.disk(policyFile(0, 'scaling_driver'))).toBe('intel_pstate');

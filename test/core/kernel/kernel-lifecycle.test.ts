@@ -14,7 +14,14 @@ function planned(m: PluginManifest, enabled = true, config: Record<string, unkno
 }
 
 function manifest(name: string, body: Partial<PluginManifest> & Pick<PluginManifest, 'register'>): PluginManifest {
-  return definePlugin({ name, version: '1.0.0', description: name, coreApi: '^1.0.0', config: Type.Object({}), ...body });
+  return definePlugin({
+    name,
+    version: '1.0.0',
+    description: name,
+    coreApi: '^1.0.0',
+    config: Type.Object({}),
+    ...body,
+  });
 }
 
 const principal = { name: 'root', role: 'Administrator', origin: 'control-socket' } as const;
@@ -32,13 +39,27 @@ describe('kernel lifecycle', () => {
     const bad = manifest('bad', {
       provides: ['host-sleep@1'],
       register(ctx) {
-        ctx.commands.register(defineCommand({ name: 'bad hello', summary: 's', privilege: 'Login', args: Type.Object({}), handler: () => 'hi' }));
+        ctx.commands.register(
+          defineCommand({
+            name: 'bad hello',
+            summary: 's',
+            privilege: 'Login',
+            args: Type.Object({}),
+            handler: () => 'hi',
+          }),
+        );
         ctx.events.on('host.power.v1', () => {});
         return {
           start() {
             ctx.capabilities.provide(SLEEP, { suspend: () => 'ok' });
             ctx.scheduler.every('tick', 10, () => {});
-            ctx.telemetry.define({ id: 'bad/x', name: 'x', kind: 'power', unit: 'W', source: { plugin: 'bad', target: 'h', sensor: 's' } });
+            ctx.telemetry.define({
+              id: 'bad/x',
+              name: 'x',
+              kind: 'power',
+              unit: 'W',
+              source: { plugin: 'bad', target: 'h', sensor: 's' },
+            });
             throw new Error('port 443 in use');
           },
           stop: () => void log.push('bad.stop'),
@@ -47,7 +68,15 @@ describe('kernel lifecycle', () => {
     });
     const good = manifest('good', {
       register: (ctx) => {
-        ctx.commands.register(defineCommand({ name: 'good hello', summary: 's', privilege: 'Login', args: Type.Object({}), handler: () => 'hello' }));
+        ctx.commands.register(
+          defineCommand({
+            name: 'good hello',
+            summary: 's',
+            privilege: 'Login',
+            args: Type.Object({}),
+            handler: () => 'hello',
+          }),
+        );
         return { start: () => void log.push('good.start'), stop: () => void log.push('good.stop') };
       },
     });
@@ -119,7 +148,12 @@ describe('kernel lifecycle', () => {
       });
     const k = new Kernel(
       t.services,
-      [planned(provider('p1', 'a@1')), planned(consumer('c1', 'a@1')), planned(provider('p2', 'b@1', true)), planned(consumer('c2', 'b@1'))],
+      [
+        planned(provider('p1', 'a@1')),
+        planned(consumer('c1', 'a@1')),
+        planned(provider('p2', 'b@1', true)),
+        planned(consumer('c2', 'b@1')),
+      ],
       { startMs: 1000, stopMs: 1000 },
     );
     await k.start();
@@ -154,10 +188,14 @@ describe('kernel lifecycle', () => {
     });
     const k = new Kernel(t.services, [planned(p)], { startMs: 1000, stopMs: 1000 });
     await k.start();
-    expect(() => saved?.capabilities.provide(SLEEP, { suspend: () => '' })).toThrow(/not listed in its manifest's provides/);
+    expect(() => saved?.capabilities.provide(SLEEP, { suspend: () => '' })).toThrow(
+      /not listed in its manifest's provides/,
+    );
     await k.stop();
     expect(() =>
-      saved?.commands.register(defineCommand({ name: 'late', summary: 's', privilege: 'Login', args: Type.Object({}), handler: () => 1 })),
+      saved?.commands.register(
+        defineCommand({ name: 'late', summary: 's', privilege: 'Login', args: Type.Object({}), handler: () => 1 }),
+      ),
     ).toThrow(expect.objectContaining({ code: 'E_PLUGIN_STOPPED' }));
   });
 
@@ -172,14 +210,27 @@ describe('kernel lifecycle', () => {
 
   it('reports pushed and pulled health, and a hanging health check as degraded', async () => {
     const pushed = manifest('pushed', {
-      register: (ctx) => ({ start: () => ctx.health.report({ status: 'degraded', detail: 'bmc2 unreachable' }), stop() {} }),
+      register: (ctx) => ({
+        start: () => ctx.health.report({ status: 'degraded', detail: 'bmc2 unreachable' }),
+        stop() {},
+      }),
     });
-    const hanging = manifest('hanging', { register: () => ({ start() {}, stop() {}, health: () => new Promise(() => {}) }) });
-    const k = new Kernel(t.services, [planned(pushed), planned(hanging), planned(manifest('off', { register: () => ({ start() {}, stop() {} }) }), false)], {
-      startMs: 1000,
-      stopMs: 1000,
-      healthMs: 30,
+    const hanging = manifest('hanging', {
+      register: () => ({ start() {}, stop() {}, health: () => new Promise(() => {}) }),
     });
+    const k = new Kernel(
+      t.services,
+      [
+        planned(pushed),
+        planned(hanging),
+        planned(manifest('off', { register: () => ({ start() {}, stop() {} }) }), false),
+      ],
+      {
+        startMs: 1000,
+        stopMs: 1000,
+        healthMs: 30,
+      },
+    );
     await k.start();
     const st = await k.status();
     expect(st[0]?.health).toEqual({ status: 'degraded', detail: 'bmc2 unreachable' });

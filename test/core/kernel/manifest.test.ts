@@ -36,11 +36,15 @@ describe('validateManifest', () => {
 
   it('lists every problem of a manifest at once, naming the plugin', () => {
     const e = errorOf(() =>
-      validateManifest({ ...good, version: 'one', description: '', config: { type: 'string' }, provides: ['Bad Id'], register: 5 }, 'built-in'),
+      validateManifest(
+        { ...good, version: 'one', description: '', config: { type: 'string' }, provides: ['Bad Id'], register: 5 },
+        'built-in',
+      ),
     );
     expect(e.code).toBe('E_PLUGIN_MANIFEST');
     expect(e.message).toContain('plugin demo-plugin');
-    for (const part of ['version:', 'description:', 'config:', 'provides[0]', 'register:']) expect(e.message).toContain(part);
+    for (const part of ['version:', 'description:', 'config:', 'provides[0]', 'register:'])
+      expect(e.message).toContain(part);
     expect(e.details.problems).toHaveLength(5);
   });
 

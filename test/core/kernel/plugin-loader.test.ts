@@ -18,7 +18,10 @@ beforeEach(async () => {
   // an installed npm package next to the config file
   const pkg = join(dir, 'node_modules', 'vpmd-plugin-rack');
   await mkdir(pkg, { recursive: true });
-  await writeFile(join(pkg, 'package.json'), JSON.stringify({ name: 'vpmd-plugin-rack', type: 'module', main: 'index.js' }));
+  await writeFile(
+    join(pkg, 'package.json'),
+    JSON.stringify({ name: 'vpmd-plugin-rack', type: 'module', main: 'index.js' }),
+  );
   await writeFile(join(pkg, 'index.js'), MANIFEST('rack'));
   // a plugin file given by path
   await writeFile(join(dir, 'local.mjs'), MANIFEST('local'));
@@ -28,7 +31,9 @@ afterEach(async () => rm(dir, { recursive: true, force: true }));
 
 describe('external plugins', () => {
   it('loads a plugin from an installed npm package and from a path relative to the config', async () => {
-    const cfg = parseConfigText('plugins:\n  rack: {module: vpmd-plugin-rack, level: 2}\n  local: {module: ./local.mjs, level: 4}\n').config;
+    const cfg = parseConfigText(
+      'plugins:\n  rack: {module: vpmd-plugin-rack, level: 2}\n  local: {module: ./local.mjs, level: 4}\n',
+    ).config;
     const { sources, problems } = await loadExternalPlugins(cfg, join(dir, 'vpmd.yaml'));
     expect(problems).toEqual([]);
     expect(sources.map((s) => s.origin)).toEqual(['vpmd-plugin-rack', './local.mjs']);

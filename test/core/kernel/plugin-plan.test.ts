@@ -38,7 +38,10 @@ describe('planPlugins', () => {
   });
 
   it('runs a built-in plugin only when its section is present and not disabled', () => {
-    const plan = planPlugins([plugin('a'), plugin('b'), plugin('c')], configOf('plugins: {a: {}, b: {enabled: false}}'));
+    const plan = planPlugins(
+      [plugin('a'), plugin('b'), plugin('c')],
+      configOf('plugins: {a: {}, b: {enabled: false}}'),
+    );
     expect(plan.plugins.map((p) => [p.manifest.name, p.enabled])).toEqual([
       ['a', true],
       ['b', false],
@@ -53,7 +56,15 @@ describe('planPlugins', () => {
       }),
     });
     const cfg = parseConfigText(
-      ['plugins:', '  ipmi:', '    targets:', '      - {name: a}', '      - {name: b, port: 70000}', '      - {name: c, port: 0}', '    colour: blue'].join('\n'),
+      [
+        'plugins:',
+        '  ipmi:',
+        '    targets:',
+        '      - {name: a}',
+        '      - {name: b, port: 70000}',
+        '      - {name: c, port: 0}',
+        '    colour: blue',
+      ].join('\n'),
     );
     const plan = planPlugins([ipmi], cfg.config);
     expect(plan.problems.map((p) => `${p.path}: ${p.message}`)).toEqual([
@@ -68,7 +79,12 @@ describe('planPlugins', () => {
 
   it('names an unknown plugin section and lists the built-ins', () => {
     const plan = planPlugins([plugin('ipmi')], configOf('plugins: {ipmy: {}}'));
-    expect(plan.problems).toEqual([{ path: 'plugins.ipmy', message: "unknown plugin 'ipmy' (built-in: ipmi; set 'module' to load an external plugin)" }]);
+    expect(plan.problems).toEqual([
+      {
+        path: 'plugins.ipmy',
+        message: "unknown plugin 'ipmy' (built-in: ipmi; set 'module' to load an external plugin)",
+      },
+    ]);
   });
 
   it('says which disabled plugin would satisfy a missing requirement', () => {
@@ -78,7 +94,9 @@ describe('planPlugins', () => {
     );
     expect(plan.problems).toHaveLength(1);
     expect(plan.problems[0]?.path).toBe('plugins.redfish');
-    expect(plan.problems[0]?.message).toContain('requires host-sleep@1 (plugin caps provides it but is disabled) [E_PLUGIN_DEPENDENCY]');
+    expect(plan.problems[0]?.message).toContain(
+      'requires host-sleep@1 (plugin caps provides it but is disabled) [E_PLUGIN_DEPENDENCY]',
+    );
   });
 
   it('detects dependency cycles and duplicate providers', () => {
@@ -87,12 +105,18 @@ describe('planPlugins', () => {
       configOf('plugins: {a: {}, b: {}}'),
     );
     expect(cyc.problems.map((p) => p.message).join()).toContain('E_PLUGIN_CYCLE');
-    const dup = planPlugins([plugin('a', { provides: ['x@1'] }), plugin('b', { provides: ['x@1'] })], configOf('plugins: {a: {}, b: {}}'));
+    const dup = planPlugins(
+      [plugin('a', { provides: ['x@1'] }), plugin('b', { provides: ['x@1'] })],
+      configOf('plugins: {a: {}, b: {}}'),
+    );
     expect(dup.problems.map((p) => p.message).join()).toContain('both provide x@1');
   });
 
   it('rejects two plugins with the same name and a broken manifest', () => {
-    const plan = planPlugins([plugin('a'), plugin('a'), { origin: './bad.js', manifest: { name: 'bad' } }], configOf('plugins: {a: {}}'));
+    const plan = planPlugins(
+      [plugin('a'), plugin('a'), { origin: './bad.js', manifest: { name: 'bad' } }],
+      configOf('plugins: {a: {}}'),
+    );
     const text = plan.problems.map((p) => p.message).join('\n');
     expect(text).toContain('two plugins are named a');
     expect(text).toContain('E_PLUGIN_MANIFEST');

@@ -8,7 +8,11 @@ import type { VpmdEventMap } from '../../../core/contracts/events.js';
 
 const admin: Principal = { name: 'root', role: 'Administrator', origin: 'control-socket' };
 const reader: Principal = { name: 'ro', role: 'ReadOnly', origin: 'redfish', address: '10.0.0.9' };
-const inv = (principal: Principal): Invocation => ({ principal, progress: () => {}, signal: new AbortController().signal });
+const inv = (principal: Principal): Invocation => ({
+  principal,
+  progress: () => {},
+  signal: new AbortController().signal,
+});
 
 function setup() {
   const audit: VpmdEventMap['audit.v1'][] = [];
@@ -27,7 +31,8 @@ function setup() {
       }),
       positional: ['target', 'action'],
       handler: (a) => ({ ...a }),
-      human: (r) => `${r.target} ${r.action}${r.retries !== undefined ? ` x${r.retries}` : ''}${r.force ? ' forced' : ''}`,
+      human: (r) =>
+        `${r.target} ${r.action}${r.retries !== undefined ? ` x${r.retries}` : ''}${r.force ? ' forced' : ''}`,
     }),
   );
   reg.register(
@@ -60,7 +65,8 @@ describe('command registry', () => {
       message: 'ipmi chassis: action: must be one of: status, on, off, cycle',
     });
     await expect(reg.run(['ipmi', 'chassis', 'bmc1'], inv(admin))).rejects.toMatchObject({
-      message: 'ipmi chassis: missing ACTION (usage: ipmi chassis TARGET status|on|off|cycle [--retries RETRIES] [--force])',
+      message:
+        'ipmi chassis: missing ACTION (usage: ipmi chassis TARGET status|on|off|cycle [--retries RETRIES] [--force])',
     });
     await expect(reg.run(['ipmi', 'chassis', 'b', 'on', '--retries', 'x'], inv(admin))).rejects.toMatchObject({
       message: "ipmi chassis: retries: 'x' is not an integer",
@@ -68,8 +74,13 @@ describe('command registry', () => {
     await expect(reg.run(['ipmi', 'chassis', 'b', 'on', '--colour', 'x'], inv(admin))).rejects.toMatchObject({
       message: 'ipmi chassis: unknown option --colour (options: --retries, --force)',
     });
-    await expect(reg.run(['ipmi', 'chassis', 'b', 'on', 'extra'], inv(admin))).rejects.toMatchObject({ code: 'E_COMMAND_USAGE' });
-    await expect(reg.run(['ipmi', 'chasis'], inv(admin))).rejects.toMatchObject({ code: 'E_COMMAND_UNKNOWN', message: expect.stringContaining('did you mean: ipmi chassis') });
+    await expect(reg.run(['ipmi', 'chassis', 'b', 'on', 'extra'], inv(admin))).rejects.toMatchObject({
+      code: 'E_COMMAND_USAGE',
+    });
+    await expect(reg.run(['ipmi', 'chasis'], inv(admin))).rejects.toMatchObject({
+      code: 'E_COMMAND_UNKNOWN',
+      message: expect.stringContaining('did you mean: ipmi chassis'),
+    });
   });
 
   it('checks the privilege and audits refusals and privileged actions', async () => {
@@ -90,7 +101,9 @@ describe('command registry', () => {
   it('takes secrets from standard input only, never from the command line', async () => {
     const { reg } = setup();
     await expect(reg.run(['account', 'add', 'alice'], inv(admin))).rejects.toMatchObject({ code: 'E_COMMAND_STDIN' });
-    await expect(reg.run(['account', 'add', 'alice', '--password', 'secret123'], inv(admin), ['x'])).rejects.toMatchObject({
+    await expect(
+      reg.run(['account', 'add', 'alice', '--password', 'secret123'], inv(admin), ['x']),
+    ).rejects.toMatchObject({
       message: expect.stringContaining('unknown option --password'),
     });
     const ok = await reg.run(['account', 'add', 'alice'], inv(admin), ['correct-horse']);
@@ -101,7 +114,16 @@ describe('command registry', () => {
   it('refuses duplicate names and removes an owner’s commands', () => {
     const { reg } = setup();
     expect(() =>
-      reg.register('x', defineCommand({ name: 'ipmi chassis', summary: '', privilege: 'Login', args: Type.Object({}), handler: () => 1 })),
+      reg.register(
+        'x',
+        defineCommand({
+          name: 'ipmi chassis',
+          summary: '',
+          privilege: 'Login',
+          args: Type.Object({}),
+          handler: () => 1,
+        }),
+      ),
     ).toThrow(/already registered by ipmi/);
     expect(reg.removeOwner('ipmi')).toBe(1);
     expect(reg.list().map((c) => c.name)).toEqual(['account add']);

@@ -3,7 +3,14 @@ import { mkdtemp, readFile, rm, writeFile, readlink, readdir } from 'node:fs/pro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { SIM_MARKER, SIM_PROFILES, buildSimulatedTree, generateSimulatedHost, openSimulatedHost, type SimProfileName } from '../../../core/sim/index.js';
+import {
+  SIM_MARKER,
+  SIM_PROFILES,
+  buildSimulatedTree,
+  generateSimulatedHost,
+  openSimulatedHost,
+  type SimProfileName,
+} from '../../../core/sim/index.js';
 import { expectCode, SIM_PARENT } from './sim-fixture.js';
 
 const dirs: string[] = [];
@@ -30,7 +37,10 @@ describe('profiles', () => {
   });
 
   it('rejects an unknown profile naming the known ones', async () => {
-    const err = await expectCode(generateSimulatedHost(await tempDir(), { profile: 'cray-1' as never }), 'E_HOST_INVALID');
+    const err = await expectCode(
+      generateSimulatedHost(await tempDir(), { profile: 'cray-1' as never }),
+      'E_HOST_INVALID',
+    );
     expect(err.message).toContain('intel-acpi-cpufreq-8');
   });
 });
@@ -38,7 +48,11 @@ describe('profiles', () => {
 describe('generated tree', () => {
   it('lays out sys, proc, dev and the marker, readable with cat', async () => {
     const dir = await tempDir();
-    const marker = await generateSimulatedHost(dir, { profile: 'intel-acpi-cpufreq-8', seed: 3, now: 1_700_000_000_000 });
+    const marker = await generateSimulatedHost(dir, {
+      profile: 'intel-acpi-cpufreq-8',
+      seed: 3,
+      now: 1_700_000_000_000,
+    });
     expect((await readdir(dir)).sort()).toEqual(['.vpmd-sim.json', 'dev', 'proc', 'sys']);
     const cat = async (p: string): Promise<string> => (await readFile(join(dir, p), 'utf8')).trimEnd();
     expect(await cat('sys/devices/system/cpu/cpufreq/policy0/scaling_available_frequencies')).toBe(
@@ -53,10 +67,15 @@ describe('generated tree', () => {
     expect(await cat('sys/class/rtc/rtc0/since_epoch')).toBe('1700000000');
     expect(await cat('sys/kernel/mm/hugepages/hugepages-1048576kB/nr_hugepages')).toBe('0');
     expect(await readlink(join(dir, 'sys/devices/system/cpu/cpu5/cpufreq'))).toBe('../cpufreq/policy5');
-    expect((await cat('sys/devices/system/cpu/cpu0/cpuidle/state3/name'))).toBe('C6');
-    expect((await cat('sys/devices/system/cpu/cpu0/cpuidle/state3/latency'))).toBe('133');
+    expect(await cat('sys/devices/system/cpu/cpu0/cpuidle/state3/name')).toBe('C6');
+    expect(await cat('sys/devices/system/cpu/cpu0/cpuidle/state3/latency')).toBe('133');
     const onDisk = JSON.parse(await cat(SIM_MARKER)) as typeof marker;
-    expect(onDisk).toMatchObject({ format: 'vpmd-sim/1', profile: 'intel-acpi-cpufreq-8', seed: 3, generatedAtMs: 1_700_000_000_000 });
+    expect(onDisk).toMatchObject({
+      format: 'vpmd-sim/1',
+      profile: 'intel-acpi-cpufreq-8',
+      seed: 3,
+      generatedAtMs: 1_700_000_000_000,
+    });
     expect(onDisk.state.loads).toHaveLength(8);
     expect(Object.keys(onDisk.state.energyUj)).toEqual(['intel-rapl:0', 'intel-rapl:0:0']);
   });

@@ -77,7 +77,11 @@ describe('SimDiskWriter', () => {
 
 describe('SimulatedKernel write-through', () => {
   it('shows an accepted write in the file as soon as the write returns, without a flush', async () => {
-    const sim = await createTemporarySimulatedHost({ profile: 'intel-acpi-cpufreq-8', now: () => T0, ...(SIM_PARENT === undefined ? {} : { parent: SIM_PARENT }) });
+    const sim = await createTemporarySimulatedHost({
+      profile: 'intel-acpi-cpufreq-8',
+      now: () => T0,
+      ...(SIM_PARENT === undefined ? {} : { parent: SIM_PARENT }),
+    });
     try {
       const file = join(sim.dir, policyFile(3, 'scaling_governor'));
       await sim.kernel.write(policyFile(3, 'scaling_governor'), 'userspace');

@@ -79,7 +79,9 @@ describe('RAPL energy', () => {
     sim.kernel.setLoad('all', 1);
     const watts = sim.kernel.power().packageW[0] ?? 0;
     const e0 = await num(sim, ENERGY);
-    expect(await sim.kernel.read('sys/class/powercap/intel-rapl:0/max_energy_range_uj')).toBe(String(SIM_MAX_ENERGY_RANGE_UJ));
+    expect(await sim.kernel.read('sys/class/powercap/intel-rapl:0/max_energy_range_uj')).toBe(
+      String(SIM_MAX_ENERGY_RANGE_UJ),
+    );
     // Long enough to pass the wrap point once (about an hour at this power).
     const seconds = Math.ceil((SIM_MAX_ENERGY_RANGE_UJ - e0) / 1e6 / watts) + 60;
     sim.kernel.advance(seconds * 1000);
@@ -94,7 +96,9 @@ describe('temperature', () => {
     sim = await simHost('intel-acpi-cpufreq-8');
     const idleT = (await num(sim, PKG_TEMP)) / 1000;
     sim.kernel.setLoad('all', 1);
-    await Promise.all([0, 1, 2, 3, 4, 5, 6, 7].map((id) => sim?.kernel.write(policyFile(id, 'scaling_governor'), 'performance')));
+    await Promise.all(
+      [0, 1, 2, 3, 4, 5, 6, 7].map((id) => sim?.kernel.write(policyFile(id, 'scaling_governor'), 'performance')),
+    );
     const steady = 30 + 0.6 * (sim.kernel.power().packageW[0] ?? 0);
     sim.kernel.advance(1000);
     const after1s = (await num(sim, PKG_TEMP)) / 1000;
@@ -165,7 +169,11 @@ describe('sync, clock and sleep', () => {
 
   it('integrates along an injected clock', async () => {
     let now = T0;
-    const tmp = await createTemporarySimulatedHost({ profile: 'arm-cppc-8', now: () => now, ...(SIM_PARENT === undefined ? {} : { parent: SIM_PARENT }) });
+    const tmp = await createTemporarySimulatedHost({
+      profile: 'arm-cppc-8',
+      now: () => now,
+      ...(SIM_PARENT === undefined ? {} : { parent: SIM_PARENT }),
+    });
     try {
       const t0 = Number(await tmp.kernel.read('sys/class/rtc/rtc0/since_epoch'));
       now += 5000;
@@ -192,13 +200,24 @@ describe('sync, clock and sleep', () => {
     expect(Number(await sim.kernel.read('sys/class/rtc/rtc0/since_epoch'))).toBe(T0 / 1000 + 720);
     expect(await num(sim, PKG_TEMP)).toBeLessThan(hot);
     await sim.kernel.write('sys/power/state', 'freeze');
-    expect(sim.kernel.sleepLog()[1]).toMatchObject({ state: 'freeze', wakeSource: 'none', atMs: T0 + 720_000, wokeAtMs: T0 + 720_000 });
+    expect(sim.kernel.sleepLog()[1]).toMatchObject({
+      state: 'freeze',
+      wakeSource: 'none',
+      atMs: T0 + 720_000,
+      wokeAtMs: T0 + 720_000,
+    });
   });
 
   it('validates loads', async () => {
     sim = await simHost('arm-cppc-8');
-    await expectCode(Promise.resolve().then(() => sim?.kernel.setLoad([0], 1.5)), 'E_HOST_INVALID');
-    await expectCode(Promise.resolve().then(() => sim?.kernel.setLoad([8], 0.5)), 'E_HOST_INVALID');
+    await expectCode(
+      Promise.resolve().then(() => sim?.kernel.setLoad([0], 1.5)),
+      'E_HOST_INVALID',
+    );
+    await expectCode(
+      Promise.resolve().then(() => sim?.kernel.setLoad([8], 0.5)),
+      'E_HOST_INVALID',
+    );
     expect(sim.kernel.loads()).toEqual([0, 0, 0, 0, 0, 0, 0, 0]);
   });
 });

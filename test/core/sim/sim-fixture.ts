@@ -32,7 +32,12 @@ export interface SimFixture {
 
 /** Generates and opens a host whose clock stands at {@link T0} until `kernel.advance()`. */
 export async function simHost(profile: SimProfileName, seed = 1): Promise<SimFixture> {
-  const sim = await createTemporarySimulatedHost({ profile, seed, now: () => T0, ...(SIM_PARENT === undefined ? {} : { parent: SIM_PARENT }) });
+  const sim = await createTemporarySimulatedHost({
+    profile,
+    seed,
+    now: () => T0,
+    ...(SIM_PARENT === undefined ? {} : { parent: SIM_PARENT }),
+  });
   return {
     dir: sim.dir,
     kernel: sim.kernel,

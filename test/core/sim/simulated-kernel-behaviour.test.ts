@@ -28,9 +28,15 @@ describe('frequency limits', () => {
     sim = await simHost('intel-acpi-cpufreq-8');
     await sim.kernel.write(policyFile(1, 'scaling_min_freq'), '3000000');
     await sim.kernel.write(policyFile(1, 'scaling_max_freq'), '2000000');
-    expect([await read(sim, 1, 'scaling_min_freq'), await read(sim, 1, 'scaling_max_freq')]).toEqual(['2000000', '2000000']);
+    expect([await read(sim, 1, 'scaling_min_freq'), await read(sim, 1, 'scaling_max_freq')]).toEqual([
+      '2000000',
+      '2000000',
+    ]);
     await sim.kernel.write(policyFile(1, 'scaling_max_freq'), '3800000');
-    expect([await read(sim, 1, 'scaling_min_freq'), await read(sim, 1, 'scaling_max_freq')]).toEqual(['3000000', '3800000']);
+    expect([await read(sim, 1, 'scaling_min_freq'), await read(sim, 1, 'scaling_max_freq')]).toEqual([
+      '3000000',
+      '3800000',
+    ]);
   });
 });
 

@@ -71,7 +71,10 @@ describe('simulated kernel errors: acpi-cpufreq host', () => {
 
   it('gives ENOENT for missing files, on reads and writes', async () => {
     await expectCode(sim.kernel.read('sys/devices/system/cpu/cpufreq/policy99/scaling_governor'), 'E_HOST_NOT_FOUND');
-    const err = await expectCode(sim.kernel.write(policyFile(0, 'energy_performance_preference'), 'power'), 'E_HOST_NOT_FOUND');
+    const err = await expectCode(
+      sim.kernel.write(policyFile(0, 'energy_performance_preference'), 'power'),
+      'E_HOST_NOT_FOUND',
+    );
     expect(err.details).toMatchObject({ errno: 'ENOENT', value: 'power' });
     await expectCode(sim.kernel.list('sys/class/nothing'), 'E_HOST_NOT_FOUND');
     await expectCode(sim.kernel.read('.vpmd-sim.json'), 'E_HOST_NOT_FOUND');
@@ -81,7 +84,9 @@ describe('simulated kernel errors: acpi-cpufreq host', () => {
     const err = await expectCode(sim.kernel.read('sys/devices/system/cpu'), 'E_HOST_IO');
     expect(err.details.errno).toBe('EISDIR');
     await expectCode(sim.kernel.write('sys/devices/system/cpu/cpufreq/policy0', '1'), 'E_HOST_IO');
-    expect((await expectCode(sim.kernel.list('sys/devices/system/cpu/online'), 'E_HOST_IO')).details.errno).toBe('ENOTDIR');
+    expect((await expectCode(sim.kernel.list('sys/devices/system/cpu/online'), 'E_HOST_IO')).details.errno).toBe(
+      'ENOTDIR',
+    );
   });
 
   it('rejects paths that leave the root', async () => {
@@ -93,7 +98,13 @@ describe('simulated kernel errors: acpi-cpufreq host', () => {
     await refused(sim, 'sys/devices/system/cpu/cpufreq/boost', '2', 'E_HOST_INVALID', 'EINVAL');
     await refused(sim, 'sys/devices/system/cpu/cpu1/cpuidle/state3/disable', 'yes', 'E_HOST_INVALID', 'EINVAL');
     await refused(sim, 'sys/devices/system/cpu/cpuidle/current_governor', 'fastest', 'E_HOST_INVALID', 'EINVAL');
-    await refused(sim, 'sys/class/powercap/intel-rapl:0/constraint_0_power_limit_uw', '65W', 'E_HOST_INVALID', 'EINVAL');
+    await refused(
+      sim,
+      'sys/class/powercap/intel-rapl:0/constraint_0_power_limit_uw',
+      '65W',
+      'E_HOST_INVALID',
+      'EINVAL',
+    );
   });
 
   it('rejects sleep states and modes that are not offered with EINVAL', async () => {
@@ -125,7 +136,11 @@ describe('simulated kernel errors: HWP and P-state drivers', () => {
   let amd: SimFixture;
   let passive: SimFixture;
   beforeAll(async () => {
-    [hwp, amd, passive] = await Promise.all([simHost('intel-pstate-hwp-32'), simHost('amd-pstate-epp-64'), simHost('intel-cpufreq-passive-16')]);
+    [hwp, amd, passive] = await Promise.all([
+      simHost('intel-pstate-hwp-32'),
+      simHost('amd-pstate-epp-64'),
+      simHost('intel-cpufreq-passive-16'),
+    ]);
   });
   afterAll(() => Promise.all([hwp.dispose(), amd.dispose(), passive.dispose()]));
 

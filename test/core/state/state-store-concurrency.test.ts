@@ -25,7 +25,9 @@ const increment = (old: Counter | undefined): Counter => ({ count: (old?.count ?
 describe('StateStore serialization per key', () => {
   it('runs concurrent updates one after another, in call order, losing none', async () => {
     const store = new StateStore(root);
-    const results = await Promise.all(Array.from({ length: 40 }, () => store.update('counter', counterSpec, increment)));
+    const results = await Promise.all(
+      Array.from({ length: 40 }, () => store.update('counter', counterSpec, increment)),
+    );
     expect(results.map((r) => r.count)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
     expect(await new StateStore(root).read('counter', counterSpec)).toEqual({ count: 40 });
   });
@@ -34,7 +36,9 @@ describe('StateStore serialization per key', () => {
     const store = new StateStore(root);
     const a = store.scope('plugin');
     const b = store.scope('plugin');
-    await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? a : b).update('counter', counterSpec, increment)));
+    await Promise.all(
+      Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? a : b).update('counter', counterSpec, increment)),
+    );
     expect(await a.read('counter', counterSpec)).toEqual({ count: 20 });
   });
 

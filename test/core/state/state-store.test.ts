@@ -237,7 +237,11 @@ describe('StateStore write errors', () => {
   it('reports a failed rename as E_STATE_WRITE with file, step and errno, leaving no temp file', async () => {
     await mkdir(join(root, 'counter.json')); // a directory where the file should go
     const error = await expectError(new StateStore(root).write('counter', counterSpec, { count: 1 }), 'E_STATE_WRITE');
-    expect(error.details).toMatchObject({ file: join(root, 'counter.json'), step: 'rename over target', errno: 'EISDIR' });
+    expect(error.details).toMatchObject({
+      file: join(root, 'counter.json'),
+      step: 'rename over target',
+      errno: 'EISDIR',
+    });
     expect(await readdir(root)).toEqual(['counter.json']);
   });
 

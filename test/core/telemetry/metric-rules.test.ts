@@ -51,7 +51,11 @@ describe('validateMetricDefinition', () => {
     ['a unit not matching the kind', { unit: 'V' }, /power metric is stored in W, not V/],
     ['an empty source sensor', { source: { plugin: 'core', target: 'host', sensor: '' } }, /source.sensor/],
     ['a non-finite threshold', { thresholds: { upperCritical: Number.POSITIVE_INFINITY } }, /finite number/],
-    ['thresholds out of order', { thresholds: { upperWarning: 90, upperCritical: 80 } }, /upperCritical \(80\) is below upperWarning \(90\)/],
+    [
+      'thresholds out of order',
+      { thresholds: { upperWarning: 90, upperCritical: 80 } },
+      /upperCritical \(80\) is below upperWarning \(90\)/,
+    ],
     ['a lower bound above an upper one', { thresholds: { lowerWarning: 50, upperWarning: 40 } }, /below lowerWarning/],
   ])('rejects %s with E_TELEMETRY_INVALID naming the metric', (_what, change, problem) => {
     const def = { ...base, ...change } as MetricDefinition;

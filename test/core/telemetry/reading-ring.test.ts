@@ -4,7 +4,11 @@ import { ReadingRing } from '../../../core/telemetry/index.js';
 
 const T0 = 1_700_000_000_000;
 
-function reading(value: number | null, timestamp: number, status: ReadingStatus = value === null ? 'unavailable' : 'ok'): Reading {
+function reading(
+  value: number | null,
+  timestamp: number,
+  status: ReadingStatus = value === null ? 'unavailable' : 'ok',
+): Reading {
   return Object.freeze({ value, status, timestamp });
 }
 
@@ -38,7 +42,11 @@ describe('ReadingRing', () => {
       const ring = filled(36, n);
       const first = Math.max(0, n - 36);
       expect(ring.toArray(), `n=${n}`).toEqual(
-        Array.from({ length: n - first }, (_, k) => ({ value: (first + k) * 1.5, status: 'ok', timestamp: T0 + (first + k) * 10_000 })),
+        Array.from({ length: n - first }, (_, k) => ({
+          value: (first + k) * 1.5,
+          status: 'ok',
+          timestamp: T0 + (first + k) * 10_000,
+        })),
       );
     }
   });

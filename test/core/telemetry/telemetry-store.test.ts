@@ -1,7 +1,11 @@
 import { describe, expect, it, vi } from 'vitest';
 import type { MetricDefinition } from '../../../core/contracts/telemetry.js';
 import { isVpmdError, type ErrorCode } from '../../../core/errors.js';
-import { TelemetryStore, type TelemetryStatusChange, type TelemetryStoreOptions } from '../../../core/telemetry/index.js';
+import {
+  TelemetryStore,
+  type TelemetryStatusChange,
+  type TelemetryStoreOptions,
+} from '../../../core/telemetry/index.js';
 
 const cpuTemp: MetricDefinition = {
   id: 'host/thermal/cpu/temperature',
@@ -32,7 +36,11 @@ const pduPower: MetricDefinition = {
 const T_BASE = 1_700_000_000_000;
 
 /** A store with a manual clock and a record of its status-change events. */
-function setup(opts: TelemetryStoreOptions = {}): { store: TelemetryStore; events: TelemetryStatusChange[]; clock: { t: number } } {
+function setup(opts: TelemetryStoreOptions = {}): {
+  store: TelemetryStore;
+  events: TelemetryStatusChange[];
+  clock: { t: number };
+} {
   const clock = { t: 1_000 };
   const events: TelemetryStatusChange[] = [];
   const store = new TelemetryStore({ now: () => clock.t, onStatusChange: (e) => events.push(e), ...opts });
@@ -104,7 +112,17 @@ describe('TelemetryStore status changes', () => {
   it('reports the first reading as a change from none, then only actual changes', () => {
     const { store, events, clock } = setup();
     store.define(cpuTemp, 'core');
-    for (const [t, value] of [[1, 40], [2, 50], [3, 81], [4, 85], [5, 96], [6, 97], [7, 60], [8, null], [9, null]] as const) {
+    for (const [t, value] of [
+      [1, 40],
+      [2, 50],
+      [3, 81],
+      [4, 85],
+      [5, 96],
+      [6, 97],
+      [7, 60],
+      [8, null],
+      [9, null],
+    ] as const) {
       clock.t = t;
       store.record(cpuTemp.id, value);
     }
@@ -241,7 +259,10 @@ describe('TelemetryStore definitions and listing', () => {
     expect(ids({ target: 'host' })).toEqual(['host/thermal/cpu/temperature']);
     expect(ids({ prefix: 'bmc1/fan/2' })).toEqual(['bmc1/fan/2']);
     expect(ids({ kind: 'fan', target: 'pdu-a' })).toEqual([]);
-    expect(store.list({ kind: 'fan' })[0]).toEqual({ ...bmcFan, latest: { value: 3000, status: 'ok', timestamp: 1_000 } });
+    expect(store.list({ kind: 'fan' })[0]).toEqual({
+      ...bmcFan,
+      latest: { value: 3000, status: 'ok', timestamp: 1_000 },
+    });
   });
 
   it('removes every metric of an owner and nothing else', () => {

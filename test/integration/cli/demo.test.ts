@@ -37,7 +37,9 @@ describe('core commands on every simulated host profile', () => {
   it.each(SIM_PROFILES.map((p) => p.name))('%s: summary, cpufreq and telemetry work', async (profile) => {
     const agent = await bootAgent({ plugins: [], profile: profile as never });
     try {
-      const sum = await agent.json<{ cpusOnline: number; cpufreqDriver: string | null; turbo: { supported: boolean } }>(['host', 'summary']);
+      const sum = await agent.json<{ cpusOnline: number; cpufreqDriver: string | null; turbo: { supported: boolean } }>(
+        ['host', 'summary'],
+      );
       expect(sum.cpusOnline).toBeGreaterThanOrEqual(8);
       expect(sum.cpusOnline).toBeLessThanOrEqual(64);
       const pol = await agent.json<{ driver: string }[]>(['host', 'cpufreq']);

@@ -9,7 +9,8 @@ let dir: string;
 let socket: string;
 let configFile: string;
 let agent: ReturnType<typeof startCli>;
-const ctl = (args: string[], stdin?: string) => runCli(VPMCTL, ['--socket', socket, ...args], stdin === undefined ? {} : { stdin });
+const ctl = (args: string[], stdin?: string) =>
+  runCli(VPMCTL, ['--socket', socket, ...args], stdin === undefined ? {} : { stdin });
 
 beforeAll(async () => {
   ensureBuilt();
@@ -60,7 +61,9 @@ describe('vpmd and vpmctl, as operators run them', () => {
     const json = await ctl(['--json', 'status']);
     const st = JSON.parse(json.stdout) as { plugins: { name: string; state: string; health?: { status: string } }[] };
     // Built-in plugins without a config section are listed as disabled; only the configured one runs.
-    expect(st.plugins.filter((p) => p.state !== 'disabled')).toEqual([expect.objectContaining({ name: 'energy-report', state: 'running' })]);
+    expect(st.plugins.filter((p) => p.state !== 'disabled')).toEqual([
+      expect.objectContaining({ name: 'energy-report', state: 'running' }),
+    ]);
     expect(st.plugins.filter((p) => p.state === 'disabled').every((p) => p.name !== 'energy-report')).toBe(true);
   });
 
@@ -78,7 +81,10 @@ describe('vpmd and vpmctl, as operators run them', () => {
 
   it('serves host telemetry and the external plugin’s command', async () => {
     await new Promise((r) => setTimeout(r, 700));
-    const t = JSON.parse((await ctl(['--json', 'telemetry', 'list', '--kind', 'power'])).stdout) as { id: string; value: number | null }[];
+    const t = JSON.parse((await ctl(['--json', 'telemetry', 'list', '--kind', 'power'])).stdout) as {
+      id: string;
+      value: number | null;
+    }[];
     const pkg = t.find((m) => m.id.startsWith('host/rapl/') && m.id.includes('package'));
     expect(pkg?.value).toBeGreaterThan(0);
     const r = await ctl(['energy', 'report']);
@@ -109,7 +115,12 @@ describe('vpmd and vpmctl, as operators run them', () => {
   it('records privileged actions in the audit log', async () => {
     const r = await ctl(['--json', 'audit']);
     const entries = JSON.parse(r.stdout) as { action: string; outcome: string }[];
-    expect(entries).toEqual(expect.arrayContaining([expect.objectContaining({ action: 'host set-governor', outcome: 'ok' }), expect.objectContaining({ action: 'host set-governor', outcome: 'failed' })]));
+    expect(entries).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ action: 'host set-governor', outcome: 'ok' }),
+        expect.objectContaining({ action: 'host set-governor', outcome: 'failed' }),
+      ]),
+    );
   });
 
   it('refuses to start a second agent on the same socket', async () => {
@@ -133,7 +144,18 @@ describe('vpmd check-config', () => {
     expect(ok.code).toBe(0);
     expect(ok.stdout).toContain('valid');
     const f = join(dir, 'bad.yaml');
-    await writeFile(f, ['management:', '  address: 10.0.0.1', '  allow: [10.0.0.0/40]', 'plugins:', '  ipmy: {}', 'kernel:', '  startTimeout: 0'].join('\n'));
+    await writeFile(
+      f,
+      [
+        'management:',
+        '  address: 10.0.0.1',
+        '  allow: [10.0.0.0/40]',
+        'plugins:',
+        '  ipmy: {}',
+        'kernel:',
+        '  startTimeout: 0',
+      ].join('\n'),
+    );
     const bad = await runCli(VPMD, ['check-config', f]);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain(`${f}:7: kernel.startTimeout: must be 0.1-600`);
@@ -144,7 +166,17 @@ describe('vpmd check-config', () => {
 
   it('checks an external plugin’s manifest and section as the agent would', async () => {
     const f = join(dir, 'ext.yaml');
-    await writeFile(f, ['plugins:', '  energy-report:', `    module: ${join(ROOT, 'dist/examples/plugins/energy-report/index.js')}`, '    budgetWatts: -5', '  ghost:', '    module: ./nowhere.js'].join('\n'));
+    await writeFile(
+      f,
+      [
+        'plugins:',
+        '  energy-report:',
+        `    module: ${join(ROOT, 'dist/examples/plugins/energy-report/index.js')}`,
+        '    budgetWatts: -5',
+        '  ghost:',
+        '    module: ./nowhere.js',
+      ].join('\n'),
+    );
     const r = await runCli(VPMD, ['check-config', f]);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('plugins.energy-report.budgetWatts: must be 1-100000');

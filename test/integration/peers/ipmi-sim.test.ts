@@ -40,7 +40,11 @@ describe('startIpmiSim with 3 BMCs and the default sensors', () => {
   it('gives each BMC its own loopback port, IPMB address and the admin login', () => {
     expect(sim.targets.map((t) => t.name)).toEqual(['bmc0', 'bmc1', 'bmc2']);
     expect(new Set(sim.targets.map((t) => t.port)).size).toBe(3);
-    expect(sim.targets.every((t) => t.host === '127.0.0.1' && t.port >= 1024 && t.username === 'admin' && t.password === 'password')).toBe(true);
+    expect(
+      sim.targets.every(
+        (t) => t.host === '127.0.0.1' && t.port >= 1024 && t.username === 'admin' && t.password === 'password',
+      ),
+    ).toBe(true);
     expect(sim.targets.map((t) => t.ipmb)).toEqual([0x20, 0x22, 0x24]);
   });
 
@@ -60,11 +64,31 @@ describe('startIpmiSim with 3 BMCs and the default sensors', () => {
     const cache = await mkdtemp(join(tmpdir(), 'vpmd-sdr-cache-'));
     try {
       const hosts = sim.targets.map((t) => `127.0.0.1:${t.port}`).join(',');
-      const args = ['-D', 'LAN_2_0', '-h', hosts, '-u', 'admin', '-p', 'password', '-l', 'ADMIN', '-I', '3', '-W', 'opensesspriv', `--sdr-cache-directory=${cache}`];
+      const args = [
+        '-D',
+        'LAN_2_0',
+        '-h',
+        hosts,
+        '-u',
+        'admin',
+        '-p',
+        'password',
+        '-l',
+        'ADMIN',
+        '-I',
+        '3',
+        '-W',
+        'opensesspriv',
+        `--sdr-cache-directory=${cache}`,
+      ];
       const { stdout } = await promisify(execFile)(ipmiSensors, args, { timeout: 20_000 });
       for (const t of sim.targets) {
-        expect(stdout).toMatch(new RegExp(`^127\\.0\\.0\\.1:${t.port}: 1\\s+\\| Inlet Temp\\s+\\| Temperature\\s+\\| 24\\.00 `, 'm'));
-        expect(stdout).toMatch(new RegExp(`^127\\.0\\.0\\.1:${t.port}: 2\\s+\\| Fan 1\\s+\\| Fan\\s+\\| 4800\\.00 `, 'm'));
+        expect(stdout).toMatch(
+          new RegExp(`^127\\.0\\.0\\.1:${t.port}: 1\\s+\\| Inlet Temp\\s+\\| Temperature\\s+\\| 24\\.00 `, 'm'),
+        );
+        expect(stdout).toMatch(
+          new RegExp(`^127\\.0\\.0\\.1:${t.port}: 2\\s+\\| Fan 1\\s+\\| Fan\\s+\\| 4800\\.00 `, 'm'),
+        );
       }
     } finally {
       await rm(cache, { recursive: true, force: true });
@@ -73,7 +97,11 @@ describe('startIpmiSim with 3 BMCs and the default sensors', () => {
 
   it('reports the thresholds from the SDRs (ipmitool sensor list)', async () => {
     const { stdout } = await runIpmitool(target(sim, 0), ['sensor', 'list']);
-    const inlet = stdout.split('\n').find((line) => line.startsWith('Inlet Temp'))?.split('|').map((c) => c.trim());
+    const inlet = stdout
+      .split('\n')
+      .find((line) => line.startsWith('Inlet Temp'))
+      ?.split('|')
+      .map((c) => c.trim());
     // columns: name, value, unit, status, lnr, lc, lnc, unc, uc, unr
     expect(inlet?.slice(4)).toEqual(['na', '3.000', '5.000', '38.000', '42.000', '45.000']);
   });
@@ -106,7 +134,9 @@ describe('startIpmiSim with 3 BMCs and the default sensors', () => {
     await sim.setSensor(2, 1, 40);
     expect((await sdrList(target(sim, 2))).get('Inlet Temp')).toBe('40 degrees C | nc');
     expect((await sdrList(target(sim, 0))).get('Inlet Temp')).toBe('24 degrees C | ok');
-    await expect(sim.setSensor(2, 99, 1)).rejects.toMatchObject({ message: expect.stringContaining('Unable to set sensor value') });
+    await expect(sim.setSensor(2, 99, 1)).rejects.toMatchObject({
+      message: expect.stringContaining('Unable to set sensor value'),
+    });
   });
 
   it('refuses a wrong password', async () => {
@@ -120,7 +150,9 @@ describe('startIpmiSim options', () => {
   it('serves custom sensors, users and an empty SEL', async () => {
     const sim = await startIpmiSim({
       users: [{ name: 'operator', password: 'op-secret', privilege: 'operator' }],
-      sensors: [{ kind: 'analog', number: 7, name: 'CPU0 Temp', type: 'Temperature', unit: 'degrees_C', m: 2, b: 10, raw: 30 }],
+      sensors: [
+        { kind: 'analog', number: 7, name: 'CPU0 Temp', type: 'Temperature', unit: 'degrees_C', m: 2, b: 10, raw: 30 },
+      ],
       sel: false,
     });
     try {
@@ -155,7 +187,9 @@ describe('startIpmiSim options', () => {
       const started = Date.now();
       await expect(startIpmiSim({ basePort: socket.address().port })).rejects.toMatchObject({
         code: 'E_PEER_FAILED',
-        message: expect.stringMatching(/ipmi_sim: exited \(exit code 1\) while starting[\s\S]*Unable to bind to LAN port: Address already in use/),
+        message: expect.stringMatching(
+          /ipmi_sim: exited \(exit code 1\) while starting[\s\S]*Unable to bind to LAN port: Address already in use/,
+        ),
       });
       expect(Date.now() - started).toBeLessThan(5_000);
     } finally {
@@ -165,9 +199,16 @@ describe('startIpmiSim options', () => {
 
   it('rejects an all-caps sensor name and a privileged base port before starting anything', async () => {
     await expect(
-      startIpmiSim({ sensors: [{ kind: 'analog', number: 1, name: 'CPU TEMP', type: 'Temperature', unit: 'degrees_C', m: 1, raw: 1 }] }),
+      startIpmiSim({
+        sensors: [
+          { kind: 'analog', number: 1, name: 'CPU TEMP', type: 'Temperature', unit: 'degrees_C', m: 1, raw: 1 },
+        ],
+      }),
     ).rejects.toMatchObject({ code: 'E_PEER_OPTIONS', message: expect.stringContaining('sensors[0].name') });
-    await expect(startIpmiSim({ basePort: 623 })).rejects.toMatchObject({ code: 'E_PEER_OPTIONS', message: expect.stringContaining('basePort') });
+    await expect(startIpmiSim({ basePort: 623 })).rejects.toMatchObject({
+      code: 'E_PEER_OPTIONS',
+      message: expect.stringContaining('basePort'),
+    });
   });
 });
 

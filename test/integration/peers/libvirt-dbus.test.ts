@@ -17,8 +17,20 @@ describe('startLibvirtDbus', () => {
   let libvirt: LibvirtDbusPeer;
   let client: BusClient;
 
-  const call = (path: string, iface: string, member: string, signature?: string, body?: unknown[]): Promise<unknown[]> =>
-    client.call({ destination: LIBVIRT_BUS_NAME, path, interface: iface, member, ...(signature === undefined ? {} : { signature, body: body ?? [] }) });
+  const call = (
+    path: string,
+    iface: string,
+    member: string,
+    signature?: string,
+    body?: unknown[],
+  ): Promise<unknown[]> =>
+    client.call({
+      destination: LIBVIRT_BUS_NAME,
+      path,
+      interface: iface,
+      member,
+      ...(signature === undefined ? {} : { signature, body: body ?? [] }),
+    });
 
   beforeAll(async () => {
     bus = await startPrivateBus();
@@ -35,8 +47,12 @@ describe('startLibvirtDbus', () => {
   it('lists exactly the Test driver domain "test", running', async () => {
     const [domains] = await call(LIBVIRT_TEST_PATH, LIBVIRT_CONNECT_IFACE, 'ListDomains', 'u', [0]);
     expect(domains).toEqual([libvirt.testDomainPath]);
-    expect(await client.getProperty(LIBVIRT_BUS_NAME, libvirt.testDomainPath, LIBVIRT_DOMAIN_IFACE, 'Name')).toBe('test');
-    expect(await client.getProperty(LIBVIRT_BUS_NAME, libvirt.testDomainPath, LIBVIRT_DOMAIN_IFACE, 'Active')).toBe(true);
+    expect(await client.getProperty(LIBVIRT_BUS_NAME, libvirt.testDomainPath, LIBVIRT_DOMAIN_IFACE, 'Name')).toBe(
+      'test',
+    );
+    expect(await client.getProperty(LIBVIRT_BUS_NAME, libvirt.testDomainPath, LIBVIRT_DOMAIN_IFACE, 'Active')).toBe(
+      true,
+    );
   });
 
   it('answers GetVcpuPinInfo with 2 vCPUs over 8 host CPUs, and keeps a PinVcpu change', async () => {
@@ -51,7 +67,9 @@ describe('startLibvirtDbus', () => {
   });
 
   it("reports libvirt's own errors as org.libvirt.Error", async () => {
-    await expect(call(LIBVIRT_TEST_PATH, LIBVIRT_CONNECT_IFACE, 'DomainLookupByName', 's', ['no-such-domain'])).rejects.toMatchObject({
+    await expect(
+      call(LIBVIRT_TEST_PATH, LIBVIRT_CONNECT_IFACE, 'DomainLookupByName', 's', ['no-such-domain']),
+    ).rejects.toMatchObject({
       details: { dbusError: 'org.libvirt.Error' },
     });
   });

@@ -29,7 +29,12 @@ describe('startLogindMock', () => {
 
   beforeAll(async () => {
     bus = await startPrivateBus();
-    logind = await startLogindMock(bus, { CanSuspend: 'yes', CanHibernate: 'challenge', CanHybridSleep: 'na', CanSuspendThenHibernate: 'no' });
+    logind = await startLogindMock(bus, {
+      CanSuspend: 'yes',
+      CanHibernate: 'challenge',
+      CanHybridSleep: 'na',
+      CanSuspendThenHibernate: 'no',
+    });
     client = await bus.connect();
   });
 
@@ -47,14 +52,18 @@ describe('startLogindMock', () => {
   });
 
   it('has no SuspendWithFlags until addSleepWithFlags, then records calls with their flags', async () => {
-    await expect(manager('SuspendWithFlags', 't', [1n])).rejects.toMatchObject({ details: { dbusError: 'org.freedesktop.DBus.Error.UnknownMethod' } });
+    await expect(manager('SuspendWithFlags', 't', [1n])).rejects.toMatchObject({
+      details: { dbusError: 'org.freedesktop.DBus.Error.UnknownMethod' },
+    });
     await logind.addSleepWithFlags();
     await logind.clearCalls();
 
     await manager('SuspendWithFlags', 't', [5n]);
     await manager('HibernateWithFlags', 't', [0n]);
 
-    expect(await logind.calls('SuspendWithFlags')).toEqual([expect.objectContaining({ method: 'SuspendWithFlags', args: [5n] })]);
+    expect(await logind.calls('SuspendWithFlags')).toEqual([
+      expect.objectContaining({ method: 'SuspendWithFlags', args: [5n] }),
+    ]);
     expect((await logind.calls()).map((c) => c.method)).toEqual(['SuspendWithFlags', 'HibernateWithFlags']);
     await logind.clearCalls();
     expect(await logind.calls()).toEqual([]);
@@ -62,7 +71,9 @@ describe('startLogindMock', () => {
 
   it('delivers PrepareForSleep(true) and PrepareForSleep(false) to a subscriber', async () => {
     const received: ReceivedSignal[] = [];
-    const unsubscribe = await client.subscribe({ interface: LOGIND_MANAGER_IFACE, member: 'PrepareForSleep' }, (s) => received.push(s));
+    const unsubscribe = await client.subscribe({ interface: LOGIND_MANAGER_IFACE, member: 'PrepareForSleep' }, (s) =>
+      received.push(s),
+    );
     try {
       await logind.emitPrepareForSleep(true);
       await logind.emitPrepareForSleep(false);

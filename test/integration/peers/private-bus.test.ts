@@ -1,9 +1,19 @@
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startLibvirtDbus, startLogindMock, startPrivateBus, type BusClient, type PrivateBus } from '../../../testkit/peers/index.js';
+import {
+  startLibvirtDbus,
+  startLogindMock,
+  startPrivateBus,
+  type BusClient,
+  type PrivateBus,
+} from '../../../testkit/peers/index.js';
 import { expectNoProcess } from './process-state.js';
 
-const DBUS = { destination: 'org.freedesktop.DBus', path: '/org/freedesktop/DBus', interface: 'org.freedesktop.DBus' } as const;
+const DBUS = {
+  destination: 'org.freedesktop.DBus',
+  path: '/org/freedesktop/DBus',
+  interface: 'org.freedesktop.DBus',
+} as const;
 
 describe('startPrivateBus', () => {
   let bus: PrivateBus;
@@ -33,7 +43,12 @@ describe('startPrivateBus', () => {
   it('activates nothing: a call to an unowned name fails at once with ServiceUnknown', async () => {
     const started = Date.now();
     await expect(
-      client.call({ destination: 'org.freedesktop.login1', path: '/org/freedesktop/login1', interface: 'org.freedesktop.login1.Manager', member: 'CanSuspend' }),
+      client.call({
+        destination: 'org.freedesktop.login1',
+        path: '/org/freedesktop/login1',
+        interface: 'org.freedesktop.login1.Manager',
+        member: 'CanSuspend',
+      }),
     ).rejects.toMatchObject({ details: { dbusError: 'org.freedesktop.DBus.Error.ServiceUnknown' } });
     expect(Date.now() - started).toBeLessThan(1_000);
   });

@@ -21,20 +21,33 @@ interface ChildRun {
 
 /** Runs the fixture in a separate node process (through tsx) and waits for its JSON line. */
 function runChild(mode: string, env: NodeJS.ProcessEnv = process.env): Promise<ChildRun> {
-  const child = spawn(process.execPath, ['--import', 'tsx', FIXTURE, mode], { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', FIXTURE, mode], {
+    cwd: REPO,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
   return new Promise<ChildRun>((resolve, reject) => {
     child.stdout.setEncoding('utf8').on('data', (c: string) => {
       stdout += c;
       const line = stdout.split('\n')[0];
       if (stdout.includes('\n') && line !== undefined) {
-        resolve({ report: JSON.parse(line) as ChildRun['report'], exited, kill: (s) => child.kill(s), stderr: () => stderr });
+        resolve({
+          report: JSON.parse(line) as ChildRun['report'],
+          exited,
+          kill: (s) => child.kill(s),
+          stderr: () => stderr,
+        });
       }
     });
-    void exited.then(({ code, signal }) => reject(new Error(`fixture exited (${String(code ?? signal)}) before reporting:\n${stderr}`)));
+    void exited.then(({ code, signal }) =>
+      reject(new Error(`fixture exited (${String(code ?? signal)}) before reporting:\n${stderr}`)),
+    );
   });
 }
 
@@ -86,8 +99,18 @@ describe('a missing peer program', () => {
   it('makes startIpmiSim and startPrivateBus fail with that message when PATH lacks the programs', async () => {
     const run = await runChild('absent', { ...process.env, PATH: '/nonexistent' });
     expect(run.report.errors).toEqual([
-      { code: 'E_PEER_MISSING', message: expect.stringMatching(/ipmi_sim is not installed \(Debian package openipmi\); run scripts\/setup-peers\.sh/) },
-      { code: 'E_PEER_MISSING', message: expect.stringMatching(/dbus-daemon is not installed \(Debian package dbus\); run scripts\/setup-peers\.sh/) },
+      {
+        code: 'E_PEER_MISSING',
+        message: expect.stringMatching(
+          /ipmi_sim is not installed \(Debian package openipmi\); run scripts\/setup-peers\.sh/,
+        ),
+      },
+      {
+        code: 'E_PEER_MISSING',
+        message: expect.stringMatching(
+          /dbus-daemon is not installed \(Debian package dbus\); run scripts\/setup-peers\.sh/,
+        ),
+      },
     ]);
   });
 });

@@ -9,7 +9,15 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_SIM_SENSORS, bootAgent, freeUdpPorts, startIpmiSim, type BootedAgent, type IpmiSimPeer, type IpmiSimTarget } from 'vpmd/testkit';
+import {
+  DEFAULT_SIM_SENSORS,
+  bootAgent,
+  freeUdpPorts,
+  startIpmiSim,
+  type BootedAgent,
+  type IpmiSimPeer,
+  type IpmiSimTarget,
+} from 'vpmd/testkit';
 import ipmi from '../../../plugins/ipmi/index.js';
 import { openSessions } from './support/reference-tools.js';
 
@@ -36,12 +44,20 @@ const boot = (): Promise<BootedAgent> =>
         // test's own, whose request counts are checked.
         interval: 86400,
         sel: false,
-        targets: [same, changing].map((p, i) => ({ name: i === 0 ? 'same' : 'changing', host: t(p).host, port: t(p).port, username: t(p).username, password: t(p).password })),
+        targets: [same, changing].map((p, i) => ({
+          name: i === 0 ? 'same' : 'changing',
+          host: t(p).host,
+          port: t(p).port,
+          username: t(p).username,
+          password: t(p).password,
+        })),
       },
     },
   });
-const rows = async (a: BootedAgent): Promise<Record<string, Row>> => Object.fromEntries((await a.json<Row[]>(['ipmi', 'targets'])).map((r) => [r.name, r]));
-const metricNames = async (a: BootedAgent, target: string): Promise<string[]> => (await a.json<Array<{ id: string }>>(['telemetry', 'list', '--target', target])).map((m) => m.id).sort();
+const rows = async (a: BootedAgent): Promise<Record<string, Row>> =>
+  Object.fromEntries((await a.json<Row[]>(['ipmi', 'targets'])).map((r) => [r.name, r]));
+const metricNames = async (a: BootedAgent, target: string): Promise<string[]> =>
+  (await a.json<Array<{ id: string }>>(['telemetry', 'list', '--target', target])).map((m) => m.id).sort();
 const memoryFile = (): string => join(stateDir, 'plugins', 'ipmi', 'bmc-memory.json');
 
 beforeAll(async () => {
@@ -69,7 +85,9 @@ describe('BMC memory across restarts', () => {
       expect(first[name]?.sdr.getSdr).toBeGreaterThan(5);
       expect(first[name]?.cipherSuite).toBe(3);
     }
-    const saved = JSON.parse(await readFile(memoryFile(), 'utf8')) as { data: Record<string, { suite: number; sdr: { key: string; records: unknown[] } }> };
+    const saved = JSON.parse(await readFile(memoryFile(), 'utf8')) as {
+      data: Record<string, { suite: number; sdr: { key: string; records: unknown[] } }>;
+    };
     expect(saved.data.same).toMatchObject({ suite: 3, sdr: { key: first.same?.sdr.key, records: expect.any(Array) } });
     expect(saved.data.same?.sdr.records).toHaveLength(5);
     expect(await openSessions(t(same))).toBe(0);
@@ -78,7 +96,15 @@ describe('BMC memory across restarts', () => {
   it('a restarted agent only checks an unchanged repository and logs in without listing suites; a changed one is read again', async () => {
     // The second BMC comes back with another sensor: a new repository (count and timestamp).
     await changing.stop();
-    changing = await startIpmiSim({ bmcs: 1, sel: false, basePort: ports[1], sensors: [...DEFAULT_SIM_SENSORS, { kind: 'analog', number: 6, name: 'Cpu Temp', type: 'Temperature', unit: 'degrees_C', m: 1, raw: 51 }] });
+    changing = await startIpmiSim({
+      bmcs: 1,
+      sel: false,
+      basePort: ports[1],
+      sensors: [
+        ...DEFAULT_SIM_SENSORS,
+        { kind: 'analog', number: 6, name: 'Cpu Temp', type: 'Temperature', unit: 'degrees_C', m: 1, raw: 51 },
+      ],
+    });
     const a = await boot();
     const before = await rows(a);
     expect(before.same?.sdr).toMatchObject({ key: first.same?.sdr.key, sensors: 5, checks: 0, fullReads: 0 });
@@ -89,7 +115,9 @@ describe('BMC memory across restarts', () => {
     expect(after.same?.sdr).toMatchObject({ key: first.same?.sdr.key, sensors: 5, checks: 1, fullReads: 0, getSdr: 0 });
     // The login skipped the 5 Get Channel Cipher Suites, the poll the Reserve, the Get SDRs and
     // the 4 Get Sensor Thresholds of the first agent's poll.
-    expect(after.same?.session?.sent).toBe((first.same?.session?.sent ?? 0) - 5 - 1 - (first.same?.sdr.getSdr ?? 0) - 4);
+    expect(after.same?.session?.sent).toBe(
+      (first.same?.session?.sent ?? 0) - 5 - 1 - (first.same?.sdr.getSdr ?? 0) - 4,
+    );
     expect(await metricNames(a, 'same')).toHaveLength(6); // 5 sensors and system power
     // Changed: read again, with the new sensor.
     expect(after.changing?.sdr).toMatchObject({ sensors: 6, checks: 1, fullReads: 1 });

@@ -1,11 +1,27 @@
 import { createDecipheriv, createHmac, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { CIPHER_SUITES, chooseSuites, parseCipherSuiteRecords, type CipherSuite } from '../../../plugins/ipmi/codec/cipher-suites.js';
+import {
+  CIPHER_SUITES,
+  chooseSuites,
+  parseCipherSuiteRecords,
+  type CipherSuite,
+} from '../../../plugins/ipmi/codec/cipher-suites.js';
 import { AesCbc128, decryptPayload, encryptPayload } from '../../../plugins/ipmi/codec/crypto.js';
 import { HmacSha1 } from '../../../plugins/ipmi/codec/hmac-sha1.js';
 import { checksum, decodeResponse, encodeRequest } from '../../../plugins/ipmi/codec/message.js';
 import { PAYLOAD, decodePacket, encodeV15, encodeV20, sessionSecurity } from '../../../plugins/ipmi/codec/packet.js';
-import { encodeOpenSession, encodeRakp1, encodeRakp3, rakp2Code, rakp4Code, rakpStatusError, sessionKeys, verifyRakp2, verifyRakp4, type RakpContext } from '../../../plugins/ipmi/codec/rakp.js';
+import {
+  encodeOpenSession,
+  encodeRakp1,
+  encodeRakp3,
+  rakp2Code,
+  rakp4Code,
+  rakpStatusError,
+  sessionKeys,
+  verifyRakp2,
+  verifyRakp4,
+  type RakpContext,
+} from '../../../plugins/ipmi/codec/rakp.js';
 import { ReplayWindow } from '../../../plugins/ipmi/session/replay-window.js';
 import { hmac, sha1, sha256 } from './support/reference-hmac.js';
 
@@ -20,16 +36,26 @@ describe('reference HMAC used for the known answers', () => {
   it('matches the published RFC 2202 / RFC 4231 test case 2 ("Jefe")', () => {
     const data = Buffer.from('what do ya want for nothing?');
     expect(hmac(sha1, Buffer.from('Jefe'), data).toString('hex')).toBe('effcdf6ae5eb2fa2d27416d5f184df9c259a7c79');
-    expect(hmac(sha256, Buffer.from('Jefe'), data).toString('hex')).toBe('5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843');
+    expect(hmac(sha256, Buffer.from('Jefe'), data).toString('hex')).toBe(
+      '5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843',
+    );
   });
 });
 
 describe('HMAC-SHA1 with precomputed pads (integrity trailers)', () => {
   it('matches RFC 2202 test cases 1, 2, 6 and createHmac for every length around the block boundaries', () => {
-    expect(new HmacSha1(Buffer.alloc(20, 0x0b)).mac(Buffer.from('Hi There')).toString('hex')).toBe('b617318655057264e28bc0b6fb378c8ef146be00');
-    expect(new HmacSha1(Buffer.from('Jefe')).mac(Buffer.from('what do ya want for nothing?')).toString('hex')).toBe('effcdf6ae5eb2fa2d27416d5f184df9c259a7c79');
+    expect(new HmacSha1(Buffer.alloc(20, 0x0b)).mac(Buffer.from('Hi There')).toString('hex')).toBe(
+      'b617318655057264e28bc0b6fb378c8ef146be00',
+    );
+    expect(new HmacSha1(Buffer.from('Jefe')).mac(Buffer.from('what do ya want for nothing?')).toString('hex')).toBe(
+      'effcdf6ae5eb2fa2d27416d5f184df9c259a7c79',
+    );
     // Test case 6: a key longer than the block is hashed first.
-    expect(new HmacSha1(Buffer.alloc(80, 0xaa)).mac(Buffer.from('Test Using Larger Than Block-Size Key - Hash Key First')).toString('hex')).toBe('aa4ae5e15272d00e95705637ce8a3b55ed402112');
+    expect(
+      new HmacSha1(Buffer.alloc(80, 0xaa))
+        .mac(Buffer.from('Test Using Larger Than Block-Size Key - Hash Key First'))
+        .toString('hex'),
+    ).toBe('aa4ae5e15272d00e95705637ce8a3b55ed402112');
     for (const keyLen of [1, 20, 64, 65]) {
       const key = randomBytes(keyLen);
       const h = new HmacSha1(key);
@@ -150,7 +176,11 @@ describe.each([
   const refSik = hmac(hash, c.password, Buffer.concat([c.consoleRandom, BMC_RANDOM, role, c.username]));
 
   it('computes the RAKP 2 code, SIK, K1, K2, RAKP 3 code and RAKP 4 value of the specification', () => {
-    const ref2 = hmac(hash, c.password, Buffer.concat([u32(c.consoleSid), u32(c.bmcSid), c.consoleRandom, BMC_RANDOM, BMC_GUID, role, c.username]));
+    const ref2 = hmac(
+      hash,
+      c.password,
+      Buffer.concat([u32(c.consoleSid), u32(c.bmcSid), c.consoleRandom, BMC_RANDOM, BMC_GUID, role, c.username]),
+    );
     expect(ref2.length).toBe(macLen);
     expect(rakp2Code(c, { bmcRandom: BMC_RANDOM, bmcGuid: BMC_GUID })).toEqual(ref2);
     const keys = sessionKeys(c, BMC_RANDOM);
@@ -159,21 +189,40 @@ describe.each([
     expect(keys.k2).toEqual(hmac(hash, refSik, Buffer.alloc(20, 2)));
     const rakp3 = encodeRakp3(0x42, c, BMC_RANDOM);
     expect(rakp3.subarray(0, 8).toString('hex')).toBe('42000000000f0002');
-    expect(rakp3.subarray(8)).toEqual(hmac(hash, c.password, Buffer.concat([BMC_RANDOM, u32(c.consoleSid), role, c.username])));
+    expect(rakp3.subarray(8)).toEqual(
+      hmac(hash, c.password, Buffer.concat([BMC_RANDOM, u32(c.consoleSid), role, c.username])),
+    );
     const icv = hmac(hash, refSik, Buffer.concat([c.consoleRandom, u32(c.bmcSid), BMC_GUID])).subarray(0, icvLen);
     expect(rakp4Code(c, keys.sik, BMC_GUID)).toEqual(icv);
   });
 
   it('accepts the right RAKP 2 and 4, names the password or the KG when one is wrong', () => {
-    const good2 = hmac(hash, c.password, Buffer.concat([u32(c.consoleSid), u32(c.bmcSid), c.consoleRandom, BMC_RANDOM, BMC_GUID, role, c.username]));
+    const good2 = hmac(
+      hash,
+      c.password,
+      Buffer.concat([u32(c.consoleSid), u32(c.bmcSid), c.consoleRandom, BMC_RANDOM, BMC_GUID, role, c.username]),
+    );
     expect(() => verifyRakp2(c, { bmcRandom: BMC_RANDOM, bmcGuid: BMC_GUID, authCode: good2 })).not.toThrow();
-    const wrongPw = hmac(hash, Buffer.from('passw0rd'), Buffer.concat([u32(c.consoleSid), u32(c.bmcSid), c.consoleRandom, BMC_RANDOM, BMC_GUID, role, c.username]));
-    expect(() => verifyRakp2(c, { bmcRandom: BMC_RANDOM, bmcGuid: BMC_GUID, authCode: wrongPw })).toThrow(expect.objectContaining({ code: 'E_IPMI_AUTH', details: expect.objectContaining({ check: 'password' }) }));
+    const wrongPw = hmac(
+      hash,
+      Buffer.from('passw0rd'),
+      Buffer.concat([u32(c.consoleSid), u32(c.bmcSid), c.consoleRandom, BMC_RANDOM, BMC_GUID, role, c.username]),
+    );
+    expect(() => verifyRakp2(c, { bmcRandom: BMC_RANDOM, bmcGuid: BMC_GUID, authCode: wrongPw })).toThrow(
+      expect.objectContaining({ code: 'E_IPMI_AUTH', details: expect.objectContaining({ check: 'password' }) }),
+    );
     // The BMC's RAKP 4 made with KG "bmc-key": our SIK (from the password) differs.
     const bmcSik = hmac(hash, Buffer.from('bmc-key'), Buffer.concat([c.consoleRandom, BMC_RANDOM, role, c.username]));
-    const rakp4 = (sik: Buffer): Buffer => Buffer.concat([hex('420000 00'), u32(c.consoleSid), hmac(hash, sik, Buffer.concat([c.consoleRandom, u32(c.bmcSid), BMC_GUID])).subarray(0, icvLen)]);
+    const rakp4 = (sik: Buffer): Buffer =>
+      Buffer.concat([
+        hex('420000 00'),
+        u32(c.consoleSid),
+        hmac(hash, sik, Buffer.concat([c.consoleRandom, u32(c.bmcSid), BMC_GUID])).subarray(0, icvLen),
+      ]);
     expect(() => verifyRakp4(c, refSik, BMC_GUID, rakp4(refSik))).not.toThrow();
-    expect(() => verifyRakp4(c, refSik, BMC_GUID, rakp4(bmcSik))).toThrow(expect.objectContaining({ code: 'E_IPMI_AUTH', details: expect.objectContaining({ check: 'kg' }) }));
+    expect(() => verifyRakp4(c, refSik, BMC_GUID, rakp4(bmcSik))).toThrow(
+      expect.objectContaining({ code: 'E_IPMI_AUTH', details: expect.objectContaining({ check: 'kg' }) }),
+    );
     const withKg = rakpContext(id, Buffer.from('bmc-key'));
     expect(() => verifyRakp4(withKg, sessionKeys(withKg, BMC_RANDOM).sik, BMC_GUID, rakp4(bmcSik))).not.toThrow();
   });
@@ -204,7 +253,9 @@ describe.each([
     const prepared = sessionSecurity(suite(id), keys.k1, keys.k2);
     const viaPrepared = encodeV20(PAYLOAD.ipmi, 0x02000f00, 9, msg, prepared);
     expect(viaPrepared.length).toBe(pkt.length);
-    expect(viaPrepared.subarray(viaPrepared.length - icvLen)).toEqual(hmac(hash, keys.k1, viaPrepared.subarray(4, viaPrepared.length - icvLen)).subarray(0, icvLen));
+    expect(viaPrepared.subarray(viaPrepared.length - icvLen)).toEqual(
+      hmac(hash, keys.k1, viaPrepared.subarray(4, viaPrepared.length - icvLen)).subarray(0, icvLen),
+    );
     const readBack = decodePacket(viaPrepared, sec);
     expect(readBack.kind === 'v20' && readBack.payload).toEqual(msg);
     const readPrepared = decodePacket(pkt, prepared);
@@ -215,13 +266,25 @@ describe.each([
 
 describe('session establishment payloads', () => {
   it('encodes Open Session for suites 3 and 17 with the algorithm records of the specification', () => {
-    expect(encodeOpenSession(1, 0xa0a1a2a3, suite(3), 4).toString('hex')).toBe('01040000a3a2a1a0' + '0000000801000000' + '0100000801000000' + '0200000801000000');
-    expect(encodeOpenSession(1, 0xa0a1a2a3, suite(17), 0).toString('hex')).toBe('01000000a3a2a1a0' + '0000000803000000' + '0100000804000000' + '0200000801000000');
+    expect(encodeOpenSession(1, 0xa0a1a2a3, suite(3), 4).toString('hex')).toBe(
+      '01040000a3a2a1a0' + '0000000801000000' + '0100000801000000' + '0200000801000000',
+    );
+    expect(encodeOpenSession(1, 0xa0a1a2a3, suite(17), 0).toString('hex')).toBe(
+      '01000000a3a2a1a0' + '0000000803000000' + '0100000804000000' + '0200000801000000',
+    );
   });
 
   it('encodes RAKP 1 with name-only lookup and an unpadded user name', () => {
     const r1 = encodeRakp1(0x42, rakpContext(17));
-    expect(r1.toString('hex')).toBe('42000000' + '000f0002' + '00112233445566778899aabbccddeeff' + '14' + '0000' + '05' + Buffer.from('admin').toString('hex'));
+    expect(r1.toString('hex')).toBe(
+      '42000000' +
+        '000f0002' +
+        '00112233445566778899aabbccddeeff' +
+        '14' +
+        '0000' +
+        '05' +
+        Buffer.from('admin').toString('hex'),
+    );
   });
 
   it('maps RAKP status codes to specific errors', () => {

@@ -3,7 +3,14 @@
  * ipmitool and FreeIPMI report for the same BMC.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_SIM_SENSORS, runIpmitool, startIpmiSim, type IpmiSimPeer, type IpmiSimTarget, type SimSensorSpec } from 'vpmd/testkit';
+import {
+  DEFAULT_SIM_SENSORS,
+  runIpmitool,
+  startIpmiSim,
+  type IpmiSimPeer,
+  type IpmiSimTarget,
+  type SimSensorSpec,
+} from 'vpmd/testkit';
 import { chassisControl, chassisStatus, dcmiPower, deviceId } from '../../../plugins/ipmi/commands/chassis.js';
 import { loadSensors, type SdrCache } from '../../../plugins/ipmi/commands/sdr-repository.js';
 import { clearSel, readSel } from '../../../plugins/ipmi/commands/sel.js';
@@ -14,13 +21,63 @@ import { freeIpmiSensors, ipmitoolSensors, openSessions } from './support/refere
 
 const EXTRA: readonly SimSensorSpec[] = [
   // (2x + (-10)*10^1) * 10^-1 with raw 120 -> 14
-  { kind: 'analog', number: 6, name: 'Cpu Temp', type: 'Temperature', unit: 'degrees_C', entity: 'processor', m: 2, b: -10, bExp: 1, rExp: -1, raw: 120, thresholds: { unc: 170, uc: 190 } },
+  {
+    kind: 'analog',
+    number: 6,
+    name: 'Cpu Temp',
+    type: 'Temperature',
+    unit: 'degrees_C',
+    entity: 'processor',
+    m: 2,
+    b: -10,
+    bExp: 1,
+    rExp: -1,
+    raw: 120,
+    thresholds: { unc: 170, uc: 190 },
+  },
   // 13x * 10^-3 with raw 231 -> 3.003
-  { kind: 'analog', number: 7, name: 'Vbat', type: 'Voltage', unit: 'Volts', m: 13, rExp: -3, raw: 231, thresholds: { lc: 200 } },
+  {
+    kind: 'analog',
+    number: 7,
+    name: 'Vbat',
+    type: 'Voltage',
+    unit: 'Volts',
+    m: 13,
+    rExp: -3,
+    raw: 231,
+    thresholds: { lc: 200 },
+  },
   // (5x + 3) * 10^-2 with raw 100 -> 5.03
-  { kind: 'analog', number: 8, name: 'Psu Current', type: 'Current', unit: 'Amps', entity: 'power_supply', m: 5, b: 3, rExp: -2, raw: 100 },
-  { kind: 'discrete', number: 9, name: 'Cpu Presence', type: 'Processor', entity: 'processor', eventReadingType: 0x6f, asserted: [7] },
-  { kind: 'discrete', number: 10, name: 'Chassis Intru', type: 'Physical_Security', entity: 'system_chassis', eventReadingType: 0x6f, asserted: [0] },
+  {
+    kind: 'analog',
+    number: 8,
+    name: 'Psu Current',
+    type: 'Current',
+    unit: 'Amps',
+    entity: 'power_supply',
+    m: 5,
+    b: 3,
+    rExp: -2,
+    raw: 100,
+  },
+  {
+    kind: 'discrete',
+    number: 9,
+    name: 'Cpu Presence',
+    type: 'Processor',
+    entity: 'processor',
+    eventReadingType: 0x6f,
+    asserted: [7],
+  },
+  {
+    kind: 'discrete',
+    number: 10,
+    name: 'Chassis Intru',
+    type: 'Physical_Security',
+    entity: 'system_chassis',
+    eventReadingType: 0x6f,
+    asserted: [0],
+  },
 ];
 
 let sim: IpmiSimPeer;
@@ -34,7 +91,11 @@ beforeAll(async () => {
   sim = await startIpmiSim({ bmcs: 1, sensors: [...DEFAULT_SIM_SENSORS, ...EXTRA] });
   target = sim.targets[0] as IpmiSimTarget;
   endpoint = await UdpEndpoint.open('127.0.0.1');
-  session = await IpmiSession.open(endpoint, { ...target, privilege: 'administrator', cipherFloor: 'confidentiality' }, { timeoutMs: 1000, retries: 2 });
+  session = await IpmiSession.open(
+    endpoint,
+    { ...target, privilege: 'administrator', cipherFloor: 'confidentiality' },
+    { timeoutMs: 1000, retries: 2 },
+  );
   cache = (await loadSensors(session, undefined)).cache;
   readings = await readSensors(session, cache.sensors);
 });
@@ -53,7 +114,18 @@ const byName = (name: string): SensorReading => {
 describe('sensors', () => {
   it('negotiates cipher suite 3 (ipmi_sim offers no 17) and reads every sensor of the repository', () => {
     expect(session.suite?.id).toBe(3);
-    expect(readings.map((r) => r.name)).toEqual(['Inlet Temp', 'Fan 1', '12V Rail', 'Pwr Consumption', 'PSU1 Status', 'Cpu Temp', 'Vbat', 'Psu Current', 'Cpu Presence', 'Chassis Intru']);
+    expect(readings.map((r) => r.name)).toEqual([
+      'Inlet Temp',
+      'Fan 1',
+      '12V Rail',
+      'Pwr Consumption',
+      'PSU1 Status',
+      'Cpu Temp',
+      'Vbat',
+      'Psu Current',
+      'Cpu Presence',
+      'Chassis Intru',
+    ]);
   });
 
   it('converts values and thresholds exactly as ipmitool sensor list does', async () => {
@@ -66,7 +138,9 @@ describe('sensors', () => {
       expect(r.value?.toFixed(3), r.name).toBe(row?.value);
       expect(r.unit, r.name).toBe(row?.unit);
       expect(r.ipmiStatus, r.name).toBe(row?.status);
-      const ours = (['lnr', 'lc', 'lnc', 'unc', 'uc', 'unr'] as const).map((k) => (r.thresholds[k] === undefined ? 'na' : (r.thresholds[k] ?? 0).toFixed(3)));
+      const ours = (['lnr', 'lc', 'lnc', 'unc', 'uc', 'unr'] as const).map((k) =>
+        r.thresholds[k] === undefined ? 'na' : (r.thresholds[k] ?? 0).toFixed(3),
+      );
       expect(ours, `${r.name} thresholds`).toEqual(row?.thresholds);
     }
     expect(byName('Cpu Temp').value).toBe(14);
@@ -172,7 +246,11 @@ describe('SEL', () => {
 
 describe('session lifetime', () => {
   it('closes its session on the BMC', async () => {
-    const extra = await IpmiSession.open(endpoint, { ...target, name: 'second', port: target.port, privilege: 'user', cipherFloor: 'confidentiality' }, { timeoutMs: 1000, retries: 2 }).catch((e: unknown) => e);
+    const extra = await IpmiSession.open(
+      endpoint,
+      { ...target, name: 'second', port: target.port, privilege: 'user', cipherFloor: 'confidentiality' },
+      { timeoutMs: 1000, retries: 2 },
+    ).catch((e: unknown) => e);
     // The endpoint routes one session per BMC address: a second one is refused, not leaked.
     expect(extra).toMatchObject({ code: 'E_IPMI_CONFIG' });
     expect(await openSessions(target)).toBe(1);

@@ -4,7 +4,14 @@
  * UDP relay, and garbage datagrams.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bootAgent, freeUdpPorts, startIpmiSim, type BootedAgent, type IpmiSimPeer, type IpmiSimTarget } from 'vpmd/testkit';
+import {
+  bootAgent,
+  freeUdpPorts,
+  startIpmiSim,
+  type BootedAgent,
+  type IpmiSimPeer,
+  type IpmiSimTarget,
+} from 'vpmd/testkit';
 import type { PluginStatus } from '../../../core/kernel/kernel.js';
 import ipmi from '../../../plugins/ipmi/index.js';
 import { IpmiSession } from '../../../plugins/ipmi/session/session.js';
@@ -55,7 +62,14 @@ beforeAll(async () => {
   for (let i = 0; i < 70; i++) {
     const ep = await UdpEndpoint.open('127.0.0.1');
     try {
-      hogs.push({ ep, s: await IpmiSession.open(ep, { ...t(3), privilege: 'user', cipherFloor: 'confidentiality' }, { timeoutMs: 500, retries: 1 }) });
+      hogs.push({
+        ep,
+        s: await IpmiSession.open(
+          ep,
+          { ...t(3), privilege: 'user', cipherFloor: 'confidentiality' },
+          { timeoutMs: 500, retries: 1 },
+        ),
+      });
     } catch (e) {
       await ep.close();
       // ipmi_sim has 63 slots: the 64th login is refused with "insufficient resources".
@@ -63,7 +77,14 @@ beforeAll(async () => {
       break;
     }
   }
-  const target = (name: string, x: IpmiSimTarget, extra: Record<string, unknown> = {}): Record<string, unknown> => ({ name, host: x.host, port: x.port, username: x.username, password: x.password, ...extra });
+  const target = (name: string, x: IpmiSimTarget, extra: Record<string, unknown> = {}): Record<string, unknown> => ({
+    name,
+    host: x.host,
+    port: x.port,
+    username: x.username,
+    password: x.password,
+    ...extra,
+  });
   booted = await bootAgent({
     plugins: [ipmi],
     sections: {
@@ -100,7 +121,11 @@ afterAll(async () => {
 
 describe('one failing BMC degrades one target', () => {
   it('wrong password: the target fails naming the password, the others poll', async () => {
-    const sweep = await booted.json<{ successes: number; failures: number; errors: Array<{ target: string; error: string }> }>(['ipmi', 'poll']);
+    const sweep = await booted.json<{
+      successes: number;
+      failures: number;
+      errors: Array<{ target: string; error: string }>;
+    }>(['ipmi', 'poll']);
     expect(sweep.errors).toEqual([
       { target: 'wrong-password', error: expect.stringMatching(/wrong password/) },
       { target: 'crowded', error: expect.stringMatching(/no free session/) },
@@ -111,7 +136,10 @@ describe('one failing BMC degrades one target', () => {
     expect((await row('good')).state).toBe('ok');
     const status = await booted.status();
     const plugin = status.find((s: PluginStatus) => s.name === 'ipmi');
-    expect(plugin).toMatchObject({ state: 'running', health: { status: 'degraded', targets: { 'wrong-password': { status: 'failed' }, good: { status: 'ok' } } } });
+    expect(plugin).toMatchObject({
+      state: 'running',
+      health: { status: 'degraded', targets: { 'wrong-password': { status: 'failed' }, good: { status: 'ok' } } },
+    });
   });
 });
 

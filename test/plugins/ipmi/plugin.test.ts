@@ -74,11 +74,29 @@ describe('polling', () => {
       thresholds: { lowerCritical: 3, lowerWarning: 5, upperWarning: 38, upperCritical: 42 },
       latest: { value: 24, status: 'ok' },
     });
-    expect(await metric('ipmi/bmc2/3-12v-rail')).toMatchObject({ kind: 'voltage', unit: 'V', latest: { value: 11.97 } });
-    expect(await metric('ipmi/bmc0/2-fan-1')).toMatchObject({ kind: 'fan', unit: 'RPM', latest: { value: 4800 }, thresholds: { lowerCritical: 600, lowerWarning: 800 } });
-    expect(await metric('ipmi/bmc0/5-psu1-status')).toMatchObject({ kind: 'other', unit: 'count', latest: { value: 1, status: 'ok' } });
+    expect(await metric('ipmi/bmc2/3-12v-rail')).toMatchObject({
+      kind: 'voltage',
+      unit: 'V',
+      latest: { value: 11.97 },
+    });
+    expect(await metric('ipmi/bmc0/2-fan-1')).toMatchObject({
+      kind: 'fan',
+      unit: 'RPM',
+      latest: { value: 4800 },
+      thresholds: { lowerCritical: 600, lowerWarning: 800 },
+    });
+    expect(await metric('ipmi/bmc0/5-psu1-status')).toMatchObject({
+      kind: 'other',
+      unit: 'count',
+      latest: { value: 1, status: 'ok' },
+    });
     // ipmi_sim has no DCMI: system power falls back to the power sensor.
-    expect(await metric('ipmi/bmc0/system-power')).toMatchObject({ kind: 'power', unit: 'W', source: { sensor: 'Pwr Consumption' }, latest: { value: 220 } });
+    expect(await metric('ipmi/bmc0/system-power')).toMatchObject({
+      kind: 'power',
+      unit: 'W',
+      source: { sensor: 'Pwr Consumption' },
+      latest: { value: 220 },
+    });
     const all = await booted.json<Array<{ source: { plugin: string } }>>(['telemetry', 'list']);
     expect(all.filter((m) => m.source.plugin === 'ipmi')).toHaveLength(3 * 6);
   });
@@ -104,12 +122,24 @@ describe('polling', () => {
 
 describe('vpmctl ipmi', () => {
   it('sensors: JSON objects with name, value, unit, status; human output like ipmitool sdr list', async () => {
-    const rows = await booted.json<Array<{ name: string; value: number | null; unit: string; status: string }>>(['ipmi', 'sensors', 'bmc0']);
+    const rows = await booted.json<Array<{ name: string; value: number | null; unit: string; status: string }>>([
+      'ipmi',
+      'sensors',
+      'bmc0',
+    ]);
     expect(rows[0]).toMatchObject({ name: 'Inlet Temp', value: 24, unit: 'degrees C', status: 'ok' });
-    expect(rows.find((r) => r.name === 'PSU1 Status')).toMatchObject({ unit: 'discrete', status: 'ok', states: ['Presence detected'] });
+    expect(rows.find((r) => r.name === 'PSU1 Status')).toMatchObject({
+      unit: 'discrete',
+      status: 'ok',
+      states: ['Presence detected'],
+    });
     const human = await booted.run(['ipmi', 'sensors', 'bmc0']);
     if (human.type !== 'result') throw new Error(human.error.message);
-    const ref = (await runIpmitool(sim.targets[0] ?? { host: '', port: 0, username: '', password: '' }, ['sdr', 'list'])).stdout.split('\n').filter((l) => l.includes('|'));
+    const ref = (
+      await runIpmitool(sim.targets[0] ?? { host: '', port: 0, username: '', password: '' }, ['sdr', 'list'])
+    ).stdout
+      .split('\n')
+      .filter((l) => l.includes('|'));
     const ours = human.human.split('\n');
     // Analog rows match ipmitool character for character (discrete rows name the state).
     for (let i = 0; i < 4; i++) expect(ours[i]).toBe(ref[i]?.trimEnd());
@@ -129,8 +159,12 @@ describe('vpmctl ipmi', () => {
 
   it('refuses chassis control and SEL clearing to a read-only principal, audited, BMC untouched', async () => {
     const ro = { name: 'viewer', role: 'ReadOnly', origin: 'control-socket' } as const;
-    await expect(booted.agent.runCommand(['ipmi', 'chassis', 'bmc0', 'off'], ro)).rejects.toMatchObject({ code: 'E_ACCESS_DENIED' });
-    await expect(booted.agent.runCommand(['ipmi', 'sel', 'bmc0', '--clear'], ro)).rejects.toMatchObject({ code: 'E_ACCESS_DENIED' });
+    await expect(booted.agent.runCommand(['ipmi', 'chassis', 'bmc0', 'off'], ro)).rejects.toMatchObject({
+      code: 'E_ACCESS_DENIED',
+    });
+    await expect(booted.agent.runCommand(['ipmi', 'sel', 'bmc0', '--clear'], ro)).rejects.toMatchObject({
+      code: 'E_ACCESS_DENIED',
+    });
     expect(await sim.powerState(0)).toBe(1);
     const status = await booted.agent.runCommand(['ipmi', 'chassis', 'bmc0', 'status'], ro);
     expect(status.human).toMatch(/System Power\s+: on/);
@@ -138,12 +172,18 @@ describe('vpmctl ipmi', () => {
 
   it('sel: lists like ipmitool, clears on request', async () => {
     const list = await booted.run(['ipmi', 'sel', 'bmc1']);
-    const ref = (await runIpmitool(sim.targets[1] ?? { host: '', port: 0, username: '', password: '' }, ['sel', 'list'])).stdout.split('\n').filter((l) => l.includes('|'));
+    const ref = (
+      await runIpmitool(sim.targets[1] ?? { host: '', port: 0, username: '', password: '' }, ['sel', 'list'])
+    ).stdout
+      .split('\n')
+      .filter((l) => l.includes('|'));
     expect(ref).toHaveLength(3);
     // ipmitool's own table spells one state with a trailing blank ("Lower Critical going low ").
     const norm = (l: string): string => l.trimEnd().replace(/ +\|/g, ' |');
     expect(list.type === 'result' && list.human.split('\n').map(norm)).toEqual(ref.map(norm));
-    expect(list.type === 'result' && list.human.split('\n')[0]).toMatch(/^ {3}1 \| {2}Pre-Init {2}\|\d{10}\| Temperature/);
+    expect(list.type === 'result' && list.human.split('\n')[0]).toMatch(
+      /^ {3}1 \| {2}Pre-Init {2}\|\d{10}\| Temperature/,
+    );
     await booted.run(['ipmi', 'sel', 'bmc1', '--clear']);
     const after = await booted.run(['ipmi', 'sel', 'bmc1']);
     expect(after.type === 'result' && after.human).toBe('SEL has no entries');
@@ -151,11 +191,17 @@ describe('vpmctl ipmi', () => {
 
   it('names an unknown target', async () => {
     const r = await booted.run(['ipmi', 'sensors', 'nope']);
-    expect(r.type === 'error' && r.error).toMatchObject({ code: 'E_IPMI_TARGET', message: expect.stringContaining('bmc0, bmc1, bmc2') });
+    expect(r.type === 'error' && r.error).toMatchObject({
+      code: 'E_IPMI_TARGET',
+      message: expect.stringContaining('bmc0, bmc1, bmc2'),
+    });
   });
 
   it('targets: state, power and last poll per target, one open session each', async () => {
-    const rows = await booted.json<Array<{ name: string; state: string; lastPoll: number; hasSession: boolean }>>(['ipmi', 'targets']);
+    const rows = await booted.json<Array<{ name: string; state: string; lastPoll: number; hasSession: boolean }>>([
+      'ipmi',
+      'targets',
+    ]);
     expect(rows.map((r) => [r.name, r.state, r.hasSession])).toEqual([
       ['bmc0', 'ok', true],
       ['bmc1', 'ok', true],

@@ -19,10 +19,28 @@ const base = { host: '127.0.0.1', username: 'admin', password: 'password' };
 
 describe('configuration', () => {
   it('names the target and field of a cross-field mistake', () => {
-    expect(() => checkTargets(cfg([{ ...base, name: 'a' }, { ...base, name: 'a', port: 700 }]))).toThrow(/targets\[a\]\.name: another target has the same name/);
-    expect(() => checkTargets(cfg([{ ...base, name: 'a' }, { ...base, name: 'b' }]))).toThrow(/targets\[b\]\.host: another target polls the same BMC 127\.0\.0\.1:623/);
-    expect(() => checkTargets(cfg([{ name: 'a', host: 'h', username: 'u' }]))).toThrow(/targets\[a\]\.password: give exactly one of password and passwordFile/);
-    expect(() => checkTargets(cfg([{ ...base, name: 'a', cipherSuite: 0 }]))).toThrow(/targets\[a\]\.cipherSuite: suite 0 is below cipherFloor 'confidentiality'/);
+    expect(() =>
+      checkTargets(
+        cfg([
+          { ...base, name: 'a' },
+          { ...base, name: 'a', port: 700 },
+        ]),
+      ),
+    ).toThrow(/targets\[a\]\.name: another target has the same name/);
+    expect(() =>
+      checkTargets(
+        cfg([
+          { ...base, name: 'a' },
+          { ...base, name: 'b' },
+        ]),
+      ),
+    ).toThrow(/targets\[b\]\.host: another target polls the same BMC 127\.0\.0\.1:623/);
+    expect(() => checkTargets(cfg([{ name: 'a', host: 'h', username: 'u' }]))).toThrow(
+      /targets\[a\]\.password: give exactly one of password and passwordFile/,
+    );
+    expect(() => checkTargets(cfg([{ ...base, name: 'a', cipherSuite: 0 }]))).toThrow(
+      /targets\[a\]\.cipherSuite: suite 0 is below cipherFloor 'confidentiality'/,
+    );
     expect(() => checkTargets(cfg([{ ...base, name: 'a', cipherSuite: 0, cipherFloor: 'none' }]))).not.toThrow();
   });
 
@@ -35,20 +53,41 @@ describe('configuration', () => {
       const c = cfg([{ name: 'a', host: 'h', username: 'u', passwordFile: file }]);
       const t = c.targets[0];
       if (t === undefined) throw new Error('no target');
-      expect(await resolveTarget(c, t)).toMatchObject({ password: 'secret', port: 623, privilege: 'operator', cipherFloor: 'confidentiality', intervalMs: 30_000 });
+      expect(await resolveTarget(c, t)).toMatchObject({
+        password: 'secret',
+        port: 623,
+        privilege: 'operator',
+        cipherFloor: 'confidentiality',
+        intervalMs: 30_000,
+      });
       await chmod(file, 0o644);
-      await expect(resolveTarget(c, t)).rejects.toMatchObject({ code: 'E_IPMI_CONFIG', message: expect.stringMatching(/readable by every user/) });
+      await expect(resolveTarget(c, t)).rejects.toMatchObject({
+        code: 'E_IPMI_CONFIG',
+        message: expect.stringMatching(/readable by every user/),
+      });
       await writeFile(file, '\n');
       await chmod(file, 0o600);
       await expect(resolveTarget(c, t)).rejects.toThrow(/is empty/);
-      await expect(resolveTarget(c, { ...t, passwordFile: join(dir, 'missing') })).rejects.toThrow(/cannot read .*missing: ENOENT/);
+      await expect(resolveTarget(c, { ...t, passwordFile: join(dir, 'missing') })).rejects.toThrow(
+        /cannot read .*missing: ENOENT/,
+      );
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
   });
 
   it('an agent with a bad ipmi section keeps running; the plugin is failed with the error', async () => {
-    const booted = await bootAgent({ plugins: [ipmi], sections: { ipmi: { targets: [{ ...base, name: 'x' }, { ...base, name: 'x', port: 624 }] } } });
+    const booted = await bootAgent({
+      plugins: [ipmi],
+      sections: {
+        ipmi: {
+          targets: [
+            { ...base, name: 'x' },
+            { ...base, name: 'x', port: 624 },
+          ],
+        },
+      },
+    });
     try {
       const status = await booted.status();
       expect(status.find((s) => s.name === 'ipmi')).toMatchObject({
@@ -76,7 +115,12 @@ describe('keepalive and backoff on a real BMC', () => {
   });
 
   it('keeps an idle session alive and leaves a busy one alone', async () => {
-    const tp = new TargetPoller({ ...target, privilege: 'operator', cipherFloor: 'confidentiality', intervalMs: 30_000 }, endpoint, { timeoutMs: 500, retries: 1 }, { minMs: 100, maxMs: 1000 });
+    const tp = new TargetPoller(
+      { ...target, privilege: 'operator', cipherFloor: 'confidentiality', intervalMs: 30_000 },
+      endpoint,
+      { timeoutMs: 500, retries: 1 },
+      { minMs: 100, maxMs: 1000 },
+    );
     try {
       await tp.poll();
       const sent = tp.sessionStats()?.sent ?? 0;
@@ -94,7 +138,13 @@ describe('keepalive and backoff on a real BMC', () => {
     // One socket holds one session per BMC: the second poller gets its own.
     const second = await UdpEndpoint.open('127.0.0.1');
     const make = (chassis: boolean, ep: UdpEndpoint): TargetPoller =>
-      new TargetPoller({ ...target, privilege: 'operator', cipherFloor: 'confidentiality', intervalMs: 30_000 }, ep, { timeoutMs: 500, retries: 1 }, { minMs: 100, maxMs: 1000 }, { sdrCheckMs: 60_000, chassisMs: 60_000, chassis });
+      new TargetPoller(
+        { ...target, privilege: 'operator', cipherFloor: 'confidentiality', intervalMs: 30_000 },
+        ep,
+        { timeoutMs: 500, retries: 1 },
+        { minMs: 100, maxMs: 1000 },
+        { sdrCheckMs: 60_000, chassisMs: 60_000, chassis },
+      );
     const on = make(true, endpoint);
     const off = make(false, second);
     try {
@@ -117,7 +167,14 @@ describe('keepalive and backoff on a real BMC', () => {
   });
 
   it('backs off exponentially with jitter, bounded, and resets on success', async () => {
-    const tp = new TargetPoller({ ...target, port: 9, privilege: 'operator', cipherFloor: 'confidentiality', intervalMs: 30_000 }, endpoint, { timeoutMs: 50, retries: 0 }, { minMs: 1000, maxMs: 4000 }, undefined, () => 0.5);
+    const tp = new TargetPoller(
+      { ...target, port: 9, privilege: 'operator', cipherFloor: 'confidentiality', intervalMs: 30_000 },
+      endpoint,
+      { timeoutMs: 50, retries: 0 },
+      { minMs: 1000, maxMs: 4000 },
+      undefined,
+      () => 0.5,
+    );
     const waits: number[] = [];
     for (let i = 0; i < 4; i++) {
       await tp.poll().catch(() => undefined);

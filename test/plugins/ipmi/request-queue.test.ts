@@ -25,7 +25,9 @@ async function viaRelay(ep: UdpEndpoint, i: number): Promise<IpmiSession> {
 }
 /** Get Sensor Reading of sensor 1 (raw 24) and sensor 3 (raw 171), `n` times. */
 const readMany = (s: IpmiSession, n: number): Array<Promise<number>> =>
-  Array.from({ length: n }, (_, k) => s.request(0x04, 0x2d, [k % 2 === 0 ? 1 : 3]).then((r) => (r.cc === 0 ? (r.data[0] ?? -1) : -r.cc)));
+  Array.from({ length: n }, (_, k) =>
+    s.request(0x04, 0x2d, [k % 2 === 0 ? 1 : 3]).then((r) => (r.cc === 0 ? (r.data[0] ?? -1) : -r.cc)),
+  );
 const expected = (n: number): number[] => Array.from({ length: n }, (_, k) => (k % 2 === 0 ? 24 : 171));
 
 beforeAll(async () => {
@@ -74,7 +76,9 @@ describe('request bounds', () => {
     // The relay now drops everything: the batch fails once, with the timeout.
     const relay = relays[relays.length - 1] as UdpRelay;
     relay.faults = { dropEvery: 1 };
-    await expect(s.requestAll(numbers.slice(0, 6).map((n) => ({ netFn: 0x04, cmd: 0x2d, data: [n], rsLun: 0 })))).rejects.toMatchObject({ code: 'E_IPMI_TIMEOUT' });
+    await expect(
+      s.requestAll(numbers.slice(0, 6).map((n) => ({ netFn: 0x04, cmd: 0x2d, data: [n], rsLun: 0 }))),
+    ).rejects.toMatchObject({ code: 'E_IPMI_TIMEOUT' });
     relay.faults = {};
     await s.close();
     Object.assign(tally, { outstanding: 0, max: 0 }); // the dropped requests never had answers
@@ -84,7 +88,12 @@ describe('request bounds', () => {
     const ep = await UdpEndpoint.open('127.0.0.1', 2);
     endpoints.push(ep);
     const [a, b] = [await viaRelay(ep, 0), await viaRelay(ep, 1)];
-    const queued = readMany(a, 30).map((p) => p.then((v) => ({ v }), (e: unknown) => ({ e: (e as { code?: string }).code })));
+    const queued = readMany(a, 30).map((p) =>
+      p.then(
+        (v) => ({ v }),
+        (e: unknown) => ({ e: (e as { code?: string }).code }),
+      ),
+    );
     const others = readMany(b, 10);
     await a.close();
     const settled = await Promise.all(queued);

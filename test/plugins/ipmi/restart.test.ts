@@ -39,7 +39,12 @@ const boot = () => {
   return bootAgent({
     plugins: [ipmi, recorder],
     core: { state: { dir: stateDir } },
-    sections: { ipmi: { interval: 3600, targets: [{ name: 'bmc0', host: t.host, port: t.port, username: t.username, password: t.password }] } },
+    sections: {
+      ipmi: {
+        interval: 3600,
+        targets: [{ name: 'bmc0', host: t.host, port: t.port, username: t.username, password: t.password }],
+      },
+    },
   });
 };
 

@@ -4,13 +4,32 @@
  * 0xCA / 0xC5 recovery, which ipmi_sim never provokes (a scripted repository stands in).
  */
 import { describe, expect, it } from 'vitest';
-import { convertReading, decodeIdString, parseSensorRecord, rawValue, type Conversion } from '../../../plugins/ipmi/commands/sdr-record.js';
+import {
+  convertReading,
+  decodeIdString,
+  parseSensorRecord,
+  rawValue,
+  type Conversion,
+} from '../../../plugins/ipmi/commands/sdr-record.js';
 import { readRecords } from '../../../plugins/ipmi/commands/sdr-repository.js';
 import { interpretReading, thresholdStatus } from '../../../plugins/ipmi/commands/sensors.js';
 import type { IpmiSession } from '../../../plugins/ipmi/session/session.js';
 
 /** A full sensor record (type 01h) as a BMC stores it. */
-function fullRecord(o: { id?: number; number: number; m: number; b?: number; rExp?: number; bExp?: number; lin?: number; format?: number; unit?: number; name: string; mask?: number; th?: number[] }): Buffer {
+function fullRecord(o: {
+  id?: number;
+  number: number;
+  m: number;
+  b?: number;
+  rExp?: number;
+  bExp?: number;
+  lin?: number;
+  format?: number;
+  unit?: number;
+  name: string;
+  mask?: number;
+  th?: number[];
+}): Buffer {
   const r = Buffer.alloc(48);
   r.writeUInt16LE(o.id ?? 1, 0);
   r[2] = 0x51;
@@ -39,13 +58,28 @@ function fullRecord(o: { id?: number; number: number; m: number; b?: number; rEx
   return rec;
 }
 
-const conv = (c: Partial<Conversion>): Conversion => ({ m: 1, b: 0, bExp: 0, rExp: 0, linearization: 0, format: 'unsigned', ...c });
+const conv = (c: Partial<Conversion>): Conversion => ({
+  m: 1,
+  b: 0,
+  bExp: 0,
+  rExp: 0,
+  linearization: 0,
+  format: 'unsigned',
+  ...c,
+});
 
 describe('full sensor record parsing', () => {
   it('sign-extends 10-bit M and B and 4-bit exponents', () => {
     const rec = parseSensorRecord(fullRecord({ number: 3, m: -7, b: -300, rExp: -2, bExp: 3, unit: 4, name: 'Vcore' }));
     expect(rec?.conversion).toEqual({ m: -7, b: -300, rExp: -2, bExp: 3, linearization: 0, format: 'unsigned' });
-    expect(rec).toMatchObject({ name: 'Vcore', number: 3, unit: 'Volts', ownerId: 0x20, sensorType: 0x01, entityId: 0x07 });
+    expect(rec).toMatchObject({
+      name: 'Vcore',
+      number: 3,
+      unit: 'Volts',
+      ownerId: 0x20,
+      sensorType: 0x01,
+      entityId: 0x07,
+    });
   });
 
   it('keeps only the readable thresholds', () => {
@@ -120,8 +154,15 @@ describe('reading status', () => {
     if (rec === undefined) throw new Error('no record');
     const sensor = { record: rec, thresholds: {} };
     expect(interpretReading(sensor, 0, Buffer.from([24, 0xc0, 0])).value).toBe(24);
-    expect(interpretReading(sensor, 0, Buffer.from([24, 0xe0, 0]))).toMatchObject({ value: null, status: 'unavailable', ipmiStatus: 'ns' });
-    expect(interpretReading(sensor, 0, Buffer.from([24, 0x80, 0]))).toMatchObject({ value: null, status: 'unavailable' });
+    expect(interpretReading(sensor, 0, Buffer.from([24, 0xe0, 0]))).toMatchObject({
+      value: null,
+      status: 'unavailable',
+      ipmiStatus: 'ns',
+    });
+    expect(interpretReading(sensor, 0, Buffer.from([24, 0x80, 0]))).toMatchObject({
+      value: null,
+      status: 'unavailable',
+    });
     expect(interpretReading(sensor, 0xcb, Buffer.alloc(0))).toMatchObject({ value: null, status: 'unavailable' });
   });
 });
@@ -133,7 +174,11 @@ describe('chunked Get SDR', () => {
     let reservation = 1;
     let loseOnce = true;
     let inFlight = 0;
-    const request = async (netFn: number, cmd: number, data: readonly number[] | Uint8Array = []): Promise<{ cc: number; data: Buffer }> => {
+    const request = async (
+      netFn: number,
+      cmd: number,
+      data: readonly number[] | Uint8Array = [],
+    ): Promise<{ cc: number; data: Buffer }> => {
       inFlight++;
       log.push(`in flight ${inFlight}`);
       await new Promise((r) => setImmediate(r)); // answers come later, as over the network
@@ -158,7 +203,10 @@ describe('chunked Get SDR', () => {
       const rec = records[id];
       if (rec === undefined) return { cc: 0xcb, data: Buffer.alloc(0) };
       const next = id + 1 < records.length ? id + 1 : 0xffff;
-      return { cc: 0, data: Buffer.concat([Buffer.from([next & 0xff, next >> 8]), rec.subarray(offset, offset + count)]) };
+      return {
+        cc: 0,
+        data: Buffer.concat([Buffer.from([next & 0xff, next >> 8]), rec.subarray(offset, offset + count)]),
+      };
     };
     const session = {
       target: { name: 'scripted' },
@@ -169,7 +217,10 @@ describe('chunked Get SDR', () => {
   }
 
   it('asks for fewer bytes after 0xCA and re-reserves after 0xC5, reading every record whole', async () => {
-    const recs = [fullRecord({ id: 0, number: 1, m: 1, name: 'Inlet Temp' }), fullRecord({ id: 1, number: 2, m: 50, name: 'Fan 1' })];
+    const recs = [
+      fullRecord({ id: 0, number: 1, m: 1, name: 'Inlet Temp' }),
+      fullRecord({ id: 1, number: 2, m: 50, name: 'Fan 1' }),
+    ];
     const { session, log } = scripted(recs, 10);
     const got = await readRecords(session, 2, 32);
     expect(got).toEqual(recs);
@@ -179,10 +230,14 @@ describe('chunked Get SDR', () => {
   });
 
   it('reads the bodies of records while walking the chain of headers, and they come back in order', async () => {
-    const recs = Array.from({ length: 6 }, (_, i) => fullRecord({ id: i, number: i + 1, m: i + 1, name: `Sensor number ${i}` }));
+    const recs = Array.from({ length: 6 }, (_, i) =>
+      fullRecord({ id: i, number: i + 1, m: i + 1, name: `Sensor number ${i}` }),
+    );
     const { session, log } = scripted(recs, 64);
     expect(await readRecords(session, 6, 16)).toEqual(recs);
     // One header at a time, but several reads (bodies and the next header) in flight at once.
-    expect(Math.max(...log.filter((l) => l.startsWith('in flight')).map((l) => Number(l.split(' ')[2])))).toBeGreaterThan(2);
+    expect(
+      Math.max(...log.filter((l) => l.startsWith('in flight')).map((l) => Number(l.split(' ')[2]))),
+    ).toBeGreaterThan(2);
   });
 });

@@ -39,15 +39,27 @@ describe('cipher suite 17', () => {
     const s = await IpmiSession.open(endpoint, target(plain), timing);
     expect(s.suite?.id).toBe(17);
     expect(plain.open.size).toBe(1);
-    expect(await deviceId(s)).toMatchObject({ deviceId: 0x20, firmware: '1.17', ipmiVersion: '2.0', manufacturerId: 0x0157, productId: 0x1234 });
+    expect(await deviceId(s)).toMatchObject({
+      deviceId: 0x20,
+      firmware: '1.17',
+      ipmiVersion: '2.0',
+      manufacturerId: 0x0157,
+      productId: 0x1234,
+    });
     await s.close();
     expect(plain.open.size).toBe(0);
   });
 
   it('uses the KG for the session key when the BMC has one', async () => {
-    await expect(IpmiSession.open(endpoint, target(withKg, { kg: Buffer.from('another-key') }), timing)).rejects.toMatchObject({ code: 'E_IPMI_AUTH', details: { check: 'kg' } });
+    await expect(
+      IpmiSession.open(endpoint, target(withKg, { kg: Buffer.from('another-key') }), timing),
+    ).rejects.toMatchObject({ code: 'E_IPMI_AUTH', details: { check: 'kg' } });
     // The config pads KG to 20 bytes with zeros, which HMAC keys treat as the same key.
-    const padded = await IpmiSession.open(endpoint, target(withKg, { kg: Buffer.concat([Buffer.from('the-bmc-key'), Buffer.alloc(9)]) }), timing);
+    const padded = await IpmiSession.open(
+      endpoint,
+      target(withKg, { kg: Buffer.concat([Buffer.from('the-bmc-key'), Buffer.alloc(9)]) }),
+      timing,
+    );
     expect((await deviceId(padded)).productId).toBe(0x1234);
     await padded.close();
     // Ours is closed. The wrong-KG login stays active on the BMC until it times out there: the
@@ -56,9 +68,18 @@ describe('cipher suite 17', () => {
   });
 
   it('names the failed check: password, KG or user', async () => {
-    await expect(IpmiSession.open(endpoint, target(plain, { password: 'wrong' }), timing)).rejects.toMatchObject({ code: 'E_IPMI_AUTH', details: { check: 'password' } });
-    await expect(IpmiSession.open(endpoint, target(withKg), timing)).rejects.toMatchObject({ code: 'E_IPMI_AUTH', details: { check: 'kg' } });
-    await expect(IpmiSession.open(endpoint, target(plain, { username: 'nobody' }), timing)).rejects.toMatchObject({ code: 'E_IPMI_AUTH', details: { check: 'user' } });
+    await expect(IpmiSession.open(endpoint, target(plain, { password: 'wrong' }), timing)).rejects.toMatchObject({
+      code: 'E_IPMI_AUTH',
+      details: { check: 'password' },
+    });
+    await expect(IpmiSession.open(endpoint, target(withKg), timing)).rejects.toMatchObject({
+      code: 'E_IPMI_AUTH',
+      details: { check: 'kg' },
+    });
+    await expect(IpmiSession.open(endpoint, target(plain, { username: 'nobody' }), timing)).rejects.toMatchObject({
+      code: 'E_IPMI_AUTH',
+      details: { check: 'user' },
+    });
   });
 
   it('tries a remembered suite first; when the BMC refuses it, lists its suites and takes 17', async () => {
@@ -81,6 +102,9 @@ describe('cipher suite 17', () => {
   });
 
   it('refuses a BMC whose only suite is below a pinned choice', async () => {
-    await expect(IpmiSession.open(endpoint, target(plain, { cipherSuite: 3 }), timing)).rejects.toMatchObject({ code: 'E_IPMI_CIPHER', message: expect.stringMatching(/offers cipher suites \[17\]/) });
+    await expect(IpmiSession.open(endpoint, target(plain, { cipherSuite: 3 }), timing)).rejects.toMatchObject({
+      code: 'E_IPMI_CIPHER',
+      message: expect.stringMatching(/offers cipher suites \[17\]/),
+    });
   });
 });

@@ -26,7 +26,12 @@ let tmp: string;
 
 beforeAll(async () => {
   bus = await startPrivateBus();
-  logind = await startLogindMock(bus, { CanSuspend: 'yes', CanHibernate: 'challenge', CanHybridSleep: 'no', CanSuspendThenHibernate: 'na' });
+  logind = await startLogindMock(bus, {
+    CanSuspend: 'yes',
+    CanHibernate: 'challenge',
+    CanHybridSleep: 'no',
+    CanSuspendThenHibernate: 'na',
+  });
   tmp = await mkdtemp(join(tmpdir(), 'libvirt-caps-xml-'));
 });
 afterAll(async () => {
@@ -78,7 +83,9 @@ describe.each(SIM_PROFILES.map((p) => p.name))('profile %s', (profile) => {
 
   it('describes every online CPU with socket_id, die_id, core_id and siblings, cell by cell', async () => {
     const { xml } = await agent.json<{ xml: string }>(['capabilities']);
-    const cpus = [...xml.matchAll(/<cpu id='(\d+)' socket_id='(\d+)' die_id='(\d+)' core_id='(\d+)' siblings='([\d,-]+)'\/>/g)];
+    const cpus = [
+      ...xml.matchAll(/<cpu id='(\d+)' socket_id='(\d+)' die_id='(\d+)' core_id='(\d+)' siblings='([\d,-]+)'\/>/g),
+    ];
     const topo = /<topology sockets='(\d+)' dies='(\d+)' cores='(\d+)' threads='(\d+)'\/>/.exec(xml);
     expect(topo).not.toBeNull();
     const [, s, d, c, t] = (topo as RegExpExecArray).map(Number);
@@ -107,7 +114,11 @@ describe.each(SIM_PROFILES.map((p) => p.name))('profile %s', (profile) => {
 describe('structure and schema files', () => {
   let agent: Awaited<ReturnType<typeof bootAgent>>;
   beforeAll(async () => {
-    agent = await bootAgent({ plugins: [plugin], profile: 'intel-pstate-hwp-32', sections: { 'libvirt-caps': { busAddress: bus.address } } });
+    agent = await bootAgent({
+      plugins: [plugin],
+      profile: 'intel-pstate-hwp-32',
+      sections: { 'libvirt-caps': { busAddress: bus.address } },
+    });
   });
   afterAll(async () => agent?.stop());
 
@@ -115,14 +126,25 @@ describe('structure and schema files', () => {
     const virsh = (await run('virsh', ['-c', 'test:///default', 'capabilities'])).stdout;
     const ours = hostChildren((await agent.json<{ xml: string }>(['capabilities'])).xml);
     const theirs = hostChildren(virsh);
-    const order = ['uuid', 'cpu', 'power_management', 'iommu', 'migration_features', 'topology', 'cache', 'memory_bandwidth', 'secmodel'];
+    const order = [
+      'uuid',
+      'cpu',
+      'power_management',
+      'iommu',
+      'migration_features',
+      'topology',
+      'cache',
+      'memory_bandwidth',
+      'secmodel',
+    ];
     expect(ours).toEqual([...ours].sort((a, b) => order.indexOf(a) - order.indexOf(b)));
     // Every element libvirt's Test driver prints for the facts we have, we print too.
     for (const e of ['cpu', 'power_management', 'iommu', 'topology']) {
       expect(theirs).toContain(e);
       expect(ours).toContain(e);
     }
-    const attrsOf = (x: string): string[] => [.../<cpu (id='\d+'[^/]*)\/>/.exec(x)?.[1]?.matchAll(/([a-z_]+)=/g) ?? []].map((m) => m[1] as string);
+    const attrsOf = (x: string): string[] =>
+      [...(/<cpu (id='\d+'[^/]*)\/>/.exec(x)?.[1]?.matchAll(/([a-z_]+)=/g) ?? [])].map((m) => m[1] as string);
     expect(attrsOf((await agent.json<{ xml: string }>(['capabilities'])).xml)).toEqual(attrsOf(virsh));
   });
 
@@ -131,7 +153,9 @@ describe('structure and schema files', () => {
     expect(xml).toMatch(/<topology sockets='2' dies='1' cores='\d+' threads='2'\/>/);
     expect(xml).toContain("<cells num='2'>");
     expect(xml).toMatch(/<sibling id='1' value='21'\/>/);
-    expect([...xml.matchAll(/<bank id='\d+' level='3' type='both' size='\d+' unit='(KiB|MiB)' cpus='[\d,-]+'\/>/g)].length).toBe(2);
+    expect(
+      [...xml.matchAll(/<bank id='\d+' level='3' type='both' size='\d+' unit='(KiB|MiB)' cpus='[\d,-]+'\/>/g)].length,
+    ).toBe(2);
     expect(xml).toContain('<vendor>Intel</vendor>');
     expect(xml).toContain('<model>Skylake-Server</model>');
     // From /proc/cpuinfo: microcode 0xf4, 46 physical address bits.
@@ -141,10 +165,16 @@ describe('structure and schema files', () => {
 
   it('uses an oracle that rejects what libvirt 9.0 rejects (cpu attributes not all together, a dotted feature name)', async () => {
     const { xml } = await agent.json<{ xml: string }>(['capabilities']);
-    const partial = xml.replace(/<cpu id='0' socket_id='(\d+)' die_id='\d+' core_id='\d+' siblings='[\d,-]+'\/>/, "<cpu id='0' socket_id='$1'/>");
+    const partial = xml.replace(
+      /<cpu id='0' socket_id='(\d+)' die_id='\d+' core_id='\d+' siblings='[\d,-]+'\/>/,
+      "<cpu id='0' socket_id='$1'/>",
+    );
     expect(partial).not.toBe(xml);
     expect((await validate(partial, 'partial')).ok).toBe(false);
-    const dotted = xml.replace('</cpu>\n    <power_management', "  <feature name='sse4.1'/>\n    </cpu>\n    <power_management");
+    const dotted = xml.replace(
+      '</cpu>\n    <power_management',
+      "  <feature name='sse4.1'/>\n    </cpu>\n    <power_management",
+    );
     expect(dotted).not.toBe(xml);
     expect((await validate(dotted, 'dotted')).ok).toBe(false);
   });
@@ -156,7 +186,12 @@ describe('structure and schema files', () => {
 
   it('carries the richer power facts an operator looks for (HWP host)', async () => {
     interface Doc {
-      cpufreq: { drivers: string[]; driverStatus?: string; hardwareMaxKHz?: number; policies: Array<{ epp?: string; availableEpp?: string[]; baseKHz?: number }> };
+      cpufreq: {
+        drivers: string[];
+        driverStatus?: string;
+        hardwareMaxKHz?: number;
+        policies: Array<{ epp?: string; availableEpp?: string[]; baseKHz?: number }>;
+      };
       turbo: { supported: boolean; mechanism: string };
       cstates: { states: Array<{ name: string; latencyUs: number }> };
       rapl: Array<{ name: string; constraints: unknown[] }>;

@@ -5,7 +5,13 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootAgent, type BootedAgent } from '../../../testkit/index.js';
-import { startLogindMock, startPrivateBus, type LogindAnswer, type LogindMock, type PrivateBus } from '../../../testkit/peers/index.js';
+import {
+  startLogindMock,
+  startPrivateBus,
+  type LogindAnswer,
+  type LogindMock,
+  type PrivateBus,
+} from '../../../testkit/peers/index.js';
 import type { SleepSupport } from '../../../core/index.js';
 import plugin from '../../../plugins/libvirt-caps/index.js';
 import observer, { earlyListener, type Seen } from './observer-plugin.js';
@@ -22,7 +28,10 @@ describe('with a logind', () => {
   beforeAll(async () => {
     bus = await startPrivateBus();
     logind = await startLogindMock(bus);
-    agent = await bootAgent({ plugins: [earlyListener, plugin, observer], sections: { 'libvirt-caps': { busAddress: bus.address } } });
+    agent = await bootAgent({
+      plugins: [earlyListener, plugin, observer],
+      sections: { 'libvirt-caps': { busAddress: bus.address } },
+    });
   });
   afterAll(async () => {
     await agent?.stop();
@@ -50,7 +59,12 @@ describe('with a logind', () => {
   }
 
   it('emits an event only when the result changes, naming what changed', async () => {
-    await logind.setProps({ CanSuspend: 'yes', CanHibernate: 'yes', CanHybridSleep: 'yes', CanSuspendThenHibernate: 'yes' });
+    await logind.setProps({
+      CanSuspend: 'yes',
+      CanHibernate: 'yes',
+      CanHybridSleep: 'yes',
+      CanSuspendThenHibernate: 'yes',
+    });
     await agent.run(['sleep', 'states', '--refresh']);
     const before = (await agent.json<Seen>(['observer', 'events'])).sleep.length;
     await agent.run(['sleep', 'states', '--refresh']);
@@ -59,27 +73,40 @@ describe('with a logind', () => {
     await agent.run(['sleep', 'states', '--refresh']);
     const after = (await agent.json<Seen>(['observer', 'events'])).sleep;
     expect(after.length).toBe(before + 1);
-    expect(after.at(-1)).toMatchObject({ reason: 'request', changed: ['disk'], supported: ['mem', 'hybrid', 'suspend-then-hibernate'] });
+    expect(after.at(-1)).toMatchObject({
+      reason: 'request',
+      changed: ['disk'],
+      supported: ['mem', 'hybrid', 'suspend-then-hibernate'],
+    });
   });
 
   it('re-discovers on resume (PrepareForSleep false)', async () => {
     await logind.emitPrepareForSleep(true);
     await logind.setProps({ CanHibernate: 'yes' });
     await logind.emitPrepareForSleep(false);
-    await expect.poll(async () => (await agent.json<Seen>(['observer', 'events'])).sleep.at(-1), { timeout: 5_000 }).toMatchObject({ reason: 'resume', changed: ['disk'] });
+    await expect
+      .poll(async () => (await agent.json<Seen>(['observer', 'events'])).sleep.at(-1), { timeout: 5_000 })
+      .toMatchObject({ reason: 'resume', changed: ['disk'] });
     // Nobody asked vpmd: the sleep is recorded all the same, as logind's.
-    await expect.poll(async () => (await agent.json<{ last: unknown }>(['sleep', 'status'])).last, { timeout: 5_000 }).toMatchObject({
-      requestedBy: 'logind@internal',
-      external: true,
-      state: 'resumed',
-    });
+    await expect
+      .poll(async () => (await agent.json<{ last: unknown }>(['sleep', 'status'])).last, { timeout: 5_000 })
+      .toMatchObject({
+        requestedBy: 'logind@internal',
+        external: true,
+        state: 'resumed',
+      });
     const power = (await agent.json<Seen>(['observer', 'events'])).power.map((e) => e.state);
     expect(power).toEqual(['suspended', 'resuming', 'on']);
   });
 
   it('explains the kernel view beside the logind answer', async () => {
     const s = await agent.json<SleepSupport>(['sleep', 'states']);
-    expect(s.kernel).toMatchObject({ states: ['freeze', 'mem', 'disk'], memSleep: { options: ['s2idle', 'deep'], selected: 'deep' }, s3: true, s4: true });
+    expect(s.kernel).toMatchObject({
+      states: ['freeze', 'mem', 'disk'],
+      memSleep: { options: ['s2idle', 'deep'], selected: 'deep' },
+      s3: true,
+      s4: true,
+    });
     expect(s.targets[0]?.kernel).toContain('mem_sleep: s2idle [deep]: S3');
     const human = await agent.run(['sleep', 'states']);
     expect(human.type === 'result' ? human.human : '').toMatch(/mem\s+yes\s+yes\s+mem offered/);
@@ -91,7 +118,11 @@ describe('kernel views of other hosts', () => {
     ['amd-pstate-epp-64', /S3 available but s2idle is selected/],
     ['arm-cppc-8', /mem_sleep: \[s2idle\] only: not S3/],
   ] as const)('%s', async (profile, pattern) => {
-    const agent = await bootAgent({ plugins: [plugin], profile, sections: { 'libvirt-caps': { busAddress: 'unix:path=/nonexistent/bus', logindTimeout: 0.5 } } });
+    const agent = await bootAgent({
+      plugins: [plugin],
+      profile,
+      sections: { 'libvirt-caps': { busAddress: 'unix:path=/nonexistent/bus', logindTimeout: 0.5 } },
+    });
     try {
       const s = await agent.json<SleepSupport>(['sleep', 'states']);
       expect(s.targets[0]?.kernel).toMatch(pattern);
@@ -122,7 +153,10 @@ describe('without a usable logind', () => {
   it('reports a bus that went away instead of hanging, and stays degraded but running', async () => {
     const bus = await startPrivateBus();
     await startLogindMock(bus);
-    const agent = await bootAgent({ plugins: [plugin], sections: { 'libvirt-caps': { busAddress: bus.address, logindTimeout: 1 } } });
+    const agent = await bootAgent({
+      plugins: [plugin],
+      sections: { 'libvirt-caps': { busAddress: bus.address, logindTimeout: 1 } },
+    });
     try {
       expect((await agent.json<SleepSupport>(['sleep', 'states'])).logindProblem).toBeUndefined();
       await bus.stop();
@@ -130,9 +164,14 @@ describe('without a usable logind', () => {
       // one reconnects and fails at once on the missing socket.
       await agent.run(['sleep', 'states', '--refresh']);
       const s = await agent.json<SleepSupport>(['sleep', 'states', '--refresh']);
-      expect(s.logindProblem).toMatch(/logind connect: .* cannot connect to the bus socket \(ENOENT: no socket at that path\)/);
+      expect(s.logindProblem).toMatch(
+        /logind connect: .* cannot connect to the bus socket \(ENOENT: no socket at that path\)/,
+      );
       expect(s.targets.every((t) => !t.supported)).toBe(true);
-      expect((await agent.status()).find((p) => p.name === 'libvirt-caps')).toMatchObject({ state: 'running', health: { status: 'degraded' } });
+      expect((await agent.status()).find((p) => p.name === 'libvirt-caps')).toMatchObject({
+        state: 'running',
+        health: { status: 'degraded' },
+      });
     } finally {
       await agent.stop();
       await bus.stop();
@@ -143,7 +182,10 @@ describe('without a usable logind', () => {
     const bus = await startPrivateBus();
     const logind = await startLogindMock(bus);
     await logind.setDelay('CanSuspend', 4_000);
-    const agent = await bootAgent({ plugins: [plugin], sections: { 'libvirt-caps': { busAddress: bus.address, logindTimeout: 0.5 } } });
+    const agent = await bootAgent({
+      plugins: [plugin],
+      sections: { 'libvirt-caps': { busAddress: bus.address, logindTimeout: 0.5 } },
+    });
     try {
       const s = await agent.json<SleepSupport>(['sleep', 'states']);
       expect(s.logindProblem).toMatch(/no answer from systemd-logind .* within 500 ms/);

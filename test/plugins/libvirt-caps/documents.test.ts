@@ -30,7 +30,12 @@ describe('document files', () => {
     logind = await startLogindMock(bus, { CanHibernate: 'na' });
     agent = await bootAgent({
       plugins: [plugin],
-      sections: { 'libvirt-caps': { busAddress: bus.address, documents: { libvirtFile: xmlFile(), powerFile: jsonFile(), interval: 3600 } } },
+      sections: {
+        'libvirt-caps': {
+          busAddress: bus.address,
+          documents: { libvirtFile: xmlFile(), powerFile: jsonFile(), interval: 3600 },
+        },
+      },
     });
   });
   afterAll(async () => {
@@ -40,7 +45,9 @@ describe('document files', () => {
 
   it('writes both documents at start, equal to what vpmctl prints', async () => {
     expect(await readFile(xmlFile(), 'utf8')).toBe((await agent.json<{ xml: string }>(['capabilities'])).xml);
-    expect(JSON.parse(await readFile(jsonFile(), 'utf8'))).toEqual((await agent.json<{ power: unknown }>(['capabilities', '--power'])).power);
+    expect(JSON.parse(await readFile(jsonFile(), 'utf8'))).toEqual(
+      (await agent.json<{ power: unknown }>(['capabilities', '--power'])).power,
+    );
   });
 
   it('leaves the files alone when nothing changed, rewrites them when logind answers differently', async () => {
@@ -50,10 +57,14 @@ describe('document files', () => {
     expect((await stat(xmlFile())).mtimeMs).toBe(before);
     await logind.setProps({ CanHibernate: 'yes' });
     await agent.run(['sleep', 'states', '--refresh']);
-    await expect.poll(async () => (await readFile(xmlFile(), 'utf8')).includes('<suspend_disk/>'), { timeout: 5_000 }).toBe(true);
+    await expect
+      .poll(async () => (await readFile(xmlFile(), 'utf8')).includes('<suspend_disk/>'), { timeout: 5_000 })
+      .toBe(true);
     // The power file is written right after the XML file.
     const diskSupported = async (): Promise<boolean | undefined> => {
-      const power = JSON.parse(await readFile(jsonFile(), 'utf8')) as { sleep: { targets: Array<{ target: string; supported: boolean }> } };
+      const power = JSON.parse(await readFile(jsonFile(), 'utf8')) as {
+        sleep: { targets: Array<{ target: string; supported: boolean }> };
+      };
       return power.sleep.targets.find((t) => t.target === 'disk')?.supported;
     };
     await expect.poll(diskSupported, { timeout: 5_000 }).toBe(true);
@@ -71,12 +82,18 @@ describe('host UUID', () => {
     expect(generated.source).toBe('generated');
     expect(await resolveHostUuid(host, new StateStore(join(tmp, 'state')))).toEqual(generated);
     await writeFile(join(root, 'etc/machine-id'), '0123456789abcdef0123456789abcdef\n');
-    expect(await resolveHostUuid(host, state)).toEqual({ uuid: '01234567-89ab-cdef-0123-456789abcdef', source: 'machine-id' });
+    expect(await resolveHostUuid(host, state)).toEqual({
+      uuid: '01234567-89ab-cdef-0123-456789abcdef',
+      source: 'machine-id',
+    });
     // Firmware placeholders are not identities.
     await writeFile(join(root, 'sys/class/dmi/id/product_uuid'), '00000000-0000-0000-0000-000000000000\n');
     expect((await resolveHostUuid(host, state)).source).toBe('machine-id');
     await writeFile(join(root, 'sys/class/dmi/id/product_uuid'), '4C4C4544-0042-3510-8052-B4C04F4E4B32\n');
-    expect(await resolveHostUuid(host, state)).toEqual({ uuid: '4c4c4544-0042-3510-8052-b4c04f4e4b32', source: 'smbios' });
+    expect(await resolveHostUuid(host, state)).toEqual({
+      uuid: '4c4c4544-0042-3510-8052-b4c04f4e4b32',
+      source: 'smbios',
+    });
     expect((await resolveHostUuid(host, state, '11111111-2222-3333-4444-555555555555')).source).toBe('config');
   });
 });

@@ -4,7 +4,13 @@
  * bounded behaviour when logind is absent, slow or frozen.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startLogindMock, startPrivateBus, LOGIND_BUS_NAME, LOGIND_MANAGER_IFACE, LOGIND_PATH } from '../../../testkit/peers/index.js';
+import {
+  startLogindMock,
+  startPrivateBus,
+  LOGIND_BUS_NAME,
+  LOGIND_MANAGER_IFACE,
+  LOGIND_PATH,
+} from '../../../testkit/peers/index.js';
 import type { BusClient, LogindAnswer, LogindMock, PrivateBus } from '../../../testkit/peers/index.js';
 import { LogindClient } from '../../../plugins/libvirt-caps/logind-client.js';
 import { LOGIND_VERBS } from '../../../plugins/libvirt-caps/logind-interface.js';
@@ -31,7 +37,9 @@ const ANSWERS: readonly LogindAnswer[] = ['yes', 'no', 'challenge', 'na'];
 describe('Can* answers', () => {
   // A Latin square: each verb gets each of the four answers once, in four rounds.
   for (let round = 0; round < ANSWERS.length; round++) {
-    const props = Object.fromEntries(LOGIND_VERBS.map((v, i) => [`Can${v}`, ANSWERS[(i + round) % ANSWERS.length] as LogindAnswer]));
+    const props = Object.fromEntries(
+      LOGIND_VERBS.map((v, i) => [`Can${v}`, ANSWERS[(i + round) % ANSWERS.length] as LogindAnswer]),
+    );
     it(`reads ${JSON.stringify(props)}`, async () => {
       await logind.setProps(props);
       for (const verb of LOGIND_VERBS) expect(await client.can(verb)).toBe(props[`Can${verb}`]);
@@ -67,7 +75,12 @@ describe('sleep verbs', () => {
 
 describe('Inhibit and PrepareForSleep', () => {
   const inhibitors = async (): Promise<unknown[][]> => {
-    const [rows] = await probe.call({ destination: LOGIND_BUS_NAME, path: LOGIND_PATH, interface: LOGIND_MANAGER_IFACE, member: 'ListInhibitors' });
+    const [rows] = await probe.call({
+      destination: LOGIND_BUS_NAME,
+      path: LOGIND_PATH,
+      interface: LOGIND_MANAGER_IFACE,
+      member: 'ListInhibitors',
+    });
     return rows as unknown[][];
   };
 
@@ -97,7 +110,10 @@ describe('absent, slow and frozen logind', () => {
       const c = await LogindClient.connect({ busAddress: empty.address, timeoutMs: 2_000 });
       try {
         const err = await c.can('Suspend').catch((e: unknown) => e);
-        expect(err).toMatchObject({ code: 'E_LIBVIRT_CAPS_LOGIND_UNAVAILABLE', details: { dbusError: 'org.freedesktop.DBus.Error.ServiceUnknown' } });
+        expect(err).toMatchObject({
+          code: 'E_LIBVIRT_CAPS_LOGIND_UNAVAILABLE',
+          details: { dbusError: 'org.freedesktop.DBus.Error.ServiceUnknown' },
+        });
       } finally {
         c.close();
       }
@@ -133,7 +149,10 @@ describe('absent, slow and frozen logind', () => {
     try {
       await logind.setDelay('CanHibernate', 1_500);
       const err = await fast.can('Hibernate').catch((e: unknown) => e);
-      expect(err).toMatchObject({ code: 'E_LIBVIRT_CAPS_LOGIND_TIMEOUT', details: { call: 'CanHibernate', timeoutMs: 300 } });
+      expect(err).toMatchObject({
+        code: 'E_LIBVIRT_CAPS_LOGIND_TIMEOUT',
+        details: { call: 'CanHibernate', timeoutMs: 300 },
+      });
       await logind.setDelay('CanHibernate', 0);
       await logind.setProps({ CanHibernate: 'yes' });
       expect(await fast.can('Hibernate')).toBe('yes');

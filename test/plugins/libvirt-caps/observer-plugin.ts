@@ -18,7 +18,15 @@ export const earlyListener = testPlugin({
   register(ctx) {
     const seen: VpmdEventMap['host.sleep.v1'][] = [];
     ctx.events.on('host.sleep.v1', (e) => void seen.push(e));
-    ctx.commands.register(defineCommand({ name: 'early events', summary: 'events seen', privilege: 'Login', args: Type.Object({}), handler: () => seen }));
+    ctx.commands.register(
+      defineCommand({
+        name: 'early events',
+        summary: 'events seen',
+        privilege: 'Login',
+        args: Type.Object({}),
+        handler: () => seen,
+      }),
+    );
     return { start() {}, stop() {} };
   },
 });
@@ -31,8 +39,24 @@ export default testPlugin({
     const seen: Seen = { sleep: [], power: [] };
     ctx.events.on('host.sleep.v1', (e) => void seen.sleep.push(e));
     ctx.events.on('host.power.v1', (e) => void seen.power.push(e));
-    ctx.commands.register(defineCommand({ name: 'observer rtc', summary: 'the RTC as the host model reads it', privilege: 'Login', args: Type.Object({}), handler: () => ctx.host.rtc.read() }));
-    ctx.commands.register(defineCommand({ name: 'observer events', summary: 'events seen', privilege: 'Login', args: Type.Object({}), handler: () => seen }));
+    ctx.commands.register(
+      defineCommand({
+        name: 'observer rtc',
+        summary: 'the RTC as the host model reads it',
+        privilege: 'Login',
+        args: Type.Object({}),
+        handler: () => ctx.host.rtc.read(),
+      }),
+    );
+    ctx.commands.register(
+      defineCommand({
+        name: 'observer events',
+        summary: 'events seen',
+        privilege: 'Login',
+        args: Type.Object({}),
+        handler: () => seen,
+      }),
+    );
     ctx.commands.register(
       defineCommand({
         name: 'observer suspend',
@@ -47,7 +71,10 @@ export default testPlugin({
         handler: async (a) => {
           const sleep = ctx.capabilities.find(HOST_SLEEP);
           if (sleep === undefined) throw new Error('no host-sleep provider');
-          return sleep.suspend({ target: a.target, dryRun: a['dry-run'] === true }, { name: 'snmp-user', role: a.role, origin: 'snmp', address: '192.0.2.9' });
+          return sleep.suspend(
+            { target: a.target, dryRun: a['dry-run'] === true },
+            { name: 'snmp-user', role: a.role, origin: 'snmp', address: '192.0.2.9' },
+          );
         },
       }),
     );

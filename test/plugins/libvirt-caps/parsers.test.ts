@@ -9,19 +9,36 @@ import { parseAcpiWakeup } from '../../../plugins/libvirt-caps/power-document.js
 import { kernelVerdict } from '../../../plugins/libvirt-caps/sleep-discovery.js';
 import { parseWakeAt, resolveWakeTime } from '../../../plugins/libvirt-caps/wake-time.js';
 
-const view = (v: Partial<KernelSleepView>): KernelSleepView => ({ states: [], s3: false, s4: false, s2idle: false, ...v });
+const view = (v: Partial<KernelSleepView>): KernelSleepView => ({
+  states: [],
+  s3: false,
+  s4: false,
+  s2idle: false,
+  ...v,
+});
 
 describe('kernelVerdict', () => {
   it('takes mem as S3 on a kernel without mem_sleep (before 4.10)', () => {
-    expect(kernelVerdict('mem', view({ states: ['mem'] }))).toEqual({ text: expect.stringContaining('pre-4.10 kernel: mem is S3'), offers: true });
+    expect(kernelVerdict('mem', view({ states: ['mem'] }))).toEqual({
+      text: expect.stringContaining('pre-4.10 kernel: mem is S3'),
+      offers: true,
+    });
   });
   it('refuses hybrid when /sys/power/disk has no suspend mode', () => {
-    const k = view({ states: ['mem', 'disk'], memSleep: { options: ['deep'], selected: 'deep' }, disk: { options: ['platform', 'shutdown'], selected: 'platform' } });
-    expect(kernelVerdict('hybrid', k)).toMatchObject({ offers: false, text: expect.stringContaining('disk has no suspend mode') });
+    const k = view({
+      states: ['mem', 'disk'],
+      memSleep: { options: ['deep'], selected: 'deep' },
+      disk: { options: ['platform', 'shutdown'], selected: 'platform' },
+    });
+    expect(kernelVerdict('hybrid', k)).toMatchObject({
+      offers: false,
+      text: expect.stringContaining('disk has no suspend mode'),
+    });
     expect(kernelVerdict('suspend-then-hibernate', k).offers).toBe(true);
   });
   it('offers nothing on an empty /sys/power/state (a VM)', () => {
-    for (const t of ['mem', 'disk', 'hybrid', 'suspend-then-hibernate'] as const) expect(kernelVerdict(t, view({})).offers).toBe(false);
+    for (const t of ['mem', 'disk', 'hybrid', 'suspend-then-hibernate'] as const)
+      expect(kernelVerdict(t, view({})).offers).toBe(false);
     expect(kernelVerdict('mem', view({})).text).toContain('/sys/power/state: (empty)');
   });
 });
@@ -45,7 +62,11 @@ describe('parseAcpiWakeup', () => {
 
 describe('cpuinfo extras and UUIDs', () => {
   it('reads microcode (hex) and the physical address width of the first processor', () => {
-    expect(parseCpuinfoExtras('processor\t: 0\nmicrocode\t: 0xf4\naddress sizes\t: 46 bits physical, 48 bits virtual\n\nprocessor\t: 1\nmicrocode\t: 0x1\n')).toEqual({ microcode: 244, physBits: 46 });
+    expect(
+      parseCpuinfoExtras(
+        'processor\t: 0\nmicrocode\t: 0xf4\naddress sizes\t: 46 bits physical, 48 bits virtual\n\nprocessor\t: 1\nmicrocode\t: 0x1\n',
+      ),
+    ).toEqual({ microcode: 244, physBits: 46 });
     expect(parseCpuinfoExtras('processor\t: 0\nFeatures\t: fp asimd\n')).toEqual({});
   });
   it('rejects firmware placeholder UUIDs and normalises case', () => {

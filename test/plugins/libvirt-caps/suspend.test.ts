@@ -6,7 +6,13 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { bootAgent, type BootedAgent } from '../../../testkit/index.js';
-import { LOGIND_BUS_NAME, LOGIND_MANAGER_IFACE, LOGIND_PATH, startLogindMock, startPrivateBus } from '../../../testkit/peers/index.js';
+import {
+  LOGIND_BUS_NAME,
+  LOGIND_MANAGER_IFACE,
+  LOGIND_PATH,
+  startLogindMock,
+  startPrivateBus,
+} from '../../../testkit/peers/index.js';
 import type { BusClient, LogindMock, PrivateBus } from '../../../testkit/peers/index.js';
 import type { RtcState, SuspendOutcome } from '../../../core/index.js';
 import plugin from '../../../plugins/libvirt-caps/index.js';
@@ -16,7 +22,15 @@ interface Status {
   state: string;
   delayInhibitor: boolean;
   inFlight: { state: string } | null;
-  last: { target: string; state: string; requestedBy: string; wakeAlarm?: number; wentDownAt?: number; resumedAt?: number; detail?: string } | null;
+  last: {
+    target: string;
+    state: string;
+    requestedBy: string;
+    wakeAlarm?: number;
+    wentDownAt?: number;
+    resumedAt?: number;
+    detail?: string;
+  } | null;
 }
 
 let bus: PrivateBus;
@@ -25,7 +39,12 @@ let probe: BusClient;
 let agent: BootedAgent;
 
 const inhibitors = async (): Promise<unknown[][]> => {
-  const [rows] = await probe.call({ destination: LOGIND_BUS_NAME, path: LOGIND_PATH, interface: LOGIND_MANAGER_IFACE, member: 'ListInhibitors' });
+  const [rows] = await probe.call({
+    destination: LOGIND_BUS_NAME,
+    path: LOGIND_PATH,
+    interface: LOGIND_MANAGER_IFACE,
+    member: 'ListInhibitors',
+  });
   return rows as unknown[][];
 };
 const status = (): Promise<Status> => agent.json<Status>(['sleep', 'status']);
@@ -41,7 +60,10 @@ beforeAll(async () => {
   logind = await startLogindMock(bus, { CanHybridSleep: 'na' });
   await logind.addSleepWithFlags();
   probe = await bus.connect();
-  agent = await bootAgent({ plugins: [plugin, observer], sections: { 'libvirt-caps': { busAddress: bus.address, prepareTimeout: 2 } } });
+  agent = await bootAgent({
+    plugins: [plugin, observer],
+    sections: { 'libvirt-caps': { busAddress: bus.address, prepareTimeout: 2 } },
+  });
 });
 afterAll(async () => {
   await agent?.stop();
@@ -54,7 +76,9 @@ beforeEach(async () => {
 
 describe('a full suspend and resume', () => {
   it('holds a delay inhibitor while running', async () => {
-    expect((await inhibitors()).map((r) => r.slice(0, 4))).toEqual([['sleep', 'vpmd', 'vpmd records the suspend before the host sleeps', 'delay']]);
+    expect((await inhibitors()).map((r) => r.slice(0, 4))).toEqual([
+      ['sleep', 'vpmd', 'vpmd records the suspend before the host sleeps', 'delay'],
+    ]);
     expect((await status()).delayInhibitor).toBe(true);
   });
 
@@ -98,10 +122,20 @@ describe('a full suspend and resume', () => {
 
     const seen = await agent.json<Seen>(['observer', 'events']);
     expect(seen.power.slice(-4).map((e) => e.state)).toEqual(['suspending', 'suspended', 'resuming', 'on']);
-    expect(seen.power.slice(-4).every((e) => e.target === 'mem' && e.requestedBy?.includes('@control-socket') && e.timestamp > 0)).toBe(true);
-    const audit = await agent.json<Array<{ action: string; outcome: string; origin: string }>>(['audit', '--limit', '20']);
+    expect(
+      seen.power
+        .slice(-4)
+        .every((e) => e.target === 'mem' && e.requestedBy?.includes('@control-socket') && e.timestamp > 0),
+    ).toBe(true);
+    const audit = await agent.json<Array<{ action: string; outcome: string; origin: string }>>([
+      'audit',
+      '--limit',
+      '20',
+    ]);
     const actions = audit.map((a) => `${a.action}:${a.outcome}`);
-    expect(actions).toEqual(expect.arrayContaining(['suspend:ok', 'suspend:failed', 'host suspend:ok', 'host resume:ok']));
+    expect(actions).toEqual(
+      expect.arrayContaining(['suspend:ok', 'suspend:failed', 'host suspend:ok', 'host resume:ok']),
+    );
   });
 
   it('lets exactly one of two simultaneous requests through', async () => {
@@ -123,14 +157,22 @@ describe('a full suspend and resume', () => {
     expect((await logind.calls(method)).map((c) => c.args)).toEqual([[1n]]);
     await logind.emitPrepareForSleep(true);
     await logind.emitPrepareForSleep(false);
-    await expect.poll(async () => (await status()).last, { timeout: 5_000 }).toMatchObject({ target, state: 'resumed' });
+    await expect
+      .poll(async () => (await status()).last, { timeout: 5_000 })
+      .toMatchObject({ target, state: 'resumed' });
   });
 
   it('keeps the record across a restart: a new agent on the same state directory reports it', async () => {
-    const again = await bootAgent({ plugins: [plugin], sections: { 'libvirt-caps': { busAddress: bus.address } }, core: { state: { dir: join(agent.dir, 'state') } } });
+    const again = await bootAgent({
+      plugins: [plugin],
+      sections: { 'libvirt-caps': { busAddress: bus.address } },
+      core: { state: { dir: join(agent.dir, 'state') } },
+    });
     try {
       const human = await again.run(['sleep', 'status']);
-      expect(human.type === 'result' ? human.human : '').toMatch(/Last operation:\s+suspend-then-hibernate by .*: resumed/);
+      expect(human.type === 'result' ? human.human : '').toMatch(
+        /Last operation:\s+suspend-then-hibernate by .*: resumed/,
+      );
       expect(human.type === 'result' ? human.human : '').toMatch(/State:\s+on/);
     } finally {
       await again.stop();
@@ -141,11 +183,31 @@ describe('a full suspend and resume', () => {
 describe('refusals change nothing', () => {
   it.each([
     [['suspend', 'mem', '--wake-after', '30'], 'E_LIBVIRT_CAPS_WAKE_TIME', /too short, must be at least 60 seconds/],
-    [['suspend', 'mem', '--wake-at', new Date(Date.now() - 3_600_000).toISOString()], 'E_LIBVIRT_CAPS_WAKE_TIME', /in the past/],
-    [['suspend', 'mem', '--wake-at', String(Math.floor(Date.now() / 1000) + 20)], 'E_LIBVIRT_CAPS_WAKE_TIME', /at least 60 seconds from now/],
-    [['suspend', 'mem', '--wake-at', 'tomorrow'], 'E_LIBVIRT_CAPS_WAKE_TIME', /epoch seconds or an ISO 8601 time with a zone/],
-    [['suspend', 'mem', '--wake-after', '120', '--wake-at', '2099-01-01T00:00:00Z'], 'E_COMMAND_USAGE', /either --wake-after or --wake-at/],
-    [['suspend', 'hybrid'], 'E_LIBVIRT_CAPS_SLEEP_UNSUPPORTED', /Hybrid-Suspend is not supported by this host: logind CanHybridSleep answers na/],
+    [
+      ['suspend', 'mem', '--wake-at', new Date(Date.now() - 3_600_000).toISOString()],
+      'E_LIBVIRT_CAPS_WAKE_TIME',
+      /in the past/,
+    ],
+    [
+      ['suspend', 'mem', '--wake-at', String(Math.floor(Date.now() / 1000) + 20)],
+      'E_LIBVIRT_CAPS_WAKE_TIME',
+      /at least 60 seconds from now/,
+    ],
+    [
+      ['suspend', 'mem', '--wake-at', 'tomorrow'],
+      'E_LIBVIRT_CAPS_WAKE_TIME',
+      /epoch seconds or an ISO 8601 time with a zone/,
+    ],
+    [
+      ['suspend', 'mem', '--wake-after', '120', '--wake-at', '2099-01-01T00:00:00Z'],
+      'E_COMMAND_USAGE',
+      /either --wake-after or --wake-at/,
+    ],
+    [
+      ['suspend', 'hybrid'],
+      'E_LIBVIRT_CAPS_SLEEP_UNSUPPORTED',
+      /Hybrid-Suspend is not supported by this host: logind CanHybridSleep answers na/,
+    ],
     [['suspend', 'standby'], 'E_COMMAND_USAGE', /mem/],
   ] as const)('%j', async (argv, code, message) => {
     const err = await fail([...argv]);
@@ -157,7 +219,10 @@ describe('refusals change nothing', () => {
   });
 
   it('clears the RTC alarm again when logind does not answer the suspend call', async () => {
-    const slow = await bootAgent({ plugins: [plugin, observer], sections: { 'libvirt-caps': { busAddress: bus.address, logindTimeout: 0.5 } } });
+    const slow = await bootAgent({
+      plugins: [plugin, observer],
+      sections: { 'libvirt-caps': { busAddress: bus.address, logindTimeout: 0.5 } },
+    });
     await logind.setDelay('SuspendWithFlags', 1_500);
     try {
       const r = await slow.run(['suspend', 'mem', '--wake-after', '300']);
@@ -179,7 +244,13 @@ describe('refusals change nothing', () => {
       interface: 'org.freedesktop.DBus.Mock',
       member: 'AddMethod',
       signature: 'sssss',
-      body: [LOGIND_MANAGER_IFACE, 'SuspendWithFlags', 't', '', "raise dbus.exceptions.DBusException('Access denied', name='org.freedesktop.DBus.Error.AccessDenied')"],
+      body: [
+        LOGIND_MANAGER_IFACE,
+        'SuspendWithFlags',
+        't',
+        '',
+        "raise dbus.exceptions.DBusException('Access denied', name='org.freedesktop.DBus.Error.AccessDenied')",
+      ],
     });
     try {
       const err = await fail(['suspend', 'mem', '--wake-after', '300']);
@@ -196,7 +267,11 @@ describe('refusals change nothing', () => {
     await agent.json(['suspend', 'disk', '--wake-after', '600']);
     expect((await rtc()).wakeAlarm).toBeDefined();
     await expect.poll(async () => (await status()).state, { timeout: 6_000 }).toBe('on');
-    expect((await status()).last).toMatchObject({ target: 'disk', state: 'failed', detail: expect.stringMatching(/no PrepareForSleep within 2000 ms/) });
+    expect((await status()).last).toMatchObject({
+      target: 'disk',
+      state: 'failed',
+      detail: expect.stringMatching(/no PrepareForSleep within 2000 ms/),
+    });
     expect((await rtc()).wakeAlarm).toBeUndefined();
   });
 });
@@ -205,8 +280,20 @@ describe('the HOST_SLEEP capability', () => {
   it('refuses a ReadOnly caller and audits who asked from where', async () => {
     const err = await fail(['observer', 'suspend', 'ReadOnly', 'mem', '--dry-run']);
     expect(err.code).toBe('E_ACCESS_DENIED');
-    const audit = await agent.json<Array<{ action: string; outcome: string; principal: string; origin: string; address?: string }>>(['audit', '--limit', '5']);
-    expect(audit).toEqual(expect.arrayContaining([expect.objectContaining({ action: 'host suspend', outcome: 'denied', principal: 'snmp-user', origin: 'snmp', address: '192.0.2.9' })]));
+    const audit = await agent.json<
+      Array<{ action: string; outcome: string; principal: string; origin: string; address?: string }>
+    >(['audit', '--limit', '5']);
+    expect(audit).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          action: 'host suspend',
+          outcome: 'denied',
+          principal: 'snmp-user',
+          origin: 'snmp',
+          address: '192.0.2.9',
+        }),
+      ]),
+    );
   });
 
   it('lets an Operator dry-run a suspend', async () => {

@@ -37,7 +37,13 @@ describe('Wake-on-LAN', () => {
     port = rx.address().port;
     agent = await bootAgent({
       plugins: [plugin],
-      sections: { 'libvirt-caps': { busAddress: 'unix:path=/nonexistent/bus', logindTimeout: 0.5, wakeOnLan: { broadcast: '127.0.0.1', port } } },
+      sections: {
+        'libvirt-caps': {
+          busAddress: 'unix:path=/nonexistent/bus',
+          logindTimeout: 0.5,
+          wakeOnLan: { broadcast: '127.0.0.1', port },
+        },
+      },
     });
   });
   afterAll(async () => {
@@ -59,7 +65,9 @@ describe('Wake-on-LAN', () => {
   it('says clearly that IPMI wake needs a BMC provider when the target is not a MAC', async () => {
     const r = await agent.run(['wake', 'bmc0']);
     expect(r.type === 'error' ? r.error.code : r.type).toBe('E_CAPABILITY_MISSING');
-    expect(r.type === 'error' ? r.error.message : '').toMatch(/not a MAC address, and no plugin provides BMCs \(bmcs@1\)/);
+    expect(r.type === 'error' ? r.error.message : '').toMatch(
+      /not a MAC address, and no plugin provides BMCs \(bmcs@1\)/,
+    );
   });
 
   it('refuses an IPv6 or malformed broadcast address', async () => {
@@ -92,7 +100,10 @@ describe('IPMI through the BMCS capability', () => {
         return { start() {}, stop() {} };
       },
     });
-    agent = await bootAgent({ plugins: [provider, plugin], sections: { 'libvirt-caps': { busAddress: 'unix:path=/nonexistent/bus', logindTimeout: 0.5 } } });
+    agent = await bootAgent({
+      plugins: [provider, plugin],
+      sections: { 'libvirt-caps': { busAddress: 'unix:path=/nonexistent/bus', logindTimeout: 0.5 } },
+    });
   }, 60_000);
   afterAll(async () => {
     await agent?.stop();
@@ -119,7 +130,14 @@ describe('IPMI through the real ipmi plugin', () => {
   let agent: BootedAgent;
   beforeAll(async () => {
     sim = await startIpmiSim({ bmcs: 1, power: 0 });
-    const targets = sim.targets.map((t) => ({ name: t.name, host: t.host, port: t.port, username: t.username, password: t.password, interval: 3600 }));
+    const targets = sim.targets.map((t) => ({
+      name: t.name,
+      host: t.host,
+      port: t.port,
+      username: t.username,
+      password: t.password,
+      interval: 3600,
+    }));
     agent = await bootAgent({
       plugins: [ipmiPlugin, plugin],
       sections: { ipmi: { targets }, 'libvirt-caps': { busAddress: 'unix:path=/nonexistent/bus', logindTimeout: 0.5 } },

@@ -23,12 +23,14 @@ afterAll(async () => {
   await h?.stop();
 });
 
-const ids = (r: { json: { error: { '@Message.ExtendedInfo': Array<{ MessageId: string }> } } }): string[] => r.json.error['@Message.ExtendedInfo'].map((m) => m.MessageId);
+const ids = (r: { json: { error: { '@Message.ExtendedInfo': Array<{ MessageId: string }> } } }): string[] =>
+  r.json.error['@Message.ExtendedInfo'].map((m) => m.MessageId);
 
 describe('redfish accounts', () => {
   it('has no account until one is made, then vpmctl account add/list work with the password from stdin', async () => {
     expect(await h.agent.json(['account', 'list'])).toEqual([]);
-    const redfishHealth = async (): Promise<string | undefined> => (await h.agent.status()).find((p) => p.name === 'redfish')?.health?.detail;
+    const redfishHealth = async (): Promise<string | undefined> =>
+      (await h.agent.status()).find((p) => p.name === 'redfish')?.health?.detail;
     expect(await redfishHealth()).toContain('(0 account(s): create one with vpmctl account add)');
     expect((await h.rf('POST', SS, { body: { UserName: 'admin', Password: 'whatever-1' } })).status).toBe(401);
     await h.addAccount('admin', 'Administrator', 'Admin-pass-1');
@@ -68,13 +70,23 @@ describe('redfish accounts', () => {
     const r = await h.rf('POST', SS, { body: { UserName: 'ops' } });
     expect(r.status).toBe(400);
     expect(ids(r)).toEqual(['Base.1.22.1.CreateFailedMissingReqProperties']);
-    expect(ids(await h.rf('POST', SS, { body: { UserName: 'ops', Password: 'x', Extra: 1 } }))).toEqual(['Base.1.22.1.PropertyUnknown']);
+    expect(ids(await h.rf('POST', SS, { body: { UserName: 'ops', Password: 'x', Extra: 1 } }))).toEqual([
+      'Base.1.22.1.PropertyUnknown',
+    ]);
   });
 
   it('locks an account after AccountLockoutThreshold failures, even for the right password, until unlocked', async () => {
     await h.addAccount('victim', 'ReadOnly', 'Victim-pass-1');
-    expect((await h.rf('PATCH', '/redfish/v1/AccountService', { token: admin, body: { AccountLockoutThreshold: 3, AccountLockoutDuration: 0 } })).status).toBe(200);
-    for (let i = 0; i < 3; i++) expect((await h.rf('POST', SS, { body: { UserName: 'victim', Password: `wrong-${i}-xxxx` } })).status).toBe(401);
+    expect(
+      (
+        await h.rf('PATCH', '/redfish/v1/AccountService', {
+          token: admin,
+          body: { AccountLockoutThreshold: 3, AccountLockoutDuration: 0 },
+        })
+      ).status,
+    ).toBe(200);
+    for (let i = 0; i < 3; i++)
+      expect((await h.rf('POST', SS, { body: { UserName: 'victim', Password: `wrong-${i}-xxxx` } })).status).toBe(401);
     expect((await h.rf('POST', SS, { body: { UserName: 'victim', Password: 'Victim-pass-1' } })).status).toBe(401);
     expect((await h.rf('GET', '/redfish/v1/Systems', { basic: ['victim', 'Victim-pass-1'] })).status).toBe(401);
     const list = await h.agent.json<Array<{ user: string; locked: boolean }>>(['account', 'list']);
@@ -109,7 +121,14 @@ describe('redfish accounts', () => {
   it('keeps roles immutable and one per account; set-role and delete end sessions', async () => {
     const role = await h.rf('GET', '/redfish/v1/AccountService/Roles/Operator', { token: admin });
     expect(role.json.AssignedPrivileges).toEqual(['Login', 'ConfigureSelf', 'ConfigureComponents']);
-    expect((await h.rf('PATCH', '/redfish/v1/AccountService/Roles/Operator', { token: admin, body: { AssignedPrivileges: ['Login'] } })).status).toBe(405);
+    expect(
+      (
+        await h.rf('PATCH', '/redfish/v1/AccountService/Roles/Operator', {
+          token: admin,
+          body: { AssignedPrivileges: ['Login'] },
+        })
+      ).status,
+    ).toBe(405);
     await h.addAccount('temp', 'ReadOnly', 'Temporary-pass-1');
     const t = await h.login('temp', 'Temporary-pass-1');
     const res = await h.agent.json<{ role: string }>(['account', 'set-role', 'temp', 'Operator']);
@@ -122,13 +141,25 @@ describe('redfish accounts', () => {
   });
 
   it('creates, patches and deletes accounts over Redfish with ConfigureUsers', async () => {
-    const c = await h.rf('POST', '/redfish/v1/AccountService/Accounts', { token: admin, body: { UserName: 'api', Password: 'Api-user-pass-1', RoleId: 'ReadOnly' } });
+    const c = await h.rf('POST', '/redfish/v1/AccountService/Accounts', {
+      token: admin,
+      body: { UserName: 'api', Password: 'Api-user-pass-1', RoleId: 'ReadOnly' },
+    });
     expect(c.status).toBe(201);
     expect(c.headers.location).toBe(c.json['@odata.id']);
     const p = await h.rf('PATCH', String(c.headers.location), { token: admin, body: { RoleId: 'Operator' } });
     expect(p.json.RoleId).toBe('Operator');
-    expect(ids(await h.rf('PATCH', String(c.headers.location), { token: admin, body: { RoleId: 'God' } }))).toEqual(['Base.1.22.1.PropertyValueNotInList']);
-    expect((await h.rf('POST', '/redfish/v1/AccountService/Accounts', { token: admin, body: { UserName: 'api', Password: 'Api-user-pass-1', RoleId: 'ReadOnly' } })).status).toBe(409);
+    expect(ids(await h.rf('PATCH', String(c.headers.location), { token: admin, body: { RoleId: 'God' } }))).toEqual([
+      'Base.1.22.1.PropertyValueNotInList',
+    ]);
+    expect(
+      (
+        await h.rf('POST', '/redfish/v1/AccountService/Accounts', {
+          token: admin,
+          body: { UserName: 'api', Password: 'Api-user-pass-1', RoleId: 'ReadOnly' },
+        })
+      ).status,
+    ).toBe(409);
     expect((await h.rf('DELETE', String(c.headers.location), { token: admin })).status).toBe(204);
     expect((await h.rf('GET', String(c.headers.location), { token: admin })).status).toBe(404);
   });
@@ -173,7 +204,11 @@ describe('account and session stores', () => {
 
   it('expires a session after SessionTimeout of inactivity and lifts a timed lockout', async () => {
     let now = 1_000_000;
-    const sessions = new SessionStore(() => 30, 10, () => now);
+    const sessions = new SessionStore(
+      () => 30,
+      10,
+      () => now,
+    );
     const { token } = sessions.create('alice', '127.0.0.1') ?? { token: '' };
     now += 29_000;
     expect(sessions.touch(token)?.userName).toBe('alice');

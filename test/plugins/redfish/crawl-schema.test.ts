@@ -31,7 +31,10 @@ beforeAll(async () => {
   token = await h.login('admin', 'Admin-pass-1');
   await h.login('viewer', 'Viewer-pass-1'); // a second session to crawl
   // A subscription and the audit entries make those collections non-empty.
-  const sub = await h.rf('POST', '/redfish/v1/EventService/Subscriptions', { token, body: { Destination: 'https://127.0.0.1:9/events', Protocol: 'Redfish', Context: 'crawl' } });
+  const sub = await h.rf('POST', '/redfish/v1/EventService/Subscriptions', {
+    token,
+    body: { Destination: 'https://127.0.0.1:9/events', Protocol: 'Redfish', Context: 'crawl' },
+  });
   expect(sub.status).toBe(201);
   const queue = ['/redfish/v1/'];
   while (queue.length) {
@@ -53,7 +56,8 @@ afterAll(async () => {
 describe('redfish tree', () => {
   it('reaches every kind of resource the service emits from the service root', () => {
     const types = new Set([...visited.values()].map((b) => String(b['@odata.type']).split('.')[0]?.slice(1)));
-    for (const t of Object.keys(TYPE_VERSIONS).filter((t) => !['Message', 'Event'].includes(t))) expect(types, `type ${t} not reached`).toContain(t);
+    for (const t of Object.keys(TYPE_VERSIONS).filter((t) => !['Message', 'Event'].includes(t)))
+      expect(types, `type ${t} not reached`).toContain(t);
     expect(visited.size).toBeGreaterThan(40);
   });
 
@@ -63,7 +67,8 @@ describe('redfish tree', () => {
       expect(body['@odata.id'], uri).toBe(id);
       expect(typeof body['@odata.type'], uri).toBe('string');
       expect(typeof body.Name, uri).toBe('string');
-      if (String(body['@odata.type']).includes('Collection.')) expect(body['Members@odata.count'], uri).toBe((body.Members as unknown[]).length);
+      if (String(body['@odata.type']).includes('Collection.'))
+        expect(body['Members@odata.count'], uri).toBe((body.Members as unknown[]).length);
       else expect(typeof body.Id, uri).toBe('string');
     }
   });
@@ -88,10 +93,15 @@ describe('redfish tree', () => {
   });
 
   it('validates the bodies of POST and PATCH replies', async () => {
-    const created = await h.rf('POST', '/redfish/v1/AccountService/Accounts', { token, body: { UserName: 'op2', Password: 'Operator-pass-2', RoleId: 'Operator' } });
+    const created = await h.rf('POST', '/redfish/v1/AccountService/Accounts', {
+      token,
+      body: { UserName: 'op2', Password: 'Operator-pass-2', RoleId: 'Operator' },
+    });
     expect(created.status).toBe(201);
     const patched = await h.rf('PATCH', '/redfish/v1/SessionService', { token, body: { SessionTimeout: 600 } });
-    const session = await h.rf('POST', '/redfish/v1/SessionService/Sessions', { body: { UserName: 'op2', Password: 'Operator-pass-2' } });
+    const session = await h.rf('POST', '/redfish/v1/SessionService/Sessions', {
+      body: { UserName: 'op2', Password: 'Operator-pass-2' },
+    });
     for (const r of [created, patched, session]) expect(schemas.check(r.json)).toEqual([]);
   });
 });

@@ -27,7 +27,14 @@ const emitter = testPlugin({
         privilege: 'ConfigureManager',
         args: Type.Object({ metric: Type.String(), to: StringEnum(['ok', 'warning', 'critical'] as const) }),
         positional: ['metric', 'to'],
-        handler: (a) => ctx.events.emit('telemetry.status.v1', { metric: a.metric, from: 'ok', to: a.to, value: 99, timestamp: Date.now() }),
+        handler: (a) =>
+          ctx.events.emit('telemetry.status.v1', {
+            metric: a.metric,
+            from: 'ok',
+            to: a.to,
+            value: 99,
+            timestamp: Date.now(),
+          }),
       }),
     );
     ctx.commands.register(
@@ -37,7 +44,14 @@ const emitter = testPlugin({
         privilege: 'ConfigureManager',
         args: Type.Object({ source: Type.String(), message: Type.String() }),
         positional: ['source', 'message'],
-        handler: (a) => ctx.events.emit('hw.log.v1', { source: a.source, id: '0x0042', timestamp: Date.now(), severity: 'critical', message: a.message }),
+        handler: (a) =>
+          ctx.events.emit('hw.log.v1', {
+            source: a.source,
+            id: '0x0042',
+            timestamp: Date.now(),
+            severity: 'critical',
+            message: a.message,
+          }),
       }),
     );
     ctx.commands.register(
@@ -52,7 +66,14 @@ const emitter = testPlugin({
           try {
             ctx.telemetry.get(id);
           } catch {
-            ctx.telemetry.define({ id, name: 'BMC bmc1 Inlet Temp', kind: 'temperature', unit: 'Cel', source: { plugin: 'event-emitter', target: 'bmc1', sensor: 'Inlet Temp' }, thresholds: { upperWarning: 35, upperCritical: 40 } });
+            ctx.telemetry.define({
+              id,
+              name: 'BMC bmc1 Inlet Temp',
+              kind: 'temperature',
+              unit: 'Cel',
+              source: { plugin: 'event-emitter', target: 'bmc1', sensor: 'Inlet Temp' },
+              thresholds: { upperWarning: 35, upperCritical: 40 },
+            });
           }
           return ctx.telemetry.record(id, a.value);
         },
@@ -93,7 +114,10 @@ beforeAll(async () => {
   });
   await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
   receiverPort = (receiver.address() as { port: number }).port;
-  h = await bootRedfish({ plugins: [emitter as unknown as PluginManifest], sections: { eventCa: join(dir, 'cert.pem') } });
+  h = await bootRedfish({
+    plugins: [emitter as unknown as PluginManifest],
+    sections: { eventCa: join(dir, 'cert.pem') },
+  });
   await h.addAccount('admin', 'Administrator', 'Admin-pass-1');
   admin = await h.login('admin', 'Admin-pass-1');
 }, 60_000);
@@ -114,13 +138,21 @@ const until = async (pred: () => boolean, ms = 15_000): Promise<void> => {
 
 describe('redfish events', () => {
   it('refuses subscriptions without https destinations or with another Protocol', async () => {
-    const http = await h.rf('POST', `${ES}/Subscriptions`, { token: admin, body: { Destination: 'http://127.0.0.1/x', Protocol: 'Redfish' } });
+    const http = await h.rf('POST', `${ES}/Subscriptions`, {
+      token: admin,
+      body: { Destination: 'http://127.0.0.1/x', Protocol: 'Redfish' },
+    });
     expect(http.status).toBe(400);
     expect(http.json.error['@Message.ExtendedInfo'][0].Message).toMatch(/must be an https:\/\/ URL/);
-    const proto = await h.rf('POST', `${ES}/Subscriptions`, { token: admin, body: { Destination: 'https://127.0.0.1/x', Protocol: 'SNMPv2c' } });
+    const proto = await h.rf('POST', `${ES}/Subscriptions`, {
+      token: admin,
+      body: { Destination: 'https://127.0.0.1/x', Protocol: 'SNMPv2c' },
+    });
     expect(proto.json.error['@Message.ExtendedInfo'][0].MessageId).toBe('Base.1.22.1.PropertyValueNotInList');
     const missing = await h.rf('POST', `${ES}/Subscriptions`, { token: admin, body: { Protocol: 'Redfish' } });
-    expect(missing.json.error['@Message.ExtendedInfo'][0].MessageId).toBe('Base.1.22.1.CreateFailedMissingReqProperties');
+    expect(missing.json.error['@Message.ExtendedInfo'][0].MessageId).toBe(
+      'Base.1.22.1.CreateFailedMissingReqProperties',
+    );
     expect((await h.rf('GET', `${ES}/Subscriptions`, { token: admin })).json['Members@odata.count']).toBe(0);
   });
 
@@ -134,12 +166,16 @@ describe('redfish events', () => {
     sse.close();
     let count = 1;
     const end = Date.now() + 10_000;
-    while (count !== 0 && Date.now() < end) count = (await h.rf('GET', `${ES}/Subscriptions`, { token: admin })).json['Members@odata.count'];
+    while (count !== 0 && Date.now() < end)
+      count = (await h.rf('GET', `${ES}/Subscriptions`, { token: admin })).json['Members@odata.count'];
     expect(count).toBe(0);
   });
 
   it('delivers threshold crossings and SEL entries to SSE and to a subscription, retrying after a failure', async () => {
-    const sub = await h.rf('POST', `${ES}/Subscriptions`, { token: admin, body: { Destination: `https://127.0.0.1:${receiverPort}/events`, Protocol: 'Redfish', Context: 'ctx-1' } });
+    const sub = await h.rf('POST', `${ES}/Subscriptions`, {
+      token: admin,
+      body: { Destination: `https://127.0.0.1:${receiverPort}/events`, Protocol: 'Redfish', Context: 'ctx-1' },
+    });
     expect(sub.status).toBe(201);
     expect(sub.headers.location).toBe(sub.json['@odata.id']);
     expect((await h.rf('PATCH', ES, { token: admin, body: { DeliveryRetryIntervalSeconds: 1 } })).status).toBe(200);
@@ -156,13 +192,24 @@ describe('redfish events', () => {
       });
       expect(schemas.check(ev)).toEqual([]);
       await until(() => received.some(mine));
-      expect(received.find(mine)).toMatchObject({ Context: 'ctx-1', Events: [{ MessageId: 'ResourceEvent.1.4.3.ResourceStatusChangedCritical' }] });
+      expect(received.find(mine)).toMatchObject({
+        Context: 'ctx-1',
+        Events: [{ MessageId: 'ResourceEvent.1.4.3.ResourceStatusChangedCritical' }],
+      });
       expect(attempts).toBe(2); // refused once, delivered by the retry
 
       await h.agent.json(['emit', 'sel', 'bmc1', 'Processor IERR']);
       const sel = (d: Record<string, unknown>): boolean => JSON.stringify(d).includes('Processor IERR');
       await until(() => received.some(sel));
-      expect(received.find(sel)).toMatchObject({ Events: [{ MessageId: 'ResourceEvent.1.4.3.ResourceErrorsDetected', MessageArgs: ['bmc1', 'Processor IERR'], MessageSeverity: 'Critical' }] });
+      expect(received.find(sel)).toMatchObject({
+        Events: [
+          {
+            MessageId: 'ResourceEvent.1.4.3.ResourceErrorsDetected',
+            MessageArgs: ['bmc1', 'Processor IERR'],
+            MessageSeverity: 'Critical',
+          },
+        ],
+      });
       expect(schemas.check(received.find(sel) as Record<string, unknown>)).toEqual([]);
       const ids = sse.events.map((e) => e.id);
       expect(new Set(ids).size).toBe(ids.length);
@@ -183,19 +230,31 @@ describe('redfish events', () => {
     await h.agent.json(['emit', 'reading', '37.5']);
     const chassis = await h.rf('GET', '/redfish/v1/Chassis', { token: admin });
     expect(chassis.json.Members).toContainEqual({ '@odata.id': '/redfish/v1/Chassis/bmc-bmc1' });
-    const sensor = await h.rf('GET', '/redfish/v1/Chassis/bmc-bmc1/Sensors/event-emitter_bmc1_inlet-temp', { token: admin });
-    expect(sensor.json).toMatchObject({ Reading: 37.5, ReadingType: 'Temperature', ReadingUnits: 'Cel', Thresholds: { UpperCaution: { Reading: 35 }, UpperCritical: { Reading: 40 } }, Status: { State: 'Enabled', Health: 'Warning' } });
+    const sensor = await h.rf('GET', '/redfish/v1/Chassis/bmc-bmc1/Sensors/event-emitter_bmc1_inlet-temp', {
+      token: admin,
+    });
+    expect(sensor.json).toMatchObject({
+      Reading: 37.5,
+      ReadingType: 'Temperature',
+      ReadingUnits: 'Cel',
+      Thresholds: { UpperCaution: { Reading: 35 }, UpperCritical: { Reading: 40 } },
+      Status: { State: 'Enabled', Health: 'Warning' },
+    });
     expect(schemas.check(sensor.json)).toEqual([]);
     const env = await h.rf('GET', '/redfish/v1/Chassis/bmc-bmc1/EnvironmentMetrics', { token: admin });
     expect(env.json.TemperatureCelsius).toEqual({ Reading: 37.5, DataSourceUri: sensor.json['@odata.id'] });
     // The host chassis does not list it.
     const hostSensors = await h.rf('GET', '/redfish/v1/Chassis/host/Sensors', { token: admin });
     expect(JSON.stringify(hostSensors.json)).not.toContain('bmc1');
-    expect((await h.rf('GET', '/redfish/v1/Chassis/host/Sensors/event-emitter_bmc1_inlet-temp', { token: admin })).status).toBe(404);
+    expect(
+      (await h.rf('GET', '/redfish/v1/Chassis/host/Sensors/event-emitter_bmc1_inlet-temp', { token: admin })).status,
+    ).toBe(404);
   });
 
   it('ends an SSE stream when its session logs out', async () => {
-    const login = await h.rf('POST', '/redfish/v1/SessionService/Sessions', { body: { UserName: 'admin', Password: 'Admin-pass-1' } });
+    const login = await h.rf('POST', '/redfish/v1/SessionService/Sessions', {
+      body: { UserName: 'admin', Password: 'Admin-pass-1' },
+    });
     const token = login.headers['x-auth-token'] as string;
     const sse = await openSse(h, token);
     const ended = new Promise<void>((resolve) => sse.onEnd(resolve));
@@ -204,8 +263,16 @@ describe('redfish events', () => {
   });
 
   it('persists subscriptions and retry settings in the plugin state', async () => {
-    const state = JSON.parse(await readFile(join(h.agent.dir, 'state', 'plugins', 'redfish', 'subscriptions.json'), 'utf8'));
-    expect(state.data.subscriptions).toEqual([expect.objectContaining({ destination: `https://127.0.0.1:${receiverPort}/events`, context: 'ctx-1', owner: 'admin' })]);
+    const state = JSON.parse(
+      await readFile(join(h.agent.dir, 'state', 'plugins', 'redfish', 'subscriptions.json'), 'utf8'),
+    );
+    expect(state.data.subscriptions).toEqual([
+      expect.objectContaining({
+        destination: `https://127.0.0.1:${receiverPort}/events`,
+        context: 'ctx-1',
+        owner: 'admin',
+      }),
+    ]);
     expect(state.data.retryIntervalSeconds).toBe(1);
   });
 });

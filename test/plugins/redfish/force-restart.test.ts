@@ -9,7 +9,14 @@
  * root (effective uid injected), which that bus requires of a Reboot() caller.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startLogindMock, startPrivateBus, startSystemdMock, type LogindMock, type PrivateBus, type SystemdMock } from '../../../testkit/peers/index.js';
+import {
+  startLogindMock,
+  startPrivateBus,
+  startSystemdMock,
+  type LogindMock,
+  type PrivateBus,
+  type SystemdMock,
+} from '../../../testkit/peers/index.js';
 import { SystemdPower, declaresReboot, notRootReason } from '../../../plugins/redfish/host/systemd-power.js';
 import { bootRedfish, type RedfishHarness } from './support.js';
 
@@ -35,16 +42,26 @@ describe('declaresReboot (introspection of the manager object)', () => {
      <interface name="org.freedesktop.systemd1.Manager">${methods}</interface></node>`;
 
   it('finds Reboot() as systemd writes it, with annotations and without input arguments', () => {
-    const systemdStyle = manager(`<method name="PowerOff">\n</method>\n<method name="Reboot">\n<annotation name="org.freedesktop.systemd1.Privileged" value="true"/>\n</method>`);
+    const systemdStyle = manager(
+      `<method name="PowerOff">\n</method>\n<method name="Reboot">\n<annotation name="org.freedesktop.systemd1.Privileged" value="true"/>\n</method>`,
+    );
     expect(declaresReboot(systemdStyle)).toBe(true);
     expect(declaresReboot(manager(`<method name='Reboot'/>`))).toBe(true);
   });
 
   it('refuses a Reboot on another interface, one that takes arguments, or a similar name', () => {
-    expect(declaresReboot(`<node><interface name="org.freedesktop.login1.Manager"><method name="Reboot"/></interface></node>`)).toBe(false);
+    expect(
+      declaresReboot(
+        `<node><interface name="org.freedesktop.login1.Manager"><method name="Reboot"/></interface></node>`,
+      ),
+    ).toBe(false);
     expect(declaresReboot(manager(`<method name="Reboot"><arg name="interactive" type="b"/></method>`))).toBe(false);
-    expect(declaresReboot(manager(`<method name="Reboot"><arg name="i" type="b" direction="in"/></method>`))).toBe(false);
-    expect(declaresReboot(manager(`<method name="RebootWithFlags"><arg type="t" direction="in"/></method>`))).toBe(false);
+    expect(declaresReboot(manager(`<method name="Reboot"><arg name="i" type="b" direction="in"/></method>`))).toBe(
+      false,
+    );
+    expect(declaresReboot(manager(`<method name="RebootWithFlags"><arg type="t" direction="in"/></method>`))).toBe(
+      false,
+    );
     expect(declaresReboot(manager(`<method name="SoftReboot"/>`))).toBe(false);
     expect(declaresReboot('')).toBe(false);
   });
@@ -95,7 +112,9 @@ describe('without a systemd manager on the bus', () => {
   it('does not offer ForceRestart, says why, and refuses it without touching logind', async () => {
     const info = await env.h.rf('GET', `${S}/ResetActionInfo`, { token: env.admin });
     expect(info.json.Parameters[0].AllowableValues).toEqual(['On', 'GracefulShutdown', 'GracefulRestart']);
-    expect(info.json.Description).toMatch(/ForceRestart: not offered \(systemd manager unavailable: systemd Introspect on unix:path=.*org\.freedesktop\.DBus\.Error\.ServiceUnknown: .*nothing owns org\.freedesktop\.systemd1 on this bus\)/);
+    expect(info.json.Description).toMatch(
+      /ForceRestart: not offered \(systemd manager unavailable: systemd Introspect on unix:path=.*org\.freedesktop\.DBus\.Error\.ServiceUnknown: .*nothing owns org\.freedesktop\.systemd1 on this bus\)/,
+    );
     expect(info.json.Description).toMatch(RESUME_WHY);
     const r = await env.h.rf('POST', RESET, { token: env.admin, body: { ResetType: 'ForceRestart' } });
     expect(r.status).toBe(400);
@@ -112,7 +131,9 @@ describe('with the systemd template, which has no Reboot()', () => {
   it('does not offer ForceRestart and names the missing method', async () => {
     const info = await env.h.rf('GET', `${S}/ResetActionInfo`, { token: env.admin });
     expect(info.json.Parameters[0].AllowableValues).not.toContain('ForceRestart');
-    expect(info.json.Description).toMatch(/ForceRestart: not offered \(the systemd manager on unix:path=\S+ has no org\.freedesktop\.systemd1\.Manager\.Reboot\(\)\)/);
+    expect(info.json.Description).toMatch(
+      /ForceRestart: not offered \(the systemd manager on unix:path=\S+ has no org\.freedesktop\.systemd1\.Manager\.Reboot\(\)\)/,
+    );
     expect((await env.h.rf('POST', RESET, { token: env.admin, body: { ResetType: 'ForceRestart' } })).status).toBe(400);
     expect(await env.systemd?.calls()).toEqual([]);
   });
@@ -124,7 +145,8 @@ describe('with the systemd manager and its Reboot()', () => {
   let admin: string;
   let oper: string;
   let ro: string;
-  const audit = async (): Promise<AuditRow[]> => (await env.h.agent.json<AuditRow[]>(['audit', '--limit', '50'])).filter((e) => e.action === ACTION);
+  const audit = async (): Promise<AuditRow[]> =>
+    (await env.h.agent.json<AuditRow[]>(['audit', '--limit', '50'])).filter((e) => e.action === ACTION);
   beforeAll(async () => {
     systemd = env.systemd as SystemdMock;
     admin = env.admin;
@@ -136,8 +158,15 @@ describe('with the systemd manager and its Reboot()', () => {
   it('offers ForceRestart in ActionInfo next to the logind resets, still not Resume', async () => {
     const info = await env.h.rf('GET', `${S}/ResetActionInfo`, { token: ro });
     expect(info.status).toBe(200);
-    expect(info.json.Parameters[0].AllowableValues).toEqual(['On', 'GracefulShutdown', 'GracefulRestart', 'ForceRestart']);
-    expect(info.json.Description).toMatch(/ForceRestart: offered \(systemd manager Reboot\(\), as systemctl reboot --force: services are not stopped in order\)/);
+    expect(info.json.Parameters[0].AllowableValues).toEqual([
+      'On',
+      'GracefulShutdown',
+      'GracefulRestart',
+      'ForceRestart',
+    ]);
+    expect(info.json.Description).toMatch(
+      /ForceRestart: offered \(systemd manager Reboot\(\), as systemctl reboot --force: services are not stopped in order\)/,
+    );
     expect(info.json.Description).toMatch(RESUME_WHY);
     // Probing introspects; it never calls a mocked method.
     expect(await systemd.calls()).toEqual([]);
@@ -149,13 +178,18 @@ describe('with the systemd manager and its Reboot()', () => {
     expect(r.status).toBe(403);
     expect(ids(r)).toEqual(['Base.1.22.1.InsufficientPrivilege']);
     expect(await systemd.calls()).toEqual([]);
-    const denied = (await env.h.agent.json<AuditRow[]>(['audit', '--limit', '5'])).filter((e) => e.principal === 'ro' && e.outcome === 'denied');
+    const denied = (await env.h.agent.json<AuditRow[]>(['audit', '--limit', '5'])).filter(
+      (e) => e.principal === 'ro' && e.outcome === 'denied',
+    );
     expect(denied.map((e) => e.action)).toEqual([`redfish POST ${RESET}`]);
     expect(denied[0]?.detail).toMatch(/ConfigureComponents/);
   });
 
   it('calls Reboot() exactly once for each POST by an Operator and by an Administrator, never logind, and audits it', async () => {
-    for (const [who, token] of [['oper', oper], ['admin', admin]] as const) {
+    for (const [who, token] of [
+      ['oper', oper],
+      ['admin', admin],
+    ] as const) {
       await systemd.clearCalls();
       await env.logind.clearCalls();
       const r = await env.h.rf('POST', RESET, { token, body: { ResetType: 'ForceRestart' } });
@@ -163,14 +197,21 @@ describe('with the systemd manager and its Reboot()', () => {
       expect((await systemd.calls()).map((c) => [c.method, c.args])).toEqual([['Reboot', []]]);
       expect(await systemd.calls('Reboot')).toHaveLength(1);
       expect((await env.logind.calls()).filter((c) => c.method === 'Reboot' || c.method === 'PowerOff')).toEqual([]);
-      expect((await audit()).at(-1)).toMatchObject({ principal: who, outcome: 'ok', detail: expect.stringMatching(/^accepted by the systemd manager on unix:path=/) });
+      expect((await audit()).at(-1)).toMatchObject({
+        principal: who,
+        outcome: 'ok',
+        detail: expect.stringMatching(/^accepted by the systemd manager on unix:path=/),
+      });
     }
     expect((await audit()).map((e) => `${e.principal} ${e.outcome}`)).toEqual(['oper ok', 'admin ok']);
   });
 
   it('answers a Reboot() that fails with a 503 naming the D-Bus error, and audits the failure', async () => {
     const cases = [
-      { name: 'org.freedesktop.DBus.Error.AccessDenied', hint: 'the system bus and systemd take Reboot() only from root; CAP_SYS_BOOT alone is not enough' },
+      {
+        name: 'org.freedesktop.DBus.Error.AccessDenied',
+        hint: 'the system bus and systemd take Reboot() only from root; CAP_SYS_BOOT alone is not enough',
+      },
       { name: 'org.freedesktop.DBus.Error.UnknownMethod', hint: 'this systemd has no Manager.Reboot()' },
     ];
     try {
@@ -183,7 +224,13 @@ describe('with the systemd manager and its Reboot()', () => {
         const text = `E_REDFISH_SYSTEMD: systemd Manager.Reboot on ${env.bus.address}: ${c.name}: mocked ${c.name.split('.').at(-1)} (${c.hint})`;
         expect(r.json.error['@Message.ExtendedInfo'][0].Message).toBe(text);
         expect(await systemd.calls('Reboot')).toHaveLength(1);
-        expect((await audit()).at(-1)).toEqual(expect.objectContaining({ principal: 'oper', outcome: 'failed', detail: text.replace('E_REDFISH_SYSTEMD: ', '') }));
+        expect((await audit()).at(-1)).toEqual(
+          expect.objectContaining({
+            principal: 'oper',
+            outcome: 'failed',
+            detail: text.replace('E_REDFISH_SYSTEMD: ', ''),
+          }),
+        );
       }
       // What a Redfish client reads in the manager's audit log.
       const entries = await env.h.rf('GET', '/redfish/v1/Managers/vpmd/LogServices/AuditLog/Entries', { token: admin });
@@ -193,7 +240,9 @@ describe('with the systemd manager and its Reboot()', () => {
         if (String(e.json.Message).includes(`${ACTION}: failed`)) failures.push(`${e.json.Severity} ${e.json.Message}`);
       }
       expect(failures).toHaveLength(2);
-      expect(failures[1]).toMatch(/^Warning oper \(redfish from \S+\): redfish ComputerSystem\.Reset ForceRestart \(systemd Manager\.Reboot\): failed \(.*UnknownMethod/);
+      expect(failures[1]).toMatch(
+        /^Warning oper \(redfish from \S+\): redfish ComputerSystem\.Reset ForceRestart \(systemd Manager\.Reboot\): failed \(.*UnknownMethod/,
+      );
     } finally {
       await systemd.addReboot();
     }
@@ -205,8 +254,14 @@ describe('with the systemd manager and its Reboot()', () => {
       await systemd.clearCalls();
       const r = await env.h.rf('POST', RESET, { token: admin, body: { ResetType: 'ForceRestart' } });
       expect(r.status, r.text).toBe(503);
-      expect(messages(r)).toMatch(/E_REDFISH_SYSTEMD: systemd Manager\.Reboot on unix:path=\S+: no answer within 1000 ms \(the reboot may still happen\)/);
-      expect((await audit()).at(-1)).toMatchObject({ principal: 'admin', outcome: 'failed', detail: expect.stringMatching(/no answer within 1000 ms/) });
+      expect(messages(r)).toMatch(
+        /E_REDFISH_SYSTEMD: systemd Manager\.Reboot on unix:path=\S+: no answer within 1000 ms \(the reboot may still happen\)/,
+      );
+      expect((await audit()).at(-1)).toMatchObject({
+        principal: 'admin',
+        outcome: 'failed',
+        detail: expect.stringMatching(/no answer within 1000 ms/),
+      });
       // The mock answers once its delay is over: the call did reach it, once.
       expect(await systemd.calls('Reboot')).toHaveLength(1);
     } finally {
@@ -216,7 +271,8 @@ describe('with the systemd manager and its Reboot()', () => {
 });
 
 describe('with DBUS_SYSTEM_BUS_ADDRESS (the host bus as vpmd sees it) naming a manager that has Reboot()', () => {
-  const NOT_USED = (what: string): string => `simulated host: the system ${what} is not used (set plugins.redfish.hostPower.busAddress to use one)`;
+  const NOT_USED = (what: string): string =>
+    `simulated host: the system ${what} is not used (set plugins.redfish.hostPower.busAddress to use one)`;
   const escape = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   const saved = process.env.DBUS_SYSTEM_BUS_ADDRESS;
   let bus: PrivateBus;
@@ -251,10 +307,15 @@ describe('with DBUS_SYSTEM_BUS_ADDRESS (the host bus as vpmd sees it) naming a m
     expect(notRootReason(998)).toBe(
       "vpmd runs as uid 998, not root, and the system bus takes the systemd manager's Reboot() only from root (its D-Bus policy refuses other users, even with CAP_SYS_BOOT): run vpmd as root",
     );
-    expect(await hostBus(() => undefined).probe()).toEqual({ reboot: false, why: 'cannot tell the effective uid of vpmd on this platform' });
+    expect(await hostBus(() => undefined).probe()).toEqual({
+      reboot: false,
+      why: 'cannot tell the effective uid of vpmd on this platform',
+    });
     // Without an injected uid it is this process's own.
     const own = process.geteuid?.();
-    expect(await new SystemdPower({ timeoutMs: 1000 }).probe()).toEqual(own === 0 ? { reboot: true } : { reboot: false, why: notRootReason(own ?? -1) });
+    expect(await new SystemdPower({ timeoutMs: 1000 }).probe()).toEqual(
+      own === 0 ? { reboot: true } : { reboot: false, why: notRootReason(own ?? -1) },
+    );
     expect(await systemd.calls()).toEqual([]);
   });
 
@@ -262,7 +323,10 @@ describe('with DBUS_SYSTEM_BUS_ADDRESS (the host bus as vpmd sees it) naming a m
     process.env.DBUS_SYSTEM_BUS_ADDRESS = `unix:path=${bus.address.replace(/^unix:path=/, '').replace(/,.*$/, '')}.absent`;
     try {
       expect(await hostBus(() => 998).probe()).toEqual({ reboot: false, why: notRootReason(998) });
-      expect(await hostBus(() => 0).probe()).toEqual({ reboot: false, why: expect.stringMatching(/^systemd manager unavailable: systemd Introspect on unix:path=\S+\.absent: /) });
+      expect(await hostBus(() => 0).probe()).toEqual({
+        reboot: false,
+        why: expect.stringMatching(/^systemd manager unavailable: systemd Introspect on unix:path=\S+\.absent: /),
+      });
     } finally {
       process.env.DBUS_SYSTEM_BUS_ADDRESS = bus.address;
     }
@@ -285,7 +349,11 @@ describe('with DBUS_SYSTEM_BUS_ADDRESS (the host bus as vpmd sees it) naming a m
       const r = await h.rf('POST', RESET, { token: admin, body: { ResetType: type } });
       expect(r.status, r.text).toBe(400);
       expect(ids(r)).toEqual(['Base.1.22.1.ActionParameterValueNotInList']);
-      expect(messages(r)).toMatch(new RegExp(`${type} is not offered: ${escape(NOT_USED(type === 'ForceRestart' ? 'systemd manager' : 'logind'))}\\.$`));
+      expect(messages(r)).toMatch(
+        new RegExp(
+          `${type} is not offered: ${escape(NOT_USED(type === 'ForceRestart' ? 'systemd manager' : 'logind'))}\\.$`,
+        ),
+      );
     }
     expect(await systemd.calls('Reboot')).toEqual([]);
     expect(await systemd.calls()).toEqual([]);

@@ -9,21 +9,33 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LOGIND_BUS_NAME, LOGIND_MANAGER_IFACE, LOGIND_PATH, startLogindMock, startPrivateBus, type LogindMock, type PrivateBus } from '../../../testkit/peers/index.js';
+import {
+  LOGIND_BUS_NAME,
+  LOGIND_MANAGER_IFACE,
+  LOGIND_PATH,
+  startLogindMock,
+  startPrivateBus,
+  type LogindMock,
+  type PrivateBus,
+} from '../../../testkit/peers/index.js';
 import type { PluginManifest } from '../../../core/index.js';
 import libvirtCaps from '../../../plugins/libvirt-caps/index.js';
 import virtioChannels from '../../../plugins/virtio-channels/index.js';
 import { bootRedfish, openSse, type RedfishHarness } from './support.js';
 
 const S = '/redfish/v1/Systems/host';
-const cpufreq = async (root: string, policy: number, file: string): Promise<string> => (await readFile(join(root, 'sys/devices/system/cpu/cpufreq', `policy${policy}`, file), 'utf8')).trim();
-const ids = (r: { json: { error: { '@Message.ExtendedInfo': Array<{ MessageId: string }> } } }): string[] => r.json.error['@Message.ExtendedInfo'].map((m) => m.MessageId);
+const cpufreq = async (root: string, policy: number, file: string): Promise<string> =>
+  (await readFile(join(root, 'sys/devices/system/cpu/cpufreq', `policy${policy}`, file), 'utf8')).trim();
+const ids = (r: { json: { error: { '@Message.ExtendedInfo': Array<{ MessageId: string }> } } }): string[] =>
+  r.json.error['@Message.ExtendedInfo'].map((m) => m.MessageId);
 
 describe('without host-sleep, capabilities-documents or guest-channels providers', () => {
   let h: RedfishHarness;
   let admin: string;
   beforeAll(async () => {
-    h = await bootRedfish({ sections: { hostPower: { busAddress: 'unix:path=/nonexistent/vpmd-test-bus', timeout: 2 } } });
+    h = await bootRedfish({
+      sections: { hostPower: { busAddress: 'unix:path=/nonexistent/vpmd-test-bus', timeout: 2 } },
+    });
     await h.addAccount('admin', 'Administrator', 'Admin-pass-1');
     admin = await h.login('admin', 'Admin-pass-1');
   });
@@ -35,18 +47,41 @@ describe('without host-sleep, capabilities-documents or guest-channels providers
     const info = await h.rf('GET', `${S}/ResetActionInfo`, { token: admin });
     expect(info.json.Parameters[0].AllowableValues).toEqual(['On']);
     expect(info.json.Description).toMatch(/Suspend: not offered \(no host-sleep provider is running/);
-    expect(info.json.Description).toMatch(/GracefulShutdown: not offered \(systemd-logind unavailable: logind CanPowerOff\/CanReboot on unix:path=\/nonexistent/);
-    expect(ids(await h.rf('POST', `${S}/Actions/ComputerSystem.Reset`, { token: admin, body: { ResetType: 'GracefulShutdown' } }))).toEqual(['Base.1.22.1.ActionParameterValueNotInList']);
+    expect(info.json.Description).toMatch(
+      /GracefulShutdown: not offered \(systemd-logind unavailable: logind CanPowerOff\/CanReboot on unix:path=\/nonexistent/,
+    );
+    expect(
+      ids(
+        await h.rf('POST', `${S}/Actions/ComputerSystem.Reset`, {
+          token: admin,
+          body: { ResetType: 'GracefulShutdown' },
+        }),
+      ),
+    ).toEqual(['Base.1.22.1.ActionParameterValueNotInList']);
     const r = await h.rf('POST', `${S}/Actions/ComputerSystem.Reset`, { token: admin, body: { ResetType: 'Suspend' } });
     expect(r.status).toBe(400);
     expect(ids(r)).toEqual(['Base.1.22.1.ActionParameterValueNotInList']);
     expect(r.json.error['@Message.ExtendedInfo'][0].Message).toMatch(/no host-sleep provider/);
-    expect(ids(await h.rf('POST', `${S}/Actions/ComputerSystem.Reset`, { token: admin, body: {} }))).toEqual(['Base.1.22.1.ActionParameterMissing']);
-    expect(ids(await h.rf('POST', `${S}/Actions/ComputerSystem.Reset`, { token: admin, body: { ResetType: 'On', Force: true } }))).toEqual(['Base.1.22.1.ActionParameterUnknown']);
-    expect((await h.rf('POST', `${S}/Actions/ComputerSystem.Reset`, { token: admin, body: { ResetType: 'On' } })).status).toBe(204);
+    expect(ids(await h.rf('POST', `${S}/Actions/ComputerSystem.Reset`, { token: admin, body: {} }))).toEqual([
+      'Base.1.22.1.ActionParameterMissing',
+    ]);
+    expect(
+      ids(
+        await h.rf('POST', `${S}/Actions/ComputerSystem.Reset`, {
+          token: admin,
+          body: { ResetType: 'On', Force: true },
+        }),
+      ),
+    ).toEqual(['Base.1.22.1.ActionParameterUnknown']);
+    expect(
+      (await h.rf('POST', `${S}/Actions/ComputerSystem.Reset`, { token: admin, body: { ResetType: 'On' } })).status,
+    ).toBe(204);
     const sys = await h.rf('GET', S, { token: admin });
     expect(sys.json.PowerState).toBe('On');
-    expect(sys.json.Oem.Vpmd.LibvirtCapabilities).toEqual({ Available: false, Reason: expect.stringMatching(/no capabilities-documents provider/) });
+    expect(sys.json.Oem.Vpmd.LibvirtCapabilities).toEqual({
+      Available: false,
+      Reason: expect.stringMatching(/no capabilities-documents provider/),
+    });
     const doc = await h.rf('GET', `${S}/Oem/Vpmd/LibvirtCapabilities`, { token: admin });
     expect(doc.status).toBe(503);
     expect(doc.text).toMatch(/enable the libvirt-caps plugin/);
@@ -58,25 +93,55 @@ describe('without host-sleep, capabilities-documents or guest-channels providers
     const cpu = await h.rf('GET', `${S}/Processors/CPU0`, { token: admin });
     const max = Number(await cpufreq(h.agent.hostRoot, 0, 'cpuinfo_max_freq')) / 1000;
     const min = Number(await cpufreq(h.agent.hostRoot, 0, 'cpuinfo_min_freq')) / 1000;
-    expect(cpu.json.OperatingSpeedRangeMHz).toMatchObject({ AllowableMin: Math.round(min), AllowableMax: Math.round(max) });
+    expect(cpu.json.OperatingSpeedRangeMHz).toMatchObject({
+      AllowableMin: Math.round(min),
+      AllowableMax: Math.round(max),
+    });
     expect(cpu.json.MaxSpeedMHz).toBe(Math.round(max));
     expect(cpu.json.TotalThreads).toBe(8);
   });
 
   it('PATCHes OperatingSpeedRangeMHz into every policy of the package; refuses out-of-range or crossed values, changing nothing', async () => {
     const cur = await h.rf('GET', `${S}/Processors/CPU0`, { token: admin });
-    const ok = await h.rf('PATCH', `${S}/Processors/CPU0`, { token: admin, body: { OperatingSpeedRangeMHz: { SettingMax: 2000 } }, headers: { 'If-Match': String(cur.headers.etag) } });
+    const ok = await h.rf('PATCH', `${S}/Processors/CPU0`, {
+      token: admin,
+      body: { OperatingSpeedRangeMHz: { SettingMax: 2000 } },
+      headers: { 'If-Match': String(cur.headers.etag) },
+    });
     expect(ok.status).toBe(200);
     expect(ok.json.OperatingSpeedRangeMHz.SettingMax).toBe(2000);
     for (let p = 0; p < 8; p++) expect(await cpufreq(h.agent.hostRoot, p, 'scaling_max_freq')).toBe('2000000');
-    const far = await h.rf('PATCH', `${S}/Processors/CPU0`, { token: admin, body: { OperatingSpeedRangeMHz: { SettingMax: 99999 } } });
+    const far = await h.rf('PATCH', `${S}/Processors/CPU0`, {
+      token: admin,
+      body: { OperatingSpeedRangeMHz: { SettingMax: 99999 } },
+    });
     expect(ids(far)).toEqual(['Base.1.22.1.PropertyValueOutOfRange']);
-    const crossed = await h.rf('PATCH', `${S}/Processors/CPU0`, { token: admin, body: { OperatingSpeedRangeMHz: { SettingMin: 1900, SettingMax: 1500 } } });
+    const crossed = await h.rf('PATCH', `${S}/Processors/CPU0`, {
+      token: admin,
+      body: { OperatingSpeedRangeMHz: { SettingMin: 1900, SettingMax: 1500 } },
+    });
     expect(ids(crossed)).toEqual(['Base.1.22.1.PropertyValueConflict']);
-    expect(ids(await h.rf('PATCH', `${S}/Processors/CPU0`, { token: admin, body: { MaxSpeedMHz: 1 } }))).toEqual(['Base.1.22.1.PropertyNotWritable']);
-    expect(ids(await h.rf('PATCH', `${S}/Processors/CPU0`, { token: admin, body: { OperatingSpeedRangeMHz: { SettingMax: '2GHz' } } }))).toEqual(['Base.1.22.1.PropertyValueTypeError']);
+    expect(ids(await h.rf('PATCH', `${S}/Processors/CPU0`, { token: admin, body: { MaxSpeedMHz: 1 } }))).toEqual([
+      'Base.1.22.1.PropertyNotWritable',
+    ]);
+    expect(
+      ids(
+        await h.rf('PATCH', `${S}/Processors/CPU0`, {
+          token: admin,
+          body: { OperatingSpeedRangeMHz: { SettingMax: '2GHz' } },
+        }),
+      ),
+    ).toEqual(['Base.1.22.1.PropertyValueTypeError']);
     expect(await cpufreq(h.agent.hostRoot, 0, 'scaling_max_freq')).toBe('2000000');
-    expect((await h.rf('PATCH', `${S}/Processors/CPU0`, { token: admin, body: { OperatingSpeedRangeMHz: { SettingMax: 2000 } }, headers: { 'If-Match': String(cur.headers.etag) } })).status).toBe(412);
+    expect(
+      (
+        await h.rf('PATCH', `${S}/Processors/CPU0`, {
+          token: admin,
+          body: { OperatingSpeedRangeMHz: { SettingMax: 2000 } },
+          headers: { 'If-Match': String(cur.headers.etag) },
+        })
+      ).status,
+    ).toBe(412);
   });
 });
 
@@ -93,7 +158,14 @@ describe('with libvirt-caps over logind and virtio-channels', () => {
     logind = await startLogindMock(bus, { CanSuspend: 'yes' });
     // The test kit's helper sets the sleep answers only; CanReboot is redefined through dbusmock itself.
     const probe = await bus.connect();
-    await probe.call({ destination: LOGIND_BUS_NAME, path: LOGIND_PATH, interface: 'org.freedesktop.DBus.Mock', member: 'AddMethod', signature: 'sssss', body: [LOGIND_MANAGER_IFACE, 'CanReboot', '', 's', 'ret = "challenge"'] });
+    await probe.call({
+      destination: LOGIND_BUS_NAME,
+      path: LOGIND_PATH,
+      interface: 'org.freedesktop.DBus.Mock',
+      member: 'AddMethod',
+      signature: 'sssss',
+      body: [LOGIND_MANAGER_IFACE, 'CanReboot', '', 's', 'ret = "challenge"'],
+    });
     probe.close();
     dir = await mkdtemp(join(tmpdir(), 'rf-vc-'));
     h = await bootRedfish({
@@ -106,7 +178,11 @@ describe('with libvirt-caps over logind and virtio-channels', () => {
     await h.addAccount('admin', 'Administrator', 'Admin-pass-1');
     await h.addAccount('oper', 'Operator', 'Operator-pass-1');
     await h.addAccount('ro', 'ReadOnly', 'Readonly-pass-1');
-    [admin, oper, ro] = [await h.login('admin', 'Admin-pass-1'), await h.login('oper', 'Operator-pass-1'), await h.login('ro', 'Readonly-pass-1')];
+    [admin, oper, ro] = [
+      await h.login('admin', 'Admin-pass-1'),
+      await h.login('oper', 'Operator-pass-1'),
+      await h.login('ro', 'Readonly-pass-1'),
+    ];
   }, 60_000);
   afterAll(async () => {
     await h?.stop();
@@ -132,15 +208,23 @@ describe('with libvirt-caps over logind and virtio-channels', () => {
     expect(sse.contentType).toBe('text/event-stream');
     try {
       await logind.clearCalls();
-      expect((await h.rf('POST', `${S}/Actions/ComputerSystem.Reset`, { token: ro, body: { ResetType: 'Suspend' } })).status).toBe(403);
+      expect(
+        (await h.rf('POST', `${S}/Actions/ComputerSystem.Reset`, { token: ro, body: { ResetType: 'Suspend' } })).status,
+      ).toBe(403);
       expect(await logind.calls()).toEqual([]);
-      const r = await h.rf('POST', `${S}/Actions/ComputerSystem.Reset`, { token: oper, body: { ResetType: 'Suspend' } });
+      const r = await h.rf('POST', `${S}/Actions/ComputerSystem.Reset`, {
+        token: oper,
+        body: { ResetType: 'Suspend' },
+      });
       expect(r.status, r.text).toBe(204);
       const calls = (await logind.calls()).map((c) => c.method);
       expect(calls.some((m) => m.startsWith('Suspend'))).toBe(true);
       expect((await h.rf('GET', S, { token: ro })).json.PowerState).toBe('PoweringOff');
       const ev = await sse.waitFor((d) => JSON.stringify(d).includes('ResourcePoweringOff'));
-      expect(ev).toMatchObject({ '@odata.type': '#Event.v1_13_0.Event', Events: [{ MessageId: 'ResourceEvent.1.4.3.ResourcePoweringOff', OriginOfCondition: { '@odata.id': S } }] });
+      expect(ev).toMatchObject({
+        '@odata.type': '#Event.v1_13_0.Event',
+        Events: [{ MessageId: 'ResourceEvent.1.4.3.ResourcePoweringOff', OriginOfCondition: { '@odata.id': S } }],
+      });
     } finally {
       sse.close();
     }
@@ -150,12 +234,25 @@ describe('with libvirt-caps over logind and virtio-channels', () => {
     const sse = await openSse(h, ro);
     try {
       await logind.clearCalls();
-      expect((await h.rf('POST', `${S}/Actions/ComputerSystem.Reset`, { token: ro, body: { ResetType: 'GracefulShutdown' } })).status).toBe(403);
-      const r = await h.rf('POST', `${S}/Actions/ComputerSystem.Reset`, { token: oper, body: { ResetType: 'GracefulShutdown' } });
+      expect(
+        (
+          await h.rf('POST', `${S}/Actions/ComputerSystem.Reset`, {
+            token: ro,
+            body: { ResetType: 'GracefulShutdown' },
+          })
+        ).status,
+      ).toBe(403);
+      const r = await h.rf('POST', `${S}/Actions/ComputerSystem.Reset`, {
+        token: oper,
+        body: { ResetType: 'GracefulShutdown' },
+      });
       expect(r.status, r.text).toBe(204);
       expect((await logind.calls()).filter((c) => c.method === 'PowerOff').map((c) => c.args)).toEqual([[false]]);
       await sse.waitFor((d) => JSON.stringify(d).includes('ResourcePoweredOff'));
-      const refused = await h.rf('POST', `${S}/Actions/ComputerSystem.Reset`, { token: oper, body: { ResetType: 'GracefulRestart' } });
+      const refused = await h.rf('POST', `${S}/Actions/ComputerSystem.Reset`, {
+        token: oper,
+        body: { ResetType: 'GracefulRestart' },
+      });
       expect(refused.status).toBe(400);
       expect(refused.json.error['@Message.ExtendedInfo'][0].Message).toMatch(/CanReboot=challenge/);
       expect((await logind.calls()).filter((c) => c.method === 'Reboot')).toEqual([]);
@@ -166,17 +263,29 @@ describe('with libvirt-caps over logind and virtio-channels', () => {
 
   it('bounds guest requests on every pCPU of the package when a processor range is PATCHed', async () => {
     const boundedTo = async (minKHz: number, maxKHz: number): Promise<number[]> => {
-      const shown = await h.agent.json<Array<{ scope: string; minKHz: number | null; maxKHz: number | null }>>(['show_bounds']);
-      return shown.filter((b) => b.minKHz === minKHz && b.maxKHz === maxKHz).map((b) => Number(b.scope.replace('pcpu ', '')));
+      const shown = await h.agent.json<Array<{ scope: string; minKHz: number | null; maxKHz: number | null }>>([
+        'show_bounds',
+      ]);
+      return shown
+        .filter((b) => b.minKHz === minKHz && b.maxKHz === maxKHz)
+        .map((b) => Number(b.scope.replace('pcpu ', '')));
     };
-    for (const [pkg, min, max] of [[1, 1500, 2500], [0, 1400, 2400]] as const) {
+    for (const [pkg, min, max] of [
+      [1, 1500, 2500],
+      [0, 1400, 2400],
+    ] as const) {
       const topo = await h.rf('GET', `${S}/Processors/CPU${pkg}`, { token: admin });
       expect(topo.status).toBe(200);
-      const r = await h.rf('PATCH', `${S}/Processors/CPU${pkg}`, { token: admin, body: { OperatingSpeedRangeMHz: { SettingMin: min, SettingMax: max } } });
+      const r = await h.rf('PATCH', `${S}/Processors/CPU${pkg}`, {
+        token: admin,
+        body: { OperatingSpeedRangeMHz: { SettingMin: min, SettingMax: max } },
+      });
       expect(r.status, r.text).toBe(200);
       expect(r.json.OperatingSpeedRangeMHz).toMatchObject({ SettingMin: min, SettingMax: max });
       // The package's own GET shows it at once (the write retired any cached reply).
-      expect((await h.rf('GET', `${S}/Processors/CPU${pkg}`, { token: ro })).json.OperatingSpeedRangeMHz).toMatchObject({ SettingMin: min, SettingMax: max });
+      expect((await h.rf('GET', `${S}/Processors/CPU${pkg}`, { token: ro })).json.OperatingSpeedRangeMHz).toMatchObject(
+        { SettingMin: min, SettingMax: max },
+      );
       const bounded = await boundedTo(min * 1000, max * 1000);
       expect(bounded.length).toBe(topo.json.TotalThreads);
       // Package 0 holds pCPU 0, which a bound must reach like any other.

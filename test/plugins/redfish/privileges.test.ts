@@ -13,13 +13,24 @@ import { ROLE_PRIVILEGES, type Role } from '../../../core/index.js';
 import { bootRedfish, type RedfishHarness } from './support.js';
 
 type Alternatives = string[][];
-const registry = JSON.parse(readFileSync(join(__dirname, '../../../plugins/redfish/dmtf/registries/Redfish_1.8.0_PrivilegeRegistry.json'), 'utf8')) as {
-  Mappings: Array<{ Entity: string; OperationMap: Record<string, Array<{ Privilege: string[] }>>; PropertyOverrides?: Array<{ Targets: string[]; OperationMap: Record<string, Array<{ Privilege: string[] }>> }> }>;
+const registry = JSON.parse(
+  readFileSync(
+    join(__dirname, '../../../plugins/redfish/dmtf/registries/Redfish_1.8.0_PrivilegeRegistry.json'),
+    'utf8',
+  ),
+) as {
+  Mappings: Array<{
+    Entity: string;
+    OperationMap: Record<string, Array<{ Privilege: string[] }>>;
+    PropertyOverrides?: Array<{ Targets: string[]; OperationMap: Record<string, Array<{ Privilege: string[] }>> }>;
+  }>;
 };
 function alternatives(entity: string, method: string, patchKeys: string[]): Alternatives {
   const row = registry.Mappings.find((m) => m.Entity === entity);
   if (!row) throw new Error(`no registry row for ${entity}`);
-  const o = row.PropertyOverrides?.find((p) => p.OperationMap[method] && patchKeys.length > 0 && patchKeys.every((k) => p.Targets.includes(k)));
+  const o = row.PropertyOverrides?.find(
+    (p) => p.OperationMap[method] && patchKeys.length > 0 && patchKeys.every((k) => p.Targets.includes(k)),
+  );
   return (o?.OperationMap[method] ?? row.OperationMap[method] ?? []).map((a) => a.Privilege);
 }
 
@@ -37,18 +48,33 @@ const targets: Target[] = [];
 
 beforeAll(async () => {
   h = await bootRedfish();
-  const roles: Array<[Role, string]> = [['Administrator', 'admin'], ['Operator', 'oper'], ['ReadOnly', 'ro']];
-  for (const [role, name] of [...roles, ['ReadOnly', 'other'] as [Role, string]]) await h.addAccount(name, role, `${name}-Pass-1234`);
+  const roles: Array<[Role, string]> = [
+    ['Administrator', 'admin'],
+    ['Operator', 'oper'],
+    ['ReadOnly', 'ro'],
+  ];
+  for (const [role, name] of [...roles, ['ReadOnly', 'other'] as [Role, string]])
+    await h.addAccount(name, role, `${name}-Pass-1234`);
   const list = await h.agent.json<Array<{ id: string; user: string }>>(['account', 'list']);
   const sessionOf = async (name: string): Promise<{ token: string; session: string }> => {
-    const r = await h.rf('POST', '/redfish/v1/SessionService/Sessions', { body: { UserName: name, Password: `${name}-Pass-1234` } });
+    const r = await h.rf('POST', '/redfish/v1/SessionService/Sessions', {
+      body: { UserName: name, Password: `${name}-Pass-1234` },
+    });
     return { token: r.headers['x-auth-token'] as string, session: String(r.headers.location) };
   };
-  for (const [role, name] of roles) users[role] = { name, account: `/redfish/v1/AccountService/Accounts/${list.find((a) => a.user === name)?.id}`, ...(await sessionOf(name)) };
+  for (const [role, name] of roles)
+    users[role] = {
+      name,
+      account: `/redfish/v1/AccountService/Accounts/${list.find((a) => a.user === name)?.id}`,
+      ...(await sessionOf(name)),
+    };
   const other = await sessionOf('other');
   const otherAccount = `/redfish/v1/AccountService/Accounts/${list.find((a) => a.user === 'other')?.id}`;
   const admin = users.Administrator.token;
-  const sub = await h.rf('POST', '/redfish/v1/EventService/Subscriptions', { token: admin, body: { Destination: 'https://127.0.0.1:9/e', Protocol: 'Redfish' } });
+  const sub = await h.rf('POST', '/redfish/v1/EventService/Subscriptions', {
+    token: admin,
+    body: { Destination: 'https://127.0.0.1:9/e', Protocol: 'Redfish' },
+  });
   const sensors = await h.rf('GET', '/redfish/v1/Chassis/host/Sensors', { token: admin });
   const S = '/redfish/v1/Systems/host';
   const C = '/redfish/v1/Chassis/host';
@@ -84,8 +110,18 @@ beforeAll(async () => {
     { uri: '/redfish/v1/AccountService/Accounts', entity: 'ManagerAccountCollection' },
     { uri: otherAccount, entity: 'ManagerAccount', owner: 'other', patch: { Password: 'Another-pass-9' } },
     { uri: otherAccount, entity: 'ManagerAccount', owner: 'other', patch: { Enabled: false } },
-    ...roles.map(([role, name]): Target => ({ uri: users[role].account, entity: 'ManagerAccount', owner: name, patch: { Password: 'Another-pass-9' } })),
-    ...roles.map(([role, name]): Target => ({ uri: users[role].account, entity: 'ManagerAccount', owner: name, patch: { RoleId: 'Administrator' } })),
+    ...roles.map(([role, name]): Target => ({
+      uri: users[role].account,
+      entity: 'ManagerAccount',
+      owner: name,
+      patch: { Password: 'Another-pass-9' },
+    })),
+    ...roles.map(([role, name]): Target => ({
+      uri: users[role].account,
+      entity: 'ManagerAccount',
+      owner: name,
+      patch: { RoleId: 'Administrator' },
+    })),
     { uri: '/redfish/v1/AccountService/Roles', entity: 'RoleCollection' },
     { uri: '/redfish/v1/AccountService/Roles/ReadOnly', entity: 'Role' },
     { uri: '/redfish/v1/SessionService', entity: 'SessionService', patch: { SessionTimeout: 600 } },
@@ -112,15 +148,25 @@ describe('redfish privileges', () => {
     const mismatches: string[] = [];
     let checked = 0;
     for (const t of targets) {
-      const allow = String((await h.rf('GET', t.uri, { token: users.Administrator.token })).headers.allow ?? '').split(', ');
+      const allow = String((await h.rf('GET', t.uri, { token: users.Administrator.token })).headers.allow ?? '').split(
+        ', ',
+      );
       for (const method of METHODS) {
-        const body = method === 'PATCH' ? (t.patch ?? { Name: 'x' }) : method === 'POST' || method === 'PUT' ? {} : undefined;
+        const body =
+          method === 'PATCH' ? (t.patch ?? { Name: 'x' }) : method === 'POST' || method === 'PUT' ? {} : undefined;
         const headers = method === 'PATCH' || method === 'DELETE' ? { 'If-Match': '"never"' } : undefined;
         const supported = allow.includes(method);
         const alts = supported ? alternatives(t.entity, method, method === 'PATCH' ? Object.keys(body ?? {}) : []) : [];
-        const who: Array<[string, Role | undefined]> = [['nobody', undefined], ...(['Administrator', 'Operator', 'ReadOnly'] as Role[]).map((r): [string, Role] => [users[r].name, r])];
+        const who: Array<[string, Role | undefined]> = [
+          ['nobody', undefined],
+          ...(['Administrator', 'Operator', 'ReadOnly'] as Role[]).map((r): [string, Role] => [users[r].name, r]),
+        ];
         for (const [name, role] of who) {
-          const r = await h.rf(method, t.uri, { ...(role ? { token: users[role].token } : {}), ...(body !== undefined ? { body } : {}), ...(headers ? { headers } : {}) });
+          const r = await h.rf(method, t.uri, {
+            ...(role ? { token: users[role].token } : {}),
+            ...(body !== undefined ? { body } : {}),
+            ...(headers ? { headers } : {}),
+          });
           checked++;
           let expected: string;
           const noAuth = alts.some((a) => a.includes('NoAuth')) || (method === 'POST' && NO_AUTH_POST.has(t.uri));
@@ -128,12 +174,23 @@ describe('redfish privileges', () => {
           else if (!supported) expected = '405';
           else {
             const held = ROLE_PRIVILEGES[role];
-            const ok = noAuth || alts.some((a) => a.every((p) => (p === 'ConfigureSelf' ? t.owner === name && held.includes('ConfigureSelf') : held.includes(p as never))));
+            const ok =
+              noAuth ||
+              alts.some((a) =>
+                a.every((p) =>
+                  p === 'ConfigureSelf'
+                    ? t.owner === name && held.includes('ConfigureSelf')
+                    : held.includes(p as never),
+                ),
+              );
             expected = ok ? 'passes' : '403';
           }
           const got = r.status === 401 ? '401' : r.status === 403 ? '403' : r.status === 405 ? '405' : 'passes';
           if (!role && !supported && got === '405' && noAuth) continue;
-          if (got !== expected) mismatches.push(`${name} ${method} ${t.uri}${body ? ` ${JSON.stringify(body)}` : ''}: expected ${expected}, got ${r.status} ${r.text.slice(0, 120)}`);
+          if (got !== expected)
+            mismatches.push(
+              `${name} ${method} ${t.uri}${body ? ` ${JSON.stringify(body)}` : ''}: expected ${expected}, got ${r.status} ${r.text.slice(0, 120)}`,
+            );
         }
       }
     }

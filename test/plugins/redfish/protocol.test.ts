@@ -24,7 +24,8 @@ afterAll(async () => {
   await h?.stop();
 });
 
-const ids = (r: { json: { error: { '@Message.ExtendedInfo': Array<{ MessageId: string }> } } }): string[] => r.json.error['@Message.ExtendedInfo'].map((m) => m.MessageId);
+const ids = (r: { json: { error: { '@Message.ExtendedInfo': Array<{ MessageId: string }> } } }): string[] =>
+  r.json.error['@Message.ExtendedInfo'].map((m) => m.MessageId);
 
 describe('redfish protocol', () => {
   it('serves /redfish, the service root (with and without slash), odata and $metadata without authentication', async () => {
@@ -57,12 +58,17 @@ describe('redfish protocol', () => {
     expect(r.headers.allow).toBe('GET, HEAD');
     expect(r.headers.link).toBe('</redfish/v1/JsonSchemas/ComputerSystem>; rel=describedby');
     const schema = await h.rf('GET', '/redfish/v1/JsonSchemas/ComputerSystem', { token });
-    expect(schema.json.Location[0].PublicationUri).toBe(`http://redfish.dmtf.org/schemas/v1/ComputerSystem.${TYPE_VERSIONS.ComputerSystem}.json`);
+    expect(schema.json.Location[0].PublicationUri).toBe(
+      `http://redfish.dmtf.org/schemas/v1/ComputerSystem.${TYPE_VERSIONS.ComputerSystem}.json`,
+    );
     const head = await h.rf('HEAD', '/redfish/v1/Systems/host', { token });
     expect(head.status).toBe(200);
     expect(head.text).toBe('');
     expect(head.headers.etag).toBe(r.headers.etag);
-    const again = await h.rf('GET', '/redfish/v1/Systems/host', { token, headers: { 'If-None-Match': String(r.headers.etag) } });
+    const again = await h.rf('GET', '/redfish/v1/Systems/host', {
+      token,
+      headers: { 'If-None-Match': String(r.headers.etag) },
+    });
     expect(again.status).toBe(304);
   });
 
@@ -89,7 +95,12 @@ describe('redfish protocol', () => {
   });
 
   it('answers 405 with Allow for unsupported methods, PUT included', async () => {
-    for (const [m, uri] of [['DELETE', '/redfish/v1/Systems/host'], ['PATCH', '/redfish/v1/Chassis/host/Sensors'], ['PUT', '/redfish/v1/AccountService'], ['POST', '/redfish/v1/Managers/vpmd']] as const) {
+    for (const [m, uri] of [
+      ['DELETE', '/redfish/v1/Systems/host'],
+      ['PATCH', '/redfish/v1/Chassis/host/Sensors'],
+      ['PUT', '/redfish/v1/AccountService'],
+      ['POST', '/redfish/v1/Managers/vpmd'],
+    ] as const) {
       const r = await h.rf(m, uri, { token, body: {} });
       expect(r.status, `${m} ${uri}`).toBe(405);
       expect(r.headers.allow).toMatch(/GET, HEAD/);
@@ -112,29 +123,51 @@ describe('redfish protocol', () => {
     const malformed = await h.rf('PATCH', '/redfish/v1/AccountService', { token, raw: '{"AccountLockoutThreshold": ' });
     expect(malformed.status).toBe(400);
     expect(ids(malformed)).toEqual(['Base.1.22.1.MalformedJSON']);
-    expect(ids(await h.rf('PATCH', '/redfish/v1/AccountService', { token, raw: '[1,2]' }))).toEqual(['Base.1.22.1.MalformedJSON']);
-    const mixed = await h.rf('PATCH', '/redfish/v1/AccountService', { token, body: { AccountLockoutThreshold: 2, Colour: 'red', MinPasswordLength: 3, AccountLockoutDuration: 'long' } });
+    expect(ids(await h.rf('PATCH', '/redfish/v1/AccountService', { token, raw: '[1,2]' }))).toEqual([
+      'Base.1.22.1.MalformedJSON',
+    ]);
+    const mixed = await h.rf('PATCH', '/redfish/v1/AccountService', {
+      token,
+      body: { AccountLockoutThreshold: 2, Colour: 'red', MinPasswordLength: 3, AccountLockoutDuration: 'long' },
+    });
     expect(mixed.status).toBe(400);
-    expect(ids(mixed).sort()).toEqual(['Base.1.22.1.PropertyNotWritable', 'Base.1.22.1.PropertyUnknown', 'Base.1.22.1.PropertyValueTypeError']);
+    expect(ids(mixed).sort()).toEqual([
+      'Base.1.22.1.PropertyNotWritable',
+      'Base.1.22.1.PropertyUnknown',
+      'Base.1.22.1.PropertyValueTypeError',
+    ]);
     expect(mixed.json.error.code).toBe('Base.1.22.1.GeneralError');
     const range = await h.rf('PATCH', '/redfish/v1/SessionService', { token, body: { SessionTimeout: 5 } });
     expect(ids(range)).toEqual(['Base.1.22.1.PropertyValueOutOfRange']);
-    expect(ids(await h.rf('PATCH', '/redfish/v1/AccountService', { token, body: {} }))).toEqual(['Base.1.22.1.EmptyJSON']);
+    expect(ids(await h.rf('PATCH', '/redfish/v1/AccountService', { token, body: {} }))).toEqual([
+      'Base.1.22.1.EmptyJSON',
+    ]);
     expect((await h.rf('GET', '/redfish/v1/AccountService', { token })).json).toEqual(before);
   });
 
   it('refuses bodies over the limit with 413 PayloadTooLarge', async () => {
-    const r = await h.rf('PATCH', '/redfish/v1/AccountService', { token, raw: JSON.stringify({ pad: 'x'.repeat(70_000) }) });
+    const r = await h.rf('PATCH', '/redfish/v1/AccountService', {
+      token,
+      raw: JSON.stringify({ pad: 'x'.repeat(70_000) }),
+    });
     expect(r.status).toBe(413);
     expect(ids(r)).toEqual(['Base.1.22.1.PayloadTooLarge']);
   });
 
   it('honours If-Match on PATCH and DELETE (412 PreconditionFailed on a stale ETag)', async () => {
     const cur = await h.rf('GET', '/redfish/v1/SessionService', { token });
-    const stale = await h.rf('PATCH', '/redfish/v1/SessionService', { token, body: { SessionTimeout: 900 }, headers: { 'If-Match': '"stale"' } });
+    const stale = await h.rf('PATCH', '/redfish/v1/SessionService', {
+      token,
+      body: { SessionTimeout: 900 },
+      headers: { 'If-Match': '"stale"' },
+    });
     expect(stale.status).toBe(412);
     expect(ids(stale)).toEqual(['Base.1.22.1.PreconditionFailed']);
-    const ok = await h.rf('PATCH', '/redfish/v1/SessionService', { token, body: { SessionTimeout: 900 }, headers: { 'If-Match': String(cur.headers.etag) } });
+    const ok = await h.rf('PATCH', '/redfish/v1/SessionService', {
+      token,
+      body: { SessionTimeout: 900 },
+      headers: { 'If-Match': String(cur.headers.etag) },
+    });
     expect(ok.status).toBe(200);
     expect(ok.json.SessionTimeout).toBe(900);
     expect(ok.headers.etag).not.toBe(cur.headers.etag);
@@ -142,7 +175,9 @@ describe('redfish protocol', () => {
 
   it('speaks HTTPS only: a plain HTTP request on the port gets no HTTP answer', async () => {
     const outcome = await new Promise<string>((resolve) => {
-      const req = httpRequest({ host: '127.0.0.1', port: h.port, path: '/redfish/v1/', timeout: 5000 }, (res) => resolve(`http ${res.statusCode}`));
+      const req = httpRequest({ host: '127.0.0.1', port: h.port, path: '/redfish/v1/', timeout: 5000 }, (res) =>
+        resolve(`http ${res.statusCode}`),
+      );
       req.on('error', (e) => resolve(`error ${e.message}`));
       req.on('timeout', () => req.destroy(new Error('timeout')));
       req.end();
@@ -153,7 +188,9 @@ describe('redfish protocol', () => {
   it('never asks the logind of the machine to power off or reboot when the host is simulated', async () => {
     const info = await h.rf('GET', '/redfish/v1/Systems/host/ResetActionInfo', { token });
     expect(info.json.Parameters[0].AllowableValues).not.toContain('GracefulShutdown');
-    expect(info.json.Description).toMatch(/GracefulShutdown: not offered \(simulated host: the system logind is not used/);
+    expect(info.json.Description).toMatch(
+      /GracefulShutdown: not offered \(simulated host: the system logind is not used/,
+    );
   });
 
   it('keeps the generated key mode 0600 in the state directory', async () => {

@@ -34,7 +34,13 @@ const feed = testPlugin({
     );
     return {
       start() {
-        ctx.telemetry.define({ id: METRIC, name: 'BMC bmc7 Inlet Temp', kind: 'temperature', unit: 'Cel', source: { plugin: 'bmc-feed', target: 'bmc7', sensor: 'Inlet Temp' } });
+        ctx.telemetry.define({
+          id: METRIC,
+          name: 'BMC bmc7 Inlet Temp',
+          kind: 'temperature',
+          unit: 'Cel',
+          source: { plugin: 'bmc-feed', target: 'bmc7', sensor: 'Inlet Temp' },
+        });
       },
       stop() {},
     };
@@ -42,7 +48,11 @@ const feed = testPlugin({
 }) as unknown as PluginManifest;
 
 describe('ResponseCache', () => {
-  const reply = (body: string): { status: number; headers: Record<string, string>; body: string } => ({ status: 200, headers: {}, body });
+  const reply = (body: string): { status: number; headers: Record<string, string>; body: string } => ({
+    status: 200,
+    headers: {},
+    body,
+  });
 
   it('serves a reply until the next change or until it is maxAge old, whichever comes first', () => {
     let now = 1000;
@@ -103,7 +113,9 @@ describe('redfish response cache (long responseCacheMs, so only changes refresh)
     expect(await reading()).toBe(20);
     // A write through Redfish (here one that changes nothing but is still a PATCH).
     const timeout = (await h.rf('GET', '/redfish/v1/SessionService', { token: admin })).json.SessionTimeout as number;
-    expect((await h.rf('PATCH', '/redfish/v1/SessionService', { token: admin, body: { SessionTimeout: timeout } })).status).toBe(200);
+    expect(
+      (await h.rf('PATCH', '/redfish/v1/SessionService', { token: admin, body: { SessionTimeout: timeout } })).status,
+    ).toBe(200);
     expect(await reading()).toBe(21);
     await h.agent.json(['feed', 'reading', '22']);
     expect(await reading()).toBe(21);
@@ -137,9 +149,12 @@ describe('redfish response cache (long responseCacheMs, so only changes refresh)
   it('answers pipelined requests on one connection in order, each with its own reply', async () => {
     const paths = [SENSOR, '/redfish/v1/Systems/host', '/redfish/v1/NoSuchThing', SENSOR];
     const raw = await new Promise<string>((resolve, reject) => {
-      const s = connect({ host: '127.0.0.1', port: h.port, ca: h.ca, servername: 'localhost', checkServerIdentity: () => undefined }, () => {
-        s.write(paths.map((p) => `GET ${p} HTTP/1.1\r\nHost: localhost\r\nX-Auth-Token: ${admin}\r\n\r\n`).join(''));
-      });
+      const s = connect(
+        { host: '127.0.0.1', port: h.port, ca: h.ca, servername: 'localhost', checkServerIdentity: () => undefined },
+        () => {
+          s.write(paths.map((p) => `GET ${p} HTTP/1.1\r\nHost: localhost\r\nX-Auth-Token: ${admin}\r\n\r\n`).join(''));
+        },
+      );
       let text = '';
       s.on('data', (d: Buffer) => {
         text += d.toString();
@@ -153,7 +168,9 @@ describe('redfish response cache (long responseCacheMs, so only changes refresh)
     });
     const statuses = [...raw.matchAll(/HTTP\/1\.1 (\d{3})/g)].map((m) => Number(m[1]));
     expect(statuses).toEqual([200, 200, 404, 200]);
-    const ids = [...raw.matchAll(/"@odata\.id":"([^"]+)"/g)].map((m) => m[1]).filter((id) => id === SENSOR || id === '/redfish/v1/Systems/host');
+    const ids = [...raw.matchAll(/"@odata\.id":"([^"]+)"/g)]
+      .map((m) => m[1])
+      .filter((id) => id === SENSOR || id === '/redfish/v1/Systems/host');
     expect(ids).toEqual([SENSOR, '/redfish/v1/Systems/host', SENSOR]);
   });
 });

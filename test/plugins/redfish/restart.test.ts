@@ -24,9 +24,16 @@ describe('redfish across a restart', () => {
     try {
       await first.addAccount('admin', 'Administrator', 'Admin-pass-1');
       token = await first.login('admin', 'Admin-pass-1');
-      expect((await first.rf('PATCH', '/redfish/v1/SessionService', { token, body: { SessionTimeout: 120 } })).status).toBe(200);
-      expect((await first.rf('PATCH', '/redfish/v1/AccountService', { token, body: { AccountLockoutThreshold: 7 } })).status).toBe(200);
-      const r = await first.rf('POST', '/redfish/v1/EventService/Subscriptions', { token, body: { Destination: 'https://192.0.2.1/events', Protocol: 'Redfish', Context: 'keep' } });
+      expect(
+        (await first.rf('PATCH', '/redfish/v1/SessionService', { token, body: { SessionTimeout: 120 } })).status,
+      ).toBe(200);
+      expect(
+        (await first.rf('PATCH', '/redfish/v1/AccountService', { token, body: { AccountLockoutThreshold: 7 } })).status,
+      ).toBe(200);
+      const r = await first.rf('POST', '/redfish/v1/EventService/Subscriptions', {
+        token,
+        body: { Destination: 'https://192.0.2.1/events', Protocol: 'Redfish', Context: 'keep' },
+      });
       sub = String(r.headers.location);
       ca = first.ca;
     } finally {
@@ -38,10 +45,16 @@ describe('redfish across a restart', () => {
       expect((await second.rf('GET', '/redfish/v1/Systems', { token })).status).toBe(401);
       const again = await second.login('admin', 'Admin-pass-1');
       expect((await second.rf('GET', '/redfish/v1/SessionService', { token: again })).json.SessionTimeout).toBe(120);
-      expect((await second.rf('GET', '/redfish/v1/AccountService', { token: again })).json.AccountLockoutThreshold).toBe(7);
+      expect(
+        (await second.rf('GET', '/redfish/v1/AccountService', { token: again })).json.AccountLockoutThreshold,
+      ).toBe(7);
       const kept = await second.rf('GET', sub, { token: again });
       expect(kept.status).toBe(200);
-      expect(kept.json).toMatchObject({ Destination: 'https://192.0.2.1/events', Context: 'keep', SubscriptionType: 'RedfishEvent' });
+      expect(kept.json).toMatchObject({
+        Destination: 'https://192.0.2.1/events',
+        Context: 'keep',
+        SubscriptionType: 'RedfishEvent',
+      });
     } finally {
       await second.stop();
     }

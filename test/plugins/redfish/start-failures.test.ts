@@ -14,7 +14,9 @@ afterAll(async () => {
   for (const a of agents) await a.stop();
 });
 
-async function statusOf(section: Record<string, unknown>): Promise<{ state: string; error?: { code: string; message: string } } | undefined> {
+async function statusOf(
+  section: Record<string, unknown>,
+): Promise<{ state: string; error?: { code: string; message: string } } | undefined> {
   const a = await bootAgent({ plugins: [redfish as unknown as PluginManifest], sections: { redfish: section } });
   agents.push(a);
   await a.json(['version']); // the agent still answers (this throws otherwise)
@@ -37,9 +39,15 @@ describe('redfish start failures', () => {
   });
 
   it('fails with E_REDFISH_TLS naming the file when the configured certificate is missing', async () => {
-    const s = await statusOf({ port: await freePort(), tlsCert: '/nonexistent/redfish.crt', tlsKey: '/nonexistent/redfish.key' });
+    const s = await statusOf({
+      port: await freePort(),
+      tlsCert: '/nonexistent/redfish.crt',
+      tlsKey: '/nonexistent/redfish.key',
+    });
     expect(s?.state).toBe('failed');
     expect(s?.error?.code).toBe('E_REDFISH_TLS');
-    expect(s?.error?.message).toMatch(/plugins\.redfish\.tlsCert: cannot read the certificate \/nonexistent\/redfish\.crt/);
+    expect(s?.error?.message).toMatch(
+      /plugins\.redfish\.tlsCert: cannot read the certificate \/nonexistent\/redfish\.crt/,
+    );
   });
 });

@@ -56,10 +56,22 @@ export interface RedfishHarness {
 
 /** Boots the agent with the Redfish plugin (and optionally other plugins). */
 export async function bootRedfish(
-  opts: { sections?: Record<string, unknown>; plugins?: PluginManifest[]; core?: Record<string, unknown>; extraSections?: Record<string, Record<string, unknown>>; profile?: SimProfileName } = {},
+  opts: {
+    sections?: Record<string, unknown>;
+    plugins?: PluginManifest[];
+    core?: Record<string, unknown>;
+    extraSections?: Record<string, Record<string, unknown>>;
+    profile?: SimProfileName;
+  } = {},
 ): Promise<RedfishHarness> {
   const port = await freePort();
-  const agent = await bootAgent({ plugins: [redfish as unknown as PluginManifest, ...(opts.plugins ?? [])], sections: { ...opts.extraSections, redfish: { port, ...opts.sections } }, startTimeout: 30, ...(opts.profile ? { profile: opts.profile } : {}), ...(opts.core && Object.keys(opts.core).length ? { core: opts.core } : {}) });
+  const agent = await bootAgent({
+    plugins: [redfish as unknown as PluginManifest, ...(opts.plugins ?? [])],
+    sections: { ...opts.extraSections, redfish: { port, ...opts.sections } },
+    startTimeout: 30,
+    ...(opts.profile ? { profile: opts.profile } : {}),
+    ...(opts.core && Object.keys(opts.core).length ? { core: opts.core } : {}),
+  });
   const stateDir = (opts.core?.state as { dir?: string } | undefined)?.dir ?? join(agent.dir, 'state');
   const ca = await readFile(join(stateDir, 'plugins', 'redfish', 'tls', 'cert.pem'), 'utf8');
   const httpsAgent = new HttpsAgent({ ca, keepAlive: true, maxSockets: 4 });
@@ -97,7 +109,9 @@ export async function bootRedfish(
           resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json });
         });
       });
-      req.on('error', (e: NodeJS.ErrnoException) => reject(Object.assign(e, { reused: req.reusedSocket && (e.code === 'ECONNRESET' || e.code === 'EPIPE') })));
+      req.on('error', (e: NodeJS.ErrnoException) =>
+        reject(Object.assign(e, { reused: req.reusedSocket && (e.code === 'ECONNRESET' || e.code === 'EPIPE') })),
+      );
       req.end(payload);
     });
   const addAccount = async (user: string, role: string, password: string, extra: string[] = []): Promise<void> => {
@@ -130,47 +144,61 @@ export interface SseStream {
 /** Opens the SSE stream of the EventService with a session token. */
 export function openSse(h: RedfishHarness, token: string): Promise<SseStream> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port: h.port, path: '/redfish/v1/EventService/SSE', headers: { 'X-Auth-Token': token }, ca: h.ca }, (res) => {
-      const events: SseStream['events'] = [];
-      const waiters: Array<() => void> = [];
-      let buf = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => {
-        buf += chunk;
-        let i: number;
-        while ((i = buf.indexOf('\n\n')) >= 0) {
-          const block = buf.slice(0, i);
-          buf = buf.slice(i + 2);
-          const id = /^id: (.*)$/m.exec(block)?.[1];
-          const data = /^data: (.*)$/m.exec(block)?.[1];
-          if (id !== undefined && data !== undefined) events.push({ id, data: JSON.parse(data) as Record<string, unknown> });
-        }
-        waiters.forEach((w) => w());
-      });
-      resolve({
-        events,
-        status: res.statusCode ?? 0,
-        contentType: String(res.headers['content-type']),
-        waitFor: (pred, ms = 10_000) =>
-          new Promise((ok, ko) => {
-            const check = (): boolean => {
-              const hit = events.find((e) => pred(e.data));
-              if (hit) ok(hit.data);
-              return hit !== undefined;
-            };
-            if (check()) return;
-            const t = setTimeout(() => ko(new Error(`no matching SSE event in ${ms} ms; got ${JSON.stringify(events.map((e) => e.data))}`)), ms);
-            waiters.push(() => {
-              if (check()) clearTimeout(t);
-            });
-          }),
-        onEnd: (fn) => {
-          if (res.complete) fn();
-          else res.on('end', fn);
-        },
-        close: () => req.destroy(),
-      });
-    });
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port: h.port,
+        path: '/redfish/v1/EventService/SSE',
+        headers: { 'X-Auth-Token': token },
+        ca: h.ca,
+      },
+      (res) => {
+        const events: SseStream['events'] = [];
+        const waiters: Array<() => void> = [];
+        let buf = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          buf += chunk;
+          let i: number;
+          while ((i = buf.indexOf('\n\n')) >= 0) {
+            const block = buf.slice(0, i);
+            buf = buf.slice(i + 2);
+            const id = /^id: (.*)$/m.exec(block)?.[1];
+            const data = /^data: (.*)$/m.exec(block)?.[1];
+            if (id !== undefined && data !== undefined)
+              events.push({ id, data: JSON.parse(data) as Record<string, unknown> });
+          }
+          waiters.forEach((w) => w());
+        });
+        resolve({
+          events,
+          status: res.statusCode ?? 0,
+          contentType: String(res.headers['content-type']),
+          waitFor: (pred, ms = 10_000) =>
+            new Promise((ok, ko) => {
+              const check = (): boolean => {
+                const hit = events.find((e) => pred(e.data));
+                if (hit) ok(hit.data);
+                return hit !== undefined;
+              };
+              if (check()) return;
+              const t = setTimeout(
+                () =>
+                  ko(new Error(`no matching SSE event in ${ms} ms; got ${JSON.stringify(events.map((e) => e.data))}`)),
+                ms,
+              );
+              waiters.push(() => {
+                if (check()) clearTimeout(t);
+              });
+            }),
+          onEnd: (fn) => {
+            if (res.complete) fn();
+            else res.on('end', fn);
+          },
+          close: () => req.destroy(),
+        });
+      },
+    );
     req.on('error', (e) => (e.message.includes('socket hang up') ? undefined : reject(e)));
     req.end();
   });

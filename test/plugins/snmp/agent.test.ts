@@ -48,7 +48,10 @@ describe('snmp agent (SNMPv3 USM) with net-snmp tools', () => {
     stateDir = await mkdtemp(join(tmpdir(), 'vpmd-snmp-state-'));
     agent = await boot();
     await agent.json(['snmp', 'user', 'add', 'reader', '--access', 'ro'], [AUTH, PRIV]);
-    await agent.json(['snmp', 'user', 'add', 'writer', '--auth', 'sha512', '--priv', 'aes256', '--access', 'rw'], [RW_AUTH, RW_PRIV]);
+    await agent.json(
+      ['snmp', 'user', 'add', 'writer', '--auth', 'sha512', '--priv', 'aes256', '--access', 'rw'],
+      [RW_AUTH, RW_PRIV],
+    );
   });
   afterAll(async () => {
     await agent?.stop();
@@ -62,12 +65,28 @@ describe('snmp agent (SNMPv3 USM) with net-snmp tools', () => {
   });
 
   it('serves a SHA-512/AES-256 user', async () => {
-    const r = await tool('snmpget', [...v3('writer', RW_AUTH, RW_PRIV, { auth: 'SHA-512', priv: 'AES-256' }), target, SYS_DESCR]);
+    const r = await tool('snmpget', [
+      ...v3('writer', RW_AUTH, RW_PRIV, { auth: 'SHA-512', priv: 'AES-256' }),
+      target,
+      SYS_DESCR,
+    ]);
     expect(r.stdout).toContain('STRING: "vpmd SNMPv3 agent');
   });
 
   it('refuses noAuthNoPriv and authNoPriv with an unsupportedSecLevels report', async () => {
-    const noAuth = await tool('snmpget', ['-v3', '-l', 'noAuthNoPriv', '-u', 'reader', '-t', '1', '-r', '0', target, SYS_DESCR]);
+    const noAuth = await tool('snmpget', [
+      '-v3',
+      '-l',
+      'noAuthNoPriv',
+      '-u',
+      'reader',
+      '-t',
+      '1',
+      '-r',
+      '0',
+      target,
+      SYS_DESCR,
+    ]);
     expect(noAuth.code).not.toBe(0);
     expect(noAuth.stderr).toMatch(/Unsupported security level/i);
     const authOnly = await tool('snmpget', [...v3('reader', AUTH, PRIV, { level: 'authNoPriv' }), target, SYS_DESCR]);
@@ -110,16 +129,49 @@ describe('snmp agent (SNMPv3 USM) with net-snmp tools', () => {
     const r = await tool('snmpset', [...v3('reader', AUTH, PRIV), target, SUSPEND_TARGET, 'i', '1']);
     expect(r.stderr).toMatch(/noAccess/);
     expect(suspendRequests).toHaveLength(0);
-    const audit = await agent.json<{ principal: string; origin: string; address?: string; outcome: string; action: string }[]>(['audit', '--limit', '50']);
-    expect(audit).toContainEqual(expect.objectContaining({ principal: 'reader', origin: 'snmp', address: '127.0.0.1', outcome: 'denied', action: `snmp set ${SUSPEND_TARGET}` }));
+    const audit = await agent.json<
+      { principal: string; origin: string; address?: string; outcome: string; action: string }[]
+    >(['audit', '--limit', '50']);
+    expect(audit).toContainEqual(
+      expect.objectContaining({
+        principal: 'reader',
+        origin: 'snmp',
+        address: '127.0.0.1',
+        outcome: 'denied',
+        action: `snmp set ${SUSPEND_TARGET}`,
+      }),
+    );
   });
 
   it('lets a read-write user suspend with a wake time in one SET', async () => {
-    const r = await tool('snmpset', [...v3('writer', RW_AUTH, RW_PRIV, { auth: 'SHA-512', priv: 'AES-256' }), target, SUSPEND_ACTION, 'i', '2', SUSPEND_TARGET, 'i', '1', SUSPEND_WAKE, 'u', '600']);
+    const r = await tool('snmpset', [
+      ...v3('writer', RW_AUTH, RW_PRIV, { auth: 'SHA-512', priv: 'AES-256' }),
+      target,
+      SUSPEND_ACTION,
+      'i',
+      '2',
+      SUSPEND_TARGET,
+      'i',
+      '1',
+      SUSPEND_WAKE,
+      'u',
+      '600',
+    ]);
     expect(r.stderr).toBe('');
     expect(suspendRequests).toEqual([{ req: { target: 'mem', wakeAfterSeconds: 600 }, by: 'writer' }]);
-    const audit = await agent.json<{ principal: string; origin: string; outcome: string; action: string }[]>(['audit', '--limit', '50']);
-    expect(audit).toContainEqual(expect.objectContaining({ principal: 'writer', origin: 'snmp', outcome: 'ok', action: `snmp set ${SUSPEND_ACTION} ${SUSPEND_TARGET} ${SUSPEND_WAKE}` }));
+    const audit = await agent.json<{ principal: string; origin: string; outcome: string; action: string }[]>([
+      'audit',
+      '--limit',
+      '50',
+    ]);
+    expect(audit).toContainEqual(
+      expect.objectContaining({
+        principal: 'writer',
+        origin: 'snmp',
+        outcome: 'ok',
+        action: `snmp set ${SUSPEND_ACTION} ${SUSPEND_TARGET} ${SUSPEND_WAKE}`,
+      }),
+    );
     const state = await tool('snmpget', [...v3('reader', AUTH, PRIV), target, '1.3.6.1.4.1.99999.1.1.2.0']);
     expect(state.stdout).toContain('INTEGER: 3'); // suspended
   });
@@ -138,12 +190,22 @@ describe('snmp agent (SNMPv3 USM) with net-snmp tools', () => {
     const relay = new Relay(port);
     await relay.start();
     try {
-      const set = await tool('snmpset', [...v3('writer', RW_AUTH, RW_PRIV, { auth: 'SHA-512', priv: 'AES-256' }), `127.0.0.1:${relay.port}`, SUSPEND_WAKE, 'u', '60']);
+      const set = await tool('snmpset', [
+        ...v3('writer', RW_AUTH, RW_PRIV, { auth: 'SHA-512', priv: 'AES-256' }),
+        `127.0.0.1:${relay.port}`,
+        SUSPEND_WAKE,
+        'u',
+        '60',
+      ]);
       expect(set.stderr).toBe('');
       const get = await tool('snmpget', [...v3('reader', AUTH, PRIV), `127.0.0.1:${relay.port}`, SYS_DESCR]);
       expect(get.stderr).toBe('');
-      const setMsg = relay.sent.find((b) => parseV3(b).security.userName === 'writer' && parseV3(b).security.engineId.length > 0);
-      const getMsg = relay.sent.find((b) => parseV3(b).security.userName === 'reader' && parseV3(b).security.engineId.length > 0);
+      const setMsg = relay.sent.find(
+        (b) => parseV3(b).security.userName === 'writer' && parseV3(b).security.engineId.length > 0,
+      );
+      const getMsg = relay.sent.find(
+        (b) => parseV3(b).security.userName === 'reader' && parseV3(b).security.engineId.length > 0,
+      );
       expect(setMsg && getMsg).toBeTruthy();
       // The exact SET again: dropped, nothing answered.
       expect(await exchange(port, setMsg as Buffer)).toBeNull();
@@ -174,7 +236,9 @@ describe('snmp agent (SNMPv3 USM) with net-snmp tools', () => {
   it('refuses bad user input with a clear error and changes nothing', async () => {
     const short = await agent.run(['snmp', 'user', 'add', 'x1'], ['short', 'also-long-enough']);
     expect(short.type).toBe('error');
-    expect(short.type === 'error' && short.error.message).toMatch(/authentication passphrase must be at least 8 characters/);
+    expect(short.type === 'error' && short.error.message).toMatch(
+      /authentication passphrase must be at least 8 characters/,
+    );
     const users = await agent.json<{ name: string }[]>(['snmp', 'user', 'list']);
     expect(users.map((u) => u.name)).toEqual(['reader', 'writer']);
   });

@@ -36,17 +36,31 @@ describe('snmp AgentX subagent under a private snmpd', () => {
     target = `127.0.0.1:${udp}`;
     await writeFile(
       join(dir, 'snmpd.conf'),
-      [`agentAddress udp:127.0.0.1:${udp}`, 'createUser master SHA-256 master-auth-1 AES master-priv-1', 'rwuser master priv', 'master agentx', `agentXSocket tcp:127.0.0.1:${ax}`, ''].join('\n'),
+      [
+        `agentAddress udp:127.0.0.1:${udp}`,
+        'createUser master SHA-256 master-auth-1 AES master-priv-1',
+        'rwuser master priv',
+        'master agentx',
+        `agentXSocket tcp:127.0.0.1:${ax}`,
+        '',
+      ].join('\n'),
     );
-    snmpd = spawn('snmpd', ['-f', '-Lf', join(dir, 'snmpd.log'), '-C', '-c', join(dir, 'snmpd.conf'), '-p', join(dir, 'pid')], {
-      env: { PATH: process.env.PATH ?? '', MIBS: '', SNMP_PERSISTENT_DIR: join(dir, 'persist'), HOME: dir },
-      stdio: 'ignore',
-    });
+    snmpd = spawn(
+      'snmpd',
+      ['-f', '-Lf', join(dir, 'snmpd.log'), '-C', '-c', join(dir, 'snmpd.conf'), '-p', join(dir, 'pid')],
+      {
+        env: { PATH: process.env.PATH ?? '', MIBS: '', SNMP_PERSISTENT_DIR: join(dir, 'persist'), HOME: dir },
+        stdio: 'ignore',
+      },
+    );
     for (let i = 0; i < 50; i++) {
       if ((await tool('snmpget', [...creds(), target, '1.3.6.1.2.1.1.3.0'])).stdout.includes('Timeticks')) break;
       await new Promise((r) => setTimeout(r, 100));
     }
-    agent = await bootAgent({ plugins: [snmp], sections: { snmp: { mode: 'agentx', agentxSocket: `tcp:127.0.0.1:${ax}` } } });
+    agent = await bootAgent({
+      plugins: [snmp],
+      sections: { snmp: { mode: 'agentx', agentxSocket: `tcp:127.0.0.1:${ax}` } },
+    });
     for (let i = 0; i < 100; i++) {
       if ((await agent.json<{ agentx: string }>(['snmp', 'status'])).agentx.startsWith('registered')) break;
       await new Promise((r) => setTimeout(r, 100));
@@ -65,7 +79,9 @@ describe('snmp AgentX subagent under a private snmpd', () => {
   });
 
   it('serves our subtrees through snmpd: entities, per-pCPU frequencies, energy objects', async () => {
-    const ent = parseWalk((await tool('snmpbulkwalk', [...creds(), '-Cr20', target, '1.3.6.1.2.1.47.1.1.1.1.7'])).stdout);
+    const ent = parseWalk(
+      (await tool('snmpbulkwalk', [...creds(), '-Cr20', target, '1.3.6.1.2.1.47.1.1.1.1.7'])).stdout,
+    );
     expect(ent.get('1.3.6.1.2.1.47.1.1.1.1.7.1000')?.value).toBe('cpu0');
     const metrics = await agent.json<{ id: string }[]>(['telemetry', 'list']);
     const names = [...ent.values()].map((r) => r.value);
@@ -73,8 +89,12 @@ describe('snmp AgentX subagent under a private snmpd', () => {
     const policies = await agent.json<{ affectedCpus: number[]; cpuinfoMaxKHz: number }[]>(['host', 'cpufreq']);
     const p0 = policies[0] as { affectedCpus: number[]; cpuinfoMaxKHz: number };
     const cpu = (await tool('snmpwalk', [...creds(), target, '1.3.6.1.4.1.99999.1.2.1.1.9'])).stdout;
-    expect(parseWalk(cpu).get(`1.3.6.1.4.1.99999.1.2.1.1.9.${p0.affectedCpus[0]}`)?.value).toBe(String(p0.cpuinfoMaxKHz));
-    const eo = parseWalk((await tool('snmpget', [...creds(), target, '1.3.6.1.2.1.229.1.2.1.9.1', '1.3.6.1.2.1.229.1.2.1.99.1'])).stdout);
+    expect(parseWalk(cpu).get(`1.3.6.1.4.1.99999.1.2.1.1.9.${p0.affectedCpus[0]}`)?.value).toBe(
+      String(p0.cpuinfoMaxKHz),
+    );
+    const eo = parseWalk(
+      (await tool('snmpget', [...creds(), target, '1.3.6.1.2.1.229.1.2.1.9.1', '1.3.6.1.2.1.229.1.2.1.99.1'])).stdout,
+    );
     expect(eo.get('1.3.6.1.2.1.229.1.2.1.9.1')?.value).toBe('513');
     expect(eo.get('1.3.6.1.2.1.229.1.2.1.99.1')?.value).toMatch(/No Such Object/);
   });

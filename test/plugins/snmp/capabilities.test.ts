@@ -12,7 +12,8 @@ import { column, freeUdpPort, parseWalk, tool, v3 } from './helpers.js';
 describe('snmp MIB rows from optional capabilities', () => {
   let agent: BootedAgent;
   let target: string;
-  const walk = async (oid: string): Promise<ReturnType<typeof parseWalk>> => parseWalk((await tool('snmpbulkwalk', [...v3('cap', 'cap-auth-pass', 'cap-priv-pass'), target, oid])).stdout);
+  const walk = async (oid: string): Promise<ReturnType<typeof parseWalk>> =>
+    parseWalk((await tool('snmpbulkwalk', [...v3('cap', 'cap-auth-pass', 'cap-priv-pass'), target, oid])).stdout);
 
   beforeAll(async () => {
     const port = await freeUdpPort();
@@ -29,7 +30,9 @@ describe('snmp MIB rows from optional capabilities', () => {
     const sorted = [...GUEST_STATS].sort((a, b) => a.vm.localeCompare(b.vm));
     sorted.forEach((s, i) => {
       const row = (c: number): string | undefined => w.get(`1.3.6.1.4.1.99999.1.3.1.1.${c}.${i + 1}`)?.value;
-      expect([row(2), row(3), row(4), row(5), row(6), row(7), row(8)]).toEqual([s.vm, s.channels, s.connected, s.accepted, s.clamped, s.limited, s.refused].map(String));
+      expect([row(2), row(3), row(4), row(5), row(6), row(7), row(8)]).toEqual(
+        [s.vm, s.channels, s.connected, s.accepted, s.clamped, s.limited, s.refused].map(String),
+      );
     });
     expect(w.get('1.3.6.1.4.1.99999.1.3.1.1.5.1')?.type).toBe('Counter32');
   });
@@ -37,7 +40,13 @@ describe('snmp MIB rows from optional capabilities', () => {
   it('serves requested and applied frequency and the policy bounds per pCPU', async () => {
     const w = await walk('1.3.6.1.4.1.99999.1.2.1.1');
     const c = (col: number, cpu: number): string | undefined => w.get(`1.3.6.1.4.1.99999.1.2.1.1.${col}.${cpu}`)?.value;
-    expect([c(3, 2), c(4, 2), c(5, 2), c(6, 2), c(7, 2)]).toEqual(['2400000', '2200000', '1000000', '2200000', 'dpdk-1,web-2']);
+    expect([c(3, 2), c(4, 2), c(5, 2), c(6, 2), c(7, 2)]).toEqual([
+      '2400000',
+      '2200000',
+      '1000000',
+      '2200000',
+      'dpdk-1,web-2',
+    ]);
     // A pCPU no guest asked for: zeros, not invented values.
     expect([c(3, 0), c(4, 0), c(5, 0), c(6, 0)]).toEqual(['0', '0', '0', '0']);
   });

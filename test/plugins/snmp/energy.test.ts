@@ -29,7 +29,19 @@ describe('ENERGY-OBJECT-MIB energy from RAPL', () => {
 
   it('serves the energy consumed since the collection started, in mWh, matching RAPL', async () => {
     const get = async (): Promise<Map<string, { type: string; value: string }>> =>
-      parseWalk((await tool('snmpget', [...v3('e', 'energy-auth-1', 'energy-priv-1'), '-Ox', target, CONSUMED, MULT, MODE, METER])).stdout);
+      parseWalk(
+        (
+          await tool('snmpget', [
+            ...v3('e', 'energy-auth-1', 'energy-priv-1'),
+            '-Ox',
+            target,
+            CONSUMED,
+            MULT,
+            MODE,
+            METER,
+          ])
+        ).stdout,
+      );
     const first = await get();
     expect(first.get(MULT)?.value).toBe('-3');
     expect(first.get(MODE)?.value).toBe('3'); // total
@@ -38,10 +50,18 @@ describe('ENERGY-OBJECT-MIB energy from RAPL', () => {
     const consumed = Number((await get()).get(CONSUMED)?.value.replace(/^0x/i, ''));
     expect(consumed).toBeGreaterThan(0);
     // The packages' energy totals by sample time: consumed = sum(now) - sum(baseline), in mWh.
-    const pkgs = (await agent.json<{ id: string }[]>(['telemetry', 'list'])).filter((m) => /^host\/rapl\/package-\d+\/energy$/.test(m.id));
+    const pkgs = (await agent.json<{ id: string }[]>(['telemetry', 'list'])).filter((m) =>
+      /^host\/rapl\/package-\d+\/energy$/.test(m.id),
+    );
     const byTime = new Map<number, number>();
     for (const p of pkgs) {
-      const h = await agent.json<{ history: { value: number; timestamp: number }[] }>(['telemetry', 'show', p.id, '--history', '1000']);
+      const h = await agent.json<{ history: { value: number; timestamp: number }[] }>([
+        'telemetry',
+        'show',
+        p.id,
+        '--history',
+        '1000',
+      ]);
       for (const r of h.history) byTime.set(r.timestamp, (byTime.get(r.timestamp) ?? 0) + r.value);
     }
     const sums = [...byTime.values()];

@@ -18,9 +18,18 @@ export default testPlugin({
         positional: ['kind', 'text'],
         handler: (a) => {
           const timestamp = Date.now();
-          if (a.kind === 'power') ctx.events.emit('host.power.v1', { state: a.text as 'suspended', target: 'mem', timestamp });
-          if (a.kind === 'sel') ctx.events.emit('hw.log.v1', { source: 'bmc1', id: '7', timestamp, severity: 'critical', message: a.text });
-          if (a.kind === 'threshold') ctx.events.emit('telemetry.status.v1', { metric: a.text, from: 'ok', to: 'critical', value: 97.5, timestamp });
+          if (a.kind === 'power')
+            ctx.events.emit('host.power.v1', { state: a.text as 'suspended', target: 'mem', timestamp });
+          if (a.kind === 'sel')
+            ctx.events.emit('hw.log.v1', { source: 'bmc1', id: '7', timestamp, severity: 'critical', message: a.text });
+          if (a.kind === 'threshold')
+            ctx.events.emit('telemetry.status.v1', {
+              metric: a.text,
+              from: 'ok',
+              to: 'critical',
+              value: 97.5,
+              timestamp,
+            });
           return 'emitted';
         },
       }),

@@ -37,16 +37,59 @@ export interface ToolResult {
 export function tool(cmd: string, args: readonly string[], env: Record<string, string> = {}): Promise<ToolResult> {
   const t0 = Date.now();
   return new Promise((resolve) => {
-    execFile(cmd, [...args], { timeout: 20_000, env: { PATH: process.env.PATH ?? '', MIBS: '', SNMPCONFPATH: '/nonexistent', HOME: '/nonexistent', SNMP_PERSISTENT_DIR: PERSIST, ...env } }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
-      resolve({ code, stdout, stderr, ms: Date.now() - t0 });
-    });
+    execFile(
+      cmd,
+      [...args],
+      {
+        timeout: 20_000,
+        env: {
+          PATH: process.env.PATH ?? '',
+          MIBS: '',
+          SNMPCONFPATH: '/nonexistent',
+          HOME: '/nonexistent',
+          SNMP_PERSISTENT_DIR: PERSIST,
+          ...env,
+        },
+      },
+      (err, stdout, stderr) => {
+        const code = err
+          ? typeof (err as { code?: unknown }).code === 'number'
+            ? (err as { code: number }).code
+            : 1
+          : 0;
+        resolve({ code, stdout, stderr, ms: Date.now() - t0 });
+      },
+    );
   });
 }
 
 /** Arguments of an authPriv SHA-256/AES request for `user`. */
-export function v3(user: string, authPass: string, privPass: string, opts: { auth?: string; priv?: string; level?: string } = {}): string[] {
-  return ['-v3', '-l', opts.level ?? 'authPriv', '-u', user, '-a', opts.auth ?? 'SHA-256', '-A', authPass, '-x', opts.priv ?? 'AES', '-X', privPass, '-t', '3', '-r', '0', '-On'];
+export function v3(
+  user: string,
+  authPass: string,
+  privPass: string,
+  opts: { auth?: string; priv?: string; level?: string } = {},
+): string[] {
+  return [
+    '-v3',
+    '-l',
+    opts.level ?? 'authPriv',
+    '-u',
+    user,
+    '-a',
+    opts.auth ?? 'SHA-256',
+    '-A',
+    authPass,
+    '-x',
+    opts.priv ?? 'AES',
+    '-X',
+    privPass,
+    '-t',
+    '3',
+    '-r',
+    '0',
+    '-On',
+  ];
 }
 
 /** A UDP relay between a tool and the agent that records what the tool sent (for replays). */

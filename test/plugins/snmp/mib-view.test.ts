@@ -24,7 +24,9 @@ function naive(oid: readonly number[], include: readonly number[][], exclude: re
     [include, true],
     [exclude, false],
   ] as const) {
-    for (const p of list) if (p.length <= oid.length && p.every((a, i) => oid[i] === a) && p.length > depth) [depth, included] = [p.length, flag];
+    for (const p of list)
+      if (p.length <= oid.length && p.every((a, i) => oid[i] === a) && p.length > depth)
+        [depth, included] = [p.length, flag];
   }
   return included;
 }
@@ -61,7 +63,10 @@ describe('MibView', () => {
       const view = MibView.compile({ include: include.map(text), exclude: exclude.map(text) }, 'test.view');
       for (let k = 0; k < 200; k++) {
         const oid = randomOid(r, 6);
-        expect(view.contains(oid), `${text(oid)} in +${include.map(text).join(' +')} -${exclude.map(text).join(' -')}`).toBe(naive(oid, include, exclude));
+        expect(
+          view.contains(oid),
+          `${text(oid)} in +${include.map(text).join(' +')} -${exclude.map(text).join(' -')}`,
+        ).toBe(naive(oid, include, exclude));
         checked++;
       }
     }

@@ -44,10 +44,14 @@ describe('snmp agent MIBs walked with snmpbulkwalk', () => {
 
   /** Every reading of a metric still in the store's history. */
   const history = async (id: string): Promise<(number | null)[]> =>
-    (await agent.json<{ history: { value: number | null }[] }>(['telemetry', 'show', id, '--history', '1000'])).history.map((h) => h.value);
+    (
+      await agent.json<{ history: { value: number | null }[] }>(['telemetry', 'show', id, '--history', '1000'])
+    ).history.map((h) => h.value);
   /** Whether a metric had no reading at all before the walk (it is then served as unavailable too). */
   const unreadBefore = async (id: string): Promise<boolean> =>
-    (await agent.json<{ history: { timestamp: number }[] }>(['telemetry', 'show', id, '--history', '1000'])).history.every((h) => h.timestamp > walkStart);
+    (
+      await agent.json<{ history: { timestamp: number }[] }>(['telemetry', 'show', id, '--history', '1000'])
+    ).history.every((h) => h.timestamp > walkStart);
 
   beforeAll(async () => {
     const port = await freeUdpPort();
@@ -57,7 +61,10 @@ describe('snmp agent MIBs walked with snmpbulkwalk', () => {
     hostRoot = await mkdtemp(join(tmpdir(), 'vpmd-snmp-host-'));
     await generateSimulatedHost(hostRoot, { profile: 'intel-acpi-cpufreq-8' });
     await writeFile(join(hostRoot, 'proc/uptime'), '12345.67 1000.00\n');
-    await writeFile(join(hostRoot, 'proc/stat'), `cpu  0 0 0 0 0 0 0 0 0 0\n${[0, 1, 2, 3, 4, 5, 6, 7].map((c) => `cpu${c} 100 0 0 900 0 0 0 0 0 0`).join('\n')}\n`);
+    await writeFile(
+      join(hostRoot, 'proc/stat'),
+      `cpu  0 0 0 0 0 0 0 0 0 0\n${[0, 1, 2, 3, 4, 5, 6, 7].map((c) => `cpu${c} 100 0 0 900 0 0 0 0 0 0`).join('\n')}\n`,
+    );
     agent = await bootAgent({
       plugins: [snmp, sleepProvider],
       sections: { snmp: { port, cacheSeconds: 30, sysLocation: 'rack 7' } },
@@ -122,7 +129,10 @@ describe('snmp agent MIBs walked with snmpbulkwalk', () => {
       }
       expect(status.get(i)?.value, m.id).toBe('1');
       const values = readings.filter((v): v is number => v !== null);
-      expect(values.map((v) => sensorValue(v, enc.scale, enc.precision)), m.id).toContain(served);
+      expect(
+        values.map((v) => sensorValue(v, enc.scale, enc.precision)),
+        m.id,
+      ).toContain(served);
     }
     expect(metrics.some((m) => m.kind === 'power')).toBe(true);
     expect(metrics.some((m) => m.kind === 'temperature')).toBe(true);
@@ -136,7 +146,17 @@ describe('snmp agent MIBs walked with snmpbulkwalk', () => {
     expect(oper.get('1')?.value).toBe('513');
     const pkgs = metrics.filter((m) => /^host\/rapl\/package-\d+\/power$/.test(m.id));
     expect(pkgs.length).toBeGreaterThan(0);
-    const hist = await Promise.all(pkgs.map((p) => agent.json<{ history: { value: number; timestamp: number }[] }>(['telemetry', 'show', p.id, '--history', '1000'])));
+    const hist = await Promise.all(
+      pkgs.map((p) =>
+        agent.json<{ history: { value: number; timestamp: number }[] }>([
+          'telemetry',
+          'show',
+          p.id,
+          '--history',
+          '1000',
+        ]),
+      ),
+    );
     const byTime = new Map<number, number>();
     for (const h of hist) for (const r of h.history) byTime.set(r.timestamp, (byTime.get(r.timestamp) ?? 0) + r.value);
     const sums = [...byTime.values()].map((w) => Math.round(w * 10));
@@ -158,7 +178,15 @@ describe('snmp agent MIBs walked with snmpbulkwalk', () => {
 
   it('serves VPMD-MIB with names from the shipped MIB file', async () => {
     const policies = await agent.json<Policy[]>(['host', 'cpufreq']);
-    const r = await tool('snmpbulkwalk', [...v3('walker', AUTH, PRIV).filter((a) => a !== '-On'), '-M', `+${MIB_DIR}:${MIB_DIR}/ietf`, '-m', 'VPMD-MIB', target, 'VPMD-MIB::vpmdObjects']);
+    const r = await tool('snmpbulkwalk', [
+      ...v3('walker', AUTH, PRIV).filter((a) => a !== '-On'),
+      '-M',
+      `+${MIB_DIR}:${MIB_DIR}/ietf`,
+      '-m',
+      'VPMD-MIB',
+      target,
+      'VPMD-MIB::vpmdObjects',
+    ]);
     expect(r.stderr).toBe('');
     const p0 = policies[0] as Policy;
     const cpu = p0.affectedCpus[0] as number;
@@ -174,7 +202,13 @@ describe('snmp agent MIBs walked with snmpbulkwalk', () => {
   });
 
   it('answers noSuchInstance and noSuchObject as RFC 3416 says', async () => {
-    const r = await tool('snmpget', [...v3('walker', AUTH, PRIV), target, `${ENT}.7.999999`, '1.3.6.1.4.1.99999.1.3.1.1.2.1', '1.3.6.1.2.1.2.1.0']);
+    const r = await tool('snmpget', [
+      ...v3('walker', AUTH, PRIV),
+      target,
+      `${ENT}.7.999999`,
+      '1.3.6.1.4.1.99999.1.3.1.1.2.1',
+      '1.3.6.1.2.1.2.1.0',
+    ]);
     const rows = parseWalk(r.stdout);
     expect(rows.get(`${ENT}.7.999999`)?.value).toMatch(/No Such Instance/);
     expect(rows.get('1.3.6.1.2.1.2.1.0')?.value).toMatch(/No Such Object/);
@@ -189,7 +223,14 @@ describe('VPMD-MIB file', () => {
   });
 
   it('loads in snmptranslate', async () => {
-    const r = await tool('snmptranslate', ['-M', `+${MIB_DIR}:${MIB_DIR}/ietf`, '-m', 'VPMD-MIB', '-On', 'VPMD-MIB::vpmdSuspendAction.0']);
+    const r = await tool('snmptranslate', [
+      '-M',
+      `+${MIB_DIR}:${MIB_DIR}/ietf`,
+      '-m',
+      'VPMD-MIB',
+      '-On',
+      'VPMD-MIB::vpmdSuspendAction.0',
+    ]);
     expect(r.stdout.trim()).toBe('.1.3.6.1.4.1.99999.1.1.5.0');
   });
 });

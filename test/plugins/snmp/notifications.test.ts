@@ -14,8 +14,20 @@ import events from './event-source.js';
 import { freeUdpPort, stopPeer } from './helpers.js';
 
 const ENGINE_ID = '8001869f05aabbccddeeff0011223344';
-const TRAP_USER = { name: 'trapper', auth: 'sha256', priv: 'aes', authPassphrase: 'trap-auth-pass', privPassphrase: 'trap-priv-pass' };
-const INFORM_USER = { name: 'informer', auth: 'sha512', priv: 'aes256', authPassphrase: 'inform-auth-pass', privPassphrase: 'inform-priv-pass' };
+const TRAP_USER = {
+  name: 'trapper',
+  auth: 'sha256',
+  priv: 'aes',
+  authPassphrase: 'trap-auth-pass',
+  privPassphrase: 'trap-priv-pass',
+};
+const INFORM_USER = {
+  name: 'informer',
+  auth: 'sha512',
+  priv: 'aes256',
+  authPassphrase: 'inform-auth-pass',
+  privPassphrase: 'inform-priv-pass',
+};
 
 describe('snmp notifications to snmptrapd', () => {
   let dir: string;
@@ -47,10 +59,25 @@ describe('snmp notifications to snmptrapd', () => {
         '',
       ].join('\n'),
     );
-    trapd = spawn('snmptrapd', ['-f', '-Lo', '-On', '-C', '-c', join(dir, 'snmptrapd.conf'), '-p', join(dir, 'pid'), `udp:127.0.0.1:${trapPort}`, `udp:127.0.0.1:${informPort}`], {
-      env: { PATH: process.env.PATH ?? '', MIBS: '', SNMP_PERSISTENT_DIR: join(dir, 'persist'), HOME: dir },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    trapd = spawn(
+      'snmptrapd',
+      [
+        '-f',
+        '-Lo',
+        '-On',
+        '-C',
+        '-c',
+        join(dir, 'snmptrapd.conf'),
+        '-p',
+        join(dir, 'pid'),
+        `udp:127.0.0.1:${trapPort}`,
+        `udp:127.0.0.1:${informPort}`,
+      ],
+      {
+        env: { PATH: process.env.PATH ?? '', MIBS: '', SNMP_PERSISTENT_DIR: join(dir, 'persist'), HOME: dir },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     trapd.stdout?.on('data', (b: Buffer) => (output += b.toString()));
     trapd.stderr?.on('data', (b: Buffer) => (output += b.toString()));
     await waitFor('NET-SNMP version');
@@ -79,7 +106,8 @@ describe('snmp notifications to snmptrapd', () => {
     const seen = await waitFor('.1.3.6.1.4.1.99999.0.2');
     expect(seen).toContain('.1.3.6.1.4.1.99999.1.1.2.0 = INTEGER: 3');
     // Once as a trap, once as an acknowledged inform.
-    for (let i = 0; i < 50 && output.split('.1.3.6.1.4.1.99999.0.2').length < 3; i++) await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 50 && output.split('.1.3.6.1.4.1.99999.0.2').length < 3; i++)
+      await new Promise((r) => setTimeout(r, 100));
     expect(output.split('OID: .1.3.6.1.4.1.99999.0.2').length - 1).toBe(2);
   });
 

@@ -15,7 +15,13 @@ import { freeUdpPort, tool, v3, stopPeer } from './helpers.js';
 
 const PASS = fileURLToPath(new URL('./fixtures/fake-pdu-pass.py', import.meta.url));
 const R = '1.3.6.1.4.1.318.1.1.26';
-const USER = { name: 'pdu', auth: 'sha256', priv: 'aes', authPassphrase: 'pdu-auth-pass', privPassphrase: 'pdu-priv-pass' };
+const USER = {
+  name: 'pdu',
+  auth: 'sha256',
+  priv: 'aes',
+  authPassphrase: 'pdu-auth-pass',
+  privPassphrase: 'pdu-priv-pass',
+};
 
 function pduData(): Record<string, [string, string]> {
   const d: Record<string, [string, string]> = {
@@ -51,7 +57,8 @@ describe('snmp poller against a private snmpd', () => {
   let port: number;
   let agent: BootedAgent;
 
-  const metric = async (id: string): Promise<Metric | undefined> => (await agent.json<Metric[]>(['telemetry', 'list'])).find((m) => m.id === id);
+  const metric = async (id: string): Promise<Metric | undefined> =>
+    (await agent.json<Metric[]>(['telemetry', 'list'])).find((m) => m.id === id);
   const until = async (fn: () => Promise<boolean>): Promise<void> => {
     for (let i = 0; i < 200; i++) {
       if (await fn()) return;
@@ -69,13 +76,28 @@ describe('snmp poller against a private snmpd', () => {
     const pass = (root: string): string => `pass_persist ${root} /usr/bin/python3 ${PASS} ${state}`;
     await writeFile(
       join(dir, 'snmpd.conf'),
-      [`agentAddress udp:127.0.0.1:${port}`, `createUser pdu SHA-256 pdu-auth-pass AES pdu-priv-pass`, 'rwuser pdu priv', pass(R), pass('.1.3.6.1.2.1.229'), pass('.1.3.6.1.2.1.99'), ''].join('\n'),
+      [
+        `agentAddress udp:127.0.0.1:${port}`,
+        `createUser pdu SHA-256 pdu-auth-pass AES pdu-priv-pass`,
+        'rwuser pdu priv',
+        pass(R),
+        pass('.1.3.6.1.2.1.229'),
+        pass('.1.3.6.1.2.1.99'),
+        '',
+      ].join('\n'),
     );
-    snmpd = spawn('snmpd', ['-f', '-Lf', join(dir, 'snmpd.log'), '-C', '-c', join(dir, 'snmpd.conf'), '-p', join(dir, 'pid')], {
-      env: { PATH: process.env.PATH ?? '', MIBS: '', SNMP_PERSISTENT_DIR: join(dir, 'persist'), HOME: dir },
-      stdio: 'ignore',
-    });
-    const probe = (): Promise<boolean> => tool('snmpget', [...v3('pdu', 'pdu-auth-pass', 'pdu-priv-pass'), `127.0.0.1:${port}`, `${R}.4.3.1.5.1`]).then((r) => r.stdout.includes('INTEGER: 123'));
+    snmpd = spawn(
+      'snmpd',
+      ['-f', '-Lf', join(dir, 'snmpd.log'), '-C', '-c', join(dir, 'snmpd.conf'), '-p', join(dir, 'pid')],
+      {
+        env: { PATH: process.env.PATH ?? '', MIBS: '', SNMP_PERSISTENT_DIR: join(dir, 'persist'), HOME: dir },
+        stdio: 'ignore',
+      },
+    );
+    const probe = (): Promise<boolean> =>
+      tool('snmpget', [...v3('pdu', 'pdu-auth-pass', 'pdu-priv-pass'), `127.0.0.1:${port}`, `${R}.4.3.1.5.1`]).then(
+        (r) => r.stdout.includes('INTEGER: 123'),
+      );
     await until(probe);
     const deadPort = await freeUdpPort();
     agent = await bootAgent({
@@ -84,9 +106,30 @@ describe('snmp poller against a private snmpd', () => {
         snmp: {
           port: await freeUdpPort(),
           targets: [
-            { name: 'pdu1', address: '127.0.0.1', port, user: USER, profile: 'apc-rpdu2', outlets: 4, interval: 3, timeout: 5, oids: [{ oid: `${R}.4.3.1.9.1`, metric: 'raw-energy', kind: 'other', unit: 'count' }] },
+            {
+              name: 'pdu1',
+              address: '127.0.0.1',
+              port,
+              user: USER,
+              profile: 'apc-rpdu2',
+              outlets: 4,
+              interval: 3,
+              timeout: 5,
+              oids: [{ oid: `${R}.4.3.1.9.1`, metric: 'raw-energy', kind: 'other', unit: 'count' }],
+            },
             { name: 'gen1', address: '127.0.0.1', port, user: USER, profile: 'generic', interval: 3, timeout: 5 },
-            { name: 'dead', address: '127.0.0.1', port: deadPort, user: USER, profile: 'apc-rpdu2', outlets: 1, interval: 1, timeout: 0.2, retries: 0, maxBackoff: 4 },
+            {
+              name: 'dead',
+              address: '127.0.0.1',
+              port: deadPort,
+              user: USER,
+              profile: 'apc-rpdu2',
+              outlets: 1,
+              interval: 1,
+              timeout: 0.2,
+              retries: 0,
+              maxBackoff: 4,
+            },
           ],
         },
       },
@@ -126,9 +169,15 @@ describe('snmp poller against a private snmpd', () => {
   });
 
   it('switches an outlet off and on, seen by snmpget on the device', async () => {
-    const get = async (): Promise<string> => (await tool('snmpget', [...v3('pdu', 'pdu-auth-pass', 'pdu-priv-pass'), `127.0.0.1:${port}`, `${R}.9.2.3.1.5.2`])).stdout;
+    const get = async (): Promise<string> =>
+      (await tool('snmpget', [...v3('pdu', 'pdu-auth-pass', 'pdu-priv-pass'), `127.0.0.1:${port}`, `${R}.9.2.3.1.5.2`]))
+        .stdout;
     expect(await get()).toContain('INTEGER: 2');
-    expect(await agent.json(['snmp', 'outlet', 'pdu1', '2', 'off'])).toEqual({ target: 'pdu1', outlet: 2, action: 'off' });
+    expect(await agent.json(['snmp', 'outlet', 'pdu1', '2', 'off'])).toEqual({
+      target: 'pdu1',
+      outlet: 2,
+      action: 'off',
+    });
     expect(await get()).toContain('INTEGER: 1');
     await until(async () => (await metric('snmp/pdu1/outlet/2/state'))?.value === 0);
     await agent.json(['snmp', 'outlet', 'pdu1', '2', 'on']);
@@ -144,7 +193,10 @@ describe('snmp poller against a private snmpd', () => {
       const t = await agent.json<{ name: string; status: string; failures: number }[]>(['snmp', 'targets']);
       return (t.find((x) => x.name === 'dead')?.failures ?? 0) >= 2;
     });
-    const targets = await agent.json<{ name: string; status: string; nextPollSeconds: number; lastError?: string }[]>(['snmp', 'targets']);
+    const targets = await agent.json<{ name: string; status: string; nextPollSeconds: number; lastError?: string }[]>([
+      'snmp',
+      'targets',
+    ]);
     const dead = targets.find((t) => t.name === 'dead');
     expect(dead?.status).not.toBe('ok');
     expect(dead?.nextPollSeconds).toBeGreaterThanOrEqual(4);

@@ -23,19 +23,39 @@ const user: KeyedUser = {
 };
 
 function engineAt(clock: { t: number }): UsmEngine {
-  return new UsmEngine({ engineId: ENGINE, boots: 7, startedAt: 0, users: () => new Map([['ops', user]]), minLevel: 'authPriv', now: () => clock.t });
+  return new UsmEngine({
+    engineId: ENGINE,
+    boots: 7,
+    startedAt: 0,
+    users: () => new Map([['ops', user]]),
+    minLevel: 'authPriv',
+    now: () => clock.t,
+  });
 }
 
 function getRequest(boots: number, time: number, engineId = ENGINE, u: KeyedUser = user): Buffer {
   const pdu = encPdu(TAG.GetRequest, 42, 0, 0, [encVarbind([1, 3, 6, 1, 2, 1, 1, 1, 0], V.null())]);
-  return buildV3({ msgId: 9, flags: FLAG.auth | FLAG.priv | FLAG.reportable, engineId, boots, time, user: u, scopedPdu: scopedPdu(engineId, '', pdu) });
+  return buildV3({
+    msgId: 9,
+    flags: FLAG.auth | FLAG.priv | FLAG.reportable,
+    engineId,
+    boots,
+    time,
+    user: u,
+    scopedPdu: scopedPdu(engineId, '', pdu),
+  });
 }
 
 function reportOf(reply: Buffer | null): { oid: string; boots: number; time: number; authenticated: boolean } {
   const m = parseV3(reply as Buffer);
   const pdu = decPdu(openScopedPdu(m.data).pdu);
   expect(pdu.type).toBe(TAG.Report);
-  return { oid: pdu.varbinds[0]?.oid.join('.') ?? '', boots: m.security.boots, time: m.security.time, authenticated: (m.flags & FLAG.auth) !== 0 };
+  return {
+    oid: pdu.varbinds[0]?.oid.join('.') ?? '',
+    boots: m.security.boots,
+    time: m.security.time,
+    authenticated: (m.flags & FLAG.auth) !== 0,
+  };
 }
 
 describe('USM engine time window (RFC 3414 3.2 step 7)', () => {
@@ -64,12 +84,25 @@ describe('USM engine time window (RFC 3414 3.2 step 7)', () => {
   it('answers discovery with an unauthenticated report carrying the engine ID', () => {
     const e = engineAt({ t: 5_000 });
     const pdu = encPdu(TAG.GetRequest, 1, 0, 0, []);
-    const probe = buildV3({ msgId: 1, flags: FLAG.reportable, engineId: Buffer.alloc(0), boots: 0, time: 0, user: null, scopedPdu: scopedPdu(Buffer.alloc(0), '', pdu) });
+    const probe = buildV3({
+      msgId: 1,
+      flags: FLAG.reportable,
+      engineId: Buffer.alloc(0),
+      boots: 0,
+      time: 0,
+      user: null,
+      scopedPdu: scopedPdu(Buffer.alloc(0), '', pdu),
+    });
     const r = e.process(probe);
     expect(r.kind).toBe('report');
     const m = parseV3((r as { reply: Buffer }).reply);
     expect(m.security.engineId.equals(ENGINE)).toBe(true);
-    expect(reportOf((r as { reply: Buffer }).reply)).toEqual({ oid: '1.3.6.1.6.3.15.1.1.4.0', boots: 7, time: 5, authenticated: false });
+    expect(reportOf((r as { reply: Buffer }).reply)).toEqual({
+      oid: '1.3.6.1.6.3.15.1.1.4.0',
+      boots: 7,
+      time: 5,
+      authenticated: false,
+    });
   });
 
   it('checks the digest before anything is decrypted or answered', () => {
@@ -78,7 +111,12 @@ describe('USM engine time window (RFC 3414 3.2 step 7)', () => {
     const m = parseV3(forged);
     forged[m.authAt.start] = (forged[m.authAt.start] as number) ^ 1;
     const r = e.process(forged);
-    expect(r.kind === 'report' && reportOf(r.reply)).toEqual({ oid: '1.3.6.1.6.3.15.1.1.5.0', boots: 7, time: 5, authenticated: false });
+    expect(r.kind === 'report' && reportOf(r.reply)).toEqual({
+      oid: '1.3.6.1.6.3.15.1.1.5.0',
+      boots: 7,
+      time: 5,
+      authenticated: false,
+    });
     expect(e.stats.wrongDigests).toBe(1);
     expect(e.stats.decryptionErrors).toBe(0);
   });
@@ -86,7 +124,15 @@ describe('USM engine time window (RFC 3414 3.2 step 7)', () => {
   it('sends no report when the reportable flag is clear', () => {
     const e = engineAt({ t: 5_000 });
     const pdu = encPdu(TAG.GetRequest, 1, 0, 0, []);
-    const msg = buildV3({ msgId: 1, flags: FLAG.auth | FLAG.priv, engineId: ENGINE, boots: 7, time: 5, user: { ...user, name: 'ghost' }, scopedPdu: scopedPdu(ENGINE, '', pdu) });
+    const msg = buildV3({
+      msgId: 1,
+      flags: FLAG.auth | FLAG.priv,
+      engineId: ENGINE,
+      boots: 7,
+      time: 5,
+      user: { ...user, name: 'ghost' },
+      scopedPdu: scopedPdu(ENGINE, '', pdu),
+    });
     const r = e.process(msg);
     expect(r).toEqual({ kind: 'report', reply: null, stat: 'unknownUserNames' });
   });
@@ -106,13 +152,28 @@ describe('hrProcessorLoad sampling', () => {
     const backend = { read: async () => text } as unknown as SysfsBackend;
     const load = new ProcessorLoad(backend);
     await load.sample(0);
-    expect(load.loads()).toEqual(new Map([[0, 10], [1, 0]]));
+    expect(load.loads()).toEqual(
+      new Map([
+        [0, 10],
+        [1, 0],
+      ]),
+    );
     text = 'cpu0 400 0 0 1000 0 0 0 0\ncpu1 50 0 0 1050 0 0 0 0\n';
     await load.sample(30_000);
-    expect(load.loads()).toEqual(new Map([[0, 75], [1, 50]]));
+    expect(load.loads()).toEqual(
+      new Map([
+        [0, 75],
+        [1, 50],
+      ]),
+    );
     text = 'cpu0 400 0 0 1400 0 0 0 0\ncpu1 50 0 0 1450 0 0 0 0\n';
     await load.sample(61_000);
     // The sample from t=0 fell out of the minute: (400-400)/(1800-1400) busy.
-    expect(load.loads()).toEqual(new Map([[0, 0], [1, 0]]));
+    expect(load.loads()).toEqual(
+      new Map([
+        [0, 0],
+        [1, 0],
+      ]),
+    );
   });
 });

@@ -49,7 +49,10 @@ function inView(oid: string, rules: Rules): boolean {
 }
 
 /** The OIDs a walk printed, in order, and whether it ended with an endOfMibView line. */
-async function walkOids(cmd: string, args: readonly string[]): Promise<{ oids: string[]; endOfView: boolean; stderr: string }> {
+async function walkOids(
+  cmd: string,
+  args: readonly string[],
+): Promise<{ oids: string[]; endOfView: boolean; stderr: string }> {
   const r = await tool(cmd, args);
   const oids: string[] = [];
   let endOfView = false;
@@ -90,7 +93,15 @@ describe('snmp views on communities and users', () => {
           ],
           users: [
             { name: 'watcher', securityLevel: 'noAuthNoPriv', view: { include: [SYSTEM] } },
-            { name: 'ops', auth: 'sha256', priv: 'aes', authPassphrase: 'ops-auth-pass', privPassphrase: 'ops-priv-pass', access: 'rw', view: OPS },
+            {
+              name: 'ops',
+              auth: 'sha256',
+              priv: 'aes',
+              authPassphrase: 'ops-auth-pass',
+              privPassphrase: 'ops-priv-pass',
+              access: 'rw',
+              view: OPS,
+            },
           ],
         },
       },
@@ -145,9 +156,22 @@ describe('snmp views on communities and users', () => {
     const v1 = await tool('snmpget', [...community('sp-secret', '-v1'), SYS_DESCR, ENGINE_ID]);
     expect(v1.stderr).toMatch(/noSuchName/);
     expect(v1.stderr).toContain(`Failed object: .${ENGINE_ID}`);
-    const v1next = await tool('snmpgetnext', [...community('sp-secret', '-v1'), full.filter((o) => inView(o, SYS_POWER)).pop() as string]);
+    const v1next = await tool('snmpgetnext', [
+      ...community('sp-secret', '-v1'),
+      full.filter((o) => inView(o, SYS_POWER)).pop() as string,
+    ]);
     expect(v1next.stderr).toMatch(/noSuchName/);
-    const user = await tool('snmpget', ['-v3', '-l', 'noAuthNoPriv', '-u', 'watcher', ...QUICK, target, SYS_DESCR, ENGINE_ID]);
+    const user = await tool('snmpget', [
+      '-v3',
+      '-l',
+      'noAuthNoPriv',
+      '-u',
+      'watcher',
+      ...QUICK,
+      target,
+      SYS_DESCR,
+      ENGINE_ID,
+    ]);
     expect(user.stdout).toContain('STRING: "vpmd SNMPv3 agent');
     expect(user.stdout).toContain(`.${ENGINE_ID} = ${NO_SUCH_OBJECT}`);
     const unlimited = await tool('snmpget', [...community('all-secret'), ENGINE_ID]);
@@ -172,7 +196,16 @@ describe('snmp views on communities and users', () => {
   });
 
   it('limits a noAuthNoPriv user to its view', async () => {
-    const walk = await walkOids('snmpbulkwalk', ['-v3', '-l', 'noAuthNoPriv', '-u', 'watcher', ...QUICK, target, '1.3.6.1']);
+    const walk = await walkOids('snmpbulkwalk', [
+      '-v3',
+      '-l',
+      'noAuthNoPriv',
+      '-u',
+      'watcher',
+      ...QUICK,
+      target,
+      '1.3.6.1',
+    ]);
     expect(walk.oids).toEqual(full.filter((o) => inView(o, { include: [SYSTEM] })));
   });
 
@@ -189,9 +222,22 @@ describe('snmp views on communities and users', () => {
     expect(mixed.stderr).toContain(`Failed object: .${SUSPEND_TARGET}`);
     const notWritable = await tool('snmpset', [...ops, SYS_CONTACT, 's', 'x']);
     expect(notWritable.stderr).toMatch(/Reason: notWritable/);
-    const audit = await agent.json<{ principal: string; outcome: string; action: string; detail?: string }[]>(['audit', '--limit', '50']);
-    expect(audit).toContainEqual(expect.objectContaining({ principal: 'ops', outcome: 'denied', action: `snmp set ${SUSPEND_TARGET}`, detail: `${SUSPEND_TARGET} is outside the view of ops` }));
-    expect(audit).toContainEqual(expect.objectContaining({ principal: 'ops', outcome: 'ok', action: `snmp set ${SUSPEND_WAKE}` }));
+    const audit = await agent.json<{ principal: string; outcome: string; action: string; detail?: string }[]>([
+      'audit',
+      '--limit',
+      '50',
+    ]);
+    expect(audit).toContainEqual(
+      expect.objectContaining({
+        principal: 'ops',
+        outcome: 'denied',
+        action: `snmp set ${SUSPEND_TARGET}`,
+        detail: `${SUSPEND_TARGET} is outside the view of ops`,
+      }),
+    );
+    expect(audit).toContainEqual(
+      expect.objectContaining({ principal: 'ops', outcome: 'ok', action: `snmp set ${SUSPEND_WAKE}` }),
+    );
     const read = await tool('snmpget', [...ops, SUSPEND_WAKE, SUSPEND_TARGET]);
     expect(read.stdout).toContain(`.${SUSPEND_WAKE} = Gauge32: 600`);
     expect(read.stdout).toContain(`.${SUSPEND_TARGET} = ${NO_SUCH_OBJECT}`);
@@ -207,25 +253,34 @@ describe('snmp views on communities and users', () => {
 });
 
 describe('snmp view configuration errors', () => {
-  const withView = (view: unknown): Record<string, unknown> => ({ communities: [{ name: 'c', community: 'c-secret', view }] });
+  const withView = (view: unknown): Record<string, unknown> => ({
+    communities: [{ name: 'c', community: 'c-secret', view }],
+  });
 
   it('rejects in the configuration an OID that is not dotted numeric, an empty include and unknown keys, naming where', async () => {
     const port = await freeUdpPort();
-    const boot = (section: Record<string, unknown>): Promise<BootedAgent> => bootAgent({ plugins: [snmp], sections: { snmp: { port, ...section } } });
+    const boot = (section: Record<string, unknown>): Promise<BootedAgent> =>
+      bootAgent({ plugins: [snmp], sections: { snmp: { port, ...section } } });
     await expect(boot(withView({ include: ['SNMPv2-MIB::system'] }))).rejects.toThrow(
       /plugins\.snmp\.communities\[0\]\.view\.include\[0\]: must be a dotted numeric OID such as 1\.3\.6\.1\.2\.1\.1 \(no MIB names\)/,
     );
-    await expect(boot(withView({ include: ['1.3.6.1'], exclude: ['1.3..6'] }))).rejects.toThrow(/plugins\.snmp\.communities\[0\]\.view\.exclude\[0\]: must be a dotted numeric OID/);
-    await expect(boot(withView({ include: [] }))).rejects.toThrow(/plugins\.snmp\.communities\[0\]\.view\.include: must not be empty/);
-    await expect(boot(withView({ include: ['1.3'], mask: 'ff' }))).rejects.toThrow(/plugins\.snmp\.communities\[0\]\.view\.mask: unknown key/);
-    await expect(boot({ users: [{ name: 'w', securityLevel: 'noAuthNoPriv', view: { include: ['1.3.6.1.x'] } }] })).rejects.toThrow(
-      /plugins\.snmp\.users\[0\]\.view\.include\[0\]: must be a dotted numeric OID/,
+    await expect(boot(withView({ include: ['1.3.6.1'], exclude: ['1.3..6'] }))).rejects.toThrow(
+      /plugins\.snmp\.communities\[0\]\.view\.exclude\[0\]: must be a dotted numeric OID/,
     );
+    await expect(boot(withView({ include: [] }))).rejects.toThrow(
+      /plugins\.snmp\.communities\[0\]\.view\.include: must not be empty/,
+    );
+    await expect(boot(withView({ include: ['1.3'], mask: 'ff' }))).rejects.toThrow(
+      /plugins\.snmp\.communities\[0\]\.view\.mask: unknown key/,
+    );
+    await expect(
+      boot({ users: [{ name: 'w', securityLevel: 'noAuthNoPriv', view: { include: ['1.3.6.1.x'] } }] }),
+    ).rejects.toThrow(/plugins\.snmp\.users\[0\]\.view\.include\[0\]: must be a dotted numeric OID/);
   });
 
   it('fails the plugin start for an arc too large, a subtree listed twice or both ways, and an exclusion outside every inclusion', async () => {
     expect(await startError(withView({ include: ['1.3.6.1.4294967296'] }))).toBe(
-      'E_SNMP_CONFIG: plugins.snmp.communities[0].view.include[0]: arc 5 of \'1.3.6.1.4294967296\' is larger than 4294967295',
+      "E_SNMP_CONFIG: plugins.snmp.communities[0].view.include[0]: arc 5 of '1.3.6.1.4294967296' is larger than 4294967295",
     );
     expect(await startError(withView({ include: ['1.3.6.1.2.1.1'], exclude: ['.1.3.6.1.2.1.1'] }))).toBe(
       'E_SNMP_CONFIG: plugins.snmp.communities[0].view.exclude[0]: subtree 1.3.6.1.2.1.1 is already listed at plugins.snmp.communities[0].view.include[0]',
@@ -233,7 +288,11 @@ describe('snmp view configuration errors', () => {
     expect(await startError(withView({ include: ['1.3.6.1.2.1.1'], exclude: ['1.3.6.1.4.1'] }))).toBe(
       'E_SNMP_CONFIG: plugins.snmp.communities[0].view.exclude[0]: 1.3.6.1.4.1 is inside no included subtree, so excluding it changes nothing',
     );
-    expect(await startError({ users: [{ name: 'w', securityLevel: 'noAuthNoPriv', view: { include: ['1.3.6.1.2.1.1', '1.3.6.1.2.1.1'] } }] })).toBe(
+    expect(
+      await startError({
+        users: [{ name: 'w', securityLevel: 'noAuthNoPriv', view: { include: ['1.3.6.1.2.1.1', '1.3.6.1.2.1.1'] } }],
+      }),
+    ).toBe(
       'E_SNMP_CONFIG: plugins.snmp.users[0].view.include[1]: subtree 1.3.6.1.2.1.1 is already listed at plugins.snmp.users[0].view.include[0]',
     );
   });

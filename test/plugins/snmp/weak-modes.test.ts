@@ -39,7 +39,13 @@ describe('snmp agent weaker modes, explicitly enabled', () => {
           ],
           users: [
             { name: 'watcher', securityLevel: 'noAuthNoPriv', access: 'rw' },
-            { name: 'legacy', securityLevel: 'authNoPriv', auth: 'sha256', authPassphrase: 'legacy-auth-pass', access: 'rw' },
+            {
+              name: 'legacy',
+              securityLevel: 'authNoPriv',
+              auth: 'sha256',
+              authPassphrase: 'legacy-auth-pass',
+              access: 'rw',
+            },
           ],
         },
       },
@@ -55,10 +61,23 @@ describe('snmp agent weaker modes, explicitly enabled', () => {
     expect(walk.stderr).toBe('');
     const rows = parseWalk(walk.stdout);
     expect(rows.get(SYS_DESCR)?.value).toMatch(/^vpmd SNMPv3 agent on /);
-    const bulk = await tool('snmpbulkwalk', ['-v2c', '-c', 'v2c-secret', '-Cr20', ...QUICK, target, '1.3.6.1.6.3.10.2.1']);
+    const bulk = await tool('snmpbulkwalk', [
+      '-v2c',
+      '-c',
+      'v2c-secret',
+      '-Cr20',
+      ...QUICK,
+      target,
+      '1.3.6.1.6.3.10.2.1',
+    ]);
     expect(bulk.stderr).toBe('');
     // snmpEngine group: engine ID, boots, time, max message size.
-    expect([...parseWalk(bulk.stdout).keys()]).toEqual(['1.3.6.1.6.3.10.2.1.1.0', '1.3.6.1.6.3.10.2.1.2.0', '1.3.6.1.6.3.10.2.1.3.0', '1.3.6.1.6.3.10.2.1.4.0']);
+    expect([...parseWalk(bulk.stdout).keys()]).toEqual([
+      '1.3.6.1.6.3.10.2.1.1.0',
+      '1.3.6.1.6.3.10.2.1.2.0',
+      '1.3.6.1.6.3.10.2.1.3.0',
+      '1.3.6.1.6.3.10.2.1.4.0',
+    ]);
   });
 
   it('answers SNMPv1 Get and GetNext for a v1 community read from communityFile', async () => {
@@ -92,9 +111,25 @@ describe('snmp agent weaker modes, explicitly enabled', () => {
     const v1 = await tool('snmpset', ['-v1', '-c', 'v1-secret-from-file', ...QUICK, target, SUSPEND_TARGET, 'i', '1']);
     expect(v1.stderr).toMatch(/noSuchName/);
     expect(suspendRequests).toHaveLength(0);
-    const audit = await agent.json<{ principal: string; outcome: string; action: string; detail?: string }[]>(['audit', '--limit', '50']);
-    expect(audit).toContainEqual(expect.objectContaining({ principal: 'community:monitoring', outcome: 'denied', action: `snmp set ${SUSPEND_TARGET}` }));
-    expect(audit).toContainEqual(expect.objectContaining({ principal: 'community:old-nms', outcome: 'denied', action: `snmp set ${SUSPEND_TARGET}` }));
+    const audit = await agent.json<{ principal: string; outcome: string; action: string; detail?: string }[]>([
+      'audit',
+      '--limit',
+      '50',
+    ]);
+    expect(audit).toContainEqual(
+      expect.objectContaining({
+        principal: 'community:monitoring',
+        outcome: 'denied',
+        action: `snmp set ${SUSPEND_TARGET}`,
+      }),
+    );
+    expect(audit).toContainEqual(
+      expect.objectContaining({
+        principal: 'community:old-nms',
+        outcome: 'denied',
+        action: `snmp set ${SUSPEND_TARGET}`,
+      }),
+    );
     expect(JSON.stringify(audit)).not.toMatch(/secret/);
     const status = await agent.json<{ stats: { badCommunityUses: number } }>(['snmp', 'status']);
     expect(status.stats.badCommunityUses).toBe(2);
@@ -103,18 +138,54 @@ describe('snmp agent weaker modes, explicitly enabled', () => {
   it('lets a noAuthNoPriv user read but not set, even with access rw', async () => {
     const get = await tool('snmpget', ['-v3', '-l', 'noAuthNoPriv', '-u', 'watcher', ...QUICK, target, SYS_DESCR]);
     expect(get.stdout).toContain('STRING: "vpmd SNMPv3 agent');
-    const set = await tool('snmpset', ['-v3', '-l', 'noAuthNoPriv', '-u', 'watcher', ...QUICK, target, SUSPEND_TARGET, 'i', '1']);
+    const set = await tool('snmpset', [
+      '-v3',
+      '-l',
+      'noAuthNoPriv',
+      '-u',
+      'watcher',
+      ...QUICK,
+      target,
+      SUSPEND_TARGET,
+      'i',
+      '1',
+    ]);
     expect(set.stderr).toMatch(/noAccess/);
     expect(suspendRequests).toHaveLength(0);
   });
 
   it('lets an authNoPriv user read but not set, and refuses it noAuthNoPriv', async () => {
-    const auth = ['-v3', '-l', 'authNoPriv', '-u', 'legacy', '-a', 'SHA-256', '-A', 'legacy-auth-pass', ...QUICK, target];
+    const auth = [
+      '-v3',
+      '-l',
+      'authNoPriv',
+      '-u',
+      'legacy',
+      '-a',
+      'SHA-256',
+      '-A',
+      'legacy-auth-pass',
+      ...QUICK,
+      target,
+    ];
     const get = await tool('snmpget', [...auth, SYS_DESCR]);
     expect(get.stdout).toContain('STRING: "vpmd SNMPv3 agent');
     const set = await tool('snmpset', [...auth, SUSPEND_TARGET, 'i', '1']);
     expect(set.stderr).toMatch(/noAccess/);
-    const wrong = await tool('snmpget', ['-v3', '-l', 'authNoPriv', '-u', 'legacy', '-a', 'SHA-256', '-A', 'not-the-pass', ...QUICK, target, SYS_DESCR]);
+    const wrong = await tool('snmpget', [
+      '-v3',
+      '-l',
+      'authNoPriv',
+      '-u',
+      'legacy',
+      '-a',
+      'SHA-256',
+      '-A',
+      'not-the-pass',
+      ...QUICK,
+      target,
+      SYS_DESCR,
+    ]);
     expect(wrong.stderr).toMatch(/Authentication failure/i);
     const noAuth = await tool('snmpget', ['-v3', '-l', 'noAuthNoPriv', '-u', 'legacy', ...QUICK, target, SYS_DESCR]);
     expect(noAuth.stderr).toMatch(/Unsupported security level/i);
@@ -131,7 +202,6 @@ describe('snmp agent weaker modes, explicitly enabled', () => {
 });
 
 describe('snmp weaker-mode configuration errors', () => {
-
   it('fails the plugin start with a specific error for a community without a secret, or one from a missing file', async () => {
     expect(await startError({ communities: [{ name: 'x', versions: ['v2c'] }] })).toBe(
       'E_SNMP_CONFIG: plugins.snmp.communities[0]: set exactly one of community or communityFile',
@@ -143,9 +213,19 @@ describe('snmp weaker-mode configuration errors', () => {
 
   it('rejects in the configuration an authPriv user without its privacy keys, and keys on a noAuthNoPriv user', async () => {
     const port = await freeUdpPort();
-    const half = bootAgent({ plugins: [snmp], sections: { snmp: { port, users: [{ name: 'half', auth: 'sha256', authPassphrase: 'half-auth-pass' }] } } });
+    const half = bootAgent({
+      plugins: [snmp],
+      sections: { snmp: { port, users: [{ name: 'half', auth: 'sha256', authPassphrase: 'half-auth-pass' }] } },
+    });
     await expect(half).rejects.toThrow(/plugins\.snmp\.users\[0\]\.priv: is required/);
-    const none = bootAgent({ plugins: [snmp], sections: { snmp: { port, users: [{ name: 'none', securityLevel: 'noAuthNoPriv', authPassphrase: 'some-auth-pass' }] } } });
-    await expect(none).rejects.toThrow(/plugins\.snmp\.users\[0\]\.authPassphrase: must be left out for a noAuthNoPriv user/);
+    const none = bootAgent({
+      plugins: [snmp],
+      sections: {
+        snmp: { port, users: [{ name: 'none', securityLevel: 'noAuthNoPriv', authPassphrase: 'some-auth-pass' }] },
+      },
+    });
+    await expect(none).rejects.toThrow(
+      /plugins\.snmp\.users\[0\]\.authPassphrase: must be left out for a noAuthNoPriv user/,
+    );
   });
 });

@@ -16,10 +16,14 @@ let sim: TemporarySimulatedHost;
 let host: HostModel;
 let saved: readonly SavedPolicy[];
 let actuator: Actuator;
-const cat = async (file: string): Promise<string> => (await readFile(join(sim.dir, 'sys/devices/system/cpu/cpufreq/policy2', file), 'utf8')).trim();
+const cat = async (file: string): Promise<string> =>
+  (await readFile(join(sim.dir, 'sys/devices/system/cpu/cpufreq/policy2', file), 'utf8')).trim();
 
 beforeEach(async () => {
-  sim = await createTemporarySimulatedHost({ profile: 'intel-acpi-cpufreq-8', ...(SIM_PARENT === undefined ? {} : { parent: SIM_PARENT }) });
+  sim = await createTemporarySimulatedHost({
+    profile: 'intel-acpi-cpufreq-8',
+    ...(SIM_PARENT === undefined ? {} : { parent: SIM_PARENT }),
+  });
   host = createHostModel(sim.kernel);
   saved = [];
   actuator = new Actuator(host, createLogger({ level: 'silent' }), async (list) => {
@@ -52,7 +56,10 @@ describe('Actuator', () => {
     await actuator.apply(2, 2_000_000);
     await host.cpufreq.setLimits(2, { maxKHz: 2_000_000 });
     expect(await actuator.apply(2, 3_000_000)).toMatchObject({ kHz: 3_000_000 });
-    expect([await cat('scaling_max_freq'), await cat('scaling_setspeed')]).toEqual([await cat('cpuinfo_max_freq'), '3000000']);
+    expect([await cat('scaling_max_freq'), await cat('scaling_setspeed')]).toEqual([
+      await cat('cpuinfo_max_freq'),
+      '3000000',
+    ]);
   });
 
   it('restores the original governor and limits', async () => {

@@ -10,7 +10,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootAgent, type BootedAgent } from '../../../testkit/index.js';
 import plugin from '../../../plugins/virtio-channels/index.js';
 import { decodeFreqList, encodeRequest } from '../../../plugins/virtio-channels/protocol/packet-codec.js';
-import { Command, FREQ_LIST_SIZE, Policy, REQUEST_SIZE, Unit, Workload } from '../../../plugins/virtio-channels/protocol/packet-layout.js';
+import {
+  Command,
+  FREQ_LIST_SIZE,
+  Policy,
+  REQUEST_SIZE,
+  Unit,
+  Workload,
+} from '../../../plugins/virtio-channels/protocol/packet-layout.js';
 import { QemuSocket } from './support/qemu-socket.js';
 import { cpufreq, eventually, mtimeNs } from './support/sim-files.js';
 
@@ -18,7 +25,8 @@ let dir: string;
 let agent: BootedAgent;
 const sockets: QemuSocket[] = [];
 
-const power = (vcpu: number, unit: number): Buffer => encodeRequest({ resourceId: BigInt(vcpu), unit, command: Command.CPU_POWER });
+const power = (vcpu: number, unit: number): Buffer =>
+  encodeRequest({ resourceId: BigInt(vcpu), unit, command: Command.CPU_POWER });
 
 async function channel(vm: string, n: number): Promise<QemuSocket> {
   const s = await QemuSocket.listen(join(dir, `${vm}.${n}`));
@@ -48,7 +56,10 @@ beforeAll(async () => {
         libvirt: false,
         reconnect: { minMs: 20, maxMs: 200 },
         rateLimit: { perSecond: 1, burst: 40 },
-        vms: [{ name: 'vm1', pins: [2, 3] }, { name: 'flood', pins: [6] }],
+        vms: [
+          { name: 'vm1', pins: [2, 3] },
+          { name: 'flood', pins: [6] },
+        ],
       },
     },
   });
@@ -170,10 +181,25 @@ describe('guest requests on the simulated acpi-cpufreq host', () => {
   });
 
   it('applies WORKLOAD policies and refuses TRAFFIC explicitly', async () => {
-    const wl = encodeRequest({ command: Command.PKT_POLICY, policyToUse: Policy.WORKLOAD, workload: Workload.MEDIUM, vcpuToControl: [1], numVcpu: 1, vmName: 'vm1' });
+    const wl = encodeRequest({
+      command: Command.PKT_POLICY,
+      policyToUse: Policy.WORKLOAD,
+      workload: Workload.MEDIUM,
+      vcpuToControl: [1],
+      numVcpu: 1,
+      vmName: 'vm1',
+    });
     expect(await ask(ch0, wl)).toBe(1);
-    await eventually(async () => (await cpufreq(agent.hostRoot, 3, 'scaling_setspeed')) === '2400000', 'the MEDIUM frequency on pCPU 3');
-    const traffic = encodeRequest({ command: Command.PKT_POLICY, policyToUse: Policy.TRAFFIC, vcpuToControl: [1], numVcpu: 1 });
+    await eventually(
+      async () => (await cpufreq(agent.hostRoot, 3, 'scaling_setspeed')) === '2400000',
+      'the MEDIUM frequency on pCPU 3',
+    );
+    const traffic = encodeRequest({
+      command: Command.PKT_POLICY,
+      policyToUse: Policy.TRAFFIC,
+      vcpuToControl: [1],
+      numVcpu: 1,
+    });
     expect(await ask(ch0, traffic)).toBe(2);
     expect(await ask(ch0, encodeRequest({ command: 42 }))).toBe(2);
   });
@@ -183,12 +209,18 @@ describe('guest requests on the simulated acpi-cpufreq host', () => {
     const ch = await channel('flood', 0);
     await agent.run(['add_channels', 'flood', '0']);
     await ch.connected();
-    const flood = Buffer.concat(Array.from({ length: 60 }, (_, i) => power(0, i % 2 ? Unit.SCALE_UP : Unit.SCALE_DOWN)));
+    const flood = Buffer.concat(
+      Array.from({ length: 60 }, (_, i) => power(0, i % 2 ? Unit.SCALE_UP : Unit.SCALE_DOWN)),
+    );
     ch.send(flood);
     const replies = await ch.read(60 * REQUEST_SIZE);
-    const acks = Array.from({ length: 60 }, (_, i) => replies.readUInt32LE(i * REQUEST_SIZE + 12)).filter((c) => c === 1).length;
+    const acks = Array.from({ length: 60 }, (_, i) => replies.readUInt32LE(i * REQUEST_SIZE + 12)).filter(
+      (c) => c === 1,
+    ).length;
     expect(acks).toBeLessThan(45);
-    const stats = await agent.json<Array<{ vm: string; channel: string; accepted: number; limited: number }>>(['show_channel_stats']);
+    const stats = await agent.json<Array<{ vm: string; channel: string; accepted: number; limited: number }>>([
+      'show_channel_stats',
+    ]);
     const all = stats.find((s) => s.vm === 'flood' && s.channel === 'all');
     expect(all?.accepted).toBe(acks);
     expect(all?.limited).toBe(60 - acks);
@@ -197,10 +229,20 @@ describe('guest requests on the simulated acpi-cpufreq host', () => {
   it('shows the VM as DPDK does, and reconnects when the VM restarts', async () => {
     const r = await agent.run(['show_vm', 'vm1']);
     expect(r.type === 'result' && r.human).toBe(
-      [`VM: 'vm1', status = ACTIVE`, 'Channels 1', `  [0]: ${join(dir, 'vm1.0')}, status = CONNECTED`, 'Virtual CPU(s): 2', '  [0]: Physical CPU 2', '  [1]: Physical CPU 3'].join('\n'),
+      [
+        `VM: 'vm1', status = ACTIVE`,
+        'Channels 1',
+        `  [0]: ${join(dir, 'vm1.0')}, status = CONNECTED`,
+        'Virtual CPU(s): 2',
+        '  [0]: Physical CPU 2',
+        '  [1]: Physical CPU 3',
+      ].join('\n'),
     );
     await ch0.close();
-    await eventually(async () => (await agent.json<ShowVm>(['show_vm', 'vm1'])).channels[0]?.status === 'DISCONNECTED', 'DISCONNECTED');
+    await eventually(
+      async () => (await agent.json<ShowVm>(['show_vm', 'vm1'])).channels[0]?.status === 'DISCONNECTED',
+      'DISCONNECTED',
+    );
     ch0 = await channel('vm1', 0);
     await ch0.connected();
     expect(await ask(ch0, power(0, Unit.SCALE_MAX))).toBe(1);
@@ -214,8 +256,17 @@ describe('guest requests on the simulated acpi-cpufreq host', () => {
     expect(await cpufreq(agent.hostRoot, 2, 'scaling_setspeed')).toBe(before);
     ch0.send(encodeRequest({ command: Command.QUERY_FREQ, vmName: 'vm1' }));
     expect(decodeFreqList(await ch0.read(FREQ_LIST_SIZE)).command).toBe(3);
-    const audit = await agent.json<Array<{ principal: string; origin: string; action: string; outcome: string }>>(['audit']);
-    expect(audit).toContainEqual(expect.objectContaining({ principal: 'vm:vm1', origin: 'guest-channel', action: 'guest CPU_POWER', outcome: 'denied' }));
+    const audit = await agent.json<Array<{ principal: string; origin: string; action: string; outcome: string }>>([
+      'audit',
+    ]);
+    expect(audit).toContainEqual(
+      expect.objectContaining({
+        principal: 'vm:vm1',
+        origin: 'guest-channel',
+        action: 'guest CPU_POWER',
+        outcome: 'denied',
+      }),
+    );
     await agent.run(['set_vm_role', 'vm1', 'Operator']);
     expect(await ask(ch0, power(0, Unit.SCALE_MIN))).toBe(1);
   });

@@ -16,7 +16,13 @@ const SCALE_UP_LCORE0 = Buffer.concat([Buffer.from('0000000000000000010000000100
 describe('power channel codec', () => {
   it('decodes the documented SCALE_UP example for lcore 0', () => {
     const p = decodeRequest(SCALE_UP_LCORE0);
-    expect(p).toMatchObject({ resourceId: 0n, unit: Unit.SCALE_UP, command: Command.CPU_POWER, vmName: '', corePhysical: false });
+    expect(p).toMatchObject({
+      resourceId: 0n,
+      unit: Unit.SCALE_UP,
+      command: Command.CPU_POWER,
+      vmName: '',
+      corePhysical: false,
+    });
     expect(encodeRequest({ resourceId: 0n, unit: 1, command: 1 }).equals(SCALE_UP_LCORE0)).toBe(true);
   });
 
@@ -38,12 +44,22 @@ describe('power channel codec', () => {
 
   it('round-trips every field of the request', () => {
     const init = {
-      resourceId: 0x0102030405060708n, unit: 3, command: 3, vmName: 'guest-7',
-      vfid: [1n, 2n, 3n, 4n, 5n, 6n, 7n, 8n, 9n, 0xffffffffffffffffn], nbMacToMonitor: -5,
+      resourceId: 0x0102030405060708n,
+      unit: 3,
+      command: 3,
+      vmName: 'guest-7',
+      vfid: [1n, 2n, 3n, 4n, 5n, 6n, 7n, 8n, 9n, 0xffffffffffffffffn],
+      nbMacToMonitor: -5,
       trafficPolicy: { minPacketThresh: 1, avgMaxPacketThresh: 2, maxMaxPacketThresh: 3 },
-      vcpuToControl: [7, 6, 5, 4, 3, 2, 1, 0], numVcpu: 8,
-      busyHours: Array.from({ length: 24 }, (_, i) => i), quietHours: Array.from({ length: 24 }, (_, i) => -1 - i),
-      hoursToUseTrafficProfile: Array.from({ length: 24 }, () => 1), corePhysical: true, workload: 2, policyToUse: 1, turboEnabled: true,
+      vcpuToControl: [7, 6, 5, 4, 3, 2, 1, 0],
+      numVcpu: 8,
+      busyHours: Array.from({ length: 24 }, (_, i) => i),
+      quietHours: Array.from({ length: 24 }, (_, i) => -1 - i),
+      hoursToUseTrafficProfile: Array.from({ length: 24 }, () => 1),
+      corePhysical: true,
+      workload: 2,
+      policyToUse: 1,
+      turboEnabled: true,
     };
     expect(decodeRequest(encodeRequest(init))).toEqual({ ...init, vmNameTerminated: true });
   });
@@ -57,7 +73,11 @@ describe('power channel codec', () => {
     req.write('junk', 30, 'latin1');
     const nack = encodeAck(req, false);
     expect(nack.readUInt32LE(12)).toBe(2);
-    expect(Buffer.concat([nack.subarray(0, 12), nack.subarray(16)]).equals(Buffer.concat([req.subarray(0, 12), req.subarray(16)]))).toBe(true);
+    expect(
+      Buffer.concat([nack.subarray(0, 12), nack.subarray(16)]).equals(
+        Buffer.concat([req.subarray(0, 12), req.subarray(16)]),
+      ),
+    ).toBe(true);
     expect(encodeAck(req, true).readUInt32LE(12)).toBe(1);
   });
 

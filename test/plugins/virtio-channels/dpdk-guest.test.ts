@@ -22,7 +22,14 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'vpmd-vc-dpdk-'));
   agent = await bootAgent({
     plugins: [plugin],
-    sections: { 'virtio-channels': { dir, libvirt: false, reconnect: { minMs: 20, maxMs: 100 }, vms: [{ name: 'vm1', pins: [2, 3], channels: '0' }] } },
+    sections: {
+      'virtio-channels': {
+        dir,
+        libvirt: false,
+        reconnect: { minMs: 20, maxMs: 100 },
+        vms: [{ name: 'vm1', pins: [2, 3], channels: '0' }],
+      },
+    },
   });
 }, 60_000);
 afterAll(async () => {
@@ -35,23 +42,48 @@ describe('a real DPDK guest (librte_power, PM_ENV_KVM_VM)', () => {
     const run = await runDpdkGuest(dir, 'vm1', 0, ['init', 'max', 'down', 'down', 'recv-ack', 'recv-ack', 'recv-ack']);
     expect(run.code, run.stderr).toBe(0);
     expect(run.lines).toEqual([
-      'init rc=0', 'max rc=1', 'down rc=1', 'down rc=1',
-      'ack cmd=1 unit=3 resource=0', 'ack cmd=1 unit=2 resource=0', 'ack cmd=1 unit=2 resource=0',
+      'init rc=0',
+      'max rc=1',
+      'down rc=1',
+      'down rc=1',
+      'ack cmd=1 unit=3 resource=0',
+      'ack cmd=1 unit=2 resource=0',
+      'ack cmd=1 unit=2 resource=0',
     ]);
     expect(await cpufreq(agent.hostRoot, 2, 'scaling_governor')).toBe('userspace');
     expect(await cpufreq(agent.hostRoot, 2, 'scaling_setspeed')).toBe('3400000');
   });
 
   it('uses the turbo frequency only after enabling turbo, as DPDK’s acpi-cpufreq backend', async () => {
-    const run = await runDpdkGuest(dir, 'vm1', 0, ['init', 'max', 'turbo-on', 'max', 'recv-ack', 'recv-ack', 'recv-ack']);
+    const run = await runDpdkGuest(dir, 'vm1', 0, [
+      'init',
+      'max',
+      'turbo-on',
+      'max',
+      'recv-ack',
+      'recv-ack',
+      'recv-ack',
+    ]);
     expect(run.code, run.stderr).toBe(0);
-    expect(run.lines.slice(4)).toEqual(['ack cmd=1 unit=3 resource=0', 'ack cmd=1 unit=5 resource=0', 'ack cmd=1 unit=3 resource=0']);
+    expect(run.lines.slice(4)).toEqual([
+      'ack cmd=1 unit=3 resource=0',
+      'ack cmd=1 unit=5 resource=0',
+      'ack cmd=1 unit=3 resource=0',
+    ]);
     expect(await cpufreq(agent.hostRoot, 2, 'scaling_setspeed')).toBe('3801000');
   });
 
   it('answers the guest’s frequency and capability queries once enabled', async () => {
     await agent.run(['set_query', 'vm1', 'enable']);
-    const run = await runDpdkGuest(dir, 'vm1', 0, ['init', 'turbo-off', 'min', 'recv-ack', 'recv-ack', 'query-freq-list:vm1', 'query-caps-list:vm1']);
+    const run = await runDpdkGuest(dir, 'vm1', 0, [
+      'init',
+      'turbo-off',
+      'min',
+      'recv-ack',
+      'recv-ack',
+      'query-freq-list:vm1',
+      'query-caps-list:vm1',
+    ]);
     expect(run.code, run.stderr).toBe(0);
     // vCPU 0's core is at the guest's minimum; vCPU 1's core (never asked about) runs as schedutil decides.
     expect(run.lines[5]).toMatch(/^freqs cmd=3 num=2 list=1200000,[1-9]\d{6},0,0,0,0,0,0$/);
@@ -62,7 +94,10 @@ describe('a real DPDK guest (librte_power, PM_ENV_KVM_VM)', () => {
     const run = await runDpdkGuest(dir, 'vm1', 0, ['init', 'workload:vm1:1', 'recv-ack']);
     expect(run.code, run.stderr).toBe(0);
     expect(run.lines).toEqual(['init rc=0', 'policy rc=0', 'ack cmd=1 unit=0 resource=0']);
-    await eventually(async () => (await cpufreq(agent.hostRoot, 2, 'scaling_setspeed')) === '2400000', 'the MEDIUM workload frequency');
+    await eventually(
+      async () => (await cpufreq(agent.hostRoot, 2, 'scaling_setspeed')) === '2400000',
+      'the MEDIUM workload frequency',
+    );
   });
 
   it('gives the core back when the VM is removed', async () => {

@@ -29,11 +29,18 @@ async function stopKeepingHost(a: BootedAgent): Promise<void> {
 
 describe('actuation per driver', () => {
   it('intel_pstate (active, HWP): performance governor and a min = max window; turbo above base_frequency', async () => {
-    const a = await bootAgent({ plugins: [plugin], profile: 'intel-pstate-hwp-32', sections: { 'virtio-channels': { dir: await tempDir(), libvirt: false } } });
+    const a = await bootAgent({
+      plugins: [plugin],
+      profile: 'intel-pstate-hwp-32',
+      sections: { 'virtio-channels': { dir: await tempDir(), libvirt: false } },
+    });
     try {
       expect((await a.run(['set_cpu_freq', '1', 'min'])).type).toBe('result');
       expect(await cpufreq(a.hostRoot, 1, 'scaling_governor')).toBe('performance');
-      expect([await cpufreq(a.hostRoot, 1, 'scaling_min_freq'), await cpufreq(a.hostRoot, 1, 'scaling_max_freq')]).toEqual(['800000', '800000']);
+      expect([
+        await cpufreq(a.hostRoot, 1, 'scaling_min_freq'),
+        await cpufreq(a.hostRoot, 1, 'scaling_max_freq'),
+      ]).toEqual(['800000', '800000']);
       await a.run(['set_cpu_freq', '1', 'max']);
       expect(await cpufreq(a.hostRoot, 1, 'scaling_max_freq')).toBe('2100000');
       await a.run(['set_cpu_freq', '1', 'enable_turbo']);
@@ -46,19 +53,28 @@ describe('actuation per driver', () => {
     }
     // Stopping gave the policy back exactly as it was.
     expect(await cpufreq(a.hostRoot, 1, 'scaling_governor')).toBe('powersave');
-    expect([await cpufreq(a.hostRoot, 1, 'scaling_min_freq'), await cpufreq(a.hostRoot, 1, 'scaling_max_freq')]).toEqual(['800000', '3000000']);
+    expect([
+      await cpufreq(a.hostRoot, 1, 'scaling_min_freq'),
+      await cpufreq(a.hostRoot, 1, 'scaling_max_freq'),
+    ]).toEqual(['800000', '3000000']);
     await rm(a.dir, { recursive: true, force: true });
   });
 
   it('cppc_cpufreq: userspace setspeed in 100 MHz steps; turbo requests refused (no turbo)', async () => {
-    const a = await bootAgent({ plugins: [plugin], profile: 'arm-cppc-8', sections: { 'virtio-channels': { dir: await tempDir(), libvirt: false } } });
+    const a = await bootAgent({
+      plugins: [plugin],
+      profile: 'arm-cppc-8',
+      sections: { 'virtio-channels': { dir: await tempDir(), libvirt: false } },
+    });
     try {
       await a.run(['set_cpu_freq', '1', 'max']);
       await a.run(['set_cpu_freq', '1', 'down']);
       expect(await cpufreq(a.hostRoot, 1, 'scaling_governor')).toBe('userspace');
       expect(await cpufreq(a.hostRoot, 1, 'scaling_setspeed')).toBe('2900000');
       const turbo = await a.run(['set_cpu_freq', '1', 'enable_turbo']);
-      expect(turbo.type === 'error' && turbo.error.message).toMatch(/^Error scaling core\(1\) 'enable_turbo': pCPU 1 has no turbo frequencies/);
+      expect(turbo.type === 'error' && turbo.error.message).toMatch(
+        /^Error scaling core\(1\) 'enable_turbo': pCPU 1 has no turbo frequencies/,
+      );
       expect(await cpufreq(a.hostRoot, 1, 'scaling_setspeed')).toBe('2900000');
     } finally {
       await a.stop();
@@ -66,12 +82,19 @@ describe('actuation per driver', () => {
   });
 
   it('amd-pstate-epp: a window under performance', async () => {
-    const a = await bootAgent({ plugins: [plugin], profile: 'amd-pstate-epp-64', sections: { 'virtio-channels': { dir: await tempDir(), libvirt: false } } });
+    const a = await bootAgent({
+      plugins: [plugin],
+      profile: 'amd-pstate-epp-64',
+      sections: { 'virtio-channels': { dir: await tempDir(), libvirt: false } },
+    });
     try {
       await a.run(['set_cpu_freq', '3', 'min']);
       await a.run(['set_cpu_freq', '3', 'up']);
       expect(await cpufreq(a.hostRoot, 3, 'scaling_governor')).toBe('performance');
-      expect([await cpufreq(a.hostRoot, 3, 'scaling_min_freq'), await cpufreq(a.hostRoot, 3, 'scaling_max_freq')]).toEqual(['500000', '500000']);
+      expect([
+        await cpufreq(a.hostRoot, 3, 'scaling_min_freq'),
+        await cpufreq(a.hostRoot, 3, 'scaling_max_freq'),
+      ]).toEqual(['500000', '500000']);
     } finally {
       await a.stop();
     }
@@ -86,8 +109,13 @@ describe('persistence', () => {
     const a = await bootAgent({ plugins: [plugin], sections: section, core: { state: { dir: state } } });
     try {
       for (const argv of [
-        ['add_vm', 'vmp'], ['add_channels', 'vmp', '0,1'], ['set_channel_status', 'vmp', '1', 'disabled'], ['set_query', 'vmp', 'enable'],
-        ['set_vm_bounds', 'vmp', '--max', '3000000'], ['set_pcpu', 'vmp', '0', '4'], ['set_pcpu_bounds', '4', '--min', '1600000'],
+        ['add_vm', 'vmp'],
+        ['add_channels', 'vmp', '0,1'],
+        ['set_channel_status', 'vmp', '1', 'disabled'],
+        ['set_query', 'vmp', 'enable'],
+        ['set_vm_bounds', 'vmp', '--max', '3000000'],
+        ['set_pcpu', 'vmp', '0', '4'],
+        ['set_pcpu_bounds', '4', '--min', '1600000'],
         ['set_vm_role', 'vmp', 'ReadOnly'],
       ]) {
         const r = await a.run(argv);
@@ -98,11 +126,20 @@ describe('persistence', () => {
     }
     const b = await bootAgent({ plugins: [plugin], sections: section, core: { state: { dir: state } } });
     try {
-      const vm = await b.json<{ query: boolean; role: string; bounds: object; channels: Array<{ num: number; status: string }>; vcpus: Array<{ pcpus: number[] }> }>(['show_vm', 'vmp']);
+      const vm = await b.json<{
+        query: boolean;
+        role: string;
+        bounds: object;
+        channels: Array<{ num: number; status: string }>;
+        vcpus: Array<{ pcpus: number[] }>;
+      }>(['show_vm', 'vmp']);
       expect(vm.query).toBe(true);
       expect(vm.role).toBe('ReadOnly');
       expect(vm.bounds).toEqual({ maxKHz: 3000000 });
-      expect(vm.channels.map((c) => [c.num, c.status])).toEqual([[0, 'DISCONNECTED'], [1, 'DISABLED']]);
+      expect(vm.channels.map((c) => [c.num, c.status])).toEqual([
+        [0, 'DISCONNECTED'],
+        [1, 'DISABLED'],
+      ]);
       expect(vm.vcpus.map((v) => v.pcpus)).toEqual([[4]]);
       expect(await b.json(['show_bounds'])).toEqual([
         { scope: 'vm vmp', minKHz: null, maxKHz: 3000000 },
@@ -129,7 +166,11 @@ describe('after a crash', () => {
     const policy = join(a.hostRoot, 'sys/devices/system/cpu/cpufreq/policy2');
     await writeFile(join(policy, 'scaling_governor'), 'userspace\n');
     await writeFile(join(policy, 'scaling_setspeed'), '1200000\n');
-    const b = await bootAgent({ plugins: [plugin], sections: section, core: { state: { dir: crashed }, host: { root: a.hostRoot, simulated: true, sampleInterval: 1 } } });
+    const b = await bootAgent({
+      plugins: [plugin],
+      sections: section,
+      core: { state: { dir: crashed }, host: { root: a.hostRoot, simulated: true, sampleInterval: 1 } },
+    });
     try {
       expect(await cpufreq(a.hostRoot, 2, 'scaling_governor')).toBe('schedutil');
     } finally {
@@ -151,7 +192,10 @@ describe('libvirt-dbus unreachable', () => {
     try {
       const st = (await a.status()).find((p) => p.name === 'virtio-channels');
       expect(st?.state).toBe('running');
-      expect(st?.health).toMatchObject({ status: 'degraded', detail: expect.stringMatching(/^libvirt-dbus: .*host-side pins only$/) });
+      expect(st?.health).toMatchObject({
+        status: 'degraded',
+        detail: expect.stringMatching(/^libvirt-dbus: .*host-side pins only$/),
+      });
       const vm = await a.json<{ vcpus: Array<{ pcpus: number[] }> }>(['show_vm', 'solo']);
       expect(vm.vcpus).toEqual([{ vcpu: 0, pcpus: [2] }]);
       const pin = await a.run(['set_pcpu', 'solo', '0', '3']);

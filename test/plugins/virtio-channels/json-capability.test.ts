@@ -19,15 +19,20 @@ const consumer = testPlugin({
   description: 'test consumer of guest-channels',
   requires: [GUEST_CHANNELS.id],
   register(ctx) {
-    ctx.commands.register(defineCommand({
-      name: 'gc bound', summary: 'set a bound through the capability', privilege: 'Login',
-      args: Type.Object({ pcpu: Type.Integer(), max: Type.Integer(), role: Type.String() }), positional: ['pcpu', 'max', 'role'],
-      handler: async ({ pcpu, max, role }) => {
-        const gc = ctx.capabilities.get(GUEST_CHANNELS);
-        await gc.setBounds({ pcpu, maxKHz: max }, { name: 'tester', role: role as 'ReadOnly', origin: 'internal' });
-        return { bounds: gc.bounds(), stats: gc.stats(), freqs: await gc.frequencies() };
-      },
-    }));
+    ctx.commands.register(
+      defineCommand({
+        name: 'gc bound',
+        summary: 'set a bound through the capability',
+        privilege: 'Login',
+        args: Type.Object({ pcpu: Type.Integer(), max: Type.Integer(), role: Type.String() }),
+        positional: ['pcpu', 'max', 'role'],
+        handler: async ({ pcpu, max, role }) => {
+          const gc = ctx.capabilities.get(GUEST_CHANNELS);
+          await gc.setBounds({ pcpu, maxKHz: max }, { name: 'tester', role: role as 'ReadOnly', origin: 'internal' });
+          return { bounds: gc.bounds(), stats: gc.stats(), freqs: await gc.frequencies() };
+        },
+      }),
+    );
     return { start() {}, stop() {} };
   },
 });
@@ -38,7 +43,11 @@ const fifo = (): string => join(dir, 'fifo0');
 
 async function replies(): Promise<Array<{ seq: number; ok: boolean; reply: string | null; error?: string }>> {
   const text = await readFile(join(dir, 'fifo0.reply'), 'utf8').catch(() => '');
-  return text.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { seq: number; ok: boolean; reply: string | null; error?: string });
+  return text
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as { seq: number; ok: boolean; reply: string | null; error?: string });
 }
 async function send(text: string, expectTotal: number): Promise<void> {
   await appendFile(fifo(), text);
@@ -66,7 +75,10 @@ describe('JSON FIFO interface', () => {
 
   it('splits objects by braces across writes, ignoring braces inside strings', async () => {
     await appendFile(fifo(), '{"instruction":{"name":"vm1","command":"power",');
-    await send('"unit":"SCALE_UP","resource_id":2}} {"instruction":{"name":"vm1","command":"power","unit":"SCALE_UP","resource_id":2,"x":"}{"}}', 3);
+    await send(
+      '"unit":"SCALE_UP","resource_id":2}} {"instruction":{"name":"vm1","command":"power","unit":"SCALE_UP","resource_id":2,"x":"}{"}}',
+      3,
+    );
     expect((await replies()).slice(1).map((r) => r.reply)).toEqual(['ACK', 'ACK']);
     expect(await cpufreq(agent.hostRoot, 2, 'scaling_setspeed')).toBe('1600000');
   });
@@ -85,9 +97,15 @@ describe('JSON FIFO interface', () => {
   });
 
   it('creates a WORKLOAD policy', async () => {
-    await send('{"policy":{"name":"vm1","command":"create","policy_type":"WORKLOAD","workload":"LOW","core_list":[0]}}', 8);
+    await send(
+      '{"policy":{"name":"vm1","command":"create","policy_type":"WORKLOAD","workload":"LOW","core_list":[0]}}',
+      8,
+    );
     expect((await replies())[7]).toMatchObject({ ok: true, reply: 'ACK' });
-    await eventually(async () => (await cpufreq(agent.hostRoot, 2, 'scaling_setspeed')) === '1200000', 'the LOW workload frequency');
+    await eventually(
+      async () => (await cpufreq(agent.hostRoot, 2, 'scaling_setspeed')) === '1200000',
+      'the LOW workload frequency',
+    );
   });
 
   it('drops an oversized object with an error', () => {
@@ -107,9 +125,11 @@ describe('guest-channels capability', () => {
 
   it('sets bounds that apply at once and reports stats and frequencies', async () => {
     await agent.run(['set_cpu_freq', '2', 'max']);
-    const r = await agent.json<{ bounds: unknown; stats: Array<{ vm: string; accepted: number }>; freqs: Array<{ pcpu: number; appliedKHz: number; vms: string[] }> }>(
-      ['gc', 'bound', '2', '2000000', 'Operator'],
-    );
+    const r = await agent.json<{
+      bounds: unknown;
+      stats: Array<{ vm: string; accepted: number }>;
+      freqs: Array<{ pcpu: number; appliedKHz: number; vms: string[] }>;
+    }>(['gc', 'bound', '2', '2000000', 'Operator']);
     expect(r.bounds).toEqual([{ pcpu: 2, maxKHz: 2000000 }]);
     expect(r.stats.find((s) => s.vm === 'vm1')?.accepted).toBeGreaterThan(0);
     expect(r.freqs.find((f) => f.pcpu === 2)).toMatchObject({ appliedKHz: 2000000, vms: ['vm1'] });

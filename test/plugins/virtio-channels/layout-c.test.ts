@@ -2,7 +2,12 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { decodeRequest, encodeCapsList, encodeFreqList, encodeRequest } from '../../../plugins/virtio-channels/protocol/packet-codec.js';
+import {
+  decodeRequest,
+  encodeCapsList,
+  encodeFreqList,
+  encodeRequest,
+} from '../../../plugins/virtio-channels/protocol/packet-codec.js';
 import {
   CAPS_LIST_OFFSETS,
   CAPS_LIST_SIZE,
@@ -44,9 +49,18 @@ describe('layout against the C header', () => {
   it('decodes a request filled through the C struct, ignoring junk after vm_name', () => {
     const p = decodeRequest(Buffer.from(c.requestHex, 'hex'));
     expect(p).toMatchObject({
-      resourceId: 0x0102030405060708n, unit: 3, command: 3, vmName: 'guest-7', nbMacToMonitor: -5,
+      resourceId: 0x0102030405060708n,
+      unit: 3,
+      command: 3,
+      vmName: 'guest-7',
+      nbMacToMonitor: -5,
       trafficPolicy: { minPacketThresh: 11, avgMaxPacketThresh: 222, maxMaxPacketThresh: 3333 },
-      vcpuToControl: [7, 6, 5, 4, 3, 2, 1, 0], numVcpu: 8, corePhysical: true, workload: 2, policyToUse: 1, turboEnabled: true,
+      vcpuToControl: [7, 6, 5, 4, 3, 2, 1, 0],
+      numVcpu: 8,
+      corePhysical: true,
+      workload: 2,
+      policyToUse: 1,
+      turboEnabled: true,
     });
     expect(p.vfid[0]).toBe(0x0000525400123456n);
     expect(p.vfid[9]).toBe(0xaabbccddeeff0011n);
@@ -59,9 +73,22 @@ describe('layout against the C header', () => {
   });
 
   it('encodes replies byte for byte as the C structs', () => {
-    const f = encodeFreqList({ resourceId: 3n, unit: 0, vmName: 'vm1', freqList: Array.from({ length: 8 }, (_, i) => 1200000 + 100000 * i), numVcpu: 8 });
+    const f = encodeFreqList({
+      resourceId: 3n,
+      unit: 0,
+      vmName: 'vm1',
+      freqList: Array.from({ length: 8 }, (_, i) => 1200000 + 100000 * i),
+      numVcpu: 8,
+    });
     expect(f.toString('hex')).toBe(c.freqListHex);
-    const caps = encodeCapsList({ resourceId: 1n, unit: 0, vmName: 'vm1', turbo: [1, 0], priority: [0, 1], numVcpu: 2 });
+    const caps = encodeCapsList({
+      resourceId: 1n,
+      unit: 0,
+      vmName: 'vm1',
+      turbo: [1, 0],
+      priority: [0, 1],
+      numVcpu: 2,
+    });
     expect(caps.toString('hex')).toBe(c.capsListHex);
   });
 });

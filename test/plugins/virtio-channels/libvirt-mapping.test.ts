@@ -35,7 +35,8 @@ let dir: string;
 let ch: QemuSocket;
 const savedAddress = process.env.DBUS_SESSION_BUS_ADDRESS;
 
-const power = (vcpu: number, unit: number): Buffer => encodeRequest({ resourceId: BigInt(vcpu), unit, command: Command.CPU_POWER });
+const power = (vcpu: number, unit: number): Buffer =>
+  encodeRequest({ resourceId: BigInt(vcpu), unit, command: Command.CPU_POWER });
 async function ask(s: QemuSocket, req: Buffer): Promise<number> {
   s.send(req);
   return (await s.read(REQUEST_SIZE)).readUInt32LE(12);
@@ -77,7 +78,10 @@ describe('mapping through libvirt-dbus (Test driver)', () => {
     expect((await agent.run(['add_vm', 'test'])).type).toBe('result');
     const vm = await agent.json<ShowVm>(['show_vm', 'test']);
     expect(vm.status).toBe('ACTIVE');
-    expect(vm.vcpus.map((v) => v.pcpus)).toEqual([[0, 1, 2, 3, 4, 5, 6, 7], [0, 1, 2, 3, 4, 5, 6, 7]]);
+    expect(vm.vcpus.map((v) => v.pcpus)).toEqual([
+      [0, 1, 2, 3, 4, 5, 6, 7],
+      [0, 1, 2, 3, 4, 5, 6, 7],
+    ]);
     const human = await agent.run(['show_vm', 'test']);
     expect(human.type === 'result' && human.human).toContain('  [0]: Physical CPU 7');
   });
@@ -94,15 +98,32 @@ describe('mapping through libvirt-dbus (Test driver)', () => {
     const r = await agent.run(['set_pcpu', 'test', '0', '5']);
     expect(r.type === 'result' && r.human).toBe('Pinned vCPU(0) to pCPU core 5');
     await agent.run(['set_pcpu', 'test', '1', '6']);
-    const [pins] = await client.call({ destination: LIBVIRT_BUS_NAME, path: libvirt.testDomainPath, interface: LIBVIRT_DOMAIN_IFACE, member: 'GetVcpuPinInfo', signature: 'u', body: [0] });
+    const [pins] = await client.call({
+      destination: LIBVIRT_BUS_NAME,
+      path: libvirt.testDomainPath,
+      interface: LIBVIRT_DOMAIN_IFACE,
+      member: 'GetVcpuPinInfo',
+      signature: 'u',
+      body: [0],
+    });
     expect(pins).toEqual([mask(5), mask(6)]);
     expect(await ask(ch, power(0, Unit.SCALE_MIN))).toBe(1);
     expect(await cpufreq(agent.hostRoot, 5, 'scaling_setspeed')).toBe('1200000');
   });
 
   it('follows a re-pin made behind its back, moving the request and restoring the old pCPU', async () => {
-    await client.call({ destination: LIBVIRT_BUS_NAME, path: libvirt.testDomainPath, interface: LIBVIRT_DOMAIN_IFACE, member: 'PinVcpu', signature: 'uabu', body: [0, mask(4), 0] });
-    await eventually(async () => (await cpufreq(agent.hostRoot, 4, 'scaling_setspeed')) === '1200000', 'the request to follow vCPU 0 to pCPU 4');
+    await client.call({
+      destination: LIBVIRT_BUS_NAME,
+      path: libvirt.testDomainPath,
+      interface: LIBVIRT_DOMAIN_IFACE,
+      member: 'PinVcpu',
+      signature: 'uabu',
+      body: [0, mask(4), 0],
+    });
+    await eventually(
+      async () => (await cpufreq(agent.hostRoot, 4, 'scaling_setspeed')) === '1200000',
+      'the request to follow vCPU 0 to pCPU 4',
+    );
     expect(await cpufreq(agent.hostRoot, 5, 'scaling_governor')).toBe('schedutil');
     expect((await agent.json<ShowVm>(['show_vm', 'test'])).vcpus[0]?.pcpus).toEqual([4]);
   });
@@ -139,7 +160,14 @@ describe('channels from the live domain XML', () => {
       <channel type='unix'><source mode='bind' path='${sock}'/><target type='virtio' name='virtio.serial.port.poweragent.0'/></channel>
       <channel type='unix'><source mode='bind' path='${join(elsewhere, 'agent')}'/><target type='virtio' name='org.qemu.guest_agent.0'/></channel>
       </devices></domain>`;
-    const [path] = await client.call({ destination: LIBVIRT_BUS_NAME, path: LIBVIRT_TEST_PATH, interface: LIBVIRT_CONNECT_IFACE, member: 'DomainCreateXML', signature: 'su', body: [xml, 0] });
+    const [path] = await client.call({
+      destination: LIBVIRT_BUS_NAME,
+      path: LIBVIRT_TEST_PATH,
+      interface: LIBVIRT_CONNECT_IFACE,
+      member: 'DomainCreateXML',
+      signature: 'su',
+      body: [xml, 0],
+    });
     expect(typeof path).toBe('string');
     const q = await QemuSocket.listen(sock);
     try {

@@ -18,7 +18,20 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'vpmd-vc-lim-'));
   agent = await bootAgent({
     plugins: [plugin],
-    sections: { 'virtio-channels': { dir, libvirt: false, maxChannels: 200, reconnect: { minMs: 20, maxMs: 200 }, policyInterval: 0.2, vms: [{ name: 'big', pins: [1] }, { name: 'timed', pins: [4, 5] }, { name: 'pair', pins: [6, 6] }] } },
+    sections: {
+      'virtio-channels': {
+        dir,
+        libvirt: false,
+        maxChannels: 200,
+        reconnect: { minMs: 20, maxMs: 200 },
+        policyInterval: 0.2,
+        vms: [
+          { name: 'big', pins: [1] },
+          { name: 'timed', pins: [4, 5] },
+          { name: 'pair', pins: [6, 6] },
+        ],
+      },
+    },
   });
 });
 afterAll(async () => {
@@ -64,15 +77,42 @@ describe('TIME policy', () => {
     const hours = [now, (now + 1) % 24];
     // Quiet now: vCPU 1's pCPU (5) goes to the minimum; the unused entries are -1, not hour 0.
     const fill = (list: number[]): number[] => [...list, ...Array.from({ length: 24 - list.length }, () => -1)];
-    s.send(encodeRequest({ command: Command.PKT_POLICY, policyToUse: Policy.TIME, vcpuToControl: [1], numVcpu: 1, busyHours: fill([]), quietHours: fill(hours) }));
+    s.send(
+      encodeRequest({
+        command: Command.PKT_POLICY,
+        policyToUse: Policy.TIME,
+        vcpuToControl: [1],
+        numVcpu: 1,
+        busyHours: fill([]),
+        quietHours: fill(hours),
+      }),
+    );
     expect((await s.read(REQUEST_SIZE)).readUInt32LE(12)).toBe(1);
-    await eventually(async () => (await cpufreq(agent.hostRoot, 5, 'scaling_setspeed')) === '1200000', 'pCPU 5 at the minimum');
-    s.send(encodeRequest({ command: Command.PKT_POLICY, policyToUse: Policy.TIME, vcpuToControl: [1], numVcpu: 1, busyHours: fill(hours), quietHours: fill([]) }));
+    await eventually(
+      async () => (await cpufreq(agent.hostRoot, 5, 'scaling_setspeed')) === '1200000',
+      'pCPU 5 at the minimum',
+    );
+    s.send(
+      encodeRequest({
+        command: Command.PKT_POLICY,
+        policyToUse: Policy.TIME,
+        vcpuToControl: [1],
+        numVcpu: 1,
+        busyHours: fill(hours),
+        quietHours: fill([]),
+      }),
+    );
     expect((await s.read(REQUEST_SIZE)).readUInt32LE(12)).toBe(1);
-    await eventually(async () => (await cpufreq(agent.hostRoot, 5, 'scaling_setspeed')) === '3800000', 'pCPU 5 at the maximum');
+    await eventually(
+      async () => (await cpufreq(agent.hostRoot, 5, 'scaling_setspeed')) === '3800000',
+      'pCPU 5 at the maximum',
+    );
     // Removing the policy gives the core back.
     s.send(encodeRequest({ command: Command.PKT_POLICY_REMOVE }));
-    await eventually(async () => (await cpufreq(agent.hostRoot, 5, 'scaling_governor')) === 'schedutil', 'pCPU 5 restored');
+    await eventually(
+      async () => (await cpufreq(agent.hostRoot, 5, 'scaling_governor')) === 'schedutil',
+      'pCPU 5 restored',
+    );
     expect(await s.pending()).toBe(0);
   });
 });
@@ -83,7 +123,8 @@ describe('two vCPUs of one VM on one pCPU', () => {
     sockets.push(s);
     await agent.run(['add_channels', 'pair', '0']);
     await s.connected();
-    const min = (vcpu: number): Buffer => encodeRequest({ resourceId: BigInt(vcpu), unit: 4, command: Command.CPU_POWER });
+    const min = (vcpu: number): Buffer =>
+      encodeRequest({ resourceId: BigInt(vcpu), unit: 4, command: Command.CPU_POWER });
     s.send(min(0));
     expect((await s.read(REQUEST_SIZE)).readUInt32LE(12)).toBe(1);
     expect(await cpufreq(agent.hostRoot, 6, 'scaling_governor')).toBe('userspace');

@@ -26,7 +26,13 @@ export async function ipmitoolSensors(t: IpmiSimTarget): Promise<IpmitoolSensor[
     .split('\n')
     .filter((l) => l.includes('|'))
     .map((l) => l.split('|').map((c) => c.trim()))
-    .map((c) => ({ name: c[0] ?? '', value: c[1] ?? '', unit: c[2] ?? '', status: c[3] ?? '', thresholds: c.slice(4, 10) }));
+    .map((c) => ({
+      name: c[0] ?? '',
+      value: c[1] ?? '',
+      unit: c[2] ?? '',
+      status: c[3] ?? '',
+      thresholds: c.slice(4, 10),
+    }));
 }
 
 /** One row of FreeIPMI `ipmi-sensors --comma-separated-output`. */
@@ -42,13 +48,37 @@ export interface FreeIpmiSensor {
 export async function freeIpmiSensors(t: IpmiSimTarget): Promise<FreeIpmiSensor[]> {
   const cache = await mkdtemp(join(tmpdir(), 'vpmd-ipmi-ref-'));
   try {
-    const args = ['-D', 'LAN_2_0', '-h', `${t.host}:${t.port}`, '-u', t.username, '-p', t.password, '-l', 'ADMIN', '-I', '3', '-W', 'opensesspriv', `--sdr-cache-directory=${cache}`, '--comma-separated-output', '--no-header-output'];
+    const args = [
+      '-D',
+      'LAN_2_0',
+      '-h',
+      `${t.host}:${t.port}`,
+      '-u',
+      t.username,
+      '-p',
+      t.password,
+      '-l',
+      'ADMIN',
+      '-I',
+      '3',
+      '-W',
+      'opensesspriv',
+      `--sdr-cache-directory=${cache}`,
+      '--comma-separated-output',
+      '--no-header-output',
+    ];
     const { stdout } = await promisify(execFile)('ipmi-sensors', args, { timeout: 20_000 });
     return stdout
       .split('\n')
       .filter((l) => l.trim() !== '')
       .map((l) => l.split(','))
-      .map((c) => ({ name: c[1] ?? '', type: c[2] ?? '', reading: c[3] ?? '', units: c[4] ?? '', event: c.slice(5).join(',') }));
+      .map((c) => ({
+        name: c[1] ?? '',
+        type: c[2] ?? '',
+        reading: c[3] ?? '',
+        units: c[4] ?? '',
+        event: c.slice(5).join(','),
+      }));
   } finally {
     await rm(cache, { recursive: true, force: true });
   }

@@ -32,7 +32,19 @@ export async function startSuite17Bmc(user: string, password: string, kg?: strin
   const kgBuf = kg === undefined ? pw : Buffer.from(kg);
   const guid = randomBytes(16);
   const open = new Set<number>();
-  const sessions = new Map<number, { consoleSid: number; rm?: Buffer; rc?: Buffer; role?: number; name?: Buffer; k1?: Buffer; k2?: Buffer; seq: number }>();
+  const sessions = new Map<
+    number,
+    {
+      consoleSid: number;
+      rm?: Buffer;
+      rc?: Buffer;
+      role?: number;
+      name?: Buffer;
+      k1?: Buffer;
+      k2?: Buffer;
+      seq: number;
+    }
+  >();
   const reply = (pkt: Buffer, port: number, address: string): void => void sock.send(pkt, port, address);
   const ipmiReply = (req: Buffer, cc: number, data: number[]): Buffer => {
     const head = Buffer.from([0x81, (((req[1] ?? 0) >> 2) + 1) << 2, 0]);
@@ -52,7 +64,8 @@ export async function startSuite17Bmc(user: string, password: string, kg?: strin
     if (msg[4] === 0x00) {
       const m = msg.subarray(14, 14 + (msg[13] ?? 0));
       const cmd = m[5];
-      const data = cmd === 0x38 ? [0x01, 0x80, 0x04, 0x02, 0, 0, 0, 0] : cmd === 0x54 ? [0x01, 0xc0, 17, 0x03, 0x44, 0x81] : [];
+      const data =
+        cmd === 0x38 ? [0x01, 0x80, 0x04, 0x02, 0, 0, 0, 0] : cmd === 0x54 ? [0x01, 0xc0, 17, 0x03, 0x44, 0x81] : [];
       const out = ipmiReply(m, cmd === 0x38 || cmd === 0x54 ? 0 : 0xc1, data);
       const head = Buffer.alloc(14);
       Buffer.from([6, 0, 0xff, 7]).copy(head);
@@ -67,7 +80,12 @@ export async function startSuite17Bmc(user: string, password: string, kg?: strin
       const ok = p[12] === 3 && p[20] === 4 && p[28] === 1;
       const bmcSid = (randomBytes(4).readUInt32LE(0) | 1) >>> 0;
       sessions.set(bmcSid, { consoleSid, seq: 0 });
-      const body = Buffer.concat([Buffer.from([p[0] ?? 0, ok ? 0 : 0x11, 4, 0]), u32(consoleSid), u32(bmcSid), p.subarray(8, 32)]);
+      const body = Buffer.concat([
+        Buffer.from([p[0] ?? 0, ok ? 0 : 0x11, 4, 0]),
+        u32(consoleSid),
+        u32(bmcSid),
+        p.subarray(8, 32),
+      ]);
       reply(v2(0x11, 0, 0, body), r.port, r.address);
     } else if (type === 0x12) {
       const bmcSid = p.readUInt32LE(4);
@@ -78,11 +96,28 @@ export async function startSuite17Bmc(user: string, password: string, kg?: strin
       s.name = p.subarray(28, 28 + (p[27] ?? 0));
       s.rc = randomBytes(16);
       if (s.name.toString() !== user) {
-        reply(v2(0x13, 0, 0, Buffer.concat([Buffer.from([p[0] ?? 0, 0x0d, 0, 0]), u32(s.consoleSid)])), r.port, r.address);
+        reply(
+          v2(0x13, 0, 0, Buffer.concat([Buffer.from([p[0] ?? 0, 0x0d, 0, 0]), u32(s.consoleSid)])),
+          r.port,
+          r.address,
+        );
         return;
       }
-      const code = H(pw, u32(s.consoleSid), u32(bmcSid), s.rm, s.rc, guid, Buffer.from([s.role, s.name.length]), s.name);
-      reply(v2(0x13, 0, 0, Buffer.concat([Buffer.from([p[0] ?? 0, 0, 0, 0]), u32(s.consoleSid), s.rc, guid, code])), r.port, r.address);
+      const code = H(
+        pw,
+        u32(s.consoleSid),
+        u32(bmcSid),
+        s.rm,
+        s.rc,
+        guid,
+        Buffer.from([s.role, s.name.length]),
+        s.name,
+      );
+      reply(
+        v2(0x13, 0, 0, Buffer.concat([Buffer.from([p[0] ?? 0, 0, 0, 0]), u32(s.consoleSid), s.rc, guid, code])),
+        r.port,
+        r.address,
+      );
     } else if (type === 0x14) {
       const bmcSid = p.readUInt32LE(4);
       const s = sessions.get(bmcSid);
@@ -90,7 +125,11 @@ export async function startSuite17Bmc(user: string, password: string, kg?: strin
       const roleName = Buffer.from([s.role, s.name.length]);
       const expected = H(pw, s.rc, u32(s.consoleSid), roleName, s.name);
       if (!expected.equals(p.subarray(8))) {
-        reply(v2(0x15, 0, 0, Buffer.concat([Buffer.from([p[0] ?? 0, 0x0f, 0, 0]), u32(s.consoleSid)])), r.port, r.address);
+        reply(
+          v2(0x15, 0, 0, Buffer.concat([Buffer.from([p[0] ?? 0, 0x0f, 0, 0]), u32(s.consoleSid)])),
+          r.port,
+          r.address,
+        );
         return;
       }
       const sik = H(kgBuf, s.rm, s.rc, roleName, s.name);
@@ -98,7 +137,11 @@ export async function startSuite17Bmc(user: string, password: string, kg?: strin
       s.k2 = H(sik, Buffer.alloc(20, 2));
       open.add(bmcSid);
       const icv = H(sik, s.rm, u32(bmcSid), guid).subarray(0, 16);
-      reply(v2(0x15, 0, 0, Buffer.concat([Buffer.from([p[0] ?? 0, 0, 0, 0]), u32(s.consoleSid), icv])), r.port, r.address);
+      reply(
+        v2(0x15, 0, 0, Buffer.concat([Buffer.from([p[0] ?? 0, 0, 0, 0]), u32(s.consoleSid), icv])),
+        r.port,
+        r.address,
+      );
     } else if (type === 0x00) {
       const bmcSid = msg.readUInt32LE(6);
       const s = sessions.get(bmcSid);
@@ -109,7 +152,12 @@ export async function startSuite17Bmc(user: string, password: string, kg?: strin
       const plain = Buffer.concat([d.update(p.subarray(16)), d.final()]);
       const m = plain.subarray(0, plain.length - 1 - (plain[plain.length - 1] ?? 0));
       const cmd = m[5];
-      const data = cmd === 0x3b ? [m[6] ?? 0] : cmd === 0x01 ? [0x20, 0x81, 0x01, 0x17, 0x02, 0x9f, 0x57, 0x01, 0x00, 0x34, 0x12] : [];
+      const data =
+        cmd === 0x3b
+          ? [m[6] ?? 0]
+          : cmd === 0x01
+            ? [0x20, 0x81, 0x01, 0x17, 0x02, 0x9f, 0x57, 0x01, 0x00, 0x34, 0x12]
+            : [];
       if (cmd === 0x3c) open.delete(bmcSid);
       const out = ipmiReply(m, 0, data);
       const n = (16 - ((out.length + 1) % 16)) % 16;

@@ -32,7 +32,11 @@ export interface UdpRelay {
 }
 
 /** Starts a relay on 127.0.0.1 towards `bmcPort`. */
-export async function startRelay(bmcPort: number, faults: RelayFaults = {}, tally?: OutstandingTally): Promise<UdpRelay> {
+export async function startRelay(
+  bmcPort: number,
+  faults: RelayFaults = {},
+  tally?: OutstandingTally,
+): Promise<UdpRelay> {
   const front: Socket = createSocket('udp4');
   const back: Socket = createSocket('udp4');
   let client: RemoteInfo | undefined;
@@ -45,7 +49,10 @@ export async function startRelay(bmcPort: number, faults: RelayFaults = {}, tall
     counts,
     close: async () => {
       closed = true;
-      await Promise.all([new Promise<void>((r) => front.close(() => r())), new Promise<void>((r) => back.close(() => r()))]);
+      await Promise.all([
+        new Promise<void>((r) => front.close(() => r())),
+        new Promise<void>((r) => back.close(() => r())),
+      ]);
     },
   };
   const pass = (send: () => void): void => {
@@ -73,7 +80,12 @@ export async function startRelay(bmcPort: number, faults: RelayFaults = {}, tall
     if (c === undefined || closed) return;
     for (let i = 0; i < (relay.faults.garbageBefore ?? 0); i++) {
       counts.garbage++;
-      const junk = i % 3 === 0 ? Buffer.from([0x06, 0x00, 0xff, 0x07, 0x06, 0xc0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 0xff, 0xff]) : i % 3 === 1 ? Buffer.from(msg.map((b, j) => (j > 20 ? b ^ 0x5a : b))) : Buffer.from('garbage datagram');
+      const junk =
+        i % 3 === 0
+          ? Buffer.from([0x06, 0x00, 0xff, 0x07, 0x06, 0xc0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 0xff, 0xff])
+          : i % 3 === 1
+            ? Buffer.from(msg.map((b, j) => (j > 20 ? b ^ 0x5a : b)))
+            : Buffer.from('garbage datagram');
       front.send(junk, c.port, c.address);
     }
     pass(() => {

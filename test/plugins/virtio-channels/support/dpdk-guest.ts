@@ -16,13 +16,23 @@ export interface GuestRun {
 }
 
 /** Runs `words` in a DPDK guest on lcore `lcore` of VM `vm`. */
-export async function runDpdkGuest(dir: string, vm: string, lcore: number, words: readonly string[], timeoutMs = 30_000): Promise<GuestRun> {
+export async function runDpdkGuest(
+  dir: string,
+  vm: string,
+  lcore: number,
+  words: readonly string[],
+  timeoutMs = 30_000,
+): Promise<GuestRun> {
   const guest = await buildC('dpdk-guest');
   // Root may unshare the mount namespace directly; others need a user namespace for it.
   const unshare = process.getuid?.() === 0 ? ['-m'] : ['-r', '-m'];
-  const child = spawn('unshare', [...unshare, 'sh', join(C_DIR, 'run-guest.sh'), dir, vm, String(lcore), guest, ...words], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    'unshare',
+    [...unshare, 'sh', join(C_DIR, 'run-guest.sh'), dir, vm, String(lcore), guest, ...words],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let out = '';
   let err = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -30,7 +40,11 @@ export async function runDpdkGuest(dir: string, vm: string, lcore: number, words
   const code = await new Promise<number | null>((resolve, reject) => {
     const t = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`DPDK guest ${words.join(' ')} did not finish within ${timeoutMs} ms; stdout: ${out}; stderr: ${err}`));
+      reject(
+        new Error(
+          `DPDK guest ${words.join(' ')} did not finish within ${timeoutMs} ms; stdout: ${out}; stderr: ${err}`,
+        ),
+      );
     }, timeoutMs);
     child.on('error', reject);
     child.on('exit', (c) => {

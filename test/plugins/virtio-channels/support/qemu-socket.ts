@@ -12,7 +12,10 @@ export class QemuSocket {
   private rx = Buffer.alloc(0);
   private waiters: Array<() => void> = [];
 
-  private constructor(readonly path: string, private readonly server: Server) {
+  private constructor(
+    readonly path: string,
+    private readonly server: Server,
+  ) {
     server.on('connection', (s) => {
       this.peer = s;
       s.on('data', (d: Buffer) => {

@@ -9,7 +9,8 @@ export async function cpufreq(hostRoot: string, policy: number, file: string): P
 
 /** Modification time (ns) of a policy file: unchanged when nothing was written. */
 export async function mtimeNs(hostRoot: string, policy: number, file: string): Promise<bigint> {
-  return (await stat(join(hostRoot, 'sys/devices/system/cpu/cpufreq', `policy${policy}`, file), { bigint: true })).mtimeNs;
+  return (await stat(join(hostRoot, 'sys/devices/system/cpu/cpufreq', `policy${policy}`, file), { bigint: true }))
+    .mtimeNs;
 }
 
 /** Polls `fn` until it returns true (bounded; no timing assertion). */
