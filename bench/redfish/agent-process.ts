@@ -26,7 +26,7 @@ const h = await bootRedfish({
 await h.addAccount('bench', 'ReadOnly', 'Bench-pass-1234');
 const token = await h.login('bench', 'Bench-pass-1234');
 const sensors = await h.rf('GET', '/redfish/v1/Chassis/host/Sensors', { token });
-const members = sensors.json.Members as { '@odata.id': string }[];
+const members = sensors.json.Members;
 const sensorUri = (members.find((m) => m['@odata.id'].includes('rapl')) ?? members[0])?.['@odata.id'];
 if (!sensorUri) throw new Error('the simulated host has no sensors');
 const fetchOne = async (uri: string): Promise<{ uri: string; body: string; headers: Record<string, string> }> => {

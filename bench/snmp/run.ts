@@ -171,7 +171,7 @@ function walkOnce(port: number): Promise<void> {
         '1.3.6.1.2.1.1.1.0',
       ],
       { env: toolEnv },
-      (e) => (e ? reject(e) : resolve()),
+      (e: Error | null) => (e ? reject(e) : resolve()),
     ),
   );
 }
@@ -211,7 +211,7 @@ async function startOurs(oids: number): Promise<{ port: number; server: AgentSer
   const list = metrics(Math.round(oids / 18));
   const inputs = {
     hostName: 'bench',
-    cpus: async () => [],
+    cpus: () => Promise.resolve([]),
     metrics: () => list,
     targets: () => [],
     indexes,

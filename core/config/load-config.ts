@@ -55,9 +55,8 @@ function makeLineOf(doc: Document, lc: LineCounter): (path: string) => number | 
 function semanticProblems(cfg: CoreConfig): ConfigProblem[] {
   const out: ConfigProblem[] = [];
   // Runs even when the schema found problems elsewhere, so guard every shape it relies on.
-  const m = (
-    typeof cfg.management === 'object' && cfg.management !== null ? cfg.management : { allow: [] }
-  ) as CoreConfig['management'];
+  const m: CoreConfig['management'] =
+    typeof cfg.management === 'object' && cfg.management !== null ? cfg.management : { allow: [] };
   if (typeof m.address === 'string' && isIP(m.address) === 0) {
     out.push({ path: 'management.address', message: `'${m.address}' is not an IPv4 or IPv6 address` });
   }

@@ -3,7 +3,7 @@
  * final reply. Used by the one-shot CLI and by the interactive shell (one connection per shell).
  */
 import { createConnection, type Socket } from 'node:net';
-import { VpmdError, type ErrorCode } from '../errors.js';
+import { VpmdError } from '../errors.js';
 import type { CommandInfo } from '../services/commands.js';
 import { lineSplitter, MAX_REPLY_BYTES, toJsonLine, type ControlReply } from './protocol.js';
 
@@ -109,8 +109,7 @@ export class ControlClient {
     } catch {
       return this.failAll(new VpmdError('E_CONTROL_PROTOCOL', 'agent sent a line that is not JSON'));
     }
-    if (r.id === -1 && r.type === 'error')
-      return this.failAll(new VpmdError(r.error.code as ErrorCode, r.error.message));
+    if (r.id === -1 && r.type === 'error') return this.failAll(new VpmdError(r.error.code, r.error.message));
     this.waiting.get(r.id)?.onReply(r);
   }
 

@@ -25,9 +25,8 @@ function parseRequest(line: string): ControlRequest {
     throw new VpmdError('E_CONTROL_PROTOCOL', 'control request needs a numeric id');
   if (r.type === 'commands') return { id: r.id, type: 'commands' };
   if (r.type === 'run' && Array.isArray(r.argv) && r.argv.every((a) => typeof a === 'string')) {
-    const stdin =
-      Array.isArray(r.stdin) && r.stdin.every((a) => typeof a === 'string') ? (r.stdin as string[]) : undefined;
-    return { id: r.id, type: 'run', argv: r.argv as string[], ...(stdin ? { stdin } : {}) };
+    const stdin = Array.isArray(r.stdin) && r.stdin.every((a) => typeof a === 'string') ? r.stdin : undefined;
+    return { id: r.id, type: 'run', argv: r.argv, ...(stdin ? { stdin } : {}) };
   }
   throw new VpmdError('E_CONTROL_PROTOCOL', "control request type must be 'run' (with argv: string[]) or 'commands'");
 }

@@ -210,7 +210,7 @@ export function createHostTelemetry(host: HostModel, options: HostTelemetryOptio
         zones: new Map(zones.map((z) => [z.id, z])),
         chips: new Map(chips.map((c) => [c.id, c])),
       };
-      const values = await Promise.all(list.map((p) => p.read(snapshot)));
+      const values = await Promise.all(list.map((p) => Promise.resolve(p.read(snapshot))));
       return list.map((p, i) => ({ id: p.definition.id, value: values[i] ?? null }));
     },
   };

@@ -29,15 +29,16 @@ function typeOf(s: TSchema): ParamInfo['type'] {
 /** Describes the parameters of `schema`, positionals first in their order. */
 export function describeParams(schema: TObject, positional: readonly string[] = []): ParamInfo[] {
   const required = new Set(schema.required ?? []);
-  const props = Object.entries(schema.properties) as [string, TSchema][];
+  const props = Object.entries<TSchema>(schema.properties);
   const info = (name: string, s: TSchema, isPos: boolean): ParamInfo => {
     const e = (s as { enum?: unknown }).enum;
+    const description = (s as { description?: unknown }).description;
     return {
       name,
       type: typeOf(s),
       required: required.has(name),
       positional: isPos,
-      description: String((s as { description?: unknown }).description ?? ''),
+      description: typeof description === 'string' ? description : '',
       ...(Array.isArray(e) ? { choices: e.map(String) } : {}),
     };
   };

@@ -45,7 +45,7 @@ export class EventBus {
   on<K extends VpmdEventName>(owner: string, name: K, fn: EventListener<K>): () => void {
     if (!isEventName(name))
       throw new VpmdError('E_EVENT_UNKNOWN', `event type '${String(name)}' is not declared`, { event: String(name) });
-    const sub: Subscription = { name, owner, fn: fn as Subscription['fn'] };
+    const sub: Subscription = { name, owner, fn };
     this.subs.add(sub);
     return () => this.subs.delete(sub);
   }

@@ -14,7 +14,9 @@ function cell(v: unknown): string {
   if (v === null || v === undefined) return '-';
   if (Array.isArray(v)) return v.map(cell).join(',');
   if (typeof v === 'object') return JSON.stringify(v);
-  return String(v);
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return String(v);
+  return typeof v; // a function or symbol has no text of its own
 }
 
 /** Renders rows as an aligned table (virsh `list` style). */

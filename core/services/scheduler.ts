@@ -4,6 +4,7 @@
  * tick is skipped and counted (a slow peer must not pile up work). Jitter spreads the first run
  * of many tasks with the same interval so that 1,000 pollers do not fire at once.
  */
+import { inspect } from 'node:util';
 import type { Logger } from '../logger.js';
 import { VpmdError } from '../errors.js';
 
@@ -134,7 +135,7 @@ export class Scheduler {
       task.runs++;
       if (err !== undefined) {
         task.failures++;
-        task.lastError = err instanceof Error ? err.message : String(err);
+        task.lastError = err instanceof Error ? err.message : typeof err === 'string' ? err : inspect(err);
         this.log.warn({ task: task.name, owner: task.owner, err }, 'scheduled task failed');
       }
     };

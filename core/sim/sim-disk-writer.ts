@@ -30,7 +30,7 @@ export const BULK_SLICE = 16;
 /** Persists a simulated tree's changes (see the module comment). */
 export class SimDiskWriter {
   private markerTimer: NodeJS.Timeout | undefined;
-  private failure: unknown;
+  private failure: Error | undefined;
 
   /**
    * @param root Directory of the simulated tree.
@@ -94,15 +94,15 @@ export class SimDiskWriter {
     try {
       rewriteFileSync(join(this.root, SIM_MARKER), `${this.markerText()}\n`);
     } catch (e) {
-      this.failure = e;
+      this.failure = e instanceof Error ? e : new Error(String(e));
     }
   }
 
   /** Writes a pending marker now: then every change made so far is on disk. @throws the last marker write failure */
-  async flush(): Promise<void> {
+  flush(): Promise<void> {
     if (this.markerTimer !== undefined) this.writeMarker();
     const failure = this.failure;
     this.failure = undefined;
-    if (failure !== undefined) throw failure;
+    return failure === undefined ? Promise.resolve() : Promise.reject(failure);
   }
 }

@@ -154,83 +154,91 @@ export class SimulatedKernel implements SysfsBackend {
   }
 
   /** @inheritDoc */
-  async read(path: string): Promise<string> {
-    const { resolved, file } = this.locate(path);
-    const kind = this.tree.kind(resolved);
-    if (kind === undefined) throw hostFileError({ op: 'read', file, errno: 'ENOENT' });
-    if (kind === 'dir') throw hostFileError({ op: 'read', file, errno: 'EISDIR' });
-    if (mayBeDynamic(resolved)) {
-      this.tick();
-      const value = dynamicValue(resolved, this.sensorContext());
-      if (value !== undefined) return value;
-    }
-    return this.tree.files.get(resolved) ?? '';
-  }
-
-  /** @inheritDoc */
-  async write(path: string, value: string): Promise<void> {
-    const { resolved, file } = this.locate(path);
-    const kind = this.tree.kind(resolved);
-    if (kind === undefined) throw hostFileError({ op: 'write', file, errno: 'ENOENT', value });
-    if (kind === 'dir') throw hostFileError({ op: 'write', file, errno: 'EISDIR', value });
-    this.tick();
-    let rule: { apply: WriteRule['apply']; match: RegExpExecArray } | undefined;
-    for (const r of RULES) {
-      const match = r.pattern.exec(resolved);
-      if (match !== null) {
-        rule = { apply: r.apply, match };
-        break;
+  read(path: string): Promise<string> {
+    return settle(() => {
+      const { resolved, file } = this.locate(path);
+      const kind = this.tree.kind(resolved);
+      if (kind === undefined) throw hostFileError({ op: 'read', file, errno: 'ENOENT' });
+      if (kind === 'dir') throw hostFileError({ op: 'read', file, errno: 'EISDIR' });
+      if (mayBeDynamic(resolved)) {
+        this.tick();
+        const value = dynamicValue(resolved, this.sensorContext());
+        if (value !== undefined) return value;
       }
-    }
-    if (rule === undefined)
-      throw hostFileError({ op: 'write', file, errno: 'EACCES', value, hint: 'read-only attribute' });
-    const changed = new Map<string, string>();
-    const restructured: string[] = [];
-    const ctx: WriteContext = {
-      tree: this.tree,
-      profile: this.profile,
-      state: this.state,
-      nowMs: () => this.nowMs(),
-      reject: (errno, hint) => {
-        throw hostFileError({ op: 'write', file, errno, value, hint });
-      },
-      set: (p, v) => void changed.set(p, v),
-      restructure: (paths) => void restructured.push(...paths),
-      sleep: (state) => this.suspend(state, ctx),
-    };
-    // Validate against a snapshot of the state: a rejected write must change nothing.
-    const before = JSON.stringify(this.state);
-    try {
-      rule.apply(ctx, rule.match, value.endsWith('\n') ? value.slice(0, -1) : value);
-    } catch (e) {
-      Object.assign(this.state, JSON.parse(before) as SimState);
-      throw e;
-    }
-    for (const [p, v] of changed) this.tree.file(p, v);
-    this.powerCache = undefined;
-    // Written through before the write returns, so that `cat` shows it (see sim-disk-writer.ts).
-    for (const [p, v] of changed) this.disk.writeFile(p, v);
-    if (restructured.length > 0) {
-      this.resolved.clear();
-      for (const p of restructured) this.disk.remove(p);
-      this.disk.writeSubtrees(this.tree, restructured);
-    }
-    this.disk.saveMarker();
+      return this.tree.files.get(resolved) ?? '';
+    });
   }
 
   /** @inheritDoc */
-  async list(dir: string): Promise<string[]> {
-    const { resolved, file } = this.locate(dir);
-    const kind = this.tree.kind(resolved);
-    if (kind === undefined) throw hostFileError({ op: 'list', file, errno: 'ENOENT' });
-    if (kind === 'file') throw hostFileError({ op: 'list', file, errno: 'ENOTDIR' });
-    return sortNaturally(this.tree.dirs.get(resolved) ?? []);
+  write(path: string, value: string): Promise<void> {
+    return settle(() => {
+      const { resolved, file } = this.locate(path);
+      const kind = this.tree.kind(resolved);
+      if (kind === undefined) throw hostFileError({ op: 'write', file, errno: 'ENOENT', value });
+      if (kind === 'dir') throw hostFileError({ op: 'write', file, errno: 'EISDIR', value });
+      this.tick();
+      let rule: { of: WriteRule; match: RegExpExecArray } | undefined;
+      for (const r of RULES) {
+        const match = r.pattern.exec(resolved);
+        if (match !== null) {
+          rule = { of: r, match };
+          break;
+        }
+      }
+      if (rule === undefined)
+        throw hostFileError({ op: 'write', file, errno: 'EACCES', value, hint: 'read-only attribute' });
+      const changed = new Map<string, string>();
+      const restructured: string[] = [];
+      const ctx: WriteContext = {
+        tree: this.tree,
+        profile: this.profile,
+        state: this.state,
+        nowMs: () => this.nowMs(),
+        reject: (errno, hint) => {
+          throw hostFileError({ op: 'write', file, errno, value, hint });
+        },
+        set: (p, v) => void changed.set(p, v),
+        restructure: (paths) => void restructured.push(...paths),
+        sleep: (state) => this.suspend(state, ctx),
+      };
+      // Validate against a snapshot of the state: a rejected write must change nothing.
+      const before = JSON.stringify(this.state);
+      try {
+        rule.of.apply(ctx, rule.match, value.endsWith('\n') ? value.slice(0, -1) : value);
+      } catch (e) {
+        Object.assign(this.state, JSON.parse(before) as SimState);
+        throw e;
+      }
+      for (const [p, v] of changed) this.tree.file(p, v);
+      this.powerCache = undefined;
+      // Written through before the write returns, so that `cat` shows it (see sim-disk-writer.ts).
+      for (const [p, v] of changed) this.disk.writeFile(p, v);
+      if (restructured.length > 0) {
+        this.resolved.clear();
+        for (const p of restructured) this.disk.remove(p);
+        this.disk.writeSubtrees(this.tree, restructured);
+      }
+      this.disk.saveMarker();
+    });
   }
 
   /** @inheritDoc */
-  async exists(path: string): Promise<boolean> {
-    const { resolved } = this.locate(path);
-    return this.tree.kind(resolved) !== undefined;
+  list(dir: string): Promise<string[]> {
+    return settle(() => {
+      const { resolved, file } = this.locate(dir);
+      const kind = this.tree.kind(resolved);
+      if (kind === undefined) throw hostFileError({ op: 'list', file, errno: 'ENOENT' });
+      if (kind === 'file') throw hostFileError({ op: 'list', file, errno: 'ENOTDIR' });
+      return sortNaturally(this.tree.dirs.get(resolved) ?? []);
+    });
+  }
+
+  /** @inheritDoc */
+  exists(path: string): Promise<boolean> {
+    return settle(() => {
+      const { resolved } = this.locate(path);
+      return this.tree.kind(resolved) !== undefined;
+    });
   }
 
   /** Writes the dynamic values (frequency, energy, temperatures, idle statistics) and the marker to disk. */
@@ -287,4 +295,13 @@ export class SimulatedKernel implements SysfsBackend {
  */
 export function openSimulatedHost(dir: string, options: OpenSimulatedHostOptions = {}): Promise<SimulatedKernel> {
   return SimulatedKernel.open(dir, options);
+}
+
+/** Runs `fn` now and hands over its result, or what it threw, as a promise (the HostFs contract rejects, never throws). */
+function settle<T>(fn: () => T): Promise<T> {
+  try {
+    return Promise.resolve(fn());
+  } catch (e) {
+    return Promise.reject(e instanceof Error ? e : new Error(String(e)));
+  }
 }

@@ -176,7 +176,7 @@ function encodeData<T>(file: string, spec: StateSpec<T>, value: T): string {
   }
   let json: string | undefined;
   try {
-    json = JSON.stringify(value) as string | undefined; // undefined for `undefined` and functions
+    json = JSON.stringify(value); // undefined for `undefined` and functions (whatever its declared type says)
   } catch (e) {
     const reason = e instanceof Error ? e.message : String(e);
     throw new VpmdError(

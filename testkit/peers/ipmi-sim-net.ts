@@ -33,7 +33,7 @@ export function awaitPresence(
   return new Promise<void>((resolve, reject) => {
     const deadline = Date.now() + timeoutMs;
     let timer: NodeJS.Timeout | undefined;
-    const finish = (err?: unknown): void => {
+    const finish = (err?: Error): void => {
       clearTimeout(timer);
       socket.close();
       if (err === undefined) resolve();
@@ -49,7 +49,7 @@ export function awaitPresence(
       try {
         check();
       } catch (e) {
-        finish(e);
+        finish(e instanceof Error ? e : new Error(String(e)));
         return;
       }
       if (pending.size === 0) return;
@@ -88,7 +88,7 @@ export function consoleCommand(port: number, command: string, timeoutMs = 3_000)
       () => done(peerTimeoutError(PEER, `console command "${command}"`, timeoutMs, text)),
       timeoutMs,
     );
-    const done = (err: unknown, out?: string): void => {
+    const done = (err: Error | undefined, out?: string): void => {
       clearTimeout(timer);
       socket.destroy();
       if (err !== undefined) reject(err);

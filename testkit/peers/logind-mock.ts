@@ -92,7 +92,7 @@ function checkProps(props: Partial<LogindProps>): void {
     if (!(key in DEFAULT_LOGIND_PROPS))
       throw peerOptionsError(PEER, key, value, Object.keys(DEFAULT_LOGIND_PROPS).join(', '));
     // The values end up inside python code (the template's and ours): accept only the four words.
-    if (!ANSWERS.includes(value as LogindAnswer)) throw peerOptionsError(PEER, key, value, ANSWERS.join(', '));
+    if (!ANSWERS.includes(value)) throw peerOptionsError(PEER, key, value, ANSWERS.join(', '));
   }
 }
 
@@ -192,7 +192,7 @@ export async function startLogindMock(
         member: 'CanSuspend',
         timeoutMs: 1_000,
       });
-      return answer as string;
+      return answer;
     },
     startTimeoutMs: opts.startTimeoutMs,
     callTimeoutMs: opts.callTimeoutMs,

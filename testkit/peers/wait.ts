@@ -20,19 +20,11 @@ export function withTimeout<T>(
   promise: Promise<T>,
   output?: () => string,
 ): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(peerTimeoutError(peer, what, timeoutMs, output?.() ?? '')), timeoutMs);
-    promise.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (err: unknown) => {
-        clearTimeout(timer);
-        reject(err);
-      },
-    );
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(peerTimeoutError(peer, what, timeoutMs, output?.() ?? '')), timeoutMs);
   });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 /** How {@link pollUntil} polls. */
