@@ -148,10 +148,10 @@ function placementXml(c: CpuPlacement): string {
   if (!full) return `            <cpu id='${c.cpu}'/>`;
   return `            <cpu${attrs([
     ['id', c.cpu],
-    ['socket_id', c.packageId as number],
-    ['die_id', c.dieId as number],
-    ['core_id', c.coreId as number],
-    ['siblings', formatCpuList(c.threadSiblings as readonly number[])],
+    ['socket_id', c.packageId],
+    ['die_id', c.dieId],
+    ['core_id', c.coreId],
+    ['siblings', formatCpuList(c.threadSiblings)],
   ])}/>`;
 }
 

@@ -164,7 +164,7 @@ export class LogindClient {
     };
     const bus = dbus.sessionBus(options);
     // A bus that fails later (socket closed) must not crash the agent: calls then fail or time out.
-    const failed = new Promise<never>((_, reject) => bus.once('error', (e: unknown) => reject(e)));
+    const failed = new Promise<never>((_, reject) => bus.once('error', (e: Error) => reject(e)));
     bus.on('error', () => undefined);
     try {
       const obj = await bounded(

@@ -43,7 +43,7 @@ export function lengthBytes(n: number): Buffer {
 
 /** Encodes one TLV around `content` (a buffer or a list of buffers, concatenated). */
 export function tlv(tag: number, content: Buffer | readonly Buffer[]): Buffer {
-  const body = Buffer.isBuffer(content) ? content : Buffer.concat(content as Buffer[]);
+  const body = Buffer.isBuffer(content) ? content : Buffer.concat(content);
   return Buffer.concat([Buffer.from([tag]), lengthBytes(body.length), body]);
 }
 

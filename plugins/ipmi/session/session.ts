@@ -317,7 +317,7 @@ export class IpmiSession implements SlotWaiter {
     p.timer = setTimeout(IpmiSession.expired, this.waitMs, this, p);
   }
 
-  private static expired(s: IpmiSession, p: Pending<unknown>): void {
+  private static expired(this: void, s: IpmiSession, p: Pending<unknown>): void {
     if (p.attempts > (s.closing ? Math.min(1, s.timing.retries) : s.timing.retries)) {
       s.finish(p);
       const what = p.rqSeq >= 0 ? `command 0x${p.netFn.toString(16)}/0x${p.cmd.toString(16)}` : p.label;
@@ -338,7 +338,7 @@ export class IpmiSession implements SlotWaiter {
   private finish(p: Pending<unknown>): void {
     if (p.timer !== undefined) clearTimeout(p.timer);
     if (p.rqSeq >= 0) this.requests.release(p.rqSeq);
-    else this.requests.exchanges.delete(p as Pending<Buffer>);
+    else this.requests.exchanges.delete(p);
     this.endpoint.release();
     this.pump();
   }

@@ -95,7 +95,7 @@ export class UdpEndpoint {
       throw new VpmdError('E_IPMI_CONFIG', `two sessions for the same BMC address ${host}:${port}`, {
         address: `${host}:${port}`,
       });
-    if (ports === undefined) this.handlers.set(host, (ports = new Map()));
+    if (ports === undefined) this.handlers.set(host, (ports = new Map<number, DatagramHandler>()));
     ports.set(port, handler);
     return () => {
       const current = this.handlers.get(host);

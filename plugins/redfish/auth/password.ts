@@ -52,6 +52,7 @@ export function passwordProblem(password: string): string | undefined {
   if (password.length < PASSWORD_MIN || password.length > PASSWORD_MAX) {
     return `a password must have ${PASSWORD_MIN} to ${PASSWORD_MAX} characters (got ${password.length})`;
   }
+  // eslint-disable-next-line no-control-regex -- control characters are what this refuses
   if (/[\u0000-\u001f\u007f]/.test(password)) return 'a password must not contain control characters';
   return undefined;
 }

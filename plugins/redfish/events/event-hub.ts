@@ -69,10 +69,11 @@ export class EventHub {
   }
 
   /** Ends every SSE stream; pending retries stop with the scheduler. */
-  async stop(): Promise<void> {
+  stop(): Promise<void> {
     this.stopped = true;
     for (const c of this.sse.values()) c.res.end();
     this.sse.clear();
+    return Promise.resolve();
   }
 
   /** Delivery retry settings. */

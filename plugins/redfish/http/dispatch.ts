@@ -232,8 +232,13 @@ export class Dispatcher {
         .map((s) => s.trim());
       if (!wanted.includes('*') && !wanted.includes(current)) throw fail(412, 'PreconditionFailed');
     }
-    const handler = method === 'PATCH' ? route.patch : method === 'POST' ? route.post : route.delete;
-    const out = await (handler as (r: RouteRequest) => Promise<Resource | Reply> | Resource | Reply)(req);
+    // Called through the route (its handlers may use `this`); allowedMethods() checked it has one.
+    const out = await (method === 'PATCH'
+      ? route.patch?.(req)
+      : method === 'POST'
+        ? route.post?.(req)
+        : route.delete?.(req));
+    if (out === undefined) throw new RedfishError(405, [baseMessage('OperationNotAllowed')]);
     if (auth.principal) this.deps.ctx.access.audit(auth.principal, `redfish ${method} ${path}`, 'ok');
     return this.toOutcome(out, headers);
   }

@@ -83,14 +83,22 @@ class ReplyBurst {
   }
 }
 
+/** readBody's answer for a body over the limit. */
+const TOO_LARGE = Symbol('too-large');
+/** readBody's answer when the client went away mid-body. */
+const ABORTED = Symbol('aborted');
+
 /**
  * Reads the request body as UTF-8 text, refusing more than `limit` bytes (by Content-Length up
- * front, or while streaming). Resolves `undefined` for a body-less request, `aborted` when the
- * client went away mid-body.
+ * front, or while streaming). Resolves `undefined` for a body-less request, {@link ABORTED} when the
+ * client went away mid-body. Symbols, so that no body text can be mistaken for them.
  */
-function readBody(req: IncomingMessage, limit: number): Promise<string | undefined | 'too-large' | 'aborted'> {
+function readBody(
+  req: IncomingMessage,
+  limit: number,
+): Promise<string | undefined | typeof TOO_LARGE | typeof ABORTED> {
   const declared = Number(req.headers['content-length'] ?? 0);
-  if (declared > limit) return Promise.resolve('too-large');
+  if (declared > limit) return Promise.resolve(TOO_LARGE);
   if (declared === 0 && req.headers['transfer-encoding'] === undefined) return Promise.resolve(undefined);
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
@@ -100,13 +108,13 @@ function readBody(req: IncomingMessage, limit: number): Promise<string | undefin
       if (size > limit) {
         req.removeAllListeners('data');
         req.resume();
-        resolve('too-large');
+        resolve(TOO_LARGE);
         return;
       }
       chunks.push(c);
     });
-    req.on('end', () => resolve(size > limit ? 'too-large' : Buffer.concat(chunks).toString('utf8')));
-    req.on('error', () => resolve('aborted'));
+    req.on('end', () => resolve(size > limit ? TOO_LARGE : Buffer.concat(chunks).toString('utf8')));
+    req.on('error', () => resolve(ABORTED));
   });
 }
 
@@ -141,11 +149,11 @@ export async function listenHttps(opts: {
     }
     void readBody(req, bodyLimit)
       .then((rawBody) => {
-        if (rawBody === 'too-large') {
+        if (rawBody === TOO_LARGE) {
           res.shouldKeepAlive = false;
           return errorOutcome(fail(413, 'PayloadTooLarge'));
         }
-        if (rawBody === 'aborted') return undefined;
+        if (rawBody === ABORTED) return undefined;
         return dispatcher.handle({
           method,
           url,

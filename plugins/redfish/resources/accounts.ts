@@ -157,7 +157,9 @@ export function accountRoutes(deps: ServiceDeps): Route[] {
             ...(b.Enabled !== undefined ? { enabled: b.Enabled } : {}),
             ...(b.PasswordChangeRequired !== undefined ? { passwordChangeRequired: b.PasswordChangeRequired } : {}),
           })
-          .catch((e: unknown) => Promise.reject(storeError(e, b.UserName)));
+          .catch((e: unknown) => {
+            throw storeError(e, b.UserName);
+          });
         const uri = `${AS}/Accounts/${a.id}`;
         return { status: 201, body: accountBody(a), headers: { Location: uri } };
       },
@@ -188,7 +190,9 @@ export function accountRoutes(deps: ServiceDeps): Route[] {
             ...(b.Locked === false ? { locked: false } : {}),
             ...(b.PasswordChangeRequired !== undefined ? { passwordChangeRequired: b.PasswordChangeRequired } : {}),
           })
-          .catch((e: unknown) => Promise.reject(storeError(e, b.UserName ?? a.userName)));
+          .catch((e: unknown) => {
+            throw storeError(e, b.UserName ?? a.userName);
+          });
         // A new name, role or disabled state ends the account's other sessions.
         if (b.RoleId !== undefined || b.Enabled === false || b.UserName !== undefined) sessions.removeUser(a.userName);
         return accountBody(next);

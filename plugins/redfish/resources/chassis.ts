@@ -172,7 +172,7 @@ export function chassisRoutes(deps: ServiceDeps): Route[] {
           targetOf(req); // an unknown chassis is a Chassis 404, not a Sensor one
           throw notFound('Sensor', req.params.sensor ?? '');
         }
-        return sensorBody(req.params.ch as string, m);
+        return sensorBody(req.params.ch, m);
       },
     },
     {

@@ -147,7 +147,7 @@ export function systemRoutes(deps: ServiceDeps): Route[] {
   const systemdAnswer = cachedAnswer<SystemdAnswer>(() =>
     systemd ? systemd.probe() : Promise.resolve({ reboot: false, why: notUsed('systemd', 'systemd manager') }),
   );
-  const probes: PowerProbes = { logind: logindAnswer.get, systemd: systemdAnswer.get };
+  const probes: PowerProbes = { logind: () => logindAnswer.get(), systemd: () => systemdAnswer.get() };
   /** Every outcome is audited here: the dispatcher records only successful requests. */
   const forceRestart = async (manager: SystemdPower, by: Principal): Promise<void> => {
     systemdAnswer.forget();

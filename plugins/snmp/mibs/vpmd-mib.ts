@@ -110,12 +110,18 @@ export class VpmdMib {
       {
         oid: [...VPMD_SLEEP, 3, 0],
         value: V.int(this.target),
-        write: enumWritable([1, 2, 3, 4], async (v) => void (this.target = v)),
+        write: enumWritable([1, 2, 3, 4], (v) => {
+          this.target = v;
+          return Promise.resolve();
+        }),
       },
       {
         oid: [...VPMD_SLEEP, 4, 0],
         value: V.gauge(this.wakeAfter),
-        write: uintWritable(31_536_000, async (v) => void (this.wakeAfter = v)),
+        write: uintWritable(31_536_000, (v) => {
+          this.wakeAfter = v;
+          return Promise.resolve();
+        }),
       },
       {
         oid: [...VPMD_SLEEP, 5, 0],

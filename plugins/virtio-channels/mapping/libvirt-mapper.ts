@@ -179,8 +179,7 @@ export class LibvirtMapper {
       this.call(path, 'org.freedesktop.DBus.Properties', 'Get', 'ss', [DOMAIN, 'Active']),
       this.call(path, DOMAIN, 'GetVcpuPinInfo', 'u', [0]),
     ]);
-    const value = (v: unknown): unknown =>
-      v !== null && typeof v === 'object' && 'value' in v ? (v as { value: unknown }).value : v;
+    const value = (v: unknown): unknown => (v !== null && typeof v === 'object' && 'value' in v ? v.value : v);
     return { name: String(value(name)), active: value(active) === true, vcpus: pinsFromMask(masks) };
   }
 

@@ -130,7 +130,7 @@ export class Actuator {
     slot.want = kHz;
     while (slot.want !== undefined) {
       slot.running ??= this.drain(policy, slot).finally(() => {
-        (slot as Slot).running = undefined;
+        slot.running = undefined;
       });
       await slot.running;
     }
