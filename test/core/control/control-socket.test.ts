@@ -113,7 +113,10 @@ describe('control socket', () => {
     raw.on('data', (d) => lines.push(...d.toString().split('\n').filter(Boolean)));
     raw.write('{not json\n{"id":7,"type":"run","argv":"status"}\n');
     await new Promise((r) => setTimeout(r, 100));
-    expect(lines.map((l) => JSON.parse(l).error.code)).toEqual(['E_CONTROL_PROTOCOL', 'E_CONTROL_PROTOCOL']);
+    expect(lines.map((l) => (JSON.parse(l) as { error: { code: string } }).error.code)).toEqual([
+      'E_CONTROL_PROTOCOL',
+      'E_CONTROL_PROTOCOL',
+    ]);
     const closed = new Promise<void>((r) => raw.on('close', () => r()));
     raw.write('x'.repeat(MAX_LINE_BYTES + 10));
     await closed;

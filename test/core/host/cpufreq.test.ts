@@ -208,7 +208,7 @@ describe('verification', () => {
       read: (p) => kernel.read(p),
       list: (d) => kernel.list(d),
       exists: (p) => kernel.exists(p),
-      write: async () => undefined,
+      write: () => Promise.resolve(),
     };
     const host = createHostModel(deaf);
     const err = await expectCode(host.cpufreq.setGovernor(0, 'powersave'), 'E_HOST_VERIFY');

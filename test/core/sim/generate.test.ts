@@ -76,6 +76,7 @@ describe('generated tree', () => {
       seed: 3,
       generatedAtMs: 1_700_000_000_000,
     });
+    expect(onDisk).toEqual(marker); // what it returns is what it wrote
     expect(onDisk.state.loads).toHaveLength(8);
     expect(Object.keys(onDisk.state.energyUj)).toEqual(['intel-rapl:0', 'intel-rapl:0:0']);
   });

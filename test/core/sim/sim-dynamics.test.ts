@@ -93,11 +93,11 @@ describe('RAPL energy', () => {
 
 describe('temperature', () => {
   it('lags toward ambient + R·P with the thermal time constant', async () => {
-    sim = await simHost('intel-acpi-cpufreq-8');
+    const host = (sim = await simHost('intel-acpi-cpufreq-8'));
     const idleT = (await num(sim, PKG_TEMP)) / 1000;
     sim.kernel.setLoad('all', 1);
     await Promise.all(
-      [0, 1, 2, 3, 4, 5, 6, 7].map((id) => sim?.kernel.write(policyFile(id, 'scaling_governor'), 'performance')),
+      [0, 1, 2, 3, 4, 5, 6, 7].map((id) => host.kernel.write(policyFile(id, 'scaling_governor'), 'performance')),
     );
     const steady = 30 + 0.6 * (sim.kernel.power().packageW[0] ?? 0);
     sim.kernel.advance(1000);

@@ -26,7 +26,7 @@ export interface SimFixture {
   readonly kernel: SimulatedKernel;
   readonly host: HostModel;
   /** Reads a file straight from disk (what `cat` shows), without the trailing newline. */
-  disk(path: string): Promise<string>;
+  readonly disk: (path: string) => Promise<string>;
   dispose(): Promise<void>;
 }
 

@@ -18,8 +18,9 @@ describe('KeyedQueue', () => {
       await first.promise;
       log.push('a end');
     });
-    const b = queue.run('k', async () => {
+    const b = queue.run('k', () => {
       log.push('b');
+      return Promise.resolve();
     });
     await Promise.resolve();
     expect(log).toEqual(['a start']);

@@ -58,7 +58,7 @@ describe('validateMetricDefinition', () => {
     ],
     ['a lower bound above an upper one', { thresholds: { lowerWarning: 50, upperWarning: 40 } }, /below lowerWarning/],
   ])('rejects %s with E_TELEMETRY_INVALID naming the metric', (_what, change, problem) => {
-    const def = { ...base, ...change } as MetricDefinition;
+    const def: MetricDefinition = { ...base, ...change };
     expect(() => validateMetricDefinition(def, 'core')).toThrow(
       expect.objectContaining({ code: 'E_TELEMETRY_INVALID', message: expect.stringMatching(problem) }),
     );

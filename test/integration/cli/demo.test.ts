@@ -35,7 +35,7 @@ describe('vpmd --demo', () => {
 
 describe('core commands on every simulated host profile', () => {
   it.each(SIM_PROFILES.map((p) => p.name))('%s: summary, cpufreq and telemetry work', async (profile) => {
-    const agent = await bootAgent({ plugins: [], profile: profile as never });
+    const agent = await bootAgent({ plugins: [], profile });
     try {
       const sum = await agent.json<{ cpusOnline: number; cpufreqDriver: string | null; turbo: { supported: boolean } }>(
         ['host', 'summary'],

@@ -109,7 +109,7 @@ describe('polling', () => {
     await sim.setSensor(2, 1, 24);
   });
 
-  it('turns SEL entries into hw.log.v1 events once', async () => {
+  it('turns SEL entries into hw.log.v1 events once', () => {
     const forBmc0 = seen.filter((e) => e.source === 'ipmi/bmc0');
     expect(forBmc0.map((e) => [e.severity, e.message])).toEqual([
       ['warning', 'Temperature #0x01 | Upper Non-critical going high | Asserted'],

@@ -9,8 +9,12 @@ import type { IpmiSession } from '../../../plugins/ipmi/session/session.js';
 
 /** A session that answers one command with fixed bytes. */
 function answering(cc: number, data: number[]): IpmiSession {
-  const request = async (): Promise<{ cc: number; data: Buffer }> => ({ cc, data: Buffer.from(data) });
-  return { target: { name: 'fixed' }, request, call: async () => Buffer.from(data) } as unknown as IpmiSession;
+  const request = (): Promise<{ cc: number; data: Buffer }> => Promise.resolve({ cc, data: Buffer.from(data) });
+  return {
+    target: { name: 'fixed' },
+    request,
+    call: () => Promise.resolve(Buffer.from(data)),
+  } as unknown as IpmiSession;
 }
 
 describe('DCMI Get Power Reading', () => {

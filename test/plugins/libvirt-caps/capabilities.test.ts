@@ -13,7 +13,7 @@ import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootAgent } from '../../../testkit/index.js';
-import { startLogindMock, startPrivateBus, type LogindMock, type PrivateBus } from '../../../testkit/peers/index.js';
+import { startLogindMock, startPrivateBus, type PrivateBus } from '../../../testkit/peers/index.js';
 import { SIM_PROFILES } from '../../../core/sim/index.js';
 import plugin from '../../../plugins/libvirt-caps/index.js';
 import { POWER_DOCUMENT_SCHEMA } from '../../../plugins/libvirt-caps/power-document-schema.js';
@@ -21,12 +21,11 @@ import { POWER_DOCUMENT_SCHEMA } from '../../../plugins/libvirt-caps/power-docum
 const run = promisify(execFile);
 const RNG = '/usr/share/libvirt/schemas/capability.rng';
 let bus: PrivateBus;
-let logind: LogindMock;
 let tmp: string;
 
 beforeAll(async () => {
   bus = await startPrivateBus();
-  logind = await startLogindMock(bus, {
+  await startLogindMock(bus, {
     CanSuspend: 'yes',
     CanHibernate: 'challenge',
     CanHybridSleep: 'no',

@@ -100,7 +100,12 @@ describe('host UUID', () => {
 
 describe('demo hook', () => {
   it('runs without logind, degraded but working, and keeps the documents in the demo directory', async () => {
-    const setup = await plugin.demo?.({ dir: tmp, address: '127.0.0.1', freePort: async () => 0, password: () => 'x' });
+    const setup = await plugin.demo?.({
+      dir: tmp,
+      address: '127.0.0.1',
+      freePort: () => Promise.resolve(0),
+      password: () => 'x',
+    });
     expect(setup?.notes?.join('\n')).toContain('logind unavailable');
     const agent = await bootAgent({ plugins: [plugin], sections: { 'libvirt-caps': setup?.config ?? {} } });
     try {

@@ -95,7 +95,7 @@ describe('redfish accounts', () => {
     expect((await h.rf('POST', SS, { body: { UserName: 'victim', Password: 'Victim-pass-1' } })).status).toBe(201);
     // Refusals are in the audit log served by the manager.
     const entries = await h.rf('GET', '/redfish/v1/Managers/vpmd/LogServices/AuditLog/Entries', { token: admin });
-    const last = await h.rf('GET', entries.json.Members.at(-1)['@odata.id'], { token: admin });
+    const last = await h.rf('GET', entries.json.Members.at(-1)?.['@odata.id'] ?? 'no entry', { token: admin });
     expect(last.json.Message).toMatch(/victim/);
   });
 
@@ -189,10 +189,11 @@ describe('account and session stores', () => {
       await a.add('bob', 'Alice-pass-1', 'ReadOnly');
       const text = await readFile(join(dir, 'accounts.json'), 'utf8');
       expect(text).not.toContain('Alice-pass-1');
-      const saved = JSON.parse(text).data.accounts;
-      expect(saved[0].password.alg).toBe('scrypt');
-      expect(saved[0].password.salt).not.toBe(saved[1].password.salt);
-      expect(saved[0].password.hash).not.toBe(saved[1].password.hash);
+      type Saved = { data: { accounts: { password: { alg: string; salt: string; hash: string } }[] } };
+      const [alice, bob] = (JSON.parse(text) as Saved).data.accounts;
+      expect(alice?.password.alg).toBe('scrypt');
+      expect(alice?.password.salt).not.toBe(bob?.password.salt);
+      expect(alice?.password.hash).not.toBe(bob?.password.hash);
       const b = new AccountStore(new StateStore(dir));
       await b.load();
       expect((await b.login('alice', 'Alice-pass-1')).ok).toBe(true);

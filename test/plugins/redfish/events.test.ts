@@ -10,7 +10,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Type, defineCommand, StringEnum, type PluginManifest } from '../../../core/index.js';
+import { Type, defineCommand, StringEnum } from '../../../core/index.js';
 import { loadTls } from '../../../plugins/redfish/http/tls.js';
 import { RedfishSchemas } from '../../../plugins/redfish/tools/schema-validator.js';
 import { bootRedfish, openSse, type RedfishHarness } from './support.js';
@@ -115,7 +115,7 @@ beforeAll(async () => {
   await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
   receiverPort = (receiver.address() as { port: number }).port;
   h = await bootRedfish({
-    plugins: [emitter as unknown as PluginManifest],
+    plugins: [emitter],
     sections: { eventCa: join(dir, 'cert.pem') },
   });
   await h.addAccount('admin', 'Administrator', 'Admin-pass-1');
@@ -265,7 +265,7 @@ describe('redfish events', () => {
   it('persists subscriptions and retry settings in the plugin state', async () => {
     const state = JSON.parse(
       await readFile(join(h.agent.dir, 'state', 'plugins', 'redfish', 'subscriptions.json'), 'utf8'),
-    );
+    ) as { data: { subscriptions: unknown[]; retryIntervalSeconds: number } };
     expect(state.data.subscriptions).toEqual([
       expect.objectContaining({
         destination: `https://127.0.0.1:${receiverPort}/events`,

@@ -235,9 +235,9 @@ describe('with the systemd manager and its Reboot()', () => {
       // What a Redfish client reads in the manager's audit log.
       const entries = await env.h.rf('GET', '/redfish/v1/Managers/vpmd/LogServices/AuditLog/Entries', { token: admin });
       const failures: string[] = [];
-      for (const m of entries.json.Members as Array<{ '@odata.id': string }>) {
+      for (const m of entries.json.Members) {
         const e = await env.h.rf('GET', m['@odata.id'], { token: admin });
-        if (String(e.json.Message).includes(`${ACTION}: failed`)) failures.push(`${e.json.Severity} ${e.json.Message}`);
+        if (e.json.Message.includes(`${ACTION}: failed`)) failures.push(`${e.json.Severity} ${e.json.Message}`);
       }
       expect(failures).toHaveLength(2);
       expect(failures[1]).toMatch(

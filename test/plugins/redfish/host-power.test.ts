@@ -18,7 +18,6 @@ import {
   type LogindMock,
   type PrivateBus,
 } from '../../../testkit/peers/index.js';
-import type { PluginManifest } from '../../../core/index.js';
 import libvirtCaps from '../../../plugins/libvirt-caps/index.js';
 import virtioChannels from '../../../plugins/virtio-channels/index.js';
 import { bootRedfish, openSse, type RedfishHarness } from './support.js';
@@ -169,7 +168,7 @@ describe('with libvirt-caps over logind and virtio-channels', () => {
     probe.close();
     dir = await mkdtemp(join(tmpdir(), 'rf-vc-'));
     h = await bootRedfish({
-      plugins: [libvirtCaps as unknown as PluginManifest, virtioChannels as unknown as PluginManifest],
+      plugins: [libvirtCaps, virtioChannels],
       sections: { hostPower: { busAddress: bus.address } },
       core: {},
       extraSections: { 'libvirt-caps': { busAddress: bus.address }, 'virtio-channels': { dir, libvirt: false } },

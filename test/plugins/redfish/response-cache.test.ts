@@ -6,7 +6,7 @@
  */
 import { connect } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Type, defineCommand, type PluginManifest } from '../../../core/index.js';
+import { Type, defineCommand } from '../../../core/index.js';
 import { testPlugin } from '../../../testkit/index.js';
 import { ResponseCache } from '../../../plugins/redfish/http/response-cache.js';
 import { bootRedfish, type RedfishHarness } from './support.js';
@@ -45,7 +45,7 @@ const feed = testPlugin({
       stop() {},
     };
   },
-}) as unknown as PluginManifest;
+});
 
 describe('ResponseCache', () => {
   const reply = (body: string): { status: number; headers: Record<string, string>; body: string } => ({
@@ -96,7 +96,7 @@ describe('ResponseCache', () => {
 describe('redfish response cache (long responseCacheMs, so only changes refresh)', () => {
   let h: RedfishHarness;
   let admin: string;
-  const reading = async (): Promise<number> => (await h.rf('GET', SENSOR, { token: admin })).json.Reading as number;
+  const reading = async (): Promise<number> => (await h.rf('GET', SENSOR, { token: admin })).json.Reading;
 
   beforeAll(async () => {
     h = await bootRedfish({ plugins: [feed], sections: { responseCacheMs: 10_000 } });
@@ -112,7 +112,7 @@ describe('redfish response cache (long responseCacheMs, so only changes refresh)
     await h.agent.json(['feed', 'reading', '21']);
     expect(await reading()).toBe(20);
     // A write through Redfish (here one that changes nothing but is still a PATCH).
-    const timeout = (await h.rf('GET', '/redfish/v1/SessionService', { token: admin })).json.SessionTimeout as number;
+    const timeout = (await h.rf('GET', '/redfish/v1/SessionService', { token: admin })).json.SessionTimeout;
     expect(
       (await h.rf('PATCH', '/redfish/v1/SessionService', { token: admin, body: { SessionTimeout: timeout } })).status,
     ).toBe(200);

@@ -5,7 +5,6 @@
 import { createServer } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import { bootAgent, type BootedAgent } from '../../../testkit/index.js';
-import type { PluginManifest } from '../../../core/index.js';
 import redfish from '../../../plugins/redfish/index.js';
 import { freePort } from './support.js';
 
@@ -17,7 +16,7 @@ afterAll(async () => {
 async function statusOf(
   section: Record<string, unknown>,
 ): Promise<{ state: string; error?: { code: string; message: string } } | undefined> {
-  const a = await bootAgent({ plugins: [redfish as unknown as PluginManifest], sections: { redfish: section } });
+  const a = await bootAgent({ plugins: [redfish], sections: { redfish: section } });
   agents.push(a);
   await a.json(['version']); // the agent still answers (this throws otherwise)
   return (await a.status()).find((p) => p.name === 'redfish');

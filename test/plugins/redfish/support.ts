@@ -24,13 +24,66 @@ export function freePort(): Promise<number> {
   });
 }
 
+/** A Redfish message, as in `@Message.ExtendedInfo`. */
+export interface RfMessage {
+  readonly [property: string]: unknown;
+  readonly MessageId: string;
+  readonly Message: string;
+  readonly MessageArgs?: string[];
+  readonly Severity?: string;
+}
+
+/** A navigation link. */
+export interface RfLink {
+  readonly '@odata.id': string;
+}
+
+/** A non-empty list: `[0]` is there (a test reading it from an empty list fails on `undefined`). */
+type Some<T> = [T, ...T[]];
+
+/**
+ * A reply's JSON with the properties the tests read typed, every other one `unknown`. The typed
+ * ones are declared present: in a reply without one, the assertion that reads it fails.
+ */
+export interface RfBody {
+  readonly [property: string]: unknown;
+  readonly '@odata.id': string;
+  readonly Members: Some<RfLink>;
+  readonly 'Members@odata.count': number;
+  readonly error: {
+    readonly code: string;
+    readonly message: string;
+    readonly '@Message.ExtendedInfo': Some<RfMessage>;
+  };
+  readonly '@Message.ExtendedInfo': Some<RfMessage>;
+  /** An ActionInfo's parameters. */
+  readonly Parameters: Some<{ readonly Name: string; readonly AllowableValues: string[] }>;
+  readonly Description: string;
+  readonly Message: string;
+  readonly Severity: string;
+  readonly Links: { readonly Sessions: RfLink };
+  readonly Location: Some<{ readonly Uri: string; readonly PublicationUri?: string }>;
+  /** The OData service document's entries. */
+  readonly value: { readonly name: string; readonly kind: string; readonly url: string }[];
+  readonly Oem: {
+    readonly Vpmd: {
+      readonly LibvirtCapabilities: { readonly Available: boolean; readonly Uri: string; readonly Reason?: string };
+      readonly GuestChannels: string;
+    };
+  };
+  readonly OperatingSpeedRangeMHz: { readonly SettingMin?: number; readonly SettingMax?: number };
+  readonly Reading: number;
+  readonly SessionTimeout: number;
+  readonly TotalThreads: number;
+}
+
 /** A response as the tests see it. */
 export interface RfResponse {
   readonly status: number;
   readonly headers: Record<string, string | string[] | undefined>;
   readonly text: string;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  readonly json: any;
+  /** The parsed body (`undefined` at run time when there is none or it is not JSON). */
+  readonly json: RfBody;
 }
 
 /** Request options. */
@@ -66,7 +119,7 @@ export async function bootRedfish(
 ): Promise<RedfishHarness> {
   const port = await freePort();
   const agent = await bootAgent({
-    plugins: [redfish as unknown as PluginManifest, ...(opts.plugins ?? [])],
+    plugins: [redfish, ...(opts.plugins ?? [])],
     sections: { ...opts.extraSections, redfish: { port, ...opts.sections } },
     startTimeout: 30,
     ...(opts.profile ? { profile: opts.profile } : {}),
@@ -100,11 +153,11 @@ export async function bootRedfish(
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => {
           const text = Buffer.concat(chunks).toString('utf8');
-          let json: unknown;
+          let json: RfBody;
           try {
-            json = text ? JSON.parse(text) : undefined;
+            json = (text ? JSON.parse(text) : undefined) as RfBody;
           } catch {
-            json = undefined;
+            json = undefined as unknown as RfBody;
           }
           resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json });
         });

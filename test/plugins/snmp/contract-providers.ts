@@ -18,13 +18,14 @@ export default testPlugin({
   register(ctx) {
     ctx.capabilities.provide(GUEST_CHANNELS, {
       stats: () => GUEST_STATS,
-      frequencies: async () => [{ pcpu: 2, requestedKHz: 2_400_000, appliedKHz: 2_200_000, vms: ['dpdk-1', 'web-2'] }],
+      frequencies: () =>
+        Promise.resolve([{ pcpu: 2, requestedKHz: 2_400_000, appliedKHz: 2_200_000, vms: ['dpdk-1', 'web-2'] }]),
       bounds: () => [{ pcpu: 2, minKHz: 1_000_000, maxKHz: 2_200_000 }],
-      setBounds: async () => undefined,
+      setBounds: () => Promise.resolve(),
     });
     ctx.capabilities.provide(BMCS, {
       targets: () => [{ name: 'node7-bmc', host: '10.0.0.7', port: 623, state: 'ok' }],
-      chassis: async () => undefined,
+      chassis: () => Promise.resolve(undefined),
     });
     return { start() {}, stop() {} };
   },

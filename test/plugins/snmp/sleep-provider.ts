@@ -23,16 +23,18 @@ export default testPlugin({
       discoveredAt: Date.now(),
     };
     ctx.capabilities.provide(HOST_SLEEP, {
-      support: async () => support,
-      rediscover: async () => support,
+      support: () => Promise.resolve(support),
+      rediscover: () => Promise.resolve(support),
       state: () => state,
-      suspend: async (req, by) => {
-        ctx.access.require(by, 'ConfigureComponents', 'suspend');
-        if (req.target === 'disk') throw new VpmdError('E_HOST_UNSUPPORTED', 'disk not supported');
-        suspendRequests.push({ req, by: by.name });
-        state = 'suspended';
-        return { target: req.target, steps: ['test'], dryRun: false };
-      },
+      // Refusals reject, as a real provider's would.
+      suspend: (req, by) =>
+        Promise.resolve().then(() => {
+          ctx.access.require(by, 'ConfigureComponents', 'suspend');
+          if (req.target === 'disk') throw new VpmdError('E_HOST_UNSUPPORTED', 'disk not supported');
+          suspendRequests.push({ req, by: by.name });
+          state = 'suspended';
+          return { target: req.target, steps: ['test'], dryRun: false };
+        }),
     });
     return { start() {}, stop() {} };
   },

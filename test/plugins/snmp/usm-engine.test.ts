@@ -149,7 +149,7 @@ describe('USM engine time window (RFC 3414 3.2 step 7)', () => {
 describe('hrProcessorLoad sampling', () => {
   it('averages busy time between the oldest sample within a minute and the newest', async () => {
     let text = 'cpu0 100 0 0 900 0 0 0 0\ncpu1 0 0 0 1000 0 0 0 0\n';
-    const backend = { read: async () => text } as unknown as SysfsBackend;
+    const backend = { read: () => Promise.resolve(text) } as unknown as SysfsBackend;
     const load = new ProcessorLoad(backend);
     await load.sample(0);
     expect(load.loads()).toEqual(

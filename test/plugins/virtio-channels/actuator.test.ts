@@ -26,8 +26,9 @@ beforeEach(async () => {
   });
   host = createHostModel(sim.kernel);
   saved = [];
-  actuator = new Actuator(host, createLogger({ level: 'silent' }), async (list) => {
+  actuator = new Actuator(host, createLogger({ level: 'silent' }), (list) => {
     saved = list;
+    return Promise.resolve();
   });
   await actuator.ladderFor(2);
 });
