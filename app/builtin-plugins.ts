@@ -12,9 +12,9 @@ import snmp from '../plugins/snmp/index.js';
 
 /** Built-in plugin manifests. */
 export const BUILTIN_PLUGINS: readonly PluginSource[] = [
-  { manifest: libvirtCaps, origin: 'builtin' },
-  { manifest: ipmi, origin: 'builtin' },
-  { manifest: redfish, origin: 'builtin' },
-  { manifest: virtioChannels, origin: 'builtin' },
-  { manifest: snmp, origin: 'builtin' },
+  { manifest: libvirtCaps, origin: 'built-in' },
+  { manifest: ipmi, origin: 'built-in' },
+  { manifest: redfish, origin: 'built-in' },
+  { manifest: virtioChannels, origin: 'built-in' },
+  { manifest: snmp, origin: 'built-in' },
 ];

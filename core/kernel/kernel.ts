@@ -7,7 +7,7 @@ import { VpmdError, toVpmdError } from '../errors.js';
 import type { PluginState } from '../contracts/events.js';
 import { createPluginContext, releasePlugin, type ContextHandle, type CoreServices } from './plugin-context.js';
 import type { PluginHealth, PluginInstance } from './plugin-contract.js';
-import type { PlannedPlugin } from './plugin-plan.js';
+import type { PlannedPlugin, PluginOrigin } from './plugin-plan.js';
 
 /** Timeouts of the kernel, in milliseconds. */
 export interface KernelTimeouts {
@@ -21,7 +21,10 @@ export interface KernelTimeouts {
 export interface PluginStatus {
   readonly name: string;
   readonly version: string;
-  readonly origin: string;
+  /** Where the plugin came from (see PluginOrigin). */
+  readonly origin: PluginOrigin;
+  /** For a plugin loaded from a module: the file path or npm package. */
+  readonly module?: string;
   readonly state: PluginState;
   readonly since: string;
   readonly health?: PluginHealth;
@@ -234,6 +237,7 @@ export class Kernel {
       name: m.name,
       version: m.version,
       origin: slot.plan.origin,
+      ...(slot.plan.module === undefined ? {} : { module: slot.plan.module }),
       state: slot.state,
       since: new Date(slot.since).toISOString(),
       ...(slot.error ? { error: { code: slot.error.code, message: slot.error.message } } : {}),

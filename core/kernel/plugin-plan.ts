@@ -12,17 +12,33 @@ import { validateManifest } from './manifest.js';
 import { orderPlugins } from './plugin-order.js';
 import type { PluginManifest } from './plugin-contract.js';
 
+/**
+ * Where a plugin came from: compiled into the agent (`built-in`), handed over by the test kit
+ * (`testkit`), or loaded from the file or package a config section names in `module`.
+ */
+export type PluginOrigin = 'built-in' | 'testkit' | 'module';
+
 /** A plugin offered to the kernel: a (not yet checked) manifest and where it came from. */
-export interface PluginSource {
-  readonly manifest: unknown;
-  /** `built-in`, a file path or an npm package name. */
-  readonly origin: string;
+export type PluginSource =
+  | { readonly manifest: unknown; readonly origin: 'built-in' | 'testkit' }
+  | {
+      readonly manifest: unknown;
+      readonly origin: 'module';
+      /** The file path or npm package, as `plugins.<name>.module` gives it. */
+      readonly module: string;
+    };
+
+/** Where a plugin came from, for messages: `built-in`, `testkit` or the module as configured. */
+export function describeOrigin(src: { readonly origin: PluginOrigin; readonly module?: string }): string {
+  return src.origin === 'module' ? (src.module ?? 'module') : src.origin;
 }
 
 /** One plugin after planning. */
 export interface PlannedPlugin {
   readonly manifest: PluginManifest;
-  readonly origin: string;
+  readonly origin: PluginOrigin;
+  /** For a plugin loaded from a module: the file path or npm package. */
+  readonly module?: string;
   /** False when its section is absent or says `enabled: false`. */
   readonly enabled: boolean;
   /** Validated section without reserved keys, defaults applied (frozen when the context is built). */
@@ -42,54 +58,86 @@ function problemOf(e: unknown, path: string): ConfigProblem {
   return { path, message: `${err.message} [${err.code}]` };
 }
 
+/** A section naming no plugin the agent has: which plugins there are, and the likely one. */
+function unknownPlugin(name: string, manifests: readonly { m: PluginManifest; src: PluginSource }[]): ConfigProblem {
+  // The test kit's plugins stand in for the built-in ones.
+  const offered = manifests.filter((x) => x.src.origin !== 'module').map((x) => x.m.name);
+  const kind = manifests.some((x) => x.src.origin === 'testkit') ? 'available' : 'built-in';
+  const near = offered.find((n) => editDistance(n, name) <= 2);
+  const list =
+    offered.length > 0 ? `the ${kind} plugins are ${[...offered].sort().join(', ')}` : `there are no ${kind} plugins`;
+  return {
+    path: `plugins.${name}`,
+    message:
+      `unknown plugin '${name}'${near === undefined ? '' : ` (did you mean '${near}'?)`}: ${list}; ` +
+      `to load another plugin, give its file or package in plugins.${name}.module`,
+  };
+}
+
+/** Levenshtein distance, for "did you mean" (names are short). */
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) {
+      cur[j] = Math.min(
+        (prev[j] ?? 0) + 1,
+        (cur[j - 1] ?? 0) + 1,
+        (prev[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+    }
+    prev = cur;
+  }
+  return prev[b.length] ?? 0;
+}
+
 /**
  * Plans the plugins. A built-in plugin runs when its section `plugins.<name>` exists and does not
  * say `enabled: false`; an external one when its section names a `module`.
  */
 export function planPlugins(sources: readonly PluginSource[], config: CoreConfig): PluginPlan {
   const problems: ConfigProblem[] = [];
-  const manifests: { m: PluginManifest; origin: string }[] = [];
+  const manifests: { m: PluginManifest; src: PluginSource }[] = [];
   for (const src of sources) {
+    const from = describeOrigin(src);
     try {
-      const m = validateManifest(src.manifest, src.origin);
+      const m = validateManifest(src.manifest, from);
       const dup = manifests.find((x) => x.m.name === m.name);
       if (dup) {
         problems.push({
           path: `plugins.${m.name}`,
-          message: `two plugins are named ${m.name} (${dup.origin} and ${src.origin}) [E_PLUGIN_DUPLICATE]`,
+          message: `two plugins are named ${m.name} (${describeOrigin(dup.src)} and ${from}) [E_PLUGIN_DUPLICATE]`,
         });
         continue;
       }
-      manifests.push({ m, origin: src.origin });
+      manifests.push({ m, src });
     } catch (e) {
-      problems.push(problemOf(e, src.origin === 'built-in' ? 'plugins' : `plugins (${src.origin})`));
+      problems.push(problemOf(e, src.origin === 'module' ? `plugins (${from})` : 'plugins'));
     }
   }
   const known = new Set(manifests.map((x) => x.m.name));
   for (const name of Object.keys(config.plugins)) {
-    if (!known.has(name) && config.plugins[name]?.module === undefined) {
-      const builtins = manifests.filter((x) => x.origin === 'built-in').map((x) => x.m.name);
-      problems.push({
-        path: `plugins.${name}`,
-        message: `unknown plugin '${name}' (built-in: ${builtins.join(', ') || 'none'}; set 'module' to load an external plugin)`,
-      });
-    }
+    if (!known.has(name) && config.plugins[name]?.module === undefined) problems.push(unknownPlugin(name, manifests));
   }
   const planned: PlannedPlugin[] = [];
-  for (const { m, origin } of manifests) {
+  for (const { m, src } of manifests) {
     const section = config.plugins[m.name];
     const enabled = section !== undefined && section.enabled !== false;
     const own: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(section ?? {})) if (!RESERVED_PLUGIN_KEYS.includes(k)) own[k] = v;
     // Strict about unknown keys: a typo in a plugin section must not be silently ignored.
     const schema: TObject =
-      m.config.additionalProperties === undefined
-        ? ({ ...m.config, additionalProperties: false } as TObject)
-        : m.config;
+      m.config.additionalProperties === undefined ? { ...m.config, additionalProperties: false } : m.config;
     if (enabled || section !== undefined) {
       for (const e of schemaErrors(schema, own, `plugins.${m.name}`)) problems.push(e);
     }
-    planned.push({ manifest: m, origin, enabled, config: own });
+    planned.push({
+      manifest: m,
+      origin: src.origin,
+      ...(src.origin === 'module' ? { module: src.module } : {}),
+      enabled,
+      config: own,
+    });
   }
   const enabled = planned.filter((p) => p.enabled);
   const disabledProviders = new Map<string, string>();

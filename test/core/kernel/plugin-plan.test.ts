@@ -77,14 +77,28 @@ describe('planPlugins', () => {
     expect((plan.plugins[0]?.config.targets as { port: number }[])[0]?.port).toBe(623);
   });
 
-  it('names an unknown plugin section and lists the built-ins', () => {
-    const plan = planPlugins([plugin('ipmi')], configOf('plugins: {ipmy: {}}'));
+  it('names an unknown plugin section, suggests the near one and lists the built-ins', () => {
+    const plan = planPlugins([plugin('redfish'), plugin('ipmi')], configOf('plugins: {ipmy: {}, rack: {}}'));
     expect(plan.problems).toEqual([
       {
         path: 'plugins.ipmy',
-        message: "unknown plugin 'ipmy' (built-in: ipmi; set 'module' to load an external plugin)",
+        message:
+          "unknown plugin 'ipmy' (did you mean 'ipmi'?): the built-in plugins are ipmi, redfish; " +
+          'to load another plugin, give its file or package in plugins.ipmy.module',
+      },
+      {
+        path: 'plugins.rack',
+        message:
+          "unknown plugin 'rack': the built-in plugins are ipmi, redfish; " +
+          'to load another plugin, give its file or package in plugins.rack.module',
       },
     ]);
+    // Plugins from a module are not offered as built-in ones.
+    const external = planPlugins(
+      [{ origin: 'module', module: './rack.js', manifest: plugin('rack').manifest as object }],
+      configOf('plugins: {ipmy: {}}'),
+    );
+    expect(external.problems[0]?.message).toContain('there are no built-in plugins');
   });
 
   it('says which disabled plugin would satisfy a missing requirement', () => {
@@ -114,11 +128,12 @@ describe('planPlugins', () => {
 
   it('rejects two plugins with the same name and a broken manifest', () => {
     const plan = planPlugins(
-      [plugin('a'), plugin('a'), { origin: './bad.js', manifest: { name: 'bad' } }],
+      [plugin('a'), plugin('a'), { origin: 'module', module: './bad.js', manifest: { name: 'bad' } }],
       configOf('plugins: {a: {}}'),
     );
     const text = plan.problems.map((p) => p.message).join('\n');
     expect(text).toContain('two plugins are named a');
     expect(text).toContain('E_PLUGIN_MANIFEST');
+    expect(plan.problems.map((p) => p.path)).toContain('plugins (./bad.js)');
   });
 });

@@ -98,7 +98,7 @@ describe('vpmd and vpmctl, as operators run them', () => {
     expect(usage.code).toBe(2);
     expect(usage.stderr).toContain('policy');
     const json = await ctl(['--json', 'no-such-command']);
-    expect(JSON.parse(json.stdout).error.code).toBe('E_COMMAND_UNKNOWN');
+    expect((JSON.parse(json.stdout) as { error: { code: string } }).error.code).toBe('E_COMMAND_UNKNOWN');
     const nowhere = await runCli(VPMCTL, ['--socket', join(dir, 'nope.sock'), 'status']);
     expect(nowhere.code).toBe(9);
     expect(nowhere.stderr).toContain('the agent is not running');
@@ -160,7 +160,10 @@ describe('vpmd check-config', () => {
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain(`${f}:7: kernel.startTimeout: must be 0.1-600`);
     expect(bad.stderr).toContain(`${f}:3: management.allow[0]: '10.0.0.0/40' is not a CIDR`);
-    expect(bad.stderr).toContain("plugins.ipmy: unknown plugin 'ipmy'");
+    // The agent's own plugins are named, and the near one suggested (once 'built-in: none').
+    expect(bad.stderr).toContain(
+      "plugins.ipmy: unknown plugin 'ipmy' (did you mean 'ipmi'?): the built-in plugins are ipmi, libvirt-caps, redfish, snmp, virtio-channels;",
+    );
     expect(bad.stderr).toContain('3 problem(s)');
   });
 
