@@ -11,6 +11,8 @@ import type { ControlClient } from '../core/control/control-client.js';
 import type { CommandInfo } from '../core/services/commands.js';
 import { splitWords } from './argv-words.js';
 import { runAndPrint } from './vpmctl-run.js';
+import { GlobalFlagError, longestCommand, splitGlobalFlags, type GlobalFlags } from './global-flags.js';
+import { EXIT_CODES } from '../core/errors.js';
 
 const HISTORY_MAX = 1000;
 
@@ -37,6 +39,30 @@ function loadHistory(file: string): string[] {
   } catch {
     return [];
   }
+}
+
+/** Runs one shell line; vpmctl's options may stand anywhere on it, as on the command line. */
+async function runLine(
+  client: ControlClient,
+  words: readonly string[],
+  names: readonly string[],
+  opts: { json: boolean; socket: string },
+): Promise<number> {
+  let flags: GlobalFlags;
+  let command: string[];
+  try {
+    ({ flags, command } = splitGlobalFlags(words));
+    if (flags.socket !== undefined)
+      throw new GlobalFlagError(`this shell is connected to ${opts.socket}: give --socket when starting vpmctl`);
+  } catch (e) {
+    if (!(e instanceof GlobalFlagError)) throw e;
+    process.stderr.write(`error: ${e.message}\n`);
+    return EXIT_CODES.usage;
+  }
+  const json = opts.json || flags.json;
+  if (flags.version) command = ['version'];
+  else if (flags.help) command = ['help', ...(longestCommand(command, names)?.split(' ') ?? [])];
+  return command.length === 0 ? EXIT_CODES.ok : runAndPrint(client, command, { json });
 }
 
 /** Runs the interactive shell until EOF or `quit`; returns the exit code of the last command. */
@@ -70,7 +96,7 @@ export async function runShell(
     if (words[0] === 'quit' || words[0] === 'exit') break;
     if (words.length > 0) {
       rl.pause();
-      last = await runAndPrint(client, words, { json: opts.json });
+      last = await runLine(client, words, names, opts);
       rl.resume();
       names = (await client.commands()).map((c) => c.name);
     }

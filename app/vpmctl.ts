@@ -1,25 +1,26 @@
 #!/usr/bin/env node
 /**
- * vpmctl: the operator's client. `vpmctl [--socket PATH] [--json] COMMAND [ARGS...]` runs any
- * command the agent has registered; `vpmctl shell` opens an interactive prompt.
+ * vpmctl: the operator's client. `vpmctl COMMAND [ARGS...] [--json] [--socket PATH]` runs any
+ * command the agent has registered (vpmctl's options go anywhere, see global-flags.ts);
+ * `vpmctl shell` opens an interactive prompt.
  */
-import { parseArgs } from 'node:util';
 import { EXIT_CODES, exitCodeFor, toVpmdError } from '../core/errors.js';
 import { ControlClient } from '../core/control/control-client.js';
 import { runAndPrint } from './vpmctl-run.js';
 import { runShell } from './shell.js';
+import { GlobalFlagError, longestCommand, splitGlobalFlags, type GlobalFlags } from './global-flags.js';
 
 /** Default control socket when neither --socket nor VPMD_SOCKET is given. */
 export const DEFAULT_SOCKET = '/run/vpmd/control.sock';
 
-const USAGE = `Usage: vpmctl [--socket PATH] [--json] COMMAND [ARGS...]
-       vpmctl [--socket PATH] shell
-       vpmctl [--socket PATH] help [COMMAND]
+const USAGE = `Usage: vpmctl [OPTIONS] COMMAND [ARGS...]
+       vpmctl [OPTIONS] shell
+       vpmctl [OPTIONS] help [COMMAND]
 
-Options:
+Options (anywhere on the line, as with git or kubectl; after '--' a word is never an option):
   -s, --socket PATH   control socket of the agent (default: $VPMD_SOCKET or ${DEFAULT_SOCKET})
   -j, --json          machine-readable output (one JSON document)
-  -h, --help          this help; 'vpmctl help' lists the agent's commands
+  -h, --help          this help; 'vpmctl COMMAND --help' describes a command, 'vpmctl help' lists them
   -V, --version       print the version
 
 Exit codes: 0 ok, 1 internal error, 2 invalid arguments, 3 not permitted, 4 not found,
@@ -27,42 +28,35 @@ Exit codes: 0 ok, 1 internal error, 2 invalid arguments, 3 not permitted, 4 not 
 `;
 
 async function main(argv: string[]): Promise<number> {
-  // Options stop at the first word that is not one: the rest belongs to the command.
-  const firstWord = argv.findIndex(
-    (a, i) => !a.startsWith('-') && !(i > 0 && /^(-s|--socket)$/.test(argv[i - 1] ?? '')),
-  );
-  const own = firstWord < 0 ? argv : argv.slice(0, firstWord);
-  const rest = firstWord < 0 ? [] : argv.slice(firstWord);
-  let values: { socket?: string; json?: boolean; help?: boolean; version?: boolean };
+  let flags: GlobalFlags;
+  let command: string[];
   try {
-    ({ values } = parseArgs({
-      args: own,
-      options: {
-        socket: { type: 'string', short: 's' },
-        json: { type: 'boolean', short: 'j' },
-        help: { type: 'boolean', short: 'h' },
-        version: { type: 'boolean', short: 'V' },
-      },
-      strict: true,
-    }));
+    ({ flags, command } = splitGlobalFlags(argv));
   } catch (e) {
-    process.stderr.write(`vpmctl: ${(e as Error).message}\n\n${USAGE}`);
+    if (!(e instanceof GlobalFlagError)) throw e;
+    process.stderr.write(`vpmctl: ${e.message}\n\n${USAGE}`);
     return EXIT_CODES.usage;
   }
-  if (values.version) {
+  if (flags.version) {
     const { VPMD_VERSION } = await import('../core/version.js');
     process.stdout.write(`vpmctl ${VPMD_VERSION}\n`);
     return EXIT_CODES.ok;
   }
-  if (values.help || rest.length === 0) {
+  if (command.length === 0) {
     process.stdout.write(USAGE);
-    return values.help ? EXIT_CODES.ok : EXIT_CODES.usage;
+    return flags.help ? EXIT_CODES.ok : EXIT_CODES.usage;
   }
-  const socket = values.socket ?? process.env.VPMD_SOCKET ?? DEFAULT_SOCKET;
+  const socket = flags.socket ?? process.env.VPMD_SOCKET ?? DEFAULT_SOCKET;
   const client = await ControlClient.connect(socket);
   try {
-    if (rest[0] === 'shell' && rest.length === 1) return await runShell(client, { json: values.json ?? false, socket });
-    return await runAndPrint(client, rest, { json: values.json ?? false });
+    if (command[0] === 'shell' && command.length === 1) return await runShell(client, { json: flags.json, socket });
+    if (flags.help) {
+      // `vpmctl ipmi sel --help`: the agent's help for the longest command the words name.
+      const names = (await client.commands()).map((c) => c.name);
+      const name = longestCommand(command, names);
+      return await runAndPrint(client, ['help', ...(name === undefined ? [] : name.split(' '))], { json: flags.json });
+    }
+    return await runAndPrint(client, command, { json: flags.json });
   } finally {
     client.close();
   }
