@@ -106,7 +106,16 @@ export class Agent {
       throw e;
     }
     this.control = control;
-    await kernel.start();
+    // The socket answers from here on; a plugin's command waits until its plugin has started.
+    let startupDone: () => void = () => undefined;
+    const done = new Promise<void>((r) => (startupDone = r));
+    services.commands.setStartupGate({ starting: () => kernel.starting(), done });
+    try {
+      await kernel.start();
+    } finally {
+      startupDone();
+      services.commands.setStartupGate(undefined);
+    }
     const st = await kernel.status();
     log.info(
       { plugins: st.map((p) => ({ name: p.name, state: p.state })) },
