@@ -15,6 +15,7 @@ import {
   StringEnum,
   type PluginHealth,
 } from 'vpmd';
+import { SNMP_ERRORS } from './errors.js';
 import { SnmpConfigSchema } from './config.js';
 import { SnmpAgent } from './snmp-agent.js';
 import { toolName, type AuthProtocol, type PrivProtocol } from './usm-crypto.js';
@@ -25,7 +26,8 @@ export default definePlugin({
   name: 'snmp',
   version: '1.0.0',
   description: 'SNMPv3 agent serving power, thermal and sleep-state data, and a PDU/SNMPv3 device poller',
-  coreApi: '^1.0.0',
+  coreApi: '^1.2.0',
+  errors: SNMP_ERRORS,
   config: SnmpConfigSchema,
   optional: ['host-sleep@1', 'guest-channels@1', 'bmcs@1'],
 
