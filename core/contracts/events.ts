@@ -7,6 +7,7 @@
  * {@link VpmdEventMap} (see docs/plugins.md, "Plugins own their vocabulary").
  */
 import type { ReadingStatus } from './telemetry.js';
+import type { DomainLifecycleEvent } from './domains.js';
 
 /** Lifecycle state of a plugin. */
 export type PluginState = 'pending' | 'starting' | 'running' | 'failed' | 'stopping' | 'stopped' | 'disabled';
@@ -50,6 +51,8 @@ export interface CoreEventMap {
     logindProblem?: string;
     timestamp: number;
   };
+  /** A running domain (VM) started, stopped, paused, resumed, was repinned... (the `domains@1` provider emits it). */
+  'domain.lifecycle.v1': DomainLifecycleEvent;
   /** A hardware event log entry arrived (IPMI SEL and similar). */
   'hw.log.v1': {
     source: string;

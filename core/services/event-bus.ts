@@ -21,6 +21,7 @@ const CORE_DECLARED: Record<CoreEventName, true> = {
   'host.power.v1': true,
   'host.sleep.v1': true,
   'hw.log.v1': true,
+  'domain.lifecycle.v1': true,
 };
 
 /**
