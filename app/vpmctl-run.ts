@@ -46,5 +46,9 @@ export async function runAndPrint(
   const err = new VpmdError(reply.error.code, reply.error.message, reply.error.details);
   if (opts.json) o.out(toJsonLine({ error: reply.error }));
   else o.err(`error: ${reply.error.message}\n`);
-  return exitCodeFor(err);
+  // The agent knows the plugins' declarations (vpmctl loads no plugin): its exit code wins.
+  const declared = reply.error.exitCode;
+  return typeof declared === 'number' && Number.isInteger(declared) && declared > 0 && declared < 126
+    ? declared
+    : exitCodeFor(err);
 }

@@ -7,7 +7,8 @@ import { VpmdError, toVpmdError } from '../errors.js';
 import type { PluginState } from '../contracts/events.js';
 import { createPluginContext, releasePlugin, type ContextHandle, type CoreServices } from './plugin-context.js';
 import type { PluginHealth, PluginInstance } from './plugin-contract.js';
-import type { PlannedPlugin, PluginOrigin } from './plugin-plan.js';
+import type { PlannedPlugin } from './plugin-plan.js';
+import { declareVocabulary } from './vocabulary.js';
 
 /** Timeouts of the kernel, in milliseconds. */
 export interface KernelTimeouts {
@@ -21,10 +22,7 @@ export interface KernelTimeouts {
 export interface PluginStatus {
   readonly name: string;
   readonly version: string;
-  /** Where the plugin came from (see PluginOrigin). */
-  readonly origin: PluginOrigin;
-  /** For a plugin loaded from a module: the file path or npm package. */
-  readonly module?: string;
+  readonly origin: string;
   readonly state: PluginState;
   readonly since: string;
   readonly health?: PluginHealth;
@@ -74,6 +72,12 @@ export class Kernel {
     private readonly timeouts: KernelTimeouts,
   ) {
     this.slots = plugins.map((plan) => ({ plan, state: plan.enabled ? 'pending' : 'disabled', since: Date.now() }));
+    // Before any register(): a plugin subscribing to another's event type, or listing every
+    // event type, sees the whole vocabulary whatever the start order.
+    declareVocabulary(
+      s.bus,
+      plugins.map((p) => p.manifest),
+    );
   }
 
   /** Starts every enabled plugin in order. Never throws for a plugin's failure: see {@link status}. */
@@ -103,6 +107,11 @@ export class Kernel {
   async stop(): Promise<void> {
     for (const slot of [...this.started].reverse()) await this.stopOne(slot);
     this.started = [];
+  }
+
+  /** Names of enabled plugins not yet started (pending or starting), in start order. */
+  starting(): string[] {
+    return this.slots.filter((s) => s.state === 'pending' || s.state === 'starting').map((s) => s.plan.manifest.name);
   }
 
   /** State and health of every plugin, in start order. */
@@ -237,7 +246,6 @@ export class Kernel {
       name: m.name,
       version: m.version,
       origin: slot.plan.origin,
-      ...(slot.plan.module === undefined ? {} : { module: slot.plan.module }),
       state: slot.state,
       since: new Date(slot.since).toISOString(),
       ...(slot.error ? { error: { code: slot.error.code, message: slot.error.message } } : {}),

@@ -47,7 +47,7 @@ export async function importPluginModule(spec: string, configFile: string): Prom
     const why = e instanceof Error ? e.message.split('\n')[0] : String(e);
     throw new VpmdError('E_PLUGIN_LOAD', `cannot load plugin module '${spec}': ${why}`, { module: spec }, { cause: e });
   }
-  return { manifest: mod.default ?? mod.manifest, origin: 'module', module: spec };
+  return { manifest: mod.default ?? mod.manifest, kind: 'external', origin: spec };
 }
 
 /** Imports every external plugin the config names; problems are returned, not thrown. */

@@ -10,35 +10,25 @@ import { schemaErrors } from '../config/schema-errors.js';
 import type { ConfigProblem } from '../config/load-config.js';
 import { validateManifest } from './manifest.js';
 import { orderPlugins } from './plugin-order.js';
+import { claimProblems } from './vocabulary.js';
 import type { PluginManifest } from './plugin-contract.js';
 
-/**
- * Where a plugin came from: compiled into the agent (`built-in`), handed over by the test kit
- * (`testkit`), or loaded from the file or package a config section names in `module`.
- */
-export type PluginOrigin = 'built-in' | 'testkit' | 'module';
+/** Where a plugin comes from: shipped with vpmd, loaded from `plugins.<name>.module`, or a test's. */
+export type PluginKind = 'built-in' | 'external' | 'testkit';
 
 /** A plugin offered to the kernel: a (not yet checked) manifest and where it came from. */
-export type PluginSource =
-  | { readonly manifest: unknown; readonly origin: 'built-in' | 'testkit' }
-  | {
-      readonly manifest: unknown;
-      readonly origin: 'module';
-      /** The file path or npm package, as `plugins.<name>.module` gives it. */
-      readonly module: string;
-    };
-
-/** Where a plugin came from, for messages: `built-in`, `testkit` or the module as configured. */
-export function describeOrigin(src: { readonly origin: PluginOrigin; readonly module?: string }): string {
-  return src.origin === 'module' ? (src.module ?? 'module') : src.origin;
+export interface PluginSource {
+  readonly manifest: unknown;
+  /** What kind of plugin it is (the planner lists the built-in ones in its messages). */
+  readonly kind: PluginKind;
+  /** For display: `built-in`, `testkit`, a file path or an npm package name. */
+  readonly origin: string;
 }
 
 /** One plugin after planning. */
 export interface PlannedPlugin {
   readonly manifest: PluginManifest;
-  readonly origin: PluginOrigin;
-  /** For a plugin loaded from a module: the file path or npm package. */
-  readonly module?: string;
+  readonly origin: string;
   /** False when its section is absent or says `enabled: false`. */
   readonly enabled: boolean;
   /** Validated section without reserved keys, defaults applied (frozen when the context is built). */
@@ -59,10 +49,10 @@ function problemOf(e: unknown, path: string): ConfigProblem {
 }
 
 /** A section naming no plugin the agent has: which plugins there are, and the likely one. */
-function unknownPlugin(name: string, manifests: readonly { m: PluginManifest; src: PluginSource }[]): ConfigProblem {
+function unknownPlugin(name: string, manifests: readonly { m: PluginManifest; kind: PluginKind }[]): ConfigProblem {
   // The test kit's plugins stand in for the built-in ones.
-  const offered = manifests.filter((x) => x.src.origin !== 'module').map((x) => x.m.name);
-  const kind = manifests.some((x) => x.src.origin === 'testkit') ? 'available' : 'built-in';
+  const offered = manifests.filter((x) => x.kind !== 'external').map((x) => x.m.name);
+  const kind = manifests.some((x) => x.kind === 'testkit') ? 'available' : 'built-in';
   const near = offered.find((n) => editDistance(n, name) <= 2);
   const list =
     offered.length > 0 ? `the ${kind} plugins are ${[...offered].sort().join(', ')}` : `there are no ${kind} plugins`;
@@ -97,30 +87,32 @@ function editDistance(a: string, b: string): number {
  */
 export function planPlugins(sources: readonly PluginSource[], config: CoreConfig): PluginPlan {
   const problems: ConfigProblem[] = [];
-  const manifests: { m: PluginManifest; src: PluginSource }[] = [];
+  const manifests: { m: PluginManifest; origin: string; kind: PluginKind }[] = [];
   for (const src of sources) {
-    const from = describeOrigin(src);
     try {
-      const m = validateManifest(src.manifest, from);
+      const m = validateManifest(src.manifest, src.origin);
       const dup = manifests.find((x) => x.m.name === m.name);
       if (dup) {
         problems.push({
           path: `plugins.${m.name}`,
-          message: `two plugins are named ${m.name} (${describeOrigin(dup.src)} and ${from}) [E_PLUGIN_DUPLICATE]`,
+          message: `two plugins are named ${m.name} (${dup.origin} and ${src.origin}) [E_PLUGIN_DUPLICATE]`,
         });
         continue;
       }
-      manifests.push({ m, src });
+      manifests.push({ m, origin: src.origin, kind: src.kind });
     } catch (e) {
-      problems.push(problemOf(e, src.origin === 'module' ? `plugins (${from})` : 'plugins'));
+      problems.push(problemOf(e, src.kind === 'built-in' ? 'plugins' : `plugins (${src.origin})`));
     }
   }
+  // Two plugins claiming one code (or overlapping prefixes): the later one cannot be loaded.
+  for (const c of claimProblems(manifests.map((x) => x.m)))
+    problems.push({ path: `plugins.${c.plugin}`, message: c.message });
   const known = new Set(manifests.map((x) => x.m.name));
   for (const name of Object.keys(config.plugins)) {
     if (!known.has(name) && config.plugins[name]?.module === undefined) problems.push(unknownPlugin(name, manifests));
   }
   const planned: PlannedPlugin[] = [];
-  for (const { m, src } of manifests) {
+  for (const { m, origin } of manifests) {
     const section = config.plugins[m.name];
     const enabled = section !== undefined && section.enabled !== false;
     const own: Record<string, unknown> = {};
@@ -131,13 +123,7 @@ export function planPlugins(sources: readonly PluginSource[], config: CoreConfig
     if (enabled || section !== undefined) {
       for (const e of schemaErrors(schema, own, `plugins.${m.name}`)) problems.push(e);
     }
-    planned.push({
-      manifest: m,
-      origin: src.origin,
-      ...(src.origin === 'module' ? { module: src.module } : {}),
-      enabled,
-      config: own,
-    });
+    planned.push({ manifest: m, origin, enabled, config: own });
   }
   const enabled = planned.filter((p) => p.enabled);
   const disabledProviders = new Map<string, string>();

@@ -22,7 +22,7 @@ function newest(dir: string): number {
   return t;
 }
 
-/** Builds dist/ when it is missing or older than any of the sources it is built from. */
+/** Builds dist/ when it is missing or older than core/, app/, testkit/, plugins/ or examples/. */
 export function ensureBuilt(): void {
   const built = existsSync(VPMD) ? statSync(VPMD).mtimeMs : 0;
   const src = Math.max(...['core', 'app', 'testkit', 'plugins', 'examples'].map((d) => newest(join(ROOT, d))));

@@ -98,7 +98,7 @@ describe('a plugin section with an if/then rule and a bad enum, as check-config 
     const { config } = parseConfigText(
       ['plugins:', '  agentx:', '    users:', '      - {name: a, securityLevel: authPriv, auth: sha1}'].join('\n'),
     );
-    const plan = planPlugins([{ origin: 'built-in', manifest }], config);
+    const plan = planPlugins([{ kind: 'built-in', origin: 'built-in', manifest }], config);
     expect(plan.problems).toEqual([
       { path: 'plugins.agentx.users[0].auth', message: 'must be one of: sha256, sha512' },
       { path: 'plugins.agentx.users[0].authPassphrase', message: 'is required when securityLevel is authPriv' },

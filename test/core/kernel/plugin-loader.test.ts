@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadExternalPlugins } from '../../../core/kernel/plugin-loader.js';
 import { parseConfigText } from '../../../core/config/load-config.js';
-import { describeOrigin, planPlugins } from '../../../core/kernel/plugin-plan.js';
+import { planPlugins } from '../../../core/kernel/plugin-plan.js';
 
 let dir: string;
 const MANIFEST = (name: string) => `export default {
@@ -36,8 +36,7 @@ describe('external plugins', () => {
     ).config;
     const { sources, problems } = await loadExternalPlugins(cfg, join(dir, 'vpmd.yaml'));
     expect(problems).toEqual([]);
-    expect(sources.map((s) => describeOrigin(s))).toEqual(['vpmd-plugin-rack', './local.mjs']);
-    expect(sources.map((s) => s.origin)).toEqual(['module', 'module']);
+    expect(sources.map((s) => s.origin)).toEqual(['vpmd-plugin-rack', './local.mjs']);
     const plan = planPlugins(sources, cfg);
     // the same schema checks as built-ins
     expect(plan.problems).toEqual([{ path: 'plugins.local.level', message: 'must be 1-3' }]);

