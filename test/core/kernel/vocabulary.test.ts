@@ -253,7 +253,8 @@ describe('the core catalogue and the built-in plugins', () => {
   it('names the built-in plugins when a section names an unknown one', () => {
     const plan = planPlugins(BUILTIN_PLUGINS, configOf('plugins: {ipmy: {}}'));
     expect(plan.problems.map((p) => p.message)).toEqual([
-      "unknown plugin 'ipmy' (built-in: libvirt-caps, ipmi, redfish, virtio-channels, snmp; set 'module' to load an external plugin)",
+      "unknown plugin 'ipmy' (did you mean 'ipmi'?): the built-in plugins are ipmi, libvirt-caps, redfish, snmp, " +
+        'virtio-channels; to load another plugin, give its file or package in plugins.ipmy.module',
     ]);
   });
 });

@@ -123,10 +123,11 @@ describe('vpmd and vpmctl, as operators run them', () => {
     );
   });
 
-  it('refuses to start a second agent on the same socket', async () => {
+  it('refuses to start a second agent on the same socket and state', async () => {
     const second = await runCli(VPMD, ['--config', configFile]);
     expect(second.code).toBe(5);
-    expect(second.stderr).toContain('another agent is listening');
+    // The state directory's lock is taken before the socket is tried.
+    expect(second.stderr).toMatch(/state directory \S+ is in use by another vpmd \(pid \d+/);
   });
 
   it('stops cleanly on SIGTERM and removes its socket', async () => {
