@@ -81,21 +81,32 @@ export const ERROR_CATALOGUE = {
   E_HOST_PARSE: { category: 'internal', summary: 'kernel file content not understood' },
   E_HOST_VERIFY: { category: 'internal', summary: 'value read back differs from the value written' },
   E_HOST_UNSUPPORTED: { category: 'unsupported', summary: 'host lacks this feature' },
+  // host power (core: systemd-logind and the systemd manager over D-Bus)
+  E_HOST_POWER_UNAVAILABLE: {
+    category: 'unavailable',
+    summary: 'systemd-logind or the systemd manager is not reachable, or not used on this host',
+  },
+  E_HOST_POWER_TIMEOUT: {
+    category: 'timeout',
+    summary: 'systemd-logind or the systemd manager did not answer in time',
+  },
+  E_HOST_POWER_REFUSED: {
+    category: 'unavailable',
+    summary: 'systemd-logind or the systemd manager refused vpmd (polkit, bus policy, inhibitor)',
+  },
+  E_HOST_POWER_FAILED: {
+    category: 'unavailable',
+    summary: 'systemd-logind or the systemd manager answered with an error',
+  },
+  E_HOST_POWER_NOT_OFFERED: {
+    category: 'unsupported',
+    summary: 'this host cannot power off or reboot that way now (the reason says why)',
+  },
   // test kit peers
   E_PEER_MISSING: { category: 'unavailable', summary: 'a test peer program is not installed' },
   E_PEER_FAILED: { category: 'unavailable', summary: 'a test peer exited, refused to start or answered with an error' },
   E_PEER_OPTIONS: { category: 'invalid', summary: 'options passed to a test peer are invalid' },
   // libvirt-caps plugin (host sleep, capabilities documents, suspend, wake)
-  E_LIBVIRT_CAPS_LOGIND_UNAVAILABLE: {
-    category: 'unavailable',
-    summary: 'systemd-logind is not reachable on the system bus',
-  },
-  E_LIBVIRT_CAPS_LOGIND_TIMEOUT: { category: 'timeout', summary: 'systemd-logind did not answer in time' },
-  E_LIBVIRT_CAPS_LOGIND_REFUSED: {
-    category: 'denied',
-    summary: 'systemd-logind refused the request (polkit or inhibitor)',
-  },
-  E_LIBVIRT_CAPS_LOGIND_FAILED: { category: 'unavailable', summary: 'systemd-logind answered with an error' },
   E_LIBVIRT_CAPS_SLEEP_UNSUPPORTED: { category: 'unsupported', summary: 'the host does not support this sleep state' },
   E_LIBVIRT_CAPS_SUSPEND_BUSY: { category: 'conflict', summary: 'a suspend operation is already in progress' },
   E_LIBVIRT_CAPS_WAKE_TIME: { category: 'invalid', summary: 'wake time is in the past, too soon or malformed' },
@@ -124,14 +135,6 @@ export const ERROR_CATALOGUE = {
   E_REDFISH_ACCOUNT_EXISTS: { category: 'conflict', summary: 'a Redfish account with this user name exists' },
   E_REDFISH_ACCOUNT_UNKNOWN: { category: 'not-found', summary: 'no such Redfish account' },
   E_REDFISH_PASSWORD: { category: 'invalid', summary: 'Redfish password does not meet the password policy' },
-  E_REDFISH_LOGIND: {
-    category: 'unavailable',
-    summary: 'systemd-logind refused or did not answer a host power-off or reboot',
-  },
-  E_REDFISH_SYSTEMD: {
-    category: 'unavailable',
-    summary: 'the systemd manager refused or did not answer a forced host reboot',
-  },
   // snmp plugin
   E_SNMP_CONFIG: { category: 'invalid', summary: 'SNMP configuration is invalid' },
   E_SNMP_LISTEN: { category: 'unavailable', summary: 'SNMP agent UDP port cannot be opened' },
