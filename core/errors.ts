@@ -68,6 +68,8 @@ export const ERROR_CATALOGUE = {
   E_STATE_SCHEMA: { category: 'unsupported', summary: 'persisted state has a schema version this code cannot migrate' },
   E_STATE_WRITE: { category: 'unavailable', summary: 'state cannot be written' },
   E_STATE_READ: { category: 'unavailable', summary: 'state file exists but cannot be read' },
+  E_STATE_LOCKED: { category: 'conflict', summary: 'another running vpmd holds the state directory' },
+  E_PLUGIN_STARTING: { category: 'conflict', summary: 'the plugin that owns the command is still starting' },
   // telemetry
   E_TELEMETRY_UNKNOWN: { category: 'not-found', summary: 'no such metric' },
   E_TELEMETRY_DUPLICATE: { category: 'conflict', summary: 'metric id already defined by another plugin' },

@@ -102,6 +102,11 @@ export class Kernel {
     this.started = [];
   }
 
+  /** Names of enabled plugins not yet started (pending or starting), in start order. */
+  starting(): string[] {
+    return this.slots.filter((s) => s.state === 'pending' || s.state === 'starting').map((s) => s.plan.manifest.name);
+  }
+
   /** State and health of every plugin, in start order. */
   async status(): Promise<PluginStatus[]> {
     return Promise.all(this.slots.map((slot) => this.statusOf(slot)));

@@ -6,7 +6,7 @@
  */
 import { BMCS, VpmdError, definePlugin, type Bmcs, type PluginHealth } from 'vpmd';
 import { IpmiConfigSchema, checkTargets, resolveTarget } from './config.js';
-import { chassis, registerCommands } from './ipmi-commands.js';
+import { chassis, registerCommands } from './cli.js';
 import { Poller } from './poller/poller.js';
 
 /** The ipmi plugin's manifest. */

@@ -7,7 +7,7 @@
  * when a plugin provides it. See docs/libvirt-caps.md.
  */
 import { CAPABILITIES_DOCUMENTS, HOST_SLEEP, definePlugin, type HostSleepControl, type PluginHealth } from 'vpmd';
-import { registerCommands } from './commands.js';
+import { registerCommands } from './cli.js';
 import { LibvirtCapsConfig } from './config.js';
 import { Documents } from './documents.js';
 import { SleepService } from './sleep-service.js';

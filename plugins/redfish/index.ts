@@ -19,7 +19,7 @@ import {
 import { RedfishConfigSchema, type ServiceDeps } from './config.js';
 import { AccountStore } from './auth/accounts.js';
 import { SessionStore } from './auth/sessions.js';
-import { registerAccountCommands } from './commands.js';
+import { registerAccountCommands } from './cli.js';
 import { Dispatcher } from './http/dispatch.js';
 import { ResponseCache } from './http/response-cache.js';
 import { Router } from './http/router.js';

@@ -10,7 +10,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GUEST_CHANNELS, StringEnum, Type, VpmdError, definePlugin, type GuestChannels, type PluginHealth } from 'vpmd';
 import { ChannelService } from './channel-service.js';
-import { registerCommands } from './commands.js';
+import { registerCommands } from './cli.js';
 import { JsonFifos } from './json-fifo.js';
 import { LibvirtMapper } from './mapping/libvirt-mapper.js';
 import { applyPolicy } from './request-handler.js';

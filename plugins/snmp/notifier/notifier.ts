@@ -9,14 +9,14 @@
  */
 import { createSocket, type Socket } from 'node:dgram';
 import type { PluginContext, VpmdEventMap } from 'vpmd';
-import { TAG } from './ber.js';
-import { decPdu, encPdu, encVarbind, V, type Varbind } from './pdu.js';
-import { localizeKey } from './usm-crypto.js';
-import { FLAG, buildV3, openScopedPdu, parseV3, scopedPdu, type LocalizedUser } from './v3-message.js';
-import { POWER_STATE_VALUE, VPMD_NOTIFICATIONS, VPMD_NOTIF_OBJECTS, VPMD_SLEEP } from './mibs/vpmd-mib.js';
-import type { ManagerConfig, SnmpConfig } from './config.js';
-import type { SnmpAgent } from './snmp-agent.js';
-import { decryptScopedPdu } from './usm-crypto.js';
+import { TAG } from '../codec/ber.js';
+import { decPdu, encPdu, encVarbind, V, type Varbind } from '../codec/pdu.js';
+import { localizeKey } from '../codec/usm-crypto.js';
+import { FLAG, buildV3, openScopedPdu, parseV3, scopedPdu, type LocalizedUser } from '../codec/v3-message.js';
+import { POWER_STATE_VALUE, VPMD_NOTIFICATIONS, VPMD_NOTIF_OBJECTS, VPMD_SLEEP } from '../mib/mibs/vpmd-mib.js';
+import type { ManagerConfig, SnmpConfig } from '../config.js';
+import type { SnmpAgent } from '../agent/snmp-agent.js';
+import { decryptScopedPdu } from '../codec/usm-crypto.js';
 
 const SYS_UPTIME = [1, 3, 6, 1, 2, 1, 1, 3, 0];
 const SNMP_TRAP_OID = [1, 3, 6, 1, 6, 3, 1, 1, 4, 1, 0];

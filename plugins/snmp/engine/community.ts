@@ -9,10 +9,10 @@ import { timingSafeEqual } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { BlockList, isIP } from 'node:net';
 import { VpmdError } from 'vpmd';
-import { BerReader, TAG, encInt, encString, tlv } from './ber.js';
-import { decPdu, type Pdu } from './pdu.js';
-import type { CommunityConfig } from './config.js';
-import { MibView } from './mib-view.js';
+import { BerReader, TAG, encInt, encString, tlv } from '../codec/ber.js';
+import { decPdu, type Pdu } from '../codec/pdu.js';
+import type { CommunityConfig } from '../config.js';
+import { MibView } from '../mib/mib-view.js';
 
 /** SNMP message versions on the wire. */
 export const VERSION = Object.freeze({ v1: 0, v2c: 1 });

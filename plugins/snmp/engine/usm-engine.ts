@@ -9,12 +9,20 @@
  * reportable flag is set), the time window uses our persisted engineBoots and the clock, and a
  * SET whose exact authenticated message was already seen is dropped as a replay.
  */
-import { BerError, BerReader, TAG } from './ber.js';
-import { decPdu, encPdu, encVarbind, V, type Pdu } from './pdu.js';
-import { FLAG, buildV3, openScopedPdu, parseV3, scopedPdu, type LocalizedUser, type V3Message } from './v3-message.js';
-import { SaltCounter, computeMac, decryptScopedPdu } from './usm-crypto.js';
-import type { MibEntry, MibSource } from './mib-index.js';
-import type { MibView } from './mib-view.js';
+import { BerError, BerReader, TAG } from '../codec/ber.js';
+import { decPdu, encPdu, encVarbind, V, type Pdu } from '../codec/pdu.js';
+import {
+  FLAG,
+  buildV3,
+  openScopedPdu,
+  parseV3,
+  scopedPdu,
+  type LocalizedUser,
+  type V3Message,
+} from '../codec/v3-message.js';
+import { SaltCounter, computeMac, decryptScopedPdu } from '../codec/usm-crypto.js';
+import type { MibEntry, MibSource } from '../mib/mib-index.js';
+import type { MibView } from '../mib/mib-view.js';
 
 /** USM security levels, weakest first. */
 export type SecurityLevel = 'noAuthNoPriv' | 'authNoPriv' | 'authPriv';

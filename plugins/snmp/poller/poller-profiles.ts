@@ -12,7 +12,7 @@
 import type { MetricKind, MetricUnit } from 'vpmd';
 import type { DeviceVarbind } from './snmp-client.js';
 import { numeric } from './snmp-client.js';
-import type { TargetConfig } from './config.js';
+import type { TargetConfig } from '../config.js';
 
 /** One reading the poller records. */
 export interface PolledReading {

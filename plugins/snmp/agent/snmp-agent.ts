@@ -13,16 +13,16 @@ import {
   type SleepTarget,
 } from 'vpmd';
 import { AgentServer } from './agent-server.js';
-import { UserStore, bootEngine } from './agent-identity.js';
-import { MibCache, type MibSource } from './mib-index.js';
-import { UsmEngine } from './usm-engine.js';
-import type { SnmpConfig } from './config.js';
-import { EntityIndexes, entPhysicalSource, entSensorSource, type EntityInputs } from './mibs/entities.js';
-import { ProcessorLoad, eoPowerSource, hostResourcesSource, systemSource } from './mibs/standard.js';
-import { VPMD, VPMD_AGENT_ID, VpmdMib } from './mibs/vpmd-mib.js';
+import { UserStore, bootEngine } from '../engine/agent-identity.js';
+import { MibCache, type MibSource } from '../mib/mib-index.js';
+import { UsmEngine } from '../engine/usm-engine.js';
+import type { SnmpConfig } from '../config.js';
+import { EntityIndexes, entPhysicalSource, entSensorSource, type EntityInputs } from '../mib/mibs/entities.js';
+import { ProcessorLoad, eoPowerSource, hostResourcesSource, systemSource } from '../mib/mibs/standard.js';
+import { VPMD, VPMD_AGENT_ID, VpmdMib } from '../mib/mibs/vpmd-mib.js';
 import { AgentxSubagent } from './agentx.js';
-import { HostEnergy, eoEnergySource } from './mibs/energy.js';
-import { loadCommunities, type CommunityTable } from './community.js';
+import { HostEnergy, eoEnergySource } from '../mib/mibs/energy.js';
+import { loadCommunities, type CommunityTable } from '../engine/community.js';
 import { warnWeakModes } from './weak-modes.js';
 
 /** The running agent's public facts (for `vpmctl snmp status` and the notifier). */

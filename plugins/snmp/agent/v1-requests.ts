@@ -5,10 +5,10 @@
  * noSuchName to Get. With a view, an instance outside it is noSuchName to Get and skipped by
  * GetNext, as snmpd answers SNMPv1.
  */
-import { TAG } from './ber.js';
-import { ERR, encPdu, type Pdu } from './pdu.js';
-import { encodedVarbind, type IndexedEntry, type MibIndex } from './mib-index.js';
-import { nextVisiblePosition, visibleFrom, type MibView } from './mib-view.js';
+import { TAG } from '../codec/ber.js';
+import { ERR, encPdu, type Pdu } from '../codec/pdu.js';
+import { encodedVarbind, type IndexedEntry, type MibIndex } from '../mib/mib-index.js';
+import { nextVisiblePosition, visibleFrom, type MibView } from '../mib/mib-view.js';
 
 /** SNMPv1 error-status values beyond the shared ones. */
 export const V1_ERR = Object.freeze({ noSuchName: 2 });

@@ -1,7 +1,7 @@
 /** The start-up warning for every security mode weaker than SNMPv3 authPriv that config enables. */
 import type { PluginContext } from 'vpmd';
-import type { SnmpConfig } from './config.js';
-import { weakUserNames } from './weak-users.js';
+import type { SnmpConfig } from '../config.js';
+import { weakUserNames } from '../engine/weak-users.js';
 
 /** Logs one warning naming what is enabled (community names and versions, never the communities) and which of them have no view. */
 export function warnWeakModes(ctx: PluginContext<SnmpConfig>): void {

@@ -7,11 +7,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Type, VpmdError, type StateStore } from 'vpmd';
-import { localizeKey, type AuthProtocol, type PrivProtocol } from './usm-crypto.js';
+import { localizeKey, type AuthProtocol, type PrivProtocol } from '../codec/usm-crypto.js';
 import type { AgentUser, KeyedUser, SecurityLevel } from './usm-engine.js';
-import type { AgentUserConfig } from './config.js';
+import type { AgentUserConfig } from '../config.js';
+import { checkUserInput, type ConfigUser } from './user-input.js';
 import { authPrivUser, weakUser } from './weak-users.js';
-import { MibView } from './mib-view.js';
+import { MibView } from '../mib/mib-view.js';
 
 /** vpmd's private enterprise number as used in the engine ID and VPMD-MIB (see docs/snmp.md). */
 export const ENTERPRISE = 99999;
@@ -48,16 +49,6 @@ export interface UserInfo {
   readonly view?: string;
 }
 
-/** A user from config. */
-export interface ConfigUser {
-  readonly name: string;
-  readonly auth: AuthProtocol;
-  readonly priv: PrivProtocol;
-  readonly access: 'ro' | 'rw';
-  readonly authPassphrase: string;
-  readonly privPassphrase: string;
-}
-
 /** Generates an RFC 3411 engine ID: 0x80 | enterprise, format 5 (octets), 12 random octets. */
 export function generateEngineId(): Buffer {
   const head = Buffer.alloc(5);
@@ -77,28 +68,6 @@ export async function bootEngine(state: StateStore, configured?: string): Promis
   const boots = saved && saved.engineId === engineIdHex ? Math.min(saved.boots + 1, 2147483647) : 1;
   await state.write('engine', ENGINE_SPEC, { engineId: engineIdHex, boots });
   return { engineId: Buffer.from(engineIdHex, 'hex'), boots };
-}
-
-/** Checks a user name and passphrase as snmpd would. @throws VpmdError E_SNMP_USER. */
-export function checkUserInput(name: string, authPassphrase: string, privPassphrase: string): void {
-  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$/.test(name)) {
-    throw new VpmdError(
-      'E_SNMP_USER',
-      `SNMP user name '${name}' is invalid: 1 to 32 letters, digits, '.', '_' or '-', starting with a letter or digit`,
-      { name },
-    );
-  }
-  for (const [what, p] of [
-    ['authentication', authPassphrase],
-    ['privacy', privPassphrase],
-  ] as const) {
-    if (p.length < 8)
-      throw new VpmdError(
-        'E_SNMP_USER',
-        `SNMP user '${name}': the ${what} passphrase must be at least 8 characters (RFC 3414), got ${p.length}`,
-        { name },
-      );
-  }
 }
 
 /** The agent's users: config users plus users stored with `vpmctl snmp user add`. */

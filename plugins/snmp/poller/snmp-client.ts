@@ -6,9 +6,9 @@
  */
 import { createRequire } from 'node:module';
 import { VpmdError } from 'vpmd';
-import { TAG } from './ber.js';
-import { parseOid, type SnmpValue } from './pdu.js';
-import type { TargetConfig } from './config.js';
+import { TAG } from '../codec/ber.js';
+import { parseOid, type SnmpValue } from '../codec/pdu.js';
+import type { TargetConfig } from '../config.js';
 
 interface NsVarbind {
   oid: string;

@@ -6,7 +6,7 @@
  * indexes from the persisted allocation (targets from 100, sensors from 10000).
  */
 import { Type, type MetricKind, type MetricSnapshot, type StateStore } from 'vpmd';
-import { V, type SnmpValue } from '../pdu.js';
+import { V, type SnmpValue } from '../../codec/pdu.js';
 import type { MibEntry, MibSource } from '../mib-index.js';
 
 const Alloc = Type.Object({ indexes: Type.Record(Type.String(), Type.Integer({ minimum: 1 })) });

@@ -13,8 +13,8 @@ import {
   type SleepTarget,
   type SuspendOutcome,
 } from 'vpmd';
-import { TAG } from '../ber.js';
-import { ERR, V, type SnmpValue } from '../pdu.js';
+import { TAG } from '../../codec/ber.js';
+import { ERR, V, type SnmpValue } from '../../codec/pdu.js';
 import type { MibEntry, MibSource, Writable } from '../mib-index.js';
 
 /** vpmdMIB: enterprises.99999. */

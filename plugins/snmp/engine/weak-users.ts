@@ -5,9 +5,9 @@
  * anyone could send it.
  */
 import { VpmdError } from 'vpmd';
-import { checkUserInput, type ConfigUser } from './agent-identity.js';
-import type { AgentUserConfig } from './config.js';
-import { localizeKey } from './usm-crypto.js';
+import { checkUserInput, type ConfigUser } from './user-input.js';
+import type { AgentUserConfig } from '../config.js';
+import { localizeKey } from '../codec/usm-crypto.js';
 import type { AgentUser } from './usm-engine.js';
 
 /**

@@ -6,9 +6,9 @@
  */
 import { connect, type Socket } from 'node:net';
 import type { Logger } from 'vpmd';
-import { compareOid, type SnmpValue } from './pdu.js';
-import { TAG } from './ber.js';
-import type { MibCache, MibIndex } from './mib-index.js';
+import { compareOid, type SnmpValue } from '../codec/pdu.js';
+import { TAG } from '../codec/ber.js';
+import type { MibCache, MibIndex } from '../mib/mib-index.js';
 
 const PDU = {
   open: 1,

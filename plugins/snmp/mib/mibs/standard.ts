@@ -5,7 +5,7 @@
  * S3, dmtfHibernate 518 for S4).
  */
 import type { HostPowerState, MetricSnapshot, SleepTarget, SysfsBackend } from 'vpmd';
-import { V } from '../pdu.js';
+import { V } from '../../codec/pdu.js';
 import type { MibEntry, MibSource } from '../mib-index.js';
 import { HOST_INDEX } from './entities.js';
 

@@ -5,7 +5,7 @@
  * packages since then, in mWh (eoEnergyUnitMultiplier -3).
  */
 import type { MetricSnapshot } from 'vpmd';
-import { V } from '../pdu.js';
+import { V } from '../../codec/pdu.js';
 import type { MibEntry, MibSource } from '../mib-index.js';
 import { HOST_INDEX } from './entities.js';
 

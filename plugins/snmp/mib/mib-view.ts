@@ -9,7 +9,7 @@
  * MIB with one binary search over the index instead of testing every instance in it.
  */
 import { VpmdError } from 'vpmd';
-import { compareOid, oidText } from './pdu.js';
+import { compareOid, oidText } from '../codec/pdu.js';
 import type { MibIndex } from './mib-index.js';
 
 /** A view as configured: included subtrees and, inside them, excluded ones (dotted numeric OIDs). */

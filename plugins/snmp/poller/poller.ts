@@ -1,24 +1,21 @@
 /**
  * The SNMPv3 poller: each target in `plugins.snmp.targets` on its own schedule, readings into
  * the telemetry store as `snmp/<target>/<metric>`, exponential backoff while a target fails
- * (one failing PDU degrades that target only), and the `vpmctl snmp targets|walk|outlet` commands.
+ * (one failing PDU degrades that target only). Its `vpmctl snmp targets|walk|outlet` are in ../cli.ts.
  */
-import { Type, VpmdError, defineCommand, formatTable, StringEnum, type PluginContext } from 'vpmd';
+import { VpmdError, type PluginContext } from 'vpmd';
 import { SnmpClient, type DeviceVarbind } from './snmp-client.js';
-import { valueText, parseOid } from './pdu.js';
 import {
   EO_AC_ENTRY,
   EO_POWER_ENTRY,
   ENT_SENSOR_ENTRY,
-  OUTLET_COMMAND,
-  RPDU2_OUTLET_COMMAND,
   customReadings,
   genericReadings,
   rpdu2Oids,
   rpdu2Readings,
   type PolledReading,
 } from './poller-profiles.js';
-import type { SnmpConfig, TargetConfig } from './config.js';
+import type { SnmpConfig, TargetConfig } from '../config.js';
 
 /** A target's state as `snmp targets` shows it. */
 export interface TargetState {
@@ -145,90 +142,4 @@ export class Poller {
     }
     return readings.length;
   }
-}
-
-/** Registers `snmp targets`, `snmp walk` and `snmp outlet`. */
-export function registerPollerCommands(ctx: PluginContext<SnmpConfig>, poller: Poller): void {
-  ctx.commands.register(
-    defineCommand({
-      name: 'snmp targets',
-      summary: 'SNMP devices polled, with their state',
-      privilege: 'Login',
-      args: Type.Object({}),
-      handler: () => poller.list(),
-      human: (rows) =>
-        rows.length === 0
-          ? 'no SNMP targets configured (plugins.snmp.targets)'
-          : formatTable(rows, [
-              { header: 'Target', value: (r) => r.name },
-              { header: 'Address', value: (r) => r.address },
-              { header: 'Profile', value: (r) => r.profile },
-              { header: 'State', value: (r) => r.status },
-              { header: 'Readings', value: (r) => String(r.readings) },
-              { header: 'Last poll', value: (r) => r.lastPoll ?? '-' },
-              { header: 'Error', value: (r) => r.lastError ?? '' },
-            ]),
-    }),
-  );
-
-  ctx.commands.register(
-    defineCommand({
-      name: 'snmp walk',
-      summary: 'Walk a subtree of an SNMP target (like snmpbulkwalk)',
-      privilege: 'Login',
-      args: Type.Object({
-        target: Type.String({ description: 'target name' }),
-        oid: Type.String({ description: 'numeric OID, e.g. 1.3.6.1.2.1.1' }),
-      }),
-      positional: ['target', 'oid'],
-      handler: async (a) => {
-        let oid: string;
-        try {
-          oid = parseOid(a.oid).join('.');
-        } catch (e) {
-          throw new VpmdError('E_COMMAND_USAGE', `snmp walk: ${e instanceof Error ? e.message : String(e)}`, {
-            oid: a.oid,
-          });
-        }
-        const { client } = poller.client(a.target);
-        return (await client.walk(oid, 10_000)).map((vb) => ({ oid: vb.oid, value: valueText(vb.value) }));
-      },
-      human: (rows) => rows.map((r) => `.${r.oid} = ${r.value}`).join('\n'),
-    }),
-  );
-
-  ctx.commands.register(
-    defineCommand({
-      name: 'snmp outlet',
-      summary: 'Switch a PDU outlet on, off or reboot it (APC rPDU2 targets)',
-      privilege: 'ConfigureComponents',
-      args: Type.Object({
-        target: Type.String({ description: 'target name' }),
-        outlet: Type.Integer({ minimum: 1, maximum: 96, description: 'outlet number' }),
-        action: StringEnum(['on', 'off', 'reboot'] as const),
-      }),
-      positional: ['target', 'outlet', 'action'],
-      handler: async (a, inv) => {
-        const { target, client } = poller.client(a.target);
-        if (target.profile !== 'apc-rpdu2') {
-          throw new VpmdError(
-            'E_SNMP_OUTLET',
-            `target '${a.target}' has profile ${target.profile}; outlet control needs profile apc-rpdu2`,
-            { target: a.target },
-          );
-        }
-        if (target.outlets > 0 && a.outlet > target.outlets) {
-          throw new VpmdError(
-            'E_SNMP_OUTLET',
-            `target '${a.target}' has outlets 1-${target.outlets}; got ${a.outlet}`,
-            { target: a.target, outlet: a.outlet },
-          );
-        }
-        await client.setInt(`${RPDU2_OUTLET_COMMAND}.${a.outlet}`, OUTLET_COMMAND[a.action]);
-        ctx.access.audit(inv.principal, `snmp outlet ${a.target} ${a.outlet} ${a.action}`, 'ok');
-        return { target: a.target, outlet: a.outlet, action: a.action };
-      },
-      human: (r) => `Outlet ${r.outlet} of ${r.target}: ${r.action} requested`,
-    }),
-  );
 }

@@ -14,7 +14,7 @@ import {
 import { chassisControl, chassisStatus } from './commands/chassis.js';
 import { clearSel, readSel } from './commands/sel.js';
 import { readSensors } from './commands/sensors.js';
-import { CHASSIS_DONE, formatChassis, formatSel, formatSensors } from './ipmi-format.js';
+import { CHASSIS_DONE, formatChassis, formatSel, formatSensors } from './cli-format.js';
 import type { Poller } from './poller/poller.js';
 
 /** The part of the plugin context the commands use. */

@@ -7,13 +7,13 @@
  */
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import type { Logger, Principal } from 'vpmd';
-import { TAG } from './ber.js';
-import { ERR, V, compareOid, encPdu, encVarbind, oidText, type Pdu, type Varbind } from './pdu.js';
-import { encodedVarbind, type IndexedEntry, type MibCache, type MibIndex } from './mib-index.js';
-import { nextVisiblePosition, visibleFrom, type MibView } from './mib-view.js';
-import type { SecureRequest, UsmEngine } from './usm-engine.js';
-import { VERSION, buildCommunityMessage, parseCommunityMessage, type CommunityTable } from './community.js';
-import { messageVersion } from './v3-message.js';
+import { TAG } from '../codec/ber.js';
+import { ERR, V, compareOid, encPdu, encVarbind, oidText, type Pdu, type Varbind } from '../codec/pdu.js';
+import { encodedVarbind, type IndexedEntry, type MibCache, type MibIndex } from '../mib/mib-index.js';
+import { nextVisiblePosition, visibleFrom, type MibView } from '../mib/mib-view.js';
+import type { SecureRequest, UsmEngine } from '../engine/usm-engine.js';
+import { VERSION, buildCommunityMessage, parseCommunityMessage, type CommunityTable } from '../engine/community.js';
+import { messageVersion } from '../codec/v3-message.js';
 import { V1_ERR, v1Response } from './v1-requests.js';
 
 /** What the server needs. */

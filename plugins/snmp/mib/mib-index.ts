@@ -4,7 +4,7 @@
  * which re-sorts a node's children on every GetNext (quadratic walks): here a walk of n OIDs
  * costs n log n, and the index is rebuilt at most once per cache period, not per request.
  */
-import { compareOid, encVarbind, oidText, type SnmpValue } from './pdu.js';
+import { compareOid, encVarbind, oidText, type SnmpValue } from '../codec/pdu.js';
 import type { Principal } from 'vpmd';
 
 /** How a writable instance takes a SET: `check` first for every varbind, then `commit`. */
