@@ -3,7 +3,9 @@
  * the simulated host: RTC alarm written and read back, delay inhibitor, *WithFlags and the
  * fallback, PrepareForSleep recorded, in-flight refusal, bad wake times, rollback, privileges.
  */
-import { join } from 'node:path';
+import { cp, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { bootAgent, type BootedAgent } from '../../../testkit/index.js';
 import {
@@ -163,11 +165,17 @@ describe('a full suspend and resume', () => {
       .toMatchObject({ target, state: 'resumed' });
   });
 
-  it('keeps the record across a restart: a new agent on the same state directory reports it', async () => {
+  it('keeps the record across a restart: a new agent on a copy of the state directory reports it', async () => {
+    // A copy without the running agent's lock: one agent per state directory, and this one keeps running.
+    const copy = await mkdtemp(join(tmpdir(), 'vpmd-state-copy-'));
+    await cp(join(agent.dir, 'state'), copy, { recursive: true, filter: (src) => basename(src) !== 'vpmd.lock' });
     const again = await bootAgent({
       plugins: [plugin],
       sections: { 'libvirt-caps': {} },
-      core: { state: { dir: join(agent.dir, 'state') }, hostPower: { busAddress: bus.address } },
+      core: { state: { dir: copy }, hostPower: { busAddress: bus.address } },
+    }).catch(async (e: unknown) => {
+      await rm(copy, { recursive: true, force: true });
+      throw e;
     });
     try {
       const human = await again.run(['sleep', 'status']);
@@ -177,6 +185,7 @@ describe('a full suspend and resume', () => {
       expect(human.type === 'result' ? human.human : '').toMatch(/State:\s+on/);
     } finally {
       await again.stop();
+      await rm(copy, { recursive: true, force: true });
     }
   });
 });
