@@ -7,6 +7,7 @@
  * when a plugin provides it. See docs/libvirt-caps.md.
  */
 import { CAPABILITIES_DOCUMENTS, HOST_SLEEP, definePlugin, type HostSleepControl, type PluginHealth } from 'vpmd';
+import { LIBVIRT_CAPS_ERRORS } from './errors.js';
 import { registerCommands } from './cli.js';
 import { LibvirtCapsConfig } from './config.js';
 import { Documents } from './documents.js';
@@ -18,6 +19,7 @@ export default definePlugin({
   description:
     'Host sleep states via logind, libvirt capabilities XML, suspend with RTC wake-up, Wake-on-LAN and IPMI wake',
   coreApi: '^1.2.0',
+  errors: LIBVIRT_CAPS_ERRORS,
   config: LibvirtCapsConfig,
   provides: ['host-sleep@1', 'capabilities-documents@1'],
   // host-power@1 is the core's own: logind sessions, sleep calls, the RTC alarm around them.

@@ -14,8 +14,8 @@ import {
   HOST_SLEEP,
   BMCS,
   type PluginHealth,
-  EVENT_NAMES,
 } from 'vpmd';
+import { REDFISH_ERRORS } from './errors.js';
 import { RedfishConfigSchema, type ServiceDeps } from './config.js';
 import { AccountStore } from './auth/accounts.js';
 import { SessionStore } from './auth/sessions.js';
@@ -39,6 +39,7 @@ export default definePlugin({
   version: '1.0.0',
   description: 'DMTF Redfish service over HTTPS: host, processors, chassis telemetry, accounts, sessions and events',
   coreApi: '^1.2.0',
+  errors: REDFISH_ERRORS,
   config: RedfishConfigSchema,
   // The core's own: power-off and reboot (ComputerSystem.Reset), the audit trail (AuditLog).
   requires: [HOST_POWER.id, AUDIT_LOG.id],
@@ -67,10 +68,10 @@ export default definePlugin({
       ...eventRoutes(deps, events),
     );
     const cache = new ResponseCache(ctx.config.responseCacheMs);
-    // Every change the core announces may show in a shared resource (power state, providers coming
-    // and going, telemetry status, new log entries): cached replies are retired at once. All
-    // events, so one declared later is covered too.
-    for (const name of EVENT_NAMES) ctx.events.on(name, () => cache.invalidate());
+    // Every change the core or a plugin announces may show in a shared resource (power state,
+    // providers coming and going, telemetry status, new log entries): cached replies are retired
+    // at once. All declared event types, the plugins' own included (complete before register).
+    for (const name of ctx.events.names()) ctx.events.on(name, () => cache.invalidate());
     const dispatcher = new Dispatcher(deps, router, cache);
 
     return {

@@ -13,6 +13,7 @@ import { AUDIT_LOG, BMCS, HOST_POWER } from '../../../core/index.js';
 
 function plugin(name: string, extra: Record<string, unknown> = {}): PluginSource {
   return {
+    kind: 'built-in',
     origin: 'built-in',
     manifest: {
       name,
