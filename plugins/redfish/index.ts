@@ -29,6 +29,7 @@ import { managerRoutes, AuditTrail } from './resources/managers.js';
 import { HardwareLog, hardwareLogRoutes } from './resources/hardware-log.js';
 import { serviceRootRoutes } from './resources/service-root.js';
 import { systemRoutes } from './resources/systems.js';
+import { capabilitiesDocumentsRoutes } from './resources/capabilities-documents.js';
 import { EventHub } from './events/event-hub.js';
 import { eventRoutes } from './events/event-routes.js';
 
@@ -59,6 +60,7 @@ export default definePlugin({
       ...serviceRootRoutes(),
       ...accountRoutes(deps),
       ...systemRoutes(deps),
+      ...capabilitiesDocumentsRoutes(deps),
       ...chassisRoutes(deps),
       ...managerRoutes(deps, audit),
       ...hardwareLogRoutes(hardwareLog),

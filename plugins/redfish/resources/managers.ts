@@ -10,6 +10,7 @@ import type { ServiceDeps } from '../config.js';
 import type { Route } from '../http/router.js';
 import { notFound } from './service-root.js';
 import { collection, link, logService, odataType, status } from './types.js';
+import { logEntriesRoutes } from './log-entries.js';
 
 type AuditEntry = VpmdEventMap['audit.v1'];
 
@@ -54,8 +55,8 @@ const LOG = `${M}/LogServices/AuditLog`;
 /** Routes of the manager, its network protocol and its audit log. */
 export function managerRoutes(deps: ServiceDeps, audit: AuditTrail): Route[] {
   const { ctx } = deps;
-  const entryBody = (e: AuditEntry & { n: number }): Record<string, unknown> => ({
-    '@odata.id': `${LOG}/Entries/${e.n}`,
+  const entryBody = (e: AuditEntry & { n: number }, uri: string): Record<string, unknown> => ({
+    '@odata.id': uri,
     '@odata.type': odataType('LogEntry'),
     Id: String(e.n),
     Name: `Audit entry ${e.n}`,
@@ -127,25 +128,6 @@ export function managerRoutes(deps: ServiceDeps, audit: AuditTrail): Route[] {
         );
       },
     },
-    {
-      pattern: '/redfish/v1/Managers/vpmd/LogServices/AuditLog/Entries',
-      entity: 'LogEntryCollection',
-      get: () =>
-        collection(
-          'LogEntryCollection',
-          `${LOG}/Entries`,
-          'Audit entries',
-          audit.list().map((e) => `${LOG}/Entries/${e.n}`),
-        ),
-    },
-    {
-      pattern: '/redfish/v1/Managers/vpmd/LogServices/AuditLog/Entries/{n}',
-      entity: 'LogEntry',
-      get: (req) => {
-        const e = audit.list().find((x) => String(x.n) === req.params.n);
-        if (!e) throw notFound('LogEntry', req.params.n ?? '');
-        return entryBody(e);
-      },
-    },
+    ...logEntriesRoutes({ service: LOG, name: 'Audit entries', list: () => audit.list(), body: entryBody }),
   ];
 }

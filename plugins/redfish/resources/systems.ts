@@ -5,15 +5,7 @@
  * run, the bounds guests may ask for. `Reset` offers only what this host can do here and now.
  */
 import { hostname } from 'node:os';
-import {
-  HOST_SLEEP,
-  GUEST_CHANNELS,
-  CAPABILITIES_DOCUMENTS,
-  VpmdError,
-  type CpufreqPolicy,
-  type HostTopology,
-  type Principal,
-} from 'vpmd';
+import { HOST_SLEEP, GUEST_CHANNELS, VpmdError, type CpufreqPolicy, type HostTopology, type Principal } from 'vpmd';
 import type { ServiceDeps } from '../config.js';
 import { RedfishError, baseMessage, fail } from '../http/redfish-error.js';
 import type { Reply, Route, RouteRequest } from '../http/router.js';
@@ -22,6 +14,8 @@ import { LogindPower, type PowerAnswer } from '../host/logind-power.js';
 import { SystemdPower, type SystemdAnswer } from '../host/systemd-power.js';
 import { notFound } from './service-root.js';
 import { collection, link, odataType, status } from './types.js';
+import { oemType } from './oem-schema.js';
+import { capabilitiesDocumentsUri } from './capabilities-documents.js';
 
 const TOPOLOGY_TTL_MS = 5000;
 
@@ -226,7 +220,6 @@ export function systemRoutes(deps: ServiceDeps): Route[] {
   };
   const systemBody = async (): Promise<Record<string, unknown>> => {
     const topo = await topology();
-    const docs = ctx.capabilities.find(CAPABILITIES_DOCUMENTS);
     return {
       '@odata.id': base,
       '@odata.type': odataType('ComputerSystem'),
@@ -256,12 +249,8 @@ export function systemRoutes(deps: ServiceDeps): Route[] {
       },
       Oem: {
         Vpmd: {
-          LibvirtCapabilities: docs
-            ? { Available: true, Uri: `${base}/Oem/Vpmd/LibvirtCapabilities` }
-            : {
-                Available: false,
-                Reason: 'no capabilities-documents provider is running (enable the libvirt-caps plugin)',
-              },
+          '@odata.type': oemType('VpmdComputerSystem'),
+          CapabilitiesDocuments: link(capabilitiesDocumentsUri(id)),
           GuestChannels: ctx.capabilities.find(GUEST_CHANNELS)
             ? 'running: OperatingSpeedRangeMHz also bounds guest frequency requests'
             : 'not running: OperatingSpeedRangeMHz sets cpufreq limits only',
@@ -431,20 +420,6 @@ export function systemRoutes(deps: ServiceDeps): Route[] {
             });
         }
         return { status: 204, headers: {} };
-      },
-    },
-    {
-      pattern: '/redfish/v1/Systems/{sys}/Oem/Vpmd/LibvirtCapabilities',
-      entity: 'ComputerSystem',
-      text: async (req) => {
-        checkId(req);
-        const docs = ctx.capabilities.find(CAPABILITIES_DOCUMENTS);
-        if (!docs)
-          throw new VpmdError(
-            'E_CAPABILITY_MISSING',
-            'no capabilities-documents provider is running (enable the libvirt-caps plugin)',
-          );
-        return { contentType: 'application/xml', body: await docs.libvirtXml() };
       },
     },
   ];
