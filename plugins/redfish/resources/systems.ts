@@ -5,15 +5,7 @@
  * run, the bounds guests may ask for. `Reset` offers only what this host can do here and now.
  */
 import { hostname } from 'node:os';
-import {
-  HOST_SLEEP,
-  GUEST_CHANNELS,
-  CAPABILITIES_DOCUMENTS,
-  VpmdError,
-  type CpufreqPolicy,
-  type HostTopology,
-  type Principal,
-} from 'vpmd';
+import { HOST_SLEEP, GUEST_CHANNELS, VpmdError, type CpufreqPolicy, type HostTopology } from 'vpmd';
 import type { ServiceDeps } from '../config.js';
 import { RedfishError, baseMessage, fail } from '../http/redfish-error.js';
 import type { Reply, Route, RouteRequest } from '../http/router.js';
