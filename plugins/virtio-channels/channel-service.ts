@@ -377,7 +377,15 @@ export class ChannelService {
     for (const w of wanted) {
       if (vm.channels.has(w.num)) continue;
       fresh.push(w);
-      if (checkSockets && list !== 'all' && !(await access(w.path).then(() => true, () => false))) missing.push(w);
+      if (
+        checkSockets &&
+        list !== 'all' &&
+        !(await access(w.path).then(
+          () => true,
+          () => false,
+        ))
+      )
+        missing.push(w);
     }
     if (vm.channels.size + fresh.length > MAX_CHANNELS_PER_VM) {
       throw new VpmdError(

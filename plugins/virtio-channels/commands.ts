@@ -187,7 +187,8 @@ export function registerCommands(ctx: PluginContext, svc: () => ChannelService):
   reg(
     defineCommand({
       name: 'set_cpu_freq',
-      summary: "Scale a pCPU as the operator: overrides the guests' requests (within the pCPU's bounds) until a guest asks again",
+      summary:
+        "Scale a pCPU as the operator: overrides the guests' requests (within the pCPU's bounds) until a guest asks again",
       privilege: 'ConfigureComponents',
       args: Type.Object({
         core: Type.Integer({ minimum: 0 }),

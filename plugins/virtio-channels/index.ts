@@ -138,7 +138,8 @@ const ConfigSchema = Type.Object({
   ),
   fifos: Type.Union([Type.Literal('all'), Type.Array(Type.Integer({ minimum: 0, maximum: 127 }))], {
     default: 'all',
-    description: "JSON FIFOs DIR/fifoN created at start: 'all' (one per online CPU, as DPDK) or core numbers; [] for none",
+    description:
+      "JSON FIFOs DIR/fifoN created at start: 'all' (one per online CPU, as DPDK) or core numbers; [] for none",
   }),
   schedFifoPriority: Type.Integer({
     minimum: 0,

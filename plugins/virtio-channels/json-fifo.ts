@@ -164,7 +164,12 @@ export function jsonToPacket(obj: unknown): { vm: string; packet: PowerPacketIni
   const policyToUse = POLICIES[String(body.policy_type)];
   if (policyToUse === undefined)
     throw new Error(`"policy.policy_type" must be one of ${Object.keys(POLICIES).join(' ')}`);
-  const workload = body.workload === undefined ? Workload.HIGH : WORKLOADS[String(body.workload)];
+  const workload =
+    body.workload === undefined
+      ? Workload.HIGH
+      : typeof body.workload === 'string'
+        ? WORKLOADS[body.workload]
+        : undefined;
   if (workload === undefined) throw new Error('"policy.workload" must be HIGH, MEDIUM or LOW');
   const cores = ints(body.core_list, 'policy.core_list');
   if (cores.length === 0 || cores.length > 8) throw new Error('"policy.core_list" must list 1 to 8 vCPUs');

@@ -32,7 +32,6 @@ import {
   Policy,
   POLICY_NAMES,
   REQUEST_OFFSETS,
-  UNIT_NAMES,
   Workload,
 } from './protocol/packet-layout.js';
 import type { Level, PowerControl, RequestOutcome } from './power/power-control.js';
@@ -143,8 +142,7 @@ function answerQuery(deps: HandlerDeps, vm: VmRecord, p: PacketHeader): Buffer |
   const pcpus = Array.from({ length: nv }, (_, v) => deps.control.pcpusOf(vm, v)?.[0]);
   const head = { resourceId: p.resourceId, unit: p.unit, vmName: vm.name, numVcpu: nv };
   const freqs = p.command === Command.QUERY_FREQ_LIST || p.command === Command.QUERY_FREQ;
-  const only =
-    p.command === Command.QUERY_FREQ || p.command === Command.QUERY_CAPS ? Number(p.resourceId) : undefined;
+  const only = p.command === Command.QUERY_FREQ || p.command === Command.QUERY_CAPS ? Number(p.resourceId) : undefined;
   const values: number[] = [];
   for (let v = 0; v < pcpus.length; v++) {
     const pc = pcpus[v];
@@ -189,7 +187,13 @@ function refuse({ deps, vm, ch, p, frame }: Refused, reason: string, reply: bool
 }
 
 /** Counts an applied CPU_POWER and returns its ACK. */
-function applied(deps: HandlerDeps, vm: VmRecord, ch: ChannelRecord | undefined, r: RequestOutcome, frame: Buffer): Buffer {
+function applied(
+  deps: HandlerDeps,
+  vm: VmRecord,
+  ch: ChannelRecord | undefined,
+  r: RequestOutcome,
+  frame: Buffer,
+): Buffer {
   count(vm, ch, 'accepted');
   if (r.clamped) count(vm, ch, 'clamped');
   if (r.coalesced) count(vm, ch, 'coalesced');

@@ -210,7 +210,8 @@ export class Actuator {
     slot.error = undefined;
     this.want(policy, kHz);
     while (slot.running) await slot.running;
-    if (slot.error !== undefined && this.applied.get(policy)?.target !== kHz) throw slot.error;
+    if (slot.error !== undefined && this.applied.get(policy)?.target !== kHz)
+      throw slot.error instanceof Error ? slot.error : new Error('the cpufreq write failed');
     return { kHz: this.applied.get(policy)?.kHz ?? kHz, writes: this.writes - before };
   }
 

@@ -33,13 +33,9 @@ export async function runDpdkGuest(
   const unshare = process.getuid?.() === 0 ? ['-m'] : ['-r', '-m'];
   const command = ['unshare', ...unshare, 'sh', join(C_DIR, 'run-guest.sh'), dir, vm, String(lcore), guest, ...words];
   const argv = fifoPriority > 0 ? ['chrt', '-f', String(fifoPriority), ...command] : command;
-  const child = spawn(
-    argv[0] as string,
-    argv.slice(1),
-    {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
+  const child = spawn(argv[0] as string, argv.slice(1), {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   let err = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
