@@ -53,6 +53,8 @@ type Outcome = keyof Counters;
 
 /** When each VM was last warned about, for log throttling. */
 const lastWarn = new WeakMap<VmRecord, number>();
+/** When each VM's refusal was last audited. */
+const lastAudit = new WeakMap<VmRecord, number>();
 
 function count(vm: VmRecord, ch: ChannelRecord | undefined, what: Outcome): void {
   vm.counters[what]++;
@@ -78,6 +80,11 @@ export function guestPrincipal(vm: VmRecord): Principal {
 function denied(deps: HandlerDeps, vm: VmRecord, privilege: Privilege, action: string): string | undefined {
   const principal = guestPrincipal(vm);
   if (deps.access.can(principal, privilege)) return undefined;
+  // At most one audit record per VM per second: a flooding guest must not flood the audit log.
+  const now = deps.now();
+  if (now - (lastAudit.get(vm) ?? 0) < 1000)
+    return `${principal.name} (role ${principal.role}) lacks ${privilege} for ${action}`;
+  lastAudit.set(vm, now);
   setImmediate(() => {
     try {
       deps.access.require(principal, privilege, action);

@@ -262,6 +262,20 @@ export function plausibleHead(buf: Buffer, off: number): boolean {
   }
 }
 
+/**
+ * The stricter test used while resynchronising, where a false match costs a wrong request: the
+ * head must also hold a core number below 2^16 and a unit of at most 6, which the garbage of an
+ * uninitialised CONNECT may not, but every request a guest builds does.
+ */
+export function resyncHead(buf: Buffer, off: number): boolean {
+  return (
+    plausibleHead(buf, off) &&
+    buf.readUInt32LE(off + 4) === 0 &&
+    buf.readUInt32LE(off) < 65_536 &&
+    buf.readUInt32LE(off + 8) <= 6
+  );
+}
+
 const HEAD = 16;
 
 /**
@@ -280,6 +294,8 @@ const HEAD = 16;
 export class FrameReader {
   private pending: Buffer = Buffer.alloc(0);
   private pendingSince = 0;
+  /** False after a drop, until a frame starts at a head that passes {@link resyncHead}. */
+  private synced = true;
   /** What was dropped so far. */
   readonly dropped: Dropped = { frames: 0, bytes: 0 };
 
@@ -295,6 +311,7 @@ export class FrameReader {
 
   private drop(bytes: number): void {
     if (bytes <= 0) return;
+    this.synced = false;
     this.dropped.frames++;
     this.dropped.bytes += bytes;
   }
@@ -304,15 +321,16 @@ export class FrameReader {
     if (this.pending.length > 0 && now - this.pendingSince > this.staleMs) {
       this.drop(this.pending.length);
       this.pending = Buffer.alloc(0);
+      this.synced = true; // a new write starts here
     }
     const data = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
     const frames: Buffer[] = [];
     let off = 0;
     while (data.length - off >= HEAD) {
-      if (!plausibleHead(data, off)) {
+      if (!(this.synced ? plausibleHead(data, off) : resyncHead(data, off))) {
         // Skip to the next offset where a request could start (or keep a short tail).
         let next = off + 1;
-        while (next + HEAD <= data.length && !plausibleHead(data, next)) next++;
+        while (next + HEAD <= data.length && !resyncHead(data, next)) next++;
         this.drop(next - off);
         off = next;
         continue;
@@ -320,6 +338,7 @@ export class FrameReader {
       if (data.length - off < this.size) break;
       frames.push(Buffer.from(data.subarray(off, off + this.size)));
       off += this.size;
+      this.synced = true;
     }
     const rest = data.length - off;
     if (rest === 0) this.pending = Buffer.alloc(0);
