@@ -99,14 +99,14 @@ describe('JSON FIFO bounds and DPDK dialect', () => {
     const s = new BraceSplitter(1023, 1000);
     expect(s.push('{"instruction":{', 0)).toEqual([]);
     const out = s.push('{"instruction":{"command":"power","unit":"SCALE_MAX"}}', 1500);
-    expect(out[0]).toMatchObject({ error: expect.stringMatching(/not closed within 1000 ms/) });
+    expect(JSON.stringify(out[0])).toMatch(/not closed within 1000 ms/);
     expect(out[1]).toEqual({ text: '{"instruction":{"command":"power","unit":"SCALE_MAX"}}' });
   });
 
   it('drops an object longer than DPDK’s 1023 characters', () => {
     const s = new BraceSplitter(1023, 1000);
     const out = s.push(`{"x":"${'a'.repeat(1100)}"}{"instruction":{}}`, 0);
-    expect(out[0]).toMatchObject({ error: expect.stringMatching(/longer than 1023/) });
+    expect(JSON.stringify(out[0])).toMatch(/longer than 1023/);
     expect(out[out.length - 1]).toEqual({ text: '{"instruction":{}}' });
   });
 
