@@ -15,9 +15,11 @@ import type { Dispatcher, Lane } from './dispatcher.js';
 /**
  * A partial frame older than this when more bytes arrive is dropped: a DPDK guest writes each
  * request with one write(), so the rest of a frame follows within microseconds; a partial frame
- * that waits this long is what a guest that died mid-write, or garbage, leaves behind.
+ * that waits this long is what a guest that died mid-write, or garbage, leaves behind. Half of
+ * the 1 s a restarted guest sleeps in rte_power_init() before its first write, and long enough
+ * for QEMU (or socat) to be descheduled between two pieces of one write on a loaded host.
  */
-export const STALE_PARTIAL_MS = 250;
+export const STALE_PARTIAL_MS = 500;
 
 /** Reconnection backoff bounds. */
 export interface Backoff {

@@ -116,7 +116,7 @@ describe.each([1, 2])('with %i host core(s) busy', (busy) => {
       dir,
       vm,
       0,
-      ['init', 'strict-min', 'garbage:100', 'strict-max', 'garbage:100', 'sleep:600', 'strict-min'],
+      ['init', 'strict-min', 'garbage:100', 'strict-max', 'garbage:100', 'sleep:1100', 'strict-min'],
       30_000,
       RT,
     );
