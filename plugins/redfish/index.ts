@@ -31,6 +31,7 @@ import { managerRoutes } from './resources/managers.js';
 import { HardwareLog, hardwareLogRoutes } from './resources/hardware-log.js';
 import { serviceRootRoutes } from './resources/service-root.js';
 import { systemRoutes } from './resources/systems.js';
+import { capabilitiesDocumentsRoutes } from './resources/capabilities-documents.js';
 import { EventHub } from './events/event-hub.js';
 import { eventRoutes } from './events/event-routes.js';
 
@@ -62,6 +63,7 @@ export default definePlugin({
       ...serviceRootRoutes(),
       ...accountRoutes(deps),
       ...systemRoutes(deps),
+      ...capabilitiesDocumentsRoutes(deps),
       ...chassisRoutes(deps),
       ...managerRoutes(deps),
       ...hardwareLogRoutes(hardwareLog),

@@ -9,6 +9,7 @@ import type { ServiceDeps } from '../config.js';
 import type { Route } from '../http/router.js';
 import { notFound } from './service-root.js';
 import { collection, link, logService, odataType, status } from './types.js';
+import { logEntriesRoutes } from './log-entries.js';
 
 const M = '/redfish/v1/Managers/vpmd';
 const LOG = `${M}/LogServices/AuditLog`;
@@ -17,8 +18,8 @@ const LOG = `${M}/LogServices/AuditLog`;
 export function managerRoutes(deps: ServiceDeps): Route[] {
   const { ctx } = deps;
   const audit = () => ctx.capabilities.get(AUDIT_LOG);
-  const entryBody = (e: AuditRecord): Record<string, unknown> => ({
-    '@odata.id': `${LOG}/Entries/${e.id}`,
+  const entryBody = (e: AuditRecord & { n: number }, uri: string): Record<string, unknown> => ({
+    '@odata.id': uri,
     '@odata.type': odataType('LogEntry'),
     Id: String(e.id),
     Name: `Audit entry ${e.id}`,
@@ -90,28 +91,14 @@ export function managerRoutes(deps: ServiceDeps): Route[] {
         );
       },
     },
-    {
-      pattern: '/redfish/v1/Managers/vpmd/LogServices/AuditLog/Entries',
-      entity: 'LogEntryCollection',
-      get: () =>
-        collection(
-          'LogEntryCollection',
-          `${LOG}/Entries`,
-          'Audit entries',
-          audit()
-            .page()
-            .entries.map((e) => `${LOG}/Entries/${e.id}`),
-        ),
-    },
-    {
-      pattern: '/redfish/v1/Managers/vpmd/LogServices/AuditLog/Entries/{n}',
-      entity: 'LogEntry',
-      get: (req) => {
-        const n = req.params.n ?? '';
-        const e = /^[1-9][0-9]{0,15}$/.test(n) ? audit().get(Number(n)) : undefined;
-        if (!e) throw notFound('LogEntry', n);
-        return entryBody(e);
-      },
-    },
+    ...logEntriesRoutes({
+      service: LOG,
+      name: 'Audit entries',
+      list: () =>
+        audit()
+          .page()
+          .entries.map((e) => ({ ...e, n: e.id })),
+      body: entryBody,
+    }),
   ];
 }

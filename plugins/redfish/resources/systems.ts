@@ -5,14 +5,7 @@
  * run, the bounds guests may ask for. `Reset` offers only what this host can do here and now.
  */
 import { hostname } from 'node:os';
-import {
-  HOST_SLEEP,
-  GUEST_CHANNELS,
-  CAPABILITIES_DOCUMENTS,
-  VpmdError,
-  type CpufreqPolicy,
-  type HostTopology,
-} from 'vpmd';
+import { HOST_SLEEP, GUEST_CHANNELS, VpmdError, type CpufreqPolicy, type HostTopology } from 'vpmd';
 import type { ServiceDeps } from '../config.js';
 import { RedfishError, baseMessage, fail } from '../http/redfish-error.js';
 import type { Reply, Route, RouteRequest } from '../http/router.js';
@@ -20,6 +13,8 @@ import { checkBody } from './patch.js';
 import { doReset, resetOffers } from './reset.js';
 import { notFound } from './service-root.js';
 import { collection, link, odataType, status } from './types.js';
+import { oemType } from './oem-schema.js';
+import { capabilitiesDocumentsUri } from './capabilities-documents.js';
 
 const TOPOLOGY_TTL_MS = 5000;
 
@@ -100,7 +95,6 @@ export function systemRoutes(deps: ServiceDeps): Route[] {
   };
   const systemBody = async (): Promise<Record<string, unknown>> => {
     const topo = await topology();
-    const docs = ctx.capabilities.find(CAPABILITIES_DOCUMENTS);
     return {
       '@odata.id': base,
       '@odata.type': odataType('ComputerSystem'),
@@ -130,12 +124,8 @@ export function systemRoutes(deps: ServiceDeps): Route[] {
       },
       Oem: {
         Vpmd: {
-          LibvirtCapabilities: docs
-            ? { Available: true, Uri: `${base}/Oem/Vpmd/LibvirtCapabilities` }
-            : {
-                Available: false,
-                Reason: 'no capabilities-documents provider is running (enable the libvirt-caps plugin)',
-              },
+          '@odata.type': oemType('VpmdComputerSystem'),
+          CapabilitiesDocuments: link(capabilitiesDocumentsUri(id)),
           GuestChannels: ctx.capabilities.find(GUEST_CHANNELS)
             ? 'running: OperatingSpeedRangeMHz also bounds guest frequency requests'
             : 'not running: OperatingSpeedRangeMHz sets cpufreq limits only',
@@ -290,20 +280,6 @@ export function systemRoutes(deps: ServiceDeps): Route[] {
         if (!req.principal) throw new VpmdError('E_INTERNAL', 'ComputerSystem.Reset without a principal');
         await doReset(deps, rt, req.principal);
         return { status: 204, headers: {} };
-      },
-    },
-    {
-      pattern: '/redfish/v1/Systems/{sys}/Oem/Vpmd/LibvirtCapabilities',
-      entity: 'ComputerSystem',
-      text: async (req) => {
-        checkId(req);
-        const docs = ctx.capabilities.find(CAPABILITIES_DOCUMENTS);
-        if (!docs)
-          throw new VpmdError(
-            'E_CAPABILITY_MISSING',
-            'no capabilities-documents provider is running (enable the libvirt-caps plugin)',
-          );
-        return { contentType: 'application/xml', body: await docs.libvirtXml() };
       },
     },
   ];

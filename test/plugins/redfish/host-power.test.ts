@@ -77,11 +77,12 @@ describe('without host-sleep, capabilities-documents or guest-channels providers
     ).toBe(204);
     const sys = await h.rf('GET', S, { token: admin });
     expect(sys.json.PowerState).toBe('On');
-    expect(sys.json.Oem.Vpmd.LibvirtCapabilities).toEqual({
+    const docs = await h.rf('GET', sys.json.Oem.Vpmd.CapabilitiesDocuments['@odata.id'], { token: admin });
+    expect(docs.json).toMatchObject({
       Available: false,
       Reason: expect.stringMatching(/no capabilities-documents provider/),
     });
-    const doc = await h.rf('GET', `${S}/Oem/Vpmd/LibvirtCapabilities`, { token: admin });
+    const doc = await h.rf('GET', `${S}/Oem/Vpmd/CapabilitiesDocuments/libvirt-capabilities.xml`, { token: admin });
     expect(doc.status).toBe(503);
     expect(doc.text).toMatch(/enable the libvirt-caps plugin/);
   });
@@ -190,8 +191,12 @@ describe('with libvirt-caps over logind and virtio-channels', () => {
 
   it('serves the libvirt capabilities XML through the OEM link', async () => {
     const sys = await h.rf('GET', S, { token: ro });
-    expect(sys.json.Oem.Vpmd.LibvirtCapabilities.Available).toBe(true);
-    const doc = await h.rf('GET', sys.json.Oem.Vpmd.LibvirtCapabilities.Uri, { token: ro });
+    const docs = await h.rf('GET', sys.json.Oem.Vpmd.CapabilitiesDocuments['@odata.id'], { token: ro });
+    expect(docs.json.Available).toBe(true);
+    const power = await h.rf('GET', docs.json.PowerDocumentUri, { token: ro });
+    expect(power.status).toBe(200);
+    expect(power.headers['content-type']).toMatch(/^application\/json/);
+    const doc = await h.rf('GET', docs.json.LibvirtCapabilitiesUri, { token: ro });
     expect(doc.status).toBe(200);
     expect(doc.headers['content-type']).toMatch(/^application\/xml/);
     expect(doc.text).toMatch(/<capabilities>[\s\S]*<host>/);
