@@ -6,6 +6,8 @@ export * from './sysfs-backend.js';
 export * from './host-errors.js';
 export * from './real-sysfs.js';
 export * from './sysfs-read.js';
+export * from './host-faults.js';
+export * from './sysfs-attr.js';
 export * from './cpu-ranges.js';
 export * from './proc-files.js';
 export * from './topology.js';
