@@ -68,19 +68,31 @@ export async function locatePolicies(backend: SysfsBackend, log: FaultLog = new 
       return { cpu: index, own, target, related };
     }),
   );
-  const groups = new Map<string, { cpus: number[]; related?: number[]; own: string }>();
+  const groups = new Map<string, { cpus: number[]; related?: number[]; own: string; target?: string }>();
   for (const f of found) {
     if (f === undefined) continue;
     const key =
       f.target ?? (f.related !== undefined && f.related.length > 0 ? `related:${f.related.join(',')}` : f.own);
     const g = groups.get(key);
-    if (g === undefined) groups.set(key, { cpus: [f.cpu], related: f.related, own: f.own });
+    if (g === undefined) groups.set(key, { cpus: [f.cpu], related: f.related, own: f.own, target: f.target });
     else g.cpus.push(f.cpu);
   }
   const out: PolicyLocation[] = [];
+  const taken = new Set<number>();
   for (const g of groups.values()) {
-    const first = Math.min(...(g.related !== undefined && g.related.length > 0 ? g.related : g.cpus));
-    out.push({ id: first, path: g.own, layout: 'per-cpu' });
+    // The CPU owning the real directory names the policy (old kernels link the others to it);
+    // without links, the first of related_cpus, as the kernel names policyN.
+    const owner = g.target === undefined ? undefined : /(?:^|\/)cpu(\d+)\/cpufreq$/.exec(g.target)?.[1];
+    const candidates = [
+      owner === undefined ? undefined : Number(owner),
+      g.target === undefined && g.related !== undefined && g.related.length > 0 ? Math.min(...g.related) : undefined,
+      Math.min(...g.cpus),
+    ];
+    const id = candidates.find((c): c is number => c !== undefined && !taken.has(c)) ?? Math.min(...g.cpus);
+    taken.add(id);
+    const path =
+      g.target !== undefined && owner !== undefined ? g.target : `${CPU_DIR}/cpu${Math.min(...g.cpus)}/cpufreq`;
+    out.push({ id, path, layout: 'per-cpu' });
   }
   return out.sort((a, b) => a.id - b.id);
 }
