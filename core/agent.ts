@@ -17,6 +17,7 @@ import { loadExternalPlugins } from './kernel/plugin-loader.js';
 import type { CoreServices } from './kernel/plugin-context.js';
 import { ControlServer } from './control/control-server.js';
 import { openHost, type OpenedHost } from './host-runtime.js';
+import type { SysfsBackend } from './host/sysfs-backend.js';
 import { registerCoreCommands } from './commands/index.js';
 
 /** What the agent needs to be built. */
@@ -27,6 +28,11 @@ export interface AgentOptions {
   /** Built-in plugins. */
   readonly builtins: readonly PluginSource[];
   readonly log: Logger;
+  /**
+   * Wraps the host backend the agent opens (tests inject faults with it; see
+   * `FaultInjectingSysfs`). Default: the backend as opened.
+   */
+  readonly wrapHostBackend?: (backend: SysfsBackend) => SysfsBackend;
 }
 
 /** Checks a configuration completely (core, external modules, plugin sections, dependencies). */
@@ -69,7 +75,9 @@ export class Agent {
     await audit.load();
     this.audit = audit;
     bus.on('core', 'audit.v1', (e) => audit.record(e));
-    const host = await openHost(config.host, scheduler, telemetry, log.child({ component: 'host' }));
+    const host = await openHost(config.host, scheduler, telemetry, log.child({ component: 'host' }), {
+      ...(this.opts.wrapHostBackend === undefined ? {} : { wrapBackend: this.opts.wrapHostBackend }),
+    });
     this.host = host;
     const services = withHost(parts, host.model);
     this.services = services;

@@ -7,7 +7,7 @@ import type { Logger } from './logger.js';
 import type { CoreConfig } from './config/core-schema.js';
 import type { Scheduler, TaskHandle } from './services/scheduler.js';
 import type { TelemetryStore } from './telemetry/index.js';
-import { createHostModel, createHostTelemetry, RealSysfs, type HostModel } from './host/index.js';
+import { createHostModel, createHostTelemetry, RealSysfs, type HostModel, type SysfsBackend } from './host/index.js';
 import { openSimulatedHost } from './sim/index.js';
 
 /** The opened host. */
@@ -28,10 +28,12 @@ export async function openHost(
   scheduler: Scheduler,
   telemetry: TelemetryStore,
   log: Logger,
-  random: () => number = Math.random,
+  options: { readonly random?: () => number; readonly wrapBackend?: (b: SysfsBackend) => SysfsBackend } = {},
 ): Promise<OpenedHost> {
+  const random = options.random ?? Math.random;
   const sim = cfg.simulated ? await openSimulatedHost(cfg.root) : undefined;
-  const model = createHostModel(sim ?? new RealSysfs(cfg.root));
+  const opened: SysfsBackend = sim ?? new RealSysfs(cfg.root);
+  const model = createHostModel(options.wrapBackend === undefined ? opened : options.wrapBackend(opened));
   const host = createHostTelemetry(model);
   const defs = await host.definitions();
   for (const d of defs) {

@@ -22,3 +22,4 @@ export * from './sleep.js';
 export * from './rtc.js';
 export * from './host-model.js';
 export * from './host-telemetry.js';
+export * from './fault-injecting-sysfs.js';
