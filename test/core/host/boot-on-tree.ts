@@ -12,6 +12,7 @@ import { assertNoProblems, parseConfigText } from '../../../core/config/load-con
 import { ControlClient } from '../../../core/control/control-client.js';
 import type { SysfsBackend } from '../../../core/host/index.js';
 import { createLogger } from '../../../core/logger.js';
+import type { PluginSource } from '../../../core/kernel/plugin-plan.js';
 
 /** A running agent on a tree. */
 export interface TreeAgent {
@@ -25,6 +26,7 @@ export interface TreeAgent {
 export async function bootOnTree(
   root: string,
   wrapHostBackend?: (b: SysfsBackend) => SysfsBackend,
+  plugins: { readonly sources?: readonly PluginSource[]; readonly sections?: Record<string, unknown> } = {},
 ): Promise<TreeAgent> {
   const dir = await mkdtemp(join(tmpdir(), 'vpmd-tree-'));
   const socket = join(dir, 'control.sock');
@@ -33,7 +35,7 @@ export async function bootOnTree(
     control: { socket },
     state: { dir: join(dir, 'state') },
     log: { level: 'silent' },
-    plugins: {},
+    plugins: plugins.sections ?? {},
   });
   const configFile = join(dir, 'vpmd.yaml');
   await writeFile(configFile, text, { mode: 0o600 });
@@ -42,7 +44,7 @@ export async function bootOnTree(
   const agent = new Agent({
     config: parsed.config,
     configFile,
-    builtins: [],
+    builtins: plugins.sources ?? [],
     log: createLogger({ level: 'silent' }),
     ...(wrapHostBackend === undefined ? {} : { wrapHostBackend }),
   });
