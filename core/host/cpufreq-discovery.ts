@@ -6,7 +6,7 @@
  */
 import { VpmdError } from '../errors.js';
 import { FaultLog } from './host-faults.js';
-import { attrCpuList, attrListIndexed } from './sysfs-attr.js';
+import { attrCpuList, attrList, attrListIndexed } from './sysfs-attr.js';
 import type { SysfsBackend } from './sysfs-backend.js';
 import { fullPath } from './sysfs-read.js';
 
@@ -55,7 +55,31 @@ async function resolveSafe(backend: SysfsBackend, path: string): Promise<string 
  */
 export async function locatePolicies(backend: SysfsBackend, log: FaultLog = new FaultLog()): Promise<PolicyLocation[]> {
   const dirs = await attrListIndexed(backend, CPUFREQ_DIR, /^policy(\d+)$/, log);
-  if (dirs.length > 0) return dirs.map((d) => ({ id: d.index, path: `${CPUFREQ_DIR}/${d.name}`, layout: 'policy' }));
+  const modern: PolicyLocation[] = dirs.map((d) => ({
+    id: d.index,
+    path: `${CPUFREQ_DIR}/${d.name}`,
+    layout: 'policy',
+  }));
+  const perCpu = await locatePerCpu(backend, log, new Set(modern.map((m) => m.path)), modern.length > 0);
+  if (modern.length === 0) return perCpu;
+  // Mixed trees: a real cpuN/cpufreq directory beside an empty policyN replaces it.
+  const out = [...modern];
+  for (const extra of perCpu) {
+    const i = out.findIndex((m) => m.id === extra.id);
+    if (i < 0) out.push(extra);
+    else if ((await attrList(backend, out[i]?.path ?? '', new FaultLog())).length === 0) out[i] = extra;
+  }
+  return out.sort((a, b) => a.id - b.id);
+}
+
+async function locatePerCpu(
+  backend: SysfsBackend,
+  log: FaultLog,
+  policyDirs: ReadonlySet<string>,
+  onlyRealDirectories: boolean,
+): Promise<PolicyLocation[]> {
+  // Beside policyN directories, only cpuN/cpufreq that provably are not links to them count.
+  if (onlyRealDirectories && backend.realpath === undefined) return [];
   const cpus = await attrListIndexed(backend, CPU_DIR, /^cpu(\d+)$/, log);
   const found = await Promise.all(
     cpus.map(async ({ index }) => {
@@ -71,6 +95,7 @@ export async function locatePolicies(backend: SysfsBackend, log: FaultLog = new 
   const groups = new Map<string, { cpus: number[]; related?: number[]; own: string; target?: string }>();
   for (const f of found) {
     if (f === undefined) continue;
+    if (onlyRealDirectories && (f.target === undefined || policyDirs.has(f.target) || f.target !== f.own)) continue;
     const key =
       f.target ?? (f.related !== undefined && f.related.length > 0 ? `related:${f.related.join(',')}` : f.own);
     const g = groups.get(key);

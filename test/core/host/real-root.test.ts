@@ -9,13 +9,12 @@ import { BUILTIN_PLUGINS } from '../../../app/builtin-plugins.js';
 import type { HostSummary } from '../../../core/commands/host-summary.js';
 import { bootOnTree, type TreeAgent } from './boot-on-tree.js';
 
-const has = (dir: string, pattern: RegExp): boolean =>
-  existsSync(dir) && readdirSync(dir).some((n) => pattern.test(n));
+const has = (dir: string, pattern: RegExp): boolean => existsSync(dir) && readdirSync(dir).some((n) => pattern.test(n));
 
 let agent: TreeAgent;
 
 beforeAll(async () => {
-  const caps = BUILTIN_PLUGINS.filter((s) => s.manifest.name === 'libvirt-caps');
+  const caps = BUILTIN_PLUGINS.filter((s) => (s.manifest as { name?: unknown }).name === 'libvirt-caps');
   agent = await bootOnTree('/', undefined, { sources: caps, sections: { 'libvirt-caps': {} } });
 }, 60_000);
 
