@@ -69,7 +69,8 @@ export async function bootOnTree(
     },
     stop: async () => {
       await agent.stop();
-      await rm(dir, { recursive: true, force: true });
+      // The state directory may still be settling after stop on a busy machine: retry.
+      await rm(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 });
     },
   };
 }
