@@ -22,10 +22,10 @@ function newest(dir: string): number {
   return t;
 }
 
-/** Builds dist/ when it is missing or older than core/, plugins/ or examples/. */
+/** Builds dist/ when it is missing or older than core/, app/, testkit/, plugins/ or examples/. */
 export function ensureBuilt(): void {
   const built = existsSync(VPMD) ? statSync(VPMD).mtimeMs : 0;
-  const src = Math.max(...['core', 'plugins', 'examples'].map((d) => newest(join(ROOT, d))));
+  const src = Math.max(...['core', 'app', 'testkit', 'plugins', 'examples'].map((d) => newest(join(ROOT, d))));
   if (built < src || !existsSync(VPMCTL)) {
     execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'inherit' });
   }
