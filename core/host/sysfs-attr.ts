@@ -107,7 +107,10 @@ export async function attrIntList(
   return words.map(Number);
 }
 
-/** Reads a CPU list (`0-3,8`). An empty file is the empty list, as the kernel writes it. */
+/**
+ * Reads a CPU list: the range form of `cpu/online` (`0-3,8`) or the space-separated form of
+ * cpufreq's `affected_cpus` and `related_cpus` (`0 1 2 3`). An empty file is the empty list.
+ */
 export async function attrCpuList(
   backend: SysfsBackend,
   path: string,
@@ -117,7 +120,7 @@ export async function attrCpuList(
   const text = await attrRaw(backend, path, log, opts);
   if (text === undefined) return undefined;
   try {
-    return parseCpuList(text);
+    return parseCpuList(text.trim().split(/\s+/).join(','));
   } catch {
     log.add(contentFault(backend, path, text, 'a CPU list such as 0-3,8'));
     return undefined;
