@@ -178,13 +178,8 @@ describe('topology details', () => {
   it('says what it lacks on a root without a sysfs tree instead of failing', async () => {
     const topo = await readTopology(new RealSysfs(join(sim.dir, 'dev')));
     expect(topo).toMatchObject({ online: [], onlineSource: 'none' });
-    expect(topo.faults).toEqual([
-      expect.objectContaining({
-        file: 'sys/devices/system/cpu/online',
-        reason: 'missing',
-        message: expect.stringContaining('the root does not hold a Linux sysfs tree'),
-      }),
-    ]);
+    expect(topo.faults?.map((f) => [f.file, f.reason])).toEqual([['sys/devices/system/cpu/online', 'missing']]);
+    expect(topo.faults?.[0]?.message).toContain('the root does not hold a Linux sysfs tree');
   });
 
   it('takes the online CPUs from present when cpu/online is missing, and says so', async () => {
