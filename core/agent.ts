@@ -18,6 +18,7 @@ import { loadExternalPlugins } from './kernel/plugin-loader.js';
 import type { CoreServices } from './kernel/plugin-context.js';
 import { ControlServer } from './control/control-server.js';
 import { openHost, type OpenedHost } from './host-runtime.js';
+import type { SysfsBackend } from './host/sysfs-backend.js';
 import { registerCoreCommands } from './commands/index.js';
 import { HostPowerService } from './host-power/index.js';
 import { HOST_POWER } from './contracts/host-power.js';
@@ -32,6 +33,11 @@ export interface AgentOptions {
   /** Built-in plugins. */
   readonly builtins: readonly PluginSource[];
   readonly log: Logger;
+  /**
+   * Wraps the host backend the agent opens (tests inject faults with it; see
+   * `FaultInjectingSysfs`). Default: the backend as opened.
+   */
+  readonly wrapHostBackend?: (backend: SysfsBackend) => SysfsBackend;
 }
 
 /** Checks a configuration completely (core, external modules, plugin sections, dependencies). */
@@ -79,7 +85,9 @@ export class Agent {
     try {
       audit = new AuditLog(config.state.dir, log.child({ component: 'audit' }));
       await audit.load();
-      host = await openHost(config.host, scheduler, telemetry, log.child({ component: 'host' }));
+      host = await openHost(config.host, scheduler, telemetry, log.child({ component: 'host' }), {
+        ...(this.opts.wrapHostBackend === undefined ? {} : { wrapBackend: this.opts.wrapHostBackend }),
+      });
     } catch (e) {
       await lock.release();
       throw e;

@@ -168,6 +168,13 @@ describe('vpmd check-config', () => {
     expect(bad.stderr).toContain('3 problem(s)');
   });
 
+  it('exits 1 for a file that does not exist, naming it', async () => {
+    const missing = join(dir, 'absent.yaml');
+    const r = await runCli(VPMD, ['check-config', missing]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`${missing}: cannot read configuration (ENOENT)`);
+  });
+
   it('checks an external plugin’s manifest and section as the agent would', async () => {
     const f = join(dir, 'ext.yaml');
     await writeFile(

@@ -99,9 +99,9 @@ describe('query parameters against the service', () => {
 
   it('expands only what the caller may read', async () => {
     const mine = await h.rf('GET', '/redfish/v1/SessionService/Sessions?$expand=.', { token: viewer });
-    expect(mine.json.Members.map((s: { UserName: string }) => s.UserName)).toEqual(['viewer']);
+    expect(mine.json.Members.map((s) => s.UserName)).toEqual(['viewer']);
     const all = await h.rf('GET', '/redfish/v1/SessionService/Sessions?$expand=.', { token: admin });
-    expect(all.json.Members.map((s: { UserName: string }) => s.UserName).sort()).toEqual(['admin', 'viewer']);
+    expect(all.json.Members.map((s) => s.UserName).sort()).toEqual(['admin', 'viewer']);
   });
 
   it('filters a collection by its members and counts what matched', async () => {

@@ -48,7 +48,10 @@ type Some<T> = [T, ...T[]];
 export interface RfBody {
   readonly [property: string]: unknown;
   readonly '@odata.id': string;
-  readonly Members: Some<RfLink>;
+  readonly Id: string;
+  readonly Name: string;
+  /** Links, or the members themselves in an expanded collection. */
+  readonly Members: Some<RfBody>;
   readonly 'Members@odata.count': number;
   readonly error: {
     readonly code: string;
@@ -61,16 +64,25 @@ export interface RfBody {
   readonly Description: string;
   readonly Message: string;
   readonly Severity: string;
-  readonly Links: { readonly Sessions: RfLink };
+  readonly Links: { readonly Sessions: RfLink; readonly Chassis: Some<RfBody> };
+  /** A link, or the collection itself when expanded. */
+  readonly Processors: RfBody;
+  readonly PowerDocumentUri: string;
+  /** A session's user. */
+  readonly UserName: string;
   readonly Location: Some<{ readonly Uri: string; readonly PublicationUri?: string }>;
   /** The OData service document's entries. */
   readonly value: { readonly name: string; readonly kind: string; readonly url: string }[];
+  /** The Oem/Vpmd object (typed as the tests read it; its schema is the OEM schema the service serves). */
   readonly Oem: {
     readonly Vpmd: {
-      readonly LibvirtCapabilities: { readonly Available: boolean; readonly Uri: string; readonly Reason?: string };
+      readonly [property: string]: unknown;
+      readonly '@odata.type': string;
+      readonly CapabilitiesDocuments: RfLink;
       readonly GuestChannels: string;
     };
   };
+  readonly LibvirtCapabilitiesUri: string;
   readonly OperatingSpeedRangeMHz: { readonly SettingMin?: number; readonly SettingMax?: number };
   readonly Reading: number;
   readonly SessionTimeout: number;
