@@ -4,7 +4,9 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'coverage/', 'plugins/redfish/dmtf/', 'test/fixtures/', '**/*.js'] },
+  {
+    ignores: ['dist/', 'node_modules/', 'coverage/', 'plugins/redfish/dmtf/', 'test/fixtures/', '**/*.js', '**/*.mjs'],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

@@ -15,7 +15,7 @@ import type { SecureRequest, UsmEngine } from '../engine/usm-engine.js';
 import { VERSION, buildCommunityMessage, parseCommunityMessage, type CommunityTable } from '../engine/community.js';
 import { messageVersion } from '../codec/v3-message.js';
 import { V1_ERR, v1Response } from './v1-requests.js';
-import { DEFAULT_INTAKE_LIMITS, Intake, type IntakeLimits } from './intake.js';
+import { Intake, type IntakeLimits } from './intake.js';
 
 /** What the server needs. */
 export interface AgentServerOptions {

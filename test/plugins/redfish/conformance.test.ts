@@ -10,10 +10,10 @@ import { connect } from 'node:tls';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testPlugin } from '../../../testkit/index.js';
-import { Type, defineCommand, type PluginManifest } from '../../../core/index.js';
+import { Type, defineCommand } from '../../../core/index.js';
 import { RedfishSchemas } from '../../../plugins/redfish/tools/schema-validator.js';
 import { oemJsonSchemaFiles } from '../../../plugins/redfish/resources/oem-schema.js';
-import { bootRedfish, type RedfishHarness } from './support.js';
+import { bootRedfish, type RedfishHarness, type RfBody } from './support.js';
 
 const schemas = new RedfishSchemas(join(__dirname, '../../../plugins/redfish/dmtf/json-schema'), oemJsonSchemaFiles());
 const M = '/redfish/v1/Managers/vpmd/LogServices';
@@ -49,7 +49,7 @@ let admin: string;
 let viewer: string;
 
 beforeAll(async () => {
-  h = await bootRedfish({ plugins: [selEmitter as unknown as PluginManifest] });
+  h = await bootRedfish({ plugins: [selEmitter] });
   await h.addAccount('admin', 'Administrator', 'Admin-pass-1');
   await h.addAccount('viewer', 'ReadOnly', 'Viewer-pass-1');
   admin = await h.login('admin', 'Admin-pass-1');
@@ -166,7 +166,9 @@ describe('HTTP methods and PATCH bodies (Protocol Validator)', () => {
   it('answers a method Node cannot parse with a Redfish 501, not a bare 400', async () => {
     const r = await rawRequest('FAKEMETHODFORTEST /redfish/v1/ HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
     expect(r.status).toBe(501);
-    expect(JSON.parse(r.body).error['@Message.ExtendedInfo'][0].MessageId).toBe('Base.1.22.1.OperationNotAllowed');
+    expect((JSON.parse(r.body) as RfBody).error['@Message.ExtendedInfo'][0].MessageId).toBe(
+      'Base.1.22.1.OperationNotAllowed',
+    );
   });
 
   it('answers a method Node knows but no resource has with 405 and Allow', async () => {
