@@ -55,6 +55,15 @@ function runAndKill(dir: string, at: KillPoint): Promise<RoundResult> {
         .split('\n')
         .filter((line) => /^\d+$/.test(line))
         .map(Number);
+    // Only a round that makes no progress at all is given up on, saying where it stood.
+    const giveUp = setTimeout(() => {
+      reject(
+        new Error(
+          `writer made no progress in 120 s (kill armed: ${killTimer !== undefined}); stdout: ${stdout.slice(-200)}; stderr: ${stderr}`,
+        ),
+      );
+      child.kill('SIGKILL');
+    }, 120_000);
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
       stdout += chunk;
       if (killTimer === undefined && stdout.includes('ready\n') && committed().length >= at.afterWrites) {
@@ -64,6 +73,7 @@ function runAndKill(dir: string, at: KillPoint): Promise<RoundResult> {
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
     child.on('error', reject);
     child.on('close', (_code, signal) => {
+      clearTimeout(giveUp);
       clearTimeout(killTimer);
       if (signal !== 'SIGKILL' || killTimer === undefined) {
         reject(new Error(`writer ended without being killed at a random moment (signal ${signal}): ${stderr}`));
@@ -89,7 +99,7 @@ afterEach(async () => {
 });
 
 describe('StateStore crash safety', () => {
-  it(`reads the old or the new generation after each of ${ROUNDS} SIGKILLs`, { timeout: 300_000 }, async () => {
+  it(`reads the old or the new generation after each of ${ROUNDS} SIGKILLs`, { timeout: 600_000 }, async () => {
     let previous: number | undefined; // generation on disk before the round
     let totalCommitted = 0;
     for (let round = 0; round < ROUNDS; round++) {

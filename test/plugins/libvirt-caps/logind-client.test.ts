@@ -24,7 +24,7 @@ beforeAll(async () => {
   bus = await startPrivateBus();
   logind = await startLogindMock(bus);
   probe = await bus.connect();
-  client = await LogindClient.connect({ busAddress: bus.address, timeoutMs: 2_000 });
+  client = await LogindClient.connect({ busAddress: bus.address, timeoutMs: 20_000 });
 });
 afterAll(async () => {
   client?.close();
@@ -60,7 +60,7 @@ describe('sleep verbs', () => {
     const b2 = await startPrivateBus();
     try {
       const old = await startLogindMock(b2); // the 0.28 template: no *WithFlags
-      const c2 = await LogindClient.connect({ busAddress: b2.address, timeoutMs: 2_000 });
+      const c2 = await LogindClient.connect({ busAddress: b2.address, timeoutMs: 20_000 });
       try {
         expect(await c2.sleep('Hibernate')).toBe('plain');
         expect((await old.calls('Hibernate')).map((c) => c.args)).toEqual([[false]]);
@@ -90,7 +90,7 @@ describe('Inhibit and PrepareForSleep', () => {
     expect((await inhibitors()).map((r) => r.slice(0, 4))).toContainEqual(['sleep', 'vpmd', 'test lock', 'delay']);
     lock.release();
     lock.release(); // idempotent
-    await expect.poll(async () => (await inhibitors()).length, { timeout: 3_000 }).toBe(0);
+    await expect.poll(async () => (await inhibitors()).length, { timeout: 30_000 }).toBe(0);
   });
 
   it('delivers PrepareForSleep true then false', async () => {
@@ -98,7 +98,7 @@ describe('Inhibit and PrepareForSleep', () => {
     const off = client.onPrepareForSleep((s) => seen.push(s));
     await logind.emitPrepareForSleep(true);
     await logind.emitPrepareForSleep(false);
-    await expect.poll(() => seen, { timeout: 3_000 }).toEqual([true, false]);
+    await expect.poll(() => seen, { timeout: 30_000 }).toEqual([true, false]);
     off();
   });
 });
@@ -107,7 +107,7 @@ describe('absent, slow and frozen logind', () => {
   it('reports a bus without logind as unavailable at once', async () => {
     const empty = await startPrivateBus();
     try {
-      const c = await LogindClient.connect({ busAddress: empty.address, timeoutMs: 2_000 });
+      const c = await LogindClient.connect({ busAddress: empty.address, timeoutMs: 20_000 });
       try {
         const err = await c.can('Suspend').catch((e: unknown) => e);
         expect(err).toMatchObject({
@@ -124,7 +124,7 @@ describe('absent, slow and frozen logind', () => {
 
   it('reports a missing bus socket as unavailable, naming the address', async () => {
     const address = `unix:path=${bus.dir}/no-such-socket`;
-    const err = await LogindClient.connect({ busAddress: address, timeoutMs: 2_000 }).catch((e: unknown) => e);
+    const err = await LogindClient.connect({ busAddress: address, timeoutMs: 20_000 }).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'E_LIBVIRT_CAPS_LOGIND_UNAVAILABLE' });
     expect((err as Error).message).toContain(address);
   });
@@ -133,7 +133,7 @@ describe('absent, slow and frozen logind', () => {
     const saved = process.env.DBUS_SYSTEM_BUS_ADDRESS;
     process.env.DBUS_SYSTEM_BUS_ADDRESS = bus.address;
     try {
-      const c = await LogindClient.connect({ timeoutMs: 2_000 });
+      const c = await LogindClient.connect({ timeoutMs: 20_000 });
       expect(c.address).toBe(bus.address);
       await logind.setProps({ CanSuspend: 'challenge' });
       expect(await c.can('Suspend')).toBe('challenge');
