@@ -3,6 +3,7 @@
  * plans and starts the plugins, opens the control socket, and stops everything in reverse.
  * Nothing here is a module singleton: two agents can run in one process (the tests do).
  */
+import { lockStateDir, type StateLock } from './state/state-lock.js';
 import type { Logger } from './logger.js';
 import { VpmdError } from './errors.js';
 import type { CoreConfig } from './config/core-schema.js';
@@ -48,6 +49,7 @@ export class Agent {
   private host: OpenedHost | undefined;
   private services: CoreServices | undefined;
   private audit: AuditLog | undefined;
+  private lock: StateLock | undefined;
   private stopping: Promise<void> | undefined;
   readonly startedAt = new Date();
 
@@ -63,13 +65,23 @@ export class Agent {
     assertNoProblems(this.opts.configFile, problems);
     const plan = planPlugins(sources, config);
 
+    // Before any state is read: a second agent on this state.dir refuses to start.
+    const lock = await lockStateDir(config.state.dir);
+    this.lock = lock;
+    let host: OpenedHost;
+    let audit: AuditLog;
     const parts = createServices(config, log);
     const { bus, scheduler, telemetry } = parts;
-    const audit = new AuditLog(config.state.dir, log.child({ component: 'audit' }));
-    await audit.load();
+    try {
+      audit = new AuditLog(config.state.dir, log.child({ component: 'audit' }));
+      await audit.load();
+      host = await openHost(config.host, scheduler, telemetry, log.child({ component: 'host' }));
+    } catch (e) {
+      await lock.release();
+      throw e;
+    }
     this.audit = audit;
     bus.on('core', 'audit.v1', (e) => audit.record(e));
-    const host = await openHost(config.host, scheduler, telemetry, log.child({ component: 'host' }));
     this.host = host;
     const services = withHost(parts, host.model);
     this.services = services;
@@ -90,10 +102,20 @@ export class Agent {
       await control.start();
     } catch (e) {
       await host.close();
+      await lock.release();
       throw e;
     }
     this.control = control;
-    await kernel.start();
+    // The socket answers from here on; a plugin's command waits until its plugin has started.
+    let startupDone: () => void = () => undefined;
+    const done = new Promise<void>((r) => (startupDone = r));
+    services.commands.setStartupGate({ starting: () => kernel.starting(), done });
+    try {
+      await kernel.start();
+    } finally {
+      startupDone();
+      services.commands.setStartupGate(undefined);
+    }
     const st = await kernel.status();
     log.info(
       { plugins: st.map((p) => ({ name: p.name, state: p.state })) },
@@ -127,6 +149,7 @@ export class Agent {
       await this.kernel?.stop();
       await this.host?.close();
       await this.audit?.flush();
+      await this.lock?.release();
       this.opts.log.info('vpmd stopped');
     })();
     return this.stopping;

@@ -6,10 +6,13 @@
  *   `vpmd/<subpath>`.
  * - `core/` is a library: it imports nothing above it (`app/`, `plugins/`, `testkit/`, …).
  * - `testkit/` (exported as `vpmd/testkit`) imports core and itself, never `app/` or a plugin.
+ * - No import cycle between files of `plugins/` or `core/`: a folder reads like a floor plan
+ *   (see docs/plugins.md), and a cycle means two files that are really one, or a shared piece
+ *   that belongs a floor lower.
  * Every import form counts: static, dynamic, `export … from`, side-effect and `require`.
  * Usage: tsx scripts/lint.ts [ROOT]   (exit 1 with one line per violation)
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 
 /** One forbidden import. */
@@ -121,6 +124,66 @@ function checkLayer(root: string, folder: string, forbidden: readonly string[], 
   return out;
 }
 
+/** The file a relative specifier names: `./x.js` is `x.ts` in the source tree; `./x` may be `x/index.ts`. */
+function resolveFile(site: ImportSite): string | undefined {
+  const base = resolve(dirname(site.file), site.specifier);
+  const stem = base.replace(/\.(js|mjs|cjs)$/, '');
+  for (const candidate of [base, `${stem}.ts`, `${stem}.mts`, `${stem}.cts`, join(base, 'index.ts')]) {
+    if (/\.(ts|mts|cts|js|mjs|cjs)$/.test(candidate) && existsSync(candidate) && statSync(candidate).isFile())
+      return candidate;
+  }
+  return undefined;
+}
+
+/**
+ * Import cycles between the files under `folders` (relative imports of every form, type-only
+ * ones included: a type cycle is still two files that cannot be read one after the other).
+ * Each tangle is reported at the import that closes it in a depth-first walk (a tangle with
+ * several loops may need several rounds of fixing).
+ */
+function checkCycles(root: string, folders: readonly string[]): Violation[] {
+  const edges = new Map<string, { to: string; site: ImportSite }[]>();
+  for (const folder of folders) {
+    for (const file of walk(join(root, folder))) {
+      const out: { to: string; site: ImportSite }[] = [];
+      for (const site of importsOf(file)) {
+        if (!site.specifier.startsWith('.')) continue;
+        const to = resolveFile(site);
+        if (to !== undefined) out.push({ to, site });
+      }
+      edges.set(file, out);
+    }
+  }
+  const name = (f: string): string => relative(root, f).split(sep).join('/');
+  const done = new Set<string>();
+  const path: string[] = [];
+  const onPath = new Set<string>();
+  const found: Violation[] = [];
+  const visit = (file: string): void => {
+    path.push(file);
+    onPath.add(file);
+    for (const { to, site } of edges.get(file) ?? []) {
+      if (!edges.has(to) || done.has(to)) continue;
+      if (onPath.has(to)) {
+        const loop = [...path.slice(path.indexOf(to)), to].map(name);
+        found.push({
+          file: name(file),
+          line: site.line,
+          specifier: site.specifier,
+          message: `import cycle: ${loop.join(' -> ')}; move the shared piece into a file both can import`,
+        });
+        continue;
+      }
+      visit(to);
+    }
+    path.pop();
+    onPath.delete(file);
+    done.add(file);
+  };
+  for (const file of [...edges.keys()].sort()) if (!done.has(file)) visit(file);
+  return found;
+}
+
 /** Every violation of the house's import rules under `root`, sorted by file and line. */
 export function findForbiddenImports(root: string): Violation[] {
   const out: Violation[] = [];
@@ -145,6 +208,7 @@ export function findForbiddenImports(root: string): Violation[] {
       'the test kit (core and itself only)',
     ),
   );
+  out.push(...checkCycles(root, ['plugins', 'core']));
   return out.sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line);
 }
 
@@ -156,5 +220,8 @@ if (isMain) {
   if (v.length > 0) {
     process.stderr.write(`lint: ${v.length} forbidden import(s)\n`);
     process.exitCode = 1;
-  } else process.stdout.write('lint: plugins import only vpmd; core and the test kit import nothing above them\n');
+  } else
+    process.stdout.write(
+      'lint: plugins import only vpmd; core and the test kit import nothing above them; no import cycles\n',
+    );
 }

@@ -2,7 +2,8 @@
 # Installs the real programs vpmd's integration tests talk to (see docs/testing-peers.md):
 # ipmi_sim, ipmitool, FreeIPMI, snmpd and the net-snmp tools, smilint, a private dbus-daemon with
 # python-dbusmock, libvirt-dbus, xmllint with libvirt's schemas, socat, and DPDK's librte_power
-# with a C toolchain. Idempotent: a prepared machine skips apt entirely. Non-interactive.
+# with a C toolchain, and a real hypervisor (QEMU, libvirt's QEMU driver, a guest kernel and
+# busybox; see scripts/real-vm.sh). Idempotent: a prepared machine skips apt entirely. Non-interactive.
 #
 # Usage: scripts/setup-peers.sh            install what is missing, then report versions
 #        scripts/setup-peers.sh --check    only report; exit 1 when something is missing
@@ -18,6 +19,7 @@ PACKAGES=(
   python3-dbusmock dbus libxml2-utils socat
   libdpdk-dev build-essential pkg-config
   nginx-light wrk
+  qemu-system-x86 libvirt-daemon-driver-qemu linux-image-amd64 busybox-static cpio
 )
 
 # peer label | package whose version is reported | program (or check) proving it is usable
@@ -42,6 +44,11 @@ PEERS=(
   "pkg-config|pkg-config|pkg-config"
   "nginx|nginx-light|nginx"
   "wrk|wrk|wrk"
+  "qemu|qemu-system-x86|qemu-system-x86_64"
+  "libvirt-qemu|libvirt-daemon-driver-qemu|file:/usr/lib/x86_64-linux-gnu/libvirt/connection-driver/libvirt_driver_qemu.so"
+  "guest-kernel|linux-image-amd64|glob:/boot/vmlinuz-*"
+  "busybox|busybox-static|busybox"
+  "cpio|cpio|cpio"
 )
 
 check_only=false
@@ -62,6 +69,7 @@ probe_ok() {
     py:*) [ -x /usr/bin/python3 ] && /usr/bin/python3 -c "import ${probe#py:}" >/dev/null 2>&1 ;;
     pc:*) command -v pkg-config >/dev/null 2>&1 && pkg-config --exists "${probe#pc:}" ;;
     file:*) [ -e "${probe#file:}" ] ;;
+    glob:*) compgen -G "${probe#glob:}" >/dev/null ;;
     *) command -v "$probe" >/dev/null 2>&1 ;;
   esac
 }
@@ -133,6 +141,7 @@ where_is() {
     py:*) printf '/usr/bin/python3 -m %s' "${probe#py:}" ;;
     pc:*) printf 'pkg-config %s %s' "${probe#pc:}" "$(pkg-config --modversion "${probe#pc:}" 2>/dev/null || true)" ;;
     file:*) printf '%s' "${probe#file:}" ;;
+    glob:*) compgen -G "${probe#glob:}" | tail -n 1 ;;
     *) command -v "$probe" ;;
   esac
 }

@@ -13,12 +13,12 @@ import { createSocket } from 'node:dgram';
 import { pino } from 'pino';
 import { StateStore } from '../../core/state/index.js';
 import type { MetricSnapshot } from '../../core/contracts/telemetry.js';
-import { AgentServer } from '../../plugins/snmp/agent-server.js';
-import { MibCache } from '../../plugins/snmp/mib-index.js';
-import { EntityIndexes, entPhysicalSource, entSensorSource } from '../../plugins/snmp/mibs/entities.js';
-import { localizeKey } from '../../plugins/snmp/usm-crypto.js';
-import { UsmEngine } from '../../plugins/snmp/usm-engine.js';
-import { generateEngineId } from '../../plugins/snmp/agent-identity.js';
+import { AgentServer } from '../../plugins/snmp/agent/agent-server.js';
+import { MibCache } from '../../plugins/snmp/mib/mib-index.js';
+import { EntityIndexes, entPhysicalSource, entSensorSource } from '../../plugins/snmp/mib/mibs/entities.js';
+import { localizeKey } from '../../plugins/snmp/codec/usm-crypto.js';
+import { UsmEngine } from '../../plugins/snmp/engine/usm-engine.js';
+import { generateEngineId } from '../../plugins/snmp/engine/agent-identity.js';
 
 const AUTH = 'bench-auth-pass';
 const PRIV = 'bench-priv-pass';

@@ -11,7 +11,10 @@ import type { Logger } from '../logger.js';
 import { VpmdError, isVpmdError, toVpmdError } from '../errors.js';
 import type { Principal } from '../access/privileges.js';
 import type { CommandRegistry } from '../services/commands.js';
-import { lineSplitter, toJsonLine, type ControlReply, type ControlRequest } from './protocol.js';
+import { MAX_LINE_BYTES, lineSplitter, toJsonLine, type ControlReply, type ControlRequest } from './protocol.js';
+
+/** How long an overflowing client may go on sending (read and dropped) before it is cut off. */
+const OVERFLOW_DRAIN_MS = 5_000;
 
 function parseRequest(line: string): ControlRequest {
   let v: unknown;
@@ -117,12 +120,17 @@ export class ControlServer {
       lineSplitter(
         (line) => void this.handle(line, send, ac.signal),
         () => {
-          send({
-            id: -1,
-            type: 'error',
-            error: { ...new VpmdError('E_CONTROL_PROTOCOL', 'control request line too long').toJSON() },
-          });
-          sock.destroy();
+          // Answer first, then half-close: the client may still be writing, and a reset
+          // (destroy) would lose the answer. The rest of its line is read and dropped.
+          const error = new VpmdError(
+            'E_CONTROL_PROTOCOL',
+            `control request line longer than ${MAX_LINE_BYTES} bytes: a request is one JSON line of at most ` +
+              `${MAX_LINE_BYTES >> 20} MiB; the connection is closed`,
+            { limitBytes: MAX_LINE_BYTES },
+          );
+          if (!sock.destroyed) sock.end(toJsonLine({ id: -1, type: 'error', error: { ...error.toJSON() } }));
+          // Bounded: a client that never stops sending is cut off.
+          setTimeout(() => sock.destroy(), OVERFLOW_DRAIN_MS).unref();
         },
       ),
     );

@@ -8,6 +8,7 @@ import type { PluginState } from '../contracts/events.js';
 import { createPluginContext, releasePlugin, type ContextHandle, type CoreServices } from './plugin-context.js';
 import type { PluginHealth, PluginInstance } from './plugin-contract.js';
 import type { PlannedPlugin } from './plugin-plan.js';
+import { declareVocabulary } from './vocabulary.js';
 
 /** Timeouts of the kernel, in milliseconds. */
 export interface KernelTimeouts {
@@ -71,6 +72,12 @@ export class Kernel {
     private readonly timeouts: KernelTimeouts,
   ) {
     this.slots = plugins.map((plan) => ({ plan, state: plan.enabled ? 'pending' : 'disabled', since: Date.now() }));
+    // Before any register(): a plugin subscribing to another's event type, or listing every
+    // event type, sees the whole vocabulary whatever the start order.
+    declareVocabulary(
+      s.bus,
+      plugins.map((p) => p.manifest),
+    );
   }
 
   /** Starts every enabled plugin in order. Never throws for a plugin's failure: see {@link status}. */
@@ -100,6 +107,11 @@ export class Kernel {
   async stop(): Promise<void> {
     for (const slot of [...this.started].reverse()) await this.stopOne(slot);
     this.started = [];
+  }
+
+  /** Names of enabled plugins not yet started (pending or starting), in start order. */
+  starting(): string[] {
+    return this.slots.filter((s) => s.state === 'pending' || s.state === 'starting').map((s) => s.plan.manifest.name);
   }
 
   /** State and health of every plugin, in start order. */

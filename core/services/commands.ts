@@ -5,7 +5,7 @@
  * stops or its start is rolled back.
  */
 import type { Static, TObject } from '@sinclair/typebox';
-import { VpmdError } from '../errors.js';
+import { VpmdError, isVpmdError } from '../errors.js';
 import type { AccessPolicy } from '../access/access-policy.js';
 import type { Principal, Privilege } from '../access/privileges.js';
 import { describeParams, parseCommandArgs, usageLine, type ParamInfo } from './command-args.js';
@@ -79,8 +79,25 @@ interface Entry {
 const NAME = /^[a-z][a-z0-9_-]*( [a-z][a-z0-9_-]*)*$/;
 
 /** The agent-wide command registry. */
+/**
+ * What the agent tells the registry while it starts plugins: the control socket answers before
+ * every plugin runs, so a command of a plugin still starting (or not yet registered) waits for
+ * start-up instead of failing as unknown.
+ */
+export interface StartupGate {
+  /** Names of enabled plugins not yet started (pending or starting); empty once start-up is over. */
+  starting(): readonly string[];
+  /** Resolves when start-up is over (every plugin running or failed). */
+  readonly done: Promise<void>;
+}
+
+/** How long a command waits for start-up before it is answered "busy". */
+export const STARTUP_WAIT_MS = 5_000;
+
 export class CommandRegistry {
   private readonly entries = new Map<string, Entry>();
+  private gate: StartupGate | undefined;
+  private gateWaitMs = STARTUP_WAIT_MS;
 
   constructor(private readonly policy: AccessPolicy) {}
 
@@ -100,6 +117,48 @@ export class CommandRegistry {
     }
     describeParams(spec.args, spec.positional ?? []); // fails early on a positional missing from the schema
     this.entries.set(spec.name, { owner, spec: spec as unknown as CommandSpec });
+  }
+
+  /** Makes commands wait for start-up (see {@link StartupGate}); the agent sets it while it starts. */
+  setStartupGate(gate: StartupGate | undefined, waitMs = STARTUP_WAIT_MS): void {
+    this.gate = gate;
+    this.gateWaitMs = waitMs;
+  }
+
+  /**
+   * {@link resolve}, but while plugins are starting: a command that is unknown so far, or whose
+   * plugin has not finished starting, waits for start-up (up to {@link STARTUP_WAIT_MS} by default).
+   * @throws E_PLUGIN_STARTING (busy, exit 5) when start-up is still going on after that
+   */
+  private async resolveWhenStarted(argv: readonly string[]): Promise<{ info: CommandInfo; rest: string[] }> {
+    const gate = this.gate;
+    const attempt = (): { info: CommandInfo; rest: string[] } | undefined => {
+      try {
+        return this.resolve(argv);
+      } catch (e) {
+        if (isVpmdError(e) && e.code === 'E_COMMAND_UNKNOWN') return undefined;
+        throw e;
+      }
+    };
+    // Unknown so far, or owned by a plugin that has not finished starting: wait for start-up.
+    const mustWait = (r: { info: CommandInfo } | undefined): boolean => {
+      const starting = gate?.starting() ?? [];
+      return starting.length > 0 && (r === undefined || starting.includes(r.info.owner));
+    };
+    const first = attempt();
+    if (gate === undefined || !mustWait(first)) return first ?? this.resolve(argv);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([gate.done, new Promise<void>((r) => (timer = setTimeout(r, this.gateWaitMs)))]);
+    clearTimeout(timer);
+    const second = attempt();
+    if (mustWait(second)) {
+      const who = second?.info.owner ?? gate.starting()[0] ?? 'a plugin';
+      throw new VpmdError('E_PLUGIN_STARTING', `busy: plugin ${who} is starting; try again in a moment`, {
+        plugin: who,
+        starting: [...gate.starting()],
+      });
+    }
+    return second ?? this.resolve(argv);
   }
 
   /** Removes every command of `owner`; returns how many. */
@@ -142,10 +201,10 @@ export class CommandRegistry {
 
   /**
    * Resolves, authorises, parses and runs a command.
-   * @throws E_COMMAND_UNKNOWN, E_ACCESS_DENIED, E_COMMAND_STDIN (input lines missing), E_COMMAND_USAGE, or the handler's error.
+   * @throws E_COMMAND_UNKNOWN, E_PLUGIN_STARTING, E_ACCESS_DENIED, E_COMMAND_STDIN (input lines missing), E_COMMAND_USAGE, or the handler's error.
    */
   async run(argv: readonly string[], inv: Invocation, stdinLines?: readonly string[]): Promise<CommandOutcome> {
-    const { info, rest } = this.resolve(argv);
+    const { info, rest } = await this.resolveWhenStarted(argv);
     const entry = this.entries.get(info.name) as Entry;
     const spec = entry.spec;
     this.policy.require(inv.principal, spec.privilege, info.name);

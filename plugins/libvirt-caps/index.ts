@@ -7,7 +7,8 @@
  * when a plugin provides it. See docs/libvirt-caps.md.
  */
 import { CAPABILITIES_DOCUMENTS, HOST_SLEEP, definePlugin, type HostSleepControl, type PluginHealth } from 'vpmd';
-import { registerCommands } from './commands.js';
+import { LIBVIRT_CAPS_ERRORS } from './errors.js';
+import { registerCommands } from './cli.js';
 import { LibvirtCapsConfig } from './config.js';
 import { Documents } from './documents.js';
 import { SleepService } from './sleep-service.js';
@@ -17,7 +18,8 @@ export default definePlugin({
   version: '1.0.0',
   description:
     'Host sleep states via logind, libvirt capabilities XML, suspend with RTC wake-up, Wake-on-LAN and IPMI wake',
-  coreApi: '^1.0.0',
+  coreApi: '^1.2.0',
+  errors: LIBVIRT_CAPS_ERRORS,
   config: LibvirtCapsConfig,
   provides: ['host-sleep@1', 'capabilities-documents@1'],
   optional: ['bmcs@1'],

@@ -5,19 +5,12 @@
  * plugin provides them, looked up at request time, and says so in the payloads when not.
  */
 import { join } from 'node:path';
-import {
-  definePlugin,
-  CAPABILITIES_DOCUMENTS,
-  GUEST_CHANNELS,
-  HOST_SLEEP,
-  BMCS,
-  type PluginHealth,
-  EVENT_NAMES,
-} from 'vpmd';
+import { definePlugin, CAPABILITIES_DOCUMENTS, GUEST_CHANNELS, HOST_SLEEP, BMCS, type PluginHealth } from 'vpmd';
+import { REDFISH_ERRORS } from './errors.js';
 import { RedfishConfigSchema, type ServiceDeps } from './config.js';
 import { AccountStore } from './auth/accounts.js';
 import { SessionStore } from './auth/sessions.js';
-import { registerAccountCommands } from './commands.js';
+import { registerAccountCommands } from './cli.js';
 import { Dispatcher } from './http/dispatch.js';
 import { ResponseCache } from './http/response-cache.js';
 import { Router } from './http/router.js';
@@ -36,7 +29,8 @@ export default definePlugin({
   name: 'redfish',
   version: '1.0.0',
   description: 'DMTF Redfish service over HTTPS: host, processors, chassis telemetry, accounts, sessions and events',
-  coreApi: '^1.1.0',
+  coreApi: '^1.2.0',
+  errors: REDFISH_ERRORS,
   config: RedfishConfigSchema,
   optional: [HOST_SLEEP.id, CAPABILITIES_DOCUMENTS.id, GUEST_CHANNELS.id, BMCS.id],
 
@@ -65,10 +59,10 @@ export default definePlugin({
       ...eventRoutes(deps, events),
     );
     const cache = new ResponseCache(ctx.config.responseCacheMs);
-    // Every change the core announces may show in a shared resource (power state, providers coming
-    // and going, telemetry status, new log entries): cached replies are retired at once. All
-    // events, so one declared later is covered too.
-    for (const name of EVENT_NAMES) ctx.events.on(name, () => cache.invalidate());
+    // Every change the core or a plugin announces may show in a shared resource (power state,
+    // providers coming and going, telemetry status, new log entries): cached replies are retired
+    // at once. All declared event types, the plugins' own included (complete before register).
+    for (const name of ctx.events.names()) ctx.events.on(name, () => cache.invalidate());
     const dispatcher = new Dispatcher(deps, router, cache);
 
     return {

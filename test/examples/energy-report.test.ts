@@ -15,7 +15,7 @@ describe('example plugin energy-report (through the test kit)', () => {
     // above a 1 W budget: degraded, with the reason
     await expect
       .poll(async () => (await first.status())[0]?.health, { timeout: 20_000, interval: 100 })
-      .toMatchObject({ status: 'degraded', detail: expect.stringContaining('exceeds the 1 W budget') });
+      .toMatchObject({ status: 'degraded', detail: expect.stringContaining('exceeds the 1 W budget') as string });
     const metric = await first.json<{ id: string; unit: string; latest: { value: number } }>([
       'telemetry',
       'show',
@@ -31,7 +31,7 @@ describe('example plugin energy-report (through the test kit)', () => {
     const again = new Agent({
       config: parsed.config,
       configFile: first.configFile,
-      builtins: [{ manifest: energyReport, origin: 'testkit' }],
+      builtins: [{ manifest: energyReport, kind: 'testkit', origin: 'testkit' }],
       log: createLogger({ level: 'silent' }),
     });
     await again.start();

@@ -74,6 +74,33 @@ describe('lint: the house has one door', () => {
     expect(v[0]?.message).toContain('core (a library');
   });
 
+  it('refuses import cycles between files of plugins/ and core/, type-only imports included', async () => {
+    const root = await tree({
+      'plugins/snmp/engine/agent-identity.ts':
+        "import { weakUser } from './weak-users.js';\nexport const checkUserInput = 1;\n",
+      'plugins/snmp/engine/weak-users.ts': "import type { checkUserInput } from './agent-identity.js';\n",
+      'core/kernel/a.ts': "import { b } from '../state/b.js';\n",
+      'core/state/b.ts': "\nexport { c } from './c';\n",
+      'core/state/c/index.ts': "const a = await import('../../kernel/a.js');\n",
+      // A diamond is not a cycle: d imports e and f, both import g.
+      'plugins/ipmi/d.ts': "import { e } from './e.js';\nimport { f } from './f.js';\n",
+      'plugins/ipmi/e.ts': "import { g } from './g.js';\n",
+      'plugins/ipmi/f.ts': "import { g } from './g.js';\n",
+      'plugins/ipmi/g.ts': "import { readFile } from 'node:fs';\nimport { Type } from 'vpmd';\n",
+    });
+    const v = findForbiddenImports(root);
+    expect(v.map((x) => `${x.file}:${x.line} ${x.specifier}`)).toEqual([
+      'core/state/c/index.ts:1 ../../kernel/a.js',
+      'plugins/snmp/engine/weak-users.ts:1 ./agent-identity.js',
+    ]);
+    expect(v[0]?.message).toBe(
+      'import cycle: core/kernel/a.ts -> core/state/b.ts -> core/state/c/index.ts -> core/kernel/a.ts; move the shared piece into a file both can import',
+    );
+    expect(v[1]?.message).toContain(
+      'import cycle: plugins/snmp/engine/agent-identity.ts -> plugins/snmp/engine/weak-users.ts -> plugins/snmp/engine/agent-identity.ts',
+    );
+  });
+
   it('passes the real tree', () => {
     expect(findForbiddenImports(join(new URL('../..', import.meta.url).pathname))).toEqual([]);
   });

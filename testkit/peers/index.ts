@@ -41,6 +41,7 @@ export {
   LIBVIRT_BUS_NAME,
   LIBVIRT_CONNECT_IFACE,
   LIBVIRT_DOMAIN_IFACE,
+  LIBVIRT_QEMU_PATH,
   LIBVIRT_TEST_PATH,
   startLibvirtDbus,
   type LibvirtDbusOptions,
@@ -70,3 +71,5 @@ export {
 } from './ipmi-sim-sensors.js';
 export { runIpmitool, type IpmitoolResult, type IpmitoolTarget } from './ipmi-sim-net.js';
 export { freeTcpPorts, freeUdpPorts } from './free-ports.js';
+export { realVmScript, startRealVm, type GuestResult, type RealVm, type RealVmOptions } from './real-vm.js';
+export { pollUntil, withTimeout, type PollOptions } from './wait.js';

@@ -24,9 +24,18 @@ export const LIBVIRT_DOMAIN_IFACE = 'org.libvirt.Domain';
 
 /** Options for {@link startLibvirtDbus}. */
 export interface LibvirtDbusOptions {
-  /** Bound for the Test driver to answer ListDomains; default 15 s. */
+  /** Bound for the driver to answer ListDomains; default 15 s. */
   readonly startTimeoutMs?: number;
+  /**
+   * `session` (default): `libvirt-dbus --session`, the Test driver at /org/libvirt/Test.
+   * `system`: `libvirt-dbus --system` on this bus (given as its system bus), so /org/libvirt/QEMU
+   * is qemu:///system: the real libvirtd of {@link startRealVm}. Needs root.
+   */
+  readonly mode?: 'session' | 'system';
 }
+
+/** The QEMU driver's connection object (qemu:///system with `mode: 'system'`). */
+export const LIBVIRT_QEMU_PATH = '/org/libvirt/QEMU';
 
 /** A running libvirt-dbus. */
 export interface LibvirtDbusPeer {
@@ -34,8 +43,10 @@ export interface LibvirtDbusPeer {
   readonly pid: number;
   /** The temp directory used as XDG runtime/config/cache home; removed by stop(). */
   readonly dir: string;
-  /** Object path of the Test driver's "test" domain. */
+  /** Object path of the Test driver's "test" domain (empty in `system` mode). */
   readonly testDomainPath: string;
+  /** The connection object tests talk to: /org/libvirt/Test or /org/libvirt/QEMU. */
+  readonly connectPath: string;
   /** Stops libvirt-dbus and removes its temp directory. */
   stop(): Promise<void>;
 }
@@ -50,6 +61,8 @@ export interface LibvirtDbusPeer {
 export async function startLibvirtDbus(bus: BusAddress, opts: LibvirtDbusOptions = {}): Promise<LibvirtDbusPeer> {
   const address = assertBusAddress(PEER, bus);
   const program = await requireProgram(PEER, 'libvirt-dbus', 'libvirt-dbus');
+  const system = opts.mode === 'system';
+  const connectPath = system ? LIBVIRT_QEMU_PATH : LIBVIRT_TEST_PATH;
   const dir = await createWorkDir(PEER);
   let proc: PeerProcess | undefined;
   let client: BusClient | undefined;
@@ -57,7 +70,7 @@ export async function startLibvirtDbus(bus: BusAddress, opts: LibvirtDbusOptions
     proc = await PeerProcess.spawn({
       peer: PEER,
       program,
-      args: ['--session'],
+      args: [system ? '--system' : '--session'],
       env: {
         DBUS_SESSION_BUS_ADDRESS: address,
         DBUS_SYSTEM_BUS_ADDRESS: address,
@@ -73,7 +86,7 @@ export async function startLibvirtDbus(bus: BusAddress, opts: LibvirtDbusOptions
     client = connected;
     const testDomainPath = await pollUntil({
       peer: PEER,
-      what: `${LIBVIRT_TEST_PATH} to answer ListDomains on ${address}`,
+      what: `${connectPath} to answer ListDomains on ${address}`,
       timeoutMs: opts.startTimeoutMs ?? 15_000,
       intervalMs: 50,
       check: () => running.assertRunning('starting'),
@@ -81,14 +94,16 @@ export async function startLibvirtDbus(bus: BusAddress, opts: LibvirtDbusOptions
       probe: async () => {
         const [paths] = await connected.call({
           destination: LIBVIRT_BUS_NAME,
-          path: LIBVIRT_TEST_PATH,
+          path: connectPath,
           interface: LIBVIRT_CONNECT_IFACE,
           member: 'ListDomains',
           signature: 'u',
           body: [0],
           timeoutMs: 1_000,
         });
-        return Array.isArray(paths) && typeof paths[0] === 'string' ? paths[0] : undefined;
+        if (!Array.isArray(paths)) return undefined;
+        if (system) return '';
+        return typeof paths[0] === 'string' ? paths[0] : undefined;
       },
     });
     connected.close();
@@ -98,6 +113,7 @@ export async function startLibvirtDbus(bus: BusAddress, opts: LibvirtDbusOptions
       pid: running.pid,
       dir,
       testDomainPath,
+      connectPath,
       stop: () => {
         stopping ??= (async () => {
           detach();

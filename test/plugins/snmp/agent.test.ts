@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootAgent, type BootedAgent } from 'vpmd/testkit';
 import snmp from '../../../plugins/snmp/index.js';
-import { decPdu } from '../../../plugins/snmp/pdu.js';
-import { openScopedPdu, parseV3 } from '../../../plugins/snmp/v3-message.js';
+import { decPdu } from '../../../plugins/snmp/codec/pdu.js';
+import { openScopedPdu, parseV3 } from '../../../plugins/snmp/codec/v3-message.js';
 import sleepProvider, { suspendRequests } from './sleep-provider.js';
 import { Relay, exchange, freeUdpPort, tool, v3 } from './helpers.js';
 

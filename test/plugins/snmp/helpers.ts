@@ -14,7 +14,7 @@ const PERSIST = mkdtempSync(join(tmpdir(), 'vpmd-snmp-tools-'));
 mkdirSync(join(PERSIST, 'cert_indexes'));
 
 /** The directory holding VPMD-MIB.txt. */
-export const MIB_DIR = fileURLToPath(new URL('../../../plugins/snmp/mibs', import.meta.url));
+export const MIB_DIR = fileURLToPath(new URL('../../../plugins/snmp/mib/mibs', import.meta.url));
 
 /** A free UDP port on 127.0.0.1. */
 export async function freeUdpPort(): Promise<number> {

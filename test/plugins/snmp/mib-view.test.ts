@@ -4,9 +4,9 @@
  * prefixes are frequent; and its walk skipping against a linear scan of a MibIndex.
  */
 import { describe, expect, it } from 'vitest';
-import { MibView } from '../../../plugins/snmp/mib-view.js';
-import { MibIndex } from '../../../plugins/snmp/mib-index.js';
-import { V } from '../../../plugins/snmp/pdu.js';
+import { MibView } from '../../../plugins/snmp/mib/mib-view.js';
+import { MibIndex } from '../../../plugins/snmp/mib/mib-index.js';
+import { V } from '../../../plugins/snmp/codec/pdu.js';
 // mulberry32, the simulated host's generator: seeded, so a failure is reproducible.
 import { seededRandom as rng } from '../../../core/sim/sim-state.js';
 

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootAgent, type BootedAgent } from 'vpmd/testkit';
 import snmp from '../../../plugins/snmp/index.js';
 import { generateSimulatedHost } from '../../../core/sim/index.js';
-import { sensorEncoding, sensorValue } from '../../../plugins/snmp/mibs/entities.js';
+import { sensorEncoding, sensorValue } from '../../../plugins/snmp/mib/mibs/entities.js';
 import sleepProvider from './sleep-provider.js';
 import { MIB_DIR, column, freeUdpPort, parseWalk, tool, v3, type WalkRow } from './helpers.js';
 import type { MetricKind, MetricUnit } from 'vpmd';

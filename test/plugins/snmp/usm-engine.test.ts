@@ -4,12 +4,12 @@
  * Messages are built like a manager builds them (keys localised to the agent's engine ID).
  */
 import { describe, expect, it } from 'vitest';
-import { TAG, encOid } from '../../../plugins/snmp/ber.js';
-import { ProcessorLoad } from '../../../plugins/snmp/mibs/standard.js';
-import { decPdu, encPdu, encVarbind, V } from '../../../plugins/snmp/pdu.js';
-import { localizeKey } from '../../../plugins/snmp/usm-crypto.js';
-import { UsmEngine, type KeyedUser } from '../../../plugins/snmp/usm-engine.js';
-import { FLAG, buildV3, openScopedPdu, parseV3, scopedPdu } from '../../../plugins/snmp/v3-message.js';
+import { TAG, encOid } from '../../../plugins/snmp/codec/ber.js';
+import { ProcessorLoad } from '../../../plugins/snmp/mib/mibs/standard.js';
+import { decPdu, encPdu, encVarbind, V } from '../../../plugins/snmp/codec/pdu.js';
+import { localizeKey } from '../../../plugins/snmp/codec/usm-crypto.js';
+import { UsmEngine, type KeyedUser } from '../../../plugins/snmp/engine/usm-engine.js';
+import { FLAG, buildV3, openScopedPdu, parseV3, scopedPdu } from '../../../plugins/snmp/codec/v3-message.js';
 import type { SysfsBackend } from 'vpmd';
 
 const ENGINE = Buffer.from('800186 9f05 0102030405060708090a0b0c'.replace(/ /g, ''), 'hex');
