@@ -37,7 +37,10 @@ const SETTINGS = {
   metrics: METRICS,
   readings: READINGS,
   rounds: ROUNDS,
-  node: { flags: NODE_FLAGS, why: 'heap numbers after a full GC; 30,000 full rings exceed the default heap limit' },
+  node: {
+    flags: NODE_FLAGS,
+    why: '--expose-gc: heap numbers after a full GC; a 4 GB heap limit: room for the largest scenarios',
+  },
   store: 'default ring size (360 readings per metric); readings recorded directly, no poller',
 };
 const CHILD = fileURLToPath(new URL('./measure.ts', import.meta.url));
