@@ -13,8 +13,10 @@ const ctl = (args: string[], stdin?: string) =>
   runCli(VPMCTL, ['--socket', socket, ...args], stdin === undefined ? {} : { stdin });
 
 /** Writes a config for an agent whose control socket and state live under `base`. */
-async function writeAgentConfig(base: string): Promise<{ socket: string; configFile: string }> {
-  const sock = join(base, 'run', 'control.sock');
+async function writeAgentConfig(
+  base: string,
+  sock = join(base, 'run', 'control.sock'),
+): Promise<{ socket: string; configFile: string }> {
   const file = join(base, 'vpmd.yaml');
   const example = join(ROOT, 'dist/examples/plugins/energy-report/index.js');
   await writeFile(
@@ -133,7 +135,11 @@ describe('vpmd and vpmctl, as operators run them', () => {
   });
 
   it('refuses to start a second agent on the same socket', async () => {
-    const second = await runCli(VPMD, ['--config', configFile]);
+    // Its own state directory (whose lock would refuse it first), the shared agent's socket.
+    const second = await runCli(VPMD, [
+      '--config',
+      (await writeAgentConfig(await mkdtemp(join(dir, 'second-')), socket)).configFile,
+    ]);
     expect(second.code).toBe(5);
     expect(second.stderr).toContain('another agent is listening');
   });

@@ -3,7 +3,10 @@
  * the simulated host: RTC alarm written and read back, delay inhibitor, *WithFlags and the
  * fallback, PrepareForSleep recorded, in-flight refusal, bad wake times, rollback, privileges.
  */
-import { join } from 'node:path';
+import { cp, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { STATE_LOCK_FILE } from '../../../core/state/state-lock.js';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { bootAgent, type BootedAgent } from '../../../testkit/index.js';
 import {
@@ -166,10 +169,24 @@ describe('a full suspend and resume', () => {
   });
 
   it('keeps the record across a restart: a new agent on the same state directory reports it', async () => {
+    // Its own operation to remember (not the previous test's).
+    await agent.json(['suspend', 'suspend-then-hibernate']);
+    await logind.emitPrepareForSleep(true);
+    await logind.emitPrepareForSleep(false);
+    await expect
+      .poll(async () => (await status()).last, { timeout: 30_000 })
+      .toMatchObject({ target: 'suspend-then-hibernate', state: 'resumed' });
+    // The restarted agent reads a copy of the state: the shared agent keeps running (and holds
+    // the directory's lock) for the other tests.
+    const copy = await mkdtemp(join(tmpdir(), 'vpmd-suspend-restart-'));
+    await cp(join(agent.dir, 'state'), copy, {
+      recursive: true,
+      filter: (src) => basename(src) !== STATE_LOCK_FILE,
+    });
     const again = await bootAgent({
       plugins: [plugin],
       sections: { 'libvirt-caps': { busAddress: bus.address } },
-      core: { state: { dir: join(agent.dir, 'state') } },
+      core: { state: { dir: copy } },
     });
     try {
       const human = await again.run(['sleep', 'status']);
@@ -179,6 +196,7 @@ describe('a full suspend and resume', () => {
       expect(human.type === 'result' ? human.human : '').toMatch(/State:\s+on/);
     } finally {
       await again.stop();
+      await rm(copy, { recursive: true, force: true });
     }
   });
 });
