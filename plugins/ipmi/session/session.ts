@@ -413,6 +413,16 @@ export class IpmiSession implements SlotWaiter {
     let body: Buffer;
     let response: IpmiResponse | undefined;
     this.stats.received++;
+    // An RMCP+ IPMI payload for a session other than ours: checked before the integrity check,
+    // which would otherwise call it malformed (it is signed with another session's key).
+    if (msg.length >= 10 && msg[4] === 0x06 && ((msg[5] ?? 0) & 0x3f) === PAYLOAD.ipmi) {
+      const sid = msg.readUInt32LE(6);
+      if (sid !== 0 && sid !== this.consoleSid) {
+        this.stats.wrongSession++;
+        this.stats.dropped++;
+        return;
+      }
+    }
     try {
       const d = decodePacket(msg, this.security);
       if (d.kind === 'v15') {

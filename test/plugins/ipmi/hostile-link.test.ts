@@ -103,6 +103,13 @@ describe('a BMC that answers with rubbish is named for it', () => {
       'E_IPMI_PROTOCOL',
     ],
     ['silent', () => [], 'did not answer', 'E_IPMI_TIMEOUT'],
+    // An RMCP+ IPMI payload (type 0) for session 0x12345678, which is not ours.
+    [
+      'other session',
+      () => [Buffer.from([0x06, 0x00, 0xff, 0x07, 0x06, 0x00, 0x78, 0x56, 0x34, 0x12, 1, 0, 0, 0, 8, 0, ...junk(8)])],
+      'wrong session id',
+      'E_IPMI_PROTOCOL',
+    ],
   ];
   for (const [kind, reply, fault, code] of cases) {
     it(`${kind}: "${fault}" in the error, the target's detail and its fault counts`, async () => {
