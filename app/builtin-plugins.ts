@@ -12,9 +12,9 @@ import snmp from '../plugins/snmp/index.js';
 
 /** Built-in plugin manifests. */
 export const BUILTIN_PLUGINS: readonly PluginSource[] = [
-  { manifest: libvirtCaps, origin: 'builtin' },
-  { manifest: ipmi, origin: 'builtin' },
-  { manifest: redfish, origin: 'builtin' },
-  { manifest: virtioChannels, origin: 'builtin' },
-  { manifest: snmp, origin: 'builtin' },
+  { manifest: libvirtCaps, kind: 'built-in', origin: 'built-in' },
+  { manifest: ipmi, kind: 'built-in', origin: 'built-in' },
+  { manifest: redfish, kind: 'built-in', origin: 'built-in' },
+  { manifest: virtioChannels, kind: 'built-in', origin: 'built-in' },
+  { manifest: snmp, kind: 'built-in', origin: 'built-in' },
 ];

@@ -3,7 +3,7 @@
  * stdout (or JSON with --json), progress on stderr, errors on stderr (JSON on stdout with --json),
  * and an exit code that says what kind of failure happened (see EXIT_CODES).
  */
-import { EXIT_CODES, VpmdError, exitCodeFor, type ErrorCode } from '../core/errors.js';
+import { EXIT_CODES, VpmdError, exitCodeFor } from '../core/errors.js';
 import { toJsonLine } from '../core/control/protocol.js';
 import type { ControlClient, RunReply } from '../core/control/control-client.js';
 import { readStdinFields } from './read-input.js';
@@ -43,8 +43,12 @@ export async function runAndPrint(
     else if (reply.human !== '') o.out(reply.human.endsWith('\n') ? reply.human : `${reply.human}\n`);
     return EXIT_CODES.ok;
   }
-  const err = new VpmdError(reply.error.code as ErrorCode, reply.error.message, reply.error.details);
+  const err = new VpmdError(reply.error.code, reply.error.message, reply.error.details);
   if (opts.json) o.out(toJsonLine({ error: reply.error }));
   else o.err(`error: ${reply.error.message}\n`);
-  return exitCodeFor(err);
+  // The agent knows the plugins' declarations (vpmctl loads no plugin): its exit code wins.
+  const declared = reply.error.exitCode;
+  return typeof declared === 'number' && Number.isInteger(declared) && declared > 0 && declared < 126
+    ? declared
+    : exitCodeFor(err);
 }

@@ -23,7 +23,8 @@ Options:
   -V, --version       print the version
 
 Exit codes: 0 ok, 1 internal error, 2 invalid arguments, 3 not permitted, 4 not found,
-5 busy/conflict, 6 unsupported, 7 peer unavailable, 8 timeout, 9 cannot reach the agent.
+5 busy/conflict, 6 unsupported, 7 peer unavailable, 8 timeout, 9 cannot reach the agent,
+10-125 a plugin's own (declared in its manifest).
 `;
 
 async function main(argv: string[]): Promise<number> {

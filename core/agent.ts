@@ -19,6 +19,10 @@ import type { CoreServices } from './kernel/plugin-context.js';
 import { ControlServer } from './control/control-server.js';
 import { openHost, type OpenedHost } from './host-runtime.js';
 import { registerCoreCommands } from './commands/index.js';
+import { HostPowerService } from './host-power/index.js';
+import { HOST_POWER } from './contracts/host-power.js';
+import { AUDIT_LOG } from './contracts/audit-log.js';
+import { CORE_OWNER } from './kernel/core-capabilities.js';
 
 /** What the agent needs to be built. */
 export interface AgentOptions {
@@ -81,10 +85,23 @@ export class Agent {
       throw e;
     }
     this.audit = audit;
-    bus.on('core', 'audit.v1', (e) => audit.record(e));
+    bus.on('core', 'audit.v1', (e) => {
+      audit.record(e);
+    });
     this.host = host;
     const services = withHost(parts, host.model);
     this.services = services;
+    // The core's own capabilities, there before the first plugin starts.
+    const hostPower = new HostPowerService(
+      {
+        ...(config.hostPower.busAddress !== undefined ? { busAddress: config.hostPower.busAddress } : {}),
+        timeoutMs: Math.round(config.hostPower.timeout * 1000),
+        simulated: config.host.simulated,
+      },
+      { access: services.access, bus, rtc: host.model.rtc, log: log.child({ component: 'host-power' }) },
+    );
+    services.capabilities.provide(CORE_OWNER, HOST_POWER.id, hostPower);
+    services.capabilities.provide(CORE_OWNER, AUDIT_LOG.id, audit);
     const kernel = new Kernel(services, plan.plugins, {
       startMs: config.kernel.startTimeout * 1000,
       stopMs: config.kernel.stopTimeout * 1000,

@@ -1,8 +1,9 @@
 /**
- * The one error catalogue of vpmd. Every failure that crosses a module boundary is a
- * {@link VpmdError} with a code from {@link ERROR_CATALOGUE}; each protocol (vpmctl exit codes,
- * Redfish message ids, SNMP error-status, guest-channel NACK) maps the code's category in one
- * place instead of inventing its own errors.
+ * The error vocabulary of vpmd. Every failure that crosses a module boundary is a
+ * {@link VpmdError} with a code: one of the core's ({@link ERROR_CATALOGUE}) or one a plugin
+ * declares in its manifest ({@link defineErrors}). Each protocol (vpmctl exit codes, Redfish
+ * message ids, SNMP error-status, guest-channel NACK) maps the code's category in one place
+ * instead of inventing its own errors, so a plugin's code is mapped from its declaration.
  */
 
 /** Broad classes of failure; protocols map these, not individual codes. */
@@ -16,15 +17,29 @@ export type ErrorCategory =
   | 'timeout' // an operation did not finish within its bound
   | 'internal'; // a bug or an unexpected condition
 
+/** Every category, for run-time checks of untrusted declarations. */
+export const ERROR_CATEGORIES: readonly ErrorCategory[] = Object.freeze([
+  'invalid',
+  'denied',
+  'not-found',
+  'conflict',
+  'unsupported',
+  'unavailable',
+  'timeout',
+  'internal',
+]);
+
 /** What a catalogue entry records about a code. */
 export interface ErrorSpec {
   readonly category: ErrorCategory;
+  /** One line saying what the code means (docs, `vpmctl --json` consumers). */
   readonly summary: string;
 }
 
 /**
- * Every error code vpmd emits. Codes are stable: tools and operators match on them.
- * Add new codes here; never reuse a retired one for another meaning.
+ * The core's own error codes. Codes are stable: tools and operators match on them. Add the
+ * core's new codes here; never reuse a retired one for another meaning. Plugins declare their
+ * codes in their manifest instead ({@link defineErrors}).
  */
 export const ERROR_CATALOGUE = {
   // configuration
@@ -46,6 +61,14 @@ export const ERROR_CATALOGUE = {
   E_PLUGIN_START_TIMEOUT: { category: 'timeout', summary: 'plugin did not start in time' },
   E_PLUGIN_STOP_TIMEOUT: { category: 'timeout', summary: 'plugin did not stop in time' },
   E_PLUGIN_STOPPED: { category: 'conflict', summary: 'plugin context used after the plugin stopped' },
+  E_PLUGIN_NAMESPACE: {
+    category: 'invalid',
+    summary: 'plugin declares an error code or event type outside its own namespace',
+  },
+  E_PLUGIN_CLAIMED: {
+    category: 'conflict',
+    summary: 'an error code, code prefix or event type is claimed by two plugins',
+  },
   // capabilities, commands, events
   E_CAPABILITY_MISSING: { category: 'unavailable', summary: 'no plugin provides this capability' },
   E_CAPABILITY_UNDECLARED: { category: 'invalid', summary: 'capability used without being declared in the manifest' },
@@ -55,6 +78,7 @@ export const ERROR_CATALOGUE = {
   E_COMMAND_USAGE: { category: 'invalid', summary: 'command arguments are invalid' },
   E_COMMAND_STDIN: { category: 'invalid', summary: 'command needs input on standard input' },
   E_EVENT_UNKNOWN: { category: 'invalid', summary: 'event type is not declared' },
+  E_EVENT_OWNER: { category: 'denied', summary: 'a plugin emitted an event type another plugin owns' },
   // access control
   E_ACCESS_DENIED: { category: 'denied', summary: 'principal lacks the privilege' },
   E_ACCESS_ADDRESS: { category: 'denied', summary: 'peer address is not in the management allow-list' },
@@ -83,85 +107,146 @@ export const ERROR_CATALOGUE = {
   E_HOST_PARSE: { category: 'internal', summary: 'kernel file content not understood' },
   E_HOST_VERIFY: { category: 'internal', summary: 'value read back differs from the value written' },
   E_HOST_UNSUPPORTED: { category: 'unsupported', summary: 'host lacks this feature' },
+  // host power (core: systemd-logind and the systemd manager over D-Bus)
+  E_HOST_POWER_UNAVAILABLE: {
+    category: 'unavailable',
+    summary: 'systemd-logind or the systemd manager is not reachable, or not used on this host',
+  },
+  E_HOST_POWER_TIMEOUT: {
+    category: 'timeout',
+    summary: 'systemd-logind or the systemd manager did not answer in time',
+  },
+  E_HOST_POWER_REFUSED: {
+    category: 'unavailable',
+    summary: 'systemd-logind or the systemd manager refused vpmd (polkit, bus policy, inhibitor)',
+  },
+  E_HOST_POWER_FAILED: {
+    category: 'unavailable',
+    summary: 'systemd-logind or the systemd manager answered with an error',
+  },
+  E_HOST_POWER_NOT_OFFERED: {
+    category: 'unsupported',
+    summary: 'this host cannot power off or reboot that way now (the reason says why)',
+  },
   // test kit peers
   E_PEER_MISSING: { category: 'unavailable', summary: 'a test peer program is not installed' },
   E_PEER_FAILED: { category: 'unavailable', summary: 'a test peer exited, refused to start or answered with an error' },
   E_PEER_OPTIONS: { category: 'invalid', summary: 'options passed to a test peer are invalid' },
-  // libvirt-caps plugin (host sleep, capabilities documents, suspend, wake)
-  E_LIBVIRT_CAPS_LOGIND_UNAVAILABLE: {
-    category: 'unavailable',
-    summary: 'systemd-logind is not reachable on the system bus',
-  },
-  E_LIBVIRT_CAPS_LOGIND_TIMEOUT: { category: 'timeout', summary: 'systemd-logind did not answer in time' },
-  E_LIBVIRT_CAPS_LOGIND_REFUSED: {
-    category: 'denied',
-    summary: 'systemd-logind refused the request (polkit or inhibitor)',
-  },
-  E_LIBVIRT_CAPS_LOGIND_FAILED: { category: 'unavailable', summary: 'systemd-logind answered with an error' },
-  E_LIBVIRT_CAPS_SLEEP_UNSUPPORTED: { category: 'unsupported', summary: 'the host does not support this sleep state' },
-  E_LIBVIRT_CAPS_SUSPEND_BUSY: { category: 'conflict', summary: 'a suspend operation is already in progress' },
-  E_LIBVIRT_CAPS_WAKE_TIME: { category: 'invalid', summary: 'wake time is in the past, too soon or malformed' },
-  E_LIBVIRT_CAPS_WAKE_TARGET: {
-    category: 'not-found',
-    summary: 'wake target is neither a MAC address nor a known BMC',
-  },
-  // ipmi plugin
-  E_IPMI_AUTH: { category: 'denied', summary: 'BMC rejected the login (user, password or KG)' },
-  E_IPMI_CIPHER: {
-    category: 'unsupported',
-    summary: 'no cipher suite at or above the configured floor is offered by the BMC',
-  },
-  E_IPMI_SESSION: {
-    category: 'unavailable',
-    summary: 'BMC cannot open or keep an IPMI session (out of sessions, closed, restarted)',
-  },
-  E_IPMI_PROTOCOL: { category: 'unavailable', summary: 'BMC answered with a malformed or unexpected packet' },
-  E_IPMI_COMMAND: { category: 'unavailable', summary: 'BMC answered an IPMI command with an error completion code' },
-  E_IPMI_TIMEOUT: { category: 'timeout', summary: 'BMC did not answer within the retransmit bound' },
-  E_IPMI_TARGET: { category: 'not-found', summary: 'no such IPMI target' },
-  E_IPMI_CONFIG: { category: 'invalid', summary: 'IPMI target configuration is invalid' },
-  // redfish
-  E_REDFISH_TLS: { category: 'unavailable', summary: 'Redfish TLS certificate cannot be read or generated' },
-  E_REDFISH_LISTEN: { category: 'unavailable', summary: 'Redfish HTTPS listener cannot be opened' },
-  E_REDFISH_ACCOUNT_EXISTS: { category: 'conflict', summary: 'a Redfish account with this user name exists' },
-  E_REDFISH_ACCOUNT_UNKNOWN: { category: 'not-found', summary: 'no such Redfish account' },
-  E_REDFISH_PASSWORD: { category: 'invalid', summary: 'Redfish password does not meet the password policy' },
-  E_REDFISH_LOGIND: {
-    category: 'unavailable',
-    summary: 'systemd-logind refused or did not answer a host power-off or reboot',
-  },
-  E_REDFISH_SYSTEMD: {
-    category: 'unavailable',
-    summary: 'the systemd manager refused or did not answer a forced host reboot',
-  },
-  // snmp plugin
-  E_SNMP_CONFIG: { category: 'invalid', summary: 'SNMP configuration is invalid' },
-  E_SNMP_LISTEN: { category: 'unavailable', summary: 'SNMP agent UDP port cannot be opened' },
-  E_SNMP_USER: { category: 'invalid', summary: 'SNMP user name or passphrase is invalid' },
-  E_SNMP_USER_UNKNOWN: { category: 'not-found', summary: 'no such SNMP user' },
-  E_SNMP_TARGET_UNKNOWN: { category: 'not-found', summary: 'no such SNMP poller target' },
-  E_SNMP_REQUEST: { category: 'unavailable', summary: 'SNMP request to a device failed' },
-  E_SNMP_TIMEOUT: { category: 'timeout', summary: 'SNMP device did not answer in time' },
-  E_SNMP_OUTLET: { category: 'invalid', summary: 'outlet number or action is invalid for this target' },
-  // virtio-channels (DPDK VM power channels)
-  E_VC_VM_NOT_FOUND: { category: 'not-found', summary: 'no such VM (not added, or unknown to libvirt)' },
-  E_VC_VM_EXISTS: { category: 'conflict', summary: 'VM already added' },
-  E_VC_CHANNEL: { category: 'invalid', summary: 'power channel number or list is invalid' },
-  E_VC_CHANNEL_LIMIT: { category: 'invalid', summary: 'too many power channels for a VM or the host' },
-  E_VC_BOUNDS: { category: 'invalid', summary: 'frequency bounds are invalid' },
-  E_VC_PCPU: { category: 'invalid', summary: 'physical or virtual CPU number is out of range' },
-  E_VC_LIBVIRT: { category: 'unavailable', summary: 'libvirt-dbus is unreachable or refused the call' },
-  E_VC_SCALE: { category: 'unsupported', summary: 'the core cannot be scaled that way' },
   // generic
   E_TIMEOUT: { category: 'timeout', summary: 'operation timed out' },
   E_INTERNAL: { category: 'internal', summary: 'internal error' },
 } as const satisfies Record<string, ErrorSpec>;
+/** A code of the core's catalogue. */
+export type CoreErrorCode = keyof typeof ERROR_CATALOGUE;
 
-/** A code from the catalogue. */
-export type ErrorCode = keyof typeof ERROR_CATALOGUE;
+/** What a plugin declares about one of its codes. */
+export interface PluginErrorSpec extends ErrorSpec {
+  /**
+   * The vpmd/vpmctl process exit code for this error. Default: the category's code
+   * ({@link EXIT_CODES}). Any other value must lie in 10–125, the range the core leaves to
+   * plugins (0–9 are the core's meanings; 126 and above are the shell's).
+   */
+  readonly exitCode?: number;
+}
+
+/** A plugin's error declaration, as {@link defineErrors} returns it and a manifest's `errors` holds. */
+export interface PluginErrors<C extends string = string> {
+  /** Every code starts with it: `E_`, upper-case words, a trailing `_` (`E_IPMI_`). */
+  readonly prefix: string;
+  /** The codes, by code string. */
+  readonly codes: Readonly<Record<C, PluginErrorSpec>>;
+}
+
+/**
+ * The plugins' codes at the type level, filled by module augmentation (keyed by plugin name):
+ * ```ts
+ * export const IPMI_ERRORS = defineErrors('E_IPMI_', { E_IPMI_AUTH: { category: 'denied', summary: '…' } });
+ * declare module 'vpmd' {
+ *   interface PluginErrorRegistry { ipmi: typeof IPMI_ERRORS }
+ * }
+ * ```
+ * A plugin's module is in the program whenever its code is, so its codes type-check exactly where
+ * they can be thrown; the run-time registry is filled from the manifest when the kernel loads it.
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- filled by declaration merging
+export interface PluginErrorRegistry {}
+
+/** Every code the plugins in this program declare (see {@link PluginErrorRegistry}). */
+export type PluginErrorCode = {
+  [P in keyof PluginErrorRegistry]: PluginErrorRegistry[P] extends PluginErrors<infer C> ? C : never;
+}[keyof PluginErrorRegistry];
+
+/** A code vpmd may throw: the core's or a declared plugin's. */
+export type ErrorCode = CoreErrorCode | PluginErrorCode;
+
+/**
+ * Declares a plugin's error codes; put the result in the manifest's `errors`. The type checks that
+ * every code starts with `prefix`; the kernel checks it again at load (for JavaScript plugins),
+ * together with the categories, exit codes and that no other plugin claims the prefix or a code.
+ */
+export function defineErrors<const P extends `E_${string}_`, const C extends `${P}${string}`>(
+  prefix: P,
+  codes: Readonly<Record<C, PluginErrorSpec>>,
+): PluginErrors<C> {
+  return Object.freeze({ prefix, codes: Object.freeze({ ...codes }) });
+}
+
+/** A declared plugin code, as the registry holds it. */
+interface DeclaredCode {
+  readonly plugin: string;
+  readonly spec: PluginErrorSpec;
+}
+
+/**
+ * The process-wide table of plugin codes. A code string is a process-wide name (a VpmdError
+ * carries only the string), so this holds declarations, never per-agent state: a plugin that two
+ * agents in one process load declares the same codes twice, which is a no-op.
+ */
+const pluginCodes = new Map<string, DeclaredCode>();
+
+/**
+ * Records `plugin`'s codes (the kernel calls this when it loads the plugin, after the checks of
+ * `core/kernel/vocabulary.ts`).
+ * @throws VpmdError E_PLUGIN_CLAIMED when another plugin already declared one of the codes.
+ */
+export function registerPluginErrors(plugin: string, errors: PluginErrors): void {
+  const entries = Object.entries<PluginErrorSpec>(errors.codes);
+  for (const [code] of entries) {
+    const other = pluginCodes.get(code)?.plugin;
+    if (other !== undefined && other !== plugin) {
+      throw new VpmdError(
+        'E_PLUGIN_CLAIMED',
+        `plugin ${plugin}: error code ${code} is already declared by plugin ${other}`,
+        { plugin, code, claimedBy: other },
+      );
+    }
+  }
+  for (const [code, spec] of entries) pluginCodes.set(code, { plugin, spec: Object.freeze({ ...spec }) });
+}
+
+/** The plugin that declared `code`, if a loaded plugin did. */
+export function pluginOfCode(code: string): string | undefined {
+  return pluginCodes.get(code)?.plugin;
+}
+
+/** The declaration of `code`: the core's entry or a loaded plugin's; undefined when unknown here. */
+export function errorSpecOf(code: string): PluginErrorSpec | undefined {
+  if (Object.prototype.hasOwnProperty.call(ERROR_CATALOGUE, code)) return ERROR_CATALOGUE[code as CoreErrorCode];
+  return pluginCodes.get(code)?.spec;
+}
 
 /** Structured, loggable facts about an error: never secrets. */
 export type ErrorDetails = Readonly<Record<string, string | number | boolean | null | readonly string[]>>;
+
+/** The JSON form of a {@link VpmdError} (control channel, logs, `--json` output). */
+export interface VpmdErrorJson {
+  code: ErrorCode;
+  category: ErrorCategory;
+  /** The process exit code vpmctl ends with for this error (the declared one for a plugin code). */
+  exitCode: number;
+  message: string;
+  details: ErrorDetails;
+}
 
 /** The error type every vpmd module throws across its boundary. */
 export class VpmdError extends Error {
@@ -175,14 +260,23 @@ export class VpmdError extends Error {
     this.details = details;
   }
 
-  /** The category of this error's code. */
+  /**
+   * The category of this error's code, from the core's catalogue or the plugin's declaration;
+   * `internal` for a code no loaded plugin declared (a plugin used outside an agent).
+   */
   get category(): ErrorCategory {
-    return ERROR_CATALOGUE[this.code].category;
+    return errorSpecOf(this.code)?.category ?? 'internal';
   }
 
   /** A JSON-safe form for the control channel and logs. */
-  toJSON(): { code: ErrorCode; category: ErrorCategory; message: string; details: ErrorDetails } {
-    return { code: this.code, category: this.category, message: this.message, details: this.details };
+  toJSON(): VpmdErrorJson {
+    return {
+      code: this.code,
+      category: this.category,
+      exitCode: exitCodeFor(this),
+      message: this.message,
+      details: this.details,
+    };
   }
 }
 
@@ -200,7 +294,8 @@ export function toVpmdError(e: unknown): VpmdError {
 
 /**
  * Process exit codes for vpmd and vpmctl, by category. 0 is success; 1 is reserved for
- * "the check found problems" (check-config) and generic failure.
+ * "the check found problems" (check-config) and generic failure. 10–125 are left to plugins'
+ * declared codes ({@link PluginErrorSpec.exitCode}).
  */
 export const EXIT_CODES: Readonly<Record<ErrorCategory | 'ok' | 'usage' | 'connect', number>> = {
   ok: 0,
@@ -216,10 +311,14 @@ export const EXIT_CODES: Readonly<Record<ErrorCategory | 'ok' | 'usage' | 'conne
   connect: 9,
 };
 
-/** The exit code for an error. */
+/** The lowest and highest exit code a plugin may declare besides its category's. */
+export const PLUGIN_EXIT_CODE_RANGE = Object.freeze({ min: 10, max: 125 });
+
+/** The exit code for an error: the declared one of a plugin code, else its category's. */
 export function exitCodeFor(e: unknown): number {
   if (e instanceof VpmdError) {
-    return e.code === 'E_CONTROL_CONNECT' ? EXIT_CODES.connect : EXIT_CODES[e.category];
+    if (e.code === 'E_CONTROL_CONNECT') return EXIT_CODES.connect;
+    return errorSpecOf(e.code)?.exitCode ?? EXIT_CODES[e.category];
   }
   return EXIT_CODES.internal;
 }

@@ -35,11 +35,22 @@ export {
   isVpmdError,
   toVpmdError,
   ERROR_CATALOGUE,
+  ERROR_CATEGORIES,
   EXIT_CODES,
+  PLUGIN_EXIT_CODE_RANGE,
   exitCodeFor,
+  defineErrors,
+  errorSpecOf,
   type ErrorCode,
+  type CoreErrorCode,
+  type PluginErrorCode,
+  type PluginErrorRegistry,
+  type PluginErrors,
+  type PluginErrorSpec,
+  type ErrorSpec,
   type ErrorCategory,
   type ErrorDetails,
+  type VpmdErrorJson,
 } from './errors.js';
 export {
   PRIVILEGES,
@@ -52,7 +63,7 @@ export {
   type Origin,
 } from './access/privileges.js';
 export type { AccessPolicy } from './access/access-policy.js';
-export type { VpmdEventMap, VpmdEventName, PluginState } from './contracts/events.js';
+export type { CoreEventMap, CoreEventName, VpmdEventMap, VpmdEventName, PluginState } from './contracts/events.js';
 export type * from './contracts/telemetry.js';
 export type { Logger } from './logger.js';
 export type { StateStore, StateSpec } from './state/index.js';
@@ -60,6 +71,9 @@ export type * from './host/index.js';
 export * from './contracts/host-sleep.js';
 export * from './contracts/guest-channels.js';
 export * from './contracts/bmc.js';
+export * from './contracts/host-power.js';
+export * from './contracts/audit-log.js';
+export * from './contracts/domains.js';
 /** Helpers for plugins that read facts under the host root (through the host's sysfs backend). */
 export { formatCpuList, parseCpuList } from './host/cpu-ranges.js';
 export { readOptional, readOptionalInt, readOptionalWords, listOptional, splitWords } from './host/sysfs-read.js';

@@ -18,7 +18,7 @@ import { generateSimulatedHost, type SimProfileName } from '../core/sim/index.js
 
 /** Options of {@link bootAgent}. */
 export interface BootOptions {
-  /** Plugins to load (manifests are wrapped as sources with origin `testkit`). */
+  /** Plugins to load (manifests are wrapped as sources of kind and origin `testkit`). */
   readonly plugins: ReadonlyArray<PluginManifest | PluginSource>;
   /** Config sections by plugin name; every given plugin gets `{}` unless set here. */
   readonly sections?: Readonly<Record<string, Record<string, unknown>>>;
@@ -57,7 +57,9 @@ export async function bootAgent(opts: BootOptions): Promise<BootedAgent> {
   const dir = await mkdtemp(join(tmpdir(), 'vpmd-testkit-'));
   const hostRoot = join(dir, 'host');
   await generateSimulatedHost(hostRoot, { profile: opts.profile ?? 'intel-acpi-cpufreq-8' });
-  const sources: PluginSource[] = opts.plugins.map((p) => (isSource(p) ? p : { manifest: p, origin: 'testkit' }));
+  const sources: PluginSource[] = opts.plugins.map((p) =>
+    isSource(p) ? p : { manifest: p, kind: 'testkit', origin: 'testkit' },
+  );
   const plugins: Record<string, Record<string, unknown>> = {};
   for (const s of sources) {
     const name = (s.manifest as { name?: unknown }).name;

@@ -7,9 +7,9 @@ import { definePlugin, type PluginManifest } from '../core/kernel/plugin-contrac
 
 /** What a test plugin states: its name, what it is for, and its lifecycle. */
 export type TestPluginSpec = Pick<PluginManifest<TObject>, 'name' | 'description' | 'register'> &
-  Partial<Pick<PluginManifest<TObject>, 'provides' | 'requires' | 'optional'>>;
+  Partial<Pick<PluginManifest<TObject>, 'provides' | 'requires' | 'optional' | 'errors' | 'events'>>;
 
-/** A plugin manifest for tests (version 1.0.0, core API ^1.0.0, no config keys). */
+/** A plugin manifest for tests (version 1.0.0, core API ^1.2.0, no config keys). */
 export function testPlugin(spec: TestPluginSpec): PluginManifest<TObject> {
-  return definePlugin({ version: '1.0.0', coreApi: '^1.0.0', config: Type.Object({}), ...spec });
+  return definePlugin({ version: '1.0.0', coreApi: '^1.2.0', config: Type.Object({}), ...spec });
 }

@@ -29,6 +29,8 @@ export type ControlReply =
       readonly error: {
         readonly code: ErrorCode;
         readonly category: ErrorCategory;
+        /** The exit code vpmctl ends with (a plugin code's declared one); absent from agents before core API 1.2. */
+        readonly exitCode?: number;
         readonly message: string;
         readonly details: ErrorDetails;
         /** Present with E_COMMAND_STDIN: what to read and send again. */

@@ -8,6 +8,7 @@ import type { PluginState } from '../contracts/events.js';
 import { createPluginContext, releasePlugin, type ContextHandle, type CoreServices } from './plugin-context.js';
 import type { PluginHealth, PluginInstance } from './plugin-contract.js';
 import type { PlannedPlugin } from './plugin-plan.js';
+import { declareVocabulary } from './vocabulary.js';
 
 /** Timeouts of the kernel, in milliseconds. */
 export interface KernelTimeouts {
@@ -71,6 +72,12 @@ export class Kernel {
     private readonly timeouts: KernelTimeouts,
   ) {
     this.slots = plugins.map((plan) => ({ plan, state: plan.enabled ? 'pending' : 'disabled', since: Date.now() }));
+    // Before any register(): a plugin subscribing to another's event type, or listing every
+    // event type, sees the whole vocabulary whatever the start order.
+    declareVocabulary(
+      s.bus,
+      plugins.map((p) => p.manifest),
+    );
   }
 
   /** Starts every enabled plugin in order. Never throws for a plugin's failure: see {@link status}. */

@@ -4,11 +4,18 @@
  */
 import semver from 'semver';
 import { VpmdError } from '../errors.js';
-import { CAPABILITY_ID } from './capabilities.js';
+import { CAPABILITY_ID, CORE_OWNER } from './capabilities.js';
+import { CORE_CAPABILITY_IDS } from './core-capabilities.js';
 import type { PluginManifest } from './plugin-contract.js';
+import { assertOwnNamespace, vocabularyShapeProblems } from './vocabulary.js';
 
-/** The version of the plugin API this core offers. Bump the major on breaking contract changes. */
-export const CORE_API_VERSION = '1.1.0';
+/**
+ * The version of the plugin API this core offers. Bump the major on breaking contract changes,
+ * the minor on additions. 1.2: manifests declare `errors` and `events`; `ctx.events.names()`;
+ * the `domains@1` contract; the core's own `host-power@1` and
+ * `audit-log@1`.
+ */
+export const CORE_API_VERSION = '1.2.0';
 
 /** Plugin names: also config section names and log bindings. */
 export const PLUGIN_NAME = /^[a-z][a-z0-9-]*$/;
@@ -19,7 +26,8 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 
 /**
  * Checks `value` is a usable manifest from `origin` (a path, a package or `built-in`).
- * @throws VpmdError E_PLUGIN_MANIFEST listing every problem; E_PLUGIN_API_VERSION when the core API range excludes this core.
+ * @throws VpmdError E_PLUGIN_MANIFEST listing every problem; E_PLUGIN_API_VERSION when the core API range excludes this core;
+ *   E_PLUGIN_NAMESPACE when an error code or event type lies outside the plugin's namespace.
  */
 export function validateManifest(value: unknown, origin: string): PluginManifest {
   if (!isRecord(value)) {
@@ -59,8 +67,15 @@ export function validateManifest(value: unknown, origin: string): PluginManifest
         problems.push(`${list}[${i}]: ${JSON.stringify(id)} is not a capability id like name@1`);
     });
   }
+  if (name === CORE_OWNER) problems.push(`name: '${CORE_OWNER}' is reserved for the core itself`);
+  if (Array.isArray(value.provides))
+    value.provides.forEach((id, i) => {
+      if (typeof id === 'string' && CORE_CAPABILITY_IDS.includes(id))
+        problems.push(`provides[${i}]: ${id} is provided by the core itself; a plugin cannot provide it`);
+    });
   if (typeof value.register !== 'function')
     problems.push('register: must be a function (ctx) => { start, stop, health? }');
+  problems.push(...vocabularyShapeProblems(value));
   if (problems.length > 0) {
     throw new VpmdError('E_PLUGIN_MANIFEST', `plugin ${who}: invalid manifest: ${problems.join('; ')}`, {
       plugin: who,
@@ -76,5 +91,6 @@ export function validateManifest(value: unknown, origin: string): PluginManifest
       { plugin: m.name, wanted: m.coreApi, offered: CORE_API_VERSION },
     );
   }
+  assertOwnNamespace(m, origin);
   return m;
 }

@@ -100,6 +100,7 @@ export function createPluginContext(
         return events.on(ev, fn);
       },
       emit: (ev, payload) => events.emit(ev, payload),
+      names: () => events.names(),
     },
     access: s.access,
     commands: {

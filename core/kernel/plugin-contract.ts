@@ -17,6 +17,8 @@ import type { StateStore } from '../state/index.js';
 import type { MetricDefinition, MetricKind, MetricSnapshot, Reading, ReadingStatus } from '../contracts/telemetry.js';
 import type { HostModel } from '../host/index.js';
 import type { CoreConfig } from '../config/core-schema.js';
+import type { PluginErrors } from '../errors.js';
+import type { VpmdEventName } from '../contracts/events.js';
 
 /** Health a plugin reports. */
 export interface PluginHealth {
@@ -97,6 +99,18 @@ export interface PluginManifest<S extends TObject = TObject> {
   readonly requires?: readonly string[];
   /** Capability ids it uses when present: their providers, if enabled, start first. */
   readonly optional?: readonly string[];
+  /**
+   * The plugin's own error codes (`defineErrors('E_NAME_', {...})`): each with a category and an
+   * optional exit code. Checked at load: every code starts with the prefix, the prefix lies outside
+   * the core's families, and no other plugin claims it. Their exit codes and protocol mappings
+   * (Redfish status, vpmctl) come from this declaration.
+   */
+  readonly errors?: PluginErrors;
+  /**
+   * The plugin's own event types, named `<plugin>.<what>.v<N>`, whose payloads the plugin adds to
+   * `VpmdEventMap` by module augmentation. Events several plugins share are the core's instead.
+   */
+  readonly events?: readonly VpmdEventName[];
   /** Declares commands and capabilities; returns the lifecycle. No I/O here. */
   register(ctx: PluginContext<Static<S>>): PluginInstance | Promise<PluginInstance>;
   /** How `vpmd --demo` runs this plugin on a simulated host; plugins without it stay off in the demo. */

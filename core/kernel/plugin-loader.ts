@@ -47,7 +47,7 @@ export async function importPluginModule(spec: string, configFile: string): Prom
     const why = e instanceof Error ? e.message.split('\n')[0] : String(e);
     throw new VpmdError('E_PLUGIN_LOAD', `cannot load plugin module '${spec}': ${why}`, { module: spec }, { cause: e });
   }
-  return { manifest: mod.default ?? mod.manifest, origin: spec };
+  return { manifest: mod.default ?? mod.manifest, kind: 'external', origin: spec };
 }
 
 /** Imports every external plugin the config names; problems are returned, not thrown. */
@@ -65,7 +65,7 @@ export async function loadExternalPlugins(
       if (declared !== undefined && declared !== name) {
         problems.push({
           path: `plugins.${name}.module`,
-          message: `'${section.module}' is the plugin '${String(declared)}', not '${name}': name the section after the plugin`,
+          message: `'${section.module}' is the plugin '${typeof declared === 'string' ? declared : JSON.stringify(declared)}', not '${name}': name the section after the plugin`,
         });
         continue;
       }

@@ -10,12 +10,19 @@ import { schemaErrors } from '../config/schema-errors.js';
 import type { ConfigProblem } from '../config/load-config.js';
 import { validateManifest } from './manifest.js';
 import { orderPlugins } from './plugin-order.js';
+import { CORE_CAPABILITY_IDS } from './core-capabilities.js';
+import { claimProblems } from './vocabulary.js';
 import type { PluginManifest } from './plugin-contract.js';
+
+/** Where a plugin comes from: shipped with vpmd, loaded from `plugins.<name>.module`, or a test's. */
+export type PluginKind = 'built-in' | 'external' | 'testkit';
 
 /** A plugin offered to the kernel: a (not yet checked) manifest and where it came from. */
 export interface PluginSource {
   readonly manifest: unknown;
-  /** `built-in`, a file path or an npm package name. */
+  /** What kind of plugin it is (the planner lists the built-in ones in its messages). */
+  readonly kind: PluginKind;
+  /** For display: `built-in`, `testkit`, a file path or an npm package name. */
   readonly origin: string;
 }
 
@@ -48,7 +55,7 @@ function problemOf(e: unknown, path: string): ConfigProblem {
  */
 export function planPlugins(sources: readonly PluginSource[], config: CoreConfig): PluginPlan {
   const problems: ConfigProblem[] = [];
-  const manifests: { m: PluginManifest; origin: string }[] = [];
+  const manifests: { m: PluginManifest; origin: string; kind: PluginKind }[] = [];
   for (const src of sources) {
     try {
       const m = validateManifest(src.manifest, src.origin);
@@ -60,15 +67,18 @@ export function planPlugins(sources: readonly PluginSource[], config: CoreConfig
         });
         continue;
       }
-      manifests.push({ m, origin: src.origin });
+      manifests.push({ m, origin: src.origin, kind: src.kind });
     } catch (e) {
-      problems.push(problemOf(e, src.origin === 'built-in' ? 'plugins' : `plugins (${src.origin})`));
+      problems.push(problemOf(e, src.kind === 'built-in' ? 'plugins' : `plugins (${src.origin})`));
     }
   }
+  // Two plugins claiming one code (or overlapping prefixes): the later one cannot be loaded.
+  for (const c of claimProblems(manifests.map((x) => x.m)))
+    problems.push({ path: `plugins.${c.plugin}`, message: c.message });
   const known = new Set(manifests.map((x) => x.m.name));
   for (const name of Object.keys(config.plugins)) {
     if (!known.has(name) && config.plugins[name]?.module === undefined) {
-      const builtins = manifests.filter((x) => x.origin === 'built-in').map((x) => x.m.name);
+      const builtins = manifests.filter((x) => x.kind === 'built-in').map((x) => x.m.name);
       problems.push({
         path: `plugins.${name}`,
         message: `unknown plugin '${name}' (built-in: ${builtins.join(', ') || 'none'}; set 'module' to load an external plugin)`,
@@ -83,9 +93,7 @@ export function planPlugins(sources: readonly PluginSource[], config: CoreConfig
     for (const [k, v] of Object.entries(section ?? {})) if (!RESERVED_PLUGIN_KEYS.includes(k)) own[k] = v;
     // Strict about unknown keys: a typo in a plugin section must not be silently ignored.
     const schema: TObject =
-      m.config.additionalProperties === undefined
-        ? ({ ...m.config, additionalProperties: false } as TObject)
-        : m.config;
+      m.config.additionalProperties === undefined ? { ...m.config, additionalProperties: false } : m.config;
     if (enabled || section !== undefined) {
       for (const e of schemaErrors(schema, own, `plugins.${m.name}`)) problems.push(e);
     }
@@ -95,12 +103,15 @@ export function planPlugins(sources: readonly PluginSource[], config: CoreConfig
   const disabledProviders = new Map<string, string>();
   for (const p of planned.filter((x) => !x.enabled))
     for (const id of p.manifest.provides ?? []) disabledProviders.set(id, p.manifest.name);
+  // The core provides its own capabilities before any plugin starts: nothing to order by them.
+  const ofPlugins = (ids: readonly string[] | undefined): string[] =>
+    (ids ?? []).filter((id) => !CORE_CAPABILITY_IDS.includes(id));
   const { order, problems: orderProblems } = orderPlugins(
     enabled.map((p) => ({
       name: p.manifest.name,
       provides: p.manifest.provides ?? [],
-      requires: p.manifest.requires ?? [],
-      optional: p.manifest.optional ?? [],
+      requires: ofPlugins(p.manifest.requires),
+      optional: ofPlugins(p.manifest.optional),
     })),
     disabledProviders,
   );

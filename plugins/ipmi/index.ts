@@ -5,6 +5,7 @@
  * power per target, and adds `vpmctl ipmi sensors|sel|chassis|poll|targets`.
  */
 import { BMCS, VpmdError, definePlugin, type Bmcs, type PluginHealth } from 'vpmd';
+import { IPMI_ERRORS } from './errors.js';
 import { IpmiConfigSchema, checkTargets, resolveTarget } from './config.js';
 import { chassis, registerCommands } from './cli.js';
 import { Poller } from './poller/poller.js';
@@ -17,7 +18,8 @@ export default definePlugin({
   name: 'ipmi',
   version: '1.0.0',
   description: 'Native IPMI 2.0 (RMCP+) client and BMC poller: sensors, SEL, chassis power, DCMI',
-  coreApi: '^1.0.0',
+  coreApi: '^1.2.0',
+  errors: IPMI_ERRORS,
   config: IpmiConfigSchema,
   provides: [BMCS.id],
 

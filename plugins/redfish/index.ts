@@ -7,13 +7,15 @@
 import { join } from 'node:path';
 import {
   definePlugin,
+  AUDIT_LOG,
+  HOST_POWER,
   CAPABILITIES_DOCUMENTS,
   GUEST_CHANNELS,
   HOST_SLEEP,
   BMCS,
   type PluginHealth,
-  EVENT_NAMES,
 } from 'vpmd';
+import { REDFISH_ERRORS } from './errors.js';
 import { RedfishConfigSchema, type ServiceDeps } from './config.js';
 import { AccountStore } from './auth/accounts.js';
 import { SessionStore } from './auth/sessions.js';
@@ -25,7 +27,7 @@ import { listenHttps, type HttpsListener } from './http/server.js';
 import { loadTls } from './http/tls.js';
 import { accountRoutes } from './resources/accounts.js';
 import { chassisRoutes } from './resources/chassis.js';
-import { managerRoutes, AuditTrail } from './resources/managers.js';
+import { managerRoutes } from './resources/managers.js';
 import { HardwareLog, hardwareLogRoutes } from './resources/hardware-log.js';
 import { serviceRootRoutes } from './resources/service-root.js';
 import { systemRoutes } from './resources/systems.js';
@@ -36,8 +38,11 @@ export default definePlugin({
   name: 'redfish',
   version: '1.0.0',
   description: 'DMTF Redfish service over HTTPS: host, processors, chassis telemetry, accounts, sessions and events',
-  coreApi: '^1.1.0',
+  coreApi: '^1.2.0',
+  errors: REDFISH_ERRORS,
   config: RedfishConfigSchema,
+  // The core's own: power-off and reboot (ComputerSystem.Reset), the audit trail (AuditLog).
+  requires: [HOST_POWER.id, AUDIT_LOG.id],
   optional: [HOST_SLEEP.id, CAPABILITIES_DOCUMENTS.id, GUEST_CHANNELS.id, BMCS.id],
 
   register(ctx) {
@@ -46,10 +51,8 @@ export default definePlugin({
     let listener: HttpsListener | undefined;
     const notListening: PluginHealth = { status: 'degraded', detail: 'not listening' };
     const deps: ServiceDeps = { ctx, accounts, sessions, port: () => listener?.port ?? ctx.config.port };
-    const audit = new AuditTrail(join(ctx.core.stateDir, 'audit.jsonl'));
     const hardwareLog = new HardwareLog();
     const events = new EventHub(ctx);
-    ctx.events.on('audit.v1', (e) => audit.add(e));
     ctx.events.on('hw.log.v1', (e) => hardwareLog.add(e));
     sessions.onEnd((s) => events.closeStreamsOf(s.id));
     registerAccountCommands(ctx, accounts, sessions);
@@ -60,21 +63,20 @@ export default definePlugin({
       ...accountRoutes(deps),
       ...systemRoutes(deps),
       ...chassisRoutes(deps),
-      ...managerRoutes(deps, audit),
+      ...managerRoutes(deps),
       ...hardwareLogRoutes(hardwareLog),
       ...eventRoutes(deps, events),
     );
     const cache = new ResponseCache(ctx.config.responseCacheMs);
-    // Every change the core announces may show in a shared resource (power state, providers coming
-    // and going, telemetry status, new log entries): cached replies are retired at once. All
-    // events, so one declared later is covered too.
-    for (const name of EVENT_NAMES) ctx.events.on(name, () => cache.invalidate());
+    // Every change the core or a plugin announces may show in a shared resource (power state,
+    // providers coming and going, telemetry status, new log entries): cached replies are retired
+    // at once. All declared event types, the plugins' own included (complete before register).
+    for (const name of ctx.events.names()) ctx.events.on(name, () => cache.invalidate());
     const dispatcher = new Dispatcher(deps, router, cache);
 
     return {
       async start() {
         await accounts.load();
-        await audit.load();
         await events.start();
         const tls = await loadTls({
           ...(ctx.config.tlsCert !== undefined ? { certFile: ctx.config.tlsCert } : {}),

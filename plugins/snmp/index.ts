@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { definePlugin, type PluginHealth } from 'vpmd';
+import { SNMP_ERRORS } from './errors.js';
 import { SnmpConfigSchema } from './config.js';
 import { SnmpAgent } from './agent/snmp-agent.js';
 import { Poller } from './poller/poller.js';
@@ -16,7 +17,8 @@ export default definePlugin({
   name: 'snmp',
   version: '1.0.0',
   description: 'SNMPv3 agent serving power, thermal and sleep-state data, and a PDU/SNMPv3 device poller',
-  coreApi: '^1.0.0',
+  coreApi: '^1.2.0',
+  errors: SNMP_ERRORS,
   config: SnmpConfigSchema,
   optional: ['host-sleep@1', 'guest-channels@1', 'bmcs@1'],
 

@@ -9,6 +9,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GUEST_CHANNELS, StringEnum, Type, VpmdError, definePlugin, type GuestChannels, type PluginHealth } from 'vpmd';
+import { VIRTIO_CHANNELS_ERRORS } from './errors.js';
 import { ChannelService } from './channel-service.js';
 import { registerCommands } from './cli.js';
 import { JsonFifos } from './json-fifo.js';
@@ -113,7 +114,8 @@ export default definePlugin({
   name: 'virtio-channels',
   version: '1.0.0',
   description: "Host side of DPDK's VM power channel: guests scale their pCPUs within host bounds",
-  coreApi: '^1.0.0',
+  coreApi: '^1.2.0',
+  errors: VIRTIO_CHANNELS_ERRORS,
   config: ConfigSchema,
   provides: [GUEST_CHANNELS.id],
 

@@ -14,7 +14,7 @@ describe('example plugin energy-report (through the test kit)', () => {
     const st = await first.status();
     expect(st[0]?.health).toMatchObject({
       status: 'degraded',
-      detail: expect.stringContaining('exceeds the 1 W budget'),
+      detail: expect.stringContaining('exceeds the 1 W budget') as string,
     });
     const metric = await first.json<{ id: string; unit: string; latest: { value: number } }>([
       'telemetry',
@@ -31,7 +31,7 @@ describe('example plugin energy-report (through the test kit)', () => {
     const again = new Agent({
       config: parsed.config,
       configFile: first.configFile,
-      builtins: [{ manifest: energyReport, origin: 'testkit' }],
+      builtins: [{ manifest: energyReport, kind: 'testkit', origin: 'testkit' }],
       log: createLogger({ level: 'silent' }),
     });
     await again.start();

@@ -3,7 +3,8 @@
  *
  * It shows the whole plugin contract in about a hundred lines: a manifest with a config schema,
  * a command with a privilege and a human formatter, a periodic task, telemetry it reads and a
- * metric it defines, an event it emits, persisted state, and health. It imports only `vpmd`.
+ * metric it defines, its own error codes (with an exit code of their own) and its own event type
+ * (see vocabulary.ts), persisted state, and health. It imports only `vpmd`.
  *
  * Load it from config:
  *   plugins:
@@ -11,7 +12,8 @@
  *       module: ./path/to/dist/examples/plugins/energy-report/index.js
  *       budgetWatts: 150
  */
-import { Type, definePlugin, defineCommand, formatKeyValues, type PluginHealth } from 'vpmd';
+import { Type, VpmdError, definePlugin, defineCommand, formatKeyValues, type PluginHealth } from 'vpmd';
+import { ENERGY_REPORT_ERRORS, ENERGY_REPORT_EVENTS } from './vocabulary.js';
 
 const Totals = Type.Object({ joules: Type.Number({ minimum: 0 }), since: Type.String() });
 const TOTALS_SPEC = { version: 1, schema: Totals } as const;
@@ -20,7 +22,9 @@ export default definePlugin({
   name: 'energy-report',
   version: '1.0.0',
   description: 'Integrates the host RAPL power into an energy total and warns when a power budget is exceeded',
-  coreApi: '^1.0.0',
+  coreApi: '^1.2.0',
+  errors: ENERGY_REPORT_ERRORS,
+  events: ENERGY_REPORT_EVENTS,
   config: Type.Object({
     budgetWatts: Type.Number({ minimum: 1, maximum: 100000, description: 'host power budget in watts' }),
     interval: Type.Number({ minimum: 0.1, maximum: 3600, default: 1, description: 'seconds between samples' }),
@@ -30,6 +34,7 @@ export default definePlugin({
     let joules = 0;
     let since = new Date().toISOString();
     let lastWatts: number | null = null;
+    let overBudget = false;
     let health: PluginHealth = { status: 'ok', detail: 'no power reading yet' };
     const metricId = 'energy-report/host/energy';
 
@@ -63,6 +68,28 @@ export default definePlugin({
             ['Power', r.watts === null ? 'unavailable (no RAPL on this host)' : `${r.watts.toFixed(1)} W`],
             ['Budget', `${r.budgetWatts} W`],
           ]),
+      }),
+    );
+    ctx.commands.register(
+      defineCommand({
+        name: 'energy check',
+        summary: 'Succeed when host power is within the budget (exit 20 above it), like a monitoring check',
+        privilege: 'Login',
+        args: Type.Object({}),
+        handler: () => {
+          const watts = hostWatts();
+          const budgetWatts = ctx.config.budgetWatts;
+          if (watts === null)
+            throw new VpmdError('E_ENERGY_REPORT_NO_POWER', 'energy check: the host has no RAPL power reading');
+          if (watts > budgetWatts)
+            throw new VpmdError(
+              'E_ENERGY_REPORT_OVER_BUDGET',
+              `energy check: host power ${watts.toFixed(1)} W is above the ${budgetWatts} W budget`,
+              { watts, budgetWatts },
+            );
+          return { watts, budgetWatts };
+        },
+        human: (r) => `host power ${r.watts.toFixed(1)} W is within the ${r.budgetWatts} W budget`,
       }),
     );
     ctx.commands.register(
@@ -102,6 +129,15 @@ export default definePlugin({
           joules += w * dt;
           ctx.telemetry.record(metricId, joules);
           const over = w > ctx.config.budgetWatts;
+          if (over !== overBudget) {
+            overBudget = over;
+            ctx.events.emit('energy-report.budget.v1', {
+              state: over ? 'over' : 'within',
+              watts: w,
+              budgetWatts: ctx.config.budgetWatts,
+              timestamp: Date.now(),
+            });
+          }
           health = over
             ? {
                 status: 'degraded',

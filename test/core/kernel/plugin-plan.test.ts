@@ -6,6 +6,7 @@ import { Port } from '../../../core/config/schema-helpers.js';
 
 function plugin(name: string, extra: Record<string, unknown> = {}): PluginSource {
   return {
+    kind: 'built-in',
     origin: 'built-in',
     manifest: {
       name,
@@ -114,7 +115,7 @@ describe('planPlugins', () => {
 
   it('rejects two plugins with the same name and a broken manifest', () => {
     const plan = planPlugins(
-      [plugin('a'), plugin('a'), { origin: './bad.js', manifest: { name: 'bad' } }],
+      [plugin('a'), plugin('a'), { kind: 'external', origin: './bad.js', manifest: { name: 'bad' } }],
       configOf('plugins: {a: {}}'),
     );
     const text = plan.problems.map((p) => p.message).join('\n');

@@ -34,7 +34,7 @@ describe('without host-sleep, capabilities-documents or guest-channels providers
   let admin: string;
   beforeAll(async () => {
     h = await bootRedfish({
-      sections: { hostPower: { busAddress: 'unix:path=/nonexistent/vpmd-test-bus', timeout: 2 } },
+      core: { hostPower: { busAddress: 'unix:path=/nonexistent/vpmd-test-bus', timeout: 2 } },
     });
     await h.addAccount('admin', 'Administrator', 'Admin-pass-1');
     admin = await h.login('admin', 'Admin-pass-1');
@@ -48,7 +48,7 @@ describe('without host-sleep, capabilities-documents or guest-channels providers
     expect(info.json.Parameters[0].AllowableValues).toEqual(['On']);
     expect(info.json.Description).toMatch(/Suspend: not offered \(no host-sleep provider is running/);
     expect(info.json.Description).toMatch(
-      /GracefulShutdown: not offered \(systemd-logind unavailable: logind CanPowerOff\/CanReboot on unix:path=\/nonexistent/,
+      /GracefulShutdown: not offered \(systemd-logind unavailable: logind connect on unix:path=\/nonexistent/,
     );
     expect(
       ids(
@@ -170,9 +170,8 @@ describe('with libvirt-caps over logind and virtio-channels', () => {
     dir = await mkdtemp(join(tmpdir(), 'rf-vc-'));
     h = await bootRedfish({
       plugins: [libvirtCaps as unknown as PluginManifest, virtioChannels as unknown as PluginManifest],
-      sections: { hostPower: { busAddress: bus.address } },
-      core: {},
-      extraSections: { 'libvirt-caps': { busAddress: bus.address }, 'virtio-channels': { dir, libvirt: false } },
+      core: { hostPower: { busAddress: bus.address } },
+      extraSections: { 'libvirt-caps': {}, 'virtio-channels': { dir, libvirt: false } },
       profile: 'intel-pstate-hwp-32',
     });
     await h.addAccount('admin', 'Administrator', 'Admin-pass-1');
