@@ -6,10 +6,14 @@
  */
 import { createSocket, type Socket } from 'node:dgram';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { VpmdError } from 'vpmd';
 import { bootAgent, startIpmiSim, type IpmiSimPeer, type IpmiSimTarget } from 'vpmd/testkit';
 import type { PluginStatus } from '../../../core/kernel/kernel.js';
+import type { CachedSensor } from '../../../plugins/ipmi/commands/sdr-repository.js';
+import { readSensors } from '../../../plugins/ipmi/commands/sensors.js';
 import ipmi from '../../../plugins/ipmi/index.js';
 import { TargetPoller } from '../../../plugins/ipmi/poller/target-poller.js';
+import type { IpmiSession } from '../../../plugins/ipmi/session/session.js';
 import type { SessionTiming } from '../../../plugins/ipmi/session/session-target.js';
 import { UdpEndpoint } from '../../../plugins/ipmi/session/udp-endpoint.js';
 import { openSessions } from './support/reference-tools.js';
@@ -157,5 +161,51 @@ describe('a target never polled', () => {
       await booted.stop();
       await silent.close();
     }
+  });
+});
+
+describe('a reading lost after its retransmits', () => {
+  const sensor = (n: number): CachedSensor => ({
+    record: {
+      recordId: n,
+      recordType: 0x02,
+      ownerId: 0x20,
+      ownerLun: 0,
+      number: n,
+      entityId: 3,
+      entityInstance: 1,
+      sensorType: 0x08,
+      eventReadingType: 0x6f,
+      unitCode: 0,
+      unit: 'unspecified',
+      percentage: false,
+      name: `PSU${n}`,
+      thresholds: {},
+      thresholdMask: 0,
+    },
+    thresholds: {},
+  });
+  const lost = new VpmdError('E_IPMI_PROTOCOL', 'BMC x: malformed reply to command 0x4/0x2d', {
+    fault: 'malformed reply',
+  });
+  const session = (answers: Array<{ cc: number; data: Buffer } | Error>): IpmiSession =>
+    ({ requestEach: () => Promise.resolve(answers) }) as unknown as IpmiSession;
+
+  it('costs that reading (unavailable, with reason and fault), not the others', async () => {
+    const ok = { cc: 0, data: Buffer.from([0, 0x40, 0x01, 0x00]) };
+    const r = await readSensors(session([ok, lost]), [sensor(1), sensor(2)]);
+    expect(r[0]).toMatchObject({ name: 'PSU1', status: 'ok', value: 1 });
+    expect(r[0]?.reason).toBeUndefined();
+    expect(r[1]).toMatchObject({
+      name: 'PSU2',
+      status: 'unavailable',
+      value: null,
+      reason: lost.message,
+      fault: 'malformed reply',
+    });
+  });
+
+  it('fails the read when every reading is lost', async () => {
+    await expect(readSensors(session([lost, lost]), [sensor(1), sensor(2)])).rejects.toBe(lost);
   });
 });
