@@ -123,10 +123,18 @@ describe('vpmd and vpmctl, as operators run them', () => {
     );
   });
 
-  it('refuses to start a second agent on the same socket', async () => {
-    const second = await runCli(VPMD, ['--config', configFile]);
+  it('refuses to start a second agent on the same socket (with its own state directory)', async () => {
+    const other = join(dir, 'second.yaml');
+    await writeFile(other, (await readFile(configFile, 'utf8')).replace(join(dir, 'state'), join(dir, 'state2')));
+    const second = await runCli(VPMD, ['--config', other]);
     expect(second.code).toBe(5);
     expect(second.stderr).toContain('another agent is listening');
+  });
+
+  it('refuses to start a second agent on the same state directory, naming the first', async () => {
+    const second = await runCli(VPMD, ['--config', configFile]);
+    expect(second.code).toBe(5);
+    expect(second.stderr).toContain(`in use by another vpmd (pid ${agent.child.pid}`);
   });
 
   it('stops cleanly on SIGTERM and removes its socket', async () => {
