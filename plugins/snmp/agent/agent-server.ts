@@ -15,6 +15,7 @@ import type { SecureRequest, UsmEngine } from '../engine/usm-engine.js';
 import { VERSION, buildCommunityMessage, parseCommunityMessage, type CommunityTable } from '../engine/community.js';
 import { messageVersion } from '../codec/v3-message.js';
 import { V1_ERR, v1Response } from './v1-requests.js';
+import { DEFAULT_INTAKE_LIMITS, Intake, type IntakeLimits } from './intake.js';
 
 /** What the server needs. */
 export interface AgentServerOptions {
@@ -28,6 +29,8 @@ export interface AgentServerOptions {
   readonly audit: (principal: Principal, action: string, outcome: 'ok' | 'denied' | 'failed', detail?: string) => void;
   /** SNMPv1/v2c communities (read-only); absent or empty: SNMPv3 only. */
   readonly communities?: CommunityTable;
+  /** Budgets of unauthenticated traffic (default {@link DEFAULT_INTAKE_LIMITS}). */
+  readonly intakeLimits?: IntakeLimits;
 }
 
 /** Room left in a response for the message and PDU headers around the varbinds. */
@@ -40,8 +43,17 @@ export class AgentServer {
   private socket: Socket | undefined;
   /** Datagrams dropped because the sender is outside management.allow. */
   refused = 0;
+  /** Serves authenticated candidates first and budgets the rest (see intake.ts). */
+  readonly intake: Intake;
 
-  constructor(private readonly o: AgentServerOptions) {}
+  constructor(private readonly o: AgentServerOptions) {
+    this.intake = new Intake(
+      (buf) => (o.engine.isCandidate(buf) ? 'high' : 'low'),
+      (buf, rinfo) => this.onMessage(buf, rinfo),
+      (e: unknown) => o.log.error({ err: e instanceof Error ? e.message : String(e) }, 'snmp request failed'),
+      o.intakeLimits,
+    );
+  }
 
   /** Binds the socket. @returns the bound address and port. */
   async start(): Promise<{ address: string; port: number }> {
@@ -57,9 +69,13 @@ export class AgentServer {
     });
     socket.on('error', (e) => this.o.log.warn({ err: e.message }, 'snmp agent socket error'));
     socket.on('message', (buf, rinfo) => {
-      this.onMessage(buf, rinfo).catch((e: unknown) =>
-        this.o.log.error({ err: e instanceof Error ? e.message : String(e) }, 'snmp request failed'),
-      );
+      // Outside management.allow: dropped before any parsing, and before any budget is spent.
+      if (!this.o.allowed(rinfo.address)) {
+        this.refused++;
+        this.o.log.debug({ address: rinfo.address }, 'snmp datagram from outside management.allow dropped');
+        return;
+      }
+      this.intake.push(buf, rinfo);
     });
     const a = socket.address();
     return { address: a.address, port: a.port };
@@ -73,11 +89,6 @@ export class AgentServer {
   }
 
   private async onMessage(buf: Buffer, rinfo: RemoteInfo): Promise<void> {
-    if (!this.o.allowed(rinfo.address)) {
-      this.refused++;
-      this.o.log.debug({ address: rinfo.address }, 'snmp datagram from outside management.allow dropped');
-      return;
-    }
     if (this.o.communities?.size) {
       let version = -1;
       try {

@@ -130,6 +130,25 @@ export class UsmEngine {
     return Math.max(0, Math.floor((this.now() - this.opts.startedAt) / 1000)) % 2147483648;
   }
 
+  /**
+   * True when `buf` looks like a request of one of our users: an SNMPv3 USM message with
+   * authentication, our engine ID and a user with keys. Header parsing only, no crypto: it
+   * decides what is served first under a flood, never what is accepted ({@link process} does).
+   */
+  isCandidate(buf: Buffer): boolean {
+    // Most garbage fails here, without the cost of a thrown parse error.
+    if (!looksLikeV3(buf)) return false;
+    try {
+      const m = parseV3(buf);
+      if (m.securityModel !== 3 || !(m.flags & FLAG.auth)) return false;
+      if (!m.security.engineId.equals(this.opts.engineId)) return false;
+      const user = this.opts.users().get(m.security.userName);
+      return user !== undefined && user.level !== 'noAuthNoPriv';
+    } catch {
+      return false;
+    }
+  }
+
   /** Processes one datagram up to (not including) the PDU dispatch. */
   process(buf: Buffer): Incoming {
     let m: V3Message;
@@ -300,4 +319,12 @@ export class UsmEngine {
     });
     return { kind: 'report', reply, stat };
   }
+}
+
+/** SEQUENCE { INTEGER 3, ... } at the start of `buf`: an SNMPv3 message, by its first bytes only. */
+function looksLikeV3(buf: Buffer): boolean {
+  if (buf.length < 32 || buf[0] !== TAG.Sequence) return false;
+  const len = buf[1] ?? 0;
+  const at = len & 0x80 ? 2 + (len & 0x7f) : 2;
+  return buf[at] === TAG.Integer && buf[at + 1] === 1 && buf[at + 2] === 3;
 }
