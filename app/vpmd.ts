@@ -24,7 +24,14 @@ Logs are JSON lines on standard error (the demo writes them to DIR/vpmd.log).
 `;
 
 async function checkConfig(file: string): Promise<number> {
-  const parsed = await readConfigFile(file);
+  let parsed;
+  try {
+    parsed = await readConfigFile(file);
+  } catch (e) {
+    // A file that cannot be read is a problem with the configuration: exit 1, as for any other.
+    process.stderr.write(`${toVpmdError(e).message}\n${file}: 1 problem(s)\n`);
+    return 1;
+  }
   const { problems } = await checkConfiguration(parsed.config, file, BUILTIN_PLUGINS);
   const all = [
     ...parsed.problems,

@@ -18,7 +18,12 @@ import { loadExternalPlugins } from './kernel/plugin-loader.js';
 import type { CoreServices } from './kernel/plugin-context.js';
 import { ControlServer } from './control/control-server.js';
 import { openHost, type OpenedHost } from './host-runtime.js';
+import type { SysfsBackend } from './host/sysfs-backend.js';
 import { registerCoreCommands } from './commands/index.js';
+import { HostPowerService } from './host-power/index.js';
+import { HOST_POWER } from './contracts/host-power.js';
+import { AUDIT_LOG } from './contracts/audit-log.js';
+import { CORE_OWNER } from './kernel/core-capabilities.js';
 
 /** What the agent needs to be built. */
 export interface AgentOptions {
@@ -28,6 +33,11 @@ export interface AgentOptions {
   /** Built-in plugins. */
   readonly builtins: readonly PluginSource[];
   readonly log: Logger;
+  /**
+   * Wraps the host backend the agent opens (tests inject faults with it; see
+   * `FaultInjectingSysfs`). Default: the backend as opened.
+   */
+  readonly wrapHostBackend?: (backend: SysfsBackend) => SysfsBackend;
 }
 
 /** Checks a configuration completely (core, external modules, plugin sections, dependencies). */
@@ -75,16 +85,31 @@ export class Agent {
     try {
       audit = new AuditLog(config.state.dir, log.child({ component: 'audit' }));
       await audit.load();
-      host = await openHost(config.host, scheduler, telemetry, log.child({ component: 'host' }));
+      host = await openHost(config.host, scheduler, telemetry, log.child({ component: 'host' }), {
+        ...(this.opts.wrapHostBackend === undefined ? {} : { wrapBackend: this.opts.wrapHostBackend }),
+      });
     } catch (e) {
       await lock.release();
       throw e;
     }
     this.audit = audit;
-    bus.on('core', 'audit.v1', (e) => audit.record(e));
+    bus.on('core', 'audit.v1', (e) => {
+      audit.record(e);
+    });
     this.host = host;
     const services = withHost(parts, host.model);
     this.services = services;
+    // The core's own capabilities, there before the first plugin starts.
+    const hostPower = new HostPowerService(
+      {
+        ...(config.hostPower.busAddress !== undefined ? { busAddress: config.hostPower.busAddress } : {}),
+        timeoutMs: Math.round(config.hostPower.timeout * 1000),
+        simulated: config.host.simulated,
+      },
+      { access: services.access, bus, rtc: host.model.rtc, log: log.child({ component: 'host-power' }) },
+    );
+    services.capabilities.provide(CORE_OWNER, HOST_POWER.id, hostPower);
+    services.capabilities.provide(CORE_OWNER, AUDIT_LOG.id, audit);
     const kernel = new Kernel(services, plan.plugins, {
       startMs: config.kernel.startTimeout * 1000,
       stopMs: config.kernel.stopTimeout * 1000,

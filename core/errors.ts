@@ -107,6 +107,27 @@ export const ERROR_CATALOGUE = {
   E_HOST_PARSE: { category: 'internal', summary: 'kernel file content not understood' },
   E_HOST_VERIFY: { category: 'internal', summary: 'value read back differs from the value written' },
   E_HOST_UNSUPPORTED: { category: 'unsupported', summary: 'host lacks this feature' },
+  // host power (core: systemd-logind and the systemd manager over D-Bus)
+  E_HOST_POWER_UNAVAILABLE: {
+    category: 'unavailable',
+    summary: 'systemd-logind or the systemd manager is not reachable, or not used on this host',
+  },
+  E_HOST_POWER_TIMEOUT: {
+    category: 'timeout',
+    summary: 'systemd-logind or the systemd manager did not answer in time',
+  },
+  E_HOST_POWER_REFUSED: {
+    category: 'unavailable',
+    summary: 'systemd-logind or the systemd manager refused vpmd (polkit, bus policy, inhibitor)',
+  },
+  E_HOST_POWER_FAILED: {
+    category: 'unavailable',
+    summary: 'systemd-logind or the systemd manager answered with an error',
+  },
+  E_HOST_POWER_NOT_OFFERED: {
+    category: 'unsupported',
+    summary: 'this host cannot power off or reboot that way now (the reason says why)',
+  },
   // test kit peers
   E_PEER_MISSING: { category: 'unavailable', summary: 'a test peer program is not installed' },
   E_PEER_FAILED: { category: 'unavailable', summary: 'a test peer exited, refused to start or answered with an error' },

@@ -71,6 +71,8 @@ export type * from './host/index.js';
 export * from './contracts/host-sleep.js';
 export * from './contracts/guest-channels.js';
 export * from './contracts/bmc.js';
+export * from './contracts/host-power.js';
+export * from './contracts/audit-log.js';
 export * from './contracts/domains.js';
 /** Helpers for plugins that read facts under the host root (through the host's sysfs backend). */
 export { formatCpuList, parseCpuList } from './host/cpu-ranges.js';

@@ -33,6 +33,10 @@ export interface RunResult {
   readonly p99ms: number;
   readonly p999ms: number;
   readonly maxMs: number;
+  /** Replies later than DPDK's 10 ms (a DPDK guest reads them as the answer to its next request). */
+  readonly late: number;
+  /** Requests without a reply 10 s after the run. */
+  readonly lost: number;
   /** Paced runs: the rate asked for. */
   readonly targetPerSecond?: number;
 }
@@ -109,6 +113,8 @@ const chans: Chan[] = await Promise.all(
 port.postMessage({ kind: 'listening' } satisfies GuestEvent);
 
 const round = (x: number): number => Math.round(x * 1000) / 1000;
+/** TIMEOUT in DPDK's guest_channel.c: how long a guest waits for each reply. */
+const DPDK_TIMEOUT_MS = 10;
 const pct = (sorted: Float64Array, p: number): number =>
   sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 
@@ -154,6 +160,7 @@ async function run(mode: Mode, seconds: number, rate?: number): Promise<RunResul
   // Replies still on their way are measured too (bounded wait: a lost reply must not hang).
   if (run.outstanding > 0) await new Promise<void>((r) => ((run.drained = r), setTimeout(r, 10_000)));
   current = undefined;
+  const lost = run.outstanding;
   for (const c of chans) c.sentAt.length = 0;
   const sorted = Float64Array.from(run.lat).sort();
   return {
@@ -163,6 +170,8 @@ async function run(mode: Mode, seconds: number, rate?: number): Promise<RunResul
     p99ms: round(pct(sorted, 99)),
     p999ms: round(pct(sorted, 99.9)),
     maxMs: round(sorted[sorted.length - 1] ?? NaN),
+    late: run.lat.filter((ms) => ms > DPDK_TIMEOUT_MS).length,
+    lost,
     ...(rate === undefined ? {} : { targetPerSecond: rate }),
   };
 }

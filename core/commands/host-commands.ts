@@ -5,10 +5,11 @@
  */
 import { Type } from '@sinclair/typebox';
 import { defineCommand, type CommandRegistry } from '../services/commands.js';
-import { formatKeyValues, formatTable } from '../services/format.js';
+import { formatTable } from '../services/format.js';
 import { formatCpuList } from '../host/cpu-ranges.js';
 import type { HostModel } from '../host/host-model.js';
-import type { CpufreqPolicy } from '../host/cpufreq.js';
+import type { CpufreqPolicy, PolicyReading } from '../host/cpufreq.js';
+import { formatHostSummary, readHostSummary } from './host-summary.js';
 import { StringEnum } from '../config/schema-helpers.js';
 
 const mhz = (khz: number | undefined): string => (khz === undefined ? '-' : `${Math.round(khz / 1000)}`);
@@ -33,6 +34,28 @@ function policyTable(rows: readonly CpufreqPolicy[]): string {
   ]);
 }
 
+function readingTable(rows: ReadonlyArray<PolicyReading | CpufreqPolicy>): string {
+  const note = (p: PolicyReading | CpufreqPolicy): string => {
+    const r = p as Partial<PolicyReading>;
+    if (r.inactive === true) return 'inactive (CPUs offline)';
+    const n = p.faults?.length ?? 0;
+    if (n === 0) return '';
+    return `${r.controllable === false ? 'not controllable, ' : ''}${n} unreadable (see --json)`;
+  };
+  return formatTable(rows, [
+    { header: 'Policy', value: (p) => p.id, align: 'right' },
+    { header: 'CPUs', value: (p) => (p.affectedCpus === undefined ? '-' : formatCpuList(p.affectedCpus)) },
+    { header: 'Driver', value: (p) => p.driver ?? '-' },
+    { header: 'Governor', value: (p) => p.governor ?? '-' },
+    { header: 'Min MHz', value: (p) => mhz(p.scalingMinKHz), align: 'right' },
+    { header: 'Max MHz', value: (p) => mhz(p.scalingMaxKHz), align: 'right' },
+    { header: 'Cur MHz', value: (p) => mhz(p.scalingCurKHz), align: 'right' },
+    { header: 'HW range MHz', value: (p) => `${mhz(p.cpuinfoMinKHz)}-${mhz(p.cpuinfoMaxKHz)}` },
+    { header: 'EPP', value: (p) => p.epp ?? '-' },
+    { header: 'Note', value: note },
+  ]);
+}
+
 /** Registers the host commands. */
 export function registerHostCommands(reg: CommandRegistry, host: HostModel): void {
   reg.register(
@@ -42,60 +65,8 @@ export function registerHostCommands(reg: CommandRegistry, host: HostModel): voi
       summary: 'CPUs, topology, memory, frequency driver, turbo and sleep states of the host',
       privilege: 'Login',
       args: Type.Object({}),
-      handler: async () => {
-        const [topo, policies, turbo, sleep, idle] = await Promise.all([
-          host.topology(),
-          host.cpufreq.policies().catch(() => []),
-          host.cpufreq.turbo(),
-          host.sleep.states().catch(() => undefined),
-          host.cpuidle.info().catch(() => undefined),
-        ]);
-        const p0 = policies[0];
-        return {
-          arch: topo.arch,
-          model: topo.identity.modelName ?? null,
-          vendor: topo.identity.vendor ?? null,
-          cpusOnline: topo.online.length,
-          cpusPresent: topo.present.length,
-          sockets: topo.packages,
-          cores: topo.cores,
-          threadsPerCore: topo.threadsPerCore,
-          numaNodes: topo.numaNodes.length,
-          memTotalKiB: topo.memTotalKiB ?? null,
-          cpufreqDriver: p0?.driver ?? null,
-          governors: p0?.availableGovernors ?? [],
-          frequencyRangeKHz: p0 ? [p0.cpuinfoMinKHz, p0.cpuinfoMaxKHz] : null,
-          turbo,
-          sleep: sleep ?? null,
-          cpuidleDriver: idle?.driver ?? null,
-        };
-      },
-      human: (r) =>
-        formatKeyValues([
-          ['Architecture', r.arch],
-          ['CPU model', r.model ?? 'unknown'],
-          ['CPUs', `${r.cpusOnline} online of ${r.cpusPresent} present`],
-          ['Topology', `${r.sockets} socket(s), ${r.cores} core(s), ${r.threadsPerCore} thread(s) per core`],
-          ['NUMA nodes', r.numaNodes],
-          ['Memory', r.memTotalKiB === null ? 'unknown' : `${Math.round(r.memTotalKiB / 1024)} MiB`],
-          ['Frequency driver', r.cpufreqDriver ?? 'none (no cpufreq)'],
-          ['Governors', r.governors.join(' ') || '-'],
-          [
-            'Frequency range',
-            r.frequencyRangeKHz ? `${mhz(r.frequencyRangeKHz[0])}-${mhz(r.frequencyRangeKHz[1])} MHz` : '-',
-          ],
-          [
-            'Turbo',
-            r.turbo.supported ? `${r.turbo.enabled ? 'enabled' : 'disabled'} (${r.turbo.mechanism})` : 'not available',
-          ],
-          ['Sleep states', r.sleep ? r.sleep.states.join(' ') || 'none' : 'unknown'],
-          [
-            'Suspend to RAM',
-            r.sleep ? (r.sleep.s3 ? 'S3 (mem_sleep deep)' : r.sleep.s2idle ? 's2idle only (not S3)' : 'no') : 'unknown',
-          ],
-          ['Hibernate', r.sleep ? (r.sleep.s4 ? `S4 (disk mode ${r.sleep.disk?.selected ?? '?'})` : 'no') : 'unknown'],
-          ['Idle driver', r.cpuidleDriver ?? 'none'],
-        ]),
+      handler: () => readHostSummary(host),
+      human: formatHostSummary,
     }),
   );
   reg.register(
@@ -106,8 +77,14 @@ export function registerHostCommands(reg: CommandRegistry, host: HostModel): voi
       privilege: 'Login',
       args: Type.Object({ policy: Type.Optional(POLICY) }),
       positional: ['policy'],
-      handler: (a) => selectPolicies(host, a.policy ?? 'all'),
-      human: policyTable,
+      handler: async (a) => {
+        const { policies } = await host.cpufreq.survey();
+        if (a.policy === undefined || a.policy === 'all') return policies;
+        const hit = policies.find((p) => p.id === Number(a.policy));
+        // Not found: the model's own error names the existing policies.
+        return hit === undefined ? [await host.cpufreq.policy(Number(a.policy))] : [hit];
+      },
+      human: readingTable,
     }),
   );
   reg.register(
@@ -189,7 +166,7 @@ export function registerHostCommands(reg: CommandRegistry, host: HostModel): voi
           { header: 'Description', value: (s) => s.desc },
           { header: 'Latency us', value: (s) => s.latencyUs, align: 'right' },
           { header: 'Residency us', value: (s) => s.residencyUs, align: 'right' },
-          { header: 'Disabled', value: (s) => (s.disabled ? 'yes' : 'no') },
+          { header: 'Disabled', value: (s) => (s.disabled === undefined ? '?' : s.disabled ? 'yes' : 'no') },
         ]),
     }),
   );

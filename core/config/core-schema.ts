@@ -72,6 +72,24 @@ export const CoreConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    hostPower: Type.Object(
+      {
+        busAddress: Type.Optional(
+          Type.String({
+            minLength: 1,
+            description:
+              'D-Bus address of systemd-logind and the systemd manager (default: DBUS_SYSTEM_BUS_ADDRESS, else the system bus; on a simulated host none unless set)',
+          }),
+        ),
+        timeout: Type.Number({
+          minimum: 0.1,
+          maximum: 60,
+          default: 3,
+          description: 'seconds for each systemd-logind or systemd manager call, connection included',
+        }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     log: Type.Object(
       {
         level: StringEnum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, { default: 'info' }),

@@ -4,7 +4,7 @@
  * back: a difference that the kernel's documented clamping does not explain is E_HOST_VERIFY.
  */
 import { VpmdError } from '../errors.js';
-import { policyPath, requirePolicy, requireSpeedControls, type CpufreqPolicy } from './cpufreq.js';
+import { requirePolicy, requireSpeedControls, type CpufreqPolicy } from './cpufreq.js';
 import type { SysfsBackend } from './sysfs-backend.js';
 import { fullPath, readInt } from './sysfs-read.js';
 
@@ -83,7 +83,7 @@ export async function setGovernor(backend: SysfsBackend, id: number, governor: s
       { policy: id, governor, available: policy.availableGovernors },
     );
   }
-  const file = `${policyPath(id)}/scaling_governor`;
+  const file = `${policy.path}/scaling_governor`;
   await backend.write(file, governor);
   const readBack = (await backend.read(file)).trim();
   if (readBack !== governor) throw verifyError(backend, file, governor, readBack, 'the governor did not change');
@@ -112,7 +112,7 @@ export async function setLimits(
       maxKHz,
     });
   }
-  const p = policyPath(id);
+  const p = policy.path;
   const writeMin = async (): Promise<void> => {
     if (minKHz !== undefined) await backend.write(`${p}/scaling_min_freq`, String(minKHz));
   };
@@ -198,7 +198,7 @@ export async function setSpeed(backend: SysfsBackend, id: number, kHz: number): 
       { policy: id, governor: policy.governor },
     );
   }
-  const file = `${policyPath(id)}/scaling_setspeed`;
+  const file = `${policy.path}/scaling_setspeed`;
   await backend.write(file, String(kHz));
   const effective = await readInt(backend, file);
   const expected = expectedSetspeed(policy, kHz);
@@ -260,7 +260,7 @@ export async function setEpp(backend: SysfsBackend, id: number, value: string | 
       { policy: id, value: text, governor: policy.governor },
     );
   }
-  const file = `${policyPath(id)}/energy_performance_preference`;
+  const file = `${policy.path}/energy_performance_preference`;
   await backend.write(file, text);
   const readBack = (await backend.read(file)).trim();
   const matches =

@@ -4,7 +4,9 @@
  */
 import { VpmdError } from '../errors.js';
 import type { SysfsBackend } from './sysfs-backend.js';
-import { fullPath, listIndexed, readInt, readOptional } from './sysfs-read.js';
+import { FaultLog, faultsField, type HostFault } from './host-faults.js';
+import { attrInt, attrListIndexed, attrText } from './sysfs-attr.js';
+import { fullPath, readInt } from './sysfs-read.js';
 
 const CPU_DIR = 'sys/devices/system/cpu';
 
@@ -13,6 +15,8 @@ export interface CpuidleInfo {
   /** `intel_idle`, `acpi_idle`, `psci_idle`, `haltpoll`...; undefined without cpuidle. */
   readonly driver?: string;
   readonly governor?: string;
+  /** Attributes that could not be read (present only when some could not). */
+  readonly faults?: readonly HostFault[];
 }
 
 /** One idle state of one CPU. */
@@ -26,11 +30,14 @@ export interface CpuidleState {
   readonly latencyUs: number;
   /** Target residency in µs (minimum idle time for the state to pay off). */
   readonly residencyUs: number;
-  readonly disabled: boolean;
+  /** Undefined when `disable` cannot be read. */
+  readonly disabled?: boolean;
   /** Times the state was entered. */
-  readonly usage: number;
+  readonly usage?: number;
   /** Total time spent in the state, µs. */
-  readonly timeUs: number;
+  readonly timeUs?: number;
+  /** Attributes that could not be read (present only when some could not). */
+  readonly faults?: readonly HostFault[];
 }
 
 /** Idle states of one CPU. */
@@ -41,46 +48,56 @@ export interface CpuIdleStates {
 
 /** Reads the cpuidle driver and governor. */
 export async function readCpuidleInfo(backend: SysfsBackend): Promise<CpuidleInfo> {
+  const log = new FaultLog();
   const [driver, governor, governorRo] = await Promise.all([
-    readOptional(backend, `${CPU_DIR}/cpuidle/current_driver`),
-    readOptional(backend, `${CPU_DIR}/cpuidle/current_governor`),
-    readOptional(backend, `${CPU_DIR}/cpuidle/current_governor_ro`),
+    attrText(backend, `${CPU_DIR}/cpuidle/current_driver`, log),
+    attrText(backend, `${CPU_DIR}/cpuidle/current_governor`, log),
+    attrText(backend, `${CPU_DIR}/cpuidle/current_governor_ro`, log),
   ]);
-  const info: { driver?: string; governor?: string } = {};
-  if (driver !== undefined && driver.trim() !== 'none') info.driver = driver.trim();
+  const info: { driver?: string; governor?: string; faults?: readonly HostFault[] } = { ...faultsField(log) };
+  if (driver !== undefined && driver !== '' && driver !== 'none') info.driver = driver;
   const gov = governor ?? governorRo;
-  if (gov !== undefined) info.governor = gov.trim();
+  if (gov !== undefined && gov !== '') info.governor = gov;
   return info;
 }
 
-/** Reads the idle states of one CPU (empty when the CPU has no cpuidle directory). */
+/**
+ * Reads the idle states of one CPU (empty when the CPU has no cpuidle directory). A state whose
+ * name, latency or residency cannot be read is left out; unreadable counters are undefined and
+ * named in the state's `faults`.
+ */
 export async function readCpuIdleStates(backend: SysfsBackend, cpu: number): Promise<CpuidleState[]> {
   const dir = `${CPU_DIR}/cpu${cpu}/cpuidle`;
-  const states = await listIndexed(backend, dir, /^state(\d+)$/);
-  return Promise.all(
-    states.map(async ({ name: entry, index }) => {
+  const states = await attrListIndexed(backend, dir, /^state(\d+)$/, new FaultLog());
+  const read = await Promise.all(
+    states.map(async ({ name: entry, index }): Promise<CpuidleState | undefined> => {
       const base = `${dir}/${entry}`;
+      const log = new FaultLog();
+      const req = { required: true };
       const [name, desc, latencyUs, residencyUs, disable, usage, timeUs] = await Promise.all([
-        backend.read(`${base}/name`),
-        readOptional(backend, `${base}/desc`),
-        readInt(backend, `${base}/latency`),
-        readInt(backend, `${base}/residency`),
-        readInt(backend, `${base}/disable`),
-        readInt(backend, `${base}/usage`),
-        readInt(backend, `${base}/time`),
+        attrText(backend, `${base}/name`, log, req),
+        attrText(backend, `${base}/desc`, log),
+        attrInt(backend, `${base}/latency`, log, req),
+        attrInt(backend, `${base}/residency`, log, req),
+        attrInt(backend, `${base}/disable`, log, req),
+        attrInt(backend, `${base}/usage`, log, req),
+        attrInt(backend, `${base}/time`, log, req),
       ]);
+      if (name === undefined || latencyUs === undefined || residencyUs === undefined) return undefined;
       return {
         index,
-        name: name.trim(),
-        desc: (desc ?? '').trim(),
+        name,
+        desc: desc ?? '',
         latencyUs,
         residencyUs,
-        disabled: disable !== 0,
-        usage,
-        timeUs,
+        ...(disable === undefined ? {} : { disabled: disable !== 0 }),
+        ...(usage === undefined ? {} : { usage }),
+        ...(timeUs === undefined ? {} : { timeUs }),
+        ...faultsField(log),
       };
     }),
   );
+  return read.filter((s): s is CpuidleState => s !== undefined);
 }
 
 /** Reads the idle states of the given CPUs in one batch. */

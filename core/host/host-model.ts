@@ -4,10 +4,17 @@
  */
 import { readCpuidleInfo, readCpuIdleStates, readIdleStatesOf, setIdleStateDisabled } from './cpuidle.js';
 import type { CpuIdleStates, CpuidleInfo, CpuidleState } from './cpuidle.js';
-import { readPolicies, readPolicyForCpu, requirePolicy, type CpufreqPolicy } from './cpufreq.js';
+import {
+  readPolicies,
+  readPolicyForCpu,
+  requirePolicy,
+  surveyPolicies,
+  type CpufreqPolicy,
+  type CpufreqSurvey,
+} from './cpufreq.js';
 import { setEpp, setGovernor, setLimits, setSpeed, type LimitsResult, type SpeedResult } from './cpufreq-writers.js';
 import { parseCmdline } from './proc-files.js';
-import { readEnergyUj, readRaplDomains, setPowerLimit, type RaplDomain } from './rapl.js';
+import { readEnergyUj, readRaplDomains, setPowerLimit, surveyRapl, type RaplDomain, type RaplSurvey } from './rapl.js';
 import { RealSysfs } from './real-sysfs.js';
 import { clearWakeAlarm, readRtc, setWakeAlarm, type RtcState } from './rtc.js';
 import { readSleepStates, setDiskMode, setMemSleep, type SleepChoice, type SleepStates } from './sleep.js';
@@ -18,8 +25,10 @@ import { readDriverStatus, readTurbo, setDriverStatus, setTurbo, type DriverStat
 
 /** CPU frequency scaling (kHz throughout). */
 export interface HostCpufreq {
-  /** Every policy, read in one batch. */
+  /** Every controllable policy, read in one batch. */
   policies(): Promise<CpufreqPolicy[]>;
+  /** Every policy found, with the attributes that could not be read (degraded, inactive). */
+  survey(): Promise<CpufreqSurvey>;
   /** One policy by id (E_HOST_NOT_FOUND naming the existing ones). */
   policy(id: number): Promise<CpufreqPolicy>;
   /** The policy governing a CPU. */
@@ -56,7 +65,10 @@ export interface HostCpuidle {
 
 /** RAPL energy domains (raw µJ / µW). */
 export interface HostRapl {
+  /** Domains that can be metered. */
   domains(): Promise<RaplDomain[]>;
+  /** Every zone found, with the attributes that could not be read. */
+  survey(): Promise<RaplSurvey>;
   /** Raw counter of one zone (`intel-rapl:0`) in µJ. */
   energyUj(id: string): Promise<number>;
   /** Sets a constraint's power limit in µW. */
@@ -110,6 +122,7 @@ export function createHostModel(backend: SysfsBackend = new RealSysfs()): HostMo
     cmdlineParams: async () => parseCmdline(await readCmdline(b)),
     cpufreq: {
       policies: () => readPolicies(b),
+      survey: () => surveyPolicies(b),
       policy: (id) => requirePolicy(b, id),
       policyForCpu: (cpu) => readPolicyForCpu(b, cpu),
       setGovernor: (id, governor) => setGovernor(b, id, governor),
@@ -129,6 +142,7 @@ export function createHostModel(backend: SysfsBackend = new RealSysfs()): HostMo
     },
     rapl: {
       domains: () => readRaplDomains(b),
+      survey: () => surveyRapl(b),
       energyUj: (id) => readEnergyUj(b, id),
       setPowerLimit: (id, constraint, limitUw) => setPowerLimit(b, id, constraint, limitUw),
     },

@@ -4,7 +4,6 @@
  * between samples (wraps included), so the first sample has no power value.
  */
 import type { MetricDefinition, MetricKind, MetricUnit, Thresholds } from '../contracts/telemetry.js';
-import { policyPath } from './cpufreq.js';
 import { EnergyCounter } from './energy-counter.js';
 import type { HostModel } from './host-model.js';
 import { POWERCAP_DIR, type RaplDomain } from './rapl.js';
@@ -67,8 +66,15 @@ function define(
   return thresholds === undefined || Object.keys(thresholds).length === 0 ? def : { ...def, thresholds };
 }
 
+/** A kernel name as a metric id segment: `INT3400 Thermal` → `INT3400_Thermal`. */
+function idSegment(name: string): string {
+  const s = name.replace(/[^A-Za-z0-9._:/-]/g, '_').replace(/^[^A-Za-z0-9]+/, '');
+  return s === '' ? 'unnamed' : s;
+}
+
 /** Keys names that repeat (two sockets, two `coretemp` chips) with an ordinal: `coretemp-0`. */
-function uniqueKeys<T>(items: readonly T[], nameOf: (item: T) => string): string[] {
+function uniqueKeys<T>(items: readonly T[], rawNameOf: (item: T) => string): string[] {
+  const nameOf = (item: T): string => idSegment(rawNameOf(item));
   const counts = new Map<string, number>();
   for (const item of items) counts.set(nameOf(item), (counts.get(nameOf(item)) ?? 0) + 1);
   const seen = new Map<string, number>();
@@ -82,7 +88,9 @@ function uniqueKeys<T>(items: readonly T[], nameOf: (item: T) => string): string
 }
 
 function raplProbes(host: HostModel, domains: readonly RaplDomain[]): Probe[] {
-  return domains.flatMap((domain) => {
+  const keys = uniqueKeys(domains, (d) => d.key);
+  return domains.flatMap((domain, i) => {
+    const key = keys[i] ?? domain.id;
     const counter = new EnergyCounter(domain.maxEnergyRangeUj);
     const sensor = `${POWERCAP_DIR}/${domain.id}/energy_uj`;
     let last: { at: number; powerW: number | null; totalJ: number | null } | undefined;
@@ -97,17 +105,23 @@ function raplProbes(host: HostModel, domains: readonly RaplDomain[]): Probe[] {
         // a failure of the whole sample.
         raw = undefined;
       }
-      const s = raw === undefined ? undefined : counter.update(raw, at);
+      let s: ReturnType<EnergyCounter['update']> | undefined;
+      try {
+        s = raw === undefined ? undefined : counter.update(raw, at);
+      } catch {
+        // A reading outside 0..max_energy_range_uj (a garbled file) is a gap too.
+        s = undefined;
+      }
       last = { at, powerW: s?.powerW ?? null, totalJ: s?.totalJ ?? null };
       return last;
     };
     return [
       {
-        definition: define(`host/rapl/${domain.key}/power`, `RAPL ${domain.key} power`, 'power', 'W', sensor),
+        definition: define(`host/rapl/${key}/power`, `RAPL ${domain.key} power`, 'power', 'W', sensor),
         read: async (snap: Snapshot) => (await update(snap.at)).powerW,
       },
       {
-        definition: define(`host/rapl/${domain.key}/energy`, `RAPL ${domain.key} energy`, 'energy', 'J', sensor),
+        definition: define(`host/rapl/${key}/energy`, `RAPL ${domain.key} energy`, 'energy', 'J', sensor),
         read: async (snap: Snapshot) => (await update(snap.at)).totalJ,
       },
     ];
@@ -143,7 +157,7 @@ function hwmonProbes(chips: readonly HwmonChip[]): Probe[] {
             `${chip.name} ${channel.label ?? channelName} ${k.noun}`,
             k.kind,
             k.unit,
-            `sys/class/hwmon/${chip.id}/${channelName}_input`,
+            `${chip.path ?? `sys/class/hwmon/${chip.id}`}/${channelName}_input`,
             thresholds,
           ),
           read: (snap: Snapshot) =>
@@ -154,9 +168,9 @@ function hwmonProbes(chips: readonly HwmonChip[]): Probe[] {
   );
 }
 
-function frequencyProbes(host: HostModel, policyIds: readonly number[]): Probe[] {
-  return policyIds.map((id) => {
-    const file = `${policyPath(id)}/scaling_cur_freq`;
+function frequencyProbes(host: HostModel, policies: ReadonlyArray<{ id: number; path: string }>): Probe[] {
+  return policies.map(({ id, path }) => {
+    const file = `${path}/scaling_cur_freq`;
     return {
       definition: define(
         `host/cpufreq/policy${id}/frequency`,
@@ -180,20 +194,18 @@ export function createHostTelemetry(host: HostModel, options: HostTelemetryOptio
   let probes: Promise<Probe[]> | undefined;
   const discover = (): Promise<Probe[]> => {
     probes ??= (async () => {
-      const [domains, zones, chips, policies] = await Promise.all([
-        host.rapl.domains(),
-        host.thermal.zones(),
-        host.thermal.hwmon(),
-        host.cpufreq.policies(),
+      // Each area on its own: a host whose RAPL cannot be listed still has temperatures.
+      const [domains, zones, chips, survey] = await Promise.all([
+        host.rapl.domains().catch(() => []),
+        host.thermal.zones().catch(() => []),
+        host.thermal.hwmon().catch(() => []),
+        host.cpufreq.survey().catch(() => ({ policies: [] })),
       ]);
       return [
         ...raplProbes(host, domains),
         ...zoneProbes(zones),
         ...hwmonProbes(chips),
-        ...frequencyProbes(
-          host,
-          policies.map((p) => p.id),
-        ),
+        ...frequencyProbes(host, survey.policies),
       ];
     })();
     // A failed discovery is retried on the next call instead of being cached forever.
@@ -204,13 +216,16 @@ export function createHostTelemetry(host: HostModel, options: HostTelemetryOptio
     definitions: async () => (await discover()).map((p) => p.definition),
     sample: async () => {
       const list = await discover();
-      const [zones, chips] = await Promise.all([host.thermal.zones(), host.thermal.hwmon()]);
+      const [zones, chips] = await Promise.all([
+        host.thermal.zones().catch(() => []),
+        host.thermal.hwmon().catch(() => []),
+      ]);
       const snapshot: Snapshot = {
         at: now(),
         zones: new Map(zones.map((z) => [z.id, z])),
         chips: new Map(chips.map((c) => [c.id, c])),
       };
-      const values = await Promise.all(list.map((p) => p.read(snapshot)));
+      const values = await Promise.all(list.map(async (p) => p.read(snapshot)));
       return list.map((p, i) => ({ id: p.definition.id, value: values[i] ?? null }));
     },
   };

@@ -3,9 +3,11 @@
  * `amd-rapl` naming of newer kernels on AMD). Raw values stay in the kernel's µJ / µW / µs;
  * {@link EnergyCounter} and the host telemetry convert to J and W.
  */
-import { VpmdError, isVpmdError } from '../errors.js';
+import { VpmdError } from '../errors.js';
+import { FaultLog, type HostFault } from './host-faults.js';
+import { attrInt, attrList, attrText } from './sysfs-attr.js';
 import type { SysfsBackend } from './sysfs-backend.js';
-import { fullPath, listOptional, parseIntStrict, readInt, readOptional, readOptionalInt } from './sysfs-read.js';
+import { fullPath, readInt } from './sysfs-read.js';
 
 /** Directory of powercap zones. */
 export const POWERCAP_DIR = 'sys/class/powercap';
@@ -38,85 +40,143 @@ export interface RaplDomain {
   readonly maxEnergyRangeUj: number;
   readonly enabled?: boolean;
   readonly constraints: readonly RaplConstraint[];
+  /** Attributes that could not be read (present only when some could not). */
+  readonly faults?: readonly HostFault[];
+}
+
+/** One RAPL zone as read: any attribute may be unavailable. */
+export type RaplZoneReading = Omit<RaplDomain, 'maxEnergyRangeUj' | 'name' | 'faults'> & {
+  /** Kernel name, undefined when `name` cannot be read (the key then uses the id). */
+  readonly name?: string;
+  readonly maxEnergyRangeUj?: number;
+  /** `intel-rapl-mmio` zones are the same domains read through MMIO (Tiger Lake and later). */
+  readonly mmio: boolean;
+  readonly degraded: boolean;
+  readonly faults: readonly HostFault[];
+};
+
+/** Every RAPL zone found. */
+export interface RaplSurvey {
+  readonly zones: readonly RaplZoneReading[];
+  /** Faults of discovery itself (an unlistable powercap directory). */
+  readonly faults: readonly HostFault[];
 }
 
 /** Lists RAPL zone ids in natural order (parents before their children). */
-export async function listRaplZones(backend: SysfsBackend): Promise<string[]> {
-  return (await listOptional(backend, POWERCAP_DIR)).filter((n) => ZONE.test(n));
+export async function listRaplZones(backend: SysfsBackend, log: FaultLog = new FaultLog()): Promise<string[]> {
+  return (await attrList(backend, POWERCAP_DIR, log)).filter((n) => ZONE.test(n));
 }
 
-/** Reads a zone's raw energy counter in µJ. */
+/** Reads a zone's raw energy counter in µJ (throws when unreadable, e.g. EACCES without root). */
 export async function readEnergyUj(backend: SysfsBackend, id: string): Promise<number> {
   return readInt(backend, `${POWERCAP_DIR}/${id}/energy_uj`);
-}
-
-async function readEnergyIfReadable(backend: SysfsBackend, id: string): Promise<number | undefined> {
-  try {
-    return await readEnergyUj(backend, id);
-  } catch (e) {
-    // Since Linux 5.10 energy_uj is root-only: an unprivileged agent still lists the domains.
-    if (isVpmdError(e, 'E_HOST_ACCESS')) return undefined;
-    throw e;
-  }
 }
 
 async function readConstraints(
   backend: SysfsBackend,
   base: string,
   files: readonly string[],
+  log: FaultLog,
 ): Promise<RaplConstraint[]> {
-  const indices = files
-    .map((f) => /^constraint_(\d+)_name$/.exec(f)?.[1])
-    .filter((i): i is string => i !== undefined)
-    .map(Number)
-    .sort((a, b) => a - b);
+  const indices = [
+    ...new Set(
+      files
+        .map((f) => /^constraint_(\d+)_(?:name|power_limit_uw)$/.exec(f)?.[1])
+        .filter((i): i is string => i !== undefined)
+        .map(Number),
+    ),
+  ].sort((a, b) => a - b);
   return Promise.all(
     indices.map(async (index) => {
       const prefix = `${base}/constraint_${index}`;
       const [name, powerLimitUw, timeWindowUs, maxPowerUw] = await Promise.all([
-        readOptional(backend, `${prefix}_name`),
-        readOptionalInt(backend, `${prefix}_power_limit_uw`),
-        readOptionalInt(backend, `${prefix}_time_window_us`),
-        readOptionalInt(backend, `${prefix}_max_power_uw`),
+        attrText(backend, `${prefix}_name`, log, { required: true }),
+        attrInt(backend, `${prefix}_power_limit_uw`, log, { required: true }),
+        attrInt(backend, `${prefix}_time_window_us`, log),
+        attrInt(backend, `${prefix}_max_power_uw`, log),
       ]);
-      return { index, name: (name ?? '').trim(), powerLimitUw, timeWindowUs, maxPowerUw };
+      return { index, name: name ?? `constraint_${index}`, powerLimitUw, timeWindowUs, maxPowerUw };
     }),
   );
 }
 
-async function readDomain(backend: SysfsBackend, id: string, names: ReadonlyMap<string, string>): Promise<RaplDomain> {
+async function readZone(backend: SysfsBackend, id: string): Promise<Omit<RaplZoneReading, 'key'>> {
   const path = `${POWERCAP_DIR}/${id}`;
+  const log = new FaultLog();
+  const req = { required: true };
   const [files, name, energyUj, maxEnergyRangeUj, enabled] = await Promise.all([
-    backend.list(path),
-    backend.read(`${path}/name`),
-    readEnergyIfReadable(backend, id),
-    readInt(backend, `${path}/max_energy_range_uj`),
-    readOptional(backend, `${path}/enabled`),
+    attrList(backend, path, log),
+    attrText(backend, `${path}/name`, log, req),
+    // Root-only since Linux 5.10 (PLATYPUS): EACCES is recorded like any other fault.
+    attrInt(backend, `${path}/energy_uj`, log, req),
+    attrInt(backend, `${path}/max_energy_range_uj`, log, req),
+    attrInt(backend, `${path}/enabled`, log),
   ]);
   const parts = id.split(':');
   const parent = parts.length > 2 ? parts.slice(0, -1).join(':') : undefined;
-  const parentName = parent === undefined ? undefined : names.get(parent);
-  const constraints = await readConstraints(backend, path, files);
+  const constraints = await readConstraints(backend, path, files, log);
+  const faults = [...log.faults];
   return {
     id,
-    name: name.trim(),
-    key: parentName === undefined ? name.trim() : `${parentName}/${name.trim()}`,
+    ...(name === undefined ? {} : { name }),
     ...(parent === undefined ? {} : { parent }),
     path,
     energyUj,
-    maxEnergyRangeUj,
-    enabled: enabled === undefined ? undefined : parseIntStrict(backend, `${path}/enabled`, enabled) !== 0,
+    ...(maxEnergyRangeUj === undefined ? {} : { maxEnergyRangeUj }),
+    enabled: enabled === undefined ? undefined : enabled !== 0,
     constraints,
+    mmio: parts[0]?.endsWith('-mmio') ?? false,
+    degraded: faults.length > 0,
+    faults,
   };
 }
 
-/** Reads every RAPL domain; an empty list when the host has no powercap (VMs, Arm). */
+/** Unique readable keys: `package-0`, `package-0/dram`, `mmio/package-0`, then `-1`, `-2`. */
+function zoneKeys(zones: ReadonlyArray<Omit<RaplZoneReading, 'key'>>): string[] {
+  const byId = new Map(zones.map((z) => [z.id, z]));
+  const base = zones.map((z) => {
+    const own = z.name ?? z.id;
+    const parentZone = z.parent === undefined ? undefined : byId.get(z.parent);
+    const stem = parentZone === undefined ? own : `${parentZone.name ?? parentZone.id}/${own}`;
+    return z.mmio ? `mmio/${stem}` : stem;
+  });
+  const seen = new Map<string, number>();
+  return base.map((k) => {
+    const n = seen.get(k) ?? 0;
+    seen.set(k, n + 1);
+    return n === 0 ? k : `${k}-${n}`;
+  });
+}
+
+/** Reads every RAPL zone with its faults; no zones when the host has no powercap (VMs, Arm). */
+export async function surveyRapl(backend: SysfsBackend): Promise<RaplSurvey> {
+  const log = new FaultLog();
+  const ids = await listRaplZones(backend, log);
+  const zones = await Promise.all(ids.map((id) => readZone(backend, id)));
+  const keys = zoneKeys(zones);
+  return { zones: zones.map((z, i) => ({ ...z, key: keys[i] ?? z.id })), faults: [...log.faults] };
+}
+
+/**
+ * Reads every RAPL domain that can be metered (its `max_energy_range_uj` is known); zones
+ * without it are in {@link surveyRapl}.
+ */
 export async function readRaplDomains(backend: SysfsBackend): Promise<RaplDomain[]> {
-  const ids = await listRaplZones(backend);
-  const names = new Map(
-    await Promise.all(ids.map(async (id) => [id, (await backend.read(`${POWERCAP_DIR}/${id}/name`)).trim()] as const)),
-  );
-  return Promise.all(ids.map((id) => readDomain(backend, id, names)));
+  const { zones } = await surveyRapl(backend);
+  return zones.flatMap((z) => {
+    if (z.maxEnergyRangeUj === undefined) return [];
+    const rest: Record<string, unknown> = { ...z };
+    for (const k of ['mmio', 'degraded', 'faults', 'name']) delete rest[k];
+    const { faults, name } = z;
+    return [
+      {
+        ...(rest as Omit<RaplDomain, 'name' | 'maxEnergyRangeUj'>),
+        name: name ?? z.id,
+        maxEnergyRangeUj: z.maxEnergyRangeUj,
+        ...(faults.length === 0 ? {} : { faults }),
+      },
+    ];
+  });
 }
 
 /**

@@ -2,8 +2,8 @@
  * {@link SysfsBackend} over the real filesystem. On a production host the root is `/`; tests and
  * the demo point it at a directory holding a copied or generated tree.
  */
-import { close, constants, open, readFile, readdir, stat, write } from 'node:fs';
-import { resolve } from 'node:path';
+import { close, constants, open, readFile, readdir, realpath, stat, write } from 'node:fs';
+import { relative, resolve } from 'node:path';
 import { hostFileError } from './host-errors.js';
 import { normalizeBackendPath, sortNaturally, type SysfsBackend } from './sysfs-backend.js';
 
@@ -95,6 +95,19 @@ export class RealSysfs implements SysfsBackend {
         if (!err) ok(true);
         else if (err.code === 'ENOENT' || err.code === 'ENOTDIR') ok(false);
         else fail(hostFileError({ op: 'exists', file, errno: errnoOf(err) }, err));
+      });
+    });
+  }
+
+  /** @inheritDoc */
+  async realpath(path: string): Promise<string> {
+    const file = this.resolvePath(path);
+    return new Promise((ok, fail) => {
+      realpath(file, (err, real) => {
+        if (err) return fail(hostFileError({ op: 'read', file, errno: errnoOf(err) }, err));
+        // A link leaving the root keeps its own name: the caller only compares paths.
+        const rel = relative(this.root, real);
+        ok(rel.startsWith('..') ? normalizeBackendPath(path) : rel);
       });
     });
   }

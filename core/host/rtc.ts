@@ -4,6 +4,8 @@
  */
 import { VpmdError } from '../errors.js';
 import type { SysfsBackend } from './sysfs-backend.js';
+import { FaultLog, faultsField, type HostFault } from './host-faults.js';
+import { attrRaw, parseIntAttr } from './sysfs-attr.js';
 import { fullPath, parseIntStrict, readOptional } from './sysfs-read.js';
 
 /** The default RTC device. */
@@ -19,6 +21,8 @@ export interface RtcState {
   readonly sinceEpoch?: number;
   /** The pending wake alarm in epoch seconds, undefined when none is set. */
   readonly wakeAlarm?: number;
+  /** Files that could not be read (present only when some could not). */
+  readonly faults?: readonly HostFault[];
 }
 
 function rtcDir(device: string): string {
@@ -38,17 +42,23 @@ export async function readRtc(backend: SysfsBackend, device = DEFAULT_RTC): Prom
       device,
     });
   }
+  const log = new FaultLog();
   const [since, alarm] = await Promise.all([
-    readOptional(backend, `${dir}/since_epoch`),
-    readOptional(backend, `${dir}/wakealarm`),
+    attrRaw(backend, `${dir}/since_epoch`, log, { required: true }),
+    attrRaw(backend, `${dir}/wakealarm`, log, { required: true }),
   ]);
-  const state: { device: string; name: string; sinceEpoch?: number; wakeAlarm?: number } = {
-    device,
-    name: name.trim(),
-  };
-  if (since !== undefined) state.sinceEpoch = parseIntStrict(backend, `${dir}/since_epoch`, since);
-  if (alarm !== undefined && alarm.trim() !== '') state.wakeAlarm = parseIntStrict(backend, `${dir}/wakealarm`, alarm);
-  return state;
+  const state: {
+    device: string;
+    name: string;
+    sinceEpoch?: number;
+    wakeAlarm?: number;
+    faults?: readonly HostFault[];
+  } = { device, name: name.trim() };
+  if (since !== undefined) state.sinceEpoch = parseIntAttr(backend, `${dir}/since_epoch`, since, log);
+  // An empty wakealarm is the kernel's "no alarm", not a fault.
+  if (alarm !== undefined && alarm.trim() !== '')
+    state.wakeAlarm = parseIntAttr(backend, `${dir}/wakealarm`, alarm, log);
+  return { ...state, ...faultsField(log) };
 }
 
 /**

@@ -4,6 +4,8 @@
  */
 import { VpmdError } from '../errors.js';
 import type { SysfsBackend } from './sysfs-backend.js';
+import { FaultLog, faultsField, type HostFault } from './host-faults.js';
+import { attrRaw } from './sysfs-attr.js';
 import { fullPath, readOptional, splitWords } from './sysfs-read.js';
 
 const POWER_DIR = 'sys/power';
@@ -29,6 +31,8 @@ export interface SleepStates {
   readonly s4: boolean;
   /** Suspend-to-idle: `freeze` offered, or `s2idle` in mem_sleep. */
   readonly s2idle: boolean;
+  /** Files that could not be read (present only when some could not). */
+  readonly faults?: readonly HostFault[];
 }
 
 /** Parses a bracketed choice list such as `[platform] shutdown reboot`. */
@@ -45,10 +49,11 @@ export function parseSleepChoice(text: string): SleepChoice {
 
 /** Reads the sleep states. A VM typically has an empty `state`: nothing is supported. */
 export async function readSleepStates(backend: SysfsBackend): Promise<SleepStates> {
+  const log = new FaultLog();
   const [state, memSleep, disk] = await Promise.all([
-    readOptional(backend, `${POWER_DIR}/state`),
-    readOptional(backend, `${POWER_DIR}/mem_sleep`),
-    readOptional(backend, `${POWER_DIR}/disk`),
+    attrRaw(backend, `${POWER_DIR}/state`, log),
+    attrRaw(backend, `${POWER_DIR}/mem_sleep`, log),
+    attrRaw(backend, `${POWER_DIR}/disk`, log),
   ]);
   const states = splitWords(state ?? '');
   const mem = memSleep === undefined ? undefined : parseSleepChoice(memSleep);
@@ -62,6 +67,7 @@ export async function readSleepStates(backend: SysfsBackend): Promise<SleepState
     s3,
     s4: states.includes('disk'),
     s2idle: states.includes('freeze') || (mem?.options.includes('s2idle') ?? false),
+    ...faultsField(log),
   };
 }
 

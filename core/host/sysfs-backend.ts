@@ -20,6 +20,11 @@ export interface SysfsBackend {
   list(dir: string): Promise<string[]>;
   /** True when the file or directory exists. */
   exists(path: string): Promise<boolean>;
+  /**
+   * The root-relative path with symbolic links resolved (`cpu1/cpufreq` → `cpufreq/policy0`),
+   * when the backend can tell; used to group per-CPU cpufreq links into policies.
+   */
+  realpath?(path: string): Promise<string>;
 }
 
 const collator = new Intl.Collator('en', { numeric: true, sensitivity: 'variant' });

@@ -2,9 +2,9 @@
  * Thermal zones (`/sys/class/thermal/thermal_zoneN`) and hwmon chips (`/sys/class/hwmon/hwmonN`),
  * converted to the telemetry units: °C (from m°C), RPM, W (from µW), V (from mV).
  */
-import { isVpmdError } from '../errors.js';
+import { FaultLog, faultsField, type HostFault } from './host-faults.js';
+import { attrInt, attrList, attrListIndexed, attrText } from './sysfs-attr.js';
 import type { SysfsBackend } from './sysfs-backend.js';
-import { listIndexed, listOptional, parseIntStrict, readOptional } from './sysfs-read.js';
 
 const THERMAL_DIR = 'sys/class/thermal';
 const HWMON_DIR = 'sys/class/hwmon';
@@ -18,6 +18,8 @@ export interface ThermalZone {
   readonly type: string;
   /** Temperature in °C; undefined when the zone cannot be read right now. */
   readonly tempC?: number;
+  /** Attributes that could not be read (present only when some could not). */
+  readonly faults?: readonly HostFault[];
 }
 
 /** One hwmon sensor channel (`tempK`, `fanK`, `powerK`, `inK`). */
@@ -49,31 +51,37 @@ export interface HwmonChip {
   readonly powers: readonly HwmonChannel[];
   /** Voltages in V. */
   readonly voltages: readonly HwmonChannel[];
+  /** Root-relative directory of the sensor files when not `hwmonN` itself (`hwmonN/device`). */
+  readonly path?: string;
+  /** Attributes that could not be read (present only when some could not). */
+  readonly faults?: readonly HostFault[];
 }
 
-/** Reads an integer file scaled by `factor`, or undefined when absent or unreadable right now. */
-async function readScaled(backend: SysfsBackend, path: string, factor: number): Promise<number | undefined> {
-  let text: string | undefined;
-  try {
-    text = await readOptional(backend, path);
-  } catch (e) {
-    // Sensors report EIO/ENODATA/EAGAIN while a device sleeps: a gap, not a failure.
-    if (isVpmdError(e, 'E_HOST_IO') || isVpmdError(e, 'E_HOST_INVALID')) return undefined;
-    throw e;
-  }
-  return text === undefined ? undefined : parseIntStrict(backend, path, text) * factor;
+async function scaled(
+  backend: SysfsBackend,
+  path: string,
+  factor: number,
+  log: FaultLog,
+  required = false,
+): Promise<number | undefined> {
+  const raw = await attrInt(backend, path, log, { required });
+  return raw === undefined ? undefined : raw * factor;
 }
 
-/** Reads every thermal zone. */
-export async function readThermalZones(backend: SysfsBackend): Promise<ThermalZone[]> {
-  const zones = await listIndexed(backend, THERMAL_DIR, /^thermal_zone(\d+)$/);
+/** Reads every thermal zone; a zone whose sensor fails (EIO, ENODATA, EAGAIN) has no `tempC`. */
+export async function readThermalZones(
+  backend: SysfsBackend,
+  discovery: FaultLog = new FaultLog(),
+): Promise<ThermalZone[]> {
+  const zones = await attrListIndexed(backend, THERMAL_DIR, /^thermal_zone(\d+)$/, discovery);
   return Promise.all(
     zones.map(async ({ name, index }) => {
+      const log = new FaultLog();
       const [type, tempC] = await Promise.all([
-        readOptional(backend, `${THERMAL_DIR}/${name}/type`),
-        readScaled(backend, `${THERMAL_DIR}/${name}/temp`, 1e-3),
+        attrText(backend, `${THERMAL_DIR}/${name}/type`, log, { required: true }),
+        scaled(backend, `${THERMAL_DIR}/${name}/temp`, 1e-3, log, true),
       ]);
-      return { id: name, index, type: (type ?? name).trim(), tempC };
+      return { id: name, index, type: type ?? name, tempC, ...faultsField(log) };
     }),
   );
 }
@@ -91,6 +99,7 @@ async function readChannels(
   files: readonly string[],
   prefix: string,
   factor: number,
+  log: FaultLog,
 ): Promise<HwmonChannel[]> {
   const input = new RegExp(`^${prefix}(\\d+)_input$`);
   const indices = files
@@ -103,13 +112,13 @@ async function readChannels(
     indices.map(async (index) => {
       const stem = `${base}/${prefix}${index}`;
       const [label, value, max, crit] = await Promise.all([
-        has.has(`${prefix}${index}_label`) ? readOptional(backend, `${stem}_label`) : undefined,
-        readScaled(backend, `${stem}_input`, factor),
-        has.has(`${prefix}${index}_max`) ? readScaled(backend, `${stem}_max`, factor) : undefined,
-        has.has(`${prefix}${index}_crit`) ? readScaled(backend, `${stem}_crit`, factor) : undefined,
+        has.has(`${prefix}${index}_label`) ? attrText(backend, `${stem}_label`, log) : undefined,
+        scaled(backend, `${stem}_input`, factor, log, true),
+        has.has(`${prefix}${index}_max`) ? scaled(backend, `${stem}_max`, factor, log) : undefined,
+        has.has(`${prefix}${index}_crit`) ? scaled(backend, `${stem}_crit`, factor, log) : undefined,
       ]);
       const channel: { index: number; label?: string; value?: number; max?: number; crit?: number } = { index, value };
-      if (label !== undefined) channel.label = label.trim();
+      if (label !== undefined && label !== '') channel.label = label;
       if (max !== undefined) channel.max = max;
       if (crit !== undefined) channel.crit = crit;
       return channel;
@@ -117,24 +126,43 @@ async function readChannels(
   );
 }
 
-/** Reads every hwmon chip with its temperature, fan, power and voltage channels. */
-export async function readHwmonChips(backend: SysfsBackend): Promise<HwmonChip[]> {
-  const chips = await listIndexed(backend, HWMON_DIR, /^hwmon(\d+)$/);
+const HAS_INPUT = /^(?:temp|fan|power|in)\d+_input$/;
+
+/**
+ * Reads every hwmon chip with its temperature, fan, power and voltage channels. Chips of old
+ * kernels keep their files in `hwmonN/device/`; those are read there.
+ */
+export async function readHwmonChips(
+  backend: SysfsBackend,
+  discovery: FaultLog = new FaultLog(),
+): Promise<HwmonChip[]> {
+  const chips = await attrListIndexed(backend, HWMON_DIR, /^hwmon(\d+)$/, discovery);
   return Promise.all(
     chips.map(async ({ name: id, index }) => {
-      const base = `${HWMON_DIR}/${id}`;
-      const [name, files] = await Promise.all([readOptional(backend, `${base}/name`), listOptional(backend, base)]);
+      const log = new FaultLog();
+      let base = `${HWMON_DIR}/${id}`;
+      let files = await attrList(backend, base, log);
+      if (!files.some((f) => HAS_INPUT.test(f)) && files.includes('device')) {
+        const deviceFiles = await attrList(backend, `${base}/device`, new FaultLog());
+        if (deviceFiles.some((f) => HAS_INPUT.test(f))) {
+          base = `${base}/device`;
+          files = deviceFiles;
+        }
+      }
+      const name = await attrText(backend, `${base}/name`, log, { required: true });
       const [temps, fans, powers, voltages] = await Promise.all(
-        CHANNEL_KINDS.map((k) => readChannels(backend, base, files, k.prefix, k.factor)),
+        CHANNEL_KINDS.map((k) => readChannels(backend, base, files, k.prefix, k.factor, log)),
       );
       return {
         id,
         index,
-        name: (name ?? id).trim(),
+        name: name ?? id,
+        ...(base.endsWith('/device') ? { path: base } : {}),
         temps: temps ?? [],
         fans: fans ?? [],
         powers: powers ?? [],
         voltages: voltages ?? [],
+        ...faultsField(log),
       };
     }),
   );

@@ -2,11 +2,10 @@
  * CPU topology, NUMA nodes, caches, CPU identity, huge pages and memory: the static shape of the
  * host. Optional files that a kernel or an offline CPU does not provide degrade to `undefined`.
  */
-import { VpmdError } from '../errors.js';
-import { parseCpuList } from './cpu-ranges.js';
+import { FaultLog, faultsField, missingFault, type HostFault } from './host-faults.js';
 import { normalizeArch, parseCpuinfo, parseMeminfoKiB, type CpuIdentity, type HostArch } from './proc-files.js';
+import { attrCpuList, attrInt, attrListIndexed, attrRaw, attrText } from './sysfs-attr.js';
 import type { SysfsBackend } from './sysfs-backend.js';
-import { fullPath, listIndexed, readOptional, readOptionalInt } from './sysfs-read.js';
 
 const CPU_DIR = 'sys/devices/system/cpu';
 const NODE_DIR = 'sys/devices/system/node';
@@ -66,11 +65,13 @@ export interface HostTopology {
   readonly hugePageSizesKiB: readonly number[];
   /** `MemTotal` from `/proc/meminfo`, in KiB. */
   readonly memTotalKiB?: number;
-}
-
-async function readCpuList(backend: SysfsBackend, path: string): Promise<number[] | undefined> {
-  const text = await readOptional(backend, path);
-  return text === undefined ? undefined : parseCpuList(text, { source: fullPath(backend, path) });
+  /**
+   * Where the online CPUs came from: `cpu/online`, or a fallback when it is unreadable
+   * (`cpu/present`, `cpu/possible`, the `cpuN` directories, `/proc/cpuinfo`), or `none`.
+   */
+  readonly onlineSource: 'online' | 'present' | 'possible' | 'cpu-directories' | 'cpuinfo' | 'none';
+  /** Attributes that could not be read (present only when some could not). */
+  readonly faults?: readonly HostFault[];
 }
 
 /** Parses a cache size such as `48K`, `2048K` or `32M` into KiB. */
@@ -82,25 +83,30 @@ export function parseCacheSizeKiB(text: string): number | undefined {
   return Number(m[1]) * factor;
 }
 
-async function readPlacement(backend: SysfsBackend, cpu: number, online: boolean): Promise<CpuPlacement> {
+async function readPlacement(
+  backend: SysfsBackend,
+  cpu: number,
+  online: boolean,
+  log: FaultLog,
+): Promise<CpuPlacement> {
   const base = `${CPU_DIR}/cpu${cpu}/topology`;
   const [packageId, dieId, coreId, threadSiblings, coreCpus] = await Promise.all([
-    readOptionalInt(backend, `${base}/physical_package_id`),
-    readOptionalInt(backend, `${base}/die_id`),
-    readOptionalInt(backend, `${base}/core_id`),
-    readCpuList(backend, `${base}/thread_siblings_list`),
-    readCpuList(backend, `${base}/core_cpus_list`),
+    attrInt(backend, `${base}/physical_package_id`, log),
+    attrInt(backend, `${base}/die_id`, log),
+    attrInt(backend, `${base}/core_id`, log),
+    attrCpuList(backend, `${base}/thread_siblings_list`, log),
+    attrCpuList(backend, `${base}/core_cpus_list`, log),
   ]);
   return { cpu, online, packageId, dieId, coreId, threadSiblings: threadSiblings ?? coreCpus };
 }
 
-async function readNumaNodes(backend: SysfsBackend): Promise<NumaNode[]> {
-  const nodes = await listIndexed(backend, NODE_DIR, /^node(\d+)$/);
+async function readNumaNodes(backend: SysfsBackend, log: FaultLog): Promise<NumaNode[]> {
+  const nodes = await attrListIndexed(backend, NODE_DIR, /^node(\d+)$/, log);
   return Promise.all(
     nodes.map(async ({ name, index }) => {
       const [cpus, meminfo] = await Promise.all([
-        readCpuList(backend, `${NODE_DIR}/${name}/cpulist`),
-        readOptional(backend, `${NODE_DIR}/${name}/meminfo`),
+        attrCpuList(backend, `${NODE_DIR}/${name}/cpulist`, log),
+        attrRaw(backend, `${NODE_DIR}/${name}/meminfo`, log),
       ]);
       const memTotalKiB = meminfo === undefined ? undefined : parseMeminfoKiB(meminfo);
       return { id: index, cpus: cpus ?? [], memTotalKiB };
@@ -108,18 +114,18 @@ async function readNumaNodes(backend: SysfsBackend): Promise<NumaNode[]> {
   );
 }
 
-async function readCpuCaches(backend: SysfsBackend, cpu: number): Promise<CpuCache[]> {
+async function readCpuCaches(backend: SysfsBackend, cpu: number, log: FaultLog): Promise<CpuCache[]> {
   const dir = `${CPU_DIR}/cpu${cpu}/cache`;
-  const indices = await listIndexed(backend, dir, /^index(\d+)$/);
+  const indices = await attrListIndexed(backend, dir, /^index(\d+)$/, log);
   const caches = await Promise.all(
     indices.map(async ({ name }): Promise<CpuCache | undefined> => {
       const base = `${dir}/${name}`;
       const [level, type, size, id, shared] = await Promise.all([
-        readOptionalInt(backend, `${base}/level`),
-        readOptional(backend, `${base}/type`),
-        readOptional(backend, `${base}/size`),
-        readOptionalInt(backend, `${base}/id`),
-        readCpuList(backend, `${base}/shared_cpu_list`),
+        attrInt(backend, `${base}/level`, log),
+        attrText(backend, `${base}/type`, log),
+        attrText(backend, `${base}/size`, log),
+        attrInt(backend, `${base}/id`, log),
+        attrCpuList(backend, `${base}/shared_cpu_list`, log),
       ]);
       if (level === undefined || type === undefined) return undefined;
       const sizeKiB = size === undefined ? undefined : parseCacheSizeKiB(size);
@@ -130,8 +136,8 @@ async function readCpuCaches(backend: SysfsBackend, cpu: number): Promise<CpuCac
 }
 
 /** Caches of all online CPUs, each physical cache once, ordered by level, type, first CPU. */
-async function readCaches(backend: SysfsBackend, online: readonly number[]): Promise<CpuCache[]> {
-  const perCpu = await Promise.all(online.map((cpu) => readCpuCaches(backend, cpu)));
+async function readCaches(backend: SysfsBackend, online: readonly number[], log: FaultLog): Promise<CpuCache[]> {
+  const perCpu = await Promise.all(online.map((cpu) => readCpuCaches(backend, cpu, log)));
   const unique = new Map<string, CpuCache>();
   for (const cache of perCpu.flat()) {
     const key = `${cache.level}/${cache.type}/${cache.sharedCpus.join(',')}`;
@@ -142,49 +148,76 @@ async function readCaches(backend: SysfsBackend, online: readonly number[]): Pro
   );
 }
 
-async function readHugePageSizes(backend: SysfsBackend): Promise<number[]> {
-  const dirs = await listIndexed(backend, HUGEPAGES_DIR, /^hugepages-(\d+)kB$/);
+async function readHugePageSizes(backend: SysfsBackend, log: FaultLog): Promise<number[]> {
+  const dirs = await attrListIndexed(backend, HUGEPAGES_DIR, /^hugepages-(\d+)kB$/, log);
   return dirs.map((d) => d.index).sort((a, b) => a - b);
 }
 
-/** Reads the kernel command line (`/proc/cmdline`), or `''` when absent. */
+/** Reads the kernel command line (`/proc/cmdline`), or `''` when absent or unreadable. */
 export async function readCmdline(backend: SysfsBackend): Promise<string> {
-  return (await readOptional(backend, 'proc/cmdline')) ?? '';
+  return (await attrRaw(backend, 'proc/cmdline', new FaultLog())) ?? '';
 }
 
 /**
- * Reads the host's topology. `cpu/online`, `possible` and `present` are required (every Linux
- * has them); everything else is optional.
+ * The online CPUs, from `cpu/online` or, when that is unreadable, the best fallback: `present`,
+ * `possible`, the `cpuN` directories, or the processors of `/proc/cpuinfo`.
+ */
+async function onlineCpus(
+  backend: SysfsBackend,
+  lists: { online?: number[]; present?: number[]; possible?: number[] },
+  processors: number | undefined,
+  log: FaultLog,
+): Promise<{ cpus: number[]; source: HostTopology['onlineSource'] }> {
+  if (lists.online !== undefined) return { cpus: lists.online, source: 'online' };
+  if (lists.present !== undefined) return { cpus: lists.present, source: 'present' };
+  if (lists.possible !== undefined) return { cpus: lists.possible, source: 'possible' };
+  const dirs = await attrListIndexed(backend, CPU_DIR, /^cpu(\d+)$/, log);
+  if (dirs.length > 0) return { cpus: dirs.map((d) => d.index).sort((a, b) => a - b), source: 'cpu-directories' };
+  if (processors !== undefined && processors > 0) {
+    return { cpus: Array.from({ length: processors }, (_, i) => i), source: 'cpuinfo' };
+  }
+  return { cpus: [], source: 'none' };
+}
+
+/**
+ * Reads the host's topology. Nothing is indispensable: without `cpu/online` the online CPUs
+ * come from the next best source (see `onlineSource`) and the missing file is in `faults`.
  */
 export async function readTopology(backend: SysfsBackend): Promise<HostTopology> {
+  const log = new FaultLog();
   const [online, possible, present, cpuinfo, meminfo, archText] = await Promise.all([
-    readCpuList(backend, `${CPU_DIR}/online`),
-    readCpuList(backend, `${CPU_DIR}/possible`),
-    readCpuList(backend, `${CPU_DIR}/present`),
-    readOptional(backend, 'proc/cpuinfo'),
-    readOptional(backend, 'proc/meminfo'),
-    readOptional(backend, 'proc/sys/kernel/arch'),
+    attrCpuList(backend, `${CPU_DIR}/online`, log),
+    attrCpuList(backend, `${CPU_DIR}/possible`, log),
+    attrCpuList(backend, `${CPU_DIR}/present`, log),
+    attrRaw(backend, 'proc/cpuinfo', log),
+    attrRaw(backend, 'proc/meminfo', log),
+    attrText(backend, 'proc/sys/kernel/arch', log),
   ]);
-  if (online === undefined) {
-    const file = fullPath(backend, `${CPU_DIR}/online`);
-    throw new VpmdError('E_HOST_NOT_FOUND', `${file} does not exist: the root does not hold a Linux sysfs tree`, {
-      file,
-    });
+  const summary = cpuinfo === undefined ? undefined : parseCpuinfo(cpuinfo);
+  const found = await onlineCpus(backend, { online, present, possible }, summary?.processors, log);
+  if (online === undefined && !log.faults.some((f) => f.file === `${CPU_DIR}/online`)) {
+    log.add(
+      missingFault(
+        backend,
+        `${CPU_DIR}/online`,
+        found.source === 'none'
+          ? 'does not exist, nor does any other CPU list: the root does not hold a Linux sysfs tree'
+          : `does not exist; online CPUs taken from ${found.source}`,
+      ),
+    );
   }
-  // Only `online` is indispensable; old kernels may lack the other two.
-  const onlineCpus = online;
-  const presentCpus = present ?? possible ?? onlineCpus;
-  const onlineSet = new Set(onlineCpus);
+  const onlineList = found.cpus;
+  const presentCpus = present ?? possible ?? onlineList;
+  const onlineSet = new Set(onlineList);
   const [cpus, numaNodes, caches, hugePageSizesKiB] = await Promise.all([
-    Promise.all(presentCpus.map((cpu) => readPlacement(backend, cpu, onlineSet.has(cpu)))),
-    readNumaNodes(backend),
-    readCaches(backend, onlineCpus),
-    readHugePageSizes(backend),
+    Promise.all(presentCpus.map((cpu) => readPlacement(backend, cpu, onlineSet.has(cpu), log))),
+    readNumaNodes(backend, log),
+    readCaches(backend, onlineList, log),
+    readHugePageSizes(backend, log),
   ]);
   const nodeOf = new Map<number, number>();
   for (const node of numaNodes) for (const cpu of node.cpus) nodeOf.set(cpu, node.id);
   const placed = cpus.map((c) => (nodeOf.has(c.cpu) ? { ...c, numaNode: nodeOf.get(c.cpu) } : c));
-  const summary = cpuinfo === undefined ? undefined : parseCpuinfo(cpuinfo);
   const onlinePlaced = placed.filter((c) => c.online);
   const packages = new Set(onlinePlaced.map((c) => c.packageId ?? 0));
   const cores = new Set(onlinePlaced.map((c) => `${c.packageId ?? 0}/${c.dieId ?? 0}/${c.coreId ?? c.cpu}`));
@@ -193,7 +226,7 @@ export async function readTopology(backend: SysfsBackend): Promise<HostTopology>
   return {
     arch: (archText === undefined ? undefined : normalizeArch(archText)) ?? summary?.arch ?? 'x86_64',
     identity: summary?.identity ?? { flags: [] },
-    online: onlineCpus,
+    online: onlineList,
     possible: possible ?? presentCpus,
     present: presentCpus,
     cpus: placed,
@@ -204,5 +237,7 @@ export async function readTopology(backend: SysfsBackend): Promise<HostTopology>
     caches,
     hugePageSizesKiB,
     memTotalKiB,
+    onlineSource: found.source,
+    ...faultsField(log),
   };
 }

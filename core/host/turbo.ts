@@ -7,7 +7,9 @@
 import { VpmdError } from '../errors.js';
 import { CPUFREQ_DIR } from './cpufreq.js';
 import type { SysfsBackend } from './sysfs-backend.js';
-import { fullPath, parseIntStrict, readOptional } from './sysfs-read.js';
+import { FaultLog, faultsField, type HostFault } from './host-faults.js';
+import { attrRaw, attrText, parseIntAttr } from './sysfs-attr.js';
+import { fullPath } from './sysfs-read.js';
 
 /** Which kernel switch controls turbo. */
 export type TurboMechanism = 'boost' | 'intel_pstate-no_turbo' | 'none';
@@ -20,25 +22,37 @@ export interface TurboState {
   readonly enabled?: boolean;
   /** Root-relative path of the controlling file. */
   readonly file?: string;
+  /** Why `enabled` is unknown (present only when the switch could not be read). */
+  readonly faults?: readonly HostFault[];
 }
 
 const NO_TURBO = 'sys/devices/system/cpu/intel_pstate/no_turbo';
 const BOOST = `${CPUFREQ_DIR}/boost`;
 
-/** Reads whether turbo is supported and enabled. */
+/** Reads whether turbo is supported and enabled; an unreadable switch leaves `enabled` undefined. */
 export async function readTurbo(backend: SysfsBackend): Promise<TurboState> {
-  const noTurbo = await readOptional(backend, NO_TURBO);
-  if (noTurbo !== undefined) {
+  const log = new FaultLog();
+  const noTurbo = await attrRaw(backend, NO_TURBO, log);
+  if (noTurbo !== undefined || log.faults.length > 0) {
+    const v = noTurbo === undefined ? undefined : parseIntAttr(backend, NO_TURBO, noTurbo, log);
     return {
       supported: true,
       mechanism: 'intel_pstate-no_turbo',
-      enabled: parseIntStrict(backend, NO_TURBO, noTurbo) === 0,
+      ...(v === undefined ? {} : { enabled: v === 0 }),
       file: NO_TURBO,
+      ...faultsField(log),
     };
   }
-  const boost = await readOptional(backend, BOOST);
-  if (boost !== undefined) {
-    return { supported: true, mechanism: 'boost', enabled: parseIntStrict(backend, BOOST, boost) === 1, file: BOOST };
+  const boost = await attrRaw(backend, BOOST, log);
+  if (boost !== undefined || log.faults.length > 0) {
+    const v = boost === undefined ? undefined : parseIntAttr(backend, BOOST, boost, log);
+    return {
+      supported: true,
+      mechanism: 'boost',
+      ...(v === undefined ? {} : { enabled: v === 1 }),
+      file: BOOST,
+      ...faultsField(log),
+    };
   }
   return { supported: false, mechanism: 'none' };
 }
@@ -98,11 +112,15 @@ const STATUS_FILES = [
   },
 ] as const;
 
-/** Reads the P-state driver status, or undefined when neither intel_pstate nor amd_pstate exists. */
+/**
+ * Reads the P-state driver status, or undefined when neither intel_pstate nor amd_pstate exists
+ * or the status file cannot be read.
+ */
 export async function readDriverStatus(backend: SysfsBackend): Promise<DriverStatus | undefined> {
   for (const s of STATUS_FILES) {
-    const text = await readOptional(backend, s.file);
-    if (text !== undefined) return { driver: s.driver, status: text.trim(), accepted: s.accepted, file: s.file };
+    const text = await attrText(backend, s.file, new FaultLog());
+    if (text !== undefined && text !== '')
+      return { driver: s.driver, status: text, accepted: s.accepted, file: s.file };
   }
   return undefined;
 }

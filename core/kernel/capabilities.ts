@@ -1,9 +1,10 @@
 /**
  * Capabilities: the typed contracts through which plugins meet without importing each other.
  * A token pairs a versioned id (`host-sleep@1`) with the TypeScript type of its implementation;
- * tokens are defined in `core/contracts/`, implementations live in plugins. A plugin may only
- * provide what its manifest declares under `provides`, and only get what it declares under
- * `requires` or `optional`, so the kernel's ordering and checks are complete.
+ * tokens are defined in `core/contracts/`, implementations live in plugins or in the core. A
+ * plugin may only provide what its manifest declares under `provides`, and only get what it
+ * declares under `requires` or `optional`, so the kernel's ordering and checks are complete. The
+ * core's own capabilities exist before any plugin starts, so every plugin may get them.
  */
 import { VpmdError } from '../errors.js';
 
@@ -13,6 +14,9 @@ export interface CapabilityToken<T> {
   /** Phantom field: never set, only ties the token to T. */
   readonly __type?: (value: T) => T;
 }
+
+/** The owner under which the core registers its own capabilities (`host-power@1`, `audit-log@1`). */
+export const CORE_OWNER = 'core';
 
 /** Capability ids look like `host-sleep@1`: a name and a major version. */
 export const CAPABILITY_ID = /^[a-z][a-z0-9-]*(\.[a-z][a-z0-9-]*)*@[1-9][0-9]*$/;
@@ -87,14 +91,16 @@ export function scopeCapabilities(
         capability: id,
       },
     );
+  // The core's own capabilities are there before any plugin: no declaration orders anything.
+  const usable = (id: string): boolean =>
+    declared.requires.includes(id) || declared.optional.includes(id) || registry.providerOf(id) === CORE_OWNER;
   return {
     provide(token, impl) {
       if (!declared.provides.includes(token.id)) throw undeclared(token.id, 'provides');
       registry.provide(owner, token.id, impl);
     },
     get<T>(token: CapabilityToken<T>): T {
-      if (!declared.requires.includes(token.id) && !declared.optional.includes(token.id))
-        throw undeclared(token.id, 'requires');
+      if (!usable(token.id)) throw undeclared(token.id, 'requires');
       const impl = registry.get(token.id);
       if (impl === undefined) {
         throw new VpmdError('E_CAPABILITY_MISSING', `plugin ${owner}: no running plugin provides ${token.id}`, {
@@ -105,8 +111,7 @@ export function scopeCapabilities(
       return impl as T;
     },
     find<T>(token: CapabilityToken<T>): T | undefined {
-      if (!declared.requires.includes(token.id) && !declared.optional.includes(token.id))
-        throw undeclared(token.id, 'optional');
+      if (!usable(token.id)) throw undeclared(token.id, 'optional');
       return registry.get(token.id) as T | undefined;
     },
   };

@@ -4,14 +4,16 @@
  */
 import semver from 'semver';
 import { VpmdError } from '../errors.js';
-import { CAPABILITY_ID } from './capabilities.js';
+import { CAPABILITY_ID, CORE_OWNER } from './capabilities.js';
+import { CORE_CAPABILITY_IDS } from './core-capabilities.js';
 import type { PluginManifest } from './plugin-contract.js';
 import { assertOwnNamespace, vocabularyShapeProblems } from './vocabulary.js';
 
 /**
  * The version of the plugin API this core offers. Bump the major on breaking contract changes,
  * the minor on additions. 1.2: manifests declare `errors` and `events`; `ctx.events.names()`;
- * the `domains@1` contract.
+ * the `domains@1` contract; the core's own `host-power@1` and
+ * `audit-log@1`.
  */
 export const CORE_API_VERSION = '1.2.0';
 
@@ -65,6 +67,12 @@ export function validateManifest(value: unknown, origin: string): PluginManifest
         problems.push(`${list}[${i}]: ${JSON.stringify(id)} is not a capability id like name@1`);
     });
   }
+  if (name === CORE_OWNER) problems.push(`name: '${CORE_OWNER}' is reserved for the core itself`);
+  if (Array.isArray(value.provides))
+    value.provides.forEach((id, i) => {
+      if (typeof id === 'string' && CORE_CAPABILITY_IDS.includes(id))
+        problems.push(`provides[${i}]: ${id} is provided by the core itself; a plugin cannot provide it`);
+    });
   if (typeof value.register !== 'function')
     problems.push('register: must be a function (ctx) => { start, stop, health? }');
   problems.push(...vocabularyShapeProblems(value));

@@ -10,6 +10,7 @@ import { schemaErrors } from '../config/schema-errors.js';
 import type { ConfigProblem } from '../config/load-config.js';
 import { validateManifest } from './manifest.js';
 import { orderPlugins } from './plugin-order.js';
+import { CORE_CAPABILITY_IDS } from './core-capabilities.js';
 import { claimProblems } from './vocabulary.js';
 import type { PluginManifest } from './plugin-contract.js';
 
@@ -102,12 +103,15 @@ export function planPlugins(sources: readonly PluginSource[], config: CoreConfig
   const disabledProviders = new Map<string, string>();
   for (const p of planned.filter((x) => !x.enabled))
     for (const id of p.manifest.provides ?? []) disabledProviders.set(id, p.manifest.name);
+  // The core provides its own capabilities before any plugin starts: nothing to order by them.
+  const ofPlugins = (ids: readonly string[] | undefined): string[] =>
+    (ids ?? []).filter((id) => !CORE_CAPABILITY_IDS.includes(id));
   const { order, problems: orderProblems } = orderPlugins(
     enabled.map((p) => ({
       name: p.manifest.name,
       provides: p.manifest.provides ?? [],
-      requires: p.manifest.requires ?? [],
-      optional: p.manifest.optional ?? [],
+      requires: ofPlugins(p.manifest.requires),
+      optional: ofPlugins(p.manifest.optional),
     })),
     disabledProviders,
   );

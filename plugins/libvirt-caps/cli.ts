@@ -128,6 +128,7 @@ export function registerCommands(
             dryRun: args['dry-run'] === true,
           },
           inv.principal,
+          `vpmctl suspend ${args.target}`,
         );
       },
       human: (r) =>

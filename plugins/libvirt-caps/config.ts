@@ -5,18 +5,6 @@ import { Type, type Static } from 'vpmd';
 
 /** Schema of the section. */
 export const LibvirtCapsConfig = Type.Object({
-  logindTimeout: Type.Number({
-    minimum: 0.1,
-    maximum: 60,
-    default: 3,
-    description: 'seconds to wait for each systemd-logind call',
-  }),
-  busAddress: Type.Optional(
-    Type.String({
-      minLength: 1,
-      description: 'D-Bus address of the system bus (default: DBUS_SYSTEM_BUS_ADDRESS, else the system socket)',
-    }),
-  ),
   minWakeSeconds: Type.Integer({
     minimum: 10,
     maximum: 86400,

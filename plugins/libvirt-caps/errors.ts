@@ -6,16 +6,7 @@
 import { defineErrors } from 'vpmd';
 
 export const LIBVIRT_CAPS_ERRORS = defineErrors('E_LIBVIRT_CAPS_', {
-  E_LIBVIRT_CAPS_LOGIND_UNAVAILABLE: {
-    category: 'unavailable',
-    summary: 'systemd-logind is not reachable on the system bus',
-  },
-  E_LIBVIRT_CAPS_LOGIND_TIMEOUT: { category: 'timeout', summary: 'systemd-logind did not answer in time' },
-  E_LIBVIRT_CAPS_LOGIND_REFUSED: {
-    category: 'denied',
-    summary: 'systemd-logind refused the request (polkit or inhibitor)',
-  },
-  E_LIBVIRT_CAPS_LOGIND_FAILED: { category: 'unavailable', summary: 'systemd-logind answered with an error' },
+  // logind's failures are the core's host power codes now (E_HOST_POWER_*).
   E_LIBVIRT_CAPS_SLEEP_UNSUPPORTED: { category: 'unsupported', summary: 'the host does not support this sleep state' },
   E_LIBVIRT_CAPS_SUSPEND_BUSY: { category: 'conflict', summary: 'a suspend operation is already in progress' },
   E_LIBVIRT_CAPS_WAKE_TIME: { category: 'invalid', summary: 'wake time is in the past, too soon or malformed' },

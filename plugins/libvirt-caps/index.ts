@@ -22,17 +22,17 @@ export default definePlugin({
   errors: LIBVIRT_CAPS_ERRORS,
   config: LibvirtCapsConfig,
   provides: ['host-sleep@1', 'capabilities-documents@1'],
+  // host-power@1 is the core's own: logind sessions, sleep calls, the RTC alarm around them.
+  requires: ['host-power@1'],
   optional: ['bmcs@1'],
 
   register(ctx) {
     const c = ctx.config;
     const service = new SleepService(ctx, {
-      logindTimeoutMs: Math.round(c.logindTimeout * 1000),
       minWakeSeconds: c.minWakeSeconds,
       prepareTimeoutMs: Math.round(c.prepareTimeout * 1000),
       sleepFlags: c.respectInhibitors ? 1n : 0n,
       rtcDevice: c.rtcDevice,
-      ...(c.busAddress === undefined ? {} : { busAddress: c.busAddress }),
     });
     const docs = new Documents(
       ctx,
@@ -52,7 +52,7 @@ export default definePlugin({
       suspend: async (req, by) => {
         ctx.access.require(by, 'ConfigureComponents', 'host suspend');
         try {
-          const out = await service.suspend(req, by);
+          const out = await service.suspend(req, by, `host-sleep@1 suspend ${req.target}`);
           if (!out.dryRun) ctx.access.audit(by, 'host suspend', 'ok', `${req.target} requested`);
           return out;
         } catch (e) {
@@ -97,13 +97,12 @@ export default definePlugin({
     };
   },
 
-  // The demo has no logind: discovery reports the simulated kernel's view with logind marked
-  // unavailable (health degraded), and the documents still build from the simulated host and
-  // are kept in files in the demo directory.
+  // The demo runs on a simulated host, where the core's host power never uses the machine's own
+  // logind: discovery reports the simulated kernel's view with logind marked unavailable (health
+  // degraded), and the documents still build from the simulated host and are kept in files in
+  // the demo directory.
   demo: (env) => ({
     config: {
-      busAddress: 'unix:path=/nonexistent/vpmd-demo-has-no-system-bus',
-      logindTimeout: 1,
       documents: { libvirtFile: `${env.dir}/capabilities.xml`, powerFile: `${env.dir}/power-capabilities.json` },
     },
     notes: [

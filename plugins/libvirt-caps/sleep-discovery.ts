@@ -4,13 +4,12 @@
  * "yes" or "challenge"), with the kernel's own view beside it so an operator sees why.
  */
 import type { HostSleep, KernelSleepView, LogindAnswer, SleepSupport, SleepTarget, SleepTargetSupport } from 'vpmd';
-import type { LogindVerb } from './logind-interface.js';
 
 /** Every sleep target, in the order documents list them. */
 export const SLEEP_TARGETS: readonly SleepTarget[] = ['mem', 'disk', 'hybrid', 'suspend-then-hibernate'];
 
-/** The logind verb of each target. */
-export const VERB_OF: Readonly<Record<SleepTarget, LogindVerb>> = {
+/** The logind verb of each target (for messages; the core's host power makes the calls). */
+export const VERB_OF: Readonly<Record<SleepTarget, string>> = {
   mem: 'Suspend',
   disk: 'Hibernate',
   hybrid: 'HybridSleep',
@@ -25,8 +24,8 @@ export const LIBVIRT_NAME: Readonly<Record<SleepTarget, string>> = {
   'suspend-then-hibernate': 'Suspend-then-Hibernate',
 };
 
-/** Asks logind one Can* question; throws when logind is missing or slow. */
-export type CanAsker = (verb: LogindVerb) => Promise<LogindAnswer>;
+/** Asks logind one Can* question about `target`; throws when logind is missing or slow. */
+export type CanAsker = (target: SleepTarget) => Promise<LogindAnswer>;
 
 function choiceText(name: string, choice: KernelSleepView['memSleep']): string {
   if (choice === undefined) return `no ${name}`;
@@ -114,7 +113,7 @@ export async function discoverSleep(
     let answer: LogindAnswer = 'unavailable';
     if (ask !== undefined && problem === undefined) {
       try {
-        answer = await ask(VERB_OF[target]);
+        answer = await ask(target);
       } catch (e) {
         problem = e instanceof Error ? e.message : String(e);
       }

@@ -1,11 +1,15 @@
 /**
- * The host-sleep service: owns the logind connection, the discovery result, the delay
- * inhibitor and the suspend operation in flight. It follows PrepareForSleep to record when the
- * host really went down and came back, whoever asked logind for it.
+ * The host-sleep service: holds a logind session of the core's host power (`host-power@1`), the
+ * discovery result, the delay inhibitor and the suspend operation in flight. It follows
+ * PrepareForSleep to record when the host really went down and came back, whoever asked logind
+ * for it. The D-Bus calls, their bounds and the RTC alarm around the sleep call are the core's.
  */
 import {
+  HOST_POWER,
   VpmdError,
   type HostPowerState,
+  type InhibitorLock,
+  type LogindSession,
   type PluginContext,
   type Principal,
   type SleepSupport,
@@ -13,7 +17,6 @@ import {
   type SuspendOutcome,
   type SuspendRequest,
 } from 'vpmd';
-import { LogindClient, type InhibitorLock } from './logind-client.js';
 import {
   changedTargets,
   discoverSleep,
@@ -27,15 +30,12 @@ import { resolveWakeTime } from './wake-time.js';
 
 /** Settings of the service (from the plugin config). */
 export interface SleepServiceOptions {
-  readonly logindTimeoutMs: number;
   readonly minWakeSeconds: number;
   /** How long to wait for PrepareForSleep(true) once logind accepted a request. */
   readonly prepareTimeoutMs: number;
   /** *WithFlags flags: 1 = inhibitors bind privileged callers too. */
   readonly sleepFlags: bigint;
   readonly rtcDevice: string;
-  /** Bus address override; default DBUS_SYSTEM_BUS_ADDRESS. */
-  readonly busAddress?: string;
 }
 
 /** Why discovery ran. */
@@ -50,7 +50,7 @@ function who(p: Principal): string {
 
 /** See the module comment. */
 export class SleepService {
-  private client: LogindClient | undefined;
+  private client: LogindSession | undefined;
   private logindProblem: string | undefined;
   private current: SleepSupport | undefined;
   private lock: InhibitorLock | undefined;
@@ -125,7 +125,7 @@ export class SleepService {
     const client = this.client;
     const next = await discoverSleep(
       this.ctx.host.sleep,
-      client === undefined ? undefined : (verb) => client.can(verb),
+      client === undefined ? undefined : (target) => client.can(target),
       this.logindProblem,
     );
     if (next.logindProblem !== undefined && next.logindProblem !== this.current?.logindProblem) {
@@ -155,7 +155,7 @@ export class SleepService {
    * Suspends the host (or, with dryRun, says what it would do). The privilege check is the
    * caller's: the command registry or the capability wrapper.
    */
-  async suspend(req: SuspendRequest, by: Principal): Promise<SuspendOutcome> {
+  async suspend(req: SuspendRequest, by: Principal, cause: string): Promise<SuspendOutcome> {
     this.assertIdle();
     const wake = resolveWakeTime(req, this.opts.minWakeSeconds, Date.now());
     const support = await this.support();
@@ -163,7 +163,7 @@ export class SleepService {
     if (entry === undefined || !entry.supported) {
       if (support.logindProblem !== undefined) {
         throw new VpmdError(
-          'E_LIBVIRT_CAPS_LOGIND_UNAVAILABLE',
+          'E_HOST_POWER_UNAVAILABLE',
           `${LIBVIRT_NAME[req.target]} needs systemd-logind, which is unavailable: ${support.logindProblem}`,
           { target: req.target },
         );
@@ -180,20 +180,20 @@ export class SleepService {
     const verb = VERB_OF[req.target];
     const flagged = `${verb}WithFlags(${this.opts.sleepFlags})`;
     const steps = [
+      this.lock === undefined
+        ? 'take a logind delay inhibitor (sleep)'
+        : 'keep the logind delay inhibitor already held',
       ...(wake === undefined
         ? []
         : [
             `set the ${this.opts.rtcDevice} wake alarm to ${new Date(wake * 1000).toISOString()} (clear, write ${wake}, read back)`,
           ]),
-      this.lock === undefined
-        ? 'take a logind delay inhibitor (sleep)'
-        : 'keep the logind delay inhibitor already held',
       `call logind ${flagged} (${verb}(false) on a logind without it)`,
       'on PrepareForSleep(true): persist the operation, release the inhibitor; on PrepareForSleep(false): record the resume',
     ];
     if (req.dryRun === true)
       return { target: req.target, ...(wake === undefined ? {} : { wakeAlarm: wake }), steps, dryRun: true };
-    return this.run(req.target, wake, by, steps);
+    return this.run(req.target, wake, by, steps, cause);
   }
 
   /** @throws E_LIBVIRT_CAPS_SUSPEND_BUSY while an operation is in flight. */
@@ -216,6 +216,7 @@ export class SleepService {
     wake: number | undefined,
     by: Principal,
     planned: readonly string[],
+    cause: string,
   ): Promise<SuspendOutcome> {
     // Checked again with no await before claiming the slot: two requests may have passed the first check.
     this.assertIdle();
@@ -230,29 +231,29 @@ export class SleepService {
     this.op = op;
     this.setPower('suspending', target, by);
     const done: string[] = [];
-    let alarmSet = false;
     try {
-      if (wake !== undefined) {
-        const rtc = await this.ctx.host.rtc.setWakeAlarm(wake, this.opts.rtcDevice);
-        alarmSet = true;
-        done.push(`${rtc.device} wake alarm set to ${rtc.wakeAlarm ?? wake} and read back`);
-      }
       const client = this.client;
       if (client === undefined)
         throw new VpmdError(
-          'E_LIBVIRT_CAPS_LOGIND_UNAVAILABLE',
+          'E_HOST_POWER_UNAVAILABLE',
           `systemd-logind is unavailable: ${this.logindProblem ?? 'not connected'}`,
         );
       if (this.lock === undefined)
         this.lock = await client.inhibit('sleep', 'vpmd', 'vpmd records the suspend before the host sleeps', 'delay');
       done.push(`delay inhibitor held (fd ${this.lock.fd})`);
       await this.persist();
-      const form = await client.sleep(VERB_OF[target], this.opts.sleepFlags);
-      done.push(
-        form === 'WithFlags'
-          ? `logind ${VERB_OF[target]}WithFlags(${this.opts.sleepFlags}) accepted`
-          : `logind ${VERB_OF[target]}(false) accepted (no WithFlags method)`,
+      // The core sets the alarm, calls logind, and clears the alarm again if the call fails.
+      const out = await client.suspend(
+        {
+          target,
+          flags: this.opts.sleepFlags,
+          rtcDevice: this.opts.rtcDevice,
+          ...(wake === undefined ? {} : { wakeAlarm: wake }),
+        },
+        by,
+        cause,
       );
+      done.push(...out.steps);
       // PrepareForSleep(true) may already have been handled (it can overtake this continuation).
       if (this.op === op && op.record.state === 'requested') {
         op.record = { ...op.record, state: 'accepted' };
@@ -264,12 +265,6 @@ export class SleepService {
       }
       return { target, ...(wake === undefined ? {} : { wakeAlarm: wake }), steps: done, dryRun: false };
     } catch (e) {
-      if (alarmSet)
-        await this.ctx.host.rtc
-          .clearWakeAlarm(this.opts.rtcDevice)
-          .catch((err: unknown) =>
-            this.ctx.log.error({ err }, 'could not clear the wake alarm after a failed suspend'),
-          );
       if (this.op === op) await this.finish('failed', e instanceof Error ? e.message : String(e));
       this.ctx.log.warn({ err: e, planned }, 'suspend failed before the host went down; nothing is left armed');
       throw e;
@@ -367,10 +362,7 @@ export class SleepService {
 
   private async connect(): Promise<void> {
     try {
-      const client = await LogindClient.connect({
-        timeoutMs: this.opts.logindTimeoutMs,
-        ...(this.opts.busAddress === undefined ? {} : { busAddress: this.opts.busAddress }),
-      });
+      const client = await this.ctx.capabilities.get(HOST_POWER).openLogind();
       this.client = client;
       this.logindProblem = undefined;
       this.unsubscribe = client.onPrepareForSleep((start) => {

@@ -31,25 +31,12 @@ export const RedfishConfigSchema = Type.Object({
       logind: Type.Boolean({
         default: true,
         description:
-          'offer GracefulShutdown/GracefulRestart through systemd-logind PowerOff/Reboot (when logind says yes)',
+          "offer GracefulShutdown/GracefulRestart (systemd-logind PowerOff/Reboot through the core's host power, when logind says yes)",
       }),
       systemd: Type.Boolean({
         default: true,
         description:
-          'offer ForceRestart through the systemd manager Reboot() (systemctl reboot --force: services are not stopped in order), when the manager has it',
-      }),
-      busAddress: Type.Optional(
-        Type.String({
-          minLength: 1,
-          description:
-            'D-Bus address of logind and the systemd manager (default: DBUS_SYSTEM_BUS_ADDRESS, else the system bus)',
-        }),
-      ),
-      timeout: Type.Number({
-        minimum: 0.1,
-        maximum: 60,
-        default: 5,
-        description: 'seconds for each logind or systemd call',
+          "offer ForceRestart/ForceOff (the systemd manager's Reboot()/PowerOff() through the core's host power, as systemctl reboot/poweroff --force: services are not stopped in order), when the manager has them",
       }),
     },
     { default: {}, additionalProperties: false },

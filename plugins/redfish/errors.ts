@@ -11,14 +11,7 @@ export const REDFISH_ERRORS = defineErrors('E_REDFISH_', {
   E_REDFISH_ACCOUNT_EXISTS: { category: 'conflict', summary: 'a Redfish account with this user name exists' },
   E_REDFISH_ACCOUNT_UNKNOWN: { category: 'not-found', summary: 'no such Redfish account' },
   E_REDFISH_PASSWORD: { category: 'invalid', summary: 'Redfish password does not meet the password policy' },
-  E_REDFISH_LOGIND: {
-    category: 'unavailable',
-    summary: 'systemd-logind refused or did not answer a host power-off or reboot',
-  },
-  E_REDFISH_SYSTEMD: {
-    category: 'unavailable',
-    summary: 'the systemd manager refused or did not answer a forced host reboot',
-  },
+  // Power-off and reboot failures are the core's host power codes now (E_HOST_POWER_*).
 });
 
 declare module 'vpmd' {

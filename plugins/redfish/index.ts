@@ -5,7 +5,16 @@
  * plugin provides them, looked up at request time, and says so in the payloads when not.
  */
 import { join } from 'node:path';
-import { definePlugin, CAPABILITIES_DOCUMENTS, GUEST_CHANNELS, HOST_SLEEP, BMCS, type PluginHealth } from 'vpmd';
+import {
+  definePlugin,
+  AUDIT_LOG,
+  HOST_POWER,
+  CAPABILITIES_DOCUMENTS,
+  GUEST_CHANNELS,
+  HOST_SLEEP,
+  BMCS,
+  type PluginHealth,
+} from 'vpmd';
 import { REDFISH_ERRORS } from './errors.js';
 import { RedfishConfigSchema, type ServiceDeps } from './config.js';
 import { AccountStore } from './auth/accounts.js';
@@ -18,10 +27,11 @@ import { listenHttps, type HttpsListener } from './http/server.js';
 import { loadTls } from './http/tls.js';
 import { accountRoutes } from './resources/accounts.js';
 import { chassisRoutes } from './resources/chassis.js';
-import { managerRoutes, AuditTrail } from './resources/managers.js';
+import { managerRoutes } from './resources/managers.js';
 import { HardwareLog, hardwareLogRoutes } from './resources/hardware-log.js';
 import { serviceRootRoutes } from './resources/service-root.js';
 import { systemRoutes } from './resources/systems.js';
+import { capabilitiesDocumentsRoutes } from './resources/capabilities-documents.js';
 import { EventHub } from './events/event-hub.js';
 import { eventRoutes } from './events/event-routes.js';
 
@@ -32,6 +42,8 @@ export default definePlugin({
   coreApi: '^1.2.0',
   errors: REDFISH_ERRORS,
   config: RedfishConfigSchema,
+  // The core's own: power-off and reboot (ComputerSystem.Reset), the audit trail (AuditLog).
+  requires: [HOST_POWER.id, AUDIT_LOG.id],
   optional: [HOST_SLEEP.id, CAPABILITIES_DOCUMENTS.id, GUEST_CHANNELS.id, BMCS.id],
 
   register(ctx) {
@@ -40,10 +52,8 @@ export default definePlugin({
     let listener: HttpsListener | undefined;
     const notListening: PluginHealth = { status: 'degraded', detail: 'not listening' };
     const deps: ServiceDeps = { ctx, accounts, sessions, port: () => listener?.port ?? ctx.config.port };
-    const audit = new AuditTrail(join(ctx.core.stateDir, 'audit.jsonl'));
     const hardwareLog = new HardwareLog();
     const events = new EventHub(ctx);
-    ctx.events.on('audit.v1', (e) => audit.add(e));
     ctx.events.on('hw.log.v1', (e) => hardwareLog.add(e));
     sessions.onEnd((s) => events.closeStreamsOf(s.id));
     registerAccountCommands(ctx, accounts, sessions);
@@ -53,8 +63,9 @@ export default definePlugin({
       ...serviceRootRoutes(),
       ...accountRoutes(deps),
       ...systemRoutes(deps),
+      ...capabilitiesDocumentsRoutes(deps),
       ...chassisRoutes(deps),
-      ...managerRoutes(deps, audit),
+      ...managerRoutes(deps),
       ...hardwareLogRoutes(hardwareLog),
       ...eventRoutes(deps, events),
     );
@@ -68,7 +79,6 @@ export default definePlugin({
     return {
       async start() {
         await accounts.load();
-        await audit.load();
         await events.start();
         const tls = await loadTls({
           ...(ctx.config.tlsCert !== undefined ? { certFile: ctx.config.tlsCert } : {}),

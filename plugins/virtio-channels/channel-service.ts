@@ -3,7 +3,7 @@
  * vCPU map from libvirt (refreshed periodically and on domain events, unlike DPDK which reads it
  * once), host bounds, and persistence of everything an operator set.
  */
-import { readdir } from 'node:fs/promises';
+import { access, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   VpmdError,
@@ -15,11 +15,12 @@ import {
   type StateStore,
 } from 'vpmd';
 import { ChannelLink, type Backoff } from './channel/channel-link.js';
+import { Dispatcher, type MessageBudget } from './channel/dispatcher.js';
 import type { LibvirtMapper } from './mapping/libvirt-mapper.js';
-import { Actuator } from './power/actuator.js';
-import { PowerControl } from './power/power-control.js';
+import { Actuator, type ChangeLimit } from './power/actuator.js';
+import { PowerControl, type OperatorOutcome } from './power/power-control.js';
 import type { Bounds } from './power/precedence.js';
-import { handleFrame, type HandlerDeps, type RateLimit } from './request-handler.js';
+import { handleFrame, type HandlerDeps } from './request-handler.js';
 import {
   MAX_CHANNELS_PER_VM,
   REGISTRY_SPEC,
@@ -29,19 +30,20 @@ import {
   vmToState,
   type ChannelRecord,
   type VmRecord,
+  zeroCounters,
 } from './vm-registry.js';
 
 /** Settings of the service (from the plugin config). */
 export interface ServiceOptions {
   readonly dir: string;
   readonly backoff: Backoff;
-  readonly rate: RateLimit;
+  /** Frequency changes per pCPU (cpufreq policy). */
+  readonly changeLimit: ChangeLimit;
+  /** Messages per channel. */
+  readonly messageBudget: MessageBudget;
   readonly maxAffinity: number;
   readonly maxChannels: number;
 }
-
-/** The name of the hidden record holding operator requests (`set_cpu_freq`). */
-export const OPERATOR = '(operator)';
 
 /** VMs, channels, mapping and actuation. */
 export class ChannelService {
@@ -52,7 +54,10 @@ export class ChannelService {
   private readonly links = new Map<string, ChannelLink>();
   private readonly pcpuBoundsMap = new Map<number, Bounds>();
   private foreign = new Map<number, number>();
-  private readonly operator: VmRecord;
+  /** Serves every channel's queue in turn. */
+  readonly dispatcher: Dispatcher;
+  /** Host policies from DPDK-dialect JSON FIFOs, one pseudo VM `fifoN` per core (not persisted, as DPDK). */
+  readonly fifoVms = new Map<number, VmRecord>();
   private saving: Promise<void> = Promise.resolve();
   /** The save waiting for the one in progress, which later requests join. */
   private queuedSave: Promise<void> | undefined;
@@ -66,22 +71,26 @@ export class ChannelService {
     private readonly log: Logger,
     access: AccessPolicy,
   ) {
-    this.actuator = new Actuator(host, log, () => this.persist());
-    this.operator = newVm(OPERATOR, Date.now(), Infinity);
+    // Originals are saved in the background: the first change of a policy never waits for disk.
+    this.actuator = new Actuator(host, log, () => this.persist(), opts.changeLimit);
+    this.dispatcher = new Dispatcher(opts.messageBudget);
     const world = {
-      vms: () => [...this.vms.values(), this.operator],
+      vms: () => [...this.vms.values(), ...this.fifoVms.values()],
       foreignOn: (pcpu: number) => this.foreign.get(pcpu) ?? 0,
       pcpuBounds: (pcpu: number) => this.pcpuBoundsMap.get(pcpu) ?? {},
     };
     this.control = new PowerControl(host, this.actuator, world, opts.maxAffinity, log);
     this.deps = {
       control: this.control,
-      rate: opts.rate,
       log,
       access,
       now: () => Date.now(),
-      turboAvailable: async (pcpu) =>
-        (await this.actuator.ladderFor(pcpu)).hasTurbo && (await host.cpufreq.turbo()).enabled === true,
+      turboAvailable: (pcpu) => {
+        const policy = this.actuator.knownPolicyOf(pcpu);
+        const ladder = policy === undefined ? undefined : this.actuator.knownLadder(policy);
+        const turbo = this.actuator.turbo;
+        return ladder && turbo ? ladder.hasTurbo && turbo.enabled === true : undefined;
+      },
       policyChanged: () => void this.persist(),
     };
   }
@@ -108,7 +117,7 @@ export class ChannelService {
         this.log.info({ policies: saved.saved.length, failed }, 'restored cpufreq settings left by a previous run');
       for (const b of saved.pcpuBounds) this.pcpuBoundsMap.set(b.pcpu, { minKHz: b.minKHz, maxKHz: b.maxKHz });
       for (const s of saved.vms) {
-        const vm = newVm(s.name, Date.now(), this.opts.rate.burst);
+        const vm = newVm(s.name);
         vm.query = s.query;
         vm.bounds = { ...s.bounds };
         vm.pins = [...s.pins];
@@ -123,7 +132,7 @@ export class ChannelService {
       if (!this.pcpuBoundsMap.has(b.pcpu)) this.pcpuBoundsMap.set(b.pcpu, { minKHz: b.minKHz, maxKHz: b.maxKHz });
     for (const s of seed.vms) {
       if (this.vms.has(s.name)) continue;
-      const vm = newVm(s.name, Date.now(), this.opts.rate.burst);
+      const vm = newVm(s.name);
       vm.query = s.query ?? false;
       vm.bounds = {
         ...(s.minKHz !== undefined ? { minKHz: s.minKHz } : {}),
@@ -147,7 +156,41 @@ export class ChannelService {
     }
     // Settings from a previous run whose VMs are gone: give the cores back.
     await this.control.reapply();
+    await this.warmAll();
     await this.persist();
+  }
+
+  /** The pCPUs a VM's vCPUs may run on. */
+  private pcpusOfVm(vm: VmRecord): Set<number> {
+    const out = new Set<number>();
+    const n = Math.max(vm.vcpuMap?.length ?? 0, vm.pins.length);
+    for (let v = 0; v < n; v++) for (const p of this.control.pcpusOf(vm, v) ?? []) out.add(p);
+    return out;
+  }
+
+  /**
+   * Loads the policy, ladder and current frequency of every pCPU a VM may run on, so that the
+   * first request on a channel is answered from memory. A pCPU that cannot be read is logged
+   * here; its requests then take the slow path and get a NACK with the reason.
+   */
+  async warm(vm: VmRecord): Promise<void> {
+    for (const p of this.pcpusOfVm(vm)) {
+      await this.control
+        .warm([p])
+        .catch((e: unknown) =>
+          this.log.warn({ vm: vm.name, pcpu: p, err: e instanceof Error ? e.message : String(e) }, 'pCPU not usable'),
+        );
+    }
+  }
+
+  private async warmAll(): Promise<void> {
+    for (const vm of this.vms.values()) await this.warm(vm);
+  }
+
+  /** Re-reads what vpmd keeps in memory of sysfs (frequencies of pCPUs it does not drive, turbo). */
+  async refreshObserved(): Promise<void> {
+    await this.actuator.refreshTurbo().catch(() => undefined);
+    await this.actuator.refreshObserved();
   }
 
   /** Stops every link and restores every cpufreq policy vpmd changed. */
@@ -155,6 +198,8 @@ export class ChannelService {
     this.stopped = true;
     await Promise.all([...this.links.values()].map((l) => l.stop()));
     this.links.clear();
+    this.dispatcher.close();
+    await this.actuator.settle();
     const failed = await this.actuator.restoreAll();
     if (failed > 0) this.log.warn({ failed }, 'some cpufreq policies could not be restored');
     await this.persist();
@@ -212,7 +257,7 @@ export class ChannelService {
       enabled,
       connected: false,
       processing: false,
-      counters: { accepted: 0, clamped: 0, limited: 0, refused: 0 },
+      counters: zeroCounters(),
     };
     vm.channels.set(num, ch);
     const link = new ChannelLink(
@@ -223,25 +268,56 @@ export class ChannelService {
         state: (up) => {
           ch.connected = up;
         },
+        dropped: (frames) => {
+          vm.counters.dropped += frames;
+          ch.counters.dropped += frames;
+        },
+        limited: () => {
+          vm.counters.limited++;
+          ch.counters.limited++;
+        },
       },
       this.log.child({ vm: vm.name, channel: num }),
+      this.dispatcher,
     );
     this.links.set(`${vm.name}/${num}`, link);
     if (!this.stopped) link.start();
     return ch;
   }
 
-  /** Adds a VM (it need not be running). @throws E_VC_VM_EXISTS, E_COMMAND_USAGE */
-  async addVm(name: string): Promise<VmRecord> {
+  /**
+   * Adds a VM (it need not be running). As DPDK's `add_vm`, a domain libvirt does not know is
+   * refused; with `libvirt: false`, or while libvirt-dbus is unreachable, any name is added
+   * (host-side pins), and the result says why it was not checked.
+   * @throws E_VC_VM_EXISTS, E_VC_VM_NOT_FOUND, E_COMMAND_USAGE
+   */
+  async addVm(name: string): Promise<{ vm: VmRecord; unchecked?: string }> {
     checkVmName(name);
     if (this.vms.has(name))
       throw new VpmdError('E_VC_VM_EXISTS', `Unable to add VM '${name}': it is already added`, { vm: name });
-    const vm = newVm(name, Date.now(), this.opts.rate.burst);
+    let unchecked: string | undefined = 'libvirt is off (libvirt: false): host-side pins only';
+    if (this.mapper) {
+      try {
+        if ((await this.mapper.domainPath(name)) === undefined) {
+          throw new VpmdError(
+            'E_VC_VM_NOT_FOUND',
+            `Unable to add VM '${name}': libvirt knows no domain '${name}' (virsh list --all)`,
+            { vm: name },
+          );
+        }
+        unchecked = undefined;
+      } catch (e) {
+        if (e instanceof VpmdError && e.code === 'E_VC_VM_NOT_FOUND') throw e;
+        unchecked = `libvirt-dbus is unreachable (${e instanceof Error ? e.message : String(e)}); not checked`;
+      }
+    }
+    const vm = newVm(name);
     this.vms.set(name, vm);
     this.control.invalidate();
     await this.refreshMapping().catch(() => undefined);
+    await this.warm(vm);
     await this.persist();
-    return vm;
+    return unchecked ? { vm, unchecked } : { vm };
   }
 
   /** Removes a VM: its channels close and the cores it scaled get their settings back. */
@@ -280,17 +356,37 @@ export class ChannelService {
   }
 
   /**
-   * Adds channels to a VM: `all` (every `VM.N` found) or numbers (`DIR/VM.N`, connected when
-   * QEMU creates them). @returns the channel numbers added.
+   * Adds channels to a VM: `all` (every `VM.N` found) or numbers (`DIR/VM.N`). A number whose
+   * socket does not exist yet is added (it connects when QEMU creates it) and returned in
+   * `missing` when `checkSockets` is set (the operator's `add_channels`), so the command can say
+   * so instead of counting it as enabled, as DPDK does not enable a channel it cannot open.
    * @throws E_VC_VM_NOT_FOUND, E_VC_CHANNEL_LIMIT
    */
-  async addChannels(name: string, list: readonly number[] | 'all'): Promise<number[]> {
+  async addChannels(
+    name: string,
+    list: readonly number[] | 'all',
+    checkSockets = false,
+  ): Promise<{ added: number[]; missing: Array<{ num: number; path: string }> }> {
     const vm = this.vm(name);
     const wanted =
       list === 'all'
         ? await this.discover(name)
         : list.map((num) => ({ num, path: join(this.opts.dir, `${name}.${num}`) }));
-    const fresh = wanted.filter((w) => !vm.channels.has(w.num));
+    const missing: Array<{ num: number; path: string }> = [];
+    const fresh: Array<{ num: number; path: string }> = [];
+    for (const w of wanted) {
+      if (vm.channels.has(w.num)) continue;
+      fresh.push(w);
+      if (
+        checkSockets &&
+        list !== 'all' &&
+        !(await access(w.path).then(
+          () => true,
+          () => false,
+        ))
+      )
+        missing.push(w);
+    }
     if (vm.channels.size + fresh.length > MAX_CHANNELS_PER_VM) {
       throw new VpmdError(
         'E_VC_CHANNEL_LIMIT',
@@ -305,9 +401,10 @@ export class ChannelService {
         { vm: name },
       );
     }
+    await this.warm(vm);
     for (const w of fresh) this.addChannel(vm, w.num, w.path, true);
     await this.persist();
-    return fresh.map((w) => w.num);
+    return { added: fresh.map((w) => w.num), missing };
   }
 
   /** Enables or disables channels; returns how many changed state. @throws E_VC_VM_NOT_FOUND, E_VC_CHANNEL */
@@ -389,21 +486,20 @@ export class ChannelService {
     }
     const before = new Set(this.control.pcpusOf(vm, vcpu) ?? []);
     await this.refreshMapping();
+    await this.warm(vm);
     await this.control.reapply([...before, pcpu]);
     await this.persist();
     return via;
   }
 
-  /** Operator scaling of a pCPU (`set_cpu_freq`), under the same precedence policy. */
-  async operatorScale(pcpu: number, unit: number): Promise<void> {
+  /**
+   * Operator scaling of a pCPU (`set_cpu_freq`): as on DPDK's host it overrides what guests
+   * asked (within the pCPU's bounds) until a guest on that pCPU asks again.
+   * @throws E_VC_PCPU, E_VC_SCALE
+   */
+  async operatorScale(pcpu: number, unit: number): Promise<OperatorOutcome> {
     await this.control.checkPcpu(pcpu);
-    while (this.operator.pins.length <= pcpu) this.operator.pins.push(null);
-    if (this.operator.pins[pcpu] !== pcpu) {
-      this.operator.pins[pcpu] = pcpu;
-      this.control.invalidate();
-    }
-    const r = await this.control.request(this.operator, pcpu, unit);
-    if (!r.ok) throw new VpmdError('E_VC_SCALE', r.reason ?? 'refused', { pcpu });
+    return this.control.operator(pcpu, unit);
   }
 
   /**
@@ -440,13 +536,32 @@ export class ChannelService {
     this.foreign = foreign;
     if (changed) {
       this.control.invalidate();
+      await this.warmAll();
       await this.control.reapply();
     }
     return changed;
   }
 
+  /**
+   * A policy from DPDK's JSON FIFO N: as in DPDK, it belongs to a VM named `fifoN` whose only
+   * vCPU is core N (physical), and takes part in the precedence policy like any VM on that core.
+   */
+  async hostPolicy(core: number, frame: Buffer): Promise<Buffer | undefined> {
+    let vm = this.fifoVms.get(core);
+    if (!vm) {
+      await this.control.checkPcpu(core);
+      vm = newVm(`fifo${core}`);
+      vm.role = 'Administrator';
+      vm.pins = Array.from({ length: core + 1 }, (_, i) => (i === core ? core : null));
+      this.fifoVms.set(core, vm);
+      this.control.invalidate();
+      await this.warm(vm);
+    }
+    return this.handle(vm, frame);
+  }
+
   /** Handles a frame as if it came from a channel (the JSON interface). */
-  handle(vm: VmRecord, frame: Buffer): Promise<Buffer | undefined> {
+  async handle(vm: VmRecord, frame: Buffer): Promise<Buffer | undefined> {
     return handleFrame(this.deps, vm, undefined, frame);
   }
 }

@@ -34,10 +34,11 @@ export function registerCommands(ctx: PluginContext, svc: () => ChannelService):
       args: Type.Object({ vm: vmArg }),
       positional: ['vm'],
       handler: async ({ vm }) => {
-        await svc().addVm(vm);
-        return { vm, added: true };
+        const r = await svc().addVm(vm);
+        return { vm, added: true, ...(r.unchecked ? { unchecked: r.unchecked } : {}) };
       },
-      human: () => '',
+      // DPDK prints nothing on success; say when the domain could not be checked.
+      human: (r) => (r.unchecked ? `VM '${r.vm}' added; not checked against libvirt: ${r.unchecked}` : ''),
     }),
   );
 
@@ -71,15 +72,19 @@ export function registerCommands(ctx: PluginContext, svc: () => ChannelService):
       positional: ['vm', 'channels'],
       handler: async ({ vm, channels }) => {
         const list = parseChannelList(channels);
-        const added = await svc().addChannels(vm, list);
-        return { vm, all: list === 'all', added };
+        const { added, missing } = await svc().addChannels(vm, list, true);
+        return { vm, all: list === 'all', added, missing };
       },
       human: (r) =>
         r.all
           ? `Added ${r.added.length} channels for VM '${r.vm}'`
           : [
-              ...r.added.map((n, i) => `[${i}]: Adding channel ${n}`),
-              `Enabled ${r.added.length} channels for '${r.vm}'`,
+              ...r.added.map((n, i) =>
+                r.missing.some((m) => m.num === n)
+                  ? `[${i}]: Channel ${n}: no socket at ${r.missing.find((m) => m.num === n)?.path} yet; not enabled until QEMU listens there (is the VM running with that <channel>?)`
+                  : `[${i}]: Adding channel ${n}`,
+              ),
+              `Enabled ${r.added.length - r.missing.length} channels for '${r.vm}'`,
             ].join('\n'),
     }),
   );
@@ -182,7 +187,8 @@ export function registerCommands(ctx: PluginContext, svc: () => ChannelService):
   reg(
     defineCommand({
       name: 'set_cpu_freq',
-      summary: 'Scale a pCPU as the operator (same host bounds and sharing rules as guests)',
+      summary:
+        "Scale a pCPU as the operator: overrides the guests' requests (within the pCPU's bounds) until a guest asks again",
       privilege: 'ConfigureComponents',
       args: Type.Object({
         core: Type.Integer({ minimum: 0 }),
@@ -191,14 +197,15 @@ export function registerCommands(ctx: PluginContext, svc: () => ChannelService):
       positional: ['core', 'action'],
       handler: async ({ core, action }) => {
         try {
-          await svc().operatorScale(core, SCALE[action] as number);
+          const r = await svc().operatorScale(core, SCALE[action] as number);
+          return { core, action, ...r };
         } catch (e) {
           const err = e instanceof VpmdError ? e : new VpmdError('E_VC_SCALE', String(e));
           throw new VpmdError(err.code, `Error scaling core(${core}) '${action}': ${err.message}`, err.details);
         }
-        return { core, action, kHz: await svc().control.currentKHz(core) };
       },
-      human: () => '',
+      // DPDK prints nothing on success; vpmd says why the core does not run at what was asked.
+      human: (r) => (r.note ? `Core ${r.core} frequency: ${r.kHz} (${r.note})` : ''),
     }),
   );
 

@@ -6,7 +6,9 @@
  * limits), and answers on the wire exactly as DPDK's `vm_power_manager` does. See
  * docs/virtio-channels.md.
  */
+import { execFile } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { GUEST_CHANNELS, StringEnum, Type, VpmdError, definePlugin, type GuestChannels, type PluginHealth } from 'vpmd';
 import { VIRTIO_CHANNELS_ERRORS } from './errors.js';
@@ -16,6 +18,23 @@ import { JsonFifos } from './json-fifo.js';
 import { LibvirtMapper } from './mapping/libvirt-mapper.js';
 import { applyPolicy } from './request-handler.js';
 import { VM_NAME_PATTERN } from './vm-registry.js';
+
+/**
+ * Puts the event loop's thread (the main thread: tid = pid) under SCHED_FIFO. Only that thread:
+ * libuv's pool threads (disk, DNS) stay ordinary. The kernel's RT throttling (95 % by default)
+ * still leaves other tasks CPU if the loop ever spins. A failure (no CAP_SYS_NICE) is logged.
+ */
+async function realtime(priority: number, log: { warn(o: object, m: string): void; info(o: object, m: string): void }) {
+  try {
+    await promisify(execFile)('chrt', ['-f', '-p', String(priority), String(process.pid)]);
+    log.info({ priority }, 'event loop runs under SCHED_FIFO (schedFifoPriority)');
+  } catch (e) {
+    log.warn(
+      { priority, err: e instanceof Error ? e.message.split('\n')[0] : String(e) },
+      'cannot switch the event loop to SCHED_FIFO (needs CAP_SYS_NICE); replies may miss 10 ms on a saturated host',
+    );
+  }
+}
 
 const kHz = (what: string) => Type.Optional(Type.Integer({ minimum: 1, description: `${what} in kHz` }));
 
@@ -50,18 +69,32 @@ const ConfigSchema = Type.Object({
   maxChannels: Type.Integer({ minimum: 1, maximum: 8192, default: 1024, description: 'channels on the whole host' }),
   rateLimit: Type.Object(
     {
-      perSecond: Type.Number({
+      changesPerSecond: Type.Number({
         minimum: 0.1,
-        maximum: 1_000_000,
-        default: 200,
-        description: 'sustained requests per second per VM',
+        maximum: 100_000,
+        default: 100,
+        description:
+          'frequency changes per second per pCPU (cpufreq policy); requests beyond it are ACKed and coalesced to the latest',
       }),
       burst: Type.Integer({
         minimum: 1,
-        maximum: 1_000_000,
-        default: 50,
-        description: 'requests a VM may send at once',
+        maximum: 100_000,
+        default: 10,
+        description: 'changes a pCPU may make at once before the rate applies',
       }),
+    },
+    { default: {}, additionalProperties: false },
+  ),
+  messageLimit: Type.Object(
+    {
+      perSecond: Type.Number({
+        minimum: 1,
+        maximum: 1_000_000,
+        default: 5_000,
+        description:
+          'messages per second per channel; beyond it messages wait (never refused), which bounds the CPU a flooding guest costs',
+      }),
+      burst: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 500, description: 'messages at once' }),
     },
     { default: {}, additionalProperties: false },
   ),
@@ -104,9 +137,22 @@ const ConfigSchema = Type.Object({
     ),
     { default: [] },
   ),
-  fifos: Type.Array(Type.Integer({ minimum: 0, maximum: 127 }), {
-    default: [],
-    description: 'JSON FIFOs DIR/fifoN to create',
+  fifos: Type.Union([Type.Literal('all'), Type.Array(Type.Integer({ minimum: 0, maximum: 127 }))], {
+    default: 'all',
+    description:
+      "JSON FIFOs DIR/fifoN created at start: 'all' (one per online CPU, as DPDK) or core numbers; [] for none",
+  }),
+  schedFifoPriority: Type.Integer({
+    minimum: 0,
+    maximum: 99,
+    default: 0,
+    description:
+      "1-99: run the agent's event loop under SCHED_FIFO at this priority (as chronyd -P), so guests get replies within DPDK's 10 ms on a host whose cores are saturated; 0: off",
+  }),
+  json: StringEnum(['dpdk', 'vpmd'] as const, {
+    default: 'dpdk',
+    description:
+      "JSON FIFO dialect: 'dpdk' (DPDK 22.11 exactly: acts on the FIFO's core, binary replies into the FIFO) or 'vpmd' (names a VM and vCPU, JSON replies in DIR/fifoN.reply)",
   }),
 });
 
@@ -180,12 +226,14 @@ export default definePlugin({
 
     return {
       async start() {
+        if (cfg.schedFifoPriority > 0) await realtime(cfg.schedFifoPriority, ctx.log);
         const mapper = cfg.libvirt ? new LibvirtMapper(ctx.core.libvirt, ctx.log) : undefined;
         svc = new ChannelService(
           {
             dir: cfg.dir,
             backoff: { minMs: cfg.reconnect.minMs, maxMs: Math.max(cfg.reconnect.minMs, cfg.reconnect.maxMs) },
-            rate: cfg.rateLimit,
+            changeLimit: cfg.rateLimit,
+            messageBudget: { messagesPerSecond: cfg.messageLimit.perSecond, burst: cfg.messageLimit.burst },
             maxAffinity: cfg.maxAffinity,
             maxChannels: cfg.maxChannels,
           },
@@ -216,10 +264,13 @@ export default definePlugin({
           );
         }
         ctx.scheduler.every('policies', cfg.policyInterval * 1000, async () => {
-          for (const vm of s.vms.values()) await applyPolicy(s.deps, vm).catch(() => 0);
+          for (const vm of [...s.vms.values(), ...s.fifoVms.values()]) await applyPolicy(s.deps, vm).catch(() => 0);
+          // What guests' queries and first requests read from memory, kept current off their path.
+          await s.refreshObserved();
         });
-        if (cfg.fifos.length > 0) {
-          fifos = new JsonFifos(cfg.dir, cfg.fifos, s, ctx.log);
+        const fifoCores = cfg.fifos === 'all' ? (await ctx.host.topology()).online : cfg.fifos;
+        if (fifoCores.length > 0) {
+          fifos = new JsonFifos(cfg.dir, fifoCores, s, ctx.log, cfg.json);
           await fifos.start();
         }
       },
@@ -257,6 +308,7 @@ export default definePlugin({
           { name: 'vm2', channels: '0', pins: [3], maxKHz: 3_000_000 },
         ],
         fifos: [0],
+        json: 'vpmd',
       },
       notes: [
         `virtio-channels: VMs vm1 (vCPUs on pCPUs 2,3) and vm2 (pCPU 3, max 3 GHz); channel sockets in ${dir}`,

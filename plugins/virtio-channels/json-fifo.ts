@@ -1,10 +1,22 @@
 /**
- * DPDK's JSON interface: FIFOs `DIR/fifoN` (mode 0600) taking JSON objects
- * `{"instruction":{...}}` and `{"policy":{...}}` found by brace counting, with DPDK's keys.
- * Instructions name a VM and a physical core (`resource_id`, honoured only when a vCPU of that
- * VM is pinned to it alone). Unlike DPDK, every object gets a reply a client can read: one JSON
- * line appended to `DIR/fifoN.reply` (mode 0600):
- * `{"seq":N,"ok":true|false,"reply":"ACK"|"NACK"|null,"error":"..."}`.
+ * DPDK's JSON interface: FIFOs `DIR/fifoN` (mode 0600), one per physical core, created at start,
+ * taking JSON objects `{"instruction":{...}}` and `{"policy":{...}}` found by brace counting.
+ * Two dialects (config `json`):
+ *
+ * - `dpdk` (default), exactly as DPDK 22.11's `channel_monitor.c` (`parse_json_to_pkt`): an
+ *   object acts on the FIFO's core N. `name`, `resource_id` and `core_list` are ignored (DPDK
+ *   logs them as unknown keys); absent keys default as in DPDK (command `create`, policy `TIME`,
+ *   workload `LOW`). `power` scales core N as `set_cpu_freq N` does; `create` installs a
+ *   WORKLOAD or TIME policy on core N; `destroy` removes it. Replies are DPDK's: the 464-byte
+ *   ACK/NACK echo written into the FIFO.
+ * - `vpmd`: an instruction names a VM (`name`) and a physical core (`resource_id`, honoured only
+ *   when a vCPU of that VM is pinned to it alone); a policy names the VM's vCPUs (`core_list`).
+ *   Every object gets a JSON line in `DIR/fifoN.reply` (mode 0600):
+ *   `{"seq":N,"ok":true|false,"reply":"ACK"|"NACK"|null,"error":"..."}`.
+ *
+ * The FIFO cannot be jammed: an object longer than DPDK's 1023 characters (16 KiB in the `vpmd`
+ * dialect) or not closed within {@link OBJECT_MS} is dropped with a log line, and the next `{`
+ * starts a new object.
  */
 import { execFile } from 'node:child_process';
 import { constants } from 'node:fs';
@@ -14,26 +26,67 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Logger } from 'vpmd';
 import type { ChannelService } from './channel-service.js';
-import { encodeRequest, type PowerPacketInit } from './protocol/packet-codec.js';
+import { encodeAck, encodeRequest, type PowerPacketInit } from './protocol/packet-codec.js';
 import { Command, Policy, Reply, Unit, Workload } from './protocol/packet-layout.js';
 
-/** Largest JSON object accepted (DPDK: 1023 characters). */
+/** Largest JSON object in the `vpmd` dialect. */
 export const MAX_OBJECT_CHARS = 16_384;
+/** Largest JSON object in the `dpdk` dialect (DPDK's MAX_JSON_STRING_LEN 1024, with its NUL). */
+export const DPDK_MAX_OBJECT_CHARS = 1023;
+/** An object not closed within this time is dropped (a writer that died, or a stray `{`). */
+export const OBJECT_MS = 1000;
 /** The reply file is truncated when it grows beyond this. */
 export const MAX_REPLY_BYTES = 1 << 20;
 
-/** Splits a character stream into top-level JSON objects by brace counting (strings aware). */
+/** What the splitter produced: a whole object, or why bytes were dropped. */
+export type SplitItem = { readonly text: string } | { readonly error: string };
+
+/**
+ * Splits a character stream into top-level JSON objects by brace counting (strings aware),
+ * bounded in size and time so that one unclosed `{` cannot block later objects.
+ */
 export class BraceSplitter {
   private buf = '';
   private depth = 0;
   private inString = false;
   private escaped = false;
+  private startedAt = 0;
 
-  /** Adds text; returns complete objects (and `error` entries for oversized ones). */
-  push(text: string): Array<{ text: string } | { error: string }> {
-    const out: Array<{ text: string } | { error: string }> = [];
+  constructor(
+    private readonly maxChars = MAX_OBJECT_CHARS,
+    private readonly maxMs = OBJECT_MS,
+  ) {}
+
+  private reset(): void {
+    this.buf = '';
+    this.depth = 0;
+    this.inString = false;
+    this.escaped = false;
+  }
+
+  /** Drops an object that has been open longer than the time bound; returns why, if it did. */
+  expire(now: number): SplitItem | undefined {
+    if (this.depth === 0 || now - this.startedAt <= this.maxMs) return undefined;
+    const error = `JSON object not closed within ${this.maxMs} ms dropped (${this.buf.length} characters: ${JSON.stringify(this.buf.slice(0, 40))}...)`;
+    this.reset();
+    return { error };
+  }
+
+  /** True while an object is open. */
+  get open(): boolean {
+    return this.depth > 0;
+  }
+
+  /** Adds text; returns complete objects and `error` entries for dropped ones. */
+  push(text: string, now = 0): SplitItem[] {
+    const out: SplitItem[] = [];
+    const stale = this.expire(now);
+    if (stale) out.push(stale);
     for (const ch of text) {
-      if (this.depth === 0 && ch !== '{') continue; // whitespace or junk between objects
+      if (this.depth === 0) {
+        if (ch !== '{') continue; // whitespace or junk between objects
+        this.startedAt = now;
+      }
       this.buf += ch;
       if (this.inString) {
         if (this.escaped) this.escaped = false;
@@ -44,12 +97,10 @@ export class BraceSplitter {
       else if (ch === '}') this.depth--;
       if (this.depth === 0) {
         out.push({ text: this.buf });
-        this.buf = '';
-      } else if (this.buf.length > MAX_OBJECT_CHARS) {
-        out.push({ error: `JSON object longer than ${MAX_OBJECT_CHARS} characters dropped` });
-        this.buf = '';
-        this.depth = 0;
-        this.inString = false;
+        this.reset();
+      } else if (this.buf.length > this.maxChars) {
+        out.push({ error: `JSON object longer than ${this.maxChars} characters dropped` });
+        this.reset();
       }
     }
     return out;
@@ -113,7 +164,12 @@ export function jsonToPacket(obj: unknown): { vm: string; packet: PowerPacketIni
   const policyToUse = POLICIES[String(body.policy_type)];
   if (policyToUse === undefined)
     throw new Error(`"policy.policy_type" must be one of ${Object.keys(POLICIES).join(' ')}`);
-  const workload = body.workload === undefined ? Workload.HIGH : WORKLOADS[String(body.workload)];
+  const workload =
+    body.workload === undefined
+      ? Workload.HIGH
+      : typeof body.workload === 'string'
+        ? WORKLOADS[body.workload]
+        : undefined;
   if (workload === undefined) throw new Error('"policy.workload" must be HIGH, MEDIUM or LOW');
   const cores = ints(body.core_list, 'policy.core_list');
   if (cores.length === 0 || cores.length > 8) throw new Error('"policy.core_list" must list 1 to 8 vCPUs');
@@ -132,9 +188,87 @@ export function jsonToPacket(obj: unknown): { vm: string; packet: PowerPacketIni
   };
 }
 
+/**
+ * Translates one JSON object as DPDK 22.11's `parse_json_to_pkt` does, for FIFO `core`: keys
+ * are read wherever they appear under `policy` or `instruction`; the packet is about core `core`
+ * (core_type physical, `vcpu_to_control` = [core]). @returns the packet and the keys DPDK ignores.
+ * @throws Error naming the bad value (DPDK rejects the object)
+ */
+export function dpdkJsonToPacket(obj: unknown, core: number): { packet: PowerPacketInit; ignored: string[] } {
+  if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) throw new Error('expected a JSON object');
+  const p: {
+    command: number;
+    unit: number;
+    policyToUse: number;
+    workload: number;
+    busyHours: number[];
+    quietHours: number[];
+  } = {
+    command: Command.PKT_POLICY,
+    unit: 0,
+    policyToUse: Policy.TIME,
+    workload: Workload.LOW,
+    busyHours: [],
+    quietHours: [],
+  };
+  const ignored: string[] = [];
+  const name = (v: unknown, key: string, table: Readonly<Record<string, number>>): number => {
+    const found = typeof v === 'string' ? table[v] : undefined;
+    if (found === undefined) throw new Error(`"${key}" must be one of ${Object.keys(table).join(' ')}`);
+    return found;
+  };
+  const walk = (o: Record<string, unknown>): void => {
+    for (const [key, v] of Object.entries(o)) {
+      if (key === 'policy' || key === 'instruction') {
+        if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error(`"${key}" must be an object`);
+        walk(v as Record<string, unknown>);
+      } else if (key === 'command')
+        p.command = name(v, key, {
+          power: Command.CPU_POWER,
+          create: Command.PKT_POLICY,
+          destroy: Command.PKT_POLICY_REMOVE,
+        });
+      else if (key === 'policy_type') p.policyToUse = name(v, key, POLICIES);
+      else if (key === 'workload') p.workload = name(v, key, WORKLOADS);
+      else if (key === 'unit') p.unit = name(v, key, UNITS);
+      else if (key === 'busy_hours') p.busyHours = ints(v, key).slice(0, 24);
+      else if (key === 'quiet_hours') p.quietHours = ints(v, key).slice(0, 24);
+      // NIC statistics keys: read by DPDK for TRAFFIC policies, which vpmd refuses.
+      else if (key === 'mac_list' || key === 'avg_packet_thresh' || key === 'max_packet_thresh') continue;
+      else ignored.push(key);
+    }
+  };
+  walk(obj as Record<string, unknown>);
+  return {
+    packet: {
+      ...p,
+      resourceId: BigInt(core),
+      corePhysical: true,
+      vmName: `fifo${core}`,
+      vcpuToControl: [core],
+      numVcpu: 1,
+    },
+    ignored,
+  };
+}
+
+/** Dropped objects are logged at most this often per FIFO (a writer must not flood the log). */
+const DROP_LOG_MS = 1000;
+
+/** One open FIFO. */
+interface OpenFifo {
+  readonly core: number;
+  readonly handle: FileHandle;
+  readonly socket: Socket;
+  readonly splitter: BraceSplitter;
+  timer?: NodeJS.Timeout;
+  dropped: number;
+  lastLog: number;
+}
+
 /** The FIFOs of the JSON interface. */
 export class JsonFifos {
-  private readonly open: Array<{ handle: FileHandle; socket: Socket }> = [];
+  private readonly open: OpenFifo[] = [];
   private seq = 0;
 
   constructor(
@@ -142,10 +276,14 @@ export class JsonFifos {
     private readonly numbers: readonly number[],
     private readonly svc: ChannelService,
     private readonly log: Logger,
+    private readonly dialect: 'dpdk' | 'vpmd' = 'dpdk',
   ) {}
 
   /** FIFOs that could not be opened, with why (for health). */
   readonly failed = new Map<number, string>();
+
+  /** Objects dropped (too long, not closed in time, not valid JSON or refused), over every FIFO. */
+  dropped = 0;
 
   /** Creates (mkfifo 0600) and opens every FIFO; one that fails is reported, the others work. */
   async start(): Promise<void> {
@@ -161,30 +299,60 @@ export class JsonFifos {
   }
 
   private async openFifo(n: number): Promise<void> {
-    {
-      const path = join(this.dir, `fifo${n}`);
-      const isFifo = await stat(path).then(
-        (s) => s.isFIFO(),
-        () => undefined,
-      );
-      if (isFifo === false) await rm(path, { force: true });
-      if (isFifo !== true) await promisify(execFile)('mkfifo', ['-m', '0600', path]);
-      // O_RDWR keeps the FIFO open when writers come and go (no EOF), O_NONBLOCK for libuv.
-      const handle = await open(path, constants.O_RDWR | constants.O_NONBLOCK);
-      const socket = new Socket({ fd: handle.fd, readable: true, writable: false });
-      const splitter = new BraceSplitter();
-      const replyFile = `${path}.reply`;
-      let chain = Promise.resolve();
-      socket.setEncoding('utf8');
-      socket.on('data', (text: string) => {
-        for (const item of splitter.push(text)) chain = chain.then(() => this.handle(item, replyFile, n));
-      });
-      socket.on('error', (e) => this.log.warn({ fifo: path, err: e.message }, 'JSON FIFO error'));
-      this.open.push({ handle, socket });
-    }
+    const path = join(this.dir, `fifo${n}`);
+    const isFifo = await stat(path).then(
+      (s) => s.isFIFO(),
+      () => undefined,
+    );
+    if (isFifo === false) await rm(path, { force: true });
+    if (isFifo !== true) await promisify(execFile)('mkfifo', ['-m', '0600', path]);
+    // O_RDWR keeps the FIFO open when writers come and go (no EOF), O_NONBLOCK for libuv.
+    const handle = await open(path, constants.O_RDWR | constants.O_NONBLOCK);
+    const socket = new Socket({ fd: handle.fd, readable: true, writable: this.dialect === 'dpdk' });
+    const f: OpenFifo = {
+      core: n,
+      handle,
+      socket,
+      splitter: new BraceSplitter(this.dialect === 'dpdk' ? DPDK_MAX_OBJECT_CHARS : MAX_OBJECT_CHARS, OBJECT_MS),
+      dropped: 0,
+      lastLog: 0,
+    };
+    const replyFile = `${path}.reply`;
+    let chain = Promise.resolve();
+    socket.setEncoding('latin1');
+    socket.on('data', (text: string) => {
+      for (const item of f.splitter.push(text, Date.now())) chain = chain.then(() => this.handle(item, replyFile, f));
+      this.arm(f);
+    });
+    socket.on('error', (e) => this.log.warn({ fifo: path, err: e.message }, 'JSON FIFO error'));
+    this.open.push(f);
   }
 
-  private async handle(item: { text: string } | { error: string }, replyFile: string, fifo: number): Promise<void> {
+  /** While an object is open, a timer drops it when it is not closed in time. */
+  private arm(f: OpenFifo): void {
+    clearTimeout(f.timer);
+    f.timer = undefined;
+    if (!f.splitter.open) return;
+    f.timer = setTimeout(() => {
+      f.timer = undefined;
+      const item = f.splitter.expire(Date.now());
+      if (item) void this.handle(item, join(this.dir, `fifo${f.core}.reply`), f);
+      else this.arm(f);
+    }, OBJECT_MS + 10);
+    f.timer.unref();
+  }
+
+  private dropLog(f: OpenFifo, why: string): void {
+    this.dropped++;
+    f.dropped++;
+    const now = Date.now();
+    if (now - f.lastLog < DROP_LOG_MS) return;
+    f.lastLog = now;
+    this.log.warn({ fifo: f.core, error: why, droppedTotal: f.dropped }, 'JSON FIFO message dropped');
+  }
+
+  private async handle(item: SplitItem, replyFile: string, f: OpenFifo): Promise<void> {
+    if (this.dialect === 'dpdk') return this.handleDpdk(item, f);
     const seq = ++this.seq;
     let line: Record<string, unknown>;
     try {
@@ -200,7 +368,7 @@ export class JsonFifos {
       };
     } catch (e) {
       line = { seq, ok: false, reply: null, error: e instanceof Error ? e.message : String(e) };
-      this.log.warn({ fifo, error: line.error }, 'JSON FIFO message refused');
+      this.dropLog(f, String(line.error));
     }
     try {
       const size = await stat(replyFile).then(
@@ -214,9 +382,35 @@ export class JsonFifos {
     }
   }
 
+  /** DPDK's dialect: act on the FIFO's core; reply with the binary ACK/NACK into the FIFO. */
+  private async handleDpdk(item: SplitItem, f: OpenFifo): Promise<void> {
+    if ('error' in item) return this.dropLog(f, item.error);
+    let parsed: { packet: PowerPacketInit; ignored: string[] };
+    try {
+      parsed = dpdkJsonToPacket(JSON.parse(item.text), f.core);
+    } catch (e) {
+      return this.dropLog(f, e instanceof Error ? e.message : String(e));
+    }
+    if (parsed.ignored.length > 0)
+      this.log.debug({ fifo: f.core, keys: parsed.ignored }, 'JSON FIFO keys DPDK ignores (it acts on the FIFO core)');
+    const frame = encodeRequest(parsed.packet);
+    let reply: Buffer | undefined;
+    if (parsed.packet.command === Command.CPU_POWER) {
+      try {
+        await this.svc.operatorScale(f.core, parsed.packet.unit ?? 0);
+        reply = encodeAck(frame, true);
+      } catch (e) {
+        this.dropLog(f, e instanceof Error ? e.message : String(e));
+        reply = encodeAck(frame, false);
+      }
+    } else reply = await this.svc.hostPolicy(f.core, frame);
+    if (reply && !f.socket.destroyed) f.socket.write(reply);
+  }
+
   /** Closes the FIFOs (they stay in DIR for the next start). */
   async stop(): Promise<void> {
     for (const f of this.open.splice(0)) {
+      clearTimeout(f.timer);
       f.socket.destroy();
       await f.handle.close().catch(() => undefined);
     }

@@ -1,6 +1,12 @@
 /**
- * Handles one guest message as DPDK's host does, plus what it lacks: per-VM rate limiting,
- * host bounds, and counters (accepted, clamped, limited, refused) per VM and channel.
+ * Handles one guest message as DPDK's host does, plus what it lacks: host bounds, a change
+ * limit per pCPU (in the actuator), and counters (accepted, coalesced, clamped, limited,
+ * refused, dropped) per VM and channel.
+ *
+ * The reply is decided from memory and returned synchronously: nothing between a request and
+ * its reply waits for sysfs, D-Bus, the state store or a log line (logs, audits and saves are
+ * deferred with `setImmediate`, which runs after the reply is written). Only a request on a pCPU
+ * whose policy is not loaded yet returns a promise.
  *
  * - CPU_POWER: ACK/NACK echo. PKT_POLICY: ACK echo for WORKLOAD and TIME, then the policy is
  *   applied; TRAFFIC and BRANCH_RATIO need NIC or branch-miss counters vpmd does not read: NACK
@@ -26,27 +32,19 @@ import {
   Policy,
   POLICY_NAMES,
   REQUEST_OFFSETS,
-  UNIT_NAMES,
   Workload,
 } from './protocol/packet-layout.js';
-import type { Level, PowerControl } from './power/power-control.js';
+import type { Level, PowerControl, RequestOutcome } from './power/power-control.js';
 import type { ChannelRecord, Counters, GuestPolicy, VmRecord } from './vm-registry.js';
-
-/** Rate limit: a token bucket per VM. */
-export interface RateLimit {
-  readonly perSecond: number;
-  readonly burst: number;
-}
 
 /** What the handler needs. */
 export interface HandlerDeps {
   readonly control: PowerControl;
-  readonly rate: RateLimit;
   readonly log: Logger;
   readonly access: AccessPolicy;
   now(): number;
-  /** Host turbo available to guests (for CAPS_LIST). */
-  turboAvailable(pcpu: number): Promise<boolean>;
+  /** Host turbo available to guests on a pCPU (for CAPS_LIST), from memory; undefined when not loaded. */
+  turboAvailable(pcpu: number): boolean | undefined;
   /** Persists a policy change. */
   policyChanged(vm: VmRecord): void;
 }
@@ -55,6 +53,8 @@ type Outcome = keyof Counters;
 
 /** When each VM was last warned about, for log throttling. */
 const lastWarn = new WeakMap<VmRecord, number>();
+/** When each VM's refusal was last audited. */
+const lastAudit = new WeakMap<VmRecord, number>();
 
 function count(vm: VmRecord, ch: ChannelRecord | undefined, what: Outcome): void {
   vm.counters[what]++;
@@ -73,26 +73,26 @@ export function guestPrincipal(vm: VmRecord): Principal {
   return p;
 }
 
-/** Why the VM's role forbids an action, or undefined when allowed (refusals are audited). */
+/**
+ * Why the VM's role forbids an action, or undefined when allowed. The refusal is audited after
+ * the reply (`require` audits), so the audit log never delays a reply.
+ */
 function denied(deps: HandlerDeps, vm: VmRecord, privilege: Privilege, action: string): string | undefined {
   const principal = guestPrincipal(vm);
   if (deps.access.can(principal, privilege)) return undefined;
-  try {
-    deps.access.require(principal, privilege, action);
-    return undefined;
-  } catch (e) {
-    return e instanceof Error ? e.message : String(e);
-  }
-}
-
-/** Takes a token from the VM's bucket; false when the VM is over its rate. */
-export function takeToken(vm: VmRecord, rate: RateLimit, now: number): boolean {
-  const elapsed = Math.max(0, now - vm.refilledAt) / 1000;
-  vm.tokens = Math.min(rate.burst, vm.tokens + elapsed * rate.perSecond);
-  vm.refilledAt = now;
-  if (vm.tokens < 1) return false;
-  vm.tokens -= 1;
-  return true;
+  // At most one audit record per VM per second: a flooding guest must not flood the audit log.
+  const now = deps.now();
+  if (now - (lastAudit.get(vm) ?? 0) < 1000)
+    return `${principal.name} (role ${principal.role}) lacks ${privilege} for ${action}`;
+  lastAudit.set(vm, now);
+  setImmediate(() => {
+    try {
+      deps.access.require(principal, privilege, action);
+    } catch {
+      // Expected: require audits the refusal and throws.
+    }
+  });
+  return `${principal.name} (role ${principal.role}) lacks ${privilege} for ${action}`;
 }
 
 /** The level a policy asks for now, or undefined when it leaves the vCPU alone. */
@@ -143,26 +143,27 @@ function vcpuOf(deps: HandlerDeps, vm: VmRecord, p: PacketHeader): number | stri
   return `pCPU ${id} is not pinned to a vCPU of VM '${vm.name}'`;
 }
 
-async function answerQuery(deps: HandlerDeps, vm: VmRecord, p: PacketHeader): Promise<Buffer> {
+/** Answers a query from memory; a promise only when a pCPU is not loaded yet. */
+function answerQuery(deps: HandlerDeps, vm: VmRecord, p: PacketHeader): Buffer | Promise<Buffer> {
   const nv = Math.min(MAX_VCPU_PER_VM, Math.max(vm.vcpuMap?.length ?? 0, vm.pins.length));
   const pcpus = Array.from({ length: nv }, (_, v) => deps.control.pcpusOf(vm, v)?.[0]);
   const head = { resourceId: p.resourceId, unit: p.unit, vmName: vm.name, numVcpu: nv };
-  if (p.command === Command.QUERY_FREQ_LIST || p.command === Command.QUERY_FREQ) {
-    const only = p.command === Command.QUERY_FREQ ? Number(p.resourceId) : undefined;
-    const freqList = await Promise.all(
-      pcpus.map(async (pc, v) =>
-        pc === undefined || (only !== undefined && v !== only) ? 0 : deps.control.currentKHz(pc),
-      ),
-    );
-    return encodeFreqList({ ...head, freqList });
+  const freqs = p.command === Command.QUERY_FREQ_LIST || p.command === Command.QUERY_FREQ;
+  const only = p.command === Command.QUERY_FREQ || p.command === Command.QUERY_CAPS ? Number(p.resourceId) : undefined;
+  const values: number[] = [];
+  for (let v = 0; v < pcpus.length; v++) {
+    const pc = pcpus[v];
+    if (pc === undefined || (only !== undefined && v !== only)) values.push(0);
+    else {
+      const known = freqs ? deps.control.knownKHz(pc) : deps.turboAvailable(pc);
+      if (known === undefined)
+        return deps.control.warm(pcpus.filter((x) => x !== undefined)).then(() => answerQuery(deps, vm, p));
+      values.push(typeof known === 'boolean' ? (known ? 1 : 0) : known);
+    }
   }
-  const only = p.command === Command.QUERY_CAPS ? Number(p.resourceId) : undefined;
-  const turbo = await Promise.all(
-    pcpus.map(async (pc, v) =>
-      pc === undefined || (only !== undefined && v !== only) ? 0 : (await deps.turboAvailable(pc)) ? 1 : 0,
-    ),
-  );
-  return encodeCapsList({ ...head, turbo, priority: pcpus.map(() => 0) });
+  return freqs
+    ? encodeFreqList({ ...head, freqList: values })
+    : encodeCapsList({ ...head, turbo: values, priority: pcpus.map(() => 0) });
 }
 
 /** A frame being refused, and where it came from (for the log line). */
@@ -174,36 +175,48 @@ interface Refused {
   readonly frame: Buffer;
 }
 
-/** Counts and logs a refusal; returns the NACK when the protocol has one. */
+/** Counts a refusal and logs it after the reply; returns the NACK when the protocol has one. */
 function refuse({ deps, vm, ch, p, frame }: Refused, reason: string, reply: boolean): Buffer | undefined {
   count(vm, ch, 'refused');
-  const where = { vm: vm.name, channel: ch?.num, command: COMMAND_NAMES[p.command] ?? p.command, reason };
   // At most one warning per VM per second: a misbehaving guest must not flood the log.
   const now = deps.now();
-  if (now - (lastWarn.get(vm) ?? 0) >= 1000) {
-    lastWarn.set(vm, now);
-    deps.log.warn({ ...where, refused: vm.counters.refused }, 'guest power request refused');
-  } else if (deps.log.isLevelEnabled('debug')) deps.log.debug(where, 'guest power request refused');
+  const warn = now - (lastWarn.get(vm) ?? 0) >= 1000;
+  if (warn) lastWarn.set(vm, now);
+  if (warn || deps.log.isLevelEnabled('debug')) {
+    const where = { vm: vm.name, channel: ch?.num, command: COMMAND_NAMES[p.command] ?? p.command, reason };
+    const refused = vm.counters.refused;
+    setImmediate(() => {
+      if (warn) deps.log.warn({ ...where, refused }, 'guest power request refused');
+      else deps.log.debug(where, 'guest power request refused');
+    });
+  }
   return reply ? encodeAck(frame, false) : undefined;
 }
 
+/** Counts an applied CPU_POWER and returns its ACK. */
+function applied(
+  deps: HandlerDeps,
+  vm: VmRecord,
+  ch: ChannelRecord | undefined,
+  r: RequestOutcome,
+  frame: Buffer,
+): Buffer {
+  count(vm, ch, 'accepted');
+  if (r.clamped) count(vm, ch, 'clamped');
+  if (r.coalesced) count(vm, ch, 'coalesced');
+  return encodeAck(frame, true);
+}
+
 /** Handles one 464-byte frame from a channel of `vm`; returns the reply, if any. */
-export async function handleFrame(
+export function handleFrame(
   deps: HandlerDeps,
   vm: VmRecord,
   ch: ChannelRecord | undefined,
   frame: Buffer,
-): Promise<Buffer | undefined> {
+): Buffer | undefined | Promise<Buffer | undefined> {
   if (ch && !ch.enabled) return undefined; // DPDK reads and drops a disabled channel's messages.
   const p = peekRequest(frame);
-  const isQuery = p.command >= Command.QUERY_FREQ_LIST && p.command <= Command.QUERY_CAPS;
   if (p.command === Command.CPU_POWER_CONNECT) return undefined;
-  // Every other message costs a token, queries and garbage included.
-  if (!takeToken(vm, deps.rate, deps.now())) {
-    count(vm, ch, 'limited');
-    return isQuery || p.command === Command.PKT_POLICY_REMOVE ? undefined : encodeAck(frame, false);
-  }
-  if (ch) ch.processing = true;
   try {
     switch (p.command) {
       case Command.CPU_POWER: {
@@ -211,17 +224,12 @@ export async function handleFrame(
         if (no) return refuse({ deps, vm, ch, p, frame }, no, true);
         const vcpu = vcpuOf(deps, vm, p);
         if (typeof vcpu === 'string') return refuse({ deps, vm, ch, p, frame }, vcpu, true);
-        const r = await deps.control.request(vm, vcpu, p.unit);
-        if (!r.ok) return refuse({ deps, vm, ch, p, frame }, r.reason ?? 'refused', true);
-        count(vm, ch, 'accepted');
-        if (r.clamped) count(vm, ch, 'clamped');
-        if (deps.log.isLevelEnabled('debug')) {
-          deps.log.debug(
-            { vm: vm.name, channel: ch?.num, command: 'CPU_POWER', vcpu, unit: UNIT_NAMES[p.unit] },
-            'guest power request applied',
-          );
-        }
-        return encodeAck(frame, true);
+        const r = deps.control.request(vm, vcpu, p.unit);
+        const done = (o: RequestOutcome): Buffer | undefined =>
+          o.ok ? applied(deps, vm, ch, o, frame) : refuse({ deps, vm, ch, p, frame }, o.reason ?? 'refused', true);
+        if (r instanceof Promise)
+          return r.then(done, (e: unknown) => refuse({ deps, vm, ch, p, frame }, `failed: ${String(e)}`, true));
+        return done(r);
       }
       case Command.PKT_POLICY: {
         const no = denied(deps, vm, 'ConfigureComponents', 'guest PKT_POLICY');
@@ -239,24 +247,25 @@ export async function handleFrame(
         if (policy.vcpus.length === 0)
           return refuse({ deps, vm, ch, p, frame }, 'the policy names no vCPU (num_vcpu is 0)', true);
         vm.policy = policy;
-        deps.policyChanged(vm);
         count(vm, ch, 'accepted');
-        // ACK first, as DPDK: the policy is applied after the reply is queued.
-        setImmediate(
-          () =>
-            void applyPolicy(deps, vm).catch((e: unknown) =>
-              deps.log.warn({ vm: vm.name, err: String(e) }, 'policy apply failed'),
-            ),
-        );
+        // ACK first, as DPDK: the policy is applied (and saved) after the reply is written.
+        setImmediate(() => {
+          deps.policyChanged(vm);
+          applyPolicy(deps, vm).catch((e: unknown) =>
+            deps.log.warn({ vm: vm.name, err: String(e) }, 'policy apply failed'),
+          );
+        });
         return encodeAck(frame, true);
       }
       case Command.PKT_POLICY_REMOVE: {
         if (vm.policy) {
           const vcpus = vm.policy.vcpus;
           vm.policy = undefined;
-          deps.policyChanged(vm);
           for (const v of vcpus) vm.requests.delete(v);
-          await deps.control.reapply();
+          setImmediate(() => {
+            deps.policyChanged(vm);
+            deps.control.reapply().catch(() => undefined);
+          });
         }
         count(vm, ch, 'accepted');
         return undefined;
@@ -280,10 +289,12 @@ export async function handleFrame(
         const no = denied(deps, vm, 'Login', 'guest query');
         if (no) return refuse({ deps, vm, ch, p, frame }, no, false);
         count(vm, ch, 'accepted');
-        return await answerQuery(deps, vm, p);
+        return answerQuery(deps, vm, p);
       }
       default:
-        return refuse({ deps, vm, ch, p, frame }, `unknown command ${p.command}`, true);
+        // Not a request DPDK sends (the stream's framing already dropped impossible heads):
+        // DPDK answers nothing, and a NACK would be read as the reply to the guest's next request.
+        return refuse({ deps, vm, ch, p, frame }, `unknown command ${p.command}`, false);
     }
   } catch (e) {
     return refuse(
@@ -291,7 +302,5 @@ export async function handleFrame(
       `failed: ${e instanceof Error ? e.message : String(e)}`,
       p.command === Command.CPU_POWER || p.command === Command.PKT_POLICY,
     );
-  } finally {
-    if (ch) ch.processing = false;
   }
 }

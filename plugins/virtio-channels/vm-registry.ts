@@ -15,17 +15,26 @@ export const VM_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,30}$/;
 /** Channel status as DPDK names it. */
 export type ChannelStatus = 'CONNECTED' | 'DISCONNECTED' | 'DISABLED' | 'PROCESSING';
 
-/** Request counters. */
+/**
+ * Request counters. `accepted`: requests applied and ACKed (or answered); `coalesced`: accepted
+ * requests whose change joined one already waiting for the pCPU's change limit (the latest
+ * frequency wins); `clamped`: accepted requests the host bounds moved; `limited`: messages that
+ * waited for the channel's message budget (delayed, never refused); `refused`: NACKed or
+ * unanswered because policy forbids them; `dropped`: bytes skipped to resynchronise the stream
+ * (counted once per skip).
+ */
 export interface Counters {
   accepted: number;
+  coalesced: number;
   clamped: number;
   limited: number;
   refused: number;
+  dropped: number;
 }
 
 /** A fresh set of counters. */
 export function zeroCounters(): Counters {
-  return { accepted: 0, clamped: 0, limited: 0, refused: 0 };
+  return { accepted: 0, coalesced: 0, clamped: 0, limited: 0, refused: 0, dropped: 0 };
 }
 
 const BoundsSchema = Type.Object({
@@ -114,9 +123,6 @@ export interface VmRecord {
   /** The role its guests act with: scaling needs ConfigureComponents, queries Login. */
   role: Role;
   readonly counters: Counters;
-  /** Token bucket of the rate limiter. */
-  tokens: number;
-  refilledAt: number;
 }
 
 /** Validates a VM name for DPDK's 32-byte field. @throws E_COMMAND_USAGE */
@@ -152,7 +158,7 @@ export function checkBounds(what: string, b: { minKHz?: number; maxKHz?: number 
 }
 
 /** A new VM record. */
-export function newVm(name: string, now: number, burst: number): VmRecord {
+export function newVm(name: string): VmRecord {
   return {
     name,
     channels: new Map(),
@@ -164,8 +170,6 @@ export function newVm(name: string, now: number, burst: number): VmRecord {
     turbo: new Set(),
     role: 'Operator',
     counters: zeroCounters(),
-    tokens: burst,
-    refilledAt: now,
   };
 }
 

@@ -1,8 +1,8 @@
 /**
  * A mocked systemd manager (python-dbusmock's systemd template) owning org.freedesktop.systemd1
- * on a private bus. The 0.28 template has units and jobs but no Reboot(); this helper adds it
- * through the mock's control interface (org.freedesktop.DBus.Mock.AddMethod), answering or
- * failing as the test asks, and reads the calls back with GetCalls / GetMethodCalls.
+ * on a private bus. The 0.28 template has units and jobs but no Reboot() or PowerOff(); this
+ * helper adds them through the mock's control interface (org.freedesktop.DBus.Mock.AddMethod),
+ * answering or failing as the test asks, and reads the calls back with GetCalls / GetMethodCalls.
  */
 import type { MockCall } from './dbusmock-calls.js';
 import { DbusmockPeer, startDbusmockTemplate, type DbusmockTemplate } from './dbusmock-peer.js';
@@ -20,7 +20,7 @@ export const SYSTEMD_MANAGER_IFACE = 'org.freedesktop.systemd1.Manager';
 /** A D-Bus error name: two or more dot-separated elements (it ends up in python code). */
 const ERROR_NAME = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$/;
 
-/** How the added Reboot() behaves. */
+/** How an added Reboot() or PowerOff() behaves. */
 export interface SystemdRebootBehaviour {
   /** Fail every call with this D-Bus error (e.g. org.freedesktop.DBus.Error.AccessDenied). */
   readonly error?: { readonly name: string; readonly message: string };
@@ -47,6 +47,8 @@ export interface SystemdMock {
   readonly dir: string;
   /** (Re)defines Manager.Reboot() with no arguments: answers at once, or as `behaviour` says. */
   addReboot(behaviour?: SystemdRebootBehaviour): Promise<void>;
+  /** (Re)defines Manager.PowerOff() with no arguments, as {@link addReboot} does Reboot(). */
+  addPowerOff(behaviour?: SystemdRebootBehaviour): Promise<void>;
   /** Calls recorded since start or the last clearCalls(), optionally of one method only. */
   calls(method?: string): Promise<SystemdCall[]>;
   /** Forgets the recorded calls. */
@@ -83,12 +85,16 @@ class RunningSystemdMock extends DbusmockPeer implements SystemdMock {
   async addReboot(behaviour: SystemdRebootBehaviour = {}): Promise<void> {
     await this.mock('AddMethod', 'sssss', [SYSTEMD_MANAGER_IFACE, 'Reboot', '', '', rebootCode(behaviour)]);
   }
+
+  async addPowerOff(behaviour: SystemdRebootBehaviour = {}): Promise<void> {
+    await this.mock('AddMethod', 'sssss', [SYSTEMD_MANAGER_IFACE, 'PowerOff', '', '', rebootCode(behaviour)]);
+  }
 }
 
 /**
  * Starts `/usr/bin/python3 -m dbusmock --system --template systemd` on `bus` (as its "system
- * bus") and waits until the manager's Version property answers. Reboot() is not there until
- * {@link SystemdMock.addReboot}.
+ * bus") and waits until the manager's Version property answers. Reboot() and PowerOff() are not
+ * there until {@link SystemdMock.addReboot} and {@link SystemdMock.addPowerOff}.
  * @throws VpmdError: python3-dbusmock missing (names scripts/setup-peers.sh), mock exited, or
  *   not ready in time
  */

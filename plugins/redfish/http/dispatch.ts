@@ -14,6 +14,7 @@ import { allowsNoAuth, describe, requiredPrivileges, satisfies } from '../auth/p
 import { allowedMethods, type Reply, type Resource, type Route, type RouteRequest, type Router } from './router.js';
 import { RedfishError, baseMessage, fail, toRedfishError } from './redfish-error.js';
 import { ResponseCache, type CachedReply } from './response-cache.js';
+import { applyQuery, parseQueryOptions, type QueryOptions } from './query.js';
 
 /** A finished response, ready for the transport; shared between requests, so never modified. */
 export interface Outcome extends CachedReply {
@@ -153,7 +154,8 @@ export class Dispatcher {
     const ov = inc.headers['odata-version'];
     if (ov !== undefined && ov !== '4.0') throw fail(412, 'HeaderInvalid', [`OData-Version: ${String(ov)}`]);
     const { path, query } = parseQuery(inc.url);
-    for (const key of query.keys()) if (key.startsWith('$')) throw fail(501, 'QueryNotSupported');
+    const options = query === NO_QUERY ? undefined : parseQueryOptions(query);
+    if (options && method !== 'GET' && method !== 'HEAD') throw fail(400, 'QueryNotSupportedOnOperation');
 
     // POST to a collection's /Members is POST to the collection.
     const collection =
@@ -173,7 +175,7 @@ export class Dispatcher {
     }
     if (!auth.open && !auth.principal) throw this.unauthorized();
     try {
-      return await this.serve(inc, method, path, route, params, auth, allowHeader);
+      return await this.serve(inc, method, path, route, params, auth, allowHeader, options && { options, query });
     } catch (e) {
       // Refusals on an existing resource still tell the client which methods it has.
       const err = toRedfishError(e);
@@ -193,6 +195,7 @@ export class Dispatcher {
     params: Record<string, string>,
     auth: Authenticated,
     allow: string,
+    q?: { options: QueryOptions; query: URLSearchParams },
   ): Promise<Outcome> {
     const body = method === 'POST' || method === 'PATCH' ? parseBody(inc.rawBody) : {};
     const req: RouteRequest = {
@@ -219,7 +222,9 @@ export class Dispatcher {
       };
     }
     if (method === 'GET' || method === 'HEAD') {
-      const out = await this.read(route, req, headers);
+      const out = q
+        ? jsonOutcome(200, await this.query(route, req, auth, q.options, q.query), headers)
+        : await this.read(route, req, headers);
       const inm = inc.headers['if-none-match'];
       if (inm !== undefined && inm === out.headers.ETag)
         return { status: 304, headers: { ...BASE_HEADERS, ETag: inm, ...headers } };
@@ -249,6 +254,45 @@ export class Dispatcher {
     const out = jsonOutcome(200, await (route.get as NonNullable<Route['get']>)(req), headers);
     if (stamp) this.cache.put(req.path, out, stamp);
     return out;
+  }
+
+  /**
+   * A GET body with query options applied. Each resource an option reads (an expanded link, a
+   * member `$filter` looks at) is read as a GET of the requester would be, privilege-checked,
+   * once per request; one they may not read, or that is gone, stays a link.
+   */
+  private async query(
+    route: Route,
+    req: RouteRequest,
+    auth: Authenticated,
+    options: QueryOptions,
+    query: URLSearchParams,
+  ): Promise<Resource> {
+    const body = await (route.get as NonNullable<Route['get']>)(req);
+    const seen = new Map<string, Promise<Resource | undefined>>();
+    const resolve = (uri: string): Promise<Resource | undefined> => {
+      let known = seen.get(uri);
+      if (!known) {
+        known = this.readAs(uri, req, auth).catch(() => undefined);
+        seen.set(uri, known);
+      }
+      return known;
+    };
+    return applyQuery(body, options, req.path, query, resolve);
+  }
+
+  /** The GET body of `uri` for the requester of `like`, or undefined when they may not read it. */
+  private async readAs(uri: string, like: RouteRequest, auth: Authenticated): Promise<Resource | undefined> {
+    const { path } = parseQuery(uri);
+    const match = this.router.match(path);
+    if (!match?.route.get || auth.mustChangePassword) return undefined;
+    const req: RouteRequest = { ...like, method: 'GET', path, params: match.params, body: {} };
+    const { route } = match;
+    const open = route.noAuth?.includes('GET') === true || allowsNoAuth(requiredPrivilegesSafe(route.entity, 'GET'));
+    if (!open && !auth.principal) return undefined;
+    if (!open && !satisfies(auth.principal as Principal, requiredPrivileges(route.entity, 'GET'), route.owner?.(req)))
+      return undefined;
+    return (route.get as NonNullable<Route['get']>).call(route, req);
   }
 
   private toOutcome(out: Resource | Reply, headers: Record<string, string>): Outcome {

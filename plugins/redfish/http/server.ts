@@ -25,7 +25,37 @@ export interface HttpsListener {
   close(): Promise<void>;
 }
 
-const METHODS = new Set(['GET', 'HEAD', 'POST', 'PATCH', 'PUT', 'DELETE', 'OPTIONS']);
+/** HTTP status texts of the replies written straight to a socket (Node's parser refused the request). */
+const STATUS_TEXT: Record<number, string> = {
+  400: 'Bad Request',
+  408: 'Request Timeout',
+  431: 'Request Header Fields Too Large',
+  501: 'Not Implemented',
+};
+
+/**
+ * The Redfish reply to a request Node's HTTP parser refused before it became a request. An
+ * unknown method (`FAKEMETHOD / HTTP/1.1`) is 501 Not Implemented with OperationNotAllowed, as
+ * DSP0266 wants of unsupported and undocumented methods (a method Node knows goes through the
+ * dispatcher and gets 405 with Allow); oversized headers 431, a header timeout 408, the rest 400.
+ * The connection is closed after it: the parser cannot find where the next request starts.
+ */
+export function parserErrorReply(code: string | undefined): string {
+  const [status, e] =
+    code === 'HPE_INVALID_METHOD'
+      ? [501, fail(501, 'OperationNotAllowed')]
+      : code === 'HPE_HEADER_OVERFLOW'
+        ? [431, fail(431, 'HeaderInvalid', ['(request headers too large)'])]
+        : code === 'ERR_HTTP_REQUEST_TIMEOUT'
+          ? [408, fail(408, 'GeneralError')]
+          : [400, fail(400, 'GeneralError')];
+  const body = JSON.stringify(e.body());
+  return (
+    `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? ''}\r\n` +
+    'Content-Type: application/json; charset=utf-8\r\nOData-Version: 4.0\r\nCache-Control: no-store\r\n' +
+    `Connection: close\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`
+  );
+}
 
 /**
  * Writes an outcome; a body-less reply still says its length (except where HTTP forbids it).
@@ -135,7 +165,8 @@ export async function listenHttps(opts: {
       return;
     }
     const isRedfish = url === '/redfish' || url.startsWith('/redfish/') || url.startsWith('/redfish?');
-    if (!isRedfish || !METHODS.has(method)) {
+    // Every method Node parses reaches the dispatcher: one it does not route gets 405 with Allow.
+    if (!isRedfish) {
       send(res, errorOutcome(fail(404, 'ResourceMissingAtURI', [url.split('?')[0] ?? ''])));
       return;
     }
@@ -168,6 +199,14 @@ export async function listenHttps(opts: {
     { cert: opts.tls.cert, key: opts.tls.key, minVersion: 'TLSv1.2', keepAliveTimeout: 30_000, noDelay: true },
     onRequest,
   );
+  // Without this Node answers a request its parser refuses with a bare 400 and no body.
+  server.on('clientError', (err: Error & { code?: string }, socket: Socket) => {
+    if (err.code === 'ECONNRESET' || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    socket.end(parserErrorReply(err.code));
+  });
   server.on('connection', (socket: Socket) => {
     if (!ctx.access.isAddressAllowed(socket.remoteAddress)) {
       ctx.log.warn({ address: socket.remoteAddress }, 'redfish: connection refused (not in management.allow)');

@@ -136,13 +136,22 @@ export function accountRoutes(deps: ServiceDeps): Route[] {
     {
       pattern: `${AS}/Accounts`,
       entity: 'ManagerAccountCollection',
-      get: () =>
-        collection(
+      // Members are the accounts the caller may read (the registry's ManagerAccount GET:
+      // ConfigureManager, ConfigureUsers, or ConfigureSelf on one's own), as bmcweb does: a
+      // link the caller cannot follow would be a 403 to every client that walks the tree.
+      get: (req) => {
+        const p = req.principal;
+        const all = p && (deps.ctx.access.can(p, 'ConfigureUsers') || deps.ctx.access.can(p, 'ConfigureManager'));
+        return collection(
           'ManagerAccountCollection',
           `${AS}/Accounts`,
           'Accounts',
-          accounts.list().map((a) => `${AS}/Accounts/${a.id}`),
-        ),
+          accounts
+            .list()
+            .filter((a) => all || a.userName === p?.name)
+            .map((a) => `${AS}/Accounts/${a.id}`),
+        );
+      },
       post: async (req): Promise<Reply> => {
         checkBody(req.body, ACCOUNT_FIELDS, {}, ['UserName', 'Password', 'RoleId']);
         const b = req.body as {

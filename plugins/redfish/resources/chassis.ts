@@ -9,6 +9,7 @@ import type { ServiceDeps } from '../config.js';
 import type { Route, RouteRequest } from '../http/router.js';
 import { notFound } from './service-root.js';
 import { collection, link, odataType, status, toId } from './types.js';
+import { oemType } from './oem-schema.js';
 
 const C = '/redfish/v1/Chassis';
 
@@ -95,7 +96,14 @@ export function chassisRoutes(deps: ServiceDeps): Route[] {
       ...(m.latest ? { ReadingTime: new Date(m.latest.timestamp).toISOString() } : {}),
       ...(Object.keys(th).length ? { Thresholds: th } : {}),
       Status: sensorStatus(m),
-      Oem: { Vpmd: { MetricId: m.id, SourcePlugin: m.source.plugin, SourceSensor: m.source.sensor } },
+      Oem: {
+        Vpmd: {
+          '@odata.type': oemType('VpmdSensor'),
+          MetricId: m.id,
+          SourcePlugin: m.source.plugin,
+          SourceSensor: m.source.sensor,
+        },
+      },
     };
   };
 

@@ -5,8 +5,9 @@
  */
 import type { VpmdEventMap } from 'vpmd';
 import type { Route } from '../http/router.js';
-import { notFound } from './service-root.js';
-import { collection, logService, odataType } from './types.js';
+import { logEntriesRoutes } from './log-entries.js';
+import { oemType } from './oem-schema.js';
+import { logService, odataType } from './types.js';
 
 type HwEntry = VpmdEventMap['hw.log.v1'] & { n: number };
 
@@ -46,36 +47,22 @@ export function hardwareLogRoutes(log: HardwareLog): Route[] {
           'Hardware log entries (IPMI SEL of the polled BMCs) received since the service started',
         ),
     },
-    {
-      pattern: `${LOG}/Entries`,
-      entity: 'LogEntryCollection',
-      get: () =>
-        collection(
-          'LogEntryCollection',
-          `${LOG}/Entries`,
-          'Hardware log entries',
-          log.list().map((e) => `${LOG}/Entries/${e.n}`),
-        ),
-    },
-    {
-      pattern: `${LOG}/Entries/{n}`,
-      entity: 'LogEntry',
-      get: (req) => {
-        const e = log.list().find((x) => String(x.n) === req.params.n);
-        if (!e) throw notFound('LogEntry', req.params.n ?? '');
-        return {
-          '@odata.id': `${LOG}/Entries/${e.n}`,
-          '@odata.type': odataType('LogEntry'),
-          Id: String(e.n),
-          Name: `Hardware log entry ${e.n}`,
-          EntryType: 'Oem',
-          OemRecordFormat: 'vpmd hw.log',
-          Severity: SEVERITY[e.severity],
-          Created: new Date(e.timestamp).toISOString(),
-          Message: `${e.source}: ${e.message}`,
-          Oem: { Vpmd: { Source: e.source, SourceId: e.id } },
-        };
-      },
-    },
+    ...logEntriesRoutes({
+      service: LOG,
+      name: 'Hardware log entries',
+      list: () => log.list(),
+      body: (e, uri) => ({
+        '@odata.id': uri,
+        '@odata.type': odataType('LogEntry'),
+        Id: String(e.n),
+        Name: `Hardware log entry ${e.n}`,
+        EntryType: 'Oem',
+        OemRecordFormat: 'vpmd hw.log',
+        Severity: SEVERITY[e.severity],
+        Created: new Date(e.timestamp).toISOString(),
+        Message: `${e.source}: ${e.message}`,
+        Oem: { Vpmd: { '@odata.type': oemType('VpmdLogEntry'), Source: e.source, SourceId: e.id } },
+      }),
+    }),
   ];
 }

@@ -1,64 +1,28 @@
 /**
  * `Managers/vpmd`: vpmd itself as the manager of the host, its NetworkProtocol (what this
- * service listens on) and its LogServices with the audit trail. The audit history is read
- * once from the core's `audit.jsonl` (JSON lines, documented in core/services/audit-log.ts)
- * and kept current from `audit.v1` events, so no core API is needed to serve it.
+ * service listens on) and its LogServices with the audit trail. The audit entries are the
+ * core's own ring, read through `audit-log@1` at request time (one ring, ids kept across
+ * restarts); this plugin keeps no copy and reads no file.
  */
-import { readFile } from 'node:fs/promises';
-import { type VpmdEventMap, CORE_API_VERSION } from 'vpmd';
+import { AUDIT_LOG, CORE_API_VERSION, type AuditRecord } from 'vpmd';
 import type { ServiceDeps } from '../config.js';
 import type { Route } from '../http/router.js';
 import { notFound } from './service-root.js';
 import { collection, link, logService, odataType, status } from './types.js';
-
-type AuditEntry = VpmdEventMap['audit.v1'];
-
-/** The audit entries the AuditLog service serves (newest `keep`), numbered from 1. */
-export class AuditTrail {
-  private readonly entries: Array<AuditEntry & { n: number }> = [];
-  private next = 1;
-
-  constructor(
-    private readonly file: string,
-    private readonly keep = 1000,
-  ) {}
-
-  /** Reads the history written before this start (a torn or missing file is skipped). */
-  async load(): Promise<void> {
-    const text = await readFile(this.file, 'utf8').catch(() => '');
-    for (const line of text.split('\n').slice(-this.keep - 1)) {
-      if (!line.trim()) continue;
-      try {
-        this.add(JSON.parse(line) as AuditEntry);
-      } catch {
-        // a torn last line after a crash: the core skips it too
-      }
-    }
-  }
-
-  /** Appends an entry (the oldest go beyond `keep`). */
-  add(e: AuditEntry): void {
-    this.entries.push({ ...e, n: this.next++ });
-    if (this.entries.length > this.keep) this.entries.splice(0, this.entries.length - this.keep);
-  }
-
-  /** Entries, oldest first. */
-  list(): ReadonlyArray<AuditEntry & { n: number }> {
-    return this.entries;
-  }
-}
+import { logEntriesRoutes } from './log-entries.js';
 
 const M = '/redfish/v1/Managers/vpmd';
 const LOG = `${M}/LogServices/AuditLog`;
 
 /** Routes of the manager, its network protocol and its audit log. */
-export function managerRoutes(deps: ServiceDeps, audit: AuditTrail): Route[] {
+export function managerRoutes(deps: ServiceDeps): Route[] {
   const { ctx } = deps;
-  const entryBody = (e: AuditEntry & { n: number }): Record<string, unknown> => ({
-    '@odata.id': `${LOG}/Entries/${e.n}`,
+  const audit = () => ctx.capabilities.get(AUDIT_LOG);
+  const entryBody = (e: AuditRecord & { n: number }, uri: string): Record<string, unknown> => ({
+    '@odata.id': uri,
     '@odata.type': odataType('LogEntry'),
-    Id: String(e.n),
-    Name: `Audit entry ${e.n}`,
+    Id: String(e.id),
+    Name: `Audit entry ${e.id}`,
     EntryType: 'Oem',
     OemRecordFormat: 'vpmd audit',
     Severity: e.outcome === 'ok' ? 'OK' : 'Warning',
@@ -127,25 +91,14 @@ export function managerRoutes(deps: ServiceDeps, audit: AuditTrail): Route[] {
         );
       },
     },
-    {
-      pattern: '/redfish/v1/Managers/vpmd/LogServices/AuditLog/Entries',
-      entity: 'LogEntryCollection',
-      get: () =>
-        collection(
-          'LogEntryCollection',
-          `${LOG}/Entries`,
-          'Audit entries',
-          audit.list().map((e) => `${LOG}/Entries/${e.n}`),
-        ),
-    },
-    {
-      pattern: '/redfish/v1/Managers/vpmd/LogServices/AuditLog/Entries/{n}',
-      entity: 'LogEntry',
-      get: (req) => {
-        const e = audit.list().find((x) => String(x.n) === req.params.n);
-        if (!e) throw notFound('LogEntry', req.params.n ?? '');
-        return entryBody(e);
-      },
-    },
+    ...logEntriesRoutes({
+      service: LOG,
+      name: 'Audit entries',
+      list: () =>
+        audit()
+          .page()
+          .entries.map((e) => ({ ...e, n: e.id })),
+      body: entryBody,
+    }),
   ];
 }

@@ -2,7 +2,8 @@
  * PATCH and POST body checks with Base-registry answers: unknown property → PropertyUnknown,
  * read-only property → PropertyNotWritable, wrong JSON type → PropertyValueTypeError, value
  * outside the allowed set or range → PropertyValueNotInList / PropertyValueOutOfRange. All
- * problems are reported together, and nothing is changed when there is any.
+ * problems are reported together, and nothing is changed when there is any. A body holding only
+ * OData annotations gets NoOperation.
  */
 import { RedfishError, baseMessage, type ExtendedInfo } from '../http/redfish-error.js';
 
@@ -77,7 +78,10 @@ export function checkBody(
   const missing = required.filter((r) => !(r in body));
   if (missing.length) problems.push(baseMessage('CreateFailedMissingReqProperties', [missing.join(', ')]));
   checkFields('', body, fields, current, problems);
-  if (Object.keys(body).filter((k) => !k.includes('@odata.')).length === 0 && required.length === 0)
-    problems.push(baseMessage('EmptyJSON'));
+  // A body of OData annotations only (a client echoing `@odata.id` back) changes nothing:
+  // DSP0266 answers it with NoOperation; a truly empty object is EmptyJSON.
+  const keys = Object.keys(body);
+  if (required.length === 0 && keys.every((k) => k.includes('@odata.')))
+    problems.push(baseMessage(keys.length === 0 ? 'EmptyJSON' : 'NoOperation'));
   if (problems.length) throw new RedfishError(400, problems);
 }

@@ -5,11 +5,13 @@
 import { randomUUID } from 'node:crypto';
 import type { Route } from '../http/router.js';
 import { fail } from '../http/redfish-error.js';
+import { QUERY_FEATURES } from '../http/query.js';
 import { COLLECTIONS, TYPE_VERSIONS, collection, link, odataType } from './types.js';
+import { OEM_CSDL_URI, OEM_VERSION, oemCsdl, oemJsonSchema, oemNamespaces, oemType } from './oem-schema.js';
 
-/** Every schema a payload of this service names: the versioned types and the collections. */
+/** Every schema a payload of this service names: the versioned types, the collections, vpmd's OEM namespaces. */
 function schemaNames(): string[] {
-  return [...Object.keys(TYPE_VERSIONS), ...COLLECTIONS];
+  return [...Object.keys(TYPE_VERSIONS), ...COLLECTIONS, ...oemNamespaces()];
 }
 
 const V1 = '/redfish/v1';
@@ -34,9 +36,11 @@ function namespaces(): Array<{ file: string; includes: string[] }> {
 
 /** The `$metadata` document. */
 export function metadataXml(): string {
-  const refs = namespaces().map(
+  const dmtf = namespaces().map((n) => ({ ...n, uri: `http://redfish.dmtf.org/schemas/v1/${n.file}` }));
+  const oem = { uri: OEM_CSDL_URI, includes: oemNamespaces().flatMap((ns) => [ns, `${ns}.${OEM_VERSION}`]) };
+  const refs = [...dmtf, oem].map(
     (n) =>
-      `  <edmx:Reference Uri="http://redfish.dmtf.org/schemas/v1/${n.file}">\n${n.includes
+      `  <edmx:Reference Uri="${n.uri}">\n${n.includes
         .map((i) => `    <edmx:Include Namespace="${i}"${i === 'RedfishExtensions.v1_0_0' ? ' Alias="Redfish"' : ''}/>`)
         .join('\n')}\n  </edmx:Reference>`,
   );
@@ -72,13 +76,7 @@ export function serviceRootRoutes(uuid: string = randomUUID()): Route[] {
         UUID: uuid,
         Vendor: 'vpmd',
         Product: 'vpmd host power management agent',
-        ProtocolFeaturesSupported: {
-          ExpandQuery: { ExpandAll: false, Levels: false, Links: false, NoLinks: false },
-          FilterQuery: false,
-          SelectQuery: false,
-          OnlyMemberQuery: false,
-          ExcerptQuery: false,
-        },
+        ProtocolFeaturesSupported: QUERY_FEATURES,
         Systems: link(CHILDREN.Systems as string),
         Chassis: link(CHILDREN.Chassis as string),
         Managers: link(CHILDREN.Managers as string),
@@ -108,6 +106,12 @@ export function serviceRootRoutes(uuid: string = randomUUID()): Route[] {
       text: () => ({ contentType: 'application/xml', body: metadataXml() }),
     },
     {
+      pattern: OEM_CSDL_URI,
+      entity: 'ServiceRoot',
+      noAuth: open,
+      text: () => ({ contentType: 'application/xml', body: oemCsdl() }),
+    },
+    {
       pattern: `${V1}/JsonSchemas`,
       entity: 'JsonSchemaFileCollection',
       get: () =>
@@ -124,6 +128,7 @@ export function serviceRootRoutes(uuid: string = randomUUID()): Route[] {
       get: (req) => {
         const t = req.params.id ?? '';
         if (!schemaNames().includes(t)) throw notFound('JsonSchemaFile', t);
+        if (oemNamespaces().includes(t)) return oemSchemaFile(t);
         const v = (TYPE_VERSIONS as Record<string, string>)[t];
         const file = v ? `${t}.${v}.json` : `${t}.json`;
         return {
@@ -138,7 +143,31 @@ export function serviceRootRoutes(uuid: string = randomUUID()): Route[] {
         };
       },
     },
+    {
+      pattern: `${V1}/JsonSchemas/{id}/{file}`,
+      entity: 'JsonSchemaFile',
+      text: (req) => {
+        const ns = req.params.id ?? '';
+        const schema = req.params.file === `${ns}.${OEM_VERSION}.json` ? oemJsonSchema(ns) : undefined;
+        if (!schema) throw fail(404, 'ResourceMissingAtURI', [req.path]);
+        return { contentType: 'application/json', body: JSON.stringify(schema) };
+      },
+    },
   ];
+}
+
+/** The JsonSchemaFile of a vpmd OEM namespace: its JSON schema is served here, not by DMTF. */
+function oemSchemaFile(ns: string): Record<string, unknown> {
+  return {
+    '@odata.id': `${V1}/JsonSchemas/${ns}`,
+    '@odata.type': odataType('JsonSchemaFile'),
+    Id: ns,
+    Name: `${ns} schema`,
+    Description: `JSON schema of the vpmd OEM extension ${ns} ${OEM_VERSION} (CSDL: ${OEM_CSDL_URI})`,
+    Languages: ['en'],
+    Schema: oemType(ns),
+    Location: [{ Language: 'en', Uri: `${V1}/JsonSchemas/${ns}/${ns}.${OEM_VERSION}.json` }],
+  };
 }
 
 /** A 404 for a known type with an unknown id. */

@@ -5,112 +5,18 @@
  * run, the bounds guests may ask for. `Reset` offers only what this host can do here and now.
  */
 import { hostname } from 'node:os';
-import {
-  HOST_SLEEP,
-  GUEST_CHANNELS,
-  CAPABILITIES_DOCUMENTS,
-  VpmdError,
-  type CpufreqPolicy,
-  type HostTopology,
-  type Principal,
-} from 'vpmd';
+import { HOST_SLEEP, GUEST_CHANNELS, VpmdError, type CpufreqPolicy, type HostTopology } from 'vpmd';
 import type { ServiceDeps } from '../config.js';
 import { RedfishError, baseMessage, fail } from '../http/redfish-error.js';
 import type { Reply, Route, RouteRequest } from '../http/router.js';
 import { checkBody } from './patch.js';
-import { LogindPower, type PowerAnswer } from '../host/logind-power.js';
-import { SystemdPower, type SystemdAnswer } from '../host/systemd-power.js';
+import { doReset, resetOffers } from './reset.js';
 import { notFound } from './service-root.js';
 import { collection, link, odataType, status } from './types.js';
+import { oemType } from './oem-schema.js';
+import { capabilitiesDocumentsUri } from './capabilities-documents.js';
 
 const TOPOLOGY_TTL_MS = 5000;
-
-/** A reset type this service can offer, with why it is or is not available now. */
-interface ResetOffer {
-  readonly type: string;
-  readonly available: boolean;
-  readonly why: string;
-}
-
-/** What logind and the systemd manager answer (each asked at most every few seconds). */
-interface PowerProbes {
-  /** logind's Can* answers, or why logind is not used. */
-  readonly logind: () => Promise<PowerAnswer | string>;
-  /** Whether the systemd manager can force a reboot, or why not. */
-  readonly systemd: () => Promise<SystemdAnswer>;
-}
-
-/** An answer loaded at most every TOPOLOGY_TTL_MS; forget() drops it (after a reset request). */
-function cachedAnswer<T>(load: () => Promise<T>): { get(): Promise<T>; forget(): void } {
-  let cached: { at: number; answer: Promise<T> } | undefined;
-  return {
-    get: () => {
-      if (!cached || Date.now() - cached.at > TOPOLOGY_TTL_MS) cached = { at: Date.now(), answer: load() };
-      return cached.answer;
-    },
-    forget: () => {
-      cached = undefined;
-    },
-  };
-}
-
-function logindOffer(type: string, answer: PowerAnswer | string, key: 'powerOff' | 'reboot', verb: string): ResetOffer {
-  if (typeof answer === 'string') return { type, available: false, why: answer };
-  if (answer.problem) return { type, available: false, why: `systemd-logind unavailable: ${answer.problem}` };
-  const v = answer[key];
-  return v === 'yes'
-    ? { type, available: true, why: `systemd-logind ${verb}` }
-    : {
-        type,
-        available: false,
-        why: `systemd-logind answers Can${verb}=${v}${v === 'challenge' ? ' (needs interactive authorization)' : ''}`,
-      };
-}
-
-function systemdOffer(answer: SystemdAnswer): ResetOffer {
-  return answer.reboot
-    ? {
-        type: 'ForceRestart',
-        available: true,
-        why: 'systemd manager Reboot(), as systemctl reboot --force: services are not stopped in order',
-      }
-    : { type: 'ForceRestart', available: false, why: answer.why };
-}
-
-/** What the host can do now, and why not otherwise. */
-async function resetOffers(deps: ServiceDeps, probes: PowerProbes): Promise<ResetOffer[]> {
-  const sleep = deps.ctx.capabilities.find(HOST_SLEEP);
-  let suspend: ResetOffer;
-  if (!sleep)
-    suspend = {
-      type: 'Suspend',
-      available: false,
-      why: 'no host-sleep provider is running (enable the libvirt-caps plugin)',
-    };
-  else {
-    const mem = (await sleep.support()).targets.find((t) => t.target === 'mem');
-    suspend = mem?.supported
-      ? { type: 'Suspend', available: true, why: 'suspend to RAM through logind' }
-      : {
-          type: 'Suspend',
-          available: false,
-          why: `suspend to RAM not supported here: ${mem ? `logind ${mem.logind}, ${mem.kernel}` : 'no mem target'}`,
-        };
-  }
-  const [power, manager] = await Promise.all([probes.logind(), probes.systemd()]);
-  return [
-    { type: 'On', available: true, why: 'vpmd runs on the host, so the host is on (no-op)' },
-    suspend,
-    logindOffer('GracefulShutdown', power, 'powerOff', 'PowerOff'),
-    logindOffer('GracefulRestart', power, 'reboot', 'Reboot'),
-    systemdOffer(manager),
-    {
-      type: 'Resume',
-      available: false,
-      why: 'a suspended host cannot run vpmd to resume itself (wake it through its BMC or the RTC alarm)',
-    },
-  ];
-}
 
 function packages(topo: HostTopology): number[] {
   return [...new Set(topo.cpus.filter((c) => c.online).map((c) => c.packageId ?? 0))].sort((a, b) => a - b);
@@ -124,43 +30,6 @@ function packageCpus(topo: HostTopology, pkg: number): number[] {
 export function systemRoutes(deps: ServiceDeps): Route[] {
   const { ctx } = deps;
   const id = ctx.config.systemId;
-  const hp = ctx.config.hostPower;
-  // On a simulated host the machine's own logind and systemd are never asked: powering off or
-  // rebooting the real machine from a demo or a test would be a nasty surprise. An explicit
-  // busAddress (a test bus) is used. Without busAddress on a real host, SystemdPower also
-  // checks that vpmd runs as root, as that bus requires of a Reboot() caller; with one, the
-  // manager may be elsewhere and only the call tells (see SystemdPowerOptions).
-  const realBusOk = !ctx.core.simulated || hp.busAddress !== undefined;
-  const busOpts = {
-    ...(hp.busAddress !== undefined ? { busAddress: hp.busAddress } : {}),
-    timeoutMs: Math.round(hp.timeout * 1000),
-  };
-  const logind = hp.logind && realBusOk ? new LogindPower(busOpts) : undefined;
-  const systemd = hp.systemd && realBusOk ? new SystemdPower(busOpts) : undefined;
-  const notUsed = (key: 'logind' | 'systemd', what: string): string =>
-    hp[key]
-      ? `simulated host: the system ${what} is not used (set plugins.redfish.hostPower.busAddress to use one)`
-      : `plugins.redfish.hostPower.${key} is false`;
-  const logindAnswer = cachedAnswer<PowerAnswer | string>(() =>
-    logind ? logind.can() : Promise.resolve(notUsed('logind', 'logind')),
-  );
-  const systemdAnswer = cachedAnswer<SystemdAnswer>(() =>
-    systemd ? systemd.probe() : Promise.resolve({ reboot: false, why: notUsed('systemd', 'systemd manager') }),
-  );
-  const probes: PowerProbes = { logind: logindAnswer.get, systemd: systemdAnswer.get };
-  /** Every outcome is audited here: the dispatcher records only successful requests. */
-  const forceRestart = async (manager: SystemdPower, by: Principal): Promise<void> => {
-    systemdAnswer.forget();
-    logindAnswer.forget();
-    const action = 'redfish ComputerSystem.Reset ForceRestart (systemd Manager.Reboot)';
-    try {
-      await manager.forceReboot();
-    } catch (e) {
-      ctx.access.audit(by, action, 'failed', e instanceof Error ? e.message : String(e));
-      throw e;
-    }
-    ctx.access.audit(by, action, 'ok', `accepted by the systemd manager on ${manager.address}`);
-  };
   const base = `/redfish/v1/Systems/${id}`;
   const checkId = (req: RouteRequest): void => {
     if (req.params.sys !== id) throw notFound('ComputerSystem', req.params.sys ?? '');
@@ -226,7 +95,6 @@ export function systemRoutes(deps: ServiceDeps): Route[] {
   };
   const systemBody = async (): Promise<Record<string, unknown>> => {
     const topo = await topology();
-    const docs = ctx.capabilities.find(CAPABILITIES_DOCUMENTS);
     return {
       '@odata.id': base,
       '@odata.type': odataType('ComputerSystem'),
@@ -256,12 +124,8 @@ export function systemRoutes(deps: ServiceDeps): Route[] {
       },
       Oem: {
         Vpmd: {
-          LibvirtCapabilities: docs
-            ? { Available: true, Uri: `${base}/Oem/Vpmd/LibvirtCapabilities` }
-            : {
-                Available: false,
-                Reason: 'no capabilities-documents provider is running (enable the libvirt-caps plugin)',
-              },
+          '@odata.type': oemType('VpmdComputerSystem'),
+          CapabilitiesDocuments: link(capabilitiesDocumentsUri(id)),
           GuestChannels: ctx.capabilities.find(GUEST_CHANNELS)
             ? 'running: OperatingSpeedRangeMHz also bounds guest frequency requests'
             : 'not running: OperatingSpeedRangeMHz sets cpufreq limits only',
@@ -368,7 +232,7 @@ export function systemRoutes(deps: ServiceDeps): Route[] {
       shared: true,
       get: async (req) => {
         checkId(req);
-        const offers = await resetOffers(deps, probes);
+        const offers = await resetOffers(deps);
         return {
           '@odata.id': `${base}/ResetActionInfo`,
           '@odata.type': odataType('ActionInfo'),
@@ -399,7 +263,8 @@ export function systemRoutes(deps: ServiceDeps): Route[] {
           );
         const rt = req.body.ResetType;
         if (rt === undefined) throw fail(400, 'ActionParameterMissing', ['ComputerSystem.Reset', 'ResetType']);
-        const offers = await resetOffers(deps, probes);
+        // Asked afresh: a reset acts on what the host allows now, not a few seconds ago.
+        const offers = await resetOffers(deps, true);
         const offer = offers.find((o) => o.type === rt && o.available);
         if (typeof rt !== 'string' || !offer) {
           const known = offers.find((o) => o.type === rt);
@@ -412,39 +277,9 @@ export function systemRoutes(deps: ServiceDeps): Route[] {
             known ? { ...e, Message: `${e.Message} ${known.type} is not offered: ${known.why}.` } : e,
           ]);
         }
-        if (rt === 'Suspend') {
-          const sleep = ctx.capabilities.find(HOST_SLEEP);
-          if (!sleep || !req.principal) throw new VpmdError('E_CAPABILITY_MISSING', 'host-sleep provider went away');
-          await sleep.suspend({ target: 'mem' }, req.principal);
-        } else if (rt === 'ForceRestart') {
-          if (!systemd || !req.principal)
-            throw new VpmdError('E_INTERNAL', 'ForceRestart was offered without a systemd manager');
-          await forceRestart(systemd, req.principal);
-        } else if ((rt === 'GracefulShutdown' || rt === 'GracefulRestart') && logind) {
-          logindAnswer.forget();
-          await (rt === 'GracefulShutdown' ? logind.powerOff() : logind.reboot());
-          if (rt === 'GracefulShutdown')
-            ctx.events.emit('host.power.v1', {
-              state: 'off',
-              timestamp: Date.now(),
-              requestedBy: `${req.principal?.name ?? '?'}@redfish`,
-            });
-        }
+        if (!req.principal) throw new VpmdError('E_INTERNAL', 'ComputerSystem.Reset without a principal');
+        await doReset(deps, rt, req.principal);
         return { status: 204, headers: {} };
-      },
-    },
-    {
-      pattern: '/redfish/v1/Systems/{sys}/Oem/Vpmd/LibvirtCapabilities',
-      entity: 'ComputerSystem',
-      text: async (req) => {
-        checkId(req);
-        const docs = ctx.capabilities.find(CAPABILITIES_DOCUMENTS);
-        if (!docs)
-          throw new VpmdError(
-            'E_CAPABILITY_MISSING',
-            'no capabilities-documents provider is running (enable the libvirt-caps plugin)',
-          );
-        return { contentType: 'application/xml', body: await docs.libvirtXml() };
       },
     },
   ];

@@ -43,12 +43,16 @@ export class RedfishSchemas {
   /** Referenced URLs absent from the folder, stubbed. */
   readonly stubbed = new Set<string>();
 
-  constructor(dir: string) {
+  /**
+   * @param extra schemas that are not DMTF's (vpmd's OEM namespaces), by file name; registered
+   *   under the same URL prefix so an `@odata.type` of theirs finds them.
+   */
+  constructor(dir: string, extra: Readonly<Record<string, Record<string, unknown>>> = {}) {
     this.ajv = new Ajv({ validateSchema: false, strict: false, allErrors: true });
     addFormats(this.ajv);
-    const present = new Set(readdirSync(dir).filter((f) => f.endsWith('.json')));
+    const present = new Set([...readdirSync(dir).filter((f) => f.endsWith('.json')), ...Object.keys(extra)]);
     for (const file of present) {
-      const text = readFileSync(join(dir, file), 'utf8');
+      const text = extra[file] ? JSON.stringify(extra[file]) : readFileSync(join(dir, file), 'utf8');
       const schema = JSON.parse(text) as Record<string, unknown>;
       delete schema.$id;
       delete schema.$schema;

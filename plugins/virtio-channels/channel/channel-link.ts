@@ -3,12 +3,23 @@
  * port (`DIR/VM.N`). ECONNREFUSED or ENOENT means the VM is not running; the link retries with
  * exponential backoff (with jitter, so hundreds of channels do not reconnect in lockstep) and
  * reconnects by itself when QEMU closes the socket because the VM stopped. Messages are
- * reassembled by size and handled one at a time, in order; replies are written in order.
+ * reassembled by size (resynchronising after garbage, see `FrameReader`) and queued on the
+ * shared {@link Dispatcher}, which serves every channel in turn; replies are written in order.
  */
 import { connect, type Socket } from 'node:net';
 import type { Logger } from 'vpmd';
 import { FrameReader } from '../protocol/packet-codec.js';
 import { REQUEST_SIZE } from '../protocol/packet-layout.js';
+import type { Dispatcher, Lane } from './dispatcher.js';
+
+/**
+ * A partial frame older than this when more bytes arrive is dropped: a DPDK guest writes each
+ * request with one write(), so the rest of a frame follows within microseconds; a partial frame
+ * that waits this long is what a guest that died mid-write, or garbage, leaves behind. Half of
+ * the 1 s a restarted guest sleeps in rte_power_init() before its first write, and long enough
+ * for QEMU (or socat) to be descheduled between two pieces of one write on a loaded host.
+ */
+export const STALE_PARTIAL_MS = 500;
 
 /** Reconnection backoff bounds. */
 export interface Backoff {
@@ -19,9 +30,13 @@ export interface Backoff {
 /** What a link reports to its owner. */
 export interface LinkHandler {
   /** Handles one complete 464-byte request; returns the reply bytes, if any. */
-  frame(frame: Buffer): Promise<Buffer | undefined>;
+  frame(frame: Buffer): Buffer | undefined | Promise<Buffer | undefined>;
   /** The connection came up or went down. */
   state(connected: boolean): void;
+  /** Frames or bytes dropped while resynchronising, and frames that waited for the budget. */
+  dropped(frames: number, bytes: number): void;
+  /** A frame waited for the channel's message budget. */
+  limited(): void;
 }
 
 /** A self-reconnecting channel connection. */
@@ -30,20 +45,39 @@ export class ChannelLink {
   private timer: NodeJS.Timeout | undefined;
   private delay: number;
   private stopped = false;
-  private readonly reader = new FrameReader(REQUEST_SIZE);
-  private chain: Promise<void> = Promise.resolve();
+  private readonly reader = new FrameReader(REQUEST_SIZE, STALE_PARTIAL_MS);
+  private readonly lane: Lane;
   /** Connection attempts that failed, for show output and tests. */
   failures = 0;
   /** Times the link came up. */
   connects = 0;
+  private lastDropWarn = 0;
 
   constructor(
     readonly path: string,
     private readonly backoff: Backoff,
     private readonly handler: LinkHandler,
     private readonly log: Logger,
+    private readonly dispatcher: Dispatcher,
   ) {
     this.delay = backoff.minMs;
+    this.lane = {
+      handle: (frame) => this.handler.frame(frame),
+      reply: (bytes) => {
+        const s = this.socket;
+        if (s && !s.destroyed) s.write(bytes);
+      },
+      flow: (reading) => {
+        if (reading) this.socket?.resume();
+        else this.socket?.pause();
+      },
+      limited: () => this.handler.limited(),
+      failed: (e) =>
+        this.log.error(
+          { path: this.path, err: e instanceof Error ? e.message : String(e) },
+          'power channel message handling failed',
+        ),
+    };
   }
 
   /** True while connected. */
@@ -81,17 +115,23 @@ export class ChannelLink {
       this.handler.state(true);
     });
     s.on('data', (chunk: Buffer) => {
-      for (const frame of this.reader.push(chunk)) {
-        this.chain = this.chain.then(async () => {
-          try {
-            const reply = await this.handler.frame(frame);
-            if (reply && !s.destroyed) s.write(reply);
-          } catch (e) {
-            this.log.error(
-              { path: this.path, err: e instanceof Error ? e.message : String(e) },
-              'power channel message handling failed',
-            );
-          }
+      const { frames: droppedBefore, bytes: bytesBefore } = this.reader.dropped;
+      const frames = this.reader.push(chunk, performance.now());
+      this.dispatcher.push(this.lane, frames);
+      const d = this.reader.dropped;
+      if (d.frames !== droppedBefore) {
+        const n = d.frames - droppedBefore;
+        const bytes = d.bytes - bytesBefore;
+        // After the replies of this read: a log line never sits between a request and its reply.
+        setImmediate(() => {
+          this.handler.dropped(n, bytes);
+          const now = Date.now();
+          if (now - this.lastDropWarn < 1000) return;
+          this.lastDropWarn = now;
+          this.log.warn(
+            { path: this.path, frames: n, bytes, droppedTotal: this.reader.dropped.bytes },
+            'power channel: dropped bytes that are not a whole request (resynchronised)',
+          );
         });
       }
     });
@@ -104,6 +144,7 @@ export class ChannelLink {
     });
     s.on('close', () => {
       if (this.socket === s) this.socket = undefined;
+      this.dispatcher.remove(this.lane);
       if (up) {
         this.log.info({ path: this.path, partialBytes: this.reader.buffered }, 'power channel closed (VM stopped?)');
         this.handler.state(false);
@@ -131,6 +172,7 @@ export class ChannelLink {
     this.timer = undefined;
     this.socket?.destroy();
     this.socket = undefined;
-    await this.chain.catch(() => undefined);
+    this.dispatcher.remove(this.lane);
+    await Promise.resolve();
   }
 }

@@ -4,6 +4,12 @@
  * a policy saves its governor and limits; `restore` puts them back (on stop and when no VM uses
  * the policy any more). Writes are idempotent: a policy already in the wanted state is not
  * written again.
+ *
+ * Changes are rate-limited per policy (a token bucket of `changesPerSecond` and `burst`): this is
+ * what protects the hardware from a guest that flips frequencies as fast as it can (the
+ * "power-draining" attack). Wanted frequencies are coalesced: while a change waits for the limit
+ * or a write is in flight, only the latest wanted frequency is kept, and it is written next.
+ * {@link Actuator.want} never waits, so a guest's reply never waits for sysfs either.
  */
 import { VpmdError, type HostModel, type Logger } from 'vpmd';
 import { ladderOf, type FrequencyLadder } from './frequency-ladder.js';
@@ -24,10 +30,29 @@ interface Applied {
   readonly kHz: number;
 }
 
-/** Pending and in-flight writes of one policy. */
+/** Pending and in-flight writes of one policy, and its change budget. */
 interface Slot {
   want?: number;
   running?: Promise<void>;
+  /** Why the last write failed (cleared by the next success). */
+  error?: unknown;
+  tokens: number;
+  refilledAt: number;
+}
+
+/** How often a policy may change frequency. */
+export interface ChangeLimit {
+  readonly changesPerSecond: number;
+  readonly burst: number;
+}
+
+/** What {@link Actuator.want} did with a wanted frequency. */
+export type WantResult = 'settled' | 'applying' | 'coalesced';
+
+/** Host-wide turbo, as last read. */
+export interface TurboState {
+  readonly supported: boolean;
+  readonly enabled: boolean | undefined;
 }
 
 /** Outcome of {@link Actuator.apply}. */
@@ -46,14 +71,50 @@ export class Actuator {
   private readonly applied = new Map<number, Applied>();
   private readonly saved = new Map<number, SavedPolicy>();
   private readonly slots = new Map<number, Slot>();
+  /** What each policy ran at when last read (for policies vpmd does not drive). */
+  private readonly observed = new Map<number, number>();
+  private turboState: TurboState | undefined;
+  private lastWriteWarn = 0;
   /** Total sysfs writes made, for stats and the idempotence test. */
   writes = 0;
+  /** Changes actually written (one per frequency change). */
+  changes = 0;
 
   constructor(
     private readonly host: HostModel,
     private readonly log: Logger,
     private readonly onSaved: (saved: readonly SavedPolicy[]) => Promise<void>,
+    private readonly limit: ChangeLimit = { changesPerSecond: Infinity, burst: 1 },
   ) {}
+
+  /** Host-wide turbo as last read by {@link refreshTurbo}; undefined before the first read. */
+  get turbo(): TurboState | undefined {
+    return this.turboState;
+  }
+
+  /** Reads host-wide turbo (off the request path: at start, on warm-up and every policy tick). */
+  async refreshTurbo(): Promise<TurboState> {
+    const t = await this.host.cpufreq.turbo();
+    this.turboState = { supported: t.supported, enabled: t.enabled };
+    return this.turboState;
+  }
+
+  /** Re-reads what the policies vpmd does not drive run at (off the request path). */
+  async refreshObserved(): Promise<void> {
+    for (const id of this.ladders.keys()) {
+      if (this.applied.has(id)) continue;
+      const p = await this.host.cpufreq.policy(id).catch(() => undefined);
+      if (p?.scalingCurKHz !== undefined) this.observed.set(id, p.scalingCurKHz);
+    }
+  }
+
+  /**
+   * The frequency a policy runs at or is about to: the wanted one while a change is pending,
+   * else the one applied, else the last one read. Synchronous (queries answer from it).
+   */
+  knownKHz(policy: number): number | undefined {
+    return this.slots.get(policy)?.want ?? this.applied.get(policy)?.kHz ?? this.observed.get(policy);
+  }
 
   /** Originals restored from state after a crash: they stay the originals. */
   adoptSaved(list: readonly SavedPolicy[]): void {
@@ -93,8 +154,10 @@ export class Actuator {
     const id = await this.policyOf(cpu);
     const known = this.ladders.get(id);
     if (known) return known;
-    const l = ladderOf(await this.host.cpufreq.policy(id));
+    const p = await this.host.cpufreq.policy(id);
+    const l = ladderOf(p);
     if ('error' in l) throw new VpmdError('E_HOST_UNSUPPORTED', l.error, { policy: id });
+    if (p.scalingCurKHz !== undefined) this.observed.set(id, p.scalingCurKHz);
     this.ladders.set(id, l);
     return l;
   }
@@ -115,33 +178,88 @@ export class Actuator {
     return this.applied.get(policy)?.target === kHz && slot?.running === undefined && slot?.want === undefined;
   }
 
-  /**
-   * Sets a policy to `kHz` (a ladder step). Writes to one policy are serialised and coalesced:
-   * requests arriving while a write is in flight only update the wanted frequency, and the
-   * latest one is written next (a flood costs at most one write in flight per policy).
-   */
-  async apply(policy: number, kHz: number): Promise<ApplyResult> {
-    const before = this.writes;
+  private slot(policy: number): Slot {
     let slot = this.slots.get(policy);
     if (!slot) {
-      slot = {};
+      slot = { tokens: this.limit.burst, refilledAt: performance.now() };
       this.slots.set(policy, slot);
     }
+    return slot;
+  }
+
+  /**
+   * Asks for a policy to run at `kHz` (a ladder step) and returns at once: the write happens in
+   * the background, within the change limit. `coalesced` when an earlier wanted frequency was
+   * still waiting and is replaced by this one.
+   */
+  want(policy: number, kHz: number): WantResult {
+    if (this.isSettled(policy, kHz)) return 'settled';
+    const slot = this.slot(policy);
+    const waiting = slot.want !== undefined;
     slot.want = kHz;
-    while (slot.want !== undefined) {
-      slot.running ??= this.drain(policy, slot).finally(() => {
-        (slot as Slot).running = undefined;
-      });
-      await slot.running;
-    }
+    slot.running ??= this.drain(policy, slot).finally(() => {
+      slot.running = undefined;
+    });
+    return waiting ? 'coalesced' : 'applying';
+  }
+
+  /** Like {@link want}, then waits until the policy is settled (operator and admin paths). */
+  async apply(policy: number, kHz: number): Promise<ApplyResult> {
+    const before = this.writes;
+    const slot = this.slot(policy);
+    slot.error = undefined;
+    this.want(policy, kHz);
+    while (slot.running) await slot.running;
+    if (slot.error !== undefined && this.applied.get(policy)?.target !== kHz)
+      throw slot.error instanceof Error ? slot.error : new Error('the cpufreq write failed');
     return { kHz: this.applied.get(policy)?.kHz ?? kHz, writes: this.writes - before };
+  }
+
+  /** Waits until every pending change is written (tests, stop). */
+  async settle(): Promise<void> {
+    for (const slot of this.slots.values()) while (slot.running) await slot.running;
+  }
+
+  /** Milliseconds until the policy may change again (0: now); takes the token when it may. */
+  private takeChange(slot: Slot): number {
+    const now = performance.now();
+    const rate = this.limit.changesPerSecond;
+    slot.tokens = Math.min(this.limit.burst, slot.tokens + ((now - slot.refilledAt) / 1000) * rate);
+    slot.refilledAt = now;
+    if (slot.tokens >= 1) {
+      slot.tokens -= 1;
+      return 0;
+    }
+    return ((1 - slot.tokens) * 1000) / rate;
   }
 
   private async drain(policy: number, slot: Slot): Promise<void> {
     while (slot.want !== undefined) {
+      if (this.applied.get(policy)?.target !== slot.want) {
+        const wait = this.takeChange(slot);
+        if (wait > 0) {
+          // Requests arriving meanwhile replace `want`: the latest one is written.
+          await new Promise((r) => setTimeout(r, Math.ceil(wait)));
+          continue;
+        }
+      }
       const kHz = slot.want;
+      if (kHz === undefined) break;
       slot.want = undefined;
-      await this.write(policy, kHz);
+      try {
+        await this.write(policy, kHz);
+        slot.error = undefined;
+      } catch (e) {
+        slot.error = e;
+        const now = Date.now();
+        if (now - this.lastWriteWarn >= 10_000) {
+          this.lastWriteWarn = now;
+          this.log.warn(
+            { policy, kHz, err: e instanceof Error ? e.message : String(e) },
+            'cannot apply a guest frequency (logged at most every 10 s)',
+          );
+        }
+      }
     }
   }
 
@@ -178,6 +296,7 @@ export class Actuator {
       effective = (await this.host.cpufreq.setLimits(policy, { minKHz: kHz, maxKHz: kHz })).maxKHz;
     }
     this.writes++;
+    this.changes++;
     this.applied.set(policy, { governor, target: kHz, kHz: effective });
   }
 
@@ -197,13 +316,16 @@ export class Actuator {
     }
     this.writes++;
     if (effective !== kHz) return false;
+    this.changes++;
     this.applied.set(policy, { governor: 'userspace', target: kHz, kHz: effective });
     return true;
   }
 
   /** Restores a policy's saved governor and limits; forgets it. */
   async restore(policy: number): Promise<void> {
-    await this.slots.get(policy)?.running?.catch(() => undefined);
+    const slot = this.slots.get(policy);
+    if (slot) slot.want = undefined;
+    await slot?.running?.catch(() => undefined);
     const s = this.saved.get(policy);
     this.applied.delete(policy);
     if (!s) return;

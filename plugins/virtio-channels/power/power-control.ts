@@ -19,7 +19,19 @@ import type { VmRecord } from '../vm-registry.js';
 export interface RequestOutcome {
   readonly ok: boolean;
   readonly clamped: boolean;
+  /** The change joined one already waiting for the pCPU's change limit. */
+  readonly coalesced?: boolean;
   readonly reason?: string;
+}
+
+/** Outcome of an operator request (`set_cpu_freq`). */
+export interface OperatorOutcome {
+  /** What the pCPU runs at now (kHz). */
+  readonly kHz: number;
+  /** The frequency asked for before the pCPU's bounds (kHz). */
+  readonly askedKHz: number;
+  /** Why the pCPU does not run at what was asked, when it does not. */
+  readonly note?: string;
 }
 
 /** What the control needs to know about the world. */
@@ -99,44 +111,90 @@ export class PowerControl {
     return this.occupancy.get(pcpu) ?? [];
   }
 
+  /**
+   * Operator overrides per pCPU (`set_cpu_freq`): as on DPDK's host, the operator's setting
+   * replaces whatever guests asked, within the pCPU's bounds, until a guest asks again.
+   */
+  private readonly overrides = new Map<number, { kHz: number; turbo: boolean }>();
+
+  /** What a pCPU runs at (kHz) from what vpmd knows, without reading sysfs; undefined when not loaded. */
+  knownKHz(pcpu: number): number | undefined {
+    const policy = this.actuator.knownPolicyOf(pcpu);
+    return policy === undefined ? undefined : this.actuator.knownKHz(policy);
+  }
+
   /** What a pCPU runs at now (kHz): vpmd's target when it drives the pCPU, else the policy's current frequency. */
   async currentKHz(pcpu: number): Promise<number> {
+    const known = this.knownKHz(pcpu);
+    if (known !== undefined) return known;
     const policy = await this.actuator.policyOf(pcpu);
-    return this.actuator.appliedKHz(policy) ?? (await this.host.cpufreq.policy(policy)).scalingCurKHz ?? 0;
+    return this.actuator.knownKHz(policy) ?? (await this.host.cpufreq.policy(policy)).scalingCurKHz ?? 0;
   }
 
   /** The target of one pCPU under the precedence policy. */
   async targetOf(pcpu: number): Promise<number> {
     const l = await this.actuator.ladderFor(pcpu);
-    return resolvePcpu(l, this.occupants(pcpu), this.world.pcpuBounds(pcpu), this.world.foreignOn(pcpu)).kHz;
+    return this.resolveCpu(l, pcpu).kHz;
   }
 
-  /** The ladder of the policy of `pcpu`; synchronous once loaded (the per-request path). */
-  private ladder(pcpu: number): FrequencyLadder | Promise<FrequencyLadder> {
+  private resolveCpu(l: FrequencyLadder, pcpu: number): { kHz: number; asked: boolean } {
+    const o = this.overrides.get(pcpu);
+    if (o) return { kHz: effectiveKHz(l, o.kHz, NO_BOUNDS, this.world.pcpuBounds(pcpu), o.turbo), asked: true };
+    return resolvePcpu(l, this.occupants(pcpu), this.world.pcpuBounds(pcpu), this.world.foreignOn(pcpu));
+  }
+
+  /** The ladder of the policy of `pcpu` when loaded (the per-request path never reads sysfs). */
+  private knownLadderOf(pcpu: number): FrequencyLadder | undefined {
     const policy = this.actuator.knownPolicyOf(pcpu);
-    return (policy === undefined ? undefined : this.actuator.knownLadder(policy)) ?? this.actuator.ladderFor(pcpu);
+    return policy === undefined ? undefined : this.actuator.knownLadder(policy);
   }
 
-  /** Where a request steps from: the vCPU's own request, else what the pCPU runs at. */
-  private baseline(vm: VmRecord, vcpu: number, l: FrequencyLadder, pcpu: number): number | Promise<number> {
-    const own = vm.requests.get(vcpu);
-    if (own !== undefined) return effectiveKHz(l, own, vm.bounds, this.world.pcpuBounds(pcpu), vm.turbo.has(vcpu));
-    return this.currentKHz(pcpu).then((kHz) => snapDown(l, kHz));
+  /** The ladder of the policy of `pcpu`; synchronous once loaded. */
+  private ladder(pcpu: number): FrequencyLadder | Promise<FrequencyLadder> {
+    return this.knownLadderOf(pcpu) ?? this.actuator.ladderFor(pcpu);
   }
 
   /**
-   * Applies a CPU_POWER unit to a vCPU of a VM.
+   * Loads what requests on these pCPUs need (policy, ladder, current frequency, turbo), so that
+   * the first request on a channel answers from memory. Called when channels are added and
+   * when the vCPU map changes, never on the request path.
+   */
+  async warm(pcpus: Iterable<number>): Promise<void> {
+    for (const p of pcpus) await this.actuator.ladderFor(p);
+    if (!this.actuator.turbo) await this.actuator.refreshTurbo();
+  }
+
+  /** True when a request on these pCPUs can be answered without reading sysfs. */
+  private ready(pcpus: readonly number[], unit: number): boolean {
+    for (const p of pcpus) if (!this.knownLadderOf(p) || this.knownKHz(p) === undefined) return false;
+    return unit !== Unit.ENABLE_TURBO || this.actuator.turbo !== undefined;
+  }
+
+  /** Where a request steps from: the vCPU's own request, else what the pCPU runs at. */
+  private baseline(vm: VmRecord, vcpu: number, l: FrequencyLadder, pcpu: number): number {
+    const own = vm.requests.get(vcpu);
+    if (own !== undefined) return effectiveKHz(l, own, vm.bounds, this.world.pcpuBounds(pcpu), vm.turbo.has(vcpu));
+    return snapDown(l, this.knownKHz(pcpu) ?? l.nominalMaxKHz);
+  }
+
+  /**
+   * Applies a CPU_POWER unit to a vCPU of a VM. Decides at once from memory (warmed when the
+   * channel was added) and leaves the write to the actuator in the background, so the reply
+   * never waits for sysfs; only a pCPU not loaded yet takes the asynchronous path.
    * @returns ok false with a reason for a NACK; clamped when host bounds moved the request.
    */
-  async request(vm: VmRecord, vcpu: number, unit: number): Promise<RequestOutcome> {
+  request(vm: VmRecord, vcpu: number, unit: number): RequestOutcome | Promise<RequestOutcome> {
     const pcpus = this.targetsOf(vm, vcpu);
     if (typeof pcpus === 'string') return { ok: false, clamped: false, reason: pcpus };
+    if (!this.ready(pcpus, unit)) return this.warm(pcpus).then(() => this.decide(vm, vcpu, unit, pcpus));
+    return this.decide(vm, vcpu, unit, pcpus);
+  }
+
+  private decide(vm: VmRecord, vcpu: number, unit: number, pcpus: readonly number[]): RequestOutcome {
     const first = pcpus[0] as number;
-    const ladder = this.ladder(first);
-    const l = ladder instanceof Promise ? await ladder : ladder;
+    const l = this.knownLadderOf(first) as FrequencyLadder;
     const bounds = this.world.pcpuBounds(first);
-    const base = this.baseline(vm, vcpu, l, first);
-    const current = base instanceof Promise ? await base : base;
+    const current = this.baseline(vm, vcpu, l, first);
     let raw: number;
     switch (unit) {
       case Unit.SCALE_UP:
@@ -152,8 +210,8 @@ export class PowerControl {
         raw = l.minKHz;
         break;
       case Unit.ENABLE_TURBO: {
-        const t = await this.host.cpufreq.turbo();
-        if (!l.hasTurbo || !t.supported)
+        const t = this.actuator.turbo;
+        if (!l.hasTurbo || !t?.supported)
           return { ok: false, clamped: false, reason: `pCPU ${first} has no turbo frequencies` };
         if (t.enabled === false)
           return { ok: false, clamped: false, reason: 'turbo is switched off host-wide; guests cannot switch it on' };
@@ -170,11 +228,89 @@ export class PowerControl {
         return { ok: false, clamped: false, reason: `unknown CPU_POWER unit ${unit}` };
     }
     vm.requests.set(vcpu, raw);
+    // A guest asking again ends an operator override, as the next request does on DPDK's host.
+    for (const p of pcpus) this.overrides.delete(p);
     // Clamped means the host's bounds moved the request, not that the ladder ended.
     const bounded = effectiveKHz(l, raw, vm.bounds, bounds, vm.turbo.has(vcpu));
     const free = effectiveKHz(l, raw, NO_BOUNDS, NO_BOUNDS, vm.turbo.has(vcpu));
-    await this.reapply(pcpus);
-    return { ok: true, clamped: bounded !== free };
+    const coalesced = this.push(pcpus);
+    return { ok: true, clamped: bounded !== free, coalesced };
+  }
+
+  /**
+   * Resolves these pCPUs' policies and hands their targets to the actuator without waiting.
+   * @returns true when a change joined one already waiting for the change limit.
+   */
+  push(pcpus: readonly number[]): boolean {
+    let coalesced = false;
+    for (const pcpu of pcpus) {
+      const policy = this.actuator.knownPolicyOf(pcpu);
+      if (policy === undefined) continue;
+      const r = this.resolvePolicy(policy, pcpu);
+      if (r === undefined) continue;
+      if (!r.asked) {
+        void this.actuator.restore(policy).catch(() => undefined);
+        continue;
+      }
+      if (this.actuator.want(policy, r.target) === 'coalesced') coalesced = true;
+    }
+    return coalesced;
+  }
+
+  /** An operator request on a pCPU (`set_cpu_freq`): overrides the guests' until one asks again. */
+  async operator(pcpu: number, unit: number): Promise<OperatorOutcome> {
+    const l = await this.actuator.ladderFor(pcpu);
+    await this.warm([pcpu]);
+    const o = this.overrides.get(pcpu);
+    const turboOn = o?.turbo ?? false;
+    const current = snapDown(l, this.knownKHz(pcpu) ?? l.nominalMaxKHz);
+    let asked: number;
+    let turbo = turboOn;
+    switch (unit) {
+      case Unit.SCALE_UP:
+        asked = stepUp(l, current, turboOn ? l.maxKHz : l.nominalMaxKHz);
+        break;
+      case Unit.SCALE_DOWN:
+        asked = stepDown(l, current);
+        break;
+      case Unit.SCALE_MAX:
+        asked = turboOn ? l.maxKHz : l.nominalMaxKHz;
+        break;
+      case Unit.SCALE_MIN:
+        asked = l.minKHz;
+        break;
+      case Unit.ENABLE_TURBO: {
+        const t = await this.actuator.refreshTurbo();
+        if (!l.hasTurbo || !t.supported) throw new VpmdError('E_VC_SCALE', `pCPU ${pcpu} has no turbo frequencies`);
+        if (t.enabled === false) throw new VpmdError('E_VC_SCALE', 'turbo is switched off host-wide');
+        turbo = true;
+        asked = current >= l.nominalMaxKHz ? l.maxKHz : current;
+        break;
+      }
+      case Unit.DISABLE_TURBO:
+        turbo = false;
+        asked = Math.min(current, l.nominalMaxKHz);
+        break;
+      default:
+        throw new VpmdError('E_VC_SCALE', `unknown unit ${unit}`);
+    }
+    this.overrides.set(pcpu, { kHz: asked, turbo });
+    await this.reapply([pcpu]);
+    const kHz = this.knownKHz(pcpu) ?? asked;
+    const b = this.world.pcpuBounds(pcpu);
+    const applied = effectiveKHz(l, asked, NO_BOUNDS, b, turbo);
+    let note: string | undefined;
+    if (applied !== asked) {
+      note = `pCPU ${pcpu} bounds (min ${b.minKHz ?? '-'}, max ${b.maxKHz ?? '-'} kHz) hold it at ${applied} kHz instead of ${asked} kHz`;
+    } else if (kHz !== asked) {
+      note = `pCPU ${pcpu} shares a cpufreq policy with CPUs that need ${kHz} kHz`;
+    }
+    return { kHz, askedKHz: asked, ...(note ? { note } : {}) };
+  }
+
+  /** Drops the operator override of a pCPU (guests' requests apply again). */
+  clearOverride(pcpu: number): void {
+    this.overrides.delete(pcpu);
   }
 
   /** Sets a vCPU's request to a level (policies, the JSON interface). */
@@ -185,6 +321,7 @@ export class PowerControl {
     const raw = level === 'max' ? l.nominalMaxKHz : level === 'min' ? l.minKHz : middleStep(l);
     if (vm.requests.get(vcpu) === raw) return { ok: true, clamped: false };
     vm.requests.set(vcpu, raw);
+    for (const p of pcpus) this.overrides.delete(p);
     await this.reapply(pcpus);
     const bounded = effectiveKHz(l, raw, vm.bounds, this.world.pcpuBounds(pcpus[0] as number), false);
     return { ok: true, clamped: bounded !== effectiveKHz(l, raw, NO_BOUNDS, NO_BOUNDS, false) };
@@ -192,18 +329,13 @@ export class PowerControl {
 
   /**
    * Recomputes and applies the given pCPUs (default: every pCPU vpmd drives or any VM asks
-   * about). Policies no request concerns any more are restored.
+   * about), and waits for the writes. Policies no request concerns any more are restored.
    */
   async reapply(pcpus?: readonly number[]): Promise<void> {
-    if (pcpus?.length === 1) {
-      // The per-request case: one pCPU, its policy known; no grouping.
-      const pcpu = pcpus[0] as number;
-      await this.reapplyPolicy(this.actuator.knownPolicyOf(pcpu) ?? (await this.actuator.policyOf(pcpu)), pcpu);
-      return;
-    }
     const wanted = new Set<number>(pcpus ?? []);
     if (!pcpus) {
       for (const p of this.managed) wanted.add(p);
+      for (const p of this.overrides.keys()) wanted.add(p);
       for (const vm of this.world.vms()) {
         for (const v of vm.requests.keys()) for (const p of this.pcpusOf(vm, v) ?? []) wanted.add(p);
       }
@@ -216,33 +348,42 @@ export class PowerControl {
     for (const [policy, pcpu] of byPolicy) await this.reapplyPolicy(policy, pcpu);
   }
 
-  /** Resolves one cpufreq policy (`pcpu` is one of its CPUs) and applies or restores it. */
-  private async reapplyPolicy(policy: number, pcpu: number): Promise<void> {
-    const ladder = this.ladder(pcpu);
-    const l = ladder instanceof Promise ? await ladder : ladder;
-    const cpus = this.actuator.cpusOfPolicy(policy);
+  /**
+   * The target of one cpufreq policy (`pcpu` is one of its CPUs): the highest target of its
+   * CPUs; `asked` false when nobody asks about any of them. Undefined when its ladder is not loaded.
+   */
+  private resolvePolicy(policy: number, pcpu: number): { target: number; asked: boolean } | undefined {
+    const l = this.knownLadderOf(pcpu);
+    if (!l) return undefined;
     let target = 0;
     let asked = false;
-    for (const c of cpus) {
-      const occupants = this.occupants(c);
-      const foreign = this.world.foreignOn(c);
-      if (occupants.length === 0 && foreign === 0) continue;
-      const r = resolvePcpu(l, occupants, this.world.pcpuBounds(c), foreign);
+    for (const c of this.actuator.cpusOfPolicy(policy)) {
+      if (this.occupants(c).length === 0 && this.world.foreignOn(c) === 0 && !this.overrides.has(c)) continue;
+      const r = this.resolveCpu(l, c);
       if (r.asked) {
         asked = true;
         this.managed.add(c);
       }
       if (r.kHz > target) target = r.kHz;
     }
-    if (!asked) {
-      for (const c of cpus) this.managed.delete(c);
+    if (!asked) for (const c of this.actuator.cpusOfPolicy(policy)) this.managed.delete(c);
+    return { target, asked };
+  }
+
+  /** Resolves one cpufreq policy and applies or restores it, waiting for the write. */
+  private async reapplyPolicy(policy: number, pcpu: number): Promise<void> {
+    const ladder = this.ladder(pcpu);
+    if (ladder instanceof Promise) await ladder;
+    const r = this.resolvePolicy(policy, pcpu);
+    if (!r) return;
+    if (!r.asked) {
       await this.actuator.restore(policy);
       return;
     }
-    if (this.actuator.isSettled(policy, target)) return;
-    const r = await this.actuator.apply(policy, target);
-    if (r.writes > 0 && this.log.isLevelEnabled('debug'))
-      this.log.debug({ policy, kHz: r.kHz, writes: r.writes }, 'pCPU frequency applied');
+    if (this.actuator.isSettled(policy, r.target)) return;
+    const w = await this.actuator.apply(policy, r.target);
+    if (w.writes > 0 && this.log.isLevelEnabled('debug'))
+      this.log.debug({ policy, kHz: w.kHz, writes: w.writes }, 'pCPU frequency applied');
   }
 
   /** pCPUs vpmd drives now. */

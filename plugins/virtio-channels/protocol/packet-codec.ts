@@ -228,29 +228,124 @@ export function decodeCapsList(buf: Buffer): CapsListReply & { readonly command:
   };
 }
 
+/** What {@link FrameReader.push} dropped while resynchronising. */
+export interface Dropped {
+  /** Frames (or partial frames) dropped. */
+  frames: number;
+  /** Bytes dropped. */
+  bytes: number;
+}
+
+/**
+ * True when the 16-byte head at `off` could start a request a DPDK guest sends: a known command
+ * and, for CPU_POWER, a known unit and a core number below 2^16. CPU_POWER_CONNECT comes from an
+ * uninitialised struct, so only its command is checked; policies may leave resource_id unset.
+ */
+export function plausibleHead(buf: Buffer, off: number): boolean {
+  const command = buf.readUInt32LE(off + 12);
+  switch (command) {
+    case 1: {
+      const unit = buf.readUInt32LE(off + 8);
+      return unit >= 1 && unit <= 6 && buf.readUInt32LE(off + 4) === 0 && buf.readUInt32LE(off) < 65_536;
+    }
+    case 7:
+    case 8:
+    case 9:
+    case 10:
+      return buf.readUInt32LE(off + 4) === 0;
+    case 2:
+    case 3:
+    case 4:
+      return true;
+    default:
+      return false;
+  }
+}
+
+/**
+ * The stricter test used while resynchronising, where a false match costs a wrong request: the
+ * head must also hold a core number below 2^16 and a unit of at most 6, which the garbage of an
+ * uninitialised CONNECT may not, but every request a guest builds does.
+ */
+export function resyncHead(buf: Buffer, off: number): boolean {
+  return (
+    plausibleHead(buf, off) &&
+    buf.readUInt32LE(off + 4) === 0 &&
+    buf.readUInt32LE(off) < 65_536 &&
+    buf.readUInt32LE(off + 8) <= 6
+  );
+}
+
+const HEAD = 16;
+
 /**
  * Reassembles fixed-size frames from a byte stream: a read may carry part of a message or
  * several at once. The stock DPDK host closes the channel on a partial read; this keeps the
- * remainder for the next read instead.
+ * remainder for the next read instead, and resynchronises as a restarted guest expects:
+ *
+ * - a partial frame not completed within `staleMs` (a guest that died mid-write, or garbage)
+ *   is dropped when the next bytes arrive, which then start a new frame;
+ * - a frame whose head is impossible (see {@link plausibleHead}) is not a request: the bytes up
+ *   to the next plausible head are dropped, so garbage followed by a whole packet realigns on
+ *   that packet.
+ *
+ * Every drop is added to {@link dropped}.
  */
 export class FrameReader {
   private pending: Buffer = Buffer.alloc(0);
+  private pendingSince = 0;
+  /** False after a drop, until a frame starts at a head that passes {@link resyncHead}. */
+  private synced = true;
+  /** What was dropped so far. */
+  readonly dropped: Dropped = { frames: 0, bytes: 0 };
 
-  constructor(private readonly size: number) {}
+  constructor(
+    private readonly size: number,
+    private readonly staleMs = Infinity,
+  ) {}
 
   /** Bytes held while waiting for the rest of a frame. */
   get buffered(): number {
     return this.pending.length;
   }
 
+  private drop(bytes: number): void {
+    if (bytes <= 0) return;
+    this.synced = false;
+    this.dropped.frames++;
+    this.dropped.bytes += bytes;
+  }
+
   /** Adds a chunk; returns every frame it completes, in order (each a copy of exactly `size` bytes). */
-  push(chunk: Buffer): Buffer[] {
+  push(chunk: Buffer, now = 0): Buffer[] {
+    if (this.pending.length > 0 && now - this.pendingSince > this.staleMs) {
+      this.drop(this.pending.length);
+      this.pending = Buffer.alloc(0);
+      this.synced = true; // a new write starts here
+    }
     const data = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
     const frames: Buffer[] = [];
     let off = 0;
-    for (; off + this.size <= data.length; off += this.size)
+    while (data.length - off >= HEAD) {
+      if (!(this.synced ? plausibleHead(data, off) : resyncHead(data, off))) {
+        // Skip to the next offset where a request could start (or keep a short tail).
+        let next = off + 1;
+        while (next + HEAD <= data.length && !resyncHead(data, next)) next++;
+        this.drop(next - off);
+        off = next;
+        continue;
+      }
+      if (data.length - off < this.size) break;
       frames.push(Buffer.from(data.subarray(off, off + this.size)));
-    this.pending = off === data.length ? Buffer.alloc(0) : Buffer.from(data.subarray(off));
+      off += this.size;
+      this.synced = true;
+    }
+    const rest = data.length - off;
+    if (rest === 0) this.pending = Buffer.alloc(0);
+    else {
+      if (this.pending.length === 0 || off > 0) this.pendingSince = now;
+      this.pending = Buffer.from(data.subarray(off));
+    }
     return frames;
   }
 

@@ -55,7 +55,6 @@ describe('reading policies', () => {
       availableGovernors: ['performance', 'powersave'],
       epp: 'balance_performance',
       baseFrequencyKHz: 2_100_000,
-      availableFrequenciesKHz: undefined,
     });
     expect(p.availableEpp).toEqual(['default', 'performance', 'balance_performance', 'balance_power', 'power']);
     await expectCode(host.cpufreq.policyForCpu(99), 'E_HOST_NOT_FOUND');

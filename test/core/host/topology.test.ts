@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RealSysfs, createHostModel, readTopology, parseCacheSizeKiB } from '../../../core/host/index.js';
 import type { HostTopology } from '../../../core/host/index.js';
 import type { SimProfileName } from '../../../core/sim/index.js';
-import { expectCode, simHost, type SimFixture } from '../sim/sim-fixture.js';
+import { simHost, type SimFixture } from '../sim/sim-fixture.js';
 
 const EXPECTED: Record<
   SimProfileName,
@@ -175,9 +175,21 @@ describe('topology details', () => {
     expect(topo.caches.filter((c) => c.level === 3)).toHaveLength(2);
   });
 
-  it('fails clearly on a root without a sysfs tree', async () => {
-    const err = await expectCode(readTopology(new RealSysfs(join(sim.dir, 'dev'))), 'E_HOST_NOT_FOUND');
-    expect(err.message).toContain('cpu/online');
+  it('says what it lacks on a root without a sysfs tree instead of failing', async () => {
+    const topo = await readTopology(new RealSysfs(join(sim.dir, 'dev')));
+    expect(topo).toMatchObject({ online: [], onlineSource: 'none' });
+    expect(topo.faults?.map((f) => [f.file, f.reason])).toEqual([['sys/devices/system/cpu/online', 'missing']]);
+    expect(topo.faults?.[0]?.message).toContain('the root does not hold a Linux sysfs tree');
+  });
+
+  it('takes the online CPUs from present when cpu/online is missing, and says so', async () => {
+    const own = await simHost('intel-acpi-cpufreq-8');
+    await rm(join(own.dir, 'sys/devices/system/cpu/online'));
+    const topo = await readTopology(new RealSysfs(own.dir));
+    await own.dispose();
+    expect(topo.onlineSource).toBe('present');
+    expect(topo.online.length).toBeGreaterThan(0);
+    expect(topo.faults?.map((f) => [f.file, f.reason])).toEqual([['sys/devices/system/cpu/online', 'missing']]);
   });
 });
 

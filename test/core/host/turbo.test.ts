@@ -48,7 +48,6 @@ describe('driver status', () => {
       driver: 'intel_pstate',
       governor: 'powersave',
       scalingMaxKHz: 3_600_000,
-      epp: undefined,
     });
     const err = await expectCode(sim.host.cpufreq.setDriverStatus('guided'), 'E_HOST_INVALID');
     expect(err.message).toContain('active passive off');

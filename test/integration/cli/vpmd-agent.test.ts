@@ -123,10 +123,18 @@ describe('vpmd and vpmctl, as operators run them', () => {
     );
   });
 
-  it('refuses to start a second agent on the same socket', async () => {
-    const second = await runCli(VPMD, ['--config', configFile]);
+  it('refuses to start a second agent on the same socket (with its own state directory)', async () => {
+    const other = join(dir, 'second.yaml');
+    await writeFile(other, (await readFile(configFile, 'utf8')).replace(join(dir, 'state'), join(dir, 'state2')));
+    const second = await runCli(VPMD, ['--config', other]);
     expect(second.code).toBe(5);
     expect(second.stderr).toContain('another agent is listening');
+  });
+
+  it('refuses to start a second agent on the same state directory, naming the first', async () => {
+    const second = await runCli(VPMD, ['--config', configFile]);
+    expect(second.code).toBe(5);
+    expect(second.stderr).toContain(`in use by another vpmd (pid ${agent.child.pid}`);
   });
 
   it('stops cleanly on SIGTERM and removes its socket', async () => {
@@ -162,6 +170,13 @@ describe('vpmd check-config', () => {
     expect(bad.stderr).toContain(`${f}:3: management.allow[0]: '10.0.0.0/40' is not a CIDR`);
     expect(bad.stderr).toContain("plugins.ipmy: unknown plugin 'ipmy'");
     expect(bad.stderr).toContain('3 problem(s)');
+  });
+
+  it('exits 1 for a file that does not exist, naming it', async () => {
+    const missing = join(dir, 'absent.yaml');
+    const r = await runCli(VPMD, ['check-config', missing]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`${missing}: cannot read configuration (ENOENT)`);
   });
 
   it('checks an external plugin’s manifest and section as the agent would', async () => {

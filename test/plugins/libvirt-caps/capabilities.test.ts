@@ -64,7 +64,12 @@ const validatePower = ajv.compile(POWER_DOCUMENT_SCHEMA);
 describe.each(SIM_PROFILES.map((p) => p.name))('profile %s', (profile) => {
   let agent: Awaited<ReturnType<typeof bootAgent>>;
   beforeAll(async () => {
-    agent = await bootAgent({ plugins: [plugin], profile, sections: { 'libvirt-caps': { busAddress: bus.address } } });
+    agent = await bootAgent({
+      plugins: [plugin],
+      profile,
+      sections: { 'libvirt-caps': {} },
+      core: { hostPower: { busAddress: bus.address } },
+    });
   });
   afterAll(async () => agent?.stop());
 
@@ -117,7 +122,8 @@ describe('structure and schema files', () => {
     agent = await bootAgent({
       plugins: [plugin],
       profile: 'intel-pstate-hwp-32',
-      sections: { 'libvirt-caps': { busAddress: bus.address } },
+      sections: { 'libvirt-caps': {} },
+      core: { hostPower: { busAddress: bus.address } },
     });
   });
   afterAll(async () => agent?.stop());

@@ -30,7 +30,8 @@ describe('with a logind', () => {
     logind = await startLogindMock(bus);
     agent = await bootAgent({
       plugins: [earlyListener, plugin, observer],
-      sections: { 'libvirt-caps': { busAddress: bus.address } },
+      sections: { 'libvirt-caps': {} },
+      core: { hostPower: { busAddress: bus.address } },
     });
   });
   afterAll(async () => {
@@ -121,7 +122,7 @@ describe('kernel views of other hosts', () => {
     const agent = await bootAgent({
       plugins: [plugin],
       profile,
-      sections: { 'libvirt-caps': { busAddress: 'unix:path=/nonexistent/bus', logindTimeout: 0.5 } },
+      sections: { 'libvirt-caps': {} },
     });
     try {
       const s = await agent.json<SleepSupport>(['sleep', 'states']);
@@ -135,7 +136,11 @@ describe('kernel views of other hosts', () => {
 describe('without a usable logind', () => {
   it('runs degraded with logind marked unavailable when the bus has no logind', async () => {
     const bus = await startPrivateBus();
-    const agent = await bootAgent({ plugins: [plugin], sections: { 'libvirt-caps': { busAddress: bus.address } } });
+    const agent = await bootAgent({
+      plugins: [plugin],
+      sections: { 'libvirt-caps': {} },
+      core: { hostPower: { busAddress: bus.address } },
+    });
     try {
       const s = await agent.json<SleepSupport>(['sleep', 'states']);
       expect(s.logindProblem).toMatch(/ServiceUnknown|not available/);
@@ -155,7 +160,8 @@ describe('without a usable logind', () => {
     await startLogindMock(bus);
     const agent = await bootAgent({
       plugins: [plugin],
-      sections: { 'libvirt-caps': { busAddress: bus.address, logindTimeout: 1 } },
+      sections: { 'libvirt-caps': {} },
+      core: { hostPower: { busAddress: bus.address, timeout: 1 } },
     });
     try {
       expect((await agent.json<SleepSupport>(['sleep', 'states'])).logindProblem).toBeUndefined();
@@ -165,7 +171,7 @@ describe('without a usable logind', () => {
       await agent.run(['sleep', 'states', '--refresh']);
       const s = await agent.json<SleepSupport>(['sleep', 'states', '--refresh']);
       expect(s.logindProblem).toMatch(
-        /logind connect: .* cannot connect to the bus socket \(ENOENT: no socket at that path\)/,
+        /logind connect on \S+: cannot connect to the bus socket \(ENOENT: no socket at that path\)/,
       );
       expect(s.targets.every((t) => !t.supported)).toBe(true);
       expect((await agent.status()).find((p) => p.name === 'libvirt-caps')).toMatchObject({
@@ -184,11 +190,12 @@ describe('without a usable logind', () => {
     await logind.setDelay('CanSuspend', 4_000);
     const agent = await bootAgent({
       plugins: [plugin],
-      sections: { 'libvirt-caps': { busAddress: bus.address, logindTimeout: 0.5 } },
+      sections: { 'libvirt-caps': {} },
+      core: { hostPower: { busAddress: bus.address, timeout: 0.5 } },
     });
     try {
       const s = await agent.json<SleepSupport>(['sleep', 'states']);
-      expect(s.logindProblem).toMatch(/no answer from systemd-logind .* within 500 ms/);
+      expect(s.logindProblem).toMatch(/logind CanSuspend on \S+: no answer within 500 ms/);
       expect(s.targets.every((t) => !t.supported)).toBe(true);
     } finally {
       await agent.stop();

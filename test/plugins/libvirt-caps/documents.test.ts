@@ -32,10 +32,10 @@ describe('document files', () => {
       plugins: [plugin],
       sections: {
         'libvirt-caps': {
-          busAddress: bus.address,
           documents: { libvirtFile: xmlFile(), powerFile: jsonFile(), interval: 3600 },
         },
       },
+      core: { hostPower: { busAddress: bus.address } },
     });
   });
   afterAll(async () => {

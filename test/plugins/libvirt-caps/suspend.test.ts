@@ -3,7 +3,9 @@
  * the simulated host: RTC alarm written and read back, delay inhibitor, *WithFlags and the
  * fallback, PrepareForSleep recorded, in-flight refusal, bad wake times, rollback, privileges.
  */
-import { join } from 'node:path';
+import { cp, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { bootAgent, type BootedAgent } from '../../../testkit/index.js';
 import {
@@ -62,7 +64,8 @@ beforeAll(async () => {
   probe = await bus.connect();
   agent = await bootAgent({
     plugins: [plugin, observer],
-    sections: { 'libvirt-caps': { busAddress: bus.address, prepareTimeout: 2 } },
+    sections: { 'libvirt-caps': { prepareTimeout: 2 } },
+    core: { hostPower: { busAddress: bus.address } },
   });
 });
 afterAll(async () => {
@@ -162,11 +165,17 @@ describe('a full suspend and resume', () => {
       .toMatchObject({ target, state: 'resumed' });
   });
 
-  it('keeps the record across a restart: a new agent on the same state directory reports it', async () => {
+  it('keeps the record across a restart: a new agent on a copy of the state directory reports it', async () => {
+    // A copy without the running agent's lock: one agent per state directory, and this one keeps running.
+    const copy = await mkdtemp(join(tmpdir(), 'vpmd-state-copy-'));
+    await cp(join(agent.dir, 'state'), copy, { recursive: true, filter: (src) => basename(src) !== 'vpmd.lock' });
     const again = await bootAgent({
       plugins: [plugin],
-      sections: { 'libvirt-caps': { busAddress: bus.address } },
-      core: { state: { dir: join(agent.dir, 'state') } },
+      sections: { 'libvirt-caps': {} },
+      core: { state: { dir: copy }, hostPower: { busAddress: bus.address } },
+    }).catch(async (e: unknown) => {
+      await rm(copy, { recursive: true, force: true });
+      throw e;
     });
     try {
       const human = await again.run(['sleep', 'status']);
@@ -176,6 +185,7 @@ describe('a full suspend and resume', () => {
       expect(human.type === 'result' ? human.human : '').toMatch(/State:\s+on/);
     } finally {
       await again.stop();
+      await rm(copy, { recursive: true, force: true });
     }
   });
 });
@@ -221,12 +231,13 @@ describe('refusals change nothing', () => {
   it('clears the RTC alarm again when logind does not answer the suspend call', async () => {
     const slow = await bootAgent({
       plugins: [plugin, observer],
-      sections: { 'libvirt-caps': { busAddress: bus.address, logindTimeout: 0.5 } },
+      sections: { 'libvirt-caps': {} },
+      core: { hostPower: { busAddress: bus.address, timeout: 0.5 } },
     });
     await logind.setDelay('SuspendWithFlags', 1_500);
     try {
       const r = await slow.run(['suspend', 'mem', '--wake-after', '300']);
-      expect(r.type === 'error' ? r.error.code : r.type).toBe('E_LIBVIRT_CAPS_LOGIND_TIMEOUT');
+      expect(r.type === 'error' ? r.error.code : r.type).toBe('E_HOST_POWER_TIMEOUT');
       expect((await slow.json<RtcState>(['observer', 'rtc'])).wakeAlarm).toBeUndefined();
       expect((await slow.json<Status>(['sleep', 'status'])).state).toBe('on');
       expect((await slow.json<Status>(['sleep', 'status'])).last).toMatchObject({ state: 'failed' });
@@ -254,8 +265,10 @@ describe('refusals change nothing', () => {
     });
     try {
       const err = await fail(['suspend', 'mem', '--wake-after', '300']);
-      expect(err.code).toBe('E_LIBVIRT_CAPS_LOGIND_REFUSED');
-      expect(err.message).toMatch(/refused by systemd-logind \(org\.freedesktop\.DBus\.Error\.AccessDenied\)/);
+      expect(err.code).toBe('E_HOST_POWER_REFUSED');
+      expect(err.message).toMatch(
+        /logind SuspendWithFlags on \S+: org\.freedesktop\.DBus\.Error\.AccessDenied: Access denied \(refused by polkit or the bus policy\)/,
+      );
       expect((await rtc()).wakeAlarm).toBeUndefined();
       expect((await status()).state).toBe('on');
     } finally {
@@ -306,7 +319,11 @@ describe('an older logind', () => {
   it('falls back to Suspend(false) without *WithFlags', async () => {
     const b2 = await startPrivateBus();
     const old = await startLogindMock(b2);
-    const a2 = await bootAgent({ plugins: [plugin], sections: { 'libvirt-caps': { busAddress: b2.address } } });
+    const a2 = await bootAgent({
+      plugins: [plugin],
+      sections: { 'libvirt-caps': {} },
+      core: { hostPower: { busAddress: b2.address } },
+    });
     try {
       const out = await a2.json<SuspendOutcome>(['suspend', 'mem']);
       expect(out.steps.join('\n')).toContain('logind Suspend(false) accepted (no WithFlags method)');

@@ -7,9 +7,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { RedfishSchemas } from '../../../plugins/redfish/tools/schema-validator.js';
 import { TYPE_VERSIONS } from '../../../plugins/redfish/resources/types.js';
+import { oemJsonSchemaFiles } from '../../../plugins/redfish/resources/oem-schema.js';
 import { bootRedfish, type RedfishHarness } from './support.js';
 
-const schemas = new RedfishSchemas(join(__dirname, '../../../plugins/redfish/dmtf/json-schema'));
+const schemas = new RedfishSchemas(join(__dirname, '../../../plugins/redfish/dmtf/json-schema'), oemJsonSchemaFiles());
 let h: RedfishHarness;
 let token: string;
 const visited = new Map<string, Record<string, unknown>>();

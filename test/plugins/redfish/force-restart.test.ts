@@ -1,5 +1,6 @@
 /**
- * ComputerSystem.Reset ForceRestart through the systemd manager's Reboot(), against a real
+ * ComputerSystem.Reset ForceRestart through the core's host power (host-power@1: the systemd
+ * manager's Reboot()), against a real
  * dbus-daemon with python-dbusmock's systemd template (Reboot added through Mock.AddMethod) next
  * to its logind template: offered only when the manager is reachable and has Reboot(), called
  * exactly once per request of an Operator or Administrator, refused to ReadOnly, and a failing
@@ -17,12 +18,14 @@ import {
   type PrivateBus,
   type SystemdMock,
 } from '../../../testkit/peers/index.js';
-import { SystemdPower, declaresReboot, notRootReason } from '../../../plugins/redfish/host/systemd-power.js';
+import { SystemdManager, declaresMethod, notRootReason, systemBusAddress } from '../../../core/host-power/index.js';
 import { bootRedfish, type RedfishHarness } from './support.js';
 
 const S = '/redfish/v1/Systems/host';
 const RESET = `${S}/Actions/ComputerSystem.Reset`;
-const ACTION = 'redfish ComputerSystem.Reset ForceRestart (systemd Manager.Reboot)';
+const ACTION = 'host reboot --force (systemd Manager.Reboot)';
+const CAUSE = 'redfish ComputerSystem.Reset ForceRestart';
+const declaresReboot = (xml: string): boolean => declaresMethod(xml, 'Reboot');
 const RESUME_WHY = /Resume: not offered \(a suspended host cannot run vpmd to resume itself/;
 
 type ErrorBody = { json: { error: { '@Message.ExtendedInfo': Array<{ MessageId: string; Message: string }> } } };
@@ -36,7 +39,7 @@ interface AuditRow {
   readonly detail?: string;
 }
 
-describe('declaresReboot (introspection of the manager object)', () => {
+describe('declaresMethod (introspection of the manager object)', () => {
   const manager = (methods: string): string =>
     `<node><interface name="org.freedesktop.DBus.Peer"><method name="Ping"/></interface>
      <interface name="org.freedesktop.systemd1.Manager">${methods}</interface></node>`;
@@ -83,7 +86,7 @@ async function setUp(withSystemd: 'none' | 'template' | 'reboot'): Promise<Env> 
     const logind = await startLogindMock(bus);
     const systemd = withSystemd === 'none' ? undefined : await startSystemdMock(bus);
     if (withSystemd === 'reboot') await systemd?.addReboot();
-    const h = await bootRedfish({ sections: { hostPower: { busAddress: bus.address, timeout: 1 } } });
+    const h = await bootRedfish({ core: { hostPower: { busAddress: bus.address, timeout: 1 } } });
     await h.addAccount('admin', 'Administrator', 'Admin-pass-1');
     const admin = await h.login('admin', 'Admin-pass-1');
     return { bus, logind, h, admin, ...(systemd ? { systemd } : {}) };
@@ -200,7 +203,9 @@ describe('with the systemd manager and its Reboot()', () => {
       expect((await audit()).at(-1)).toMatchObject({
         principal: who,
         outcome: 'ok',
-        detail: expect.stringMatching(/^accepted by the systemd manager on unix:path=/),
+        detail: expect.stringMatching(
+          /^redfish ComputerSystem\.Reset ForceRestart: accepted by the systemd manager on unix:path=/,
+        ),
       });
     }
     expect((await audit()).map((e) => `${e.principal} ${e.outcome}`)).toEqual(['oper ok', 'admin ok']);
@@ -210,9 +215,14 @@ describe('with the systemd manager and its Reboot()', () => {
     const cases = [
       {
         name: 'org.freedesktop.DBus.Error.AccessDenied',
+        code: 'E_HOST_POWER_REFUSED',
         hint: 'the system bus and systemd take Reboot() only from root; CAP_SYS_BOOT alone is not enough',
       },
-      { name: 'org.freedesktop.DBus.Error.UnknownMethod', hint: 'this systemd has no Manager.Reboot()' },
+      {
+        name: 'org.freedesktop.DBus.Error.UnknownMethod',
+        code: 'E_HOST_POWER_FAILED',
+        hint: 'this systemd has no Manager.Reboot()',
+      },
     ];
     try {
       for (const c of cases) {
@@ -221,14 +231,14 @@ describe('with the systemd manager and its Reboot()', () => {
         const r = await env.h.rf('POST', RESET, { token: oper, body: { ResetType: 'ForceRestart' } });
         expect(r.status, r.text).toBe(503);
         expect(ids(r)).toEqual(['Base.1.22.1.GeneralError', 'Base.1.22.1.ServiceTemporarilyUnavailable']);
-        const text = `E_REDFISH_SYSTEMD: systemd Manager.Reboot on ${env.bus.address}: ${c.name}: mocked ${c.name.split('.').at(-1)} (${c.hint})`;
+        const text = `${c.code}: systemd Manager.Reboot on ${env.bus.address}: ${c.name}: mocked ${c.name.split('.').at(-1)} (${c.hint})`;
         expect(r.json.error['@Message.ExtendedInfo'][0].Message).toBe(text);
         expect(await systemd.calls('Reboot')).toHaveLength(1);
         expect((await audit()).at(-1)).toEqual(
           expect.objectContaining({
             principal: 'oper',
             outcome: 'failed',
-            detail: text.replace('E_REDFISH_SYSTEMD: ', ''),
+            detail: `${CAUSE}: ${text.replace(`${c.code}: `, '')}`,
           }),
         );
       }
@@ -241,7 +251,7 @@ describe('with the systemd manager and its Reboot()', () => {
       }
       expect(failures).toHaveLength(2);
       expect(failures[1]).toMatch(
-        /^Warning oper \(redfish from \S+\): redfish ComputerSystem\.Reset ForceRestart \(systemd Manager\.Reboot\): failed \(.*UnknownMethod/,
+        /^Warning oper \(redfish from \S+\): host reboot --force \(systemd Manager\.Reboot\): failed \(redfish ComputerSystem\.Reset ForceRestart: .*UnknownMethod/,
       );
     } finally {
       await systemd.addReboot();
@@ -255,7 +265,7 @@ describe('with the systemd manager and its Reboot()', () => {
       const r = await env.h.rf('POST', RESET, { token: admin, body: { ResetType: 'ForceRestart' } });
       expect(r.status, r.text).toBe(503);
       expect(messages(r)).toMatch(
-        /E_REDFISH_SYSTEMD: systemd Manager\.Reboot on unix:path=\S+: no answer within 1000 ms \(the reboot may still happen\)/,
+        /E_HOST_POWER_TIMEOUT: systemd Manager\.Reboot on unix:path=\S+: no answer within 1000 ms \(the reboot may still happen\)/,
       );
       expect((await audit()).at(-1)).toMatchObject({
         principal: 'admin',
@@ -272,7 +282,7 @@ describe('with the systemd manager and its Reboot()', () => {
 
 describe('with DBUS_SYSTEM_BUS_ADDRESS (the host bus as vpmd sees it) naming a manager that has Reboot()', () => {
   const NOT_USED = (what: string): string =>
-    `simulated host: the system ${what} is not used (set plugins.redfish.hostPower.busAddress to use one)`;
+    `simulated host: the system ${what} is not used (set hostPower.busAddress to use one)`;
   const escape = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   const saved = process.env.DBUS_SYSTEM_BUS_ADDRESS;
   let bus: PrivateBus;
@@ -287,7 +297,7 @@ describe('with DBUS_SYSTEM_BUS_ADDRESS (the host bus as vpmd sees it) naming a m
     await systemd.addReboot();
     // What the agent would take for the system bus if the simulated-host rule were broken.
     process.env.DBUS_SYSTEM_BUS_ADDRESS = bus.address;
-    h = await bootRedfish({ sections: { hostPower: { timeout: 1 } } });
+    h = await bootRedfish({ core: { hostPower: { timeout: 1 } } });
     await h.addAccount('admin', 'Administrator', 'Admin-pass-1');
     admin = await h.login('admin', 'Admin-pass-1');
   }, 60_000);
@@ -298,23 +308,29 @@ describe('with DBUS_SYSTEM_BUS_ADDRESS (the host bus as vpmd sees it) naming a m
     await bus?.stop();
   });
 
-  const hostBus = (uid: () => number | undefined, busAddress?: string): SystemdPower =>
-    new SystemdPower({ timeoutMs: 1000, effectiveUid: uid, ...(busAddress !== undefined ? { busAddress } : {}) });
+  const hostBus = (uid: (() => number | undefined) | undefined, busAddress?: string): SystemdManager =>
+    new SystemdManager({
+      address: systemBusAddress(busAddress),
+      hostBus: busAddress === undefined,
+      timeoutMs: 1000,
+      ...(uid ? { effectiveUid: uid } : {}),
+    });
+  const reboot = async (m: SystemdManager): Promise<unknown> => (await m.probe()).Reboot;
 
   it('without busAddress, offers Reboot() only to a vpmd running as root, and never calls it to find out', async () => {
-    expect(await hostBus(() => 0).probe()).toEqual({ reboot: true });
-    expect(await hostBus(() => 998).probe()).toEqual({ reboot: false, why: notRootReason(998) });
+    expect(await reboot(hostBus(() => 0))).toEqual({ offered: true });
+    expect(await reboot(hostBus(() => 998))).toEqual({ offered: false, why: notRootReason(998) });
     expect(notRootReason(998)).toBe(
       "vpmd runs as uid 998, not root, and the system bus takes the systemd manager's Reboot() only from root (its D-Bus policy refuses other users, even with CAP_SYS_BOOT): run vpmd as root",
     );
-    expect(await hostBus(() => undefined).probe()).toEqual({
-      reboot: false,
+    expect(await reboot(hostBus(() => undefined))).toEqual({
+      offered: false,
       why: 'cannot tell the effective uid of vpmd on this platform',
     });
     // Without an injected uid it is this process's own.
     const own = process.geteuid?.();
-    expect(await new SystemdPower({ timeoutMs: 1000 }).probe()).toEqual(
-      own === 0 ? { reboot: true } : { reboot: false, why: notRootReason(own ?? -1) },
+    expect(await reboot(hostBus(undefined))).toEqual(
+      own === 0 ? { offered: true } : { offered: false, why: notRootReason(own ?? -1) },
     );
     expect(await systemd.calls()).toEqual([]);
   });
@@ -322,9 +338,9 @@ describe('with DBUS_SYSTEM_BUS_ADDRESS (the host bus as vpmd sees it) naming a m
   it('checks the uid before the bus: a non-root vpmd gets that reason even when no manager answers', async () => {
     process.env.DBUS_SYSTEM_BUS_ADDRESS = `unix:path=${bus.address.replace(/^unix:path=/, '').replace(/,.*$/, '')}.absent`;
     try {
-      expect(await hostBus(() => 998).probe()).toEqual({ reboot: false, why: notRootReason(998) });
-      expect(await hostBus(() => 0).probe()).toEqual({
-        reboot: false,
+      expect(await reboot(hostBus(() => 998))).toEqual({ offered: false, why: notRootReason(998) });
+      expect(await reboot(hostBus(() => 0))).toEqual({
+        offered: false,
         why: expect.stringMatching(/^systemd manager unavailable: systemd Introspect on unix:path=\S+\.absent: /),
       });
     } finally {
@@ -334,7 +350,7 @@ describe('with DBUS_SYSTEM_BUS_ADDRESS (the host bus as vpmd sees it) naming a m
 
   it('with an explicit busAddress, does not look at the uid: that manager may be elsewhere', async () => {
     let asked = 0;
-    expect(await hostBus(() => (asked++, 998), bus.address).probe()).toEqual({ reboot: true });
+    expect(await reboot(hostBus(() => (asked++, 998), bus.address))).toEqual({ offered: true });
     expect(asked).toBe(0);
   });
 

@@ -34,7 +34,7 @@ describe('without host-sleep, capabilities-documents or guest-channels providers
   let admin: string;
   beforeAll(async () => {
     h = await bootRedfish({
-      sections: { hostPower: { busAddress: 'unix:path=/nonexistent/vpmd-test-bus', timeout: 2 } },
+      core: { hostPower: { busAddress: 'unix:path=/nonexistent/vpmd-test-bus', timeout: 2 } },
     });
     await h.addAccount('admin', 'Administrator', 'Admin-pass-1');
     admin = await h.login('admin', 'Admin-pass-1');
@@ -48,7 +48,7 @@ describe('without host-sleep, capabilities-documents or guest-channels providers
     expect(info.json.Parameters[0].AllowableValues).toEqual(['On']);
     expect(info.json.Description).toMatch(/Suspend: not offered \(no host-sleep provider is running/);
     expect(info.json.Description).toMatch(
-      /GracefulShutdown: not offered \(systemd-logind unavailable: logind CanPowerOff\/CanReboot on unix:path=\/nonexistent/,
+      /GracefulShutdown: not offered \(systemd-logind unavailable: logind connect on unix:path=\/nonexistent/,
     );
     expect(
       ids(
@@ -78,11 +78,12 @@ describe('without host-sleep, capabilities-documents or guest-channels providers
     ).toBe(204);
     const sys = await h.rf('GET', S, { token: admin });
     expect(sys.json.PowerState).toBe('On');
-    expect(sys.json.Oem.Vpmd.LibvirtCapabilities).toEqual({
+    const docs = await h.rf('GET', sys.json.Oem.Vpmd.CapabilitiesDocuments['@odata.id'], { token: admin });
+    expect(docs.json).toMatchObject({
       Available: false,
       Reason: expect.stringMatching(/no capabilities-documents provider/),
     });
-    const doc = await h.rf('GET', `${S}/Oem/Vpmd/LibvirtCapabilities`, { token: admin });
+    const doc = await h.rf('GET', `${S}/Oem/Vpmd/CapabilitiesDocuments/libvirt-capabilities.xml`, { token: admin });
     expect(doc.status).toBe(503);
     expect(doc.text).toMatch(/enable the libvirt-caps plugin/);
   });
@@ -170,9 +171,8 @@ describe('with libvirt-caps over logind and virtio-channels', () => {
     dir = await mkdtemp(join(tmpdir(), 'rf-vc-'));
     h = await bootRedfish({
       plugins: [libvirtCaps as unknown as PluginManifest, virtioChannels as unknown as PluginManifest],
-      sections: { hostPower: { busAddress: bus.address } },
-      core: {},
-      extraSections: { 'libvirt-caps': { busAddress: bus.address }, 'virtio-channels': { dir, libvirt: false } },
+      core: { hostPower: { busAddress: bus.address } },
+      extraSections: { 'libvirt-caps': {}, 'virtio-channels': { dir, libvirt: false } },
       profile: 'intel-pstate-hwp-32',
     });
     await h.addAccount('admin', 'Administrator', 'Admin-pass-1');
@@ -192,8 +192,12 @@ describe('with libvirt-caps over logind and virtio-channels', () => {
 
   it('serves the libvirt capabilities XML through the OEM link', async () => {
     const sys = await h.rf('GET', S, { token: ro });
-    expect(sys.json.Oem.Vpmd.LibvirtCapabilities.Available).toBe(true);
-    const doc = await h.rf('GET', sys.json.Oem.Vpmd.LibvirtCapabilities.Uri, { token: ro });
+    const docs = await h.rf('GET', sys.json.Oem.Vpmd.CapabilitiesDocuments['@odata.id'], { token: ro });
+    expect(docs.json.Available).toBe(true);
+    const power = await h.rf('GET', docs.json.PowerDocumentUri, { token: ro });
+    expect(power.status).toBe(200);
+    expect(power.headers['content-type']).toMatch(/^application\/json/);
+    const doc = await h.rf('GET', docs.json.LibvirtCapabilitiesUri, { token: ro });
     expect(doc.status).toBe(200);
     expect(doc.headers['content-type']).toMatch(/^application\/xml/);
     expect(doc.text).toMatch(/<capabilities>[\s\S]*<host>/);

@@ -88,7 +88,7 @@ beforeAll(async () => {
     { uri: `${S}/Processors/CPU0`, entity: 'Processor', patch: { OperatingSpeedRangeMHz: { SettingMax: 2000 } } },
     { uri: `${S}/ResetActionInfo`, entity: 'ActionInfo' },
     { uri: `${S}/Actions/ComputerSystem.Reset`, entity: 'ComputerSystem' },
-    { uri: `${S}/Oem/Vpmd/LibvirtCapabilities`, entity: 'ComputerSystem' },
+    { uri: `${S}/Oem/Vpmd/CapabilitiesDocuments`, entity: 'ComputerSystem' },
     { uri: '/redfish/v1/Chassis', entity: 'ChassisCollection' },
     { uri: C, entity: 'Chassis' },
     { uri: `${C}/Sensors`, entity: 'SensorCollection' },

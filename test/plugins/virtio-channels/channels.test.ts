@@ -19,7 +19,7 @@ import {
   Workload,
 } from '../../../plugins/virtio-channels/protocol/packet-layout.js';
 import { QemuSocket } from './support/qemu-socket.js';
-import { cpufreq, eventually, mtimeNs } from './support/sim-files.js';
+import { cpufreq, eventually, mtimeNs, settles } from './support/sim-files.js';
 
 let dir: string;
 let agent: BootedAgent;
@@ -41,7 +41,15 @@ async function ask(s: QemuSocket, req: Buffer): Promise<number> {
 
 interface ShowVm {
   status: string;
-  channels: Array<{ num: number; status: string; accepted: number; clamped: number; limited: number; refused: number }>;
+  channels: Array<{
+    num: number;
+    status: string;
+    accepted: number;
+    clamped: number;
+    limited: number;
+    refused: number;
+    dropped: number;
+  }>;
   vcpus: Array<{ vcpu: number; pcpus: number[] }>;
   counters: { accepted: number; clamped: number; limited: number; refused: number };
 }
@@ -55,7 +63,8 @@ beforeAll(async () => {
         dir,
         libvirt: false,
         reconnect: { minMs: 20, maxMs: 200 },
-        rateLimit: { perSecond: 1, burst: 40 },
+        rateLimit: { changesPerSecond: 20, burst: 2 },
+        messageLimit: { perSecond: 200, burst: 20 },
         vms: [
           { name: 'vm1', pins: [2, 3] },
           { name: 'flood', pins: [6] },
@@ -79,16 +88,16 @@ describe('guest requests on the simulated acpi-cpufreq host', () => {
     expect(added.type === 'result' && added.human).toBe("[0]: Adding channel 0\nEnabled 1 channels for 'vm1'");
     await ch0.connected();
     expect(await ask(ch0, power(0, Unit.SCALE_MAX))).toBe(1);
-    expect(await cpufreq(agent.hostRoot, 2, 'scaling_governor')).toBe('userspace');
-    expect(await cpufreq(agent.hostRoot, 2, 'scaling_setspeed')).toBe('3800000');
+    await settles(agent.hostRoot, 2, 'scaling_governor', 'userspace');
+    await settles(agent.hostRoot, 2, 'scaling_setspeed', '3800000');
     expect(await ask(ch0, power(0, Unit.SCALE_DOWN))).toBe(1);
-    expect(await cpufreq(agent.hostRoot, 2, 'scaling_setspeed')).toBe('3600000');
+    await settles(agent.hostRoot, 2, 'scaling_setspeed', '3600000');
     expect(await ask(ch0, power(0, Unit.SCALE_MIN))).toBe(1);
-    expect(await cpufreq(agent.hostRoot, 2, 'scaling_setspeed')).toBe('1200000');
+    await settles(agent.hostRoot, 2, 'scaling_setspeed', '1200000');
     expect(await ask(ch0, power(0, Unit.SCALE_UP))).toBe(1);
-    expect(await cpufreq(agent.hostRoot, 2, 'scaling_setspeed')).toBe('1400000');
+    await settles(agent.hostRoot, 2, 'scaling_setspeed', '1400000');
     // vCPU 1 is on pCPU 3: untouched so far.
-    expect(await cpufreq(agent.hostRoot, 3, 'scaling_governor')).toBe('schedutil');
+    await settles(agent.hostRoot, 3, 'scaling_governor', 'schedutil');
   });
 
   it('reassembles requests split into pieces and coalesced into one write', async () => {
@@ -99,16 +108,16 @@ describe('guest requests on the simulated acpi-cpufreq host', () => {
     ch0.send(two.subarray(700));
     const replies = await ch0.read(2 * REQUEST_SIZE);
     expect([replies.readUInt32LE(12), replies.readUInt32LE(REQUEST_SIZE + 12)]).toEqual([1, 1]);
-    expect(await cpufreq(agent.hostRoot, 3, 'scaling_setspeed')).toBe('1400000');
+    await settles(agent.hostRoot, 3, 'scaling_setspeed', '1400000');
   });
 
   it('needs turbo enabled before a guest may use the turbo frequency, and ignores CONNECT', async () => {
     expect(await ask(ch0, power(0, Unit.SCALE_MAX))).toBe(1);
-    expect(await cpufreq(agent.hostRoot, 2, 'scaling_setspeed')).toBe('3800000');
+    await settles(agent.hostRoot, 2, 'scaling_setspeed', '3800000');
     expect(await ask(ch0, power(0, Unit.ENABLE_TURBO))).toBe(1);
-    expect(await cpufreq(agent.hostRoot, 2, 'scaling_setspeed')).toBe('3801000');
+    await settles(agent.hostRoot, 2, 'scaling_setspeed', '3801000');
     expect(await ask(ch0, power(0, Unit.DISABLE_TURBO))).toBe(1);
-    expect(await cpufreq(agent.hostRoot, 2, 'scaling_setspeed')).toBe('3800000');
+    await settles(agent.hostRoot, 2, 'scaling_setspeed', '3800000');
     const junk = Buffer.alloc(REQUEST_SIZE, 0xa5);
     junk.writeUInt32LE(Command.CPU_POWER_CONNECT, 12);
     ch0.send(junk);
@@ -117,6 +126,7 @@ describe('guest requests on the simulated acpi-cpufreq host', () => {
 
   it('writes nothing when the same state is applied twice', async () => {
     expect(await ask(ch0, power(0, Unit.SCALE_MAX))).toBe(1);
+    await settles(agent.hostRoot, 2, 'scaling_setspeed', '3800000');
     const before = await mtimeNs(agent.hostRoot, 2, 'scaling_setspeed');
     await new Promise((r) => setTimeout(r, 20));
     expect(await ask(ch0, power(0, Unit.SCALE_MAX))).toBe(1);
@@ -126,10 +136,10 @@ describe('guest requests on the simulated acpi-cpufreq host', () => {
   it('clamps requests into VM bounds and re-applies at once when the host changes them', async () => {
     const r = await agent.run(['set_vm_bounds', 'vm1', '--max', '3000000']);
     expect(r.type).toBe('result');
-    expect(await cpufreq(agent.hostRoot, 2, 'scaling_setspeed')).toBe('3000000');
+    await settles(agent.hostRoot, 2, 'scaling_setspeed', '3000000');
     const vm = await agent.json<ShowVm>(['show_vm', 'vm1']);
     expect(await ask(ch0, power(0, Unit.SCALE_UP))).toBe(1);
-    expect(await cpufreq(agent.hostRoot, 2, 'scaling_setspeed')).toBe('3000000');
+    await settles(agent.hostRoot, 2, 'scaling_setspeed', '3000000');
     const after = await agent.json<ShowVm>(['show_vm', 'vm1']);
     expect(after.counters.clamped).toBe(vm.counters.clamped + 1);
     await agent.run(['set_vm_bounds', 'vm1']);
@@ -149,13 +159,13 @@ describe('guest requests on the simulated acpi-cpufreq host', () => {
     await ch.connected();
     expect(await ask(ch0, power(0, Unit.SCALE_MIN))).toBe(1);
     // vm2 has not asked: the shared pCPU stays at the nominal maximum.
-    expect(await cpufreq(agent.hostRoot, 2, 'scaling_setspeed')).toBe('3800000');
+    await settles(agent.hostRoot, 2, 'scaling_setspeed', '3800000');
     expect(await ask(ch, power(0, Unit.SCALE_MIN))).toBe(1);
-    expect(await cpufreq(agent.hostRoot, 2, 'scaling_setspeed')).toBe('1200000');
+    await settles(agent.hostRoot, 2, 'scaling_setspeed', '1200000');
     expect(await ask(ch, power(0, Unit.SCALE_UP))).toBe(1);
-    expect(await cpufreq(agent.hostRoot, 2, 'scaling_setspeed')).toBe('1400000');
+    await settles(agent.hostRoot, 2, 'scaling_setspeed', '1400000');
     await agent.run(['rm_vm', 'vm2']);
-    expect(await cpufreq(agent.hostRoot, 2, 'scaling_setspeed')).toBe('1200000');
+    await settles(agent.hostRoot, 2, 'scaling_setspeed', '1200000');
   });
 
   it('drops a disabled channel’s messages without reply, as DPDK', async () => {
@@ -164,7 +174,7 @@ describe('guest requests on the simulated acpi-cpufreq host', () => {
     expect((await agent.json<ShowVm>(['show_vm', 'vm1'])).channels[0]?.status).toBe('DISABLED');
     ch0.send(power(0, Unit.SCALE_MAX));
     expect(await ch0.pending()).toBe(0);
-    expect(await cpufreq(agent.hostRoot, 2, 'scaling_setspeed')).toBe('1200000');
+    await settles(agent.hostRoot, 2, 'scaling_setspeed', '1200000');
     await agent.run(['set_channel_status', 'vm1', 'all', 'enabled']);
   });
 
@@ -201,29 +211,42 @@ describe('guest requests on the simulated acpi-cpufreq host', () => {
       numVcpu: 1,
     });
     expect(await ask(ch0, traffic)).toBe(2);
-    expect(await ask(ch0, encodeRequest({ command: 42 }))).toBe(2);
+    // Not a request a guest sends: dropped without a reply (DPDK answers nothing either, and a
+    // NACK would be read as the reply to the guest's next request).
+    ch0.send(encodeRequest({ command: 42 }));
+    expect(await ch0.pending()).toBe(0);
+    await eventually(
+      async () => (await agent.json<ShowVm>(['show_vm', 'vm1'])).channels[0]?.dropped === 1,
+      'the dropped frame counted',
+    );
   });
 
-  it('rate-limits a flooding guest and counts what it did', async () => {
+  it('ACKs a flooding guest, coalesces its changes to the latest, and delays what is over its budget', async () => {
     await agent.run(['set_pcpu', 'flood', '0', '6']);
     const ch = await channel('flood', 0);
     await agent.run(['add_channels', 'flood', '0']);
     await ch.connected();
     const flood = Buffer.concat(
-      Array.from({ length: 60 }, (_, i) => power(0, i % 2 ? Unit.SCALE_UP : Unit.SCALE_DOWN)),
+      Array.from({ length: 60 }, (_, i) => power(0, i % 2 ? Unit.SCALE_MAX : Unit.SCALE_MIN)),
     );
     ch.send(flood);
     const replies = await ch.read(60 * REQUEST_SIZE);
-    const acks = Array.from({ length: 60 }, (_, i) => replies.readUInt32LE(i * REQUEST_SIZE + 12)).filter(
-      (c) => c === 1,
-    ).length;
-    expect(acks).toBeLessThan(45);
-    const stats = await agent.json<Array<{ vm: string; channel: string; accepted: number; limited: number }>>([
-      'show_channel_stats',
-    ]);
+    const commands = Array.from({ length: 60 }, (_, i) => replies.readUInt32LE(i * REQUEST_SIZE + 12));
+    const units = Array.from({ length: 60 }, (_, i) => replies.readUInt32LE(i * REQUEST_SIZE + 8));
+    // Every request is ACKed, in order: the limits protect the core, they do not refuse the guest.
+    expect(commands).toEqual(Array.from({ length: 60 }, () => 1));
+    expect(units).toEqual(Array.from({ length: 60 }, (_, i) => (i % 2 ? Unit.SCALE_MAX : Unit.SCALE_MIN)));
+    // 2 changes at once, then 20 per second: the core ends at the latest request.
+    await settles(agent.hostRoot, 6, 'scaling_setspeed', '3800000');
+    const stats = await agent.json<
+      Array<{ vm: string; channel: string; accepted: number; coalesced: number; limited: number; refused: number }>
+    >(['show_channel_stats']);
     const all = stats.find((s) => s.vm === 'flood' && s.channel === 'all');
-    expect(all?.accepted).toBe(acks);
-    expect(all?.limited).toBe(60 - acks);
+    expect(all?.accepted).toBe(60);
+    expect(all?.refused).toBe(0);
+    expect(all?.coalesced).toBeGreaterThan(40);
+    // The channel's budget is 20 at once, then 200 per second: the rest waited.
+    expect(all?.limited).toBeGreaterThan(0);
   });
 
   it('shows the VM as DPDK does, and reconnects when the VM restarts', async () => {
@@ -253,7 +276,7 @@ describe('guest requests on the simulated acpi-cpufreq host', () => {
     expect((await agent.run(['set_vm_role', 'vm1', 'ReadOnly'])).type).toBe('result');
     const before = await cpufreq(agent.hostRoot, 2, 'scaling_setspeed');
     expect(await ask(ch0, power(0, Unit.SCALE_MIN))).toBe(2);
-    expect(await cpufreq(agent.hostRoot, 2, 'scaling_setspeed')).toBe(before);
+    await settles(agent.hostRoot, 2, 'scaling_setspeed', before);
     ch0.send(encodeRequest({ command: Command.QUERY_FREQ, vmName: 'vm1' }));
     expect(decodeFreqList(await ch0.read(FREQ_LIST_SIZE)).command).toBe(3);
     const audit = await agent.json<Array<{ principal: string; origin: string; action: string; outcome: string }>>([
@@ -288,6 +311,6 @@ describe('guest requests on the simulated acpi-cpufreq host', () => {
     expect((await agent.run(['set_cpu_freq', '5', 'min'])).type).toBe('result');
     const r = await agent.run(['show_cpu_freq', '5']);
     expect(r.type === 'result' && r.human).toBe('Core 5 frequency: 1200000');
-    expect(await cpufreq(agent.hostRoot, 5, 'scaling_setspeed')).toBe('1200000');
+    await settles(agent.hostRoot, 5, 'scaling_setspeed', '1200000');
   });
 });

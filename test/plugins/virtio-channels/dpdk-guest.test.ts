@@ -12,7 +12,7 @@ import { bootAgent, type BootedAgent } from '../../../testkit/index.js';
 import plugin from '../../../plugins/virtio-channels/index.js';
 import { buildC } from './support/build-c.js';
 import { runDpdkGuest } from './support/dpdk-guest.js';
-import { cpufreq, eventually } from './support/sim-files.js';
+import { cpufreq, eventually, settles } from './support/sim-files.js';
 
 let dir: string;
 let agent: BootedAgent;
@@ -50,8 +50,8 @@ describe('a real DPDK guest (librte_power, PM_ENV_KVM_VM)', () => {
       'ack cmd=1 unit=2 resource=0',
       'ack cmd=1 unit=2 resource=0',
     ]);
-    expect(await cpufreq(agent.hostRoot, 2, 'scaling_governor')).toBe('userspace');
-    expect(await cpufreq(agent.hostRoot, 2, 'scaling_setspeed')).toBe('3400000');
+    await settles(agent.hostRoot, 2, 'scaling_governor', 'userspace');
+    await settles(agent.hostRoot, 2, 'scaling_setspeed', '3400000');
   });
 
   it('uses the turbo frequency only after enabling turbo, as DPDK’s acpi-cpufreq backend', async () => {
@@ -70,7 +70,7 @@ describe('a real DPDK guest (librte_power, PM_ENV_KVM_VM)', () => {
       'ack cmd=1 unit=5 resource=0',
       'ack cmd=1 unit=3 resource=0',
     ]);
-    expect(await cpufreq(agent.hostRoot, 2, 'scaling_setspeed')).toBe('3801000');
+    await settles(agent.hostRoot, 2, 'scaling_setspeed', '3801000');
   });
 
   it('answers the guest’s frequency and capability queries once enabled', async () => {
@@ -102,6 +102,6 @@ describe('a real DPDK guest (librte_power, PM_ENV_KVM_VM)', () => {
 
   it('gives the core back when the VM is removed', async () => {
     await agent.run(['rm_vm', 'vm1']);
-    expect(await cpufreq(agent.hostRoot, 2, 'scaling_governor')).toBe('schedutil');
+    await settles(agent.hostRoot, 2, 'scaling_governor', 'schedutil');
   });
 });

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { bootAgent, type BootedAgent } from '../../../testkit/index.js';
 import plugin from '../../../plugins/virtio-channels/index.js';
-import { cpufreq } from './support/sim-files.js';
+import { cpufreq, settles } from './support/sim-files.js';
 
 const dirs: string[] = [];
 async function tempDir(): Promise<string> {
@@ -36,23 +36,23 @@ describe('actuation per driver', () => {
     });
     try {
       expect((await a.run(['set_cpu_freq', '1', 'min'])).type).toBe('result');
-      expect(await cpufreq(a.hostRoot, 1, 'scaling_governor')).toBe('performance');
+      await settles(a.hostRoot, 1, 'scaling_governor', 'performance');
       expect([
         await cpufreq(a.hostRoot, 1, 'scaling_min_freq'),
         await cpufreq(a.hostRoot, 1, 'scaling_max_freq'),
       ]).toEqual(['800000', '800000']);
       await a.run(['set_cpu_freq', '1', 'max']);
-      expect(await cpufreq(a.hostRoot, 1, 'scaling_max_freq')).toBe('2100000');
+      await settles(a.hostRoot, 1, 'scaling_max_freq', '2100000');
       await a.run(['set_cpu_freq', '1', 'enable_turbo']);
       await a.run(['set_cpu_freq', '1', 'max']);
-      expect(await cpufreq(a.hostRoot, 1, 'scaling_max_freq')).toBe('3000000');
+      await settles(a.hostRoot, 1, 'scaling_max_freq', '3000000');
       await a.run(['set_cpu_freq', '1', 'down']);
-      expect(await cpufreq(a.hostRoot, 1, 'scaling_max_freq')).toBe('2900000');
+      await settles(a.hostRoot, 1, 'scaling_max_freq', '2900000');
     } finally {
       await stopKeepingHost(a);
     }
     // Stopping gave the policy back exactly as it was.
-    expect(await cpufreq(a.hostRoot, 1, 'scaling_governor')).toBe('powersave');
+    await settles(a.hostRoot, 1, 'scaling_governor', 'powersave');
     expect([
       await cpufreq(a.hostRoot, 1, 'scaling_min_freq'),
       await cpufreq(a.hostRoot, 1, 'scaling_max_freq'),
@@ -69,13 +69,13 @@ describe('actuation per driver', () => {
     try {
       await a.run(['set_cpu_freq', '1', 'max']);
       await a.run(['set_cpu_freq', '1', 'down']);
-      expect(await cpufreq(a.hostRoot, 1, 'scaling_governor')).toBe('userspace');
-      expect(await cpufreq(a.hostRoot, 1, 'scaling_setspeed')).toBe('2900000');
+      await settles(a.hostRoot, 1, 'scaling_governor', 'userspace');
+      await settles(a.hostRoot, 1, 'scaling_setspeed', '2900000');
       const turbo = await a.run(['set_cpu_freq', '1', 'enable_turbo']);
       expect(turbo.type === 'error' && turbo.error.message).toMatch(
         /^Error scaling core\(1\) 'enable_turbo': pCPU 1 has no turbo frequencies/,
       );
-      expect(await cpufreq(a.hostRoot, 1, 'scaling_setspeed')).toBe('2900000');
+      await settles(a.hostRoot, 1, 'scaling_setspeed', '2900000');
     } finally {
       await a.stop();
     }
@@ -90,7 +90,7 @@ describe('actuation per driver', () => {
     try {
       await a.run(['set_cpu_freq', '3', 'min']);
       await a.run(['set_cpu_freq', '3', 'up']);
-      expect(await cpufreq(a.hostRoot, 3, 'scaling_governor')).toBe('performance');
+      await settles(a.hostRoot, 3, 'scaling_governor', 'performance');
       expect([
         await cpufreq(a.hostRoot, 3, 'scaling_min_freq'),
         await cpufreq(a.hostRoot, 3, 'scaling_max_freq'),
@@ -158,7 +158,7 @@ describe('after a crash', () => {
     const section = { 'virtio-channels': { dir, libvirt: false } };
     const a = await bootAgent({ plugins: [plugin], sections: section, core: { state: { dir: state } } });
     await a.run(['set_cpu_freq', '2', 'min']);
-    expect(await cpufreq(a.hostRoot, 2, 'scaling_governor')).toBe('userspace');
+    await settles(a.hostRoot, 2, 'scaling_governor', 'userspace');
     // Keep the state as a killed agent would leave it, then let the tree keep the changed governor.
     const crashed = await tempDir();
     await cp(state, crashed, { recursive: true });
@@ -172,7 +172,7 @@ describe('after a crash', () => {
       core: { state: { dir: crashed }, host: { root: a.hostRoot, simulated: true, sampleInterval: 1 } },
     });
     try {
-      expect(await cpufreq(a.hostRoot, 2, 'scaling_governor')).toBe('schedutil');
+      await settles(a.hostRoot, 2, 'scaling_governor', 'schedutil');
     } finally {
       await b.stop();
       await rm(a.dir, { recursive: true, force: true });

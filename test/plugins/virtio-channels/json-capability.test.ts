@@ -11,7 +11,7 @@ import { GUEST_CHANNELS, Type, defineCommand } from '../../../core/index.js';
 import { bootAgent, type BootedAgent } from '../../../testkit/index.js';
 import plugin from '../../../plugins/virtio-channels/index.js';
 import { BraceSplitter } from '../../../plugins/virtio-channels/json-fifo.js';
-import { cpufreq, eventually } from './support/sim-files.js';
+import { cpufreq, eventually, settles } from './support/sim-files.js';
 
 /** A consumer of guest-channels@1, as SNMP or Redfish would be. */
 const consumer = testPlugin({
@@ -58,7 +58,9 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'vpmd-vc-json-'));
   agent = await bootAgent({
     plugins: [plugin, consumer],
-    sections: { 'virtio-channels': { dir, libvirt: false, fifos: [0], vms: [{ name: 'vm1', pins: [2] }] } },
+    sections: {
+      'virtio-channels': { dir, libvirt: false, fifos: [0], json: 'vpmd', vms: [{ name: 'vm1', pins: [2] }] },
+    },
   });
 });
 afterAll(async () => {
@@ -70,7 +72,7 @@ describe('JSON FIFO interface', () => {
   it('applies an instruction and writes a readable reply', async () => {
     await send('{"instruction":{"name":"vm1","command":"power","unit":"SCALE_MIN","resource_id":2}}', 1);
     expect((await replies())[0]).toEqual({ seq: 1, ok: true, reply: 'ACK' });
-    expect(await cpufreq(agent.hostRoot, 2, 'scaling_setspeed')).toBe('1200000');
+    await settles(agent.hostRoot, 2, 'scaling_setspeed', '1200000');
   });
 
   it('splits objects by braces across writes, ignoring braces inside strings', async () => {
@@ -80,7 +82,7 @@ describe('JSON FIFO interface', () => {
       3,
     );
     expect((await replies()).slice(1).map((r) => r.reply)).toEqual(['ACK', 'ACK']);
-    expect(await cpufreq(agent.hostRoot, 2, 'scaling_setspeed')).toBe('1600000');
+    await settles(agent.hostRoot, 2, 'scaling_setspeed', '1600000');
   });
 
   it('answers bad messages with a specific error and changes nothing', async () => {
@@ -93,7 +95,7 @@ describe('JSON FIFO interface', () => {
     expect(r[1]?.error).toMatch(/VM 'vm9' has not been added/);
     expect(r[2]).toMatchObject({ ok: false, reply: 'NACK' });
     expect(r[3]).toMatchObject({ ok: false, reply: 'NACK' });
-    expect(await cpufreq(agent.hostRoot, 2, 'scaling_setspeed')).toBe('1600000');
+    await settles(agent.hostRoot, 2, 'scaling_setspeed', '1600000');
   });
 
   it('creates a WORKLOAD policy', async () => {
@@ -133,7 +135,7 @@ describe('guest-channels capability', () => {
     expect(r.bounds).toEqual([{ pcpu: 2, maxKHz: 2000000 }]);
     expect(r.stats.find((s) => s.vm === 'vm1')?.accepted).toBeGreaterThan(0);
     expect(r.freqs.find((f) => f.pcpu === 2)).toMatchObject({ appliedKHz: 2000000, vms: ['vm1'] });
-    expect(await cpufreq(agent.hostRoot, 2, 'scaling_setspeed')).toBe('2000000');
+    await settles(agent.hostRoot, 2, 'scaling_setspeed', '2000000');
   });
 
   it('accepts bounds for pCPU 0 (the pCPU number is not a frequency)', async () => {

@@ -8,7 +8,7 @@ import plugin from '../../../plugins/virtio-channels/index.js';
 import { encodeRequest } from '../../../plugins/virtio-channels/protocol/packet-codec.js';
 import { Command, Policy, REQUEST_SIZE } from '../../../plugins/virtio-channels/protocol/packet-layout.js';
 import { QemuSocket } from './support/qemu-socket.js';
-import { cpufreq, eventually } from './support/sim-files.js';
+import { cpufreq, eventually, settles } from './support/sim-files.js';
 
 let dir: string;
 let agent: BootedAgent;
@@ -127,10 +127,10 @@ describe('two vCPUs of one VM on one pCPU', () => {
       encodeRequest({ resourceId: BigInt(vcpu), unit: 4, command: Command.CPU_POWER });
     s.send(min(0));
     expect((await s.read(REQUEST_SIZE)).readUInt32LE(12)).toBe(1);
-    expect(await cpufreq(agent.hostRoot, 6, 'scaling_governor')).toBe('userspace');
-    expect(await cpufreq(agent.hostRoot, 6, 'scaling_setspeed')).toBe('3800000');
+    await settles(agent.hostRoot, 6, 'scaling_governor', 'userspace');
+    await settles(agent.hostRoot, 6, 'scaling_setspeed', '3800000');
     s.send(min(1));
     expect((await s.read(REQUEST_SIZE)).readUInt32LE(12)).toBe(1);
-    expect(await cpufreq(agent.hostRoot, 6, 'scaling_setspeed')).toBe('1200000');
+    await settles(agent.hostRoot, 6, 'scaling_setspeed', '1200000');
   });
 });

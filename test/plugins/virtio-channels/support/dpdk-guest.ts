@@ -15,24 +15,27 @@ export interface GuestRun {
   readonly stderr: string;
 }
 
-/** Runs `words` in a DPDK guest on lcore `lcore` of VM `vm`. */
+/**
+ * Runs `words` in a DPDK guest on lcore `lcore` of VM `vm`. With `fifoPriority`, the guest and
+ * socat (QEMU's stand-in) run under SCHED_FIFO, as the vCPU and I/O threads of a DPDK VM do on
+ * a host tuned for it.
+ */
 export async function runDpdkGuest(
   dir: string,
   vm: string,
   lcore: number,
   words: readonly string[],
   timeoutMs = 30_000,
+  fifoPriority = 0,
 ): Promise<GuestRun> {
   const guest = await buildC('dpdk-guest');
   // Root may unshare the mount namespace directly; others need a user namespace for it.
   const unshare = process.getuid?.() === 0 ? ['-m'] : ['-r', '-m'];
-  const child = spawn(
-    'unshare',
-    [...unshare, 'sh', join(C_DIR, 'run-guest.sh'), dir, vm, String(lcore), guest, ...words],
-    {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
+  const command = ['unshare', ...unshare, 'sh', join(C_DIR, 'run-guest.sh'), dir, vm, String(lcore), guest, ...words];
+  const argv = fifoPriority > 0 ? ['chrt', '-f', String(fifoPriority), ...command] : command;
+  const child = spawn(argv[0] as string, argv.slice(1), {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   let err = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));

@@ -1,4 +1,5 @@
 /** Reading the simulated host's cpufreq files as `cat` would (the simulator writes through). */
+import { expect } from 'vitest';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 
@@ -21,4 +22,16 @@ export async function eventually(fn: () => Promise<boolean> | boolean, what: str
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 25));
   }
+}
+
+/**
+ * Waits until a policy file shows `want`, then asserts it (replies never wait for sysfs: the
+ * write follows the ACK in the background, within the pCPU's change limit).
+ */
+export async function settles(hostRoot: string, policy: number, file: string, want: string): Promise<void> {
+  let last = '';
+  await eventually(async () => (last = await cpufreq(hostRoot, policy, file)) === want, `${file} = ${want}`).catch(
+    () => undefined,
+  );
+  expect(last).toBe(want);
 }

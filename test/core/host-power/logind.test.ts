@@ -1,7 +1,8 @@
 /**
- * The logind client against a real private dbus-daemon and python-dbusmock's logind template:
- * Can* answers, *WithFlags with fallback, Inhibit with fd passing, PrepareForSleep, and the
- * bounded behaviour when logind is absent, slow or frozen.
+ * The core's logind client (host-power@1's LogindManager on the one bounded D-Bus client)
+ * against a real private dbus-daemon and python-dbusmock's logind template: Can* answers,
+ * *WithFlags with fallback, Inhibit with fd passing, PrepareForSleep, and the bounded behaviour
+ * when logind is absent, slow or frozen.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -12,19 +13,26 @@ import {
   LOGIND_PATH,
 } from '../../../testkit/peers/index.js';
 import type { BusClient, LogindAnswer, LogindMock, PrivateBus } from '../../../testkit/peers/index.js';
-import { LogindClient } from '../../../plugins/libvirt-caps/logind-client.js';
-import { LOGIND_VERBS } from '../../../plugins/libvirt-caps/logind-interface.js';
+import { LogindManager, LOGIND_VERB_OF, HostPowerService } from '../../../core/host-power/index.js';
+import { createLogger } from '../../../core/logger.js';
+import { AccessPolicy } from '../../../core/access/access-policy.js';
+import { EventBus } from '../../../core/services/event-bus.js';
+import type { HostRtc } from '../../../core/host/index.js';
+
+const LOGIND_VERBS = Object.values(LOGIND_VERB_OF);
+const connect = (address: string, timeoutMs: number): Promise<LogindManager> =>
+  LogindManager.connect(address, timeoutMs, true);
 
 let bus: PrivateBus;
 let logind: LogindMock;
 let probe: BusClient;
-let client: LogindClient;
+let client: LogindManager;
 
 beforeAll(async () => {
   bus = await startPrivateBus();
   logind = await startLogindMock(bus);
   probe = await bus.connect();
-  client = await LogindClient.connect({ busAddress: bus.address, timeoutMs: 2_000 });
+  client = await connect(bus.address, 2_000);
 });
 afterAll(async () => {
   client?.close();
@@ -60,9 +68,9 @@ describe('sleep verbs', () => {
     const b2 = await startPrivateBus();
     try {
       const old = await startLogindMock(b2); // the 0.28 template: no *WithFlags
-      const c2 = await LogindClient.connect({ busAddress: b2.address, timeoutMs: 2_000 });
+      const c2 = await connect(b2.address, 2_000);
       try {
-        expect(await c2.sleep('Hibernate')).toBe('plain');
+        expect(await c2.sleep('Hibernate', 0n)).toBe('plain');
         expect((await old.calls('Hibernate')).map((c) => c.args)).toEqual([[false]]);
       } finally {
         c2.close();
@@ -107,13 +115,14 @@ describe('absent, slow and frozen logind', () => {
   it('reports a bus without logind as unavailable at once', async () => {
     const empty = await startPrivateBus();
     try {
-      const c = await LogindClient.connect({ busAddress: empty.address, timeoutMs: 2_000 });
+      const c = await connect(empty.address, 2_000);
       try {
         const err = await c.can('Suspend').catch((e: unknown) => e);
         expect(err).toMatchObject({
-          code: 'E_LIBVIRT_CAPS_LOGIND_UNAVAILABLE',
+          code: 'E_HOST_POWER_UNAVAILABLE',
           details: { dbusError: 'org.freedesktop.DBus.Error.ServiceUnknown' },
         });
+        expect((err as Error).message).toMatch(/\(nothing owns org\.freedesktop\.login1 on this bus\)$/);
       } finally {
         c.close();
       }
@@ -124,20 +133,36 @@ describe('absent, slow and frozen logind', () => {
 
   it('reports a missing bus socket as unavailable, naming the address', async () => {
     const address = `unix:path=${bus.dir}/no-such-socket`;
-    const err = await LogindClient.connect({ busAddress: address, timeoutMs: 2_000 }).catch((e: unknown) => e);
-    expect(err).toMatchObject({ code: 'E_LIBVIRT_CAPS_LOGIND_UNAVAILABLE' });
-    expect((err as Error).message).toContain(address);
+    const err = await connect(address, 2_000).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'E_HOST_POWER_UNAVAILABLE' });
+    expect((err as Error).message).toBe(
+      `logind connect on ${address}: cannot connect to the bus socket (ENOENT: no socket at that path)`,
+    );
   });
 
-  it('honours DBUS_SYSTEM_BUS_ADDRESS when no address is given', async () => {
+  it('honours DBUS_SYSTEM_BUS_ADDRESS without hostPower.busAddress on a real host, never on a simulated one', async () => {
     const saved = process.env.DBUS_SYSTEM_BUS_ADDRESS;
     process.env.DBUS_SYSTEM_BUS_ADDRESS = bus.address;
+    const deps = {
+      access: new AccessPolicy({ allow: ['127.0.0.0/8'] }),
+      bus: new EventBus(createLogger({ level: 'silent' })),
+      rtc: {} as HostRtc,
+      log: createLogger({ level: 'silent' }),
+    };
     try {
-      const c = await LogindClient.connect({ timeoutMs: 2_000 });
-      expect(c.address).toBe(bus.address);
+      const real = new HostPowerService({ timeoutMs: 2_000, simulated: false }, deps);
+      expect(real.bus).toEqual({ address: bus.address });
+      const session = await real.openLogind();
       await logind.setProps({ CanSuspend: 'challenge' });
-      expect(await c.can('Suspend')).toBe('challenge');
-      c.close();
+      expect(await session.can('mem')).toBe('challenge');
+      session.close();
+      const simulated = new HostPowerService({ timeoutMs: 2_000, simulated: true }, deps);
+      await logind.clearCalls();
+      await expect(simulated.openLogind()).rejects.toMatchObject({
+        code: 'E_HOST_POWER_UNAVAILABLE',
+        message: 'simulated host: the system logind is not used (set hostPower.busAddress to use one)',
+      });
+      expect(await logind.calls()).toEqual([]);
     } finally {
       if (saved === undefined) delete process.env.DBUS_SYSTEM_BUS_ADDRESS;
       else process.env.DBUS_SYSTEM_BUS_ADDRESS = saved;
@@ -145,12 +170,12 @@ describe('absent, slow and frozen logind', () => {
   });
 
   it('times out on a slow method with a clear error and keeps working afterwards', async () => {
-    const fast = await LogindClient.connect({ busAddress: bus.address, timeoutMs: 300 });
+    const fast = await connect(bus.address, 300);
     try {
       await logind.setDelay('CanHibernate', 1_500);
       const err = await fast.can('Hibernate').catch((e: unknown) => e);
       expect(err).toMatchObject({
-        code: 'E_LIBVIRT_CAPS_LOGIND_TIMEOUT',
+        code: 'E_HOST_POWER_TIMEOUT',
         details: { call: 'CanHibernate', timeoutMs: 300 },
       });
       await logind.setDelay('CanHibernate', 0);
@@ -162,11 +187,11 @@ describe('absent, slow and frozen logind', () => {
   });
 
   it('times out on a frozen logind instead of hanging', async () => {
-    const fast = await LogindClient.connect({ busAddress: bus.address, timeoutMs: 300 });
+    const fast = await connect(bus.address, 300);
     logind.freeze();
     try {
       const err = await fast.can('Suspend').catch((e: unknown) => e);
-      expect(err).toMatchObject({ code: 'E_LIBVIRT_CAPS_LOGIND_TIMEOUT' });
+      expect(err).toMatchObject({ code: 'E_HOST_POWER_TIMEOUT' });
       expect((err as Error).message).toMatch(/within 300 ms/);
     } finally {
       logind.thaw();

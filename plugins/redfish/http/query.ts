@@ -1,0 +1,200 @@
+/**
+ * The query parameters of DSP0266 this service supports on GET and HEAD: `only`, `$filter`,
+ * `$skip`, `$top`, `$expand` (`*`, `.`, `~`, each with `($levels=N)`) and `$select`, applied in
+ * that order (DSP0266's). Another `$` parameter is 501 QueryParameterUnsupported; a bad value is
+ * 400 with the Base message that names it; other parameters are ignored. `ProtocolFeaturesSupported`
+ * of the service root is built from {@link QUERY_FEATURES}, so it says exactly this.
+ */
+import { baseMessage, fail, RedfishError } from './redfish-error.js';
+import { FilterSyntaxError, matchesFilter, parseFilter, type FilterExpr } from './filter.js';
+import type { Resource } from './router.js';
+
+/** Deepest `$levels` accepted. */
+export const MAX_EXPAND_LEVELS = 6;
+/** Most resources one request may expand; links beyond it stay links. */
+export const MAX_EXPANDED = 5000;
+
+/** `ProtocolFeaturesSupported` of the service root: what this module implements. */
+export const QUERY_FEATURES = {
+  ExpandQuery: { ExpandAll: true, Levels: true, Links: true, NoLinks: true, MaxLevels: MAX_EXPAND_LEVELS },
+  FilterQuery: true,
+  FilterQueryComparisonOperations: true,
+  FilterQueryCompoundOperations: true,
+  SelectQuery: true,
+  TopSkipQuery: true,
+  OnlyMemberQuery: true,
+  ExcerptQuery: false,
+  DeepOperations: { DeepPATCH: false, DeepPOST: false },
+  MultipleHTTPRequests: false,
+} as const;
+
+/** Parsed query options of one request. */
+export interface QueryOptions {
+  readonly only?: true;
+  readonly filter?: FilterExpr;
+  readonly skip?: number;
+  readonly top?: number;
+  readonly expand?: { readonly mode: '*' | '.' | '~'; readonly levels: number };
+  readonly select?: readonly (readonly string[])[];
+}
+
+const KNOWN = new Set(['$filter', '$skip', '$top', '$expand', '$select']);
+
+function integer(name: string, v: string): number {
+  if (!/^\d{1,9}$/.test(v)) throw fail(400, 'QueryParameterValueTypeError', [v, name]);
+  return Number(v);
+}
+
+/**
+ * The options of a query string, or undefined when it has none this service acts on.
+ * @throws RedfishError 501 for an unknown `$` parameter, 400 for a bad value or combination
+ */
+export function parseQueryOptions(query: URLSearchParams): QueryOptions | undefined {
+  let any = false;
+  const out: { -readonly [K in keyof QueryOptions]: QueryOptions[K] } = {};
+  for (const [key, value] of query) {
+    if (key.startsWith('$') && !KNOWN.has(key)) throw fail(501, 'QueryParameterUnsupported', [key]);
+    if (key === 'only') {
+      if (value !== '') throw fail(400, 'QueryParameterValueFormatError', [value, 'only']);
+      out.only = true;
+    } else if (key === '$filter') {
+      try {
+        out.filter = parseFilter(value);
+      } catch (e) {
+        if (!(e instanceof FilterSyntaxError)) throw e;
+        const m = baseMessage('QueryParameterValueFormatError', [value, '$filter']);
+        throw new RedfishError(400, [{ ...m, Message: `${m.Message} (${e.message})` }]);
+      }
+    } else if (key === '$skip') out.skip = integer(key, value);
+    else if (key === '$top') out.top = integer(key, value);
+    else if (key === '$expand') {
+      const m = /^([*.~])(?:\(\$levels=(\d{1,3})\))?$/.exec(value);
+      if (!m) throw fail(400, 'QueryParameterValueFormatError', [value, '$expand']);
+      const levels = m[2] === undefined ? 1 : Number(m[2]);
+      if (levels < 1 || levels > MAX_EXPAND_LEVELS)
+        throw fail(400, 'QueryParameterOutOfRange', [String(levels), '$levels', `1-${MAX_EXPAND_LEVELS}`]);
+      out.expand = { mode: m[1] as '*', levels };
+    } else if (key === '$select') {
+      const paths = value.split(',').map((p) => p.trim());
+      if (paths.some((p) => !/^[A-Za-z_@#][\w@.#]*(\/[A-Za-z_@#][\w@.#]*)*$/.test(p)))
+        throw fail(400, 'QueryParameterValueFormatError', [value, '$select']);
+      out.select = paths.map((p) => p.split('/'));
+    } else continue;
+    any = true;
+  }
+  if (out.only && Object.keys(out).length > 1) throw fail(400, 'QueryCombinationInvalid');
+  return any ? out : undefined;
+}
+
+/** Reads another resource for the requester; undefined when it is absent or not theirs to read. */
+export type Resolver = (uri: string) => Promise<Resource | undefined>;
+
+function isCollection(body: Resource): boolean {
+  return Array.isArray(body.Members) && typeof body['Members@odata.count'] === 'number';
+}
+
+function isReference(v: unknown): v is { '@odata.id': string } {
+  return (
+    v !== null &&
+    typeof v === 'object' &&
+    !Array.isArray(v) &&
+    typeof (v as Record<string, unknown>)['@odata.id'] === 'string' &&
+    Object.keys(v).length === 1
+  );
+}
+
+/** Keeps the `$select`ed properties (and the OData annotations of every object kept). */
+function select(body: Resource, paths: readonly (readonly string[])[]): Resource {
+  const out: Resource = {};
+  for (const [k, v] of Object.entries(body)) {
+    if (k.startsWith('@odata.')) {
+      out[k] = v;
+      continue;
+    }
+    const under = paths.filter((p) => p[0] === k);
+    if (under.length === 0) continue;
+    const deeper = under.filter((p) => p.length > 1).map((p) => p.slice(1));
+    out[k] =
+      deeper.length === under.length && v !== null && typeof v === 'object' && !Array.isArray(v)
+        ? select(v as Resource, deeper)
+        : v;
+  }
+  return out;
+}
+
+/** Applies the options to a GET body. `path` is the request path (for `Members@odata.nextLink`). */
+export async function applyQuery(
+  body: Resource,
+  q: QueryOptions,
+  path: string,
+  query: URLSearchParams,
+  resolve: Resolver,
+): Promise<Resource> {
+  const collection = isCollection(body);
+  if (q.only) {
+    if (!collection) throw fail(400, 'QueryNotSupportedOnResource');
+    const members = body.Members as unknown[];
+    if (members.length !== 1) return body;
+    const only = members[0];
+    return (isReference(only) ? await resolve(only['@odata.id']) : (only as Resource)) ?? body;
+  }
+  let out = body;
+  if (collection && (q.filter || q.skip !== undefined || q.top !== undefined)) {
+    let members = body.Members as unknown[];
+    if (q.filter) {
+      const f = q.filter;
+      const bodies = await Promise.all(members.map((m) => (isReference(m) ? resolve(m['@odata.id']) : m)));
+      members = members.filter((_m, i) => bodies[i] !== undefined && matchesFilter(f, bodies[i]));
+    }
+    const count = members.length;
+    const skip = q.skip ?? 0;
+    const page = members.slice(skip, q.top === undefined ? undefined : skip + q.top);
+    out = { ...out, Members: page, 'Members@odata.count': count };
+    delete out['Members@odata.nextLink'];
+    if (q.top !== undefined && skip + page.length < count) {
+      const next = new URLSearchParams(query);
+      next.set('$skip', String(skip + page.length));
+      out['Members@odata.nextLink'] = `${path}?${next.toString().replace(/%24/g, '$')}`;
+    }
+  }
+  if (q.expand) out = await expand(out, q.expand.mode, q.expand.levels, resolve);
+  if (q.select) {
+    const paths = q.select;
+    out =
+      collection && Array.isArray(out.Members)
+        ? {
+            ...out,
+            Members: out.Members.map((m: unknown) => (isReference(m) ? m : select(m as Resource, paths))),
+          }
+        : select(out, paths);
+  }
+  return out;
+}
+
+/**
+ * Replaces references by the resources they name: `.` those outside `Links`, `~` those inside,
+ * `*` all, down `levels` levels. Builds new objects; the resolved bodies are not changed.
+ */
+async function expand(body: Resource, mode: '*' | '.' | '~', levels: number, resolve: Resolver): Promise<Resource> {
+  let budget = MAX_EXPANDED;
+  const walk = async (v: unknown, inLinks: boolean, level: number): Promise<unknown> => {
+    if (Array.isArray(v)) return Promise.all(v.map((x) => walk(x, inLinks, level)));
+    if (v === null || typeof v !== 'object') return v;
+    if (isReference(v)) {
+      const wanted = mode === '*' || (mode === '.' ? !inLinks : inLinks);
+      if (!wanted || budget <= 0) return v;
+      budget--;
+      const got = await resolve(v['@odata.id']);
+      if (!got) return v;
+      return level < levels ? walkObject(got, false, level + 1) : got;
+    }
+    return walkObject(v as Resource, inLinks, level);
+  };
+  const walkObject = async (o: Resource, inLinks: boolean, level: number): Promise<Resource> => {
+    const entries = await Promise.all(
+      Object.entries(o).map(async ([k, x]) => [k, await walk(x, inLinks || k === 'Links', level)] as const),
+    );
+    return Object.fromEntries(entries);
+  };
+  return walkObject(body, false, 1);
+}

@@ -1,0 +1,239 @@
+/**
+ * Fair service of the guest channels. Each channel has its own queue of complete frames; the
+ * dispatcher serves the queues round-robin, at most {@link BATCH} frames of one channel per turn,
+ * and yields to the event loop between rounds, so a channel sending as fast as it can delays any
+ * other channel by at most one round of batches.
+ *
+ * Each channel also has a message budget (token bucket, `messagesPerSecond` and `burst`): a
+ * channel over it is not refused, its frames wait in its queue (counted as `limited`), which
+ * bounds the host CPU one flooding channel can take. A queue longer than {@link HIGH_WATER}
+ * frames pauses reading from the socket (backpressure to QEMU and the guest's write) until it
+ * drains below {@link LOW_WATER}.
+ */
+
+/** Frames of one channel served per turn. */
+export const BATCH = 8;
+/** Queued frames at which a channel's socket is paused. */
+export const HIGH_WATER = 256;
+/** Queued frames at which a paused socket is resumed. */
+export const LOW_WATER = 32;
+
+/** The per-channel message budget. */
+export interface MessageBudget {
+  readonly messagesPerSecond: number;
+  readonly burst: number;
+}
+
+/** One channel as the dispatcher sees it. */
+export interface Lane {
+  /** Handles one frame; returns the reply (synchronously on the hot path). */
+  handle(frame: Buffer): Buffer | undefined | Promise<Buffer | undefined>;
+  /** Writes a reply to the guest. */
+  reply(bytes: Buffer): void;
+  /** Stops or restarts reading the socket (backpressure). */
+  flow(reading: boolean): void;
+  /** A frame waited for the message budget. */
+  limited(): void;
+  /** A frame could not be handled (the error is already a reply or a log line). */
+  failed(e: unknown): void;
+}
+
+interface LaneState {
+  readonly lane: Lane;
+  readonly queue: Buffer[];
+  head: number;
+  busy: boolean;
+  paused: boolean;
+  tokens: number;
+  refilledAt: number;
+  active: boolean;
+  /** The frame at the head already counted as limited. */
+  waitCounted: boolean;
+}
+
+/** Round-robin service of every channel's queue. */
+export class Dispatcher {
+  private readonly lanes = new Map<Lane, LaneState>();
+  private ring: LaneState[] = [];
+  private immediate: NodeJS.Immediate | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private draining = false;
+
+  constructor(
+    private readonly budget: MessageBudget,
+    private readonly now: () => number = () => performance.now(),
+  ) {}
+
+  private state(lane: Lane): LaneState {
+    let s = this.lanes.get(lane);
+    if (!s) {
+      s = {
+        lane,
+        queue: [],
+        head: 0,
+        busy: false,
+        paused: false,
+        tokens: this.budget.burst,
+        refilledAt: this.now(),
+        active: false,
+        waitCounted: false,
+      };
+      this.lanes.set(lane, s);
+    }
+    return s;
+  }
+
+  /** Queues complete frames of a channel; serves up to one batch at once when nothing else waits. */
+  push(lane: Lane, frames: readonly Buffer[]): void {
+    if (frames.length === 0) return;
+    const s = this.state(lane);
+    for (const f of frames) s.queue.push(f);
+    if (!s.paused && s.queue.length - s.head > HIGH_WATER) {
+      s.paused = true;
+      lane.flow(false);
+    }
+    if (!s.active) {
+      s.active = true;
+      this.ring.push(s);
+    }
+    // Nothing else waiting for a round: answer inside this I/O callback (one batch at most).
+    if (!this.draining && !this.immediate) this.serve(s);
+    this.schedule();
+  }
+
+  /** Forgets a channel (closed or removed); its queued frames are dropped. */
+  remove(lane: Lane): void {
+    const s = this.lanes.get(lane);
+    if (!s) return;
+    this.lanes.delete(lane);
+    s.queue.length = 0;
+    s.head = 0;
+    s.active = false;
+    this.ring = this.ring.filter((x) => x !== s);
+  }
+
+  /** Frames waiting, over every channel (for tests and stats). */
+  get queued(): number {
+    let n = 0;
+    for (const s of this.lanes.values()) n += s.queue.length - s.head;
+    return n;
+  }
+
+  private refill(s: LaneState, now: number): void {
+    const elapsed = Math.max(0, now - s.refilledAt) / 1000;
+    s.tokens = Math.min(this.budget.burst, s.tokens + elapsed * this.budget.messagesPerSecond);
+    s.refilledAt = now;
+  }
+
+  /** Serves up to one batch of a lane; returns ms until its next token when it ran out. */
+  private serve(s: LaneState): number {
+    this.draining = true;
+    try {
+      let served = 0;
+      while (served < BATCH && !s.busy && s.head < s.queue.length) {
+        if (s.tokens < 1) this.refill(s, this.now());
+        if (s.tokens < 1) {
+          if (!s.waitCounted) {
+            s.waitCounted = true;
+            s.lane.limited();
+          }
+          return ((1 - s.tokens) * 1000) / this.budget.messagesPerSecond;
+        }
+        s.tokens -= 1;
+        s.waitCounted = false;
+        const frame = s.queue[s.head] as Buffer;
+        s.queue[s.head++] = EMPTY;
+        served++;
+        this.handleOne(s, frame);
+      }
+      return 0;
+    } finally {
+      this.draining = false;
+      this.compact(s);
+    }
+  }
+
+  private handleOne(s: LaneState, frame: Buffer): void {
+    let out: Buffer | undefined | Promise<Buffer | undefined>;
+    try {
+      out = s.lane.handle(frame);
+    } catch (e) {
+      s.lane.failed(e);
+      return;
+    }
+    if (out instanceof Promise) {
+      // The slow path (something not loaded yet): this channel waits, the others go on.
+      s.busy = true;
+      out
+        .then(
+          (reply) => {
+            if (reply && this.lanes.has(s.lane)) s.lane.reply(reply);
+          },
+          (e: unknown) => s.lane.failed(e),
+        )
+        .finally(() => {
+          s.busy = false;
+          this.schedule();
+        });
+      return;
+    }
+    if (out) s.lane.reply(out);
+  }
+
+  private compact(s: LaneState): void {
+    if (s.head === s.queue.length) {
+      s.queue.length = 0;
+      s.head = 0;
+    } else if (s.head > 1024) {
+      s.queue.splice(0, s.head);
+      s.head = 0;
+    }
+    if (s.paused && s.queue.length - s.head <= LOW_WATER) {
+      s.paused = false;
+      s.lane.flow(true);
+    }
+  }
+
+  private schedule(): void {
+    if (this.immediate || this.ring.every((s) => s.busy || s.head >= s.queue.length)) return;
+    this.immediate = setImmediate(() => this.round());
+  }
+
+  /** One round: a batch of every channel with frames, in turn. */
+  private round(): void {
+    this.immediate = undefined;
+    let wait = Infinity;
+    const ring = this.ring;
+    this.ring = [];
+    for (const s of ring) {
+      if (!this.lanes.has(s.lane)) continue;
+      const w = s.busy ? 0 : this.serve(s);
+      if (w > 0) wait = Math.min(wait, w);
+      if (s.head < s.queue.length || s.busy) this.ring.push(s);
+      else s.active = false;
+    }
+    const ready = this.ring.some((s) => !s.busy && s.head < s.queue.length && s.tokens >= 1);
+    if (ready) this.schedule();
+    else if (wait !== Infinity && !this.timer) {
+      this.timer = setTimeout(
+        () => {
+          this.timer = undefined;
+          this.round();
+        },
+        Math.max(1, Math.ceil(wait)),
+      );
+    }
+  }
+
+  /** Stops the timers (the plugin stops). */
+  close(): void {
+    if (this.immediate) clearImmediate(this.immediate);
+    clearTimeout(this.timer);
+    this.immediate = undefined;
+    this.timer = undefined;
+    this.lanes.clear();
+    this.ring = [];
+  }
+}
+
+const EMPTY = Buffer.alloc(0);

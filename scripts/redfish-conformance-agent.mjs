@@ -1,0 +1,116 @@
+#!/usr/bin/env node
+// The agent DMTF's Redfish validators are run against (scripts/redfish-conformance.sh starts it):
+// exactly `vpmd --demo` (every plugin with a demo setup on, a simulated host), plus, with --bmc,
+// an ipmi_sim BMC polled by the ipmi plugin, so the hardware log holds its SEL entries. It adds
+// one account per Redfish role and prints one JSON line on stdout once the service answers:
+//   {"url":"https://127.0.0.1:PORT","accounts":{"Administrator":{"user","password"},...},
+//    "auditEntries":N,"hardwareEntries":N}
+// It runs until SIGTERM/SIGINT. Needs `npm run build` (it runs dist/, as `vpmd --demo` does).
+// usage: node scripts/redfish-conformance-agent.mjs --dir DIR [--bmc]
+import { randomBytes } from 'node:crypto';
+import { readFile, writeFile } from 'node:fs/promises';
+import { request } from 'node:https';
+import { parseArgs } from 'node:util';
+import { parse, stringify } from 'yaml';
+
+const dist = new URL('../dist/', import.meta.url);
+const { prepareDemo } = await import(new URL('app/demo.js', dist).href);
+const { runAgentUntilSignal } = await import(new URL('app/run-agent.js', dist).href);
+const { BUILTIN_PLUGINS } = await import(new URL('app/builtin-plugins.js', dist).href);
+const { readConfigFile, assertNoProblems } = await import(new URL('core/config/load-config.js', dist).href);
+const { ControlClient } = await import(new URL('core/control/control-client.js', dist).href);
+const { startIpmiSim } = await import(new URL('testkit/index.js', dist).href);
+
+const { values } = parseArgs({ options: { dir: { type: 'string' }, bmc: { type: 'boolean' } } });
+if (!values.dir) {
+  process.stderr.write('usage: redfish-conformance-agent.mjs --dir DIR [--bmc]\n');
+  process.exit(2);
+}
+
+/** A password any policy accepts: long, random, every character class. */
+const password = () => `${randomBytes(15).toString('base64url')}aA1!`;
+
+/** GET of a Redfish URI with Basic authentication; resolves the parsed body (or undefined). */
+function get(url, user, pass) {
+  return new Promise((resolve) => {
+    const req = request(url, { rejectUnauthorized: false, auth: `${user}:${pass}`, timeout: 5000 }, (res) => {
+      let text = '';
+      res.on('data', (c) => (text += c));
+      res.on('end', () => {
+        try {
+          resolve(res.statusCode === 200 ? JSON.parse(text) : undefined);
+        } catch {
+          resolve(undefined);
+        }
+      });
+    });
+    req.on('error', () => resolve(undefined));
+    req.on('timeout', () => req.destroy());
+    req.end();
+  });
+}
+
+/** Polls `probe` until it yields a value (180 s at most: ipmi_sim on a busy machine is slow). */
+async function waitFor(what, probe) {
+  const deadline = Date.now() + 180_000;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+const demo = await prepareDemo({ dir: values.dir });
+let sim;
+if (values.bmc) {
+  sim = await startIpmiSim({ bmcs: 1 });
+  const t = sim.targets[0];
+  const doc = parse(await readFile(demo.configFile, 'utf8'));
+  doc.plugins.ipmi = {
+    ...(doc.plugins.ipmi ?? {}),
+    interval: 2,
+    targets: [{ name: t.name, host: t.host, port: t.port, username: t.username, password: t.password }],
+  };
+  await writeFile(demo.configFile, stringify(doc), { mode: 0o600 });
+}
+const parsed = await readConfigFile(demo.configFile);
+assertNoProblems(demo.configFile, parsed.problems);
+const redfish = demo.setups.get('redfish');
+const url = `https://127.0.0.1:${redfish.config.port}`;
+const accounts = { Administrator: { user: 'admin', password: redfish.commands[0].stdin[0] } };
+
+const code = await runAgentUntilSignal(parsed.config, demo.configFile, BUILTIN_PLUGINS, {
+  logFile: `${demo.dir}/vpmd.log`,
+  onStarted: async () => {
+    const run = async (argv, stdin) => {
+      const client = await ControlClient.connect(parsed.config.control.socket);
+      const r = await client.run(argv, stdin ? { stdin } : {});
+      client.close();
+      if (r.type === 'error') throw new Error(`'${argv.join(' ')}': ${r.error.message}`);
+    };
+    for (const setup of demo.setups.values()) for (const c of setup.commands ?? []) await run(c.argv, c.stdin);
+    for (const [role, user] of [
+      ['Operator', 'operator'],
+      ['ReadOnly', 'readonly'],
+    ]) {
+      const pass = password();
+      await run(['account', 'add', user, '--role', role], [pass]);
+      accounts[role] = { user, password: pass };
+    }
+    const { user, password: pass } = accounts.Administrator;
+    const count = async (log) =>
+      (await get(`${url}/redfish/v1/Managers/vpmd/LogServices/${log}/Entries`, user, pass))?.['Members@odata.count'];
+    const hardwareEntries = values.bmc
+      ? await waitFor('hardware log entries from the ipmi_sim SEL', async () => {
+          const n = await count('HardwareLog');
+          return n > 0 ? n : undefined;
+        })
+      : await count('HardwareLog');
+    process.stdout.write(
+      `${JSON.stringify({ url, accounts, auditEntries: await count('AuditLog'), hardwareEntries })}\n`,
+    );
+  },
+});
+await sim?.stop();
+process.exit(code);

@@ -1,0 +1,141 @@
+/**
+ * The stream's resynchronisation (garbage, stale partial frames), the dispatcher's round-robin
+ * service of channels, and the JSON FIFO's bounds and DPDK dialect, as pure units (no clock:
+ * times are passed in).
+ */
+import { describe, expect, it } from 'vitest';
+import { BATCH, Dispatcher, type Lane } from '../../../plugins/virtio-channels/channel/dispatcher.js';
+import { BraceSplitter, dpdkJsonToPacket } from '../../../plugins/virtio-channels/json-fifo.js';
+import { FrameReader, encodeRequest } from '../../../plugins/virtio-channels/protocol/packet-codec.js';
+import {
+  Command,
+  Policy,
+  REQUEST_SIZE,
+  Unit,
+  Workload,
+} from '../../../plugins/virtio-channels/protocol/packet-layout.js';
+
+const req = (unit: number): Buffer => encodeRequest({ command: Command.CPU_POWER, unit, resourceId: 0n });
+
+describe('FrameReader resynchronisation', () => {
+  it('skips garbage before a whole request in the same read, and counts it', () => {
+    const r = new FrameReader(REQUEST_SIZE, 250);
+    const frames = r.push(Buffer.concat([Buffer.alloc(100, 0xab), req(Unit.SCALE_MAX)]), 0);
+    expect(frames).toHaveLength(1);
+    expect(frames[0]?.readUInt32LE(8)).toBe(Unit.SCALE_MAX);
+    expect(r.dropped).toEqual({ frames: 1, bytes: 100 });
+    expect(r.buffered).toBe(0);
+  });
+
+  it('drops a partial frame that is not completed in time; a prompt one is kept', () => {
+    const r = new FrameReader(REQUEST_SIZE, 250);
+    const a = req(Unit.SCALE_MIN);
+    expect(r.push(a.subarray(0, 100), 0)).toHaveLength(0);
+    expect(r.push(a.subarray(100), 10)).toHaveLength(1);
+    expect(r.push(a.subarray(0, 100), 20)).toHaveLength(0);
+    // The guest restarted: 300 ms later a whole request comes, and is read as one.
+    const frames = r.push(req(Unit.SCALE_MAX), 320);
+    expect(frames.map((f) => f.readUInt32LE(8))).toEqual([Unit.SCALE_MAX]);
+    expect(r.dropped.bytes).toBe(100);
+  });
+
+  it('never takes an impossible head for a request', () => {
+    const r = new FrameReader(REQUEST_SIZE, 250);
+    const bad = encodeRequest({ command: Command.CPU_POWER, unit: 99 });
+    expect(r.push(Buffer.concat([bad, req(Unit.SCALE_UP)]), 0).map((f) => f.readUInt32LE(8))).toEqual([Unit.SCALE_UP]);
+  });
+});
+
+describe('Dispatcher', () => {
+  function lane(log: string[], name: string): Lane {
+    return {
+      handle: (f) => f,
+      reply: () => log.push(name),
+      flow: () => undefined,
+      limited: () => undefined,
+      failed: (e) => {
+        throw e;
+      },
+    };
+  }
+
+  it('serves channels round-robin in batches: a flood does not hold back another channel', async () => {
+    const log: string[] = [];
+    const d = new Dispatcher({ messagesPerSecond: 1e9, burst: 1e9 });
+    const flood = lane(log, 'flood');
+    const quiet = lane(log, 'quiet');
+    d.push(
+      flood,
+      Array.from({ length: 10 * BATCH }, () => req(Unit.SCALE_UP)),
+    );
+    d.push(quiet, [req(Unit.SCALE_MAX)]);
+    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setImmediate(r));
+    // One batch of the flood was served inline, then one round: the quiet channel's turn comes
+    // after at most one more batch of the flood.
+    expect(log.indexOf('quiet')).toBeLessThanOrEqual(2 * BATCH);
+    d.close();
+  });
+
+  it('delays, never drops, what is over a channel’s budget', async () => {
+    const replies: string[] = [];
+    let limited = 0;
+    const d = new Dispatcher({ messagesPerSecond: 1000, burst: 2 });
+    const l = { ...lane(replies, 'x'), limited: () => limited++ };
+    d.push(
+      l,
+      Array.from({ length: 5 }, () => req(Unit.SCALE_UP)),
+    );
+    expect(replies).toHaveLength(2);
+    for (let i = 0; i < 100 && replies.length < 5; i++) await new Promise((r) => setTimeout(r, 5));
+    expect(replies).toHaveLength(5);
+    expect(limited).toBeGreaterThan(0);
+    d.close();
+  });
+});
+
+describe('JSON FIFO bounds and DPDK dialect', () => {
+  it('drops an object not closed in time, and reads the next one', () => {
+    const s = new BraceSplitter(1023, 1000);
+    expect(s.push('{"instruction":{', 0)).toEqual([]);
+    const out = s.push('{"instruction":{"command":"power","unit":"SCALE_MAX"}}', 1500);
+    expect(JSON.stringify(out[0])).toMatch(/not closed within 1000 ms/);
+    expect(out[1]).toEqual({ text: '{"instruction":{"command":"power","unit":"SCALE_MAX"}}' });
+  });
+
+  it('drops an object longer than DPDK’s 1023 characters', () => {
+    const s = new BraceSplitter(1023, 1000);
+    const out = s.push(`{"x":"${'a'.repeat(1100)}"}{"instruction":{}}`, 0);
+    expect(JSON.stringify(out[0])).toMatch(/longer than 1023/);
+    expect(out[out.length - 1]).toEqual({ text: '{"instruction":{}}' });
+  });
+
+  it('acts on the FIFO’s core and ignores name, resource_id and core_list, as DPDK 22.11', () => {
+    const { packet, ignored } = dpdkJsonToPacket(
+      { instruction: { name: 'vm9', command: 'power', unit: 'SCALE_DOWN', resource_id: 7 } },
+      2,
+    );
+    expect(packet).toMatchObject({
+      command: Command.CPU_POWER,
+      unit: Unit.SCALE_DOWN,
+      resourceId: 2n,
+      corePhysical: true,
+    });
+    expect(ignored).toEqual(['name', 'resource_id']);
+    const policy = dpdkJsonToPacket({ policy: { core_list: [5], workload: 'MEDIUM', policy_type: 'WORKLOAD' } }, 3);
+    expect(policy.packet).toMatchObject({
+      command: Command.PKT_POLICY,
+      policyToUse: Policy.WORKLOAD,
+      workload: Workload.MEDIUM,
+      vcpuToControl: [3],
+      vmName: 'fifo3',
+    });
+    // DPDK's defaults: a policy, TIME, LOW.
+    expect(dpdkJsonToPacket({ policy: {} }, 0).packet).toMatchObject({
+      command: Command.PKT_POLICY,
+      policyToUse: Policy.TIME,
+      workload: Workload.LOW,
+    });
+    expect(() => dpdkJsonToPacket({ instruction: { unit: 'FASTER' } }, 0)).toThrow(/"unit" must be one of/);
+  });
+});
