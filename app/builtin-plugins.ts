@@ -9,9 +9,11 @@ import ipmi from '../plugins/ipmi/index.js';
 import redfish from '../plugins/redfish/index.js';
 import virtioChannels from '../plugins/virtio-channels/index.js';
 import snmp from '../plugins/snmp/index.js';
+import libvirtDomains from '../plugins/libvirt-domains/index.js';
 
 /** Built-in plugin manifests. */
 export const BUILTIN_PLUGINS: readonly PluginSource[] = [
+  { manifest: libvirtDomains, kind: 'built-in', origin: 'built-in' },
   { manifest: libvirtCaps, kind: 'built-in', origin: 'built-in' },
   { manifest: ipmi, kind: 'built-in', origin: 'built-in' },
   { manifest: redfish, kind: 'built-in', origin: 'built-in' },

@@ -5,16 +5,19 @@
  * a restarted agent (SDR caches from its state). Prints one JSON summary with ratios.
  *
  * FreeIPMI's warm runs and vpmd's warm sweeps alternate, so a change in machine load during the
- * run hits both sides alike; both sides report medians.
+ * run hits both sides alike; both sides report medians. A baseline run that failed makes the
+ * ratios invalid (withheld, with the reason). The summary's `settings` lists every setting changed
+ * from the defaults. Results are also written after each size to bench/results/ipmi-partial.json.
  *
  * Environment: IPMI_BENCH_SIZES=100,1000 (default); IPMI_BENCH_ONLY=vpmd skips the baselines (no
  * ratios); IPMI_BENCH_PROFILE=<file.cpuprofile> writes CPU profiles of vpmd's cold sweep and of
  * its warm sweeps (the agent runs in this process).
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
 import { loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import ipmi from '../../plugins/ipmi/index.js';
 import {
   bootAgent,
@@ -236,6 +239,14 @@ async function benchSize(n: number): Promise<Record<string, unknown>> {
     const vpCpu = median(warm.map((w) => w.cpuMs));
     if (fi === undefined || fiCold === undefined || it === undefined)
       return { bmcs: n, loadAverage: { start: loadAtStart, end: load() }, vpmd: vp };
+    // A baseline that failed (an exit status, fewer readings than its cold run) measured less
+    // work: its ratios would flatter vpmd. They are withheld, and the summary says why.
+    const coldReadings = FreeIpmiFanout.readings(fiCold);
+    const fiErrors = [fiCold, ...fiWarm].filter((r) => !r.ok || FreeIpmiFanout.readings(r) < coldReadings).length;
+    const invalidBecause = [
+      ...(fiErrors > 0 ? [`FreeIPMI: ${fiErrors} of ${fiWarm.length + 1} runs failed or read fewer sensors`] : []),
+      ...(it.failures > 0 ? [`ipmitool: ${it.failures} of ${it.polls} polls failed`] : []),
+    ];
     const fiWarmMs = median(fiWarm.map((w) => w.wallMs));
     const fiCpu = median(fiWarm.map((w) => w.cpuMs));
     // Each FreeIPMI run against the vpmd sweep right after it: the same moment's machine load.
@@ -258,6 +269,7 @@ async function benchSize(n: number): Promise<Record<string, unknown>> {
           allOk: fiWarm.every((w) => w.ok),
         },
         readingsPerRun: FreeIpmiFanout.readings(fiWarm[0] ?? fiCold),
+        errors: fiErrors,
       },
       ipmitool: {
         sampledPolls: it.polls,
@@ -267,14 +279,19 @@ async function benchSize(n: number): Promise<Record<string, unknown>> {
         failures: it.failures,
         estimatedSweepMs: r1(itSweepEstimate),
       },
-      ratios: {
-        freeipmiWarmOverVpmdWarm: r1(fiWarmMs / vpWarm),
-        pairedWarmRatios: paired.map(r1),
-        pairedWarmMedian: r1(median(paired)),
-        freeipmiCpuOverVpmdCpu: r1(fiCpu / vpCpu),
-        freeipmiColdOverVpmdCold: r1(fiCold.wallMs / ((vp.cold as { wallMs: number }).wallMs || NaN)),
-        ipmitoolEstimateOverVpmdWarm: r1(itSweepEstimate / vpWarm),
-      },
+      ratiosValid: invalidBecause.length === 0,
+      ...(invalidBecause.length > 0 ? { ratiosInvalidBecause: invalidBecause } : {}),
+      ratios:
+        invalidBecause.length > 0
+          ? null
+          : {
+              freeipmiWarmOverVpmdWarm: r1(fiWarmMs / vpWarm),
+              pairedWarmRatios: paired.map(r1),
+              pairedWarmMedian: r1(median(paired)),
+              freeipmiCpuOverVpmdCpu: r1(fiCpu / vpCpu),
+              freeipmiColdOverVpmdCold: r1(fiCold.wallMs / ((vp.cold as { wallMs: number }).wallMs || NaN)),
+              ipmitoolEstimateOverVpmdWarm: r1(itSweepEstimate / vpWarm),
+            },
     };
   } finally {
     await fi?.close();
@@ -287,18 +304,58 @@ const sizes = (process.env.IPMI_BENCH_SIZES ?? '100,1000')
   .split(',')
   .map(Number)
   .filter((x) => Number.isInteger(x) && x > 0);
-const runs: Record<string, unknown>[] = [];
-for (const n of sizes) runs.push(await benchSize(n));
-process.stdout.write(
+
+/** Every setting this benchmark changes from vpmd's, FreeIPMI's or ipmi_sim's defaults. */
+const SETTINGS = {
+  sizes,
+  warmSweeps: WARM_SWEEPS,
+  freeipmiWarmRuns: FREEIPMI_WARM_RUNS,
+  onlyVpmd: ONLY_VPMD,
+  /** Setting: [value here, default]. */
+  vpmd: {
+    'ipmi.interval': [86400, 30, 'the benchmark triggers every sweep itself'],
+    'ipmi.concurrency': [FANOUT, 64],
+    'ipmi.maxInFlight': [FANOUT, 256],
+    'ipmi.sel': [false, true],
+    'ipmi.chassis': [false, true],
+    'ipmi.targets[].cipherSuite': [3, 'negotiated (17, then 3)'],
+    'kernel.startTimeout': [60, 30],
+  },
+  freeipmi: { fanout: FANOUT, cipherSuiteId: 3, workaround: 'opensesspriv', sdrCache: 'private directory' },
+  ipmiSim: { sel: false, startTimeoutMs: 180_000 },
+  ipmitool: { sampledBmcs: 'min(n, 32)', parallel: 8 },
+};
+
+/** Written after every size, so that a crash later keeps what finished. */
+const PARTIAL = join(fileURLToPath(new URL('../results/', import.meta.url)), 'ipmi-partial.json');
+const summary = (runs: readonly Record<string, unknown>[], error?: string): string =>
   `${JSON.stringify(
     {
       bench: 'ipmi',
       sweep:
         'every sensor of every BMC (vpmd: open sessions, cached SDRs, sdrCheck 60 s; FreeIPMI: warm SDR cache, fresh logins); both told cipher suite 3',
       goal: 'warm sweep >= 3x faster than FreeIPMI warm fanout; 0 sessions leaked',
+      settings: SETTINGS,
       runs,
+      ...(error === undefined ? {} : { error }),
     },
     null,
     2,
-  )}\n`,
-);
+  )}\n`;
+
+const runs: Record<string, unknown>[] = [];
+await mkdir(dirname(PARTIAL), { recursive: true });
+try {
+  for (const n of sizes) {
+    runs.push(await benchSize(n));
+    await writeFile(PARTIAL, summary(runs));
+    log(`${n} BMC(s) done; results so far in ${PARTIAL}`);
+  }
+} catch (e) {
+  // Print what finished before failing: a crash at 1,000 BMCs must not discard the 100-BMC run.
+  const error = e instanceof Error ? (e.stack ?? e.message) : String(e);
+  await writeFile(PARTIAL, summary(runs, error));
+  process.stdout.write(summary(runs, error));
+  process.exit(1);
+}
+process.stdout.write(summary(runs));

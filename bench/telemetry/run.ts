@@ -11,7 +11,10 @@
  * Values mimic IPMI sensors: half integers (temperatures, fans, watts: exact in Float32), half
  * hundredths (volts, amps: Float64), 1 in 100 unavailable; timestamps from the store's clock,
  * one sweep every 10 s with a few ms between metrics, as a poller records them.
- * Prints one JSON summary. Usage: npm run bench:telemetry [-- --metrics M] [-- --readings 10,360]
+ * Each variant is measured --rounds times (default 3), the variants taking turns in a rotating
+ * order; every number is the median of its rounds. A failed measurement is reported under
+ * `failures` and withholds that scenario's ratios. `settings` lists every default changed.
+ * Prints one JSON summary. Usage: npm run bench:telemetry [-- --metrics M] [-- --readings 10,360] [-- --rounds 3]
  */
 import { spawn } from 'node:child_process';
 import { loadavg } from 'node:os';
@@ -25,6 +28,21 @@ const arg = (name: string): string | undefined => {
 const METRICS = Number(arg('--metrics') ?? 30_000);
 const READINGS = (arg('--readings') ?? '0,10,360').split(',').map(Number);
 const VARIANTS = ['baseline', 'growing', 'columns'] as const;
+/** Each variant is measured this many times, variants taking turns (interleaved); medians kept. */
+const ROUNDS = Math.max(1, Number(arg('--rounds') ?? 3));
+const NODE_FLAGS = ['--expose-gc', '--max-old-space-size=4096'];
+
+/** Every setting this benchmark changes from the defaults (of node, of the store). */
+const SETTINGS = {
+  metrics: METRICS,
+  readings: READINGS,
+  rounds: ROUNDS,
+  node: {
+    flags: NODE_FLAGS,
+    why: '--expose-gc: heap numbers after a full GC; a 4 GB heap limit: room for the largest scenarios',
+  },
+  store: 'default ring size (360 readings per metric); readings recorded directly, no poller',
+};
 const CHILD = fileURLToPath(new URL('./measure.ts', import.meta.url));
 /** The repository root, where `--import tsx` resolves. */
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -49,16 +67,7 @@ interface Measured {
 }
 
 function measure(variant: string, readings: number): Promise<Measured> {
-  const args = [
-    '--expose-gc',
-    '--max-old-space-size=4096',
-    '--import',
-    'tsx',
-    CHILD,
-    variant,
-    String(METRICS),
-    String(readings),
-  ];
+  const args = [...NODE_FLAGS, '--import', 'tsx', CHILD, variant, String(METRICS), String(readings)];
   const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
@@ -75,18 +84,51 @@ const ratio = (a: number | null, b: number | null): number | null =>
   a === null || b === null || b === 0 ? null : Math.round((a / b) * 100) / 100;
 
 const loadBefore = loadavg().map((x) => Math.round(x * 100) / 100);
+
+/** The median of each numeric field over the rounds (the other fields from the first round). */
+function medianOf(rounds: readonly Measured[]): Measured & { rounds: number } {
+  const first = rounds[0] as Measured;
+  const out: Record<string, unknown> = { ...first, rounds: rounds.length };
+  for (const [key, value] of Object.entries(first)) {
+    if (typeof value !== 'number') continue;
+    const xs = rounds
+      .map((r) => (r as unknown as Record<string, number | null>)[key])
+      .filter((x) => typeof x === 'number');
+    xs.sort((a, b) => a - b);
+    out[key] = xs[Math.floor(xs.length / 2)] ?? null;
+  }
+  return out as unknown as Measured & { rounds: number };
+}
+
 const scenarios: Record<string, Record<string, Measured>> = {};
+/** Failed measurements by scenario and variant: a failed baseline makes that scenario's ratios invalid. */
+const failures: Record<string, Record<string, string[]>> = {};
 for (const n of READINGS) {
-  const byVariant: Record<string, Measured> = {};
-  for (const v of VARIANTS) byVariant[v] = await measure(v, n);
-  scenarios[`${METRICS}x${n}`] = byVariant;
+  const name = `${METRICS}x${n}`;
+  const done: Record<string, Measured[]> = {};
+  for (let round = 0; round < ROUNDS; round++) {
+    // Interleaved, the order rotating: a change in machine load hits every variant alike.
+    for (let k = 0; k < VARIANTS.length; k++) {
+      const v = VARIANTS[(round + k) % VARIANTS.length] as string;
+      try {
+        (done[v] ??= []).push(await measure(v, n));
+      } catch (e) {
+        ((failures[name] ??= {})[v] ??= []).push(e instanceof Error ? e.message : String(e));
+      }
+    }
+  }
+  scenarios[name] = Object.fromEntries(Object.entries(done).map(([v, rounds]) => [v, medianOf(rounds)]));
 }
 
 const ratios: Record<string, Record<string, number | null>> = {};
 for (const [name, s] of Object.entries(scenarios)) {
-  const base = s.baseline as Measured;
-  const cols = s.columns as Measured;
-  const grow = s.growing as Measured;
+  const base = s.baseline;
+  const cols = s.columns;
+  const grow = s.growing;
+  if (base === undefined || cols === undefined || grow === undefined || failures[name] !== undefined) {
+    ratios[name] = { invalidBecause: 'measurements failed (see failures)' } as unknown as Record<string, null>;
+    continue;
+  }
   ratios[name] = {
     totalMemory_baselineOverColumns: ratio(base.totalMB, cols.totalMB),
     totalMemory_baselineOverGrowing: ratio(base.totalMB, grow.totalMB),
@@ -110,10 +152,13 @@ console.log(
       loadavgAfter: loadavg().map((x) => Math.round(x * 100) / 100),
       units:
         'MB = 1e6 bytes, deltas over an empty process after a full GC; total = heap + external (ArrayBuffers); ns/us per call: wall time, fastest of 5 rounds except fill (one pass; fillCpu = process CPU time, all threads)',
+      settings: SETTINGS,
       scenarios,
       ratios,
+      ...(Object.keys(failures).length > 0 ? { failures } : {}),
     },
     null,
     2,
   ),
 );
+if (Object.keys(failures).length > 0) process.exitCode = 1;

@@ -120,6 +120,11 @@ export function registerCommands(ctx: CommandContext, poller: () => Poller): voi
       handler: () =>
         [...poller().targets.values()].map((t) => ({
           ...t.describe(),
+          // Never polled yet: pending, not ok.
+          state: t.state === 'unknown' ? 'pending' : t.state,
+          unread: t.unread,
+          fault: t.dominantFault ?? null,
+          faults: { ...t.faults },
           hasSession: t.hasSession,
           failures: t.failures,
           code: t.lastError?.code ?? null,

@@ -81,7 +81,19 @@ export const IpmiConfigSchema = Type.Object(
       default: 1,
       description: 'seconds to wait for an answer before retransmitting',
     }),
-    retries: Type.Integer({ minimum: 0, maximum: 10, default: 2, description: 'retransmissions of a request' }),
+    retries: Type.Integer({
+      minimum: 0,
+      maximum: 10,
+      default: 2,
+      description: 'retransmissions of a request at least (more while requestBudget allows)',
+    }),
+    requestBudget: Type.Number({
+      minimum: 0,
+      maximum: 300,
+      default: 10,
+      description:
+        'seconds a request keeps being retransmitted (waits growing 1.5x from timeout to 4x timeout) before it is lost; capped at the poll interval',
+    }),
     keepalive: Type.Number({
       minimum: 5,
       maximum: 3600,

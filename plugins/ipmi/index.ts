@@ -10,6 +10,9 @@ import { IpmiConfigSchema, checkTargets, resolveTarget } from './config.js';
 import { chassis, registerCommands } from './cli.js';
 import { Poller } from './poller/poller.js';
 
+/** Health detail of a target not polled yet. */
+const PENDING = 'pending: not polled yet';
+
 /** The ipmi plugin's manifest. */
 export default definePlugin({
   name: 'ipmi',
@@ -59,27 +62,32 @@ export default definePlugin({
       health(): PluginHealth {
         if (poller === undefined) return { status: 'ok', detail: 'not started' };
         const all = [...poller.targets.values()];
+        // A target never polled yet is pending, not ok: nothing is known of it.
         const targets = Object.fromEntries(
           all.map((t) => [
             t.target.name,
-            {
-              status:
-                t.state === 'ok' || t.state === 'unknown'
-                  ? ('ok' as const)
-                  : t.state === 'failed'
-                    ? ('failed' as const)
-                    : ('degraded' as const),
-              ...(t.detail ? { detail: t.detail } : {}),
-            },
+            t.state === 'unknown'
+              ? { status: 'degraded' as const, detail: PENDING }
+              : {
+                  status:
+                    t.state === 'ok'
+                      ? ('ok' as const)
+                      : t.state === 'failed'
+                        ? ('failed' as const)
+                        : ('degraded' as const),
+                  ...(t.detail ? { detail: t.detail } : {}),
+                },
           ]),
         );
         const bad = all.filter((t) => t.state === 'degraded' || t.state === 'failed');
+        const pending = all.filter((t) => t.state === 'unknown');
+        const ok = all.length - bad.length - pending.length;
         return {
-          status: bad.length ? 'degraded' : 'ok',
+          status: bad.length || pending.length ? 'degraded' : 'ok',
           detail:
             all.length === 0
               ? 'no targets configured'
-              : `${all.length - bad.length} of ${all.length} BMC(s) ok${bad.length ? `; failing: ${bad.map((t) => t.target.name).join(', ')}` : ''}`,
+              : `${ok} of ${all.length} BMC(s) ok${pending.length ? `; ${pending.length} pending (not polled yet)` : ''}${bad.length ? `; failing: ${bad.map((t) => t.target.name).join(', ')}` : ''}`,
           targets,
         };
       },

@@ -6,9 +6,11 @@
  *
  *   vm-guest LCORE WORD...     one result line per word on stdout
  *   init | exit | up | down | max | min      -> "<word> ack|nack|timeout|send-failed us=<elapsed>"
- *   burn:SECONDS                              -> spins on this CPU, then "burn done"
+ *   burn:SECONDS                              -> spins on guest CPU LCORE, then "burn done"
  *   query-freq-list:VM                        -> "freqs num=N list=..." or "freqs timeout"
  */
+#define _GNU_SOURCE
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,7 +46,12 @@ static void scale(const char *word, int (*fn)(unsigned)) {
 	printf("%s %s us=%lld\n", word, r, now_us() - t0);
 }
 
+/* Spins on guest CPU LCORE (= vCPU LCORE), so the host sees that vCPU's thread busy. */
 static void burn(double seconds) {
+	cpu_set_t set;
+	CPU_ZERO(&set);
+	CPU_SET(lc, &set);
+	if (sched_setaffinity(0, sizeof set, &set) != 0) printf("burn affinity-failed\n");
 	long long end = now_us() + (long long)(seconds * 1e6);
 	volatile unsigned long x = 0;
 	while (now_us() < end)

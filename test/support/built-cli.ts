@@ -1,7 +1,7 @@
 /**
  * The compiled CLIs, as users run them. Integration tests spawn `node dist/app/vpmd.js`;
- * `npm test` builds first, and `ensureBuilt` rebuilds when any source is newer than the build,
- * so `npx vitest run` alone never tests stale code.
+ * `npm test` builds first, and `ensureBuilt` (run once by global-setup.ts) rebuilds when any
+ * source is newer than the build, so `npx vitest run` alone never tests stale code.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
@@ -22,7 +22,7 @@ function newest(dir: string): number {
   return t;
 }
 
-/** Builds dist/ when it is missing or older than core/, app/, testkit/, plugins/ or examples/. */
+/** Builds dist/ when it is missing or older than any compiled source folder. */
 export function ensureBuilt(): void {
   const built = existsSync(VPMD) ? statSync(VPMD).mtimeMs : 0;
   const src = Math.max(...['core', 'app', 'testkit', 'plugins', 'examples'].map((d) => newest(join(ROOT, d))));
@@ -57,10 +57,10 @@ export function runCli(
       child.kill('SIGKILL');
       rej(
         new Error(
-          `${file} ${args.join(' ')} did not finish within ${opts.timeoutMs ?? 20000} ms\nstdout: ${stdout}\nstderr: ${stderr}`,
+          `${file} ${args.join(' ')} did not finish within ${opts.timeoutMs ?? 60_000} ms\nstdout: ${stdout}\nstderr: ${stderr}`,
         ),
       );
-    }, opts.timeoutMs ?? 20000);
+    }, opts.timeoutMs ?? 60_000);
     child.on('exit', (code) => {
       clearTimeout(timer);
       res({ code, stdout, stderr });
@@ -93,7 +93,7 @@ export function startCli(
     child,
     output: () => out,
     exited,
-    waitFor: (re, timeoutMs = 20000) =>
+    waitFor: (re, timeoutMs = 60_000) =>
       new Promise((res, rej) => {
         const check = (): void => {
           const m = re.exec(out);

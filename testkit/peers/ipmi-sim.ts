@@ -135,6 +135,22 @@ function compileSdr(sdrcomp: string, source: string, output: string): Promise<vo
  *   process that exited (with its output), or BMCs not ready in time
  */
 export async function startIpmiSim(opts: IpmiSimOptions = {}): Promise<IpmiSimPeer> {
+  // Free ports are probed, then bound by ipmi_sim: another process can take one in between.
+  // With ports of our choosing that is a race to retry on other ports, not a failure.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startIpmiSimOnce(opts);
+    } catch (e) {
+      const raced = e instanceof Error && /Address already in use/.test(e.message);
+      if (!raced || opts.basePort !== undefined || attempt >= PORT_RACE_ATTEMPTS) throw e;
+    }
+  }
+}
+
+/** Starts with ports picked free at most this many times before a port race is reported. */
+const PORT_RACE_ATTEMPTS = 5;
+
+async function startIpmiSimOnce(opts: IpmiSimOptions): Promise<IpmiSimPeer> {
   const count = opts.bmcs ?? 1;
   checkOptions(opts, count);
   const users = opts.users ?? DEFAULT_SIM_USERS;

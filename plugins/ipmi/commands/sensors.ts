@@ -27,6 +27,10 @@ export interface SensorReading {
   readonly states: readonly string[];
   /** Thresholds converted to the sensor's unit (threshold sensors). */
   readonly thresholds: Readonly<Partial<Record<'lnr' | 'lc' | 'lnc' | 'unc' | 'uc' | 'unr', number>>>;
+  /** Why there is no reading when its request got no answer (the error's message). */
+  readonly reason?: string;
+  /** The fault named for a lost reading ('did not answer', 'malformed reply', ...). */
+  readonly fault?: string;
 }
 
 /**
@@ -170,10 +174,32 @@ export async function readSensor(s: IpmiSession, sensor: CachedSensor): Promise<
   return interpretReading(sensor, r.cc, r.data);
 }
 
-/** Reads every sensor, several in flight at once on the one session (bounded by the session). */
+const NO_DATA = Buffer.alloc(0);
+
+/**
+ * Reads every sensor, several in flight at once on the one session (bounded by the session).
+ * A request lost after its retransmits costs that reading (unavailable, with the reason); only
+ * when every one is lost, or the session closed, does the read fail.
+ */
 export async function readSensors(s: IpmiSession, sensors: readonly CachedSensor[]): Promise<SensorReading[]> {
   const { views, requests } = viewsOf(sensors);
   // One batch, not one promise per reading: a sweep of 1,000 BMCs makes thousands.
-  const answers = await s.requestAll(requests);
-  return answers.map((r, i) => interpret(views[i] as SensorView, r.cc, r.data));
+  const answers = await s.requestEach(requests);
+  let lost = 0;
+  let firstError: Error | undefined;
+  const readings = answers.map((r, i) => {
+    const v = views[i] as SensorView;
+    if (!(r instanceof Error)) return interpret(v, r.cc, r.data);
+    lost++;
+    firstError ??= r;
+    if ((r as { code?: string }).code === 'E_IPMI_SESSION') throw r;
+    const fault = (r as { details?: { fault?: unknown } }).details?.fault;
+    return {
+      ...interpret(v, 0xff, NO_DATA),
+      reason: r.message,
+      ...(typeof fault === 'string' ? { fault } : {}),
+    };
+  });
+  if (firstError !== undefined && lost === answers.length) throw firstError;
+  return readings;
 }

@@ -78,7 +78,9 @@ export class Poller {
     private readonly memory: BmcMemory,
   ) {
     this.limiter = new Limiter(cfg.concurrency);
-    const timing = { timeoutMs: cfg.timeout * 1000, retries: cfg.retries };
+    // On a lossy link a request is retransmitted for up to requestBudget, never past one interval.
+    const budgetMs = Math.min(cfg.requestBudget, cfg.interval) * 1000;
+    const timing = { timeoutMs: cfg.timeout * 1000, retries: cfg.retries, budgetMs };
     const backoff = { minMs: cfg.backoffMin * 1000, maxMs: cfg.backoffMax * 1000 };
     const schedule = { sdrCheckMs: cfg.sdrCheck * 1000, chassisMs: cfg.chassisInterval * 1000, chassis: cfg.chassis };
     for (const t of targets) {
@@ -125,6 +127,11 @@ export class Poller {
       try {
         const r = await tp.poll();
         this.record(tp.target.name, r);
+        if (r.unread > 0)
+          this.deps.log.warn(
+            { target: name, unread: r.unread, fault: tp.dominantFault },
+            `IPMI poll of ${name}: ${tp.detail}`,
+          );
         if (this.cfg.sel) {
           // A BMC without a usable SEL still has good readings: log, do not fail the poll.
           await this.pollSel(tp).catch((e: unknown) =>

@@ -8,7 +8,7 @@ import { chassisStatus, dcmiPower } from '../commands/chassis.js';
 import { loadSensors, type SdrCache, type SdrCounters } from '../commands/sdr-repository.js';
 import { readSensors, type SensorReading } from '../commands/sensors.js';
 import type { ResolvedTarget } from '../config.js';
-import { IpmiSession, type SessionTiming } from '../session/session.js';
+import { IpmiSession, type SessionStats, type SessionTiming } from '../session/session.js';
 import type { UdpEndpoint } from '../session/udp-endpoint.js';
 
 /** Backoff bounds in ms. */
@@ -35,6 +35,8 @@ export interface PollResult {
   readonly sdrFromCache: boolean;
   /** The SDR cache the readings follow, sensor for sensor. */
   readonly cache: SdrCache;
+  /** Readings lost after their retransmits (unavailable, with a reason): the poll is partial. */
+  readonly unread: number;
 }
 
 /** Per-target poll state. */
@@ -51,6 +53,10 @@ export class TargetPoller {
   failures = 0;
   retryAt = 0;
   polls = 0;
+  /** Sensors lost in the last poll (a partial poll when above 0). */
+  unread = 0;
+  /** Failed requests per fault name ('did not answer', 'malformed reply', ...) since start. */
+  readonly faults: Record<string, number> = {};
   private dcmi: 'unknown' | 'yes' | 'no' = 'unknown';
   private sdrCheckedAt = 0;
   private stopped = false;
@@ -150,6 +156,15 @@ export class TargetPoller {
       }
     });
     this.succeed(result.power);
+    this.unread = result.unread;
+    if (result.unread > 0) {
+      // Readings were kept, but not all: degraded, saying what went wrong with the rest.
+      const lost = result.readings.filter((r) => r.reason !== undefined);
+      for (const r of lost) this.countFault(r.fault);
+      const fault = dominant(lost.map((r) => r.fault ?? 'did not answer'));
+      this.state = 'degraded';
+      this.detail = `partial poll: ${result.unread} of ${result.readings.length} sensor(s) not read (${fault}); e.g. ${lost[0]?.reason ?? ''}`;
+    }
     return result;
   }
 
@@ -168,15 +183,19 @@ export class TargetPoller {
       readChassis ? chassisStatus(s) : Promise.resolve(undefined),
     ]);
     if (chassis !== undefined) this.chassisReadAt = now;
-    if (readings.some((r) => r.status === 'unavailable')) this.sdrCheckedAt = 0;
+    // A sensor the BMC calls unavailable may be gone from the SDR; a lost request says nothing.
+    if (readings.some((r) => r.status === 'unavailable' && r.reason === undefined)) this.sdrCheckedAt = 0;
     let systemPower: PollResult['systemPower'];
     if (this.dcmi !== 'no') {
       const p = await dcmiPower(s);
       this.dcmi = p === undefined ? 'no' : 'yes';
       if (p !== undefined) systemPower = { watts: p.current, source: 'dcmi' };
     }
+    let unread = 0;
+    for (const r of readings) if (r.reason !== undefined) unread++;
     return {
       readings,
+      unread,
       power: chassis?.power ?? this.power,
       sdrFromCache: fromCache,
       cache,
@@ -199,6 +218,7 @@ export class TargetPoller {
   fail(e: unknown): void {
     const err = toVpmdError(e);
     this.lastError = err;
+    if (err.code === 'E_IPMI_TIMEOUT' || err.code === 'E_IPMI_PROTOCOL') this.countFault(err.details['fault']);
     this.failures++;
     this.lastPoll = Date.now();
     // Wrong credentials or a refused cipher need an operator: 'failed'; the rest is transient.
@@ -216,6 +236,19 @@ export class TargetPoller {
     if (err.code !== 'E_IPMI_COMMAND') this.dropSession();
   }
 
+  private countFault(fault: unknown): void {
+    const name = typeof fault === 'string' ? fault : 'did not answer';
+    this.faults[name] = (this.faults[name] ?? 0) + 1;
+  }
+
+  /** The fault counted most often, or undefined when none was. */
+  get dominantFault(): string | undefined {
+    let best: string | undefined;
+    for (const [name, n] of Object.entries(this.faults))
+      if (best === undefined || n > (this.faults[best] ?? 0)) best = name;
+    return best;
+  }
+
   /** Closes the session in the background; {@link close} waits for it. */
   dropSession(): void {
     const s = this.session;
@@ -227,7 +260,7 @@ export class TargetPoller {
   }
 
   /** Session counters (sent, retransmits, dropped) of the open session. */
-  sessionStats(): { sent: number; retransmits: number; dropped: number } | undefined {
+  sessionStats(): SessionStats | undefined {
     return this.session === undefined ? undefined : { ...this.session.stats };
   }
 
@@ -283,6 +316,18 @@ export class TargetPoller {
       ...(this.detail !== undefined ? { detail: this.detail } : {}),
     };
   }
+}
+
+/** The most frequent of `faults`. */
+function dominant(faults: readonly string[]): string {
+  const counts = new Map<string, number>();
+  let best = faults[0] ?? 'did not answer';
+  for (const f of faults) {
+    const n = (counts.get(f) ?? 0) + 1;
+    counts.set(f, n);
+    if (n > (counts.get(best) ?? 0)) best = f;
+  }
+  return best;
 }
 
 /** Error for an unknown target name. */

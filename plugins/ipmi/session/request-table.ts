@@ -4,6 +4,7 @@
  * request by its rqSeq, so an inbound datagram costs one array index, not a scan.
  */
 import type { IpmiResponse } from '../codec/message.js';
+import type { SessionStats } from './link-faults.js';
 
 /** Requests one session keeps outstanding at most. */
 export const MAX_IN_FLIGHT = 8;
@@ -56,6 +57,43 @@ export class AllAnswers<T> implements AnswerSink<T> {
   }
 }
 
+/**
+ * The sink of a batch whose requests may fail one by one: every answer or error in order, once
+ * all are settled. A poll keeps the readings it got when one sensor's request is lost.
+ */
+export class EachAnswer<T> implements AnswerSink<T> {
+  private readonly results: Array<T | Error>;
+  private left: number;
+  constructor(
+    count: number,
+    private readonly resolve: (results: Array<T | Error>) => void,
+  ) {
+    this.results = new Array<T | Error>(count);
+    this.left = count;
+  }
+  answered(index: number, answer: T): void {
+    this.settle(index, answer);
+  }
+  /** Unused: {@link failedAt} carries the index. */
+  failed(): void {
+    // A batch-wide failure never happens: each request fails through failedAt.
+  }
+  failedAt(index: number, e: Error): void {
+    this.settle(index, e);
+  }
+  private settle(index: number, r: T | Error): void {
+    if (this.results[index] !== undefined) return;
+    this.results[index] = r;
+    if (--this.left === 0) this.resolve(this.results);
+  }
+}
+
+/** Fails request `index` of `sink`, per request when the sink keeps each result. */
+export function failRequest(sink: Pick<AnswerSink<unknown>, 'failed'>, index: number, e: Error): void {
+  if (sink instanceof EachAnswer) sink.failedAt(index, e);
+  else sink.failed(e);
+}
+
 /** A request from submission to its answer. */
 export interface Pending<T> {
   /** RMCP+ payload type sent (-1: a sessionless IPMI 1.5 message). */
@@ -80,6 +118,8 @@ export interface Pending<T> {
   timer: NodeJS.Timeout | undefined;
   attempts: number;
   firstSent: number;
+  /** The session's counters when it was first sent, to name what came back meanwhile. */
+  since: SessionStats | undefined;
 }
 
 const NONE = new Uint8Array(0);
@@ -110,6 +150,7 @@ export function ipmiRequest(
     timer: undefined,
     attempts: 0,
     firstSent: 0,
+    since: undefined,
   };
 }
 
@@ -138,6 +179,7 @@ export function loginExchange(
     timer: undefined,
     attempts: 0,
     firstSent: performance.now(),
+    since: undefined,
   };
 }
 

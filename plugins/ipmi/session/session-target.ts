@@ -26,8 +26,13 @@ export interface SessionTarget {
 export interface SessionTiming {
   /** Wait per attempt, ms. */
   readonly timeoutMs: number;
-  /** Retransmissions after the first attempt. */
+  /** Retransmissions after the first attempt, at least. */
   readonly retries: number;
+  /**
+   * Time (ms) a request keeps being retransmitted, with growing waits, before it counts as
+   * lost; at least `retries` retransmissions are sent either way. Absent: `retries` alone bounds it.
+   */
+  readonly budgetMs?: number;
 }
 
 /** One IPMI request of a batch (`IpmiSession.requestAll`). */
@@ -39,12 +44,7 @@ export interface RequestSpec {
   readonly rsLun: number;
 }
 
-/** Counters a test or `vpmctl ipmi targets` can show. */
-export interface SessionStats {
-  sent: number;
-  retransmits: number;
-  dropped: number;
-}
+export type { SessionStats } from './link-faults.js';
 
 /** The error for a non-zero completion code. */
 export function commandError(target: string, netFn: number, cmd: number, cc: number): VpmdError {

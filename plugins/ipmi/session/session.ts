@@ -28,7 +28,17 @@ import {
   type SessionTarget,
   type SessionTiming,
 } from './session-target.js';
-import { AllAnswers, OneAnswer, RequestTable, ipmiRequest, loginExchange, type Pending } from './request-table.js';
+import { classifyDecodeError, dominantFault, newStats, noAnswerError } from './link-faults.js';
+import {
+  AllAnswers,
+  EachAnswer,
+  OneAnswer,
+  RequestTable,
+  failRequest,
+  ipmiRequest,
+  loginExchange,
+  type Pending,
+} from './request-table.js';
 import { listCipherSuites, noAcceptableSuite } from './suite-negotiation.js';
 import type { SlotWaiter, UdpEndpoint } from './udp-endpoint.js';
 
@@ -43,6 +53,8 @@ export {
 /** Payload type standing for a sessionless IPMI 1.5 message. */
 const V15 = -1;
 const NO_DATA = new Uint8Array(0);
+/** Longest time Close Session is retransmitted while a session closes. */
+const CLOSE_BUDGET_MS = 2000;
 
 /** An IPMI 2.0 session. Create with {@link IpmiSession.open}. */
 export class IpmiSession implements SlotWaiter {
@@ -66,7 +78,7 @@ export class IpmiSession implements SlotWaiter {
   suite: CipherSuite | undefined;
   /** Time of the last answered request (keepalive). */
   lastActivity = Date.now();
-  readonly stats: SessionStats = { sent: 0, retransmits: 0, dropped: 0 };
+  readonly stats: SessionStats = newStats();
 
   private constructor(
     private readonly endpoint: UdpEndpoint,
@@ -252,6 +264,22 @@ export class IpmiSession implements SlotWaiter {
     });
   }
 
+  /**
+   * Sends several requests together; resolves, once all are settled, with each one's response
+   * or error in order. A lost reading then costs that reading, not the others.
+   */
+  requestEach(requests: readonly RequestSpec[]): Promise<Array<IpmiResponse | Error>> {
+    if (this.closed || this.closing) return Promise.reject(this.closedError());
+    if (requests.length === 0) return Promise.resolve([]);
+    return new Promise<Array<IpmiResponse | Error>>((resolve) => {
+      const sink = new EachAnswer<IpmiResponse>(requests.length, resolve);
+      requests.forEach((r, i) =>
+        this.awaitingSeq.push(ipmiRequest(PAYLOAD.ipmi, r.netFn, r.cmd, r.data, r.rsLun, sink, i)),
+      );
+      this.pump();
+    });
+  }
+
   /** Moves queued requests on, in order, as rqSeqs and socket slots free up. */
   private pump(): void {
     while (!this.closed && this.awaitingSeq.length > 0) {
@@ -311,27 +339,42 @@ export class IpmiSession implements SlotWaiter {
   private transmit(p: Pending<unknown>): void {
     p.attempts++;
     if (p.attempts > 1) this.stats.retransmits++;
+    else p.since = { ...this.stats };
     this.stats.sent++;
     this.endpoint.send(this.target.host, this.target.port, this.frame(p));
     // A static handler with arguments: no closure per attempt.
-    p.timer = setTimeout(IpmiSession.expired, this.waitMs, this, p);
+    p.timer = setTimeout(IpmiSession.expired, this.attemptWait(p.attempts), this, p);
   }
 
+  /**
+   * The wait after attempt `n`: the adapted wait, growing 1.5x per retransmit up to 4x the
+   * configured timeout. Loss (not congestion) is what a budget of retransmits is for, so the
+   * waits stay short and the attempts many; the growth still spares a BMC that is just slow.
+   */
+  private attemptWait(n: number): number {
+    const base = this.waitMs;
+    return Math.min(Math.max(base, this.timing.timeoutMs * 4), base * 1.5 ** Math.min(n - 1, 8));
+  }
+
+  /**
+   * An attempt went unanswered: retransmit while the request has retries left or its time
+   * budget allows another wait; otherwise fail it, naming what came back instead of an answer.
+   */
   private static expired(this: void, s: IpmiSession, p: Pending<unknown>): void {
-    if (p.attempts > (s.closing ? Math.min(1, s.timing.retries) : s.timing.retries)) {
-      s.finish(p);
-      const what = p.rqSeq >= 0 ? `command 0x${p.netFn.toString(16)}/0x${p.cmd.toString(16)}` : p.label;
-      p.sink.failed(
-        new VpmdError(
-          'E_IPMI_TIMEOUT',
-          `BMC ${s.target.name} (${s.target.host}:${s.target.port}) did not answer ${what} after ${p.attempts} attempts (${Math.round(performance.now() - p.firstSent)} ms)`,
-          {
-            target: s.target.name,
-            attempts: p.attempts,
-          },
-        ),
-      );
-    } else s.transmit(p);
+    const elapsed = performance.now() - p.firstSent;
+    const minimum = s.closing ? Math.min(1, s.timing.retries) : s.timing.retries;
+    // Close Session too is retried on a lossy link (a lost one leaks the BMC's slot), but a
+    // stop waits for it at most 2 s.
+    const budget = Math.min(s.closing ? CLOSE_BUDGET_MS : Infinity, s.timing.budgetMs ?? 0);
+    if (p.attempts <= minimum || elapsed + s.attemptWait(p.attempts + 1) <= budget) {
+      s.transmit(p);
+      return;
+    }
+    s.finish(p);
+    const what = p.rqSeq >= 0 ? `command 0x${p.netFn.toString(16)}/0x${p.cmd.toString(16)}` : p.label;
+    const since = p.since ?? newStats();
+    const fault = dominantFault(s.stats, since);
+    failRequest(p.sink, p.index, noAnswerError(s.target, what, p.attempts, elapsed, fault, s.stats, since));
   }
 
   /** Stops tracking a sent request and returns its rqSeq and socket slot. Called once per request. */
@@ -369,6 +412,17 @@ export class IpmiSession implements SlotWaiter {
     let payloadType: number;
     let body: Buffer;
     let response: IpmiResponse | undefined;
+    this.stats.received++;
+    // An RMCP+ IPMI payload for a session other than ours: checked before the integrity check,
+    // which would otherwise call it malformed (it is signed with another session's key).
+    if (msg.length >= 10 && msg[4] === 0x06 && ((msg[5] ?? 0) & 0x3f) === PAYLOAD.ipmi) {
+      const sid = msg.readUInt32LE(6);
+      if (sid !== 0 && sid !== this.consoleSid) {
+        this.stats.wrongSession++;
+        this.stats.dropped++;
+        return;
+      }
+    }
     try {
       const d = decodePacket(msg, this.security);
       if (d.kind === 'v15') {
@@ -376,14 +430,23 @@ export class IpmiSession implements SlotWaiter {
         body = d.message;
       } else {
         if (this.security !== undefined && d.payloadType === PAYLOAD.ipmi) {
-          if (d.sessionId !== this.consoleSid || !this.replay.accept(d.seq)) throw new Error('foreign or replayed');
+          if (d.sessionId !== this.consoleSid) {
+            this.stats.wrongSession++;
+            this.stats.dropped++;
+            return;
+          }
+          if (!this.replay.accept(d.seq)) {
+            this.stats.dropped++; // a duplicate or replay: counted only towards flooding
+            return;
+          }
         }
         payloadType = d.payloadType;
         body = d.payload;
       }
       // A message with bad checksums is line noise, not an answer: drop it before matching.
       if (payloadType === PAYLOAD.ipmi || payloadType === V15) response = decodeResponse(body);
-    } catch {
+    } catch (e) {
+      this.stats[classifyDecodeError(e)]++;
       this.stats.dropped++;
       return;
     }
@@ -452,7 +515,7 @@ export class IpmiSession implements SlotWaiter {
     this.closed = true;
     for (const p of this.requests.inFlight()) {
       this.finish(p);
-      p.sink.failed(closed);
+      failRequest(p.sink, p.index, closed);
     }
     this.unregister();
   }
@@ -461,8 +524,8 @@ export class IpmiSession implements SlotWaiter {
   private abandonQueued(e: VpmdError): void {
     for (const p of this.awaitingSlot.splice(0)) {
       this.requests.release(p.rqSeq); // its place in the endpoint's line returns the slot when granted
-      p.sink.failed(e);
+      failRequest(p.sink, p.index, e);
     }
-    for (const p of this.awaitingSeq.splice(0)) p.sink.failed(e);
+    for (const p of this.awaitingSeq.splice(0)) failRequest(p.sink, p.index, e);
   }
 }

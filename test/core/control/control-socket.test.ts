@@ -109,11 +109,12 @@ describe('control socket', () => {
     const s = new ControlServer(path, reg, log);
     await s.start();
     const raw = createConnection(path);
-    const lines: string[] = [];
-    raw.on('data', (d) => lines.push(...d.toString().split('\n').filter(Boolean)));
+    let received = '';
+    raw.on('data', (d) => (received += d.toString()));
+    const lines = (): string[] => received.split('\n').slice(0, -1);
     raw.write('{not json\n{"id":7,"type":"run","argv":"status"}\n');
-    await new Promise((r) => setTimeout(r, 100));
-    expect(lines.map((l) => (JSON.parse(l) as { error: { code: string } }).error.code)).toEqual([
+    await expect.poll(() => lines().length, { timeout: 20_000 }).toBeGreaterThanOrEqual(2);
+    expect(lines().map((l) => (JSON.parse(l) as { error: { code: string } }).error.code)).toEqual([
       'E_CONTROL_PROTOCOL',
       'E_CONTROL_PROTOCOL',
     ]);

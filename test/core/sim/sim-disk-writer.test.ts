@@ -2,7 +2,7 @@
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { BULK_SLICE, MARKER_DELAY_MS, SimDiskWriter } from '../../../core/sim/sim-disk-writer.js';
 import { SIM_MARKER } from '../../../core/sim/sim-state.js';
 import { createTemporarySimulatedHost } from '../../../core/sim/index.js';
@@ -15,7 +15,10 @@ beforeEach(async () => {
   root = await mkdtemp(join(tmpdir(), 'vpmd-sim-writer-'));
   await mkdir(join(root, 'd'));
 });
-afterEach(() => rm(root, { recursive: true, force: true }));
+afterEach(async () => {
+  vi.useRealTimers();
+  await rm(root, { recursive: true, force: true });
+});
 
 describe('SimDiskWriter', () => {
   it('rewrites a file in place: a shorter value leaves no old bytes behind', async () => {
@@ -30,6 +33,8 @@ describe('SimDiskWriter', () => {
   });
 
   it('writes the marker once per window, with the state as it is then, and at once on flush', async () => {
+    // The window is a timer in the writer: a fake clock moves it, the machine's speed cannot.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
     let state = 0;
     let written = 0;
     const w = new SimDiskWriter(root, () => {
@@ -46,7 +51,11 @@ describe('SimDiskWriter', () => {
     state = 52;
     w.saveMarker();
     w.saveMarker();
-    await new Promise((r) => setTimeout(r, MARKER_DELAY_MS + 50));
+    vi.advanceTimersByTime(MARKER_DELAY_MS - 1);
+    expect(written).toBe(1);
+    vi.advanceTimersByTime(1);
+    expect(written).toBe(2);
+    vi.advanceTimersByTime(10 * MARKER_DELAY_MS);
     expect(written).toBe(2);
     expect(JSON.parse(await cat(SIM_MARKER))).toEqual({ state: 52 });
   });

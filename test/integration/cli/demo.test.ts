@@ -1,10 +1,8 @@
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
-import { ensureBuilt, runCli, startCli, VPMCTL, VPMD } from '../../support/built-cli.js';
+import { runCli, startCli, VPMCTL, VPMD } from '../../support/built-cli.js';
 import { SIM_PROFILES } from '../../../core/sim/index.js';
 import { bootAgent } from '../../../testkit/index.js';
-
-beforeAll(() => ensureBuilt(), 120_000);
 
 describe('vpmd --demo', () => {
   it('runs on a fresh simulated host, prints how to reach it, and cleans up on Ctrl-C', async () => {

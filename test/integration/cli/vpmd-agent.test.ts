@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ensureBuilt, ROOT, runCli, startCli, VPMCTL, VPMD } from '../../support/built-cli.js';
+import { ROOT, runCli, startCli, VPMCTL, VPMD } from '../../support/built-cli.js';
 import { generateSimulatedHost } from '../../../core/sim/index.js';
 
 let dir: string;
@@ -12,24 +12,24 @@ let agent: ReturnType<typeof startCli>;
 const ctl = (args: string[], stdin?: string) =>
   runCli(VPMCTL, ['--socket', socket, ...args], stdin === undefined ? {} : { stdin });
 
-beforeAll(async () => {
-  ensureBuilt();
-  dir = await mkdtemp(join(tmpdir(), 'vpmd-cli-'));
-  await generateSimulatedHost(join(dir, 'host'), { profile: 'intel-acpi-cpufreq-8' });
-  socket = join(dir, 'run', 'control.sock');
-  configFile = join(dir, 'vpmd.yaml');
+/** Writes a config for an agent whose control socket and state live under `base`. */
+async function writeAgentConfig(
+  base: string,
+  sock = join(base, 'run', 'control.sock'),
+): Promise<{ socket: string; configFile: string }> {
+  const file = join(base, 'vpmd.yaml');
   const example = join(ROOT, 'dist/examples/plugins/energy-report/index.js');
   await writeFile(
-    configFile,
+    file,
     [
       'host:',
       `  root: ${join(dir, 'host')}`,
       '  simulated: true',
       '  sampleInterval: 0.2',
       'control:',
-      `  socket: ${socket}`,
+      `  socket: ${sock}`,
       'state:',
-      `  dir: ${join(dir, 'state')}`,
+      `  dir: ${join(base, 'state')}`,
       'management:',
       '  address: 127.0.0.1',
       'plugins:',
@@ -39,9 +39,16 @@ beforeAll(async () => {
       '    interval: 0.2',
     ].join('\n'),
   );
+  return { socket: sock, configFile: file };
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'vpmd-cli-'));
+  await generateSimulatedHost(join(dir, 'host'), { profile: 'intel-acpi-cpufreq-8' });
+  ({ socket, configFile } = await writeAgentConfig(dir));
   agent = startCli(VPMD, ['--config', configFile]);
-  await agent.waitFor(/vpmd started/);
-}, 60_000);
+  await agent.waitFor(/vpmd started/, 60_000);
+}, 90_000);
 
 afterAll(async () => {
   if (agent.child.exitCode === null) agent.child.kill('SIGKILL');
@@ -80,13 +87,15 @@ describe('vpmd and vpmctl, as operators run them', () => {
   });
 
   it('serves host telemetry and the external plugin’s command', async () => {
-    await new Promise((r) => setTimeout(r, 700));
-    const t = JSON.parse((await ctl(['--json', 'telemetry', 'list', '--kind', 'power'])).stdout) as {
-      id: string;
-      value: number | null;
-    }[];
-    const pkg = t.find((m) => m.id.startsWith('host/rapl/') && m.id.includes('package'));
-    expect(pkg?.value).toBeGreaterThan(0);
+    // Power is a rate: it has a value once two energy samples exist.
+    const packagePower = async (): Promise<number | null | undefined> => {
+      const t = JSON.parse((await ctl(['--json', 'telemetry', 'list', '--kind', 'power'])).stdout) as {
+        id: string;
+        value: number | null;
+      }[];
+      return t.find((m) => m.id.startsWith('host/rapl/') && m.id.includes('package'))?.value;
+    };
+    await expect.poll(packagePower, { timeout: 20_000, interval: 100 }).toBeGreaterThan(0);
     const r = await ctl(['energy', 'report']);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/Energy:\s+\d+ J/);
@@ -113,6 +122,8 @@ describe('vpmd and vpmctl, as operators run them', () => {
   });
 
   it('records privileged actions in the audit log', async () => {
+    expect((await ctl(['host', 'set-governor', '1', 'powersave'])).code).toBe(0);
+    expect((await ctl(['host', 'set-governor', '1', 'warp-speed'])).code).toBe(2);
     const r = await ctl(['--json', 'audit']);
     const entries = JSON.parse(r.stdout) as { action: string; outcome: string }[];
     expect(entries).toEqual(
@@ -123,19 +134,34 @@ describe('vpmd and vpmctl, as operators run them', () => {
     );
   });
 
-  it('refuses to start a second agent on the same socket and state', async () => {
+  it('refuses to start a second agent on the same socket (with its own state directory)', async () => {
+    const other = join(dir, 'second.yaml');
+    await writeFile(other, (await readFile(configFile, 'utf8')).replace(join(dir, 'state'), join(dir, 'state2')));
+    const second = await runCli(VPMD, ['--config', other]);
+    expect(second.code).toBe(5);
+    expect(second.stderr).toContain('another agent is listening');
+  });
+
+  it('refuses to start a second agent on the same state directory, naming the first', async () => {
     const second = await runCli(VPMD, ['--config', configFile]);
     expect(second.code).toBe(5);
-    // The state directory's lock is taken before the socket is tried.
-    expect(second.stderr).toMatch(/state directory \S+ is in use by another vpmd \(pid \d+/);
+    expect(second.stderr).toContain(`in use by another vpmd (pid ${agent.child.pid}`);
   });
 
   it('stops cleanly on SIGTERM and removes its socket', async () => {
-    agent.child.kill('SIGTERM');
-    expect(await agent.exited).toBe(0);
-    await expect(stat(socket)).rejects.toThrow(/ENOENT/);
-    expect(agent.output()).toMatch(/plugin energy-report started/);
-    expect(agent.output()).toMatch(/vpmd stopped/);
+    // An agent of its own, so that the shared one keeps serving the other tests in any order.
+    const own = await writeAgentConfig(await mkdtemp(join(dir, 'own-')));
+    const stopping = startCli(VPMD, ['--config', own.configFile]);
+    try {
+      await stopping.waitFor(/vpmd started/, 60_000);
+      stopping.child.kill('SIGTERM');
+      expect(await stopping.exited).toBe(0);
+      await expect(stat(own.socket)).rejects.toThrow(/ENOENT/);
+      expect(stopping.output()).toMatch(/plugin energy-report started/);
+      expect(stopping.output()).toMatch(/vpmd stopped/);
+    } finally {
+      if (stopping.child.exitCode === null) stopping.child.kill('SIGKILL');
+    }
   });
 });
 

@@ -77,7 +77,7 @@ describe('startLogindMock', () => {
     try {
       await logind.emitPrepareForSleep(true);
       await logind.emitPrepareForSleep(false);
-      await expect.poll(() => received.map((s) => s.body[0]), { timeout: 2_000 }).toEqual([true, false]);
+      await expect.poll(() => received.map((s) => s.body[0]), { timeout: 30_000 }).toEqual([true, false]);
       expect(received[0]?.path).toBe(LOGIND_PATH);
     } finally {
       await unsubscribe();

@@ -2,12 +2,17 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { SETUP_PEERS_SCRIPT } from '../../../testkit/peers/index.js';
 import { requireProgram } from '../../../testkit/peers/program-lookup.js';
+import { compiledFixture } from '../../support/compiled-fixture.js';
 import { isRunning } from './process-state.js';
 
-const FIXTURE = fileURLToPath(new URL('./fixtures/peer-child.ts', import.meta.url));
+/** The fixture as plain JavaScript (no tsx start-up in every child). */
+let fixture: string;
+beforeAll(async () => {
+  fixture = await compiledFixture(new URL('./fixtures/peer-child.ts', import.meta.url));
+});
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 
 interface ChildRun {
@@ -19,9 +24,9 @@ interface ChildRun {
   readonly stderr: () => string;
 }
 
-/** Runs the fixture in a separate node process (through tsx) and waits for its JSON line. */
+/** Runs the fixture in a separate node process and waits for its JSON line. */
 function runChild(mode: string, env: NodeJS.ProcessEnv = process.env): Promise<ChildRun> {
-  const child = spawn(process.execPath, ['--import', 'tsx', FIXTURE, mode], {
+  const child = spawn(process.execPath, [fixture, mode], {
     cwd: REPO,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -52,7 +57,7 @@ function runChild(mode: string, env: NodeJS.ProcessEnv = process.env): Promise<C
 }
 
 async function expectAllGone(pids: readonly number[], dirs: readonly string[]): Promise<void> {
-  await expect.poll(() => pids.filter(isRunning), { timeout: 3_000, interval: 50 }).toEqual([]);
+  await expect.poll(() => pids.filter(isRunning), { timeout: 20_000, interval: 50 }).toEqual([]);
   // Temp directories go with a clean exit or a handled signal; after SIGKILL nothing can run.
   for (const dir of dirs) expect(existsSync(dir)).toBe(false);
 }
@@ -81,7 +86,7 @@ describe('peers outlive no test process', () => {
     const { pids = [], dirs = [] } = run.report;
     run.kill('SIGKILL');
     expect((await run.exited).signal).toBe('SIGKILL');
-    await expect.poll(() => pids.filter(isRunning), { timeout: 3_000, interval: 50 }).toEqual([]);
+    await expect.poll(() => pids.filter(isRunning), { timeout: 20_000, interval: 50 }).toEqual([]);
     // Nothing ran in the killed process to remove its temp directories: do it here.
     await Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true })));
   });

@@ -20,6 +20,8 @@ import {
   type RealVm,
 } from '../../../testkit/index.js';
 import plugin from '../../../plugins/virtio-channels/index.js';
+import domainsPlugin from '../../../plugins/libvirt-domains/index.js';
+import type { DomainInfo } from '../../../core/index.js';
 
 const VM = 'vpmd-vm';
 let vm: RealVm;
@@ -66,9 +68,12 @@ beforeAll(async () => {
   // The plugin reaches libvirt-dbus on the system bus named by the core config.
   process.env.DBUS_SYSTEM_BUS_ADDRESS = bus.address;
   agent = await bootAgent({
-    plugins: [plugin],
+    plugins: [domainsPlugin, plugin],
     core: { libvirt: { bus: 'system', driver: 'QEMU' } },
-    sections: { 'virtio-channels': { dir: vm.channelDir, reconnect: { minMs: 50, maxMs: 500 } } },
+    sections: {
+      'libvirt-domains': {},
+      'virtio-channels': { dir: vm.channelDir, reconnect: { minMs: 50, maxMs: 500 } },
+    },
   });
   expect((await agent.run(['add_vm', VM])).type).toBe('result');
   expect((await agent.run(['add_channels', VM, 'all'])).type).toBe('result');
@@ -130,6 +135,26 @@ describe('a real QEMU guest through libvirtd and libvirt-dbus', () => {
       await vm.virsh('vcpupin', VM, '1', '1');
     }
   });
+
+  it(
+    'domains@1 names the vCPU threads and sees the busy vCPU’s CPU time rise, not the idle one’s',
+    { timeout: 120_000 },
+    async () => {
+      const before = await agent.json<DomainInfo>(['domains', 'show', VM]);
+      expect(before.uuid).toBe(vm.uuid);
+      const threads = before.vcpus.map((v) => v.threadId);
+      expect(threads.every((t) => typeof t === 'number' && t > 0)).toBe(true);
+      expect(new Set(threads).size).toBe(2);
+      const r = await vm.guest('vm-guest 1 burn:3', 60_000);
+      expect(r.output).toContain('burn done');
+      const after = await agent.json<DomainInfo>(['domains', 'show', VM]);
+      const busy = (after.vcpus[1]?.cpuTimeUs ?? 0) - (before.vcpus[1]?.cpuTimeUs ?? 0);
+      const idle = (after.vcpus[0]?.cpuTimeUs ?? 0) - (before.vcpus[0]?.cpuTimeUs ?? 0);
+      // 3 s of spinning in the guest: most of it shows on vCPU 1's thread.
+      expect(busy).toBeGreaterThan(1_500_000);
+      expect(busy).toBeGreaterThan(3 * idle);
+    },
+  );
 
   it(
     'reconnects the channels after a destroy and start, with the mapping refreshed and no leaked descriptors',

@@ -86,11 +86,11 @@ describe('with a logind', () => {
     await logind.setProps({ CanHibernate: 'yes' });
     await logind.emitPrepareForSleep(false);
     await expect
-      .poll(async () => (await agent.json<Seen>(['observer', 'events'])).sleep.at(-1), { timeout: 5_000 })
+      .poll(async () => (await agent.json<Seen>(['observer', 'events'])).sleep.at(-1), { timeout: 30_000 })
       .toMatchObject({ reason: 'resume', changed: ['disk'] });
     // Nobody asked vpmd: the sleep is recorded all the same, as logind's.
     await expect
-      .poll(async () => (await agent.json<{ last: unknown }>(['sleep', 'status'])).last, { timeout: 5_000 })
+      .poll(async () => (await agent.json<{ last: unknown }>(['sleep', 'status'])).last, { timeout: 30_000 })
       .toMatchObject({
         requestedBy: 'logind@internal',
         external: true,

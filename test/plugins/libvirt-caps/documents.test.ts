@@ -2,9 +2,10 @@
  * The documents written to files (atomically, only when they change), the stable host UUID
  * (SMBIOS, machine-id, or generated once and persisted), and the demo hook's configuration.
  */
-import { mkdtemp, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { watch } from 'node:fs';
+import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHostModel, RealSysfs } from '../../../core/host/index.js';
 import { StateStore } from '../../../core/state/index.js';
@@ -51,23 +52,27 @@ describe('document files', () => {
   });
 
   it('leaves the files alone when nothing changed, rewrites them when logind answers differently', async () => {
-    const before = (await stat(xmlFile())).mtimeMs;
-    await agent.run(['sleep', 'states', '--refresh']);
-    await new Promise((r) => setTimeout(r, 200));
-    expect((await stat(xmlFile())).mtimeMs).toBe(before);
-    await logind.setProps({ CanHibernate: 'yes' });
-    await agent.run(['sleep', 'states', '--refresh']);
-    await expect
-      .poll(async () => (await readFile(xmlFile(), 'utf8')).includes('<suspend_disk/>'), { timeout: 5_000 })
-      .toBe(true);
-    // The power file is written right after the XML file.
-    const diskSupported = async (): Promise<boolean | undefined> => {
-      const power = JSON.parse(await readFile(jsonFile(), 'utf8')) as {
-        sleep: { targets: Array<{ target: string; supported: boolean }> };
-      };
-      return power.sleep.targets.find((t) => t.target === 'disk')?.supported;
+    // Every atomic write renames a new file onto the document: one 'rename' event per write.
+    const renames: string[] = [];
+    const watcher = watch(tmp, (event, name) => {
+      if (event === 'rename' && name !== null) renames.push(name);
+    });
+    try {
+      await agent.run(['sleep', 'states', '--refresh']); // nothing changed: nothing is written
+      await logind.setProps({ CanHibernate: 'yes' });
+      await agent.run(['sleep', 'states', '--refresh']);
+      // Writes are serialised, the XML before the power file: once the power file's rename is
+      // seen, a write the first refresh might have caused would have been seen before it.
+      await expect.poll(() => renames.filter((n) => n === basename(jsonFile())).length, { timeout: 20_000 }).toBe(1);
+      expect(renames.filter((n) => n === basename(xmlFile()))).toHaveLength(1);
+    } finally {
+      watcher.close();
+    }
+    expect(await readFile(xmlFile(), 'utf8')).toContain('<suspend_disk/>');
+    const power = JSON.parse(await readFile(jsonFile(), 'utf8')) as {
+      sleep: { targets: Array<{ target: string; supported: boolean }> };
     };
-    await expect.poll(diskSupported, { timeout: 5_000 }).toBe(true);
+    expect(power.sleep.targets.find((t) => t.target === 'disk')?.supported).toBe(true);
   });
 });
 

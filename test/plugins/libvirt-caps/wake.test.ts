@@ -53,7 +53,7 @@ describe('Wake-on-LAN', () => {
     const r = await agent.json<{ method: string; target: string; detail: string }>(['wake', '52:54:00:AB:CD:01']);
     expect(r).toMatchObject({ method: 'wake-on-lan', target: '52:54:00:ab:cd:01' });
     expect(r.detail).toContain('from 127.0.0.1');
-    await expect.poll(() => received.length, { timeout: 3_000 }).toBe(1);
+    await expect.poll(() => received.length, { timeout: 30_000 }).toBe(1);
     const pkt = received[0] as Buffer;
     expect(pkt.length).toBe(102);
     expect(pkt.subarray(0, 6).equals(Buffer.alloc(6, 0xff))).toBe(true);
@@ -150,7 +150,7 @@ describe('IPMI through the real ipmi plugin', () => {
     const name = sim.targets[0]?.name as string;
     const r = await agent.json<{ method: string; target: string }>(['wake', name]);
     expect(r).toMatchObject({ method: 'ipmi', target: name });
-    await expect.poll(() => sim.powerState(0), { timeout: 5_000 }).toBe(1);
+    await expect.poll(() => sim.powerState(0), { timeout: 30_000 }).toBe(1);
     expect(await sim.chassisLog(0)).toContain('power 1');
   });
 });

@@ -119,6 +119,33 @@ export interface RedfishHarness {
   stop(): Promise<void>;
 }
 
+/** Attempts at a free port before giving up: a port can be taken between the probe and the bind. */
+const PORT_ATTEMPTS = 5;
+
+/**
+ * Boots the agent with Redfish on a port found free, again on another port when something else
+ * took it in between (parallel test files, other programs): a port race is not a test failure.
+ */
+async function bootOnFreePort(opts: Parameters<typeof bootRedfish>[0] & object): Promise<{
+  agent: BootedAgent;
+  port: number;
+}> {
+  for (let attempt = 1; ; attempt++) {
+    const port = typeof opts.sections?.port === 'number' ? opts.sections.port : await freePort();
+    const agent = await bootAgent({
+      plugins: [redfish, ...(opts.plugins ?? [])],
+      sections: { ...opts.extraSections, redfish: { port, ...opts.sections } },
+      startTimeout: 30,
+      ...(opts.profile ? { profile: opts.profile } : {}),
+      ...(opts.core && Object.keys(opts.core).length ? { core: opts.core } : {}),
+    });
+    const status = (await agent.status()).find((p) => p.name === 'redfish');
+    const raced = status?.error?.code === 'E_REDFISH_LISTEN' && /EADDRINUSE/.test(status.error.message);
+    if (!raced || attempt === PORT_ATTEMPTS || opts.sections?.port !== undefined) return { agent, port };
+    await agent.stop();
+  }
+}
+
 /** Boots the agent with the Redfish plugin (and optionally other plugins). */
 export async function bootRedfish(
   opts: {
@@ -129,14 +156,7 @@ export async function bootRedfish(
     profile?: SimProfileName;
   } = {},
 ): Promise<RedfishHarness> {
-  const port = await freePort();
-  const agent = await bootAgent({
-    plugins: [redfish, ...(opts.plugins ?? [])],
-    sections: { ...opts.extraSections, redfish: { port, ...opts.sections } },
-    startTimeout: 30,
-    ...(opts.profile ? { profile: opts.profile } : {}),
-    ...(opts.core && Object.keys(opts.core).length ? { core: opts.core } : {}),
-  });
+  const { agent, port } = await bootOnFreePort(opts);
   const stateDir = (opts.core?.state as { dir?: string } | undefined)?.dir ?? join(agent.dir, 'state');
   const ca = await readFile(join(stateDir, 'plugins', 'redfish', 'tls', 'cert.pem'), 'utf8');
   const httpsAgent = new HttpsAgent({ ca, keepAlive: true, maxSockets: 4 });

@@ -46,9 +46,10 @@ describe('ENERGY-OBJECT-MIB energy from RAPL', () => {
     expect(first.get(MULT)?.value).toBe('-3');
     expect(first.get(MODE)?.value).toBe('3'); // total
     expect(first.get(METER)?.value).toMatch(/^60/); // powermetering + energymetering
-    await new Promise((r) => setTimeout(r, 3000));
-    const consumed = Number((await get()).get(CONSUMED)?.value.replace(/^0x/i, ''));
-    expect(consumed).toBeGreaterThan(0);
+    // Wait for the first whole mWh (3.6 J of simulated package energy) rather than for a time.
+    const readConsumed = async (): Promise<number> => Number((await get()).get(CONSUMED)?.value.replace(/^0x/i, ''));
+    await expect.poll(readConsumed, { timeout: 30_000, interval: 200 }).toBeGreaterThan(0);
+    const consumed = await readConsumed();
     // The packages' energy totals by sample time: consumed = sum(now) - sum(baseline), in mWh.
     const pkgs = (await agent.json<{ id: string }[]>(['telemetry', 'list'])).filter((m) =>
       /^host\/rapl\/package-\d+\/energy$/.test(m.id),

@@ -14,6 +14,24 @@ export interface RelayFaults {
   garbageBefore?: number;
   /** Answer each datagram twice (a duplicated, replayed packet). */
   duplicate?: boolean;
+  /** Drop this fraction (0-1) of datagrams in each direction, drawn from the seeded generator. */
+  lossRate?: number;
+  /** Flip one byte in this fraction (0-1) of the datagrams that pass, likewise seeded. */
+  corruptRate?: number;
+  /** Seed of the loss and corruption draws (default 1): the same seed, the same draws. */
+  seed?: number;
+}
+
+/** mulberry32: a small seeded generator, so a lossy run can be replayed draw for draw. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
 }
 
 /** Requests that crossed a relay (or several sharing one tally) and have no answer yet. */
@@ -27,7 +45,7 @@ export interface OutstandingTally {
 export interface UdpRelay {
   readonly port: number;
   faults: RelayFaults;
-  readonly counts: { forwarded: number; dropped: number; garbage: number };
+  readonly counts: { forwarded: number; dropped: number; garbage: number; corrupted: number };
   close(): Promise<void>;
 }
 
@@ -42,7 +60,8 @@ export async function startRelay(
   let client: RemoteInfo | undefined;
   let n = 0;
   let closed = false;
-  const counts = { forwarded: 0, dropped: 0, garbage: 0 };
+  const counts = { forwarded: 0, dropped: 0, garbage: 0, corrupted: 0 };
+  const random = seededRandom(faults.seed ?? 1);
   const relay: UdpRelay = {
     port: 0,
     faults,
@@ -55,16 +74,24 @@ export async function startRelay(
       ]);
     },
   };
-  const pass = (send: () => void): void => {
+  /** Drops, corrupts or forwards `msg` through `send`. */
+  const pass = (msg: Buffer, send: (m: Buffer) => void): void => {
     n++;
     const f = relay.faults;
-    if (f.dropEvery !== undefined && n % f.dropEvery === 0) {
+    if ((f.dropEvery !== undefined && n % f.dropEvery === 0) || (f.lossRate !== undefined && random() < f.lossRate)) {
       counts.dropped++;
       return;
     }
+    let out = msg;
+    if (f.corruptRate !== undefined && random() < f.corruptRate && msg.length > 0) {
+      out = Buffer.from(msg);
+      const at = Math.floor(random() * out.length);
+      out[at] = (out[at] ?? 0) ^ (1 + Math.floor(random() * 255));
+      counts.corrupted++;
+    }
     counts.forwarded++;
     const guarded = (): void => {
-      if (!closed) send(); // a delayed datagram may come due after the relay closed
+      if (!closed) send(out); // a delayed datagram may come due after the relay closed
     };
     if (f.delayMs) setTimeout(guarded, f.delayMs);
     else guarded();
@@ -72,7 +99,7 @@ export async function startRelay(
   front.on('message', (msg, rinfo) => {
     client = rinfo;
     if (tally !== undefined) tally.max = Math.max(tally.max, ++tally.outstanding);
-    pass(() => back.send(msg, bmcPort, '127.0.0.1'));
+    pass(msg, (m) => back.send(m, bmcPort, '127.0.0.1'));
   });
   back.on('message', (msg) => {
     if (tally !== undefined) tally.outstanding--;
@@ -88,9 +115,9 @@ export async function startRelay(
             : Buffer.from('garbage datagram');
       front.send(junk, c.port, c.address);
     }
-    pass(() => {
-      front.send(msg, c.port, c.address);
-      if (relay.faults.duplicate) front.send(msg, c.port, c.address);
+    pass(msg, (m) => {
+      front.send(m, c.port, c.address);
+      if (relay.faults.duplicate) front.send(m, c.port, c.address);
     });
   });
   await new Promise<void>((r) => front.bind(0, '127.0.0.1', () => r()));

@@ -1,0 +1,54 @@
+/**
+ * libvirt-domains: the one plugin that provides `domains@1`, every running VM as libvirt knows it
+ * (UUID, name, Nova and vpmd metadata, vCPUs with their host threads, pins and CPU time, the
+ * emulator threads), read from libvirt-dbus on the core's `libvirt.bus`/`libvirt.driver`, and
+ * `domain.lifecycle.v1` events from libvirt's own signals. Consumers (energy accounting, power
+ * profiles, guest channels) get VMs through the capability and never talk to libvirt themselves.
+ * `vpmctl domains list|show` shows what they see. See docs/libvirt-domains.md.
+ */
+import { DOMAINS, Type, definePlugin, type PluginHealth } from 'vpmd';
+import { LIBVIRT_DOMAINS_ERRORS } from './errors.js';
+import { LibvirtBus } from './libvirt-bus.js';
+import { LibvirtDomains } from './libvirt-domains.js';
+import { registerCommands } from './cli.js';
+
+export default definePlugin({
+  name: 'libvirt-domains',
+  version: '1.0.0',
+  description: 'Running VMs (domains@1) from libvirt-dbus: identity, metadata, vCPU threads, pins, CPU time, lifecycle',
+  coreApi: '^1.2.0',
+  errors: LIBVIRT_DOMAINS_ERRORS,
+  config: Type.Object({}, { additionalProperties: false }),
+  provides: ['domains@1'],
+
+  register(ctx) {
+    let lastError: string | undefined;
+    const lv: LibvirtBus = new LibvirtBus(ctx.core.libvirt, (s) => domains.onSignal(s));
+    const domains = new LibvirtDomains(lv, ctx.events, ctx.log);
+    ctx.capabilities.provide(DOMAINS, domains);
+    registerCommands(ctx, domains);
+    return {
+      async start() {
+        // libvirt may come up after vpmd: a failed subscription degrades health, never the start.
+        await lv.subscribe().catch((e: unknown) => {
+          lastError = e instanceof Error ? e.message : String(e);
+          ctx.log.warn({ err: lastError }, 'libvirt-dbus not reachable yet; domain events will be missed');
+        });
+      },
+      stop() {
+        lv.close();
+        return Promise.resolve();
+      },
+      async health(): Promise<PluginHealth> {
+        try {
+          const list = await domains.list();
+          lastError = undefined;
+          return { status: 'ok', detail: `${list.length} running domain(s) on ${lv.connectPath}` };
+        } catch (e) {
+          lastError = e instanceof Error ? e.message : String(e);
+          return { status: 'degraded', detail: lastError };
+        }
+      },
+    };
+  },
+});

@@ -1,0 +1,166 @@
+/**
+ * domains@1 from the real libvirt-dbus (Test driver on a private bus): the running domains with
+ * their vCPUs, pins, metadata and states, and lifecycle events from libvirt's own signals.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  LIBVIRT_BUS_NAME,
+  LIBVIRT_CONNECT_IFACE,
+  LIBVIRT_DOMAIN_IFACE,
+  LIBVIRT_TEST_PATH,
+  bootAgent,
+  pollUntil,
+  startLibvirtDbus,
+  startPrivateBus,
+  type BootedAgent,
+  type BusClient,
+  type LibvirtDbusPeer,
+  type PrivateBus,
+} from '../../../testkit/index.js';
+import { DOMAINS, Type, definePlugin, type DomainInfo, type DomainLifecycleEvent } from '../../../core/index.js';
+import domainsPlugin from '../../../plugins/libvirt-domains/index.js';
+
+let bus: PrivateBus;
+let libvirt: LibvirtDbusPeer;
+let client: BusClient;
+let agent: BootedAgent;
+const events: DomainLifecycleEvent[] = [];
+let seen: { list(): Promise<readonly DomainInfo[]>; get(k: string): Promise<DomainInfo | undefined> } | undefined;
+const savedAddress = process.env.DBUS_SESSION_BUS_ADDRESS;
+
+/** A consumer plugin: what any user of domains@1 sees. */
+const consumer = definePlugin({
+  name: 'domains-consumer',
+  version: '1.0.0',
+  description: 'sees what any domains@1 consumer sees',
+  coreApi: '^1.2.0',
+  config: Type.Object({}),
+  requires: ['domains@1'],
+  register(ctx) {
+    seen = ctx.capabilities.get(DOMAINS);
+    ctx.events.on('domain.lifecycle.v1', (e) => {
+      events.push(e);
+    });
+    return { start: () => Promise.resolve(), stop: () => Promise.resolve() };
+  },
+});
+
+const NOVA = `<domain type='test'><name>nova-1</name><uuid>0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9</uuid>
+  <title>web tier</title><memory>1048576</memory><vcpu>2</vcpu>
+  <cputune><vcpupin vcpu='0' cpuset='2'/><vcpupin vcpu='1' cpuset='3'/></cputune>
+  <metadata>
+    <nova:instance xmlns:nova="http://openstack.org/xmlns/libvirt/nova/1.1">
+      <nova:flavor name="m1.small"/>
+      <nova:owner><nova:user uuid="u-42">alice</nova:user><nova:project uuid="p-7">shop</nova:project></nova:owner>
+    </nova:instance>
+    <vp:power xmlns:vp="urn:vpmd:libvirt:power:1" latency-class="realtime"/>
+  </metadata>
+  <os><type>hvm</type></os></domain>`;
+
+beforeAll(async () => {
+  bus = await startPrivateBus();
+  libvirt = await startLibvirtDbus(bus);
+  client = await bus.connect();
+  process.env.DBUS_SESSION_BUS_ADDRESS = bus.address;
+  agent = await bootAgent({
+    plugins: [domainsPlugin, consumer],
+    core: { libvirt: { bus: 'session', driver: 'Test' } },
+    sections: { 'libvirt-domains': {}, 'domains-consumer': {} },
+  });
+});
+afterAll(async () => {
+  await agent?.stop();
+  client?.close();
+  await bus?.stop();
+  if (savedAddress === undefined) delete process.env.DBUS_SESSION_BUS_ADDRESS;
+  else process.env.DBUS_SESSION_BUS_ADDRESS = savedAddress;
+});
+
+describe('domains@1 from libvirt-dbus', () => {
+  it("lists the Test driver's running domain with its UUID, vCPUs, pins and CPU times", async () => {
+    const list = (await seen?.list()) ?? [];
+    const test = list.find((d) => d.name === 'test');
+    expect(test?.uuid).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+    expect(test?.state).toBe('running');
+    expect(test?.vcpus.map((v) => v.index)).toEqual([0, 1]);
+    expect(test?.vcpus.map((v) => v.pins)).toEqual([
+      [0, 1, 2, 3, 4, 5, 6, 7],
+      [0, 1, 2, 3, 4, 5, 6, 7],
+    ]);
+    // The Test driver has no QEMU process: no threads, and it says so with null.
+    expect(test?.vcpus.map((v) => v.threadId)).toEqual([null, null]);
+    expect(await seen?.get(test?.uuid.toUpperCase() ?? '')).toMatchObject({ name: 'test' });
+    const human = await agent.run(['domains', 'list']);
+    expect(human.type === 'result' && human.human).toMatch(/test\s+running/);
+  });
+
+  it('reads Nova and vpmd metadata, and reports a started domain with a lifecycle event', async () => {
+    await client.call({
+      destination: LIBVIRT_BUS_NAME,
+      path: LIBVIRT_TEST_PATH,
+      interface: LIBVIRT_CONNECT_IFACE,
+      member: 'DomainCreateXML',
+      signature: 'su',
+      body: [NOVA, 0],
+    });
+    const started = await pollUntil({
+      peer: 'libvirt-domains',
+      what: 'a started event for nova-1',
+      timeoutMs: 10_000,
+      intervalMs: 50,
+      probe: () => Promise.resolve(events.find((e) => e.name === 'nova-1' && e.kind === 'started')),
+    });
+    expect(started.domain?.metadata).toEqual({
+      title: 'web tier',
+      nova: {
+        instanceId: '0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9',
+        projectId: 'p-7',
+        projectName: 'shop',
+        userId: 'u-42',
+        flavor: 'm1.small',
+      },
+      latencyClass: 'realtime',
+    });
+    expect(started.domain?.vcpus.map((v) => v.pins)).toEqual([[2], [3]]);
+  });
+
+  it('shows a re-pin at once, and emits stopped (with the reason) when the domain is destroyed', async () => {
+    const [path] = (await client.call({
+      destination: LIBVIRT_BUS_NAME,
+      path: LIBVIRT_TEST_PATH,
+      interface: LIBVIRT_CONNECT_IFACE,
+      member: 'DomainLookupByName',
+      signature: 's',
+      body: ['nova-1'],
+    })) as [string];
+    const mask = Array.from({ length: 8 }, (_, i) => i === 5);
+    await client.call({
+      destination: LIBVIRT_BUS_NAME,
+      path,
+      interface: LIBVIRT_DOMAIN_IFACE,
+      member: 'PinVcpu',
+      signature: 'uabu',
+      body: [0, mask, 0],
+    });
+    // Read on demand: the new pin shows at once. (libvirt's Test driver sends no Tunable signal
+    // for PinVcpu, so the 'repinned' event is asserted against QEMU in test/integration/real-vm.)
+    expect((await seen?.get('nova-1'))?.vcpus[0]?.pins).toEqual([5]);
+    await client.call({
+      destination: LIBVIRT_BUS_NAME,
+      path,
+      interface: LIBVIRT_DOMAIN_IFACE,
+      member: 'Destroy',
+      signature: 'u',
+      body: [0],
+    });
+    const stopped = await pollUntil({
+      peer: 'libvirt-domains',
+      what: 'a stopped event for nova-1',
+      timeoutMs: 10_000,
+      intervalMs: 50,
+      probe: () => Promise.resolve(events.find((e) => e.name === 'nova-1' && e.kind === 'stopped')),
+    });
+    expect(stopped).toMatchObject({ uuid: '0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9', reason: 'destroyed' });
+    expect(await seen?.get('nova-1')).toBeUndefined();
+  });
+});
