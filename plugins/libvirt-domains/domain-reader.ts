@@ -116,8 +116,9 @@ export type StartTimes = Map<string, number>;
 export async function readDomain(lv: LibvirtBus, path: string, started: StartTimes): Promise<DomainInfo | undefined> {
   const [props] = await lv.libvirt(path, PROPS, 'GetAll', 's', [DOMAIN]);
   const p = (props ?? {}) as Record<string, unknown>;
-  const name = String(plain(p.Name) ?? '');
-  const uuid = String(plain(p.UUID) ?? '').toLowerCase();
+  const text = (v: unknown): string => (typeof v === 'string' ? v : '');
+  const name = text(plain(p.Name));
+  const uuid = text(plain(p.UUID)).toLowerCase();
   const [statsRaw] = await lv.libvirt(path, DOMAIN, 'GetStats', 'uu', [STATS, 0]);
   const stats = (statsRaw ?? {}) as Record<string, unknown>;
   const state = DOMAIN_STATE[num(stats, 'state.state') ?? 0];

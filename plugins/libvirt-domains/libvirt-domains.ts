@@ -111,7 +111,8 @@ export class LibvirtDomains implements Domains {
         'org.libvirt.Domain',
       ]);
       const p = (props ?? {}) as Record<string, { value?: unknown }>;
-      const id = { uuid: String(p.UUID?.value ?? '').toLowerCase(), name: String(p.Name?.value ?? '') };
+      const text = (v: unknown): string => (typeof v === 'string' ? v : '');
+      const id = { uuid: text(p.UUID?.value).toLowerCase(), name: text(p.Name?.value) };
       this.identities.set(path, id);
       return id;
     } catch {

@@ -252,9 +252,10 @@ describe('the core catalogue and the built-in plugins', () => {
 
   it('holds only the core families in the core catalogue; each built-in plugin declares its own', () => {
     const pluginCodes = builtins.flatMap((m) => Object.keys(m.errors?.codes ?? {}));
-    expect(pluginCodes).toHaveLength(33);
+    expect(pluginCodes).toHaveLength(36); // 33, and libvirt-domains' 3
     for (const code of pluginCodes) expect(Object.keys(ERROR_CATALOGUE)).not.toContain(code);
     expect(builtins.map((m) => [m.name, m.errors?.prefix])).toEqual([
+      ['libvirt-domains', 'E_LIBVIRT_DOMAINS_'],
       ['libvirt-caps', 'E_LIBVIRT_CAPS_'],
       ['ipmi', 'E_IPMI_'],
       ['redfish', 'E_REDFISH_'],
@@ -269,8 +270,8 @@ describe('the core catalogue and the built-in plugins', () => {
   it('names the built-in plugins when a section names an unknown one', () => {
     const plan = planPlugins(BUILTIN_PLUGINS, configOf('plugins: {ipmy: {}}'));
     expect(plan.problems.map((p) => p.message)).toEqual([
-      "unknown plugin 'ipmy' (did you mean 'ipmi'?): the built-in plugins are ipmi, libvirt-caps, redfish, snmp, " +
-        'virtio-channels; to load another plugin, give its file or package in plugins.ipmy.module',
+      "unknown plugin 'ipmy' (did you mean 'ipmi'?): the built-in plugins are ipmi, libvirt-caps, libvirt-domains, " +
+        'redfish, snmp, virtio-channels; to load another plugin, give its file or package in plugins.ipmy.module',
     ]);
   });
 });

@@ -14,14 +14,12 @@ import {
   startPrivateBus,
   type BootedAgent,
   type BusClient,
-  type LibvirtDbusPeer,
   type PrivateBus,
 } from '../../../testkit/index.js';
 import { DOMAINS, Type, definePlugin, type DomainInfo, type DomainLifecycleEvent } from '../../../core/index.js';
 import domainsPlugin from '../../../plugins/libvirt-domains/index.js';
 
 let bus: PrivateBus;
-let libvirt: LibvirtDbusPeer;
 let client: BusClient;
 let agent: BootedAgent;
 const events: DomainLifecycleEvent[] = [];
@@ -59,7 +57,7 @@ const NOVA = `<domain type='test'><name>nova-1</name><uuid>0f1e2d3c-4b5a-4978-86
 
 beforeAll(async () => {
   bus = await startPrivateBus();
-  libvirt = await startLibvirtDbus(bus);
+  await startLibvirtDbus(bus); // stopped with the bus
   client = await bus.connect();
   process.env.DBUS_SESSION_BUS_ADDRESS = bus.address;
   agent = await bootAgent({
