@@ -40,7 +40,10 @@ const setspeed = async (cpu: number): Promise<string> =>
     await readFile(join(agent.hostRoot, 'sys/devices/system/cpu/cpufreq', `policy${cpu}`, 'scaling_setspeed'), 'utf8')
   ).trim();
 
-/** Runs the DPDK guest program on LCORE with WORDS; returns its result lines (stdout). */
+/**
+ * Runs the DPDK guest program on LCORE with WORDS (each run is a new process: start with `init`,
+ * which opens the channel); returns its result lines (stdout).
+ */
 async function guestAsks(lcore: number, ...words: string[]): Promise<string[]> {
   const r = await vm.guest(`vm-guest ${lcore} ${words.join(' ')} 2>/tmp/vm-guest.err`, 60_000);
   const lines = r.output.trim().split('\n');
@@ -77,6 +80,17 @@ beforeAll(async () => {
   });
   expect((await agent.run(['add_vm', VM])).type).toBe('result');
   expect((await agent.run(['add_channels', VM, 'all'])).type).toBe('result');
+  // The agent connects to QEMU's sockets in the background; a guest write before that fails.
+  await pollUntil({
+    peer: 'vpmd',
+    what: 'both power channels CONNECTED in show_vm',
+    timeoutMs: 30_000,
+    intervalMs: 100,
+    probe: async () => {
+      const shown = await agent.json<ShowVm>(['show_vm', VM]);
+      return shown.channels.length === 2 && shown.channels.every((c) => c.status === 'CONNECTED') ? true : undefined;
+    },
+  });
 }, 900_000);
 
 afterAll(async () => {
@@ -105,7 +119,7 @@ describe('a real QEMU guest through libvirtd and libvirt-dbus', () => {
       const lines = await guestAsks(0, 'init', 'max', 'min');
       expect(lines[0]).toBe('init rc=0');
       expect(await setspeed(0)).toBe('1200000');
-      await guestAsks(0, 'max');
+      await guestAsks(0, 'init', 'max');
       expect(await setspeed(0)).not.toBe('1200000');
       await guestAsks(1, 'init', 'max', 'min');
       expect(await setspeed(1)).toBe('1200000');
@@ -128,7 +142,7 @@ describe('a real QEMU guest through libvirtd and libvirt-dbus', () => {
       expect(await setspeed(0)).toBe('1200000');
       await guestAsks(0, 'init', 'min');
       expect(await setspeed(1)).toBe('1200000');
-      await guestAsks(1, 'max');
+      await guestAsks(1, 'init', 'max');
       expect(await setspeed(0)).not.toBe('1200000');
     } finally {
       await vm.virsh('vcpupin', VM, '0', '0');
