@@ -1,6 +1,9 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
+
+/** Files that assert a peer's wall-clock deadline: run one at a time, nothing else running. */
+export const ALONE = ['test/integration/real-vm/**', 'test/plugins/virtio-channels/dpdk-contract.test.ts'];
 
 export default defineConfig({
   resolve: {
@@ -11,6 +14,8 @@ export default defineConfig({
   },
   test: {
     include: ['test/**/*.test.ts'],
+    // Wall-clock contracts (DPDK's 10 ms reply) run alone, after this suite: see vitest.alone.config.ts.
+    exclude: [...configDefaults.exclude, ...ALONE],
     // Builds dist/ once if it is stale: tests spawn the compiled programs.
     globalSetup: ['./test/support/global-setup.ts'],
     // Bounds, not speed requirements: the suite must pass with a CPU hog on every core.
