@@ -3,6 +3,7 @@
  * a slow network and garbage on the wire, with the real BMC behind it.
  */
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import { seededRandom } from '../../../../core/sim/sim-state.js';
 
 /** What the relay does to traffic. */
 export interface RelayFaults {
@@ -22,17 +23,8 @@ export interface RelayFaults {
   seed?: number;
 }
 
-/** mulberry32: a small seeded generator, so a lossy run can be replayed draw for draw. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The simulator's seeded generator (mulberry32), so a lossy run can be replayed draw for draw. */
+export { seededRandom };
 
 /** Requests that crossed a relay (or several sharing one tally) and have no answer yet. */
 export interface OutstandingTally {
