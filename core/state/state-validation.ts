@@ -5,6 +5,7 @@
 import type { TSchema } from '@sinclair/typebox';
 import { Ajv, type ValidateFunction } from 'ajv';
 import formatsModule from 'ajv-formats';
+import { schemaErrors } from '../config/schema-errors.js';
 
 // ajv-formats is CommonJS with a `default` export; under NodeNext its plugin is `.default`.
 const addFormats = formatsModule.default;
@@ -31,7 +32,9 @@ export function checkAgainstSchema(schema: TSchema, value: unknown): SchemaCheck
     compiled.set(schema, validate);
   }
   if (validate(value)) return { ok: true };
-  const problems = (validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message ?? 'is invalid'}`);
+  // The config's wording ("must be one of: a, b", "is required"), not ajv's; on a copy, since
+  // schemaErrors fills in defaults and a state file that failed must be reported as it is.
+  const problems = schemaErrors(schema, structuredClone(value)).map((e) => `/${e.path} ${e.message}`);
   return { ok: false, problems: problems.length > 0 ? problems : ['/ is invalid'] };
 }
 

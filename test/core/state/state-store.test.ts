@@ -210,8 +210,8 @@ describe('StateStore migration', () => {
     await writeEnvelope(root, 'counter', { format: 'vpmd-state', version: 1, data: { count: 7 } });
     const spec: StateSpec<V2> = { version: 2, schema: V2Schema, migrate: () => ({ total: 'seven' }) };
     const error = await expectError(new StateStore(root).read('counter', spec), 'E_STATE_SCHEMA');
-    expect(error.message).toMatch(/\/total must be integer/);
-    expect(error.message).toMatch(/must have required property 'unit'/);
+    expect(error.message).toMatch(/\/total must be an integer/);
+    expect(error.message).toMatch(/\/unit is required/);
   });
 });
 
