@@ -171,6 +171,22 @@ describe('a real QEMU guest through libvirtd and libvirt-dbus', () => {
   );
 
   it(
+    'keeps serving across a guest reboot (the guest resets, QEMU and its sockets stay)',
+    { timeout: 300_000 },
+    async () => {
+      const before = await openFds();
+      // busybox's reboot -f resets the guest at once: its command never ends, so only the bound ends the wait.
+      await vm.guest('reboot -f', 2_000).catch(() => undefined);
+      await vm.waitForShell();
+      await guestAsks(1, 'init', 'min');
+      expect(await setspeed(1)).toBe('1200000');
+      await guestAsks(1, 'init', 'max');
+      expect(await setspeed(1)).not.toBe('1200000');
+      expect(Math.abs((await openFds()) - before)).toBeLessThanOrEqual(2);
+    },
+  );
+
+  it(
     'reconnects the channels after a destroy and start, with the mapping refreshed and no leaked descriptors',
     { timeout: 300_000 },
     async () => {
