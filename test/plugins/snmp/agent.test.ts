@@ -43,6 +43,8 @@ describe('snmp agent (SNMPv3 USM) with net-snmp tools', () => {
     bootAgent({ plugins: [snmp, sleepProvider], sections: { snmp: { port } }, core: { state: { dir: stateDir } } });
 
   beforeAll(async () => {
+    // The provider's record is module state, shared by the files a worker runs: start empty.
+    suspendRequests.length = 0;
     port = await freeUdpPort();
     target = `127.0.0.1:${port}`;
     stateDir = await mkdtemp(join(tmpdir(), 'vpmd-snmp-state-'));

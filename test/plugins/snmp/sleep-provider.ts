@@ -6,7 +6,7 @@
 import { testPlugin } from 'vpmd/testkit';
 import { HOST_SLEEP, VpmdError, type HostPowerState, type SuspendRequest } from 'vpmd';
 
-/** Requests the provider received. */
+/** Requests the provider received, in order. Module state: files that assert on it empty it first. */
 export const suspendRequests: { req: SuspendRequest; by: string }[] = [];
 
 export default testPlugin({

@@ -22,6 +22,8 @@ describe('snmp agent weaker modes, explicitly enabled', () => {
   let dir: string;
 
   beforeAll(async () => {
+    // The provider's record is module state, shared by the files a worker runs: start empty.
+    suspendRequests.length = 0;
     const port = await freeUdpPort();
     target = `127.0.0.1:${port}`;
     dir = await mkdtemp(join(tmpdir(), 'vpmd-snmp-weak-'));
