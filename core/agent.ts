@@ -23,6 +23,10 @@ import { registerCoreCommands } from './commands/index.js';
 import { HostPowerService } from './host-power/index.js';
 import { HOST_POWER } from './contracts/host-power.js';
 import { AUDIT_LOG } from './contracts/audit-log.js';
+import { BMCS } from './contracts/bmc.js';
+import { BmcRouter } from './bmc/bmc-router.js';
+import { CPU_LIMITS } from './contracts/cpu-limits.js';
+import { CpuLimitsService } from './cpu-limits/cpu-limits-service.js';
 import { CORE_OWNER } from './kernel/core-capabilities.js';
 
 /** What the agent needs to be built. */
@@ -60,6 +64,7 @@ export class Agent {
   private services: CoreServices | undefined;
   private audit: AuditLog | undefined;
   private lock: StateLock | undefined;
+  private cpuLimits: CpuLimitsService | undefined;
   private stopping: Promise<void> | undefined;
   readonly startedAt = new Date();
 
@@ -110,6 +115,14 @@ export class Agent {
     );
     services.capabilities.provide(CORE_OWNER, HOST_POWER.id, hostPower);
     services.capabilities.provide(CORE_OWNER, AUDIT_LOG.id, audit);
+    services.capabilities.provide(CORE_OWNER, BMCS.id, new BmcRouter((id) => services.capabilities.get(id)));
+    const cpuLimits = new CpuLimitsService({
+      cpufreq: host.model.cpufreq,
+      state: services.state.scope('core'),
+      log: log.child({ component: 'cpu-limits' }),
+    });
+    this.cpuLimits = cpuLimits;
+    services.capabilities.provide(CORE_OWNER, CPU_LIMITS.id, cpuLimits);
     const kernel = new Kernel(services, plan.plugins, {
       startMs: config.kernel.startTimeout * 1000,
       stopMs: config.kernel.stopTimeout * 1000,
@@ -136,6 +149,8 @@ export class Agent {
     const done = new Promise<void>((r) => (startupDone = r));
     services.commands.setStartupGate({ starting: () => kernel.starting(), done });
     try {
+      // Windows a crashed run left behind go back before any plugin claims anew.
+      await cpuLimits.restoreLeftovers();
       await kernel.start();
     } finally {
       startupDone();
@@ -172,6 +187,7 @@ export class Agent {
     this.stopping ??= (async () => {
       await this.control?.stop();
       await this.kernel?.stop();
+      await this.cpuLimits?.restoreAll();
       await this.host?.close();
       await this.audit?.flush();
       await this.lock?.release();

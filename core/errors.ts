@@ -128,6 +128,11 @@ export const ERROR_CATALOGUE = {
     category: 'unsupported',
     summary: 'this host cannot power off or reboot that way now (the reason says why)',
   },
+  // BMCs (core router over the IPMI and Redfish drivers)
+  E_BMC_NOT_FOUND: { category: 'not-found', summary: 'no configured BMC has that name' },
+  E_BMC_UNSUPPORTED: { category: 'unsupported', summary: "the BMC's protocol driver cannot do that" },
+  // CPU frequency limits (core, cpu-limits@1)
+  E_CPU_LIMITS_INVALID: { category: 'invalid', summary: 'a CPU frequency limit claim is malformed' },
   // test kit peers
   E_PEER_MISSING: { category: 'unavailable', summary: 'a test peer program is not installed' },
   E_PEER_FAILED: { category: 'unavailable', summary: 'a test peer exited, refused to start or answered with an error' },

@@ -74,6 +74,14 @@ export * from './contracts/bmc.js';
 export * from './contracts/host-power.js';
 export * from './contracts/audit-log.js';
 export * from './contracts/domains.js';
+export * from './contracts/energy.js';
+export * from './contracts/cpu-limits.js';
+export {
+  CpuLimitsService,
+  intersect as intersectCpuLimits,
+  type CpuLimitsDeps,
+} from './cpu-limits/cpu-limits-service.js';
+export { BmcRouter, type CapabilityLookup } from './bmc/bmc-router.js';
 /** Helpers for plugins that read facts under the host root (through the host's sysfs backend). */
 export { formatCpuList, parseCpuList } from './host/cpu-ranges.js';
 export { readOptional, readOptionalInt, readOptionalWords, listOptional, splitWords } from './host/sysfs-read.js';

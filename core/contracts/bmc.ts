@@ -1,18 +1,26 @@
 /**
- * Managed BMCs over IPMI: provided by `ipmi`, consumed by `libvirt-caps` (`vpmctl wake TARGET`
- * through chassis power-on), Redfish and SNMP (entities for the BMCs we poll). Readings go to
- * the telemetry store with source plugin `ipmi` and target = BMC name; SEL entries become
- * `hw.log.v1` events.
+ * Managed BMCs, whatever protocol they speak. Each plugin that drives BMCs provides a
+ * {@link BmcDriver} under its own token (`bmc-driver.ipmi@1` from `ipmi`, `bmc-driver.redfish@1`
+ * from `redfish`); the core provides `bmcs@1`, one router over every running driver, so
+ * consumers (`vpmctl wake TARGET`, Redfish and SNMP northbound, the power controller) never ask
+ * which plugin polls a BMC and no plugin imports another. Target names are unique across
+ * drivers (the router refuses to start a second target with a name already taken). Readings go
+ * to the telemetry store with source plugin = the driver's plugin and target = BMC name; log
+ * entries become `hw.log.v1` events.
  */
 import { defineCapability } from '../kernel/capabilities.js';
 import type { Principal } from '../access/privileges.js';
 
-/** Chassis actions (IPMI Chassis Control). */
+/** Chassis actions (IPMI Chassis Control; Redfish `ResetType` On, ForceOff, PowerCycle, ForceRestart, GracefulShutdown). */
 export type ChassisAction = 'on' | 'off' | 'cycle' | 'reset' | 'soft';
 
-/** One managed BMC as the poller sees it. */
+/** The protocol a BMC is managed with. */
+export type BmcProtocol = 'ipmi' | 'redfish';
+
+/** One managed BMC as its poller sees it. */
 export interface BmcTarget {
   readonly name: string;
+  readonly protocol: BmcProtocol;
   readonly host: string;
   readonly port: number;
   readonly state: 'ok' | 'degraded' | 'failed' | 'unknown';
@@ -21,12 +29,64 @@ export interface BmcTarget {
   readonly detail?: string;
 }
 
-/** The BMC capability. */
-export interface Bmcs {
-  targets(): readonly BmcTarget[];
-  /** @throws E_ACCESS_DENIED (needs ConfigureComponents), not-found for an unknown target. */
-  chassis(target: string, action: ChassisAction, by: Principal): Promise<void>;
+/** What the BMC does when its power limit cannot be held (DCMI exception actions). */
+export type PowerLimitException = 'none' | 'log' | 'power-off';
+
+/** A BMC-enforced power limit (DCMI Get/Set Power Limit; Redfish `Control` of type Power). */
+export interface BmcPowerLimit {
+  /** The limit, watts. */
+  readonly watts: number;
+  /** Whether the BMC enforces it now (DCMI Activate; Redfish ControlMode not Disabled). */
+  readonly active: boolean;
+  /** How long the BMC may take to bring power under the limit, ms. */
+  readonly correctionMs?: number;
+  readonly exception?: PowerLimitException;
+  /** What the BMC allows, watts, when it says. */
+  readonly allowableMin?: number;
+  readonly allowableMax?: number;
 }
 
-/** Token of {@link Bmcs}. */
+/** A change to a BMC's power limit; absent fields keep their value. `watts: null` deactivates. */
+export interface BmcPowerLimitChange {
+  readonly watts: number | null;
+  readonly correctionMs?: number;
+  readonly exception?: PowerLimitException;
+}
+
+/**
+ * One protocol's BMCs, provided by the plugin that polls them. Every method throws the
+ * driver's coded errors; `chassis`, `identify` and `setPowerLimit` check the caller's privilege
+ * (ConfigureComponents) and audit the action.
+ */
+export interface BmcDriver {
+  readonly protocol: BmcProtocol;
+  targets(): readonly BmcTarget[];
+  chassis(target: string, action: ChassisAction, by: Principal): Promise<void>;
+  /** Turns the chassis identify light on (for `seconds`, or until turned off) or off. */
+  identify?(target: string, on: boolean, by: Principal, seconds?: number): Promise<void>;
+  /** The BMC's power limit, or null when it has none set. @throws when the BMC offers no power limiting. */
+  powerLimit?(target: string): Promise<BmcPowerLimit | null>;
+  setPowerLimit?(target: string, change: BmcPowerLimitChange, by: Principal): Promise<BmcPowerLimit | null>;
+}
+
+/** The router over every driver (`bmcs@1`, provided by the core). Unknown targets: E_BMC_NOT_FOUND. */
+export interface Bmcs {
+  /** Every target of every running driver, by driver then config order. */
+  targets(): readonly BmcTarget[];
+  chassis(target: string, action: ChassisAction, by: Principal): Promise<void>;
+  /** @throws E_BMC_UNSUPPORTED when the target's driver cannot identify. */
+  identify(target: string, on: boolean, by: Principal, seconds?: number): Promise<void>;
+  /** @throws E_BMC_UNSUPPORTED when the target's driver offers no power limit. */
+  powerLimit(target: string): Promise<BmcPowerLimit | null>;
+  /** @throws E_BMC_UNSUPPORTED when the target's driver offers no power limit. */
+  setPowerLimit(target: string, change: BmcPowerLimitChange, by: Principal): Promise<BmcPowerLimit | null>;
+}
+
+/** Token of {@link Bmcs}: provided by the core; any plugin may get it. */
 export const BMCS = defineCapability<Bmcs>('bmcs@1');
+/** The ipmi plugin's driver. */
+export const IPMI_BMC_DRIVER = defineCapability<BmcDriver>('bmc-driver.ipmi@1');
+/** The redfish plugin's driver (its Redfish BMC poller). */
+export const REDFISH_BMC_DRIVER = defineCapability<BmcDriver>('bmc-driver.redfish@1');
+/** Every driver token the router consults, in this order. */
+export const BMC_DRIVERS: readonly (typeof IPMI_BMC_DRIVER)[] = [IPMI_BMC_DRIVER, REDFISH_BMC_DRIVER];

@@ -1,10 +1,10 @@
 /**
  * The ipmi plugin: a native IPMI 2.0 / RMCP+ client and a BMC poller. It provides the BMC
- * capability (`bmcs@1`), records every sensor reading in the telemetry store (source plugin
+ * driver (`bmc-driver.ipmi@1`, routed by the core's `bmcs@1`), records every sensor reading in the telemetry store (source plugin
  * `ipmi`, target = BMC name), turns new SEL entries into `hw.log.v1` events, tracks chassis
  * power per target, and adds `vpmctl ipmi sensors|sel|chassis|poll|targets`.
  */
-import { BMCS, VpmdError, definePlugin, type Bmcs, type PluginHealth } from 'vpmd';
+import { IPMI_BMC_DRIVER, VpmdError, definePlugin, type BmcDriver, type PluginHealth } from 'vpmd';
 import { IPMI_ERRORS } from './errors.js';
 import { IpmiConfigSchema, checkTargets, resolveTarget } from './config.js';
 import { chassis, registerCommands } from './cli.js';
@@ -21,7 +21,7 @@ export default definePlugin({
   coreApi: '^1.2.0',
   errors: IPMI_ERRORS,
   config: IpmiConfigSchema,
-  provides: [BMCS.id],
+  provides: [IPMI_BMC_DRIVER.id],
 
   register(ctx) {
     checkTargets(ctx.config);
@@ -32,11 +32,12 @@ export default definePlugin({
     };
     registerCommands(ctx, running);
 
-    const bmcs: Bmcs = {
+    const driver: BmcDriver = {
+      protocol: 'ipmi',
       targets: () => (poller === undefined ? [] : [...poller.targets.values()].map((t) => t.describe())),
       chassis: (target, action, by) => chassis(ctx, running(), target, action, by),
     };
-    ctx.capabilities.provide(BMCS, bmcs);
+    ctx.capabilities.provide(IPMI_BMC_DRIVER, driver);
 
     return {
       async start() {

@@ -78,7 +78,7 @@ export async function sendMagicPacket(mac: Buffer, dest: WolDestination): Promis
 
 /** What `wake` did. */
 export interface WakeResult {
-  readonly method: 'wake-on-lan' | 'ipmi';
+  readonly method: 'wake-on-lan' | 'ipmi' | 'redfish';
   readonly target: string;
   readonly detail: string;
 }
@@ -100,7 +100,7 @@ export async function wakeThroughBmc(bmcs: Bmcs | undefined, target: string, by:
   if (bmc === undefined) {
     throw new VpmdError(
       'E_LIBVIRT_CAPS_WAKE_TARGET',
-      `wake ${target}: not a MAC address nor a known BMC (BMCs: ${known.map((b) => b.name).join(', ') || 'none configured'})`,
+      `wake ${target}: not a MAC address nor a known BMC (BMCs: ${known.map((b) => b.name).join(', ') || 'none configured: add plugins.ipmi.targets or plugins.redfish.targets'})`,
       {
         target,
         known: known.map((b) => b.name),
@@ -108,5 +108,5 @@ export async function wakeThroughBmc(bmcs: Bmcs | undefined, target: string, by:
     );
   }
   await bmcs.chassis(bmc.name, 'on', by);
-  return { method: 'ipmi', target: bmc.name, detail: `chassis power on sent to ${bmc.host}:${bmc.port}` };
+  return { method: bmc.protocol, target: bmc.name, detail: `chassis power on sent to ${bmc.host}:${bmc.port}` };
 }

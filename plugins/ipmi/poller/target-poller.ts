@@ -308,6 +308,7 @@ export class TargetPoller {
   describe(): BmcTarget {
     return {
       name: this.target.name,
+      protocol: 'ipmi',
       host: this.target.host,
       port: this.target.port,
       state: this.state,

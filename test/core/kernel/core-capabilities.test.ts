@@ -9,7 +9,7 @@ import { planPlugins, type PluginSource } from '../../../core/kernel/plugin-plan
 import { CapabilityRegistry, scopeCapabilities } from '../../../core/kernel/capabilities.js';
 import { CORE_CAPABILITY_IDS, CORE_OWNER } from '../../../core/kernel/core-capabilities.js';
 import { parseConfigText } from '../../../core/config/load-config.js';
-import { AUDIT_LOG, BMCS, HOST_POWER } from '../../../core/index.js';
+import { AUDIT_LOG, HOST_POWER, IPMI_BMC_DRIVER } from '../../../core/index.js';
 
 function plugin(name: string, extra: Record<string, unknown> = {}): PluginSource {
   return {
@@ -34,8 +34,8 @@ const config = (names: string[]) => {
 };
 
 describe('planning with the core capabilities', () => {
-  it('lists host-power@1 and audit-log@1 as the core capabilities', () => {
-    expect(CORE_CAPABILITY_IDS).toEqual(['host-power@1', 'audit-log@1']);
+  it('lists host-power@1, audit-log@1, bmcs@1 and cpu-limits@1 as the core capabilities', () => {
+    expect(CORE_CAPABILITY_IDS).toEqual(['host-power@1', 'audit-log@1', 'bmcs@1', 'cpu-limits@1']);
   });
 
   it('accepts a plugin that requires them although no plugin provides them', () => {
@@ -68,10 +68,10 @@ describe('a plugin scope', () => {
     const power = { marker: 'power' };
     registry.provide(CORE_OWNER, HOST_POWER.id, power);
     registry.provide(CORE_OWNER, AUDIT_LOG.id, { marker: 'audit' });
-    registry.provide('ipmi', BMCS.id, { marker: 'bmcs' });
+    registry.provide('ipmi', IPMI_BMC_DRIVER.id, { marker: 'ipmi driver' });
     const scope = scopeCapabilities(registry, 'p', { provides: [], requires: [], optional: [] });
     expect(scope.get(HOST_POWER)).toBe(power);
     expect(scope.find(AUDIT_LOG)).toEqual({ marker: 'audit' });
-    expect(() => scope.find(BMCS)).toThrow(/bmcs@1 is not listed in its manifest's optional/);
+    expect(() => scope.find(IPMI_BMC_DRIVER)).toThrow(/bmc-driver.ipmi@1 is not listed in its manifest's optional/);
   });
 });

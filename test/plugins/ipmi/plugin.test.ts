@@ -211,7 +211,7 @@ describe('vpmctl ipmi', () => {
   });
 });
 
-describe('BMC capability (bmcs@1)', () => {
+describe('BMC capability (bmcs@1, routed to the ipmi driver)', () => {
   it('lists the targets with state and power, and controls chassis power with a privilege check', async () => {
     if (bmcs === undefined) throw new Error('bmcs@1 not provided');
     expect(bmcs.targets().map((t) => [t.name, t.state, t.power])).toEqual([
@@ -222,7 +222,8 @@ describe('BMC capability (bmcs@1)', () => {
     const viewer = { name: 'viewer', role: 'ReadOnly', origin: 'redfish' } as const;
     const admin = { name: 'admin', role: 'Administrator', origin: 'redfish' } as const;
     await expect(bmcs.chassis('bmc1', 'off', viewer)).rejects.toMatchObject({ code: 'E_ACCESS_DENIED' });
-    await expect(bmcs.chassis('nope', 'off', admin)).rejects.toMatchObject({ code: 'E_IPMI_TARGET' });
+    await expect(bmcs.chassis('nope', 'off', admin)).rejects.toMatchObject({ code: 'E_BMC_NOT_FOUND' });
+    await expect(bmcs.powerLimit('nope')).rejects.toThrow(/no BMC named 'nope'; configured: bmc0, bmc1, bmc2/);
     await bmcs.chassis('bmc1', 'off', admin);
     expect(await sim.powerState(1)).toBe(0);
     expect(bmcs.targets().find((t) => t.name === 'bmc1')?.power).toBe('off');

@@ -6,7 +6,7 @@
 import { testPlugin } from '../../../testkit/index.js';
 import { createSocket, type Socket } from 'node:dgram';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BMCS, VpmdError, type BmcTarget } from '../../../core/index.js';
+import { IPMI_BMC_DRIVER, VpmdError, type BmcTarget } from '../../../core/index.js';
 import { bootAgent, type BootedAgent } from '../../../testkit/index.js';
 import { runIpmitool, startIpmiSim, type IpmiSimPeer } from '../../../testkit/peers/index.js';
 import ipmiPlugin from '../../../plugins/ipmi/index.js';
@@ -60,11 +60,11 @@ describe('Wake-on-LAN', () => {
     for (let i = 0; i < 16; i++) expect(pkt.subarray(6 + i * 6, 12 + i * 6).toString('hex')).toBe('525400abcd01');
   });
 
-  it('says clearly that IPMI wake needs a BMC provider when the target is not a MAC', async () => {
+  it('says clearly that a BMC wake needs a configured BMC when the target is not a MAC', async () => {
     const r = await agent.run(['wake', 'bmc0']);
-    expect(r.type === 'error' ? r.error.code : r.type).toBe('E_CAPABILITY_MISSING');
+    expect(r.type === 'error' ? r.error.code : r.type).toBe('E_LIBVIRT_CAPS_WAKE_TARGET');
     expect(r.type === 'error' ? r.error.message : '').toMatch(
-      /not a MAC address, and no plugin provides BMCs \(bmcs@1\)/,
+      /not a MAC address nor a known BMC \(BMCs: none configured: add plugins.ipmi.targets or plugins.redfish.targets\)/,
     );
   });
 
@@ -84,10 +84,12 @@ describe('IPMI through the BMCS capability', () => {
     const provider = testPlugin({
       name: 'test-bmcs',
       description: 'BMCS over ipmitool for tests',
-      provides: ['bmcs@1'],
+      provides: ['bmc-driver.ipmi@1'],
       register(ctx) {
-        ctx.capabilities.provide(BMCS, {
-          targets: (): BmcTarget[] => targets.map((t) => ({ name: t.name, host: t.host, port: t.port, state: 'ok' })),
+        ctx.capabilities.provide(IPMI_BMC_DRIVER, {
+          protocol: 'ipmi',
+          targets: (): BmcTarget[] =>
+            targets.map((t) => ({ name: t.name, protocol: 'ipmi', host: t.host, port: t.port, state: 'ok' })),
           chassis: async (name, action, by) => {
             ctx.access.require(by, 'ConfigureComponents', `ipmi chassis ${action}`);
             const t = targets.find((x) => x.name === name);

@@ -4,7 +4,7 @@
  * so the MIB rows built from them can be checked exactly.
  */
 import { testPlugin } from 'vpmd/testkit';
-import { BMCS, GUEST_CHANNELS } from 'vpmd';
+import { GUEST_CHANNELS, IPMI_BMC_DRIVER } from 'vpmd';
 
 export const GUEST_STATS = [
   { vm: 'web-2', channels: 2, connected: 1, accepted: 40, clamped: 3, limited: 1, refused: 0 },
@@ -14,7 +14,7 @@ export const GUEST_STATS = [
 export default testPlugin({
   name: 'test-providers',
   description: 'guest-channels and bmcs providers for the SNMP tests',
-  provides: ['guest-channels@1', 'bmcs@1'],
+  provides: ['guest-channels@1', 'bmc-driver.ipmi@1'],
   register(ctx) {
     ctx.capabilities.provide(GUEST_CHANNELS, {
       stats: () => GUEST_STATS,
@@ -23,8 +23,9 @@ export default testPlugin({
       bounds: () => [{ pcpu: 2, minKHz: 1_000_000, maxKHz: 2_200_000 }],
       setBounds: () => Promise.resolve(),
     });
-    ctx.capabilities.provide(BMCS, {
-      targets: () => [{ name: 'node7-bmc', host: '10.0.0.7', port: 623, state: 'ok' }],
+    ctx.capabilities.provide(IPMI_BMC_DRIVER, {
+      protocol: 'ipmi',
+      targets: () => [{ name: 'node7-bmc', protocol: 'ipmi', host: '10.0.0.7', port: 623, state: 'ok' }],
       chassis: () => Promise.resolve(undefined),
     });
     return { start() {}, stop() {} };

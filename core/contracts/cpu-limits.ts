@@ -1,0 +1,66 @@
+/**
+ * Frequency limits on host CPUs, claimed by several owners at once (`cpu-limits@1`, provided by
+ * the core). Power profiles (a pool's min/max), per-VM budgets (a ceiling on a VM's exclusive
+ * pCPUs), facility and thermal limits each claim limits under their own owner name; none
+ * overwrites another. The effective limit of a CPU is the intersection of every claim on it,
+ * and a ceiling wins over a floor when they cross (a power or thermal limit is a safety limit; a
+ * floor is a wish). The core writes the effective limits to each CPU's cpufreq policy
+ * (`scaling_min_freq`/`scaling_max_freq`; a policy spanning several CPUs takes the strictest of
+ * them) and, when the last claim goes, puts back the values it found, which it keeps in the
+ * state store so a crash does not lose them. A plugin that drives a policy itself (virtio-channels
+ * under the userspace governor) *holds* its CPUs: the core then leaves those policies alone and
+ * the holder keeps its own writes inside {@link CpuLimits.effective}, re-applying on
+ * {@link CpuLimits.onChange}, and tells the guest when a request was clamped and by whom.
+ */
+import { defineCapability } from '../kernel/capabilities.js';
+
+/** A frequency window in kHz; an absent side is unbounded. */
+export interface FrequencyLimit {
+  readonly minKHz?: number;
+  readonly maxKHz?: number;
+}
+
+/** One owner's claim on one CPU. */
+export interface CpuLimitClaim extends FrequencyLimit {
+  /** Who claims it: `<plugin>:<what>`, e.g. `profiles:latency-critical`, `power:budget:web-1`. */
+  readonly owner: string;
+  /** Why, in words an operator reads in `vpmctl` and in guest replies. */
+  readonly reason: string;
+  readonly since: number;
+}
+
+/** A CPU's effective limit and where each side comes from. */
+export interface EffectiveCpuLimit extends FrequencyLimit {
+  readonly cpu: number;
+  /** The claim that sets the ceiling (the lowest max), when any. */
+  readonly maxBy?: CpuLimitClaim;
+  /** The claim that sets the floor (the highest min, below the ceiling), when any. */
+  readonly minBy?: CpuLimitClaim;
+  readonly claims: readonly CpuLimitClaim[];
+  /** The plugin holding the CPU's policy, when one does. */
+  readonly heldBy?: string;
+}
+
+/** The limits capability. */
+export interface CpuLimits {
+  /**
+   * Sets `owner`'s claim on each CPU in `cpus` (replacing its earlier claim there) and applies
+   * the result before resolving. @throws E_CPU_LIMITS_INVALID (min above max, unknown CPU, bad owner).
+   */
+  claim(owner: string, cpus: readonly number[], limit: FrequencyLimit, reason: string): Promise<void>;
+  /** Drops `owner`'s claims (on `cpus`, or everywhere) and applies the result. */
+  release(owner: string, cpus?: readonly number[]): Promise<void>;
+  /** A CPU's effective limit (unbounded when nothing is claimed). */
+  effective(cpu: number): EffectiveCpuLimit;
+  /** Every CPU with at least one claim, by CPU number. */
+  claimed(): readonly EffectiveCpuLimit[];
+  /** `holder` drives these CPUs' policies itself: the core stops writing them (see the module doc). */
+  hold(holder: string, cpus: readonly number[]): void;
+  /** Gives back held CPUs (all of `holder`'s when `cpus` is absent); the core applies its limits to them again. */
+  unhold(holder: string, cpus?: readonly number[]): Promise<void>;
+  /** Called with the CPUs whose effective limit changed; returns the unsubscribe function. */
+  onChange(listener: (cpus: readonly number[]) => void): () => void;
+}
+
+/** Token of {@link CpuLimits}: provided by the core; any plugin may get it. */
+export const CPU_LIMITS = defineCapability<CpuLimits>('cpu-limits@1');
