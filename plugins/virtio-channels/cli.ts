@@ -291,6 +291,16 @@ export function registerCommands(ctx: PluginContext, svc: () => ChannelService):
 
   reg(
     defineCommand({
+      name: 'show_clamp_reasons',
+      summary: 'Guest requests the host bounds clamped, by whose bound (cpu-limits claim, VM or pCPU bounds)',
+      privilege: 'Login',
+      args: Type.Object({}),
+      handler: () => [...svc().hostLimits.clampsByReason].map(([reason, clamped]) => ({ reason, clamped })),
+    }),
+  );
+
+  reg(
+    defineCommand({
       name: 'show_channel_stats',
       summary: 'Guest request counters per VM and channel (accepted, clamped, limited, refused)',
       privilege: 'Login',
