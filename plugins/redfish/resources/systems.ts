@@ -15,6 +15,7 @@ import { notFound } from './service-root.js';
 import { collection, link, odataType, status } from './types.js';
 import { oemType } from './oem-schema.js';
 import { capabilitiesDocumentsUri } from './capabilities-documents.js';
+import { patchPowerMode, powerModeProperties, powerProfilesUri } from './power-profiles.js';
 
 const TOPOLOGY_TTL_MS = 5000;
 
@@ -103,6 +104,7 @@ export function systemRoutes(deps: ServiceDeps): Route[] {
       SystemType: 'Physical',
       HostName: host,
       PowerState: powerState(),
+      ...powerModeProperties(deps),
       Status: status('OK'),
       ProcessorSummary: {
         Count: packages(topo).length,
@@ -126,6 +128,7 @@ export function systemRoutes(deps: ServiceDeps): Route[] {
         Vpmd: {
           '@odata.type': oemType('VpmdComputerSystem'),
           CapabilitiesDocuments: link(capabilitiesDocumentsUri(id)),
+          PowerProfiles: link(powerProfilesUri(id)),
           GuestChannels: ctx.capabilities.find(GUEST_CHANNELS)
             ? 'running: OperatingSpeedRangeMHz also bounds guest frequency requests'
             : 'not running: OperatingSpeedRangeMHz sets cpufreq limits only',
@@ -177,6 +180,12 @@ export function systemRoutes(deps: ServiceDeps): Route[] {
       entity: 'ComputerSystem',
       shared: true,
       get: (req) => (checkId(req), systemBody()),
+      // PowerMode: switches the profiles of the CPU pools (power-profiles@1).
+      patch: async (req) => {
+        checkId(req);
+        await patchPowerMode(deps, req, await systemBody());
+        return systemBody();
+      },
     },
     {
       pattern: '/redfish/v1/Systems/{sys}/Processors',
