@@ -7,6 +7,7 @@ import {
   BMCS,
   GUEST_CHANNELS,
   HOST_SLEEP,
+  POWER_PROFILES,
   VpmdError,
   type HostPowerState,
   type PluginContext,
@@ -19,6 +20,7 @@ import { UsmEngine } from '../engine/usm-engine.js';
 import type { SnmpConfig } from '../config.js';
 import { EntityIndexes, entPhysicalSource, entSensorSource, type EntityInputs } from '../mib/mibs/entities.js';
 import { ProcessorLoad, eoPowerSource, hostResourcesSource, systemSource } from '../mib/mibs/standard.js';
+import { profilesSource } from '../mib/mibs/profiles.js';
 import { VPMD, VPMD_AGENT_ID, VpmdMib } from '../mib/mibs/vpmd-mib.js';
 import { AgentxSubagent } from './agentx.js';
 import { HostEnergy, eoEnergySource } from '../mib/mibs/energy.js';
@@ -225,6 +227,7 @@ export class SnmpAgent {
         this.energy,
       ),
       vpmd.source(),
+      profilesSource(() => ctx.capabilities.find(POWER_PROFILES)),
       (this.engine as UsmEngine).source(),
     ];
   }
