@@ -291,6 +291,7 @@ export class ProfileEngine {
     this.assigned.clear();
     for (const [k, v] of next) this.assigned.set(k, v);
     this.lastReport = report;
+    this.lastError = undefined;
     this.d.log.info({ reason, written: report.written, failures: report.failures.length }, 'profiles applied');
     this.d.onApplied?.({ reason, report });
     return report;

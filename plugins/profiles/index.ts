@@ -6,7 +6,7 @@
  * stop. Time-of-day schedules switch pools' profiles. Frequency limits are claims on the core's
  * `cpu-limits@1`, never direct writes. See docs/profiles.md.
  */
-import { CPU_LIMITS, DOMAINS, definePlugin, type PluginHealth } from 'vpmd';
+import { CPU_LIMITS, DOMAINS, definePlugin, isVpmdError, type PluginHealth } from 'vpmd';
 import { registerCommands } from './cli.js';
 import { ProfilesConfigSchema } from './config.js';
 import { ProfileEngine } from './engine.js';
@@ -59,7 +59,13 @@ export default definePlugin({
             }),
         });
         const e = engine;
-        await e.start();
+        // A profile that does not fit this host (or overlapping pools) refuses the whole apply and
+        // changes nothing; the agent keeps running with the plugin degraded and saying why.
+        await e.start().catch((err: unknown) => {
+          if (!isVpmdError(err) || !err.code.startsWith('E_PROFILES_')) throw err;
+          e.lastError = err.message;
+          ctx.log.error({ err: err.message }, 'profiles not applied at start');
+        });
         if (ctx.config.schedules.length > 0) ctx.scheduler.every('schedules', 1000, () => e.tick());
         ctx.scheduler.every('drift', ctx.config.driftCheckSeconds * 1000, () => e.checkDrift());
         if (ctx.config.pools.some((p) => p.latencyClass !== undefined)) {
