@@ -4,7 +4,7 @@
 # that history (a tarball, a shallow clone) has nothing to check and says so.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-base=ea13208d
+base=ea13208386a6f5b977ecf667cd0e037e68170153
 if ! git rev-parse -q --verify "${base}^{commit}" >/dev/null 2>&1; then
   echo "commit subjects: history before ${base} not present, nothing to check"
   exit 0
