@@ -159,7 +159,7 @@ export class Reconciler {
     differing.sort((x, y) => fileRank(x.path) - fileRank(y.path));
     let written = 0;
     // A pair such as uncore min/max may need the other side moved first: retry refused writes once.
-    let retry: Array<Target & { error: string }> = [];
+    const retry: Array<Target & { error: string }> = [];
     for (const t of differing) {
       try {
         await this.d.backend.write(t.path, t.value);
@@ -177,7 +177,6 @@ export class Reconciler {
         this.d.log.warn({ path: t.path, value: t.value, err: message(e) }, 'profile value could not be written');
       }
     }
-    retry = [];
     this.writes += written;
     return { written, unchanged, failures };
   }
