@@ -1,6 +1,7 @@
 """Baseline for bench/redfish-poll: a Python Redfish client reading the same resources of N BMCs
 as vpmd's poller (service root, Systems, Chassis, every Sensor, EnvironmentMetrics, Controls,
-LogServices entries), one session per BMC, with the same number of BMCs in flight (threads).
+LogServices entries), one session per BMC, with the same number of BMCs in flight (threads):
+a cold sweep (login and walk) and a warm one (the same sessions walk again).
 
 It uses DMTF's python-redfish-library (`import redfish`) when installed; otherwise the same
 calls over python3-requests (what that library does underneath: a requests Session with
@@ -60,9 +61,9 @@ def members(c):
     return [m["@odata.id"] for m in c.get("Members", [])]
 
 
-def poll(url):
+def poll(c):
     t0 = time.perf_counter()
-    c = Client(url, "Administrator", "Password")
+    gets0 = c.gets
     readings = 0
     root = c.get("/redfish/v1/")
     for s in members(c.get(root["Systems"]["@odata.id"])):
@@ -85,35 +86,52 @@ def poll(url):
                 svc = c.get(ls)
                 if "Entries" in svc:
                     c.get(svc["Entries"]["@odata.id"])
-    c.logout()
-    return {"ms": (time.perf_counter() - t0) * 1000, "gets": c.gets, "readings": readings}
+    return {"ms": (time.perf_counter() - t0) * 1000, "gets": c.gets - gets0, "readings": readings}
+
+
+def cold(url, clients, i):
+    t0 = time.perf_counter()
+    clients[i] = Client(url, "Administrator", "Password")
+    r = poll(clients[i])
+    return {**r, "ms": (time.perf_counter() - t0) * 1000, "gets": r["gets"] + 1}
+
+
+def sweep(pool, fn, n):
+    cpu0 = os.times()
+    t0 = time.perf_counter()
+    results, failures = [], 0
+    for f in [pool.submit(fn, i) for i in range(n)]:
+        try:
+            results.append(f.result())
+        except Exception as e:  # noqa: BLE001 - a failed BMC is counted, not fatal
+            failures += 1
+            print(f"baseline: {e}", file=sys.stderr)
+    cpu1 = os.times()
+    return {
+        "wallMs": (time.perf_counter() - t0) * 1000,
+        "cpuMs": ((cpu1.user - cpu0.user) + (cpu1.system - cpu0.system)) * 1000,
+        "failures": failures,
+        "perBmcMs": [r["ms"] for r in results],
+        "gets": sum(r["gets"] for r in results),
+        "readings": sum(r["readings"] for r in results),
+    }
 
 
 def main():
     urls = [json.loads(line)["url"] for line in sys.stdin if line.strip()]
     concurrency = int(os.environ.get("CONCURRENCY", "16"))
-    cpu0 = os.times()
-    t0 = time.perf_counter()
-    results, failures = [], 0
+    clients = [None] * len(urls)
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
-        for f in [pool.submit(poll, u) for u in urls]:
-            try:
-                results.append(f.result())
-            except Exception as e:  # noqa: BLE001 - a failed BMC is counted, not fatal
-                failures += 1
-                print(f"baseline: {e}", file=sys.stderr)
-    wall = (time.perf_counter() - t0) * 1000
-    cpu1 = os.times()
-    cpu_ms = ((cpu1.user - cpu0.user) + (cpu1.system - cpu0.system)) * 1000
-    print(json.dumps({
-        "library": LIBRARY,
-        "wallMs": wall,
-        "cpuMs": cpu_ms,
-        "failures": failures,
-        "perBmcMs": [r["ms"] for r in results],
-        "gets": sum(r["gets"] for r in results),
-        "readings": sum(r["readings"] for r in results),
-    }))
+        first = sweep(pool, lambda i: cold(urls[i], clients, i), len(urls))
+        # Steady state: the same session, the same walk (what such a poller does every interval).
+        again = sweep(pool, lambda i: poll(clients[i]), len(urls))
+        for c in clients:
+            if c is not None:
+                try:
+                    c.logout()
+                except Exception:  # noqa: BLE001 - best effort, as at any stop
+                    pass
+    print(json.dumps({"library": LIBRARY, "cold": first, "warm": again}))
 
 
 main()

@@ -3,8 +3,8 @@
  * public-rackmount1 mockup, one process per BMC) reading every sensor, by vpmd's poller and by a
  * Python Redfish client (bench/redfish-poll/baseline.py: DMTF's python-redfish-library when
  * installed, else the same calls over python3-requests) reading the same resources in the same
- * run, alternating, with the same number of BMCs in flight. Each sweep is cold: login,
- * discovery, readings, log entries, logout. Prints JSON: wall time, CPU per BMC, per-BMC poll
+ * run, alternating, with the same number of BMCs in flight. Each side makes a cold sweep (login,
+ * discovery, readings, log entries) and a warm one (the same sessions: a poller's steady state). Prints JSON: wall time, CPU per BMC, per-BMC poll
  * max and p99.9, GETs, failures (a poll past the 10 s timeout counts as one), and the ratios.
  *
  *   flock /tmp/vpmd-bench.lock npx tsx bench/redfish-poll/run.ts [--bmcs 50] [--rounds 3] [--concurrency 16]
@@ -34,7 +34,27 @@ function quantile(xs: readonly number[], q: number): number {
 
 const median = (xs: readonly number[]): number => quantile(xs, 0.5);
 
-async function vpmdSweep(urls: readonly string[], concurrency: number): Promise<SideResult> {
+function makeTarget(url: string, i: number): RedfishTarget {
+  const u = new URL(url);
+  return new RedfishTarget(
+    {
+      name: `bmc${i}`,
+      origin: u.origin,
+      host: u.hostname,
+      port: Number(u.port),
+      username: 'Administrator',
+      password: 'Password',
+      trust: { kind: 'plain' },
+      intervalMs: 30_000,
+      events: false,
+    },
+    { timeoutMs: TIMEOUT_MS, retries: 0, requestsPerBmc: 4 },
+    { minMs: 1000, maxMs: 1000 },
+  );
+}
+
+/** One sweep over `targets`: a poll (discovery first when cold) and a read of every log. */
+async function vpmdSweep(targets: readonly RedfishTarget[], concurrency: number): Promise<SideResult> {
   const limiter = new Limiter(concurrency);
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
@@ -43,25 +63,10 @@ async function vpmdSweep(urls: readonly string[], concurrency: number): Promise<
   let readings = 0;
   const perBmcMs: number[] = [];
   await Promise.all(
-    urls.map((url, i) =>
+    targets.map((t) =>
       limiter.run(async () => {
         const started = performance.now();
-        const u = new URL(url);
-        const t = new RedfishTarget(
-          {
-            name: `bmc${i}`,
-            origin: u.origin,
-            host: u.hostname,
-            port: Number(u.port),
-            username: 'Administrator',
-            password: 'Password',
-            trust: { kind: 'plain' },
-            intervalMs: 30_000,
-            events: false,
-          },
-          { timeoutMs: TIMEOUT_MS, retries: 0, requestsPerBmc: 4 },
-          { minMs: 1000, maxMs: 1000 },
-        );
+        const before = t.session.counters.requests;
         try {
           await t.poll();
           for (const log of t.discovery?.logs ?? []) await t.expandedMembers(log);
@@ -72,10 +77,9 @@ async function vpmdSweep(urls: readonly string[], concurrency: number): Promise<
           else perBmcMs.push(ms);
         } catch (e) {
           failures++;
-          process.stderr.write(`vpmd: bmc${i}: ${(e as Error).message}\n`);
+          process.stderr.write(`vpmd: ${t.target.name}: ${(e as Error).message}\n`);
         } finally {
-          gets += t.session.counters.requests;
-          await t.close();
+          gets += t.session.counters.requests - before;
         }
       }),
     ),
@@ -84,7 +88,27 @@ async function vpmdSweep(urls: readonly string[], concurrency: number): Promise<
   return { wallMs: performance.now() - t0, cpuMs: (cpu.user + cpu.system) / 1000, failures, perBmcMs, gets, readings };
 }
 
-function baselineSweep(urls: readonly string[], concurrency: number): Promise<SideResult & { library: string }> {
+/** A cold sweep (new sessions: login, discovery, readings, logs) and a warm one, then logout. */
+async function vpmdRun(urls: readonly string[], concurrency: number): Promise<{ cold: SideResult; warm: SideResult }> {
+  const targets = urls.map((u, i) => makeTarget(u, i));
+  try {
+    const cold = await vpmdSweep(targets, concurrency);
+    const warm = await vpmdSweep(targets, concurrency);
+    return { cold, warm };
+  } finally {
+    await Promise.all(targets.map((t) => t.close()));
+  }
+}
+
+type BaselineRun = { library: string; cold: SideResult; warm: SideResult };
+
+/** A BMC read past the timeout is a failure, as on vpmd's side. */
+function late(r: SideResult): SideResult {
+  const n = r.perBmcMs.filter((ms) => ms > TIMEOUT_MS).length;
+  return { ...r, failures: r.failures + n, perBmcMs: r.perBmcMs.filter((ms) => ms <= TIMEOUT_MS) };
+}
+
+function baselineRun(urls: readonly string[], concurrency: number): Promise<BaselineRun> {
   const script = fileURLToPath(new URL('./baseline.py', import.meta.url));
   return new Promise((resolve, reject) => {
     const child = spawn('/usr/bin/python3', [script], {
@@ -96,10 +120,8 @@ function baselineSweep(urls: readonly string[], concurrency: number): Promise<Si
     child.once('error', reject);
     child.once('exit', (code) => {
       if (code !== 0) return reject(new Error(`baseline exited ${String(code)}`));
-      const r = JSON.parse(out) as SideResult & { library: string };
-      // A BMC read past the timeout is a failure, as on vpmd's side.
-      const late = r.perBmcMs.filter((ms) => ms > TIMEOUT_MS).length;
-      resolve({ ...r, failures: r.failures + late, perBmcMs: r.perBmcMs.filter((ms) => ms <= TIMEOUT_MS) });
+      const r = JSON.parse(out) as BaselineRun;
+      resolve({ library: r.library, cold: late(r.cold), warm: late(r.warm) });
     });
     child.stdin.end(urls.map((url) => JSON.stringify({ url })).join('\n'));
   });
@@ -135,14 +157,26 @@ async function main(): Promise<void> {
     for (let i = 0; i < n; i += 10)
       mockups.push(...(await Promise.all(Array.from({ length: Math.min(10, n - i) }, () => startRedfishMockup()))));
     const urls = mockups.map((m) => m.url);
-    const vpmd: SideResult[] = [];
-    const base: Array<SideResult & { library: string }> = [];
+    const vpmd: Array<{ cold: SideResult; warm: SideResult }> = [];
+    const base: BaselineRun[] = [];
     for (let r = 0; r < rounds; r++) {
-      vpmd.push(await vpmdSweep(urls, concurrency));
-      base.push(await baselineSweep(urls, concurrency));
+      vpmd.push(await vpmdRun(urls, concurrency));
+      base.push(await baselineRun(urls, concurrency));
     }
-    const v = summary(vpmd, n);
-    const b = summary(base, n);
+    const side = (runs: ReadonlyArray<{ cold: SideResult; warm: SideResult }>) => ({
+      cold: summary(
+        runs.map((x) => x.cold),
+        n,
+      ),
+      warm: summary(
+        runs.map((x) => x.warm),
+        n,
+      ),
+    });
+    const v = side(vpmd);
+    const b = side(base);
+    const ratio = (a: number | undefined, c: number | undefined, floor: number): number =>
+      Number(((a ?? 0) / Math.max(floor, c ?? floor)).toFixed(2));
     process.stdout.write(
       `${JSON.stringify(
         {
@@ -155,8 +189,10 @@ async function main(): Promise<void> {
           vpmd: v,
           baseline: { library: base[0]?.library ?? '?', ...b },
           ratio: {
-            wall: Number(((b.wallMsMedian ?? 0) / Math.max(1, v.wallMsMedian ?? 1)).toFixed(2)),
-            cpuPerBmc: Number(((b.cpuMsPerBmc ?? 0) / Math.max(0.01, v.cpuMsPerBmc ?? 1)).toFixed(2)),
+            coldWall: ratio(b.cold.wallMsMedian, v.cold.wallMsMedian, 1),
+            coldCpuPerBmc: ratio(b.cold.cpuMsPerBmc, v.cold.cpuMsPerBmc, 0.01),
+            warmWall: ratio(b.warm.wallMsMedian, v.warm.wallMsMedian, 1),
+            warmCpuPerBmc: ratio(b.warm.cpuMsPerBmc, v.warm.cpuMsPerBmc, 0.01),
           },
         },
         null,

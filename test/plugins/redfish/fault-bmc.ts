@@ -19,6 +19,8 @@ export type BmcFault = 'none' | 'slow' | 'error500' | 'malformed';
 export interface FaultBmcOptions {
   /** Serve only the deprecated Power and Thermal (no Sensors, EnvironmentMetrics, Controls). */
   readonly legacyOnly?: boolean;
+  /** Offer an SSE stream (EventService.ServerSentEventUri). */
+  readonly sse?: boolean;
   /** HTTPS with this key and certificate (PEM); default plain HTTP. */
   readonly tls?: { readonly key: string; readonly cert: string };
   /** Delay of the 'slow' fault, ms; default 5000. */
@@ -41,6 +43,10 @@ export interface FaultBmc {
   expireSessions(): void;
   addLogEntry(message: string, severity: 'OK' | 'Warning' | 'Critical'): void;
   setReading(sensor: 'Temp1' | 'Power1', value: number): void;
+  /** Open SSE streams. */
+  streams(): number;
+  /** Sends one event on every open SSE stream. */
+  sendEvent(messageId: string): void;
   /** Closes the listener and cuts every connection: the BMC is gone. */
   vanish(): Promise<void>;
 }
@@ -52,6 +58,7 @@ const link = (id: string): { '@odata.id': string } => ({ '@odata.id': id });
 export async function startFaultBmc(opts: FaultBmcOptions = {}): Promise<FaultBmc> {
   const tokens = new Set<string>();
   const sockets = new Set<Socket>();
+  const streams = new Set<ServerResponse>();
   const readings = { Temp1: 40, Power1: 200 };
   let powerLimit = { SetPoint: 500, ControlMode: 'Automatic' };
   let indicator = false;
@@ -82,7 +89,9 @@ export async function startFaultBmc(opts: FaultBmcOptions = {}): Promise<FaultBm
       Chassis: link(`${V1}/Chassis`),
       Managers: link(`${V1}/Managers`),
       SessionService: link(`${V1}/SessionService`),
+      ...(opts.sse ? { EventService: link(`${V1}/EventService`) } : {}),
     },
+    [`${V1}/EventService`]: { Id: 'EventService', ServiceEnabled: true, ServerSentEventUri: `${V1}/EventService/SSE` },
     [`${V1}/Systems`]: { Members: [link(system)] },
     [system]: {
       '@odata.id': system,
@@ -205,6 +214,13 @@ export async function startFaultBmc(opts: FaultBmcOptions = {}): Promise<FaultBm
       return send(res, 204);
     }
     if (bmc.fault === 'error500') return send(res, 500, { error: { message: 'internal error' } });
+    if (opts.sse && req.method === 'GET' && key === `${V1}/EventService/SSE`) {
+      res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache' });
+      res.write(': fault BMC events\n\n');
+      streams.add(res);
+      res.once('close', () => streams.delete(res));
+      return;
+    }
     if (req.method === 'POST' && key === `${system}/Actions/ComputerSystem.Reset`) {
       const type = (body as { ResetType?: string } | undefined)?.ResetType ?? '';
       bmc.resets.push(type);
@@ -266,6 +282,11 @@ export async function startFaultBmc(opts: FaultBmcOptions = {}): Promise<FaultBm
       log.push({ id: String(log.length + 1), message, severity, created: new Date().toISOString() }),
     setReading: (s, v) => {
       readings[s] = v;
+    },
+    streams: () => streams.size,
+    sendEvent: (messageId) => {
+      const data = JSON.stringify({ Events: [{ EventId: String(Date.now()), MessageId: messageId }] });
+      for (const s of streams) s.write(`id: ${Date.now()}\ndata: ${data}\n\n`);
     },
     vanish: async () => {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));

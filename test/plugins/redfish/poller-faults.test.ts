@@ -27,12 +27,13 @@ describe('Redfish poller against fault-injecting BMCs', () => {
   let malformed: FaultBmc;
   let vanishing: FaultBmc;
   let pinnedWrong: FaultBmc;
+  let streaming: FaultBmc;
   let p: PollingAgent;
 
   beforeAll(async () => {
     cert = await makeCert();
     const tls = { key: cert.key, cert: cert.cert };
-    [good, legacy, slow, failing, malformed, vanishing, pinnedWrong] = await Promise.all([
+    [good, legacy, slow, failing, malformed, vanishing, pinnedWrong, streaming] = await Promise.all([
       startFaultBmc({ tls }),
       startFaultBmc({ legacyOnly: true }),
       startFaultBmc({ slowMs: 6000 }),
@@ -40,6 +41,7 @@ describe('Redfish poller against fault-injecting BMCs', () => {
       startFaultBmc(),
       startFaultBmc(),
       startFaultBmc({ tls }),
+      startFaultBmc({ sse: true }),
     ]);
     const wrong = cert.fingerprint.replace(/^../, cert.fingerprint.startsWith('00') ? '11' : '00');
     p = await bootPoller([
@@ -50,6 +52,7 @@ describe('Redfish poller against fault-injecting BMCs', () => {
       { name: 'malformed', url: malformed.url, ...login, plainHttp: true },
       { name: 'vanishing', url: vanishing.url, ...login, plainHttp: true },
       { name: 'pinned-wrong', url: pinnedWrong.url, ...login, fingerprint: wrong },
+      { name: 'streaming', url: streaming.url, ...login, plainHttp: true },
     ]);
     await waitFor(
       async () => [...(await p.targets()).values()].every((t) => t.state !== 'unknown'),
@@ -59,7 +62,7 @@ describe('Redfish poller against fault-injecting BMCs', () => {
 
   afterAll(async () => {
     await p?.agent.stop();
-    await Promise.all([good, legacy, slow, failing, malformed, pinnedWrong].map((b) => b?.vanish()));
+    await Promise.all([good, legacy, slow, failing, malformed, pinnedWrong, streaming].map((b) => b?.vanish()));
     if (cert) await removeCert(cert);
   });
 
@@ -152,6 +155,20 @@ describe('Redfish poller against fault-injecting BMCs', () => {
     expect(mine()[1]?.severity).toBe('critical');
     const logs = await p.agent.json<Array<{ message: string }>>(['redfish', 'logs', 'good']);
     expect(logs.map((l) => l.message)).toEqual(['Fan 2 failed', 'PSU 1 lost input']);
+  });
+
+  it("follows a BMC's SSE stream: an event reads the logs, no poll needed", async () => {
+    await waitFor(async () => (await p.targets()).get('streaming')?.events === 'sse', 'SSE stream open');
+    expect(streaming.streams()).toBe(1);
+    const mine = (): typeof p.hwLog => p.hwLog.filter((e) => e.source === 'redfish/streaming');
+    await waitFor(() => mine().length === 1, 'the first entry');
+    streaming.addLogEntry('Chassis intrusion', 'Critical');
+    const gets = streaming.requests.length;
+    streaming.sendEvent('ResourceEvent.1.0.ResourceErrorsDetected');
+    await waitFor(() => mine().length === 2, 'the entry read after the event');
+    expect(mine()[1]).toMatchObject({ message: 'Chassis intrusion', severity: 'critical' });
+    // Only the log was read for it, not the sensors.
+    expect(streaming.requests.slice(gets).every((r) => r.includes('/LogServices/'))).toBe(true);
   });
 
   it('controls the BMC through bmcs@1: Reset, identify, power limit', async () => {
