@@ -5,7 +5,7 @@
  * its `source` (rapl or wall) and `model`.
  */
 import type { EnergyAccounting, EnergyFigure, VmEnergy } from 'vpmd';
-import type { ExpositionWriter, Family, Labels } from '../exposition/families.js';
+import { renderLabels, type ExpositionWriter, type Family, type Labels } from '../exposition/families.js';
 
 const VM_ENERGY: Family = {
   name: 'vpmd_vm_energy_joules',
@@ -72,23 +72,32 @@ const SAMPLED_AT: Family = {
   help: 'When the last accounting interval ended, seconds since the epoch',
 };
 
-function figure(w: ExpositionWriter, id: Labels, f: EnergyFigure): void {
-  const labels: Labels = [...id, ['source', f.source], ['model', f.model]];
-  w.add(VM_ENERGY, labels, f.joules);
-  if (f.watts !== null) w.add(VM_POWER, labels, f.watts);
+function figure(w: ExpositionWriter, id: string, f: EnergyFigure): void {
+  const labels = `${id},${renderLabels([
+    ['source', f.source],
+    ['model', f.model],
+  ])}`;
+  w.addRendered(VM_ENERGY, labels, f.joules);
+  if (f.watts !== null) w.addRendered(VM_POWER, labels, f.watts);
 }
 
 function vm(w: ExpositionWriter, v: VmEnergy): void {
-  const id: Labels = [
-    ['domain_uuid', v.uuid],
-    ['domain_name', v.name],
-  ];
+  // Rendered once per VM and reused by each of its samples.
+  const uuid = renderLabels([['domain_uuid', v.uuid]]);
+  const id = `${uuid},${renderLabels([['domain_name', v.name]])}`;
   figure(w, id, v.rapl);
   if (v.wall) figure(w, id, v.wall);
-  const uuid: Labels = [['domain_uuid', v.uuid]];
-  for (const [zone, joules] of Object.entries(v.zones)) w.add(VM_ZONE_ENERGY, [...uuid, ['zone', zone]], joules);
-  w.add(VM_INFO, [...id, ['nova_instance_id', v.novaInstanceId ?? ''], ['nova_project_id', v.novaProjectId ?? '']], 1);
-  w.add(VM_RUNNING, uuid, v.running ? 1 : 0);
+  for (const [zone, joules] of Object.entries(v.zones))
+    w.addRendered(VM_ZONE_ENERGY, `${uuid},${renderLabels([['zone', zone]])}`, joules);
+  w.addRendered(
+    VM_INFO,
+    `${id},${renderLabels([
+      ['nova_instance_id', v.novaInstanceId ?? ''],
+      ['nova_project_id', v.novaProjectId ?? ''],
+    ])}`,
+    1,
+  );
+  w.addRendered(VM_RUNNING, uuid, v.running ? 1 : 0);
 }
 
 /** Adds the VMs' and the host's energy account to `w`. */

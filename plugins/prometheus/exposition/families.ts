@@ -44,6 +44,7 @@ function escapeHelp(v: string, format: ExpositionFormat): string {
 
 /** A sample value in the text forms (`NaN`, `+Inf`, `-Inf` spelt as both formats want). */
 export function formatValue(v: number): string {
+  if (Number.isFinite(v)) return String(v);
   if (Number.isNaN(v)) return 'NaN';
   if (v === Infinity) return '+Inf';
   if (v === -Infinity) return '-Inf';
@@ -52,6 +53,13 @@ export function formatValue(v: number): string {
 
 function sampleSuffix(type: FamilyType): string {
   return type === 'counter' ? '_total' : type === 'info' ? '_info' : '';
+}
+
+/** `k1="v1",k2="v2"` with the values escaped; join two with a comma. */
+export function renderLabels(labels: Labels): string {
+  let body = '';
+  for (const [k, v] of labels) body += `${body === '' ? '' : ','}${k}="${escapeLabelValue(v)}"`;
+  return body;
 }
 
 /** Collects families and their samples; {@link text} serialises them. */
@@ -75,14 +83,21 @@ export class ExpositionWriter {
    * not carry duplicate series). Returns whether it was added.
    */
   add(f: Family, labels: Labels, value: number): boolean {
-    let body = '';
-    for (const [k, v] of labels) body += `${body === '' ? '' : ','}${k}="${escapeLabelValue(v)}"`;
+    return this.addRendered(f, renderLabels(labels), value);
+  }
+
+  /**
+   * Adds a sample whose labels are already rendered by {@link renderLabels} (collectors reuse
+   * one VM's rendered identity for all of its samples: a 500-VM scrape renders each UUID once).
+   */
+  addRendered(f: Family, body: string, value: number): boolean {
     const seen = this.seen.get(f.name);
     const lines = this.samples.get(f.name);
     if (!seen || !lines) throw new Error(`family ${f.name} not declared`);
-    if (seen.has(body)) return false;
+    const before = seen.size;
     seen.add(body);
-    lines.push(`${body === '' ? '' : `{${body}}`} ${formatValue(value)}\n`);
+    if (seen.size === before) return false;
+    lines.push(`${f.name}${sampleSuffix(f.type)}${body === '' ? '' : `{${body}}`} ${formatValue(value)}\n`);
     return true;
   }
 
@@ -109,7 +124,7 @@ export class ExpositionWriter {
         parts.push(`# HELP ${sample} ${escapeHelp(f.help, format)}\n`);
         parts.push(`# TYPE ${sample} ${f.type === 'info' ? 'gauge' : f.type}\n`);
       }
-      for (const l of lines) parts.push(sample, l);
+      parts.push(lines.join(''));
     }
     if (format === 'openmetrics') parts.push('# EOF\n');
     return parts.join('');
