@@ -77,8 +77,8 @@ function figure(w: ExpositionWriter, id: string, f: EnergyFigure): void {
     ['source', f.source],
     ['model', f.model],
   ])}`;
-  w.addRendered(VM_ENERGY, labels, f.joules);
-  if (f.watts !== null) w.addRendered(VM_POWER, labels, f.watts);
+  w.addUnique(VM_ENERGY, labels, f.joules);
+  if (f.watts !== null) w.addUnique(VM_POWER, labels, f.watts);
 }
 
 function vm(w: ExpositionWriter, v: VmEnergy): void {
@@ -88,8 +88,8 @@ function vm(w: ExpositionWriter, v: VmEnergy): void {
   figure(w, id, v.rapl);
   if (v.wall) figure(w, id, v.wall);
   for (const [zone, joules] of Object.entries(v.zones))
-    w.addRendered(VM_ZONE_ENERGY, `${uuid},${renderLabels([['zone', zone]])}`, joules);
-  w.addRendered(
+    w.addUnique(VM_ZONE_ENERGY, `${uuid},${renderLabels([['zone', zone]])}`, joules);
+  w.addUnique(
     VM_INFO,
     `${id},${renderLabels([
       ['nova_instance_id', v.novaInstanceId ?? ''],
@@ -97,14 +97,21 @@ function vm(w: ExpositionWriter, v: VmEnergy): void {
     ])}`,
     1,
   );
-  w.addRendered(VM_RUNNING, uuid, v.running ? 1 : 0);
+  w.addUnique(VM_RUNNING, uuid, v.running ? 1 : 0);
 }
 
 /** Adds the VMs' and the host's energy account to `w`. */
 export function collectVmEnergy(w: ExpositionWriter, energy: EnergyAccounting): void {
   for (const f of [VM_ENERGY, VM_POWER, VM_ZONE_ENERGY, VM_INFO, VM_RUNNING]) w.family(f);
   for (const f of [ZONE_SHARE, ZONE_MEASURED, IDLE_FLOOR, WALL_POWER, WALL_DIVERGENCE, SAMPLED_AT]) w.family(f);
-  for (const v of energy.vms()) vm(w, v);
+  // One row per UUID: a provider that repeats a VM (it should not) gets its first entry
+  // exported, which keeps every per-VM sample unique without checking each one.
+  const seen = new Set<string>();
+  for (const v of energy.vms()) {
+    if (seen.has(v.uuid)) continue;
+    seen.add(v.uuid);
+    vm(w, v);
+  }
   const host = energy.host();
   for (const z of host.zones) {
     const zone: Labels = [['zone', z.zone]];

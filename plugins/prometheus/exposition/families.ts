@@ -91,12 +91,26 @@ export class ExpositionWriter {
    * one VM's rendered identity for all of its samples: a 500-VM scrape renders each UUID once).
    */
   addRendered(f: Family, body: string, value: number): boolean {
+    return this.push(f, body, value, true);
+  }
+
+  /**
+   * Adds a sample the caller knows to be unique in its family (the per-VM families, whose
+   * collector drops a repeated UUID once per VM instead of checking each of its samples).
+   */
+  addUnique(f: Family, body: string, value: number): void {
+    this.push(f, body, value, false);
+  }
+
+  private push(f: Family, body: string, value: number, check: boolean): boolean {
     const seen = this.seen.get(f.name);
     const lines = this.samples.get(f.name);
     if (!seen || !lines) throw new Error(`family ${f.name} not declared`);
-    const before = seen.size;
-    seen.add(body);
-    if (seen.size === before) return false;
+    if (check) {
+      const before = seen.size;
+      seen.add(body);
+      if (seen.size === before) return false;
+    }
     lines.push(`${f.name}${sampleSuffix(f.type)}${body === '' ? '' : `{${body}}`} ${formatValue(value)}\n`);
     return true;
   }

@@ -85,3 +85,16 @@ describe('content negotiation', () => {
     expect(negotiate('application/openmetrics-text;q=0')).toBe('text-0.0.4');
   });
 });
+
+describe('per-VM collector', () => {
+  it('exports a VM a provider lists twice once, keeping the samples unique', async () => {
+    const { collectVmEnergy } = await import('../../../plugins/prometheus/collectors/vm-energy.js');
+    const { StandInEnergy, standInVms } = await import('../../support/energy-stand-in.js');
+    const [web] = standInVms();
+    const w = new ExpositionWriter();
+    collectVmEnergy(w, new StandInEnergy([web as never, web as never]));
+    const text = w.text('text-0.0.4');
+    expect(text.match(/^vpmd_vm_energy_joules_total\{/gm)).toHaveLength(2); // rapl and wall
+    expect(text.match(/^vpmd_vm_info\{/gm)).toHaveLength(1);
+  });
+});
