@@ -68,8 +68,10 @@ export class ChannelLink {
         if (s && !s.destroyed) s.write(bytes);
       },
       flow: (reading) => {
-        if (reading) this.socket?.resume();
-        else this.socket?.pause();
+        if (reading) {
+          this.reader.restartClock(performance.now());
+          this.socket?.resume();
+        } else this.socket?.pause();
       },
       limited: () => this.handler.limited(),
       failed: (e) =>
