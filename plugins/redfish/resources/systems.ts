@@ -16,6 +16,7 @@ import { collection, link, odataType, status } from './types.js';
 import { oemType } from './oem-schema.js';
 import { capabilitiesDocumentsUri } from './capabilities-documents.js';
 import { patchPowerMode, powerModeProperties, powerProfilesUri } from './power-profiles.js';
+import { vmEnergyUri } from './vm-energy.js';
 
 const TOPOLOGY_TTL_MS = 5000;
 
@@ -129,6 +130,7 @@ export function systemRoutes(deps: ServiceDeps): Route[] {
           '@odata.type': oemType('VpmdComputerSystem'),
           CapabilitiesDocuments: link(capabilitiesDocumentsUri(id)),
           PowerProfiles: link(powerProfilesUri(id)),
+          VmEnergy: link(vmEnergyUri(id)),
           GuestChannels: ctx.capabilities.find(GUEST_CHANNELS)
             ? 'running: OperatingSpeedRangeMHz also bounds guest frequency requests'
             : 'not running: OperatingSpeedRangeMHz sets cpufreq limits only',

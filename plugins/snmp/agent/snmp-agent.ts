@@ -5,6 +5,7 @@
 import { hostname } from 'node:os';
 import {
   BMCS,
+  ENERGY,
   GUEST_CHANNELS,
   HOST_SLEEP,
   POWER_PROFILES,
@@ -22,6 +23,7 @@ import { EntityIndexes, entPhysicalSource, entSensorSource, type EntityInputs } 
 import { ProcessorLoad, eoPowerSource, hostResourcesSource, systemSource } from '../mib/mibs/standard.js';
 import { profilesSource } from '../mib/mibs/profiles.js';
 import { VPMD, VPMD_AGENT_ID, VpmdMib } from '../mib/mibs/vpmd-mib.js';
+import { vmEnergySource } from '../mib/mibs/vm-energy.js';
 import { AgentxSubagent } from './agentx.js';
 import { HostEnergy, eoEnergySource } from '../mib/mibs/energy.js';
 import { loadCommunities, type CommunityTable } from '../engine/community.js';
@@ -228,6 +230,7 @@ export class SnmpAgent {
       ),
       vpmd.source(),
       profilesSource(() => ctx.capabilities.find(POWER_PROFILES)),
+      vmEnergySource(() => ctx.capabilities.find(ENERGY)),
       (this.engine as UsmEngine).source(),
     ];
   }
