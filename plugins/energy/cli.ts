@@ -102,7 +102,7 @@ export function registerCommands(ctx: PluginContext, energy: EnergyAccounting, n
         if (a.vm !== undefined) {
           const one = energy.vm(a.vm);
           if (one === undefined)
-            throw new VpmdError('E_ENERGY_VM_NOT_FOUND', `no VM '${a.vm}' has an energy account (vpmctl vm energy)`, {
+            throw new VpmdError('E_VM_ENERGY_NOT_FOUND', `no VM '${a.vm}' has an energy account (vpmctl vm energy)`, {
               vm: a.vm,
             });
           list = [one];

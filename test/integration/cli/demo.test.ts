@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
 import { runCli, startCli, VPMCTL, VPMD } from '../../support/built-cli.js';
 import { SIM_PROFILES } from '../../../core/sim/index.js';
-import { bootAgent } from '../../../testkit/index.js';
+import { bootAgent, pollUntil } from '../../../testkit/index.js';
 
 describe('vpmd --demo', () => {
   it('runs on a fresh simulated host, prints how to reach it, and cleans up on Ctrl-C', async () => {
@@ -16,6 +16,20 @@ describe('vpmd --demo', () => {
     expect(st.stdout).toMatch(/energy-report\s+1\.0\.0\s+running/);
     const sum = await runCli(VPMCTL, ['host', 'summary'], { env: { VPMD_SOCKET: socket } });
     expect(sum.stdout).toMatch(/Suspend to RAM:\s+S3/);
+    // The demo's VMs burn simulated CPU: per-VM energy appears after two samples.
+    const energy = await pollUntil({
+      peer: 'vpmd --demo',
+      what: 'per-VM energy of the three demo VMs',
+      timeoutMs: 30_000,
+      intervalMs: 500,
+      probe: async () => {
+        const r = await runCli(VPMCTL, ['vm', 'energy', '--json'], { env: { VPMD_SOCKET: socket } });
+        const vms =
+          r.code === 0 ? (JSON.parse(r.stdout) as { vms: { name: string; rapl: { joules: number } }[] }).vms : [];
+        return vms.length === 3 && vms.every((v) => v.rapl.joules > 0) ? vms : undefined;
+      },
+    });
+    expect(energy.map((v) => v.name).sort()).toEqual(['batch-1', 'db-1', 'web-1']);
     demo.child.kill('SIGINT');
     expect(await demo.exited).toBe(0);
     expect(existsSync(dir)).toBe(false);
