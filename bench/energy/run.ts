@@ -11,6 +11,7 @@
  * Run: flock /tmp/vpmd-bench.lock npx tsx --expose-gc bench/energy/run.ts [--vms 500] [--iterations 40]
  */
 import { constants } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { access, mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -131,6 +132,21 @@ async function main(): Promise<void> {
     );
     await engine.init(undefined);
     await engine.sample();
+    // The engine's own share: the same VMs from memory (the provider's file reads taken out).
+    let cached = await domains.list();
+    const own = new EnergyEngine(
+      {
+        host,
+        domains: () => ({ list: () => Promise.resolve(cached), get: () => Promise.resolve(undefined) }),
+        latest: () => undefined,
+        now: () => second * 1000,
+      },
+      { intervalMs: 1000, model: DEFAULT_FREQUENCY_MODEL, idleFloorW: {}, wallMaxAgeMs: 30_000, historyStepMs: 10_000 },
+    );
+    await own.init(undefined);
+    await own.sample();
+    const ownCpu: number[] = [];
+    const syncFloor: number[] = [];
     const floor: number[] = [];
     const vpmd: number[] = [];
     const floorWall: number[] = [];
@@ -150,12 +166,19 @@ async function main(): Promise<void> {
       floorWall.push(f.wall);
       vpmdWall.push(v.wall);
       if (v.wall > 1000) overruns++;
+      cached = await domains.list();
+      ownCpu.push((await cpuMs(() => own.sample())).cpu);
+      syncFloor.push(
+        (await cpuMs(() => Promise.resolve(layout.files.map((file) => readFileSync(join(root, file), 'utf8'))))).cpu,
+      );
     }
     gc?.();
     const heap1 = process.memoryUsage().heapUsed;
     const accounted = engine.vms().length;
     const f = stats(floor);
     const v = stats(vpmd);
+    const fs = stats(syncFloor);
+    const o = stats(ownCpu);
     const summary = {
       bench: 'energy',
       vms: VMS,
@@ -168,9 +191,15 @@ async function main(): Promise<void> {
       vpmdCpuMs: v,
       floorWallMs: stats(floorWall),
       vpmdWallMs: stats(vpmdWall),
+      syncFloorCpuMs: fs,
+      engineOnlyCpuMs: o,
+      engineOnlyNote:
+        'the energy engine with VMs given from memory: its compute plus RAPL, /proc/stat and 64 frequency files',
       ratioMeanCpu: Math.round((v.mean / f.mean) * 100) / 100,
+      ratioMeanCpuVsSyncFloor: Math.round((v.mean / fs.mean) * 100) / 100,
       ratioP999Cpu: Math.round((v.p999 / f.p999) * 100) / 100,
       coreShareAt1Hz: Math.round((v.mean / 1000) * 10000) / 10000,
+      engineOnlyCoreShareAt1Hz: Math.round((o.mean / 1000) * 10000) / 10000,
       overrunsPastInterval: overruns,
       heapBytesPerVm: gc === undefined ? null : Math.round((heap1 - heap0) / Math.max(1, accounted)),
       heapNote:
