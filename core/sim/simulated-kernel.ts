@@ -111,7 +111,8 @@ export class SimulatedKernel implements SysfsBackend {
 
   /**
    * Sets the load (0..1) of some CPUs or of all of them; it drives frequency (for load-following
-   * governors), power, temperature and idle time from now on.
+   * governors), power, temperature and idle time from now on. While simulated VMs run (or a host
+   * load is set through `vms.setHostLoad`), those decide the loads and this has no effect.
    *
    * @throws VpmdError E_HOST_INVALID for a load outside 0..1 or an unknown CPU.
    */
@@ -127,6 +128,8 @@ export class SimulatedKernel implements SysfsBackend {
     }
     this.tick();
     for (const cpu of list) this.state.loads[cpu] = fraction;
+    // With simulated VMs running, their threads (and `vms.setHostLoad`) decide the loads.
+    this.vmLayer.applyLoads(this.nowMs(), this.state.loads);
     this.powerCache = undefined;
   }
 
