@@ -281,12 +281,13 @@ export class EnergyEngine implements EnergyAccounting {
         let zoneBusy = 0;
         let busyShape = 0;
         let weighted = 0;
-        const w = weightsOf.get(z.key);
+        const s0 = this.opts.model.staticShare;
         for (const c of z.cpus) {
           const b = busyUs[c] ?? 0;
           zoneBusy += b;
           busyShape += b * (shape[c] ?? 1);
-          weighted += b * (w === undefined ? 1 : (w[c] ?? 1));
+          // The prior's weights: a fixed scale for the floor's own fit.
+          weighted += b * (z.kind === 'dram' ? 1 : s0 + (1 - s0) * (shape[c] ?? 1));
         }
         const us = dtS * 1e6;
         const floor = this.floors.get(z.key);

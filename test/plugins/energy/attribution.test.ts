@@ -99,6 +99,19 @@ describe('IdleFloor', () => {
   });
 });
 
+describe('IdleFloor without a quiet interval', () => {
+  it('extrapolates power to zero busy time once busy time varies enough', () => {
+    const f = new IdleFloor('package-0', undefined, undefined);
+    for (let i = 0; i < 40; i++) {
+      const x = 1 + (i % 5);
+      f.observe(10 + 5 * x, 0.5, x);
+    }
+    expect(f.current?.method).toBe('estimated');
+    expect(f.current?.watts).toBeCloseTo(10, 6);
+    expect(f.describe()).toMatch(/^estimated: intercept of power vs weighted busy time/);
+  });
+});
+
 describe('sparkline', () => {
   it('draws an hour in columns, blank where nothing was sampled', () => {
     const now = 3_600_000;
