@@ -252,7 +252,7 @@ describe('the core catalogue and the built-in plugins', () => {
 
   it('holds only the core families in the core catalogue; each built-in plugin declares its own', () => {
     const pluginCodes = builtins.flatMap((m) => Object.keys(m.errors?.codes ?? {}));
-    expect(pluginCodes).toHaveLength(50); // 33, libvirt-domains' 3, Redfish poller's 8, profiles' 3, prometheus' 3
+    expect(pluginCodes).toHaveLength(51); // 36 before the BMC drivers, 8 since, energy's 1, prometheus' 3, profiles' 3
     for (const code of pluginCodes) expect(Object.keys(ERROR_CATALOGUE)).not.toContain(code);
     expect(builtins.map((m) => [m.name, m.errors?.prefix])).toEqual([
       ['libvirt-domains', 'E_LIBVIRT_DOMAINS_'],
@@ -261,6 +261,7 @@ describe('the core catalogue and the built-in plugins', () => {
       ['redfish', 'E_REDFISH_'],
       ['virtio-channels', 'E_VC_'],
       ['snmp', 'E_SNMP_'],
+      ['energy', 'E_VM_ENERGY_'],
       ['profiles', 'E_PROFILES_'],
       ['prometheus', 'E_PROMETHEUS_'],
     ]);
@@ -272,7 +273,7 @@ describe('the core catalogue and the built-in plugins', () => {
   it('names the built-in plugins when a section names an unknown one', () => {
     const plan = planPlugins(BUILTIN_PLUGINS, configOf('plugins: {ipmy: {}}'));
     expect(plan.problems.map((p) => p.message)).toEqual([
-      "unknown plugin 'ipmy' (did you mean 'ipmi'?): the built-in plugins are ipmi, libvirt-caps, libvirt-domains, " +
+      "unknown plugin 'ipmy' (did you mean 'ipmi'?): the built-in plugins are energy, ipmi, libvirt-caps, libvirt-domains, " +
         'profiles, prometheus, redfish, snmp, virtio-channels; to load another plugin, give its file or package in plugins.ipmy.module',
     ]);
   });
