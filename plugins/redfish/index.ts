@@ -13,6 +13,7 @@ import {
   GUEST_CHANNELS,
   HOST_SLEEP,
   BMCS,
+  POWER_CONTROL,
   type PluginHealth,
 } from 'vpmd';
 import { REDFISH_ERRORS } from './errors.js';
@@ -27,6 +28,7 @@ import { listenHttps, type HttpsListener } from './http/server.js';
 import { loadTls } from './http/tls.js';
 import { accountRoutes } from './resources/accounts.js';
 import { chassisRoutes } from './resources/chassis.js';
+import { powerControlRoutes } from './resources/power-controls.js';
 import { managerRoutes } from './resources/managers.js';
 import { HardwareLog, hardwareLogRoutes } from './resources/hardware-log.js';
 import { serviceRootRoutes } from './resources/service-root.js';
@@ -44,7 +46,7 @@ export default definePlugin({
   config: RedfishConfigSchema,
   // The core's own: power-off and reboot (ComputerSystem.Reset), the audit trail (AuditLog).
   requires: [HOST_POWER.id, AUDIT_LOG.id],
-  optional: [HOST_SLEEP.id, CAPABILITIES_DOCUMENTS.id, GUEST_CHANNELS.id, BMCS.id],
+  optional: [HOST_SLEEP.id, CAPABILITIES_DOCUMENTS.id, GUEST_CHANNELS.id, BMCS.id, POWER_CONTROL.id],
 
   register(ctx) {
     const accounts = new AccountStore(ctx.state);
@@ -65,6 +67,7 @@ export default definePlugin({
       ...systemRoutes(deps),
       ...capabilitiesDocumentsRoutes(deps),
       ...chassisRoutes(deps),
+      ...powerControlRoutes(deps),
       ...managerRoutes(deps),
       ...hardwareLogRoutes(hardwareLog),
       ...eventRoutes(deps, events),
