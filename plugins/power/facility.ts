@@ -138,10 +138,7 @@ export class Facility {
    * `maxLevel` bounds it (budget classes + host-cap steps).
    */
   step(now: number, mem: FacilityMemory, maxLevel: number): LevelChange | undefined {
-    const all = [
-      ...this.config.pdu.map((c) => this.pdu(c, now)),
-      ...this.config.thermal.map((c) => this.thermal(c)),
-    ];
+    const all = [...this.config.pdu.map((c) => this.pdu(c, now)), ...this.config.thermal.map((c) => this.thermal(c))];
     this.last = all;
     const worst = all
       .filter((c) => c.utilisation !== null)

@@ -75,7 +75,9 @@ export default definePlugin({
         });
         await c.open();
         controller = c;
-        ctx.scheduler.every('control', ctx.config.periodMs, () => c.step(), { runNow: true });
+        // The first period runs before start returns: the cap is in force once the agent is up.
+        await c.step();
+        ctx.scheduler.every('control', ctx.config.periodMs, () => c.step());
       },
       stop() {
         controller = undefined;

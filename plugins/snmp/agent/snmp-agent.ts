@@ -7,6 +7,7 @@ import {
   BMCS,
   GUEST_CHANNELS,
   HOST_SLEEP,
+  POWER_CONTROL,
   VpmdError,
   type HostPowerState,
   type PluginContext,
@@ -20,6 +21,7 @@ import type { SnmpConfig } from '../config.js';
 import { EntityIndexes, entPhysicalSource, entSensorSource, type EntityInputs } from '../mib/mibs/entities.js';
 import { ProcessorLoad, eoPowerSource, hostResourcesSource, systemSource } from '../mib/mibs/standard.js';
 import { VPMD, VPMD_AGENT_ID, VpmdMib } from '../mib/mibs/vpmd-mib.js';
+import { vpmdPowerSource } from '../mib/mibs/vpmd-power.js';
 import { AgentxSubagent } from './agentx.js';
 import { HostEnergy, eoEnergySource } from '../mib/mibs/energy.js';
 import { loadCommunities, type CommunityTable } from '../engine/community.js';
@@ -225,6 +227,7 @@ export class SnmpAgent {
         this.energy,
       ),
       vpmd.source(),
+      vpmdPowerSource(() => ctx.capabilities.find(POWER_CONTROL)),
       (this.engine as UsmEngine).source(),
     ];
   }
