@@ -101,7 +101,11 @@ export default definePlugin({
         cap: { watts: 60, correctionMs: 1000 },
         budgets: [{ vm: 'demo-vm', watts: 20, windowS: 60, priority: 50 }],
       },
-      notes: ['power      host cap 60 W and a 20 W budget for demo-vm: vpmctl power status; vpmctl power cap 50'],
+      notes: [
+        'power      host cap 60 W on RAPL: vpmctl power cap 50 | vpmctl power status | vpmctl power policy pause',
+        'power      Redfish: PATCH /redfish/v1/Chassis/host/Controls/PowerLimit {"SetPoint": 55} (also EnvironmentMetrics.PowerLimitWatts)',
+        'power      budget 20 W for VM demo-vm (no domains provider in the demo: it shows vm-not-running)',
+      ],
     };
   },
 });
