@@ -45,6 +45,8 @@ export function ownerOf(vm: string): string {
 export class BudgetRunner {
   private readonly samples = new Map<string, Sample[]>();
   private readonly status = new Map<string, PowerBudgetStatus>();
+  /** VMs whose quota libvirt refused (reported once until it works again). */
+  private readonly quotaFailed = new Map<string, boolean>();
 
   constructor(private readonly deps: BudgetDeps) {}
 
@@ -191,23 +193,19 @@ export class BudgetRunner {
       }
     }
     if (next.quota !== cur.quota && this.deps.quota !== undefined) {
-      const period = this.deps.quotaPeriodUs;
-      if (knobs.quota[uuid] === undefined) {
-        const found = await this.deps.quota.get(uuid);
-        await this.deps.saveKnobs((k) => void (k.quota[uuid] = found));
+      try {
+        actions.push(await this.setQuota(vmName, uuid, next.quota, knobs, cause));
+      } catch (e) {
+        // The quota is unavailable (libvirt refused): keep the other actuators, say why once.
+        if (this.quotaFailed.get(vmName) === undefined)
+          actions.push({
+            vm: vmName,
+            what: `vCPU quota unavailable (${e instanceof Error ? e.message : String(e)})`,
+            cause,
+          });
+        this.quotaFailed.set(vmName, true);
+        next = { ...next, quota: cur.quota };
       }
-      const found = knobs.quota[uuid] ?? { quotaUs: -1, periodUs: period };
-      const quota = next.quota === undefined ? found : { quotaUs: Math.round(next.quota * period), periodUs: period };
-      await this.deps.quota.set(uuid, quota);
-      if (next.quota === undefined) await this.deps.saveKnobs((k) => void delete k.quota[uuid]);
-      actions.push({
-        vm: vmName,
-        what:
-          next.quota === undefined
-            ? 'vCPU quota back to its own value'
-            : `vCPU quota ${quota.quotaUs}/${quota.periodUs} µs`,
-        cause,
-      });
     } else if (next.quota !== undefined && this.deps.quota === undefined) {
       next = { ...next, quota: undefined };
     }
@@ -219,6 +217,32 @@ export class BudgetRunner {
       if (first !== undefined) actions[0] = { ...first, transition: engaged ? 'exhausted' : 'recovered' };
     }
     return actions;
+  }
+
+  private async setQuota(
+    vm: string,
+    uuid: string,
+    share: number | undefined,
+    knobs: Knobs,
+    cause: string,
+  ): Promise<BudgetAction> {
+    const quota = this.deps.quota;
+    if (quota === undefined) throw new Error('no quota actuator');
+    const period = this.deps.quotaPeriodUs;
+    if (knobs.quota[uuid] === undefined) {
+      const found = await quota.get(uuid);
+      await this.deps.saveKnobs((k) => void (k.quota[uuid] = found));
+    }
+    const found = knobs.quota[uuid] ?? { quotaUs: -1, periodUs: period };
+    const want = share === undefined ? found : { quotaUs: Math.round(share * period), periodUs: period };
+    await quota.set(uuid, want);
+    if (share === undefined) await this.deps.saveKnobs((k) => void delete k.quota[uuid]);
+    this.quotaFailed.delete(vm);
+    return {
+      vm,
+      what: share === undefined ? 'vCPU quota back to its own value' : `vCPU quota ${want.quotaUs}/${want.periodUs} µs`,
+      cause,
+    };
   }
 
   /** Puts back every knob of one budget (removed, VM gone, or pause). */
