@@ -145,7 +145,7 @@ export class BudgetRunner {
     const cur: ActuatorMemory = { ...mem.actuators[b.vm] };
     const next = nextActuators(cur, { measuredW: periodW, targetW: target, exclusive, runKHz, minKHz, maxKHz });
     const actions = await this.move(b.vm, vm.uuid, exclusive ? cpus : [], cur, next, mem, knobs, periodW, target);
-    const engaged = next.ceilingKHz !== undefined || next.quota !== undefined;
+    const engaged = mem.actuators[b.vm] !== undefined;
     set({ state: engaged ? 'throttled' : 'within', averageWatts: averageW, effectiveWatts: target });
     return actions;
   }

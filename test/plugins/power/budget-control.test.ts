@@ -126,3 +126,22 @@ describe('a 20 W budget under full load', () => {
     expect(r.vms.guests.get(WEB)?.quota.quotaUs).toBe(-1);
   });
 });
+
+describe('a quota libvirt refuses', () => {
+  it('is reported once and the loop keeps running', async () => {
+    const r = (rig = await powerRig());
+    r.domains.start({ uuid: WEB, name: 'web', vcpus: [{ pins: WEB_CPUS }], emulator: { pins: WEB_CPUS } });
+    r.domains.start({ uuid: NEIGHBOUR, name: 'nb', vcpus: [{ pins: WEB_CPUS }], emulator: { pins: WEB_CPUS } });
+    r.vms.add(WEB, 'web', [0, 1, 2, 3]);
+    r.vms.set = () => Promise.reject(new Error('unsupported flags (0x4)'));
+    await r.tick();
+    await r.controller.change(ADMIN, 'budget', (p) => ({
+      ...p,
+      budgets: [{ vm: 'web', watts: 8, windowS: 60, priority: 50 }],
+    }));
+    for (let i = 0; i < 5; i++) await r.tick();
+    expect(r.audit.filter((a) => a.includes('vCPU quota unavailable (unsupported flags (0x4))'))).toHaveLength(1);
+    expect(r.audit.some((a) => / failed: /.test(a))).toBe(false);
+    expect((await r.controller.status()).budgets[0]).toMatchObject({ vm: 'web', state: 'within', actuators: [] });
+  });
+});
