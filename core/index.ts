@@ -88,3 +88,8 @@ export { formatCpuList, parseCpuList } from './host/cpu-ranges.js';
 export { readOptional, readOptionalInt, readOptionalWords, listOptional, splitWords } from './host/sysfs-read.js';
 /** Writes a file atomically (temp file, fsync, rename), as the state store does. */
 export { writeFileAtomic } from './state/atomic-file.js';
+/** HTTPS certificates for plugin listeners: configured PEM files or a self-signed one kept in state. */
+export { loadTlsMaterial, type TlsMaterial, type TlsMaterialOptions } from './net/tls-material.js';
+export * from './contracts/plugin-status.js';
+/** The agent's version (package.json). */
+export { VPMD_VERSION } from './version.js';

@@ -5,6 +5,7 @@
 import { hostname } from 'node:os';
 import {
   BMCS,
+  ENERGY,
   GUEST_CHANNELS,
   HOST_SLEEP,
   POWER_CONTROL,
@@ -21,6 +22,7 @@ import type { SnmpConfig } from '../config.js';
 import { EntityIndexes, entPhysicalSource, entSensorSource, type EntityInputs } from '../mib/mibs/entities.js';
 import { ProcessorLoad, eoPowerSource, hostResourcesSource, systemSource } from '../mib/mibs/standard.js';
 import { VPMD, VPMD_AGENT_ID, VpmdMib } from '../mib/mibs/vpmd-mib.js';
+import { vmEnergySource } from '../mib/mibs/vm-energy.js';
 import { vpmdPowerSource } from '../mib/mibs/vpmd-power.js';
 import { AgentxSubagent } from './agentx.js';
 import { HostEnergy, eoEnergySource } from '../mib/mibs/energy.js';
@@ -227,6 +229,7 @@ export class SnmpAgent {
         this.energy,
       ),
       vpmd.source(),
+      vmEnergySource(() => ctx.capabilities.find(ENERGY)),
       vpmdPowerSource(() => ctx.capabilities.find(POWER_CONTROL)),
       (this.engine as UsmEngine).source(),
     ];

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { get } from '../../plugins/prometheus/support.js';
 import { runCli, startCli, VPMCTL, VPMD } from '../../support/built-cli.js';
 import { SIM_PROFILES } from '../../../core/sim/index.js';
 import { bootAgent } from '../../../testkit/index.js';
@@ -16,6 +18,14 @@ describe('vpmd --demo', () => {
     expect(st.stdout).toMatch(/energy-report\s+1\.0\.0\s+running/);
     const sum = await runCli(VPMCTL, ['host', 'summary'], { env: { VPMD_SOCKET: socket } });
     expect(sum.stdout).toMatch(/Suspend to RAM:\s+S3/);
+    // The banner's curl line works as printed: its CA file verifies the exporter's certificate.
+    const curl = /curl -s --cacert (\S+) (https:\/\/\S+\/metrics)/.exec(demo.output());
+    expect(curl).not.toBeNull();
+    const metrics = await get((curl as RegExpExecArray)[2] as string, {
+      ca: await readFile((curl as RegExpExecArray)[1] as string, 'utf8'),
+    });
+    expect(metrics.status).toBe(200);
+    expect(metrics.body).toContain('vpmd_plugin_up{plugin="prometheus"} 1');
     demo.child.kill('SIGINT');
     expect(await demo.exited).toBe(0);
     expect(existsSync(dir)).toBe(false);

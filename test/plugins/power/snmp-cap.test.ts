@@ -11,7 +11,7 @@ import power from '../../../plugins/power/index.js';
 import snmp from '../../../plugins/snmp/index.js';
 import { MIB_DIR, freeUdpPort, tool, v3 } from '../snmp/helpers.js';
 
-const CAP = '1.3.6.1.4.1.99999.1.5.1.0';
+const CAP = '1.3.6.1.4.1.99999.1.6.1.0';
 let agent: BootedAgent;
 let target: string;
 

@@ -1,5 +1,5 @@
 /**
- * VPMD-MIB vpmdPower (vpmdObjects 5): the host power cap of `power-control@1` as scalars a
+ * VPMD-MIB vpmdPower (vpmdObjects 6): the host power cap of `power-control@1` as scalars a
  * read-write (authPriv) user can SET — vpmdPowerCapWatts (0 removes the cap) and
  * vpmdPowerCapCorrection (ms) — with the cap in force, the package power and the cap's health
  * read-only. The SET goes through the controller's own privilege check and audit.
@@ -11,7 +11,7 @@ import type { MibEntry, MibSource, Writable } from '../mib-index.js';
 import { VPMD } from './vpmd-mib.js';
 
 /** vpmdPower. */
-export const VPMD_POWER = [...VPMD, 1, 5];
+export const VPMD_POWER = [...VPMD, 1, 6];
 
 function gaugeWritable(min: number, max: number, commit: (v: number, by: Principal) => Promise<void>): Writable {
   return {
