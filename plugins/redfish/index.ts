@@ -14,6 +14,7 @@ import {
   HOST_SLEEP,
   BMCS,
   ENERGY,
+  POWER_CONTROL,
   REDFISH_BMC_DRIVER,
   type PluginHealth,
 } from 'vpmd';
@@ -29,6 +30,7 @@ import { listenHttps, type HttpsListener } from './http/server.js';
 import { loadTls } from './http/tls.js';
 import { accountRoutes } from './resources/accounts.js';
 import { chassisRoutes } from './resources/chassis.js';
+import { powerControlRoutes } from './resources/power-controls.js';
 import { managerRoutes } from './resources/managers.js';
 import { HardwareLog, hardwareLogRoutes } from './resources/hardware-log.js';
 import { serviceRootRoutes } from './resources/service-root.js';
@@ -48,7 +50,7 @@ export default definePlugin({
   config: RedfishConfigSchema,
   // The core's own: power-off and reboot (ComputerSystem.Reset), the audit trail (AuditLog).
   requires: [HOST_POWER.id, AUDIT_LOG.id],
-  optional: [HOST_SLEEP.id, CAPABILITIES_DOCUMENTS.id, GUEST_CHANNELS.id, BMCS.id, ENERGY.id],
+  optional: [HOST_SLEEP.id, CAPABILITIES_DOCUMENTS.id, GUEST_CHANNELS.id, BMCS.id, ENERGY.id, POWER_CONTROL.id],
   provides: [REDFISH_BMC_DRIVER.id],
 
   register(ctx) {
@@ -73,6 +75,7 @@ export default definePlugin({
       ...capabilitiesDocumentsRoutes(deps),
       ...vmEnergyRoutes(deps),
       ...chassisRoutes(deps),
+      ...powerControlRoutes(deps),
       ...managerRoutes(deps),
       ...hardwareLogRoutes(hardwareLog),
       ...eventRoutes(deps, events),

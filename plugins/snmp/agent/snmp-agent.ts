@@ -8,6 +8,7 @@ import {
   ENERGY,
   GUEST_CHANNELS,
   HOST_SLEEP,
+  POWER_CONTROL,
   VpmdError,
   type HostPowerState,
   type PluginContext,
@@ -22,6 +23,7 @@ import { EntityIndexes, entPhysicalSource, entSensorSource, type EntityInputs } 
 import { ProcessorLoad, eoPowerSource, hostResourcesSource, systemSource } from '../mib/mibs/standard.js';
 import { VPMD, VPMD_AGENT_ID, VpmdMib } from '../mib/mibs/vpmd-mib.js';
 import { vmEnergySource } from '../mib/mibs/vm-energy.js';
+import { vpmdPowerSource } from '../mib/mibs/vpmd-power.js';
 import { AgentxSubagent } from './agentx.js';
 import { HostEnergy, eoEnergySource } from '../mib/mibs/energy.js';
 import { loadCommunities, type CommunityTable } from '../engine/community.js';
@@ -228,6 +230,7 @@ export class SnmpAgent {
       ),
       vpmd.source(),
       vmEnergySource(() => ctx.capabilities.find(ENERGY)),
+      vpmdPowerSource(() => ctx.capabilities.find(POWER_CONTROL)),
       (this.engine as UsmEngine).source(),
     ];
   }
