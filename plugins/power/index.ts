@@ -99,12 +99,12 @@ export default definePlugin({
     return {
       config: {
         cap: { watts: 60, correctionMs: 1000 },
-        budgets: [{ vm: 'demo-vm', watts: 20, windowS: 60, priority: 50 }],
+        budgets: [{ vm: 'batch-1', watts: 8, windowS: 60, priority: 10 }],
       },
       notes: [
         'power      host cap 60 W on RAPL: vpmctl power cap 50 | vpmctl power status | vpmctl power policy pause',
         'power      Redfish: PATCH /redfish/v1/Chassis/host/Controls/PowerLimit {"SetPoint": 55} (also EnvironmentMetrics.PowerLimitWatts)',
-        'power      budget 20 W for VM demo-vm (no domains provider in the demo: it shows vm-not-running)',
+        'power      budget 8 W (60 s average) for VM batch-1: vpmctl power status | vpmctl vm energy',
       ],
     };
   },
