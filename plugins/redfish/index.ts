@@ -31,6 +31,7 @@ import { chassisRoutes } from './resources/chassis.js';
 import { managerRoutes } from './resources/managers.js';
 import { HardwareLog, hardwareLogRoutes } from './resources/hardware-log.js';
 import { serviceRootRoutes } from './resources/service-root.js';
+import { registryRoutes } from './resources/registries.js';
 import { systemRoutes } from './resources/systems.js';
 import { capabilitiesDocumentsRoutes } from './resources/capabilities-documents.js';
 import { EventHub } from './events/event-hub.js';
@@ -82,6 +83,7 @@ export default definePlugin({
       ...managerRoutes(deps),
       ...hardwareLogRoutes(hardwareLog),
       ...eventRoutes(deps, events),
+      ...registryRoutes(),
     );
     const cache = new ResponseCache(ctx.config.responseCacheMs);
     // Every change the core or a plugin announces may show in a shared resource (power state,
