@@ -3,6 +3,7 @@
  * EventService SubmitTestEvent action, and the message Registries collection.
  */
 import { connect, type ConnectionOptions } from 'node:tls';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedfishSchemas } from '../../../plugins/redfish/tools/schema-validator.js';
@@ -88,6 +89,18 @@ describe('EventService.SubmitTestEvent', () => {
     } finally {
       sse.close();
     }
+  });
+});
+
+describe('NetworkProtocol', () => {
+  it('names the host (FQDN only when the host name is one) and the HTTPS port', async () => {
+    const r = await h.rf('GET', '/redfish/v1/Managers/vpmd/NetworkProtocol', { token: viewer });
+    const name = hostname();
+    expect(r.json.HostName).toBe(name.split('.')[0]);
+    if (name.includes('.')) expect(r.json.FQDN).toBe(name);
+    else expect(r.json).not.toHaveProperty('FQDN');
+    expect(r.json.HTTPS).toEqual({ ProtocolEnabled: true, Port: h.port });
+    expect(schemas.check(r.json)).toEqual([]);
   });
 });
 
