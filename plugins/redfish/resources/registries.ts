@@ -1,11 +1,9 @@
 /**
  * The message `Registries` collection: one MessageRegistryFile per registry whose MessageIds this
- * service sends (Base in errors, ResourceEvent in events), each located both here (the messages
- * as this service has them: texts, severities, argument counts, resolutions) and at its DMTF
- * publication URI (the authoritative file).
+ * service sends (Base in errors, ResourceEvent in events), each located at its DMTF publication
+ * URI (the authoritative file, with the exact version the service uses).
  */
 import { MESSAGE_REGISTRIES } from '../generated/message-registries.js';
-import type { MessageSpec } from '../http/message-types.js';
 import type { Route } from '../http/router.js';
 import { notFound } from './service-root.js';
 import { collection, odataType } from './types.js';
@@ -36,31 +34,11 @@ function fileBody(prefix: string): Record<string, unknown> {
     Languages: ['en'],
     Registry: `${prefix}.${minor}`,
     Location: [
-      {
-        Language: 'en',
-        Uri: `${REG}/${prefix}/${key}.json`,
-        PublicationUri: `https://redfish.dmtf.org/registries/${key}.json`,
-      },
+      // Only the publication: a Uri here is fetched and validated as a MessageRegistry, and the
+      // service keeps only the messages' texts, not DMTF's whole document.
+      { Language: 'en', PublicationUri: `https://redfish.dmtf.org/registries/${key}.json` },
     ],
   };
-}
-
-/** The registry document served at a Location's Uri. */
-function registryDocument(key: RegistryKey): string {
-  const { prefix, version } = split(key);
-  const messages: Record<string, unknown> = {};
-  for (const [id, m] of Object.entries(MESSAGE_REGISTRIES[key] as Record<string, MessageSpec>))
-    messages[id] = { Message: m.message, NumberOfArgs: m.args, MessageSeverity: m.severity, Resolution: m.resolution };
-  return JSON.stringify({
-    '@odata.type': '#MessageRegistry.v1_6_3.MessageRegistry',
-    Id: key,
-    Name: `${prefix} Message Registry`,
-    Language: 'en',
-    RegistryPrefix: prefix,
-    RegistryVersion: version,
-    OwningEntity: 'DMTF',
-    Messages: messages,
-  });
 }
 
 /** Routes of the Registries collection. */
@@ -83,15 +61,6 @@ export function registryRoutes(): Route[] {
       entity: 'MessageRegistryFile',
       shared: true,
       get: (req) => fileBody(req.params.id ?? ''),
-    },
-    {
-      pattern: `${REG}/{id}/{file}`,
-      entity: 'MessageRegistryFile',
-      text: (req) => {
-        const key = byPrefix.get(req.params.id ?? '');
-        if (!key || req.params.file !== `${key}.json`) throw notFound('MessageRegistryFile', req.params.file ?? '');
-        return { contentType: 'application/json; charset=utf-8', body: registryDocument(key) };
-      },
     },
   ];
 }

@@ -105,7 +105,7 @@ describe('NetworkProtocol', () => {
 });
 
 describe('Registries', () => {
-  it('lists the Base and ResourceEvent registries, each served here and located at DMTF', async () => {
+  it('lists the Base and ResourceEvent registries, each located at its DMTF publication', async () => {
     const root = await h.rf('GET', '/redfish/v1/', {});
     expect(root.json.Registries).toEqual({ '@odata.id': '/redfish/v1/Registries' });
     const c = await h.rf('GET', '/redfish/v1/Registries', { token: viewer });
@@ -119,12 +119,7 @@ describe('Registries', () => {
     expect(base.json).toMatchObject({ Registry: 'Base.1.22', Languages: ['en'] });
     const loc = base.json.Location[0];
     expect(loc.PublicationUri).toBe('https://redfish.dmtf.org/registries/Base.1.22.1.json');
-    const doc = await h.rf('GET', loc.Uri, { token: viewer });
-    expect(doc.status).toBe(200);
-    expect(doc.json).toMatchObject({ RegistryPrefix: 'Base', RegistryVersion: '1.22.1' });
-    expect((doc.json.Messages as Record<string, { NumberOfArgs: number }>).PasswordComplexityNotMet).toMatchObject({
-      NumberOfArgs: 0,
-    });
+    expect(base.json.Location).toEqual([{ Language: 'en', PublicationUri: loc.PublicationUri }]);
     expect((await h.rf('GET', '/redfish/v1/Registries/Nope', { token: viewer })).status).toBe(404);
     expect((await h.rf('GET', '/redfish/v1/Registries', {})).status).toBe(401);
   });
