@@ -28,7 +28,16 @@ export interface LoginLimits {
   readonly windowSeconds: number;
   /** Password checks at once; 0: one less than the CPUs (at least 1). */
   readonly concurrency: number;
+  /** How long a refusal unchecked is held before it is sent (default {@link TARPIT_MS}; tests: 0). */
+  readonly tarpitMs?: number;
 }
+
+/**
+ * A refused login is answered after this long. A flooder that retries at once would otherwise
+ * get thousands of cheap 429s a second and keep the event loop busy with them; held, 16
+ * connections make 16 attempts a second. Holding costs a timer (the socket is the client's).
+ */
+export const TARPIT_MS = 1000;
 
 /** Default policy. */
 export const DEFAULT_LOGIN_LIMITS: LoginLimits = { failuresPerSource: 10, windowSeconds: 60, concurrency: 0 };
@@ -83,12 +92,12 @@ export class LoginGuard {
     const src = this.source(address);
     const t = this.now();
     const wait = this.retryAfter(src, t);
-    if (wait > 0) return { ok: false, reason: 'throttled', retryAfter: wait };
+    if (wait > 0) return this.held({ ok: false, reason: 'throttled', retryAfter: wait });
     // Checks under way count against the budget too: a burst cannot overrun it while they run.
     if (src.pending >= PER_SOURCE_PENDING || src.failures.length + src.pending >= this.limits.failuresPerSource)
-      return { ok: false, reason: 'throttled', retryAfter: 1 };
+      return this.held({ ok: false, reason: 'throttled', retryAfter: 1 });
     if (this.running >= this.slots && this.waiting.length >= QUEUE_LIMIT)
-      return { ok: false, reason: 'busy', retryAfter: 1 };
+      return this.held({ ok: false, reason: 'busy', retryAfter: 1 });
     src.pending++;
     try {
       await this.acquire();
@@ -113,6 +122,12 @@ export class LoginGuard {
     } finally {
       src.pending--;
     }
+  }
+
+  /** Resolves with `r` after the tarpit delay. */
+  private held<T>(r: T): Promise<T> {
+    const ms = this.limits.tarpitMs ?? TARPIT_MS;
+    return ms > 0 ? new Promise((resolve) => setTimeout(() => resolve(r), ms)) : Promise.resolve(r);
   }
 
   /** Refuses every password check from `address` for `seconds` (the last-Administrator policy). */

@@ -61,7 +61,7 @@ describe('login guard', () => {
     await accounts.setSettings({ lockoutThreshold: 0 });
     const guard = new LoginGuard(
       accounts,
-      { failuresPerSource: 3, windowSeconds: 60, concurrency: 1 },
+      { failuresPerSource: 3, windowSeconds: 60, concurrency: 1, tarpitMs: 0 },
       undefined,
       () => now,
     );
@@ -100,8 +100,10 @@ describe('login guard', () => {
     await accounts.add('root1', 'Root-pass-1234', 'Administrator');
     await accounts.setSettings({ lockoutThreshold: 2, lockoutDuration: 120 });
     const alerts: string[] = [];
-    const guard = new LoginGuard(accounts, { failuresPerSource: 100, windowSeconds: 60, concurrency: 1 }, (u, a) =>
-      alerts.push(`${u}@${a}`),
+    const guard = new LoginGuard(
+      accounts,
+      { failuresPerSource: 100, windowSeconds: 60, concurrency: 1, tarpitMs: 0 },
+      (u, a) => alerts.push(`${u}@${a}`),
     );
     await guard.login('root1', 'Bad-pass-1', '192.0.2.1');
     await guard.login('root1', 'Bad-pass-2', '192.0.2.1');
