@@ -14,8 +14,9 @@ import { runAgentUntilSignal } from './run-agent.js';
 import { runDemo } from './demo.js';
 
 const USAGE = `Usage: vpmd --config FILE               run the agent
-       vpmd --demo [--profile NAME] [--dir DIR]
+       vpmd --demo [--profile NAME] [--dir DIR] [--redfish-bmc URL]
                                         run the agent on a generated simulated host
+                                        (it polls its own Redfish service, or the BMC at URL)
        vpmd check-config FILE           validate a configuration file (exit 0 valid, 1 problems)
        vpmd --list-profiles             list the simulated host profiles
        vpmd --version | --help
@@ -59,6 +60,7 @@ async function main(argv: string[]): Promise<number> {
         demo: { type: 'boolean' },
         profile: { type: 'string' },
         dir: { type: 'string' },
+        'redfish-bmc': { type: 'string' },
         'list-profiles': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'V' },
@@ -97,6 +99,7 @@ async function main(argv: string[]): Promise<number> {
     return runDemo({
       ...(values.profile ? { profile: values.profile } : {}),
       ...(values.dir ? { dir: values.dir } : {}),
+      ...(values['redfish-bmc'] ? { redfishBmc: values['redfish-bmc'] } : {}),
     });
   if (!values.config) {
     process.stderr.write(`vpmd: give --config FILE (or --demo)\n\n${USAGE}`);
