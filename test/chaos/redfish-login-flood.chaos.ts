@@ -71,7 +71,10 @@ describe('Redfish during a login flood', () => {
     const counts = JSON.parse(out || '{}') as Record<string, number>;
     const p99 = percentile(latencies, 99);
     console.log(JSON.stringify({ flood: counts, gets: GETS, ok, p50: percentile(latencies, 50), p99 }));
-    expect(Object.values(counts).reduce((a, b) => a + b, 0)).toBeGreaterThan(100);
+    // Refusals are held 1 s (tarpit), so 16 connections get about 16 answers a second: the flood
+    // ran throughout when each connection was answered more than twice.
+    expect(Object.values(counts).reduce((a, b) => a + b, 0)).toBeGreaterThan(2 * PARALLEL);
+    expect(counts['429'] ?? 0).toBeGreaterThan(PARALLEL);
     // Only the per-source budget's worth was checked; the rest was refused unchecked.
     expect(counts['401'] ?? 0).toBeLessThanOrEqual(10);
     expect(ok / GETS).toBeGreaterThanOrEqual(0.99);
