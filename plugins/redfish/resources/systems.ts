@@ -15,6 +15,7 @@ import { notFound } from './service-root.js';
 import { collection, link, odataType, status } from './types.js';
 import { oemType } from './oem-schema.js';
 import { capabilitiesDocumentsUri } from './capabilities-documents.js';
+import { ASSET_TAG_MAX, Inventory } from './inventory.js';
 import { vmEnergyUri } from './vm-energy.js';
 
 const TOPOLOGY_TTL_MS = 5000;
@@ -47,6 +48,7 @@ export function systemRoutes(deps: ServiceDeps): Route[] {
     return topoCache.value;
   };
   const host = hostname();
+  const inventory = new Inventory(ctx);
   const powerState = (): string => {
     const s = ctx.capabilities.find(HOST_SLEEP)?.state() ?? 'on';
     return { on: 'On', suspending: 'PoweringOff', suspended: 'Paused', resuming: 'PoweringOn' }[s];
@@ -103,6 +105,7 @@ export function systemRoutes(deps: ServiceDeps): Route[] {
       Name: 'KVM host',
       SystemType: 'Physical',
       HostName: host,
+      ...(await inventory.systemProperties()),
       PowerState: powerState(),
       Status: status('OK'),
       ProcessorSummary: {
@@ -179,6 +182,15 @@ export function systemRoutes(deps: ServiceDeps): Route[] {
       entity: 'ComputerSystem',
       shared: true,
       get: (req) => (checkId(req), systemBody()),
+      // AssetTag: the operator's label for the host, kept in the service's state.
+      patch: async (req) => {
+        checkId(req);
+        // eslint-disable-next-line no-control-regex -- control characters are what this refuses
+        const tag = { type: 'string', maxLength: ASSET_TAG_MAX, pattern: /^[^\u0000-\u001f\u007f]*$/ } as const;
+        checkBody(req.body, { AssetTag: tag }, await systemBody());
+        await inventory.setAssetTag(req.body.AssetTag as string);
+        return systemBody();
+      },
     },
     {
       pattern: '/redfish/v1/Systems/{sys}/Processors',

@@ -31,6 +31,7 @@ export const TYPE_VERSIONS = {
   JsonSchemaFile: 'v1_1_5',
   Message: 'v1_3_0',
   Event: 'v1_13_0',
+  MessageRegistryFile: 'v1_1_5',
 } as const;
 
 /** A type this service emits. */
@@ -51,6 +52,7 @@ export const COLLECTIONS = [
   'SessionCollection',
   'EventDestinationCollection',
   'JsonSchemaFileCollection',
+  'MessageRegistryFileCollection',
 ] as const;
 
 /** `#ComputerSystem.v1_27_0.ComputerSystem` */
