@@ -75,6 +75,7 @@ export * from './contracts/host-power.js';
 export * from './contracts/audit-log.js';
 export * from './contracts/domains.js';
 export * from './contracts/energy.js';
+export * from './contracts/power-control.js';
 export * from './contracts/cpu-limits.js';
 export * from './contracts/power-profiles.js';
 export {

@@ -16,6 +16,7 @@ import { setEpp, setGovernor, setLimits, setSpeed, type LimitsResult, type Speed
 import { parseCmdline } from './proc-files.js';
 import { readEnergyUj, readRaplDomains, setPowerLimit, surveyRapl, type RaplDomain, type RaplSurvey } from './rapl.js';
 import { RealSysfs } from './real-sysfs.js';
+import { readDmi, type HostDmi } from './dmi.js';
 import { clearWakeAlarm, readRtc, setWakeAlarm, type RtcState } from './rtc.js';
 import { readSleepStates, setDiskMode, setMemSleep, type SleepChoice, type SleepStates } from './sleep.js';
 import type { SysfsBackend } from './sysfs-backend.js';
@@ -110,6 +111,8 @@ export interface HostModel {
   readonly thermal: HostThermal;
   readonly sleep: HostSleep;
   readonly rtc: HostRtc;
+  /** SMBIOS identity from `/sys/class/dmi/id` (`{}` when the host has none). */
+  dmi(): Promise<HostDmi>;
 }
 
 /** Creates the host model over a backend (default: the real filesystem at `/`). */
@@ -160,5 +163,6 @@ export function createHostModel(backend: SysfsBackend = new RealSysfs()): HostMo
       setWakeAlarm: (epochSeconds, device) => setWakeAlarm(b, epochSeconds, device),
       clearWakeAlarm: (device) => clearWakeAlarm(b, device),
     },
+    dmi: () => readDmi(b),
   };
 }

@@ -20,6 +20,7 @@ export * from './energy-counter.js';
 export * from './thermal.js';
 export * from './sleep.js';
 export * from './rtc.js';
+export * from './dmi.js';
 export * from './host-model.js';
 export * from './host-telemetry.js';
 export * from './fault-injecting-sysfs.js';

@@ -3,6 +3,7 @@
  * states, the RTC and `/dev`. The layout functions tell the simulated kernel which sensor each
  * file stands for; dynamic files get placeholders here and real values when the kernel syncs.
  */
+import { createHash } from 'node:crypto';
 import type { SimProfile } from './sim-profile.js';
 import type { SimTree } from './sim-tree.js';
 
@@ -163,8 +164,42 @@ function buildSleepAndRtc(t: SimTree, p: SimProfile): void {
   });
 }
 
-/** Adds RAPL, thermal, hwmon, sleep, RTC and `/dev` to a tree. */
+/**
+ * SMBIOS identity under `sys/class/dmi/id` (x86 profiles; the Arm profile has none, as many Arm
+ * boards). Serial and UUID derive from the profile name, so they are stable across runs; the
+ * asset tag is the firmware placeholder most boards ship with.
+ */
+function buildDmi(t: SimTree, p: SimProfile): void {
+  if (p.arch !== 'x86_64') return;
+  const digest = createHash('sha256').update(p.name).digest('hex');
+  const uuid = `${digest.slice(0, 8)}-${digest.slice(8, 12)}-4${digest.slice(13, 16)}-8${digest.slice(17, 20)}-${digest.slice(20, 32)}`;
+  const serial = `SIM${digest.slice(0, 10).toUpperCase()}`;
+  t.filesIn(SIM_DMI_DIR, {
+    sys_vendor: 'vpmd Simulated Systems',
+    product_name: `Simulated ${p.name}`,
+    product_serial: serial,
+    product_uuid: uuid,
+    product_sku: `SIM-${p.packages}S-${p.coresPerPackage}C`,
+    product_version: '1.0',
+    product_family: 'vpmd simulated hosts',
+    bios_vendor: 'vpmd',
+    bios_version: 'SIM.1.4.2',
+    bios_date: '01/15/2026',
+    board_vendor: 'vpmd Simulated Systems',
+    board_name: `SIMBOARD-${p.packages}S`,
+    board_serial: `${serial}B`,
+    chassis_serial: `${serial}C`,
+    chassis_asset_tag: 'To Be Filled By O.E.M.',
+    chassis_type: 23,
+  });
+}
+
+/** Root-relative DMI directory of the simulated host. */
+export const SIM_DMI_DIR = 'sys/class/dmi/id';
+
+/** Adds RAPL, thermal, hwmon, sleep, RTC, DMI and `/dev` to a tree. */
 export function buildPlatformTree(t: SimTree, p: SimProfile): void {
+  buildDmi(t, p);
   buildRapl(t, p);
   buildThermal(t, p);
   buildHwmon(t, p);

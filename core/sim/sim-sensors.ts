@@ -111,7 +111,8 @@ export function dynamicValue(path: string, ctx: SensorContext): string | undefin
   let m = CUR_FREQ.exec(path);
   if (m !== null) {
     const f = policyFrequencyKHz(ctx.tree, ctx.profile, ctx.state, Number(m[1]));
-    return f === undefined ? undefined : String(f);
+    // The power model's figure: the same, unless a RAPL limit pulled the package down (sim-rapl-limit.ts).
+    return f === undefined ? undefined : String(ctx.power.cpuKHz[Number(m[1])] ?? f);
   }
   m = IDLE_STAT.exec(path);
   if (m !== null) {

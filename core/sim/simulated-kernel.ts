@@ -32,6 +32,7 @@ import type { WriteContext, WriteRule } from './kernel-write-context.js';
 import { loadTree } from './sim-disk.js';
 import { SimDiskWriter } from './sim-disk-writer.js';
 import { advanceDynamics, computePower, lagTemperature, type SimPower } from './sim-physics.js';
+import { applyRaplLimits } from './sim-rapl-limit.js';
 import { allCpus, type SimProfile } from './sim-profile.js';
 import { dynamicPaths, dynamicValue, mayBeDynamic, type SensorContext } from './sim-sensors.js';
 import { markerText, readMarker, type SimMarker, type SimSleepRecord, type SimState } from './sim-state.js';
@@ -141,7 +142,7 @@ export class SimulatedKernel implements SysfsBackend {
 
   /** Current power of every domain (W) and frequency of every CPU (kHz). */
   power(): SimPower {
-    this.powerCache ??= computePower(this.tree, this.profile, this.state);
+    this.powerCache ??= applyRaplLimits(this.tree, this.profile, computePower(this.tree, this.profile, this.state));
     return this.powerCache;
   }
 

@@ -7,11 +7,14 @@ import {
   Type,
   defineCommand,
   formatTable,
+  type BmcPowerLimit,
+  type BmcPowerLimitChange,
   type ChassisAction,
   type PluginContext,
   type Principal,
 } from 'vpmd';
 import { chassisControl, chassisStatus } from './commands/chassis.js';
+import { setPowerLimit } from './commands/dcmi-power-limit.js';
 import { clearSel, readSel } from './commands/sel.js';
 import { readSensors } from './commands/sensors.js';
 import { CHASSIS_DONE, formatChassis, formatSel, formatSensors } from './cli-format.js';
@@ -168,4 +171,24 @@ export async function chassis(
   }
   ctx.access.audit(principal, what, 'ok');
   if (action === 'on' || action === 'off') tp.power = action;
+}
+
+/** DCMI Set/Activate Power Limit with privilege check and audit (the BMC driver's setPowerLimit). */
+export async function setLimit(
+  ctx: CommandContext,
+  poller: Poller,
+  name: string,
+  change: BmcPowerLimitChange,
+  principal: Principal,
+): Promise<BmcPowerLimit | null> {
+  const what = `ipmi dcmi power limit ${name} ${change.watts === null ? 'off' : `${change.watts} W`}`;
+  ctx.access.require(principal, 'ConfigureComponents', what);
+  try {
+    const r = await poller.target(name).withSession((s) => setPowerLimit(s, change));
+    ctx.access.audit(principal, what, 'ok');
+    return r;
+  } catch (e) {
+    ctx.access.audit(principal, what, 'failed', (e as Error).message);
+    throw e;
+  }
 }

@@ -7,7 +7,8 @@
 import { IPMI_BMC_DRIVER, VpmdError, definePlugin, type BmcDriver, type PluginHealth } from 'vpmd';
 import { IPMI_ERRORS } from './errors.js';
 import { IpmiConfigSchema, checkTargets, resolveTarget } from './config.js';
-import { chassis, registerCommands } from './cli.js';
+import { chassis, registerCommands, setLimit } from './cli.js';
+import { getPowerLimit, toBmcLimit } from './commands/dcmi-power-limit.js';
 import { Poller } from './poller/poller.js';
 
 /** Health detail of a target not polled yet. */
@@ -36,6 +37,11 @@ export default definePlugin({
       protocol: 'ipmi',
       targets: () => (poller === undefined ? [] : [...poller.targets.values()].map((t) => t.describe())),
       chassis: (target, action, by) => chassis(ctx, running(), target, action, by),
+      powerLimit: (target) =>
+        running()
+          .target(target)
+          .withSession(async (s) => toBmcLimit(await getPowerLimit(s))),
+      setPowerLimit: (target, change, by) => setLimit(ctx, running(), target, change, by),
     };
     ctx.capabilities.provide(IPMI_BMC_DRIVER, driver);
 

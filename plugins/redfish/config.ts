@@ -2,6 +2,7 @@
 import { Port, Type, type PluginContext, type Static } from 'vpmd';
 import type { AccountStore } from './auth/accounts.js';
 import type { SessionStore } from './auth/sessions.js';
+import type { LoginGuard } from './auth/login-guard.js';
 import { POLLER_CONFIG_FIELDS } from './poller/config.js';
 
 /** Schema of `plugins.redfish`. */
@@ -49,6 +50,31 @@ export const RedfishConfigSchema = Type.Object({
     description:
       'how long a GET reply of the host, processor and chassis resources may be served again (ms); any write through Redfish or core event serves fresh data at once; 0: build every reply',
   }),
+  loginLimits: Type.Object(
+    {
+      failuresPerSource: Type.Integer({
+        minimum: 1,
+        maximum: 10_000,
+        default: 10,
+        description:
+          'failed logins (session or Basic) one client address may make per window; past it the address gets 429 with Retry-After, without a password check',
+      }),
+      windowSeconds: Type.Integer({ minimum: 1, maximum: 86_400, default: 60, description: 'the window (s)' }),
+      concurrency: Type.Integer({
+        minimum: 0,
+        maximum: 64,
+        default: 0,
+        description: 'password checks (scrypt) at once; 0: one less than the CPUs, at least 1',
+      }),
+    },
+    { default: {}, additionalProperties: false },
+  ),
+  maxJsonDepth: Type.Integer({
+    minimum: 2,
+    maximum: 256,
+    default: 32,
+    description: 'deepest nesting of objects and arrays accepted in a request body (deeper: 400 MalformedJSON)',
+  }),
   systemId: Type.String({
     pattern: '^[A-Za-z0-9_-]{1,32}$',
     default: 'host',
@@ -69,6 +95,8 @@ export interface ServiceDeps {
   readonly ctx: RedfishContext;
   readonly accounts: AccountStore;
   readonly sessions: SessionStore;
+  /** Every password check goes through it (per-source budget, bounded hashing). */
+  readonly logins: LoginGuard;
   /** The port actually listened on. */
   port(): number;
 }

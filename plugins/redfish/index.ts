@@ -14,6 +14,7 @@ import {
   HOST_SLEEP,
   BMCS,
   ENERGY,
+  POWER_CONTROL,
   POWER_PROFILES,
   REDFISH_BMC_DRIVER,
   type PluginHealth,
@@ -22,6 +23,7 @@ import { REDFISH_ERRORS } from './errors.js';
 import { RedfishConfigSchema, type ServiceDeps } from './config.js';
 import { AccountStore } from './auth/accounts.js';
 import { SessionStore } from './auth/sessions.js';
+import { LoginGuard } from './auth/login-guard.js';
 import { registerAccountCommands } from './cli.js';
 import { Dispatcher } from './http/dispatch.js';
 import { ResponseCache } from './http/response-cache.js';
@@ -30,9 +32,11 @@ import { listenHttps, type HttpsListener } from './http/server.js';
 import { loadTls } from './http/tls.js';
 import { accountRoutes } from './resources/accounts.js';
 import { chassisRoutes } from './resources/chassis.js';
+import { powerControlRoutes } from './resources/power-controls.js';
 import { managerRoutes } from './resources/managers.js';
 import { HardwareLog, hardwareLogRoutes } from './resources/hardware-log.js';
 import { serviceRootRoutes } from './resources/service-root.js';
+import { registryRoutes } from './resources/registries.js';
 import { systemRoutes } from './resources/systems.js';
 import { capabilitiesDocumentsRoutes } from './resources/capabilities-documents.js';
 import { powerProfilesRoutes } from './resources/power-profiles.js';
@@ -50,7 +54,15 @@ export default definePlugin({
   config: RedfishConfigSchema,
   // The core's own: power-off and reboot (ComputerSystem.Reset), the audit trail (AuditLog).
   requires: [HOST_POWER.id, AUDIT_LOG.id],
-  optional: [HOST_SLEEP.id, CAPABILITIES_DOCUMENTS.id, GUEST_CHANNELS.id, BMCS.id, ENERGY.id, POWER_PROFILES.id],
+  optional: [
+    HOST_SLEEP.id,
+    CAPABILITIES_DOCUMENTS.id,
+    GUEST_CHANNELS.id,
+    BMCS.id,
+    ENERGY.id,
+    POWER_CONTROL.id,
+    POWER_PROFILES.id,
+  ],
   provides: [REDFISH_BMC_DRIVER.id],
 
   register(ctx) {
@@ -58,7 +70,20 @@ export default definePlugin({
     const sessions = new SessionStore(() => accounts.settings.sessionTimeout, ctx.config.sessionLimit);
     let listener: HttpsListener | undefined;
     const notListening: PluginHealth = { status: 'degraded', detail: 'not listening' };
-    const deps: ServiceDeps = { ctx, accounts, sessions, port: () => listener?.port ?? ctx.config.port };
+    const logins = new LoginGuard(accounts, ctx.config.loginLimits, (user, address) => {
+      // The documented lockout policy: the last Administrator is never locked from the network.
+      ctx.log.warn(
+        { user, address },
+        'redfish: last Administrator at the lockout threshold: its address is blocked instead',
+      );
+      ctx.access.audit(
+        { name: user, role: 'Administrator', origin: 'redfish', address },
+        'redfish lockout',
+        'denied',
+        'last Administrator not locked; source address blocked',
+      );
+    });
+    const deps: ServiceDeps = { ctx, accounts, sessions, logins, port: () => listener?.port ?? ctx.config.port };
     const hardwareLog = new HardwareLog();
     const events = new EventHub(ctx);
     ctx.events.on('hw.log.v1', (e) => hardwareLog.add(e));
@@ -76,9 +101,11 @@ export default definePlugin({
       ...powerProfilesRoutes(deps),
       ...vmEnergyRoutes(deps),
       ...chassisRoutes(deps),
+      ...powerControlRoutes(deps),
       ...managerRoutes(deps),
       ...hardwareLogRoutes(hardwareLog),
       ...eventRoutes(deps, events),
+      ...registryRoutes(),
     );
     const cache = new ResponseCache(ctx.config.responseCacheMs);
     // Every change the core or a plugin announces may show in a shared resource (power state,

@@ -46,7 +46,9 @@ export type AccountSettings = Static<typeof SettingsSchema>;
 
 /** Outcome of a password check. */
 export type LoginResult =
-  { ok: true; account: Account } | { ok: false; reason: 'unknown' | 'bad-password' | 'locked' | 'disabled' };
+  | { ok: true; account: Account }
+  | { ok: false; reason: 'unknown' | 'locked' | 'disabled' }
+  | { ok: false; reason: 'bad-password'; lockoutExempt?: true };
 
 /** Allowed user names: letters, digits and `._-`, starting with a letter or digit. */
 export const USER_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$/;
@@ -64,6 +66,8 @@ export class AccountStore {
   constructor(
     private readonly state: StateStore,
     private readonly now: () => number = Date.now,
+    /** The password check (a test counts its calls: every login outcome must cost exactly one). */
+    private readonly verify: typeof verifyPassword = verifyPassword,
   ) {}
 
   /** Loads persisted accounts (none exist on a fresh state directory). */
@@ -121,9 +125,12 @@ export class AccountStore {
         { userName },
       );
     }
-    const problem = passwordProblem(password);
+    const problem = passwordProblem(password, userName);
     if (problem)
-      throw new VpmdError('E_REDFISH_PASSWORD', `password for '${userName}' refused: ${problem}`, { userName });
+      throw new VpmdError('E_REDFISH_PASSWORD', `password for '${userName}' refused: ${problem.text}`, {
+        userName,
+        kind: problem.kind,
+      });
     if (this.find(userName))
       throw new VpmdError('E_REDFISH_ACCOUNT_EXISTS', `a Redfish account '${userName}' already exists`, { userName });
     const account: Account = {
@@ -155,10 +162,11 @@ export class AccountStore {
   ): Promise<Account> {
     const cur = this.require(name);
     if (patch.password !== undefined) {
-      const problem = passwordProblem(patch.password);
+      const problem = passwordProblem(patch.password, patch.userName ?? cur.userName);
       if (problem)
-        throw new VpmdError('E_REDFISH_PASSWORD', `password for '${cur.userName}' refused: ${problem}`, {
+        throw new VpmdError('E_REDFISH_PASSWORD', `password for '${cur.userName}' refused: ${problem.text}`, {
           userName: cur.userName,
+          kind: problem.kind,
         });
     }
     if (patch.userName !== undefined && patch.userName !== cur.userName) {
@@ -221,25 +229,29 @@ export class AccountStore {
 
   /**
    * Checks a user name and password, counting failures towards lockout. A locked or disabled
-   * account is refused even with the right password (and the caller says only "refused").
+   * account is refused even with the right password (and the caller says only "refused"). Every
+   * outcome costs one scrypt, so response time reveals neither a name nor a lock.
+   *
+   * Lockout policy: the failure counter lives in memory (a failure costs no disk write, so a
+   * failure and a refusal of a locked account take the same time); the lock itself is persisted.
+   * The last enabled, unlocked Administrator is never locked: its failures over the threshold
+   * answer `lockoutExempt`, and the caller blocks the failing source address instead and alerts.
    */
   async login(userName: string, password: string): Promise<LoginResult> {
     const a = this.data.accounts.find((x) => x.userName === userName);
     if (!a) {
       // Same work as for a real account, so response time does not reveal which names exist.
       this.decoy ??= hashPassword('decoy password, never matches');
-      await verifyPassword(password, await this.decoy);
+      await this.verify(password, await this.decoy);
       return { ok: false, reason: 'unknown' };
     }
-    if (this.isLocked(a)) return { ok: false, reason: 'locked' };
-    const good = await verifyPassword(password, a.password);
+    const locked = this.isLocked(a);
+    const good = await this.verify(password, a.password);
+    if (locked) return { ok: false, reason: 'locked' };
     const cur = this.find(a.id) ?? a;
     if (good) {
       if (!cur.enabled) return { ok: false, reason: 'disabled' };
-      if (cur.failures.length > 0) {
-        this.replace({ ...cur, failures: [] });
-        await this.save();
-      }
+      if (cur.failures.length > 0) this.replace({ ...cur, failures: [] });
       return { ok: true, account: this.find(a.id) ?? cur };
     }
     const { lockoutThreshold, lockoutCounterResetAfter } = this.data.settings;
@@ -248,9 +260,20 @@ export class AccountStore {
       ...cur.failures.filter((f) => lockoutCounterResetAfter === 0 || t - f < lockoutCounterResetAfter * 1000),
       t,
     ].slice(-64);
-    const lock = lockoutThreshold > 0 && recent.length >= lockoutThreshold;
-    this.replace({ ...cur, failures: recent, ...(lock ? { locked: true, lockedAt: t } : {}) });
-    await this.save();
-    return { ok: false, reason: 'bad-password' };
+    const over = lockoutThreshold > 0 && recent.length >= lockoutThreshold;
+    const exempt = over && this.isLastAdministrator(cur);
+    if (over && !exempt) {
+      this.replace({ ...cur, failures: recent, locked: true, lockedAt: t });
+      await this.save();
+    } else {
+      this.replace({ ...cur, failures: exempt ? [] : recent });
+    }
+    return { ok: false, reason: 'bad-password', ...(exempt ? { lockoutExempt: true as const } : {}) };
+  }
+
+  /** True when `a` is the only enabled, unlocked Administrator (locking it would lock everyone out). */
+  isLastAdministrator(a: Account): boolean {
+    if (a.role !== 'Administrator' || !a.enabled) return false;
+    return !this.data.accounts.some((x) => x.id !== a.id && x.role === 'Administrator' && x.enabled && !x.locked);
   }
 }

@@ -58,6 +58,8 @@ export class EventHub {
     ctx.events.on('host.power.v1', (e) => this.onPower(e));
     ctx.events.on('telemetry.status.v1', (e) => this.onStatus(e));
     ctx.events.on('hw.log.v1', (e) => this.onHwLog(e));
+    // The power plugin's budget exhaustion/recovery, when it is loaded (its event type exists only then).
+    if (ctx.events.names().includes('power.budget.v1')) ctx.events.on('power.budget.v1', (e) => this.onBudget(e));
   }
 
   /** Loads persisted subscriptions and the destination CA. */
@@ -261,5 +263,14 @@ export class EventHub {
     const sev = { info: 'OK', warning: 'Warning', critical: 'Critical' }[e.severity];
     const rec = this.record('ResourceErrorsDetected', [e.source, e.message], uri, e.timestamp, sev);
     this.publish([rec]);
+  }
+
+  private onBudget(e: VpmdEventMap['power.budget.v1']): void {
+    const uri = `/redfish/v1/Chassis/${this.ctx.config.systemId}/Controls/PowerLimit`;
+    const [id, health] =
+      e.kind === 'exhausted'
+        ? (['ResourceStatusChangedWarning', 'Warning'] as const)
+        : (['ResourceStatusChangedOK', 'OK'] as const);
+    this.publish([this.record(id, [`${uri} (budget of VM ${e.vm} ${e.kind})`, health], uri, e.timestamp, health)]);
   }
 }

@@ -4,7 +4,7 @@
  * SubscriptionType SSE until it closes.
  */
 import type { ServiceDeps } from '../config.js';
-import { RedfishError, baseMessage, fail } from '../http/redfish-error.js';
+import { RedfishError, baseMessage, eventMessage, fail } from '../http/redfish-error.js';
 import type { Reply, Route, RouteRequest } from '../http/router.js';
 import { checkBody, type FieldCheck } from '../resources/patch.js';
 import { notFound } from '../resources/service-root.js';
@@ -13,6 +13,8 @@ import type { EventHub } from './event-hub.js';
 
 const ES = '/redfish/v1/EventService';
 const MAX_SUBSCRIPTIONS = 32;
+/** `Registry.Major.Minor.Errata.MessageKey` (the errata part optional). */
+const MESSAGE_ID = /^[A-Za-z0-9]+\.\d+\.\d+(\.\d+)?\.[A-Za-z0-9]+$/;
 const SUB_FIELDS: Record<string, FieldCheck> = {
   Destination: { type: 'string', maxLength: 2048 },
   Context: { type: 'string', maxLength: 256 },
@@ -45,6 +47,7 @@ export function eventRoutes(deps: ServiceDeps, hub: EventHub): Route[] {
     ServerSentEventUri: `${ES}/SSE`,
     Subscriptions: link(`${ES}/Subscriptions`),
     Status: status('OK'),
+    Actions: { '#EventService.SubmitTestEvent': { target: `${ES}/Actions/EventService.SubmitTestEvent` } },
   });
   const destinationBody = (id: string): Record<string, unknown> => {
     const sse = hub.streams().find((c) => c.id === id);
@@ -142,6 +145,57 @@ export function eventRoutes(deps: ServiceDeps, hub: EventHub): Route[] {
         const sse = hub.streams().find((c) => c.id === id);
         if (sse) sse.res.end();
         else if (!(await hub.unsubscribe(id))) throw notFound('EventDestination', id);
+        return { status: 204, headers: {} };
+      },
+    },
+    {
+      // Sends one event, as given (every parameter optional), to every subscription and stream.
+      pattern: `${ES}/Actions/EventService.SubmitTestEvent`,
+      entity: 'EventService',
+      post: (req): Reply => {
+        const text: FieldCheck = { type: 'string', maxLength: 1024 };
+        // Every parameter is optional: an empty body sends the TestMessage.
+        if (Object.keys(req.body).length > 0)
+          checkBody(
+            req.body,
+            {
+              EventId: text,
+              EventGroupId: { type: 'integer', min: 0 },
+              EventTimestamp: { type: 'string', maxLength: 64 },
+              Message: text,
+              MessageId: { type: 'string', pattern: MESSAGE_ID, maxLength: 256 },
+              MessageSeverity: { type: 'string', values: ['OK', 'Warning', 'Critical'] },
+              OriginOfCondition: { type: 'string', pattern: /^\/redfish\/v1(\/|$)/, maxLength: 1024 },
+              EventType: {
+                type: 'string',
+                values: ['Alert', 'StatusChange', 'ResourceUpdated', 'ResourceAdded', 'ResourceRemoved', 'Other'],
+              },
+            },
+            {},
+          );
+        const b = req.body as Record<string, string | number | undefined>;
+        const when = b.EventTimestamp === undefined ? new Date() : new Date(String(b.EventTimestamp));
+        if (Number.isNaN(when.getTime()))
+          throw fail(400, 'ActionParameterValueFormatError', [
+            String(b.EventTimestamp),
+            'EventTimestamp',
+            'SubmitTestEvent',
+          ]);
+        const test = eventMessage('TestMessage');
+        hub.publish([
+          {
+            EventType: String(b.EventType ?? 'Other'),
+            EventId: String(b.EventId ?? `test-${when.getTime()}`),
+            EventTimestamp: when.toISOString(),
+            MessageId: String(b.MessageId ?? test.MessageId),
+            Message: String(b.Message ?? test.Message),
+            MessageArgs: [],
+            MessageSeverity: String(b.MessageSeverity ?? test.MessageSeverity),
+            ...(b.EventGroupId !== undefined ? { EventGroupId: b.EventGroupId } : {}),
+            OriginOfCondition: { '@odata.id': String(b.OriginOfCondition ?? ES) },
+          },
+        ]);
+        deps.ctx.log.info({ user: req.principal?.name }, 'redfish: test event submitted');
         return { status: 204, headers: {} };
       },
     },

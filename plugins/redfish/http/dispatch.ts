@@ -15,6 +15,8 @@ import { allowedMethods, type Reply, type Resource, type Route, type RouteReques
 import { RedfishError, baseMessage, fail, toRedfishError } from './redfish-error.js';
 import { ResponseCache, type CachedReply } from './response-cache.js';
 import { applyQuery, parseQueryOptions, type QueryOptions } from './query.js';
+import { loginRefusal } from '../auth/login-guard.js';
+import { parseJsonBody } from './json-body.js';
 
 /** A finished response, ready for the transport; shared between requests, so never modified. */
 export interface Outcome extends CachedReply {
@@ -105,18 +107,6 @@ function parseQuery(url: string): { path: string; query: URLSearchParams } {
   };
 }
 
-function parseBody(raw: string | undefined): Record<string, unknown> {
-  if (raw === undefined || raw.trim() === '') return {};
-  let v: unknown;
-  try {
-    v = JSON.parse(raw);
-  } catch {
-    throw fail(400, 'MalformedJSON');
-  }
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw fail(400, 'MalformedJSON');
-  return v as Record<string, unknown>;
-}
-
 /** Who a request comes from, and whether its route needs nobody. */
 interface Authenticated {
   readonly principal?: Principal;
@@ -197,7 +187,8 @@ export class Dispatcher {
     allow: string,
     q?: { options: QueryOptions; query: URLSearchParams },
   ): Promise<Outcome> {
-    const body = method === 'POST' || method === 'PATCH' ? parseBody(inc.rawBody) : {};
+    const body =
+      method === 'POST' || method === 'PATCH' ? parseJsonBody(inc.rawBody, this.deps.ctx.config.maxJsonDepth) : {};
     const req: RouteRequest = {
       method,
       path,
@@ -369,8 +360,12 @@ export class Dispatcher {
       const decoded = Buffer.from(basic.slice(6).trim(), 'base64').toString('utf8');
       const colon = decoded.indexOf(':');
       const user = colon < 0 ? decoded : decoded.slice(0, colon);
-      const r = colon < 0 ? undefined : await this.deps.accounts.login(user, decoded.slice(colon + 1));
+      const r = colon < 0 ? undefined : await this.deps.logins.login(user, decoded.slice(colon + 1), inc.address);
       if (!r?.ok) {
+        if (r && (r.reason === 'throttled' || r.reason === 'busy')) {
+          if (open) return { open, mustChangePassword: false };
+          throw loginRefusal(r);
+        }
         this.deps.ctx.access.audit(
           { name: user || '(none)', role: 'ReadOnly', origin: 'redfish', address: inc.address },
           'redfish basic login',

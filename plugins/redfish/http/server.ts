@@ -148,6 +148,23 @@ function readBody(
   });
 }
 
+/**
+ * TLS 1.2 suites: ECDHE key exchange with AEAD ciphers only (no CBC, no SHA-1, no static RSA),
+ * ECDSA first (the generated key is P-256), RSA for configured RSA certificates; then TLS 1.3's
+ * own suites (all AEAD). Anything older than TLS 1.2 is refused.
+ */
+export const TLS_CIPHERS = [
+  'TLS_AES_256_GCM_SHA384',
+  'TLS_AES_128_GCM_SHA256',
+  'TLS_CHACHA20_POLY1305_SHA256',
+  'ECDHE-ECDSA-AES256-GCM-SHA384',
+  'ECDHE-ECDSA-AES128-GCM-SHA256',
+  'ECDHE-ECDSA-CHACHA20-POLY1305',
+  'ECDHE-RSA-AES256-GCM-SHA384',
+  'ECDHE-RSA-AES128-GCM-SHA256',
+  'ECDHE-RSA-CHACHA20-POLY1305',
+].join(':');
+
 /** Opens the HTTPS listener. @throws VpmdError E_REDFISH_LISTEN naming the address and port. */
 export async function listenHttps(opts: {
   ctx: RedfishContext;
@@ -204,7 +221,15 @@ export async function listenHttps(opts: {
   };
 
   const server: Server = createServer(
-    { cert: opts.tls.cert, key: opts.tls.key, minVersion: 'TLSv1.2', keepAliveTimeout: 30_000, noDelay: true },
+    {
+      cert: opts.tls.cert,
+      key: opts.tls.key,
+      minVersion: 'TLSv1.2',
+      ciphers: TLS_CIPHERS,
+      honorCipherOrder: true,
+      keepAliveTimeout: 30_000,
+      noDelay: true,
+    },
     onRequest,
   );
   // Without this Node answers a request its parser refuses with a bare 400 and no body.

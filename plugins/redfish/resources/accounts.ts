@@ -6,7 +6,8 @@
 import { ROLES, ROLE_PRIVILEGES, isVpmdError, type Role } from 'vpmd';
 import type { ServiceDeps } from '../config.js';
 import type { Account } from '../auth/accounts.js';
-import { PASSWORD_MAX, PASSWORD_MIN } from '../auth/password.js';
+import { PASSWORD_GUIDANCE, PASSWORD_MAX, PASSWORD_MIN } from '../auth/password.js';
+import { loginRefusal } from '../auth/login-guard.js';
 import { RedfishError, baseMessage, fail } from '../http/redfish-error.js';
 import type { Reply, Route, RouteRequest } from '../http/router.js';
 import { checkBody, type FieldCheck } from './patch.js';
@@ -27,10 +28,11 @@ const ACCOUNT_FIELDS: Record<string, FieldCheck> = {
 
 /** Maps a store refusal (bad password, duplicate name) to a 400 naming the property. */
 function storeError(e: unknown, property: string): unknown {
-  if (isVpmdError(e, 'E_REDFISH_PASSWORD'))
-    return new RedfishError(400, [
-      { ...baseMessage('PropertyValueFormatError', ['(hidden)', 'Password'], 'Password'), Message: e.message },
-    ]);
+  if (isVpmdError(e, 'E_REDFISH_PASSWORD')) {
+    const id = e.details.kind === 'length' ? 'PasswordIncorrectLength' : 'PasswordComplexityNotMet';
+    const m = baseMessage(id, [], 'Password');
+    return new RedfishError(400, [{ ...m, Message: `${m.Message} (${e.message})` }]);
+  }
   if (isVpmdError(e, 'E_REDFISH_ACCOUNT_EXISTS'))
     return fail(409, 'ResourceAlreadyExists', ['ManagerAccount', 'UserName', property]);
   return e;
@@ -85,6 +87,7 @@ export function accountRoutes(deps: ServiceDeps): Route[] {
       LocalAccountAuth: 'Enabled',
       MinPasswordLength: PASSWORD_MIN,
       MaxPasswordLength: PASSWORD_MAX,
+      PasswordGuidanceMessage: PASSWORD_GUIDANCE,
       AccountLockoutThreshold: s.lockoutThreshold,
       AccountLockoutDuration: s.lockoutDuration,
       AccountLockoutCounterResetAfter: s.lockoutCounterResetAfter,
@@ -278,7 +281,8 @@ export function accountRoutes(deps: ServiceDeps): Route[] {
           ['UserName', 'Password'],
         );
         const b = req.body as { UserName: string; Password: string; Context?: string };
-        const r = await accounts.login(b.UserName, b.Password);
+        const r = await deps.logins.login(b.UserName, b.Password, req.address);
+        if (!r.ok && (r.reason === 'throttled' || r.reason === 'busy')) throw loginRefusal(r);
         const who = {
           name: b.UserName,
           role: r.ok ? r.account.role : ('ReadOnly' as const),

@@ -4,12 +4,13 @@
  * EnvironmentMetrics built from the telemetry store at request time, so new metrics appear
  * without a restart.
  */
-import { BMCS, type MetricKind, type MetricSnapshot } from 'vpmd';
+import { BMCS, POWER_CONTROL, type MetricKind, type MetricSnapshot } from 'vpmd';
 import type { ServiceDeps } from '../config.js';
 import type { Route, RouteRequest } from '../http/router.js';
 import { notFound } from './service-root.js';
 import { collection, link, odataType, status, toId } from './types.js';
 import { oemType } from './oem-schema.js';
+import { powerLimitExcerpt } from './power-controls.js';
 
 const C = '/redfish/v1/Chassis';
 
@@ -148,6 +149,9 @@ export function chassisRoutes(deps: ServiceDeps): Route[] {
           PowerSubsystem: link(`${C}/${ch}/PowerSubsystem`),
           ThermalSubsystem: link(`${C}/${ch}/ThermalSubsystem`),
           EnvironmentMetrics: link(`${C}/${ch}/EnvironmentMetrics`),
+          ...(target === 'host' && ctx.capabilities.find(POWER_CONTROL)
+            ? { Controls: link(`${C}/${ch}/Controls`) }
+            : {}),
           Links: {
             ...(target === 'host' ? { ComputerSystems: [link(`/redfish/v1/Systems/${hostId}`)] } : {}),
             ManagedBy: [link('/redfish/v1/Managers/vpmd')],
@@ -241,7 +245,7 @@ export function chassisRoutes(deps: ServiceDeps): Route[] {
       pattern: `${C}/{ch}/EnvironmentMetrics`,
       entity: 'EnvironmentMetrics',
       shared: true,
-      get: (req) => {
+      get: async (req) => {
         const target = targetOf(req);
         const ch = req.params.ch as string;
         const ms = sensorsOf(target);
@@ -259,6 +263,7 @@ export function chassisRoutes(deps: ServiceDeps): Route[] {
           ...(hottest
             ? { TemperatureCelsius: { Reading: hottest.latest?.value ?? null, DataSourceUri: sensorUri(ch, hottest) } }
             : {}),
+          ...(await powerLimitExcerpt(deps, ch)),
         };
       },
     },

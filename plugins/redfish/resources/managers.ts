@@ -4,6 +4,7 @@
  * core's own ring, read through `audit-log@1` at request time (one ring, ids kept across
  * restarts); this plugin keeps no copy and reads no file.
  */
+import { hostname } from 'node:os';
 import { AUDIT_LOG, CORE_API_VERSION, type AuditRecord } from 'vpmd';
 import type { ServiceDeps } from '../config.js';
 import type { Route } from '../http/router.js';
@@ -67,6 +68,9 @@ export function managerRoutes(deps: ServiceDeps): Route[] {
         Name: 'Network protocols of the Redfish service',
         Description:
           'What this Redfish service listens on; the SNMP agent and other plugins report their own listeners in vpmctl status',
+        // The FQDN only when the system's host name is one: it is not guessed from DNS.
+        HostName: hostname().split('.')[0],
+        ...(hostname().includes('.') ? { FQDN: hostname() } : {}),
         HTTPS: { ProtocolEnabled: true, Port: deps.port() },
         HTTP: { ProtocolEnabled: false },
         Status: status('OK'),

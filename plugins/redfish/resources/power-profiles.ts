@@ -7,7 +7,7 @@
 import { POWER_PROFILES, VpmdError, formatCpuList, type PowerProfileInfo } from 'vpmd';
 import type { ServiceDeps } from '../config.js';
 import type { Route, RouteRequest } from '../http/router.js';
-import { checkBody } from './patch.js';
+import type { FieldCheck } from './patch.js';
 import { notFound } from './service-root.js';
 import { oemType } from './oem-schema.js';
 
@@ -26,18 +26,20 @@ export function powerModeProperties(deps: ServiceDeps): Record<string, unknown> 
   return { PowerMode: mode, ...(allowed.length > 0 ? { 'PowerMode@Redfish.AllowableValues': [...allowed] } : {}) };
 }
 
-/** PATCH of the ComputerSystem: only PowerMode is writable, to a configured mode. */
-export async function patchPowerMode(
-  deps: ServiceDeps,
-  req: RouteRequest,
-  current: Record<string, unknown>,
-): Promise<void> {
+/** How a PATCH of the ComputerSystem checks PowerMode: one of the configured modes; nothing without a provider. */
+export function powerModeField(deps: ServiceDeps): Record<string, FieldCheck> {
   const p = deps.ctx.capabilities.find(POWER_PROFILES);
   const allowed = p ? [...p.powerMode().allowed] : [];
-  checkBody(req.body, p && allowed.length > 0 ? { PowerMode: { type: 'string', values: allowed } } : {}, current);
-  if (!req.principal) throw new VpmdError('E_INTERNAL', 'PowerMode PATCH without a principal');
+  return allowed.length > 0 ? { PowerMode: { type: 'string', values: allowed } } : {};
+}
+
+/** Applies a checked PATCH's PowerMode, when it has one (privilege-checked and audited by the provider). */
+export async function applyPowerMode(deps: ServiceDeps, req: RouteRequest): Promise<void> {
+  const p = deps.ctx.capabilities.find(POWER_PROFILES);
   const mode = req.body.PowerMode;
-  if (p && typeof mode === 'string') await p.setPowerMode(mode, req.principal);
+  if (!p || typeof mode !== 'string') return;
+  if (!req.principal) throw new VpmdError('E_INTERNAL', 'PowerMode PATCH without a principal');
+  await p.setPowerMode(mode, req.principal);
 }
 
 function settings(p: PowerProfileInfo): string {

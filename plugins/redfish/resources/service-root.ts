@@ -23,6 +23,7 @@ const CHILDREN: Record<string, string> = {
   SessionService: `${V1}/SessionService`,
   EventService: `${V1}/EventService`,
   JsonSchemas: `${V1}/JsonSchemas`,
+  Registries: `${V1}/Registries`,
 };
 
 /** Namespaces of `$metadata`: every served type and collection, and what they build on. */
@@ -84,6 +85,7 @@ export function serviceRootRoutes(uuid: string = randomUUID()): Route[] {
         SessionService: link(CHILDREN.SessionService as string),
         EventService: link(CHILDREN.EventService as string),
         JsonSchemas: link(CHILDREN.JsonSchemas as string),
+        Registries: link(CHILDREN.Registries as string),
         Links: { Sessions: link(`${V1}/SessionService/Sessions`) },
       }),
     },

@@ -15,7 +15,8 @@ import { notFound } from './service-root.js';
 import { collection, link, odataType, status } from './types.js';
 import { oemType } from './oem-schema.js';
 import { capabilitiesDocumentsUri } from './capabilities-documents.js';
-import { patchPowerMode, powerModeProperties, powerProfilesUri } from './power-profiles.js';
+import { applyPowerMode, powerModeField, powerModeProperties, powerProfilesUri } from './power-profiles.js';
+import { ASSET_TAG_MAX, Inventory } from './inventory.js';
 import { vmEnergyUri } from './vm-energy.js';
 
 const TOPOLOGY_TTL_MS = 5000;
@@ -48,6 +49,7 @@ export function systemRoutes(deps: ServiceDeps): Route[] {
     return topoCache.value;
   };
   const host = hostname();
+  const inventory = new Inventory(ctx);
   const powerState = (): string => {
     const s = ctx.capabilities.find(HOST_SLEEP)?.state() ?? 'on';
     return { on: 'On', suspending: 'PoweringOff', suspended: 'Paused', resuming: 'PoweringOn' }[s];
@@ -104,6 +106,7 @@ export function systemRoutes(deps: ServiceDeps): Route[] {
       Name: 'KVM host',
       SystemType: 'Physical',
       HostName: host,
+      ...(await inventory.systemProperties()),
       PowerState: powerState(),
       ...powerModeProperties(deps),
       Status: status('OK'),
@@ -182,10 +185,15 @@ export function systemRoutes(deps: ServiceDeps): Route[] {
       entity: 'ComputerSystem',
       shared: true,
       get: (req) => (checkId(req), systemBody()),
-      // PowerMode: switches the profiles of the CPU pools (power-profiles@1).
+      // AssetTag: the operator's label for the host, kept in the service's state. PowerMode:
+      // switches the profiles of the CPU pools (power-profiles@1).
       patch: async (req) => {
         checkId(req);
-        await patchPowerMode(deps, req, await systemBody());
+        // eslint-disable-next-line no-control-regex -- control characters are what this refuses
+        const tag = { type: 'string', maxLength: ASSET_TAG_MAX, pattern: /^[^\u0000-\u001f\u007f]*$/ } as const;
+        checkBody(req.body, { AssetTag: tag, ...powerModeField(deps) }, await systemBody());
+        if (req.body.AssetTag !== undefined) await inventory.setAssetTag(req.body.AssetTag as string);
+        await applyPowerMode(deps, req);
         return systemBody();
       },
     },

@@ -16,6 +16,7 @@ export const TYPE_VERSIONS = {
   ThermalMetrics: 'v1_3_2',
   Sensor: 'v1_12_0',
   EnvironmentMetrics: 'v1_5_0',
+  Control: 'v1_7_0',
   Manager: 'v1_24_0',
   ManagerNetworkProtocol: 'v1_12_0',
   LogService: 'v1_9_0',
@@ -30,6 +31,7 @@ export const TYPE_VERSIONS = {
   JsonSchemaFile: 'v1_1_5',
   Message: 'v1_3_0',
   Event: 'v1_13_0',
+  MessageRegistryFile: 'v1_1_5',
 } as const;
 
 /** A type this service emits. */
@@ -41,6 +43,7 @@ export const COLLECTIONS = [
   'ProcessorCollection',
   'ChassisCollection',
   'SensorCollection',
+  'ControlCollection',
   'ManagerCollection',
   'LogServiceCollection',
   'LogEntryCollection',
@@ -49,6 +52,7 @@ export const COLLECTIONS = [
   'SessionCollection',
   'EventDestinationCollection',
   'JsonSchemaFileCollection',
+  'MessageRegistryFileCollection',
 ] as const;
 
 /** `#ComputerSystem.v1_27_0.ComputerSystem` */

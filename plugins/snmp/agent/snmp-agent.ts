@@ -8,6 +8,7 @@ import {
   ENERGY,
   GUEST_CHANNELS,
   HOST_SLEEP,
+  POWER_CONTROL,
   POWER_PROFILES,
   VpmdError,
   type HostPowerState,
@@ -24,6 +25,7 @@ import { ProcessorLoad, eoPowerSource, hostResourcesSource, systemSource } from 
 import { profilesSource } from '../mib/mibs/profiles.js';
 import { VPMD, VPMD_AGENT_ID, VpmdMib } from '../mib/mibs/vpmd-mib.js';
 import { vmEnergySource } from '../mib/mibs/vm-energy.js';
+import { vpmdPowerSource } from '../mib/mibs/vpmd-power.js';
 import { AgentxSubagent } from './agentx.js';
 import { HostEnergy, eoEnergySource } from '../mib/mibs/energy.js';
 import { loadCommunities, type CommunityTable } from '../engine/community.js';
@@ -231,6 +233,7 @@ export class SnmpAgent {
       vpmd.source(),
       profilesSource(() => ctx.capabilities.find(POWER_PROFILES)),
       vmEnergySource(() => ctx.capabilities.find(ENERGY)),
+      vpmdPowerSource(() => ctx.capabilities.find(POWER_CONTROL)),
       (this.engine as UsmEngine).source(),
     ];
   }

@@ -67,6 +67,17 @@ export function hwLogNotification(e: VpmdEventMap['hw.log.v1']): Notification {
   };
 }
 
+/** vpmdPowerBudgetEvent: a VM's power budget was exhausted (throttled) or recovered. */
+export function budgetNotification(e: VpmdEventMap['power.budget.v1']): Notification {
+  return {
+    trap: 4,
+    varbinds: [
+      { oid: [...VPMD_NOTIF_OBJECTS, 4, 0], value: V.str(e.vm) },
+      { oid: [...VPMD_NOTIF_OBJECTS, 6, 0], value: V.str(`budget ${e.kind}: ${e.reason}`) },
+    ],
+  };
+}
+
 interface RemoteEngine {
   readonly engineId: Buffer;
   boots: number;
@@ -112,6 +123,9 @@ export class Notifier {
     });
     this.ctx.events.on('host.power.v1', (e) => this.broadcast(powerNotification(e)));
     this.ctx.events.on('hw.log.v1', (e) => this.broadcast(hwLogNotification(e)));
+    // The power plugin's budget events, when it is loaded (its event type exists only then).
+    if (this.ctx.events.names().includes('power.budget.v1'))
+      this.ctx.events.on('power.budget.v1', (e) => this.broadcast(budgetNotification(e)));
   }
 
   /** Closes the socket; pending informs are abandoned. */

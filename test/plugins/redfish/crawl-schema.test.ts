@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { RedfishSchemas } from '../../../plugins/redfish/tools/schema-validator.js';
 import { TYPE_VERSIONS } from '../../../plugins/redfish/resources/types.js';
 import { oemJsonSchemaFiles } from '../../../plugins/redfish/resources/oem-schema.js';
+import power from '../../../plugins/power/index.js';
 import { bootRedfish, type RedfishHarness } from './support.js';
 
 const schemas = new RedfishSchemas(join(__dirname, '../../../plugins/redfish/dmtf/json-schema'), oemJsonSchemaFiles());
@@ -26,7 +27,8 @@ function links(v: unknown, out: Set<string>): void {
 }
 
 beforeAll(async () => {
-  h = await bootRedfish();
+  // The power plugin serves Chassis/{id}/Controls/PowerLimit (the Control type).
+  h = await bootRedfish({ plugins: [power], extraSections: { power: { cap: { watts: 50 } } } });
   await h.addAccount('admin', 'Administrator', 'Admin-pass-1');
   await h.addAccount('viewer', 'ReadOnly', 'Viewer-pass-1');
   token = await h.login('admin', 'Admin-pass-1');
