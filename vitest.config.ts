@@ -4,6 +4,8 @@ import { fileURLToPath } from 'node:url';
 
 /** Files that assert a peer's wall-clock deadline: run one at a time, nothing else running. */
 export const ALONE = ['test/integration/real-vm/**', 'test/plugins/virtio-channels/dpdk-contract.test.ts'];
+/** Files that need DMTF's Redfish Mockup Server (not in this repository): vitest.mockup.config.ts. */
+export const MOCKUP = ['test/integration/redfish-mockup/**'];
 
 export default defineConfig({
   resolve: {
@@ -15,7 +17,7 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     // Wall-clock contracts (DPDK's 10 ms reply) run alone, after this suite: see vitest.alone.config.ts.
-    exclude: [...configDefaults.exclude, ...ALONE],
+    exclude: [...configDefaults.exclude, ...ALONE, ...MOCKUP],
     // Builds dist/ once if it is stale: tests spawn the compiled programs.
     globalSetup: ['./test/support/global-setup.ts'],
     // Bounds, not speed requirements: the suite must pass with a CPU hog on every core.

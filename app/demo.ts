@@ -49,7 +49,7 @@ function examplePluginPath(): string {
 }
 
 /** Builds the demo: tree, config file, plugin setups. Exported for tests. */
-export async function prepareDemo(opts: { profile?: string; dir?: string }): Promise<{
+export async function prepareDemo(opts: { profile?: string; dir?: string; redfishBmc?: string }): Promise<{
   dir: string;
   configFile: string;
   setups: Map<string, DemoSetup>;
@@ -71,6 +71,7 @@ export async function prepareDemo(opts: { profile?: string; dir?: string }): Pro
     address: '127.0.0.1',
     freePort: (kind) => freePort(kind),
     password: () => randomBytes(12).toString('base64url'),
+    options: opts.redfishBmc !== undefined ? { 'redfish-bmc': opts.redfishBmc } : {},
   };
   const setups = new Map<string, DemoSetup>();
   const plugins: Record<string, Record<string, unknown>> = {};
@@ -115,7 +116,7 @@ async function vpmctlCommand(): Promise<string> {
 }
 
 /** Runs the demo in the foreground. */
-export async function runDemo(opts: { profile?: string; dir?: string }): Promise<number> {
+export async function runDemo(opts: { profile?: string; dir?: string; redfishBmc?: string }): Promise<number> {
   const demo = await prepareDemo(opts);
   const parsed = await readConfigFile(demo.configFile);
   assertNoProblems(demo.configFile, parsed.problems);

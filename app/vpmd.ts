@@ -16,8 +16,9 @@ import { runDemo } from './demo.js';
 import { doctorCommand } from './doctor/doctor.js';
 
 const USAGE = `Usage: vpmd --config FILE               run the agent
-       vpmd --demo [--profile NAME] [--dir DIR]
+       vpmd --demo [--profile NAME] [--dir DIR] [--redfish-bmc URL]
                                         run the agent on a generated simulated host
+                                        (it polls its own Redfish service, or the BMC at URL)
        vpmd check-config FILE           validate a configuration file (exit 0 valid, 1 problems)
        vpmd doctor [--config FILE] [--root DIR] [--json]
                                         list each power facility of this host: found, degraded
@@ -65,6 +66,7 @@ async function main(argv: string[]): Promise<number> {
         demo: { type: 'boolean' },
         profile: { type: 'string' },
         dir: { type: 'string' },
+        'redfish-bmc': { type: 'string' },
         'list-profiles': { type: 'boolean' },
         json: { type: 'boolean' },
         root: { type: 'string' },
@@ -116,6 +118,7 @@ async function main(argv: string[]): Promise<number> {
     return runDemo({
       ...(values.profile ? { profile: values.profile } : {}),
       ...(values.dir ? { dir: values.dir } : {}),
+      ...(values['redfish-bmc'] ? { redfishBmc: values['redfish-bmc'] } : {}),
     });
   if (!values.config) {
     process.stderr.write(`vpmd: give --config FILE (or --demo)\n\n${USAGE}`);

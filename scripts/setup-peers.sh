@@ -3,7 +3,9 @@
 # ipmi_sim, ipmitool, FreeIPMI, snmpd and the net-snmp tools, smilint, a private dbus-daemon with
 # python-dbusmock, libvirt-dbus, xmllint with libvirt's schemas, socat, and DPDK's librte_power
 # with a C toolchain, and a real hypervisor (QEMU, libvirt's QEMU driver, a guest kernel and
-# busybox; see scripts/real-vm.sh). Idempotent: a prepared machine skips apt entirely. Non-interactive.
+# busybox; see scripts/real-vm.sh), and python3-requests for DMTF's Redfish Mockup Server (which is
+# not packaged: tests find it in ../shared/tools/redfish-mockup-server or $VPMD_REDFISH_MOCKUP).
+# Idempotent: a prepared machine skips apt entirely. Non-interactive.
 #
 # Usage: scripts/setup-peers.sh            install what is missing, then report versions
 #        scripts/setup-peers.sh --check    only report; exit 1 when something is missing
@@ -16,7 +18,7 @@ export PATH="${PATH}:/usr/local/sbin:/usr/sbin:/sbin"
 PACKAGES=(
   openipmi ipmitool freeipmi-tools snmp snmpd snmptrapd smitools
   libvirt-daemon libvirt-clients libvirt-dbus libvirt0
-  python3-dbusmock dbus libxml2-utils socat
+  python3-dbusmock dbus libxml2-utils socat python3-requests
   libdpdk-dev build-essential pkg-config
   nginx-light wrk
   qemu-system-x86 libvirt-daemon-driver-qemu linux-image-amd64 busybox-static cpio
@@ -34,6 +36,7 @@ PEERS=(
   "smilint|smitools|smilint"
   "dbus-daemon|dbus|dbus-daemon"
   "dbusmock|python3-dbusmock|py:dbusmock"
+  "py-requests|python3-requests|py:requests"
   "libvirt-dbus|libvirt-dbus|libvirt-dbus"
   "virsh|libvirt-clients|virsh"
   "libvirt-schemas|libvirt0|file:/usr/share/libvirt/schemas/capability.rng"

@@ -142,6 +142,8 @@ export interface DemoEnvironment {
   freePort(kind: 'tcp' | 'udp'): Promise<number>;
   /** A random password for generated demo credentials. */
   password(): string;
+  /** Demo options from the command line (`vpmd --demo --redfish-bmc URL`: `redfish-bmc`). */
+  readonly options?: Readonly<Record<string, string>>;
 }
 
 /** What a plugin's demo hook returns. */

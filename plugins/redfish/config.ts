@@ -2,6 +2,7 @@
 import { Port, Type, type PluginContext, type Static } from 'vpmd';
 import type { AccountStore } from './auth/accounts.js';
 import type { SessionStore } from './auth/sessions.js';
+import { POLLER_CONFIG_FIELDS } from './poller/config.js';
 
 /** Schema of `plugins.redfish`. */
 export const RedfishConfigSchema = Type.Object({
@@ -53,6 +54,8 @@ export const RedfishConfigSchema = Type.Object({
     default: 'host',
     description: 'Id of the host under /redfish/v1/Systems and /Chassis',
   }),
+  // The BMC poller's keys (serve, targets, poll): see poller/config.ts.
+  ...POLLER_CONFIG_FIELDS,
 });
 
 /** The validated section. */

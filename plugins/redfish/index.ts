@@ -13,6 +13,7 @@ import {
   GUEST_CHANNELS,
   HOST_SLEEP,
   BMCS,
+  REDFISH_BMC_DRIVER,
   type PluginHealth,
 } from 'vpmd';
 import { REDFISH_ERRORS } from './errors.js';
@@ -34,6 +35,7 @@ import { systemRoutes } from './resources/systems.js';
 import { capabilitiesDocumentsRoutes } from './resources/capabilities-documents.js';
 import { EventHub } from './events/event-hub.js';
 import { eventRoutes } from './events/event-routes.js';
+import { BmcPollerPart, demoBmc } from './poller/plugin-part.js';
 
 export default definePlugin({
   name: 'redfish',
@@ -45,6 +47,7 @@ export default definePlugin({
   // The core's own: power-off and reboot (ComputerSystem.Reset), the audit trail (AuditLog).
   requires: [HOST_POWER.id, AUDIT_LOG.id],
   optional: [HOST_SLEEP.id, CAPABILITIES_DOCUMENTS.id, GUEST_CHANNELS.id, BMCS.id],
+  provides: [REDFISH_BMC_DRIVER.id],
 
   register(ctx) {
     const accounts = new AccountStore(ctx.state);
@@ -57,6 +60,8 @@ export default definePlugin({
     ctx.events.on('hw.log.v1', (e) => hardwareLog.add(e));
     sessions.onEnd((s) => events.closeStreamsOf(s.id));
     registerAccountCommands(ctx, accounts, sessions);
+    // The BMC poller (plugins.redfish.targets): its own part, started after the service.
+    const bmcPoller = new BmcPollerPart(ctx);
 
     const router = new Router();
     router.add(
@@ -78,6 +83,10 @@ export default definePlugin({
 
     return {
       async start() {
+        if (!ctx.config.serve) {
+          await bmcPoller.start();
+          return;
+        }
         await accounts.load();
         await events.start();
         const tls = await loadTls({
@@ -92,20 +101,23 @@ export default definePlugin({
           { address: listener.address, port: listener.port, certificate: tls.source },
           'redfish service listening',
         );
+        await bmcPoller.start();
       },
       async stop() {
+        await bmcPoller.stop();
         await events.stop();
         await listener?.close();
         listener = undefined;
       },
       // Computed when asked, so the account count is current (accounts change at run time).
       health: () => {
+        if (!ctx.config.serve) return bmcPoller.health();
         if (!listener) return notListening;
         const n = accounts.list().length;
-        return {
+        return bmcPoller.withService({
           status: 'ok',
           detail: `https://${listener.address}:${listener.port}/redfish/v1/ (${n} account(s)${n === 0 ? ': create one with vpmctl account add' : ''})`,
-        };
+        });
       },
     };
   },
@@ -114,13 +126,15 @@ export default definePlugin({
     const port = await env.freePort('tcp');
     const password = env.password();
     const url = `https://${env.address}:${port}/redfish/v1/`;
+    const bmc = await demoBmc(env, port, password);
     return {
-      config: { port },
+      config: { port, targets: [bmc.target], poll: { interval: 10 } },
       commands: [{ argv: ['account', 'add', 'admin', '--role', 'Administrator'], stdin: [password] }],
       notes: [
         `Redfish: ${url} (self-signed certificate)`,
         `  account admin / ${password} (Administrator)`,
         `  curl -k -u admin:'${password}' ${url}Systems/host`,
+        ...bmc.notes,
       ],
     };
   },

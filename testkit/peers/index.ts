@@ -71,5 +71,11 @@ export {
 } from './ipmi-sim-sensors.js';
 export { runIpmitool, type IpmitoolResult, type IpmitoolTarget } from './ipmi-sim-net.js';
 export { freeTcpPorts, freeUdpPorts } from './free-ports.js';
+export {
+  findRedfishMockup,
+  startRedfishMockup,
+  type RedfishMockup,
+  type RedfishMockupOptions,
+} from './redfish-mockup.js';
 export { realVmScript, startRealVm, type GuestResult, type RealVm, type RealVmOptions } from './real-vm.js';
 export { pollUntil, withTimeout, type PollOptions } from './wait.js';

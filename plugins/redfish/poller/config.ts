@@ -1,0 +1,218 @@
+/**
+ * The poller's part of `plugins.redfish`: `serve`, `targets` (the BMCs to poll) and `poll` (how),
+ * and their resolution into ready targets (secrets and CA read from files, cross-field checks).
+ * Errors name the target and the field.
+ */
+import { readFile, stat } from 'node:fs/promises';
+import { Type, VpmdError, type Static } from 'vpmd';
+
+const TargetSchema = Type.Object(
+  {
+    name: Type.String({
+      pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$',
+      description: 'target name, used in commands and as telemetry target',
+    }),
+    url: Type.String({
+      pattern: '^https?://[^/?#@]+/?$',
+      description: 'the BMC, e.g. https://10.0.0.5 or https://bmc1:8443 (no path, no credentials)',
+    }),
+    username: Type.String({ minLength: 1, maxLength: 256, description: 'Redfish account of the BMC' }),
+    password: Type.Optional(Type.String({ minLength: 1, description: 'its password; prefer passwordFile' })),
+    passwordFile: Type.Optional(
+      Type.String({ minLength: 1, description: 'file holding the password (first line); not readable by others' }),
+    ),
+    ca: Type.Optional(
+      Type.String({ minLength: 1, description: 'PEM file of the CA (or the certificate) the BMC presents' }),
+    ),
+    fingerprint: Type.Optional(
+      Type.String({
+        pattern: '^(?:[0-9A-Fa-f]{2}:?){31}[0-9A-Fa-f]{2}$',
+        description: "SHA-256 fingerprint of the BMC's certificate (pins it; for self-signed BMC certificates)",
+      }),
+    ),
+    plainHttp: Type.Optional(
+      Type.Boolean({ description: 'allow an http:// URL (credentials and token travel in clear; labs only)' }),
+    ),
+    interval: Type.Optional(
+      Type.Number({ minimum: 1, maximum: 86400, description: 'seconds between polls (default: poll.interval)' }),
+    ),
+    chassis: Type.Optional(
+      Type.Array(Type.String({ minLength: 1, maxLength: 128 }), {
+        maxItems: 256,
+        description: 'Ids of the chassis to read (default: every chassis the BMC lists)',
+      }),
+    ),
+    events: Type.Optional(
+      Type.Boolean({ description: "follow the BMC's SSE stream when it offers one (default: poll.events)" }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+/** `plugins.redfish.poll`: how every target is polled. */
+const PollSchema = Type.Object(
+  {
+    interval: Type.Number({ minimum: 1, maximum: 86400, default: 30, description: 'seconds between polls' }),
+    concurrency: Type.Integer({
+      minimum: 1,
+      maximum: 1024,
+      default: 16,
+      description: 'BMCs polled at the same time',
+    }),
+    requestsPerBmc: Type.Integer({
+      minimum: 1,
+      maximum: 16,
+      default: 4,
+      description: 'requests in flight to one BMC at once (BMCs are small machines)',
+    }),
+    timeout: Type.Number({ minimum: 0.1, maximum: 300, default: 10, description: 'seconds to wait for one answer' }),
+    retries: Type.Integer({
+      minimum: 0,
+      maximum: 10,
+      default: 2,
+      description: 'retries of a GET that timed out, failed to connect or got 5xx (waits doubling from 0.2 s)',
+    }),
+    backoffMin: Type.Number({
+      minimum: 0.1,
+      maximum: 3600,
+      default: 5,
+      description: 'seconds before the first retry of a failing BMC',
+    }),
+    backoffMax: Type.Number({
+      minimum: 1,
+      maximum: 86400,
+      default: 300,
+      description: 'longest wait between retries of a failing BMC',
+    }),
+    logs: Type.Boolean({ default: true, description: 'turn new LogService entries into hw.log.v1 events' }),
+    events: Type.Boolean({
+      default: true,
+      description: "follow each BMC's SSE event stream when it has one (log polling pauses while it is up)",
+    }),
+  },
+  { additionalProperties: false, default: {} },
+);
+
+/** The poller's properties of the `plugins.redfish` schema. */
+export const POLLER_CONFIG_FIELDS = {
+  serve: Type.Boolean({
+    default: true,
+    description: 'serve the Redfish service; false for a host that only polls BMCs (plugins.redfish.targets)',
+  }),
+  targets: Type.Array(TargetSchema, { default: [], maxItems: 10000, description: 'Redfish BMCs to poll' }),
+  poll: PollSchema,
+};
+
+/** One configured target. */
+export type RedfishTargetConfig = Static<typeof TargetSchema>;
+/** `plugins.redfish.poll`. */
+export type PollConfig = Static<typeof PollSchema>;
+
+/** What the poller needs of the section. */
+export interface PollerSection {
+  readonly targets: readonly RedfishTargetConfig[];
+  readonly poll: PollConfig;
+}
+
+/** How the BMC's certificate is trusted. */
+export type BmcTrust =
+  | { readonly kind: 'ca'; readonly ca: string }
+  | { readonly kind: 'fingerprint'; readonly sha256: string }
+  | { readonly kind: 'system' }
+  | { readonly kind: 'plain' };
+
+/** A target ready to poll. */
+export interface ResolvedRedfishTarget {
+  readonly name: string;
+  /** Origin, e.g. `https://10.0.0.5:443`. */
+  readonly origin: string;
+  readonly host: string;
+  readonly port: number;
+  readonly username: string;
+  readonly password: string;
+  readonly trust: BmcTrust;
+  readonly intervalMs: number;
+  readonly chassis?: readonly string[];
+  readonly events: boolean;
+}
+
+function configError(target: string, field: string, problem: string): VpmdError {
+  return new VpmdError('E_REDFISH_CONFIG', `plugins.redfish.targets[${target}].${field}: ${problem}`, {
+    target,
+    field,
+  });
+}
+
+/**
+ * Cross-field checks that need no I/O. @throws E_REDFISH_CONFIG naming the target and field
+ */
+export function checkRedfishTargets(cfg: PollerSection): void {
+  const names = new Set<string>();
+  const urls = new Set<string>();
+  for (const t of cfg.targets) {
+    if (names.has(t.name)) throw configError(t.name, 'name', 'another target has the same name');
+    names.add(t.name);
+    const u = new URL(t.url);
+    if (urls.has(u.origin)) throw configError(t.name, 'url', `another target polls the same BMC ${u.origin}`);
+    urls.add(u.origin);
+    if ((t.password === undefined) === (t.passwordFile === undefined))
+      throw configError(t.name, 'password', 'give exactly one of password and passwordFile');
+    if (t.ca !== undefined && t.fingerprint !== undefined)
+      throw configError(t.name, 'fingerprint', 'give at most one of ca and fingerprint');
+    if (u.protocol === 'http:' && t.plainHttp !== true)
+      throw configError(t.name, 'url', 'http:// sends the password in clear: use https://, or set plainHttp: true');
+    if (u.protocol === 'http:' && (t.ca !== undefined || t.fingerprint !== undefined))
+      throw configError(t.name, 'url', 'ca and fingerprint need an https:// URL');
+  }
+  if (cfg.poll.backoffMax < cfg.poll.backoffMin)
+    throw new VpmdError('E_REDFISH_CONFIG', 'plugins.redfish.poll.backoffMax must not be below backoffMin', {
+      field: 'backoffMax',
+    });
+}
+
+async function readSecretish(target: string, field: string, path: string, secret: boolean): Promise<string> {
+  try {
+    if (secret) {
+      const st = await stat(path);
+      if ((st.mode & 0o004) !== 0) throw configError(target, field, `${path} is readable by every user; chmod o-r it`);
+    }
+    return await readFile(path, 'utf8');
+  } catch (e) {
+    if (e instanceof VpmdError) throw e;
+    throw configError(target, field, `cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+  }
+}
+
+/** Reads the password and CA files and applies defaults. @throws E_REDFISH_CONFIG */
+export async function resolveRedfishTarget(poll: PollConfig, t: RedfishTargetConfig): Promise<ResolvedRedfishTarget> {
+  let password = t.password;
+  if (password === undefined) {
+    password = (await readSecretish(t.name, 'passwordFile', t.passwordFile ?? '', true)).split('\n')[0]?.trim() ?? '';
+    if (password === '') throw configError(t.name, 'passwordFile', `${t.passwordFile ?? ''} is empty`);
+  }
+  const u = new URL(t.url);
+  let trust: BmcTrust;
+  if (u.protocol === 'http:') trust = { kind: 'plain' };
+  else if (t.ca !== undefined) {
+    const ca = await readSecretish(t.name, 'ca', t.ca, false);
+    if (!ca.includes('-----BEGIN CERTIFICATE-----'))
+      throw configError(t.name, 'ca', `${t.ca} holds no PEM certificate`);
+    trust = { kind: 'ca', ca };
+  } else if (t.fingerprint !== undefined) {
+    const hex = t.fingerprint.replace(/:/g, '').toUpperCase();
+    trust = { kind: 'fingerprint', sha256: hex.match(/../g)?.join(':') ?? hex };
+  } else trust = { kind: 'system' };
+  const port = u.port === '' ? (u.protocol === 'http:' ? 80 : 443) : Number(u.port);
+  return {
+    name: t.name,
+    origin: `${u.protocol}//${u.hostname}:${port}`,
+    host: u.hostname.replace(/^\[|\]$/g, ''),
+    port,
+    username: t.username,
+    password,
+    trust,
+    intervalMs: (t.interval ?? poll.interval) * 1000,
+    ...(t.chassis !== undefined ? { chassis: t.chassis } : {}),
+    events: t.events ?? poll.events,
+  };
+}

@@ -1,0 +1,355 @@
+/**
+ * One Redfish BMC as the poller keeps it: its session, what discovery found (systems, chassis,
+ * log services, query support, the SSE URI), the last readings, power state, Reset's allowed
+ * values, and its health with backoff. A failure degrades this target only.
+ */
+import { VpmdError, toVpmdError, type BmcTarget } from 'vpmd';
+import type { ResolvedRedfishTarget } from './config.js';
+import {
+  environmentReadings,
+  legacyPowerReadings,
+  legacyThermalReadings,
+  linkOf,
+  members,
+  prop,
+  powerSupplyReadings,
+  sensorReading,
+  str,
+  thermalMetricsReadings,
+  type RfReading,
+} from './readings.js';
+import { BmcSession, type RfObject, type SessionTiming } from './session.js';
+
+/** What discovery found on the BMC. */
+export interface Discovery {
+  readonly expand: '.' | '*' | undefined;
+  readonly select: boolean;
+  readonly systems: readonly string[];
+  readonly chassis: ReadonlyArray<{ readonly id: string; readonly uri: string }>;
+  /** Entries collections of every LogService of the managers and systems. */
+  readonly logs: readonly string[];
+  readonly sse: string | undefined;
+}
+
+/** A chassis' reading. */
+export interface ChassisReading {
+  readonly chassis: string;
+  readonly reading: RfReading;
+}
+
+/** A Control (PowerLimit, ...) as read. */
+export interface ControlView {
+  readonly chassis: string;
+  readonly uri: string;
+  readonly type: string | undefined;
+  readonly setPoint: number | null;
+  readonly units: string | undefined;
+  readonly mode: string | undefined;
+  readonly min: number | null;
+  readonly max: number | null;
+}
+
+/** Backoff bounds, ms. */
+export interface Backoff {
+  readonly minMs: number;
+  readonly maxMs: number;
+}
+
+/** Properties a Sensor read needs (with $select, when supported). */
+const SENSOR_SELECT = 'Id,Name,Reading,ReadingType,ReadingUnits,Status,Thresholds,PhysicalContext';
+/** Failures in a row after which a target counts as failed rather than degraded. */
+const FAILED_AFTER = 3;
+
+/** True for a member that is more than a link. */
+function full(m: RfObject): boolean {
+  return Object.keys(m).some((k) => !k.startsWith('@odata.'));
+}
+
+function asNumber(v: unknown): number | null {
+  return typeof v === 'number' && Number.isFinite(v) ? v : null;
+}
+
+/** Per-target poll state. */
+export class RedfishTarget {
+  readonly session: BmcSession;
+  discovery: Discovery | undefined;
+  state: BmcTarget['state'] = 'unknown';
+  detail: string | undefined;
+  lastPoll: number | undefined;
+  lastError: VpmdError | undefined;
+  failures = 0;
+  retryAt = 0;
+  polls = 0;
+  /** Systems/{id}: PowerState, Reset target and allowed ResetType values. */
+  system: { uri: string; powerState?: string; resetTarget?: string; resetTypes: string[] } | undefined;
+  readings: ChassisReading[] = [];
+  controls: ControlView[] = [];
+  /** Resources that failed in the last poll (a partial poll when not empty). */
+  partial: string[] = [];
+  /** True while the BMC's SSE stream is connected (log polling pauses). */
+  streaming = false;
+
+  constructor(
+    readonly target: ResolvedRedfishTarget,
+    timing: SessionTiming,
+    private readonly backoff: Backoff,
+    localAddress?: string,
+    private readonly random: () => number = Math.random,
+  ) {
+    this.session = new BmcSession(target, timing, localAddress);
+  }
+
+  /** True while the target waits out its backoff. */
+  inBackoff(now = Date.now()): boolean {
+    return now < this.retryAt;
+  }
+
+  /** The target as `bmcs@1` lists it. */
+  describe(): BmcTarget {
+    const ps = this.system?.powerState;
+    return {
+      name: this.target.name,
+      protocol: 'redfish',
+      host: this.target.host,
+      port: this.target.port,
+      state: this.state,
+      ...(ps === 'On' || ps === 'PoweringOff' ? { power: 'on' as const } : {}),
+      ...(ps === 'Off' || ps === 'PoweringOn' ? { power: 'off' as const } : {}),
+      ...(this.lastPoll !== undefined ? { lastPoll: this.lastPoll } : {}),
+      ...(this.detail !== undefined ? { detail: this.detail } : {}),
+    };
+  }
+
+  /** GETs a resource, swallowing a failure into `partial` (one resource degrades one reading). */
+  private async tryGet(uri: string): Promise<RfObject | undefined> {
+    try {
+      return await this.session.get(uri);
+    } catch (e) {
+      const err = toVpmdError(e);
+      if (err.code === 'E_REDFISH_BMC_AUTH') throw err;
+      this.partial.push(`${uri}: ${err.message}`);
+      return undefined;
+    }
+  }
+
+  /** Reads the service root and the collections once (again after a failed poll). */
+  async discover(): Promise<Discovery> {
+    const s = this.session;
+    const root = await s.get('/redfish/v1/');
+    const features = prop(root, 'ProtocolFeaturesSupported');
+    const levels = prop(features, 'ExpandQuery', 'Levels') === true;
+    const expand = !levels
+      ? undefined
+      : prop(features, 'ExpandQuery', 'NoLinks') === true
+        ? ('.' as const)
+        : prop(features, 'ExpandQuery', 'ExpandAll') === true
+          ? ('*' as const)
+          : undefined;
+    const collection = async (uri: string | undefined): Promise<string[]> =>
+      uri === undefined
+        ? []
+        : members(await s.get(uri))
+            .map((m) => linkOf(m))
+            .filter((x): x is string => x !== undefined);
+    const systems = await collection(linkOf(root, 'Systems'));
+    const want = this.target.chassis;
+    const chassis = (await collection(linkOf(root, 'Chassis')))
+      .map((uri) => ({ uri, id: uri.replace(/\/$/, '').split('/').pop() ?? uri }))
+      .filter((c) => want === undefined || want.includes(c.id));
+    const logs: string[] = [];
+    for (const owner of [...(await collection(linkOf(root, 'Managers'))), ...systems]) {
+      const body = await this.tryGet(owner);
+      for (const svc of await collection(linkOf(body, 'LogServices')).catch(() => [])) {
+        const entries = linkOf(await this.tryGet(svc), 'Entries');
+        if (entries !== undefined) logs.push(entries);
+      }
+    }
+    const events = linkOf(root, 'EventService');
+    const es = events === undefined ? undefined : await this.tryGet(events);
+    const sseUri = prop(es, 'ServerSentEventUri');
+    this.discovery = {
+      expand,
+      select: prop(features, 'SelectQuery') === true,
+      systems,
+      chassis,
+      logs,
+      sse: typeof sseUri === 'string' && prop(es, 'ServiceEnabled') !== false ? sseUri : undefined,
+    };
+    return this.discovery;
+  }
+
+  /** One poll: systems, then every chassis. @throws when the BMC cannot be read at all */
+  async poll(): Promise<void> {
+    this.partial = [];
+    const d = this.discovery ?? (await this.discover());
+    const first = d.systems[0];
+    if (first !== undefined) await this.readSystem(first);
+    const readings: ChassisReading[] = [];
+    const controls: ControlView[] = [];
+    for (const c of d.chassis) {
+      const body = await this.tryGet(c.uri);
+      if (body === undefined) continue;
+      for (const r of await this.readChassis(body)) readings.push({ chassis: c.id, reading: r });
+      controls.push(...(await this.readControls(c.id, body)));
+    }
+    this.readings = readings;
+    this.controls = controls;
+    this.polls++;
+  }
+
+  private async readSystem(uri: string): Promise<void> {
+    const sys = await this.session.get(uri);
+    const reset = prop(sys, 'Actions', '#ComputerSystem.Reset');
+    let types = prop(reset, 'ResetType@Redfish.AllowableValues');
+    const info = prop(reset, '@Redfish.ActionInfo');
+    if (!Array.isArray(types) && typeof info === 'string') {
+      const ai = await this.tryGet(info);
+      const params = prop(ai, 'Parameters');
+      const p: unknown = Array.isArray(params)
+        ? (params as unknown[]).find((x) => prop(x, 'Name') === 'ResetType')
+        : undefined;
+      types = prop(p, 'AllowableValues');
+    }
+    const target = prop(reset, 'target');
+    const powerState = prop(sys, 'PowerState');
+    this.system = {
+      uri,
+      ...(typeof powerState === 'string' ? { powerState } : {}),
+      ...(typeof target === 'string' ? { resetTarget: target } : {}),
+      resetTypes: Array.isArray(types) ? types.filter((t): t is string => typeof t === 'string') : [],
+    };
+  }
+
+  /** The members of a collection, expanded in one request when the BMC can. */
+  async expandedMembers(uri: string, select?: string): Promise<RfObject[]> {
+    const d = this.discovery;
+    if (d?.expand !== undefined) {
+      const c = await this.tryGet(`${uri}?$expand=${d.expand}($levels=1)`);
+      const ms = c === undefined ? [] : members(c);
+      // A BMC that ignored $expand sends bare links: read those one by one.
+      if (ms.every(full)) return ms;
+    }
+    const c = await this.tryGet(uri);
+    if (c === undefined) return [];
+    // Some collections (log entries, often) carry their members whole.
+    if (members(c).every(full)) return members(c);
+    const links = members(c)
+      .map((m) => linkOf(m))
+      .filter((x): x is string => x !== undefined);
+    const q = select !== undefined && d?.select ? `?$select=${select}` : '';
+    const got = await Promise.all(links.map((l) => this.tryGet(`${l}${q}`)));
+    return got.filter((x): x is RfObject => x !== undefined);
+  }
+
+  /** Modern resources first; the deprecated Power/Thermal only for what they did not give. */
+  private async readChassis(ch: RfObject): Promise<RfReading[]> {
+    const out: RfReading[] = [];
+    const seen = new Map<string, number>();
+    const add = (rs: readonly RfReading[]): void => {
+      for (const r of rs) {
+        const at = seen.get(r.sensor);
+        if (at === undefined) {
+          seen.set(r.sensor, out.length);
+          out.push(r);
+        } else if (r.chassisPower) {
+          // EnvironmentMetrics.PowerWatts names the Sensor it comes from: that Sensor is the chassis power.
+          out[at] = { ...(out[at] as RfReading), chassisPower: true };
+        }
+      }
+    };
+    const sensors = linkOf(ch, 'Sensors');
+    if (sensors !== undefined) {
+      // A vpmd polling a vpmd: the readings it relays from its own Redfish poller are not read back.
+      const mine = (s: RfObject): boolean => prop(s, 'Oem', 'Vpmd', 'SourcePlugin') === 'redfish';
+      add((await this.expandedMembers(sensors, SENSOR_SELECT)).filter((s) => !mine(s)).map(sensorReading));
+    }
+    const env = linkOf(ch, 'EnvironmentMetrics');
+    const envBody = env === undefined ? undefined : await this.tryGet(env);
+    if (envBody !== undefined) add(environmentReadings(envBody));
+    if (sensors === undefined) {
+      const thermal = linkOf(ch, 'ThermalSubsystem');
+      const tm = thermal === undefined ? undefined : linkOf(await this.tryGet(thermal), 'ThermalMetrics');
+      const tmBody = tm === undefined ? undefined : await this.tryGet(tm);
+      if (tmBody !== undefined) add(thermalMetricsReadings(tmBody));
+      const power = linkOf(ch, 'PowerSubsystem');
+      const supplies = power === undefined ? undefined : linkOf(await this.tryGet(power), 'PowerSupplies');
+      for (const ps of supplies === undefined ? [] : await this.expandedMembers(supplies)) {
+        const metrics = linkOf(ps, 'Metrics');
+        const m = metrics === undefined ? undefined : await this.tryGet(metrics);
+        if (m !== undefined) add(powerSupplyReadings(str(prop(ps, 'Name')) ?? str(prop(ps, 'Id')) ?? 'PSU', m));
+      }
+    }
+    // Vendors that still fill only the deprecated resources (or fill them better).
+    if (!out.some((r) => r.kind === 'power')) {
+      const p = linkOf(ch, 'Power');
+      const body = p === undefined ? undefined : await this.tryGet(p);
+      if (body !== undefined) add(legacyPowerReadings(body));
+    }
+    if (!out.some((r) => r.kind === 'temperature')) {
+      const t = linkOf(ch, 'Thermal');
+      const body = t === undefined ? undefined : await this.tryGet(t);
+      if (body !== undefined) add(legacyThermalReadings(body));
+    }
+    return out;
+  }
+
+  private async readControls(chassis: string, ch: RfObject): Promise<ControlView[]> {
+    const uri = linkOf(ch, 'Controls');
+    if (uri === undefined) return [];
+    return (await this.expandedMembers(uri)).map((c) => {
+      const type = prop(c, 'ControlType');
+      const units = prop(c, 'SetPointUnits');
+      const mode = prop(c, 'ControlMode');
+      return {
+        chassis,
+        uri: str(prop(c, '@odata.id')) ?? uri,
+        type: typeof type === 'string' ? type : undefined,
+        setPoint: asNumber(prop(c, 'SetPoint')),
+        units: typeof units === 'string' ? units : undefined,
+        mode: typeof mode === 'string' ? mode : undefined,
+        min: asNumber(prop(c, 'AllowableMin')),
+        max: asNumber(prop(c, 'AllowableMax')),
+      };
+    });
+  }
+
+  /** Marks a good poll (degraded when some resources failed). */
+  succeeded(now = Date.now()): void {
+    this.failures = 0;
+    this.retryAt = 0;
+    this.lastPoll = now;
+    this.lastError = undefined;
+    this.state = this.partial.length === 0 ? 'ok' : 'degraded';
+    this.detail =
+      this.partial.length === 0
+        ? undefined
+        : `${this.partial.length} resource(s) unread: ${this.partial[0] ?? ''}${this.partial.length > 1 ? ' ...' : ''}`;
+  }
+
+  /** Marks a failed poll: backoff doubles (jittered) up to the maximum; discovery is redone next time. */
+  failed(e: unknown, now = Date.now()): void {
+    this.failures++;
+    this.lastError = toVpmdError(e);
+    this.discovery = undefined;
+    const wait = Math.min(this.backoff.maxMs, this.backoff.minMs * 2 ** (this.failures - 1));
+    this.retryAt = now + wait * (0.8 + 0.4 * this.random());
+    this.state = this.failures >= FAILED_AFTER ? 'failed' : 'degraded';
+    this.detail = `${this.lastError.message} (retry in ${Math.round(wait / 1000)} s)`;
+  }
+
+  /** Logs out and closes the connections. */
+  async close(): Promise<void> {
+    await this.session.close();
+  }
+}
+
+/** The error for an unknown target name. */
+export function unknownRedfishTarget(name: string, known: readonly string[]): VpmdError {
+  return new VpmdError(
+    'E_REDFISH_TARGET',
+    known.length === 0
+      ? `no Redfish target named '${name}': plugins.redfish.targets is empty`
+      : `no Redfish target named '${name}'; configured: ${known.join(', ')}`,
+    { target: name, known },
+  );
+}
