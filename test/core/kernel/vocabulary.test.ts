@@ -252,7 +252,7 @@ describe('the core catalogue and the built-in plugins', () => {
 
   it('holds only the core families in the core catalogue; each built-in plugin declares its own', () => {
     const pluginCodes = builtins.flatMap((m) => Object.keys(m.errors?.codes ?? {}));
-    expect(pluginCodes).toHaveLength(36); // 33, and libvirt-domains' 3
+    expect(pluginCodes).toHaveLength(44); // 33, libvirt-domains' 3 and the Redfish poller's 8
     for (const code of pluginCodes) expect(Object.keys(ERROR_CATALOGUE)).not.toContain(code);
     expect(builtins.map((m) => [m.name, m.errors?.prefix])).toEqual([
       ['libvirt-domains', 'E_LIBVIRT_DOMAINS_'],

@@ -194,7 +194,7 @@ describe('BMC killed and restarted mid-sweep', () => {
     if (!done.errors.some((e) => e.target === 'restarted')) await reaches('restarted', 'degraded');
     else expect(after.state).toBe('degraded');
     expect((await row('restarted')).code).toBe('E_IPMI_TIMEOUT');
-    expect((await row('good')).state).toBe('ok');
+    expect((await reaches('good', 'ok')).state).toBe('ok');
     restartable = await startIpmiSim({ bmcs: 1, basePort: restartPort });
     const back = await reaches('restarted', 'ok');
     expect(back.hasSession).toBe(true);
@@ -207,7 +207,8 @@ describe('BMC out of sessions', () => {
     expect(hogs.length).toBe(63);
     const r = await reaches('crowded', 'degraded');
     expect(r).toMatchObject({ code: 'E_IPMI_SESSION', detail: expect.stringMatching(/no free session/) });
-    expect((await row('good')).state).toBe('ok');
+    // 'good' may not have been polled yet when this test runs first: wait for its first poll.
+    expect((await reaches('good', 'ok')).state).toBe('ok');
     const freed = hogs.pop();
     await freed?.s.close();
     await freed?.ep.close();
