@@ -10,6 +10,8 @@ import redfish from '../plugins/redfish/index.js';
 import virtioChannels from '../plugins/virtio-channels/index.js';
 import snmp from '../plugins/snmp/index.js';
 import libvirtDomains from '../plugins/libvirt-domains/index.js';
+import energy from '../plugins/energy/index.js';
+import prometheus from '../plugins/prometheus/index.js';
 
 /** Built-in plugin manifests. */
 export const BUILTIN_PLUGINS: readonly PluginSource[] = [
@@ -19,4 +21,6 @@ export const BUILTIN_PLUGINS: readonly PluginSource[] = [
   { manifest: redfish, kind: 'built-in', origin: 'built-in' },
   { manifest: virtioChannels, kind: 'built-in', origin: 'built-in' },
   { manifest: snmp, kind: 'built-in', origin: 'built-in' },
+  { manifest: energy, kind: 'built-in', origin: 'built-in' },
+  { manifest: prometheus, kind: 'built-in', origin: 'built-in' },
 ];

@@ -18,6 +18,7 @@ import type { DemoEnvironment, DemoSetup, PluginManifest } from '../core/kernel/
 import { generateSimulatedHost, SIM_PROFILES } from '../core/sim/index.js';
 import { VpmdError } from '../core/errors.js';
 import { runAgentUntilSignal } from './run-agent.js';
+import { startDemoVms } from './demo-vms.js';
 
 /** The profile the demo uses unless told otherwise. */
 export const DEFAULT_DEMO_PROFILE = 'intel-acpi-cpufreq-8';
@@ -66,6 +67,7 @@ export async function prepareDemo(opts: { profile?: string; dir?: string; redfis
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const hostRoot = join(dir, 'host');
   await generateSimulatedHost(hostRoot, { profile: profile as (typeof SIM_PROFILES)[number]['name'] });
+  await startDemoVms(hostRoot);
   const env: DemoEnvironment = {
     dir,
     address: '127.0.0.1',
@@ -155,6 +157,8 @@ export async function runDemo(opts: { profile?: string; dir?: string; redfishBmc
         `  ${vpmctl} host summary           CPUs, frequency driver, sleep states`,
         `  ${vpmctl} host cpufreq           per-policy frequencies and governors`,
         `  ${vpmctl} telemetry list         power, energy and temperature readings`,
+        `  ${vpmctl} domains list           the simulated VMs (their vCPUs burn simulated CPU)`,
+        `  ${vpmctl} vm energy              per-VM energy and power, with a sparkline of the last hour`,
         `  ${vpmctl} shell                  interactive prompt with completion`,
         '',
         'Ctrl-C stops the agent.',

@@ -29,6 +29,7 @@ import { BmcRouter } from './bmc/bmc-router.js';
 import { CPU_LIMITS } from './contracts/cpu-limits.js';
 import { CpuLimitsService } from './cpu-limits/cpu-limits-service.js';
 import { CORE_OWNER } from './kernel/core-capabilities.js';
+import { PLUGIN_STATUS } from './contracts/plugin-status.js';
 
 /** What the agent needs to be built. */
 export interface AgentOptions {
@@ -131,6 +132,8 @@ export class Agent {
     });
     this.cpuLimits = cpuLimits;
     services.capabilities.provide(CORE_OWNER, CPU_LIMITS.id, cpuLimits);
+    // The kernel is built just below; asked only once plugins run.
+    services.capabilities.provide(CORE_OWNER, PLUGIN_STATUS.id, { list: () => this.status() });
     const kernel = new Kernel(services, plan.plugins, {
       startMs: config.kernel.startTimeout * 1000,
       stopMs: config.kernel.stopTimeout * 1000,

@@ -86,5 +86,12 @@ export { BmcRouter, type CapabilityLookup } from './bmc/bmc-router.js';
 /** Helpers for plugins that read facts under the host root (through the host's sysfs backend). */
 export { formatCpuList, parseCpuList } from './host/cpu-ranges.js';
 export { readOptional, readOptionalInt, readOptionalWords, listOptional, splitWords } from './host/sysfs-read.js';
+/** Turns raw RAPL readings (wrapping at `max_energy_range_uj`) into a monotonic total. */
+export { EnergyCounter, type EnergySample } from './host/energy-counter.js';
 /** Writes a file atomically (temp file, fsync, rename), as the state store does. */
 export { writeFileAtomic } from './state/atomic-file.js';
+/** HTTPS certificates for plugin listeners: configured PEM files or a self-signed one kept in state. */
+export { loadTlsMaterial, type TlsMaterial, type TlsMaterialOptions } from './net/tls-material.js';
+export * from './contracts/plugin-status.js';
+/** The agent's version (package.json). */
+export { VPMD_VERSION } from './version.js';

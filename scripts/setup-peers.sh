@@ -3,8 +3,9 @@
 # ipmi_sim, ipmitool, FreeIPMI, snmpd and the net-snmp tools, smilint, a private dbus-daemon with
 # python-dbusmock, libvirt-dbus, xmllint with libvirt's schemas, socat, and DPDK's librte_power
 # with a C toolchain, and a real hypervisor (QEMU, libvirt's QEMU driver, a guest kernel and
-# busybox; see scripts/real-vm.sh), and python3-requests for DMTF's Redfish Mockup Server (which is
-# not packaged: tests find it in ../shared/tools/redfish-mockup-server or $VPMD_REDFISH_MOCKUP).
+# busybox; see scripts/real-vm.sh), Prometheus with promtool (the /metrics exporter's tests), and
+# python3-requests for DMTF's Redfish Mockup Server (which is not packaged: tests find it in
+# ../shared/tools/redfish-mockup-server or $VPMD_REDFISH_MOCKUP).
 # Idempotent: a prepared machine skips apt entirely. Non-interactive.
 #
 # Usage: scripts/setup-peers.sh            install what is missing, then report versions
@@ -20,7 +21,7 @@ PACKAGES=(
   libvirt-daemon libvirt-clients libvirt-dbus libvirt0
   python3-dbusmock dbus libxml2-utils socat python3-requests
   libdpdk-dev build-essential pkg-config
-  nginx-light wrk
+  nginx-light wrk prometheus
   qemu-system-x86 libvirt-daemon-driver-qemu linux-image-amd64 busybox-static cpio
 )
 
@@ -47,6 +48,8 @@ PEERS=(
   "pkg-config|pkg-config|pkg-config"
   "nginx|nginx-light|nginx"
   "wrk|wrk|wrk"
+  "prometheus|prometheus|prometheus"
+  "promtool|prometheus|promtool"
   "qemu|qemu-system-x86|qemu-system-x86_64"
   "libvirt-qemu|libvirt-daemon-driver-qemu|file:/usr/lib/x86_64-linux-gnu/libvirt/connection-driver/libvirt_driver_qemu.so"
   "guest-kernel|linux-image-amd64|glob:/boot/vmlinuz-*"

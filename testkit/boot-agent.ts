@@ -30,6 +30,11 @@ export interface BootOptions {
   readonly logLevel?: 'silent' | 'error' | 'warn' | 'info' | 'debug';
   /** Start timeout in seconds (default 10). */
   readonly startTimeout?: number;
+  /**
+   * Runs on the generated host before the agent opens it, e.g. to start simulated VMs:
+   * `async (root) => { const k = await openSimulatedHost(root); k.vms.start(...); await k.sync(); }`.
+   */
+  readonly prepareHost?: (hostRoot: string) => Promise<void>;
 }
 
 /** A running test agent. */
@@ -57,6 +62,7 @@ export async function bootAgent(opts: BootOptions): Promise<BootedAgent> {
   const dir = await mkdtemp(join(tmpdir(), 'vpmd-testkit-'));
   const hostRoot = join(dir, 'host');
   await generateSimulatedHost(hostRoot, { profile: opts.profile ?? 'intel-acpi-cpufreq-8' });
+  await opts.prepareHost?.(hostRoot);
   const sources: PluginSource[] = opts.plugins.map((p) =>
     isSource(p) ? p : { manifest: p, kind: 'testkit', origin: 'testkit' },
   );

@@ -26,6 +26,8 @@ const PLUGIN_NEEDS: Readonly<Record<string, readonly string[]>> = {
   redfish: ['management'],
   ipmi: ['management'],
   snmp: ['management'],
+  prometheus: ['management'],
+  energy: ['rapl-read'],
 };
 
 /** What `vpmd doctor --json` prints. */

@@ -36,4 +36,7 @@ export {
   type TemporarySimulatedHost,
   type TemporarySimulatedHostOptions,
 } from './generate.js';
+export type { SimVmSpec, SimThreadSpec, SimLoad, SimLoadPattern } from './sim-vms.js';
+export { SimVms, type SimVmInfo } from './sim-vm-control.js';
+export { DOMAINS_FILE as SIM_DOMAINS_FILE, DOMAINS_FORMAT as SIM_DOMAINS_FORMAT } from './sim-vm-files.js';
 export { SimulatedKernel, openSimulatedHost, type OpenSimulatedHostOptions } from './simulated-kernel.js';

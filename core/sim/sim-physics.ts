@@ -7,8 +7,8 @@
  *   for setpolicy drivers), userspace → setspeed, ondemand/schedutil/conservative →
  *   min + load·(max − min), resolved to the frequency table when there is one; turbo off caps
  *   at the nominal frequency;
- * - package power = idle + (max − idle) · mean over its CPUs of activity · (f / fmax)², where an
- *   idle CPU's activity is the idle power of its deepest enabled C-state (POLL = 1, C6 ≈ 0);
+ * - package power: see `sim-power-model.ts` (per-CPU f·V² dynamic power and leakage, idle
+ *   states drawing a fraction of busy power, static and load-dependent uncore power);
  * - temperature is a first-order lag toward ambient + R·P with time constant τ (exact
  *   exponential step, so any step size gives the same result);
  * - RAPL counters advance by P·dt and wrap at max_energy_range_uj.
@@ -19,6 +19,7 @@ import { SIM_CPU_DIR } from './build-cpu-tree.js';
 import { cpuCount, placement, type SimCpufreqMode, type SimProfile } from './sim-profile.js';
 import type { SimState } from './sim-state.js';
 import type { SimTree } from './sim-tree.js';
+import { cpuPowerTerms, packagePowerW, type CpuPowerTerms } from './sim-power-model.js';
 
 /** Power of every domain at one instant, W, and each CPU's frequency, kHz. */
 export interface SimPower {
@@ -26,6 +27,8 @@ export interface SimPower {
   readonly dramW: readonly number[];
   readonly coreW: readonly number[];
   readonly cpuKHz: readonly number[];
+  /** Each CPU's busy and idle power at its frequency (the ground truth of energy attribution). */
+  readonly cpuTerms: readonly CpuPowerTerms[];
 }
 
 // The dynamics run on every simulated write and dynamic read: paths are built once per policy
@@ -153,23 +156,26 @@ export function computePower(tree: SimTree, p: SimProfile, state: SimState): Sim
   const mode = currentMode(tree, p);
   const pw = p.power;
   const perPackage = p.coresPerPackage * p.threadsPerCore;
-  const dyn = new Array<number>(p.packages).fill(0);
   const load = new Array<number>(p.packages).fill(0);
   const cpus = cpuCount(p);
   const cpuKHz = new Array<number>(cpus);
+  const cpuTerms = new Array<CpuPowerTerms>(cpus);
+  const packageCpus: number[][] = Array.from({ length: p.packages }, () => []);
+  // The frequency each CPU would idle at: its idle power then is the floor the truth counts from.
+  const idleState: SimState = { ...state, loads: new Array<number>(cpus).fill(0) };
   for (let cpu = 0; cpu < cpus; cpu++) {
     const f = policyFrequencyKHz(tree, p, state, cpu, mode) ?? p.cpufreq.nominalKHz;
+    const f0 = policyFrequencyKHz(tree, p, idleState, cpu, mode) ?? p.cpufreq.nominalKHz;
     const pkg = placement(p, cpu).package;
-    const l = state.loads[cpu] ?? 0;
-    const activity = l + (1 - l) * idlePowerOf(tree, p, cpu);
-    dyn[pkg] = (dyn[pkg] ?? 0) + activity * (f / p.cpufreq.maxKHz) ** 2;
-    load[pkg] = (load[pkg] ?? 0) + l;
+    load[pkg] = (load[pkg] ?? 0) + (state.loads[cpu] ?? 0);
     cpuKHz[cpu] = f;
+    cpuTerms[cpu] = cpuPowerTerms(p, f, f0, idlePowerOf(tree, p, cpu));
+    packageCpus[pkg]?.push(cpu);
   }
-  const packageW = dyn.map((d) => pw.packageIdleW + (pw.packageMaxW - pw.packageIdleW) * (d / perPackage));
+  const packageW = packageCpus.map((list) => packagePowerW(p, list, cpuTerms, state.loads));
   const dramW = load.map((l) => (pw.dramIdleW ?? 0) + ((pw.dramMaxW ?? 0) - (pw.dramIdleW ?? 0)) * (l / perPackage));
   const coreW = packageW.map((w) => 0.85 * (w - pw.packageIdleW) + 0.1 * pw.packageIdleW);
-  return { packageW, dramW, coreW, cpuKHz };
+  return { packageW, dramW, coreW, cpuKHz, cpuTerms };
 }
 
 /** Temperature after `dtS` seconds at constant power (exact first-order step). */

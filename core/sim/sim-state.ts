@@ -10,6 +10,7 @@ import { VpmdError } from '../errors.js';
 import { SIM_MAX_ENERGY_RANGE_UJ, raplZones } from './build-platform-tree.js';
 import { allCpus, type SimProfile, type SimProfileName } from './sim-profile.js';
 import { getSimProfile } from './sim-profiles.js';
+import type { SimVmState } from './sim-vm-types.js';
 
 /** Marker file name, at the root of a simulated tree. */
 export const SIM_MARKER = '.vpmd-sim.json';
@@ -54,6 +55,8 @@ export interface SimState {
   /** EPP a policy had before its governor became performance (restored afterwards). */
   eppSaved: Record<string, string>;
   sleepLog: SimSleepRecord[];
+  /** Simulated VMs and their ground truth (see `sim-vms.ts`); absent until the kernel first opens. */
+  vms?: SimVmState;
 }
 
 /** The marker's content. */
@@ -168,6 +171,7 @@ export async function readMarker(dir: string): Promise<{ marker: SimMarker; prof
         : {},
     eppSaved: typeof s.eppSaved === 'object' && s.eppSaved !== null ? (s.eppSaved as Record<string, string>) : {},
     sleepLog: Array.isArray(s.sleepLog) ? (s.sleepLog as SimSleepRecord[]) : [],
+    ...(isVmState(s.vms, cpus) ? { vms: s.vms } : {}),
   };
   return {
     marker: {
@@ -180,6 +184,21 @@ export async function readMarker(dir: string): Promise<{ marker: SimMarker; prof
     },
     profile,
   };
+}
+
+/** A persisted VM layer whose per-CPU arrays fit the profile (anything else starts empty). */
+function isVmState(v: unknown, cpus: number): v is SimVmState {
+  if (typeof v !== 'object' || v === null) return false;
+  const s = v as Partial<Record<keyof SimVmState, unknown>>;
+  return (
+    Array.isArray(s.vms) &&
+    numberArray(s.hostLoads, cpus) &&
+    numberArray(s.cpuBusyUs, cpus) &&
+    numberArray(s.cpuIdleUs, cpus) &&
+    typeof s.nextPid === 'number' &&
+    typeof s.trueJ === 'object' &&
+    typeof s.hostTrueJ === 'object'
+  );
 }
 
 /** A marker as JSON (without the final newline): indented for operators, number arrays on one line. */

@@ -35,6 +35,8 @@ import { allCpus, type SimProfile } from './sim-profile.js';
 import { dynamicPaths, dynamicValue, mayBeDynamic, type SensorContext } from './sim-sensors.js';
 import { markerText, readMarker, type SimMarker, type SimSleepRecord, type SimState } from './sim-state.js';
 import type { SimTree } from './sim-tree.js';
+import { emptyVmState, SimVmLayer } from './sim-vms.js';
+import { SimVms } from './sim-vm-control.js';
 
 const RULES = [...CPUFREQ_WRITE_RULES, ...PLATFORM_WRITE_RULES];
 const RTC_ALARM = 'sys/class/rtc/rtc0/wakealarm';
@@ -60,6 +62,9 @@ export class SimulatedKernel implements SysfsBackend {
   private powerCache: SimPower | undefined;
   /** Symlink resolution cache by the path callers use; cleared when the tree's structure changes. */
   private readonly resolved = new Map<string, { readonly resolved: string; readonly file: string }>();
+  private readonly vmLayer: SimVmLayer;
+  /** Simulated VMs burning CPU on this host (see `sim-vms.ts`). */
+  readonly vms: SimVms;
 
   private constructor(root: string, tree: SimTree, marker: SimMarker, profile: SimProfile, clock: () => number) {
     this.root = root;
@@ -70,6 +75,16 @@ export class SimulatedKernel implements SysfsBackend {
     this.clock = clock;
     this.disk = new SimDiskWriter(root, () => markerText({ ...this.marker, state: this.state }));
     if (this.state.clockMs > this.nowMs()) this.state.clockMs = this.nowMs();
+    this.vmLayer = new SimVmLayer(profile, (this.state.vms ??= emptyVmState(profile)));
+    this.vms = new SimVms(this.vmLayer, {
+      before: () => this.tick(),
+      after: () => {
+        this.vmLayer.applyLoads(this.nowMs(), this.state.loads);
+        this.powerCache = undefined;
+        this.disk.saveMarker();
+      },
+      now: () => this.nowMs(),
+    });
   }
 
   /** Opens the simulated host in `dir` (see {@link openSimulatedHost}). */
@@ -96,7 +111,8 @@ export class SimulatedKernel implements SysfsBackend {
 
   /**
    * Sets the load (0..1) of some CPUs or of all of them; it drives frequency (for load-following
-   * governors), power, temperature and idle time from now on.
+   * governors), power, temperature and idle time from now on. While simulated VMs run (or a host
+   * load is set through `vms.setHostLoad`), those decide the loads and this has no effect.
    *
    * @throws VpmdError E_HOST_INVALID for a load outside 0..1 or an unknown CPU.
    */
@@ -112,6 +128,8 @@ export class SimulatedKernel implements SysfsBackend {
     }
     this.tick();
     for (const cpu of list) this.state.loads[cpu] = fraction;
+    // With simulated VMs running, their threads (and `vms.setHostLoad`) decide the loads.
+    this.vmLayer.applyLoads(this.nowMs(), this.state.loads);
     this.powerCache = undefined;
   }
 
@@ -134,7 +152,13 @@ export class SimulatedKernel implements SysfsBackend {
   private tick(): void {
     const now = this.nowMs();
     const dt = now - this.state.clockMs;
-    if (dt > 0) advanceDynamics(this.tree, this.profile, this.state, this.power(), dt);
+    if (dt > 0) {
+      // VMs (when there are any) set the loads of the step from their threads' demand.
+      if (this.vmLayer.applyLoads(this.state.clockMs, this.state.loads)) this.powerCache = undefined;
+      const power = this.power();
+      advanceDynamics(this.tree, this.profile, this.state, power, dt);
+      this.vmLayer.advance(dt, power, this.state.loads);
+    }
     this.state.clockMs = now;
   }
 
@@ -157,6 +181,8 @@ export class SimulatedKernel implements SysfsBackend {
   read(path: string): Promise<string> {
     return settle(() => {
       const { resolved, file } = this.locate(path);
+      const vmFile = this.vmFile(resolved);
+      if (vmFile !== undefined) return vmFile;
       const kind = this.tree.kind(resolved);
       if (kind === undefined) throw hostFileError({ op: 'read', file, errno: 'ENOENT' });
       if (kind === 'dir') throw hostFileError({ op: 'read', file, errno: 'EISDIR' });
@@ -226,6 +252,8 @@ export class SimulatedKernel implements SysfsBackend {
   list(dir: string): Promise<string[]> {
     return settle(() => {
       const { resolved, file } = this.locate(dir);
+      const vmDir = this.vmLayer.list(resolved);
+      if (vmDir !== undefined) return vmDir;
       const kind = this.tree.kind(resolved);
       if (kind === undefined) throw hostFileError({ op: 'list', file, errno: 'ENOENT' });
       if (kind === 'file') throw hostFileError({ op: 'list', file, errno: 'ENOTDIR' });
@@ -237,8 +265,17 @@ export class SimulatedKernel implements SysfsBackend {
   exists(path: string): Promise<boolean> {
     return settle(() => {
       const { resolved } = this.locate(path);
+      if (this.vmLayer.list(resolved) !== undefined) return true;
+      if (resolved.startsWith('proc/') && this.vmFile(resolved) !== undefined) return true;
       return this.tree.kind(resolved) !== undefined;
     });
+  }
+
+  /** A simulated VM's file (`proc/stat`, `proc/<pid>/...`, the domains description), integrated up to now. */
+  private vmFile(resolved: string): string | undefined {
+    if (!resolved.startsWith('proc/') && !resolved.startsWith('run/vpmd-sim/')) return undefined;
+    this.tick();
+    return this.vmLayer.read(resolved, this.nowMs());
   }
 
   /** Writes the dynamic values (frequency, energy, temperatures, idle statistics) and the marker to disk. */

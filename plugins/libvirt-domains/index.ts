@@ -6,11 +6,12 @@
  * profiles, guest channels) get VMs through the capability and never talk to libvirt themselves.
  * `vpmctl domains list|show` shows what they see. See docs/libvirt-domains.md.
  */
-import { DOMAINS, Type, definePlugin, type PluginHealth } from 'vpmd';
+import { DOMAINS, StringEnum, Type, VpmdError, definePlugin, type PluginHealth } from 'vpmd';
 import { LIBVIRT_DOMAINS_ERRORS } from './errors.js';
 import { LibvirtBus } from './libvirt-bus.js';
 import { LibvirtDomains } from './libvirt-domains.js';
 import { registerCommands } from './cli.js';
+import { SimulatedDomains } from './simulated-domains.js';
 
 export default definePlugin({
   name: 'libvirt-domains',
@@ -18,10 +19,43 @@ export default definePlugin({
   description: 'Running VMs (domains@1) from libvirt-dbus: identity, metadata, vCPU threads, pins, CPU time, lifecycle',
   coreApi: '^1.2.0',
   errors: LIBVIRT_DOMAINS_ERRORS,
-  config: Type.Object({}, { additionalProperties: false }),
+  config: Type.Object(
+    {
+      source: Type.Optional(
+        StringEnum(['libvirt', 'simulated'], {
+          description: "libvirt (default): libvirt-dbus; simulated: the simulated host's VMs (host.simulated only)",
+        }),
+      ),
+    },
+    { additionalProperties: false },
+  ),
   provides: ['domains@1'],
+  demo: () => ({ config: { source: 'simulated' } }),
 
   register(ctx) {
+    if (ctx.config.source === 'simulated') {
+      if (!ctx.core.simulated)
+        throw new VpmdError(
+          'E_CONFIG_INVALID',
+          'plugins.libvirt-domains.source: simulated needs a simulated host (host.simulated: true); use libvirt',
+        );
+      const sim = new SimulatedDomains(ctx.host, ctx.events);
+      ctx.capabilities.provide(DOMAINS, sim);
+      registerCommands(ctx, sim);
+      return {
+        start() {
+          // The simulator has no signal: look for started and stopped VMs every second.
+          ctx.scheduler.every('lifecycle-poll', 1000, () => sim.list());
+        },
+        stop() {
+          return Promise.resolve();
+        },
+        async health(): Promise<PluginHealth> {
+          const list = await sim.list();
+          return { status: 'ok', detail: `${list.length} running simulated domain(s)` };
+        },
+      };
+    }
     let lastError: string | undefined;
     const lv: LibvirtBus = new LibvirtBus(ctx.core.libvirt, (s) => domains.onSignal(s));
     const domains = new LibvirtDomains(lv, ctx.events, ctx.log);

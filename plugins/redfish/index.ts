@@ -13,6 +13,7 @@ import {
   GUEST_CHANNELS,
   HOST_SLEEP,
   BMCS,
+  ENERGY,
   REDFISH_BMC_DRIVER,
   type PluginHealth,
 } from 'vpmd';
@@ -33,6 +34,7 @@ import { HardwareLog, hardwareLogRoutes } from './resources/hardware-log.js';
 import { serviceRootRoutes } from './resources/service-root.js';
 import { systemRoutes } from './resources/systems.js';
 import { capabilitiesDocumentsRoutes } from './resources/capabilities-documents.js';
+import { vmEnergyRoutes } from './resources/vm-energy.js';
 import { EventHub } from './events/event-hub.js';
 import { eventRoutes } from './events/event-routes.js';
 import { BmcPollerPart, demoBmc } from './poller/plugin-part.js';
@@ -46,7 +48,7 @@ export default definePlugin({
   config: RedfishConfigSchema,
   // The core's own: power-off and reboot (ComputerSystem.Reset), the audit trail (AuditLog).
   requires: [HOST_POWER.id, AUDIT_LOG.id],
-  optional: [HOST_SLEEP.id, CAPABILITIES_DOCUMENTS.id, GUEST_CHANNELS.id, BMCS.id],
+  optional: [HOST_SLEEP.id, CAPABILITIES_DOCUMENTS.id, GUEST_CHANNELS.id, BMCS.id, ENERGY.id],
   provides: [REDFISH_BMC_DRIVER.id],
 
   register(ctx) {
@@ -69,6 +71,7 @@ export default definePlugin({
       ...accountRoutes(deps),
       ...systemRoutes(deps),
       ...capabilitiesDocumentsRoutes(deps),
+      ...vmEnergyRoutes(deps),
       ...chassisRoutes(deps),
       ...managerRoutes(deps),
       ...hardwareLogRoutes(hardwareLog),

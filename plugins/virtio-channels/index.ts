@@ -21,12 +21,15 @@ import { VM_NAME_PATTERN } from './vm-registry.js';
 
 /**
  * Puts the event loop's thread (the main thread: tid = pid) under SCHED_FIFO. Only that thread:
- * libuv's pool threads (disk, DNS) stay ordinary. The kernel's RT throttling (95 % by default)
- * still leaves other tasks CPU if the loop ever spins. A failure (no CAP_SYS_NICE) is logged.
+ * libuv's pool threads (disk, DNS) stay ordinary. With SCHED_RESET_ON_FORK (`chrt -R`): every
+ * process the agent spawns (libuv forks from this thread) starts as an ordinary task instead of
+ * inheriting the priority, so a busy child can never starve the host. The kernel's RT throttling
+ * (95 % by default) still leaves other tasks CPU if the loop ever spins. A failure (no
+ * CAP_SYS_NICE) is logged.
  */
 async function realtime(priority: number, log: { warn(o: object, m: string): void; info(o: object, m: string): void }) {
   try {
-    await promisify(execFile)('chrt', ['-f', '-p', String(priority), String(process.pid)]);
+    await promisify(execFile)('chrt', ['-R', '-f', '-p', String(priority), String(process.pid)]);
     log.info({ priority }, 'event loop runs under SCHED_FIFO (schedFifoPriority)');
   } catch (e) {
     log.warn(

@@ -10,12 +10,14 @@
 /** A property of an OEM type. */
 interface OemProperty {
   readonly name: string;
-  readonly kind: 'string' | 'boolean' | 'link' | 'url';
+  readonly kind: 'string' | 'boolean' | 'number' | 'link' | 'url' | 'objects';
   readonly description: string;
   /** May be null (or absent) in a payload. */
   readonly nullable?: boolean;
   /** For `link`: the resource type it points at (`Namespace.Type`). */
   readonly target?: string;
+  /** For `objects` (an array of complex values): the complex type's name, description and properties. */
+  readonly items?: { readonly name: string; readonly description: string; readonly properties: readonly OemProperty[] };
 }
 
 /** An OEM type: an `Oem.Vpmd` object inside a DMTF resource, or a resource of its own. */
@@ -52,6 +54,85 @@ const TYPES: readonly OemType[] = [
         name: 'GuestChannels',
         kind: 'string',
         description: 'Whether a PATCH of OperatingSpeedRangeMHz also bounds guest frequency requests.',
+      },
+      {
+        name: 'VmEnergy',
+        kind: 'link',
+        target: 'VpmdVmEnergy.VmEnergy',
+        description: 'The energy accounted to each virtual machine on this host.',
+      },
+    ],
+  },
+  {
+    namespace: 'VpmdVmEnergy',
+    name: 'VmEnergy',
+    kind: 'resource',
+    description:
+      'The energy accounted to each virtual machine on this host: a share of the RAPL energy by the CPU time of its threads and, when a wall-power source measures the host, the share scaled to wall power.',
+    uris: ['/redfish/v1/Systems/{ComputerSystemId}/Oem/Vpmd/VmEnergy'],
+    properties: [
+      {
+        name: 'Available',
+        kind: 'boolean',
+        description: 'Whether an energy accounting provider (the energy plugin) is running.',
+      },
+      {
+        name: 'Reason',
+        kind: 'string',
+        nullable: true,
+        description: 'Why no figures are available, when they are not.',
+      },
+      {
+        name: 'VirtualMachines',
+        kind: 'objects',
+        description: 'One entry per virtual machine with an energy counter, running or stopped, in UUID order.',
+        items: {
+          name: 'VirtualMachine',
+          description: 'The accounted energy of one virtual machine.',
+          properties: [
+            { name: 'DomainUuid', kind: 'string', description: 'The libvirt domain UUID, the VM identity.' },
+            { name: 'Name', kind: 'string', description: 'The libvirt domain name when last seen.' },
+            { name: 'Running', kind: 'boolean', description: 'Whether the domain runs now.' },
+            {
+              name: 'EnergyJoules',
+              kind: 'number',
+              description: 'The RAPL-based energy accounted to the VM, in joules.',
+            },
+            {
+              name: 'PowerWatts',
+              kind: 'number',
+              nullable: true,
+              description: 'The RAPL-based average power over the last accounting interval, in watts.',
+            },
+            { name: 'Model', kind: 'string', description: 'The model that produced the RAPL-based figures.' },
+            {
+              name: 'WallEnergyJoules',
+              kind: 'number',
+              nullable: true,
+              description: 'The energy scaled to the host wall power, in joules, when a wall source exists.',
+            },
+            {
+              name: 'WallPowerWatts',
+              kind: 'number',
+              nullable: true,
+              description: 'The wall-scaled average power over the last interval, in watts.',
+            },
+            { name: 'WallModel', kind: 'string', nullable: true, description: 'The model of the wall-scaled figures.' },
+            {
+              name: 'WallSource',
+              kind: 'string',
+              nullable: true,
+              description: 'The wall-power source, such as a BMC DCMI reading or a PDU outlet.',
+            },
+            {
+              name: 'NovaInstanceId',
+              kind: 'string',
+              nullable: true,
+              description: 'The Nova instance id, when known.',
+            },
+            { name: 'NovaProjectId', kind: 'string', nullable: true, description: 'The Nova project id, when known.' },
+          ],
+        },
       },
     ],
   },
@@ -134,11 +215,13 @@ function esc(s: string): string {
 
 const READ_ONLY = '<Annotation Term="OData.Permissions" EnumMember="OData.Permission/Read"/>';
 
-function csdlProperty(p: OemProperty): string {
+function csdlProperty(p: OemProperty, namespace: string): string {
   const desc = `<Annotation Term="OData.Description" String="${esc(p.description)}"/><Annotation Term="OData.LongDescription" String="This property shall contain ${esc(p.description.charAt(0).toLowerCase() + p.description.slice(1))}"/>`;
   if (p.kind === 'link')
     return `        <NavigationProperty Name="${p.name}" Type="${p.target ?? ''}" Nullable="false">${READ_ONLY}${desc}<Annotation Term="OData.AutoExpandReferences"/></NavigationProperty>`;
-  const type = p.kind === 'boolean' ? 'Edm.Boolean' : 'Edm.String';
+  if (p.kind === 'objects')
+    return `        <Property Name="${p.name}" Type="Collection(${namespace}.${OEM_VERSION}.${p.items?.name ?? ''})" Nullable="false">${READ_ONLY}${desc}</Property>`;
+  const type = p.kind === 'boolean' ? 'Edm.Boolean' : p.kind === 'number' ? 'Edm.Decimal' : 'Edm.String';
   const url = p.kind === 'url' ? '<Annotation Term="OData.IsURL"/>' : '';
   return `        <Property Name="${p.name}" Type="${type}"${p.nullable ? '' : ' Nullable="false"'}>${READ_ONLY}${desc}${url}</Property>`;
 }
@@ -149,8 +232,19 @@ function csdlType(t: OemType): string {
   const versioned = `    <Schema xmlns="http://docs.oasis-open.org/odata/ns/edm" Namespace="${t.namespace}.${OEM_VERSION}">
       <Annotation Term="Redfish.OwningEntity" String="vpmd"/>
       <Annotation Term="Redfish.Release" String="1.0"/>`;
-  const props = t.properties.map(csdlProperty).join('\n');
+  const props = t.properties.map((p) => csdlProperty(p, t.namespace)).join('\n');
   const desc = `<Annotation Term="OData.Description" String="${esc(t.description)}"/><Annotation Term="OData.LongDescription" String="${esc(t.description)}"/>`;
+  // The complex types of array properties, in the versioned schema beside the type.
+  const complex = t.properties
+    .flatMap((p) => (p.items ? [p.items] : []))
+    .map(
+      (c) => `
+      <ComplexType Name="${c.name}">
+        <Annotation Term="OData.AdditionalProperties" Bool="false"/><Annotation Term="OData.Description" String="${esc(c.description)}"/><Annotation Term="OData.LongDescription" String="${esc(c.description)}"/>
+${c.properties.map((p) => csdlProperty(p, t.namespace)).join('\n')}
+      </ComplexType>`,
+    )
+    .join('');
   if (t.kind === 'oem-object')
     return `${head}
     </Schema>
@@ -173,7 +267,7 @@ ${versioned}
       <EntityType Name="${t.name}" BaseType="${t.namespace}.${t.name}">
         <Annotation Term="OData.AdditionalProperties" Bool="false"/>${desc}
 ${props}
-      </EntityType>
+      </EntityType>${complex}
     </Schema>`;
 }
 
@@ -214,7 +308,14 @@ const ANNOTATION_PATTERN = {
 function jsonProperty(p: OemProperty): Record<string, unknown> {
   if (p.kind === 'link')
     return { $ref: `${DMTF}odata-v4.json#/definitions/idRef`, description: p.description, readonly: true };
-  const base = p.kind === 'boolean' ? 'boolean' : 'string';
+  if (p.kind === 'objects')
+    return {
+      description: p.description,
+      readonly: true,
+      type: 'array',
+      items: { $ref: `#/definitions/${p.items?.name ?? ''}` },
+    };
+  const base = p.kind === 'boolean' ? 'boolean' : p.kind === 'number' ? 'number' : 'string';
   return {
     description: p.description,
     readonly: true,
@@ -243,6 +344,15 @@ export function oemJsonSchema(namespace: string): Record<string, unknown> | unde
     };
   }
   for (const p of t.properties) props[p.name] = jsonProperty(p);
+  const complex: Record<string, unknown> = {};
+  for (const c of t.properties.flatMap((p) => (p.items ? [p.items] : [])))
+    complex[c.name] = {
+      additionalProperties: false,
+      description: c.description,
+      patternProperties: ANNOTATION_PATTERN,
+      properties: Object.fromEntries(c.properties.map((p) => [p.name, jsonProperty(p)])),
+      type: 'object',
+    };
   return {
     $id: `/redfish/v1/JsonSchemas/${t.namespace}/${t.namespace}.${OEM_VERSION}.json`,
     $ref: `#/definitions/${t.name}`,
@@ -260,6 +370,7 @@ export function oemJsonSchema(namespace: string): Record<string, unknown> | unde
         required: t.kind === 'resource' ? ['@odata.id', '@odata.type', 'Id', 'Name'] : ['@odata.type'],
         type: 'object',
       },
+      ...complex,
     },
   };
 }

@@ -15,6 +15,7 @@ import { notFound } from './service-root.js';
 import { collection, link, odataType, status } from './types.js';
 import { oemType } from './oem-schema.js';
 import { capabilitiesDocumentsUri } from './capabilities-documents.js';
+import { vmEnergyUri } from './vm-energy.js';
 
 const TOPOLOGY_TTL_MS = 5000;
 
@@ -126,6 +127,7 @@ export function systemRoutes(deps: ServiceDeps): Route[] {
         Vpmd: {
           '@odata.type': oemType('VpmdComputerSystem'),
           CapabilitiesDocuments: link(capabilitiesDocumentsUri(id)),
+          VmEnergy: link(vmEnergyUri(id)),
           GuestChannels: ctx.capabilities.find(GUEST_CHANNELS)
             ? 'running: OperatingSpeedRangeMHz also bounds guest frequency requests'
             : 'not running: OperatingSpeedRangeMHz sets cpufreq limits only',

@@ -5,6 +5,7 @@
 import { hostname } from 'node:os';
 import {
   BMCS,
+  ENERGY,
   GUEST_CHANNELS,
   HOST_SLEEP,
   VpmdError,
@@ -20,6 +21,7 @@ import type { SnmpConfig } from '../config.js';
 import { EntityIndexes, entPhysicalSource, entSensorSource, type EntityInputs } from '../mib/mibs/entities.js';
 import { ProcessorLoad, eoPowerSource, hostResourcesSource, systemSource } from '../mib/mibs/standard.js';
 import { VPMD, VPMD_AGENT_ID, VpmdMib } from '../mib/mibs/vpmd-mib.js';
+import { vmEnergySource } from '../mib/mibs/vm-energy.js';
 import { AgentxSubagent } from './agentx.js';
 import { HostEnergy, eoEnergySource } from '../mib/mibs/energy.js';
 import { loadCommunities, type CommunityTable } from '../engine/community.js';
@@ -225,6 +227,7 @@ export class SnmpAgent {
         this.energy,
       ),
       vpmd.source(),
+      vmEnergySource(() => ctx.capabilities.find(ENERGY)),
       (this.engine as UsmEngine).source(),
     ];
   }

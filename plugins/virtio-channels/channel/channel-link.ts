@@ -21,6 +21,18 @@ import type { Dispatcher, Lane } from './dispatcher.js';
  */
 export const STALE_PARTIAL_MS = 500;
 
+/**
+ * Bytes a channel may have dropped as garbage per {@link GARBAGE_WINDOW_MS} before its socket is
+ * paused for the rest of that window. Resynchronising scans garbage byte by byte; without a
+ * bound a guest writing garbage as fast as the socket takes it would hold the event loop every
+ * other channel is served from. A restarting guest leaves at most one partial request (463
+ * bytes); 16 KiB per 100 ms lets a channel realign many times over and caps the scanning at
+ * 160 KiB/s per channel.
+ */
+export const GARBAGE_BYTES_PER_WINDOW = 16 * 1024;
+/** The window of {@link GARBAGE_BYTES_PER_WINDOW}. */
+export const GARBAGE_WINDOW_MS = 100;
+
 /** Reconnection backoff bounds. */
 export interface Backoff {
   readonly minMs: number;
@@ -52,6 +64,14 @@ export class ChannelLink {
   /** Times the link came up. */
   connects = 0;
   private lastDropWarn = 0;
+  /** Garbage budget: the current window's start and the bytes dropped in it. */
+  private garbageWindowAt = 0;
+  private garbageInWindow = 0;
+  private garbagePause: NodeJS.Timeout | undefined;
+  /** The dispatcher asked to stop reading (its queue for this channel is full). */
+  private backpressured = false;
+  /** Times reading was paused because a channel sent more garbage than its budget. */
+  garbagePauses = 0;
 
   constructor(
     readonly path: string,
@@ -68,8 +88,12 @@ export class ChannelLink {
         if (s && !s.destroyed) s.write(bytes);
       },
       flow: (reading) => {
-        if (reading) this.socket?.resume();
-        else this.socket?.pause();
+        this.backpressured = !reading;
+        if (!reading) this.socket?.pause();
+        else if (!this.garbagePause) {
+          this.reader.restartClock(performance.now());
+          this.socket?.resume();
+        }
       },
       limited: () => this.handler.limited(),
       failed: (e) =>
@@ -111,6 +135,7 @@ export class ChannelLink {
       this.connects++;
       this.delay = this.backoff.minMs;
       this.reader.reset();
+      this.backpressured = false;
       this.log.info({ path: this.path }, 'power channel connected');
       this.handler.state(true);
     });
@@ -122,6 +147,7 @@ export class ChannelLink {
       if (d.frames !== droppedBefore) {
         const n = d.frames - droppedBefore;
         const bytes = d.bytes - bytesBefore;
+        this.chargeGarbage(s, bytes);
         // After the replies of this read: a log line never sits between a request and its reply.
         setImmediate(() => {
           this.handler.dropped(n, bytes);
@@ -156,6 +182,28 @@ export class ChannelLink {
     s.on('end', () => s.destroy());
   }
 
+  /** Counts dropped bytes; over the window's budget, stops reading until the window ends. */
+  private chargeGarbage(s: Socket, bytes: number): void {
+    const now = performance.now();
+    if (now - this.garbageWindowAt >= GARBAGE_WINDOW_MS) {
+      this.garbageWindowAt = now;
+      this.garbageInWindow = 0;
+    }
+    this.garbageInWindow += bytes;
+    if (this.garbageInWindow <= GARBAGE_BYTES_PER_WINDOW || this.garbagePause) return;
+    this.garbagePauses++;
+    s.pause();
+    this.garbagePause = setTimeout(
+      () => {
+        this.garbagePause = undefined;
+        if (this.socket !== s || s.destroyed || this.backpressured) return;
+        this.reader.restartClock(performance.now());
+        s.resume();
+      },
+      Math.max(1, GARBAGE_WINDOW_MS - (now - this.garbageWindowAt)),
+    );
+  }
+
   private schedule(wasUp: boolean): void {
     if (this.stopped || this.timer) return;
     const base = wasUp ? this.backoff.minMs : this.delay;
@@ -170,6 +218,8 @@ export class ChannelLink {
     this.stopped = true;
     clearTimeout(this.timer);
     this.timer = undefined;
+    clearTimeout(this.garbagePause);
+    this.garbagePause = undefined;
     this.socket?.destroy();
     this.socket = undefined;
     this.dispatcher.remove(this.lane);

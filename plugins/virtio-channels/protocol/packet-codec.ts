@@ -284,7 +284,11 @@ const HEAD = 16;
  * remainder for the next read instead, and resynchronises as a restarted guest expects:
  *
  * - a partial frame not completed within `staleMs` (a guest that died mid-write, or garbage)
- *   is dropped when the next bytes arrive, which then start a new frame;
+ *   is dropped when the next bytes arrive and can start a request themselves (a restarted
+ *   guest's first write). Bytes that cannot start one are the rest of the partial frame, however
+ *   late: QEMU writes a message in pieces when the socket is full, and its I/O thread, or this
+ *   reader while paused for backpressure (see {@link FrameReader.restartClock}), may wait longer
+ *   than `staleMs` on a saturated host;
  * - a frame whose head is impossible (see {@link plausibleHead}) is not a request: the bytes up
  *   to the next plausible head are dropped, so garbage followed by a whole packet realigns on
  *   that packet.
@@ -318,7 +322,12 @@ export class FrameReader {
 
   /** Adds a chunk; returns every frame it completes, in order (each a copy of exactly `size` bytes). */
   push(chunk: Buffer, now = 0): Buffer[] {
-    if (this.pending.length > 0 && now - this.pendingSince > this.staleMs) {
+    if (
+      this.pending.length > 0 &&
+      now - this.pendingSince > this.staleMs &&
+      chunk.length >= HEAD &&
+      resyncHead(chunk, 0)
+    ) {
       this.drop(this.pending.length);
       this.pending = Buffer.alloc(0);
       this.synced = true; // a new write starts here
@@ -347,6 +356,14 @@ export class FrameReader {
       this.pending = Buffer.from(data.subarray(off));
     }
     return frames;
+  }
+
+  /**
+   * Restarts the age of a partial frame: reading resumed after a pause for backpressure, and
+   * the time the rest waited unread in the socket was the reader's, not the writer's.
+   */
+  restartClock(now: number): void {
+    if (this.pending.length > 0) this.pendingSince = now;
   }
 
   /** Drops a partial frame (after a reconnect the stream starts afresh). */

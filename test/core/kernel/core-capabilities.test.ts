@@ -34,8 +34,8 @@ const config = (names: string[]) => {
 };
 
 describe('planning with the core capabilities', () => {
-  it('lists host-power@1, audit-log@1, bmcs@1 and cpu-limits@1 as the core capabilities', () => {
-    expect(CORE_CAPABILITY_IDS).toEqual(['host-power@1', 'audit-log@1', 'bmcs@1', 'cpu-limits@1']);
+  it('lists host-power@1, audit-log@1, bmcs@1, cpu-limits@1 and plugin-status@1 as the core capabilities', () => {
+    expect(CORE_CAPABILITY_IDS).toEqual(['host-power@1', 'audit-log@1', 'bmcs@1', 'cpu-limits@1', 'plugin-status@1']);
   });
 
   it('accepts a plugin that requires them although no plugin provides them', () => {

@@ -252,7 +252,7 @@ describe('the core catalogue and the built-in plugins', () => {
 
   it('holds only the core families in the core catalogue; each built-in plugin declares its own', () => {
     const pluginCodes = builtins.flatMap((m) => Object.keys(m.errors?.codes ?? {}));
-    expect(pluginCodes).toHaveLength(44); // 33, libvirt-domains' 3 and the Redfish poller's 8
+    expect(pluginCodes).toHaveLength(48); // 36 before the BMC drivers, 8 since (Redfish poller, IPMI), energy's 1, prometheus' 3
     for (const code of pluginCodes) expect(Object.keys(ERROR_CATALOGUE)).not.toContain(code);
     expect(builtins.map((m) => [m.name, m.errors?.prefix])).toEqual([
       ['libvirt-domains', 'E_LIBVIRT_DOMAINS_'],
@@ -261,6 +261,8 @@ describe('the core catalogue and the built-in plugins', () => {
       ['redfish', 'E_REDFISH_'],
       ['virtio-channels', 'E_VC_'],
       ['snmp', 'E_SNMP_'],
+      ['energy', 'E_VM_ENERGY_'],
+      ['prometheus', 'E_PROMETHEUS_'],
     ]);
     // and the built-ins plan together without a claim or namespace problem
     const plan = planPlugins(BUILTIN_PLUGINS, configOf('plugins: {}'));
@@ -270,8 +272,8 @@ describe('the core catalogue and the built-in plugins', () => {
   it('names the built-in plugins when a section names an unknown one', () => {
     const plan = planPlugins(BUILTIN_PLUGINS, configOf('plugins: {ipmy: {}}'));
     expect(plan.problems.map((p) => p.message)).toEqual([
-      "unknown plugin 'ipmy' (did you mean 'ipmi'?): the built-in plugins are ipmi, libvirt-caps, libvirt-domains, " +
-        'redfish, snmp, virtio-channels; to load another plugin, give its file or package in plugins.ipmy.module',
+      "unknown plugin 'ipmy' (did you mean 'ipmi'?): the built-in plugins are energy, ipmi, libvirt-caps, libvirt-domains, " +
+        'prometheus, redfish, snmp, virtio-channels; to load another plugin, give its file or package in plugins.ipmy.module',
     ]);
   });
 });

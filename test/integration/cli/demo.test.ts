@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { get } from '../../plugins/prometheus/support.js';
 import { runCli, startCli, VPMCTL, VPMD } from '../../support/built-cli.js';
 import { SIM_PROFILES } from '../../../core/sim/index.js';
-import { bootAgent } from '../../../testkit/index.js';
+import { bootAgent, pollUntil } from '../../../testkit/index.js';
 
 describe('vpmd --demo', () => {
   it('runs on a fresh simulated host, prints how to reach it, and cleans up on Ctrl-C', async () => {
@@ -16,6 +18,30 @@ describe('vpmd --demo', () => {
     expect(st.stdout).toMatch(/energy-report\s+1\.0\.0\s+running/);
     const sum = await runCli(VPMCTL, ['host', 'summary'], { env: { VPMD_SOCKET: socket } });
     expect(sum.stdout).toMatch(/Suspend to RAM:\s+S3/);
+    // The demo's VMs burn simulated CPU: per-VM energy appears after two samples.
+    const energy = await pollUntil({
+      peer: 'vpmd --demo',
+      what: 'per-VM energy of the three demo VMs',
+      timeoutMs: 30_000,
+      intervalMs: 500,
+      probe: async () => {
+        const r = await runCli(VPMCTL, ['vm', 'energy', '--json'], { env: { VPMD_SOCKET: socket } });
+        const vms =
+          r.code === 0 ? (JSON.parse(r.stdout) as { vms: { name: string; rapl: { joules: number } }[] }).vms : [];
+        return vms.length === 3 && vms.every((v) => v.rapl.joules > 0) ? vms : undefined;
+      },
+    });
+    expect(energy.map((v) => v.name).sort()).toEqual(['batch-1', 'db-1', 'web-1']);
+    // The banner's curl line works as printed: its CA file verifies the exporter's certificate.
+    const curl = /curl -s --cacert (\S+) (https:\/\/\S+\/metrics)/.exec(demo.output());
+    expect(curl).not.toBeNull();
+    const metrics = await get((curl as RegExpExecArray)[2] as string, {
+      ca: await readFile((curl as RegExpExecArray)[1] as string, 'utf8'),
+    });
+    expect(metrics.status).toBe(200);
+    expect(metrics.body).toContain('vpmd_plugin_up{plugin="prometheus"} 1');
+    // The energy plugin's per-VM counters reach the exporter, labelled by domain UUID.
+    expect(metrics.body).toMatch(/^vpmd_vm_energy_joules_total\{(?=[^}]*domain_uuid="[0-9a-f-]{36}")[^}]*domain_name="web-1"[^}]*\} [1-9]/m);
     demo.child.kill('SIGINT');
     expect(await demo.exited).toBe(0);
     expect(existsSync(dir)).toBe(false);

@@ -79,6 +79,7 @@ export interface RfBody {
       readonly [property: string]: unknown;
       readonly '@odata.type': string;
       readonly CapabilitiesDocuments: RfLink;
+      readonly VmEnergy: RfLink;
       readonly GuestChannels: string;
     };
   };

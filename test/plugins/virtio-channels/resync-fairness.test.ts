@@ -39,6 +39,26 @@ describe('FrameReader resynchronisation', () => {
     expect(r.dropped.bytes).toBe(100);
   });
 
+  it('keeps a late rest of a frame: bytes that cannot start a request continue the partial one', () => {
+    const r = new FrameReader(REQUEST_SIZE, 250);
+    const a = req(Unit.SCALE_MIN);
+    expect(r.push(a.subarray(0, 100), 0)).toHaveLength(0);
+    // QEMU's I/O thread (or a starved writer) sends the rest a second later: still one request.
+    const frames = r.push(Buffer.concat([a.subarray(100), req(Unit.SCALE_MAX)]), 1000);
+    expect(frames.map((f) => f.readUInt32LE(8))).toEqual([Unit.SCALE_MIN, Unit.SCALE_MAX]);
+    expect(r.dropped).toEqual({ frames: 0, bytes: 0 });
+  });
+
+  it('does not count the time reading was paused against a partial frame', () => {
+    const r = new FrameReader(REQUEST_SIZE, 250);
+    const a = req(Unit.SCALE_MIN);
+    expect(r.push(a.subarray(0, 200), 0)).toHaveLength(0);
+    // Paused for backpressure until 900 ms; the rest waited in the socket and is read at 910.
+    r.restartClock(900);
+    expect(r.push(a.subarray(200), 910).map((f) => f.readUInt32LE(8))).toEqual([Unit.SCALE_MIN]);
+    expect(r.dropped.bytes).toBe(0);
+  });
+
   it('never takes an impossible head for a request', () => {
     const r = new FrameReader(REQUEST_SIZE, 250);
     const bad = encodeRequest({ command: Command.CPU_POWER, unit: 99 });

@@ -14,6 +14,7 @@
  *   strict-query:VM                QUERY_FREQ_LIST, one receive of the 88-byte FREQ_LIST
  *   flood:MS                       raw writes of up/down for MS ms, 64 in flight, replies drained
  *   garbage:N                      N bytes of 0xAB written raw on the port
+ *   trace:N                        paced:N with timestamps of every reply slower than 1 ms
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -145,6 +146,36 @@ static void flood(long ms) {
 	printf("flood sent=%ld replies=%ld\n", sent, got);
 }
 
+/* Where the time of each reply goes: N paced requests, each one timestamped (CLOCK_MONOTONIC, the
+ * clock of Node's process.hrtime) before the send, after it, and when the reply was readable. A
+ * reply the library's 10 ms poll missed is still waited for (up to 1 s), so the line says when it
+ * came. Prints `trace I SEND_US SENT_US READY_US OUTCOME` for each reply slower than 1 ms. */
+static void trace(int n) {
+	struct rte_power_channel_packet r;
+	int late = 0;
+	double max = 0;
+	for (int i = 0; i < n; i++) {
+		unsigned unit = i % 2 ? RTE_POWER_SCALE_DOWN : RTE_POWER_SCALE_UP;
+		double t0 = now_us();
+		int rc = unit == RTE_POWER_SCALE_UP ? rte_power_freq_up(lc) : rte_power_freq_down(lc);
+		double t1 = now_us();
+		if (rc < 0) { printf("trace send-failed\n"); return; }
+		int ok = rte_power_guest_channel_receive_msg(&r, sizeof(r), lc) == 0;
+		double t2 = now_us();
+		int missed = !ok;
+		if (missed) {
+			late++;
+			/* The library gave up: wait for the reply itself, on the same descriptor's data. */
+			for (int k = 0; k < 100 && !ok; k++) ok = rte_power_guest_channel_receive_msg(&r, sizeof(r), lc) == 0;
+			t2 = now_us();
+		}
+		if (t2 - t1 > max) max = t2 - t1;
+		if (t2 - t1 > 1000 || !ok)
+			printf("trace %d %.0f %.0f %.0f %s\n", i, t0, t1, t2, !ok ? "lost" : missed ? "late" : "ok");
+	}
+	printf("trace n=%d late=%d max_us=%.0f\n", n, late, max);
+}
+
 static void garbage(int n) {
 	int fd = raw_fd();
 	char junk[4096];
@@ -201,6 +232,7 @@ int main(int argc, char **argv) {
 		} else if (sscanf(w, "paced:%u", &a) == 1) paced((int)a);
 		else if (sscanf(w, "strict-query:%31s", vm) == 1) strict_query(vm);
 		else if (sscanf(w, "flood:%u", &a) == 1) flood((long)a);
+		else if (sscanf(w, "trace:%u", &a) == 1) trace((int)a);
 		else if (sscanf(w, "garbage:%u", &a) == 1) garbage((int)a);
 		else { fprintf(stderr, "unknown word '%s'\n", w); return 2; }
 		fflush(stdout);

@@ -26,19 +26,22 @@ async function pkgConfig(flag: '--cflags' | '--libs'): Promise<string[]> {
   }
 }
 
-/** Compiles `name.c` (cached) and returns the binary's path. */
-export async function buildC(name: 'layout' | 'dpdk-guest'): Promise<string> {
+/** Compiles `name.c` (cached) and returns the binary's path; `direct-port` is a shared library. */
+export async function buildC(name: 'layout' | 'dpdk-guest' | 'direct-port'): Promise<string> {
   const src = join(C_DIR, `${name}.c`);
   const text = await readFile(src);
   const hash = createHash('sha256').update(text).digest('hex').slice(0, 12);
   const dir = join(tmpdir(), 'vpmd-virtio-channels-c');
   await mkdir(dir, { recursive: true });
-  const out = join(dir, `${name}-${hash}`);
+  const out = join(dir, `${name}-${hash}${name === 'direct-port' ? '.so' : ''}`);
   if (existsSync(out)) return out;
-  const cflags = await pkgConfig('--cflags');
-  const libs = name === 'dpdk-guest' ? ['-lrte_power', '-lrte_eal'] : [];
   const tmp = `${out}.${process.pid}`;
-  await run('gcc', ['-Wall', '-O1', '-DALLOW_EXPERIMENTAL_API', ...cflags, '-o', tmp, src, ...libs]);
+  if (name === 'direct-port') await run('gcc', ['-Wall', '-O1', '-shared', '-fPIC', '-o', tmp, src, '-ldl']);
+  else {
+    const cflags = await pkgConfig('--cflags');
+    const libs = name === 'dpdk-guest' ? ['-lrte_power', '-lrte_eal'] : [];
+    await run('gcc', ['-Wall', '-O1', '-DALLOW_EXPERIMENTAL_API', ...cflags, '-o', tmp, src, ...libs]);
+  }
   await run('mv', ['-f', tmp, out]);
   return out;
 }
