@@ -4,11 +4,11 @@
  * plus the example external plugin. Generated credentials are printed once and never stored in
  * clear. The demo goes through the same configuration check as a real run.
  */
-import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, mkdir, realpath, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { createSocket } from 'node:dgram';
 import { tmpdir } from 'node:os';
-import { join, relative, resolve } from 'node:path';
+import { delimiter, join, relative, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
@@ -100,6 +100,23 @@ export async function prepareDemo(opts: { profile?: string; dir?: string; redfis
   return { dir, configFile, setups, profile };
 }
 
+/**
+ * How the user calls vpmctl: `vpmctl` when the one on PATH is this installation's, otherwise
+ * `node /abs/path/vpmctl.js` (a source checkout, where nothing is on PATH).
+ */
+async function vpmctlCommand(): Promise<string> {
+  const mine = fileURLToPath(new URL('./vpmctl.js', import.meta.url));
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    if (dir === '') continue;
+    try {
+      if ((await realpath(join(dir, 'vpmctl'))) === (await realpath(mine))) return 'vpmctl';
+    } catch {
+      // not in this directory
+    }
+  }
+  return `node ${mine}`;
+}
+
 /** Runs the demo in the foreground. */
 export async function runDemo(opts: { profile?: string; dir?: string; redfishBmc?: string }): Promise<number> {
   const demo = await prepareDemo(opts);
@@ -121,6 +138,7 @@ export async function runDemo(opts: { profile?: string; dir?: string; redfishBmc
         }
       }
       const status = await agent.status();
+      const vpmctl = await vpmctlCommand();
       const p = SIM_PROFILES.find((x) => x.name === demo.profile);
       const lines = [
         `vpmd demo: simulated host '${demo.profile}'${p ? ` (${p.description})` : ''}`,
@@ -132,14 +150,16 @@ export async function runDemo(opts: { profile?: string; dir?: string; redfishBmc
         '',
         'Talk to it:',
         `  export VPMD_SOCKET=${socket}`,
-        '  vpmctl status                 plugins and health',
-        '  vpmctl host summary           CPUs, frequency driver, sleep states',
-        '  vpmctl host cpufreq           per-policy frequencies and governors',
-        '  vpmctl telemetry list         power, energy and temperature readings',
-        '  vpmctl domains list           the simulated VMs (their vCPUs burn simulated CPU)',
-        '  vpmctl vm energy              per-VM energy and power, with a sparkline of the last hour',
-        '  vpmctl shell                  interactive prompt with completion',
-        `  (from the source tree: node dist/app/vpmctl.js --socket ${socket} status)`,
+        ...(vpmctl === 'vpmctl'
+          ? []
+          : [`  (vpmctl is not on PATH: run it as below, or install vpmd with npm install -g)`]),
+        `  ${vpmctl} status                 plugins and health`,
+        `  ${vpmctl} host summary           CPUs, frequency driver, sleep states`,
+        `  ${vpmctl} host cpufreq           per-policy frequencies and governors`,
+        `  ${vpmctl} telemetry list         power, energy and temperature readings`,
+        `  ${vpmctl} domains list           the simulated VMs (their vCPUs burn simulated CPU)`,
+        `  ${vpmctl} vm energy              per-VM energy and power, with a sparkline of the last hour`,
+        `  ${vpmctl} shell                  interactive prompt with completion`,
         '',
         'Ctrl-C stops the agent.',
       ];

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
  * vpmd: the agent. `vpmd --config FILE` runs it; `vpmd --demo` runs it on a freshly generated
- * simulated host; `vpmd check-config FILE` validates a configuration.
+ * simulated host; `vpmd check-config FILE` validates a configuration; `vpmd doctor` lists what this
+ * host offers.
  */
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
@@ -12,12 +13,17 @@ import { BUILTIN_PLUGINS } from './builtin-plugins.js';
 import { VPMD_VERSION } from '../core/version.js';
 import { runAgentUntilSignal } from './run-agent.js';
 import { runDemo } from './demo.js';
+import { doctorCommand } from './doctor/doctor.js';
 
 const USAGE = `Usage: vpmd --config FILE               run the agent
        vpmd --demo [--profile NAME] [--dir DIR] [--redfish-bmc URL]
                                         run the agent on a generated simulated host
                                         (it polls its own Redfish service, or the BMC at URL)
        vpmd check-config FILE           validate a configuration file (exit 0 valid, 1 problems)
+       vpmd doctor [--config FILE] [--root DIR] [--json]
+                                        list each power facility of this host: found, degraded
+                                        or missing, why, and the fix (exit 0 when nothing the
+                                        configuration needs is missing, 1 when something is)
        vpmd --list-profiles             list the simulated host profiles
        vpmd --version | --help
 
@@ -33,7 +39,7 @@ async function checkConfig(file: string): Promise<number> {
     process.stderr.write(`${toVpmdError(e).message}\n${file}: 1 problem(s)\n`);
     return 1;
   }
-  const { problems } = await checkConfiguration(parsed.config, file, BUILTIN_PLUGINS);
+  const { problems } = await checkConfiguration(parsed.config, file, BUILTIN_PLUGINS, { pluginChecks: true });
   const all = [
     ...parsed.problems,
     ...problems.map((p) => ({
@@ -62,6 +68,8 @@ async function main(argv: string[]): Promise<number> {
         dir: { type: 'string' },
         'redfish-bmc': { type: 'string' },
         'list-profiles': { type: 'boolean' },
+        json: { type: 'boolean' },
+        root: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'V' },
       },
@@ -90,6 +98,17 @@ async function main(argv: string[]): Promise<number> {
       return EXIT_CODES.usage;
     }
     return checkConfig(positionals[1] as string);
+  }
+  if (positionals[0] === 'doctor') {
+    if (positionals.length !== 1) {
+      process.stderr.write(`vpmd: doctor takes no arguments besides its options\n\n${USAGE}`);
+      return EXIT_CODES.usage;
+    }
+    return doctorCommand({
+      json: values.json === true,
+      ...(values.config === undefined ? {} : { config: values.config }),
+      ...(values.root === undefined ? {} : { root: values.root }),
+    });
   }
   if (positionals.length > 0) {
     process.stderr.write(`vpmd: unknown command '${positionals[0]}'\n\n${USAGE}`);

@@ -14,6 +14,7 @@ import { createServices, withHost } from './core-services.js';
 import type { Principal } from './access/privileges.js';
 import { Kernel, type PluginStatus } from './kernel/kernel.js';
 import { planPlugins, type PluginSource } from './kernel/plugin-plan.js';
+import { validatePlugins } from './kernel/plugin-validate.js';
 import { loadExternalPlugins } from './kernel/plugin-loader.js';
 import type { CoreServices } from './kernel/plugin-context.js';
 import { ControlServer } from './control/control-server.js';
@@ -45,16 +46,23 @@ export interface AgentOptions {
   readonly wrapHostBackend?: (backend: SysfsBackend) => SysfsBackend;
 }
 
-/** Checks a configuration completely (core, external modules, plugin sections, dependencies). */
+/**
+ * Checks a configuration completely (core, external modules, plugin sections, dependencies).
+ * `pluginChecks` (what `vpmd check-config` asks for) adds each enabled plugin's own checks
+ * (`manifest.validate`); the agent leaves them out at start, where the plugin refuses the same
+ * things itself and only that plugin fails, not the agent.
+ */
 export async function checkConfiguration(
   config: CoreConfig,
   configFile: string,
   builtins: readonly PluginSource[],
+  opts: { readonly pluginChecks?: boolean } = {},
 ): Promise<{ problems: ConfigProblem[]; sources: PluginSource[] }> {
   const ext = await loadExternalPlugins(config, configFile);
   const sources = [...builtins, ...ext.sources];
   const plan = planPlugins(sources, config);
-  return { problems: [...ext.problems, ...plan.problems], sources };
+  const own = opts.pluginChecks === true ? await validatePlugins(plan) : [];
+  return { problems: [...ext.problems, ...plan.problems, ...own], sources };
 }
 
 /** A running vpmd agent. */

@@ -8,6 +8,7 @@ export {
   definePlugin,
   TOKENS,
   type PluginManifest,
+  type PluginConfigProblem,
   type PluginContext,
   type PluginInstance,
   type PluginHealth,

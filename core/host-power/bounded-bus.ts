@@ -16,8 +16,8 @@ export function systemBusAddress(configured: string | undefined): string {
   return configured ?? process.env.DBUS_SYSTEM_BUS_ADDRESS ?? DEFAULT_SYSTEM_BUS;
 }
 
-/** The service a connection talks to: names the errors (`logind CanSuspend on ...`). */
-export type BusPeer = 'logind' | 'systemd';
+/** The service a connection talks to: names the errors (`logind CanSuspend on ...`); `bus`: the bus daemon. */
+export type BusPeer = 'logind' | 'systemd' | 'bus';
 
 /** Errors that mean "nobody (usable) is there". */
 const UNAVAILABLE = new Set([

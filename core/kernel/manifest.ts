@@ -73,6 +73,8 @@ export function validateManifest(value: unknown, origin: string): PluginManifest
       if (typeof id === 'string' && CORE_CAPABILITY_IDS.includes(id))
         problems.push(`provides[${i}]: ${id} is provided by the core itself; a plugin cannot provide it`);
     });
+  if (value.validate !== undefined && typeof value.validate !== 'function')
+    problems.push('validate: must be a function (config) => problems, or absent');
   if (typeof value.register !== 'function')
     problems.push('register: must be a function (ctx) => { start, stop, health? }');
   problems.push(...vocabularyShapeProblems(value));

@@ -115,6 +115,21 @@ export interface PluginManifest<S extends TObject = TObject> {
   register(ctx: PluginContext<Static<S>>): PluginInstance | Promise<PluginInstance>;
   /** How `vpmd --demo` runs this plugin on a simulated host; plugins without it stay off in the demo. */
   demo?(env: DemoEnvironment): Promise<DemoSetup> | DemoSetup;
+  /**
+   * Checks its section beyond the schema (unique names, files that must exist): what the plugin
+   * would refuse at start. `vpmd check-config` calls it with the schema-valid section (defaults
+   * applied); it may read files, must not open sockets, and returns every problem rather than
+   * throwing. At start the plugin still refuses the same things itself (only it fails).
+   */
+  validate?(config: Static<S>): readonly PluginConfigProblem[] | Promise<readonly PluginConfigProblem[]>;
+}
+
+/** A problem a plugin finds in its section: where, what is wrong, and what is allowed. */
+export interface PluginConfigProblem {
+  /** Path inside the section (`targets[1].passwordFile`); '' for the section itself. */
+  readonly path: string;
+  /** What is wrong and what would be accepted (`/etc/vpmd/bmc1.pw does not exist; give a readable file`). */
+  readonly message: string;
 }
 
 /** What a plugin's demo hook is told about the demo. */

@@ -151,41 +151,92 @@ export interface ResolvedTarget extends SessionTarget {
 }
 
 function configError(target: string, field: string, problem: string): VpmdError {
-  return new VpmdError('E_IPMI_CONFIG', `plugins.ipmi.targets[${target}].${field}: ${problem}`, { target, field });
+  return new VpmdError('E_IPMI_CONFIG', `plugins.ipmi.targets[${target}].${field}: ${problem}`, {
+    target,
+    field,
+    problem,
+  });
 }
 
-/**
- * Cross-field checks that need no I/O: unique names and addresses, exactly one of password and
- * passwordFile, a cipher suite that meets the floor.
- * @throws E_IPMI_CONFIG naming the target and field
- */
-export function checkTargets(cfg: IpmiConfig): void {
-  const names = new Set<string>();
-  const addresses = new Set<string>();
-  for (const t of cfg.targets) {
-    if (names.has(t.name)) throw configError(t.name, 'name', 'another target has the same name');
-    names.add(t.name);
+/** One cross-field problem: the target (by index and name), the field and what is wrong. */
+interface TargetProblem {
+  readonly index: number;
+  readonly target: string;
+  readonly field: string;
+  readonly problem: string;
+}
+
+/** Every cross-field problem of the section, in file order (no I/O). */
+function targetProblems(cfg: IpmiConfig): TargetProblem[] {
+  const problems: TargetProblem[] = [];
+  const names = new Map<string, string>();
+  const addresses = new Map<string, string>();
+  cfg.targets.forEach((t, index) => {
+    const add = (field: string, problem: string): void => void problems.push({ index, target: t.name, field, problem });
+    const sameName = names.get(t.name);
+    if (sameName !== undefined) add('name', 'another target has the same name');
+    else names.set(t.name, t.name);
     const addr = `${t.host}:${t.port ?? 623}`;
-    if (addresses.has(addr)) throw configError(t.name, 'host', `another target polls the same BMC ${addr}`);
-    addresses.add(addr);
+    const other = addresses.get(addr);
+    if (other !== undefined)
+      add('host', `another target polls the same BMC ${addr} (${other}); give each BMC one target`);
+    else addresses.set(addr, t.name);
     if ((t.password === undefined) === (t.passwordFile === undefined))
-      throw configError(t.name, 'password', 'give exactly one of password and passwordFile');
+      add('password', 'give exactly one of password and passwordFile');
     const floor = t.cipherFloor ?? 'confidentiality';
     if (t.cipherSuite !== undefined && floor !== 'none') {
       const weak =
         floor === 'confidentiality' ? ![3, 17].includes(t.cipherSuite) : ![2, 3, 16, 17].includes(t.cipherSuite);
       if (weak)
-        throw configError(
-          t.name,
+        add(
           'cipherSuite',
           `suite ${t.cipherSuite} is below cipherFloor '${floor}'; lower the floor for this target to allow it`,
         );
     }
-  }
+  });
+  return problems;
+}
+
+/**
+ * Cross-field checks that need no I/O: unique names and addresses, exactly one of password and
+ * passwordFile, a cipher suite that meets the floor.
+ * @throws E_IPMI_CONFIG naming the target and field (the first problem)
+ */
+export function checkTargets(cfg: IpmiConfig): void {
+  const first = targetProblems(cfg)[0];
+  if (first !== undefined) throw configError(first.target, first.field, first.problem);
   if (cfg.backoffMax < cfg.backoffMin)
     throw new VpmdError('E_IPMI_CONFIG', 'plugins.ipmi.backoffMax must not be below backoffMin', {
       field: 'backoffMax',
     });
+}
+
+/**
+ * Everything the plugin would refuse at start, as `vpmd check-config` reports it: the cross-field
+ * problems and, for each target without one, its secret files (present, readable by vpmd only,
+ * not empty, a password of at most 20 bytes, a KG in hex). Paths are inside `plugins.ipmi`.
+ */
+export async function ipmiConfigProblems(cfg: IpmiConfig): Promise<{ path: string; message: string }[]> {
+  const crossField = targetProblems(cfg);
+  const out = crossField.map((p) => ({
+    path: `targets[${p.index}].${p.field}`,
+    message: `target ${p.target}: ${p.problem}`,
+  }));
+  if (cfg.backoffMax < cfg.backoffMin)
+    out.push({ path: 'backoffMax', message: `must not be below backoffMin (${cfg.backoffMin} s)` });
+  const bad = new Set(crossField.map((p) => p.index));
+  for (const [index, t] of cfg.targets.entries()) {
+    if (bad.has(index)) continue;
+    try {
+      await resolveTarget(cfg, t);
+    } catch (e) {
+      if (!(e instanceof VpmdError) || e.code !== 'E_IPMI_CONFIG') throw e;
+      const field = typeof e.details.field === 'string' ? e.details.field : 'passwordFile';
+      const problem = typeof e.details.problem === 'string' ? e.details.problem : e.message;
+      out.push({ path: `targets[${index}].${field}`, message: `target ${t.name}: ${problem}` });
+    }
+  }
+  return out;
 }
 
 async function secretFile(target: string, field: string, path: string): Promise<string> {
@@ -196,7 +247,14 @@ async function secretFile(target: string, field: string, path: string): Promise<
     text = await readFile(path, 'utf8');
   } catch (e) {
     if (e instanceof VpmdError) throw e;
-    throw configError(target, field, `cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+    const code = (e as NodeJS.ErrnoException).code;
+    const why =
+      code === 'ENOENT'
+        ? 'does not exist'
+        : code === 'EACCES'
+          ? 'is not readable by vpmd'
+          : `cannot be read (${code ?? String(e)})`;
+    throw configError(target, field, `${path} ${why}; give a file holding the secret on its first line, mode 0600`);
   }
   const line = text.split('\n')[0]?.trim() ?? '';
   if (line === '') throw configError(target, field, `${path} is empty`);

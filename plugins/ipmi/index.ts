@@ -6,7 +6,7 @@
  */
 import { IPMI_BMC_DRIVER, VpmdError, definePlugin, type BmcDriver, type PluginHealth } from 'vpmd';
 import { IPMI_ERRORS } from './errors.js';
-import { IpmiConfigSchema, checkTargets, resolveTarget } from './config.js';
+import { IpmiConfigSchema, checkTargets, ipmiConfigProblems, resolveTarget } from './config.js';
 import { chassis, registerCommands, setLimit } from './cli.js';
 import { getPowerLimit, toBmcLimit } from './commands/dcmi-power-limit.js';
 import { Poller } from './poller/poller.js';
@@ -23,6 +23,8 @@ export default definePlugin({
   errors: IPMI_ERRORS,
   config: IpmiConfigSchema,
   provides: [IPMI_BMC_DRIVER.id],
+  // What start would refuse (two targets on one BMC, a missing passwordFile), for check-config.
+  validate: (config) => ipmiConfigProblems(config),
 
   register(ctx) {
     checkTargets(ctx.config);

@@ -74,9 +74,11 @@ export default definePlugin({
           stdin: [authPass, privPass],
         },
       ],
+      // -M/-m without '+': only the shipped modules, not net-snmp's default list (IF-MIB ...),
+      // which stock Debian lacks (about 30 "Cannot find module" errors before the walk).
       notes: [
         `SNMPv3 agent on udp ${env.address}:${port}, user 'demo' (rw), SHA-256/AES; passphrases shown once:`,
-        `  snmpwalk -v3 -l authPriv -u demo -a SHA-256 -A '${authPass}' -x AES -X '${privPass}' -M +${mibDir()}:${mibDir()}/ietf -m +VPMD-MIB ${env.address}:${port} 1.3.6.1`,
+        `  snmpwalk -v3 -l authPriv -u demo -a SHA-256 -A '${authPass}' -x AES -X '${privPass}' -M ${mibDir()}:${mibDir()}/ietf -m SNMPv2-MIB:VPMD-MIB ${env.address}:${port} 1.3.6.1`,
       ],
     };
   },

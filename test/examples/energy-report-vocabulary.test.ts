@@ -65,6 +65,17 @@ describe('a plugin that owns its vocabulary (example energy-report)', () => {
   });
 
   it('gives vpmctl its error with the declared exit code (20), as text and as JSON', async () => {
+    // Power is known after two samples: wait for it here, whichever test ran first.
+    await pollUntil({
+      peer: 'energy-report',
+      what: 'a host power reading above the budget',
+      timeoutMs: 30_000,
+      intervalMs: 50,
+      probe: async () => {
+        const r = await agent.run(['energy', 'check']);
+        return r.type === 'error' && r.error.code === 'E_ENERGY_REPORT_OVER_BUDGET' ? true : undefined;
+      },
+    });
     const human = await runCli(VPMCTL, ['--socket', agent.socket, 'energy', 'check']);
     expect(human.stderr).toMatch(/^error: energy check: host power [\d.]+ W is above the 1 W budget\n$/);
     expect(human.code).toBe(20);

@@ -49,11 +49,17 @@ describe('RAPL', () => {
   });
 
   it('sets a power limit and verifies it', async () => {
-    await sim.host.rapl.setPowerLimit('intel-rapl:0', 0, 50_000_000);
-    expect((await sim.host.rapl.domains())[0]?.constraints[0]?.powerLimitUw).toBe(50_000_000);
-    await expectCode(sim.host.rapl.setPowerLimit('intel-rapl:0', 0, -5), 'E_HOST_INVALID');
-    await expectCode(sim.host.rapl.setPowerLimit('intel-rapl:7', 0, 5), 'E_HOST_NOT_FOUND');
-    const err = await sim.host.rapl.setPowerLimit('intel-rapl:0', 3, 5).catch((e: unknown) => e);
-    expect(isVpmdError(err, 'E_HOST_NOT_FOUND')).toBe(true);
+    const was = (await sim.host.rapl.domains())[0]?.constraints[0]?.powerLimitUw ?? 0;
+    try {
+      await sim.host.rapl.setPowerLimit('intel-rapl:0', 0, 50_000_000);
+      expect((await sim.host.rapl.domains())[0]?.constraints[0]?.powerLimitUw).toBe(50_000_000);
+      await expectCode(sim.host.rapl.setPowerLimit('intel-rapl:0', 0, -5), 'E_HOST_INVALID');
+      await expectCode(sim.host.rapl.setPowerLimit('intel-rapl:7', 0, 5), 'E_HOST_NOT_FOUND');
+      const err = await sim.host.rapl.setPowerLimit('intel-rapl:0', 3, 5).catch((e: unknown) => e);
+      expect(isVpmdError(err, 'E_HOST_NOT_FOUND')).toBe(true);
+    } finally {
+      // The read test expects the profile's limits, before or after this one.
+      await sim.host.rapl.setPowerLimit('intel-rapl:0', 0, was);
+    }
   });
 });

@@ -201,6 +201,33 @@ describe('vpmd check-config', () => {
     expect(r.stderr).toContain(`${missing}: cannot read configuration (ENOENT)`);
   });
 
+  it('runs each plugin’s own checks: two IPMI targets on one BMC, a passwordFile that does not exist', async () => {
+    const f = join(dir, 'ipmi.yaml');
+    const pw = join(dir, 'nowhere.pw');
+    await writeFile(
+      f,
+      [
+        'management:',
+        '  address: 127.0.0.1',
+        'plugins:',
+        '  ipmi:',
+        '    targets:',
+        '      - { name: a, host: 10.0.0.5, username: u, password: pw }',
+        '      - { name: b, host: 10.0.0.5, username: u, password: pw }',
+        `      - { name: c, host: 10.0.0.6, username: u, passwordFile: ${pw} }`,
+      ].join('\n'),
+    );
+    const r = await runCli(VPMD, ['check-config', f]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(
+      `${f}:7: plugins.ipmi.targets[1].host: target b: another target polls the same BMC 10.0.0.5:623 (a); give each BMC one target`,
+    );
+    expect(r.stderr).toContain(
+      `${f}:8: plugins.ipmi.targets[2].passwordFile: target c: ${pw} does not exist; give a file holding the secret on its first line, mode 0600`,
+    );
+    expect(r.stderr).toContain('2 problem(s)');
+  });
+
   it('checks an external plugin’s manifest and section as the agent would', async () => {
     const f = join(dir, 'ext.yaml');
     await writeFile(

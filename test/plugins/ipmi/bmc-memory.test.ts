@@ -28,6 +28,8 @@ interface Row {
   sdr: { key: string | null; sensors: number; checks: number; fullReads: number; getSdr: number };
 }
 
+// Each test gets its own state directory (and sets up the memory it needs): any order works.
+let parentDir: string;
 let stateDir: string;
 let ports: number[];
 let same: IpmiSimPeer;
@@ -60,8 +62,26 @@ const metricNames = async (a: BootedAgent, target: string): Promise<string[]> =>
   (await a.json<Array<{ id: string }>>(['telemetry', 'list', '--target', target])).map((m) => m.id).sort();
 const memoryFile = (): string => join(stateDir, 'plugins', 'ipmi', 'bmc-memory.json');
 
+const freshState = async (): Promise<void> => {
+  stateDir = await mkdtemp(join(parentDir, 'state-'));
+};
+/** The first agent on an empty state directory: polls once and stops, saving the memory. */
+const firstAgent = async (): Promise<Record<string, Row>> => {
+  const a = await boot();
+  try {
+    await a.json(['ipmi', 'poll']);
+    return await rows(a);
+  } finally {
+    await a.stop();
+  }
+};
+const restartChanging = async (sensors = DEFAULT_SIM_SENSORS): Promise<void> => {
+  await changing.stop();
+  changing = await startIpmiSim({ bmcs: 1, sel: false, basePort: ports[1], sensors: [...sensors] });
+};
+
 beforeAll(async () => {
-  stateDir = await mkdtemp(join(tmpdir(), 'vpmd-ipmi-memory-'));
+  parentDir = await mkdtemp(join(tmpdir(), 'vpmd-ipmi-memory-'));
   ports = await freeUdpPorts(2);
   same = await startIpmiSim({ bmcs: 1, sel: false, basePort: ports[0] });
   changing = await startIpmiSim({ bmcs: 1, sel: false, basePort: ports[1] });
@@ -69,17 +89,13 @@ beforeAll(async () => {
 afterAll(async () => {
   await same?.stop();
   await changing?.stop();
-  if (stateDir) await rm(stateDir, { recursive: true, force: true });
+  if (parentDir) await rm(parentDir, { recursive: true, force: true });
 });
 
 describe('BMC memory across restarts', () => {
-  let first: Record<string, Row>;
-
   it('the first agent reads each repository once, negotiates the suite, and saves both on stop', async () => {
-    const a = await boot();
-    await a.json(['ipmi', 'poll']);
-    first = await rows(a);
-    await a.stop();
+    await freshState();
+    const first = await firstAgent();
     for (const name of ['same', 'changing']) {
       expect(first[name]?.sdr).toMatchObject({ sensors: 5, checks: 1, fullReads: 1 });
       expect(first[name]?.sdr.getSdr).toBeGreaterThan(5);
@@ -94,17 +110,22 @@ describe('BMC memory across restarts', () => {
   });
 
   it('a restarted agent only checks an unchanged repository and logs in without listing suites; a changed one is read again', async () => {
+    await freshState();
+    const first = await firstAgent();
     // The second BMC comes back with another sensor: a new repository (count and timestamp).
-    await changing.stop();
-    changing = await startIpmiSim({
-      bmcs: 1,
-      sel: false,
-      basePort: ports[1],
-      sensors: [
-        ...DEFAULT_SIM_SENSORS,
-        { kind: 'analog', number: 6, name: 'Cpu Temp', type: 'Temperature', unit: 'degrees_C', m: 1, raw: 51 },
-      ],
-    });
+    await restartChanging([
+      ...DEFAULT_SIM_SENSORS,
+      { kind: 'analog', number: 6, name: 'Cpu Temp', type: 'Temperature', unit: 'degrees_C', m: 1, raw: 51 },
+    ]);
+    try {
+      await restarted(first);
+    } finally {
+      // The other tests expect the default sensors.
+      await restartChanging();
+    }
+  });
+
+  const restarted = async (first: Record<string, Row>): Promise<void> => {
     const a = await boot();
     const before = await rows(a);
     expect(before.same?.sdr).toMatchObject({ key: first.same?.sdr.key, sensors: 5, checks: 0, fullReads: 0 });
@@ -127,9 +148,11 @@ describe('BMC memory across restarts', () => {
     await a.stop();
     expect(await openSessions(t(same))).toBe(0);
     expect(await openSessions(t(changing))).toBe(0);
-  });
+  };
 
   it('an unreadable memory file costs a full read, not the plugin, and is written anew', async () => {
+    await freshState();
+    await firstAgent();
     await writeFile(memoryFile(), '{"format":"vpmd-state","version":1,"data":{"same":{"host":7}}}');
     const a = await boot();
     await a.json(['ipmi', 'poll']);

@@ -172,16 +172,20 @@ describe('sensors', () => {
   it('reports a crossed threshold with the status ipmitool shows', async () => {
     await sim.setSensor(0, 1, 43); // Inlet Temp above upper critical (42)
     await sim.setSensor(0, 2, 14); // Fan 1 below lower non-critical (16)
-    const now = await readSensors(session, cache.sensors);
-    const ref = await ipmitoolSensors(target);
-    const inlet = now.find((r) => r.name === 'Inlet Temp');
-    const fan = now.find((r) => r.name === 'Fan 1');
-    expect(inlet).toMatchObject({ value: 43, status: 'critical', ipmiStatus: 'cr' });
-    expect(fan).toMatchObject({ value: 700, status: 'warning', ipmiStatus: 'nc' });
-    expect(ref.find((x) => x.name === 'Inlet Temp')?.status).toBe('cr');
-    expect(ref.find((x) => x.name === 'Fan 1')?.status).toBe('nc');
-    await sim.setSensor(0, 1, 24);
-    await sim.setSensor(0, 2, 96);
+    try {
+      const now = await readSensors(session, cache.sensors);
+      const ref = await ipmitoolSensors(target);
+      const inlet = now.find((r) => r.name === 'Inlet Temp');
+      const fan = now.find((r) => r.name === 'Fan 1');
+      expect(inlet).toMatchObject({ value: 43, status: 'critical', ipmiStatus: 'cr' });
+      expect(fan).toMatchObject({ value: 700, status: 'warning', ipmiStatus: 'nc' });
+      expect(ref.find((x) => x.name === 'Inlet Temp')?.status).toBe('cr');
+      expect(ref.find((x) => x.name === 'Fan 1')?.status).toBe('nc');
+    } finally {
+      // The other tests compare the default readings with ipmitool's, in any order.
+      await sim.setSensor(0, 1, 24);
+      await sim.setSensor(0, 2, 96);
+    }
   });
 
   it('serves the SDR cache with one request while the repository timestamps are unchanged', async () => {
@@ -220,7 +224,8 @@ describe('device, chassis, DCMI', () => {
   });
 });
 
-describe('SEL', () => {
+// Read, then clear: the clear test empties what the read test compares, so the two keep their order.
+describe('SEL', { shuffle: false }, () => {
   it('decodes the entries as ipmitool sel list does', async () => {
     const ours = await readSel(session);
     const { stdout } = await runIpmitool(target, ['sel', 'list']);
@@ -253,8 +258,20 @@ describe('session lifetime', () => {
     ).catch((e: unknown) => e);
     // The endpoint routes one session per BMC address: a second one is refused, not leaked.
     expect(extra).toMatchObject({ code: 'E_IPMI_CONFIG' });
-    expect(await openSessions(target)).toBe(1);
-    await session.close();
-    expect(await openSessions(target)).toBe(0);
+    // A session of its own (on its own endpoint): the file's session serves the other tests.
+    const before = await openSessions(target);
+    const ownEndpoint = await UdpEndpoint.open('127.0.0.1');
+    try {
+      const own = await IpmiSession.open(
+        ownEndpoint,
+        { ...target, privilege: 'user', cipherFloor: 'confidentiality' },
+        { timeoutMs: 1000, retries: 2 },
+      );
+      expect(await openSessions(target)).toBe(before + 1);
+      await own.close();
+      expect(await openSessions(target)).toBe(before);
+    } finally {
+      await ownEndpoint.close();
+    }
   });
 });

@@ -3,7 +3,7 @@
  * and restarted mid-sweep, a BMC out of sessions, packet loss, delay and duplicates through a
  * UDP relay, and garbage datagrams.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   bootAgent,
   freeUdpPorts,
@@ -126,11 +126,13 @@ describe('one failing BMC degrades one target', () => {
       failures: number;
       errors: Array<{ target: string; error: string }>;
     }>(['ipmi', 'poll']);
+    // 'crowded' has no free session while the hogs hold all 63 (the last test frees one).
+    const crowded = hogs.length >= 63;
     expect(sweep.errors).toEqual([
       { target: 'wrong-password', error: expect.stringMatching(/wrong password/) },
-      { target: 'crowded', error: expect.stringMatching(/no free session/) },
+      ...(crowded ? [{ target: 'crowded', error: expect.stringMatching(/no free session/) }] : []),
     ]);
-    expect(sweep.successes).toBe(3);
+    expect(sweep.successes).toBe(crowded ? 3 : 4);
     const r = await row('wrong-password');
     expect(r).toMatchObject({ state: 'failed', code: 'E_IPMI_AUTH', hasSession: false });
     expect((await row('good')).state).toBe('ok');
@@ -144,6 +146,11 @@ describe('one failing BMC degrades one target', () => {
 });
 
 describe('network faults through a relay', () => {
+  // Each test sets the relay's faults and clears them, so the other tests' sweeps cross a clean relay.
+  afterEach(() => {
+    relay.faults = {};
+  });
+
   it('loses every 5th datagram: retransmits, same values', async () => {
     relay.faults = { dropEvery: 5 };
     const before = relay.counts.dropped;
@@ -155,6 +162,9 @@ describe('network faults through a relay', () => {
   });
 
   it('answers late and twice: duplicates and stale answers are dropped, values right', async () => {
+    // 'lossy' polls once an hour: a sweep makes it 'ok' first, whatever ran before.
+    await booted.json(['ipmi', 'poll']);
+    await reaches('lossy', 'ok');
     relay.faults = { delayMs: 150, duplicate: true }; // round trip 300 ms > the 200 ms timeout
     const rows = await booted.json<Array<{ name: string; value: number }>>(['ipmi', 'sensors', 'lossy']);
     expect(rows.map((r) => r.value)).toEqual([24, 4800, 11.97, 220, 1]);
@@ -170,7 +180,6 @@ describe('network faults through a relay', () => {
     expect(rows.find((x) => x.name === 'Fan 1')?.value).toBe(4800);
     expect(relay.counts.garbage).toBeGreaterThan(0);
     expect((await row('lossy')).session?.dropped ?? 0).toBeGreaterThan(before);
-    relay.faults = {};
   });
 });
 
@@ -185,7 +194,7 @@ describe('BMC killed and restarted mid-sweep', () => {
     if (!done.errors.some((e) => e.target === 'restarted')) await reaches('restarted', 'degraded');
     else expect(after.state).toBe('degraded');
     expect((await row('restarted')).code).toBe('E_IPMI_TIMEOUT');
-    expect((await row('good')).state).toBe('ok');
+    expect((await reaches('good', 'ok')).state).toBe('ok');
     restartable = await startIpmiSim({ bmcs: 1, basePort: restartPort });
     const back = await reaches('restarted', 'ok');
     expect(back.hasSession).toBe(true);
@@ -198,7 +207,8 @@ describe('BMC out of sessions', () => {
     expect(hogs.length).toBe(63);
     const r = await reaches('crowded', 'degraded');
     expect(r).toMatchObject({ code: 'E_IPMI_SESSION', detail: expect.stringMatching(/no free session/) });
-    expect((await row('good')).state).toBe('ok');
+    // 'good' may not have been polled yet when this test runs first: wait for its first poll.
+    expect((await reaches('good', 'ok')).state).toBe('ok');
     const freed = hogs.pop();
     await freed?.s.close();
     await freed?.ep.close();

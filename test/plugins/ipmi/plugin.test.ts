@@ -32,13 +32,14 @@ const recorder = testPlugin({
 let sim: IpmiSimPeer;
 let booted: BootedAgent;
 let pwFile: string;
+let targets: Record<string, unknown>[];
 
 beforeAll(async () => {
   sim = await startIpmiSim({ bmcs: 3 });
   pwFile = join(sim.dir, 'bmc1.password');
   await writeFile(pwFile, `${sim.targets[1]?.password}\n`);
   await chmod(pwFile, 0o600);
-  const targets = sim.targets.map((t, i) => ({
+  targets = sim.targets.map((t, i) => ({
     name: t.name,
     host: t.host,
     port: t.port,
@@ -59,6 +60,9 @@ interface Sweep {
   failures: number;
 }
 
+// The targets poll once an hour: a test that asserts polled state polls first (tests run in any order).
+const poll = (): Promise<Sweep> => booted.json<Sweep>(['ipmi', 'poll']);
+
 describe('polling', () => {
   it('polls every target and reports the sweep', async () => {
     const r = await booted.json<Sweep>(['ipmi', 'poll']);
@@ -66,6 +70,7 @@ describe('polling', () => {
   });
 
   it('records every reading in the telemetry store with unit, status, thresholds and source', async () => {
+    await poll();
     const metric = (id: string): Promise<MetricSnapshot> => booted.json<MetricSnapshot>(['telemetry', 'show', id]);
     expect(await metric('ipmi/bmc1/1-inlet-temp')).toMatchObject({
       kind: 'temperature',
@@ -103,20 +108,29 @@ describe('polling', () => {
 
   it('follows a sensor change on the next poll', async () => {
     await sim.setSensor(2, 1, 43);
-    await booted.json(['ipmi', 'poll']);
-    const inlet = await booted.json<MetricSnapshot>(['telemetry', 'show', 'ipmi/bmc2/1-inlet-temp']);
-    expect(inlet.latest).toMatchObject({ value: 43, status: 'critical' });
-    await sim.setSensor(2, 1, 24);
+    try {
+      await poll();
+      const inlet = await booted.json<MetricSnapshot>(['telemetry', 'show', 'ipmi/bmc2/1-inlet-temp']);
+      expect(inlet.latest).toMatchObject({ value: 43, status: 'critical' });
+    } finally {
+      await sim.setSensor(2, 1, 24);
+    }
   });
 
-  it('turns SEL entries into hw.log.v1 events once', () => {
+  it('turns SEL entries into hw.log.v1 events once', async () => {
+    await poll();
+    await poll();
+    // bmc0's SEL is never cleared (the sel test clears bmc1's): its three entries, once each.
     const forBmc0 = seen.filter((e) => e.source === 'ipmi/bmc0');
     expect(forBmc0.map((e) => [e.severity, e.message])).toEqual([
       ['warning', 'Temperature #0x01 | Upper Non-critical going high | Asserted'],
       ['critical', 'Fan #0x02 | Lower Critical going low | Asserted'],
       ['info', 'Power Supply #0x05 | Presence detected | Asserted'],
     ]);
-    expect(seen).toHaveLength(9); // two polls so far, no duplicates
+    for (const bmc of ['bmc1', 'bmc2']) {
+      const messages = seen.filter((e) => e.source === `ipmi/${bmc}`).map((e) => e.message);
+      expect(new Set(messages).size).toBe(messages.length);
+    }
   });
 });
 
@@ -146,6 +160,7 @@ describe('vpmctl ipmi', () => {
   });
 
   it('chassis: status and power control, checked on the BMC', async () => {
+    await poll();
     const off = await booted.run(['ipmi', 'chassis', 'bmc2', 'off']);
     expect(off.type === 'result' && off.human).toBe('Chassis Power Control: Down/Off');
     expect(await sim.powerState(2)).toBe(0);
@@ -198,6 +213,7 @@ describe('vpmctl ipmi', () => {
   });
 
   it('targets: state, power and last poll per target, one open session each', async () => {
+    await poll();
     const rows = await booted.json<Array<{ name: string; state: string; lastPoll: number; hasSession: boolean }>>([
       'ipmi',
       'targets',
@@ -214,6 +230,7 @@ describe('vpmctl ipmi', () => {
 describe('BMC capability (bmcs@1, routed to the ipmi driver)', () => {
   it('lists the targets with state and power, and controls chassis power with a privilege check', async () => {
     if (bmcs === undefined) throw new Error('bmcs@1 not provided');
+    await poll();
     expect(bmcs.targets().map((t) => [t.name, t.state, t.power])).toEqual([
       ['bmc0', 'ok', 'on'],
       ['bmc1', 'ok', 'on'],
@@ -234,7 +251,15 @@ describe('BMC capability (bmcs@1, routed to the ipmi driver)', () => {
 
 describe('stop', () => {
   it('closes every session on the BMCs', async () => {
-    await booted.stop();
-    for (const t of sim.targets) expect(await openSessions(t)).toBe(0);
+    // An agent of its own: the file's agent serves the other tests, which may run after this one.
+    const before = await Promise.all(sim.targets.map((t) => openSessions(t)));
+    const own = await bootAgent({ plugins: [ipmi], sections: { ipmi: { targets } } });
+    try {
+      await own.json<Sweep>(['ipmi', 'poll']);
+      expect(await Promise.all(sim.targets.map((t) => openSessions(t)))).toEqual(before.map((n) => n + 1));
+    } finally {
+      await own.stop();
+    }
+    expect(await Promise.all(sim.targets.map((t) => openSessions(t)))).toEqual(before);
   });
 });

@@ -69,7 +69,7 @@ describe('configuration', () => {
       await chmod(file, 0o600);
       await expect(resolveTarget(c, t)).rejects.toThrow(/is empty/);
       await expect(resolveTarget(c, { ...t, passwordFile: join(dir, 'missing') })).rejects.toThrow(
-        /cannot read .*missing: ENOENT/,
+        /missing does not exist; give a file holding the secret/,
       );
     } finally {
       await rm(dir, { recursive: true, force: true });

@@ -74,7 +74,9 @@ afterAll(async () => {
   else process.env.DBUS_SESSION_BUS_ADDRESS = savedAddress;
 });
 
-describe('domains@1 from libvirt-dbus', () => {
+// One domain's life (nova-1 started, re-pinned, destroyed), step by step: the block keeps its
+// order under `--sequence.shuffle` (vitest reorders describe.sequential blocks too).
+describe('domains@1 from libvirt-dbus', { shuffle: false }, () => {
   it("lists the Test driver's running domain with its UUID, vCPUs, pins and CPU times", async () => {
     const list = (await seen?.list()) ?? [];
     const test = list.find((d) => d.name === 'test');

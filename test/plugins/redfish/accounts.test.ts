@@ -26,7 +26,9 @@ afterAll(async () => {
 const ids = (r: { json: { error: { '@Message.ExtendedInfo': Array<{ MessageId: string }> } } }): string[] =>
   r.json.error['@Message.ExtendedInfo'].map((m) => m.MessageId);
 
-describe('redfish accounts', () => {
+// The accounts and sessions of one service, step by step (the first test makes the account the
+// others log in with): the block keeps its order under `--sequence.shuffle`.
+describe('redfish accounts', { shuffle: false }, () => {
   it('has no account until one is made, then vpmctl account add/list work with the password from stdin', async () => {
     expect(await h.agent.json(['account', 'list'])).toEqual([]);
     const redfishHealth = async (): Promise<string | undefined> =>

@@ -137,7 +137,12 @@ const until = async (pred: () => boolean, ms = 15_000): Promise<void> => {
 };
 
 describe('redfish events', () => {
+  // Each test sets up what it asserts (subscriptions, SEL entries): they run in any order.
+  const subscriptions = async (): Promise<number> =>
+    (await h.rf('GET', `${ES}/Subscriptions`, { token: admin })).json['Members@odata.count'];
+
   it('refuses subscriptions without https destinations or with another Protocol', async () => {
+    const before = await subscriptions();
     const http = await h.rf('POST', `${ES}/Subscriptions`, {
       token: admin,
       body: { Destination: 'http://127.0.0.1/x', Protocol: 'Redfish' },
@@ -153,22 +158,32 @@ describe('redfish events', () => {
     expect(missing.json.error['@Message.ExtendedInfo'][0].MessageId).toBe(
       'Base.1.22.1.CreateFailedMissingReqProperties',
     );
-    expect((await h.rf('GET', `${ES}/Subscriptions`, { token: admin })).json['Members@odata.count']).toBe(0);
+    expect(await subscriptions()).toBe(before);
   });
 
   it('lists an open SSE stream as an EventDestination and removes it when the client goes away', async () => {
+    const sseDestinations = async (): Promise<Array<Record<string, unknown>>> => {
+      const list = await h.rf('GET', `${ES}/Subscriptions`, { token: admin });
+      const members = list.json.Members as Array<Record<string, string>>;
+      const dests = await Promise.all(
+        members.map(async (m) => (await h.rf('GET', m['@odata.id'] as string, { token: admin })).json),
+      );
+      return dests.filter((d) => d.SubscriptionType === 'SSE');
+    };
+    const settled = async (want: number): Promise<number> => {
+      let n = (await sseDestinations()).length;
+      const end = Date.now() + 10_000;
+      while (n !== want && Date.now() < end) n = (await sseDestinations()).length;
+      return n;
+    };
+    // Another test's stream may still be closing.
+    expect(await settled(0)).toBe(0);
     const sse = await openSse(h, admin);
-    const list = await h.rf('GET', `${ES}/Subscriptions`, { token: admin });
-    expect(list.json['Members@odata.count']).toBe(1);
-    const dest = await h.rf('GET', list.json.Members[0]['@odata.id'], { token: admin });
-    expect(dest.json.SubscriptionType).toBe('SSE');
-    expect(schemas.check(dest.json)).toEqual([]);
+    const dests = await sseDestinations();
+    expect(dests).toHaveLength(1);
+    expect(schemas.check(dests[0] ?? {})).toEqual([]);
     sse.close();
-    let count = 1;
-    const end = Date.now() + 10_000;
-    while (count !== 0 && Date.now() < end)
-      count = (await h.rf('GET', `${ES}/Subscriptions`, { token: admin })).json['Members@odata.count'];
-    expect(count).toBe(0);
+    expect(await settled(0)).toBe(0);
   });
 
   it('delivers threshold crossings and SEL entries to SSE and to a subscription, retrying after a failure', async () => {
@@ -219,11 +234,20 @@ describe('redfish events', () => {
   });
 
   it('keeps SEL entries in the HardwareLog service', async () => {
-    const list = await h.rf('GET', '/redfish/v1/Managers/vpmd/LogServices/HardwareLog/Entries', { token: admin });
-    expect(list.json['Members@odata.count']).toBe(1);
-    const e = await h.rf('GET', list.json.Members[0]['@odata.id'], { token: admin });
-    expect(e.json).toMatchObject({ Severity: 'Critical', Message: 'bmc1: Processor IERR' });
-    expect(schemas.check(e.json)).toEqual([]);
+    await h.agent.json(['emit', 'sel', 'bmc1', 'DIMM A1 uncorrectable ECC']);
+    const entries = async (): Promise<Array<Record<string, unknown>>> => {
+      const list = await h.rf('GET', '/redfish/v1/Managers/vpmd/LogServices/HardwareLog/Entries', { token: admin });
+      const members = list.json.Members as Array<Record<string, string>>;
+      return Promise.all(
+        members.map(async (m) => (await h.rf('GET', m['@odata.id'] as string, { token: admin })).json),
+      );
+    };
+    let found: Record<string, unknown> | undefined;
+    const end = Date.now() + 15_000;
+    while (found === undefined && Date.now() < end)
+      found = (await entries()).find((e) => e.Message === 'bmc1: DIMM A1 uncorrectable ECC');
+    expect(found).toMatchObject({ Severity: 'Critical', Message: 'bmc1: DIMM A1 uncorrectable ECC' });
+    expect(schemas.check(found ?? {})).toEqual([]);
   });
 
   it('serves metrics of another telemetry target (a BMC) as a chassis of its own, with thresholds and health', async () => {
@@ -263,16 +287,24 @@ describe('redfish events', () => {
   });
 
   it('persists subscriptions and retry settings in the plugin state', async () => {
+    const sub = await h.rf('POST', `${ES}/Subscriptions`, {
+      token: admin,
+      body: { Destination: `https://127.0.0.1:${receiverPort}/kept`, Protocol: 'Redfish', Context: 'ctx-kept' },
+    });
+    expect(sub.status).toBe(201);
+    expect((await h.rf('PATCH', ES, { token: admin, body: { DeliveryRetryIntervalSeconds: 1 } })).status).toBe(200);
     const state = JSON.parse(
       await readFile(join(h.agent.dir, 'state', 'plugins', 'redfish', 'subscriptions.json'), 'utf8'),
     ) as { data: { subscriptions: unknown[]; retryIntervalSeconds: number } };
-    expect(state.data.subscriptions).toEqual([
+    expect(state.data.subscriptions).toContainEqual(
       expect.objectContaining({
-        destination: `https://127.0.0.1:${receiverPort}/events`,
-        context: 'ctx-1',
+        destination: `https://127.0.0.1:${receiverPort}/kept`,
+        context: 'ctx-kept',
         owner: 'admin',
       }),
-    ]);
+    );
     expect(state.data.retryIntervalSeconds).toBe(1);
+    // Gone again, so the delivery test's subscription is the only one its events go to.
+    expect((await h.rf('DELETE', String(sub.headers.location), { token: admin })).status).toBe(204);
   });
 });

@@ -159,6 +159,8 @@ describe('with the systemd manager and its Reboot()', () => {
   }, 60_000);
 
   it('offers ForceRestart in ActionInfo next to the logind resets, still not Resume', async () => {
+    // The other tests of this block call Reboot(), before or after this one.
+    await systemd.clearCalls();
     const info = await env.h.rf('GET', `${S}/ResetActionInfo`, { token: ro });
     expect(info.status).toBe(200);
     expect(info.json.Parameters[0].AllowableValues).toEqual([
@@ -189,6 +191,7 @@ describe('with the systemd manager and its Reboot()', () => {
   });
 
   it('calls Reboot() exactly once for each POST by an Operator and by an Administrator, never logind, and audits it', async () => {
+    const earlier = (await audit()).length;
     for (const [who, token] of [
       ['oper', oper],
       ['admin', admin],
@@ -208,7 +211,7 @@ describe('with the systemd manager and its Reboot()', () => {
         ),
       });
     }
-    expect((await audit()).map((e) => `${e.principal} ${e.outcome}`)).toEqual(['oper ok', 'admin ok']);
+    expect((await audit()).slice(earlier).map((e) => `${e.principal} ${e.outcome}`)).toEqual(['oper ok', 'admin ok']);
   });
 
   it('answers a Reboot() that fails with a 503 naming the D-Bus error, and audits the failure', async () => {
@@ -224,6 +227,17 @@ describe('with the systemd manager and its Reboot()', () => {
         hint: 'this systemd has no Manager.Reboot()',
       },
     ];
+    // What a Redfish client reads in the manager's audit log (other tests' failures included).
+    const auditedFailures = async (): Promise<string[]> => {
+      const entries = await env.h.rf('GET', '/redfish/v1/Managers/vpmd/LogServices/AuditLog/Entries', { token: admin });
+      const failures: string[] = [];
+      for (const m of entries.json.Members) {
+        const e = await env.h.rf('GET', m['@odata.id'], { token: admin });
+        if (e.json.Message.includes(`${ACTION}: failed`)) failures.push(`${e.json.Severity} ${e.json.Message}`);
+      }
+      return failures;
+    };
+    const earlier = (await auditedFailures()).length;
     try {
       for (const c of cases) {
         await systemd.addReboot({ error: { name: c.name, message: `mocked ${c.name.split('.').at(-1)}` } });
@@ -242,13 +256,7 @@ describe('with the systemd manager and its Reboot()', () => {
           }),
         );
       }
-      // What a Redfish client reads in the manager's audit log.
-      const entries = await env.h.rf('GET', '/redfish/v1/Managers/vpmd/LogServices/AuditLog/Entries', { token: admin });
-      const failures: string[] = [];
-      for (const m of entries.json.Members) {
-        const e = await env.h.rf('GET', m['@odata.id'], { token: admin });
-        if (e.json.Message.includes(`${ACTION}: failed`)) failures.push(`${e.json.Severity} ${e.json.Message}`);
-      }
+      const failures = (await auditedFailures()).slice(earlier);
       expect(failures).toHaveLength(2);
       expect(failures[1]).toMatch(
         /^Warning oper \(redfish from \S+\): host reboot --force \(systemd Manager\.Reboot\): failed \(redfish ComputerSystem\.Reset ForceRestart: .*UnknownMethod/,

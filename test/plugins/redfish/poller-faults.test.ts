@@ -18,7 +18,9 @@ import {
 
 const login = { username: 'poller', password: 'secret' };
 
-describe('Redfish poller against fault-injecting BMCs', () => {
+// One agent's life against the BMCs, ending with its stop: the block keeps its order under
+// `--sequence.shuffle` (the last test stops the agent the others use).
+describe('Redfish poller against fault-injecting BMCs', { shuffle: false }, () => {
   let cert: TestCert;
   let good: FaultBmc;
   let legacy: FaultBmc;

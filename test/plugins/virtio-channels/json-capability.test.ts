@@ -68,10 +68,19 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-describe('JSON FIFO interface', () => {
+// The FIFO's replies are numbered across the block (seq 1, 2 ...) and each step starts at the
+// frequency the step before left: a sequence, kept in order under `--sequence.shuffle`.
+describe('JSON FIFO interface', { shuffle: false }, () => {
+  // The capability block may have written to the FIFO first: count from what is there.
+  let base = 0;
+  const ours = async (): Promise<Awaited<ReturnType<typeof replies>>> => (await replies()).slice(base);
+  beforeAll(async () => {
+    base = (await replies()).length;
+  });
+
   it('applies an instruction and writes a readable reply', async () => {
-    await send('{"instruction":{"name":"vm1","command":"power","unit":"SCALE_MIN","resource_id":2}}', 1);
-    expect((await replies())[0]).toEqual({ seq: 1, ok: true, reply: 'ACK' });
+    await send('{"instruction":{"name":"vm1","command":"power","unit":"SCALE_MIN","resource_id":2}}', base + 1);
+    expect((await ours())[0]).toEqual({ seq: base + 1, ok: true, reply: 'ACK' });
     await settles(agent.hostRoot, 2, 'scaling_setspeed', '1200000');
   });
 
@@ -79,18 +88,18 @@ describe('JSON FIFO interface', () => {
     await appendFile(fifo(), '{"instruction":{"name":"vm1","command":"power",');
     await send(
       '"unit":"SCALE_UP","resource_id":2}} {"instruction":{"name":"vm1","command":"power","unit":"SCALE_UP","resource_id":2,"x":"}{"}}',
-      3,
+      base + 3,
     );
-    expect((await replies()).slice(1).map((r) => r.reply)).toEqual(['ACK', 'ACK']);
+    expect((await ours()).slice(1).map((r) => r.reply)).toEqual(['ACK', 'ACK']);
     await settles(agent.hostRoot, 2, 'scaling_setspeed', '1600000');
   });
 
   it('answers bad messages with a specific error and changes nothing', async () => {
-    await send('{"instruction":{"name":"vm1","command":"power","unit":"FAST","resource_id":2}}', 4);
-    await send('{"instruction":{"name":"vm9","command":"power","unit":"SCALE_UP","resource_id":2}}', 5);
-    await send('{"instruction":{"name":"vm1","command":"power","unit":"SCALE_MAX","resource_id":5}}', 6);
-    await send('{"policy":{"name":"vm1","command":"create","policy_type":"TRAFFIC","core_list":[0]}}', 7);
-    const r = (await replies()).slice(3);
+    await send('{"instruction":{"name":"vm1","command":"power","unit":"FAST","resource_id":2}}', base + 4);
+    await send('{"instruction":{"name":"vm9","command":"power","unit":"SCALE_UP","resource_id":2}}', base + 5);
+    await send('{"instruction":{"name":"vm1","command":"power","unit":"SCALE_MAX","resource_id":5}}', base + 6);
+    await send('{"policy":{"name":"vm1","command":"create","policy_type":"TRAFFIC","core_list":[0]}}', base + 7);
+    const r = (await ours()).slice(3);
     expect(r[0]?.error).toMatch(/"instruction.unit" must be one of SCALE_UP/);
     expect(r[1]?.error).toMatch(/VM 'vm9' has not been added/);
     expect(r[2]).toMatchObject({ ok: false, reply: 'NACK' });
@@ -101,9 +110,9 @@ describe('JSON FIFO interface', () => {
   it('creates a WORKLOAD policy', async () => {
     await send(
       '{"policy":{"name":"vm1","command":"create","policy_type":"WORKLOAD","workload":"LOW","core_list":[0]}}',
-      8,
+      base + 8,
     );
-    expect((await replies())[7]).toMatchObject({ ok: true, reply: 'ACK' });
+    expect((await ours())[7]).toMatchObject({ ok: true, reply: 'ACK' });
     await eventually(
       async () => (await cpufreq(agent.hostRoot, 2, 'scaling_setspeed')) === '1200000',
       'the LOW workload frequency',
@@ -118,7 +127,8 @@ describe('JSON FIFO interface', () => {
   });
 });
 
-describe('guest-channels capability', () => {
+// Bounds accumulate (none, then pCPU 2, then pCPU 0 beside it): a sequence, kept in order.
+describe('guest-channels capability', { shuffle: false }, () => {
   it('checks the caller’s privilege before changing bounds', async () => {
     const denied = await agent.run(['gc', 'bound', '2', '2000000', 'ReadOnly']);
     expect(denied.type === 'error' && denied.error.code).toBe('E_ACCESS_DENIED');
@@ -126,6 +136,9 @@ describe('guest-channels capability', () => {
   });
 
   it('sets bounds that apply at once and reports stats and frequencies', async () => {
+    // A guest request of its own, so vm1 has accepted one whichever block ran first.
+    const sent = (await replies()).length;
+    await send('{"instruction":{"name":"vm1","command":"power","unit":"SCALE_MIN","resource_id":2}}', sent + 1);
     await agent.run(['set_cpu_freq', '2', 'max']);
     const r = await agent.json<{
       bounds: unknown;

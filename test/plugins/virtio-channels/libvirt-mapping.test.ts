@@ -81,7 +81,9 @@ afterAll(async () => {
   else process.env.DBUS_SESSION_BUS_ADDRESS = savedAddress;
 });
 
-describe('mapping through libvirt-dbus (Test driver)', () => {
+// One domain's life through libvirt-dbus (pin, scale, re-pin behind the agent's back): each step
+// starts from the pinning the step before left, so the block keeps its order under shuffling.
+describe('mapping through libvirt-dbus (Test driver)', { shuffle: false }, () => {
   it('reads the running domain’s vCPUs and their affinity', async () => {
     expect((await agent.run(['add_vm', 'test'])).type).toBe('result');
     const vm = await agent.json<ShowVm>(['show_vm', 'test']);
@@ -160,7 +162,8 @@ describe('mapping through libvirt-dbus (Test driver)', () => {
   });
 });
 
-describe('channels from the live domain XML', () => {
+// Start, read the channels from the live XML, then stop: a sequence, kept in order.
+describe('channels from the live domain XML', { shuffle: false }, () => {
   it('finds a started domain’s power channel sockets outside the channel directory, with its pins', async () => {
     const elsewhere = join(dir, 'qemu-elsewhere');
     await mkdir(elsewhere);
@@ -180,6 +183,27 @@ describe('channels from the live domain XML', () => {
       body: [xml, 0],
     });
     expect(typeof path).toBe('string');
+    // libvirt's own "test" domain runs on every pCPU until the other block pins it: keep it off
+    // pCPU 3 here (a pCPU a foreign domain uses stays at full speed), and give it back after.
+    const pinTest = (vcpu: number, cpus: boolean[]): Promise<unknown> =>
+      client.call({
+        destination: LIBVIRT_BUS_NAME,
+        path: libvirt.testDomainPath,
+        interface: LIBVIRT_DOMAIN_IFACE,
+        member: 'PinVcpu',
+        signature: 'uabu',
+        body: [vcpu, cpus, 0],
+      });
+    const [before] = (await client.call({
+      destination: LIBVIRT_BUS_NAME,
+      path: libvirt.testDomainPath,
+      interface: LIBVIRT_DOMAIN_IFACE,
+      member: 'GetVcpuPinInfo',
+      signature: 'u',
+      body: [0],
+    })) as [boolean[][]];
+    await pinTest(0, mask(4));
+    await pinTest(1, mask(6));
     const q = await QemuSocket.listen(sock);
     try {
       await agent.run(['add_vm', 'dpdk1']);
@@ -193,6 +217,7 @@ describe('channels from the live domain XML', () => {
       await settles(agent.hostRoot, 3, 'scaling_setspeed', '1200000');
     } finally {
       await q.close();
+      for (const [vcpu, cpus] of before.entries()) await pinTest(vcpu, cpus);
     }
   });
 });

@@ -56,14 +56,23 @@ describe('channel limits', () => {
   });
 
   it('refuses channels beyond the host limit and adds none of them', async () => {
-    for (const vm of ['h1', 'h2']) await agent.run(['add_vm', vm]);
-    await agent.run(['add_channels', 'h1', '0-63']);
-    await agent.run(['add_channels', 'h2', '0-63']);
-    const over = await agent.run(['add_channels', 'timed', '0-9']);
+    // The other tests' VMs hold channels too (in any order): fill the host up to one free slot.
+    const channelsOf = async (vm: string): Promise<number> =>
+      (await agent.json<{ channels: unknown[] }>(['show_vm', vm])).channels.length;
+    let used = 0;
+    for (const vm of ['big', 'timed', 'pair']) used += await channelsOf(vm);
+    const fillers: string[] = [];
+    for (let left = 200 - used - 1; left > 0; left -= 64) {
+      const vm = `h${fillers.length}`;
+      fillers.push(vm);
+      await agent.run(['add_vm', vm]);
+      expect((await agent.run(['add_channels', vm, `0-${Math.min(64, left) - 1}`])).type).toBe('result');
+    }
+    await agent.run(['add_vm', 'over']);
+    const over = await agent.run(['add_channels', 'over', '0-9']);
     expect(over.type === 'error' && over.error.message).toMatch(/more than 200 channels/);
-    expect((await agent.json<{ channels: unknown[] }>(['show_vm', 'timed'])).channels).toHaveLength(0);
-    await agent.run(['rm_vm', 'h1']);
-    await agent.run(['rm_vm', 'h2']);
+    expect(await channelsOf('over')).toBe(0);
+    for (const vm of [...fillers, 'over']) await agent.run(['rm_vm', vm]);
   });
 });
 

@@ -1,0 +1,68 @@
+#!/usr/bin/env node
+// `npm start`: compile (saying so, with the elapsed time, instead of two silent minutes) unless
+// dist/ is newer than every source file, then run `vpmd --demo` with the arguments given.
+import { spawn } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+
+const root = new URL('..', import.meta.url).pathname;
+const SOURCES = ['core', 'app', 'plugins', 'testkit', 'examples'];
+
+function newest(dir, ext) {
+  let latest = 0;
+  let count = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) {
+      const sub = newest(path, ext);
+      latest = Math.max(latest, sub.latest);
+      count += sub.count;
+    } else if (entry.name.endsWith(ext) && !entry.name.endsWith('.d.ts')) {
+      latest = Math.max(latest, statSync(path).mtimeMs);
+      count++;
+    }
+  }
+  return { latest, count };
+}
+
+function run(cmd, args) {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { cwd: root, stdio: 'inherit' });
+    child.on('exit', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
+  });
+}
+
+const src = SOURCES.reduce(
+  (acc, d) => {
+    const n = newest(join(root, d), '.ts');
+    return { latest: Math.max(acc.latest, n.latest), count: acc.count + n.count };
+  },
+  { latest: 0, count: 0 },
+);
+let built = 0;
+try {
+  built = newest(join(root, 'dist'), '.js').latest;
+} catch {
+  // no dist/ yet
+}
+if (built < src.latest) {
+  const started = Date.now();
+  process.stdout.write(`vpmd: compiling ${src.count} TypeScript files into dist/ (tsc; 1-3 minutes on 2 cores)\n`);
+  const ticker = setInterval(() => {
+    process.stdout.write(`vpmd: still compiling, ${Math.round((Date.now() - started) / 1000)} s\n`);
+  }, 15_000);
+  const code = await run(process.execPath, [
+    join(root, 'node_modules/typescript/bin/tsc'),
+    '-p',
+    'tsconfig.build.json',
+  ]);
+  clearInterval(ticker);
+  if (code !== 0) {
+    process.stderr.write(`vpmd: the build failed (exit ${code}); see the errors above\n`);
+    process.exit(code);
+  }
+  process.stdout.write(`vpmd: compiled in ${Math.round((Date.now() - started) / 1000)} s; starting the demo\n`);
+} else {
+  process.stdout.write('vpmd: dist/ is up to date; starting the demo\n');
+}
+process.exit(await run(process.execPath, [join(root, 'dist/app/vpmd.js'), '--demo', ...process.argv.slice(2)]));
