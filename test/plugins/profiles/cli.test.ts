@@ -12,7 +12,8 @@ import { DEMO_PROFILES } from '../../../plugins/profiles/demo.js';
 
 const CPU = 'sys/devices/system/cpu';
 
-describe('vpmctl profile', () => {
+// One agent's story (the demo state first, reset last): the block keeps its order under shuffle.
+describe('vpmctl profile', { shuffle: false }, () => {
   let agent: BootedAgent;
   const file = async (p: string): Promise<string> => (await readFile(join(agent.hostRoot, p), 'utf8')).trim();
 

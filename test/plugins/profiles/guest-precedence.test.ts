@@ -51,7 +51,8 @@ async function khz(policy: number): Promise<number> {
   return Number(await cpufreq(agent.hostRoot, policy, 'scaling_setspeed'));
 }
 
-describe('profile bounds and guest requests', () => {
+// One guest's story on one agent, step by step: the block keeps its order under `--sequence.shuffle`.
+describe('profile bounds and guest requests', { shuffle: false }, () => {
   it('a DPDK guest asking for max and min stays inside the profile window', async () => {
     const up = await runDpdkGuest(dir, 'vm1', 0, ['init', 'max', 'recv-ack']);
     expect(up.code, up.stderr).toBe(0);

@@ -42,7 +42,8 @@ const governor = async (policy: number): Promise<string> =>
     )
   ).trim();
 
-describe('ComputerSystem.PowerMode', () => {
+// Read, switch, then refuse on one agent: the block keeps its order under `--sequence.shuffle`.
+describe('ComputerSystem.PowerMode', { shuffle: false }, () => {
   it('shows the mode the pools run and the configured modes', async () => {
     const r = await h.rf('GET', S, { token: admin });
     expect(r.json.PowerMode).toBe('MaximumPerformance');

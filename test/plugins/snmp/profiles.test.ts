@@ -8,7 +8,8 @@ import { MIB_DIR, freeUdpPort, tool, v3 } from './helpers.js';
 const AUTH = 'walk-auth-pass';
 const PRIV = 'walk-priv-pass';
 
-describe('VPMD-MIB profiles', () => {
+// The walk before the apply, then after it: the block keeps its order under `--sequence.shuffle`.
+describe('VPMD-MIB profiles', { shuffle: false }, () => {
   let agent: BootedAgent;
   let target: string;
   const walk = async (): Promise<string> => {
