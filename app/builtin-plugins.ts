@@ -12,6 +12,7 @@ import snmp from '../plugins/snmp/index.js';
 import libvirtDomains from '../plugins/libvirt-domains/index.js';
 import energy from '../plugins/energy/index.js';
 import power from '../plugins/power/index.js';
+import profiles from '../plugins/profiles/index.js';
 import prometheus from '../plugins/prometheus/index.js';
 
 /** Built-in plugin manifests. */
@@ -24,5 +25,6 @@ export const BUILTIN_PLUGINS: readonly PluginSource[] = [
   { manifest: snmp, kind: 'built-in', origin: 'built-in' },
   { manifest: energy, kind: 'built-in', origin: 'built-in' },
   { manifest: power, kind: 'built-in', origin: 'built-in' },
+  { manifest: profiles, kind: 'built-in', origin: 'built-in' },
   { manifest: prometheus, kind: 'built-in', origin: 'built-in' },
 ];

@@ -78,6 +78,7 @@ export * from './contracts/domains.js';
 export * from './contracts/energy.js';
 export * from './contracts/power-control.js';
 export * from './contracts/cpu-limits.js';
+export * from './contracts/power-profiles.js';
 export {
   CpuLimitsService,
   intersect as intersectCpuLimits,

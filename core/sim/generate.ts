@@ -9,6 +9,7 @@ import { VpmdError } from '../errors.js';
 import { buildCpuTree } from './build-cpu-tree.js';
 import { buildCpufreqTree } from './build-cpufreq-tree.js';
 import { buildPlatformTree } from './build-platform-tree.js';
+import { buildQosUncoreTree } from './sim-qos-uncore.js';
 import { writeTree } from './sim-disk.js';
 import { computePower } from './sim-physics.js';
 import type { SimProfileName } from './sim-profile.js';
@@ -36,6 +37,7 @@ export function buildSimulatedTree(options: GenerateSimulatedHostOptions): { tre
   buildCpuTree(tree, profile);
   buildCpufreqTree(tree, profile);
   buildPlatformTree(tree, profile);
+  buildQosUncoreTree(tree, profile);
   const state = initialState(profile, seed, now);
   const ctx = { tree, profile, state, power: computePower(tree, profile, state), nowMs: now };
   for (const path of dynamicPaths(tree, profile)) {

@@ -19,6 +19,7 @@ import { SIM_CPU_DIR } from './build-cpu-tree.js';
 import { cpuCount, placement, type SimCpufreqMode, type SimProfile } from './sim-profile.js';
 import type { SimState } from './sim-state.js';
 import type { SimTree } from './sim-tree.js';
+import { qosAllows, uncoreDeltaW } from './sim-qos-uncore.js';
 import { cpuPowerTerms, packagePowerW, type CpuPowerTerms } from './sim-power-model.js';
 
 /** Power of every domain at one instant, W, and each CPU's frequency, kHz. */
@@ -146,7 +147,9 @@ export function idlePowerOf(tree: SimTree, p: SimProfile, cpu: number): number {
   let factor = 1;
   const states = p.cpuidle.states;
   for (let k = 0; k < states.length; k++) {
-    if (tree.files.get(idleDisableFile(cpu, k)) === '0') factor = (states[k] as { idlePower: number }).idlePower;
+    const s = states[k] as { idlePower: number; latencyUs: number };
+    // PM QoS: a state slower to leave than the CPU's resume-latency bound is never entered.
+    if (tree.files.get(idleDisableFile(cpu, k)) === '0' && qosAllows(tree, cpu, s.latencyUs)) factor = s.idlePower;
   }
   return factor;
 }
@@ -172,7 +175,10 @@ export function computePower(tree: SimTree, p: SimProfile, state: SimState): Sim
     cpuTerms[cpu] = cpuPowerTerms(p, f, f0, idlePowerOf(tree, p, cpu));
     packageCpus[pkg]?.push(cpu);
   }
-  const packageW = packageCpus.map((list) => packagePowerW(p, list, cpuTerms, state.loads));
+  // The uncore window adds to (or, lowered, takes from) each package's idle power.
+  const packageW = packageCpus.map(
+    (list, pkg) => packagePowerW(p, list, cpuTerms, state.loads) + uncoreDeltaW(tree, p, pkg),
+  );
   const dramW = load.map((l) => (pw.dramIdleW ?? 0) + ((pw.dramMaxW ?? 0) - (pw.dramIdleW ?? 0)) * (l / perPackage));
   const coreW = packageW.map((w) => 0.85 * (w - pw.packageIdleW) + 0.1 * pw.packageIdleW);
   return { packageW, dramW, coreW, cpuKHz, cpuTerms };
@@ -211,7 +217,7 @@ export function advanceDynamics(tree: SimTree, p: SimProfile, state: SimState, p
     let deepest = -1;
     let shallow = -1;
     for (let k = 0; k < states.length; k++) {
-      if (tree.files.get(idleDisableFile(cpu, k)) !== '0') continue;
+      if (tree.files.get(idleDisableFile(cpu, k)) !== '0' || !qosAllows(tree, cpu, states[k]?.latencyUs ?? 0)) continue;
       deepest = k;
       if (shallow === -1 && (states[k]?.idlePower ?? 1) < 1) shallow = k;
     }

@@ -26,6 +26,7 @@ import { VpmdError } from '../errors.js';
 import { hostFileError } from '../host/host-errors.js';
 import { normalizeBackendPath, sortNaturally, type SysfsBackend } from '../host/sysfs-backend.js';
 import { CPUFREQ_WRITE_RULES } from './kernel-cpufreq-writes.js';
+import { QOS_UNCORE_WRITE_RULES } from './sim-qos-uncore.js';
 import { PLATFORM_WRITE_RULES, parseChoice, pendingAlarm } from './kernel-platform-writes.js';
 import type { WriteContext, WriteRule } from './kernel-write-context.js';
 import { loadTree } from './sim-disk.js';
@@ -39,7 +40,7 @@ import type { SimTree } from './sim-tree.js';
 import { emptyVmState, SimVmLayer } from './sim-vms.js';
 import { SimVms } from './sim-vm-control.js';
 
-const RULES = [...CPUFREQ_WRITE_RULES, ...PLATFORM_WRITE_RULES];
+const RULES = [...CPUFREQ_WRITE_RULES, ...PLATFORM_WRITE_RULES, ...QOS_UNCORE_WRITE_RULES];
 const RTC_ALARM = 'sys/class/rtc/rtc0/wakealarm';
 
 /** Options of {@link openSimulatedHost}. */

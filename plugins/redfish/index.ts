@@ -15,6 +15,7 @@ import {
   BMCS,
   ENERGY,
   POWER_CONTROL,
+  POWER_PROFILES,
   REDFISH_BMC_DRIVER,
   type PluginHealth,
 } from 'vpmd';
@@ -38,6 +39,7 @@ import { serviceRootRoutes } from './resources/service-root.js';
 import { registryRoutes } from './resources/registries.js';
 import { systemRoutes } from './resources/systems.js';
 import { capabilitiesDocumentsRoutes } from './resources/capabilities-documents.js';
+import { powerProfilesRoutes } from './resources/power-profiles.js';
 import { vmEnergyRoutes } from './resources/vm-energy.js';
 import { EventHub } from './events/event-hub.js';
 import { eventRoutes } from './events/event-routes.js';
@@ -52,7 +54,15 @@ export default definePlugin({
   config: RedfishConfigSchema,
   // The core's own: power-off and reboot (ComputerSystem.Reset), the audit trail (AuditLog).
   requires: [HOST_POWER.id, AUDIT_LOG.id],
-  optional: [HOST_SLEEP.id, CAPABILITIES_DOCUMENTS.id, GUEST_CHANNELS.id, BMCS.id, ENERGY.id, POWER_CONTROL.id],
+  optional: [
+    HOST_SLEEP.id,
+    CAPABILITIES_DOCUMENTS.id,
+    GUEST_CHANNELS.id,
+    BMCS.id,
+    ENERGY.id,
+    POWER_CONTROL.id,
+    POWER_PROFILES.id,
+  ],
   provides: [REDFISH_BMC_DRIVER.id],
 
   register(ctx) {
@@ -88,6 +98,7 @@ export default definePlugin({
       ...accountRoutes(deps),
       ...systemRoutes(deps),
       ...capabilitiesDocumentsRoutes(deps),
+      ...powerProfilesRoutes(deps),
       ...vmEnergyRoutes(deps),
       ...chassisRoutes(deps),
       ...powerControlRoutes(deps),

@@ -20,7 +20,7 @@ export default definePlugin({
   coreApi: '^1.2.0',
   errors: SNMP_ERRORS,
   config: SnmpConfigSchema,
-  optional: ['host-sleep@1', 'guest-channels@1', 'bmcs@1', 'energy@1', 'power-control@1'],
+  optional: ['host-sleep@1', 'guest-channels@1', 'bmcs@1', 'energy@1', 'power-control@1', 'power-profiles@1'],
 
   register(ctx) {
     const agent = new SnmpAgent(ctx);

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import {
   VpmdError,
   type AccessPolicy,
+  type CpuLimits,
   type HostModel,
   type Logger,
   type PcpuBounds,
@@ -20,6 +21,7 @@ import type { LibvirtMapper } from './mapping/libvirt-mapper.js';
 import { Actuator, type ChangeLimit } from './power/actuator.js';
 import { PowerControl, type OperatorOutcome } from './power/power-control.js';
 import type { Bounds } from './power/precedence.js';
+import { HostLimits } from './power/host-limits.js';
 import { handleFrame, type HandlerDeps } from './request-handler.js';
 import {
   MAX_CHANNELS_PER_VM,
@@ -53,6 +55,11 @@ export class ChannelService {
   readonly deps: HandlerDeps;
   private readonly links = new Map<string, ChannelLink>();
   private readonly pcpuBoundsMap = new Map<number, Bounds>();
+  /** Operator bounds merged with the core's cpu-limits@1. */
+  readonly hostLimits: HostLimits;
+  private unsubscribeLimits: (() => void) | undefined;
+  /** Why each VM's last request was clamped, until a reply reports it ({@link takeClamp}). */
+  private readonly lastClamp = new WeakMap<VmRecord, string>();
   private foreign = new Map<number, number>();
   /** Serves every channel's queue in turn. */
   readonly dispatcher: Dispatcher;
@@ -70,14 +77,28 @@ export class ChannelService {
     readonly mapper: LibvirtMapper | undefined,
     private readonly log: Logger,
     access: AccessPolicy,
+    limits?: CpuLimits,
   ) {
+    this.hostLimits = new HostLimits(limits, (pcpu) => this.pcpuBoundsMap.get(pcpu), log);
     // Originals are saved in the background: the first change of a policy never waits for disk.
-    this.actuator = new Actuator(host, log, () => this.persist(), opts.changeLimit);
+    this.actuator = new Actuator(
+      host,
+      log,
+      () => {
+        // Policies the actuator drives are held: the core stops writing their limits.
+        const cpus = new Set(this.actuator.savedPolicies().flatMap((s) => this.actuator.cpusOfPolicy(s.policy)));
+        this.hostLimits.syncHolds(cpus);
+        return this.persist();
+      },
+      opts.changeLimit,
+    );
     this.dispatcher = new Dispatcher(opts.messageBudget);
     const world = {
       vms: () => [...this.vms.values(), ...this.fifoVms.values()],
       foreignOn: (pcpu: number) => this.foreign.get(pcpu) ?? 0,
-      pcpuBounds: (pcpu: number) => this.pcpuBoundsMap.get(pcpu) ?? {},
+      pcpuBounds: (pcpu: number) => this.hostLimits.bounds(pcpu),
+      clampReason: (pcpu: number, vmBounds: Bounds, side: 'min' | 'max') =>
+        this.hostLimits.clampReason(pcpu, vmBounds, side),
     };
     this.control = new PowerControl(host, this.actuator, world, opts.maxAffinity, log);
     this.deps = {
@@ -92,6 +113,7 @@ export class ChannelService {
         return ladder && turbo ? ladder.hasTurbo && turbo.enabled === true : undefined;
       },
       policyChanged: () => void this.persist(),
+      onClamped: (vm, by) => void this.lastClamp.set(vm, by),
     };
   }
 
@@ -128,6 +150,13 @@ export class ChannelService {
       }
     }
     this.control.invalidate();
+    // A profile, budget or thermal limit changed: re-clamp what the guests asked for.
+    this.unsubscribeLimits = this.hostLimits.onChange(() => {
+      if (!this.stopped)
+        void this.control
+          .reapply()
+          .catch((e: unknown) => this.log.warn({ err: String(e) }, 'cannot re-apply after a limits change'));
+    });
     for (const b of seed.pcpuBounds)
       if (!this.pcpuBoundsMap.has(b.pcpu)) this.pcpuBoundsMap.set(b.pcpu, { minKHz: b.minKHz, maxKHz: b.maxKHz });
     for (const s of seed.vms) {
@@ -200,8 +229,12 @@ export class ChannelService {
     this.links.clear();
     this.dispatcher.close();
     await this.actuator.settle();
+    this.unsubscribeLimits?.();
     const failed = await this.actuator.restoreAll();
     if (failed > 0) this.log.warn({ failed }, 'some cpufreq policies could not be restored');
+    await this.hostLimits
+      .release()
+      .catch((e: unknown) => this.log.warn({ err: String(e) }, 'cannot give back held CPUs'));
     await this.persist();
     await this.saving;
   }
@@ -456,8 +489,16 @@ export class ChannelService {
     await this.control.checkPcpu(b.pcpu);
     if (b.minKHz === undefined && b.maxKHz === undefined) this.pcpuBoundsMap.delete(b.pcpu);
     else this.pcpuBoundsMap.set(b.pcpu, { minKHz: b.minKHz, maxKHz: b.maxKHz });
+    this.hostLimits.invalidate();
     await this.control.reapply();
     await this.persist();
+  }
+
+  /** Why `vm`'s last request was clamped, once (for the JSON reply); undefined when it was not. */
+  takeClamp(vm: VmRecord): string | undefined {
+    const by = this.lastClamp.get(vm);
+    this.lastClamp.delete(vm);
+    return by;
   }
 
   /** Every pCPU bound. */

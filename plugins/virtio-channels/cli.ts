@@ -2,7 +2,8 @@
  * vpmctl commands with the names and human output of DPDK's `vm_power_manager` CLI (prompt
  * `vmpower>`), so operators' scripts keep working: add_vm, rm_vm, add_channels,
  * set_channel_status, set_query, show_vm, set_pcpu, show_cpu_freq, set_cpu_freq. vpmd's own
- * additions: set_vm_bounds, set_pcpu_bounds, set_vm_role, show_bounds, show_channel_stats. `--json` gives the result.
+ * additions: set_vm_bounds, set_pcpu_bounds, set_vm_role, show_bounds, show_channel_stats,
+ * show_clamp_reasons. `--json` gives the result.
  */
 import { StringEnum, Type, VpmdError, defineCommand, type PluginContext } from 'vpmd';
 import type { ChannelService } from './channel-service.js';
@@ -286,6 +287,16 @@ export function registerCommands(ctx: PluginContext, svc: () => ChannelService):
             .map((b) => ({ scope: `pcpu ${b.pcpu}`, minKHz: b.minKHz ?? null, maxKHz: b.maxKHz ?? null })),
         ];
       },
+    }),
+  );
+
+  reg(
+    defineCommand({
+      name: 'show_clamp_reasons',
+      summary: 'Guest requests the host bounds clamped, by whose bound (cpu-limits claim, VM or pCPU bounds)',
+      privilege: 'Login',
+      args: Type.Object({}),
+      handler: () => [...svc().hostLimits.clampsByReason].map(([reason, clamped]) => ({ reason, clamped })),
     }),
   );
 

@@ -10,7 +10,16 @@ import { execFile } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { join } from 'node:path';
-import { GUEST_CHANNELS, StringEnum, Type, VpmdError, definePlugin, type GuestChannels, type PluginHealth } from 'vpmd';
+import {
+  CPU_LIMITS,
+  GUEST_CHANNELS,
+  StringEnum,
+  Type,
+  VpmdError,
+  definePlugin,
+  type GuestChannels,
+  type PluginHealth,
+} from 'vpmd';
 import { VIRTIO_CHANNELS_ERRORS } from './errors.js';
 import { ChannelService } from './channel-service.js';
 import { registerCommands } from './cli.js';
@@ -245,6 +254,7 @@ export default definePlugin({
           mapper,
           ctx.log,
           ctx.access,
+          ctx.capabilities.find(CPU_LIMITS),
         );
         const s = svc;
         // QEMU creates the sockets here (libvirt's qemu user needs write access; see the docs).

@@ -12,7 +12,9 @@
  * - `vpmd`: an instruction names a VM (`name`) and a physical core (`resource_id`, honoured only
  *   when a vCPU of that VM is pinned to it alone); a policy names the VM's vCPUs (`core_list`).
  *   Every object gets a JSON line in `DIR/fifoN.reply` (mode 0600):
- *   `{"seq":N,"ok":true|false,"reply":"ACK"|"NACK"|null,"error":"..."}`.
+ *   `{"seq":N,"ok":true|false,"reply":"ACK"|"NACK"|null,"error":"..."}`; a request the host's
+ *   bounds moved adds `"clamped":true,"clampedBy":"<owner>: <reason>"` (a cpu-limits claim such
+ *   as `profiles:latency-critical`, or the VM's or pCPU's bounds).
  *
  * The FIFO cannot be jammed: an object longer than DPDK's 1023 characters (16 KiB in the `vpmd`
  * dialect) or not closed within {@link OBJECT_MS} is dropped with a log line, and the next `{`
@@ -359,12 +361,16 @@ export class JsonFifos {
       if ('error' in item) throw new Error(item.error);
       const { vm: name, packet } = jsonToPacket(JSON.parse(item.text));
       const vm = this.svc.vm(name);
+      this.svc.takeClamp(vm);
       const reply = await this.svc.handle(vm, encodeRequest(packet));
       const cmd = reply?.readUInt32LE(12);
+      const clampedBy = this.svc.takeClamp(vm);
       line = {
         seq,
         ok: cmd === undefined || cmd === Reply.ACK,
         reply: cmd === Reply.ACK ? 'ACK' : cmd === Reply.NACK ? 'NACK' : null,
+        // The host's bounds moved the request: say so, and whose bound it was.
+        ...(clampedBy !== undefined ? { clamped: true, clampedBy } : {}),
       };
     } catch (e) {
       line = { seq, ok: false, reply: null, error: e instanceof Error ? e.message : String(e) };

@@ -47,6 +47,8 @@ export interface HandlerDeps {
   turboAvailable(pcpu: number): boolean | undefined;
   /** Persists a policy change. */
   policyChanged(vm: VmRecord): void;
+  /** A request was clamped by `by` (a cpu-limits claim, the VM's or the pCPU's bounds). */
+  onClamped?(vm: VmRecord, by: string): void;
 }
 
 type Outcome = keyof Counters;
@@ -202,7 +204,10 @@ function applied(
   frame: Buffer,
 ): Buffer {
   count(vm, ch, 'accepted');
-  if (r.clamped) count(vm, ch, 'clamped');
+  if (r.clamped) {
+    count(vm, ch, 'clamped');
+    deps.onClamped?.(vm, r.clampedBy ?? 'host bounds');
+  }
   if (r.coalesced) count(vm, ch, 'coalesced');
   return encodeAck(frame, true);
 }

@@ -56,6 +56,12 @@ const TYPES: readonly OemType[] = [
         description: 'Whether a PATCH of OperatingSpeedRangeMHz also bounds guest frequency requests.',
       },
       {
+        name: 'PowerProfiles',
+        kind: 'link',
+        target: 'VpmdPowerProfiles.PowerProfiles',
+        description: 'The power profiles of this host and the CPU pools they run on.',
+      },
+      {
         name: 'VmEnergy',
         kind: 'link',
         target: 'VpmdVmEnergy.VmEnergy',
@@ -192,6 +198,45 @@ const TYPES: readonly OemType[] = [
         kind: 'url',
         nullable: true,
         description: 'The vpmd power document of the host (application/json).',
+      },
+    ],
+  },
+  {
+    namespace: 'VpmdPowerProfiles',
+    name: 'PowerProfiles',
+    kind: 'resource',
+    description:
+      'The power profiles of the host (governor, EPP, frequency, turbo, resume latency, uncore) and the CPU pools running them.',
+    uris: ['/redfish/v1/Systems/{ComputerSystemId}/Oem/Vpmd/PowerProfiles'],
+    properties: [
+      {
+        name: 'Available',
+        kind: 'boolean',
+        description: 'Whether a power-profiles provider (the profiles plugin) is running.',
+      },
+      {
+        name: 'Reason',
+        kind: 'string',
+        nullable: true,
+        description: 'Why profiles are not available, when they are not.',
+      },
+      {
+        name: 'PowerMode',
+        kind: 'string',
+        nullable: true,
+        description: 'The ComputerSystem PowerMode the pools run now.',
+      },
+      {
+        name: 'Pools',
+        kind: 'string',
+        nullable: true,
+        description: 'Each CPU pool with its CPUs and profile, one per line (pool: CPUs, source, profile).',
+      },
+      {
+        name: 'Profiles',
+        kind: 'string',
+        nullable: true,
+        description: 'Each profile with its settings, one per line (name: settings).',
       },
     ],
   },

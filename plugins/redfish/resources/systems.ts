@@ -15,6 +15,7 @@ import { notFound } from './service-root.js';
 import { collection, link, odataType, status } from './types.js';
 import { oemType } from './oem-schema.js';
 import { capabilitiesDocumentsUri } from './capabilities-documents.js';
+import { applyPowerMode, powerModeField, powerModeProperties, powerProfilesUri } from './power-profiles.js';
 import { ASSET_TAG_MAX, Inventory } from './inventory.js';
 import { vmEnergyUri } from './vm-energy.js';
 
@@ -107,6 +108,7 @@ export function systemRoutes(deps: ServiceDeps): Route[] {
       HostName: host,
       ...(await inventory.systemProperties()),
       PowerState: powerState(),
+      ...powerModeProperties(deps),
       Status: status('OK'),
       ProcessorSummary: {
         Count: packages(topo).length,
@@ -130,6 +132,7 @@ export function systemRoutes(deps: ServiceDeps): Route[] {
         Vpmd: {
           '@odata.type': oemType('VpmdComputerSystem'),
           CapabilitiesDocuments: link(capabilitiesDocumentsUri(id)),
+          PowerProfiles: link(powerProfilesUri(id)),
           VmEnergy: link(vmEnergyUri(id)),
           GuestChannels: ctx.capabilities.find(GUEST_CHANNELS)
             ? 'running: OperatingSpeedRangeMHz also bounds guest frequency requests'
@@ -182,13 +185,15 @@ export function systemRoutes(deps: ServiceDeps): Route[] {
       entity: 'ComputerSystem',
       shared: true,
       get: (req) => (checkId(req), systemBody()),
-      // AssetTag: the operator's label for the host, kept in the service's state.
+      // AssetTag: the operator's label for the host, kept in the service's state. PowerMode:
+      // switches the profiles of the CPU pools (power-profiles@1).
       patch: async (req) => {
         checkId(req);
         // eslint-disable-next-line no-control-regex -- control characters are what this refuses
         const tag = { type: 'string', maxLength: ASSET_TAG_MAX, pattern: /^[^\u0000-\u001f\u007f]*$/ } as const;
-        checkBody(req.body, { AssetTag: tag }, await systemBody());
-        await inventory.setAssetTag(req.body.AssetTag as string);
+        checkBody(req.body, { AssetTag: tag, ...powerModeField(deps) }, await systemBody());
+        if (req.body.AssetTag !== undefined) await inventory.setAssetTag(req.body.AssetTag as string);
+        await applyPowerMode(deps, req);
         return systemBody();
       },
     },

@@ -9,6 +9,7 @@ import {
   GUEST_CHANNELS,
   HOST_SLEEP,
   POWER_CONTROL,
+  POWER_PROFILES,
   VpmdError,
   type HostPowerState,
   type PluginContext,
@@ -21,6 +22,7 @@ import { UsmEngine } from '../engine/usm-engine.js';
 import type { SnmpConfig } from '../config.js';
 import { EntityIndexes, entPhysicalSource, entSensorSource, type EntityInputs } from '../mib/mibs/entities.js';
 import { ProcessorLoad, eoPowerSource, hostResourcesSource, systemSource } from '../mib/mibs/standard.js';
+import { profilesSource } from '../mib/mibs/profiles.js';
 import { VPMD, VPMD_AGENT_ID, VpmdMib } from '../mib/mibs/vpmd-mib.js';
 import { vmEnergySource } from '../mib/mibs/vm-energy.js';
 import { vpmdPowerSource } from '../mib/mibs/vpmd-power.js';
@@ -229,6 +231,7 @@ export class SnmpAgent {
         this.energy,
       ),
       vpmd.source(),
+      profilesSource(() => ctx.capabilities.find(POWER_PROFILES)),
       vmEnergySource(() => ctx.capabilities.find(ENERGY)),
       vpmdPowerSource(() => ctx.capabilities.find(POWER_CONTROL)),
       (this.engine as UsmEngine).source(),

@@ -22,6 +22,8 @@ export interface RequestOutcome {
   /** The change joined one already waiting for the pCPU's change limit. */
   readonly coalesced?: boolean;
   readonly reason?: string;
+  /** Who moved a clamped request: the claim's owner and reason, or the VM's or pCPU's bounds. */
+  readonly clampedBy?: string;
 }
 
 /** Outcome of an operator request (`set_cpu_freq`). */
@@ -40,6 +42,8 @@ export interface PowerWorld {
   /** Domains libvirt runs that vpmd does not manage, whose vCPUs may run on `pcpu`. */
   foreignOn(pcpu: number): number;
   pcpuBounds(pcpu: number): Bounds;
+  /** Who set the bound (`side`) a request on `pcpu` hit; called only for clamped requests. */
+  clampReason?(pcpu: number, vmBounds: Bounds, side: 'min' | 'max'): string;
 }
 
 const NO_BOUNDS: Bounds = Object.freeze({});
@@ -234,7 +238,9 @@ export class PowerControl {
     const bounded = effectiveKHz(l, raw, vm.bounds, bounds, vm.turbo.has(vcpu));
     const free = effectiveKHz(l, raw, NO_BOUNDS, NO_BOUNDS, vm.turbo.has(vcpu));
     const coalesced = this.push(pcpus);
-    return { ok: true, clamped: bounded !== free, coalesced };
+    if (bounded === free) return { ok: true, clamped: false, coalesced };
+    const clampedBy = this.world.clampReason?.(first, vm.bounds, bounded < free ? 'max' : 'min');
+    return { ok: true, clamped: true, coalesced, ...(clampedBy !== undefined ? { clampedBy } : {}) };
   }
 
   /**

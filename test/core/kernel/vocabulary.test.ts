@@ -252,7 +252,7 @@ describe('the core catalogue and the built-in plugins', () => {
 
   it('holds only the core families in the core catalogue; each built-in plugin declares its own', () => {
     const pluginCodes = builtins.flatMap((m) => Object.keys(m.errors?.codes ?? {}));
-    expect(pluginCodes).toHaveLength(51); // 36 before the BMC drivers, 8 since (Redfish poller, IPMI), energy 1, prometheus 3, power 3
+    expect(pluginCodes).toHaveLength(54); // 36 before the BMC drivers, 8 since, energy 1, prometheus 3, power 3, profiles 3
     for (const code of pluginCodes) expect(Object.keys(ERROR_CATALOGUE)).not.toContain(code);
     expect(builtins.map((m) => [m.name, m.errors?.prefix])).toEqual([
       ['libvirt-domains', 'E_LIBVIRT_DOMAINS_'],
@@ -263,6 +263,7 @@ describe('the core catalogue and the built-in plugins', () => {
       ['snmp', 'E_SNMP_'],
       ['energy', 'E_VM_ENERGY_'],
       ['power', 'E_POWER_'],
+      ['profiles', 'E_PROFILES_'],
       ['prometheus', 'E_PROMETHEUS_'],
     ]);
     // and the built-ins plan together without a claim or namespace problem
@@ -274,7 +275,7 @@ describe('the core catalogue and the built-in plugins', () => {
     const plan = planPlugins(BUILTIN_PLUGINS, configOf('plugins: {ipmy: {}}'));
     expect(plan.problems.map((p) => p.message)).toEqual([
       "unknown plugin 'ipmy' (did you mean 'ipmi'?): the built-in plugins are energy, ipmi, libvirt-caps, libvirt-domains, " +
-        'power, prometheus, redfish, snmp, virtio-channels; to load another plugin, give its file or package in plugins.ipmy.module',
+        'power, profiles, prometheus, redfish, snmp, virtio-channels; to load another plugin, give its file or package in plugins.ipmy.module',
     ]);
   });
 });

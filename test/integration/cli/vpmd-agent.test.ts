@@ -189,7 +189,7 @@ describe('vpmd check-config', () => {
     expect(bad.stderr).toContain(`${f}:3: management.allow[0]: '10.0.0.0/40' is not a CIDR`);
     // The agent's own plugins are named, and the near one suggested (once 'built-in: none').
     expect(bad.stderr).toContain(
-      "plugins.ipmy: unknown plugin 'ipmy' (did you mean 'ipmi'?): the built-in plugins are energy, ipmi, libvirt-caps, libvirt-domains, prometheus, redfish, snmp, virtio-channels;",
+      "plugins.ipmy: unknown plugin 'ipmy' (did you mean 'ipmi'?): the built-in plugins are energy, ipmi, libvirt-caps, libvirt-domains, power, profiles, prometheus, redfish, snmp, virtio-channels;",
     );
     expect(bad.stderr).toContain('3 problem(s)');
   });

@@ -55,6 +55,7 @@ describe('redfish protocol', () => {
     expect(r.headers['cache-control']).toBe('no-store');
     expect(r.headers['content-type']).toMatch(/^application\/json/);
     expect(r.headers.etag).toMatch(/^"[A-Za-z0-9_-]+"$/);
+    // PATCH: PowerMode (power profiles).
     expect(r.headers.allow).toBe('GET, HEAD, PATCH');
     expect(r.headers.link).toBe('</redfish/v1/JsonSchemas/ComputerSystem>; rel=describedby');
     const schema = await h.rf('GET', '/redfish/v1/JsonSchemas/ComputerSystem', { token });
