@@ -71,7 +71,12 @@ describe('host telemetry samples', () => {
     expect(valueOf(second, 'host/rapl/package-0/power')).toBeCloseTo(watts, 3);
     expect(valueOf(second, 'host/rapl/package-0/dram/power')).toBeGreaterThan(1);
     expect(valueOf(second, 'host/rapl/package-0/energy')).toBeCloseTo(raw / 1e6 + watts * 10, 3);
-    expect(valueOf(second, 'host/cpufreq/policy0/frequency')).toBe(3_801_000_000);
+    // Full load on all 8 CPUs would draw 80 W: the package's RAPL PL1 (71 W) holds it there by
+    // lowering the frequency, and the telemetry reports the frequency the CPUs actually run at.
+    expect(watts).toBeCloseTo(71, 3);
+    const khz = kernel.power().cpuKHz[0] ?? 0;
+    expect(khz).toBeLessThan(3_801_000);
+    expect(valueOf(second, 'host/cpufreq/policy0/frequency')).toBe(khz * 1000);
     const pkgTemp = Number(await kernel.read('sys/class/thermal/thermal_zone1/temp')) / 1000;
     expect(valueOf(second, 'host/thermal/x86_pkg_temp')).toBe(pkgTemp);
     expect(valueOf(second, 'host/hwmon/nct6775/fan1')).toBeGreaterThanOrEqual(600);

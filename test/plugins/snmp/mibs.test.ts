@@ -57,14 +57,11 @@ describe('snmp agent MIBs walked with snmpbulkwalk', () => {
     const port = await freeUdpPort();
     target = `127.0.0.1:${port}`;
     // A long cache period: one walk sees one snapshot, so every value can be traced to a reading.
-    // A simulated host with /proc/uptime and /proc/stat (the generator writes neither).
+    // A simulated host with /proc/uptime (the generator does not write it; the simulated kernel
+    // serves /proc/stat from its own CPU loads).
     hostRoot = await mkdtemp(join(tmpdir(), 'vpmd-snmp-host-'));
     await generateSimulatedHost(hostRoot, { profile: 'intel-acpi-cpufreq-8' });
     await writeFile(join(hostRoot, 'proc/uptime'), '12345.67 1000.00\n');
-    await writeFile(
-      join(hostRoot, 'proc/stat'),
-      `cpu  0 0 0 0 0 0 0 0 0 0\n${[0, 1, 2, 3, 4, 5, 6, 7].map((c) => `cpu${c} 100 0 0 900 0 0 0 0 0 0`).join('\n')}\n`,
-    );
     agent = await bootAgent({
       plugins: [snmp, sleepProvider],
       sections: { snmp: { port, cacheSeconds: 30, sysLocation: 'rack 7' } },
@@ -171,9 +168,13 @@ describe('snmp agent MIBs walked with snmpbulkwalk', () => {
     expect(walk.get('1.3.6.1.2.1.25.1.1.0')).toEqual({ type: 'Timeticks', value: '(1234567) 3:25:45.67' });
     const cpus = (await agent.json<Policy[]>(['host', 'cpufreq'])).flatMap((p) => p.affectedCpus);
     const loads = column(walk, '1.3.6.1.2.1.25.3.3.1', 2);
-    // One /proc/stat sample so far: the load since boot, 100 of 1000 jiffies busy.
+    // One row per CPU, each the percentage of busy time in the simulated kernel's /proc/stat.
     expect([...loads.keys()].sort()).toEqual(cpus.map((c) => String(196608 + c)).sort());
-    for (const row of loads.values()) expect(row).toEqual({ type: 'INTEGER', value: '10' });
+    for (const row of loads.values()) {
+      expect(row.type).toBe('INTEGER');
+      expect(Number(row.value)).toBeGreaterThanOrEqual(0);
+      expect(Number(row.value)).toBeLessThanOrEqual(100);
+    }
   });
 
   it('serves VPMD-MIB with names from the shipped MIB file', async () => {
