@@ -41,7 +41,9 @@ describe('vpmd --demo', () => {
     expect(metrics.status).toBe(200);
     expect(metrics.body).toContain('vpmd_plugin_up{plugin="prometheus"} 1');
     // The energy plugin's per-VM counters reach the exporter, labelled by domain UUID.
-    expect(metrics.body).toMatch(/^vpmd_vm_energy_joules_total\{(?=[^}]*domain_uuid="[0-9a-f-]{36}")[^}]*domain_name="web-1"[^}]*\} [1-9]/m);
+    expect(metrics.body).toMatch(
+      /^vpmd_vm_energy_joules_total\{(?=[^}]*domain_uuid="[0-9a-f-]{36}")[^}]*domain_name="web-1"[^}]*\} [1-9]/m,
+    );
     demo.child.kill('SIGINT');
     expect(await demo.exited).toBe(0);
     expect(existsSync(dir)).toBe(false);
