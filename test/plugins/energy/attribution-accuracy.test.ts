@@ -5,6 +5,7 @@
  * must be measurably worse where the physics makes it so.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import type { SimLoad } from '../../../core/sim/index.js';
 import { ENGINE_OPTIONS, report, Scenario } from './energy-harness.js';
 
 const A = '0a000000-0000-4000-8000-00000000000a';
@@ -23,27 +24,18 @@ async function warm(s: Scenario): Promise<void> {
   await s.run(30);
 }
 
+/** VM `a` on pCPUs 0 and 1 and VM `b` on pCPUs 2 and 3, one vCPU pinned to each, at these loads. */
+function startPinnedPair(s: Scenario, a: SimLoad, b: SimLoad): void {
+  s.kernel.vms.start({ uuid: A, name: 'a', vcpus: [0, 1].map((cpu) => ({ pins: [cpu], load: a })) });
+  s.kernel.vms.start({ uuid: B, name: 'b', vcpus: [2, 3].map((cpu) => ({ pins: [cpu], load: b })) });
+}
+
 describe('energy attribution against the simulator', () => {
   it('two pinned VMs at 3:1 load, host processes beside them', async () => {
     const s = (scenario = await Scenario.open());
     await warm(s);
     s.kernel.vms.setHostLoad([6], 0.1);
-    s.kernel.vms.start({
-      uuid: A,
-      name: 'a',
-      vcpus: [
-        { pins: [0], load: 0.6 },
-        { pins: [1], load: 0.6 },
-      ],
-    });
-    s.kernel.vms.start({
-      uuid: B,
-      name: 'b',
-      vcpus: [
-        { pins: [2], load: 0.2 },
-        { pins: [3], load: 0.2 },
-      ],
-    });
+    startPinnedPair(s, 0.6, 0.2);
     await s.run(TEN_MINUTES);
     const results = s.results();
     report('two pinned VMs at 3:1', results, s.balanceError());
@@ -141,22 +133,7 @@ describe('energy attribution against the simulator', () => {
     s.kernel.vms.setHostLoad([6], 0.1);
     const a = { mean: 0.6, amplitude: 0.3, periodS: 70 };
     const b = { mean: 0.2, amplitude: 0.1, periodS: 110 };
-    s.kernel.vms.start({
-      uuid: A,
-      name: 'a',
-      vcpus: [
-        { pins: [0], load: a },
-        { pins: [1], load: a },
-      ],
-    });
-    s.kernel.vms.start({
-      uuid: B,
-      name: 'b',
-      vcpus: [
-        { pins: [2], load: b },
-        { pins: [3], load: b },
-      ],
-    });
+    startPinnedPair(s, a, b);
     await s.run(TEN_MINUTES);
     const results = s.results();
     report('fluctuating 3:1, wrong prior', results, s.balanceError());
@@ -167,22 +144,7 @@ describe('energy attribution against the simulator', () => {
     const s = (scenario = await Scenario.open());
     const a = { mean: 0.6, amplitude: 0.3, periodS: 70 };
     const b = { mean: 0.2, amplitude: 0.1, periodS: 110 };
-    s.kernel.vms.start({
-      uuid: A,
-      name: 'a',
-      vcpus: [
-        { pins: [0], load: a },
-        { pins: [1], load: a },
-      ],
-    });
-    s.kernel.vms.start({
-      uuid: B,
-      name: 'b',
-      vcpus: [
-        { pins: [2], load: b },
-        { pins: [3], load: b },
-      ],
-    });
+    startPinnedPair(s, a, b);
     await s.run(TEN_MINUTES);
     const results = s.results();
     report('VMs before the agent (floor estimated)', results, s.balanceError());
@@ -199,22 +161,7 @@ describe('energy attribution against the simulator', () => {
     // Loads that move, as real guests' do: the weight curve is fitted from how power follows them.
     const a = { mean: 0.8, amplitude: 0.15, periodS: 90 };
     const b = { mean: 0.3, amplitude: 0.1, periodS: 130 };
-    s.kernel.vms.start({
-      uuid: A,
-      name: 'a',
-      vcpus: [
-        { pins: [0], load: a },
-        { pins: [1], load: a },
-      ],
-    });
-    s.kernel.vms.start({
-      uuid: B,
-      name: 'b',
-      vcpus: [
-        { pins: [2], load: b },
-        { pins: [3], load: b },
-      ],
-    });
+    startPinnedPair(s, a, b);
     await s.run(TEN_MINUTES);
     const results = s.results();
     report('RAPL wrap', results, s.balanceError());
