@@ -72,7 +72,8 @@ export async function prepareDemo(opts: { profile?: string; dir?: string; redfis
     dir,
     address: '127.0.0.1',
     freePort: (kind) => freePort(kind),
-    password: () => randomBytes(12).toString('base64url'),
+    // A leading letter, so no tool reads the password as an option (`-p -x...`).
+    password: () => `p${randomBytes(12).toString('base64url')}`,
     options: opts.redfishBmc !== undefined ? { 'redfish-bmc': opts.redfishBmc } : {},
   };
   const setups = new Map<string, DemoSetup>();

@@ -28,7 +28,8 @@ if (!values.dir) {
 }
 
 /** A password any policy accepts: long, random, every character class. */
-const password = () => `${randomBytes(15).toString('base64url')}aA1!`;
+// A leading letter: the validators' argparse reads a password that starts with '-' as an option.
+const password = () => `p${randomBytes(15).toString('base64url')}aA1!`;
 
 /** GET of a Redfish URI with Basic authentication; resolves the parsed body (or undefined). */
 function get(url, user, pass) {
