@@ -30,6 +30,7 @@ export type { ScopedEventBus, EventListener } from './services/event-bus.js';
 export { EVENT_NAMES } from './services/event-bus.js';
 export type { ScopedScheduler, TaskHandle, EveryOptions } from './services/scheduler.js';
 export { formatTable, formatKeyValues, formatHuman, type Column } from './services/format.js';
+export { ConcurrencyLimiter } from './services/concurrency-limiter.js';
 export { StringEnum, Port } from './config/schema-helpers.js';
 export {
   VpmdError,

@@ -13,7 +13,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startRedfishMockup, type RedfishMockup } from '../../testkit/index.js';
-import { Limiter } from '../../plugins/redfish/poller/session.js';
+import { ConcurrencyLimiter } from '../../core/index.js';
 import { RedfishTarget } from '../../plugins/redfish/poller/target.js';
 
 const TIMEOUT_MS = 10_000;
@@ -55,7 +55,7 @@ function makeTarget(url: string, i: number): RedfishTarget {
 
 /** One sweep over `targets`: a poll (discovery first when cold) and a read of every log. */
 async function vpmdSweep(targets: readonly RedfishTarget[], concurrency: number): Promise<SideResult> {
-  const limiter = new Limiter(concurrency);
+  const limiter = new ConcurrencyLimiter(concurrency);
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   let failures = 0;

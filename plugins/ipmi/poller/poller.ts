@@ -3,7 +3,14 @@
  * at once, over one UDP socket bound to the management address. Readings go to the telemetry
  * store, new SEL entries become `hw.log.v1` events, chassis power is tracked per target.
  */
-import { Type, type Logger, type ScopedEventBus, type ScopedTelemetry, type StateStore } from 'vpmd';
+import {
+  ConcurrencyLimiter,
+  Type,
+  type Logger,
+  type ScopedEventBus,
+  type ScopedTelemetry,
+  type StateStore,
+} from 'vpmd';
 import { readSel, selInfo, type SelEntry } from '../commands/sel.js';
 import type { IpmiConfig, ResolvedTarget } from '../config.js';
 import { UdpEndpoint } from '../session/udp-endpoint.js';
@@ -44,27 +51,10 @@ interface MetricPlan {
   readonly power: number;
 }
 
-/** Bounded concurrency. */
-class Limiter {
-  private active = 0;
-  private readonly queue: Array<() => void> = [];
-  constructor(private readonly max: number) {}
-  async run<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.active >= this.max) await new Promise<void>((r) => this.queue.push(r));
-    this.active++;
-    try {
-      return await fn();
-    } finally {
-      this.active--;
-      this.queue.shift()?.();
-    }
-  }
-}
-
 /** The poller of every target. */
 export class Poller {
   readonly targets = new Map<string, TargetPoller>();
-  private readonly limiter: Limiter;
+  private readonly limiter: ConcurrencyLimiter;
   private readonly defined = new Set<string>();
   /** Per target, how its readings become metrics, worked out once per SDR cache. */
   private readonly plans = new Map<string, MetricPlan>();
@@ -77,7 +67,7 @@ export class Poller {
     targets: readonly ResolvedTarget[],
     private readonly memory: BmcMemory,
   ) {
-    this.limiter = new Limiter(cfg.concurrency);
+    this.limiter = new ConcurrencyLimiter(cfg.concurrency);
     // On a lossy link a request is retransmitted for up to requestBudget, never past one interval.
     const budgetMs = Math.min(cfg.requestBudget, cfg.interval) * 1000;
     const timing = { timeoutMs: cfg.timeout * 1000, retries: cfg.retries, budgetMs };

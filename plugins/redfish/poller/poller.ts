@@ -6,12 +6,18 @@
  * the interval. A failing BMC degrades itself only: its metrics read "unavailable" and it is
  * retried after a backoff.
  */
-import type { Logger, MetricDefinition, ScopedEventBus, ScopedTelemetry, StateStore } from 'vpmd';
+import {
+  ConcurrencyLimiter,
+  type Logger,
+  type MetricDefinition,
+  type ScopedEventBus,
+  type ScopedTelemetry,
+  type StateStore,
+} from 'vpmd';
 import type { PollConfig, ResolvedRedfishTarget } from './config.js';
 import { EventStream } from './events.js';
 import { LogReader } from './logs.js';
 import type { RfReading } from './readings.js';
-import { Limiter } from './session.js';
 import { RedfishTarget, unknownRedfishTarget } from './target.js';
 
 /** What the poller needs from the plugin context. */
@@ -38,7 +44,7 @@ export function systemPowerMetricId(target: string): string {
 export class RedfishPoller {
   readonly targets = new Map<string, RedfishTarget>();
   readonly logs: LogReader;
-  private readonly limiter: Limiter;
+  private readonly limiter: ConcurrencyLimiter;
   private readonly defined = new Set<string>();
   private readonly streams = new Map<string, EventStream>();
   private readonly logReads = new Map<string, Promise<void>>();
@@ -49,7 +55,7 @@ export class RedfishPoller {
     private readonly deps: RedfishPollerDeps,
     targets: readonly ResolvedRedfishTarget[],
   ) {
-    this.limiter = new Limiter(cfg.concurrency);
+    this.limiter = new ConcurrencyLimiter(cfg.concurrency);
     this.logs = new LogReader(deps.events, deps.state);
     const timing = { timeoutMs: cfg.timeout * 1000, retries: cfg.retries, requestsPerBmc: cfg.requestsPerBmc };
     const backoff = { minMs: cfg.backoffMin * 1000, maxMs: cfg.backoffMax * 1000 };

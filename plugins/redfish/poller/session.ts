@@ -6,7 +6,7 @@
  * connect or got a 5xx is retried with doubling waits. Bodies that are not JSON objects fail
  * the request with E_REDFISH_BMC_REPLY.
  */
-import { VpmdError } from 'vpmd';
+import { ConcurrencyLimiter, VpmdError } from 'vpmd';
 import type { ResolvedRedfishTarget } from './config.js';
 import { BmcTransport, type BmcReply } from './transport.js';
 
@@ -55,23 +55,6 @@ export function statusError(target: string, what: string, r: BmcReply): VpmdErro
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** At most `max` calls at once; the rest wait in order (deadlines start when a call runs). */
-export class Limiter {
-  private active = 0;
-  private readonly queue: Array<() => void> = [];
-  constructor(private readonly max: number) {}
-  async run<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.active >= this.max) await new Promise<void>((r) => this.queue.push(r));
-    this.active++;
-    try {
-      return await fn();
-    } finally {
-      this.active--;
-      this.queue.shift()?.();
-    }
-  }
-}
-
 /** The session with one BMC. */
 export class BmcSession {
   readonly transport: BmcTransport;
@@ -82,7 +65,7 @@ export class BmcSession {
   private login: Promise<void> | undefined;
   private readonly etags = new Map<string, { etag: string; body: RfObject }>();
   private closed = false;
-  private readonly limiter: Limiter;
+  private readonly limiter: ConcurrencyLimiter;
 
   constructor(
     readonly target: ResolvedRedfishTarget,
@@ -90,7 +73,7 @@ export class BmcSession {
     localAddress?: string,
   ) {
     this.transport = new BmcTransport(target, timing.timeoutMs, timing.requestsPerBmc, localAddress);
-    this.limiter = new Limiter(timing.requestsPerBmc);
+    this.limiter = new ConcurrencyLimiter(timing.requestsPerBmc);
   }
 
   /** True while a session token is held. */
