@@ -65,6 +65,8 @@ export class CpuLimitsService implements CpuLimits {
   /** Serialises applies so two claims never interleave their writes. */
   private applying: Promise<void> = Promise.resolve();
   private readonly now: () => number;
+  /** The saved windows as on disk, read once and written through (undefined until first needed). */
+  private found: Found | undefined;
 
   constructor(private readonly deps: CpuLimitsDeps) {
     this.now = deps.now ?? Date.now;
@@ -152,6 +154,7 @@ export class CpuLimitsService implements CpuLimits {
         await this.write(Number(policy), w, 'restoring what a previous run found');
       }
       await this.deps.state.delete(FOUND_KEY);
+      this.found = {};
     });
   }
 
@@ -188,7 +191,7 @@ export class CpuLimitsService implements CpuLimits {
     if (cpus.length === 0) return Promise.resolve();
     return this.serial(async () => {
       const policies = await this.deps.cpufreq.policies();
-      const found = (await this.deps.state.read(FOUND_KEY, FOUND)) ?? {};
+      const found = (this.found ??= (await this.deps.state.read(FOUND_KEY, FOUND)) ?? {});
       let foundChanged = false;
       for (const p of policies) {
         const members = p.affectedCpus;
