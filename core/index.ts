@@ -31,6 +31,12 @@ export { EVENT_NAMES } from './services/event-bus.js';
 export type { ScopedScheduler, TaskHandle, EveryOptions } from './services/scheduler.js';
 export { formatTable, formatKeyValues, formatHuman, type Column } from './services/format.js';
 export { ConcurrencyLimiter } from './services/concurrency-limiter.js';
+export {
+  readSecretLine,
+  describeSecretProblem,
+  type SecretLine,
+  type SecretFileProblem,
+} from './config/secret-file.js';
 export { StringEnum, Port } from './config/schema-helpers.js';
 export {
   VpmdError,

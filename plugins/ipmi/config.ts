@@ -2,8 +2,7 @@
  * The `plugins.ipmi` configuration section and its resolution into session targets (secrets
  * read from files, cross-field checks). Errors name the target and the field.
  */
-import { readFile, stat } from 'node:fs/promises';
-import { Port, StringEnum, Type, VpmdError, type Static } from 'vpmd';
+import { Port, StringEnum, Type, VpmdError, describeSecretProblem, readSecretLine, type Static } from 'vpmd';
 import type { SessionTarget } from './session/session.js';
 
 const TargetSchema = Type.Object(
@@ -240,25 +239,13 @@ export async function ipmiConfigProblems(cfg: IpmiConfig): Promise<{ path: strin
 }
 
 async function secretFile(target: string, field: string, path: string): Promise<string> {
-  let text: string;
-  try {
-    const st = await stat(path);
-    if ((st.mode & 0o004) !== 0) throw configError(target, field, `${path} is readable by every user; chmod o-r it`);
-    text = await readFile(path, 'utf8');
-  } catch (e) {
-    if (e instanceof VpmdError) throw e;
-    const code = (e as NodeJS.ErrnoException).code;
-    const why =
-      code === 'ENOENT'
-        ? 'does not exist'
-        : code === 'EACCES'
-          ? 'is not readable by vpmd'
-          : `cannot be read (${code ?? String(e)})`;
-    throw configError(target, field, `${path} ${why}; give a file holding the secret on its first line, mode 0600`);
-  }
-  const line = text.split('\n')[0]?.trim() ?? '';
-  if (line === '') throw configError(target, field, `${path} is empty`);
-  return line;
+  const r = await readSecretLine(path);
+  if (!('problem' in r)) return r.line;
+  if (r.problem.kind !== 'unreadable') throw configError(target, field, describeSecretProblem(path, r.problem));
+  const code = r.problem.code;
+  const why =
+    code === 'ENOENT' ? 'does not exist' : code === 'EACCES' ? 'is not readable by vpmd' : `cannot be read (${code})`;
+  throw configError(target, field, `${path} ${why}; give a file holding the secret on its first line, mode 0600`);
 }
 
 /** Reads secret files and applies defaults. @throws E_IPMI_CONFIG */

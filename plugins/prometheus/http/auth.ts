@@ -5,8 +5,7 @@
  * nor the length of the secret leaks through timing.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
-import { VpmdError } from 'vpmd';
+import { VpmdError, describeSecretProblem, readSecretLine } from 'vpmd';
 import type { PrometheusConfig } from '../config.js';
 
 /** Checks one request's Authorization header. */
@@ -22,18 +21,9 @@ function configError(field: string, message: string): VpmdError {
 
 /** The first line of a secret file. @throws E_PROMETHEUS_CONFIG naming the field and the problem. */
 export async function readSecretFile(field: string, path: string): Promise<string> {
-  let text: string;
-  try {
-    const st = await stat(path);
-    if ((st.mode & 0o004) !== 0) throw configError(field, `${path} is readable by every user; chmod o-r it`);
-    text = await readFile(path, 'utf8');
-  } catch (e) {
-    if (e instanceof VpmdError) throw e;
-    throw configError(field, `cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
-  }
-  const line = text.split('\n')[0]?.trim() ?? '';
-  if (line === '') throw configError(field, `${path} is empty`);
-  return line;
+  const r = await readSecretLine(path);
+  if ('problem' in r) throw configError(field, describeSecretProblem(path, r.problem));
+  return r.line;
 }
 
 const digest = (s: string): Buffer => createHash('sha256').update(s, 'utf8').digest();

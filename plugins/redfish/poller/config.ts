@@ -3,8 +3,8 @@
  * and their resolution into ready targets (secrets and CA read from files, cross-field checks).
  * Errors name the target and the field.
  */
-import { readFile, stat } from 'node:fs/promises';
-import { Type, VpmdError, type Static } from 'vpmd';
+import { readFile } from 'node:fs/promises';
+import { Type, VpmdError, describeSecretProblem, readSecretLine, type Static } from 'vpmd';
 
 const TargetSchema = Type.Object(
   {
@@ -170,16 +170,11 @@ export function checkRedfishTargets(cfg: PollerSection): void {
     });
 }
 
-async function readSecretish(target: string, field: string, path: string, secret: boolean): Promise<string> {
+async function readCaFile(target: string, path: string): Promise<string> {
   try {
-    if (secret) {
-      const st = await stat(path);
-      if ((st.mode & 0o004) !== 0) throw configError(target, field, `${path} is readable by every user; chmod o-r it`);
-    }
     return await readFile(path, 'utf8');
   } catch (e) {
-    if (e instanceof VpmdError) throw e;
-    throw configError(target, field, `cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+    throw configError(target, 'ca', `cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
   }
 }
 
@@ -187,14 +182,16 @@ async function readSecretish(target: string, field: string, path: string, secret
 export async function resolveRedfishTarget(poll: PollConfig, t: RedfishTargetConfig): Promise<ResolvedRedfishTarget> {
   let password = t.password;
   if (password === undefined) {
-    password = (await readSecretish(t.name, 'passwordFile', t.passwordFile ?? '', true)).split('\n')[0]?.trim() ?? '';
-    if (password === '') throw configError(t.name, 'passwordFile', `${t.passwordFile ?? ''} is empty`);
+    const path = t.passwordFile ?? '';
+    const r = await readSecretLine(path);
+    if ('problem' in r) throw configError(t.name, 'passwordFile', describeSecretProblem(path, r.problem));
+    password = r.line;
   }
   const u = new URL(t.url);
   let trust: BmcTrust;
   if (u.protocol === 'http:') trust = { kind: 'plain' };
   else if (t.ca !== undefined) {
-    const ca = await readSecretish(t.name, 'ca', t.ca, false);
+    const ca = await readCaFile(t.name, t.ca);
     if (!ca.includes('-----BEGIN CERTIFICATE-----'))
       throw configError(t.name, 'ca', `${t.ca} holds no PEM certificate`);
     trust = { kind: 'ca', ca };
