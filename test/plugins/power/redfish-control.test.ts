@@ -32,7 +32,8 @@ afterAll(async () => {
   await h?.stop();
 });
 
-describe('Controls/PowerLimit', () => {
+// One agent's story: the configured cap as found, then PATCHed, then removed.
+describe('Controls/PowerLimit', { shuffle: false }, () => {
   it('shows the cap as a Control and as EnvironmentMetrics.PowerLimitWatts, schema-valid', async () => {
     const ch = await h.rf('GET', chassis, { token: admin });
     expect(ch.json.Controls).toEqual({ '@odata.id': `${chassis}/Controls` });

@@ -43,7 +43,8 @@ describe('DMI identity', () => {
   });
 });
 
-describe('ComputerSystem inventory on a simulated host', () => {
+// One agent's story: the DMI identity as found (empty AssetTag), then an AssetTag written into it.
+describe('ComputerSystem inventory on a simulated host', { shuffle: false }, () => {
   let h: RedfishHarness;
   let admin: string;
   let viewer: string;
