@@ -8,6 +8,7 @@
  */
 import {
   VpmdError,
+  type DomainIdentity,
   type DomainInfo,
   type DomainLifecycleKind,
   type Domains,
@@ -28,6 +29,8 @@ interface Described {
   readonly nova?: { readonly instanceId: string; readonly projectId?: string };
   readonly vcpus: ReadonlyArray<{ readonly index: number; readonly tid: number; readonly pins: readonly number[] }>;
   readonly emulator: { readonly tids: readonly number[]; readonly pins: readonly number[] };
+  /** UNIX-socket virtio-serial channels, when the simulator describes them. */
+  readonly channels?: ReadonlyArray<{ readonly target: string; readonly path: string }>;
 }
 
 /** Parses a task's `stat`: CPU time in µs and the CPU it last ran on. */
@@ -96,6 +99,7 @@ export class SimulatedDomains implements Domains {
         pins: d.emulator.pins,
         cpuTimeUs: emu.reduce((a, t) => a + t.cpuTimeUs, 0),
       },
+      channels: (d.channels ?? []).map((c) => ({ target: c.target, path: c.path })),
       sampledAt,
     };
   }
@@ -111,6 +115,12 @@ export class SimulatedDomains implements Domains {
   async get(uuidOrName: string): Promise<DomainInfo | undefined> {
     const key = uuidOrName.toLowerCase();
     return (await this.list()).find((d) => d.uuid === key || d.name === uuidOrName);
+  }
+
+  /** The simulator defines only the domains it runs. */
+  async lookup(uuidOrName: string): Promise<DomainIdentity | undefined> {
+    const d = await this.get(uuidOrName);
+    return d === undefined ? undefined : { uuid: d.uuid, name: d.name, active: true };
   }
 
   /** Emits `started`/`stopped` for changes of the running set since the last look. */

@@ -111,10 +111,12 @@ export interface VmRecord {
   bounds: { minKHz?: number; maxKHz?: number };
   /** Host-side pins (vCPU index → pCPU), used when libvirt does not know the VM. */
   pins: Array<number | null>;
-  /** Live map from libvirt: vCPU → pCPUs it may run on; undefined until known. */
+  /** Live map from `domains@1`: vCPU → pCPUs it may run on; undefined while the domain does not run. */
   vcpuMap?: number[][];
-  /** True when libvirt reports the domain running. */
+  /** True when `domains@1` lists the domain running (or paused). */
   active: boolean;
+  /** The domain's UUID once `domains@1` has listed it (budget denials name VMs by UUID). */
+  uuid?: string;
   /** Raw guest requests per vCPU (kHz). */
   readonly requests: Map<number, number>;
   /** vCPUs for which the guest enabled turbo. */
