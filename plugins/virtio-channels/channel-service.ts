@@ -14,6 +14,7 @@ import {
   type HostModel,
   type Logger,
   type PcpuBounds,
+  type RaiseDenial,
   type Role,
   type StateStore,
 } from 'vpmd';
@@ -62,6 +63,8 @@ export class ChannelService {
   private unsubscribeLimits: (() => void) | undefined;
   /** Why each VM's last request was clamped, until a reply reports it ({@link takeClamp}). */
   private readonly lastClamp = new WeakMap<VmRecord, string>();
+  /** Why each VM's last request was denied (a raise denial), until a reply reports it ({@link takeDenial}). */
+  private readonly lastDenial = new WeakMap<VmRecord, string>();
   private foreign = new Map<number, number>();
   /** Serves every channel's queue in turn. */
   readonly dispatcher: Dispatcher;
@@ -101,6 +104,11 @@ export class ChannelService {
       pcpuBounds: (pcpu: number) => this.hostLimits.bounds(pcpu),
       clampReason: (pcpu: number, vmBounds: Bounds, side: 'min' | 'max') =>
         this.hostLimits.clampReason(pcpu, vmBounds, side),
+      // A budget's denial names the domain by UUID (known once domains@1 listed it) and name.
+      raiseDenial: (vm: VmRecord) =>
+        limits === undefined
+          ? undefined
+          : ((vm.uuid !== undefined ? limits.raiseDenied(vm.uuid) : undefined) ?? limits.raiseDenied(vm.name)),
     };
     this.control = new PowerControl(host, this.actuator, world, opts.maxAffinity, log);
     this.deps = {
@@ -116,6 +124,7 @@ export class ChannelService {
       },
       policyChanged: () => void this.persist(),
       onClamped: (vm, by) => void this.lastClamp.set(vm, by),
+      onDenied: (vm, why) => void this.lastDenial.set(vm, why),
     };
   }
 
@@ -505,6 +514,18 @@ export class ChannelService {
     const by = this.lastClamp.get(vm);
     this.lastClamp.delete(vm);
     return by;
+  }
+
+  /** Why `vm`'s last request was denied, once (for the JSON reply); undefined when it was not. */
+  takeDenial(vm: VmRecord): string | undefined {
+    const why = this.lastDenial.get(vm);
+    this.lastDenial.delete(vm);
+    return why;
+  }
+
+  /** The raise denial in force on a VM, if any (for show_vm). */
+  raiseDenial(vm: VmRecord): RaiseDenial | undefined {
+    return this.control.raiseDenial(vm);
   }
 
   /** Every pCPU bound. */

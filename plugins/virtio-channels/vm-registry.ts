@@ -20,8 +20,9 @@ export type ChannelStatus = 'CONNECTED' | 'DISCONNECTED' | 'DISABLED' | 'PROCESS
  * requests whose change joined one already waiting for the pCPU's change limit (the latest
  * frequency wins); `clamped`: accepted requests the host bounds moved; `limited`: messages that
  * waited for the channel's message budget (delayed, never refused); `refused`: NACKed or
- * unanswered because policy forbids them; `dropped`: bytes skipped to resynchronise the stream
- * (counted once per skip).
+ * unanswered because policy forbids them; `denied`: the refused requests to raise the frequency
+ * that a raise denial (a VM over its power budget, cpu-limits@1) forbade; `dropped`: bytes
+ * skipped to resynchronise the stream (counted once per skip).
  */
 export interface Counters {
   accepted: number;
@@ -29,12 +30,13 @@ export interface Counters {
   clamped: number;
   limited: number;
   refused: number;
+  denied: number;
   dropped: number;
 }
 
 /** A fresh set of counters. */
 export function zeroCounters(): Counters {
-  return { accepted: 0, coalesced: 0, clamped: 0, limited: 0, refused: 0, dropped: 0 };
+  return { accepted: 0, coalesced: 0, clamped: 0, limited: 0, refused: 0, denied: 0, dropped: 0 };
 }
 
 const BoundsSchema = Type.Object({
