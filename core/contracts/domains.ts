@@ -141,6 +141,12 @@ export interface DomainLifecycleEvent {
   readonly timestamp: number;
 }
 
+/** A domain's CPU bandwidth per vCPU (libvirt `vcpu_quota`/`vcpu_period`, µs; quota −1 = unlimited). */
+export interface VcpuQuota {
+  readonly quotaUs: number;
+  readonly periodUs: number;
+}
+
 /** A domain libvirt knows, running or only defined (see {@link Domains.lookup}). */
 export interface DomainIdentity {
   readonly uuid: string;
@@ -155,7 +161,8 @@ export interface DomainIdentity {
  * Versioning: `domains@1` grows only by optional members (a consumer checks that an optional
  * method exists before calling it, and treats an absent optional field as "not known"); a
  * change that removes or retypes a member is `domains@2`. Optional members so far:
- * {@link DomainInfo.channels}, {@link Domains.lookup}, {@link Domains.pinVcpu}.
+ * {@link DomainInfo.channels}, {@link Domains.lookup}, {@link Domains.pinVcpu},
+ * {@link Domains.vcpuQuota}, {@link Domains.setVcpuQuota}.
  */
 export interface Domains {
   /** Every running (or paused, or guest-suspended) domain, CPU times and pins read now. */
@@ -176,6 +183,17 @@ export interface Domains {
    * @throws VpmdError when the domain does not run, the vCPU does not exist or libvirt refuses.
    */
   pinVcpu?(uuidOrName: string, vcpu: number, cpus: readonly number[]): Promise<void>;
+  /**
+   * A running domain's vCPU bandwidth (`GetSchedulerParameters`, live).
+   * @throws VpmdError when the domain does not run or the driver cannot say (libvirt's reason in the message)
+   */
+  vcpuQuota?(uuid: string): Promise<VcpuQuota>;
+  /**
+   * Sets a running domain's vCPU bandwidth (`SetSchedulerParameters` `vcpu_quota`/`vcpu_period`,
+   * live only). The caller checks privileges, audits, and keeps the value it found to put back.
+   * @throws VpmdError when the domain does not run or libvirt refuses (its reason in the message)
+   */
+  setVcpuQuota?(uuid: string, quota: VcpuQuota): Promise<void>;
 }
 
 /** Token of {@link Domains}. */

@@ -11,9 +11,11 @@ import {
   type Domains,
   type Logger,
   type ScopedEventBus,
+  type VcpuQuota,
 } from 'vpmd';
 import { CONNECT, type LibvirtBus, type LibvirtSignal } from './libvirt-bus.js';
 import { plain, readDomain, type StartTimes } from './domain-reader.js';
+import { readVcpuQuota, writeVcpuQuota } from './quota.js';
 
 /** virDomainEventType (libvirt-domain.h) to the contract's lifecycle kinds; others are ignored. */
 const KIND_OF_EVENT: Readonly<Record<number, DomainLifecycleKind>> = {
@@ -146,6 +148,14 @@ export class LibvirtDomains implements Domains {
     const d = await readDomain(this.lv, path, this.started);
     if (d) this.identities.set(path, { uuid: d.uuid, name: d.name });
     return d;
+  }
+
+  vcpuQuota(uuid: string): Promise<VcpuQuota> {
+    return readVcpuQuota(this.lv, uuid);
+  }
+
+  setVcpuQuota(uuid: string, quota: VcpuQuota): Promise<void> {
+    return writeVcpuQuota(this.lv, uuid, quota);
   }
 
   /** Turns a libvirt signal into a lifecycle event (called by the bus listener). */
