@@ -43,6 +43,8 @@ export class RaiseDenials {
   }
 
   find(uuidOrName: string): RaiseDenial | undefined {
+    // The usual case on a guest's request path: nothing denied, nothing to build.
+    if (this.index.size === 0) return undefined;
     return this.index.get(uuidOrName.toLowerCase()) ?? this.index.get(`name:${uuidOrName}`);
   }
 
