@@ -44,6 +44,7 @@ import { vmEnergyRoutes } from './resources/vm-energy.js';
 import { EventHub } from './events/event-hub.js';
 import { eventRoutes } from './events/event-routes.js';
 import { BmcPollerPart, demoBmc } from './poller/plugin-part.js';
+import { redfishPollerProblems } from './poller/validate.js';
 
 export default definePlugin({
   name: 'redfish',
@@ -64,6 +65,7 @@ export default definePlugin({
     POWER_PROFILES.id,
   ],
   provides: [REDFISH_BMC_DRIVER.id],
+  validate: (config) => redfishPollerProblems(config),
 
   register(ctx) {
     const accounts = new AccountStore(ctx.state);
