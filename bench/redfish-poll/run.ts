@@ -13,8 +13,6 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startRedfishMockup, type RedfishMockup } from '../../testkit/index.js';
-import { ConcurrencyLimiter } from '../../core/index.js';
-import { RedfishTarget } from '../../plugins/redfish/poller/target.js';
 
 const TIMEOUT_MS = 10_000;
 
@@ -34,72 +32,6 @@ function quantile(xs: readonly number[], q: number): number {
 
 const median = (xs: readonly number[]): number => quantile(xs, 0.5);
 
-function makeTarget(url: string, i: number): RedfishTarget {
-  const u = new URL(url);
-  return new RedfishTarget(
-    {
-      name: `bmc${i}`,
-      origin: u.origin,
-      host: u.hostname,
-      port: Number(u.port),
-      username: 'Administrator',
-      password: 'Password',
-      trust: { kind: 'plain' },
-      intervalMs: 30_000,
-      events: false,
-    },
-    { timeoutMs: TIMEOUT_MS, retries: 0, requestsPerBmc: 4 },
-    { minMs: 1000, maxMs: 1000 },
-  );
-}
-
-/** One sweep over `targets`: a poll (discovery first when cold) and a read of every log. */
-async function vpmdSweep(targets: readonly RedfishTarget[], concurrency: number): Promise<SideResult> {
-  const limiter = new ConcurrencyLimiter(concurrency);
-  const cpu0 = process.cpuUsage();
-  const t0 = performance.now();
-  let failures = 0;
-  let gets = 0;
-  let readings = 0;
-  const perBmcMs: number[] = [];
-  await Promise.all(
-    targets.map((t) =>
-      limiter.run(async () => {
-        const started = performance.now();
-        const before = t.session.counters.requests;
-        try {
-          await t.poll();
-          for (const log of t.discovery?.logs ?? []) await t.expandedMembers(log);
-          if (t.partial.length > 0) throw new Error(t.partial.join('; '));
-          readings += t.readings.filter((r) => r.reading.value !== null).length;
-          const ms = performance.now() - started;
-          if (ms > TIMEOUT_MS) failures++;
-          else perBmcMs.push(ms);
-        } catch (e) {
-          failures++;
-          process.stderr.write(`vpmd: ${t.target.name}: ${(e as Error).message}\n`);
-        } finally {
-          gets += t.session.counters.requests - before;
-        }
-      }),
-    ),
-  );
-  const cpu = process.cpuUsage(cpu0);
-  return { wallMs: performance.now() - t0, cpuMs: (cpu.user + cpu.system) / 1000, failures, perBmcMs, gets, readings };
-}
-
-/** A cold sweep (new sessions: login, discovery, readings, logs) and a warm one, then logout. */
-async function vpmdRun(urls: readonly string[], concurrency: number): Promise<{ cold: SideResult; warm: SideResult }> {
-  const targets = urls.map((u, i) => makeTarget(u, i));
-  try {
-    const cold = await vpmdSweep(targets, concurrency);
-    const warm = await vpmdSweep(targets, concurrency);
-    return { cold, warm };
-  } finally {
-    await Promise.all(targets.map((t) => t.close()));
-  }
-}
-
 type BaselineRun = { library: string; cold: SideResult; warm: SideResult };
 
 /** A BMC read past the timeout is a failure, as on vpmd's side. */
@@ -108,10 +40,13 @@ function late(r: SideResult): SideResult {
   return { ...r, failures: r.failures + n, perBmcMs: r.perBmcMs.filter((ms) => ms <= TIMEOUT_MS) };
 }
 
-function baselineRun(urls: readonly string[], concurrency: number): Promise<BaselineRun> {
-  const script = fileURLToPath(new URL('./baseline.py', import.meta.url));
+/** One side in a process of its own: `script` run by `program` (after `pre` arguments). */
+function sideRun(urls: readonly string[], concurrency: number, side: 'vpmd' | 'baseline'): Promise<BaselineRun> {
+  const script = fileURLToPath(new URL(side === 'vpmd' ? './vpmd-side.ts' : './baseline.py', import.meta.url));
+  const [program, args] =
+    side === 'vpmd' ? [process.execPath, ['--import', 'tsx', script]] : ['/usr/bin/python3', [script]];
   return new Promise((resolve, reject) => {
-    const child = spawn('/usr/bin/python3', [script], {
+    const child = spawn(program, args, {
       env: { ...process.env, CONCURRENCY: String(concurrency) },
       stdio: ['pipe', 'pipe', 'inherit'],
     });
@@ -119,7 +54,7 @@ function baselineRun(urls: readonly string[], concurrency: number): Promise<Base
     child.stdout.on('data', (c: Buffer) => (out += c.toString()));
     child.once('error', reject);
     child.once('exit', (code) => {
-      if (code !== 0) return reject(new Error(`baseline exited ${String(code)}`));
+      if (code !== 0) return reject(new Error(`${side} exited ${String(code)}`));
       const r = JSON.parse(out) as BaselineRun;
       resolve({ library: r.library, cold: late(r.cold), warm: late(r.warm) });
     });
@@ -160,8 +95,8 @@ async function main(): Promise<void> {
     const vpmd: Array<{ cold: SideResult; warm: SideResult }> = [];
     const base: BaselineRun[] = [];
     for (let r = 0; r < rounds; r++) {
-      vpmd.push(await vpmdRun(urls, concurrency));
-      base.push(await baselineRun(urls, concurrency));
+      vpmd.push(await sideRun(urls, concurrency, 'vpmd'));
+      base.push(await sideRun(urls, concurrency, 'baseline'));
     }
     const side = (runs: ReadonlyArray<{ cold: SideResult; warm: SideResult }>) => ({
       cold: summary(

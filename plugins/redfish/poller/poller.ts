@@ -80,13 +80,13 @@ export class RedfishPoller {
     if (this.closed || (!force && t.inBackoff())) return 'skipped';
     return this.limiter.run(async () => {
       try {
-        await t.poll();
+        // Logs are read alongside the readings (not after them) unless the SSE stream brings them.
+        await t.poll(this.cfg.logs && !t.streaming ? () => this.readLogs(t) : undefined);
         t.succeeded();
         this.record(t);
         if (t.partial.length > 0)
           this.deps.log.warn({ target: name, unread: t.partial.length }, `Redfish poll of ${name}: ${t.detail ?? ''}`);
         this.follow(t);
-        if (this.cfg.logs && !t.streaming) await this.readLogs(t);
         return 'ok';
       } catch (e) {
         t.failed(e);
