@@ -18,6 +18,7 @@ import {
   thermalMetricsReadings,
   type RfReading,
 } from './readings.js';
+import type { EventRereads } from './event-routing.js';
 import { discover, isFull, type Discovered, type Discovery } from './discovery.js';
 import { BmcSession, type RfObject, type SessionTiming } from './session.js';
 
@@ -78,6 +79,8 @@ export class RedfishTarget {
   partial: string[] = [];
   /** True while the BMC's SSE stream is connected (log polling pauses). */
   streaming = false;
+  /** Targeted re-reads made for events. */
+  events = 0;
   /** The query options the BMC supports, known from discovery's early step on. */
   private query: Pick<Discovery, 'expand' | 'select'> | undefined;
   /** Bodies the discovery of the poll in progress read (served to that poll only). */
@@ -176,19 +179,41 @@ export class RedfishTarget {
     this.polls++;
   }
 
+  /**
+   * Reads again what an event named (the system, some chassis) without a whole poll; the other
+   * chassis keep their readings. @throws when the system cannot be read
+   */
+  async reread(what: EventRereads): Promise<void> {
+    const d = this.discovery;
+    if (d === undefined) return;
+    this.events++;
+    const first = d.systems[0];
+    const chassis = d.chassis.filter((c) => what.chassis.has(c.id));
+    const [, perChassis] = await Promise.all([
+      what.system && first !== undefined ? this.readSystem(first) : Promise.resolve(),
+      Promise.all(chassis.map((c) => this.readOneChassis(c))),
+    ]);
+    const redone = new Set(chassis.map((c) => c.id));
+    this.readings = [...this.readings.filter((r) => !redone.has(r.chassis)), ...perChassis.flatMap((x) => x.readings)];
+    this.controls = [...this.controls.filter((c) => !redone.has(c.chassis)), ...perChassis.flatMap((x) => x.controls)];
+  }
+
+  private async readOneChassis(c: {
+    readonly id: string;
+    readonly uri: string;
+  }): Promise<{ readings: ChassisReading[]; controls: ControlView[] }> {
+    const body = this.fresh.get(c.uri) ?? (await this.tryGet(c.uri));
+    if (body === undefined) return { readings: [], controls: [] };
+    const [rs, controls] = await Promise.all([this.readChassis(body), this.readControls(c.id, body)]);
+    return { readings: rs.map((r) => ({ chassis: c.id, reading: r })), controls };
+  }
+
   /** Reads the first system and every chassis (known from discovery's early step, logs may still be read). */
   private async readAll({ systems, chassis }: Found): Promise<void> {
     const first = systems[0];
     const [, perChassis] = await Promise.all([
       first !== undefined ? this.readSystem(first) : Promise.resolve(),
-      Promise.all(
-        chassis.map(async (c) => {
-          const body = this.fresh.get(c.uri) ?? (await this.tryGet(c.uri));
-          if (body === undefined) return { readings: [], controls: [] };
-          const [rs, controls] = await Promise.all([this.readChassis(body), this.readControls(c.id, body)]);
-          return { readings: rs.map((r) => ({ chassis: c.id, reading: r })), controls };
-        }),
-      ),
+      Promise.all(chassis.map((c) => this.readOneChassis(c))),
     ]);
     this.readings = perChassis.flatMap((x) => x.readings);
     this.controls = perChassis.flatMap((x) => x.controls);
