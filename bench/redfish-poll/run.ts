@@ -3,9 +3,11 @@
  * public-rackmount1 mockup, one process per BMC) reading every sensor, by vpmd's poller and by a
  * Python Redfish client (bench/redfish-poll/baseline.py: DMTF's python-redfish-library when
  * installed, else the same calls over python3-requests) reading the same resources in the same
- * run, alternating, with the same number of BMCs in flight. Each side makes a cold sweep (login,
- * discovery, readings, log entries) and a warm one (the same sessions: a poller's steady state). Prints JSON: wall time, CPU per BMC, per-BMC poll
- * max and p99.9, GETs, failures (a poll past the 10 s timeout counts as one), and the ratios.
+ * run, alternating (each side first in every other round), each in a process of its own, with
+ * the same number of BMCs in flight. Each side makes a cold sweep (a new process: login,
+ * discovery, readings, log entries) and a warm one (the same sessions: a poller's steady state).
+ * Prints JSON: wall time, CPU per BMC, per-BMC poll p50, p99.9 and max, GETs, failures (a poll
+ * past the 10 s timeout counts as one), and the ratios.
  *
  *   flock /tmp/vpmd-bench.lock npx tsx bench/redfish-poll/run.ts [--bmcs 50] [--rounds 3] [--concurrency 16]
  */
@@ -95,8 +97,14 @@ async function main(): Promise<void> {
     const vpmd: Array<{ cold: SideResult; warm: SideResult }> = [];
     const base: BaselineRun[] = [];
     for (let r = 0; r < rounds; r++) {
-      vpmd.push(await sideRun(urls, concurrency, 'vpmd'));
-      base.push(await sideRun(urls, concurrency, 'baseline'));
+      // Each side goes first in every other round: neither always meets the mockups fresh.
+      if (r % 2 === 0) {
+        vpmd.push(await sideRun(urls, concurrency, 'vpmd'));
+        base.push(await sideRun(urls, concurrency, 'baseline'));
+      } else {
+        base.push(await sideRun(urls, concurrency, 'baseline'));
+        vpmd.push(await sideRun(urls, concurrency, 'vpmd'));
+      }
     }
     const side = (runs: ReadonlyArray<{ cold: SideResult; warm: SideResult }>) => ({
       cold: summary(
