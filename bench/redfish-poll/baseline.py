@@ -1,8 +1,8 @@
 """Baseline for bench/redfish-poll: a Python Redfish client reading the same resources of N BMCs
 as vpmd's poller (service root, Systems, Chassis, every Sensor, EnvironmentMetrics, Controls,
 the LogServices entries of every manager and system), one session per BMC, with the same
-number of BMCs in flight (threads): a cold sweep (login and walk) and a warm one (the same
-sessions walk again).
+number of BMCs in flight (threads): a cold sweep (login and walk), a warm one (the same
+sessions walk again), and a cold one again with new sessions in the same process.
 
 It uses DMTF's python-redfish-library (`import redfish`) when installed; otherwise the same
 calls over python3-requests (what that library does underneath: a requests Session with
@@ -124,17 +124,19 @@ def main():
     urls = [json.loads(line)["url"] for line in sys.stdin if line.strip()]
     concurrency = int(os.environ.get("CONCURRENCY", "16"))
     clients = [None] * len(urls)
+    fresh = [None] * len(urls)
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
         first = sweep(pool, lambda i: cold(urls[i], clients, i), len(urls))
         # Steady state: the same session, the same walk (what such a poller does every interval).
         again = sweep(pool, lambda i: poll(clients[i]), len(urls))
-        for c in clients:
+        # New sessions in the same process (BMCs added or rediscovered in a running poller).
+        renewed = sweep(pool, lambda i: cold(urls[i], fresh, i), len(urls))
+        for c in clients + fresh:
             if c is not None:
                 try:
                     c.logout()
                 except Exception:  # noqa: BLE001 - best effort, as at any stop
                     pass
-    print(json.dumps({"library": LIBRARY, "cold": first, "warm": again}))
-
+    print(json.dumps({"library": LIBRARY, "cold": first, "warm": again, "coldAgain": renewed}))
 
 main()

@@ -5,7 +5,8 @@
  * installed, else the same calls over python3-requests) reading the same resources in the same
  * run, alternating (each side first in every other round), each in a process of its own, with
  * the same number of BMCs in flight. Each side makes a cold sweep (a new process: login,
- * discovery, readings, log entries) and a warm one (the same sessions: a poller's steady state).
+ * discovery, readings, log entries), a warm one (the same sessions: a poller's steady state), and
+ * a cold one again (new sessions in the same process: BMCs added to a running poller).
  * Prints JSON: wall time, CPU per BMC, per-BMC poll p50, p99.9 and max, GETs, failures (a poll
  * past the 10 s timeout counts as one), and the ratios.
  *
@@ -34,7 +35,7 @@ function quantile(xs: readonly number[], q: number): number {
 
 const median = (xs: readonly number[]): number => quantile(xs, 0.5);
 
-type BaselineRun = { library: string; cold: SideResult; warm: SideResult };
+type BaselineRun = { library: string; cold: SideResult; warm: SideResult; coldAgain: SideResult };
 
 /** A BMC read past the timeout is a failure, as on vpmd's side. */
 function late(r: SideResult): SideResult {
@@ -58,7 +59,7 @@ function sideRun(urls: readonly string[], concurrency: number, side: 'vpmd' | 'b
     child.once('exit', (code) => {
       if (code !== 0) return reject(new Error(`${side} exited ${String(code)}`));
       const r = JSON.parse(out) as BaselineRun;
-      resolve({ library: r.library, cold: late(r.cold), warm: late(r.warm) });
+      resolve({ library: r.library, cold: late(r.cold), warm: late(r.warm), coldAgain: late(r.coldAgain) });
     });
     child.stdin.end(urls.map((url) => JSON.stringify({ url })).join('\n'));
   });
@@ -94,7 +95,7 @@ async function main(): Promise<void> {
     for (let i = 0; i < n; i += 10)
       mockups.push(...(await Promise.all(Array.from({ length: Math.min(10, n - i) }, () => startRedfishMockup()))));
     const urls = mockups.map((m) => m.url);
-    const vpmd: Array<{ cold: SideResult; warm: SideResult }> = [];
+    const vpmd: BaselineRun[] = [];
     const base: BaselineRun[] = [];
     for (let r = 0; r < rounds; r++) {
       // Each side goes first in every other round: neither always meets the mockups fresh.
@@ -106,13 +107,17 @@ async function main(): Promise<void> {
         vpmd.push(await sideRun(urls, concurrency, 'vpmd'));
       }
     }
-    const side = (runs: ReadonlyArray<{ cold: SideResult; warm: SideResult }>) => ({
+    const side = (runs: readonly BaselineRun[]) => ({
       cold: summary(
         runs.map((x) => x.cold),
         n,
       ),
       warm: summary(
         runs.map((x) => x.warm),
+        n,
+      ),
+      coldAgain: summary(
+        runs.map((x) => x.coldAgain),
         n,
       ),
     });
@@ -136,6 +141,8 @@ async function main(): Promise<void> {
             coldCpuPerBmc: ratio(b.cold.cpuMsPerBmc, v.cold.cpuMsPerBmc, 0.01),
             warmWall: ratio(b.warm.wallMsMedian, v.warm.wallMsMedian, 1),
             warmCpuPerBmc: ratio(b.warm.cpuMsPerBmc, v.warm.cpuMsPerBmc, 0.01),
+            coldAgainWall: ratio(b.coldAgain.wallMsMedian, v.coldAgain.wallMsMedian, 1),
+            coldAgainCpuPerBmc: ratio(b.coldAgain.cpuMsPerBmc, v.coldAgain.cpuMsPerBmc, 0.01),
           },
         },
         null,
