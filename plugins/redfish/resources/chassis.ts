@@ -13,6 +13,7 @@ import { oemType } from './oem-schema.js';
 import { powerLimitExcerpt } from './power-controls.js';
 import { identifyField, identifyProperties, setIdentify } from './host-bmc.js';
 import { checkBody } from './patch.js';
+import { Inventory } from './inventory.js';
 
 const C = '/redfish/v1/Chassis';
 
@@ -40,6 +41,7 @@ function sensorStatus(m: MetricSnapshot): Record<string, string> {
 export function chassisRoutes(deps: ServiceDeps): Route[] {
   const { ctx } = deps;
   const hostId = ctx.config.systemId;
+  const inventory = new Inventory(ctx);
   const chassisIdOf = (target: string): string => (target === 'host' ? hostId : toId(`bmc-${target}`));
   /** Chassis ids with their telemetry target. */
   const chassisList = (): Map<string, string> => {
@@ -124,7 +126,7 @@ export function chassisRoutes(deps: ServiceDeps): Route[] {
       Id: ch,
       Name: target === 'host' ? 'Host chassis' : `Chassis of BMC ${target}`,
       ChassisType: 'RackMount',
-      ...(target === 'host' ? await identifyProperties(deps) : {}),
+      ...(target === 'host' ? { ...(await inventory.chassisProperties()), ...(await identifyProperties(deps)) } : {}),
       ...(bmc?.power
         ? { PowerState: bmc.power === 'on' ? 'On' : 'Off' }
         : target === 'host'
