@@ -30,7 +30,7 @@ export interface DomainSpec {
   /** One entry per vCPU: its host thread id and pins (default: thread 10000 + index, pinned to CPU 0). */
   readonly vcpus: ReadonlyArray<{ readonly threadId?: number | null; readonly pins?: readonly number[] }>;
   readonly emulator?: Partial<Pick<DomainEmulator, 'threadIds' | 'pins'>>;
-  /** Its UNIX-socket virtio-serial channels (default none). */
+  /** Its UNIX-socket virtio-serial channels (default: not stated, `channels` absent). */
   readonly channels?: readonly DomainChannel[];
 }
 
@@ -112,7 +112,7 @@ export class InMemoryDomains implements Domains {
         pins: checkCpus(`domain ${spec.name} emulator pins`, spec.emulator?.pins ?? [0]),
         cpuTimeUs: 0,
       },
-      channels: [...(spec.channels ?? [])],
+      ...(spec.channels !== undefined ? { channels: [...spec.channels] } : {}),
       sampledAt: t,
     };
     this.running.set(uuid, d);
