@@ -23,6 +23,8 @@ export class KeptOpenFiles {
   private readonly open = new Map<string, Kept>();
   private buf = Buffer.allocUnsafe(16 * 1024);
   private round = 0;
+  /** What {@link readIfChanged} last saw, per path (bytes on a real tree, text otherwise). */
+  private readonly lastSeen = new Map<string, Buffer | string>();
 
   constructor(
     private readonly backend: SysfsBackend,
@@ -52,13 +54,48 @@ export class KeptOpenFiles {
     return Promise.resolve(out);
   }
 
+  /**
+   * Reads one file and returns its text only when it differs from what the previous call for
+   * the same path saw; `unchanged` otherwise (compared as bytes on a real tree: no text is
+   * decoded for a large file that rarely changes). `undefined` when it cannot be read. Its
+   * descriptor is not given back by {@link readTexts}' sweep: use one instance per purpose.
+   */
+  async readIfChanged(path: string): Promise<{ readonly text: string } | 'unchanged' | undefined> {
+    const backend = this.backend;
+    if (!(backend instanceof RealSysfs)) {
+      const text = await backend.read(path).then(undefined, () => undefined);
+      if (text === undefined) return undefined;
+      if (this.lastSeen.get(path) === text) return 'unchanged';
+      this.lastSeen.set(path, text);
+      return { text };
+    }
+    const round = this.round;
+    const len = this.readBytes(backend, path, round);
+    if (len === undefined) return undefined;
+    const bytes = this.buf.subarray(0, len);
+    const last = this.lastSeen.get(path);
+    if (last instanceof Buffer && last.equals(bytes)) return 'unchanged';
+    this.lastSeen.set(path, Buffer.from(bytes));
+    const end = len > 0 && this.buf[len - 1] === 0x0a ? len - 1 : len;
+    return { text: this.buf.toString('utf8', 0, end) };
+  }
+
   /** Closes every kept descriptor (reopened on the next read). */
   close(): void {
     for (const k of this.open.values()) this.closeFd(k.fd);
     this.open.clear();
+    this.lastSeen.clear();
   }
 
   private readOne(backend: RealSysfs, path: string, round: number): string | undefined {
+    const len = this.readBytes(backend, path, round);
+    if (len === undefined) return undefined;
+    const end = len > 0 && this.buf[len - 1] === 0x0a ? len - 1 : len;
+    return this.buf.toString('utf8', 0, end);
+  }
+
+  /** Reads the whole file into the shared buffer; its length, or undefined when unreadable. */
+  private readBytes(backend: RealSysfs, path: string, round: number): number | undefined {
     let kept = this.open.get(path);
     if (kept === undefined) {
       let fd: number;
@@ -78,8 +115,7 @@ export class KeptOpenFiles {
         this.buf = Buffer.allocUnsafe(this.buf.length * 2);
         len = readSync(kept.fd, this.buf, 0, this.buf.length, 0);
       }
-      const end = len > 0 && this.buf[len - 1] === 0x0a ? len - 1 : len;
-      return this.buf.toString('utf8', 0, end);
+      return len;
     } catch {
       // The file went away or failed: drop it (closed below), reopen next time.
       this.open.delete(path);

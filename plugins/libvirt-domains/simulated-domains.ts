@@ -52,8 +52,7 @@ export class SimulatedDomains implements Domains {
    * thread reports meanwhile.
    */
   private described:
-    | { readonly text: string; readonly list: Described[]; readonly refs: ThreadRef[]; readonly lastUs: Float64Array }
-    | undefined;
+    { readonly list: Described[]; readonly refs: ThreadRef[]; readonly lastUs: Float64Array } | undefined;
   private inflight: Promise<readonly DomainInfo[]> | undefined;
 
   constructor(
@@ -65,16 +64,16 @@ export class SimulatedDomains implements Domains {
     this.description = new KeptOpenFiles(host.backend);
   }
 
-  /** The description's text (read through a kept-open descriptor on a real tree). */
-  private async descriptionText(): Promise<string> {
-    const [text] = await this.description.readTexts([SIM_DOMAINS_FILE]);
-    // Missing or unreadable: read once more through the backend for its coded error.
-    return text ?? (await this.host.backend.read(SIM_DOMAINS_FILE));
-  }
-
-  private describedNow(text: string): Described[] {
+  /**
+   * The description, parsed again only when its bytes changed (it is read through a kept-open
+   * descriptor on a real tree every interval; it changes only when VMs start, stop or move).
+   */
+  private async describedNow(): Promise<Described[]> {
+    const read = await this.description.readIfChanged(SIM_DOMAINS_FILE);
     const prev = this.described;
-    if (prev?.text === text) return prev.list;
+    if (read === 'unchanged' && prev !== undefined) return prev.list;
+    // Unreadable: read once more through the backend for its coded error.
+    const text = typeof read === 'object' ? read.text : await this.host.backend.read(SIM_DOMAINS_FILE);
     const list = describedList(text);
     const refs: ThreadRef[] = [];
     for (const d of list) {
@@ -86,7 +85,7 @@ export class SimulatedDomains implements Domains {
       const before = new Map(prev.refs.map((r, i) => [r.tid, prev.lastUs[i] as number]));
       refs.forEach((r, i) => (lastUs[i] = before.get(r.tid) ?? Number.NaN));
     }
-    this.described = { text, list, refs, lastUs };
+    this.described = { list, refs, lastUs };
     return list;
   }
 
@@ -103,13 +102,13 @@ export class SimulatedDomains implements Domains {
    * (which announces). Thread CPU times are not read for nothing.
    */
   async poll(): Promise<void> {
-    const described = this.describedNow(await this.descriptionText());
+    const described = await this.describedNow();
     const same = described.length === this.known.size && described.every((d) => this.known.has(d.uuid));
     if (!same) await this.list();
   }
 
   private async readAll(): Promise<readonly DomainInfo[]> {
-    const described = this.describedNow(await this.descriptionText());
+    const described = await this.describedNow();
     const { refs, lastUs } = this.described as NonNullable<typeof this.described>;
     const at = this.now();
     const times = await this.threads.read(refs);
