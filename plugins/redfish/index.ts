@@ -38,12 +38,14 @@ import { HardwareLog, hardwareLogRoutes } from './resources/hardware-log.js';
 import { serviceRootRoutes } from './resources/service-root.js';
 import { registryRoutes } from './resources/registries.js';
 import { systemRoutes } from './resources/systems.js';
+import { selLogRoutes } from './resources/sel-log.js';
 import { capabilitiesDocumentsRoutes } from './resources/capabilities-documents.js';
 import { powerProfilesRoutes } from './resources/power-profiles.js';
 import { vmEnergyRoutes } from './resources/vm-energy.js';
 import { EventHub } from './events/event-hub.js';
 import { eventRoutes } from './events/event-routes.js';
 import { BmcPollerPart, demoBmc } from './poller/plugin-part.js';
+import { redfishPollerProblems } from './poller/validate.js';
 
 export default definePlugin({
   name: 'redfish',
@@ -64,6 +66,7 @@ export default definePlugin({
     POWER_PROFILES.id,
   ],
   provides: [REDFISH_BMC_DRIVER.id],
+  validate: (config) => redfishPollerProblems(config),
 
   register(ctx) {
     const accounts = new AccountStore(ctx.state);
@@ -97,6 +100,7 @@ export default definePlugin({
       ...serviceRootRoutes(),
       ...accountRoutes(deps),
       ...systemRoutes(deps),
+      ...selLogRoutes(deps),
       ...capabilitiesDocumentsRoutes(deps),
       ...powerProfilesRoutes(deps),
       ...vmEnergyRoutes(deps),
