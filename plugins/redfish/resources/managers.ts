@@ -71,7 +71,11 @@ export function managerRoutes(deps: ServiceDeps): Route[] {
         // The FQDN only when the system's host name is one: it is not guessed from DNS.
         HostName: hostname().split('.')[0],
         ...(hostname().includes('.') ? { FQDN: hostname() } : {}),
-        HTTPS: { ProtocolEnabled: true, Port: deps.port() },
+        HTTPS: {
+          ProtocolEnabled: true,
+          Port: deps.port(),
+          Certificates: link(`${M}/NetworkProtocol/HTTPS/Certificates`),
+        },
         HTTP: { ProtocolEnabled: false },
         Status: status('OK'),
       }),
