@@ -202,13 +202,16 @@ export function certificateRoutes(deps: ServiceDeps, store: CertificateStore): R
     {
       pattern: CS,
       entity: 'CertificateService',
-      get: () => ({
+      get: (req) => ({
         '@odata.id': CS,
         '@odata.type': odataType('CertificateService'),
         Id: 'CertificateService',
         Name: 'Certificate service',
         Description: 'Replaces the HTTPS certificate of this service (GenerateCSR, then ReplaceCertificate)',
-        CertificateLocations: link(`${CS}/CertificateLocations`),
+        // Only for those who may follow it (ConfigureManager): a 403 link fails every tree walker.
+        ...(req.principal && ctx.access.can(req.principal, 'ConfigureManager')
+          ? { CertificateLocations: link(`${CS}/CertificateLocations`) }
+          : {}),
         Actions: {
           [`#${GENERATE}`]: {
             target: `${CS}/Actions/${GENERATE}`,

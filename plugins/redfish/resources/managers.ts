@@ -61,7 +61,7 @@ export function managerRoutes(deps: ServiceDeps): Route[] {
     {
       pattern: '/redfish/v1/Managers/vpmd/NetworkProtocol',
       entity: 'ManagerNetworkProtocol',
-      get: () => ({
+      get: (req) => ({
         '@odata.id': `${M}/NetworkProtocol`,
         '@odata.type': odataType('ManagerNetworkProtocol'),
         Id: 'NetworkProtocol',
@@ -74,7 +74,10 @@ export function managerRoutes(deps: ServiceDeps): Route[] {
         HTTPS: {
           ProtocolEnabled: true,
           Port: deps.port(),
-          Certificates: link(`${M}/NetworkProtocol/HTTPS/Certificates`),
+          // The certificate is for ConfigureManager only (DMTF's registry): no link others cannot follow.
+          ...(req.principal && ctx.access.can(req.principal, 'ConfigureManager')
+            ? { Certificates: link(`${M}/NetworkProtocol/HTTPS/Certificates`) }
+            : {}),
         },
         HTTP: { ProtocolEnabled: false },
         Status: status('OK'),

@@ -219,8 +219,17 @@ describe('CertificateService resources', () => {
   it('are linked from the service root and the HTTPS protocol, and conform to their schemas', async () => {
     const root = await h.rf('GET', '/redfish/v1/');
     expect(root.json.CertificateService).toEqual({ '@odata.id': CS });
-    const np = await h.rf('GET', '/redfish/v1/Managers/vpmd/NetworkProtocol', { token: viewer });
+    const np = await h.rf('GET', '/redfish/v1/Managers/vpmd/NetworkProtocol', { token: admin });
     expect((np.json.HTTPS as Record<string, unknown>).Certificates).toEqual({ '@odata.id': CERTS });
+    expect((await h.rf('GET', CS, { token: admin })).json.CertificateLocations).toEqual({
+      '@odata.id': `${CS}/CertificateLocations`,
+    });
+    // Who may not read the certificate gets no link to it (a 403 link fails every tree walker).
+    for (const token of [operator, viewer]) {
+      const npOther = await h.rf('GET', '/redfish/v1/Managers/vpmd/NetworkProtocol', { token });
+      expect(npOther.json.HTTPS).not.toHaveProperty('Certificates');
+      expect((await h.rf('GET', CS, { token })).json).not.toHaveProperty('CertificateLocations');
+    }
     for (const uri of [CS, `${CS}/CertificateLocations`, CERTS, CERT]) {
       const r = await h.rf('GET', uri, { token: admin });
       expect(r.status, uri).toBe(200);
