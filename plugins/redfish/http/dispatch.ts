@@ -6,7 +6,7 @@
  * OData-Version, Cache-Control, ETag, `Link: rel=describedby` and Allow. GET replies of shared
  * resources come from the {@link ResponseCache} when current; any other method retires it.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Principal } from 'vpmd';
 import type { ServiceDeps } from '../config.js';
@@ -43,7 +43,8 @@ const RECENT_ETAGS = 256;
 function etagOfText(text: string): string {
   const known = recentEtags.get(text);
   if (known !== undefined) return known;
-  const etag = `"${createHash('sha1').update(text).digest('base64url')}"`;
+  // One-shot hash: no Hash object per reply.
+  const etag = `"${hash('sha1', text, 'base64url')}"`;
   if (recentEtags.size >= RECENT_ETAGS) recentEtags.delete(recentEtags.keys().next().value as string);
   recentEtags.set(text, etag);
   return etag;
