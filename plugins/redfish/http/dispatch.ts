@@ -59,9 +59,18 @@ export function etagOf(body: unknown): string {
 function describedBy(body: Resource): string | undefined {
   const t = body['@odata.type'];
   if (typeof t !== 'string') return undefined;
-  const ns = /^#([A-Za-z0-9]+)\./.exec(t)?.[1];
-  return ns ? `</redfish/v1/JsonSchemas/${ns}>; rel=describedby` : undefined;
+  let link = describedByType.get(t);
+  if (link === undefined) {
+    const ns = /^#([A-Za-z0-9]+)\./.exec(t)?.[1];
+    link = ns ? `</redfish/v1/JsonSchemas/${ns}>; rel=describedby` : '';
+    // The served types are a fixed set; anything beyond is not remembered.
+    if (describedByType.size < 512) describedByType.set(t, link);
+  }
+  return link || undefined;
 }
+
+/** `@odata.type` -> its `Link` header value ('' for none). */
+const describedByType = new Map<string, string>();
 
 /** Renders a RedfishError as an outcome. */
 export function errorOutcome(e: RedfishError, extra: Record<string, string> = {}): Outcome {
