@@ -23,6 +23,7 @@ import { PrometheusConfigSchema, type PrometheusContext } from './config.js';
 import { loadScrapeAuth } from './http/auth.js';
 import { listenMetrics, type MetricsListener } from './http/server.js';
 import { scrape, type ScrapeSources } from './collectors/scrape.js';
+import { prometheusConfigProblems } from './validate.js';
 
 const VERSION = '1.0.0';
 
@@ -64,6 +65,7 @@ export default definePlugin({
   coreApi: '^1.2.0',
   errors: PROMETHEUS_ERRORS,
   config: PrometheusConfigSchema,
+  validate: (config) => prometheusConfigProblems(config),
   requires: [PLUGIN_STATUS.id],
   optional: [ENERGY.id, GUEST_CHANNELS.id],
 

@@ -47,6 +47,7 @@ import { CertificateStore } from './certs/certificate-store.js';
 import { EventHub } from './events/event-hub.js';
 import { eventRoutes } from './events/event-routes.js';
 import { BmcPollerPart, demoBmc } from './poller/plugin-part.js';
+import { redfishPollerProblems } from './poller/validate.js';
 
 export default definePlugin({
   name: 'redfish',
@@ -67,6 +68,7 @@ export default definePlugin({
     POWER_PROFILES.id,
   ],
   provides: [REDFISH_BMC_DRIVER.id],
+  validate: (config) => redfishPollerProblems(config),
 
   register(ctx) {
     const accounts = new AccountStore(ctx.state);
