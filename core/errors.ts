@@ -131,6 +131,7 @@ export const ERROR_CATALOGUE = {
   // BMCs (core router over the IPMI and Redfish drivers)
   E_BMC_NOT_FOUND: { category: 'not-found', summary: 'no configured BMC has that name' },
   E_BMC_UNSUPPORTED: { category: 'unsupported', summary: "the BMC's protocol driver cannot do that" },
+  E_BMC_CONFIG: { category: 'invalid', summary: "more than one BMC target is marked as this host's own (hostBmc)" },
   // CPU frequency limits (core, cpu-limits@1)
   E_CPU_LIMITS_INVALID: { category: 'invalid', summary: 'a CPU frequency limit claim is malformed' },
   // test kit peers

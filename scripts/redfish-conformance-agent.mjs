@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // The agent DMTF's Redfish validators are run against (scripts/redfish-conformance.sh starts it):
 // exactly `vpmd --demo` (every plugin with a demo setup on, a simulated host), plus, with --bmc,
-// an ipmi_sim BMC polled by the ipmi plugin, so the hardware log holds its SEL entries. It adds
+// an ipmi_sim BMC polled by the ipmi plugin, so the hardware log holds its SEL entries, and
+// marked as the host's own BMC (hostBmc), so Systems/host serves LocationIndicatorActive, Boot,
+// the BMC ResetTypes and LogServices/SEL as well. It adds
 // one account per Redfish role and prints one JSON line on stdout once the service answers:
 //   {"url":"https://127.0.0.1:PORT","accounts":{"Administrator":{"user","password"},...},
 //    "auditEntries":N,"hardwareEntries":N}
@@ -71,7 +73,7 @@ if (values.bmc) {
   doc.plugins.ipmi = {
     ...(doc.plugins.ipmi ?? {}),
     interval: 2,
-    targets: [{ name: t.name, host: t.host, port: t.port, username: t.username, password: t.password }],
+    targets: [{ name: t.name, host: t.host, port: t.port, username: t.username, password: t.password, hostBmc: true }],
   };
   await writeFile(demo.configFile, stringify(doc), { mode: 0o600 });
 }

@@ -8,7 +8,10 @@ import { VpmdError } from '../errors.js';
 import type { Principal } from '../access/privileges.js';
 import {
   BMC_DRIVERS,
+  type BmcBootOverride,
+  type BmcBootOverrideChange,
   type BmcDriver,
+  type BmcLogEntry,
   type BmcPowerLimit,
   type BmcPowerLimitChange,
   type Bmcs,
@@ -74,5 +77,46 @@ export class BmcRouter implements Bmcs {
     const d = this.driverOf(target);
     if (d.setPowerLimit === undefined) throw this.unsupported(d, target, 'set a power limit');
     return d.setPowerLimit(target, change, by);
+  }
+
+  hostBmc(): BmcTarget | undefined {
+    const marked = this.targets().filter((t) => t.hostBmc === true);
+    if (marked.length > 1)
+      throw new VpmdError(
+        'E_BMC_CONFIG',
+        `${marked.length} BMC targets are marked hostBmc (${marked.map((t) => `${t.protocol} target ${t.name}`).join(', ')}): mark only the BMC of the host vpmd runs on`,
+        { targets: marked.map((t) => t.name) },
+      );
+    return marked[0];
+  }
+
+  async identifyState(target: string): Promise<boolean | null> {
+    const d = this.driverOf(target);
+    if (d.identifyState === undefined) throw this.unsupported(d, target, 'report its identify light');
+    return d.identifyState(target);
+  }
+
+  async bootOverride(target: string): Promise<BmcBootOverride> {
+    const d = this.driverOf(target);
+    if (d.bootOverride === undefined) throw this.unsupported(d, target, 'report a boot override');
+    return d.bootOverride(target);
+  }
+
+  async setBootOverride(target: string, change: BmcBootOverrideChange, by: Principal): Promise<BmcBootOverride> {
+    const d = this.driverOf(target);
+    if (d.setBootOverride === undefined) throw this.unsupported(d, target, 'set a boot override');
+    return d.setBootOverride(target, change, by);
+  }
+
+  async logEntries(target: string): Promise<readonly BmcLogEntry[]> {
+    const d = this.driverOf(target);
+    if (d.logEntries === undefined) throw this.unsupported(d, target, 'read its log');
+    return d.logEntries(target);
+  }
+
+  async clearLog(target: string, by: Principal): Promise<void> {
+    const d = this.driverOf(target);
+    if (d.clearLog === undefined) throw this.unsupported(d, target, 'clear its log');
+    await d.clearLog(target, by);
   }
 }

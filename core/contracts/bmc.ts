@@ -27,6 +27,8 @@ export interface BmcTarget {
   readonly power?: 'on' | 'off';
   readonly lastPoll?: number;
   readonly detail?: string;
+  /** Marked in its driver's config as the BMC of the host vpmd runs on (`hostBmc: true`). */
+  readonly hostBmc?: boolean;
 }
 
 /** What the BMC does when its power limit cannot be held (DCMI exception actions). */
@@ -53,6 +55,52 @@ export interface BmcPowerLimitChange {
   readonly exception?: PowerLimitException;
 }
 
+/** A boot source override target, in Redfish's `BootSource` names (IPMI boot device selectors). */
+export type BmcBootSource = 'None' | 'Pxe' | 'Hdd' | 'Cd' | 'Diags' | 'BiosSetup' | 'Floppy' | 'RemoteDrive';
+
+/** The boot source override as the BMC reports it (IPMI boot flags, parameter 5). */
+export interface BmcBootOverride {
+  /** Disabled: the flags are not valid; Once: the next boot only; Continuous: every boot. */
+  readonly enabled: 'Disabled' | 'Once' | 'Continuous';
+  /** The device; absent when the BMC reports a selector with no Redfish name. */
+  readonly target?: BmcBootSource;
+  readonly mode: 'UEFI' | 'Legacy';
+}
+
+/** A change to the boot override; absent fields keep the BMC's current value. */
+export interface BmcBootOverrideChange {
+  readonly enabled?: BmcBootOverride['enabled'];
+  readonly target?: BmcBootSource;
+  readonly mode?: BmcBootOverride['mode'];
+}
+
+/** The fields of an IPMI SEL event record (record type 02h). */
+export interface BmcSelRecord {
+  readonly recordId: number;
+  readonly recordType: number;
+  /** Sensor type name as IPMI table 42-3 spells it ("Temperature", "Power Supply", ...). */
+  readonly sensorType: string;
+  readonly sensorTypeCode: number;
+  readonly sensorNumber: number;
+  readonly generatorId: number;
+  /** Event/reading type code (01h threshold, 02h-0Ch generic, 6Fh sensor-specific). */
+  readonly eventType: number;
+  readonly direction: 'Asserted' | 'Deasserted';
+  /** Event data 1-3. */
+  readonly eventData: readonly [number, number, number];
+}
+
+/** One entry of a BMC's own log (the IPMI SEL), as the BMC holds it now. */
+export interface BmcLogEntry {
+  /** Stable while the log is not cleared. */
+  readonly id: string;
+  /** ms since the epoch; undefined when the BMC's clock was not set ("Pre-Init"). */
+  readonly created?: number;
+  readonly severity: 'info' | 'warning' | 'critical';
+  readonly message: string;
+  readonly sel?: BmcSelRecord;
+}
+
 /**
  * One protocol's BMCs, provided by the plugin that polls them. Every method throws the
  * driver's coded errors; `chassis`, `identify` and `setPowerLimit` check the caller's privilege
@@ -67,6 +115,15 @@ export interface BmcDriver {
   /** The BMC's power limit, or null when it has none set. @throws when the BMC offers no power limiting. */
   powerLimit?(target: string): Promise<BmcPowerLimit | null>;
   setPowerLimit?(target: string, change: BmcPowerLimitChange, by: Principal): Promise<BmcPowerLimit | null>;
+  /** The identify light: true on, false off, null when the BMC does not report it and vpmd did not set it. */
+  identifyState?(target: string): Promise<boolean | null>;
+  bootOverride?(target: string): Promise<BmcBootOverride>;
+  /** Privilege-checked (ConfigureComponents) and audited; returns what the BMC reports after. */
+  setBootOverride?(target: string, change: BmcBootOverrideChange, by: Principal): Promise<BmcBootOverride>;
+  /** Every entry of the BMC's own log, oldest first. */
+  logEntries?(target: string): Promise<readonly BmcLogEntry[]>;
+  /** Erases the BMC's log; privilege-checked (ConfigureComponents) and audited. */
+  clearLog?(target: string, by: Principal): Promise<void>;
 }
 
 /** The router over every driver (`bmcs@1`, provided by the core). Unknown targets: E_BMC_NOT_FOUND. */
@@ -80,6 +137,21 @@ export interface Bmcs {
   powerLimit(target: string): Promise<BmcPowerLimit | null>;
   /** @throws E_BMC_UNSUPPORTED when the target's driver offers no power limit. */
   setPowerLimit(target: string, change: BmcPowerLimitChange, by: Principal): Promise<BmcPowerLimit | null>;
+  /**
+   * The target marked as this host's own BMC, undefined when none is.
+   * @throws E_BMC_CONFIG when more than one target is marked
+   */
+  hostBmc(): BmcTarget | undefined;
+  /** @throws E_BMC_UNSUPPORTED when the target's driver cannot say */
+  identifyState(target: string): Promise<boolean | null>;
+  /** @throws E_BMC_UNSUPPORTED when the target's driver has no boot override */
+  bootOverride(target: string): Promise<BmcBootOverride>;
+  /** @throws E_BMC_UNSUPPORTED when the target's driver has no boot override */
+  setBootOverride(target: string, change: BmcBootOverrideChange, by: Principal): Promise<BmcBootOverride>;
+  /** @throws E_BMC_UNSUPPORTED when the target's driver cannot read its BMC's log */
+  logEntries(target: string): Promise<readonly BmcLogEntry[]>;
+  /** @throws E_BMC_UNSUPPORTED when the target's driver cannot clear its BMC's log */
+  clearLog(target: string, by: Principal): Promise<void>;
 }
 
 /** Token of {@link Bmcs}: provided by the core; any plugin may get it. */

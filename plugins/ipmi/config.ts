@@ -54,6 +54,12 @@ const TargetSchema = Type.Object(
     interval: Type.Optional(
       Type.Number({ minimum: 1, maximum: 86400, description: 'seconds between polls (default: the section interval)' }),
     ),
+    hostBmc: Type.Optional(
+      Type.Boolean({
+        description:
+          'this is the BMC of the host vpmd runs on: the Redfish service acts through it (identify LED, PowerCycle/ForceOn, boot override, SEL); at most one target',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -147,6 +153,8 @@ export type TargetConfig = Static<typeof TargetSchema>;
 /** A target ready to poll. */
 export interface ResolvedTarget extends SessionTarget {
   readonly intervalMs: number;
+  /** Marked as the BMC of the host vpmd runs on. */
+  readonly hostBmc?: boolean;
 }
 
 function configError(target: string, field: string, problem: string): VpmdError {
@@ -170,8 +178,14 @@ function targetProblems(cfg: IpmiConfig): TargetProblem[] {
   const problems: TargetProblem[] = [];
   const names = new Map<string, string>();
   const addresses = new Map<string, string>();
+  let hostBmc: string | undefined;
   cfg.targets.forEach((t, index) => {
     const add = (field: string, problem: string): void => void problems.push({ index, target: t.name, field, problem });
+    if (t.hostBmc === true) {
+      if (hostBmc !== undefined)
+        add('hostBmc', `target ${hostBmc} is already marked as this host's BMC; a host has one BMC: mark only one`);
+      else hostBmc = t.name;
+    }
     const sameName = names.get(t.name);
     if (sameName !== undefined) add('name', 'another target has the same name');
     else names.set(t.name, t.name);
@@ -198,7 +212,7 @@ function targetProblems(cfg: IpmiConfig): TargetProblem[] {
 
 /**
  * Cross-field checks that need no I/O: unique names and addresses, exactly one of password and
- * passwordFile, a cipher suite that meets the floor.
+ * passwordFile, a cipher suite that meets the floor, at most one target marked hostBmc.
  * @throws E_IPMI_CONFIG naming the target and field (the first problem)
  */
 export function checkTargets(cfg: IpmiConfig): void {
@@ -271,5 +285,6 @@ export async function resolveTarget(cfg: IpmiConfig, t: TargetConfig): Promise<R
     cipherFloor: t.cipherFloor ?? 'confidentiality',
     ...(t.cipherSuite !== undefined ? { cipherSuite: t.cipherSuite } : {}),
     intervalMs: (t.interval ?? cfg.interval) * 1000,
+    ...(t.hostBmc === true ? { hostBmc: true } : {}),
   };
 }

@@ -4,11 +4,11 @@
  * `ipmi`, target = BMC name), turns new SEL entries into `hw.log.v1` events, tracks chassis
  * power per target, and adds `vpmctl ipmi sensors|sel|chassis|poll|targets`.
  */
-import { IPMI_BMC_DRIVER, VpmdError, definePlugin, type BmcDriver, type PluginHealth } from 'vpmd';
+import { IPMI_BMC_DRIVER, VpmdError, definePlugin, type PluginHealth } from 'vpmd';
 import { IPMI_ERRORS } from './errors.js';
 import { IpmiConfigSchema, checkTargets, ipmiConfigProblems, resolveTarget } from './config.js';
-import { chassis, registerCommands, setLimit } from './cli.js';
-import { getPowerLimit, toBmcLimit } from './commands/dcmi-power-limit.js';
+import { registerCommands } from './cli.js';
+import { ipmiDriver } from './driver.js';
 import { Poller } from './poller/poller.js';
 
 /** Health detail of a target not polled yet. */
@@ -35,16 +35,7 @@ export default definePlugin({
     };
     registerCommands(ctx, running);
 
-    const driver: BmcDriver = {
-      protocol: 'ipmi',
-      targets: () => (poller === undefined ? [] : [...poller.targets.values()].map((t) => t.describe())),
-      chassis: (target, action, by) => chassis(ctx, running(), target, action, by),
-      powerLimit: (target) =>
-        running()
-          .target(target)
-          .withSession(async (s) => toBmcLimit(await getPowerLimit(s))),
-      setPowerLimit: (target, change, by) => setLimit(ctx, running(), target, change, by),
-    };
+    const driver = ipmiDriver(ctx, running);
     ctx.capabilities.provide(IPMI_BMC_DRIVER, driver);
 
     return {

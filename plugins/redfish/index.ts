@@ -38,6 +38,7 @@ import { HardwareLog, hardwareLogRoutes } from './resources/hardware-log.js';
 import { serviceRootRoutes } from './resources/service-root.js';
 import { registryRoutes } from './resources/registries.js';
 import { systemRoutes } from './resources/systems.js';
+import { selLogRoutes } from './resources/sel-log.js';
 import { capabilitiesDocumentsRoutes } from './resources/capabilities-documents.js';
 import { powerProfilesRoutes } from './resources/power-profiles.js';
 import { vmEnergyRoutes } from './resources/vm-energy.js';
@@ -97,6 +98,7 @@ export default definePlugin({
       ...serviceRootRoutes(),
       ...accountRoutes(deps),
       ...systemRoutes(deps),
+      ...selLogRoutes(deps),
       ...capabilitiesDocumentsRoutes(deps),
       ...powerProfilesRoutes(deps),
       ...vmEnergyRoutes(deps),

@@ -146,8 +146,9 @@ export function renderEmu(
 
 /**
  * The chassis-control program: `SCRIPT POWERFILE get power|boot ...` prints `power:0|1`;
- * `SCRIPT POWERFILE set power 0|1 [reset 1] [boot X] [identify I F]` stores the state and
- * appends "PARM VALUE" to POWERFILE.log. Writes go through a temp file so a reader never sees
+ * `SCRIPT POWERFILE set power 0|1 [reset 1] [boot X] [identify "I F"]` stores the state and
+ * appends "PARM VALUE" to POWERFILE.log. ipmi_sim passes identify's interval and force flag as
+ * one argument ("15 0"), so it is logged as "identify 15 0". Writes go through a temp file so a reader never sees
  * an empty state.
  */
 export const CHASSIS_SCRIPT = `#!/bin/sh
@@ -173,7 +174,7 @@ case "$op" in
         power) put "$state" "$val" ;;
         boot) put "$state.boot" "$val" ;;
         reset) ;;
-        identify) [ $# -ge 1 ] && shift ;;
+        identify) ;;
         *) echo "Invalid parameter: $parm"; exit 1 ;;
       esac
     done

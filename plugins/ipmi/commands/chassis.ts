@@ -43,6 +43,8 @@ export interface ChassisStatus {
   readonly restorePolicy: 'always-off' | 'previous' | 'always-on' | 'unknown';
   readonly lastEvent: string;
   readonly intrusion: boolean;
+  /** The identify light, when the BMC reports it (misc chassis state bit 6): off, timed on, on. */
+  readonly identify?: 'off' | 'temporary' | 'on';
 }
 
 const LAST_EVENTS: readonly [number, string][] = [
@@ -71,6 +73,10 @@ export async function chassisStatus(s: IpmiSession): Promise<ChassisStatus> {
     restorePolicy: (['always-off', 'previous', 'always-on', 'unknown'] as const)[(cur >> 5) & 0x03] ?? 'unknown',
     lastEvent: LAST_EVENTS.find(([bit]) => last & bit)?.[1] ?? '',
     intrusion: ((d[2] ?? 0) & 0x01) !== 0,
+    // Bits 5:4 mean something only when bit 6 says the BMC reports the identify state.
+    ...((d[2] ?? 0) & 0x40
+      ? { identify: (['off', 'temporary', 'on', 'off'] as const)[((d[2] ?? 0) >> 4) & 0x03] ?? 'off' }
+      : {}),
   };
 }
 
@@ -86,6 +92,22 @@ export const CHASSIS_CONTROL: Readonly<Record<ChassisAction, number>> = {
 /** Sends Chassis Control (needs an OPERATOR session). */
 export async function chassisControl(s: IpmiSession, action: ChassisAction): Promise<void> {
   await s.call(0x00, 0x02, [CHASSIS_CONTROL[action]]);
+}
+
+/**
+ * Chassis Identify (00h/04h): `on` without `seconds` forces the light on until turned off
+ * (Force Identify On); with `seconds` (1-255) it lights for that long; `on: false` turns it off.
+ */
+export async function chassisIdentify(s: IpmiSession, on: boolean, seconds?: number): Promise<void> {
+  if (!on) {
+    await s.call(0x00, 0x04, [0, 0]);
+    return;
+  }
+  if (seconds !== undefined) {
+    await s.call(0x00, 0x04, [Math.max(1, Math.min(255, Math.round(seconds)))]);
+    return;
+  }
+  await s.call(0x00, 0x04, [0, 1]);
 }
 
 /** DCMI Get Power Reading (system power statistics). */

@@ -315,6 +315,7 @@ export class TargetPoller {
       ...(this.power !== undefined ? { power: this.power } : {}),
       ...(this.lastPoll !== undefined ? { lastPoll: this.lastPoll } : {}),
       ...(this.detail !== undefined ? { detail: this.detail } : {}),
+      ...(this.target.hostBmc === true ? { hostBmc: true } : {}),
     };
   }
 }

@@ -11,6 +11,9 @@ import { notFound } from './service-root.js';
 import { collection, link, odataType, status, toId } from './types.js';
 import { oemType } from './oem-schema.js';
 import { powerLimitExcerpt } from './power-controls.js';
+import { identifyField, identifyProperties, setIdentify } from './host-bmc.js';
+import { checkBody } from './patch.js';
+import { Inventory } from './inventory.js';
 
 const C = '/redfish/v1/Chassis';
 
@@ -38,6 +41,7 @@ function sensorStatus(m: MetricSnapshot): Record<string, string> {
 export function chassisRoutes(deps: ServiceDeps): Route[] {
   const { ctx } = deps;
   const hostId = ctx.config.systemId;
+  const inventory = new Inventory(ctx);
   const chassisIdOf = (target: string): string => (target === 'host' ? hostId : toId(`bmc-${target}`));
   /** Chassis ids with their telemetry target. */
   const chassisList = (): Map<string, string> => {
@@ -108,6 +112,38 @@ export function chassisRoutes(deps: ServiceDeps): Route[] {
     };
   };
 
+  const chassisBody = async (req: RouteRequest): Promise<Record<string, unknown>> => {
+    const target = targetOf(req);
+    const ch = req.params.ch as string;
+    const bmc = ctx.capabilities
+      .find(BMCS)
+      ?.targets()
+      .find((b) => b.name === target);
+    const health = bmc && bmc.state !== 'ok' ? 'Warning' : 'OK';
+    return {
+      '@odata.id': `${C}/${ch}`,
+      '@odata.type': odataType('Chassis'),
+      Id: ch,
+      Name: target === 'host' ? 'Host chassis' : `Chassis of BMC ${target}`,
+      ChassisType: 'RackMount',
+      ...(target === 'host' ? { ...(await inventory.chassisProperties()), ...(await identifyProperties(deps)) } : {}),
+      ...(bmc?.power
+        ? { PowerState: bmc.power === 'on' ? 'On' : 'Off' }
+        : target === 'host'
+          ? { PowerState: 'On' }
+          : {}),
+      Status: status(health),
+      Sensors: link(`${C}/${ch}/Sensors`),
+      PowerSubsystem: link(`${C}/${ch}/PowerSubsystem`),
+      ThermalSubsystem: link(`${C}/${ch}/ThermalSubsystem`),
+      EnvironmentMetrics: link(`${C}/${ch}/EnvironmentMetrics`),
+      ...(target === 'host' && ctx.capabilities.find(POWER_CONTROL) ? { Controls: link(`${C}/${ch}/Controls`) } : {}),
+      Links: {
+        ...(target === 'host' ? { ComputerSystems: [link(`/redfish/v1/Systems/${hostId}`)] } : {}),
+        ManagedBy: [link('/redfish/v1/Managers/vpmd')],
+      },
+    };
+  };
   return [
     {
       pattern: C,
@@ -125,38 +161,15 @@ export function chassisRoutes(deps: ServiceDeps): Route[] {
       pattern: `${C}/{ch}`,
       entity: 'Chassis',
       shared: true,
-      get: (req) => {
-        const target = targetOf(req);
-        const ch = req.params.ch as string;
-        const bmc = ctx.capabilities
-          .find(BMCS)
-          ?.targets()
-          .find((b) => b.name === target);
-        const health = bmc && bmc.state !== 'ok' ? 'Warning' : 'OK';
-        return {
-          '@odata.id': `${C}/${ch}`,
-          '@odata.type': odataType('Chassis'),
-          Id: ch,
-          Name: target === 'host' ? 'Host chassis' : `Chassis of BMC ${target}`,
-          ChassisType: 'RackMount',
-          ...(bmc?.power
-            ? { PowerState: bmc.power === 'on' ? 'On' : 'Off' }
-            : target === 'host'
-              ? { PowerState: 'On' }
-              : {}),
-          Status: status(health),
-          Sensors: link(`${C}/${ch}/Sensors`),
-          PowerSubsystem: link(`${C}/${ch}/PowerSubsystem`),
-          ThermalSubsystem: link(`${C}/${ch}/ThermalSubsystem`),
-          EnvironmentMetrics: link(`${C}/${ch}/EnvironmentMetrics`),
-          ...(target === 'host' && ctx.capabilities.find(POWER_CONTROL)
-            ? { Controls: link(`${C}/${ch}/Controls`) }
-            : {}),
-          Links: {
-            ...(target === 'host' ? { ComputerSystems: [link(`/redfish/v1/Systems/${hostId}`)] } : {}),
-            ManagedBy: [link('/redfish/v1/Managers/vpmd')],
-          },
-        };
+      get: (req) => chassisBody(req),
+      // The host chassis' identify light, through the host's own BMC when one is configured.
+      patch: async (req) => {
+        const current = await chassisBody(req);
+        checkBody(req.body, targetOf(req) === 'host' ? identifyField(deps) : {}, current);
+        const by = req.principal as NonNullable<RouteRequest['principal']>;
+        if (typeof req.body.LocationIndicatorActive === 'boolean')
+          await setIdentify(deps, req.body.LocationIndicatorActive, by);
+        return chassisBody(req);
       },
     },
     {

@@ -84,4 +84,13 @@ export class Inventory {
       AssetTag: await this.assetTag(),
     };
   }
+
+  /**
+   * The host Chassis' inventory: its SerialNumber (`chassis_serial`). SMBIOS has no chassis
+   * model, so Model is never served.
+   */
+  async chassisProperties(): Promise<Record<string, unknown>> {
+    const d = await this.identity().catch((): HostDmi => ({}));
+    return d.chassisSerialNumber !== undefined ? { SerialNumber: d.chassisSerialNumber } : {};
+  }
 }

@@ -19,7 +19,7 @@ export interface LogEntriesSource<E extends NumberedEntry> {
   /** The collection's Name. */
   readonly name: string;
   /** Entries, oldest first. */
-  readonly list: () => readonly E[];
+  readonly list: () => readonly E[] | Promise<readonly E[]>;
   /** The LogEntry body of one entry (its URI is `${service}/Entries/${n}`). */
   readonly body: (e: E, uri: string) => Record<string, unknown>;
 }
@@ -31,8 +31,8 @@ export function logEntriesRoutes<E extends NumberedEntry>(src: LogEntriesSource<
     {
       pattern: entries,
       entity: 'LogEntryCollection',
-      get: () => {
-        const members = src.list().map((e) => src.body(e, `${entries}/${e.n}`));
+      get: async () => {
+        const members = (await src.list()).map((e) => src.body(e, `${entries}/${e.n}`));
         return {
           '@odata.id': entries,
           '@odata.type': '#LogEntryCollection.LogEntryCollection',
@@ -45,8 +45,8 @@ export function logEntriesRoutes<E extends NumberedEntry>(src: LogEntriesSource<
     {
       pattern: `${entries}/{n}`,
       entity: 'LogEntry',
-      get: (req) => {
-        const e = src.list().find((x) => String(x.n) === req.params.n);
+      get: async (req) => {
+        const e = (await src.list()).find((x) => String(x.n) === req.params.n);
         if (!e) throw notFound('LogEntry', req.params.n ?? '');
         return src.body(e, `${entries}/${e.n}`);
       },

@@ -68,9 +68,10 @@ export function managerRoutes(deps: ServiceDeps): Route[] {
         Name: 'Network protocols of the Redfish service',
         Description:
           'What this Redfish service listens on; the SNMP agent and other plugins report their own listeners in vpmctl status',
-        // The FQDN only when the system's host name is one: it is not guessed from DNS.
+        // The FQDN only when the system's host name is one: it is not guessed from DNS. Null
+        // (the schema's "unknown") otherwise, as OCP's Baseline profile wants the property.
         HostName: hostname().split('.')[0],
-        ...(hostname().includes('.') ? { FQDN: hostname() } : {}),
+        FQDN: hostname().includes('.') ? hostname() : null,
         HTTPS: { ProtocolEnabled: true, Port: deps.port() },
         HTTP: { ProtocolEnabled: false },
         Status: status('OK'),

@@ -5,27 +5,73 @@
  * privilege-checked and audited there with its cause), Suspend through the host-sleep provider.
  * This plugin talks to neither logind nor systemd itself.
  */
-import { HOST_POWER, HOST_SLEEP, VpmdError, type HostPowerOffers, type PowerOffer, type Principal } from 'vpmd';
+import {
+  HOST_POWER,
+  HOST_SLEEP,
+  VpmdError,
+  type ChassisAction,
+  type HostPowerOffers,
+  type PowerOffer,
+  type Principal,
+} from 'vpmd';
 import type { ServiceDeps } from '../config.js';
+import { hostBmc } from './host-bmc.js';
 
 /** A ResetType with whether it is offered now and why (or why not). */
 export interface ResetOffer {
   readonly type: string;
   readonly available: boolean;
   readonly why: string;
+  /** Done through the host's BMC with this chassis action (else by the host itself). */
+  readonly bmc?: ChassisAction;
 }
 
-/** The BMC reason shared by the types only a BMC can do. */
-const NO_HOST_BMC =
-  "needs this host's own BMC, and none is configured as the host's (the bmcs@1 targets are BMCs of other hosts)";
-
-const BMC_ONLY: readonly ResetOffer[] = [
-  { type: 'ForceOn', available: false, why: `a host that is off cannot run vpmd to power itself on: ${NO_HOST_BMC}` },
-  { type: 'PowerCycle', available: false, why: NO_HOST_BMC },
-  { type: 'FullPowerCycle', available: false, why: NO_HOST_BMC },
-  { type: 'PushPowerButton', available: false, why: NO_HOST_BMC },
-  { type: 'Nmi', available: false, why: NO_HOST_BMC },
+/** What IPMI Chassis Control cannot do, whatever the BMC. */
+const NOT_IN_CHASSIS_CONTROL: readonly ResetOffer[] = [
+  {
+    type: 'FullPowerCycle',
+    available: false,
+    why: 'removing and restoring AC power is not an IPMI Chassis Control action',
+  },
+  {
+    type: 'PushPowerButton',
+    available: false,
+    why: 'IPMI Chassis Control has no button press (use On, GracefulShutdown or ForceOff)',
+  },
+  {
+    type: 'Nmi',
+    available: false,
+    why: "the diagnostic interrupt (Chassis Control 04h) is not offered through vpmd's BMC drivers",
+  },
 ];
+
+/** The types only this host's own BMC can do, through it or with the reason there is none. */
+function bmcOffers(deps: ServiceDeps, host: readonly ResetOffer[]): ResetOffer[] {
+  const h = hostBmc(deps);
+  const offered = (type: string): boolean => host.some((o) => o.type === type && o.available);
+  if (!('name' in h)) {
+    const why = `needs this host's own BMC: ${h.why}`;
+    return [
+      { type: 'ForceOn', available: false, why: `a host that is off cannot run vpmd to power itself on, and ${why}` },
+      { type: 'PowerCycle', available: false, why },
+      ...NOT_IN_CHASSIS_CONTROL,
+    ];
+  }
+  const via = (what: string): string => `IPMI Chassis Control ${what} through the host's BMC ${h.name}`;
+  return [
+    { type: 'On', available: true, why: `${via('power up')} (the host is on while vpmd runs)`, bmc: 'on' },
+    { type: 'ForceOn', available: true, why: via('power up'), bmc: 'on' },
+    { type: 'PowerCycle', available: true, why: via('power cycle'), bmc: 'cycle' },
+    // The host's own systemd is preferred (it syncs and unmounts); the BMC when it is not offered.
+    ...(offered('ForceOff')
+      ? []
+      : [{ type: 'ForceOff', available: true, why: via('power down'), bmc: 'off' } as const]),
+    ...(offered('ForceRestart')
+      ? []
+      : [{ type: 'ForceRestart', available: true, why: via('hard reset'), bmc: 'reset' } as const]),
+    ...NOT_IN_CHASSIS_CONTROL,
+  ];
+}
 
 function offer(type: string, o: PowerOffer, enabled: boolean, key: 'logind' | 'systemd'): ResetOffer {
   if (!enabled) return { type, available: false, why: `plugins.redfish.hostPower.${key} is false` };
@@ -55,14 +101,19 @@ export async function resetOffers(deps: ServiceDeps, fresh = false): Promise<Res
   }
   const power: HostPowerOffers = await ctx.capabilities.get(HOST_POWER).offers({ fresh });
   const { logind, systemd } = ctx.config.hostPower;
-  return [
+  const own: ResetOffer[] = [
     { type: 'On', available: true, why: 'vpmd runs on the host, so the host is on (no-op)' },
     suspend,
     offer('GracefulShutdown', power.powerOff.graceful, logind, 'logind'),
     offer('GracefulRestart', power.reboot.graceful, logind, 'logind'),
     offer('ForceRestart', power.reboot.force, systemd, 'systemd'),
     offer('ForceOff', power.powerOff.force, systemd, 'systemd'),
-    ...BMC_ONLY,
+  ];
+  const bmc = bmcOffers(deps, own);
+  // A BMC offer replaces the host's own refusal of the same type.
+  return [
+    ...own.map((o) => bmc.find((b) => b.type === o.type) ?? o),
+    ...bmc.filter((b) => !own.some((o) => o.type === b.type)),
     {
       type: 'Resume',
       available: false,
@@ -78,11 +129,20 @@ export async function resetOffers(deps: ServiceDeps, fresh = false): Promise<Res
 
 /**
  * Does an offered ResetType for `by`. The core checks the privilege again and audits the power
- * call with its cause (`redfish ComputerSystem.Reset <type>`), whatever its outcome.
+ * call with its cause (`redfish ComputerSystem.Reset <type>`), whatever its outcome; a type done
+ * through the host's BMC is checked and audited by its driver (`ipmi chassis NAME cycle`).
  */
-export async function doReset(deps: ServiceDeps, type: string, by: Principal): Promise<void> {
+export async function doReset(deps: ServiceDeps, offer: ResetOffer, by: Principal): Promise<void> {
   const { ctx } = deps;
+  const type = offer.type;
   const cause = `redfish ComputerSystem.Reset ${type}`;
+  if (offer.bmc !== undefined) {
+    const h = hostBmc(deps);
+    if (!('name' in h)) throw new VpmdError('E_BMC_NOT_FOUND', h.why);
+    // The driver checks ConfigureComponents again and audits the chassis action.
+    await h.bmcs.chassis(h.name, offer.bmc, by);
+    return;
+  }
   const power = ctx.capabilities.get(HOST_POWER);
   switch (type) {
     case 'On':

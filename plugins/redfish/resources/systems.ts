@@ -18,6 +18,15 @@ import { capabilitiesDocumentsUri } from './capabilities-documents.js';
 import { applyPowerMode, powerModeField, powerModeProperties, powerProfilesUri } from './power-profiles.js';
 import { ASSET_TAG_MAX, Inventory } from './inventory.js';
 import { vmEnergyUri } from './vm-energy.js';
+import {
+  applyBoot,
+  bootField,
+  bootProperties,
+  hostBmc,
+  identifyField,
+  identifyProperties,
+  setIdentify,
+} from './host-bmc.js';
 
 const TOPOLOGY_TTL_MS = 5000;
 
@@ -108,6 +117,9 @@ export function systemRoutes(deps: ServiceDeps): Route[] {
       HostName: host,
       ...(await inventory.systemProperties()),
       PowerState: powerState(),
+      ...(await identifyProperties(deps)),
+      ...(await bootProperties(deps)),
+      ...('name' in hostBmc(deps) ? { LogServices: link(`${base}/LogServices`) } : {}),
       ...powerModeProperties(deps),
       Status: status('OK'),
       ProcessorSummary: {
@@ -186,13 +198,19 @@ export function systemRoutes(deps: ServiceDeps): Route[] {
       shared: true,
       get: (req) => (checkId(req), systemBody()),
       // AssetTag: the operator's label for the host, kept in the service's state. PowerMode:
-      // switches the profiles of the CPU pools (power-profiles@1).
+      // switches the profiles of the CPU pools (power-profiles@1). LocationIndicatorActive and
+      // Boot: through the host's own BMC, when one is configured.
       patch: async (req) => {
         checkId(req);
         // eslint-disable-next-line no-control-regex -- control characters are what this refuses
         const tag = { type: 'string', maxLength: ASSET_TAG_MAX, pattern: /^[^\u0000-\u001f\u007f]*$/ } as const;
-        checkBody(req.body, { AssetTag: tag, ...powerModeField(deps) }, await systemBody());
+        const fields = { AssetTag: tag, ...powerModeField(deps), ...identifyField(deps), ...bootField(deps) };
+        checkBody(req.body, fields, await systemBody());
+        const by = req.principal as NonNullable<RouteRequest['principal']>;
         if (req.body.AssetTag !== undefined) await inventory.setAssetTag(req.body.AssetTag as string);
+        if (typeof req.body.LocationIndicatorActive === 'boolean')
+          await setIdentify(deps, req.body.LocationIndicatorActive, by);
+        if (req.body.Boot !== undefined) await applyBoot(deps, req.body.Boot as Record<string, unknown>, by);
         await applyPowerMode(deps, req);
         return systemBody();
       },
@@ -297,7 +315,7 @@ export function systemRoutes(deps: ServiceDeps): Route[] {
           ]);
         }
         if (!req.principal) throw new VpmdError('E_INTERNAL', 'ComputerSystem.Reset without a principal');
-        await doReset(deps, rt, req.principal);
+        await doReset(deps, offer, req.principal);
         return { status: 204, headers: {} };
       },
     },

@@ -146,10 +146,23 @@ describe('a real Prometheus server scraping vpmd', () => {
   });
 
   it('joins per-VM power with the _info metadata on domain_uuid (Nova project id)', async () => {
-    const r = await query(
-      'sum by (nova_project_id) (vpmd_vm_power_watts{source="rapl"} * on (domain_uuid) group_left (nova_project_id) vpmd_vm_info)',
-    );
-    const byProject = Object.fromEntries(r.map((x) => [x.metric.nova_project_id, Number(x.value[1])]));
+    // Waits for the first scrapes itself: the tests above may not have run first.
+    const byProject = await pollUntil({
+      peer: 'prometheus',
+      what: 'per-VM power summed by Nova project id',
+      timeoutMs: 60_000,
+      intervalMs: 500,
+      check: alive,
+      output: () => output,
+      probe: async () => {
+        const r = await query(
+          'sum by (nova_project_id) (vpmd_vm_power_watts{source="rapl"} * on (domain_uuid) group_left (nova_project_id) vpmd_vm_info)',
+        );
+        const sums: Record<string, number> = {};
+        for (const x of r) sums[String(x.metric.nova_project_id)] = Number(x.value[1]);
+        return r.length >= 2 ? sums : undefined;
+      },
+    });
     expect(byProject).toMatchObject({ b2d0c1f4e5a6478990abcdef12345678: 12, 'p-1': 4 });
   });
 });
