@@ -1,7 +1,8 @@
 """Baseline for bench/redfish-poll: a Python Redfish client reading the same resources of N BMCs
 as vpmd's poller (service root, Systems, Chassis, every Sensor, EnvironmentMetrics, Controls,
-LogServices entries), one session per BMC, with the same number of BMCs in flight (threads):
-a cold sweep (login and walk) and a warm one (the same sessions walk again).
+the LogServices entries of every manager and system), one session per BMC, with the same
+number of BMCs in flight (threads): a cold sweep (login and walk), a warm one (the same
+sessions walk again), and a cold one again with new sessions in the same process.
 
 It uses DMTF's python-redfish-library (`import redfish`) when installed; otherwise the same
 calls over python3-requests (what that library does underneath: a requests Session with
@@ -66,8 +67,9 @@ def poll(c):
     gets0 = c.gets
     readings = 0
     root = c.get("/redfish/v1/")
+    owners = []  # managers and systems: their LogServices are read, as vpmd reads them
     for s in members(c.get(root["Systems"]["@odata.id"])):
-        c.get(s)
+        owners.append(c.get(s))
     for ch in members(c.get(root["Chassis"]["@odata.id"])):
         body = c.get(ch)
         if "Sensors" in body:
@@ -80,7 +82,8 @@ def poll(c):
             for x in members(c.get(body["Controls"]["@odata.id"])):
                 c.get(x)
     for m in members(c.get(root["Managers"]["@odata.id"])):
-        mb = c.get(m)
+        owners.insert(0, c.get(m))
+    for mb in owners:
         if "LogServices" in mb:
             for ls in members(c.get(mb["LogServices"]["@odata.id"])):
                 svc = c.get(ls)
@@ -121,17 +124,19 @@ def main():
     urls = [json.loads(line)["url"] for line in sys.stdin if line.strip()]
     concurrency = int(os.environ.get("CONCURRENCY", "16"))
     clients = [None] * len(urls)
+    fresh = [None] * len(urls)
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
         first = sweep(pool, lambda i: cold(urls[i], clients, i), len(urls))
         # Steady state: the same session, the same walk (what such a poller does every interval).
         again = sweep(pool, lambda i: poll(clients[i]), len(urls))
-        for c in clients:
+        # New sessions in the same process (BMCs added or rediscovered in a running poller).
+        renewed = sweep(pool, lambda i: cold(urls[i], fresh, i), len(urls))
+        for c in clients + fresh:
             if c is not None:
                 try:
                     c.logout()
                 except Exception:  # noqa: BLE001 - best effort, as at any stop
                     pass
-    print(json.dumps({"library": LIBRARY, "cold": first, "warm": again}))
-
+    print(json.dumps({"library": LIBRARY, "cold": first, "warm": again, "coldAgain": renewed}))
 
 main()

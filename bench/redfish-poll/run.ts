@@ -3,9 +3,12 @@
  * public-rackmount1 mockup, one process per BMC) reading every sensor, by vpmd's poller and by a
  * Python Redfish client (bench/redfish-poll/baseline.py: DMTF's python-redfish-library when
  * installed, else the same calls over python3-requests) reading the same resources in the same
- * run, alternating, with the same number of BMCs in flight. Each side makes a cold sweep (login,
- * discovery, readings, log entries) and a warm one (the same sessions: a poller's steady state). Prints JSON: wall time, CPU per BMC, per-BMC poll
- * max and p99.9, GETs, failures (a poll past the 10 s timeout counts as one), and the ratios.
+ * run, alternating (each side first in every other round), each in a process of its own, with
+ * the same number of BMCs in flight. Each side makes a cold sweep (a new process: login,
+ * discovery, readings, log entries), a warm one (the same sessions: a poller's steady state), and
+ * a cold one again (new sessions in the same process: BMCs added to a running poller).
+ * Prints JSON: wall time, CPU per BMC, per-BMC poll p50, p99.9 and max, GETs, failures (a poll
+ * past the 10 s timeout counts as one), and the ratios.
  *
  *   flock /tmp/vpmd-bench.lock npx tsx bench/redfish-poll/run.ts [--bmcs 50] [--rounds 3] [--concurrency 16]
  */
@@ -13,8 +16,6 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startRedfishMockup, type RedfishMockup } from '../../testkit/index.js';
-import { ConcurrencyLimiter } from '../../core/index.js';
-import { RedfishTarget } from '../../plugins/redfish/poller/target.js';
 
 const TIMEOUT_MS = 10_000;
 
@@ -34,73 +35,7 @@ function quantile(xs: readonly number[], q: number): number {
 
 const median = (xs: readonly number[]): number => quantile(xs, 0.5);
 
-function makeTarget(url: string, i: number): RedfishTarget {
-  const u = new URL(url);
-  return new RedfishTarget(
-    {
-      name: `bmc${i}`,
-      origin: u.origin,
-      host: u.hostname,
-      port: Number(u.port),
-      username: 'Administrator',
-      password: 'Password',
-      trust: { kind: 'plain' },
-      intervalMs: 30_000,
-      events: false,
-    },
-    { timeoutMs: TIMEOUT_MS, retries: 0, requestsPerBmc: 4 },
-    { minMs: 1000, maxMs: 1000 },
-  );
-}
-
-/** One sweep over `targets`: a poll (discovery first when cold) and a read of every log. */
-async function vpmdSweep(targets: readonly RedfishTarget[], concurrency: number): Promise<SideResult> {
-  const limiter = new ConcurrencyLimiter(concurrency);
-  const cpu0 = process.cpuUsage();
-  const t0 = performance.now();
-  let failures = 0;
-  let gets = 0;
-  let readings = 0;
-  const perBmcMs: number[] = [];
-  await Promise.all(
-    targets.map((t) =>
-      limiter.run(async () => {
-        const started = performance.now();
-        const before = t.session.counters.requests;
-        try {
-          await t.poll();
-          for (const log of t.discovery?.logs ?? []) await t.expandedMembers(log);
-          if (t.partial.length > 0) throw new Error(t.partial.join('; '));
-          readings += t.readings.filter((r) => r.reading.value !== null).length;
-          const ms = performance.now() - started;
-          if (ms > TIMEOUT_MS) failures++;
-          else perBmcMs.push(ms);
-        } catch (e) {
-          failures++;
-          process.stderr.write(`vpmd: ${t.target.name}: ${(e as Error).message}\n`);
-        } finally {
-          gets += t.session.counters.requests - before;
-        }
-      }),
-    ),
-  );
-  const cpu = process.cpuUsage(cpu0);
-  return { wallMs: performance.now() - t0, cpuMs: (cpu.user + cpu.system) / 1000, failures, perBmcMs, gets, readings };
-}
-
-/** A cold sweep (new sessions: login, discovery, readings, logs) and a warm one, then logout. */
-async function vpmdRun(urls: readonly string[], concurrency: number): Promise<{ cold: SideResult; warm: SideResult }> {
-  const targets = urls.map((u, i) => makeTarget(u, i));
-  try {
-    const cold = await vpmdSweep(targets, concurrency);
-    const warm = await vpmdSweep(targets, concurrency);
-    return { cold, warm };
-  } finally {
-    await Promise.all(targets.map((t) => t.close()));
-  }
-}
-
-type BaselineRun = { library: string; cold: SideResult; warm: SideResult };
+type BaselineRun = { library: string; cold: SideResult; warm: SideResult; coldAgain: SideResult };
 
 /** A BMC read past the timeout is a failure, as on vpmd's side. */
 function late(r: SideResult): SideResult {
@@ -108,10 +43,13 @@ function late(r: SideResult): SideResult {
   return { ...r, failures: r.failures + n, perBmcMs: r.perBmcMs.filter((ms) => ms <= TIMEOUT_MS) };
 }
 
-function baselineRun(urls: readonly string[], concurrency: number): Promise<BaselineRun> {
-  const script = fileURLToPath(new URL('./baseline.py', import.meta.url));
+/** One side in a process of its own: `script` run by `program` (after `pre` arguments). */
+function sideRun(urls: readonly string[], concurrency: number, side: 'vpmd' | 'baseline'): Promise<BaselineRun> {
+  const script = fileURLToPath(new URL(side === 'vpmd' ? './vpmd-side.ts' : './baseline.py', import.meta.url));
+  const [program, args] =
+    side === 'vpmd' ? [process.execPath, ['--import', 'tsx', script]] : ['/usr/bin/python3', [script]];
   return new Promise((resolve, reject) => {
-    const child = spawn('/usr/bin/python3', [script], {
+    const child = spawn(program, args, {
       env: { ...process.env, CONCURRENCY: String(concurrency) },
       stdio: ['pipe', 'pipe', 'inherit'],
     });
@@ -119,9 +57,9 @@ function baselineRun(urls: readonly string[], concurrency: number): Promise<Base
     child.stdout.on('data', (c: Buffer) => (out += c.toString()));
     child.once('error', reject);
     child.once('exit', (code) => {
-      if (code !== 0) return reject(new Error(`baseline exited ${String(code)}`));
+      if (code !== 0) return reject(new Error(`${side} exited ${String(code)}`));
       const r = JSON.parse(out) as BaselineRun;
-      resolve({ library: r.library, cold: late(r.cold), warm: late(r.warm) });
+      resolve({ library: r.library, cold: late(r.cold), warm: late(r.warm), coldAgain: late(r.coldAgain) });
     });
     child.stdin.end(urls.map((url) => JSON.stringify({ url })).join('\n'));
   });
@@ -157,19 +95,29 @@ async function main(): Promise<void> {
     for (let i = 0; i < n; i += 10)
       mockups.push(...(await Promise.all(Array.from({ length: Math.min(10, n - i) }, () => startRedfishMockup()))));
     const urls = mockups.map((m) => m.url);
-    const vpmd: Array<{ cold: SideResult; warm: SideResult }> = [];
+    const vpmd: BaselineRun[] = [];
     const base: BaselineRun[] = [];
     for (let r = 0; r < rounds; r++) {
-      vpmd.push(await vpmdRun(urls, concurrency));
-      base.push(await baselineRun(urls, concurrency));
+      // Each side goes first in every other round: neither always meets the mockups fresh.
+      if (r % 2 === 0) {
+        vpmd.push(await sideRun(urls, concurrency, 'vpmd'));
+        base.push(await sideRun(urls, concurrency, 'baseline'));
+      } else {
+        base.push(await sideRun(urls, concurrency, 'baseline'));
+        vpmd.push(await sideRun(urls, concurrency, 'vpmd'));
+      }
     }
-    const side = (runs: ReadonlyArray<{ cold: SideResult; warm: SideResult }>) => ({
+    const side = (runs: readonly BaselineRun[]) => ({
       cold: summary(
         runs.map((x) => x.cold),
         n,
       ),
       warm: summary(
         runs.map((x) => x.warm),
+        n,
+      ),
+      coldAgain: summary(
+        runs.map((x) => x.coldAgain),
         n,
       ),
     });
@@ -193,6 +141,8 @@ async function main(): Promise<void> {
             coldCpuPerBmc: ratio(b.cold.cpuMsPerBmc, v.cold.cpuMsPerBmc, 0.01),
             warmWall: ratio(b.warm.wallMsMedian, v.warm.wallMsMedian, 1),
             warmCpuPerBmc: ratio(b.warm.cpuMsPerBmc, v.warm.cpuMsPerBmc, 0.01),
+            coldAgainWall: ratio(b.coldAgain.wallMsMedian, v.coldAgain.wallMsMedian, 1),
+            coldAgainCpuPerBmc: ratio(b.coldAgain.cpuMsPerBmc, v.coldAgain.cpuMsPerBmc, 0.01),
           },
         },
         null,

@@ -13,6 +13,7 @@ import { EnergyEngine } from './energy-engine.js';
 import { ENERGY_ERRORS } from './errors.js';
 import { DEFAULT_FREQUENCY_MODEL } from './frequency-weight.js';
 import { LEDGER_STATE, type LedgerData } from './ledger.js';
+import { energyConfigProblems } from './validate.js';
 
 const ConfigSchema = Type.Object(
   {
@@ -61,6 +62,7 @@ export default definePlugin({
   coreApi: '^1.2.0',
   errors: ENERGY_ERRORS,
   config: ConfigSchema,
+  validate: (config) => energyConfigProblems(config),
   provides: ['energy@1'],
   optional: ['domains@1'],
   demo: () => ({ config: {}, notes: ['energy      vpmctl vm energy   (simulated VMs burn CPU; figures after 2 s)'] }),
@@ -110,6 +112,7 @@ export default definePlugin({
       },
       async stop() {
         await save();
+        engine.close();
       },
       health(): PluginHealth {
         if (lastError !== undefined) return { status: 'degraded', detail: lastError };

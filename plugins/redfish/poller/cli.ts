@@ -49,6 +49,7 @@ export function registerPollerCommands(ctx: CommandContext, poller: () => Redfis
           powerState: t.system?.powerState ?? null,
           resetTypes: t.system?.resetTypes ?? [],
           events: t.streaming ? 'sse' : 'polled',
+          eventRereads: t.events,
           polls: t.polls,
           requests: t.session.counters.requests,
           notModified: t.session.counters.notModified,

@@ -10,11 +10,13 @@ const TargetSchema = Type.Object(
   {
     name: Type.String({
       pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$',
-      description: 'target name, used in commands and as telemetry target',
+      description:
+        'a target name (letters, digits, . _ -; at most 63, starting with a letter or digit), used in commands and as telemetry target',
     }),
     url: Type.String({
       pattern: '^https?://[^/?#@]+/?$',
-      description: 'the BMC, e.g. https://10.0.0.5 or https://bmc1:8443 (no path, no credentials)',
+      description:
+        "the BMC's https:// (or http://) origin, e.g. https://10.0.0.5 or https://bmc1:8443 (no path, no credentials)",
     }),
     username: Type.String({ minLength: 1, maxLength: 256, description: 'Redfish account of the BMC' }),
     password: Type.Optional(Type.String({ minLength: 1, description: 'its password; prefer passwordFile' })),
@@ -27,7 +29,8 @@ const TargetSchema = Type.Object(
     fingerprint: Type.Optional(
       Type.String({
         pattern: '^(?:[0-9A-Fa-f]{2}:?){31}[0-9A-Fa-f]{2}$',
-        description: "SHA-256 fingerprint of the BMC's certificate (pins it; for self-signed BMC certificates)",
+        description:
+          "the SHA-256 fingerprint of the BMC's certificate, 32 hex bytes with optional colons (openssl x509 -noout -fingerprint -sha256); pins it, for self-signed BMC certificates",
       }),
     ),
     plainHttp: Type.Optional(
@@ -140,33 +143,69 @@ function configError(target: string, field: string, problem: string): VpmdError 
   return new VpmdError('E_REDFISH_CONFIG', `plugins.redfish.targets[${target}].${field}: ${problem}`, {
     target,
     field,
+    problem,
   });
 }
 
+/** One cross-field problem: the target (by index and name), the field, and what is wrong and allowed. */
+export interface TargetProblem {
+  readonly index: number;
+  readonly target: string;
+  readonly field: string;
+  readonly problem: string;
+}
+
+/** Every cross-field problem of the targets, in file order (no I/O). */
+export function redfishTargetProblems(cfg: PollerSection): TargetProblem[] {
+  const problems: TargetProblem[] = [];
+  const names = new Map<string, number>();
+  const origins = new Map<string, string>();
+  cfg.targets.forEach((t, index) => {
+    const add = (field: string, problem: string): void => void problems.push({ index, target: t.name, field, problem });
+    const sameName = names.get(t.name);
+    if (sameName !== undefined) add('name', `targets[${sameName}] has the same name; give each target its own name`);
+    else names.set(t.name, index);
+    const u = new URL(t.url);
+    const port = u.port === '' ? (u.protocol === 'http:' ? '80' : '443') : u.port;
+    const origin = `${u.protocol}//${u.hostname}:${port}`;
+    const other = origins.get(origin);
+    if (other !== undefined)
+      add('url', `another target polls the same BMC ${origin} (${other}); give each BMC one target`);
+    else origins.set(origin, t.name);
+    if ((t.password === undefined) === (t.passwordFile === undefined))
+      add(
+        'password',
+        t.password === undefined
+          ? 'give exactly one of password and passwordFile (neither is set)'
+          : 'give exactly one of password and passwordFile (both are set)',
+      );
+    if (t.ca !== undefined && t.fingerprint !== undefined)
+      add('fingerprint', 'give at most one of ca and fingerprint (both pin the certificate)');
+    if (u.protocol === 'http:' && t.plainHttp !== true)
+      add('url', 'http:// sends the password in clear: use https://, or set plainHttp: true (labs only)');
+    if (u.protocol === 'http:' && (t.ca !== undefined || t.fingerprint !== undefined))
+      add('url', 'ca and fingerprint need an https:// URL');
+  });
+  return problems;
+}
+
+/** The section-level problem (backoff bounds), or undefined. */
+export function redfishPollProblem(cfg: PollerSection): { field: string; problem: string } | undefined {
+  return cfg.poll.backoffMax < cfg.poll.backoffMin
+    ? { field: 'backoffMax', problem: `must not be below backoffMin (${cfg.poll.backoffMin} s)` }
+    : undefined;
+}
+
 /**
- * Cross-field checks that need no I/O. @throws E_REDFISH_CONFIG naming the target and field
+ * Cross-field checks that need no I/O. @throws E_REDFISH_CONFIG naming the target and field (the first problem)
  */
 export function checkRedfishTargets(cfg: PollerSection): void {
-  const names = new Set<string>();
-  const urls = new Set<string>();
-  for (const t of cfg.targets) {
-    if (names.has(t.name)) throw configError(t.name, 'name', 'another target has the same name');
-    names.add(t.name);
-    const u = new URL(t.url);
-    if (urls.has(u.origin)) throw configError(t.name, 'url', `another target polls the same BMC ${u.origin}`);
-    urls.add(u.origin);
-    if ((t.password === undefined) === (t.passwordFile === undefined))
-      throw configError(t.name, 'password', 'give exactly one of password and passwordFile');
-    if (t.ca !== undefined && t.fingerprint !== undefined)
-      throw configError(t.name, 'fingerprint', 'give at most one of ca and fingerprint');
-    if (u.protocol === 'http:' && t.plainHttp !== true)
-      throw configError(t.name, 'url', 'http:// sends the password in clear: use https://, or set plainHttp: true');
-    if (u.protocol === 'http:' && (t.ca !== undefined || t.fingerprint !== undefined))
-      throw configError(t.name, 'url', 'ca and fingerprint need an https:// URL');
-  }
-  if (cfg.poll.backoffMax < cfg.poll.backoffMin)
-    throw new VpmdError('E_REDFISH_CONFIG', 'plugins.redfish.poll.backoffMax must not be below backoffMin', {
-      field: 'backoffMax',
+  const first = redfishTargetProblems(cfg)[0];
+  if (first !== undefined) throw configError(first.target, first.field, first.problem);
+  const poll = redfishPollProblem(cfg);
+  if (poll !== undefined)
+    throw new VpmdError('E_REDFISH_CONFIG', `plugins.redfish.poll.${poll.field} ${poll.problem}`, {
+      field: poll.field,
     });
 }
 
@@ -174,7 +213,10 @@ async function readCaFile(target: string, path: string): Promise<string> {
   try {
     return await readFile(path, 'utf8');
   } catch (e) {
-    throw configError(target, 'ca', `cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+    const code = (e as NodeJS.ErrnoException).code ?? String(e);
+    const why =
+      code === 'ENOENT' ? 'does not exist' : code === 'EACCES' ? 'is not readable by vpmd' : `cannot be read (${code})`;
+    throw configError(target, 'ca', `${path} ${why}; give the PEM file of the BMC's certificate or its CA`);
   }
 }
 
@@ -184,7 +226,22 @@ export async function resolveRedfishTarget(poll: PollConfig, t: RedfishTargetCon
   if (password === undefined) {
     const path = t.passwordFile ?? '';
     const r = await readSecretLine(path);
-    if ('problem' in r) throw configError(t.name, 'passwordFile', describeSecretProblem(path, r.problem));
+    if ('problem' in r) {
+      const p = r.problem;
+      const why =
+        p.kind !== 'unreadable'
+          ? describeSecretProblem(path, p)
+          : p.code === 'ENOENT'
+            ? `${path} does not exist`
+            : p.code === 'EACCES'
+              ? `${path} is not readable by vpmd`
+              : describeSecretProblem(path, p);
+      throw configError(
+        t.name,
+        'passwordFile',
+        `${why}; give a file holding the password on its first line, mode 0600`,
+      );
+    }
     password = r.line;
   }
   const u = new URL(t.url);
@@ -193,7 +250,7 @@ export async function resolveRedfishTarget(poll: PollConfig, t: RedfishTargetCon
   else if (t.ca !== undefined) {
     const ca = await readCaFile(t.name, t.ca);
     if (!ca.includes('-----BEGIN CERTIFICATE-----'))
-      throw configError(t.name, 'ca', `${t.ca} holds no PEM certificate`);
+      throw configError(t.name, 'ca', `${t.ca} holds no PEM certificate (-----BEGIN CERTIFICATE-----)`);
     trust = { kind: 'ca', ca };
   } else if (t.fingerprint !== undefined) {
     const hex = t.fingerprint.replace(/:/g, '').toUpperCase();

@@ -82,10 +82,12 @@ export class LogReader {
     const mine = (this.marks[name] ??= {});
     let emitted = 0;
     let changed = false;
-    for (const log of d.logs) {
+    // Every log read at once (bounded by the BMC's request limit), then handled in order.
+    const all = await Promise.all(d.logs.map(async (log) => ({ log, entries: await t.expandedMembers(log) })));
+    for (const { log, entries } of all) {
       const seen = new Set(mine[log] ?? []);
       const fresh: LogEntryView[] = [];
-      for (const e of await t.expandedMembers(log)) {
+      for (const e of entries) {
         const v = entryView(log, e);
         if (v.id === '' || seen.has(v.id) || relayed(e)) continue;
         seen.add(v.id);

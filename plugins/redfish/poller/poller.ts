@@ -16,9 +16,16 @@ import {
 } from 'vpmd';
 import type { PollConfig, ResolvedRedfishTarget } from './config.js';
 import { EventStream } from './events.js';
+import { mergeRereads, rereadsFor, type EventRereads } from './event-routing.js';
 import { LogReader } from './logs.js';
 import type { RfReading } from './readings.js';
 import { RedfishTarget, unknownRedfishTarget } from './target.js';
+
+/** A target's event re-reads: the one running and what waits for the next. */
+interface RereadSlot {
+  pending?: EventRereads;
+  running?: Promise<void>;
+}
 
 /** What the poller needs from the plugin context. */
 export interface RedfishPollerDeps {
@@ -48,6 +55,7 @@ export class RedfishPoller {
   private readonly defined = new Set<string>();
   private readonly streams = new Map<string, EventStream>();
   private readonly logReads = new Map<string, Promise<void>>();
+  private readonly rereads = new Map<string, RereadSlot>();
   private closed = false;
 
   constructor(
@@ -80,13 +88,13 @@ export class RedfishPoller {
     if (this.closed || (!force && t.inBackoff())) return 'skipped';
     return this.limiter.run(async () => {
       try {
-        await t.poll();
+        // Logs are read alongside the readings (not after them) unless the SSE stream brings them.
+        await t.poll(this.cfg.logs && !t.streaming ? () => this.readLogs(t) : undefined);
         t.succeeded();
         this.record(t);
         if (t.partial.length > 0)
           this.deps.log.warn({ target: name, unread: t.partial.length }, `Redfish poll of ${name}: ${t.detail ?? ''}`);
         this.follow(t);
-        if (this.cfg.logs && !t.streaming) await this.readLogs(t);
         return 'ok';
       } catch (e) {
         t.failed(e);
@@ -135,9 +143,7 @@ export class RedfishPoller {
     const stream = new EventStream(
       t,
       uri,
-      () => {
-        if (this.cfg.logs) void this.readLogs(t);
-      },
+      (data) => this.onEvent(t, data),
       (up, why) => {
         if (up !== t.streaming || why !== undefined)
           this.deps.log.info(
@@ -149,6 +155,41 @@ export class RedfishPoller {
     );
     this.streams.set(name, stream);
     stream.start();
+  }
+
+  /** An event: what it names is read again at once (events that come meanwhile are merged). */
+  private onEvent(t: RedfishTarget, data: string): void {
+    const d = t.discovery;
+    if (d === undefined || this.closed) return;
+    const name = t.target.name;
+    const slot = this.rereads.get(name) ?? {};
+    slot.pending = mergeRereads(slot.pending, rereadsFor(data, d));
+    this.rereads.set(name, slot);
+    slot.running ??= this.drainRereads(t, slot).finally(() => {
+      slot.running = undefined;
+    });
+  }
+
+  private async drainRereads(t: RedfishTarget, slot: RereadSlot): Promise<void> {
+    const name = t.target.name;
+    while (slot.pending !== undefined && !this.closed) {
+      const want = slot.pending;
+      slot.pending = undefined;
+      // A log read already under way may have missed what the event announced: a new one follows it.
+      const logs = this.cfg.logs
+        ? (this.logReads.get(name) ?? Promise.resolve()).then(() => this.readLogs(t))
+        : undefined;
+      if (want.system || want.chassis.size > 0) {
+        try {
+          await this.limiter.run(() => t.reread(want));
+          this.record(t);
+        } catch (e) {
+          // The next poll decides the target's health; an event's re-read only logs its failure.
+          this.deps.log.warn({ target: name, err: (e as Error).message }, `re-read of ${name} after an event failed`);
+        }
+      }
+      await logs;
+    }
   }
 
   private define(def: MetricDefinition): void {
@@ -199,6 +240,7 @@ export class RedfishPoller {
     this.closed = true;
     for (const s of this.streams.values()) s.stop();
     this.streams.clear();
+    await Promise.allSettled([...this.rereads.values()].map((s) => s.running ?? Promise.resolve()));
     await Promise.allSettled([...this.logReads.values()]);
     await Promise.all([...this.targets.values()].map((t) => t.close()));
   }

@@ -191,6 +191,18 @@ export class BmcSession {
     return body;
   }
 
+  /**
+   * GETs a resource every client may read without a session (the service root, DSP0266); a BMC
+   * that wants credentials for it anyway is asked again with them. @throws E_REDFISH_BMC_*
+   */
+  async getPublic(path: string): Promise<RfObject> {
+    const r = await this.limiter.run(() => this.transport.send('GET', path, {}));
+    this.counters.requests++;
+    if (r.status === 401 || r.status === 403) return this.get(path);
+    if (r.status !== 200) throw statusError(this.target.name, `GET ${path}`, r);
+    return this.parse(`GET ${path}`, r);
+  }
+
   /** Parses an answer's JSON object. @throws E_REDFISH_BMC_REPLY */
   parse(what: string, r: BmcReply): RfObject {
     let v: unknown;

@@ -18,18 +18,14 @@ import {
   thermalMetricsReadings,
   type RfReading,
 } from './readings.js';
+import type { EventRereads } from './event-routing.js';
+import { discover, isFull, type Discovered, type Discovery } from './discovery.js';
 import { BmcSession, type RfObject, type SessionTiming } from './session.js';
 
-/** What discovery found on the BMC. */
-export interface Discovery {
-  readonly expand: '.' | '*' | undefined;
-  readonly select: boolean;
-  readonly systems: readonly string[];
-  readonly chassis: ReadonlyArray<{ readonly id: string; readonly uri: string }>;
-  /** Entries collections of every LogService of the managers and systems. */
-  readonly logs: readonly string[];
-  readonly sse: string | undefined;
-}
+export type { Discovery } from './discovery.js';
+
+/** Systems and chassis, as discovery's early step knows them. */
+type Found = Pick<Discovery, 'systems' | 'chassis' | 'expand' | 'select'>;
 
 /** A chassis' reading. */
 export interface ChassisReading {
@@ -60,11 +56,6 @@ const SENSOR_SELECT = 'Id,Name,Reading,ReadingType,ReadingUnits,Status,Threshold
 /** Failures in a row after which a target counts as failed rather than degraded. */
 const FAILED_AFTER = 3;
 
-/** True for a member that is more than a link. */
-function full(m: RfObject): boolean {
-  return Object.keys(m).some((k) => !k.startsWith('@odata.'));
-}
-
 function asNumber(v: unknown): number | null {
   return typeof v === 'number' && Number.isFinite(v) ? v : null;
 }
@@ -88,6 +79,12 @@ export class RedfishTarget {
   partial: string[] = [];
   /** True while the BMC's SSE stream is connected (log polling pauses). */
   streaming = false;
+  /** Targeted re-reads made for events. */
+  events = 0;
+  /** The query options the BMC supports, known from discovery's early step on. */
+  private query: Pick<Discovery, 'expand' | 'select'> | undefined;
+  /** Bodies the discovery of the poll in progress read (served to that poll only). */
+  private fresh = new Map<string, RfObject>();
 
   constructor(
     readonly target: ResolvedRedfishTarget,
@@ -121,7 +118,7 @@ export class RedfishTarget {
   }
 
   /** GETs a resource, swallowing a failure into `partial` (one resource degrades one reading). */
-  private async tryGet(uri: string): Promise<RfObject | undefined> {
+  async tryGet(uri: string): Promise<RfObject | undefined> {
     try {
       return await this.session.get(uri);
     } catch (e) {
@@ -134,71 +131,96 @@ export class RedfishTarget {
 
   /** Reads the service root and the collections once (again after a failed poll). */
   async discover(): Promise<Discovery> {
-    const s = this.session;
-    const root = await s.get('/redfish/v1/');
-    const features = prop(root, 'ProtocolFeaturesSupported');
-    const levels = prop(features, 'ExpandQuery', 'Levels') === true;
-    const expand = !levels
-      ? undefined
-      : prop(features, 'ExpandQuery', 'NoLinks') === true
-        ? ('.' as const)
-        : prop(features, 'ExpandQuery', 'ExpandAll') === true
-          ? ('*' as const)
-          : undefined;
-    const collection = async (uri: string | undefined): Promise<string[]> =>
-      uri === undefined
-        ? []
-        : members(await s.get(uri))
-            .map((m) => linkOf(m))
-            .filter((x): x is string => x !== undefined);
-    const systems = await collection(linkOf(root, 'Systems'));
-    const want = this.target.chassis;
-    const chassis = (await collection(linkOf(root, 'Chassis')))
-      .map((uri) => ({ uri, id: uri.replace(/\/$/, '').split('/').pop() ?? uri }))
-      .filter((c) => want === undefined || want.includes(c.id));
-    const logs: string[] = [];
-    for (const owner of [...(await collection(linkOf(root, 'Managers'))), ...systems]) {
-      const body = await this.tryGet(owner);
-      for (const svc of await collection(linkOf(body, 'LogServices')).catch(() => [])) {
-        const entries = linkOf(await this.tryGet(svc), 'Entries');
-        if (entries !== undefined) logs.push(entries);
-      }
-    }
-    const events = linkOf(root, 'EventService');
-    const es = events === undefined ? undefined : await this.tryGet(events);
-    const sseUri = prop(es, 'ServerSentEventUri');
-    this.discovery = {
-      expand,
-      select: prop(features, 'SelectQuery') === true,
-      systems,
-      chassis,
-      logs,
-      sse: typeof sseUri === 'string' && prop(es, 'ServiceEnabled') !== false ? sseUri : undefined,
-    };
-    return this.discovery;
+    return (await this.startDiscovery().done).discovery;
   }
 
-  /** One poll: systems, then every chassis. @throws when the BMC cannot be read at all */
-  async poll(): Promise<void> {
+  private startDiscovery(): { early: Promise<Found>; done: Promise<Discovered> } {
+    const run = discover(this, {
+      ...(this.target.chassis !== undefined ? { chassisIds: this.target.chassis } : {}),
+      events: this.target.events,
+    });
+    this.fresh = run.prefetched;
+    const done = run.done.then((found) => {
+      this.discovery = found.discovery;
+      return found;
+    });
+    return { early: run.early, done };
+  }
+
+  /** A body discovery fetched in this same poll, else a GET. */
+  private read(uri: string): Promise<RfObject> {
+    const got = this.fresh.get(uri);
+    return got !== undefined ? Promise.resolve(got) : this.session.get(uri);
+  }
+
+  /**
+   * One poll: the first system and every chassis at once, and `alongside` (the log reads) as
+   * soon as discovery is complete, while the readings go on. @throws when the BMC cannot be read at all
+   */
+  async poll(alongside?: () => Promise<void>): Promise<void> {
     this.partial = [];
-    const d = this.discovery ?? (await this.discover());
-    const first = d.systems[0];
-    if (first !== undefined) await this.readSystem(first);
-    const readings: ChassisReading[] = [];
-    const controls: ControlView[] = [];
-    for (const c of d.chassis) {
-      const body = await this.tryGet(c.uri);
-      if (body === undefined) continue;
-      for (const r of await this.readChassis(body)) readings.push({ chassis: c.id, reading: r });
-      controls.push(...(await this.readControls(c.id, body)));
+    let early: Promise<Found>;
+    let done: Promise<unknown>;
+    if (this.discovery !== undefined) {
+      this.fresh = new Map();
+      early = done = Promise.resolve(this.discovery);
+    } else ({ early, done } = this.startDiscovery());
+    const readings = early.then((found) => {
+      this.query = found;
+      return this.readAll(found);
+    });
+    const side = alongside === undefined ? done : done.then(alongside);
+    try {
+      await Promise.all([readings, side]);
+    } finally {
+      // Bodies discovery fetched serve this poll only; later polls read them afresh.
+      this.fresh = new Map();
     }
-    this.readings = readings;
-    this.controls = controls;
     this.polls++;
   }
 
+  /**
+   * Reads again what an event named (the system, some chassis) without a whole poll; the other
+   * chassis keep their readings. @throws when the system cannot be read
+   */
+  async reread(what: EventRereads): Promise<void> {
+    const d = this.discovery;
+    if (d === undefined) return;
+    this.events++;
+    const first = d.systems[0];
+    const chassis = d.chassis.filter((c) => what.chassis.has(c.id));
+    const [, perChassis] = await Promise.all([
+      what.system && first !== undefined ? this.readSystem(first) : Promise.resolve(),
+      Promise.all(chassis.map((c) => this.readOneChassis(c))),
+    ]);
+    const redone = new Set(chassis.map((c) => c.id));
+    this.readings = [...this.readings.filter((r) => !redone.has(r.chassis)), ...perChassis.flatMap((x) => x.readings)];
+    this.controls = [...this.controls.filter((c) => !redone.has(c.chassis)), ...perChassis.flatMap((x) => x.controls)];
+  }
+
+  private async readOneChassis(c: {
+    readonly id: string;
+    readonly uri: string;
+  }): Promise<{ readings: ChassisReading[]; controls: ControlView[] }> {
+    const body = this.fresh.get(c.uri) ?? (await this.tryGet(c.uri));
+    if (body === undefined) return { readings: [], controls: [] };
+    const [rs, controls] = await Promise.all([this.readChassis(body), this.readControls(c.id, body)]);
+    return { readings: rs.map((r) => ({ chassis: c.id, reading: r })), controls };
+  }
+
+  /** Reads the first system and every chassis (known from discovery's early step, logs may still be read). */
+  private async readAll({ systems, chassis }: Found): Promise<void> {
+    const first = systems[0];
+    const [, perChassis] = await Promise.all([
+      first !== undefined ? this.readSystem(first) : Promise.resolve(),
+      Promise.all(chassis.map((c) => this.readOneChassis(c))),
+    ]);
+    this.readings = perChassis.flatMap((x) => x.readings);
+    this.controls = perChassis.flatMap((x) => x.controls);
+  }
+
   private async readSystem(uri: string): Promise<void> {
-    const sys = await this.session.get(uri);
+    const sys = await this.read(uri);
     const reset = prop(sys, 'Actions', '#ComputerSystem.Reset');
     let types = prop(reset, 'ResetType@Redfish.AllowableValues');
     const info = prop(reset, '@Redfish.ActionInfo');
@@ -222,17 +244,22 @@ export class RedfishTarget {
 
   /** The members of a collection, expanded in one request when the BMC can. */
   async expandedMembers(uri: string, select?: string): Promise<RfObject[]> {
-    const d = this.discovery;
+    const kept = this.fresh.get(uri);
+    if (kept !== undefined && members(kept).every(isFull)) {
+      this.fresh.delete(uri);
+      return members(kept);
+    }
+    const d = this.discovery ?? this.query;
     if (d?.expand !== undefined) {
       const c = await this.tryGet(`${uri}?$expand=${d.expand}($levels=1)`);
       const ms = c === undefined ? [] : members(c);
       // A BMC that ignored $expand sends bare links: read those one by one.
-      if (ms.every(full)) return ms;
+      if (ms.every(isFull)) return ms;
     }
     const c = await this.tryGet(uri);
     if (c === undefined) return [];
     // Some collections (log entries, often) carry their members whole.
-    if (members(c).every(full)) return members(c);
+    if (members(c).every(isFull)) return members(c);
     const links = members(c)
       .map((m) => linkOf(m))
       .filter((x): x is string => x !== undefined);
@@ -258,13 +285,15 @@ export class RedfishTarget {
       }
     };
     const sensors = linkOf(ch, 'Sensors');
-    if (sensors !== undefined) {
-      // A vpmd polling a vpmd: the readings it relays from its own Redfish poller are not read back.
-      const mine = (s: RfObject): boolean => prop(s, 'Oem', 'Vpmd', 'SourcePlugin') === 'redfish';
-      add((await this.expandedMembers(sensors, SENSOR_SELECT)).filter((s) => !mine(s)).map(sensorReading));
-    }
     const env = linkOf(ch, 'EnvironmentMetrics');
-    const envBody = env === undefined ? undefined : await this.tryGet(env);
+    // A vpmd polling a vpmd: the readings it relays from its own Redfish poller are not read back.
+    const mine = (s: RfObject): boolean => prop(s, 'Oem', 'Vpmd', 'SourcePlugin') === 'redfish';
+    // Read at once, added in order: a Sensor wins over the EnvironmentMetrics excerpt of it.
+    const [sensorBodies, envBody] = await Promise.all([
+      sensors === undefined ? Promise.resolve([]) : this.expandedMembers(sensors, SENSOR_SELECT),
+      env === undefined ? Promise.resolve(undefined) : this.tryGet(env),
+    ]);
+    add(sensorBodies.filter((s) => !mine(s)).map(sensorReading));
     if (envBody !== undefined) add(environmentReadings(envBody));
     if (sensors === undefined) {
       const thermal = linkOf(ch, 'ThermalSubsystem');

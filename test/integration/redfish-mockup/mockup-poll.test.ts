@@ -82,7 +82,17 @@ describe('Redfish poller against the DMTF Redfish Mockup Server', () => {
     expect(t?.requests).toBeLessThan(60);
   });
 
-  it('turns the LogService entries into hw.log.v1 events', async () => {
+  it('turns the LogService entries into hw.log.v1 events, by polling: the mockup has no SSE stream', async () => {
+    // Its EventService has no ServerSentEventUri (it pushes to subscribed destinations only):
+    // with poll.events on, the poller falls back to reading the logs at every poll.
+    const root = await p.agent.json<Record<string, unknown>>([
+      'redfish',
+      'walk',
+      'mock-http',
+      '/redfish/v1/EventService',
+    ]);
+    expect(root.ServerSentEventUri).toBeUndefined();
+    expect((await p.targets()).get('mock-http')?.events).toBe('polled');
     await waitFor(() => p.hwLog.some((e) => e.source === 'redfish/mock-http'), 'log entries');
     const e = p.hwLog.find((x) => x.source === 'redfish/mock-http' && /Melting/.test(x.message));
     expect(e).toMatchObject({ severity: 'critical', timestamp: Date.parse('2012-03-07T14:44:00Z') });

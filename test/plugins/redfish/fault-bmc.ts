@@ -45,8 +45,12 @@ export interface FaultBmc {
   setReading(sensor: 'Temp1' | 'Power1', value: number): void;
   /** Open SSE streams. */
   streams(): number;
-  /** Sends one event on every open SSE stream. */
-  sendEvent(messageId: string): void;
+  /** Sends one event on every open SSE stream (with OriginOfCondition when `origin` is given). */
+  sendEvent(messageId: string, origin?: string): void;
+  /** While true, the SSE URI answers 503 (a BMC whose event service is down). */
+  refuseStreams: boolean;
+  /** Ends every open SSE stream (the BMC dropped them). */
+  dropStreams(): void;
   /** Closes the listener and cuts every connection: the BMC is gone. */
   vanish(): Promise<void>;
 }
@@ -215,6 +219,7 @@ export async function startFaultBmc(opts: FaultBmcOptions = {}): Promise<FaultBm
     }
     if (bmc.fault === 'error500') return send(res, 500, { error: { message: 'internal error' } });
     if (opts.sse && req.method === 'GET' && key === `${V1}/EventService/SSE`) {
+      if (bmc.refuseStreams) return send(res, 503, { error: { message: 'event service busy' } });
       res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache' });
       res.write(': fault BMC events\n\n');
       streams.add(res);
@@ -284,9 +289,18 @@ export async function startFaultBmc(opts: FaultBmcOptions = {}): Promise<FaultBm
       readings[s] = v;
     },
     streams: () => streams.size,
-    sendEvent: (messageId) => {
-      const data = JSON.stringify({ Events: [{ EventId: String(Date.now()), MessageId: messageId }] });
+    sendEvent: (messageId, origin) => {
+      const record = {
+        EventId: String(Date.now()),
+        MessageId: messageId,
+        ...(origin !== undefined ? { OriginOfCondition: link(origin) } : {}),
+      };
+      const data = JSON.stringify({ Events: [record] });
       for (const s of streams) s.write(`id: ${Date.now()}\ndata: ${data}\n\n`);
+    },
+    refuseStreams: false,
+    dropStreams: () => {
+      for (const s of streams) s.end();
     },
     vanish: async () => {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));

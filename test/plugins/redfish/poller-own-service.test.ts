@@ -1,20 +1,48 @@
 /**
  * The Redfish poller against vpmd's own Redfish service (a second agent as the BMC): TLS
  * verified against the service's certificate, readings of its host chassis with units and
- * source, PowerState and Reset's allowed values, its LogServices, its SSE stream followed, and
- * `redfish walk`.
+ * source, PowerState and Reset's allowed values, its LogServices, its SSE stream followed (an
+ * event the service sends re-reads the chassis it names), and `redfish walk`.
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Type, defineCommand, StringEnum } from '../../../core/index.js';
+import { testPlugin } from '../../../testkit/index.js';
 import { bootRedfish, type RedfishHarness } from './support.js';
 import { bootPoller, waitFor, type PollingAgent } from './poller-support.js';
+
+/** On the BMC's side: emits a threshold crossing, which its Redfish service sends as an event. */
+const statusEmitter = testPlugin({
+  name: 'status-emitter',
+  description: 'test: emits telemetry.status.v1 on command',
+  register(ctx) {
+    ctx.commands.register(
+      defineCommand({
+        name: 'emit status',
+        summary: 'emit telemetry.status.v1',
+        privilege: 'ConfigureManager',
+        args: Type.Object({ metric: Type.String(), to: StringEnum(['ok', 'warning', 'critical'] as const) }),
+        positional: ['metric', 'to'],
+        handler: (a) =>
+          ctx.events.emit('telemetry.status.v1', {
+            metric: a.metric,
+            from: 'ok',
+            to: a.to,
+            value: 99,
+            timestamp: Date.now(),
+          }),
+      }),
+    );
+    return { start: () => undefined, stop: () => undefined };
+  },
+});
 
 describe("Redfish poller against vpmd's own Redfish service", () => {
   let bmc: RedfishHarness;
   let p: PollingAgent;
 
   beforeAll(async () => {
-    bmc = await bootRedfish();
+    bmc = await bootRedfish({ plugins: [statusEmitter] });
     await bmc.addAccount('poller', 'Operator', 'Poller-pass-1234');
     p = await bootPoller([
       {
@@ -55,8 +83,20 @@ describe("Redfish poller against vpmd's own Redfish service", () => {
     expect(t?.logins).toBe(1);
   });
 
-  it('follows the SSE stream the service offers', async () => {
-    await waitFor(async () => (await p.targets()).get('vpmd-bmc')?.events === 'sse', 'SSE stream open');
+  it('follows the SSE stream the service offers: its event re-reads the chassis it names, no poll', async () => {
+    const target = async () => (await p.targets()).get('vpmd-bmc');
+    await waitFor(async () => (await target())?.events === 'sse', 'SSE stream open');
+    const before = await target();
+    const temp = (
+      await bmc.agent.json<Array<{ id: string; kind: string }>>(['telemetry', 'list', '--target', 'host'])
+    ).find((m) => m.kind === 'temperature');
+    expect(temp).toBeDefined();
+    await bmc.agent.json(['emit', 'status', temp?.id ?? '', 'warning']);
+    await waitFor(async () => ((await target())?.eventRereads ?? 0) > (before?.eventRereads ?? 0), 'a re-read');
+    const after = await target();
+    // The chassis was read again (its Sensors), without a poll.
+    expect(after?.polls).toBe(before?.polls);
+    expect(after?.requests).toBeGreaterThan(before?.requests ?? 0);
   });
 
   it("lists the service's log entries and walks any URI", async () => {

@@ -84,6 +84,7 @@ export interface TargetRow {
   readonly powerState: string | null;
   readonly resetTypes: string[];
   readonly events: string;
+  readonly eventRereads: number;
   readonly polls: number;
   readonly requests: number;
   readonly notModified: number;
