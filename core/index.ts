@@ -97,6 +97,10 @@ export { formatCpuList, parseCpuList } from './host/cpu-ranges.js';
 export { readOptional, readOptionalInt, readOptionalWords, listOptional, splitWords } from './host/sysfs-read.js';
 /** Turns raw RAPL readings (wrapping at `max_energy_range_uj`) into a monotonic total. */
 export { EnergyCounter, type EnergySample } from './host/energy-counter.js';
+/** Cumulative CPU time of many host threads, re-read each interval through kept-open files. */
+export { ThreadCpuReader, type ThreadRef, type ThreadCpuReaderOptions } from './host/thread-cpu.js';
+/** Small files re-read every interval (`/proc/stat`, `scaling_cur_freq`) through kept-open descriptors. */
+export { KeptOpenFiles } from './host/kept-open-files.js';
 /** Writes a file atomically (temp file, fsync, rename), as the state store does. */
 export { writeFileAtomic } from './state/atomic-file.js';
 /** HTTPS certificates for plugin listeners: configured PEM files or a self-signed one kept in state. */

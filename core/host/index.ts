@@ -10,6 +10,8 @@ export * from './host-faults.js';
 export * from './sysfs-attr.js';
 export * from './cpu-ranges.js';
 export * from './proc-files.js';
+export * from './thread-cpu.js';
+export * from './kept-open-files.js';
 export * from './topology.js';
 export * from './cpufreq.js';
 export * from './cpufreq-writers.js';

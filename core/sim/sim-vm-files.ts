@@ -2,7 +2,8 @@
  * The files the simulated VMs show, in the kernel's formats (clock ticks of USER_HZ = 100):
  * - `proc/stat`: per-CPU `user nice system idle iowait irq softirq steal guest guest_nice`;
  * - `proc/<pid>/stat` and `proc/<pid>/task/<tid>/stat`: field 14/15 utime/stime, 39 processor,
- *   43 guest_time (vCPU threads); `.../comm`: `CPU N/KVM` for vCPU threads as QEMU names them
+ *   43 guest_time (vCPU threads); `.../schedstat`: the thread's run time in ns (then wait time,
+ *   always 0 here, and timeslices), what the domains source reads; `.../comm`: `CPU N/KVM` for vCPU threads as QEMU names them
  *   with `debug-threads=on`, `qemu-system-x86` for the emulator;
  * - `run/vpmd-sim/domains.json` (format `vpmd-sim-domains/1`): what libvirt would say about
  *   each running domain (UUID, name, pid, pins, Nova metadata), read by the simulated
@@ -73,7 +74,12 @@ function threadOf(vm: SimVm, tid: number): SimThread | undefined {
   return vm.emulator.tid === tid ? vm.emulator : vm.vcpus.find((t) => t.tid === tid);
 }
 
-const PROC_PATH = /^proc\/(\d+)(?:\/task\/(\d+))?\/(stat|comm|cmdline)$/;
+const PROC_PATH = /^proc\/(\d+)(?:\/task\/(\d+))?\/(stat|schedstat|comm|cmdline)$/;
+
+/** `schedstat`: run time (ns), wait time (ns), timeslices; the simulator keeps only the first. */
+function schedstatLine(t: { cpuUs: number }): string {
+  return `${Math.round(t.cpuUs * 1000)} 0 ${Math.floor(t.cpuUs / TICK_US)}\n`;
+}
 
 /** The domains description (see the module comment). */
 export function domainsDescription(s: SimVmState): string {
@@ -100,6 +106,11 @@ export function renderProcFile(path: string, s: SimVmState, nowMs: number): stri
   if (vm === undefined) return undefined;
   const threads = vm.vcpus.length + 1;
   if (m[3] === 'cmdline') return `qemu-system-x86_64\0-name\0guest=${vm.name},debug-threads=on\0-uuid\0${vm.uuid}\0`;
+  // The process's own schedstat is its main thread's (the emulator: tid = pid), as in Linux.
+  if (m[3] === 'schedstat') {
+    const t = m[2] === undefined ? vm.emulator : threadOf(vm, Number(m[2]));
+    return t === undefined ? undefined : schedstatLine(t);
+  }
   if (m[2] === undefined) {
     const all = [...vm.vcpus, vm.emulator];
     const sum = { cpuUs: all.reduce((a, t) => a + t.cpuUs, 0), lastCpu: vm.emulator.lastCpu };
@@ -118,7 +129,7 @@ export function listProcDir(path: string, s: SimVmState): string[] | undefined {
   if (m === null) return undefined;
   const vm = vmOf(s, Number(m[1]));
   if (vm === undefined) return undefined;
-  if (m[2] === undefined) return ['cmdline', 'comm', 'stat', 'task'];
+  if (m[2] === undefined) return ['cmdline', 'comm', 'schedstat', 'stat', 'task'];
   if (m[3] === undefined) return [vm.emulator, ...vm.vcpus].map((t) => String(t.tid));
-  return threadOf(vm, Number(m[3])) === undefined ? undefined : ['comm', 'stat'];
+  return threadOf(vm, Number(m[3])) === undefined ? undefined : ['comm', 'schedstat', 'stat'];
 }

@@ -3,7 +3,7 @@
  * emulator thread) burn simulated CPU on the host CPUs they are pinned to. The simulator
  * schedules them (a thread's demand spreads evenly over its pins; an over-committed CPU shares
  * fairly), drives the CPUs' load (hence frequency and power) from them, serves what the kernel
- * would show (`/proc/stat`, `/proc/<pid>/task/<tid>/{stat,comm}`), a libvirt-like description
+ * would show (`/proc/stat`, `/proc/<pid>/task/<tid>/{stat,schedstat,comm}`), a libvirt-like description
  * of the running domains (`run/vpmd-sim/domains.json`, which the simulated `domains@1` source
  * reads), and accumulates each VM's TRUE energy per RAPL zone from the power physics
  * (`sim-power-model.ts`): the busy power its threads drew above the idle power of the CPUs

@@ -19,7 +19,7 @@ import {
 import { splitInterval, type ThreadInput } from './attribution.js';
 import type { FrequencyModel, FrequencyRange } from './frequency-weight.js';
 import { dynamicShape, WeightCalibration } from './weight-calibration.js';
-import { readBusyUs, readFrequencies, readFrequencyRange, surveyZones, type EnergyZone } from './host-reader.js';
+import { IntervalReader, readFrequencyRange, surveyZones, type EnergyZone } from './host-reader.js';
 import { IdleFloor } from './idle-floor.js';
 import { HistoryRing, type LedgerData, type VmAccount, type ZoneTotals } from './ledger.js';
 
@@ -50,9 +50,12 @@ export interface EngineDeps {
   readonly now: () => number;
 }
 
-interface ThreadMark {
-  cpuUs: number;
+/** A VM's thread counters at the last sample (one entry per VM: no per-thread keys to build). */
+interface VmMarks {
   startedAt: number;
+  /** By vCPU index; undefined: not seen yet. */
+  vcpus: Array<number | undefined>;
+  emulator: number | undefined;
 }
 
 /** Which zones add up to a VM's RAPL total: packages and DRAM (parts are inside packages). */
@@ -63,13 +66,14 @@ export class EnergyEngine implements EnergyAccounting {
   private zones: EnergyZone[] = [];
   private cpus: number[] = [];
   private range: FrequencyRange | undefined;
+  private reader: IntervalReader | undefined;
   private readonly counters = new Map<string, EnergyCounter>();
   private readonly gaps = new Set<string>();
   private readonly floors = new Map<string, IdleFloor>();
   private readonly curves = new Map<string, WeightCalibration>();
   private readonly totals = new Map<string, ZoneTotals>();
   private readonly accounts = new Map<string, VmAccount>();
-  private readonly marks = new Map<string, ThreadMark>();
+  private readonly marks = new Map<string, VmMarks>();
   private prevMs: number | undefined;
   private prevBusy: number[] | undefined;
   private prevFreq: Array<number | undefined> = [];
@@ -90,6 +94,12 @@ export class EnergyEngine implements EnergyAccounting {
     this.zones = zones;
     this.cpus = cpus;
     this.range = await readFrequencyRange(this.deps.host, cpus);
+    this.reader?.close();
+    this.reader = new IntervalReader(
+      this.deps.host,
+      zones.map((z) => z.id),
+      cpus,
+    );
     for (const z of zones) {
       this.counters.set(z.key, new EnergyCounter(z.maxEnergyRangeUj));
       this.floors.set(z.key, new IdleFloor(z.key, this.opts.idleFloorW[z.key], restored?.floors[z.key]));
@@ -109,6 +119,12 @@ export class EnergyEngine implements EnergyAccounting {
       if (saved.novaProjectId !== undefined) a.novaProjectId = saved.novaProjectId;
       a.running = false;
     }
+  }
+
+  /** Gives back the descriptors kept open for the per-interval reads. */
+  close(): void {
+    this.reader?.close();
+    this.reader = undefined;
   }
 
   /** Zones found at init. */
@@ -142,16 +158,17 @@ export class EnergyEngine implements EnergyAccounting {
     return a;
   }
 
-  /** CPU time of a thread since the last sample; a restart (new start time, smaller counter) counts from zero. */
-  private threadDelta(key: string, cpuUs: number, startedAt: number, capUs: number): number {
-    const prev = this.marks.get(key);
-    this.marks.set(key, { cpuUs, startedAt });
-    if (prev === undefined || prev.startedAt !== startedAt || cpuUs < prev.cpuUs) {
-      // First seen: only if it started during the interval can its whole counter belong to it.
+  /**
+   * CPU time of a thread since the last sample (`prev`: its counter then, undefined when first
+   * seen or the VM restarted). A counter seen for the first time counts only if the VM started
+   * during the interval (then all of it is the interval's); a smaller counter is a restart.
+   */
+  private threadDelta(prev: number | undefined, cpuUs: number, startedAt: number, capUs: number): number {
+    if (prev === undefined || cpuUs < prev) {
       const since = this.prevMs;
       return since !== undefined && startedAt >= since ? Math.min(cpuUs, capUs) : 0;
     }
-    return cpuUs - prev.cpuUs;
+    return cpuUs - prev;
   }
 
   private threadsOf(domains: readonly DomainInfo[], dtUs: number): ThreadInput[] {
@@ -164,12 +181,19 @@ export class EnergyEngine implements EnergyAccounting {
         a.novaInstanceId = d.metadata.nova.instanceId;
         if (d.metadata.nova.projectId !== undefined) a.novaProjectId = d.metadata.nova.projectId;
       }
+      let m = this.marks.get(d.uuid);
+      if (m === undefined || m.startedAt !== d.startedAt) {
+        m = { startedAt: d.startedAt, vcpus: [], emulator: undefined };
+        this.marks.set(d.uuid, m);
+      }
       for (const v of d.vcpus) {
-        const deltaUs = this.threadDelta(`${d.uuid}/v${v.index}`, v.cpuTimeUs, d.startedAt, dtUs);
+        const deltaUs = this.threadDelta(m.vcpus[v.index], v.cpuTimeUs, d.startedAt, dtUs);
+        m.vcpus[v.index] = v.cpuTimeUs;
         threads.push({ owner: d.uuid, deltaUs, pins: v.pins });
       }
       const emuCap = dtUs * Math.max(1, d.emulator.threadIds.length);
-      const deltaUs = this.threadDelta(`${d.uuid}/e`, d.emulator.cpuTimeUs, d.startedAt, emuCap);
+      const deltaUs = this.threadDelta(m.emulator, d.emulator.cpuTimeUs, d.startedAt, emuCap);
+      m.emulator = d.emulator.cpuTimeUs;
       threads.push({ owner: d.uuid, deltaUs, pins: d.emulator.pins });
     }
     return threads;
@@ -180,10 +204,16 @@ export class EnergyEngine implements EnergyAccounting {
     const t = this.deps.now();
     const host = this.deps.host;
     const provider = this.deps.domains();
-    const [raw, busy, freq, domains] = await Promise.all([
-      Promise.all(this.zones.map((z) => host.rapl.energyUj(z.id).catch(() => undefined))),
-      readBusyUs(host).catch(() => undefined),
-      readFrequencies(host, this.cpus),
+    const reader =
+      this.reader ??
+      new IntervalReader(
+        host,
+        this.zones.map((z) => z.id),
+        this.cpus,
+      );
+    this.reader = reader;
+    const [{ energyUj: raw, busy, freq }, domains] = await Promise.all([
+      reader.read(),
       provider === undefined ? Promise.resolve([]) : provider.list().catch(() => undefined),
     ]);
     const prevMs = this.prevMs;

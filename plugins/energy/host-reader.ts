@@ -1,10 +1,11 @@
 /**
  * What the energy plugin reads from the host each interval, through the host model's backend
- * (the real `/` or the simulated kernel): RAPL counters, per-CPU busy time from `/proc/stat`,
- * and each CPU's current frequency (`cpuN/cpufreq/scaling_cur_freq`, kHz). Zones and topology
- * are surveyed once at start. A file that cannot be read degrades that reading only.
+ * (the real `/` or the simulated kernel): RAPL counters (`energy_uj`), per-CPU busy time from
+ * `/proc/stat`, and each CPU's current frequency (`cpuN/cpufreq/scaling_cur_freq`, kHz), kept
+ * open between intervals. Zones and topology are surveyed once at start through the host
+ * model. A file that cannot be read degrades that reading only.
  */
-import type { HostModel, RaplDomain } from 'vpmd';
+import { KeptOpenFiles, type HostModel, type RaplDomain } from 'vpmd';
 import type { FrequencyRange } from './frequency-weight.js';
 
 /** How a zone's energy relates to the CPUs. */
@@ -66,22 +67,58 @@ export function parseProcStat(text: string): number[] {
   return busy;
 }
 
-/** Reads `/proc/stat`. */
-export async function readBusyUs(host: HostModel): Promise<number[]> {
-  return parseProcStat(await host.backend.read('proc/stat'));
+/** What one interval reads. */
+export interface IntervalReading {
+  /** Raw `energy_uj` of each zone asked for (same order); undefined where unreadable. */
+  readonly energyUj: Array<number | undefined>;
+  /** Busy µs per CPU from `/proc/stat`; undefined when it could not be read. */
+  readonly busy: number[] | undefined;
+  /** Current frequency of each CPU, kHz (index = CPU; undefined where unreadable: no cpufreq). */
+  readonly freq: Array<number | undefined>;
 }
 
-/** Current frequency of each CPU, kHz (undefined where unreadable: no cpufreq). */
-export async function readFrequencies(host: HostModel, cpus: readonly number[]): Promise<Array<number | undefined>> {
-  const out: Array<number | undefined> = [];
-  await Promise.all(
-    cpus.map(async (c) => {
-      const text = await host.backend.read(`sys/devices/system/cpu/cpu${c}/cpufreq/scaling_cur_freq`).catch(() => '');
-      const v = Number(text.trim());
-      out[c] = text.trim() !== '' && Number.isFinite(v) && v > 0 ? v : undefined;
-    }),
-  );
-  return out;
+/**
+ * Reads each zone's `energy_uj`, `/proc/stat` and every CPU's `scaling_cur_freq` each interval
+ * through kept-open descriptors (one pread each on a real host, no thread-pool round trips).
+ */
+export class IntervalReader {
+  private readonly files: KeptOpenFiles;
+  private readonly paths: string[];
+
+  constructor(
+    host: HostModel,
+    private readonly zoneIds: readonly string[],
+    private readonly cpus: readonly number[],
+  ) {
+    this.files = new KeptOpenFiles(host.backend);
+    this.paths = [
+      ...zoneIds.map((id) => `sys/class/powercap/${id}/energy_uj`),
+      'proc/stat',
+      ...cpus.map((c) => `sys/devices/system/cpu/cpu${c}/cpufreq/scaling_cur_freq`),
+    ];
+  }
+
+  async read(): Promise<IntervalReading> {
+    const texts = await this.files.readTexts(this.paths);
+    const z = this.zoneIds.length;
+    const energyUj = this.zoneIds.map((_, i) => {
+      const text = (texts[i] ?? '').trim();
+      return /^\d+$/.test(text) ? Number(text) : undefined;
+    });
+    const stat = texts[z];
+    const freq: Array<number | undefined> = [];
+    this.cpus.forEach((c, i) => {
+      const text = (texts[z + 1 + i] ?? '').trim();
+      const v = Number(text);
+      freq[c] = text !== '' && Number.isFinite(v) && v > 0 ? v : undefined;
+    });
+    return { energyUj, busy: stat === undefined ? undefined : parseProcStat(stat), freq };
+  }
+
+  /** Gives the descriptors back. */
+  close(): void {
+    this.files.close();
+  }
 }
 
 /** The CPUs' hardware frequency range (cpuinfo min/max of the first CPU that has them). */

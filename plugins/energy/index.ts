@@ -112,6 +112,7 @@ export default definePlugin({
       },
       async stop() {
         await save();
+        engine.close();
       },
       health(): PluginHealth {
         if (lastError !== undefined) return { status: 'degraded', detail: lastError };

@@ -45,9 +45,10 @@ export default definePlugin({
       return {
         start() {
           // The simulator has no signal: look for started and stopped VMs every second.
-          ctx.scheduler.every('lifecycle-poll', 1000, () => sim.list());
+          ctx.scheduler.every('lifecycle-poll', 1000, () => sim.poll());
         },
         stop() {
+          sim.close();
           return Promise.resolve();
         },
         async health(): Promise<PluginHealth> {

@@ -22,7 +22,7 @@ import { PROMETHEUS_ERRORS } from './errors.js';
 import { PrometheusConfigSchema, type PrometheusContext } from './config.js';
 import { loadScrapeAuth } from './http/auth.js';
 import { listenMetrics, type MetricsListener } from './http/server.js';
-import { scrape, type ScrapeSources } from './collectors/scrape.js';
+import { scrapeChunks, type ScrapeSources } from './collectors/scrape.js';
 import { prometheusConfigProblems } from './validate.js';
 
 const VERSION = '1.0.0';
@@ -98,7 +98,7 @@ export default definePlugin({
               commonName: 'vpmd metrics',
             })
           : undefined;
-        listener = await listenMetrics({ ctx, address, tls, auth, scrape: (format) => scrape(src, format) });
+        listener = await listenMetrics({ ctx, address, tls, auth, scrape: (format) => scrapeChunks(src, format) });
         ctx.log.info(
           {
             url: listener.url,

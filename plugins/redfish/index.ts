@@ -42,6 +42,8 @@ import { selLogRoutes } from './resources/sel-log.js';
 import { capabilitiesDocumentsRoutes } from './resources/capabilities-documents.js';
 import { powerProfilesRoutes } from './resources/power-profiles.js';
 import { vmEnergyRoutes } from './resources/vm-energy.js';
+import { certificateRoutes } from './resources/certificates.js';
+import { CertificateStore } from './certs/certificate-store.js';
 import { EventHub } from './events/event-hub.js';
 import { eventRoutes } from './events/event-routes.js';
 import { BmcPollerPart, demoBmc } from './poller/plugin-part.js';
@@ -87,6 +89,12 @@ export default definePlugin({
       );
     });
     const deps: ServiceDeps = { ctx, accounts, sessions, logins, port: () => listener?.port ?? ctx.config.port };
+    const tlsDir = join(ctx.core.stateDir, 'plugins', 'redfish', 'tls');
+    const certificates = new CertificateStore(
+      tlsDir,
+      ctx.config.tlsCert !== undefined || ctx.config.tlsKey !== undefined,
+      (m) => listener?.setCertificate(m),
+    );
     const hardwareLog = new HardwareLog();
     const events = new EventHub(ctx);
     ctx.events.on('hw.log.v1', (e) => hardwareLog.add(e));
@@ -110,6 +118,7 @@ export default definePlugin({
       ...hardwareLogRoutes(hardwareLog),
       ...eventRoutes(deps, events),
       ...registryRoutes(),
+      ...certificateRoutes(deps, certificates),
     );
     const cache = new ResponseCache(ctx.config.responseCacheMs);
     // Every change the core or a plugin announces may show in a shared resource (power state,
@@ -126,12 +135,17 @@ export default definePlugin({
         }
         await accounts.load();
         await events.start();
-        const tls = await loadTls({
-          ...(ctx.config.tlsCert !== undefined ? { certFile: ctx.config.tlsCert } : {}),
-          ...(ctx.config.tlsKey !== undefined ? { keyFile: ctx.config.tlsKey } : {}),
-          dir: join(ctx.core.stateDir, 'plugins', 'redfish', 'tls'),
-          address: ctx.access.bindAddress(),
-        });
+        // A certificate installed over Redfish (CertificateService) wins over the generated one.
+        const tls = await certificates.load(
+          () =>
+            loadTls({
+              ...(ctx.config.tlsCert !== undefined ? { certFile: ctx.config.tlsCert } : {}),
+              ...(ctx.config.tlsKey !== undefined ? { keyFile: ctx.config.tlsKey } : {}),
+              dir: tlsDir,
+              address: ctx.access.bindAddress(),
+            }),
+          (message) => ctx.log.error(`redfish: installed certificate: ${message}`),
+        );
         listener = await listenHttps({ ctx, tls, dispatcher, bodyLimit: ctx.config.bodyLimit });
         ctx.scheduler.every('expire-sessions', 30_000, () => sessions.expire());
         ctx.log.info(

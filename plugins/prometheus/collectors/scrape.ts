@@ -22,6 +22,15 @@ export interface ScrapeSources {
 
 /** Collects everything and returns the exposition text in `format`. */
 export async function scrape(src: ScrapeSources, format: ExpositionFormat): Promise<string> {
+  return (await collect(src)).text(format);
+}
+
+/** Collects everything and returns the exposition in `format` as UTF-8 buffers, in order. */
+export async function scrapeChunks(src: ScrapeSources, format: ExpositionFormat): Promise<Buffer[]> {
+  return (await collect(src)).chunks(format);
+}
+
+async function collect(src: ScrapeSources): Promise<ExpositionWriter> {
   const started = process.hrtime.bigint();
   const w = new ExpositionWriter();
   const outcomes = new Map<string, boolean>();
@@ -44,5 +53,5 @@ export async function scrape(src: ScrapeSources, format: ExpositionFormat): Prom
   const guests = src.guests();
   if (guests) await run('guest-channels', () => collectGuestChannels(w, guests));
   collectScrape(w, src.versions, outcomes, started);
-  return w.text(format);
+  return w;
 }

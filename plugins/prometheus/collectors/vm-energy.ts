@@ -72,32 +72,75 @@ const SAMPLED_AT: Family = {
   help: 'When the last accounting interval ended, seconds since the epoch',
 };
 
-function figure(w: ExpositionWriter, id: string, f: EnergyFigure): void {
-  const labels = `${id},${renderLabels([
-    ['source', f.source],
-    ['model', f.model],
-  ])}`;
+/**
+ * A VM's rendered label sets, kept from one scrape to the next (a VM's identity rarely changes:
+ * rendering and escaping 500 VMs' labels on every scrape was most of its garbage). Rebuilt when
+ * the name or the Nova ids change; dropped when the VM is no longer listed.
+ */
+interface VmLabels {
+  readonly key: string;
+  readonly uuid: string;
+  readonly id: string;
+  readonly info: string;
+  readonly zones: Map<string, string>;
+  round: number;
+}
+
+interface LabelCache {
+  readonly vms: Map<string, VmLabels>;
+  /** `source="rapl",model="..."` by source and model. */
+  readonly figures: Map<string, string>;
+  round: number;
+}
+
+const caches = new WeakMap<EnergyAccounting, LabelCache>();
+
+function labelsOf(cache: LabelCache, v: VmEnergy): VmLabels {
+  const key = `${v.name}\0${v.novaInstanceId ?? ''}\0${v.novaProjectId ?? ''}`;
+  let l = cache.vms.get(v.uuid);
+  if (l === undefined || l.key !== key) {
+    const uuid = renderLabels([['domain_uuid', v.uuid]]);
+    const id = `${uuid},${renderLabels([['domain_name', v.name]])}`;
+    const info = `${id},${renderLabels([
+      ['nova_instance_id', v.novaInstanceId ?? ''],
+      ['nova_project_id', v.novaProjectId ?? ''],
+    ])}`;
+    l = { key, uuid, id, info, zones: new Map(), round: cache.round };
+    cache.vms.set(v.uuid, l);
+  }
+  l.round = cache.round;
+  return l;
+}
+
+function figure(w: ExpositionWriter, cache: LabelCache, id: string, f: EnergyFigure): void {
+  const key = `${f.source}\0${f.model}`;
+  let rendered = cache.figures.get(key);
+  if (rendered === undefined) {
+    rendered = renderLabels([
+      ['source', f.source],
+      ['model', f.model],
+    ]);
+    cache.figures.set(key, rendered);
+  }
+  const labels = `${id},${rendered}`;
   w.addUnique(VM_ENERGY, labels, f.joules);
   if (f.watts !== null) w.addUnique(VM_POWER, labels, f.watts);
 }
 
-function vm(w: ExpositionWriter, v: VmEnergy): void {
-  // Rendered once per VM and reused by each of its samples.
-  const uuid = renderLabels([['domain_uuid', v.uuid]]);
-  const id = `${uuid},${renderLabels([['domain_name', v.name]])}`;
-  figure(w, id, v.rapl);
-  if (v.wall) figure(w, id, v.wall);
-  for (const [zone, joules] of Object.entries(v.zones))
-    w.addUnique(VM_ZONE_ENERGY, `${uuid},${renderLabels([['zone', zone]])}`, joules);
-  w.addUnique(
-    VM_INFO,
-    `${id},${renderLabels([
-      ['nova_instance_id', v.novaInstanceId ?? ''],
-      ['nova_project_id', v.novaProjectId ?? ''],
-    ])}`,
-    1,
-  );
-  w.addUnique(VM_RUNNING, uuid, v.running ? 1 : 0);
+function vm(w: ExpositionWriter, cache: LabelCache, v: VmEnergy): void {
+  const l = labelsOf(cache, v);
+  figure(w, cache, l.id, v.rapl);
+  if (v.wall) figure(w, cache, l.id, v.wall);
+  for (const zone in v.zones) {
+    let labels = l.zones.get(zone);
+    if (labels === undefined) {
+      labels = `${l.uuid},${renderLabels([['zone', zone]])}`;
+      l.zones.set(zone, labels);
+    }
+    w.addUnique(VM_ZONE_ENERGY, labels, v.zones[zone] as number);
+  }
+  w.addUnique(VM_INFO, l.info, 1);
+  w.addUnique(VM_RUNNING, l.uuid, v.running ? 1 : 0);
 }
 
 /** Adds the VMs' and the host's energy account to `w`. */
@@ -106,12 +149,19 @@ export function collectVmEnergy(w: ExpositionWriter, energy: EnergyAccounting): 
   for (const f of [ZONE_SHARE, ZONE_MEASURED, IDLE_FLOOR, WALL_POWER, WALL_DIVERGENCE, SAMPLED_AT]) w.family(f);
   // One row per UUID: a provider that repeats a VM (it should not) gets its first entry
   // exported, which keeps every per-VM sample unique without checking each one.
+  let cache = caches.get(energy);
+  if (cache === undefined) {
+    cache = { vms: new Map(), figures: new Map(), round: 0 };
+    caches.set(energy, cache);
+  }
+  const round = ++cache.round;
   const seen = new Set<string>();
   for (const v of energy.vms()) {
     if (seen.has(v.uuid)) continue;
     seen.add(v.uuid);
-    vm(w, v);
+    vm(w, cache, v);
   }
+  for (const [uuid, l] of cache.vms) if (l.round !== round) cache.vms.delete(uuid);
   const host = energy.host();
   for (const z of host.zones) {
     const zone: Labels = [['zone', z.zone]];

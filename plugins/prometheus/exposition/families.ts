@@ -67,6 +67,8 @@ export class ExpositionWriter {
   private readonly order: Family[] = [];
   private readonly samples = new Map<string, string[]>();
   private readonly seen = new Map<string, Set<string>>();
+  /** `name` + its sample suffix, per family. */
+  private readonly sampleNames = new Map<string, string>();
 
   /** Declares a family (idempotent for the same name); samples may follow in any order. */
   family(f: Family): Family {
@@ -74,6 +76,7 @@ export class ExpositionWriter {
       this.order.push(f);
       this.samples.set(f.name, []);
       this.seen.set(f.name, new Set());
+      this.sampleNames.set(f.name, `${f.name}${sampleSuffix(f.type)}`);
     }
     return f;
   }
@@ -111,7 +114,8 @@ export class ExpositionWriter {
       seen.add(body);
       if (seen.size === before) return false;
     }
-    lines.push(`${f.name}${sampleSuffix(f.type)}${body === '' ? '' : `{${body}}`} ${formatValue(value)}\n`);
+    const name = this.sampleNames.get(f.name) as string;
+    lines.push(body === '' ? `${name} ${formatValue(value)}\n` : `${name}{${body}} ${formatValue(value)}\n`);
     return true;
   }
 
@@ -124,24 +128,37 @@ export class ExpositionWriter {
 
   /** The exposition text in `format`; families without samples are left out. */
   text(format: ExpositionFormat): string {
+    return this.pieces(format).join('');
+  }
+
+  /**
+   * The exposition in `format` as UTF-8 buffers, one per family, to be written in order: no
+   * single string of the whole body (half a megabyte for 500 VMs) is built or encoded twice.
+   */
+  chunks(format: ExpositionFormat): Buffer[] {
+    return this.pieces(format).map((p) => Buffer.from(p, 'utf8'));
+  }
+
+  /** One string per family (its header and samples), then the OpenMetrics `# EOF`. */
+  private pieces(format: ExpositionFormat): string[] {
     const parts: string[] = [];
     for (const f of this.order) {
       const lines = this.samples.get(f.name) ?? [];
       if (lines.length === 0) continue;
       const sample = `${f.name}${sampleSuffix(f.type)}`;
+      let head: string;
       if (format === 'openmetrics') {
-        parts.push(`# TYPE ${f.name} ${f.type}\n`);
-        if (f.unit !== undefined) parts.push(`# UNIT ${f.name} ${f.unit}\n`);
-        parts.push(`# HELP ${f.name} ${escapeHelp(f.help, format)}\n`);
+        head = `# TYPE ${f.name} ${f.type}\n`;
+        if (f.unit !== undefined) head += `# UNIT ${f.name} ${f.unit}\n`;
+        head += `# HELP ${f.name} ${escapeHelp(f.help, format)}\n`;
       } else {
         // 0.0.4 has no info type and names the TYPE after the sample (`foo_total counter`).
-        parts.push(`# HELP ${sample} ${escapeHelp(f.help, format)}\n`);
-        parts.push(`# TYPE ${sample} ${f.type === 'info' ? 'gauge' : f.type}\n`);
+        head = `# HELP ${sample} ${escapeHelp(f.help, format)}\n# TYPE ${sample} ${f.type === 'info' ? 'gauge' : f.type}\n`;
       }
-      parts.push(lines.join(''));
+      parts.push(head + lines.join(''));
     }
     if (format === 'openmetrics') parts.push('# EOF\n');
-    return parts.join('');
+    return parts;
   }
 }
 

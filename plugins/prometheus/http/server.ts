@@ -26,7 +26,8 @@ export interface ListenOptions {
   readonly address: string;
   readonly tls: TlsMaterial | undefined;
   readonly auth: ScrapeAuth;
-  readonly scrape: (format: ExpositionFormat) => Promise<string>;
+  /** The body in `format`, as buffers to write in order. */
+  readonly scrape: (format: ExpositionFormat) => Promise<readonly Buffer[]>;
 }
 
 function plain(res: ServerResponse, status: number, text: string, headers: Record<string, string> = {}): void {
@@ -73,13 +74,23 @@ export async function listenMetrics(opts: ListenOptions): Promise<MetricsListene
     const format = negotiate(req.headers.accept);
     opts
       .scrape(format)
-      .then((body) => {
+      .then((chunks) => {
+        let length = 0;
+        for (const c of chunks) length += c.length;
         res.writeHead(200, {
           'Content-Type': CONTENT_TYPES[format],
-          'Content-Length': String(Buffer.byteLength(body)),
+          'Content-Length': String(length),
           'Cache-Control': 'no-store',
         });
-        res.end(req.method === 'HEAD' ? undefined : body);
+        if (req.method === 'HEAD') {
+          res.end();
+          return;
+        }
+        // One family per buffer, corked into as few TLS records as the socket takes.
+        res.cork();
+        for (const c of chunks) res.write(c);
+        res.uncork();
+        res.end();
       })
       .catch((e: unknown) => {
         ctx.log.error({ err: e }, 'prometheus: scrape failed');

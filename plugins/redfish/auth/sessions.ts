@@ -3,7 +3,7 @@
  * SessionService's SessionTimeout), and a limit on how many are open. Tokens are compared by
  * their SHA-256, so a timing difference reveals nothing about a stored token.
  */
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { hash, randomBytes, randomUUID } from 'node:crypto';
 
 /** One open session. */
 export interface Session {
@@ -16,7 +16,7 @@ export interface Session {
 }
 
 function digest(token: string): string {
-  return createHash('sha256').update(token).digest('base64url');
+  return hash('sha256', token, 'base64url');
 }
 
 /** Open sessions. */

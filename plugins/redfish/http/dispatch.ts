@@ -6,7 +6,7 @@
  * OData-Version, Cache-Control, ETag, `Link: rel=describedby` and Allow. GET replies of shared
  * resources come from the {@link ResponseCache} when current; any other method retires it.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Principal } from 'vpmd';
 import type { ServiceDeps } from '../config.js';
@@ -43,7 +43,8 @@ const RECENT_ETAGS = 256;
 function etagOfText(text: string): string {
   const known = recentEtags.get(text);
   if (known !== undefined) return known;
-  const etag = `"${createHash('sha1').update(text).digest('base64url')}"`;
+  // One-shot hash: no Hash object per reply.
+  const etag = `"${hash('sha1', text, 'base64url')}"`;
   if (recentEtags.size >= RECENT_ETAGS) recentEtags.delete(recentEtags.keys().next().value as string);
   recentEtags.set(text, etag);
   return etag;
@@ -58,9 +59,18 @@ export function etagOf(body: unknown): string {
 function describedBy(body: Resource): string | undefined {
   const t = body['@odata.type'];
   if (typeof t !== 'string') return undefined;
-  const ns = /^#([A-Za-z0-9]+)\./.exec(t)?.[1];
-  return ns ? `</redfish/v1/JsonSchemas/${ns}>; rel=describedby` : undefined;
+  let link = describedByType.get(t);
+  if (link === undefined) {
+    const ns = /^#([A-Za-z0-9]+)\./.exec(t)?.[1];
+    link = ns ? `</redfish/v1/JsonSchemas/${ns}>; rel=describedby` : '';
+    // The served types are a fixed set; anything beyond is not remembered.
+    if (describedByType.size < 512) describedByType.set(t, link);
+  }
+  return link || undefined;
 }
+
+/** `@odata.type` -> its `Link` header value ('' for none). */
+const describedByType = new Map<string, string>();
 
 /** Renders a RedfishError as an outcome. */
 export function errorOutcome(e: RedfishError, extra: Record<string, string> = {}): Outcome {

@@ -22,6 +22,11 @@ import type { TlsMaterial } from './tls.js';
 export interface HttpsListener {
   readonly port: number;
   readonly address: string;
+  /**
+   * Serves a new certificate and key to connections made from now on; open connections keep
+   * theirs (Node's `setSecureContext`). @throws Error when TLS cannot use them.
+   */
+  setCertificate(m: { cert: string; key: string }): void;
   close(): Promise<void>;
 }
 
@@ -220,13 +225,12 @@ export async function listenHttps(opts: {
       });
   };
 
+  const tlsOptions = { minVersion: 'TLSv1.2', ciphers: TLS_CIPHERS, honorCipherOrder: true } as const;
   const server: Server = createServer(
     {
       cert: opts.tls.cert,
       key: opts.tls.key,
-      minVersion: 'TLSv1.2',
-      ciphers: TLS_CIPHERS,
-      honorCipherOrder: true,
+      ...tlsOptions,
       keepAliveTimeout: 30_000,
       noDelay: true,
     },
@@ -273,6 +277,7 @@ export async function listenHttps(opts: {
   return {
     port,
     address,
+    setCertificate: (m) => server.setSecureContext({ ...tlsOptions, cert: m.cert, key: m.key }),
     close: async () => {
       closing = true;
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));

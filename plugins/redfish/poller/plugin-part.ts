@@ -26,7 +26,10 @@ export class BmcPollerPart {
       return this.poller;
     };
     registerPollerCommands(ctx, running);
-    ctx.capabilities.provide(REDFISH_BMC_DRIVER, redfishDriver(ctx.access, running));
+    ctx.capabilities.provide(
+      REDFISH_BMC_DRIVER,
+      redfishDriver(ctx.access, running, () => this.poller),
+    );
   }
 
   /** Resolves the targets (password and CA files) and schedules their polls. */

@@ -51,6 +51,9 @@ export function chassisRoutes(deps: ServiceDeps): Route[] {
     return out;
   };
   const targetOf = (req: RouteRequest): string => {
+    // The host's chassis always exists: found without listing every metric and BMC (a poller
+    // reading the host's sensors asks this on every request).
+    if (req.params.ch === hostId) return 'host';
     const t = chassisList().get(req.params.ch ?? '');
     if (t === undefined) throw notFound('Chassis', req.params.ch ?? '');
     return t;
@@ -62,7 +65,7 @@ export function chassisRoutes(deps: ServiceDeps): Route[] {
   const sensorById = (sensorId: string): MetricSnapshot | undefined => {
     let metric = ids.get(sensorId);
     if (metric === undefined) {
-      ids = new Map(ctx.telemetry.list().map((m) => [toId(m.id), m.id]));
+      ids = new Map(ctx.telemetry.list().map((m) => [sensorIdOf(m.id), m.id]));
       metric = ids.get(sensorId);
     }
     if (metric === undefined) return undefined;
@@ -73,7 +76,18 @@ export function chassisRoutes(deps: ServiceDeps): Route[] {
       return undefined;
     }
   };
-  const sensorUri = (ch: string, m: MetricSnapshot): string => `${C}/${ch}/Sensors/${toId(m.id)}`;
+  // Metric id -> Redfish id, remembered: the set of metric ids is small and each is asked per GET.
+  const sensorIds = new Map<string, string>();
+  const sensorIdOf = (metric: string): string => {
+    let id = sensorIds.get(metric);
+    if (id === undefined) {
+      if (sensorIds.size >= 4096) sensorIds.clear();
+      id = toId(metric);
+      sensorIds.set(metric, id);
+    }
+    return id;
+  };
+  const sensorUri = (ch: string, m: MetricSnapshot): string => `${C}/${ch}/Sensors/${sensorIdOf(m.id)}`;
   const sum = (ms: MetricSnapshot[]): number | null => {
     const v = ms.map((m) => m.latest?.value).filter((x): x is number => typeof x === 'number');
     return v.length ? v.reduce((a, b) => a + b, 0) : null;
@@ -93,7 +107,7 @@ export function chassisRoutes(deps: ServiceDeps): Route[] {
     return {
       '@odata.id': sensorUri(ch, m),
       '@odata.type': odataType('Sensor'),
-      Id: toId(m.id),
+      Id: sensorIdOf(m.id),
       Name: m.name,
       ReadingType: r.type,
       ReadingUnits: r.units,

@@ -61,7 +61,7 @@ export function managerRoutes(deps: ServiceDeps): Route[] {
     {
       pattern: '/redfish/v1/Managers/vpmd/NetworkProtocol',
       entity: 'ManagerNetworkProtocol',
-      get: () => ({
+      get: (req) => ({
         '@odata.id': `${M}/NetworkProtocol`,
         '@odata.type': odataType('ManagerNetworkProtocol'),
         Id: 'NetworkProtocol',
@@ -72,7 +72,14 @@ export function managerRoutes(deps: ServiceDeps): Route[] {
         // (the schema's "unknown") otherwise, as OCP's Baseline profile wants the property.
         HostName: hostname().split('.')[0],
         FQDN: hostname().includes('.') ? hostname() : null,
-        HTTPS: { ProtocolEnabled: true, Port: deps.port() },
+        HTTPS: {
+          ProtocolEnabled: true,
+          Port: deps.port(),
+          // The certificate is for ConfigureManager only (DMTF's registry): no link others cannot follow.
+          ...(req.principal && ctx.access.can(req.principal, 'ConfigureManager')
+            ? { Certificates: link(`${M}/NetworkProtocol/HTTPS/Certificates`) }
+            : {}),
+        },
         HTTP: { ProtocolEnabled: false },
         Status: status('OK'),
       }),

@@ -24,6 +24,7 @@ const CHILDREN: Record<string, string> = {
   EventService: `${V1}/EventService`,
   JsonSchemas: `${V1}/JsonSchemas`,
   Registries: `${V1}/Registries`,
+  CertificateService: `${V1}/CertificateService`,
 };
 
 /** Namespaces of `$metadata`: every served type and collection, and what they build on. */
@@ -86,6 +87,7 @@ export function serviceRootRoutes(uuid: string = randomUUID()): Route[] {
         EventService: link(CHILDREN.EventService as string),
         JsonSchemas: link(CHILDREN.JsonSchemas as string),
         Registries: link(CHILDREN.Registries as string),
+        CertificateService: link(CHILDREN.CertificateService as string),
         Links: { Sessions: link(`${V1}/SessionService/Sessions`) },
       }),
     },

@@ -32,6 +32,9 @@ export const TYPE_VERSIONS = {
   Message: 'v1_3_0',
   Event: 'v1_13_0',
   MessageRegistryFile: 'v1_1_5',
+  CertificateService: 'v1_2_1',
+  CertificateLocations: 'v1_0_4',
+  Certificate: 'v1_11_0',
 } as const;
 
 /** A type this service emits. */
@@ -53,6 +56,7 @@ export const COLLECTIONS = [
   'EventDestinationCollection',
   'JsonSchemaFileCollection',
   'MessageRegistryFileCollection',
+  'CertificateCollection',
 ] as const;
 
 /** `#ComputerSystem.v1_27_0.ComputerSystem` */

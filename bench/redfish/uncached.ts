@@ -1,0 +1,221 @@
+/**
+ * Redfish benchmark of a real poller, which misses the response cache: every connection GETs
+ * every Sensor and every system resource in turn (`walk`), and, separately, the whole sensor
+ * collection in one request with `$expand=.` (`expand`). The agent runs with
+ * `responseCacheMs: 0`: the dispatcher then skips the response cache altogether, so every reply
+ * is routed, built, serialized and hashed (replies with query options are never cached anyway).
+ * That is what a poller sees whose readings change between polls.
+ *
+ * Servers, measured interleaved in rounds (the order rotating), with `--busy` cores (default 1)
+ * held by a busy loop the whole time: the agent (uncached), the bare Node floor replaying the
+ * same bytes, nginx (1 worker) serving the same bytes as files. A server with failed requests
+ * makes its ratios invalid. Prints one JSON summary with req/s, p50/p99/p99.9/max and ratios.
+ *
+ * Usage: flock /tmp/vpmd-bench.lock npx tsx bench/redfish/uncached.ts
+ *          [--duration 10 --rounds 5 --connections 64 --busy 1]
+ */
+import type { ChildProcess } from 'node:child_process';
+import { readFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { request } from 'node:https';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { withHogs } from '../channels/hog.js';
+import type { AgentInfo } from './agent-process.js';
+import { WRK_REPORT, child, combine, load, ratioOf, rssOf, startNginxOnFreePort, stopChild, type Load } from './wrk.js';
+
+const args = process.argv.slice(2);
+const opt = (name: string, dflt: number): number => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? Number(args[i + 1]) : dflt;
+};
+const DURATION = opt('duration', 10);
+const CONNECTIONS = opt('connections', 64);
+const BUSY = opt('busy', 1);
+const ROUNDS = Math.max(1, Math.min(opt('rounds', 5), DURATION));
+const ROUND_SECONDS = Math.max(1, Math.round(DURATION / ROUNDS));
+const CLIENT = { threads: 1, connections: CONNECTIONS };
+
+/** One GET with the agent's token, trusting its certificate. */
+function get(
+  port: number,
+  ca: string,
+  token: string,
+  uri: string,
+): Promise<{ status: number; body: string; headers: Record<string, string> }> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      { host: '127.0.0.1', port, path: uri, ca, headers: { 'X-Auth-Token': token }, agent: false },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const keep = ['odata-version', 'cache-control', 'x-frame-options', 'content-type', 'etag', 'link', 'allow'];
+          resolve({
+            status: res.statusCode ?? 0,
+            body: Buffer.concat(chunks).toString('utf8'),
+            headers: Object.fromEntries(
+              keep.filter((k) => res.headers[k] !== undefined).map((k) => [k, String(res.headers[k])]),
+            ),
+          });
+        });
+      },
+    );
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** The member URIs of a collection. */
+async function members(g: (uri: string) => ReturnType<typeof get>, uri: string): Promise<string[]> {
+  const r = await g(uri);
+  return (JSON.parse(r.body) as { Members: Array<{ '@odata.id': string }> }).Members.map((m) => m['@odata.id']);
+}
+
+/** wrk script cycling through `paths`, each connection's requests taking the next one. */
+function cycleScript(paths: readonly string[]): string {
+  return `local paths = { ${paths.map((p) => JSON.stringify(p)).join(', ')} }
+local i = 0
+request = function()
+  i = (i % #paths) + 1
+  return wrk.format(nil, paths[i])
+end
+${WRK_REPORT}`;
+}
+
+async function main(): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'vpmd-bench-redfish-uncached-'));
+  let agent: ChildProcess | undefined;
+  let floor: ChildProcess | undefined;
+  let nginx: ChildProcess | undefined;
+  try {
+    const a = await child('./agent-process.ts', ['--response-cache-ms', '0']);
+    agent = a.proc;
+    const info = JSON.parse(a.line) as AgentInfo;
+    const cert = join(info.tlsDir, 'cert.pem');
+    const key = join(info.tlsDir, 'key.pem');
+    const ca = await readFile(cert, 'utf8');
+    const g = (uri: string): ReturnType<typeof get> => get(info.port, ca, info.token, uri);
+    const system = '/redfish/v1/Systems/host';
+    const walk = [
+      '/redfish/v1/Systems',
+      system,
+      `${system}/Processors`,
+      ...(await members(g, `${system}/Processors`)),
+      `${system}/ResetActionInfo`,
+      ...(await members(g, '/redfish/v1/Chassis/host/Sensors')),
+    ];
+    const expand = ['/redfish/v1/Chassis/host/Sensors?$expand=.'];
+    // Every URI answers 200 (a refusal would be cheap and flatter the agent).
+    const bodies = new Map<string, { body: string; headers: Record<string, string> }>();
+    for (const uri of [...walk, ...expand]) {
+      const r = await g(uri);
+      if (r.status !== 200) throw new Error(`GET ${uri}: ${r.status} ${r.body.slice(0, 200)}`);
+      bodies.set(uri, r);
+    }
+    // The floor replays by exact URL; nginx serves the same bytes as files /r/N (it ignores query strings).
+    const files = Object.fromEntries([...bodies].map(([uri, r]) => [uri, r]));
+    await writeFile(join(dir, 'files.json'), JSON.stringify(files));
+    const f = await child('./node-floor.ts', [cert, key, join(dir, 'files.json')]);
+    floor = f.proc;
+    const nginxName = new Map([...bodies.keys()].map((uri, i) => [uri, `/r/${i}.json`]));
+    const started = await startNginxOnFreePort(
+      dir,
+      cert,
+      key,
+      Object.fromEntries([...bodies].map(([uri, r]) => [nginxName.get(uri) as string, r.body])),
+    );
+    nginx = started.nginx;
+    const servers = {
+      redfishUncached: { port: info.port, headers: { 'X-Auth-Token': info.token }, path: (u: string) => u },
+      nodeFloor: { port: Number(f.line.trim()), headers: {}, path: (u: string) => u },
+      nginx: { port: started.port, headers: {}, path: (u: string) => nginxName.get(u) as string },
+    };
+    type Name = keyof typeof servers;
+    const names = Object.keys(servers) as Name[];
+    const cases = { walk, expand };
+    const scripts: Record<string, Record<Name, string>> = {};
+    for (const [c, uris] of Object.entries(cases)) {
+      scripts[c] = {} as Record<Name, string>;
+      for (const n of names) {
+        const file = join(dir, `${c}-${n}.lua`);
+        await writeFile(file, cycleScript(uris.map(servers[n].path)));
+        scripts[c][n] = file;
+      }
+    }
+    const url = (n: Name): string => `https://127.0.0.1:${servers[n].port}`;
+    const results = await withHogs(BUSY, async () => {
+      for (const n of names) await load(url(n), servers[n].headers, 2, scripts.walk?.[n] as string, CLIENT); // warm-up
+      const out: Record<string, unknown> = {};
+      for (const c of Object.keys(cases)) {
+        const rounds = Object.fromEntries(names.map((n) => [n, [] as Load[]])) as Record<Name, Load[]>;
+        for (let round = 0; round < ROUNDS; round++)
+          for (let k = 0; k < names.length; k++) {
+            const n = names[(round + k) % names.length] as Name;
+            rounds[n].push(await load(url(n), servers[n].headers, ROUND_SECONDS, scripts[c]?.[n] as string, CLIENT));
+          }
+        const r = Object.fromEntries(names.map((n) => [n, combine(rounds[n])])) as unknown as Record<Name, Load>;
+        const failed = (n: Name): string[] =>
+          r[n].errors + r[n].non2xx > 0 ? [`${n}: ${r[n].errors} socket errors/timeouts, ${r[n].non2xx} non-2xx`] : [];
+        const ratio = (x: Name, y: Name): number | { invalid: string[] } => {
+          const why = [...failed(x), ...failed(y)];
+          return why.length > 0 ? { invalid: why } : ratioOf(r[x], r[y]);
+        };
+        out[c] = {
+          uris: cases[c as keyof typeof cases].length,
+          bytes: cases[c as keyof typeof cases].reduce((s, u) => s + Buffer.byteLength(bodies.get(u)?.body ?? ''), 0),
+          ...r,
+          baselineValid: failed('nginx').length === 0,
+          ratios: {
+            uncachedOverNginx: ratio('redfishUncached', 'nginx'),
+            uncachedOverNodeFloor: ratio('redfishUncached', 'nodeFloor'),
+            nodeFloorOverNginx: ratio('nodeFloor', 'nginx'),
+          },
+          goals: {
+            atLeastHalfOfNginx:
+              typeof ratio('redfishUncached', 'nginx') === 'number'
+                ? (ratio('redfishUncached', 'nginx') as number) >= 0.5
+                : null,
+            p99Below10ms: r.redfishUncached.p99ms < 10 && failed('redfishUncached').length === 0,
+          },
+        };
+      }
+      return out;
+    });
+    const summary = {
+      benchmark: 'redfish-uncached',
+      machine: { cpus: cpus().length, loadavg1: Math.round((loadavg()[0] ?? 0) * 100) / 100, busyCores: BUSY },
+      client: `wrk -t1 -c${CONNECTIONS}, ${ROUNDS} interleaved rounds of ${ROUND_SECONDS}s per server and case, keep-alive, TLS; each connection cycles through the case's URIs`,
+      settings: {
+        redfishUncached: {
+          'redfish.responseCacheMs': [0, 250],
+          'log.level': ['error', 'info'],
+          account: 'ReadOnly, session token',
+        },
+        nginx: {
+          worker_processes: [1, 'auto'],
+          master_process: ['off', 'on'],
+          access_log: ['off', 'on'],
+          files: '/r/N.json, same bytes',
+        },
+        nodeFloor: "replays the agent's bytes and headers by exact URL",
+        busy: `${BUSY} core(s) running a shell busy loop (bench/channels/hog.ts) during warm-up and measurement`,
+      },
+      results,
+      memory: {
+        agentRssMB: agent.pid ? Math.round(await rssOf(agent.pid)) : null,
+        nodeFloorRssMB: floor.pid ? Math.round(await rssOf(floor.pid)) : null,
+        nginxRssMB: nginx.pid ? Math.round(await rssOf(nginx.pid)) : null,
+      },
+    };
+    process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+  } finally {
+    nginx?.kill('SIGTERM');
+    await Promise.all([stopChild(agent), stopChild(floor)]);
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`bench:redfish-uncached failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  process.exit(1);
+});
