@@ -2,7 +2,7 @@
 // `npm start`: compile (saying so, with the elapsed time, instead of two silent minutes) unless
 // dist/ is newer than every source file, then run `vpmd --demo` with the arguments given.
 import { spawn } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -25,9 +25,9 @@ function newest(dir, ext) {
   return { latest, count };
 }
 
-function run(cmd, args) {
+function run(cmd, args, env = process.env) {
   return new Promise((resolve) => {
-    const child = spawn(cmd, args, { cwd: root, stdio: 'inherit' });
+    const child = spawn(cmd, args, { cwd: root, stdio: 'inherit', env });
     child.on('exit', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
   });
 }
@@ -65,4 +65,18 @@ if (built < src.latest) {
 } else {
   process.stdout.write('vpmd: dist/ is up to date; starting the demo\n');
 }
-process.exit(await run(process.execPath, [join(root, 'dist/app/vpmd.js'), '--demo', ...process.argv.slice(2)]));
+// The agent as its interpreter line starts it (`#!/usr/bin/env -S VAR=value node --flag`): the
+// same memory settings as an installed vpmd, from the one place they are written.
+const main = join(root, 'dist/app/vpmd.js');
+const words = readFileSync(main, 'utf8')
+  .split('\n', 1)[0]
+  .replace(/^#!\S+\s+-S\s+/, '')
+  .split(/\s+/);
+const env = { ...process.env };
+const flags = [];
+for (const w of words) {
+  const assignment = /^([A-Z_]+)=(.*)$/.exec(w);
+  if (assignment) env[assignment[1]] = assignment[2];
+  else if (w.startsWith('--')) flags.push(w);
+}
+process.exit(await run(process.execPath, [...flags, main, '--demo', ...process.argv.slice(2)], env));

@@ -10,7 +10,9 @@ import { definePlugin, type PluginManifest } from '../core/kernel/plugin-contrac
 import type { ScopedEventBus } from '../core/services/event-bus.js';
 import {
   DOMAINS,
+  type DomainChannel,
   type DomainEmulator,
+  type DomainIdentity,
   type DomainInfo,
   type DomainLifecycleKind,
   type DomainMetadata,
@@ -28,6 +30,8 @@ export interface DomainSpec {
   /** One entry per vCPU: its host thread id and pins (default: thread 10000 + index, pinned to CPU 0). */
   readonly vcpus: ReadonlyArray<{ readonly threadId?: number | null; readonly pins?: readonly number[] }>;
   readonly emulator?: Partial<Pick<DomainEmulator, 'threadIds' | 'pins'>>;
+  /** Its UNIX-socket virtio-serial channels (default: not stated, `channels` absent). */
+  readonly channels?: readonly DomainChannel[];
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -54,6 +58,18 @@ export class InMemoryDomains implements Domains {
     const key = uuidOrName.toLowerCase();
     const d = this.running.get(key) ?? [...this.running.values()].find((x) => x.name === uuidOrName);
     return Promise.resolve(d ? { ...d, sampledAt: this.now() } : undefined);
+  }
+
+  /** Only running domains are known here: a stopped one is forgotten. */
+  lookup(uuidOrName: string): Promise<DomainIdentity | undefined> {
+    return this.get(uuidOrName).then((d) => (d ? { uuid: d.uuid, name: d.name, active: true } : undefined));
+  }
+
+  /** A plugin's pin write: as {@link repin}, by UUID or name. */
+  async pinVcpu(uuidOrName: string, vcpu: number, cpus: readonly number[]): Promise<void> {
+    const d = await this.get(uuidOrName);
+    if (!d) throw new VpmdError('E_PEER_OPTIONS', `no running domain ${uuidOrName}`, { uuid: uuidOrName });
+    this.repin(d.uuid, vcpu, cpus);
   }
 
   /** Lifecycle events go to this bus (the provider plugin attaches its own at register). */
@@ -96,6 +112,7 @@ export class InMemoryDomains implements Domains {
         pins: checkCpus(`domain ${spec.name} emulator pins`, spec.emulator?.pins ?? [0]),
         cpuTimeUs: 0,
       },
+      ...(spec.channels !== undefined ? { channels: [...spec.channels] } : {}),
       sampledAt: t,
     };
     this.running.set(uuid, d);

@@ -11,6 +11,9 @@
  * under the userspace governor) *holds* its CPUs: the core then leaves those policies alone and
  * the holder keeps its own writes inside {@link CpuLimits.effective}, re-applying on
  * {@link CpuLimits.onChange}, and tells the guest when a request was clamped and by whom.
+ * Besides limits on CPUs, an owner may deny a domain's guests any request to raise their
+ * frequency ({@link RaiseDenial}): per domain, not per CPU, so a VM sharing CPUs with others is
+ * denied without slowing its neighbours.
  */
 import { defineCapability } from '../kernel/capabilities.js';
 
@@ -41,6 +44,26 @@ export interface EffectiveCpuLimit extends FrequencyLimit {
   readonly heldBy?: string;
 }
 
+/**
+ * A ban on a domain's guest requests to raise the frequency of its CPUs: the harshest actuator of
+ * a per-VM budget (after the frequency ceiling and the CPU quota). Guest channels refuse the
+ * raising requests of a denied domain (DPDK's SCALE_UP, SCALE_MAX, ENABLE_TURBO, a WORKLOAD
+ * policy or a JSON instruction asking for more than it runs at) with a NACK, which is all DPDK's
+ * binary protocol can say, and give the reason where their protocol carries one (vpmd's JSON
+ * reply) and in their counters and log. Requests to lower the frequency are always served.
+ */
+export interface RaiseDenial {
+  /** Who denies: `<plugin>:<what>`, e.g. `power:budget:web-1`. */
+  readonly owner: string;
+  /** The domain's UUID (lower case). */
+  readonly uuid: string;
+  /** The domain's name when the denial was made (guest channels know VMs by name). */
+  readonly name: string;
+  /** Why, in words an operator reads in `vpmctl` and a guest in a JSON reply. */
+  readonly reason: string;
+  readonly since: number;
+}
+
 /** The limits capability. */
 export interface CpuLimits {
   /**
@@ -60,6 +83,22 @@ export interface CpuLimits {
   unhold(holder: string, cpus?: readonly number[]): Promise<void>;
   /** Called with the CPUs whose effective limit changed; returns the unsubscribe function. */
   onChange(listener: (cpus: readonly number[]) => void): () => void;
+  /**
+   * Denies a domain's guest requests to raise its CPUs' frequency ({@link RaiseDenial}),
+   * replacing `owner`'s earlier denial of that domain. Kept in memory only: the owner re-denies
+   * after a restart, as it re-claims its limits.
+   * @throws E_CPU_LIMITS_INVALID (bad owner, a UUID that is not one, an empty reason)
+   */
+  denyRaise(owner: string, domain: { readonly uuid: string; readonly name: string }, reason: string): void;
+  /** Lifts `owner`'s denial of the domain `uuid`, or all of `owner`'s denials. */
+  liftRaise(owner: string, uuid?: string): void;
+  /**
+   * The denial in force on a domain, by UUID (any case) or name; the oldest when several owners
+   * deny. Read from memory: guest channels call it on the request path.
+   */
+  raiseDenied(uuidOrName: string): RaiseDenial | undefined;
+  /** Every denial in force, oldest first. */
+  raiseDenials(): readonly RaiseDenial[];
 }
 
 /** Token of {@link CpuLimits}: provided by the core; any plugin may get it. */

@@ -77,6 +77,19 @@ export interface DomainEmulator {
   readonly cpuTimeUs: number;
 }
 
+/**
+ * One virtio-serial channel of a domain backed by a host UNIX socket (`<channel type='unix'>`
+ * in the live XML): QEMU listens on (`mode='bind'`) or connects to `path`, and the guest sees the
+ * port named `target` (`org.qemu.guest_agent.0`, DPDK's `virtio.serial.port.poweragent.N`).
+ * Added in domains@1 without a version change (an optional field); see {@link DomainInfo.channels}.
+ */
+export interface DomainChannel {
+  /** The port name the guest sees (`<target name>`). */
+  readonly target: string;
+  /** The host socket path (`<source path>`). */
+  readonly path: string;
+}
+
 /** A domain's run state; domains that are shut off are not listed. */
 export type DomainState = 'running' | 'paused' | 'pmsuspended';
 
@@ -95,6 +108,11 @@ export interface DomainInfo {
   /** Its vCPUs, by index. */
   readonly vcpus: readonly DomainVcpu[];
   readonly emulator: DomainEmulator;
+  /**
+   * Its UNIX-socket virtio-serial channels, in XML order. Absent when the provider does not read
+   * them (an older provider); an empty list when the domain has none.
+   */
+  readonly channels?: readonly DomainChannel[];
   /** When the CPU times and pins were read, in milliseconds since the Unix epoch. */
   readonly sampledAt: number;
 }
@@ -123,12 +141,59 @@ export interface DomainLifecycleEvent {
   readonly timestamp: number;
 }
 
-/** The domains capability. */
+/** A domain's CPU bandwidth per vCPU (libvirt `vcpu_quota`/`vcpu_period`, µs; quota −1 = unlimited). */
+export interface VcpuQuota {
+  readonly quotaUs: number;
+  readonly periodUs: number;
+}
+
+/** A domain libvirt knows, running or only defined (see {@link Domains.lookup}). */
+export interface DomainIdentity {
+  readonly uuid: string;
+  readonly name: string;
+  /** True when it runs (or is paused or guest-suspended): {@link Domains.get} then returns it. */
+  readonly active: boolean;
+}
+
+/**
+ * The domains capability.
+ *
+ * Versioning: `domains@1` grows only by optional members (a consumer checks that an optional
+ * method exists before calling it, and treats an absent optional field as "not known"); a
+ * change that removes or retypes a member is `domains@2`. Optional members so far:
+ * {@link DomainInfo.channels}, {@link Domains.lookup}, {@link Domains.pinVcpu},
+ * {@link Domains.vcpuQuota}, {@link Domains.setVcpuQuota}.
+ */
 export interface Domains {
   /** Every running (or paused, or guest-suspended) domain, CPU times and pins read now. */
   list(): Promise<readonly DomainInfo[]>;
   /** One domain by UUID (any case) or name; undefined when no such domain runs. */
   get(uuidOrName: string): Promise<DomainInfo | undefined>;
+  /**
+   * Whether libvirt knows a domain by UUID (any case) or name, running or only defined
+   * (`virsh list --all`): what DPDK's `add_vm` checks. Undefined when it does not.
+   * @throws VpmdError when the provider cannot ask (libvirt-dbus unreachable): unknown is not "no".
+   */
+  lookup?(uuidOrName: string): Promise<DomainIdentity | undefined>;
+  /**
+   * Pins one vCPU of a domain to host CPUs (`virDomainPinVcpuFlags`, live and persistent where
+   * the driver allows, else live only), as `virsh vcpupin` does. The provider emits
+   * `domain.lifecycle.v1` `repinned` once libvirt reports the change. The caller checks the
+   * privilege and audits (the provider has no principal).
+   * @throws VpmdError when the domain does not run, the vCPU does not exist or libvirt refuses.
+   */
+  pinVcpu?(uuidOrName: string, vcpu: number, cpus: readonly number[]): Promise<void>;
+  /**
+   * A running domain's vCPU bandwidth (`GetSchedulerParameters`, live).
+   * @throws VpmdError when the domain does not run or the driver cannot say (libvirt's reason in the message)
+   */
+  vcpuQuota?(uuid: string): Promise<VcpuQuota>;
+  /**
+   * Sets a running domain's vCPU bandwidth (`SetSchedulerParameters` `vcpu_quota`/`vcpu_period`,
+   * live only). The caller checks privileges, audits, and keeps the value it found to put back.
+   * @throws VpmdError when the domain does not run or libvirt refuses (its reason in the message)
+   */
+  setVcpuQuota?(uuid: string, quota: VcpuQuota): Promise<void>;
 }
 
 /** Token of {@link Domains}. */

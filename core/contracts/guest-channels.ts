@@ -15,6 +15,11 @@ export interface GuestChannelStats {
   readonly clamped: number;
   readonly limited: number;
   readonly refused: number;
+  /**
+   * Of the refused, the requests to raise the frequency that a raise denial forbade (the VM
+   * over its power budget, cpu-limits@1); absent from providers that do not count them.
+   */
+  readonly denied?: number;
 }
 
 /** Host bounds on what guests may ask for one pCPU, in kHz. */

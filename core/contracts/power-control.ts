@@ -62,7 +62,7 @@ export interface PowerBudgetStatus extends PowerBudgetSpec {
   /** The budget in force now, W (tightened by facility limits). */
   readonly effectiveWatts: number | null;
   readonly state: 'within' | 'throttled' | 'vm-not-running' | 'no-reading' | 'paused';
-  /** The actuators engaged: `frequency-ceiling <kHz>`, `cpu-quota <percent>`. */
+  /** The actuators engaged: `frequency-ceiling <kHz>`, `cpu-quota <percent>`, `guest-raise-denied`. */
   readonly actuators: readonly string[];
 }
 

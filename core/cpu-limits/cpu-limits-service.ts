@@ -10,7 +10,14 @@ import { VpmdError } from '../errors.js';
 import type { HostCpufreq } from '../host/host-model.js';
 import type { Logger } from '../logger.js';
 import type { StateSpec, StateStore } from '../state/index.js';
-import type { CpuLimitClaim, CpuLimits, EffectiveCpuLimit, FrequencyLimit } from '../contracts/cpu-limits.js';
+import type {
+  CpuLimitClaim,
+  CpuLimits,
+  EffectiveCpuLimit,
+  FrequencyLimit,
+  RaiseDenial,
+} from '../contracts/cpu-limits.js';
+import { RaiseDenials } from './raise-denials.js';
 
 const OWNER = /^[a-z0-9][a-z0-9._-]*(:[A-Za-z0-9._@-]+)*$/;
 
@@ -68,8 +75,27 @@ export class CpuLimitsService implements CpuLimits {
   /** The saved windows as on disk, read once and written through (undefined until first needed). */
   private found: Found | undefined;
 
+  private readonly denials: RaiseDenials;
+
   constructor(private readonly deps: CpuLimitsDeps) {
     this.now = deps.now ?? Date.now;
+    this.denials = new RaiseDenials(this.now);
+  }
+
+  denyRaise(owner: string, domain: { readonly uuid: string; readonly name: string }, reason: string): void {
+    this.denials.deny(owner, domain, reason);
+  }
+
+  liftRaise(owner: string, uuid?: string): void {
+    this.denials.lift(owner, uuid);
+  }
+
+  raiseDenied(uuidOrName: string): RaiseDenial | undefined {
+    return this.denials.find(uuidOrName);
+  }
+
+  raiseDenials(): readonly RaiseDenial[] {
+    return this.denials.all();
   }
 
   async claim(owner: string, cpus: readonly number[], limit: FrequencyLimit, reason: string): Promise<void> {

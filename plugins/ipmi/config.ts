@@ -97,7 +97,7 @@ export const IpmiConfigSchema = Type.Object(
       maximum: 300,
       default: 10,
       description:
-        'seconds a request keeps being retransmitted (waits growing 1.5x from timeout to 4x timeout) before it is lost; capped at the poll interval',
+        'seconds a request keeps being retransmitted (waits growing 1.5x from timeout to 2x timeout) before it is lost; capped at the poll interval',
     }),
     keepalive: Type.Number({
       minimum: 5,

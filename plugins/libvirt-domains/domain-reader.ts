@@ -14,6 +14,7 @@ import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   NOVA_METADATA_NAMESPACE,
+  type DomainChannel,
   VPMD_METADATA_NAMESPACE,
   type DomainInfo,
   type DomainMetadata,
@@ -28,7 +29,7 @@ const STATS = 1 | 2 | 8;
 const PROPS = 'org.freedesktop.DBus.Properties';
 
 /** dbus-next gives variants as `{ signature, value }`; 64-bit integers as BigInt. */
-function plain(v: unknown): unknown {
+export function plain(v: unknown): unknown {
   if (v !== null && typeof v === 'object' && 'value' in v && 'signature' in v) return plain(v.value);
   return typeof v === 'bigint' ? Number(v) : v;
 }
@@ -85,6 +86,18 @@ export function metadataFromXml(xml: string, uuid: string): DomainMetadata {
   if (vpmd !== undefined) {
     const cls = attr(xml, new RegExp(`<${vpmd}:power[^>]*latency-class=["']([^"']+)["']`));
     if (cls !== undefined) out.latencyClass = cls;
+  }
+  return out;
+}
+
+/** The UNIX-socket virtio-serial channels of a domain's XML (`<channel type='unix'>`), in order. */
+export function channelsFromXml(xml: string): DomainChannel[] {
+  const out: DomainChannel[] = [];
+  for (const m of xml.matchAll(/<channel\s+type=['"]unix['"][^>]*>([\s\S]*?)<\/channel>/g)) {
+    const body = m[1] ?? '';
+    const path = attr(body, /<source\b[^>]*\bpath=['"]([^'"]+)['"]/);
+    const target = attr(body, /<target\b[^>]*\bname=['"]([^'"]+)['"]/);
+    if (path !== undefined && target !== undefined) out.push({ target, path });
   }
   return out;
 }
@@ -150,6 +163,7 @@ export async function readDomain(lv: LibvirtBus, path: string, started: StartTim
     ...(threads.pid !== undefined ? { pid: threads.pid } : {}),
     startedAt: started.get(uuid) ?? Date.now(),
     metadata: metadataFromXml(typeof xml === 'string' ? xml : '', uuid),
+    channels: channelsFromXml(typeof xml === 'string' ? xml : ''),
     vcpus,
     // cpu.time covers the whole process: what the vCPU threads did not use, the emulator did.
     emulator: {

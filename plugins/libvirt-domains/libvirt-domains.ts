@@ -3,9 +3,19 @@
  * domain signals turned into `domain.lifecycle.v1` events. Nothing is polled: `list()` and
  * `get()` read libvirt when called, and the events say when to call again.
  */
-import type { DomainInfo, DomainLifecycleKind, Domains, Logger, ScopedEventBus } from 'vpmd';
+import {
+  VpmdError,
+  type DomainIdentity,
+  type DomainInfo,
+  type DomainLifecycleKind,
+  type Domains,
+  type Logger,
+  type ScopedEventBus,
+  type VcpuQuota,
+} from 'vpmd';
 import { CONNECT, type LibvirtBus, type LibvirtSignal } from './libvirt-bus.js';
-import { readDomain, type StartTimes } from './domain-reader.js';
+import { plain, readDomain, type StartTimes } from './domain-reader.js';
+import { readVcpuQuota, writeVcpuQuota } from './quota.js';
 
 /** virDomainEventType (libvirt-domain.h) to the contract's lifecycle kinds; others are ignored. */
 const KIND_OF_EVENT: Readonly<Record<number, DomainLifecycleKind>> = {
@@ -26,6 +36,21 @@ const STOPPED_REASON: Readonly<Record<number, string>> = {
   5: 'failed',
   6: 'from-snapshot',
 };
+
+/** virDomainModificationImpact LIVE | CONFIG, as `virsh vcpupin --live --config` (and DPDK's set_pcpu). */
+const AFFECT_LIVE_CONFIG = 3;
+const UUID_RE = /^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$/i;
+
+/** True when libvirt said the domain does not exist (not that libvirt is unreachable). */
+function notFound(e: unknown): boolean {
+  const cause = e instanceof Error ? (e.cause as { type?: unknown; text?: unknown } | undefined) : undefined;
+  const text = typeof cause?.text === 'string' ? cause.text : e instanceof Error ? e.message : String(e);
+  return (
+    e instanceof VpmdError &&
+    e.code === 'E_LIBVIRT_DOMAINS_CALL' &&
+    /domain not found|no domain with matching|not found/i.test(text)
+  );
+}
 
 /** What the provider remembers of a domain object, to name it once it has stopped. */
 interface Identity {
@@ -56,7 +81,17 @@ export class LibvirtDomains implements Domains {
   }
 
   async get(uuidOrName: string): Promise<DomainInfo | undefined> {
-    const byUuid = /^[0-9a-f-]{36}$/i.test(uuidOrName);
+    try {
+      const path = await this.pathOf(uuidOrName);
+      return path === undefined ? undefined : await this.read(path);
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** The object path of a domain libvirt knows (running or defined); undefined when it knows none. */
+  private async pathOf(uuidOrName: string): Promise<string | undefined> {
+    const byUuid = UUID_RE.test(uuidOrName);
     try {
       const [path] = await this.lv.libvirt(
         this.lv.connectPath,
@@ -65,16 +100,62 @@ export class LibvirtDomains implements Domains {
         's',
         [byUuid ? uuidOrName.toLowerCase() : uuidOrName],
       );
-      return typeof path === 'string' ? await this.read(path) : undefined;
-    } catch {
-      return undefined;
+      return typeof path === 'string' ? path : undefined;
+    } catch (e) {
+      if (notFound(e)) return undefined;
+      throw e;
     }
+  }
+
+  async lookup(uuidOrName: string): Promise<DomainIdentity | undefined> {
+    const path = await this.pathOf(uuidOrName);
+    if (path === undefined) return undefined;
+    const [props] = await this.lv.libvirt(path, 'org.freedesktop.DBus.Properties', 'GetAll', 's', [
+      'org.libvirt.Domain',
+    ]);
+    const p = (props ?? {}) as Record<string, unknown>;
+    const text = (v: unknown): string => (typeof v === 'string' ? v : '');
+    const id = { uuid: text(plain(p.UUID)).toLowerCase(), name: text(plain(p.Name)) };
+    this.identities.set(path, id);
+    return { ...id, active: plain(p.Active) === true };
+  }
+
+  async pinVcpu(uuidOrName: string, vcpu: number, cpus: readonly number[]): Promise<void> {
+    if (!Number.isInteger(vcpu) || vcpu < 0)
+      throw new VpmdError('E_LIBVIRT_DOMAINS_CALL', `vCPU ${vcpu} is not a vCPU number (an integer ≥ 0)`);
+    if (cpus.length === 0 || cpus.some((c) => !Number.isInteger(c) || c < 0))
+      throw new VpmdError('E_LIBVIRT_DOMAINS_CALL', `pins [${cpus.join(',')}] must be host CPU numbers (integers ≥ 0)`);
+    const path = await this.pathOf(uuidOrName);
+    if (path === undefined)
+      throw new VpmdError('E_LIBVIRT_DOMAINS_NOT_FOUND', `libvirt knows no domain '${uuidOrName}'`);
+    const map = Array.from({ length: Math.max(...cpus) + 1 }, (_, i) => cpus.includes(i));
+    try {
+      await this.lv.libvirt(path, 'org.libvirt.Domain', 'PinVcpu', 'uabu', [vcpu, map, AFFECT_LIVE_CONFIG]);
+    } catch (e) {
+      if (!(e instanceof VpmdError) || e.code !== 'E_LIBVIRT_DOMAINS_CALL') throw e;
+      // Drivers that change only the current state (libvirt's Test driver) refuse LIVE|CONFIG.
+      this.log.debug(
+        { domain: uuidOrName, err: e.message },
+        'PinVcpu LIVE|CONFIG refused; retrying on the current state',
+      );
+      await this.lv.libvirt(path, 'org.libvirt.Domain', 'PinVcpu', 'uabu', [vcpu, map, 0]);
+    }
+    // Drivers differ in whether they signal a re-pin: announce it here, consumers re-read pins.
+    await this.emit({ kind: 'tunable', path }, 'repinned');
   }
 
   private async read(path: string): Promise<DomainInfo | undefined> {
     const d = await readDomain(this.lv, path, this.started);
     if (d) this.identities.set(path, { uuid: d.uuid, name: d.name });
     return d;
+  }
+
+  vcpuQuota(uuid: string): Promise<VcpuQuota> {
+    return readVcpuQuota(this.lv, uuid);
+  }
+
+  setVcpuQuota(uuid: string, quota: VcpuQuota): Promise<void> {
+    return writeVcpuQuota(this.lv, uuid, quota);
   }
 
   /** Turns a libvirt signal into a lifecycle event (called by the bus listener). */
@@ -110,9 +191,9 @@ export class LibvirtDomains implements Domains {
       const [props] = await this.lv.libvirt(path, 'org.freedesktop.DBus.Properties', 'GetAll', 's', [
         'org.libvirt.Domain',
       ]);
-      const p = (props ?? {}) as Record<string, { value?: unknown }>;
+      const p = (props ?? {}) as Record<string, unknown>;
       const text = (v: unknown): string => (typeof v === 'string' ? v : '');
-      const id = { uuid: text(p.UUID?.value).toLowerCase(), name: text(p.Name?.value) };
+      const id = { uuid: text(plain(p.UUID)).toLowerCase(), name: text(plain(p.Name)) };
       this.identities.set(path, id);
       return id;
     } catch {

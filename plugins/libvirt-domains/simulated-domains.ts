@@ -12,6 +12,7 @@ import {
   KeptOpenFiles,
   ThreadCpuReader,
   VpmdError,
+  type DomainIdentity,
   type DomainInfo,
   type DomainLifecycleKind,
   type Domains,
@@ -32,6 +33,8 @@ interface Described {
   readonly nova?: { readonly instanceId: string; readonly projectId?: string };
   readonly vcpus: ReadonlyArray<{ readonly index: number; readonly tid: number; readonly pins: readonly number[] }>;
   readonly emulator: { readonly tids: readonly number[]; readonly pins: readonly number[] };
+  /** UNIX-socket virtio-serial channels, when the simulator describes them. */
+  readonly channels?: ReadonlyArray<{ readonly target: string; readonly path: string }>;
 }
 
 function describedList(text: string): Described[] {
@@ -138,6 +141,7 @@ export class SimulatedDomains implements Domains {
         metadata: d.nova === undefined ? {} : { nova: d.nova },
         vcpus,
         emulator: { threadIds: d.emulator.tids, pins: d.emulator.pins, cpuTimeUs: emulatorUs },
+        channels: (d.channels ?? []).map((c) => ({ target: c.target, path: c.path })),
         sampledAt: at,
       };
     });
@@ -154,6 +158,12 @@ export class SimulatedDomains implements Domains {
   async get(uuidOrName: string): Promise<DomainInfo | undefined> {
     const key = uuidOrName.toLowerCase();
     return (await this.list()).find((d) => d.uuid === key || d.name === uuidOrName);
+  }
+
+  /** The simulator defines only the domains it runs. */
+  async lookup(uuidOrName: string): Promise<DomainIdentity | undefined> {
+    const d = await this.get(uuidOrName);
+    return d === undefined ? undefined : { uuid: d.uuid, name: d.name, active: true };
   }
 
   /** Emits `started`/`stopped` for changes of the running set since the last look. */

@@ -11,6 +11,11 @@
  * Anti-windup: neither actuator is pushed past its range: a ceiling clamped at the floor hands
  * over to the quota instead of winding lower, and a ceiling at the top or a quota at 1 is
  * released rather than held.
+ * - denial (the last rung): when the gentler actuators have been spent for a period (the quota
+ *   at QUOTA_FLOOR, or, without a quota actuator, the ceiling at the CPUs' lowest frequency or no
+ *   ceiling possible on shared pCPUs) and the VM still draws more than its budget, its guests' requests to raise
+ *   their frequency are denied. The denial holds while the actuators stay spent and lifts as soon
+ *   as the law moves one of them back up (the VM fell under its budget), or on release.
  */
 
 /** What the law remembers about one budget's actuators. */
@@ -19,6 +24,8 @@ export interface ActuatorMemory {
   ceilingKHz?: number;
   /** The CPU share (0..1] set through the quota; absent = unlimited. */
   quota?: number;
+  /** Guest requests to raise the frequency are denied (the last rung); absent = not denied. */
+  deny?: boolean;
 }
 
 /** The inputs of one decision. */
@@ -31,14 +38,38 @@ export interface LawInput {
   readonly runKHz: number;
   readonly minKHz: number;
   readonly maxKHz: number;
+  /** Whether the quota actuator can be used (libvirt answers); default true. */
+  readonly quotaAvailable?: boolean;
 }
 
 export const AIM = 0.985;
 export const DEADBAND = 0.02;
 export const QUOTA_FLOOR = 0.05;
 
-/** The actuators' next values (the memory is not changed). */
+/** The actuators' next values, the denial included (the memory is not changed). */
 export function nextActuators(mem: Readonly<ActuatorMemory>, x: LawInput): ActuatorMemory {
+  const quotaAvailable = x.quotaAvailable !== false;
+  const { deny: _denied, ...gentle } = mem;
+  let next = gentleActuators(gentle, x);
+  if (!quotaAvailable && next.quota !== undefined) {
+    const { quota: _dropped, ...rest } = next;
+    next = rest;
+  }
+  // Without a quota, shared pCPUs leave nothing gentler (no ceiling may slow the neighbours).
+  const spentAt = (a: ActuatorMemory): boolean =>
+    quotaAvailable
+      ? a.quota !== undefined && a.quota <= QUOTA_FLOOR
+      : !x.exclusive || (a.ceilingKHz !== undefined && a.ceilingKHz <= x.minKHz);
+  // Spent for a whole period already: the gentler rungs had their chance to work.
+  const spent = spentAt(gentle) && spentAt(next);
+  const over = x.measuredW > x.targetW;
+  // Hold while still spent (the deadband keeps the quota in place); lift once a rung moves up.
+  const deny = spent && (over || (mem.deny === true && x.measuredW > x.targetW * AIM * (1 - DEADBAND)));
+  return deny ? { ...next, deny: true } : next;
+}
+
+/** The ceiling and quota: the gentler actuators. */
+function gentleActuators(mem: Readonly<ActuatorMemory>, x: LawInput): ActuatorMemory {
   const engaged = mem.ceilingKHz !== undefined || mem.quota !== undefined;
   if (x.measuredW <= 0) return { ...mem };
   const ratio = (x.targetW * AIM) / x.measuredW;

@@ -2,9 +2,10 @@
  * Runs the budget law for every budget once per period: finds the VM (domains@1), its pCPUs and
  * whether they are exclusive, measures its power from energy@1's joule counter, and moves the
  * actuators in order of gentleness: the frequency ceiling of its exclusive pCPUs (cpu-limits@1,
- * owner `power:budget:<vm>`), then its vCPU quota through libvirt. Values found before the
- * first quota write are kept in `knobs` and put back when the budget goes or the controller
- * pauses.
+ * owner `power:budget:<vm>`), then its vCPU quota through libvirt, then a denial of its guests'
+ * requests to raise their frequency (cpu-limits@1 `denyRaise`, same owner; guest channels NACK
+ * them with the reason). Values found before the first quota write are kept in `knobs` and put
+ * back when the budget goes or the controller pauses.
  */
 import type { CpuLimits, Domains, DomainInfo, EnergyAccounting, HostModel, PowerBudgetStatus } from 'vpmd';
 import { nextActuators, type ActuatorMemory } from './budget-law.js';
@@ -143,8 +144,26 @@ export class BudgetRunner {
     const minKHz = Math.max(...mine.map((p) => p.cpuinfoMinKHz), 0);
     const maxKHz = Math.min(...mine.map((p) => p.cpuinfoMaxKHz), Infinity);
     const cur: ActuatorMemory = { ...mem.actuators[b.vm] };
-    const next = nextActuators(cur, { measuredW: periodW, targetW: target, exclusive, runKHz, minKHz, maxKHz });
-    const actions = await this.move(b.vm, vm.uuid, exclusive ? cpus : [], cur, next, mem, knobs, periodW, target);
+    const quotaAvailable = this.deps.quota !== undefined && this.quotaFailed.get(b.vm) === undefined;
+    const next = nextActuators(cur, {
+      measuredW: periodW,
+      targetW: target,
+      exclusive,
+      runKHz,
+      minKHz,
+      maxKHz,
+      quotaAvailable,
+    });
+    const actions = await this.move(
+      { name: b.vm, uuid: vm.uuid },
+      exclusive ? cpus : [],
+      cur,
+      next,
+      mem,
+      knobs,
+      periodW,
+      target,
+    );
     const engaged = mem.actuators[b.vm] !== undefined;
     set({ state: engaged ? 'throttled' : 'within', averageWatts: averageW, effectiveWatts: target });
     return actions;
@@ -164,8 +183,7 @@ export class BudgetRunner {
   }
 
   private async move(
-    vmName: string,
-    uuid: string,
+    domain: { readonly name: string; readonly uuid: string },
     cpus: number[],
     cur: ActuatorMemory,
     next: ActuatorMemory,
@@ -174,9 +192,10 @@ export class BudgetRunner {
     measured: number,
     target: number,
   ): Promise<BudgetAction[]> {
+    const { name: vmName, uuid } = domain;
     const actions: BudgetAction[] = [];
     const cause = `${vmName} drew ${measured.toFixed(1)} W against ${target.toFixed(1)} W`;
-    const wasEngaged = cur.ceilingKHz !== undefined || cur.quota !== undefined;
+    const wasEngaged = cur.ceilingKHz !== undefined || cur.quota !== undefined || cur.deny === true;
     const owner = ownerOf(vmName);
     if (next.ceilingKHz !== cur.ceilingKHz) {
       if (next.ceilingKHz === undefined) {
@@ -209,7 +228,16 @@ export class BudgetRunner {
     } else if (next.quota !== undefined && this.deps.quota === undefined) {
       next = { ...next, quota: undefined };
     }
-    const engaged = next.ceilingKHz !== undefined || next.quota !== undefined;
+    if ((next.deny === true) !== (cur.deny === true)) {
+      if (next.deny === true) {
+        this.deps.cpuLimits.denyRaise(owner, domain, denialReason(vmName, target));
+        actions.push({ vm: vmName, what: 'guest requests to raise the frequency denied', cause });
+      } else {
+        this.deps.cpuLimits.liftRaise(owner, uuid);
+        actions.push({ vm: vmName, what: 'guest requests to raise the frequency allowed again', cause });
+      }
+    }
+    const engaged = next.ceilingKHz !== undefined || next.quota !== undefined || next.deny === true;
     if (engaged) mem.actuators[vmName] = { uuid, cpus, ...next };
     else delete mem.actuators[vmName];
     if (actions.length > 0 && engaged !== wasEngaged) {
@@ -268,6 +296,10 @@ export class BudgetRunner {
       }
       await this.deps.saveKnobs((k) => void delete k.quota[a.uuid]);
     }
+    if (a.deny === true) {
+      this.deps.cpuLimits.liftRaise(ownerOf(vm), a.uuid);
+      actions.push({ vm, what: 'guest requests to raise the frequency allowed again', cause });
+    }
     delete mem.actuators[vm];
     const first = actions[0];
     if (first !== undefined) actions[0] = { ...first, transition: 'recovered' };
@@ -276,7 +308,7 @@ export class BudgetRunner {
 
   /** Re-claims the ceilings remembered from before a restart (the core forgot its claims). */
   async resume(mem: Memory): Promise<void> {
-    for (const [vm, a] of Object.entries(mem.actuators))
+    for (const [vm, a] of Object.entries(mem.actuators)) {
       if (a.ceilingKHz !== undefined && a.cpus.length > 0)
         await this.deps.cpuLimits.claim(
           ownerOf(vm),
@@ -284,6 +316,9 @@ export class BudgetRunner {
           { maxKHz: a.ceilingKHz },
           `VM ${vm} over its budget (resumed)`,
         );
+      if (a.deny === true)
+        this.deps.cpuLimits.denyRaise(ownerOf(vm), { uuid: a.uuid, name: vm }, `${denialReason(vm)} (resumed)`);
+    }
   }
 
   forget(vm: string): void {
@@ -292,10 +327,17 @@ export class BudgetRunner {
   }
 }
 
+/** What a guest is told when its request to raise the frequency is denied. */
+function denialReason(vm: string, targetW?: number): string {
+  const budget = targetW === undefined ? 'its power budget' : `its ${Number(targetW.toPrecision(3))} W power budget`;
+  return `VM ${vm} is over ${budget} with its frequency ceiling and CPU quota spent`;
+}
+
 function describe(a: Memory['actuators'][string] | undefined): string[] {
   if (a === undefined) return [];
   return [
     ...(a.ceilingKHz === undefined ? [] : [`frequency-ceiling ${a.ceilingKHz} kHz`]),
     ...(a.quota === undefined ? [] : [`cpu-quota ${(a.quota * 100).toFixed(0)} %`]),
+    ...(a.deny === true ? ['guest-raise-denied'] : []),
   ];
 }

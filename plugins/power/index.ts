@@ -1,7 +1,7 @@
 /**
  * The power plugin: one control loop per host (docs/power-control.md) for the host power cap
  * (RAPL PL1/PL2 per package, and the host's BMC through bmcs@1), per-VM budgets (frequency
- * ceiling through cpu-limits@1, vCPU quota through libvirt) and facility limits (PDU ratings,
+ * ceiling through cpu-limits@1, vCPU quota through domains@1) and facility limits (PDU ratings,
  * thermal zones). Provides `power-control@1` for Redfish and SNMP and adds `vpmctl power ...`.
  */
 import {
@@ -19,7 +19,7 @@ import { registerCommands } from './cli.js';
 import { PowerConfigSchema } from './config.js';
 import { PowerController } from './controller.js';
 import { POWER_ERRORS, POWER_EVENTS } from './errors.js';
-import { LibvirtQuota, type QuotaActuator } from './quota.js';
+import { domainsQuota } from './quota.js';
 import { PowerControlService, checkBudget } from './service.js';
 
 export default definePlugin({
@@ -36,7 +36,6 @@ export default definePlugin({
   register(ctx) {
     for (const b of ctx.config.budgets) checkBudget(b);
     let controller: PowerController | undefined;
-    let quota: QuotaActuator | undefined;
     const running = (): PowerController => {
       if (controller === undefined) throw new VpmdError('E_PLUGIN_STOPPED', 'the power controller is not running', {});
       return controller;
@@ -47,13 +46,15 @@ export default definePlugin({
 
     return {
       async start() {
-        quota = ctx.core.simulated ? undefined : new LibvirtQuota(ctx.core.libvirt);
+        const domains = ctx.capabilities.find(DOMAINS);
+        // The quota is libvirt's (through domains@1); a simulated host has none to throttle.
+        const quota = ctx.core.simulated ? undefined : domainsQuota(domains);
         const bmcs = ctx.config.bmc === undefined ? undefined : ctx.capabilities.get(BMCS);
         const c = new PowerController({
           config: ctx.config,
           host: ctx.host,
           cpuLimits: ctx.capabilities.get(CPU_LIMITS),
-          domains: ctx.capabilities.find(DOMAINS),
+          domains,
           energy: ctx.capabilities.find(ENERGY),
           quota,
           bmcs,
@@ -81,7 +82,6 @@ export default definePlugin({
       },
       stop() {
         controller = undefined;
-        quota?.close?.();
         return Promise.resolve();
       },
       health(): PluginHealth {

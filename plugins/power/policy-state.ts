@@ -50,6 +50,8 @@ const MemorySchema = Type.Object({
       cpus: Type.Array(Type.Integer()),
       ceilingKHz: Type.Optional(Type.Number()),
       quota: Type.Optional(Type.Number()),
+      /** Guest requests to raise the frequency are denied (cpu-limits@1 denyRaise). */
+      deny: Type.Optional(Type.Boolean()),
     }),
   ),
   facility: Type.Object({

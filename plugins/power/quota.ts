@@ -1,12 +1,11 @@
 /**
  * The CPU-quota actuator for VMs on shared pCPUs: libvirt's cgroup CPU bandwidth per vCPU
- * (`vcpu_quota`/`vcpu_period`, µs; quota −1 = unlimited) through libvirt-dbus
- * `org.libvirt.Domain.GetSchedulerParameters(u flags) → a{sv}` and
- * `SetSchedulerParameters(a{sv} params, u flags)` on the domain object
- * `/org/libvirt/<driver>/domain/_<uuid with _ for ->`. Flags 1 = VIR_DOMAIN_AFFECT_LIVE.
+ * (`vcpu_quota`/`vcpu_period`, µs; quota −1 = unlimited), through `domains@1`'s optional
+ * `vcpuQuota`/`setVcpuQuota` (the libvirt-domains plugin: libvirt-dbus `Get/SetSchedulerParameters`,
+ * live only). The power plugin has no libvirt client of its own; without a provider that can set
+ * quotas the budget law skips this rung.
  */
-import { Message, Variant, sessionBus, systemBus, type MessageBus } from 'dbus-next';
-import { VpmdError, type CoreSettings } from 'vpmd';
+import { VpmdError, type Domains } from 'vpmd';
 
 /** A VM's CPU bandwidth: `quotaUs` per `periodUs` per vCPU; −1 is unlimited. */
 export interface CpuQuota {
@@ -18,79 +17,25 @@ export interface CpuQuota {
 export interface QuotaActuator {
   get(uuid: string): Promise<CpuQuota>;
   set(uuid: string, quota: CpuQuota): Promise<void>;
-  close?(): void;
 }
 
-const CALL_TIMEOUT_MS = 3_000;
-const AFFECT_LIVE = 1;
-
-function numberOf(v: unknown): number | undefined {
-  const raw = v instanceof Variant ? (v.value as unknown) : (v as { value?: unknown } | undefined)?.value;
-  if (typeof raw === 'bigint') return Number(raw);
-  return typeof raw === 'number' ? raw : undefined;
+function unavailable(what: string, uuid: string, e: unknown): VpmdError {
+  return new VpmdError(
+    'E_POWER_UNAVAILABLE',
+    `${what} vCPU quota of ${uuid}: ${e instanceof Error ? e.message : String(e)}`,
+    {},
+    { cause: e },
+  );
 }
 
-/** The libvirt-dbus implementation. */
-export class LibvirtQuota implements QuotaActuator {
-  private bus: MessageBus | undefined;
-
-  constructor(private readonly settings: CoreSettings['libvirt']) {}
-
-  private path(uuid: string): string {
-    return `/org/libvirt/${this.settings.driver}/domain/_${uuid.toLowerCase().replace(/-/g, '_')}`;
-  }
-
-  private async call(uuid: string, member: string, signature: string, body: unknown[]): Promise<unknown[]> {
-    this.bus ??= this.settings.bus === 'system' ? systemBus() : sessionBus();
-    const bus = this.bus;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () =>
-          reject(
-            new VpmdError('E_POWER_UNAVAILABLE', `libvirt-dbus: ${member} did not answer within ${CALL_TIMEOUT_MS} ms`),
-          ),
-        CALL_TIMEOUT_MS,
-      );
-    });
-    try {
-      const msg = new Message({
-        destination: 'org.libvirt',
-        path: this.path(uuid),
-        interface: 'org.libvirt.Domain',
-        member,
-        signature,
-        body,
-      });
-      const reply = await Promise.race([bus.call(msg), timeout]);
-      return reply === null ? [] : (reply.body as unknown[]);
-    } catch (e) {
-      if (e instanceof VpmdError) throw e;
-      throw new VpmdError(
-        'E_POWER_UNAVAILABLE',
-        `libvirt-dbus refused ${member} on ${uuid}: ${e instanceof Error ? e.message : String(e)}`,
-        {},
-        { cause: e },
-      );
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
-  async get(uuid: string): Promise<CpuQuota> {
-    const [params] = (await this.call(uuid, 'GetSchedulerParameters', 'u', [AFFECT_LIVE])) as [Record<string, unknown>];
-    return { quotaUs: numberOf(params?.vcpu_quota) ?? -1, periodUs: numberOf(params?.vcpu_period) ?? 100_000 };
-  }
-
-  async set(uuid: string, quota: CpuQuota): Promise<void> {
-    await this.call(uuid, 'SetSchedulerParameters', 'a{sv}u', [
-      { vcpu_quota: new Variant('x', BigInt(quota.quotaUs)), vcpu_period: new Variant('t', BigInt(quota.periodUs)) },
-      AFFECT_LIVE,
-    ]);
-  }
-
-  close(): void {
-    this.bus?.disconnect();
-    this.bus = undefined;
-  }
+/** The quota actuator over `domains@1`, or undefined when the provider cannot set quotas. */
+export function domainsQuota(domains: Domains | undefined): QuotaActuator | undefined {
+  if (domains?.vcpuQuota === undefined || domains.setVcpuQuota === undefined) return undefined;
+  const read = domains.vcpuQuota.bind(domains);
+  const write = domains.setVcpuQuota.bind(domains);
+  return {
+    get: (uuid) => read(uuid).catch((e: unknown) => Promise.reject(unavailable('cannot read the', uuid, e))),
+    set: (uuid, quota) =>
+      write(uuid, quota).catch((e: unknown) => Promise.reject(unavailable('cannot set the', uuid, e))),
+  };
 }

@@ -1,7 +1,8 @@
 /**
  * The plugin's state and operations: VMs and their channels (links to QEMU's sockets), the
- * vCPU map from libvirt (refreshed periodically and on domain events, unlike DPDK which reads it
- * once), host bounds, and persistence of everything an operator set.
+ * vCPU map from `domains@1` (read when VMs and channels are added and periodically, patched from
+ * domain lifecycle events, unlike DPDK which reads it once), host bounds, and persistence of
+ * everything an operator set.
  */
 import { access, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -9,15 +10,17 @@ import {
   VpmdError,
   type AccessPolicy,
   type CpuLimits,
+  type DomainLifecycleEvent,
   type HostModel,
   type Logger,
   type PcpuBounds,
+  type RaiseDenial,
   type Role,
   type StateStore,
 } from 'vpmd';
 import { ChannelLink, type Backoff } from './channel/channel-link.js';
 import { Dispatcher, type MessageBudget } from './channel/dispatcher.js';
-import type { LibvirtMapper } from './mapping/libvirt-mapper.js';
+import type { DomainMap } from './mapping/domain-map.js';
 import { Actuator, type ChangeLimit } from './power/actuator.js';
 import { PowerControl, type OperatorOutcome } from './power/power-control.js';
 import type { Bounds } from './power/precedence.js';
@@ -60,6 +63,8 @@ export class ChannelService {
   private unsubscribeLimits: (() => void) | undefined;
   /** Why each VM's last request was clamped, until a reply reports it ({@link takeClamp}). */
   private readonly lastClamp = new WeakMap<VmRecord, string>();
+  /** Why each VM's last request was denied (a raise denial), until a reply reports it ({@link takeDenial}). */
+  private readonly lastDenial = new WeakMap<VmRecord, string>();
   private foreign = new Map<number, number>();
   /** Serves every channel's queue in turn. */
   readonly dispatcher: Dispatcher;
@@ -74,7 +79,7 @@ export class ChannelService {
     private readonly opts: ServiceOptions,
     private readonly host: HostModel,
     private readonly state: StateStore,
-    readonly mapper: LibvirtMapper | undefined,
+    readonly mapper: DomainMap | undefined,
     private readonly log: Logger,
     access: AccessPolicy,
     limits?: CpuLimits,
@@ -99,6 +104,11 @@ export class ChannelService {
       pcpuBounds: (pcpu: number) => this.hostLimits.bounds(pcpu),
       clampReason: (pcpu: number, vmBounds: Bounds, side: 'min' | 'max') =>
         this.hostLimits.clampReason(pcpu, vmBounds, side),
+      // A budget's denial names the domain by UUID (known once domains@1 listed it) and name.
+      raiseDenial: (vm: VmRecord) =>
+        limits === undefined
+          ? undefined
+          : ((vm.uuid !== undefined ? limits.raiseDenied(vm.uuid) : undefined) ?? limits.raiseDenied(vm.name)),
     };
     this.control = new PowerControl(host, this.actuator, world, opts.maxAffinity, log);
     this.deps = {
@@ -114,6 +124,7 @@ export class ChannelService {
       },
       policyChanged: () => void this.persist(),
       onClamped: (vm, by) => void this.lastClamp.set(vm, by),
+      onDenied: (vm, why) => void this.lastDenial.set(vm, why),
     };
   }
 
@@ -328,10 +339,12 @@ export class ChannelService {
     checkVmName(name);
     if (this.vms.has(name))
       throw new VpmdError('E_VC_VM_EXISTS', `Unable to add VM '${name}': it is already added`, { vm: name });
-    let unchecked: string | undefined = 'libvirt is off (libvirt: false): host-side pins only';
+    let unchecked: string | undefined = this.mapper
+      ? undefined
+      : 'libvirt is off (libvirt: false, or no domains@1 provider): host-side pins only';
     if (this.mapper) {
       try {
-        if ((await this.mapper.domainPath(name)) === undefined) {
+        if (!(await this.mapper.known(name))) {
           throw new VpmdError(
             'E_VC_VM_NOT_FOUND',
             `Unable to add VM '${name}': libvirt knows no domain '${name}' (virsh list --all)`,
@@ -341,7 +354,7 @@ export class ChannelService {
         unchecked = undefined;
       } catch (e) {
         if (e instanceof VpmdError && e.code === 'E_VC_VM_NOT_FOUND') throw e;
-        unchecked = `libvirt-dbus is unreachable (${e instanceof Error ? e.message : String(e)}); not checked`;
+        unchecked = `domains@1 cannot reach libvirt (${e instanceof Error ? e.message : String(e)}); not checked`;
       }
     }
     const vm = newVm(name);
@@ -434,6 +447,8 @@ export class ChannelService {
         { vm: name },
       );
     }
+    // The vCPU map is resolved now, so the first request on these channels reads memory only.
+    if (this.mapper && fresh.length > 0) await this.refreshMapping().catch(() => undefined);
     await this.warm(vm);
     for (const w of fresh) this.addChannel(vm, w.num, w.path, true);
     await this.persist();
@@ -501,6 +516,18 @@ export class ChannelService {
     return by;
   }
 
+  /** Why `vm`'s last request was denied, once (for the JSON reply); undefined when it was not. */
+  takeDenial(vm: VmRecord): string | undefined {
+    const why = this.lastDenial.get(vm);
+    this.lastDenial.delete(vm);
+    return why;
+  }
+
+  /** The raise denial in force on a VM, if any (for show_vm). */
+  raiseDenial(vm: VmRecord): RaiseDenial | undefined {
+    return this.control.raiseDenial(vm);
+  }
+
   /** Every pCPU bound. */
   pcpuBounds(): PcpuBounds[] {
     return [...this.pcpuBoundsMap].map(([pcpu, b]) => ({ pcpu, ...b })).sort((a, b) => a.pcpu - b.pcpu);
@@ -513,12 +540,11 @@ export class ChannelService {
     if (!Number.isInteger(vcpu) || vcpu < 0 || vcpu > 4095)
       throw new VpmdError('E_VC_PCPU', `vCPU ${vcpu} is out of range`, { vcpu });
     let via: 'libvirt' | 'host' = 'host';
-    if (this.mapper && (await this.mapper.domainPath(name)) !== undefined) {
-      const known = vm.vcpuMap?.length ?? 0;
-      if (vcpu >= known)
+    if (this.mapper?.canPin && (await this.mapper.known(name))) {
+      const known = vm.vcpuMap?.length;
+      if (known !== undefined && vcpu >= known)
         throw new VpmdError('E_VC_PCPU', `VM '${name}' has ${known} vCPUs; vCPU ${vcpu} does not exist`, { vcpu });
-      const { online } = await this.host.topology();
-      await this.mapper.pinVcpu(name, vcpu, pcpu, Math.max(...online) + 1);
+      await this.mapper.pin(name, vcpu, pcpu);
       via = 'libvirt';
     } else {
       while (vm.pins.length <= vcpu) vm.pins.push(null);
@@ -543,31 +569,47 @@ export class ChannelService {
     return this.control.operator(pcpu, unit);
   }
 
-  /**
-   * Reads every domain's pins from libvirt; VMs vpmd manages get their map, other running
-   * domains count as foreign occupants of their pCPUs. Re-applies when something changed.
-   */
+  /** Re-reads every running domain through `domains@1`, then {@link syncMapping}. */
   async refreshMapping(): Promise<boolean> {
     if (!this.mapper || this.stopped) return false;
-    const all = await this.mapper.allPins();
+    await this.mapper.refresh();
+    return this.syncMapping();
+  }
+
+  /**
+   * A `domain.lifecycle.v1` event: patches the map from the event's payload (no D-Bus, no
+   * lookup) and re-applies when a managed VM or a foreign domain's pins moved.
+   */
+  async onDomainEvent(ev: DomainLifecycleEvent): Promise<void> {
+    if (!this.mapper || this.stopped) return;
+    if (this.mapper.apply(ev)) await this.syncMapping();
+  }
+
+  /**
+   * Gives the VMs vpmd manages their vCPU map from the running domains in memory; other running
+   * domains count as foreign occupants of their pCPUs. Re-applies when something changed.
+   */
+  private async syncMapping(): Promise<boolean> {
+    if (!this.mapper || this.stopped) return false;
     const foreign = new Map<number, number>();
     let changed = false;
     const seen = new Set<string>();
-    for (const d of all) {
+    for (const d of this.mapper.running()) {
       const vm = this.vms.get(d.name);
       if (!vm) {
-        if (d.active) for (const p of new Set(d.vcpus.flat())) foreign.set(p, (foreign.get(p) ?? 0) + 1);
+        for (const p of new Set(d.vcpus.flatMap((v) => v.pins))) foreign.set(p, (foreign.get(p) ?? 0) + 1);
         continue;
       }
       seen.add(d.name);
-      const map = d.vcpus.map((v) => [...v]);
-      if (JSON.stringify(map) !== JSON.stringify(vm.vcpuMap) || vm.active !== d.active) changed = true;
-      if (d.active && !vm.active) for (const num of vm.channels.keys()) this.links.get(`${vm.name}/${num}`)?.kick();
+      const map = d.vcpus.map((v) => [...v.pins]);
+      if (JSON.stringify(map) !== JSON.stringify(vm.vcpuMap) || !vm.active) changed = true;
+      if (!vm.active) for (const num of vm.channels.keys()) this.links.get(`${vm.name}/${num}`)?.kick();
       vm.vcpuMap = map;
-      vm.active = d.active;
+      vm.active = true;
+      vm.uuid = d.uuid;
     }
     for (const vm of this.vms.values()) {
-      if (!seen.has(vm.name) && vm.vcpuMap) {
+      if (!seen.has(vm.name) && (vm.vcpuMap || vm.active)) {
         vm.vcpuMap = undefined;
         vm.active = false;
         changed = true;

@@ -144,6 +144,7 @@ export function registerCommands(ctx: PluginContext, svc: () => ChannelService):
           vcpus: Array.from({ length: nv }, (_, v) => ({ vcpu: v, pcpus: s.control.pcpusOf(vm, v) ?? [] })),
           counters: { ...vm.counters },
           policy: vm.policy?.type ?? null,
+          raiseDenied: ((d) => (d ? { owner: d.owner, reason: d.reason, since: d.since } : null))(s.raiseDenial(vm)),
         };
       },
       human: (r) =>
@@ -154,6 +155,9 @@ export function registerCommands(ctx: PluginContext, svc: () => ChannelService):
           `Virtual CPU(s): ${r.vcpus.length}`,
           // DPDK prints the highest pCPU of the affinity; vpmd scales them all (see docs).
           ...r.vcpus.map((v) => `  [${v.vcpu}]: Physical CPU ${v.pcpus.length ? Math.max(...v.pcpus) : -1}`),
+          ...(r.raiseDenied
+            ? [`Requests to raise the frequency denied by ${r.raiseDenied.owner}: ${r.raiseDenied.reason}`]
+            : []),
         ].join('\n'),
     }),
   );
@@ -303,7 +307,7 @@ export function registerCommands(ctx: PluginContext, svc: () => ChannelService):
   reg(
     defineCommand({
       name: 'show_channel_stats',
-      summary: 'Guest request counters per VM and channel (accepted, clamped, limited, refused)',
+      summary: 'Guest request counters per VM and channel (accepted, clamped, limited, refused, denied)',
       privilege: 'Login',
       args: Type.Object({}),
       handler: () =>

@@ -1,7 +1,7 @@
 /**
  * virtio-channels: the host side of DPDK's VM power channel. Unmodified DPDK guests
  * (librte_power in its KVM_VM environment) ask over virtio-serial for the physical core behind
- * a vCPU to be scaled; vpmd maps vCPUs to pCPUs through libvirt-dbus, applies the request
+ * a vCPU to be scaled; vpmd maps vCPUs to pCPUs from `domains@1` (the libvirt-domains plugin), applies the request
  * through the core host model under a host precedence policy (bounds, shared cores, rate
  * limits), and answers on the wire exactly as DPDK's `vm_power_manager` does. See
  * docs/virtio-channels.md.
@@ -12,6 +12,7 @@ import { promisify } from 'node:util';
 import { join } from 'node:path';
 import {
   CPU_LIMITS,
+  DOMAINS,
   GUEST_CHANNELS,
   StringEnum,
   Type,
@@ -24,7 +25,7 @@ import { VIRTIO_CHANNELS_ERRORS } from './errors.js';
 import { ChannelService } from './channel-service.js';
 import { registerCommands } from './cli.js';
 import { JsonFifos } from './json-fifo.js';
-import { LibvirtMapper } from './mapping/libvirt-mapper.js';
+import { DomainMap } from './mapping/domain-map.js';
 import { applyPolicy } from './request-handler.js';
 import { VM_NAME_PATTERN } from './vm-registry.js';
 
@@ -58,13 +59,14 @@ const ConfigSchema = Type.Object({
   }),
   libvirt: Type.Boolean({
     default: true,
-    description: 'read vCPU pins and channel paths from libvirt-dbus (core libvirt.bus/driver)',
+    description:
+      'read vCPU pins and channel paths from domains@1 (the libvirt-domains plugin) and pin through it; false: host-side pins only',
   }),
   refreshInterval: Type.Number({
     minimum: 0.1,
     maximum: 3600,
     default: 5,
-    description: 'seconds between vCPU map refreshes (domain events refresh at once)',
+    description: 'seconds between full vCPU map re-reads (domain lifecycle events update the map at once)',
   }),
   policyInterval: Type.Number({
     minimum: 0.1,
@@ -176,11 +178,14 @@ export default definePlugin({
   errors: VIRTIO_CHANNELS_ERRORS,
   config: ConfigSchema,
   provides: [GUEST_CHANNELS.id],
+  optional: [DOMAINS.id],
 
   register(ctx) {
     const cfg = ctx.config;
     let svc: ChannelService | undefined;
     let fifos: JsonFifos | undefined;
+    let unsubscribeDomains: (() => void) | undefined;
+    let noProvider = false;
     const service = (): ChannelService => {
       if (!svc) throw new VpmdError('E_PLUGIN_STOPPED', 'virtio-channels is not running (not started yet, or stopped)');
       return svc;
@@ -239,7 +244,14 @@ export default definePlugin({
     return {
       async start() {
         if (cfg.schedFifoPriority > 0) await realtime(cfg.schedFifoPriority, ctx.log);
-        const mapper = cfg.libvirt ? new LibvirtMapper(ctx.core.libvirt, ctx.log) : undefined;
+        const domains = cfg.libvirt ? ctx.capabilities.find(DOMAINS) : undefined;
+        if (cfg.libvirt && !domains)
+          ctx.log.warn(
+            {},
+            'no domains@1 provider (enable the libvirt-domains plugin): host-side pins only, add_vm is not checked',
+          );
+        const mapper = domains ? new DomainMap(domains) : undefined;
+        noProvider = cfg.libvirt && !domains;
         svc = new ChannelService(
           {
             dir: cfg.dir,
@@ -261,16 +273,9 @@ export default definePlugin({
         await mkdir(cfg.dir, { recursive: true, mode: 0o755 });
         await s.start({ vms: cfg.vms, pcpuBounds: cfg.pcpuBounds });
         if (mapper) {
-          let pending = false;
-          mapper.onChange(() => {
-            if (pending) return;
-            pending = true;
-            setTimeout(() => {
-              pending = false;
-              void s
-                .refreshMapping()
-                .catch((e: unknown) => ctx.log.debug({ err: String(e) }, 'vCPU map refresh failed'));
-            }, 50).unref();
+          // The event carries the domain as the provider read it: the map is patched from memory.
+          unsubscribeDomains = ctx.events.on('domain.lifecycle.v1', (ev) => {
+            void s.onDomainEvent(ev).catch((e: unknown) => ctx.log.debug({ err: String(e) }, 'vCPU map update failed'));
           });
           ctx.scheduler.every('mapping', cfg.refreshInterval * 1000, () =>
             s.refreshMapping().catch((e: unknown) => ctx.log.debug({ err: String(e) }, 'vCPU map refresh failed')),
@@ -288,9 +293,9 @@ export default definePlugin({
         }
       },
       async stop() {
+        unsubscribeDomains?.();
         await fifos?.stop();
         await svc?.stop();
-        svc?.mapper?.close();
       },
       health(): PluginHealth {
         if (!svc) return { status: 'degraded', detail: 'not started' };
@@ -302,7 +307,14 @@ export default definePlugin({
         for (const [n, why] of fifos?.failed ?? []) targets[`fifo${n}`] = { status: 'degraded', detail: why };
         const libvirtError = svc.mapper?.error;
         if (libvirtError)
-          return { status: 'degraded', detail: `libvirt-dbus: ${libvirtError}; host-side pins only`, targets };
+          return { status: 'degraded', detail: `domains@1: ${libvirtError}; host-side pins only`, targets };
+        if (noProvider)
+          return {
+            status: 'degraded',
+            detail:
+              'no domains@1 provider (enable the libvirt-domains plugin, or set libvirt: false); host-side pins only',
+            targets,
+          };
         if (fifos && fifos.failed.size > 0)
           return { status: 'degraded', detail: `${fifos.failed.size} JSON FIFO(s) unusable`, targets };
         return { status: 'ok', detail: `${svc.vms.size} VMs`, targets };

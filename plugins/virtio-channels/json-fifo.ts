@@ -14,7 +14,9 @@
  *   Every object gets a JSON line in `DIR/fifoN.reply` (mode 0600):
  *   `{"seq":N,"ok":true|false,"reply":"ACK"|"NACK"|null,"error":"..."}`; a request the host's
  *   bounds moved adds `"clamped":true,"clampedBy":"<owner>: <reason>"` (a cpu-limits claim such
- *   as `profiles:latency-critical`, or the VM's or pCPU's bounds).
+ *   as `profiles:latency-critical`, or the VM's or pCPU's bounds); a request to raise the
+ *   frequency of a VM whose raises are denied (over its power budget) is a NACK with
+ *   `"denied":true,"error":"raise denied by <owner>: <reason>"`.
  *
  * The FIFO cannot be jammed: an object longer than DPDK's 1023 characters (16 KiB in the `vpmd`
  * dialect) or not closed within {@link OBJECT_MS} is dropped with a log line, and the next `{`
@@ -362,15 +364,19 @@ export class JsonFifos {
       const { vm: name, packet } = jsonToPacket(JSON.parse(item.text));
       const vm = this.svc.vm(name);
       this.svc.takeClamp(vm);
+      this.svc.takeDenial(vm);
       const reply = await this.svc.handle(vm, encodeRequest(packet));
       const cmd = reply?.readUInt32LE(12);
       const clampedBy = this.svc.takeClamp(vm);
+      const deniedBy = this.svc.takeDenial(vm);
       line = {
         seq,
         ok: cmd === undefined || cmd === Reply.ACK,
         reply: cmd === Reply.ACK ? 'ACK' : cmd === Reply.NACK ? 'NACK' : null,
         // The host's bounds moved the request: say so, and whose bound it was.
         ...(clampedBy !== undefined ? { clamped: true, clampedBy } : {}),
+        // A raise denial (the VM is over its power budget): the reason DPDK's NACK cannot carry.
+        ...(deniedBy !== undefined ? { denied: true, error: deniedBy } : {}),
       };
     } catch (e) {
       line = { seq, ok: false, reply: null, error: e instanceof Error ? e.message : String(e) };

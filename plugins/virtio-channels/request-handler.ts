@@ -49,6 +49,8 @@ export interface HandlerDeps {
   policyChanged(vm: VmRecord): void;
   /** A request was clamped by `by` (a cpu-limits claim, the VM's or the pCPU's bounds). */
   onClamped?(vm: VmRecord, by: string): void;
+  /** A request to raise the frequency was denied (a cpu-limits@1 raise denial), and why. */
+  onDenied?(vm: VmRecord, why: string): void;
 }
 
 type Outcome = keyof Counters;
@@ -230,8 +232,15 @@ export function handleFrame(
         const vcpu = vcpuOf(deps, vm, p);
         if (typeof vcpu === 'string') return refuse({ deps, vm, ch, p, frame }, vcpu, true);
         const r = deps.control.request(vm, vcpu, p.unit);
-        const done = (o: RequestOutcome): Buffer | undefined =>
-          o.ok ? applied(deps, vm, ch, o, frame) : refuse({ deps, vm, ch, p, frame }, o.reason ?? 'refused', true);
+        const done = (o: RequestOutcome): Buffer | undefined => {
+          if (o.ok) return applied(deps, vm, ch, o, frame);
+          if (o.denied) {
+            // DPDK's binary reply can only NACK: the reason goes to the JSON reply, counters and log.
+            count(vm, ch, 'denied');
+            deps.onDenied?.(vm, o.reason ?? 'raise denied');
+          }
+          return refuse({ deps, vm, ch, p, frame }, o.reason ?? 'refused', true);
+        };
         if (r instanceof Promise)
           return r.then(done, (e: unknown) => refuse({ deps, vm, ch, p, frame }, `failed: ${String(e)}`, true));
         return done(r);

@@ -20,8 +20,9 @@ export type ChannelStatus = 'CONNECTED' | 'DISCONNECTED' | 'DISABLED' | 'PROCESS
  * requests whose change joined one already waiting for the pCPU's change limit (the latest
  * frequency wins); `clamped`: accepted requests the host bounds moved; `limited`: messages that
  * waited for the channel's message budget (delayed, never refused); `refused`: NACKed or
- * unanswered because policy forbids them; `dropped`: bytes skipped to resynchronise the stream
- * (counted once per skip).
+ * unanswered because policy forbids them; `denied`: the refused requests to raise the frequency
+ * that a raise denial (a VM over its power budget, cpu-limits@1) forbade; `dropped`: bytes
+ * skipped to resynchronise the stream (counted once per skip).
  */
 export interface Counters {
   accepted: number;
@@ -29,12 +30,13 @@ export interface Counters {
   clamped: number;
   limited: number;
   refused: number;
+  denied: number;
   dropped: number;
 }
 
 /** A fresh set of counters. */
 export function zeroCounters(): Counters {
-  return { accepted: 0, coalesced: 0, clamped: 0, limited: 0, refused: 0, dropped: 0 };
+  return { accepted: 0, coalesced: 0, clamped: 0, limited: 0, refused: 0, denied: 0, dropped: 0 };
 }
 
 const BoundsSchema = Type.Object({
@@ -111,10 +113,12 @@ export interface VmRecord {
   bounds: { minKHz?: number; maxKHz?: number };
   /** Host-side pins (vCPU index → pCPU), used when libvirt does not know the VM. */
   pins: Array<number | null>;
-  /** Live map from libvirt: vCPU → pCPUs it may run on; undefined until known. */
+  /** Live map from `domains@1`: vCPU → pCPUs it may run on; undefined while the domain does not run. */
   vcpuMap?: number[][];
-  /** True when libvirt reports the domain running. */
+  /** True when `domains@1` lists the domain running (or paused). */
   active: boolean;
+  /** The domain's UUID once `domains@1` has listed it (budget denials name VMs by UUID). */
+  uuid?: string;
   /** Raw guest requests per vCPU (kHz). */
   readonly requests: Map<number, number>;
   /** vCPUs for which the guest enabled turbo. */

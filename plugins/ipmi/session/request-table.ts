@@ -118,6 +118,8 @@ export interface Pending<T> {
   timer: NodeJS.Timeout | undefined;
   attempts: number;
   firstSent: number;
+  /** When the latest attempt went out (tells an answer to it from a late one to an earlier attempt). */
+  lastSent: number;
   /** The session's counters when it was first sent, to name what came back meanwhile. */
   since: SessionStats | undefined;
 }
@@ -150,6 +152,7 @@ export function ipmiRequest(
     timer: undefined,
     attempts: 0,
     firstSent: 0,
+    lastSent: 0,
     since: undefined,
   };
 }
@@ -179,6 +182,7 @@ export function loginExchange(
     timer: undefined,
     attempts: 0,
     firstSent: performance.now(),
+    lastSent: 0,
     since: undefined,
   };
 }

@@ -40,6 +40,7 @@ import {
   type Pending,
 } from './request-table.js';
 import { listCipherSuites, noAcceptableSuite } from './suite-negotiation.js';
+import { RetransmitWait } from './retransmit-wait.js';
 import type { SlotWaiter, UdpEndpoint } from './udp-endpoint.js';
 
 export {
@@ -70,8 +71,7 @@ export class IpmiSession implements SlotWaiter {
   private readonly replay = new ReplayWindow();
   private readonly unregister: () => void;
   private closed = false;
-  /** Current per-attempt wait (ms), see {@link adapt}. */
-  private rto: number;
+  private readonly wait: RetransmitWait;
   /** While closing: at most one retransmit, so a dead BMC cannot hold up a stop for long. */
   private closing = false;
   /** Negotiated suite, once open. */
@@ -85,7 +85,7 @@ export class IpmiSession implements SlotWaiter {
     readonly target: SessionTarget,
     private readonly timing: SessionTiming,
   ) {
-    this.rto = timing.timeoutMs;
+    this.wait = new RetransmitWait(timing.timeoutMs, endpoint);
     this.unregister = endpoint.register(target.host, target.port, (msg) => this.onDatagram(msg));
   }
 
@@ -341,19 +341,11 @@ export class IpmiSession implements SlotWaiter {
     if (p.attempts > 1) this.stats.retransmits++;
     else p.since = { ...this.stats };
     this.stats.sent++;
+    p.lastSent = performance.now();
+    this.wait.sent(p);
     this.endpoint.send(this.target.host, this.target.port, this.frame(p));
     // A static handler with arguments: no closure per attempt.
-    p.timer = setTimeout(IpmiSession.expired, this.attemptWait(p.attempts), this, p);
-  }
-
-  /**
-   * The wait after attempt `n`: the adapted wait, growing 1.5x per retransmit up to 4x the
-   * configured timeout. Loss (not congestion) is what a budget of retransmits is for, so the
-   * waits stay short and the attempts many; the growth still spares a BMC that is just slow.
-   */
-  private attemptWait(n: number): number {
-    const base = this.waitMs;
-    return Math.min(Math.max(base, this.timing.timeoutMs * 4), base * 1.5 ** Math.min(n - 1, 8));
+    p.timer = setTimeout(IpmiSession.expired, this.wait.after(p.attempts), this, p);
   }
 
   /**
@@ -366,7 +358,7 @@ export class IpmiSession implements SlotWaiter {
     // Close Session too is retried on a lossy link (a lost one leaks the BMC's slot), but a
     // stop waits for it at most 2 s.
     const budget = Math.min(s.closing ? CLOSE_BUDGET_MS : Infinity, s.timing.budgetMs ?? 0);
-    if (p.attempts <= minimum || elapsed + s.attemptWait(p.attempts + 1) <= budget) {
+    if (p.attempts <= minimum || elapsed + s.wait.after(p.attempts + 1) <= budget) {
       s.transmit(p);
       return;
     }
@@ -384,27 +376,6 @@ export class IpmiSession implements SlotWaiter {
     else this.requests.exchanges.delete(p);
     this.endpoint.release();
     this.pump();
-  }
-
-  /**
-   * Adapts the per-attempt wait to the link: an answer that came only after a retransmit raises
-   * it towards the observed delay (a slow link otherwise makes every request run twice, and
-   * non-idempotent ones such as Reserve SDR cancel each other); clean answers let it decay.
-   * The endpoint keeps the same estimate for all sessions, since they share the network and
-   * often the BMC host, so a congested path slows every session's retransmits at once.
-   * Bounded by 4x the configured timeout, so a request still fails within a known time.
-   */
-  private adapt(p: Pending<unknown>): void {
-    const base = this.timing.timeoutMs;
-    const elapsed = performance.now() - p.firstSent;
-    if (p.attempts > 1) this.rto = Math.min(base * 4, Math.max(this.rto, elapsed * 1.5));
-    else if (elapsed * 2 < this.rto) this.rto = Math.max(base, this.rto * 0.9);
-    this.endpoint.observe(elapsed, p.attempts > 1, base);
-  }
-
-  /** The wait before the next attempt. */
-  private get waitMs(): number {
-    return Math.max(this.rto, this.endpoint.rtoFor(this.timing.timeoutMs));
   }
 
   /** Routes one datagram; anything malformed, forged, replayed or unexpected is dropped. */
@@ -459,16 +430,17 @@ export class IpmiSession implements SlotWaiter {
         p.cmd === response.cmd
       ) {
         this.finish(p);
-        this.adapt(p);
+        this.wait.answered(p);
         if (payloadType === PAYLOAD.ipmi) this.lastActivity = Date.now();
         p.sink.answered(p.index, response);
         return;
       }
+      this.wait.unmatched(response);
     } else {
       for (const p of this.requests.exchanges) {
         if (p.replyType === payloadType && body[0] === p.tag) {
           this.finish(p);
-          this.adapt(p);
+          this.wait.answered(p);
           p.sink.answered(p.index, body);
           return;
         }

@@ -129,11 +129,12 @@ export class UdpEndpoint {
   }
 
   /**
-   * Records how long an answer took. A late one (after a retransmit) raises the shared wait to
-   * 1.5x its delay; prompt ones let it decay. Capped at 4x `baseMs`.
+   * Records how long an answer took. A slow one (a late answer to an earlier attempt, not the
+   * answer to a retransmit after loss) raises the shared wait to 1.5x its delay; prompt ones let
+   * it decay. Capped at 4x `baseMs`.
    */
-  observe(elapsedMs: number, retransmitted: boolean, baseMs: number): void {
-    if (retransmitted) this.sharedRto = Math.min(baseMs * 4, Math.max(this.sharedRto, elapsedMs * 1.5));
+  observe(elapsedMs: number, slow: boolean, baseMs: number): void {
+    if (slow) this.sharedRto = Math.min(baseMs * 4, Math.max(this.sharedRto, elapsedMs * 1.5));
     else if (elapsedMs * 2 < this.sharedRto) this.sharedRto *= 0.99;
   }
 

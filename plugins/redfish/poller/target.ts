@@ -24,6 +24,9 @@ import { BmcSession, type RfObject, type SessionTiming } from './session.js';
 
 export type { Discovery } from './discovery.js';
 
+/** Pages of one collection read at most (a 10,000-entry SEL at 100 entries per page). */
+const MAX_PAGES = 100;
+
 /** Systems and chassis, as discovery's early step knows them. */
 type Found = Pick<Discovery, 'systems' | 'chassis' | 'expand' | 'select'>;
 
@@ -242,30 +245,48 @@ export class RedfishTarget {
     };
   }
 
-  /** The members of a collection, expanded in one request when the BMC can. */
+  /** The members of a collection, expanded in one request when the BMC can, across its pages. */
   async expandedMembers(uri: string, select?: string): Promise<RfObject[]> {
     const kept = this.fresh.get(uri);
     if (kept !== undefined && members(kept).every(isFull)) {
       this.fresh.delete(uri);
-      return members(kept);
+      return this.allPages(kept);
     }
     const d = this.discovery ?? this.query;
     if (d?.expand !== undefined) {
       const c = await this.tryGet(`${uri}?$expand=${d.expand}($levels=1)`);
-      const ms = c === undefined ? [] : members(c);
+      const ms = c === undefined ? [] : await this.allPages(c);
       // A BMC that ignored $expand sends bare links: read those one by one.
       if (ms.every(isFull)) return ms;
     }
     const c = await this.tryGet(uri);
     if (c === undefined) return [];
+    const all = await this.allPages(c);
     // Some collections (log entries, often) carry their members whole.
-    if (members(c).every(isFull)) return members(c);
-    const links = members(c)
-      .map((m) => linkOf(m))
-      .filter((x): x is string => x !== undefined);
+    if (all.every(isFull)) return all;
+    const links = all.map((m) => linkOf(m)).filter((x): x is string => x !== undefined);
     const q = select !== undefined && d?.select ? `?$select=${select}` : '';
     const got = await Promise.all(links.map((l) => this.tryGet(`${l}${q}`)));
     return got.filter((x): x is RfObject => x !== undefined);
+  }
+
+  /**
+   * A collection's members with the pages that follow it (`Members@odata.nextLink`, Redfish
+   * specification 7.3.3): a large SEL is served a page at a time. At most {@link MAX_PAGES} pages
+   * are read, and a link seen before ends the walk (a BMC that links a page to itself).
+   */
+  private async allPages(first: RfObject): Promise<RfObject[]> {
+    const out = members(first);
+    const seen = new Set<string>();
+    let next = str(first['Members@odata.nextLink']);
+    while (next !== undefined && !seen.has(next) && seen.size < MAX_PAGES - 1) {
+      seen.add(next);
+      const page = await this.tryGet(next);
+      if (page === undefined) break;
+      out.push(...members(page));
+      next = str(page['Members@odata.nextLink']);
+    }
+    return out;
   }
 
   /** Modern resources first; the deprecated Power/Thermal only for what they did not give. */

@@ -8,7 +8,7 @@
  * them (it may run on any); a wider one (an unpinned vCPU) is refused, since scaling it would
  * scale most of the host. Every VM that may run on a pCPU protects it, pinned or not.
  */
-import { VpmdError, type HostModel, type Logger } from 'vpmd';
+import { VpmdError, type HostModel, type Logger, type RaiseDenial } from 'vpmd';
 import type { Actuator } from './actuator.js';
 import { middleStep, snapDown, stepDown, stepUp, type FrequencyLadder } from './frequency-ladder.js';
 import { effectiveKHz, resolvePcpu, type Bounds, type PcpuOccupant } from './precedence.js';
@@ -24,6 +24,8 @@ export interface RequestOutcome {
   readonly reason?: string;
   /** Who moved a clamped request: the claim's owner and reason, or the VM's or pCPU's bounds. */
   readonly clampedBy?: string;
+  /** The raise denial that refused it (ok is false). */
+  readonly denied?: RaiseDenial;
 }
 
 /** Outcome of an operator request (`set_cpu_freq`). */
@@ -44,6 +46,16 @@ export interface PowerWorld {
   pcpuBounds(pcpu: number): Bounds;
   /** Who set the bound (`side`) a request on `pcpu` hit; called only for clamped requests. */
   clampReason?(pcpu: number, vmBounds: Bounds, side: 'min' | 'max'): string;
+  /** The denial of this VM's requests to raise its frequency (cpu-limits@1), from memory. */
+  raiseDenial?(vm: VmRecord): RaiseDenial | undefined;
+}
+
+/** CPU_POWER units that ask for more: refused while the VM's raises are denied. */
+const RAISING_UNITS: ReadonlySet<number> = new Set([Unit.SCALE_UP, Unit.SCALE_MAX, Unit.ENABLE_TURBO]);
+
+/** The refusal of a denied raise, with whose denial and why. */
+function deniedOutcome(d: RaiseDenial): RequestOutcome {
+  return { ok: false, clamped: false, denied: d, reason: `raise denied by ${d.owner}: ${d.reason}` };
 }
 
 const NO_BOUNDS: Bounds = Object.freeze({});
@@ -188,6 +200,11 @@ export class PowerControl {
    * @returns ok false with a reason for a NACK; clamped when host bounds moved the request.
    */
   request(vm: VmRecord, vcpu: number, unit: number): RequestOutcome | Promise<RequestOutcome> {
+    // The harshest budget actuator: decided first, from memory, before anything is changed.
+    if (RAISING_UNITS.has(unit)) {
+      const d = this.world.raiseDenial?.(vm);
+      if (d) return deniedOutcome(d);
+    }
     const pcpus = this.targetsOf(vm, vcpu);
     if (typeof pcpus === 'string') return { ok: false, clamped: false, reason: pcpus };
     if (!this.ready(pcpus, unit)) return this.warm(pcpus).then(() => this.decide(vm, vcpu, unit, pcpus));
@@ -326,6 +343,8 @@ export class PowerControl {
     const l = await this.actuator.ladderFor(pcpus[0] as number);
     const raw = level === 'max' ? l.nominalMaxKHz : level === 'min' ? l.minKHz : middleStep(l);
     if (vm.requests.get(vcpu) === raw) return { ok: true, clamped: false };
+    const d = this.world.raiseDenial?.(vm);
+    if (d && raw > this.baseline(vm, vcpu, l, pcpus[0] as number)) return deniedOutcome(d);
     vm.requests.set(vcpu, raw);
     for (const p of pcpus) this.overrides.delete(p);
     await this.reapply(pcpus);
@@ -390,6 +409,11 @@ export class PowerControl {
     const w = await this.actuator.apply(policy, r.target);
     if (w.writes > 0 && this.log.isLevelEnabled('debug'))
       this.log.debug({ policy, kHz: w.kHz, writes: w.writes }, 'pCPU frequency applied');
+  }
+
+  /** The raise denial in force on a VM, if any. */
+  raiseDenial(vm: VmRecord): RaiseDenial | undefined {
+    return this.world.raiseDenial?.(vm);
   }
 
   /** pCPUs vpmd drives now. */

@@ -1,5 +1,6 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { Type } from '@sinclair/typebox';
+import { Ajv } from 'ajv';
 import { planPlugins, type PluginSource } from '../../../core/kernel/plugin-plan.js';
 import { parseConfigText } from '../../../core/config/load-config.js';
 import { Port } from '../../../core/config/schema-helpers.js';
@@ -135,5 +136,24 @@ describe('planPlugins', () => {
     const text = plan.problems.map((p) => p.message).join('\n');
     expect(text).toContain('two plugins are named a');
     expect(text).toContain('E_PLUGIN_MANIFEST');
+  });
+
+  it('compiles a plugin schema once however often it plans (check, then start)', () => {
+    const strict = plugin('once', { config: Type.Object({ level: Type.Integer({ default: 1 }) }) });
+    const config = configOf('plugins: {once: {level: 2}}');
+    const compile = vi.spyOn(Ajv.prototype, 'compile');
+    try {
+      expect(planPlugins([strict], config).problems).toEqual([]);
+      const first = compile.mock.calls.length;
+      expect(first).toBeGreaterThan(0);
+      expect(planPlugins([strict], config).problems).toEqual([]);
+      expect(compile.mock.calls.length).toBe(first);
+      // Still strict about unknown keys.
+      expect(planPlugins([strict], configOf('plugins: {once: {levle: 2}}')).problems).toMatchObject([
+        { path: 'plugins.once.levle' },
+      ]);
+    } finally {
+      compile.mockRestore();
+    }
   });
 });

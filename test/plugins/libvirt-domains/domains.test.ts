@@ -1,6 +1,7 @@
 /**
  * domains@1 from the real libvirt-dbus (Test driver on a private bus): the running domains with
- * their vCPUs, pins, metadata and states, and lifecycle events from libvirt's own signals.
+ * their vCPUs, pins, metadata, states and channel sockets, lifecycle events from libvirt's own
+ * signals, and the optional members guest channels use (lookup of defined domains, pinVcpu).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -16,14 +17,14 @@ import {
   type BusClient,
   type PrivateBus,
 } from '../../../testkit/index.js';
-import { DOMAINS, Type, definePlugin, type DomainInfo, type DomainLifecycleEvent } from '../../../core/index.js';
+import { DOMAINS, Type, definePlugin, type DomainLifecycleEvent, type Domains } from '../../../core/index.js';
 import domainsPlugin from '../../../plugins/libvirt-domains/index.js';
 
 let bus: PrivateBus;
 let client: BusClient;
 let agent: BootedAgent;
 const events: DomainLifecycleEvent[] = [];
-let seen: { list(): Promise<readonly DomainInfo[]>; get(k: string): Promise<DomainInfo | undefined> } | undefined;
+let seen: Domains | undefined;
 const savedAddress = process.env.DBUS_SESSION_BUS_ADDRESS;
 
 /** A consumer plugin: what any user of domains@1 sees. */
@@ -162,5 +163,69 @@ describe('domains@1 from libvirt-dbus', { shuffle: false }, () => {
     });
     expect(stopped).toMatchObject({ uuid: '0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9', reason: 'destroyed' });
     expect(await seen?.get('nova-1')).toBeUndefined();
+  });
+});
+
+const WITH_CHANNELS = `<domain type='test'><name>chan-1</name><memory>1048576</memory><vcpu>2</vcpu>
+  <cputune><vcpupin vcpu='0' cpuset='2'/><vcpupin vcpu='1' cpuset='3'/></cputune>
+  <os><type>hvm</type></os><devices>
+  <channel type='unix'><source mode='bind' path='/run/vpmd-test/chan-1.power.0'/><target type='virtio' name='virtio.serial.port.poweragent.0'/></channel>
+  <channel type='unix'><source mode='bind' path='/run/vpmd-test/chan-1.agent'/><target type='virtio' name='org.qemu.guest_agent.0'/></channel>
+  </devices></domain>`;
+
+// chan-1 defined, started, re-pinned through domains@1, destroyed: a sequence, kept in order.
+describe('the optional members guest channels use', { shuffle: false }, () => {
+  const connect = (member: string, signature: string, body: unknown[]): Promise<unknown[]> =>
+    client.call({
+      destination: LIBVIRT_BUS_NAME,
+      path: LIBVIRT_TEST_PATH,
+      interface: LIBVIRT_CONNECT_IFACE,
+      member,
+      signature,
+      body,
+    });
+
+  it('looks up a defined domain that does not run (as add_vm needs), and says no for an unknown one', async () => {
+    await connect('DomainDefineXML', 's', [WITH_CHANNELS]);
+    expect(await seen?.lookup?.('chan-1')).toMatchObject({ name: 'chan-1', active: false });
+    expect(await seen?.get('chan-1')).toBeUndefined();
+    expect(await seen?.lookup?.('ghost')).toBeUndefined();
+    expect(await seen?.lookup?.('00000000-0000-4000-8000-000000000000')).toBeUndefined();
+  });
+
+  it("reads a running domain's UNIX-socket channels from its live XML", async () => {
+    const [path] = (await connect('DomainLookupByName', 's', ['chan-1'])) as [string];
+    await client.call({
+      destination: LIBVIRT_BUS_NAME,
+      path,
+      interface: LIBVIRT_DOMAIN_IFACE,
+      member: 'Create',
+      signature: 'u',
+      body: [0],
+    });
+    const d = await seen?.get('chan-1');
+    expect(d?.channels).toEqual([
+      { target: 'virtio.serial.port.poweragent.0', path: '/run/vpmd-test/chan-1.power.0' },
+      { target: 'org.qemu.guest_agent.0', path: '/run/vpmd-test/chan-1.agent' },
+    ]);
+    expect(await seen?.lookup?.(d?.uuid ?? '')).toMatchObject({ name: 'chan-1', active: true });
+  });
+
+  it('pins a vCPU, announces repinned with the new pins, and refuses an unknown domain', async () => {
+    const before = events.length;
+    await seen?.pinVcpu?.('chan-1', 1, [4, 6]);
+    expect((await seen?.get('chan-1'))?.vcpus.map((v) => v.pins)).toEqual([[2], [4, 6]]);
+    const repinned = events.slice(before).find((e) => e.name === 'chan-1' && e.kind === 'repinned');
+    expect(repinned?.domain?.vcpus[1]?.pins).toEqual([4, 6]);
+    await expect(seen?.pinVcpu?.('ghost', 0, [1])).rejects.toMatchObject({ code: 'E_LIBVIRT_DOMAINS_NOT_FOUND' });
+    const [path] = (await connect('DomainLookupByName', 's', ['chan-1'])) as [string];
+    await client.call({
+      destination: LIBVIRT_BUS_NAME,
+      path,
+      interface: LIBVIRT_DOMAIN_IFACE,
+      member: 'Destroy',
+      signature: 'u',
+      body: [0],
+    });
   });
 });

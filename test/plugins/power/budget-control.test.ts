@@ -2,10 +2,13 @@
  * Per-VM budgets on the simulated host (issue #16's goals): a fully loaded VM with a 20 W budget
  * settles within ±5 % after two periods without overshooting by more than 5 %, a neighbour on
  * other pCPUs keeps its throughput, and removing the budget puts the knobs back within a period.
+ * The last rung: when the ceiling and the quota are spent, the VM's guest requests to raise
+ * their frequency are denied (cpu-limits@1) with the reason, and recovery lifts the denial.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { policyFile } from '../../core/sim/sim-fixture.js';
 import { ADMIN, powerRig, startVm, type PowerRig } from './power-fixture.js';
+import { QUOTA_FLOOR, nextActuators } from '../../../plugins/power/budget-law.js';
 
 const WEB = '11111111-1111-4111-8111-111111111111';
 const NEIGHBOUR = '22222222-2222-4222-8222-222222222222';
@@ -142,6 +145,106 @@ describe('a quota libvirt refuses', () => {
     for (let i = 0; i < 5; i++) await r.tick();
     expect(r.audit.filter((a) => a.includes('vCPU quota unavailable (unsupported flags (0x4))'))).toHaveLength(1);
     expect(r.audit.some((a) => / failed: /.test(a))).toBe(false);
-    expect((await r.controller.status()).budgets[0]).toMatchObject({ vm: 'web', state: 'within', actuators: [] });
+    // Shared pCPUs and no quota: nothing gentler is left, so the guests' raises are denied.
+    expect((await r.controller.status()).budgets[0]).toMatchObject({
+      vm: 'web',
+      state: 'throttled',
+      actuators: ['guest-raise-denied'],
+    });
+    expect(r.audit.filter((a) => a.includes('guest requests to raise the frequency denied'))).toHaveLength(1);
+  });
+});
+
+describe('the last rung: guest-channel denials', () => {
+  it('denies the guests’ raises once ceiling and quota are spent, with the reason, and lifts it on recovery', async () => {
+    const r = (rig = await powerRig());
+    r.domains.start({
+      uuid: WEB,
+      name: 'web',
+      vcpus: [0, 1, 2, 3].map(() => ({ pins: WEB_CPUS })),
+      emulator: { pins: WEB_CPUS },
+    });
+    r.domains.start({ uuid: NEIGHBOUR, name: 'nb', vcpus: [{ pins: WEB_CPUS }], emulator: { pins: WEB_CPUS } });
+    r.vms.add(WEB, 'web', [0, 1, 2, 3]);
+    r.vms.add(NEIGHBOUR, 'nb', [4, 5, 6, 7]);
+    await r.tick();
+    await r.controller.change(ADMIN, 'budget', (p) => ({
+      ...p,
+      budgets: [{ vm: 'web', watts: 0.01, windowS: 60, priority: 50 }],
+    }));
+    expect(r.limits.raiseDenied('web')).toBeUndefined();
+    for (let i = 0; i < 6; i++) await r.tick();
+    // The quota is at its floor and the VM still draws more: its guests may not scale up.
+    expect(r.vms.guests.get(WEB)?.quota.quotaUs).toBe(QUOTA_FLOOR * 100_000);
+    const denial = r.limits.raiseDenied(WEB);
+    expect(denial).toMatchObject({ owner: 'power:budget:web', uuid: WEB, name: 'web' });
+    expect(denial?.reason).toBe(
+      'VM web is over its 0.01 W power budget with its frequency ceiling and CPU quota spent',
+    );
+    expect(r.limits.raiseDenied('web')).toEqual(denial);
+    expect(r.limits.raiseDenied('nb')).toBeUndefined();
+    expect(
+      r.audit.some((a) =>
+        /web: guest requests to raise the frequency denied \(cause: web drew [\d.]+ W against 0\.0 W\)/.test(a),
+      ),
+    ).toBe(true);
+    const status = await r.controller.status();
+    expect(status.budgets[0]?.actuators).toContain('guest-raise-denied');
+    expect(status.lastActions.some((a) => a.action === 'web: guest requests to raise the frequency denied')).toBe(true);
+    // A period that finds everything in place keeps the denial and writes nothing.
+    const audits = r.audit.length;
+    await r.tick();
+    expect(r.audit.length).toBe(audits);
+    expect(r.limits.raiseDenied(WEB)).toBeDefined();
+    // The budget grows past what the VM draws: the quota rises and the denial lifts first.
+    await r.controller.change(ADMIN, 'budget', (p) => ({
+      ...p,
+      budgets: [{ vm: 'web', watts: 200, windowS: 60, priority: 50 }],
+    }));
+    await r.tick();
+    expect(r.limits.raiseDenied(WEB)).toBeUndefined();
+    expect(r.audit.some((a) => a.includes('web: guest requests to raise the frequency allowed again'))).toBe(true);
+    for (let i = 0; i < 6; i++) await r.tick();
+    expect(r.events.some((e) => (e.payload as { kind?: string }).kind === 'recovered')).toBe(true);
+  });
+
+  it('is lifted by the kill switch with the other knobs', async () => {
+    const r = (rig = await powerRig());
+    r.domains.start({ uuid: WEB, name: 'web', vcpus: [{ pins: WEB_CPUS }], emulator: { pins: WEB_CPUS } });
+    r.domains.start({ uuid: NEIGHBOUR, name: 'nb', vcpus: [{ pins: WEB_CPUS }], emulator: { pins: WEB_CPUS } });
+    r.vms.add(WEB, 'web', [0, 1, 2, 3]);
+    await r.tick();
+    await r.controller.change(ADMIN, 'budget', (p) => ({
+      ...p,
+      budgets: [{ vm: 'web', watts: 0.01, windowS: 60, priority: 50 }],
+    }));
+    for (let i = 0; i < 6; i++) await r.tick();
+    expect(r.limits.raiseDenied(WEB)).toBeDefined();
+    await r.controller.pause(ADMIN);
+    expect(r.limits.raiseDenied(WEB)).toBeUndefined();
+    expect(r.limits.raiseDenials()).toEqual([]);
+  });
+
+  it('the law: denial only when the gentler rungs are spent and the VM is still over', () => {
+    const base = { targetW: 10, runKHz: 1_000_000, minKHz: 800_000, maxKHz: 3_000_000 };
+    // Quota at its floor, still over: deny.
+    expect(nextActuators({ quota: QUOTA_FLOOR }, { ...base, measuredW: 20, exclusive: false })).toEqual({
+      quota: QUOTA_FLOOR,
+      deny: true,
+    });
+    // Quota above its floor: not yet.
+    expect(nextActuators({ quota: 0.5 }, { ...base, measuredW: 12, exclusive: false }).deny).toBeUndefined();
+    // No quota actuator, exclusive pCPUs, the ceiling at the lowest frequency: deny.
+    expect(
+      nextActuators({ ceilingKHz: 800_000 }, { ...base, measuredW: 20, exclusive: true, quotaAvailable: false }),
+    ).toEqual({ ceilingKHz: 800_000, deny: true });
+    // No quota actuator, the ceiling still has room: the ceiling moves, no denial.
+    expect(
+      nextActuators({ ceilingKHz: 2_000_000 }, { ...base, measuredW: 12, exclusive: true, quotaAvailable: false }).deny,
+    ).toBeUndefined();
+    // Denied, and the VM falls well under: the quota moves up and the denial lifts.
+    const after = nextActuators({ quota: QUOTA_FLOOR, deny: true }, { ...base, measuredW: 2, exclusive: false });
+    expect(after.deny).toBeUndefined();
+    expect(after.quota).toBeGreaterThan(QUOTA_FLOOR);
   });
 });

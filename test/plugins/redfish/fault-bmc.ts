@@ -25,6 +25,8 @@ export interface FaultBmcOptions {
   readonly tls?: { readonly key: string; readonly cert: string };
   /** Delay of the 'slow' fault, ms; default 5000. */
   readonly slowMs?: number;
+  /** Serve the log entries this many per page, linked by `Members@odata.nextLink` (`?$skip=N`). */
+  readonly logPageSize?: number;
 }
 
 /** A running fault BMC. */
@@ -172,6 +174,18 @@ export async function startFaultBmc(opts: FaultBmcOptions = {}): Promise<FaultBm
     },
   });
 
+  const logPage = (key: string, url: string): Record<string, unknown> | undefined => {
+    const size = opts.logPageSize;
+    if (size === undefined || key !== entries) return undefined;
+    const skip = Number(new URLSearchParams(url.split('?')[1] ?? '').get('$skip') ?? 0);
+    const all = resources()[entries]?.Members as unknown[];
+    const more = skip + size < all.length;
+    return {
+      Members: all.slice(skip, skip + size),
+      'Members@odata.count': all.length,
+      ...(more ? { 'Members@odata.nextLink': `${entries}?$skip=${skip + size}` } : {}),
+    };
+  };
   const send = (res: ServerResponse, status: number, body?: unknown, headers: Record<string, string> = {}): void => {
     const text = body === undefined ? '' : JSON.stringify(body);
     res.writeHead(status, { 'Content-Type': 'application/json', 'OData-Version': '4.0', ...headers });
@@ -233,7 +247,7 @@ export async function startFaultBmc(opts: FaultBmcOptions = {}): Promise<FaultBm
       if (type === 'ForceOff' || type === 'GracefulShutdown') bmc.powerState = 'Off';
       return send(res, 204);
     }
-    const doc = resources()[key];
+    const doc = logPage(key, req.url ?? '') ?? resources()[key];
     if (doc === undefined) return send(res, 404, { error: { message: `no ${key}` } });
     const etag = `"${createHash('sha1').update(JSON.stringify(doc)).digest('hex').slice(0, 16)}"`;
     if (req.method === 'PATCH') {

@@ -210,3 +210,27 @@ describe('Redfish poller against fault-injecting BMCs', { shuffle: false }, () =
     expect(legacy.logouts).toBe(1);
   });
 });
+
+describe('a BMC that pages its log entries', () => {
+  let bmc: FaultBmc;
+  let p: PollingAgent;
+  afterAll(async () => {
+    await p?.agent.stop();
+    await bmc?.vanish();
+  });
+
+  it('follows Members@odata.nextLink and relays every entry once, in order', async () => {
+    bmc = await startFaultBmc({ logPageSize: 2 });
+    for (const m of ['PSU 1 lost input', 'PSU 1 restored', 'Fan 3 slow', 'Inlet above caution'])
+      bmc.addLogEntry(m, 'Warning');
+    p = await bootPoller([{ name: 'paged', url: bmc.url, ...login, plainHttp: true }]);
+    const mine = (): string[] => p.hwLog.filter((e) => e.source === 'redfish/paged').map((e) => e.message);
+    const all = ['Fan 2 failed', 'PSU 1 lost input', 'PSU 1 restored', 'Fan 3 slow', 'Inlet above caution'];
+    await waitFor(() => mine().length >= all.length, 'all five entries, from three pages');
+    expect(mine()).toEqual(all);
+    expect(bmc.requests.filter((r) => r.endsWith('/LogServices/Log/Entries')).length).toBeGreaterThanOrEqual(3);
+    // A poll with nothing new relays nothing twice.
+    await p.agent.json(['redfish', 'poll']);
+    expect(mine()).toEqual(all);
+  });
+});

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { bootAgent, type BootedAgent } from '../../../testkit/index.js';
 import plugin from '../../../plugins/virtio-channels/index.js';
+import domainsPlugin from '../../../plugins/libvirt-domains/index.js';
 import { cpufreq, settles } from './support/sim-files.js';
 
 const dirs: string[] = [];
@@ -185,16 +186,19 @@ describe('libvirt-dbus unreachable', () => {
     const saved = process.env.DBUS_SYSTEM_BUS_ADDRESS;
     process.env.DBUS_SYSTEM_BUS_ADDRESS = `unix:path=${join(await tempDir(), 'no-bus')}`;
     const a = await bootAgent({
-      plugins: [plugin],
+      plugins: [domainsPlugin, plugin],
       core: { libvirt: { bus: 'system', driver: 'QEMU' } },
-      sections: { 'virtio-channels': { dir: await tempDir(), vms: [{ name: 'solo', pins: [2] }] } },
+      sections: {
+        'libvirt-domains': {},
+        'virtio-channels': { dir: await tempDir(), vms: [{ name: 'solo', pins: [2] }] },
+      },
     });
     try {
       const st = (await a.status()).find((p) => p.name === 'virtio-channels');
       expect(st?.state).toBe('running');
       expect(st?.health).toMatchObject({
         status: 'degraded',
-        detail: expect.stringMatching(/^libvirt-dbus: .*host-side pins only$/),
+        detail: expect.stringMatching(/^domains@1: libvirt-dbus \(system bus\) is unreachable: .*host-side pins only$/),
       });
       const vm = await a.json<{ vcpus: Array<{ pcpus: number[] }> }>(['show_vm', 'solo']);
       expect(vm.vcpus).toEqual([{ vcpu: 0, pcpus: [2] }]);
@@ -205,6 +209,26 @@ describe('libvirt-dbus unreachable', () => {
       await a.stop();
       if (saved === undefined) delete process.env.DBUS_SYSTEM_BUS_ADDRESS;
       else process.env.DBUS_SYSTEM_BUS_ADDRESS = saved;
+    }
+  });
+
+  it('without a domains@1 provider, says so in its health and pins host-side', async () => {
+    const a = await bootAgent({
+      plugins: [plugin],
+      sections: { 'virtio-channels': { dir: await tempDir(), vms: [{ name: 'solo', pins: [2] }] } },
+    });
+    try {
+      const st = (await a.status()).find((p) => p.name === 'virtio-channels');
+      expect(st?.health).toMatchObject({
+        status: 'degraded',
+        detail: expect.stringMatching(/^no domains@1 provider \(enable the libvirt-domains plugin/),
+      });
+      const added = await a.run(['add_vm', 'ghost']);
+      expect(added.type === 'result' && added.human).toMatch(/not checked against libvirt: .*no domains@1 provider/);
+      const pin = await a.run(['set_pcpu', 'solo', '0', '3']);
+      expect(pin.type === 'result' && (pin.result as { via: string }).via).toBe('host');
+    } finally {
+      await a.stop();
     }
   });
 });

@@ -1,8 +1,9 @@
 /**
- * vCPU to pCPU mapping through the real libvirt-dbus with libvirt's Test driver (domain "test",
- * 2 vCPUs on 8 host CPUs) on a private bus: pin info, set_pcpu through PinVcpu, refresh after a
- * re-pin made behind vpmd's back, unpinned vCPUs refused, and a libvirt domain vpmd does not
- * manage protecting the pCPUs it runs on.
+ * vCPU to pCPU mapping from domains@1 (the libvirt-domains plugin) over the real libvirt-dbus
+ * with libvirt's Test driver (domain "test", 2 vCPUs on 8 host CPUs) on a private bus: pin info,
+ * set_pcpu through domains@1's PinVcpu, refresh after a re-pin made behind vpmd's back, unpinned
+ * vCPUs refused, a libvirt domain vpmd does not manage protecting the pCPUs it runs on, and
+ * without a domains@1 provider, host-side pins with the reason in health.
  */
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -22,6 +23,7 @@ import {
   type PrivateBus,
 } from '../../../testkit/index.js';
 import plugin from '../../../plugins/virtio-channels/index.js';
+import domainsPlugin from '../../../plugins/libvirt-domains/index.js';
 import { encodeRequest } from '../../../plugins/virtio-channels/protocol/packet-codec.js';
 import { Command, REQUEST_SIZE, Unit } from '../../../plugins/virtio-channels/protocol/packet-layout.js';
 import { QemuSocket } from './support/qemu-socket.js';
@@ -57,9 +59,10 @@ beforeAll(async () => {
   process.env.DBUS_SESSION_BUS_ADDRESS = bus.address;
   dir = await mkdtemp(join(tmpdir(), 'vpmd-vc-lv-'));
   agent = await bootAgent({
-    plugins: [plugin],
+    plugins: [domainsPlugin, plugin],
     core: { libvirt: { bus: 'session', driver: 'Test' } },
     sections: {
+      'libvirt-domains': {},
       'virtio-channels': {
         dir,
         refreshInterval: 0.2,
