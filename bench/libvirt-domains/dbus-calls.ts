@@ -1,7 +1,7 @@
 /**
  * bench:libvirt-domains-dbus — what a steady `domains@1` `list()` of the libvirt source costs:
  * D-Bus calls and wall time per call, for this checkout's provider and for a baseline checkout
- * (`--baseline DIR`, e.g. /work/main before the /proc change) measured in the same run against the
+ * (`--baseline DIR`, a checkout from before the /proc change, e.g. b22c624) measured in the same run against the
  * same libvirt-dbus. Calls are counted by wrapping each checkout's `LibvirtBus.prototype.call`.
  * Failed lists are counted (a failed baseline withholds the ratios).
  *
@@ -10,6 +10,7 @@
  * Without --real-vm: libvirt's Test driver (no QEMU process: CPU times fall back to GetStats).
  */
 import { resolve } from 'node:path';
+import { numberOption } from '../options.js';
 import type { CoreSettings, Logger, ScopedEventBus } from '../../core/index.js';
 import { startLibvirtDbus, startPrivateBus, startRealVm, type PrivateBus, type RealVm } from '../../testkit/index.js';
 
@@ -17,7 +18,7 @@ const arg = (name: string): string | undefined => {
   const i = process.argv.indexOf(name);
   return i > 0 ? process.argv[i + 1] : undefined;
 };
-const RUNS = Number(arg('--runs') ?? 50);
+const RUNS = numberOption('runs', 50);
 const REAL_VM = process.argv.includes('--real-vm');
 const BASELINE = arg('--baseline');
 
