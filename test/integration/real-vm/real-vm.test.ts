@@ -15,19 +15,31 @@ import {
   startLibvirtDbus,
   startPrivateBus,
   startRealVm,
+  testPlugin,
   type BootedAgent,
   type PrivateBus,
   type RealVm,
 } from '../../../testkit/index.js';
 import plugin from '../../../plugins/virtio-channels/index.js';
 import domainsPlugin from '../../../plugins/libvirt-domains/index.js';
-import type { DomainInfo } from '../../../core/index.js';
+import { DOMAINS, type DomainInfo, type Domains } from '../../../core/index.js';
 
 const VM = 'vpmd-vm';
 let vm: RealVm;
 let bus: PrivateBus;
 let agent: BootedAgent;
 const savedAddress = process.env.DBUS_SYSTEM_BUS_ADDRESS;
+/** domains@1 as the agent's plugins reach it (the power plugin's quota rung goes through it). */
+let domains: (() => Domains | undefined) | undefined;
+const reacher = testPlugin({
+  name: 'reacher',
+  description: 'reaches domains@1 as a plugin would',
+  optional: [DOMAINS.id],
+  register(ctx) {
+    domains = () => ctx.capabilities.find(DOMAINS);
+    return { start: () => undefined, stop: () => undefined };
+  },
+});
 
 interface ShowVm {
   status: string;
@@ -56,6 +68,20 @@ async function guestAsks(lcore: number, ...words: string[]): Promise<string[]> {
   return lines;
 }
 
+/** A thread's CPU bandwidth from its cgroup: v2 `cpu.max`, or v1 `cpu.cfs_quota_us`/`cpu.cfs_period_us`. */
+async function cgroupQuota(tid: number): Promise<{ quotaUs: number; periodUs: number }> {
+  const lines = (await readFile(`/proc/${tid}/cgroup`, 'utf8')).trim().split('\n');
+  const v1 = lines.map((l) => /^\d+:([^:]*\bcpu\b[^:]*):(.*)$/.exec(l)).find((m) => m !== null);
+  if (v1) {
+    const dir = join('/sys/fs/cgroup', v1[1] ?? 'cpu', v1[2] ?? '/');
+    const read = async (f: string): Promise<number> => Number((await readFile(join(dir, f), 'utf8')).trim());
+    return { quotaUs: await read('cpu.cfs_quota_us'), periodUs: await read('cpu.cfs_period_us') };
+  }
+  const v2 = lines.find((l) => l.startsWith('0::'))?.slice(3) ?? '/';
+  const [quota, period] = (await readFile(join('/sys/fs/cgroup', v2, 'cpu.max'), 'utf8')).trim().split(' ');
+  return { quotaUs: quota === 'max' ? -1 : Number(quota), periodUs: Number(period) };
+}
+
 async function pinsOf(): Promise<number[][]> {
   return (await agent.json<ShowVm>(['show_vm', VM])).vcpus.map((v) => v.pcpus);
 }
@@ -71,7 +97,7 @@ beforeAll(async () => {
   // The plugin reaches libvirt-dbus on the system bus named by the core config.
   process.env.DBUS_SYSTEM_BUS_ADDRESS = bus.address;
   agent = await bootAgent({
-    plugins: [domainsPlugin, plugin],
+    plugins: [domainsPlugin, plugin, reacher],
     core: { libvirt: { bus: 'system', driver: 'QEMU' } },
     sections: {
       'libvirt-domains': {},
@@ -194,6 +220,28 @@ describe('a real QEMU guest through libvirtd and libvirt-dbus', () => {
       expect(Math.abs((await openFds()) - before)).toBeLessThanOrEqual(2);
     },
   );
+
+  it("sets the VM's vCPU bandwidth through libvirt, as virsh schedinfo and the vCPU cgroups see it", async () => {
+    // The power plugin's second rung (a VM on shared pCPUs over its budget) is this call.
+    const d = domains?.();
+    if (d?.vcpuQuota === undefined || d.setVcpuQuota === undefined) throw new Error('domains@1 has no quota calls');
+    const found = await d.vcpuQuota(vm.uuid);
+    await d.setVcpuQuota(vm.uuid, { quotaUs: 25_000, periodUs: 100_000 });
+    try {
+      const info = await vm.virsh('schedinfo', VM);
+      expect(info).toMatch(/^vcpu_period\s*:\s*100000$/m);
+      expect(info).toMatch(/^vcpu_quota\s*:\s*25000$/m);
+      expect(await d.vcpuQuota(vm.uuid)).toEqual({ quotaUs: 25_000, periodUs: 100_000 });
+      // What the kernel enforces: the CPU bandwidth of the cgroup the vCPU thread runs in.
+      const tid = (await d.get(vm.uuid))?.vcpus[0]?.threadId;
+      expect(tid).toBeGreaterThan(0);
+      expect(await cgroupQuota(Number(tid))).toEqual({ quotaUs: 25_000, periodUs: 100_000 });
+    } finally {
+      await d.setVcpuQuota(vm.uuid, found);
+    }
+    expect(await d.vcpuQuota(vm.uuid)).toEqual(found);
+    expect(await vm.virsh('schedinfo', VM)).toMatch(new RegExp(`^vcpu_quota\\s*:\\s*${found.quotaUs}$`, 'm'));
+  });
 
   it(
     'reconnects the channels after a destroy and start, with the mapping refreshed and no leaked descriptors',
