@@ -197,10 +197,35 @@ async function stats(lv: LibvirtBus, path: string): Promise<Record<string, unkno
   return (statsRaw ?? {}) as Record<string, unknown>;
 }
 
-/** libvirt's CPU times of the domain at `path` (one `GetStats` call); undefined when it no longer runs. */
-export async function readLibvirtTimes(lv: LibvirtBus, path: string, count: number): Promise<CpuTimes | undefined> {
-  const s = await stats(lv, path);
-  return DOMAIN_STATE[num(s, 'state.state') ?? 0] === undefined ? undefined : timesFromStats(s, count);
+/** libvirt's CPU times and the pins of a domain, read together (see {@link readLibvirtTimes}). */
+export interface LibvirtTimesAndPins {
+  readonly times: CpuTimes;
+  readonly vcpuPins: ReadonlyArray<readonly number[]>;
+  readonly emulatorPins: readonly number[];
+}
+
+/**
+ * libvirt's CPU times of the domain at `path` and its pins (three calls: `GetStats`,
+ * `GetVcpuPinInfo`, `GetEmulatorPinInfo`), for a domain whose threads /proc cannot read: its
+ * pins are read with them because a driver without a QEMU process may change pins without a
+ * `Tunable` signal (libvirt's Test driver does). Undefined when it no longer runs.
+ */
+export async function readLibvirtTimes(
+  lv: LibvirtBus,
+  path: string,
+  count: number,
+): Promise<LibvirtTimesAndPins | undefined> {
+  const [s, [pinMasks], [emuMask]] = await Promise.all([
+    stats(lv, path),
+    lv.libvirt(path, DOMAIN, 'GetVcpuPinInfo', 'u', [0]),
+    lv.libvirt(path, DOMAIN, 'GetEmulatorPinInfo', 'u', [0]).catch(() => [[]]),
+  ]);
+  if (DOMAIN_STATE[num(s, 'state.state') ?? 0] === undefined) return undefined;
+  return {
+    times: timesFromStats(s, count),
+    vcpuPins: Array.from({ length: count }, (_, i) => (Array.isArray(pinMasks) ? cpusOf(pinMasks[i]) : [])),
+    emulatorPins: cpusOf(emuMask),
+  };
 }
 
 /** Reads the structure of the domain at object `path` (five calls); undefined when it no longer runs. */

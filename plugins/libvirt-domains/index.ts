@@ -17,7 +17,7 @@ import { SimulatedDomains } from './simulated-domains.js';
 function cpuSourceText(c: CpuSourceCounts): string {
   if (c.libvirt === 0) return c.proc === 0 ? 'no CPU times read' : `CPU times from /proc schedstat for all`;
   return (
-    `CPU times from /proc schedstat for ${c.proc}, from libvirt GetStats (one D-Bus call per domain per read) ` +
+    `CPU times from /proc schedstat for ${c.proc}, from libvirt GetStats (three D-Bus calls per domain per read, with the pins) ` +
     `for ${c.libvirt}: ${c.why ?? '/proc not readable'}`
   );
 }
@@ -98,7 +98,11 @@ export default definePlugin({
           lastError = undefined;
           return {
             status: 'ok',
-            detail: `${list.length} running domain(s) on ${lv.connectPath}; ${cpuSourceText(domains.cpuSources)}`,
+            detail:
+              `${list.length} running domain(s) on ${lv.connectPath}; ${cpuSourceText(domains.cpuSources)}` +
+              (domains.subscribed
+                ? ''
+                : `; libvirt signals not subscribed: ListDomains on each read, pins and metadata re-read every ${refreshMs / 1000} s`),
           };
         } catch (e) {
           lastError = e instanceof Error ? e.message : String(e);

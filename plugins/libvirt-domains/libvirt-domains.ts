@@ -114,6 +114,11 @@ export class LibvirtDomains implements Domains {
     return this.lv.calls;
   }
 
+  /** True while libvirt's signals are subscribed (else starts and stops are found by `ListDomains`). */
+  get subscribed(): boolean {
+    return this.lv.subscribed;
+  }
+
   /** Where CPU times came from at the last `list()` (for health). */
   get cpuSources(): CpuSourceCounts {
     return this.counts;
@@ -136,18 +141,27 @@ export class LibvirtDomains implements Domains {
     const out: DomainInfo[] = [];
     let proc = 0;
     let why: string | undefined;
-    for (const [i, s] of list.entries()) {
+    for (const [i, known] of list.entries()) {
+      let s = known;
       let t = times[i];
       if (t === undefined) {
-        // Not readable from /proc: libvirt's figures, one GetStats call.
+        // Not readable from /proc: libvirt's figures (and pins), three calls.
         why = s.procUnreadable ?? `the threads of QEMU pid ${s.pid ?? '?'} cannot be read`;
-        t = this.justRead.has(s.path)
-          ? s.libvirtTimes
-          : await readLibvirtTimes(this.lv, s.path, s.vcpus.length).catch(() => undefined);
-        if (t === undefined) {
-          // It stopped between two signals (or the signal is still on its way).
-          this.forget(s.path);
-          continue;
+        if (this.justRead.has(s.path)) t = s.libvirtTimes;
+        else {
+          const read = await readLibvirtTimes(this.lv, s.path, s.vcpus.length).catch(() => undefined);
+          if (read === undefined) {
+            // It stopped between two signals (or the signal is still on its way).
+            this.forget(s.path);
+            continue;
+          }
+          t = read.times;
+          s = {
+            ...s,
+            vcpus: s.vcpus.map((v, k) => ({ ...v, pins: read.vcpuPins[k] ?? v.pins })),
+            emulator: { ...s.emulator, pins: read.emulatorPins },
+          };
+          this.store(s);
         }
       } else proc++;
       out.push(domainInfo(s, t, this.startedAt(s.uuid), at));
@@ -162,14 +176,16 @@ export class LibvirtDomains implements Domains {
    * those a signal made stale.
    */
   private async currentStructures(): Promise<Map<string, DomainStructure>> {
-    if (!this.lv.subscribed)
+    // Signals missed while unsubscribed: everything is read again once subscribed.
+    const missed = !this.lv.subscribed;
+    if (missed)
       await this.lv
         .subscribe()
         .catch((e: unknown) =>
           this.log.debug({ err: e instanceof Error ? e.message : String(e) }, 'libvirt signals still not subscribed'),
         );
     const known = this.structures;
-    const due = Date.now() - this.refreshedAt >= this.refreshMs;
+    const due = (missed && this.lv.subscribed) || Date.now() - this.refreshedAt >= this.refreshMs;
     if (known === undefined || due || !this.lv.subscribed) {
       // Signals that arrive during the reads stay for the next list().
       const stale = new Set(this.dirty);

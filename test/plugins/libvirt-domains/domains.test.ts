@@ -240,18 +240,19 @@ describe('what a steady list() costs', () => {
     const provider = seen;
     const first = await provider.list();
     expect(first.length).toBeGreaterThan(0);
-    // No ListDomains, no structure (properties, pins, XML): the Test driver has no QEMU process,
-    // so each domain's times come from one GetStats call. (A signal of the previous tests still
-    // on its way makes one list() read that domain's structure again: wait until none is.)
+    // No ListDomains, no properties or XML: the Test driver has no QEMU process, so each
+    // domain's times come from GetStats, with its pins (GetVcpuPinInfo, GetEmulatorPinInfo: the
+    // Test driver re-pins without a signal). (A signal of the previous tests still on its way
+    // makes one list() read that domain's structure again: wait until none is.)
     const again = await pollUntil({
       peer: 'libvirt-domains',
-      what: 'a list() costing one GetStats call per domain',
+      what: 'a list() costing three calls per domain',
       timeoutMs: 10_000,
       intervalMs: 50,
       probe: async () => {
         const before = provider.dbusCalls;
         const list = await provider.list();
-        return provider.dbusCalls - before === list.length ? list : undefined;
+        return provider.dbusCalls - before === 3 * list.length ? list : undefined;
       },
     });
     expect(again.map((d) => d.uuid)).toEqual(first.map((d) => d.uuid));
