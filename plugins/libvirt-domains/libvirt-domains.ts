@@ -304,15 +304,7 @@ export class LibvirtDomains implements Domains {
 
   async lookup(uuidOrName: string): Promise<DomainIdentity | undefined> {
     const path = await this.pathOf(uuidOrName);
-    if (path === undefined) return undefined;
-    const [props] = await this.lv.libvirt(path, 'org.freedesktop.DBus.Properties', 'GetAll', 's', [
-      'org.libvirt.Domain',
-    ]);
-    const p = (props ?? {}) as Record<string, unknown>;
-    const text = (v: unknown): string => (typeof v === 'string' ? v : '');
-    const id = { uuid: text(plain(p.UUID)).toLowerCase(), name: text(plain(p.Name)) };
-    this.identities.set(path, id);
-    return { ...id, active: plain(p.Active) === true };
+    return path === undefined ? undefined : this.readIdentity(path);
   }
 
   async pinVcpu(uuidOrName: string, vcpu: number, cpus: readonly number[]): Promise<void> {
@@ -397,16 +389,22 @@ export class LibvirtDomains implements Domains {
 
   private async identity(path: string): Promise<Identity | undefined> {
     try {
-      const [props] = await this.lv.libvirt(path, 'org.freedesktop.DBus.Properties', 'GetAll', 's', [
-        'org.libvirt.Domain',
-      ]);
-      const p = (props ?? {}) as Record<string, unknown>;
-      const text = (v: unknown): string => (typeof v === 'string' ? v : '');
-      const id = { uuid: text(plain(p.UUID)).toLowerCase(), name: text(plain(p.Name)) };
-      this.identities.set(path, id);
-      return id;
+      const { uuid, name } = await this.readIdentity(path);
+      return { uuid, name };
     } catch {
       return undefined;
     }
+  }
+
+  /** A domain's UUID, name and whether it runs, from its properties; remembers the identity. */
+  private async readIdentity(path: string): Promise<DomainIdentity> {
+    const [props] = await this.lv.libvirt(path, 'org.freedesktop.DBus.Properties', 'GetAll', 's', [
+      'org.libvirt.Domain',
+    ]);
+    const p = (props ?? {}) as Record<string, unknown>;
+    const text = (v: unknown): string => (typeof v === 'string' ? v : '');
+    const id = { uuid: text(plain(p.UUID)).toLowerCase(), name: text(plain(p.Name)) };
+    this.identities.set(path, id);
+    return { ...id, active: plain(p.Active) === true };
   }
 }
