@@ -99,6 +99,8 @@ export { readOptional, readOptionalInt, readOptionalWords, listOptional, splitWo
 export { EnergyCounter, type EnergySample } from './host/energy-counter.js';
 /** Cumulative CPU time of many host threads, re-read each interval through kept-open files. */
 export { ThreadCpuReader, type ThreadRef, type ThreadCpuReaderOptions } from './host/thread-cpu.js';
+/** The host's own file tree (`new RealSysfs('/')`): for a plugin that reads the real /proc whatever the host model. */
+export { RealSysfs } from './host/real-sysfs.js';
 /** Small files re-read every interval (`/proc/stat`, `scaling_cur_freq`) through kept-open descriptors. */
 export { KeptOpenFiles } from './host/kept-open-files.js';
 /** Writes a file atomically (temp file, fsync, rename), as the state store does. */

@@ -53,6 +53,25 @@ function get(url, user, pass) {
   });
 }
 
+/** PATCH of a Redfish URI with Basic authentication; resolves the HTTP status (0 on error). */
+function patch(url, user, pass, body) {
+  return new Promise((resolve) => {
+    const data = JSON.stringify(body);
+    const headers = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) };
+    const req = request(
+      url,
+      { method: 'PATCH', rejectUnauthorized: false, auth: `${user}:${pass}`, timeout: 10000, headers },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      },
+    );
+    req.on('error', () => resolve(0));
+    req.on('timeout', () => req.destroy());
+    req.end(data);
+  });
+}
+
 /** Polls `probe` until it yields a value (180 s at most: ipmi_sim on a busy machine is slow). */
 async function waitFor(what, probe) {
   const deadline = Date.now() + 180_000;
@@ -110,6 +129,12 @@ const code = await runAgentUntilSignal(parsed.config, demo.configFile, BUILTIN_P
           return n > 0 ? n : undefined;
         })
       : await count('HardwareLog');
+    if (values.bmc) {
+      // ipmi_sim does not report the identify light in Get Chassis Status, so until someone sets
+      // it LocationIndicatorActive is null (unknown); an operator switching it off makes it known.
+      const status = await patch(`${url}/redfish/v1/Systems/host`, user, pass, { LocationIndicatorActive: false });
+      if (status !== 200) throw new Error(`PATCH LocationIndicatorActive answered ${status}`);
+    }
     process.stdout.write(
       `${JSON.stringify({ url, accounts, auditEntries: await count('AuditLog'), hardwareEntries })}\n`,
     );

@@ -24,11 +24,9 @@ import prometheus from '../../plugins/prometheus/index.js';
 import { scrape } from '../../plugins/prometheus/collectors/scrape.js';
 import { StandInEnergy, energyStandInPlugin, type StandInVm } from '../../test/support/energy-stand-in.js';
 import { freePort } from '../../test/plugins/redfish/support.js';
+import { numberOption } from '../options.js';
 
-const opt = (name: string, dflt: number): number => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : dflt;
-};
+const opt = numberOption;
 const VMS = opt('vms', 500);
 const SCRAPES = opt('scrapes', 400);
 const WARMUP = Math.max(20, Math.round(SCRAPES / 10));

@@ -16,17 +16,9 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startRedfishMockup, type RedfishMockup } from '../../testkit/index.js';
+import type { SideResult } from './vpmd-side.js';
 
 const TIMEOUT_MS = 10_000;
-
-interface SideResult {
-  readonly wallMs: number;
-  readonly cpuMs: number;
-  readonly failures: number;
-  readonly perBmcMs: readonly number[];
-  readonly gets: number;
-  readonly readings: number;
-}
 
 function quantile(xs: readonly number[], q: number): number {
   const s = [...xs].sort((a, b) => a - b);

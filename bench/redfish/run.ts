@@ -34,11 +34,8 @@ import {
   stopChild,
   type Load,
 } from './wrk.js';
-const args = process.argv.slice(2);
-const opt = (name: string, dflt: number): number => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? Number(args[i + 1]) : dflt;
-};
+import { numberOption } from '../options.js';
+const opt = numberOption;
 const DURATION = opt('duration', 10);
 const CONNECTIONS = opt('connections', 64);
 const THREADS = opt('threads', 1);

@@ -22,12 +22,9 @@ import { join } from 'node:path';
 import { withHogs } from '../channels/hog.js';
 import type { AgentInfo } from './agent-process.js';
 import { WRK_REPORT, child, combine, load, ratioOf, rssOf, startNginxOnFreePort, stopChild, type Load } from './wrk.js';
+import { numberOption } from '../options.js';
 
-const args = process.argv.slice(2);
-const opt = (name: string, dflt: number): number => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? Number(args[i + 1]) : dflt;
-};
+const opt = numberOption;
 const DURATION = opt('duration', 10);
 const CONNECTIONS = opt('connections', 64);
 const BUSY = opt('busy', 1);

@@ -9,9 +9,18 @@
 import { DOMAINS, StringEnum, Type, VpmdError, definePlugin, type PluginHealth } from 'vpmd';
 import { LIBVIRT_DOMAINS_ERRORS } from './errors.js';
 import { LibvirtBus } from './libvirt-bus.js';
-import { LibvirtDomains } from './libvirt-domains.js';
+import { DEFAULT_REFRESH_MS, LibvirtDomains, type CpuSourceCounts } from './libvirt-domains.js';
 import { registerCommands } from './cli.js';
 import { SimulatedDomains } from './simulated-domains.js';
+
+/** Where CPU times come from, for health: /proc, or libvirt's GetStats where /proc cannot be read. */
+function cpuSourceText(c: CpuSourceCounts): string {
+  if (c.libvirt === 0) return c.proc === 0 ? 'no CPU times read' : `CPU times from /proc schedstat for all`;
+  return (
+    `CPU times from /proc schedstat for ${c.proc}, from libvirt GetStats (three D-Bus calls per domain per read, with the pins) ` +
+    `for ${c.libvirt}: ${c.why ?? '/proc not readable'}`
+  );
+}
 
 export default definePlugin({
   name: 'libvirt-domains',
@@ -21,6 +30,13 @@ export default definePlugin({
   errors: LIBVIRT_DOMAINS_ERRORS,
   config: Type.Object(
     {
+      refreshInterval: Type.Optional(
+        Type.Integer({
+          minimum: 1,
+          description:
+            'seconds between two reads of every domain’s structure (pins, metadata, threads) besides those libvirt’s signals trigger (default 60)',
+        }),
+      ),
       source: Type.Optional(
         StringEnum(['libvirt', 'simulated'], {
           description: "libvirt (default): libvirt-dbus; simulated: the simulated host's VMs (host.simulated only)",
@@ -59,7 +75,8 @@ export default definePlugin({
     }
     let lastError: string | undefined;
     const lv: LibvirtBus = new LibvirtBus(ctx.core.libvirt, (s) => domains.onSignal(s));
-    const domains = new LibvirtDomains(lv, ctx.events, ctx.log);
+    const refreshMs = (ctx.config.refreshInterval ?? DEFAULT_REFRESH_MS / 1000) * 1000;
+    const domains = new LibvirtDomains(lv, ctx.events, ctx.log, refreshMs);
     ctx.capabilities.provide(DOMAINS, domains);
     registerCommands(ctx, domains);
     return {
@@ -72,13 +89,21 @@ export default definePlugin({
       },
       stop() {
         lv.close();
+        domains.close();
         return Promise.resolve();
       },
       async health(): Promise<PluginHealth> {
         try {
           const list = await domains.list();
           lastError = undefined;
-          return { status: 'ok', detail: `${list.length} running domain(s) on ${lv.connectPath}` };
+          return {
+            status: 'ok',
+            detail:
+              `${list.length} running domain(s) on ${lv.connectPath}; ${cpuSourceText(domains.cpuSources)}` +
+              (domains.subscribed
+                ? ''
+                : `; libvirt signals not subscribed: ListDomains on each read, pins and metadata re-read every ${refreshMs / 1000} s`),
+          };
         } catch (e) {
           lastError = e instanceof Error ? e.message : String(e);
           return { status: 'degraded', detail: lastError };

@@ -21,6 +21,10 @@ export type LibvirtSignal =
 /** A bounded libvirt-dbus client. */
 export class LibvirtBus {
   readonly connectPath: string;
+  /** Calls made so far (the cost a steady `list()` is measured by). */
+  calls = 0;
+  /** True while the signal subscription holds (a new connection has none until {@link subscribe}). */
+  subscribed = false;
   private bus: MessageBus | undefined;
   private connecting: Promise<MessageBus> | undefined;
 
@@ -36,6 +40,7 @@ export class LibvirtBus {
       const bus = this.settings.bus === 'system' ? systemBus() : sessionBus();
       const fail = (why: string): void => {
         this.connecting = undefined;
+        this.subscribed = false;
         this.bus = undefined;
         bus.disconnect();
         reject(
@@ -79,6 +84,7 @@ export class LibvirtBus {
       `type='signal',interface='${DOMAIN}',member='Tunable'`,
     ])
       await this.call('org.freedesktop.DBus', '/org/freedesktop/DBus', 'org.freedesktop.DBus', 'AddMatch', 's', [rule]);
+    this.subscribed = true;
   }
 
   /** One call to libvirt-dbus (or to the bus itself), bounded by {@link CALL_TIMEOUT_MS}. */
@@ -90,6 +96,7 @@ export class LibvirtBus {
     signature: string,
     body: unknown[],
   ): Promise<unknown[]> {
+    this.calls++;
     const bus = await this.connection();
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, rej) => {
@@ -134,5 +141,6 @@ export class LibvirtBus {
     this.bus?.disconnect();
     this.bus = undefined;
     this.connecting = undefined;
+    this.subscribed = false;
   }
 }

@@ -1,7 +1,14 @@
 /**
- * The `domains@1` provider: running domains read from libvirt-dbus on request, and libvirt's
- * domain signals turned into `domain.lifecycle.v1` events. Nothing is polled: `list()` and
- * `get()` read libvirt when called, and the events say when to call again.
+ * The `domains@1` provider: running domains from libvirt-dbus, and libvirt's domain signals
+ * turned into `domain.lifecycle.v1` events.
+ *
+ * What each call costs: a domain's structure (identity, state, vCPUs and their threads, pins,
+ * metadata, channels: five D-Bus calls) is read when it is first seen, when one of its signals
+ * arrives (lifecycle or Tunable, i.e. a re-pin) and on the periodic refresh that catches what no
+ * signal announces (a vCPU hot-plug, a metadata edit, a missed signal); while the signal
+ * subscription holds, a steady `list()` makes no D-Bus call at all and reads only each thread's
+ * CPU time from /proc (proc-cpu-times.ts). Without the subscription it asks `ListDomains` each
+ * time. `get()` (one domain, on request) reads that domain's structure afresh.
  */
 import {
   VpmdError,
@@ -14,7 +21,15 @@ import {
   type VcpuQuota,
 } from 'vpmd';
 import { CONNECT, type LibvirtBus, type LibvirtSignal } from './libvirt-bus.js';
-import { plain, readDomain, type StartTimes } from './domain-reader.js';
+import {
+  domainInfo,
+  plain,
+  readLibvirtTimes,
+  readStructure,
+  type DomainStructure,
+  type StartTimes,
+} from './domain-reader.js';
+import { ProcCpuTimes, type CpuSource } from './proc-cpu-times.js';
 import { readVcpuQuota, writeVcpuQuota } from './quota.js';
 
 /** virDomainEventType (libvirt-domain.h) to the contract's lifecycle kinds; others are ignored. */
@@ -58,26 +73,206 @@ interface Identity {
   readonly name: string;
 }
 
+/** How often the structure of every domain is read again, by default (ms). */
+export const DEFAULT_REFRESH_MS = 60_000;
+
+/** Where the running domains' CPU times came from at the last `list()`. */
+export interface CpuSourceCounts {
+  readonly proc: number;
+  readonly libvirt: number;
+  /** Why the last domain on the libvirt source could not be read from /proc. */
+  readonly why?: string;
+}
+
 /** Domains read from libvirt-dbus. */
 export class LibvirtDomains implements Domains {
   private readonly started: StartTimes = new Map();
   private readonly identities = new Map<string, Identity>();
+  /** The running domains' structures, by object path; undefined until the first full read. */
+  private structures: Map<string, DomainStructure> | undefined;
+  /** Paths whose structure a signal made stale. */
+  private readonly dirty = new Set<string>();
+  /** Paths whose structure (and libvirt's CPU times with it) this list() read. */
+  private readonly justRead = new Set<string>();
+  private refreshedAt = 0;
+  private inflight: Promise<readonly DomainInfo[]> | undefined;
+  private readonly proc: ProcCpuTimes;
+  private counts: CpuSourceCounts = { proc: 0, libvirt: 0 };
 
   constructor(
     private readonly lv: LibvirtBus,
     private readonly events: ScopedEventBus,
     private readonly log: Logger,
-  ) {}
+    private readonly refreshMs = DEFAULT_REFRESH_MS,
+    procRoot = '/',
+  ) {
+    this.proc = new ProcCpuTimes(procRoot);
+  }
 
-  async list(): Promise<readonly DomainInfo[]> {
-    const [paths] = await this.lv.libvirt(this.lv.connectPath, CONNECT, 'ListDomains', 'u', [1]); // ACTIVE
+  /** D-Bus calls made so far (for measurements: a steady `list()` should add none). */
+  get dbusCalls(): number {
+    return this.lv.calls;
+  }
+
+  /** True while libvirt's signals are subscribed (else starts and stops are found by `ListDomains`). */
+  get subscribed(): boolean {
+    return this.lv.subscribed;
+  }
+
+  /** Where CPU times came from at the last `list()` (for health). */
+  get cpuSources(): CpuSourceCounts {
+    return this.counts;
+  }
+
+  /** Every running domain; callers that overlap share one read. */
+  list(): Promise<readonly DomainInfo[]> {
+    this.inflight ??= this.readAll().finally(() => {
+      this.inflight = undefined;
+    });
+    return this.inflight;
+  }
+
+  private async readAll(): Promise<readonly DomainInfo[]> {
+    this.justRead.clear();
+    const structures = await this.currentStructures();
+    const list = [...structures.values()];
+    const at = Date.now();
+    const times = await this.proc.read(list, true);
     const out: DomainInfo[] = [];
-    for (const path of Array.isArray(paths) ? (paths as string[]) : []) {
-      // A domain that stops between the list and its read is simply not listed.
-      const d = await this.read(path).catch(() => undefined);
-      if (d) out.push(d);
+    let proc = 0;
+    let why: string | undefined;
+    for (const [i, known] of list.entries()) {
+      let s = known;
+      let t = times[i];
+      if (t === undefined) {
+        // Not readable from /proc: libvirt's figures (and pins), three calls.
+        why = s.procUnreadable ?? `the threads of QEMU pid ${s.pid ?? '?'} cannot be read`;
+        if (this.justRead.has(s.path)) t = s.libvirtTimes;
+        else {
+          const read = await readLibvirtTimes(this.lv, s.path, s.vcpus.length).catch(() => undefined);
+          if (read === undefined) {
+            // It stopped between two signals (or the signal is still on its way).
+            this.forget(s.path);
+            continue;
+          }
+          t = read.times;
+          s = {
+            ...s,
+            vcpus: s.vcpus.map((v, k) => ({ ...v, pins: read.vcpuPins[k] ?? v.pins })),
+            emulator: { ...s.emulator, pins: read.emulatorPins },
+          };
+          this.store(s);
+        }
+      } else proc++;
+      out.push(domainInfo(s, t, this.startedAt(s.uuid), at));
     }
+    this.counts = { proc, libvirt: out.length - proc, ...(why !== undefined ? { why } : {}) };
     return out;
+  }
+
+  /**
+   * The structures to report: all read again when none are known, the refresh is due or no
+   * subscription says what changed (then `ListDomains` finds starts and stops); otherwise only
+   * those a signal made stale.
+   */
+  private async currentStructures(): Promise<Map<string, DomainStructure>> {
+    // Signals missed while unsubscribed: everything is read again once subscribed.
+    const missed = !this.lv.subscribed;
+    if (missed)
+      await this.lv
+        .subscribe()
+        .catch((e: unknown) =>
+          this.log.debug({ err: e instanceof Error ? e.message : String(e) }, 'libvirt signals still not subscribed'),
+        );
+    const known = this.structures;
+    const due = (missed && this.lv.subscribed) || Date.now() - this.refreshedAt >= this.refreshMs;
+    if (known === undefined || due || !this.lv.subscribed) {
+      // Signals that arrive during the reads stay for the next list().
+      const stale = new Set(this.dirty);
+      this.dirty.clear();
+      const [paths] = await this.lv.libvirt(this.lv.connectPath, CONNECT, 'ListDomains', 'u', [1]); // ACTIVE
+      const next = new Map<string, DomainStructure>();
+      for (const path of Array.isArray(paths) ? (paths as string[]) : []) {
+        const old = known?.get(path);
+        const s = old !== undefined && !due && !stale.has(path) ? old : await this.reread(path, old);
+        if (s) next.set(path, s);
+      }
+      for (const [path, s] of known ?? [])
+        if (!next.has(path)) {
+          this.proc.stopped(s);
+          this.started.delete(s.uuid);
+        }
+      this.structures = next;
+      if (due || known === undefined) this.refreshedAt = Date.now();
+      return next;
+    }
+    for (const path of [...this.dirty]) {
+      this.dirty.delete(path);
+      const s = await this.reread(path, known.get(path));
+      if (s === undefined) this.forget(path);
+      else this.store(s);
+    }
+    return known;
+  }
+
+  /**
+   * The structure at `path` read again; undefined when the domain no longer runs. When libvirt
+   * does not answer, the structure known so far stays (and is read again next time): a slow
+   * libvirt must not make a running VM vanish from the accounts.
+   */
+  private async reread(path: string, old: DomainStructure | undefined): Promise<DomainStructure | undefined> {
+    try {
+      return await this.readAt(path);
+    } catch (e) {
+      this.dirty.add(path);
+      this.log.debug({ path, err: e instanceof Error ? e.message : String(e) }, 'domain structure not read; kept');
+      return old;
+    }
+  }
+
+  /**
+   * The structure at `path` read now; undefined when it no longer runs.
+   * @throws VpmdError when libvirt could not be asked
+   */
+  private async readAt(path: string): Promise<DomainStructure | undefined> {
+    // A domain that stops between the list and its read is simply not listed.
+    const s = await readStructure(this.lv, path).catch((e: unknown) => {
+      if (notFound(e)) return undefined;
+      throw e;
+    });
+    if (s === undefined) return undefined;
+    this.justRead.add(path);
+    this.identities.set(path, { uuid: s.uuid, name: s.name });
+    const before = this.structures?.get(path);
+    if (before !== undefined && before.pid !== s.pid) {
+      // A new QEMU process: the domain restarted without our seeing its signals.
+      this.proc.stopped(before);
+      this.started.set(s.uuid, Date.now());
+    } else this.proc.replaced(before, s);
+    return s;
+  }
+
+  private store(s: DomainStructure): void {
+    this.structures?.set(s.path, s);
+  }
+
+  private forget(path: string): void {
+    const s = this.structures?.get(path);
+    if (s === undefined) return;
+    this.structures?.delete(path);
+    this.proc.stopped(s);
+    this.started.delete(s.uuid);
+  }
+
+  private startedAt(uuid: string): number {
+    let t = this.started.get(uuid);
+    if (t === undefined) this.started.set(uuid, (t = Date.now()));
+    return t;
+  }
+
+  /** Where one domain's CPU times come from, once read. */
+  cpuSourceOf(uuid: string): CpuSource | undefined {
+    return this.proc.sourceOf(uuid);
   }
 
   async get(uuidOrName: string): Promise<DomainInfo | undefined> {
@@ -144,10 +339,22 @@ export class LibvirtDomains implements Domains {
     await this.emit({ kind: 'tunable', path }, 'repinned');
   }
 
+  /** One domain read afresh (structure and CPU times), its cached structure replaced. */
   private async read(path: string): Promise<DomainInfo | undefined> {
-    const d = await readDomain(this.lv, path, this.started);
-    if (d) this.identities.set(path, { uuid: d.uuid, name: d.name });
-    return d;
+    // Its path stays marked: the next list() reads it again, whatever this read raced with.
+    const s = await this.readAt(path);
+    if (s === undefined) {
+      this.forget(path);
+      return undefined;
+    }
+    this.store(s);
+    const [t] = await this.proc.read([s], false);
+    return domainInfo(s, t ?? s.libvirtTimes, this.startedAt(s.uuid), Date.now());
+  }
+
+  /** Gives back the kept-open /proc descriptors. */
+  close(): void {
+    this.proc.close();
   }
 
   vcpuQuota(uuid: string): Promise<VcpuQuota> {
@@ -160,6 +367,7 @@ export class LibvirtDomains implements Domains {
 
   /** Turns a libvirt signal into a lifecycle event (called by the bus listener). */
   onSignal(s: LibvirtSignal): void {
+    this.dirty.add(s.path);
     const kind: DomainLifecycleKind | undefined = s.kind === 'tunable' ? 'repinned' : KIND_OF_EVENT[s.event];
     if (kind === undefined) return;
     void this.emit(s, kind).catch((e: unknown) =>
@@ -171,6 +379,7 @@ export class LibvirtDomains implements Domains {
     const timestamp = Date.now();
     if (kind === 'stopped') {
       const id = this.identities.get(s.path) ?? (await this.identity(s.path));
+      this.forget(s.path);
       if (!id) return;
       this.started.delete(id.uuid);
       const reason = s.kind === 'event' ? (s.event === 8 ? 'crashed' : STOPPED_REASON[s.detail]) : undefined;

@@ -1,11 +1,10 @@
 /**
- * The plugin's state and operations: VMs and their channels (links to QEMU's sockets), the
+ * The plugin's state and what runs on it: VMs and their channels (links to QEMU's sockets), the
  * vCPU map from `domains@1` (read when VMs and channels are added and periodically, patched from
- * domain lifecycle events, unlike DPDK which reads it once), host bounds, and persistence of
- * everything an operator set.
+ * domain lifecycle events, unlike DPDK which reads it once), host bounds, persistence of
+ * everything an operator set, and the serving of guests' and JSON FIFOs' requests. Starting is
+ * in service-start.ts, the operator's commands in vm-commands.ts.
  */
-import { access, readdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import {
   VpmdError,
   type AccessPolicy,
@@ -15,28 +14,20 @@ import {
   type Logger,
   type PcpuBounds,
   type RaiseDenial,
-  type Role,
   type StateStore,
 } from 'vpmd';
-import { ChannelLink, type Backoff } from './channel/channel-link.js';
+import type { Backoff } from './channel/channel-link.js';
+import { ChannelLinks } from './channel/channel-links.js';
 import { Dispatcher, type MessageBudget } from './channel/dispatcher.js';
 import type { DomainMap } from './mapping/domain-map.js';
+import { syncVcpuMaps } from './mapping/vcpu-map-sync.js';
 import { Actuator, type ChangeLimit } from './power/actuator.js';
 import { PowerControl, type OperatorOutcome } from './power/power-control.js';
 import type { Bounds } from './power/precedence.js';
 import { HostLimits } from './power/host-limits.js';
+import { RegistrySaver } from './registry-saver.js';
 import { handleFrame, type HandlerDeps } from './request-handler.js';
-import {
-  MAX_CHANNELS_PER_VM,
-  REGISTRY_SPEC,
-  checkBounds,
-  checkVmName,
-  newVm,
-  vmToState,
-  type ChannelRecord,
-  type VmRecord,
-  zeroCounters,
-} from './vm-registry.js';
+import { newVm, vmToState, type VmRecord } from './vm-registry.js';
 
 /** Settings of the service (from the plugin config). */
 export interface ServiceOptions {
@@ -56,8 +47,10 @@ export class ChannelService {
   readonly actuator: Actuator;
   readonly control: PowerControl;
   readonly deps: HandlerDeps;
-  private readonly links = new Map<string, ChannelLink>();
-  private readonly pcpuBoundsMap = new Map<number, Bounds>();
+  /** The links of every VM's channels. */
+  readonly links: ChannelLinks;
+  /** Operator bounds per pCPU (`set_pcpu_bounds`, config `pcpuBounds`), persisted. */
+  readonly pcpuBoundsByCpu = new Map<number, Bounds>();
   /** Operator bounds merged with the core's cpu-limits@1. */
   readonly hostLimits: HostLimits;
   private unsubscribeLimits: (() => void) | undefined;
@@ -70,21 +63,24 @@ export class ChannelService {
   readonly dispatcher: Dispatcher;
   /** Host policies from DPDK-dialect JSON FIFOs, one pseudo VM `fifoN` per core (not persisted, as DPDK). */
   readonly fifoVms = new Map<number, VmRecord>();
-  private saving: Promise<void> = Promise.resolve();
-  /** The save waiting for the one in progress, which later requests join. */
-  private queuedSave: Promise<void> | undefined;
+  private readonly saver: RegistrySaver;
   private stopped = false;
 
   constructor(
-    private readonly opts: ServiceOptions,
-    private readonly host: HostModel,
-    private readonly state: StateStore,
+    readonly opts: ServiceOptions,
+    host: HostModel,
+    readonly state: StateStore,
     readonly mapper: DomainMap | undefined,
-    private readonly log: Logger,
+    readonly log: Logger,
     access: AccessPolicy,
     limits?: CpuLimits,
   ) {
-    this.hostLimits = new HostLimits(limits, (pcpu) => this.pcpuBoundsMap.get(pcpu), log);
+    this.hostLimits = new HostLimits(limits, (pcpu) => this.pcpuBoundsByCpu.get(pcpu), log);
+    this.saver = new RegistrySaver(state, log, () => ({
+      vms: [...this.vms.values()].map(vmToState),
+      pcpuBounds: [...this.pcpuBoundsByCpu].map(([pcpu, b]) => ({ pcpu, ...b })),
+      saved: this.actuator.savedPolicies().map((s) => ({ ...s })),
+    }));
     // Originals are saved in the background: the first change of a policy never waits for disk.
     this.actuator = new Actuator(
       host,
@@ -126,78 +122,17 @@ export class ChannelService {
       onClamped: (vm, by) => void this.lastClamp.set(vm, by),
       onDenied: (vm, why) => void this.lastDenial.set(vm, why),
     };
+    this.links = new ChannelLinks(opts.backoff, this.deps, this.dispatcher, log);
   }
 
-  /** Loads persisted state and config seeds, connects the channels, reads the vCPU map. */
-  async start(seed: {
-    vms: ReadonlyArray<{
-      name: string;
-      channels?: string;
-      query?: boolean;
-      minKHz?: number;
-      maxKHz?: number;
-      pins?: number[];
-      role?: Role;
-    }>;
-    pcpuBounds: readonly PcpuBounds[];
-  }): Promise<void> {
-    const saved = await this.state.read('registry', REGISTRY_SPEC);
-    if (saved) {
-      // Originals saved by a run that did not stop cleanly: requests died with it, so give back.
-      this.actuator.adoptSaved(saved.saved);
-      const failed = await this.actuator.restoreAll();
-      if (saved.saved.length > 0)
-        this.log.info({ policies: saved.saved.length, failed }, 'restored cpufreq settings left by a previous run');
-      for (const b of saved.pcpuBounds) this.pcpuBoundsMap.set(b.pcpu, { minKHz: b.minKHz, maxKHz: b.maxKHz });
-      for (const s of saved.vms) {
-        const vm = newVm(s.name);
-        vm.query = s.query;
-        vm.bounds = { ...s.bounds };
-        vm.pins = [...s.pins];
-        if (s.policy) vm.policy = s.policy;
-        if (s.role) vm.role = s.role;
-        this.vms.set(vm.name, vm);
-        for (const c of s.channels) this.addChannel(vm, c.num, c.path, c.enabled);
-      }
-    }
-    this.control.invalidate();
-    // A profile, budget or thermal limit changed: re-clamp what the guests asked for.
+  /** Re-clamps what the guests asked whenever a profile, budget or thermal limit changes. */
+  followLimits(): void {
     this.unsubscribeLimits = this.hostLimits.onChange(() => {
       if (!this.stopped)
         void this.control
           .reapply()
           .catch((e: unknown) => this.log.warn({ err: String(e) }, 'cannot re-apply after a limits change'));
     });
-    for (const b of seed.pcpuBounds)
-      if (!this.pcpuBoundsMap.has(b.pcpu)) this.pcpuBoundsMap.set(b.pcpu, { minKHz: b.minKHz, maxKHz: b.maxKHz });
-    for (const s of seed.vms) {
-      if (this.vms.has(s.name)) continue;
-      const vm = newVm(s.name);
-      vm.query = s.query ?? false;
-      vm.bounds = {
-        ...(s.minKHz !== undefined ? { minKHz: s.minKHz } : {}),
-        ...(s.maxKHz !== undefined ? { maxKHz: s.maxKHz } : {}),
-      };
-      vm.pins = [...(s.pins ?? [])];
-      vm.role = s.role ?? 'Operator';
-      this.vms.set(vm.name, vm);
-      if (s.channels !== undefined)
-        await this.addChannels(vm.name, s.channels === 'all' ? 'all' : s.channels.split(',').map(Number));
-    }
-    this.control.invalidate();
-    try {
-      await this.refreshMapping();
-    } catch (e) {
-      // libvirt down degrades the mapping (host-side pins still work), not the plugin.
-      this.log.warn(
-        { err: e instanceof Error ? e.message : String(e) },
-        'cannot read the vCPU map from libvirt-dbus; using host-side pins until it answers',
-      );
-    }
-    // Settings from a previous run whose VMs are gone: give the cores back.
-    await this.control.reapply();
-    await this.warmAll();
-    await this.persist();
   }
 
   /** The pCPUs a VM's vCPUs may run on. */
@@ -223,7 +158,8 @@ export class ChannelService {
     }
   }
 
-  private async warmAll(): Promise<void> {
+  /** {@link warm} for every VM. */
+  async warmAll(): Promise<void> {
     for (const vm of this.vms.values()) await this.warm(vm);
   }
 
@@ -236,8 +172,7 @@ export class ChannelService {
   /** Stops every link and restores every cpufreq policy vpmd changed. */
   async stop(): Promise<void> {
     this.stopped = true;
-    await Promise.all([...this.links.values()].map((l) => l.stop()));
-    this.links.clear();
+    await this.links.closeAll();
     this.dispatcher.close();
     await this.actuator.settle();
     this.unsubscribeLimits?.();
@@ -247,32 +182,12 @@ export class ChannelService {
       .release()
       .catch((e: unknown) => this.log.warn({ err: String(e) }, 'cannot give back held CPUs'));
     await this.persist();
-    await this.saving;
+    await this.saver.settled();
   }
 
-  /**
-   * Saves what survives a restart (atomic through the state store). Saves are serialised and
-   * coalesced: a save asked for while another one waits to start joins it, and the data is taken
-   * when the write starts, so a burst (a guest touching eight policies at once) costs two writes.
-   */
+  /** Saves what survives a restart (atomic, coalesced: see {@link RegistrySaver}). */
   persist(): Promise<void> {
-    if (this.queuedSave) return this.queuedSave;
-    const save = this.saving
-      .then(() => {
-        this.queuedSave = undefined;
-        const data = {
-          vms: [...this.vms.values()].map(vmToState),
-          pcpuBounds: [...this.pcpuBoundsMap].map(([pcpu, b]) => ({ pcpu, ...b })),
-          saved: this.actuator.savedPolicies().map((s) => ({ ...s })),
-        };
-        return this.state.write('registry', REGISTRY_SPEC, data);
-      })
-      .catch((e: unknown) => {
-        this.log.error({ err: e instanceof Error ? e.message : String(e) }, 'cannot save virtio-channels state');
-      });
-    this.queuedSave = save;
-    this.saving = save;
-    return save;
+    return this.saver.save();
   }
 
   /** The VM named `name`. @throws E_VC_VM_NOT_FOUND */
@@ -286,227 +201,6 @@ export class ChannelService {
       );
     }
     return vm;
-  }
-
-  private totalChannels(): number {
-    let n = 0;
-    for (const vm of this.vms.values()) n += vm.channels.size;
-    return n;
-  }
-
-  private addChannel(vm: VmRecord, num: number, path: string, enabled: boolean): ChannelRecord {
-    const ch: ChannelRecord = {
-      num,
-      path,
-      enabled,
-      connected: false,
-      processing: false,
-      counters: zeroCounters(),
-    };
-    vm.channels.set(num, ch);
-    const link = new ChannelLink(
-      path,
-      this.opts.backoff,
-      {
-        frame: (f) => handleFrame(this.deps, vm, ch, f),
-        state: (up) => {
-          ch.connected = up;
-        },
-        dropped: (frames) => {
-          vm.counters.dropped += frames;
-          ch.counters.dropped += frames;
-        },
-        limited: () => {
-          vm.counters.limited++;
-          ch.counters.limited++;
-        },
-      },
-      this.log.child({ vm: vm.name, channel: num }),
-      this.dispatcher,
-    );
-    this.links.set(`${vm.name}/${num}`, link);
-    if (!this.stopped) link.start();
-    return ch;
-  }
-
-  /**
-   * Adds a VM (it need not be running). As DPDK's `add_vm`, a domain libvirt does not know is
-   * refused; with `libvirt: false`, or while libvirt-dbus is unreachable, any name is added
-   * (host-side pins), and the result says why it was not checked.
-   * @throws E_VC_VM_EXISTS, E_VC_VM_NOT_FOUND, E_COMMAND_USAGE
-   */
-  async addVm(name: string): Promise<{ vm: VmRecord; unchecked?: string }> {
-    checkVmName(name);
-    if (this.vms.has(name))
-      throw new VpmdError('E_VC_VM_EXISTS', `Unable to add VM '${name}': it is already added`, { vm: name });
-    let unchecked: string | undefined = this.mapper
-      ? undefined
-      : 'libvirt is off (libvirt: false, or no domains@1 provider): host-side pins only';
-    if (this.mapper) {
-      try {
-        if (!(await this.mapper.known(name))) {
-          throw new VpmdError(
-            'E_VC_VM_NOT_FOUND',
-            `Unable to add VM '${name}': libvirt knows no domain '${name}' (virsh list --all)`,
-            { vm: name },
-          );
-        }
-        unchecked = undefined;
-      } catch (e) {
-        if (e instanceof VpmdError && e.code === 'E_VC_VM_NOT_FOUND') throw e;
-        unchecked = `domains@1 cannot reach libvirt (${e instanceof Error ? e.message : String(e)}); not checked`;
-      }
-    }
-    const vm = newVm(name);
-    this.vms.set(name, vm);
-    this.control.invalidate();
-    await this.refreshMapping().catch(() => undefined);
-    await this.warm(vm);
-    await this.persist();
-    return unchecked ? { vm, unchecked } : { vm };
-  }
-
-  /** Removes a VM: its channels close and the cores it scaled get their settings back. */
-  async rmVm(name: string): Promise<void> {
-    const vm = this.vm(name);
-    for (const num of vm.channels.keys()) {
-      const key = `${name}/${num}`;
-      await this.links.get(key)?.stop();
-      this.links.delete(key);
-    }
-    this.vms.delete(name);
-    this.control.invalidate();
-    vm.requests.clear();
-    await this.control.reapply();
-    await this.refreshMapping().catch(() => undefined);
-    await this.persist();
-  }
-
-  /** Finds `VM.N` sockets in the channel directory and in the domain's live XML. */
-  async discover(name: string): Promise<Array<{ num: number; path: string }>> {
-    const found = new Map<number, string>();
-    const re = new RegExp(`^${name.replace(/[.]/g, '\\.')}\\.(\\d+)$`);
-    try {
-      for (const entry of await readdir(this.opts.dir)) {
-        const m = re.exec(entry);
-        if (m) found.set(Number(m[1]), join(this.opts.dir, entry));
-      }
-    } catch (e) {
-      this.log.debug({ dir: this.opts.dir, err: String(e) }, 'channel directory not readable');
-    }
-    if (this.mapper) {
-      for (const c of await this.mapper.channelPaths(name).catch(() => []))
-        if (!found.has(c.num)) found.set(c.num, c.path);
-    }
-    return [...found].map(([num, path]) => ({ num, path })).sort((a, b) => a.num - b.num);
-  }
-
-  /**
-   * Adds channels to a VM: `all` (every `VM.N` found) or numbers (`DIR/VM.N`). A number whose
-   * socket does not exist yet is added (it connects when QEMU creates it) and returned in
-   * `missing` when `checkSockets` is set (the operator's `add_channels`), so the command can say
-   * so instead of counting it as enabled, as DPDK does not enable a channel it cannot open.
-   * @throws E_VC_VM_NOT_FOUND, E_VC_CHANNEL_LIMIT
-   */
-  async addChannels(
-    name: string,
-    list: readonly number[] | 'all',
-    checkSockets = false,
-  ): Promise<{ added: number[]; missing: Array<{ num: number; path: string }> }> {
-    const vm = this.vm(name);
-    const wanted =
-      list === 'all'
-        ? await this.discover(name)
-        : list.map((num) => ({ num, path: join(this.opts.dir, `${name}.${num}`) }));
-    const missing: Array<{ num: number; path: string }> = [];
-    const fresh: Array<{ num: number; path: string }> = [];
-    for (const w of wanted) {
-      if (vm.channels.has(w.num)) continue;
-      fresh.push(w);
-      if (
-        checkSockets &&
-        list !== 'all' &&
-        !(await access(w.path).then(
-          () => true,
-          () => false,
-        ))
-      )
-        missing.push(w);
-    }
-    if (vm.channels.size + fresh.length > MAX_CHANNELS_PER_VM) {
-      throw new VpmdError(
-        'E_VC_CHANNEL_LIMIT',
-        `VM '${name}' would have ${vm.channels.size + fresh.length} channels; at most ${MAX_CHANNELS_PER_VM} per VM`,
-        { vm: name },
-      );
-    }
-    if (this.totalChannels() + fresh.length > this.opts.maxChannels) {
-      throw new VpmdError(
-        'E_VC_CHANNEL_LIMIT',
-        `the host would have more than ${this.opts.maxChannels} channels (plugins.virtio-channels.maxChannels)`,
-        { vm: name },
-      );
-    }
-    // The vCPU map is resolved now, so the first request on these channels reads memory only.
-    if (this.mapper && fresh.length > 0) await this.refreshMapping().catch(() => undefined);
-    await this.warm(vm);
-    for (const w of fresh) this.addChannel(vm, w.num, w.path, true);
-    await this.persist();
-    return { added: fresh.map((w) => w.num), missing };
-  }
-
-  /** Enables or disables channels; returns how many changed state. @throws E_VC_VM_NOT_FOUND, E_VC_CHANNEL */
-  async setChannelStatus(name: string, list: readonly number[] | 'all', enabled: boolean): Promise<number> {
-    const vm = this.vm(name);
-    const nums = list === 'all' ? [...vm.channels.keys()] : list;
-    const missing = nums.filter((n) => !vm.channels.has(n));
-    if (missing.length > 0) {
-      throw new VpmdError(
-        'E_VC_CHANNEL',
-        `VM '${name}' has no channel ${missing.join(', ')} (channels: ${[...vm.channels.keys()].join(', ') || 'none'})`,
-        { vm: name },
-      );
-    }
-    let n = 0;
-    for (const num of nums) {
-      const ch = vm.channels.get(num) as ChannelRecord;
-      ch.enabled = enabled;
-      n++;
-    }
-    await this.persist();
-    return n;
-  }
-
-  /** Enables or disables guest queries for a VM. */
-  async setQuery(name: string, enabled: boolean): Promise<void> {
-    this.vm(name).query = enabled;
-    await this.persist();
-  }
-
-  /** Sets the role a VM's guests act with. */
-  async setRole(name: string, role: Role): Promise<void> {
-    this.vm(name).role = role;
-    await this.persist();
-  }
-
-  /** Sets a VM's bounds and re-applies at once. @throws E_VC_VM_NOT_FOUND, E_VC_BOUNDS */
-  async setVmBounds(name: string, b: Bounds): Promise<void> {
-    checkBounds(`bounds of VM '${name}'`, b);
-    const vm = this.vm(name);
-    vm.bounds = { ...b };
-    await this.control.reapply();
-    await this.persist();
-  }
-
-  /** Sets one pCPU's bounds and re-applies at once. @throws E_VC_PCPU, E_VC_BOUNDS */
-  async setPcpuBounds(b: PcpuBounds): Promise<void> {
-    checkBounds(`bounds of pCPU ${b.pcpu}`, b);
-    await this.control.checkPcpu(b.pcpu);
-    if (b.minKHz === undefined && b.maxKHz === undefined) this.pcpuBoundsMap.delete(b.pcpu);
-    else this.pcpuBoundsMap.set(b.pcpu, { minKHz: b.minKHz, maxKHz: b.maxKHz });
-    this.hostLimits.invalidate();
-    await this.control.reapply();
-    await this.persist();
   }
 
   /** Why `vm`'s last request was clamped, once (for the JSON reply); undefined when it was not. */
@@ -530,33 +224,7 @@ export class ChannelService {
 
   /** Every pCPU bound. */
   pcpuBounds(): PcpuBounds[] {
-    return [...this.pcpuBoundsMap].map(([pcpu, b]) => ({ pcpu, ...b })).sort((a, b) => a.pcpu - b.pcpu);
-  }
-
-  /** Pins a vCPU (libvirt when it knows the VM, else a host-side pin) and re-applies. */
-  async setPcpu(name: string, vcpu: number, pcpu: number): Promise<'libvirt' | 'host'> {
-    const vm = this.vm(name);
-    await this.control.checkPcpu(pcpu);
-    if (!Number.isInteger(vcpu) || vcpu < 0 || vcpu > 4095)
-      throw new VpmdError('E_VC_PCPU', `vCPU ${vcpu} is out of range`, { vcpu });
-    let via: 'libvirt' | 'host' = 'host';
-    if (this.mapper?.canPin && (await this.mapper.known(name))) {
-      const known = vm.vcpuMap?.length;
-      if (known !== undefined && vcpu >= known)
-        throw new VpmdError('E_VC_PCPU', `VM '${name}' has ${known} vCPUs; vCPU ${vcpu} does not exist`, { vcpu });
-      await this.mapper.pin(name, vcpu, pcpu);
-      via = 'libvirt';
-    } else {
-      while (vm.pins.length <= vcpu) vm.pins.push(null);
-      vm.pins[vcpu] = pcpu;
-      this.control.invalidate();
-    }
-    const before = new Set(this.control.pcpusOf(vm, vcpu) ?? []);
-    await this.refreshMapping();
-    await this.warm(vm);
-    await this.control.reapply([...before, pcpu]);
-    await this.persist();
-    return via;
+    return [...this.pcpuBoundsByCpu].map(([pcpu, b]) => ({ pcpu, ...b })).sort((a, b) => a.pcpu - b.pcpu);
   }
 
   /**
@@ -585,37 +253,12 @@ export class ChannelService {
     if (this.mapper.apply(ev)) await this.syncMapping();
   }
 
-  /**
-   * Gives the VMs vpmd manages their vCPU map from the running domains in memory; other running
-   * domains count as foreign occupants of their pCPUs. Re-applies when something changed.
-   */
+  /** Takes the vCPU maps from the running domains in memory; re-applies when something changed. */
   private async syncMapping(): Promise<boolean> {
     if (!this.mapper || this.stopped) return false;
-    const foreign = new Map<number, number>();
-    let changed = false;
-    const seen = new Set<string>();
-    for (const d of this.mapper.running()) {
-      const vm = this.vms.get(d.name);
-      if (!vm) {
-        for (const p of new Set(d.vcpus.flatMap((v) => v.pins))) foreign.set(p, (foreign.get(p) ?? 0) + 1);
-        continue;
-      }
-      seen.add(d.name);
-      const map = d.vcpus.map((v) => [...v.pins]);
-      if (JSON.stringify(map) !== JSON.stringify(vm.vcpuMap) || !vm.active) changed = true;
-      if (!vm.active) for (const num of vm.channels.keys()) this.links.get(`${vm.name}/${num}`)?.kick();
-      vm.vcpuMap = map;
-      vm.active = true;
-      vm.uuid = d.uuid;
-    }
-    for (const vm of this.vms.values()) {
-      if (!seen.has(vm.name) && (vm.vcpuMap || vm.active)) {
-        vm.vcpuMap = undefined;
-        vm.active = false;
-        changed = true;
-      }
-    }
-    if (JSON.stringify([...foreign]) !== JSON.stringify([...this.foreign])) changed = true;
+    const { changed, foreign } = syncVcpuMaps(this.mapper.running(), this.vms, this.foreign, (vm) =>
+      this.links.kickVm(vm),
+    );
     this.foreign = foreign;
     if (changed) {
       this.control.invalidate();

@@ -7,6 +7,17 @@
  */
 import { StringEnum, Type, VpmdError, defineCommand, type PluginContext } from 'vpmd';
 import type { ChannelService } from './channel-service.js';
+import {
+  addChannels,
+  addVm,
+  rmVm,
+  setChannelStatus,
+  setPcpu,
+  setPcpuBounds,
+  setQuery,
+  setRole,
+  setVmBounds,
+} from './vm-commands.js';
 import { Unit } from './protocol/packet-layout.js';
 import { channelStatus, parseChannelList } from './vm-registry.js';
 
@@ -35,7 +46,7 @@ export function registerCommands(ctx: PluginContext, svc: () => ChannelService):
       args: Type.Object({ vm: vmArg }),
       positional: ['vm'],
       handler: async ({ vm }) => {
-        const r = await svc().addVm(vm);
+        const r = await addVm(svc(), vm);
         return { vm, added: true, ...(r.unchecked ? { unchecked: r.unchecked } : {}) };
       },
       // DPDK prints nothing on success; say when the domain could not be checked.
@@ -52,7 +63,7 @@ export function registerCommands(ctx: PluginContext, svc: () => ChannelService):
       positional: ['vm'],
       handler: async ({ vm }) => {
         try {
-          await svc().rmVm(vm);
+          await rmVm(svc(), vm);
         } catch (e) {
           if (e instanceof VpmdError && e.code === 'E_VC_VM_NOT_FOUND')
             throw new VpmdError(e.code, `Unable to remove VM '${vm}': ${e.message}`, e.details);
@@ -73,7 +84,7 @@ export function registerCommands(ctx: PluginContext, svc: () => ChannelService):
       positional: ['vm', 'channels'],
       handler: async ({ vm, channels }) => {
         const list = parseChannelList(channels);
-        const { added, missing } = await svc().addChannels(vm, list, true);
+        const { added, missing } = await addChannels(svc(), vm, list, true);
         return { vm, all: list === 'all', added, missing };
       },
       human: (r) =>
@@ -99,7 +110,7 @@ export function registerCommands(ctx: PluginContext, svc: () => ChannelService):
       positional: ['vm', 'channels', 'status'],
       handler: async ({ vm, channels, status }) => ({
         vm,
-        updated: await svc().setChannelStatus(vm, parseChannelList(channels), status === 'enabled'),
+        updated: await setChannelStatus(svc(), vm, parseChannelList(channels), status === 'enabled'),
       }),
       human: (r) => `Updated status of ${r.updated} channels for VM '${r.vm}'`,
     }),
@@ -113,7 +124,7 @@ export function registerCommands(ctx: PluginContext, svc: () => ChannelService):
       args: Type.Object({ vm: vmArg, mode: StringEnum(['enable', 'disable'] as const) }),
       positional: ['vm', 'mode'],
       handler: async ({ vm, mode }) => {
-        await svc().setQuery(vm, mode === 'enable');
+        await setQuery(svc(), vm, mode === 'enable');
         return { vm, query: mode === 'enable' };
       },
       human: () => '',
@@ -169,7 +180,7 @@ export function registerCommands(ctx: PluginContext, svc: () => ChannelService):
       privilege: 'ConfigureComponents',
       args: Type.Object({ vm: vmArg, vcpu: Type.Integer({ minimum: 0 }), pcpu: Type.Integer({ minimum: 0 }) }),
       positional: ['vm', 'vcpu', 'pcpu'],
-      handler: async ({ vm, vcpu, pcpu }) => ({ vm, vcpu, pcpu, via: await svc().setPcpu(vm, vcpu, pcpu) }),
+      handler: async ({ vm, vcpu, pcpu }) => ({ vm, vcpu, pcpu, via: await setPcpu(svc(), vm, vcpu, pcpu) }),
       human: (r) => `Pinned vCPU(${r.vcpu}) to pCPU core ${r.pcpu}`,
     }),
   );
@@ -222,7 +233,7 @@ export function registerCommands(ctx: PluginContext, svc: () => ChannelService):
       args: Type.Object({ vm: vmArg, min: khz('lowest frequency'), max: khz('highest frequency') }),
       positional: ['vm'],
       handler: async ({ vm, min, max }) => {
-        await svc().setVmBounds(vm, {
+        await setVmBounds(svc(), vm, {
           ...(min !== undefined ? { minKHz: min } : {}),
           ...(max !== undefined ? { maxKHz: max } : {}),
         });
@@ -244,7 +255,7 @@ export function registerCommands(ctx: PluginContext, svc: () => ChannelService):
       }),
       positional: ['pcpu'],
       handler: async ({ pcpu, min, max }) => {
-        await svc().setPcpuBounds({
+        await setPcpuBounds(svc(), {
           pcpu,
           ...(min !== undefined ? { minKHz: min } : {}),
           ...(max !== undefined ? { maxKHz: max } : {}),
@@ -263,7 +274,7 @@ export function registerCommands(ctx: PluginContext, svc: () => ChannelService):
       args: Type.Object({ vm: vmArg, role: StringEnum(['Administrator', 'Operator', 'ReadOnly'] as const) }),
       positional: ['vm', 'role'],
       handler: async ({ vm, role }) => {
-        await svc().setRole(vm, role);
+        await setRole(svc(), vm, role);
         return { vm, role };
       },
       human: (r) => `Guests of VM '${r.vm}' act as ${r.role}`,

@@ -23,6 +23,8 @@ import {
 } from 'vpmd';
 import { VIRTIO_CHANNELS_ERRORS } from './errors.js';
 import { ChannelService } from './channel-service.js';
+import { startChannelService } from './service-start.js';
+import { setPcpuBounds } from './vm-commands.js';
 import { registerCommands } from './cli.js';
 import { JsonFifos } from './json-fifo.js';
 import { DomainMap } from './mapping/domain-map.js';
@@ -230,7 +232,7 @@ export default definePlugin({
       bounds: () => svc?.pcpuBounds() ?? [],
       setBounds: async (bounds, by) => {
         ctx.access.require(by, 'ConfigureComponents', `set guest frequency bounds of pCPU ${bounds.pcpu}`);
-        await service().setPcpuBounds(bounds);
+        await setPcpuBounds(service(), bounds);
         ctx.access.audit(
           by,
           `set guest frequency bounds of pCPU ${bounds.pcpu}`,
@@ -271,7 +273,7 @@ export default definePlugin({
         const s = svc;
         // QEMU creates the sockets here (libvirt's qemu user needs write access; see the docs).
         await mkdir(cfg.dir, { recursive: true, mode: 0o755 });
-        await s.start({ vms: cfg.vms, pcpuBounds: cfg.pcpuBounds });
+        await startChannelService(s, { vms: cfg.vms, pcpuBounds: cfg.pcpuBounds });
         if (mapper) {
           // The event carries the domain as the provider read it: the map is patched from memory.
           unsubscribeDomains = ctx.events.on('domain.lifecycle.v1', (ev) => {

@@ -201,6 +201,18 @@ export function redfishDriver(
           identifyTimers.set(target, timer);
         }
       }),
+    // The light as the BMC reports it on the resource `identify` patches; null when it says nothing.
+    identifyState: async (target) => {
+      const t = running().target(target);
+      const d = t.discovery ?? (await t.discover());
+      const uri = d.systems[0] ?? d.chassis[0]?.uri;
+      if (uri === undefined) return null;
+      const body = await t.session.get(uri);
+      const active = prop(body, 'LocationIndicatorActive');
+      if (typeof active === 'boolean') return active;
+      const led = prop(body, 'IndicatorLED');
+      return led === 'Off' ? false : led === 'Lit' || led === 'Blinking' ? true : null;
+    },
     powerLimit: async (target) => {
       const t = running().target(target);
       return readLimit(t, await site(t));

@@ -4,13 +4,13 @@
  * EnvironmentMetrics built from the telemetry store at request time, so new metrics appear
  * without a restart.
  */
-import { BMCS, POWER_CONTROL, type MetricKind, type MetricSnapshot } from 'vpmd';
+import { BMCS, type MetricKind, type MetricSnapshot } from 'vpmd';
 import type { ServiceDeps } from '../config.js';
 import type { Route, RouteRequest } from '../http/router.js';
 import { notFound } from './service-root.js';
 import { collection, link, odataType, status, toId } from './types.js';
 import { oemType } from './oem-schema.js';
-import { powerLimitExcerpt } from './power-controls.js';
+import { hostControls, patchEnvironmentPowerLimit, powerLimitExcerpt } from './power-controls.js';
 import { identifyField, identifyProperties, setIdentify } from './host-bmc.js';
 import { checkBody } from './patch.js';
 import { Inventory } from './inventory.js';
@@ -139,23 +139,50 @@ export function chassisRoutes(deps: ServiceDeps): Route[] {
       '@odata.type': odataType('Chassis'),
       Id: ch,
       Name: target === 'host' ? 'Host chassis' : `Chassis of BMC ${target}`,
+      '@Redfish.WriteableProperties': Object.keys(identifyField(deps, target === 'host' ? undefined : target)),
       ChassisType: 'RackMount',
-      ...(target === 'host' ? { ...(await inventory.chassisProperties()), ...(await identifyProperties(deps)) } : {}),
-      ...(bmc?.power
-        ? { PowerState: bmc.power === 'on' ? 'On' : 'Off' }
-        : target === 'host'
-          ? { PowerState: 'On' }
-          : {}),
+      // Another target's chassis: vpmd reads no FRU inventory of it, so its Model and
+      // SerialNumber are unknown (null), not borrowed from elsewhere; its identify light is its
+      // BMC's when the target is one.
+      ...(target === 'host'
+        ? { ...(await inventory.chassisProperties()), ...(await identifyProperties(deps)) }
+        : { Model: null, SerialNumber: null, ...(await identifyProperties(deps, target)) }),
+      // Another target's power state is its BMC's report; null (unknown) until it gives one.
+      PowerState: bmc?.power ? (bmc.power === 'on' ? 'On' : 'Off') : target === 'host' ? 'On' : null,
       Status: status(health),
       Sensors: link(`${C}/${ch}/Sensors`),
       PowerSubsystem: link(`${C}/${ch}/PowerSubsystem`),
       ThermalSubsystem: link(`${C}/${ch}/ThermalSubsystem`),
       EnvironmentMetrics: link(`${C}/${ch}/EnvironmentMetrics`),
-      ...(target === 'host' && ctx.capabilities.find(POWER_CONTROL) ? { Controls: link(`${C}/${ch}/Controls`) } : {}),
+      // Every chassis has its Controls collection; only the host's holds one (the power limit).
+      Controls: link(`${C}/${ch}/Controls`),
       Links: {
-        ...(target === 'host' ? { ComputerSystems: [link(`/redfish/v1/Systems/${hostId}`)] } : {}),
+        // The host BMC's chassis is the host's own: it holds the host system too. Another
+        // target's systems are not resources of this service, so none is linked.
+        ...(target === 'host' || bmc?.hostBmc ? { ComputerSystems: [link(`/redfish/v1/Systems/${hostId}`)] } : {}),
         ManagedBy: [link('/redfish/v1/Managers/vpmd')],
       },
+    };
+  };
+  const environmentBody = async (req: RouteRequest): Promise<Record<string, unknown>> => {
+    const target = targetOf(req);
+    const ch = req.params.ch as string;
+    const ms = sensorsOf(target);
+    const temps = ms.filter((m) => m.kind === 'temperature' && typeof m.latest?.value === 'number');
+    const hottest = temps.sort((a, b) => (b.latest?.value as number) - (a.latest?.value as number))[0];
+    const watts = sum(topLevel(ms, 'power'));
+    const joules = sum(topLevel(ms, 'energy'));
+    return {
+      '@odata.id': `${C}/${ch}/EnvironmentMetrics`,
+      '@odata.type': odataType('EnvironmentMetrics'),
+      Id: 'EnvironmentMetrics',
+      Name: 'Chassis environment',
+      ...(watts !== null ? { PowerWatts: { Reading: Math.round(watts * 1000) / 1000 } } : {}),
+      ...(joules !== null ? { EnergykWh: { Reading: joules / 3.6e6 } } : {}),
+      ...(hottest
+        ? { TemperatureCelsius: { Reading: hottest.latest?.value ?? null, DataSourceUri: sensorUri(ch, hottest) } }
+        : {}),
+      ...(await powerLimitExcerpt(deps, ch)),
     };
   };
   return [
@@ -176,14 +203,26 @@ export function chassisRoutes(deps: ServiceDeps): Route[] {
       entity: 'Chassis',
       shared: true,
       get: (req) => chassisBody(req),
-      // The host chassis' identify light, through the host's own BMC when one is configured.
+      // The identify light, through the host's own BMC (host chassis) or the chassis' BMC.
       patch: async (req) => {
         const current = await chassisBody(req);
-        checkBody(req.body, targetOf(req) === 'host' ? identifyField(deps) : {}, current);
+        const target = targetOf(req);
+        const bmcTarget = target === 'host' ? undefined : target;
+        checkBody(req.body, identifyField(deps, bmcTarget), current);
         const by = req.principal as NonNullable<RouteRequest['principal']>;
         if (typeof req.body.LocationIndicatorActive === 'boolean')
-          await setIdentify(deps, req.body.LocationIndicatorActive, by);
+          await setIdentify(deps, req.body.LocationIndicatorActive, by, bmcTarget);
         return chassisBody(req);
+      },
+    },
+    {
+      pattern: `${C}/{ch}/Controls`,
+      entity: 'ControlCollection',
+      shared: true,
+      get: (req) => {
+        const ch = req.params.ch as string;
+        const members = targetOf(req) === 'host' ? hostControls(deps, ch) : [];
+        return collection('ControlCollection', `${C}/${ch}/Controls`, 'Controls', members);
       },
     },
     {
@@ -272,26 +311,11 @@ export function chassisRoutes(deps: ServiceDeps): Route[] {
       pattern: `${C}/{ch}/EnvironmentMetrics`,
       entity: 'EnvironmentMetrics',
       shared: true,
-      get: async (req) => {
-        const target = targetOf(req);
-        const ch = req.params.ch as string;
-        const ms = sensorsOf(target);
-        const temps = ms.filter((m) => m.kind === 'temperature' && typeof m.latest?.value === 'number');
-        const hottest = temps.sort((a, b) => (b.latest?.value as number) - (a.latest?.value as number))[0];
-        const watts = sum(topLevel(ms, 'power'));
-        const joules = sum(topLevel(ms, 'energy'));
-        return {
-          '@odata.id': `${C}/${ch}/EnvironmentMetrics`,
-          '@odata.type': odataType('EnvironmentMetrics'),
-          Id: 'EnvironmentMetrics',
-          Name: 'Chassis environment',
-          ...(watts !== null ? { PowerWatts: { Reading: Math.round(watts * 1000) / 1000 } } : {}),
-          ...(joules !== null ? { EnergykWh: { Reading: joules / 3.6e6 } } : {}),
-          ...(hottest
-            ? { TemperatureCelsius: { Reading: hottest.latest?.value ?? null, DataSourceUri: sensorUri(ch, hottest) } }
-            : {}),
-          ...(await powerLimitExcerpt(deps, ch)),
-        };
+      get: (req) => environmentBody(req),
+      // The host's PowerLimitWatts is writable (the same cap as Controls/PowerLimit).
+      patch: async (req) => {
+        await patchEnvironmentPowerLimit(deps, req, await environmentBody(req));
+        return environmentBody(req);
       },
     },
   ];

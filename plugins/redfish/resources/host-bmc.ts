@@ -54,26 +54,40 @@ function reason(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
-/** `LocationIndicatorActive` when a host BMC is configured: its state, null when unknown. */
-export async function identifyProperties(deps: ServiceDeps): Promise<Record<string, unknown>> {
-  const h = hostBmc(deps);
+/**
+ * The BMC whose identify light is `LocationIndicatorActive`: the host's own BMC for the host
+ * (`target` undefined), else the named BMC target (the chassis of another BMC the agent polls).
+ */
+function identifyBmc(deps: ServiceDeps, target?: string): HostBmc {
+  if (target === undefined) return hostBmc(deps);
+  const bmcs = deps.ctx.capabilities.find(BMCS);
+  if (!bmcs?.targets().some((t) => t.name === target)) return { why: `${target} is not a BMC target` };
+  return { name: target, bmcs };
+}
+
+/**
+ * `LocationIndicatorActive` when there is a BMC to ask (see `identifyBmc`): its state, null when
+ * unknown (the BMC does not report it and nobody set it through vpmd, or it cannot be read).
+ */
+export async function identifyProperties(deps: ServiceDeps, target?: string): Promise<Record<string, unknown>> {
+  const h = identifyBmc(deps, target);
   if (!('name' in h)) return {};
   try {
     return { LocationIndicatorActive: await bounded(h.bmcs.identifyState(h.name)) };
   } catch (e) {
-    deps.ctx.log.debug({ target: h.name, err: reason(e) }, 'redfish: identify state of the host BMC unknown');
+    deps.ctx.log.debug({ target: h.name, err: reason(e) }, 'redfish: identify state of the BMC unknown');
     return { LocationIndicatorActive: null };
   }
 }
 
-/** The PATCH check of `LocationIndicatorActive`, only when there is a host BMC. */
-export function identifyField(deps: ServiceDeps): Record<string, FieldCheck> {
-  return 'name' in hostBmc(deps) ? { LocationIndicatorActive: { type: 'boolean' } } : {};
+/** The PATCH check of `LocationIndicatorActive`, only when there is a BMC to ask. */
+export function identifyField(deps: ServiceDeps, target?: string): Record<string, FieldCheck> {
+  return 'name' in identifyBmc(deps, target) ? { LocationIndicatorActive: { type: 'boolean' } } : {};
 }
 
-/** Turns the host's identify light on (until turned off) or off through its BMC. */
-export async function setIdentify(deps: ServiceDeps, on: boolean, by: Principal): Promise<void> {
-  const h = hostBmc(deps);
+/** Turns the identify light on (until turned off) or off through the BMC (see `identifyBmc`). */
+export async function setIdentify(deps: ServiceDeps, on: boolean, by: Principal, target?: string): Promise<void> {
+  const h = identifyBmc(deps, target);
   if (!('name' in h)) throw new VpmdError('E_BMC_NOT_FOUND', h.why);
   await h.bmcs.identify(h.name, on, by);
 }

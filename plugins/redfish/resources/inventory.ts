@@ -86,11 +86,12 @@ export class Inventory {
   }
 
   /**
-   * The host Chassis' inventory: its SerialNumber (`chassis_serial`). SMBIOS has no chassis
-   * model, so Model is never served.
+   * The host Chassis' inventory: its SerialNumber (`chassis_serial`, null when the firmware gives
+   * none). SMBIOS has no chassis model, so Model is null ("unknown", as the schema allows), never
+   * the system's product name.
    */
   async chassisProperties(): Promise<Record<string, unknown>> {
     const d = await this.identity().catch((): HostDmi => ({}));
-    return d.chassisSerialNumber !== undefined ? { SerialNumber: d.chassisSerialNumber } : {};
+    return { Model: null, SerialNumber: d.chassisSerialNumber ?? null };
   }
 }

@@ -80,7 +80,8 @@ export function managerRoutes(deps: ServiceDeps): Route[] {
             ? { Certificates: link(`${M}/NetworkProtocol/HTTPS/Certificates`) }
             : {}),
         },
-        HTTP: { ProtocolEnabled: false },
+        // No plain-HTTP listener: no port (null, as the schema allows), not an invented one.
+        HTTP: { ProtocolEnabled: false, Port: null },
         Status: status('OK'),
       }),
     },

@@ -113,6 +113,11 @@ export function systemRoutes(deps: ServiceDeps): Route[] {
       '@odata.type': odataType('ComputerSystem'),
       Id: id,
       Name: 'KVM host',
+      // What a PATCH accepts here (DSP0266 WriteableProperties), from the same checks it uses.
+      '@Redfish.WriteableProperties': [
+        'AssetTag',
+        ...Object.keys({ ...powerModeField(deps), ...identifyField(deps), ...bootField(deps) }),
+      ],
       SystemType: 'Physical',
       HostName: host,
       ...(await inventory.systemProperties()),

@@ -22,6 +22,7 @@ import {
 } from '../../../testkit/index.js';
 import plugin from '../../../plugins/virtio-channels/index.js';
 import domainsPlugin from '../../../plugins/libvirt-domains/index.js';
+import { LibvirtDomains } from '../../../plugins/libvirt-domains/libvirt-domains.js';
 import { DOMAINS, type DomainInfo, type Domains } from '../../../core/index.js';
 
 const VM = 'vpmd-vm';
@@ -100,7 +101,8 @@ beforeAll(async () => {
     plugins: [domainsPlugin, plugin, reacher],
     core: { libvirt: { bus: 'system', driver: 'QEMU' } },
     sections: {
-      'libvirt-domains': {},
+      // Structure re-read only on libvirt's signals here: a steady list() must make no D-Bus call.
+      'libvirt-domains': { refreshInterval: 3600 },
       'virtio-channels': {
         dir: vm.channelDir,
         // Once an hour: a re-pin must reach the map through libvirt's events, not a periodic re-read.
@@ -194,6 +196,21 @@ describe('a real QEMU guest through libvirtd and libvirt-dbus', () => {
       const threads = before.vcpus.map((v) => v.threadId);
       expect(threads.every((t) => typeof t === 'number' && t > 0)).toBe(true);
       expect(new Set(threads).size).toBe(2);
+      const provider = domains?.();
+      if (!(provider instanceof LibvirtDomains)) throw new Error('domains@1 is not the libvirt source');
+      const listed = async (): Promise<DomainInfo> => {
+        const d = (await provider.list()).find((x) => x.uuid === vm.uuid);
+        if (d === undefined) throw new Error(`${VM} is not listed`);
+        return d;
+      };
+      const firstList = await listed();
+      // The per-interval read: the threads' /proc schedstat, no D-Bus call at all.
+      const callsBefore = provider.dbusCalls;
+      const steady = await listed();
+      expect(provider.dbusCalls - callsBefore).toBe(0);
+      expect(provider.cpuSourceOf(vm.uuid)).toBe('proc');
+      expect(provider.cpuSources).toEqual({ proc: 1, libvirt: 0 });
+      expect(steady.vcpus.map((v) => v.threadId)).toEqual(threads);
       const r = await vm.guest('vm-guest 1 burn:3', 60_000);
       expect(r.output).toContain('burn done');
       const after = await agent.json<DomainInfo>(['domains', 'show', VM]);
@@ -202,6 +219,13 @@ describe('a real QEMU guest through libvirtd and libvirt-dbus', () => {
       // 3 s of spinning in the guest: most of it shows on vCPU 1's thread.
       expect(busy).toBeGreaterThan(1_500_000);
       expect(busy).toBeGreaterThan(3 * idle);
+      // The same through the steady list(), still without a D-Bus call.
+      const callsAfterBurn = provider.dbusCalls;
+      const steadyAfter = await listed();
+      expect(provider.dbusCalls - callsAfterBurn).toBe(0);
+      const listedBusy = (steadyAfter.vcpus[1]?.cpuTimeUs ?? 0) - (firstList.vcpus[1]?.cpuTimeUs ?? 0);
+      expect(listedBusy).toBeGreaterThan(1_500_000);
+      expect(steadyAfter.emulator.cpuTimeUs).toBeGreaterThanOrEqual(firstList.emulator.cpuTimeUs);
     },
   );
 

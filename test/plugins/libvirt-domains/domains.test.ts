@@ -19,6 +19,7 @@ import {
 } from '../../../testkit/index.js';
 import { DOMAINS, Type, definePlugin, type DomainLifecycleEvent, type Domains } from '../../../core/index.js';
 import domainsPlugin from '../../../plugins/libvirt-domains/index.js';
+import { LibvirtDomains } from '../../../plugins/libvirt-domains/libvirt-domains.js';
 
 let bus: PrivateBus;
 let client: BusClient;
@@ -123,6 +124,8 @@ describe('domains@1 from libvirt-dbus', { shuffle: false }, () => {
       latencyClass: 'realtime',
     });
     expect(started.domain?.vcpus.map((v) => v.pins)).toEqual([[2], [3]]);
+    // The signal brought it into the steady list() (which no longer asks ListDomains).
+    expect((await seen?.list())?.find((d) => d.name === 'nova-1')?.metadata.latencyClass).toBe('realtime');
   });
 
   it('shows a re-pin at once, and emits stopped (with the reason) when the domain is destroyed', async () => {
@@ -163,6 +166,7 @@ describe('domains@1 from libvirt-dbus', { shuffle: false }, () => {
     });
     expect(stopped).toMatchObject({ uuid: '0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9', reason: 'destroyed' });
     expect(await seen?.get('nova-1')).toBeUndefined();
+    expect((await seen?.list())?.map((d) => d.name)).not.toContain('nova-1');
   });
 });
 
@@ -227,5 +231,34 @@ describe('the optional members guest channels use', { shuffle: false }, () => {
       signature: 'u',
       body: [0],
     });
+  });
+});
+
+describe('what a steady list() costs', () => {
+  it('asks libvirt only for the CPU times /proc cannot give, and says so in health', async () => {
+    if (!(seen instanceof LibvirtDomains)) throw new Error('domains@1 is not the libvirt source');
+    const provider = seen;
+    const first = await provider.list();
+    expect(first.length).toBeGreaterThan(0);
+    // No ListDomains, no properties or XML: the Test driver has no QEMU process, so each
+    // domain's times come from GetStats, with its pins (GetVcpuPinInfo, GetEmulatorPinInfo: the
+    // Test driver re-pins without a signal). (A signal of the previous tests still on its way
+    // makes one list() read that domain's structure again: wait until none is.)
+    const again = await pollUntil({
+      peer: 'libvirt-domains',
+      what: 'a list() costing three calls per domain',
+      timeoutMs: 10_000,
+      intervalMs: 50,
+      probe: async () => {
+        const before = provider.dbusCalls;
+        const list = await provider.list();
+        return provider.dbusCalls - before === 3 * list.length ? list : undefined;
+      },
+    });
+    expect(again.map((d) => d.uuid)).toEqual(first.map((d) => d.uuid));
+    expect(provider.cpuSources).toMatchObject({ proc: 0, libvirt: again.length });
+    const health = (await agent.status()).find((p) => p.name === 'libvirt-domains')?.health;
+    expect(health?.status).toBe('ok');
+    expect(health?.detail).toMatch(/from libvirt GetStats .* for \d+: \/run\/libvirt\/qemu\/[^ ]+\.pid: ENOENT/);
   });
 });

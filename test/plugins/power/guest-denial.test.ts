@@ -3,48 +3,28 @@
  * against a 20 W budget, on exclusive pCPUs, with no CPU quota to fall back on. The power
  * plugin lowers the frequency ceiling to the floor, then denies the VM's raises through
  * cpu-limits@1; a real DPDK guest (librte_power, KVM_VM) asking for more gets DPDK's NACK while
- * asking for less is ACKed, the vpmd JSON reply carries the reason, the counters and
- * `vpmctl power status` show it, and recovery lifts the denial.
+ * asking for less is ACKed, the vpmd JSON reply carries the reason, the counters (also on
+ * Prometheus' /metrics) and `vpmctl power status` show it, and recovery lifts the denial.
  */
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ENERGY, type EnergyAccounting } from '../../../core/contracts/energy.js';
 import type { PowerControlStatus } from '../../../core/contracts/power-control.js';
 import { InMemoryDomains, inMemoryDomainsPlugin } from '../../../testkit/in-memory-domains.js';
-import { testPlugin } from '../../../testkit/test-plugin.js';
 import { bootAgent, pollUntil, type BootedAgent } from '../../../testkit/index.js';
 import power from '../../../plugins/power/index.js';
+import { fixedPowerVm } from './fixed-power-vm.js';
 import channels from '../../../plugins/virtio-channels/index.js';
+import prometheus from '../../../plugins/prometheus/index.js';
+import { freePort, get, promtoolCheck, sampleValue } from '../prometheus/support.js';
 import { buildC } from '../virtio-channels/support/build-c.js';
 import { runDpdkGuest } from '../virtio-channels/support/dpdk-guest.js';
 
 const UUID = '77777777-7777-4777-8777-777777777777';
 const REASON = 'raise denied by power:budget:vm1: VM vm1 is over its 20 W power budget';
 const domains = new InMemoryDomains();
-let watts = 30;
-let joules = 0;
-let last = Date.now();
-const energy: EnergyAccounting = {
-  vms: () => [],
-  vm: (id) => {
-    if (id !== UUID && id !== 'vm1') return undefined;
-    const now = Date.now();
-    joules += (watts * (now - last)) / 1000;
-    last = now;
-    const fig = { joules, watts, source: 'rapl' as const, model: 'fixed', origin: 'test' };
-    return { uuid: UUID, name: 'vm1', running: true, rapl: fig, zones: {} };
-  },
-  host: () => ({ zones: [], idleFloor: {}, sampledAt: Date.now(), intervalMs: 1000 }),
-  history: () => [],
-};
-const energyPlugin = testPlugin({
-  name: 'test-energy',
-  description: 'a VM drawing a fixed power',
-  provides: [ENERGY.id],
-  register: (ctx) => ({ start: () => ctx.capabilities.provide(ENERGY, energy), stop: () => undefined }),
-});
+const guest = fixedPowerVm(UUID, 'vm1', 30);
 
 interface ShowVm {
   raiseDenied: { owner: string; reason: string } | null;
@@ -58,14 +38,18 @@ interface Stats {
 
 let dir: string;
 let agent: BootedAgent;
+let metricsUrl: string;
 
 beforeAll(async () => {
   await buildC('dpdk-guest');
   dir = await mkdtemp(join(tmpdir(), 'vpmd-guest-denial-'));
   domains.start({ uuid: UUID, name: 'vm1', vcpus: [{ pins: [2] }, { pins: [3] }], emulator: { pins: [2, 3] } });
+  const metricsPort = await freePort();
+  metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
   agent = await bootAgent({
-    plugins: [inMemoryDomainsPlugin(domains), energyPlugin, power, channels],
+    plugins: [inMemoryDomainsPlugin(domains), guest.plugin, power, channels, prometheus],
     sections: {
+      prometheus: { port: metricsPort, address: '127.0.0.1', tls: { enabled: false } },
       'test-domains': {},
       'test-energy': {},
       power: { periodMs: 200 },
@@ -156,12 +140,25 @@ describe('guest-channel denials of a VM over its budget', { shuffle: false }, ()
     const line = await lastReply(fifo);
     expect(line).toMatchObject({ ok: false, reply: 'NACK', denied: true });
     expect(String(line.error)).toMatch(new RegExp(`^${REASON}`));
+    const shown = await agent.json<ShowVm>(['show_vm', 'vm1']);
+    expect(shown.counters.denied).toBe(4);
+  });
+
+  it('/metrics carries the denied requests through guest-channels@1, promtool-clean', async () => {
+    const body = (await get(metricsUrl)).body;
+    const requests = (outcome: string): number | undefined =>
+      sampleValue(body, `vpmd_guest_channel_requests_total{domain_name="vm1",outcome="${outcome}"} `);
     const vm = await agent.json<ShowVm>(['show_vm', 'vm1']);
-    expect(vm.counters.denied).toBe(4);
+    expect([requests('denied'), requests('refused'), requests('accepted')]).toEqual([
+      4,
+      vm.counters.refused,
+      vm.counters.accepted,
+    ]);
+    expect(await promtoolCheck(body)).toEqual({ code: 0, output: '' });
   });
 
   it('recovery lifts the denial: the guest may scale up again', async () => {
-    watts = 5;
+    guest.watts = 5;
     await pollUntil({
       peer: 'vpmd',
       what: 'the raise denial of vm1 lifted',

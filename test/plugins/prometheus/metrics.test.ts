@@ -1,11 +1,12 @@
 /**
  * The exporter on a real agent: what /metrics carries (telemetry in base units, per-VM energy
- * from energy@1, plugin health, scrape duration), that promtool's linter finds nothing in it,
+ * from energy@1, guest channel counters from guest-channels@1, plugin health, scrape duration), that promtool's linter finds nothing in it,
  * the OpenMetrics form, and that a failing energy provider loses only its own metrics.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pollUntil } from '../../../testkit/index.js';
 import { StandInEnergy, energyStandInPlugin, standInVms } from '../../support/energy-stand-in.js';
+import guestProviders, { GUEST_STATS } from '../snmp/contract-providers.js';
 import { bootExporter, get, promtoolCheck, sampleValue, type Exporter } from './support.js';
 
 const OM = 'application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5';
@@ -16,7 +17,7 @@ describe('prometheus exporter', () => {
   const energy = new StandInEnergy(standInVms());
 
   beforeAll(async () => {
-    ex = await bootExporter({ extra: [energyStandInPlugin(energy)] });
+    ex = await bootExporter({ extra: [energyStandInPlugin(energy), guestProviders] });
     // RAPL power needs two host samples: wait for the first power reading.
     await pollUntil({
       peer: 'vpmd',
@@ -81,6 +82,26 @@ describe('prometheus exporter', () => {
     expect(body).toContain('vpmd_plugin_up{plugin="energy-stand-in"} 1\n');
     expect(body).toContain('vpmd_scrape_collector_success{collector="energy"} 1\n');
     expect(sampleValue(body, 'vpmd_scrape_duration_seconds ')).toBeGreaterThan(0);
+  });
+
+  it('carries guest channel request counters by VM and outcome, denied included', async () => {
+    const body = (await get(ex.url, { ca: ex.ca })).body;
+    const requests = (vm: string, outcome: string): number | undefined =>
+      sampleValue(body, `vpmd_guest_channel_requests_total{domain_name="${vm}",outcome="${outcome}"} `);
+    for (const s of GUEST_STATS) {
+      expect(['accepted', 'clamped', 'limited', 'refused'].map((o) => requests(s.vm, o))).toEqual([
+        s.accepted,
+        s.clamped,
+        s.limited,
+        s.refused,
+      ]);
+      expect(sampleValue(body, `vpmd_guest_channels{domain_name="${s.vm}"} `)).toBe(s.channels);
+    }
+    // dpdk-1 counts 3 denied of its 7 refused; web-2's provider does not count denials: no series.
+    expect(requests('dpdk-1', 'denied')).toBe(3);
+    expect(body).not.toContain('vpmd_guest_channel_requests_total{domain_name="web-2",outcome="denied"}');
+    expect(body).toContain('# TYPE vpmd_guest_channel_requests_total counter\n');
+    expect(body).toContain('vpmd_scrape_collector_success{collector="guest-channels"} 1\n');
   });
 
   it('serves OpenMetrics to a client that asks for it, ending in # EOF', async () => {

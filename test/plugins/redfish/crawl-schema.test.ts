@@ -95,6 +95,30 @@ describe('redfish tree', () => {
     }
   });
 
+  it('EnvironmentMetrics PowerLimitWatts is writable: the same cap as Controls/PowerLimit (OCP Baseline)', async () => {
+    const chassis = (visited.get('/redfish/v1/Chassis') as { Members: { '@odata.id': string }[] }).Members[0];
+    const env = `${chassis?.['@odata.id']}/EnvironmentMetrics`;
+    const before = await h.rf('GET', env, { token });
+    expect(before.headers.allow).toContain('PATCH');
+    type Limit = { SetPoint: number; AllowableMin: number; AllowableMax: number; DataSourceUri: string };
+    const limit = before.json.PowerLimitWatts as Limit & { '@Redfish.WriteableProperties': string[] };
+    expect(limit['@Redfish.WriteableProperties']).toEqual(['SetPoint', 'ControlMode']);
+    const watts = limit.AllowableMin + 1;
+    const r = await h.rf('PATCH', env, { token, body: { PowerLimitWatts: { SetPoint: watts } } });
+    expect(r.status, r.text).toBe(200);
+    expect((r.json.PowerLimitWatts as Limit).SetPoint).toBe(watts);
+    expect((await h.rf('GET', limit.DataSourceUri, { token })).json.SetPoint).toBe(watts);
+    const tooHigh = await h.rf('PATCH', env, {
+      token,
+      body: { PowerLimitWatts: { SetPoint: limit.AllowableMax + 1 } },
+    });
+    expect(tooHigh.status).toBe(400);
+    expect(((await h.rf('GET', env, { token })).json.PowerLimitWatts as Limit).SetPoint).toBe(watts);
+    const other = await h.rf('PATCH', env, { token, body: { PowerWatts: { Reading: 1 } } });
+    expect(other.status).toBe(400); // only the limit is writable
+    expect(schemas.check(r.json)).toEqual([]);
+  });
+
   it('validates the bodies of POST and PATCH replies', async () => {
     const created = await h.rf('POST', '/redfish/v1/AccountService/Accounts', {
       token,

@@ -26,10 +26,10 @@ const SEL = `${SYS}/LogServices/SEL`;
  * OCPServerHardwareManagement.v1_1_0.json and OCPBaselineHardwareManagement.v1_1_0.json
  * (opencomputeproject/HWMgmt-OCP-Profiles, `ReadRequirement` Mandatory or absent, which means
  * Mandatory; IndicatorLED of a Physical system is met by its replacement LocationIndicatorActive
- * as the Baseline profile allows). Not asserted because not served, with the reason in
- * docs/redfish.md: Chassis Model (SMBIOS has none), EthernetInterfaces, the deprecated Power and
- * Thermal (replaced by PowerSubsystem and ThermalSubsystem). Each path is `Property` or
- * `Property/Sub`.
+ * as the Baseline profile allows). Chassis Model is present as null (SMBIOS has no chassis
+ * model), HTTP Port as null (no plain-HTTP listener). Not asserted because not served, with the
+ * reason in docs/redfish.md: EthernetInterfaces, the deprecated Power and Thermal (replaced by
+ * PowerSubsystem and ThermalSubsystem). Each path is `Property` or `Property/Sub`.
  */
 const OCP_MANDATORY: Readonly<Record<string, readonly string[]>> = {
   [SYS]: [
@@ -54,8 +54,10 @@ const OCP_MANDATORY: Readonly<Record<string, readonly string[]>> = {
   ],
   [CH]: [
     'ChassisType',
+    'Model',
     'SerialNumber',
     'LocationIndicatorActive',
+    'Controls',
     'PowerState',
     'Status/State',
     'Status/Health',
@@ -66,7 +68,14 @@ const OCP_MANDATORY: Readonly<Record<string, readonly string[]>> = {
   '/redfish/v1/Systems': ['Members'],
   '/redfish/v1/Chassis': ['Members'],
   '/redfish/v1/Managers': ['Members'],
-  '/redfish/v1/Managers/vpmd/NetworkProtocol': ['HostName', 'FQDN', 'Status', 'HTTPS/ProtocolEnabled', 'HTTPS/Port'],
+  '/redfish/v1/Managers/vpmd/NetworkProtocol': [
+    'HostName',
+    'FQDN',
+    'Status',
+    'HTTPS/ProtocolEnabled',
+    'HTTPS/Port',
+    'HTTP/Port',
+  ],
   '/redfish/v1/': ['AccountService', 'UUID', 'RedfishVersion', 'Chassis', 'Managers', 'SessionService', 'Systems'],
   [SEL]: ['Entries'],
 };
@@ -189,6 +198,24 @@ describe('with an ipmi_sim BMC marked hostBmc', { shuffle: false }, () => {
     expect(off.status, off.text).toBe(200);
     expect((await chassisLog()).at(-1)).toBe('identify 0 0');
     expect((await get(SYS)).LocationIndicatorActive).toBe(false);
+    // The BMC's own chassis is the host's: the same light, writable there too, and it holds the host.
+    const bmcChassis = await get('/redfish/v1/Chassis/bmc-own');
+    expect(bmcChassis).toMatchObject({ LocationIndicatorActive: false, Model: null, SerialNumber: null });
+    expect(bmcChassis['@Redfish.WriteableProperties']).toEqual(['LocationIndicatorActive']);
+    expect((bmcChassis.Links as Record<string, unknown>).ComputerSystems).toEqual([{ '@odata.id': SYS }]);
+    expect((await get(SYS))['@Redfish.WriteableProperties']).toEqual(
+      expect.arrayContaining(['AssetTag', 'LocationIndicatorActive', 'Boot']),
+    );
+    const viaBmc = await h.rf('PATCH', '/redfish/v1/Chassis/bmc-own', {
+      token: operator,
+      body: { LocationIndicatorActive: true },
+    });
+    expect(viaBmc.status, viaBmc.text).toBe(200);
+    expect((await chassisLog()).at(-1)).toBe('identify 0 1');
+    expect((await get(CH)).LocationIndicatorActive).toBe(true);
+    expect((await h.rf('PATCH', CH, { token: operator, body: { LocationIndicatorActive: false } })).status).toBe(200);
+    // vpmd exposes no control of the BMC's chassis: its Controls collection is empty.
+    expect((await get('/redfish/v1/Chassis/bmc-own/Controls'))['Members@odata.count']).toBe(0);
     const bad = await h.rf('PATCH', CH, { token: operator, body: { LocationIndicatorActive: 'on' } });
     expect(bad.json.error['@Message.ExtendedInfo'][0].MessageId).toBe('Base.1.22.1.PropertyValueTypeError');
   });

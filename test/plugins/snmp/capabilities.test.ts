@@ -25,16 +25,21 @@ describe('snmp MIB rows from optional capabilities', () => {
     await agent?.stop();
   });
 
-  it('serves vpmdGuestTable in VM name order with every counter', async () => {
+  it('serves vpmdGuestTable in VM name order with every counter, vpmdGuestDenied included', async () => {
     const w = await walk('1.3.6.1.4.1.99999.1.3.1.1');
     const sorted = [...GUEST_STATS].sort((a, b) => a.vm.localeCompare(b.vm));
     sorted.forEach((s, i) => {
       const row = (c: number): string | undefined => w.get(`1.3.6.1.4.1.99999.1.3.1.1.${c}.${i + 1}`)?.value;
-      expect([row(2), row(3), row(4), row(5), row(6), row(7), row(8)]).toEqual(
-        [s.vm, s.channels, s.connected, s.accepted, s.clamped, s.limited, s.refused].map(String),
-      );
+      expect([row(2), row(3), row(4), row(5), row(6), row(7), row(8), row(9)]).toEqual([
+        ...[s.vm, s.channels, s.connected, s.accepted, s.clamped, s.limited, s.refused].map(String),
+        // vpmdGuestDenied: empty for a provider that does not count denials, not a false 0.
+        s.denied === undefined ? undefined : String(s.denied),
+      ]);
     });
     expect(w.get('1.3.6.1.4.1.99999.1.3.1.1.5.1')?.type).toBe('Counter32');
+    // dpdk-1 sorts first: its 3 denied of 7 refused.
+    expect(w.get('1.3.6.1.4.1.99999.1.3.1.1.9.1')).toMatchObject({ type: 'Counter32', value: '3' });
+    expect(w.has('1.3.6.1.4.1.99999.1.3.1.1.9.2')).toBe(false);
   });
 
   it('serves requested and applied frequency and the policy bounds per pCPU', async () => {

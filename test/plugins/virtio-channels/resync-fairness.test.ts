@@ -100,14 +100,19 @@ describe('Dispatcher', () => {
   it('delays, never drops, what is over a channel’s budget', async () => {
     const replies: string[] = [];
     let limited = 0;
-    const d = new Dispatcher({ messagesPerSecond: 1000, burst: 2 });
+    // The budget's clock moves only when the test says so: a slow push on a busy host refills nothing.
+    let nowMs = 0;
+    const d = new Dispatcher({ messagesPerSecond: 1000, burst: 2 }, () => nowMs);
     const l = { ...lane(replies, 'x'), limited: () => limited++ };
     d.push(
       l,
       Array.from({ length: 5 }, () => req(Unit.SCALE_UP)),
     );
     expect(replies).toHaveLength(2);
-    for (let i = 0; i < 100 && replies.length < 5; i++) await new Promise((r) => setTimeout(r, 5));
+    for (let i = 0; i < 100 && replies.length < 5; i++) {
+      nowMs += 5;
+      await new Promise((r) => setTimeout(r, 5));
+    }
     expect(replies).toHaveLength(5);
     expect(limited).toBeGreaterThan(0);
     d.close();

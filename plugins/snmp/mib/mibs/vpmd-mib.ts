@@ -85,7 +85,7 @@ export class VpmdMib {
         ...[2, 3, 4].map((n) => [...VPMD_SLEEP_ENTRY, n]),
         ...[2, 3, 4, 5, 6].map((n) => [...VPMD_SLEEP, n]),
         ...[2, 3, 4, 5, 6, 7, 8, 9].map((n) => [...VPMD_CPU_ENTRY, n]),
-        ...[2, 3, 4, 5, 6, 7, 8].map((n) => [...VPMD_GUEST_ENTRY, n]),
+        ...[2, 3, 4, 5, 6, 7, 8, 9].map((n) => [...VPMD_GUEST_ENTRY, n]),
       ],
       entries: async () => [...(await this.sleepEntries()), ...(await this.cpuEntries()), ...this.guestEntries()],
     };
@@ -200,6 +200,8 @@ export class VpmdMib {
         { oid: c(6), value: V.counter32(s.clamped) },
         { oid: c(7), value: V.counter32(s.limited) },
         { oid: c(8), value: V.counter32(s.refused) },
+        // A provider that does not count denials leaves the column empty rather than a false 0.
+        ...(s.denied !== undefined ? [{ oid: c(9), value: V.counter32(s.denied) }] : []),
       ];
     });
   }
