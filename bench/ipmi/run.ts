@@ -68,6 +68,8 @@ interface Sweep {
   successes: number;
   failures: number;
   durationMs: number;
+  /** Each BMC's poll time in the sweep: median, 99.9th percentile, maximum (ms). */
+  pollMs: { median: number; p999: number; max: number };
 }
 interface Row {
   hasSession: boolean;
@@ -184,6 +186,9 @@ async function benchSize(n: number): Promise<Record<string, unknown>> {
         cold: {
           wallMs: r1(cold.wallMs),
           cpuMs: r1(cold.cpuMs),
+          systemCpuMs: r1(cold.sysMs),
+          cpuUsPerRequest: r1((cold.cpuMs * 1000) / coldRequests),
+          pollMs: cold.sweep.pollMs,
           requestsPerBmc: r1(coldRequests / n),
           successes: cold.sweep.successes,
           failures: cold.sweep.failures,
@@ -194,6 +199,11 @@ async function benchSize(n: number): Promise<Record<string, unknown>> {
           maxWallMs: r1(Math.max(...warm.map((w) => w.wallMs))),
           medianCpuMs: r1(cpuMedian),
           medianSystemCpuMs: r1(median(warm.map((w) => w.sysMs))),
+          // Per BMC poll, over the 10 sweeps: the median sweep's 99.9th percentile, and the maximum.
+          pollMs: {
+            medianP999: r1(median(warm.map((w) => w.sweep.pollMs.p999))),
+            max: r1(Math.max(...warm.map((w) => w.sweep.pollMs.max))),
+          },
           requestsPerSweep: r1(requestsPerWarmSweep),
           cpuUsPerRequest: r1((cpuMedian * 1000) / requestsPerWarmSweep),
           failures: warm.reduce((a, w) => a + w.sweep.failures, 0),
@@ -290,6 +300,7 @@ async function benchSize(n: number): Promise<Record<string, unknown>> {
               pairedWarmMedian: r1(median(paired)),
               freeipmiCpuOverVpmdCpu: r1(fiCpu / vpCpu),
               freeipmiColdOverVpmdCold: r1(fiCold.wallMs / ((vp.cold as { wallMs: number }).wallMs || NaN)),
+              freeipmiColdCpuOverVpmdColdCpu: r1(fiCold.cpuMs / ((vp.cold as { cpuMs: number }).cpuMs || NaN)),
               ipmitoolEstimateOverVpmdWarm: r1(itSweepEstimate / vpWarm),
             },
     };

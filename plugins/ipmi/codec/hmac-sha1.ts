@@ -82,19 +82,30 @@ export class HmacSha1 {
     compress(this.outer, this.w, pad, 0);
   }
 
-  /** SHA-1 of (the 64-byte block behind `start`) ‖ data, as bytes into `out` at `at` (at most `length`). */
-  private finish(start: Int32Array, data: Uint8Array, out: Uint8Array, at: number, length: number): void {
+  /**
+   * SHA-1 of (the 64-byte block behind `start`) ‖ data[from .. to], as bytes into `out` at `at`
+   * (at most `length`). Works on the range in place: a view per call was most of a packet's garbage.
+   */
+  private finish(
+    start: Int32Array,
+    data: Uint8Array,
+    from: number,
+    to: number,
+    out: Uint8Array,
+    at: number,
+    length: number,
+  ): void {
     const st = this.state;
     st.set(start);
-    let off = 0;
-    for (; data.length - off >= 64; off += 64) compress(st, this.w, data, off);
-    const rest = data.length - off;
+    let off = from;
+    for (; to - off >= 64; off += 64) compress(st, this.w, data, off);
+    const rest = to - off;
     const tail = this.tail;
     tail.fill(0);
-    tail.set(data.subarray(off), 0);
+    for (let i = 0; i < rest; i++) tail[i] = data[off + i] ?? 0;
     tail[rest] = 0x80;
     const blocks = rest + 9 > 64 ? 2 : 1;
-    const bits = (64 + data.length) * 8; // the key block counts
+    const bits = (64 + to - from) * 8; // the key block counts
     const end = blocks * 64;
     tail[end - 5] = Math.floor(bits / 2 ** 32) & 0xff;
     tail[end - 4] = (bits >>> 24) & 0xff;
@@ -107,8 +118,13 @@ export class HmacSha1 {
 
   /** Writes the first `length` (<= 20) bytes of HMAC-SHA1(key, data) into `out` at `at`. */
   macInto(data: Uint8Array, out: Uint8Array, at: number, length = 20): void {
-    this.finish(this.inner, data, this.innerDigest, 0, 20);
-    this.finish(this.outer, this.innerDigest, out, at, Math.min(20, length));
+    this.macRangeInto(data, 0, data.length, out, at, length);
+  }
+
+  /** {@link macInto} of `data[from .. to]`, without making a view of it. */
+  macRangeInto(data: Uint8Array, from: number, to: number, out: Uint8Array, at: number, length = 20): void {
+    this.finish(this.inner, data, from, to, this.innerDigest, 0, 20);
+    this.finish(this.outer, this.innerDigest, 0, 20, out, at, Math.min(20, length));
   }
 
   /** HMAC-SHA1(key, data), 20 bytes. */

@@ -93,7 +93,7 @@ export function encodeV20(
   out.fill(0xff, 16 + bodyLen, 16 + bodyLen + pad);
   out[signedEnd - 2] = pad;
   out[signedEnd - 1] = 0x07;
-  if (security.sha1 !== undefined) security.sha1.macInto(out.subarray(4, signedEnd), out, signedEnd, codeLen);
+  if (security.sha1 !== undefined) security.sha1.macRangeInto(out, 4, signedEnd, out, signedEnd, codeLen);
   else integrityCode(security.suite.integrity, security.k1, out.subarray(4, signedEnd)).copy(out, signedEnd);
   return out;
 }
@@ -155,12 +155,19 @@ export function decodePacket(buf: Buffer, security?: PacketSecurity): DecodedPac
       if (buf.length < 16 + len + 2 + codeLen) throw malformed('integrity trailer truncated', buf.length);
       const signedEnd = buf.length - codeLen;
       if (buf[signedEnd - 1] !== 0x07) throw malformed('next header is not 0x07', buf.length);
-      let expected: Buffer;
+      let valid: boolean;
       if (security.sha1 !== undefined) {
-        security.sha1.macInto(buf.subarray(4, signedEnd), EXPECTED_CODE, 0, codeLen);
-        expected = EXPECTED_CODE.subarray(0, codeLen);
-      } else expected = integrityCode(security.suite.integrity, security.k1, buf.subarray(4, signedEnd));
-      if (!sameBytes(expected, buf.subarray(signedEnd)))
+        security.sha1.macRangeInto(buf, 4, signedEnd, EXPECTED_CODE, 0, codeLen);
+        // Compared in place, in constant time: no views per packet (signedEnd + codeLen = length).
+        let diff = 0;
+        for (let i = 0; i < codeLen; i++) diff |= (EXPECTED_CODE[i] ?? 0) ^ (buf[signedEnd + i] ?? 0);
+        valid = diff === 0;
+      } else
+        valid = sameBytes(
+          integrityCode(security.suite.integrity, security.k1, buf.subarray(4, signedEnd)),
+          buf.subarray(signedEnd),
+        );
+      if (!valid)
         throw new VpmdError('E_IPMI_PROTOCOL', 'packet integrity check failed (HMAC mismatch)', { sessionId });
     }
     if (security.suite.conf !== 'none') {

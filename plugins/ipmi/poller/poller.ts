@@ -41,6 +41,8 @@ export interface SweepResult {
   readonly failures: number;
   readonly skipped: number;
   readonly durationMs: number;
+  /** Each target's poll time in this sweep (ms): median, 99.9th percentile, maximum. */
+  readonly pollMs: { readonly median: number; readonly p999: number; readonly max: number };
   readonly errors: ReadonlyArray<{ readonly target: string; readonly error: string }>;
 }
 
@@ -144,7 +146,18 @@ export class Poller {
   async sweep(): Promise<SweepResult> {
     const started = performance.now();
     const names = [...this.targets.keys()];
-    const outcomes = await Promise.all(names.map((n) => this.poll(n, true)));
+    const took = new Float64Array(names.length);
+    const outcomes = await Promise.all(
+      names.map(async (n, i) => {
+        const t = performance.now();
+        const outcome = await this.poll(n, true);
+        took[i] = performance.now() - t;
+        return outcome;
+      }),
+    );
+    took.sort();
+    const at = (q: number): number =>
+      Math.round((took[Math.min(took.length - 1, Math.ceil(q * took.length) - 1)] ?? 0) * 10) / 10;
     const errors = names.flatMap((n, i) =>
       outcomes[i] === 'failed' ? [{ target: n, error: this.targets.get(n)?.lastError?.message ?? 'failed' }] : [],
     );
@@ -154,6 +167,7 @@ export class Poller {
       failures: errors.length,
       skipped: outcomes.filter((o) => o === 'skipped').length,
       durationMs: Math.round(performance.now() - started),
+      pollMs: { median: at(0.5), p999: at(0.999), max: at(1) },
       errors,
     };
   }

@@ -178,16 +178,18 @@ export class TargetPoller {
     const readChassis =
       this.schedule.chassis !== false &&
       (this.power === undefined || now - this.chassisReadAt >= this.schedule.chassisMs);
-    const [readings, chassis] = await Promise.all([
-      readSensors(s, cache.sensors),
-      readChassis ? chassisStatus(s) : Promise.resolve(undefined),
-    ]);
+    const reading = readSensors(s, cache.sensors);
+    const chassisReading = readChassis ? chassisStatus(s) : Promise.resolve(undefined);
+    // DCMI power goes out with the readings (queued after them), not a round trip later.
+    const dcmiReading = this.dcmi !== 'no' ? dcmiPower(s) : undefined;
+    dcmiReading?.catch(() => undefined); // awaited below, unless the readings fail first
+    const [readings, chassis] = await Promise.all([reading, chassisReading]);
     if (chassis !== undefined) this.chassisReadAt = now;
     // A sensor the BMC calls unavailable may be gone from the SDR; a lost request says nothing.
     if (readings.some((r) => r.status === 'unavailable' && r.reason === undefined)) this.sdrCheckedAt = 0;
     let systemPower: PollResult['systemPower'];
-    if (this.dcmi !== 'no') {
-      const p = await dcmiPower(s);
+    if (dcmiReading !== undefined) {
+      const p = await dcmiReading;
       this.dcmi = p === undefined ? 'no' : 'yes';
       if (p !== undefined) systemPower = { watts: p.current, source: 'dcmi' };
     }
