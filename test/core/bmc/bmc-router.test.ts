@@ -17,8 +17,7 @@ import {
 function driver(protocol: 'ipmi' | 'redfish', targets: Partial<BmcTarget>[]): BmcDriver {
   return {
     protocol,
-    targets: () =>
-      targets.map((t) => ({ name: 'x', protocol, host: '127.0.0.1', port: 623, state: 'ok', ...t })),
+    targets: () => targets.map((t) => ({ name: 'x', protocol, host: '127.0.0.1', port: 623, state: 'ok', ...t })),
     chassis: () => Promise.resolve(),
   };
 }
