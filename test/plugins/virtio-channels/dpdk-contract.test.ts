@@ -6,7 +6,8 @@
  * two, host cores. The agent runs with its default limits.
  *
  * The assertion is DPDK's (a reply within 10 ms, to the right request), counted by the guest; the
- * test itself measures no time.
+ * test itself measures no time. The agent runs as its own process, started as an installed vpmd
+ * starts (support/agent-process.ts), not inside the test runner's worker.
  *
  * The guest's port is the unix socket itself (`direct`, c/direct-port.c), not a socat pty: the
  * pty adds four wake-ups of ordinary tasks per round trip (socat twice, the pty's kernel worker
@@ -19,8 +20,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bootAgent, type BootedAgent } from '../../../testkit/index.js';
-import plugin from '../../../plugins/virtio-channels/index.js';
+import { startAgentProcess, type AgentProcess } from './support/agent-process.js';
 import { buildC } from './support/build-c.js';
 import { runDpdkGuest } from './support/dpdk-guest.js';
 import { cpufreq, eventually } from './support/sim-files.js';
@@ -55,22 +55,20 @@ interface Stat {
 
 describe.each([1, 2])('with %i host core(s) busy', (busy) => {
   let dir: string;
-  let agent: BootedAgent;
+  let agent: AgentProcess;
   const vm = `vm${busy}`;
 
   beforeAll(async () => {
     await buildC('dpdk-guest');
     dir = await mkdtemp(join(tmpdir(), 'vpmd-vc-contract-'));
-    agent = await bootAgent({
-      plugins: [plugin],
-      sections: {
-        'virtio-channels': {
-          dir,
-          libvirt: false,
-          reconnect: { minMs: 20, maxMs: 100 },
-          schedFifoPriority: RT,
-          vms: [{ name: vm, pins: [2, 3], channels: '0,1', query: true }],
-        },
+    // The agent as an installed vpmd runs: its own process, with its interpreter line's settings.
+    agent = await startAgentProcess({
+      'virtio-channels': {
+        dir,
+        libvirt: false,
+        reconnect: { minMs: 20, maxMs: 100 },
+        schedFifoPriority: RT,
+        vms: [{ name: vm, pins: [2, 3], channels: '0,1', query: true }],
       },
     });
     startHogs(busy);
