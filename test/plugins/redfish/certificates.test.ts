@@ -215,215 +215,219 @@ afterAll(async () => {
   if (work) await rm(work, { recursive: true, force: true });
 });
 
-describe('CertificateService resources', () => {
-  it('are linked from the service root and the HTTPS protocol, and conform to their schemas', async () => {
-    const root = await h.rf('GET', '/redfish/v1/');
-    expect(root.json.CertificateService).toEqual({ '@odata.id': CS });
-    const np = await h.rf('GET', '/redfish/v1/Managers/vpmd/NetworkProtocol', { token: admin });
-    expect((np.json.HTTPS as Record<string, unknown>).Certificates).toEqual({ '@odata.id': CERTS });
-    expect((await h.rf('GET', CS, { token: admin })).json.CertificateLocations).toEqual({
-      '@odata.id': `${CS}/CertificateLocations`,
-    });
-    // Who may not read the certificate gets no link to it (a 403 link fails every tree walker).
-    for (const token of [operator, viewer]) {
-      const npOther = await h.rf('GET', '/redfish/v1/Managers/vpmd/NetworkProtocol', { token });
-      expect(npOther.json.HTTPS).not.toHaveProperty('Certificates');
-      expect((await h.rf('GET', CS, { token })).json).not.toHaveProperty('CertificateLocations');
-    }
-    for (const uri of [CS, `${CS}/CertificateLocations`, CERTS, CERT]) {
-      const r = await h.rf('GET', uri, { token: admin });
-      expect(r.status, uri).toBe(200);
-      expect(schemas.check(r.json), uri).toEqual([]);
-    }
-    const cert = await h.rf('GET', CERT, { token: admin });
-    expect(cert.json.Description).toMatch(/generated/);
-    expect(cert.json.Fingerprint).toBe(new X509Certificate(h.ca).fingerprint256);
-    expect(cert.text).not.toMatch(/PRIVATE KEY/);
-  });
-
-  it('gives the certificate and the actions to ConfigureManager only (403 for Operator and ReadOnly)', async () => {
-    expect((await h.rf('GET', CS, { token: viewer })).status).toBe(200);
-    for (const token of [operator, viewer]) {
-      expect((await h.rf('GET', CERT, { token })).status).toBe(403);
-      const body = { CertificateCollection: { '@odata.id': CERTS }, CommonName: 'x' };
-      const g = await h.rf('POST', GENERATE, { token, body });
-      expect(g.status).toBe(403);
-      expect(messageId(g)).toBe(`${BASE}.InsufficientPrivilege`);
-      const r = await h.rf('POST', REPLACE, {
-        token,
-        body: { CertificateString: h.ca, CertificateType: 'PEM', CertificateUri: { '@odata.id': CERT } },
+// One agent's story, in order under `--sequence.shuffle`: the generated certificate as found, then
+// bad input (which signs other.pem for the last test), a CA-signed install, and a bundle install.
+describe('the HTTPS certificate over Redfish', { shuffle: false }, () => {
+  describe('CertificateService resources', { shuffle: false }, () => {
+    it('are linked from the service root and the HTTPS protocol, and conform to their schemas', async () => {
+      const root = await h.rf('GET', '/redfish/v1/');
+      expect(root.json.CertificateService).toEqual({ '@odata.id': CS });
+      const np = await h.rf('GET', '/redfish/v1/Managers/vpmd/NetworkProtocol', { token: admin });
+      expect((np.json.HTTPS as Record<string, unknown>).Certificates).toEqual({ '@odata.id': CERTS });
+      expect((await h.rf('GET', CS, { token: admin })).json.CertificateLocations).toEqual({
+        '@odata.id': `${CS}/CertificateLocations`,
       });
-      expect(r.status).toBe(403);
-    }
-  });
-});
+      // Who may not read the certificate gets no link to it (a 403 link fails every tree walker).
+      for (const token of [operator, viewer]) {
+        const npOther = await h.rf('GET', '/redfish/v1/Managers/vpmd/NetworkProtocol', { token });
+        expect(npOther.json.HTTPS).not.toHaveProperty('Certificates');
+        expect((await h.rf('GET', CS, { token })).json).not.toHaveProperty('CertificateLocations');
+      }
+      for (const uri of [CS, `${CS}/CertificateLocations`, CERTS, CERT]) {
+        const r = await h.rf('GET', uri, { token: admin });
+        expect(r.status, uri).toBe(200);
+        expect(schemas.check(r.json), uri).toEqual([]);
+      }
+      const cert = await h.rf('GET', CERT, { token: admin });
+      expect(cert.json.Description).toMatch(/generated/);
+      expect(cert.json.Fingerprint).toBe(new X509Certificate(h.ca).fingerprint256);
+      expect(cert.text).not.toMatch(/PRIVATE KEY/);
+    });
 
-describe('GenerateCSR then ReplaceCertificate', () => {
-  it('refuses bad input with the Base message that says why, and changes nothing', async () => {
-    const served = (await h.rf('GET', CERT, { token: admin })).json.Fingerprint;
-    const replace = (CertificateString: unknown, extra: Record<string, unknown> = {}) =>
-      h.rf('POST', REPLACE, {
+    it('gives the certificate and the actions to ConfigureManager only (403 for Operator and ReadOnly)', async () => {
+      expect((await h.rf('GET', CS, { token: viewer })).status).toBe(200);
+      for (const token of [operator, viewer]) {
+        expect((await h.rf('GET', CERT, { token })).status).toBe(403);
+        const body = { CertificateCollection: { '@odata.id': CERTS }, CommonName: 'x' };
+        const g = await h.rf('POST', GENERATE, { token, body });
+        expect(g.status).toBe(403);
+        expect(messageId(g)).toBe(`${BASE}.InsufficientPrivilege`);
+        const r = await h.rf('POST', REPLACE, {
+          token,
+          body: { CertificateString: h.ca, CertificateType: 'PEM', CertificateUri: { '@odata.id': CERT } },
+        });
+        expect(r.status).toBe(403);
+      }
+    });
+  });
+
+  describe('GenerateCSR then ReplaceCertificate', { shuffle: false }, () => {
+    it('refuses bad input with the Base message that says why, and changes nothing', async () => {
+      const served = (await h.rf('GET', CERT, { token: admin })).json.Fingerprint;
+      const replace = (CertificateString: unknown, extra: Record<string, unknown> = {}) =>
+        h.rf('POST', REPLACE, {
+          token: admin,
+          body: { CertificateString, CertificateType: 'PEM', CertificateUri: { '@odata.id': CERT }, ...extra },
+        });
+      // Not a certificate.
+      let r = await replace('-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n');
+      expect([r.status, messageId(r)]).toEqual([400, `${BASE}.ActionParameterValueFormatError`]);
+      r = await replace('hello');
+      expect(messageId(r)).toBe(`${BASE}.ActionParameterValueFormatError`);
+      // A certificate for another key than the pending one (openssl made that key).
+      await h.rf('POST', GENERATE, {
         token: admin,
-        body: { CertificateString, CertificateType: 'PEM', CertificateUri: { '@odata.id': CERT }, ...extra },
+        body: { CertificateCollection: { '@odata.id': CERTS }, CommonName: 'a' },
       });
-    // Not a certificate.
-    let r = await replace('-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n');
-    expect([r.status, messageId(r)]).toEqual([400, `${BASE}.ActionParameterValueFormatError`]);
-    r = await replace('hello');
-    expect(messageId(r)).toBe(`${BASE}.ActionParameterValueFormatError`);
-    // A certificate for another key than the pending one (openssl made that key).
-    await h.rf('POST', GENERATE, {
-      token: admin,
-      body: { CertificateCollection: { '@odata.id': CERTS }, CommonName: 'a' },
-    });
-    await openssl(
-      'req',
-      '-new',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-subj',
-      '/CN=other',
-      '-addext',
-      'subjectAltName=IP:127.0.0.1',
-      '-keyout',
-      'other.key',
-      '-out',
-      'other.csr',
-    );
-    const other = await sign(await readFile(join(work, 'other.csr'), 'utf8'), 'other.pem');
-    r = await replace(other);
-    expect([r.status, messageId(r)]).toEqual([400, `${BASE}.ActionParameterValueConflict`]);
-    expect(r.json.error['@Message.ExtendedInfo'][0].Message).toMatch(/not for the key of the last GenerateCSR/);
-    // The same certificate with its own key in the string is accepted as a bundle, but a wrong key is not.
-    const wrongKey = await readFile(join(work, 'ca.key'), 'utf8');
-    r = await replace(other + wrongKey);
-    expect(messageId(r)).toBe(`${BASE}.ActionParameterValueConflict`);
-    expect(r.text).not.toMatch(/PRIVATE KEY/);
-    // Expired, and not yet valid.
-    const oldCert = await sign(await readFile(join(work, 'other.csr'), 'utf8'), 'old.pem', {
-      start: '20200101000000Z',
-      end: '20200201000000Z',
-    });
-    r = await replace(oldCert + (await readFile(join(work, 'other.key'), 'utf8')));
-    expect([r.status, messageId(r)]).toEqual([400, `${BASE}.ActionParameterValueError`]);
-    expect(r.json.error['@Message.ExtendedInfo'][0].Message).toMatch(/expired on 2020-02-01/);
-    const future = await sign(await readFile(join(work, 'other.csr'), 'utf8'), 'future.pem', {
-      start: '20990101000000Z',
-      end: '20990201000000Z',
-    });
-    r = await replace(future + (await readFile(join(work, 'other.key'), 'utf8')));
-    expect(r.json.error['@Message.ExtendedInfo'][0].Message).toMatch(/not valid before 2099/);
-    // Parameters.
-    r = await replace(other, { CertificateType: 'PKCS12' });
-    expect(messageId(r)).toBe(`${BASE}.ActionParameterValueNotInList`);
-    r = await replace(other, { CertificateUri: { '@odata.id': '/redfish/v1/Managers/vpmd/Certificates/9' } });
-    expect(messageId(r)).toBe(`${BASE}.ActionParameterValueNotInList`);
-    r = await h.rf('POST', REPLACE, { token: admin, body: { CertificateString: other } });
-    expect(r.json.error['@Message.ExtendedInfo'].map((m) => m.MessageId)).toEqual([
-      `${BASE}.ActionParameterMissing`,
-      `${BASE}.ActionParameterMissing`,
-    ]);
-    r = await h.rf('POST', GENERATE, {
-      token: admin,
-      body: { CertificateCollection: { '@odata.id': CERTS }, CommonName: 'a', ChallengePassword: 'x' },
-    });
-    expect(messageId(r)).toBe(`${BASE}.ActionParameterNotSupported`);
-    r = await h.rf('POST', GENERATE, {
-      token: admin,
-      body: { CertificateCollection: { '@odata.id': CERTS }, CommonName: 'a', KeyCurveId: 'TPM_ECC_BN_P256' },
-    });
-    expect(messageId(r)).toBe(`${BASE}.ActionParameterValueNotInList`);
-    expect((await h.rf('GET', CERT, { token: admin })).json.Fingerprint).toBe(served);
-  }, 60_000);
+      await openssl(
+        'req',
+        '-new',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-subj',
+        '/CN=other',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+        '-keyout',
+        'other.key',
+        '-out',
+        'other.csr',
+      );
+      const other = await sign(await readFile(join(work, 'other.csr'), 'utf8'), 'other.pem');
+      r = await replace(other);
+      expect([r.status, messageId(r)]).toEqual([400, `${BASE}.ActionParameterValueConflict`]);
+      expect(r.json.error['@Message.ExtendedInfo'][0].Message).toMatch(/not for the key of the last GenerateCSR/);
+      // The same certificate with its own key in the string is accepted as a bundle, but a wrong key is not.
+      const wrongKey = await readFile(join(work, 'ca.key'), 'utf8');
+      r = await replace(other + wrongKey);
+      expect(messageId(r)).toBe(`${BASE}.ActionParameterValueConflict`);
+      expect(r.text).not.toMatch(/PRIVATE KEY/);
+      // Expired, and not yet valid.
+      const oldCert = await sign(await readFile(join(work, 'other.csr'), 'utf8'), 'old.pem', {
+        start: '20200101000000Z',
+        end: '20200201000000Z',
+      });
+      r = await replace(oldCert + (await readFile(join(work, 'other.key'), 'utf8')));
+      expect([r.status, messageId(r)]).toEqual([400, `${BASE}.ActionParameterValueError`]);
+      expect(r.json.error['@Message.ExtendedInfo'][0].Message).toMatch(/expired on 2020-02-01/);
+      const future = await sign(await readFile(join(work, 'other.csr'), 'utf8'), 'future.pem', {
+        start: '20990101000000Z',
+        end: '20990201000000Z',
+      });
+      r = await replace(future + (await readFile(join(work, 'other.key'), 'utf8')));
+      expect(r.json.error['@Message.ExtendedInfo'][0].Message).toMatch(/not valid before 2099/);
+      // Parameters.
+      r = await replace(other, { CertificateType: 'PKCS12' });
+      expect(messageId(r)).toBe(`${BASE}.ActionParameterValueNotInList`);
+      r = await replace(other, { CertificateUri: { '@odata.id': '/redfish/v1/Managers/vpmd/Certificates/9' } });
+      expect(messageId(r)).toBe(`${BASE}.ActionParameterValueNotInList`);
+      r = await h.rf('POST', REPLACE, { token: admin, body: { CertificateString: other } });
+      expect(r.json.error['@Message.ExtendedInfo'].map((m) => m.MessageId)).toEqual([
+        `${BASE}.ActionParameterMissing`,
+        `${BASE}.ActionParameterMissing`,
+      ]);
+      r = await h.rf('POST', GENERATE, {
+        token: admin,
+        body: { CertificateCollection: { '@odata.id': CERTS }, CommonName: 'a', ChallengePassword: 'x' },
+      });
+      expect(messageId(r)).toBe(`${BASE}.ActionParameterNotSupported`);
+      r = await h.rf('POST', GENERATE, {
+        token: admin,
+        body: { CertificateCollection: { '@odata.id': CERTS }, CommonName: 'a', KeyCurveId: 'TPM_ECC_BN_P256' },
+      });
+      expect(messageId(r)).toBe(`${BASE}.ActionParameterValueNotInList`);
+      expect((await h.rf('GET', CERT, { token: admin })).json.Fingerprint).toBe(served);
+    }, 60_000);
 
-  it('installs a certificate signed by an openssl CA live, keeping open connections', async () => {
-    const g = await h.rf('POST', GENERATE, {
-      token: admin,
-      body: {
-        CertificateCollection: { '@odata.id': CERTS },
-        CommonName: 'vpmd.example.org',
-        Organization: 'Example',
-        Country: 'DE',
-        AlternativeNames: ['vpmd.example.org', '127.0.0.1'],
-      },
+    it('installs a certificate signed by an openssl CA live, keeping open connections', async () => {
+      const g = await h.rf('POST', GENERATE, {
+        token: admin,
+        body: {
+          CertificateCollection: { '@odata.id': CERTS },
+          CommonName: 'vpmd.example.org',
+          Organization: 'Example',
+          Country: 'DE',
+          AlternativeNames: ['vpmd.example.org', '127.0.0.1'],
+        },
+      });
+      expect(g.status, g.text).toBe(200);
+      expect(g.json.CertificateCollection).toEqual({ '@odata.id': CERTS });
+      expect(g.text).not.toMatch(/PRIVATE KEY/);
+      const csr = g.json.CSRString as string;
+      await writeFile(join(work, 'check.csr'), csr);
+      expect(await openssl('req', '-verify', '-noout', '-subject', '-in', 'check.csr')).toMatch(
+        /C = DE, O = Example, CN = vpmd.example.org/,
+      );
+      const keyFile = join(h.agent.dir, 'state', 'plugins', 'redfish', 'tls', 'csr-key.pem');
+      expect((await stat(keyFile)).mode & 0o777).toBe(0o600);
+      const signed = await sign(csr, 'server.pem');
+      const ca = await readFile(join(work, 'ca.pem'), 'utf8');
+
+      const before = await tlsTo(h.ca);
+      if (typeof before === 'string') throw new Error(`cannot connect with the generated certificate: ${before}`);
+      expect(await getOver(before)).toBe('HTTP/1.1 200 OK');
+
+      const r = await h.rf('POST', REPLACE, {
+        token: admin,
+        body: { CertificateString: signed, CertificateType: 'PEM', CertificateUri: { '@odata.id': CERT } },
+      });
+      expect(r.status, r.text).toBe(200);
+      expect(r.headers.location).toBe(CERT);
+      expect(schemas.check(r.json)).toEqual([]);
+      const leaf = new X509Certificate(signed);
+      expect(r.json.Fingerprint).toBe(leaf.fingerprint256);
+      expect(r.json.Issuer).toMatchObject({ CommonName: 'vpmd test CA' });
+      expect(r.json.Subject).toMatchObject({ CommonName: 'vpmd.example.org', Organization: 'Example', Country: 'DE' });
+      expect(r.json.KeyUsage).toEqual(['DigitalSignature', 'ServerAuthentication']);
+      expect(r.json.ValidNotAfter).toBe(new Date(leaf.validTo).toISOString());
+      await expect(stat(keyFile)).rejects.toThrow(/ENOENT/);
+
+      // The connection made before the change still works; new ones get the CA-signed certificate.
+      expect(await getOver(before)).toBe('HTTP/1.1 200 OK');
+      before.end();
+      const after = await tlsTo(ca);
+      if (typeof after === 'string') throw new Error(`the CA-signed certificate is not served: ${after}`);
+      expect(after.getPeerX509Certificate()?.fingerprint256).toBe(leaf.fingerprint256);
+      expect(await getOver(after)).toBe('HTTP/1.1 200 OK');
+      after.end();
+      expect(await tlsTo(h.ca)).toBe('UNABLE_TO_VERIFY_LEAF_SIGNATURE');
+      const sClient = await sClientVerify();
+      expect(sClient).toMatch(/Verification: OK/);
+
+      const bundle = join(h.agent.dir, 'state', 'plugins', 'redfish', 'tls', 'installed.pem');
+      expect((await stat(bundle)).mode & 0o777).toBe(0o600);
+      // Read back as a restarted agent would.
+      const reloaded = new CertificateStore(
+        join(h.agent.dir, 'state', 'plugins', 'redfish', 'tls'),
+        false,
+        () => undefined,
+      );
+      const m = await reloaded.load(
+        () => Promise.reject(new Error('not used')),
+        (w) => {
+          throw new Error(w);
+        },
+      );
+      expect(new X509Certificate(m.cert).fingerprint256).toBe(leaf.fingerprint256);
     });
-    expect(g.status, g.text).toBe(200);
-    expect(g.json.CertificateCollection).toEqual({ '@odata.id': CERTS });
-    expect(g.text).not.toMatch(/PRIVATE KEY/);
-    const csr = g.json.CSRString as string;
-    await writeFile(join(work, 'check.csr'), csr);
-    expect(await openssl('req', '-verify', '-noout', '-subject', '-in', 'check.csr')).toMatch(
-      /C = DE, O = Example, CN = vpmd.example.org/,
-    );
-    const keyFile = join(h.agent.dir, 'state', 'plugins', 'redfish', 'tls', 'csr-key.pem');
-    expect((await stat(keyFile)).mode & 0o777).toBe(0o600);
-    const signed = await sign(csr, 'server.pem');
-    const ca = await readFile(join(work, 'ca.pem'), 'utf8');
 
-    const before = await tlsTo(h.ca);
-    if (typeof before === 'string') throw new Error(`cannot connect with the generated certificate: ${before}`);
-    expect(await getOver(before)).toBe('HTTP/1.1 200 OK');
-
-    const r = await h.rf('POST', REPLACE, {
-      token: admin,
-      body: { CertificateString: signed, CertificateType: 'PEM', CertificateUri: { '@odata.id': CERT } },
+    it('installs a PEM bundle holding its own key, without GenerateCSR', async () => {
+      const ca = await readFile(join(work, 'ca.pem'), 'utf8');
+      const other = await readFile(join(work, 'other.pem'), 'utf8');
+      const r = await rfTrusting(ca, 'POST', REPLACE, admin, {
+        CertificateString: other + (await readFile(join(work, 'other.key'), 'utf8')),
+        CertificateType: 'PEMchain',
+        CertificateUri: { '@odata.id': CERT },
+      });
+      expect(r.status, r.text).toBe(200);
+      expect(r.json.Fingerprint).toBe(new X509Certificate(other).fingerprint256);
+      expect(r.text).not.toMatch(/PRIVATE KEY/);
+      const audit = await rfTrusting(ca, 'GET', '/redfish/v1/Managers/vpmd/LogServices/AuditLog/Entries', admin);
+      expect(audit.text).toMatch(/ReplaceCertificate: failed/);
+      expect(audit.text).not.toMatch(/PRIVATE KEY/);
     });
-    expect(r.status, r.text).toBe(200);
-    expect(r.headers.location).toBe(CERT);
-    expect(schemas.check(r.json)).toEqual([]);
-    const leaf = new X509Certificate(signed);
-    expect(r.json.Fingerprint).toBe(leaf.fingerprint256);
-    expect(r.json.Issuer).toMatchObject({ CommonName: 'vpmd test CA' });
-    expect(r.json.Subject).toMatchObject({ CommonName: 'vpmd.example.org', Organization: 'Example', Country: 'DE' });
-    expect(r.json.KeyUsage).toEqual(['DigitalSignature', 'ServerAuthentication']);
-    expect(r.json.ValidNotAfter).toBe(new Date(leaf.validTo).toISOString());
-    await expect(stat(keyFile)).rejects.toThrow(/ENOENT/);
-
-    // The connection made before the change still works; new ones get the CA-signed certificate.
-    expect(await getOver(before)).toBe('HTTP/1.1 200 OK');
-    before.end();
-    const after = await tlsTo(ca);
-    if (typeof after === 'string') throw new Error(`the CA-signed certificate is not served: ${after}`);
-    expect(after.getPeerX509Certificate()?.fingerprint256).toBe(leaf.fingerprint256);
-    expect(await getOver(after)).toBe('HTTP/1.1 200 OK');
-    after.end();
-    expect(await tlsTo(h.ca)).toBe('UNABLE_TO_VERIFY_LEAF_SIGNATURE');
-    const sClient = await sClientVerify();
-    expect(sClient).toMatch(/Verification: OK/);
-
-    const bundle = join(h.agent.dir, 'state', 'plugins', 'redfish', 'tls', 'installed.pem');
-    expect((await stat(bundle)).mode & 0o777).toBe(0o600);
-    // Read back as a restarted agent would.
-    const reloaded = new CertificateStore(
-      join(h.agent.dir, 'state', 'plugins', 'redfish', 'tls'),
-      false,
-      () => undefined,
-    );
-    const m = await reloaded.load(
-      () => Promise.reject(new Error('not used')),
-      (w) => {
-        throw new Error(w);
-      },
-    );
-    expect(new X509Certificate(m.cert).fingerprint256).toBe(leaf.fingerprint256);
-  });
-
-  it('installs a PEM bundle holding its own key, without GenerateCSR', async () => {
-    const ca = await readFile(join(work, 'ca.pem'), 'utf8');
-    const other = await readFile(join(work, 'other.pem'), 'utf8');
-    const r = await rfTrusting(ca, 'POST', REPLACE, admin, {
-      CertificateString: other + (await readFile(join(work, 'other.key'), 'utf8')),
-      CertificateType: 'PEMchain',
-      CertificateUri: { '@odata.id': CERT },
-    });
-    expect(r.status, r.text).toBe(200);
-    expect(r.json.Fingerprint).toBe(new X509Certificate(other).fingerprint256);
-    expect(r.text).not.toMatch(/PRIVATE KEY/);
-    const audit = await rfTrusting(ca, 'GET', '/redfish/v1/Managers/vpmd/LogServices/AuditLog/Entries', admin);
-    expect(audit.text).toMatch(/ReplaceCertificate: failed/);
-    expect(audit.text).not.toMatch(/PRIVATE KEY/);
   });
 });
