@@ -37,7 +37,8 @@ import { managerRoutes } from './resources/managers.js';
 import { HardwareLog, hardwareLogRoutes } from './resources/hardware-log.js';
 import { serviceRootRoutes } from './resources/service-root.js';
 import { registryRoutes } from './resources/registries.js';
-import { systemRoutes } from './resources/systems.js';
+import { TOPOLOGY_TTL_MS, systemRoutes } from './resources/systems.js';
+import { ProcessorSpeeds } from './resources/processor-speeds.js';
 import { selLogRoutes } from './resources/sel-log.js';
 import { capabilitiesDocumentsRoutes } from './resources/capabilities-documents.js';
 import { powerProfilesRoutes } from './resources/power-profiles.js';
@@ -103,11 +104,13 @@ export default definePlugin({
     // The BMC poller (plugins.redfish.targets): its own part, started after the service.
     const bmcPoller = new BmcPollerPart(ctx);
 
+    // Which cpufreq policies govern which package: re-read every few seconds, not per GET.
+    const processorSpeeds = new ProcessorSpeeds(ctx.host, TOPOLOGY_TTL_MS);
     const router = new Router();
     router.add(
       ...serviceRootRoutes(),
       ...accountRoutes(deps),
-      ...systemRoutes(deps),
+      ...systemRoutes(deps, processorSpeeds),
       ...selLogRoutes(deps),
       ...capabilitiesDocumentsRoutes(deps),
       ...powerProfilesRoutes(deps),
@@ -159,6 +162,7 @@ export default definePlugin({
         await events.stop();
         await listener?.close();
         listener = undefined;
+        processorSpeeds.close();
       },
       // Computed when asked, so the account count is current (accounts change at run time).
       health: () => {

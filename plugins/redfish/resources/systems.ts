@@ -18,6 +18,7 @@ import { capabilitiesDocumentsUri } from './capabilities-documents.js';
 import { applyPowerMode, powerModeField, powerModeProperties, powerProfilesUri } from './power-profiles.js';
 import { ASSET_TAG_MAX, Inventory } from './inventory.js';
 import { vmEnergyUri } from './vm-energy.js';
+import type { ProcessorSpeeds } from './processor-speeds.js';
 import {
   applyBoot,
   bootField,
@@ -28,7 +29,8 @@ import {
   setIdentify,
 } from './host-bmc.js';
 
-const TOPOLOGY_TTL_MS = 5000;
+/** How long the topology (and which cpufreq policies govern which CPUs) is taken as read. */
+export const TOPOLOGY_TTL_MS = 5000;
 
 function packages(topo: HostTopology): number[] {
   return [...new Set(topo.cpus.filter((c) => c.online).map((c) => c.packageId ?? 0))].sort((a, b) => a - b);
@@ -38,8 +40,11 @@ function packageCpus(topo: HostTopology, pkg: number): number[] {
   return topo.cpus.filter((c) => c.online && (c.packageId ?? 0) === pkg).map((c) => c.cpu);
 }
 
-/** Routes of the ComputerSystem, its processors and its Reset action. */
-export function systemRoutes(deps: ServiceDeps): Route[] {
+/**
+ * Routes of the ComputerSystem, its processors and its Reset action. `speeds` is the cpufreq
+ * view of the processors, its descriptors given back by the plugin's stop.
+ */
+export function systemRoutes(deps: ServiceDeps, speeds: ProcessorSpeeds): Route[] {
   const { ctx } = deps;
   const id = ctx.config.systemId;
   const base = `/redfish/v1/Systems/${id}`;
@@ -71,7 +76,7 @@ export function systemRoutes(deps: ServiceDeps): Route[] {
     const topo = await topology();
     if (!packages(topo).includes(pkg)) throw notFound('Processor', `CPU${pkg}`);
     const cpus = packageCpus(topo, pkg);
-    const pols = await policiesOf(pkg, topo);
+    const pols = await speeds.ofPackage(pkg, new Set(cpus));
     const mhz = (khz: number): number => Math.round(khz / 1000);
     const cur = pols.map((p) => p.scalingCurKHz).filter((v): v is number => v !== undefined);
     const cores = new Set(topo.cpus.filter((c) => cpus.includes(c.cpu)).map((c) => c.coreId ?? c.cpu)).size;
@@ -264,7 +269,11 @@ export function systemRoutes(deps: ServiceDeps): Route[] {
               'OperatingSpeedRangeMHz/SettingMin',
             ),
           ]);
-        await setRange(pkg, min, max, req);
+        try {
+          await setRange(pkg, min, max, req);
+        } finally {
+          speeds.forget();
+        }
         return processorBody(pkg);
       },
     },
