@@ -8,7 +8,7 @@ import { BMCS, type MetricKind, type MetricSnapshot } from 'vpmd';
 import type { ServiceDeps } from '../config.js';
 import type { Route, RouteRequest } from '../http/router.js';
 import { notFound } from './service-root.js';
-import { collection, link, odataType, status, toId } from './types.js';
+import { collection, isoTime, link, odataType, status, toId } from './types.js';
 import { oemType } from './oem-schema.js';
 import { hostControls, patchEnvironmentPowerLimit, powerLimitExcerpt } from './power-controls.js';
 import { identifyField, identifyProperties, setIdentify } from './host-bmc.js';
@@ -30,11 +30,24 @@ const READING: Partial<Record<MetricKind, { type: string; units: string }>> = {
 };
 
 const HEALTH = { ok: 'OK', warning: 'Warning', critical: 'Critical' } as const;
+const SENSOR_TYPE = odataType('Sensor');
+const SENSOR_OEM_TYPE = oemType('VpmdSensor');
 
 function sensorStatus(m: MetricSnapshot): Record<string, string> {
   const s = m.latest?.status;
   if (!s || s === 'unavailable' || m.latest?.value === null) return { State: 'UnavailableOffline' };
   return { State: 'Enabled', Health: HEALTH[s] };
+}
+
+/** A Sensor's Thresholds from a metric's, or undefined when it has none. */
+function thresholdsBody(t: MetricSnapshot['thresholds']): Record<string, { Reading: number }> | undefined {
+  if (t === undefined) return undefined;
+  const th: Record<string, { Reading: number }> = {};
+  if (t.upperWarning !== undefined) th.UpperCaution = { Reading: t.upperWarning };
+  if (t.upperCritical !== undefined) th.UpperCritical = { Reading: t.upperCritical };
+  if (t.lowerWarning !== undefined) th.LowerCaution = { Reading: t.lowerWarning };
+  if (t.lowerCritical !== undefined) th.LowerCritical = { Reading: t.lowerCritical };
+  return Object.keys(th).length > 0 ? th : undefined;
 }
 
 /** Routes of the chassis and their telemetry. */
@@ -96,34 +109,34 @@ export function chassisRoutes(deps: ServiceDeps): Route[] {
   const topLevel = (ms: MetricSnapshot[], kind: MetricKind): MetricSnapshot[] =>
     ms.filter((m) => m.kind === kind && (!m.id.startsWith('host/rapl/') || /^host\/rapl\/package-\d+\//.test(m.id)));
 
+  // Built for every sensor of every poll (and 23 times for an expanded collection): plain
+  // properties assigned in order, no spreads of temporary objects.
   const sensorBody = (ch: string, m: MetricSnapshot): Record<string, unknown> => {
     const r = READING[m.kind] as { type: string; units: string };
-    const t = m.thresholds ?? {};
-    const th: Record<string, { Reading: number }> = {};
-    if (t.upperWarning !== undefined) th.UpperCaution = { Reading: t.upperWarning };
-    if (t.upperCritical !== undefined) th.UpperCritical = { Reading: t.upperCritical };
-    if (t.lowerWarning !== undefined) th.LowerCaution = { Reading: t.lowerWarning };
-    if (t.lowerCritical !== undefined) th.LowerCritical = { Reading: t.lowerCritical };
-    return {
-      '@odata.id': sensorUri(ch, m),
-      '@odata.type': odataType('Sensor'),
-      Id: sensorIdOf(m.id),
+    const id = sensorIdOf(m.id);
+    const latest = m.latest;
+    const body: Record<string, unknown> = {
+      '@odata.id': `${C}/${ch}/Sensors/${id}`,
+      '@odata.type': SENSOR_TYPE,
+      Id: id,
       Name: m.name,
       ReadingType: r.type,
       ReadingUnits: r.units,
-      Reading: m.latest?.value ?? null,
-      ...(m.latest ? { ReadingTime: new Date(m.latest.timestamp).toISOString() } : {}),
-      ...(Object.keys(th).length ? { Thresholds: th } : {}),
-      Status: sensorStatus(m),
-      Oem: {
-        Vpmd: {
-          '@odata.type': oemType('VpmdSensor'),
-          MetricId: m.id,
-          SourcePlugin: m.source.plugin,
-          SourceSensor: m.source.sensor,
-        },
+      Reading: latest?.value ?? null,
+    };
+    if (latest) body.ReadingTime = isoTime(latest.timestamp);
+    const thresholds = thresholdsBody(m.thresholds);
+    if (thresholds) body.Thresholds = thresholds;
+    body.Status = sensorStatus(m);
+    body.Oem = {
+      Vpmd: {
+        '@odata.type': SENSOR_OEM_TYPE,
+        MetricId: m.id,
+        SourcePlugin: m.source.plugin,
+        SourceSensor: m.source.sensor,
       },
     };
+    return body;
   };
 
   const chassisBody = async (req: RouteRequest): Promise<Record<string, unknown>> => {

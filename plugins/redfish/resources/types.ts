@@ -116,3 +116,25 @@ export function logService(uri: string, id: string, name: string, description: s
     Status: status('OK'),
   };
 }
+
+/** The second last formatted by {@link isoTime}, and its text up to the milliseconds. */
+let isoSecond = Number.NaN;
+let isoPrefix = '';
+
+/**
+ * `new Date(ms).toISOString()`, at a fraction of its cost where many timestamps share a second
+ * (the readings of one sampling round, formatted for every sensor of an expanded collection):
+ * the date and time are formatted once per second, the milliseconds appended.
+ */
+export function isoTime(ms: number): string {
+  const whole = Math.floor(ms);
+  const second = Math.floor(whole / 1000);
+  // Out of the plain `YYYY-MM-DDTHH:MM:SS.mmmZ` range (or not a time): Date's own answer (or its RangeError).
+  if (!(whole >= 0 && whole < 253402300800000)) return new Date(ms).toISOString();
+  if (second !== isoSecond) {
+    isoPrefix = new Date(second * 1000).toISOString().slice(0, 20);
+    isoSecond = second;
+  }
+  const millis = whole - second * 1000;
+  return `${isoPrefix}${millis < 10 ? '00' : millis < 100 ? '0' : ''}${millis}Z`;
+}
