@@ -157,7 +157,14 @@ try {
       settled,
     },
     bareNodeRssMiB: await rssMiB(bare.pid),
-    sweepWallMs: { cold: samples[0]?.wallMs, lastWarm: samples[samples.length - 1]?.wallMs },
+    sweepWallMs: {
+      cold: samples[0]?.wallMs,
+      warmMedian: samples
+        .slice(1)
+        .map((s) => s.wallMs)
+        .sort((a, b) => a - b)[Math.floor((samples.length - 1) / 2)],
+      lastWarm: samples[samples.length - 1]?.wallMs,
+    },
     failures,
     goalMet: settled < GOAL_MIB && failures === 0,
     everyTenthSweep: samples.filter((s) => s.sweep % 10 === 0).map((s) => [s.sweep, s.agentMiB]),
