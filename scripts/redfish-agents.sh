@@ -8,7 +8,12 @@
 #                                 sets RF_AGENT_URL; prints why and returns 1 when it does not start
 #   rf_agent_account ROLE         prints "USER PASSWORD" of the agent's account with that Redfish role
 #   rf_agent_summary              prints how many audit and hardware log entries it started with
+#   rf_agent_host_power_calls     prints the calls the hostpower agent's logind and systemd mocks
+#                                 received, one "logind|systemd METHOD ARGS" line each (Can* left out)
 #   rf_agent_stop                 stops it (also installed as the EXIT trap by rf_agent_start)
+#
+# AGENT is `demo`, `bmc`, or `hostpower` (the demo with hostPower.busAddress at python-dbusmock's
+# logind and systemd manager on a private bus: the host's own power types done against mocks).
 
 rf_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 RF_AGENT_PID=
@@ -29,7 +34,12 @@ rf_agent_start() {
   RF_AGENT_JSON=$out/$agent.json
   RF_AGENT_URL=
   rm -rf "$dir" "$RF_AGENT_JSON"
-  [ "$agent" = bmc ] && flags=(--bmc)
+  case $agent in
+    demo) ;;
+    bmc) flags=(--bmc) ;;
+    hostpower) flags=(--host-power) ;;
+    *) echo "FAIL $agent: unknown agent (demo, bmc or hostpower)"; return 1 ;;
+  esac
   trap rf_agent_stop EXIT
   node "$rf_root/scripts/redfish-conformance-agent.mjs" --dir "$dir" "${flags[@]}" >"$RF_AGENT_JSON" 2>"$out/$agent.err" &
   RF_AGENT_PID=$!
@@ -54,4 +64,19 @@ rf_agent_account() {
 
 rf_agent_summary() {
   node -e 'const j=JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));console.log(`${j.auditEntries} audit and ${j.hardwareEntries} hardware log entries`)' "$RF_AGENT_JSON"
+}
+
+rf_agent_host_power_calls() {
+  local file
+  file=$(dirname "$RF_AGENT_JSON")/hostpower/host-power-calls.json
+  rm -f "$file"
+  kill -USR2 "$RF_AGENT_PID" 2>/dev/null || return 1
+  for _ in $(seq 1 60); do
+    [ -s "$file" ] && break
+    sleep 0.5
+  done
+  [ -s "$file" ] || return 1
+  node -e 'const c=JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+for (const [who, calls] of Object.entries(c))
+  for (const x of calls) if (!x.method.startsWith("Can")) console.log(who, x.method, JSON.stringify(x.args ?? []));' "$file"
 }

@@ -4,16 +4,19 @@
 # used the way rf_logs, rf_sys_inventory, rf_sensor_list and rf_power_reset use them
 # (scripts/redfish-clients.py says what each check asserts).
 #
-#   scripts/redfish-clients.sh [--tools DIR] [--out DIR] [--agents "demo bmc"] [--roles "..."]
+#   scripts/redfish-clients.sh [--tools DIR] [--out DIR] [--agents "demo bmc hostpower"] [--roles "..."]
 #   scripts/redfish-clients.sh [--tools DIR] [--reset "On"] URL USER PASSWORD
 #
 # Without a URL it starts the same agents as the validators' stage (scripts/redfish-agents.sh:
-# `demo` = `vpmd --demo`, `bmc` = the demo plus an ipmi_sim BMC as the host's own) and runs the
-# clients as each role; it needs `npm run build` first. Resets done there are safe by design:
-# on `demo` only On (the host is on: a no-op), on `bmc` PowerCycle, ForceOff and On, which go to
-# ipmi_sim's simulated chassis, never to this machine. Every role also checks that a reset type
-# the ActionInfo does not offer is refused (nothing offered is posted unless named). With a URL it
-# runs them once against that service and does no reset unless --reset names the types.
+# `demo` = `vpmd --demo`, `bmc` = the demo plus an ipmi_sim BMC as the host's own), and
+# `hostpower` (the demo with python-dbusmock's logind and systemd manager as its host power), and
+# runs the clients as each role; it needs `npm run build` first. Resets done there are safe by
+# design: on `demo` only On (the host is on: a no-op); on `bmc` PowerCycle, ForceOff and On, which
+# go to ipmi_sim's simulated chassis; on `hostpower` ForceOff, GracefulShutdown, ForceRestart and
+# GracefulRestart, which go to the mocks (each must have received exactly one call); never to
+# this machine. Every role also checks that a reset type the ActionInfo does not offer is
+# refused (nothing offered is posted unless named). With a URL it runs them once against that
+# service and does no reset unless --reset names the types.
 #
 # The clients are not in this repository: they are the copies vendored at
 # ../shared/tools/redfish-conformance from the project root (or --tools), run with Debian's
@@ -23,7 +26,7 @@ set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 tools=$root/../shared/tools/redfish-conformance
 out=
-agents="demo bmc"
+agents="demo bmc hostpower"
 roles="Administrator Operator ReadOnly"
 reset=
 while [ $# -gt 0 ]; do
@@ -33,7 +36,7 @@ while [ $# -gt 0 ]; do
     --agents) agents=$2; shift 2 ;;
     --roles) roles=$2; shift 2 ;;
     --reset) reset=$2; shift 2 ;;
-    -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "redfish-clients: unknown option $1 (see --help)" >&2; exit 2 ;;
     *) break ;;
   esac
@@ -81,8 +84,13 @@ for agent in $agents; do
     resets=
     if [ "$role" = Administrator ]; then
       # Only what cannot reach this machine: On is a no-op on a running host; the bmc agent's
-      # PowerCycle, ForceOff and On go to ipmi_sim (On last, so the simulated host ends on).
-      case $agent in demo) resets=On ;; bmc) resets="PowerCycle ForceOff On" ;; esac
+      # PowerCycle, ForceOff and On go to ipmi_sim (On last, so the simulated host ends on); the
+      # hostpower agent's to dbusmock's systemd manager and logind.
+      case $agent in
+        demo) resets=On ;;
+        bmc) resets="PowerCycle ForceOff On" ;;
+        hostpower) resets="ForceOff GracefulShutdown ForceRestart GracefulRestart On" ;;
+      esac
     fi
     res=$out/$agent-$role
     mkdir -p "$res"
@@ -96,6 +104,20 @@ for agent in $agents; do
       status=1
     fi
   done
+  if [ "$agent" = hostpower ]; then
+    # What the mocks received: one call per reset the Administrator did, none for the others.
+    # (libvirt-caps' sleep-delay Inhibit is not a power action; it is kept in the file only.)
+    rf_agent_host_power_calls >"$out/hostpower-calls.txt"
+    calls=$(grep -v '^logind Inhibit ' "$out/hostpower-calls.txt")
+    want=$(printf '%s\n' 'logind PowerOff [false]' 'logind Reboot [false]' 'systemd PowerOff []' 'systemd Reboot []')
+    if [[ " $roles " == *" Administrator "* ]] && [ "$(printf '%s\n' "$calls" | sort)" != "$want" ]; then
+      echo "FAIL hostpower: the logind and systemd mocks received other calls than one per reset:"
+      printf '%s\n' "$calls" | sed 's/^/  /'
+      status=1
+    else
+      echo "ok   hostpower: the mocks received exactly $(printf '%s' "$calls" | grep -c . || true) calls: $(printf '%s' "$calls" | tr '\n' ';')"
+    fi
+  fi
   rf_agent_stop
 done
 echo "reports: $out"
