@@ -11,6 +11,8 @@ Tacklebox's `redfish_utilities`, called as its scripts call them:
                    --starttime too
   rf_sys_inventory get_system_inventory + print_system_inventory (+ write_system_inventory)
   rf_sensor_list   get_sensors + print_sensors
+  rf_accounts, rf_manager_config, rf_event_service, rf_certificates (Administrator),
+  rf_boot_override (a system with Boot): their get_* and print_* calls
   rf_power_reset   get_system_reset_info (--info: ActionInfo's AllowableValues, PowerState);
                    system_reset only of the types named by --reset (each must be allowed);
                    a type the ActionInfo does NOT allow must be refused with the allowed list.
@@ -222,6 +224,28 @@ def sensor_list(client):
     return "%d readings in %d chassis" % (sum(len(c["Readings"]) for c in chassis), len(chassis))
 
 
+@check("rf_accounts, rf_manager_config, rf_event_service, rf_certificates, rf_boot_override: read and print")
+def other_reads(client, role):
+    done = []
+    quiet(redfish_utilities.print_users, redfish_utilities.get_users(client))
+    quiet(redfish_utilities.print_manager, redfish_utilities.get_manager(client))
+    protocol = redfish_utilities.get_manager_network_protocol(client)
+    quiet(redfish_utilities.print_manager_network_protocol, protocol)
+    quiet(redfish_utilities.print_event_service, redfish_utilities.get_event_service(client))
+    quiet(redfish_utilities.print_event_subscriptions, redfish_utilities.get_event_subscriptions(client))
+    done += ["accounts", "manager", "network protocol", "event service"]
+    # The HTTPS certificate is ConfigureManager's (DMTF's privilege registry): only it sees it.
+    if role == "Administrator":
+        certs = redfish_utilities.get_all_certificates(client)
+        quiet(redfish_utilities.print_certificates, certs)
+        assert certs, "no certificate listed"
+        done.append("%d certificate(s)" % len(certs))
+    if "Boot" in redfish_utilities.get_system(client).dict:
+        quiet(redfish_utilities.print_system_boot, redfish_utilities.get_system_boot(client))
+        done.append("boot override")
+    return ", ".join(done)
+
+
 def reset_info(client):
     system = redfish_utilities.get_system(client)
     uri, params = redfish_utilities.get_system_reset_info(client, None, system)
@@ -310,6 +334,7 @@ def main():
         logs(client)
         inventory(client, args_ns.out)
         sensor_list(client)
+        other_reads(client, args_ns.role)
         reset_types(client)
         if args_ns.role in ("Administrator", "Operator"):
             refused(client)
