@@ -38,7 +38,7 @@ except ImportError as e:
     print("redfish-clients: cannot import DMTF's libraries (%s): run it through scripts/redfish-clients.sh" % e)
     sys.exit(2)
 
-# Types never posted to see a refusal: a refused type must not be one that could act.
+# Types tried for the refusal check, the first one the ActionInfo does NOT offer: never an offered one.
 REFUSAL_CANDIDATES = ["ForceOff", "GracefulShutdown", "PowerCycle", "ForceRestart", "Nmi", "PushPowerButton"]
 
 failures = []
