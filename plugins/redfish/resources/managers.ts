@@ -11,6 +11,7 @@ import type { Route } from '../http/router.js';
 import { notFound } from './service-root.js';
 import { collection, link, logService, odataType, status } from './types.js';
 import { logEntriesRoutes } from './log-entries.js';
+import { chassisTargets } from './chassis.js';
 
 const M = '/redfish/v1/Managers/vpmd';
 const LOG = `${M}/LogServices/AuditLog`;
@@ -56,9 +57,12 @@ export function managerRoutes(deps: ServiceDeps): Route[] {
           Status: status('OK'),
           NetworkProtocol: link(`${M}/NetworkProtocol`),
           LogServices: link(`${M}/LogServices`),
+          // The reverse of each chassis' ManagedBy (every chassis served, the host's first), of
+          // the system's ManagedBy, and of the host chassis' ManagersInChassis.
           Links: {
             ManagerForServers: [link(`/redfish/v1/Systems/${ctx.config.systemId}`)],
-            ManagerForChassis: [link(`/redfish/v1/Chassis/${ctx.config.systemId}`)],
+            ManagerForChassis: [...chassisTargets(ctx).keys()].map((id) => link(`/redfish/v1/Chassis/${id}`)),
+            ManagerInChassis: link(`/redfish/v1/Chassis/${ctx.config.systemId}`),
           },
         };
       },
