@@ -96,7 +96,7 @@ for agent in $agents; do
     mkdir -p "$res"
     if clients "$RF_AGENT_URL" "$user" "$pass" --role "$role" --reset "$resets" --out "$res" --verbose >"$res/clients.out" 2>&1; then
       echo "ok   $agent as $role: $(tail -1 "$res/clients.out")"
-      grep -E '^(ok|note) ' "$res/clients.out" | sed -E 's/^(ok  |note)/     \1/'
+      grep -E '^ok ' "$res/clients.out" | sed 's/^/     /'
     else
       echo "FAIL $agent as $role: $(tail -1 "$res/clients.out")"
       grep -E '^(ok|FAIL) ' "$res/clients.out" | sed 's/^/  /'
