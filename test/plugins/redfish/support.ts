@@ -215,6 +215,18 @@ export async function bootRedfish(
   return { agent, port, ca, rf, login, addAccount, stop };
 }
 
+/**
+ * The two sessions most Redfish tests read with: an Administrator `admin` and a ReadOnly
+ * `viewer`, created through vpmctl and logged in (in that order).
+ */
+export async function loginAdminAndViewer(h: RedfishHarness): Promise<{ admin: string; viewer: string }> {
+  await h.addAccount('admin', 'Administrator', 'Admin-pass-1');
+  await h.addAccount('viewer', 'ReadOnly', 'Viewer-pass-1');
+  const admin = await h.login('admin', 'Admin-pass-1');
+  const viewer = await h.login('viewer', 'Viewer-pass-1');
+  return { admin, viewer };
+}
+
 /** An open SSE stream: collects `data:` events as parsed JSON. */
 export interface SseStream {
   readonly events: Array<{ id: string; data: Record<string, unknown> }>;
