@@ -16,6 +16,14 @@ mkdirSync(join(PERSIST, 'cert_indexes'));
 /** The directory holding VPMD-MIB.txt. */
 export const MIB_DIR = fileURLToPath(new URL('../../../plugins/snmp/mib/mibs', import.meta.url));
 
+/** Arguments that load the shipped VPMD-MIB (and the IETF MIBs it imports) into a net-snmp tool. */
+export const LOAD_VPMD_MIB: readonly string[] = ['-M', `+${MIB_DIR}:${MIB_DIR}/ietf`, '-m', 'VPMD-MIB'];
+
+/** A request's arguments (from {@link v3}) that print names from the shipped VPMD-MIB, not numeric OIDs. */
+export function withVpmdMib(requestArgs: readonly string[]): string[] {
+  return [...requestArgs.filter((a) => a !== '-On'), ...LOAD_VPMD_MIB];
+}
+
 /** A free UDP port on 127.0.0.1. */
 export async function freeUdpPort(): Promise<number> {
   const s = createSocket('udp4');
