@@ -9,41 +9,20 @@ import {
   LIBVIRT_CONNECT_IFACE,
   LIBVIRT_DOMAIN_IFACE,
   LIBVIRT_TEST_PATH,
-  bootAgent,
   pollUntil,
-  startLibvirtDbus,
-  startPrivateBus,
   type BootedAgent,
   type BusClient,
-  type PrivateBus,
 } from '../../../testkit/index.js';
-import { DOMAINS, Type, definePlugin, type DomainLifecycleEvent, type Domains } from '../../../core/index.js';
-import domainsPlugin from '../../../plugins/libvirt-domains/index.js';
+import type { DomainLifecycleEvent, Domains } from '../../../core/index.js';
 import { LibvirtDomains } from '../../../plugins/libvirt-domains/libvirt-domains.js';
+import { bootDomainsOnLibvirt, type DomainsOnLibvirt } from '../../support/domains-on-libvirt.js';
 
-let bus: PrivateBus;
+let libvirt: DomainsOnLibvirt;
 let client: BusClient;
 let agent: BootedAgent;
-const events: DomainLifecycleEvent[] = [];
+/** What any user of domains@1 sees: the capability and its lifecycle events. */
 let seen: Domains | undefined;
-const savedAddress = process.env.DBUS_SESSION_BUS_ADDRESS;
-
-/** A consumer plugin: what any user of domains@1 sees. */
-const consumer = definePlugin({
-  name: 'domains-consumer',
-  version: '1.0.0',
-  description: 'sees what any domains@1 consumer sees',
-  coreApi: '^1.2.0',
-  config: Type.Object({}),
-  requires: ['domains@1'],
-  register(ctx) {
-    seen = ctx.capabilities.get(DOMAINS);
-    ctx.events.on('domain.lifecycle.v1', (e) => {
-      events.push(e);
-    });
-    return { start: () => Promise.resolve(), stop: () => Promise.resolve() };
-  },
-});
+let events: DomainLifecycleEvent[];
 
 const NOVA = `<domain type='test'><name>nova-1</name><uuid>0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9</uuid>
   <title>web tier</title><memory>1048576</memory><vcpu>2</vcpu>
@@ -58,22 +37,11 @@ const NOVA = `<domain type='test'><name>nova-1</name><uuid>0f1e2d3c-4b5a-4978-86
   <os><type>hvm</type></os></domain>`;
 
 beforeAll(async () => {
-  bus = await startPrivateBus();
-  await startLibvirtDbus(bus); // stopped with the bus
-  client = await bus.connect();
-  process.env.DBUS_SESSION_BUS_ADDRESS = bus.address;
-  agent = await bootAgent({
-    plugins: [domainsPlugin, consumer],
-    core: { libvirt: { bus: 'session', driver: 'Test' } },
-    sections: { 'libvirt-domains': {}, 'domains-consumer': {} },
-  });
+  libvirt = await bootDomainsOnLibvirt();
+  ({ client, agent, domains: seen, events } = libvirt);
 });
 afterAll(async () => {
-  await agent?.stop();
-  client?.close();
-  await bus?.stop();
-  if (savedAddress === undefined) delete process.env.DBUS_SESSION_BUS_ADDRESS;
-  else process.env.DBUS_SESSION_BUS_ADDRESS = savedAddress;
+  await libvirt?.stop();
 });
 
 // One domain's life (nova-1 started, re-pinned, destroyed), step by step: the block keeps its
