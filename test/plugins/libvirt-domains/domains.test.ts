@@ -24,6 +24,33 @@ let agent: BootedAgent;
 let seen: Domains | undefined;
 let events: DomainLifecycleEvent[];
 
+/** Calls a method of libvirt-dbus's Test driver connection. */
+const callConnect = (member: string, signature: string, body: unknown[]): Promise<unknown[]> =>
+  client.call({
+    destination: LIBVIRT_BUS_NAME,
+    path: LIBVIRT_TEST_PATH,
+    interface: LIBVIRT_CONNECT_IFACE,
+    member,
+    signature,
+    body,
+  });
+
+/** Calls a method of the Test driver's domain `name` (looked up by name first). */
+async function callDomain(name: string, member: string, signature: string, body: unknown[]): Promise<unknown[]> {
+  const [path] = (await callConnect('DomainLookupByName', 's', [name])) as [string];
+  return client.call({ destination: LIBVIRT_BUS_NAME, path, interface: LIBVIRT_DOMAIN_IFACE, member, signature, body });
+}
+
+/** The lifecycle event of `kind` for the domain `name`, once the consumer has received it. */
+const lifecycleEvent = (name: string, kind: DomainLifecycleEvent['kind']): Promise<DomainLifecycleEvent> =>
+  pollUntil({
+    peer: 'libvirt-domains',
+    what: `a ${kind} event for ${name}`,
+    timeoutMs: 10_000,
+    intervalMs: 50,
+    probe: () => Promise.resolve(events.find((e) => e.name === name && e.kind === kind)),
+  });
+
 const NOVA = `<domain type='test'><name>nova-1</name><uuid>0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9</uuid>
   <title>web tier</title><memory>1048576</memory><vcpu>2</vcpu>
   <cputune><vcpupin vcpu='0' cpuset='2'/><vcpupin vcpu='1' cpuset='3'/></cputune>
@@ -65,21 +92,8 @@ describe('domains@1 from libvirt-dbus', { shuffle: false }, () => {
   });
 
   it('reads Nova and vpmd metadata, and reports a started domain with a lifecycle event', async () => {
-    await client.call({
-      destination: LIBVIRT_BUS_NAME,
-      path: LIBVIRT_TEST_PATH,
-      interface: LIBVIRT_CONNECT_IFACE,
-      member: 'DomainCreateXML',
-      signature: 'su',
-      body: [NOVA, 0],
-    });
-    const started = await pollUntil({
-      peer: 'libvirt-domains',
-      what: 'a started event for nova-1',
-      timeoutMs: 10_000,
-      intervalMs: 50,
-      probe: () => Promise.resolve(events.find((e) => e.name === 'nova-1' && e.kind === 'started')),
-    });
+    await callConnect('DomainCreateXML', 'su', [NOVA, 0]);
+    const started = await lifecycleEvent('nova-1', 'started');
     expect(started.domain?.metadata).toEqual({
       title: 'web tier',
       nova: {
@@ -97,41 +111,13 @@ describe('domains@1 from libvirt-dbus', { shuffle: false }, () => {
   });
 
   it('shows a re-pin at once, and emits stopped (with the reason) when the domain is destroyed', async () => {
-    const [path] = (await client.call({
-      destination: LIBVIRT_BUS_NAME,
-      path: LIBVIRT_TEST_PATH,
-      interface: LIBVIRT_CONNECT_IFACE,
-      member: 'DomainLookupByName',
-      signature: 's',
-      body: ['nova-1'],
-    })) as [string];
     const mask = Array.from({ length: 8 }, (_, i) => i === 5);
-    await client.call({
-      destination: LIBVIRT_BUS_NAME,
-      path,
-      interface: LIBVIRT_DOMAIN_IFACE,
-      member: 'PinVcpu',
-      signature: 'uabu',
-      body: [0, mask, 0],
-    });
+    await callDomain('nova-1', 'PinVcpu', 'uabu', [0, mask, 0]);
     // Read on demand: the new pin shows at once. (libvirt's Test driver sends no Tunable signal
     // for PinVcpu, so the 'repinned' event is asserted against QEMU in test/integration/real-vm.)
     expect((await seen?.get('nova-1'))?.vcpus[0]?.pins).toEqual([5]);
-    await client.call({
-      destination: LIBVIRT_BUS_NAME,
-      path,
-      interface: LIBVIRT_DOMAIN_IFACE,
-      member: 'Destroy',
-      signature: 'u',
-      body: [0],
-    });
-    const stopped = await pollUntil({
-      peer: 'libvirt-domains',
-      what: 'a stopped event for nova-1',
-      timeoutMs: 10_000,
-      intervalMs: 50,
-      probe: () => Promise.resolve(events.find((e) => e.name === 'nova-1' && e.kind === 'stopped')),
-    });
+    await callDomain('nova-1', 'Destroy', 'u', [0]);
+    const stopped = await lifecycleEvent('nova-1', 'stopped');
     expect(stopped).toMatchObject({ uuid: '0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9', reason: 'destroyed' });
     expect(await seen?.get('nova-1')).toBeUndefined();
     expect((await seen?.list())?.map((d) => d.name)).not.toContain('nova-1');
@@ -147,18 +133,8 @@ const WITH_CHANNELS = `<domain type='test'><name>chan-1</name><memory>1048576</m
 
 // chan-1 defined, started, re-pinned through domains@1, destroyed: a sequence, kept in order.
 describe('the optional members guest channels use', { shuffle: false }, () => {
-  const connect = (member: string, signature: string, body: unknown[]): Promise<unknown[]> =>
-    client.call({
-      destination: LIBVIRT_BUS_NAME,
-      path: LIBVIRT_TEST_PATH,
-      interface: LIBVIRT_CONNECT_IFACE,
-      member,
-      signature,
-      body,
-    });
-
   it('looks up a defined domain that does not run (as add_vm needs), and says no for an unknown one', async () => {
-    await connect('DomainDefineXML', 's', [WITH_CHANNELS]);
+    await callConnect('DomainDefineXML', 's', [WITH_CHANNELS]);
     expect(await seen?.lookup?.('chan-1')).toMatchObject({ name: 'chan-1', active: false });
     expect(await seen?.get('chan-1')).toBeUndefined();
     expect(await seen?.lookup?.('ghost')).toBeUndefined();
@@ -166,15 +142,7 @@ describe('the optional members guest channels use', { shuffle: false }, () => {
   });
 
   it("reads a running domain's UNIX-socket channels from its live XML", async () => {
-    const [path] = (await connect('DomainLookupByName', 's', ['chan-1'])) as [string];
-    await client.call({
-      destination: LIBVIRT_BUS_NAME,
-      path,
-      interface: LIBVIRT_DOMAIN_IFACE,
-      member: 'Create',
-      signature: 'u',
-      body: [0],
-    });
+    await callDomain('chan-1', 'Create', 'u', [0]);
     const d = await seen?.get('chan-1');
     expect(d?.channels).toEqual([
       { target: 'virtio.serial.port.poweragent.0', path: '/run/vpmd-test/chan-1.power.0' },
@@ -190,15 +158,7 @@ describe('the optional members guest channels use', { shuffle: false }, () => {
     const repinned = events.slice(before).find((e) => e.name === 'chan-1' && e.kind === 'repinned');
     expect(repinned?.domain?.vcpus[1]?.pins).toEqual([4, 6]);
     await expect(seen?.pinVcpu?.('ghost', 0, [1])).rejects.toMatchObject({ code: 'E_LIBVIRT_DOMAINS_NOT_FOUND' });
-    const [path] = (await connect('DomainLookupByName', 's', ['chan-1'])) as [string];
-    await client.call({
-      destination: LIBVIRT_BUS_NAME,
-      path,
-      interface: LIBVIRT_DOMAIN_IFACE,
-      member: 'Destroy',
-      signature: 'u',
-      body: [0],
-    });
+    await callDomain('chan-1', 'Destroy', 'u', [0]);
   });
 });
 
