@@ -100,6 +100,16 @@ export function v3(
   ];
 }
 
+/** Arguments of a noAuthNoPriv request as `user`: the user name only, no keys. */
+export function v3NoAuth(user: string): string[] {
+  return ['-v3', '-l', 'noAuthNoPriv', '-u', user];
+}
+
+/** Arguments of an authNoPriv request as `user` (SHA-256, not encrypted); the caller adds timeouts. */
+export function v3AuthOnly(user: string, authPass: string): string[] {
+  return ['-v3', '-l', 'authNoPriv', '-u', user, '-a', 'SHA-256', '-A', authPass];
+}
+
 /** A UDP relay between a tool and the agent that records what the tool sent (for replays). */
 export class Relay {
   readonly sent: Buffer[] = [];
