@@ -4,6 +4,7 @@
  * helper adds both through the mock's control interface (org.freedesktop.DBus.Mock).
  */
 import { Variant } from 'dbus-next';
+import type { BusClient } from './bus-client.js';
 import type { MockCall } from './dbusmock-calls.js';
 import { DbusmockPeer, startDbusmockTemplate, type DbusmockTemplate, type StartedDbusmock } from './dbusmock-peer.js';
 import { peerOptionsError } from './peer-errors.js';
@@ -160,6 +161,20 @@ class RunningLogindMock extends DbusmockPeer implements LogindMock {
     if (method.startsWith('Can')) lines.push(`ret = '${this.current[method as keyof LogindProps]}'`);
     await this.mock('AddMethod', 'sssss', [LOGIND_MANAGER_IFACE, method, inSig, outSig, lines.join('\n')]);
   }
+}
+
+/**
+ * The inhibitor locks logind holds now (Manager.ListInhibitors through `client`, a connection to
+ * the mock's bus): one row `[what, who, why, mode, uid, pid]` per lock.
+ */
+export async function listInhibitors(client: BusClient): Promise<unknown[][]> {
+  const [rows] = await client.call({
+    destination: LOGIND_BUS_NAME,
+    path: LOGIND_PATH,
+    interface: LOGIND_MANAGER_IFACE,
+    member: 'ListInhibitors',
+  });
+  return rows as unknown[][];
 }
 
 /**

@@ -12,6 +12,7 @@ import {
   LOGIND_BUS_NAME,
   LOGIND_MANAGER_IFACE,
   LOGIND_PATH,
+  listInhibitors,
   startLogindMock,
   startPrivateBus,
 } from '../../../testkit/peers/index.js';
@@ -40,15 +41,7 @@ let logind: LogindMock;
 let probe: BusClient;
 let agent: BootedAgent;
 
-const inhibitors = async (): Promise<unknown[][]> => {
-  const [rows] = await probe.call({
-    destination: LOGIND_BUS_NAME,
-    path: LOGIND_PATH,
-    interface: LOGIND_MANAGER_IFACE,
-    member: 'ListInhibitors',
-  });
-  return rows as unknown[][];
-};
+const inhibitors = (): Promise<unknown[][]> => listInhibitors(probe);
 const status = (): Promise<Status> => agent.json<Status>(['sleep', 'status']);
 const rtc = (): Promise<RtcState> => agent.json<RtcState>(['observer', 'rtc']);
 const fail = async (argv: string[]): Promise<{ code: string; message: string }> => {
