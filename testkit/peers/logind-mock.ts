@@ -69,6 +69,12 @@ export interface LogindMock {
   addSleepWithFlags(): Promise<void>;
   /** Emits Manager.PrepareForSleep(start): true before sleeping, false after resume. */
   emitPrepareForSleep(start: boolean): Promise<void>;
+  /**
+   * (Re)defines a Manager method with python `code` run by dbusmock (Mock.AddMethod), for what
+   * the other helpers do not cover: e.g. `raise dbus.exceptions.DBusException('Access denied',
+   * name='org.freedesktop.DBus.Error.AccessDenied')` as polkit's refusal, or `ret = "challenge"`.
+   */
+  addMethod(method: string, inSig: string, outSig: string, code: string): Promise<void>;
   /** Calls recorded since start or the last clearCalls(), optionally of one method only. */
   calls(method?: string): Promise<LogindCall[]>;
   /** Forgets the recorded calls. */
@@ -128,6 +134,10 @@ class RunningLogindMock extends DbusmockPeer implements LogindMock {
 
   async emitPrepareForSleep(start: boolean): Promise<void> {
     await this.mock('EmitSignal', 'sssav', [LOGIND_MANAGER_IFACE, 'PrepareForSleep', 'b', [new Variant('b', start)]]);
+  }
+
+  async addMethod(method: string, inSig: string, outSig: string, code: string): Promise<void> {
+    await this.mock('AddMethod', 'sssss', [LOGIND_MANAGER_IFACE, method, inSig, outSig, code]);
   }
 
   async setProps(props: Partial<LogindProps>): Promise<void> {
