@@ -14,6 +14,8 @@ import { logEntriesRoutes } from './log-entries.js';
 
 const M = '/redfish/v1/Managers/vpmd';
 const LOG = `${M}/LogServices/AuditLog`;
+/** The audit entry's MessageId (EntryType Oem: vpmd's own identifiers) by outcome. */
+const AUDIT_MESSAGE_IDS = { ok: 'Vpmd.Audit.Ok', denied: 'Vpmd.Audit.Denied', failed: 'Vpmd.Audit.Failed' } as const;
 
 /** Routes of the manager, its network protocol and its audit log. */
 export function managerRoutes(deps: ServiceDeps): Route[] {
@@ -26,6 +28,9 @@ export function managerRoutes(deps: ServiceDeps): Route[] {
     Name: `Audit entry ${e.id}`,
     EntryType: 'Oem',
     OemRecordFormat: 'vpmd audit',
+    // For EntryType Oem the schema lets MessageId carry OEM information; DMTF's Tacklebox
+    // (rf_logs, print_log_entries) reads it from every entry and crashes without it.
+    MessageId: AUDIT_MESSAGE_IDS[e.outcome],
     Severity: e.outcome === 'ok' ? 'OK' : 'Warning',
     Created: new Date(e.timestamp).toISOString(),
     Message: `${e.principal} (${e.origin}${e.address ? ` from ${e.address}` : ''}): ${e.action}: ${e.outcome}${e.detail ? ` (${e.detail})` : ''}`,

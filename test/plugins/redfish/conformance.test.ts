@@ -99,6 +99,17 @@ describe('log entry collections (LogEntryCollection Members are AutoExpand)', ()
     expect(schemas.check(r.json)).toEqual([]);
   });
 
+  // DMTF's Tacklebox rf_logs (redfish_utilities.print_log_entries) reads entry["MessageId"] of
+  // every entry, even one with a Message: without it the tool crashes with KeyError.
+  it.each([
+    ['AuditLog', /^Vpmd\.Audit\.(Ok|Denied|Failed)$/],
+    ['HardwareLog', /^0x0042$/],
+  ])('%s gives every entry the MessageId that DMTF Tacklebox rf_logs reads', async (log, id) => {
+    const r = await h.rf('GET', `${M}/${log}/Entries`, { token: admin });
+    expect(r.json.Members.length).toBeGreaterThanOrEqual(2);
+    for (const m of r.json.Members) expect(m.MessageId).toMatch(id);
+  });
+
   it('gives the hardware log entry its OEM object with @odata.type', async () => {
     const r = await h.rf('GET', `${M}/HardwareLog/Entries`, { token: admin });
     expect(r.json.Members[0].Oem.Vpmd).toEqual({
