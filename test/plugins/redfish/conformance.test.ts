@@ -13,7 +13,7 @@ import { testPlugin } from '../../../testkit/index.js';
 import { Type, defineCommand } from '../../../core/index.js';
 import { RedfishSchemas } from '../../../plugins/redfish/tools/schema-validator.js';
 import { oemJsonSchemaFiles } from '../../../plugins/redfish/resources/oem-schema.js';
-import { bootRedfish, type RedfishHarness, type RfBody } from './support.js';
+import { bootRedfish, loginAdminAndViewer, type RedfishHarness, type RfBody } from './support.js';
 
 const schemas = new RedfishSchemas(join(__dirname, '../../../plugins/redfish/dmtf/json-schema'), oemJsonSchemaFiles());
 const M = '/redfish/v1/Managers/vpmd/LogServices';
@@ -50,10 +50,7 @@ let viewer: string;
 
 beforeAll(async () => {
   h = await bootRedfish({ plugins: [selEmitter] });
-  await h.addAccount('admin', 'Administrator', 'Admin-pass-1');
-  await h.addAccount('viewer', 'ReadOnly', 'Viewer-pass-1');
-  admin = await h.login('admin', 'Admin-pass-1');
-  viewer = await h.login('viewer', 'Viewer-pass-1');
+  ({ admin, viewer } = await loginAdminAndViewer(h));
   await h.agent.json(['emit', 'sel', 'Fan 2 lower critical']);
   await h.agent.json(['emit', 'sel', 'PSU 1 presence']);
 }, 60_000);
