@@ -252,7 +252,8 @@ process.stdout.write(
         : undefined,
       note: 'changing: every request moves a frequency (a cpufreq write through the host model and the simulated kernel); steady: the same state is re-requested, which measures vpmd own path',
     },
-    null,
+    // Per-reply traces are goal-trace.ts's business; here they would bury the numbers.
+    (key, value: unknown) => (key === 'trace' ? undefined : value),
     2,
   )}\n`,
 );
