@@ -5,8 +5,14 @@
  * of the agent's event loop (a 1 ms ticker that came late), one of the agent's garbage
  * collections, or one of the guest worker's (the load generator's own pause). Prints JSON.
  *
- *   npx tsx bench/channels/goal-trace.ts [--requests 100000] [--modes steady,changing] [--hogs 1]
+ * `--rt N` puts the agent's event loop thread under SCHED_FIFO N (as `schedFifoPriority` does)
+ * and the guest worker's thread too (QEMU's vCPU and I/O threads are not starved by the hog on a
+ * real host either); `--rt-gc` also the process's other threads (V8's garbage-collector helpers).
+ *
+ *   npx tsx bench/channels/goal-trace.ts [--requests 100000] [--modes steady,changing] [--hogs 1] [--rt N [--rt-gc]]
  */
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,6 +30,8 @@ const arg = (name: string): string | undefined => {
 const REQUESTS = Number(arg('--requests')) || 100_000;
 const MODES = (arg('--modes') ?? 'steady,changing').split(',') as Mode[];
 const HOGS = Number(arg('--hogs') ?? 1);
+const RT = Number(arg('--rt') ?? 0);
+const RT_GC = process.argv.includes('--rt-gc');
 const RATE = 5000;
 const VMS = 8;
 const PER_VM = 8;
@@ -32,6 +40,15 @@ const round = (x: number): number => Math.round(x * 1000) / 1000;
 interface Span {
   readonly at: number;
   readonly ms: number;
+  /** Stalls: of the gap, ms the agent's thread ran, and ms it waited for a CPU (schedstat). */
+  readonly ranMs?: number;
+  readonly waitedMs?: number;
+}
+
+/** The agent thread's CPU time and run-queue wait so far, in ms (/proc/thread-self/schedstat). */
+function schedstat(): [number, number] {
+  const [ran = '0', waited = '0'] = readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ');
+  return [Number(ran) / 1e6, Number(waited) / 1e6];
 }
 
 /** The agent thread's stalls: a 1 ms ticker's gaps over 5 ms (epoch ms of the gap's start). */
@@ -39,10 +56,20 @@ function watchLoop(): { stalls: Span[]; gc: Span[]; stop: () => void } {
   const stalls: Span[] = [];
   const gc: Span[] = [];
   let last = performance.now();
+  let [ran0, waited0] = schedstat();
   const ticker = setInterval(() => {
     const now = performance.now();
-    if (now - last > 5) stalls.push({ at: round(performance.timeOrigin + last), ms: round(now - last) });
+    const [ran, waited] = schedstat();
+    if (now - last > 5)
+      stalls.push({
+        at: round(performance.timeOrigin + last),
+        ms: round(now - last),
+        ranMs: round(ran - ran0),
+        waitedMs: round(waited - waited0),
+      });
     last = now;
+    ran0 = ran;
+    waited0 = waited;
   }, 1);
   const obs = new PerformanceObserver((list) => {
     for (const e of list.getEntries())
@@ -79,8 +106,11 @@ async function traced(guests: Guests, mode: Mode) {
     const stall = overlapping(w.stalls, l.sentAt, l.ms);
     const gc = overlapping(w.gc, l.sentAt, l.ms);
     const guestGc = overlapping(run.trace?.guestGc ?? [], l.sentAt, l.ms);
+    const worst = stall.reduce<Span | undefined>((a, b) => (a && a.ms >= b.ms ? a : b), undefined);
     return {
       ...l,
+      stallRanMs: worst?.ranMs ?? 0,
+      stallWaitedMs: worst?.waitedMs ?? 0,
       agentStallMs: Math.max(0, ...stall.map((s) => s.ms)),
       agentGcMs: Math.max(0, ...gc.map((s) => s.ms)),
       guestGcMs: Math.max(0, ...guestGc.map((s) => s.ms)),
@@ -98,6 +128,7 @@ async function traced(guests: Guests, mode: Mode) {
     maxMs: run.maxMs,
     agentLoopDelay: { p99ms: round(delay.percentile(99) / 1e6), maxMs: round(delay.max / 1e6) },
     agentStalls: {
+      worst: [...w.stalls].sort((a, b) => b.ms - a.ms).slice(0, 8),
       over5ms: w.stalls.length,
       over10ms: w.stalls.filter((s) => s.ms > 10).length,
       maxMs: Math.max(0, ...w.stalls.map((s) => s.ms)),
@@ -124,7 +155,16 @@ async function traced(guests: Guests, mode: Mode) {
 const dir = await mkdtemp(join(tmpdir(), 'vpmd-bench-trace-'));
 const names = Array.from({ length: VMS }, (_, i) => `vm${i}`);
 const paths = names.flatMap((n) => Array.from({ length: PER_VM }, (_, c) => join(dir, `${n}.${c}`)));
-const guests = await Guests.start(paths, { perVm: PER_VM });
+const guests = await Guests.start(paths, { perVm: PER_VM, threadCpu: true });
+/** Thread ids put under SCHED_FIFO (before the agent starts: its own threads come later). */
+const rtThreads: number[] = [];
+if (RT > 0) {
+  const tids = RT_GC ? readdirSync('/proc/self/task').map(Number) : [process.pid, guests.tid()];
+  for (const tid of tids) {
+    execFileSync('chrt', ['-R', '-f', '-p', String(RT), String(tid)]);
+    rtThreads.push(tid);
+  }
+}
 const agent = await bootAgent({
   plugins: [plugin],
   startTimeout: 60,
@@ -151,7 +191,7 @@ try {
     return out;
   });
   process.stdout.write(
-    `${JSON.stringify({ bench: 'channels-goal-trace', rate: RATE, channels: paths.length, hogs: HOGS, execArgv: process.execArgv, results }, null, 2)}\n`,
+    `${JSON.stringify({ bench: 'channels-goal-trace', rate: RATE, channels: paths.length, hogs: HOGS, rt: RT, rtThreads, execArgv: process.execArgv, results }, null, 2)}\n`,
   );
 } finally {
   await agent.stop();
