@@ -7,7 +7,8 @@
  *
  * `--rt N` puts the agent's event loop thread under SCHED_FIFO N (as `schedFifoPriority` does)
  * and the guest worker's thread too (QEMU's vCPU and I/O threads are not starved by the hog on a
- * real host either); `--rt-gc` also the process's other threads (V8's garbage-collector helpers).
+ * real host either); `--rt-gc` also the process's other threads (V8's garbage-collector helpers) at N-1,
+ * as `schedFifoPriority` does.
  *
  *   npx tsx bench/channels/goal-trace.ts [--requests 100000] [--modes steady,changing] [--hogs 1] [--rt N [--rt-gc]]
  */
@@ -156,13 +157,19 @@ const dir = await mkdtemp(join(tmpdir(), 'vpmd-bench-trace-'));
 const names = Array.from({ length: VMS }, (_, i) => `vm${i}`);
 const paths = names.flatMap((n) => Array.from({ length: PER_VM }, (_, c) => join(dir, `${n}.${c}`)));
 const guests = await Guests.start(paths, { perVm: PER_VM, threadCpu: true });
-/** Thread ids put under SCHED_FIFO (before the agent starts: its own threads come later). */
-const rtThreads: number[] = [];
+/** Thread ids put under SCHED_FIFO, and at which priority. */
+const rtThreads: Array<{ tid: number; priority: number }> = [];
 if (RT > 0) {
-  const tids = RT_GC ? readdirSync('/proc/self/task').map(Number) : [process.pid, guests.tid()];
-  for (const tid of tids) {
-    execFileSync('chrt', ['-R', '-f', '-p', String(RT), String(tid)]);
-    rtThreads.push(tid);
+  // As schedFifoPriority does: the loop at RT, the process's other threads one below (--rt-gc).
+  const loops = [process.pid, guests.tid()];
+  const others = RT_GC
+    ? readdirSync('/proc/self/task')
+        .map(Number)
+        .filter((t) => !loops.includes(t))
+    : [];
+  for (const [tid, priority] of [...others.map((t) => [t, Math.max(1, RT - 1)]), ...loops.map((t) => [t, RT])]) {
+    execFileSync('chrt', ['-R', '-f', '-p', String(priority), String(tid)]);
+    rtThreads.push({ tid: tid as number, priority: priority as number });
   }
 }
 const agent = await bootAgent({
