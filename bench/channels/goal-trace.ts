@@ -13,7 +13,7 @@
  *   npx tsx bench/channels/goal-trace.ts [--requests 100000] [--modes steady,changing] [--hogs 1] [--rt N [--rt-gc]]
  */
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,6 +23,7 @@ import plugin from '../../plugins/virtio-channels/index.js';
 import { Guests, type GuestRun } from './guests.js';
 import type { Mode } from './guest-load.js';
 import { withHogs } from './hog.js';
+import { realtimeThreads, type RealtimeThread } from './realtime.js';
 
 const arg = (name: string): string | undefined => {
   const i = process.argv.indexOf(name);
@@ -158,20 +159,12 @@ const names = Array.from({ length: VMS }, (_, i) => `vm${i}`);
 const paths = names.flatMap((n) => Array.from({ length: PER_VM }, (_, c) => join(dir, `${n}.${c}`)));
 const guests = await Guests.start(paths, { perVm: PER_VM, threadCpu: true });
 /** Thread ids put under SCHED_FIFO, and at which priority. */
-const rtThreads: Array<{ tid: number; priority: number }> = [];
-if (RT > 0) {
-  // As schedFifoPriority does: the loop at RT, the process's other threads one below (--rt-gc).
-  const loops = [process.pid, guests.tid()];
-  const others = RT_GC
-    ? readdirSync('/proc/self/task')
-        .map(Number)
-        .filter((t) => !loops.includes(t))
-    : [];
-  for (const [tid, priority] of [...others.map((t) => [t, Math.max(1, RT - 1)]), ...loops.map((t) => [t, RT])]) {
-    execFileSync('chrt', ['-R', '-f', '-p', String(priority), String(tid)]);
-    rtThreads.push({ tid: tid as number, priority: priority as number });
+const rtThreads: RealtimeThread[] = RT > 0 ? realtimeThreads(RT, RT_GC ? [process.pid, guests.tid()] : []) : [];
+if (RT > 0 && !RT_GC)
+  for (const tid of [process.pid, guests.tid()]) {
+    execFileSync('chrt', ['-R', '-f', '-p', String(RT), String(tid)]);
+    rtThreads.push({ tid, priority: RT });
   }
-}
 const agent = await bootAgent({
   plugins: [plugin],
   startTimeout: 60,
