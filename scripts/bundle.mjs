@@ -2,10 +2,12 @@
 // dist/app/, so that vpmd and vpmctl load a handful of files instead of about 850 (start-up
 // spent half a second resolving and compiling them). One split build of four entry points:
 // dist/app/vpmd.js and dist/app/vpmctl.js (the programs, in place), vpmd-core.js and
-// vpmd-testkit.js, which dist/core/index.js and dist/testkit/index.js then re-export. The
+// vpmd-testkit.js, which dist/core/index.js and dist/testkit/index.js then re-export, and
+// vpmd-tooling.js for the repository's scripts (app/tooling.ts). The
 // package's `vpmd` export is therefore the very core the agent runs: an external plugin's
 // VpmdError, capability tokens and the rest are the agent's own, not a second copy.
-// The other files tsc wrote stay (types, source maps, the example plugins, deep imports).
+// The other files tsc wrote stay (types, source maps, the example plugins); importing them
+// directly mixes two cores, since a plugin's `vpmd` is the bundle's.
 import { build } from 'esbuild';
 import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, relative, sep } from 'node:path';
@@ -49,6 +51,7 @@ await build({
     vpmctl: `${outdir}/vpmctl.js`,
     'vpmd-core': `${dist}core/index.js`,
     'vpmd-testkit': `${dist}testkit/index.js`,
+    'vpmd-tooling': `${outdir}/tooling.js`,
   },
   outdir,
   allowOverwrite: true,
@@ -84,4 +87,4 @@ await writeFile(
   `${dist}testkit/index.js`,
   "// Bundled: see scripts/bundle.mjs.\nexport * from '../app/vpmd-testkit.js';\n",
 );
-process.stdout.write('bundled dist/app/vpmd.js, vpmctl.js, vpmd-core.js, vpmd-testkit.js\n');
+process.stdout.write('bundled dist/app/vpmd.js, vpmctl.js, vpmd-core.js, vpmd-testkit.js, vpmd-tooling.js\n');
