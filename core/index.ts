@@ -72,7 +72,7 @@ export {
 } from './access/privileges.js';
 export type { AccessPolicy } from './access/access-policy.js';
 export type { CoreEventMap, CoreEventName, VpmdEventMap, VpmdEventName, PluginState } from './contracts/events.js';
-export type * from './contracts/telemetry.js';
+export * from './contracts/telemetry.js';
 export type { Logger } from './logger.js';
 export type { StateStore, StateSpec } from './state/index.js';
 export type * from './host/index.js';

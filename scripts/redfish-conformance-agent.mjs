@@ -7,10 +7,15 @@
 // one account per Redfish role and prints one JSON line on stdout once the service answers:
 //   {"url":"https://127.0.0.1:PORT","accounts":{"Administrator":{"user","password"},...},
 //    "auditEntries":N,"hardwareEntries":N}
+// With --host-power, hostPower.busAddress names a private D-Bus with python-dbusmock's logind and
+// systemd manager (PowerOff() and Reboot() added), so GracefulShutdown, GracefulRestart, ForceOff
+// and ForceRestart are offered and done against the mocks, never this machine; on SIGUSR2 it
+// writes the calls the mocks received so far to DIR/host-power-calls.json
+// ({"logind":[{method,args},..],"systemd":[..]}; written whole, then renamed).
 // It runs until SIGTERM/SIGINT. Needs `npm run build` (it runs dist/, as `vpmd --demo` does).
-// usage: node scripts/redfish-conformance-agent.mjs --dir DIR [--bmc]
+// usage: node scripts/redfish-conformance-agent.mjs --dir DIR [--bmc] [--host-power]
 import { randomBytes } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, rename, writeFile } from 'node:fs/promises';
 import { request } from 'node:https';
 import { parseArgs } from 'node:util';
 import { parse, stringify } from 'yaml';
@@ -19,11 +24,15 @@ import { parse, stringify } from 'yaml';
 const dist = new URL('../dist/', import.meta.url);
 const { prepareDemo, runAgentUntilSignal, BUILTIN_PLUGINS, readConfigFile, assertNoProblems, ControlClient } =
   await import(new URL('app/vpmd-tooling.js', dist).href);
-const { startIpmiSim } = await import(new URL('app/vpmd-testkit.js', dist).href);
+const { startIpmiSim, startPrivateBus, startLogindMock, startSystemdMock } = await import(
+  new URL('app/vpmd-testkit.js', dist).href
+);
 
-const { values } = parseArgs({ options: { dir: { type: 'string' }, bmc: { type: 'boolean' } } });
+const { values } = parseArgs({
+  options: { dir: { type: 'string' }, bmc: { type: 'boolean' }, 'host-power': { type: 'boolean' } },
+});
 if (!values.dir) {
-  process.stderr.write('usage: redfish-conformance-agent.mjs --dir DIR [--bmc]\n');
+  process.stderr.write('usage: redfish-conformance-agent.mjs --dir DIR [--bmc] [--host-power]\n');
   process.exit(2);
 }
 
@@ -83,15 +92,35 @@ async function waitFor(what, probe) {
 
 const demo = await prepareDemo({ dir: values.dir });
 let sim;
-if (values.bmc) {
-  sim = await startIpmiSim({ bmcs: 1 });
-  const t = sim.targets[0];
+let bus;
+let mocks;
+if (values.bmc || values['host-power']) {
   const doc = parse(await readFile(demo.configFile, 'utf8'));
-  doc.plugins.ipmi = {
-    ...(doc.plugins.ipmi ?? {}),
-    interval: 2,
-    targets: [{ name: t.name, host: t.host, port: t.port, username: t.username, password: t.password, hostBmc: true }],
-  };
+  if (values.bmc) {
+    sim = await startIpmiSim({ bmcs: 1 });
+    const t = sim.targets[0];
+    doc.plugins.ipmi = {
+      ...(doc.plugins.ipmi ?? {}),
+      interval: 2,
+      targets: [
+        { name: t.name, host: t.host, port: t.port, username: t.username, password: t.password, hostBmc: true },
+      ],
+    };
+  }
+  if (values['host-power']) {
+    bus = await startPrivateBus();
+    mocks = { logind: await startLogindMock(bus), systemd: await startSystemdMock(bus) };
+    await mocks.systemd.addPowerOff();
+    await mocks.systemd.addReboot();
+    doc.hostPower = { ...(doc.hostPower ?? {}), busAddress: bus.address };
+    // The test kit stops the mocks at SIGTERM, before any exit code could read them: on demand.
+    process.on('SIGUSR2', async () => {
+      const calls = { logind: await mocks.logind.calls(), systemd: await mocks.systemd.calls() };
+      const file = `${demo.dir}/host-power-calls.json`;
+      await writeFile(`${file}.tmp`, `${JSON.stringify(calls)}\n`);
+      await rename(`${file}.tmp`, file);
+    });
+  }
   await writeFile(demo.configFile, stringify(doc), { mode: 0o600 });
 }
 const parsed = await readConfigFile(demo.configFile);
@@ -139,4 +168,5 @@ const code = await runAgentUntilSignal(parsed.config, demo.configFile, BUILTIN_P
   },
 });
 await sim?.stop();
+await bus?.stop();
 process.exit(code);

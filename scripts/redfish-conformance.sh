@@ -41,40 +41,20 @@ schemas=$out/csdl
 mkdir -p "$schemas"
 for f in "${SCHEMAS:-$tools/../../redfish/csdl}"/*.xml; do ln -sf "$f" "$schemas/"; done
 
-agent_pid=
-stop_agent() {
-  if [ -n "$agent_pid" ]; then
-    kill "$agent_pid" 2>/dev/null
-    wait "$agent_pid" 2>/dev/null
-    agent_pid=
-  fi
-}
-trap stop_agent EXIT
+# The agents' start-up is shared with scripts/redfish-clients.sh.
+# shellcheck source=scripts/redfish-agents.sh
+. "$root/scripts/redfish-agents.sh"
 
 status=0
 for agent in $agents; do
-  dir=$out/$agent
-  rm -rf "$dir"
-  flags=()
-  [ "$agent" = bmc ] && flags=(--bmc)
-  node "$root/scripts/redfish-conformance-agent.mjs" --dir "$dir" "${flags[@]}" >"$out/$agent.json" 2>"$out/$agent.err" &
-  agent_pid=$!
-  for _ in $(seq 1 600); do
-    [ -s "$out/$agent.json" ] && break
-    kill -0 "$agent_pid" 2>/dev/null || break
-    sleep 0.5
-  done
-  if ! [ -s "$out/$agent.json" ]; then
-    echo "FAIL $agent: the agent did not start (see $out/$agent.err, $dir/vpmd.log)"
-    cat "$out/$agent.err" >&2
-    stop_agent
+  if ! rf_agent_start "$agent" "$out"; then
     status=1
     continue
   fi
-  url=$(node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).url)' "$out/$agent.json")
-  echo "== $agent agent at $url: $(node -e 'const j=JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));console.log(`${j.auditEntries} audit and ${j.hardwareEntries} hardware log entries`)' "$out/$agent.json")"
+  url=$RF_AGENT_URL
+  echo "== $agent agent at $url: $(rf_agent_summary)"
   for role in $roles; do
-    read -r user pass < <(node -e 'const a=JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).accounts[process.argv[2]];console.log(a.user, a.password)' "$out/$agent.json" "$role")
+    read -r user pass < <(rf_agent_account "$role")
     res=$out/$agent-$role
     rm -rf "$res"
     SCHEMAS=$schemas bash "$tools/run.sh" "$url" "$user" "$pass" "$res" >"$res.summary" 2>&1
@@ -97,18 +77,9 @@ for agent in $agents; do
     else
       echo "ok   $line"
     fi
-    # DMTF's Python client (vendored beside the validators): login, every sensor in one request.
-    if PYTHONPATH=$tools/vendor/python-redfish-library/src:$tools/vendor/aenum:$tools/vendor/sseclient \
-      /usr/bin/python3 "$root/scripts/redfish-client-check.py" "$url" "$user" "$pass" >"$res.client" 2>&1; then
-      echo "     $(tail -1 "$res.client")"
-    else
-      echo "FAIL $agent as $role: python-redfish-library check"
-      sed 's/^/  /' "$res.client" | tail -8
-      status=1
-    fi
     [ -n "$allowed" ] && printf '%s\n' "$allowed" | cut -f1,3 | sed 's/^/     allowed for ReadOnly (privilege registry refuses it a subscription): /'
   done
-  stop_agent
+  rf_agent_stop
 done
 echo "reports: $out"
 exit $status

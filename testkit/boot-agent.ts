@@ -53,6 +53,47 @@ export interface BootedAgent {
   stop(): Promise<void>;
 }
 
+/** A test agent's files, all below its own directory. */
+export interface TestAgentFiles {
+  /** The simulated host's root. */
+  readonly hostRoot: string;
+  readonly socket: string;
+  readonly stateDir: string;
+  readonly configFile: string;
+}
+
+/** Where a test agent living in `dir` keeps its simulated host, control socket, state and config. */
+export function testAgentFiles(dir: string): TestAgentFiles {
+  return {
+    hostRoot: join(dir, 'host'),
+    socket: join(dir, 'control.sock'),
+    stateDir: join(dir, 'state'),
+    configFile: join(dir, 'vpmd.yaml'),
+  };
+}
+
+/**
+ * The config of a test agent living in `dir` ({@link testAgentFiles}): its simulated host sampled
+ * every second, its own control socket and state directory, management on loopback only, and the
+ * plugins' sections. `extra` adds or replaces top-level sections (`log`, `kernel`, `libvirt` ...).
+ * Used by {@link bootAgent}, and by tests that start `vpmd` as its own process with this config.
+ */
+export function testAgentConfig(
+  dir: string,
+  plugins: Readonly<Record<string, Record<string, unknown>>>,
+  extra: Readonly<Record<string, unknown>> = {},
+): Record<string, unknown> {
+  const files = testAgentFiles(dir);
+  return {
+    host: { root: files.hostRoot, simulated: true, sampleInterval: 1 },
+    control: { socket: files.socket },
+    state: { dir: files.stateDir },
+    management: { address: '127.0.0.1', allow: ['127.0.0.0/8', '::1/128'] },
+    plugins,
+    ...extra,
+  };
+}
+
 function isSource(p: PluginManifest | PluginSource): p is PluginSource {
   return 'origin' in p && 'manifest' in p;
 }
@@ -60,7 +101,7 @@ function isSource(p: PluginManifest | PluginSource): p is PluginSource {
 /** Boots an agent with `opts.plugins` on a simulated host. */
 export async function bootAgent(opts: BootOptions): Promise<BootedAgent> {
   const dir = await mkdtemp(join(tmpdir(), 'vpmd-testkit-'));
-  const hostRoot = join(dir, 'host');
+  const { hostRoot, socket, configFile } = testAgentFiles(dir);
   await generateSimulatedHost(hostRoot, { profile: opts.profile ?? 'intel-acpi-cpufreq-8' });
   await opts.prepareHost?.(hostRoot);
   const sources: PluginSource[] = opts.plugins.map((p) =>
@@ -72,18 +113,11 @@ export async function bootAgent(opts: BootOptions): Promise<BootedAgent> {
     if (typeof name === 'string') plugins[name] = opts.sections?.[name] ?? {};
   }
   for (const [k, v] of Object.entries(opts.sections ?? {})) plugins[k] ??= v;
-  const socket = join(dir, 'control.sock');
-  const config = {
-    host: { root: hostRoot, simulated: true, sampleInterval: 1 },
-    control: { socket },
-    state: { dir: join(dir, 'state') },
-    management: { address: '127.0.0.1', allow: ['127.0.0.0/8', '::1/128'] },
+  const config = testAgentConfig(dir, plugins, {
     log: { level: opts.logLevel ?? 'silent' },
     kernel: { startTimeout: opts.startTimeout ?? 10, stopTimeout: 5 },
-    plugins,
     ...opts.core,
-  };
-  const configFile = join(dir, 'vpmd.yaml');
+  });
   const text = stringify(config);
   await writeFile(configFile, text, { mode: 0o600 });
   const parsed = parseConfigText(text, configFile);

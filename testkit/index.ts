@@ -9,3 +9,4 @@ export * from './peers/index.js';
 export { generateSimulatedHost, openSimulatedHost, SIM_PROFILES } from '../core/sim/index.js';
 export * from './test-plugin.js';
 export * from './in-memory-domains.js';
+export * from './openssl-keys.js';

@@ -4,19 +4,7 @@ import { defineCommand, type CommandRegistry } from '../services/commands.js';
 import { formatKeyValues, formatTable } from '../services/format.js';
 import { StringEnum } from '../config/schema-helpers.js';
 import type { TelemetryStore } from '../telemetry/index.js';
-import type { MetricSnapshot } from '../contracts/telemetry.js';
-
-const KINDS = [
-  'power',
-  'energy',
-  'temperature',
-  'fan',
-  'voltage',
-  'current',
-  'frequency',
-  'utilization',
-  'other',
-] as const;
+import { METRIC_KINDS, type MetricSnapshot } from '../contracts/telemetry.js';
 
 /** A value with its unit as an operator reads it (Hz shown as MHz). */
 export function formatReading(value: number | null, unit: string): string {
@@ -39,7 +27,7 @@ export function registerTelemetryCommands(reg: CommandRegistry, store: Telemetry
       summary: 'Latest reading of every metric (ipmitool sdr style)',
       privilege: 'Login',
       args: Type.Object({
-        kind: Type.Optional(StringEnum(KINDS, { description: 'only metrics of this kind' })),
+        kind: Type.Optional(StringEnum(METRIC_KINDS, { description: 'only metrics of this kind' })),
         target: Type.Optional(Type.String({ description: 'only metrics of this target (host, a BMC, a PDU)' })),
       }),
       handler: (a) =>

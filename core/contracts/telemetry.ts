@@ -4,12 +4,27 @@
  * guess: watts, joules, degrees Celsius, RPM, volts, amperes, hertz, percent.
  */
 
+/** Every {@link MetricKind}, for schemas and argument checks. */
+export const METRIC_KINDS = [
+  'power',
+  'energy',
+  'temperature',
+  'fan',
+  'voltage',
+  'current',
+  'frequency',
+  'utilization',
+  'other',
+] as const;
+
 /** What a metric measures. */
-export type MetricKind =
-  'power' | 'energy' | 'temperature' | 'fan' | 'voltage' | 'current' | 'frequency' | 'utilization' | 'other';
+export type MetricKind = (typeof METRIC_KINDS)[number];
+
+/** Every {@link MetricUnit}, for schemas and argument checks. */
+export const METRIC_UNITS = ['W', 'J', 'Cel', 'RPM', 'V', 'A', 'Hz', '%', 'count', 'unspecified'] as const;
 
 /** Units in which values are stored (SI-ish, as Redfish and ENTITY-SENSOR-MIB expect). */
-export type MetricUnit = 'W' | 'J' | 'Cel' | 'RPM' | 'V' | 'A' | 'Hz' | '%' | 'count' | 'unspecified';
+export type MetricUnit = (typeof METRIC_UNITS)[number];
 
 /** Health of one reading, derived from thresholds or reported by the source. */
 export type ReadingStatus = 'ok' | 'warning' | 'critical' | 'unavailable';

@@ -17,8 +17,8 @@ import {
   type WallSource,
 } from 'vpmd';
 import { splitInterval, type ThreadInput } from './attribution.js';
-import type { FrequencyModel, FrequencyRange } from './frequency-weight.js';
-import { dynamicShape, WeightCalibration } from './weight-calibration.js';
+import { dynamicShape, type FrequencyModel, type FrequencyRange } from './frequency-weight.js';
+import { WeightCalibration } from './weight-calibration.js';
 import { IntervalReader, readFrequencyRange, surveyZones, type EnergyZone } from './host-reader.js';
 import { IdleFloor } from './idle-floor.js';
 import { HistoryRing, type LedgerData, type VmAccount, type ZoneTotals } from './ledger.js';

@@ -36,8 +36,11 @@ export interface FrequencyRange {
   readonly maxKHz: number;
 }
 
-/** w(f) for a CPU at `fKHz` (undefined frequency or range: 1). */
-export function frequencyWeight(
+/**
+ * h(f) = (f / fmax) · (V(f) / Vmax)²: dynamic power's frequency dependence relative to fmax, the
+ * part of w(f) that scales (undefined frequency or range: 1).
+ */
+export function dynamicShape(
   model: FrequencyModel,
   range: FrequencyRange | undefined,
   fKHz: number | undefined,
@@ -46,5 +49,15 @@ export function frequencyWeight(
   const span = range.maxKHz - range.minKHz;
   const x = span <= 0 ? 1 : Math.min(1, Math.max(0, (fKHz - range.minKHz) / span));
   const v = (model.minVoltage + (model.maxVoltage - model.minVoltage) * x ** model.voltageExponent) / model.maxVoltage;
-  return model.staticShare + (1 - model.staticShare) * Math.min(1, fKHz / range.maxKHz) * v * v;
+  return Math.min(1, fKHz / range.maxKHz) * v * v;
+}
+
+/** w(f) = s + (1 − s) · h(f) for a CPU at `fKHz` (undefined frequency or range: 1). */
+export function frequencyWeight(
+  model: FrequencyModel,
+  range: FrequencyRange | undefined,
+  fKHz: number | undefined,
+): number {
+  if (range === undefined || fKHz === undefined || !(range.maxKHz > 0)) return 1;
+  return model.staticShare + (1 - model.staticShare) * dynamicShape(model, range, fKHz);
 }

@@ -4,33 +4,21 @@
  *
  *     P − floor = a · Σ busy_c + b · Σ busy_c · h(f_c),   h(f) = (f / fmax) · (V(f) / Vmax)²
  *
- * (busy in CPU-seconds per second), so a busy CPU-second at f weighs w(f) = a + b·h(f). The
- * pair (a, b) is fitted by recursive least squares over the intervals, starting from the
- * configured prior (`staticShare` s: a : b = s : 1 − s, scaled by the first busy interval) with
- * a weak prior covariance: intervals in which load and frequency vary pin the curve down; while
- * they do not (constant loads), the direction they cannot tell apart stays at the prior. A
- * slight forgetting factor follows slow drift (temperature, idle-state settings), with the
- * covariance bounded so that a long constant stretch cannot wind it up.
+ * (busy in CPU-seconds per second; h is `dynamicShape` in frequency-weight.ts), so a busy
+ * CPU-second at f weighs w(f) = a + b·h(f). The pair (a, b) is fitted by recursive least
+ * squares over the intervals, starting from the configured prior (`staticShare` s: a : b =
+ * s : 1 − s, scaled by the first busy interval) with a weak prior covariance: intervals in
+ * which load and frequency vary pin the curve down; while they do not (constant loads), the
+ * direction they cannot tell apart stays at the prior. A slight forgetting factor follows slow
+ * drift (temperature, idle-state settings), with the covariance bounded so that a long
+ * constant stretch cannot wind it up.
  */
-import type { FrequencyModel, FrequencyRange } from './frequency-weight.js';
+import type { FrequencyModel } from './frequency-weight.js';
 
 const FORGETTING = 0.9995;
 const MAX_TRACE_FACTOR = 100;
 /** Less busy than this (CPU-s per s) says nothing about the curve. */
 const MIN_BUSY = 0.05;
-
-/** h(f): dynamic power's frequency dependence relative to fmax (`frequency-weight.ts` for V(f)). */
-export function dynamicShape(
-  model: FrequencyModel,
-  range: FrequencyRange | undefined,
-  fKHz: number | undefined,
-): number {
-  if (range === undefined || fKHz === undefined || !(range.maxKHz > 0)) return 1;
-  const span = range.maxKHz - range.minKHz;
-  const x = span <= 0 ? 1 : Math.min(1, Math.max(0, (fKHz - range.minKHz) / span));
-  const v = (model.minVoltage + (model.maxVoltage - model.minVoltage) * x ** model.voltageExponent) / model.maxVoltage;
-  return Math.min(1, fKHz / range.maxKHz) * v * v;
-}
 
 /** One zone's fitted weight curve. */
 export class WeightCalibration {

@@ -1,5 +1,5 @@
 /** The `plugins.snmp` config section. */
-import { Type, Port, StringEnum, type Static } from 'vpmd';
+import { Type, Port, StringEnum, METRIC_KINDS, METRIC_UNITS, type Static } from 'vpmd';
 
 const Auth = StringEnum(['sha224', 'sha256', 'sha384', 'sha512'] as const, {
   description: 'USM authentication protocol (HMAC-SHA-2)',
@@ -156,18 +156,8 @@ const Target = Type.Object(
             pattern: '^[a-z0-9][a-z0-9-]*(/[a-z0-9][a-z0-9-]*)*$',
             description: 'metric id suffix under snmp/TARGET/',
           }),
-          kind: StringEnum([
-            'power',
-            'energy',
-            'temperature',
-            'fan',
-            'voltage',
-            'current',
-            'frequency',
-            'utilization',
-            'other',
-          ] as const),
-          unit: StringEnum(['W', 'J', 'Cel', 'RPM', 'V', 'A', 'Hz', '%', 'count', 'unspecified'] as const),
+          kind: StringEnum(METRIC_KINDS),
+          unit: StringEnum(METRIC_UNITS),
           scale: Type.Number({ default: 1, description: 'multiplier from the raw value to the unit' }),
         },
         { additionalProperties: false },

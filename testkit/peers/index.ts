@@ -18,6 +18,7 @@ export {
   LOGIND_BUS_NAME,
   LOGIND_MANAGER_IFACE,
   LOGIND_PATH,
+  listInhibitors,
   startLogindMock,
   type LogindAnswer,
   type LogindCall,

@@ -147,6 +147,25 @@ export async function startIpmiSim(opts: IpmiSimOptions = {}): Promise<IpmiSimPe
   }
 }
 
+/**
+ * ipmi_sim binds its LAN port with SO_REUSEADDR, so a second ipmi_sim (another test worker that
+ * probed the same free port) binds it too without an error, and each then answers the other's
+ * requests. Counting the sockets bound to each port after start turns that silent share into
+ * the same "Address already in use" race the caller retries on other ports.
+ */
+async function refuseSharedPorts(ports: readonly number[]): Promise<void> {
+  const table = await readFile('/proc/net/udp', 'utf8').catch(() => '');
+  const bound = new Map<number, number>();
+  for (const line of table.split('\n').slice(1)) {
+    const local = line.trim().split(/\s+/)[1];
+    const port = local === undefined ? NaN : parseInt(local.split(':')[1] ?? '', 16);
+    if (Number.isFinite(port)) bound.set(port, (bound.get(port) ?? 0) + 1);
+  }
+  const shared = ports.filter((port) => (bound.get(port) ?? 0) > 1);
+  if (shared.length > 0)
+    throw peerFailedError(PEER, `Address already in use: UDP ${shared.join(', ')} also bound by another process`);
+}
+
 /** Starts with ports picked free at most this many times before a port race is reported. */
 const PORT_RACE_ATTEMPTS = 5;
 
@@ -208,6 +227,7 @@ async function startIpmiSimOnce(opts: IpmiSimOptions): Promise<IpmiSimPeer> {
       ipmb: b.ipmb,
     }));
     await Promise.all(processes.map((p) => awaitReady(p, targets, opts.startTimeoutMs ?? 20_000)));
+    await refuseSharedPorts(ports);
     return makePeer(dir, processes, targets, stopAll);
   } catch (e) {
     await stopAll();

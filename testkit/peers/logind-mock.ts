@@ -4,6 +4,7 @@
  * helper adds both through the mock's control interface (org.freedesktop.DBus.Mock).
  */
 import { Variant } from 'dbus-next';
+import type { BusClient } from './bus-client.js';
 import type { MockCall } from './dbusmock-calls.js';
 import { DbusmockPeer, startDbusmockTemplate, type DbusmockTemplate, type StartedDbusmock } from './dbusmock-peer.js';
 import { peerOptionsError } from './peer-errors.js';
@@ -68,6 +69,12 @@ export interface LogindMock {
   addSleepWithFlags(): Promise<void>;
   /** Emits Manager.PrepareForSleep(start): true before sleeping, false after resume. */
   emitPrepareForSleep(start: boolean): Promise<void>;
+  /**
+   * (Re)defines a Manager method with python `code` run by dbusmock (Mock.AddMethod), for what
+   * the other helpers do not cover: e.g. `raise dbus.exceptions.DBusException('Access denied',
+   * name='org.freedesktop.DBus.Error.AccessDenied')` as polkit's refusal, or `ret = "challenge"`.
+   */
+  addMethod(method: string, inSig: string, outSig: string, code: string): Promise<void>;
   /** Calls recorded since start or the last clearCalls(), optionally of one method only. */
   calls(method?: string): Promise<LogindCall[]>;
   /** Forgets the recorded calls. */
@@ -129,6 +136,10 @@ class RunningLogindMock extends DbusmockPeer implements LogindMock {
     await this.mock('EmitSignal', 'sssav', [LOGIND_MANAGER_IFACE, 'PrepareForSleep', 'b', [new Variant('b', start)]]);
   }
 
+  async addMethod(method: string, inSig: string, outSig: string, code: string): Promise<void> {
+    await this.mock('AddMethod', 'sssss', [LOGIND_MANAGER_IFACE, method, inSig, outSig, code]);
+  }
+
   async setProps(props: Partial<LogindProps>): Promise<void> {
     checkProps(props);
     this.current = { ...this.current, ...props };
@@ -160,6 +171,20 @@ class RunningLogindMock extends DbusmockPeer implements LogindMock {
     if (method.startsWith('Can')) lines.push(`ret = '${this.current[method as keyof LogindProps]}'`);
     await this.mock('AddMethod', 'sssss', [LOGIND_MANAGER_IFACE, method, inSig, outSig, lines.join('\n')]);
   }
+}
+
+/**
+ * The inhibitor locks logind holds now (Manager.ListInhibitors through `client`, a connection to
+ * the mock's bus): one row `[what, who, why, mode, uid, pid]` per lock.
+ */
+export async function listInhibitors(client: BusClient): Promise<unknown[][]> {
+  const [rows] = await client.call({
+    destination: LOGIND_BUS_NAME,
+    path: LOGIND_PATH,
+    interface: LOGIND_MANAGER_IFACE,
+    member: 'ListInhibitors',
+  });
+  return rows as unknown[][];
 }
 
 /**

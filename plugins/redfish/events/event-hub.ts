@@ -13,6 +13,7 @@ import { Type, type Static, type VpmdEventMap } from 'vpmd';
 import type { RedfishContext } from '../config.js';
 import { eventMessage } from '../http/redfish-error.js';
 import { odataType, toId } from '../resources/types.js';
+import { chassisIdOfTarget } from '../resources/host-bmc.js';
 
 const Sub = Type.Object({
   id: Type.String(),
@@ -245,7 +246,7 @@ export class EventHub {
     } catch {
       // metric removed meanwhile: keep the host chassis as origin
     }
-    const ch = target === 'host' ? this.ctx.config.systemId : toId(`bmc-${target}`);
+    const ch = chassisIdOfTarget(this.ctx, target);
     const uri = `/redfish/v1/Chassis/${ch}/Sensors/${toId(e.metric)}`;
     const id = (
       {
@@ -259,7 +260,7 @@ export class EventHub {
   }
 
   private onHwLog(e: VpmdEventMap['hw.log.v1']): void {
-    const uri = `/redfish/v1/Chassis/${toId(`bmc-${e.source}`)}`;
+    const uri = `/redfish/v1/Chassis/${chassisIdOfTarget(this.ctx, e.source)}`;
     const sev = { info: 'OK', warning: 'Warning', critical: 'Critical' }[e.severity];
     const rec = this.record('ResourceErrorsDetected', [e.source, e.message], uri, e.timestamp, sev);
     this.publish([rec]);

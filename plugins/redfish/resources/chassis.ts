@@ -2,20 +2,22 @@
  * `Chassis/{id}`: one chassis for the host and one per other telemetry target (a BMC the IPMI
  * plugin polls), each with Sensors, PowerSubsystem, ThermalSubsystem (ThermalMetrics) and
  * EnvironmentMetrics built from the telemetry store at request time, so new metrics appear
- * without a restart.
+ * without a restart. The host's own BMC (`hostBmc`) has no chassis of its own: it is the
+ * management controller inside the host's box, so its readings are the host chassis' sensors.
  */
 import { BMCS, type MetricKind, type MetricSnapshot } from 'vpmd';
-import type { ServiceDeps } from '../config.js';
+import type { RedfishContext, ServiceDeps } from '../config.js';
 import type { Route, RouteRequest } from '../http/router.js';
 import { notFound } from './service-root.js';
 import { collection, link, odataType, status, toId } from './types.js';
 import { oemType } from './oem-schema.js';
 import { hostControls, patchEnvironmentPowerLimit, powerLimitExcerpt } from './power-controls.js';
-import { identifyField, identifyProperties, setIdentify } from './host-bmc.js';
+import { chassisIdOfTarget, hostBmcName, identifyField, identifyProperties, setIdentify } from './host-bmc.js';
 import { checkBody } from './patch.js';
 import { Inventory } from './inventory.js';
 
 const C = '/redfish/v1/Chassis';
+const MANAGER = '/redfish/v1/Managers/vpmd';
 
 /** Redfish ReadingType and UCUM units per telemetry kind (kinds without one are not served). */
 const READING: Partial<Record<MetricKind, { type: string; units: string }>> = {
@@ -37,29 +39,45 @@ function sensorStatus(m: MetricSnapshot): Record<string, string> {
   return { State: 'Enabled', Health: HEALTH[s] };
 }
 
+/** The telemetry targets whose readings the host chassis holds: the host and its own BMC. */
+function hostTargets(ctx: RedfishContext): string[] {
+  const own = hostBmcName(ctx);
+  return own === undefined ? ['host'] : ['host', own];
+}
+
+/**
+ * Every Chassis Id served, with the telemetry targets whose readings it holds (the host first).
+ * The managers' `ManagerForChassis` lists the same Ids, so the links stay symmetric.
+ */
+export function chassisTargets(ctx: RedfishContext): Map<string, string[]> {
+  const own = hostBmcName(ctx);
+  const out = new Map<string, string[]>([[ctx.config.systemId, hostTargets(ctx)]]);
+  const add = (target: string): void => {
+    const id = chassisIdOfTarget(ctx, target, own);
+    const held = out.get(id);
+    if (held === undefined) out.set(id, [target]);
+    else if (!held.includes(target)) held.push(target);
+  };
+  for (const m of ctx.telemetry.list()) add(m.source.target);
+  for (const t of ctx.capabilities.find(BMCS)?.targets() ?? []) add(t.name);
+  return out;
+}
+
 /** Routes of the chassis and their telemetry. */
 export function chassisRoutes(deps: ServiceDeps): Route[] {
   const { ctx } = deps;
   const hostId = ctx.config.systemId;
   const inventory = new Inventory(ctx);
-  const chassisIdOf = (target: string): string => (target === 'host' ? hostId : toId(`bmc-${target}`));
-  /** Chassis ids with their telemetry target. */
-  const chassisList = (): Map<string, string> => {
-    const out = new Map<string, string>([[hostId, 'host']]);
-    for (const m of ctx.telemetry.list()) out.set(chassisIdOf(m.source.target), m.source.target);
-    for (const t of ctx.capabilities.find(BMCS)?.targets() ?? []) out.set(chassisIdOf(t.name), t.name);
-    return out;
-  };
-  const targetOf = (req: RouteRequest): string => {
+  const targetsOf = (req: RouteRequest): string[] => {
     // The host's chassis always exists: found without listing every metric and BMC (a poller
     // reading the host's sensors asks this on every request).
-    if (req.params.ch === hostId) return 'host';
-    const t = chassisList().get(req.params.ch ?? '');
+    if (req.params.ch === hostId) return hostTargets(ctx);
+    const t = chassisTargets(ctx).get(req.params.ch ?? '');
     if (t === undefined) throw notFound('Chassis', req.params.ch ?? '');
     return t;
   };
-  const sensorsOf = (target: string): MetricSnapshot[] =>
-    ctx.telemetry.list({ target }).filter((m) => READING[m.kind] !== undefined);
+  const sensorsOf = (targets: readonly string[]): MetricSnapshot[] =>
+    targets.flatMap((target) => ctx.telemetry.list({ target })).filter((m) => READING[m.kind] !== undefined);
   // Redfish sensor id -> metric id, rebuilt when an id is not found (metrics come and go).
   let ids = new Map<string, string>();
   const sensorById = (sensorId: string): MetricSnapshot | undefined => {
@@ -92,9 +110,21 @@ export function chassisRoutes(deps: ServiceDeps): Route[] {
     const v = ms.map((m) => m.latest?.value).filter((x): x is number => typeof x === 'number');
     return v.length ? v.reduce((a, b) => a + b, 0) : null;
   };
-  /** Package-level power/energy (RAPL sub-domains are inside their package: not summed twice). */
-  const topLevel = (ms: MetricSnapshot[], kind: MetricKind): MetricSnapshot[] =>
-    ms.filter((m) => m.kind === kind && (!m.id.startsWith('host/rapl/') || /^host\/rapl\/package-\d+\//.test(m.id)));
+  /**
+   * The readings of the chassis' power or energy: a BMC's (the whole box, at its input) when it
+   * has any, else the host's package-level ones (RAPL sub-domains are inside their package: not
+   * summed twice). The host chassis never adds the two: the packages are inside the box.
+   */
+  const topLevel = (ms: MetricSnapshot[], kind: MetricKind): MetricSnapshot[] => {
+    const box = ms.filter((m) => m.kind === kind && m.source.target !== 'host');
+    if (box.length) return box;
+    return ms.filter(
+      (m) =>
+        m.kind === kind &&
+        m.source.target === 'host' &&
+        (!m.id.startsWith('host/rapl/') || /^host\/rapl\/package-\d+\//.test(m.id)),
+    );
+  };
 
   const sensorBody = (ch: string, m: MetricSnapshot): Record<string, unknown> => {
     const r = READING[m.kind] as { type: string; units: string };
@@ -127,28 +157,32 @@ export function chassisRoutes(deps: ServiceDeps): Route[] {
   };
 
   const chassisBody = async (req: RouteRequest): Promise<Record<string, unknown>> => {
-    const target = targetOf(req);
+    const [target = 'host'] = targetsOf(req);
     const ch = req.params.ch as string;
-    const bmc = ctx.capabilities
-      .find(BMCS)
-      ?.targets()
-      .find((b) => b.name === target);
+    const isHost = target === 'host';
+    const bmc = isHost
+      ? undefined
+      : ctx.capabilities
+          .find(BMCS)
+          ?.targets()
+          .find((b) => b.name === target);
     const health = bmc && bmc.state !== 'ok' ? 'Warning' : 'OK';
     return {
       '@odata.id': `${C}/${ch}`,
       '@odata.type': odataType('Chassis'),
       Id: ch,
-      Name: target === 'host' ? 'Host chassis' : `Chassis of BMC ${target}`,
-      '@Redfish.WriteableProperties': Object.keys(identifyField(deps, target === 'host' ? undefined : target)),
+      Name: isHost ? 'Host chassis' : `Chassis of BMC ${target}`,
+      '@Redfish.WriteableProperties': Object.keys(identifyField(deps, isHost ? undefined : target)),
       ChassisType: 'RackMount',
       // Another target's chassis: vpmd reads no FRU inventory of it, so its Model and
       // SerialNumber are unknown (null), not borrowed from elsewhere; its identify light is its
-      // BMC's when the target is one.
-      ...(target === 'host'
+      // BMC's when the target is one. The host's light is its own BMC's.
+      ...(isHost
         ? { ...(await inventory.chassisProperties()), ...(await identifyProperties(deps)) }
         : { Model: null, SerialNumber: null, ...(await identifyProperties(deps, target)) }),
-      // Another target's power state is its BMC's report; null (unknown) until it gives one.
-      PowerState: bmc?.power ? (bmc.power === 'on' ? 'On' : 'Off') : target === 'host' ? 'On' : null,
+      // The host is on while vpmd answers from it. Another target's power state is its BMC's
+      // report; null (unknown) until it gives one.
+      PowerState: isHost ? 'On' : bmc?.power ? (bmc.power === 'on' ? 'On' : 'Off') : null,
       Status: status(health),
       Sensors: link(`${C}/${ch}/Sensors`),
       PowerSubsystem: link(`${C}/${ch}/PowerSubsystem`),
@@ -156,18 +190,21 @@ export function chassisRoutes(deps: ServiceDeps): Route[] {
       EnvironmentMetrics: link(`${C}/${ch}/EnvironmentMetrics`),
       // Every chassis has its Controls collection; only the host's holds one (the power limit).
       Controls: link(`${C}/${ch}/Controls`),
-      Links: {
-        // The host BMC's chassis is the host's own: it holds the host system too. Another
-        // target's systems are not resources of this service, so none is linked.
-        ...(target === 'host' || bmc?.hostBmc ? { ComputerSystems: [link(`/redfish/v1/Systems/${hostId}`)] } : {}),
-        ManagedBy: [link('/redfish/v1/Managers/vpmd')],
-      },
+      // Each link has its reverse: Systems/host Links.Chassis, Managers/vpmd ManagerForChassis
+      // (every chassis) and ManagerInChassis (vpmd runs in the host's box). Another target's
+      // systems are not resources of this service, so none is linked from its chassis.
+      Links: isHost
+        ? {
+            ComputerSystems: [link(`/redfish/v1/Systems/${hostId}`)],
+            ManagedBy: [link(MANAGER)],
+            ManagersInChassis: [link(MANAGER)],
+          }
+        : { ManagedBy: [link(MANAGER)] },
     };
   };
   const environmentBody = async (req: RouteRequest): Promise<Record<string, unknown>> => {
-    const target = targetOf(req);
     const ch = req.params.ch as string;
-    const ms = sensorsOf(target);
+    const ms = sensorsOf(targetsOf(req));
     const temps = ms.filter((m) => m.kind === 'temperature' && typeof m.latest?.value === 'number');
     const hottest = temps.sort((a, b) => (b.latest?.value as number) - (a.latest?.value as number))[0];
     const watts = sum(topLevel(ms, 'power'));
@@ -195,7 +232,7 @@ export function chassisRoutes(deps: ServiceDeps): Route[] {
           'ChassisCollection',
           C,
           'Chassis',
-          [...chassisList().keys()].map((id) => `${C}/${id}`),
+          [...chassisTargets(ctx).keys()].map((id) => `${C}/${id}`),
         ),
     },
     {
@@ -206,7 +243,7 @@ export function chassisRoutes(deps: ServiceDeps): Route[] {
       // The identify light, through the host's own BMC (host chassis) or the chassis' BMC.
       patch: async (req) => {
         const current = await chassisBody(req);
-        const target = targetOf(req);
+        const [target] = targetsOf(req);
         const bmcTarget = target === 'host' ? undefined : target;
         checkBody(req.body, identifyField(deps, bmcTarget), current);
         const by = req.principal as NonNullable<RouteRequest['principal']>;
@@ -221,7 +258,7 @@ export function chassisRoutes(deps: ServiceDeps): Route[] {
       shared: true,
       get: (req) => {
         const ch = req.params.ch as string;
-        const members = targetOf(req) === 'host' ? hostControls(deps, ch) : [];
+        const members = targetsOf(req)[0] === 'host' ? hostControls(deps, ch) : [];
         return collection('ControlCollection', `${C}/${ch}/Controls`, 'Controls', members);
       },
     },
@@ -230,13 +267,12 @@ export function chassisRoutes(deps: ServiceDeps): Route[] {
       entity: 'SensorCollection',
       shared: true,
       get: (req) => {
-        const target = targetOf(req);
         const ch = req.params.ch as string;
         return collection(
           'SensorCollection',
           `${C}/${ch}/Sensors`,
           'Sensors',
-          sensorsOf(target).map((m) => sensorUri(ch, m)),
+          sensorsOf(targetsOf(req)).map((m) => sensorUri(ch, m)),
         );
       },
     },
@@ -246,8 +282,8 @@ export function chassisRoutes(deps: ServiceDeps): Route[] {
       shared: true,
       get: (req) => {
         const m = sensorById(req.params.sensor ?? '');
-        if (!m || chassisIdOf(m.source.target) !== req.params.ch || READING[m.kind] === undefined) {
-          targetOf(req); // an unknown chassis is a Chassis 404, not a Sensor one
+        if (!m || chassisIdOfTarget(ctx, m.source.target) !== req.params.ch || READING[m.kind] === undefined) {
+          targetsOf(req); // an unknown chassis is a Chassis 404, not a Sensor one
           throw notFound('Sensor', req.params.sensor ?? '');
         }
         return sensorBody(req.params.ch, m);
@@ -258,7 +294,7 @@ export function chassisRoutes(deps: ServiceDeps): Route[] {
       entity: 'PowerSubsystem',
       shared: true,
       get: (req) => {
-        targetOf(req);
+        targetsOf(req);
         return {
           '@odata.id': `${C}/${req.params.ch}/PowerSubsystem`,
           '@odata.type': odataType('PowerSubsystem'),
@@ -275,7 +311,7 @@ export function chassisRoutes(deps: ServiceDeps): Route[] {
       entity: 'ThermalSubsystem',
       shared: true,
       get: (req) => {
-        targetOf(req);
+        targetsOf(req);
         return {
           '@odata.id': `${C}/${req.params.ch}/ThermalSubsystem`,
           '@odata.type': odataType('ThermalSubsystem'),
@@ -291,9 +327,8 @@ export function chassisRoutes(deps: ServiceDeps): Route[] {
       entity: 'ThermalMetrics',
       shared: true,
       get: (req) => {
-        const target = targetOf(req);
         const ch = req.params.ch as string;
-        const temps = sensorsOf(target).filter((m) => m.kind === 'temperature');
+        const temps = sensorsOf(targetsOf(req)).filter((m) => m.kind === 'temperature');
         return {
           '@odata.id': `${C}/${ch}/ThermalSubsystem/ThermalMetrics`,
           '@odata.type': odataType('ThermalMetrics'),

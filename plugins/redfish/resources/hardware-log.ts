@@ -58,6 +58,9 @@ export function hardwareLogRoutes(log: HardwareLog): Route[] {
         Name: `Hardware log entry ${e.n}`,
         EntryType: 'Oem',
         OemRecordFormat: 'vpmd hw.log',
+        // The source's own record id (EntryType Oem: OEM information): DMTF's Tacklebox rf_logs
+        // reads MessageId from every entry and crashes without it.
+        MessageId: e.id,
         Severity: SEVERITY[e.severity],
         Created: new Date(e.timestamp).toISOString(),
         Message: `${e.source}: ${e.message}`,

@@ -13,8 +13,9 @@ import {
   type Bmcs,
   type Principal,
 } from 'vpmd';
-import type { ServiceDeps } from '../config.js';
+import type { RedfishContext, ServiceDeps } from '../config.js';
 import type { FieldCheck } from './patch.js';
+import { toId } from './types.js';
 
 /** The host's BMC and the router, or why there is none. */
 export type HostBmc = { readonly name: string; readonly bmcs: Bmcs } | { readonly why: string };
@@ -33,6 +34,27 @@ export function hostBmc(deps: ServiceDeps): HostBmc {
   } catch (e) {
     return { why: e instanceof Error ? e.message : String(e) };
   }
+}
+
+/**
+ * The name of the host's BMC target, or undefined when there is none (or the marking is in
+ * conflict: then no target is the host's, as `hostBmc` reports).
+ */
+export function hostBmcName(ctx: RedfishContext): string | undefined {
+  try {
+    return ctx.capabilities.find(BMCS)?.hostBmc()?.name;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The Chassis Id of a telemetry target: the host's (`systemId`) for the host and for the host's
+ * own BMC, whose box it is (one physical chassis, as a BMC's own service models it), else
+ * `bmc-NAME`. Sensors, events and links all use it, so a host BMC's readings are under the host.
+ */
+export function chassisIdOfTarget(ctx: RedfishContext, target: string, hostBmcTarget = hostBmcName(ctx)): string {
+  return target === 'host' || target === hostBmcTarget ? ctx.config.systemId : toId(`bmc-${target}`);
 }
 
 /**

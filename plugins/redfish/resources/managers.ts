@@ -11,9 +11,12 @@ import type { Route } from '../http/router.js';
 import { notFound } from './service-root.js';
 import { collection, link, logService, odataType, status } from './types.js';
 import { logEntriesRoutes } from './log-entries.js';
+import { chassisTargets } from './chassis.js';
 
 const M = '/redfish/v1/Managers/vpmd';
 const LOG = `${M}/LogServices/AuditLog`;
+/** The audit entry's MessageId (EntryType Oem: vpmd's own identifiers) by outcome. */
+const AUDIT_MESSAGE_IDS = { ok: 'Vpmd.Audit.Ok', denied: 'Vpmd.Audit.Denied', failed: 'Vpmd.Audit.Failed' } as const;
 
 /** Routes of the manager, its network protocol and its audit log. */
 export function managerRoutes(deps: ServiceDeps): Route[] {
@@ -26,6 +29,9 @@ export function managerRoutes(deps: ServiceDeps): Route[] {
     Name: `Audit entry ${e.id}`,
     EntryType: 'Oem',
     OemRecordFormat: 'vpmd audit',
+    // For EntryType Oem the schema lets MessageId carry OEM information; DMTF's Tacklebox
+    // (rf_logs, print_log_entries) reads it from every entry and crashes without it.
+    MessageId: AUDIT_MESSAGE_IDS[e.outcome],
     Severity: e.outcome === 'ok' ? 'OK' : 'Warning',
     Created: new Date(e.timestamp).toISOString(),
     Message: `${e.principal} (${e.origin}${e.address ? ` from ${e.address}` : ''}): ${e.action}: ${e.outcome}${e.detail ? ` (${e.detail})` : ''}`,
@@ -51,9 +57,12 @@ export function managerRoutes(deps: ServiceDeps): Route[] {
           Status: status('OK'),
           NetworkProtocol: link(`${M}/NetworkProtocol`),
           LogServices: link(`${M}/LogServices`),
+          // The reverse of each chassis' ManagedBy (every chassis served, the host's first), of
+          // the system's ManagedBy, and of the host chassis' ManagersInChassis.
           Links: {
             ManagerForServers: [link(`/redfish/v1/Systems/${ctx.config.systemId}`)],
-            ManagerForChassis: [link(`/redfish/v1/Chassis/${ctx.config.systemId}`)],
+            ManagerForChassis: [...chassisTargets(ctx).keys()].map((id) => link(`/redfish/v1/Chassis/${id}`)),
+            ManagerInChassis: link(`/redfish/v1/Chassis/${ctx.config.systemId}`),
           },
         };
       },

@@ -5,13 +5,7 @@
  * when logind is absent, slow or frozen.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  startLogindMock,
-  startPrivateBus,
-  LOGIND_BUS_NAME,
-  LOGIND_MANAGER_IFACE,
-  LOGIND_PATH,
-} from '../../../testkit/peers/index.js';
+import { listInhibitors, startLogindMock, startPrivateBus } from '../../../testkit/peers/index.js';
 import type { BusClient, LogindAnswer, LogindMock, PrivateBus } from '../../../testkit/peers/index.js';
 import { LogindManager, LOGIND_VERB_OF, HostPowerService } from '../../../core/host-power/index.js';
 import { createLogger } from '../../../core/logger.js';
@@ -97,15 +91,7 @@ describe('sleep verbs', () => {
 });
 
 describe('Inhibit and PrepareForSleep', () => {
-  const inhibitors = async (): Promise<unknown[][]> => {
-    const [rows] = await probe.call({
-      destination: LOGIND_BUS_NAME,
-      path: LOGIND_PATH,
-      interface: LOGIND_MANAGER_IFACE,
-      member: 'ListInhibitors',
-    });
-    return rows as unknown[][];
-  };
+  const inhibitors = (): Promise<unknown[][]> => listInhibitors(probe);
 
   it('receives the delay lock as a file descriptor and releases it by closing it', async () => {
     const lock = await client.inhibit('sleep', 'vpmd', 'test lock', 'delay');

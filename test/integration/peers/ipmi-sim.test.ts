@@ -204,6 +204,21 @@ describe('startIpmiSim options', () => {
     }
   });
 
+  it('refuses a port another ipmi_sim serves too (both bind it with SO_REUSEADDR)', async () => {
+    const first = await startIpmiSim();
+    try {
+      const port = target(first, 0).port;
+      await expect(startIpmiSim({ basePort: port })).rejects.toMatchObject({
+        code: 'E_PEER_FAILED',
+        message: expect.stringContaining(`UDP ${port} also bound by another process`),
+      });
+      // The first BMC still answers as itself.
+      expect((await sdrList(target(first, 0))).get('Inlet Temp')).toBe('24 degrees C | ok');
+    } finally {
+      await first.stop();
+    }
+  });
+
   it('rejects an all-caps sensor name and a privileged base port before starting anything', async () => {
     await expect(
       startIpmiSim({

@@ -8,13 +8,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { bootAgent, type BootedAgent } from '../../../testkit/index.js';
-import {
-  LOGIND_BUS_NAME,
-  LOGIND_MANAGER_IFACE,
-  LOGIND_PATH,
-  startLogindMock,
-  startPrivateBus,
-} from '../../../testkit/peers/index.js';
+import { listInhibitors, startLogindMock, startPrivateBus } from '../../../testkit/peers/index.js';
 import type { BusClient, LogindMock, PrivateBus } from '../../../testkit/peers/index.js';
 import type { RtcState, SuspendOutcome } from '../../../core/index.js';
 import plugin from '../../../plugins/libvirt-caps/index.js';
@@ -40,15 +34,7 @@ let logind: LogindMock;
 let probe: BusClient;
 let agent: BootedAgent;
 
-const inhibitors = async (): Promise<unknown[][]> => {
-  const [rows] = await probe.call({
-    destination: LOGIND_BUS_NAME,
-    path: LOGIND_PATH,
-    interface: LOGIND_MANAGER_IFACE,
-    member: 'ListInhibitors',
-  });
-  return rows as unknown[][];
-};
+const inhibitors = (): Promise<unknown[][]> => listInhibitors(probe);
 const status = (): Promise<Status> => agent.json<Status>(['sleep', 'status']);
 const rtc = (): Promise<RtcState> => agent.json<RtcState>(['observer', 'rtc']);
 const fail = async (argv: string[]): Promise<{ code: string; message: string }> => {
@@ -260,21 +246,13 @@ describe('refusals change nothing', () => {
   });
 
   it('maps a polkit refusal to a denied error and clears the alarm', async () => {
-    // What logind answers an unauthorised caller; set through dbusmock's own control interface.
-    await probe.call({
-      destination: LOGIND_BUS_NAME,
-      path: LOGIND_PATH,
-      interface: 'org.freedesktop.DBus.Mock',
-      member: 'AddMethod',
-      signature: 'sssss',
-      body: [
-        LOGIND_MANAGER_IFACE,
-        'SuspendWithFlags',
-        't',
-        '',
-        "raise dbus.exceptions.DBusException('Access denied', name='org.freedesktop.DBus.Error.AccessDenied')",
-      ],
-    });
+    // What logind answers an unauthorised caller.
+    await logind.addMethod(
+      'SuspendWithFlags',
+      't',
+      '',
+      "raise dbus.exceptions.DBusException('Access denied', name='org.freedesktop.DBus.Error.AccessDenied')",
+    );
     try {
       const err = await fail(['suspend', 'mem', '--wake-after', '300']);
       expect(err.code).toBe('E_HOST_POWER_REFUSED');

@@ -9,41 +9,47 @@ import {
   LIBVIRT_CONNECT_IFACE,
   LIBVIRT_DOMAIN_IFACE,
   LIBVIRT_TEST_PATH,
-  bootAgent,
   pollUntil,
-  startLibvirtDbus,
-  startPrivateBus,
   type BootedAgent,
   type BusClient,
-  type PrivateBus,
 } from '../../../testkit/index.js';
-import { DOMAINS, Type, definePlugin, type DomainLifecycleEvent, type Domains } from '../../../core/index.js';
-import domainsPlugin from '../../../plugins/libvirt-domains/index.js';
+import type { DomainLifecycleEvent, Domains } from '../../../core/index.js';
 import { LibvirtDomains } from '../../../plugins/libvirt-domains/libvirt-domains.js';
+import { bootDomainsOnLibvirt, type DomainsOnLibvirt } from '../../support/domains-on-libvirt.js';
 
-let bus: PrivateBus;
+let libvirt: DomainsOnLibvirt;
 let client: BusClient;
 let agent: BootedAgent;
-const events: DomainLifecycleEvent[] = [];
+/** What any user of domains@1 sees: the capability and its lifecycle events. */
 let seen: Domains | undefined;
-const savedAddress = process.env.DBUS_SESSION_BUS_ADDRESS;
+let events: DomainLifecycleEvent[];
 
-/** A consumer plugin: what any user of domains@1 sees. */
-const consumer = definePlugin({
-  name: 'domains-consumer',
-  version: '1.0.0',
-  description: 'sees what any domains@1 consumer sees',
-  coreApi: '^1.2.0',
-  config: Type.Object({}),
-  requires: ['domains@1'],
-  register(ctx) {
-    seen = ctx.capabilities.get(DOMAINS);
-    ctx.events.on('domain.lifecycle.v1', (e) => {
-      events.push(e);
-    });
-    return { start: () => Promise.resolve(), stop: () => Promise.resolve() };
-  },
-});
+/** Calls a method of libvirt-dbus's Test driver connection. */
+const callConnect = (member: string, signature: string, body: unknown[]): Promise<unknown[]> =>
+  client.call({
+    destination: LIBVIRT_BUS_NAME,
+    path: LIBVIRT_TEST_PATH,
+    interface: LIBVIRT_CONNECT_IFACE,
+    member,
+    signature,
+    body,
+  });
+
+/** Calls a method of the Test driver's domain `name` (looked up by name first). */
+async function callDomain(name: string, member: string, signature: string, body: unknown[]): Promise<unknown[]> {
+  const [path] = (await callConnect('DomainLookupByName', 's', [name])) as [string];
+  return client.call({ destination: LIBVIRT_BUS_NAME, path, interface: LIBVIRT_DOMAIN_IFACE, member, signature, body });
+}
+
+/** The lifecycle event of `kind` for the domain `name`, once the consumer has received it. */
+const lifecycleEvent = (name: string, kind: DomainLifecycleEvent['kind']): Promise<DomainLifecycleEvent> =>
+  pollUntil({
+    peer: 'libvirt-domains',
+    what: `a ${kind} event for ${name}`,
+    timeoutMs: 10_000,
+    intervalMs: 50,
+    probe: () => Promise.resolve(events.find((e) => e.name === name && e.kind === kind)),
+  });
 
 const NOVA = `<domain type='test'><name>nova-1</name><uuid>0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9</uuid>
   <title>web tier</title><memory>1048576</memory><vcpu>2</vcpu>
@@ -58,22 +64,11 @@ const NOVA = `<domain type='test'><name>nova-1</name><uuid>0f1e2d3c-4b5a-4978-86
   <os><type>hvm</type></os></domain>`;
 
 beforeAll(async () => {
-  bus = await startPrivateBus();
-  await startLibvirtDbus(bus); // stopped with the bus
-  client = await bus.connect();
-  process.env.DBUS_SESSION_BUS_ADDRESS = bus.address;
-  agent = await bootAgent({
-    plugins: [domainsPlugin, consumer],
-    core: { libvirt: { bus: 'session', driver: 'Test' } },
-    sections: { 'libvirt-domains': {}, 'domains-consumer': {} },
-  });
+  libvirt = await bootDomainsOnLibvirt();
+  ({ client, agent, domains: seen, events } = libvirt);
 });
 afterAll(async () => {
-  await agent?.stop();
-  client?.close();
-  await bus?.stop();
-  if (savedAddress === undefined) delete process.env.DBUS_SESSION_BUS_ADDRESS;
-  else process.env.DBUS_SESSION_BUS_ADDRESS = savedAddress;
+  await libvirt?.stop();
 });
 
 // One domain's life (nova-1 started, re-pinned, destroyed), step by step: the block keeps its
@@ -97,21 +92,8 @@ describe('domains@1 from libvirt-dbus', { shuffle: false }, () => {
   });
 
   it('reads Nova and vpmd metadata, and reports a started domain with a lifecycle event', async () => {
-    await client.call({
-      destination: LIBVIRT_BUS_NAME,
-      path: LIBVIRT_TEST_PATH,
-      interface: LIBVIRT_CONNECT_IFACE,
-      member: 'DomainCreateXML',
-      signature: 'su',
-      body: [NOVA, 0],
-    });
-    const started = await pollUntil({
-      peer: 'libvirt-domains',
-      what: 'a started event for nova-1',
-      timeoutMs: 10_000,
-      intervalMs: 50,
-      probe: () => Promise.resolve(events.find((e) => e.name === 'nova-1' && e.kind === 'started')),
-    });
+    await callConnect('DomainCreateXML', 'su', [NOVA, 0]);
+    const started = await lifecycleEvent('nova-1', 'started');
     expect(started.domain?.metadata).toEqual({
       title: 'web tier',
       nova: {
@@ -129,41 +111,13 @@ describe('domains@1 from libvirt-dbus', { shuffle: false }, () => {
   });
 
   it('shows a re-pin at once, and emits stopped (with the reason) when the domain is destroyed', async () => {
-    const [path] = (await client.call({
-      destination: LIBVIRT_BUS_NAME,
-      path: LIBVIRT_TEST_PATH,
-      interface: LIBVIRT_CONNECT_IFACE,
-      member: 'DomainLookupByName',
-      signature: 's',
-      body: ['nova-1'],
-    })) as [string];
     const mask = Array.from({ length: 8 }, (_, i) => i === 5);
-    await client.call({
-      destination: LIBVIRT_BUS_NAME,
-      path,
-      interface: LIBVIRT_DOMAIN_IFACE,
-      member: 'PinVcpu',
-      signature: 'uabu',
-      body: [0, mask, 0],
-    });
+    await callDomain('nova-1', 'PinVcpu', 'uabu', [0, mask, 0]);
     // Read on demand: the new pin shows at once. (libvirt's Test driver sends no Tunable signal
     // for PinVcpu, so the 'repinned' event is asserted against QEMU in test/integration/real-vm.)
     expect((await seen?.get('nova-1'))?.vcpus[0]?.pins).toEqual([5]);
-    await client.call({
-      destination: LIBVIRT_BUS_NAME,
-      path,
-      interface: LIBVIRT_DOMAIN_IFACE,
-      member: 'Destroy',
-      signature: 'u',
-      body: [0],
-    });
-    const stopped = await pollUntil({
-      peer: 'libvirt-domains',
-      what: 'a stopped event for nova-1',
-      timeoutMs: 10_000,
-      intervalMs: 50,
-      probe: () => Promise.resolve(events.find((e) => e.name === 'nova-1' && e.kind === 'stopped')),
-    });
+    await callDomain('nova-1', 'Destroy', 'u', [0]);
+    const stopped = await lifecycleEvent('nova-1', 'stopped');
     expect(stopped).toMatchObject({ uuid: '0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9', reason: 'destroyed' });
     expect(await seen?.get('nova-1')).toBeUndefined();
     expect((await seen?.list())?.map((d) => d.name)).not.toContain('nova-1');
@@ -179,18 +133,8 @@ const WITH_CHANNELS = `<domain type='test'><name>chan-1</name><memory>1048576</m
 
 // chan-1 defined, started, re-pinned through domains@1, destroyed: a sequence, kept in order.
 describe('the optional members guest channels use', { shuffle: false }, () => {
-  const connect = (member: string, signature: string, body: unknown[]): Promise<unknown[]> =>
-    client.call({
-      destination: LIBVIRT_BUS_NAME,
-      path: LIBVIRT_TEST_PATH,
-      interface: LIBVIRT_CONNECT_IFACE,
-      member,
-      signature,
-      body,
-    });
-
   it('looks up a defined domain that does not run (as add_vm needs), and says no for an unknown one', async () => {
-    await connect('DomainDefineXML', 's', [WITH_CHANNELS]);
+    await callConnect('DomainDefineXML', 's', [WITH_CHANNELS]);
     expect(await seen?.lookup?.('chan-1')).toMatchObject({ name: 'chan-1', active: false });
     expect(await seen?.get('chan-1')).toBeUndefined();
     expect(await seen?.lookup?.('ghost')).toBeUndefined();
@@ -198,15 +142,7 @@ describe('the optional members guest channels use', { shuffle: false }, () => {
   });
 
   it("reads a running domain's UNIX-socket channels from its live XML", async () => {
-    const [path] = (await connect('DomainLookupByName', 's', ['chan-1'])) as [string];
-    await client.call({
-      destination: LIBVIRT_BUS_NAME,
-      path,
-      interface: LIBVIRT_DOMAIN_IFACE,
-      member: 'Create',
-      signature: 'u',
-      body: [0],
-    });
+    await callDomain('chan-1', 'Create', 'u', [0]);
     const d = await seen?.get('chan-1');
     expect(d?.channels).toEqual([
       { target: 'virtio.serial.port.poweragent.0', path: '/run/vpmd-test/chan-1.power.0' },
@@ -222,15 +158,7 @@ describe('the optional members guest channels use', { shuffle: false }, () => {
     const repinned = events.slice(before).find((e) => e.name === 'chan-1' && e.kind === 'repinned');
     expect(repinned?.domain?.vcpus[1]?.pins).toEqual([4, 6]);
     await expect(seen?.pinVcpu?.('ghost', 0, [1])).rejects.toMatchObject({ code: 'E_LIBVIRT_DOMAINS_NOT_FOUND' });
-    const [path] = (await connect('DomainLookupByName', 's', ['chan-1'])) as [string];
-    await client.call({
-      destination: LIBVIRT_BUS_NAME,
-      path,
-      interface: LIBVIRT_DOMAIN_IFACE,
-      member: 'Destroy',
-      signature: 'u',
-      body: [0],
-    });
+    await callDomain('chan-1', 'Destroy', 'u', [0]);
   });
 });
 

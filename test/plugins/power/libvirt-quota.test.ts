@@ -6,56 +6,22 @@
  * silent success (the budget then keeps its other actuators and says why).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  bootAgent,
-  startLibvirtDbus,
-  startPrivateBus,
-  type BootedAgent,
-  type PrivateBus,
-} from '../../../testkit/index.js';
-import { DOMAINS, Type, definePlugin, type Domains } from '../../../core/index.js';
-import domainsPlugin from '../../../plugins/libvirt-domains/index.js';
 import { domainsQuota, type QuotaActuator } from '../../../plugins/power/quota.js';
 import { isVpmdError } from '../../../core/errors.js';
+import { bootDomainsOnLibvirt, type DomainsOnLibvirt } from '../../support/domains-on-libvirt.js';
 
 /** The Test driver's `test` domain. */
 const TEST_UUID = '6695eb01-f6a4-8304-79aa-97f2502e193f';
-let bus: PrivateBus;
-let agent: BootedAgent;
-let domains: Domains | undefined;
+let libvirt: DomainsOnLibvirt;
 let quota: QuotaActuator | undefined;
-const saved = process.env.DBUS_SESSION_BUS_ADDRESS;
 
-/** A consumer plugin: gets domains@1 as the power plugin does. */
-const consumer = definePlugin({
-  name: 'quota-consumer',
-  version: '1.0.0',
-  description: 'gets domains@1 as the power plugin does',
-  coreApi: '^1.2.0',
-  config: Type.Object({}),
-  requires: ['domains@1'],
-  register(ctx) {
-    domains = ctx.capabilities.get(DOMAINS);
-    return { start: () => Promise.resolve(), stop: () => Promise.resolve() };
-  },
-});
-
+// domains@1 as the power plugin gets it: from a consumer plugin's capabilities.
 beforeAll(async () => {
-  bus = await startPrivateBus();
-  await startLibvirtDbus(bus);
-  process.env.DBUS_SESSION_BUS_ADDRESS = bus.address;
-  agent = await bootAgent({
-    plugins: [domainsPlugin, consumer],
-    core: { libvirt: { bus: 'session', driver: 'Test' } },
-    sections: { 'libvirt-domains': {}, 'quota-consumer': {} },
-  });
-  quota = domainsQuota(domains);
+  libvirt = await bootDomainsOnLibvirt();
+  quota = domainsQuota(libvirt.domains);
 }, 60_000);
 afterAll(async () => {
-  await agent?.stop();
-  await bus?.stop();
-  if (saved === undefined) delete process.env.DBUS_SESSION_BUS_ADDRESS;
-  else process.env.DBUS_SESSION_BUS_ADDRESS = saved;
+  await libvirt?.stop();
 });
 
 describe('the quota actuator on domains@1 and libvirt-dbus', () => {

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootAgent, type BootedAgent } from '../../../testkit/boot-agent.js';
 import power from '../../../plugins/power/index.js';
 import snmp from '../../../plugins/snmp/index.js';
-import { MIB_DIR, freeUdpPort, tool, v3 } from '../snmp/helpers.js';
+import { freeUdpPort, tool, v3, withVpmdMib } from '../snmp/helpers.js';
 
 const CAP = '1.3.6.1.4.1.99999.1.6.1.0';
 let agent: BootedAgent;
@@ -45,15 +45,7 @@ async function pl1(): Promise<string> {
 
 describe('VPMD-MIB vpmdPower', () => {
   it('lets a read-write authPriv user set the cap, and refuses the others', async () => {
-    const names = await tool('snmpwalk', [
-      ...as('viewer').filter((a) => a !== '-On'),
-      '-M',
-      `+${MIB_DIR}:${MIB_DIR}/ietf`,
-      '-m',
-      'VPMD-MIB',
-      target,
-      'VPMD-MIB::vpmdPower',
-    ]);
+    const names = await tool('snmpwalk', [...withVpmdMib(as('viewer')), target, 'VPMD-MIB::vpmdPower']);
     expect(names.stdout).toContain('VPMD-MIB::vpmdPowerCapWatts.0 = Gauge32: 60 W');
     expect(names.stdout).toMatch(/VPMD-MIB::vpmdPowerCapHealth\.0 = STRING: "?ok/);
     const denied = await tool('snmpset', [...as('viewer'), target, CAP, 'u', '40']);

@@ -16,6 +16,7 @@ import { RedfishSchemas } from '../../../plugins/redfish/tools/schema-validator.
 import { oemJsonSchemaFiles } from '../../../plugins/redfish/resources/oem-schema.js';
 import { CertificateStore } from '../../../plugins/redfish/certs/certificate-store.js';
 import { request } from 'node:https';
+import { opensslKeyAndCert } from '../../../testkit/index.js';
 import { bootRedfish, type RedfishHarness, type RfBody, type RfResponse } from './support.js';
 
 const run = promisify(execFile);
@@ -174,27 +175,14 @@ function messageId(r: RfResponse): string {
 
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'vpmd-rf-cert-'));
-  await openssl(
-    'req',
-    '-x509',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:prime256v1',
-    '-nodes',
-    '-days',
-    '3',
-    '-subj',
-    '/CN=vpmd test CA',
-    '-addext',
-    'basicConstraints=critical,CA:TRUE',
-    '-addext',
-    'keyUsage=critical,keyCertSign,cRLSign',
-    '-keyout',
-    'ca.key',
-    '-out',
-    'ca.pem',
-  );
+  await opensslKeyAndCert({
+    dir: work,
+    subject: '/CN=vpmd test CA',
+    extensions: ['basicConstraints=critical,CA:TRUE', 'keyUsage=critical,keyCertSign,cRLSign'],
+    keyFile: 'ca.key',
+    certFile: 'ca.pem',
+    days: 3,
+  });
   await writeFile(join(work, 'server.ext'), 'keyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n');
   await writeFile(join(work, 'index.txt'), '');
   await writeFile(join(work, 'serial'), '1000\n');
@@ -279,24 +267,14 @@ describe('the HTTPS certificate over Redfish', { shuffle: false }, () => {
         token: admin,
         body: { CertificateCollection: { '@odata.id': CERTS }, CommonName: 'a' },
       });
-      await openssl(
-        'req',
-        '-new',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:prime256v1',
-        '-nodes',
-        '-subj',
-        '/CN=other',
-        '-addext',
-        'subjectAltName=IP:127.0.0.1',
-        '-keyout',
-        'other.key',
-        '-out',
-        'other.csr',
-      );
-      const other = await sign(await readFile(join(work, 'other.csr'), 'utf8'), 'other.pem');
+      const otherCsr = await opensslKeyAndCert({
+        dir: work,
+        subject: '/CN=other',
+        extensions: ['subjectAltName=IP:127.0.0.1'],
+        keyFile: 'other.key',
+        csrFile: 'other.csr',
+      });
+      const other = await sign(otherCsr.pem, 'other.pem');
       r = await replace(other);
       expect([r.status, messageId(r)]).toEqual([400, `${BASE}.ActionParameterValueConflict`]);
       expect(r.json.error['@Message.ExtendedInfo'][0].Message).toMatch(/not for the key of the last GenerateCSR/);
@@ -306,18 +284,18 @@ describe('the HTTPS certificate over Redfish', { shuffle: false }, () => {
       expect(messageId(r)).toBe(`${BASE}.ActionParameterValueConflict`);
       expect(r.text).not.toMatch(/PRIVATE KEY/);
       // Expired, and not yet valid.
-      const oldCert = await sign(await readFile(join(work, 'other.csr'), 'utf8'), 'old.pem', {
+      const oldCert = await sign(otherCsr.pem, 'old.pem', {
         start: '20200101000000Z',
         end: '20200201000000Z',
       });
-      r = await replace(oldCert + (await readFile(join(work, 'other.key'), 'utf8')));
+      r = await replace(oldCert + otherCsr.key);
       expect([r.status, messageId(r)]).toEqual([400, `${BASE}.ActionParameterValueError`]);
       expect(r.json.error['@Message.ExtendedInfo'][0].Message).toMatch(/expired on 2020-02-01/);
-      const future = await sign(await readFile(join(work, 'other.csr'), 'utf8'), 'future.pem', {
+      const future = await sign(otherCsr.pem, 'future.pem', {
         start: '20990101000000Z',
         end: '20990201000000Z',
       });
-      r = await replace(future + (await readFile(join(work, 'other.key'), 'utf8')));
+      r = await replace(future + otherCsr.key);
       expect(r.json.error['@Message.ExtendedInfo'][0].Message).toMatch(/not valid before 2099/);
       // Parameters.
       r = await replace(other, { CertificateType: 'PKCS12' });

@@ -13,7 +13,7 @@ import { testPlugin } from '../../../testkit/index.js';
 import { Type, defineCommand } from '../../../core/index.js';
 import { RedfishSchemas } from '../../../plugins/redfish/tools/schema-validator.js';
 import { oemJsonSchemaFiles } from '../../../plugins/redfish/resources/oem-schema.js';
-import { bootRedfish, type RedfishHarness, type RfBody } from './support.js';
+import { bootRedfish, loginAdminAndViewer, type RedfishHarness, type RfBody } from './support.js';
 
 const schemas = new RedfishSchemas(join(__dirname, '../../../plugins/redfish/dmtf/json-schema'), oemJsonSchemaFiles());
 const M = '/redfish/v1/Managers/vpmd/LogServices';
@@ -50,10 +50,7 @@ let viewer: string;
 
 beforeAll(async () => {
   h = await bootRedfish({ plugins: [selEmitter] });
-  await h.addAccount('admin', 'Administrator', 'Admin-pass-1');
-  await h.addAccount('viewer', 'ReadOnly', 'Viewer-pass-1');
-  admin = await h.login('admin', 'Admin-pass-1');
-  viewer = await h.login('viewer', 'Viewer-pass-1');
+  ({ admin, viewer } = await loginAdminAndViewer(h));
   await h.agent.json(['emit', 'sel', 'Fan 2 lower critical']);
   await h.agent.json(['emit', 'sel', 'PSU 1 presence']);
 }, 60_000);
@@ -100,6 +97,17 @@ describe('log entry collections (LogEntryCollection Members are AutoExpand)', ()
       expect(one.json).toEqual(m);
     }
     expect(schemas.check(r.json)).toEqual([]);
+  });
+
+  // DMTF's Tacklebox rf_logs (redfish_utilities.print_log_entries) reads entry["MessageId"] of
+  // every entry, even one with a Message: without it the tool crashes with KeyError.
+  it.each([
+    ['AuditLog', /^Vpmd\.Audit\.(Ok|Denied|Failed)$/],
+    ['HardwareLog', /^0x0042$/],
+  ])('%s gives every entry the MessageId that DMTF Tacklebox rf_logs reads', async (log, id) => {
+    const r = await h.rf('GET', `${M}/${log}/Entries`, { token: admin });
+    expect(r.json.Members.length).toBeGreaterThanOrEqual(2);
+    for (const m of r.json.Members) expect(m.MessageId).toMatch(id);
   });
 
   it('gives the hardware log entry its OEM object with @odata.type', async () => {

@@ -10,33 +10,18 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Type, defineCommand, StringEnum } from '../../../core/index.js';
+import { Type, defineCommand } from '../../../core/index.js';
 import { loadTls } from '../../../plugins/redfish/http/tls.js';
 import { RedfishSchemas } from '../../../plugins/redfish/tools/schema-validator.js';
 import { bootRedfish, openSse, type RedfishHarness } from './support.js';
+import { emitStatusCommand } from './emit-status.js';
 
 /** Emits vpmd events on the real event bus, as the core and the IPMI plugin do. */
 const emitter = testPlugin({
   name: 'event-emitter',
   description: 'test: emits events on command',
   register(ctx) {
-    ctx.commands.register(
-      defineCommand({
-        name: 'emit status',
-        summary: 'emit telemetry.status.v1',
-        privilege: 'ConfigureManager',
-        args: Type.Object({ metric: Type.String(), to: StringEnum(['ok', 'warning', 'critical'] as const) }),
-        positional: ['metric', 'to'],
-        handler: (a) =>
-          ctx.events.emit('telemetry.status.v1', {
-            metric: a.metric,
-            from: 'ok',
-            to: a.to,
-            value: 99,
-            timestamp: Date.now(),
-          }),
-      }),
-    );
+    ctx.commands.register(emitStatusCommand(ctx.events));
     ctx.commands.register(
       defineCommand({
         name: 'emit sel',

@@ -19,7 +19,7 @@ import {
   type SystemdMock,
 } from '../../../testkit/peers/index.js';
 import { SystemdManager, declaresMethod, notRootReason, systemBusAddress } from '../../../core/host-power/index.js';
-import { bootRedfish, type RedfishHarness } from './support.js';
+import { bootRedfish, lastAudit, type AuditRow, type RedfishHarness } from './support.js';
 
 const S = '/redfish/v1/Systems/host';
 const RESET = `${S}/Actions/ComputerSystem.Reset`;
@@ -31,13 +31,6 @@ const RESUME_WHY = /Resume: not offered \(a suspended host cannot run vpmd to re
 type ErrorBody = { json: { error: { '@Message.ExtendedInfo': Array<{ MessageId: string; Message: string }> } } };
 const ids = (r: ErrorBody): string[] => r.json.error['@Message.ExtendedInfo'].map((m) => m.MessageId);
 const messages = (r: ErrorBody): string => r.json.error['@Message.ExtendedInfo'].map((m) => m.Message).join(' | ');
-
-interface AuditRow {
-  readonly principal: string;
-  readonly action: string;
-  readonly outcome: string;
-  readonly detail?: string;
-}
 
 describe('declaresMethod (introspection of the manager object)', () => {
   const manager = (methods: string): string =>
@@ -148,8 +141,7 @@ describe('with the systemd manager and its Reboot()', () => {
   let admin: string;
   let oper: string;
   let ro: string;
-  const audit = async (): Promise<AuditRow[]> =>
-    (await env.h.agent.json<AuditRow[]>(['audit', '--limit', '50'])).filter((e) => e.action === ACTION);
+  const audit = async (): Promise<AuditRow[]> => (await lastAudit(env.h, 50)).filter((e) => e.action === ACTION);
   beforeAll(async () => {
     systemd = env.systemd as SystemdMock;
     admin = env.admin;
@@ -183,9 +175,7 @@ describe('with the systemd manager and its Reboot()', () => {
     expect(r.status).toBe(403);
     expect(ids(r)).toEqual(['Base.1.22.1.InsufficientPrivilege']);
     expect(await systemd.calls()).toEqual([]);
-    const denied = (await env.h.agent.json<AuditRow[]>(['audit', '--limit', '5'])).filter(
-      (e) => e.principal === 'ro' && e.outcome === 'denied',
-    );
+    const denied = (await lastAudit(env.h, 5)).filter((e) => e.principal === 'ro' && e.outcome === 'denied');
     expect(denied.map((e) => e.action)).toEqual([`redfish POST ${RESET}`]);
     expect(denied[0]?.detail).toMatch(/ConfigureComponents/);
   });

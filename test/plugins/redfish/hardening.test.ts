@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedfishSchemas } from '../../../plugins/redfish/tools/schema-validator.js';
 import { oemJsonSchemaFiles } from '../../../plugins/redfish/resources/oem-schema.js';
-import { bootRedfish, openSse, type RedfishHarness } from './support.js';
+import { bootRedfish, loginAdminAndViewer, openSse, type RedfishHarness } from './support.js';
 
 const schemas = new RedfishSchemas(join(__dirname, '../../../plugins/redfish/dmtf/json-schema'), oemJsonSchemaFiles());
 let h: RedfishHarness;
@@ -17,10 +17,7 @@ let viewer: string;
 
 beforeAll(async () => {
   h = await bootRedfish();
-  await h.addAccount('admin', 'Administrator', 'Admin-pass-1');
-  await h.addAccount('viewer', 'ReadOnly', 'Viewer-pass-1');
-  admin = await h.login('admin', 'Admin-pass-1');
-  viewer = await h.login('viewer', 'Viewer-pass-1');
+  ({ admin, viewer } = await loginAdminAndViewer(h));
 });
 afterAll(async () => {
   await h?.stop();

@@ -15,6 +15,7 @@ import { oemJsonSchemaFiles } from '../../../plugins/redfish/resources/oem-schem
 import { Value } from '@sinclair/typebox/value';
 import { pollUntil, runIpmitool, startIpmiSim, type IpmiSimPeer } from '../../../testkit/peers/index.js';
 import { bootRedfish, type RedfishHarness, type RfBody } from './support.js';
+import { linkProblems } from './links.js';
 
 const schemas = new RedfishSchemas(join(__dirname, '../../../plugins/redfish/dmtf/json-schema'), oemJsonSchemaFiles());
 const SYS = '/redfish/v1/Systems/host';
@@ -131,9 +132,14 @@ describe('without a host BMC', () => {
     expect(patch.status).toBe(400);
     expect(patch.json.error['@Message.ExtendedInfo'][0].MessageId).toBe('Base.1.22.1.PropertyUnknown');
   });
+
+  it('links the host chassis, system and manager both ways', async () => {
+    expect(await linkProblems(async (uri) => (await h.rf('GET', uri, { token: admin })).json)).toEqual([]);
+  });
 });
 
-// One agent's story against one ipmi_sim BMC: the steps change the BMC's state in order.
+// One agent's story against ipmi_sim: BMC 0 is the host's own (`own`), BMC 1 another machine's
+// that the agent polls (`other`). The steps change the BMCs' state in order.
 describe('with an ipmi_sim BMC marked hostBmc', { shuffle: false }, () => {
   let sim: IpmiSimPeer;
   let h: RedfishHarness;
@@ -148,15 +154,16 @@ describe('with an ipmi_sim BMC marked hostBmc', { shuffle: false }, () => {
   const chassisLog = async (): Promise<string[]> => sim.chassisLog(0);
 
   beforeAll(async () => {
-    sim = await startIpmiSim({ bmcs: 1 });
-    const t = sim.targets[0];
-    if (t === undefined) throw new Error('no simulated BMC');
+    sim = await startIpmiSim({ bmcs: 2 });
+    const [t, o] = sim.targets;
+    if (t === undefined || o === undefined) throw new Error('no simulated BMC');
     h = await bootRedfish({
       plugins: [ipmi],
       extraSections: {
         ipmi: {
           targets: [
             { name: 'own', host: t.host, port: t.port, username: t.username, password: t.password, hostBmc: true },
+            { name: 'other', host: o.host, port: o.port, username: o.username, password: o.password },
           ],
           interval: 3600,
         },
@@ -198,26 +205,71 @@ describe('with an ipmi_sim BMC marked hostBmc', { shuffle: false }, () => {
     expect(off.status, off.text).toBe(200);
     expect((await chassisLog()).at(-1)).toBe('identify 0 0');
     expect((await get(SYS)).LocationIndicatorActive).toBe(false);
-    // The BMC's own chassis is the host's: the same light, writable there too, and it holds the host.
-    const bmcChassis = await get('/redfish/v1/Chassis/bmc-own');
-    expect(bmcChassis).toMatchObject({ LocationIndicatorActive: false, Model: null, SerialNumber: null });
-    expect(bmcChassis['@Redfish.WriteableProperties']).toEqual(['LocationIndicatorActive']);
-    expect((bmcChassis.Links as Record<string, unknown>).ComputerSystems).toEqual([{ '@odata.id': SYS }]);
     expect((await get(SYS))['@Redfish.WriteableProperties']).toEqual(
       expect.arrayContaining(['AssetTag', 'LocationIndicatorActive', 'Boot']),
     );
-    const viaBmc = await h.rf('PATCH', '/redfish/v1/Chassis/bmc-own', {
-      token: operator,
-      body: { LocationIndicatorActive: true },
-    });
-    expect(viaBmc.status, viaBmc.text).toBe(200);
-    expect((await chassisLog()).at(-1)).toBe('identify 0 1');
-    expect((await get(CH)).LocationIndicatorActive).toBe(true);
-    expect((await h.rf('PATCH', CH, { token: operator, body: { LocationIndicatorActive: false } })).status).toBe(200);
-    // vpmd exposes no control of the BMC's chassis: its Controls collection is empty.
-    expect((await get('/redfish/v1/Chassis/bmc-own/Controls'))['Members@odata.count']).toBe(0);
+    // Another polled BMC keeps its own chassis: its light is its own BMC's, not the host's.
+    const other = '/redfish/v1/Chassis/bmc-other';
+    expect(await get(other)).toMatchObject({ LocationIndicatorActive: null, Model: null, SerialNumber: null });
+    expect((await get(other))['@Redfish.WriteableProperties']).toEqual(['LocationIndicatorActive']);
+    const viaOther = await h.rf('PATCH', other, { token: operator, body: { LocationIndicatorActive: true } });
+    expect(viaOther.status, viaOther.text).toBe(200);
+    expect((await sim.chassisLog(1)).at(-1)).toBe('identify 0 1');
+    expect((await chassisLog()).at(-1)).toBe('identify 0 0');
+    expect((await get(CH)).LocationIndicatorActive).toBe(false);
+    expect((await h.rf('PATCH', other, { token: operator, body: { LocationIndicatorActive: false } })).status).toBe(
+      200,
+    );
+    // vpmd exposes no control of the other BMC's chassis: its Controls collection is empty.
+    expect((await get(`${other}/Controls`))['Members@odata.count']).toBe(0);
     const bad = await h.rf('PATCH', CH, { token: operator, body: { LocationIndicatorActive: 'on' } });
     expect(bad.json.error['@Message.ExtendedInfo'][0].MessageId).toBe('Base.1.22.1.PropertyValueTypeError');
+  });
+
+  it("models the host's box as one chassis: the host BMC's readings are its sensors, links go both ways", async () => {
+    // The host BMC is the controller inside the host's box, as bmcweb's one chassis: no chassis of its own.
+    const chassis = (await get('/redfish/v1/Chassis')).Members.map((m) => m['@odata.id']);
+    expect(chassis).toEqual([CH, '/redfish/v1/Chassis/bmc-other']);
+    const gone = await h.rf('GET', '/redfish/v1/Chassis/bmc-own', { token: viewer });
+    expect(gone.status).toBe(404);
+    expect(gone.json.error['@Message.ExtendedInfo'][0].MessageId).toBe('Base.1.22.1.ResourceNotFound');
+    const metricsOf = async (uri: string, target: string): Promise<RfBody[]> =>
+      (await get(`${uri}/Sensors?$expand=.`)).Members.filter((m) =>
+        String(m.Oem.Vpmd.MetricId).startsWith(`ipmi/${target}/`),
+      );
+    // One poll of both BMCs now (the agent polls hourly here, at a random moment of the hour).
+    expect(await h.agent.json(['ipmi', 'poll'])).toMatchObject({ targets: 2, successes: 2 });
+    const own = await metricsOf(CH, 'own');
+    expect(own.length).toBeGreaterThan(0);
+    for (const m of own) expect(m['@odata.id'].startsWith(`${CH}/Sensors/`), m['@odata.id']).toBe(true);
+    expect(await metricsOf(CH, 'other')).toEqual([]);
+    const first = own[0] as RfBody;
+    expect((await get(first['@odata.id'])).Id).toBe(first.Id);
+    expect(await metricsOf('/redfish/v1/Chassis/bmc-other', 'own')).toEqual([]);
+    expect((await metricsOf('/redfish/v1/Chassis/bmc-other', 'other')).length).toBe(own.length);
+    // The box's power is its BMC's input-power reading, not that plus the CPU packages inside it.
+    const bmcWatts = own.filter((m) => m.ReadingType === 'Power').reduce((sum, m) => sum + m.Reading, 0);
+    expect(bmcWatts).toBeGreaterThan(0);
+    expect(((await get(`${CH}/EnvironmentMetrics`)).PowerWatts as { Reading: number }).Reading).toBe(bmcWatts);
+    // Symmetric links, and Systems/host held by the host chassis alone (Tacklebox's
+    // rf_sys_inventory lists a system's processors once per chassis that holds it).
+    expect(await linkProblems(get)).toEqual([]);
+    expect((await get(CH)).Links).toEqual({
+      ComputerSystems: [{ '@odata.id': SYS }],
+      ManagedBy: [{ '@odata.id': '/redfish/v1/Managers/vpmd' }],
+      ManagersInChassis: [{ '@odata.id': '/redfish/v1/Managers/vpmd' }],
+    });
+    expect((await get('/redfish/v1/Chassis/bmc-other')).Links).toEqual({
+      ManagedBy: [{ '@odata.id': '/redfish/v1/Managers/vpmd' }],
+    });
+    const manager = await get('/redfish/v1/Managers/vpmd');
+    expect(manager.Links).toMatchObject({
+      ManagerForServers: [{ '@odata.id': SYS }],
+      ManagerForChassis: chassis.map((c) => ({ '@odata.id': c })),
+      ManagerInChassis: { '@odata.id': CH },
+    });
+    expect(schemas.check(manager)).toEqual([]);
+    expect(schemas.check(await get(CH))).toEqual([]);
   });
 
   it('offers exactly On, ForceOn, PowerCycle, ForceOff and ForceRestart through the BMC on a simulated host', async () => {

@@ -9,15 +9,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  LOGIND_BUS_NAME,
-  LOGIND_MANAGER_IFACE,
-  LOGIND_PATH,
-  startLogindMock,
-  startPrivateBus,
-  type LogindMock,
-  type PrivateBus,
-} from '../../../testkit/peers/index.js';
+import { startLogindMock, startPrivateBus, type LogindMock, type PrivateBus } from '../../../testkit/peers/index.js';
 import libvirtCaps from '../../../plugins/libvirt-caps/index.js';
 import virtioChannels from '../../../plugins/virtio-channels/index.js';
 import { bootRedfish, openSse, type RedfishHarness } from './support.js';
@@ -156,17 +148,8 @@ describe('with libvirt-caps over logind and virtio-channels', () => {
   beforeAll(async () => {
     bus = await startPrivateBus();
     logind = await startLogindMock(bus, { CanSuspend: 'yes' });
-    // The test kit's helper sets the sleep answers only; CanReboot is redefined through dbusmock itself.
-    const probe = await bus.connect();
-    await probe.call({
-      destination: LOGIND_BUS_NAME,
-      path: LOGIND_PATH,
-      interface: 'org.freedesktop.DBus.Mock',
-      member: 'AddMethod',
-      signature: 'sssss',
-      body: [LOGIND_MANAGER_IFACE, 'CanReboot', '', 's', 'ret = "challenge"'],
-    });
-    probe.close();
+    // The Can* answers the test kit sets are the sleep states' only: CanReboot is redefined here.
+    await logind.addMethod('CanReboot', '', 's', 'ret = "challenge"');
     dir = await mkdtemp(join(tmpdir(), 'rf-vc-'));
     h = await bootRedfish({
       plugins: [libvirtCaps, virtioChannels],

@@ -10,7 +10,7 @@ import { readDmi } from '../../../core/host/dmi.js';
 import { RealSysfs } from '../../../core/host/real-sysfs.js';
 import { RedfishSchemas } from '../../../plugins/redfish/tools/schema-validator.js';
 import { oemJsonSchemaFiles } from '../../../plugins/redfish/resources/oem-schema.js';
-import { bootRedfish, type RedfishHarness } from './support.js';
+import { bootRedfish, loginAdminAndViewer, type RedfishHarness } from './support.js';
 
 const schemas = new RedfishSchemas(join(__dirname, '../../../plugins/redfish/dmtf/json-schema'), oemJsonSchemaFiles());
 const SYS = '/redfish/v1/Systems/host';
@@ -50,10 +50,7 @@ describe('ComputerSystem inventory on a simulated host', { shuffle: false }, () 
   let viewer: string;
   beforeAll(async () => {
     h = await bootRedfish();
-    await h.addAccount('admin', 'Administrator', 'Admin-pass-1');
-    await h.addAccount('viewer', 'ReadOnly', 'Viewer-pass-1');
-    admin = await h.login('admin', 'Admin-pass-1');
-    viewer = await h.login('viewer', 'Viewer-pass-1');
+    ({ admin, viewer } = await loginAdminAndViewer(h));
   });
   afterAll(async () => {
     await h?.stop();

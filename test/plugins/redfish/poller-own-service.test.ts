@@ -6,9 +6,9 @@
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Type, defineCommand, StringEnum } from '../../../core/index.js';
 import { testPlugin } from '../../../testkit/index.js';
 import { bootRedfish, type RedfishHarness } from './support.js';
+import { emitStatusCommand } from './emit-status.js';
 import { bootPoller, waitFor, type PollingAgent } from './poller-support.js';
 
 /** On the BMC's side: emits a threshold crossing, which its Redfish service sends as an event. */
@@ -16,23 +16,7 @@ const statusEmitter = testPlugin({
   name: 'status-emitter',
   description: 'test: emits telemetry.status.v1 on command',
   register(ctx) {
-    ctx.commands.register(
-      defineCommand({
-        name: 'emit status',
-        summary: 'emit telemetry.status.v1',
-        privilege: 'ConfigureManager',
-        args: Type.Object({ metric: Type.String(), to: StringEnum(['ok', 'warning', 'critical'] as const) }),
-        positional: ['metric', 'to'],
-        handler: (a) =>
-          ctx.events.emit('telemetry.status.v1', {
-            metric: a.metric,
-            from: 'ok',
-            to: a.to,
-            value: 99,
-            timestamp: Date.now(),
-          }),
-      }),
-    );
+    ctx.commands.register(emitStatusCommand(ctx.events));
     return { start: () => undefined, stop: () => undefined };
   },
 });

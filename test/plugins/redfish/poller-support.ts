@@ -3,17 +3,13 @@
  * that only polls (serve: false) with a test plugin beside it that records `hw.log.v1` events
  * and reaches `bmcs@1` as a consumer would.
  */
-import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { X509Certificate } from 'node:crypto';
-import { bootAgent, pollUntil, testPlugin, type BootedAgent } from '../../../testkit/index.js';
+import { bootAgent, opensslKeyAndCert, pollUntil, testPlugin, type BootedAgent } from '../../../testkit/index.js';
 import redfish from '../../../plugins/redfish/index.js';
 import { BMCS, type Bmcs, type Principal, type VpmdEventMap } from '../../../core/index.js';
-
-const run = promisify(execFile);
 
 /** A key and certificate for 127.0.0.1, and the certificate's SHA-256 fingerprint. */
 export interface TestCert {
@@ -27,35 +23,16 @@ export interface TestCert {
 /** Makes a self-signed P-256 certificate for IP 127.0.0.1 in a temporary directory. */
 export async function makeCert(): Promise<TestCert> {
   const dir = await mkdtemp(join(tmpdir(), 'vpmd-rfpoll-cert-'));
-  const keyFile = join(dir, 'key.pem');
   const certFile = join(dir, 'cert.pem');
-  await run('openssl', [
-    'req',
-    '-x509',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:P-256',
-    '-nodes',
-    '-days',
-    '2',
-    '-subj',
-    '/CN=127.0.0.1',
-    '-addext',
-    'subjectAltName=IP:127.0.0.1',
-    '-keyout',
-    keyFile,
-    '-out',
-    certFile,
-  ]);
-  const cert = await readFile(certFile, 'utf8');
-  return {
-    key: await readFile(keyFile, 'utf8'),
-    cert,
-    certFile,
+  const { key, pem: cert } = await opensslKeyAndCert({
     dir,
-    fingerprint: new X509Certificate(cert).fingerprint256,
-  };
+    subject: '/CN=127.0.0.1',
+    extensions: ['subjectAltName=IP:127.0.0.1'],
+    keyFile: 'key.pem',
+    certFile: 'cert.pem',
+    days: 2,
+  });
+  return { key, cert, certFile, dir, fingerprint: new X509Certificate(cert).fingerprint256 };
 }
 
 /** Removes a certificate's directory. */

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { matchesFilter, parseFilter, FilterSyntaxError } from '../../../plugins/redfish/http/filter.js';
-import { bootRedfish, type RedfishHarness } from './support.js';
+import { bootRedfish, loginAdminAndViewer, type RedfishHarness } from './support.js';
 
 const SENSORS = '/redfish/v1/Chassis/host/Sensors';
 const ENTRIES = '/redfish/v1/Managers/vpmd/LogServices/AuditLog/Entries';
@@ -19,10 +19,7 @@ function messageIds(json: { error: { '@Message.ExtendedInfo': Array<{ MessageId:
 
 beforeAll(async () => {
   h = await bootRedfish();
-  await h.addAccount('admin', 'Administrator', 'Admin-pass-1');
-  await h.addAccount('viewer', 'ReadOnly', 'Viewer-pass-1');
-  admin = await h.login('admin', 'Admin-pass-1');
-  viewer = await h.login('viewer', 'Viewer-pass-1');
+  ({ admin, viewer } = await loginAdminAndViewer(h));
 }, 60_000);
 
 afterAll(async () => {

@@ -18,7 +18,7 @@ import {
 } from '../../../testkit/peers/index.js';
 import { testPlugin } from '../../../testkit/index.js';
 import { HOST_POWER, StringEnum, Type, defineCommand } from '../../../core/index.js';
-import { bootRedfish, openSse, type RedfishHarness } from './support.js';
+import { bootRedfish, lastAudit, openSse, type AuditRow, type RedfishHarness } from './support.js';
 
 const S = '/redfish/v1/Systems/host';
 const RESET = `${S}/Actions/ComputerSystem.Reset`;
@@ -34,13 +34,6 @@ interface ErrorBody {
 }
 const firstMessage = (json: unknown): string | undefined =>
   (json as ErrorBody).error['@Message.ExtendedInfo'][0]?.Message;
-
-interface AuditRow {
-  readonly principal: string;
-  readonly action: string;
-  readonly outcome: string;
-  readonly detail?: string;
-}
 
 /** A plugin that uses host-power@1 without declaring it, as any plugin may. */
 const caller = testPlugin({
@@ -72,7 +65,7 @@ describe('with logind and a systemd manager that has PowerOff() and Reboot()', (
   let oper: string;
   let ro: string;
   const audit = async (action: string): Promise<AuditRow[]> =>
-    (await h.agent.json<AuditRow[]>(['audit', '--limit', '100'])).filter((e) => e.action === action);
+    (await lastAudit(h, 100)).filter((e) => e.action === action);
   beforeAll(async () => {
     bus = await startPrivateBus();
     logind = await startLogindMock(bus);
@@ -219,7 +212,7 @@ describe('on a simulated host without hostPower.busAddress', () => {
     }
     expect(await systemd.calls()).toEqual([]);
     expect(await logind.calls()).toEqual([]);
-    const failed = (await h.agent.json<AuditRow[]>(['audit', '--limit', '20'])).filter((e) => e.principal === 'caller');
+    const failed = (await lastAudit(h, 20)).filter((e) => e.principal === 'caller');
     expect(failed.map((e) => `${e.action} ${e.outcome}`)).toEqual([
       'host power-off --force (systemd Manager.PowerOff) failed',
       'host power-off (logind PowerOff) failed',

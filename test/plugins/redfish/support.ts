@@ -8,7 +8,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { bootAgent, type BootedAgent } from '../../../testkit/index.js';
 import redfish from '../../../plugins/redfish/index.js';
-import type { PluginManifest } from '../../../core/index.js';
+import type { PluginManifest, VpmdEventMap } from '../../../core/index.js';
 import type { SimProfileName } from '../../../core/sim/index.js';
 
 /** A free TCP port on 127.0.0.1. */
@@ -213,6 +213,26 @@ export async function bootRedfish(
     await agent.stop();
   };
   return { agent, port, ca, rf, login, addAccount, stop };
+}
+
+/**
+ * The two sessions most Redfish tests read with: an Administrator `admin` and a ReadOnly
+ * `viewer`, created through vpmctl and logged in (in that order).
+ */
+export async function loginAdminAndViewer(h: RedfishHarness): Promise<{ admin: string; viewer: string }> {
+  await h.addAccount('admin', 'Administrator', 'Admin-pass-1');
+  await h.addAccount('viewer', 'ReadOnly', 'Viewer-pass-1');
+  const admin = await h.login('admin', 'Admin-pass-1');
+  const viewer = await h.login('viewer', 'Viewer-pass-1');
+  return { admin, viewer };
+}
+
+/** One entry of the agent's audit trail, as `vpmctl --json audit` lists it. */
+export type AuditRow = VpmdEventMap['audit.v1'];
+
+/** The agent's last `limit` audit entries (`vpmctl audit --limit N`). */
+export function lastAudit(h: RedfishHarness, limit: number): Promise<AuditRow[]> {
+  return h.agent.json<AuditRow[]>(['audit', '--limit', String(limit)]);
 }
 
 /** An open SSE stream: collects `data:` events as parsed JSON. */

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootAgent, type BootedAgent } from 'vpmd/testkit';
 import snmp from '../../../plugins/snmp/index.js';
-import { freeUdpPort, tool, v3 } from './helpers.js';
+import { freeUdpPort, tool, v3, v3NoAuth } from './helpers.js';
 
 describe('snmp agent network access', () => {
   let agent: BootedAgent;
@@ -104,11 +104,7 @@ describe('snmp agent minSecurityLevel', () => {
       ]);
       expect(audit).toContainEqual(expect.objectContaining({ principal: 'mon', outcome: 'denied' }));
       const noAuth = await tool('snmpget', [
-        '-v3',
-        '-l',
-        'noAuthNoPriv',
-        '-u',
-        'mon',
+        ...v3NoAuth('mon'),
         '-t',
         '2',
         '-r',

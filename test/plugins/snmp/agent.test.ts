@@ -12,7 +12,7 @@ import snmp from '../../../plugins/snmp/index.js';
 import { decPdu } from '../../../plugins/snmp/codec/pdu.js';
 import { openScopedPdu, parseV3 } from '../../../plugins/snmp/codec/v3-message.js';
 import sleepProvider, { suspendRequests } from './sleep-provider.js';
-import { Relay, exchange, freeUdpPort, tool, v3 } from './helpers.js';
+import { Relay, exchange, freeUdpPort, tool, v3, v3NoAuth } from './helpers.js';
 
 const AUTH = 'auth-pass-123';
 const PRIV = 'priv-pass-456';
@@ -76,19 +76,7 @@ describe('snmp agent (SNMPv3 USM) with net-snmp tools', () => {
   });
 
   it('refuses noAuthNoPriv and authNoPriv with an unsupportedSecLevels report', async () => {
-    const noAuth = await tool('snmpget', [
-      '-v3',
-      '-l',
-      'noAuthNoPriv',
-      '-u',
-      'reader',
-      '-t',
-      '1',
-      '-r',
-      '0',
-      target,
-      SYS_DESCR,
-    ]);
+    const noAuth = await tool('snmpget', [...v3NoAuth('reader'), '-t', '1', '-r', '0', target, SYS_DESCR]);
     expect(noAuth.code).not.toBe(0);
     expect(noAuth.stderr).toMatch(/Unsupported security level/i);
     const authOnly = await tool('snmpget', [...v3('reader', AUTH, PRIV, { level: 'authNoPriv' }), target, SYS_DESCR]);

@@ -3,15 +3,15 @@
  * TCP, and managers walking snmpd (with snmpd's own users) see our ENTITY-MIB, ENERGY-OBJECT-MIB
  * and VPMD-MIB objects; SETs through the master are refused (the subagent is read-only).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootAgent, type BootedAgent } from 'vpmd/testkit';
 import snmp from '../../../plugins/snmp/index.js';
-import { freeUdpPort, parseWalk, tool, v3, stopPeer } from './helpers.js';
+import { freeUdpPort, parseWalk, startSnmpd, tool, v3, stopPeer } from './helpers.js';
 
 async function freeTcpPort(): Promise<number> {
   const s = createServer();
@@ -30,33 +30,20 @@ describe('snmp AgentX subagent under a private snmpd', () => {
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'vpmd-agentx-'));
-    await mkdir(join(dir, 'persist'));
     const udp = await freeUdpPort();
     const ax = await freeTcpPort();
     target = `127.0.0.1:${udp}`;
-    await writeFile(
-      join(dir, 'snmpd.conf'),
+    snmpd = await startSnmpd(
+      dir,
       [
         `agentAddress udp:127.0.0.1:${udp}`,
         'createUser master SHA-256 master-auth-1 AES master-priv-1',
         'rwuser master priv',
         'master agentx',
         `agentXSocket tcp:127.0.0.1:${ax}`,
-        '',
-      ].join('\n'),
+      ],
+      async () => (await tool('snmpget', [...creds(), target, '1.3.6.1.2.1.1.3.0'])).stdout.includes('Timeticks'),
     );
-    snmpd = spawn(
-      'snmpd',
-      ['-f', '-Lf', join(dir, 'snmpd.log'), '-C', '-c', join(dir, 'snmpd.conf'), '-p', join(dir, 'pid')],
-      {
-        env: { PATH: process.env.PATH ?? '', MIBS: '', SNMP_PERSISTENT_DIR: join(dir, 'persist'), HOME: dir },
-        stdio: 'ignore',
-      },
-    );
-    for (let i = 0; i < 50; i++) {
-      if ((await tool('snmpget', [...creds(), target, '1.3.6.1.2.1.1.3.0'])).stdout.includes('Timeticks')) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
     agent = await bootAgent({
       plugins: [snmp],
       sections: { snmp: { mode: 'agentx', agentxSocket: `tcp:127.0.0.1:${ax}` } },

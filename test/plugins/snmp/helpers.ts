@@ -1,12 +1,13 @@
 /** Helpers for the SNMP plugin tests: free UDP ports and the net-snmp command-line tools. */
-import { execFile, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { mkdirSync, mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
-import { bootAgent } from 'vpmd/testkit';
+import { bootAgent, pollUntil } from 'vpmd/testkit';
 import snmp from '../../../plugins/snmp/index.js';
 
 /** A private persistent directory for the tools (they write engine boots and caches there). */
@@ -15,6 +16,14 @@ mkdirSync(join(PERSIST, 'cert_indexes'));
 
 /** The directory holding VPMD-MIB.txt. */
 export const MIB_DIR = fileURLToPath(new URL('../../../plugins/snmp/mib/mibs', import.meta.url));
+
+/** Arguments that load the shipped VPMD-MIB (and the IETF MIBs it imports) into a net-snmp tool. */
+export const LOAD_VPMD_MIB: readonly string[] = ['-M', `+${MIB_DIR}:${MIB_DIR}/ietf`, '-m', 'VPMD-MIB'];
+
+/** A request's arguments (from {@link v3}) that print names from the shipped VPMD-MIB, not numeric OIDs. */
+export function withVpmdMib(requestArgs: readonly string[]): string[] {
+  return [...requestArgs.filter((a) => a !== '-On'), ...LOAD_VPMD_MIB];
+}
 
 /** A free UDP port on 127.0.0.1. */
 export async function freeUdpPort(): Promise<number> {
@@ -92,6 +101,16 @@ export function v3(
   ];
 }
 
+/** Arguments of a noAuthNoPriv request as `user`: the user name only, no keys. */
+export function v3NoAuth(user: string): string[] {
+  return ['-v3', '-l', 'noAuthNoPriv', '-u', user];
+}
+
+/** Arguments of an authNoPriv request as `user` (SHA-256, not encrypted); the caller adds timeouts. */
+export function v3AuthOnly(user: string, authPass: string): string[] {
+  return ['-v3', '-l', 'authNoPriv', '-u', user, '-a', 'SHA-256', '-A', authPass];
+}
+
 /** A UDP relay between a tool and the agent that records what the tool sent (for replays). */
 export class Relay {
   readonly sent: Buffer[] = [];
@@ -163,6 +182,51 @@ export function column(walk: Map<string, WalkRow>, prefix: string, col: number):
   const p = `${prefix}.${col}.`;
   for (const [oid, row] of walk) if (oid.startsWith(p)) out.set(oid.slice(p.length), row);
   return out;
+}
+
+/**
+ * Starts a private snmpd (net-snmp's agent, in the foreground) in `dir`: `config` is its
+ * snmpd.conf, its persistent files go to `dir/persist`, no MIBs are loaded, and it logs to
+ * `dir/snmpd.log`. Resolves once `ready()` says a request was answered (20 s at most); stops it
+ * again when it never is.
+ */
+export async function startSnmpd(
+  dir: string,
+  config: readonly string[],
+  ready: () => Promise<boolean>,
+): Promise<ChildProcess> {
+  await mkdir(join(dir, 'persist'));
+  await writeFile(join(dir, 'snmpd.conf'), [...config, ''].join('\n'));
+  const log = join(dir, 'snmpd.log');
+  const snmpd = spawn('snmpd', ['-f', '-Lf', log, '-C', '-c', join(dir, 'snmpd.conf'), '-p', join(dir, 'pid')], {
+    env: { PATH: process.env.PATH ?? '', MIBS: '', SNMP_PERSISTENT_DIR: join(dir, 'persist'), HOME: dir },
+    stdio: 'ignore',
+  });
+  try {
+    await pollUntil({
+      peer: 'snmpd',
+      what: 'snmpd answering',
+      timeoutMs: 20_000,
+      intervalMs: 100,
+      probe: async () => ((await ready()) ? true : undefined),
+      check: () => {
+        if (snmpd.exitCode !== null) throw new Error(`snmpd exited with ${snmpd.exitCode}: ${readLog(log)}`);
+      },
+      output: () => readLog(log),
+    });
+  } catch (e) {
+    await stopPeer(snmpd);
+    throw e;
+  }
+  return snmpd;
+}
+
+function readLog(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return '';
+  }
 }
 
 /** Stops a peer we started and waits for it to exit (it writes its persistent files on the way out). */

@@ -12,7 +12,17 @@ import snmp from '../../../plugins/snmp/index.js';
 import { generateSimulatedHost } from '../../../core/sim/index.js';
 import { sensorEncoding, sensorValue } from '../../../plugins/snmp/mib/mibs/entities.js';
 import sleepProvider from './sleep-provider.js';
-import { MIB_DIR, column, freeUdpPort, parseWalk, tool, v3, type WalkRow } from './helpers.js';
+import {
+  LOAD_VPMD_MIB,
+  MIB_DIR,
+  column,
+  freeUdpPort,
+  parseWalk,
+  tool,
+  v3,
+  withVpmdMib,
+  type WalkRow,
+} from './helpers.js';
 import type { MetricKind, MetricUnit } from 'vpmd';
 
 const AUTH = 'walk-auth-pass';
@@ -179,15 +189,7 @@ describe('snmp agent MIBs walked with snmpbulkwalk', () => {
 
   it('serves VPMD-MIB with names from the shipped MIB file', async () => {
     const policies = await agent.json<Policy[]>(['host', 'cpufreq']);
-    const r = await tool('snmpbulkwalk', [
-      ...v3('walker', AUTH, PRIV).filter((a) => a !== '-On'),
-      '-M',
-      `+${MIB_DIR}:${MIB_DIR}/ietf`,
-      '-m',
-      'VPMD-MIB',
-      target,
-      'VPMD-MIB::vpmdObjects',
-    ]);
+    const r = await tool('snmpbulkwalk', [...withVpmdMib(v3('walker', AUTH, PRIV)), target, 'VPMD-MIB::vpmdObjects']);
     expect(r.stderr).toBe('');
     const p0 = policies[0] as Policy;
     const cpu = p0.affectedCpus[0] as number;
@@ -224,14 +226,7 @@ describe('VPMD-MIB file', () => {
   });
 
   it('loads in snmptranslate', async () => {
-    const r = await tool('snmptranslate', [
-      '-M',
-      `+${MIB_DIR}:${MIB_DIR}/ietf`,
-      '-m',
-      'VPMD-MIB',
-      '-On',
-      'VPMD-MIB::vpmdSuspendAction.0',
-    ]);
+    const r = await tool('snmptranslate', [...LOAD_VPMD_MIB, '-On', 'VPMD-MIB::vpmdSuspendAction.0']);
     expect(r.stdout.trim()).toBe('.1.3.6.1.4.1.99999.1.1.5.0');
   });
 });

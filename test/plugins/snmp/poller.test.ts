@@ -3,15 +3,15 @@
  * ENTITY-SENSOR-MIB rows through a `pass_persist` script: readings in the telemetry store, `snmp walk`,
  * outlet control for Operators only, and a dead target degrading alone with backoff.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootAgent, type BootedAgent } from 'vpmd/testkit';
 import snmp from '../../../plugins/snmp/index.js';
-import { freeUdpPort, tool, v3, stopPeer } from './helpers.js';
+import { freeUdpPort, startSnmpd, tool, v3, stopPeer } from './helpers.js';
 
 const PASS = fileURLToPath(new URL('./fixtures/fake-pdu-pass.py', import.meta.url));
 const R = '1.3.6.1.4.1.318.1.1.26';
@@ -69,13 +69,12 @@ describe('snmp poller against a private snmpd', () => {
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'vpmd-snmp-pdu-'));
-    await mkdir(join(dir, 'persist'));
     port = await freeUdpPort();
     const state = join(dir, 'pdu.json');
     await writeFile(state, JSON.stringify(pduData()));
     const pass = (root: string): string => `pass_persist ${root} /usr/bin/python3 ${PASS} ${state}`;
-    await writeFile(
-      join(dir, 'snmpd.conf'),
+    snmpd = await startSnmpd(
+      dir,
       [
         `agentAddress udp:127.0.0.1:${port}`,
         `createUser pdu SHA-256 pdu-auth-pass AES pdu-priv-pass`,
@@ -83,22 +82,12 @@ describe('snmp poller against a private snmpd', () => {
         pass(R),
         pass('.1.3.6.1.2.1.229'),
         pass('.1.3.6.1.2.1.99'),
-        '',
-      ].join('\n'),
+      ],
+      async () =>
+        (
+          await tool('snmpget', [...v3('pdu', 'pdu-auth-pass', 'pdu-priv-pass'), `127.0.0.1:${port}`, `${R}.4.3.1.5.1`])
+        ).stdout.includes('INTEGER: 123'),
     );
-    snmpd = spawn(
-      'snmpd',
-      ['-f', '-Lf', join(dir, 'snmpd.log'), '-C', '-c', join(dir, 'snmpd.conf'), '-p', join(dir, 'pid')],
-      {
-        env: { PATH: process.env.PATH ?? '', MIBS: '', SNMP_PERSISTENT_DIR: join(dir, 'persist'), HOME: dir },
-        stdio: 'ignore',
-      },
-    );
-    const probe = (): Promise<boolean> =>
-      tool('snmpget', [...v3('pdu', 'pdu-auth-pass', 'pdu-priv-pass'), `127.0.0.1:${port}`, `${R}.4.3.1.5.1`]).then(
-        (r) => r.stdout.includes('INTEGER: 123'),
-      );
-    await until(probe);
     const deadPort = await freeUdpPort();
     agent = await bootAgent({
       plugins: [snmp],

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootAgent, type BootedAgent } from 'vpmd/testkit';
 import snmp from '../../../plugins/snmp/index.js';
 import profiles from '../../../plugins/profiles/index.js';
-import { MIB_DIR, freeUdpPort, tool, v3 } from './helpers.js';
+import { freeUdpPort, tool, v3, withVpmdMib } from './helpers.js';
 
 const AUTH = 'walk-auth-pass';
 const PRIV = 'walk-priv-pass';
@@ -13,15 +13,7 @@ describe('VPMD-MIB profiles', { shuffle: false }, () => {
   let agent: BootedAgent;
   let target: string;
   const walk = async (): Promise<string> => {
-    const r = await tool('snmpbulkwalk', [
-      ...v3('walker', AUTH, PRIV).filter((a) => a !== '-On'),
-      '-M',
-      `+${MIB_DIR}:${MIB_DIR}/ietf`,
-      '-m',
-      'VPMD-MIB',
-      target,
-      'VPMD-MIB::vpmdProfiles',
-    ]);
+    const r = await tool('snmpbulkwalk', [...withVpmdMib(v3('walker', AUTH, PRIV)), target, 'VPMD-MIB::vpmdProfiles']);
     expect(r.stderr).toBe('');
     return r.stdout;
   };

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootAgent, type BootedAgent } from 'vpmd/testkit';
 import snmp from '../../../plugins/snmp/index.js';
 import sleepProvider from './sleep-provider.js';
-import { startError, freeUdpPort, tool, v3 } from './helpers.js';
+import { startError, freeUdpPort, tool, v3, v3NoAuth } from './helpers.js';
 
 const QUICK = ['-t', '2', '-r', '1', '-On'];
 const SYSTEM = '1.3.6.1.2.1.1';
@@ -161,17 +161,7 @@ describe('snmp views on communities and users', () => {
       full.filter((o) => inView(o, SYS_POWER)).pop() as string,
     ]);
     expect(v1next.stderr).toMatch(/noSuchName/);
-    const user = await tool('snmpget', [
-      '-v3',
-      '-l',
-      'noAuthNoPriv',
-      '-u',
-      'watcher',
-      ...QUICK,
-      target,
-      SYS_DESCR,
-      ENGINE_ID,
-    ]);
+    const user = await tool('snmpget', [...v3NoAuth('watcher'), ...QUICK, target, SYS_DESCR, ENGINE_ID]);
     expect(user.stdout).toContain('STRING: "vpmd SNMPv3 agent');
     expect(user.stdout).toContain(`.${ENGINE_ID} = ${NO_SUCH_OBJECT}`);
     const unlimited = await tool('snmpget', [...community('all-secret'), ENGINE_ID]);
@@ -196,16 +186,7 @@ describe('snmp views on communities and users', () => {
   });
 
   it('limits a noAuthNoPriv user to its view', async () => {
-    const walk = await walkOids('snmpbulkwalk', [
-      '-v3',
-      '-l',
-      'noAuthNoPriv',
-      '-u',
-      'watcher',
-      ...QUICK,
-      target,
-      '1.3.6.1',
-    ]);
+    const walk = await walkOids('snmpbulkwalk', [...v3NoAuth('watcher'), ...QUICK, target, '1.3.6.1']);
     expect(walk.oids).toEqual(full.filter((o) => inView(o, { include: [SYSTEM] })));
   });
 

@@ -8,7 +8,7 @@ import { bootAgent, pollUntil, type BootedAgent } from 'vpmd/testkit';
 import snmp from '../../../plugins/snmp/index.js';
 import { uuidIndex } from '../../../plugins/snmp/mib/mibs/vm-energy.js';
 import { StandInEnergy, energyStandInPlugin, standInVms } from '../../support/energy-stand-in.js';
-import { MIB_DIR, freeUdpPort, tool, v3 } from './helpers.js';
+import { freeUdpPort, tool, v3, withVpmdMib } from './helpers.js';
 
 const WEB1 = '6f1c9a8e-27d4-4b0e-9d55-3a1c2b7e9f01';
 const ENTRY = '1.3.6.1.4.1.99999.1.5.1.1';
@@ -17,13 +17,7 @@ describe('VPMD-MIB per-VM energy table', () => {
   let agent: BootedAgent;
   let target: string;
   const energy = new StandInEnergy(standInVms());
-  const mibArgs = (): string[] => [
-    ...v3('en', 'en-auth-pass', 'en-priv-pass').filter((a) => a !== '-On'),
-    '-M',
-    `+${MIB_DIR}:${MIB_DIR}/ietf`,
-    '-m',
-    'VPMD-MIB',
-  ];
+  const mibArgs = (): string[] => withVpmdMib(v3('en', 'en-auth-pass', 'en-priv-pass'));
 
   beforeAll(async () => {
     const port = await freeUdpPort();

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootAgent, type BootedAgent } from 'vpmd/testkit';
 import snmp from '../../../plugins/snmp/index.js';
 import sleepProvider, { suspendRequests } from './sleep-provider.js';
-import { startError, freeUdpPort, parseWalk, tool } from './helpers.js';
+import { startError, freeUdpPort, parseWalk, tool, v3AuthOnly, v3NoAuth } from './helpers.js';
 
 const SYS_DESCR = '1.3.6.1.2.1.1.1.0';
 const SUSPEND_TARGET = '1.3.6.1.4.1.99999.1.1.3.0';
@@ -138,58 +138,22 @@ describe('snmp agent weaker modes, explicitly enabled', () => {
   });
 
   it('lets a noAuthNoPriv user read but not set, even with access rw', async () => {
-    const get = await tool('snmpget', ['-v3', '-l', 'noAuthNoPriv', '-u', 'watcher', ...QUICK, target, SYS_DESCR]);
+    const get = await tool('snmpget', [...v3NoAuth('watcher'), ...QUICK, target, SYS_DESCR]);
     expect(get.stdout).toContain('STRING: "vpmd SNMPv3 agent');
-    const set = await tool('snmpset', [
-      '-v3',
-      '-l',
-      'noAuthNoPriv',
-      '-u',
-      'watcher',
-      ...QUICK,
-      target,
-      SUSPEND_TARGET,
-      'i',
-      '1',
-    ]);
+    const set = await tool('snmpset', [...v3NoAuth('watcher'), ...QUICK, target, SUSPEND_TARGET, 'i', '1']);
     expect(set.stderr).toMatch(/noAccess/);
     expect(suspendRequests).toHaveLength(0);
   });
 
   it('lets an authNoPriv user read but not set, and refuses it noAuthNoPriv', async () => {
-    const auth = [
-      '-v3',
-      '-l',
-      'authNoPriv',
-      '-u',
-      'legacy',
-      '-a',
-      'SHA-256',
-      '-A',
-      'legacy-auth-pass',
-      ...QUICK,
-      target,
-    ];
+    const auth = [...v3AuthOnly('legacy', 'legacy-auth-pass'), ...QUICK, target];
     const get = await tool('snmpget', [...auth, SYS_DESCR]);
     expect(get.stdout).toContain('STRING: "vpmd SNMPv3 agent');
     const set = await tool('snmpset', [...auth, SUSPEND_TARGET, 'i', '1']);
     expect(set.stderr).toMatch(/noAccess/);
-    const wrong = await tool('snmpget', [
-      '-v3',
-      '-l',
-      'authNoPriv',
-      '-u',
-      'legacy',
-      '-a',
-      'SHA-256',
-      '-A',
-      'not-the-pass',
-      ...QUICK,
-      target,
-      SYS_DESCR,
-    ]);
+    const wrong = await tool('snmpget', [...v3AuthOnly('legacy', 'not-the-pass'), ...QUICK, target, SYS_DESCR]);
     expect(wrong.stderr).toMatch(/Authentication failure/i);
-    const noAuth = await tool('snmpget', ['-v3', '-l', 'noAuthNoPriv', '-u', 'legacy', ...QUICK, target, SYS_DESCR]);
+    const noAuth = await tool('snmpget', [...v3NoAuth('legacy'), ...QUICK, target, SYS_DESCR]);
     expect(noAuth.stderr).toMatch(/Unsupported security level/i);
     expect(suspendRequests).toHaveLength(0);
   });

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { ControlClient, type RunReply } from '../../../../core/control/control-client.js';
-import { generateSimulatedHost, pollUntil } from '../../../../testkit/index.js';
+import { generateSimulatedHost, pollUntil, testAgentConfig, testAgentFiles } from '../../../../testkit/index.js';
 import { VPMD } from '../../../support/built-cli.js';
 
 /** A running agent process on a simulated host. */
@@ -32,18 +32,9 @@ async function interpreterOf(file: string): Promise<[string, string[]]> {
 /** Starts `vpmd --config` with `plugins` (config sections by plugin name); waits for every plugin. */
 export async function startAgentProcess(plugins: Record<string, Record<string, unknown>>): Promise<AgentProcess> {
   const dir = await mkdtemp(join(tmpdir(), 'vpmd-process-'));
-  const hostRoot = join(dir, 'host');
+  const { hostRoot, socket, configFile } = testAgentFiles(dir);
   await generateSimulatedHost(hostRoot, { profile: 'intel-acpi-cpufreq-8' });
-  const socket = join(dir, 'control.sock');
-  const configFile = join(dir, 'vpmd.yaml');
-  const config = {
-    host: { root: hostRoot, simulated: true, sampleInterval: 1 },
-    control: { socket },
-    state: { dir: join(dir, 'state') },
-    management: { address: '127.0.0.1', allow: ['127.0.0.0/8', '::1/128'] },
-    log: { level: 'error' },
-    plugins,
-  };
+  const config = testAgentConfig(dir, plugins, { log: { level: 'error' } });
   await writeFile(configFile, stringify(config), { mode: 0o600 });
   const [interpreter, args] = await interpreterOf(VPMD);
   const child: ChildProcess = spawn(interpreter, [...args, VPMD, '--config', configFile], {
