@@ -17,6 +17,7 @@
  *   requests, each to a different channel.
  */
 import { createServer, type Server, type Socket } from 'node:net';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { parentPort, workerData } from 'node:worker_threads';
 import { encodeRequest } from '../../plugins/virtio-channels/protocol/packet-codec.js';
 import { Command, REQUEST_SIZE, Unit } from '../../plugins/virtio-channels/protocol/packet-layout.js';
@@ -39,6 +40,16 @@ export interface RunResult {
   readonly lost: number;
   /** Paced runs: the rate asked for. */
   readonly targetPerSecond?: number;
+  /** For tracing (bench/channels/goal-trace.ts), not a measure. */
+  readonly trace?: RunTrace;
+}
+
+/** What a run saw besides latencies, to explain late replies. */
+export interface RunTrace {
+  /** The late replies (at most 500): when sent (epoch ms) and how late. */
+  readonly lateReplies: ReadonlyArray<{ readonly sentAt: number; readonly ms: number }>;
+  /** This worker's (the guests' side) garbage collections over 2 ms: epoch ms and duration. */
+  readonly guestGc: ReadonlyArray<{ readonly at: number; readonly ms: number }>;
 }
 
 /** Messages from the main thread. */
@@ -71,7 +82,14 @@ if (!port) throw new Error('guest-load runs as a worker thread');
 
 /** The run in progress: where replies go and what the closed loop does next. */
 let current:
-  | { readonly lat: number[]; readonly closed: boolean; sending: boolean; outstanding: number; drained?: () => void }
+  | {
+      readonly lat: number[];
+      readonly lateReplies: Array<{ sentAt: number; ms: number }>;
+      readonly closed: boolean;
+      sending: boolean;
+      outstanding: number;
+      drained?: () => void;
+    }
   | undefined;
 
 function send(c: Chan): void {
@@ -90,6 +108,8 @@ function onReply(c: Chan, chunk: Buffer): void {
     const run = current;
     if (t0 === undefined || !run) continue;
     run.lat.push(t - t0);
+    if (t - t0 > DPDK_TIMEOUT_MS && run.lateReplies.length < 500)
+      run.lateReplies.push({ sentAt: round(performance.timeOrigin + t0), ms: round(t - t0) });
     run.outstanding--;
     if (run.closed && run.sending) send(c);
     else if (!run.sending && run.outstanding === 0) run.drained?.();
@@ -117,6 +137,14 @@ const round = (x: number): number => Math.round(x * 1000) / 1000;
 const DPDK_TIMEOUT_MS = 10;
 const pct = (sorted: Float64Array, p: number): number =>
   sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+
+/** This worker's own collections over 2 ms: a late reply may be the guests' pause, not the host's. */
+const guestGc: Array<{ at: number; ms: number }> = [];
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries())
+    if (e.duration > 2 && guestGc.length < 1000)
+      guestGc.push({ at: round(performance.timeOrigin + e.startTime), ms: round(e.duration) });
+}).observe({ entryTypes: ['gc'] });
 
 function framesFor(mode: Mode, vcpu: number): Buffer[] {
   const frame = (unit: number): Buffer => encodeRequest({ resourceId: BigInt(vcpu), unit, command: Command.CPU_POWER });
@@ -146,10 +174,15 @@ async function run(mode: Mode, seconds: number, rate?: number): Promise<RunResul
     c.n = i; // half the channels start with SCALE_UP, half with SCALE_DOWN
     c.frames = framesFor(mode, i % perVm);
   });
-  const run = { lat: [] as number[], closed: rate === undefined, sending: true, outstanding: 0 } as NonNullable<
-    typeof current
-  >;
+  const run: NonNullable<typeof current> = {
+    lat: [],
+    lateReplies: [],
+    closed: rate === undefined,
+    sending: true,
+    outstanding: 0,
+  };
   current = run;
+  guestGc.length = 0;
   if (rate === undefined) {
     for (const c of chans) send(c);
     await new Promise((r) => setTimeout(r, seconds * 1000));
@@ -173,6 +206,7 @@ async function run(mode: Mode, seconds: number, rate?: number): Promise<RunResul
     late: run.lat.filter((ms) => ms > DPDK_TIMEOUT_MS).length,
     lost,
     ...(rate === undefined ? {} : { targetPerSecond: rate }),
+    trace: { lateReplies: run.lateReplies, guestGc: [...guestGc] },
   };
 }
 

@@ -41,11 +41,11 @@ export class Guests {
   private readonly events: GuestEvent[] = [];
   private wake: (() => void) | undefined;
   /** The worker's thread id, so its CPU time can be told apart from the host's. */
-  private tid: number | undefined;
+  private workerTid: number | undefined;
 
   private constructor(private readonly worker: Worker) {
     worker.on('message', (e: GuestEvent | ThreadEvent) => {
-      if (e.kind === 'thread') this.tid = e.tid;
+      if (e.kind === 'thread') this.workerTid = e.tid;
       else this.events.push(e);
       this.wake?.();
     });
@@ -84,13 +84,21 @@ export class Guests {
   }
 
   /**
+   * The worker's thread id (Linux).
+   * @throws Error when started without `threadCpu`, or the thread id never arrived
+   */
+  tid(): number {
+    if (this.workerTid === undefined)
+      throw new Error('guest worker: its thread id never arrived (start with threadCpu: true)');
+    return this.workerTid;
+  }
+
+  /**
    * CPU seconds the guest worker thread has used.
    * @throws Error when started without `threadCpu`, or the thread id never arrived
    */
   threadCpuSeconds(): Promise<number> {
-    if (this.tid === undefined)
-      throw new Error('guest worker: its thread id never arrived (start with threadCpu: true)');
-    return cpuSecondsOf(`/proc/self/task/${this.tid}/stat`);
+    return cpuSecondsOf(`/proc/self/task/${this.tid()}/stat`);
   }
 
   /** Closes every channel and waits for the worker to exit. */

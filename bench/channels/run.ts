@@ -17,7 +17,10 @@
  * steady and changing, so that load from elsewhere on the machine hits all three alike; the
  * summary gives the median and the worst p99 of the rounds.
  *
- *   npm run bench:channels [-- --seconds 2] [-- --vms 8] [-- --rounds 3]   (alias: bench:virtio-channels)
+ * `--rt N` runs the agent's event loop and the guest workers under SCHED_FIFO N and the process's
+ * other threads (V8's garbage-collector helpers) at N-1, as `schedFifoPriority: N` does.
+ *
+ *   npm run bench:channels [-- --seconds 2] [-- --vms 8] [-- --rounds 3] [-- --rt 10]   (alias: bench:virtio-channels)
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -27,6 +30,7 @@ import plugin from '../../plugins/virtio-channels/index.js';
 import { startBareHost } from './bare-host.js';
 import { Guests, type GuestRun } from './guests.js';
 import { withHogs } from './hog.js';
+import { realtimeThreads } from './realtime.js';
 
 const arg = (name: string): string | undefined => {
   const i = process.argv.indexOf(name);
@@ -58,6 +62,8 @@ const PACED_RATE = 5000;
 const PACED_VMS = 8;
 /** Requests of the goal run (5,000/s with one core busy). `--goal-requests` to shorten it. */
 const GOAL_REQUESTS = Number(arg('--goal-requests')) || 100_000;
+/** SCHED_FIFO priority of the event loops (0: ordinary tasks). */
+const RT = Number(arg('--rt') ?? 0);
 /** Unreported warm-up per host: JIT, and vpmd's first touch of each policy (originals saved, fsync'd). */
 const WARMUP_SECONDS = 0.5;
 
@@ -87,9 +93,10 @@ async function scenario(vms: number): Promise<Record<string, unknown>> {
   const basePaths = paths.map((p) => `${p}.base`);
   // Both hosts stay up for the whole scenario (idle when not measured), so that paced rounds can
   // alternate baseline and vpmd: load from elsewhere on the machine then hits both alike.
-  const baseGuests = await Guests.start(basePaths, { perVm: CHANNELS_PER_VM });
+  const baseGuests = await Guests.start(basePaths, { perVm: CHANNELS_PER_VM, threadCpu: RT > 0 });
   const stopBare = startBareHost(basePaths);
-  const guests = await Guests.start(paths, { perVm: CHANNELS_PER_VM });
+  const guests = await Guests.start(paths, { perVm: CHANNELS_PER_VM, threadCpu: RT > 0 });
+  if (RT > 0) realtimeThreads(RT, [process.pid, baseGuests.tid(), guests.tid()]);
   let agent: Awaited<ReturnType<typeof bootAgent>> | undefined;
   try {
     await baseGuests.connected();
@@ -214,6 +221,7 @@ process.stdout.write(
       host: 'simulated intel-acpi-cpufreq-8 (acpi-cpufreq, userspace + scaling_setspeed)',
       machine: { cpus: cpus().length, loadavg1Before: loadBefore, loadavg1After: round(loadavg()[0] ?? 0) },
       secondsPerRun: SECONDS,
+      schedFifo: RT > 0 ? { loops: RT, otherThreads: Math.max(1, RT - 1) } : 'off (ordinary tasks)',
       baseline:
         'bare host on the same kind of sockets, same process: reassemble, read the header, ACK (no mapping, no actuation)',
       results,
@@ -252,7 +260,8 @@ process.stdout.write(
         : undefined,
       note: 'changing: every request moves a frequency (a cpufreq write through the host model and the simulated kernel); steady: the same state is re-requested, which measures vpmd own path',
     },
-    null,
+    // Per-reply traces are goal-trace.ts's business; here they would bury the numbers.
+    (key, value: unknown) => (key === 'trace' ? undefined : value),
     2,
   )}\n`,
 );

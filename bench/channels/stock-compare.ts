@@ -339,7 +339,7 @@ function median(xs: number[]): number {
 /** Field-by-field medians of one host's rounds. */
 function medians(rs: HostResult[]): Measured {
   const run = (n: RunName): CpuRun => {
-    type Field = Exclude<keyof CpuRun, 'targetPerSecond'>;
+    type Field = Exclude<keyof CpuRun, 'targetPerSecond' | 'trace'>;
     const f = (k: Field): number => median(rs.map((r) => r[n][k]));
     const n0 = (k: Field): number => Math.round(f(k));
     return {

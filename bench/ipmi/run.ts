@@ -27,10 +27,12 @@ import {
   type IpmiSimTarget,
 } from '../../testkit/index.js';
 import { FreeIpmiFanout, countSessions, ipmitoolSample, type ChildCost } from './baselines.js';
+import { isFullSample, maybeHeapSnapshot, sampleMemory, summarizeMemory, type MemorySample } from './memory.js';
 
 /** Parallelism for both: FreeIPMI's largest --fanout, and vpmd's concurrency and in-flight bound. */
 const FANOUT = 1024;
-const WARM_SWEEPS = 10;
+/** Warm sweeps after the cold one: at least 10 (FreeIPMI's runs pair with them), default 30. */
+const WARM_SWEEPS = Math.max(10, Number(process.env.IPMI_BENCH_WARM_SWEEPS ?? 30) || 30);
 /** FreeIPMI warm runs, one before every second vpmd warm sweep. */
 const FREEIPMI_WARM_RUNS = 5;
 const PROFILE = process.env.IPMI_BENCH_PROFILE;
@@ -157,12 +159,16 @@ async function benchSize(n: number): Promise<Record<string, unknown>> {
       let profiler = PROFILE === undefined ? undefined : await startProfiler();
       const cold = await sweep(booted);
       await stopProfiler(profiler, n, 'cold');
+      const memory: MemorySample[] = [sampleMemory(0, false)];
       const coldRequests = await sentSoFar(booted);
       // While FreeIPMI runs, the agent idles: its profile shows that as idle time.
       profiler = PROFILE === undefined ? undefined : await startProfiler();
       for (let i = 0; i < WARM_SWEEPS; i++) {
         if (fi !== undefined && i % 2 === 0 && fiWarm.length < FREEIPMI_WARM_RUNS) fiWarm.push(await fi.run());
         warm.push(await sweep(booted));
+        memory.push(sampleMemory(i + 1, isFullSample(i + 1, WARM_SWEEPS)));
+        maybeHeapSnapshot(n, i + 1, log);
+        if ((i + 1) % 10 === 0) log(`sweep ${i + 1}: rss ${memory[i + 1]?.rssMB} MB, load ${load().join(' ')}`);
       }
       await stopProfiler(profiler, n, 'warm');
       const requestsPerWarmSweep = ((await sentSoFar(booted)) - coldRequests) / WARM_SWEEPS;
@@ -213,7 +219,10 @@ async function benchSize(n: number): Promise<Record<string, unknown>> {
         memory: {
           rssMB: r1(mem.rss / 2 ** 20),
           rssGrowthMB: r1((mem.rss - rssBefore) / 2 ** 20),
+          rssBeforeAgentMB: r1(rssBefore / 2 ** 20),
           heapUsedMB: r1(mem.heapUsed / 2 ** 20),
+          ...summarizeMemory(memory),
+          perSweep: memory,
         },
         sessions: {
           sampledBmcs: sample.length,

@@ -20,6 +20,17 @@ export interface GuestChannelStats {
    * over its power budget, cpu-limits@1); absent from providers that do not count them.
    */
   readonly denied?: number;
+  /**
+   * Of the accepted, the requests whose frequency change joined one waiting for the pCPU's
+   * change limit (ACKed, applied later with the latest wanted frequency); absent from providers
+   * that do not coalesce.
+   */
+  readonly coalesced?: number;
+  /**
+   * Resynchronisations: garbage or stale partial frames skipped on the channels (not requests,
+   * no reply); absent from providers that do not count them.
+   */
+  readonly dropped?: number;
 }
 
 /** Host bounds on what guests may ask for one pCPU, in kHz. */

@@ -62,6 +62,8 @@ export function cacheKey(info: RepositoryInfo): string {
 }
 
 const LOST = 0xc5;
+/** Bytes of a record header: id, version, type, length. */
+const HEADER = 5;
 const TOO_MANY_BYTES = new Set([0xca, 0xc7, 0xc8]);
 
 /**
@@ -108,13 +110,34 @@ class RepositoryReader {
     }
   }
 
-  /** The whole record after its 5-byte `header`, its body read in chunks at once. */
-  async body(id: number, header: Buffer): Promise<Buffer> {
-    const total = 5 + (header[4] ?? 0);
+  /**
+   * The first read of record `id`: `size` bytes from offset 0 (at least the 5-byte header), so a
+   * record that fits is read in one request, as FreeIPMI's whole-record read does. A BMC clips a
+   * read at the record's end; one that refuses the size (0xCA) gets a smaller one, down to the
+   * header alone. Returns the next record id, then the bytes.
+   */
+  async first(id: number): Promise<Buffer> {
+    for (;;) {
+      const count = Math.max(HEADER, this.size);
+      try {
+        return await this.part(id, 0, count);
+      } catch (e) {
+        const cc = e instanceof VpmdError ? e.details.completionCode : undefined;
+        if (typeof cc !== 'number' || !TOO_MANY_BYTES.has(cc) || count <= HEADER) throw e;
+        this.size = Math.min(this.size, Math.max(HEADER, count >> 1));
+      }
+    }
+  }
+
+  /** The whole record from its first `start` bytes (header included): the rest read in chunks at once. */
+  async body(id: number, start: Buffer): Promise<Buffer> {
+    const total = HEADER + (start[4] ?? 0);
+    // Some BMCs return more than the record (FreeIPMI notes the HP DL585G7): the length byte rules.
+    if (start.length >= total) return Buffer.from(start.subarray(0, total));
     const out = Buffer.alloc(total);
-    header.copy(out, 0);
+    start.copy(out, 0);
     const chunks: Array<Promise<void>> = [];
-    for (let offset = 5; offset < total; offset += this.size)
+    for (let offset = start.length; offset < total; offset += this.size)
       chunks.push(this.chunk(id, out, offset, Math.min(this.size, total - offset)));
     await Promise.all(chunks);
     return out;
@@ -147,9 +170,11 @@ class RepositoryReader {
 }
 
 /**
- * Reads every record's raw bytes. The chain of record headers is walked one after another (each
- * names the next record) while each record's body is read in parallel chunks, so a repository
- * costs about one round trip per record. `chunk` is the first body chunk size tried.
+ * Reads every record's raw bytes. The chain of records is walked one after another (each first
+ * read names the next record and brings the header and as much of the body as `chunk` allows)
+ * while the rest of each body is read in parallel chunks, so a repository costs about one round
+ * trip per record, and records up to `chunk` bytes one request each. `chunk` is the first read
+ * size tried.
  */
 export function readRecords(s: IpmiSession, expected: number, chunk = 32, counters?: SdrCounters): Promise<Buffer[]> {
   return walkRecords(s, new RepositoryReader(s, chunk, counters), expected);
@@ -173,10 +198,10 @@ async function walkRecords(
         record: id,
       });
     seen.add(id);
-    const head = await reader.part(id, 0, 5);
-    if (head.length < 7)
+    const head = await reader.first(id);
+    if (head.length < 2 + HEADER)
       throw new VpmdError('E_IPMI_PROTOCOL', `SDR ${id} header is truncated`, { target: s.target.name, record: id });
-    const body = reader.body(id, head.subarray(2, 7));
+    const body = reader.body(id, head.subarray(2));
     body.catch(() => undefined); // awaited below with the others; a failure must not go unhandled meanwhile
     records.push(body);
     onRecord?.(body);

@@ -16,6 +16,17 @@
 import type { IpmiResponse } from '../codec/message.js';
 import type { Pending } from './request-table.js';
 
+/**
+ * The smallest margin (half the fastest clean round trip, ms) at which an answer's timing says
+ * it was late. Attempts are stamped when queued and leave at the next flush; answers are stamped
+ * when handled: on a loaded machine that jitter is a few ms. Through a loopback relay (round
+ * trips of about 1 ms) the answer to the latest attempt itself came 0.4 ms after it, sooner than
+ * half the fastest round trip, and every such answer raised the wait to its 4x cap: 7 attempts
+ * per 30 s budget, and the lossy-link chaos test completed 0 of 6 polls. A second answer to the
+ * same request still shows a late one on any link.
+ */
+const TIMING_EVIDENCE_MS = 5;
+
 /** The endpoint's estimate shared by every session (see UdpEndpoint). */
 export interface SharedWait {
   observe(elapsedMs: number, slow: boolean, baseMs: number): void;
@@ -60,8 +71,10 @@ export class RetransmitWait {
     const now = performance.now();
     const elapsed = now - p.firstSent;
     if (p.attempts === 1) this.fastestRtt = Math.min(this.fastestRtt, elapsed);
-    // With no clean round trip yet (Infinity), nothing shows a late answer: loss.
-    const slow = p.attempts > 1 && Number.isFinite(this.fastestRtt) && now - p.lastSent < this.fastestRtt / 2;
+    // With no clean round trip yet (Infinity), nothing shows a late answer: loss. Nor does
+    // timing on a link much faster than the event loop's own jitter (see TIMING_EVIDENCE_MS).
+    const margin = this.fastestRtt / 2;
+    const slow = p.attempts > 1 && Number.isFinite(margin) && margin >= TIMING_EVIDENCE_MS && now - p.lastSent < margin;
     if (slow) this.raise(elapsed);
     else if (elapsed * 2 < this.rto) this.rto = Math.max(this.baseMs, this.rto * 0.9);
     if (!slow) this.shared.observe(elapsed, false, this.baseMs);

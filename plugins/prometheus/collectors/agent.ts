@@ -18,7 +18,7 @@ const PLUGIN_HEALTH: Family = {
 const GUEST_REQUESTS: Family = {
   name: 'vpmd_guest_channel_requests',
   type: 'counter',
-  help: "Guests' power requests over their virtio channels, by VM and outcome (accepted, clamped, limited, refused, denied); clamped are also accepted, denied also refused",
+  help: "Guests' power requests over their virtio channels, by VM and outcome (accepted, clamped, coalesced, limited, refused, denied, dropped); clamped and coalesced are also accepted, denied also refused; dropped are garbage or stale partial frames skipped, not requests",
 };
 const GUEST_CHANNELS: Family = {
   name: 'vpmd_guest_channels',
@@ -74,8 +74,11 @@ export function collectGuestChannels(w: ExpositionWriter, guests: GuestChannels)
     w.add(GUEST_CONNECTED, [vm], s.connected);
     for (const outcome of ['accepted', 'clamped', 'limited', 'refused'] as const)
       w.add(GUEST_REQUESTS, [vm, ['outcome', outcome]], s[outcome]);
-    // Optional in guest-channels@1: a provider that does not count denials gets no series, not a false 0.
-    if (s.denied !== undefined) w.add(GUEST_REQUESTS, [vm, ['outcome', 'denied']], s.denied);
+    // Optional in guest-channels@1: a provider that does not count them gets no series, not a false 0.
+    for (const outcome of ['denied', 'coalesced', 'dropped'] as const) {
+      const n = s[outcome];
+      if (n !== undefined) w.add(GUEST_REQUESTS, [vm, ['outcome', outcome]], n);
+    }
   }
 }
 

@@ -125,20 +125,17 @@ export class Dispatcher {
     s.refilledAt = now;
   }
 
-  /** Serves up to one batch of a lane; returns ms until its next token when it ran out. */
+  /**
+   * Serves up to one batch of a lane; returns ms until its next token when frames are left and
+   * the budget is spent, 0 otherwise.
+   */
   private serve(s: LaneState): number {
     this.draining = true;
     try {
       let served = 0;
       while (served < BATCH && !s.busy && s.head < s.queue.length) {
-        if (s.tokens < 1) this.refill(s, this.now());
-        if (s.tokens < 1) {
-          if (!s.waitCounted) {
-            s.waitCounted = true;
-            s.lane.limited();
-          }
-          return ((1 - s.tokens) * 1000) / this.budget.messagesPerSecond;
-        }
+        const wait = this.untilToken(s);
+        if (wait > 0) return wait;
         s.tokens -= 1;
         s.waitCounted = false;
         const frame = s.queue[s.head] as Buffer;
@@ -146,11 +143,25 @@ export class Dispatcher {
         served++;
         this.handleOne(s, frame);
       }
-      return 0;
+      // Stopped by the batch with the budget spent as well: say when to come back, or round()
+      // would neither schedule nor arm a timer for this lane, and its frames would wait for the
+      // socket's next read, which never comes once the guest waits for its last replies.
+      return !s.busy && s.head < s.queue.length ? this.untilToken(s) : 0;
     } finally {
       this.draining = false;
       this.compact(s);
     }
+  }
+
+  /** 0 when the lane has a token (refilled first), else ms until it has one (counted as limited). */
+  private untilToken(s: LaneState): number {
+    if (s.tokens < 1) this.refill(s, this.now());
+    if (s.tokens >= 1) return 0;
+    if (!s.waitCounted) {
+      s.waitCounted = true;
+      s.lane.limited();
+    }
+    return ((1 - s.tokens) * 1000) / this.budget.messagesPerSecond;
   }
 
   private handleOne(s: LaneState, frame: Buffer): void {

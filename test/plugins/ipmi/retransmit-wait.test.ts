@@ -72,4 +72,17 @@ describe('RetransmitWait', () => {
     w.answered(request(9, 2, 3500, 70));
     expect(w.after(1)).toBe(4 * BASE);
   });
+
+  it('takes no timing evidence from a link faster than the event loop jitter', () => {
+    const w = new RetransmitWait(BASE, flat);
+    w.answered(request(10, 1, 1, 1)); // a clean 1 ms round trip (a loopback relay)
+    // 0.4 ms after the third attempt, as measured through the chaos test's relay: that
+    // attempt's own answer (after loss), not a late one. The wait stays short.
+    w.answered(request(11, 3, 2000, 0.4));
+    expect(w.after(1)).toBe(BASE);
+    expect(w.after(9)).toBe(2 * BASE);
+    // A second answer still shows a late first one on any link.
+    w.unmatched(answer(11));
+    expect(w.after(1)).toBeCloseTo(1.5 * 2000, -1);
+  });
 });

@@ -168,8 +168,11 @@ describe('reading status', () => {
 });
 
 describe('chunked Get SDR', () => {
-  /** A repository that answers 0xCA above `maxChunk` bytes and loses the reservation once. */
-  function scripted(records: Buffer[], maxChunk: number): { session: IpmiSession; log: string[] } {
+  /**
+   * A repository that answers 0xCA above `maxChunk` bytes and loses the reservation once; with
+   * `extra`, each answer carries that many bytes past what was asked (garbage past a record's end).
+   */
+  function scripted(records: Buffer[], maxChunk: number, extra = 0): { session: IpmiSession; log: string[] } {
     const log: string[] = [];
     let reservation = 1;
     let loseOnce = true;
@@ -196,16 +199,19 @@ describe('chunked Get SDR', () => {
         reservation++; // another client reserved the repository
         return { cc: 0xc5, data: Buffer.alloc(0) };
       }
-      if (count > maxChunk && offset > 0) {
+      const rec = records[id];
+      if (rec === undefined) return { cc: 0xcb, data: Buffer.alloc(0) };
+      log.push(`get ${id} ${offset} ${count}`);
+      // As OpenIPMI's handle_get_sdr: a read is clipped at the record's end, then refused
+      // (0xCA) when what is left does not fit in one answer.
+      if (Math.min(count, rec.length - offset) > maxChunk) {
         log.push(`0xCA at ${count}`);
         return { cc: 0xca, data: Buffer.alloc(0) };
       }
-      const rec = records[id];
-      if (rec === undefined) return { cc: 0xcb, data: Buffer.alloc(0) };
       const next = id + 1 < records.length ? id + 1 : 0xffff;
       return {
         cc: 0,
-        data: Buffer.concat([Buffer.from([next & 0xff, next >> 8]), rec.subarray(offset, offset + count)]),
+        data: Buffer.concat([Buffer.from([next & 0xff, next >> 8]), rec.subarray(offset, offset + count + extra)]),
       };
     };
     const session = {
@@ -227,6 +233,23 @@ describe('chunked Get SDR', () => {
     expect(log).toContain('0xCA at 32');
     expect(log).toContain('0xCA at 16');
     expect(log.filter((l) => l === 'reserve').length).toBe(2);
+  });
+
+  it('reads a record that fits in one read with one request, cut at its length byte', async () => {
+    const recs = Array.from({ length: 3 }, (_, i) => fullRecord({ id: i, number: i + 1, m: 1, name: `T${i}` }));
+    const size = recs[0]?.length ?? 0;
+    // Records fit the first read (64 bytes asked): one Get SDR each, however many bytes come back.
+    const { session, log } = scripted(recs, 64, 7);
+    expect(await readRecords(session, 3, 64)).toEqual(recs);
+    expect(log.filter((l) => l.startsWith('get '))).toEqual(['get 0 0 64', 'get 1 0 64', 'get 2 0 64']);
+    // A record longer than the first read: the rest in one more read, from where the first ended.
+    const { session: s2, log: log2 } = scripted(recs, 64);
+    expect(await readRecords(s2, 3, 20)).toEqual(recs);
+    expect(log2.filter((l) => l.startsWith('get 0 '))).toEqual([
+      'get 0 0 20',
+      `get 0 20 ${Math.min(20, size - 20)}`,
+      ...(size > 40 ? [`get 0 40 ${size - 40}`] : []),
+    ]);
   });
 
   it('reads the bodies of records while walking the chain of headers, and they come back in order', async () => {

@@ -84,7 +84,7 @@ describe('prometheus exporter', () => {
     expect(sampleValue(body, 'vpmd_scrape_duration_seconds ')).toBeGreaterThan(0);
   });
 
-  it('carries guest channel request counters by VM and outcome, denied included', async () => {
+  it('carries guest channel request counters by VM and outcome, denied, coalesced and dropped included', async () => {
     const body = (await get(ex.url, { ca: ex.ca })).body;
     const requests = (vm: string, outcome: string): number | undefined =>
       sampleValue(body, `vpmd_guest_channel_requests_total{domain_name="${vm}",outcome="${outcome}"} `);
@@ -99,7 +99,10 @@ describe('prometheus exporter', () => {
     }
     // dpdk-1 counts 3 denied of its 7 refused; web-2's provider does not count denials: no series.
     expect(requests('dpdk-1', 'denied')).toBe(3);
-    expect(body).not.toContain('vpmd_guest_channel_requests_total{domain_name="web-2",outcome="denied"}');
+    expect(requests('dpdk-1', 'coalesced')).toBe(900);
+    expect(requests('dpdk-1', 'dropped')).toBe(2);
+    for (const optional of ['denied', 'coalesced', 'dropped'])
+      expect(body).not.toContain(`vpmd_guest_channel_requests_total{domain_name="web-2",outcome="${optional}"}`);
     expect(body).toContain('# TYPE vpmd_guest_channel_requests_total counter\n');
     expect(body).toContain('vpmd_scrape_collector_success{collector="guest-channels"} 1\n');
   });

@@ -9,7 +9,18 @@ import { GUEST_CHANNELS, IPMI_BMC_DRIVER, type GuestChannelStats } from 'vpmd';
 /** `denied` is optional in the contract: web-2 stands for a provider that does not count it. */
 export const GUEST_STATS: readonly GuestChannelStats[] = [
   { vm: 'web-2', channels: 2, connected: 1, accepted: 40, clamped: 3, limited: 1, refused: 0 },
-  { vm: 'dpdk-1', channels: 4, connected: 4, accepted: 1200, clamped: 17, limited: 5, refused: 7, denied: 3 },
+  {
+    vm: 'dpdk-1',
+    channels: 4,
+    connected: 4,
+    accepted: 1200,
+    clamped: 17,
+    limited: 5,
+    refused: 7,
+    denied: 3,
+    coalesced: 900,
+    dropped: 2,
+  },
 ];
 
 export default testPlugin({

@@ -147,6 +147,12 @@ describe('guest-channels capability', { shuffle: false }, () => {
     }>(['gc', 'bound', '2', '2000000', 'Operator']);
     expect(r.bounds).toEqual([{ pcpu: 2, maxKHz: 2000000 }]);
     expect(r.stats.find((s) => s.vm === 'vm1')?.accepted).toBeGreaterThan(0);
+    // The optional counters Prometheus exports when a provider has them (guest-channels@1).
+    expect(r.stats.find((s) => s.vm === 'vm1')).toMatchObject({
+      coalesced: expect.any(Number) as unknown,
+      dropped: expect.any(Number) as unknown,
+      denied: expect.any(Number) as unknown,
+    });
     expect(r.freqs.find((f) => f.pcpu === 2)).toMatchObject({ appliedKHz: 2000000, vms: ['vm1'] });
     await settles(agent.hostRoot, 2, 'scaling_setspeed', '2000000');
   });

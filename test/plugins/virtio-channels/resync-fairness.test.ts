@@ -117,6 +117,32 @@ describe('Dispatcher', () => {
     expect(limited).toBeGreaterThan(0);
     d.close();
   });
+
+  it('comes back for a channel whose budget ran out exactly as its batch ended', async () => {
+    // The flood's lost wake-up: a round serves a full batch and leaves less than one token; the
+    // channel's frames then waited for its socket's next read, which never comes once the guest
+    // has stopped writing and waits for its last replies.
+    const replies: string[] = [];
+    let nowMs = 0;
+    const d = new Dispatcher({ messagesPerSecond: 1000, burst: 10 }, () => nowMs);
+    const l = lane(replies, 'x');
+    d.push(
+      l,
+      Array.from({ length: 3 * BATCH }, () => req(Unit.SCALE_UP)),
+    );
+    expect(replies).toHaveLength(BATCH); // inline, 2 tokens left
+    // The next round spends the 2 tokens, refills 6.5 and serves 6 more: a full batch, 0.5 left.
+    nowMs = 6.5;
+    await new Promise((r) => setImmediate(r));
+    expect(replies).toHaveLength(2 * BATCH);
+    // No more bytes arrive; the budget refills, and the rest must be served without them.
+    for (let i = 0; i < 200 && replies.length < 3 * BATCH; i++) {
+      nowMs += 5;
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    expect(replies).toHaveLength(3 * BATCH);
+    d.close();
+  });
 });
 
 describe('JSON FIFO bounds and DPDK dialect', () => {

@@ -16,6 +16,8 @@ import { VPMD } from '../../../support/built-cli.js';
 /** A running agent process on a simulated host. */
 export interface AgentProcess {
   readonly hostRoot: string;
+  /** The agent's process id (its event loop's thread id too). */
+  readonly pid: number;
   run(argv: readonly string[]): Promise<RunReply>;
   stop(): Promise<void>;
 }
@@ -79,5 +81,5 @@ export async function startAgentProcess(plugins: Record<string, Record<string, u
     await stop();
     throw e;
   }
-  return { hostRoot, run, stop };
+  return { hostRoot, pid: child.pid ?? 0, run, stop };
 }

@@ -1,0 +1,50 @@
+/**
+ * `schedFifoPriority` on the agent as it runs installed (its own process): the event loop's
+ * thread under SCHED_FIFO at the priority, and the threads the process already has (V8's
+ * garbage-collector helpers, whose scavenges the loop waits for) one step below, so that a
+ * collection never waits for a CPU behind ordinary tasks. Needs CAP_SYS_NICE, as the option does.
+ */
+import { readdir, readFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startAgentProcess, type AgentProcess } from './support/agent-process.js';
+
+const SCHED_FIFO = 1;
+
+/** Scheduling policy and RT priority of every thread of `pid` (proc(5) stat fields 41 and 40). */
+async function threads(pid: number): Promise<Array<{ tid: number; policy: number; priority: number }>> {
+  const out = [];
+  for (const tid of await readdir(`/proc/${pid}/task`)) {
+    const stat = await readFile(`/proc/${pid}/task/${tid}/stat`, 'utf8').catch(() => undefined);
+    if (!stat) continue; // the thread ended meanwhile
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // fields from the 3rd on
+    out.push({ tid: Number(tid), priority: Number(fields[40 - 3]), policy: Number(fields[41 - 3]) });
+  }
+  return out;
+}
+
+describe('schedFifoPriority', () => {
+  let dir: string;
+  let agent: AgentProcess;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'vpmd-vc-rt-'));
+    agent = await startAgentProcess({
+      'virtio-channels': { dir, libvirt: false, fifos: [], schedFifoPriority: 4 },
+    });
+  }, 60_000);
+  afterAll(async () => {
+    await agent?.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('runs the event loop under SCHED_FIFO and the garbage collector’s helpers one step below', async () => {
+    const all = await threads(agent.pid);
+    expect(all.find((t) => t.tid === agent.pid)).toMatchObject({ policy: SCHED_FIFO, priority: 4 });
+    // Node starts 4 V8 platform threads (the collector's helpers) before any JavaScript runs.
+    const helpers = all.filter((t) => t.tid !== agent.pid && t.policy === SCHED_FIFO && t.priority === 3);
+    expect(helpers.length).toBeGreaterThanOrEqual(4);
+    expect(all.filter((t) => t.policy === SCHED_FIFO && t.priority > 4)).toEqual([]);
+  });
+});
