@@ -20,14 +20,12 @@ import { request } from 'node:https';
 import { parseArgs } from 'node:util';
 import { parse, stringify } from 'yaml';
 
+// The bundle's entries (scripts/bundle.mjs), not tsc's separate files: one core for all.
 const dist = new URL('../dist/', import.meta.url);
-const { prepareDemo } = await import(new URL('app/demo.js', dist).href);
-const { runAgentUntilSignal } = await import(new URL('app/run-agent.js', dist).href);
-const { BUILTIN_PLUGINS } = await import(new URL('app/builtin-plugins.js', dist).href);
-const { readConfigFile, assertNoProblems } = await import(new URL('core/config/load-config.js', dist).href);
-const { ControlClient } = await import(new URL('core/control/control-client.js', dist).href);
+const { prepareDemo, runAgentUntilSignal, BUILTIN_PLUGINS, readConfigFile, assertNoProblems, ControlClient } =
+  await import(new URL('app/vpmd-tooling.js', dist).href);
 const { startIpmiSim, startPrivateBus, startLogindMock, startSystemdMock } = await import(
-  new URL('testkit/index.js', dist).href
+  new URL('app/vpmd-testkit.js', dist).href
 );
 
 const { values } = parseArgs({

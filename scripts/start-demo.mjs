@@ -51,11 +51,10 @@ if (built < src.latest) {
   const ticker = setInterval(() => {
     process.stdout.write(`vpmd: still compiling, ${Math.round((Date.now() - started) / 1000)} s\n`);
   }, 15_000);
-  const code = await run(process.execPath, [
-    join(root, 'node_modules/typescript/bin/tsc'),
-    '-p',
-    'tsconfig.build.json',
-  ]);
+  let code = await run(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json']);
+  // The rest of `npm run build`: precompiled validators, then the bundle (issue 21).
+  for (const step of ['scripts/precompile-validators.mjs', 'scripts/bundle.mjs'])
+    if (code === 0) code = await run(process.execPath, [join(root, step)]);
   clearInterval(ticker);
   if (code !== 0) {
     process.stderr.write(`vpmd: the build failed (exit ${code}); see the errors above\n`);

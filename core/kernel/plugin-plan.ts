@@ -23,7 +23,7 @@ const strictSchemas = new WeakMap<TObject, TObject>();
  * plan compiled every plugin's schema again (a start-up plans twice, check and start: 19
  * compiles instead of 12, 130-300 ms of CPU here) and kept each copy's code for good.
  */
-function strictSchema(config: TObject): TObject {
+export function strictSchema(config: TObject): TObject {
   if (config.additionalProperties !== undefined) return config;
   let strict = strictSchemas.get(config);
   if (strict === undefined) {

@@ -1,16 +1,26 @@
 /**
- * Schema checks for persisted state: one ajv instance (with the standard formats) compiles each
- * TypeBox schema once, and failures are turned into short, path-qualified messages.
+ * Schema checks for persisted state: a value the quick check accepts is valid; otherwise one
+ * ajv instance (strict, with the standard formats) compiles the TypeBox schema once and decides,
+ * and failures are turned into short, path-qualified messages.
  */
+import { createRequire } from 'node:module';
 import type { TSchema } from '@sinclair/typebox';
-import { Ajv, type ValidateFunction } from 'ajv';
-import formatsModule from 'ajv-formats';
+import type { Ajv, ValidateFunction } from 'ajv';
 import { schemaErrors } from '../config/schema-errors.js';
+import { quickCheckOf } from '../config/quick-check.js';
 
-// ajv-formats is CommonJS with a `default` export; under NodeNext its plugin is `.default`.
-const addFormats = formatsModule.default;
+// Loaded on first need: reading state at start mostly passes the quick check (issue 21).
+const requireHere = createRequire(import.meta.url);
+let ajv: Ajv | undefined;
 
-const ajv = addFormats(new Ajv({ allErrors: true, strict: true }));
+function strictAjv(): Ajv {
+  if (ajv === undefined) {
+    const { Ajv: AjvClass } = requireHere('ajv') as typeof import('ajv');
+    const addFormats = requireHere('ajv-formats') as (a: Ajv) => Ajv;
+    ajv = addFormats(new AjvClass({ allErrors: true, strict: true }));
+  }
+  return ajv;
+}
 
 /** Compiled validators by schema object: schemas are long-lived constants of their modules. */
 const compiled = new WeakMap<TSchema, ValidateFunction>();
@@ -26,9 +36,11 @@ export type SchemaCheck = { readonly ok: true } | { readonly ok: false; readonly
  * @throws Error when the schema itself cannot be compiled (a programming error the caller wraps).
  */
 export function checkAgainstSchema(schema: TSchema, value: unknown): SchemaCheck {
+  // This ajv fills in no defaults: a schema's defaults are no reason to leave the quick check.
+  if (quickCheckOf(schema, 'ignore')?.(value) === true) return { ok: true };
   let validate = compiled.get(schema);
   if (!validate) {
-    validate = ajv.compile(schema);
+    validate = strictAjv().compile(schema);
     compiled.set(schema, validate);
   }
   if (validate(value)) return { ok: true };

@@ -27,7 +27,8 @@ export function ensureBuilt(): void {
   const built = existsSync(VPMD) ? statSync(VPMD).mtimeMs : 0;
   const src = Math.max(...['core', 'app', 'testkit', 'plugins', 'examples'].map((d) => newest(join(ROOT, d))));
   if (built < src || !existsSync(VPMCTL)) {
-    execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'inherit' });
+    // The whole build (tsc, precompiled validators, bundle): what npm test and the package run.
+    execFileSync('npm', ['run', 'build', '--silent'], { cwd: ROOT, stdio: 'inherit' });
   }
 }
 
