@@ -12,32 +12,18 @@
  * (a file for the agent's stderr, e.g. with --trace-gc). Needs `npm run build` (it runs dist/app/vpmd.js) and scripts/setup-peers.sh.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ControlClient } from '../../core/control/control-client.js';
 import { startIpmiSim, type IpmiSimTarget } from '../../testkit/index.js';
-import { VPMD_PROGRAM, rssMiB, stop } from '../soak/agent.js';
+import { VPMD_PROGRAM, rssMiB, stop, vpmdInvocation } from '../soak/agent.js';
 
 const n = Number((process.env.IPMI_BENCH_SIZES ?? '1000').split(',')[0]);
 const SWEEPS = Number(process.env.IPMI_MEMORY_SWEEPS ?? 400);
 const GOAL_MIB = 200;
 const log = (msg: string): void => void process.stderr.write(`bench:ipmi-memory ${msg}\n`);
 const load = (): number[] => loadavg().map((x) => Math.round(x * 10) / 10);
-
-/** `#!/usr/bin/env -S VAR=value node --flag`: the environment and node flags of the program. */
-function interpreterLine(): { env: Record<string, string>; flags: string[] } {
-  const words = (readFileSync(VPMD_PROGRAM, 'utf8').split('\n')[0] ?? '')
-    .replace(/^#!\S*env\s+(-S\s+)?/, '')
-    .split(/\s+/)
-    .filter((w) => w !== '');
-  const nodeAt = words.findIndex((w) => w === 'node' || w.endsWith('/node'));
-  const env = Object.fromEntries(
-    words.slice(0, Math.max(0, nodeAt)).map((w) => [w.slice(0, w.indexOf('=')), w.slice(w.indexOf('=') + 1)]),
-  );
-  return { env, flags: words.slice(nodeAt + 1) };
-}
 
 /** One control-socket command; resolves with its result (rejects on an error reply). */
 async function control<T>(socket: string, argv: readonly string[]): Promise<T> {
@@ -82,7 +68,7 @@ interface Sweep {
   durationMs: number;
 }
 
-const line = interpreterLine();
+const line = vpmdInvocation();
 const env = line.env;
 /** IPMI_MEMORY_NODE_FLAGS replaces the interpreter line's node flags (to compare settings). */
 const flags = process.env.IPMI_MEMORY_NODE_FLAGS?.split(' ').filter((f) => f !== '') ?? line.flags;

@@ -4,6 +4,7 @@
  * in a process of its own, so that its RSS is the agent's alone (no in-process demo VMs).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
@@ -156,3 +157,20 @@ function statusRows(socket: string): Promise<Array<{ name: string; state: string
 
 /** Where `controlRun` and the load find the program. */
 export const VPMD_PROGRAM = VPMD;
+
+/**
+ * How vpmd's interpreter line (`#!/usr/bin/env -S [NAME=VALUE...] node FLAGS`) runs Node: the
+ * environment and flags a user running `vpmd` gets, for the agent and its baselines alike.
+ * `override` (a benchmark's `--node-flags`) replaces both: those flags and no environment.
+ */
+export function vpmdInvocation(override?: string): { env: Record<string, string>; flags: string[] } {
+  const split = (s: string): string[] => s.split(/\s+/).filter((w) => w !== '');
+  if (override !== undefined) return { env: {}, flags: split(override) };
+  const line = existsSync(VPMD_PROGRAM) ? (readFileSync(VPMD_PROGRAM, 'utf8').split('\n')[0] ?? '') : '';
+  const words = split(line.replace(/^#!\S*env\s+(-S\s+)?/, ''));
+  const nodeAt = words.findIndex((w) => w === 'node' || w.endsWith('/node'));
+  const env = Object.fromEntries(
+    words.slice(0, Math.max(0, nodeAt)).map((w) => [w.slice(0, w.indexOf('=')), w.slice(w.indexOf('=') + 1)]),
+  );
+  return { env, flags: words.slice(nodeAt + 1) };
+}

@@ -14,13 +14,13 @@
  * `flock /tmp/vpmd-bench.lock` so that no other benchmark shares the machine.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { prepareDemo, rssMiB, startAgent, stop, VPMD_PROGRAM } from './agent.js';
+import { prepareDemo, rssMiB, startAgent, stop, VPMD_PROGRAM, vpmdInvocation } from './agent.js';
 import { connectionBurst, startSteadyLoad, type Tally } from './load.js';
 
 const { values } = parseArgs({
@@ -36,16 +36,7 @@ const sampleS = Number(values.sample);
 const burstN = Number(values.burst);
 // By default what vpmd's interpreter line sets (`#!/usr/bin/env -S [NAME=VALUE...] node FLAGS`):
 // what a user running `vpmd` gets. The bare Node process gets the same.
-const shebang = existsSync(VPMD_PROGRAM) ? (readFileSync(VPMD_PROGRAM, 'utf8').split('\n')[0] ?? '') : '';
-const words = shebang.replace(/^#!\S*env\s+(-S\s+)?/, '').split(/\s+/);
-const nodeAt = words.indexOf('node');
-const nodeEnv: Record<string, string> =
-  values['node-flags'] !== undefined
-    ? {}
-    : Object.fromEntries(
-        words.slice(0, Math.max(0, nodeAt)).map((w) => [w.slice(0, w.indexOf('=')), w.slice(w.indexOf('=') + 1)]),
-      );
-const nodeFlags = (values['node-flags'] ?? words.slice(nodeAt + 1).join(' ')).split(' ').filter((f) => f !== '');
+const { env: nodeEnv, flags: nodeFlags } = vpmdInvocation(values['node-flags']);
 if (!(minutes > 0) || !(sampleS > 0) || !Number.isInteger(burstN) || burstN < 0) {
   process.stderr.write('bench:soak: --minutes and --sample must be > 0, --burst an integer >= 0\n');
   process.exit(2);

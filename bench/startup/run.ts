@@ -13,13 +13,13 @@
  * under `flock /tmp/vpmd-bench.lock` so that no other benchmark shares the machine.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { prepareDemo, rssMiB, startAgent, stop, VPMD_PROGRAM } from '../soak/agent.js';
+import { prepareDemo, rssMiB, startAgent, stop, VPMD_PROGRAM, vpmdInvocation } from '../soak/agent.js';
 
 const { values } = parseArgs({
   options: { runs: { type: 'string', default: '7' }, 'node-flags': { type: 'string' } },
@@ -36,16 +36,7 @@ if (!existsSync(VPMD_PROGRAM)) {
 
 // What vpmd's interpreter line sets (`#!/usr/bin/env -S [NAME=VALUE...] node FLAGS`), unless
 // --node-flags is given: what a user running `vpmd` gets. The baselines get the same.
-const shebang = readFileSync(VPMD_PROGRAM, 'utf8').split('\n')[0] ?? '';
-const words = shebang.replace(/^#!\S*env\s+(-S\s+)?/, '').split(/\s+/);
-const nodeAt = words.indexOf('node');
-const nodeEnv: Record<string, string> =
-  values['node-flags'] !== undefined
-    ? {}
-    : Object.fromEntries(
-        words.slice(0, Math.max(0, nodeAt)).map((w) => [w.slice(0, w.indexOf('=')), w.slice(w.indexOf('=') + 1)]),
-      );
-const nodeFlags = (values['node-flags'] ?? words.slice(nodeAt + 1).join(' ')).split(' ').filter((f) => f !== '');
+const { env: nodeEnv, flags: nodeFlags } = vpmdInvocation(values['node-flags']);
 
 const EXIT_RSS = fileURLToPath(new URL('./exit-rss.mjs', import.meta.url));
 const MiB = 1024 * 1024;
