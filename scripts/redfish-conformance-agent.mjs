@@ -156,6 +156,14 @@ const code = await runAgentUntilSignal(parsed.config, demo.configFile, BUILTIN_P
           return n > 0 ? n : undefined;
         })
       : await count('HardwareLog');
+    // The demo's Redfish poller reads its own service as BMC "self": wait for its first sweep, so
+    // every run of the validators walks the same tree (the first one saw an empty Sensors).
+    const chassis = (await get(`${url}/redfish/v1/Chassis`, user, pass))?.Members ?? [];
+    if (chassis.some((m) => m['@odata.id'].endsWith('/bmc-self')))
+      await waitFor('the demo poller\'s first reading of BMC "self"', async () => {
+        const sensors = await get(`${url}/redfish/v1/Chassis/bmc-self/Sensors`, user, pass);
+        return sensors?.['Members@odata.count'] > 0 ? true : undefined;
+      });
     if (values.bmc) {
       // ipmi_sim does not report the identify light in Get Chassis Status, so until someone sets
       // it LocationIndicatorActive is null (unknown); an operator switching it off makes it known.
