@@ -142,6 +142,32 @@ def expand_sensors(client):
     return "%d sensors (%d with a numeric Reading) in %d requests" % (total, with_value, len(chassis))
 
 
+@check("library: every sensor of the whole service in one request, $expand=.($levels=3) on Chassis")
+def expand_all_sensors(client):
+    # Chassis -> its Sensors collection -> each Sensor: three levels, one GET for a poller.
+    per_chassis = {}
+    for c in members(client, "/redfish/v1/Chassis"):
+        resource = ok_get(client, c)
+        if "Sensors" in resource:
+            per_chassis[c] = set(members(client, resource["Sensors"]["@odata.id"]))
+    body = ok_get(client, "/redfish/v1/Chassis?$expand=.($levels=3)")
+    total = 0
+    for c in body["Members"]:
+        want = per_chassis.get(c["@odata.id"])
+        if want is None:
+            continue
+        got = c.get("Sensors", {}).get("Members", [])
+        ids = set(s["@odata.id"] for s in got)
+        assert not (want - ids), "%s: sensors missing from the one reply: %s" % (c["@odata.id"], sorted(want - ids))
+        for s in got:
+            assert s.get("@odata.type", "").startswith("#Sensor.") and "Reading" in s, (
+                "%s: not an expanded Sensor with a Reading" % s.get("@odata.id")
+            )
+        total += len(got)
+    assert total > 0, "no sensors in the expanded Chassis collection"
+    return "%d sensors in %d chassis, 1 request" % (total, len(per_chassis))
+
+
 @check("library: logout ends the session (its token is refused afterwards)")
 def logout(client, url):
     token = client.get_session_key()
@@ -330,6 +356,7 @@ def main():
     try:
         expand_collections(client)
         expand_sensors(client)
+        expand_all_sensors(client)
         logs(client)
         inventory(client, args_ns.out)
         sensor_list(client)
