@@ -34,6 +34,16 @@ export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
+/**
+ * Whether `a[aAt .. aAt+n]` equals `b[bAt .. bAt+n]`, in time that does not depend on where they
+ * differ. Makes no views: it checks every received packet's integrity code.
+ */
+export function sameRange(a: Uint8Array, aAt: number, b: Uint8Array, bAt: number, n: number): boolean {
+  let diff = 0;
+  for (let i = 0; i < n; i++) diff |= (a[aAt + i] ?? 0) ^ (b[bAt + i] ?? 0);
+  return diff === 0;
+}
+
 /** Key material of one session. */
 export interface SessionKeys {
   readonly sik: Buffer;

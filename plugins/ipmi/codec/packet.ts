@@ -12,6 +12,7 @@ import {
   encryptedLength,
   integrityCode,
   sameBytes,
+  sameRange,
 } from './crypto.js';
 import { HmacSha1 } from './hmac-sha1.js';
 
@@ -158,10 +159,7 @@ export function decodePacket(buf: Buffer, security?: PacketSecurity): DecodedPac
       let valid: boolean;
       if (security.sha1 !== undefined) {
         security.sha1.macRangeInto(buf, 4, signedEnd, EXPECTED_CODE, 0, codeLen);
-        // Compared in place, in constant time: no views per packet (signedEnd + codeLen = length).
-        let diff = 0;
-        for (let i = 0; i < codeLen; i++) diff |= (EXPECTED_CODE[i] ?? 0) ^ (buf[signedEnd + i] ?? 0);
-        valid = diff === 0;
+        valid = sameRange(EXPECTED_CODE, 0, buf, signedEnd, codeLen); // signedEnd + codeLen = length
       } else
         valid = sameBytes(
           integrityCode(security.suite.integrity, security.k1, buf.subarray(4, signedEnd)),
