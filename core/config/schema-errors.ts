@@ -34,11 +34,16 @@ export const CONFIG_AJV_OPTIONS: Readonly<Options> = {
   coerceTypes: false,
 };
 
-/** A new ajv instance with {@link CONFIG_AJV_OPTIONS} (and `extra`) and the standard formats. */
-export function createConfigAjv(extra: Options = {}): Ajv {
+/** A new ajv instance with `options` and the standard formats, ajv loaded now if not yet. */
+export function createAjv(options: Options): Ajv {
   const { Ajv: AjvClass } = requireHere('ajv') as typeof import('ajv');
   const addFormats = requireHere('ajv-formats') as (ajv: Ajv) => Ajv;
-  return addFormats(new AjvClass({ ...CONFIG_AJV_OPTIONS, ...extra }));
+  return addFormats(new AjvClass(options));
+}
+
+/** A new ajv instance with {@link CONFIG_AJV_OPTIONS} (and `extra`) and the standard formats. */
+export function createConfigAjv(extra: Options = {}): Ajv {
+  return createAjv({ ...CONFIG_AJV_OPTIONS, ...extra });
 }
 
 /**

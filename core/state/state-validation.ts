@@ -3,22 +3,16 @@
  * ajv instance (strict, with the standard formats) compiles the TypeBox schema once and decides,
  * and failures are turned into short, path-qualified messages.
  */
-import { createRequire } from 'node:module';
 import type { TSchema } from '@sinclair/typebox';
 import type { Ajv, ValidateFunction } from 'ajv';
-import { schemaErrors } from '../config/schema-errors.js';
+import { createAjv, schemaErrors } from '../config/schema-errors.js';
 import { quickCheckOf } from '../config/quick-check.js';
 
-// Loaded on first need: reading state at start mostly passes the quick check (issue 21).
-const requireHere = createRequire(import.meta.url);
+// Made on first need: reading state at start mostly passes the quick check (issue 21).
 let ajv: Ajv | undefined;
 
 function strictAjv(): Ajv {
-  if (ajv === undefined) {
-    const { Ajv: AjvClass } = requireHere('ajv') as typeof import('ajv');
-    const addFormats = requireHere('ajv-formats') as (a: Ajv) => Ajv;
-    ajv = addFormats(new AjvClass({ allErrors: true, strict: true }));
-  }
+  ajv ??= createAjv({ allErrors: true, strict: true });
   return ajv;
 }
 
