@@ -27,6 +27,7 @@ import {
   type IpmiSimTarget,
 } from '../../testkit/index.js';
 import { FreeIpmiFanout, countSessions, ipmitoolSample, type ChildCost } from './baselines.js';
+import { bestRatios, idleRoundTripMs, lowerBounds, processesCpuMs, type ColdCost } from './cold-bounds.js';
 import { isFullSample, maybeHeapSnapshot, sampleMemory, summarizeMemory, type MemorySample } from './memory.js';
 
 /** Parallelism for both: FreeIPMI's largest --fanout, and vpmd's concurrency and in-flight bound. */
@@ -36,6 +37,12 @@ const WARM_SWEEPS = Math.max(10, Number(process.env.IPMI_BENCH_WARM_SWEEPS ?? 30
 /** FreeIPMI warm runs, one before every second vpmd warm sweep. */
 const FREEIPMI_WARM_RUNS = 5;
 const PROFILE = process.env.IPMI_BENCH_PROFILE;
+/**
+ * FreeIPMI's round trips per BMC in a cold run: its API waits for each answer before the next
+ * request (one thread per host under --fanout), so its chain is its 42 requests per BMC, as
+ * counted once through a UDP relay (docs/ipmi.md).
+ */
+const FREEIPMI_COLD_ROUND_TRIPS = 42;
 const ONLY_VPMD = process.env.IPMI_BENCH_ONLY === 'vpmd';
 
 const median = (xs: readonly number[]): number => {
@@ -75,7 +82,7 @@ interface Sweep {
 }
 interface Row {
   hasSession: boolean;
-  session: { sent: number; retransmits: number; dropped: number } | null;
+  session: { sent: number; retransmits: number; dropped: number; rounds: number } | null;
   sdr: { fullReads: number };
 }
 interface Timed {
@@ -143,8 +150,11 @@ async function benchSize(n: number): Promise<Record<string, unknown>> {
       ? undefined
       : (log(`ipmitool sdr list on ${sampleN} BMC(s), 8 in parallel`),
         await ipmitoolSample(sim.targets.slice(0, sampleN), 8));
+    const idleRttMs = await idleRoundTripMs(sim.targets[0]?.port ?? 0);
     if (fi !== undefined) log(`FreeIPMI ipmi-sensors --fanout=${FANOUT}: cold run`);
+    const simCpuBeforeFi = await processesCpuMs(sim.pids);
     const fiCold = await fi?.run();
+    const fiSimCpuMs = (await processesCpuMs(sim.pids)) - simCpuBeforeFi;
 
     log(
       `vpmd: cold sweep, then ${WARM_SWEEPS} warm sweeps${fi ? `, FreeIPMI's ${FREEIPMI_WARM_RUNS} warm runs in between` : ''}`,
@@ -153,14 +163,25 @@ async function benchSize(n: number): Promise<Record<string, unknown>> {
     const booted = await bootVpmd(sim.targets, stateDir);
     let after: number[] = [];
     const vp: Record<string, unknown> = {};
+    let coldCost: ColdCost | undefined;
     const fiWarm: ChildCost[] = [];
     const warm: Timed[] = [];
     try {
       let profiler = PROFILE === undefined ? undefined : await startProfiler();
+      const simCpuBeforeCold = await processesCpuMs(sim.pids);
       const cold = await sweep(booted);
+      const coldSimCpuMs = (await processesCpuMs(sim.pids)) - simCpuBeforeCold;
       await stopProfiler(profiler, n, 'cold');
       const memory: MemorySample[] = [sampleMemory(0, false)];
-      const coldRequests = await sentSoFar(booted);
+      const coldRows = await booted.json<Row[]>(['ipmi', 'targets']);
+      const coldRequests = coldRows.reduce((a, r) => a + (r.session?.sent ?? 0), 0);
+      const coldRounds = coldRows.map((r) => r.session?.rounds ?? NaN);
+      coldCost = {
+        wallMs: cold.wallMs,
+        clientCpuMs: cold.cpuMs,
+        simCpuMs: coldSimCpuMs,
+        roundTripsPerBmc: median(coldRounds),
+      };
       // While FreeIPMI runs, the agent idles: its profile shows that as idle time.
       profiler = PROFILE === undefined ? undefined : await startProfiler();
       for (let i = 0; i < WARM_SWEEPS; i++) {
@@ -196,6 +217,8 @@ async function benchSize(n: number): Promise<Record<string, unknown>> {
           cpuUsPerRequest: r1((cold.cpuMs * 1000) / coldRequests),
           pollMs: cold.sweep.pollMs,
           requestsPerBmc: r1(coldRequests / n),
+          roundTripsPerBmc: { median: median(coldRounds), max: Math.max(...coldRounds) },
+          simCpuMs: r1(coldSimCpuMs),
           successes: cold.sweep.successes,
           failures: cold.sweep.failures,
         },
@@ -256,8 +279,14 @@ async function benchSize(n: number): Promise<Record<string, unknown>> {
 
     const vpWarm = median(warm.map((w) => w.wallMs));
     const vpCpu = median(warm.map((w) => w.cpuMs));
-    if (fi === undefined || fiCold === undefined || it === undefined)
+    if (fi === undefined || fiCold === undefined || it === undefined || coldCost === undefined)
       return { bmcs: n, loadAverage: { start: loadAtStart, end: load() }, vpmd: vp };
+    const fiColdCost: ColdCost = {
+      wallMs: fiCold.wallMs,
+      clientCpuMs: fiCold.cpuMs,
+      simCpuMs: fiSimCpuMs,
+      roundTripsPerBmc: FREEIPMI_COLD_ROUND_TRIPS,
+    };
     // A baseline that failed (an exit status, fewer readings than its cold run) measured less
     // work: its ratios would flatter vpmd. They are withheld, and the summary says why.
     const coldReadings = FreeIpmiFanout.readings(fiCold);
@@ -275,6 +304,13 @@ async function benchSize(n: number): Promise<Record<string, unknown>> {
       bmcs: n,
       loadAverage: { start: loadAtStart, end: load() },
       vpmd: vp,
+      // Lower bounds of each side's cold wall time on this machine (see cold-bounds.ts).
+      coldBounds: {
+        idleRoundTripMs: r1(idleRttMs * 1000) / 1000,
+        vpmd: lowerBounds(coldCost, idleRttMs),
+        freeipmi: lowerBounds(fiColdCost, idleRttMs),
+        bestFreeipmiOverVpmdCold: bestRatios(fiCold.wallMs, coldCost, idleRttMs),
+      },
       freeipmi: {
         fanout: FANOUT,
         cold: { wallMs: r1(fiCold.wallMs), cpuMs: r1(fiCold.cpuMs), maxRssMB: r1(fiCold.maxRssMB), ok: fiCold.ok },
@@ -331,6 +367,8 @@ const SETTINGS = {
   warmSweeps: WARM_SWEEPS,
   freeipmiWarmRuns: FREEIPMI_WARM_RUNS,
   onlyVpmd: ONLY_VPMD,
+  /** The agent runs in this process, with these flags (not those of vpmd's interpreter line). */
+  nodeFlags: process.execArgv.filter((a) => a.startsWith('--') && !a.includes('tsx')),
   /** Setting: [value here, default]. */
   vpmd: {
     'ipmi.interval': [86400, 30, 'the benchmark triggers every sweep itself'],

@@ -261,9 +261,9 @@ export class TargetPoller {
     this.closing.add(p);
   }
 
-  /** Session counters (sent, retransmits, dropped) of the open session. */
-  sessionStats(): SessionStats | undefined {
-    return this.session === undefined ? undefined : { ...this.session.stats };
+  /** Session counters (sent, retransmits, dropped, longest chain of round trips) of the open session. */
+  sessionStats(): (SessionStats & { rounds: number }) | undefined {
+    return this.session === undefined ? undefined : { ...this.session.stats, rounds: this.session.rounds };
   }
 
   /** True when a session is open. */

@@ -122,6 +122,8 @@ export interface Pending<T> {
   lastSent: number;
   /** The session's counters when it was first sent, to name what came back meanwhile. */
   since: SessionStats | undefined;
+  /** Round trips in the chain that led to it: one more than the answer whose handling sent it. */
+  depth: number;
 }
 
 const NONE = new Uint8Array(0);
@@ -154,6 +156,7 @@ export function ipmiRequest(
     firstSent: 0,
     lastSent: 0,
     since: undefined,
+    depth: 0,
   };
 }
 
@@ -184,6 +187,7 @@ export function loginExchange(
     firstSent: performance.now(),
     lastSent: 0,
     since: undefined,
+    depth: 0,
   };
 }
 

@@ -79,6 +79,13 @@ export class IpmiSession implements SlotWaiter {
   /** Time of the last answered request (keepalive). */
   lastActivity = Date.now();
   readonly stats: SessionStats = newStats();
+  /**
+   * Round trips in the longest chain of requests since the session began, login included: each
+   * request is one deeper than the answer whose handling sent it (what a cold poll waits through).
+   */
+  rounds = 0;
+  /** Depth of the answer being handled (its continuations send the next requests). */
+  private depthNow = 0;
 
   private constructor(
     private readonly endpoint: UdpEndpoint,
@@ -339,7 +346,11 @@ export class IpmiSession implements SlotWaiter {
   private transmit(p: Pending<unknown>): void {
     p.attempts++;
     if (p.attempts > 1) this.stats.retransmits++;
-    else p.since = { ...this.stats };
+    else {
+      p.since = { ...this.stats };
+      p.depth = this.depthNow + 1;
+      if (p.depth > this.rounds) this.rounds = p.depth;
+    }
     this.stats.sent++;
     p.lastSent = performance.now();
     this.wait.sent(p);
@@ -429,6 +440,7 @@ export class IpmiSession implements SlotWaiter {
         (p.netFn | 1) === response.netFn &&
         p.cmd === response.cmd
       ) {
+        this.depthNow = p.depth;
         this.finish(p);
         this.wait.answered(p);
         if (payloadType === PAYLOAD.ipmi) this.lastActivity = Date.now();
@@ -439,6 +451,7 @@ export class IpmiSession implements SlotWaiter {
     } else {
       for (const p of this.requests.exchanges) {
         if (p.replyType === payloadType && body[0] === p.tag) {
+          this.depthNow = p.depth;
           this.finish(p);
           this.wait.answered(p);
           p.sink.answered(p.index, body);

@@ -1,0 +1,101 @@
+/**
+ * Where a cold sweep's wall time can go on this machine: the CPU of the client and of the
+ * ipmi_sim processes serving it (from /proc/<pid>/stat), and the chain of round trips each BMC
+ * must wait through. Their lower bounds say whether a ratio goal is reachable at all here.
+ */
+import { createSocket } from 'node:dgram';
+import { readFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+
+/** Clock ticks per second of /proc/<pid>/stat (USER_HZ: 100 on every Linux this runs on). */
+const USER_HZ = 100;
+
+/** User + system CPU (ms) used so far by the processes `pids`; a process that is gone counts 0. */
+export async function processesCpuMs(pids: readonly number[]): Promise<number> {
+  let ticks = 0;
+  for (const pid of pids) {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+    // Fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15.
+    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    ticks += Number(rest[11] ?? 0) + Number(rest[12] ?? 0);
+  }
+  return (ticks * 1000) / USER_HZ;
+}
+
+/** RMCP presence ping (ASF): ipmi_sim answers it without crypto, the cheapest round trip it serves. */
+const PRESENCE_PING = Buffer.from('0600ff06000011be80010000', 'hex');
+
+/** Median of `count` sequential presence-ping round trips to 127.0.0.1:`port` (ms). */
+export async function idleRoundTripMs(port: number, count = 21): Promise<number> {
+  const socket = createSocket('udp4');
+  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+  const times: number[] = [];
+  try {
+    for (let i = 0; i < count; i++) {
+      const t = performance.now();
+      const answered = await new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => resolve(false), 1000);
+        socket.once('message', () => {
+          clearTimeout(timer);
+          resolve(true);
+        });
+        socket.send(PRESENCE_PING, port, '127.0.0.1');
+      });
+      if (answered) times.push(performance.now() - t);
+    }
+  } finally {
+    socket.close();
+  }
+  times.sort((a, b) => a - b);
+  return times[Math.floor(times.length / 2)] ?? NaN;
+}
+
+const r1 = (x: number): number => Math.round(x * 10) / 10;
+
+/** One side's cold run as measured: its wall time, its own CPU and the simulators' CPU meanwhile. */
+export interface ColdCost {
+  readonly wallMs: number;
+  readonly clientCpuMs: number;
+  readonly simCpuMs: number;
+  /** Round trips in the longest chain of one BMC's requests. */
+  readonly roundTripsPerBmc: number;
+}
+
+/**
+ * Lower bounds of one side's wall time: all CPU spread over every core, and one BMC's chain of
+ * round trips at the idle round-trip time. Neither can be beaten by this client on this machine.
+ */
+export function lowerBounds(c: ColdCost, idleRttMs: number): Record<string, number> {
+  const cores = availableParallelism();
+  const cpuBound = (c.clientCpuMs + c.simCpuMs) / cores;
+  const chainBound = c.roundTripsPerBmc * idleRttMs;
+  return {
+    wallMs: r1(c.wallMs),
+    clientCpuMs: r1(c.clientCpuMs),
+    simCpuMs: r1(c.simCpuMs),
+    cores,
+    cpuBoundMs: r1(cpuBound),
+    roundTripsPerBmc: c.roundTripsPerBmc,
+    chainBoundMs: r1(chainBound),
+    lowerBoundMs: r1(Math.max(cpuBound, chainBound)),
+    /** How much of the wall time the bounds explain (1 = the side runs at its bound). */
+    wallOverBound: r1(c.wallMs / Math.max(cpuBound, chainBound)),
+  };
+}
+
+/**
+ * The ratio FreeIPMI / vpmd the cold sweep could reach here at best: FreeIPMI's measured wall
+ * time against vpmd's lower bound as it is, and against the bound vpmd would have if its own CPU
+ * cost nothing (only the simulators' CPU and the chain left): when that is under the goal, the
+ * goal cannot be met on this machine by any client.
+ */
+export function bestRatios(freeipmiWallMs: number, vpmd: ColdCost, idleRttMs: number): Record<string, number> {
+  const cores = availableParallelism();
+  const chain = vpmd.roundTripsPerBmc * idleRttMs;
+  const now = Math.max((vpmd.clientCpuMs + vpmd.simCpuMs) / cores, chain);
+  const freeClient = Math.max(vpmd.simCpuMs / cores, chain);
+  return {
+    atVpmdLowerBound: r1(freeipmiWallMs / now),
+    ifVpmdCpuWereZero: r1(freeipmiWallMs / freeClient),
+  };
+}
