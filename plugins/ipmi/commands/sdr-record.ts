@@ -92,6 +92,27 @@ export function decodeIdString(typeLen: number, bytes: Uint8Array): string {
   return Buffer.from(b).toString('utf16le').replace(/\0+$/, '');
 }
 
+/** What a sensor's requests need, known from the first bytes of its record. */
+export interface SensorKey {
+  readonly ownerId: number;
+  readonly ownerLun: number;
+  readonly number: number;
+  /** A threshold sensor with an analog reading: it has Get Sensor Thresholds. */
+  readonly analog: boolean;
+}
+
+/**
+ * The key fields of a full or compact sensor record from its first bytes (at least 21: the
+ * analog format byte), before the rest is read; undefined for other types or fewer bytes. It
+ * agrees with {@link parseSensorRecord} on every record that one accepts.
+ */
+export function previewSensorKey(start: Uint8Array): SensorKey | undefined {
+  const type = start[3];
+  if ((type !== 0x01 && type !== 0x02) || start.length < 21) return undefined;
+  const analog = type === 0x01 && start[13] === 0x01 && (start[20] ?? 0) >> 6 !== 3;
+  return { ownerId: start[5] ?? 0, ownerLun: (start[6] ?? 0) & 0x03, number: start[7] ?? 0, analog };
+}
+
 /** Parses a full or compact sensor record; returns undefined for other record types. */
 export function parseSensorRecord(rec: Uint8Array): SensorRecord | undefined {
   const type = rec[3];

@@ -4,9 +4,20 @@
  * add/erase timestamps. Only read commands are sent: nothing here writes to the BMC.
  */
 import { VpmdError } from 'vpmd';
+import type { IpmiResponse } from '../codec/message.js';
 import type { IpmiSession } from '../session/session.js';
 import { commandError } from '../session/session.js';
-import { convertReading, parseSensorRecord, type RawThresholds, type SensorRecord } from './sdr-record.js';
+import {
+  convertReading,
+  parseSensorRecord,
+  previewSensorKey,
+  type RawThresholds,
+  type SensorKey,
+  type SensorRecord,
+} from './sdr-record.js';
+
+/** What addresses a sensor's own requests. */
+type SensorAddress = Pick<SensorKey, 'number' | 'ownerLun'>;
 
 const NETFN_STORAGE = 0x0a;
 const NETFN_SENSOR = 0x04;
@@ -76,6 +87,8 @@ class RepositoryReader {
   private reservation: Promise<number>;
   /** The reservation once granted; undefined while a Reserve is under way. */
   private granted: number | undefined;
+  /** False once the BMC refused a read at offset 0 without a reservation (0000h). */
+  private zeroReservation = true;
 
   constructor(
     private readonly s: IpmiSession,
@@ -94,13 +107,23 @@ class RepositoryReader {
     return r;
   }
 
-  /** One Get SDR read (at most 5 reservations lost); returns next record id, then the bytes. */
+  /**
+   * One Get SDR read (at most 5 reservations lost); returns next record id, then the bytes. A
+   * read at offset 0 goes out at once with reservation 0000h (IPMI 2.0 section 33.12: a
+   * reservation is required only for partial reads at a non-zero offset; ipmi_sim and FreeIPMI's
+   * own first read agree); a BMC that refuses it (0xC5) gets the reservation from then on.
+   */
   async part(id: number, offset: number, count: number): Promise<Buffer> {
     for (let lost = 0; ; lost++) {
-      const res = await this.reservation;
+      const zero = offset === 0 && lost === 0 && this.zeroReservation;
+      const res = zero ? 0 : await this.reservation;
       if (this.counters !== undefined) this.counters.getSdr++;
       const r = await this.s.request(NETFN_STORAGE, 0x23, [res & 0xff, res >> 8, id & 0xff, id >> 8, offset, count]);
       if (r.cc === 0) return r.data;
+      if (zero && r.cc === LOST) {
+        this.zeroReservation = false;
+        continue;
+      }
       if (r.cc === LOST && lost < 5) {
         // Checked at once: the reads in flight fail together and must share one new reservation.
         if (this.granted === res) this.reservation = this.reserve();
@@ -174,23 +197,33 @@ class RepositoryReader {
  * read names the next record and brings the header and as much of the body as `chunk` allows)
  * while the rest of each body is read in parallel chunks, so a repository costs about one round
  * trip per record, and records up to `chunk` bytes one request each. `chunk` is the first read
- * size tried.
+ * size tried. When the first record names the id after its own as the next one (ids numbered in
+ * order, as ipmi_sim and many BMCs number them), the first reads of the other `expected - 1`
+ * records go out at once, ahead of the walk; the walk still follows the chain and uses a read
+ * ahead only for the id the chain names, so a repository numbered otherwise costs at most those
+ * `expected - 2` requests more, never a wrong record.
  */
 export function readRecords(s: IpmiSession, expected: number, chunk = 32, counters?: SdrCounters): Promise<Buffer[]> {
   return walkRecords(s, new RepositoryReader(s, chunk, counters), expected);
 }
 
-/** {@link readRecords} with `reader`; `onRecord` sees each record's body as soon as its read starts. */
+/**
+ * {@link readRecords} with `reader`; `onRecord` sees each record's first bytes and its body as
+ * soon as the body's read starts.
+ */
 async function walkRecords(
   s: IpmiSession,
   reader: RepositoryReader,
   expected: number,
-  onRecord?: (body: Promise<Buffer>) => void,
+  onRecord?: (start: Buffer, body: Promise<Buffer>) => void,
+  firstHead?: Promise<Buffer>,
 ): Promise<Buffer[]> {
   const records: Array<Promise<Buffer>> = [];
   let id = 0;
   const seen = new Set<number>();
   const limit = Math.max(expected, 0) + 64;
+  /** First reads sent ahead of the walk, by record id. */
+  const ahead = new Map<number, Promise<Buffer>>(firstHead === undefined ? [] : [[0, firstHead]]);
   while (id !== 0xffff) {
     if (seen.has(id) || records.length > limit)
       throw new VpmdError('E_IPMI_PROTOCOL', `SDR repository of ${s.target.name} loops at record ${id}`, {
@@ -198,20 +231,33 @@ async function walkRecords(
         record: id,
       });
     seen.add(id);
-    const head = await reader.first(id);
+    const early = ahead.get(id);
+    ahead.delete(id);
+    // A read ahead that failed is read again in the walk: its error may have been a reservation
+    // the walk's own reads would renew, or an id the BMC does not have.
+    const head = await (early === undefined ? reader.first(id) : early.catch(() => reader.first(id)));
     if (head.length < 2 + HEADER)
       throw new VpmdError('E_IPMI_PROTOCOL', `SDR ${id} header is truncated`, { target: s.target.name, record: id });
-    const body = reader.body(id, head.subarray(2));
+    const start = head.subarray(2);
+    const body = reader.body(id, start);
     body.catch(() => undefined); // awaited below with the others; a failure must not go unhandled meanwhile
     records.push(body);
-    onRecord?.(body);
-    id = head.readUInt16LE(0);
+    onRecord?.(start, body);
+    const next = head.readUInt16LE(0);
+    if (records.length === 1 && next !== 0xffff && next === start.readUInt16LE(0) + 1) {
+      for (let k = next; k < next + expected - 1 && k < 0xffff; k++) {
+        const read = reader.first(k);
+        read.catch(() => undefined); // used, or dropped, by the walk
+        ahead.set(k, read);
+      }
+    }
+    id = next;
   }
   return Promise.all(records);
 }
 
 /** Get Sensor Thresholds: raw bytes of the readable thresholds, or undefined when refused. */
-async function sensorThresholds(s: IpmiSession, rec: SensorRecord): Promise<RawThresholds | undefined> {
+async function sensorThresholds(s: IpmiSession, rec: SensorAddress): Promise<RawThresholds | undefined> {
   const r = await s.request(NETFN_SENSOR, 0x27, [rec.number], rec.ownerLun);
   if (r.cc !== 0 || r.data.length < 7) return undefined;
   const mask = r.data[0] ?? 0;
@@ -223,49 +269,83 @@ async function sensorThresholds(s: IpmiSession, rec: SensorRecord): Promise<RawT
   return out;
 }
 
+/** What {@link loadSensors} found: the cache, and with `readings`, an answer per sensor. */
+export interface LoadedSensors {
+  readonly cache: SdrCache;
+  readonly fromCache: boolean;
+  /**
+   * Get Sensor Reading answers (or each one's error), index for index with `cache.sensors`,
+   * when readings were asked for and the repository was read: sent while it was.
+   */
+  readonly answers?: ReadonlyArray<IpmiResponse | Error>;
+}
+
 /**
  * The repository's sensors, from `cached` when its key still matches (one round trip),
  * otherwise read in full. Records owned by another controller than the BMC are skipped (they
  * would need IPMB bridging).
  *
  * Fewer round trips when nothing is cached (a cold poll), with the same requests: Reserve SDR
- * Repository goes out with Get SDR Repository Info (a full read follows whatever it says), and
- * each analog sensor's Get Sensor Thresholds goes out as soon as its record is read, alongside
- * the next header, rather than after the whole walk. Each saved round trip is one wake-up less
- * of the BMC and of the agent, which is what a cold sweep of 1,000 BMCs spends its CPU on.
+ * Repository goes out with Get SDR Repository Info (a full read follows whatever it says), the
+ * first reads of the records go out together when their ids are numbered in order (see
+ * {@link readRecords}), and each sensor's Get Sensor Thresholds (analog ones) and, with
+ * `readings`, its Get Sensor Reading go out as soon as the first bytes of its record name the
+ * sensor, alongside the read of the rest of the record. Each saved round trip is one wake-up
+ * less of the BMC and of the agent.
  */
 export async function loadSensors(
   s: IpmiSession,
   cached: SdrCache | undefined,
   counters?: SdrCounters,
-): Promise<{ cache: SdrCache; fromCache: boolean }> {
+  readings = false,
+): Promise<LoadedSensors> {
   const early = cached === undefined ? new RepositoryReader(s, 32, counters) : undefined;
+  // With nothing cached, the first record's read goes out with the repository info too.
+  const firstHead = early?.first(0);
+  firstHead?.catch(() => undefined); // used by the walk; the info may fail first
   const info = await repositoryInfo(s);
   if (counters !== undefined) counters.checks++;
   const key = cacheKey(info);
   if (cached !== undefined && cached.key === key) return { cache: cached, fromCache: true };
   if (counters !== undefined) counters.fullReads++;
-  const read: Array<Promise<{ bytes: Buffer; sensor: CachedSensor } | undefined>> = [];
-  await walkRecords(s, early ?? new RepositoryReader(s, 32, counters), info.count, (body) => {
-    const sensor = body.then(async (bytes) => {
+  type Found = { bytes: Buffer; sensor: CachedSensor; answer: IpmiResponse | Error | undefined };
+  const read: Array<Promise<Found | undefined>> = [];
+  const readingOf = (k: SensorAddress): Promise<IpmiResponse | Error> =>
+    s.request(NETFN_SENSOR, 0x2d, [k.number], k.ownerLun).catch((e: unknown) => toError(e));
+  const walk = (start: Buffer, body: Promise<Buffer>): void => {
+    // The sensor's own requests go out with the read of the rest of its record.
+    const preview = previewSensorKey(start);
+    const owned = preview?.ownerId === 0x20 ? preview : undefined;
+    const thresholdsEarly = owned?.analog === true ? sensorThresholds(s, owned) : undefined;
+    thresholdsEarly?.catch(() => undefined); // awaited below, unless the body fails first
+    const readingEarly = owned !== undefined && readings ? readingOf(owned) : undefined;
+    const sensor = body.then(async (bytes): Promise<Found | undefined> => {
       const record = parseSensorRecord(bytes);
       if (record === undefined || record.ownerId !== 0x20) return undefined;
       const analog = record.eventReadingType === 0x01 && record.conversion !== undefined;
-      const thresholds = analog ? ((await sensorThresholds(s, record)) ?? record.thresholds) : record.thresholds;
-      return { bytes, sensor: { record, thresholds } };
+      const thresholds = analog
+        ? ((await (thresholdsEarly ?? sensorThresholds(s, record))) ?? record.thresholds)
+        : record.thresholds;
+      const answer = readings ? await (readingEarly ?? readingOf(record)) : undefined;
+      return { bytes, sensor: { record, thresholds }, answer };
     });
     sensor.catch(() => undefined); // awaited below; the walk may fail first
     read.push(sensor);
-  });
+  };
+  await walkRecords(s, early ?? new RepositoryReader(s, 32, counters), info.count, walk, firstHead);
   const raw: Buffer[] = [];
   const sensors: CachedSensor[] = [];
+  const answers: Array<IpmiResponse | Error> = [];
   for (const r of await Promise.all(read)) {
     if (r === undefined) continue;
     raw.push(r.bytes);
     sensors.push(r.sensor);
+    if (r.answer !== undefined) answers.push(r.answer);
   }
-  return { cache: { key, sensors, raw }, fromCache: false };
+  return { cache: { key, sensors, raw }, fromCache: false, ...(readings ? { answers } : {}) };
 }
+
+const toError = (e: unknown): Error => (e instanceof Error ? e : new Error(String(e)));
 
 /** A cache from records' raw bytes and their thresholds (as read, or as kept on disk); unparsable records are left out. */
 export function restoreCache(key: string, raw: readonly Buffer[], thresholds: readonly RawThresholds[]): SdrCache {

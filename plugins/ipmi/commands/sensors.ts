@@ -3,6 +3,7 @@
  * from the BMC's threshold comparison bits, discrete states with their names, "unavailable".
  */
 import type { ReadingStatus } from 'vpmd';
+import type { IpmiResponse } from '../codec/message.js';
 import type { IpmiSession, RequestSpec } from '../session/session.js';
 import { convertReading, type Conversion } from './sdr-record.js';
 import { convertThresholds, type CachedSensor } from './sdr-repository.js';
@@ -182,9 +183,20 @@ const NO_DATA = Buffer.alloc(0);
  * when every one is lost, or the session closed, does the read fail.
  */
 export async function readSensors(s: IpmiSession, sensors: readonly CachedSensor[]): Promise<SensorReading[]> {
-  const { views, requests } = viewsOf(sensors);
   // One batch, not one promise per reading: a sweep of 1,000 BMCs makes thousands.
-  const answers = await s.requestEach(requests);
+  return interpretAnswers(sensors, await s.requestEach(viewsOf(sensors).requests));
+}
+
+/**
+ * The readings from Get Sensor Reading answers (or each one's error), index for index with
+ * `sensors`, as {@link readSensors} makes them: a lost answer is an unavailable reading with its
+ * reason; all of them lost, or a closed session, throws.
+ */
+export function interpretAnswers(
+  sensors: readonly CachedSensor[],
+  answers: ReadonlyArray<IpmiResponse | Error>,
+): SensorReading[] {
+  const { views } = viewsOf(sensors);
   let lost = 0;
   let firstError: Error | undefined;
   const readings = answers.map((r, i) => {

@@ -5,8 +5,8 @@
  */
 import { VpmdError, toVpmdError, type BmcTarget } from 'vpmd';
 import { chassisStatus, dcmiPower } from '../commands/chassis.js';
-import { loadSensors, type SdrCache, type SdrCounters } from '../commands/sdr-repository.js';
-import { readSensors, type SensorReading } from '../commands/sensors.js';
+import { loadSensors, type LoadedSensors, type SdrCache, type SdrCounters } from '../commands/sdr-repository.js';
+import { interpretAnswers, readSensors, type SensorReading } from '../commands/sensors.js';
 import type { ResolvedTarget } from '../config.js';
 import { IpmiSession, type SessionStats, type SessionTiming } from '../session/session.js';
 import type { UdpEndpoint } from '../session/udp-endpoint.js';
@@ -61,7 +61,7 @@ export class TargetPoller {
   private sdrCheckedAt = 0;
   private stopped = false;
   private chassisReadAt = 0;
-  private sdrLoad: Promise<{ cache: SdrCache; fromCache: boolean }> | undefined;
+  private sdrLoad: Promise<LoadedSensors> | undefined;
   /** The cipher suite this BMC accepted last (tried first at the next login). */
   suiteHint: number | undefined;
   /** Checks of the SDR repository timestamps, full reads of it, Get SDR requests. */
@@ -106,10 +106,12 @@ export class TargetPoller {
 
   /**
    * The sensor records, from the cache when the repository is unchanged. One load at a time per
-   * target: two concurrent reads would cancel each other's SDR reservations.
+   * target: two concurrent reads would cancel each other's SDR reservations. With `readings`, a
+   * full read also reads each sensor as its record arrives (a caller joining a load already
+   * under way may get none, and reads them itself).
    */
-  loadSdr(s: IpmiSession): Promise<{ cache: SdrCache; fromCache: boolean }> {
-    this.sdrLoad ??= loadSensors(s, this.sdr, this.sdrCounters)
+  loadSdr(s: IpmiSession, readings = false): Promise<LoadedSensors> {
+    this.sdrLoad ??= loadSensors(s, this.sdr, this.sdrCounters, readings)
       .then((r) => {
         this.sdr = r.cache;
         if (!r.fromCache) this.onLearned?.();
@@ -173,17 +175,28 @@ export class TargetPoller {
     // A warm poll sends only the readings: the repository timestamps are re-checked every
     // sdrCheckMs (and right after a reading went unavailable), chassis power every chassisMs.
     const checkSdr = this.sdr === undefined || now - this.sdrCheckedAt >= this.schedule.sdrCheckMs;
-    const { cache, fromCache } = checkSdr ? await this.loadSdr(s) : { cache: this.sdr as SdrCache, fromCache: true };
-    if (checkSdr) this.sdrCheckedAt = now;
     const readChassis =
       this.schedule.chassis !== false &&
       (this.power === undefined || now - this.chassisReadAt >= this.schedule.chassisMs);
-    const reading = readSensors(s, cache.sensors);
+    // Chassis and DCMI power go out first, with the SDR check or the readings, not a round trip
+    // after them.
     const chassisReading = readChassis ? chassisStatus(s) : Promise.resolve(undefined);
-    // DCMI power goes out with the readings (queued after them), not a round trip later.
+    chassisReading.catch(() => undefined); // awaited below, unless the SDR load fails first
     const dcmiReading = this.dcmi !== 'no' ? dcmiPower(s) : undefined;
     dcmiReading?.catch(() => undefined); // awaited below, unless the readings fail first
+    const loaded: LoadedSensors = checkSdr
+      ? await this.loadSdr(s, true)
+      : { cache: this.sdr as SdrCache, fromCache: true };
+    const { cache, fromCache } = loaded;
+    if (checkSdr) this.sdrCheckedAt = now;
+    // A full read of the repository read each sensor as its record came in.
+    const reading =
+      loaded.answers !== undefined && loaded.answers.length === cache.sensors.length
+        ? Promise.resolve().then(() => interpretAnswers(cache.sensors, loaded.answers ?? []))
+        : readSensors(s, cache.sensors);
     const [readings, chassis] = await Promise.all([reading, chassisReading]);
+    // The session's privilege was raised while the poll read (a refusal fails the poll, as a login would).
+    await s.privileged;
     if (chassis !== undefined) this.chassisReadAt = now;
     // A sensor the BMC calls unavailable may be gone from the SDR; a lost request says nothing.
     if (readings.some((r) => r.status === 'unavailable' && r.reason === undefined)) this.sdrCheckedAt = 0;

@@ -4,7 +4,7 @@
  * always-attempted Close Session.
  */
 import { randomBytes } from 'node:crypto';
-import { VpmdError } from 'vpmd';
+import { VpmdError, toVpmdError } from 'vpmd';
 import { chooseSuites, type CipherSuite } from '../codec/cipher-suites.js';
 import { decodeResponse, encodeRequest, type IpmiResponse } from '../codec/message.js';
 import { PAYLOAD, decodePacket, encodeV15, encodeV20, sessionSecurity, type PacketSecurity } from '../codec/packet.js';
@@ -54,6 +54,24 @@ export {
 /** Payload type standing for a sessionless IPMI 1.5 message. */
 const V15 = -1;
 const NO_DATA = new Uint8Array(0);
+/**
+ * Commands a session at User level may send (netFn << 8 | cmd; IPMI 2.0 appendix G, DCMI 1.5):
+ * what a poll reads, and Set Session Privilege itself.
+ */
+const USER_LEVEL = new Set([
+  0x063b, // Set Session Privilege Level
+  0x0601, // Get Device ID
+  0x0001, // Get Chassis Status
+  0x0a20, // Get SDR Repository Info
+  0x0a22, // Reserve SDR Repository
+  0x0a23, // Get SDR
+  0x0a40, // Get SEL Info
+  0x0a42, // Reserve SEL
+  0x0a43, // Get SEL Entry
+  0x042d, // Get Sensor Reading
+  0x0427, // Get Sensor Thresholds
+  0x2c02, // DCMI Get Power Reading
+]);
 /** Longest time Close Session is retransmitted while a session closes. */
 const CLOSE_BUDGET_MS = 2000;
 
@@ -76,6 +94,10 @@ export class IpmiSession implements SlotWaiter {
   private closing = false;
   /** Negotiated suite, once open. */
   suite: CipherSuite | undefined;
+  /** Settles once Set Session Privilege is answered (at once when none is needed); rejects when refused. */
+  privileged: Promise<void> = Promise.resolve();
+  /** While Set Session Privilege is unanswered: only User-level reads go out. */
+  private raising = false;
   /** Time of the last answered request (keepalive). */
   lastActivity = Date.now();
   readonly stats: SessionStats = newStats();
@@ -123,18 +145,24 @@ export class IpmiSession implements SlotWaiter {
    * to choose another or to say why none fits. That saves a login several round trips.
    */
   private async login(suiteHint: number | undefined): Promise<void> {
-    const caps = await this.sessionless(0x06, 0x38, [0x8e, PRIVILEGE[this.target.privilege]]);
+    const capsAnswer = this.sessionless(0x06, 0x38, [0x8e, PRIVILEGE[this.target.privilege]]);
+    const wanted = this.target.cipherSuite ?? suiteHint;
+    const direct = wanted === undefined ? undefined : chooseSuites(undefined, this.target.cipherFloor, wanted)[0];
+    // With the suite known, Open Session goes out with Get Channel Authentication Capabilities
+    // (RMCP+ does not depend on its answer): one round trip less. The answer is still checked
+    // before anything else is sent.
+    const opening = direct === undefined ? undefined : this.rakp(direct);
+    opening?.catch(() => undefined); // awaited below, unless the capabilities fail first
+    const caps = await capsAnswer;
     if (((caps[1] ?? 0) & 0x80) === 0 || ((caps[3] ?? 0) & 0x02) === 0) {
       throw new VpmdError('E_IPMI_SESSION', `BMC ${this.target.name} does not offer IPMI 2.0 (RMCP+) on this channel`, {
         target: this.target.name,
       });
     }
-    const wanted = this.target.cipherSuite ?? suiteHint;
-    const direct = wanted === undefined ? undefined : chooseSuites(undefined, this.target.cipherFloor, wanted)[0];
     let refusal: VpmdError | undefined;
-    if (direct !== undefined) {
+    if (direct !== undefined && opening !== undefined) {
       try {
-        await this.rakp(direct);
+        await opening;
         this.suite = direct;
       } catch (e) {
         if (!(e instanceof VpmdError && e.code === 'E_IPMI_CIPHER')) throw e;
@@ -143,7 +171,38 @@ export class IpmiSession implements SlotWaiter {
     }
     if (this.suite === undefined) await this.negotiate(direct?.id, refusal);
     const priv = PRIVILEGE[this.target.privilege];
-    if (priv > PRIVILEGE.user) await this.call(0x06, 0x3b, [priv]);
+    if (priv > PRIVILEGE.user) this.raisePrivilege(priv);
+  }
+
+  /**
+   * Sends Set Session Privilege without waiting for it: a session starts at User level, and the
+   * read commands of a poll (all User level) go out with it. Any other request waits for its
+   * answer; when the BMC refuses, they fail with the refusal, the session closes, and
+   * {@link privileged} rejects.
+   */
+  private raisePrivilege(priv: number): void {
+    this.raising = true;
+    this.privileged = this.call(0x06, 0x3b, [priv]).then(
+      () => {
+        this.raising = false;
+        this.pump();
+      },
+      (e: unknown) => {
+        this.raising = false;
+        const cc = e instanceof VpmdError ? e.details.completionCode : undefined;
+        const err =
+          typeof cc === 'number'
+            ? new VpmdError(
+                'E_IPMI_AUTH',
+                `BMC ${this.target.name} refused privilege ${this.target.privilege} for the session: ${e instanceof Error ? e.message : String(e)}`,
+                { target: this.target.name, check: 'privilege', completionCode: cc },
+              )
+            : toVpmdError(e);
+        void this.close(err);
+        throw err;
+      },
+    );
+    this.privileged.catch(() => undefined); // the requests that wait for it carry the error
   }
 
   /** Chooses from the BMC's list the strongest suite that meets the floor, other than `refused`. */
@@ -290,6 +349,9 @@ export class IpmiSession implements SlotWaiter {
   /** Moves queued requests on, in order, as rqSeqs and socket slots free up. */
   private pump(): void {
     while (!this.closed && this.awaitingSeq.length > 0) {
+      // While the privilege is being raised, a request that needs more than User waits, in order.
+      const head = this.awaitingSeq[0] as Pending<IpmiResponse>;
+      if (this.raising && head.payloadType === PAYLOAD.ipmi && !USER_LEVEL.has((head.netFn << 8) | head.cmd)) return;
       const rqSeq = this.requests.tryTake();
       if (rqSeq < 0) return;
       const p = this.awaitingSeq.shift() as Pending<IpmiResponse>;
@@ -480,12 +542,14 @@ export class IpmiSession implements SlotWaiter {
    * Sends Close Session (once, bounded) when a session exists, then fails every pending request
    * and releases the socket route. Never throws: a dead BMC must not block a stop.
    */
-  async close(): Promise<void> {
+  async close(cause?: VpmdError): Promise<void> {
     if (this.closed || this.closing) return;
     this.closing = true;
-    const closed = new VpmdError('E_IPMI_SESSION', `session with ${this.target.name} closed`, {
-      target: this.target.name,
-    });
+    const closed =
+      cause ??
+      new VpmdError('E_IPMI_SESSION', `session with ${this.target.name} closed`, {
+        target: this.target.name,
+      });
     // Requests not sent yet never will be: Close Session goes next.
     this.abandonQueued(closed);
     if (this.security !== undefined) {

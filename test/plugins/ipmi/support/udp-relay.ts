@@ -21,6 +21,11 @@ export interface RelayFaults {
   corruptRate?: number;
   /** Seed of the loss and corruption draws (default 1): the same seed, the same draws. */
   seed?: number;
+  /**
+   * Drop the first in-session request from the client (RMCP+ IPMI payload with a session id):
+   * after a login, Set Session Privilege. Its retransmission passes.
+   */
+  dropFirstInSession?: boolean;
 }
 
 /** The simulator's seeded generator (mulberry32), so a lossy run can be replayed draw for draw. */
@@ -88,9 +93,15 @@ export async function startRelay(
     if (f.delayMs) setTimeout(guarded, f.delayMs);
     else guarded();
   };
+  let sessionRequests = 0;
   front.on('message', (msg, rinfo) => {
     client = rinfo;
     if (tally !== undefined) tally.max = Math.max(tally.max, ++tally.outstanding);
+    const inSession = msg.length >= 10 && msg[4] === 0x06 && ((msg[5] ?? 0) & 0x3f) === 0 && msg.readUInt32LE(6) !== 0;
+    if (inSession && ++sessionRequests === 1 && relay.faults.dropFirstInSession === true) {
+      counts.dropped++;
+      return;
+    }
     pass(msg, (m) => back.send(m, bmcPort, '127.0.0.1'));
   });
   back.on('message', (msg) => {
