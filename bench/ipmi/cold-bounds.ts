@@ -11,15 +11,26 @@ import { availableParallelism } from 'node:os';
 const USER_HZ = 100;
 
 /** User + system CPU (ms) used so far by the processes `pids`; a process that is gone counts 0. */
-export async function processesCpuMs(pids: readonly number[]): Promise<number> {
+export async function processesCpuMs(
+  pids: readonly number[],
+  statFile = (pid: number): string => `/proc/${pid}/stat`,
+): Promise<number> {
   let ticks = 0;
   for (const pid of pids) {
-    const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+    const stat = await readFile(statFile(pid), 'utf8').catch(() => '');
     // Fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15.
     const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     ticks += Number(rest[11] ?? 0) + Number(rest[12] ?? 0);
   }
   return (ticks * 1000) / USER_HZ;
+}
+
+/**
+ * User + system CPU (ms) of this process's main thread so far (/proc/self/task/<pid>/stat):
+ * what the agent's event loop used, without V8's compiler and GC helper threads.
+ */
+export async function mainThreadCpuMs(): Promise<number> {
+  return processesCpuMs([process.pid], (pid) => `/proc/self/task/${pid}/stat`);
 }
 
 /** RMCP presence ping (ASF): ipmi_sim answers it without crypto, the cheapest round trip it serves. */
@@ -59,6 +70,11 @@ export interface ColdCost {
   readonly simCpuMs: number;
   /** Round trips in the longest chain of one BMC's requests. */
   readonly roundTripsPerBmc: number;
+  /**
+   * CPU of the one thread that must do the client's work in order (vpmd's event loop); absent
+   * for a client that spreads its work over threads (FreeIPMI: one per host).
+   */
+  readonly serialCpuMs?: number;
 }
 
 /**
@@ -69,17 +85,19 @@ export function lowerBounds(c: ColdCost, idleRttMs: number): Record<string, numb
   const cores = availableParallelism();
   const cpuBound = (c.clientCpuMs + c.simCpuMs) / cores;
   const chainBound = c.roundTripsPerBmc * idleRttMs;
+  const bound = Math.max(cpuBound, chainBound, c.serialCpuMs ?? 0);
   return {
     wallMs: r1(c.wallMs),
     clientCpuMs: r1(c.clientCpuMs),
+    ...(c.serialCpuMs === undefined ? {} : { mainThreadCpuMs: r1(c.serialCpuMs) }),
     simCpuMs: r1(c.simCpuMs),
     cores,
     cpuBoundMs: r1(cpuBound),
     roundTripsPerBmc: c.roundTripsPerBmc,
     chainBoundMs: r1(chainBound),
-    lowerBoundMs: r1(Math.max(cpuBound, chainBound)),
+    lowerBoundMs: r1(bound),
     /** How much of the wall time the bounds explain (1 = the side runs at its bound). */
-    wallOverBound: r1(c.wallMs / Math.max(cpuBound, chainBound)),
+    wallOverBound: r1(c.wallMs / bound),
   };
 }
 
@@ -92,10 +110,39 @@ export function lowerBounds(c: ColdCost, idleRttMs: number): Record<string, numb
 export function bestRatios(freeipmiWallMs: number, vpmd: ColdCost, idleRttMs: number): Record<string, number> {
   const cores = availableParallelism();
   const chain = vpmd.roundTripsPerBmc * idleRttMs;
-  const now = Math.max((vpmd.clientCpuMs + vpmd.simCpuMs) / cores, chain);
+  const now = Math.max((vpmd.clientCpuMs + vpmd.simCpuMs) / cores, chain, vpmd.serialCpuMs ?? 0);
   const freeClient = Math.max(vpmd.simCpuMs / cores, chain);
   return {
     atVpmdLowerBound: r1(freeipmiWallMs / now),
+    /** vpmd's main-thread CPU a 3x ratio allows at this FreeIPMI wall time. */
+    mainThreadCpuMsFor3x: r1(freeipmiWallMs / 3),
     ifVpmdCpuWereZero: r1(freeipmiWallMs / freeClient),
+  };
+}
+
+/**
+ * FreeIPMI's round trips per BMC in a cold run: its API waits for each answer before the next
+ * request (one thread per host under --fanout), so its chain is its 42 requests per BMC, as
+ * counted once through a UDP relay (docs/ipmi.md).
+ */
+const FREEIPMI_COLD_ROUND_TRIPS = 42;
+
+/** The `coldBounds` of a run: both sides' bounds and the best cold ratio they leave. */
+export function coldBounds(
+  vpmd: ColdCost,
+  freeipmi: { readonly wallMs: number; readonly cpuMs: number; readonly simCpuMs: number },
+  idleRttMs: number,
+): Record<string, unknown> {
+  const fi: ColdCost = {
+    wallMs: freeipmi.wallMs,
+    clientCpuMs: freeipmi.cpuMs,
+    simCpuMs: freeipmi.simCpuMs,
+    roundTripsPerBmc: FREEIPMI_COLD_ROUND_TRIPS,
+  };
+  return {
+    idleRoundTripMs: Math.round(idleRttMs * 1000) / 1000,
+    vpmd: lowerBounds(vpmd, idleRttMs),
+    freeipmi: lowerBounds(fi, idleRttMs),
+    bestFreeipmiOverVpmdCold: bestRatios(freeipmi.wallMs, vpmd, idleRttMs),
   };
 }

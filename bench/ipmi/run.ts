@@ -27,7 +27,7 @@ import {
   type IpmiSimTarget,
 } from '../../testkit/index.js';
 import { FreeIpmiFanout, countSessions, ipmitoolSample, type ChildCost } from './baselines.js';
-import { bestRatios, idleRoundTripMs, lowerBounds, processesCpuMs, type ColdCost } from './cold-bounds.js';
+import { coldBounds, idleRoundTripMs, mainThreadCpuMs, processesCpuMs, type ColdCost } from './cold-bounds.js';
 import { isFullSample, maybeHeapSnapshot, sampleMemory, summarizeMemory, type MemorySample } from './memory.js';
 
 /** Parallelism for both: FreeIPMI's largest --fanout, and vpmd's concurrency and in-flight bound. */
@@ -37,12 +37,6 @@ const WARM_SWEEPS = Math.max(10, Number(process.env.IPMI_BENCH_WARM_SWEEPS ?? 30
 /** FreeIPMI warm runs, one before every second vpmd warm sweep. */
 const FREEIPMI_WARM_RUNS = 5;
 const PROFILE = process.env.IPMI_BENCH_PROFILE;
-/**
- * FreeIPMI's round trips per BMC in a cold run: its API waits for each answer before the next
- * request (one thread per host under --fanout), so its chain is its 42 requests per BMC, as
- * counted once through a UDP relay (docs/ipmi.md).
- */
-const FREEIPMI_COLD_ROUND_TRIPS = 42;
 const ONLY_VPMD = process.env.IPMI_BENCH_ONLY === 'vpmd';
 
 const median = (xs: readonly number[]): number => {
@@ -169,7 +163,9 @@ async function benchSize(n: number): Promise<Record<string, unknown>> {
     try {
       let profiler = PROFILE === undefined ? undefined : await startProfiler();
       const simCpuBeforeCold = await processesCpuMs(sim.pids);
+      const mainBeforeCold = await mainThreadCpuMs();
       const cold = await sweep(booted);
+      const coldMainCpuMs = (await mainThreadCpuMs()) - mainBeforeCold;
       const coldSimCpuMs = (await processesCpuMs(sim.pids)) - simCpuBeforeCold;
       await stopProfiler(profiler, n, 'cold');
       const memory: MemorySample[] = [sampleMemory(0, false)];
@@ -181,6 +177,7 @@ async function benchSize(n: number): Promise<Record<string, unknown>> {
         clientCpuMs: cold.cpuMs,
         simCpuMs: coldSimCpuMs,
         roundTripsPerBmc: median(coldRounds),
+        serialCpuMs: coldMainCpuMs,
       };
       // While FreeIPMI runs, the agent idles: its profile shows that as idle time.
       profiler = PROFILE === undefined ? undefined : await startProfiler();
@@ -219,6 +216,7 @@ async function benchSize(n: number): Promise<Record<string, unknown>> {
           requestsPerBmc: r1(coldRequests / n),
           roundTripsPerBmc: { median: median(coldRounds), max: Math.max(...coldRounds) },
           simCpuMs: r1(coldSimCpuMs),
+          mainThreadCpuMs: r1(coldMainCpuMs),
           successes: cold.sweep.successes,
           failures: cold.sweep.failures,
         },
@@ -281,12 +279,6 @@ async function benchSize(n: number): Promise<Record<string, unknown>> {
     const vpCpu = median(warm.map((w) => w.cpuMs));
     if (fi === undefined || fiCold === undefined || it === undefined || coldCost === undefined)
       return { bmcs: n, loadAverage: { start: loadAtStart, end: load() }, vpmd: vp };
-    const fiColdCost: ColdCost = {
-      wallMs: fiCold.wallMs,
-      clientCpuMs: fiCold.cpuMs,
-      simCpuMs: fiSimCpuMs,
-      roundTripsPerBmc: FREEIPMI_COLD_ROUND_TRIPS,
-    };
     // A baseline that failed (an exit status, fewer readings than its cold run) measured less
     // work: its ratios would flatter vpmd. They are withheld, and the summary says why.
     const coldReadings = FreeIpmiFanout.readings(fiCold);
@@ -305,12 +297,7 @@ async function benchSize(n: number): Promise<Record<string, unknown>> {
       loadAverage: { start: loadAtStart, end: load() },
       vpmd: vp,
       // Lower bounds of each side's cold wall time on this machine (see cold-bounds.ts).
-      coldBounds: {
-        idleRoundTripMs: r1(idleRttMs * 1000) / 1000,
-        vpmd: lowerBounds(coldCost, idleRttMs),
-        freeipmi: lowerBounds(fiColdCost, idleRttMs),
-        bestFreeipmiOverVpmdCold: bestRatios(fiCold.wallMs, coldCost, idleRttMs),
-      },
+      coldBounds: coldBounds(coldCost, { ...fiCold, simCpuMs: fiSimCpuMs }, idleRttMs),
       freeipmi: {
         fanout: FANOUT,
         cold: { wallMs: r1(fiCold.wallMs), cpuMs: r1(fiCold.cpuMs), maxRssMB: r1(fiCold.maxRssMB), ok: fiCold.ok },
@@ -368,7 +355,7 @@ const SETTINGS = {
   freeipmiWarmRuns: FREEIPMI_WARM_RUNS,
   onlyVpmd: ONLY_VPMD,
   /** The agent runs in this process, with these flags (not those of vpmd's interpreter line). */
-  nodeFlags: process.execArgv.filter((a) => a.startsWith('--') && !a.includes('tsx')),
+  nodeFlags: process.execArgv.filter((a) => a.startsWith('--') && a !== '--require' && a !== '--import'),
   /** Setting: [value here, default]. */
   vpmd: {
     'ipmi.interval': [86400, 30, 'the benchmark triggers every sweep itself'],
