@@ -65,7 +65,14 @@ export function decodeIdString(typeLen: number, bytes: Uint8Array): string {
   const type = typeLen >> 6;
   const len = Math.min(typeLen & 0x1f, bytes.length);
   const b = bytes.subarray(0, len);
-  if (type === 3) return Buffer.from(b).toString('latin1').replace(/\0+$/, '');
+  if (type === 3) {
+    // Latin 1 without a copy of the bytes, trailing NULs dropped.
+    let end = b.length;
+    while (end > 0 && b[end - 1] === 0) end--;
+    let text = '';
+    for (let i = 0; i < end; i++) text += String.fromCharCode(b[i] ?? 0);
+    return text;
+  }
   if (type === 1) {
     const bcd = '0123456789 -.:,_';
     return [...b]

@@ -120,13 +120,42 @@ export interface Pending<T> {
   firstSent: number;
   /** When the latest attempt went out (tells an answer to it from a late one to an earlier attempt). */
   lastSent: number;
-  /** The session's counters when it was first sent, to name what came back meanwhile. */
-  since: SessionStats | undefined;
+  /**
+   * The session's counters when it was first sent, to name what came back meanwhile: the five a
+   * fault is told by, kept as numbers (an object per request was garbage for every answered one).
+   */
+  sentBefore: number;
+  receivedBefore: number;
+  malformedBefore: number;
+  truncatedBefore: number;
+  wrongSessionBefore: number;
   /** Round trips in the chain that led to it: one more than the answer whose handling sent it. */
   depth: number;
 }
 
 const NONE = new Uint8Array(0);
+
+/** Notes in `p` the counters of `stats` a fault is named by (when `p` is first sent). */
+export function noteCounters(p: Pending<unknown>, stats: SessionStats): void {
+  p.sentBefore = stats.sent;
+  p.receivedBefore = stats.received;
+  p.malformedBefore = stats.malformed;
+  p.truncatedBefore = stats.truncated;
+  p.wrongSessionBefore = stats.wrongSession;
+}
+
+/** The counters noted by {@link noteCounters}, as session counters (the others 0). */
+export function countersBefore(p: Pending<unknown>): SessionStats {
+  return {
+    sent: p.sentBefore,
+    retransmits: 0,
+    dropped: 0,
+    received: p.receivedBefore,
+    malformed: p.malformedBefore,
+    truncated: p.truncatedBefore,
+    wrongSession: p.wrongSessionBefore,
+  };
+}
 
 /** A new IPMI request (payload type `PAYLOAD.ipmi` or -1 for IPMI 1.5), answer number `index` of `sink`. */
 export function ipmiRequest(
@@ -155,7 +184,11 @@ export function ipmiRequest(
     attempts: 0,
     firstSent: 0,
     lastSent: 0,
-    since: undefined,
+    sentBefore: 0,
+    receivedBefore: 0,
+    malformedBefore: 0,
+    truncatedBefore: 0,
+    wrongSessionBefore: 0,
     depth: 0,
   };
 }
@@ -186,7 +219,11 @@ export function loginExchange(
     attempts: 0,
     firstSent: performance.now(),
     lastSent: 0,
-    since: undefined,
+    sentBefore: 0,
+    receivedBefore: 0,
+    malformedBefore: 0,
+    truncatedBefore: 0,
+    wrongSessionBefore: 0,
     depth: 0,
   };
 }

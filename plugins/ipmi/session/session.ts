@@ -35,8 +35,10 @@ import {
   OneAnswer,
   RequestTable,
   failRequest,
+  countersBefore,
   ipmiRequest,
   loginExchange,
+  noteCounters,
   type Pending,
 } from './request-table.js';
 import { listCipherSuites, noAcceptableSuite } from './suite-negotiation.js';
@@ -152,9 +154,15 @@ export class IpmiSession implements SlotWaiter {
     // (RMCP+ does not depend on its answer): one round trip less. The answer is still checked
     // before anything else is sent.
     const opening = direct === undefined ? undefined : this.rakp(direct);
-    opening?.catch(() => undefined); // awaited below, unless the capabilities fail first
-    const caps = await capsAnswer;
+    opening?.catch(() => undefined); // awaited below
+    const caps = await capsAnswer.catch(async (e: unknown) => {
+      // The key exchange may still be under way: once it settles, close() knows whether the BMC
+      // holds an active session to close. Failing at once could leave one open behind.
+      await opening?.catch(() => undefined);
+      throw e;
+    });
     if (((caps[1] ?? 0) & 0x80) === 0 || ((caps[3] ?? 0) & 0x02) === 0) {
+      await opening?.catch(() => undefined);
       throw new VpmdError('E_IPMI_SESSION', `BMC ${this.target.name} does not offer IPMI 2.0 (RMCP+) on this channel`, {
         target: this.target.name,
       });
@@ -409,7 +417,7 @@ export class IpmiSession implements SlotWaiter {
     p.attempts++;
     if (p.attempts > 1) this.stats.retransmits++;
     else {
-      p.since = { ...this.stats };
+      noteCounters(p, this.stats);
       p.depth = this.depthNow + 1;
       if (p.depth > this.rounds) this.rounds = p.depth;
     }
@@ -437,7 +445,7 @@ export class IpmiSession implements SlotWaiter {
     }
     s.finish(p);
     const what = p.rqSeq >= 0 ? `command 0x${p.netFn.toString(16)}/0x${p.cmd.toString(16)}` : p.label;
-    const since = p.since ?? newStats();
+    const since = countersBefore(p);
     const fault = dominantFault(s.stats, since);
     failRequest(p.sink, p.index, noAnswerError(s.target, what, p.attempts, elapsed, fault, s.stats, since));
   }

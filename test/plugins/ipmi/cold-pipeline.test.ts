@@ -11,6 +11,7 @@ import { loadSensors, readRecords, type SdrCounters } from '../../../plugins/ipm
 import { interpretAnswers, readSensors } from '../../../plugins/ipmi/commands/sensors.js';
 import { IpmiSession } from '../../../plugins/ipmi/session/session.js';
 import { UdpEndpoint } from '../../../plugins/ipmi/session/udp-endpoint.js';
+import { openSessions } from './support/reference-tools.js';
 import { startRelay, type UdpRelay } from './support/udp-relay.js';
 
 let sim: IpmiSimPeer;
@@ -44,6 +45,20 @@ describe('a cold poll against ipmi_sim', () => {
     } finally {
       await s.close();
     }
+  });
+
+  it('fails a login whose capabilities go unanswered and leaves no session behind, though Open Session went out with them', async () => {
+    const relay = await startRelay(target().port, { dropSessionless: true });
+    relays.push(relay);
+    const login = IpmiSession.open(
+      ep,
+      { ...target(), port: relay.port, privilege: 'operator', cipherFloor: 'confidentiality', cipherSuite: 3 },
+      { timeoutMs: 300, retries: 1 },
+    );
+    await expect(login).rejects.toMatchObject({ code: 'E_IPMI_TIMEOUT', message: expect.stringMatching(/0x6\/0x38/) });
+    // The key exchange went through the relay: its session was closed, not left to the BMC.
+    expect(relay.counts.forwarded).toBeGreaterThan(0);
+    expect(await openSessions(target())).toBe(0);
   });
 
   it('reads the repository, thresholds and readings in 4 round trips with no extra request', async () => {

@@ -26,6 +26,8 @@ export interface RelayFaults {
    * after a login, Set Session Privilege. Its retransmission passes.
    */
   dropFirstInSession?: boolean;
+  /** Drop every sessionless IPMI 1.5 request from the client (Get Channel Authentication Capabilities). */
+  dropSessionless?: boolean;
 }
 
 /** The simulator's seeded generator (mulberry32), so a lossy run can be replayed draw for draw. */
@@ -98,6 +100,11 @@ export async function startRelay(
     client = rinfo;
     if (tally !== undefined) tally.max = Math.max(tally.max, ++tally.outstanding);
     const inSession = msg.length >= 10 && msg[4] === 0x06 && ((msg[5] ?? 0) & 0x3f) === 0 && msg.readUInt32LE(6) !== 0;
+    const sessionless = msg.length >= 5 && msg[3] === 0x07 && msg[4] === 0x00;
+    if (sessionless && relay.faults.dropSessionless === true) {
+      counts.dropped++;
+      return;
+    }
     if (inSession && ++sessionRequests === 1 && relay.faults.dropFirstInSession === true) {
       counts.dropped++;
       return;
