@@ -22,7 +22,10 @@ const frameName = (f: SamplingNode['callFrame']): string => {
   return `${f.functionName || '(anonymous)'} ${file}:${f.lineNumber + 1}`;
 };
 
-/** The `top` sites that allocated the most live bytes, and the sampled live total, in KiB. */
+/**
+ * The `top` sites that allocated the most live bytes, and the sampled live total, in KiB; the
+ * probe's own allocations left out.
+ */
 export function liveAllocationSites(
   profile: { head: SamplingNode },
   top = 15,
@@ -30,6 +33,8 @@ export function liveAllocationSites(
   const sites = new Map<string, { bytes: number; heaviest: number; stack: string[] }>();
   let total = 0;
   const walk = (node: SamplingNode, stack: string[]): void => {
+    // The probe's own allocations (the profile being read, among them) are not the agent's.
+    if (node.callFrame.url.endsWith('soak-probe.cjs')) return;
     const here = [frameName(node.callFrame), ...stack];
     if (node.selfSize > 0) {
       total += node.selfSize;

@@ -14,7 +14,8 @@
  * and a settling time after it left out, with its uncertainty; `verdict` applies the pass rule
  * (docs/running-for-real.md#memory-and-start-up). From the end of the warm-up V8's sampling heap
  * profiler runs in the agent; at the end, the sampled allocations still alive are listed by call
- * site (`liveAllocations`): where any heap growth was allocated. `--heap-snapshots` also writes
+ * site (`liveAllocations`; the whole profile in bench/results/soak-allocations.heapprofile):
+ * where any heap growth was allocated. `--heap-snapshots` also writes
  * snapshots at the end of the warm-up and at the end (bench/results/soak-*.heapsnapshot) and
  * compares them by object kind; writing one leaves the agent's RSS ~100 MiB higher (glibc keeps
  * the snapshot generator's memory), so the RSS part of the verdict is then not judged.
@@ -228,7 +229,10 @@ try {
   log(`steady load for ${r1((totalMs * 0.6) / 60_000)} min after the burst`);
   const after = await loadFor(totalMs * 0.6, 'after-burst');
   if (profiling) {
-    summary.liveAllocations = liveAllocationSites(await probeSamplingProfile(probes.agent));
+    const profile = await probeSamplingProfile(probes.agent);
+    // The whole profile too: Chrome DevTools' Memory tab loads a .heapprofile.
+    await writeFile(join(RESULTS, 'soak-allocations.heapprofile'), JSON.stringify(profile));
+    summary.liveAllocations = liveAllocationSites(profile);
     await snapshot('end');
   }
   const finalMiB = median(
