@@ -34,7 +34,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { prepareDemo, rssMiB, startAgent, stop, VPMD_PROGRAM, vpmdInvocation } from './agent.js';
+import { prepareDemo, rssPartsMiB, startAgent, stop, VPMD_PROGRAM, vpmdInvocation } from './agent.js';
 import { heapDiff, liveAllocationSites } from './heap-diff.js';
 import { connectionBurst, startSteadyLoad, type Tally } from './load.js';
 import { installProbe, probeMemory, probeSamplingProfile, probeSamplingStart, probeSnapshot } from './probe.js';
@@ -138,7 +138,10 @@ const bare = spawn(process.execPath, [...nodeFlags, ...probeFlags, '-e', 'setInt
 });
 const MiB = (bytes: number): number => Math.round((bytes / 1048576) * 10) / 10;
 /** The probe's figures (heap parts; NaN where the probe did not answer). */
-const heapPartsOf = async (probe: string, gc: boolean): Promise<Omit<MemoryParts, 'rssMiB'>> => {
+const heapPartsOf = async (
+  probe: string,
+  gc: boolean,
+): Promise<Omit<MemoryParts, 'rssMiB' | 'rssAnonMiB' | 'rssFileMiB'>> => {
   const m = await probeMemory(probe, gc).catch((e: unknown) => {
     log(`probe ${probe}: ${e instanceof Error ? e.message : String(e)}`);
     return { heapUsed: NaN, heapTotal: NaN, external: NaN, arrayBuffers: NaN };
@@ -164,16 +167,16 @@ try {
     const t = Math.round((performance.now() - t0) / 1000 + agent!.allRunningMs / 1000);
     const afterGc = phase !== 'start' && gcEvery > 0 && ++sampleNo % gcEvery === 0;
     // Both RSS readings before either GC, so that one process's collection does not shift the other's.
-    const [agentRss, bareRss] = [await rssMiB(pid), await rssMiB(bare.pid)];
+    const [agentRss, bareRss] = [await rssPartsMiB(pid), await rssPartsMiB(bare.pid)];
     const [a, b] = [await heapPartsOf(probes.agent, afterGc), await heapPartsOf(probes.bare, afterGc)];
     const s: Sample = {
       t,
       phase,
-      agentMiB: agentRss,
-      bareNodeMiB: bareRss,
+      agentMiB: agentRss.rss,
+      bareNodeMiB: bareRss.rss,
       afterGc,
-      agent: { ...a, rssMiB: agentRss },
-      bareNode: { ...b, rssMiB: bareRss },
+      agent: { ...a, rssMiB: agentRss.rss, rssAnonMiB: agentRss.anon, rssFileMiB: agentRss.file },
+      bareNode: { ...b, rssMiB: bareRss.rss, rssAnonMiB: bareRss.anon, rssFileMiB: bareRss.file },
     };
     samples.push(s);
     await save();
