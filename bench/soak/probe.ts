@@ -22,7 +22,11 @@ if (path) {
   delete process.env.VPMD_SOAK_PROBE;
   const mem = () => {
     const m = process.memoryUsage();
-    return { rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers };
+    const c = v8.getHeapCodeStatistics();
+    return {
+      rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers,
+      code: c.code_and_metadata_size + c.bytecode_and_metadata_size,
+    };
   };
   let session;
   const post = (method, params) =>
@@ -70,6 +74,8 @@ export interface ProbeMemory {
   heapTotal: number;
   external: number;
   arrayBuffers: number;
+  /** Compiled code and bytecode with their metadata (`v8.getHeapCodeStatistics()`), part of heapUsed. */
+  code: number;
 }
 
 /** Writes the probe into `dir`; returns the Node flags that load it. */

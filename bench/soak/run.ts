@@ -144,11 +144,12 @@ const heapPartsOf = async (
 ): Promise<Omit<MemoryParts, 'rssMiB' | 'rssAnonMiB' | 'rssFileMiB'>> => {
   const m = await probeMemory(probe, gc).catch((e: unknown) => {
     log(`probe ${probe}: ${e instanceof Error ? e.message : String(e)}`);
-    return { heapUsed: NaN, heapTotal: NaN, external: NaN, arrayBuffers: NaN };
+    return { heapUsed: NaN, heapTotal: NaN, external: NaN, arrayBuffers: NaN, code: NaN };
   });
   return {
     heapUsedMiB: MiB(m.heapUsed),
     heapTotalMiB: MiB(m.heapTotal),
+    heapCodeMiB: MiB(m.code),
     externalMiB: MiB(m.external),
     arrayBuffersMiB: MiB(m.arrayBuffers),
   };
@@ -204,7 +205,7 @@ try {
       await sleep(Math.min(sampleS * 1000, Math.max(0, end - performance.now())));
       const s = await sample(phase);
       log(
-        `${s.t} s ${phase}: agent ${s.agentMiB} MiB (heap ${s.agent.heapUsedMiB}/${s.agent.heapTotalMiB}, ` +
+        `${s.t} s ${phase}: agent ${s.agentMiB} MiB (heap ${s.agent.heapUsedMiB}/${s.agent.heapTotalMiB}, code ${s.agent.heapCodeMiB}, ` +
           `external ${s.agent.externalMiB}${s.afterGc ? ', after GC' : ''}), bare node ${s.bareNodeMiB} MiB`,
       );
       if (!profiling && s.t >= warmupS - 60) {

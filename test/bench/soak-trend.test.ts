@@ -46,6 +46,7 @@ const soak = (heapPerHour: number, rssPerHour: number, bareRssPerHour: number): 
       rssFileMiB: 40,
       heapUsedMiB: heap,
       heapTotalMiB: heap + 10,
+      heapCodeMiB: 8,
       externalMiB: 5,
       arrayBuffersMiB: 1,
     });
@@ -83,6 +84,18 @@ describe('judgeGrowth', () => {
     const g = growthTrends([samples]);
     expect(g.agentRss!.slopeMiBPerHour).toBeGreaterThan(6);
     expect(judgeGrowth(g)).toMatchObject({ rss: 'pass', pass: 'pass' });
+  });
+
+  it('reports compiled code growing but judges the heap on what the program keeps', () => {
+    const samples = soak(0, 0, 0);
+    samples.forEach((s) => {
+      s.agent.heapCodeMiB += (s.t / 3600) * 4;
+      s.agent.heapUsedMiB += (s.t / 3600) * 4;
+    });
+    const g = growthTrends([samples]);
+    expect(g.agentHeapCodeAfterGc!.slopeMiBPerHour).toBeCloseTo(4, 1);
+    expect(g.agentHeapUsedAfterGc!.slopeMiBPerHour).toBeCloseTo(4, 1);
+    expect(judgeGrowth(g).heap).toBe('pass');
   });
 
   it('is inconclusive, not passing, when the run is too short to see a leak', () => {
