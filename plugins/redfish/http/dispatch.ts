@@ -287,16 +287,17 @@ export class Dispatcher {
     const match = this.router.match(path);
     if (!match?.route.get || auth.mustChangePassword) return undefined;
     const { route } = match;
-    const req: RouteRequest = {
+    // Its own request, made without spreads (one per expanded member).
+    const req: { -readonly [K in keyof RouteRequest]: RouteRequest[K] } = {
       method: 'GET',
       path,
       params: match.params,
       headers: like.headers,
       address: like.address,
       body: {},
-      ...(like.principal ? { principal: like.principal } : {}),
-      ...(like.sessionId !== undefined ? { sessionId: like.sessionId } : {}),
     };
+    if (like.principal) req.principal = like.principal;
+    if (like.sessionId !== undefined) req.sessionId = like.sessionId;
     const get = getPrivileges(route);
     if (!get.open && !auth.principal) return undefined;
     if (!get.open && !satisfies(auth.principal as Principal, get.alternatives, route.owner?.(req))) return undefined;

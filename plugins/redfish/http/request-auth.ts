@@ -42,9 +42,7 @@ export function authenticate(
   route: Route | undefined,
   method: string,
 ): Authenticated | Promise<Authenticated> {
-  const open =
-    route !== undefined &&
-    (route.noAuth?.includes(method) === true || allowsNoAuth(requiredPrivilegesSafe(route.entity, method)));
+  const open = route !== undefined && isOpen(route, method);
   const token = inc.headers['x-auth-token'];
   const header = inc.headers.authorization;
   if (typeof token === 'string') {
@@ -91,6 +89,25 @@ async function basic(deps: ServiceDeps, inc: Incoming, header: string, open: boo
     open,
     mustChangePassword: a.passwordChangeRequired,
   };
+}
+
+/** Route -> method -> whether it needs no authentication (from the static table). */
+const openOf = new WeakMap<Route, Map<string, boolean>>();
+
+/** True when `method` on `route` needs no authentication; computed once per route and method. */
+function isOpen(route: Route, method: string): boolean {
+  let methods = openOf.get(route);
+  if (methods === undefined) {
+    methods = new Map();
+    openOf.set(route, methods);
+  }
+  let open = methods.get(method);
+  if (open === undefined) {
+    open = route.noAuth?.includes(method) === true || allowsNoAuth(requiredPrivilegesSafe(route.entity, method));
+    // Only the methods Node parses reach here, a bounded set.
+    methods.set(method, open);
+  }
+  return open;
 }
 
 /** Whether a route's GET needs authentication, and the privileges it needs (from the static table). */

@@ -44,6 +44,13 @@ describe('Sensor bodies from templates', () => {
     expect(JSON.parse(jsonText(body))).toEqual(JSON.parse(JSON.stringify(body)));
   });
 
+  it('never sends a changed copy with the text of the original', () => {
+    const body = new SensorBodies().body('host', 's', metric());
+    const copy = { ...body, Reading: 7 };
+    expect(jsonText(copy)).toBe(JSON.stringify(copy));
+    expect(JSON.parse(jsonText(copy)).Reading).toBe(7);
+  });
+
   it('follows every change of the reading and of the definition with one set of templates', () => {
     const sensors = new SensorBodies();
     const m = metric({ thresholds: { upperWarning: 80 } });
