@@ -1,10 +1,11 @@
 /**
  * Where the uncached Redfish agent spends its CPU: boots the agent (`responseCacheMs: 0`) with
- * V8's sampling profiler on once it is ready (agent-process.ts `--cpu-profile`), drives one case of the uncached benchmark at it with wrk (`walk` or
- * `expand`, see uncached-cases.ts), and prints the agent's CPU per request: self time by source
- * area and by function, and the inclusive time of the request pipeline's stages. A sampling
- * profile: the per-function numbers are estimates (1 sample per `--interval` µs), and profiling
- * itself slows the agent, so its req/s are not the benchmark's.
+ * V8's sampling profiler on once it is ready (agent-process.ts `--cpu-profile`), drives one case
+ * of the uncached benchmark at it with wrk (`walk` or `expand`, see uncached-cases.ts), and
+ * prints the agent's CPU per request: by part of the request pipeline (see PARTS), and self
+ * time by source area and by function. A sampling profile: the numbers are estimates (one
+ * sample per `--interval` µs), and profiling slows the agent, so its req/s are not the
+ * benchmark's.
  *
  * Usage: flock /tmp/vpmd-bench.lock npx tsx bench/redfish/profile.ts
  *          [--case walk|expand] [--duration 10 --connections 64 --interval 100 --top 40 --keep DIR]
@@ -63,26 +64,39 @@ const short = (f: CallFrame): string =>
   `${f.functionName || '(anonymous)'} ${f.url.replace(/^.*\/(plugins|core|app|node_modules)\//, '$1/').replace(/^node:/, 'node:')}:${f.lineNumber + 1}`;
 
 /**
- * The request pipeline's stages, by function name (and file, where a name is common): inclusive
- * time, so a stage holds what it calls.
+ * The request pipeline's parts. Each sample goes to the first part that matches on its stack,
+ * from the running function outwards: `hash` called by `etagOfText` called by `jsonOutcome` is
+ * the ETag; `JSON.stringify` (a builtin, shown as its caller) in `jsonOutcome` is serialisation;
+ * a sensor built for `$expand` is the body. The parts add up to the CPU per request.
  */
-const STAGES: Record<string, (f: CallFrame) => boolean> = {
-  'dispatch (all)': (f) => f.functionName === 'handle' && f.url.includes('dispatch'),
-  'auth: session/basic': (f) => f.functionName === 'authenticate' && f.url.includes('dispatch'),
-  'routing: router.match': (f) => f.functionName === 'match' && f.url.includes('router'),
-  'query: parseQuery(+Options)': (f) => /^parseQuery(Options)?$/.test(f.functionName),
-  'privilege: authorize': (f) => f.functionName === 'authorize' && f.url.includes('dispatch'),
-  'body: route get': (f) => (f.functionName === 'get' || f.functionName === 'read') && /resources|dispatch/.test(f.url),
-  'expand: applyQuery': (f) => f.functionName === 'applyQuery',
-  'serialize+etag: jsonOutcome': (f) => f.functionName === 'jsonOutcome',
-  'etag: etagOfText': (f) => f.functionName === 'etagOfText',
-  'write: send (writeHead+end)': (f) => f.functionName === 'send' && f.url.includes('redfish/http/server'),
-  'audit/log': (f) => /audit|^log$|^info$|^debug$|^warn$/.test(f.functionName),
-  'request parse: parserOnIncoming': (f) =>
-    f.functionName === 'parserOnHeadersComplete' || f.functionName === 'parserOnIncoming',
-  'TLS read: onStreamRead': (f) => f.functionName === 'onStreamRead',
-  GC: (f) => f.functionName === '(garbage collector)',
-};
+const PARTS: Array<[string, (f: CallFrame) => boolean]> = [
+  ['GC', (f) => f.functionName === '(garbage collector)'],
+  ['ETag (SHA-1 of the body)', (f) => f.functionName === 'etagOfText'],
+  ['serialise (JSON text, length)', (f) => /^(jsonOutcome|jsonText|errorOutcome)$/.test(f.functionName)],
+  [
+    'auth (session token / basic)',
+    (f) => /^(authenticate|basic|touch)$/.test(f.functionName) && f.url.includes('redfish'),
+  ],
+  ['routing (router.match)', (f) => f.functionName === 'match' && f.url.includes('router')],
+  ['query parsing', (f) => /^parseQuery(Options)?$/.test(f.functionName)],
+  [
+    'privilege',
+    (f) =>
+      /^(authorize|getPrivileges|requiredPrivileges|satisfies|isOpen)$/.test(f.functionName) &&
+      f.url.includes('redfish'),
+  ],
+  ['audit/log', (f) => /^(audit|log|info|warn|error|debug)$/.test(f.functionName) && !f.url.startsWith('node:')],
+  ['body (resources, telemetry, host files)', (f) => /\/plugins\/redfish\/resources\/|\/core\//.test(f.url)],
+  ['$expand machinery (query.ts, readAs)', (f) => f.url.includes('redfish/http/query') || f.functionName === 'readAs'],
+  ['dispatcher (other)', (f) => /redfish\/http\/(dispatch|request-auth|outcome|router|json-text)/.test(f.url)],
+  [
+    'reply write (headers, TLS write)',
+    (f) => f.functionName === 'send' || /_http_outgoing|stream_base_commons/.test(f.url),
+  ],
+  ['request parse (HTTP)', (f) => /_http_incoming|_http_common|_http_server/.test(f.url)],
+  ['server.ts (reply burst)', (f) => f.url.includes('redfish/http/server')],
+  ['promises/microtasks', (f) => /^(runMicrotasks|processTicksAndRejections)$/.test(f.functionName)],
+];
 
 function analyse(p: CpuProfile, requests: number): Record<string, unknown> {
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
@@ -95,7 +109,7 @@ function analyse(p: CpuProfile, requests: number): Record<string, unknown> {
   let busy = 0;
   const areas = new Map<string, number>();
   const fns = new Map<string, number>();
-  const stages = new Map<string, number>();
+  const parts = new Map<string, number>();
   for (const [id, us] of selfUs) {
     const n = byId.get(id) as ProfileNode;
     if (n.callFrame.functionName === '(idle)') continue;
@@ -104,13 +118,16 @@ function analyse(p: CpuProfile, requests: number): Record<string, unknown> {
     areas.set(a, (areas.get(a) ?? 0) + us);
     const k = short(n.callFrame);
     fns.set(k, (fns.get(k) ?? 0) + us);
-    // Inclusive: each stage counted once per sample, however deep the recursion.
-    const hit = new Set<string>();
+    let part = 'other (TLS read, net, event loop)';
     for (let x: number | undefined = id; x !== undefined; x = parent.get(x)) {
       const f = (byId.get(x) as ProfileNode).callFrame;
-      for (const [s, is] of Object.entries(STAGES)) if (!hit.has(s) && is(f)) hit.add(s);
+      const found = PARTS.find(([, is]) => is(f));
+      if (found) {
+        part = found[0];
+        break;
+      }
     }
-    for (const s of hit) stages.set(s, (stages.get(s) ?? 0) + us);
+    parts.set(part, (parts.get(part) ?? 0) + us);
   }
   const sorted = (m: Map<string, number>, n = Infinity): Record<string, number> =>
     Object.fromEntries(
@@ -121,7 +138,7 @@ function analyse(p: CpuProfile, requests: number): Record<string, unknown> {
     );
   return {
     cpuUsPerRequest: per(busy),
-    stagesInclusiveUsPerRequest: Object.fromEntries(Object.keys(STAGES).map((s) => [s, per(stages.get(s) ?? 0)])),
+    breakdownUsPerRequest: sorted(parts),
     selfUsPerRequestByArea: sorted(areas),
     topSelfUsPerRequest: sorted(fns, TOP),
   };
