@@ -5,7 +5,7 @@
  * batches of `--calls`, so other work on the machine inflates it less). What the agent adds to
  * the Node floor, measured in microseconds, for A/B comparisons of a change.
  *
- * Usage: npx tsx bench/redfish/in-process.ts [--batches 25 --calls 200]
+ * Usage: npx tsx bench/redfish/in-process.ts [--batches 25 --calls 200 --case walk|expand]
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -16,6 +16,7 @@ import { get, uncachedCases } from './uncached-cases.js';
 
 const BATCHES = numberOption('batches', 25);
 const CALLS = numberOption('calls', 200);
+const only = process.argv.includes('--case') ? process.argv[process.argv.indexOf('--case') + 1] : undefined;
 
 // The plugin's dispatcher, caught on its first request (the plugin keeps it to itself).
 let dispatcher: Dispatcher | undefined;
@@ -51,6 +52,7 @@ try {
   };
   const perCall: Record<string, number> = {};
   for (const [name, uris] of Object.entries(cases)) {
+    if (only !== undefined && name !== only) continue;
     let best = Infinity;
     for (let b = 0; b < BATCHES; b++) {
       const t0 = process.cpuUsage();
