@@ -152,7 +152,8 @@ export class SensorBodies {
     const status = statusOf(m);
     const time = latest ? isoTime(latest.timestamp) : undefined;
     const body = new TextBody(
-      `${t.head}${JSON.stringify(value)}${time === undefined ? '' : `,"ReadingTime":${JSON.stringify(time)}`}` +
+      // An ISO time has only digits, '-', ':', '.', '+', 'T' and 'Z': nothing to escape.
+      `${t.head}${JSON.stringify(value)}${time === undefined ? '' : `,"ReadingTime":"${time}"`}` +
         `${t.thresholdsText},"Status":${STATUS_TEXT[status]}${t.tail}`,
     );
     // Plain properties assigned in the text's order: the two are the same JSON.
