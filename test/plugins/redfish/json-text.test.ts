@@ -48,7 +48,7 @@ describe('Sensor bodies from templates', () => {
     const body = new SensorBodies().body('host', 's', metric());
     const copy = { ...body, Reading: 7 };
     expect(jsonText(copy)).toBe(JSON.stringify(copy));
-    expect(JSON.parse(jsonText(copy)).Reading).toBe(7);
+    expect((JSON.parse(jsonText(copy)) as { Reading: number }).Reading).toBe(7);
   });
 
   it('follows every change of the reading and of the definition with one set of templates', () => {
