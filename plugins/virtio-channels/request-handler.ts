@@ -5,8 +5,8 @@
  *
  * The reply is decided from memory and returned synchronously: nothing between a request and
  * its reply waits for sysfs, D-Bus, the state store or a log line (logs, audits and saves are
- * deferred with `setImmediate`, which runs after the reply is written). Only a request on a pCPU
- * whose policy is not loaded yet returns a promise.
+ * deferred with `afterReplies`, which runs after the loop turn's replies are written). Only a
+ * request on a pCPU whose policy is not loaded yet returns a promise.
  *
  * - CPU_POWER: ACK/NACK echo. PKT_POLICY: ACK echo for WORKLOAD and TIME, then the policy is
  *   applied; TRAFFIC and BRANCH_RATIO need NIC or branch-miss counters vpmd does not read: NACK
@@ -16,6 +16,7 @@
  * - Unknown commands: logged with the channel, NACK.
  */
 import type { AccessPolicy, Logger, Principal, Privilege } from 'vpmd';
+import { afterReplies } from './channel/dispatcher.js';
 import {
   ackInPlace,
   decodeRequest,
@@ -91,7 +92,7 @@ function denied(deps: HandlerDeps, vm: VmRecord, privilege: Privilege, action: s
   if (now - (lastAudit.get(vm) ?? 0) < 1000)
     return `${principal.name} (role ${principal.role}) lacks ${privilege} for ${action}`;
   lastAudit.set(vm, now);
-  setImmediate(() => {
+  afterReplies(() => {
     try {
       deps.access.require(principal, privilege, action);
     } catch {
@@ -196,7 +197,7 @@ function refuse({ deps, vm, ch, command, frame }: Refused, reason: string, reply
   if (warn || deps.log.isLevelEnabled('debug')) {
     const where = { vm: vm.name, channel: ch?.num, command: COMMAND_NAMES[command] ?? command, reason };
     const refused = vm.counters.refused;
-    setImmediate(() => {
+    afterReplies(() => {
       if (warn) deps.log.warn({ ...where, refused }, 'guest power request refused');
       else deps.log.debug(where, 'guest power request refused');
     });
@@ -297,7 +298,7 @@ export function handleFrame(
         vm.policy = policy;
         count(vm, ch, 'accepted');
         // ACK first, as DPDK: the policy is applied (and saved) after the reply is written.
-        setImmediate(() => {
+        afterReplies(() => {
           deps.policyChanged(vm);
           applyPolicy(deps, vm).catch((e: unknown) =>
             deps.log.warn({ vm: vm.name, err: String(e) }, 'policy apply failed'),
@@ -310,7 +311,7 @@ export function handleFrame(
           const vcpus = vm.policy.vcpus;
           vm.policy = undefined;
           for (const v of vcpus) vm.requests.delete(v);
-          setImmediate(() => {
+          afterReplies(() => {
             deps.policyChanged(vm);
             deps.control.reapply().catch(() => undefined);
           });

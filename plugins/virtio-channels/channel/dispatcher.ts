@@ -27,6 +27,15 @@ export const LOW_WATER = 32;
 /** Replies in the outbox at which it is written at once instead of at the end of the loop turn. */
 export const FLUSH_AT = 32;
 
+/**
+ * Runs `fn` after the replies decided in this loop turn are written: the outbox is written by an
+ * immediate of this turn, so a log line, an audit record or a save deferred with one immediate
+ * could run before it; with two it runs in the next turn.
+ */
+export function afterReplies(fn: () => void): void {
+  setImmediate(() => setImmediate(fn));
+}
+
 /** The per-channel message budget. */
 export interface MessageBudget {
   readonly messagesPerSecond: number;

@@ -4,7 +4,13 @@
  * times are passed in).
  */
 import { describe, expect, it } from 'vitest';
-import { BATCH, Dispatcher, FLUSH_AT, type Lane } from '../../../plugins/virtio-channels/channel/dispatcher.js';
+import {
+  BATCH,
+  Dispatcher,
+  FLUSH_AT,
+  afterReplies,
+  type Lane,
+} from '../../../plugins/virtio-channels/channel/dispatcher.js';
 import { BraceSplitter, dpdkJsonToPacket } from '../../../plugins/virtio-channels/json-fifo.js';
 import { FrameReader, encodeRequest } from '../../../plugins/virtio-channels/protocol/packet-codec.js';
 import {
@@ -200,6 +206,25 @@ describe('Dispatcher replies', () => {
     d.push(l, [req(Unit.SCALE_UP), req(Unit.SCALE_DOWN), req(Unit.SCALE_MAX)]);
     for (let i = 0; i < 200 && units(writes).length < 3; i++) await new Promise((r) => setTimeout(r, 1));
     expect(units(writes)).toEqual([Unit.SCALE_UP, Unit.SCALE_DOWN, Unit.SCALE_MAX]);
+    d.close();
+  });
+
+  it('runs deferred work (log lines, audits, saves) after the turn’s replies are written', async () => {
+    const events: string[] = [];
+    const d = new Dispatcher({ messagesPerSecond: 1e9, burst: 1e9 });
+    const l: Lane = {
+      ...writer([]),
+      // As the request handler defers a refusal's log line while it decides the reply.
+      handle: (f) => {
+        afterReplies(() => events.push('log'));
+        return f;
+      },
+      reply: () => events.push('reply'),
+    };
+    d.push(l, [req(Unit.SCALE_UP)]);
+    await endOfTurn();
+    await endOfTurn();
+    expect(events).toEqual(['reply', 'log']);
     d.close();
   });
 
