@@ -151,14 +151,17 @@ function framesFor(mode: Mode, vcpu: number): Buffer[] {
   return mode === 'steady' ? [frame(Unit.SCALE_MAX)] : [frame(Unit.SCALE_DOWN), frame(Unit.SCALE_UP)];
 }
 
-/** Sends at `rate` requests/s until `end`, spreading them over the channels. */
-function pace(rate: number, end: number, done: () => void): void {
+/** Sends `rate` requests/s for `seconds`, spreading them over the channels. */
+function pace(rate: number, seconds: number, done: () => void): void {
   const start = performance.now();
+  const end = start + seconds * 1000;
+  // Exactly rate x seconds in all (100,000 for the goal run, not one less to rounding).
+  const total = Math.round(rate * seconds);
   let sent = 0;
   let next = 0;
   const tick = (): void => {
     const now = performance.now();
-    const due = Math.floor(((Math.min(now, end) - start) * rate) / 1000);
+    const due = now >= end ? total : Math.min(total, Math.floor(((now - start) * rate) / 1000));
     for (; sent < due; sent++) {
       send(chans[next] as Chan);
       next = (next + 1) % chans.length;
@@ -187,7 +190,7 @@ async function run(mode: Mode, seconds: number, rate?: number): Promise<RunResul
     for (const c of chans) send(c);
     await new Promise((r) => setTimeout(r, seconds * 1000));
   } else {
-    await new Promise<void>((r) => pace(rate, performance.now() + seconds * 1000, r));
+    await new Promise<void>((r) => pace(rate, seconds, r));
   }
   run.sending = false;
   // Replies still on their way are measured too (bounded wait: a lost reply must not hang).

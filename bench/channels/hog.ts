@@ -1,9 +1,11 @@
 /**
  * Unrelated CPU work for the benchmarks: `sh -c 'while :; do :; done'` per busy core, killed
- * when the run ends, on any exit path of the process too. Always ordinary tasks (`chrt -o 0`):
- * spawned from a thread under SCHED_FIFO they would inherit it and starve everything else.
+ * when the run ends, on any exit path of the process too. Always ordinary tasks (`chrt -o 0`)
+ * at nice 0: spawned from a thread under SCHED_FIFO, or reniced (`--nice`), they would inherit
+ * its priority, and the hog would be as favoured as what it is meant to compete with.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { setPriority } from 'node:os';
 
 const running = new Set<ChildProcess>();
 process.once('exit', () => {
@@ -15,7 +17,14 @@ export async function withHogs<T>(cores: number, fn: () => Promise<T>): Promise<
   const hogs = Array.from({ length: cores }, () =>
     spawn('chrt', ['-o', '0', 'sh', '-c', 'while :; do :; done'], { stdio: 'ignore' }),
   );
-  for (const h of hogs) running.add(h);
+  for (const h of hogs) {
+    running.add(h);
+    try {
+      if (h.pid !== undefined) setPriority(h.pid, 0);
+    } catch {
+      // Unprivileged under a positive nice: the hog keeps it (it only competes less).
+    }
+  }
   try {
     return await fn();
   } finally {

@@ -6,6 +6,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
+import { setPriority } from 'node:os';
 
 /** A thread put under SCHED_FIFO. */
 export interface RealtimeThread {
@@ -28,4 +29,16 @@ export function realtimeThreads(priority: number, loops: readonly number[]): Rea
   ];
   for (const t of set) execFileSync('chrt', ['-R', '-f', '-p', String(t.priority), String(t.tid)]);
   return set;
+}
+
+/**
+ * Sets the nice value of every thread the process has now (threads started later inherit it
+ * from the thread that starts them), as systemd's `Nice=` does for the whole service.
+ * @returns the thread ids changed
+ * @throws Error when the kernel refuses (a negative value needs CAP_SYS_NICE)
+ */
+export function niceThreads(nice: number): number[] {
+  const tids = readdirSync('/proc/self/task').map(Number);
+  for (const tid of tids) setPriority(tid, nice);
+  return tids;
 }

@@ -19,8 +19,11 @@
  *
  * `--rt N` runs the agent's event loop and the guest workers under SCHED_FIFO N and the process's
  * other threads (V8's garbage-collector helpers) at N-1, as `schedFifoPriority: N` does.
+ * `--nice N` (e.g. -10) gives every thread of the process nice N instead, as systemd's `Nice=`
+ * would the agent (the guest workers, which stand in for QEMU, get it too, as with `--rt`); hogs
+ * stay at nice 0.
  *
- *   npm run bench:channels [-- --seconds 2] [-- --vms 8] [-- --rounds 3] [-- --rt 10]   (alias: bench:virtio-channels)
+ *   npm run bench:channels [-- --seconds 2] [-- --vms 8] [-- --rounds 3] [-- --rt 10 | --nice -10]   (alias: bench:virtio-channels)
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -30,7 +33,7 @@ import plugin from '../../plugins/virtio-channels/index.js';
 import { startBareHost } from './bare-host.js';
 import { Guests, type GuestRun } from './guests.js';
 import { withHogs } from './hog.js';
-import { realtimeThreads } from './realtime.js';
+import { niceThreads, realtimeThreads } from './realtime.js';
 
 const arg = (name: string): string | undefined => {
   const i = process.argv.indexOf(name);
@@ -64,6 +67,9 @@ const PACED_VMS = 8;
 const GOAL_REQUESTS = Number(arg('--goal-requests')) || 100_000;
 /** SCHED_FIFO priority of the event loops (0: ordinary tasks). */
 const RT = Number(arg('--rt') ?? 0);
+/** Nice value of every thread (0: unchanged). */
+const NICE = Number(arg('--nice') ?? 0);
+if (RT > 0 && NICE !== 0) throw new Error('--rt and --nice are two alternatives: give one');
 /** Unreported warm-up per host: JIT, and vpmd's first touch of each policy (originals saved, fsync'd). */
 const WARMUP_SECONDS = 0.5;
 
@@ -97,6 +103,7 @@ async function scenario(vms: number): Promise<Record<string, unknown>> {
   const stopBare = startBareHost(basePaths);
   const guests = await Guests.start(paths, { perVm: CHANNELS_PER_VM, threadCpu: RT > 0 });
   if (RT > 0) realtimeThreads(RT, [process.pid, baseGuests.tid(), guests.tid()]);
+  if (NICE !== 0) niceThreads(NICE);
   let agent: Awaited<ReturnType<typeof bootAgent>> | undefined;
   try {
     await baseGuests.connected();
@@ -222,6 +229,7 @@ process.stdout.write(
       machine: { cpus: cpus().length, loadavg1Before: loadBefore, loadavg1After: round(loadavg()[0] ?? 0) },
       secondsPerRun: SECONDS,
       schedFifo: RT > 0 ? { loops: RT, otherThreads: Math.max(1, RT - 1) } : 'off (ordinary tasks)',
+      nice: NICE,
       baseline:
         'bare host on the same kind of sockets, same process: reassemble, read the header, ACK (no mapping, no actuation)',
       results,

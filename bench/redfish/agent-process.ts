@@ -4,8 +4,12 @@
  * ReadOnly account, logs in, and prints one JSON line (port, token, the benchmarked URIs with
  * their bodies and headers, the certificate directory). Runs until stdin closes.
  *
- * Usage: agent-process.ts [--response-cache-ms N] (default: the plugin's default).
+ * Usage: agent-process.ts [--response-cache-ms N] (default: the plugin's default)
+ *          [--cpu-profile FILE --cpu-profile-interval US]: a CPU profile of the agent from the
+ *          moment it is ready to stdin's end (boot and module loading left out), written to FILE.
  */
+import { writeFile } from 'node:fs/promises';
+import { Session } from 'node:inspector/promises';
 import { join } from 'node:path';
 import { bootRedfish } from '../../test/plugins/redfish/support.js';
 
@@ -19,6 +23,11 @@ export interface AgentInfo {
 
 const i = process.argv.indexOf('--response-cache-ms');
 const cacheMs = i >= 0 ? Number(process.argv[i + 1]) : undefined;
+const argOf = (name: string): string | undefined => {
+  const k = process.argv.indexOf(name);
+  return k >= 0 ? process.argv[k + 1] : undefined;
+};
+const profileFile = argOf('--cpu-profile');
 const h = await bootRedfish({
   core: { log: { level: 'error' } },
   ...(cacheMs !== undefined ? { sections: { responseCacheMs: cacheMs } } : {}),
@@ -44,6 +53,23 @@ const info: AgentInfo = {
   tlsDir: join(h.agent.dir, 'state', 'plugins', 'redfish', 'tls'),
   resources: { sensor: await fetchOne(sensorUri), system: await fetchOne('/redfish/v1/Systems/host') },
 };
+let profiler: Session | undefined;
+if (profileFile) {
+  profiler = new Session();
+  profiler.connect();
+  await profiler.post('Profiler.enable');
+  await profiler.post('Profiler.setSamplingInterval', { interval: Number(argOf('--cpu-profile-interval') ?? 100) });
+  await profiler.post('Profiler.start');
+}
 process.stdout.write(`${JSON.stringify(info)}\n`);
 process.stdin.resume();
-process.stdin.on('end', () => void h.stop().then(() => process.exit(0)));
+process.stdin.on('end', () => {
+  void (async () => {
+    if (profiler && profileFile) {
+      const { profile } = await profiler.post('Profiler.stop');
+      await writeFile(profileFile, JSON.stringify(profile));
+    }
+    await h.stop();
+    process.exit(0);
+  })();
+});

@@ -16,12 +16,12 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { readFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { request } from 'node:https';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { withHogs } from '../channels/hog.js';
 import type { AgentInfo } from './agent-process.js';
-import { WRK_REPORT, child, combine, load, ratioOf, rssOf, startNginxOnFreePort, stopChild, type Load } from './wrk.js';
+import { cycleScript, get, uncachedCases } from './uncached-cases.js';
+import { child, combine, load, ratioOf, rssOf, startNginxOnFreePort, stopChild, type Load } from './wrk.js';
 import { numberOption } from '../options.js';
 
 const opt = numberOption;
@@ -31,53 +31,6 @@ const BUSY = opt('busy', 1);
 const ROUNDS = Math.max(1, Math.min(opt('rounds', 5), DURATION));
 const ROUND_SECONDS = Math.max(1, Math.round(DURATION / ROUNDS));
 const CLIENT = { threads: 1, connections: CONNECTIONS };
-
-/** One GET with the agent's token, trusting its certificate. */
-function get(
-  port: number,
-  ca: string,
-  token: string,
-  uri: string,
-): Promise<{ status: number; body: string; headers: Record<string, string> }> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      { host: '127.0.0.1', port, path: uri, ca, headers: { 'X-Auth-Token': token }, agent: false },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const keep = ['odata-version', 'cache-control', 'x-frame-options', 'content-type', 'etag', 'link', 'allow'];
-          resolve({
-            status: res.statusCode ?? 0,
-            body: Buffer.concat(chunks).toString('utf8'),
-            headers: Object.fromEntries(
-              keep.filter((k) => res.headers[k] !== undefined).map((k) => [k, String(res.headers[k])]),
-            ),
-          });
-        });
-      },
-    );
-    req.on('error', reject);
-    req.end();
-  });
-}
-
-/** The member URIs of a collection. */
-async function members(g: (uri: string) => ReturnType<typeof get>, uri: string): Promise<string[]> {
-  const r = await g(uri);
-  return (JSON.parse(r.body) as { Members: Array<{ '@odata.id': string }> }).Members.map((m) => m['@odata.id']);
-}
-
-/** wrk script cycling through `paths`, each connection's requests taking the next one. */
-function cycleScript(paths: readonly string[]): string {
-  return `local paths = { ${paths.map((p) => JSON.stringify(p)).join(', ')} }
-local i = 0
-request = function()
-  i = (i % #paths) + 1
-  return wrk.format(nil, paths[i])
-end
-${WRK_REPORT}`;
-}
 
 async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'vpmd-bench-redfish-uncached-'));
@@ -92,16 +45,7 @@ async function main(): Promise<void> {
     const key = join(info.tlsDir, 'key.pem');
     const ca = await readFile(cert, 'utf8');
     const g = (uri: string): ReturnType<typeof get> => get(info.port, ca, info.token, uri);
-    const system = '/redfish/v1/Systems/host';
-    const walk = [
-      '/redfish/v1/Systems',
-      system,
-      `${system}/Processors`,
-      ...(await members(g, `${system}/Processors`)),
-      `${system}/ResetActionInfo`,
-      ...(await members(g, '/redfish/v1/Chassis/host/Sensors')),
-    ];
-    const expand = ['/redfish/v1/Chassis/host/Sensors?$expand=.'];
+    const { walk, expand } = await uncachedCases(g);
     // Every URI answers 200 (a refusal would be cheap and flatter the agent).
     const bodies = new Map<string, { body: string; headers: Record<string, string> }>();
     for (const uri of [...walk, ...expand]) {

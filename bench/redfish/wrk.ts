@@ -193,9 +193,17 @@ export async function startNginxOnFreePort(
   }
 }
 
-/** Starts a TypeScript entry in a child process and returns it with the first line it prints. */
-export async function child(entry: string, args: string[]): Promise<{ proc: ChildProcess; line: string }> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', new URL(entry, import.meta.url).pathname, ...args], {
+/**
+ * Starts a TypeScript entry in a child process and returns it with the first line it prints.
+ * `nodeArgs` go to node itself (`--cpu-prof`).
+ */
+export async function child(
+  entry: string,
+  args: string[],
+  nodeArgs: readonly string[] = [],
+): Promise<{ proc: ChildProcess; line: string }> {
+  const script = new URL(entry, import.meta.url).pathname;
+  const proc = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', script, ...args], {
     stdio: ['pipe', 'pipe', 'inherit'],
   });
   const line = await new Promise<string>((resolve, reject) => {

@@ -76,6 +76,22 @@ export async function rssMiB(pid: number | undefined): Promise<number> {
   }
 }
 
+/**
+ * RSS of a process in MiB and its two parts: anonymous (heap, malloc, stacks: what the process
+ * allocated) and file-backed (the mapped node binary and libraries, faulted in as code runs,
+ * shared with other processes and reclaimable). NaN once the process is gone.
+ */
+export async function rssPartsMiB(pid: number | undefined): Promise<{ rss: number; anon: number; file: number }> {
+  const field = (status: string, name: string): number =>
+    Math.round((Number(new RegExp(`${name}:\\s+(\\d+)`).exec(status)?.[1]) / 1024) * 10) / 10;
+  try {
+    const status = await readFile(`/proc/${pid}/status`, 'utf8');
+    return { rss: field(status, 'VmRSS'), anon: field(status, 'RssAnon'), file: field(status, 'RssFile') };
+  } catch {
+    return { rss: NaN, anon: NaN, file: NaN };
+  }
+}
+
 /** One control-socket command on a fresh connection; resolves with the reply's type. */
 export function controlRun(socket: string, argv: readonly string[]): Promise<'result' | 'error'> {
   return new Promise((resolve, reject) => {

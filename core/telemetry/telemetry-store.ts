@@ -71,6 +71,9 @@ interface MetricEntry {
   owner: string;
   readonly history: ReadingRing;
   status: ReadingStatus | 'none';
+  /** The last snapshot given out, and the definition it was made of (see #snapshot). */
+  snapshot?: MetricSnapshot;
+  snapshotOf?: MetricDefinition;
 }
 
 function freezeDefinition(def: MetricDefinition): MetricDefinition {
@@ -323,7 +326,19 @@ export class TelemetryStore {
     return given;
   }
 
+  /**
+   * A metric's definition with its latest reading. Reused until a new reading or definition
+   * (both are replaced, never changed): pollers read every metric on every request (Redfish
+   * lists and reads each sensor of an expanded collection), and the spread and freeze of a new
+   * snapshot cost more than the rest of such a read.
+   */
   #snapshot(entry: MetricEntry): MetricSnapshot {
-    return Object.freeze({ ...entry.definition, latest: entry.history.newest() });
+    const latest = entry.history.newest();
+    const kept = entry.snapshot;
+    if (kept !== undefined && kept.latest === latest && entry.snapshotOf === entry.definition) return kept;
+    const made: MetricSnapshot = Object.freeze({ ...entry.definition, latest });
+    entry.snapshot = made;
+    entry.snapshotOf = entry.definition;
+    return made;
   }
 }

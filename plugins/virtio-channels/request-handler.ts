@@ -5,8 +5,8 @@
  *
  * The reply is decided from memory and returned synchronously: nothing between a request and
  * its reply waits for sysfs, D-Bus, the state store or a log line (logs, audits and saves are
- * deferred with `setImmediate`, which runs after the reply is written). Only a request on a pCPU
- * whose policy is not loaded yet returns a promise.
+ * deferred with `afterReplies`, which runs after the loop turn's replies are written). Only a
+ * request on a pCPU whose policy is not loaded yet returns a promise.
  *
  * - CPU_POWER: ACK/NACK echo. PKT_POLICY: ACK echo for WORKLOAD and TIME, then the policy is
  *   applied; TRAFFIC and BRANCH_RATIO need NIC or branch-miss counters vpmd does not read: NACK
@@ -16,7 +16,9 @@
  * - Unknown commands: logged with the channel, NACK.
  */
 import type { AccessPolicy, Logger, Principal, Privilege } from 'vpmd';
+import { afterReplies } from './channel/dispatcher.js';
 import {
+  ackInPlace,
   decodeRequest,
   encodeAck,
   encodeCapsList,
@@ -32,6 +34,7 @@ import {
   Policy,
   POLICY_NAMES,
   REQUEST_OFFSETS,
+  REQUEST_SIZE,
   Workload,
 } from './protocol/packet-layout.js';
 import type { Level, PowerControl, RequestOutcome } from './power/power-control.js';
@@ -89,7 +92,7 @@ function denied(deps: HandlerDeps, vm: VmRecord, privilege: Privilege, action: s
   if (now - (lastAudit.get(vm) ?? 0) < 1000)
     return `${principal.name} (role ${principal.role}) lacks ${privilege} for ${action}`;
   lastAudit.set(vm, now);
-  setImmediate(() => {
+  afterReplies(() => {
     try {
       deps.access.require(principal, privilege, action);
     } catch {
@@ -134,10 +137,15 @@ function toPolicy(p: PowerPacket): GuestPolicy {
   };
 }
 
-function vcpuOf(deps: HandlerDeps, vm: VmRecord, p: PacketHeader): number | string {
-  if (p.resourceId > 4096n) return `resource_id ${p.resourceId} is out of range`;
-  const id = Number(p.resourceId);
-  if (!p.corePhysical) return id;
+/**
+ * The vCPU a request's `resource_id` names, or why it names none. Read from the frame as two
+ * 32-bit halves: no BigInt per request.
+ */
+function vcpuOf(deps: HandlerDeps, vm: VmRecord, frame: Buffer): number | string {
+  const id = frame.readUInt32LE(REQUEST_OFFSETS.resource_id);
+  if (id > 4096 || frame.readUInt32LE(REQUEST_OFFSETS.resource_id + 4) !== 0)
+    return `resource_id ${frame.readBigUInt64LE(REQUEST_OFFSETS.resource_id)} is out of range`;
+  if (frame[REQUEST_OFFSETS.core_type] === 0) return id;
   // A physical core is honoured only when one of this VM's vCPUs is pinned to it alone.
   const n = Math.max(vm.vcpuMap?.length ?? 0, vm.pins.length);
   for (let v = 0; v < n; v++) {
@@ -175,21 +183,21 @@ interface Refused {
   readonly deps: HandlerDeps;
   readonly vm: VmRecord;
   readonly ch: ChannelRecord | undefined;
-  readonly p: PacketHeader;
+  readonly command: number;
   readonly frame: Buffer;
 }
 
 /** Counts a refusal and logs it after the reply; returns the NACK when the protocol has one. */
-function refuse({ deps, vm, ch, p, frame }: Refused, reason: string, reply: boolean): Buffer | undefined {
+function refuse({ deps, vm, ch, command, frame }: Refused, reason: string, reply: boolean): Buffer | undefined {
   count(vm, ch, 'refused');
   // At most one warning per VM per second: a misbehaving guest must not flood the log.
   const now = deps.now();
   const warn = now - (lastWarn.get(vm) ?? 0) >= 1000;
   if (warn) lastWarn.set(vm, now);
   if (warn || deps.log.isLevelEnabled('debug')) {
-    const where = { vm: vm.name, channel: ch?.num, command: COMMAND_NAMES[p.command] ?? p.command, reason };
+    const where = { vm: vm.name, channel: ch?.num, command: COMMAND_NAMES[command] ?? command, reason };
     const refused = vm.counters.refused;
-    setImmediate(() => {
+    afterReplies(() => {
       if (warn) deps.log.warn({ ...where, refused }, 'guest power request refused');
       else deps.log.debug(where, 'guest power request refused');
     });
@@ -197,24 +205,67 @@ function refuse({ deps, vm, ch, p, frame }: Refused, reason: string, reply: bool
   return reply ? encodeAck(frame, false) : undefined;
 }
 
-/** Counts an applied CPU_POWER and returns its ACK. */
-function applied(
+/**
+ * The reply to a CPU_POWER once decided: counts it and echoes the frame with ACK or NACK. The
+ * ACK is written into the frame itself (it is the handler's to answer, see {@link handleFrame}).
+ */
+function powerReply(
   deps: HandlerDeps,
   vm: VmRecord,
   ch: ChannelRecord | undefined,
-  r: RequestOutcome,
   frame: Buffer,
-): Buffer {
+  r: RequestOutcome,
+): Buffer | undefined {
+  if (!r.ok) {
+    if (r.denied) {
+      // DPDK's binary reply can only NACK: the reason goes to the JSON reply, counters and log.
+      count(vm, ch, 'denied');
+      deps.onDenied?.(vm, r.reason ?? 'raise denied');
+    }
+    return refuse({ deps, vm, ch, command: Command.CPU_POWER, frame }, r.reason ?? 'refused', true);
+  }
   count(vm, ch, 'accepted');
   if (r.clamped) {
     count(vm, ch, 'clamped');
     deps.onClamped?.(vm, r.clampedBy ?? 'host bounds');
   }
   if (r.coalesced) count(vm, ch, 'coalesced');
-  return encodeAck(frame, true);
+  return ackInPlace(frame, true);
 }
 
-/** Handles one 464-byte frame from a channel of `vm`; returns the reply, if any. */
+/**
+ * A CPU_POWER request, the one a guest sends over and over: read field by field from the frame
+ * (no header object, no BigInt, no name decoded), answered without a closure or a copy.
+ */
+function cpuPower(
+  deps: HandlerDeps,
+  vm: VmRecord,
+  ch: ChannelRecord | undefined,
+  frame: Buffer,
+): Buffer | undefined | Promise<Buffer | undefined> {
+  try {
+    const no = denied(deps, vm, 'ConfigureComponents', 'guest CPU_POWER');
+    if (no) return refuse({ deps, vm, ch, command: Command.CPU_POWER, frame }, no, true);
+    const vcpu = vcpuOf(deps, vm, frame);
+    if (typeof vcpu === 'string') return refuse({ deps, vm, ch, command: Command.CPU_POWER, frame }, vcpu, true);
+    const r = deps.control.request(vm, vcpu, frame.readUInt32LE(REQUEST_OFFSETS.unit));
+    if (r instanceof Promise)
+      return r.then(
+        (o) => powerReply(deps, vm, ch, frame, o),
+        (e: unknown) => refuse({ deps, vm, ch, command: Command.CPU_POWER, frame }, `failed: ${String(e)}`, true),
+      );
+    return powerReply(deps, vm, ch, frame, r);
+  } catch (e) {
+    const why = `failed: ${e instanceof Error ? e.message : String(e)}`;
+    return refuse({ deps, vm, ch, command: Command.CPU_POWER, frame }, why, true);
+  }
+}
+
+/**
+ * Handles one 464-byte frame from a channel of `vm`; returns the reply, if any. The frame must be
+ * the caller's to give away: an ACK or NACK to a CPU_POWER is the frame itself with its command
+ * replaced (DPDK's echo), so the frame is neither copied nor read again after the reply.
+ */
 export function handleFrame(
   deps: HandlerDeps,
   vm: VmRecord,
@@ -222,48 +273,32 @@ export function handleFrame(
   frame: Buffer,
 ): Buffer | undefined | Promise<Buffer | undefined> {
   if (ch && !ch.enabled) return undefined; // DPDK reads and drops a disabled channel's messages.
+  if (frame.length === REQUEST_SIZE && frame.readUInt32LE(REQUEST_OFFSETS.command) === Command.CPU_POWER)
+    return cpuPower(deps, vm, ch, frame);
   const p = peekRequest(frame);
   if (p.command === Command.CPU_POWER_CONNECT) return undefined;
+  const command = p.command;
   try {
     switch (p.command) {
-      case Command.CPU_POWER: {
-        const no = denied(deps, vm, 'ConfigureComponents', 'guest CPU_POWER');
-        if (no) return refuse({ deps, vm, ch, p, frame }, no, true);
-        const vcpu = vcpuOf(deps, vm, p);
-        if (typeof vcpu === 'string') return refuse({ deps, vm, ch, p, frame }, vcpu, true);
-        const r = deps.control.request(vm, vcpu, p.unit);
-        const done = (o: RequestOutcome): Buffer | undefined => {
-          if (o.ok) return applied(deps, vm, ch, o, frame);
-          if (o.denied) {
-            // DPDK's binary reply can only NACK: the reason goes to the JSON reply, counters and log.
-            count(vm, ch, 'denied');
-            deps.onDenied?.(vm, o.reason ?? 'raise denied');
-          }
-          return refuse({ deps, vm, ch, p, frame }, o.reason ?? 'refused', true);
-        };
-        if (r instanceof Promise)
-          return r.then(done, (e: unknown) => refuse({ deps, vm, ch, p, frame }, `failed: ${String(e)}`, true));
-        return done(r);
-      }
       case Command.PKT_POLICY: {
         const no = denied(deps, vm, 'ConfigureComponents', 'guest PKT_POLICY');
-        if (no) return refuse({ deps, vm, ch, p, frame }, no, true);
+        if (no) return refuse({ deps, vm, ch, command, frame }, no, true);
         const policyToUse = frame.readUInt32LE(REQUEST_OFFSETS.policy_to_use);
         if (policyToUse !== Policy.WORKLOAD && policyToUse !== Policy.TIME) {
           const name = POLICY_NAMES[policyToUse] ?? `policy ${policyToUse}`;
           return refuse(
-            { deps, vm, ch, p, frame },
+            { deps, vm, ch, command, frame },
             `${name} policies need NIC or branch-miss counters this host does not provide; only WORKLOAD and TIME are supported`,
             true,
           );
         }
         const policy = toPolicy(decodeRequest(frame));
         if (policy.vcpus.length === 0)
-          return refuse({ deps, vm, ch, p, frame }, 'the policy names no vCPU (num_vcpu is 0)', true);
+          return refuse({ deps, vm, ch, command, frame }, 'the policy names no vCPU (num_vcpu is 0)', true);
         vm.policy = policy;
         count(vm, ch, 'accepted');
         // ACK first, as DPDK: the policy is applied (and saved) after the reply is written.
-        setImmediate(() => {
+        afterReplies(() => {
           deps.policyChanged(vm);
           applyPolicy(deps, vm).catch((e: unknown) =>
             deps.log.warn({ vm: vm.name, err: String(e) }, 'policy apply failed'),
@@ -276,7 +311,7 @@ export function handleFrame(
           const vcpus = vm.policy.vcpus;
           vm.policy = undefined;
           for (const v of vcpus) vm.requests.delete(v);
-          setImmediate(() => {
+          afterReplies(() => {
             deps.policyChanged(vm);
             deps.control.reapply().catch(() => undefined);
           });
@@ -290,31 +325,31 @@ export function handleFrame(
       case Command.QUERY_CAPS: {
         if (!vm.query)
           return refuse(
-            { deps, vm, ch, p, frame },
+            { deps, vm, ch, command, frame },
             `queries are disabled for VM '${vm.name}' (set_query ${vm.name} enable)`,
             false,
           );
         if (p.vmName !== '' && p.vmName !== vm.name)
           return refuse(
-            { deps, vm, ch, p, frame },
+            { deps, vm, ch, command, frame },
             `query names VM '${p.vmName}' but the channel belongs to '${vm.name}'`,
             false,
           );
         const no = denied(deps, vm, 'Login', 'guest query');
-        if (no) return refuse({ deps, vm, ch, p, frame }, no, false);
+        if (no) return refuse({ deps, vm, ch, command, frame }, no, false);
         count(vm, ch, 'accepted');
         return answerQuery(deps, vm, p);
       }
       default:
         // Not a request DPDK sends (the stream's framing already dropped impossible heads):
         // DPDK answers nothing, and a NACK would be read as the reply to the guest's next request.
-        return refuse({ deps, vm, ch, p, frame }, `unknown command ${p.command}`, false);
+        return refuse({ deps, vm, ch, command, frame }, `unknown command ${p.command}`, false);
     }
   } catch (e) {
     return refuse(
-      { deps, vm, ch, p, frame },
+      { deps, vm, ch, command, frame },
       `failed: ${e instanceof Error ? e.message : String(e)}`,
-      p.command === Command.CPU_POWER || p.command === Command.PKT_POLICY,
+      p.command === Command.PKT_POLICY,
     );
   }
 }

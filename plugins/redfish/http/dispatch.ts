@@ -6,104 +6,24 @@
  * OData-Version, Cache-Control, ETag, `Link: rel=describedby` and Allow. GET replies of shared
  * resources come from the {@link ResponseCache} when current; any other method retires it.
  */
-import { hash } from 'node:crypto';
-import type { IncomingHttpHeaders } from 'node:http';
 import type { Principal } from 'vpmd';
 import type { ServiceDeps } from '../config.js';
-import { allowsNoAuth, describe, requiredPrivileges, satisfies } from '../auth/privilege-check.js';
+import { describe, requiredPrivileges, satisfies } from '../auth/privilege-check.js';
 import { allowedMethods, type Reply, type Resource, type Route, type RouteRequest, type Router } from './router.js';
 import { RedfishError, baseMessage, fail, toRedfishError } from './redfish-error.js';
-import { ResponseCache, type CachedReply } from './response-cache.js';
+import { ResponseCache } from './response-cache.js';
 import { applyQuery, parseQueryOptions, type QueryOptions } from './query.js';
-import { loginRefusal } from '../auth/login-guard.js';
+import { authenticate, getPrivileges, unauthorized, type Authenticated, type Incoming } from './request-auth.js';
+
+export type { Incoming } from './request-auth.js';
 import { parseJsonBody } from './json-body.js';
+import { BASE_HEADERS, errorOutcome, etagOf, jsonOutcome, type Outcome } from './outcome.js';
 
-/** A finished response, ready for the transport; shared between requests, so never modified. */
-export interface Outcome extends CachedReply {
-  readonly stream?: Reply['stream'];
-}
-
-/** The incoming request as the transport hands it over. */
-export interface Incoming {
-  readonly method: string;
-  readonly url: string;
-  readonly headers: IncomingHttpHeaders;
-  readonly address: string;
-  readonly rawBody: string | undefined;
-}
-
-const JSON_TYPE = 'application/json; charset=utf-8';
-const BASE_HEADERS = { 'OData-Version': '4.0', 'Cache-Control': 'no-store', 'X-Frame-Options': 'DENY' } as const;
-
-/**
- * The ETag of a serialized resource body. Hashed every time: remembering the ETags of recent
- * bodies by their text cost more than SHA-1 itself (a map lookup hashes and compares the whole
- * text, 12.5 KB for an expanded sensor collection, where SHA-1 runs on the CPU's SHA extensions).
- */
-function etagOfText(text: string): string {
-  // One-shot hash: no Hash object per reply.
-  return `"${hash('sha1', text, 'base64url')}"`;
-}
-
-/** The ETag of a resource body. */
-export function etagOf(body: unknown): string {
-  return etagOfText(JSON.stringify(body));
-}
-
-/** `Link` header for a resource: its JSON schema, by the namespace of `@odata.type`. */
-function describedBy(body: Resource): string | undefined {
-  const t = body['@odata.type'];
-  if (typeof t !== 'string') return undefined;
-  let link = describedByType.get(t);
-  if (link === undefined) {
-    const ns = /^#([A-Za-z0-9]+)\./.exec(t)?.[1];
-    link = ns ? `</redfish/v1/JsonSchemas/${ns}>; rel=describedby` : '';
-    // The served types are a fixed set; anything beyond is not remembered.
-    if (describedByType.size < 512) describedByType.set(t, link);
-  }
-  return link || undefined;
-}
-
-/** `@odata.type` -> its `Link` header value ('' for none). */
-const describedByType = new Map<string, string>();
-
-/** Renders a RedfishError as an outcome. */
-export function errorOutcome(e: RedfishError, extra: Record<string, string> = {}): Outcome {
-  const body = JSON.stringify(e.body());
-  return {
-    status: e.status,
-    headers: {
-      ...BASE_HEADERS,
-      'Content-Type': JSON_TYPE,
-      ...extra,
-      ...e.headers,
-      'Content-Length': String(Buffer.byteLength(body)),
-    },
-    body,
-  };
-}
-
-function jsonOutcome(status: number, body: Resource, headers: Record<string, string>): Outcome {
-  const link = describedBy(body);
-  const text = JSON.stringify(body);
-  // One literal, then plain assignments: on Node 20, adding keys to an object made by spreading
-  // another (`{ ...BASE_HEADERS, ETag }`) takes a slow path, several microseconds per reply.
-  const h: Record<string, string> = {
-    'OData-Version': BASE_HEADERS['OData-Version'],
-    'Cache-Control': BASE_HEADERS['Cache-Control'],
-    'X-Frame-Options': BASE_HEADERS['X-Frame-Options'],
-    'Content-Type': JSON_TYPE,
-    ETag: etagOfText(text),
-  };
-  if (link) h.Link = link;
-  for (const k in headers) h[k] = headers[k] as string;
-  // The length is the body's also for HEAD, as HTTP wants.
-  h['Content-Length'] = String(Buffer.byteLength(text));
-  return { status, headers: h, body: text };
-}
+export { errorOutcome, type Outcome } from './outcome.js';
 
 const NO_QUERY = new URLSearchParams();
 
+/** The path (without a trailing slash) and query of a request URL. */
 function parseQuery(url: string): { path: string; query: URLSearchParams } {
   const q = url.indexOf('?');
   const path = q < 0 ? url : url.slice(0, q);
@@ -111,14 +31,6 @@ function parseQuery(url: string): { path: string; query: URLSearchParams } {
     path: path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path,
     query: q < 0 ? NO_QUERY : new URLSearchParams(url.slice(q + 1)),
   };
-}
-
-/** Who a request comes from, and whether its route needs nobody. */
-interface Authenticated {
-  readonly principal?: Principal;
-  readonly sessionId?: string;
-  readonly open: boolean;
-  readonly mustChangePassword: boolean;
 }
 
 /** The request pipeline. */
@@ -133,19 +45,28 @@ export class Dispatcher {
     private readonly cache: ResponseCache = new ResponseCache(0),
   ) {}
 
-  /** Handles one request; never throws. */
-  async handle(inc: Incoming): Promise<Outcome> {
+  /**
+   * Handles one request; never throws, and never rejects. Synchronous when nothing on the way
+   * waits (a GET with a session token of a resource built in memory): each `await` is a
+   * microtask hop, and a poller's request has about ten of them otherwise.
+   */
+  handle(inc: Incoming): Outcome | Promise<Outcome> {
     try {
-      return await this.run(inc);
+      const out = this.run(inc);
+      return isPromise(out) ? out.catch((e: unknown) => this.failed(inc, e)) : out;
     } catch (e) {
-      const err = toRedfishError(e);
-      if (err.status >= 500)
-        this.deps.ctx.log.error({ err: e, method: inc.method, url: inc.url }, 'redfish request failed');
-      return errorOutcome(err);
+      return this.failed(inc, e);
     }
   }
 
-  private async run(inc: Incoming): Promise<Outcome> {
+  private failed(inc: Incoming, e: unknown): Outcome {
+    const err = toRedfishError(e);
+    if (err.status >= 500)
+      this.deps.ctx.log.error({ err: e, method: inc.method, url: inc.url }, 'redfish request failed');
+    return errorOutcome(err);
+  }
+
+  private run(inc: Incoming): Outcome | Promise<Outcome> {
     const method = inc.method.toUpperCase();
     const ov = inc.headers['odata-version'];
     if (ov !== undefined && ov !== '4.0') throw fail(412, 'HeaderInvalid', [`OData-Version: ${String(ov)}`]);
@@ -157,33 +78,62 @@ export class Dispatcher {
     const collection =
       method === 'POST' && path.endsWith('/Members') ? this.router.match(path.slice(0, -'/Members'.length)) : undefined;
     const match = collection?.route.post ? collection : this.router.match(path);
-    const auth = await this.authenticate(inc, match?.route, method);
+    const q = options && { options, query };
+    const auth = authenticate(this.deps, inc, match?.route, method);
+    return isPromise(auth)
+      ? auth.then((a) => this.routed(inc, method, path, match, a, q))
+      : this.routed(inc, method, path, match, auth, q);
+  }
+
+  /** The rest of the pipeline once the requester is known. */
+  private routed(
+    inc: Incoming,
+    method: string,
+    path: string,
+    match: ReturnType<Router['match']>,
+    auth: Authenticated,
+    q: { options: QueryOptions; query: URLSearchParams } | undefined,
+  ): Outcome | Promise<Outcome> {
     if (!match) {
-      if (!auth.principal) throw this.unauthorized();
+      if (!auth.principal) throw unauthorized();
       throw fail(404, 'ResourceMissingAtURI', [path]);
     }
     const { route, params } = match;
     const allow = allowedMethods(route);
     const allowHeader = allow.join(', ');
     if (!allow.includes(method)) {
-      if (!auth.principal && !auth.open) throw this.unauthorized();
+      if (!auth.principal && !auth.open) throw unauthorized();
       throw new RedfishError(405, [baseMessage('OperationNotAllowed')], { Allow: allowHeader });
     }
-    if (!auth.open && !auth.principal) throw this.unauthorized();
-    try {
-      return await this.serve(inc, method, path, route, params, auth, allowHeader, options && { options, query });
-    } catch (e) {
-      // Refusals on an existing resource still tell the client which methods it has.
+    if (!auth.open && !auth.principal) throw unauthorized();
+    // Refusals on an existing resource still tell the client which methods it has.
+    const refused = (e: unknown): never => {
       const err = toRedfishError(e);
       throw new RedfishError(err.status, err.messages, { Allow: allowHeader, ...err.headers });
-    } finally {
-      // After the handler, even a failed one (it may have changed part of the state): a GET that
-      // started meanwhile read the old state, and its reply must not be kept.
-      if (method !== 'GET' && method !== 'HEAD') this.cache.invalidate();
+    };
+    if (method === 'GET' || method === 'HEAD') {
+      try {
+        const out = this.serve(inc, method, path, route, params, auth, allowHeader, q);
+        return isPromise(out) ? out.catch(refused) : out;
+      } catch (e) {
+        return refused(e);
+      }
     }
+    // After the handler, even a failed one (it may have changed part of the state): a GET that
+    // started meanwhile read the old state, and its reply must not be kept.
+    const changed = (): void => this.cache.invalidate();
+    return (async () => {
+      try {
+        return await this.serve(inc, method, path, route, params, auth, allowHeader, q);
+      } catch (e) {
+        return refused(e);
+      } finally {
+        changed();
+      }
+    })();
   }
 
-  private async serve(
+  private serve(
     inc: Incoming,
     method: string,
     path: string,
@@ -192,41 +142,67 @@ export class Dispatcher {
     auth: Authenticated,
     allow: string,
     q?: { options: QueryOptions; query: URLSearchParams },
-  ): Promise<Outcome> {
+  ): Outcome | Promise<Outcome> {
     const body =
       method === 'POST' || method === 'PATCH' ? parseJsonBody(inc.rawBody, this.deps.ctx.config.maxJsonDepth) : {};
-    const req: RouteRequest = {
-      method,
-      path,
-      params,
-      headers: inc.headers,
-      address: inc.address,
-      body,
-      ...(auth.principal ? { principal: auth.principal } : {}),
-      ...(auth.sessionId !== undefined ? { sessionId: auth.sessionId } : {}),
-    };
+    const req: RouteRequest =
+      auth.principal === undefined
+        ? { method, path, params, headers: inc.headers, address: inc.address, body }
+        : auth.sessionId === undefined
+          ? { method, path, params, headers: inc.headers, address: inc.address, body, principal: auth.principal }
+          : {
+              method,
+              path,
+              params,
+              headers: inc.headers,
+              address: inc.address,
+              body,
+              principal: auth.principal,
+              sessionId: auth.sessionId,
+            };
     if (auth.principal && !auth.open) this.authorize(route, req, auth.principal, auth.mustChangePassword);
     const headers = { Allow: allow };
     if (route.stream && method === 'HEAD')
       return { status: 200, headers: { ...BASE_HEADERS, ...headers, 'Content-Type': 'text/event-stream' } };
     if (route.stream && method === 'GET') return this.toOutcome(route.stream(req), headers);
-    if ((method === 'GET' || method === 'HEAD') && route.text) {
-      const doc = await route.text(req);
-      return {
-        status: 200,
-        headers: { ...BASE_HEADERS, ...headers, 'Content-Type': doc.contentType },
-        ...(method === 'HEAD' ? {} : { body: doc.body }),
-      };
-    }
+    if ((method === 'GET' || method === 'HEAD') && route.text) return this.textOutcome(route, req, method, headers);
     if (method === 'GET' || method === 'HEAD') {
-      const out = q
-        ? jsonOutcome(200, await this.query(route, req, auth, q.options, q.query), headers)
-        : await this.read(route, req, headers);
-      const inm = inc.headers['if-none-match'];
-      if (inm !== undefined && inm === out.headers.ETag)
-        return { status: 304, headers: { ...BASE_HEADERS, ETag: inm, ...headers } };
-      return method === 'HEAD' ? { status: out.status, headers: out.headers } : out;
+      const finish = (out: Outcome): Outcome => {
+        const inm = inc.headers['if-none-match'];
+        if (inm !== undefined && inm === out.headers.ETag)
+          return { status: 304, headers: { ...BASE_HEADERS, ETag: inm, ...headers } };
+        return method === 'HEAD' ? { status: out.status, headers: out.headers } : out;
+      };
+      const out = q ? this.query(route, req, auth, q.options, q.query, headers) : this.read(route, req, headers);
+      return isPromise(out) ? out.then(finish) : finish(out);
     }
+    return this.change(inc, method, path, route, req, auth, headers);
+  }
+
+  private async textOutcome(
+    route: Route,
+    req: RouteRequest,
+    method: string,
+    headers: Record<string, string>,
+  ): Promise<Outcome> {
+    const doc = await (route.text as NonNullable<Route['text']>)(req);
+    return {
+      status: 200,
+      headers: { ...BASE_HEADERS, ...headers, 'Content-Type': doc.contentType },
+      ...(method === 'HEAD' ? {} : { body: doc.body }),
+    };
+  }
+
+  /** PATCH, POST or DELETE: If-Match, the handler, the audit entry. */
+  private async change(
+    inc: Incoming,
+    method: string,
+    path: string,
+    route: Route,
+    req: RouteRequest,
+    auth: Authenticated,
+    headers: Record<string, string>,
+  ): Promise<Outcome> {
     if ((method === 'PATCH' || method === 'DELETE') && inc.headers['if-match'] !== undefined && route.get) {
       const current = etagOf(await route.get(req));
       const wanted = String(inc.headers['if-match'])
@@ -246,54 +222,85 @@ export class Dispatcher {
   }
 
   /** The GET reply of a JSON resource: from the cache when the route is shared and it is current. */
-  private async read(route: Route, req: RouteRequest, headers: Record<string, string>): Promise<Outcome> {
+  private read(route: Route, req: RouteRequest, headers: Record<string, string>): Outcome | Promise<Outcome> {
     const shared = route.shared === true && this.cache.enabled;
     if (shared) {
       const hit = this.cache.get(req.path);
       if (hit) return hit;
     }
     const stamp = shared ? this.cache.begin() : undefined;
-    const out = jsonOutcome(200, await (route.get as NonNullable<Route['get']>)(req), headers);
-    if (stamp) this.cache.put(req.path, out, stamp);
-    return out;
+    const reply = (body: Resource): Outcome => {
+      const out = jsonOutcome(200, body, headers);
+      if (stamp) this.cache.put(req.path, out, stamp);
+      return out;
+    };
+    // Called through the route (its handlers may use `this`).
+    const body = (route.get as NonNullable<Route['get']>).call(route, req);
+    return isPromise(body) ? body.then(reply) : reply(body);
   }
 
   /**
-   * A GET body with query options applied. Each resource an option reads (an expanded link, a
+   * A GET reply with query options applied. Each resource an option reads (an expanded link, a
    * member `$filter` looks at) is read as a GET of the requester would be, privilege-checked,
    * once per request; one they may not read, or that is gone, stays a link.
    */
-  private async query(
+  private query(
     route: Route,
     req: RouteRequest,
     auth: Authenticated,
     options: QueryOptions,
     query: URLSearchParams,
-  ): Promise<Resource> {
-    const body = await (route.get as NonNullable<Route['get']>)(req);
-    const seen = new Map<string, Promise<Resource | undefined>>();
-    const resolve = (uri: string): Promise<Resource | undefined> => {
-      let known = seen.get(uri);
-      if (!known) {
-        known = this.readAs(uri, req, auth).catch(() => undefined);
-        seen.set(uri, known);
+    headers: Record<string, string>,
+  ): Outcome | Promise<Outcome> {
+    const seen = new Map<string, Resource | undefined | Promise<Resource | undefined>>();
+    const resolve = (uri: string): Resource | undefined | Promise<Resource | undefined> => {
+      if (seen.has(uri)) return seen.get(uri);
+      let known: Resource | undefined | Promise<Resource | undefined>;
+      try {
+        known = this.readAs(uri, req, auth);
+        if (isPromise(known)) known = known.catch(() => undefined);
+      } catch {
+        known = undefined;
       }
+      seen.set(uri, known);
       return known;
     };
-    return applyQuery(body, options, req.path, query, resolve);
+    const reply = (body: Resource): Outcome | Promise<Outcome> => {
+      const out = applyQuery(body, options, req.path, query, resolve);
+      return isPromise(out) ? out.then((b) => jsonOutcome(200, b, headers)) : jsonOutcome(200, out, headers);
+    };
+    const body = (route.get as NonNullable<Route['get']>).call(route, req);
+    return isPromise(body) ? body.then(reply) : reply(body);
   }
 
-  /** The GET body of `uri` for the requester of `like`, or undefined when they may not read it. */
-  private async readAs(uri: string, like: RouteRequest, auth: Authenticated): Promise<Resource | undefined> {
-    const { path } = parseQuery(uri);
+  /**
+   * The GET body of `uri` for the requester of `like`, or undefined when they may not read it.
+   * May throw (the caller keeps the link).
+   */
+  private readAs(
+    uri: string,
+    like: RouteRequest,
+    auth: Authenticated,
+  ): Resource | undefined | Promise<Resource | undefined> {
+    // Member links have no query and no trailing slash: no parsing for them.
+    const path = uri.indexOf('?') < 0 && !uri.endsWith('/') ? uri : parseQuery(uri).path;
     const match = this.router.match(path);
     if (!match?.route.get || auth.mustChangePassword) return undefined;
-    const req: RouteRequest = { ...like, method: 'GET', path, params: match.params, body: {} };
     const { route } = match;
-    const open = route.noAuth?.includes('GET') === true || allowsNoAuth(requiredPrivilegesSafe(route.entity, 'GET'));
-    if (!open && !auth.principal) return undefined;
-    if (!open && !satisfies(auth.principal as Principal, requiredPrivileges(route.entity, 'GET'), route.owner?.(req)))
-      return undefined;
+    // Its own request, made without spreads (one per expanded member).
+    const req: { -readonly [K in keyof RouteRequest]: RouteRequest[K] } = {
+      method: 'GET',
+      path,
+      params: match.params,
+      headers: like.headers,
+      address: like.address,
+      body: {},
+    };
+    if (like.principal) req.principal = like.principal;
+    if (like.sessionId !== undefined) req.sessionId = like.sessionId;
+    const get = getPrivileges(route);
+    if (!get.open && !auth.principal) return undefined;
+    if (!get.open && !satisfies(auth.principal as Principal, get.alternatives, route.owner?.(req))) return undefined;
     return (route.get as NonNullable<Route['get']>).call(route, req);
   }
 
@@ -304,12 +311,6 @@ export class Dispatcher {
     if (typeof out.body === 'string')
       return { status: out.status, headers: { ...BASE_HEADERS, ...headers, ...out.headers }, body: out.body };
     return jsonOutcome(out.status, out.body, { ...headers, ...out.headers });
-  }
-
-  private unauthorized(): RedfishError {
-    return new RedfishError(401, [baseMessage('NoValidSession')], {
-      'WWW-Authenticate': 'Basic realm="vpmd Redfish", charset="UTF-8"',
-    });
   }
 
   private authorize(route: Route, req: RouteRequest, principal: Principal, mustChange: boolean): void {
@@ -341,64 +342,9 @@ export class Dispatcher {
     );
     throw fail(403, 'InsufficientPrivilege');
   }
-
-  private async authenticate(inc: Incoming, route: Route | undefined, method: string): Promise<Authenticated> {
-    const open =
-      route !== undefined &&
-      (route.noAuth?.includes(method) === true || allowsNoAuth(requiredPrivilegesSafe(route.entity, method)));
-    const token = inc.headers['x-auth-token'];
-    const basic = inc.headers.authorization;
-    if (typeof token === 'string') {
-      const s = this.deps.sessions.touch(token);
-      const a = s && this.deps.accounts.find(s.userName);
-      if (!s || !a || !a.enabled) {
-        if (open) return { open, mustChangePassword: false };
-        throw this.unauthorized();
-      }
-      return {
-        principal: { name: a.userName, role: a.role, origin: 'redfish', address: inc.address },
-        sessionId: s.id,
-        open,
-        mustChangePassword: a.passwordChangeRequired,
-      };
-    }
-    if (typeof basic === 'string' && /^basic /i.test(basic)) {
-      const decoded = Buffer.from(basic.slice(6).trim(), 'base64').toString('utf8');
-      const colon = decoded.indexOf(':');
-      const user = colon < 0 ? decoded : decoded.slice(0, colon);
-      const r = colon < 0 ? undefined : await this.deps.logins.login(user, decoded.slice(colon + 1), inc.address);
-      if (!r?.ok) {
-        if (r && (r.reason === 'throttled' || r.reason === 'busy')) {
-          if (open) return { open, mustChangePassword: false };
-          throw loginRefusal(r);
-        }
-        this.deps.ctx.access.audit(
-          { name: user || '(none)', role: 'ReadOnly', origin: 'redfish', address: inc.address },
-          'redfish basic login',
-          'denied',
-          r ? r.reason : 'malformed',
-        );
-        if (open) return { open, mustChangePassword: false };
-        throw this.unauthorized();
-      }
-      const a = r.account;
-      return {
-        principal: { name: a.userName, role: a.role, origin: 'redfish', address: inc.address },
-        open,
-        mustChangePassword: a.passwordChangeRequired,
-      };
-    }
-    return { open, mustChangePassword: false };
-  }
 }
 
-function requiredPrivilegesSafe(entity: string, method: string): ReturnType<typeof requiredPrivileges> {
-  try {
-    return requiredPrivileges(entity, method);
-  } catch {
-    return [];
-  }
-}
+const isPromise = (x: unknown): x is Promise<unknown> => x instanceof Promise;
 
 function isReply(v: Resource | Reply): v is Reply {
   return (

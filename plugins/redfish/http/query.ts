@@ -8,6 +8,7 @@
 import { baseMessage, fail, RedfishError } from './redfish-error.js';
 import { FilterSyntaxError, matchesFilter, parseFilter, type FilterExpr } from './filter.js';
 import type { Resource } from './router.js';
+import { Built } from './json-text.js';
 
 /** Deepest `$levels` accepted. */
 export const MAX_EXPAND_LEVELS = 6;
@@ -86,8 +87,11 @@ export function parseQueryOptions(query: URLSearchParams): QueryOptions | undefi
   return any ? out : undefined;
 }
 
-/** Reads another resource for the requester; undefined when it is absent or not theirs to read. */
-export type Resolver = (uri: string) => Promise<Resource | undefined>;
+/**
+ * Reads another resource for the requester; undefined when it is absent or not theirs to read.
+ * Synchronous when the resource's handler is: `$expand` then makes no promise per member.
+ */
+export type Resolver = (uri: string) => Resource | undefined | Promise<Resource | undefined>;
 
 function isCollection(body: Resource): boolean {
   return Array.isArray(body.Members) && typeof body['Members@odata.count'] === 'number';
@@ -122,64 +126,104 @@ function select(body: Resource, paths: readonly (readonly string[])[]): Resource
   return out;
 }
 
-/** Applies the options to a GET body. `path` is the request path (for `Members@odata.nextLink`). */
-export async function applyQuery(
+/**
+ * Applies the options to a GET body. `path` is the request path (for `Members@odata.nextLink`).
+ * Synchronous when nothing it resolves is a promise (an expanded collection of sensors).
+ */
+export function applyQuery(
   body: Resource,
   q: QueryOptions,
   path: string,
   query: URLSearchParams,
   resolve: Resolver,
-): Promise<Resource> {
+): Resource | Promise<Resource> {
   const collection = isCollection(body);
   if (q.only) {
     if (!collection) throw fail(400, 'QueryNotSupportedOnResource');
     const members = body.Members as unknown[];
     if (members.length !== 1) return body;
     const only = members[0];
-    return (isReference(only) ? await resolve(only['@odata.id']) : (only as Resource)) ?? body;
+    if (!isReference(only)) return only as Resource;
+    const got = resolve(only['@odata.id']);
+    return isPromise(got) ? got.then((r) => r ?? body) : (got ?? body);
   }
-  let out = body;
-  if (collection && (q.filter || q.skip !== undefined || q.top !== undefined)) {
-    let members = body.Members as unknown[];
-    if (q.filter) {
-      const f = q.filter;
-      const bodies = await Promise.all(members.map((m) => (isReference(m) ? resolve(m['@odata.id']) : m)));
-      members = members.filter((_m, i) => bodies[i] !== undefined && matchesFilter(f, bodies[i]));
-    }
-    const count = members.length;
-    const skip = q.skip ?? 0;
-    const page = members.slice(skip, q.top === undefined ? undefined : skip + q.top);
-    out = { ...out, Members: page, 'Members@odata.count': count };
-    delete out['Members@odata.nextLink'];
-    if (q.top !== undefined && skip + page.length < count) {
-      const next = new URLSearchParams(query);
-      next.set('$skip', String(skip + page.length));
-      out['Members@odata.nextLink'] = `${path}?${next.toString().replace(/%24/g, '$')}`;
-    }
+  if (collection && q.filter) {
+    const f = q.filter;
+    const members = body.Members as unknown[];
+    return Promise.all(members.map((m) => (isReference(m) ? resolve(m['@odata.id']) : m))).then((bodies) =>
+      expandSelect(
+        page(
+          body,
+          members.filter((_m, i) => bodies[i] !== undefined && matchesFilter(f, bodies[i])),
+          q,
+          path,
+          query,
+        ),
+        q,
+        collection,
+        resolve,
+      ),
+    );
   }
-  if (q.expand) out = await expand(out, q.expand.mode, q.expand.levels, resolve);
-  if (q.select) {
-    const paths = q.select;
-    out =
-      collection && Array.isArray(out.Members)
-        ? {
-            ...out,
-            Members: out.Members.map((m: unknown) => (isReference(m) ? m : select(m as Resource, paths))),
-          }
-        : select(out, paths);
+  const paged =
+    collection && (q.skip !== undefined || q.top !== undefined)
+      ? page(body, body.Members as unknown[], q, path, query)
+      : body;
+  return expandSelect(paged, q, collection, resolve);
+}
+
+const isPromise = (x: unknown): x is Promise<unknown> => x instanceof Promise;
+
+/** `$skip` and `$top` of the (filtered) `members` of a collection, with its nextLink. */
+function page(body: Resource, members: unknown[], q: QueryOptions, path: string, query: URLSearchParams): Resource {
+  const count = members.length;
+  const skip = q.skip ?? 0;
+  const kept = members.slice(skip, q.top === undefined ? undefined : skip + q.top);
+  const out: Resource = { ...body, Members: kept, 'Members@odata.count': count };
+  delete out['Members@odata.nextLink'];
+  if (q.top !== undefined && skip + kept.length < count) {
+    const next = new URLSearchParams(query);
+    next.set('$skip', String(skip + kept.length));
+    out['Members@odata.nextLink'] = `${path}?${next.toString().replace(/%24/g, '$')}`;
   }
   return out;
+}
+
+/** `$expand`, then `$select`. */
+function expandSelect(
+  body: Resource,
+  q: QueryOptions,
+  collection: boolean,
+  resolve: Resolver,
+): Resource | Promise<Resource> {
+  const expanded = q.expand ? expand(body, q.expand.mode, q.expand.levels, resolve) : body;
+  const paths = q.select;
+  if (!paths) return expanded;
+  const selected = (out: Resource): Resource =>
+    collection && Array.isArray(out.Members)
+      ? {
+          ...out,
+          Members: out.Members.map((m: unknown) => (isReference(m) ? m : select(m as Resource, paths))),
+        }
+      : select(out, paths);
+  return isPromise(expanded) ? expanded.then(selected) : selected(expanded);
 }
 
 /**
  * Replaces references by the resources they name: `.` those outside `Links`, `~` those inside,
  * `*` all, down `levels` levels. Builds new objects; the resolved bodies are not changed.
  */
-async function expand(body: Resource, mode: '*' | '.' | '~', levels: number, resolve: Resolver): Promise<Resource> {
+function expand(
+  body: Resource,
+  mode: '*' | '.' | '~',
+  levels: number,
+  resolve: Resolver,
+): Resource | Promise<Resource> {
   let budget = MAX_EXPANDED;
-  // Synchronous where nothing is resolved: a promise per property cost more than the expansion
-  // itself on a collection of 24 sensors (profile of the uncached $expand benchmark).
-  const isPromise = (x: unknown): x is Promise<unknown> => x instanceof Promise;
+  // Synchronous where nothing resolved is a promise: a promise per property cost more than the
+  // expansion itself on a collection of 24 sensors (profile of the uncached $expand benchmark).
+  // Resolved bodies may carry their JSON text (json-text.ts): the objects built around them are
+  // Built, so that the reply splices their texts in rather than stringifying them again.
   const walk = (v: unknown, inLinks: boolean, level: number): unknown => {
     if (Array.isArray(v)) {
       const items = v.map((x) => walk(x, inLinks, level));
@@ -190,18 +234,32 @@ async function expand(body: Resource, mode: '*' | '.' | '~', levels: number, res
       const wanted = mode === '*' || (mode === '.' ? !inLinks : inLinks);
       if (!wanted || budget <= 0) return v;
       budget--;
-      return resolve(v['@odata.id']).then((got) => {
-        if (!got) return v;
-        return level < levels ? walkObject(got, false, level + 1) : got;
-      });
+      const got = resolve(v['@odata.id']);
+      return isPromise(got) ? got.then((r) => resolved(v, r, level)) : resolved(v, got, level);
     }
     return walkObject(v as Resource, inLinks, level);
+  };
+  const resolved = (link: unknown, got: Resource | undefined, level: number): unknown => {
+    if (!got) return link;
+    return level < levels ? walkObject(got, false, level + 1) : got;
   };
   const walkObject = (o: Resource, inLinks: boolean, level: number): Resource | Promise<Resource> => {
     const keys = Object.keys(o);
     const values = keys.map((k) => walk(o[k], inLinks || k === 'Links', level));
-    const build = (xs: readonly unknown[]): Resource => Object.fromEntries(keys.map((k, i) => [k, xs[i]]));
-    return values.some(isPromise) ? Promise.all(values).then(build) : build(values);
+    return values.some(isPromise) ? Promise.all(values).then((xs) => built(keys, xs)) : built(keys, values);
   };
   return walkObject(body, false, 1);
+}
+
+/** An object of `keys` and `values`, as `$expand` makes them (json-text.ts). */
+function built(keys: readonly string[], values: readonly unknown[]): Resource {
+  const out = new Built();
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i] as string;
+    // An own `__proto__` key stays a property (assignment would set the prototype).
+    if (k === '__proto__')
+      Object.defineProperty(out, k, { value: values[i], enumerable: true, writable: true, configurable: true });
+    else out[k] = values[i];
+  }
+  return out;
 }

@@ -118,6 +118,12 @@ class ReplyBurst {
   }
 }
 
+/** True when the request says it has no body (no or zero Content-Length, no Transfer-Encoding). */
+function hasNoBody(req: IncomingMessage): boolean {
+  const length = req.headers['content-length'];
+  return (length === undefined || Number(length) === 0) && req.headers['transfer-encoding'] === undefined;
+}
+
 /** readBody's answer for a body over the limit. */
 const TOO_LARGE = Symbol('too-large');
 /** readBody's answer when the client went away mid-body. */
@@ -134,7 +140,7 @@ function readBody(
 ): Promise<string | undefined | typeof TOO_LARGE | typeof ABORTED> {
   const declared = Number(req.headers['content-length'] ?? 0);
   if (declared > limit) return Promise.resolve(TOO_LARGE);
-  if (declared === 0 && req.headers['transfer-encoding'] === undefined) return Promise.resolve(undefined);
+  if (hasNoBody(req)) return Promise.resolve(undefined);
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -198,6 +204,27 @@ export async function listenHttps(opts: {
     // Every method Node parses reaches the dispatcher: one it does not route gets 405 with Allow.
     if (!isRedfish) {
       send(res, errorOutcome(fail(404, 'ResourceMissingAtURI', [url.split('?')[0] ?? ''])));
+      return;
+    }
+    // A request without a body (every GET) goes straight to the dispatcher, which answers in
+    // this turn when nothing it does waits: no promise hops for a poller's request.
+    if (hasNoBody(req)) {
+      const out = dispatcher.handle({
+        method,
+        url,
+        headers: req.headers,
+        address: req.socket.remoteAddress ?? '',
+        rawBody: undefined,
+      });
+      if (!(out instanceof Promise)) burst.add(res, out);
+      else
+        out.then(
+          (o) => burst.add(res, o),
+          (e: unknown) => {
+            ctx.log.error({ err: e, method, url }, 'redfish: cannot send the reply');
+            res.destroy();
+          },
+        );
       return;
     }
     void readBody(req, bodyLimit)

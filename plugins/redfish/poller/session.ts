@@ -31,6 +31,13 @@ export interface SessionTiming {
 }
 
 const SESSIONS = '/redfish/v1/SessionService/Sessions';
+
+/**
+ * How many URIs of one BMC keep their last ETag and body. A poll re-reads a few dozen; a BMC's
+ * log read entry by entry would otherwise keep a reply per entry for the agent's lifetime. The
+ * least recently read go first.
+ */
+export const ETAG_PATHS_KEPT = 512;
 const RETRYABLE = new Set([500, 502, 503, 504]);
 
 function redfishMessage(r: BmcReply): string {
@@ -175,6 +182,11 @@ export class BmcSession {
   /** GETs a resource as JSON (ETag-aware, retried). @throws E_REDFISH_BMC_* */
   async get(path: string): Promise<RfObject> {
     const kept = this.etags.get(path);
+    if (kept) {
+      // Most recently read last: the first key is the one to forget.
+      this.etags.delete(path);
+      this.etags.set(path, kept);
+    }
     const r = await this.request('GET', path, {
       retry: true,
       ...(kept ? { headers: { 'If-None-Match': kept.etag } } : {}),
@@ -186,8 +198,11 @@ export class BmcSession {
     if (r.status !== 200) throw statusError(this.target.name, `GET ${path}`, r);
     const body = this.parse(`GET ${path}`, r);
     const etag = r.headers.etag;
-    if (typeof etag === 'string' && etag !== '') this.etags.set(path, { etag, body });
-    else this.etags.delete(path);
+    this.etags.delete(path);
+    if (typeof etag === 'string' && etag !== '') {
+      this.etags.set(path, { etag, body });
+      if (this.etags.size > ETAG_PATHS_KEPT) this.etags.delete(this.etags.keys().next().value as string);
+    }
     return body;
   }
 

@@ -9,8 +9,8 @@ import { BMCS, type MetricKind, type MetricSnapshot } from 'vpmd';
 import type { RedfishContext, ServiceDeps } from '../config.js';
 import type { Route, RouteRequest } from '../http/router.js';
 import { notFound } from './service-root.js';
-import { collection, isoTime, link, odataType, status, toId } from './types.js';
-import { oemType } from './oem-schema.js';
+import { collection, link, odataType, status, toId } from './types.js';
+import { READING, SensorBodies } from './sensor-body.js';
 import { hostControls, patchEnvironmentPowerLimit, powerLimitExcerpt } from './power-controls.js';
 import { chassisIdOfTarget, hostBmcName, identifyField, identifyProperties, setIdentify } from './host-bmc.js';
 import { checkBody } from './patch.js';
@@ -18,39 +18,6 @@ import { Inventory } from './inventory.js';
 
 const C = '/redfish/v1/Chassis';
 const MANAGER = '/redfish/v1/Managers/vpmd';
-
-/** Redfish ReadingType and UCUM units per telemetry kind (kinds without one are not served). */
-const READING: Partial<Record<MetricKind, { type: string; units: string }>> = {
-  power: { type: 'Power', units: 'W' },
-  energy: { type: 'EnergyJoules', units: 'J' },
-  temperature: { type: 'Temperature', units: 'Cel' },
-  fan: { type: 'Rotational', units: 'RPM' },
-  voltage: { type: 'Voltage', units: 'V' },
-  current: { type: 'Current', units: 'A' },
-  frequency: { type: 'Frequency', units: 'Hz' },
-  utilization: { type: 'Percent', units: '%' },
-};
-
-const HEALTH = { ok: 'OK', warning: 'Warning', critical: 'Critical' } as const;
-const SENSOR_TYPE = odataType('Sensor');
-const SENSOR_OEM_TYPE = oemType('VpmdSensor');
-
-function sensorStatus(m: MetricSnapshot): Record<string, string> {
-  const s = m.latest?.status;
-  if (!s || s === 'unavailable' || m.latest?.value === null) return { State: 'UnavailableOffline' };
-  return { State: 'Enabled', Health: HEALTH[s] };
-}
-
-/** A Sensor's Thresholds from a metric's, or undefined when it has none. */
-function thresholdsBody(t: MetricSnapshot['thresholds']): Record<string, { Reading: number }> | undefined {
-  if (t === undefined) return undefined;
-  const th: Record<string, { Reading: number }> = {};
-  if (t.upperWarning !== undefined) th.UpperCaution = { Reading: t.upperWarning };
-  if (t.upperCritical !== undefined) th.UpperCritical = { Reading: t.upperCritical };
-  if (t.lowerWarning !== undefined) th.LowerCaution = { Reading: t.lowerWarning };
-  if (t.lowerCritical !== undefined) th.LowerCritical = { Reading: t.lowerCritical };
-  return Object.keys(th).length > 0 ? th : undefined;
-}
 
 /** The telemetry targets whose readings the host chassis holds: the host and its own BMC. */
 function hostTargets(ctx: RedfishContext): string[] {
@@ -139,35 +106,10 @@ export function chassisRoutes(deps: ServiceDeps): Route[] {
     );
   };
 
-  // Built for every sensor of every poll (and 23 times for an expanded collection): plain
-  // properties assigned in order, no spreads of temporary objects.
-  const sensorBody = (ch: string, m: MetricSnapshot): Record<string, unknown> => {
-    const r = READING[m.kind] as { type: string; units: string };
-    const id = sensorIdOf(m.id);
-    const latest = m.latest;
-    const body: Record<string, unknown> = {
-      '@odata.id': `${C}/${ch}/Sensors/${id}`,
-      '@odata.type': SENSOR_TYPE,
-      Id: id,
-      Name: m.name,
-      ReadingType: r.type,
-      ReadingUnits: r.units,
-      Reading: latest?.value ?? null,
-    };
-    if (latest) body.ReadingTime = isoTime(latest.timestamp);
-    const thresholds = thresholdsBody(m.thresholds);
-    if (thresholds) body.Thresholds = thresholds;
-    body.Status = sensorStatus(m);
-    body.Oem = {
-      Vpmd: {
-        '@odata.type': SENSOR_OEM_TYPE,
-        MetricId: m.id,
-        SourcePlugin: m.source.plugin,
-        SourceSensor: m.source.sensor,
-      },
-    };
-    return body;
-  };
+  // Built for every sensor of every poll (and 23 times for an expanded collection), from a
+  // template per metric (sensor-body.ts).
+  const sensors = new SensorBodies();
+  const sensorBody = (ch: string, m: MetricSnapshot): Record<string, unknown> => sensors.body(ch, sensorIdOf(m.id), m);
 
   const chassisBody = async (req: RouteRequest): Promise<Record<string, unknown>> => {
     const [target = 'host'] = targetsOf(req);

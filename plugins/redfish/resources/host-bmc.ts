@@ -53,8 +53,10 @@ export function hostBmcName(ctx: RedfishContext): string | undefined {
  * own BMC, whose box it is (one physical chassis, as a BMC's own service models it), else
  * `bmc-NAME`. Sensors, events and links all use it, so a host BMC's readings are under the host.
  */
-export function chassisIdOfTarget(ctx: RedfishContext, target: string, hostBmcTarget = hostBmcName(ctx)): string {
-  return target === 'host' || target === hostBmcTarget ? ctx.config.systemId : toId(`bmc-${target}`);
+export function chassisIdOfTarget(ctx: RedfishContext, target: string, hostBmcTarget?: string): string {
+  // The host needs no look-up of its BMC (every host sensor of a poll asks this).
+  if (target === 'host') return ctx.config.systemId;
+  return target === (hostBmcTarget ?? hostBmcName(ctx)) ? ctx.config.systemId : toId(`bmc-${target}`);
 }
 
 /**

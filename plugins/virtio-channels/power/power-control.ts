@@ -59,6 +59,9 @@ function deniedOutcome(d: RaiseDenial): RequestOutcome {
 }
 
 const NO_BOUNDS: Bounds = Object.freeze({});
+/** The outcomes of nearly every request, shared: no object per request. */
+const APPLIED: RequestOutcome = Object.freeze({ ok: true, clamped: false, coalesced: false });
+const APPLIED_COALESCED: RequestOutcome = Object.freeze({ ok: true, clamped: false, coalesced: true });
 
 /** `[pcpu]` for host-side pins, one frozen array per pCPU (looked up on every request). */
 const pinArrays: Array<readonly number[]> = [];
@@ -255,7 +258,7 @@ export class PowerControl {
     const bounded = effectiveKHz(l, raw, vm.bounds, bounds, vm.turbo.has(vcpu));
     const free = effectiveKHz(l, raw, NO_BOUNDS, NO_BOUNDS, vm.turbo.has(vcpu));
     const coalesced = this.push(pcpus);
-    if (bounded === free) return { ok: true, clamped: false, coalesced };
+    if (bounded === free) return coalesced ? APPLIED_COALESCED : APPLIED;
     const clampedBy = this.world.clampReason?.(first, vm.bounds, bounded < free ? 'max' : 'min');
     return { ok: true, clamped: true, coalesced, ...(clampedBy !== undefined ? { clampedBy } : {}) };
   }

@@ -100,6 +100,8 @@ export function resolvePcpu(
   for (const { vm, vcpus } of occupants) {
     let request = 0;
     let everyVcpuAsked = true;
+    // Most VMs never enable turbo: then there is no set to look each vCPU up in.
+    const anyTurbo = vm.turbo.size > 0;
     let turbo = false;
     for (const v of vcpus) {
       const r = vm.requests.get(v);
@@ -108,7 +110,7 @@ export function resolvePcpu(
         asked = true;
         if (r > request) request = r;
       }
-      if (vm.turbo.has(v)) turbo = true;
+      if (anyTurbo && vm.turbo.has(v)) turbo = true;
     }
     const kHz = everyVcpuAsked && vcpus.length > 0 ? effectiveKHz(l, request, vm.bounds, pcpu, turbo) : nominal;
     if (kHz > target) target = kHz;

@@ -149,6 +149,16 @@ export function encodeAck(received: Buffer, ack: boolean): Buffer {
   return out;
 }
 
+/**
+ * The ACK/NACK reply made in place: `frame`'s `command` replaced, and `frame` returned. For the
+ * request path, where the frame is the handler's own and is not read again: no copy per reply.
+ */
+export function ackInPlace(frame: Buffer, ack: boolean): Buffer {
+  expectSize(frame, REQUEST_SIZE, 'an echoed request');
+  frame.writeUInt32LE(ack ? Reply.ACK : Reply.NACK, R.command);
+  return frame;
+}
+
 /** Contents of a FREQ_LIST reply. */
 export interface FreqListReply {
   readonly resourceId: bigint;
@@ -320,7 +330,11 @@ export class FrameReader {
     this.dropped.bytes += bytes;
   }
 
-  /** Adds a chunk; returns every frame it completes, in order (each a copy of exactly `size` bytes). */
+  /**
+   * Adds a chunk; returns every frame it completes, in order, each exactly `size` bytes. A frame
+   * is a view of `chunk` (or of a buffer of the reader's own when it spans two chunks), not a
+   * copy: the chunk becomes the frames' (a socket's read buffer is never reused).
+   */
   push(chunk: Buffer, now = 0): Buffer[] {
     if (
       this.pending.length > 0 &&
@@ -345,7 +359,7 @@ export class FrameReader {
         continue;
       }
       if (data.length - off < this.size) break;
-      frames.push(Buffer.from(data.subarray(off, off + this.size)));
+      frames.push(data.subarray(off, off + this.size));
       off += this.size;
       this.synced = true;
     }

@@ -4,7 +4,13 @@
  * times are passed in).
  */
 import { describe, expect, it } from 'vitest';
-import { BATCH, Dispatcher, type Lane } from '../../../plugins/virtio-channels/channel/dispatcher.js';
+import {
+  BATCH,
+  Dispatcher,
+  FLUSH_AT,
+  afterReplies,
+  type Lane,
+} from '../../../plugins/virtio-channels/channel/dispatcher.js';
 import { BraceSplitter, dpdkJsonToPacket } from '../../../plugins/virtio-channels/json-fifo.js';
 import { FrameReader, encodeRequest } from '../../../plugins/virtio-channels/protocol/packet-codec.js';
 import {
@@ -16,6 +22,8 @@ import {
 } from '../../../plugins/virtio-channels/protocol/packet-layout.js';
 
 const req = (unit: number): Buffer => encodeRequest({ command: Command.CPU_POWER, unit, resourceId: 0n });
+/** The end of the event loop's turn, where the dispatcher writes what it decided. */
+const endOfTurn = (): Promise<void> => new Promise((r) => setImmediate(r));
 
 describe('FrameReader resynchronisation', () => {
   it('skips garbage before a whole request in the same read, and counts it', () => {
@@ -70,7 +78,10 @@ describe('Dispatcher', () => {
   function lane(log: string[], name: string): Lane {
     return {
       handle: (f) => f,
-      reply: () => log.push(name),
+      // One entry per reply: a channel's replies of one turn come in one write.
+      reply: (bytes) => {
+        for (let i = 0; i < bytes.length / REQUEST_SIZE; i++) log.push(name);
+      },
       flow: () => undefined,
       limited: () => undefined,
       failed: (e) => {
@@ -108,6 +119,8 @@ describe('Dispatcher', () => {
       l,
       Array.from({ length: 5 }, () => req(Unit.SCALE_UP)),
     );
+    expect(d.queued).toBe(3); // two decided at once, written at the end of the turn
+    await endOfTurn();
     expect(replies).toHaveLength(2);
     for (let i = 0; i < 100 && replies.length < 5; i++) {
       nowMs += 5;
@@ -130,10 +143,10 @@ describe('Dispatcher', () => {
       l,
       Array.from({ length: 3 * BATCH }, () => req(Unit.SCALE_UP)),
     );
-    expect(replies).toHaveLength(BATCH); // inline, 2 tokens left
+    expect(d.queued).toBe(2 * BATCH); // a batch decided inline, 2 tokens left
     // The next round spends the 2 tokens, refills 6.5 and serves 6 more: a full batch, 0.5 left.
     nowMs = 6.5;
-    await new Promise((r) => setImmediate(r));
+    await endOfTurn();
     expect(replies).toHaveLength(2 * BATCH);
     // No more bytes arrive; the budget refills, and the rest must be served without them.
     for (let i = 0; i < 200 && replies.length < 3 * BATCH; i++) {
@@ -141,6 +154,89 @@ describe('Dispatcher', () => {
       await new Promise((r) => setTimeout(r, 2));
     }
     expect(replies).toHaveLength(3 * BATCH);
+    d.close();
+  });
+});
+
+describe('Dispatcher replies', () => {
+  /** A lane whose handler echoes (or answers later, for frames `slow` says), logging each write. */
+  function writer(writes: Buffer[], slow: (f: Buffer) => boolean = () => false): Lane {
+    return {
+      // A promise settled before the turn ends: its reply must still follow those in the outbox.
+      handle: (f) => (slow(f) ? Promise.resolve(f) : f),
+      reply: (bytes) => writes.push(bytes),
+      flow: () => undefined,
+      limited: () => undefined,
+      failed: (e) => {
+        throw e;
+      },
+    };
+  }
+  const units = (writes: Buffer[]): number[] =>
+    writes.flatMap((w) =>
+      Array.from({ length: w.length / REQUEST_SIZE }, (_, i) => w.readUInt32LE(i * REQUEST_SIZE + 8)),
+    );
+
+  it('writes the replies a channel got in one loop turn with one write, in order', async () => {
+    const writes: Buffer[] = [];
+    const d = new Dispatcher({ messagesPerSecond: 1e9, burst: 1e9 });
+    const l = writer(writes);
+    d.push(l, [req(Unit.SCALE_UP), req(Unit.SCALE_DOWN)]);
+    d.push(l, [req(Unit.SCALE_MAX)]);
+    expect(writes).toHaveLength(0);
+    await endOfTurn();
+    expect(writes).toHaveLength(1);
+    expect(units(writes)).toEqual([Unit.SCALE_UP, Unit.SCALE_DOWN, Unit.SCALE_MAX]);
+    d.close();
+  });
+
+  it('writes at once when the outbox is full, without waiting for the turn to end', () => {
+    const writes: Buffer[] = [];
+    const d = new Dispatcher({ messagesPerSecond: 1e9, burst: 1e9 });
+    const lanes = Array.from({ length: FLUSH_AT }, () => writer(writes));
+    for (const l of lanes) d.push(l, [req(Unit.SCALE_MIN)]);
+    expect(writes).toHaveLength(FLUSH_AT);
+    d.close();
+  });
+
+  it('keeps a channel’s order when a reply is decided later (a pCPU not loaded yet)', async () => {
+    const writes: Buffer[] = [];
+    const d = new Dispatcher({ messagesPerSecond: 1e9, burst: 1e9 });
+    const l = writer(writes, (f) => f.readUInt32LE(8) === Unit.SCALE_DOWN);
+    d.push(l, [req(Unit.SCALE_UP), req(Unit.SCALE_DOWN), req(Unit.SCALE_MAX)]);
+    for (let i = 0; i < 200 && units(writes).length < 3; i++) await new Promise((r) => setTimeout(r, 1));
+    expect(units(writes)).toEqual([Unit.SCALE_UP, Unit.SCALE_DOWN, Unit.SCALE_MAX]);
+    d.close();
+  });
+
+  it('runs deferred work (log lines, audits, saves) after the turn’s replies are written', async () => {
+    const events: string[] = [];
+    const d = new Dispatcher({ messagesPerSecond: 1e9, burst: 1e9 });
+    const l: Lane = {
+      ...writer([]),
+      // As the request handler defers a refusal's log line while it decides the reply.
+      handle: (f) => {
+        afterReplies(() => events.push('log'));
+        return f;
+      },
+      reply: () => events.push('reply'),
+    };
+    d.push(l, [req(Unit.SCALE_UP)]);
+    await endOfTurn();
+    await endOfTurn();
+    expect(events).toEqual(['reply', 'log']);
+    d.close();
+  });
+
+  it('writes nothing of a closed connection to the next one on the same channel', async () => {
+    const writes: Buffer[] = [];
+    const d = new Dispatcher({ messagesPerSecond: 1e9, burst: 1e9 });
+    const l = writer(writes);
+    d.push(l, [req(Unit.SCALE_UP)]);
+    d.remove(l); // the socket closed before the turn ended; the link reconnects
+    d.push(l, [req(Unit.SCALE_MIN)]);
+    await endOfTurn();
+    expect(units(writes)).toEqual([Unit.SCALE_MIN]);
     d.close();
   });
 });

@@ -1,0 +1,130 @@
+/**
+ * What heap growth is made of. `liveAllocationSites` reads V8's sampling heap profile (the
+ * allocations made since sampling began that are still alive): where the soak's growth was
+ * allocated, by call site. `heapDiff` compares two V8 heap snapshots (`.heapsnapshot`, as `v8.writeHeapSnapshot` writes them) by what
+ * the objects are: node type and constructor or string name, with their count and self size. The
+ * kinds that grew most between the two are what a leak is made of; the soak prints them.
+ * Usage as a program: tsx bench/soak/heap-diff.ts START.heapsnapshot END.heapsnapshot
+ */
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import type { SamplingNode } from './probe.js';
+
+/** One allocation site's live sampled bytes, with its heaviest call stack (innermost first). */
+export interface AllocationSite {
+  site: string;
+  kiB: number;
+  stack: string[];
+}
+
+const frameName = (f: SamplingNode['callFrame']): string => {
+  const file = f.url.replace(/^file:\/\/.*?\/(dist|node_modules)\//, '$1/');
+  return `${f.functionName || '(anonymous)'} ${file}:${f.lineNumber + 1}`;
+};
+
+/**
+ * The `top` sites that allocated the most live bytes, and the sampled live total, in KiB; the
+ * probe's own allocations left out.
+ */
+export function liveAllocationSites(
+  profile: { head: SamplingNode },
+  top = 15,
+): { totalKiB: number; sites: AllocationSite[] } {
+  const sites = new Map<string, { bytes: number; heaviest: number; stack: string[] }>();
+  let total = 0;
+  const walk = (node: SamplingNode, stack: string[]): void => {
+    // The probe's own allocations (the profile being read, among them) are not the agent's.
+    if (node.callFrame.url.endsWith('soak-probe.cjs')) return;
+    const here = [frameName(node.callFrame), ...stack];
+    if (node.selfSize > 0) {
+      total += node.selfSize;
+      const site = sites.get(here[0] ?? '') ?? { bytes: 0, heaviest: 0, stack: [] };
+      site.bytes += node.selfSize;
+      if (node.selfSize > site.heaviest) [site.heaviest, site.stack] = [node.selfSize, here.slice(1, 8)];
+      sites.set(here[0] ?? '', site);
+    }
+    for (const c of node.children) walk(c, here);
+  };
+  walk(profile.head, []);
+  return {
+    totalKiB: Math.round(total / 1024),
+    sites: [...sites.entries()]
+      .sort((a, b) => b[1].bytes - a[1].bytes)
+      .slice(0, top)
+      .map(([site, v]) => ({ site, kiB: Math.round(v.bytes / 1024), stack: v.stack })),
+  };
+}
+
+interface HeapSnapshotFile {
+  snapshot: { meta: { node_fields: string[]; node_types: [string[], ...unknown[]] } };
+  nodes: number[];
+  strings: string[];
+}
+
+/** Objects of one kind: how many and their self size in bytes. */
+interface Kind {
+  count: number;
+  bytes: number;
+}
+
+/** One kind's growth between the snapshots. */
+export interface KindGrowth {
+  kind: string;
+  countDelta: number;
+  kiBDelta: number;
+  kiBAtEnd: number;
+}
+
+/** Strings and code are named by their content; they are grouped by type alone. */
+const GROUPED_BY_TYPE = new Set(['string', 'concatenated string', 'sliced string', 'code', 'number', 'hidden']);
+
+async function kinds(file: string): Promise<Map<string, Kind>> {
+  const snap = JSON.parse(await readFile(file, 'utf8')) as HeapSnapshotFile;
+  const fields = snap.snapshot.meta.node_fields;
+  const types = snap.snapshot.meta.node_types[0];
+  const [typeAt, nameAt, sizeAt] = ['type', 'name', 'self_size'].map((f) => fields.indexOf(f));
+  const width = fields.length;
+  const out = new Map<string, Kind>();
+  for (let i = 0; i < snap.nodes.length; i += width) {
+    const type = types[snap.nodes[i + (typeAt ?? 0)] ?? 0] ?? '?';
+    const name = snap.strings[snap.nodes[i + (nameAt ?? 1)] ?? 0] ?? '?';
+    const kind = GROUPED_BY_TYPE.has(type) ? `(${type})` : `${type}:${name.slice(0, 80)}`;
+    const k = out.get(kind) ?? { count: 0, bytes: 0 };
+    k.count++;
+    k.bytes += snap.nodes[i + (sizeAt ?? 3)] ?? 0;
+    out.set(kind, k);
+  }
+  return out;
+}
+
+/** The `top` kinds that grew most in bytes from `start` to `end`, and the totals. */
+export async function heapDiff(
+  start: string,
+  end: string,
+  top = 15,
+): Promise<{ totalKiBStart: number; totalKiBEnd: number; grew: KindGrowth[] }> {
+  const [a, b] = [await kinds(start), await kinds(end)];
+  const total = (m: Map<string, Kind>): number => Math.round([...m.values()].reduce((s, k) => s + k.bytes, 0) / 1024);
+  const grew = [...b.entries()]
+    .map(([kind, e]) => {
+      const s = a.get(kind) ?? { count: 0, bytes: 0 };
+      return {
+        kind,
+        countDelta: e.count - s.count,
+        kiBDelta: Math.round((e.bytes - s.bytes) / 1024),
+        kiBAtEnd: Math.round(e.bytes / 1024),
+      };
+    })
+    .sort((x, y) => y.kiBDelta - x.kiBDelta)
+    .slice(0, top);
+  return { totalKiBStart: total(a), totalKiBEnd: total(b), grew };
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const [start, end] = process.argv.slice(2);
+  if (start === undefined || end === undefined) {
+    process.stderr.write('usage: tsx bench/soak/heap-diff.ts START.heapsnapshot END.heapsnapshot\n');
+    process.exit(2);
+  }
+  process.stdout.write(`${JSON.stringify(await heapDiff(start, end), null, 2)}\n`);
+}
