@@ -157,6 +157,50 @@ export function countersBefore(p: Pending<unknown>): SessionStats {
   };
 }
 
+/**
+ * A request-table entry before its first attempt: every field set in one literal, in one order,
+ * so every entry has the same shape.
+ */
+function pending<T>(
+  payloadType: number,
+  replyType: number,
+  netFn: number,
+  cmd: number,
+  data: readonly number[] | Uint8Array,
+  rsLun: number,
+  message: Buffer | undefined,
+  tag: number,
+  label: string,
+  sink: AnswerSink<T>,
+  index: number,
+  firstSent: number,
+): Pending<T> {
+  return {
+    payloadType,
+    replyType,
+    netFn,
+    cmd,
+    data,
+    rsLun,
+    rqSeq: -1,
+    message,
+    tag,
+    label,
+    sink,
+    index,
+    timer: undefined,
+    attempts: 0,
+    firstSent,
+    lastSent: 0,
+    sentBefore: 0,
+    receivedBefore: 0,
+    malformedBefore: 0,
+    truncatedBefore: 0,
+    wrongSessionBefore: 0,
+    depth: 0,
+  };
+}
+
 /** A new IPMI request (payload type `PAYLOAD.ipmi` or -1 for IPMI 1.5), answer number `index` of `sink`. */
 export function ipmiRequest(
   payloadType: number,
@@ -167,30 +211,7 @@ export function ipmiRequest(
   sink: AnswerSink<IpmiResponse>,
   index: number,
 ): Pending<IpmiResponse> {
-  return {
-    payloadType,
-    replyType: payloadType,
-    netFn,
-    cmd,
-    data,
-    rsLun,
-    rqSeq: -1,
-    message: undefined,
-    tag: 0,
-    label: '',
-    sink,
-    index,
-    timer: undefined,
-    attempts: 0,
-    firstSent: 0,
-    lastSent: 0,
-    sentBefore: 0,
-    receivedBefore: 0,
-    malformedBefore: 0,
-    truncatedBefore: 0,
-    wrongSessionBefore: 0,
-    depth: 0,
-  };
+  return pending(payloadType, payloadType, netFn, cmd, data, rsLun, undefined, 0, '', sink, index, 0);
 }
 
 /** A new login exchange: `payload` of `payloadType`, answered by `replyType` carrying `tag`. */
@@ -202,30 +223,7 @@ export function loginExchange(
   tag: number,
   sink: AnswerSink<Buffer>,
 ): Pending<Buffer> {
-  return {
-    payloadType,
-    replyType,
-    netFn: 0,
-    cmd: 0,
-    data: NONE,
-    rsLun: 0,
-    rqSeq: -1,
-    message: payload,
-    tag,
-    label,
-    sink,
-    index: 0,
-    timer: undefined,
-    attempts: 0,
-    firstSent: performance.now(),
-    lastSent: 0,
-    sentBefore: 0,
-    receivedBefore: 0,
-    malformedBefore: 0,
-    truncatedBefore: 0,
-    wrongSessionBefore: 0,
-    depth: 0,
-  };
+  return pending(payloadType, replyType, 0, 0, NONE, 0, payload, tag, label, sink, 0, performance.now());
 }
 
 /** rqSeq allocation and the outstanding requests of one session. */
