@@ -12,7 +12,7 @@ import { describe, requiredPrivileges, satisfies } from '../auth/privilege-check
 import { allowedMethods, type Reply, type Resource, type Route, type RouteRequest, type Router } from './router.js';
 import { RedfishError, baseMessage, fail, toRedfishError } from './redfish-error.js';
 import { ResponseCache } from './response-cache.js';
-import { applyQuery, parseQueryOptions, type QueryOptions } from './query.js';
+import { applyQuery, isPromise, parseQueryOptions, type QueryOptions } from './query.js';
 import { authenticate, getPrivileges, unauthorized, type Authenticated, type Incoming } from './request-auth.js';
 
 export type { Incoming } from './request-auth.js';
@@ -121,14 +121,13 @@ export class Dispatcher {
     }
     // After the handler, even a failed one (it may have changed part of the state): a GET that
     // started meanwhile read the old state, and its reply must not be kept.
-    const changed = (): void => this.cache.invalidate();
     return (async () => {
       try {
         return await this.serve(inc, method, path, route, params, auth, allowHeader, q);
       } catch (e) {
         return refused(e);
       } finally {
-        changed();
+        this.cache.invalidate();
       }
     })();
   }
@@ -343,8 +342,6 @@ export class Dispatcher {
     throw fail(403, 'InsufficientPrivilege');
   }
 }
-
-const isPromise = (x: unknown): x is Promise<unknown> => x instanceof Promise;
 
 function isReply(v: Resource | Reply): v is Reply {
   return (

@@ -172,7 +172,8 @@ export function applyQuery(
   return expandSelect(paged, q, collection, resolve);
 }
 
-const isPromise = (x: unknown): x is Promise<unknown> => x instanceof Promise;
+/** Whether a value that may or may not be a promise is one (the pipeline stays synchronous when it can). */
+export const isPromise = (x: unknown): x is Promise<unknown> => x instanceof Promise;
 
 /** `$skip` and `$top` of the (filtered) `members` of a collection, with its nextLink. */
 function page(body: Resource, members: unknown[], q: QueryOptions, path: string, query: URLSearchParams): Resource {

@@ -182,28 +182,29 @@ export class BmcSession {
   /** GETs a resource as JSON (ETag-aware, retried). @throws E_REDFISH_BMC_* */
   async get(path: string): Promise<RfObject> {
     const kept = this.etags.get(path);
-    if (kept) {
-      // Most recently read last: the first key is the one to forget.
-      this.etags.delete(path);
-      this.etags.set(path, kept);
-    }
     const r = await this.request('GET', path, {
       retry: true,
       ...(kept ? { headers: { 'If-None-Match': kept.etag } } : {}),
     });
     if (r.status === 304 && kept) {
       this.counters.notModified++;
+      this.keep(path, kept);
       return kept.body;
     }
     if (r.status !== 200) throw statusError(this.target.name, `GET ${path}`, r);
     const body = this.parse(`GET ${path}`, r);
     const etag = r.headers.etag;
-    this.etags.delete(path);
-    if (typeof etag === 'string' && etag !== '') {
-      this.etags.set(path, { etag, body });
-      if (this.etags.size > ETAG_PATHS_KEPT) this.etags.delete(this.etags.keys().next().value as string);
-    }
+    if (typeof etag === 'string' && etag !== '') this.keep(path, { etag, body });
+    else this.etags.delete(path);
     return body;
+  }
+
+  /** Keeps `path`'s ETag as the most recently read; the least recently read beyond the bound go. */
+  private keep(path: string, entry: { etag: string; body: RfObject }): void {
+    // A Map iterates in insertion order: the first key is the least recently read.
+    this.etags.delete(path);
+    this.etags.set(path, entry);
+    if (this.etags.size > ETAG_PATHS_KEPT) this.etags.delete(this.etags.keys().next().value as string);
   }
 
   /**
