@@ -27,6 +27,32 @@ export function httpsGet(url: string, opts: RequestOptions = {}): Promise<boolea
   });
 }
 
+/** One HTTPS GET with Basic auth on a new connection: the parsed JSON body, undefined on any failure. */
+export function httpsGetJson(url: string, account: { username: string; password: string }): Promise<unknown> {
+  const authorization = `Basic ${Buffer.from(`${account.username}:${account.password}`).toString('base64')}`;
+  return new Promise((resolve) => {
+    const req = request(
+      url,
+      { agent: false, rejectUnauthorized: false, timeout: 30_000, headers: { authorization } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (d: Buffer) => chunks.push(d));
+        res.on('end', () => {
+          try {
+            resolve((res.statusCode ?? 0) === 200 ? JSON.parse(Buffer.concat(chunks).toString('utf8')) : undefined);
+          } catch {
+            resolve(undefined);
+          }
+        });
+        res.on('error', () => resolve(undefined));
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', () => resolve(undefined));
+    req.end();
+  });
+}
+
 const SYS_DESCR = '1.3.6.1.2.1.1.1.0';
 
 /** The steady load; `stop()` ends it after the requests in flight and returns the tallies. */

@@ -20,8 +20,14 @@
  * compares them by object kind; writing one leaves the agent's RSS ~100 MiB higher (glibc keeps
  * the snapshot generator's memory), so the RSS part of the verdict is then not judged.
  *
+ * The agent starts on a state directory prefilled as a long-running agent leaves it (prefill.ts:
+ * the audit ring, the Redfish log marks and hardware log full from the first log read), so the
+ * window judges it at steady state; `boundedStores` says what each held when the window opened
+ * and at the end, and how long each would take to fill from empty at the measured rate.
+ * `--cold-stores` starts from the demo's state as it is instead.
+ *
  * Usage: tsx bench/soak/run.ts [--minutes 5] [--sample 10] [--burst 5000] [--node-flags "..."]
- *   [--warmup MIN] [--settle MIN] [--gc-every 6] [--heap-snapshots]
+ *   [--warmup MIN] [--settle MIN] [--gc-every 6] [--heap-snapshots] [--cold-stores]
  * (--node-flags=...: Node options for the agent and the bare process instead of what vpmd's
  * interpreter line sets, flags and environment: `--node-flags=` measures plain `node`)
  * (`--minutes 60` for the full soak; needs `npm run build`). Run it under
@@ -36,6 +42,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { prepareDemo, rssPartsMiB, startAgent, stop, VPMD_PROGRAM, vpmdInvocation } from './agent.js';
 import { heapDiff, liveAllocationSites } from './heap-diff.js';
+import { fillReport, prefillState, storeFill } from './prefill.js';
 import { connectionBurst, startSteadyLoad, type Tally } from './load.js';
 import { installProbe, probeMemory, probeSamplingProfile, probeSamplingStart, probeSnapshot } from './probe.js';
 import { growthTrends, judgeGrowth, PASS_RULE, type MemoryParts, type MemorySample } from './trend.js';
@@ -50,6 +57,7 @@ const { values } = parseArgs({
     settle: { type: 'string' },
     'gc-every': { type: 'string', default: '6' },
     'heap-snapshots': { type: 'boolean', default: false },
+    'cold-stores': { type: 'boolean', default: false },
   },
 });
 const minutes = Number(values.minutes);
@@ -60,6 +68,7 @@ const warmupS = 60 * Number(values.warmup ?? Math.min(10, minutes * 0.2));
 const settleS = 60 * Number(values.settle ?? Math.min(5, minutes * 0.1));
 const gcEvery = Number(values['gc-every']);
 const heapSnapshots = values['heap-snapshots'];
+const coldStores = values['cold-stores'];
 // By default what vpmd's interpreter line sets (`#!/usr/bin/env -S [NAME=VALUE...] node FLAGS`):
 // what a user running `vpmd` gets. The bare Node process gets the same.
 const { env: nodeEnv, flags: nodeFlags } = vpmdInvocation(values['node-flags']);
@@ -118,6 +127,7 @@ const summary: Record<string, unknown> = {
     settleMinutes: r1(settleS / 60),
     forcedGcEverySamples: gcEvery,
     heapSnapshots,
+    boundedStoresPrefilled: !coldStores,
   },
   loadAverageAtStart: loadavg().map(r1),
 };
@@ -159,6 +169,10 @@ let exitCode = 0;
 try {
   log(`preparing the demo host and configuration in ${dir}`);
   const creds = await prepareDemo(dir);
+  if (!coldStores) {
+    const p = await prefillState(dir);
+    log(`prefilled the state: ${p.auditEntries} audit entries, ${p.marksPerLog} Redfish log marks (prefill.ts)`);
+  }
   log('starting the agent with every plugin');
   agent = await startAgent(creds, [...nodeFlags, ...probeFlags], { ...nodeEnv, VPMD_SOAK_PROBE: probes.agent });
   const pid = agent.child.pid;
@@ -197,6 +211,7 @@ try {
   };
   // Sampling (and the start snapshot) from a minute before the fitted window opens.
   let profiling = false;
+  let fillAtWindowStart: { t: number; fill: Awaited<ReturnType<typeof storeFill>> } | undefined;
   const totalMs = minutes * 60_000;
   const loadFor = async (ms: number, phase: Sample['phase']): Promise<Record<string, Tally>> => {
     const load = startSteadyLoad(creds);
@@ -208,6 +223,10 @@ try {
         `${s.t} s ${phase}: agent ${s.agentMiB} MiB (heap ${s.agent.heapUsedMiB}/${s.agent.heapTotalMiB}, code ${s.agent.heapCodeMiB}, ` +
           `external ${s.agent.externalMiB}${s.afterGc ? ', after GC' : ''}), bare node ${s.bareNodeMiB} MiB`,
       );
+      if (fillAtWindowStart === undefined && s.t >= warmupS) {
+        fillAtWindowStart = { t: s.t, fill: await storeFill(creds) };
+        log(`bounded stores at the window's start: ${JSON.stringify(fillAtWindowStart.fill.stores)}`);
+      }
       if (!profiling && s.t >= warmupS - 60) {
         profiling = true;
         await probeSamplingStart(probes.agent, SAMPLING_INTERVAL_BYTES);
@@ -239,6 +258,12 @@ try {
     summary.liveAllocations = liveAllocationSites(profile);
     await snapshot('end');
   }
+  const fillAtEnd = { t: samples.at(-1)?.t ?? 0, fill: await storeFill(creds) };
+  summary.boundedStores = {
+    atWindowStart: fillAtWindowStart?.fill.stores,
+    atEnd: fillAtEnd.fill.stores,
+    ...(fillAtWindowStart === undefined ? {} : fillReport(fillAtWindowStart, fillAtEnd)),
+  };
   const finalMiB = median(
     samples
       .filter((s) => s.phase === 'after-burst')

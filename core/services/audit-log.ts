@@ -13,6 +13,9 @@ import type { Logger } from '../logger.js';
 import type { VpmdEventMap } from '../contracts/events.js';
 import type { AuditLogReader, AuditPage, AuditRecord } from '../contracts/audit-log.js';
 
+/** How many entries the audit log keeps in memory by default (the newest). */
+export const AUDIT_ENTRIES_KEPT = 1000;
+
 /** One audit entry. */
 export type AuditEntry = VpmdEventMap['audit.v1'];
 
@@ -28,7 +31,7 @@ export class AuditLog implements AuditLogReader {
   constructor(
     dir: string,
     private readonly log: Logger,
-    private readonly keep = 1000,
+    private readonly keep = AUDIT_ENTRIES_KEPT,
     private readonly rotateBytes = 8 * 1024 * 1024,
   ) {
     this.file = join(dir, 'audit.jsonl');

@@ -14,12 +14,15 @@ type HwEntry = VpmdEventMap['hw.log.v1'] & { n: number };
 const LOG = '/redfish/v1/Managers/vpmd/LogServices/HardwareLog';
 const SEVERITY = { info: 'OK', warning: 'Warning', critical: 'Critical' } as const;
 
+/** How many entries the hardware log keeps by default (the newest). */
+export const HARDWARE_LOG_KEPT = 1000;
+
 /** The in-memory hardware log. */
 export class HardwareLog {
   private readonly entries: HwEntry[] = [];
   private next = 1;
 
-  constructor(private readonly keep = 1000) {}
+  constructor(private readonly keep = HARDWARE_LOG_KEPT) {}
 
   /** Appends an entry (the oldest go beyond `keep`). */
   add(e: VpmdEventMap['hw.log.v1']): void {
