@@ -1,11 +1,14 @@
 /**
  * What heap growth is made of. `liveAllocationSites` reads V8's sampling heap profile (the
  * allocations made since sampling began that are still alive): where the soak's growth was
- * allocated, by call site. `heapDiff` compares two V8 heap snapshots (`.heapsnapshot`, as `v8.writeHeapSnapshot` writes them) by what
+ * allocated, by call site, named by the source module too (the agent runs esbuild's bundle). `heapDiff` compares two V8 heap snapshots (`.heapsnapshot`, as `v8.writeHeapSnapshot` writes them) by what
  * the objects are: node type and constructor or string name, with their count and self size. The
  * kinds that grew most between the two are what a leak is made of; the soak prints them.
- * Usage as a program: tsx bench/soak/heap-diff.ts START.heapsnapshot END.heapsnapshot
+ * Usage as a program: tsx bench/soak/heap-diff.ts START.heapsnapshot END.heapsnapshot, or
+ * `--sites PROFILE.heapprofile [TOP]` for the live allocation sites of a saved sampling profile
+ * (while the build that ran is still in dist/: the module names are read from it).
  */
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { SamplingNode } from './probe.js';
@@ -17,9 +20,40 @@ export interface AllocationSite {
   stack: string[];
 }
 
+/** Per bundle file: the lines where esbuild's `// dist/...` module comments start a module. */
+const moduleStarts = new Map<string, Array<{ line: number; module: string }>>();
+
+/**
+ * The source module a line of the esbuild bundle (`dist/app/*.js`) belongs to, from the
+ * comment esbuild writes before each module (`// dist/core/services/audit-log.js`), as the
+ * TypeScript file it was compiled from; undefined outside the bundle.
+ */
+export function bundleModuleOf(url: string, lineNumber: number): string | undefined {
+  if (!/^file:\/\/.*\/dist\/app\/[^/]+\.js$/.test(url)) return undefined;
+  let starts = moduleStarts.get(url);
+  if (starts === undefined) {
+    starts = [];
+    let text = '';
+    try {
+      text = readFileSync(fileURLToPath(url), 'utf8');
+    } catch {
+      // the build is gone: no module names
+    }
+    text.split('\n').forEach((l, i) => {
+      const m = /^\/\/ ((?:dist|node_modules)\/\S+)$/.exec(l);
+      if (m?.[1] !== undefined) starts!.push({ line: i, module: m[1] });
+    });
+    moduleStarts.set(url, starts);
+  }
+  let module: string | undefined;
+  for (const s of starts) if (s.line <= lineNumber) module = s.module;
+  return module?.replace(/^dist\/(.*)\.js$/, '$1.ts');
+}
+
 const frameName = (f: SamplingNode['callFrame']): string => {
   const file = f.url.replace(/^file:\/\/.*?\/(dist|node_modules)\//, '$1/');
-  return `${f.functionName || '(anonymous)'} ${file}:${f.lineNumber + 1}`;
+  const module = bundleModuleOf(f.url, f.lineNumber);
+  return `${f.functionName || '(anonymous)'} ${module === undefined ? '' : `${module} `}${file}:${f.lineNumber + 1}`;
 };
 
 /**
@@ -121,9 +155,17 @@ export async function heapDiff(
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const [start, end] = process.argv.slice(2);
+  const args = process.argv.slice(2);
+  if (args[0] === '--sites' && args[1] !== undefined) {
+    const profile = JSON.parse(await readFile(args[1], 'utf8')) as { head: SamplingNode };
+    process.stdout.write(`${JSON.stringify(liveAllocationSites(profile, Number(args[2] ?? 15)), null, 2)}\n`);
+    process.exit(0);
+  }
+  const [start, end] = args;
   if (start === undefined || end === undefined) {
-    process.stderr.write('usage: tsx bench/soak/heap-diff.ts START.heapsnapshot END.heapsnapshot\n');
+    process.stderr.write(
+      'usage: tsx bench/soak/heap-diff.ts START.heapsnapshot END.heapsnapshot | --sites PROFILE.heapprofile [TOP]\n',
+    );
     process.exit(2);
   }
   process.stdout.write(`${JSON.stringify(await heapDiff(start, end), null, 2)}\n`);
