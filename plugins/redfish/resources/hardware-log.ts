@@ -26,7 +26,8 @@ export class HardwareLog {
 
   /** Appends an entry (the oldest go beyond `keep`). */
   add(e: VpmdEventMap['hw.log.v1']): void {
-    this.entries.push({ ...e, n: this.next++ });
+    // Not `{ ...e, n }`: V8 (Node 20) gives each object built that way a hidden class of its own.
+    this.entries.push(Object.assign({}, e, { n: this.next++ }));
     if (this.entries.length > this.keep) this.entries.splice(0, this.entries.length - this.keep);
   }
 
