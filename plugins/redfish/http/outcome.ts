@@ -6,7 +6,7 @@ import { hash } from 'node:crypto';
 import { RedfishError } from './redfish-error.js';
 import type { Reply, Resource } from './router.js';
 import type { CachedReply } from './response-cache.js';
-import { jsonText } from './json-text.js';
+import { jsonTextAndKey } from './json-text.js';
 
 /** A finished response, ready for the transport; shared between requests, so never modified. */
 export interface Outcome extends CachedReply {
@@ -17,18 +17,19 @@ export const JSON_TYPE = 'application/json; charset=utf-8';
 export const BASE_HEADERS = { 'OData-Version': '4.0', 'Cache-Control': 'no-store', 'X-Frame-Options': 'DENY' } as const;
 
 /**
- * The ETag of a serialized resource body. Hashed every time: remembering the ETags of recent
- * bodies by their text cost more than SHA-1 itself (a map lookup hashes and compares the whole
- * text, 12.5 KB for an expanded sensor collection, where SHA-1 runs on the CPU's SHA extensions).
+ * The ETag of a resource body from its key (json-text.ts `jsonTextAndKey`): its JSON text, with
+ * the kept bodies inside (sensors) standing for themselves by their short keys. A key is the
+ * same only for the same text, so the ETag changes whenever the body does. Hashed every time:
+ * remembering the ETags of recent bodies by their text cost more than SHA-1 itself.
  */
-function etagOfText(text: string): string {
+function etagOfKey(key: string): string {
   // One-shot hash: no Hash object per reply.
-  return `"${hash('sha1', text, 'base64url')}"`;
+  return `"${hash('sha1', key, 'base64url')}"`;
 }
 
-/** The ETag of a resource body. */
+/** The ETag of a resource body, as its GET reply carries it. */
 export function etagOf(body: unknown): string {
-  return etagOfText(jsonText(body));
+  return etagOfKey(jsonTextAndKey(body).key);
 }
 
 /** `Link` header for a resource: its JSON schema, by the namespace of `@odata.type`. */
@@ -68,7 +69,7 @@ export function errorOutcome(e: RedfishError, extra: Record<string, string> = {}
 export function jsonOutcome(status: number, body: Resource, headers: Record<string, string>): Outcome {
   const link = describedBy(body);
   // The kept texts of the bodies inside (a sensor's template) are spliced in, not re-serialized.
-  const text = jsonText(body);
+  const { text, key } = jsonTextAndKey(body);
   // One literal, then plain assignments: on Node 20, adding keys to an object made by spreading
   // another (`{ ...BASE_HEADERS, ETag }`) takes a slow path, several microseconds per reply.
   const h: Record<string, string> = {
@@ -76,7 +77,7 @@ export function jsonOutcome(status: number, body: Resource, headers: Record<stri
     'Cache-Control': BASE_HEADERS['Cache-Control'],
     'X-Frame-Options': BASE_HEADERS['X-Frame-Options'],
     'Content-Type': JSON_TYPE,
-    ETag: etagOfText(text),
+    ETag: etagOfKey(key),
   };
   if (link) h.Link = link;
   for (const k in headers) h[k] = headers[k] as string;
