@@ -9,10 +9,15 @@
  * Servers, measured interleaved in rounds (the order rotating), with `--busy` cores (default 1)
  * held by a busy loop the whole time: the agent (uncached), the bare Node floor replaying the
  * same bytes, nginx (1 worker) serving the same bytes as files. A server with failed requests
- * makes its ratios invalid. Prints one JSON summary with req/s, p50/p99/p99.9/max and ratios.
+ * makes its ratios invalid. Prints one JSON summary with req/s, p50/p99/p99.9/max, each
+ * server's CPU time per request (user and system, from /proc) and ratios.
+ *
+ * The agent runs with the node flags and environment of vpmd's interpreter line (app/vpmd.ts:
+ * its young generation's size sets how often it collects garbage), or with
+ * `--agent-node-flags "FLAGS"` instead (`""` for node's defaults).
  *
  * Usage: flock /tmp/vpmd-bench.lock npx tsx bench/redfish/uncached.ts
- *          [--duration 10 --rounds 5 --connections 64 --busy 1]
+ *          [--duration 10 --rounds 5 --connections 64 --busy 1 --agent-node-flags "FLAGS"]
  */
 import type { ChildProcess } from 'node:child_process';
 import { readFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -21,7 +26,18 @@ import { join } from 'node:path';
 import { withHogs } from '../channels/hog.js';
 import type { AgentInfo } from './agent-process.js';
 import { cycleScript, get, uncachedCases } from './uncached-cases.js';
-import { child, combine, load, ratioOf, rssOf, startNginxOnFreePort, stopChild, type Load } from './wrk.js';
+import {
+  agentInterpreter,
+  child,
+  combine,
+  cpuOf,
+  load,
+  ratioOf,
+  rssOf,
+  startNginxOnFreePort,
+  stopChild,
+  type Load,
+} from './wrk.js';
 import { numberOption } from '../options.js';
 
 const opt = numberOption;
@@ -31,6 +47,19 @@ const BUSY = opt('busy', 1);
 const ROUNDS = Math.max(1, Math.min(opt('rounds', 5), DURATION));
 const ROUND_SECONDS = Math.max(1, Math.round(DURATION / ROUNDS));
 const CLIENT = { threads: 1, connections: CONNECTIONS };
+const flagsAt = process.argv.indexOf('--agent-node-flags');
+const AGENT_FLAGS = flagsAt >= 0 ? (process.argv[flagsAt + 1] ?? '').split(/\s+/).filter(Boolean) : undefined;
+
+/** CPU time of a server over some of its runs, per request, in µs. */
+interface Cpu {
+  user: number;
+  sys: number;
+  requests: number;
+}
+const perRequest = (c: Cpu): { userUs: number; sysUs: number; totalUs: number } => {
+  const r = (x: number): number => Math.round((x / Math.max(1, c.requests)) * 10) / 10;
+  return { userUs: r(c.user), sysUs: r(c.sys), totalUs: r(c.user + c.sys) };
+};
 
 async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'vpmd-bench-redfish-uncached-'));
@@ -38,7 +67,9 @@ async function main(): Promise<void> {
   let floor: ChildProcess | undefined;
   let nginx: ChildProcess | undefined;
   try {
-    const a = await child('./agent-process.ts', ['--response-cache-ms', '0']);
+    const interpreter = await agentInterpreter();
+    const agentFlags = AGENT_FLAGS ?? interpreter.nodeFlags;
+    const a = await child('./agent-process.ts', ['--response-cache-ms', '0'], agentFlags, interpreter.env);
     agent = a.proc;
     const info = JSON.parse(a.line) as AgentInfo;
     const cert = join(info.tlsDir, 'cert.pem');
@@ -67,9 +98,14 @@ async function main(): Promise<void> {
     );
     nginx = started.nginx;
     const servers = {
-      redfishUncached: { port: info.port, headers: { 'X-Auth-Token': info.token }, path: (u: string) => u },
-      nodeFloor: { port: Number(f.line.trim()), headers: {}, path: (u: string) => u },
-      nginx: { port: started.port, headers: {}, path: (u: string) => nginxName.get(u) as string },
+      redfishUncached: {
+        port: info.port,
+        pid: agent.pid,
+        headers: { 'X-Auth-Token': info.token },
+        path: (u: string) => u,
+      },
+      nodeFloor: { port: Number(f.line.trim()), pid: floor.pid, headers: {}, path: (u: string) => u },
+      nginx: { port: started.port, pid: nginx.pid, headers: {}, path: (u: string) => nginxName.get(u) as string },
     };
     type Name = keyof typeof servers;
     const names = Object.keys(servers) as Name[];
@@ -89,12 +125,22 @@ async function main(): Promise<void> {
       const out: Record<string, unknown> = {};
       for (const c of Object.keys(cases)) {
         const rounds = Object.fromEntries(names.map((n) => [n, [] as Load[]])) as Record<Name, Load[]>;
+        const cpu = Object.fromEntries(names.map((n) => [n, { user: 0, sys: 0, requests: 0 }])) as Record<Name, Cpu>;
         for (let round = 0; round < ROUNDS; round++)
           for (let k = 0; k < names.length; k++) {
             const n = names[(round + k) % names.length] as Name;
-            rounds[n].push(await load(url(n), servers[n].headers, ROUND_SECONDS, scripts[c]?.[n] as string, CLIENT));
+            const pid = servers[n].pid as number;
+            const before = await cpuOf(pid);
+            const got = await load(url(n), servers[n].headers, ROUND_SECONDS, scripts[c]?.[n] as string, CLIENT);
+            const after = await cpuOf(pid);
+            rounds[n].push(got);
+            cpu[n].user += after.user - before.user;
+            cpu[n].sys += after.sys - before.sys;
+            cpu[n].requests += got.requests;
           }
-        const r = Object.fromEntries(names.map((n) => [n, combine(rounds[n])])) as unknown as Record<Name, Load>;
+        const r = Object.fromEntries(
+          names.map((n) => [n, { ...combine(rounds[n]), cpuPerRequest: perRequest(cpu[n]) }]),
+        ) as unknown as Record<Name, Load>;
         const failed = (n: Name): string[] =>
           r[n].errors + r[n].non2xx > 0 ? [`${n}: ${r[n].errors} socket errors/timeouts, ${r[n].non2xx} non-2xx`] : [];
         const ratio = (x: Name, y: Name): number | { invalid: string[] } => {
@@ -131,6 +177,9 @@ async function main(): Promise<void> {
           'redfish.responseCacheMs': [0, 250],
           'log.level': ['error', 'info'],
           account: 'ReadOnly, session token',
+          nodeFlags: agentFlags,
+          env: interpreter.env,
+          nodeFlagsFrom: AGENT_FLAGS ? '--agent-node-flags' : "app/vpmd.ts's interpreter line",
         },
         nginx: {
           worker_processes: [1, 'auto'],
