@@ -56,8 +56,8 @@ const info: AgentInfo = {
   tlsDir: join(h.agent.dir, 'state', 'plugins', 'redfish', 'tls'),
   resources: { sensor: await fetchOne(sensorUri), system: await fetchOne('/redfish/v1/Systems/host') },
 };
-/** Garbage collections by kind: how many, and their pause in ms. */
-const gcs: Record<string, { count: number; ms: number }> = {};
+/** Garbage collections by kind: how many, their pauses in ms, and the longest. */
+const gcs: Record<string, { count: number; ms: number; maxMs: number }> = {};
 const GC_KINDS: Record<number, string> = {
   [constants.NODE_PERFORMANCE_GC_MINOR]: 'scavenge',
   [constants.NODE_PERFORMANCE_GC_MAJOR]: 'mark-compact',
@@ -68,9 +68,10 @@ const gcObserver = new PerformanceObserver((list) => {
   for (const e of list.getEntries()) {
     const detail = (e as unknown as { detail?: { kind?: number } }).detail;
     const kind = GC_KINDS[detail?.kind ?? -1] ?? 'other';
-    const g = (gcs[kind] ??= { count: 0, ms: 0 });
+    const g = (gcs[kind] ??= { count: 0, ms: 0, maxMs: 0 });
     g.count++;
     g.ms += e.duration;
+    g.maxMs = Math.max(g.maxMs, e.duration);
   }
 });
 let profiler: Session | undefined;

@@ -183,7 +183,7 @@ async function main(): Promise<void> {
     const main = JSON.parse(await readFile(profFile, 'utf8')) as CpuProfile;
     const gc = JSON.parse(await readFile(`${profFile}.gc.json`, 'utf8')) as Record<
       string,
-      { count: number; ms: number }
+      { count: number; ms: number; maxMs: number }
     >;
     const per1000 = (x: number): number => Math.round((x / Math.max(1, r.requests)) * 1000 * 100) / 100;
     const out = {
@@ -196,7 +196,10 @@ async function main(): Promise<void> {
       ...analyse(main, r.requests),
       // From perf_hooks 'gc' entries over the same span: collections and their pauses.
       gcPer1000Requests: Object.fromEntries(
-        Object.entries(gc).map(([kind, g]) => [kind, { count: per1000(g.count), ms: per1000(g.ms) }]),
+        Object.entries(gc).map(([kind, g]) => [
+          kind,
+          { count: per1000(g.count), ms: per1000(g.ms), longestMs: Math.round(g.maxMs * 100) / 100 },
+        ]),
       ),
       ...(KEEP ? { profile: profFile } : {}),
     };
