@@ -16,8 +16,13 @@
  * its young generation's size sets how often it collects garbage), or with
  * `--agent-node-flags "FLAGS"` instead (`""` for node's defaults).
  *
+ * `--baseline-agent DIR` adds a fifth server, `redfishBaseline`: the agent of another checkout
+ * (DIR, e.g. a worktree of main), same flags, measured in the same interleaved rounds, so that a
+ * change is compared with what it changes on the same machine at the same moment.
+ *
  * Usage: flock /tmp/vpmd-bench.lock npx tsx bench/redfish/uncached.ts
  *          [--duration 10 --rounds 5 --connections 64 --busy 1 --agent-node-flags "FLAGS"]
+ *          [--baseline-agent DIR]
  */
 import type { ChildProcess } from 'node:child_process';
 import { readFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -48,6 +53,8 @@ const ROUNDS = Math.max(1, Math.min(opt('rounds', 5), DURATION));
 const ROUND_SECONDS = Math.max(1, Math.round(DURATION / ROUNDS));
 const CLIENT = { threads: 1, connections: CONNECTIONS };
 const flagsAt = process.argv.indexOf('--agent-node-flags');
+const baselineAt = process.argv.indexOf('--baseline-agent');
+const BASELINE_DIR = baselineAt >= 0 ? process.argv[baselineAt + 1] : undefined;
 const AGENT_FLAGS = flagsAt >= 0 ? (process.argv[flagsAt + 1] ?? '').split(/\s+/).filter(Boolean) : undefined;
 
 /** CPU time of a server over some of its runs, per request, in µs. */
@@ -66,6 +73,7 @@ async function main(): Promise<void> {
   let agent: ChildProcess | undefined;
   let floor: ChildProcess | undefined;
   let nginx: ChildProcess | undefined;
+  let baseline: ChildProcess | undefined;
   try {
     const interpreter = await agentInterpreter();
     const agentFlags = AGENT_FLAGS ?? interpreter.nodeFlags;
@@ -97,7 +105,25 @@ async function main(): Promise<void> {
       Object.fromEntries([...bodies].map(([uri, r]) => [nginxName.get(uri) as string, r.body])),
     );
     nginx = started.nginx;
+    const b = BASELINE_DIR
+      ? await child(
+          join(BASELINE_DIR, 'bench/redfish/agent-process.ts'),
+          ['--response-cache-ms', '0'],
+          agentFlags,
+          interpreter.env,
+        )
+      : undefined;
+    baseline = b?.proc;
+    const baseInfo = b ? (JSON.parse(b.line) as AgentInfo) : undefined;
     const servers = {
+      ...(baseInfo && {
+        redfishBaseline: {
+          port: baseInfo.port,
+          pid: baseline?.pid,
+          headers: { 'X-Auth-Token': baseInfo.token },
+          path: (u: string) => u,
+        },
+      }),
       redfishUncached: {
         port: info.port,
         pid: agent.pid,
@@ -107,21 +133,22 @@ async function main(): Promise<void> {
       nodeFloor: { port: Number(f.line.trim()), pid: floor.pid, headers: {}, path: (u: string) => u },
       nginx: { port: started.port, pid: nginx.pid, headers: {}, path: (u: string) => nginxName.get(u) as string },
     };
-    type Name = keyof typeof servers;
+    type Name = 'redfishUncached' | 'nodeFloor' | 'nginx' | 'redfishBaseline';
     const names = Object.keys(servers) as Name[];
+    const server = (n: Name): (typeof servers)['nginx'] => (servers as Record<Name, (typeof servers)['nginx']>)[n];
     const cases = { walk, expand };
     const scripts: Record<string, Record<Name, string>> = {};
     for (const [c, uris] of Object.entries(cases)) {
       scripts[c] = {} as Record<Name, string>;
       for (const n of names) {
         const file = join(dir, `${c}-${n}.lua`);
-        await writeFile(file, cycleScript(uris.map(servers[n].path)));
+        await writeFile(file, cycleScript(uris.map(server(n).path)));
         scripts[c][n] = file;
       }
     }
-    const url = (n: Name): string => `https://127.0.0.1:${servers[n].port}`;
+    const url = (n: Name): string => `https://127.0.0.1:${server(n).port}`;
     const results = await withHogs(BUSY, async () => {
-      for (const n of names) await load(url(n), servers[n].headers, 2, scripts.walk?.[n] as string, CLIENT); // warm-up
+      for (const n of names) await load(url(n), server(n).headers, 2, scripts.walk?.[n] as string, CLIENT); // warm-up
       const out: Record<string, unknown> = {};
       for (const c of Object.keys(cases)) {
         const rounds = Object.fromEntries(names.map((n) => [n, [] as Load[]])) as Record<Name, Load[]>;
@@ -129,9 +156,9 @@ async function main(): Promise<void> {
         for (let round = 0; round < ROUNDS; round++)
           for (let k = 0; k < names.length; k++) {
             const n = names[(round + k) % names.length] as Name;
-            const pid = servers[n].pid as number;
+            const pid = server(n).pid as number;
             const before = await cpuOf(pid);
-            const got = await load(url(n), servers[n].headers, ROUND_SECONDS, scripts[c]?.[n] as string, CLIENT);
+            const got = await load(url(n), server(n).headers, ROUND_SECONDS, scripts[c]?.[n] as string, CLIENT);
             const after = await cpuOf(pid);
             rounds[n].push(got);
             cpu[n].user += after.user - before.user;
@@ -156,6 +183,10 @@ async function main(): Promise<void> {
             uncachedOverNginx: ratio('redfishUncached', 'nginx'),
             uncachedOverNodeFloor: ratio('redfishUncached', 'nodeFloor'),
             nodeFloorOverNginx: ratio('nodeFloor', 'nginx'),
+            ...(baseInfo && {
+              baselineOverNginx: ratio('redfishBaseline', 'nginx'),
+              uncachedOverBaseline: ratio('redfishUncached', 'redfishBaseline'),
+            }),
           },
           goals: {
             atLeastHalfOfNginx:
@@ -188,11 +219,13 @@ async function main(): Promise<void> {
           files: '/r/N.json, same bytes',
         },
         nodeFloor: "replays the agent's bytes and headers by exact URL",
+        ...(BASELINE_DIR && { redfishBaseline: `the agent of ${BASELINE_DIR}, same flags and account` }),
         busy: `${BUSY} core(s) running a shell busy loop (bench/channels/hog.ts) during warm-up and measurement`,
       },
       results,
       memory: {
         agentRssMB: agent.pid ? Math.round(await rssOf(agent.pid)) : null,
+        ...(baseline?.pid && { baselineRssMB: Math.round(await rssOf(baseline.pid)) }),
         nodeFloorRssMB: floor.pid ? Math.round(await rssOf(floor.pid)) : null,
         nginxRssMB: nginx.pid ? Math.round(await rssOf(nginx.pid)) : null,
       },
@@ -200,7 +233,7 @@ async function main(): Promise<void> {
     process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
   } finally {
     nginx?.kill('SIGTERM');
-    await Promise.all([stopChild(agent), stopChild(floor)]);
+    await Promise.all([stopChild(agent), stopChild(floor), stopChild(baseline)]);
     await rm(dir, { recursive: true, force: true });
   }
 }

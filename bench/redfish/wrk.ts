@@ -223,8 +223,8 @@ export async function startNginxOnFreePort(
 }
 
 /**
- * Starts a TypeScript entry in a child process and returns it with the first line it prints.
- * `nodeArgs` go to node itself (`--cpu-prof`).
+ * Starts a TypeScript entry (relative to this folder, or an absolute path) in a child process and
+ * returns it with the first line it prints. `nodeArgs` go to node itself (`--cpu-prof`).
  */
 export async function child(
   entry: string,
@@ -232,7 +232,7 @@ export async function child(
   nodeArgs: readonly string[] = [],
   env: Record<string, string> = {},
 ): Promise<{ proc: ChildProcess; line: string }> {
-  const script = new URL(entry, import.meta.url).pathname;
+  const script = entry.startsWith('/') ? entry : new URL(entry, import.meta.url).pathname;
   const proc = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', script, ...args], {
     stdio: ['pipe', 'pipe', 'inherit'],
     env: { ...process.env, ...env },
