@@ -21,17 +21,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
-import { bootAgent } from '../../testkit/index.js';
-import plugin from '../../plugins/virtio-channels/index.js';
+import { arg, benchVms, bootChannelAgent, channelPaths } from './bench-agent.js';
 import { Guests, type GuestRun } from './guests.js';
 import type { Mode } from './guest-load.js';
 import { withHogs } from './hog.js';
 import { realtimeThreads, sliceAgentThreads, type RealtimeThread } from './realtime.js';
 
-const arg = (name: string): string | undefined => {
-  const i = process.argv.indexOf(name);
-  return i === -1 ? undefined : process.argv[i + 1];
-};
 const REQUESTS = Number(arg('--requests')) || 100_000;
 const MODES = (arg('--modes') ?? 'steady,changing').split(',') as Mode[];
 const HOGS = Number(arg('--hogs') ?? 1);
@@ -160,8 +155,8 @@ async function traced(guests: Guests, mode: Mode) {
 }
 
 const dir = await mkdtemp(join(tmpdir(), 'vpmd-bench-trace-'));
-const names = Array.from({ length: VMS }, (_, i) => `vm${i}`);
-const paths = names.flatMap((n) => Array.from({ length: PER_VM }, (_, c) => join(dir, `${n}.${c}`)));
+const vms = benchVms(dir, VMS, PER_VM);
+const paths = channelPaths(vms);
 const guests = await Guests.start(paths, { perVm: PER_VM, threadCpu: true });
 /** Thread ids put under SCHED_FIFO, and at which priority. */
 if (SLICE > 0) await sliceAgentThreads(SLICE, [guests.tid()]);
@@ -171,22 +166,7 @@ if (RT > 0 && !RT_GC)
     execFileSync('chrt', ['-R', '-f', '-p', String(RT), String(tid)]);
     rtThreads.push({ tid, priority: RT });
   }
-const agent = await bootAgent({
-  plugins: [plugin],
-  startTimeout: 60,
-  sections: {
-    'virtio-channels': {
-      dir,
-      libvirt: false,
-      maxChannels: 8192,
-      vms: names.map((name, i) => ({
-        name,
-        channels: 'all',
-        pins: Array.from({ length: PER_VM }, (_, v) => (i + v) % 8),
-      })),
-    },
-  },
-});
+const agent = await bootChannelAgent(vms);
 try {
   await guests.connected();
   await guests.run('changing', 0.5);

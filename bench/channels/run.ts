@@ -30,17 +30,12 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { bootAgent } from '../../testkit/index.js';
-import plugin from '../../plugins/virtio-channels/index.js';
+import { arg, benchVms, bootChannelAgent, channelPaths } from './bench-agent.js';
 import { startBareHost } from './bare-host.js';
 import { Guests, type GuestRun } from './guests.js';
 import { withHogs } from './hog.js';
 import { niceThreads, realtimeThreads, sliceAgentThreads } from './realtime.js';
 
-const arg = (name: string): string | undefined => {
-  const i = process.argv.indexOf(name);
-  return i === -1 ? undefined : process.argv[i + 1];
-};
 const SECONDS = Number(arg('--seconds')) || 2;
 /** `--vms 8` runs one scenario only. */
 const VM_COUNTS = arg('--vms') ? [Number(arg('--vms'))] : [1, 8, 64];
@@ -100,8 +95,8 @@ function pacedSummary(rounds: ReadonlyArray<Record<Side, GuestRun>>, side: Side)
 async function scenario(vms: number): Promise<Record<string, unknown>> {
   const dir = await mkdtemp(join(tmpdir(), 'vpmd-bench-vc-'));
   const paced = vms === PACED_VMS;
-  const names = Array.from({ length: vms }, (_, i) => `vm${i}`);
-  const paths = names.flatMap((n) => Array.from({ length: CHANNELS_PER_VM }, (_, c) => join(dir, `${n}.${c}`)));
+  const benchVmSet = benchVms(dir, vms, CHANNELS_PER_VM);
+  const paths = channelPaths(benchVmSet);
   const basePaths = paths.map((p) => `${p}.base`);
   // Both hosts stay up for the whole scenario (idle when not measured), so that paced rounds can
   // alternate baseline and vpmd: load from elsewhere on the machine then hits both alike.
@@ -111,29 +106,12 @@ async function scenario(vms: number): Promise<Record<string, unknown>> {
   if (RT > 0) realtimeThreads(RT, [process.pid, baseGuests.tid(), guests.tid()]);
   if (SLICE > 0) await sliceAgentThreads(SLICE, [baseGuests.tid(), guests.tid()], SLICE_GUESTS);
   if (NICE !== 0) niceThreads(NICE);
-  let agent: Awaited<ReturnType<typeof bootAgent>> | undefined;
+  let agent: Awaited<ReturnType<typeof bootChannelAgent>> | undefined;
   try {
     await baseGuests.connected();
-    agent = await bootAgent({
-      plugins: [plugin],
-      startTimeout: 60,
-      sections: {
-        'virtio-channels': {
-          dir,
-          libvirt: false,
-          // Set above, by `--slice`, on the agent's threads only: the plugin would also reach the
-          // guest workers, which share this process.
-          schedSliceUs: 0,
-          // The plugin's default limits (rateLimit, messageLimit): nothing raised for the benchmark.
-          maxChannels: 8192,
-          vms: names.map((name, i) => ({
-            name,
-            channels: 'all',
-            pins: Array.from({ length: CHANNELS_PER_VM }, (_, v) => (i + v) % 8),
-          })),
-        },
-      },
-    });
+    // `--slice` sets it above on the agent's threads only: the plugin would also reach the
+    // guest workers, which share this process.
+    agent = await bootChannelAgent(benchVmSet, { plugin: { schedSliceUs: 0 } });
     await guests.connected();
     await baseGuests.run('changing', WARMUP_SECONDS);
     await guests.run('changing', WARMUP_SECONDS);

@@ -13,17 +13,12 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { bootAgent } from '../../testkit/index.js';
-import plugin from '../../plugins/virtio-channels/index.js';
+import { arg, benchVms, bootChannelAgent, channelPaths } from './bench-agent.js';
 import { Guests, type GuestRun } from './guests.js';
 import type { Mode } from './guest-load.js';
 import { withHogs } from './hog.js';
 import { sliceAgentThreads } from './realtime.js';
 
-const arg = (name: string): string | undefined => {
-  const i = process.argv.indexOf(name);
-  return i === -1 ? undefined : process.argv[i + 1];
-};
 const PAIRS = Number(arg('--pairs') ?? 6);
 const SECONDS = Number(arg('--seconds') ?? 10);
 const SLICE = Number(arg('--slice') ?? 100);
@@ -52,27 +47,11 @@ function armSummary(runs: readonly GuestRun[]) {
 }
 
 const dir = await mkdtemp(join(tmpdir(), 'vpmd-bench-slice-'));
-const names = Array.from({ length: VMS }, (_, i) => `vm${i}`);
-const paths = names.flatMap((n) => Array.from({ length: PER_VM }, (_, c) => join(dir, `${n}.${c}`)));
+const vms = benchVms(dir, VMS, PER_VM);
+const paths = channelPaths(vms);
 const guests = await Guests.start(paths, { perVm: PER_VM, threadCpu: true });
-const agent = await bootAgent({
-  plugins: [plugin],
-  startTimeout: 60,
-  sections: {
-    'virtio-channels': {
-      dir,
-      libvirt: false,
-      // Set per segment below, on the agent's threads only (the guest worker shares this process).
-      schedSliceUs: 0,
-      maxChannels: 8192,
-      vms: names.map((name, i) => ({
-        name,
-        channels: 'all',
-        pins: Array.from({ length: PER_VM }, (_, v) => (i + v) % 8),
-      })),
-    },
-  },
-});
+// Set per segment below, on the agent's threads only (the guest worker shares this process).
+const agent = await bootChannelAgent(vms, { plugin: { schedSliceUs: 0 } });
 const loadBefore = round(loadavg()[0] ?? 0);
 const segments: Array<{ arm: Arm; loadavg1: number } & GuestRun> = [];
 try {
