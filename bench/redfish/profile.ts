@@ -70,14 +70,17 @@ const short = (f: CallFrame): string =>
 
 /**
  * The request pipeline's parts. Each sample goes to the first part that matches on its stack,
- * from the running function outwards: `hash` called by `etagOfText` called by `jsonOutcome` is
+ * from the running function outwards: `hash` called by `etagOfKey` called by `jsonOutcome` is
  * the ETag; `JSON.stringify` (a builtin, shown as its caller) in `jsonOutcome` is serialisation;
  * a sensor built for `$expand` is the body. The parts add up to the CPU per request.
  */
 const PARTS: Array<[string, (f: CallFrame) => boolean]> = [
   ['GC', (f) => f.functionName === '(garbage collector)'],
-  ['ETag (SHA-1 of the body)', (f) => f.functionName === 'etagOfText'],
-  ['serialise (JSON text, length)', (f) => /^(jsonOutcome|jsonText|errorOutcome)$/.test(f.functionName)],
+  ['ETag (SHA-1 of the body or its key)', (f) => f.functionName === 'etagOfKey'],
+  [
+    'serialise (JSON text and key, encoding, length)',
+    (f) => /^(jsonOutcome|jsonText|jsonTextAndKey|appendBoth|errorOutcome)$/.test(f.functionName),
+  ],
   [
     'auth (session token / basic)',
     (f) => /^(authenticate|basic|touch)$/.test(f.functionName) && f.url.includes('redfish'),
