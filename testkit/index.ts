@@ -10,3 +10,4 @@ export { generateSimulatedHost, openSimulatedHost, SIM_PROFILES } from '../core/
 export * from './test-plugin.js';
 export * from './in-memory-domains.js';
 export * from './openssl-keys.js';
+export * from './counting-sysfs.js';

@@ -12,17 +12,12 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { bootAgent } from '../../testkit/index.js';
-import plugin from '../../plugins/virtio-channels/index.js';
+import { arg, benchVms, bootChannelAgent, channelPaths } from './bench-agent.js';
 import { startBareHost } from './bare-host.js';
 import type { Mode } from './guest-load.js';
 import { Guests } from './guests.js';
 import { makeCpuTree, usableCpus } from './stock-host.js';
 
-const arg = (name: string): string | undefined => {
-  const i = process.argv.indexOf(name);
-  return i === -1 ? undefined : process.argv[i + 1];
-};
 const SECONDS = Number(arg('--seconds')) || 3;
 const ROUNDS = Number(arg('--rounds')) || 3;
 const MODES = (arg('--modes') ?? 'changing,steady').split(',') as Mode[];
@@ -56,27 +51,14 @@ const load = [round(loadavg()[0] ?? 0)];
 try {
   const chan = join(work, 'chan');
   await mkdir(chan);
-  const names = Array.from({ length: VMS }, (_, i) => `vm${i}`);
-  const paths = names.flatMap((n) => Array.from({ length: PER_VM }, (_, c) => join(chan, `${n}.${c}`)));
+  const vms = benchVms(chan, VMS, PER_VM, cpus);
+  const paths = channelPaths(vms);
   const { hostRoot } = await makeCpuTree(join(work, 'tree'), cpus);
   const guests = await Guests.start(paths, { perVm: PER_VM, threadCpu: true });
-  const agent = await bootAgent({
-    plugins: [plugin],
-    startTimeout: 60,
+  const agent = await bootChannelAgent(vms, {
     core: { host: { root: hostRoot, simulated: false, sampleInterval: 1 } },
-    sections: {
-      'virtio-channels': {
-        dir: chan,
-        libvirt: false,
-        maxChannels: 8192,
-        vms: names.map((name, i) => ({
-          name,
-          channels: 'all',
-          pins: Array.from({ length: PER_VM }, (_, v) => (i + v) % cpus),
-        })),
-      },
-    },
   });
+
   const vpmd = [];
   try {
     await guests.connected();

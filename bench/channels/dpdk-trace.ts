@@ -18,11 +18,8 @@ import plugin from '../../plugins/virtio-channels/index.js';
 import { Dispatcher, type Lane } from '../../plugins/virtio-channels/channel/dispatcher.js';
 import { runDpdkGuest } from '../../test/plugins/virtio-channels/support/dpdk-guest.js';
 import { withHogs } from './hog.js';
+import { arg } from './bench-agent.js';
 
-const arg = (name: string): string | undefined => {
-  const i = process.argv.indexOf(name);
-  return i === -1 ? undefined : process.argv[i + 1];
-};
 const HOGS = Number(arg('--hogs') ?? 0);
 const N = Number(arg('--n') ?? 3000);
 const RT = Number(arg('--rt') ?? 0);

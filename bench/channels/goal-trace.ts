@@ -10,7 +10,10 @@
  * real host either); `--rt-gc` also the process's other threads (V8's garbage-collector helpers) at N-1,
  * as `schedFifoPriority` does.
  *
- *   npx tsx bench/channels/goal-trace.ts [--requests 100000] [--modes steady,changing] [--hogs 1] [--rt N [--rt-gc]]
+ * `--slice US` gives the agent's threads (not the guest worker's) the EEVDF slice `schedSliceUs`
+ * sets; without it they keep the kernel's default.
+ *
+ *   npx tsx bench/channels/goal-trace.ts [--requests 100000] [--modes steady,changing] [--hogs 1] [--rt N [--rt-gc]] [--slice US]
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -18,22 +21,19 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
-import { bootAgent } from '../../testkit/index.js';
-import plugin from '../../plugins/virtio-channels/index.js';
+import { arg, benchVms, bootChannelAgent, channelPaths } from './bench-agent.js';
 import { Guests, type GuestRun } from './guests.js';
 import type { Mode } from './guest-load.js';
 import { withHogs } from './hog.js';
-import { realtimeThreads, type RealtimeThread } from './realtime.js';
+import { realtimeThreads, sliceAgentThreads, type RealtimeThread } from './realtime.js';
 
-const arg = (name: string): string | undefined => {
-  const i = process.argv.indexOf(name);
-  return i === -1 ? undefined : process.argv[i + 1];
-};
 const REQUESTS = Number(arg('--requests')) || 100_000;
 const MODES = (arg('--modes') ?? 'steady,changing').split(',') as Mode[];
 const HOGS = Number(arg('--hogs') ?? 1);
 const RT = Number(arg('--rt') ?? 0);
 const RT_GC = process.argv.includes('--rt-gc');
+/** EEVDF slice in µs of the agent's threads, as `schedSliceUs` (0: the kernel's default). */
+const SLICE = Number(arg('--slice') ?? 0);
 const RATE = 5000;
 const VMS = 8;
 const PER_VM = 8;
@@ -155,32 +155,18 @@ async function traced(guests: Guests, mode: Mode) {
 }
 
 const dir = await mkdtemp(join(tmpdir(), 'vpmd-bench-trace-'));
-const names = Array.from({ length: VMS }, (_, i) => `vm${i}`);
-const paths = names.flatMap((n) => Array.from({ length: PER_VM }, (_, c) => join(dir, `${n}.${c}`)));
+const vms = benchVms(dir, VMS, PER_VM);
+const paths = channelPaths(vms);
 const guests = await Guests.start(paths, { perVm: PER_VM, threadCpu: true });
 /** Thread ids put under SCHED_FIFO, and at which priority. */
+if (SLICE > 0) await sliceAgentThreads(SLICE, [guests.tid()]);
 const rtThreads: RealtimeThread[] = RT > 0 ? realtimeThreads(RT, RT_GC ? [process.pid, guests.tid()] : []) : [];
 if (RT > 0 && !RT_GC)
   for (const tid of [process.pid, guests.tid()]) {
     execFileSync('chrt', ['-R', '-f', '-p', String(RT), String(tid)]);
     rtThreads.push({ tid, priority: RT });
   }
-const agent = await bootAgent({
-  plugins: [plugin],
-  startTimeout: 60,
-  sections: {
-    'virtio-channels': {
-      dir,
-      libvirt: false,
-      maxChannels: 8192,
-      vms: names.map((name, i) => ({
-        name,
-        channels: 'all',
-        pins: Array.from({ length: PER_VM }, (_, v) => (i + v) % 8),
-      })),
-    },
-  },
-});
+const agent = await bootChannelAgent(vms);
 try {
   await guests.connected();
   await guests.run('changing', 0.5);
@@ -191,7 +177,7 @@ try {
     return out;
   });
   process.stdout.write(
-    `${JSON.stringify({ bench: 'channels-goal-trace', rate: RATE, channels: paths.length, hogs: HOGS, rt: RT, rtThreads, execArgv: process.execArgv, results }, null, 2)}\n`,
+    `${JSON.stringify({ bench: 'channels-goal-trace', rate: RATE, channels: paths.length, hogs: HOGS, rt: RT, rtThreads, sliceUs: SLICE, execArgv: process.execArgv, results }, null, 2)}\n`,
   );
 } finally {
   await agent.stop();

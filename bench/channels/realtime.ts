@@ -7,6 +7,7 @@
 import { execFileSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { setPriority } from 'node:os';
+import { setSlice } from '../../plugins/virtio-channels/scheduling.js';
 
 /** A thread put under SCHED_FIFO. */
 export interface RealtimeThread {
@@ -41,4 +42,16 @@ export function niceThreads(nice: number): number[] {
   const tids = readdirSync('/proc/self/task').map(Number);
   for (const tid of tids) setPriority(tid, nice);
   return tids;
+}
+
+/**
+ * What the plugin's `schedSliceUs` does in the agent's own process, for a benchmark whose guest
+ * workers (QEMU's stand-ins) share the process: an EEVDF slice of `us` on every thread but
+ * `guestWorkers` (and on them too with `guestsToo`).
+ */
+export async function sliceAgentThreads(us: number, guestWorkers: readonly number[], guestsToo = false): Promise<void> {
+  const agent = readdirSync('/proc/self/task')
+    .map(Number)
+    .filter((t) => !guestWorkers.includes(t));
+  await setSlice(us, guestsToo ? [...agent, ...guestWorkers] : agent);
 }

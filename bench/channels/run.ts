@@ -21,24 +21,21 @@
  * other threads (V8's garbage-collector helpers) at N-1, as `schedFifoPriority: N` does.
  * `--nice N` (e.g. -10) gives every thread of the process nice N instead, as systemd's `Nice=`
  * would the agent (the guest workers, which stand in for QEMU, get it too, as with `--rt`); hogs
- * stay at nice 0.
+ * stay at nice 0. `--slice US` gives the agent's threads the EEVDF slice the plugin's `schedSliceUs`
+ * sets in an installed agent, not through the plugin, which run in this process would give it to
+ * the guest workers too (`--slice-guests` does that on purpose).
  *
- *   npm run bench:channels [-- --seconds 2] [-- --vms 8] [-- --rounds 3] [-- --rt 10 | --nice -10]   (alias: bench:virtio-channels)
+ *   npm run bench:channels [-- --seconds 2] [-- --vms 8] [-- --rounds 3] [-- --rt 10 | --nice -10 | --slice 100]   (alias: bench:virtio-channels)
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { bootAgent } from '../../testkit/index.js';
-import plugin from '../../plugins/virtio-channels/index.js';
+import { arg, benchVms, bootChannelAgent, channelPaths } from './bench-agent.js';
 import { startBareHost } from './bare-host.js';
 import { Guests, type GuestRun } from './guests.js';
 import { withHogs } from './hog.js';
-import { niceThreads, realtimeThreads } from './realtime.js';
+import { niceThreads, realtimeThreads, sliceAgentThreads } from './realtime.js';
 
-const arg = (name: string): string | undefined => {
-  const i = process.argv.indexOf(name);
-  return i === -1 ? undefined : process.argv[i + 1];
-};
 const SECONDS = Number(arg('--seconds')) || 2;
 /** `--vms 8` runs one scenario only. */
 const VM_COUNTS = arg('--vms') ? [Number(arg('--vms'))] : [1, 8, 64];
@@ -70,6 +67,10 @@ const RT = Number(arg('--rt') ?? 0);
 /** Nice value of every thread (0: unchanged). */
 const NICE = Number(arg('--nice') ?? 0);
 if (RT > 0 && NICE !== 0) throw new Error('--rt and --nice are two alternatives: give one');
+/** EEVDF slice in µs of the agent's threads, as `schedSliceUs` sets it (0: the kernel's default). */
+const SLICE = Number(arg('--slice') ?? 0);
+/** With `--slice`: the guest workers (QEMU's stand-ins) too. */
+const SLICE_GUESTS = process.argv.includes('--slice-guests');
 /** Unreported warm-up per host: JIT, and vpmd's first touch of each policy (originals saved, fsync'd). */
 const WARMUP_SECONDS = 0.5;
 
@@ -94,36 +95,23 @@ function pacedSummary(rounds: ReadonlyArray<Record<Side, GuestRun>>, side: Side)
 async function scenario(vms: number): Promise<Record<string, unknown>> {
   const dir = await mkdtemp(join(tmpdir(), 'vpmd-bench-vc-'));
   const paced = vms === PACED_VMS;
-  const names = Array.from({ length: vms }, (_, i) => `vm${i}`);
-  const paths = names.flatMap((n) => Array.from({ length: CHANNELS_PER_VM }, (_, c) => join(dir, `${n}.${c}`)));
+  const benchVmSet = benchVms(dir, vms, CHANNELS_PER_VM);
+  const paths = channelPaths(benchVmSet);
   const basePaths = paths.map((p) => `${p}.base`);
   // Both hosts stay up for the whole scenario (idle when not measured), so that paced rounds can
   // alternate baseline and vpmd: load from elsewhere on the machine then hits both alike.
-  const baseGuests = await Guests.start(basePaths, { perVm: CHANNELS_PER_VM, threadCpu: RT > 0 });
+  const baseGuests = await Guests.start(basePaths, { perVm: CHANNELS_PER_VM, threadCpu: RT > 0 || SLICE > 0 });
   const stopBare = startBareHost(basePaths);
-  const guests = await Guests.start(paths, { perVm: CHANNELS_PER_VM, threadCpu: RT > 0 });
+  const guests = await Guests.start(paths, { perVm: CHANNELS_PER_VM, threadCpu: RT > 0 || SLICE > 0 });
   if (RT > 0) realtimeThreads(RT, [process.pid, baseGuests.tid(), guests.tid()]);
+  if (SLICE > 0) await sliceAgentThreads(SLICE, [baseGuests.tid(), guests.tid()], SLICE_GUESTS);
   if (NICE !== 0) niceThreads(NICE);
-  let agent: Awaited<ReturnType<typeof bootAgent>> | undefined;
+  let agent: Awaited<ReturnType<typeof bootChannelAgent>> | undefined;
   try {
     await baseGuests.connected();
-    agent = await bootAgent({
-      plugins: [plugin],
-      startTimeout: 60,
-      sections: {
-        'virtio-channels': {
-          dir,
-          libvirt: false,
-          // The plugin's default limits (rateLimit, messageLimit): nothing raised for the benchmark.
-          maxChannels: 8192,
-          vms: names.map((name, i) => ({
-            name,
-            channels: 'all',
-            pins: Array.from({ length: CHANNELS_PER_VM }, (_, v) => (i + v) % 8),
-          })),
-        },
-      },
-    });
+    // `--slice` sets it above on the agent's threads only: the plugin would also reach the
+    // guest workers, which share this process.
+    agent = await bootChannelAgent(benchVmSet, { plugin: { schedSliceUs: 0 } });
     await guests.connected();
     await baseGuests.run('changing', WARMUP_SECONDS);
     await guests.run('changing', WARMUP_SECONDS);
@@ -230,6 +218,7 @@ process.stdout.write(
       secondsPerRun: SECONDS,
       schedFifo: RT > 0 ? { loops: RT, otherThreads: Math.max(1, RT - 1) } : 'off (ordinary tasks)',
       nice: NICE,
+      schedSliceUs: SLICE > 0 ? { us: SLICE, guestWorkersToo: SLICE_GUESTS } : 'kernel default',
       baseline:
         'bare host on the same kind of sockets, same process: reassemble, read the header, ACK (no mapping, no actuation)',
       results,

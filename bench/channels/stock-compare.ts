@@ -20,8 +20,7 @@ import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer, type Socket } from 'node:net';
 import { cpus as osCpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { bootAgent } from '../../testkit/index.js';
-import plugin from '../../plugins/virtio-channels/index.js';
+import { bootChannelAgent } from './bench-agent.js';
 import { encodeRequest } from '../../plugins/virtio-channels/protocol/packet-codec.js';
 import { Command, Reply, REQUEST_SIZE, Unit } from '../../plugins/virtio-channels/protocol/packet-layout.js';
 import { startBareHost } from './bare-host.js';
@@ -266,26 +265,11 @@ async function runVpmd(s: Setup): Promise<HostResult> {
   const guests = await Guests.start(channelPaths(s), GUEST_OPTIONS);
   const probe = await Probe.listen(join(s.chan, `${PROBE_VM}.0`));
   try {
-    const vms = [...s.names, PROBE_VM].map((name, i) => ({
-      name,
-      channels: 'all',
-      pins: Array.from({ length: CHANNELS_PER_VM }, (_, v) => s.pin(i, v)),
-    }));
-    const agent = await bootAgent({
-      plugins: [plugin],
-      startTimeout: 60,
-      // The same plain files the stock host writes, through vpmd's real-sysfs backend.
-      core: { host: { root: hostRoot, simulated: false, sampleInterval: 1 } },
-      sections: {
-        'virtio-channels': {
-          dir: s.chan,
-          libvirt: false,
-          // The plugin's default limits (rateLimit, messageLimit): nothing raised for the benchmark.
-          maxChannels: 8192,
-          vms,
-        },
-      },
-    });
+    // The same plain files the stock host writes, through vpmd's real-sysfs backend.
+    const agent = await bootChannelAgent(
+      { dir: s.chan, names: [...s.names, PROBE_VM], perVm: CHANNELS_PER_VM, pin: s.pin },
+      { core: { host: { root: hostRoot, simulated: false, sampleInterval: 1 } } },
+    );
     try {
       await guests.connected();
       const policy = join(hostRoot, 'sys/devices/system/cpu/cpufreq', `policy${s.pin(s.names.length, 0)}`);

@@ -4,7 +4,7 @@
  * must wait through. Their lower bounds say whether a ratio goal is reachable at all here.
  */
 import { createSocket } from 'node:dgram';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 
 /** Clock ticks per second of /proc/<pid>/stat (USER_HZ: 100 on every Linux this runs on). */
@@ -31,6 +31,33 @@ export async function processesCpuMs(
  */
 export async function mainThreadCpuMs(): Promise<number> {
   return processesCpuMs([process.pid], (pid) => `/proc/self/task/${pid}/stat`);
+}
+
+/**
+ * User + system CPU (ms) of each of this process's threads so far, summed by thread name
+ * (/proc/self/task/<tid>/comm): the event loop ("node" or the script's name), V8's helper
+ * threads ("V8 DefaultWorke": GC and compiler), libuv's pool, and so on.
+ */
+export async function threadsCpuMs(): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  const tids = await readdir('/proc/self/task').catch(() => [] as string[]);
+  for (const tid of tids) {
+    const name = (await readFile(`/proc/self/task/${tid}/comm`, 'utf8').catch(() => '?')).trim();
+    const label = Number(tid) === process.pid ? 'main' : name;
+    const ms = await processesCpuMs([Number(tid)], (t) => `/proc/self/task/${t}/stat`);
+    out[label] = (out[label] ?? 0) + ms;
+  }
+  return out;
+}
+
+/** What each thread name used between two {@link threadsCpuMs} readings (ms). */
+export function threadsCpuDelta(before: Record<string, number>, after: Record<string, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(after)) {
+    const d = v - (before[k] ?? 0);
+    if (d > 0) out[k] = d;
+  }
+  return out;
 }
 
 /** RMCP presence ping (ASF): ipmi_sim answers it without crypto, the cheapest round trip it serves. */

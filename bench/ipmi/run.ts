@@ -9,9 +9,11 @@
  * ratios invalid (withheld, with the reason). The summary's `settings` lists every setting changed
  * from the defaults. Results are also written after each size to bench/results/ipmi-partial.json.
  *
- * Environment: IPMI_BENCH_SIZES=100,1000 (default); IPMI_BENCH_ONLY=vpmd skips the baselines (no
- * ratios); IPMI_BENCH_PROFILE=<file.cpuprofile> writes CPU profiles of vpmd's cold sweep and of
- * its warm sweeps (the agent runs in this process).
+ * Environment: IPMI_BENCH_SIZES=100,1000 (default); IPMI_BENCH_CONCURRENCY and
+ * IPMI_BENCH_MAX_IN_FLIGHT set vpmd's `concurrency` and `maxInFlight` (default 1024 each, like
+ * FreeIPMI's fanout); IPMI_BENCH_ONLY=vpmd skips the baselines (no ratios);
+ * IPMI_BENCH_PROFILE=<file.cpuprofile> writes CPU profiles of vpmd's cold sweep and of its warm
+ * sweeps (the agent runs in this process).
  */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
@@ -27,11 +29,25 @@ import {
   type IpmiSimTarget,
 } from '../../testkit/index.js';
 import { FreeIpmiFanout, countSessions, ipmitoolSample, type ChildCost } from './baselines.js';
-import { coldBounds, idleRoundTripMs, mainThreadCpuMs, processesCpuMs, type ColdCost } from './cold-bounds.js';
+import {
+  coldBounds,
+  idleRoundTripMs,
+  mainThreadCpuMs,
+  processesCpuMs,
+  threadsCpuDelta,
+  threadsCpuMs,
+  type ColdCost,
+} from './cold-bounds.js';
 import { isFullSample, maybeHeapSnapshot, sampleMemory, summarizeMemory, type MemorySample } from './memory.js';
 
 /** Parallelism for both: FreeIPMI's largest --fanout, and vpmd's concurrency and in-flight bound. */
 const FANOUT = 1024;
+/**
+ * vpmd's polls in parallel and requests in flight: FANOUT unless IPMI_BENCH_CONCURRENCY /
+ * IPMI_BENCH_MAX_IN_FLIGHT say otherwise (vpmd's defaults are 64 and 256).
+ */
+const CONCURRENCY = Number(process.env.IPMI_BENCH_CONCURRENCY ?? FANOUT) || FANOUT;
+const MAX_IN_FLIGHT = Number(process.env.IPMI_BENCH_MAX_IN_FLIGHT ?? FANOUT) || FANOUT;
 /** Warm sweeps after the cold one: at least 10 (FreeIPMI's runs pair with them), default 30. */
 const WARM_SWEEPS = Math.max(10, Number(process.env.IPMI_BENCH_WARM_SWEEPS ?? 30) || 30);
 /** FreeIPMI warm runs, one before every second vpmd warm sweep. */
@@ -95,8 +111,8 @@ function bootVpmd(targets: readonly IpmiSimTarget[], stateDir: string): Promise<
       ipmi: {
         // Long interval: the benchmark triggers every sweep itself.
         interval: 86400,
-        concurrency: FANOUT,
-        maxInFlight: FANOUT,
+        concurrency: CONCURRENCY,
+        maxInFlight: MAX_IN_FLIGHT,
         sel: false,
         // Compare like with like: ipmi-sensors reads sensors only. (ipmi_sim forks a shell
         // script for every Get Chassis Status: 3.6 ms of its CPU each, 9x a warm FreeIPMI poll.)
@@ -164,8 +180,10 @@ async function benchSize(n: number): Promise<Record<string, unknown>> {
       let profiler = PROFILE === undefined ? undefined : await startProfiler();
       const simCpuBeforeCold = await processesCpuMs(sim.pids);
       const mainBeforeCold = await mainThreadCpuMs();
+      const threadsBeforeCold = await threadsCpuMs();
       const cold = await sweep(booted);
       const coldMainCpuMs = (await mainThreadCpuMs()) - mainBeforeCold;
+      const coldThreadsCpuMs = threadsCpuDelta(threadsBeforeCold, await threadsCpuMs());
       const coldSimCpuMs = (await processesCpuMs(sim.pids)) - simCpuBeforeCold;
       await stopProfiler(profiler, n, 'cold');
       const memory: MemorySample[] = [sampleMemory(0, false)];
@@ -217,6 +235,8 @@ async function benchSize(n: number): Promise<Record<string, unknown>> {
           roundTripsPerBmc: { median: median(coldRounds), max: Math.max(...coldRounds) },
           simCpuMs: r1(coldSimCpuMs),
           mainThreadCpuMs: r1(coldMainCpuMs),
+          /** By thread name: the event loop ("main"), V8's GC and compiler helpers, libuv's pool. */
+          threadsCpuMs: coldThreadsCpuMs,
           successes: cold.sweep.successes,
           failures: cold.sweep.failures,
         },
@@ -359,8 +379,8 @@ const SETTINGS = {
   /** Setting: [value here, default]. */
   vpmd: {
     'ipmi.interval': [86400, 30, 'the benchmark triggers every sweep itself'],
-    'ipmi.concurrency': [FANOUT, 64],
-    'ipmi.maxInFlight': [FANOUT, 256],
+    'ipmi.concurrency': [CONCURRENCY, 64],
+    'ipmi.maxInFlight': [MAX_IN_FLIGHT, 256],
     'ipmi.sel': [false, true],
     'ipmi.chassis': [false, true],
     'ipmi.targets[].cipherSuite': [3, 'negotiated (17, then 3)'],

@@ -6,10 +6,13 @@
  *
  * Usage: agent-process.ts [--response-cache-ms N] (default: the plugin's default)
  *          [--cpu-profile FILE --cpu-profile-interval US]: a CPU profile of the agent from the
- *          moment it is ready to stdin's end (boot and module loading left out), written to FILE.
+ *          moment it is ready to stdin's end (boot and module loading left out), written to FILE,
+ *          and the garbage collections of the same span (count and milliseconds by kind) to
+ *          FILE.gc.json.
  */
 import { writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
+import { PerformanceObserver, constants } from 'node:perf_hooks';
 import { join } from 'node:path';
 import { bootRedfish } from '../../test/plugins/redfish/support.js';
 
@@ -53,8 +56,27 @@ const info: AgentInfo = {
   tlsDir: join(h.agent.dir, 'state', 'plugins', 'redfish', 'tls'),
   resources: { sensor: await fetchOne(sensorUri), system: await fetchOne('/redfish/v1/Systems/host') },
 };
+/** Garbage collections by kind: how many, their pauses in ms, and the longest. */
+const gcs: Record<string, { count: number; ms: number; maxMs: number }> = {};
+const GC_KINDS: Record<number, string> = {
+  [constants.NODE_PERFORMANCE_GC_MINOR]: 'scavenge',
+  [constants.NODE_PERFORMANCE_GC_MAJOR]: 'mark-compact',
+  [constants.NODE_PERFORMANCE_GC_INCREMENTAL]: 'incremental marking',
+  [constants.NODE_PERFORMANCE_GC_WEAKCB]: 'weak callbacks',
+};
+const gcObserver = new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) {
+    const detail = (e as unknown as { detail?: { kind?: number } }).detail;
+    const kind = GC_KINDS[detail?.kind ?? -1] ?? 'other';
+    const g = (gcs[kind] ??= { count: 0, ms: 0, maxMs: 0 });
+    g.count++;
+    g.ms += e.duration;
+    g.maxMs = Math.max(g.maxMs, e.duration);
+  }
+});
 let profiler: Session | undefined;
 if (profileFile) {
+  gcObserver.observe({ entryTypes: ['gc'] });
   profiler = new Session();
   profiler.connect();
   await profiler.post('Profiler.enable');
@@ -67,7 +89,9 @@ process.stdin.on('end', () => {
   void (async () => {
     if (profiler && profileFile) {
       const { profile } = await profiler.post('Profiler.stop');
+      gcObserver.disconnect();
       await writeFile(profileFile, JSON.stringify(profile));
+      await writeFile(`${profileFile}.gc.json`, JSON.stringify(gcs));
     }
     await h.stop();
     process.exit(0);

@@ -5,10 +5,12 @@
  * prints the agent's CPU per request: by part of the request pipeline (see PARTS), and self
  * time by source area and by function. A sampling profile: the numbers are estimates (one
  * sample per `--interval` µs), and profiling slows the agent, so its req/s are not the
- * benchmark's.
+ * benchmark's. The agent runs with vpmd's interpreter line's node flags, as in uncached.ts, or
+ * with `--agent-node-flags "FLAGS"`.
  *
  * Usage: flock /tmp/vpmd-bench.lock npx tsx bench/redfish/profile.ts
  *          [--case walk|expand] [--duration 10 --connections 64 --interval 100 --top 40 --keep DIR]
+ *          [--agent-node-flags "FLAGS"]
  *        npx tsx bench/redfish/profile.ts --analyse FILE.cpuprofile --requests N (a kept profile again)
  */
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -17,7 +19,7 @@ import { join } from 'node:path';
 import type { AgentInfo } from './agent-process.js';
 import { numberOption } from '../options.js';
 import { cycleScript, get, uncachedCases } from './uncached-cases.js';
-import { child, load, stopChild } from './wrk.js';
+import { agentInterpreter, child, load, stopChild } from './wrk.js';
 
 const stringOption = (name: string, dflt: string): string => {
   const i = process.argv.indexOf(`--${name}`);
@@ -29,6 +31,9 @@ const CONNECTIONS = numberOption('connections', 64);
 const INTERVAL = numberOption('interval', 100);
 const TOP = numberOption('top', 40);
 const KEEP = stringOption('keep', '');
+const FLAGS = process.argv.includes('--agent-node-flags')
+  ? stringOption('agent-node-flags', '').split(/\s+/).filter(Boolean)
+  : undefined;
 
 interface CallFrame {
   readonly functionName: string;
@@ -65,14 +70,17 @@ const short = (f: CallFrame): string =>
 
 /**
  * The request pipeline's parts. Each sample goes to the first part that matches on its stack,
- * from the running function outwards: `hash` called by `etagOfText` called by `jsonOutcome` is
+ * from the running function outwards: `hash` called by `etagOfKey` called by `jsonOutcome` is
  * the ETag; `JSON.stringify` (a builtin, shown as its caller) in `jsonOutcome` is serialisation;
  * a sensor built for `$expand` is the body. The parts add up to the CPU per request.
  */
 const PARTS: Array<[string, (f: CallFrame) => boolean]> = [
   ['GC', (f) => f.functionName === '(garbage collector)'],
-  ['ETag (SHA-1 of the body)', (f) => f.functionName === 'etagOfText'],
-  ['serialise (JSON text, length)', (f) => /^(jsonOutcome|jsonText|errorOutcome)$/.test(f.functionName)],
+  ['ETag (SHA-1 of the body or its key)', (f) => f.functionName === 'etagOfKey'],
+  [
+    'serialise (JSON text and key, encoding, length)',
+    (f) => /^(jsonOutcome|jsonText|jsonTextAndKey|appendBoth|errorOutcome)$/.test(f.functionName),
+  ],
   [
     'auth (session token / basic)',
     (f) => /^(authenticate|basic|touch)$/.test(f.functionName) && f.url.includes('redfish'),
@@ -156,14 +164,14 @@ async function main(): Promise<void> {
   const dir = KEEP || (await mkdtemp(join(tmpdir(), 'vpmd-bench-redfish-profile-')));
   await mkdir(dir, { recursive: true });
   const profFile = join(dir, `${CASE}.cpuprofile`);
-  const a = await child('./agent-process.ts', [
-    '--response-cache-ms',
-    '0',
-    '--cpu-profile',
-    profFile,
-    '--cpu-profile-interval',
-    String(INTERVAL),
-  ]);
+  const interpreter = await agentInterpreter();
+  const nodeFlags = FLAGS ?? interpreter.nodeFlags;
+  const a = await child(
+    './agent-process.ts',
+    ['--response-cache-ms', '0', '--cpu-profile', profFile, '--cpu-profile-interval', String(INTERVAL)],
+    nodeFlags,
+    interpreter.env,
+  );
   try {
     const info = JSON.parse(a.line) as AgentInfo;
     const ca = await readFile(join(info.tlsDir, 'cert.pem'), 'utf8');
@@ -176,13 +184,26 @@ async function main(): Promise<void> {
     const r = await load(url, headers, DURATION, script, client);
     await stopChild(a.proc);
     const main = JSON.parse(await readFile(profFile, 'utf8')) as CpuProfile;
+    const gc = JSON.parse(await readFile(`${profFile}.gc.json`, 'utf8')) as Record<
+      string,
+      { count: number; ms: number; maxMs: number }
+    >;
+    const per1000 = (x: number): number => Math.round((x / Math.max(1, r.requests)) * 1000 * 100) / 100;
     const out = {
       benchmark: 'redfish-uncached-profile',
       case: CASE,
       uris: cases[CASE].length,
+      agentNodeFlags: nodeFlags,
       load: r,
       note: 'profiled from the agent being ready (boot left out) to its stop; the cases were read once first',
       ...analyse(main, r.requests),
+      // From perf_hooks 'gc' entries over the same span: collections and their pauses.
+      gcPer1000Requests: Object.fromEntries(
+        Object.entries(gc).map(([kind, g]) => [
+          kind,
+          { count: per1000(g.count), ms: per1000(g.ms), longestMs: Math.round(g.maxMs * 100) / 100 },
+        ]),
+      ),
       ...(KEEP ? { profile: profFile } : {}),
     };
     process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);

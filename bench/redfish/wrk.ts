@@ -100,6 +100,35 @@ export function combine(rounds: readonly Load[]): Load & { rounds: number } {
   };
 }
 
+/**
+ * The interpreter line of the agent program (app/vpmd.ts: `#!/usr/bin/env -S VAR=V node FLAGS`):
+ * its environment settings and node flags, so that the benchmarked agent's heap is configured as
+ * the real one's (its young generation's size sets how often it collects garbage).
+ */
+export async function agentInterpreter(): Promise<{ env: Record<string, string>; nodeFlags: string[] }> {
+  const first = (await readFile(new URL('../../app/vpmd.ts', import.meta.url), 'utf8')).split('\n')[0] ?? '';
+  const words = first
+    .replace(/^#!\S*env\s+(-S\s+)?/, '')
+    .split(/\s+/)
+    .filter(Boolean);
+  const at = words.indexOf('node');
+  if (!first.startsWith('#!') || at < 0) throw new Error(`app/vpmd.ts has no node interpreter line: ${first}`);
+  const env = Object.fromEntries(words.slice(0, at).map((w) => w.split('=', 2) as [string, string]));
+  return { env, nodeFlags: words.slice(at + 1) };
+}
+
+/** CPU time a process has used so far, user and system, in microseconds (`/proc/PID/stat`). */
+export async function cpuOf(pid: number): Promise<{ user: number; sys: number }> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const tick = 1e6 / CLOCK_TICKS;
+  return { user: Number(f[11]) * tick, sys: Number(f[12]) * tick };
+}
+
+/** USER_HZ: 100 on Linux for every architecture the agent runs on. */
+const CLOCK_TICKS = 100;
+
 export async function rssOf(pid: number): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
   return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
@@ -194,17 +223,19 @@ export async function startNginxOnFreePort(
 }
 
 /**
- * Starts a TypeScript entry in a child process and returns it with the first line it prints.
- * `nodeArgs` go to node itself (`--cpu-prof`).
+ * Starts a TypeScript entry (relative to this folder, or an absolute path) in a child process and
+ * returns it with the first line it prints. `nodeArgs` go to node itself (`--cpu-prof`).
  */
 export async function child(
   entry: string,
   args: string[],
   nodeArgs: readonly string[] = [],
+  env: Record<string, string> = {},
 ): Promise<{ proc: ChildProcess; line: string }> {
-  const script = new URL(entry, import.meta.url).pathname;
+  const script = entry.startsWith('/') ? entry : new URL(entry, import.meta.url).pathname;
   const proc = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', script, ...args], {
     stdio: ['pipe', 'pipe', 'inherit'],
+    env: { ...process.env, ...env },
   });
   const line = await new Promise<string>((resolve, reject) => {
     let buf = '';

@@ -6,9 +6,7 @@
  * limits), and answers on the wire exactly as DPDK's `vm_power_manager` does. See
  * docs/virtio-channels.md.
  */
-import { execFile } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
-import { promisify } from 'node:util';
 import { join } from 'node:path';
 import {
   CPU_LIMITS,
@@ -30,32 +28,7 @@ import { JsonFifos } from './json-fifo.js';
 import { DomainMap } from './mapping/domain-map.js';
 import { applyPolicy } from './request-handler.js';
 import { VM_NAME_PATTERN } from './vm-registry.js';
-
-/**
- * Puts the event loop's thread (the main thread: tid = pid) under SCHED_FIFO `priority`, and the
- * process's other threads of the moment (V8's garbage-collector helpers, libuv's pool) one step
- * below: a scavenge runs partly on the helpers and the loop waits for them, so helpers left
- * ordinary stalled the loop for 50 to 190 ms on a saturated host, which the loop's priority alone
- * cannot prevent (bench/channels/goal-trace.ts). One step below, a helper's concurrent marking
- * never delays the loop. With SCHED_RESET_ON_FORK (`chrt -R`): every process or thread created
- * later starts as an ordinary task instead of inheriting the priority, so a busy child can never
- * starve the host. The kernel's RT throttling (95 % by default) still leaves other tasks CPU if a
- * thread ever spins. A failure (no CAP_SYS_NICE) is logged.
- */
-async function realtime(priority: number, log: { warn(o: object, m: string): void; info(o: object, m: string): void }) {
-  const chrt = promisify(execFile);
-  const helpers = Math.max(1, priority - 1);
-  try {
-    await chrt('chrt', ['-R', '-a', '-f', '-p', String(helpers), String(process.pid)]);
-    await chrt('chrt', ['-R', '-f', '-p', String(priority), String(process.pid)]);
-    log.info({ priority, helperPriority: helpers }, 'event loop runs under SCHED_FIFO (schedFifoPriority)');
-  } catch (e) {
-    log.warn(
-      { priority, err: e instanceof Error ? e.message.split('\n')[0] : String(e) },
-      'cannot switch the event loop to SCHED_FIFO (needs CAP_SYS_NICE); replies may miss 10 ms on a saturated host',
-    );
-  }
-}
+import { realtime, shortSlice, SLICE_BOUNDS_US } from './scheduling.js';
 
 const kHz = (what: string) => Type.Optional(Type.Integer({ minimum: 1, description: `${what} in kHz` }));
 
@@ -171,6 +144,13 @@ const ConfigSchema = Type.Object({
     description:
       "1-99: run the agent's event loop under SCHED_FIFO at this priority (as chronyd -P) and its garbage-collector helper threads one below, so guests get replies within DPDK's 10 ms on a host whose cores are saturated; 0: off",
   }),
+  schedSliceUs: Type.Integer({
+    minimum: 0,
+    maximum: SLICE_BOUNDS_US.max,
+    default: 0,
+    description:
+      "microseconds: the scheduler slice the agent's threads ask of Linux's EEVDF (6.12+; no privilege needed), so that a woken agent preempts a CPU hog at once (needs perl); the kernel raises values under 100; 0: the kernel's default. Unused when schedFifoPriority is in effect. Not measured to help yet: see docs/virtio-channels.md",
+  }),
   json: StringEnum(['dpdk', 'vpmd'] as const, {
     default: 'dpdk',
     description:
@@ -251,7 +231,10 @@ export default definePlugin({
 
     return {
       async start() {
-        if (cfg.schedFifoPriority > 0) await realtime(cfg.schedFifoPriority, ctx.log);
+        const fifo = cfg.schedFifoPriority > 0 && (await realtime(cfg.schedFifoPriority, ctx.log));
+        // Not awaited: a perl process sets it, and nothing else waits for it. Never after SCHED_FIFO,
+        // which setting a slice (a SCHED_OTHER attribute) would undo.
+        if (!fifo && cfg.schedSliceUs > 0) void shortSlice(cfg.schedSliceUs, ctx.log);
         const domains = cfg.libvirt ? ctx.capabilities.find(DOMAINS) : undefined;
         if (cfg.libvirt && !domains)
           ctx.log.warn(

@@ -15,13 +15,13 @@ import {
 } from 'node:crypto';
 import { VpmdError } from 'vpmd';
 import type { AuthAlg, IntegrityAlg } from './cipher-suites.js';
+import { hmacSha1 } from './hmac-sha1.js';
 
 /** HMAC with the RAKP algorithm of a suite. */
 export function rakpHmac(alg: AuthAlg, key: Uint8Array, data: Uint8Array): Buffer {
   if (alg === 'none') return Buffer.alloc(0);
-  return createHmac(alg === 'hmac-sha1' ? 'sha1' : 'sha256', key)
-    .update(data)
-    .digest();
+  if (alg === 'hmac-sha1') return hmacSha1(key, data);
+  return createHmac('sha256', key).update(data).digest();
 }
 
 /** Length of the RAKP4 integrity check value: 12 (SHA-1-96), 16 (SHA-256-128), 0 (none). */

@@ -2,7 +2,8 @@
  * HMAC-SHA1 for one fixed key (a session's K1), with the key's inner and outer pad blocks
  * hashed once. A packet's MAC then costs two SHA-1 block compressions in JavaScript; Node's
  * createHmac sets up a new OpenSSL context per call, which cost three times as much. Tested
- * against createHmac and RFC 2202. Only for integrity trailers: RAKP keys use createHmac.
+ * against createHmac and RFC 2202. Also the RAKP codes and session keys of SHA-1 suites
+ * ({@link hmacSha1}): six per login, a createHmac each before.
  */
 import { createHash } from 'node:crypto';
 
@@ -73,12 +74,18 @@ export class HmacSha1 {
   private readonly innerDigest = new Uint8Array(20);
 
   constructor(key: Uint8Array) {
-    const k = new Uint8Array(64);
-    k.set(key.length > 64 ? createHash('sha1').update(key).digest() : key);
-    const pad = new Uint8Array(64);
+    this.rekey(key);
+  }
+
+  /** Makes this the HMAC of `key`: its pad blocks hashed anew. */
+  rekey(key: Uint8Array): void {
+    const k = key.length > 64 ? createHash('sha1').update(key).digest() : key;
+    const pad = this.tail; // scratch: finish() clears it before use
     for (let i = 0; i < 64; i++) pad[i] = (k[i] ?? 0) ^ 0x36;
+    this.inner.set(INITIAL);
     compress(this.inner, this.w, pad, 0);
     for (let i = 0; i < 64; i++) pad[i] = (k[i] ?? 0) ^ 0x5c;
+    this.outer.set(INITIAL);
     compress(this.outer, this.w, pad, 0);
   }
 
@@ -133,4 +140,16 @@ export class HmacSha1 {
     this.macInto(data, out, 0);
     return out;
   }
+}
+
+let oneShot: HmacSha1 | undefined;
+
+/**
+ * HMAC-SHA1(key, data), 20 bytes, for a key used once or twice (the RAKP exchange): one shared
+ * instance re-keyed per call, so no OpenSSL context and no scratch arrays per call.
+ */
+export function hmacSha1(key: Uint8Array, data: Uint8Array): Buffer {
+  if (oneShot === undefined) oneShot = new HmacSha1(key);
+  else oneShot.rekey(key);
+  return oneShot.mac(data);
 }

@@ -16,7 +16,8 @@
 export interface CachedReply {
   readonly status: number;
   readonly headers: Readonly<Record<string, string>>;
-  readonly body?: string;
+  /** The JSON text; a large one already encoded (see outcome.ts `jsonOutcome`). */
+  readonly body?: string | Buffer;
 }
 
 /** When a reply started being built (see {@link ResponseCache.begin}). */

@@ -6,6 +6,7 @@
  * its chassis changes; each request fills in only the reading, its time and the status. Nothing
  * about a reading is kept between requests: every reply shows the latest one.
  */
+import { hash } from 'node:crypto';
 import type { MetricKind, MetricSnapshot } from 'vpmd';
 import { TextBody } from '../http/json-text.js';
 import { isoTime, odataType } from './types.js';
@@ -80,6 +81,11 @@ interface Template extends Shape {
   readonly thresholdsText: string;
   /** `,"Oem":{...}}`: the rest after Status. */
   readonly tail: string;
+  /**
+   * SHA-1 of every fixed part of the text (head, thresholds, the Status texts, tail): with the
+   * reading, its time and the status, the key that determines a body's text (json-text.ts).
+   */
+  readonly tag: string;
 }
 
 function sameShape(t: Shape, chassis: string, sensorId: string, m: MetricSnapshot): boolean {
@@ -114,6 +120,11 @@ function template(chassis: string, sensorId: string, m: MetricSnapshot): Templat
     ReadingType: reading.type,
     ReadingUnits: reading.units,
   });
+  const head = `${fixed.slice(0, -1)},"Reading":`;
+  const thresholdsText = th ? `,"Thresholds":${JSON.stringify(th)}` : '';
+  const tail = `,"Oem":${JSON.stringify(oem)}}`;
+  // The parts joined by a character none of them holds as such (JSON escapes it).
+  const fixedParts = [head, thresholdsText, ...Object.values(STATUS_TEXT), tail].join('\u0000');
   return {
     chassis,
     sensorId,
@@ -125,9 +136,10 @@ function template(chassis: string, sensorId: string, m: MetricSnapshot): Templat
     reading,
     thresholdsBody: th && Object.freeze(th),
     oem,
-    head: `${fixed.slice(0, -1)},"Reading":`,
-    thresholdsText: th ? `,"Thresholds":${JSON.stringify(th)}` : '',
-    tail: `,"Oem":${JSON.stringify(oem)}}`,
+    head,
+    thresholdsText,
+    tail,
+    tag: hash('sha1', fixedParts, 'base64url'),
   };
 }
 
@@ -151,10 +163,14 @@ export class SensorBodies {
     const value = latest?.value ?? null;
     const status = statusOf(m);
     const time = latest ? isoTime(latest.timestamp) : undefined;
+    const reading = JSON.stringify(value);
     const body = new TextBody(
       // An ISO time has only digits, '-', ':', '.', '+', 'T' and 'Z': nothing to escape.
-      `${t.head}${JSON.stringify(value)}${time === undefined ? '' : `,"ReadingTime":"${time}"`}` +
+      `${t.head}${reading}${time === undefined ? '' : `,"ReadingTime":"${time}"`}` +
         `${t.thresholdsText},"Status":${STATUS_TEXT[status]}${t.tail}`,
+      // What the text is made of, apart by '|' (none of the four holds one; a time is never
+      // empty): the same key is always the same text, any change of the text changes it.
+      `${t.tag}|${reading}|${time ?? ''}|${status}`,
     );
     // Plain properties assigned in the text's order: the two are the same JSON.
     body['@odata.id'] = t.uri;

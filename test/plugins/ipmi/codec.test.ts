@@ -7,7 +7,7 @@ import {
   type CipherSuite,
 } from '../../../plugins/ipmi/codec/cipher-suites.js';
 import { AesCbc128, decryptPayload, encryptPayload } from '../../../plugins/ipmi/codec/crypto.js';
-import { HmacSha1 } from '../../../plugins/ipmi/codec/hmac-sha1.js';
+import { HmacSha1, hmacSha1 } from '../../../plugins/ipmi/codec/hmac-sha1.js';
 import { checksum, decodeResponse, encodeRequest } from '../../../plugins/ipmi/codec/message.js';
 import { PAYLOAD, decodePacket, encodeV15, encodeV20, sessionSecurity } from '../../../plugins/ipmi/codec/packet.js';
 import {
@@ -67,6 +67,26 @@ describe('HMAC-SHA1 with precomputed pads (integrity trailers)', () => {
     const out = Buffer.alloc(16, 0xee);
     new HmacSha1(Buffer.from('Jefe')).macInto(Buffer.from('what do ya want for nothing?'), out, 2, 12);
     expect(out.toString('hex')).toBe('eeeeeffcdf6ae5eb2fa2d27416d5eeee');
+  });
+
+  it('the one-shot HMAC of the RAKP exchange matches createHmac whatever keys came before', () => {
+    // RFC 2202 test case 2 after other keys, and a long key after a short one: re-keying leaves
+    // nothing of the previous key behind.
+    hmacSha1(Buffer.alloc(80, 0xaa), Buffer.from('x'));
+    expect(hmacSha1(Buffer.from('Jefe'), Buffer.from('what do ya want for nothing?')).toString('hex')).toBe(
+      'effcdf6ae5eb2fa2d27416d5f184df9c259a7c79',
+    );
+    for (const keyLen of [0, 1, 16, 20, 64, 65, 100, 3, 64]) {
+      const key = randomBytes(keyLen);
+      for (const len of [0, 1, 20, 55, 56, 63, 64, 65, 119, 120, 200]) {
+        const data = randomBytes(len);
+        const mac = hmacSha1(key, data);
+        expect(mac).toEqual(createHmac('sha1', key).update(data).digest());
+        // Each result is its own buffer: a later call does not overwrite it.
+        hmacSha1(randomBytes(20), randomBytes(len));
+        expect(mac).toEqual(createHmac('sha1', key).update(data).digest());
+      }
+    }
   });
 });
 

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startIpmiSim, type IpmiSimPeer, type IpmiSimTarget } from 'vpmd/testkit';
 import { IpmiSession } from '../../../plugins/ipmi/session/session.js';
-import { UdpEndpoint } from '../../../plugins/ipmi/session/udp-endpoint.js';
+import { UdpEndpoint, WaiterLine, type SlotWaiter } from '../../../plugins/ipmi/session/udp-endpoint.js';
 import { openSessions } from './support/reference-tools.js';
 import { startRelay, type OutstandingTally, type UdpRelay } from './support/udp-relay.js';
 
@@ -115,5 +115,37 @@ describe('request bounds', () => {
     await b.close();
     expect(await openSessions(t(0))).toBe(0);
     expect(await openSessions(t(1))).toBe(0);
+  });
+});
+
+describe('the line of slot waiters', () => {
+  it('serves waiters first in, first out, also across its compactions, with thousands waiting', () => {
+    const line = new WaiterLine();
+    const reference: SlotWaiter[] = [];
+    const served: SlotWaiter[] = [];
+    const expected: SlotWaiter[] = [];
+    const waiter = (): SlotWaiter => ({ slotGranted: () => undefined });
+    // Bursts of pushes larger than the drains, then drains larger than the pushes: the line grows
+    // to thousands (a cold sweep), empties, and crosses the compaction threshold several times.
+    for (let round = 0; round < 40; round++) {
+      const pushes = round < 20 ? 400 : 50;
+      const shifts = round < 20 ? 150 : 600;
+      for (let i = 0; i < pushes; i++) {
+        const w = waiter();
+        line.push(w);
+        reference.push(w);
+      }
+      for (let i = 0; i < shifts; i++) {
+        const w = line.shift();
+        const r = reference.shift();
+        if (w !== undefined) served.push(w);
+        if (r !== undefined) expected.push(r);
+      }
+      expect(line.length).toBe(reference.length);
+    }
+    expect(line.shift()).toBeUndefined();
+    expect(line.length).toBe(0);
+    expect(served.length).toBe(expected.length);
+    expect(served.every((w, i) => w === expected[i])).toBe(true);
   });
 });

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CpuLimitsService } from '../../../core/cpu-limits/cpu-limits-service.js';
 import { createHostModel, type HostModel } from '../../../core/host/index.js';
-import type { SysfsBackend } from '../../../core/host/sysfs-backend.js';
+import { CountingSysfs } from '../../../testkit/counting-sysfs.js';
 import { createLogger } from '../../../core/logger.js';
 import { createTemporarySimulatedHost, type SimProfileName, type SimulatedKernel } from '../../../core/sim/index.js';
 import { StateStore } from '../../../core/state/index.js';
@@ -17,31 +17,9 @@ import { ProfileEngine } from '../../../plugins/profiles/engine.js';
 import type { Drift } from '../../../plugins/profiles/reconciler.js';
 import { Value } from '@sinclair/typebox/value';
 
-/** Counts writes through to the simulated kernel. */
-export class CountingBackend implements SysfsBackend {
-  writes: Array<{ path: string; value: string }> = [];
-  constructor(private readonly inner: SimulatedKernel) {}
-  get root(): string {
-    return this.inner.root;
-  }
-  read(path: string): Promise<string> {
-    return this.inner.read(path);
-  }
-  write(path: string, value: string): Promise<void> {
-    this.writes.push({ path, value });
-    return this.inner.write(path, value);
-  }
-  list(dir: string): Promise<string[]> {
-    return this.inner.list(dir);
-  }
-  exists(path: string): Promise<boolean> {
-    return this.inner.exists(path);
-  }
-}
-
 export interface Fixture {
   readonly kernel: SimulatedKernel;
-  readonly backend: CountingBackend;
+  readonly backend: CountingSysfs;
   readonly host: HostModel;
   readonly limits: CpuLimitsService;
   readonly state: StateStore;
@@ -63,7 +41,7 @@ export async function profilesFixture(
     profile: opts.profile ?? 'intel-acpi-cpufreq-8',
     now: () => clock.now,
   });
-  const backend = new CountingBackend(sim.kernel);
+  const backend = new CountingSysfs(sim.kernel);
   const host = createHostModel(backend);
   const stateDir = await mkdtemp(join(tmpdir(), 'vpmd-profiles-state-'));
   const state = new StateStore(stateDir);

@@ -1,12 +1,15 @@
 /**
  * Pre-serialised Sensor bodies (resources/sensor-body.ts) and their splicing into replies
  * (http/json-text.ts): the text a reply sends is always exactly `JSON.stringify` of the body,
- * for every kind of reading, after a definition changes, and inside `$expand`/`$select` results.
+ * for every kind of reading, after a definition changes, and inside `$expand`/`$select` results;
+ * and the ETag, which hashes the members' short keys rather than their texts, changes whenever
+ * that text does.
  */
 import { describe, expect, it } from 'vitest';
 import type { MetricSnapshot } from '../../../core/index.js';
 import { SensorBodies } from '../../../plugins/redfish/resources/sensor-body.js';
-import { Built, jsonText } from '../../../plugins/redfish/http/json-text.js';
+import { Built, jsonText, jsonTextAndKey } from '../../../plugins/redfish/http/json-text.js';
+import { etagOf, jsonOutcome } from '../../../plugins/redfish/http/outcome.js';
 import { applyQuery, parseQueryOptions, type Resolver } from '../../../plugins/redfish/http/query.js';
 import type { Resource } from '../../../plugins/redfish/http/router.js';
 
@@ -128,5 +131,90 @@ describe('replies with spliced texts', () => {
     // The reply splices the members' texts in (json-text.ts walks Built objects).
     expect(out).toBeInstanceOf(Built);
     expect((out as Resource).Members).toEqual([...bodies.values()]);
+  });
+});
+
+describe('ETags of replies with kept bodies', () => {
+  // Sensors as a poller sees them over time: readings, times, statuses and definitions change.
+  const states: Array<Partial<MetricSnapshot>> = [
+    {},
+    { latest: { value: 42.5, status: 'ok', timestamp: T0 + 1000 } },
+    { latest: { value: 42.6, status: 'ok', timestamp: T0 } },
+    { latest: { value: 42.5, status: 'warning', timestamp: T0 } },
+    { latest: { value: null, status: 'unavailable', timestamp: T0 } },
+    { latest: undefined },
+    { thresholds: { upperWarning: 80 } },
+    { thresholds: { upperWarning: 81 } },
+    { name: 'Renamed' },
+    { source: { plugin: 'ipmi', target: 'host', sensor: 'PSU1' } },
+  ];
+  const collectionOf = (members: Resource[], name = 'Sensors'): Resource => ({
+    '@odata.id': '/redfish/v1/Chassis/host/Sensors',
+    '@odata.type': '#SensorCollection.SensorCollection',
+    Name: name,
+    Members: members.map((m) => ({ '@odata.id': m['@odata.id'] })),
+    'Members@odata.count': members.length,
+  });
+  const expanded = (members: Resource[], name?: string): Resource => {
+    const byUri = new Map(members.map((m) => [m['@odata.id'] as string, m]));
+    const query = new URLSearchParams('$expand=.');
+    return applyQuery(collectionOf(members, name), parseQueryOptions(query) ?? {}, '/x', query, (u) =>
+      byUri.get(u),
+    ) as Resource;
+  };
+
+  it('changes whenever the text of an expansion changes, and only then', () => {
+    const sensors = new SensorBodies();
+    const replies: Array<{ text: string; etag: string }> = [];
+    for (const a of states)
+      for (const b of states) {
+        const members = [
+          sensors.body('host', 'a', metric({ id: 'm-a', ...a })),
+          sensors.body('host', 'b', metric({ id: 'm-b', ...b })),
+        ];
+        const out = jsonOutcome(200, expanded(members), {});
+        const text = String(out.body);
+        expect(text).toBe(JSON.stringify(expanded(members)));
+        replies.push({ text, etag: out.headers.ETag as string });
+      }
+    const etagOfText = new Map<string, string>();
+    const textOfEtag = new Map<string, string>();
+    for (const r of replies) {
+      expect(etagOfText.get(r.text) ?? r.etag).toBe(r.etag);
+      expect(textOfEtag.get(r.etag) ?? r.text).toBe(r.text);
+      etagOfText.set(r.text, r.etag);
+      textOfEtag.set(r.etag, r.text);
+    }
+    expect(textOfEtag.size).toBe(new Set(replies.map((r) => r.text)).size);
+  });
+
+  it('changes with the collection around the members and with their order', () => {
+    const sensors = new SensorBodies();
+    const a = sensors.body('host', 'a', metric({ id: 'm-a' }));
+    const b = sensors.body('host', 'b', metric({ id: 'm-b' }));
+    const etags = [expanded([a, b]), expanded([b, a]), expanded([a, b], 'Other'), expanded([a])].map(
+      (body) => jsonOutcome(200, body, {}).headers.ETag,
+    );
+    expect(new Set(etags).size).toBe(etags.length);
+  });
+
+  it('is the same for a lone sensor, its expansion and If-Match (etagOf) as in the GET reply', () => {
+    const sensors = new SensorBodies();
+    const s = sensors.body('host', 'a', metric());
+    const body = expanded([s]);
+    for (const b of [s, body, collectionOf([s]), { plain: 1 }])
+      expect(etagOf(b)).toBe(jsonOutcome(200, b, {}).headers.ETag);
+    // A copy of a sensor is a plain object: hashed by its text, which also shows a change.
+    const copy = { ...s, Reading: 7 };
+    expect(etagOf(copy)).not.toBe(etagOf(s));
+  });
+
+  it('hashes the keys of the members rather than their texts', () => {
+    const sensors = new SensorBodies();
+    const members = ['a', 'b', 'c'].map((id) => sensors.body('host', id, metric({ id: `m-${id}` })));
+    const { text, key } = jsonTextAndKey(expanded(members));
+    expect(text).toBe(JSON.stringify(expanded(members)));
+    expect(key.length).toBeLessThan(text.length / 2);
+    expect(key.split('\u0001').length).toBe(2 * members.length + 1);
   });
 });

@@ -8,7 +8,8 @@ import { mkdtemp, rm, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RealSysfs, type SysfsBackend } from '../../../core/index.js';
+import { RealSysfs } from '../../../core/index.js';
+import { CountingSysfs } from '../../../testkit/counting-sysfs.js';
 import { createHostModel } from '../../../core/host/host-model.js';
 import { generateSimulatedHost } from '../../../core/sim/index.js';
 import { ProcessorSpeeds } from '../../../plugins/redfish/resources/processor-speeds.js';
@@ -16,34 +17,6 @@ import { ProcessorSpeeds } from '../../../plugins/redfish/resources/processor-sp
 const POLICY = (id: number): string => `sys/devices/system/cpu/cpufreq/policy${id}`;
 const ALL_CPUS = new Set([0, 1, 2, 3, 4, 5, 6, 7]);
 const HOUR = 3_600_000;
-
-/** Counts reads per file, passing everything else through. */
-class CountingSysfs implements SysfsBackend {
-  readonly reads = new Map<string, number>();
-  constructor(private readonly inner: RealSysfs) {}
-  get root(): string {
-    return this.inner.root;
-  }
-  read(path: string): Promise<string> {
-    this.reads.set(path, (this.reads.get(path) ?? 0) + 1);
-    return this.inner.read(path);
-  }
-  write(path: string, value: string): Promise<void> {
-    return this.inner.write(path, value);
-  }
-  list(dir: string): Promise<string[]> {
-    return this.inner.list(dir);
-  }
-  exists(path: string): Promise<boolean> {
-    return this.inner.exists(path);
-  }
-  realpath(path: string): Promise<string> {
-    return this.inner.realpath(path);
-  }
-  total(): number {
-    return [...this.reads.values()].reduce((a, b) => a + b, 0);
-  }
-}
 
 let dir: string;
 beforeAll(async () => {
@@ -71,7 +44,7 @@ describe('ProcessorSpeeds', () => {
     );
     backend.reads.clear();
     await speeds.ofPackage(0, ALL_CPUS);
-    expect(backend.total()).toBe(3 * full.length);
+    expect(backend.totalReads()).toBe(3 * full.length);
     expect([...backend.reads.keys()].every((f) => /scaling_(min|max|cur)_freq$/.test(f))).toBe(true);
     speeds.close();
   });

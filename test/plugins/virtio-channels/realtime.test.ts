@@ -4,12 +4,15 @@
  * garbage-collector helpers, whose scavenges the loop waits for) one step below, so that a
  * collection never waits for a CPU behind ordinary tasks. Needs CAP_SYS_NICE, as the option does.
  */
+import { spawn } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sliceOf } from '../../../plugins/virtio-channels/scheduling.js';
 import { startAgentProcess, type AgentProcess } from './support/agent-process.js';
+import { eventually } from './support/sim-files.js';
 
 const SCHED_FIFO = 1;
 
@@ -46,5 +49,70 @@ describe('schedFifoPriority', () => {
     const helpers = all.filter((t) => t.tid !== agent.pid && t.policy === SCHED_FIFO && t.priority === 3);
     expect(helpers.length).toBeGreaterThanOrEqual(4);
     expect(all.filter((t) => t.policy === SCHED_FIFO && t.priority > 4)).toEqual([]);
+  });
+});
+
+/** Every thread's EEVDF slice in ns (`se.slice` of /proc/PID/task/TID/sched). */
+async function slices(pid: number): Promise<Map<number, number>> {
+  const out = new Map<number, number>();
+  for (const tid of await readdir(`/proc/${pid}/task`)) {
+    const ns = await sliceOf(pid, Number(tid));
+    if (ns !== undefined) out.set(Number(tid), ns);
+  }
+  return out;
+}
+
+/** The kernel's default slice: that of a program just started (the test runner's threads may have another). */
+async function defaultSlice(): Promise<number> {
+  const child = spawn('sleep', ['30'], { stdio: 'ignore' });
+  try {
+    await eventually(async () => (await sliceOf(child.pid ?? 0)) !== undefined, 'sleep started');
+    return (await sliceOf(child.pid ?? 0)) as number;
+  } finally {
+    child.kill('SIGKILL');
+  }
+}
+
+describe.each([
+  { option: '100 us', config: { schedSliceUs: 100 }, wantNs: 100_000 },
+  { option: '250 us', config: { schedSliceUs: 250 }, wantNs: 250_000 },
+])('schedSliceUs: $option', ({ config, wantNs }) => {
+  let dir: string;
+  let agent: AgentProcess;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'vpmd-vc-slice-'));
+    agent = await startAgentProcess({ 'virtio-channels': { dir, libvirt: false, fifos: [], ...config } });
+  }, 60_000);
+  afterAll(async () => {
+    await agent?.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('gives the event loop and the garbage collector’s helpers the short slice', async () => {
+    expect(await defaultSlice()).toBeGreaterThan(wantNs); // else the test could not tell the difference
+    await eventually(
+      async () => (await slices(agent.pid)).get(agent.pid) === wantNs,
+      `loop slice ${wantNs} ns`,
+      30_000,
+    );
+    const all = await slices(agent.pid);
+    // Node starts 4 V8 platform threads (the collector's helpers) before any JavaScript runs.
+    expect([...all.values()].filter((ns) => ns === wantNs).length).toBeGreaterThanOrEqual(5);
+  });
+});
+
+describe('schedSliceUs: 0 (the default)', () => {
+  it('leaves every thread at the kernel’s default slice', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'vpmd-vc-slice0-'));
+    const agent = await startAgentProcess({ 'virtio-channels': { dir, libvirt: false, fifos: [] } });
+    try {
+      const base = await defaultSlice();
+      const all = await slices(agent.pid);
+      expect(all.size).toBeGreaterThanOrEqual(5);
+      expect([...all.values()].every((ns) => ns === base)).toBe(true);
+    } finally {
+      await agent.stop();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
