@@ -6,6 +6,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
 import ipmi from '../../plugins/ipmi/index.js';
 import { bootAgent, type IpmiSimTarget } from '../../testkit/index.js';
+import { benchIpmiSection } from './bench-section.js';
 import { mainThreadCpuMs, threadsCpuDelta, threadsCpuMs } from './cold-bounds.js';
 
 const [targetsFile, stateDir] = process.argv.slice(2);
@@ -20,22 +21,11 @@ const booted = await bootAgent({
   startTimeout: 60,
   core: { state: { dir: stateDir } },
   sections: {
-    ipmi: {
-      interval: 86400,
-      // As bench:ipmi (FreeIPMI's --fanout); IPMI_COLD_CONCURRENCY / IPMI_COLD_MAX_IN_FLIGHT to try others.
+    // As bench:ipmi (FreeIPMI's --fanout); IPMI_COLD_CONCURRENCY / IPMI_COLD_MAX_IN_FLIGHT to try others.
+    ipmi: benchIpmiSection(targets, {
       concurrency: Number(process.env.IPMI_COLD_CONCURRENCY ?? 1024),
       maxInFlight: Number(process.env.IPMI_COLD_MAX_IN_FLIGHT ?? 1024),
-      sel: false,
-      chassis: false,
-      targets: targets.map((t) => ({
-        name: t.name,
-        host: t.host,
-        port: t.port,
-        username: t.username,
-        password: t.password,
-        cipherSuite: 3,
-      })),
-    },
+    }),
   },
 });
 // IPMI_COLD_PROFILE=file: a CPU profile (file.cpuprofile) and a sampling heap profile

@@ -28,6 +28,7 @@ import {
   type IpmiSimPeer,
   type IpmiSimTarget,
 } from '../../testkit/index.js';
+import { benchIpmiSection } from './bench-section.js';
 import { FreeIpmiFanout, countSessions, ipmitoolSample, type ChildCost } from './baselines.js';
 import {
   coldBounds,
@@ -108,25 +109,7 @@ function bootVpmd(targets: readonly IpmiSimTarget[], stateDir: string): Promise<
     startTimeout: 60,
     core: { state: { dir: stateDir } },
     sections: {
-      ipmi: {
-        // Long interval: the benchmark triggers every sweep itself.
-        interval: 86400,
-        concurrency: CONCURRENCY,
-        maxInFlight: MAX_IN_FLIGHT,
-        sel: false,
-        // Compare like with like: ipmi-sensors reads sensors only. (ipmi_sim forks a shell
-        // script for every Get Chassis Status: 3.6 ms of its CPU each, 9x a warm FreeIPMI poll.)
-        chassis: false,
-        // FreeIPMI is told suite 3 (-I 3): so is vpmd, which then lists no suites either.
-        targets: targets.map((t) => ({
-          name: t.name,
-          host: t.host,
-          port: t.port,
-          username: t.username,
-          password: t.password,
-          cipherSuite: 3,
-        })),
-      },
+      ipmi: benchIpmiSection(targets, { concurrency: CONCURRENCY, maxInFlight: MAX_IN_FLIGHT }),
     },
   });
 }
