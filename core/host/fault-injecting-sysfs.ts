@@ -6,6 +6,7 @@
  * Writes, listings and `exists` pass through untouched.
  */
 import { hostFileError } from './host-errors.js';
+import { PassThroughSysfs } from './pass-through-sysfs.js';
 import type { SysfsBackend } from './sysfs-backend.js';
 
 /** What a broken file does when read. */
@@ -43,18 +44,17 @@ function hash01(seed: number, path: string, salt: string): number {
 }
 
 /** Wraps a backend and breaks a seeded random share of its files on read. */
-export class FaultInjectingSysfs implements SysfsBackend {
-  readonly root: string;
+export class FaultInjectingSysfs extends PassThroughSysfs {
   private readonly rate: number;
   private readonly faults: readonly InjectedFault[];
   /** Files broken so far and how (for a test's failure message). */
   readonly injected = new Map<string, InjectedFault>();
 
   constructor(
-    private readonly inner: SysfsBackend,
+    inner: SysfsBackend,
     private readonly options: FaultInjectionOptions,
   ) {
-    this.root = inner.root;
+    super(inner);
     this.rate = options.rate ?? 0.2;
     this.faults = options.faults ?? INJECTED_FAULTS;
   }
@@ -66,7 +66,7 @@ export class FaultInjectingSysfs implements SysfsBackend {
     return this.faults[i];
   }
 
-  async read(path: string): Promise<string> {
+  override async read(path: string): Promise<string> {
     const fault = this.faultOf(path);
     if (fault === undefined) return this.inner.read(path);
     this.injected.set(path, fault);
@@ -81,21 +81,5 @@ export class FaultInjectingSysfs implements SysfsBackend {
       default:
         throw hostFileError({ op: 'read', file, errno: fault });
     }
-  }
-
-  write(path: string, value: string): Promise<void> {
-    return this.inner.write(path, value);
-  }
-
-  list(dir: string): Promise<string[]> {
-    return this.inner.list(dir);
-  }
-
-  exists(path: string): Promise<boolean> {
-    return this.inner.exists(path);
-  }
-
-  async realpath(path: string): Promise<string> {
-    return this.inner.realpath === undefined ? path : this.inner.realpath(path);
   }
 }

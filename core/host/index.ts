@@ -26,3 +26,4 @@ export * from './dmi.js';
 export * from './host-model.js';
 export * from './host-telemetry.js';
 export * from './fault-injecting-sysfs.js';
+export * from './pass-through-sysfs.js';
