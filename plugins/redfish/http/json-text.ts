@@ -89,6 +89,7 @@ function appendBoth(v: unknown, out: { text: string; key: string }): void {
         out.key += ',';
       }
       const x: unknown = v[i];
+      // As JSON.stringify: an undefined, function or symbol item is null.
       if (x === undefined || typeof x === 'function' || typeof x === 'symbol') {
         out.text += 'null';
         out.key += 'null';
@@ -109,6 +110,7 @@ function appendBoth(v: unknown, out: { text: string; key: string }): void {
   out.key += '{';
   for (const k of Object.keys(v)) {
     const x: unknown = v[k];
+    // As JSON.stringify: undefined, function and symbol properties are left out.
     if (x === undefined || typeof x === 'function' || typeof x === 'symbol') continue;
     const name = `${first ? '' : ','}${JSON.stringify(k)}:`;
     out.text += name;
@@ -120,31 +122,7 @@ function appendBoth(v: unknown, out: { text: string; key: string }): void {
   out.key += '}';
 }
 
-/** `JSON.stringify(v)`, using the kept texts of the bodies inside it. */
+/** `JSON.stringify(v)`, using the kept texts of the bodies inside it (a reply's text without its key). */
 export function jsonText(v: unknown): string {
-  if (v === null || typeof v !== 'object') return JSON.stringify(v);
-  if (v instanceof TextBody) return TextBody.textOf(v) as string;
-  if (Array.isArray(v)) {
-    if (!v.some(special)) return JSON.stringify(v);
-    // As JSON.stringify: an undefined, function or symbol item is null.
-    let s = '[';
-    for (let i = 0; i < v.length; i++) {
-      const x: unknown = v[i];
-      s +=
-        (i > 0 ? ',' : '') +
-        (x === undefined || typeof x === 'function' || typeof x === 'symbol' ? 'null' : jsonText(x));
-    }
-    return `${s}]`;
-  }
-  if (!(v instanceof Built)) return JSON.stringify(v);
-  let s = '{';
-  let first = true;
-  for (const k of Object.keys(v)) {
-    const x: unknown = v[k];
-    // As JSON.stringify: undefined, function and symbol properties are left out.
-    if (x === undefined || typeof x === 'function' || typeof x === 'symbol') continue;
-    s += `${first ? '' : ','}${JSON.stringify(k)}:${jsonText(x)}`;
-    first = false;
-  }
-  return `${s}}`;
+  return jsonTextAndKey(v).text;
 }
