@@ -13,6 +13,7 @@ import { toVpmdError } from '../../core/errors.js';
 import { formatTable } from '../../core/services/format.js';
 import { readPrivileges, type Facility, type Finding } from './facility.js';
 import { checkHost } from './host-checks.js';
+import { checkRealtime } from './realtime-check.js';
 import { checkAgentFiles, checkLibvirtDbus, checkLogind, checkManagement, checkPrivileges } from './service-checks.js';
 
 /** Where an installed vpmd looks for its configuration when `--config` is not given. */
@@ -22,7 +23,7 @@ export const DEFAULT_CONFIG_FILE = '/etc/vpmd/vpmd.yaml';
 const PLUGIN_NEEDS: Readonly<Record<string, readonly string[]>> = {
   'libvirt-caps': ['logind', 'libvirt-dbus', 'sleep', 'management'],
   'libvirt-domains': ['libvirt-dbus'],
-  'virtio-channels': ['cpufreq', 'cpufreq-write'],
+  'virtio-channels': ['cpufreq', 'cpufreq-write', 'realtime'],
   redfish: ['management'],
   ipmi: ['management'],
   snmp: ['management'],
@@ -83,11 +84,12 @@ export async function runDoctorChecks(opts: { config?: string; root?: string }):
   const priv = await readPrivileges();
   const host = createHostModel(new RealSysfs(root));
   const busAddress = config.hostPower.busAddress;
-  const [hostRows, logind, libvirt, files] = await Promise.all([
+  const [hostRows, logind, libvirt, files, realtime] = await Promise.all([
     checkHost(host, priv),
     checkLogind(busAddress),
     checkLibvirtDbus(busAddress),
     checkAgentFiles(config),
+    checkRealtime(config),
   ]);
   const findings: Finding[] = [
     checkPrivileges(priv),
@@ -96,6 +98,7 @@ export async function runDoctorChecks(opts: { config?: string; root?: string }):
     libvirt,
     checkManagement(config.management),
     ...files,
+    ...(realtime === undefined ? [] : [realtime]),
   ];
   const needs = needsOf(usable);
   const facilities = findings.map((f) => ({ ...f, neededBy: needs.get(f.id) ?? [] }));

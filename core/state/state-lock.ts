@@ -67,6 +67,12 @@ async function readHolder(file: string): Promise<LockHolder | undefined> {
   }
 }
 
+/** The running process that holds `dir`'s lock, if one does (`vpmd doctor` finds the agent by it). */
+export async function lockHolderOf(dir: string): Promise<LockHolder | undefined> {
+  const holder = await readHolder(join(dir, STATE_LOCK_FILE));
+  return holder !== undefined && isRunning(holder.pid) ? holder : undefined;
+}
+
 /**
  * Takes the lock on `dir` for this process (creating `dir` 0700 when missing).
  * @throws VpmdError `E_STATE_LOCKED` when another running process holds it; `E_STATE_WRITE`
