@@ -8,14 +8,17 @@
  */
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { CoreConfig } from '../../core/config/core-schema.js';
-import { lockHolderOf } from '../../core/state/state-lock.js';
+import { lockHolderOf, STATE_LOCK_FILE } from '../../core/state/state-lock.js';
 import type { Finding } from './facility.js';
 
 /** Where the drop-in shipped as packaging/systemd/vpmd.service.d/realtime.conf is installed. */
 export const REALTIME_DROP_IN = '/etc/systemd/system/vpmd.service.d/realtime.conf';
 
 const SCHED_FIFO = 1;
+/** The lock file that names the running agent (readable by root only under the shipped unit). */
+const lockOf = (config: CoreConfig): string => join(config.state.dir, STATE_LOCK_FILE);
 const SCHED_RR = 2;
 
 const FIX_PRIORITY = `set plugins.virtio-channels.schedFifoPriority: 10 and install packaging/systemd/vpmd.service.d/realtime.conf as ${REALTIME_DROP_IN}`;
@@ -70,12 +73,12 @@ export async function checkRealtime(config: CoreConfig, dropIn = REALTIME_DROP_I
     ? {
         id: 'realtime',
         status: 'yes',
-        found: `schedFifoPriority ${priority}; ${dropIn} allows it (no agent runs to check)`,
+        found: `schedFifoPriority ${priority}; ${dropIn} allows it (no running agent found by ${lockOf(config)} to check)`,
       }
     : {
         id: 'realtime',
         status: 'degraded',
-        found: `schedFifoPriority ${priority}; no agent runs to check, and ${dropIn} is not installed`,
+        found: `schedFifoPriority ${priority}; no running agent found by ${lockOf(config)} to check, and ${dropIn} is not installed`,
         why: 'under the shipped unit (RestrictRealtime=yes, no CAP_SYS_NICE) the agent cannot take SCHED_FIFO; started otherwise (as root, or with CAP_SYS_NICE) it can',
         fix: FIX_UNIT,
       };
