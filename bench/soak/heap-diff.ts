@@ -112,6 +112,17 @@ export interface KindGrowth {
 /** Strings and code are named by their content; they are grouped by type alone. */
 const GROUPED_BY_TYPE = new Set(['string', 'concatenated string', 'sliced string', 'code', 'number', 'hidden']);
 
+/**
+ * The kind of a node. Code and V8's hidden objects keep their V8-internal names (`(script line
+ * ends)`, `(code deopt data)`, `system / BytecodeArray`): those say which part of the runtime grew;
+ * other names of theirs (a function's) are grouped under the type.
+ */
+function kindOf(type: string, name: string): string {
+  if (!GROUPED_BY_TYPE.has(type)) return `${type}:${name.slice(0, 80)}`;
+  const internal = (type === 'code' || type === 'hidden') && /^(\(.*\)|system \/ .*)$/.test(name);
+  return internal ? `(${type}) ${name}` : `(${type})`;
+}
+
 async function kinds(file: string): Promise<Map<string, Kind>> {
   const snap = JSON.parse(await readFile(file, 'utf8')) as HeapSnapshotFile;
   const fields = snap.snapshot.meta.node_fields;
@@ -122,7 +133,7 @@ async function kinds(file: string): Promise<Map<string, Kind>> {
   for (let i = 0; i < snap.nodes.length; i += width) {
     const type = types[snap.nodes[i + (typeAt ?? 0)] ?? 0] ?? '?';
     const name = snap.strings[snap.nodes[i + (nameAt ?? 1)] ?? 0] ?? '?';
-    const kind = GROUPED_BY_TYPE.has(type) ? `(${type})` : `${type}:${name.slice(0, 80)}`;
+    const kind = kindOf(type, name);
     const k = out.get(kind) ?? { count: 0, bytes: 0 };
     k.count++;
     k.bytes += snap.nodes[i + (sizeAt ?? 3)] ?? 0;

@@ -252,11 +252,13 @@ try {
   log(`steady load for ${r1((totalMs * 0.6) / 60_000)} min after the burst`);
   const after = await loadFor(totalMs * 0.6, 'after-burst');
   if (profiling) {
+    // The snapshot first: reading the profile makes V8 compute the line table of every script in
+    // it (hundreds of KiB of "(script line ends)"), which the end snapshot would count as growth.
+    await snapshot('end');
     const profile = await probeSamplingProfile(probes.agent);
     // The whole profile too: Chrome DevTools' Memory tab loads a .heapprofile.
     await writeFile(join(RESULTS, 'soak-allocations.heapprofile'), JSON.stringify(profile));
     summary.liveAllocations = liveAllocationSites(profile);
-    await snapshot('end');
   }
   const fillAtEnd = { t: samples.at(-1)?.t ?? 0, fill: await storeFill(creds) };
   summary.boundedStores = {
