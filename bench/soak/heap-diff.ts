@@ -123,6 +123,11 @@ function kindOf(type: string, name: string): string {
   return internal ? `(${type}) ${name}` : `(${type})`;
 }
 
+/** The node type a kind was made from (`object:Foo` → `object`, `(code) (x)` → `code`). */
+function typeOfKind(kind: string): string {
+  return kind.startsWith('(') ? kind.slice(1, kind.indexOf(')')) : kind.slice(0, kind.indexOf(':'));
+}
+
 async function kinds(file: string): Promise<Map<string, Kind>> {
   const snap = JSON.parse(await readFile(file, 'utf8')) as HeapSnapshotFile;
   const fields = snap.snapshot.meta.node_fields;
@@ -142,14 +147,43 @@ async function kinds(file: string): Promise<Map<string, Kind>> {
   return out;
 }
 
+/**
+ * Node types whose objects the program makes and holds (its objects, arrays, closures, strings,
+ * numbers, and the native memory of its buffers); the rest (code and its metadata, V8's hidden
+ * objects and hidden classes, synthetic roots) is the runtime's.
+ */
+const PROGRAM_TYPES = new Set([
+  'object',
+  'array',
+  'closure',
+  'regexp',
+  'string',
+  'concatenated string',
+  'sliced string',
+  'number',
+  'bigint',
+  'symbol',
+  'native',
+]);
+
+/** What `heapDiff` returns: totals, the program's and the runtime's share of the change, top kinds. */
+export interface HeapDiff {
+  totalKiBStart: number;
+  totalKiBEnd: number;
+  /** Change in the objects the program holds (PROGRAM_TYPES), KiB. */
+  programKiBDelta: number;
+  /** Change in V8's own objects: code, its metadata, hidden objects and classes, KiB. */
+  runtimeKiBDelta: number;
+  grew: KindGrowth[];
+}
+
 /** The `top` kinds that grew most in bytes from `start` to `end`, and the totals. */
-export async function heapDiff(
-  start: string,
-  end: string,
-  top = 15,
-): Promise<{ totalKiBStart: number; totalKiBEnd: number; grew: KindGrowth[] }> {
+export async function heapDiff(start: string, end: string, top = 15): Promise<HeapDiff> {
   const [a, b] = [await kinds(start), await kinds(end)];
   const total = (m: Map<string, Kind>): number => Math.round([...m.values()].reduce((s, k) => s + k.bytes, 0) / 1024);
+  const program = (m: Map<string, Kind>): number =>
+    [...m.entries()].filter(([kind]) => PROGRAM_TYPES.has(typeOfKind(kind))).reduce((s, [, k]) => s + k.bytes, 0);
+  const programKiBDelta = Math.round((program(b) - program(a)) / 1024);
   const grew = [...b.entries()]
     .map(([kind, e]) => {
       const s = a.get(kind) ?? { count: 0, bytes: 0 };
@@ -162,7 +196,15 @@ export async function heapDiff(
     })
     .sort((x, y) => y.kiBDelta - x.kiBDelta)
     .slice(0, top);
-  return { totalKiBStart: total(a), totalKiBEnd: total(b), grew };
+  const totalKiBStart = total(a);
+  const totalKiBEnd = total(b);
+  return {
+    totalKiBStart,
+    totalKiBEnd,
+    programKiBDelta,
+    runtimeKiBDelta: totalKiBEnd - totalKiBStart - programKiBDelta,
+    grew,
+  };
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { bundleModuleOf, liveAllocationSites } from '../../bench/soak/heap-diff.js';
+import { bundleModuleOf, heapDiff, liveAllocationSites } from '../../bench/soak/heap-diff.js';
 
 let root: string;
 let chunk: string;
@@ -60,5 +60,53 @@ describe('liveAllocationSites', () => {
       [`add plugins/redfish/resources/hardware-log.ts dist/app/chunk-TEST.js:8`, 10],
       [`record core/services/audit-log.ts dist/app/chunk-TEST.js:4`, 4],
     ]);
+  });
+});
+
+describe('heapDiff', () => {
+  /** A minimal .heapsnapshot: nodes of [type, name, self size]. */
+  const snapshot = async (name: string, nodes: Array<[string, string, number]>): Promise<string> => {
+    const types = ['hidden', 'object', 'code', 'string', 'native'];
+    const strings = [...new Set(nodes.map((n) => n[1]))];
+    const file = join(root, `${name}.heapsnapshot`);
+    await writeFile(
+      file,
+      JSON.stringify({
+        snapshot: { meta: { node_fields: ['type', 'name', 'id', 'self_size', 'edge_count'], node_types: [types] } },
+        nodes: nodes.flatMap(([t, n, size], id) => [types.indexOf(t), strings.indexOf(n), id, size, 0]),
+        strings,
+      }),
+    );
+    return file;
+  };
+
+  it("splits the change into the program's objects and V8's, and names V8's internal kinds", async () => {
+    const start = await snapshot('start', [
+      ['object', 'Foo', 1024],
+      ['code', '(script line ends)', 2048],
+      ['string', 'a', 2048],
+    ]);
+    const end = await snapshot('end', [
+      ['object', 'Foo', 1024],
+      ['object', 'Foo', 1024],
+      ['code', '(script line ends)', 2048],
+      ['code', '(script line ends)', 4096],
+      ['code', 'someFunction', 1024],
+      ['hidden', 'system / WeakArrayList', 1024],
+      ['string', 'b', 1024],
+    ]);
+    const d = await heapDiff(start, end);
+    expect(d).toMatchObject({ totalKiBStart: 5, totalKiBEnd: 11, programKiBDelta: 0, runtimeKiBDelta: 6 });
+    const grown = d.grew.filter((g) => g.kiBDelta !== 0).map((g) => [g.kind, g.kiBDelta, g.countDelta]);
+    expect(grown[0]).toEqual(['(code) (script line ends)', 4, 1]);
+    expect(grown).toHaveLength(5);
+    expect(grown).toEqual(
+      expect.arrayContaining([
+        ['(code)', 1, 1],
+        ['object:Foo', 1, 1],
+        ['(hidden) system / WeakArrayList', 1, 1],
+        ['(string)', -1, 0],
+      ]),
+    );
   });
 });
