@@ -11,7 +11,11 @@
  * documents. A host that does not reply or does not actuate fails the run: ratios over a host
  * doing nothing would mean nothing.
  *
- *   flock /tmp/vpmd-bench.lock npx tsx bench/channels/stock-compare.ts [--seconds 2] [--rate 5000]
+ *   flock /tmp/vpmd-bench.lock npx tsx bench/channels/stock-compare.ts [--seconds 2] [--rate 5000] [--rt 10]
+ *
+ * `--rt N` puts the benchmark process's event loop (vpmd's agent runs in it) and the guest workers
+ * under SCHED_FIFO N and its other threads at N-1, as `schedFifoPriority: N` and bench:channels'
+ * `--rt` do, for every host alike; the stock host stays an ordinary task, busy-waiting on its CPU.
  *
  * Needs `scripts/build-dpdk-host.sh` (run automatically; it installs dpdk-doc and libvirt-dev
  * with apt when missing) and `unshare` with the right to mount (root, or user namespaces).
@@ -27,6 +31,7 @@ import { startBareHost } from './bare-host.js';
 import type { Mode, RunResult } from './guest-load.js';
 import { Guests } from './guests.js';
 import { withHogs } from './hog.js';
+import { realtimeThreads } from './realtime.js';
 import { buildStockHost, makeCpuTree, startStockHost, usableCpus, STOCK_PROFILE } from './stock-host.js';
 
 const arg = (name: string): string | undefined => {
@@ -37,6 +42,7 @@ const SECONDS = Number(arg('--seconds')) || 2;
 /** Rounds alternate which host goes first; the summary holds the medians. */
 const ROUNDS = Math.max(1, Number(arg('--rounds')) || 1);
 const RATE = Number(arg('--rate')) || 5000;
+const RT = Number(arg('--rt') ?? 0);
 const VMS = 8;
 const CHANNELS_PER_VM = 8;
 const PROBE_VM = 'probe';
@@ -226,6 +232,7 @@ function channelPaths(s: Setup): string[] {
 async function runStock(s: Setup, binary: string): Promise<HostResult> {
   const { cpuTree } = await makeCpuTree(join(s.work, 'stock-tree'), s.cpus);
   const guests = await Guests.start(channelPaths(s), GUEST_OPTIONS);
+  if (RT > 0) realtimeThreads(RT, [process.pid, guests.tid()]);
   const probe = await Probe.listen(join(s.chan, `${PROBE_VM}.0`));
   try {
     const host = await startStockHost({
@@ -263,6 +270,7 @@ async function runStock(s: Setup, binary: string): Promise<HostResult> {
 async function runVpmd(s: Setup): Promise<HostResult> {
   const { hostRoot } = await makeCpuTree(join(s.work, 'vpmd-tree'), s.cpus);
   const guests = await Guests.start(channelPaths(s), GUEST_OPTIONS);
+  if (RT > 0) realtimeThreads(RT, [process.pid, guests.tid()]);
   const probe = await Probe.listen(join(s.chan, `${PROBE_VM}.0`));
   try {
     // The same plain files the stock host writes, through vpmd's real-sysfs backend.
@@ -297,6 +305,7 @@ async function runVpmd(s: Setup): Promise<HostResult> {
  */
 async function runFloor(s: Setup): Promise<HostResult> {
   const guests = await Guests.start(channelPaths(s), GUEST_OPTIONS);
+  if (RT > 0) realtimeThreads(RT, [process.pid, guests.tid()]);
   const stopBare = startBareHost(channelPaths(s));
   try {
     await guests.connected();
@@ -399,6 +408,10 @@ try {
       vpmd: 'the plugin defaults: rateLimit 100 changes/s per pCPU (burst 10), messageLimit 5000 messages/s per channel (burst 500)',
       hog: "the ...Hog runs: one `sh -c 'while :; do :; done'` for the whole run",
       late: "replies later than DPDK's 10 ms, counted per run (summaries: median over rounds)",
+      schedFifo:
+        RT > 0
+          ? `benchmark process (vpmd's loop, the guest workers) at SCHED_FIFO ${RT}, its other threads at ${Math.max(1, RT - 1)}; the stock host ordinary`
+          : 'off (ordinary tasks)',
     },
     goal: {
       target: 'vpmd closed-loop throughput >= 1.5x the stock host in both modes (medians)',
