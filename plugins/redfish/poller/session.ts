@@ -38,6 +38,15 @@ const SESSIONS = '/redfish/v1/SessionService/Sessions';
  * least recently read go first.
  */
 export const ETAG_PATHS_KEPT = 512;
+/**
+ * The reply text one BMC's kept bodies may hold in all (parsed, they take about twice that), and
+ * the largest reply kept at all. A poll re-reads sensor and system bodies of a few KiB; an
+ * expanded log collection runs to hundreds of KiB (1,000 entries: 0.9 MiB parsed), and keeping it
+ * only spares re-reading entries the log marks skip anyway. Bounded by count alone, a soak's agent
+ * gained such a body 40 minutes in (docs/running-for-real.md, "The step found").
+ */
+export const ETAG_TEXT_KEPT = 1 << 20;
+export const ETAG_TEXT_KEPT_PER_REPLY = 1 << 18;
 const RETRYABLE = new Set([500, 502, 503, 504]);
 
 function redfishMessage(r: BmcReply): string {
@@ -62,6 +71,13 @@ export function statusError(target: string, what: string, r: BmcReply): VpmdErro
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** A reply kept for `If-None-Match`: its ETag, parsed body and text length. */
+interface KeptReply {
+  readonly etag: string;
+  readonly body: RfObject;
+  readonly text: number;
+}
+
 /** The session with one BMC. */
 export class BmcSession {
   readonly transport: BmcTransport;
@@ -70,7 +86,9 @@ export class BmcSession {
   private location: string | undefined;
   private basic = false;
   private login: Promise<void> | undefined;
-  private readonly etags = new Map<string, { etag: string; body: RfObject }>();
+  private readonly etags = new Map<string, KeptReply>();
+  /** Sum of the kept replies' text lengths. */
+  private keptText = 0;
   private closed = false;
   private readonly limiter: ConcurrencyLimiter;
 
@@ -194,17 +212,31 @@ export class BmcSession {
     if (r.status !== 200) throw statusError(this.target.name, `GET ${path}`, r);
     const body = this.parse(`GET ${path}`, r);
     const etag = r.headers.etag;
-    if (typeof etag === 'string' && etag !== '') this.keep(path, { etag, body });
-    else this.etags.delete(path);
+    if (typeof etag === 'string' && etag !== '') this.keep(path, { etag, body, text: r.text.length });
+    else this.forget(path);
     return body;
   }
 
-  /** Keeps `path`'s ETag as the most recently read; the least recently read beyond the bound go. */
-  private keep(path: string, entry: { etag: string; body: RfObject }): void {
-    // A Map iterates in insertion order: the first key is the least recently read.
-    this.etags.delete(path);
+  /**
+   * Keeps `path`'s ETag and body as the most recently read; the least recently read go while more
+   * than {@link ETAG_PATHS_KEPT} paths or {@link ETAG_TEXT_KEPT} of text are kept. A reply over
+   * {@link ETAG_TEXT_KEPT_PER_REPLY} is not kept.
+   */
+  private keep(path: string, entry: KeptReply): void {
+    this.forget(path);
+    if (entry.text > ETAG_TEXT_KEPT_PER_REPLY) return;
     this.etags.set(path, entry);
-    if (this.etags.size > ETAG_PATHS_KEPT) this.etags.delete(this.etags.keys().next().value as string);
+    this.keptText += entry.text;
+    // A Map iterates in insertion order: the first key is the least recently read.
+    while (this.etags.size > ETAG_PATHS_KEPT || this.keptText > ETAG_TEXT_KEPT)
+      this.forget(this.etags.keys().next().value as string);
+  }
+
+  private forget(path: string): void {
+    const kept = this.etags.get(path);
+    if (kept === undefined) return;
+    this.etags.delete(path);
+    this.keptText -= kept.text;
   }
 
   /**
@@ -242,7 +274,7 @@ export class BmcSession {
   async patch(path: string, body: RfObject): Promise<void> {
     const etag = this.etags.get(path)?.etag;
     const r = await this.request('PATCH', path, { body, ...(etag ? { headers: { 'If-Match': etag } } : {}) });
-    this.etags.delete(path);
+    this.forget(path);
     if (r.status === 412) {
       // Changed since we read it: write what we mean once more without the stale precondition.
       const again = await this.request('PATCH', path, { body });
