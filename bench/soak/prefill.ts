@@ -8,8 +8,8 @@
  * - the Redfish poller's seen-entry marks ({@link KEEP_SEEN} URIs per log): the demo's poller
  *   reads the agent's own AuditLog, so each audit entry becomes a mark
  * - and a `hw.log.v1` event, kept in the Redfish hardware log ({@link HARDWARE_LOG_KEPT});
- * - the poller's ETag cache (bounded at 512 URIs per BMC) keeps the last AuditLog collection read,
- *   every entry of the ring in it: full when the ring is.
+ * - the poller's ETag cache (512 URIs and 1 MiB of reply text per BMC) kept the last AuditLog
+ *   collection read, every entry of the ring in it, until replies over 256 KiB stopped being kept.
  *
  * At the soak's rate that is 17 minutes for the rings and 33 for the marks: longer than the hour's
  * warm-up. Instead, {@link prefillState} gives the agent the state directory an agent that ran
