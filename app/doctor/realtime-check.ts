@@ -17,9 +17,9 @@ import type { Finding } from './facility.js';
 export const REALTIME_DROP_IN = '/etc/systemd/system/vpmd.service.d/realtime.conf';
 
 const SCHED_FIFO = 1;
+const SCHED_RR = 2;
 /** The lock file that names the running agent (readable by root only under the shipped unit). */
 const lockOf = (config: CoreConfig): string => join(config.state.dir, STATE_LOCK_FILE);
-const SCHED_RR = 2;
 
 const FIX_PRIORITY = `set plugins.virtio-channels.schedFifoPriority: 10 and install packaging/systemd/vpmd.service.d/realtime.conf as ${REALTIME_DROP_IN}`;
 const FIX_UNIT = `install packaging/systemd/vpmd.service.d/realtime.conf as ${REALTIME_DROP_IN}, then systemctl daemon-reload && systemctl restart vpmd (the shipped unit sets RestrictRealtime=yes)`;
@@ -49,7 +49,7 @@ export async function checkRealtime(config: CoreConfig, dropIn = REALTIME_DROP_I
     return {
       id: 'realtime',
       status: 'yes',
-      found: `the agent's event loop (pid ${holder?.pid}) runs under SCHED_FIFO ${sched.priority}`,
+      found: `the agent's event loop (pid ${holder?.pid}) runs under ${sched.policy === SCHED_RR ? 'SCHED_RR' : 'SCHED_FIFO'} ${sched.priority}`,
     };
   if (priority === 0)
     return {
