@@ -95,8 +95,9 @@ interface HeapSnapshotFile {
   strings: string[];
 }
 
-/** Objects of one kind: how many and their self size in bytes. */
+/** Objects of one kind: their node type, how many and their self size in bytes. */
 interface Kind {
+  readonly type: string;
   count: number;
   bytes: number;
 }
@@ -123,11 +124,6 @@ function kindOf(type: string, name: string): string {
   return internal ? `(${type}) ${name}` : `(${type})`;
 }
 
-/** The node type a kind was made from (`object:Foo` → `object`, `(code) (x)` → `code`). */
-function typeOfKind(kind: string): string {
-  return kind.startsWith('(') ? kind.slice(1, kind.indexOf(')')) : kind.slice(0, kind.indexOf(':'));
-}
-
 async function kinds(file: string): Promise<Map<string, Kind>> {
   const snap = JSON.parse(await readFile(file, 'utf8')) as HeapSnapshotFile;
   const fields = snap.snapshot.meta.node_fields;
@@ -139,7 +135,7 @@ async function kinds(file: string): Promise<Map<string, Kind>> {
     const type = types[snap.nodes[i + (typeAt ?? 0)] ?? 0] ?? '?';
     const name = snap.strings[snap.nodes[i + (nameAt ?? 1)] ?? 0] ?? '?';
     const kind = kindOf(type, name);
-    const k = out.get(kind) ?? { count: 0, bytes: 0 };
+    const k = out.get(kind) ?? { type, count: 0, bytes: 0 };
     k.count++;
     k.bytes += snap.nodes[i + (sizeAt ?? 3)] ?? 0;
     out.set(kind, k);
@@ -182,7 +178,7 @@ export async function heapDiff(start: string, end: string, top = 15): Promise<He
   const [a, b] = [await kinds(start), await kinds(end)];
   const total = (m: Map<string, Kind>): number => Math.round([...m.values()].reduce((s, k) => s + k.bytes, 0) / 1024);
   const program = (m: Map<string, Kind>): number =>
-    [...m.entries()].filter(([kind]) => PROGRAM_TYPES.has(typeOfKind(kind))).reduce((s, [, k]) => s + k.bytes, 0);
+    [...m.values()].filter((k) => PROGRAM_TYPES.has(k.type)).reduce((s, k) => s + k.bytes, 0);
   const programKiBDelta = Math.round((program(b) - program(a)) / 1024);
   const grew = [...b.entries()]
     .map(([kind, e]) => {
