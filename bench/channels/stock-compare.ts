@@ -24,7 +24,7 @@ import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer, type Socket } from 'node:net';
 import { cpus as osCpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { bootChannelAgent } from './bench-agent.js';
+import { arg, bootChannelAgent } from './bench-agent.js';
 import { encodeRequest } from '../../plugins/virtio-channels/protocol/packet-codec.js';
 import { Command, Reply, REQUEST_SIZE, Unit } from '../../plugins/virtio-channels/protocol/packet-layout.js';
 import { startBareHost } from './bare-host.js';
@@ -34,10 +34,6 @@ import { withHogs } from './hog.js';
 import { realtimeThreads } from './realtime.js';
 import { buildStockHost, makeCpuTree, startStockHost, usableCpus, STOCK_PROFILE } from './stock-host.js';
 
-const arg = (name: string): string | undefined => {
-  const i = process.argv.indexOf(name);
-  return i === -1 ? undefined : process.argv[i + 1];
-};
 const SECONDS = Number(arg('--seconds')) || 2;
 /** Rounds alternate which host goes first; the summary holds the medians. */
 const ROUNDS = Math.max(1, Number(arg('--rounds')) || 1);
@@ -229,10 +225,16 @@ function channelPaths(s: Setup): string[] {
   return s.names.flatMap((n) => Array.from({ length: CHANNELS_PER_VM }, (_, c) => join(s.chan, `${n}.${c}`)));
 }
 
-async function runStock(s: Setup, binary: string): Promise<HostResult> {
-  const { cpuTree } = await makeCpuTree(join(s.work, 'stock-tree'), s.cpus);
+/** One host's guest workers; under `--rt`, the process's event loops at SCHED_FIFO as well. */
+async function startGuests(s: Setup): Promise<Guests> {
   const guests = await Guests.start(channelPaths(s), GUEST_OPTIONS);
   if (RT > 0) realtimeThreads(RT, [process.pid, guests.tid()]);
+  return guests;
+}
+
+async function runStock(s: Setup, binary: string): Promise<HostResult> {
+  const { cpuTree } = await makeCpuTree(join(s.work, 'stock-tree'), s.cpus);
+  const guests = await startGuests(s);
   const probe = await Probe.listen(join(s.chan, `${PROBE_VM}.0`));
   try {
     const host = await startStockHost({
@@ -269,8 +271,7 @@ async function runStock(s: Setup, binary: string): Promise<HostResult> {
 
 async function runVpmd(s: Setup): Promise<HostResult> {
   const { hostRoot } = await makeCpuTree(join(s.work, 'vpmd-tree'), s.cpus);
-  const guests = await Guests.start(channelPaths(s), GUEST_OPTIONS);
-  if (RT > 0) realtimeThreads(RT, [process.pid, guests.tid()]);
+  const guests = await startGuests(s);
   const probe = await Probe.listen(join(s.chan, `${PROBE_VM}.0`));
   try {
     // The same plain files the stock host writes, through vpmd's real-sysfs backend.
@@ -304,8 +305,7 @@ async function runVpmd(s: Setup): Promise<HostResult> {
  * for the transport on this machine.
  */
 async function runFloor(s: Setup): Promise<HostResult> {
-  const guests = await Guests.start(channelPaths(s), GUEST_OPTIONS);
-  if (RT > 0) realtimeThreads(RT, [process.pid, guests.tid()]);
+  const guests = await startGuests(s);
   const stopBare = startBareHost(channelPaths(s));
   try {
     await guests.connected();
