@@ -518,6 +518,10 @@ export class IpmiSession implements SlotWaiter {
         return;
       }
       this.wait.unmatched(response);
+    } else if (body.length >= 8 && body[1] === 0 && body.readUInt32LE(4) !== this.consoleSid) {
+      // Login replies carry no integrity check: a successful one must also name our console
+      // session id, or a corrupted copy that kept the tag would be taken for the answer.
+      this.stats.wrongSession++;
     } else {
       for (const p of this.requests.exchanges) {
         if (p.replyType === payloadType && body[0] === p.tag) {

@@ -181,6 +181,28 @@ describe('network faults through a relay', () => {
     expect(relay.counts.garbage).toBeGreaterThan(0);
     expect((await row('lossy')).session?.dropped ?? 0).toBeGreaterThan(before);
   });
+
+  it('logs in through garbage: a corrupted copy of a login reply is not taken for the answer', async () => {
+    // Login replies have no integrity check; the relay sends a copy with the console session id
+    // and everything after it mangled, before each real reply.
+    relay.faults = { garbageBefore: 3 };
+    const ep = await UdpEndpoint.open('127.0.0.1');
+    try {
+      const s = await IpmiSession.open(
+        ep,
+        { ...t(2), port: relay.port, privilege: 'user', cipherFloor: 'confidentiality' },
+        {
+          timeoutMs: 500,
+          retries: 1,
+        },
+      );
+      const id = await s.call(0x06, 0x01); // Get Device ID inside the session
+      expect(id.length).toBeGreaterThan(10);
+      await s.close();
+    } finally {
+      await ep.close();
+    }
+  });
 });
 
 describe('BMC killed and restarted mid-sweep', () => {
