@@ -26,10 +26,13 @@ const FIX_UNIT = `install packaging/systemd/vpmd.service.d/realtime.conf as ${RE
 const WHY_ORDINARY =
   'an ordinary task: when other work saturates the cores, some replies miss DPDK’s 10 ms (10 to 45 of 100,000 at 5,000/s with one core busy, docs/virtio-channels.md) and the guest then reads every later reply as the answer to the wrong request';
 
-/** Scheduling policy and RT priority of a thread (proc(5) stat fields 41 and 40), if readable. */
-export async function threadPolicy(pid: number): Promise<{ policy: number; priority: number } | undefined> {
+/**
+ * Scheduling policy and RT priority of thread `tid` of process `pid` (proc(5) stat fields 41 and
+ * 40; the main thread by default), or undefined when it cannot be read (gone, not permitted).
+ */
+export async function threadPolicy(pid: number, tid = pid): Promise<{ policy: number; priority: number } | undefined> {
   try {
-    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    const stat = await readFile(`/proc/${pid}/task/${tid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // fields from the 3rd on
     return { priority: Number(fields[40 - 3]), policy: Number(fields[41 - 3]) };
   } catch {

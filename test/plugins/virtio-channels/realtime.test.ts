@@ -5,25 +5,23 @@
  * collection never waits for a CPU behind ordinary tasks. Needs CAP_SYS_NICE, as the option does.
  */
 import { spawn } from 'node:child_process';
-import { readdir, readFile } from 'node:fs/promises';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { threadPolicy } from '../../../app/doctor/realtime-check.js';
 import { sliceOf } from '../../../plugins/virtio-channels/scheduling.js';
 import { startAgentProcess, type AgentProcess } from './support/agent-process.js';
 import { eventually } from './support/sim-files.js';
 
 const SCHED_FIFO = 1;
 
-/** Scheduling policy and RT priority of every thread of `pid` (proc(5) stat fields 41 and 40). */
+/** Scheduling policy and RT priority of every thread of `pid`, as `vpmd doctor` reads them. */
 async function threads(pid: number): Promise<Array<{ tid: number; policy: number; priority: number }>> {
   const out = [];
   for (const tid of await readdir(`/proc/${pid}/task`)) {
-    const stat = await readFile(`/proc/${pid}/task/${tid}/stat`, 'utf8').catch(() => undefined);
-    if (!stat) continue; // the thread ended meanwhile
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // fields from the 3rd on
-    out.push({ tid: Number(tid), priority: Number(fields[40 - 3]), policy: Number(fields[41 - 3]) });
+    const p = await threadPolicy(pid, Number(tid));
+    if (p !== undefined) out.push({ tid: Number(tid), ...p }); // else the thread ended meanwhile
   }
   return out;
 }
