@@ -20,6 +20,7 @@ import {
   type SimUser,
 } from './ipmi-sim-files.js';
 import { awaitPresence, consoleCommand, runIpmitool } from './ipmi-sim-net.js';
+import { holdsUdpPorts, udpBindCounts } from './udp-sockets.js';
 import {
   DEFAULT_SIM_SEL,
   DEFAULT_SIM_SENSORS,
@@ -154,14 +155,8 @@ export async function startIpmiSim(opts: IpmiSimOptions = {}): Promise<IpmiSimPe
  * the same "Address already in use" race the caller retries on other ports.
  */
 async function refuseSharedPorts(ports: readonly number[]): Promise<void> {
-  const table = await readFile('/proc/net/udp', 'utf8').catch(() => '');
-  const bound = new Map<number, number>();
-  for (const line of table.split('\n').slice(1)) {
-    const local = line.trim().split(/\s+/)[1];
-    const port = local === undefined ? NaN : parseInt(local.split(':')[1] ?? '', 16);
-    if (Number.isFinite(port)) bound.set(port, (bound.get(port) ?? 0) + 1);
-  }
-  const shared = ports.filter((port) => (bound.get(port) ?? 0) > 1);
+  const counts = await udpBindCounts(ports);
+  const shared = ports.filter((port) => (counts.get(port) ?? 0) > 1);
   if (shared.length > 0)
     throw peerFailedError(PEER, `Address already in use: UDP ${shared.join(', ')} also bound by another process`);
 }
@@ -295,6 +290,18 @@ async function awaitReady(p: SimProcess, targets: readonly IpmiSimTarget[], time
   const started = Date.now();
   const check = (): void => p.proc.assertRunning('starting');
   const output = (): string => p.proc.output();
+  // Another process on the same port (see refuseSharedPorts) would answer the checks below for
+  // this one: first wait until this process has bound its own ports.
+  const ports = p.bmcs.map((b) => b.port);
+  await pollUntil({
+    peer: PEER,
+    what: `ipmi_sim (pid ${p.proc.pid}) binding UDP ${ports.join(', ')}`,
+    timeoutMs,
+    intervalMs: 50,
+    check,
+    output,
+    probe: async () => ((await holdsUdpPorts(p.proc.pid, ports)) ? true : undefined),
+  });
   await awaitPresence(
     p.bmcs.map((b) => b.port),
     timeoutMs,
