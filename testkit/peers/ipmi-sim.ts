@@ -302,12 +302,7 @@ async function awaitReady(p: SimProcess, targets: readonly IpmiSimTarget[], time
     output,
     probe: async () => ((await holdsUdpPorts(p.proc.pid, ports)) ? true : undefined),
   });
-  await awaitPresence(
-    p.bmcs.map((b) => b.port),
-    timeoutMs,
-    check,
-    output,
-  );
+  await awaitPresence(ports, timeoutMs, check, output);
   const ends = [p.bmcs[0], p.bmcs[p.bmcs.length - 1]].filter(
     (b, i, all): b is SimBmcLayout => b !== undefined && all.indexOf(b) === i,
   );

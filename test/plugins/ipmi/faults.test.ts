@@ -191,10 +191,7 @@ describe('network faults through a relay', () => {
       const s = await IpmiSession.open(
         ep,
         { ...t(2), port: relay.port, privilege: 'user', cipherFloor: 'confidentiality' },
-        {
-          timeoutMs: 500,
-          retries: 1,
-        },
+        { timeoutMs: 500, retries: 1 },
       );
       const id = await s.call(0x06, 0x01); // Get Device ID inside the session
       expect(id.length).toBeGreaterThan(10);
